@@ -1,0 +1,39 @@
+#include "absl/strings/string_view.h"
+#include "services/common/audit.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace peerwell {
+
+std::string AuditStreamKey(absl::string_view organization_id) {
+  return absl::StrCat("pw:{", organization_id, "}:audit");
+}
+
+RedisCommand AuditXadd(const AuditRecord& record) {
+  return {"XADD",
+          AuditStreamKey(record.organization_id),
+          "*",
+          "actor_id",
+          record.actor_id,
+          "actor_role",
+          std::string(CallerRoleName(record.actor_role)),
+          "organization_id",
+          record.organization_id,
+          "subject_id",
+          record.subject_id,
+          "rpc",
+          record.rpc,
+          "outcome",
+          record.outcome,
+          "time",
+          absl::FormatTime(absl::RFC3339_full, record.time, absl::UTCTimeZone())};
+}
+
+absl::Status AuditAppender::Append(const AuditRecord& record) {
+  auto reply = redis_.Execute(AuditXadd(record));
+  if (!reply.ok()) return reply.status();
+  if (reply->IsError()) return absl::InternalError(absl::StrCat("audit append: ", reply->str));
+  return absl::OkStatus();
+}
+
+}  // namespace peerwell

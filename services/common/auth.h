@@ -1,0 +1,72 @@
+#pragma once
+
+#include "absl/strings/string_view.h"
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/common/api_key_secret.h"
+#include "services/common/caller.h"
+
+namespace peerwell {
+
+inline constexpr absl::string_view kTokenIssuer = "peerwell";
+inline constexpr absl::string_view kTokenAudience = "peerwell";
+
+struct TokenClaims {
+  std::string subject;          // person id (or a service's name)
+  std::string organization_id;  // may be empty for admin tokens
+  CallerRole role = CallerRole::kVolunteer;
+  absl::Duration lifetime = absl::Hours(1);
+};
+
+// Signs an HS256 token with issuer and audience `peerwell`, `iat` = now, `exp` = now + lifetime.
+std::string MintToken(absl::string_view key, const TokenClaims& claims, absl::Time now);
+
+// Verifies bearer tokens: HS256 only (alg none or any other algorithm is refused), a valid
+// signature, issuer and audience `peerwell`, an `exp` in the future, and the PeerWell claims.
+class TokenVerifier {
+ public:
+  explicit TokenVerifier(std::string secret) : secret_(std::move(secret)) {}
+  absl::StatusOr<Caller> Verify(absl::string_view token) const;
+
+ private:
+  std::string secret_;
+};
+
+// The real ApiKeySecrets: 32 random bytes from OpenSSL, SHA-256, CRYPTO_memcmp.
+class OpenSslApiKeySecrets final : public ApiKeySecrets {
+ public:
+  std::string NewSecret(absl::string_view organization_id,
+                        absl::string_view api_key_id) const override;
+  std::string Hash(absl::string_view secret) const override;
+  bool Matches(absl::string_view secret, absl::string_view stored_hash) const override;
+};
+
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
+
+// Looks up a partner key; the directory answers from its store, other services ask the
+// directory.
+class ApiKeyAuthenticator {
+ public:
+  virtual ~ApiKeyAuthenticator() = default;
+  virtual absl::StatusOr<Caller> AuthenticateApiKey(absl::string_view secret) = 0;
+};
+
+// Turns the credentials of a call (the `authorization` and `x-api-key` metadata) into a Caller.
+// Missing or bad credentials are UNAUTHENTICATED.
+class Authenticator {
+ public:
+  Authenticator(TokenVerifier tokens, ApiKeyAuthenticator* api_keys)
+      : tokens_(std::move(tokens)), api_keys_(api_keys) {}
+
+  absl::StatusOr<Caller> Authenticate(std::optional<absl::string_view> authorization,
+                                      std::optional<absl::string_view> api_key) const;
+
+ private:
+  TokenVerifier tokens_;
+  ApiKeyAuthenticator* api_keys_;
+};
+
+}  // namespace peerwell

@@ -1,0 +1,65 @@
+#pragma once
+
+#include "absl/strings/string_view.h"
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/server_callback.h"
+#include "services/common/auth.h"
+#include "services/common/caller.h"
+#include "services/common/deadline.h"
+#include "services/common/executor.h"
+
+namespace peerwell {
+
+// The one place where absl::Status becomes grpc::Status. INTERNAL and UNKNOWN errors reach the
+// client with a generic message; their details go to the log.
+grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view rpc);
+
+std::optional<absl::string_view> MetadataValue(const grpc::ServerContextBase& context,
+                                              absl::string_view key);
+
+absl::StatusOr<Caller> AuthenticateCall(const Authenticator& authenticator,
+                                        const grpc::ServerContextBase& context);
+
+// Runs unary handlers the same way everywhere: authenticate, then run the work on the bounded
+// executor under the call's deadline, then finish the reactor exactly once.
+class UnaryCallRunner {
+ public:
+  UnaryCallRunner(BoundedExecutor& executor, const Authenticator& authenticator)
+      : executor_(executor), authenticator_(authenticator) {}
+
+  // `work` is `absl::Status(const Caller&)`; it fills the response before returning OK.
+  template <typename Work>
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, absl::string_view rpc,
+                                Work work) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    bool queued = executor_.Submit([this, context, reactor, rpc, work = std::move(work)]() mutable {
+      absl::Time deadline = absl::FromChrono(context->deadline());
+      ScopedDeadline scoped(deadline);
+      absl::Status status;
+      if (absl::Now() >= deadline) {
+        status = absl::DeadlineExceededError("deadline passed before the call was served");
+      } else if (auto caller = AuthenticateCall(authenticator_, *context); !caller.ok()) {
+        status = caller.status();
+      } else {
+        status = work(*caller);
+      }
+      reactor->Finish(ToGrpcStatus(status, rpc));
+    });
+    if (!queued) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is overloaded"));
+    }
+    return reactor;
+  }
+
+ private:
+  BoundedExecutor& executor_;
+  const Authenticator& authenticator_;
+};
+
+}  // namespace peerwell

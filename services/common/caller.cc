@@ -1,0 +1,38 @@
+#include "absl/strings/string_view.h"
+#include "services/common/caller.h"
+
+namespace peerwell {
+
+absl::string_view CallerRoleName(CallerRole role) {
+  switch (role) {
+    case CallerRole::kVolunteer:
+      return "volunteer";
+    case CallerRole::kSupervisor:
+      return "supervisor";
+    case CallerRole::kCoordinator:
+      return "coordinator";
+    case CallerRole::kAdmin:
+      return "admin";
+    case CallerRole::kService:
+      return "service";
+    case CallerRole::kPartner:
+      return "partner";
+  }
+  return "unknown";
+}
+
+bool ParseCallerRole(absl::string_view name, CallerRole* role) {
+  // Partners authenticate with API keys, never with a token, so "partner" is not accepted here.
+  static constexpr CallerRole kTokenRoles[] = {CallerRole::kVolunteer, CallerRole::kSupervisor,
+                                               CallerRole::kCoordinator, CallerRole::kAdmin,
+                                               CallerRole::kService};
+  for (CallerRole candidate : kTokenRoles) {
+    if (CallerRoleName(candidate) == name) {
+      *role = candidate;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace peerwell

@@ -1,0 +1,38 @@
+#pragma once
+
+#include "absl/strings/string_view.h"
+#include <string>
+#include <vector>
+
+namespace peerwell {
+
+// Who is calling, as established by authentication. The organisation of every request comes
+// from here and never from a request field.
+enum class CallerRole {
+  kVolunteer,
+  kSupervisor,
+  kCoordinator,
+  kAdmin,    // the platform operator
+  kService,  // another PeerWell service
+  kPartner,  // a partner NGO's API key
+};
+
+struct Caller {
+  std::string person_id;  // JWT `sub`; the API key id for partners
+  std::string organization_id;
+  CallerRole role = CallerRole::kVolunteer;
+  std::vector<std::string> scopes;  // partners only
+
+  bool HasScope(absl::string_view scope) const {
+    for (const auto& s : scopes) {
+      if (s == scope) return true;
+    }
+    return false;
+  }
+};
+
+absl::string_view CallerRoleName(CallerRole role);
+// Parses a JWT `role` claim; false for an unknown name.
+bool ParseCallerRole(absl::string_view name, CallerRole* role);
+
+}  // namespace peerwell

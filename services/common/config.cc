@@ -1,0 +1,222 @@
+#include "absl/strings/string_view.h"
+#include "services/common/config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/escaping.h"
+
+namespace peerwell {
+namespace {
+
+const SettingSpec* FindSpec(const std::vector<SettingSpec>& specs, absl::string_view flag) {
+  for (const auto& spec : specs) {
+    if (spec.flag == flag) return &spec;
+  }
+  return nullptr;
+}
+
+std::string LocalAddress(int port) { return absl::StrCat("127.0.0.1:", port); }
+
+}  // namespace
+
+absl::StatusOr<std::map<std::string, std::string>> ParseSettings(
+    const std::vector<std::string>& args, const std::vector<SettingSpec>& specs) {
+  std::map<std::string, std::string> from_flags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (!absl::ConsumePrefix(&arg, "--")) {
+      return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", arg, "'"));
+    }
+    std::string name;
+    std::string value;
+    size_t eq = arg.find('=');
+    if (eq != absl::string_view::npos) {
+      name = std::string(arg.substr(0, eq));
+      value = std::string(arg.substr(eq + 1));
+    } else {
+      name = std::string(arg);
+      if (i + 1 >= args.size()) {
+        return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+      }
+      value = args[++i];
+    }
+    if (FindSpec(specs, name) == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
+    }
+    from_flags[name] = value;
+  }
+  std::map<std::string, std::string> settings;
+  for (const auto& spec : specs) {
+    if (auto it = from_flags.find(spec.flag); it != from_flags.end()) {
+      settings[spec.flag] = it->second;
+    } else if (const char* env = std::getenv(spec.env.c_str()); env != nullptr) {
+      settings[spec.flag] = env;
+    } else {
+      settings[spec.flag] = spec.default_value;
+    }
+  }
+  return settings;
+}
+
+std::string SettingsHelp(absl::string_view program, const std::vector<SettingSpec>& specs) {
+  std::ostringstream out;
+  out << "usage: " << program << " [--flag=value ...]\n\n"
+      << "Each flag may also be set through its environment variable; a flag on the command "
+         "line wins.\n\n";
+  for (const auto& spec : specs) {
+    out << "  --" << spec.flag << " (" << spec.env << ")";
+    if (!spec.default_value.empty()) out << " default " << spec.default_value;
+    out << "\n      " << spec.help << "\n";
+  }
+  return out.str();
+}
+
+std::string RedisAddress::ToString() const {
+  return unix_path.empty() ? absl::StrCat(host, ":", port) : absl::StrCat("unix:", unix_path);
+}
+
+absl::StatusOr<RedisAddress> ParseRedisAddress(absl::string_view text) {
+  RedisAddress address;
+  if (absl::ConsumePrefix(&text, "unix:")) {
+    if (text.empty() || text.front() != '/') {
+      return absl::InvalidArgumentError("a Unix socket address must be unix:/absolute/path");
+    }
+    address.unix_path = std::string(text);
+    return address;
+  }
+  size_t colon = text.rfind(':');
+  int port = 0;
+  if (colon == absl::string_view::npos || colon == 0 ||
+      !absl::SimpleAtoi(text.substr(colon + 1), &port) || port <= 0 || port > 65535) {
+    return absl::InvalidArgumentError("expected host:port or unix:/path");
+  }
+  address.host = std::string(text.substr(0, colon));
+  address.port = port;
+  return address;
+}
+
+absl::Status ValidateHostPort(absl::string_view setting, absl::string_view text) {
+  size_t colon = text.rfind(':');
+  int port = 0;
+  if (colon == absl::string_view::npos || colon == 0 ||
+      !absl::SimpleAtoi(text.substr(colon + 1), &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(setting, ": expected host:port, got '", text, "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadSecret(absl::string_view name, const std::string& value,
+                                       const std::string& file) {
+  if (!value.empty() && !file.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ": set the value or the file, not both"));
+  }
+  if (file.empty()) return value;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(name, "_FILE: cannot read ", file));
+  std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!contents.empty() && (contents.back() == '\n' || contents.back() == '\r')) {
+    contents.pop_back();
+  }
+  return contents;
+}
+
+std::vector<SettingSpec> ServiceSettingSpecs(const ServiceDefaults& defaults) {
+  return {
+      {"listen_addr", "PEERWELL_LISTEN_ADDR", LocalAddress(defaults.grpc_port),
+       "host:port the server binds; port 0 picks a free port"},
+      {"metrics_addr", "PEERWELL_METRICS_ADDR", LocalAddress(defaults.metrics_port),
+       "host:port of the Prometheus /metrics endpoint; port 0 picks a free port"},
+      {"redis_addr", "PEERWELL_REDIS_ADDR", "127.0.0.1:6379", "host:port or unix:/path"},
+      {"jwt_secret", "PEERWELL_JWT_SECRET", "", "HS256 signing secret (at least 32 bytes)"},
+      {"jwt_secret_file", "PEERWELL_JWT_SECRET_FILE", "", "file holding the signing secret"},
+      {"master_key", "PEERWELL_MASTER_KEY", "", "base64 of the 32-byte master key"},
+      {"master_key_file", "PEERWELL_MASTER_KEY_FILE", "", "file holding the master key"},
+      {"directory_addr", "PEERWELL_DIRECTORY_ADDR", "127.0.0.1:50051", "directory service"},
+      {"checkin_addr", "PEERWELL_CHECKIN_ADDR", "127.0.0.1:50052", "check-in service"},
+      {"alerts_addr", "PEERWELL_ALERTS_ADDR", "127.0.0.1:50053", "alert service"},
+      {"supervision_addr", "PEERWELL_SUPERVISION_ADDR", "127.0.0.1:50054",
+       "supervision service"},
+      {"network_addr", "PEERWELL_NETWORK_ADDR", "127.0.0.1:50055", "peer-network service"},
+      {"log_level", "PEERWELL_LOG_LEVEL", "info", "debug, info, warning or error"},
+      {"shutdown_grace", "PEERWELL_SHUTDOWN_GRACE", "10s",
+       "how long SIGTERM waits for in-flight calls"},
+      {"worker_threads", "PEERWELL_WORKER_THREADS", "32",
+       "threads that run handlers (blocking work never runs on gRPC's threads)"},
+  };
+}
+
+absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& args,
+                                                const ServiceDefaults& defaults) {
+  auto settings = ParseSettings(args, ServiceSettingSpecs(defaults));
+  if (!settings.ok()) return settings.status();
+  auto& s = *settings;
+  ServiceConfig config;
+  config.service_name = defaults.service_name;
+  config.listen_addr = s["listen_addr"];
+  config.metrics_addr = s["metrics_addr"];
+  for (const char* name : {"listen_addr", "metrics_addr", "directory_addr", "checkin_addr",
+                           "alerts_addr", "supervision_addr", "network_addr"}) {
+    if (auto status = ValidateHostPort(absl::StrCat("--", name), s[name]); !status.ok()) {
+      return status;
+    }
+  }
+  auto redis = ParseRedisAddress(s["redis_addr"]);
+  if (!redis.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--redis_addr (PEERWELL_REDIS_ADDR): ", redis.status().message()));
+  }
+  config.redis = *redis;
+
+  auto secret = ReadSecret("PEERWELL_JWT_SECRET", s["jwt_secret"], s["jwt_secret_file"]);
+  if (!secret.ok()) return secret.status();
+  if (secret->empty()) {
+    return absl::InvalidArgumentError(
+        "PEERWELL_JWT_SECRET (or PEERWELL_JWT_SECRET_FILE) is required");
+  }
+  if (secret->size() < 32) {
+    return absl::InvalidArgumentError("PEERWELL_JWT_SECRET: must be at least 32 bytes");
+  }
+  config.jwt_secret = *secret;
+
+  auto master = ReadSecret("PEERWELL_MASTER_KEY", s["master_key"], s["master_key_file"]);
+  if (!master.ok()) return master.status();
+  if (!master->empty()) {
+    std::string raw;
+    if (!absl::Base64Unescape(*master, &raw) || raw.size() != 32) {
+      return absl::InvalidArgumentError("PEERWELL_MASTER_KEY: must be base64 of 32 bytes");
+    }
+  }
+  config.master_key = *master;
+
+  config.directory_addr = s["directory_addr"];
+  config.checkin_addr = s["checkin_addr"];
+  config.alerts_addr = s["alerts_addr"];
+  config.supervision_addr = s["supervision_addr"];
+  config.network_addr = s["network_addr"];
+
+  config.log_level = absl::AsciiStrToLower(s["log_level"]);
+  if (config.log_level != "debug" && config.log_level != "info" &&
+      config.log_level != "warning" && config.log_level != "error") {
+    return absl::InvalidArgumentError(
+        "--log_level (PEERWELL_LOG_LEVEL): expected debug, info, warning or error");
+  }
+  if (!absl::ParseDuration(s["shutdown_grace"], &config.shutdown_grace) ||
+      config.shutdown_grace < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--shutdown_grace (PEERWELL_SHUTDOWN_GRACE): expected a duration such as 10s");
+  }
+  if (!absl::SimpleAtoi(s["worker_threads"], &config.worker_threads) ||
+      config.worker_threads < 1 || config.worker_threads > 1024) {
+    return absl::InvalidArgumentError(
+        "--worker_threads (PEERWELL_WORKER_THREADS): expected 1 to 1024");
+  }
+  return config;
+}
+
+}  // namespace peerwell

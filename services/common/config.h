@@ -1,0 +1,77 @@
+#pragma once
+
+#include "absl/strings/string_view.h"
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace peerwell {
+
+// One setting: a command-line flag with an environment override. A flag given on the command
+// line wins, then the environment variable, then the default.
+struct SettingSpec {
+  std::string flag;  // "redis_addr" for --redis_addr
+  std::string env;   // "PEERWELL_REDIS_ADDR"
+  std::string default_value;
+  std::string help;
+};
+
+// Reads every setting of `specs` from argv and the environment. Unknown flags, flags without a
+// value and positional arguments are errors naming the argument.
+absl::StatusOr<std::map<std::string, std::string>> ParseSettings(
+    const std::vector<std::string>& args, const std::vector<SettingSpec>& specs);
+
+std::string SettingsHelp(absl::string_view program, const std::vector<SettingSpec>& specs);
+
+// Where a Redis server is: TCP host and port, or a Unix socket path.
+struct RedisAddress {
+  std::string host;
+  int port = 0;
+  std::string unix_path;  // set for "unix:/path"
+
+  std::string ToString() const;
+};
+absl::StatusOr<RedisAddress> ParseRedisAddress(absl::string_view text);
+
+// "host:port" with a numeric port 0-65535 (0 asks the kernel for a free port).
+absl::Status ValidateHostPort(absl::string_view setting, absl::string_view text);
+
+// The configuration every PeerWell server shares (SPEC §8).
+struct ServiceConfig {
+  std::string service_name;
+  std::string listen_addr;
+  std::string metrics_addr;
+  RedisAddress redis;
+  std::string jwt_secret;
+  std::string master_key;  // base64 of 32 bytes; empty when the service encrypts nothing
+  std::string directory_addr;
+  std::string checkin_addr;
+  std::string alerts_addr;
+  std::string supervision_addr;
+  std::string network_addr;
+  std::string log_level;
+  absl::Duration shutdown_grace = absl::Seconds(10);
+  int worker_threads = 32;
+};
+
+struct ServiceDefaults {
+  std::string service_name;
+  int grpc_port = 0;
+  int metrics_port = 0;
+};
+
+// Parses and validates the configuration of a server; the error names the setting at fault.
+absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& args,
+                                                const ServiceDefaults& defaults);
+
+// The settings a server accepts, for --help.
+std::vector<SettingSpec> ServiceSettingSpecs(const ServiceDefaults& defaults);
+
+// Reads a secret given directly or through a *_FILE setting; trailing newlines are dropped.
+absl::StatusOr<std::string> ReadSecret(absl::string_view name, const std::string& value,
+                                       const std::string& file);
+
+}  // namespace peerwell

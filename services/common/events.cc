@@ -1,0 +1,228 @@
+#include "absl/strings/string_view.h"
+#include "services/common/events.h"
+
+#include "absl/strings/str_cat.h"
+#include "services/common/log.h"
+
+namespace peerwell {
+namespace {
+constexpr int kStreamMaxLen = 1'000'000;  // approximate cap; consumers keep far behind this
+}  // namespace
+
+std::string EventStreamKey(absl::string_view service) { return absl::StrCat("pw:events:", service); }
+
+RedisCommand EventXadd(absl::string_view stream, absl::string_view type,
+                       absl::string_view organization_id, absl::Time occur_time,
+                       const std::vector<EventField>& fields) {
+  RedisCommand command{"XADD",
+                       std::string(stream),
+                       "MAXLEN",
+                       "~",
+                       absl::StrCat(kStreamMaxLen),
+                       "*",
+                       "type",
+                       std::string(type),
+                       "organization_id",
+                       std::string(organization_id),
+                       "occur_time",
+                       absl::FormatTime(absl::RFC3339_full, occur_time, absl::UTCTimeZone())};
+  for (const auto& field : fields) {
+    command.push_back(field.name);
+    command.push_back(field.value);
+  }
+  return command;
+}
+
+std::string StreamEntry::Get(absl::string_view name) const {
+  for (const auto& field : fields) {
+    if (field.name == name) return field.value;
+  }
+  return "";
+}
+
+std::vector<StreamEntry> ParseStreamEntries(const RedisReply& entries) {
+  std::vector<StreamEntry> out;
+  for (const auto& entry : entries.elements) {
+    // A deleted entry still pending appears as [id, nil].
+    if (entry.elements.size() != 2) continue;
+    StreamEntry parsed;
+    parsed.id = entry.elements[0].str;
+    const auto& fields = entry.elements[1];
+    for (size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
+      parsed.fields.push_back({fields.elements[i].str, fields.elements[i + 1].str});
+    }
+    out.push_back(std::move(parsed));
+  }
+  return out;
+}
+
+ConsumerGroupRunner::ConsumerGroupRunner(RedisAddress address, ConsumerOptions options,
+                                         Handler handler)
+    : address_(std::move(address)), options_(std::move(options)), handler_(std::move(handler)) {
+  if (options_.dead_letter_stream.empty()) {
+    options_.dead_letter_stream = absl::StrCat(options_.stream, ":dead");
+  }
+}
+
+ConsumerGroupRunner::~ConsumerGroupRunner() { Stop(); }
+
+void ConsumerGroupRunner::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void ConsumerGroupRunner::Stop() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void ConsumerGroupRunner::Loop() {
+  std::unique_ptr<RedisConnection> connection;
+  absl::Duration backoff = absl::Milliseconds(50);
+  bool group_ready = false;
+  while (!stopping_) {
+    if (connection == nullptr) {
+      auto connected = RedisConnection::Connect(address_, absl::Seconds(1));
+      if (!connected.ok()) {
+        absl::SleepFor(backoff);  // Redis is down: retry at a bounded rate
+        backoff = std::min(backoff * 2, absl::Seconds(1));
+        continue;
+      }
+      connection = std::move(*connected);
+      backoff = absl::Milliseconds(50);
+      group_ready = false;
+    }
+    if (!group_ready) {
+      // From "0" so that events published before the group existed are not skipped.
+      auto created = connection->Execute(
+          {"XGROUP", "CREATE", options_.stream, options_.group, "0", "MKSTREAM"},
+          absl::Seconds(2));
+      if (!created.ok()) {
+        connection.reset();
+        continue;
+      }
+      if (created->IsError() && created->str.rfind("BUSYGROUP", 0) != 0) {
+        Log(Severity::kWarning, "cannot create consumer group",
+            {Field("stream", options_.stream), Field("error", created->str)});
+        connection.reset();
+        absl::SleepFor(backoff);
+        continue;
+      }
+      group_ready = true;
+    }
+    const bool was_due = absl::Now() >= next_claim_;
+    bool claim_due = was_due;
+    absl::Status status = RunOnce(*connection, &claim_due);
+    if (was_due && !claim_due) next_claim_ = absl::Now() + options_.claim_interval;
+    if (!status.ok()) {
+      if (status.code() == absl::StatusCode::kUnavailable) connection.reset();
+      Log(Severity::kWarning, "consumer error",
+          {Field("stream", options_.stream), Field("error", std::string(status.message()))});
+      absl::SleepFor(backoff);
+    }
+  }
+}
+
+absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* claim_due) {
+  const absl::Duration io_timeout = options_.block + absl::Seconds(2);
+  std::vector<StreamEntry> entries;
+  if (!own_pending_cursor_.empty()) {
+    // Entries this consumer read before a restart and never acknowledged, walked once.
+    auto own = connection.Execute({"XREADGROUP", "GROUP", options_.group, options_.consumer,
+                                   "COUNT", absl::StrCat(options_.batch), "STREAMS",
+                                   options_.stream, own_pending_cursor_},
+                                  io_timeout);
+    if (!own.ok()) return own.status();
+    if (own->IsArray() && !own->elements.empty()) {
+      entries = ParseStreamEntries(own->elements[0].elements[1]);
+    }
+    own_pending_cursor_ = entries.empty() ? "" : entries.back().id;
+  } else if (*claim_due) {
+    auto claimed = connection.Execute(
+        {"XAUTOCLAIM", options_.stream, options_.group, options_.consumer,
+         absl::StrCat(absl::ToInt64Milliseconds(options_.claim_min_idle)), "0-0", "COUNT",
+         absl::StrCat(options_.batch)},
+        io_timeout);
+    if (!claimed.ok()) return claimed.status();
+    if (claimed->IsError()) return absl::InternalError(claimed->str);
+    if (claimed->elements.size() >= 2) entries = ParseStreamEntries(claimed->elements[1]);
+    // Keep claiming while a full batch came back; otherwise wait for the next interval.
+    *claim_due = static_cast<int>(entries.size()) >= options_.batch;
+  }
+  if (entries.empty()) {
+    auto read = connection.Execute(
+        {"XREADGROUP", "GROUP", options_.group, options_.consumer, "COUNT",
+         absl::StrCat(options_.batch), "BLOCK",
+         absl::StrCat(absl::ToInt64Milliseconds(options_.block)), "STREAMS", options_.stream,
+         ">"},
+        io_timeout);
+    if (!read.ok()) return read.status();
+    if (read->IsError()) {
+      // NOGROUP: the stream was deleted under us; recreate on the next pass.
+      return absl::UnavailableError(read->str);
+    }
+    if (read->IsArray() && !read->elements.empty()) {
+      entries = ParseStreamEntries(read->elements[0].elements[1]);
+    }
+  }
+  for (const auto& entry : entries) {
+    if (stopping_) break;
+    if (auto status = Process(connection, entry); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ConsumerGroupRunner::Process(RedisConnection& connection, const StreamEntry& entry) {
+  const absl::Duration io_timeout = absl::Seconds(2);
+  absl::Status handled = handler_(entry);
+  if (handled.ok()) {
+    auto ack = connection.Execute({"XACK", options_.stream, options_.group, entry.id}, io_timeout);
+    if (!ack.ok()) return ack.status();
+    ++handled_;
+    return absl::OkStatus();
+  }
+  // Failed: leave it pending (it will be claimed again after claim_min_idle) unless it has failed
+  // too often.
+  auto pending = connection.Execute(
+      {"XPENDING", options_.stream, options_.group, entry.id, entry.id, "1"}, io_timeout);
+  if (!pending.ok()) return pending.status();
+  long long deliveries = 1;
+  if (pending->IsArray() && !pending->elements.empty() &&
+      pending->elements[0].elements.size() == 4) {
+    deliveries = pending->elements[0].elements[3].integer;
+  }
+  Log(Severity::kWarning, "event handler failed",
+      {Field("stream", options_.stream), Field("entry", entry.id), NumberField("deliveries", deliveries),
+       Field("error", std::string(handled.message()))});
+  if (deliveries >= options_.max_deliveries) {
+    return DeadLetter(connection, entry, std::string(handled.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ConsumerGroupRunner::DeadLetter(RedisConnection& connection, const StreamEntry& entry,
+                                             const std::string& reason) {
+  const absl::Duration io_timeout = absl::Seconds(2);
+  RedisCommand xadd{"XADD", options_.dead_letter_stream, "*", "source_stream", options_.stream,
+                    "source_id", entry.id, "group", options_.group, "error", reason};
+  for (const auto& field : entry.fields) {
+    xadd.push_back(absl::StrCat("event.", field.name));
+    xadd.push_back(field.value);
+  }
+  for (const RedisCommand& command :
+       {RedisCommand{"MULTI"}, xadd, RedisCommand{"XACK", options_.stream, options_.group, entry.id},
+        RedisCommand{"EXEC"}}) {
+    if (auto status = connection.Append(command); !status.ok()) return status;
+  }
+  if (auto status = connection.SetTimeout(io_timeout); !status.ok()) return status;
+  for (int i = 0; i < 4; ++i) {
+    auto reply = connection.ReadReply();
+    if (!reply.ok()) return reply.status();
+    if (i == 3 && !reply->IsArray()) return absl::InternalError("dead-letter transaction failed");
+  }
+  ++dead_lettered_;
+  Log(Severity::kError, "event moved to dead-letter stream",
+      {Field("stream", options_.dead_letter_stream), Field("entry", entry.id)});
+  return absl::OkStatus();
+}
+
+}  // namespace peerwell

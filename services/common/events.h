@@ -1,0 +1,94 @@
+#pragma once
+
+#include "absl/strings/string_view.h"
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "services/common/config.h"
+#include "services/common/redis_client.h"
+
+namespace peerwell {
+
+// Domain events travel on Redis Streams, one stream per publishing service
+// ("pw:events:<service>"). Every entry has the fields `type` (e.g. "person.created"),
+// `organization_id`, `occur_time` (RFC 3339) and the event's own fields. Events carry ids and
+// facts, never free text a person wrote.
+std::string EventStreamKey(absl::string_view service);
+
+struct EventField {
+  std::string name;
+  std::string value;
+};
+
+// The XADD that publishes an event; put it in the same MULTI/EXEC as the state change it
+// announces so that neither happens without the other.
+RedisCommand EventXadd(absl::string_view stream, absl::string_view type,
+                       absl::string_view organization_id, absl::Time occur_time,
+                       const std::vector<EventField>& fields);
+
+struct StreamEntry {
+  std::string id;
+  std::vector<EventField> fields;
+  std::string Get(absl::string_view name) const;
+};
+
+struct ConsumerOptions {
+  std::string stream;
+  std::string group;
+  std::string consumer;              // unique per process, e.g. the pod name
+  std::string dead_letter_stream;    // defaults to "<stream>:dead"
+  int max_deliveries = 5;            // a failing entry goes to the dead-letter stream after this
+  int batch = 64;
+  absl::Duration block = absl::Seconds(1);           // XREADGROUP BLOCK
+  absl::Duration claim_min_idle = absl::Seconds(30);  // when a pending entry counts as abandoned
+  absl::Duration claim_interval = absl::Seconds(5);
+};
+
+// Runs a consumer group: reads new entries with XREADGROUP on a connection of its own, calls the
+// handler, XACKs only after the handler succeeded (at-least-once: handlers must be idempotent),
+// takes over entries another consumer left pending for longer than claim_min_idle (XAUTOCLAIM),
+// and moves an entry whose handler has failed max_deliveries times to the dead-letter stream.
+class ConsumerGroupRunner {
+ public:
+  using Handler = std::function<absl::Status(const StreamEntry&)>;
+
+  ConsumerGroupRunner(RedisAddress address, ConsumerOptions options, Handler handler);
+  ~ConsumerGroupRunner();
+
+  void Start();
+  // Finishes the entry in hand, then returns; unacknowledged entries stay pending for others.
+  void Stop();
+
+  // Counters for tests and metrics.
+  long long handled() const { return handled_.load(); }
+  long long dead_lettered() const { return dead_lettered_.load(); }
+
+ private:
+  void Loop();
+  absl::Status RunOnce(RedisConnection& connection, bool* claim_due);
+  absl::Status Process(RedisConnection& connection, const StreamEntry& entry);
+  absl::Status DeadLetter(RedisConnection& connection, const StreamEntry& entry,
+                          const std::string& reason);
+
+  const RedisAddress address_;
+  ConsumerOptions options_;
+  Handler handler_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<long long> handled_{0};
+  std::atomic<long long> dead_lettered_{0};
+  std::thread thread_;
+  std::string own_pending_cursor_ = "0";  // empty once this consumer's old entries are done
+  absl::Time next_claim_ = absl::InfinitePast();
+};
+
+// Parses XREADGROUP / XRANGE / XAUTOCLAIM entry arrays.
+std::vector<StreamEntry> ParseStreamEntries(const RedisReply& entries);
+
+}  // namespace peerwell

@@ -1,0 +1,14 @@
+#pragma once
+
+#include "absl/strings/string_view.h"
+#include <string>
+
+namespace peerwell {
+
+// A new random identifier: the prefix, then 20 lowercase hex digits (80 random bits).
+std::string NewId(absl::string_view prefix);
+
+// Whether `id` has the shape NewId produces for `prefix`.
+bool IsWellFormedId(absl::string_view id, absl::string_view prefix);
+
+}  // namespace peerwell

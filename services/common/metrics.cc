@@ -1,0 +1,162 @@
+#include "absl/strings/string_view.h"
+#include "services/common/metrics.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/support/status.h"
+
+namespace peerwell {
+namespace {
+
+const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
+  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  return *buckets;
+}
+
+// Splits "/package.Service/Method". A path that is not one of ours (a probe, a typo) is counted
+// under "unknown" so that clients cannot blow up label cardinality.
+std::pair<std::string, std::string> SplitMethod(const char* path) {
+  absl::string_view full = path == nullptr ? "" : path;
+  size_t slash = full.rfind('/');
+  if (full.size() < 3 || full.front() != '/' || slash == 0 || slash == absl::string_view::npos) {
+    return {"unknown", "unknown"};
+  }
+  absl::string_view service = full.substr(1, slash - 1);
+  if (!absl::StartsWith(service, "peerwell.") && !absl::StartsWith(service, "grpc.")) {
+    return {"unknown", "unknown"};
+  }
+  return {std::string(service), std::string(full.substr(slash + 1))};
+}
+
+class MetricsInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  MetricsInterceptor(Metrics& metrics, grpc::experimental::ServerRpcInfo* info)
+      : metrics_(metrics), start_(absl::Now()) {
+    std::tie(service_, method_) = SplitMethod(info->method());
+    metrics_.RecordStarted(service_, method_);
+  }
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      metrics_.RecordHandled(service_, method_, GrpcCodeName(methods->GetSendStatus().error_code()),
+                             absl::ToDoubleSeconds(absl::Now() - start_));
+    }
+    methods->Proceed();
+  }
+
+ private:
+  Metrics& metrics_;
+  absl::Time start_;
+  std::string service_;
+  std::string method_;
+};
+
+class MetricsInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit MetricsInterceptorFactory(Metrics& metrics) : metrics_(metrics) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new MetricsInterceptor(metrics_, info);
+  }
+
+ private:
+  Metrics& metrics_;
+};
+
+}  // namespace
+
+std::string GrpcCodeName(int code) {
+  static constexpr const char* kNames[] = {
+      "OK",        "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT",
+      "DEADLINE_EXCEEDED", "NOT_FOUND",  "ALREADY_EXISTS",    "PERMISSION_DENIED",
+      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+      "UNIMPLEMENTED", "INTERNAL",       "UNAVAILABLE",       "DATA_LOSS",
+      "UNAUTHENTICATED"};
+  if (code < 0 || code >= static_cast<int>(std::size(kNames))) return "UNKNOWN";
+  return kNames[code];
+}
+
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      started_(prometheus::BuildCounter()
+                   .Name("grpc_server_started_total")
+                   .Help("RPCs started on the server.")
+                   .Register(*registry_)),
+      handled_(prometheus::BuildCounter()
+                   .Name("grpc_server_handled_total")
+                   .Help("RPCs completed on the server, by status code.")
+                   .Register(*registry_)),
+      handling_seconds_(prometheus::BuildHistogram()
+                            .Name("grpc_server_handling_seconds")
+                            .Help("Time from the start of an RPC to its status.")
+                            .Register(*registry_)),
+      redis_requests_(prometheus::BuildCounter()
+                          .Name("redis_client_requests_total")
+                          .Help("Command groups sent to Redis, by outcome (error: unreachable, "
+                                "slow or loading).")
+                          .Register(*registry_)),
+      redis_connects_(prometheus::BuildCounter()
+                          .Name("redis_client_connects_total")
+                          .Help("Connection attempts to Redis, by outcome.")
+                          .Register(*registry_)),
+      redis_ok_(redis_requests_.Add({{"outcome", "ok"}})),
+      redis_errors_(redis_requests_.Add({{"outcome", "error"}})),
+      redis_commands_(prometheus::BuildCounter()
+                          .Name("redis_client_commands_total")
+                          .Help("Commands sent to Redis.")
+                          .Register(*registry_)
+                          .Add({})),
+      redis_seconds_(prometheus::BuildHistogram()
+                         .Name("redis_client_request_duration_seconds")
+                         .Help("Time from queueing a command group to its last reply.")
+                         .Register(*registry_)
+                         .Add({}, LatencyBuckets())),
+      redis_reconnects_ok_(redis_connects_.Add({{"outcome", "ok"}})),
+      redis_reconnects_failed_(redis_connects_.Add({{"outcome", "failed"}})) {}
+
+Metrics::~Metrics() = default;
+
+absl::StatusOr<int> Metrics::Serve(const std::string& address) {
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(address, 2);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", address, ": ", e.what()));
+  }
+  exposer_->RegisterCollectable(registry_);
+  auto ports = exposer_->GetListeningPorts();
+  if (ports.empty()) return absl::UnavailableError("metrics server bound no port");
+  return ports.front();
+}
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+Metrics::NewInterceptorFactory() {
+  return std::make_unique<MetricsInterceptorFactory>(*this);
+}
+
+void Metrics::RecordStarted(const std::string& service, const std::string& method) {
+  started_.Add({{"grpc_service", service}, {"grpc_method", method}})
+      .Increment();
+}
+
+void Metrics::RecordHandled(const std::string& service, const std::string& method,
+                            const std::string& code, double seconds) {
+  handled_.Add({{"grpc_service", service}, {"grpc_method", method}, {"grpc_code", code}})
+      .Increment();
+  handling_seconds_.Add({{"grpc_service", service}, {"grpc_method", method}}, LatencyBuckets())
+      .Observe(seconds);
+}
+
+void Metrics::OnRedisCall(size_t commands, absl::Duration latency, const absl::Status& status) {
+  (status.ok() ? redis_ok_ : redis_errors_).Increment();
+  redis_commands_.Increment(static_cast<double>(commands));
+  redis_seconds_.Observe(absl::ToDoubleSeconds(latency));
+}
+
+void Metrics::OnRedisReconnect(bool ok) {
+  (ok ? redis_reconnects_ok_ : redis_reconnects_failed_).Increment();
+}
+
+}  // namespace peerwell

@@ -1,0 +1,17 @@
+#pragma once
+
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "google/protobuf/timestamp.pb.h"
+
+namespace peerwell {
+
+// An unset time (InfinitePast or InfiniteFuture) maps to the empty Timestamp.
+google::protobuf::Timestamp TimestampToProto(absl::Time time);
+// INVALID_ARGUMENT naming `field` outside Timestamp's range (years 1-9999) or with bad nanos.
+absl::StatusOr<absl::Time> TimestampFromProto(const google::protobuf::Timestamp& proto,
+                                              absl::string_view field);
+
+}  // namespace peerwell

@@ -1,0 +1,398 @@
+#include "absl/strings/string_view.h"
+#include "services/common/redis_client.h"
+
+#include <hiredis/hiredis.h>
+#include <openssl/sha.h>
+#include <sys/time.h>
+
+#include <chrono>
+#include <future>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "services/common/deadline.h"
+
+namespace peerwell {
+namespace {
+
+timeval SocketTimeout(absl::Duration d) {
+  if (d < absl::Milliseconds(1)) d = absl::Milliseconds(1);
+  return absl::ToTimeval(d);
+}
+
+RedisReply Convert(const redisReply* r) {
+  RedisReply out;
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      out.type = RedisReply::Type::kString;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = RedisReply::Type::kStatus;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = RedisReply::Type::kError;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = RedisReply::Type::kInteger;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = RedisReply::Type::kArray;
+      out.elements.reserve(r->elements);
+      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(Convert(r->element[i]));
+      break;
+    default:
+      out.type = RedisReply::Type::kNil;
+  }
+  return out;
+}
+
+// Error replies that mean "this server cannot serve now" rather than "this command failed".
+bool IsUnavailableError(const RedisReply& reply) {
+  return reply.IsError() &&
+         (absl::StartsWith(reply.str, "LOADING") || absl::StartsWith(reply.str, "BUSY") ||
+          absl::StartsWith(reply.str, "MASTERDOWN") || absl::StartsWith(reply.str, "TRYAGAIN") ||
+          absl::StartsWith(reply.str, "MISCONF") || absl::StartsWith(reply.str, "READONLY"));
+}
+
+std::string Sha1Hex(const std::string& text) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  std::string hex;
+  for (unsigned char c : digest) absl::StrAppendFormat(&hex, "%02x", c);
+  return hex;
+}
+
+}  // namespace
+
+RedisScript::RedisScript(std::string source) : source_(std::move(source)), sha1_(Sha1Hex(source_)) {}
+
+absl::Status ScriptErrorToStatus(const RedisReply& reply) {
+  if (!reply.IsError()) return absl::OkStatus();
+  static constexpr std::pair<absl::string_view, absl::StatusCode> kCodes[] = {
+      {"INVALID_ARGUMENT ", absl::StatusCode::kInvalidArgument},
+      {"NOT_FOUND ", absl::StatusCode::kNotFound},
+      {"ALREADY_EXISTS ", absl::StatusCode::kAlreadyExists},
+      {"FAILED_PRECONDITION ", absl::StatusCode::kFailedPrecondition},
+      {"PERMISSION_DENIED ", absl::StatusCode::kPermissionDenied},
+      {"ABORTED ", absl::StatusCode::kAborted},
+      {"RESOURCE_EXHAUSTED ", absl::StatusCode::kResourceExhausted},
+  };
+  for (const auto& [prefix, code] : kCodes) {
+    if (absl::StartsWith(reply.str, prefix)) {
+      return absl::Status(code, reply.str.substr(prefix.size()));
+    }
+  }
+  if (IsUnavailableError(reply)) return absl::UnavailableError("redis is not ready");
+  return absl::InternalError(absl::StrCat("redis error: ", reply.str));
+}
+
+// --- RedisConnection ---------------------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
+    const RedisAddress& address, absl::Duration timeout) {
+  timeval tv = SocketTimeout(timeout);
+  redisContext* context = address.unix_path.empty()
+                              ? redisConnectWithTimeout(address.host.c_str(), address.port, tv)
+                              : redisConnectUnixWithTimeout(address.unix_path.c_str(), tv);
+  if (context == nullptr) return absl::UnavailableError("redis: out of memory");
+  if (context->err != 0) {
+    absl::Status status = absl::UnavailableError(
+        absl::StrCat("redis at ", address.ToString(), " unreachable: ", context->errstr));
+    redisFree(context);
+    return status;
+  }
+  if (address.unix_path.empty()) redisEnableKeepAlive(context);
+  return std::unique_ptr<RedisConnection>(new RedisConnection(context));
+}
+
+RedisConnection::~RedisConnection() { redisFree(context_); }
+
+absl::Status RedisConnection::IoError(const char* what) {
+  return absl::UnavailableError(absl::StrCat("redis ", what, " failed: ",
+                                             context_->err != 0 ? context_->errstr : "no reply"));
+}
+
+absl::Status RedisConnection::SetTimeout(absl::Duration timeout) {
+  if (redisSetTimeout(context_, SocketTimeout(timeout)) != REDIS_OK) return IoError("set timeout");
+  return absl::OkStatus();
+}
+
+absl::Status RedisConnection::Append(const RedisCommand& command) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  argv.reserve(command.size());
+  lengths.reserve(command.size());
+  for (const auto& arg : command) {
+    argv.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
+                             lengths.data()) != REDIS_OK) {
+    return IoError("write");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RedisReply> RedisConnection::ReadReply() {
+  void* raw = nullptr;
+  if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) return IoError("read");
+  RedisReply reply = Convert(static_cast<redisReply*>(raw));
+  freeReplyObject(raw);
+  return reply;
+}
+
+absl::StatusOr<RedisReply> RedisConnection::Execute(const RedisCommand& command,
+                                                    absl::Duration timeout) {
+  if (auto status = SetTimeout(timeout); !status.ok()) return status;
+  if (auto status = Append(command); !status.ok()) return status;
+  return ReadReply();
+}
+
+// --- RedisClient -------------------------------------------------------------------------------
+
+struct RedisClient::Pending {
+  std::vector<RedisCommand> commands;
+  absl::Time deadline;
+  absl::Time enqueue_time;
+  std::promise<absl::StatusOr<std::vector<RedisReply>>> promise;
+};
+
+RedisClient::RedisClient(RedisOptions options, RedisObserver* observer)
+    : options_(std::move(options)), observer_(observer), backoff_(options_.initial_backoff) {
+  for (int i = 0; i < options_.connections; ++i) io_threads_.emplace_back([this] { IoLoop(); });
+}
+
+RedisClient::~RedisClient() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  work_ready_.notify_all();
+  for (auto& thread : io_threads_) thread.join();
+  for (auto& pending : queue_) {
+    pending->promise.set_value(absl::UnavailableError("redis client is shutting down"));
+  }
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisClient::Submit(std::vector<RedisCommand> commands,
+                                                            absl::Time deadline) {
+  auto pending = std::make_shared<Pending>();
+  pending->commands = std::move(commands);
+  pending->deadline = deadline;
+  pending->enqueue_time = absl::Now();
+  auto future = pending->promise.get_future();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return absl::UnavailableError("redis client is shutting down");
+    queue_.push_back(pending);
+  }
+  work_ready_.notify_one();
+  if (future.wait_until(absl::ToChronoTime(deadline)) != std::future_status::ready) {
+    // The I/O thread still owns the pending group and completes it into the void.
+    return absl::DeadlineExceededError("redis did not answer before the deadline");
+  }
+  return future.get();
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisClient::ExecuteAll(
+    std::vector<RedisCommand> commands) {
+  absl::Time deadline = std::min(CurrentDeadline(), absl::Now() + options_.default_timeout);
+  auto replies = Submit(std::move(commands), deadline);
+  if (!replies.ok()) return replies.status();
+  for (const auto& reply : *replies) {
+    if (reply.IsError() && ScriptErrorToStatus(reply).code() == absl::StatusCode::kUnavailable) {
+      return absl::UnavailableError(absl::StrCat("redis is not ready: ", reply.str));
+    }
+  }
+  return replies;
+}
+
+absl::StatusOr<RedisReply> RedisClient::Execute(RedisCommand command) {
+  std::vector<RedisCommand> commands;
+  commands.push_back(std::move(command));
+  auto replies = ExecuteAll(std::move(commands));
+  if (!replies.ok()) return replies.status();
+  return std::move(replies->front());
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisClient::Transaction(
+    std::vector<RedisCommand> commands) {
+  std::vector<RedisCommand> wrapped;
+  wrapped.reserve(commands.size() + 2);
+  wrapped.push_back({"MULTI"});
+  for (auto& command : commands) wrapped.push_back(std::move(command));
+  wrapped.push_back({"EXEC"});
+  auto replies = ExecuteAll(std::move(wrapped));
+  if (!replies.ok()) return replies.status();
+  RedisReply& exec = replies->back();
+  if (!exec.IsArray()) {
+    // EXECABORT: a command was refused while queueing; the queued replies say which.
+    for (const auto& reply : *replies) {
+      if (reply.IsError()) return absl::InternalError(absl::StrCat("redis: ", reply.str));
+    }
+    return absl::InternalError(absl::StrCat("redis transaction failed: ", exec.str));
+  }
+  return std::move(exec.elements);
+}
+
+absl::StatusOr<RedisReply> RedisClient::Eval(const RedisScript& script,
+                                             const std::vector<std::string>& keys,
+                                             const std::vector<std::string>& args) {
+  auto build = [&](const std::string& verb, const std::string& body) {
+    RedisCommand command{verb, body, absl::StrCat(keys.size())};
+    command.insert(command.end(), keys.begin(), keys.end());
+    command.insert(command.end(), args.begin(), args.end());
+    return command;
+  };
+  auto reply = Execute(build("EVALSHA", script.sha1()));
+  if (reply.ok() && reply->IsError() && absl::StartsWith(reply->str, "NOSCRIPT")) {
+    reply = Execute(build("EVAL", script.source()));
+  }
+  return reply;
+}
+
+absl::Status RedisClient::Ping(absl::Duration timeout) {
+  ScopedDeadline deadline(absl::Now() + timeout);
+  // PING is answered even while Redis loads its data set; a data command is not.
+  auto reply = Execute({"EXISTS", "pw:health"});
+  if (!reply.ok()) return reply.status();
+  if (reply->IsError()) return absl::UnavailableError(absl::StrCat("redis: ", reply->str));
+  return absl::OkStatus();
+}
+
+bool RedisClient::EnsureConnected(std::unique_ptr<RedisConnection>& connection,
+                                  absl::Time deadline, absl::Status* error) {
+  if (connection != nullptr) return true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (absl::Now() < next_connect_attempt_) {
+      *error = last_connect_error_;
+      return false;
+    }
+  }
+  absl::Duration timeout = std::min(options_.connect_timeout, deadline - absl::Now());
+  auto connected = RedisConnection::Connect(options_.address, timeout);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!connected.ok()) {
+    last_connect_error_ = connected.status();
+    next_connect_attempt_ = absl::Now() + backoff_;
+    backoff_ = std::min(backoff_ * 2, options_.max_backoff);
+    *error = last_connect_error_;
+    if (observer_ != nullptr) observer_->OnRedisReconnect(false);
+    return false;
+  }
+  backoff_ = options_.initial_backoff;
+  next_connect_attempt_ = absl::InfinitePast();
+  connection = std::move(*connected);
+  if (observer_ != nullptr) observer_->OnRedisReconnect(true);
+  return true;
+}
+
+void RedisClient::RunBatch(std::unique_ptr<RedisConnection>& connection,
+                           std::vector<std::shared_ptr<Pending>>& batch) {
+  absl::Time now = absl::Now();
+  std::vector<std::shared_ptr<Pending>> live;
+  absl::Time latest = now;
+  for (auto& pending : batch) {
+    if (pending->deadline <= now) {
+      pending->promise.set_value(
+          absl::DeadlineExceededError("redis command expired before it was sent"));
+      continue;
+    }
+    latest = std::max(latest, pending->deadline);
+    live.push_back(std::move(pending));
+  }
+  if (live.empty()) return;
+
+  auto fail_all = [&](size_t from, const absl::Status& status) {
+    for (size_t i = from; i < live.size(); ++i) {
+      if (observer_ != nullptr) {
+        observer_->OnRedisCall(live[i]->commands.size(), absl::Now() - live[i]->enqueue_time,
+                               status);
+      }
+      live[i]->promise.set_value(status);
+    }
+  };
+
+  absl::Status error;
+  if (!EnsureConnected(connection, latest, &error)) {
+    fail_all(0, absl::UnavailableError(error.message()));
+    return;
+  }
+  absl::Status status = connection->SetTimeout(latest - absl::Now());
+  for (size_t i = 0; status.ok() && i < live.size(); ++i) {
+    for (const auto& command : live[i]->commands) {
+      status = connection->Append(command);
+      if (!status.ok()) break;
+    }
+  }
+  if (!status.ok()) {
+    connection.reset();
+    fail_all(0, status);
+    return;
+  }
+  for (size_t i = 0; i < live.size(); ++i) {
+    std::vector<RedisReply> replies;
+    replies.reserve(live[i]->commands.size());
+    for (size_t c = 0; c < live[i]->commands.size(); ++c) {
+      auto reply = connection->ReadReply();
+      if (!reply.ok()) {
+        // The connection's reply stream is now out of step: drop it and fail the rest.
+        connection.reset();
+        fail_all(i, reply.status());
+        return;
+      }
+      replies.push_back(std::move(*reply));
+    }
+    if (observer_ != nullptr) {
+      observer_->OnRedisCall(live[i]->commands.size(), absl::Now() - live[i]->enqueue_time,
+                             absl::OkStatus());
+    }
+    live[i]->promise.set_value(std::move(replies));
+  }
+}
+
+void RedisClient::IoLoop() {
+  std::unique_ptr<RedisConnection> connection;
+  std::vector<std::shared_ptr<Pending>> batch;
+  while (true) {
+    batch.clear();
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      size_t commands = 0;
+      while (!queue_.empty() &&
+             (batch.empty() || commands + queue_.front()->commands.size() <=
+                                   options_.max_batch_commands)) {
+        commands += queue_.front()->commands.size();
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    RunBatch(connection, batch);
+  }
+}
+
+absl::StatusOr<std::string> ReplyString(const RedisReply& reply) {
+  if (reply.type == RedisReply::Type::kString || reply.type == RedisReply::Type::kStatus) {
+    return reply.str;
+  }
+  if (reply.IsNil()) return absl::NotFoundError("no value");
+  return absl::InternalError(absl::StrCat("unexpected redis reply: ", reply.str));
+}
+
+std::vector<std::pair<std::string, std::string>> ReplyPairs(const RedisReply& reply) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    pairs.emplace_back(reply.elements[i].str, reply.elements[i + 1].str);
+  }
+  return pairs;
+}
+
+}  // namespace peerwell

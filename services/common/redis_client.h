@@ -1,0 +1,150 @@
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/common/config.h"
+
+struct redisContext;
+
+namespace peerwell {
+
+// A Redis reply, detached from hiredis so that stores and tests do not depend on it.
+struct RedisReply {
+  enum class Type { kNil, kString, kStatus, kInteger, kError, kArray };
+  Type type = Type::kNil;
+  std::string str;  // kString, kStatus, kError
+  long long integer = 0;
+  std::vector<RedisReply> elements;
+
+  bool IsNil() const { return type == Type::kNil; }
+  bool IsError() const { return type == Type::kError; }
+  bool IsArray() const { return type == Type::kArray; }
+};
+
+using RedisCommand = std::vector<std::string>;
+
+// A Lua script, run with EVALSHA and re-sent with EVAL when the server does not know it yet
+// (after a restart or a SCRIPT FLUSH).
+class RedisScript {
+ public:
+  explicit RedisScript(std::string source);
+  const std::string& source() const { return source_; }
+  const std::string& sha1() const { return sha1_; }
+
+ private:
+  std::string source_;
+  std::string sha1_;
+};
+
+// Scripts report domain errors as error replies "<CODE> <message>" where CODE is an
+// absl::StatusCode name such as NOT_FOUND or FAILED_PRECONDITION; this turns one back into a
+// status. Other error replies become INTERNAL.
+absl::Status ScriptErrorToStatus(const RedisReply& reply);
+
+// Receives the outcome of every command group the client runs (for metrics).
+class RedisObserver {
+ public:
+  virtual ~RedisObserver() = default;
+  virtual void OnRedisCall(size_t commands, absl::Duration latency, const absl::Status& status) = 0;
+  virtual void OnRedisReconnect(bool ok) = 0;
+};
+
+// One synchronous hiredis connection. Not thread-safe; after an I/O error it must be thrown
+// away. Used by the pipelining client and on its own for blocking reads (XREADGROUP BLOCK).
+class RedisConnection {
+ public:
+  static absl::StatusOr<std::unique_ptr<RedisConnection>> Connect(const RedisAddress& address,
+                                                                  absl::Duration timeout);
+  ~RedisConnection();
+  RedisConnection(const RedisConnection&) = delete;
+  RedisConnection& operator=(const RedisConnection&) = delete;
+
+  // Bounds every following read and write.
+  absl::Status SetTimeout(absl::Duration timeout);
+  absl::Status Append(const RedisCommand& command);
+  absl::StatusOr<RedisReply> ReadReply();
+  // Append + ReadReply with the socket bounded by `timeout`.
+  absl::StatusOr<RedisReply> Execute(const RedisCommand& command, absl::Duration timeout);
+
+ private:
+  explicit RedisConnection(redisContext* context) : context_(context) {}
+  absl::Status IoError(const char* what);
+  redisContext* context_;
+};
+
+struct RedisOptions {
+  RedisAddress address;
+  // Connections share one queue; while one reads a batch's replies, another writes the next.
+  int connections = 2;
+  absl::Duration connect_timeout = absl::Seconds(1);
+  // Bound for commands issued outside a call (no ScopedDeadline).
+  absl::Duration default_timeout = absl::Seconds(5);
+  absl::Duration initial_backoff = absl::Milliseconds(25);
+  absl::Duration max_backoff = absl::Seconds(1);
+  size_t max_batch_commands = 4096;
+};
+
+// The Redis client every service shares. Callers on many threads hand it command groups; its
+// I/O threads take every group waiting in the queue, write them as one pipelined batch and read
+// the replies in order, so concurrent callers share a connection instead of paying one round trip
+// each. A group's commands stay contiguous on one connection, which makes MULTI/EXEC safe.
+// Every call is bounded by CurrentDeadline() (capped at default_timeout); a Redis that is down,
+// loading or slow yields UNAVAILABLE, a call whose deadline passes DEADLINE_EXCEEDED.
+class RedisClient {
+ public:
+  explicit RedisClient(RedisOptions options, RedisObserver* observer = nullptr);
+  ~RedisClient();
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
+  absl::StatusOr<RedisReply> Execute(RedisCommand command);
+  // Runs the commands back to back on one connection; one reply per command.
+  absl::StatusOr<std::vector<RedisReply>> ExecuteAll(std::vector<RedisCommand> commands);
+  // MULTI, the commands, EXEC: the replies of the commands inside the transaction.
+  absl::StatusOr<std::vector<RedisReply>> Transaction(std::vector<RedisCommand> commands);
+  absl::StatusOr<RedisReply> Eval(const RedisScript& script, const std::vector<std::string>& keys,
+                                  const std::vector<std::string>& args);
+  // OK when Redis answers a data command (so not while it is loading its data set).
+  absl::Status Ping(absl::Duration timeout);
+
+  const RedisOptions& options() const { return options_; }
+
+ private:
+  struct Pending;
+  void IoLoop();
+  absl::StatusOr<std::vector<RedisReply>> Submit(std::vector<RedisCommand> commands,
+                                                 absl::Time deadline);
+  void RunBatch(std::unique_ptr<RedisConnection>& connection,
+                std::vector<std::shared_ptr<Pending>>& batch);
+  bool EnsureConnected(std::unique_ptr<RedisConnection>& connection, absl::Time deadline,
+                       absl::Status* error);
+
+  const RedisOptions options_;
+  RedisObserver* const observer_;
+  std::mutex mu_;
+  std::condition_variable work_ready_;
+  std::deque<std::shared_ptr<Pending>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Shared by all I/O threads so that a Redis outage is probed at a bounded rate.
+  absl::Time next_connect_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Duration backoff_ ABSL_GUARDED_BY(mu_);
+  absl::Status last_connect_error_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> io_threads_;
+};
+
+// Helpers for reading replies.
+absl::StatusOr<std::string> ReplyString(const RedisReply& reply);
+// HGETALL's flat [field, value, ...] array as pairs; empty for a missing key.
+std::vector<std::pair<std::string, std::string>> ReplyPairs(const RedisReply& reply);
+
+}  // namespace peerwell

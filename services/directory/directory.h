@@ -1,0 +1,112 @@
+#pragma once
+
+#include "absl/strings/string_view.h"
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace peerwell::directory {
+
+enum class Role { kUnspecified = 0, kVolunteer = 1, kSupervisor = 2, kCoordinator = 3 };
+enum class PersonStatus { kUnspecified = 0, kActive = 1, kOnBreak = 2, kInactive = 3 };
+
+struct Organization {
+  std::string id;
+  std::string display_name;
+  absl::Time create_time;
+};
+
+struct QuietHours {
+  std::string start;  // "HH:MM" local
+  std::string end;
+};
+
+struct Qualification {
+  std::string kind;
+  std::optional<absl::Time> expire_time;
+};
+
+struct Person {
+  std::string id;
+  std::string organization_id;
+  std::string display_name;
+  Role role = Role::kUnspecified;
+  PersonStatus status = PersonStatus::kUnspecified;
+  std::string timezone;
+  std::vector<std::string> supervisor_ids;
+  std::optional<QuietHours> quiet_hours;
+  int32_t commitment_hours_per_month = 0;
+  std::vector<Qualification> qualifications;
+  bool lived_experience = false;
+  absl::Time create_time = absl::InfinitePast();
+  absl::Time update_time = absl::InfinitePast();
+  // Bumped by every write; updates are refused (ABORTED) when it moved under them.
+  int64_t version = 0;
+};
+
+// The fields of a person that UpdatePerson can replace, as named in an update_mask.
+enum class PersonField {
+  kDisplayName,
+  kRole,
+  kStatus,
+  kTimezone,
+  kQuietHours,
+  kCommitmentHoursPerMonth,
+  kQualifications,
+  kLivedExperience,
+};
+absl::string_view PersonFieldName(PersonField field);
+
+struct PersonUpdate {
+  Person values;  // values.id names the person
+  std::vector<PersonField> fields;
+};
+
+struct Consent {
+  bool risk_monitoring = false;
+  bool share_scores_with_supervisor = false;
+  bool research_export = false;
+  // InfinitePast when the volunteer has never set consent (all defaults off).
+  absl::Time update_time = absl::InfinitePast();
+};
+
+struct ApiKey {
+  std::string id;
+  std::string organization_id;
+  std::string display_name;
+  std::vector<std::string> scopes;
+  std::string secret_hash;
+  absl::Time create_time = absl::InfinitePast();
+  std::optional<absl::Time> revoke_time;
+};
+
+struct CreatedApiKey {
+  ApiKey api_key;
+  std::string secret;  // shown once
+};
+
+// The scopes a partner key may carry.
+const std::vector<std::string>& KnownApiKeyScopes();
+
+struct PeopleFilter {
+  Role role = Role::kUnspecified;            // unspecified: any
+  PersonStatus status = PersonStatus::kUnspecified;
+};
+
+// A page of a listing: page_size already normalised, position opaque to the domain's callers
+// (the handler wraps it into a signed page token).
+struct PageRequest {
+  int page_size = 50;
+  std::string position;
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_position;  // empty on the last page
+};
+
+}  // namespace peerwell::directory

@@ -1,0 +1,31 @@
+#pragma once
+
+#include "absl/strings/string_view.h"
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "google/protobuf/field_mask.pb.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "peerwell/directory/v1/directory.pb.h"
+#include "services/directory/directory.h"
+
+namespace peerwell::directory {
+
+namespace v1 = ::peerwell::directory::v1;
+
+// Proto ↔ domain. Conversions from requests validate what only the wire can get wrong (enum
+// values outside the contract, timestamps out of range, unknown update_mask paths); the domain
+// validates the rest.
+absl::StatusOr<Person> PersonFromProto(const v1::Person& proto, absl::string_view field);
+v1::Person PersonToProto(const Person& person);
+absl::StatusOr<std::vector<PersonField>> PersonFieldsFromMask(
+    const google::protobuf::FieldMask& mask);
+absl::StatusOr<PeopleFilter> PeopleFilterFromRequest(const v1::ListPeopleRequest& request);
+
+v1::Organization OrganizationToProto(const Organization& organization);
+Consent ConsentFromProto(const v1::Consent& proto);
+v1::Consent ConsentToProto(const Consent& consent);
+v1::ApiKey ApiKeyToProto(const ApiKey& api_key);
+
+}  // namespace peerwell::directory

@@ -1,0 +1,530 @@
+#include "absl/strings/string_view.h"
+#include "services/directory/directory_service.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/ids.h"
+#include "services/common/validation.h"
+
+namespace peerwell::directory {
+namespace {
+
+constexpr int kUpdateAttempts = 5;
+constexpr absl::string_view kGetConsentRpc = "peerwell.directory.v1.DirectoryService/GetConsent";
+
+bool IsStaff(Role role) { return role == Role::kSupervisor || role == Role::kCoordinator; }
+
+absl::Status NotFound(absl::string_view field) {
+  return absl::NotFoundError(absl::StrCat(field, ": no such person"));
+}
+
+absl::Status CheckPersonId(absl::string_view field, const std::string& id) {
+  if (id.empty()) return InvalidField(field, "is required");
+  if (!IsWellFormedId(id, "p")) return InvalidField(field, "is not a person id");
+  return absl::OkStatus();
+}
+
+// Roles that act inside an organisation on the directory's people.
+bool IsMember(const Caller& caller) {
+  return caller.role == CallerRole::kVolunteer || caller.role == CallerRole::kSupervisor ||
+         caller.role == CallerRole::kCoordinator;
+}
+
+absl::Status RequireCoordinator(const Caller& caller, absl::string_view what) {
+  if (caller.role != CallerRole::kCoordinator) {
+    return absl::PermissionDeniedError(absl::StrCat("only a coordinator may ", what));
+  }
+  return absl::OkStatus();
+}
+
+// The fields a person may change about themselves.
+bool SelfEditable(Role role, PersonField field) {
+  switch (field) {
+    case PersonField::kDisplayName:
+    case PersonField::kTimezone:
+    case PersonField::kQuietHours:
+    case PersonField::kStatus:
+      return true;
+    case PersonField::kLivedExperience:
+      return role == Role::kSupervisor;
+    default:
+      return false;
+  }
+}
+
+bool Supervises(const Caller& caller, const Person& person) {
+  if (caller.role != CallerRole::kSupervisor || person.role != Role::kVolunteer) return false;
+  return std::find(person.supervisor_ids.begin(), person.supervisor_ids.end(),
+                   caller.person_id) != person.supervisor_ids.end();
+}
+}  // namespace
+
+absl::string_view PersonFieldName(PersonField field) {
+  switch (field) {
+    case PersonField::kDisplayName:
+      return "display_name";
+    case PersonField::kRole:
+      return "role";
+    case PersonField::kStatus:
+      return "status";
+    case PersonField::kTimezone:
+      return "timezone";
+    case PersonField::kQuietHours:
+      return "quiet_hours";
+    case PersonField::kCommitmentHoursPerMonth:
+      return "commitment_hours_per_month";
+    case PersonField::kQualifications:
+      return "qualifications";
+    case PersonField::kLivedExperience:
+      return "lived_experience";
+  }
+  return "unknown";
+}
+
+const std::vector<std::string>& KnownApiKeyScopes() {
+  static const auto* scopes =
+      new std::vector<std::string>{"aggregates:read", "exports:read", "webhooks:manage"};
+  return *scopes;
+}
+
+PersonView ViewOf(const Caller& caller, const Person& person, bool supervises_person) {
+  if (caller.organization_id != person.organization_id) return PersonView::kHidden;
+  switch (caller.role) {
+    case CallerRole::kCoordinator:
+    case CallerRole::kService:
+      return PersonView::kFull;
+    case CallerRole::kVolunteer:
+      return caller.person_id == person.id ? PersonView::kFull : PersonView::kNameOnly;
+    case CallerRole::kSupervisor:
+      if (caller.person_id == person.id || supervises_person) return PersonView::kFull;
+      return IsStaff(person.role) ? PersonView::kNameOnly : PersonView::kHidden;
+    case CallerRole::kAdmin:
+    case CallerRole::kPartner:
+      return PersonView::kHidden;
+  }
+  return PersonView::kHidden;
+}
+
+Person Redact(const Person& person, PersonView view) {
+  if (view == PersonView::kFull) return person;
+  Person redacted;
+  redacted.id = person.id;
+  redacted.organization_id = person.organization_id;
+  redacted.display_name = person.display_name;
+  redacted.role = person.role;
+  return redacted;
+}
+
+absl::Status ValidatePersonField(const Person& person, PersonField field,
+                                 absl::string_view prefix) {
+  std::string name = absl::StrCat(prefix, ".", PersonFieldName(field));
+  switch (field) {
+    case PersonField::kDisplayName:
+      return ValidateText(name, person.display_name, 1, kMaxDisplayNameChars);
+    case PersonField::kRole:
+      if (person.role == Role::kUnspecified) {
+        return InvalidField(name, "must be ROLE_VOLUNTEER, ROLE_SUPERVISOR or ROLE_COORDINATOR");
+      }
+      return absl::OkStatus();
+    case PersonField::kStatus:
+      if (person.status == PersonStatus::kUnspecified) {
+        return InvalidField(name, "must be PERSON_STATUS_ACTIVE, _ON_BREAK or _INACTIVE");
+      }
+      return absl::OkStatus();
+    case PersonField::kTimezone:
+      if (!IsIanaTimeZone(person.timezone)) {
+        return InvalidField(name, "must be an IANA time zone name such as Europe/London");
+      }
+      return absl::OkStatus();
+    case PersonField::kQuietHours:
+      if (!person.quiet_hours.has_value()) return absl::OkStatus();
+      if (!ParseLocalTimeOfDay(person.quiet_hours->start).has_value()) {
+        return InvalidField(absl::StrCat(name, ".start"), "must be a local time \"HH:MM\"");
+      }
+      if (!ParseLocalTimeOfDay(person.quiet_hours->end).has_value()) {
+        return InvalidField(absl::StrCat(name, ".end"), "must be a local time \"HH:MM\"");
+      }
+      if (person.quiet_hours->start == person.quiet_hours->end) {
+        return InvalidField(name, "start and end must differ");
+      }
+      return absl::OkStatus();
+    case PersonField::kCommitmentHoursPerMonth:
+      if (person.commitment_hours_per_month < 0 || person.commitment_hours_per_month > 744) {
+        return InvalidField(name, "must be between 0 and 744 hours");
+      }
+      return absl::OkStatus();
+    case PersonField::kQualifications: {
+      if (person.qualifications.size() > kMaxQualifications) {
+        return InvalidField(name, absl::StrCat("must have at most ", kMaxQualifications, " entries"));
+      }
+      for (size_t i = 0; i < person.qualifications.size(); ++i) {
+        if (auto status = ValidateText(absl::StrCat(name, "[", i, "].kind"),
+                                       person.qualifications[i].kind, 1, 64);
+            !status.ok()) {
+          return status;
+        }
+      }
+      return absl::OkStatus();
+    }
+    case PersonField::kLivedExperience:
+      if (person.lived_experience && person.role == Role::kVolunteer) {
+        return InvalidField(name, "is recorded for supervisors and coordinators");
+      }
+      return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Organization> DirectoryService::CreateOrganization(const Caller& caller,
+                                                                  const std::string& display_name,
+                                                                  const std::string& request_id) {
+  if (caller.role != CallerRole::kAdmin) {
+    return absl::PermissionDeniedError("only the platform operator may create organisations");
+  }
+  if (auto status = ValidateText("display_name", display_name, 1, kMaxDisplayNameChars);
+      !status.ok()) {
+    return status;
+  }
+  if (!request_id.empty()) {
+    if (auto status = ValidateToken("request_id", request_id); !status.ok()) return status;
+  }
+  Organization organization{NewId("o"), display_name, clock_.Now()};
+  auto created = store_.CreateOrganization(organization, {caller.person_id, request_id});
+  if (!created.ok()) return created.status();
+  auto stored = store_.GetOrganization(created->id);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return absl::InternalError("organisation vanished after create");
+  return **stored;
+}
+
+absl::StatusOr<Person> DirectoryService::CreatePerson(const Caller& caller, Person person,
+                                                      const std::string& request_id) {
+  bool first_coordinator = false;
+  if (caller.role == CallerRole::kAdmin) {
+    if (caller.organization_id.empty()) {
+      return absl::PermissionDeniedError(
+          "an admin token needs the organisation as its org claim to create its first "
+          "coordinator");
+    }
+    if (person.role != Role::kCoordinator) {
+      return absl::PermissionDeniedError(
+          "the platform operator creates only an organisation's first coordinator");
+    }
+    first_coordinator = true;
+  } else if (auto status = RequireCoordinator(caller, "create people"); !status.ok()) {
+    return status;
+  }
+  if (person.status == PersonStatus::kUnspecified) person.status = PersonStatus::kActive;
+  if (person.timezone.empty()) person.timezone = "UTC";
+  for (PersonField field :
+       {PersonField::kDisplayName, PersonField::kRole, PersonField::kStatus,
+        PersonField::kTimezone, PersonField::kQuietHours, PersonField::kCommitmentHoursPerMonth,
+        PersonField::kQualifications, PersonField::kLivedExperience}) {
+    if (auto status = ValidatePersonField(person, field, "person"); !status.ok()) return status;
+  }
+  if (!request_id.empty()) {
+    if (auto status = ValidateToken("request_id", request_id); !status.ok()) return status;
+  }
+  if (!person.supervisor_ids.empty()) {
+    if (person.role != Role::kVolunteer) {
+      return InvalidField("person.supervisor_ids", "only volunteers have supervisors");
+    }
+    if (person.supervisor_ids.size() > kMaxSupervisorsPerVolunteer) {
+      return InvalidField("person.supervisor_ids",
+                          absl::StrCat("at most ", kMaxSupervisorsPerVolunteer, " supervisors"));
+    }
+    std::set<std::string> unique;
+    for (size_t i = 0; i < person.supervisor_ids.size(); ++i) {
+      std::string field = absl::StrCat("person.supervisor_ids[", i, "]");
+      if (auto status = CheckPersonId(field, person.supervisor_ids[i]); !status.ok()) {
+        return status;
+      }
+      if (!unique.insert(person.supervisor_ids[i]).second) {
+        return InvalidField(field, "is listed twice");
+      }
+    }
+  }
+  absl::Time now = clock_.Now();
+  person.id = NewId("p");
+  person.organization_id = caller.organization_id;
+  person.create_time = now;
+  person.update_time = now;
+  person.version = 1;
+  auto created = store_.CreatePerson(person, {caller.person_id, request_id}, first_coordinator);
+  if (!created.ok()) return created.status();
+  auto stored = store_.GetPerson(caller.organization_id, created->id);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return absl::InternalError("person vanished after create");
+  return **stored;
+}
+
+
+absl::StatusOr<Person> DirectoryService::LoadVisible(const Caller& caller,
+                                                     const std::string& person_id,
+                                                     absl::string_view field) {
+  if (!IsMember(caller) && caller.role != CallerRole::kService) {
+    return absl::PermissionDeniedError("this credential cannot read people");
+  }
+  if (auto status = CheckPersonId(field, person_id); !status.ok()) return status;
+  auto person = store_.GetPerson(caller.organization_id, person_id);
+  if (!person.ok()) return person.status();
+  if (!person->has_value()) return NotFound(field);
+  PersonView view = ViewOf(caller, **person, Supervises(caller, **person));
+  // Hidden answers exactly like missing, so that existence does not leak.
+  if (view == PersonView::kHidden) return NotFound(field);
+  return Redact(**person, view);
+}
+
+absl::StatusOr<Person> DirectoryService::GetPerson(const Caller& caller,
+                                                   const std::string& person_id) {
+  return LoadVisible(caller, person_id, "person_id");
+}
+
+absl::StatusOr<Page<Person>> DirectoryService::ListPeople(const Caller& caller,
+                                                          const PeopleFilter& filter,
+                                                          const PageRequest& page) {
+  if (!IsMember(caller) && caller.role != CallerRole::kService) {
+    return absl::PermissionDeniedError("this credential cannot list people");
+  }
+  auto keep = [&](const Person& person) {
+    if (filter.role != Role::kUnspecified && person.role != filter.role) return false;
+    if (filter.status != PersonStatus::kUnspecified && person.status != filter.status) {
+      return false;
+    }
+    return ViewOf(caller, person, Supervises(caller, person)) != PersonView::kHidden;
+  };
+  auto listed = store_.ListPeople(caller.organization_id, page, keep);
+  if (!listed.ok()) return listed.status();
+  for (Person& person : listed->items) {
+    person = Redact(person, ViewOf(caller, person, Supervises(caller, person)));
+  }
+  return listed;
+}
+
+absl::StatusOr<Person> DirectoryService::UpdatePerson(const Caller& caller,
+                                                      const PersonUpdate& update) {
+  if (!IsMember(caller)) return absl::PermissionDeniedError("this credential cannot update people");
+  if (update.fields.empty()) {
+    return InvalidField("update_mask", "must name at least one field to update");
+  }
+  for (int attempt = 0; attempt < kUpdateAttempts; ++attempt) {
+    auto current = LoadVisible(caller, update.values.id, "person.person_id");
+    if (!current.ok()) return current.status();
+    bool self = caller.person_id == current->id;
+    if (caller.role != CallerRole::kCoordinator && !self) {
+      return absl::PermissionDeniedError("only a coordinator may update other people");
+    }
+    Person next = *current;
+    for (PersonField field : update.fields) {
+      if (caller.role != CallerRole::kCoordinator && !SelfEditable(current->role, field)) {
+        return absl::PermissionDeniedError(
+            absl::StrCat("update_mask: you may not change your own ", PersonFieldName(field)));
+      }
+      switch (field) {
+        case PersonField::kDisplayName:
+          next.display_name = update.values.display_name;
+          break;
+        case PersonField::kRole:
+          next.role = update.values.role;
+          break;
+        case PersonField::kStatus:
+          next.status = update.values.status;
+          break;
+        case PersonField::kTimezone:
+          next.timezone = update.values.timezone;
+          break;
+        case PersonField::kQuietHours:
+          next.quiet_hours = update.values.quiet_hours;
+          break;
+        case PersonField::kCommitmentHoursPerMonth:
+          next.commitment_hours_per_month = update.values.commitment_hours_per_month;
+          break;
+        case PersonField::kQualifications:
+          next.qualifications = update.values.qualifications;
+          break;
+        case PersonField::kLivedExperience:
+          next.lived_experience = update.values.lived_experience;
+          break;
+      }
+    }
+    for (PersonField field : update.fields) {
+      if (auto status = ValidatePersonField(next, field, "person"); !status.ok()) return status;
+    }
+    if (next.role != current->role) {
+      if (self) return absl::PermissionDeniedError("person.role: you may not change your own role");
+      if (!current->supervisor_ids.empty()) {
+        return absl::FailedPreconditionError(
+            "person.role: unassign the volunteer's supervisors before changing their role");
+      }
+      if (current->role == Role::kSupervisor) {
+        auto supervisees = store_.ListSuperviseeIds(caller.organization_id, current->id);
+        if (!supervisees.ok()) return supervisees.status();
+        if (!supervisees->empty()) {
+          return absl::FailedPreconditionError(
+              "person.role: unassign the supervisor's volunteers before changing their role");
+        }
+      }
+      if (next.role == Role::kVolunteer && next.lived_experience) next.lived_experience = false;
+    }
+    if (caller.role != CallerRole::kCoordinator && next.status != current->status) {
+      // Volunteers and supervisors take and end breaks themselves; only a coordinator
+      // deactivates or reactivates someone.
+      bool break_change = (current->status == PersonStatus::kActive ||
+                           current->status == PersonStatus::kOnBreak) &&
+                          (next.status == PersonStatus::kActive ||
+                           next.status == PersonStatus::kOnBreak);
+      if (!break_change) {
+        return absl::PermissionDeniedError(
+            "person.status: you may only switch between active and on break");
+      }
+    }
+    next.update_time = clock_.Now();
+    std::vector<PersonField> fields = update.fields;
+    absl::Status written = store_.UpdatePerson(next, fields);
+    if (written.code() == absl::StatusCode::kAborted) continue;  // changed under us: re-read
+    if (!written.ok()) return written;
+    return LoadVisible(caller, update.values.id, "person.person_id");
+  }
+  return absl::AbortedError("the person changed concurrently; retry the update");
+}
+
+absl::StatusOr<Person> DirectoryService::ChangeSupervision(const Caller& caller,
+                                                           const std::string& volunteer_id,
+                                                           const std::string& supervisor_id,
+                                                           bool assigned) {
+  if (auto status = RequireCoordinator(caller, "assign supervisors"); !status.ok()) return status;
+  if (auto status = CheckPersonId("volunteer_id", volunteer_id); !status.ok()) return status;
+  if (auto status = CheckPersonId("supervisor_id", supervisor_id); !status.ok()) return status;
+  absl::Status changed =
+      store_.SetSupervision(caller.organization_id, volunteer_id, supervisor_id, assigned,
+                            kMaxSupervisorsPerVolunteer, clock_.Now());
+  if (!changed.ok()) return changed;
+  return LoadVisible(caller, volunteer_id, "volunteer_id");
+}
+
+absl::StatusOr<Person> DirectoryService::AssignSupervisor(const Caller& caller,
+                                                          const std::string& volunteer_id,
+                                                          const std::string& supervisor_id) {
+  return ChangeSupervision(caller, volunteer_id, supervisor_id, true);
+}
+
+absl::StatusOr<Person> DirectoryService::UnassignSupervisor(const Caller& caller,
+                                                            const std::string& volunteer_id,
+                                                            const std::string& supervisor_id) {
+  return ChangeSupervision(caller, volunteer_id, supervisor_id, false);
+}
+
+absl::StatusOr<Consent> DirectoryService::GetConsent(const Caller& caller,
+                                                     const std::string& volunteer_id) {
+  std::string subject = volunteer_id.empty() ? caller.person_id : volunteer_id;
+  if (caller.role == CallerRole::kVolunteer && subject != caller.person_id) {
+    return absl::PermissionDeniedError("volunteers see only their own consent");
+  }
+  auto person = LoadVisible(caller, subject, "volunteer_id");
+  if (!person.ok()) return person.status();
+  if (person->role != Role::kVolunteer) {
+    return absl::FailedPreconditionError("volunteer_id: consent is held by volunteers");
+  }
+  auto consent = store_.GetConsent(caller.organization_id, subject);
+  if (caller.person_id != subject && caller.role != CallerRole::kService) {
+    AuditRecord record{caller.person_id, caller.role, caller.organization_id, subject,
+                       std::string(kGetConsentRpc), consent.ok() ? "OK" : "UNAVAILABLE",
+                       clock_.Now()};
+    if (auto audited = audit_.Append(record); !audited.ok()) return audited;
+  }
+  return consent;
+}
+
+absl::StatusOr<Consent> DirectoryService::SetConsent(const Caller& caller,
+                                                     const std::string& volunteer_id,
+                                                     const Consent& consent) {
+  if (caller.role != CallerRole::kVolunteer ||
+      (!volunteer_id.empty() && volunteer_id != caller.person_id)) {
+    return absl::PermissionDeniedError("consent is set by the volunteer alone");
+  }
+  auto person = LoadVisible(caller, caller.person_id, "volunteer_id");
+  if (!person.ok()) return person.status();
+  if (person->role != Role::kVolunteer) {
+    return absl::FailedPreconditionError("volunteer_id: consent is held by volunteers");
+  }
+  Consent stored = consent;
+  stored.update_time = clock_.Now();
+  if (auto status = store_.SetConsent(caller.organization_id, caller.person_id, stored);
+      !status.ok()) {
+    return status;
+  }
+  return stored;
+}
+
+absl::StatusOr<CreatedApiKey> DirectoryService::CreateApiKey(
+    const Caller& caller, const std::string& display_name,
+    const std::vector<std::string>& scopes) {
+  if (auto status = RequireCoordinator(caller, "create API keys"); !status.ok()) return status;
+  if (auto status = ValidateText("display_name", display_name, 1, kMaxDisplayNameChars);
+      !status.ok()) {
+    return status;
+  }
+  if (scopes.empty()) return InvalidField("scopes", "name at least one scope");
+  const auto& known = KnownApiKeyScopes();
+  std::set<std::string> unique;
+  for (size_t i = 0; i < scopes.size(); ++i) {
+    std::string field = absl::StrCat("scopes[", i, "]");
+    if (std::find(known.begin(), known.end(), scopes[i]) == known.end()) {
+      return InvalidField(field, "is not a known scope (aggregates:read, exports:read, "
+                                 "webhooks:manage)");
+    }
+    if (!unique.insert(scopes[i]).second) return InvalidField(field, "is listed twice");
+  }
+  ApiKey key;
+  key.id = NewId("k");
+  key.organization_id = caller.organization_id;
+  key.display_name = display_name;
+  key.scopes = scopes;
+  key.create_time = clock_.Now();
+  std::string secret = secrets_.NewSecret(key.organization_id, key.id);
+  key.secret_hash = secrets_.Hash(secret);
+  if (auto status = store_.CreateApiKey(key); !status.ok()) return status;
+  return CreatedApiKey{key, secret};
+}
+
+absl::StatusOr<Page<ApiKey>> DirectoryService::ListApiKeys(const Caller& caller,
+                                                           const PageRequest& page) {
+  if (auto status = RequireCoordinator(caller, "list API keys"); !status.ok()) return status;
+  return store_.ListApiKeys(caller.organization_id, page);
+}
+
+absl::StatusOr<ApiKey> DirectoryService::RevokeApiKey(const Caller& caller,
+                                                      const std::string& api_key_id) {
+  if (auto status = RequireCoordinator(caller, "revoke API keys"); !status.ok()) return status;
+  if (api_key_id.empty()) return InvalidField("api_key_id", "is required");
+  if (!IsWellFormedId(api_key_id, "k")) return InvalidField("api_key_id", "is not an API key id");
+  if (auto status = store_.RevokeApiKey(caller.organization_id, api_key_id, clock_.Now());
+      !status.ok()) {
+    return status;
+  }
+  auto key = store_.GetApiKey(caller.organization_id, api_key_id);
+  if (!key.ok()) return key.status();
+  if (!key->has_value()) return absl::NotFoundError("api_key_id: no such API key");
+  return **key;
+}
+
+absl::StatusOr<Caller> DirectoryService::AuthenticateApiKey(absl::string_view secret) {
+  auto identity = ParseApiKeySecret(secret);
+  if (!identity.ok()) return identity.status();
+  auto key = store_.GetApiKey(identity->organization_id, identity->api_key_id);
+  if (!key.ok()) return key.status();
+  if (!key->has_value() || (*key)->revoke_time.has_value() ||
+      !secrets_.Matches(secret, (*key)->secret_hash)) {
+    return absl::UnauthenticatedError("invalid credentials: unknown or revoked API key");
+  }
+  Caller caller;
+  caller.person_id = (*key)->id;
+  caller.organization_id = (*key)->organization_id;
+  caller.role = CallerRole::kPartner;
+  caller.scopes = (*key)->scopes;
+  return caller;
+}
+
+}  // namespace peerwell::directory

@@ -1,0 +1,83 @@
+#pragma once
+
+#include "absl/strings/string_view.h"
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/common/api_key_secret.h"
+#include "services/common/audit_record.h"
+#include "services/common/caller.h"
+#include "services/common/clock.h"
+#include "services/directory/directory.h"
+#include "services/directory/directory_store.h"
+
+namespace peerwell::directory {
+
+inline constexpr size_t kMaxSupervisorsPerVolunteer = 10;
+inline constexpr size_t kMaxQualifications = 20;
+inline constexpr size_t kMaxDisplayNameChars = 100;
+
+// How much of a person a caller may see.
+enum class PersonView { kHidden, kNameOnly, kFull };
+
+// Who sees what (SPEC §2): a coordinator and the services see everyone of the organisation; a
+// person sees all of themselves; a supervisor sees the volunteers assigned to them; everyone
+// sees the display names of the organisation's other people (peers, supervisors, coordinators),
+// except that a supervisor does not see volunteers who are not assigned to them.
+PersonView ViewOf(const Caller& caller, const Person& person, bool supervises_person);
+
+// Keeps what `view` allows: id, organisation, display name and role for kNameOnly.
+Person Redact(const Person& person, PersonView view);
+
+// Field rules shared by create and update; `prefix` is the request field ("person").
+absl::Status ValidatePersonField(const Person& person, PersonField field, absl::string_view prefix);
+
+// The directory's rules: tenancy (the organisation is the caller's), roles, visibility,
+// validation, idempotency. No gRPC and no Redis here.
+class DirectoryService {
+ public:
+  DirectoryService(DirectoryStore& store, const Clock& clock, AuditSink& audit,
+                   const ApiKeySecrets& secrets)
+      : store_(store), clock_(clock), audit_(audit), secrets_(secrets) {}
+
+  absl::StatusOr<Organization> CreateOrganization(const Caller& caller,
+                                                  const std::string& display_name,
+                                                  const std::string& request_id);
+  absl::StatusOr<Person> CreatePerson(const Caller& caller, Person person,
+                                      const std::string& request_id);
+  absl::StatusOr<Person> GetPerson(const Caller& caller, const std::string& person_id);
+  absl::StatusOr<Page<Person>> ListPeople(const Caller& caller, const PeopleFilter& filter,
+                                          const PageRequest& page);
+  absl::StatusOr<Person> UpdatePerson(const Caller& caller, const PersonUpdate& update);
+  absl::StatusOr<Person> AssignSupervisor(const Caller& caller, const std::string& volunteer_id,
+                                          const std::string& supervisor_id);
+  absl::StatusOr<Person> UnassignSupervisor(const Caller& caller,
+                                            const std::string& volunteer_id,
+                                            const std::string& supervisor_id);
+
+  absl::StatusOr<Consent> GetConsent(const Caller& caller, const std::string& volunteer_id);
+  absl::StatusOr<Consent> SetConsent(const Caller& caller, const std::string& volunteer_id,
+                                     const Consent& consent);
+
+  absl::StatusOr<CreatedApiKey> CreateApiKey(const Caller& caller,
+                                             const std::string& display_name,
+                                             const std::vector<std::string>& scopes);
+  absl::StatusOr<Page<ApiKey>> ListApiKeys(const Caller& caller, const PageRequest& page);
+  absl::StatusOr<ApiKey> RevokeApiKey(const Caller& caller, const std::string& api_key_id);
+  // Who holds a partner key: a live key's organisation and scopes, else UNAUTHENTICATED.
+  absl::StatusOr<Caller> AuthenticateApiKey(absl::string_view secret);
+
+ private:
+  absl::StatusOr<Person> LoadVisible(const Caller& caller, const std::string& person_id,
+                                     absl::string_view field);
+  absl::StatusOr<Person> ChangeSupervision(const Caller& caller, const std::string& volunteer_id,
+                                           const std::string& supervisor_id, bool assigned);
+
+  DirectoryStore& store_;
+  const Clock& clock_;
+  AuditSink& audit_;
+  const ApiKeySecrets& secrets_;
+};
+
+}  // namespace peerwell::directory

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/directory/directory.h"
+
+namespace peerwell::directory {
+
+// Who asked for a create, for idempotency: the same (caller, request_id) returns the first
+// result. An empty request_id means the call is not deduplicated.
+struct CreateRequest {
+  std::string caller_id;
+  std::string request_id;
+};
+
+struct Created {
+  std::string id;
+  bool replayed = false;  // true when an earlier call with the same request_id created it
+};
+
+// Storage of the directory, in domain types. Each write is atomic and publishes the event that
+// announces it in the same atomic step: person.created, person.updated, consent.changed.
+class DirectoryStore {
+ public:
+  virtual ~DirectoryStore() = default;
+
+  virtual absl::StatusOr<Created> CreateOrganization(const Organization& organization,
+                                                     const CreateRequest& request) = 0;
+  virtual absl::StatusOr<std::optional<Organization>> GetOrganization(
+      const std::string& organization_id) = 0;
+
+  // Fails with NOT_FOUND when the organisation does not exist, INVALID_ARGUMENT when a
+  // supervisor id is not a supervisor of it, and PERMISSION_DENIED when
+  // `only_if_no_coordinator` is set and the organisation already has a coordinator.
+  virtual absl::StatusOr<Created> CreatePerson(const Person& person, const CreateRequest& request,
+                                               bool only_if_no_coordinator) = 0;
+  virtual absl::StatusOr<std::optional<Person>> GetPerson(const std::string& organization_id,
+                                                          const std::string& person_id) = 0;
+  // People in creation order from `page.position`, keeping those `keep` accepts.
+  virtual absl::StatusOr<Page<Person>> ListPeople(
+      const std::string& organization_id, const PageRequest& page,
+      const std::function<bool(const Person&)>& keep) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> ListSuperviseeIds(
+      const std::string& organization_id, const std::string& supervisor_id) = 0;
+  // Replaces the fields of `updated` named in `fields` if the stored version is still
+  // `updated.version` (else ABORTED).
+  virtual absl::Status UpdatePerson(const Person& updated,
+                                    const std::vector<PersonField>& fields) = 0;
+  // Adds or removes the assignment. NOT_FOUND for a missing person, FAILED_PRECONDITION for a
+  // wrong role or too many supervisors. OK without change when nothing was to do.
+  virtual absl::Status SetSupervision(const std::string& organization_id,
+                                      const std::string& volunteer_id,
+                                      const std::string& supervisor_id, bool assigned,
+                                      size_t max_supervisors, absl::Time now) = 0;
+
+  virtual absl::StatusOr<Consent> GetConsent(const std::string& organization_id,
+                                             const std::string& volunteer_id) = 0;
+  virtual absl::Status SetConsent(const std::string& organization_id,
+                                  const std::string& volunteer_id, const Consent& consent) = 0;
+
+  virtual absl::Status CreateApiKey(const ApiKey& api_key) = 0;
+  virtual absl::StatusOr<std::optional<ApiKey>> GetApiKey(const std::string& organization_id,
+                                                          const std::string& api_key_id) = 0;
+  virtual absl::StatusOr<Page<ApiKey>> ListApiKeys(const std::string& organization_id,
+                                                   const PageRequest& page) = 0;
+  // Sets revoke_time unless it is already set.
+  virtual absl::Status RevokeApiKey(const std::string& organization_id,
+                                    const std::string& api_key_id, absl::Time now) = 0;
+};
+
+}  // namespace peerwell::directory

@@ -1,0 +1,577 @@
+#include "absl/strings/string_view.h"
+#include "services/directory/redis_directory_store.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "services/common/events.h"
+#include "services/common/idempotency.h"
+
+namespace peerwell::directory {
+namespace {
+
+// --- Key layout (docs/ARCHITECTURE.md) -----------------------------------------------------------
+
+std::string Prefix(const std::string& org) { return absl::StrCat("pw:{", org, "}:directory:"); }
+std::string OrgKey(const std::string& org) { return Prefix(org) + "org"; }
+std::string PersonKey(const std::string& org, const std::string& id) {
+  return absl::StrCat(Prefix(org), "person:", id);
+}
+std::string SupervisorsKey(const std::string& org, const std::string& id) {
+  return PersonKey(org, id) + ":supervisors";
+}
+std::string SuperviseesKey(const std::string& org, const std::string& supervisor_id) {
+  return absl::StrCat(Prefix(org), "supervisor:", supervisor_id, ":volunteers");
+}
+std::string PeopleIndexKey(const std::string& org) { return Prefix(org) + "people"; }
+std::string PersonSeqKey(const std::string& org) { return Prefix(org) + "person_seq"; }
+std::string CoordinatorsKey(const std::string& org) { return Prefix(org) + "coordinators"; }
+std::string ConsentKey(const std::string& org, const std::string& id) {
+  return absl::StrCat(Prefix(org), "consent:", id);
+}
+std::string ApiKeyKey(const std::string& org, const std::string& id) {
+  return absl::StrCat(Prefix(org), "apikey:", id);
+}
+std::string ApiKeysIndexKey(const std::string& org) { return Prefix(org) + "apikeys"; }
+std::string ApiKeySeqKey(const std::string& org) { return Prefix(org) + "apikey_seq"; }
+// Organisations do not exist yet when they are requested, so their request keys are platform-wide.
+std::string OrgRequestKey(const std::string& caller, const std::string& request_id) {
+  return absl::StrCat("pw:platform:directory:request:", caller, ":", request_id);
+}
+const std::string& EventsKey() {
+  static const std::string* key = new std::string(EventStreamKey("directory"));
+  return *key;
+}
+
+constexpr char kQualificationSeparator = '\x1e';  // record separator; kinds hold no controls
+constexpr char kQualificationFieldSeparator = '\x1f';
+constexpr int kListChunk = 100;
+
+std::string Micros(absl::Time t) { return absl::StrCat(absl::ToUnixMicros(t)); }
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
+}
+absl::Time FromMicros(const std::string& text) {
+  int64_t micros = 0;
+  if (!absl::SimpleAtoi(text, &micros)) return absl::InfinitePast();
+  return absl::FromUnixMicros(micros);
+}
+int ToInt(const std::string& text) {
+  int value = 0;
+  return absl::SimpleAtoi(text, &value) ? value : 0;
+}
+
+std::string EncodeQualifications(const std::vector<Qualification>& qualifications) {
+  std::string out;
+  for (const auto& q : qualifications) {
+    absl::StrAppend(&out, q.kind, std::string(1, kQualificationFieldSeparator),
+                    q.expire_time.has_value() ? Micros(*q.expire_time) : "",
+                    std::string(1, kQualificationSeparator));
+  }
+  return out;
+}
+
+std::vector<Qualification> DecodeQualifications(const std::string& text) {
+  std::vector<Qualification> out;
+  for (absl::string_view record :
+       absl::StrSplit(text, kQualificationSeparator, absl::SkipEmpty())) {
+    std::vector<std::string> parts = absl::StrSplit(record, kQualificationFieldSeparator);
+    Qualification q;
+    q.kind = parts[0];
+    if (parts.size() > 1 && !parts[1].empty()) q.expire_time = FromMicros(parts[1]);
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
+// The hash fields that store `field` of a person.
+void AppendFields(const Person& person, PersonField field, std::vector<std::string>* out) {
+  auto add = [out](std::string name, std::string value) {
+    out->push_back(std::move(name));
+    out->push_back(std::move(value));
+  };
+  switch (field) {
+    case PersonField::kDisplayName:
+      add("display_name", person.display_name);
+      break;
+    case PersonField::kRole:
+      add("role", absl::StrCat(static_cast<int>(person.role)));
+      break;
+    case PersonField::kStatus:
+      add("status", absl::StrCat(static_cast<int>(person.status)));
+      break;
+    case PersonField::kTimezone:
+      add("timezone", person.timezone);
+      break;
+    case PersonField::kQuietHours:
+      add("quiet_start", person.quiet_hours ? person.quiet_hours->start : "");
+      add("quiet_end", person.quiet_hours ? person.quiet_hours->end : "");
+      break;
+    case PersonField::kCommitmentHoursPerMonth:
+      add("commitment", absl::StrCat(person.commitment_hours_per_month));
+      break;
+    case PersonField::kQualifications:
+      add("qualifications", EncodeQualifications(person.qualifications));
+      break;
+    case PersonField::kLivedExperience:
+      add("lived_experience", person.lived_experience ? "1" : "0");
+      break;
+  }
+}
+
+constexpr PersonField kAllFields[] = {
+    PersonField::kDisplayName, PersonField::kRole,           PersonField::kStatus,
+    PersonField::kTimezone,    PersonField::kQuietHours,     PersonField::kCommitmentHoursPerMonth,
+    PersonField::kQualifications, PersonField::kLivedExperience};
+
+std::optional<Person> DecodePerson(const std::string& org, const RedisReply& hash,
+                                   const RedisReply& supervisors) {
+  auto pairs = ReplyPairs(hash);
+  if (pairs.empty()) return std::nullopt;
+  Person person;
+  person.organization_id = org;
+  std::string quiet_start, quiet_end;
+  for (const auto& [name, value] : pairs) {
+    if (name == "id") person.id = value;
+    else if (name == "display_name") person.display_name = value;
+    else if (name == "role") person.role = static_cast<Role>(ToInt(value));
+    else if (name == "status") person.status = static_cast<PersonStatus>(ToInt(value));
+    else if (name == "timezone") person.timezone = value;
+    else if (name == "quiet_start") quiet_start = value;
+    else if (name == "quiet_end") quiet_end = value;
+    else if (name == "commitment") person.commitment_hours_per_month = ToInt(value);
+    else if (name == "qualifications") person.qualifications = DecodeQualifications(value);
+    else if (name == "lived_experience") person.lived_experience = value == "1";
+    else if (name == "create_time") person.create_time = FromMicros(value);
+    else if (name == "update_time") person.update_time = FromMicros(value);
+    else if (name == "version") person.version = ToInt(value);
+  }
+  if (!quiet_start.empty()) person.quiet_hours = QuietHours{quiet_start, quiet_end};
+  for (const auto& id : supervisors.elements) person.supervisor_ids.push_back(id.str);
+  std::sort(person.supervisor_ids.begin(), person.supervisor_ids.end());
+  return person;
+}
+
+std::optional<ApiKey> DecodeApiKey(const std::string& org, const RedisReply& hash) {
+  auto pairs = ReplyPairs(hash);
+  if (pairs.empty()) return std::nullopt;
+  ApiKey key;
+  key.organization_id = org;
+  for (const auto& [name, value] : pairs) {
+    if (name == "id") key.id = value;
+    else if (name == "display_name") key.display_name = value;
+    else if (name == "scopes") key.scopes = absl::StrSplit(value, ' ', absl::SkipEmpty());
+    else if (name == "secret_hash") key.secret_hash = value;
+    else if (name == "create_time") key.create_time = FromMicros(value);
+    else if (name == "revoke_time" && !value.empty()) key.revoke_time = FromMicros(value);
+  }
+  return key;
+}
+
+absl::Status CheckReply(const absl::StatusOr<RedisReply>& reply) {
+  if (!reply.ok()) return reply.status();
+  return ScriptErrorToStatus(*reply);
+}
+
+// --- Scripts -------------------------------------------------------------------------------------
+
+const RedisScript& CreateOrganizationScript() {
+  // KEYS: request, org. ARGV: retention, id, display_name, create_time.
+  static const auto* script = new RedisScript(IdempotentScript(R"lua(
+  redis.call('HSET', KEYS[2], 'id', ARGV[2], 'display_name', ARGV[3], 'create_time', ARGV[4])
+  return ARGV[2]
+)lua"));
+  return *script;
+}
+
+const RedisScript& CreatePersonScript() {
+  // KEYS: request, org, person, people index, person seq, coordinators, person's supervisors,
+  //       events, then (supervisor hash, supervisor's volunteers) per supervisor.
+  // ARGV: retention, person id, only-if-no-coordinator, org id, occur time, role,
+  //       field count, fields..., supervisor ids...
+  static const auto* script = new RedisScript(IdempotentScript(R"lua(
+  if redis.call('EXISTS', KEYS[2]) == 0 then
+    return redis.error_reply('NOT_FOUND organization not found')
+  end
+  if ARGV[3] == '1' and redis.call('SCARD', KEYS[6]) > 0 then
+    return redis.error_reply('PERMISSION_DENIED the organisation already has a coordinator: they create people')
+  end
+  local nfields = tonumber(ARGV[7])
+  local first_sup = 8 + 2 * nfields
+  local nsup = (#KEYS - 8) / 2
+  for i = 0, nsup - 1 do
+    if redis.call('HGET', KEYS[9 + 2 * i], 'role') ~= '2' then
+      return redis.error_reply('INVALID_ARGUMENT person.supervisor_ids[' .. i .. ']: is not a supervisor of this organisation')
+    end
+  end
+  local seq = redis.call('INCR', KEYS[5])
+  local fields = {'id', ARGV[2], 'seq', seq}
+  for i = 0, 2 * nfields - 1 do fields[#fields + 1] = ARGV[8 + i] end
+  redis.call('HSET', KEYS[3], unpack(fields))
+  redis.call('ZADD', KEYS[4], seq, ARGV[2])
+  if ARGV[6] == '3' then redis.call('SADD', KEYS[6], ARGV[2]) end
+  for i = 0, nsup - 1 do
+    redis.call('SADD', KEYS[7], ARGV[first_sup + i])
+    redis.call('SADD', KEYS[10 + 2 * i], ARGV[2])
+  end
+  redis.call('XADD', KEYS[8], 'MAXLEN', '~', '1000000', '*', 'type', 'person.created',
+             'organization_id', ARGV[4], 'occur_time', ARGV[5], 'person_id', ARGV[2],
+             'role', ARGV[6])
+  return ARGV[2]
+)lua"));
+  return *script;
+}
+
+const RedisScript& UpdatePersonScript() {
+  // KEYS: person, coordinators, events. ARGV: expected version, person id, org, occur time,
+  // role after the update, changed field names (space separated), field pairs...
+  static const auto* script = new RedisScript(R"lua(
+  local version = redis.call('HGET', KEYS[1], 'version')
+  if not version then return redis.error_reply('NOT_FOUND person.person_id: no such person') end
+  if version ~= ARGV[1] then return redis.error_reply('ABORTED the person changed concurrently') end
+  local fields = {}
+  for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+  redis.call('HSET', KEYS[1], unpack(fields))
+  redis.call('HINCRBY', KEYS[1], 'version', 1)
+  if ARGV[5] == '3' then redis.call('SADD', KEYS[2], ARGV[2]) else redis.call('SREM', KEYS[2], ARGV[2]) end
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', '1000000', '*', 'type', 'person.updated',
+             'organization_id', ARGV[3], 'occur_time', ARGV[4], 'person_id', ARGV[2],
+             'fields', ARGV[6])
+  return 'OK'
+)lua");
+  return *script;
+}
+
+const RedisScript& SetSupervisionScript() {
+  // KEYS: volunteer, supervisor, volunteer's supervisors, supervisor's volunteers, events.
+  // ARGV: volunteer id, supervisor id, org, occur time, update time, max supervisors, '1'/'0'.
+  static const auto* script = new RedisScript(R"lua(
+  local vrole = redis.call('HGET', KEYS[1], 'role')
+  if not vrole then return redis.error_reply('NOT_FOUND volunteer_id: no such person') end
+  local srole = redis.call('HGET', KEYS[2], 'role')
+  if not srole then return redis.error_reply('NOT_FOUND supervisor_id: no such person') end
+  if vrole ~= '1' then return redis.error_reply('FAILED_PRECONDITION volunteer_id: is not a volunteer') end
+  if srole ~= '2' then return redis.error_reply('FAILED_PRECONDITION supervisor_id: is not a supervisor') end
+  local assigned = redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 1
+  if ARGV[7] == '1' then
+    if assigned then return 'UNCHANGED' end
+    if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[6]) then
+      return redis.error_reply('FAILED_PRECONDITION volunteer_id: has the most supervisors allowed (' .. ARGV[6] .. ')')
+    end
+    redis.call('SADD', KEYS[3], ARGV[2])
+    redis.call('SADD', KEYS[4], ARGV[1])
+  else
+    if not assigned then return 'UNCHANGED' end
+    redis.call('SREM', KEYS[3], ARGV[2])
+    redis.call('SREM', KEYS[4], ARGV[1])
+  end
+  redis.call('HINCRBY', KEYS[1], 'version', 1)
+  redis.call('HINCRBY', KEYS[2], 'version', 1)
+  redis.call('HSET', KEYS[1], 'update_time', ARGV[5])
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', '1000000', '*', 'type', 'person.updated',
+             'organization_id', ARGV[3], 'occur_time', ARGV[4], 'person_id', ARGV[1],
+             'fields', 'supervisor_ids', 'supervisor_id', ARGV[2],
+             'change', ARGV[7] == '1' and 'assigned' or 'unassigned')
+  return 'CHANGED'
+)lua");
+  return *script;
+}
+
+const RedisScript& CreateApiKeyScript() {
+  // KEYS: api key, index, seq. ARGV: id, display name, scopes, secret hash, create time.
+  static const auto* script = new RedisScript(R"lua(
+  local seq = redis.call('INCR', KEYS[3])
+  redis.call('HSET', KEYS[1], 'id', ARGV[1], 'seq', seq, 'display_name', ARGV[2], 'scopes', ARGV[3],
+             'secret_hash', ARGV[4], 'create_time', ARGV[5])
+  redis.call('ZADD', KEYS[2], seq, ARGV[1])
+  return 'OK'
+)lua");
+  return *script;
+}
+
+const RedisScript& RevokeApiKeyScript() {
+  // KEYS: api key. ARGV: revoke time.
+  static const auto* script = new RedisScript(R"lua(
+  if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOT_FOUND api_key_id: no such API key') end
+  redis.call('HSETNX', KEYS[1], 'revoke_time', ARGV[1])
+  return 'OK'
+)lua");
+  return *script;
+}
+
+std::string Retention(const CreateRequest& request) {
+  return request.request_id.empty() ? "0"
+                                    : absl::StrCat(absl::ToInt64Seconds(kRequestIdRetention));
+}
+
+// Where a listing goes on: the score after which the next page starts.
+absl::StatusOr<std::string> MinScore(const PageRequest& page) {
+  if (page.position.empty()) return std::string("-inf");
+  int64_t seq = 0;
+  if (!absl::SimpleAtoi(page.position, &seq)) {
+    return absl::InvalidArgumentError("page_token: is not a page token of this listing");
+  }
+  return absl::StrCat("(", seq);
+}
+
+}  // namespace
+
+absl::StatusOr<Created> RedisDirectoryStore::CreateOrganization(const Organization& organization,
+                                                                const CreateRequest& request) {
+  std::string request_key = request.request_id.empty()
+                                ? OrgRequestKey(request.caller_id, "-")
+                                : OrgRequestKey(request.caller_id, request.request_id);
+  auto result = ParseIdempotentReply(redis_.Eval(
+      CreateOrganizationScript(), {request_key, OrgKey(organization.id)},
+      {Retention(request), organization.id, organization.display_name,
+       Micros(organization.create_time)}));
+  if (!result.ok()) return result.status();
+  return Created{result->value, result->replayed};
+}
+
+absl::StatusOr<std::optional<Organization>> RedisDirectoryStore::GetOrganization(
+    const std::string& organization_id) {
+  auto reply = redis_.Execute({"HGETALL", OrgKey(organization_id)});
+  if (!reply.ok()) return reply.status();
+  auto pairs = ReplyPairs(*reply);
+  if (pairs.empty()) return std::nullopt;
+  Organization organization;
+  for (const auto& [name, value] : pairs) {
+    if (name == "id") organization.id = value;
+    else if (name == "display_name") organization.display_name = value;
+    else if (name == "create_time") organization.create_time = FromMicros(value);
+  }
+  return organization;
+}
+
+absl::StatusOr<Created> RedisDirectoryStore::CreatePerson(const Person& person,
+                                                          const CreateRequest& request,
+                                                          bool only_if_no_coordinator) {
+  const std::string& org = person.organization_id;
+  std::vector<std::string> keys{
+      RequestKey(org, "directory", request.caller_id,
+                 request.request_id.empty() ? "-" : request.request_id),
+      OrgKey(org),
+      PersonKey(org, person.id),
+      PeopleIndexKey(org),
+      PersonSeqKey(org),
+      CoordinatorsKey(org),
+      SupervisorsKey(org, person.id),
+      EventsKey()};
+  for (const auto& supervisor : person.supervisor_ids) {
+    keys.push_back(PersonKey(org, supervisor));
+    keys.push_back(SuperviseesKey(org, supervisor));
+  }
+  std::vector<std::string> fields;
+  for (PersonField field : kAllFields) AppendFields(person, field, &fields);
+  for (const char* name : {"create_time", "update_time"}) {
+    fields.push_back(name);
+    fields.push_back(Micros(person.create_time));
+  }
+  fields.push_back("version");
+  fields.push_back(absl::StrCat(person.version));
+  std::vector<std::string> args{Retention(request),
+                                person.id,
+                                only_if_no_coordinator ? "1" : "0",
+                                org,
+                                Rfc3339(person.create_time),
+                                absl::StrCat(static_cast<int>(person.role)),
+                                absl::StrCat(fields.size() / 2)};
+  args.insert(args.end(), fields.begin(), fields.end());
+  args.insert(args.end(), person.supervisor_ids.begin(), person.supervisor_ids.end());
+  auto result = ParseIdempotentReply(redis_.Eval(CreatePersonScript(), keys, args));
+  if (!result.ok()) return result.status();
+  return Created{result->value, result->replayed};
+}
+
+absl::StatusOr<std::vector<std::optional<Person>>> RedisDirectoryStore::LoadPeople(
+    const std::string& organization_id, const std::vector<std::string>& ids) {
+  std::vector<RedisCommand> commands;
+  commands.reserve(ids.size() * 2);
+  for (const auto& id : ids) {
+    commands.push_back({"HGETALL", PersonKey(organization_id, id)});
+    commands.push_back({"SMEMBERS", SupervisorsKey(organization_id, id)});
+  }
+  auto replies = redis_.ExecuteAll(std::move(commands));
+  if (!replies.ok()) return replies.status();
+  std::vector<std::optional<Person>> people;
+  people.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    people.push_back(DecodePerson(organization_id, (*replies)[2 * i], (*replies)[2 * i + 1]));
+  }
+  return people;
+}
+
+absl::StatusOr<std::optional<Person>> RedisDirectoryStore::GetPerson(
+    const std::string& organization_id, const std::string& person_id) {
+  auto people = LoadPeople(organization_id, {person_id});
+  if (!people.ok()) return people.status();
+  return std::move(people->front());
+}
+
+absl::StatusOr<Page<Person>> RedisDirectoryStore::ListPeople(
+    const std::string& organization_id, const PageRequest& page,
+    const std::function<bool(const Person&)>& keep) {
+  auto min_score = MinScore(page);
+  if (!min_score.ok()) return min_score.status();
+  Page<Person> result;
+  std::string from = *min_score;
+  while (true) {
+    auto chunk = redis_.Execute({"ZRANGEBYSCORE", PeopleIndexKey(organization_id), from, "+inf",
+                                 "WITHSCORES", "LIMIT", "0", absl::StrCat(kListChunk)});
+    if (!chunk.ok()) return chunk.status();
+    std::vector<std::string> ids;
+    std::vector<std::string> scores;
+    for (size_t i = 0; i + 1 < chunk->elements.size(); i += 2) {
+      ids.push_back(chunk->elements[i].str);
+      scores.push_back(chunk->elements[i + 1].str);
+    }
+    auto people = LoadPeople(organization_id, ids);
+    if (!people.ok()) return people.status();
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (!(*people)[i].has_value() || !keep(*(*people)[i])) continue;
+      result.items.push_back(std::move(*(*people)[i]));
+      if (static_cast<int>(result.items.size()) == page.page_size) {
+        bool more = i + 1 < ids.size() || static_cast<int>(ids.size()) == kListChunk;
+        if (more) result.next_position = scores[i];
+        return result;
+      }
+    }
+    if (static_cast<int>(ids.size()) < kListChunk) return result;
+    from = absl::StrCat("(", scores.back());
+  }
+}
+
+absl::StatusOr<std::vector<std::string>> RedisDirectoryStore::ListSuperviseeIds(
+    const std::string& organization_id, const std::string& supervisor_id) {
+  auto reply = redis_.Execute({"SMEMBERS", SuperviseesKey(organization_id, supervisor_id)});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> ids;
+  for (const auto& element : reply->elements) ids.push_back(element.str);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+absl::Status RedisDirectoryStore::UpdatePerson(const Person& updated,
+                                               const std::vector<PersonField>& fields) {
+  const std::string& org = updated.organization_id;
+  std::vector<std::string> names;
+  std::vector<std::string> args{absl::StrCat(updated.version), updated.id, org,
+                                Rfc3339(updated.update_time),
+                                absl::StrCat(static_cast<int>(updated.role)), ""};
+  for (PersonField field : fields) {
+    names.emplace_back(PersonFieldName(field));
+    AppendFields(updated, field, &args);
+  }
+  // A role change to volunteer clears lived_experience (see DirectoryService::UpdatePerson).
+  AppendFields(updated, PersonField::kLivedExperience, &args);
+  args.push_back("update_time");
+  args.push_back(Micros(updated.update_time));
+  args[5] = absl::StrJoin(names, " ");
+  return CheckReply(redis_.Eval(UpdatePersonScript(),
+                                {PersonKey(org, updated.id), CoordinatorsKey(org), EventsKey()},
+                                args));
+}
+
+absl::Status RedisDirectoryStore::SetSupervision(const std::string& organization_id,
+                                                 const std::string& volunteer_id,
+                                                 const std::string& supervisor_id, bool assigned,
+                                                 size_t max_supervisors, absl::Time now) {
+  const std::string& org = organization_id;
+  return CheckReply(redis_.Eval(
+      SetSupervisionScript(),
+      {PersonKey(org, volunteer_id), PersonKey(org, supervisor_id), SupervisorsKey(org, volunteer_id),
+       SuperviseesKey(org, supervisor_id), EventsKey()},
+      {volunteer_id, supervisor_id, org, Rfc3339(now), Micros(now), absl::StrCat(max_supervisors),
+       assigned ? "1" : "0"}));
+}
+
+absl::StatusOr<Consent> RedisDirectoryStore::GetConsent(const std::string& organization_id,
+                                                        const std::string& volunteer_id) {
+  auto reply = redis_.Execute({"HGETALL", ConsentKey(organization_id, volunteer_id)});
+  if (!reply.ok()) return reply.status();
+  Consent consent;
+  for (const auto& [name, value] : ReplyPairs(*reply)) {
+    if (name == "risk_monitoring") consent.risk_monitoring = value == "1";
+    else if (name == "share_scores_with_supervisor") consent.share_scores_with_supervisor = value == "1";
+    else if (name == "research_export") consent.research_export = value == "1";
+    else if (name == "update_time") consent.update_time = FromMicros(value);
+  }
+  return consent;
+}
+
+absl::Status RedisDirectoryStore::SetConsent(const std::string& organization_id,
+                                             const std::string& volunteer_id,
+                                             const Consent& consent) {
+  auto flag = [](bool value) { return std::string(value ? "1" : "0"); };
+  auto replies = redis_.Transaction(
+      {{"HSET", ConsentKey(organization_id, volunteer_id), "risk_monitoring",
+        flag(consent.risk_monitoring), "share_scores_with_supervisor",
+        flag(consent.share_scores_with_supervisor), "research_export",
+        flag(consent.research_export), "update_time", Micros(consent.update_time)},
+       EventXadd(EventsKey(), "consent.changed", organization_id, consent.update_time,
+                 {{"volunteer_id", volunteer_id},
+                  {"risk_monitoring", flag(consent.risk_monitoring)},
+                  {"share_scores_with_supervisor", flag(consent.share_scores_with_supervisor)},
+                  {"research_export", flag(consent.research_export)}})});
+  if (!replies.ok()) return replies.status();
+  for (const auto& reply : *replies) {
+    if (reply.IsError()) return absl::InternalError(absl::StrCat("redis: ", reply.str));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisDirectoryStore::CreateApiKey(const ApiKey& api_key) {
+  const std::string& org = api_key.organization_id;
+  return CheckReply(redis_.Eval(
+      CreateApiKeyScript(),
+      {ApiKeyKey(org, api_key.id), ApiKeysIndexKey(org), ApiKeySeqKey(org)},
+      {api_key.id, api_key.display_name, absl::StrJoin(api_key.scopes, " "), api_key.secret_hash,
+       Micros(api_key.create_time)}));
+}
+
+absl::StatusOr<std::optional<ApiKey>> RedisDirectoryStore::GetApiKey(
+    const std::string& organization_id, const std::string& api_key_id) {
+  auto reply = redis_.Execute({"HGETALL", ApiKeyKey(organization_id, api_key_id)});
+  if (!reply.ok()) return reply.status();
+  return DecodeApiKey(organization_id, *reply);
+}
+
+absl::StatusOr<Page<ApiKey>> RedisDirectoryStore::ListApiKeys(const std::string& organization_id,
+                                                              const PageRequest& page) {
+  auto min_score = MinScore(page);
+  if (!min_score.ok()) return min_score.status();
+  auto chunk = redis_.Execute({"ZRANGEBYSCORE", ApiKeysIndexKey(organization_id), *min_score,
+                               "+inf", "WITHSCORES", "LIMIT", "0",
+                               absl::StrCat(page.page_size + 1)});
+  if (!chunk.ok()) return chunk.status();
+  std::vector<RedisCommand> commands;
+  std::vector<std::string> scores;
+  for (size_t i = 0; i + 1 < chunk->elements.size() &&
+                     static_cast<int>(commands.size()) < page.page_size;
+       i += 2) {
+    commands.push_back({"HGETALL", ApiKeyKey(organization_id, chunk->elements[i].str)});
+    scores.push_back(chunk->elements[i + 1].str);
+  }
+  Page<ApiKey> result;
+  if (commands.empty()) return result;
+  bool more = static_cast<int>(chunk->elements.size() / 2) > page.page_size;
+  auto replies = redis_.ExecuteAll(std::move(commands));
+  if (!replies.ok()) return replies.status();
+  for (const auto& reply : *replies) {
+    if (auto key = DecodeApiKey(organization_id, reply); key.has_value()) {
+      result.items.push_back(std::move(*key));
+    }
+  }
+  if (more) result.next_position = scores.back();
+  return result;
+}
+
+absl::Status RedisDirectoryStore::RevokeApiKey(const std::string& organization_id,
+                                               const std::string& api_key_id, absl::Time now) {
+  return CheckReply(
+      redis_.Eval(RevokeApiKeyScript(), {ApiKeyKey(organization_id, api_key_id)}, {Micros(now)}));
+}
+
+}  // namespace peerwell::directory

@@ -1,0 +1,52 @@
+#pragma once
+
+#include "services/common/redis_client.h"
+#include "services/directory/directory_store.h"
+
+namespace peerwell::directory {
+
+// The directory's storage in Redis: the only code that knows the directory's key layout
+// (docs/ARCHITECTURE.md lists it). Multi-key writes are Lua scripts or MULTI/EXEC and include the
+// XADD of their event on "pw:events:directory".
+class RedisDirectoryStore final : public DirectoryStore {
+ public:
+  explicit RedisDirectoryStore(RedisClient& redis) : redis_(redis) {}
+
+  absl::StatusOr<Created> CreateOrganization(const Organization& organization,
+                                             const CreateRequest& request) override;
+  absl::StatusOr<std::optional<Organization>> GetOrganization(
+      const std::string& organization_id) override;
+  absl::StatusOr<Created> CreatePerson(const Person& person, const CreateRequest& request,
+                                       bool only_if_no_coordinator) override;
+  absl::StatusOr<std::optional<Person>> GetPerson(const std::string& organization_id,
+                                                  const std::string& person_id) override;
+  absl::StatusOr<Page<Person>> ListPeople(const std::string& organization_id,
+                                          const PageRequest& page,
+                                          const std::function<bool(const Person&)>& keep) override;
+  absl::StatusOr<std::vector<std::string>> ListSuperviseeIds(
+      const std::string& organization_id, const std::string& supervisor_id) override;
+  absl::Status UpdatePerson(const Person& updated,
+                            const std::vector<PersonField>& fields) override;
+  absl::Status SetSupervision(const std::string& organization_id, const std::string& volunteer_id,
+                              const std::string& supervisor_id, bool assigned,
+                              size_t max_supervisors, absl::Time now) override;
+  absl::StatusOr<Consent> GetConsent(const std::string& organization_id,
+                                     const std::string& volunteer_id) override;
+  absl::Status SetConsent(const std::string& organization_id, const std::string& volunteer_id,
+                          const Consent& consent) override;
+  absl::Status CreateApiKey(const ApiKey& api_key) override;
+  absl::StatusOr<std::optional<ApiKey>> GetApiKey(const std::string& organization_id,
+                                                  const std::string& api_key_id) override;
+  absl::StatusOr<Page<ApiKey>> ListApiKeys(const std::string& organization_id,
+                                           const PageRequest& page) override;
+  absl::Status RevokeApiKey(const std::string& organization_id, const std::string& api_key_id,
+                            absl::Time now) override;
+
+ private:
+  absl::StatusOr<std::vector<std::optional<Person>>> LoadPeople(
+      const std::string& organization_id, const std::vector<std::string>& ids);
+
+  RedisClient& redis_;
+};
+
+}  // namespace peerwell::directory
