@@ -3,9 +3,14 @@
 
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
+#include <cerrno>
+
 #include <chrono>
+#include <csignal>
+#include <mutex>
 #include <future>
 
 #include "absl/strings/match.h"
@@ -95,6 +100,10 @@ absl::Status ScriptErrorToStatus(const RedisReply& reply) {
 
 absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
     const RedisAddress& address, absl::Duration timeout) {
+  // hiredis writes with plain write(2): a write to a Redis that just died would raise SIGPIPE
+  // and kill the whole process instead of failing one batch with UNAVAILABLE.
+  static std::once_flag ignore_sigpipe;
+  std::call_once(ignore_sigpipe, [] { signal(SIGPIPE, SIG_IGN); });
   timeval tv = SocketTimeout(timeout);
   redisContext* context = address.unix_path.empty()
                               ? redisConnectWithTimeout(address.host.c_str(), address.port, tv)
@@ -111,6 +120,14 @@ absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
 }
 
 RedisConnection::~RedisConnection() { redisFree(context_); }
+
+bool RedisConnection::PeerClosed() {
+  // Between batches every reply has been read, so a healthy connection has nothing to read.
+  char byte;
+  ssize_t n = recv(context_->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return true;
+  return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
 
 absl::Status RedisConnection::IoError(const char* what) {
   return absl::UnavailableError(absl::StrCat("redis ", what, " failed: ",
@@ -265,9 +282,11 @@ absl::Status RedisClient::Ping(absl::Duration timeout) {
   return absl::OkStatus();
 }
 
-bool RedisClient::EnsureConnected(std::unique_ptr<RedisConnection>& connection,
-                                  absl::Time deadline, absl::Status* error) {
-  if (connection != nullptr) return true;
+bool RedisClient::EnsureConnected(IoState& state, absl::Time deadline, absl::Status* error) {
+  // A connection idle since Redis restarted is dead; replace it now rather than fail a caller's
+  // batch on it (which could not be retried safely once written).
+  if (state.connection != nullptr && state.connection->PeerClosed()) state.connection.reset();
+  if (state.connection != nullptr) return true;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (absl::Now() < next_connect_attempt_) {
@@ -288,13 +307,12 @@ bool RedisClient::EnsureConnected(std::unique_ptr<RedisConnection>& connection,
   }
   backoff_ = options_.initial_backoff;
   next_connect_attempt_ = absl::InfinitePast();
-  connection = std::move(*connected);
+  state.connection = std::move(*connected);
   if (observer_ != nullptr) observer_->OnRedisReconnect(true);
   return true;
 }
 
-void RedisClient::RunBatch(std::unique_ptr<RedisConnection>& connection,
-                           std::vector<std::shared_ptr<Pending>>& batch) {
+void RedisClient::RunBatch(IoState& state, std::vector<std::shared_ptr<Pending>>& batch) {
   absl::Time now = absl::Now();
   std::vector<std::shared_ptr<Pending>> live;
   absl::Time latest = now;
@@ -320,10 +338,11 @@ void RedisClient::RunBatch(std::unique_ptr<RedisConnection>& connection,
   };
 
   absl::Status error;
-  if (!EnsureConnected(connection, latest, &error)) {
+  if (!EnsureConnected(state, latest, &error)) {
     fail_all(0, absl::UnavailableError(error.message()));
     return;
   }
+  auto& connection = state.connection;
   absl::Status status = connection->SetTimeout(latest - absl::Now());
   for (size_t i = 0; status.ok() && i < live.size(); ++i) {
     for (const auto& command : live[i]->commands) {
@@ -358,7 +377,7 @@ void RedisClient::RunBatch(std::unique_ptr<RedisConnection>& connection,
 }
 
 void RedisClient::IoLoop() {
-  std::unique_ptr<RedisConnection> connection;
+  IoState state;
   std::vector<std::shared_ptr<Pending>> batch;
   while (true) {
     batch.clear();
@@ -375,7 +394,7 @@ void RedisClient::IoLoop() {
         queue_.pop_front();
       }
     }
-    RunBatch(connection, batch);
+    RunBatch(state, batch);
   }
 }
 

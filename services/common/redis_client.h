@@ -73,6 +73,8 @@ class RedisConnection {
   absl::Status SetTimeout(absl::Duration timeout);
   absl::Status Append(const RedisCommand& command);
   absl::StatusOr<RedisReply> ReadReply();
+  // Whether the server closed its end (it died or restarted) while the connection was idle.
+  bool PeerClosed();
   // Append + ReadReply with the socket bounded by `timeout`.
   absl::StatusOr<RedisReply> Execute(const RedisCommand& command, absl::Duration timeout);
 
@@ -121,13 +123,15 @@ class RedisClient {
 
  private:
   struct Pending;
+  // What one I/O thread owns.
+  struct IoState {
+    std::unique_ptr<RedisConnection> connection;
+  };
   void IoLoop();
   absl::StatusOr<std::vector<RedisReply>> Submit(std::vector<RedisCommand> commands,
                                                  absl::Time deadline);
-  void RunBatch(std::unique_ptr<RedisConnection>& connection,
-                std::vector<std::shared_ptr<Pending>>& batch);
-  bool EnsureConnected(std::unique_ptr<RedisConnection>& connection, absl::Time deadline,
-                       absl::Status* error);
+  void RunBatch(IoState& state, std::vector<std::shared_ptr<Pending>>& batch);
+  bool EnsureConnected(IoState& state, absl::Time deadline, absl::Status* error);
 
   const RedisOptions options_;
   RedisObserver* const observer_;

@@ -1,0 +1,183 @@
+#include "services/common/auth.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "jwt/jwt.hpp"
+#include "tests/testing/tokens.h"
+
+namespace peerwell {
+namespace {
+
+using ::peerwell::testing::kTestJwtSecret;
+using ::peerwell::testing::TestToken;
+
+std::string Base64Url(absl::string_view text) {
+  std::string out;
+  absl::WebSafeBase64Escape(text, &out);
+  return out;
+}
+
+// Builds a token by hand so that tests can forge what a good library would never emit.
+std::string HandToken(const std::string& header, const std::string& payload,
+                      const std::string& signature) {
+  return absl::StrCat(Base64Url(header), ".", Base64Url(payload), ".", signature);
+}
+
+std::string ValidPayload() {
+  int64_t now = absl::ToUnixSeconds(absl::Now());
+  return absl::StrCat(R"({"iss":"peerwell","aud":"peerwell","sub":"p1","org":"o1",)",
+                      R"("role":"coordinator","iat":)", now, R"(,"exp":)", now + 3600, "}");
+}
+
+class TokenVerifierTest : public ::testing::Test {
+ protected:
+  TokenVerifier verifier_{kTestJwtSecret};
+};
+
+TEST_F(TokenVerifierTest, AcceptsMintedToken) {
+  auto caller = verifier_.Verify(TestToken(CallerRole::kSupervisor, "p42", "o7"));
+  ASSERT_TRUE(caller.ok()) << caller.status();
+  EXPECT_EQ(caller->person_id, "p42");
+  EXPECT_EQ(caller->organization_id, "o7");
+  EXPECT_EQ(caller->role, CallerRole::kSupervisor);
+}
+
+TEST_F(TokenVerifierTest, RefusesAlgNone) {
+  std::string token = HandToken(R"({"alg":"none","typ":"JWT"})", ValidPayload(), "");
+  EXPECT_EQ(verifier_.Verify(token).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(verifier_.Verify(token + "x").status().code(), absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(TokenVerifierTest, RefusesOtherAlgorithmEvenWithSameSecret) {
+  using namespace jwt::params;
+  jwt::jwt_object token{algorithm("HS512"), secret(kTestJwtSecret)};
+  int64_t now = absl::ToUnixSeconds(absl::Now());
+  token.add_claim("iss", "peerwell").add_claim("aud", "peerwell").add_claim("sub", "p1")
+      .add_claim("org", "o1").add_claim("role", "admin")
+      .add_claim("exp", std::chrono::system_clock::time_point(std::chrono::seconds(now + 600)));
+  EXPECT_EQ(verifier_.Verify(token.signature()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(TokenVerifierTest, RefusesBadSignature) {
+  std::string good = TestToken(CallerRole::kCoordinator, "p1", "o1");
+  std::string other = MintToken("another-secret-that-is-long-enough-32b",
+                                {"p1", "o1", CallerRole::kCoordinator, absl::Hours(1)},
+                                absl::Now());
+  std::vector<std::string> good_parts = absl::StrSplit(good, '.');
+  std::vector<std::string> other_parts = absl::StrSplit(other, '.');
+  std::string forged = absl::StrCat(good_parts[0], ".", good_parts[1], ".", other_parts[2]);
+  EXPECT_EQ(verifier_.Verify(forged).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(verifier_.Verify(other).status().code(), absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(TokenVerifierTest, RefusesExpiredToken) {
+  std::string expired = MintToken(kTestJwtSecret,
+                                  {"p1", "o1", CallerRole::kVolunteer, absl::Minutes(5)},
+                                  absl::Now() - absl::Hours(1));
+  auto result = verifier_.Verify(expired);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(result.status().message(), ::testing::HasSubstr("expired"));
+}
+
+TEST_F(TokenVerifierTest, RefusesWrongIssuerOrAudience) {
+  using namespace jwt::params;
+  int64_t now = absl::ToUnixSeconds(absl::Now());
+  auto make = [&](const char* iss, const char* aud) {
+    jwt::jwt_object token{algorithm("HS256"), secret(kTestJwtSecret)};
+    token.add_claim("iss", iss).add_claim("aud", aud).add_claim("sub", "p1")
+        .add_claim("org", "o1").add_claim("role", "coordinator")
+        .add_claim("exp", std::chrono::system_clock::time_point(std::chrono::seconds(now + 600)));
+    return token.signature();
+  };
+  EXPECT_TRUE(verifier_.Verify(make("peerwell", "peerwell")).ok());
+  EXPECT_EQ(verifier_.Verify(make("someone-else", "peerwell")).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(verifier_.Verify(make("peerwell", "elsewhere")).status().code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(TokenVerifierTest, RefusesTokenWithoutExpiryOrOrganisationOrKnownRole) {
+  using namespace jwt::params;
+  auto make = [&](bool with_exp, const char* org, const char* role) {
+    jwt::jwt_object token{algorithm("HS256"), secret(kTestJwtSecret)};
+    token.add_claim("iss", "peerwell").add_claim("aud", "peerwell").add_claim("sub", "p1")
+        .add_claim("role", role);
+    if (org != nullptr) token.add_claim("org", org);
+    if (with_exp) {
+      token.add_claim("exp", std::chrono::system_clock::now() + std::chrono::minutes(5));
+    }
+    return token.signature();
+  };
+  EXPECT_TRUE(verifier_.Verify(make(true, "o1", "volunteer")).ok());
+  EXPECT_FALSE(verifier_.Verify(make(false, "o1", "volunteer")).ok());
+  EXPECT_FALSE(verifier_.Verify(make(true, nullptr, "volunteer")).ok());
+  EXPECT_FALSE(verifier_.Verify(make(true, "o1", "superuser")).ok());
+  EXPECT_FALSE(verifier_.Verify(make(true, "o1", "partner")).ok());
+  EXPECT_TRUE(verifier_.Verify(make(true, nullptr, "admin")).ok());
+}
+
+TEST_F(TokenVerifierTest, RefusesGarbage) {
+  for (const char* token : {"", "a.b", "a.b.c", "....", "eyJhbGciOiJIUzI1NiJ9.e30."}) {
+    EXPECT_EQ(verifier_.Verify(token).status().code(), absl::StatusCode::kUnauthenticated)
+        << token;
+  }
+}
+
+class FixedApiKeys final : public ApiKeyAuthenticator {
+ public:
+  absl::StatusOr<Caller> AuthenticateApiKey(absl::string_view secret) override {
+    if (secret != "pwk_good") return absl::UnauthenticatedError("invalid credentials");
+    Caller caller;
+    caller.role = CallerRole::kPartner;
+    caller.organization_id = "o1";
+    return caller;
+  }
+};
+
+TEST(AuthenticatorTest, NeedsExactlyOneWellFormedCredential) {
+  FixedApiKeys keys;
+  Authenticator authenticator(TokenVerifier(kTestJwtSecret), &keys);
+  std::string bearer = "Bearer " + TestToken(CallerRole::kVolunteer, "p1", "o1");
+  EXPECT_TRUE(authenticator.Authenticate(bearer, std::nullopt).ok());
+  EXPECT_EQ(authenticator.Authenticate(std::nullopt, std::nullopt).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(authenticator.Authenticate("Basic abc", std::nullopt).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(authenticator.Authenticate(bearer, "pwk_good").status().code(),
+            absl::StatusCode::kUnauthenticated);
+  auto partner = authenticator.Authenticate(std::nullopt, "pwk_good");
+  ASSERT_TRUE(partner.ok());
+  EXPECT_EQ(partner->role, CallerRole::kPartner);
+  EXPECT_EQ(authenticator.Authenticate(std::nullopt, "pwk_bad").status().code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+TEST(ApiKeySecretTest, SecretNamesItsKeyAndHashMatchesOnlyItself) {
+  OpenSslApiKeySecrets secrets;
+  std::string org = "o0123456789abcdef0123";
+  std::string key = "k0123456789abcdef0123";
+  std::string secret = secrets.NewSecret(org, key);
+  auto identity = ParseApiKeySecret(secret);
+  ASSERT_TRUE(identity.ok()) << identity.status();
+  EXPECT_EQ(identity->organization_id, org);
+  EXPECT_EQ(identity->api_key_id, key);
+  std::string hash = secrets.Hash(secret);
+  EXPECT_EQ(hash.find(secret), std::string::npos);
+  EXPECT_TRUE(secrets.Matches(secret, hash));
+  EXPECT_FALSE(secrets.Matches(secrets.NewSecret(org, key), hash));
+  EXPECT_FALSE(ParseApiKeySecret("pwk_short").ok());
+  EXPECT_FALSE(ParseApiKeySecret("Bearer xyz").ok());
+}
+
+TEST(ConstantTimeEqualsTest, ComparesContentAndLength) {
+  EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abcd"));
+}
+
+}  // namespace
+}  // namespace peerwell

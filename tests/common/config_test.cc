@@ -1,0 +1,80 @@
+#include "services/common/config.h"
+
+#include <stdlib.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace peerwell {
+namespace {
+
+using ::testing::HasSubstr;
+
+const ServiceDefaults kDefaults{"directory", 50051, 9551};
+const std::string kSecret = "--jwt_secret=0123456789abcdef0123456789abcdef";
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* name : {"PEERWELL_LISTEN_ADDR", "PEERWELL_REDIS_ADDR", "PEERWELL_JWT_SECRET",
+                             "PEERWELL_JWT_SECRET_FILE", "PEERWELL_LOG_LEVEL"}) {
+      unsetenv(name);
+    }
+  }
+};
+
+TEST_F(ConfigTest, DefaultsFollowTheContract) {
+  auto config = LoadServiceConfig({kSecret}, kDefaults);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen_addr, "127.0.0.1:50051");
+  EXPECT_EQ(config->directory_addr, "127.0.0.1:50051");
+  EXPECT_EQ(config->checkin_addr, "127.0.0.1:50052");
+  EXPECT_EQ(config->redis.ToString(), "127.0.0.1:6379");
+}
+
+TEST_F(ConfigTest, EnvironmentOverridesDefaultAndFlagOverridesEnvironment) {
+  setenv("PEERWELL_LISTEN_ADDR", "127.0.0.1:6000", 1);
+  EXPECT_EQ(LoadServiceConfig({kSecret}, kDefaults)->listen_addr, "127.0.0.1:6000");
+  EXPECT_EQ(LoadServiceConfig({kSecret, "--listen_addr", "127.0.0.1:0"}, kDefaults)->listen_addr,
+            "127.0.0.1:0");
+}
+
+TEST_F(ConfigTest, ReadsUnixSocketRedis) {
+  auto config = LoadServiceConfig({kSecret, "--redis_addr=unix:/run/redis.sock"}, kDefaults);
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->redis.unix_path, "/run/redis.sock");
+}
+
+TEST_F(ConfigTest, ErrorsNameTheSetting) {
+  EXPECT_THAT(LoadServiceConfig({}, kDefaults).status().message(),
+              HasSubstr("PEERWELL_JWT_SECRET"));
+  EXPECT_THAT(LoadServiceConfig({"--jwt_secret=short"}, kDefaults).status().message(),
+              HasSubstr("at least 32 bytes"));
+  EXPECT_THAT(LoadServiceConfig({kSecret, "--redis_addr=nowhere"}, kDefaults).status().message(),
+              HasSubstr("PEERWELL_REDIS_ADDR"));
+  EXPECT_THAT(LoadServiceConfig({kSecret, "--listen_addr=x"}, kDefaults).status().message(),
+              HasSubstr("--listen_addr"));
+  EXPECT_THAT(LoadServiceConfig({kSecret, "--log_level=loud"}, kDefaults).status().message(),
+              HasSubstr("PEERWELL_LOG_LEVEL"));
+  EXPECT_THAT(LoadServiceConfig({kSecret, "--bogus=1"}, kDefaults).status().message(),
+              HasSubstr("unknown flag --bogus"));
+  EXPECT_THAT(LoadServiceConfig({kSecret, "--master_key=abc"}, kDefaults).status().message(),
+              HasSubstr("PEERWELL_MASTER_KEY"));
+}
+
+TEST_F(ConfigTest, ReadsSecretFromFile) {
+  char path[] = "/tmp/peerwell-secret-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string secret = "from-a-file-0123456789abcdef0123456789\n";
+  ASSERT_EQ(write(fd, secret.data(), secret.size()), static_cast<ssize_t>(secret.size()));
+  close(fd);
+  setenv("PEERWELL_JWT_SECRET_FILE", path, 1);
+  auto config = LoadServiceConfig({}, kDefaults);
+  unlink(path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->jwt_secret, "from-a-file-0123456789abcdef0123456789");
+}
+
+}  // namespace
+}  // namespace peerwell

@@ -1,0 +1,144 @@
+#include "services/common/events.h"
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include "gtest/gtest.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/wait.h"
+
+namespace peerwell {
+namespace {
+
+using ::peerwell::testing::RedisServer;
+using ::peerwell::testing::WaitFor;
+
+constexpr char kStream[] = "pw:events:test";
+
+ConsumerOptions FastOptions(const std::string& consumer) {
+  ConsumerOptions options;
+  options.stream = kStream;
+  options.group = "testers";
+  options.consumer = consumer;
+  options.block = absl::Milliseconds(50);
+  options.claim_min_idle = absl::Milliseconds(100);
+  options.claim_interval = absl::Milliseconds(50);
+  options.max_deliveries = 3;
+  return options;
+}
+
+class EventsTest : public ::testing::Test {
+ protected:
+  void Publish(const std::string& type, const std::vector<EventField>& fields) {
+    auto reply = redis_.Execute(EventXadd(kStream, type, "o1", absl::Now(), fields));
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    ASSERT_FALSE(reply->IsError()) << reply->str;
+  }
+  long long Pending() {
+    auto reply = redis_.Execute({"XPENDING", kStream, "testers"});
+    return reply.ok() && reply->IsArray() && !reply->elements.empty()
+               ? reply->elements[0].integer
+               : -1;
+  }
+
+  RedisServer server_;
+  RedisClient redis_{RedisOptions{server_.address()}};
+};
+
+TEST_F(EventsTest, DeliversEachEntryAndAcknowledgesIt) {
+  Publish("person.created", {{"person_id", "p1"}});  // before the group exists: still delivered
+  std::mutex mu;
+  std::vector<std::string> seen;
+  ConsumerGroupRunner runner(server_.address(), FastOptions("c1"), [&](const StreamEntry& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.push_back(e.Get("person_id"));
+    EXPECT_EQ(e.Get("organization_id"), "o1");
+    return absl::OkStatus();
+  });
+  runner.Start();
+  Publish("person.created", {{"person_id", "p2"}});
+  ASSERT_TRUE(WaitFor([&] { return runner.handled() == 2; }));
+  runner.Stop();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(seen, (std::vector<std::string>{"p1", "p2"}));
+  EXPECT_EQ(Pending(), 0);
+}
+
+TEST_F(EventsTest, ReclaimsEntriesADeadConsumerLeftPending) {
+  ASSERT_TRUE(redis_.Execute({"XGROUP", "CREATE", kStream, "testers", "0", "MKSTREAM"}).ok());
+  Publish("consent.changed", {{"volunteer_id", "p9"}});
+  // A consumer reads the entry and dies before acknowledging it.
+  auto taken = redis_.Execute(
+      {"XREADGROUP", "GROUP", "testers", "dead", "COUNT", "10", "STREAMS", kStream, ">"});
+  ASSERT_TRUE(taken.ok());
+  ASSERT_EQ(Pending(), 1);
+
+  std::atomic<int> handled{0};
+  ConsumerGroupRunner survivor(server_.address(), FastOptions("survivor"),
+                               [&](const StreamEntry& e) {
+                                 EXPECT_EQ(e.Get("volunteer_id"), "p9");
+                                 ++handled;
+                                 return absl::OkStatus();
+                               });
+  survivor.Start();
+  ASSERT_TRUE(WaitFor([&] { return handled.load() == 1 && Pending() == 0; }));
+  survivor.Stop();
+  EXPECT_EQ(handled.load(), 1);
+}
+
+TEST_F(EventsTest, MovesAPoisonEntryToTheDeadLetterStream) {
+  Publish("person.updated", {{"person_id", "good-1"}});
+  Publish("person.updated", {{"person_id", "poison"}});
+  Publish("person.updated", {{"person_id", "good-2"}});
+  std::atomic<int> poison_attempts{0};
+  ConsumerGroupRunner runner(server_.address(), FastOptions("c1"), [&](const StreamEntry& e) {
+    if (e.Get("person_id") == "poison") {
+      ++poison_attempts;
+      return absl::InternalError("cannot handle this one");
+    }
+    return absl::OkStatus();
+  });
+  runner.Start();
+  ASSERT_TRUE(WaitFor([&] { return runner.dead_lettered() == 1 && Pending() == 0; }));
+  runner.Stop();
+  EXPECT_EQ(runner.handled(), 2);
+  EXPECT_EQ(poison_attempts.load(), 3);  // max_deliveries
+  auto dead = redis_.Execute({"XRANGE", std::string(kStream) + ":dead", "-", "+"});
+  ASSERT_TRUE(dead.ok());
+  auto entries = ParseStreamEntries(*dead);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].Get("event.person_id"), "poison");
+  EXPECT_EQ(entries[0].Get("error"), "cannot handle this one");
+}
+
+TEST_F(EventsTest, StopsPromptlyAndLeavesUnhandledEntriesPending) {
+  ConsumerGroupRunner runner(server_.address(), FastOptions("c1"),
+                             [&](const StreamEntry&) { return absl::UnavailableError("down"); });
+  runner.Start();
+  Publish("person.created", {{"person_id", "p1"}});
+  ASSERT_TRUE(WaitFor([&] { return Pending() == 1; }));
+  absl::Time start = absl::Now();
+  runner.Stop();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  EXPECT_EQ(runner.handled(), 0);
+}
+
+TEST_F(EventsTest, KeepsConsumingAcrossARedisRestart) {
+  std::atomic<int> handled{0};
+  ConsumerGroupRunner runner(server_.address(), FastOptions("c1"), [&](const StreamEntry&) {
+    ++handled;
+    return absl::OkStatus();
+  });
+  runner.Start();
+  Publish("person.created", {{"person_id", "p1"}});
+  ASSERT_TRUE(WaitFor([&] { return handled.load() == 1; }));
+  server_.Restart();
+  ASSERT_TRUE(WaitFor([&] { return redis_.Ping(absl::Milliseconds(200)).ok(); }));
+  Publish("person.created", {{"person_id", "p2"}});
+  ASSERT_TRUE(WaitFor([&] { return handled.load() == 2; }));
+  runner.Stop();
+}
+
+}  // namespace
+}  // namespace peerwell

@@ -1,0 +1,155 @@
+#include "services/common/redis_client.h"
+
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "services/common/deadline.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/wait.h"
+
+namespace peerwell {
+namespace {
+
+using ::peerwell::testing::RedisServer;
+using ::peerwell::testing::WaitFor;
+
+RedisOptions Options(const RedisServer& server) {
+  RedisOptions options;
+  options.address = server.address();
+  options.default_timeout = absl::Seconds(2);
+  return options;
+}
+
+TEST(RedisClientTest, RunsCommandsAndReadsReplies) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  ASSERT_TRUE(client.Execute({"SET", "k", "v"}).ok());
+  auto reply = client.Execute({"GET", "k"});
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->str, "v");
+  auto missing = client.Execute({"GET", "nothing"});
+  ASSERT_TRUE(missing.ok());
+  EXPECT_TRUE(missing->IsNil());
+  auto error = client.Execute({"INCR", "k"});
+  ASSERT_TRUE(error.ok());
+  EXPECT_TRUE(error->IsError());
+}
+
+TEST(RedisClientTest, KeepsRepliesOfConcurrentCallersInOrder) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  constexpr int kThreads = 32;
+  constexpr int kCallsPerThread = 400;
+  std::atomic<int> mismatches{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCallsPerThread; ++i) {
+        std::string key = absl::StrCat("key:", t, ":", i);
+        std::string value = absl::StrCat("value:", t, ":", i);
+        // A group of commands whose replies must come back to this caller, in this order.
+        auto replies = client.ExecuteAll({{"SET", key, value}, {"GET", key}, {"STRLEN", key}});
+        if (!replies.ok()) {
+          ++failures;
+          continue;
+        }
+        if ((*replies)[1].str != value ||
+            (*replies)[2].integer != static_cast<long long>(value.size())) {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(mismatches.load(), 0);
+  auto size = client.Execute({"DBSIZE"});
+  ASSERT_TRUE(size.ok());
+  EXPECT_EQ(size->integer, kThreads * kCallsPerThread);
+}
+
+TEST(RedisClientTest, TransactionIsAtomicGroup) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  auto replies = client.Transaction({{"INCR", "a"}, {"INCRBY", "a", "10"}, {"GET", "a"}});
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_EQ(replies->size(), 3u);
+  EXPECT_EQ((*replies)[2].str, "11");
+}
+
+TEST(RedisClientTest, EvalFallsBackWhenScriptIsUnknown) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  RedisScript script("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+  auto first = client.Eval(script, {"counter"}, {"2"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->integer, 2);
+  ASSERT_TRUE(client.Execute({"SCRIPT", "FLUSH"}).ok());
+  auto second = client.Eval(script, {"counter"}, {"3"});
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->integer, 5);
+}
+
+TEST(RedisClientTest, ScriptErrorsBecomeStatuses) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  RedisScript script("return redis.error_reply('NOT_FOUND person_id: no such person')");
+  auto reply = client.Eval(script, {}, {});
+  ASSERT_TRUE(reply.ok());
+  absl::Status status = ScriptErrorToStatus(*reply);
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(status.message(), "person_id: no such person");
+}
+
+TEST(RedisClientTest, UnavailableWhileRedisIsDownAndRecoversAfter) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  ASSERT_TRUE(client.Ping(absl::Seconds(1)).ok());
+  server.Kill();
+  auto down = client.Execute({"GET", "k"});
+  EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(client.Ping(absl::Milliseconds(300)).ok());
+  server.Start();
+  EXPECT_TRUE(WaitFor([&] { return client.Ping(absl::Milliseconds(300)).ok(); }));
+  auto up = client.Execute({"SET", "k", "v"});
+  EXPECT_TRUE(up.ok()) << up.status();
+}
+
+TEST(RedisClientTest, PausedRedisAnswersByTheCallDeadline) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  ASSERT_TRUE(client.Ping(absl::Seconds(1)).ok());
+  server.Pause();
+  absl::Time start = absl::Now();
+  absl::StatusOr<RedisReply> reply;
+  {
+    ScopedDeadline deadline(start + absl::Milliseconds(300));
+    reply = client.Execute({"GET", "k"});
+  }
+  absl::Duration took = absl::Now() - start;
+  server.Resume();
+  EXPECT_TRUE(reply.status().code() == absl::StatusCode::kDeadlineExceeded ||
+              reply.status().code() == absl::StatusCode::kUnavailable)
+      << reply.status();
+  EXPECT_LT(took, absl::Seconds(2));
+  EXPECT_TRUE(WaitFor([&] { return client.Ping(absl::Milliseconds(500)).ok(); }));
+}
+
+TEST(RedisClientTest, DataWrittenIsInTheAppendOnlyFileAfterACrash) {
+  RedisServer server;
+  {
+    RedisClient client(Options(server));
+    ASSERT_TRUE(client.Execute({"SET", "durable", "yes"}).ok());
+  }
+  server.Restart();  // SIGKILL, then start on the same directory
+  RedisClient client(Options(server));
+  auto reply = client.Execute({"GET", "durable"});
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->str, "yes");
+}
+
+}  // namespace
+}  // namespace peerwell

@@ -1,0 +1,705 @@
+// The directory over a real gRPC channel against a real redis-server: authentication, tenancy,
+// roles and visibility, validation, idempotency, paging, events and audit.
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/common/events.h"
+#include "tests/directory/directory_test_server.h"
+
+namespace peerwell::directory::testing {
+namespace {
+
+using ::peerwell::testing::TestToken;
+using ::testing::HasSubstr;
+
+struct Org {
+  std::string id;
+  std::string coordinator_id;
+  std::string coordinator_token;
+};
+
+class DirectoryApiTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return context;
+  }
+
+  Org NewOrganization(const std::string& name) {
+    std::string admin = TestToken(CallerRole::kAdmin, "operator", "");
+    v1::CreateOrganizationRequest request;
+    request.set_display_name(name);
+    v1::CreateOrganizationResponse response;
+    grpc::Status status = server_.stub().CreateOrganization(As(admin).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    Org org;
+    org.id = response.organization().organization_id();
+    // The operator creates the first coordinator with the organisation as its org claim.
+    std::string admin_for_org = TestToken(CallerRole::kAdmin, "operator", org.id);
+    v1::CreatePersonRequest create;
+    create.mutable_person()->set_display_name("Coordinator of " + name);
+    create.mutable_person()->set_role(v1::ROLE_COORDINATOR);
+    v1::CreatePersonResponse created;
+    status = server_.stub().CreatePerson(As(admin_for_org).get(), create, &created);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    org.coordinator_id = created.person().person_id();
+    org.coordinator_token = TestToken(CallerRole::kCoordinator, org.coordinator_id, org.id);
+    return org;
+  }
+
+  v1::Person CreatePerson(const Org& org, v1::Role role, const std::string& name,
+                          std::vector<std::string> supervisors = {}) {
+    v1::CreatePersonRequest request;
+    request.mutable_person()->set_display_name(name);
+    request.mutable_person()->set_role(role);
+    request.mutable_person()->set_timezone("Europe/Copenhagen");
+    for (const auto& s : supervisors) request.mutable_person()->add_supervisor_ids(s);
+    v1::CreatePersonResponse response;
+    grpc::Status status =
+        server_.stub().CreatePerson(As(org.coordinator_token).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.person();
+  }
+
+  std::string TokenFor(const Org& org, const v1::Person& person) {
+    CallerRole role = person.role() == v1::ROLE_VOLUNTEER    ? CallerRole::kVolunteer
+                      : person.role() == v1::ROLE_SUPERVISOR ? CallerRole::kSupervisor
+                                                             : CallerRole::kCoordinator;
+    return TestToken(role, person.person_id(), org.id);
+  }
+
+  grpc::Status Get(const std::string& token, const std::string& id, v1::Person* out = nullptr) {
+    v1::GetPersonRequest request;
+    request.set_person_id(id);
+    v1::GetPersonResponse response;
+    grpc::Status status = server_.stub().GetPerson(As(token).get(), request, &response);
+    if (out != nullptr) *out = response.person();
+    return status;
+  }
+
+  std::vector<v1::Person> ListAll(const std::string& token, v1::Role role = v1::ROLE_UNSPECIFIED,
+                                  int page_size = 0) {
+    std::vector<v1::Person> people;
+    v1::ListPeopleRequest request;
+    request.set_role(role);
+    request.set_page_size(page_size);
+    for (int pages = 0; pages < 100; ++pages) {
+      v1::ListPeopleResponse response;
+      grpc::Status status = server_.stub().ListPeople(As(token).get(), request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      people.insert(people.end(), response.people().begin(), response.people().end());
+      if (response.next_page_token().empty()) break;
+      request.set_page_token(response.next_page_token());
+    }
+    return people;
+  }
+
+  long long KeyCount() { return server_.redis().Execute({"DBSIZE"})->integer; }
+
+  std::vector<StreamEntry> Events() {
+    auto reply = server_.redis().Execute({"XRANGE", EventStreamKey("directory"), "-", "+"});
+    return ParseStreamEntries(*reply);
+  }
+
+  DirectoryTestServer server_;
+};
+
+// --- Authentication ------------------------------------------------------------------------------
+
+TEST_F(DirectoryApiTest, RefusesMissingAndBadCredentials) {
+  Org org = NewOrganization("Harbour");
+  v1::Person person;
+  EXPECT_EQ(Get("", org.coordinator_id).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Get("not-a-token", org.coordinator_id).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  std::string expired = MintToken(peerwell::testing::kTestJwtSecret,
+                                  {org.coordinator_id, org.id, CallerRole::kCoordinator,
+                                   absl::Minutes(1)},
+                                  absl::Now() - absl::Hours(2));
+  EXPECT_EQ(Get(expired, org.coordinator_id).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  std::string wrong_secret = MintToken("a-different-secret-that-is-32-bytes-long",
+                                       {org.coordinator_id, org.id, CallerRole::kCoordinator,
+                                        absl::Hours(1)},
+                                       absl::Now());
+  EXPECT_EQ(Get(wrong_secret, org.coordinator_id).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(Get(org.coordinator_token, org.coordinator_id).ok());
+}
+
+TEST_F(DirectoryApiTest, PartnerKeyAuthenticatesButReadsNoPeopleAndStopsWhenRevoked) {
+  Org org = NewOrganization("Harbour");
+  v1::CreateApiKeyRequest create;
+  create.set_display_name("Research partner");
+  create.add_scopes("aggregates:read");
+  v1::CreateApiKeyResponse created;
+  ASSERT_TRUE(server_.stub().CreateApiKey(As(org.coordinator_token).get(), create, &created).ok());
+  ASSERT_THAT(created.secret(), HasSubstr("pwk_"));
+
+  auto with_key = [&](const std::string& key) {
+    grpc::ClientContext context;
+    context.AddMetadata("x-api-key", key);
+    v1::GetPersonRequest request;
+    request.set_person_id(org.coordinator_id);
+    v1::GetPersonResponse response;
+    return server_.stub().GetPerson(&context, request, &response).error_code();
+  };
+  EXPECT_EQ(with_key(created.secret()), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(with_key(created.secret() + "x"), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(with_key("pwk_nonsense"), grpc::StatusCode::UNAUTHENTICATED);
+
+  // Only the hash is stored: the secret appears nowhere in Redis.
+  auto keys = server_.redis().Execute({"KEYS", "*"});
+  for (const auto& key : keys->elements) {
+    auto dump = server_.redis().Execute({"DUMP", key.str});
+    EXPECT_EQ(dump->str.find(created.secret().substr(50)), std::string::npos) << key.str;
+  }
+
+  v1::RevokeApiKeyRequest revoke;
+  revoke.set_api_key_id(created.api_key().api_key_id());
+  v1::RevokeApiKeyResponse revoked;
+  ASSERT_TRUE(server_.stub().RevokeApiKey(As(org.coordinator_token).get(), revoke, &revoked).ok());
+  EXPECT_TRUE(revoked.api_key().has_revoke_time());
+  EXPECT_EQ(with_key(created.secret()), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(DirectoryApiTest, ServicesAuthenticateApiKeysOfTheirOrganisationOnly) {
+  Org org = NewOrganization("Harbour");
+  Org other = NewOrganization("Lighthouse");
+  v1::CreateApiKeyRequest create;
+  create.set_display_name("Partner");
+  create.add_scopes("exports:read");
+  create.add_scopes("aggregates:read");
+  v1::CreateApiKeyResponse created;
+  ASSERT_TRUE(server_.stub().CreateApiKey(As(org.coordinator_token).get(), create, &created).ok());
+
+  v1::AuthenticateApiKeyRequest request;
+  request.set_secret(created.secret());
+  v1::AuthenticateApiKeyResponse response;
+  std::string service = TestToken(CallerRole::kService, "checkin", org.id);
+  ASSERT_TRUE(server_.stub().AuthenticateApiKey(As(service).get(), request, &response).ok());
+  EXPECT_EQ(response.organization_id(), org.id);
+  EXPECT_THAT(response.scopes(), ::testing::ElementsAre("exports:read", "aggregates:read"));
+
+  std::string foreign_service = TestToken(CallerRole::kService, "checkin", other.id);
+  EXPECT_EQ(server_.stub().AuthenticateApiKey(As(foreign_service).get(), request, &response)
+                .error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(server_.stub().AuthenticateApiKey(As(org.coordinator_token).get(), request, &response)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// --- Organisations and the first coordinator -----------------------------------------------------
+
+TEST_F(DirectoryApiTest, OnlyTheOperatorCreatesOrganisationsAndOnlyTheFirstCoordinator) {
+  Org org = NewOrganization("Harbour");
+  v1::CreateOrganizationRequest create_org;
+  create_org.set_display_name("Mine now");
+  v1::CreateOrganizationResponse org_response;
+  EXPECT_EQ(server_.stub()
+                .CreateOrganization(As(org.coordinator_token).get(), create_org, &org_response)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  std::string admin_for_org = TestToken(CallerRole::kAdmin, "operator", org.id);
+  v1::CreatePersonRequest second;
+  second.mutable_person()->set_display_name("Second coordinator");
+  second.mutable_person()->set_role(v1::ROLE_COORDINATOR);
+  v1::CreatePersonResponse response;
+  EXPECT_EQ(server_.stub().CreatePerson(As(admin_for_org).get(), second, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  std::string admin_for_missing = TestToken(CallerRole::kAdmin, "operator", "o0000000000000000dead");
+  EXPECT_EQ(
+      server_.stub().CreatePerson(As(admin_for_missing).get(), second, &response).error_code(),
+      grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(DirectoryApiTest, CreateOrganizationIsIdempotent) {
+  std::string admin = TestToken(CallerRole::kAdmin, "operator", "");
+  v1::CreateOrganizationRequest request;
+  request.set_display_name("Harbour");
+  request.set_request_id("org-req-1");
+  v1::CreateOrganizationResponse first, second;
+  ASSERT_TRUE(server_.stub().CreateOrganization(As(admin).get(), request, &first).ok());
+  ASSERT_TRUE(server_.stub().CreateOrganization(As(admin).get(), request, &second).ok());
+  EXPECT_EQ(first.organization().organization_id(), second.organization().organization_id());
+}
+
+// --- Tenancy -------------------------------------------------------------------------------------
+
+TEST_F(DirectoryApiTest, AnotherOrganisationsPeopleDoNotExist) {
+  Org harbour = NewOrganization("Harbour");
+  Org lighthouse = NewOrganization("Lighthouse");
+  v1::Person supervisor = CreatePerson(harbour, v1::ROLE_SUPERVISOR, "Sam");
+  v1::Person volunteer = CreatePerson(harbour, v1::ROLE_VOLUNTEER, "Vera", {supervisor.person_id()});
+
+  // Reads answer exactly like a missing person.
+  grpc::Status foreign = Get(lighthouse.coordinator_token, volunteer.person_id());
+  grpc::Status missing = Get(lighthouse.coordinator_token, "p0000000000000000beef");
+  EXPECT_EQ(foreign.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(foreign.error_code(), missing.error_code());
+  EXPECT_EQ(foreign.error_message(), missing.error_message());
+
+  // Writes too, and nothing changes.
+  v1::UpdatePersonRequest update;
+  update.mutable_person()->set_person_id(volunteer.person_id());
+  update.mutable_person()->set_display_name("Hijacked");
+  update.mutable_update_mask()->add_paths("display_name");
+  v1::UpdatePersonResponse updated;
+  EXPECT_EQ(server_.stub().UpdatePerson(As(lighthouse.coordinator_token).get(), update, &updated)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::UnassignSupervisorRequest unassign;
+  unassign.set_volunteer_id(volunteer.person_id());
+  unassign.set_supervisor_id(supervisor.person_id());
+  v1::UnassignSupervisorResponse unassigned;
+  EXPECT_EQ(server_.stub()
+                .UnassignSupervisor(As(lighthouse.coordinator_token).get(), unassign, &unassigned)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::GetConsentRequest consent;
+  consent.set_volunteer_id(volunteer.person_id());
+  v1::GetConsentResponse consent_response;
+  EXPECT_EQ(server_.stub()
+                .GetConsent(As(lighthouse.coordinator_token).get(), consent, &consent_response)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  v1::Person after;
+  ASSERT_TRUE(Get(harbour.coordinator_token, volunteer.person_id(), &after).ok());
+  EXPECT_EQ(after.display_name(), "Vera");
+  EXPECT_THAT(after.supervisor_ids(), ::testing::ElementsAre(supervisor.person_id()));
+  for (const auto& person : ListAll(lighthouse.coordinator_token)) {
+    EXPECT_EQ(person.organization_id(), lighthouse.id);
+  }
+  EXPECT_EQ(ListAll(lighthouse.coordinator_token).size(), 1u);
+}
+
+// --- Roles and visibility ------------------------------------------------------------------------
+
+TEST_F(DirectoryApiTest, VolunteerCannotCreatePeopleOrChangeTheirRole) {
+  Org org = NewOrganization("Harbour");
+  v1::Person volunteer = CreatePerson(org, v1::ROLE_VOLUNTEER, "Vera");
+  std::string token = TokenFor(org, volunteer);
+
+  v1::CreatePersonRequest create;
+  create.mutable_person()->set_display_name("Friend");
+  create.mutable_person()->set_role(v1::ROLE_VOLUNTEER);
+  v1::CreatePersonResponse created;
+  EXPECT_EQ(server_.stub().CreatePerson(As(token).get(), create, &created).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  v1::UpdatePersonRequest promote;
+  promote.mutable_person()->set_person_id(volunteer.person_id());
+  promote.mutable_person()->set_role(v1::ROLE_COORDINATOR);
+  promote.mutable_update_mask()->add_paths("role");
+  v1::UpdatePersonResponse updated;
+  EXPECT_EQ(server_.stub().UpdatePerson(As(token).get(), promote, &updated).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::Person after;
+  ASSERT_TRUE(Get(org.coordinator_token, volunteer.person_id(), &after).ok());
+  EXPECT_EQ(after.role(), v1::ROLE_VOLUNTEER);
+}
+
+TEST_F(DirectoryApiTest, VolunteerUpdatesOwnNameQuietHoursAndBreak) {
+  Org org = NewOrganization("Harbour");
+  v1::Person volunteer = CreatePerson(org, v1::ROLE_VOLUNTEER, "Vera");
+  std::string token = TokenFor(org, volunteer);
+  v1::UpdatePersonRequest update;
+  update.mutable_person()->set_person_id(volunteer.person_id());
+  update.mutable_person()->set_display_name("Vera K.");
+  update.mutable_person()->set_status(v1::PERSON_STATUS_ON_BREAK);
+  update.mutable_person()->mutable_quiet_hours()->set_start("22:00");
+  update.mutable_person()->mutable_quiet_hours()->set_end("07:30");
+  update.mutable_person()->set_commitment_hours_per_month(99);  // not in the mask: ignored
+  for (const char* path : {"display_name", "status", "quiet_hours"}) {
+    update.mutable_update_mask()->add_paths(path);
+  }
+  v1::UpdatePersonResponse updated;
+  ASSERT_TRUE(server_.stub().UpdatePerson(As(token).get(), update, &updated).ok());
+  EXPECT_EQ(updated.person().display_name(), "Vera K.");
+  EXPECT_EQ(updated.person().status(), v1::PERSON_STATUS_ON_BREAK);
+  EXPECT_EQ(updated.person().quiet_hours().end(), "07:30");
+  EXPECT_EQ(updated.person().commitment_hours_per_month(), 0);
+
+  // Only a coordinator deactivates, and only a coordinator changes commitment.
+  v1::UpdatePersonRequest deactivate;
+  deactivate.mutable_person()->set_person_id(volunteer.person_id());
+  deactivate.mutable_person()->set_status(v1::PERSON_STATUS_INACTIVE);
+  deactivate.mutable_update_mask()->add_paths("status");
+  EXPECT_EQ(server_.stub().UpdatePerson(As(token).get(), deactivate, &updated).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::UpdatePersonRequest commitment;
+  commitment.mutable_person()->set_person_id(volunteer.person_id());
+  commitment.mutable_person()->set_commitment_hours_per_month(20);
+  commitment.mutable_update_mask()->add_paths("commitment_hours_per_month");
+  EXPECT_EQ(server_.stub().UpdatePerson(As(token).get(), commitment, &updated).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(
+      server_.stub().UpdatePerson(As(org.coordinator_token).get(), commitment, &updated).ok());
+  EXPECT_EQ(updated.person().commitment_hours_per_month(), 20);
+}
+
+TEST_F(DirectoryApiTest, SupervisorSeesOnlyAssignedVolunteers) {
+  Org org = NewOrganization("Harbour");
+  v1::Person sam = CreatePerson(org, v1::ROLE_SUPERVISOR, "Sam");
+  v1::Person sasha = CreatePerson(org, v1::ROLE_SUPERVISOR, "Sasha");
+  v1::Person mine = CreatePerson(org, v1::ROLE_VOLUNTEER, "Vera", {sam.person_id()});
+  v1::Person theirs = CreatePerson(org, v1::ROLE_VOLUNTEER, "Viktor", {sasha.person_id()});
+  std::string token = TokenFor(org, sam);
+
+  v1::Person seen;
+  ASSERT_TRUE(Get(token, mine.person_id(), &seen).ok());
+  EXPECT_EQ(seen.timezone(), "Europe/Copenhagen");  // full record
+  EXPECT_EQ(Get(token, theirs.person_id()).error_code(), grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(Get(token, sasha.person_id(), &seen).ok());
+  EXPECT_EQ(seen.display_name(), "Sasha");
+  EXPECT_EQ(seen.timezone(), "");  // colleagues: display name only
+
+  std::set<std::string> volunteers;
+  for (const auto& person : ListAll(token, v1::ROLE_VOLUNTEER)) volunteers.insert(person.person_id());
+  EXPECT_EQ(volunteers, std::set<std::string>{mine.person_id()});
+
+  // Assigning Viktor to Sam makes him visible; unassigning hides him again.
+  v1::AssignSupervisorRequest assign;
+  assign.set_volunteer_id(theirs.person_id());
+  assign.set_supervisor_id(sam.person_id());
+  v1::AssignSupervisorResponse assigned;
+  ASSERT_TRUE(
+      server_.stub().AssignSupervisor(As(org.coordinator_token).get(), assign, &assigned).ok());
+  EXPECT_EQ(assigned.person().supervisor_ids_size(), 2);
+  EXPECT_TRUE(Get(token, theirs.person_id()).ok());
+  v1::UnassignSupervisorRequest unassign;
+  unassign.set_volunteer_id(theirs.person_id());
+  unassign.set_supervisor_id(sam.person_id());
+  v1::UnassignSupervisorResponse unassigned;
+  ASSERT_TRUE(server_.stub()
+                  .UnassignSupervisor(As(org.coordinator_token).get(), unassign, &unassigned)
+                  .ok());
+  EXPECT_EQ(Get(token, theirs.person_id()).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  // Supervisors do not assign.
+  EXPECT_EQ(server_.stub().AssignSupervisor(As(token).get(), assign, &assigned).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(DirectoryApiTest, VolunteerSeesPeersByDisplayNameOnly) {
+  Org org = NewOrganization("Harbour");
+  v1::Person sam = CreatePerson(org, v1::ROLE_SUPERVISOR, "Sam");
+  v1::Person vera = CreatePerson(org, v1::ROLE_VOLUNTEER, "Vera", {sam.person_id()});
+  v1::Person viktor = CreatePerson(org, v1::ROLE_VOLUNTEER, "Viktor", {sam.person_id()});
+  std::string token = TokenFor(org, vera);
+  v1::Person peer;
+  ASSERT_TRUE(Get(token, viktor.person_id(), &peer).ok());
+  EXPECT_EQ(peer.display_name(), "Viktor");
+  EXPECT_EQ(peer.timezone(), "");
+  EXPECT_EQ(peer.supervisor_ids_size(), 0);
+  v1::Person self;
+  ASSERT_TRUE(Get(token, vera.person_id(), &self).ok());
+  EXPECT_THAT(self.supervisor_ids(), ::testing::ElementsAre(sam.person_id()));
+}
+
+TEST_F(DirectoryApiTest, RoleRulesOfAssignments) {
+  Org org = NewOrganization("Harbour");
+  v1::Person sam = CreatePerson(org, v1::ROLE_SUPERVISOR, "Sam");
+  v1::Person vera = CreatePerson(org, v1::ROLE_VOLUNTEER, "Vera");
+  v1::AssignSupervisorRequest backwards;
+  backwards.set_volunteer_id(sam.person_id());
+  backwards.set_supervisor_id(vera.person_id());
+  v1::AssignSupervisorResponse response;
+  EXPECT_EQ(server_.stub()
+                .AssignSupervisor(As(org.coordinator_token).get(), backwards, &response)
+                .error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  v1::AssignSupervisorRequest missing;
+  missing.set_volunteer_id(vera.person_id());
+  missing.set_supervisor_id("p0000000000000000beef");
+  EXPECT_EQ(server_.stub()
+                .AssignSupervisor(As(org.coordinator_token).get(), missing, &response)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // A supervisor with volunteers cannot simply become a volunteer.
+  v1::AssignSupervisorRequest assign;
+  assign.set_volunteer_id(vera.person_id());
+  assign.set_supervisor_id(sam.person_id());
+  ASSERT_TRUE(
+      server_.stub().AssignSupervisor(As(org.coordinator_token).get(), assign, &response).ok());
+  v1::UpdatePersonRequest demote;
+  demote.mutable_person()->set_person_id(sam.person_id());
+  demote.mutable_person()->set_role(v1::ROLE_VOLUNTEER);
+  demote.mutable_update_mask()->add_paths("role");
+  v1::UpdatePersonResponse updated;
+  EXPECT_EQ(
+      server_.stub().UpdatePerson(As(org.coordinator_token).get(), demote, &updated).error_code(),
+      grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+// --- Consent ------------------------------------------------------------------------------------
+
+TEST_F(DirectoryApiTest, OnlyTheVolunteerSetsTheirConsent) {
+  Org org = NewOrganization("Harbour");
+  v1::Person sam = CreatePerson(org, v1::ROLE_SUPERVISOR, "Sam");
+  v1::Person vera = CreatePerson(org, v1::ROLE_VOLUNTEER, "Vera", {sam.person_id()});
+  v1::Person viktor = CreatePerson(org, v1::ROLE_VOLUNTEER, "Viktor");
+
+  v1::GetConsentRequest get;
+  v1::GetConsentResponse current;
+  ASSERT_TRUE(server_.stub().GetConsent(As(TokenFor(org, vera)).get(), get, &current).ok());
+  EXPECT_FALSE(current.consent().risk_monitoring());  // all default to off
+  EXPECT_FALSE(current.consent().share_scores_with_supervisor());
+  EXPECT_FALSE(current.consent().research_export());
+
+  v1::SetConsentRequest set;
+  set.set_volunteer_id(vera.person_id());
+  set.mutable_consent()->set_risk_monitoring(true);
+  v1::SetConsentResponse response;
+  EXPECT_EQ(server_.stub().SetConsent(As(TokenFor(org, viktor)).get(), set, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(server_.stub().SetConsent(As(org.coordinator_token).get(), set, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(server_.stub().SetConsent(As(TokenFor(org, sam)).get(), set, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(server_.stub().SetConsent(As(TokenFor(org, vera)).get(), set, &response).ok());
+  EXPECT_TRUE(response.consent().risk_monitoring());
+  EXPECT_TRUE(response.consent().has_update_time());
+
+  // Her supervisor and the coordinator read it, and each such read is audited.
+  get.set_volunteer_id(vera.person_id());
+  ASSERT_TRUE(server_.stub().GetConsent(As(TokenFor(org, sam)).get(), get, &current).ok());
+  EXPECT_TRUE(current.consent().risk_monitoring());
+  ASSERT_TRUE(server_.stub().GetConsent(As(org.coordinator_token).get(), get, &current).ok());
+  EXPECT_EQ(server_.stub().GetConsent(As(TokenFor(org, viktor)).get(), get, &current).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  auto audit = server_.redis().Execute({"XRANGE", absl::StrCat("pw:{", org.id, "}:audit"), "-", "+"});
+  auto records = ParseStreamEntries(*audit);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].Get("actor_id"), sam.person_id());
+  EXPECT_EQ(records[0].Get("subject_id"), vera.person_id());
+  EXPECT_EQ(records[1].Get("actor_role"), "coordinator");
+
+  bool announced = false;
+  for (const auto& event : Events()) {
+    if (event.Get("type") == "consent.changed" && event.Get("volunteer_id") == vera.person_id()) {
+      announced = event.Get("risk_monitoring") == "1";
+    }
+  }
+  EXPECT_TRUE(announced);
+}
+
+// --- Validation ---------------------------------------------------------------------------------
+
+TEST_F(DirectoryApiTest, BadInputNamesTheFieldAndStoresNothing) {
+  Org org = NewOrganization("Harbour");
+  long long keys_before = KeyCount();
+  size_t events_before = Events().size();
+  struct Case {
+    std::function<void(v1::Person*)> mutate;
+    std::string field;
+  };
+  std::vector<Case> cases = {
+      {[](v1::Person* p) { p->set_display_name(""); }, "person.display_name"},
+      {[](v1::Person* p) { p->set_display_name(std::string(101, 'x')); }, "person.display_name"},
+      {[](v1::Person* p) { p->set_display_name("bad\x01name"); }, "person.display_name"},
+      {[](v1::Person* p) { p->set_role(v1::ROLE_UNSPECIFIED); }, "person.role"},
+      {[](v1::Person* p) { p->set_role(static_cast<v1::Role>(9)); }, "person.role"},
+      {[](v1::Person* p) { p->set_status(static_cast<v1::PersonStatus>(7)); }, "person.status"},
+      {[](v1::Person* p) { p->set_timezone("Europe/Atlantis"); }, "person.timezone"},
+      {[](v1::Person* p) { p->mutable_quiet_hours()->set_start("25:00");
+                           p->mutable_quiet_hours()->set_end("07:00"); },
+       "person.quiet_hours.start"},
+      {[](v1::Person* p) { p->mutable_quiet_hours()->set_start("22:00");
+                           p->mutable_quiet_hours()->set_end("7"); },
+       "person.quiet_hours.end"},
+      {[](v1::Person* p) { p->set_commitment_hours_per_month(-1); },
+       "person.commitment_hours_per_month"},
+      {[](v1::Person* p) { p->add_qualifications()->set_kind(""); },
+       "person.qualifications[0].kind"},
+      {[](v1::Person* p) { p->add_supervisor_ids("not-an-id"); }, "person.supervisor_ids[0]"},
+      {[](v1::Person* p) { p->add_supervisor_ids("p0000000000000000beef"); },
+       "person.supervisor_ids[0]"},
+      {[](v1::Person* p) { p->set_lived_experience(true); }, "person.lived_experience"},
+  };
+  for (const auto& c : cases) {
+    v1::CreatePersonRequest request;
+    request.mutable_person()->set_display_name("Valid Name");
+    request.mutable_person()->set_role(v1::ROLE_VOLUNTEER);
+    c.mutate(request.mutable_person());
+    v1::CreatePersonResponse response;
+    grpc::Status status =
+        server_.stub().CreatePerson(As(org.coordinator_token).get(), request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.field;
+    EXPECT_THAT(status.error_message(), HasSubstr(c.field));
+  }
+  v1::CreatePersonRequest bad_request_id;
+  bad_request_id.mutable_person()->set_display_name("Valid Name");
+  bad_request_id.mutable_person()->set_role(v1::ROLE_VOLUNTEER);
+  bad_request_id.set_request_id("has spaces");
+  v1::CreatePersonResponse response;
+  grpc::Status status =
+      server_.stub().CreatePerson(As(org.coordinator_token).get(), bad_request_id, &response);
+  EXPECT_THAT(status.error_message(), HasSubstr("request_id"));
+
+  v1::UpdatePersonRequest bad_mask;
+  bad_mask.mutable_person()->set_person_id(org.coordinator_id);
+  bad_mask.mutable_update_mask()->add_paths("organization_id");
+  v1::UpdatePersonResponse updated;
+  status = server_.stub().UpdatePerson(As(org.coordinator_token).get(), bad_mask, &updated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("update_mask"));
+
+  v1::ListPeopleRequest negative;
+  negative.set_page_size(-1);
+  v1::ListPeopleResponse listed;
+  status = server_.stub().ListPeople(As(org.coordinator_token).get(), negative, &listed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("page_size"));
+
+  EXPECT_EQ(KeyCount(), keys_before);
+  EXPECT_EQ(Events().size(), events_before);
+  EXPECT_EQ(ListAll(org.coordinator_token).size(), 1u);
+}
+
+// --- Idempotency --------------------------------------------------------------------------------
+
+TEST_F(DirectoryApiTest, CreatePersonWithOneRequestIdCreatesOnceEvenWhenRacing) {
+  Org org = NewOrganization("Harbour");
+  v1::CreatePersonRequest request;
+  request.mutable_person()->set_display_name("Vera");
+  request.mutable_person()->set_role(v1::ROLE_VOLUNTEER);
+  request.set_request_id("7d5b2c1e-create-vera");
+  std::vector<std::string> ids(8);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      v1::CreatePersonResponse response;
+      grpc::Status status =
+          server_.stub().CreatePerson(As(org.coordinator_token).get(), request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      ids[i] = response.person().person_id();
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& id : ids) EXPECT_EQ(id, ids[0]);
+  EXPECT_EQ(ListAll(org.coordinator_token, v1::ROLE_VOLUNTEER).size(), 1u);
+  int created_events = 0;
+  for (const auto& event : Events()) {
+    if (event.Get("type") == "person.created" && event.Get("person_id") == ids[0]) ++created_events;
+  }
+  EXPECT_EQ(created_events, 1);
+
+  request.set_request_id("another-request");
+  v1::CreatePersonResponse another;
+  ASSERT_TRUE(server_.stub().CreatePerson(As(org.coordinator_token).get(), request, &another).ok());
+  EXPECT_NE(another.person().person_id(), ids[0]);
+}
+
+// --- Paging -------------------------------------------------------------------------------------
+
+TEST_F(DirectoryApiTest, PagesThroughEveryoneAndRefusesForeignOrTamperedTokens) {
+  Org org = NewOrganization("Harbour");
+  Org other = NewOrganization("Lighthouse");
+  std::set<std::string> created;
+  for (int i = 0; i < 12; ++i) {
+    created.insert(CreatePerson(org, v1::ROLE_VOLUNTEER, absl::StrCat("Volunteer ", i)).person_id());
+  }
+  CreatePerson(other, v1::ROLE_VOLUNTEER, "Elsewhere");
+
+  v1::ListPeopleRequest request;
+  request.set_role(v1::ROLE_VOLUNTEER);
+  request.set_page_size(5);
+  std::vector<std::string> seen;
+  std::string first_token;
+  int pages = 0;
+  while (true) {
+    v1::ListPeopleResponse response;
+    ASSERT_TRUE(server_.stub().ListPeople(As(org.coordinator_token).get(), request, &response).ok());
+    ++pages;
+    EXPECT_LE(response.people_size(), 5);
+    for (const auto& person : response.people()) seen.push_back(person.person_id());
+    if (response.next_page_token().empty()) break;
+    if (first_token.empty()) first_token = response.next_page_token();
+    request.set_page_token(response.next_page_token());
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen.size(), 12u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()), created);
+
+  auto list_with = [&](const std::string& token, const std::string& page_token,
+                       v1::Role role = v1::ROLE_VOLUNTEER) {
+    v1::ListPeopleRequest r;
+    r.set_role(role);
+    r.set_page_size(5);
+    r.set_page_token(page_token);
+    v1::ListPeopleResponse response;
+    return server_.stub().ListPeople(As(token).get(), r, &response);
+  };
+  std::string tampered = first_token;
+  tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
+  grpc::Status status = list_with(org.coordinator_token, tampered);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("page_token"));
+  EXPECT_EQ(list_with(other.coordinator_token, first_token).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(list_with(org.coordinator_token, first_token, v1::ROLE_SUPERVISOR).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(list_with(org.coordinator_token, first_token).ok());
+}
+
+TEST_F(DirectoryApiTest, ListsApiKeysInPages) {
+  Org org = NewOrganization("Harbour");
+  for (int i = 0; i < 3; ++i) {
+    v1::CreateApiKeyRequest create;
+    create.set_display_name(absl::StrCat("Partner ", i));
+    create.add_scopes("aggregates:read");
+    v1::CreateApiKeyResponse created;
+    ASSERT_TRUE(server_.stub().CreateApiKey(As(org.coordinator_token).get(), create, &created).ok());
+  }
+  v1::ListApiKeysRequest request;
+  request.set_page_size(2);
+  v1::ListApiKeysResponse first, second;
+  ASSERT_TRUE(server_.stub().ListApiKeys(As(org.coordinator_token).get(), request, &first).ok());
+  EXPECT_EQ(first.api_keys_size(), 2);
+  ASSERT_FALSE(first.next_page_token().empty());
+  request.set_page_token(first.next_page_token());
+  ASSERT_TRUE(server_.stub().ListApiKeys(As(org.coordinator_token).get(), request, &second).ok());
+  EXPECT_EQ(second.api_keys_size(), 1);
+  EXPECT_TRUE(second.next_page_token().empty());
+  EXPECT_EQ(second.api_keys(0).display_name(), "Partner 2");
+
+  v1::CreateApiKeyRequest bad;
+  bad.set_display_name("Bad");
+  bad.add_scopes("everything");
+  v1::CreateApiKeyResponse response;
+  grpc::Status status = server_.stub().CreateApiKey(As(org.coordinator_token).get(), bad, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("scopes[0]"));
+}
+
+// --- Events --------------------------------------------------------------------------------------
+
+TEST_F(DirectoryApiTest, PublishesPersonEvents) {
+  Org org = NewOrganization("Harbour");
+  v1::Person sam = CreatePerson(org, v1::ROLE_SUPERVISOR, "Sam");
+  v1::Person vera = CreatePerson(org, v1::ROLE_VOLUNTEER, "Vera");
+  v1::AssignSupervisorRequest assign;
+  assign.set_volunteer_id(vera.person_id());
+  assign.set_supervisor_id(sam.person_id());
+  v1::AssignSupervisorResponse assigned;
+  ASSERT_TRUE(
+      server_.stub().AssignSupervisor(As(org.coordinator_token).get(), assign, &assigned).ok());
+  std::vector<std::string> types;
+  for (const auto& event : Events()) {
+    if (event.Get("person_id") == vera.person_id()) types.push_back(event.Get("type"));
+    EXPECT_EQ(event.Get("organization_id"), org.id);
+  }
+  EXPECT_EQ(types, (std::vector<std::string>{"person.created", "person.updated"}));
+}
+
+}  // namespace
+}  // namespace peerwell::directory::testing

@@ -1,0 +1,121 @@
+#include "tests/testing/process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+#include "tests/testing/wait.h"
+
+namespace peerwell::testing {
+
+ServerProcess::ServerProcess(std::string binary, std::vector<std::string> args,
+                             std::vector<std::pair<std::string, std::string>> env)
+    : binary_(std::move(binary)), args_(std::move(args)), env_(std::move(env)) {
+  char pattern[] = "/tmp/peerwell-process-XXXXXX";
+  int fd = mkstemp(pattern);
+  if (fd < 0) throw std::runtime_error("mkstemp failed");
+  close(fd);
+  output_path_ = pattern;
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  unlink(output_path_.c_str());
+}
+
+void ServerProcess::Start() {
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int out = open(output_path_.c_str(), O_WRONLY | O_TRUNC);
+    dup2(out, STDOUT_FILENO);
+    dup2(out, STDERR_FILENO);
+    for (const auto& [name, value] : env_) setenv(name.c_str(), value.c_str(), 1);
+    std::vector<char*> argv;
+    argv.push_back(binary_.data());
+    for (auto& arg : args_) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    execv(binary_.c_str(), argv.data());
+    _exit(127);
+  }
+}
+
+std::string ServerProcess::Output() const {
+  std::ifstream in(output_path_);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+int ServerProcess::WaitForLoggedPort(absl::Duration timeout, const std::string& message,
+                                     const std::string& field) {
+  std::regex line_pattern("\"message\":\"" + message + "\".*\"" + field + "\":([0-9]+)");
+  int port = 0;
+  WaitFor(
+      [&] {
+        std::string output = Output();
+        std::smatch match;
+        if (std::regex_search(output, match, line_pattern)) {
+          port = std::stoi(match[1]);
+          return true;
+        }
+        return false;
+      },
+      timeout);
+  return port;
+}
+
+void ServerProcess::Signal(int signal) {
+  if (pid_ > 0) kill(pid_, signal);
+}
+
+std::optional<int> ServerProcess::WaitForExit(absl::Duration timeout) {
+  if (pid_ <= 0) return std::nullopt;
+  int status = 0;
+  bool exited = WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, timeout);
+  if (!exited) return std::nullopt;
+  pid_ = -1;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + WTERMSIG(status);
+}
+
+std::string HttpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  timeval timeout{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    close(fd);
+    return "";
+  }
+  std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  if (write(fd, request.data(), request.size()) < 0) {
+    close(fd);
+    return "";
+  }
+  std::string response;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof(buffer))) > 0) response.append(buffer, n);
+  close(fd);
+  size_t body = response.find("\r\n\r\n");
+  return body == std::string::npos ? "" : response.substr(body + 4);
+}
+
+}  // namespace peerwell::testing

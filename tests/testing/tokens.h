@@ -1,0 +1,18 @@
+#pragma once
+
+#include <string>
+
+#include "absl/time/clock.h"
+#include "services/common/auth.h"
+
+namespace peerwell::testing {
+
+inline constexpr char kTestJwtSecret[] = "test-secret-of-at-least-thirty-two-bytes!!";
+
+inline std::string TestToken(CallerRole role, const std::string& subject,
+                             const std::string& organization_id,
+                             absl::Duration lifetime = absl::Hours(1)) {
+  return MintToken(kTestJwtSecret, {subject, organization_id, role, lifetime}, absl::Now());
+}
+
+}  // namespace peerwell::testing

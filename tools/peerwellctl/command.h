@@ -1,0 +1,55 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "tools/peerwellctl/args.h"
+#include "tools/peerwellctl/directory_client.h"
+
+namespace peerwell::ctl {
+
+// What every command runs with, settled from the global flags before it starts.
+struct Context {
+  DirectoryClient& directory;
+  std::string token;  // bearer token for the call; empty sends no credentials
+  bool json = false;  // print protobuf's JSON mapping instead of text
+};
+
+// Runs one command. A service's refusal comes back as its status (exit 1); a bad command line
+// as a UsageError (exit 2).
+using CommandFunction = absl::Status (*)(Context& context, const ParsedArgs& args);
+
+struct Command {
+  std::string name;                    // the words that select it: "person create"
+  std::vector<std::string> arguments;  // positionals for help; "[ID]" is optional
+  std::string summary;                 // one line for `peerwellctl help`
+  std::vector<FlagSpec> flags;
+  std::string details;  // more help for `<command> --help`; may be empty
+  // Whether the command calls the directory with the caller's identity (--token / --as).
+  // `token` and `demo seed` mint their own.
+  bool uses_identity = true;
+  CommandFunction run = nullptr;
+};
+
+// Every command, in the order `peerwellctl help` lists them.
+const std::vector<Command>& AllCommands();
+
+// The commands, one function each (commands.cc, demo_seed.cc).
+absl::Status RunToken(Context& context, const ParsedArgs& args);
+absl::Status RunOrgCreate(Context& context, const ParsedArgs& args);
+absl::Status RunPersonCreate(Context& context, const ParsedArgs& args);
+absl::Status RunPersonGet(Context& context, const ParsedArgs& args);
+absl::Status RunPersonList(Context& context, const ParsedArgs& args);
+absl::Status RunPersonUpdate(Context& context, const ParsedArgs& args);
+absl::Status RunAssign(Context& context, const ParsedArgs& args);
+absl::Status RunUnassign(Context& context, const ParsedArgs& args);
+absl::Status RunConsentGet(Context& context, const ParsedArgs& args);
+absl::Status RunConsentSet(Context& context, const ParsedArgs& args);
+absl::Status RunApiKeyCreate(Context& context, const ParsedArgs& args);
+absl::Status RunApiKeyList(Context& context, const ParsedArgs& args);
+absl::Status RunApiKeyRevoke(Context& context, const ParsedArgs& args);
+absl::Status RunDemoSeed(Context& context, const ParsedArgs& args);
+
+}  // namespace peerwell::ctl

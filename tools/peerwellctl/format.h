@@ -1,0 +1,69 @@
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "peerwell/directory/v1/directory.pb.h"
+
+namespace peerwell::ctl {
+
+namespace v1 = ::peerwell::directory::v1;
+
+// --- Words on the command line <-> enum values ---------------------------------------------
+
+// "volunteer", "supervisor", "coordinator" (any case; the proto names ROLE_... also work).
+absl::StatusOr<v1::Role> ParseRole(absl::string_view flag, absl::string_view text);
+// "active", "on-break", "inactive" (also on_break and the proto names PERSON_STATUS_...).
+absl::StatusOr<v1::PersonStatus> ParseStatus(absl::string_view flag, absl::string_view text);
+// "on" / "off" (also true/false, yes/no).
+absl::StatusOr<bool> ParseOnOff(absl::string_view flag, absl::string_view text);
+// "22:00-07:00" into a QuietHours; "none" clears them. The service checks the times themselves.
+absl::StatusOr<v1::QuietHours> ParseQuietHours(absl::string_view flag, absl::string_view text);
+// A non-negative count such as --page-size or --commitment-hours.
+absl::StatusOr<int> ParseCount(absl::string_view flag, absl::string_view text);
+// "5s", "1h30m", "500ms"; a bare number is seconds. Must be positive.
+absl::StatusOr<absl::Duration> ParsePositiveDuration(absl::string_view flag,
+                                                     absl::string_view text);
+
+std::string RoleWord(v1::Role role);
+std::string StatusWord(v1::PersonStatus status);
+std::string OnOff(bool value);
+// "2025-03-01 09:30:00 UTC", or "-" for an unset timestamp.
+std::string FormatTimestamp(const google::protobuf::Timestamp& time);
+std::string HumanTime(absl::Time time);
+// RFC 3339 in UTC with a "Z", as protobuf's JSON mapping writes times.
+std::string JsonTime(absl::Time time);
+
+// --- Human-readable output -------------------------------------------------------------------
+
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+// "key:   value" lines with the values aligned.
+std::string FormatFields(const Fields& fields);
+// Columns padded to their widest cell (counted in characters, not bytes, so names with
+// accents line up); the last column is not padded.
+std::string FormatTable(const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& rows);
+
+Fields PersonFields(const v1::Person& person);
+Fields OrganizationFields(const v1::Organization& organization);
+Fields ConsentFields(const v1::Consent& consent);
+Fields ApiKeyFields(const v1::ApiKey& api_key);
+std::string PeopleTable(const std::vector<v1::Person>& people);
+std::string ApiKeysTable(const std::vector<v1::ApiKey>& api_keys);
+
+// --- JSON --------------------------------------------------------------------------------------
+
+// protobuf's JSON mapping on one line, with fields at their default values printed too, so that
+// a script sees "riskMonitoring": false rather than a missing key.
+absl::StatusOr<std::string> MessageToJson(const google::protobuf::Message& message);
+// A JSON string literal ("..." with escapes) for hand-assembled JSON.
+std::string JsonString(absl::string_view text);
+
+}  // namespace peerwell::ctl

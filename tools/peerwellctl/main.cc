@@ -1,0 +1,332 @@
+// peerwellctl: the command-line client of the PeerWell directory, for coordinators, operators
+// and local runs. main.cc reads the global flags, picks the command, prints help and turns the
+// outcome into an exit code; the commands themselves live in commands.cc and demo_seed.cc.
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "tools/peerwellctl/args.h"
+#include "tools/peerwellctl/command.h"
+#include "tools/peerwellctl/directory_client.h"
+#include "tools/peerwellctl/format.h"
+#include "tools/peerwellctl/identity.h"
+
+namespace peerwell::ctl {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitServiceError = 1;  // the directory answered with an error
+constexpr int kExitUsage = 2;         // the command line (or the local setup) is wrong
+
+constexpr absl::string_view kDefaultAddress = "127.0.0.1:50051";
+constexpr absl::string_view kDefaultTimeout = "5s";
+// A token minted for --as lives only as long as one invocation could reasonably take.
+constexpr absl::Duration kAsTokenLifetime = absl::Minutes(15);
+
+std::vector<FlagSpec> GlobalFlags() {
+  return {
+      {"addr", FlagKind::kValue, "HOST:PORT",
+       "the directory (default $PEERWELL_DIRECTORY_ADDR, else 127.0.0.1:50051)"},
+      {"token", FlagKind::kValue, "TOKEN", "bearer token (default $PEERWELL_TOKEN)"},
+      {"as", FlagKind::kValue, "ROLE:SUBJECT:ORG",
+       "act as this identity (a 15-minute token minted here; admin may omit :ORG)"},
+      {"json", FlagKind::kSwitch, "", "print protobuf's JSON mapping of the response"},
+      {"timeout", FlagKind::kValue, "DURATION", "deadline of every call (default 5s)"},
+      {"help", FlagKind::kSwitch, "", "show help (also -h)"},
+  };
+}
+
+std::string EnvOr(const char* name, absl::string_view fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : std::string(fallback);
+}
+
+// --- Help -------------------------------------------------------------------------------------
+
+std::string FlagUsage(const FlagSpec& flag) {
+  std::string text = absl::StrCat("--", flag.name);
+  if (flag.kind != FlagKind::kSwitch) absl::StrAppend(&text, " ", flag.value_name);
+  if (flag.kind == FlagKind::kRepeated) absl::StrAppend(&text, " ...");
+  return flag.required ? text : absl::StrCat("[", text, "]");
+}
+
+std::string UsageLine(const Command& command) {
+  std::vector<std::string> parts = {"peerwellctl", command.name};
+  for (const std::string& argument : command.arguments) parts.push_back(argument);
+  for (const FlagSpec& flag : command.flags) parts.push_back(FlagUsage(flag));
+  // Wrapped to fit a terminal, continuation lines indented under the command.
+  constexpr size_t kWidth = 96;
+  std::string out;
+  size_t line_length = 0;
+  for (const std::string& part : parts) {
+    if (line_length > 0 && line_length + 1 + part.size() > kWidth) {
+      absl::StrAppend(&out, "\n       ");
+      line_length = 7;
+    } else if (line_length > 0) {
+      absl::StrAppend(&out, " ");
+      ++line_length;
+    }
+    absl::StrAppend(&out, part);
+    line_length += part.size();
+  }
+  return out;
+}
+
+std::string FlagList(const std::vector<FlagSpec>& flags) {
+  std::vector<std::vector<std::string>> rows;
+  for (const FlagSpec& flag : flags) {
+    std::string name = absl::StrCat("  --", flag.name);
+    if (flag.kind != FlagKind::kSwitch) absl::StrAppend(&name, " ", flag.value_name);
+    rows.push_back({name, absl::StrCat(flag.help, flag.required ? " (required)" : "")});
+  }
+  std::string table = FormatTable({"", ""}, rows);
+  return table.substr(table.find('\n') + 1);  // drop the empty header line
+}
+
+// The commands of `group` (every command when empty) with their summaries, as an indented
+// table; `extra` rows go at the end.
+std::string CommandList(absl::string_view group, std::vector<std::vector<std::string>> extra = {}) {
+  std::vector<std::vector<std::string>> rows;
+  for (const Command& command : AllCommands()) {
+    if (!group.empty() && !absl::StartsWith(command.name, absl::StrCat(group, " "))) continue;
+    std::vector<std::string> words = {command.name};
+    for (const std::string& argument : command.arguments) words.push_back(argument);
+    rows.push_back({absl::StrCat("  ", absl::StrJoin(words, " ")), command.summary});
+  }
+  for (auto& row : extra) rows.push_back(std::move(row));
+  std::string table = FormatTable({"", ""}, rows);
+  return table.substr(table.find('\n') + 1);
+}
+
+std::string GeneralHelp() {
+  return absl::StrCat(
+      "peerwellctl: the command-line client of the PeerWell directory (organisations, people,\n"
+      "supervisor assignments, consent, partner API keys).\n\n"
+      "usage: peerwellctl [GLOBAL FLAGS] COMMAND [ARGUMENTS] [FLAGS]\n\n"
+      "commands:\n",
+      CommandList("", {{"  help [COMMAND]", "this help, or a command's flags"}}),
+      "\n"
+      "global flags (before or after the command):\n",
+      FlagList(GlobalFlags()),
+      "\nenvironment:\n"
+      "  PEERWELL_DIRECTORY_ADDR    default for --addr\n"
+      "  PEERWELL_TOKEN             default for --token\n"
+      "  PEERWELL_JWT_SECRET        the services' signing secret, for token, --as and demo seed\n"
+      "  PEERWELL_JWT_SECRET_FILE   a file holding it instead\n\n"
+      "exit codes: 0 success; 1 the directory answered with an error (printed as\n"
+      "'error: CODE: message'); 2 wrong usage or missing local setup.\n\n"
+      "examples:\n"
+      "  export PEERWELL_JWT_SECRET=...          # the secret the directory runs with\n"
+      "  peerwellctl demo seed                   # a demo organisation, with tokens to copy\n"
+      "  peerwellctl --as admin:ops org create \"Harbour Peer Support\"\n"
+      "  peerwellctl --as admin:ops:ORG_ID person create --role coordinator --name \"Grace O\"\n"
+      "  export PEERWELL_TOKEN=$(peerwellctl token --role coordinator --subject P_ID --org ORG)\n"
+      "  peerwellctl person list --role volunteer --all\n"
+      "  peerwellctl --json person get P_ID | jq .person.status\n\n"
+      "run 'peerwellctl COMMAND --help' for a command's flags.\n");
+}
+
+std::string CommandHelp(const Command& command) {
+  std::string out = absl::StrCat("usage: ", UsageLine(command), "\n\n", command.summary, "\n");
+  if (!command.flags.empty()) absl::StrAppend(&out, "\nflags:\n", FlagList(command.flags));
+  if (!command.details.empty()) absl::StrAppend(&out, "\n", command.details, "\n");
+  absl::StrAppend(&out,
+                  "\nglobal flags: --addr, --token, --as, --json, --timeout "
+                  "(see 'peerwellctl help')\n");
+  return out;
+}
+
+std::string GroupHelp(absl::string_view group) {
+  return absl::StrCat("usage: peerwellctl ", group, " SUBCOMMAND ...\n\nsubcommands:\n",
+                      CommandList(group), "\nrun 'peerwellctl ", group,
+                      " SUBCOMMAND --help' for its flags.\n");
+}
+
+// --- Choosing the command -----------------------------------------------------------------------
+
+// The command whose words start `words`, preferring the longest name; nullptr when none does.
+const Command* FindCommand(const std::vector<std::string>& words) {
+  const Command* best = nullptr;
+  size_t best_length = 0;
+  for (const Command& command : AllCommands()) {
+    std::vector<std::string> name = absl::StrSplit(command.name, ' ');
+    if (name.size() > words.size() || name.size() <= best_length) continue;
+    if (std::equal(name.begin(), name.end(), words.begin())) {
+      best = &command;
+      best_length = name.size();
+    }
+  }
+  return best;
+}
+
+bool IsGroup(absl::string_view word) {
+  for (const Command& command : AllCommands()) {
+    if (absl::StartsWith(command.name, absl::StrCat(word, " "))) return true;
+  }
+  return false;
+}
+
+size_t WordCount(const Command& command) {
+  return std::vector<std::string>(absl::StrSplit(command.name, ' ')).size();
+}
+
+absl::Status CheckArguments(const Command& command, const ParsedArgs& args) {
+  size_t required = 0;
+  for (const std::string& argument : command.arguments) {
+    if (!absl::StartsWith(argument, "[")) ++required;
+  }
+  size_t given = args.positionals().size();
+  if (given < required) {
+    return UsageError(
+        absl::StrCat("'", command.name, "' needs ", absl::StrJoin(command.arguments, " ")));
+  }
+  if (given > command.arguments.size()) {
+    bool takes_name = std::find(command.arguments.begin(), command.arguments.end(), "NAME") !=
+                      command.arguments.end();
+    return UsageError(absl::StrCat(
+        "unexpected argument '", args.positionals()[command.arguments.size()], "' for '",
+        command.name, "'", takes_name ? " (quote a name with spaces)" : ""));
+  }
+  return absl::OkStatus();
+}
+
+// --- Outcome -------------------------------------------------------------------------------------
+
+int ReportUsageError(absl::string_view message, absl::string_view help_topic) {
+  std::cerr << "error: " << message << "\n"
+            << "run 'peerwellctl " << (help_topic.empty() ? "help" : help_topic)
+            << (help_topic.empty() ? "" : " --help") << "' for usage\n";
+  return kExitUsage;
+}
+
+int ReportServiceError(const absl::Status& status, absl::string_view address) {
+  std::cerr << "error: " << absl::StatusCodeToString(status.code()) << ": " << status.message()
+            << "\n";
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+      std::cerr << "hint: the directory is not reachable at " << address
+                << " (or cannot reach its Redis); check --addr or PEERWELL_DIRECTORY_ADDR\n";
+      break;
+    case absl::StatusCode::kDeadlineExceeded:
+      std::cerr << "hint: the directory at " << address
+                << " did not answer in time; raise --timeout or check the service\n";
+      break;
+    case absl::StatusCode::kUnauthenticated:
+      std::cerr << "hint: pass --token, set PEERWELL_TOKEN, or use --as ROLE:SUBJECT:ORG with "
+                   "PEERWELL_JWT_SECRET set\n";
+      break;
+    default:
+      break;
+  }
+  return kExitServiceError;
+}
+
+// The bearer token for a command that acts as the caller: --as mints one, else --token, else
+// $PEERWELL_TOKEN; none at all lets the service answer UNAUTHENTICATED with its own reason.
+absl::StatusOr<std::string> ResolveToken(const ParsedArgs& global) {
+  if (global.Has("as") && global.Has("token")) {
+    return UsageError("give --token or --as, not both");
+  }
+  if (auto as = global.Get("as")) {
+    auto claims = ParseAs(*as, kAsTokenLifetime);
+    if (!claims.ok()) return claims.status();
+    return MintFromEnvironment(*claims);
+  }
+  if (auto token = global.Get("token")) return *token;
+  return EnvOr("PEERWELL_TOKEN", "");
+}
+
+// `peerwellctl help [TOPIC...]`: everything, one command, or a group's subcommands.
+int ShowHelp(const std::vector<std::string>& topic) {
+  if (topic.empty()) {
+    std::cout << GeneralHelp();
+    return kExitOk;
+  }
+  if (const Command* command = FindCommand(topic);
+      command != nullptr && WordCount(*command) == topic.size()) {
+    std::cout << CommandHelp(*command);
+    return kExitOk;
+  }
+  if (topic.size() == 1 && IsGroup(topic.front())) {
+    std::cout << GroupHelp(topic.front());
+    return kExitOk;
+  }
+  return ReportUsageError(absl::StrCat("no help for '", absl::StrJoin(topic, " "), "'"), "");
+}
+
+int Run(const std::vector<std::string>& argv) {
+  std::vector<std::string> rest;
+  auto global = ParseFlags(argv, GlobalFlags(), &rest);
+  if (!global.ok()) return ReportUsageError(global.status().message(), "");
+  bool help = global->Has("help");
+
+  if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
+  if (rest.empty()) {
+    if (help) {
+      std::cout << GeneralHelp();
+      return kExitOk;
+    }
+    std::cerr << GeneralHelp();
+    return kExitUsage;
+  }
+  if (rest.front() == "help") return ShowHelp({rest.begin() + 1, rest.end()});
+
+  const Command* command = FindCommand(rest);
+  if (command == nullptr) {
+    const std::string& word = rest.front();
+    if (IsGroup(word)) {
+      if (help) {
+        std::cout << GroupHelp(word);
+        return kExitOk;
+      }
+      std::string problem = rest.size() > 1
+                                ? absl::StrCat("unknown ", word, " subcommand '", rest[1], "'")
+                                : absl::StrCat("'", word, "' needs a subcommand");
+      return ReportUsageError(problem, word);
+    }
+    return ReportUsageError(absl::StrCat("unknown command '", word, "'"), "");
+  }
+  if (help) {
+    std::cout << CommandHelp(*command);
+    return kExitOk;
+  }
+
+  std::vector<std::string> command_args(rest.begin() + WordCount(*command), rest.end());
+  auto args = ParseFlags(command_args, command->flags);
+  if (args.ok()) {
+    if (absl::Status status = CheckArguments(*command, *args); !status.ok()) args = status;
+  }
+  if (!args.ok()) return ReportUsageError(args.status().message(), command->name);
+
+  auto timeout = ParsePositiveDuration(
+      "timeout", global->Get("timeout").value_or(std::string(kDefaultTimeout)));
+  if (!timeout.ok()) return ReportUsageError(timeout.status().message(), "");
+  DirectoryClient directory(
+      global->Get("addr").value_or(EnvOr("PEERWELL_DIRECTORY_ADDR", kDefaultAddress)), *timeout);
+  Context context{directory, "", global->Has("json")};
+  if (command->uses_identity) {
+    auto token = ResolveToken(*global);
+    if (!token.ok()) return ReportUsageError(token.status().message(), "");
+    context.token = *token;
+  }
+
+  absl::Status status = command->run(context, *args);
+  if (status.ok()) return kExitOk;
+  if (IsUsageError(status)) return ReportUsageError(status.message(), command->name);
+  return ReportServiceError(status, directory.address());
+}
+
+}  // namespace
+}  // namespace peerwell::ctl
+
+int main(int argc, char** argv) {
+  return peerwell::ctl::Run(std::vector<std::string>(argv + 1, argv + argc));
+}
