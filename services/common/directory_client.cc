@@ -1,0 +1,136 @@
+#include "services/common/directory_client.h"
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/client_context.h"
+
+namespace peerwell {
+namespace {
+
+namespace v1 = directory::v1;
+
+constexpr absl::Duration kServiceTokenLifetime = absl::Minutes(5);
+constexpr absl::Duration kServiceTokenRenewBefore = absl::Minutes(1);
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+std::string Key(const std::string& organization_id, const std::string& id) {
+  return absl::StrCat(organization_id, "/", id);
+}
+
+}  // namespace
+
+DirectoryClient::DirectoryClient(std::shared_ptr<grpc::Channel> channel,
+                                 DirectoryClientOptions options, const Clock& clock)
+    : stub_(v1::DirectoryService::NewStub(channel)), options_(std::move(options)), clock_(clock) {}
+
+std::string DirectoryClient::ServiceToken(const std::string& organization_id) {
+  // Tokens are checked against the real time by the directory, so they are minted on it too.
+  absl::Time now = absl::Now();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = tokens_.find(organization_id);
+  if (it != tokens_.end() && it->second.expire_time - kServiceTokenRenewBefore > now) {
+    return it->second.value;
+  }
+  if (tokens_.size() >= options_.max_cached) tokens_.clear();
+  std::string token = MintToken(
+      options_.jwt_secret,
+      {options_.service_name, organization_id, CallerRole::kService, kServiceTokenLifetime}, now);
+  tokens_[organization_id] = {token, now + kServiceTokenLifetime};
+  return token;
+}
+
+void DirectoryClient::Prepare(grpc::ClientContext& context, const std::string& organization_id) {
+  context.AddMetadata("authorization", "Bearer " + ServiceToken(organization_id));
+  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
+}
+
+template <typename T>
+bool DirectoryClient::Lookup(absl::flat_hash_map<std::string, Entry<T>>& cache,
+                             const std::string& key, T* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = cache.find(key);
+  if (it == cache.end() || it->second.expire_time <= clock_.Now()) return false;
+  *out = it->second.value;
+  return true;
+}
+
+template <typename T>
+void DirectoryClient::Store(absl::flat_hash_map<std::string, Entry<T>>& cache,
+                            const std::string& key, const T& value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::Time now = clock_.Now();
+  if (cache.size() >= options_.max_cached) {
+    absl::erase_if(cache, [now](const auto& entry) { return entry.second.expire_time <= now; });
+    if (cache.size() >= options_.max_cached) cache.clear();
+  }
+  cache[key] = {value, now + options_.cache_ttl};
+}
+
+absl::StatusOr<v1::Person> DirectoryClient::GetPerson(const std::string& organization_id,
+                                                      const std::string& person_id) {
+  std::string key = Key(organization_id, person_id);
+  v1::Person person;
+  if (Lookup(people_, key, &person)) return person;
+  grpc::ClientContext context;
+  Prepare(context, organization_id);
+  v1::GetPersonRequest request;
+  request.set_person_id(person_id);
+  v1::GetPersonResponse response;
+  grpc::Status status = stub_->GetPerson(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status);
+  Store(people_, key, response.person());
+  return response.person();
+}
+
+absl::StatusOr<v1::Consent> DirectoryClient::GetConsent(const std::string& organization_id,
+                                                        const std::string& volunteer_id) {
+  std::string key = Key(organization_id, volunteer_id);
+  v1::Consent consent;
+  if (Lookup(consents_, key, &consent)) return consent;
+  grpc::ClientContext context;
+  Prepare(context, organization_id);
+  v1::GetConsentRequest request;
+  request.set_volunteer_id(volunteer_id);
+  v1::GetConsentResponse response;
+  grpc::Status status = stub_->GetConsent(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status);
+  Store(consents_, key, response.consent());
+  return response.consent();
+}
+
+absl::StatusOr<Caller> DirectoryClient::AuthenticateApiKey(absl::string_view secret) {
+  auto identity = ParseApiKeySecret(secret);
+  if (!identity.ok()) return identity.status();
+  // Keyed by the whole secret (held in memory only), so a wrong secret for a known key id is
+  // never answered from the cache.
+  std::string key(secret);
+  Caller caller;
+  if (Lookup(api_keys_, key, &caller)) return caller;
+  grpc::ClientContext context;
+  Prepare(context, identity->organization_id);
+  v1::AuthenticateApiKeyRequest request;
+  request.set_secret(key);
+  v1::AuthenticateApiKeyResponse response;
+  grpc::Status status = stub_->AuthenticateApiKey(&context, request, &response);
+  if (!status.ok()) {
+    if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) return FromGrpc(status);
+    return absl::UnavailableError("cannot check the API key now: the directory did not answer");
+  }
+  caller.person_id = response.api_key_id();
+  caller.organization_id = response.organization_id();
+  caller.role = CallerRole::kPartner;
+  caller.scopes.assign(response.scopes().begin(), response.scopes().end());
+  Store(api_keys_, key, caller);
+  return caller;
+}
+
+void DirectoryClient::Forget(const std::string& organization_id, const std::string& person_id) {
+  std::string key = Key(organization_id, person_id);
+  std::lock_guard<std::mutex> lock(mu_);
+  people_.erase(key);
+  consents_.erase(key);
+}
+
+}  // namespace peerwell

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+#include "peerwell/directory/v1/directory.grpc.pb.h"
+#include "services/common/auth.h"
+#include "services/common/clock.h"
+
+namespace peerwell {
+
+struct DirectoryClientOptions {
+  std::string service_name;  // the `sub` of the service tokens this client mints
+  std::string jwt_secret;
+  absl::Duration call_timeout = absl::Seconds(2);
+  // Short, so that a change of consent reaches every service well within SPEC's 5 seconds.
+  absl::Duration cache_ttl = absl::Seconds(2);
+  size_t max_cached = 20'000;
+};
+
+// How the other services ask the directory who a person is, who supervises them and what they
+// consented to. Every call has a deadline and acts as role `service` for the organisation in
+// question (tokens minted from the shared secret and reused until shortly before expiry).
+// Answers are cached for cache_ttl; errors are not cached.
+class DirectoryClient final : public ApiKeyAuthenticator {
+ public:
+  DirectoryClient(std::shared_ptr<grpc::Channel> channel, DirectoryClientOptions options,
+                  const Clock& clock);
+
+  absl::StatusOr<directory::v1::Person> GetPerson(const std::string& organization_id,
+                                                  const std::string& person_id);
+  absl::StatusOr<directory::v1::Consent> GetConsent(const std::string& organization_id,
+                                                    const std::string& volunteer_id);
+  // Partner API keys (x-api-key) for services other than the directory.
+  absl::StatusOr<Caller> AuthenticateApiKey(absl::string_view secret) override;
+  // Drops what is cached about a person, e.g. on a consent.changed event.
+  void Forget(const std::string& organization_id, const std::string& person_id);
+
+ private:
+  template <typename T>
+  struct Entry {
+    T value;
+    absl::Time expire_time;
+  };
+  std::string ServiceToken(const std::string& organization_id);
+  void Prepare(grpc::ClientContext& context, const std::string& organization_id);
+  template <typename T>
+  bool Lookup(absl::flat_hash_map<std::string, Entry<T>>& cache, const std::string& key, T* out);
+  template <typename T>
+  void Store(absl::flat_hash_map<std::string, Entry<T>>& cache, const std::string& key,
+             const T& value);
+
+  std::unique_ptr<directory::v1::DirectoryService::Stub> stub_;
+  const DirectoryClientOptions options_;
+  const Clock& clock_;
+  std::mutex mu_;
+  absl::flat_hash_map<std::string, Entry<directory::v1::Person>> people_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Entry<directory::v1::Consent>> consents_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Entry<Caller>> api_keys_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Entry<std::string>> tokens_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace peerwell

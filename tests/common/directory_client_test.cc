@@ -1,0 +1,130 @@
+// The directory client the other services use, against the real directory over gRPC.
+#include "services/common/directory_client.h"
+
+#include "gtest/gtest.h"
+#include "tests/directory/directory_test_server.h"
+#include "tests/testing/fake_clock.h"
+
+namespace peerwell {
+namespace {
+
+namespace v1 = ::peerwell::directory::v1;
+using ::peerwell::testing::TestToken;
+
+class DirectoryClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_.port()),
+                                   grpc::InsecureChannelCredentials());
+    client_ = std::make_unique<DirectoryClient>(
+        channel_, DirectoryClientOptions{"checkin", peerwell::testing::kTestJwtSecret}, clock_);
+    // An organisation with a coordinator and a volunteer.
+    auto admin = Context(TestToken(CallerRole::kAdmin, "operator", ""));
+    v1::CreateOrganizationRequest create_org;
+    create_org.set_display_name("Harbour");
+    v1::CreateOrganizationResponse org;
+    ASSERT_TRUE(server_.stub().CreateOrganization(admin.get(), create_org, &org).ok());
+    org_ = org.organization().organization_id();
+    auto admin_for_org = Context(TestToken(CallerRole::kAdmin, "operator", org_));
+    v1::CreatePersonRequest create;
+    create.mutable_person()->set_display_name("Grace");
+    create.mutable_person()->set_role(v1::ROLE_COORDINATOR);
+    v1::CreatePersonResponse coordinator;
+    ASSERT_TRUE(server_.stub().CreatePerson(admin_for_org.get(), create, &coordinator).ok());
+    coordinator_token_ =
+        TestToken(CallerRole::kCoordinator, coordinator.person().person_id(), org_);
+    create.mutable_person()->set_display_name("Vera");
+    create.mutable_person()->set_role(v1::ROLE_VOLUNTEER);
+    v1::CreatePersonResponse volunteer;
+    ASSERT_TRUE(
+        server_.stub().CreatePerson(Context(coordinator_token_).get(), create, &volunteer).ok());
+    volunteer_id_ = volunteer.person().person_id();
+  }
+
+  std::unique_ptr<grpc::ClientContext> Context(const std::string& token) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata("authorization", "Bearer " + token);
+    return context;
+  }
+
+  void SetRiskMonitoring(bool on) {
+    v1::SetConsentRequest request;
+    request.mutable_consent()->set_risk_monitoring(on);
+    v1::SetConsentResponse response;
+    auto context = Context(TestToken(CallerRole::kVolunteer, volunteer_id_, org_));
+    ASSERT_TRUE(server_.stub().SetConsent(context.get(), request, &response).ok());
+  }
+
+  directory::testing::DirectoryTestServer server_;
+  peerwell::testing::FakeClock clock_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<DirectoryClient> client_;
+  std::string org_;
+  std::string coordinator_token_;
+  std::string volunteer_id_;
+};
+
+TEST_F(DirectoryClientTest, ReadsPersonAsAServiceAndCachesItForTheTtl) {
+  auto person = client_->GetPerson(org_, volunteer_id_);
+  ASSERT_TRUE(person.ok()) << person.status();
+  EXPECT_EQ(person->display_name(), "Vera");
+  EXPECT_EQ(person->role(), v1::ROLE_VOLUNTEER);
+
+  v1::UpdatePersonRequest rename;
+  rename.mutable_person()->set_person_id(volunteer_id_);
+  rename.mutable_person()->set_display_name("Vera K.");
+  rename.mutable_update_mask()->add_paths("display_name");
+  v1::UpdatePersonResponse renamed;
+  ASSERT_TRUE(
+      server_.stub().UpdatePerson(Context(coordinator_token_).get(), rename, &renamed).ok());
+
+  EXPECT_EQ(client_->GetPerson(org_, volunteer_id_)->display_name(), "Vera");  // cached
+  clock_.Advance(absl::Seconds(3));
+  EXPECT_EQ(client_->GetPerson(org_, volunteer_id_)->display_name(), "Vera K.");
+}
+
+TEST_F(DirectoryClientTest, ConsentChangesArriveWithinTheTtlOrAtOnceWhenForgotten) {
+  EXPECT_FALSE(client_->GetConsent(org_, volunteer_id_)->risk_monitoring());
+  SetRiskMonitoring(true);
+  EXPECT_FALSE(client_->GetConsent(org_, volunteer_id_)->risk_monitoring());
+  clock_.Advance(absl::Seconds(2));
+  EXPECT_TRUE(client_->GetConsent(org_, volunteer_id_)->risk_monitoring());
+  SetRiskMonitoring(false);
+  client_->Forget(org_, volunteer_id_);
+  EXPECT_FALSE(client_->GetConsent(org_, volunteer_id_)->risk_monitoring());
+}
+
+TEST_F(DirectoryClientTest, AnotherOrganisationsPersonIsNotFoundAndNotCached) {
+  auto missing = client_->GetPerson("o0000000000000000dead", volunteer_id_);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(DirectoryClientTest, AuthenticatesPartnerKeys) {
+  v1::CreateApiKeyRequest create;
+  create.set_display_name("Partner");
+  create.add_scopes("aggregates:read");
+  v1::CreateApiKeyResponse created;
+  ASSERT_TRUE(server_.stub().CreateApiKey(Context(coordinator_token_).get(), create, &created).ok());
+  auto partner = client_->AuthenticateApiKey(created.secret());
+  ASSERT_TRUE(partner.ok()) << partner.status();
+  EXPECT_EQ(partner->organization_id, org_);
+  EXPECT_EQ(partner->role, CallerRole::kPartner);
+  EXPECT_TRUE(partner->HasScope("aggregates:read"));
+  std::string wrong = created.secret();
+  wrong.back() = wrong.back() == 'A' ? 'B' : 'A';
+  EXPECT_EQ(client_->AuthenticateApiKey(wrong).status().code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(DirectoryClientTest, EveryCallHasADeadline) {
+  server_.redis_server().Pause();
+  absl::Time start = absl::Now();
+  auto person = client_->GetPerson(org_, volunteer_id_);
+  absl::Duration took = absl::Now() - start;
+  server_.redis_server().Resume();
+  EXPECT_FALSE(person.ok());
+  EXPECT_LT(took, absl::Seconds(4));
+}
+
+}  // namespace
+}  // namespace peerwell
