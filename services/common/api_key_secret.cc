@@ -9,11 +9,12 @@ namespace {
 constexpr absl::string_view kApiKeyPrefix = "pwk_";
 constexpr size_t kIdLength = 21;  // one prefix letter + 20 hex digits, see NewId
 constexpr size_t kMinRandomChars = 16;
+constexpr size_t kMaxSecretChars = 128;  // ours are 91; bounds what a caller can make us hash
 }  // namespace
 
 absl::StatusOr<ApiKeyIdentity> ParseApiKeySecret(absl::string_view secret) {
   auto malformed = absl::UnauthenticatedError("invalid credentials: malformed API key");
-  if (!absl::StartsWith(secret, kApiKeyPrefix) ||
+  if (secret.size() > kMaxSecretChars || !absl::StartsWith(secret, kApiKeyPrefix) ||
       secret.size() < kApiKeyPrefix.size() + 2 * kIdLength + 2 + kMinRandomChars) {
     return malformed;
   }

@@ -20,8 +20,9 @@ absl::StatusOr<ApiKeyIdentity> ParseApiKeySecret(absl::string_view secret);
 class ApiKeySecrets {
  public:
   virtual ~ApiKeySecrets() = default;
-  virtual std::string NewSecret(absl::string_view organization_id,
-                                absl::string_view api_key_id) const = 0;
+  // INTERNAL if no secure random bytes could be had.
+  virtual absl::StatusOr<std::string> NewSecret(absl::string_view organization_id,
+                                                absl::string_view api_key_id) const = 0;
   virtual std::string Hash(absl::string_view secret) const = 0;
   // Compares in constant time.
   virtual bool Matches(absl::string_view secret, absl::string_view stored_hash) const = 0;

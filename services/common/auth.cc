@@ -80,10 +80,12 @@ absl::StatusOr<Caller> TokenVerifier::Verify(absl::string_view token) const {
   return caller;
 }
 
-std::string OpenSslApiKeySecrets::NewSecret(absl::string_view organization_id,
-                                            absl::string_view api_key_id) const {
+absl::StatusOr<std::string> OpenSslApiKeySecrets::NewSecret(
+    absl::string_view organization_id, absl::string_view api_key_id) const {
   unsigned char random[32];
-  RAND_bytes(random, sizeof(random));
+  if (RAND_bytes(random, sizeof(random)) != 1) {
+    return absl::InternalError("no secure random bytes for an API key");
+  }
   std::string encoded;
   absl::WebSafeBase64Escape(
       absl::string_view(reinterpret_cast<const char*>(random), sizeof(random)), &encoded);

@@ -38,8 +38,8 @@ class TokenVerifier {
 // The real ApiKeySecrets: 32 random bytes from OpenSSL, SHA-256, CRYPTO_memcmp.
 class OpenSslApiKeySecrets final : public ApiKeySecrets {
  public:
-  std::string NewSecret(absl::string_view organization_id,
-                        absl::string_view api_key_id) const override;
+  absl::StatusOr<std::string> NewSecret(absl::string_view organization_id,
+                                        absl::string_view api_key_id) const override;
   std::string Hash(absl::string_view secret) const override;
   bool Matches(absl::string_view secret, absl::string_view stored_hash) const override;
 };

@@ -42,7 +42,9 @@ class UnaryCallRunner {
       absl::Time deadline = absl::FromChrono(context->deadline());
       ScopedDeadline scoped(deadline);
       absl::Status status;
-      if (absl::Now() >= deadline) {
+      if (context->IsCancelled()) {
+        status = absl::CancelledError("the client cancelled the call");
+      } else if (absl::Now() >= deadline) {
         status = absl::DeadlineExceededError("deadline passed before the call was served");
       } else if (auto caller = AuthenticateCall(authenticator_, *context); !caller.ok()) {
         status = caller.status();

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/client_context.h"
+#include "services/common/deadline.h"
 
 namespace peerwell {
 namespace {
@@ -43,7 +44,9 @@ std::string DirectoryClient::ServiceToken(const std::string& organization_id) {
 
 void DirectoryClient::Prepare(grpc::ClientContext& context, const std::string& organization_id) {
   context.AddMetadata("authorization", "Bearer " + ServiceToken(organization_id));
-  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
+  // Never past the deadline of the call this lookup serves.
+  context.set_deadline(
+      absl::ToChronoTime(std::min(CurrentDeadline(), absl::Now() + options_.call_timeout)));
 }
 
 template <typename T>

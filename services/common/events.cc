@@ -43,11 +43,12 @@ std::string StreamEntry::Get(absl::string_view name) const {
 std::vector<StreamEntry> ParseStreamEntries(const RedisReply& entries) {
   std::vector<StreamEntry> out;
   for (const auto& entry : entries.elements) {
-    // A deleted entry still pending appears as [id, nil].
     if (entry.elements.size() != 2) continue;
     StreamEntry parsed;
     parsed.id = entry.elements[0].str;
     const auto& fields = entry.elements[1];
+    // An entry deleted from the stream while still pending appears as [id, nil].
+    parsed.deleted = fields.IsNil();
     for (size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
       parsed.fields.push_back({fields.elements[i].str, fields.elements[i + 1].str});
     }
@@ -112,7 +113,11 @@ void ConsumerGroupRunner::Loop() {
     const bool was_due = absl::Now() >= next_claim_;
     bool claim_due = was_due;
     absl::Status status = RunOnce(*connection, &claim_due);
-    if (was_due && !claim_due) next_claim_ = absl::Now() + options_.claim_interval;
+    // After a failed claim too, so that a stream that keeps refusing XAUTOCLAIM cannot keep the
+    // consumer from reading new entries.
+    if (was_due && (!claim_due || !status.ok())) {
+      next_claim_ = absl::Now() + options_.claim_interval;
+    }
     if (!status.ok()) {
       if (status.code() == absl::StatusCode::kUnavailable) connection.reset();
       Log(Severity::kWarning, "consumer error",
@@ -143,7 +148,8 @@ absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* cla
          absl::StrCat(options_.batch)},
         io_timeout);
     if (!claimed.ok()) return claimed.status();
-    if (claimed->IsError()) return absl::InternalError(claimed->str);
+    // NOGROUP: the stream or group vanished; reconnecting recreates the group.
+    if (claimed->IsError()) return absl::UnavailableError(claimed->str);
     if (claimed->elements.size() >= 2) entries = ParseStreamEntries(claimed->elements[1]);
     // Keep claiming while a full batch came back; otherwise wait for the next interval.
     *claim_due = static_cast<int>(entries.size()) >= options_.batch;
@@ -173,11 +179,11 @@ absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* cla
 
 absl::Status ConsumerGroupRunner::Process(RedisConnection& connection, const StreamEntry& entry) {
   const absl::Duration io_timeout = absl::Seconds(2);
-  absl::Status handled = handler_(entry);
+  absl::Status handled = entry.deleted ? absl::OkStatus() : handler_(entry);
   if (handled.ok()) {
     auto ack = connection.Execute({"XACK", options_.stream, options_.group, entry.id}, io_timeout);
     if (!ack.ok()) return ack.status();
-    ++handled_;
+    if (!entry.deleted) ++handled_;
     return absl::OkStatus();
   }
   // Failed: leave it pending (it will be claimed again after claim_min_idle) unless it has failed

@@ -36,6 +36,7 @@ RedisCommand EventXadd(absl::string_view stream, absl::string_view type,
 struct StreamEntry {
   std::string id;
   std::vector<EventField> fields;
+  bool deleted = false;  // trimmed from the stream while pending: acknowledged, never handled
   std::string Get(absl::string_view name) const;
 };
 

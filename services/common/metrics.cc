@@ -1,7 +1,10 @@
 #include "absl/strings/string_view.h"
 #include "services/common/metrics.h"
 
+#include <set>
+
 #include "absl/strings/match.h"
+#include "google/protobuf/descriptor.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/support/status.h"
 
@@ -14,19 +17,30 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
   return *buckets;
 }
 
-// Splits "/package.Service/Method". A path that is not one of ours (a probe, a typo) is counted
-// under "unknown" so that clients cannot blow up label cardinality.
+// Whether `service`/`method` is an RPC this process actually serves: a method of a compiled
+// service, or one of gRPC's own (served by libgrpc++ without a protobuf descriptor).
+bool IsKnownMethod(const std::string& service, const std::string& method) {
+  static const auto* builtin = new std::set<std::string>{
+      "grpc.health.v1.Health/Check", "grpc.health.v1.Health/Watch",
+      "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"};
+  if (builtin->count(absl::StrCat(service, "/", method)) > 0) return true;
+  return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+             absl::StrCat(service, ".", method)) != nullptr;
+}
+
+// Splits "/package.Service/Method". Any path that is not a real method (a probe, a typo, a
+// client making up names) is counted under "unknown", so that callers cannot create label
+// series at will.
 std::pair<std::string, std::string> SplitMethod(const char* path) {
   absl::string_view full = path == nullptr ? "" : path;
   size_t slash = full.rfind('/');
   if (full.size() < 3 || full.front() != '/' || slash == 0 || slash == absl::string_view::npos) {
     return {"unknown", "unknown"};
   }
-  absl::string_view service = full.substr(1, slash - 1);
-  if (!absl::StartsWith(service, "peerwell.") && !absl::StartsWith(service, "grpc.")) {
-    return {"unknown", "unknown"};
-  }
-  return {std::string(service), std::string(full.substr(slash + 1))};
+  std::string service(full.substr(1, slash - 1));
+  std::string method(full.substr(slash + 1));
+  if (!IsKnownMethod(service, method)) return {"unknown", "unknown"};
+  return {service, method};
 }
 
 class MetricsInterceptor final : public grpc::experimental::Interceptor {

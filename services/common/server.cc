@@ -83,6 +83,8 @@ void ServerHost::Shutdown() {
                                                                  options_.shutdown_grace))});
   server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_grace));
   server_->Wait();
+  // Gone before the services registered with it, which their owners destroy next.
+  server_.reset();
 }
 
 void BlockTerminationSignals() {

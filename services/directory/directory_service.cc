@@ -289,11 +289,15 @@ absl::StatusOr<Page<Person>> DirectoryService::ListPeople(const Caller& caller,
     return absl::PermissionDeniedError("this credential cannot list people");
   }
   auto keep = [&](const Person& person) {
+    PersonView view = ViewOf(caller, person, Supervises(caller, person));
+    if (view == PersonView::kHidden) return false;
     if (filter.role != Role::kUnspecified && person.role != filter.role) return false;
-    if (filter.status != PersonStatus::kUnspecified && person.status != filter.status) {
-      return false;
+    if (filter.status != PersonStatus::kUnspecified) {
+      // Filtering on a field the caller cannot see would reveal it (who is on break), so a
+      // status filter matches only people the caller sees in full.
+      if (view != PersonView::kFull || person.status != filter.status) return false;
     }
-    return ViewOf(caller, person, Supervises(caller, person)) != PersonView::kHidden;
+    return true;
   };
   auto listed = store_.ListPeople(caller.organization_id, page, keep);
   if (!listed.ok()) return listed.status();
@@ -430,7 +434,7 @@ absl::StatusOr<Consent> DirectoryService::GetConsent(const Caller& caller,
   auto consent = store_.GetConsent(caller.organization_id, subject);
   if (caller.person_id != subject && caller.role != CallerRole::kService) {
     AuditRecord record{caller.person_id, caller.role, caller.organization_id, subject,
-                       std::string(kGetConsentRpc), consent.ok() ? "OK" : "UNAVAILABLE",
+                       std::string(kGetConsentRpc), absl::StatusCodeToString(consent.status().code()),
                        clock_.Now()};
     if (auto audited = audit_.Append(record); !audited.ok()) return audited;
   }
@@ -483,10 +487,11 @@ absl::StatusOr<CreatedApiKey> DirectoryService::CreateApiKey(
   key.display_name = display_name;
   key.scopes = scopes;
   key.create_time = clock_.Now();
-  std::string secret = secrets_.NewSecret(key.organization_id, key.id);
-  key.secret_hash = secrets_.Hash(secret);
+  auto secret = secrets_.NewSecret(key.organization_id, key.id);
+  if (!secret.ok()) return secret.status();
+  key.secret_hash = secrets_.Hash(*secret);
   if (auto status = store_.CreateApiKey(key); !status.ok()) return status;
-  return CreatedApiKey{key, secret};
+  return CreatedApiKey{key, *secret};
 }
 
 absl::StatusOr<Page<ApiKey>> DirectoryService::ListApiKeys(const Caller& caller,

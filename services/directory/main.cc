@@ -21,6 +21,8 @@ struct DirectoryServer {
         runner(executor, authenticator),
         pages(PageTokenKey(runtime.config.jwt_secret)),
         handler(service, runner, pages) {}
+  // The executor's threads use the members below it; stop them before those go.
+  ~DirectoryServer() { executor.Shutdown(); }
 
   SystemClock clock;
   OpenSslApiKeySecrets secrets;

@@ -47,6 +47,9 @@ const std::string& EventsKey() {
 constexpr char kQualificationSeparator = '\x1e';  // record separator; kinds hold no controls
 constexpr char kQualificationFieldSeparator = '\x1f';
 constexpr int kListChunk = 100;
+// A listing reads at most this many people per call; a caller who sees few of them (a
+// supervisor in a large organisation) gets a short page and a token instead of a scan of all.
+constexpr int kMaxScannedPerPage = 2000;
 
 std::string Micros(absl::Time t) { return absl::StrCat(absl::ToUnixMicros(t)); }
 std::string Rfc3339(absl::Time t) {
@@ -417,6 +420,7 @@ absl::StatusOr<Page<Person>> RedisDirectoryStore::ListPeople(
   if (!min_score.ok()) return min_score.status();
   Page<Person> result;
   std::string from = *min_score;
+  int scanned = 0;
   while (true) {
     auto chunk = redis_.Execute({"ZRANGEBYSCORE", PeopleIndexKey(organization_id), from, "+inf",
                                  "WITHSCORES", "LIMIT", "0", absl::StrCat(kListChunk)});
@@ -439,6 +443,11 @@ absl::StatusOr<Page<Person>> RedisDirectoryStore::ListPeople(
       }
     }
     if (static_cast<int>(ids.size()) < kListChunk) return result;
+    scanned += static_cast<int>(ids.size());
+    if (scanned >= kMaxScannedPerPage) {
+      result.next_position = scores.back();
+      return result;
+    }
     from = absl::StrCat("(", scores.back());
   }
 }

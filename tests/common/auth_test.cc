@@ -160,7 +160,7 @@ TEST(ApiKeySecretTest, SecretNamesItsKeyAndHashMatchesOnlyItself) {
   OpenSslApiKeySecrets secrets;
   std::string org = "o0123456789abcdef0123";
   std::string key = "k0123456789abcdef0123";
-  std::string secret = secrets.NewSecret(org, key);
+  std::string secret = *secrets.NewSecret(org, key);
   auto identity = ParseApiKeySecret(secret);
   ASSERT_TRUE(identity.ok()) << identity.status();
   EXPECT_EQ(identity->organization_id, org);
@@ -168,7 +168,8 @@ TEST(ApiKeySecretTest, SecretNamesItsKeyAndHashMatchesOnlyItself) {
   std::string hash = secrets.Hash(secret);
   EXPECT_EQ(hash.find(secret), std::string::npos);
   EXPECT_TRUE(secrets.Matches(secret, hash));
-  EXPECT_FALSE(secrets.Matches(secrets.NewSecret(org, key), hash));
+  EXPECT_FALSE(secrets.Matches(*secrets.NewSecret(org, key), hash));
+  EXPECT_FALSE(ParseApiKeySecret(secret + std::string(200, 'x')).ok());
   EXPECT_FALSE(ParseApiKeySecret("pwk_short").ok());
   EXPECT_FALSE(ParseApiKeySecret("Bearer xyz").ok());
 }

@@ -140,5 +140,46 @@ TEST_F(EventsTest, KeepsConsumingAcrossARedisRestart) {
   runner.Stop();
 }
 
+TEST_F(EventsTest, AcknowledgesEntriesDeletedWhilePending) {
+  ASSERT_TRUE(redis_.Execute({"XGROUP", "CREATE", kStream, "testers", "0", "MKSTREAM"}).ok());
+  Publish("person.created", {{"person_id", "p1"}});
+  // Consumer c1 read the entry, then crashed; meanwhile the entry was trimmed away.
+  auto taken = redis_.Execute(
+      {"XREADGROUP", "GROUP", "testers", "c1", "COUNT", "10", "STREAMS", kStream, ">"});
+  ASSERT_TRUE(taken.ok());
+  std::string id = ParseStreamEntries(taken->elements[0].elements[1]).at(0).id;
+  ASSERT_TRUE(redis_.Execute({"XDEL", kStream, id}).ok());
+  std::atomic<int> handled{0};
+  ConsumerGroupRunner restarted(server_.address(), FastOptions("c1"), [&](const StreamEntry&) {
+    ++handled;
+    return absl::OkStatus();
+  });
+  restarted.Start();
+  ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }));
+  restarted.Stop();
+  EXPECT_EQ(handled.load(), 0);
+  EXPECT_EQ(restarted.dead_lettered(), 0);
+}
+
+TEST_F(EventsTest, RecreatesAVanishedGroupAndGoesOn) {
+  std::mutex mu;
+  std::set<std::string> seen;
+  ConsumerGroupRunner runner(server_.address(), FastOptions("c1"), [&](const StreamEntry& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.insert(e.Get("person_id"));
+    return absl::OkStatus();
+  });
+  runner.Start();
+  Publish("person.created", {{"person_id", "p1"}});
+  ASSERT_TRUE(WaitFor([&] { return runner.handled() >= 1; }));
+  ASSERT_TRUE(redis_.Execute({"XGROUP", "DESTROY", kStream, "testers"}).ok());
+  Publish("person.created", {{"person_id", "p2"}});
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return seen.count("p2") == 1;
+  }));
+  runner.Stop();
+}
+
 }  // namespace
 }  // namespace peerwell

@@ -403,6 +403,56 @@ TEST_F(DirectoryApiTest, VolunteerSeesPeersByDisplayNameOnly) {
   v1::Person self;
   ASSERT_TRUE(Get(token, vera.person_id(), &self).ok());
   EXPECT_THAT(self.supervisor_ids(), ::testing::ElementsAre(sam.person_id()));
+
+  // Who is on break is not a peer's business, not even through a filter.
+  v1::UpdatePersonRequest on_break;
+  on_break.mutable_person()->set_person_id(viktor.person_id());
+  on_break.mutable_person()->set_status(v1::PERSON_STATUS_ON_BREAK);
+  on_break.mutable_update_mask()->add_paths("status");
+  v1::UpdatePersonResponse updated;
+  ASSERT_TRUE(
+      server_.stub().UpdatePerson(As(TokenFor(org, viktor)).get(), on_break, &updated).ok());
+  auto list_on_break = [&](const std::string& as) {
+    v1::ListPeopleRequest request;
+    request.set_status(v1::PERSON_STATUS_ON_BREAK);
+    v1::ListPeopleResponse response;
+    EXPECT_TRUE(server_.stub().ListPeople(As(as).get(), request, &response).ok());
+    return response.people_size();
+  };
+  EXPECT_EQ(list_on_break(token), 0);
+  EXPECT_EQ(list_on_break(TokenFor(org, sam)), 1);  // Sam supervises Viktor
+  EXPECT_EQ(list_on_break(org.coordinator_token), 1);
+}
+
+TEST_F(DirectoryApiTest, SupervisorUpdatesOwnProfileButNotCommitmentOrOthers) {
+  Org org = NewOrganization("Harbour");
+  v1::Person sam = CreatePerson(org, v1::ROLE_SUPERVISOR, "Sam");
+  v1::Person vera = CreatePerson(org, v1::ROLE_VOLUNTEER, "Vera", {sam.person_id()});
+  std::string token = TokenFor(org, sam);
+  v1::UpdatePersonRequest own;
+  own.mutable_person()->set_person_id(sam.person_id());
+  own.mutable_person()->set_lived_experience(true);
+  own.mutable_person()->set_timezone("Europe/Oslo");
+  own.mutable_update_mask()->add_paths("lived_experience");
+  own.mutable_update_mask()->add_paths("timezone");
+  v1::UpdatePersonResponse updated;
+  ASSERT_TRUE(server_.stub().UpdatePerson(As(token).get(), own, &updated).ok());
+  EXPECT_TRUE(updated.person().lived_experience());
+  EXPECT_EQ(updated.person().timezone(), "Europe/Oslo");
+
+  v1::UpdatePersonRequest commitment;
+  commitment.mutable_person()->set_person_id(sam.person_id());
+  commitment.mutable_person()->set_commitment_hours_per_month(10);
+  commitment.mutable_update_mask()->add_paths("commitment_hours_per_month");
+  EXPECT_EQ(server_.stub().UpdatePerson(As(token).get(), commitment, &updated).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::UpdatePersonRequest rename_volunteer;
+  rename_volunteer.mutable_person()->set_person_id(vera.person_id());
+  rename_volunteer.mutable_person()->set_display_name("Renamed");
+  rename_volunteer.mutable_update_mask()->add_paths("display_name");
+  EXPECT_EQ(
+      server_.stub().UpdatePerson(As(token).get(), rename_volunteer, &updated).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST_F(DirectoryApiTest, RoleRulesOfAssignments) {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "peerwell/directory/v1/directory.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -25,6 +26,42 @@ using ::peerwell::testing::TestToken;
 using ::peerwell::testing::WaitFor;
 using ::testing::HasSubstr;
 namespace v1 = ::peerwell::directory::v1;
+
+// Calls `method` as a raw stream with one request message, so that the test needs no copy of
+// reflection.proto (whose descriptors libgrpc++_reflection already holds) and can call methods
+// that do not exist. Returns the first response message's bytes.
+std::string CallRaw(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                    const std::string& request_bytes) {
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue queue;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  auto call = stub.PrepareCall(&context, method, &queue);
+  auto step = [&](auto operation) {
+    operation();
+    void* tag = nullptr;
+    bool ok = false;
+    return queue.Next(&tag, &ok) && ok;
+  };
+  std::string text;
+  if (!step([&] { call->StartCall(reinterpret_cast<void*>(1)); })) return text;
+  grpc::Slice request_slice(request_bytes);
+  grpc::ByteBuffer request(&request_slice, 1);
+  step([&] { call->Write(request, reinterpret_cast<void*>(2)); });
+  grpc::ByteBuffer response;
+  if (step([&] { call->Read(&response, reinterpret_cast<void*>(3)); })) {
+    std::vector<grpc::Slice> slices;
+    (void)response.Dump(&slices);
+    for (const auto& slice : slices) {
+      text.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+  }
+  step([&] { call->WritesDone(reinterpret_cast<void*>(4)); });
+  grpc::Status status;
+  step([&] { call->Finish(&status, reinterpret_cast<void*>(5)); });
+  return text;
+}
+
 
 class DirectoryProcessTest : public ::testing::Test {
  protected:
@@ -141,6 +178,16 @@ TEST_F(DirectoryProcessTest, MetricsCountEveryRpcByCode) {
   EXPECT_THAT(metrics, HasSubstr(R"(grpc_code="UNAUTHENTICATED",grpc_method="GetPerson")"));
   EXPECT_THAT(metrics, HasSubstr("grpc_server_handling_seconds_bucket"));
   EXPECT_THAT(metrics, HasSubstr("redis_client_requests_total"));
+
+  // Made-up method names do not become label values.
+  for (int i = 0; i < 3; ++i) {
+    CallRaw(channel_, absl::StrCat("/peerwell.made.up.v", i, ".Service/Method", i), "");
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    metrics = HttpGet(metrics_port_, "/metrics");
+    return metrics.find("grpc_method=\"unknown\"") != std::string::npos;
+  }));
+  EXPECT_THAT(metrics, ::testing::Not(HasSubstr("made.up")));
 }
 
 TEST_F(DirectoryProcessTest, SigtermLetsInFlightCallsFinishThenExitsZero) {
@@ -163,6 +210,16 @@ TEST_F(DirectoryProcessTest, SigtermLetsInFlightCallsFinishThenExitsZero) {
   grpc::Status status = in_flight.get();
   EXPECT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
   EXPECT_EQ(process_->WaitForExit(absl::Seconds(10)), 0) << process_->Output();
+}
+
+TEST_F(DirectoryProcessTest, ServesReflection) {
+  StartDirectory();
+  // ServerReflectionRequest{list_services: "*"}: field 7, length-delimited.
+  std::string services = CallRaw(
+      channel_, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+      std::string("\x3a\x01*", 3));
+  EXPECT_THAT(services, HasSubstr("peerwell.directory.v1.DirectoryService"));
+  EXPECT_THAT(services, HasSubstr("grpc.health.v1.Health"));
 }
 
 TEST(DirectoryConfigTest, BadConfigurationExitsTwoNamingTheSetting) {
