@@ -1,7 +1,7 @@
-#include "absl/strings/string_view.h"
 #include "services/common/api_key_secret.h"
 
 #include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
 #include "services/common/ids.h"
 
 namespace peerwell {
@@ -22,8 +22,7 @@ absl::StatusOr<ApiKeyIdentity> ParseApiKeySecret(absl::string_view secret) {
   ApiKeyIdentity identity{std::string(rest.substr(0, kIdLength)),
                           std::string(rest.substr(kIdLength + 1, kIdLength))};
   if (rest[kIdLength] != '_' || rest[2 * kIdLength + 1] != '_' ||
-      !IsWellFormedId(identity.organization_id, "o") ||
-      !IsWellFormedId(identity.api_key_id, "k")) {
+      !IsWellFormedId(identity.organization_id, "o") || !IsWellFormedId(identity.api_key_id, "k")) {
     return malformed;
   }
   return identity;

@@ -1,4 +1,3 @@
-#include "absl/strings/string_view.h"
 #include "services/common/auth.h"
 
 #include <openssl/crypto.h>
@@ -12,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "jwt/jwt.hpp"
 
 namespace peerwell {
@@ -80,8 +80,8 @@ absl::StatusOr<Caller> TokenVerifier::Verify(absl::string_view token) const {
   return caller;
 }
 
-absl::StatusOr<std::string> OpenSslApiKeySecrets::NewSecret(
-    absl::string_view organization_id, absl::string_view api_key_id) const {
+absl::StatusOr<std::string> OpenSslApiKeySecrets::NewSecret(absl::string_view organization_id,
+                                                            absl::string_view api_key_id) const {
   unsigned char random[32];
   if (RAND_bytes(random, sizeof(random)) != 1) {
     return absl::InternalError("no secure random bytes for an API key");

@@ -1,11 +1,11 @@
 #pragma once
 
-#include "absl/strings/string_view.h"
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
@@ -21,7 +21,7 @@ namespace peerwell {
 grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view rpc);
 
 std::optional<absl::string_view> MetadataValue(const grpc::ServerContextBase& context,
-                                              absl::string_view key);
+                                               absl::string_view key);
 
 absl::StatusOr<Caller> AuthenticateCall(const Authenticator& authenticator,
                                         const grpc::ServerContextBase& context);

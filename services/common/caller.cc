@@ -1,5 +1,6 @@
-#include "absl/strings/string_view.h"
 #include "services/common/caller.h"
+
+#include "absl/strings/string_view.h"
 
 namespace peerwell {
 

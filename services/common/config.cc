@@ -1,14 +1,14 @@
-#include "absl/strings/string_view.h"
 #include "services/common/config.h"
 
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/escaping.h"
 
 namespace peerwell {
 namespace {
@@ -140,8 +140,7 @@ std::vector<SettingSpec> ServiceSettingSpecs(const ServiceDefaults& defaults) {
       {"directory_addr", "PEERWELL_DIRECTORY_ADDR", "127.0.0.1:50051", "directory service"},
       {"checkin_addr", "PEERWELL_CHECKIN_ADDR", "127.0.0.1:50052", "check-in service"},
       {"alerts_addr", "PEERWELL_ALERTS_ADDR", "127.0.0.1:50053", "alert service"},
-      {"supervision_addr", "PEERWELL_SUPERVISION_ADDR", "127.0.0.1:50054",
-       "supervision service"},
+      {"supervision_addr", "PEERWELL_SUPERVISION_ADDR", "127.0.0.1:50054", "supervision service"},
       {"network_addr", "PEERWELL_NETWORK_ADDR", "127.0.0.1:50055", "peer-network service"},
       {"log_level", "PEERWELL_LOG_LEVEL", "info", "debug, info, warning or error"},
       {"shutdown_grace", "PEERWELL_SHUTDOWN_GRACE", "10s",
@@ -201,8 +200,8 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& 
   config.network_addr = s["network_addr"];
 
   config.log_level = absl::AsciiStrToLower(s["log_level"]);
-  if (config.log_level != "debug" && config.log_level != "info" &&
-      config.log_level != "warning" && config.log_level != "error") {
+  if (config.log_level != "debug" && config.log_level != "info" && config.log_level != "warning" &&
+      config.log_level != "error") {
     return absl::InvalidArgumentError(
         "--log_level (PEERWELL_LOG_LEVEL): expected debug, info, warning or error");
   }
@@ -211,8 +210,8 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& 
     return absl::InvalidArgumentError(
         "--shutdown_grace (PEERWELL_SHUTDOWN_GRACE): expected a duration such as 10s");
   }
-  if (!absl::SimpleAtoi(s["worker_threads"], &config.worker_threads) ||
-      config.worker_threads < 1 || config.worker_threads > 1024) {
+  if (!absl::SimpleAtoi(s["worker_threads"], &config.worker_threads) || config.worker_threads < 1 ||
+      config.worker_threads > 1024) {
     return absl::InvalidArgumentError(
         "--worker_threads (PEERWELL_WORKER_THREADS): expected 1 to 1024");
   }

@@ -1,11 +1,11 @@
 #pragma once
 
-#include "absl/strings/string_view.h"
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace peerwell {

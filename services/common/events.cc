@@ -1,7 +1,7 @@
-#include "absl/strings/string_view.h"
 #include "services/common/events.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "services/common/log.h"
 
 namespace peerwell {
@@ -9,7 +9,9 @@ namespace {
 constexpr int kStreamMaxLen = 1'000'000;  // approximate cap; consumers keep far behind this
 }  // namespace
 
-std::string EventStreamKey(absl::string_view service) { return absl::StrCat("pw:events:", service); }
+std::string EventStreamKey(absl::string_view service) {
+  return absl::StrCat("pw:events:", service);
+}
 
 RedisCommand EventXadd(absl::string_view stream, absl::string_view type,
                        absl::string_view organization_id, absl::Time occur_time,
@@ -95,8 +97,7 @@ void ConsumerGroupRunner::Loop() {
     if (!group_ready) {
       // From "0" so that events published before the group existed are not skipped.
       auto created = connection->Execute(
-          {"XGROUP", "CREATE", options_.stream, options_.group, "0", "MKSTREAM"},
-          absl::Seconds(2));
+          {"XGROUP", "CREATE", options_.stream, options_.group, "0", "MKSTREAM"}, absl::Seconds(2));
       if (!created.ok()) {
         connection.reset();
         continue;
@@ -132,21 +133,21 @@ absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* cla
   std::vector<StreamEntry> entries;
   if (!own_pending_cursor_.empty()) {
     // Entries this consumer read before a restart and never acknowledged, walked once.
-    auto own = connection.Execute({"XREADGROUP", "GROUP", options_.group, options_.consumer,
-                                   "COUNT", absl::StrCat(options_.batch), "STREAMS",
-                                   options_.stream, own_pending_cursor_},
-                                  io_timeout);
+    auto own = connection.Execute(
+        {"XREADGROUP", "GROUP", options_.group, options_.consumer, "COUNT",
+         absl::StrCat(options_.batch), "STREAMS", options_.stream, own_pending_cursor_},
+        io_timeout);
     if (!own.ok()) return own.status();
     if (own->IsArray() && !own->elements.empty()) {
       entries = ParseStreamEntries(own->elements[0].elements[1]);
     }
     own_pending_cursor_ = entries.empty() ? "" : entries.back().id;
   } else if (*claim_due) {
-    auto claimed = connection.Execute(
-        {"XAUTOCLAIM", options_.stream, options_.group, options_.consumer,
-         absl::StrCat(absl::ToInt64Milliseconds(options_.claim_min_idle)), "0-0", "COUNT",
-         absl::StrCat(options_.batch)},
-        io_timeout);
+    auto claimed =
+        connection.Execute({"XAUTOCLAIM", options_.stream, options_.group, options_.consumer,
+                            absl::StrCat(absl::ToInt64Milliseconds(options_.claim_min_idle)), "0-0",
+                            "COUNT", absl::StrCat(options_.batch)},
+                           io_timeout);
     if (!claimed.ok()) return claimed.status();
     // NOGROUP: the stream or group vanished; reconnecting recreates the group.
     if (claimed->IsError()) return absl::UnavailableError(claimed->str);
@@ -158,8 +159,7 @@ absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* cla
     auto read = connection.Execute(
         {"XREADGROUP", "GROUP", options_.group, options_.consumer, "COUNT",
          absl::StrCat(options_.batch), "BLOCK",
-         absl::StrCat(absl::ToInt64Milliseconds(options_.block)), "STREAMS", options_.stream,
-         ">"},
+         absl::StrCat(absl::ToInt64Milliseconds(options_.block)), "STREAMS", options_.stream, ">"},
         io_timeout);
     if (!read.ok()) return read.status();
     if (read->IsError()) {
@@ -197,8 +197,8 @@ absl::Status ConsumerGroupRunner::Process(RedisConnection& connection, const Str
     deliveries = pending->elements[0].elements[3].integer;
   }
   Log(Severity::kWarning, "event handler failed",
-      {Field("stream", options_.stream), Field("entry", entry.id), NumberField("deliveries", deliveries),
-       Field("error", std::string(handled.message()))});
+      {Field("stream", options_.stream), Field("entry", entry.id),
+       NumberField("deliveries", deliveries), Field("error", std::string(handled.message()))});
   if (deliveries >= options_.max_deliveries) {
     return DeadLetter(connection, entry, std::string(handled.message()));
   }
@@ -208,15 +208,24 @@ absl::Status ConsumerGroupRunner::Process(RedisConnection& connection, const Str
 absl::Status ConsumerGroupRunner::DeadLetter(RedisConnection& connection, const StreamEntry& entry,
                                              const std::string& reason) {
   const absl::Duration io_timeout = absl::Seconds(2);
-  RedisCommand xadd{"XADD", options_.dead_letter_stream, "*", "source_stream", options_.stream,
-                    "source_id", entry.id, "group", options_.group, "error", reason};
+  RedisCommand xadd{"XADD",
+                    options_.dead_letter_stream,
+                    "*",
+                    "source_stream",
+                    options_.stream,
+                    "source_id",
+                    entry.id,
+                    "group",
+                    options_.group,
+                    "error",
+                    reason};
   for (const auto& field : entry.fields) {
     xadd.push_back(absl::StrCat("event.", field.name));
     xadd.push_back(field.value);
   }
   for (const RedisCommand& command :
-       {RedisCommand{"MULTI"}, xadd, RedisCommand{"XACK", options_.stream, options_.group, entry.id},
-        RedisCommand{"EXEC"}}) {
+       {RedisCommand{"MULTI"}, xadd,
+        RedisCommand{"XACK", options_.stream, options_.group, entry.id}, RedisCommand{"EXEC"}}) {
     if (auto status = connection.Append(command); !status.ok()) return status;
   }
   if (auto status = connection.SetTimeout(io_timeout); !status.ok()) return status;

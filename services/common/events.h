@@ -1,6 +1,5 @@
 #pragma once
 
-#include "absl/strings/string_view.h"
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "services/common/config.h"
 #include "services/common/redis_client.h"
@@ -43,11 +43,11 @@ struct StreamEntry {
 struct ConsumerOptions {
   std::string stream;
   std::string group;
-  std::string consumer;              // unique per process, e.g. the pod name
-  std::string dead_letter_stream;    // defaults to "<stream>:dead"
-  int max_deliveries = 5;            // a failing entry goes to the dead-letter stream after this
+  std::string consumer;            // unique per process, e.g. the pod name
+  std::string dead_letter_stream;  // defaults to "<stream>:dead"
+  int max_deliveries = 5;          // a failing entry goes to the dead-letter stream after this
   int batch = 64;
-  absl::Duration block = absl::Seconds(1);           // XREADGROUP BLOCK
+  absl::Duration block = absl::Seconds(1);            // XREADGROUP BLOCK
   absl::Duration claim_min_idle = absl::Seconds(30);  // when a pending entry counts as abandoned
   absl::Duration claim_interval = absl::Seconds(5);
 };

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "absl/strings/string_view.h"
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "services/common/redis_client.h"
 

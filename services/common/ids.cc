@@ -1,4 +1,3 @@
-#include "absl/strings/string_view.h"
 #include "services/common/ids.h"
 
 #include <cstdint>
@@ -6,6 +5,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 
 namespace peerwell {
 namespace {

@@ -1,4 +1,3 @@
-#include "absl/strings/string_view.h"
 #include "services/common/log.h"
 
 #include <cstdio>
@@ -6,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpc/support/log.h"
@@ -100,10 +100,11 @@ void RouteGrpcLogs() { gpr_set_log_function(GrpcLogToJson); }
 
 std::string FormatLogLine(Severity severity, absl::string_view service, absl::string_view message,
                           const std::vector<LogField>& fields) {
-  std::string line = absl::StrCat(
-      "{\"timestamp\":\"", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-      "\",\"severity\":\"", SeverityName(severity), "\",\"service\":\"", JsonEscape(service),
-      "\",\"message\":\"", JsonEscape(message), "\"");
+  std::string line =
+      absl::StrCat("{\"timestamp\":\"",
+                   absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
+                   "\",\"severity\":\"", SeverityName(severity), "\",\"service\":\"",
+                   JsonEscape(service), "\",\"message\":\"", JsonEscape(message), "\"");
   for (const auto& field : fields) {
     absl::StrAppend(&line, ",\"", JsonEscape(field.key), "\":");
     if (field.is_number) {

@@ -1,11 +1,11 @@
-#include "absl/strings/string_view.h"
 #include "services/common/metrics.h"
 
 #include <set>
 
 #include "absl/strings/match.h"
-#include "google/protobuf/descriptor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/descriptor.h"
 #include "grpcpp/support/status.h"
 
 namespace peerwell {
@@ -20,9 +20,9 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
 // Whether `service`/`method` is an RPC this process actually serves: a method of a compiled
 // service, or one of gRPC's own (served by libgrpc++ without a protobuf descriptor).
 bool IsKnownMethod(const std::string& service, const std::string& method) {
-  static const auto* builtin = new std::set<std::string>{
-      "grpc.health.v1.Health/Check", "grpc.health.v1.Health/Watch",
-      "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"};
+  static const auto* builtin =
+      new std::set<std::string>{"grpc.health.v1.Health/Check", "grpc.health.v1.Health/Watch",
+                                "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"};
   if (builtin->count(absl::StrCat(service, "/", method)) > 0) return true;
   return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
              absl::StrCat(service, ".", method)) != nullptr;
@@ -83,12 +83,23 @@ class MetricsInterceptorFactory final
 }  // namespace
 
 std::string GrpcCodeName(int code) {
-  static constexpr const char* kNames[] = {
-      "OK",        "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",  "ALREADY_EXISTS",    "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",       "UNAVAILABLE",       "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static constexpr const char* kNames[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};
   if (code < 0 || code >= static_cast<int>(std::size(kNames))) return "UNKNOWN";
   return kNames[code];
 }
@@ -137,7 +148,8 @@ absl::StatusOr<int> Metrics::Serve(const std::string& address) {
   try {
     exposer_ = std::make_unique<prometheus::Exposer>(address, 2);
   } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", address, ": ", e.what()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve metrics on ", address, ": ", e.what()));
   }
   exposer_->RegisterCollectable(registry_);
   auto ports = exposer_->GetListeningPorts();
@@ -151,8 +163,7 @@ Metrics::NewInterceptorFactory() {
 }
 
 void Metrics::RecordStarted(const std::string& service, const std::string& method) {
-  started_.Add({{"grpc_service", service}, {"grpc_method", method}})
-      .Increment();
+  started_.Add({{"grpc_service", service}, {"grpc_method", method}}).Increment();
 }
 
 void Metrics::RecordHandled(const std::string& service, const std::string& method,

@@ -36,8 +36,8 @@ class Metrics final : public RedisObserver {
 
   // Used by the interceptor.
   void RecordStarted(const std::string& service, const std::string& method);
-  void RecordHandled(const std::string& service, const std::string& method,
-                     const std::string& code, double seconds);
+  void RecordHandled(const std::string& service, const std::string& method, const std::string& code,
+                     double seconds);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;

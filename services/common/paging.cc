@@ -1,4 +1,3 @@
-#include "absl/strings/string_view.h"
 #include "services/common/paging.h"
 
 #include <openssl/evp.h>
@@ -6,6 +5,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "services/common/auth.h"
 #include "services/common/validation.h"
 
@@ -39,8 +39,7 @@ std::string PageTokenCodec::Mac(absl::string_view organization_id, absl::string_
 std::string PageTokenCodec::Encode(absl::string_view organization_id, absl::string_view query,
                                    absl::string_view position) const {
   std::string token;
-  absl::WebSafeBase64Escape(absl::StrCat(Mac(organization_id, query, position), position),
-                            &token);
+  absl::WebSafeBase64Escape(absl::StrCat(Mac(organization_id, query, position), position), &token);
   return token;
 }
 

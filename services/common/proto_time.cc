@@ -1,6 +1,6 @@
-#include "absl/strings/string_view.h"
 #include "services/common/proto_time.h"
 
+#include "absl/strings/string_view.h"
 #include "services/common/validation.h"
 
 namespace peerwell {

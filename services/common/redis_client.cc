@@ -1,4 +1,3 @@
-#include "absl/strings/string_view.h"
 #include "services/common/redis_client.h"
 
 #include <hiredis/hiredis.h>
@@ -7,15 +6,15 @@
 #include <sys/time.h>
 
 #include <cerrno>
-
 #include <chrono>
 #include <csignal>
-#include <mutex>
 #include <future>
+#include <mutex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "services/common/deadline.h"
 
 namespace peerwell {
@@ -74,7 +73,8 @@ std::string Sha1Hex(const std::string& text) {
 
 }  // namespace
 
-RedisScript::RedisScript(std::string source) : source_(std::move(source)), sha1_(Sha1Hex(source_)) {}
+RedisScript::RedisScript(std::string source)
+    : source_(std::move(source)), sha1_(Sha1Hex(source_)) {}
 
 absl::Status ScriptErrorToStatus(const RedisReply& reply) {
   if (!reply.IsError()) return absl::OkStatus();
@@ -130,8 +130,8 @@ bool RedisConnection::PeerClosed() {
 }
 
 absl::Status RedisConnection::IoError(const char* what) {
-  return absl::UnavailableError(absl::StrCat("redis ", what, " failed: ",
-                                             context_->err != 0 ? context_->errstr : "no reply"));
+  return absl::UnavailableError(absl::StrCat(
+      "redis ", what, " failed: ", context_->err != 0 ? context_->errstr : "no reply"));
 }
 
 absl::Status RedisConnection::SetTimeout(absl::Duration timeout) {
@@ -386,9 +386,8 @@ void RedisClient::IoLoop() {
       work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
       size_t commands = 0;
-      while (!queue_.empty() &&
-             (batch.empty() || commands + queue_.front()->commands.size() <=
-                                   options_.max_batch_commands)) {
+      while (!queue_.empty() && (batch.empty() || commands + queue_.front()->commands.size() <=
+                                                      options_.max_batch_commands)) {
         commands += queue_.front()->commands.size();
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();

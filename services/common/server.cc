@@ -79,8 +79,8 @@ void ServerHost::Shutdown() {
   stop_health_.notify_all();
   if (health_thread_.joinable()) health_thread_.join();
   server_->GetHealthCheckService()->SetServingStatus(false);
-  Log(Severity::kInfo, "draining", {NumberField("grace_ms", absl::ToInt64Milliseconds(
-                                                                 options_.shutdown_grace))});
+  Log(Severity::kInfo, "draining",
+      {NumberField("grace_ms", absl::ToInt64Milliseconds(options_.shutdown_grace))});
   server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_grace));
   server_->Wait();
   // Gone before the services registered with it, which their owners destroy next.
@@ -126,7 +126,8 @@ int RunServerMain(int argc, char** argv, const ServiceDefaults& defaults,
   Metrics metrics;
   auto metrics_port = metrics.Serve(config->metrics_addr);
   if (!metrics_port.ok()) {
-    Log(Severity::kError, "cannot start", {Field("error", std::string(metrics_port.status().message()))});
+    Log(Severity::kError, "cannot start",
+        {Field("error", std::string(metrics_port.status().message()))});
     return 1;
   }
   RedisOptions redis_options;
@@ -139,7 +140,8 @@ int RunServerMain(int argc, char** argv, const ServiceDefaults& defaults,
   ServerRuntime runtime{*config, metrics, redis};
   auto keep_alive = build(runtime, host);
   if (!keep_alive.ok()) {
-    Log(Severity::kError, "cannot start", {Field("error", std::string(keep_alive.status().message()))});
+    Log(Severity::kError, "cannot start",
+        {Field("error", std::string(keep_alive.status().message()))});
     return 1;
   }
   if (auto status = host.Start(); !status.ok()) {

@@ -1,7 +1,7 @@
-#include "absl/strings/string_view.h"
 #include "services/common/validation.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace peerwell {
@@ -70,9 +70,9 @@ absl::Status ValidateText(absl::string_view field, absl::string_view value, size
     ++chars;
   }
   if (chars < min_chars) {
-    return InvalidField(field, min_chars == 1 ? "is required"
-                                              : absl::StrCat("must have at least ", min_chars,
-                                                             " characters"));
+    return InvalidField(field, min_chars == 1
+                                   ? "is required"
+                                   : absl::StrCat("must have at least ", min_chars, " characters"));
   }
   if (chars > max_chars) {
     return InvalidField(field, absl::StrCat("must have at most ", max_chars, " characters"));

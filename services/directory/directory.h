@@ -1,11 +1,11 @@
 #pragma once
 
-#include "absl/strings/string_view.h"
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace peerwell::directory {
@@ -92,7 +92,7 @@ struct CreatedApiKey {
 const std::vector<std::string>& KnownApiKeyScopes();
 
 struct PeopleFilter {
-  Role role = Role::kUnspecified;            // unspecified: any
+  Role role = Role::kUnspecified;  // unspecified: any
   PersonStatus status = PersonStatus::kUnspecified;
 };
 

@@ -1,7 +1,7 @@
-#include "absl/strings/string_view.h"
 #include "services/directory/directory_mapping.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "services/common/proto_time.h"
 #include "services/common/validation.h"
 
@@ -30,8 +30,8 @@ absl::StatusOr<Person> PersonFromProto(const v1::Person& proto, absl::string_vie
     Qualification qualification;
     qualification.kind = q.kind();
     if (q.has_expire_time()) {
-      auto expire = TimestampFromProto(
-          q.expire_time(), absl::StrCat(field, ".qualifications[", i, "].expire_time"));
+      auto expire = TimestampFromProto(q.expire_time(),
+                                       absl::StrCat(field, ".qualifications[", i, "].expire_time"));
       if (!expire.ok()) return expire.status();
       qualification.expire_time = *expire;
     }

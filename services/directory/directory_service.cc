@@ -1,10 +1,10 @@
-#include "absl/strings/string_view.h"
 #include "services/directory/directory_service.h"
 
 #include <algorithm>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "services/common/ids.h"
 #include "services/common/validation.h"
 
@@ -56,8 +56,8 @@ bool SelfEditable(Role role, PersonField field) {
 
 bool Supervises(const Caller& caller, const Person& person) {
   if (caller.role != CallerRole::kSupervisor || person.role != Role::kVolunteer) return false;
-  return std::find(person.supervisor_ids.begin(), person.supervisor_ids.end(),
-                   caller.person_id) != person.supervisor_ids.end();
+  return std::find(person.supervisor_ids.begin(), person.supervisor_ids.end(), caller.person_id) !=
+         person.supervisor_ids.end();
 }
 }  // namespace
 
@@ -157,7 +157,8 @@ absl::Status ValidatePersonField(const Person& person, PersonField field,
       return absl::OkStatus();
     case PersonField::kQualifications: {
       if (person.qualifications.size() > kMaxQualifications) {
-        return InvalidField(name, absl::StrCat("must have at most ", kMaxQualifications, " entries"));
+        return InvalidField(name,
+                            absl::StrCat("must have at most ", kMaxQualifications, " entries"));
       }
       for (size_t i = 0; i < person.qualifications.size(); ++i) {
         if (auto status = ValidateText(absl::StrCat(name, "[", i, "].kind"),
@@ -219,8 +220,8 @@ absl::StatusOr<Person> DirectoryService::CreatePerson(const Caller& caller, Pers
   if (person.status == PersonStatus::kUnspecified) person.status = PersonStatus::kActive;
   if (person.timezone.empty()) person.timezone = "UTC";
   for (PersonField field :
-       {PersonField::kDisplayName, PersonField::kRole, PersonField::kStatus,
-        PersonField::kTimezone, PersonField::kQuietHours, PersonField::kCommitmentHoursPerMonth,
+       {PersonField::kDisplayName, PersonField::kRole, PersonField::kStatus, PersonField::kTimezone,
+        PersonField::kQuietHours, PersonField::kCommitmentHoursPerMonth,
         PersonField::kQualifications, PersonField::kLivedExperience}) {
     if (auto status = ValidatePersonField(person, field, "person"); !status.ok()) return status;
   }
@@ -259,7 +260,6 @@ absl::StatusOr<Person> DirectoryService::CreatePerson(const Caller& caller, Pers
   if (!stored->has_value()) return absl::InternalError("person vanished after create");
   return **stored;
 }
-
 
 absl::StatusOr<Person> DirectoryService::LoadVisible(const Caller& caller,
                                                      const std::string& person_id,
@@ -375,10 +375,9 @@ absl::StatusOr<Person> DirectoryService::UpdatePerson(const Caller& caller,
     if (caller.role != CallerRole::kCoordinator && next.status != current->status) {
       // Volunteers and supervisors take and end breaks themselves; only a coordinator
       // deactivates or reactivates someone.
-      bool break_change = (current->status == PersonStatus::kActive ||
-                           current->status == PersonStatus::kOnBreak) &&
-                          (next.status == PersonStatus::kActive ||
-                           next.status == PersonStatus::kOnBreak);
+      bool break_change =
+          (current->status == PersonStatus::kActive || current->status == PersonStatus::kOnBreak) &&
+          (next.status == PersonStatus::kActive || next.status == PersonStatus::kOnBreak);
       if (!break_change) {
         return absl::PermissionDeniedError(
             "person.status: you may only switch between active and on break");
@@ -401,9 +400,8 @@ absl::StatusOr<Person> DirectoryService::ChangeSupervision(const Caller& caller,
   if (auto status = RequireCoordinator(caller, "assign supervisors"); !status.ok()) return status;
   if (auto status = CheckPersonId("volunteer_id", volunteer_id); !status.ok()) return status;
   if (auto status = CheckPersonId("supervisor_id", supervisor_id); !status.ok()) return status;
-  absl::Status changed =
-      store_.SetSupervision(caller.organization_id, volunteer_id, supervisor_id, assigned,
-                            kMaxSupervisorsPerVolunteer, clock_.Now());
+  absl::Status changed = store_.SetSupervision(caller.organization_id, volunteer_id, supervisor_id,
+                                               assigned, kMaxSupervisorsPerVolunteer, clock_.Now());
   if (!changed.ok()) return changed;
   return LoadVisible(caller, volunteer_id, "volunteer_id");
 }
@@ -433,8 +431,12 @@ absl::StatusOr<Consent> DirectoryService::GetConsent(const Caller& caller,
   }
   auto consent = store_.GetConsent(caller.organization_id, subject);
   if (caller.person_id != subject && caller.role != CallerRole::kService) {
-    AuditRecord record{caller.person_id, caller.role, caller.organization_id, subject,
-                       std::string(kGetConsentRpc), absl::StatusCodeToString(consent.status().code()),
+    AuditRecord record{caller.person_id,
+                       caller.role,
+                       caller.organization_id,
+                       subject,
+                       std::string(kGetConsentRpc),
+                       absl::StatusCodeToString(consent.status().code()),
                        clock_.Now()};
     if (auto audited = audit_.Append(record); !audited.ok()) return audited;
   }
@@ -463,8 +465,7 @@ absl::StatusOr<Consent> DirectoryService::SetConsent(const Caller& caller,
 }
 
 absl::StatusOr<CreatedApiKey> DirectoryService::CreateApiKey(
-    const Caller& caller, const std::string& display_name,
-    const std::vector<std::string>& scopes) {
+    const Caller& caller, const std::string& display_name, const std::vector<std::string>& scopes) {
   if (auto status = RequireCoordinator(caller, "create API keys"); !status.ok()) return status;
   if (auto status = ValidateText("display_name", display_name, 1, kMaxDisplayNameChars);
       !status.ok()) {
@@ -476,8 +477,9 @@ absl::StatusOr<CreatedApiKey> DirectoryService::CreateApiKey(
   for (size_t i = 0; i < scopes.size(); ++i) {
     std::string field = absl::StrCat("scopes[", i, "]");
     if (std::find(known.begin(), known.end(), scopes[i]) == known.end()) {
-      return InvalidField(field, "is not a known scope (aggregates:read, exports:read, "
-                                 "webhooks:manage)");
+      return InvalidField(field,
+                          "is not a known scope (aggregates:read, exports:read, "
+                          "webhooks:manage)");
     }
     if (!unique.insert(scopes[i]).second) return InvalidField(field, "is listed twice");
   }

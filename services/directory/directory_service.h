@@ -1,10 +1,10 @@
 #pragma once
 
-#include "absl/strings/string_view.h"
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "services/common/api_key_secret.h"
 #include "services/common/audit_record.h"
 #include "services/common/caller.h"
@@ -52,16 +52,14 @@ class DirectoryService {
   absl::StatusOr<Person> UpdatePerson(const Caller& caller, const PersonUpdate& update);
   absl::StatusOr<Person> AssignSupervisor(const Caller& caller, const std::string& volunteer_id,
                                           const std::string& supervisor_id);
-  absl::StatusOr<Person> UnassignSupervisor(const Caller& caller,
-                                            const std::string& volunteer_id,
+  absl::StatusOr<Person> UnassignSupervisor(const Caller& caller, const std::string& volunteer_id,
                                             const std::string& supervisor_id);
 
   absl::StatusOr<Consent> GetConsent(const Caller& caller, const std::string& volunteer_id);
   absl::StatusOr<Consent> SetConsent(const Caller& caller, const std::string& volunteer_id,
                                      const Consent& consent);
 
-  absl::StatusOr<CreatedApiKey> CreateApiKey(const Caller& caller,
-                                             const std::string& display_name,
+  absl::StatusOr<CreatedApiKey> CreateApiKey(const Caller& caller, const std::string& display_name,
                                              const std::vector<std::string>& scopes);
   absl::StatusOr<Page<ApiKey>> ListApiKeys(const Caller& caller, const PageRequest& page);
   absl::StatusOr<ApiKey> RevokeApiKey(const Caller& caller, const std::string& api_key_id);

@@ -42,12 +42,11 @@ struct DirectoryServer {
 
 int main(int argc, char** argv) {
   using namespace peerwell;
-  return RunServerMain(
-      argc, argv, {"directory", 50051, 9551},
-      [](ServerRuntime& runtime,
-         ServerHost& host) -> absl::StatusOr<std::vector<std::shared_ptr<void>>> {
-        auto server = std::make_shared<directory::DirectoryServer>(runtime);
-        host.AddService(&server->handler);
-        return std::vector<std::shared_ptr<void>>{server};
-      });
+  return RunServerMain(argc, argv, {"directory", 50051, 9551},
+                       [](ServerRuntime& runtime,
+                          ServerHost& host) -> absl::StatusOr<std::vector<std::shared_ptr<void>>> {
+                         auto server = std::make_shared<directory::DirectoryServer>(runtime);
+                         host.AddService(&server->handler);
+                         return std::vector<std::shared_ptr<void>>{server};
+                       });
 }

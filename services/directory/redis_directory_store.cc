@@ -1,10 +1,10 @@
-#include "absl/strings/string_view.h"
 #include "services/directory/redis_directory_store.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "services/common/events.h"
 #include "services/common/idempotency.h"
 
@@ -124,8 +124,9 @@ void AppendFields(const Person& person, PersonField field, std::vector<std::stri
 }
 
 constexpr PersonField kAllFields[] = {
-    PersonField::kDisplayName, PersonField::kRole,           PersonField::kStatus,
-    PersonField::kTimezone,    PersonField::kQuietHours,     PersonField::kCommitmentHoursPerMonth,
+    PersonField::kDisplayName,    PersonField::kRole,
+    PersonField::kStatus,         PersonField::kTimezone,
+    PersonField::kQuietHours,     PersonField::kCommitmentHoursPerMonth,
     PersonField::kQualifications, PersonField::kLivedExperience};
 
 std::optional<Person> DecodePerson(const std::string& org, const RedisReply& hash,
@@ -136,19 +137,32 @@ std::optional<Person> DecodePerson(const std::string& org, const RedisReply& has
   person.organization_id = org;
   std::string quiet_start, quiet_end;
   for (const auto& [name, value] : pairs) {
-    if (name == "id") person.id = value;
-    else if (name == "display_name") person.display_name = value;
-    else if (name == "role") person.role = static_cast<Role>(ToInt(value));
-    else if (name == "status") person.status = static_cast<PersonStatus>(ToInt(value));
-    else if (name == "timezone") person.timezone = value;
-    else if (name == "quiet_start") quiet_start = value;
-    else if (name == "quiet_end") quiet_end = value;
-    else if (name == "commitment") person.commitment_hours_per_month = ToInt(value);
-    else if (name == "qualifications") person.qualifications = DecodeQualifications(value);
-    else if (name == "lived_experience") person.lived_experience = value == "1";
-    else if (name == "create_time") person.create_time = FromMicros(value);
-    else if (name == "update_time") person.update_time = FromMicros(value);
-    else if (name == "version") person.version = ToInt(value);
+    if (name == "id")
+      person.id = value;
+    else if (name == "display_name")
+      person.display_name = value;
+    else if (name == "role")
+      person.role = static_cast<Role>(ToInt(value));
+    else if (name == "status")
+      person.status = static_cast<PersonStatus>(ToInt(value));
+    else if (name == "timezone")
+      person.timezone = value;
+    else if (name == "quiet_start")
+      quiet_start = value;
+    else if (name == "quiet_end")
+      quiet_end = value;
+    else if (name == "commitment")
+      person.commitment_hours_per_month = ToInt(value);
+    else if (name == "qualifications")
+      person.qualifications = DecodeQualifications(value);
+    else if (name == "lived_experience")
+      person.lived_experience = value == "1";
+    else if (name == "create_time")
+      person.create_time = FromMicros(value);
+    else if (name == "update_time")
+      person.update_time = FromMicros(value);
+    else if (name == "version")
+      person.version = ToInt(value);
   }
   if (!quiet_start.empty()) person.quiet_hours = QuietHours{quiet_start, quiet_end};
   for (const auto& id : supervisors.elements) person.supervisor_ids.push_back(id.str);
@@ -162,12 +176,18 @@ std::optional<ApiKey> DecodeApiKey(const std::string& org, const RedisReply& has
   ApiKey key;
   key.organization_id = org;
   for (const auto& [name, value] : pairs) {
-    if (name == "id") key.id = value;
-    else if (name == "display_name") key.display_name = value;
-    else if (name == "scopes") key.scopes = absl::StrSplit(value, ' ', absl::SkipEmpty());
-    else if (name == "secret_hash") key.secret_hash = value;
-    else if (name == "create_time") key.create_time = FromMicros(value);
-    else if (name == "revoke_time" && !value.empty()) key.revoke_time = FromMicros(value);
+    if (name == "id")
+      key.id = value;
+    else if (name == "display_name")
+      key.display_name = value;
+    else if (name == "scopes")
+      key.scopes = absl::StrSplit(value, ' ', absl::SkipEmpty());
+    else if (name == "secret_hash")
+      key.secret_hash = value;
+    else if (name == "create_time")
+      key.create_time = FromMicros(value);
+    else if (name == "revoke_time" && !value.empty())
+      key.revoke_time = FromMicros(value);
   }
   return key;
 }
@@ -304,8 +324,7 @@ const RedisScript& RevokeApiKeyScript() {
 }
 
 std::string Retention(const CreateRequest& request) {
-  return request.request_id.empty() ? "0"
-                                    : absl::StrCat(absl::ToInt64Seconds(kRequestIdRetention));
+  return request.request_id.empty() ? "0" : absl::StrCat(absl::ToInt64Seconds(kRequestIdRetention));
 }
 
 // Where a listing goes on: the score after which the next page starts.
@@ -325,10 +344,10 @@ absl::StatusOr<Created> RedisDirectoryStore::CreateOrganization(const Organizati
   std::string request_key = request.request_id.empty()
                                 ? OrgRequestKey(request.caller_id, "-")
                                 : OrgRequestKey(request.caller_id, request.request_id);
-  auto result = ParseIdempotentReply(redis_.Eval(
-      CreateOrganizationScript(), {request_key, OrgKey(organization.id)},
-      {Retention(request), organization.id, organization.display_name,
-       Micros(organization.create_time)}));
+  auto result = ParseIdempotentReply(
+      redis_.Eval(CreateOrganizationScript(), {request_key, OrgKey(organization.id)},
+                  {Retention(request), organization.id, organization.display_name,
+                   Micros(organization.create_time)}));
   if (!result.ok()) return result.status();
   return Created{result->value, result->replayed};
 }
@@ -341,9 +360,12 @@ absl::StatusOr<std::optional<Organization>> RedisDirectoryStore::GetOrganization
   if (pairs.empty()) return std::nullopt;
   Organization organization;
   for (const auto& [name, value] : pairs) {
-    if (name == "id") organization.id = value;
-    else if (name == "display_name") organization.display_name = value;
-    else if (name == "create_time") organization.create_time = FromMicros(value);
+    if (name == "id")
+      organization.id = value;
+    else if (name == "display_name")
+      organization.display_name = value;
+    else if (name == "create_time")
+      organization.create_time = FromMicros(value);
   }
   return organization;
 }
@@ -352,16 +374,15 @@ absl::StatusOr<Created> RedisDirectoryStore::CreatePerson(const Person& person,
                                                           const CreateRequest& request,
                                                           bool only_if_no_coordinator) {
   const std::string& org = person.organization_id;
-  std::vector<std::string> keys{
-      RequestKey(org, "directory", request.caller_id,
-                 request.request_id.empty() ? "-" : request.request_id),
-      OrgKey(org),
-      PersonKey(org, person.id),
-      PeopleIndexKey(org),
-      PersonSeqKey(org),
-      CoordinatorsKey(org),
-      SupervisorsKey(org, person.id),
-      EventsKey()};
+  std::vector<std::string> keys{RequestKey(org, "directory", request.caller_id,
+                                           request.request_id.empty() ? "-" : request.request_id),
+                                OrgKey(org),
+                                PersonKey(org, person.id),
+                                PeopleIndexKey(org),
+                                PersonSeqKey(org),
+                                CoordinatorsKey(org),
+                                SupervisorsKey(org, person.id),
+                                EventsKey()};
   for (const auto& supervisor : person.supervisor_ids) {
     keys.push_back(PersonKey(org, supervisor));
     keys.push_back(SuperviseesKey(org, supervisor));
@@ -466,9 +487,12 @@ absl::Status RedisDirectoryStore::UpdatePerson(const Person& updated,
                                                const std::vector<PersonField>& fields) {
   const std::string& org = updated.organization_id;
   std::vector<std::string> names;
-  std::vector<std::string> args{absl::StrCat(updated.version), updated.id, org,
+  std::vector<std::string> args{absl::StrCat(updated.version),
+                                updated.id,
+                                org,
                                 Rfc3339(updated.update_time),
-                                absl::StrCat(static_cast<int>(updated.role)), ""};
+                                absl::StrCat(static_cast<int>(updated.role)),
+                                ""};
   for (PersonField field : fields) {
     names.emplace_back(PersonFieldName(field));
     AppendFields(updated, field, &args);
@@ -478,9 +502,8 @@ absl::Status RedisDirectoryStore::UpdatePerson(const Person& updated,
   args.push_back("update_time");
   args.push_back(Micros(updated.update_time));
   args[5] = absl::StrJoin(names, " ");
-  return CheckReply(redis_.Eval(UpdatePersonScript(),
-                                {PersonKey(org, updated.id), CoordinatorsKey(org), EventsKey()},
-                                args));
+  return CheckReply(redis_.Eval(
+      UpdatePersonScript(), {PersonKey(org, updated.id), CoordinatorsKey(org), EventsKey()}, args));
 }
 
 absl::Status RedisDirectoryStore::SetSupervision(const std::string& organization_id,
@@ -490,8 +513,8 @@ absl::Status RedisDirectoryStore::SetSupervision(const std::string& organization
   const std::string& org = organization_id;
   return CheckReply(redis_.Eval(
       SetSupervisionScript(),
-      {PersonKey(org, volunteer_id), PersonKey(org, supervisor_id), SupervisorsKey(org, volunteer_id),
-       SuperviseesKey(org, supervisor_id), EventsKey()},
+      {PersonKey(org, volunteer_id), PersonKey(org, supervisor_id),
+       SupervisorsKey(org, volunteer_id), SuperviseesKey(org, supervisor_id), EventsKey()},
       {volunteer_id, supervisor_id, org, Rfc3339(now), Micros(now), absl::StrCat(max_supervisors),
        assigned ? "1" : "0"}));
 }
@@ -502,10 +525,14 @@ absl::StatusOr<Consent> RedisDirectoryStore::GetConsent(const std::string& organ
   if (!reply.ok()) return reply.status();
   Consent consent;
   for (const auto& [name, value] : ReplyPairs(*reply)) {
-    if (name == "risk_monitoring") consent.risk_monitoring = value == "1";
-    else if (name == "share_scores_with_supervisor") consent.share_scores_with_supervisor = value == "1";
-    else if (name == "research_export") consent.research_export = value == "1";
-    else if (name == "update_time") consent.update_time = FromMicros(value);
+    if (name == "risk_monitoring")
+      consent.risk_monitoring = value == "1";
+    else if (name == "share_scores_with_supervisor")
+      consent.share_scores_with_supervisor = value == "1";
+    else if (name == "research_export")
+      consent.research_export = value == "1";
+    else if (name == "update_time")
+      consent.update_time = FromMicros(value);
   }
   return consent;
 }
@@ -534,8 +561,7 @@ absl::Status RedisDirectoryStore::SetConsent(const std::string& organization_id,
 absl::Status RedisDirectoryStore::CreateApiKey(const ApiKey& api_key) {
   const std::string& org = api_key.organization_id;
   return CheckReply(redis_.Eval(
-      CreateApiKeyScript(),
-      {ApiKeyKey(org, api_key.id), ApiKeysIndexKey(org), ApiKeySeqKey(org)},
+      CreateApiKeyScript(), {ApiKeyKey(org, api_key.id), ApiKeysIndexKey(org), ApiKeySeqKey(org)},
       {api_key.id, api_key.display_name, absl::StrJoin(api_key.scopes, " "), api_key.secret_hash,
        Micros(api_key.create_time)}));
 }
@@ -551,14 +577,14 @@ absl::StatusOr<Page<ApiKey>> RedisDirectoryStore::ListApiKeys(const std::string&
                                                               const PageRequest& page) {
   auto min_score = MinScore(page);
   if (!min_score.ok()) return min_score.status();
-  auto chunk = redis_.Execute({"ZRANGEBYSCORE", ApiKeysIndexKey(organization_id), *min_score,
-                               "+inf", "WITHSCORES", "LIMIT", "0",
-                               absl::StrCat(page.page_size + 1)});
+  auto chunk =
+      redis_.Execute({"ZRANGEBYSCORE", ApiKeysIndexKey(organization_id), *min_score, "+inf",
+                      "WITHSCORES", "LIMIT", "0", absl::StrCat(page.page_size + 1)});
   if (!chunk.ok()) return chunk.status();
   std::vector<RedisCommand> commands;
   std::vector<std::string> scores;
-  for (size_t i = 0; i + 1 < chunk->elements.size() &&
-                     static_cast<int>(commands.size()) < page.page_size;
+  for (size_t i = 0;
+       i + 1 < chunk->elements.size() && static_cast<int>(commands.size()) < page.page_size;
        i += 2) {
     commands.push_back({"HGETALL", ApiKeyKey(organization_id, chunk->elements[i].str)});
     scores.push_back(chunk->elements[i + 1].str);

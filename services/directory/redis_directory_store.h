@@ -25,8 +25,7 @@ class RedisDirectoryStore final : public DirectoryStore {
                                           const std::function<bool(const Person&)>& keep) override;
   absl::StatusOr<std::vector<std::string>> ListSuperviseeIds(
       const std::string& organization_id, const std::string& supervisor_id) override;
-  absl::Status UpdatePerson(const Person& updated,
-                            const std::vector<PersonField>& fields) override;
+  absl::Status UpdatePerson(const Person& updated, const std::vector<PersonField>& fields) override;
   absl::Status SetSupervision(const std::string& organization_id, const std::string& volunteer_id,
                               const std::string& supervisor_id, bool assigned,
                               size_t max_supervisors, absl::Time now) override;

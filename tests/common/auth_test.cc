@@ -55,8 +55,11 @@ TEST_F(TokenVerifierTest, RefusesOtherAlgorithmEvenWithSameSecret) {
   using namespace jwt::params;
   jwt::jwt_object token{algorithm("HS512"), secret(kTestJwtSecret)};
   int64_t now = absl::ToUnixSeconds(absl::Now());
-  token.add_claim("iss", "peerwell").add_claim("aud", "peerwell").add_claim("sub", "p1")
-      .add_claim("org", "o1").add_claim("role", "admin")
+  token.add_claim("iss", "peerwell")
+      .add_claim("aud", "peerwell")
+      .add_claim("sub", "p1")
+      .add_claim("org", "o1")
+      .add_claim("role", "admin")
       .add_claim("exp", std::chrono::system_clock::time_point(std::chrono::seconds(now + 600)));
   EXPECT_EQ(verifier_.Verify(token.signature()).status().code(),
             absl::StatusCode::kUnauthenticated);
@@ -64,9 +67,9 @@ TEST_F(TokenVerifierTest, RefusesOtherAlgorithmEvenWithSameSecret) {
 
 TEST_F(TokenVerifierTest, RefusesBadSignature) {
   std::string good = TestToken(CallerRole::kCoordinator, "p1", "o1");
-  std::string other = MintToken("another-secret-that-is-long-enough-32b",
-                                {"p1", "o1", CallerRole::kCoordinator, absl::Hours(1)},
-                                absl::Now());
+  std::string other =
+      MintToken("another-secret-that-is-long-enough-32b",
+                {"p1", "o1", CallerRole::kCoordinator, absl::Hours(1)}, absl::Now());
   std::vector<std::string> good_parts = absl::StrSplit(good, '.');
   std::vector<std::string> other_parts = absl::StrSplit(other, '.');
   std::string forged = absl::StrCat(good_parts[0], ".", good_parts[1], ".", other_parts[2]);
@@ -75,9 +78,9 @@ TEST_F(TokenVerifierTest, RefusesBadSignature) {
 }
 
 TEST_F(TokenVerifierTest, RefusesExpiredToken) {
-  std::string expired = MintToken(kTestJwtSecret,
-                                  {"p1", "o1", CallerRole::kVolunteer, absl::Minutes(5)},
-                                  absl::Now() - absl::Hours(1));
+  std::string expired =
+      MintToken(kTestJwtSecret, {"p1", "o1", CallerRole::kVolunteer, absl::Minutes(5)},
+                absl::Now() - absl::Hours(1));
   auto result = verifier_.Verify(expired);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(result.status().message(), ::testing::HasSubstr("expired"));
@@ -88,8 +91,11 @@ TEST_F(TokenVerifierTest, RefusesWrongIssuerOrAudience) {
   int64_t now = absl::ToUnixSeconds(absl::Now());
   auto make = [&](const char* iss, const char* aud) {
     jwt::jwt_object token{algorithm("HS256"), secret(kTestJwtSecret)};
-    token.add_claim("iss", iss).add_claim("aud", aud).add_claim("sub", "p1")
-        .add_claim("org", "o1").add_claim("role", "coordinator")
+    token.add_claim("iss", iss)
+        .add_claim("aud", aud)
+        .add_claim("sub", "p1")
+        .add_claim("org", "o1")
+        .add_claim("role", "coordinator")
         .add_claim("exp", std::chrono::system_clock::time_point(std::chrono::seconds(now + 600)));
     return token.signature();
   };
@@ -104,7 +110,9 @@ TEST_F(TokenVerifierTest, RefusesTokenWithoutExpiryOrOrganisationOrKnownRole) {
   using namespace jwt::params;
   auto make = [&](bool with_exp, const char* org, const char* role) {
     jwt::jwt_object token{algorithm("HS256"), secret(kTestJwtSecret)};
-    token.add_claim("iss", "peerwell").add_claim("aud", "peerwell").add_claim("sub", "p1")
+    token.add_claim("iss", "peerwell")
+        .add_claim("aud", "peerwell")
+        .add_claim("sub", "p1")
         .add_claim("role", role);
     if (org != nullptr) token.add_claim("org", org);
     if (with_exp) {
@@ -122,8 +130,7 @@ TEST_F(TokenVerifierTest, RefusesTokenWithoutExpiryOrOrganisationOrKnownRole) {
 
 TEST_F(TokenVerifierTest, RefusesGarbage) {
   for (const char* token : {"", "a.b", "a.b.c", "....", "eyJhbGciOiJIUzI1NiJ9.e30."}) {
-    EXPECT_EQ(verifier_.Verify(token).status().code(), absl::StatusCode::kUnauthenticated)
-        << token;
+    EXPECT_EQ(verifier_.Verify(token).status().code(), absl::StatusCode::kUnauthenticated) << token;
   }
 }
 

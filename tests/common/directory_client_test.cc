@@ -104,7 +104,8 @@ TEST_F(DirectoryClientTest, AuthenticatesPartnerKeys) {
   create.set_display_name("Partner");
   create.add_scopes("aggregates:read");
   v1::CreateApiKeyResponse created;
-  ASSERT_TRUE(server_.stub().CreateApiKey(Context(coordinator_token_).get(), create, &created).ok());
+  ASSERT_TRUE(
+      server_.stub().CreateApiKey(Context(coordinator_token_).get(), create, &created).ok());
   auto partner = client_->AuthenticateApiKey(created.secret());
   ASSERT_TRUE(partner.ok()) << partner.status();
   EXPECT_EQ(partner->organization_id, org_);
@@ -112,8 +113,7 @@ TEST_F(DirectoryClientTest, AuthenticatesPartnerKeys) {
   EXPECT_TRUE(partner->HasScope("aggregates:read"));
   std::string wrong = created.secret();
   wrong.back() = wrong.back() == 'A' ? 'B' : 'A';
-  EXPECT_EQ(client_->AuthenticateApiKey(wrong).status().code(),
-            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(client_->AuthenticateApiKey(wrong).status().code(), absl::StatusCode::kUnauthenticated);
 }
 
 TEST_F(DirectoryClientTest, EveryCallHasADeadline) {

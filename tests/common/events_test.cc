@@ -37,9 +37,8 @@ class EventsTest : public ::testing::Test {
   }
   long long Pending() {
     auto reply = redis_.Execute({"XPENDING", kStream, "testers"});
-    return reply.ok() && reply->IsArray() && !reply->elements.empty()
-               ? reply->elements[0].integer
-               : -1;
+    return reply.ok() && reply->IsArray() && !reply->elements.empty() ? reply->elements[0].integer
+                                                                      : -1;
   }
 
   RedisServer server_;

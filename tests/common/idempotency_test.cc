@@ -59,8 +59,12 @@ TEST(AuditTest, AppendsRecordToTheOrganisationsStream) {
   RedisServer server;
   RedisClient redis(RedisOptions{server.address()});
   AuditAppender audit(redis);
-  AuditRecord record{"p-sup", CallerRole::kSupervisor, "o1", "p-vol",
-                     "peerwell.directory.v1.DirectoryService/GetConsent", "OK",
+  AuditRecord record{"p-sup",
+                     CallerRole::kSupervisor,
+                     "o1",
+                     "p-vol",
+                     "peerwell.directory.v1.DirectoryService/GetConsent",
+                     "OK",
                      absl::FromUnixSeconds(1'800'000'000)};
   ASSERT_TRUE(audit.Append(record).ok());
   ASSERT_TRUE(audit.Append(record).ok());

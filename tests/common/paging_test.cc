@@ -18,9 +18,7 @@ TEST_F(PageTokenTest, RoundTripsPosition) {
   EXPECT_EQ(token.find("42"), std::string::npos) << "token must be opaque";
 }
 
-TEST_F(PageTokenTest, EmptyTokenIsFirstPage) {
-  EXPECT_EQ(*codec_.Decode("", "o1", "q"), "");
-}
+TEST_F(PageTokenTest, EmptyTokenIsFirstPage) { EXPECT_EQ(*codec_.Decode("", "o1", "q"), ""); }
 
 TEST_F(PageTokenTest, RefusesTamperedToken) {
   std::string token = codec_.Encode("o1", "q", "42");

@@ -115,19 +115,16 @@ TEST_F(DirectoryApiTest, RefusesMissingAndBadCredentials) {
   Org org = NewOrganization("Harbour");
   v1::Person person;
   EXPECT_EQ(Get("", org.coordinator_id).error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(Get("not-a-token", org.coordinator_id).error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
-  std::string expired = MintToken(peerwell::testing::kTestJwtSecret,
-                                  {org.coordinator_id, org.id, CallerRole::kCoordinator,
-                                   absl::Minutes(1)},
-                                  absl::Now() - absl::Hours(2));
+  EXPECT_EQ(Get("not-a-token", org.coordinator_id).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  std::string expired =
+      MintToken(peerwell::testing::kTestJwtSecret,
+                {org.coordinator_id, org.id, CallerRole::kCoordinator, absl::Minutes(1)},
+                absl::Now() - absl::Hours(2));
   EXPECT_EQ(Get(expired, org.coordinator_id).error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  std::string wrong_secret = MintToken("a-different-secret-that-is-32-bytes-long",
-                                       {org.coordinator_id, org.id, CallerRole::kCoordinator,
-                                        absl::Hours(1)},
-                                       absl::Now());
-  EXPECT_EQ(Get(wrong_secret, org.coordinator_id).error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  std::string wrong_secret = MintToken(
+      "a-different-secret-that-is-32-bytes-long",
+      {org.coordinator_id, org.id, CallerRole::kCoordinator, absl::Hours(1)}, absl::Now());
+  EXPECT_EQ(Get(wrong_secret, org.coordinator_id).error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_TRUE(Get(org.coordinator_token, org.coordinator_id).ok());
 }
 
@@ -186,10 +183,11 @@ TEST_F(DirectoryApiTest, ServicesAuthenticateApiKeysOfTheirOrganisationOnly) {
   EXPECT_THAT(response.scopes(), ::testing::ElementsAre("exports:read", "aggregates:read"));
 
   std::string foreign_service = TestToken(CallerRole::kService, "checkin", other.id);
-  EXPECT_EQ(server_.stub().AuthenticateApiKey(As(foreign_service).get(), request, &response)
-                .error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(server_.stub().AuthenticateApiKey(As(org.coordinator_token).get(), request, &response)
+  EXPECT_EQ(
+      server_.stub().AuthenticateApiKey(As(foreign_service).get(), request, &response).error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(server_.stub()
+                .AuthenticateApiKey(As(org.coordinator_token).get(), request, &response)
                 .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
 }
@@ -214,7 +212,8 @@ TEST_F(DirectoryApiTest, OnlyTheOperatorCreatesOrganisationsAndOnlyTheFirstCoord
   EXPECT_EQ(server_.stub().CreatePerson(As(admin_for_org).get(), second, &response).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
 
-  std::string admin_for_missing = TestToken(CallerRole::kAdmin, "operator", "o0000000000000000dead");
+  std::string admin_for_missing =
+      TestToken(CallerRole::kAdmin, "operator", "o0000000000000000dead");
   EXPECT_EQ(
       server_.stub().CreatePerson(As(admin_for_missing).get(), second, &response).error_code(),
       grpc::StatusCode::NOT_FOUND);
@@ -237,7 +236,8 @@ TEST_F(DirectoryApiTest, AnotherOrganisationsPeopleDoNotExist) {
   Org harbour = NewOrganization("Harbour");
   Org lighthouse = NewOrganization("Lighthouse");
   v1::Person supervisor = CreatePerson(harbour, v1::ROLE_SUPERVISOR, "Sam");
-  v1::Person volunteer = CreatePerson(harbour, v1::ROLE_VOLUNTEER, "Vera", {supervisor.person_id()});
+  v1::Person volunteer =
+      CreatePerson(harbour, v1::ROLE_VOLUNTEER, "Vera", {supervisor.person_id()});
 
   // Reads answer exactly like a missing person.
   grpc::Status foreign = Get(lighthouse.coordinator_token, volunteer.person_id());
@@ -252,7 +252,8 @@ TEST_F(DirectoryApiTest, AnotherOrganisationsPeopleDoNotExist) {
   update.mutable_person()->set_display_name("Hijacked");
   update.mutable_update_mask()->add_paths("display_name");
   v1::UpdatePersonResponse updated;
-  EXPECT_EQ(server_.stub().UpdatePerson(As(lighthouse.coordinator_token).get(), update, &updated)
+  EXPECT_EQ(server_.stub()
+                .UpdatePerson(As(lighthouse.coordinator_token).get(), update, &updated)
                 .error_code(),
             grpc::StatusCode::NOT_FOUND);
   v1::UnassignSupervisorRequest unassign;
@@ -363,7 +364,8 @@ TEST_F(DirectoryApiTest, SupervisorSeesOnlyAssignedVolunteers) {
   EXPECT_EQ(seen.timezone(), "");  // colleagues: display name only
 
   std::set<std::string> volunteers;
-  for (const auto& person : ListAll(token, v1::ROLE_VOLUNTEER)) volunteers.insert(person.person_id());
+  for (const auto& person : ListAll(token, v1::ROLE_VOLUNTEER))
+    volunteers.insert(person.person_id());
   EXPECT_EQ(volunteers, std::set<std::string>{mine.person_id()});
 
   // Assigning Viktor to Sam makes him visible; unassigning hides him again.
@@ -450,9 +452,8 @@ TEST_F(DirectoryApiTest, SupervisorUpdatesOwnProfileButNotCommitmentOrOthers) {
   rename_volunteer.mutable_person()->set_person_id(vera.person_id());
   rename_volunteer.mutable_person()->set_display_name("Renamed");
   rename_volunteer.mutable_update_mask()->add_paths("display_name");
-  EXPECT_EQ(
-      server_.stub().UpdatePerson(As(token).get(), rename_volunteer, &updated).error_code(),
-      grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(server_.stub().UpdatePerson(As(token).get(), rename_volunteer, &updated).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST_F(DirectoryApiTest, RoleRulesOfAssignments) {
@@ -526,7 +527,8 @@ TEST_F(DirectoryApiTest, OnlyTheVolunteerSetsTheirConsent) {
   ASSERT_TRUE(server_.stub().GetConsent(As(org.coordinator_token).get(), get, &current).ok());
   EXPECT_EQ(server_.stub().GetConsent(As(TokenFor(org, viktor)).get(), get, &current).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
-  auto audit = server_.redis().Execute({"XRANGE", absl::StrCat("pw:{", org.id, "}:audit"), "-", "+"});
+  auto audit =
+      server_.redis().Execute({"XRANGE", absl::StrCat("pw:{", org.id, "}:audit"), "-", "+"});
   auto records = ParseStreamEntries(*audit);
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[0].Get("actor_id"), sam.person_id());
@@ -560,11 +562,15 @@ TEST_F(DirectoryApiTest, BadInputNamesTheFieldAndStoresNothing) {
       {[](v1::Person* p) { p->set_role(static_cast<v1::Role>(9)); }, "person.role"},
       {[](v1::Person* p) { p->set_status(static_cast<v1::PersonStatus>(7)); }, "person.status"},
       {[](v1::Person* p) { p->set_timezone("Europe/Atlantis"); }, "person.timezone"},
-      {[](v1::Person* p) { p->mutable_quiet_hours()->set_start("25:00");
-                           p->mutable_quiet_hours()->set_end("07:00"); },
+      {[](v1::Person* p) {
+         p->mutable_quiet_hours()->set_start("25:00");
+         p->mutable_quiet_hours()->set_end("07:00");
+       },
        "person.quiet_hours.start"},
-      {[](v1::Person* p) { p->mutable_quiet_hours()->set_start("22:00");
-                           p->mutable_quiet_hours()->set_end("7"); },
+      {[](v1::Person* p) {
+         p->mutable_quiet_hours()->set_start("22:00");
+         p->mutable_quiet_hours()->set_end("7");
+       },
        "person.quiet_hours.end"},
       {[](v1::Person* p) { p->set_commitment_hours_per_month(-1); },
        "person.commitment_hours_per_month"},
@@ -656,7 +662,8 @@ TEST_F(DirectoryApiTest, PagesThroughEveryoneAndRefusesForeignOrTamperedTokens) 
   Org other = NewOrganization("Lighthouse");
   std::set<std::string> created;
   for (int i = 0; i < 12; ++i) {
-    created.insert(CreatePerson(org, v1::ROLE_VOLUNTEER, absl::StrCat("Volunteer ", i)).person_id());
+    created.insert(
+        CreatePerson(org, v1::ROLE_VOLUNTEER, absl::StrCat("Volunteer ", i)).person_id());
   }
   CreatePerson(other, v1::ROLE_VOLUNTEER, "Elsewhere");
 
@@ -668,7 +675,8 @@ TEST_F(DirectoryApiTest, PagesThroughEveryoneAndRefusesForeignOrTamperedTokens) 
   int pages = 0;
   while (true) {
     v1::ListPeopleResponse response;
-    ASSERT_TRUE(server_.stub().ListPeople(As(org.coordinator_token).get(), request, &response).ok());
+    ASSERT_TRUE(
+        server_.stub().ListPeople(As(org.coordinator_token).get(), request, &response).ok());
     ++pages;
     EXPECT_LE(response.people_size(), 5);
     for (const auto& person : response.people()) seen.push_back(person.person_id());
@@ -708,7 +716,8 @@ TEST_F(DirectoryApiTest, ListsApiKeysInPages) {
     create.set_display_name(absl::StrCat("Partner ", i));
     create.add_scopes("aggregates:read");
     v1::CreateApiKeyResponse created;
-    ASSERT_TRUE(server_.stub().CreateApiKey(As(org.coordinator_token).get(), create, &created).ok());
+    ASSERT_TRUE(
+        server_.stub().CreateApiKey(As(org.coordinator_token).get(), create, &created).ok());
   }
   v1::ListApiKeysRequest request;
   request.set_page_size(2);
@@ -726,7 +735,8 @@ TEST_F(DirectoryApiTest, ListsApiKeysInPages) {
   bad.set_display_name("Bad");
   bad.add_scopes("everything");
   v1::CreateApiKeyResponse response;
-  grpc::Status status = server_.stub().CreateApiKey(As(org.coordinator_token).get(), bad, &response);
+  grpc::Status status =
+      server_.stub().CreateApiKey(As(org.coordinator_token).get(), bad, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("scopes[0]"));
 }

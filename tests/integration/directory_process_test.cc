@@ -6,11 +6,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "peerwell/directory/v1/directory.grpc.pb.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/testing/process.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/tokens.h"
@@ -62,13 +62,11 @@ std::string CallRaw(const std::shared_ptr<grpc::Channel>& channel, const std::st
   return text;
 }
 
-
 class DirectoryProcessTest : public ::testing::Test {
  protected:
   void StartDirectory(std::vector<std::string> extra_args = {}) {
     std::vector<std::string> args{"--listen_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0",
-                                  "--redis_addr=" + redis_.address_string(),
-                                  "--shutdown_grace=5s"};
+                                  "--redis_addr=" + redis_.address_string(), "--shutdown_grace=5s"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     process_ = std::make_unique<ServerProcess>(
         PEERWELL_DIRECTORY_BINARY, args,
@@ -79,8 +77,8 @@ class DirectoryProcessTest : public ::testing::Test {
     ASSERT_GT(port_, 0) << process_->Output();
     metrics_port_ =
         process_->WaitForLoggedPort(absl::Seconds(10), "metrics serving", "metrics_port");
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
-                                   grpc::InsecureChannelCredentials());
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
   }
 
   grpc::health::v1::HealthCheckResponse::ServingStatus Health() {
@@ -98,8 +96,7 @@ class DirectoryProcessTest : public ::testing::Test {
   grpc::Status CreateOrganization(const std::string& name, std::chrono::seconds deadline) {
     auto stub = v1::DirectoryService::NewStub(channel_);
     grpc::ClientContext context;
-    context.AddMetadata("authorization",
-                        "Bearer " + TestToken(CallerRole::kAdmin, "operator", ""));
+    context.AddMetadata("authorization", "Bearer " + TestToken(CallerRole::kAdmin, "operator", ""));
     context.set_deadline(std::chrono::system_clock::now() + deadline);
     v1::CreateOrganizationRequest request;
     request.set_display_name(name);
@@ -128,16 +125,15 @@ TEST_F(DirectoryProcessTest, HealthFollowsRedis) {
   StartDirectory();
   ASSERT_EQ(Health(), grpc::health::v1::HealthCheckResponse::SERVING);
   redis_.Kill();
-  EXPECT_TRUE(WaitFor(
-      [&] { return Health() == grpc::health::v1::HealthCheckResponse::NOT_SERVING; },
-      absl::Seconds(2)));
+  EXPECT_TRUE(
+      WaitFor([&] { return Health() == grpc::health::v1::HealthCheckResponse::NOT_SERVING; },
+              absl::Seconds(2)));
   // It keeps running, and calls fail fast with UNAVAILABLE rather than hanging.
   grpc::Status down = CreateOrganization("While down", std::chrono::seconds(5));
   EXPECT_EQ(down.error_code(), grpc::StatusCode::UNAVAILABLE) << down.error_message();
   redis_.Start();
-  EXPECT_TRUE(WaitFor(
-      [&] { return Health() == grpc::health::v1::HealthCheckResponse::SERVING; },
-      absl::Seconds(5)));
+  EXPECT_TRUE(WaitFor([&] { return Health() == grpc::health::v1::HealthCheckResponse::SERVING; },
+                      absl::Seconds(5)));
   EXPECT_TRUE(CreateOrganization("After", std::chrono::seconds(5)).ok());
 }
 
@@ -150,13 +146,12 @@ TEST_F(DirectoryProcessTest, PausedRedisTurnsHealthNotServingAndCallsEndByTheirD
   EXPECT_TRUE(status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
               status.error_code() == grpc::StatusCode::UNAVAILABLE)
       << status.error_code();
-  EXPECT_TRUE(WaitFor(
-      [&] { return Health() == grpc::health::v1::HealthCheckResponse::NOT_SERVING; },
-      absl::Seconds(2)));
+  EXPECT_TRUE(
+      WaitFor([&] { return Health() == grpc::health::v1::HealthCheckResponse::NOT_SERVING; },
+              absl::Seconds(2)));
   redis_.Resume();
-  EXPECT_TRUE(WaitFor(
-      [&] { return Health() == grpc::health::v1::HealthCheckResponse::SERVING; },
-      absl::Seconds(5)));
+  EXPECT_TRUE(WaitFor([&] { return Health() == grpc::health::v1::HealthCheckResponse::SERVING; },
+                      absl::Seconds(5)));
 }
 
 TEST_F(DirectoryProcessTest, MetricsCountEveryRpcByCode) {
@@ -174,7 +169,10 @@ TEST_F(DirectoryProcessTest, MetricsCountEveryRpcByCode) {
     return metrics.find("grpc_method=\"GetPerson\"") != std::string::npos;
   }));
   EXPECT_THAT(metrics, HasSubstr("grpc_server_started_total"));
-  EXPECT_THAT(metrics, HasSubstr(R"(grpc_server_handled_total{grpc_code="OK",grpc_method="CreateOrganization",grpc_service="peerwell.directory.v1.DirectoryService"} 1)"));
+  EXPECT_THAT(
+      metrics,
+      HasSubstr(
+          R"(grpc_server_handled_total{grpc_code="OK",grpc_method="CreateOrganization",grpc_service="peerwell.directory.v1.DirectoryService"} 1)"));
   EXPECT_THAT(metrics, HasSubstr(R"(grpc_code="UNAUTHENTICATED",grpc_method="GetPerson")"));
   EXPECT_THAT(metrics, HasSubstr("grpc_server_handling_seconds_bucket"));
   EXPECT_THAT(metrics, HasSubstr("redis_client_requests_total"));
@@ -195,9 +193,8 @@ TEST_F(DirectoryProcessTest, SigtermLetsInFlightCallsFinishThenExitsZero) {
   ASSERT_EQ(Health(), grpc::health::v1::HealthCheckResponse::SERVING);
   // Hold a call in flight: Redis is paused, so the call waits inside the server.
   redis_.Pause();
-  auto in_flight = std::async(std::launch::async, [&] {
-    return CreateOrganization("In flight", std::chrono::seconds(8));
-  });
+  auto in_flight = std::async(
+      std::launch::async, [&] { return CreateOrganization("In flight", std::chrono::seconds(8)); });
   ASSERT_TRUE(WaitFor([&] {
     return HttpGet(metrics_port_, "/metrics").find("grpc_method=\"CreateOrganization\"") !=
            std::string::npos;
@@ -215,9 +212,9 @@ TEST_F(DirectoryProcessTest, SigtermLetsInFlightCallsFinishThenExitsZero) {
 TEST_F(DirectoryProcessTest, ServesReflection) {
   StartDirectory();
   // ServerReflectionRequest{list_services: "*"}: field 7, length-delimited.
-  std::string services = CallRaw(
-      channel_, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-      std::string("\x3a\x01*", 3));
+  std::string services =
+      CallRaw(channel_, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+              std::string("\x3a\x01*", 3));
   EXPECT_THAT(services, HasSubstr("peerwell.directory.v1.DirectoryService"));
   EXPECT_THAT(services, HasSubstr("grpc.health.v1.Health"));
 }

@@ -80,7 +80,7 @@ TEST_F(PeerwellctlTest, ExitCodesTellUsageFromServiceErrors) {
   EXPECT_THAT(no_token.output, HasSubstr("error: UNAUTHENTICATED"));
 
   CtlRun denied = Ctl({"--as", "volunteer:p0000000000000000beef:o0000000000000000dead", "person",
-                    "create", "--name", "X", "--role", "volunteer"});
+                       "create", "--name", "X", "--role", "volunteer"});
   EXPECT_EQ(denied.exit_code, 1);
   EXPECT_THAT(denied.output, HasSubstr("error: PERMISSION_DENIED"));
 
@@ -98,17 +98,17 @@ TEST_F(PeerwellctlTest, CreatesAnOrganisationItsCoordinatorAndAnApiKey) {
   std::string org_id = org.output.substr(at + marker.size(), 21);
 
   CtlRun coordinator = Ctl({"--as", "admin:ops:" + org_id, "person", "create", "--name", "Grace",
-                         "--role", "coordinator", "--timezone", "Europe/London"});
+                            "--role", "coordinator", "--timezone", "Europe/London"});
   ASSERT_EQ(coordinator.exit_code, 0) << coordinator.output;
   EXPECT_THAT(coordinator.output, HasSubstr("Grace"));
 
   CtlRun bad_zone = Ctl({"--as", "coordinator:p0000000000000000beef:" + org_id, "person", "create",
-                      "--name", "Vera", "--role", "volunteer", "--timezone", "Nowhere/Else"});
+                         "--name", "Vera", "--role", "volunteer", "--timezone", "Nowhere/Else"});
   EXPECT_EQ(bad_zone.exit_code, 1);
   EXPECT_THAT(bad_zone.output, HasSubstr("person.timezone"));
 
   CtlRun key = Ctl({"--as", "coordinator:p0000000000000000beef:" + org_id, "apikey", "create",
-                 "Partner", "--scope", "aggregates:read"});
+                    "Partner", "--scope", "aggregates:read"});
   ASSERT_EQ(key.exit_code, 0) << key.output;
   EXPECT_THAT(key.output, HasSubstr("pwk_" + org_id));
   CtlRun keys = Ctl({"--as", "coordinator:p0000000000000000beef:" + org_id, "apikey", "list"});
