@@ -11,6 +11,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
+#include "services/common/log.h"
 #include "services/common/validation.h"
 #include "tools/peerwellctl/args.h"
 
@@ -263,34 +264,7 @@ absl::StatusOr<std::string> MessageToJson(const google::protobuf::Message& messa
 }
 
 std::string JsonString(absl::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned char>(c));
-        } else {
-          out += c;  // UTF-8 passes through unchanged: JSON text is UTF-8
-        }
-    }
-  }
-  out += "\"";
-  return out;
+  return absl::StrCat("\"", JsonEscape(text), "\"");
 }
 
 }  // namespace peerwell::ctl
