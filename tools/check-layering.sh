@@ -9,19 +9,27 @@ cd "$root"
 
 core=(services/common/{api_key_secret,caller,deadline,ids,validation}.{h,cc}
       services/common/{clock,audit_record}.h)
+is_core() {
+  local candidate=$1 known
+  for known in "${core[@]}"; do [[ $known == "$candidate" ]] && return 0; done
+  return 1
+}
+
 for dir in services/*/; do
   name=$(basename "$dir")
   [[ $name == common ]] && continue
   for file in "$dir$name.h" "$dir${name}_service.h" "$dir${name}_service.cc" "$dir${name}_store.h"; do
     [[ -f $file ]] && core+=("$file")
   done
+  # Whatever else the service's <name>_core library compiles, and the headers beside it.
+  for source in $(sed -n "/add_library(${name}_core/,/)/p" "$dir/CMakeLists.txt" 2>/dev/null |
+                  grep -o '[a-z_]*\.cc'); do
+    for file in "$dir$source" "$dir${source%.cc}.h"; do
+      [[ -f $file ]] && ! is_core "$file" && core+=("$file")
+    done
+  done
 done
 
-is_core() {
-  local candidate=$1 known
-  for known in "${core[@]}"; do [[ $known == "$candidate" ]] && return 0; done
-  return 1
-}
 
 status=0
 for file in "${core[@]}"; do
