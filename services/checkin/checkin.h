@@ -1,8 +1,11 @@
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "absl/time/time.h"
 
 namespace peerwell::checkin {
 
@@ -76,6 +79,94 @@ struct Score {
   std::string scale_id;
   double value = 0;
   std::string band;
+};
+
+// --- Check-ins, incidents, support requests ---------------------------------------------------
+
+struct CheckinContext {
+  std::string session_kind;
+  double hours = 0;
+  int sessions_facilitated = 0;
+};
+
+struct Checkin {
+  std::string id;
+  std::string organization_id;
+  std::string volunteer_id;
+  std::string instrument_id;
+  int instrument_version = 0;
+  absl::Time submit_time = absl::InfinitePast();
+  std::vector<Answer> answers;
+  CheckinContext context;
+  std::vector<Score> scores;
+  // Plain text inside the domain only; sealed at rest, and empty unless the reader may see it.
+  std::string note;
+};
+
+enum class IncidentType {
+  kUnspecified = 0,
+  kAggression = 1,
+  kSuicideDisclosure = 2,
+  kSuicideAttempt = 3,
+  kDeathOfSupportedPerson = 4,
+  kSafeguarding = 5,
+  kOther = 6,
+};
+
+struct Incident {
+  std::string id;
+  std::string organization_id;
+  std::string volunteer_id;
+  IncidentType type = IncidentType::kUnspecified;
+  absl::Time occur_time = absl::InfinitePast();
+  absl::Time report_time = absl::InfinitePast();
+  std::string description;  // sealed at rest
+};
+
+enum class Urgency { kUnspecified = 0, kLow = 1, kHigh = 2 };
+
+struct SupportRequest {
+  std::string id;
+  std::string organization_id;
+  std::string volunteer_id;
+  Urgency urgency = Urgency::kUnspecified;
+  absl::Time create_time = absl::InfinitePast();
+  std::string note;    // sealed at rest
+  std::string source;  // "request", or "pulse" when a pulse answered want_to_talk
+};
+
+struct SupportResource {
+  std::string title;
+  std::string description;
+  std::string contact;
+};
+
+// What an organisation sets for check-ins; defaults apply until it does.
+struct CheckinSettings {
+  // Days between check-ins per instrument (SPEC §3 defaults: who5 14, cbi 30, proqol5 90).
+  std::map<std::string, int> cadence_days;
+  std::vector<SupportResource> support_resources;
+  // The organisation's SWEMWBS registration with Warwick Medical School; empty: not registered.
+  std::string swemwbs_registration;
+};
+CheckinSettings DefaultCheckinSettings();
+
+struct TrendPoint {
+  absl::Time time;
+  double value = 0;
+};
+
+struct Trend {
+  std::vector<TrendPoint> points;  // oldest first
+  std::optional<double> baseline;  // median of the 90 days before the latest point
+  std::optional<double> latest;
+  std::optional<double> change;  // latest - baseline
+};
+
+struct DueCheckin {
+  std::string instrument_id;
+  absl::Time due_time;
+  std::string reason;  // "cadence", "first_checkin" or "incident_follow_up"
 };
 
 }  // namespace peerwell::checkin

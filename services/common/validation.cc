@@ -57,14 +57,18 @@ size_t Utf8Length(absl::string_view text) {
   return count;
 }
 
-absl::Status ValidateText(absl::string_view field, absl::string_view value, size_t min_chars,
-                          size_t max_chars) {
+namespace {
+
+absl::Status CheckText(absl::string_view field, absl::string_view value, size_t min_chars,
+                       size_t max_chars, bool allow_line_breaks) {
   size_t chars = 0;
   size_t pos = 0;
   while (pos < value.size()) {
     char32_t cp;
     if (!NextCodePoint(value, &pos, &cp)) return InvalidField(field, "must be valid UTF-8");
-    if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) {
+    bool line_break = cp == '\n' || cp == '\r' || cp == '\t';
+    if ((cp < 0x20 && !(allow_line_breaks && line_break)) || cp == 0x7F ||
+        (cp >= 0x80 && cp < 0xA0)) {
       return InvalidField(field, "must not contain control characters");
     }
     ++chars;
@@ -78,6 +82,17 @@ absl::Status ValidateText(absl::string_view field, absl::string_view value, size
     return InvalidField(field, absl::StrCat("must have at most ", max_chars, " characters"));
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateText(absl::string_view field, absl::string_view value, size_t min_chars,
+                          size_t max_chars) {
+  return CheckText(field, value, min_chars, max_chars, /*allow_line_breaks=*/false);
+}
+
+absl::Status ValidateFreeText(absl::string_view field, absl::string_view value, size_t max_chars) {
+  return CheckText(field, value, 0, max_chars, /*allow_line_breaks=*/true);
 }
 
 absl::Status ValidateToken(absl::string_view field, absl::string_view value) {

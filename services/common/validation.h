@@ -19,6 +19,10 @@ absl::Status InvalidField(absl::string_view field, absl::string_view rule);
 absl::Status ValidateText(absl::string_view field, absl::string_view value, size_t min_chars,
                           size_t max_chars);
 
+// Free text a person writes (notes, descriptions, messages): like ValidateText, but line breaks
+// and tabs are allowed; may be empty.
+absl::Status ValidateFreeText(absl::string_view field, absl::string_view value, size_t max_chars);
+
 // A client-chosen token such as a request_id: 1-128 characters of [A-Za-z0-9._:-].
 absl::Status ValidateToken(absl::string_view field, absl::string_view value);
 

@@ -1,0 +1,176 @@
+#include "services/checkin/checkin_mapping.h"
+
+#include "absl/strings/str_cat.h"
+#include "services/common/proto_time.h"
+#include "services/common/validation.h"
+
+namespace peerwell::checkin {
+namespace {
+constexpr int kMaxAnswers = 64;
+constexpr size_t kMaxItemIdChars = 32;
+constexpr int kMaxCadenceEntries = 16;
+constexpr int kMaxResources = 10;
+}  // namespace
+
+v1::Instrument InstrumentToProto(const Instrument& instrument) {
+  v1::Instrument proto;
+  proto.set_instrument_id(instrument.id);
+  proto.set_version(instrument.version);
+  proto.set_title(instrument.title);
+  proto.set_instruction(instrument.instruction);
+  proto.set_recall_period(instrument.recall_period);
+  proto.set_adaptation(instrument.adaptation);
+  proto.set_attribution(absl::StrCat(instrument.attribution, " Licence: ", instrument.licence));
+  for (const Item& item : instrument.items) {
+    v1::Item* out = proto.add_items();
+    out->set_item_id(item.id);
+    out->set_text(item.text);
+    out->set_required(item.required);
+    for (const ResponseOption& option : item.options) {
+      v1::ResponseOption* o = out->add_options();
+      o->set_value(option.value);
+      o->set_label(option.label);
+    }
+  }
+  return proto;
+}
+
+absl::StatusOr<std::vector<Answer>> AnswersFromProto(
+    const google::protobuf::RepeatedPtrField<v1::Answer>& answers) {
+  if (answers.size() > kMaxAnswers) {
+    return InvalidField("answers", absl::StrCat("must have at most ", kMaxAnswers, " entries"));
+  }
+  std::vector<Answer> out;
+  for (int i = 0; i < answers.size(); ++i) {
+    if (answers[i].item_id().size() > kMaxItemIdChars) {
+      return InvalidField(absl::StrCat("answers[", i, "].item_id"), "is too long");
+    }
+    out.push_back({answers[i].item_id(), answers[i].value()});
+  }
+  return out;
+}
+
+CheckinContext ContextFromProto(const v1::CheckinContext& context) {
+  return {context.session_kind(), context.hours(), context.sessions_facilitated()};
+}
+
+v1::Checkin CheckinToProto(const Checkin& checkin) {
+  v1::Checkin proto;
+  proto.set_checkin_id(checkin.id);
+  proto.set_volunteer_id(checkin.volunteer_id);
+  proto.set_instrument_id(checkin.instrument_id);
+  proto.set_instrument_version(checkin.instrument_version);
+  *proto.mutable_submit_time() = TimestampToProto(checkin.submit_time);
+  for (const Score& score : checkin.scores) {
+    v1::Score* out = proto.add_scores();
+    out->set_scale_id(score.scale_id);
+    out->set_value(score.value);
+    out->set_band(score.band);
+  }
+  for (const Answer& answer : checkin.answers) {
+    v1::Answer* out = proto.add_answers();
+    out->set_item_id(answer.item_id);
+    out->set_value(answer.value);
+  }
+  proto.mutable_context()->set_session_kind(checkin.context.session_kind);
+  proto.mutable_context()->set_hours(checkin.context.hours);
+  proto.mutable_context()->set_sessions_facilitated(checkin.context.sessions_facilitated);
+  proto.set_note(checkin.note);
+  return proto;
+}
+
+absl::StatusOr<IncidentType> IncidentTypeFromProto(int value) {
+  if (!v1::IncidentType_IsValid(value)) {
+    return InvalidField("incident_type", "is not a known incident type");
+  }
+  return static_cast<IncidentType>(value);
+}
+
+v1::Incident IncidentToProto(const Incident& incident) {
+  v1::Incident proto;
+  proto.set_incident_id(incident.id);
+  proto.set_volunteer_id(incident.volunteer_id);
+  proto.set_incident_type(static_cast<v1::IncidentType>(incident.type));
+  *proto.mutable_occur_time() = TimestampToProto(incident.occur_time);
+  *proto.mutable_report_time() = TimestampToProto(incident.report_time);
+  proto.set_description(incident.description);
+  return proto;
+}
+
+absl::StatusOr<Urgency> UrgencyFromProto(int value) {
+  if (!v1::Urgency_IsValid(value)) return InvalidField("urgency", "is not a known urgency");
+  return static_cast<Urgency>(value);
+}
+
+v1::SupportRequest SupportRequestToProto(const SupportRequest& request) {
+  v1::SupportRequest proto;
+  proto.set_support_request_id(request.id);
+  proto.set_volunteer_id(request.volunteer_id);
+  proto.set_urgency(static_cast<v1::Urgency>(request.urgency));
+  *proto.mutable_create_time() = TimestampToProto(request.create_time);
+  return proto;
+}
+
+v1::SupportResource SupportResourceToProto(const SupportResource& resource) {
+  v1::SupportResource proto;
+  proto.set_title(resource.title);
+  proto.set_description(resource.description);
+  proto.set_contact(resource.contact);
+  return proto;
+}
+
+void TrendToProto(const Trend& trend, v1::GetTrendResponse* response) {
+  for (const TrendPoint& point : trend.points) {
+    v1::TrendPoint* out = response->add_points();
+    *out->mutable_time() = TimestampToProto(point.time);
+    out->set_value(point.value);
+  }
+  if (trend.latest.has_value()) response->set_latest(*trend.latest);
+  if (trend.baseline.has_value()) {
+    response->set_has_baseline(true);
+    response->set_baseline(*trend.baseline);
+    response->set_change(trend.change.value_or(0));
+  }
+}
+
+v1::DueCheckin DueCheckinToProto(const DueCheckin& due) {
+  v1::DueCheckin proto;
+  proto.set_instrument_id(due.instrument_id);
+  *proto.mutable_due_time() = TimestampToProto(due.due_time);
+  proto.set_reason(due.reason);
+  return proto;
+}
+
+absl::StatusOr<CheckinSettings> SettingsFromProto(const v1::CheckinSettings& proto) {
+  if (proto.cadence_days_size() > kMaxCadenceEntries) {
+    return InvalidField("settings.cadence_days", "has too many entries");
+  }
+  if (proto.support_resources_size() > kMaxResources) {
+    return InvalidField("settings.support_resources",
+                        absl::StrCat("must have at most ", kMaxResources, " entries"));
+  }
+  CheckinSettings settings;
+  for (const auto& [instrument, days] : proto.cadence_days()) {
+    settings.cadence_days[instrument] = days;
+  }
+  for (const auto& resource : proto.support_resources()) {
+    settings.support_resources.push_back(
+        {resource.title(), resource.description(), resource.contact()});
+  }
+  settings.swemwbs_registration = proto.swemwbs_registration();
+  return settings;
+}
+
+v1::CheckinSettings SettingsToProto(const CheckinSettings& settings) {
+  v1::CheckinSettings proto;
+  for (const auto& [instrument, days] : settings.cadence_days) {
+    (*proto.mutable_cadence_days())[instrument] = days;
+  }
+  for (const auto& resource : settings.support_resources) {
+    *proto.add_support_resources() = SupportResourceToProto(resource);
+  }
+  proto.set_swemwbs_registration(settings.swemwbs_registration);
+  return proto;
+}
+
+}  // namespace peerwell::checkin

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "peerwell/checkin/v1/checkin.pb.h"
+#include "services/checkin/checkin.h"
+
+namespace peerwell::checkin {
+
+namespace v1 = ::peerwell::checkin::v1;
+
+// Proto ↔ domain for check-ins. Conversions from requests check what only the wire can get
+// wrong (enum values outside the contract, sizes, timestamps); the domain checks the rest.
+v1::Instrument InstrumentToProto(const Instrument& instrument);
+absl::StatusOr<std::vector<Answer>> AnswersFromProto(
+    const google::protobuf::RepeatedPtrField<v1::Answer>& answers);
+CheckinContext ContextFromProto(const v1::CheckinContext& context);
+v1::Checkin CheckinToProto(const Checkin& checkin);
+absl::StatusOr<IncidentType> IncidentTypeFromProto(int value);
+v1::Incident IncidentToProto(const Incident& incident);
+absl::StatusOr<Urgency> UrgencyFromProto(int value);
+v1::SupportRequest SupportRequestToProto(const SupportRequest& request);
+v1::SupportResource SupportResourceToProto(const SupportResource& resource);
+void TrendToProto(const Trend& trend, v1::GetTrendResponse* response);
+v1::DueCheckin DueCheckinToProto(const DueCheckin& due);
+absl::StatusOr<CheckinSettings> SettingsFromProto(const v1::CheckinSettings& proto);
+v1::CheckinSettings SettingsToProto(const CheckinSettings& settings);
+
+}  // namespace peerwell::checkin

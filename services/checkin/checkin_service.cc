@@ -1,0 +1,509 @@
+#include "services/checkin/checkin_service.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "services/checkin/instrument_registry.h"
+#include "services/checkin/scoring.h"
+#include "services/common/ids.h"
+#include "services/common/validation.h"
+
+namespace peerwell::checkin {
+namespace {
+
+constexpr char kServicePrefix[] = "peerwell.checkin.v1.CheckinService/";
+constexpr absl::Duration kFutureTolerance = absl::Minutes(5);
+constexpr absl::Duration kMaxTrendWindow = absl::Hours(24 * 365 * 5);
+constexpr absl::Duration kFollowUpNagFor = absl::Hours(24 * 30);
+constexpr int kTrendReadPage = 1000;
+
+bool IsMember(const Caller& caller) {
+  return caller.role == CallerRole::kVolunteer || caller.role == CallerRole::kSupervisor ||
+         caller.role == CallerRole::kCoordinator;
+}
+
+absl::Status CheckOptionalRequestId(const std::string& request_id) {
+  return request_id.empty() ? absl::OkStatus() : ValidateToken("request_id", request_id);
+}
+
+absl::Status ValidateContext(const CheckinContext& context) {
+  if (!context.session_kind.empty()) {
+    if (auto status = ValidateToken("context.session_kind", context.session_kind);
+        !status.ok() || context.session_kind.size() > 32) {
+      return InvalidField("context.session_kind",
+                          "must be up to 32 letters, digits or . _ : - (e.g. group)");
+    }
+  }
+  if (!std::isfinite(context.hours) || context.hours < 0 || context.hours > 24) {
+    return InvalidField("context.hours", "must be between 0 and 24");
+  }
+  if (context.sessions_facilitated < 0 || context.sessions_facilitated > 50) {
+    return InvalidField("context.sessions_facilitated", "must be between 0 and 50");
+  }
+  return absl::OkStatus();
+}
+
+const Instrument* InstrumentOfScale(const std::string& scale_id) {
+  for (const Instrument& instrument : AllInstruments()) {
+    for (const Scale& scale : instrument.scales) {
+      if (scale.id == scale_id) return &instrument;
+    }
+  }
+  return nullptr;
+}
+
+std::string CheckinRecord(const std::string& id) { return absl::StrCat("checkin/", id); }
+std::string IncidentRecord(const std::string& id) { return absl::StrCat("incident/", id); }
+std::string SupportRecord(const std::string& id) { return absl::StrCat("support/", id); }
+
+}  // namespace
+
+CheckinSettings DefaultCheckinSettings() {
+  CheckinSettings settings;
+  settings.cadence_days = {{"who5", 14}, {"cbi", 30}, {"proqol5", 90}};
+  settings.support_resources = {
+      {"Talk to your supervisor",
+       "Your supervisor has been told and will contact you. You can also call them directly.",
+       "See your supervisor's contact details in PeerWell"},
+      {"Debrief",
+       "A debrief session is offered after every critical incident. Accepting or "
+       "declining it is entirely your choice.",
+       "Supervision in PeerWell"},
+      {"If you are in crisis",
+       "If you feel unsafe or at risk, contact emergency services or a "
+       "crisis line now.",
+       "Emergency services: 112 / 999 / 911"},
+  };
+  return settings;
+}
+
+Trend ComputeTrend(std::vector<TrendPoint> points) {
+  Trend trend;
+  trend.points = std::move(points);
+  if (trend.points.empty()) return trend;
+  const TrendPoint& last = trend.points.back();
+  trend.latest = last.value;
+  std::vector<double> before;
+  for (size_t i = 0; i + 1 < trend.points.size(); ++i) {
+    const TrendPoint& point = trend.points[i];
+    if (point.time >= last.time - kBaselineWindow && point.time < last.time) {
+      before.push_back(point.value);
+    }
+  }
+  if (!before.empty()) {
+    std::sort(before.begin(), before.end());
+    size_t middle = before.size() / 2;
+    trend.baseline =
+        before.size() % 2 == 1 ? before[middle] : (before[middle - 1] + before[middle]) / 2;
+    trend.change = *trend.latest - *trend.baseline;
+  }
+  return trend;
+}
+
+std::vector<DueCheckin> ComputeDueCheckins(const CheckinSettings& settings,
+                                           const std::map<std::string, absl::Time>& last_submit,
+                                           const std::vector<absl::Time>& who5_times,
+                                           const std::vector<absl::Time>& incident_times,
+                                           absl::Time now) {
+  std::map<std::string, DueCheckin> due;
+  for (const auto& [instrument, days] : settings.cadence_days) {
+    auto last = last_submit.find(instrument);
+    if (last == last_submit.end()) {
+      due[instrument] = {instrument, now, "first_checkin"};
+    } else if (absl::Time next = last->second + absl::Hours(24 * days); next <= now) {
+      due[instrument] = {instrument, next, "cadence"};
+    }
+  }
+  for (absl::Time reported : incident_times) {
+    for (int days : {7, 30}) {
+      absl::Time follow_up = reported + absl::Hours(24 * days);
+      if (follow_up > now || now - follow_up > kFollowUpNagFor) continue;
+      bool done = std::any_of(who5_times.begin(), who5_times.end(),
+                              [&](absl::Time t) { return t >= follow_up; });
+      if (done) continue;
+      auto it = due.find("who5");
+      if (it == due.end() || it->second.reason != "incident_follow_up" ||
+          follow_up < it->second.due_time) {
+        due["who5"] = {"who5", follow_up, "incident_follow_up"};
+      }
+    }
+  }
+  std::vector<DueCheckin> out;
+  for (auto& [id, entry] : due) out.push_back(entry);
+  std::sort(out.begin(), out.end(), [](const DueCheckin& a, const DueCheckin& b) {
+    return a.due_time != b.due_time ? a.due_time < b.due_time : a.instrument_id < b.instrument_id;
+  });
+  return out;
+}
+
+absl::StatusOr<std::string> CheckinService::SubmitterFor(const Caller& caller,
+                                                         const std::string& volunteer_id) {
+  if (caller.role != CallerRole::kVolunteer) {
+    return absl::PermissionDeniedError("only volunteers submit, and only for themselves");
+  }
+  if (!volunteer_id.empty() && volunteer_id != caller.person_id) {
+    return absl::PermissionDeniedError("volunteer_id: volunteers submit only for themselves");
+  }
+  auto facts = people_.GetPerson(caller.organization_id, caller.person_id);
+  if (!facts.ok()) return facts.status();
+  if (!facts->is_volunteer) {
+    return absl::PermissionDeniedError("only volunteers submit check-ins");
+  }
+  return caller.person_id;
+}
+
+absl::StatusOr<std::string> CheckinService::ReaderFor(const Caller& caller,
+                                                      const std::string& volunteer_id,
+                                                      const char* rpc) {
+  if (caller.role == CallerRole::kVolunteer) {
+    if (!volunteer_id.empty() && volunteer_id != caller.person_id) {
+      return absl::PermissionDeniedError("volunteers see only their own check-ins");
+    }
+    return caller.person_id;
+  }
+  if (caller.role != CallerRole::kSupervisor && caller.role != CallerRole::kCoordinator) {
+    return absl::PermissionDeniedError("this credential cannot read check-ins");
+  }
+  if (volunteer_id.empty()) return InvalidField("volunteer_id", "is required");
+  if (!IsWellFormedId(volunteer_id, "p")) return InvalidField("volunteer_id", "is not a person id");
+  auto facts = people_.GetPerson(caller.organization_id, volunteer_id);
+  if (!facts.ok()) return facts.status();
+  bool supervises = std::find(facts->supervisor_ids.begin(), facts->supervisor_ids.end(),
+                              caller.person_id) != facts->supervisor_ids.end();
+  if (!facts->is_volunteer || (caller.role == CallerRole::kSupervisor && !supervises)) {
+    // Answers like a missing volunteer, as the directory does.
+    return absl::NotFoundError("volunteer_id: no such volunteer");
+  }
+  auto shares = people_.SharesScores(caller.organization_id, volunteer_id);
+  if (!shares.ok()) return shares.status();
+  absl::Status allowed =
+      *shares
+          ? absl::OkStatus()
+          : absl::PermissionDeniedError("the volunteer has not consented to share their scores");
+  AuditRecord record{caller.person_id,
+                     caller.role,
+                     caller.organization_id,
+                     volunteer_id,
+                     absl::StrCat(kServicePrefix, rpc),
+                     std::string(absl::StatusCodeToString(allowed.code())),
+                     clock_.Now()};
+  if (auto audited = audit_.Append(record); !audited.ok()) return audited;
+  if (!allowed.ok()) return allowed;
+  return volunteer_id;
+}
+
+absl::StatusOr<std::vector<const Instrument*>> CheckinService::ListInstruments(
+    const Caller& caller) {
+  if (!IsMember(caller) && caller.role != CallerRole::kService) {
+    return absl::PermissionDeniedError("this credential cannot list instruments");
+  }
+  auto settings = store_.GetSettings(caller.organization_id);
+  if (!settings.ok()) return settings.status();
+  return EnabledInstruments(!settings->swemwbs_registration.empty());
+}
+
+absl::StatusOr<Checkin> CheckinService::SubmitCheckin(const Caller& caller,
+                                                      SubmitCheckinInput input) {
+  auto volunteer = SubmitterFor(caller, input.volunteer_id);
+  if (!volunteer.ok()) return volunteer.status();
+  const Instrument* instrument = FindInstrument(input.instrument_id);
+  if (instrument == nullptr) {
+    return InvalidField("instrument_id", "is not a known instrument (see ListInstruments)");
+  }
+  if (instrument->requires_registration) {
+    auto settings = store_.GetSettings(caller.organization_id);
+    if (!settings.ok()) return settings.status();
+    if (settings->swemwbs_registration.empty()) {
+      return InvalidField("instrument_id", absl::StrCat(instrument->id,
+                                                        " is not enabled for this organisation: "
+                                                        "a coordinator records its registration "
+                                                        "first"));
+    }
+  }
+  auto scores = ValidateAndScore(*instrument, input.answers);
+  if (!scores.ok()) return scores.status();
+  if (auto status = ValidateContext(input.context); !status.ok()) return status;
+  if (auto status = ValidateFreeText("note", input.note, kMaxNoteChars); !status.ok()) {
+    return status;
+  }
+  if (auto status = CheckOptionalRequestId(input.request_id); !status.ok()) return status;
+
+  Checkin checkin;
+  checkin.id = NewId("c");
+  checkin.organization_id = caller.organization_id;
+  checkin.volunteer_id = *volunteer;
+  checkin.instrument_id = instrument->id;
+  checkin.instrument_version = instrument->version;
+  checkin.submit_time = clock_.Now();
+  checkin.answers = std::move(input.answers);
+  checkin.context = input.context;
+  checkin.scores = *std::move(scores);
+  SealedCheckin sealed{checkin, ""};
+  if (!input.note.empty()) {
+    auto note = cipher_.Seal(checkin.organization_id, checkin.volunteer_id,
+                             CheckinRecord(checkin.id), input.note);
+    if (!note.ok()) return note.status();
+    sealed.sealed_note = *std::move(note);
+  }
+  std::optional<SealedSupportRequest> support;
+  if (instrument->id == "pulse") {
+    for (const Answer& answer : checkin.answers) {
+      if (answer.item_id == "want_to_talk" && answer.value == 1) {
+        SupportRequest request{NewId("s"),    checkin.organization_id, checkin.volunteer_id,
+                               Urgency::kLow, checkin.submit_time,     "",
+                               "pulse"};
+        support = SealedSupportRequest{request, ""};
+      }
+    }
+  }
+  auto created = store_.CreateCheckin(sealed, support, {caller.person_id, input.request_id});
+  if (!created.ok()) return created.status();
+  if (created->replayed) {
+    auto stored = store_.GetCheckin(caller.organization_id, created->id);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) return absl::InternalError("replayed check-in is missing");
+    Checkin first = (*stored)->checkin;
+    if (!(*stored)->sealed_note.empty()) {
+      auto note = cipher_.Open(first.organization_id, first.volunteer_id, CheckinRecord(first.id),
+                               (*stored)->sealed_note);
+      if (!note.ok()) return note.status();
+      first.note = *std::move(note);
+    }
+    return first;
+  }
+  checkin.note = std::move(input.note);
+  return checkin;
+}
+
+absl::StatusOr<std::pair<Incident, std::vector<SupportResource>>>
+CheckinService::ReportCriticalIncident(const Caller& caller, ReportIncidentInput input) {
+  auto volunteer = SubmitterFor(caller, input.volunteer_id);
+  if (!volunteer.ok()) return volunteer.status();
+  if (input.type == IncidentType::kUnspecified) {
+    return InvalidField("incident_type", "is required");
+  }
+  absl::Time now = clock_.Now();
+  if (!input.occur_time.has_value()) return InvalidField("occur_time", "is required");
+  if (*input.occur_time > now + kFutureTolerance) {
+    return InvalidField("occur_time", "must not be in the future");
+  }
+  if (*input.occur_time < now - absl::Hours(24 * 365)) {
+    return InvalidField("occur_time", "must be within the last year");
+  }
+  if (auto status = ValidateFreeText("description", input.description, kMaxDescriptionChars);
+      !status.ok()) {
+    return status;
+  }
+  if (auto status = CheckOptionalRequestId(input.request_id); !status.ok()) return status;
+  auto settings = store_.GetSettings(caller.organization_id);
+  if (!settings.ok()) return settings.status();
+
+  Incident incident{
+      NewId("i"), caller.organization_id, *volunteer, input.type, *input.occur_time, now, ""};
+  SealedIncident sealed{incident, ""};
+  if (!input.description.empty()) {
+    auto description = cipher_.Seal(incident.organization_id, incident.volunteer_id,
+                                    IncidentRecord(incident.id), input.description);
+    if (!description.ok()) return description.status();
+    sealed.sealed_description = *std::move(description);
+  }
+  auto created = store_.CreateIncident(sealed, {caller.person_id, input.request_id});
+  if (!created.ok()) return created.status();
+  if (created->replayed) {
+    auto stored = store_.GetIncident(caller.organization_id, created->id);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) return absl::InternalError("replayed incident is missing");
+    incident = (*stored)->incident;
+    if (!(*stored)->sealed_description.empty()) {
+      auto description = cipher_.Open(incident.organization_id, incident.volunteer_id,
+                                      IncidentRecord(incident.id), (*stored)->sealed_description);
+      if (!description.ok()) return description.status();
+      incident.description = *std::move(description);
+    }
+  } else {
+    incident.description = std::move(input.description);
+  }
+  return std::make_pair(incident, settings->support_resources);
+}
+
+absl::StatusOr<SupportRequest> CheckinService::RequestSupport(const Caller& caller,
+                                                              RequestSupportInput input) {
+  auto volunteer = SubmitterFor(caller, input.volunteer_id);
+  if (!volunteer.ok()) return volunteer.status();
+  if (input.urgency == Urgency::kUnspecified) return InvalidField("urgency", "is required");
+  if (auto status = ValidateFreeText("note", input.note, kMaxNoteChars); !status.ok()) {
+    return status;
+  }
+  if (auto status = CheckOptionalRequestId(input.request_id); !status.ok()) return status;
+  SupportRequest request{
+      NewId("s"), caller.organization_id, *volunteer, input.urgency, clock_.Now(), "", "request"};
+  SealedSupportRequest sealed{request, ""};
+  if (!input.note.empty()) {
+    auto note = cipher_.Seal(request.organization_id, request.volunteer_id,
+                             SupportRecord(request.id), input.note);
+    if (!note.ok()) return note.status();
+    sealed.sealed_note = *std::move(note);
+  }
+  auto created = store_.CreateSupportRequest(sealed, {caller.person_id, input.request_id});
+  if (!created.ok()) return created.status();
+  if (created->replayed) {
+    auto stored = store_.GetSupportRequest(caller.organization_id, created->id);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) return absl::InternalError("replayed support request is missing");
+    return (*stored)->request;  // the note is the volunteer's own; not echoed on replay
+  }
+  request.note = std::move(input.note);
+  return request;
+}
+
+absl::StatusOr<std::pair<std::vector<Checkin>, std::string>> CheckinService::ListCheckins(
+    const Caller& caller, const std::string& volunteer_id, CheckinQuery query) {
+  if (!query.instrument_id.empty() && FindInstrument(query.instrument_id) == nullptr) {
+    return InvalidField("instrument_id", "is not a known instrument");
+  }
+  if (query.start_time > query.end_time) {
+    return InvalidField("start_time", "must not be after end_time");
+  }
+  auto reader = ReaderFor(caller, volunteer_id, "ListCheckins");
+  if (!reader.ok()) return reader.status();
+  auto page = store_.ListCheckins(caller.organization_id, *reader, query);
+  if (!page.ok()) return page.status();
+  bool own = *reader == caller.person_id;
+  std::vector<Checkin> checkins;
+  for (SealedCheckin& sealed : page->checkins) {
+    Checkin checkin = std::move(sealed.checkin);
+    if (own && !sealed.sealed_note.empty()) {
+      auto note = cipher_.Open(checkin.organization_id, checkin.volunteer_id,
+                               CheckinRecord(checkin.id), sealed.sealed_note);
+      if (!note.ok()) return note.status();
+      checkin.note = *std::move(note);
+    }
+    checkins.push_back(std::move(checkin));
+  }
+  return std::make_pair(std::move(checkins), page->next_position);
+}
+
+absl::StatusOr<Trend> CheckinService::GetTrend(const Caller& caller,
+                                               const std::string& volunteer_id,
+                                               const std::string& scale_id,
+                                               std::optional<absl::Duration> window) {
+  const Instrument* instrument = InstrumentOfScale(scale_id);
+  if (instrument == nullptr) return InvalidField("scale_id", "is not a known scale");
+  absl::Duration span = window.value_or(kDefaultTrendWindow);
+  if (span < absl::Hours(24) || span > kMaxTrendWindow) {
+    return InvalidField("window", "must be between 1 day and 5 years");
+  }
+  auto reader = ReaderFor(caller, volunteer_id, "GetTrend");
+  if (!reader.ok()) return reader.status();
+  absl::Time now = clock_.Now();
+  CheckinQuery query;
+  query.instrument_id = instrument->id;
+  query.start_time = now - span - kBaselineWindow;
+  query.end_time = now;
+  query.page_size = kTrendReadPage;
+  std::vector<TrendPoint> all;
+  while (true) {
+    auto page = store_.ListCheckins(caller.organization_id, *reader, query);
+    if (!page.ok()) return page.status();
+    for (const SealedCheckin& sealed : page->checkins) {
+      for (const Score& score : sealed.checkin.scores) {
+        if (score.scale_id == scale_id) all.push_back({sealed.checkin.submit_time, score.value});
+      }
+    }
+    if (page->next_position.empty()) break;
+    query.position = page->next_position;
+  }
+  std::reverse(all.begin(), all.end());  // oldest first
+  Trend trend = ComputeTrend(all);
+  std::vector<TrendPoint> shown;
+  for (const TrendPoint& point : trend.points) {
+    if (point.time >= now - span) shown.push_back(point);
+  }
+  trend.points = std::move(shown);
+  return trend;
+}
+
+absl::StatusOr<std::vector<DueCheckin>> CheckinService::ListDueCheckins(
+    const Caller& caller, const std::string& volunteer_id) {
+  if (caller.role != CallerRole::kVolunteer ||
+      (!volunteer_id.empty() && volunteer_id != caller.person_id)) {
+    return absl::PermissionDeniedError("volunteers see only their own due check-ins");
+  }
+  auto settings = store_.GetSettings(caller.organization_id);
+  if (!settings.ok()) return settings.status();
+  absl::Time now = clock_.Now();
+  std::map<std::string, absl::Time> last_submit;
+  for (const auto& [instrument, days] : settings->cadence_days) {
+    CheckinQuery latest;
+    latest.instrument_id = instrument;
+    latest.page_size = 1;
+    auto page = store_.ListCheckins(caller.organization_id, caller.person_id, latest);
+    if (!page.ok()) return page.status();
+    if (!page->checkins.empty()) last_submit[instrument] = page->checkins[0].checkin.submit_time;
+  }
+  absl::Time since = now - absl::Hours(24 * 30) - kFollowUpNagFor;
+  auto incidents = store_.ListIncidentTimes(caller.organization_id, caller.person_id, since);
+  if (!incidents.ok()) return incidents.status();
+  std::vector<absl::Time> who5_times;
+  if (!incidents->empty()) {
+    CheckinQuery who5;
+    who5.instrument_id = "who5";
+    who5.start_time = since;
+    who5.page_size = kTrendReadPage;
+    auto page = store_.ListCheckins(caller.organization_id, caller.person_id, who5);
+    if (!page.ok()) return page.status();
+    for (const auto& sealed : page->checkins) who5_times.push_back(sealed.checkin.submit_time);
+  }
+  return ComputeDueCheckins(*settings, last_submit, who5_times, *incidents, now);
+}
+
+absl::StatusOr<CheckinSettings> CheckinService::GetSettings(const Caller& caller) {
+  if (!IsMember(caller) && caller.role != CallerRole::kService) {
+    return absl::PermissionDeniedError("this credential cannot read check-in settings");
+  }
+  return store_.GetSettings(caller.organization_id);
+}
+
+absl::StatusOr<CheckinSettings> CheckinService::UpdateSettings(const Caller& caller,
+                                                               const CheckinSettings& settings) {
+  if (caller.role != CallerRole::kCoordinator) {
+    return absl::PermissionDeniedError("only a coordinator changes check-in settings");
+  }
+  for (const auto& [instrument, days] : settings.cadence_days) {
+    std::string field = absl::StrCat("settings.cadence_days[", instrument.substr(0, 32), "]");
+    const Instrument* known = FindInstrument(instrument);
+    if (known == nullptr || known->scales.empty()) {
+      return InvalidField(field, "is not a scored instrument");
+    }
+    if (days < 1 || days > 365) return InvalidField(field, "must be 1 to 365 days");
+  }
+  if (settings.support_resources.size() > 10) {
+    return InvalidField("settings.support_resources", "must have at most 10 entries");
+  }
+  for (size_t i = 0; i < settings.support_resources.size(); ++i) {
+    const SupportResource& resource = settings.support_resources[i];
+    std::string prefix = absl::StrCat("settings.support_resources[", i, "]");
+    if (auto status = ValidateText(prefix + ".title", resource.title, 1, 100); !status.ok()) {
+      return status;
+    }
+    if (auto status = ValidateFreeText(prefix + ".description", resource.description, 500);
+        !status.ok()) {
+      return status;
+    }
+    if (auto status = ValidateText(prefix + ".contact", resource.contact, 0, 200); !status.ok()) {
+      return status;
+    }
+  }
+  if (auto status =
+          ValidateText("settings.swemwbs_registration", settings.swemwbs_registration, 0, 100);
+      !status.ok()) {
+    return status;
+  }
+  if (auto status = store_.SetSettings(caller.organization_id, settings); !status.ok()) {
+    return status;
+  }
+  return settings;
+}
+
+}  // namespace peerwell::checkin

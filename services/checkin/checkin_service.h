@@ -1,0 +1,128 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/checkin/checkin.h"
+#include "services/checkin/checkin_store.h"
+#include "services/common/audit_record.h"
+#include "services/common/caller.h"
+#include "services/common/clock.h"
+
+namespace peerwell::checkin {
+
+// What the check-in service needs to know about a person, from the directory.
+struct PersonFacts {
+  bool is_volunteer = false;
+  bool active = true;
+  std::vector<std::string> supervisor_ids;
+};
+
+// The directory, as the domain sees it (DirectoryPeople adapts the gRPC client).
+class PeopleDirectory {
+ public:
+  virtual ~PeopleDirectory() = default;
+  // NOT_FOUND when the person is not in the organisation.
+  virtual absl::StatusOr<PersonFacts> GetPerson(const std::string& organization_id,
+                                                const std::string& person_id) = 0;
+  // The volunteer's share_scores_with_supervisor consent.
+  virtual absl::StatusOr<bool> SharesScores(const std::string& organization_id,
+                                            const std::string& volunteer_id) = 0;
+};
+
+// Seals and opens volunteers' free text (AES-256-GCM under the volunteer's data key). `record`
+// names the record, so a sealed text copied to another record does not open.
+class NoteCipher {
+ public:
+  virtual ~NoteCipher() = default;
+  virtual absl::StatusOr<std::string> Seal(const std::string& organization_id,
+                                           const std::string& volunteer_id,
+                                           const std::string& record, const std::string& text) = 0;
+  virtual absl::StatusOr<std::string> Open(const std::string& organization_id,
+                                           const std::string& volunteer_id,
+                                           const std::string& record,
+                                           const std::string& sealed) = 0;
+};
+
+inline constexpr size_t kMaxNoteChars = 2000;
+inline constexpr size_t kMaxDescriptionChars = 4000;
+inline constexpr absl::Duration kBaselineWindow = absl::Hours(24 * 90);
+inline constexpr absl::Duration kDefaultTrendWindow = absl::Hours(24 * 180);
+
+// The median of the values of `points` in the 90 days before the last point, and the change of
+// the last point from it. Points must be oldest first.
+Trend ComputeTrend(std::vector<TrendPoint> points);
+
+// Which instruments are due at `now`: cadence instruments never completed or last completed a
+// cadence ago, and a who5 follow-up 7 and 30 days after each incident until one is completed.
+std::vector<DueCheckin> ComputeDueCheckins(const CheckinSettings& settings,
+                                           const std::map<std::string, absl::Time>& last_submit,
+                                           const std::vector<absl::Time>& who5_times,
+                                           const std::vector<absl::Time>& incident_times,
+                                           absl::Time now);
+
+struct SubmitCheckinInput {
+  std::string volunteer_id;
+  std::string instrument_id;
+  std::vector<Answer> answers;
+  CheckinContext context;
+  std::string note;
+  std::string request_id;
+};
+
+struct ReportIncidentInput {
+  std::string volunteer_id;
+  IncidentType type = IncidentType::kUnspecified;
+  std::optional<absl::Time> occur_time;
+  std::string description;
+  std::string request_id;
+};
+
+struct RequestSupportInput {
+  std::string volunteer_id;
+  Urgency urgency = Urgency::kUnspecified;
+  std::string note;
+  std::string request_id;
+};
+
+// The rules of check-ins: a volunteer submits for themselves; scores, notes and trends are the
+// volunteer's, shown to their supervisors and coordinators only with share_scores_with_supervisor
+// consent (notes never), and every such read is audited.
+class CheckinService {
+ public:
+  CheckinService(CheckinStore& store, PeopleDirectory& people, NoteCipher& cipher, AuditSink& audit,
+                 const Clock& clock)
+      : store_(store), people_(people), cipher_(cipher), audit_(audit), clock_(clock) {}
+
+  absl::StatusOr<std::vector<const Instrument*>> ListInstruments(const Caller& caller);
+  absl::StatusOr<Checkin> SubmitCheckin(const Caller& caller, SubmitCheckinInput input);
+  absl::StatusOr<std::pair<Incident, std::vector<SupportResource>>> ReportCriticalIncident(
+      const Caller& caller, ReportIncidentInput input);
+  absl::StatusOr<SupportRequest> RequestSupport(const Caller& caller, RequestSupportInput input);
+  absl::StatusOr<std::pair<std::vector<Checkin>, std::string>> ListCheckins(
+      const Caller& caller, const std::string& volunteer_id, CheckinQuery query);
+  absl::StatusOr<Trend> GetTrend(const Caller& caller, const std::string& volunteer_id,
+                                 const std::string& scale_id, std::optional<absl::Duration> window);
+  absl::StatusOr<std::vector<DueCheckin>> ListDueCheckins(const Caller& caller,
+                                                          const std::string& volunteer_id);
+  absl::StatusOr<CheckinSettings> GetSettings(const Caller& caller);
+  absl::StatusOr<CheckinSettings> UpdateSettings(const Caller& caller,
+                                                 const CheckinSettings& settings);
+
+ private:
+  // Resolves "" to the caller and checks that the caller may submit for that volunteer.
+  absl::StatusOr<std::string> SubmitterFor(const Caller& caller, const std::string& volunteer_id);
+  // Checks that the caller may read the volunteer's scores; audits reads by others.
+  absl::StatusOr<std::string> ReaderFor(const Caller& caller, const std::string& volunteer_id,
+                                        const char* rpc);
+
+  CheckinStore& store_;
+  PeopleDirectory& people_;
+  NoteCipher& cipher_;
+  AuditSink& audit_;
+  const Clock& clock_;
+};
+
+}  // namespace peerwell::checkin

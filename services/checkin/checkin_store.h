@@ -1,0 +1,83 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/checkin/checkin.h"
+
+namespace peerwell::checkin {
+
+// Free text arrives here already sealed (NoteCipher): the store never sees plain notes.
+struct SealedCheckin {
+  Checkin checkin;  // checkin.note is empty
+  std::string sealed_note;
+};
+struct SealedIncident {
+  Incident incident;
+  std::string sealed_description;
+};
+struct SealedSupportRequest {
+  SupportRequest request;
+  std::string sealed_note;
+};
+
+struct CreateRequest {
+  std::string caller_id;
+  std::string request_id;  // empty: not deduplicated
+};
+
+// The id a create stored, which is the first call's id when a request_id is replayed.
+struct Created {
+  std::string id;
+  bool replayed = false;
+};
+
+struct CheckinQuery {
+  std::string instrument_id;  // empty: any
+  absl::Time start_time = absl::InfinitePast();
+  absl::Time end_time = absl::InfiniteFuture();
+  int page_size = 50;
+  std::string position;  // opaque, from a previous page
+};
+
+struct CheckinPage {
+  std::vector<SealedCheckin> checkins;  // newest first
+  std::string next_position;
+};
+
+// Storage of check-ins. Each create is one atomic write that also publishes its events
+// (checkin.submitted, incident.reported, support.requested) and is idempotent by request.
+class CheckinStore {
+ public:
+  virtual ~CheckinStore() = default;
+
+  // `support` is set when a pulse asked to talk: stored and announced in the same write.
+  virtual absl::StatusOr<Created> CreateCheckin(const SealedCheckin& checkin,
+                                                const std::optional<SealedSupportRequest>& support,
+                                                const CreateRequest& request) = 0;
+  virtual absl::StatusOr<Created> CreateIncident(const SealedIncident& incident,
+                                                 const CreateRequest& request) = 0;
+  virtual absl::StatusOr<Created> CreateSupportRequest(const SealedSupportRequest& support,
+                                                       const CreateRequest& request) = 0;
+
+  virtual absl::StatusOr<std::optional<SealedCheckin>> GetCheckin(
+      const std::string& organization_id, const std::string& checkin_id) = 0;
+  virtual absl::StatusOr<std::optional<SealedIncident>> GetIncident(
+      const std::string& organization_id, const std::string& incident_id) = 0;
+  virtual absl::StatusOr<std::optional<SealedSupportRequest>> GetSupportRequest(
+      const std::string& organization_id, const std::string& support_request_id) = 0;
+  virtual absl::StatusOr<CheckinPage> ListCheckins(const std::string& organization_id,
+                                                   const std::string& volunteer_id,
+                                                   const CheckinQuery& query) = 0;
+  // Report times of the volunteer's incidents since `since`.
+  virtual absl::StatusOr<std::vector<absl::Time>> ListIncidentTimes(
+      const std::string& organization_id, const std::string& volunteer_id, absl::Time since) = 0;
+
+  virtual absl::StatusOr<CheckinSettings> GetSettings(const std::string& organization_id) = 0;
+  virtual absl::Status SetSettings(const std::string& organization_id,
+                                   const CheckinSettings& settings) = 0;
+};
+
+}  // namespace peerwell::checkin

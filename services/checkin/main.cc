@@ -1,0 +1,70 @@
+#include "grpcpp/create_channel.h"
+#include "services/checkin/checkin_handler.h"
+#include "services/checkin/checkin_service.h"
+#include "services/checkin/directory_people.h"
+#include "services/checkin/note_vault.h"
+#include "services/checkin/redis_checkin_store.h"
+#include "services/common/audit.h"
+#include "services/common/auth.h"
+#include "services/common/call.h"
+#include "services/common/directory_client.h"
+#include "services/common/encryption.h"
+#include "services/common/paging.h"
+#include "services/common/server.h"
+
+namespace peerwell::checkin {
+namespace {
+
+struct CheckinServer {
+  CheckinServer(ServerRuntime& runtime, MasterKey master)
+      : directory(
+            grpc::CreateChannel(runtime.config.directory_addr, grpc::InsecureChannelCredentials()),
+            {"checkin", runtime.config.jwt_secret}, clock),
+        people(directory),
+        store(runtime.redis),
+        vault(runtime.redis, std::move(master)),
+        audit(runtime.redis),
+        service(store, people, vault, audit, clock),
+        authenticator(TokenVerifier(runtime.config.jwt_secret), &directory),
+        executor(runtime.config.worker_threads, 4096),
+        runner(executor, authenticator),
+        pages(PageTokenKey(runtime.config.jwt_secret)),
+        handler(service, runner, pages) {}
+  // The executor's threads use the members below it; stop them before those go.
+  ~CheckinServer() { executor.Shutdown(); }
+
+  SystemClock clock;
+  DirectoryClient directory;
+  DirectoryPeople people;
+  RedisCheckinStore store;
+  NoteVault vault;
+  AuditAppender audit;
+  CheckinService service;
+  Authenticator authenticator;
+  BoundedExecutor executor;
+  UnaryCallRunner runner;
+  PageTokenCodec pages;
+  CheckinHandler handler;
+};
+
+}  // namespace
+}  // namespace peerwell::checkin
+
+int main(int argc, char** argv) {
+  using namespace peerwell;
+  return RunServerMain(
+      argc, argv, {"checkin", 50052, 9552},
+      [](ServerRuntime& runtime,
+         ServerHost& host) -> absl::StatusOr<std::vector<std::shared_ptr<void>>> {
+        if (runtime.config.master_key.empty()) {
+          return absl::InvalidArgumentError(
+              "PEERWELL_MASTER_KEY (or PEERWELL_MASTER_KEY_FILE) is required: check-in notes "
+              "are encrypted with it");
+        }
+        auto master = MasterKey::FromBase64(runtime.config.master_key);
+        if (!master.ok()) return master.status();
+        auto server = std::make_shared<checkin::CheckinServer>(runtime, *std::move(master));
+        host.AddService(&server->handler);
+        return std::vector<std::shared_ptr<void>>{server};
+      });
+}

@@ -1,0 +1,395 @@
+#include "services/checkin/redis_checkin_store.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "services/common/events.h"
+#include "services/common/idempotency.h"
+#include "services/common/record_write.h"
+
+namespace peerwell::checkin {
+namespace {
+
+// --- Key layout (docs/ARCHITECTURE.md) -----------------------------------------------------------
+
+std::string Prefix(const std::string& org) { return absl::StrCat("pw:{", org, "}:checkin:"); }
+std::string CheckinKey(const std::string& org, const std::string& id) {
+  return absl::StrCat(Prefix(org), "checkin:", id);
+}
+std::string IncidentKey(const std::string& org, const std::string& id) {
+  return absl::StrCat(Prefix(org), "incident:", id);
+}
+std::string SupportKey(const std::string& org, const std::string& id) {
+  return absl::StrCat(Prefix(org), "support:", id);
+}
+std::string VolunteerKey(const std::string& org, const std::string& volunteer,
+                         absl::string_view what) {
+  return absl::StrCat(Prefix(org), "volunteer:", volunteer, ":", what);
+}
+std::string SettingsKey(const std::string& org) { return Prefix(org) + "settings"; }
+const std::string& EventsKey() {
+  static const std::string* key = new std::string(EventStreamKey("checkin"));
+  return *key;
+}
+
+constexpr char kRecordSeparator = '\x1e';
+constexpr char kFieldSeparator = '\x1f';
+
+std::string Micros(absl::Time t) { return absl::StrCat(absl::ToUnixMicros(t)); }
+absl::Time FromMicros(const std::string& text) {
+  int64_t micros = 0;
+  return absl::SimpleAtoi(text, &micros) ? absl::FromUnixMicros(micros) : absl::InfinitePast();
+}
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
+}
+std::string Exact(double value) { return absl::StrFormat("%.17g", value); }
+int ToInt(const std::string& text) {
+  int value = 0;
+  return absl::SimpleAtoi(text, &value) ? value : 0;
+}
+
+std::string EncodeAnswers(const std::vector<Answer>& answers) {
+  std::vector<std::string> parts;
+  for (const Answer& answer : answers)
+    parts.push_back(absl::StrCat(answer.item_id, "=", answer.value));
+  return absl::StrJoin(parts, ",");
+}
+std::vector<Answer> DecodeAnswers(const std::string& text) {
+  std::vector<Answer> answers;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
+    answers.push_back({kv.first, ToInt(kv.second)});
+  }
+  return answers;
+}
+std::string EncodeScores(const std::vector<Score>& scores) {
+  std::vector<std::string> parts;
+  for (const Score& score : scores) {
+    parts.push_back(absl::StrCat(score.scale_id, "=", Exact(score.value), "=", score.band));
+  }
+  return absl::StrJoin(parts, ",");
+}
+std::vector<Score> DecodeScores(const std::string& text) {
+  std::vector<Score> scores;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::vector<std::string> fields = absl::StrSplit(part, '=');
+    if (fields.size() != 3) continue;
+    Score score{fields[0], 0, fields[2]};
+    (void)absl::SimpleAtod(fields[1], &score.value);
+    scores.push_back(std::move(score));
+  }
+  return scores;
+}
+
+absl::StatusOr<Created> ToCreated(const absl::StatusOr<IdempotentResult>& result) {
+  if (!result.ok()) return result.status();
+  return Created{result->value, result->replayed};
+}
+
+std::string RequestKeyFor(const std::string& org, const CreateRequest& request) {
+  return RequestKey(org, "checkin", request.caller_id,
+                    request.request_id.empty() ? "-" : request.request_id);
+}
+
+RecordWrite SupportRecord(const SealedSupportRequest& sealed) {
+  const SupportRequest& r = sealed.request;
+  return {SupportKey(r.organization_id, r.id),
+          {{"id", r.id},
+           {"volunteer_id", r.volunteer_id},
+           {"urgency", absl::StrCat(static_cast<int>(r.urgency))},
+           {"create_time", Micros(r.create_time)},
+           {"source", r.source},
+           {"note", sealed.sealed_note}},
+          {VolunteerKey(r.organization_id, r.volunteer_id, "support")},
+          static_cast<double>(absl::ToUnixMicros(r.create_time))};
+}
+
+EventWrite SupportEvent(const SupportRequest& r) {
+  return {"support.requested",
+          r.organization_id,
+          r.create_time,
+          {{"support_request_id", r.id},
+           {"volunteer_id", r.volunteer_id},
+           {"urgency", r.urgency == Urgency::kHigh ? "high" : "low"},
+           {"source", r.source}}};
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> LoadHash(RedisClient& redis,
+                                                                          const std::string& key) {
+  auto reply = redis.Execute({"HGETALL", key});
+  if (!reply.ok()) return reply.status();
+  return ReplyPairs(*reply);
+}
+
+SealedCheckin DecodeCheckin(const std::string& org,
+                            const std::vector<std::pair<std::string, std::string>>& pairs) {
+  SealedCheckin sealed;
+  Checkin& c = sealed.checkin;
+  c.organization_id = org;
+  for (const auto& [name, value] : pairs) {
+    if (name == "id")
+      c.id = value;
+    else if (name == "volunteer_id")
+      c.volunteer_id = value;
+    else if (name == "instrument_id")
+      c.instrument_id = value;
+    else if (name == "instrument_version")
+      c.instrument_version = ToInt(value);
+    else if (name == "submit_time")
+      c.submit_time = FromMicros(value);
+    else if (name == "answers")
+      c.answers = DecodeAnswers(value);
+    else if (name == "scores")
+      c.scores = DecodeScores(value);
+    else if (name == "session_kind")
+      c.context.session_kind = value;
+    else if (name == "hours")
+      (void)absl::SimpleAtod(value, &c.context.hours);
+    else if (name == "sessions_facilitated")
+      c.context.sessions_facilitated = ToInt(value);
+    else if (name == "note")
+      sealed.sealed_note = value;
+  }
+  return sealed;
+}
+
+}  // namespace
+
+std::string DataKeyKey(const std::string& organization_id, const std::string& volunteer_id) {
+  return absl::StrCat(Prefix(organization_id), "datakey:", volunteer_id);
+}
+
+absl::StatusOr<Created> RedisCheckinStore::CreateCheckin(
+    const SealedCheckin& sealed, const std::optional<SealedSupportRequest>& support,
+    const CreateRequest& request) {
+  const Checkin& c = sealed.checkin;
+  const std::string& org = c.organization_id;
+  std::vector<RecordWrite> records{
+      {CheckinKey(org, c.id),
+       {{"id", c.id},
+        {"volunteer_id", c.volunteer_id},
+        {"instrument_id", c.instrument_id},
+        {"instrument_version", absl::StrCat(c.instrument_version)},
+        {"submit_time", Micros(c.submit_time)},
+        {"answers", EncodeAnswers(c.answers)},
+        {"scores", EncodeScores(c.scores)},
+        {"session_kind", c.context.session_kind},
+        {"hours", Exact(c.context.hours)},
+        {"sessions_facilitated", absl::StrCat(c.context.sessions_facilitated)},
+        {"note", sealed.sealed_note}},
+       {VolunteerKey(org, c.volunteer_id, "checkins"),
+        VolunteerKey(org, c.volunteer_id, absl::StrCat("checkins:", c.instrument_id))},
+       static_cast<double>(absl::ToUnixMicros(c.submit_time))}};
+  // The event carries what the risk engine needs, never the note.
+  std::vector<EventWrite> events{
+      {"checkin.submitted",
+       org,
+       c.submit_time,
+       {{"checkin_id", c.id},
+        {"volunteer_id", c.volunteer_id},
+        {"instrument_id", c.instrument_id},
+        {"instrument_version", absl::StrCat(c.instrument_version)},
+        {"answers", EncodeAnswers(c.answers)},
+        {"scores", EncodeScores(c.scores)},
+        {"session_kind", c.context.session_kind},
+        {"hours", Exact(c.context.hours)},
+        {"sessions_facilitated", absl::StrCat(c.context.sessions_facilitated)}}}};
+  if (support.has_value()) {
+    records.push_back(SupportRecord(*support));
+    events.push_back(SupportEvent(support->request));
+  }
+  return ToCreated(WriteRecordsOnce(redis_, RequestKeyFor(org, request),
+                                    !request.request_id.empty(), c.id, records, EventsKey(),
+                                    events));
+}
+
+absl::StatusOr<Created> RedisCheckinStore::CreateIncident(const SealedIncident& sealed,
+                                                          const CreateRequest& request) {
+  const Incident& i = sealed.incident;
+  const std::string& org = i.organization_id;
+  RecordWrite record{IncidentKey(org, i.id),
+                     {{"id", i.id},
+                      {"volunteer_id", i.volunteer_id},
+                      {"incident_type", absl::StrCat(static_cast<int>(i.type))},
+                      {"occur_time", Micros(i.occur_time)},
+                      {"report_time", Micros(i.report_time)},
+                      {"description", sealed.sealed_description}},
+                     {VolunteerKey(org, i.volunteer_id, "incidents")},
+                     static_cast<double>(absl::ToUnixMicros(i.report_time))};
+  EventWrite event{"incident.reported",
+                   org,
+                   i.report_time,
+                   {{"incident_id", i.id},
+                    {"volunteer_id", i.volunteer_id},
+                    {"incident_type", absl::StrCat(static_cast<int>(i.type))},
+                    {"incident_occur_time", Rfc3339(i.occur_time)}}};
+  return ToCreated(WriteRecordsOnce(redis_, RequestKeyFor(org, request),
+                                    !request.request_id.empty(), i.id, {record}, EventsKey(),
+                                    {event}));
+}
+
+absl::StatusOr<Created> RedisCheckinStore::CreateSupportRequest(const SealedSupportRequest& sealed,
+                                                                const CreateRequest& request) {
+  const std::string& org = sealed.request.organization_id;
+  return ToCreated(WriteRecordsOnce(
+      redis_, RequestKeyFor(org, request), !request.request_id.empty(), sealed.request.id,
+      {SupportRecord(sealed)}, EventsKey(), {SupportEvent(sealed.request)}));
+}
+
+absl::StatusOr<std::optional<SealedCheckin>> RedisCheckinStore::GetCheckin(
+    const std::string& organization_id, const std::string& checkin_id) {
+  auto pairs = LoadHash(redis_, CheckinKey(organization_id, checkin_id));
+  if (!pairs.ok()) return pairs.status();
+  if (pairs->empty()) return std::nullopt;
+  return DecodeCheckin(organization_id, *pairs);
+}
+
+absl::StatusOr<std::optional<SealedIncident>> RedisCheckinStore::GetIncident(
+    const std::string& organization_id, const std::string& incident_id) {
+  auto pairs = LoadHash(redis_, IncidentKey(organization_id, incident_id));
+  if (!pairs.ok()) return pairs.status();
+  if (pairs->empty()) return std::nullopt;
+  SealedIncident sealed;
+  Incident& i = sealed.incident;
+  i.organization_id = organization_id;
+  for (const auto& [name, value] : *pairs) {
+    if (name == "id")
+      i.id = value;
+    else if (name == "volunteer_id")
+      i.volunteer_id = value;
+    else if (name == "incident_type")
+      i.type = static_cast<IncidentType>(ToInt(value));
+    else if (name == "occur_time")
+      i.occur_time = FromMicros(value);
+    else if (name == "report_time")
+      i.report_time = FromMicros(value);
+    else if (name == "description")
+      sealed.sealed_description = value;
+  }
+  return sealed;
+}
+
+absl::StatusOr<std::optional<SealedSupportRequest>> RedisCheckinStore::GetSupportRequest(
+    const std::string& organization_id, const std::string& support_request_id) {
+  auto pairs = LoadHash(redis_, SupportKey(organization_id, support_request_id));
+  if (!pairs.ok()) return pairs.status();
+  if (pairs->empty()) return std::nullopt;
+  SealedSupportRequest sealed;
+  SupportRequest& r = sealed.request;
+  r.organization_id = organization_id;
+  for (const auto& [name, value] : *pairs) {
+    if (name == "id")
+      r.id = value;
+    else if (name == "volunteer_id")
+      r.volunteer_id = value;
+    else if (name == "urgency")
+      r.urgency = static_cast<Urgency>(ToInt(value));
+    else if (name == "create_time")
+      r.create_time = FromMicros(value);
+    else if (name == "source")
+      r.source = value;
+    else if (name == "note")
+      sealed.sealed_note = value;
+  }
+  return sealed;
+}
+
+absl::StatusOr<CheckinPage> RedisCheckinStore::ListCheckins(const std::string& organization_id,
+                                                            const std::string& volunteer_id,
+                                                            const CheckinQuery& query) {
+  std::string index = VolunteerKey(
+      organization_id, volunteer_id,
+      query.instrument_id.empty() ? "checkins" : absl::StrCat("checkins:", query.instrument_id));
+  std::string max = query.end_time == absl::InfiniteFuture() ? "+inf" : Micros(query.end_time);
+  if (!query.position.empty()) {
+    int64_t position = 0;
+    if (!absl::SimpleAtoi(query.position, &position)) {
+      return absl::InvalidArgumentError("page_token: is not a page token of this listing");
+    }
+    max = absl::StrCat("(", position);
+  }
+  std::string min = query.start_time == absl::InfinitePast() ? "-inf" : Micros(query.start_time);
+  auto range = redis_.Execute({"ZREVRANGEBYSCORE", index, max, min, "WITHSCORES", "LIMIT", "0",
+                               absl::StrCat(query.page_size + 1)});
+  if (!range.ok()) return range.status();
+  std::vector<RedisCommand> loads;
+  std::vector<std::string> scores;
+  for (size_t i = 0;
+       i + 1 < range->elements.size() && static_cast<int>(loads.size()) < query.page_size; i += 2) {
+    loads.push_back({"HGETALL", range->elements[i].str});
+    scores.push_back(range->elements[i + 1].str);
+  }
+  CheckinPage page;
+  if (loads.empty()) return page;
+  bool more = static_cast<int>(range->elements.size() / 2) > query.page_size;
+  auto replies = redis_.ExecuteAll(std::move(loads));
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    auto pairs = ReplyPairs(reply);
+    if (!pairs.empty()) page.checkins.push_back(DecodeCheckin(organization_id, pairs));
+  }
+  if (more) page.next_position = scores.back();
+  return page;
+}
+
+absl::StatusOr<std::vector<absl::Time>> RedisCheckinStore::ListIncidentTimes(
+    const std::string& organization_id, const std::string& volunteer_id, absl::Time since) {
+  auto range =
+      redis_.Execute({"ZRANGEBYSCORE", VolunteerKey(organization_id, volunteer_id, "incidents"),
+                      Micros(since), "+inf", "WITHSCORES"});
+  if (!range.ok()) return range.status();
+  std::vector<absl::Time> times;
+  for (size_t i = 0; i + 1 < range->elements.size(); i += 2) {
+    int64_t micros = 0;
+    double score = 0;
+    if (absl::SimpleAtod(range->elements[i + 1].str, &score)) micros = static_cast<int64_t>(score);
+    times.push_back(absl::FromUnixMicros(micros));
+  }
+  return times;
+}
+
+absl::StatusOr<CheckinSettings> RedisCheckinStore::GetSettings(const std::string& organization_id) {
+  auto pairs = LoadHash(redis_, SettingsKey(organization_id));
+  if (!pairs.ok()) return pairs.status();
+  CheckinSettings settings = DefaultCheckinSettings();
+  for (const auto& [name, value] : *pairs) {
+    if (name == "cadence") {
+      settings.cadence_days.clear();
+      for (const Answer& entry : DecodeAnswers(value)) {
+        settings.cadence_days[entry.item_id] = entry.value;
+      }
+    } else if (name == "resources") {
+      settings.support_resources.clear();
+      for (absl::string_view record : absl::StrSplit(value, kRecordSeparator, absl::SkipEmpty())) {
+        std::vector<std::string> fields = absl::StrSplit(record, kFieldSeparator);
+        fields.resize(3);
+        settings.support_resources.push_back({fields[0], fields[1], fields[2]});
+      }
+    } else if (name == "swemwbs_registration") {
+      settings.swemwbs_registration = value;
+    }
+  }
+  return settings;
+}
+
+absl::Status RedisCheckinStore::SetSettings(const std::string& organization_id,
+                                            const CheckinSettings& settings) {
+  std::vector<Answer> cadence;
+  for (const auto& [instrument, days] : settings.cadence_days)
+    cadence.push_back({instrument, days});
+  std::string resources;
+  for (const SupportResource& r : settings.support_resources) {
+    absl::StrAppend(&resources, r.title, std::string(1, kFieldSeparator), r.description,
+                    std::string(1, kFieldSeparator), r.contact, std::string(1, kRecordSeparator));
+  }
+  auto reply = redis_.Execute({"HSET", SettingsKey(organization_id), "cadence",
+                               EncodeAnswers(cadence), "resources", resources,
+                               "swemwbs_registration", settings.swemwbs_registration});
+  if (!reply.ok()) return reply.status();
+  return ScriptErrorToStatus(*reply);
+}
+
+}  // namespace peerwell::checkin

@@ -1,0 +1,44 @@
+#pragma once
+
+#include "services/checkin/checkin_store.h"
+#include "services/common/redis_client.h"
+
+namespace peerwell::checkin {
+
+// Check-ins in Redis: the only code that knows the check-in key layout (docs/ARCHITECTURE.md).
+// Creates are one idempotent script each, which also XADDs their events on "pw:events:checkin".
+class RedisCheckinStore final : public CheckinStore {
+ public:
+  explicit RedisCheckinStore(RedisClient& redis) : redis_(redis) {}
+
+  absl::StatusOr<Created> CreateCheckin(const SealedCheckin& checkin,
+                                        const std::optional<SealedSupportRequest>& support,
+                                        const CreateRequest& request) override;
+  absl::StatusOr<Created> CreateIncident(const SealedIncident& incident,
+                                         const CreateRequest& request) override;
+  absl::StatusOr<Created> CreateSupportRequest(const SealedSupportRequest& support,
+                                               const CreateRequest& request) override;
+  absl::StatusOr<std::optional<SealedCheckin>> GetCheckin(const std::string& organization_id,
+                                                          const std::string& checkin_id) override;
+  absl::StatusOr<std::optional<SealedIncident>> GetIncident(
+      const std::string& organization_id, const std::string& incident_id) override;
+  absl::StatusOr<std::optional<SealedSupportRequest>> GetSupportRequest(
+      const std::string& organization_id, const std::string& support_request_id) override;
+  absl::StatusOr<CheckinPage> ListCheckins(const std::string& organization_id,
+                                           const std::string& volunteer_id,
+                                           const CheckinQuery& query) override;
+  absl::StatusOr<std::vector<absl::Time>> ListIncidentTimes(const std::string& organization_id,
+                                                            const std::string& volunteer_id,
+                                                            absl::Time since) override;
+  absl::StatusOr<CheckinSettings> GetSettings(const std::string& organization_id) override;
+  absl::Status SetSettings(const std::string& organization_id,
+                           const CheckinSettings& settings) override;
+
+ private:
+  RedisClient& redis_;
+};
+
+// "pw:{<org>}:checkin:datakey:<volunteer>": the volunteer's wrapped data key (NoteVault).
+std::string DataKeyKey(const std::string& organization_id, const std::string& volunteer_id);
+
+}  // namespace peerwell::checkin

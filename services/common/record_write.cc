@@ -1,0 +1,79 @@
+#include "services/common/record_write.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace peerwell {
+namespace {
+
+const RedisScript& WriteRecordsScript() {
+  // KEYS: request, event stream, then per record its hash and its index keys.
+  // ARGV: retention, result, record count, then per record: index count, score, field count,
+  //       fields...; then event count, per event: field count, fields...
+  static const auto* script = new RedisScript(IdempotentScript(R"lua(
+  local a = 2
+  local k = 3
+  local function next_arg() a = a + 1; return ARGV[a] end
+  local result = ARGV[2]
+  local records = tonumber(next_arg())
+  for r = 1, records do
+    local hash = KEYS[k]; k = k + 1
+    local indexes = tonumber(next_arg())
+    local score = next_arg()
+    local nfields = tonumber(next_arg())
+    local fields = {}
+    for f = 1, 2 * nfields do fields[f] = next_arg() end
+    redis.call('HSET', hash, unpack(fields))
+    for i = 1, indexes do
+      redis.call('ZADD', KEYS[k], score, hash); k = k + 1
+    end
+  end
+  local events = tonumber(next_arg())
+  for e = 1, events do
+    local nfields = tonumber(next_arg())
+    local fields = {}
+    for f = 1, 2 * nfields do fields[f] = next_arg() end
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000000', '*', unpack(fields))
+  end
+  return result
+)lua"));
+  return *script;
+}
+
+}  // namespace
+
+absl::StatusOr<IdempotentResult> WriteRecordsOnce(RedisClient& redis,
+                                                  const std::string& request_key,
+                                                  bool remember_request, const std::string& result,
+                                                  const std::vector<RecordWrite>& records,
+                                                  const std::string& event_stream,
+                                                  const std::vector<EventWrite>& events) {
+  std::vector<std::string> keys{request_key, event_stream};
+  std::vector<std::string> args{
+      remember_request ? absl::StrCat(absl::ToInt64Seconds(kRequestIdRetention)) : "0", result,
+      absl::StrCat(records.size())};
+  for (const RecordWrite& record : records) {
+    keys.push_back(record.hash_key);
+    keys.insert(keys.end(), record.index_keys.begin(), record.index_keys.end());
+    args.push_back(absl::StrCat(record.index_keys.size()));
+    // Exactly: StrCat would round a double to six digits, and scores are microsecond times.
+    args.push_back(absl::StrFormat("%.17g", record.score));
+    args.push_back(absl::StrCat(record.fields.size()));
+    for (const auto& [name, value] : record.fields) {
+      args.push_back(name);
+      args.push_back(value);
+    }
+  }
+  args.push_back(absl::StrCat(events.size()));
+  for (const EventWrite& event : events) {
+    RedisCommand xadd =
+        EventXadd(event_stream, event.type, event.organization_id, event.occur_time, event.fields);
+    // EventXadd's command is XADD <stream> MAXLEN ~ N * <field value>...: keep the pairs.
+    constexpr size_t kPairsStart = 6;
+    args.push_back(absl::StrCat((xadd.size() - kPairsStart) / 2));
+    args.insert(args.end(), xadd.begin() + kPairsStart, xadd.end());
+  }
+  return ParseIdempotentReply(redis.Eval(WriteRecordsScript(), keys, args));
+}
+
+}  // namespace peerwell

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/common/events.h"
+#include "services/common/idempotency.h"
+#include "services/common/redis_client.h"
+
+namespace peerwell {
+
+// One stored record: a hash, and the sorted sets that index it under `score`.
+struct RecordWrite {
+  std::string hash_key;
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::vector<std::string> index_keys;
+  double score = 0;
+};
+
+struct EventWrite {
+  std::string type;
+  std::string organization_id;
+  absl::Time occur_time;
+  std::vector<EventField> fields;
+};
+
+// Writes records, their indexes and the events announcing them in one Lua script, at most once
+// per request key (see IdempotentScript): either everything is stored and published, or nothing.
+// `result` is what the call returns (e.g. the new record's id), now and on every replay.
+absl::StatusOr<IdempotentResult> WriteRecordsOnce(RedisClient& redis,
+                                                  const std::string& request_key,
+                                                  bool remember_request, const std::string& result,
+                                                  const std::vector<RecordWrite>& records,
+                                                  const std::string& event_stream,
+                                                  const std::vector<EventWrite>& events);
+
+}  // namespace peerwell

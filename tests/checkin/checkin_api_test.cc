@@ -1,0 +1,563 @@
+// The check-in service over real gRPC channels, with the real directory and a real redis-server.
+#include <dirent.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/common/events.h"
+#include "services/common/proto_time.h"
+#include "tests/checkin/checkin_test_server.h"
+
+namespace peerwell::checkin::testing {
+namespace {
+
+namespace dv1 = ::peerwell::directory::v1;
+using ::peerwell::testing::TestToken;
+using ::testing::HasSubstr;
+
+struct People {
+  std::string org;
+  std::string coordinator;
+  std::string supervisor;        // supervises `volunteer`
+  std::string other_supervisor;  // supervises nobody here
+  std::string volunteer;
+  std::string peer;  // another volunteer
+};
+
+class CheckinApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override { people_ = Seed(); }
+
+  std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata("authorization", "Bearer " + token);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return context;
+  }
+
+  std::string Volunteer() {
+    return TestToken(CallerRole::kVolunteer, people_.volunteer, people_.org);
+  }
+  std::string Supervisor() {
+    return TestToken(CallerRole::kSupervisor, people_.supervisor, people_.org);
+  }
+  std::string Coordinator() {
+    return TestToken(CallerRole::kCoordinator, people_.coordinator, people_.org);
+  }
+
+  People Seed() {
+    auto& directory = server_.directory().stub();
+    People people;
+    dv1::CreateOrganizationRequest create_org;
+    create_org.set_display_name("Harbour");
+    dv1::CreateOrganizationResponse org;
+    EXPECT_TRUE(
+        directory
+            .CreateOrganization(As(TestToken(CallerRole::kAdmin, "op", "")).get(), create_org, &org)
+            .ok());
+    people.org = org.organization().organization_id();
+    auto create = [&](const std::string& token, dv1::Role role, const std::string& name,
+                      const std::string& supervisor = "") {
+      dv1::CreatePersonRequest request;
+      request.mutable_person()->set_display_name(name);
+      request.mutable_person()->set_role(role);
+      if (!supervisor.empty()) request.mutable_person()->add_supervisor_ids(supervisor);
+      dv1::CreatePersonResponse response;
+      grpc::Status status = directory.CreatePerson(As(token).get(), request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      return response.person().person_id();
+    };
+    people.coordinator =
+        create(TestToken(CallerRole::kAdmin, "op", people.org), dv1::ROLE_COORDINATOR, "Grace");
+    std::string coordinator = TestToken(CallerRole::kCoordinator, people.coordinator, people.org);
+    people.supervisor = create(coordinator, dv1::ROLE_SUPERVISOR, "Sam");
+    people.other_supervisor = create(coordinator, dv1::ROLE_SUPERVISOR, "Sasha");
+    people.volunteer = create(coordinator, dv1::ROLE_VOLUNTEER, "Vera", people.supervisor);
+    people.peer = create(coordinator, dv1::ROLE_VOLUNTEER, "Viktor", people.supervisor);
+    return people;
+  }
+
+  void ShareScores(bool share) {
+    dv1::SetConsentRequest request;
+    request.mutable_consent()->set_share_scores_with_supervisor(share);
+    dv1::SetConsentResponse response;
+    ASSERT_TRUE(
+        server_.directory().stub().SetConsent(As(Volunteer()).get(), request, &response).ok());
+    server_.directory_client().Forget(people_.org, people_.volunteer);
+  }
+
+  grpc::Status Submit(const std::string& token, const std::string& instrument,
+                      const std::vector<std::pair<std::string, int>>& answers,
+                      const std::string& note = "", const std::string& request_id = "",
+                      v1::Checkin* out = nullptr) {
+    v1::SubmitCheckinRequest request;
+    request.set_instrument_id(instrument);
+    for (const auto& [item, value] : answers) {
+      auto* answer = request.add_answers();
+      answer->set_item_id(item);
+      answer->set_value(value);
+    }
+    request.set_note(note);
+    request.set_request_id(request_id);
+    request.mutable_context()->set_hours(2.5);
+    request.mutable_context()->set_session_kind("group");
+    v1::SubmitCheckinResponse response;
+    grpc::Status status = server_.stub().SubmitCheckin(As(token).get(), request, &response);
+    if (out != nullptr) *out = response.checkin();
+    return status;
+  }
+
+  static std::vector<std::pair<std::string, int>> Who5(int each) {
+    return {{"1", each}, {"2", each}, {"3", each}, {"4", each}, {"5", each}};
+  }
+
+  grpc::Status List(const std::string& token, const std::string& volunteer_id,
+                    v1::ListCheckinsResponse* out, int page_size = 0,
+                    const std::string& page_token = "") {
+    v1::ListCheckinsRequest request;
+    request.set_volunteer_id(volunteer_id);
+    request.set_page_size(page_size);
+    request.set_page_token(page_token);
+    return server_.stub().ListCheckins(As(token).get(), request, out);
+  }
+
+  std::vector<StreamEntry> Events() {
+    return ParseStreamEntries(*server_.redis().Execute({"XRANGE", "pw:events:checkin", "-", "+"}));
+  }
+  long long KeyCount() { return server_.redis().Execute({"DBSIZE"})->integer; }
+
+  CheckinTestServer server_;
+  People people_;
+};
+
+TEST_F(CheckinApiTest, ListsInstrumentsWithAttribution) {
+  v1::ListInstrumentsResponse response;
+  ASSERT_TRUE(server_.stub()
+                  .ListInstruments(As(Volunteer()).get(), v1::ListInstrumentsRequest(), &response)
+                  .ok());
+  std::vector<std::string> ids;
+  for (const auto& instrument : response.instruments()) {
+    ids.push_back(instrument.instrument_id());
+    EXPECT_FALSE(instrument.attribution().empty()) << instrument.instrument_id();
+  }
+  EXPECT_THAT(ids, ::testing::ElementsAre("pulse", "who5", "cbi", "proqol5"));
+  EXPECT_EQ(response.instruments(1).items(0).options(0).label(), "All of the time");
+}
+
+TEST_F(CheckinApiTest, VolunteerSubmitsScoredCheckinAndReadsItBackWithNote) {
+  v1::Checkin checkin;
+  ASSERT_TRUE(Submit(Volunteer(), "who5", {{"1", 3}, {"2", 3}, {"3", 3}, {"4", 2}, {"5", 2}},
+                     "Tired after a heavy group.", "", &checkin)
+                  .ok());
+  ASSERT_EQ(checkin.scores_size(), 2);
+  EXPECT_EQ(checkin.scores(0).scale_id(), "who5_raw");
+  EXPECT_EQ(checkin.scores(0).value(), 13);
+  EXPECT_EQ(checkin.scores(1).value(), 52);
+  EXPECT_EQ(checkin.scores(1).band(), "good");
+  EXPECT_EQ(checkin.volunteer_id(), people_.volunteer);
+
+  server_.clock().Advance(absl::Minutes(1));
+  ASSERT_TRUE(Submit(Volunteer(), "who5", Who5(1)).ok());
+  v1::ListCheckinsResponse listed;
+  ASSERT_TRUE(List(Volunteer(), "", &listed).ok());
+  ASSERT_EQ(listed.checkins_size(), 2);
+  EXPECT_EQ(listed.checkins(0).scores(1).value(), 20);  // newest first
+  EXPECT_EQ(listed.checkins(1).note(), "Tired after a heavy group.");
+  EXPECT_EQ(listed.checkins(1).context().session_kind(), "group");
+
+  // The event carries scores for the risk engine, never the note.
+  auto events = Events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].Get("type"), "checkin.submitted");
+  EXPECT_EQ(events[0].Get("volunteer_id"), people_.volunteer);
+  EXPECT_THAT(events[0].Get("scores"), HasSubstr("who5=52=good"));
+  for (const auto& field : events[0].fields)
+    EXPECT_EQ(field.value.find("Tired"), std::string::npos);
+}
+
+TEST_F(CheckinApiTest, OnlyTheVolunteerSubmitsForThemselves) {
+  v1::SubmitCheckinRequest request;
+  request.set_volunteer_id(people_.peer);
+  request.set_instrument_id("who5");
+  for (const auto& [item, value] : Who5(3)) {
+    auto* answer = request.add_answers();
+    answer->set_item_id(item);
+    answer->set_value(value);
+  }
+  v1::SubmitCheckinResponse response;
+  EXPECT_EQ(server_.stub().SubmitCheckin(As(Volunteer()).get(), request, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  request.clear_volunteer_id();
+  EXPECT_EQ(server_.stub().SubmitCheckin(As(Supervisor()).get(), request, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(server_.stub().SubmitCheckin(As(Coordinator()).get(), request, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(Events().empty());
+}
+
+TEST_F(CheckinApiTest, BadInputNamesTheFieldAndStoresNothing) {
+  ASSERT_TRUE(Submit(Volunteer(), "who5", Who5(3)).ok());  // creates the data key up front
+  long long keys = KeyCount();
+  size_t events = Events().size();
+  struct Case {
+    std::string instrument;
+    std::vector<std::pair<std::string, int>> answers;
+    std::string note;
+    std::string field;
+  };
+  std::vector<Case> cases = {
+      {"who6", Who5(3), "", "instrument_id"},
+      {"swemwbs",
+       {{"1", 3}, {"2", 3}, {"3", 3}, {"4", 3}, {"5", 3}, {"6", 3}, {"7", 3}},
+       "",
+       "instrument_id"},  // not registered
+      {"who5", {{"1", 3}, {"2", 3}, {"3", 3}, {"4", 3}, {"9", 3}}, "", "answers[4].item_id"},
+      {"who5", {{"1", 3}, {"1", 3}, {"3", 3}, {"4", 3}, {"5", 3}}, "", "answers[1].item_id"},
+      {"who5", {{"1", 3}, {"2", 3}, {"3", 7}, {"4", 3}, {"5", 3}}, "", "answers[2].value"},
+      {"who5", {{"1", 3}, {"2", 3}, {"3", 3}, {"4", 3}}, "", "answers"},
+      {"cbi", {{"1", 60}}, "", "answers[0].value"},
+      {"who5", Who5(3), std::string(2001, 'x'), "note"},
+      {"who5", Who5(3), "bad\x01note", "note"},
+  };
+  for (const Case& c : cases) {
+    grpc::Status status = Submit(Volunteer(), c.instrument, c.answers, c.note);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.field;
+    EXPECT_THAT(status.error_message(), HasSubstr(c.field));
+  }
+  v1::SubmitCheckinRequest bad_hours;
+  bad_hours.set_instrument_id("pulse");
+  for (const auto& [item, value] : std::vector<std::pair<std::string, int>>{
+           {"energy", 3}, {"stayed_with_me", 0}, {"want_to_talk", 0}}) {
+    auto* answer = bad_hours.add_answers();
+    answer->set_item_id(item);
+    answer->set_value(value);
+  }
+  bad_hours.mutable_context()->set_hours(30);
+  v1::SubmitCheckinResponse response;
+  grpc::Status status = server_.stub().SubmitCheckin(As(Volunteer()).get(), bad_hours, &response);
+  EXPECT_THAT(status.error_message(), HasSubstr("context.hours"));
+
+  v1::ReportCriticalIncidentRequest future;
+  future.set_incident_type(v1::INCIDENT_TYPE_AGGRESSION);
+  *future.mutable_occur_time() = TimestampToProto(server_.clock().Now() + absl::Hours(2));
+  v1::ReportCriticalIncidentResponse reported;
+  status = server_.stub().ReportCriticalIncident(As(Volunteer()).get(), future, &reported);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("occur_time"));
+  future.set_incident_type(static_cast<v1::IncidentType>(42));
+  status = server_.stub().ReportCriticalIncident(As(Volunteer()).get(), future, &reported);
+  EXPECT_THAT(status.error_message(), HasSubstr("incident_type"));
+
+  EXPECT_EQ(KeyCount(), keys);
+  EXPECT_EQ(Events().size(), events);
+}
+
+TEST_F(CheckinApiTest, RequestIdStoresOnceEvenWhenRacing) {
+  std::vector<std::string> ids(8);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      v1::Checkin checkin;
+      grpc::Status status = Submit(Volunteer(), "who5", Who5(4), "same note", "retry-1", &checkin);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      ids[i] = checkin.checkin_id();
+      EXPECT_EQ(checkin.note(), "same note");
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& id : ids) EXPECT_EQ(id, ids[0]);
+  v1::ListCheckinsResponse listed;
+  ASSERT_TRUE(List(Volunteer(), "", &listed).ok());
+  EXPECT_EQ(listed.checkins_size(), 1);
+  EXPECT_EQ(Events().size(), 1u);
+}
+
+TEST_F(CheckinApiTest, SupervisorSeesScoresOnlyWithConsentAndNeverTheNote) {
+  ASSERT_TRUE(Submit(Volunteer(), "who5", Who5(2), "private thoughts").ok());
+  v1::ListCheckinsResponse listed;
+  EXPECT_EQ(List(Supervisor(), people_.volunteer, &listed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(List(Coordinator(), people_.volunteer, &listed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ShareScores(true);
+  ASSERT_TRUE(List(Supervisor(), people_.volunteer, &listed).ok());
+  ASSERT_EQ(listed.checkins_size(), 1);
+  EXPECT_EQ(listed.checkins(0).scores(1).value(), 40);
+  EXPECT_EQ(listed.checkins(0).note(), "");
+  ASSERT_TRUE(List(Coordinator(), people_.volunteer, &listed).ok());
+  EXPECT_EQ(listed.checkins(0).note(), "");
+
+  // Not assigned, another organisation, or a peer: as if the volunteer did not exist.
+  std::string other = TestToken(CallerRole::kSupervisor, people_.other_supervisor, people_.org);
+  EXPECT_EQ(List(other, people_.volunteer, &listed).error_code(), grpc::StatusCode::NOT_FOUND);
+  std::string foreign =
+      TestToken(CallerRole::kCoordinator, "p0000000000000000beef", "o0000000000000000dead");
+  EXPECT_EQ(List(foreign, people_.volunteer, &listed).error_code(), grpc::StatusCode::NOT_FOUND);
+  std::string peer = TestToken(CallerRole::kVolunteer, people_.peer, people_.org);
+  EXPECT_EQ(List(peer, people_.volunteer, &listed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  // Every read by someone else is audited, refused ones too.
+  auto audit = ParseStreamEntries(
+      *server_.redis().Execute({"XRANGE", absl::StrCat("pw:{", people_.org, "}:audit"), "-", "+"}));
+  std::vector<std::string> outcomes;
+  for (const auto& record : audit) {
+    if (record.Get("rpc") == "peerwell.checkin.v1.CheckinService/ListCheckins") {
+      outcomes.push_back(record.Get("actor_role") + ":" + record.Get("outcome"));
+      EXPECT_EQ(record.Get("subject_id"), people_.volunteer);
+    }
+  }
+  EXPECT_THAT(outcomes, ::testing::ElementsAre("supervisor:PERMISSION_DENIED",
+                                               "coordinator:PERMISSION_DENIED", "supervisor:OK",
+                                               "coordinator:OK"));
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::string AppendOnlyFiles(const std::string& directory) {
+  std::string all;
+  for (const std::string& dir : {directory, directory + "/appendonlydir"}) {
+    DIR* handle = opendir(dir.c_str());
+    if (handle == nullptr) continue;
+    while (dirent* entry = readdir(handle)) {
+      std::string name = entry->d_name;
+      if (name.find("appendonly") != std::string::npos) all += ReadAll(dir + "/" + name);
+    }
+    closedir(handle);
+  }
+  return all;
+}
+
+TEST_F(CheckinApiTest, PlantedCanariesAppearNowhereInRedisNorItsAppendOnlyFile) {
+  const std::string note_canary = "CANARY-NOTE-7f3a91";
+  const std::string incident_canary = "CANARY-INCIDENT-c21d77";
+  const std::string support_canary = "CANARY-SUPPORT-55e0b2";
+  ASSERT_TRUE(Submit(Volunteer(), "who5", Who5(3), "note " + note_canary).ok());
+  v1::ReportCriticalIncidentRequest incident;
+  incident.set_incident_type(v1::INCIDENT_TYPE_SUICIDE_DISCLOSURE);
+  *incident.mutable_occur_time() = TimestampToProto(server_.clock().Now() - absl::Hours(1));
+  incident.set_description("what happened " + incident_canary);
+  v1::ReportCriticalIncidentResponse reported;
+  ASSERT_TRUE(
+      server_.stub().ReportCriticalIncident(As(Volunteer()).get(), incident, &reported).ok());
+  EXPECT_EQ(reported.incident().description(), "what happened " + incident_canary);
+  EXPECT_FALSE(reported.support_resources().empty());
+  v1::RequestSupportRequest support;
+  support.set_urgency(v1::URGENCY_HIGH);
+  support.set_note(support_canary);
+  v1::RequestSupportResponse requested;
+  ASSERT_TRUE(server_.stub().RequestSupport(As(Volunteer()).get(), support, &requested).ok());
+
+  std::string everything;
+  auto keys = server_.redis().Execute({"KEYS", "*"});
+  for (const auto& key : keys->elements) {
+    everything += key.str;
+    everything += server_.redis().Execute({"DUMP", key.str})->str;
+  }
+  everything += AppendOnlyFiles(server_.directory().redis_server().directory());
+  ASSERT_GT(everything.size(), 1000u);
+  for (const std::string& canary : {note_canary, incident_canary, support_canary}) {
+    EXPECT_EQ(everything.find(canary), std::string::npos) << canary;
+  }
+  // ...while the volunteer still reads the note.
+  v1::ListCheckinsResponse listed;
+  ASSERT_TRUE(List(Volunteer(), "", &listed).ok());
+  EXPECT_EQ(listed.checkins(0).note(), "note " + note_canary);
+}
+
+TEST_F(CheckinApiTest, ANoteCopiedToAnotherCheckinDoesNotDecrypt) {
+  v1::Checkin first, second;
+  ASSERT_TRUE(Submit(Volunteer(), "who5", Who5(3), "first note", "", &first).ok());
+  server_.clock().Advance(absl::Minutes(1));
+  ASSERT_TRUE(Submit(Volunteer(), "who5", Who5(3), "second note", "", &second).ok());
+  std::string prefix = absl::StrCat("pw:{", people_.org, "}:checkin:checkin:");
+  auto sealed = server_.redis().Execute({"HGET", prefix + first.checkin_id(), "note"});
+  ASSERT_TRUE(
+      server_.redis().Execute({"HSET", prefix + second.checkin_id(), "note", sealed->str}).ok());
+  v1::ListCheckinsResponse listed;
+  EXPECT_EQ(List(Volunteer(), "", &listed).error_code(), grpc::StatusCode::DATA_LOSS);
+}
+
+TEST_F(CheckinApiTest, PulseAskingToTalkRaisesASupportRequestInTheSameWrite) {
+  v1::Checkin checkin;
+  ASSERT_TRUE(Submit(Volunteer(), "pulse",
+                     {{"energy", 2}, {"stayed_with_me", 1}, {"want_to_talk", 1}}, "", "", &checkin)
+                  .ok());
+  EXPECT_EQ(checkin.scores_size(), 0);
+  auto events = Events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].Get("type"), "checkin.submitted");
+  EXPECT_EQ(events[0].Get("answers"), "energy=2,stayed_with_me=1,want_to_talk=1");
+  EXPECT_EQ(events[1].Get("type"), "support.requested");
+  EXPECT_EQ(events[1].Get("source"), "pulse");
+  EXPECT_EQ(events[1].Get("volunteer_id"), people_.volunteer);
+
+  ASSERT_TRUE(
+      Submit(Volunteer(), "pulse", {{"energy", 4}, {"stayed_with_me", 0}, {"want_to_talk", 0}})
+          .ok());
+  EXPECT_EQ(Events().size(), 3u);
+}
+
+TEST_F(CheckinApiTest, IncidentsAndSupportRequestsAreAnnouncedWithoutTheirText) {
+  v1::ReportCriticalIncidentRequest incident;
+  incident.set_incident_type(v1::INCIDENT_TYPE_AGGRESSION);
+  *incident.mutable_occur_time() = TimestampToProto(server_.clock().Now() - absl::Hours(3));
+  incident.set_description("shouted at during the group");
+  incident.set_request_id("incident-1");
+  v1::ReportCriticalIncidentResponse first, again;
+  ASSERT_TRUE(server_.stub().ReportCriticalIncident(As(Volunteer()).get(), incident, &first).ok());
+  ASSERT_TRUE(server_.stub().ReportCriticalIncident(As(Volunteer()).get(), incident, &again).ok());
+  EXPECT_EQ(first.incident().incident_id(), again.incident().incident_id());
+  EXPECT_EQ(again.incident().description(), "shouted at during the group");
+  auto events = Events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].Get("type"), "incident.reported");
+  EXPECT_EQ(events[0].Get("incident_type"), "1");
+  for (const auto& field : events[0].fields) {
+    EXPECT_EQ(field.value.find("shouted"), std::string::npos);
+  }
+}
+
+TEST_F(CheckinApiTest, TrendShowsBaselineAsMedianOfThePrevious90Days) {
+  ShareScores(true);
+  // WHO-5 percentages 60, 40, 80 over three weeks, then 40: baseline 60, change -20.
+  for (int each : {3, 2, 4, 2}) {
+    ASSERT_TRUE(Submit(Volunteer(), "who5", Who5(each)).ok());
+    server_.clock().Advance(absl::Hours(24 * 7));
+  }
+  v1::GetTrendRequest request;
+  request.set_scale_id("who5");
+  v1::GetTrendResponse trend;
+  ASSERT_TRUE(server_.stub().GetTrend(As(Volunteer()).get(), request, &trend).ok());
+  ASSERT_EQ(trend.points_size(), 4);
+  EXPECT_EQ(trend.points(0).value(), 60);
+  EXPECT_EQ(trend.latest(), 40);
+  EXPECT_TRUE(trend.has_baseline());
+  EXPECT_EQ(trend.baseline(), 60);
+  EXPECT_EQ(trend.change(), -20);
+
+  request.set_volunteer_id(people_.volunteer);
+  ASSERT_TRUE(server_.stub().GetTrend(As(Supervisor()).get(), request, &trend).ok());
+  EXPECT_EQ(trend.latest(), 40);
+  request.set_scale_id("who7");
+  EXPECT_EQ(server_.stub().GetTrend(As(Supervisor()).get(), request, &trend).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(CheckinApiTest, DueCheckinsFollowCadenceAndIncidents) {
+  auto due = [&] {
+    v1::ListDueCheckinsResponse response;
+    EXPECT_TRUE(server_.stub()
+                    .ListDueCheckins(As(Volunteer()).get(), v1::ListDueCheckinsRequest(), &response)
+                    .ok());
+    std::vector<std::string> out;
+    for (const auto& entry : response.due()) {
+      out.push_back(entry.instrument_id() + ":" + entry.reason());
+    }
+    return out;
+  };
+  EXPECT_THAT(due(), ::testing::UnorderedElementsAre("who5:first_checkin", "cbi:first_checkin",
+                                                     "proqol5:first_checkin"));
+  ASSERT_TRUE(Submit(Volunteer(), "who5", Who5(3)).ok());
+  EXPECT_THAT(due(), ::testing::UnorderedElementsAre("cbi:first_checkin", "proqol5:first_checkin"));
+  server_.clock().Advance(absl::Hours(24 * 14));
+  EXPECT_THAT(due(), ::testing::Contains("who5:cadence"));
+  ASSERT_TRUE(Submit(Volunteer(), "who5", Who5(3)).ok());
+
+  v1::ReportCriticalIncidentRequest incident;
+  incident.set_incident_type(v1::INCIDENT_TYPE_SAFEGUARDING);
+  *incident.mutable_occur_time() = TimestampToProto(server_.clock().Now());
+  v1::ReportCriticalIncidentResponse reported;
+  ASSERT_TRUE(
+      server_.stub().ReportCriticalIncident(As(Volunteer()).get(), incident, &reported).ok());
+  server_.clock().Advance(absl::Hours(24 * 7));
+  EXPECT_THAT(due(), ::testing::Contains("who5:incident_follow_up"));
+  ASSERT_TRUE(Submit(Volunteer(), "who5", Who5(3)).ok());
+  EXPECT_THAT(due(), ::testing::Not(::testing::Contains("who5:incident_follow_up")));
+  server_.clock().Advance(absl::Hours(24 * 23));
+  EXPECT_THAT(due(), ::testing::Contains("who5:incident_follow_up"));
+
+  v1::ListDueCheckinsRequest someone_else;
+  someone_else.set_volunteer_id(people_.peer);
+  v1::ListDueCheckinsResponse response;
+  EXPECT_EQ(
+      server_.stub().ListDueCheckins(As(Volunteer()).get(), someone_else, &response).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(CheckinApiTest, CoordinatorRecordsSwemwbsRegistrationAndCadence) {
+  v1::UpdateCheckinSettingsRequest update;
+  update.mutable_settings()->set_swemwbs_registration("WARWICK-REG-2026-0042");
+  (*update.mutable_settings()->mutable_cadence_days())["who5"] = 7;
+  auto* resource = update.mutable_settings()->add_support_resources();
+  resource->set_title("Harbour duty phone");
+  resource->set_contact("+45 12 34 56 78");
+  v1::UpdateCheckinSettingsResponse updated;
+  EXPECT_EQ(
+      server_.stub().UpdateCheckinSettings(As(Volunteer()).get(), update, &updated).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(server_.stub().UpdateCheckinSettings(As(Coordinator()).get(), update, &updated).ok());
+
+  v1::ListInstrumentsResponse instruments;
+  ASSERT_TRUE(
+      server_.stub()
+          .ListInstruments(As(Volunteer()).get(), v1::ListInstrumentsRequest(), &instruments)
+          .ok());
+  EXPECT_EQ(instruments.instruments_size(), 5);
+  v1::Checkin checkin;
+  ASSERT_TRUE(Submit(Volunteer(), "swemwbs",
+                     {{"1", 3}, {"2", 3}, {"3", 3}, {"4", 3}, {"5", 3}, {"6", 3}, {"7", 3}}, "", "",
+                     &checkin)
+                  .ok());
+  EXPECT_DOUBLE_EQ(checkin.scores(0).value(), 19.25);
+
+  v1::ReportCriticalIncidentRequest incident;
+  incident.set_incident_type(v1::INCIDENT_TYPE_OTHER);
+  *incident.mutable_occur_time() = TimestampToProto(server_.clock().Now());
+  v1::ReportCriticalIncidentResponse reported;
+  ASSERT_TRUE(
+      server_.stub().ReportCriticalIncident(As(Volunteer()).get(), incident, &reported).ok());
+  ASSERT_EQ(reported.support_resources_size(), 1);
+  EXPECT_EQ(reported.support_resources(0).title(), "Harbour duty phone");
+
+  (*update.mutable_settings()->mutable_cadence_days())["pulse"] = 7;
+  grpc::Status status =
+      server_.stub().UpdateCheckinSettings(As(Coordinator()).get(), update, &updated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("cadence_days[pulse]"));
+}
+
+TEST_F(CheckinApiTest, PagesNewestFirst) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(Submit(Volunteer(), "who5", Who5(i)).ok());
+    server_.clock().Advance(absl::Hours(1));
+  }
+  std::vector<double> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    v1::ListCheckinsResponse page;
+    ASSERT_TRUE(List(Volunteer(), "", &page, 2, token).ok());
+    for (const auto& checkin : page.checkins()) seen.push_back(checkin.scores(0).value());
+    token = page.next_page_token();
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_THAT(seen, ::testing::ElementsAre(20, 15, 10, 5, 0));
+  v1::ListCheckinsResponse page;
+  EXPECT_EQ(List(Volunteer(), "", &page, 2, "forged").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace peerwell::checkin::testing
