@@ -38,9 +38,13 @@ grpc::ServerUnaryReactor* CheckinHandler::SubmitCheckin(grpc::CallbackServerCont
   return runner_.Run(context, "SubmitCheckin", [=, this](const Caller& caller) {
     auto answers = AnswersFromProto(request->answers());
     if (!answers.ok()) return answers.status();
-    auto checkin = service_.SubmitCheckin(
-        caller, {request->volunteer_id(), request->instrument_id(), *std::move(answers),
-                 ContextFromProto(request->context()), request->note(), request->request_id()});
+    auto submit_time =
+        OptionalTime(request->has_submit_time(), request->submit_time(), "submit_time");
+    if (!submit_time.ok()) return submit_time.status();
+    auto checkin =
+        service_.SubmitCheckin(caller, {request->volunteer_id(), request->instrument_id(),
+                                        *std::move(answers), ContextFromProto(request->context()),
+                                        request->note(), request->request_id(), *submit_time});
     if (!checkin.ok()) return checkin.status();
     *response->mutable_checkin() = CheckinToProto(*checkin);
     return absl::OkStatus();

@@ -17,6 +17,7 @@ constexpr absl::Duration kFutureTolerance = absl::Minutes(5);
 constexpr absl::Duration kMaxTrendWindow = absl::Hours(24 * 365 * 5);
 constexpr absl::Duration kFollowUpNagFor = absl::Hours(24 * 30);
 constexpr int kTrendReadPage = 1000;
+constexpr absl::Duration kMaxImportAge = absl::Hours(24 * 365 * 2);
 
 bool IsMember(const Caller& caller) {
   return caller.role == CallerRole::kVolunteer || caller.role == CallerRole::kSupervisor ||
@@ -153,6 +154,21 @@ absl::StatusOr<std::string> CheckinService::SubmitterFor(const Caller& caller,
   return caller.person_id;
 }
 
+absl::StatusOr<std::string> CheckinService::ImportTarget(const Caller& caller,
+                                                         const std::string& volunteer_id) {
+  if (caller.organization_id.empty()) {
+    return absl::PermissionDeniedError("an import needs the organisation as the token's org");
+  }
+  if (volunteer_id.empty()) return InvalidField("volunteer_id", "is required for an import");
+  if (!IsWellFormedId(volunteer_id, "p")) return InvalidField("volunteer_id", "is not a person id");
+  auto facts = people_.GetPerson(caller.organization_id, volunteer_id);
+  if (!facts.ok()) return facts.status();
+  if (!facts->is_volunteer) {
+    return absl::FailedPreconditionError("volunteer_id: check-ins are a volunteer's");
+  }
+  return volunteer_id;
+}
+
 absl::StatusOr<std::string> CheckinService::ReaderFor(const Caller& caller,
                                                       const std::string& volunteer_id,
                                                       const char* rpc) {
@@ -205,7 +221,22 @@ absl::StatusOr<std::vector<const Instrument*>> CheckinService::ListInstruments(
 
 absl::StatusOr<Checkin> CheckinService::SubmitCheckin(const Caller& caller,
                                                       SubmitCheckinInput input) {
-  auto volunteer = SubmitterFor(caller, input.volunteer_id);
+  absl::StatusOr<std::string> volunteer;
+  absl::Time submit_time = clock_.Now();
+  if (caller.role == CallerRole::kAdmin) {
+    volunteer = ImportTarget(caller, input.volunteer_id);
+    if (input.submit_time.has_value()) {
+      if (*input.submit_time > submit_time || *input.submit_time < submit_time - kMaxImportAge) {
+        return InvalidField("submit_time", "must be within the last two years");
+      }
+      submit_time = *input.submit_time;
+    }
+  } else {
+    if (input.submit_time.has_value()) {
+      return InvalidField("submit_time", "is set only when the platform operator imports");
+    }
+    volunteer = SubmitterFor(caller, input.volunteer_id);
+  }
   if (!volunteer.ok()) return volunteer.status();
   const Instrument* instrument = FindInstrument(input.instrument_id);
   if (instrument == nullptr) {
@@ -235,7 +266,7 @@ absl::StatusOr<Checkin> CheckinService::SubmitCheckin(const Caller& caller,
   checkin.volunteer_id = *volunteer;
   checkin.instrument_id = instrument->id;
   checkin.instrument_version = instrument->version;
-  checkin.submit_time = clock_.Now();
+  checkin.submit_time = submit_time;
   checkin.answers = std::move(input.answers);
   checkin.context = input.context;
   checkin.scores = *std::move(scores);

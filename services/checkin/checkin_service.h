@@ -70,6 +70,7 @@ struct SubmitCheckinInput {
   CheckinContext context;
   std::string note;
   std::string request_id;
+  std::optional<absl::Time> submit_time;  // imports by the platform operator only
 };
 
 struct ReportIncidentInput {
@@ -114,6 +115,8 @@ class CheckinService {
  private:
   // Resolves "" to the caller and checks that the caller may submit for that volunteer.
   absl::StatusOr<std::string> SubmitterFor(const Caller& caller, const std::string& volunteer_id);
+  // For imports by the platform operator: the named volunteer of the token's organisation.
+  absl::StatusOr<std::string> ImportTarget(const Caller& caller, const std::string& volunteer_id);
   // Checks that the caller may read the volunteer's scores; audits reads by others.
   absl::StatusOr<std::string> ReaderFor(const Caller& caller, const std::string& volunteer_id,
                                         const char* rpc);

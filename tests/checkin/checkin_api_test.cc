@@ -559,5 +559,40 @@ TEST_F(CheckinApiTest, PagesNewestFirst) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(CheckinApiTest, OnlyThePlatformOperatorImportsHistoricCheckins) {
+  v1::SubmitCheckinRequest request;
+  request.set_volunteer_id(people_.volunteer);
+  request.set_instrument_id("who5");
+  for (const auto& [item, value] : Who5(3)) {
+    auto* answer = request.add_answers();
+    answer->set_item_id(item);
+    answer->set_value(value);
+  }
+  absl::Time three_weeks_ago = server_.clock().Now() - absl::Hours(24 * 21);
+  *request.mutable_submit_time() = TimestampToProto(three_weeks_ago);
+  v1::SubmitCheckinResponse response;
+  std::string admin = TestToken(CallerRole::kAdmin, "op", people_.org);
+  ASSERT_TRUE(server_.stub().SubmitCheckin(As(admin).get(), request, &response).ok());
+  EXPECT_EQ(response.checkin().submit_time().seconds(), absl::ToUnixSeconds(three_weeks_ago));
+  EXPECT_EQ(response.checkin().volunteer_id(), people_.volunteer);
+
+  request.clear_volunteer_id();
+  grpc::Status status = server_.stub().SubmitCheckin(As(Volunteer()).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("submit_time"));
+  request.set_volunteer_id(people_.volunteer);
+  EXPECT_EQ(
+      server_.stub()
+          .SubmitCheckin(As(TestToken(CallerRole::kAdmin, "op", "")).get(), request, &response)
+          .error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  *request.mutable_submit_time() = TimestampToProto(server_.clock().Now() + absl::Hours(1));
+  EXPECT_EQ(server_.stub().SubmitCheckin(As(admin).get(), request, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::ListCheckinsResponse listed;
+  ASSERT_TRUE(List(Volunteer(), "", &listed).ok());
+  EXPECT_EQ(listed.checkins_size(), 1);
+}
+
 }  // namespace
 }  // namespace peerwell::checkin::testing
