@@ -18,6 +18,7 @@ export PEERWELL_JWT_SECRET_FILE="$state/jwt-secret"
 export PEERWELL_MASTER_KEY_FILE="$state/master-key"
 export PEERWELL_REDIS_ADDR="unix:$state/redis/redis.sock"
 export PEERWELL_DIRECTORY_ADDR="127.0.0.1:${PEERWELL_DIRECTORY_PORT:-50051}"
+export PEERWELL_CHECKIN_ADDR="127.0.0.1:${PEERWELL_CHECKIN_PORT:-50052}"
 
 pids=()
 stop() {
@@ -56,6 +57,7 @@ start_service() {
   wait_for_log "$state/logs/$name.log"
 }
 start_service directory "${PEERWELL_DIRECTORY_PORT:-50051}" 9551
+start_service checkin "${PEERWELL_CHECKIN_PORT:-50052}" 9552
 
 ctl="$bin/tools/peerwellctl/peerwellctl"
 "$ctl" demo seed
@@ -63,12 +65,14 @@ ctl="$bin/tools/peerwellctl/peerwellctl"
 cat <<INFO
 
 PeerWell is running (logs in .local/logs/):
-  directory   gRPC 127.0.0.1:${PEERWELL_DIRECTORY_PORT:-50051}   metrics http://127.0.0.1:9551/metrics
+  directory   gRPC $PEERWELL_DIRECTORY_ADDR   metrics http://127.0.0.1:9551/metrics
+  check-ins   gRPC $PEERWELL_CHECKIN_ADDR   metrics http://127.0.0.1:9552/metrics
   redis       $PEERWELL_REDIS_ADDR (append-only, appendfsync always)
 
 Try, in another terminal from $root:
   export PEERWELL_JWT_SECRET_FILE=.local/jwt-secret
   build/tools/peerwellctl/peerwellctl --token <coordinator token above> person list
+  build/tools/peerwellctl/peerwellctl --token <volunteer token above> checkin list
   build/tools/peerwellctl/peerwellctl help
 
 Press Ctrl-C to stop everything.
