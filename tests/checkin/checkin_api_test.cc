@@ -12,6 +12,7 @@
 #include "services/common/events.h"
 #include "services/common/proto_time.h"
 #include "tests/checkin/checkin_test_server.h"
+#include "tests/testing/redis_text.h"
 
 namespace peerwell::checkin::testing {
 namespace {
@@ -358,12 +359,8 @@ TEST_F(CheckinApiTest, PlantedCanariesAppearNowhereInRedisNorItsAppendOnlyFile) 
   v1::RequestSupportResponse requested;
   ASSERT_TRUE(server_.stub().RequestSupport(As(Volunteer()).get(), support, &requested).ok());
 
-  std::string everything;
-  auto keys = server_.redis().Execute({"KEYS", "*"});
-  for (const auto& key : keys->elements) {
-    everything += key.str;
-    everything += server_.redis().Execute({"DUMP", key.str})->str;
-  }
+  std::string everything = peerwell::testing::AllRedisText(server_.redis());
+  ASSERT_NE(everything.find("checkin.submitted"), std::string::npos);  // it did read the events
   everything += AppendOnlyFiles(server_.directory().redis_server().directory());
   ASSERT_GT(everything.size(), 1000u);
   for (const std::string& canary : {note_canary, incident_canary, support_canary}) {

@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "services/common/events.h"
 #include "tests/directory/directory_test_server.h"
+#include "tests/testing/redis_text.h"
 
 namespace peerwell::directory::testing {
 namespace {
@@ -150,11 +151,9 @@ TEST_F(DirectoryApiTest, PartnerKeyAuthenticatesButReadsNoPeopleAndStopsWhenRevo
   EXPECT_EQ(with_key("pwk_nonsense"), grpc::StatusCode::UNAUTHENTICATED);
 
   // Only the hash is stored: the secret appears nowhere in Redis.
-  auto keys = server_.redis().Execute({"KEYS", "*"});
-  for (const auto& key : keys->elements) {
-    auto dump = server_.redis().Execute({"DUMP", key.str});
-    EXPECT_EQ(dump->str.find(created.secret().substr(50)), std::string::npos) << key.str;
-  }
+  std::string stored = peerwell::testing::AllRedisText(server_.redis());
+  ASSERT_NE(stored.find(created.api_key().api_key_id()), std::string::npos);
+  EXPECT_EQ(stored.find(created.secret().substr(50)), std::string::npos);
 
   v1::RevokeApiKeyRequest revoke;
   revoke.set_api_key_id(created.api_key().api_key_id());
