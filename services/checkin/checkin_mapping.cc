@@ -125,7 +125,10 @@ void TrendToProto(const Trend& trend, v1::GetTrendResponse* response) {
     *out->mutable_time() = TimestampToProto(point.time);
     out->set_value(point.value);
   }
-  if (trend.latest.has_value()) response->set_latest(*trend.latest);
+  if (trend.latest.has_value()) {
+    response->set_has_latest(true);
+    response->set_latest(*trend.latest);
+  }
   if (trend.baseline.has_value()) {
     response->set_has_baseline(true);
     response->set_baseline(*trend.baseline);

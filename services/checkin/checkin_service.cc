@@ -187,9 +187,19 @@ absl::StatusOr<std::string> CheckinService::ReaderFor(const Caller& caller,
   if (!facts.ok()) return facts.status();
   bool supervises = std::find(facts->supervisor_ids.begin(), facts->supervisor_ids.end(),
                               caller.person_id) != facts->supervisor_ids.end();
-  if (!facts->is_volunteer || (caller.role == CallerRole::kSupervisor && !supervises)) {
-    // Answers like a missing volunteer, as the directory does.
-    return absl::NotFoundError("volunteer_id: no such volunteer");
+  if (!facts->is_volunteer) return absl::NotFoundError("volunteer_id: no such volunteer");
+  if (caller.role == CallerRole::kSupervisor && !supervises) {
+    // An attempt on a volunteer's data, so audited; answered like a missing volunteer.
+    absl::Status hidden = absl::NotFoundError("volunteer_id: no such volunteer");
+    AuditRecord record{caller.person_id,
+                       caller.role,
+                       caller.organization_id,
+                       volunteer_id,
+                       absl::StrCat(kServicePrefix, rpc),
+                       std::string(absl::StatusCodeToString(hidden.code())),
+                       clock_.Now()};
+    if (auto audited = audit_.Append(record); !audited.ok()) return audited;
+    return hidden;
   }
   auto shares = people_.SharesScores(caller.organization_id, volunteer_id);
   if (!shares.ok()) return shares.status();
@@ -278,7 +288,8 @@ absl::StatusOr<Checkin> CheckinService::SubmitCheckin(const Caller& caller,
     sealed.sealed_note = *std::move(note);
   }
   std::optional<SealedSupportRequest> support;
-  if (instrument->id == "pulse") {
+  // An imported pulse is history: it does not raise a support request now.
+  if (instrument->id == "pulse" && caller.role != CallerRole::kAdmin) {
     for (const Answer& answer : checkin.answers) {
       if (answer.item_id == "want_to_talk" && answer.value == 1) {
         SupportRequest request{NewId("s"),    checkin.organization_id, checkin.volunteer_id,
@@ -407,8 +418,13 @@ absl::StatusOr<std::pair<std::vector<Checkin>, std::string>> CheckinService::Lis
     if (own && !sealed.sealed_note.empty()) {
       auto note = cipher_.Open(checkin.organization_id, checkin.volunteer_id,
                                CheckinRecord(checkin.id), sealed.sealed_note);
-      if (!note.ok()) return note.status();
-      checkin.note = *std::move(note);
+      // A note that does not open (altered, or its key destroyed) is left out; the check-in
+      // and the rest of the page still show.
+      if (note.ok()) {
+        checkin.note = *std::move(note);
+      } else if (note.status().code() != absl::StatusCode::kDataLoss) {
+        return note.status();
+      }
     }
     checkins.push_back(std::move(checkin));
   }
@@ -446,6 +462,8 @@ absl::StatusOr<Trend> CheckinService::GetTrend(const Caller& caller,
     query.position = page->next_position;
   }
   std::reverse(all.begin(), all.end());  // oldest first
+  // Nothing inside the window: no latest value and no baseline either.
+  if (all.empty() || all.back().time < now - span) return Trend{};
   Trend trend = ComputeTrend(all);
   std::vector<TrendPoint> shown;
   for (const TrendPoint& point : trend.points) {
@@ -508,6 +526,10 @@ absl::StatusOr<CheckinSettings> CheckinService::UpdateSettings(const Caller& cal
       return InvalidField(field, "is not a scored instrument");
     }
     if (days < 1 || days > 365) return InvalidField(field, "must be 1 to 365 days");
+  }
+  if (settings.cadence_days.count("swemwbs") > 0 && settings.swemwbs_registration.empty()) {
+    return InvalidField("settings.cadence_days[swemwbs]",
+                        "needs the organisation's SWEMWBS registration");
   }
   if (settings.support_resources.size() > 10) {
     return InvalidField("settings.support_resources", "must have at most 10 entries");

@@ -89,9 +89,13 @@ absl::StatusOr<Created> ToCreated(const absl::StatusOr<IdempotentResult>& result
   return Created{result->value, result->replayed};
 }
 
-std::string RequestKeyFor(const std::string& org, const CreateRequest& request) {
+// Scoped to the kind of record and the volunteer it is for, so that one request_id reused for
+// another RPC or (by an importing operator) another volunteer never replays the wrong record.
+std::string RequestKeyFor(const std::string& org, const CreateRequest& request,
+                          absl::string_view kind, const std::string& volunteer_id) {
   return RequestKey(org, "checkin", request.caller_id,
-                    request.request_id.empty() ? "-" : request.request_id);
+                    absl::StrCat(kind, ":", volunteer_id, ":",
+                                 request.request_id.empty() ? "-" : request.request_id));
 }
 
 RecordWrite SupportRecord(const SealedSupportRequest& sealed) {
@@ -201,7 +205,7 @@ absl::StatusOr<Created> RedisCheckinStore::CreateCheckin(
     records.push_back(SupportRecord(*support));
     events.push_back(SupportEvent(support->request));
   }
-  return ToCreated(WriteRecordsOnce(redis_, RequestKeyFor(org, request),
+  return ToCreated(WriteRecordsOnce(redis_, RequestKeyFor(org, request, "checkin", c.volunteer_id),
                                     !request.request_id.empty(), c.id, records, EventsKey(),
                                     events));
 }
@@ -226,7 +230,7 @@ absl::StatusOr<Created> RedisCheckinStore::CreateIncident(const SealedIncident& 
                     {"volunteer_id", i.volunteer_id},
                     {"incident_type", absl::StrCat(static_cast<int>(i.type))},
                     {"incident_occur_time", Rfc3339(i.occur_time)}}};
-  return ToCreated(WriteRecordsOnce(redis_, RequestKeyFor(org, request),
+  return ToCreated(WriteRecordsOnce(redis_, RequestKeyFor(org, request, "incident", i.volunteer_id),
                                     !request.request_id.empty(), i.id, {record}, EventsKey(),
                                     {event}));
 }
@@ -234,9 +238,10 @@ absl::StatusOr<Created> RedisCheckinStore::CreateIncident(const SealedIncident& 
 absl::StatusOr<Created> RedisCheckinStore::CreateSupportRequest(const SealedSupportRequest& sealed,
                                                                 const CreateRequest& request) {
   const std::string& org = sealed.request.organization_id;
-  return ToCreated(WriteRecordsOnce(
-      redis_, RequestKeyFor(org, request), !request.request_id.empty(), sealed.request.id,
-      {SupportRecord(sealed)}, EventsKey(), {SupportEvent(sealed.request)}));
+  return ToCreated(
+      WriteRecordsOnce(redis_, RequestKeyFor(org, request, "support", sealed.request.volunteer_id),
+                       !request.request_id.empty(), sealed.request.id, {SupportRecord(sealed)},
+                       EventsKey(), {SupportEvent(sealed.request)}));
 }
 
 absl::StatusOr<std::optional<SealedCheckin>> RedisCheckinStore::GetCheckin(

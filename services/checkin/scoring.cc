@@ -111,7 +111,13 @@ std::vector<Score> ScoreAnswers(const Instrument& instrument, const std::vector<
 absl::StatusOr<std::vector<Score>> ValidateAndScore(const Instrument& instrument,
                                                     const std::vector<Answer>& answers) {
   if (auto status = ValidateAnswers(instrument, answers); !status.ok()) return status;
-  return ScoreAnswers(instrument, answers);
+  std::vector<Score> scores = ScoreAnswers(instrument, answers);
+  if (!instrument.scales.empty() && scores.empty()) {
+    // Stored, it would count as a completed check-in that says nothing.
+    return InvalidField("answers",
+                        absl::StrCat("too few answers to score any scale of ", instrument.id));
+  }
+  return scores;
 }
 
 }  // namespace peerwell::checkin

@@ -16,7 +16,8 @@ absl::Status ValidateAnswers(const Instrument& instrument, const std::vector<Ans
 // the instrument's scales. A scale whose rule is not met is left out.
 std::vector<Score> ScoreAnswers(const Instrument& instrument, const std::vector<Answer>& answers);
 
-// ValidateAnswers, then ScoreAnswers.
+// ValidateAnswers, then ScoreAnswers; INVALID_ARGUMENT when an instrument with scales gets too
+// few answers to score any of them.
 absl::StatusOr<std::vector<Score>> ValidateAndScore(const Instrument& instrument,
                                                     const std::vector<Answer>& answers);
 

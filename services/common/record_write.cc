@@ -25,7 +25,11 @@ const RedisScript& WriteRecordsScript() {
     for f = 1, 2 * nfields do fields[f] = next_arg() end
     redis.call('HSET', hash, unpack(fields))
     for i = 1, indexes do
-      redis.call('ZADD', KEYS[k], score, hash); k = k + 1
+      -- Scores are unique within an index (a tie moves up by one), so that a page position
+      -- (an exclusive score) never skips a record that shares its time with another.
+      local s = tonumber(score)
+      while redis.call('ZCOUNT', KEYS[k], s, s) > 0 do s = s + 1 end
+      redis.call('ZADD', KEYS[k], string.format('%.17g', s), hash); k = k + 1
     end
   end
   local events = tonumber(next_arg())

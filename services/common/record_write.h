@@ -28,7 +28,10 @@ struct EventWrite {
 };
 
 // Writes records, their indexes and the events announcing them in one Lua script, at most once
-// per request key (see IdempotentScript): either everything is stored and published, or nothing.
+// per request key (see IdempotentScript). The script checks nothing after its first write, and
+// Redis logs and replicates a script's effects as one MULTI/EXEC, so records, indexes and events
+// are stored together or not at all. Scores are kept unique within an index (a tie moves up by
+// one), so paging by an exclusive score never skips a record.
 // `result` is what the call returns (e.g. the new record's id), now and on every replay.
 absl::StatusOr<IdempotentResult> WriteRecordsOnce(RedisClient& redis,
                                                   const std::string& request_key,

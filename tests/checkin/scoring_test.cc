@@ -114,8 +114,8 @@ TEST(CbiScoringTest, GoldenCases) {
            Numbered({50, 50, 25, kSkip, kSkip, kSkip}),
            {{"cbi_personal", {41.667, "low"}}}},
           {"personal two of six answered is absent",
-           Numbered({100, 100, kSkip, kSkip, kSkip, kSkip}),
-           {}},
+           Numbered({100, 100, kSkip, kSkip, kSkip, kSkip, 50, 50, 50, 50, kSkip, kSkip, kSkip}),
+           {{"cbi_volunteering", {50, "moderate"}}}},
           {"item 13 always has energy: reversed to 0",
            Numbered({50, 50, 50, 50, 50, 50, 100}, 7),
            {{"cbi_volunteering", {42.857, "low"}}}},
@@ -126,8 +126,8 @@ TEST(CbiScoringTest, GoldenCases) {
            Numbered({75, 75, 75, kSkip, kSkip, kSkip, 25}, 7),
            {{"cbi_volunteering", {75, "high"}}}},
           {"volunteering three of seven is absent",
-           Numbered({75, 75, 75, kSkip, kSkip, kSkip, kSkip}, 7),
-           {}},
+           Numbered({75, 75, 75, kSkip, kSkip, kSkip, kSkip, 25, 25, 25}, 7),
+           {{"cbi_people_supported", {25, "low"}}}},
           {"people supported 87.5",
            Numbered({100, 75, 100, 75, 100, 75}, 14),
            {{"cbi_people_supported", {87.5, "high"}}}},
@@ -153,6 +153,8 @@ TEST(CbiScoringTest, RefusesValuesThatAreNotOptions) {
   EXPECT_THAT(Validate("cbi", {{"20", 50}}).message(), HasSubstr("answers[0].item_id"));
   EXPECT_THAT(Validate("cbi", {{"3", 50}, {"3", 75}}).message(), HasSubstr("twice"));
   EXPECT_TRUE(Validate("cbi", {}).ok());  // every item optional: the scale rules decide
+  EXPECT_THAT(ValidateAndScore(*FindInstrument("cbi"), {{"1", 50}}).status().message(),
+              HasSubstr("too few answers"));
 }
 
 // --- ProQOL 5: sums of 10 items 1-5; burnout 1, 4, 15, 17, 29 reversed; <= 22 / 23-41 / >= 42 -
