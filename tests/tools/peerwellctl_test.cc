@@ -1,5 +1,11 @@
-// peerwellctl as a person uses it: against the real directory binary and a real redis-server.
+// peerwellctl as a person uses it: against the real directory and check-in binaries and a real
+// redis-server.
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/process.h"
@@ -11,8 +17,24 @@ namespace {
 
 using ::peerwell::testing::RedisServer;
 using ::peerwell::testing::ServerProcess;
+using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;
+
+// The check-in service seals notes with it; any 32 bytes do for a test.
+constexpr char kTestMasterKey[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+// Nothing listens here, so the CLI finds no check-in service unless a test starts one (and never
+// reaches one that happens to run on the default port).
+constexpr char kNoCheckinService[] = "127.0.0.1:1";
+
+// The string value of the first "key":"..." in JSON output; empty when there is none.
+std::string JsonValue(const std::string& json, const std::string& key) {
+  std::string marker = absl::StrCat("\"", key, "\":\"");
+  size_t at = json.find(marker);
+  if (at == std::string::npos) return "";
+  std::string value = json.substr(at + marker.size());
+  return value.substr(0, value.find('"'));
+}
 
 struct CtlRun {
   int exit_code = -1;
@@ -34,8 +56,37 @@ class PeerwellctlTest : public ::testing::Test {
     address_ = absl::StrCat("127.0.0.1:", port);
   }
 
+  // The check-in service, talking to this test's directory and Redis; the CLI uses it from now on.
+  void StartCheckin() {
+    checkin_ = std::make_unique<ServerProcess>(
+        PEERWELL_CHECKIN_BINARY,
+        std::vector<std::string>{"--listen_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0",
+                                 "--redis_addr=" + redis_.address_string()},
+        std::vector<std::pair<std::string, std::string>>{
+            {"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret},
+            {"PEERWELL_MASTER_KEY", kTestMasterKey},
+            {"PEERWELL_DIRECTORY_ADDR", address_}});
+    checkin_->Start();
+    int port = checkin_->WaitForLoggedPort(absl::Seconds(10));
+    ASSERT_GT(port, 0) << checkin_->Output();
+    checkin_address_ = absl::StrCat("127.0.0.1:", port);
+  }
+
+  // A new organisation with one volunteer; the volunteer's --as identity.
+  std::string NewVolunteer() {
+    CtlRun org = Ctl({"--as", "admin:ops", "--json", "org", "create", "Lighthouse"});
+    std::string org_id = JsonValue(org.output, "organizationId");
+    EXPECT_FALSE(org_id.empty()) << org.output;
+    CtlRun volunteer = Ctl({"--as", "coordinator:p0000000000000000beef:" + org_id, "--json",
+                            "person", "create", "--name", "Vera", "--role", "volunteer"});
+    std::string person_id = JsonValue(volunteer.output, "personId");
+    EXPECT_FALSE(person_id.empty()) << volunteer.output;
+    return absl::StrCat("volunteer:", person_id, ":", org_id);
+  }
+
   CtlRun Ctl(std::vector<std::string> args, bool with_secret = true) {
-    std::vector<std::pair<std::string, std::string>> env{{"PEERWELL_DIRECTORY_ADDR", address_}};
+    std::vector<std::pair<std::string, std::string>> env{
+        {"PEERWELL_DIRECTORY_ADDR", address_}, {"PEERWELL_CHECKIN_ADDR", checkin_address_}};
     if (with_secret) env.push_back({"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret});
     ServerProcess ctl(PEERWELLCTL_BINARY, args, env);
     ctl.Start();
@@ -48,12 +99,17 @@ class PeerwellctlTest : public ::testing::Test {
   RedisServer redis_;
   std::unique_ptr<ServerProcess> directory_;
   std::string address_;
+  std::unique_ptr<ServerProcess> checkin_;
+  std::string checkin_address_ = kNoCheckinService;
 };
 
 TEST_F(PeerwellctlTest, SeedsTheDemoOrganisationOnceAndListsItsPeople) {
   CtlRun seed = Ctl({"demo", "seed", "--json"});
   ASSERT_EQ(seed.exit_code, 0) << seed.output;
   EXPECT_THAT(seed.output, HasSubstr("Harbour Peer Support (demo)"));
+  // Without a check-in service the seed still seeds the directory, and says what it skipped.
+  EXPECT_THAT(seed.output, HasSubstr("\"checkinsImported\":null"));
+  EXPECT_THAT(seed.output, HasSubstr("seeded the directory only"));
   CtlRun again = Ctl({"demo", "seed", "--json"});
   ASSERT_EQ(again.exit_code, 0) << again.output;
 
@@ -87,6 +143,18 @@ TEST_F(PeerwellctlTest, ExitCodesTellUsageFromServiceErrors) {
   CtlRun no_secret = Ctl({"--as", "admin:ops", "org", "create", "Harbour"}, /*with_secret=*/false);
   EXPECT_EQ(no_secret.exit_code, 2);
   EXPECT_THAT(no_secret.output, HasSubstr("PEERWELL_JWT_SECRET"));
+
+  // The hint names the service the command calls, and the flag that points at it.
+  CtlRun no_checkin =
+      Ctl({"--as", "volunteer:p0000000000000000beef:o0000000000000000dead", "checkin", "due"});
+  EXPECT_EQ(no_checkin.exit_code, 1);
+  EXPECT_THAT(no_checkin.output, HasSubstr("error: UNAVAILABLE"));
+  EXPECT_THAT(no_checkin.output, HasSubstr("--checkin-addr"));
+
+  CtlRun bad_type = Ctl({"--as", "volunteer:p0000000000000000beef:o0000000000000000dead", "checkin",
+                         "incident", "--type", "argument", "--when", "-2h"});
+  EXPECT_EQ(bad_type.exit_code, 2);
+  EXPECT_THAT(bad_type.output, HasSubstr("suicide-disclosure"));
 }
 
 TEST_F(PeerwellctlTest, CreatesAnOrganisationItsCoordinatorAndAnApiKey) {
@@ -115,6 +183,74 @@ TEST_F(PeerwellctlTest, CreatesAnOrganisationItsCoordinatorAndAnApiKey) {
   ASSERT_EQ(keys.exit_code, 0) << keys.output;
   EXPECT_THAT(keys.output, HasSubstr("Partner"));
   EXPECT_THAT(keys.output, Not(HasSubstr("pwk_")));
+}
+
+TEST_F(PeerwellctlTest, SeedsCheckinHistoryOnceAndTheVolunteerListsIt) {
+  StartCheckin();
+  CtlRun seed = Ctl({"demo", "seed", "--json"});
+  ASSERT_EQ(seed.exit_code, 0) << seed.output;
+  EXPECT_THAT(seed.output, Not(HasSubstr("\"checkinsImported\":null")));
+  CtlRun again = Ctl({"demo", "seed"});
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_THAT(again.output, HasSubstr("Check-in history:"));
+
+  // The first volunteer's history: 5 WHO-5s, 3 CBIs and 20 pulses, once each although the seed
+  // ran twice.
+  std::string token = JsonValue(seed.output, "volunteer");
+  ASSERT_FALSE(token.empty()) << seed.output;
+  CtlRun list = Ctl({"--token", token, "checkin", "list", "--all"});
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  EXPECT_EQ(std::count(list.output.begin(), list.output.end(), '\n'), 1 + 28) << list.output;
+  EXPECT_THAT(list.output, HasSubstr("(good)"));
+  EXPECT_THAT(list.output, HasSubstr("cbi_volunteering="));
+  EXPECT_THAT(list.output, HasSubstr("energy="));
+
+  CtlRun who5 =
+      Ctl({"--token", token, "checkin", "list", "--instrument", "who5", "--since", "-90d"});
+  ASSERT_EQ(who5.exit_code, 0) << who5.output;
+  EXPECT_EQ(std::count(who5.output.begin(), who5.output.end(), '\n'), 1 + 5) << who5.output;
+}
+
+TEST_F(PeerwellctlTest, SubmitsACheckinAndPrintsItsScores) {
+  StartCheckin();
+  std::string volunteer = NewVolunteer();
+  CtlRun submit =
+      Ctl({"--as", volunteer, "checkin", "submit", "who5", "--answer", "1=3", "--answer", "2=3",
+           "--answer", "3=3", "--answer", "4=3", "--answer", "5=3", "--note", "a long week"});
+  ASSERT_EQ(submit.exit_code, 0) << submit.output;
+  EXPECT_THAT(submit.output, HasSubstr("recorded: who5 v1"));
+  std::vector<std::string> lines = absl::StrSplit(submit.output, '\n');
+  EXPECT_THAT(lines, Contains(HasSubstr("who5_raw  15")));
+  EXPECT_THAT(lines, Contains(HasSubstr("who5      60     good")));
+}
+
+TEST_F(PeerwellctlTest, ABadAnswerIsTheServicesInvalidArgumentNamingTheField) {
+  StartCheckin();
+  std::string volunteer = NewVolunteer();
+  CtlRun submit = Ctl({"--as", volunteer, "checkin", "submit", "who5", "--answer", "1=9"});
+  EXPECT_EQ(submit.exit_code, 1) << submit.output;
+  EXPECT_THAT(submit.output, HasSubstr("error: INVALID_ARGUMENT"));
+  EXPECT_THAT(submit.output, HasSubstr("answers[0].value"));
+
+  CtlRun malformed = Ctl({"--as", volunteer, "checkin", "submit", "who5", "--answer", "1:3"});
+  EXPECT_EQ(malformed.exit_code, 2) << malformed.output;
+  EXPECT_THAT(malformed.output, HasSubstr("ITEM=VALUE"));
+}
+
+TEST_F(PeerwellctlTest, ChartsATrend) {
+  StartCheckin();
+  std::string volunteer = NewVolunteer();
+  CtlRun submit = Ctl({"--as", volunteer, "checkin", "submit", "who5", "--answer", "1=4",
+                       "--answer", "2=4", "--answer", "3=3", "--answer", "4=3", "--answer", "5=4"});
+  ASSERT_EQ(submit.exit_code, 0) << submit.output;
+
+  CtlRun trend = Ctl({"--as", volunteer, "checkin", "trend", "who5"});
+  ASSERT_EQ(trend.exit_code, 0) << trend.output;
+  // 18 of 25 is 72%: 36 of the 50 characters of a bar from 0 to 100.
+  std::vector<std::string> lines = absl::StrSplit(trend.output, '\n');
+  EXPECT_THAT(lines, Contains(HasSubstr("72  " + std::string(36, '#'))));
+  EXPECT_THAT(trend.output, HasSubstr("latest:"));
+  EXPECT_THAT(trend.output, HasSubstr("baseline:"));
 }
 
 }  // namespace

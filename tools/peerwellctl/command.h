@@ -6,13 +6,14 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "tools/peerwellctl/args.h"
-#include "tools/peerwellctl/directory_client.h"
+#include "tools/peerwellctl/service_client.h"
 
 namespace peerwell::ctl {
 
 // What every command runs with, settled from the global flags before it starts.
 struct Context {
   DirectoryClient& directory;
+  CheckinClient& checkin;
   std::string token;  // bearer token for the call; empty sends no credentials
   bool json = false;  // print protobuf's JSON mapping instead of text
 };
@@ -21,22 +22,29 @@ struct Context {
 // as a UsageError (exit 2).
 using CommandFunction = absl::Status (*)(Context& context, const ParsedArgs& args);
 
+// The service a command calls, so that a connection error names the right address and flag.
+enum class Backend { kDirectory, kCheckin };
+
 struct Command {
   std::string name;                    // the words that select it: "person create"
   std::vector<std::string> arguments;  // positionals for help; "[ID]" is optional
   std::string summary;                 // one line for `peerwellctl help`
   std::vector<FlagSpec> flags;
   std::string details;  // more help for `<command> --help`; may be empty
-  // Whether the command calls the directory with the caller's identity (--token / --as).
+  // Whether the command calls its service with the caller's identity (--token / --as).
   // `token` and `demo seed` mint their own.
   bool uses_identity = true;
   CommandFunction run = nullptr;
+  Backend backend = Backend::kDirectory;
 };
 
 // Every command, in the order `peerwellctl help` lists them.
 const std::vector<Command>& AllCommands();
 
-// The commands, one function each (commands.cc, demo_seed.cc).
+// The `checkin ...` commands, in help order (checkin_commands.cc); AllCommands lists them too.
+std::vector<Command> CheckinCommands();
+
+// The commands, one function each (commands.cc, checkin_commands.cc, demo_seed.cc).
 absl::Status RunToken(Context& context, const ParsedArgs& args);
 absl::Status RunOrgCreate(Context& context, const ParsedArgs& args);
 absl::Status RunPersonCreate(Context& context, const ParsedArgs& args);
@@ -50,6 +58,15 @@ absl::Status RunConsentSet(Context& context, const ParsedArgs& args);
 absl::Status RunApiKeyCreate(Context& context, const ParsedArgs& args);
 absl::Status RunApiKeyList(Context& context, const ParsedArgs& args);
 absl::Status RunApiKeyRevoke(Context& context, const ParsedArgs& args);
+absl::Status RunCheckinInstruments(Context& context, const ParsedArgs& args);
+absl::Status RunCheckinSubmit(Context& context, const ParsedArgs& args);
+absl::Status RunCheckinIncident(Context& context, const ParsedArgs& args);
+absl::Status RunCheckinSupport(Context& context, const ParsedArgs& args);
+absl::Status RunCheckinList(Context& context, const ParsedArgs& args);
+absl::Status RunCheckinTrend(Context& context, const ParsedArgs& args);
+absl::Status RunCheckinDue(Context& context, const ParsedArgs& args);
+absl::Status RunCheckinSettingsGet(Context& context, const ParsedArgs& args);
+absl::Status RunCheckinSettingsSet(Context& context, const ParsedArgs& args);
 absl::Status RunDemoSeed(Context& context, const ParsedArgs& args);
 
 }  // namespace peerwell::ctl

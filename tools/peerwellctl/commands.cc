@@ -5,6 +5,7 @@
 #include "google/protobuf/message.h"
 #include "services/common/caller.h"
 #include "tools/peerwellctl/command.h"
+#include "tools/peerwellctl/command_support.h"
 #include "tools/peerwellctl/format.h"
 #include "tools/peerwellctl/identity.h"
 
@@ -12,64 +13,6 @@ namespace peerwell::ctl {
 namespace {
 
 using Stub = v1::DirectoryService::Stub;
-
-// Prints the response as JSON with --json, else the human-readable text.
-absl::Status Print(const Context& context, const google::protobuf::Message& response,
-                   const std::string& human) {
-  if (!context.json) {
-    std::cout << human;
-    return absl::OkStatus();
-  }
-  auto json = MessageToJson(response);
-  if (!json.ok()) return json.status();
-  std::cout << *json << "\n";
-  return absl::OkStatus();
-}
-
-// Fetches one page, or with `all` every page from the request's page_token on, merged into one
-// response (so that --json --all prints a single object).
-template <typename Request, typename Response>
-absl::StatusOr<Response> FetchPages(Context& context, StubMethod<Request, Response> method,
-                                    Request request, bool all) {
-  Response merged;
-  while (true) {
-    auto page = context.directory.Call(method, request, context.token);
-    if (!page.ok()) return page.status();
-    std::string next = page->next_page_token();
-    merged.MergeFrom(*page);
-    merged.set_next_page_token(next);
-    if (!all || next.empty()) return merged;
-    // A token that does not move would loop forever; better to stop and say so.
-    if (next == request.page_token()) {
-      return absl::InternalError("the directory returned the same page token twice");
-    }
-    request.set_page_token(next);
-  }
-}
-
-// The paging flags of a list command, applied to its request.
-template <typename Request>
-absl::Status ApplyPaging(const ParsedArgs& args, Request& request) {
-  if (auto size = args.Get("page-size")) {
-    auto parsed = ParseCount("page-size", *size);
-    if (!parsed.ok()) return parsed.status();
-    request.set_page_size(*parsed);
-  }
-  if (auto token = args.Get("page-token")) request.set_page_token(*token);
-  return absl::OkStatus();
-}
-
-void NoteMorePages(absl::string_view next_page_token, absl::string_view what) {
-  if (next_page_token.empty()) return;
-  std::cerr << "more " << what << ": run again with --page-token " << next_page_token
-            << " (or --all)\n";
-}
-
-std::vector<FlagSpec> PagingFlags() {
-  return {{"page-size", FlagKind::kValue, "N", "at most N per page (the service's default 50)"},
-          {"page-token", FlagKind::kValue, "TOKEN", "continue from an earlier page"},
-          {"all", FlagKind::kSwitch, "", "follow next_page_token until the last page"}};
-}
 
 // A person's field as a flag of `person create` and `person update`: the flag, the field's
 // update_mask path, and how the flag's value goes into the person.
@@ -219,7 +162,8 @@ absl::Status RunPersonList(Context& context, const ParsedArgs& args) {
     request.set_status(*parsed);
   }
   if (auto status = ApplyPaging(args, request); !status.ok()) return status;
-  auto response = FetchPages(context, &Stub::ListPeople, request, args.Has("all"));
+  auto response =
+      FetchPages(context.directory, context.token, &Stub::ListPeople, request, args.Has("all"));
   if (!response.ok()) return response.status();
   std::vector<v1::Person> people(response->people().begin(), response->people().end());
   std::string human = people.empty() ? "no people found\n" : PeopleTable(people);
@@ -334,7 +278,8 @@ absl::Status RunApiKeyCreate(Context& context, const ParsedArgs& args) {
 absl::Status RunApiKeyList(Context& context, const ParsedArgs& args) {
   v1::ListApiKeysRequest request;
   if (auto status = ApplyPaging(args, request); !status.ok()) return status;
-  auto response = FetchPages(context, &Stub::ListApiKeys, request, args.Has("all"));
+  auto response =
+      FetchPages(context.directory, context.token, &Stub::ListApiKeys, request, args.Has("all"));
   if (!response.ok()) return response.status();
   std::vector<v1::ApiKey> keys(response->api_keys().begin(), response->api_keys().end());
   std::string human = keys.empty() ? "no API keys\n" : ApiKeysTable(keys);
@@ -353,136 +298,145 @@ absl::Status RunApiKeyRevoke(Context& context, const ParsedArgs& args) {
 }
 
 const std::vector<Command>& AllCommands() {
-  static const auto* commands = new std::vector<Command>{
-      {"token",
-       {},
-       "mint a token locally from the services' signing secret",
-       {{"role", FlagKind::kValue, "ROLE", "admin, coordinator, supervisor, volunteer or service",
-         true},
-        {"subject", FlagKind::kValue, "ID", "the person id (or a name for admin and service)",
-         true},
-        {"org", FlagKind::kValue, "ORG", "the organisation id; required except for admin"},
-        {"ttl", FlagKind::kValue, "DURATION", "lifetime, e.g. 30m or 12h (default 12h)"}},
-       "Needs PEERWELL_JWT_SECRET or PEERWELL_JWT_SECRET_FILE, the same secret the services use.\n"
-       "Prints only the token:  export PEERWELL_TOKEN=$(peerwellctl token --role ... )\n"
-       "An admin token with --org may create that organisation's first coordinator.",
-       false,
-       RunToken},
-      {"org create",
-       {"NAME"},
-       "create an organisation (admin)",
-       {{"request-id", FlagKind::kValue, "ID",
-         "retries with the same id return the first organisation"}},
-       "",
-       true,
-       RunOrgCreate},
-      {"person create",
-       {},
-       "create a person (coordinator; an admin creates the first one)",
-       {{"name", FlagKind::kValue, "NAME", "display name", true},
-        {"role", FlagKind::kValue, "ROLE", "volunteer, supervisor or coordinator", true},
-        {"timezone", FlagKind::kValue, "TZ", "IANA time zone, e.g. Europe/London (default UTC)"},
-        {"quiet-hours", FlagKind::kValue, "HH:MM-HH:MM", "local quiet hours, e.g. 22:00-07:00"},
-        {"commitment-hours", FlagKind::kValue, "N", "hours per month the person commits to"},
-        {"supervisor", FlagKind::kRepeated, "ID", "a supervisor of a new volunteer (repeatable)"},
-        {"lived-experience", FlagKind::kSwitch, "",
-         "a supervisor with lived experience of mental-health difficulties"},
-        {"request-id", FlagKind::kValue, "ID", "retries with the same id return the first person"}},
-       "",
-       true,
-       RunPersonCreate},
-      {"person get", {"ID"}, "show one person", {}, "", true, RunPersonGet},
-      {"person list",
-       {},
-       "list the people you may see",
-       [] {
-         std::vector<FlagSpec> flags = {
-             {"role", FlagKind::kValue, "ROLE", "only volunteer, supervisor or coordinator"},
-             {"status", FlagKind::kValue, "STATUS", "only active, on-break or inactive"}};
-         for (FlagSpec& flag : PagingFlags()) flags.push_back(std::move(flag));
-         return flags;
-       }(),
-       "",
-       true,
-       RunPersonList},
-      {"person update",
-       {"ID"},
-       "change some fields of a person (only the flags given change)",
-       {{"name", FlagKind::kValue, "NAME", "display name"},
-        {"status", FlagKind::kValue, "STATUS", "active, on-break or inactive"},
-        {"timezone", FlagKind::kValue, "TZ", "IANA time zone"},
-        {"quiet-hours", FlagKind::kValue, "HH:MM-HH:MM", "quiet hours, or none to clear them"},
-        {"commitment-hours", FlagKind::kValue, "N", "hours per month"},
-        {"role", FlagKind::kValue, "ROLE", "volunteer, supervisor or coordinator"},
-        {"lived-experience", FlagKind::kValue, "on|off", "supervisors: lived experience"}},
-       "Volunteers and supervisors may change their own name, timezone, quiet hours and switch\n"
-       "between active and on-break; everything else is for a coordinator.",
-       true,
-       RunPersonUpdate},
-      {"assign",
-       {"VOLUNTEER_ID", "SUPERVISOR_ID"},
-       "assign a supervisor to a volunteer (coordinator)",
-       {},
-       "",
-       true,
-       RunAssign},
-      {"unassign",
-       {"VOLUNTEER_ID", "SUPERVISOR_ID"},
-       "remove a supervisor from a volunteer (coordinator)",
-       {},
-       "",
-       true,
-       RunUnassign},
-      {"consent get",
-       {"[VOLUNTEER_ID]"},
-       "show a volunteer's consent (yourself when no id is given)",
-       {},
-       "A coordinator's or supervisor's read of someone else's consent is audited.",
-       true,
-       RunConsentGet},
-      {"consent set",
-       {},
-       "change your own consent (volunteers only)",
-       {{"risk-monitoring", FlagKind::kValue, "on|off",
-         "your check-ins feed the burnout-risk engine"},
-        {"share-scores", FlagKind::kValue, "on|off",
-         "your supervisors may see your individual scores and trends"},
-        {"research-export", FlagKind::kValue, "on|off",
-         "de-identified export of your check-ins to research partners"}},
-       "Only the choices given change; the others keep their current value. Everything is off\n"
-       "until you turn it on.",
-       true,
-       RunConsentSet},
-      {"apikey create",
-       {"NAME"},
-       "create a partner API key (coordinator); shows its secret once",
-       {{"scope", FlagKind::kRepeated, "SCOPE",
-         "aggregates:read, exports:read or webhooks:manage (repeatable)", true}},
-       "",
-       true,
-       RunApiKeyCreate},
-      {"apikey list",
-       {},
-       "list the organisation's API keys (coordinator)",
-       PagingFlags(),
-       "",
-       true,
-       RunApiKeyList},
-      {"apikey revoke", {"ID"}, "revoke an API key (coordinator)", {}, "", true, RunApiKeyRevoke},
-      {"demo seed",
-       {},
-       "seed a demo organisation with people, supervisors and consent",
-       {},
-       "Needs PEERWELL_JWT_SECRET or PEERWELL_JWT_SECRET_FILE: it acts as the platform operator\n"
-       "(admin subject \"demo-admin\") and mints every other identity itself, so --token and\n"
-       "--as are not used. Creates \"Harbour Peer Support (demo)\", its coordinator, 2\n"
-       "supervisors and 6 volunteers, assigns 3 volunteers to each supervisor and sets each\n"
-       "volunteer's consent. Fixed request ids make a re-run (within the directory's 7-day\n"
-       "request-id retention) return the same organisation and people. Prints tokens (12h) for\n"
-       "the coordinator, a supervisor and a volunteer.",
-       false,
-       RunDemoSeed},
-  };
+  static const auto* commands = [] {
+    auto* all = new std::vector<Command>{
+        {"token",
+         {},
+         "mint a token locally from the services' signing secret",
+         {{"role", FlagKind::kValue, "ROLE", "admin, coordinator, supervisor, volunteer or service",
+           true},
+          {"subject", FlagKind::kValue, "ID", "the person id (or a name for admin and service)",
+           true},
+          {"org", FlagKind::kValue, "ORG", "the organisation id; required except for admin"},
+          {"ttl", FlagKind::kValue, "DURATION", "lifetime, e.g. 30m or 12h (default 12h)"}},
+         "Needs PEERWELL_JWT_SECRET or PEERWELL_JWT_SECRET_FILE, the same secret the services "
+         "use.\n"
+         "Prints only the token:  export PEERWELL_TOKEN=$(peerwellctl token --role ... )\n"
+         "An admin token with --org may create that organisation's first coordinator.",
+         false,
+         RunToken},
+        {"org create",
+         {"NAME"},
+         "create an organisation (admin)",
+         {{"request-id", FlagKind::kValue, "ID",
+           "retries with the same id return the first organisation"}},
+         "",
+         true,
+         RunOrgCreate},
+        {"person create",
+         {},
+         "create a person (coordinator; an admin creates the first one)",
+         {{"name", FlagKind::kValue, "NAME", "display name", true},
+          {"role", FlagKind::kValue, "ROLE", "volunteer, supervisor or coordinator", true},
+          {"timezone", FlagKind::kValue, "TZ", "IANA time zone, e.g. Europe/London (default UTC)"},
+          {"quiet-hours", FlagKind::kValue, "HH:MM-HH:MM", "local quiet hours, e.g. 22:00-07:00"},
+          {"commitment-hours", FlagKind::kValue, "N", "hours per month the person commits to"},
+          {"supervisor", FlagKind::kRepeated, "ID", "a supervisor of a new volunteer (repeatable)"},
+          {"lived-experience", FlagKind::kSwitch, "",
+           "a supervisor with lived experience of mental-health difficulties"},
+          {"request-id", FlagKind::kValue, "ID",
+           "retries with the same id return the first person"}},
+         "",
+         true,
+         RunPersonCreate},
+        {"person get", {"ID"}, "show one person", {}, "", true, RunPersonGet},
+        {"person list",
+         {},
+         "list the people you may see",
+         [] {
+           std::vector<FlagSpec> flags = {
+               {"role", FlagKind::kValue, "ROLE", "only volunteer, supervisor or coordinator"},
+               {"status", FlagKind::kValue, "STATUS", "only active, on-break or inactive"}};
+           for (FlagSpec& flag : PagingFlags()) flags.push_back(std::move(flag));
+           return flags;
+         }(),
+         "",
+         true,
+         RunPersonList},
+        {"person update",
+         {"ID"},
+         "change some fields of a person (only the flags given change)",
+         {{"name", FlagKind::kValue, "NAME", "display name"},
+          {"status", FlagKind::kValue, "STATUS", "active, on-break or inactive"},
+          {"timezone", FlagKind::kValue, "TZ", "IANA time zone"},
+          {"quiet-hours", FlagKind::kValue, "HH:MM-HH:MM", "quiet hours, or none to clear them"},
+          {"commitment-hours", FlagKind::kValue, "N", "hours per month"},
+          {"role", FlagKind::kValue, "ROLE", "volunteer, supervisor or coordinator"},
+          {"lived-experience", FlagKind::kValue, "on|off", "supervisors: lived experience"}},
+         "Volunteers and supervisors may change their own name, timezone, quiet hours and switch\n"
+         "between active and on-break; everything else is for a coordinator.",
+         true,
+         RunPersonUpdate},
+        {"assign",
+         {"VOLUNTEER_ID", "SUPERVISOR_ID"},
+         "assign a supervisor to a volunteer (coordinator)",
+         {},
+         "",
+         true,
+         RunAssign},
+        {"unassign",
+         {"VOLUNTEER_ID", "SUPERVISOR_ID"},
+         "remove a supervisor from a volunteer (coordinator)",
+         {},
+         "",
+         true,
+         RunUnassign},
+        {"consent get",
+         {"[VOLUNTEER_ID]"},
+         "show a volunteer's consent (yourself when no id is given)",
+         {},
+         "A coordinator's or supervisor's read of someone else's consent is audited.",
+         true,
+         RunConsentGet},
+        {"consent set",
+         {},
+         "change your own consent (volunteers only)",
+         {{"risk-monitoring", FlagKind::kValue, "on|off",
+           "your check-ins feed the burnout-risk engine"},
+          {"share-scores", FlagKind::kValue, "on|off",
+           "your supervisors may see your individual scores and trends"},
+          {"research-export", FlagKind::kValue, "on|off",
+           "de-identified export of your check-ins to research partners"}},
+         "Only the choices given change; the others keep their current value. Everything is off\n"
+         "until you turn it on.",
+         true,
+         RunConsentSet},
+        {"apikey create",
+         {"NAME"},
+         "create a partner API key (coordinator); shows its secret once",
+         {{"scope", FlagKind::kRepeated, "SCOPE",
+           "aggregates:read, exports:read or webhooks:manage (repeatable)", true}},
+         "",
+         true,
+         RunApiKeyCreate},
+        {"apikey list",
+         {},
+         "list the organisation's API keys (coordinator)",
+         PagingFlags(),
+         "",
+         true,
+         RunApiKeyList},
+        {"apikey revoke", {"ID"}, "revoke an API key (coordinator)", {}, "", true, RunApiKeyRevoke},
+    };
+    for (Command& command : CheckinCommands()) all->push_back(std::move(command));
+    all->push_back(
+        {"demo seed",
+         {},
+         "seed a demo organisation with people, consent and check-in history",
+         {},
+         "Needs PEERWELL_JWT_SECRET or PEERWELL_JWT_SECRET_FILE: it acts as the platform operator\n"
+         "(admin subject \"demo-admin\") and mints every other identity itself, so --token and\n"
+         "--as are not used. Creates \"Harbour Peer Support (demo)\", its coordinator, 2\n"
+         "supervisors and 6 volunteers, assigns 3 volunteers to each supervisor and sets each\n"
+         "volunteer's consent. When the check-in service answers (--checkin-addr), imports about\n"
+         "8 weeks of check-ins per volunteer (WHO-5 every 14 days, CBI every 30, 2-3 pulses a\n"
+         "week); Jonas Nielsen's show rising burnout. Fixed request ids make a re-run (within the\n"
+         "services' 7-day request-id retention) return the same organisation, people and\n"
+         "check-ins. Prints tokens (12h) for the coordinator, a supervisor and a volunteer.",
+         false,
+         RunDemoSeed});
+    return all;
+  }();
   return *commands;
 }
 

@@ -1,6 +1,10 @@
-// `peerwellctl demo seed`: a small, realistic organisation to click through locally.
+// `peerwellctl demo seed`: a small, realistic organisation to click through locally, with a few
+// weeks of check-in history when the check-in service is running.
 
+#include <algorithm>
+#include <cmath>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -8,6 +12,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "services/common/auth.h"
+#include "services/common/proto_time.h"
+#include "tools/peerwellctl/checkin_format.h"
 #include "tools/peerwellctl/command.h"
 #include "tools/peerwellctl/format.h"
 #include "tools/peerwellctl/identity.h"
@@ -16,6 +22,7 @@ namespace peerwell::ctl {
 namespace {
 
 using Stub = v1::DirectoryService::Stub;
+using CheckinStub = checkin_v1::CheckinService::Stub;
 
 constexpr absl::string_view kOrganizationName = "Harbour Peer Support (demo)";
 // The platform operator's subject: CreateOrganization and the first coordinator are idempotent
@@ -79,6 +86,18 @@ constexpr DemoPerson kDemoVolunteers[] = {
 };
 // clang-format on
 
+// The check-in history: eight weeks of WHO-5s every 14 days (SPEC §3's default cadence) and 2-3
+// after-session pulses a week, and a CBI every 30 days from 60 days back, so that three of them
+// show a trend.
+constexpr int kHistoryWeeks = 8;
+constexpr int kWho5EveryDays = 14;
+constexpr int kCbiEveryDays = 30;
+constexpr int kCbiCount = 3;
+// The second volunteer (Jonas) is burning out: volunteering-related burnout rising over the last
+// three CBIs and WHO-5 falling, so that the alerts service has something to find. Everyone else
+// stays mostly healthy.
+constexpr int kStrugglingVolunteer = 1;
+
 std::string RequestId(absl::string_view key) { return absl::StrCat(kRequestPrefix, ":", key); }
 
 // Keeps the service's code and says which step failed.
@@ -125,6 +144,112 @@ absl::StatusOr<v1::Person> CreateDemoPerson(Context& context, const std::string&
   return response->person();
 }
 
+// `total` steps shared out over `count` items as evenly as can be, the first items taking the
+// remainder: answers that add up to a wanted score.
+std::vector<int> Spread(int total, int count) {
+  std::vector<int> steps(count, total / count);
+  for (int i = 0; i < total % count; ++i) ++steps[i];
+  return steps;
+}
+
+void AddAnswer(checkin_v1::SubmitCheckinRequest& request, absl::string_view item_id, int value) {
+  checkin_v1::Answer& answer = *request.add_answers();
+  answer.set_item_id(std::string(item_id));
+  answer.set_value(value);
+}
+
+// WHO-5 answers whose percentage score is close to `percent` (the raw score is a fifth of it in
+// steps of 4; five items of 0-5).
+void AnswerWho5(checkin_v1::SubmitCheckinRequest& request, int percent) {
+  int raw = std::clamp(static_cast<int>(std::lround(percent / 4.0)), 0, 25);
+  std::vector<int> values = Spread(raw, 5);
+  for (int i = 0; i < 5; ++i) AddAnswer(request, absl::StrCat(i + 1), values[i]);
+}
+
+// CBI answers whose three subscale means are close to the levels given (answers are 0, 25, 50,
+// 75 or 100; item 13 is reversed, so its answer is 100 minus its share).
+void AnswerCbi(checkin_v1::SubmitCheckinRequest& request, int personal, int volunteering,
+               int people_supported) {
+  struct Subscale {
+    int first_item;
+    int item_count;
+    int level;
+  };
+  for (const Subscale& subscale : {Subscale{1, 6, personal}, Subscale{7, 7, volunteering},
+                                   Subscale{14, 6, people_supported}}) {
+    int steps = static_cast<int>(std::lround(subscale.level * subscale.item_count / 25.0));
+    std::vector<int> shares =
+        Spread(std::clamp(steps, 0, 4 * subscale.item_count), subscale.item_count);
+    for (int i = 0; i < subscale.item_count; ++i) {
+      int item = subscale.first_item + i;
+      int adjusted = 25 * shares[i];
+      AddAnswer(request, absl::StrCat(item), item == 13 ? 100 - adjusted : adjusted);
+    }
+  }
+}
+
+// One planned check-in: how long before the current hour, and what.
+struct PlannedCheckin {
+  absl::Duration before_now;
+  checkin_v1::SubmitCheckinRequest request;
+};
+
+// The history of demo volunteer `volunteer` (an index into kDemoVolunteers), oldest first.
+// Deterministic: every value comes from the volunteer's index and the week, so a re-run asks for
+// the same check-ins (and replays them by request id).
+std::vector<PlannedCheckin> PlanHistory(int volunteer) {
+  bool struggling = volunteer == kStrugglingVolunteer;
+  std::vector<PlannedCheckin> plan;
+  auto add = [&plan](int days_ago, int hours_earlier) -> checkin_v1::SubmitCheckinRequest& {
+    PlannedCheckin& planned = plan.emplace_back();
+    planned.before_now = absl::Hours(24 * days_ago + hours_earlier);
+    return planned.request;
+  };
+
+  int who5_count = kHistoryWeeks * 7 / kWho5EveryDays + 1;
+  for (int k = 0; k < who5_count; ++k) {
+    checkin_v1::SubmitCheckinRequest& request =
+        add(kHistoryWeeks * 7 - k * kWho5EveryDays, 3 + volunteer % 3);
+    request.set_instrument_id("who5");
+    // Healthy: 64-88 ("good"). Struggling: 72 falling by 8 each time, into "poor".
+    AnswerWho5(request, struggling ? 72 - 8 * k
+                                   : 64 + (volunteer * 7) % 16 + ((k * 5 + volunteer * 3) % 3) * 4);
+  }
+
+  for (int k = 0; k < kCbiCount; ++k) {
+    checkin_v1::SubmitCheckinRequest& request =
+        add((kCbiCount - 1 - k) * kCbiEveryDays, 4 + volunteer % 3);
+    request.set_instrument_id("cbi");
+    if (struggling) {
+      // Volunteering-related burnout 35 -> 55 -> 75 (low -> moderate -> high).
+      AnswerCbi(request, 40 + 12 * k, 35 + 20 * k, 30 + 10 * k);
+    } else {
+      AnswerCbi(request, 25 + (volunteer * 5) % 15,
+                20 + (volunteer * 4) % 12 + (k * 3 + volunteer) % 6, 15 + (volunteer * 6) % 14);
+    }
+  }
+
+  for (int week = 0; week < kHistoryWeeks; ++week) {
+    int pulses = 2 + (volunteer + week) % 2;
+    for (int i = 0; i < pulses; ++i) {
+      int days_ago = (kHistoryWeeks - week) * 7 - (1 + 2 * i);
+      checkin_v1::SubmitCheckinRequest& request = add(days_ago, 6 + 2 * i);
+      request.set_instrument_id("pulse");
+      int turn = volunteer + week + i;
+      bool hard_weeks = struggling && week >= kHistoryWeeks - 3;
+      AddAnswer(request, "energy", struggling ? std::max(1, 4 - week / 3 - i % 2) : 3 + turn % 3);
+      AddAnswer(request, "stayed_with_me", hard_weeks || turn % 5 == 0 ? 1 : 0);
+      // A "yes" would raise a support request; the demo leaves that for someone to try.
+      AddAnswer(request, "want_to_talk", 0);
+      checkin_v1::CheckinContext& session = *request.mutable_context();
+      session.set_hours(hard_weeks ? 3.0 : 1.5 + 0.5 * (turn % 4));
+      session.set_session_kind((volunteer + i) % 2 == 0 ? "group" : "one_to_one");
+      session.set_sessions_facilitated(1);
+    }
+  }
+  return plan;
+}
+
 // Everything the seed created, for the summary.
 struct SeededDemo {
   v1::Organization organization;
@@ -136,7 +261,49 @@ struct SeededDemo {
   std::string supervisor_token;
   std::string volunteer_token;
   absl::Time tokens_expire;
+  // nullopt when the check-in service was not running and the history was skipped.
+  std::optional<int> checkins_imported;
 };
+
+// Imports every demo volunteer's history as the platform operator: an admin token with the demo
+// organisation as its org claim may name the volunteer and set submit_time (checkin.proto).
+// When the check-in service is not running, says so in one line and leaves the history out, so
+// that seeding the directory alone still works.
+absl::Status ImportCheckinHistory(Context& context, const std::string& secret, SeededDemo& demo) {
+  auto probe = context.checkin.Call(&CheckinStub::ListInstruments,
+                                    checkin_v1::ListInstrumentsRequest(), demo.coordinator_token);
+  if (probe.status().code() == absl::StatusCode::kUnavailable) {
+    std::cerr << "note: no check-in service answers at " << context.checkin.address()
+              << "; seeded the directory only (start it and re-run for check-in history)\n";
+    return absl::OkStatus();
+  }
+  if (!probe.ok()) return InStep("reaching the check-in service", probe.status());
+
+  TokenClaims admin{std::string(kAdminSubject), demo.organization.organization_id(),
+                    CallerRole::kAdmin, kSeedingTokenLifetime};
+  std::string token = MintToken(secret, admin, absl::Now());
+  // Whole hours before the current one, so that the history reads like real check-in times.
+  absl::Time this_hour =
+      absl::UnixEpoch() + absl::Floor(absl::Now() - absl::UnixEpoch(), absl::Hours(1));
+  int imported = 0;
+  for (size_t v = 0; v < demo.volunteers.size(); ++v) {
+    std::vector<PlannedCheckin> plan = PlanHistory(static_cast<int>(v));
+    for (size_t n = 0; n < plan.size(); ++n) {
+      checkin_v1::SubmitCheckinRequest& request = plan[n].request;
+      request.set_volunteer_id(demo.volunteers[v].person_id());
+      *request.mutable_submit_time() = TimestampToProto(this_hour - plan[n].before_now);
+      request.set_request_id(RequestId(absl::StrCat("checkin:", v, ":", n)));
+      auto submitted = context.checkin.Call(&CheckinStub::SubmitCheckin, request, token);
+      if (!submitted.ok()) {
+        return InStep(absl::StrCat("importing the check-ins of ", kDemoVolunteers[v].display_name),
+                      submitted.status());
+      }
+      ++imported;
+    }
+  }
+  demo.checkins_imported = imported;
+  return absl::OkStatus();
+}
 
 absl::StatusOr<SeededDemo> Seed(Context& context, const std::string& secret) {
   SeededDemo demo;
@@ -203,6 +370,9 @@ absl::StatusOr<SeededDemo> Seed(Context& context, const std::string& secret) {
                                kPrintedTokenLifetime);
   demo.volunteer_token = Mint(secret, v1::ROLE_VOLUNTEER, demo.volunteers[0].person_id(), org_id,
                               kPrintedTokenLifetime);
+  if (absl::Status status = ImportCheckinHistory(context, secret, demo); !status.ok()) {
+    return status;
+  }
   return demo;
 }
 
@@ -212,6 +382,17 @@ std::string ConsentSummary(const v1::Consent& consent) {
   if (consent.share_scores_with_supervisor()) given.push_back("share-scores");
   if (consent.research_export()) given.push_back("research-export");
   return given.empty() ? "none" : absl::StrJoin(given, ", ");
+}
+
+std::string CheckinSummary(const SeededDemo& demo) {
+  if (!demo.checkins_imported.has_value()) {
+    return "\nCheck-in history: skipped (the check-in service is not running).\n";
+  }
+  return absl::StrCat("\nCheck-in history: ", *demo.checkins_imported, " check-ins over about ",
+                      kHistoryWeeks, " weeks (WHO-5, CBI, after-session pulses).\n",
+                      kDemoVolunteers[kStrugglingVolunteer].display_name,
+                      "'s show rising burnout and falling wellbeing. A re-run returns the same "
+                      "ones.\n");
 }
 
 std::string HumanSummary(const SeededDemo& demo) {
@@ -227,12 +408,12 @@ std::string HumanSummary(const SeededDemo& demo) {
     add(demo.volunteers[i], demo.supervisors[kDemoVolunteers[i].supervisor].display_name(),
         ConsentSummary(demo.consents[i]));
   }
-  std::string out =
-      absl::StrCat("Demo organisation seeded (a re-run returns the same one).\n\n",
-                   FormatFields(OrganizationFields(demo.organization)), "\n",
-                   FormatTable({"ID", "ROLE", "NAME", "TIMEZONE", "SUPERVISOR", "CONSENT"}, rows),
-                   "\nTokens for local use, valid until ", HumanTime(demo.tokens_expire),
-                   ". Use one with: export PEERWELL_TOKEN=<token>\n");
+  std::string out = absl::StrCat(
+      "Demo organisation seeded (a re-run returns the same one).\n\n",
+      FormatFields(OrganizationFields(demo.organization)), "\n",
+      FormatTable({"ID", "ROLE", "NAME", "TIMEZONE", "SUPERVISOR", "CONSENT"}, rows),
+      CheckinSummary(demo), "\nTokens for local use, valid until ", HumanTime(demo.tokens_expire),
+      ". Use one with: export PEERWELL_TOKEN=<token>\n");
   auto token = [&out](absl::string_view role, const v1::Person& person, absl::string_view value) {
     absl::StrAppend(&out, "\n", role, " (", person.display_name(), "):\n", value, "\n");
   };
@@ -262,12 +443,14 @@ absl::StatusOr<std::string> JsonSummary(const SeededDemo& demo) {
     if (!json.ok()) return json.status();
     consents.push_back(absl::StrCat(JsonString(demo.volunteers[i].person_id()), ":", *json));
   }
-  return absl::StrCat("{\"organization\":", *organization, ",\"people\":[",
-                      absl::StrJoin(people, ","), "],\"consents\":{", absl::StrJoin(consents, ","),
-                      "},\"tokens\":{\"coordinator\":", JsonString(demo.coordinator_token),
-                      ",\"supervisor\":", JsonString(demo.supervisor_token),
-                      ",\"volunteer\":", JsonString(demo.volunteer_token),
-                      ",\"expireTime\":", JsonString(JsonTime(demo.tokens_expire)), "}}");
+  return absl::StrCat(
+      "{\"organization\":", *organization, ",\"people\":[", absl::StrJoin(people, ","),
+      "],\"consents\":{", absl::StrJoin(consents, ","),
+      "},\"tokens\":{\"coordinator\":", JsonString(demo.coordinator_token),
+      ",\"supervisor\":", JsonString(demo.supervisor_token),
+      ",\"volunteer\":", JsonString(demo.volunteer_token),
+      ",\"expireTime\":", JsonString(JsonTime(demo.tokens_expire)), "},\"checkinsImported\":",
+      demo.checkins_imported.has_value() ? absl::StrCat(*demo.checkins_imported) : "null", "}");
 }
 
 }  // namespace

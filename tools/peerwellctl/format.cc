@@ -18,7 +18,14 @@
 namespace peerwell::ctl {
 namespace {
 
-std::string Normalized(absl::string_view text) {
+std::string PadRight(absl::string_view text, size_t width) {
+  size_t length = Utf8Length(text);
+  return absl::StrCat(text, std::string(length < width ? width - length : 0, ' '));
+}
+
+}  // namespace
+
+std::string NormalizedWord(absl::string_view text) {
   std::string word = absl::AsciiStrToLower(text);
   std::replace(word.begin(), word.end(), '_', '-');
   return word;
@@ -28,15 +35,8 @@ absl::Status BadChoice(absl::string_view flag, absl::string_view text, absl::str
   return UsageError(absl::StrCat("--", flag, ": '", text, "' is not one of ", choices));
 }
 
-std::string PadRight(absl::string_view text, size_t width) {
-  size_t length = Utf8Length(text);
-  return absl::StrCat(text, std::string(length < width ? width - length : 0, ' '));
-}
-
-}  // namespace
-
 absl::StatusOr<v1::Role> ParseRole(absl::string_view flag, absl::string_view text) {
-  std::string word = Normalized(text);
+  std::string word = NormalizedWord(text);
   if (word == "volunteer" || word == "role-volunteer") return v1::ROLE_VOLUNTEER;
   if (word == "supervisor" || word == "role-supervisor") return v1::ROLE_SUPERVISOR;
   if (word == "coordinator" || word == "role-coordinator") return v1::ROLE_COORDINATOR;
@@ -44,7 +44,7 @@ absl::StatusOr<v1::Role> ParseRole(absl::string_view flag, absl::string_view tex
 }
 
 absl::StatusOr<v1::PersonStatus> ParseStatus(absl::string_view flag, absl::string_view text) {
-  std::string normalized = Normalized(text);
+  std::string normalized = NormalizedWord(text);
   absl::string_view word = normalized;
   absl::ConsumePrefix(&word, "person-status-");
   if (word == "active") return v1::PERSON_STATUS_ACTIVE;
@@ -54,7 +54,7 @@ absl::StatusOr<v1::PersonStatus> ParseStatus(absl::string_view flag, absl::strin
 }
 
 absl::StatusOr<bool> ParseOnOff(absl::string_view flag, absl::string_view text) {
-  std::string word = Normalized(text);
+  std::string word = NormalizedWord(text);
   if (word == "on" || word == "true" || word == "yes") return true;
   if (word == "off" || word == "false" || word == "no") return false;
   return BadChoice(flag, text, "on, off");
@@ -62,7 +62,7 @@ absl::StatusOr<bool> ParseOnOff(absl::string_view flag, absl::string_view text) 
 
 absl::StatusOr<v1::QuietHours> ParseQuietHours(absl::string_view flag, absl::string_view text) {
   v1::QuietHours quiet_hours;
-  if (Normalized(text) == "none") return quiet_hours;  // empty start and end: no quiet hours
+  if (NormalizedWord(text) == "none") return quiet_hours;  // empty start and end: no quiet hours
   std::vector<std::string> parts = absl::StrSplit(text, '-');
   if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
     return UsageError(

@@ -17,6 +17,11 @@ namespace v1 = ::peerwell::directory::v1;
 
 // --- Words on the command line <-> enum values ---------------------------------------------
 
+// Lower case with '-' for '_', so that "On_Break", "on_break" and "on-break" read the same.
+std::string NormalizedWord(absl::string_view text);
+// The usage error for a word that is not one of `choices` (listed in the message).
+absl::Status BadChoice(absl::string_view flag, absl::string_view text, absl::string_view choices);
+
 // "volunteer", "supervisor", "coordinator" (any case; the proto names ROLE_... also work).
 absl::StatusOr<v1::Role> ParseRole(absl::string_view flag, absl::string_view text);
 // "active", "on-break", "inactive" (also on_break and the proto names PERSON_STATUS_...).

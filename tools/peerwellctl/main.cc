@@ -1,6 +1,7 @@
-// peerwellctl: the command-line client of the PeerWell directory, for coordinators, operators
-// and local runs. main.cc reads the global flags, picks the command, prints help and turns the
-// outcome into an exit code; the commands themselves live in commands.cc and demo_seed.cc.
+// peerwellctl: the command-line client of the PeerWell directory and check-in services, for
+// coordinators, operators, volunteers and local runs. main.cc reads the global flags, picks the
+// command, prints help and turns the outcome into an exit code; the commands themselves live in
+// commands.cc and demo_seed.cc.
 
 #include <algorithm>
 #include <cstdlib>
@@ -15,18 +16,19 @@
 #include "absl/strings/str_split.h"
 #include "tools/peerwellctl/args.h"
 #include "tools/peerwellctl/command.h"
-#include "tools/peerwellctl/directory_client.h"
 #include "tools/peerwellctl/format.h"
 #include "tools/peerwellctl/identity.h"
+#include "tools/peerwellctl/service_client.h"
 
 namespace peerwell::ctl {
 namespace {
 
 constexpr int kExitOk = 0;
-constexpr int kExitServiceError = 1;  // the directory answered with an error
+constexpr int kExitServiceError = 1;  // a service answered with an error
 constexpr int kExitUsage = 2;         // the command line (or the local setup) is wrong
 
-constexpr absl::string_view kDefaultAddress = "127.0.0.1:50051";
+constexpr absl::string_view kDefaultDirectoryAddress = "127.0.0.1:50051";
+constexpr absl::string_view kDefaultCheckinAddress = "127.0.0.1:50052";
 constexpr absl::string_view kDefaultTimeout = "5s";
 // A token minted for --as lives only as long as one invocation could reasonably take.
 constexpr absl::Duration kAsTokenLifetime = absl::Minutes(15);
@@ -35,6 +37,8 @@ std::vector<FlagSpec> GlobalFlags() {
   return {
       {"addr", FlagKind::kValue, "HOST:PORT",
        "the directory (default $PEERWELL_DIRECTORY_ADDR, else 127.0.0.1:50051)"},
+      {"checkin-addr", FlagKind::kValue, "HOST:PORT",
+       "the check-in service (default $PEERWELL_CHECKIN_ADDR, else 127.0.0.1:50052)"},
       {"token", FlagKind::kValue, "TOKEN", "bearer token (default $PEERWELL_TOKEN)"},
       {"as", FlagKind::kValue, "ROLE:SUBJECT:ORG",
        "act as this identity (a 15-minute token minted here; admin may omit :ORG)"},
@@ -109,7 +113,8 @@ std::string CommandList(absl::string_view group, std::vector<std::vector<std::st
 std::string GeneralHelp() {
   return absl::StrCat(
       "peerwellctl: the command-line client of the PeerWell directory (organisations, people,\n"
-      "supervisor assignments, consent, partner API keys).\n\n"
+      "supervisor assignments, consent, partner API keys) and check-ins (wellbeing instruments,\n"
+      "critical incidents, support requests, trends).\n\n"
       "usage: peerwellctl [GLOBAL FLAGS] COMMAND [ARGUMENTS] [FLAGS]\n\n"
       "commands:\n",
       CommandList("", {{"  help [COMMAND]", "this help, or a command's flags"}}),
@@ -118,19 +123,22 @@ std::string GeneralHelp() {
       FlagList(GlobalFlags()),
       "\nenvironment:\n"
       "  PEERWELL_DIRECTORY_ADDR    default for --addr\n"
+      "  PEERWELL_CHECKIN_ADDR      default for --checkin-addr\n"
       "  PEERWELL_TOKEN             default for --token\n"
       "  PEERWELL_JWT_SECRET        the services' signing secret, for token, --as and demo seed\n"
       "  PEERWELL_JWT_SECRET_FILE   a file holding it instead\n\n"
-      "exit codes: 0 success; 1 the directory answered with an error (printed as\n"
+      "exit codes: 0 success; 1 a service answered with an error (printed as\n"
       "'error: CODE: message'); 2 wrong usage or missing local setup.\n\n"
       "examples:\n"
-      "  export PEERWELL_JWT_SECRET=...          # the secret the directory runs with\n"
+      "  export PEERWELL_JWT_SECRET=...          # the secret the services run with \n"
       "  peerwellctl demo seed                   # a demo organisation, with tokens to copy\n"
       "  peerwellctl --as admin:ops org create \"Harbour Peer Support\"\n"
       "  peerwellctl --as admin:ops:ORG_ID person create --role coordinator --name \"Grace O\"\n"
       "  export PEERWELL_TOKEN=$(peerwellctl token --role coordinator --subject P_ID --org ORG)\n"
       "  peerwellctl person list --role volunteer --all\n"
-      "  peerwellctl --json person get P_ID | jq .person.status\n\n"
+      "  peerwellctl --json person get P_ID | jq .person.status\n"
+      "  peerwellctl checkin submit who5                # as a volunteer; asks each item\n"
+      "  peerwellctl checkin trend who5\n\n"
       "run 'peerwellctl COMMAND --help' for a command's flags.\n");
 }
 
@@ -139,7 +147,7 @@ std::string CommandHelp(const Command& command) {
   if (!command.flags.empty()) absl::StrAppend(&out, "\nflags:\n", FlagList(command.flags));
   if (!command.details.empty()) absl::StrAppend(&out, "\n", command.details, "\n");
   absl::StrAppend(&out,
-                  "\nglobal flags: --addr, --token, --as, --json, --timeout "
+                  "\nglobal flags: --addr, --checkin-addr, --token, --as, --json, --timeout "
                   "(see 'peerwellctl help')\n");
   return out;
 }
@@ -207,16 +215,24 @@ int ReportUsageError(absl::string_view message, absl::string_view help_topic) {
   return kExitUsage;
 }
 
-int ReportServiceError(const absl::Status& status, absl::string_view address) {
+// Where the service a command calls is, and how to point the CLI elsewhere, for the hints.
+struct BackendAddress {
+  absl::string_view service;
+  std::string address;
+  absl::string_view flags;
+};
+
+int ReportServiceError(const absl::Status& status, const BackendAddress& backend) {
   std::cerr << "error: " << absl::StatusCodeToString(status.code()) << ": " << status.message()
             << "\n";
   switch (status.code()) {
     case absl::StatusCode::kUnavailable:
-      std::cerr << "hint: the directory is not reachable at " << address
-                << " (or cannot reach its Redis); check --addr or PEERWELL_DIRECTORY_ADDR\n";
+      std::cerr << "hint: the " << backend.service << " is not reachable at " << backend.address
+                << " (or cannot reach its Redis or the services it needs); check " << backend.flags
+                << "\n";
       break;
     case absl::StatusCode::kDeadlineExceeded:
-      std::cerr << "hint: the directory at " << address
+      std::cerr << "hint: the " << backend.service << " at " << backend.address
                 << " did not answer in time; raise --timeout or check the service\n";
       break;
     case absl::StatusCode::kUnauthenticated:
@@ -310,8 +326,12 @@ int Run(const std::vector<std::string>& argv) {
       "timeout", global->Get("timeout").value_or(std::string(kDefaultTimeout)));
   if (!timeout.ok()) return ReportUsageError(timeout.status().message(), "");
   DirectoryClient directory(
-      global->Get("addr").value_or(EnvOr("PEERWELL_DIRECTORY_ADDR", kDefaultAddress)), *timeout);
-  Context context{directory, "", global->Has("json")};
+      global->Get("addr").value_or(EnvOr("PEERWELL_DIRECTORY_ADDR", kDefaultDirectoryAddress)),
+      *timeout);
+  CheckinClient checkin(
+      global->Get("checkin-addr").value_or(EnvOr("PEERWELL_CHECKIN_ADDR", kDefaultCheckinAddress)),
+      *timeout);
+  Context context{directory, checkin, "", global->Has("json")};
   if (command->uses_identity) {
     auto token = ResolveToken(*global);
     if (!token.ok()) return ReportUsageError(token.status().message(), "");
@@ -321,7 +341,11 @@ int Run(const std::vector<std::string>& argv) {
   absl::Status status = command->run(context, *args);
   if (status.ok()) return kExitOk;
   if (IsUsageError(status)) return ReportUsageError(status.message(), command->name);
-  return ReportServiceError(status, directory.address());
+  return ReportServiceError(status, command->backend == Backend::kCheckin
+                                        ? BackendAddress{"check-in service", checkin.address(),
+                                                         "--checkin-addr or PEERWELL_CHECKIN_ADDR"}
+                                        : BackendAddress{"directory", directory.address(),
+                                                         "--addr or PEERWELL_DIRECTORY_ADDR"});
 }
 
 }  // namespace

@@ -1,0 +1,31 @@
+#include "tools/peerwellctl/command_support.h"
+
+#include <iostream>
+
+namespace peerwell::ctl {
+
+absl::Status Print(const Context& context, const google::protobuf::Message& response,
+                   const std::string& human) {
+  if (!context.json) {
+    std::cout << human;
+    return absl::OkStatus();
+  }
+  auto json = MessageToJson(response);
+  if (!json.ok()) return json.status();
+  std::cout << *json << "\n";
+  return absl::OkStatus();
+}
+
+void NoteMorePages(absl::string_view next_page_token, absl::string_view what) {
+  if (next_page_token.empty()) return;
+  std::cerr << "more " << what << ": run again with --page-token " << next_page_token
+            << " (or --all)\n";
+}
+
+std::vector<FlagSpec> PagingFlags() {
+  return {{"page-size", FlagKind::kValue, "N", "at most N per page (the service's default 50)"},
+          {"page-token", FlagKind::kValue, "TOKEN", "continue from an earlier page"},
+          {"all", FlagKind::kSwitch, "", "follow next_page_token until the last page"}};
+}
+
+}  // namespace peerwell::ctl

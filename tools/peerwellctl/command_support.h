@@ -1,0 +1,62 @@
+#pragma once
+
+// What the commands of every service share: printing a response, and following pages.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
+#include "tools/peerwellctl/args.h"
+#include "tools/peerwellctl/command.h"
+#include "tools/peerwellctl/format.h"
+#include "tools/peerwellctl/service_client.h"
+
+namespace peerwell::ctl {
+
+// Prints the response as JSON with --json, else the human-readable text.
+absl::Status Print(const Context& context, const google::protobuf::Message& response,
+                   const std::string& human);
+
+// Fetches one page, or with `all` every page from the request's page_token on, merged into one
+// response (so that --json --all prints a single object).
+template <typename Service, typename Request, typename Response>
+absl::StatusOr<Response> FetchPages(ServiceClient<Service>& client, const std::string& token,
+                                    StubMethod<typename Service::Stub, Request, Response> method,
+                                    Request request, bool all) {
+  Response merged;
+  while (true) {
+    auto page = client.Call(method, request, token);
+    if (!page.ok()) return page.status();
+    std::string next = page->next_page_token();
+    merged.MergeFrom(*page);
+    merged.set_next_page_token(next);
+    if (!all || next.empty()) return merged;
+    // A token that does not move would loop forever; better to stop and say so.
+    if (next == request.page_token()) {
+      return absl::InternalError("the service returned the same page token twice");
+    }
+    request.set_page_token(next);
+  }
+}
+
+// The paging flags of a list command, applied to its request.
+template <typename Request>
+absl::Status ApplyPaging(const ParsedArgs& args, Request& request) {
+  if (auto size = args.Get("page-size")) {
+    auto parsed = ParseCount("page-size", *size);
+    if (!parsed.ok()) return parsed.status();
+    request.set_page_size(*parsed);
+  }
+  if (auto token = args.Get("page-token")) request.set_page_token(*token);
+  return absl::OkStatus();
+}
+
+// On stderr, so that a script reading the output sees only the page it asked for.
+void NoteMorePages(absl::string_view next_page_token, absl::string_view what);
+
+std::vector<FlagSpec> PagingFlags();
+
+}  // namespace peerwell::ctl
