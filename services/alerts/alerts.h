@@ -1,0 +1,78 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace peerwell::alerts {
+
+enum class Priority { kUnspecified = 0, kLow = 1, kMedium = 2, kHigh = 3, kCritical = 4 };
+enum class RiskBand { kUnspecified = 0, kLow = 1, kModerate = 2, kHigh = 3, kSevere = 4 };
+
+// One reason behind an alert or a risk score, with the numbers that make it.
+struct Factor {
+  std::string factor_id;
+  std::string description;  // one sentence a supervisor understands
+  double value = 0;
+  double threshold = 0;
+  double contribution = 0;  // risk-score points
+};
+
+// An organisation's alert policy; DefaultAlertPolicy() holds SPEC §4's defaults.
+struct AlertPolicy {
+  absl::Duration ack_deadline_critical = absl::Minutes(60);
+  absl::Duration ack_deadline_high = absl::Hours(24);
+  absl::Duration ack_deadline_medium = absl::Hours(72);
+  absl::Duration ack_deadline_low = absl::Hours(24 * 7);
+  int max_escalations = 3;
+  double cbi_rise_points = 15;
+  bool cbi_high_enabled = true;
+  double cbi_high_threshold = 50;
+  double who5_drop_points = 10;
+  double who5_low_threshold = 28;
+  double proqol_high_threshold = 42;
+  int talk_repeated_count = 2;
+  absl::Duration talk_repeated_window = absl::Hours(24 * 14);
+  double hours_over_commitment_ratio = 1.25;
+  absl::Duration hours_window = absl::Hours(24 * 28);
+  absl::Duration checkins_missed_after = absl::Hours(24 * 21);
+  absl::Duration baseline_window = absl::Hours(24 * 90);
+};
+
+struct ScorePoint {
+  absl::Time time;
+  double value = 0;
+};
+
+struct PulsePoint {
+  absl::Time time;
+  bool stayed_with_me = false;
+  bool want_to_talk = false;
+};
+
+struct HoursPoint {
+  absl::Time time;
+  double hours = 0;
+};
+
+// What the risk engine knows of one volunteer, built from check-in events.
+struct VolunteerHistory {
+  std::map<std::string, std::vector<ScorePoint>> scores;  // by scale id, oldest first
+  std::vector<PulsePoint> pulses;                         // oldest first
+  std::vector<HoursPoint> hours;                          // oldest first
+  std::optional<absl::Time> last_checkin;
+  int commitment_hours_per_month = 0;
+  bool active = true;
+};
+
+// A rule that fires, with the factors that explain it. One open alert per volunteer and rule.
+struct RuleHit {
+  std::string rule_id;
+  Priority priority = Priority::kUnspecified;
+  std::vector<Factor> factors;
+};
+
+}  // namespace peerwell::alerts
