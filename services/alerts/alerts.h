@@ -75,4 +75,69 @@ struct RuleHit {
   std::vector<Factor> factors;
 };
 
+enum class AlertState { kUnspecified = 0, kTriggered = 1, kAcknowledged = 2, kResolved = 3 };
+enum class Outcome {
+  kUnspecified = 0,
+  kTalked = 1,
+  kReferred = 2,
+  kRotaChanged = 3,
+  kVolunteerDeclined = 4,
+  kNoActionNeeded = 5,
+};
+
+struct Alert {
+  std::string id;
+  std::string organization_id;
+  std::string volunteer_id;
+  std::string rule_id;
+  Priority priority = Priority::kUnspecified;
+  AlertState state = AlertState::kUnspecified;
+  std::string dedup_key;  // "<volunteer>/<rule>"
+  std::vector<Factor> factors;
+  absl::Time trigger_time = absl::InfinitePast();
+  absl::Time ack_deadline_time = absl::InfinitePast();
+  absl::Time acknowledge_time = absl::InfinitePast();
+  std::string acknowledged_by;
+  int escalation_level = 0;
+  absl::Time resolve_time = absl::InfinitePast();
+  std::string resolved_by;
+  Outcome outcome = Outcome::kUnspecified;
+  int occurrence_count = 0;
+  absl::Time last_occurrence_time = absl::InfinitePast();
+  bool silenced = false;
+  bool inhibited = false;
+};
+
+// What the check-in service announced, as the risk engine reads it.
+struct CheckinEvent {
+  std::string event_id;  // the stream entry id: processing is idempotent by it
+  std::string organization_id;
+  std::string volunteer_id;
+  std::string instrument_id;
+  absl::Time submit_time;
+  std::map<std::string, double> scores;  // scale id -> value
+  std::map<std::string, int> answers;    // item id -> value
+  double hours = 0;
+};
+
+struct IncidentEvent {
+  std::string event_id;
+  std::string organization_id;
+  std::string volunteer_id;
+  std::string incident_type;  // e.g. "aggression"
+  absl::Time occur_time;
+  absl::Time report_time;
+};
+
+struct SupportEvent {
+  std::string event_id;
+  std::string organization_id;
+  std::string volunteer_id;
+  bool urgent = false;
+  std::string source;  // "request" or "pulse"
+  absl::Time time;
+};
+
+absl::Duration AckDeadline(const AlertPolicy& policy, Priority priority);
+
 }  // namespace peerwell::alerts

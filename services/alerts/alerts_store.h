@@ -1,0 +1,55 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/alerts/alerts.h"
+
+namespace peerwell::alerts {
+
+// What happened to a rule hit.
+enum class TriggerResult {
+  kDuplicate,  // this event was processed before: nothing changed
+  kTriggered,  // a new alert
+  kUpdated,    // the open alert for the volunteer and rule counted another occurrence
+};
+
+struct TriggerOutcome {
+  TriggerResult result = TriggerResult::kDuplicate;
+  std::string alert_id;
+};
+
+// Storage of alerts and of the history the risk engine keeps per volunteer. Every change of an
+// alert also appends an alert event to the organisation's alert feed in the same atomic write.
+class AlertStore {
+ public:
+  virtual ~AlertStore() = default;
+
+  // Records `hit` for the volunteer, at most once per `event_key`: a new alert when none is open
+  // for (volunteer, rule), else one more occurrence of the open one (raising its priority when
+  // the hit is higher). `silenced` and `inhibited` mark what is recorded but not notified.
+  virtual absl::StatusOr<TriggerOutcome> Trigger(const std::string& organization_id,
+                                                 const std::string& volunteer_id,
+                                                 const RuleHit& hit, const std::string& event_key,
+                                                 absl::Time now, absl::Time ack_deadline,
+                                                 bool silenced, bool inhibited) = 0;
+  virtual absl::StatusOr<std::optional<Alert>> GetAlert(const std::string& organization_id,
+                                                        const std::string& alert_id) = 0;
+  // The open alerts of a volunteer (triggered or acknowledged).
+  virtual absl::StatusOr<std::vector<Alert>> OpenAlerts(const std::string& organization_id,
+                                                        const std::string& volunteer_id) = 0;
+
+  virtual absl::StatusOr<VolunteerHistory> GetHistory(const std::string& organization_id,
+                                                      const std::string& volunteer_id) = 0;
+  // Adds a check-in to the history unless this event was added before.
+  virtual absl::Status AddToHistory(const CheckinEvent& event) = 0;
+
+  virtual absl::StatusOr<AlertPolicy> GetPolicy(const std::string& organization_id) = 0;
+  // Whether a silence covers the volunteer at `now`.
+  virtual absl::StatusOr<bool> IsSilenced(const std::string& organization_id,
+                                          const std::string& volunteer_id, absl::Time now) = 0;
+};
+
+}  // namespace peerwell::alerts

@@ -1,0 +1,299 @@
+#include "services/alerts/redis_alert_store.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "services/common/ids.h"
+
+namespace peerwell::alerts {
+namespace {
+
+// --- Key layout (docs/ARCHITECTURE.md) -----------------------------------------------------------
+
+std::string Prefix(const std::string& org) { return absl::StrCat("pw:{", org, "}:alerts:"); }
+std::string AlertKeyPrefix(const std::string& org) { return Prefix(org) + "alert:"; }
+std::string AlertKey(const std::string& org, const std::string& id) {
+  return AlertKeyPrefix(org) + id;
+}
+std::string OpenKey(const std::string& org, const std::string& volunteer, const std::string& rule) {
+  return absl::StrCat(Prefix(org), "open:", volunteer, ":", rule);
+}
+std::string VolunteerAlertsKey(const std::string& org, const std::string& volunteer) {
+  return absl::StrCat(Prefix(org), "volunteer:", volunteer, ":alerts");
+}
+std::string AllAlertsKey(const std::string& org) { return Prefix(org) + "alerts"; }
+std::string DeadlinesKey(const std::string& org) { return Prefix(org) + "deadlines"; }
+std::string FeedKey(const std::string& org) { return Prefix(org) + "feed"; }
+std::string ProcessedKey(const std::string& org, const std::string& event_key) {
+  return absl::StrCat(Prefix(org), "processed:", event_key);
+}
+std::string HistoryKey(const std::string& org, const std::string& volunteer) {
+  return absl::StrCat(Prefix(org), "history:", volunteer);
+}
+std::string SilencesKey(const std::string& org, const std::string& volunteer) {
+  return absl::StrCat(Prefix(org), "volunteer:", volunteer, ":silences");
+}
+
+constexpr char kRecord = '\x1e';
+constexpr char kField = '\x1f';
+constexpr absl::Duration kProcessedRetention = absl::Hours(24 * 30);
+constexpr absl::Duration kHistoryRetention = absl::Hours(24 * 200);
+
+std::string Micros(absl::Time t) { return absl::StrCat(absl::ToUnixMicros(t)); }
+absl::Time FromMicros(absl::string_view text) {
+  int64_t micros = 0;
+  return absl::SimpleAtoi(text, &micros) ? absl::FromUnixMicros(micros) : absl::InfinitePast();
+}
+std::string Exact(double value) { return absl::StrFormat("%.17g", value); }
+double ToDouble(absl::string_view text) {
+  double value = 0;
+  return absl::SimpleAtod(text, &value) ? value : 0;
+}
+int ToInt(absl::string_view text) {
+  int value = 0;
+  return absl::SimpleAtoi(text, &value) ? value : 0;
+}
+
+std::string EncodeFactors(const std::vector<Factor>& factors) {
+  std::string out;
+  for (const Factor& f : factors) {
+    absl::StrAppend(&out, f.factor_id, std::string(1, kField), f.description,
+                    std::string(1, kField), Exact(f.value), std::string(1, kField),
+                    Exact(f.threshold), std::string(1, kField), Exact(f.contribution),
+                    std::string(1, kRecord));
+  }
+  return out;
+}
+
+std::vector<Factor> DecodeFactors(const std::string& text) {
+  std::vector<Factor> factors;
+  for (absl::string_view record : absl::StrSplit(text, kRecord, absl::SkipEmpty())) {
+    std::vector<std::string> f = absl::StrSplit(record, kField);
+    if (f.size() != 5) continue;
+    factors.push_back({f[0], f[1], ToDouble(f[2]), ToDouble(f[3]), ToDouble(f[4])});
+  }
+  return factors;
+}
+
+Alert DecodeAlert(const std::string& org,
+                  const std::vector<std::pair<std::string, std::string>>& pairs) {
+  Alert a;
+  a.organization_id = org;
+  for (const auto& [name, value] : pairs) {
+    if (name == "id")
+      a.id = value;
+    else if (name == "volunteer_id")
+      a.volunteer_id = value;
+    else if (name == "rule_id")
+      a.rule_id = value;
+    else if (name == "priority")
+      a.priority = static_cast<Priority>(ToInt(value));
+    else if (name == "state")
+      a.state = static_cast<AlertState>(ToInt(value));
+    else if (name == "dedup_key")
+      a.dedup_key = value;
+    else if (name == "factors")
+      a.factors = DecodeFactors(value);
+    else if (name == "trigger_time")
+      a.trigger_time = FromMicros(value);
+    else if (name == "ack_deadline_time")
+      a.ack_deadline_time = FromMicros(value);
+    else if (name == "acknowledge_time")
+      a.acknowledge_time = FromMicros(value);
+    else if (name == "acknowledged_by")
+      a.acknowledged_by = value;
+    else if (name == "escalation_level")
+      a.escalation_level = ToInt(value);
+    else if (name == "resolve_time")
+      a.resolve_time = FromMicros(value);
+    else if (name == "resolved_by")
+      a.resolved_by = value;
+    else if (name == "outcome")
+      a.outcome = static_cast<Outcome>(ToInt(value));
+    else if (name == "occurrence_count")
+      a.occurrence_count = ToInt(value);
+    else if (name == "last_occurrence_time")
+      a.last_occurrence_time = FromMicros(value);
+    else if (name == "silenced")
+      a.silenced = value == "1";
+    else if (name == "inhibited")
+      a.inhibited = value == "1";
+  }
+  return a;
+}
+
+const RedisScript& TriggerScript() {
+  // KEYS: processed, open, new alert, all alerts, volunteer's alerts, deadlines, feed.
+  // ARGV: alert key prefix, new id, now, deadline, priority, silenced, inhibited, factors,
+  //       volunteer, rule, processed retention (s).
+  static const auto* script = new RedisScript(R"lua(
+  if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[11]) then return {'duplicate', ''} end
+  local open = redis.call('GET', KEYS[2])
+  if open then
+    local key = ARGV[1] .. open
+    redis.call('HINCRBY', key, 'occurrence_count', 1)
+    redis.call('HSET', key, 'last_occurrence_time', ARGV[3], 'factors', ARGV[8])
+    if tonumber(ARGV[5]) > tonumber(redis.call('HGET', key, 'priority')) then
+      redis.call('HSET', key, 'priority', ARGV[5])
+      -- A higher priority has a shorter deadline: keep whichever comes first.
+      if redis.call('HGET', key, 'state') == '1' and redis.call('HGET', key, 'silenced') ~= '1'
+          and tonumber(ARGV[4]) < tonumber(redis.call('HGET', key, 'ack_deadline_time')) then
+        redis.call('HSET', key, 'ack_deadline_time', ARGV[4])
+        redis.call('ZADD', KEYS[6], ARGV[4], key)
+      end
+    end
+    redis.call('XADD', KEYS[7], 'MAXLEN', '~', '100000', '*', 'event_type', '2',
+               'alert_id', open, 'volunteer_id', ARGV[9])
+    return {'updated', open}
+  end
+  redis.call('HSET', KEYS[3], 'id', ARGV[2], 'volunteer_id', ARGV[9], 'rule_id', ARGV[10],
+             'priority', ARGV[5], 'state', '1', 'dedup_key', ARGV[9] .. '/' .. ARGV[10],
+             'factors', ARGV[8], 'trigger_time', ARGV[3], 'ack_deadline_time', ARGV[4],
+             'escalation_level', '0', 'occurrence_count', '1', 'last_occurrence_time', ARGV[3],
+             'silenced', ARGV[6], 'inhibited', ARGV[7])
+  redis.call('SET', KEYS[2], ARGV[2])
+  redis.call('ZADD', KEYS[4], ARGV[3], KEYS[3])
+  redis.call('ZADD', KEYS[5], ARGV[3], KEYS[3])
+  if ARGV[6] ~= '1' then redis.call('ZADD', KEYS[6], ARGV[4], KEYS[3]) end
+  redis.call('XADD', KEYS[7], 'MAXLEN', '~', '100000', '*', 'event_type', '1',
+             'alert_id', ARGV[2], 'volunteer_id', ARGV[9])
+  return {'triggered', ARGV[2]}
+)lua");
+  return *script;
+}
+
+}  // namespace
+
+absl::StatusOr<TriggerOutcome> RedisAlertStore::Trigger(const std::string& organization_id,
+                                                        const std::string& volunteer_id,
+                                                        const RuleHit& hit,
+                                                        const std::string& event_key,
+                                                        absl::Time now, absl::Time ack_deadline,
+                                                        bool silenced, bool inhibited) {
+  const std::string& org = organization_id;
+  std::string id = NewId("a");
+  auto reply = redis_.Eval(
+      TriggerScript(),
+      {ProcessedKey(org, event_key), OpenKey(org, volunteer_id, hit.rule_id), AlertKey(org, id),
+       AllAlertsKey(org), VolunteerAlertsKey(org, volunteer_id), DeadlinesKey(org), FeedKey(org)},
+      {AlertKeyPrefix(org), id, Micros(now), Micros(ack_deadline),
+       absl::StrCat(static_cast<int>(hit.priority)), silenced ? "1" : "0", inhibited ? "1" : "0",
+       EncodeFactors(hit.factors), volunteer_id, hit.rule_id,
+       absl::StrCat(absl::ToInt64Seconds(kProcessedRetention))});
+  if (!reply.ok()) return reply.status();
+  if (reply->IsError()) return ScriptErrorToStatus(*reply);
+  if (!reply->IsArray() || reply->elements.size() != 2) {
+    return absl::InternalError("unexpected reply from the trigger script");
+  }
+  const std::string& what = reply->elements[0].str;
+  TriggerOutcome outcome;
+  outcome.alert_id = reply->elements[1].str;
+  outcome.result = what == "triggered" ? TriggerResult::kTriggered
+                   : what == "updated" ? TriggerResult::kUpdated
+                                       : TriggerResult::kDuplicate;
+  return outcome;
+}
+
+absl::StatusOr<std::optional<Alert>> RedisAlertStore::GetAlert(const std::string& organization_id,
+                                                               const std::string& alert_id) {
+  auto reply = redis_.Execute({"HGETALL", AlertKey(organization_id, alert_id)});
+  if (!reply.ok()) return reply.status();
+  auto pairs = ReplyPairs(*reply);
+  if (pairs.empty()) return std::nullopt;
+  return DecodeAlert(organization_id, pairs);
+}
+
+absl::StatusOr<std::vector<Alert>> RedisAlertStore::OpenAlerts(const std::string& organization_id,
+                                                               const std::string& volunteer_id) {
+  auto keys =
+      redis_.Execute({"ZRANGE", VolunteerAlertsKey(organization_id, volunteer_id), "0", "-1"});
+  if (!keys.ok()) return keys.status();
+  std::vector<Alert> open;
+  if (keys->elements.empty()) return open;
+  std::vector<RedisCommand> loads;
+  for (const auto& key : keys->elements) loads.push_back({"HGETALL", key.str});
+  auto replies = redis_.ExecuteAll(std::move(loads));
+  if (!replies.ok()) return replies.status();
+  for (const auto& reply : *replies) {
+    Alert alert = DecodeAlert(organization_id, ReplyPairs(reply));
+    if (alert.state == AlertState::kTriggered || alert.state == AlertState::kAcknowledged) {
+      open.push_back(std::move(alert));
+    }
+  }
+  return open;
+}
+
+absl::StatusOr<VolunteerHistory> RedisAlertStore::GetHistory(const std::string& organization_id,
+                                                             const std::string& volunteer_id) {
+  auto entries = redis_.Execute(
+      {"ZRANGE", HistoryKey(organization_id, volunteer_id), "0", "-1", "WITHSCORES"});
+  if (!entries.ok()) return entries.status();
+  VolunteerHistory history;
+  for (size_t i = 0; i + 1 < entries->elements.size(); i += 2) {
+    std::vector<std::string> fields = absl::StrSplit(entries->elements[i].str, kField);
+    if (fields.size() != 5) continue;
+    absl::Time time =
+        absl::FromUnixMicros(static_cast<int64_t>(ToDouble(entries->elements[i + 1].str)));
+    for (absl::string_view score : absl::StrSplit(fields[2], ',', absl::SkipEmpty())) {
+      std::pair<std::string, std::string> kv = absl::StrSplit(score, absl::MaxSplits('=', 1));
+      history.scores[kv.first].push_back({time, ToDouble(kv.second)});
+    }
+    if (fields[1] == "pulse") {
+      PulsePoint pulse{time, false, false};
+      for (absl::string_view answer : absl::StrSplit(fields[3], ',', absl::SkipEmpty())) {
+        std::pair<std::string, std::string> kv = absl::StrSplit(answer, absl::MaxSplits('=', 1));
+        if (kv.first == "stayed_with_me") pulse.stayed_with_me = kv.second == "1";
+        if (kv.first == "want_to_talk") pulse.want_to_talk = kv.second == "1";
+      }
+      history.pulses.push_back(pulse);
+    }
+    double hours = ToDouble(fields[4]);
+    if (hours > 0) history.hours.push_back({time, hours});
+    if (!history.last_checkin.has_value() || time > *history.last_checkin) {
+      history.last_checkin = time;
+    }
+  }
+  return history;
+}
+
+absl::Status RedisAlertStore::AddToHistory(const CheckinEvent& event) {
+  std::vector<std::string> scores;
+  for (const auto& [scale, value] : event.scores)
+    scores.push_back(absl::StrCat(scale, "=", Exact(value)));
+  std::vector<std::string> answers;
+  for (const auto& [item, value] : event.answers) answers.push_back(absl::StrCat(item, "=", value));
+  // The event id in the member makes a redelivered event a no-op.
+  std::string member =
+      absl::StrJoin({event.event_id, event.instrument_id, absl::StrJoin(scores, ","),
+                     absl::StrJoin(answers, ","), Exact(event.hours)},
+                    std::string(1, kField));
+  std::string key = HistoryKey(event.organization_id, event.volunteer_id);
+  auto replies =
+      redis_.ExecuteAll({{"ZADD", key, "NX", Micros(event.submit_time), member},
+                         {"ZREMRANGEBYSCORE", key, "-inf",
+                          absl::StrCat("(", Micros(event.submit_time - kHistoryRetention))}});
+  if (!replies.ok()) return replies.status();
+  for (const auto& reply : *replies) {
+    if (reply.IsError()) return ScriptErrorToStatus(reply);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AlertPolicy> RedisAlertStore::GetPolicy(const std::string&) {
+  // Organisation policies arrive with UpdateAlertPolicy; until then every organisation uses the
+  // defaults of SPEC §4.
+  return AlertPolicy{};
+}
+
+absl::StatusOr<bool> RedisAlertStore::IsSilenced(const std::string& organization_id,
+                                                 const std::string& volunteer_id, absl::Time now) {
+  // Silences are stored scored by their end time: one whose end is still ahead covers now.
+  auto count = redis_.Execute({"ZCOUNT", SilencesKey(organization_id, volunteer_id),
+                               absl::StrCat("(", Micros(now)), "+inf"});
+  if (!count.ok()) return count.status();
+  return count->integer > 0;
+}
+
+}  // namespace peerwell::alerts

@@ -1,0 +1,35 @@
+#pragma once
+
+#include "services/alerts/alerts_store.h"
+#include "services/common/redis_client.h"
+
+namespace peerwell::alerts {
+
+// Alerts in Redis: the only code that knows the alert key layout (docs/ARCHITECTURE.md). A
+// trigger is one Lua script: idempotent by event, one open alert per volunteer and rule, the
+// acknowledge deadline scheduled, and the change appended to the organisation's alert feed.
+class RedisAlertStore final : public AlertStore {
+ public:
+  explicit RedisAlertStore(RedisClient& redis) : redis_(redis) {}
+
+  absl::StatusOr<TriggerOutcome> Trigger(const std::string& organization_id,
+                                         const std::string& volunteer_id, const RuleHit& hit,
+                                         const std::string& event_key, absl::Time now,
+                                         absl::Time ack_deadline, bool silenced,
+                                         bool inhibited) override;
+  absl::StatusOr<std::optional<Alert>> GetAlert(const std::string& organization_id,
+                                                const std::string& alert_id) override;
+  absl::StatusOr<std::vector<Alert>> OpenAlerts(const std::string& organization_id,
+                                                const std::string& volunteer_id) override;
+  absl::StatusOr<VolunteerHistory> GetHistory(const std::string& organization_id,
+                                              const std::string& volunteer_id) override;
+  absl::Status AddToHistory(const CheckinEvent& event) override;
+  absl::StatusOr<AlertPolicy> GetPolicy(const std::string& organization_id) override;
+  absl::StatusOr<bool> IsSilenced(const std::string& organization_id,
+                                  const std::string& volunteer_id, absl::Time now) override;
+
+ private:
+  RedisClient& redis_;
+};
+
+}  // namespace peerwell::alerts

@@ -1,0 +1,82 @@
+#include "services/alerts/risk_engine.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace peerwell::alerts {
+
+absl::Duration AckDeadline(const AlertPolicy& policy, Priority priority) {
+  switch (priority) {
+    case Priority::kCritical:
+      return policy.ack_deadline_critical;
+    case Priority::kHigh:
+      return policy.ack_deadline_high;
+    case Priority::kMedium:
+      return policy.ack_deadline_medium;
+    default:
+      return policy.ack_deadline_low;
+  }
+}
+
+absl::Status RiskEngine::Raise(const std::string& organization_id, const std::string& volunteer_id,
+                               const RuleHit& hit, const std::string& event_id,
+                               const AlertPolicy& policy) {
+  absl::Time now = clock_.Now();
+  bool critical = hit.priority == Priority::kCritical;
+  bool silenced = false;
+  if (!critical) {
+    auto covered = store_.IsSilenced(organization_id, volunteer_id, now);
+    if (!covered.ok()) return covered.status();
+    silenced = *covered;
+  }
+  bool inhibited = false;
+  if (hit.priority <= Priority::kMedium) {
+    auto open = store_.OpenAlerts(organization_id, volunteer_id);
+    if (!open.ok()) return open.status();
+    for (const Alert& alert : *open) {
+      if (alert.rule_id == "critical_incident") inhibited = true;
+    }
+  }
+  auto outcome =
+      store_.Trigger(organization_id, volunteer_id, hit, absl::StrCat(event_id, "/", hit.rule_id),
+                     now, now + AckDeadline(policy, hit.priority), silenced, inhibited);
+  return outcome.status();
+}
+
+absl::Status RiskEngine::OnCheckin(const CheckinEvent& event) {
+  auto facts = directory_.GetVolunteer(event.organization_id, event.volunteer_id);
+  if (facts.status().code() == absl::StatusCode::kNotFound) return absl::OkStatus();  // erased
+  if (!facts.ok()) return facts.status();
+  if (!facts->risk_monitoring) return absl::OkStatus();  // no consent: not evaluated, not kept
+  if (auto added = store_.AddToHistory(event); !added.ok()) return added;
+  auto history = store_.GetHistory(event.organization_id, event.volunteer_id);
+  if (!history.ok()) return history.status();
+  history->commitment_hours_per_month = facts->commitment_hours_per_month;
+  history->active = facts->active;
+  auto policy = store_.GetPolicy(event.organization_id);
+  if (!policy.ok()) return policy.status();
+  for (const RuleHit& hit :
+       EvaluateCheckinRules(*policy, *history, event.instrument_id, event.submit_time)) {
+    if (auto raised =
+            Raise(event.organization_id, event.volunteer_id, hit, event.event_id, *policy);
+        !raised.ok()) {
+      return raised;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RiskEngine::OnIncident(const IncidentEvent& event) {
+  auto policy = store_.GetPolicy(event.organization_id);
+  if (!policy.ok()) return policy.status();
+  return Raise(event.organization_id, event.volunteer_id,
+               CriticalIncidentHit(event.incident_type, event.occur_time), event.event_id, *policy);
+}
+
+absl::Status RiskEngine::OnSupport(const SupportEvent& event) {
+  auto policy = store_.GetPolicy(event.organization_id);
+  if (!policy.ok()) return policy.status();
+  return Raise(event.organization_id, event.volunteer_id,
+               SupportRequestedHit(event.source, event.urgent), event.event_id, *policy);
+}
+
+}  // namespace peerwell::alerts

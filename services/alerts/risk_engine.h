@@ -1,0 +1,47 @@
+#pragma once
+
+#include "absl/status/statusor.h"
+#include "services/alerts/alerts_store.h"
+#include "services/alerts/alerts.h"
+#include "services/alerts/risk_rules.h"
+#include "services/common/clock.h"
+
+namespace peerwell::alerts {
+
+// What the engine needs to know about a volunteer, from the directory.
+struct VolunteerFacts {
+  bool risk_monitoring = false;
+  bool active = true;
+  int commitment_hours_per_month = 0;
+};
+
+class VolunteerDirectory {
+ public:
+  virtual ~VolunteerDirectory() = default;
+  virtual absl::StatusOr<VolunteerFacts> GetVolunteer(const std::string& organization_id,
+                                                      const std::string& volunteer_id) = 0;
+};
+
+// Turns check-in events into alerts. Check-ins count only for volunteers with risk_monitoring
+// consent; incidents and support requests always do (the volunteer asked). Processing is
+// idempotent by event, so a redelivered event changes nothing. A critical incident is never
+// silenced; while one is open, the volunteer's medium and low alerts are inhibited.
+class RiskEngine {
+ public:
+  RiskEngine(AlertStore& store, VolunteerDirectory& directory, const Clock& clock)
+      : store_(store), directory_(directory), clock_(clock) {}
+
+  absl::Status OnCheckin(const CheckinEvent& event);
+  absl::Status OnIncident(const IncidentEvent& event);
+  absl::Status OnSupport(const SupportEvent& event);
+
+ private:
+  absl::Status Raise(const std::string& organization_id, const std::string& volunteer_id,
+                     const RuleHit& hit, const std::string& event_id, const AlertPolicy& policy);
+
+  AlertStore& store_;
+  VolunteerDirectory& directory_;
+  const Clock& clock_;
+};
+
+}  // namespace peerwell::alerts

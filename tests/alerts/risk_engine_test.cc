@@ -1,0 +1,150 @@
+// The risk engine against a real redis-server: events in, alerts (and their feed) out.
+#include "services/alerts/risk_engine.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/alerts/redis_alert_store.h"
+#include "services/common/events.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/redis_server.h"
+
+namespace peerwell::alerts {
+namespace {
+
+constexpr char kOrg[] = "o00000000000000000001";
+constexpr char kVera[] = "p00000000000000000001";
+
+// The directory's answers for this test: who consented to risk monitoring.
+class FakeVolunteers final : public VolunteerDirectory {
+ public:
+  absl::StatusOr<VolunteerFacts> GetVolunteer(const std::string&,
+                                              const std::string& volunteer_id) override {
+    auto it = facts.find(volunteer_id);
+    if (it == facts.end()) return absl::NotFoundError("no such volunteer");
+    return it->second;
+  }
+  std::map<std::string, VolunteerFacts> facts;
+};
+
+class RiskEngineTest : public ::testing::Test {
+ protected:
+  RiskEngineTest() { volunteers_.facts[kVera] = {true, true, 20}; }
+
+  CheckinEvent Cbi(const std::string& event_id, double volunteering, absl::Duration ago) {
+    CheckinEvent event;
+    event.event_id = event_id;
+    event.organization_id = kOrg;
+    event.volunteer_id = kVera;
+    event.instrument_id = "cbi";
+    event.submit_time = clock_.Now() - ago;
+    event.scores = {{"cbi_volunteering", volunteering}};
+    return event;
+  }
+
+  std::vector<Alert> Open() { return *store_.OpenAlerts(kOrg, kVera); }
+
+  std::vector<std::string> FeedTypes() {
+    auto feed = redis_.Execute({"XRANGE", absl::StrCat("pw:{", kOrg, "}:alerts:feed"), "-", "+"});
+    std::vector<std::string> types;
+    for (const auto& entry : ParseStreamEntries(*feed)) types.push_back(entry.Get("event_type"));
+    return types;
+  }
+
+  peerwell::testing::RedisServer server_;
+  RedisClient redis_{RedisOptions{server_.address()}};
+  peerwell::testing::FakeClock clock_;
+  FakeVolunteers volunteers_;
+  RedisAlertStore store_{redis_};
+  RiskEngine engine_{store_, volunteers_, clock_};
+};
+
+TEST_F(RiskEngineTest, RisingCbiMakesOneAlertThatBecomesHighOnTheSecondRise) {
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("1-0", 40, absl::Hours(24 * 60))).ok());
+  EXPECT_TRUE(Open().empty());
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("2-0", 55, absl::Hours(24 * 30))).ok());
+  auto open = Open();
+  ASSERT_EQ(open.size(), 2u);  // cbi_rise, and cbi_high at 55
+  const Alert* rise = open[0].rule_id == "cbi_rise" ? &open[0] : &open[1];
+  EXPECT_EQ(rise->priority, Priority::kMedium);
+  EXPECT_EQ(rise->state, AlertState::kTriggered);
+  EXPECT_EQ(rise->dedup_key, absl::StrCat(kVera, "/cbi_rise"));
+  EXPECT_EQ(rise->ack_deadline_time, clock_.Now() + absl::Hours(72));
+  ASSERT_EQ(rise->factors.size(), 1u);
+  EXPECT_EQ(rise->factors[0].value, 15);
+
+  clock_.Advance(absl::Hours(1));
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("3-0", 75, absl::ZeroDuration())).ok());
+  open = Open();
+  ASSERT_EQ(open.size(), 2u);  // still one alert per rule
+  rise = open[0].rule_id == "cbi_rise" ? &open[0] : &open[1];
+  EXPECT_EQ(rise->priority, Priority::kHigh);
+  EXPECT_EQ(rise->occurrence_count, 2);
+  // The higher priority brought the deadline forward to 24 hours from the second rise.
+  EXPECT_EQ(rise->ack_deadline_time, clock_.Now() + absl::Hours(24));
+  EXPECT_THAT(FeedTypes(), ::testing::ElementsAre("1", "1", "2", "2"));
+}
+
+TEST_F(RiskEngineTest, WithoutRiskMonitoringConsentCheckinsAreNeitherEvaluatedNorKept) {
+  volunteers_.facts[kVera].risk_monitoring = false;
+  for (auto [id, value, days] :
+       {std::tuple{"1-0", 40.0, 60}, {"2-0", 55.0, 30}, {"3-0", 75.0, 0}}) {
+    ASSERT_TRUE(engine_.OnCheckin(Cbi(id, value, absl::Hours(24 * days))).ok());
+  }
+  EXPECT_TRUE(Open().empty());
+  EXPECT_EQ(redis_.Execute({"DBSIZE"})->integer, 0);
+}
+
+TEST_F(RiskEngineTest, ARedeliveredEventChangesNothing) {
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("1-0", 40, absl::Hours(24 * 30))).ok());
+  CheckinEvent rise = Cbi("2-0", 60, absl::ZeroDuration());
+  ASSERT_TRUE(engine_.OnCheckin(rise).ok());
+  ASSERT_TRUE(engine_.OnCheckin(rise).ok());  // at-least-once delivery
+  for (const Alert& alert : Open()) EXPECT_EQ(alert.occurrence_count, 1) << alert.rule_id;
+  EXPECT_EQ(store_.GetHistory(kOrg, kVera)->scores["cbi_volunteering"].size(), 2u);
+}
+
+TEST_F(RiskEngineTest, CriticalIncidentInhibitsMediumAlertsAndIsNeverSilenced) {
+  // A silence covers Vera for a week.
+  ASSERT_TRUE(
+      redis_
+          .Execute({"ZADD", absl::StrCat("pw:{", kOrg, "}:alerts:volunteer:", kVera, ":silences"),
+                    absl::StrCat(absl::ToUnixMicros(clock_.Now() + absl::Hours(24 * 7))), "s1"})
+          .ok());
+  IncidentEvent incident{"9-0", kOrg, kVera, "aggression", clock_.Now(), clock_.Now()};
+  ASSERT_TRUE(engine_.OnIncident(incident).ok());
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("10-0", 80, absl::ZeroDuration())).ok());
+  auto open = Open();
+  ASSERT_EQ(open.size(), 2u);
+  for (const Alert& alert : open) {
+    if (alert.rule_id == "critical_incident") {
+      EXPECT_EQ(alert.priority, Priority::kCritical);
+      EXPECT_FALSE(alert.silenced);
+      EXPECT_EQ(alert.ack_deadline_time, clock_.Now() + absl::Minutes(60));
+    } else {
+      EXPECT_EQ(alert.rule_id, "cbi_high");
+      EXPECT_TRUE(alert.silenced);
+      EXPECT_TRUE(alert.inhibited);
+    }
+  }
+  // Only the critical alert waits for an acknowledgement deadline.
+  auto deadlines =
+      redis_.Execute({"ZRANGE", absl::StrCat("pw:{", kOrg, "}:alerts:deadlines"), "0", "-1"});
+  EXPECT_EQ(deadlines->elements.size(), 1u);
+}
+
+TEST_F(RiskEngineTest, SupportRequestsAlwaysCountAndRepeatAsOccurrences) {
+  volunteers_.facts[kVera].risk_monitoring = false;  // the volunteer asked: consent not needed
+  SupportEvent first{"20-0", kOrg, kVera, false, "pulse", clock_.Now()};
+  SupportEvent second{"21-0", kOrg, kVera, true, "request", clock_.Now()};
+  ASSERT_TRUE(engine_.OnSupport(first).ok());
+  ASSERT_TRUE(engine_.OnSupport(second).ok());
+  auto open = Open();
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].rule_id, "support_requested");
+  EXPECT_EQ(open[0].priority, Priority::kHigh);
+  EXPECT_EQ(open[0].occurrence_count, 2);
+  EXPECT_THAT(open[0].factors[0].description, ::testing::HasSubstr("struggling"));
+}
+
+}  // namespace
+}  // namespace peerwell::alerts
