@@ -21,6 +21,12 @@ struct TriggerOutcome {
   std::string alert_id;
 };
 
+// An acknowledge deadline that has passed.
+struct DueDeadline {
+  std::string organization_id;
+  std::string alert_id;
+};
+
 // Storage of alerts and of the history the risk engine keeps per volunteer. Every change of an
 // alert also appends an alert event to the organisation's alert feed in the same atomic write.
 class AlertStore {
@@ -50,6 +56,16 @@ class AlertStore {
   // Whether a silence covers the volunteer at `now`.
   virtual absl::StatusOr<bool> IsSilenced(const std::string& organization_id,
                                           const std::string& volunteer_id, absl::Time now) = 0;
+
+  // Alerts whose acknowledge deadline is at or before `now` (at most `limit`).
+  virtual absl::StatusOr<std::vector<DueDeadline>> DueDeadlines(absl::Time now, int limit) = 0;
+  // Escalates the alert if its deadline is still due and it is still unacknowledged: one more
+  // escalation level, the next deadline (or none after max_escalations), ALERT_EVENT_TYPE_ESCALATED
+  // on the feed and alert.escalated on pw:events:alerts, atomically. False when there was nothing
+  // to do, e.g. because another replica escalated it first: each deadline escalates exactly once.
+  virtual absl::StatusOr<bool> Escalate(const std::string& organization_id,
+                                        const std::string& alert_id, absl::Time now,
+                                        int max_escalations, absl::Time next_deadline) = 0;
 };
 
 }  // namespace peerwell::alerts

@@ -24,7 +24,10 @@ std::string VolunteerAlertsKey(const std::string& org, const std::string& volunt
   return absl::StrCat(Prefix(org), "volunteer:", volunteer, ":alerts");
 }
 std::string AllAlertsKey(const std::string& org) { return Prefix(org) + "alerts"; }
-std::string DeadlinesKey(const std::string& org) { return Prefix(org) + "deadlines"; }
+// One schedule for all organisations, so that a sweep needs no list of organisations; members
+// are alert keys, which carry the organisation.
+const std::string kDeadlinesKey = "pw:alerts:deadlines";
+std::string EventsKey() { return "pw:events:alerts"; }
 std::string FeedKey(const std::string& org) { return Prefix(org) + "feed"; }
 std::string ProcessedKey(const std::string& org, const std::string& event_key) {
   return absl::StrCat(Prefix(org), "processed:", event_key);
@@ -164,7 +167,67 @@ const RedisScript& TriggerScript() {
   return *script;
 }
 
+const RedisScript& EscalateScript() {
+  // KEYS: deadlines, alert, feed, events. ARGV: member, now, max escalations, next deadline,
+  // alert id, organisation, now (RFC 3339).
+  static const auto* script = new RedisScript(R"lua(
+  local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+  if not due or tonumber(due) > tonumber(ARGV[2]) then return 0 end
+  if redis.call('HGET', KEYS[2], 'state') ~= '1' then
+    redis.call('ZREM', KEYS[1], ARGV[1])
+    return 0
+  end
+  local level = redis.call('HINCRBY', KEYS[2], 'escalation_level', 1)
+  if level < tonumber(ARGV[3]) then
+    redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+    redis.call('HSET', KEYS[2], 'ack_deadline_time', ARGV[4])
+  else
+    redis.call('ZREM', KEYS[1], ARGV[1])
+  end
+  local volunteer = redis.call('HGET', KEYS[2], 'volunteer_id')
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', '100000', '*', 'event_type', '4',
+             'alert_id', ARGV[5], 'volunteer_id', volunteer)
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', '1000000', '*', 'type', 'alert.escalated',
+             'organization_id', ARGV[6], 'occur_time', ARGV[7], 'alert_id', ARGV[5],
+             'volunteer_id', volunteer, 'escalation_level', level)
+  return 1
+)lua");
+  return *script;
+}
+
 }  // namespace
+
+absl::StatusOr<std::vector<DueDeadline>> RedisAlertStore::DueDeadlines(absl::Time now, int limit) {
+  auto due = redis_.Execute(
+      {"ZRANGEBYSCORE", kDeadlinesKey, "-inf", Micros(now), "LIMIT", "0", absl::StrCat(limit)});
+  if (!due.ok()) return due.status();
+  std::vector<DueDeadline> out;
+  for (const auto& member : due->elements) {
+    // "pw:{<org>}:alerts:alert:<id>"
+    const std::string& key = member.str;
+    size_t open = key.find('{');
+    size_t close = key.find('}');
+    size_t last = key.rfind(':');
+    if (open == std::string::npos || close == std::string::npos || last == std::string::npos) {
+      continue;
+    }
+    out.push_back({key.substr(open + 1, close - open - 1), key.substr(last + 1)});
+  }
+  return out;
+}
+
+absl::StatusOr<bool> RedisAlertStore::Escalate(const std::string& organization_id,
+                                               const std::string& alert_id, absl::Time now,
+                                               int max_escalations, absl::Time next_deadline) {
+  std::string key = AlertKey(organization_id, alert_id);
+  auto reply = redis_.Eval(
+      EscalateScript(), {kDeadlinesKey, key, FeedKey(organization_id), EventsKey()},
+      {key, Micros(now), absl::StrCat(max_escalations), Micros(next_deadline), alert_id,
+       organization_id, absl::FormatTime(absl::RFC3339_full, now, absl::UTCTimeZone())});
+  if (!reply.ok()) return reply.status();
+  if (reply->IsError()) return ScriptErrorToStatus(*reply);
+  return reply->integer == 1;
+}
 
 absl::StatusOr<TriggerOutcome> RedisAlertStore::Trigger(const std::string& organization_id,
                                                         const std::string& volunteer_id,
@@ -177,7 +240,7 @@ absl::StatusOr<TriggerOutcome> RedisAlertStore::Trigger(const std::string& organ
   auto reply = redis_.Eval(
       TriggerScript(),
       {ProcessedKey(org, event_key), OpenKey(org, volunteer_id, hit.rule_id), AlertKey(org, id),
-       AllAlertsKey(org), VolunteerAlertsKey(org, volunteer_id), DeadlinesKey(org), FeedKey(org)},
+       AllAlertsKey(org), VolunteerAlertsKey(org, volunteer_id), kDeadlinesKey, FeedKey(org)},
       {AlertKeyPrefix(org), id, Micros(now), Micros(ack_deadline),
        absl::StrCat(static_cast<int>(hit.priority)), silenced ? "1" : "0", inhibited ? "1" : "0",
        EncodeFactors(hit.factors), volunteer_id, hit.rule_id,

@@ -27,6 +27,10 @@ class RedisAlertStore final : public AlertStore {
   absl::StatusOr<AlertPolicy> GetPolicy(const std::string& organization_id) override;
   absl::StatusOr<bool> IsSilenced(const std::string& organization_id,
                                   const std::string& volunteer_id, absl::Time now) override;
+  absl::StatusOr<std::vector<DueDeadline>> DueDeadlines(absl::Time now, int limit) override;
+  absl::StatusOr<bool> Escalate(const std::string& organization_id, const std::string& alert_id,
+                                absl::Time now, int max_escalations,
+                                absl::Time next_deadline) override;
 
  private:
   RedisClient& redis_;

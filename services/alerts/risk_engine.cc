@@ -1,5 +1,7 @@
 #include "services/alerts/risk_engine.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace peerwell::alerts {
@@ -15,6 +17,21 @@ absl::Duration AckDeadline(const AlertPolicy& policy, Priority priority) {
     default:
       return policy.ack_deadline_low;
   }
+}
+
+VolunteerHistory HistoryUntil(VolunteerHistory history, absl::Time until) {
+  auto keep = [until](auto& points) {
+    points.erase(std::remove_if(points.begin(), points.end(),
+                                [until](const auto& point) { return point.time > until; }),
+                 points.end());
+  };
+  for (auto& [scale, points] : history.scores) keep(points);
+  keep(history.pulses);
+  keep(history.hours);
+  if (history.last_checkin.has_value() && *history.last_checkin > until) {
+    history.last_checkin = until;
+  }
+  return history;
 }
 
 absl::Status RiskEngine::Raise(const std::string& organization_id, const std::string& volunteer_id,
@@ -50,6 +67,9 @@ absl::Status RiskEngine::OnCheckin(const CheckinEvent& event) {
   if (auto added = store_.AddToHistory(event); !added.ok()) return added;
   auto history = store_.GetHistory(event.organization_id, event.volunteer_id);
   if (!history.ok()) return history.status();
+  // Judge the check-in by what was known when it was made: a redelivered older event must not
+  // be evaluated against check-ins that came after it.
+  *history = HistoryUntil(*std::move(history), event.submit_time);
   history->commitment_hours_per_month = facts->commitment_hours_per_month;
   history->active = facts->active;
   auto policy = store_.GetPolicy(event.organization_id);
@@ -77,6 +97,27 @@ absl::Status RiskEngine::OnSupport(const SupportEvent& event) {
   if (!policy.ok()) return policy.status();
   return Raise(event.organization_id, event.volunteer_id,
                SupportRequestedHit(event.source, event.urgent), event.event_id, *policy);
+}
+
+absl::StatusOr<int> Escalator::EscalateDue() {
+  constexpr int kBatch = 200;
+  absl::Time now = clock_.Now();
+  auto due = store_.DueDeadlines(now, kBatch);
+  if (!due.ok()) return due.status();
+  int escalated = 0;
+  for (const DueDeadline& deadline : *due) {
+    auto policy = store_.GetPolicy(deadline.organization_id);
+    if (!policy.ok()) return policy.status();
+    auto alert = store_.GetAlert(deadline.organization_id, deadline.alert_id);
+    if (!alert.ok()) return alert.status();
+    if (!alert->has_value()) continue;
+    auto done =
+        store_.Escalate(deadline.organization_id, deadline.alert_id, now, policy->max_escalations,
+                        now + AckDeadline(*policy, (*alert)->priority));
+    if (!done.ok()) return done.status();
+    if (*done) ++escalated;
+  }
+  return escalated;
 }
 
 }  // namespace peerwell::alerts

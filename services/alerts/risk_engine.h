@@ -1,8 +1,8 @@
 #pragma once
 
 #include "absl/status/statusor.h"
-#include "services/alerts/alerts_store.h"
 #include "services/alerts/alerts.h"
+#include "services/alerts/alerts_store.h"
 #include "services/alerts/risk_rules.h"
 #include "services/common/clock.h"
 
@@ -21,6 +21,9 @@ class VolunteerDirectory {
   virtual absl::StatusOr<VolunteerFacts> GetVolunteer(const std::string& organization_id,
                                                       const std::string& volunteer_id) = 0;
 };
+
+// The history as it stood at `until`: later points removed.
+VolunteerHistory HistoryUntil(VolunteerHistory history, absl::Time until);
 
 // Turns check-in events into alerts. Check-ins count only for volunteers with risk_monitoring
 // consent; incidents and support requests always do (the volunteer asked). Processing is
@@ -41,6 +44,19 @@ class RiskEngine {
 
   AlertStore& store_;
   VolunteerDirectory& directory_;
+  const Clock& clock_;
+};
+
+// Escalates alerts not acknowledged by their deadline to the organisation's coordinators. Safe
+// to run on every replica at once: the store escalates each deadline exactly once.
+class Escalator {
+ public:
+  Escalator(AlertStore& store, const Clock& clock) : store_(store), clock_(clock) {}
+  // Handles the deadlines due now; returns how many alerts this call escalated.
+  absl::StatusOr<int> EscalateDue();
+
+ private:
+  AlertStore& store_;
   const Clock& clock_;
 };
 

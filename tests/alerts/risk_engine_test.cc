@@ -127,8 +127,7 @@ TEST_F(RiskEngineTest, CriticalIncidentInhibitsMediumAlertsAndIsNeverSilenced) {
     }
   }
   // Only the critical alert waits for an acknowledgement deadline.
-  auto deadlines =
-      redis_.Execute({"ZRANGE", absl::StrCat("pw:{", kOrg, "}:alerts:deadlines"), "0", "-1"});
+  auto deadlines = redis_.Execute({"ZRANGE", "pw:alerts:deadlines", "0", "-1"});
   EXPECT_EQ(deadlines->elements.size(), 1u);
 }
 

@@ -1,0 +1,105 @@
+#include "services/alerts/event_mapping.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace peerwell::alerts {
+namespace {
+
+absl::StatusOr<absl::Time> ParseTime(const StreamEntry& entry, const char* field) {
+  absl::Time time;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, entry.Get(field), &time, &error)) {
+    return absl::InvalidArgumentError(absl::StrCat("event ", entry.id, ": bad ", field));
+  }
+  return time;
+}
+
+absl::Status Require(const StreamEntry& entry, std::initializer_list<const char*> fields) {
+  for (const char* field : fields) {
+    if (entry.Get(field).empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("event ", entry.id, ": no ", field));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// "a=1,b=2" as the check-in service writes scores and answers.
+template <typename T>
+std::map<std::string, T> ParsePairs(const std::string& text) {
+  std::map<std::string, T> out;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::vector<std::string> fields = absl::StrSplit(part, '=');
+    if (fields.size() < 2) continue;
+    T value{};
+    if constexpr (std::is_same_v<T, double>) {
+      if (!absl::SimpleAtod(fields[1], &value)) continue;
+    } else {
+      if (!absl::SimpleAtoi(fields[1], &value)) continue;
+    }
+    out[fields[0]] = value;
+  }
+  return out;
+}
+
+const char* IncidentTypeName(const std::string& number) {
+  static constexpr const char* kNames[] = {"unspecified",
+                                           "aggression",
+                                           "suicide disclosure",
+                                           "suicide attempt",
+                                           "death of a supported person",
+                                           "safeguarding",
+                                           "other"};
+  int value = 0;
+  if (!absl::SimpleAtoi(number, &value) || value < 0 || value > 6) return "other";
+  return kNames[value];
+}
+
+}  // namespace
+
+absl::Status HandleCheckinServiceEvent(RiskEngine& engine, const StreamEntry& entry) {
+  const std::string type = entry.Get("type");
+  if (type == "checkin.submitted") {
+    if (auto status = Require(entry, {"organization_id", "volunteer_id", "instrument_id"});
+        !status.ok()) {
+      return status;
+    }
+    auto time = ParseTime(entry, "occur_time");
+    if (!time.ok()) return time.status();
+    CheckinEvent event;
+    event.event_id = entry.id;
+    event.organization_id = entry.Get("organization_id");
+    event.volunteer_id = entry.Get("volunteer_id");
+    event.instrument_id = entry.Get("instrument_id");
+    event.submit_time = *time;
+    // Scores are "scale=value=band"; the band is not needed here.
+    event.scores = ParsePairs<double>(entry.Get("scores"));
+    event.answers = ParsePairs<int>(entry.Get("answers"));
+    (void)absl::SimpleAtod(entry.Get("hours"), &event.hours);
+    return engine.OnCheckin(event);
+  }
+  if (type == "incident.reported") {
+    if (auto status = Require(entry, {"organization_id", "volunteer_id"}); !status.ok()) {
+      return status;
+    }
+    auto reported = ParseTime(entry, "occur_time");
+    if (!reported.ok()) return reported.status();
+    auto occurred = ParseTime(entry, "incident_occur_time");
+    if (!occurred.ok()) return occurred.status();
+    return engine.OnIncident({entry.id, entry.Get("organization_id"), entry.Get("volunteer_id"),
+                              IncidentTypeName(entry.Get("incident_type")), *occurred, *reported});
+  }
+  if (type == "support.requested") {
+    if (auto status = Require(entry, {"organization_id", "volunteer_id"}); !status.ok()) {
+      return status;
+    }
+    auto time = ParseTime(entry, "occur_time");
+    if (!time.ok()) return time.status();
+    return engine.OnSupport({entry.id, entry.Get("organization_id"), entry.Get("volunteer_id"),
+                             entry.Get("urgency") == "high", entry.Get("source"), *time});
+  }
+  return absl::OkStatus();  // not for the risk engine
+}
+
+}  // namespace peerwell::alerts

@@ -1,0 +1,121 @@
+// The check-in service's real events, through a consumer group, into the risk engine.
+#include "gtest/gtest.h"
+#include "services/alerts/event_mapping.h"
+#include "services/alerts/redis_alert_store.h"
+#include "services/checkin/redis_checkin_store.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/wait.h"
+
+namespace peerwell::alerts {
+namespace {
+
+constexpr char kOrg[] = "o00000000000000000001";
+constexpr char kVera[] = "p00000000000000000001";
+
+class Volunteers final : public VolunteerDirectory {
+ public:
+  absl::StatusOr<VolunteerFacts> GetVolunteer(const std::string&, const std::string&) override {
+    return VolunteerFacts{true, true, 20};
+  }
+};
+
+class RiskConsumerTest : public ::testing::Test {
+ protected:
+  void SubmitCbi(const std::string& id, double volunteering, absl::Duration ago) {
+    checkin::SealedCheckin sealed;
+    checkin::Checkin& c = sealed.checkin;
+    c.id = id;
+    c.organization_id = kOrg;
+    c.volunteer_id = kVera;
+    c.instrument_id = "cbi";
+    c.instrument_version = 1;
+    c.submit_time = clock_.Now() - ago;
+    c.scores = {{"cbi_volunteering", volunteering, "moderate"}};
+    ASSERT_TRUE(checkins_.CreateCheckin(sealed, std::nullopt, {"p", ""}).ok());
+  }
+  void ReportIncident() {
+    checkin::SealedIncident sealed;
+    sealed.incident = {"i1",
+                       kOrg,
+                       kVera,
+                       checkin::IncidentType::kSuicideDisclosure,
+                       clock_.Now() - absl::Hours(1),
+                       clock_.Now(),
+                       ""};
+    ASSERT_TRUE(checkins_.CreateIncident(sealed, {"p", ""}).ok());
+  }
+  std::optional<Alert> OpenAlert(const std::string& rule) {
+    auto open = store_.OpenAlerts(kOrg, kVera);
+    if (!open.ok()) return std::nullopt;
+    for (const Alert& alert : *open) {
+      if (alert.rule_id == rule) return alert;
+    }
+    return std::nullopt;
+  }
+
+  peerwell::testing::RedisServer server_;
+  RedisClient redis_{RedisOptions{server_.address()}};
+  peerwell::testing::FakeClock clock_;
+  checkin::RedisCheckinStore checkins_{redis_};
+  RedisAlertStore store_{redis_};
+  Volunteers volunteers_;
+  RiskEngine engine_{store_, volunteers_, clock_};
+};
+
+ConsumerOptions Options(const std::string& consumer) {
+  ConsumerOptions options;
+  options.stream = "pw:events:checkin";
+  options.group = "alerts";
+  options.consumer = consumer;
+  options.block = absl::Milliseconds(50);
+  options.claim_min_idle = absl::Milliseconds(100);
+  options.claim_interval = absl::Milliseconds(50);
+  return options;
+}
+
+TEST_F(RiskConsumerTest, CheckinEventsBecomeAlerts) {
+  ConsumerGroupRunner runner(server_.address(), Options("alerts-1"), [&](const StreamEntry& e) {
+    return HandleCheckinServiceEvent(engine_, e);
+  });
+  runner.Start();
+  SubmitCbi("c1", 40, absl::Hours(24 * 60));
+  SubmitCbi("c2", 55, absl::Hours(24 * 30));
+  SubmitCbi("c3", 75, absl::ZeroDuration());
+  ReportIncident();
+  ASSERT_TRUE(peerwell::testing::WaitFor([&] {
+    auto rise = OpenAlert("cbi_rise");
+    return rise.has_value() && rise->occurrence_count == 2 && OpenAlert("critical_incident");
+  }));
+  runner.Stop();
+  EXPECT_EQ(OpenAlert("cbi_rise")->priority, Priority::kHigh);
+  EXPECT_EQ(OpenAlert("critical_incident")->priority, Priority::kCritical);
+  EXPECT_EQ(runner.dead_lettered(), 0);
+}
+
+TEST_F(RiskConsumerTest, AConsumerThatDiedMidBatchLosesNoAlertAndDuplicatesNone) {
+  SubmitCbi("c1", 40, absl::Hours(24 * 30));
+  SubmitCbi("c2", 60, absl::ZeroDuration());
+  // Consumer "dead" takes both events, processes the second, and dies before acknowledging.
+  ASSERT_TRUE(
+      redis_.Execute({"XGROUP", "CREATE", "pw:events:checkin", "alerts", "0", "MKSTREAM"}).ok());
+  auto taken = redis_.Execute({"XREADGROUP", "GROUP", "alerts", "dead", "COUNT", "10", "STREAMS",
+                               "pw:events:checkin", ">"});
+  auto entries = ParseStreamEntries(taken->elements[0].elements[1]);
+  ASSERT_EQ(entries.size(), 2u);
+  ASSERT_TRUE(HandleCheckinServiceEvent(engine_, entries[0]).ok());
+  ASSERT_TRUE(HandleCheckinServiceEvent(engine_, entries[1]).ok());
+
+  ConsumerGroupRunner survivor(server_.address(), Options("alerts-2"), [&](const StreamEntry& e) {
+    return HandleCheckinServiceEvent(engine_, e);
+  });
+  survivor.Start();
+  ASSERT_TRUE(peerwell::testing::WaitFor([&] { return survivor.handled() == 2; }));
+  survivor.Stop();
+  auto rise = OpenAlert("cbi_rise");
+  ASSERT_TRUE(rise.has_value());
+  EXPECT_EQ(rise->occurrence_count, 1);  // reprocessed, but counted once
+}
+
+}  // namespace
+}  // namespace peerwell::alerts
