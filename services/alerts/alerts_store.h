@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,6 +57,22 @@ class AlertStore {
   // Whether a silence covers the volunteer at `now`.
   virtual absl::StatusOr<bool> IsSilenced(const std::string& organization_id,
                                           const std::string& volunteer_id, absl::Time now) = 0;
+
+  // Alerts newest first, from `before` (exclusive; InfiniteFuture for the first page), keeping
+  // those `keep` accepts; at most `limit`, and whether more may follow.
+  virtual absl::StatusOr<std::pair<std::vector<Alert>, bool>> ListAlerts(
+      const std::string& organization_id, absl::Time before, int limit,
+      const std::function<bool(const Alert&)>& keep) = 0;
+  // Triggered -> acknowledged (and off the escalation schedule); acknowledging again is a no-op;
+  // FAILED_PRECONDITION once resolved.
+  virtual absl::StatusOr<Alert> Acknowledge(const std::string& organization_id,
+                                            const std::string& alert_id, const std::string& by,
+                                            absl::Time now) = 0;
+  // Open -> resolved; the dedup key is free again. FAILED_PRECONDITION if already resolved.
+  virtual absl::StatusOr<Alert> Resolve(const std::string& organization_id,
+                                        const std::string& alert_id, const std::string& by,
+                                        Outcome outcome, const std::string& note,
+                                        absl::Time now) = 0;
 
   // Alerts whose acknowledge deadline is at or before `now` (at most `limit`).
   virtual absl::StatusOr<std::vector<DueDeadline>> DueDeadlines(absl::Time now, int limit) = 0;

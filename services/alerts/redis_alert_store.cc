@@ -157,8 +157,12 @@ const RedisScript& TriggerScript() {
              'escalation_level', '0', 'occurrence_count', '1', 'last_occurrence_time', ARGV[3],
              'silenced', ARGV[6], 'inhibited', ARGV[7])
   redis.call('SET', KEYS[2], ARGV[2])
-  redis.call('ZADD', KEYS[4], ARGV[3], KEYS[3])
-  redis.call('ZADD', KEYS[5], ARGV[3], KEYS[3])
+  -- Unique scores per index, so that paging by an exclusive time never skips an alert.
+  for _, index in ipairs({KEYS[4], KEYS[5]}) do
+    local score = tonumber(ARGV[3])
+    while redis.call('ZCOUNT', index, score, score) > 0 do score = score + 1 end
+    redis.call('ZADD', index, string.format('%.17g', score), KEYS[3])
+  end
   if ARGV[6] ~= '1' then redis.call('ZADD', KEYS[6], ARGV[4], KEYS[3]) end
   redis.call('XADD', KEYS[7], 'MAXLEN', '~', '100000', '*', 'event_type', '1',
              'alert_id', ARGV[2], 'volunteer_id', ARGV[9])
@@ -195,7 +199,127 @@ const RedisScript& EscalateScript() {
   return *script;
 }
 
+const RedisScript& AcknowledgeScript() {
+  // KEYS: alert, deadlines, feed, events. ARGV: by, now, alert id, organisation, now (RFC 3339).
+  static const auto* script = new RedisScript(R"lua(
+  local state = redis.call('HGET', KEYS[1], 'state')
+  if not state then return redis.error_reply('NOT_FOUND alert_id: no such alert') end
+  if state == '3' then return redis.error_reply('FAILED_PRECONDITION alert_id: the alert is resolved') end
+  if state == '2' then return 'unchanged' end
+  redis.call('HSET', KEYS[1], 'state', '2', 'acknowledge_time', ARGV[2], 'acknowledged_by', ARGV[1])
+  redis.call('ZREM', KEYS[2], KEYS[1])
+  local volunteer = redis.call('HGET', KEYS[1], 'volunteer_id')
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', '100000', '*', 'event_type', '3',
+             'alert_id', ARGV[3], 'volunteer_id', volunteer)
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', '1000000', '*', 'type', 'alert.acknowledged',
+             'organization_id', ARGV[4], 'occur_time', ARGV[5], 'alert_id', ARGV[3],
+             'volunteer_id', volunteer)
+  return 'changed'
+)lua");
+  return *script;
+}
+
+const RedisScript& ResolveScript() {
+  // KEYS: alert, deadlines, feed, events, open. ARGV: by, now, alert id, organisation,
+  // now (RFC 3339), outcome, note.
+  static const auto* script = new RedisScript(R"lua(
+  local state = redis.call('HGET', KEYS[1], 'state')
+  if not state then return redis.error_reply('NOT_FOUND alert_id: no such alert') end
+  if state == '3' then return redis.error_reply('FAILED_PRECONDITION alert_id: the alert is already resolved') end
+  redis.call('HSET', KEYS[1], 'state', '3', 'resolve_time', ARGV[2], 'resolved_by', ARGV[1],
+             'outcome', ARGV[6], 'note', ARGV[7])
+  redis.call('ZREM', KEYS[2], KEYS[1])
+  if redis.call('GET', KEYS[5]) == ARGV[3] then redis.call('DEL', KEYS[5]) end
+  local volunteer = redis.call('HGET', KEYS[1], 'volunteer_id')
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', '100000', '*', 'event_type', '5',
+             'alert_id', ARGV[3], 'volunteer_id', volunteer)
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', '1000000', '*', 'type', 'alert.resolved',
+             'organization_id', ARGV[4], 'occur_time', ARGV[5], 'alert_id', ARGV[3],
+             'volunteer_id', volunteer, 'outcome', ARGV[6])
+  return 'changed'
+)lua");
+  return *script;
+}
+
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
+}
+
 }  // namespace
+
+absl::StatusOr<std::pair<std::vector<Alert>, bool>> RedisAlertStore::ListAlerts(
+    const std::string& organization_id, absl::Time before, int limit,
+    const std::function<bool(const Alert&)>& keep) {
+  constexpr int kChunk = 200;
+  constexpr int kMaxScanned = 5000;
+  std::vector<Alert> alerts;
+  std::string max = before == absl::InfiniteFuture() ? "+inf" : absl::StrCat("(", Micros(before));
+  int scanned = 0;
+  while (true) {
+    auto range = redis_.Execute({"ZREVRANGEBYSCORE", AllAlertsKey(organization_id), max, "-inf",
+                                 "WITHSCORES", "LIMIT", "0", absl::StrCat(kChunk)});
+    if (!range.ok()) return range.status();
+    std::vector<RedisCommand> loads;
+    std::vector<std::string> scores;
+    for (size_t i = 0; i + 1 < range->elements.size(); i += 2) {
+      loads.push_back({"HGETALL", range->elements[i].str});
+      scores.push_back(range->elements[i + 1].str);
+    }
+    if (loads.empty()) return std::make_pair(std::move(alerts), false);
+    auto replies = redis_.ExecuteAll(std::move(loads));
+    if (!replies.ok()) return replies.status();
+    for (size_t i = 0; i < replies->size(); ++i) {
+      Alert alert = DecodeAlert(organization_id, ReplyPairs((*replies)[i]));
+      if (alert.id.empty() || !keep(alert)) continue;
+      alerts.push_back(std::move(alert));
+      if (static_cast<int>(alerts.size()) == limit) {
+        bool more = i + 1 < replies->size() || static_cast<int>(replies->size()) == kChunk;
+        return std::make_pair(std::move(alerts), more);
+      }
+    }
+    scanned += static_cast<int>(replies->size());
+    if (static_cast<int>(replies->size()) < kChunk || scanned >= kMaxScanned) {
+      return std::make_pair(std::move(alerts), static_cast<int>(replies->size()) == kChunk);
+    }
+    max = absl::StrCat("(", scores.back());
+  }
+}
+
+absl::StatusOr<Alert> RedisAlertStore::Acknowledge(const std::string& organization_id,
+                                                   const std::string& alert_id,
+                                                   const std::string& by, absl::Time now) {
+  std::string key = AlertKey(organization_id, alert_id);
+  auto reply =
+      redis_.Eval(AcknowledgeScript(), {key, kDeadlinesKey, FeedKey(organization_id), EventsKey()},
+                  {by, Micros(now), alert_id, organization_id, Rfc3339(now)});
+  if (!reply.ok()) return reply.status();
+  if (reply->IsError()) return ScriptErrorToStatus(*reply);
+  auto alert = GetAlert(organization_id, alert_id);
+  if (!alert.ok()) return alert.status();
+  if (!alert->has_value()) return absl::NotFoundError("alert_id: no such alert");
+  return **alert;
+}
+
+absl::StatusOr<Alert> RedisAlertStore::Resolve(const std::string& organization_id,
+                                               const std::string& alert_id, const std::string& by,
+                                               Outcome outcome, const std::string& note,
+                                               absl::Time now) {
+  auto current = GetAlert(organization_id, alert_id);
+  if (!current.ok()) return current.status();
+  if (!current->has_value()) return absl::NotFoundError("alert_id: no such alert");
+  std::string key = AlertKey(organization_id, alert_id);
+  auto reply =
+      redis_.Eval(ResolveScript(),
+                  {key, kDeadlinesKey, FeedKey(organization_id), EventsKey(),
+                   OpenKey(organization_id, (*current)->volunteer_id, (*current)->rule_id)},
+                  {by, Micros(now), alert_id, organization_id, Rfc3339(now),
+                   absl::StrCat(static_cast<int>(outcome)), note});
+  if (!reply.ok()) return reply.status();
+  if (reply->IsError()) return ScriptErrorToStatus(*reply);
+  auto alert = GetAlert(organization_id, alert_id);
+  if (!alert.ok()) return alert.status();
+  return **alert;
+}
 
 absl::StatusOr<std::vector<DueDeadline>> RedisAlertStore::DueDeadlines(absl::Time now, int limit) {
   auto due = redis_.Execute(

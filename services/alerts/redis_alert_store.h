@@ -27,6 +27,14 @@ class RedisAlertStore final : public AlertStore {
   absl::StatusOr<AlertPolicy> GetPolicy(const std::string& organization_id) override;
   absl::StatusOr<bool> IsSilenced(const std::string& organization_id,
                                   const std::string& volunteer_id, absl::Time now) override;
+  absl::StatusOr<std::pair<std::vector<Alert>, bool>> ListAlerts(
+      const std::string& organization_id, absl::Time before, int limit,
+      const std::function<bool(const Alert&)>& keep) override;
+  absl::StatusOr<Alert> Acknowledge(const std::string& organization_id, const std::string& alert_id,
+                                    const std::string& by, absl::Time now) override;
+  absl::StatusOr<Alert> Resolve(const std::string& organization_id, const std::string& alert_id,
+                                const std::string& by, Outcome outcome, const std::string& note,
+                                absl::Time now) override;
   absl::StatusOr<std::vector<DueDeadline>> DueDeadlines(absl::Time now, int limit) override;
   absl::StatusOr<bool> Escalate(const std::string& organization_id, const std::string& alert_id,
                                 absl::Time now, int max_escalations,

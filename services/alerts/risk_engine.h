@@ -13,6 +13,8 @@ struct VolunteerFacts {
   bool risk_monitoring = false;
   bool active = true;
   int commitment_hours_per_month = 0;
+  std::vector<std::string> supervisor_ids;
+  bool share_scores_with_supervisor = false;
 };
 
 class VolunteerDirectory {

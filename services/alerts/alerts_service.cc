@@ -1,0 +1,240 @@
+#include "services/alerts/alerts_service.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/ids.h"
+#include "services/common/validation.h"
+
+namespace peerwell::alerts {
+namespace {
+
+constexpr char kServicePrefix[] = "peerwell.alerts.v1.AlertService/";
+constexpr size_t kMaxNoteChars = 1000;
+
+bool IsHandler(const Caller& caller) {
+  return caller.role == CallerRole::kSupervisor || caller.role == CallerRole::kCoordinator;
+}
+
+Alert WithFactors(Alert alert, bool values) {
+  if (!values) {
+    for (Factor& factor : alert.factors) factor = RedactFactor(factor);
+  }
+  return alert;
+}
+
+}  // namespace
+
+Factor RedactFactor(const Factor& factor) {
+  static const auto* words = new std::map<std::string, std::string>{
+      {"cbi_personal", "Personal burnout (CBI) is a factor."},
+      {"cbi_volunteering", "Volunteering-related burnout (CBI) is a factor."},
+      {"cbi_people_supported", "Burnout related to the people supported (CBI) is a factor."},
+      {"who5_drop", "Wellbeing (WHO-5) fell below the volunteer's usual level."},
+      {"who5_low", "Wellbeing (WHO-5) is low."},
+      {"proqol_burnout", "Burnout (ProQOL) is a factor."},
+      {"proqol_secondary_traumatic_stress", "Secondary traumatic stress (ProQOL) is a factor."},
+      {"talk_repeated", "Sessions have repeatedly stayed with the volunteer."},
+      {"hours_over_commitment", "Hours are over the agreed commitment."},
+  };
+  auto it = words->find(factor.factor_id);
+  if (it == words->end()) return factor;  // incidents, requests, missed check-ins: no scores
+  return Factor{factor.factor_id, it->second, 0, 0, factor.contribution};
+}
+
+absl::StatusOr<AlertService::Access> AlertService::AccessTo(const Caller& caller,
+                                                            const std::string& volunteer_id) {
+  if (caller.role == CallerRole::kVolunteer) {
+    return Access{caller.person_id == volunteer_id, true};
+  }
+  if (!IsHandler(caller)) return Access{};
+  auto facts = directory_.GetVolunteer(caller.organization_id, volunteer_id);
+  if (facts.status().code() == absl::StatusCode::kNotFound) return Access{};
+  if (!facts.ok()) return facts.status();
+  bool supervises = std::find(facts->supervisor_ids.begin(), facts->supervisor_ids.end(),
+                              caller.person_id) != facts->supervisor_ids.end();
+  bool visible = caller.role == CallerRole::kCoordinator || supervises;
+  return Access{visible, visible && facts->share_scores_with_supervisor};
+}
+
+absl::Status AlertService::Audit(const Caller& caller, const std::string& volunteer_id,
+                                 const char* rpc, const absl::Status& outcome) {
+  if (caller.person_id == volunteer_id) return absl::OkStatus();
+  return audit_.Append({caller.person_id, caller.role, caller.organization_id, volunteer_id,
+                        absl::StrCat(kServicePrefix, rpc),
+                        std::string(absl::StatusCodeToString(outcome.code())), clock_.Now()});
+}
+
+absl::StatusOr<Alert> AlertService::Visible(const Caller& caller, const std::string& alert_id,
+                                            const char* rpc) {
+  if (alert_id.empty()) return InvalidField("alert_id", "is required");
+  if (!IsWellFormedId(alert_id, "a")) return InvalidField("alert_id", "is not an alert id");
+  auto alert = store_.GetAlert(caller.organization_id, alert_id);
+  if (!alert.ok()) return alert.status();
+  absl::Status missing = absl::NotFoundError("alert_id: no such alert");
+  if (!alert->has_value()) return missing;
+  auto access = AccessTo(caller, (*alert)->volunteer_id);
+  if (!access.ok()) return access.status();
+  if (!access->visible) return missing;
+  if (auto audited = Audit(caller, (*alert)->volunteer_id, rpc, absl::OkStatus()); !audited.ok()) {
+    return audited;
+  }
+  return WithFactors(**std::move(alert), access->values);
+}
+
+absl::StatusOr<AlertPage> AlertService::ListAlerts(const Caller& caller, const AlertFilter& filter,
+                                                   int page_size, const std::string& position) {
+  if (caller.role != CallerRole::kVolunteer && !IsHandler(caller)) {
+    return absl::PermissionDeniedError("this credential cannot read alerts");
+  }
+  std::string volunteer = filter.volunteer_id;
+  if (caller.role == CallerRole::kVolunteer) {
+    if (!volunteer.empty() && volunteer != caller.person_id) {
+      return absl::PermissionDeniedError("volunteers see only their own alerts");
+    }
+    volunteer = caller.person_id;
+  }
+  absl::Time before = absl::InfiniteFuture();
+  if (!position.empty()) {
+    int64_t micros = 0;
+    if (!absl::SimpleAtoi(position, &micros)) {
+      return InvalidField("page_token", "is not a page token of this listing");
+    }
+    before = absl::FromUnixMicros(micros);
+  }
+  // Access is decided once per volunteer, whatever the number of their alerts.
+  std::map<std::string, Access> access;
+  absl::Status failure;
+  auto keep = [&](const Alert& alert) {
+    if (!volunteer.empty() && alert.volunteer_id != volunteer) return false;
+    if (!filter.states.empty() &&
+        std::find(filter.states.begin(), filter.states.end(), alert.state) == filter.states.end()) {
+      return false;
+    }
+    if (alert.priority < filter.min_priority) return false;
+    auto it = access.find(alert.volunteer_id);
+    if (it == access.end()) {
+      auto decided = AccessTo(caller, alert.volunteer_id);
+      if (!decided.ok()) {
+        failure = decided.status();
+        return false;
+      }
+      it = access.emplace(alert.volunteer_id, *decided).first;
+    }
+    return it->second.visible;
+  };
+  auto listed = store_.ListAlerts(caller.organization_id, before, page_size, keep);
+  if (!failure.ok()) return failure;
+  if (!listed.ok()) return listed.status();
+  AlertPage page;
+  std::set<std::string> audited;
+  for (Alert& alert : listed->first) {
+    if (audited.insert(alert.volunteer_id).second) {
+      if (auto status = Audit(caller, alert.volunteer_id, "ListAlerts", absl::OkStatus());
+          !status.ok()) {
+        return status;
+      }
+    }
+    bool values = access[alert.volunteer_id].values;
+    page.alerts.push_back(WithFactors(std::move(alert), values));
+  }
+  if (listed->second && !page.alerts.empty()) {
+    page.next_position = absl::StrCat(absl::ToUnixMicros(page.alerts.back().trigger_time));
+  }
+  return page;
+}
+
+absl::StatusOr<Alert> AlertService::GetAlert(const Caller& caller, const std::string& alert_id) {
+  return Visible(caller, alert_id, "GetAlert");
+}
+
+absl::StatusOr<Alert> AlertService::AcknowledgeAlert(const Caller& caller,
+                                                     const std::string& alert_id) {
+  if (!IsHandler(caller)) {
+    return absl::PermissionDeniedError("supervisors and coordinators acknowledge alerts");
+  }
+  auto alert = Visible(caller, alert_id, "AcknowledgeAlert");
+  if (!alert.ok()) return alert.status();
+  auto acknowledged =
+      store_.Acknowledge(caller.organization_id, alert_id, caller.person_id, clock_.Now());
+  if (!acknowledged.ok()) return acknowledged.status();
+  auto access = AccessTo(caller, acknowledged->volunteer_id);
+  if (!access.ok()) return access.status();
+  return WithFactors(*std::move(acknowledged), access->values);
+}
+
+absl::StatusOr<Alert> AlertService::ResolveAlert(const Caller& caller, const std::string& alert_id,
+                                                 Outcome outcome, const std::string& note) {
+  if (!IsHandler(caller)) {
+    return absl::PermissionDeniedError("supervisors and coordinators resolve alerts");
+  }
+  if (auto status = ValidateFreeText("note", note, kMaxNoteChars); !status.ok()) return status;
+  auto alert = Visible(caller, alert_id, "ResolveAlert");
+  if (!alert.ok()) return alert.status();
+  if (alert->priority >= Priority::kMedium && outcome == Outcome::kUnspecified) {
+    return InvalidField("outcome", "is required to resolve a wellbeing alert");
+  }
+  auto resolved = store_.Resolve(caller.organization_id, alert_id, caller.person_id, outcome, note,
+                                 clock_.Now());
+  if (!resolved.ok()) return resolved.status();
+  auto access = AccessTo(caller, resolved->volunteer_id);
+  if (!access.ok()) return access.status();
+  return WithFactors(*std::move(resolved), access->values);
+}
+
+absl::StatusOr<RiskProfile> AlertService::GetRiskProfile(const Caller& caller,
+                                                         const std::string& volunteer_id) {
+  std::string volunteer = volunteer_id.empty() ? caller.person_id : volunteer_id;
+  if (caller.role == CallerRole::kVolunteer && volunteer != caller.person_id) {
+    return absl::PermissionDeniedError("volunteers see only their own risk profile");
+  }
+  if (caller.role != CallerRole::kVolunteer && !IsHandler(caller)) {
+    return absl::PermissionDeniedError("this credential cannot read risk profiles");
+  }
+  if (!IsWellFormedId(volunteer, "p")) return InvalidField("volunteer_id", "is not a person id");
+  auto access = AccessTo(caller, volunteer);
+  if (!access.ok()) return access.status();
+  if (!access->visible) return absl::NotFoundError("volunteer_id: no such volunteer");
+  if (auto audited = Audit(caller, volunteer, "GetRiskProfile", absl::OkStatus()); !audited.ok()) {
+    return audited;
+  }
+  absl::Time now = clock_.Now();
+  auto policy = store_.GetPolicy(caller.organization_id);
+  if (!policy.ok()) return policy.status();
+  auto history = store_.GetHistory(caller.organization_id, volunteer);
+  if (!history.ok()) return history.status();
+  auto facts = directory_.GetVolunteer(caller.organization_id, volunteer);
+  if (!facts.ok()) return facts.status();
+  history->commitment_hours_per_month = facts->commitment_hours_per_month;
+  history->active = facts->active;
+  // What holds now, plus what the volunteer reported that is still open.
+  std::vector<RuleHit> hits = EvaluateCheckinRules(*policy, *history, "", now);
+  if (auto missed = CheckinsMissedHit(*policy, *history, now); missed.has_value()) {
+    hits.push_back(*std::move(missed));
+  }
+  auto open = store_.OpenAlerts(caller.organization_id, volunteer);
+  if (!open.ok()) return open.status();
+  for (const Alert& alert : *open) {
+    if (alert.rule_id == "critical_incident" || alert.rule_id == "support_requested" ||
+        alert.rule_id == "supervision_overdue") {
+      hits.push_back({alert.rule_id, alert.priority, alert.factors});
+    }
+  }
+  RiskProfile profile = ComposeRiskProfile(hits);
+  if (!access->values) {
+    for (Factor& factor : profile.factors) factor = RedactFactor(factor);
+  }
+  return profile;
+}
+
+absl::StatusOr<AlertPolicy> AlertService::GetAlertPolicy(const Caller& caller) {
+  if (caller.role != CallerRole::kVolunteer && !IsHandler(caller) &&
+      caller.role != CallerRole::kService) {
+    return absl::PermissionDeniedError("this credential cannot read the alert policy");
+  }
+  return store_.GetPolicy(caller.organization_id);
+}
+
+}  // namespace peerwell::alerts

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/alerts/alerts.h"
+#include "services/alerts/alerts_store.h"
+#include "services/alerts/risk_engine.h"
+#include "services/alerts/risk_rules.h"
+#include "services/common/audit_record.h"
+#include "services/common/caller.h"
+#include "services/common/clock.h"
+
+namespace peerwell::alerts {
+
+struct AlertFilter {
+  std::string volunteer_id;        // empty: every volunteer the caller may see
+  std::vector<AlertState> states;  // empty: any
+  Priority min_priority = Priority::kUnspecified;
+};
+
+struct AlertPage {
+  std::vector<Alert> alerts;
+  std::string next_position;  // empty on the last page
+};
+
+// Who sees what (SPEC §4): a volunteer their own alerts and profile; a supervisor the alerts of
+// the volunteers assigned to them; a coordinator every alert of the organisation. Supervisors
+// and coordinators see factor values only with the volunteer's share_scores_with_supervisor
+// consent (factor names otherwise). Reads by anyone but the volunteer are audited. Supervisors
+// and coordinators acknowledge and resolve; resolving a wellbeing alert needs an outcome.
+class AlertService {
+ public:
+  AlertService(AlertStore& store, VolunteerDirectory& directory, AuditSink& audit,
+               const Clock& clock)
+      : store_(store), directory_(directory), audit_(audit), clock_(clock) {}
+
+  absl::StatusOr<AlertPage> ListAlerts(const Caller& caller, const AlertFilter& filter,
+                                       int page_size, const std::string& position);
+  absl::StatusOr<Alert> GetAlert(const Caller& caller, const std::string& alert_id);
+  absl::StatusOr<Alert> AcknowledgeAlert(const Caller& caller, const std::string& alert_id);
+  absl::StatusOr<Alert> ResolveAlert(const Caller& caller, const std::string& alert_id,
+                                     Outcome outcome, const std::string& note);
+  absl::StatusOr<RiskProfile> GetRiskProfile(const Caller& caller, const std::string& volunteer_id);
+  absl::StatusOr<AlertPolicy> GetAlertPolicy(const Caller& caller);
+
+ private:
+  struct Access {
+    bool visible = false;
+    bool values = false;  // factor values, not only names
+  };
+  absl::StatusOr<Access> AccessTo(const Caller& caller, const std::string& volunteer_id);
+  absl::Status Audit(const Caller& caller, const std::string& volunteer_id, const char* rpc,
+                     const absl::Status& outcome);
+  // The alert if the caller may see it (NOT_FOUND otherwise), with values as consent allows.
+  absl::StatusOr<Alert> Visible(const Caller& caller, const std::string& alert_id, const char* rpc);
+
+  AlertStore& store_;
+  VolunteerDirectory& directory_;
+  AuditSink& audit_;
+  const Clock& clock_;
+};
+
+// Without consent to share scores: keeps what fired and why in words, drops the numbers.
+Factor RedactFactor(const Factor& factor);
+
+}  // namespace peerwell::alerts
