@@ -138,6 +138,17 @@ struct SupportEvent {
   absl::Time time;
 };
 
+// While a silence covers a volunteer, their alerts are recorded but not notified.
+struct Silence {
+  std::string id;
+  std::string organization_id;
+  std::string volunteer_id;
+  absl::Time end_time;
+  std::string reason;
+  std::string created_by;
+  absl::Time create_time;
+};
+
 absl::Duration AckDeadline(const AlertPolicy& policy, Priority priority);
 
 }  // namespace peerwell::alerts

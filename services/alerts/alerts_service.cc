@@ -237,4 +237,65 @@ absl::StatusOr<AlertPolicy> AlertService::GetAlertPolicy(const Caller& caller) {
   return store_.GetPolicy(caller.organization_id);
 }
 
+absl::StatusOr<AlertPolicy> AlertService::UpdateAlertPolicy(const Caller& caller,
+                                                            const AlertPolicy& policy) {
+  if (caller.role != CallerRole::kCoordinator) {
+    return absl::PermissionDeniedError("only a coordinator changes the alert policy");
+  }
+  if (auto status = store_.SetPolicy(caller.organization_id, policy); !status.ok()) return status;
+  return policy;
+}
+
+absl::StatusOr<Silence> AlertService::CreateSilence(const Caller& caller,
+                                                    const std::string& volunteer_id,
+                                                    absl::Time end_time,
+                                                    const std::string& reason) {
+  if (!IsHandler(caller)) {
+    return absl::PermissionDeniedError("supervisors and coordinators create silences");
+  }
+  if (!IsWellFormedId(volunteer_id, "p")) return InvalidField("volunteer_id", "is not a person id");
+  absl::Time now = clock_.Now();
+  if (end_time <= now || end_time > now + absl::Hours(24 * 90)) {
+    return InvalidField("end_time", "must be in the next 90 days");
+  }
+  if (auto status = ValidateText("reason", reason, 1, 200); !status.ok()) return status;
+  auto access = AccessTo(caller, volunteer_id);
+  if (!access.ok()) return access.status();
+  if (!access->visible) return absl::NotFoundError("volunteer_id: no such volunteer");
+  Silence silence{NewId("s"), caller.organization_id, volunteer_id, end_time,
+                  reason,     caller.person_id,       now};
+  if (auto status = store_.CreateSilence(silence); !status.ok()) return status;
+  return silence;
+}
+
+absl::StatusOr<std::vector<Silence>> AlertService::ListSilences(const Caller& caller) {
+  if (!IsHandler(caller)) {
+    return absl::PermissionDeniedError("supervisors and coordinators list silences");
+  }
+  auto silences = store_.ListSilences(caller.organization_id, clock_.Now());
+  if (!silences.ok()) return silences.status();
+  std::vector<Silence> visible;
+  for (Silence& silence : *silences) {
+    auto access = AccessTo(caller, silence.volunteer_id);
+    if (!access.ok()) return access.status();
+    if (access->visible) visible.push_back(std::move(silence));
+  }
+  return visible;
+}
+
+absl::Status AlertService::DeleteSilence(const Caller& caller, const std::string& silence_id) {
+  if (!IsHandler(caller)) {
+    return absl::PermissionDeniedError("supervisors and coordinators delete silences");
+  }
+  if (!IsWellFormedId(silence_id, "s")) return InvalidField("silence_id", "is not a silence id");
+  auto silence = store_.GetSilence(caller.organization_id, silence_id);
+  if (!silence.ok()) return silence.status();
+  absl::Status missing = absl::NotFoundError("silence_id: no such silence");
+  if (!silence->has_value()) return missing;
+  auto access = AccessTo(caller, (*silence)->volunteer_id);
+  if (!access.ok()) return access.status();
+  if (!access->visible) return missing;
+  return store_.DeleteSilence(**silence);
+}
+
 }  // namespace peerwell::alerts

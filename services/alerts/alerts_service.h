@@ -45,6 +45,12 @@ class AlertService {
                                      Outcome outcome, const std::string& note);
   absl::StatusOr<RiskProfile> GetRiskProfile(const Caller& caller, const std::string& volunteer_id);
   absl::StatusOr<AlertPolicy> GetAlertPolicy(const Caller& caller);
+  absl::StatusOr<AlertPolicy> UpdateAlertPolicy(const Caller& caller, const AlertPolicy& policy);
+
+  absl::StatusOr<Silence> CreateSilence(const Caller& caller, const std::string& volunteer_id,
+                                        absl::Time end_time, const std::string& reason);
+  absl::StatusOr<std::vector<Silence>> ListSilences(const Caller& caller);
+  absl::Status DeleteSilence(const Caller& caller, const std::string& silence_id);
 
  private:
   struct Access {

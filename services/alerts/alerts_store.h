@@ -74,6 +74,16 @@ class AlertStore {
                                         Outcome outcome, const std::string& note,
                                         absl::Time now) = 0;
 
+  virtual absl::Status SetPolicy(const std::string& organization_id, const AlertPolicy& policy) = 0;
+
+  virtual absl::Status CreateSilence(const Silence& silence) = 0;
+  virtual absl::StatusOr<std::optional<Silence>> GetSilence(const std::string& organization_id,
+                                                            const std::string& silence_id) = 0;
+  // Silences not yet ended at `now`, oldest first.
+  virtual absl::StatusOr<std::vector<Silence>> ListSilences(const std::string& organization_id,
+                                                            absl::Time now) = 0;
+  virtual absl::Status DeleteSilence(const Silence& silence) = 0;
+
   // Alerts whose acknowledge deadline is at or before `now` (at most `limit`).
   virtual absl::StatusOr<std::vector<DueDeadline>> DueDeadlines(absl::Time now, int limit) = 0;
   // Escalates the alert if its deadline is still due and it is still unacknowledged: one more

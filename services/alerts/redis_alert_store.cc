@@ -5,6 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "services/alerts/alerts_mapping.h"
 #include "services/common/ids.h"
 
 namespace peerwell::alerts {
@@ -38,6 +39,11 @@ std::string HistoryKey(const std::string& org, const std::string& volunteer) {
 std::string SilencesKey(const std::string& org, const std::string& volunteer) {
   return absl::StrCat(Prefix(org), "volunteer:", volunteer, ":silences");
 }
+std::string SilenceKey(const std::string& org, const std::string& id) {
+  return absl::StrCat(Prefix(org), "silence:", id);
+}
+std::string AllSilencesKey(const std::string& org) { return Prefix(org) + "silences"; }
+std::string PolicyKey(const std::string& org) { return Prefix(org) + "policy"; }
 
 constexpr char kRecord = '\x1e';
 constexpr char kField = '\x1f';
@@ -468,10 +474,83 @@ absl::Status RedisAlertStore::AddToHistory(const CheckinEvent& event) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<AlertPolicy> RedisAlertStore::GetPolicy(const std::string&) {
-  // Organisation policies arrive with UpdateAlertPolicy; until then every organisation uses the
-  // defaults of SPEC §4.
-  return AlertPolicy{};
+absl::StatusOr<AlertPolicy> RedisAlertStore::GetPolicy(const std::string& organization_id) {
+  auto reply = redis_.Execute({"GET", PolicyKey(organization_id)});
+  if (!reply.ok()) return reply.status();
+  if (reply->IsNil()) return AlertPolicy{};  // SPEC §4's defaults
+  v1::AlertPolicy proto;
+  if (!proto.ParseFromString(reply->str)) return absl::InternalError("stored policy is corrupt");
+  google::protobuf::FieldMask all;
+  for (int i = 0; i < v1::AlertPolicy::descriptor()->field_count(); ++i) {
+    all.add_paths(v1::AlertPolicy::descriptor()->field(i)->name());
+  }
+  return ApplyAlertPolicy(AlertPolicy{}, proto, all);
+}
+
+absl::Status RedisAlertStore::SetPolicy(const std::string& organization_id,
+                                        const AlertPolicy& policy) {
+  auto reply = redis_.Execute(
+      {"SET", PolicyKey(organization_id), AlertPolicyToProto(policy).SerializeAsString()});
+  if (!reply.ok()) return reply.status();
+  return ScriptErrorToStatus(*reply);
+}
+
+absl::Status RedisAlertStore::CreateSilence(const Silence& silence) {
+  const std::string& org = silence.organization_id;
+  auto replies = redis_.Transaction(
+      {{"HSET", SilenceKey(org, silence.id), "id", silence.id, "volunteer_id", silence.volunteer_id,
+        "end_time", Micros(silence.end_time), "reason", silence.reason, "created_by",
+        silence.created_by, "create_time", Micros(silence.create_time)},
+       {"ZADD", SilencesKey(org, silence.volunteer_id), Micros(silence.end_time), silence.id},
+       {"ZADD", AllSilencesKey(org), Micros(silence.end_time), silence.id}});
+  return replies.status();
+}
+
+absl::StatusOr<std::optional<Silence>> RedisAlertStore::GetSilence(
+    const std::string& organization_id, const std::string& silence_id) {
+  auto reply = redis_.Execute({"HGETALL", SilenceKey(organization_id, silence_id)});
+  if (!reply.ok()) return reply.status();
+  auto pairs = ReplyPairs(*reply);
+  if (pairs.empty()) return std::nullopt;
+  Silence silence;
+  silence.organization_id = organization_id;
+  for (const auto& [name, value] : pairs) {
+    if (name == "id")
+      silence.id = value;
+    else if (name == "volunteer_id")
+      silence.volunteer_id = value;
+    else if (name == "end_time")
+      silence.end_time = FromMicros(value);
+    else if (name == "reason")
+      silence.reason = value;
+    else if (name == "created_by")
+      silence.created_by = value;
+    else if (name == "create_time")
+      silence.create_time = FromMicros(value);
+  }
+  return silence;
+}
+
+absl::StatusOr<std::vector<Silence>> RedisAlertStore::ListSilences(
+    const std::string& organization_id, absl::Time now) {
+  auto ids = redis_.Execute({"ZRANGEBYSCORE", AllSilencesKey(organization_id),
+                             absl::StrCat("(", Micros(now)), "+inf", "LIMIT", "0", "1000"});
+  if (!ids.ok()) return ids.status();
+  std::vector<Silence> silences;
+  for (const auto& id : ids->elements) {
+    auto silence = GetSilence(organization_id, id.str);
+    if (!silence.ok()) return silence.status();
+    if (silence->has_value()) silences.push_back(**silence);
+  }
+  return silences;
+}
+
+absl::Status RedisAlertStore::DeleteSilence(const Silence& silence) {
+  const std::string& org = silence.organization_id;
+  auto replies = redis_.Transaction({{"DEL", SilenceKey(org, silence.id)},
+                                     {"ZREM", SilencesKey(org, silence.volunteer_id), silence.id},
+                                     {"ZREM", AllSilencesKey(org), silence.id}});
+  return replies.status();
 }
 
 absl::StatusOr<bool> RedisAlertStore::IsSilenced(const std::string& organization_id,

@@ -35,6 +35,13 @@ class RedisAlertStore final : public AlertStore {
   absl::StatusOr<Alert> Resolve(const std::string& organization_id, const std::string& alert_id,
                                 const std::string& by, Outcome outcome, const std::string& note,
                                 absl::Time now) override;
+  absl::Status SetPolicy(const std::string& organization_id, const AlertPolicy& policy) override;
+  absl::Status CreateSilence(const Silence& silence) override;
+  absl::StatusOr<std::optional<Silence>> GetSilence(const std::string& organization_id,
+                                                    const std::string& silence_id) override;
+  absl::StatusOr<std::vector<Silence>> ListSilences(const std::string& organization_id,
+                                                    absl::Time now) override;
+  absl::Status DeleteSilence(const Silence& silence) override;
   absl::StatusOr<std::vector<DueDeadline>> DueDeadlines(absl::Time now, int limit) override;
   absl::StatusOr<bool> Escalate(const std::string& organization_id, const std::string& alert_id,
                                 absl::Time now, int max_escalations,

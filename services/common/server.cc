@@ -79,6 +79,7 @@ void ServerHost::Shutdown() {
   stop_health_.notify_all();
   if (health_thread_.joinable()) health_thread_.join();
   server_->GetHealthCheckService()->SetServingStatus(false);
+  for (const auto& hook : hooks_) hook();
   Log(Severity::kInfo, "draining",
       {NumberField("grace_ms", absl::ToInt64Milliseconds(options_.shutdown_grace))});
   server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_grace));

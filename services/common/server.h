@@ -1,6 +1,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -32,6 +33,8 @@ class ServerHost {
   ~ServerHost();
 
   void AddService(grpc::Service* service);
+  // Runs at the start of Shutdown, before the drain: for ending long-lived streams.
+  void AddShutdownHook(std::function<void()> hook) { hooks_.push_back(std::move(hook)); }
   // Binds, starts serving and logs {"message":"serving","port":N}.
   absl::Status Start();
   int port() const { return port_; }
@@ -46,6 +49,7 @@ class ServerHost {
   Metrics& metrics_;
   RedisClient& redis_;
   std::vector<grpc::Service*> services_;
+  std::vector<std::function<void()>> hooks_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::mutex mu_;

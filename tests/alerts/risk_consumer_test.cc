@@ -16,7 +16,7 @@ constexpr char kVera[] = "p00000000000000000001";
 class Volunteers final : public VolunteerDirectory {
  public:
   absl::StatusOr<VolunteerFacts> GetVolunteer(const std::string&, const std::string&) override {
-    return VolunteerFacts{true, true, 20};
+    return VolunteerFacts{true, true, 20, {}, false};
   }
 };
 

@@ -28,7 +28,7 @@ class FakeVolunteers final : public VolunteerDirectory {
 
 class RiskEngineTest : public ::testing::Test {
  protected:
-  RiskEngineTest() { volunteers_.facts[kVera] = {true, true, 20}; }
+  RiskEngineTest() { volunteers_.facts[kVera] = {true, true, 20, {}, false}; }
 
   CheckinEvent Cbi(const std::string& event_id, double volunteering, absl::Duration ago) {
     CheckinEvent event;

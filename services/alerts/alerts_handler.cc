@@ -1,0 +1,296 @@
+#include "services/alerts/alerts_handler.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "services/alerts/alerts_mapping.h"
+#include "services/common/deadline.h"
+#include "services/common/events.h"
+#include "services/common/proto_time.h"
+#include "services/common/redis_client.h"
+#include "services/common/validation.h"
+
+namespace peerwell::alerts {
+namespace {
+
+std::string FeedKey(const std::string& org) { return absl::StrCat("pw:{", org, "}:alerts:feed"); }
+std::string WatchQuery(const Caller& caller) { return absl::StrCat("watch/", caller.person_id); }
+
+// One WatchAlerts stream: reads the organisation's alert feed from where the client left off,
+// writes the events the caller may see, one at a time, until the client goes, the server stops,
+// or Redis fails (the client then resumes with its last token, here or on another replica).
+class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
+ public:
+  AlertWatcher(grpc::CallbackServerContext* context, std::string resume_token,
+               AlertService& service, const Authenticator& authenticator, PageTokenCodec& tokens,
+               RedisAddress redis, std::atomic<bool>& stopping)
+      : context_(context),
+        resume_token_(std::move(resume_token)),
+        service_(service),
+        authenticator_(authenticator),
+        tokens_(tokens),
+        redis_(std::move(redis)),
+        stopping_(stopping) {
+    std::thread([this] { Finish(Run()); }).detach();
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    writing_ = false;
+    write_ok_ = ok;
+    changed_.notify_all();
+  }
+  void OnCancel() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_ = true;
+    changed_.notify_all();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  bool Done() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cancelled_ || stopping_;
+  }
+
+  // Writes one event and waits until gRPC took it; false when the stream is over.
+  bool Send(v1::AlertEvent event) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (cancelled_) return false;
+    pending_ = std::move(event);
+    writing_ = true;
+    lock.unlock();
+    StartWrite(&pending_);
+    lock.lock();
+    changed_.wait(lock, [this] { return !writing_; });
+    return write_ok_ && !cancelled_;
+  }
+
+  grpc::Status Run() {
+    auto caller = AuthenticateCall(authenticator_, *context_);
+    if (!caller.ok()) return ToGrpcStatus(caller.status(), "WatchAlerts");
+    if (caller->role == CallerRole::kAdmin || caller->role == CallerRole::kPartner ||
+        caller->role == CallerRole::kService) {
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "this credential cannot watch");
+    }
+    auto connection = RedisConnection::Connect(redis_, absl::Seconds(1));
+    if (!connection.ok()) return ToGrpcStatus(connection.status(), "WatchAlerts");
+    std::string feed = FeedKey(caller->organization_id);
+    std::string last;
+    if (resume_token_.empty()) {
+      // From now on: start after the newest entry there is.
+      auto newest =
+          (*connection)->Execute({"XREVRANGE", feed, "+", "-", "COUNT", "1"}, absl::Seconds(2));
+      if (!newest.ok()) return ToGrpcStatus(newest.status(), "WatchAlerts");
+      auto entries = ParseStreamEntries(*newest);
+      last = entries.empty() ? "0-0" : entries[0].id;
+    } else {
+      auto position = tokens_.Decode(resume_token_, caller->organization_id, WatchQuery(*caller));
+      if (!position.ok()) {
+        return ToGrpcStatus(InvalidField("resume_token", "is not a token of this stream"),
+                            "WatchAlerts");
+      }
+      last = *position;
+    }
+    while (!Done()) {
+      auto read = (*connection)
+                      ->Execute({"XREAD", "COUNT", "100", "BLOCK", "1000", "STREAMS", feed, last},
+                                absl::Seconds(3));
+      if (!read.ok()) return ToGrpcStatus(read.status(), "WatchAlerts");
+      if (!read->IsArray() || read->elements.empty()) continue;
+      for (const StreamEntry& entry : ParseStreamEntries(read->elements[0].elements[1])) {
+        last = entry.id;
+        ScopedDeadline deadline(absl::Now() + absl::Seconds(5));
+        auto alert = service_.GetAlert(*caller, entry.Get("alert_id"));
+        if (!alert.ok()) continue;  // not the caller's to see
+        v1::AlertEvent event;
+        int type = 0;
+        (void)absl::SimpleAtoi(entry.Get("event_type"), &type);
+        event.set_event_type(static_cast<v1::AlertEventType>(type));
+        *event.mutable_alert() = AlertToProto(*alert);
+        event.set_resume_token(
+            tokens_.Encode(caller->organization_id, WatchQuery(*caller), entry.id));
+        if (!Send(std::move(event))) break;
+      }
+    }
+    if (stopping_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down");
+    return grpc::Status::CANCELLED;
+  }
+
+  grpc::CallbackServerContext* context_;
+  const std::string resume_token_;
+  AlertService& service_;
+  const Authenticator& authenticator_;
+  PageTokenCodec& tokens_;
+  const RedisAddress redis_;
+  std::atomic<bool>& stopping_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  bool writing_ = false;
+  bool write_ok_ = true;
+  bool cancelled_ = false;
+  v1::AlertEvent pending_;
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::AlertEvent>* AlertsHandler::WatchAlerts(
+    grpc::CallbackServerContext* context, const v1::WatchAlertsRequest* request) {
+  return new AlertWatcher(context, request->resume_token(), service_, authenticator_, tokens_,
+                          redis_, stopping_);
+}
+
+grpc::ServerUnaryReactor* AlertsHandler::ListAlerts(grpc::CallbackServerContext* context,
+                                                    const v1::ListAlertsRequest* request,
+                                                    v1::ListAlertsResponse* response) {
+  return runner_.Run(context, "ListAlerts", [=, this](const Caller& caller) {
+    auto filter = AlertFilterFromRequest(*request);
+    if (!filter.ok()) return filter.status();
+    auto size = NormalizePageSize("page_size", request->page_size());
+    if (!size.ok()) return size.status();
+    std::string query = absl::StrCat("alerts/", caller.person_id, "/", request->volunteer_id(), "/",
+                                     request->min_priority());
+    for (int state : request->states()) absl::StrAppend(&query, "/", state);
+    auto position = tokens_.Decode(request->page_token(), caller.organization_id, query);
+    if (!position.ok()) return position.status();
+    auto page = service_.ListAlerts(caller, *filter, *size, *position);
+    if (!page.ok()) return page.status();
+    for (const Alert& alert : page->alerts) *response->add_alerts() = AlertToProto(alert);
+    if (!page->next_position.empty()) {
+      response->set_next_page_token(
+          tokens_.Encode(caller.organization_id, query, page->next_position));
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AlertsHandler::GetAlert(grpc::CallbackServerContext* context,
+                                                  const v1::GetAlertRequest* request,
+                                                  v1::GetAlertResponse* response) {
+  return runner_.Run(context, "GetAlert", [=, this](const Caller& caller) {
+    auto alert = service_.GetAlert(caller, request->alert_id());
+    if (!alert.ok()) return alert.status();
+    *response->mutable_alert() = AlertToProto(*alert);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AlertsHandler::AcknowledgeAlert(
+    grpc::CallbackServerContext* context, const v1::AcknowledgeAlertRequest* request,
+    v1::AcknowledgeAlertResponse* response) {
+  return runner_.Run(context, "AcknowledgeAlert", [=, this](const Caller& caller) {
+    auto alert = service_.AcknowledgeAlert(caller, request->alert_id());
+    if (!alert.ok()) return alert.status();
+    *response->mutable_alert() = AlertToProto(*alert);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AlertsHandler::ResolveAlert(grpc::CallbackServerContext* context,
+                                                      const v1::ResolveAlertRequest* request,
+                                                      v1::ResolveAlertResponse* response) {
+  return runner_.Run(context, "ResolveAlert", [=, this](const Caller& caller) {
+    auto outcome = OutcomeFromProto(request->outcome());
+    if (!outcome.ok()) return outcome.status();
+    auto alert = service_.ResolveAlert(caller, request->alert_id(), *outcome, request->note());
+    if (!alert.ok()) return alert.status();
+    *response->mutable_alert() = AlertToProto(*alert);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AlertsHandler::GetRiskProfile(grpc::CallbackServerContext* context,
+                                                        const v1::GetRiskProfileRequest* request,
+                                                        v1::GetRiskProfileResponse* response) {
+  return runner_.Run(context, "GetRiskProfile", [=, this](const Caller& caller) {
+    auto profile = service_.GetRiskProfile(caller, request->volunteer_id());
+    if (!profile.ok()) return profile.status();
+    std::string volunteer =
+        request->volunteer_id().empty() ? caller.person_id : request->volunteer_id();
+    *response->mutable_profile() = RiskProfileToProto(volunteer, *profile, clock_.Now());
+    return absl::OkStatus();
+  });
+}
+
+namespace {
+v1::Silence SilenceToProto(const Silence& silence) {
+  v1::Silence proto;
+  proto.set_silence_id(silence.id);
+  proto.set_volunteer_id(silence.volunteer_id);
+  *proto.mutable_end_time() = TimestampToProto(silence.end_time);
+  proto.set_reason(silence.reason);
+  proto.set_created_by(silence.created_by);
+  *proto.mutable_create_time() = TimestampToProto(silence.create_time);
+  return proto;
+}
+}  // namespace
+
+grpc::ServerUnaryReactor* AlertsHandler::CreateSilence(grpc::CallbackServerContext* context,
+                                                       const v1::CreateSilenceRequest* request,
+                                                       v1::CreateSilenceResponse* response) {
+  return runner_.Run(context, "CreateSilence", [=, this](const Caller& caller) {
+    if (!request->has_end_time()) return InvalidField("end_time", "is required");
+    auto end = TimestampFromProto(request->end_time(), "end_time");
+    if (!end.ok()) return end.status();
+    auto silence = service_.CreateSilence(caller, request->volunteer_id(), *end, request->reason());
+    if (!silence.ok()) return silence.status();
+    *response->mutable_silence() = SilenceToProto(*silence);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AlertsHandler::ListSilences(grpc::CallbackServerContext* context,
+                                                      const v1::ListSilencesRequest* request,
+                                                      v1::ListSilencesResponse* response) {
+  return runner_.Run(context, "ListSilences", [=, this](const Caller& caller) {
+    auto size = NormalizePageSize("page_size", request->page_size());
+    if (!size.ok()) return size.status();
+    auto silences = service_.ListSilences(caller);
+    if (!silences.ok()) return silences.status();
+    // Few silences are ever open at once: one page, capped at page_size.
+    for (const Silence& silence : *silences) {
+      if (response->silences_size() == *size) break;
+      *response->add_silences() = SilenceToProto(silence);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AlertsHandler::DeleteSilence(grpc::CallbackServerContext* context,
+                                                       const v1::DeleteSilenceRequest* request,
+                                                       v1::DeleteSilenceResponse*) {
+  return runner_.Run(context, "DeleteSilence", [=, this](const Caller& caller) {
+    return service_.DeleteSilence(caller, request->silence_id());
+  });
+}
+
+grpc::ServerUnaryReactor* AlertsHandler::GetAlertPolicy(grpc::CallbackServerContext* context,
+                                                        const v1::GetAlertPolicyRequest*,
+                                                        v1::GetAlertPolicyResponse* response) {
+  return runner_.Run(context, "GetAlertPolicy", [=, this](const Caller& caller) {
+    auto policy = service_.GetAlertPolicy(caller);
+    if (!policy.ok()) return policy.status();
+    *response->mutable_policy() = AlertPolicyToProto(*policy);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AlertsHandler::UpdateAlertPolicy(
+    grpc::CallbackServerContext* context, const v1::UpdateAlertPolicyRequest* request,
+    v1::UpdateAlertPolicyResponse* response) {
+  return runner_.Run(context, "UpdateAlertPolicy", [=, this](const Caller& caller) {
+    auto current = service_.GetAlertPolicy(caller);
+    if (!current.ok()) return current.status();
+    auto next = ApplyAlertPolicy(*current, request->policy(), request->update_mask());
+    if (!next.ok()) return next.status();
+    auto updated = service_.UpdateAlertPolicy(caller, *next);
+    if (!updated.ok()) return updated.status();
+    *response->mutable_policy() = AlertPolicyToProto(*updated);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace peerwell::alerts

@@ -1,0 +1,132 @@
+#include <unistd.h>
+
+#include <condition_variable>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/create_channel.h"
+#include "services/alerts/alerts_handler.h"
+#include "services/alerts/alerts_service.h"
+#include "services/alerts/directory_volunteers.h"
+#include "services/alerts/event_mapping.h"
+#include "services/alerts/redis_alert_store.h"
+#include "services/alerts/risk_engine.h"
+#include "services/common/audit.h"
+#include "services/common/directory_client.h"
+#include "services/common/events.h"
+#include "services/common/log.h"
+#include "services/common/server.h"
+
+namespace peerwell::alerts {
+namespace {
+
+// Sweeps acknowledge deadlines every quarter second until stopped.
+class EscalationLoop {
+ public:
+  explicit EscalationLoop(Escalator& escalator) : escalator_(escalator) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~EscalationLoop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stopping_) {
+      lock.unlock();
+      auto escalated = escalator_.EscalateDue();
+      if (!escalated.ok()) {
+        Log(Severity::kWarning, "escalation sweep failed",
+            {Field("error", std::string(escalated.status().message()))});
+      }
+      lock.lock();
+      wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; });
+    }
+  }
+
+  Escalator& escalator_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+std::string ConsumerName() {
+  char host[256] = "alerts";
+  gethostname(host, sizeof(host) - 1);
+  return absl::StrCat(host, "-", getpid());
+}
+
+struct AlertsServer {
+  explicit AlertsServer(ServerRuntime& runtime)
+      : directory(
+            grpc::CreateChannel(runtime.config.directory_addr, grpc::InsecureChannelCredentials()),
+            {"alerts", runtime.config.jwt_secret}, clock),
+        volunteers(directory),
+        store(runtime.redis),
+        audit(runtime.redis),
+        engine(store, volunteers, clock),
+        escalator(store, clock),
+        service(store, volunteers, audit, clock),
+        authenticator(TokenVerifier(runtime.config.jwt_secret), &directory),
+        executor(runtime.config.worker_threads, 4096),
+        runner(executor, authenticator),
+        tokens(PageTokenKey(runtime.config.jwt_secret)),
+        handler(service, runner, authenticator, tokens, runtime.config.redis, clock),
+        consumer(
+            runtime.config.redis, Options(),
+            [this](const StreamEntry& entry) { return HandleCheckinServiceEvent(engine, entry); }),
+        escalations(escalator) {
+    consumer.Start();
+  }
+  ~AlertsServer() {
+    consumer.Stop();
+    executor.Shutdown();
+  }
+
+  static ConsumerOptions Options() {
+    ConsumerOptions options;
+    options.stream = EventStreamKey("checkin");
+    options.group = "alerts";
+    options.consumer = ConsumerName();
+    return options;
+  }
+
+  SystemClock clock;
+  DirectoryClient directory;
+  DirectoryVolunteers volunteers;
+  RedisAlertStore store;
+  AuditAppender audit;
+  RiskEngine engine;
+  Escalator escalator;
+  AlertService service;
+  Authenticator authenticator;
+  BoundedExecutor executor;
+  UnaryCallRunner runner;
+  PageTokenCodec tokens;
+  AlertsHandler handler;
+  ConsumerGroupRunner consumer;
+  EscalationLoop escalations;
+};
+
+}  // namespace
+}  // namespace peerwell::alerts
+
+int main(int argc, char** argv) {
+  using namespace peerwell;
+  return RunServerMain(
+      argc, argv, {"alerts", 50053, 9553},
+      [](ServerRuntime& runtime,
+         ServerHost& host) -> absl::StatusOr<std::vector<std::shared_ptr<void>>> {
+        auto server = std::make_shared<alerts::AlertsServer>(runtime);
+        host.AddService(&server->handler);
+        host.AddShutdownHook([handler = &server->handler] { handler->StopWatches(); });
+        return std::vector<std::shared_ptr<void>>{server};
+      });
+}
