@@ -19,6 +19,7 @@ export PEERWELL_MASTER_KEY_FILE="$state/master-key"
 export PEERWELL_REDIS_ADDR="unix:$state/redis/redis.sock"
 export PEERWELL_DIRECTORY_ADDR="127.0.0.1:${PEERWELL_DIRECTORY_PORT:-50051}"
 export PEERWELL_CHECKIN_ADDR="127.0.0.1:${PEERWELL_CHECKIN_PORT:-50052}"
+export PEERWELL_ALERTS_ADDR="127.0.0.1:${PEERWELL_ALERTS_PORT:-50053}"
 
 pids=()
 stop() {
@@ -58,6 +59,7 @@ start_service() {
 }
 start_service directory "${PEERWELL_DIRECTORY_PORT:-50051}" 9551
 start_service checkin "${PEERWELL_CHECKIN_PORT:-50052}" 9552
+start_service alerts "${PEERWELL_ALERTS_PORT:-50053}" 9553
 
 ctl="$bin/tools/peerwellctl/peerwellctl"
 "$ctl" demo seed
@@ -67,12 +69,14 @@ cat <<INFO
 PeerWell is running (logs in .local/logs/):
   directory   gRPC $PEERWELL_DIRECTORY_ADDR   metrics http://127.0.0.1:9551/metrics
   check-ins   gRPC $PEERWELL_CHECKIN_ADDR   metrics http://127.0.0.1:9552/metrics
+  alerts      gRPC $PEERWELL_ALERTS_ADDR   metrics http://127.0.0.1:9553/metrics
   redis       $PEERWELL_REDIS_ADDR (append-only, appendfsync always)
 
 Try, in another terminal from $root:
   export PEERWELL_JWT_SECRET_FILE=.local/jwt-secret
   build/tools/peerwellctl/peerwellctl --token <coordinator token above> person list
   build/tools/peerwellctl/peerwellctl --token <volunteer token above> checkin list
+  build/tools/peerwellctl/peerwellctl --token <supervisor token above> alerts watch
   build/tools/peerwellctl/peerwellctl help
 
 Press Ctrl-C to stop everything.

@@ -1,5 +1,6 @@
 #include "services/alerts/alerts_mapping.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/proto_time.h"
 #include "services/common/validation.h"
@@ -17,11 +18,16 @@ void SetTime(google::protobuf::Timestamp* out, absl::Time time) {
   if (time != absl::InfinitePast()) *out = TimestampToProto(time);
 }
 
+// Acknowledge deadlines run to 30 days; rule windows (baseline, hours, talk) to a year.
 absl::StatusOr<absl::Duration> Deadline(const google::protobuf::Duration& proto,
                                         absl::string_view field) {
+  bool window = absl::EndsWith(field, "_window") || field == "checkins_missed_after";
+  absl::Duration max = window ? absl::Hours(24 * 365) : absl::Hours(24 * 30);
   absl::Duration d = absl::Seconds(proto.seconds()) + absl::Nanoseconds(proto.nanos());
-  if (d < absl::Seconds(1) || d > absl::Hours(24 * 30)) {
-    return InvalidField(absl::StrCat("policy.", field), "must be between 1 second and 30 days");
+  if (d < absl::Seconds(1) || d > max) {
+    return InvalidField(absl::StrCat("policy.", field),
+                        window ? "must be between 1 second and 365 days"
+                               : "must be between 1 second and 30 days");
   }
   return d;
 }

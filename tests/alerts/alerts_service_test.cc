@@ -207,5 +207,21 @@ TEST_F(AlertServiceTest, RiskProfileExplainsTheScore) {
             absl::StatusCode::kPermissionDenied);
 }
 
+TEST_F(AlertServiceTest, AStoredPolicyReadsBackWhole) {
+  AlertPolicy policy;
+  policy.ack_deadline_critical = absl::Seconds(1);
+  policy.max_escalations = 2;
+  policy.baseline_window = absl::Hours(24 * 120);
+  ASSERT_TRUE(service_.UpdateAlertPolicy(As(CallerRole::kCoordinator, kGrace), policy).ok());
+  EXPECT_EQ(service_.UpdateAlertPolicy(As(CallerRole::kSupervisor, kSam), policy).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  auto stored = service_.GetAlertPolicy(As(CallerRole::kSupervisor, kSam));
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->ack_deadline_critical, absl::Seconds(1));
+  EXPECT_EQ(stored->max_escalations, 2);
+  EXPECT_EQ(stored->baseline_window, absl::Hours(24 * 120));
+  EXPECT_EQ(stored->ack_deadline_high, absl::Hours(24));
+}
+
 }  // namespace
 }  // namespace peerwell::alerts

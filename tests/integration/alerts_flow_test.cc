@@ -7,7 +7,9 @@
 #include "peerwell/alerts/v1/alerts.grpc.pb.h"
 #include "peerwell/checkin/v1/checkin.grpc.pb.h"
 #include "peerwell/directory/v1/directory.grpc.pb.h"
+#include "services/common/events.h"
 #include "services/common/proto_time.h"
+#include "services/common/redis_client.h"
 #include "tests/testing/process.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/tokens.h"
@@ -85,6 +87,7 @@ class AlertsFlowTest : public ::testing::Test {
     };
     std::string coordinator =
         create(TestToken(CallerRole::kAdmin, "op", org_), dv1::ROLE_COORDINATOR, "");
+    coordinator_ = coordinator;
     std::string coordinator_token = TestToken(CallerRole::kCoordinator, coordinator, org_);
     supervisor_ = create(coordinator_token, dv1::ROLE_SUPERVISOR, "");
     volunteer_ = create(coordinator_token, dv1::ROLE_VOLUNTEER, supervisor_);
@@ -125,7 +128,7 @@ class AlertsFlowTest : public ::testing::Test {
   std::unique_ptr<dv1::DirectoryService::Stub> directory_stub_;
   std::unique_ptr<cv1::CheckinService::Stub> checkin_stub_;
   std::unique_ptr<av1::AlertService::Stub> alerts_stub_;
-  std::string org_, supervisor_, volunteer_;
+  std::string org_, coordinator_, supervisor_, volunteer_;
 };
 
 TEST_F(AlertsFlowTest, RisingCbiReachesTheSupervisorsStreamAndBecomesHigh) {
@@ -186,6 +189,162 @@ TEST_F(AlertsFlowTest, WithoutConsentTheSameSeriesRaisesNothingButAnIncidentDoes
     return !rules.empty();
   }));
   EXPECT_THAT(rules, ::testing::ElementsAre("critical_incident"));
+}
+
+void ReportIncident(cv1::CheckinService::Stub& stub, const std::string& token) {
+  cv1::ReportCriticalIncidentRequest incident;
+  incident.set_incident_type(cv1::INCIDENT_TYPE_SUICIDE_DISCLOSURE);
+  *incident.mutable_occur_time() = TimestampToProto(absl::Now() - absl::Minutes(5));
+  cv1::ReportCriticalIncidentResponse reported;
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer " + token);
+  ASSERT_TRUE(stub.ReportCriticalIncident(&context, incident, &reported).ok());
+}
+
+TEST_F(AlertsFlowTest, AOneSecondDeadlineEscalatesExactlyOnceWithTwoReplicas) {
+  // A second replica of the alerts service, sweeping the same deadlines.
+  auto first_stub = std::move(alerts_stub_);
+  std::string directory_addr = absl::StrCat("127.0.0.1:", directory_port_);
+  auto second = Start(PEERWELL_ALERTS_BINARY, {{"PEERWELL_DIRECTORY_ADDR", directory_addr}});
+  alerts_stub_ = std::move(first_stub);
+
+  av1::UpdateAlertPolicyRequest update;
+  update.mutable_policy()->mutable_ack_deadline_critical()->set_seconds(1);
+  update.mutable_policy()->set_max_escalations(2);
+  update.mutable_update_mask()->add_paths("ack_deadline_critical");
+  update.mutable_update_mask()->add_paths("max_escalations");
+  av1::UpdateAlertPolicyResponse updated;
+  EXPECT_EQ(alerts_stub_
+                ->UpdateAlertPolicy(As(TestToken(CallerRole::kSupervisor, supervisor_, org_)).get(),
+                                    update, &updated)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(
+      alerts_stub_
+          ->UpdateAlertPolicy(As(TestToken(CallerRole::kCoordinator, coordinator_, org_)).get(),
+                              update, &updated)
+          .ok());
+  EXPECT_EQ(updated.policy().ack_deadline_critical().seconds(), 1);
+
+  ReportIncident(*checkin_stub_, TestToken(CallerRole::kVolunteer, volunteer_, org_));
+  RedisClient redis(RedisOptions{redis_.address()});
+  std::vector<StreamEntry> escalations;
+  ASSERT_TRUE(peerwell::testing::WaitFor(
+      [&] {
+        auto entries = redis.Execute({"XRANGE", "pw:events:alerts", "-", "+"});
+        if (!entries.ok()) return false;
+        escalations.clear();
+        for (auto& entry : ParseStreamEntries(*entries)) {
+          if (entry.Get("type") == "alert.escalated") escalations.push_back(entry);
+        }
+        return escalations.size() >= 2;
+      },
+      absl::Seconds(15)))
+      << "escalations: " << escalations.size() << "\n"
+      << redis.Execute({"KEYS", "*alerts*"})->elements.size() << " alert keys; deadlines "
+      << redis.Execute({"ZRANGE", "pw:alerts:deadlines", "0", "-1", "WITHSCORES"})->elements.size()
+      << "\n"
+      << alerts_->Output().substr(0, 3000);
+  // After the last escalation the alert leaves the schedule; any duplicate would be in by then.
+  ASSERT_TRUE(peerwell::testing::WaitFor([&] {
+    return redis.Execute({"ZCARD", "pw:alerts:deadlines"})->integer == 0;
+  }));
+  auto entries = redis.Execute({"XRANGE", "pw:events:alerts", "-", "+"});
+  std::vector<std::string> levels;
+  for (auto& entry : ParseStreamEntries(*entries)) {
+    if (entry.Get("type") == "alert.escalated") levels.push_back(entry.Get("escalation_level"));
+  }
+  EXPECT_THAT(levels, ::testing::ElementsAre("1", "2"));
+}
+
+TEST_F(AlertsFlowTest, AWatcherThatReconnectsWithItsTokenMissesNothing) {
+  Consent(true);
+  std::string supervisor = TestToken(CallerRole::kSupervisor, supervisor_, org_);
+  std::string token;
+  std::string first_key;
+  {
+    grpc::ClientContext watch;
+    watch.AddMetadata("authorization", "Bearer " + supervisor);
+    watch.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    auto stream = alerts_stub_->WatchAlerts(&watch, av1::WatchAlertsRequest());
+    ImportCbi(25, 60);
+    ImportCbi(50, 30);  // cbi_rise and cbi_high trigger
+    av1::AlertEvent event;
+    ASSERT_TRUE(stream->Read(&event));
+    token = event.resume_token();
+    first_key = absl::StrCat(event.alert().rule_id(), "/", event.event_type());
+    watch.TryCancel();
+  }
+  ImportCbi(75, 0);  // both update while nobody watches
+  grpc::ClientContext again;
+  again.AddMetadata("authorization", "Bearer " + supervisor);
+  again.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  av1::WatchAlertsRequest resume;
+  resume.set_resume_token(token);
+  auto stream = alerts_stub_->WatchAlerts(&again, resume);
+  std::vector<std::string> seen;
+  av1::AlertEvent event;
+  while (seen.size() < 3 && stream->Read(&event)) {
+    seen.push_back(absl::StrCat(event.alert().rule_id(), "/", event.event_type()));
+  }
+  again.TryCancel();
+  // The second trigger and both updates, and not the first event again.
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_THAT(seen, ::testing::Not(::testing::Contains(first_key)));
+  EXPECT_EQ(std::count_if(seen.begin(), seen.end(),
+                          [](const std::string& s) { return s.ends_with("/2"); }),
+            2);
+
+  av1::WatchAlertsRequest forged;
+  forged.set_resume_token("not-a-token");
+  grpc::ClientContext bad;
+  bad.AddMetadata("authorization", "Bearer " + supervisor);
+  auto refused = alerts_stub_->WatchAlerts(&bad, forged);
+  EXPECT_FALSE(refused->Read(&event));
+  EXPECT_EQ(refused->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(AlertsFlowTest, ASilenceRecordsButDoesNotNotifyExceptCriticalIncidents) {
+  av1::CreateSilenceRequest silence;
+  silence.set_volunteer_id(volunteer_);
+  *silence.mutable_end_time() = TimestampToProto(absl::Now() + absl::Hours(24));
+  silence.set_reason("On a planned break after a hard month");
+  av1::CreateSilenceResponse created;
+  std::string supervisor = TestToken(CallerRole::kSupervisor, supervisor_, org_);
+  ASSERT_TRUE(alerts_stub_->CreateSilence(As(supervisor).get(), silence, &created).ok());
+  std::string volunteer = TestToken(CallerRole::kVolunteer, volunteer_, org_);
+  EXPECT_EQ(alerts_stub_->CreateSilence(As(volunteer).get(), silence, &created).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  cv1::RequestSupportRequest support;
+  support.set_urgency(cv1::URGENCY_LOW);
+  cv1::RequestSupportResponse requested;
+  ASSERT_TRUE(checkin_stub_->RequestSupport(As(volunteer).get(), support, &requested).ok());
+  ReportIncident(*checkin_stub_, volunteer);
+  std::map<std::string, bool> silenced;
+  ASSERT_TRUE(peerwell::testing::WaitFor([&] {
+    av1::ListAlertsResponse listed;
+    if (!alerts_stub_->ListAlerts(As(supervisor).get(), av1::ListAlertsRequest(), &listed).ok()) {
+      return false;
+    }
+    silenced.clear();
+    for (const auto& alert : listed.alerts()) silenced[alert.rule_id()] = alert.silenced();
+    return silenced.size() == 2;
+  }));
+  EXPECT_TRUE(silenced["support_requested"]);
+  EXPECT_FALSE(silenced["critical_incident"]);
+
+  av1::ListSilencesResponse silences;
+  ASSERT_TRUE(
+      alerts_stub_->ListSilences(As(supervisor).get(), av1::ListSilencesRequest(), &silences).ok());
+  ASSERT_EQ(silences.silences_size(), 1);
+  av1::DeleteSilenceRequest remove;
+  remove.set_silence_id(silences.silences(0).silence_id());
+  av1::DeleteSilenceResponse removed;
+  ASSERT_TRUE(alerts_stub_->DeleteSilence(As(supervisor).get(), remove, &removed).ok());
+  ASSERT_TRUE(
+      alerts_stub_->ListSilences(As(supervisor).get(), av1::ListSilencesRequest(), &silences).ok());
+  EXPECT_EQ(silences.silences_size(), 0);
 }
 
 }  // namespace

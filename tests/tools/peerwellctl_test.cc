@@ -1,22 +1,27 @@
-// peerwellctl as a person uses it: against the real directory and check-in binaries and a real
-// redis-server.
+// peerwellctl as a person uses it: against the real directory, check-in and alerts binaries and
+// a real redis-server.
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/process.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/tokens.h"
+#include "tests/testing/wait.h"
 
 namespace peerwell {
 namespace {
 
 using ::peerwell::testing::RedisServer;
 using ::peerwell::testing::ServerProcess;
+using ::peerwell::testing::WaitFor;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -26,6 +31,7 @@ constexpr char kTestMasterKey[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 // Nothing listens here, so the CLI finds no check-in service unless a test starts one (and never
 // reaches one that happens to run on the default port).
 constexpr char kNoCheckinService[] = "127.0.0.1:1";
+constexpr char kNoAlertsService[] = "127.0.0.1:1";
 
 // The string value of the first "key":"..." in JSON output; empty when there is none.
 std::string JsonValue(const std::string& json, const std::string& key) {
@@ -72,6 +78,22 @@ class PeerwellctlTest : public ::testing::Test {
     checkin_address_ = absl::StrCat("127.0.0.1:", port);
   }
 
+  // The alerts service, talking to this test's directory and Redis; the CLI uses it from now on.
+  // Started before anything is seeded, so that it sees every check-in event.
+  void StartAlerts() {
+    alerts_ = std::make_unique<ServerProcess>(
+        PEERWELL_ALERTS_BINARY,
+        std::vector<std::string>{"--listen_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0",
+                                 "--redis_addr=" + redis_.address_string()},
+        std::vector<std::pair<std::string, std::string>>{
+            {"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret},
+            {"PEERWELL_DIRECTORY_ADDR", address_}});
+    alerts_->Start();
+    int port = alerts_->WaitForLoggedPort(absl::Seconds(10));
+    ASSERT_GT(port, 0) << alerts_->Output();
+    alerts_address_ = absl::StrCat("127.0.0.1:", port);
+  }
+
   // A new organisation with one volunteer; the volunteer's --as identity.
   std::string NewVolunteer() {
     CtlRun org = Ctl({"--as", "admin:ops", "--json", "org", "create", "Lighthouse"});
@@ -84,11 +106,18 @@ class PeerwellctlTest : public ::testing::Test {
     return absl::StrCat("volunteer:", person_id, ":", org_id);
   }
 
-  CtlRun Ctl(std::vector<std::string> args, bool with_secret = true) {
+  // Where the CLI finds the services (and, `with_secret`, the signing secret for --as).
+  std::vector<std::pair<std::string, std::string>> CtlEnv(bool with_secret = true) {
     std::vector<std::pair<std::string, std::string>> env{
-        {"PEERWELL_DIRECTORY_ADDR", address_}, {"PEERWELL_CHECKIN_ADDR", checkin_address_}};
+        {"PEERWELL_DIRECTORY_ADDR", address_},
+        {"PEERWELL_CHECKIN_ADDR", checkin_address_},
+        {"PEERWELL_ALERTS_ADDR", alerts_address_}};
     if (with_secret) env.push_back({"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret});
-    ServerProcess ctl(PEERWELLCTL_BINARY, args, env);
+    return env;
+  }
+
+  CtlRun Ctl(std::vector<std::string> args, bool with_secret = true) {
+    ServerProcess ctl(PEERWELLCTL_BINARY, args, CtlEnv(with_secret));
     ctl.Start();
     CtlRun run;
     run.exit_code = ctl.WaitForExit(absl::Seconds(20)).value_or(-1);
@@ -101,6 +130,8 @@ class PeerwellctlTest : public ::testing::Test {
   std::string address_;
   std::unique_ptr<ServerProcess> checkin_;
   std::string checkin_address_ = kNoCheckinService;
+  std::unique_ptr<ServerProcess> alerts_;
+  std::string alerts_address_ = kNoAlertsService;
 };
 
 TEST_F(PeerwellctlTest, SeedsTheDemoOrganisationOnceAndListsItsPeople) {
@@ -251,6 +282,82 @@ TEST_F(PeerwellctlTest, ChartsATrend) {
   EXPECT_THAT(lines, Contains(HasSubstr("72  " + std::string(36, '#'))));
   EXPECT_THAT(trend.output, HasSubstr("latest:"));
   EXPECT_THAT(trend.output, HasSubstr("baseline:"));
+}
+
+TEST_F(PeerwellctlTest, TheSupervisorHandlesTheSeededAlertAndWatchesTheStream) {
+  StartCheckin();
+  StartAlerts();
+  CtlRun seed = Ctl({"demo", "seed", "--json"});
+  ASSERT_EQ(seed.exit_code, 0) << seed.output;
+  // Mette supervises Jonas, whose CBIs rise, and Amira, the seed's volunteer.
+  std::string supervisor = JsonValue(seed.output, "supervisor");
+  std::string volunteer = JsonValue(seed.output, "volunteer");
+  ASSERT_FALSE(supervisor.empty()) << seed.output;
+  ASSERT_FALSE(volunteer.empty()) << seed.output;
+
+  // The alerts service reads the imported check-ins on its own time.
+  std::string alert_id;
+  CtlRun list;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        list = Ctl({"--token", supervisor, "alerts", "list", "--state", "triggered"});
+        for (absl::string_view line : absl::StrSplit(list.output, '\n')) {
+          if (absl::StrContains(line, " cbi_rise ")) {
+            alert_id = std::string(line.substr(0, line.find(' ')));
+          }
+        }
+        return !alert_id.empty();
+      },
+      absl::Seconds(20), absl::Milliseconds(200)))
+      << list.output;
+  EXPECT_THAT(list.output, HasSubstr("ESCALATION"));
+
+  CtlRun get = Ctl({"--token", supervisor, "alerts", "get", alert_id});
+  ASSERT_EQ(get.exit_code, 0) << get.output;
+  EXPECT_THAT(get.output, HasSubstr("factors:"));
+
+  CtlRun ack = Ctl({"--token", supervisor, "alerts", "ack", alert_id});
+  ASSERT_EQ(ack.exit_code, 0) << ack.output;
+  EXPECT_THAT(ack.output, HasSubstr("acknowledged"));
+
+  // A wellbeing alert needs to say what came of it.
+  CtlRun no_outcome = Ctl({"--token", supervisor, "alerts", "resolve", alert_id});
+  EXPECT_EQ(no_outcome.exit_code, 1) << no_outcome.output;
+  EXPECT_THAT(no_outcome.output, HasSubstr("error: INVALID_ARGUMENT"));
+  EXPECT_THAT(no_outcome.output, HasSubstr("outcome"));
+
+  CtlRun resolve =
+      Ctl({"--token", supervisor, "alerts", "resolve", alert_id, "--outcome", "talked"});
+  ASSERT_EQ(resolve.exit_code, 0) << resolve.output;
+  EXPECT_THAT(resolve.output, HasSubstr("outcome:"));
+  EXPECT_THAT(resolve.output, HasSubstr("talked"));
+
+  CtlRun bad_outcome =
+      Ctl({"--token", supervisor, "alerts", "resolve", alert_id, "--outcome", "chatted"});
+  EXPECT_EQ(bad_outcome.exit_code, 2) << bad_outcome.output;
+  EXPECT_THAT(bad_outcome.output, HasSubstr("rota-changed"));
+
+  // The stream starts from now, so the watch may only be listening after the first incident:
+  // report until an event reaches it (one open critical alert; repeats update it).
+  ServerProcess watch(
+      PEERWELLCTL_BINARY,
+      {"--token", supervisor, "alerts", "watch", "--count", "1", "--json", "--for", "60s"},
+      CtlEnv());
+  watch.Start();
+  std::optional<int> watch_exit;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        CtlRun incident = Ctl(
+            {"--token", volunteer, "checkin", "incident", "--type", "aggression", "--when", "-1h"});
+        EXPECT_EQ(incident.exit_code, 0) << incident.output;
+        watch_exit = watch.WaitForExit(absl::Seconds(1));
+        return watch_exit.has_value();
+      },
+      absl::Seconds(30), absl::Milliseconds(0)))
+      << watch.Output();
+  EXPECT_EQ(*watch_exit, 0) << watch.Output();
+  EXPECT_THAT(watch.Output(), HasSubstr("{\"eventType\":\"ALERT_EVENT_TYPE_"));
+  EXPECT_THAT(watch.Output(), HasSubstr("--resume "));
 }
 
 }  // namespace

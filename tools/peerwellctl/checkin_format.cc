@@ -19,8 +19,6 @@
 namespace peerwell::ctl {
 namespace {
 
-// Where wrapped text (attributions, resource descriptions) breaks, as the help does.
-constexpr size_t kTextWidth = 96;
 // The longest trend bar; with the date and value in front a line stays within kTextWidth.
 constexpr int kBarWidth = 50;
 
@@ -37,22 +35,6 @@ constexpr IncidentTypeName kIncidentTypes[] = {
     {"safeguarding", checkin_v1::INCIDENT_TYPE_SAFEGUARDING},
     {"other", checkin_v1::INCIDENT_TYPE_OTHER},
 };
-
-// `text` broken into lines of at most kTextWidth characters, each starting with `indent`.
-std::string Wrap(absl::string_view text, absl::string_view indent) {
-  std::string out;
-  std::string line;
-  for (absl::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
-    if (!line.empty() &&
-        Utf8Length(indent) + Utf8Length(line) + 1 + Utf8Length(word) > kTextWidth) {
-      absl::StrAppend(&out, indent, line, "\n");
-      line.clear();
-    }
-    absl::StrAppend(&line, line.empty() ? "" : " ", word);
-  }
-  if (!line.empty()) absl::StrAppend(&out, indent, line, "\n");
-  return out;
-}
 
 // The range a scale's values can take, so that a trend's bars mean the same from one run to the
 // next rather than stretching to whatever the points happen to be.

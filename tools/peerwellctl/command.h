@@ -14,6 +14,7 @@ namespace peerwell::ctl {
 struct Context {
   DirectoryClient& directory;
   CheckinClient& checkin;
+  AlertsClient& alerts;
   std::string token;  // bearer token for the call; empty sends no credentials
   bool json = false;  // print protobuf's JSON mapping instead of text
 };
@@ -23,7 +24,7 @@ struct Context {
 using CommandFunction = absl::Status (*)(Context& context, const ParsedArgs& args);
 
 // The service a command calls, so that a connection error names the right address and flag.
-enum class Backend { kDirectory, kCheckin };
+enum class Backend { kDirectory, kCheckin, kAlerts };
 
 struct Command {
   std::string name;                    // the words that select it: "person create"
@@ -43,8 +44,11 @@ const std::vector<Command>& AllCommands();
 
 // The `checkin ...` commands, in help order (checkin_commands.cc); AllCommands lists them too.
 std::vector<Command> CheckinCommands();
+// The `alerts ...` commands, in help order (alerts_commands.cc); AllCommands lists them too.
+std::vector<Command> AlertsCommands();
 
-// The commands, one function each (commands.cc, checkin_commands.cc, demo_seed.cc).
+// The commands, one function each (commands.cc, checkin_commands.cc, alerts_commands.cc,
+// demo_seed.cc).
 absl::Status RunToken(Context& context, const ParsedArgs& args);
 absl::Status RunOrgCreate(Context& context, const ParsedArgs& args);
 absl::Status RunPersonCreate(Context& context, const ParsedArgs& args);
@@ -67,6 +71,17 @@ absl::Status RunCheckinTrend(Context& context, const ParsedArgs& args);
 absl::Status RunCheckinDue(Context& context, const ParsedArgs& args);
 absl::Status RunCheckinSettingsGet(Context& context, const ParsedArgs& args);
 absl::Status RunCheckinSettingsSet(Context& context, const ParsedArgs& args);
+absl::Status RunAlertsList(Context& context, const ParsedArgs& args);
+absl::Status RunAlertsGet(Context& context, const ParsedArgs& args);
+absl::Status RunAlertsAck(Context& context, const ParsedArgs& args);
+absl::Status RunAlertsResolve(Context& context, const ParsedArgs& args);
+absl::Status RunAlertsProfile(Context& context, const ParsedArgs& args);
+absl::Status RunAlertsSilence(Context& context, const ParsedArgs& args);
+absl::Status RunAlertsSilences(Context& context, const ParsedArgs& args);
+absl::Status RunAlertsUnsilence(Context& context, const ParsedArgs& args);
+absl::Status RunAlertsPolicyGet(Context& context, const ParsedArgs& args);
+absl::Status RunAlertsPolicySet(Context& context, const ParsedArgs& args);
+absl::Status RunAlertsWatch(Context& context, const ParsedArgs& args);
 absl::Status RunDemoSeed(Context& context, const ParsedArgs& args);
 
 }  // namespace peerwell::ctl

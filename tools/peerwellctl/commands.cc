@@ -419,6 +419,7 @@ const std::vector<Command>& AllCommands() {
         {"apikey revoke", {"ID"}, "revoke an API key (coordinator)", {}, "", true, RunApiKeyRevoke},
     };
     for (Command& command : CheckinCommands()) all->push_back(std::move(command));
+    for (Command& command : AlertsCommands()) all->push_back(std::move(command));
     all->push_back(
         {"demo seed",
          {},
@@ -430,9 +431,10 @@ const std::vector<Command>& AllCommands() {
          "supervisors and 6 volunteers, assigns 3 volunteers to each supervisor and sets each\n"
          "volunteer's consent. When the check-in service answers (--checkin-addr), imports about\n"
          "8 weeks of check-ins per volunteer (WHO-5 every 14 days, CBI every 30, 2-3 pulses a\n"
-         "week); Jonas Nielsen's show rising burnout. Fixed request ids make a re-run (within the\n"
-         "services' 7-day request-id retention) return the same organisation, people and\n"
-         "check-ins. Prints tokens (12h) for the coordinator, a supervisor and a volunteer.",
+         "week); Jonas Nielsen's show rising burnout, so that with the alerts service running his\n"
+         "supervisor (the printed one) gets cbi_rise alerts. Fixed request ids make a re-run\n"
+         "(within the services' 7-day request-id retention) return the same organisation, people\n"
+         "and check-ins. Prints tokens (12h) for the coordinator, a supervisor and a volunteer.",
          false,
          RunDemoSeed});
     return all;

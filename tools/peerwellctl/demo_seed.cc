@@ -392,7 +392,9 @@ std::string CheckinSummary(const SeededDemo& demo) {
                       kHistoryWeeks, " weeks (WHO-5, CBI, after-session pulses).\n",
                       kDemoVolunteers[kStrugglingVolunteer].display_name,
                       "'s show rising burnout and falling wellbeing. A re-run returns the same "
-                      "ones.\n");
+                      "ones.\nWhen the alerts service runs, alerts about ",
+                      kDemoVolunteers[kStrugglingVolunteer].display_name,
+                      " follow for their supervisor (the token below): peerwellctl alerts list\n");
 }
 
 std::string HumanSummary(const SeededDemo& demo) {

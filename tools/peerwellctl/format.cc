@@ -138,6 +138,21 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& time) {
   return HumanTime(absl::FromUnixSeconds(time.seconds()));
 }
 
+std::string Wrap(absl::string_view text, absl::string_view indent) {
+  std::string out;
+  std::string line;
+  for (absl::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+    if (!line.empty() &&
+        Utf8Length(indent) + Utf8Length(line) + 1 + Utf8Length(word) > kTextWidth) {
+      absl::StrAppend(&out, indent, line, "\n");
+      line.clear();
+    }
+    absl::StrAppend(&line, line.empty() ? "" : " ", word);
+  }
+  if (!line.empty()) absl::StrAppend(&out, indent, line, "\n");
+  return out;
+}
+
 std::string FormatFields(const Fields& fields) {
   size_t width = 0;
   for (const auto& [key, value] : fields) width = std::max(width, Utf8Length(key) + 1);

@@ -49,6 +49,11 @@ std::string JsonTime(absl::Time time);
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
+// Where wrapped text (attributions, descriptions) breaks, as the help does.
+inline constexpr size_t kTextWidth = 96;
+// `text` broken into lines of at most kTextWidth characters, each starting with `indent`.
+std::string Wrap(absl::string_view text, absl::string_view indent);
+
 // "key:   value" lines with the values aligned.
 std::string FormatFields(const Fields& fields);
 // Columns padded to their widest cell (counted in characters, not bytes, so names with

@@ -1,7 +1,7 @@
-// peerwellctl: the command-line client of the PeerWell directory and check-in services, for
-// coordinators, operators, volunteers and local runs. main.cc reads the global flags, picks the
-// command, prints help and turns the outcome into an exit code; the commands themselves live in
-// commands.cc and demo_seed.cc.
+// peerwellctl: the command-line client of the PeerWell directory, check-in and alerts services,
+// for coordinators, supervisors, operators, volunteers and local runs. main.cc reads the global
+// flags, picks the command, prints help and turns the outcome into an exit code; the commands
+// themselves live in commands.cc, checkin_commands.cc, alerts_commands.cc and demo_seed.cc.
 
 #include <algorithm>
 #include <cstdlib>
@@ -29,6 +29,7 @@ constexpr int kExitUsage = 2;         // the command line (or the local setup) i
 
 constexpr absl::string_view kDefaultDirectoryAddress = "127.0.0.1:50051";
 constexpr absl::string_view kDefaultCheckinAddress = "127.0.0.1:50052";
+constexpr absl::string_view kDefaultAlertsAddress = "127.0.0.1:50053";
 constexpr absl::string_view kDefaultTimeout = "5s";
 // A token minted for --as lives only as long as one invocation could reasonably take.
 constexpr absl::Duration kAsTokenLifetime = absl::Minutes(15);
@@ -39,6 +40,8 @@ std::vector<FlagSpec> GlobalFlags() {
        "the directory (default $PEERWELL_DIRECTORY_ADDR, else 127.0.0.1:50051)"},
       {"checkin-addr", FlagKind::kValue, "HOST:PORT",
        "the check-in service (default $PEERWELL_CHECKIN_ADDR, else 127.0.0.1:50052)"},
+      {"alerts-addr", FlagKind::kValue, "HOST:PORT",
+       "the alerts service (default $PEERWELL_ALERTS_ADDR, else 127.0.0.1:50053)"},
       {"token", FlagKind::kValue, "TOKEN", "bearer token (default $PEERWELL_TOKEN)"},
       {"as", FlagKind::kValue, "ROLE:SUBJECT:ORG",
        "act as this identity (a 15-minute token minted here; admin may omit :ORG)"},
@@ -113,8 +116,9 @@ std::string CommandList(absl::string_view group, std::vector<std::vector<std::st
 std::string GeneralHelp() {
   return absl::StrCat(
       "peerwellctl: the command-line client of the PeerWell directory (organisations, people,\n"
-      "supervisor assignments, consent, partner API keys) and check-ins (wellbeing instruments,\n"
-      "critical incidents, support requests, trends).\n\n"
+      "supervisor assignments, consent, partner API keys), check-ins (wellbeing instruments,\n"
+      "critical incidents, support requests, trends) and alerts (burnout risk, acknowledge and\n"
+      "resolve, silences, the live stream).\n\n"
       "usage: peerwellctl [GLOBAL FLAGS] COMMAND [ARGUMENTS] [FLAGS]\n\n"
       "commands:\n",
       CommandList("", {{"  help [COMMAND]", "this help, or a command's flags"}}),
@@ -124,6 +128,7 @@ std::string GeneralHelp() {
       "\nenvironment:\n"
       "  PEERWELL_DIRECTORY_ADDR    default for --addr\n"
       "  PEERWELL_CHECKIN_ADDR      default for --checkin-addr\n"
+      "  PEERWELL_ALERTS_ADDR       default for --alerts-addr\n"
       "  PEERWELL_TOKEN             default for --token\n"
       "  PEERWELL_JWT_SECRET        the services' signing secret, for token, --as and demo seed\n"
       "  PEERWELL_JWT_SECRET_FILE   a file holding it instead\n\n"
@@ -138,7 +143,9 @@ std::string GeneralHelp() {
       "  peerwellctl person list --role volunteer --all\n"
       "  peerwellctl --json person get P_ID | jq .person.status\n"
       "  peerwellctl checkin submit who5                # as a volunteer; asks each item\n"
-      "  peerwellctl checkin trend who5\n\n"
+      "  peerwellctl checkin trend who5\n"
+      "  peerwellctl alerts list --state triggered      # as a supervisor\n"
+      "  peerwellctl alerts watch\n\n"
       "run 'peerwellctl COMMAND --help' for a command's flags.\n");
 }
 
@@ -147,8 +154,8 @@ std::string CommandHelp(const Command& command) {
   if (!command.flags.empty()) absl::StrAppend(&out, "\nflags:\n", FlagList(command.flags));
   if (!command.details.empty()) absl::StrAppend(&out, "\n", command.details, "\n");
   absl::StrAppend(&out,
-                  "\nglobal flags: --addr, --checkin-addr, --token, --as, --json, --timeout "
-                  "(see 'peerwellctl help')\n");
+                  "\nglobal flags: --addr, --checkin-addr, --alerts-addr, --token, --as, --json, "
+                  "--timeout (see 'peerwellctl help')\n");
   return out;
 }
 
@@ -331,7 +338,10 @@ int Run(const std::vector<std::string>& argv) {
   CheckinClient checkin(
       global->Get("checkin-addr").value_or(EnvOr("PEERWELL_CHECKIN_ADDR", kDefaultCheckinAddress)),
       *timeout);
-  Context context{directory, checkin, "", global->Has("json")};
+  AlertsClient alerts(
+      global->Get("alerts-addr").value_or(EnvOr("PEERWELL_ALERTS_ADDR", kDefaultAlertsAddress)),
+      *timeout);
+  Context context{directory, checkin, alerts, "", global->Has("json")};
   if (command->uses_identity) {
     auto token = ResolveToken(*global);
     if (!token.ok()) return ReportUsageError(token.status().message(), "");
@@ -341,11 +351,18 @@ int Run(const std::vector<std::string>& argv) {
   absl::Status status = command->run(context, *args);
   if (status.ok()) return kExitOk;
   if (IsUsageError(status)) return ReportUsageError(status.message(), command->name);
-  return ReportServiceError(status, command->backend == Backend::kCheckin
-                                        ? BackendAddress{"check-in service", checkin.address(),
-                                                         "--checkin-addr or PEERWELL_CHECKIN_ADDR"}
-                                        : BackendAddress{"directory", directory.address(),
-                                                         "--addr or PEERWELL_DIRECTORY_ADDR"});
+  switch (command->backend) {
+    case Backend::kCheckin:
+      return ReportServiceError(status, {"check-in service", checkin.address(),
+                                         "--checkin-addr or PEERWELL_CHECKIN_ADDR"});
+    case Backend::kAlerts:
+      return ReportServiceError(
+          status, {"alerts service", alerts.address(), "--alerts-addr or PEERWELL_ALERTS_ADDR"});
+    case Backend::kDirectory:
+      break;
+  }
+  return ReportServiceError(
+      status, {"directory", directory.address(), "--addr or PEERWELL_DIRECTORY_ADDR"});
 }
 
 }  // namespace

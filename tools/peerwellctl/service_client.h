@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "peerwell/alerts/v1/alerts.grpc.pb.h"
 #include "peerwell/checkin/v1/checkin.grpc.pb.h"
 #include "peerwell/directory/v1/directory.grpc.pb.h"
 
@@ -41,6 +42,9 @@ class ServiceClient {
   }
 
   const std::string& address() const { return address_; }
+  absl::Duration timeout() const { return timeout_; }
+  // The stub itself, for calls that Call does not fit: a server stream sets its own deadline.
+  Stub& stub() { return *stub_; }
 
   // Calls `method` with `token` as the bearer token (none when empty).
   template <typename Request, typename Response>
@@ -62,5 +66,6 @@ class ServiceClient {
 
 using DirectoryClient = ServiceClient<::peerwell::directory::v1::DirectoryService>;
 using CheckinClient = ServiceClient<::peerwell::checkin::v1::CheckinService>;
+using AlertsClient = ServiceClient<::peerwell::alerts::v1::AlertService>;
 
 }  // namespace peerwell::ctl
