@@ -25,9 +25,9 @@ absl::StatusOr<absl::Duration> Deadline(const google::protobuf::Duration& proto,
   absl::Duration max = window ? absl::Hours(24 * 365) : absl::Hours(24 * 30);
   absl::Duration d = absl::Seconds(proto.seconds()) + absl::Nanoseconds(proto.nanos());
   if (d < absl::Seconds(1) || d > max) {
-    return InvalidField(absl::StrCat("policy.", field),
-                        window ? "must be between 1 second and 365 days"
-                               : "must be between 1 second and 30 days");
+    return InvalidField(
+        absl::StrCat("policy.", field),
+        window ? "must be between 1 second and 365 days" : "must be between 1 second and 30 days");
   }
   return d;
 }

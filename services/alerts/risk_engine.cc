@@ -74,12 +74,36 @@ absl::Status RiskEngine::OnCheckin(const CheckinEvent& event) {
   history->active = facts->active;
   auto policy = store_.GetPolicy(event.organization_id);
   if (!policy.ok()) return policy.status();
-  for (const RuleHit& hit :
-       EvaluateCheckinRules(*policy, *history, event.instrument_id, event.submit_time)) {
+  std::vector<RuleHit> hits =
+      EvaluateCheckinRules(*policy, *history, event.instrument_id, event.submit_time);
+  for (const RuleHit& hit : hits) {
     if (auto raised =
             Raise(event.organization_id, event.volunteer_id, hit, event.event_id, *policy);
         !raised.ok()) {
       return raised;
+    }
+  }
+  return ResolveCleared(event, hits);
+}
+
+absl::Status RiskEngine::ResolveCleared(const CheckinEvent& event,
+                                        const std::vector<RuleHit>& hits) {
+  // Operational (low) alerts close themselves once their condition is gone: any check-in ends
+  // checkins_missed; a pulse whose hours no longer exceed the commitment ends
+  // hours_over_commitment. Wellbeing alerts always wait for a person.
+  std::vector<std::string> cleared{"checkins_missed"};
+  if (event.instrument_id == "pulse") cleared.push_back("hours_over_commitment");
+  auto open = store_.OpenAlerts(event.organization_id, event.volunteer_id);
+  if (!open.ok()) return open.status();
+  for (const Alert& alert : *open) {
+    bool clears = std::find(cleared.begin(), cleared.end(), alert.rule_id) != cleared.end();
+    bool still = std::any_of(hits.begin(), hits.end(),
+                             [&](const RuleHit& hit) { return hit.rule_id == alert.rule_id; });
+    if (!clears || still || alert.priority != Priority::kLow) continue;
+    auto resolved = store_.Resolve(event.organization_id, alert.id, "peerwell",
+                                   Outcome::kNoActionNeeded, "", clock_.Now());
+    if (!resolved.ok() && resolved.status().code() != absl::StatusCode::kFailedPrecondition) {
+      return resolved.status();
     }
   }
   return absl::OkStatus();

@@ -27,7 +27,8 @@ class VolunteerDirectory {
 // The history as it stood at `until`: later points removed.
 VolunteerHistory HistoryUntil(VolunteerHistory history, absl::Time until);
 
-// Turns check-in events into alerts. Check-ins count only for volunteers with risk_monitoring
+// Turns check-in events into alerts, and closes operational (low) alerts whose condition has
+// cleared. Check-ins count only for volunteers with risk_monitoring
 // consent; incidents and support requests always do (the volunteer asked). Processing is
 // idempotent by event, so a redelivered event changes nothing. A critical incident is never
 // silenced; while one is open, the volunteer's medium and low alerts are inhibited.
@@ -41,6 +42,7 @@ class RiskEngine {
   absl::Status OnSupport(const SupportEvent& event);
 
  private:
+  absl::Status ResolveCleared(const CheckinEvent& event, const std::vector<RuleHit>& hits);
   absl::Status Raise(const std::string& organization_id, const std::string& volunteer_id,
                      const RuleHit& hit, const std::string& event_id, const AlertPolicy& policy);
 

@@ -145,5 +145,31 @@ TEST_F(RiskEngineTest, SupportRequestsAlwaysCountAndRepeatAsOccurrences) {
   EXPECT_THAT(open[0].factors[0].description, ::testing::HasSubstr("struggling"));
 }
 
+TEST_F(RiskEngineTest, HoursOverCommitmentResolvesItselfWhenTheHoursComeDown) {
+  auto pulse = [&](const std::string& id, double hours, absl::Duration ago) {
+    CheckinEvent event;
+    event.event_id = id;
+    event.organization_id = kOrg;
+    event.volunteer_id = kVera;
+    event.instrument_id = "pulse";
+    event.submit_time = clock_.Now() - ago;
+    event.answers = {{"energy", 3}, {"stayed_with_me", 0}, {"want_to_talk", 0}};
+    event.hours = hours;
+    return event;
+  };
+  // Commitment 20 hours a month: 26 hours in a week is over 125 %.
+  ASSERT_TRUE(engine_.OnCheckin(pulse("1-0", 26, absl::Hours(24 * 30))).ok());
+  ASSERT_EQ(Open().size(), 1u);
+  EXPECT_EQ(Open()[0].rule_id, "hours_over_commitment");
+  std::string alert_id = Open()[0].id;
+  // A month later the heavy week is out of the 28-day window.
+  ASSERT_TRUE(engine_.OnCheckin(pulse("2-0", 2, absl::ZeroDuration())).ok());
+  EXPECT_TRUE(Open().empty());
+  auto resolved = store_.GetAlert(kOrg, alert_id);
+  EXPECT_EQ((*resolved)->state, AlertState::kResolved);
+  EXPECT_EQ((*resolved)->outcome, Outcome::kNoActionNeeded);
+  EXPECT_EQ((*resolved)->resolved_by, "peerwell");
+}
+
 }  // namespace
 }  // namespace peerwell::alerts
