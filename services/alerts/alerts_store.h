@@ -53,6 +53,15 @@ class AlertStore {
   // Adds a check-in to the history unless this event was added before.
   virtual absl::Status AddToHistory(const CheckinEvent& event) = 0;
 
+  struct QuietVolunteer {
+    std::string organization_id;
+    std::string volunteer_id;
+    absl::Time last_checkin;
+  };
+  // Volunteers (with history) whose last check-in was before `before`, oldest first.
+  virtual absl::StatusOr<std::vector<QuietVolunteer>> QuietVolunteers(absl::Time before,
+                                                                      int limit) = 0;
+
   virtual absl::StatusOr<AlertPolicy> GetPolicy(const std::string& organization_id) = 0;
   // Whether a silence covers the volunteer at `now`.
   virtual absl::StatusOr<bool> IsSilenced(const std::string& organization_id,

@@ -20,13 +20,14 @@
 namespace peerwell::alerts {
 namespace {
 
-// Sweeps acknowledge deadlines every quarter second until stopped.
-class EscalationLoop {
+// The periodic work of the service: acknowledge deadlines four times a second, missed
+// check-ins once a minute. Every replica runs it; the store makes each step happen once.
+class PeriodicWork {
  public:
-  explicit EscalationLoop(Escalator& escalator) : escalator_(escalator) {
+  PeriodicWork(Escalator& escalator, RiskEngine& engine) : escalator_(escalator), engine_(engine) {
     thread_ = std::thread([this] { Run(); });
   }
-  ~EscalationLoop() {
+  ~PeriodicWork() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
@@ -37,20 +38,27 @@ class EscalationLoop {
 
  private:
   void Run() {
+    absl::Time next_sweep = absl::Now();
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
       lock.unlock();
-      auto escalated = escalator_.EscalateDue();
-      if (!escalated.ok()) {
-        Log(Severity::kWarning, "escalation sweep failed",
-            {Field("error", std::string(escalated.status().message()))});
+      Report("escalation sweep failed", escalator_.EscalateDue().status());
+      if (absl::Now() >= next_sweep) {
+        Report("missed check-in sweep failed", engine_.SweepMissedCheckins().status());
+        next_sweep = absl::Now() + absl::Minutes(1);
       }
       lock.lock();
       wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; });
     }
   }
 
+  static void Report(const char* what, const absl::Status& status) {
+    if (!status.ok())
+      Log(Severity::kWarning, what, {Field("error", std::string(status.message()))});
+  }
+
   Escalator& escalator_;
+  RiskEngine& engine_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
@@ -82,7 +90,7 @@ struct AlertsServer {
         consumer(
             runtime.config.redis, Options(),
             [this](const StreamEntry& entry) { return HandleCheckinServiceEvent(engine, entry); }),
-        escalations(escalator) {
+        periodic(escalator, engine) {
     consumer.Start();
   }
   ~AlertsServer() {
@@ -112,7 +120,7 @@ struct AlertsServer {
   PageTokenCodec tokens;
   AlertsHandler handler;
   ConsumerGroupRunner consumer;
-  EscalationLoop escalations;
+  PeriodicWork periodic;
 };
 
 }  // namespace

@@ -29,6 +29,9 @@ std::string AllAlertsKey(const std::string& org) { return Prefix(org) + "alerts"
 // are alert keys, which carry the organisation.
 const std::string kDeadlinesKey = "pw:alerts:deadlines";
 std::string EventsKey() { return "pw:events:alerts"; }
+// "<org>/<volunteer>" by the time of their last check-in, across organisations, for the
+// missed-check-in sweep.
+const std::string kLastCheckinKey = "pw:alerts:last_checkin";
 std::string FeedKey(const std::string& org) { return Prefix(org) + "feed"; }
 std::string ProcessedKey(const std::string& org, const std::string& event_key) {
   return absl::StrCat(Prefix(org), "processed:", event_key);
@@ -465,6 +468,8 @@ absl::Status RedisAlertStore::AddToHistory(const CheckinEvent& event) {
   std::string key = HistoryKey(event.organization_id, event.volunteer_id);
   auto replies =
       redis_.ExecuteAll({{"ZADD", key, "NX", Micros(event.submit_time), member},
+                         {"ZADD", kLastCheckinKey, "GT", Micros(event.submit_time),
+                          absl::StrCat(event.organization_id, "/", event.volunteer_id)},
                          {"ZREMRANGEBYSCORE", key, "-inf",
                           absl::StrCat("(", Micros(event.submit_time - kHistoryRetention))}});
   if (!replies.ok()) return replies.status();
@@ -472,6 +477,23 @@ absl::Status RedisAlertStore::AddToHistory(const CheckinEvent& event) {
     if (reply.IsError()) return ScriptErrorToStatus(reply);
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<AlertStore::QuietVolunteer>> RedisAlertStore::QuietVolunteers(
+    absl::Time before, int limit) {
+  auto range =
+      redis_.Execute({"ZRANGEBYSCORE", kLastCheckinKey, "-inf", absl::StrCat("(", Micros(before)),
+                      "WITHSCORES", "LIMIT", "0", absl::StrCat(limit)});
+  if (!range.ok()) return range.status();
+  std::vector<QuietVolunteer> quiet;
+  for (size_t i = 0; i + 1 < range->elements.size(); i += 2) {
+    std::pair<std::string, std::string> who =
+        absl::StrSplit(range->elements[i].str, absl::MaxSplits('/', 1));
+    quiet.push_back(
+        {who.first, who.second,
+         absl::FromUnixMicros(static_cast<int64_t>(ToDouble(range->elements[i + 1].str)))});
+  }
+  return quiet;
 }
 
 absl::StatusOr<AlertPolicy> RedisAlertStore::GetPolicy(const std::string& organization_id) {

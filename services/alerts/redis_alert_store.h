@@ -24,6 +24,8 @@ class RedisAlertStore final : public AlertStore {
   absl::StatusOr<VolunteerHistory> GetHistory(const std::string& organization_id,
                                               const std::string& volunteer_id) override;
   absl::Status AddToHistory(const CheckinEvent& event) override;
+  absl::StatusOr<std::vector<QuietVolunteer>> QuietVolunteers(absl::Time before,
+                                                              int limit) override;
   absl::StatusOr<AlertPolicy> GetPolicy(const std::string& organization_id) override;
   absl::StatusOr<bool> IsSilenced(const std::string& organization_id,
                                   const std::string& volunteer_id, absl::Time now) override;

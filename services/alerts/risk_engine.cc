@@ -123,6 +123,36 @@ absl::Status RiskEngine::OnSupport(const SupportEvent& event) {
                SupportRequestedHit(event.source, event.urgent), event.event_id, *policy);
 }
 
+absl::StatusOr<int> RiskEngine::SweepMissedCheckins() {
+  constexpr int kBatch = 500;
+  absl::Time now = clock_.Now();
+  // Candidates quiet for a week; each organisation's own gap is then checked per person.
+  auto quiet = store_.QuietVolunteers(now - absl::Hours(24 * 7), kBatch);
+  if (!quiet.ok()) return quiet.status();
+  int looked = 0;
+  for (const auto& volunteer : *quiet) {
+    ++looked;
+    auto facts = directory_.GetVolunteer(volunteer.organization_id, volunteer.volunteer_id);
+    if (facts.status().code() == absl::StatusCode::kNotFound) continue;
+    if (!facts.ok()) return facts.status();
+    if (!facts->risk_monitoring) continue;
+    auto policy = store_.GetPolicy(volunteer.organization_id);
+    if (!policy.ok()) return policy.status();
+    VolunteerHistory history;
+    history.last_checkin = volunteer.last_checkin;
+    history.active = facts->active;
+    auto hit = CheckinsMissedHit(*policy, history, now);
+    if (!hit.has_value()) continue;
+    // One alert per gap: the gap is named by the check-in it follows.
+    std::string gap = absl::StrCat("missed-", absl::ToUnixMicros(volunteer.last_checkin));
+    if (auto raised = Raise(volunteer.organization_id, volunteer.volunteer_id, *hit, gap, *policy);
+        !raised.ok()) {
+      return raised;
+    }
+  }
+  return looked;
+}
+
 absl::StatusOr<int> Escalator::EscalateDue() {
   constexpr int kBatch = 200;
   absl::Time now = clock_.Now();

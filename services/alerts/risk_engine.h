@@ -40,6 +40,9 @@ class RiskEngine {
   absl::Status OnCheckin(const CheckinEvent& event);
   absl::Status OnIncident(const IncidentEvent& event);
   absl::Status OnSupport(const SupportEvent& event);
+  // The periodic sweep for checkins_missed: active, consenting volunteers whose last check-in is
+  // older than the policy allows. Returns how many volunteers it looked at.
+  absl::StatusOr<int> SweepMissedCheckins();
 
  private:
   absl::Status ResolveCleared(const CheckinEvent& event, const std::vector<RuleHit>& hits);

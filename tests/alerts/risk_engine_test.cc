@@ -171,5 +171,26 @@ TEST_F(RiskEngineTest, HoursOverCommitmentResolvesItselfWhenTheHoursComeDown) {
   EXPECT_EQ((*resolved)->resolved_by, "peerwell");
 }
 
+TEST_F(RiskEngineTest, MissedCheckinsAreFoundBySweepAndCloseWithTheNextCheckin) {
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("1-0", 20, absl::ZeroDuration())).ok());
+  clock_.Advance(absl::Hours(24 * 20));
+  ASSERT_TRUE(engine_.SweepMissedCheckins().ok());
+  EXPECT_TRUE(Open().empty());
+  clock_.Advance(absl::Hours(24));
+  ASSERT_TRUE(engine_.SweepMissedCheckins().ok());
+  ASSERT_TRUE(engine_.SweepMissedCheckins().ok());  // the same gap: still one alert
+  auto open = Open();
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].rule_id, "checkins_missed");
+  EXPECT_EQ(open[0].occurrence_count, 1);
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("2-0", 20, absl::ZeroDuration())).ok());
+  EXPECT_TRUE(Open().empty());
+  // Without consent nobody is chased.
+  volunteers_.facts[kVera].risk_monitoring = false;
+  clock_.Advance(absl::Hours(24 * 30));
+  ASSERT_TRUE(engine_.SweepMissedCheckins().ok());
+  EXPECT_TRUE(Open().empty());
+}
+
 }  // namespace
 }  // namespace peerwell::alerts
