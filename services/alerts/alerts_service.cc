@@ -143,6 +143,15 @@ absl::StatusOr<AlertPage> AlertService::ListAlerts(const Caller& caller, const A
   if (listed->second && !page.alerts.empty()) {
     page.next_position = absl::StrCat(absl::ToUnixMicros(page.alerts.back().trigger_time));
   }
+  if (caller.role == CallerRole::kCoordinator) {
+    // Coordinators are who escalations reach: open escalated alerts lead each page.
+    std::stable_sort(page.alerts.begin(), page.alerts.end(), [](const Alert& a, const Alert& b) {
+      auto escalated = [](const Alert& alert) {
+        return alert.escalation_level > 0 && alert.state != AlertState::kResolved;
+      };
+      return escalated(a) && !escalated(b);
+    });
+  }
   return page;
 }
 

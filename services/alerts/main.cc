@@ -88,7 +88,7 @@ struct AlertsServer {
         tokens(PageTokenKey(runtime.config.jwt_secret)),
         handler(service, runner, authenticator, tokens, runtime.config.redis, clock),
         consumer(
-            runtime.config.redis, Options(),
+            runtime.config.redis, Options(runtime.config),
             [this](const StreamEntry& entry) { return HandleCheckinServiceEvent(engine, entry); }),
         periodic(escalator, engine) {
     consumer.Start();
@@ -98,8 +98,10 @@ struct AlertsServer {
     executor.Shutdown();
   }
 
-  static ConsumerOptions Options() {
+  static ConsumerOptions Options(const ServiceConfig& config) {
     ConsumerOptions options;
+    options.claim_min_idle = config.event_claim_idle;
+    options.claim_interval = std::min(absl::Seconds(5), config.event_claim_idle);
     options.stream = EventStreamKey("checkin");
     options.group = "alerts";
     options.consumer = ConsumerName();

@@ -147,6 +147,8 @@ std::vector<SettingSpec> ServiceSettingSpecs(const ServiceDefaults& defaults) {
        "how long SIGTERM waits for in-flight calls"},
       {"worker_threads", "PEERWELL_WORKER_THREADS", "32",
        "threads that run handlers (blocking work never runs on gRPC's threads)"},
+      {"event_claim_idle", "PEERWELL_EVENT_CLAIM_IDLE", "30s",
+       "how long an event may wait with a silent consumer before another replica takes it"},
   };
 }
 
@@ -214,6 +216,11 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& 
       config.worker_threads > 1024) {
     return absl::InvalidArgumentError(
         "--worker_threads (PEERWELL_WORKER_THREADS): expected 1 to 1024");
+  }
+  if (!absl::ParseDuration(s["event_claim_idle"], &config.event_claim_idle) ||
+      config.event_claim_idle < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError(
+        "--event_claim_idle (PEERWELL_EVENT_CLAIM_IDLE): expected a duration of at least 100ms");
   }
   return config;
 }

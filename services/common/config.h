@@ -55,6 +55,8 @@ struct ServiceConfig {
   std::string log_level;
   absl::Duration shutdown_grace = absl::Seconds(10);
   int worker_threads = 32;
+  // How long an event may stay unacknowledged with a consumer before another takes it over.
+  absl::Duration event_claim_idle = absl::Seconds(30);
 };
 
 struct ServiceDefaults {

@@ -223,5 +223,18 @@ TEST_F(AlertServiceTest, AStoredPolicyReadsBackWhole) {
   EXPECT_EQ(stored->ack_deadline_high, absl::Hours(24));
 }
 
+TEST_F(AlertServiceTest, CoordinatorsSeeEscalatedAlertsFirst) {
+  std::string escalated = Raise(kVera, CriticalIncidentHit("aggression", clock_.Now()), "i1");
+  Raise(kViktor, Who5Drop(), "e2");  // newer, not escalated
+  ASSERT_TRUE(store_
+                  .Escalate(kOrg, escalated, clock_.Now() + absl::Hours(100), 3,
+                            clock_.Now() + absl::Hours(101))
+                  .value());
+  auto coordinator = service_.ListAlerts(As(CallerRole::kCoordinator, kGrace), {}, 50, "");
+  ASSERT_EQ(coordinator->alerts.size(), 2u);
+  EXPECT_EQ(coordinator->alerts[0].id, escalated);
+  EXPECT_EQ(coordinator->alerts[0].escalation_level, 1);
+}
+
 }  // namespace
 }  // namespace peerwell::alerts

@@ -1,5 +1,7 @@
 // Check-ins become alerts on a supervisor's live stream, through the real binaries: directory,
 // check-ins and alerts against one real redis-server.
+#include <signal.h>
+
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
@@ -199,6 +201,26 @@ void ReportIncident(cv1::CheckinService::Stub& stub, const std::string& token) {
   grpc::ClientContext context;
   context.AddMetadata("authorization", "Bearer " + token);
   ASSERT_TRUE(stub.ReportCriticalIncident(&context, incident, &reported).ok());
+}
+
+TEST_F(AlertsFlowTest, SigtermEndsOpenStreamsAndExitsZero) {
+  grpc::ClientContext watch;
+  watch.AddMetadata("authorization",
+                    "Bearer " + TestToken(CallerRole::kSupervisor, supervisor_, org_));
+  auto stream = alerts_stub_->WatchAlerts(&watch, av1::WatchAlertsRequest());
+  // An event read proves the stream is open on the server.
+  ReportIncident(*checkin_stub_, TestToken(CallerRole::kVolunteer, volunteer_, org_));
+  av1::AlertEvent first;
+  ASSERT_TRUE(stream->Read(&first));
+  absl::Time start = absl::Now();
+  alerts_->Signal(SIGTERM);
+  av1::AlertEvent event;
+  while (stream->Read(&event)) {
+  }
+  grpc::Status ended = stream->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAVAILABLE) << ended.error_message();
+  EXPECT_EQ(alerts_->WaitForExit(absl::Seconds(5)), 0) << alerts_->Output();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(8));  // the 2 s grace, plus reads that block 1 s
 }
 
 TEST_F(AlertsFlowTest, AOneSecondDeadlineEscalatesExactlyOnceWithTwoReplicas) {
