@@ -369,6 +369,27 @@ TEST_F(AlertsFlowTest, ASilenceRecordsButDoesNotNotifyExceptCriticalIncidents) {
   EXPECT_EQ(silences.silences_size(), 0);
 }
 
+TEST_F(AlertsFlowTest, ACriticalIncidentInhibitsTheVolunteersMediumAlerts) {
+  Consent(true);
+  ReportIncident(*checkin_stub_, TestToken(CallerRole::kVolunteer, volunteer_, org_));
+  std::string supervisor = TestToken(CallerRole::kSupervisor, supervisor_, org_);
+  auto alerts = [&] {
+    std::map<std::string, av1::Alert> by_rule;
+    av1::ListAlertsResponse listed;
+    if (alerts_stub_->ListAlerts(As(supervisor).get(), av1::ListAlertsRequest(), &listed).ok()) {
+      for (const auto& alert : listed.alerts()) by_rule[alert.rule_id()] = alert;
+    }
+    return by_rule;
+  };
+  ASSERT_TRUE(peerwell::testing::WaitFor([&] { return alerts().count("critical_incident") == 1; }));
+  ImportCbi(75, 0);  // cbi_high, medium
+  ASSERT_TRUE(peerwell::testing::WaitFor([&] { return alerts().count("cbi_high") == 1; }));
+  auto by_rule = alerts();
+  EXPECT_EQ(by_rule["critical_incident"].priority(), av1::PRIORITY_CRITICAL);
+  EXPECT_FALSE(by_rule["critical_incident"].inhibited());
+  EXPECT_TRUE(by_rule["cbi_high"].inhibited());
+}
+
 TEST_F(AlertsFlowTest, AReplicaKilledMidLoadLosesNoAlertAndDuplicatesNone) {
   std::string directory_addr = absl::StrCat("127.0.0.1:", directory_port_);
   // Replace the replica with two that take over a silent peer's events after 1 s.
