@@ -14,6 +14,16 @@ google::protobuf::Duration DurationToProto(absl::Duration d) {
   return proto;
 }
 
+v1::Factor FactorToProto(const Factor& factor) {
+  v1::Factor proto;
+  proto.set_factor_id(factor.factor_id);
+  proto.set_description(factor.description);
+  proto.set_value(factor.value);
+  proto.set_threshold(factor.threshold);
+  proto.set_contribution(factor.contribution);
+  return proto;
+}
+
 void SetTime(google::protobuf::Timestamp* out, absl::Time time) {
   if (time != absl::InfinitePast()) *out = TimestampToProto(time);
 }
@@ -51,12 +61,7 @@ v1::Alert AlertToProto(const Alert& alert) {
   proto.set_state(static_cast<v1::AlertState>(alert.state));
   proto.set_dedup_key(alert.dedup_key);
   for (const Factor& factor : alert.factors) {
-    v1::Factor* out = proto.add_factors();
-    out->set_factor_id(factor.factor_id);
-    out->set_description(factor.description);
-    out->set_value(factor.value);
-    out->set_threshold(factor.threshold);
-    out->set_contribution(factor.contribution);
+    *proto.add_factors() = FactorToProto(factor);
   }
   SetTime(proto.mutable_trigger_time(), alert.trigger_time);
   SetTime(proto.mutable_ack_deadline_time(), alert.ack_deadline_time);
@@ -80,12 +85,7 @@ v1::RiskProfile RiskProfileToProto(const std::string& volunteer_id, const RiskPr
   proto.set_risk_score(profile.risk_score);
   proto.set_band(static_cast<v1::RiskBand>(profile.band));
   for (const Factor& factor : profile.factors) {
-    v1::Factor* out = proto.add_factors();
-    out->set_factor_id(factor.factor_id);
-    out->set_description(factor.description);
-    out->set_value(factor.value);
-    out->set_threshold(factor.threshold);
-    out->set_contribution(factor.contribution);
+    *proto.add_factors() = FactorToProto(factor);
   }
   *proto.mutable_evaluate_time() = TimestampToProto(evaluate_time);
   return proto;
