@@ -1,0 +1,104 @@
+// peerwell-bench against its own baseline and against the real directory and check-in binaries.
+#include <regex>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/process.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/tokens.h"
+
+namespace peerwell {
+namespace {
+
+using ::peerwell::testing::ServerProcess;
+
+struct BenchRun {
+  int exit_code = -1;
+  std::string output;
+};
+
+BenchRun Bench(std::vector<std::string> args,
+               std::vector<std::pair<std::string, std::string>> env = {}) {
+  ServerProcess bench(PEERWELL_BENCH_BINARY, std::move(args), std::move(env));
+  bench.Start();
+  BenchRun run;
+  run.exit_code = bench.WaitForExit(absl::Seconds(60)).value_or(-1);
+  run.output = bench.Output();
+  return run;
+}
+
+double Number(const std::string& json, const std::string& field) {
+  std::smatch match;
+  std::regex pattern("\"" + field + "\":([0-9.]+)");
+  double value = -1;
+  if (std::regex_search(json, match, pattern)) (void)absl::SimpleAtod(match[1].str(), &value);
+  return value;
+}
+
+TEST(BenchTest, MeasuresTheEmptyBaselineInAClosedLoop) {
+  BenchRun run = Bench({"--duration=300ms", "--warmup=100ms", "--in_flight=8", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_GT(Number(run.output, "throughput"), 100);
+  EXPECT_EQ(Number(run.output, "errors"), 0);
+  EXPECT_LE(Number(run.output, "p50_ms"), Number(run.output, "p99_ms"));
+}
+
+TEST(BenchTest, AnOpenLoopKeepsItsRate) {
+  BenchRun run = Bench({"--duration=500ms", "--warmup=100ms", "--rate=400", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  double calls = Number(run.output, "calls");
+  EXPECT_GT(calls, 150);  // 200 due in the measured half second
+  EXPECT_LT(calls, 250);
+}
+
+TEST(BenchTest, ReportsTheMedianRatioAgainstTheBaseline) {
+  BenchRun run = Bench({"--vs=empty", "--rounds=3", "--duration=200ms", "--warmup=50ms", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  double ratio = Number(run.output, "throughput_ratio");
+  EXPECT_GT(ratio, 0.2);  // the empty scenario against itself: about 1
+  EXPECT_LT(ratio, 5);
+  EXPECT_THAT(run.output, ::testing::HasSubstr("\"rounds\":[{"));
+}
+
+TEST(BenchTest, RefusesBadFlags) {
+  EXPECT_EQ(Bench({"--scenario=nothing"}).exit_code, 2);
+  EXPECT_EQ(Bench({"--in_flight=0"}).exit_code, 2);
+  EXPECT_EQ(Bench({"--vs=something"}).exit_code, 2);
+}
+
+TEST(BenchTest, SubmitsCheckinsToTheRealServices) {
+  peerwell::testing::RedisServer redis;
+  std::vector<std::pair<std::string, std::string>> env{
+      {"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret},
+      {"PEERWELL_MASTER_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}};
+  auto start = [&](const char* binary, std::vector<std::pair<std::string, std::string>> extra) {
+    extra.insert(extra.end(), env.begin(), env.end());
+    auto process = std::make_unique<ServerProcess>(
+        binary,
+        std::vector<std::string>{"--listen_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0",
+                                 "--redis_addr=" + redis.address_string()},
+        extra);
+    process->Start();
+    return process;
+  };
+  auto directory = start(PEERWELL_DIRECTORY_BINARY, {});
+  int directory_port = directory->WaitForLoggedPort(absl::Seconds(10));
+  ASSERT_GT(directory_port, 0);
+  std::string directory_addr = absl::StrCat("127.0.0.1:", directory_port);
+  auto checkin = start(PEERWELL_CHECKIN_BINARY, {{"PEERWELL_DIRECTORY_ADDR", directory_addr}});
+  int checkin_port = checkin->WaitForLoggedPort(absl::Seconds(10));
+  ASSERT_GT(checkin_port, 0);
+  BenchRun run =
+      Bench({"--scenario=submit-checkin", "--duration=500ms", "--warmup=200ms", "--organisations=2",
+             "--volunteers=5", "--json", "--directory_addr=" + directory_addr,
+             absl::StrCat("--checkin_addr=127.0.0.1:", checkin_port)},
+            {{"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret}});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_GT(Number(run.output, "calls"), 10);
+  EXPECT_EQ(Number(run.output, "errors"), 0) << run.output;
+}
+
+}  // namespace
+}  // namespace peerwell

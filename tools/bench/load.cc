@@ -1,0 +1,132 @@
+#include "tools/bench/load.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "services/common/metrics.h"
+
+namespace peerwell::bench {
+namespace {
+
+class Recorder {
+ public:
+  Recorder(absl::Time measure_from, absl::Time measure_until)
+      : from_(measure_from), until_(measure_until) {}
+
+  void Record(absl::Time started, absl::Time finished, const grpc::Status& status) {
+    if (started < from_ || started >= until_) return;  // warm-up, or after the end
+    std::lock_guard<std::mutex> lock(mu_);
+    if (status.ok()) {
+      latencies_.push_back(absl::ToDoubleMilliseconds(finished - started));
+    } else {
+      ++errors_[GrpcCodeName(status.error_code())];
+    }
+  }
+
+  LoadResult Result(double seconds) {
+    std::lock_guard<std::mutex> lock(mu_);
+    LoadResult result;
+    result.seconds = seconds;
+    result.latencies_ms = std::move(latencies_);
+    std::sort(result.latencies_ms.begin(), result.latencies_ms.end());
+    result.calls = static_cast<long>(result.latencies_ms.size());
+    result.errors = std::move(errors_);
+    return result;
+  }
+
+ private:
+  const absl::Time from_;
+  const absl::Time until_;
+  std::mutex mu_;
+  std::vector<double> latencies_;
+  std::map<std::string, long> errors_;
+};
+
+// Counts calls in flight, so that the run ends only when every call has completed.
+class Outstanding {
+ public:
+  void Add() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++count_;
+  }
+  void Done() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--count_ == 0) zero_.notify_all();
+  }
+  void WaitForZero() {
+    std::unique_lock<std::mutex> lock(mu_);
+    zero_.wait(lock, [this] { return count_ == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable zero_;
+  long count_ = 0;
+};
+
+struct Call {
+  grpc::ClientContext context;
+  absl::Time started;
+};
+
+}  // namespace
+
+double LoadResult::Percentile(double p) const {
+  if (latencies_ms.empty()) return 0;
+  size_t index = static_cast<size_t>(p / 100.0 * (latencies_ms.size() - 1) + 0.5);
+  return latencies_ms[std::min(index, latencies_ms.size() - 1)];
+}
+
+long LoadResult::ErrorCount() const {
+  long total = 0;
+  for (const auto& [code, count] : errors) total += count;
+  return total;
+}
+
+LoadResult RunLoad(const LoadOptions& options, const IssueCall& issue) {
+  const absl::Time start = absl::Now();
+  const absl::Time measure_from = start + options.warmup;
+  const absl::Time end = measure_from + options.duration;
+  Recorder recorder(measure_from, end);
+  Outstanding outstanding;
+
+  auto launch = [&](int slot, absl::Time due, auto& self) -> void {
+    auto call = std::make_shared<Call>();
+    call->started = due;
+    call->context.set_deadline(absl::ToChronoTime(absl::Now() + options.deadline));
+    outstanding.Add();
+    issue(slot, &call->context, [&, slot, call, self](grpc::Status status) {
+      absl::Time now = absl::Now();
+      recorder.Record(call->started, now, status);
+      // Closed loop: the slot goes on with its next call until the end.
+      if (options.rate <= 0 && now < end) self(slot, now, self);
+      outstanding.Done();
+    });
+  };
+
+  if (options.rate <= 0) {
+    outstanding.Add();  // hold the count above zero while the loops start
+    for (int slot = 0; slot < options.in_flight; ++slot) launch(slot, absl::Now(), launch);
+    outstanding.Done();
+  } else {
+    absl::Duration interval = absl::Seconds(1.0 / options.rate);
+    outstanding.Add();
+    for (long n = 0;; ++n) {
+      absl::Time due = start + n * interval;
+      if (due >= end) break;
+      absl::Time now = absl::Now();
+      if (due > now) absl::SleepFor(due - now);
+      launch(static_cast<int>(n % std::max(1, options.in_flight)), due, launch);
+    }
+    outstanding.Done();
+  }
+  outstanding.WaitForZero();
+  return recorder.Result(absl::ToDoubleSeconds(options.duration));
+}
+
+}  // namespace peerwell::bench

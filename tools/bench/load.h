@@ -1,0 +1,42 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/support/status.h"
+
+namespace peerwell::bench {
+
+struct LoadOptions {
+  int in_flight = 16;  // closed loop: calls kept in flight
+  double rate = 0;     // open loop when > 0: calls started per second, whatever completes
+  absl::Duration duration = absl::Seconds(5);
+  absl::Duration warmup = absl::Seconds(1);
+  absl::Duration deadline = absl::Seconds(1);
+};
+
+struct LoadResult {
+  double seconds = 0;
+  long calls = 0;
+  std::map<std::string, long> errors;  // by status code name
+  std::vector<double> latencies_ms;    // of the measured calls, sorted
+
+  double Throughput() const { return seconds > 0 ? calls / seconds : 0; }
+  double Percentile(double p) const;
+  long ErrorCount() const;
+};
+
+// Starts one call on the slot's context and calls `done` with its status when it completes.
+using IssueCall =
+    std::function<void(int slot, grpc::ClientContext* context, std::function<void(grpc::Status)>)>;
+
+// Drives `issue` for the warm-up and then the measured duration. In the open loop, latency is
+// counted from when a call was due, not when it was sent, so a stalled server cannot hide its
+// stall (no coordinated omission).
+LoadResult RunLoad(const LoadOptions& options, const IssueCall& issue);
+
+}  // namespace peerwell::bench
