@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "services/alerts/alerts_mapping.h"
 #include "services/common/ids.h"
+#include "services/common/redis_values.h"
 
 namespace peerwell::alerts {
 namespace {
@@ -53,27 +54,12 @@ constexpr char kField = '\x1f';
 constexpr absl::Duration kProcessedRetention = absl::Hours(24 * 30);
 constexpr absl::Duration kHistoryRetention = absl::Hours(24 * 200);
 
-std::string Micros(absl::Time t) { return absl::StrCat(absl::ToUnixMicros(t)); }
-absl::Time FromMicros(absl::string_view text) {
-  int64_t micros = 0;
-  return absl::SimpleAtoi(text, &micros) ? absl::FromUnixMicros(micros) : absl::InfinitePast();
-}
-std::string Exact(double value) { return absl::StrFormat("%.17g", value); }
-double ToDouble(absl::string_view text) {
-  double value = 0;
-  return absl::SimpleAtod(text, &value) ? value : 0;
-}
-int ToInt(absl::string_view text) {
-  int value = 0;
-  return absl::SimpleAtoi(text, &value) ? value : 0;
-}
-
 std::string EncodeFactors(const std::vector<Factor>& factors) {
   std::string out;
   for (const Factor& f : factors) {
     absl::StrAppend(&out, f.factor_id, std::string(1, kField), f.description,
-                    std::string(1, kField), Exact(f.value), std::string(1, kField),
-                    Exact(f.threshold), std::string(1, kField), Exact(f.contribution),
+                    std::string(1, kField), RedisDouble(f.value), std::string(1, kField),
+                    RedisDouble(f.threshold), std::string(1, kField), RedisDouble(f.contribution),
                     std::string(1, kRecord));
   }
   return out;
@@ -84,7 +70,8 @@ std::vector<Factor> DecodeFactors(const std::string& text) {
   for (absl::string_view record : absl::StrSplit(text, kRecord, absl::SkipEmpty())) {
     std::vector<std::string> f = absl::StrSplit(record, kField);
     if (f.size() != 5) continue;
-    factors.push_back({f[0], f[1], ToDouble(f[2]), ToDouble(f[3]), ToDouble(f[4])});
+    factors.push_back(
+        {f[0], f[1], ParseRedisDouble(f[2]), ParseRedisDouble(f[3]), ParseRedisDouble(f[4])});
   }
   return factors;
 }
@@ -101,33 +88,33 @@ Alert DecodeAlert(const std::string& org,
     else if (name == "rule_id")
       a.rule_id = value;
     else if (name == "priority")
-      a.priority = static_cast<Priority>(ToInt(value));
+      a.priority = static_cast<Priority>(ParseRedisInt(value));
     else if (name == "state")
-      a.state = static_cast<AlertState>(ToInt(value));
+      a.state = static_cast<AlertState>(ParseRedisInt(value));
     else if (name == "dedup_key")
       a.dedup_key = value;
     else if (name == "factors")
       a.factors = DecodeFactors(value);
     else if (name == "trigger_time")
-      a.trigger_time = FromMicros(value);
+      a.trigger_time = ParseRedisMicros(value);
     else if (name == "ack_deadline_time")
-      a.ack_deadline_time = FromMicros(value);
+      a.ack_deadline_time = ParseRedisMicros(value);
     else if (name == "acknowledge_time")
-      a.acknowledge_time = FromMicros(value);
+      a.acknowledge_time = ParseRedisMicros(value);
     else if (name == "acknowledged_by")
       a.acknowledged_by = value;
     else if (name == "escalation_level")
-      a.escalation_level = ToInt(value);
+      a.escalation_level = ParseRedisInt(value);
     else if (name == "resolve_time")
-      a.resolve_time = FromMicros(value);
+      a.resolve_time = ParseRedisMicros(value);
     else if (name == "resolved_by")
       a.resolved_by = value;
     else if (name == "outcome")
-      a.outcome = static_cast<Outcome>(ToInt(value));
+      a.outcome = static_cast<Outcome>(ParseRedisInt(value));
     else if (name == "occurrence_count")
-      a.occurrence_count = ToInt(value);
+      a.occurrence_count = ParseRedisInt(value);
     else if (name == "last_occurrence_time")
-      a.last_occurrence_time = FromMicros(value);
+      a.last_occurrence_time = ParseRedisMicros(value);
     else if (name == "silenced")
       a.silenced = value == "1";
     else if (name == "inhibited")
@@ -250,10 +237,6 @@ const RedisScript& ResolveScript() {
   return *script;
 }
 
-std::string Rfc3339(absl::Time t) {
-  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
-}
-
 }  // namespace
 
 absl::StatusOr<std::pair<std::vector<Alert>, bool>> RedisAlertStore::ListAlerts(
@@ -262,7 +245,8 @@ absl::StatusOr<std::pair<std::vector<Alert>, bool>> RedisAlertStore::ListAlerts(
   constexpr int kChunk = 200;
   constexpr int kMaxScanned = 5000;
   std::vector<Alert> alerts;
-  std::string max = before == absl::InfiniteFuture() ? "+inf" : absl::StrCat("(", Micros(before));
+  std::string max =
+      before == absl::InfiniteFuture() ? "+inf" : absl::StrCat("(", RedisMicros(before));
   int scanned = 0;
   while (true) {
     auto range = redis_.Execute({"ZREVRANGEBYSCORE", AllAlertsKey(organization_id), max, "-inf",
@@ -300,7 +284,7 @@ absl::StatusOr<Alert> RedisAlertStore::Acknowledge(const std::string& organizati
   std::string key = AlertKey(organization_id, alert_id);
   auto reply =
       redis_.Eval(AcknowledgeScript(), {key, kDeadlinesKey, FeedKey(organization_id), EventsKey()},
-                  {by, Micros(now), alert_id, organization_id, Rfc3339(now)});
+                  {by, RedisMicros(now), alert_id, organization_id, Rfc3339(now)});
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return ScriptErrorToStatus(*reply);
   auto alert = GetAlert(organization_id, alert_id);
@@ -321,7 +305,7 @@ absl::StatusOr<Alert> RedisAlertStore::Resolve(const std::string& organization_i
       redis_.Eval(ResolveScript(),
                   {key, kDeadlinesKey, FeedKey(organization_id), EventsKey(),
                    OpenKey(organization_id, (*current)->volunteer_id, (*current)->rule_id)},
-                  {by, Micros(now), alert_id, organization_id, Rfc3339(now),
+                  {by, RedisMicros(now), alert_id, organization_id, Rfc3339(now),
                    absl::StrCat(static_cast<int>(outcome)), note});
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return ScriptErrorToStatus(*reply);
@@ -331,8 +315,8 @@ absl::StatusOr<Alert> RedisAlertStore::Resolve(const std::string& organization_i
 }
 
 absl::StatusOr<std::vector<DueDeadline>> RedisAlertStore::DueDeadlines(absl::Time now, int limit) {
-  auto due = redis_.Execute(
-      {"ZRANGEBYSCORE", kDeadlinesKey, "-inf", Micros(now), "LIMIT", "0", absl::StrCat(limit)});
+  auto due = redis_.Execute({"ZRANGEBYSCORE", kDeadlinesKey, "-inf", RedisMicros(now), "LIMIT", "0",
+                             absl::StrCat(limit)});
   if (!due.ok()) return due.status();
   std::vector<DueDeadline> out;
   for (const auto& member : due->elements) {
@@ -353,10 +337,10 @@ absl::StatusOr<bool> RedisAlertStore::Escalate(const std::string& organization_i
                                                const std::string& alert_id, absl::Time now,
                                                int max_escalations, absl::Time next_deadline) {
   std::string key = AlertKey(organization_id, alert_id);
-  auto reply = redis_.Eval(
-      EscalateScript(), {kDeadlinesKey, key, FeedKey(organization_id), EventsKey()},
-      {key, Micros(now), absl::StrCat(max_escalations), Micros(next_deadline), alert_id,
-       organization_id, absl::FormatTime(absl::RFC3339_full, now, absl::UTCTimeZone())});
+  auto reply =
+      redis_.Eval(EscalateScript(), {kDeadlinesKey, key, FeedKey(organization_id), EventsKey()},
+                  {key, RedisMicros(now), absl::StrCat(max_escalations), RedisMicros(next_deadline),
+                   alert_id, organization_id, Rfc3339(now)});
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return ScriptErrorToStatus(*reply);
   return reply->integer == 1;
@@ -374,7 +358,7 @@ absl::StatusOr<TriggerOutcome> RedisAlertStore::Trigger(const std::string& organ
       TriggerScript(),
       {ProcessedKey(org, event_key), OpenKey(org, volunteer_id, hit.rule_id), AlertKey(org, id),
        AllAlertsKey(org), VolunteerAlertsKey(org, volunteer_id), kDeadlinesKey, FeedKey(org)},
-      {AlertKeyPrefix(org), id, Micros(now), Micros(ack_deadline),
+      {AlertKeyPrefix(org), id, RedisMicros(now), RedisMicros(ack_deadline),
        absl::StrCat(static_cast<int>(hit.priority)), silenced ? "1" : "0", inhibited ? "1" : "0",
        EncodeFactors(hit.factors), volunteer_id, hit.rule_id,
        absl::StrCat(absl::ToInt64Seconds(kProcessedRetention))});
@@ -431,10 +415,10 @@ absl::StatusOr<VolunteerHistory> RedisAlertStore::GetHistory(const std::string& 
     std::vector<std::string> fields = absl::StrSplit(entries->elements[i].str, kField);
     if (fields.size() != 5) continue;
     absl::Time time =
-        absl::FromUnixMicros(static_cast<int64_t>(ToDouble(entries->elements[i + 1].str)));
+        absl::FromUnixMicros(static_cast<int64_t>(ParseRedisDouble(entries->elements[i + 1].str)));
     for (absl::string_view score : absl::StrSplit(fields[2], ',', absl::SkipEmpty())) {
       std::pair<std::string, std::string> kv = absl::StrSplit(score, absl::MaxSplits('=', 1));
-      history.scores[kv.first].push_back({time, ToDouble(kv.second)});
+      history.scores[kv.first].push_back({time, ParseRedisDouble(kv.second)});
     }
     if (fields[1] == "pulse") {
       PulsePoint pulse{time, false, false};
@@ -445,7 +429,7 @@ absl::StatusOr<VolunteerHistory> RedisAlertStore::GetHistory(const std::string& 
       }
       history.pulses.push_back(pulse);
     }
-    double hours = ToDouble(fields[4]);
+    double hours = ParseRedisDouble(fields[4]);
     if (hours > 0) history.hours.push_back({time, hours});
     if (!history.last_checkin.has_value() || time > *history.last_checkin) {
       history.last_checkin = time;
@@ -457,21 +441,21 @@ absl::StatusOr<VolunteerHistory> RedisAlertStore::GetHistory(const std::string& 
 absl::Status RedisAlertStore::AddToHistory(const CheckinEvent& event) {
   std::vector<std::string> scores;
   for (const auto& [scale, value] : event.scores)
-    scores.push_back(absl::StrCat(scale, "=", Exact(value)));
+    scores.push_back(absl::StrCat(scale, "=", RedisDouble(value)));
   std::vector<std::string> answers;
   for (const auto& [item, value] : event.answers) answers.push_back(absl::StrCat(item, "=", value));
   // The event id in the member makes a redelivered event a no-op.
   std::string member =
       absl::StrJoin({event.event_id, event.instrument_id, absl::StrJoin(scores, ","),
-                     absl::StrJoin(answers, ","), Exact(event.hours)},
+                     absl::StrJoin(answers, ","), RedisDouble(event.hours)},
                     std::string(1, kField));
   std::string key = HistoryKey(event.organization_id, event.volunteer_id);
   auto replies =
-      redis_.ExecuteAll({{"ZADD", key, "NX", Micros(event.submit_time), member},
-                         {"ZADD", kLastCheckinKey, "GT", Micros(event.submit_time),
+      redis_.ExecuteAll({{"ZADD", key, "NX", RedisMicros(event.submit_time), member},
+                         {"ZADD", kLastCheckinKey, "GT", RedisMicros(event.submit_time),
                           absl::StrCat(event.organization_id, "/", event.volunteer_id)},
                          {"ZREMRANGEBYSCORE", key, "-inf",
-                          absl::StrCat("(", Micros(event.submit_time - kHistoryRetention))}});
+                          absl::StrCat("(", RedisMicros(event.submit_time - kHistoryRetention))}});
   if (!replies.ok()) return replies.status();
   for (const auto& reply : *replies) {
     if (reply.IsError()) return ScriptErrorToStatus(reply);
@@ -481,9 +465,9 @@ absl::Status RedisAlertStore::AddToHistory(const CheckinEvent& event) {
 
 absl::StatusOr<std::vector<AlertStore::QuietVolunteer>> RedisAlertStore::QuietVolunteers(
     absl::Time before, int limit) {
-  auto range =
-      redis_.Execute({"ZRANGEBYSCORE", kLastCheckinKey, "-inf", absl::StrCat("(", Micros(before)),
-                      "WITHSCORES", "LIMIT", "0", absl::StrCat(limit)});
+  auto range = redis_.Execute({"ZRANGEBYSCORE", kLastCheckinKey, "-inf",
+                               absl::StrCat("(", RedisMicros(before)), "WITHSCORES", "LIMIT", "0",
+                               absl::StrCat(limit)});
   if (!range.ok()) return range.status();
   std::vector<QuietVolunteer> quiet;
   for (size_t i = 0; i + 1 < range->elements.size(); i += 2) {
@@ -491,7 +475,7 @@ absl::StatusOr<std::vector<AlertStore::QuietVolunteer>> RedisAlertStore::QuietVo
         absl::StrSplit(range->elements[i].str, absl::MaxSplits('/', 1));
     quiet.push_back(
         {who.first, who.second,
-         absl::FromUnixMicros(static_cast<int64_t>(ToDouble(range->elements[i + 1].str)))});
+         absl::FromUnixMicros(static_cast<int64_t>(ParseRedisDouble(range->elements[i + 1].str)))});
   }
   return quiet;
 }
@@ -521,10 +505,10 @@ absl::Status RedisAlertStore::CreateSilence(const Silence& silence) {
   const std::string& org = silence.organization_id;
   auto replies = redis_.Transaction(
       {{"HSET", SilenceKey(org, silence.id), "id", silence.id, "volunteer_id", silence.volunteer_id,
-        "end_time", Micros(silence.end_time), "reason", silence.reason, "created_by",
-        silence.created_by, "create_time", Micros(silence.create_time)},
-       {"ZADD", SilencesKey(org, silence.volunteer_id), Micros(silence.end_time), silence.id},
-       {"ZADD", AllSilencesKey(org), Micros(silence.end_time), silence.id}});
+        "end_time", RedisMicros(silence.end_time), "reason", silence.reason, "created_by",
+        silence.created_by, "create_time", RedisMicros(silence.create_time)},
+       {"ZADD", SilencesKey(org, silence.volunteer_id), RedisMicros(silence.end_time), silence.id},
+       {"ZADD", AllSilencesKey(org), RedisMicros(silence.end_time), silence.id}});
   return replies.status();
 }
 
@@ -542,13 +526,13 @@ absl::StatusOr<std::optional<Silence>> RedisAlertStore::GetSilence(
     else if (name == "volunteer_id")
       silence.volunteer_id = value;
     else if (name == "end_time")
-      silence.end_time = FromMicros(value);
+      silence.end_time = ParseRedisMicros(value);
     else if (name == "reason")
       silence.reason = value;
     else if (name == "created_by")
       silence.created_by = value;
     else if (name == "create_time")
-      silence.create_time = FromMicros(value);
+      silence.create_time = ParseRedisMicros(value);
   }
   return silence;
 }
@@ -556,7 +540,7 @@ absl::StatusOr<std::optional<Silence>> RedisAlertStore::GetSilence(
 absl::StatusOr<std::vector<Silence>> RedisAlertStore::ListSilences(
     const std::string& organization_id, absl::Time now) {
   auto ids = redis_.Execute({"ZRANGEBYSCORE", AllSilencesKey(organization_id),
-                             absl::StrCat("(", Micros(now)), "+inf", "LIMIT", "0", "1000"});
+                             absl::StrCat("(", RedisMicros(now)), "+inf", "LIMIT", "0", "1000"});
   if (!ids.ok()) return ids.status();
   std::vector<Silence> silences;
   for (const auto& id : ids->elements) {
@@ -579,7 +563,7 @@ absl::StatusOr<bool> RedisAlertStore::IsSilenced(const std::string& organization
                                                  const std::string& volunteer_id, absl::Time now) {
   // Silences are stored scored by their end time: one whose end is still ahead covers now.
   auto count = redis_.Execute({"ZCOUNT", SilencesKey(organization_id, volunteer_id),
-                               absl::StrCat("(", Micros(now)), "+inf"});
+                               absl::StrCat("(", RedisMicros(now)), "+inf"});
   if (!count.ok()) return count.status();
   return count->integer > 0;
 }

@@ -8,6 +8,7 @@
 #include "services/common/events.h"
 #include "services/common/idempotency.h"
 #include "services/common/record_write.h"
+#include "services/common/redis_values.h"
 
 namespace peerwell::checkin {
 namespace {
@@ -37,20 +38,6 @@ const std::string& EventsKey() {
 constexpr char kRecordSeparator = '\x1e';
 constexpr char kFieldSeparator = '\x1f';
 
-std::string Micros(absl::Time t) { return absl::StrCat(absl::ToUnixMicros(t)); }
-absl::Time FromMicros(const std::string& text) {
-  int64_t micros = 0;
-  return absl::SimpleAtoi(text, &micros) ? absl::FromUnixMicros(micros) : absl::InfinitePast();
-}
-std::string Rfc3339(absl::Time t) {
-  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
-}
-std::string Exact(double value) { return absl::StrFormat("%.17g", value); }
-int ToInt(const std::string& text) {
-  int value = 0;
-  return absl::SimpleAtoi(text, &value) ? value : 0;
-}
-
 std::string EncodeAnswers(const std::vector<Answer>& answers) {
   std::vector<std::string> parts;
   for (const Answer& answer : answers)
@@ -61,14 +48,14 @@ std::vector<Answer> DecodeAnswers(const std::string& text) {
   std::vector<Answer> answers;
   for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
     std::pair<std::string, std::string> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
-    answers.push_back({kv.first, ToInt(kv.second)});
+    answers.push_back({kv.first, ParseRedisInt(kv.second)});
   }
   return answers;
 }
 std::string EncodeScores(const std::vector<Score>& scores) {
   std::vector<std::string> parts;
   for (const Score& score : scores) {
-    parts.push_back(absl::StrCat(score.scale_id, "=", Exact(score.value), "=", score.band));
+    parts.push_back(absl::StrCat(score.scale_id, "=", RedisDouble(score.value), "=", score.band));
   }
   return absl::StrJoin(parts, ",");
 }
@@ -104,7 +91,7 @@ RecordWrite SupportRecord(const SealedSupportRequest& sealed) {
           {{"id", r.id},
            {"volunteer_id", r.volunteer_id},
            {"urgency", absl::StrCat(static_cast<int>(r.urgency))},
-           {"create_time", Micros(r.create_time)},
+           {"create_time", RedisMicros(r.create_time)},
            {"source", r.source},
            {"note", sealed.sealed_note}},
           {VolunteerKey(r.organization_id, r.volunteer_id, "support")},
@@ -141,9 +128,9 @@ SealedCheckin DecodeCheckin(const std::string& org,
     else if (name == "instrument_id")
       c.instrument_id = value;
     else if (name == "instrument_version")
-      c.instrument_version = ToInt(value);
+      c.instrument_version = ParseRedisInt(value);
     else if (name == "submit_time")
-      c.submit_time = FromMicros(value);
+      c.submit_time = ParseRedisMicros(value);
     else if (name == "answers")
       c.answers = DecodeAnswers(value);
     else if (name == "scores")
@@ -153,7 +140,7 @@ SealedCheckin DecodeCheckin(const std::string& org,
     else if (name == "hours")
       (void)absl::SimpleAtod(value, &c.context.hours);
     else if (name == "sessions_facilitated")
-      c.context.sessions_facilitated = ToInt(value);
+      c.context.sessions_facilitated = ParseRedisInt(value);
     else if (name == "note")
       sealed.sealed_note = value;
   }
@@ -177,11 +164,11 @@ absl::StatusOr<Created> RedisCheckinStore::CreateCheckin(
         {"volunteer_id", c.volunteer_id},
         {"instrument_id", c.instrument_id},
         {"instrument_version", absl::StrCat(c.instrument_version)},
-        {"submit_time", Micros(c.submit_time)},
+        {"submit_time", RedisMicros(c.submit_time)},
         {"answers", EncodeAnswers(c.answers)},
         {"scores", EncodeScores(c.scores)},
         {"session_kind", c.context.session_kind},
-        {"hours", Exact(c.context.hours)},
+        {"hours", RedisDouble(c.context.hours)},
         {"sessions_facilitated", absl::StrCat(c.context.sessions_facilitated)},
         {"note", sealed.sealed_note}},
        {VolunteerKey(org, c.volunteer_id, "checkins"),
@@ -199,7 +186,7 @@ absl::StatusOr<Created> RedisCheckinStore::CreateCheckin(
         {"answers", EncodeAnswers(c.answers)},
         {"scores", EncodeScores(c.scores)},
         {"session_kind", c.context.session_kind},
-        {"hours", Exact(c.context.hours)},
+        {"hours", RedisDouble(c.context.hours)},
         {"sessions_facilitated", absl::StrCat(c.context.sessions_facilitated)}}}};
   if (support.has_value()) {
     records.push_back(SupportRecord(*support));
@@ -218,8 +205,8 @@ absl::StatusOr<Created> RedisCheckinStore::CreateIncident(const SealedIncident& 
                      {{"id", i.id},
                       {"volunteer_id", i.volunteer_id},
                       {"incident_type", absl::StrCat(static_cast<int>(i.type))},
-                      {"occur_time", Micros(i.occur_time)},
-                      {"report_time", Micros(i.report_time)},
+                      {"occur_time", RedisMicros(i.occur_time)},
+                      {"report_time", RedisMicros(i.report_time)},
                       {"description", sealed.sealed_description}},
                      {VolunteerKey(org, i.volunteer_id, "incidents")},
                      static_cast<double>(absl::ToUnixMicros(i.report_time))};
@@ -266,11 +253,11 @@ absl::StatusOr<std::optional<SealedIncident>> RedisCheckinStore::GetIncident(
     else if (name == "volunteer_id")
       i.volunteer_id = value;
     else if (name == "incident_type")
-      i.type = static_cast<IncidentType>(ToInt(value));
+      i.type = static_cast<IncidentType>(ParseRedisInt(value));
     else if (name == "occur_time")
-      i.occur_time = FromMicros(value);
+      i.occur_time = ParseRedisMicros(value);
     else if (name == "report_time")
-      i.report_time = FromMicros(value);
+      i.report_time = ParseRedisMicros(value);
     else if (name == "description")
       sealed.sealed_description = value;
   }
@@ -291,9 +278,9 @@ absl::StatusOr<std::optional<SealedSupportRequest>> RedisCheckinStore::GetSuppor
     else if (name == "volunteer_id")
       r.volunteer_id = value;
     else if (name == "urgency")
-      r.urgency = static_cast<Urgency>(ToInt(value));
+      r.urgency = static_cast<Urgency>(ParseRedisInt(value));
     else if (name == "create_time")
-      r.create_time = FromMicros(value);
+      r.create_time = ParseRedisMicros(value);
     else if (name == "source")
       r.source = value;
     else if (name == "note")
@@ -308,7 +295,7 @@ absl::StatusOr<CheckinPage> RedisCheckinStore::ListCheckins(const std::string& o
   std::string index = VolunteerKey(
       organization_id, volunteer_id,
       query.instrument_id.empty() ? "checkins" : absl::StrCat("checkins:", query.instrument_id));
-  std::string max = query.end_time == absl::InfiniteFuture() ? "+inf" : Micros(query.end_time);
+  std::string max = query.end_time == absl::InfiniteFuture() ? "+inf" : RedisMicros(query.end_time);
   if (!query.position.empty()) {
     int64_t position = 0;
     if (!absl::SimpleAtoi(query.position, &position)) {
@@ -316,7 +303,8 @@ absl::StatusOr<CheckinPage> RedisCheckinStore::ListCheckins(const std::string& o
     }
     max = absl::StrCat("(", position);
   }
-  std::string min = query.start_time == absl::InfinitePast() ? "-inf" : Micros(query.start_time);
+  std::string min =
+      query.start_time == absl::InfinitePast() ? "-inf" : RedisMicros(query.start_time);
   auto range = redis_.Execute({"ZREVRANGEBYSCORE", index, max, min, "WITHSCORES", "LIMIT", "0",
                                absl::StrCat(query.page_size + 1)});
   if (!range.ok()) return range.status();
@@ -344,7 +332,7 @@ absl::StatusOr<std::vector<absl::Time>> RedisCheckinStore::ListIncidentTimes(
     const std::string& organization_id, const std::string& volunteer_id, absl::Time since) {
   auto range =
       redis_.Execute({"ZRANGEBYSCORE", VolunteerKey(organization_id, volunteer_id, "incidents"),
-                      Micros(since), "+inf", "WITHSCORES"});
+                      RedisMicros(since), "+inf", "WITHSCORES"});
   if (!range.ok()) return range.status();
   std::vector<absl::Time> times;
   for (size_t i = 0; i + 1 < range->elements.size(); i += 2) {

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "services/common/redis_values.h"
 
 namespace peerwell {
 
@@ -26,7 +27,7 @@ RedisCommand AuditXadd(const AuditRecord& record) {
           "outcome",
           record.outcome,
           "time",
-          absl::FormatTime(absl::RFC3339_full, record.time, absl::UTCTimeZone())};
+          Rfc3339(record.time)};
 }
 
 absl::Status AuditAppender::Append(const AuditRecord& record) {

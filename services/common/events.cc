@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "services/common/log.h"
+#include "services/common/redis_values.h"
 
 namespace peerwell {
 namespace {
@@ -27,7 +28,7 @@ RedisCommand EventXadd(absl::string_view stream, absl::string_view type,
                        "organization_id",
                        std::string(organization_id),
                        "occur_time",
-                       absl::FormatTime(absl::RFC3339_full, occur_time, absl::UTCTimeZone())};
+                       Rfc3339(occur_time)};
   for (const auto& field : fields) {
     command.push_back(field.name);
     command.push_back(field.value);

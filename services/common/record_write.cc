@@ -1,7 +1,7 @@
 #include "services/common/record_write.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "services/common/redis_values.h"
 
 namespace peerwell {
 namespace {
@@ -60,8 +60,7 @@ absl::StatusOr<IdempotentResult> WriteRecordsOnce(RedisClient& redis,
     keys.push_back(record.hash_key);
     keys.insert(keys.end(), record.index_keys.begin(), record.index_keys.end());
     args.push_back(absl::StrCat(record.index_keys.size()));
-    // Exactly: StrCat would round a double to six digits, and scores are microsecond times.
-    args.push_back(absl::StrFormat("%.17g", record.score));
+    args.push_back(RedisDouble(record.score));  // scores are microsecond times: exactly
     args.push_back(absl::StrCat(record.fields.size()));
     for (const auto& [name, value] : record.fields) {
       args.push_back(name);

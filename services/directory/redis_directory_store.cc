@@ -7,6 +7,7 @@
 #include "absl/strings/string_view.h"
 #include "services/common/events.h"
 #include "services/common/idempotency.h"
+#include "services/common/redis_values.h"
 
 namespace peerwell::directory {
 namespace {
@@ -51,25 +52,11 @@ constexpr int kListChunk = 100;
 // supervisor in a large organisation) gets a short page and a token instead of a scan of all.
 constexpr int kMaxScannedPerPage = 2000;
 
-std::string Micros(absl::Time t) { return absl::StrCat(absl::ToUnixMicros(t)); }
-std::string Rfc3339(absl::Time t) {
-  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
-}
-absl::Time FromMicros(const std::string& text) {
-  int64_t micros = 0;
-  if (!absl::SimpleAtoi(text, &micros)) return absl::InfinitePast();
-  return absl::FromUnixMicros(micros);
-}
-int ToInt(const std::string& text) {
-  int value = 0;
-  return absl::SimpleAtoi(text, &value) ? value : 0;
-}
-
 std::string EncodeQualifications(const std::vector<Qualification>& qualifications) {
   std::string out;
   for (const auto& q : qualifications) {
     absl::StrAppend(&out, q.kind, std::string(1, kQualificationFieldSeparator),
-                    q.expire_time.has_value() ? Micros(*q.expire_time) : "",
+                    q.expire_time.has_value() ? RedisMicros(*q.expire_time) : "",
                     std::string(1, kQualificationSeparator));
   }
   return out;
@@ -82,7 +69,7 @@ std::vector<Qualification> DecodeQualifications(const std::string& text) {
     std::vector<std::string> parts = absl::StrSplit(record, kQualificationFieldSeparator);
     Qualification q;
     q.kind = parts[0];
-    if (parts.size() > 1 && !parts[1].empty()) q.expire_time = FromMicros(parts[1]);
+    if (parts.size() > 1 && !parts[1].empty()) q.expire_time = ParseRedisMicros(parts[1]);
     out.push_back(std::move(q));
   }
   return out;
@@ -142,9 +129,9 @@ std::optional<Person> DecodePerson(const std::string& org, const RedisReply& has
     else if (name == "display_name")
       person.display_name = value;
     else if (name == "role")
-      person.role = static_cast<Role>(ToInt(value));
+      person.role = static_cast<Role>(ParseRedisInt(value));
     else if (name == "status")
-      person.status = static_cast<PersonStatus>(ToInt(value));
+      person.status = static_cast<PersonStatus>(ParseRedisInt(value));
     else if (name == "timezone")
       person.timezone = value;
     else if (name == "quiet_start")
@@ -152,17 +139,17 @@ std::optional<Person> DecodePerson(const std::string& org, const RedisReply& has
     else if (name == "quiet_end")
       quiet_end = value;
     else if (name == "commitment")
-      person.commitment_hours_per_month = ToInt(value);
+      person.commitment_hours_per_month = ParseRedisInt(value);
     else if (name == "qualifications")
       person.qualifications = DecodeQualifications(value);
     else if (name == "lived_experience")
       person.lived_experience = value == "1";
     else if (name == "create_time")
-      person.create_time = FromMicros(value);
+      person.create_time = ParseRedisMicros(value);
     else if (name == "update_time")
-      person.update_time = FromMicros(value);
+      person.update_time = ParseRedisMicros(value);
     else if (name == "version")
-      person.version = ToInt(value);
+      person.version = ParseRedisInt(value);
   }
   if (!quiet_start.empty()) person.quiet_hours = QuietHours{quiet_start, quiet_end};
   for (const auto& id : supervisors.elements) person.supervisor_ids.push_back(id.str);
@@ -185,9 +172,9 @@ std::optional<ApiKey> DecodeApiKey(const std::string& org, const RedisReply& has
     else if (name == "secret_hash")
       key.secret_hash = value;
     else if (name == "create_time")
-      key.create_time = FromMicros(value);
+      key.create_time = ParseRedisMicros(value);
     else if (name == "revoke_time" && !value.empty())
-      key.revoke_time = FromMicros(value);
+      key.revoke_time = ParseRedisMicros(value);
   }
   return key;
 }
@@ -347,7 +334,7 @@ absl::StatusOr<Created> RedisDirectoryStore::CreateOrganization(const Organizati
   auto result = ParseIdempotentReply(
       redis_.Eval(CreateOrganizationScript(), {request_key, OrgKey(organization.id)},
                   {Retention(request), organization.id, organization.display_name,
-                   Micros(organization.create_time)}));
+                   RedisMicros(organization.create_time)}));
   if (!result.ok()) return result.status();
   return Created{result->value, result->replayed};
 }
@@ -365,7 +352,7 @@ absl::StatusOr<std::optional<Organization>> RedisDirectoryStore::GetOrganization
     else if (name == "display_name")
       organization.display_name = value;
     else if (name == "create_time")
-      organization.create_time = FromMicros(value);
+      organization.create_time = ParseRedisMicros(value);
   }
   return organization;
 }
@@ -391,7 +378,7 @@ absl::StatusOr<Created> RedisDirectoryStore::CreatePerson(const Person& person,
   for (PersonField field : kAllFields) AppendFields(person, field, &fields);
   for (const char* name : {"create_time", "update_time"}) {
     fields.push_back(name);
-    fields.push_back(Micros(person.create_time));
+    fields.push_back(RedisMicros(person.create_time));
   }
   fields.push_back("version");
   fields.push_back(absl::StrCat(person.version));
@@ -500,7 +487,7 @@ absl::Status RedisDirectoryStore::UpdatePerson(const Person& updated,
   // A role change to volunteer clears lived_experience (see DirectoryService::UpdatePerson).
   AppendFields(updated, PersonField::kLivedExperience, &args);
   args.push_back("update_time");
-  args.push_back(Micros(updated.update_time));
+  args.push_back(RedisMicros(updated.update_time));
   args[5] = absl::StrJoin(names, " ");
   return CheckReply(redis_.Eval(
       UpdatePersonScript(), {PersonKey(org, updated.id), CoordinatorsKey(org), EventsKey()}, args));
@@ -515,8 +502,8 @@ absl::Status RedisDirectoryStore::SetSupervision(const std::string& organization
       SetSupervisionScript(),
       {PersonKey(org, volunteer_id), PersonKey(org, supervisor_id),
        SupervisorsKey(org, volunteer_id), SuperviseesKey(org, supervisor_id), EventsKey()},
-      {volunteer_id, supervisor_id, org, Rfc3339(now), Micros(now), absl::StrCat(max_supervisors),
-       assigned ? "1" : "0"}));
+      {volunteer_id, supervisor_id, org, Rfc3339(now), RedisMicros(now),
+       absl::StrCat(max_supervisors), assigned ? "1" : "0"}));
 }
 
 absl::StatusOr<Consent> RedisDirectoryStore::GetConsent(const std::string& organization_id,
@@ -532,7 +519,7 @@ absl::StatusOr<Consent> RedisDirectoryStore::GetConsent(const std::string& organ
     else if (name == "research_export")
       consent.research_export = value == "1";
     else if (name == "update_time")
-      consent.update_time = FromMicros(value);
+      consent.update_time = ParseRedisMicros(value);
   }
   return consent;
 }
@@ -545,7 +532,7 @@ absl::Status RedisDirectoryStore::SetConsent(const std::string& organization_id,
       {{"HSET", ConsentKey(organization_id, volunteer_id), "risk_monitoring",
         flag(consent.risk_monitoring), "share_scores_with_supervisor",
         flag(consent.share_scores_with_supervisor), "research_export",
-        flag(consent.research_export), "update_time", Micros(consent.update_time)},
+        flag(consent.research_export), "update_time", RedisMicros(consent.update_time)},
        EventXadd(EventsKey(), "consent.changed", organization_id, consent.update_time,
                  {{"volunteer_id", volunteer_id},
                   {"risk_monitoring", flag(consent.risk_monitoring)},
@@ -563,7 +550,7 @@ absl::Status RedisDirectoryStore::CreateApiKey(const ApiKey& api_key) {
   return CheckReply(redis_.Eval(
       CreateApiKeyScript(), {ApiKeyKey(org, api_key.id), ApiKeysIndexKey(org), ApiKeySeqKey(org)},
       {api_key.id, api_key.display_name, absl::StrJoin(api_key.scopes, " "), api_key.secret_hash,
-       Micros(api_key.create_time)}));
+       RedisMicros(api_key.create_time)}));
 }
 
 absl::StatusOr<std::optional<ApiKey>> RedisDirectoryStore::GetApiKey(
@@ -605,8 +592,8 @@ absl::StatusOr<Page<ApiKey>> RedisDirectoryStore::ListApiKeys(const std::string&
 
 absl::Status RedisDirectoryStore::RevokeApiKey(const std::string& organization_id,
                                                const std::string& api_key_id, absl::Time now) {
-  return CheckReply(
-      redis_.Eval(RevokeApiKeyScript(), {ApiKeyKey(organization_id, api_key_id)}, {Micros(now)}));
+  return CheckReply(redis_.Eval(RevokeApiKeyScript(), {ApiKeyKey(organization_id, api_key_id)},
+                                {RedisMicros(now)}));
 }
 
 }  // namespace peerwell::directory
