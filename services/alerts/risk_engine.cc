@@ -35,28 +35,45 @@ VolunteerHistory HistoryUntil(VolunteerHistory history, absl::Time until) {
 }
 
 absl::Status RiskEngine::Raise(const std::string& organization_id, const std::string& volunteer_id,
-                               const RuleHit& hit, const std::string& event_id,
-                               const AlertPolicy& policy) {
+                               const std::vector<RuleHit>& hits, const std::string& event_id,
+                               const AlertPolicy& policy, const std::vector<Alert>* open) {
+  if (hits.empty()) return absl::OkStatus();
   absl::Time now = clock_.Now();
-  bool critical = hit.priority == Priority::kCritical;
-  bool silenced = false;
-  if (!critical) {
-    auto covered = store_.IsSilenced(organization_id, volunteer_id, now);
-    if (!covered.ok()) return covered.status();
-    silenced = *covered;
+  // What every hit of the event needs, looked up once: a silence, an open critical incident.
+  bool any_silenceable = std::any_of(hits.begin(), hits.end(), [](const RuleHit& hit) {
+    return hit.priority != Priority::kCritical;
+  });
+  bool any_inhibitable = std::any_of(hits.begin(), hits.end(), [](const RuleHit& hit) {
+    return hit.priority <= Priority::kMedium;
+  });
+  bool covered = false;
+  if (any_silenceable) {
+    auto silenced = store_.IsSilenced(organization_id, volunteer_id, now);
+    if (!silenced.ok()) return silenced.status();
+    covered = *silenced;
   }
-  bool inhibited = false;
-  if (hit.priority <= Priority::kMedium) {
-    auto open = store_.OpenAlerts(organization_id, volunteer_id);
-    if (!open.ok()) return open.status();
-    for (const Alert& alert : *open) {
-      if (alert.rule_id == "critical_incident") inhibited = true;
+  bool incident_open = false;
+  if (any_inhibitable) {
+    std::vector<Alert> fetched;
+    if (open == nullptr) {
+      auto alerts = store_.OpenAlerts(organization_id, volunteer_id);
+      if (!alerts.ok()) return alerts.status();
+      fetched = *std::move(alerts);
+      open = &fetched;
     }
+    incident_open = std::any_of(open->begin(), open->end(), [](const Alert& alert) {
+      return alert.rule_id == "critical_incident";
+    });
   }
-  auto outcome =
-      store_.Trigger(organization_id, volunteer_id, hit, absl::StrCat(event_id, "/", hit.rule_id),
-                     now, now + AckDeadline(policy, hit.priority), silenced, inhibited);
-  return outcome.status();
+  for (const RuleHit& hit : hits) {
+    bool silenced = covered && hit.priority != Priority::kCritical;
+    bool inhibited = incident_open && hit.priority <= Priority::kMedium;
+    auto outcome =
+        store_.Trigger(organization_id, volunteer_id, hit, absl::StrCat(event_id, "/", hit.rule_id),
+                       now, now + AckDeadline(policy, hit.priority), silenced, inhibited);
+    if (!outcome.ok()) return outcome.status();
+  }
+  return absl::OkStatus();
 }
 
 absl::Status RiskEngine::OnCheckin(const CheckinEvent& event) {
@@ -76,26 +93,25 @@ absl::Status RiskEngine::OnCheckin(const CheckinEvent& event) {
   if (!policy.ok()) return policy.status();
   std::vector<RuleHit> hits =
       EvaluateCheckinRules(*policy, *history, event.instrument_id, event.submit_time);
-  for (const RuleHit& hit : hits) {
-    if (auto raised =
-            Raise(event.organization_id, event.volunteer_id, hit, event.event_id, *policy);
-        !raised.ok()) {
-      return raised;
-    }
+  auto open = store_.OpenAlerts(event.organization_id, event.volunteer_id);
+  if (!open.ok()) return open.status();
+  if (auto raised =
+          Raise(event.organization_id, event.volunteer_id, hits, event.event_id, *policy, &*open);
+      !raised.ok()) {
+    return raised;
   }
-  return ResolveCleared(event, hits);
+  return ResolveCleared(event, hits, *open);
 }
 
-absl::Status RiskEngine::ResolveCleared(const CheckinEvent& event,
-                                        const std::vector<RuleHit>& hits) {
+absl::Status RiskEngine::ResolveCleared(const CheckinEvent& event, const std::vector<RuleHit>& hits,
+                                        const std::vector<Alert>& open) {
   // Operational (low) alerts close themselves once their condition is gone: any check-in ends
   // checkins_missed; a pulse whose hours no longer exceed the commitment ends
   // hours_over_commitment. Wellbeing alerts always wait for a person.
   std::vector<std::string> cleared{"checkins_missed"};
   if (event.instrument_id == "pulse") cleared.push_back("hours_over_commitment");
-  auto open = store_.OpenAlerts(event.organization_id, event.volunteer_id);
-  if (!open.ok()) return open.status();
-  for (const Alert& alert : *open) {
+  // The alerts open before this event: a rule it raised is in `hits`, so stays open.
+  for (const Alert& alert : open) {
     bool clears = std::find(cleared.begin(), cleared.end(), alert.rule_id) != cleared.end();
     bool still = std::any_of(hits.begin(), hits.end(),
                              [&](const RuleHit& hit) { return hit.rule_id == alert.rule_id; });
@@ -113,14 +129,15 @@ absl::Status RiskEngine::OnIncident(const IncidentEvent& event) {
   auto policy = store_.GetPolicy(event.organization_id);
   if (!policy.ok()) return policy.status();
   return Raise(event.organization_id, event.volunteer_id,
-               CriticalIncidentHit(event.incident_type, event.occur_time), event.event_id, *policy);
+               {CriticalIncidentHit(event.incident_type, event.occur_time)}, event.event_id,
+               *policy);
 }
 
 absl::Status RiskEngine::OnSupport(const SupportEvent& event) {
   auto policy = store_.GetPolicy(event.organization_id);
   if (!policy.ok()) return policy.status();
   return Raise(event.organization_id, event.volunteer_id,
-               SupportRequestedHit(event.source, event.urgent), event.event_id, *policy);
+               {SupportRequestedHit(event.source, event.urgent)}, event.event_id, *policy);
 }
 
 absl::StatusOr<int> RiskEngine::SweepMissedCheckins() {
@@ -145,7 +162,8 @@ absl::StatusOr<int> RiskEngine::SweepMissedCheckins() {
     if (!hit.has_value()) continue;
     // One alert per gap: the gap is named by the check-in it follows.
     std::string gap = absl::StrCat("missed-", absl::ToUnixMicros(volunteer.last_checkin));
-    if (auto raised = Raise(volunteer.organization_id, volunteer.volunteer_id, *hit, gap, *policy);
+    if (auto raised =
+            Raise(volunteer.organization_id, volunteer.volunteer_id, {*hit}, gap, *policy);
         !raised.ok()) {
       return raised;
     }

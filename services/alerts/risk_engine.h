@@ -45,9 +45,12 @@ class RiskEngine {
   absl::StatusOr<int> SweepMissedCheckins();
 
  private:
-  absl::Status ResolveCleared(const CheckinEvent& event, const std::vector<RuleHit>& hits);
+  absl::Status ResolveCleared(const CheckinEvent& event, const std::vector<RuleHit>& hits,
+                              const std::vector<Alert>& open);
+  // Records the hits of one event; `open` are the volunteer's open alerts if already at hand.
   absl::Status Raise(const std::string& organization_id, const std::string& volunteer_id,
-                     const RuleHit& hit, const std::string& event_id, const AlertPolicy& policy);
+                     const std::vector<RuleHit>& hits, const std::string& event_id,
+                     const AlertPolicy& policy, const std::vector<Alert>* open = nullptr);
 
   AlertStore& store_;
   VolunteerDirectory& directory_;
