@@ -390,6 +390,39 @@ TEST_F(AlertsFlowTest, ACriticalIncidentInhibitsTheVolunteersMediumAlerts) {
   EXPECT_TRUE(by_rule["cbi_high"].inhibited());
 }
 
+TEST_F(AlertsFlowTest, ASlowWatcherDoesNotSlowAnother) {
+  std::string supervisor = TestToken(CallerRole::kSupervisor, supervisor_, org_);
+  // A watcher that never reads: once its flow-control window is full, its writes wait.
+  grpc::ClientContext slow;
+  slow.AddMetadata("authorization", "Bearer " + supervisor);
+  auto stalled = alerts_stub_->WatchAlerts(&slow, av1::WatchAlertsRequest());
+  grpc::ClientContext fast;
+  fast.AddMetadata("authorization", "Bearer " + supervisor);
+  fast.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto stream = alerts_stub_->WatchAlerts(&fast, av1::WatchAlertsRequest());
+  // Wait until both streams are open on the server: the first event reaches the fast one.
+  std::string volunteer = TestToken(CallerRole::kVolunteer, volunteer_, org_);
+  cv1::RequestSupportRequest support;
+  support.set_urgency(cv1::URGENCY_HIGH);
+  cv1::RequestSupportResponse requested;
+  ASSERT_TRUE(checkin_stub_->RequestSupport(As(volunteer).get(), support, &requested).ok());
+  av1::AlertEvent event;
+  ASSERT_TRUE(stream->Read(&event));
+  // Far more than a flow-control window of events (each carries the whole alert).
+  constexpr int kRequests = 400;
+  for (int i = 1; i < kRequests; ++i) {
+    ASSERT_TRUE(checkin_stub_->RequestSupport(As(volunteer).get(), support, &requested).ok());
+  }
+  int received = 1;
+  while (received < kRequests && stream->Read(&event)) {
+    if (event.alert().rule_id() == "support_requested") ++received;
+  }
+  EXPECT_EQ(received, kRequests);
+  EXPECT_EQ(event.alert().occurrence_count(), kRequests);
+  fast.TryCancel();
+  slow.TryCancel();
+}
+
 TEST_F(AlertsFlowTest, AReplicaKilledMidLoadLosesNoAlertAndDuplicatesNone) {
   std::string directory_addr = absl::StrCat("127.0.0.1:", directory_port_);
   // Replace the replica with two that take over a silent peer's events after 1 s.
