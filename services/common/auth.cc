@@ -4,9 +4,13 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <array>
 #include <chrono>
+#include <functional>
+#include <mutex>
 #include <system_error>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -39,7 +43,75 @@ std::string MintToken(absl::string_view key, const TokenClaims& claims, absl::Ti
   return token.signature();
 }
 
+// Tokens already verified, in shards so that concurrent calls rarely wait on one another. A full
+// shard is emptied rather than tracked for recency: its tokens are verified again on next use.
+class TokenVerifier::VerifiedTokens {
+ public:
+  struct Entry {
+    Caller caller;
+    absl::Time expiry;
+  };
+
+  std::optional<Entry> Find(absl::string_view token) {
+    Shard& shard = ShardOf(token);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto it = shard.entries.find(token);
+    if (it == shard.entries.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void Remember(absl::string_view token, Entry entry) {
+    Shard& shard = ShardOf(token);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    if (shard.entries.size() >= kEntriesPerShard) shard.entries.clear();
+    shard.entries.insert_or_assign(std::string(token), std::move(entry));
+  }
+
+  void Forget(absl::string_view token) {
+    Shard& shard = ShardOf(token);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    if (auto it = shard.entries.find(token); it != shard.entries.end()) shard.entries.erase(it);
+  }
+
+ private:
+  static constexpr size_t kShards = 16;
+  static constexpr size_t kEntriesPerShard = 1024;
+  struct Shard {
+    std::mutex mu;
+    absl::flat_hash_map<std::string, Entry> entries;
+  };
+  Shard& ShardOf(absl::string_view token) {
+    return shards_[std::hash<std::string_view>()({token.data(), token.size()}) % kShards];
+  }
+  std::array<Shard, kShards> shards_;
+};
+
+TokenVerifier::TokenVerifier(std::string secret, const Clock* clock)
+    : secret_(std::move(secret)), clock_(clock), verified_(std::make_unique<VerifiedTokens>()) {}
+TokenVerifier::~TokenVerifier() = default;
+TokenVerifier::TokenVerifier(TokenVerifier&&) noexcept = default;
+TokenVerifier& TokenVerifier::operator=(TokenVerifier&&) noexcept = default;
+
+absl::Time TokenVerifier::Now() const { return clock_ != nullptr ? clock_->Now() : absl::Now(); }
+
 absl::StatusOr<Caller> TokenVerifier::Verify(absl::string_view token) const {
+  if (auto known = verified_->Find(token); known.has_value()) {
+    if (Now() >= known->expiry) {
+      verified_->Forget(token);
+      return Unauthenticated("token expired");
+    }
+    return known->caller;
+  }
+  absl::Time expiry;
+  auto caller = VerifySignedToken(token, &expiry);
+  if (!caller.ok()) return caller.status();
+  if (Now() >= expiry) return Unauthenticated("token expired");
+  verified_->Remember(token, {*caller, expiry});
+  return caller;
+}
+
+absl::StatusOr<Caller> TokenVerifier::VerifySignedToken(absl::string_view token,
+                                                        absl::Time* expiry) const {
   using namespace jwt::params;
   std::error_code ec;
   jwt::jwt_object decoded;
@@ -74,6 +146,11 @@ absl::StatusOr<Caller> TokenVerifier::Verify(absl::string_view token) const {
     return Unauthenticated("malformed claims");
   }
   if (caller.person_id.empty()) return Unauthenticated("token has no subject");
+  try {
+    *expiry = absl::FromUnixSeconds(payload.get_claim_value<int64_t>("exp"));
+  } catch (const std::exception&) {
+    return Unauthenticated("malformed expiry");
+  }
   if (caller.organization_id.empty() && caller.role != CallerRole::kAdmin) {
     return Unauthenticated("token has no organisation");
   }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -8,6 +9,7 @@
 #include "absl/time/time.h"
 #include "services/common/api_key_secret.h"
 #include "services/common/caller.h"
+#include "services/common/clock.h"
 
 namespace peerwell {
 
@@ -26,13 +28,28 @@ std::string MintToken(absl::string_view key, const TokenClaims& claims, absl::Ti
 
 // Verifies bearer tokens: HS256 only (alg none or any other algorithm is refused), a valid
 // signature, issuer and audience `peerwell`, an `exp` in the future, and the PeerWell claims.
+//
+// A client sends the same token on every call until it expires, so a verified token is
+// remembered (bounded, by the whole token) and later calls skip the HMAC and the JSON parse; its
+// expiry is still checked on every call. `clock` is the time expiry is judged by (the system
+// clock when null).
 class TokenVerifier {
  public:
-  explicit TokenVerifier(std::string secret) : secret_(std::move(secret)) {}
+  explicit TokenVerifier(std::string secret, const Clock* clock = nullptr);
+  ~TokenVerifier();
+  TokenVerifier(TokenVerifier&&) noexcept;
+  TokenVerifier& operator=(TokenVerifier&&) noexcept;
+
   absl::StatusOr<Caller> Verify(absl::string_view token) const;
 
  private:
+  class VerifiedTokens;
+  absl::StatusOr<Caller> VerifySignedToken(absl::string_view token, absl::Time* expiry) const;
+  absl::Time Now() const;
+
   std::string secret_;
+  const Clock* clock_;
+  std::unique_ptr<VerifiedTokens> verified_;
 };
 
 // The real ApiKeySecrets: 32 random bytes from OpenSSL, SHA-256, CRYPTO_memcmp.

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -96,6 +97,10 @@ void BlockTerminationSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
+void DisableMutexDeadlockDetection() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+}
+
 int WaitForTerminationSignal() {
   sigset_t set;
   sigemptyset(&set);
@@ -109,6 +114,7 @@ int WaitForTerminationSignal() {
 int RunServerMain(int argc, char** argv, const ServiceDefaults& defaults,
                   const ServiceBuilder& build) {
   BlockTerminationSignals();
+  DisableMutexDeadlockDetection();
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string program = absl::StrCat("peerwell-", defaults.service_name);
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {

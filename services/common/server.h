@@ -65,6 +65,11 @@ void BlockTerminationSignals();
 // Returns the signal that arrived.
 int WaitForTerminationSignal();
 
+// Debian builds Abseil without NDEBUG, so every absl::Mutex acquisition (gRPC's own locks among
+// them, on every call) also walks a deadlock-cycle graph. Profiles of the check-in path showed it;
+// release binaries turn it off first thing in main.
+void DisableMutexDeadlockDetection();
+
 // Runs a server binary: parses config (exit 2 with a message on error), sets up logging,
 // metrics and Redis, lets `build` add the services, serves until SIGTERM or SIGINT, drains,
 // exits 0. `build` returns the objects that must outlive the server.

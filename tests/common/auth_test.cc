@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "jwt/jwt.hpp"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/tokens.h"
 
 namespace peerwell {
@@ -84,6 +85,34 @@ TEST_F(TokenVerifierTest, RefusesExpiredToken) {
   auto result = verifier_.Verify(expired);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(result.status().message(), ::testing::HasSubstr("expired"));
+}
+
+TEST(TokenVerifierCacheTest, RemembersATokenButStillRefusesItOnceExpired) {
+  peerwell::testing::FakeClock clock(absl::Now());
+  TokenVerifier verifier(kTestJwtSecret, &clock);
+  std::string token = TestToken(CallerRole::kVolunteer, "p1", "o1", absl::Minutes(10));
+  for (int call = 0; call < 2; ++call) {  // the second is answered from what the first verified
+    auto caller = verifier.Verify(token);
+    ASSERT_TRUE(caller.ok()) << caller.status();
+    EXPECT_EQ(caller->person_id, "p1");
+    EXPECT_EQ(caller->role, CallerRole::kVolunteer);
+  }
+  clock.Advance(absl::Minutes(11));
+  auto late = verifier.Verify(token);
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(late.status().message(), ::testing::HasSubstr("expired"));
+}
+
+TEST(TokenVerifierCacheTest, ARememberedTokenDoesNotVouchForAnAlteredOne) {
+  TokenVerifier verifier(kTestJwtSecret);
+  std::string token = TestToken(CallerRole::kVolunteer, "p1", "o1");
+  ASSERT_TRUE(verifier.Verify(token).ok());
+  std::string altered = token;
+  char& in_signature = altered[altered.size() - 5];  // not the last: that one holds padding bits
+  in_signature = in_signature == 'A' ? 'B' : 'A';
+  EXPECT_EQ(verifier.Verify(altered).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(verifier.Verify(token.substr(0, token.size() - 1)).status().code(),
+            absl::StatusCode::kUnauthenticated);
 }
 
 TEST_F(TokenVerifierTest, RefusesWrongIssuerOrAudience) {

@@ -17,6 +17,7 @@
 #include "peerwell/directory/v1/directory.grpc.pb.h"
 #include "services/common/auth.h"
 #include "services/common/config.h"
+#include "services/common/server.h"
 #include "tools/bench/load.h"
 
 namespace peerwell::bench {
@@ -211,6 +212,7 @@ double Median(std::vector<double> values) {
 }
 
 int Main(int argc, char** argv) {
+  DisableMutexDeadlockDetection();  // as the services do, so the baseline is the same stack
   std::vector<SettingSpec> specs = {
       {"scenario", "PEERWELL_BENCH_SCENARIO", "empty", "empty or submit-checkin"},
       {"in_flight", "PEERWELL_BENCH_IN_FLIGHT", "16", "calls in flight (closed loop)"},
