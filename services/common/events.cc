@@ -1,5 +1,9 @@
 #include "services/common/events.h"
 
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "services/common/log.h"
@@ -65,6 +69,9 @@ ConsumerGroupRunner::ConsumerGroupRunner(RedisAddress address, ConsumerOptions o
     : address_(std::move(address)), options_(std::move(options)), handler_(std::move(handler)) {
   if (options_.dead_letter_stream.empty()) {
     options_.dead_letter_stream = absl::StrCat(options_.stream, ":dead");
+  }
+  if (options_.lanes > 1 && options_.lane_key) {
+    lanes_ = std::make_unique<BoundedExecutor>(options_.lanes, options_.lanes);
   }
 }
 
@@ -171,24 +178,73 @@ absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* cla
       entries = ParseStreamEntries(read->elements[0].elements[1]);
     }
   }
-  for (const auto& entry : entries) {
-    if (stopping_) break;
-    if (auto status = Process(connection, entry); !status.ok()) return status;
+  return ProcessBatch(connection, entries);
+}
+
+absl::Status ConsumerGroupRunner::ProcessBatch(RedisConnection& connection,
+                                               const std::vector<StreamEntry>& entries) {
+  if (entries.empty()) return absl::OkStatus();
+  // nullopt: not handled, because the runner is stopping; the entry stays pending.
+  std::vector<std::optional<absl::Status>> outcomes(entries.size());
+  auto run_lane = [&](const std::vector<size_t>& lane) {
+    for (size_t i : lane) {
+      if (stopping_) return;
+      outcomes[i] = entries[i].deleted ? absl::OkStatus() : handler_(entries[i]);
+    }
+  };
+  std::vector<std::vector<size_t>> lanes(lanes_ ? options_.lanes : 1);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    size_t lane =
+        lanes_ ? std::hash<std::string>()(options_.lane_key(entries[i])) % lanes.size() : 0;
+    lanes[lane].push_back(i);
+  }
+  std::mutex mu;
+  std::condition_variable all_done;
+  size_t running = 0;
+  for (auto& lane : lanes) {
+    if (lane.empty()) continue;
+    bool queued = lanes_ && lanes_->Submit([&, lane = &lane] {
+      run_lane(*lane);
+      std::lock_guard<std::mutex> lock(mu);
+      if (--running == 0) all_done.notify_all();
+    });
+    if (queued) {
+      std::lock_guard<std::mutex> lock(mu);
+      ++running;
+    } else {
+      run_lane(lane);
+    }
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    all_done.wait(lock, [&] { return running == 0; });
+  }
+
+  // One XACK for the whole batch: one round trip, and with appendfsync always one fsync.
+  RedisCommand ack{"XACK", options_.stream, options_.group};
+  long long acknowledged_events = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (outcomes[i].has_value() && outcomes[i]->ok()) {
+      ack.push_back(entries[i].id);
+      if (!entries[i].deleted) ++acknowledged_events;
+    }
+  }
+  if (ack.size() > 3) {
+    auto acked = connection.Execute(ack, absl::Seconds(2));
+    if (!acked.ok()) return acked.status();
+    handled_ += acknowledged_events;
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (!outcomes[i].has_value() || outcomes[i]->ok()) continue;
+    if (auto status = Failed(connection, entries[i], *outcomes[i]); !status.ok()) return status;
   }
   return absl::OkStatus();
 }
 
-absl::Status ConsumerGroupRunner::Process(RedisConnection& connection, const StreamEntry& entry) {
+absl::Status ConsumerGroupRunner::Failed(RedisConnection& connection, const StreamEntry& entry,
+                                         const absl::Status& handled) {
   const absl::Duration io_timeout = absl::Seconds(2);
-  absl::Status handled = entry.deleted ? absl::OkStatus() : handler_(entry);
-  if (handled.ok()) {
-    auto ack = connection.Execute({"XACK", options_.stream, options_.group, entry.id}, io_timeout);
-    if (!ack.ok()) return ack.status();
-    if (!entry.deleted) ++handled_;
-    return absl::OkStatus();
-  }
-  // Failed: leave it pending (it will be claimed again after claim_min_idle) unless it has failed
-  // too often.
+  // Left pending (it will be claimed again after claim_min_idle) unless it has failed too often.
   auto pending = connection.Execute(
       {"XPENDING", options_.stream, options_.group, entry.id, entry.id, "1"}, io_timeout);
   if (!pending.ok()) return pending.status();

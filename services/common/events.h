@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "services/common/config.h"
+#include "services/common/executor.h"
 #include "services/common/redis_client.h"
 
 namespace peerwell {
@@ -50,6 +51,10 @@ struct ConsumerOptions {
   absl::Duration block = absl::Seconds(1);            // XREADGROUP BLOCK
   absl::Duration claim_min_idle = absl::Seconds(30);  // when a pending entry counts as abandoned
   absl::Duration claim_interval = absl::Seconds(5);
+  // Entries with different lane keys are handled concurrently, on this many threads; entries
+  // with one key in the order they were read. An empty lane_key keeps every entry in one lane.
+  int lanes = 1;
+  std::function<std::string(const StreamEntry&)> lane_key;
 };
 
 // Runs a consumer group: reads new entries with XREADGROUP on a connection of its own, calls the
@@ -74,7 +79,10 @@ class ConsumerGroupRunner {
  private:
   void Loop();
   absl::Status RunOnce(RedisConnection& connection, bool* claim_due);
-  absl::Status Process(RedisConnection& connection, const StreamEntry& entry);
+  absl::Status ProcessBatch(RedisConnection& connection, const std::vector<StreamEntry>& entries);
+  // An entry whose handler failed: left pending, or dead-lettered after max_deliveries.
+  absl::Status Failed(RedisConnection& connection, const StreamEntry& entry,
+                      const absl::Status& handled);
   absl::Status DeadLetter(RedisConnection& connection, const StreamEntry& entry,
                           const std::string& reason);
 
@@ -82,6 +90,7 @@ class ConsumerGroupRunner {
   ConsumerOptions options_;
   Handler handler_;
   std::atomic<bool> stopping_{false};
+  std::unique_ptr<BoundedExecutor> lanes_;  // null with one lane
   std::atomic<long long> handled_{0};
   std::atomic<long long> dead_lettered_{0};
   std::thread thread_;

@@ -1,9 +1,12 @@
 #include "services/common/events.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/wait.h"
@@ -61,6 +64,50 @@ TEST_F(EventsTest, DeliversEachEntryAndAcknowledgesIt) {
   runner.Stop();
   std::lock_guard<std::mutex> lock(mu);
   EXPECT_EQ(seen, (std::vector<std::string>{"p1", "p2"}));
+  EXPECT_EQ(Pending(), 0);
+}
+
+TEST_F(EventsTest, HandlesDifferentLanesSideBySideAndOneLaneInOrder) {
+  ConsumerOptions options = FastOptions("c1");
+  options.lanes = 8;
+  options.lane_key = [](const StreamEntry& e) { return e.Get("person_id"); };
+  // Two volunteers whose events fall in different lanes.
+  const std::string a = "a";
+  std::string b;
+  for (int i = 0; b.empty(); ++i) {
+    std::string key = absl::StrCat("b", i);
+    if (std::hash<std::string>()(key) % 8 != std::hash<std::string>()(a) % 8) b = key;
+  }
+  for (int seq = 1; seq <= 3; ++seq) {
+    Publish("checkin.submitted", {{"person_id", a}, {"seq", absl::StrCat(seq)}});
+    Publish("checkin.submitted", {{"person_id", b}, {"seq", absl::StrCat(seq)}});
+  }
+  std::mutex mu;
+  std::condition_variable changed;
+  bool b_started = false;
+  bool a_saw_b_meanwhile = false;
+  std::vector<std::string> order_of_a;
+  ConsumerGroupRunner runner(server_.address(), options, [&](const StreamEntry& e) {
+    std::unique_lock<std::mutex> lock(mu);
+    if (e.Get("person_id") == b) {
+      b_started = true;
+      changed.notify_all();
+      return absl::OkStatus();
+    }
+    if (e.Get("seq") == "1") {
+      // a's first event holds its lane until b's lane has run: only side by side can it.
+      a_saw_b_meanwhile =
+          changed.wait_for(lock, std::chrono::seconds(5), [&] { return b_started; });
+    }
+    order_of_a.push_back(e.Get("seq"));
+    return absl::OkStatus();
+  });
+  runner.Start();
+  ASSERT_TRUE(WaitFor([&] { return runner.handled() == 6; }));
+  runner.Stop();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_TRUE(a_saw_b_meanwhile);
+  EXPECT_EQ(order_of_a, (std::vector<std::string>{"1", "2", "3"}));
   EXPECT_EQ(Pending(), 0);
 }
 

@@ -100,5 +100,21 @@ TEST(BenchTest, SubmitsCheckinsToTheRealServices) {
   EXPECT_EQ(Number(run.output, "errors"), 0) << run.output;
 }
 
+TEST(BenchTest, StartsItsOwnSuiteAndTimesCheckinsUntilTheirAlertsArrive) {
+  BenchRun run = Bench({"--scenario=checkin-to-alert", "--start_suite", "--rate=400", "--calls=300",
+                        "--warmup=200ms", "--organisations=2", "--volunteers=10", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(Number(run.output, "calls"), 300) << run.output;
+  EXPECT_EQ(Number(run.output, "errors"), 0) << run.output;
+  EXPECT_THAT(run.output, ::testing::HasSubstr("not matched to a check-in 0"));
+  for (const char* service : {"directory", "checkin", "alerts"}) {
+    std::smatch match;
+    std::regex pattern(absl::StrCat(
+        "\"name\":\"", service, "\",\"start_to_serving_ms\":([0-9.]+),\"resident_mib\":([0-9.]+)"));
+    ASSERT_TRUE(std::regex_search(run.output, match, pattern)) << service << ": " << run.output;
+    EXPECT_GT(std::stod(match[2].str()), 1) << service;  // measured from the running process
+  }
+}
+
 }  // namespace
 }  // namespace peerwell

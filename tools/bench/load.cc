@@ -91,11 +91,22 @@ long LoadResult::ErrorCount() const {
 LoadResult RunLoad(const LoadOptions& options, const IssueCall& issue) {
   const absl::Time start = absl::Now();
   const absl::Time measure_from = start + options.warmup;
-  const absl::Time end = measure_from + options.duration;
+  const bool by_count = options.calls > 0;
+  const absl::Time end = by_count ? absl::InfiniteFuture() : measure_from + options.duration;
   Recorder recorder(measure_from, end);
   Outstanding outstanding;
+  // By count: calls due from measure_from on are numbered, and none starts past the last.
+  std::atomic<long> measured_started{0};
+  std::mutex last_mu;
+  absl::Time last_finished = measure_from;
+  auto may_start = [&](absl::Time due) {
+    if (!by_count) return due < end;
+    if (due < measure_from) return true;
+    return measured_started.fetch_add(1) < options.calls;
+  };
 
   auto launch = [&](int slot, absl::Time due, auto& self) -> void {
+    if (!may_start(due)) return;
     auto call = std::make_shared<Call>();
     call->started = due;
     call->context.set_deadline(absl::ToChronoTime(absl::Now() + options.deadline));
@@ -103,6 +114,10 @@ LoadResult RunLoad(const LoadOptions& options, const IssueCall& issue) {
     issue(slot, &call->context, [&, slot, call, self](grpc::Status status) {
       absl::Time now = absl::Now();
       recorder.Record(call->started, now, status);
+      if (by_count && call->started >= measure_from) {
+        std::lock_guard<std::mutex> lock(last_mu);
+        last_finished = std::max(last_finished, now);
+      }
       // Closed loop: the slot goes on with its next call until the end.
       if (options.rate <= 0 && now < end) self(slot, now, self);
       outstanding.Done();
@@ -118,7 +133,7 @@ LoadResult RunLoad(const LoadOptions& options, const IssueCall& issue) {
     outstanding.Add();
     for (long n = 0;; ++n) {
       absl::Time due = start + n * interval;
-      if (due >= end) break;
+      if (due >= end || (by_count && measured_started.load() >= options.calls)) break;
       absl::Time now = absl::Now();
       if (due > now) absl::SleepFor(due - now);
       launch(static_cast<int>(n % std::max(1, options.in_flight)), due, launch);
@@ -126,6 +141,10 @@ LoadResult RunLoad(const LoadOptions& options, const IssueCall& issue) {
     outstanding.Done();
   }
   outstanding.WaitForZero();
+  if (by_count) {
+    std::lock_guard<std::mutex> lock(last_mu);
+    return recorder.Result(absl::ToDoubleSeconds(last_finished - measure_from));
+  }
   return recorder.Result(absl::ToDoubleSeconds(options.duration));
 }
 

@@ -15,6 +15,7 @@ struct LoadOptions {
   int in_flight = 16;  // closed loop: calls kept in flight
   double rate = 0;     // open loop when > 0: calls started per second, whatever completes
   absl::Duration duration = absl::Seconds(5);
+  long calls = 0;  // when > 0: measure exactly this many calls instead of a duration
   absl::Duration warmup = absl::Seconds(1);
   absl::Duration deadline = absl::Seconds(1);
 };
