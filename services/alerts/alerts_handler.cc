@@ -105,7 +105,10 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
         last = entry.id;
         ScopedDeadline deadline(absl::Now() + absl::Seconds(5));
         auto alert = service_.GetAlert(*caller, entry.Get("alert_id"));
-        if (!alert.ok()) continue;  // not the caller's to see
+        if (alert.status().code() == absl::StatusCode::kNotFound) continue;  // not theirs to see
+        // Anything else (Redis or the directory not answering) ends the stream before this
+        // entry: the client resumes from its last token and gets it then, rather than never.
+        if (!alert.ok()) return ToGrpcStatus(alert.status(), "WatchAlerts");
         v1::AlertEvent event;
         int type = 0;
         (void)absl::SimpleAtoi(entry.Get("event_type"), &type);

@@ -108,6 +108,7 @@ absl::StatusOr<AlertPage> AlertService::ListAlerts(const Caller& caller, const A
   std::map<std::string, Access> access;
   absl::Status failure;
   auto keep = [&](const Alert& alert) {
+    if (!failure.ok()) return false;  // the call fails anyway: ask the directory no more
     if (!volunteer.empty() && alert.volunteer_id != volunteer) return false;
     if (!filter.states.empty() &&
         std::find(filter.states.begin(), filter.states.end(), alert.state) == filter.states.end()) {
@@ -140,8 +141,8 @@ absl::StatusOr<AlertPage> AlertService::ListAlerts(const Caller& caller, const A
     bool values = access[alert.volunteer_id].values;
     page.alerts.push_back(WithFactors(std::move(alert), values));
   }
-  if (listed->second && !page.alerts.empty()) {
-    page.next_position = absl::StrCat(absl::ToUnixMicros(page.alerts.back().trigger_time));
+  if (listed->second.has_value()) {
+    page.next_position = absl::StrCat(absl::ToUnixMicros(*listed->second));
   }
   if (caller.role == CallerRole::kCoordinator) {
     // Coordinators are who escalations reach: open escalated alerts lead each page.

@@ -58,8 +58,9 @@ class AlertStore {
     std::string volunteer_id;
     absl::Time last_checkin;
   };
-  // Volunteers (with history) whose last check-in was before `before`, oldest first.
-  virtual absl::StatusOr<std::vector<QuietVolunteer>> QuietVolunteers(absl::Time before,
+  // Volunteers (with history) whose last check-in was before `before`, oldest first, skipping
+  // the first `offset`.
+  virtual absl::StatusOr<std::vector<QuietVolunteer>> QuietVolunteers(absl::Time before, int offset,
                                                                       int limit) = 0;
 
   virtual absl::StatusOr<AlertPolicy> GetPolicy(const std::string& organization_id) = 0;
@@ -67,9 +68,11 @@ class AlertStore {
   virtual absl::StatusOr<bool> IsSilenced(const std::string& organization_id,
                                           const std::string& volunteer_id, absl::Time now) = 0;
 
-  // Alerts newest first, from `before` (exclusive; InfiniteFuture for the first page), keeping
-  // those `keep` accepts; at most `limit`, and whether more may follow.
-  virtual absl::StatusOr<std::pair<std::vector<Alert>, bool>> ListAlerts(
+  // Alerts newest first, from index position `before` (exclusive; InfiniteFuture for the first
+  // page), keeping those `keep` accepts; at most `limit`, and the position the next page starts
+  // from when more may follow. Positions are the index's unique scores, not trigger times, which
+  // alerts of one event share.
+  virtual absl::StatusOr<std::pair<std::vector<Alert>, std::optional<absl::Time>>> ListAlerts(
       const std::string& organization_id, absl::Time before, int limit,
       const std::function<bool(const Alert&)>& keep) = 0;
   // Triggered -> acknowledged (and off the escalation schedule); acknowledging again is a no-op;

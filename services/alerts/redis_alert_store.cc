@@ -239,12 +239,15 @@ const RedisScript& ResolveScript() {
 
 }  // namespace
 
-absl::StatusOr<std::pair<std::vector<Alert>, bool>> RedisAlertStore::ListAlerts(
-    const std::string& organization_id, absl::Time before, int limit,
-    const std::function<bool(const Alert&)>& keep) {
+absl::StatusOr<std::pair<std::vector<Alert>, std::optional<absl::Time>>>
+RedisAlertStore::ListAlerts(const std::string& organization_id, absl::Time before, int limit,
+                            const std::function<bool(const Alert&)>& keep) {
   constexpr int kChunk = 200;
   constexpr int kMaxScanned = 5000;
   std::vector<Alert> alerts;
+  auto position = [](const std::string& score) {
+    return absl::FromUnixMicros(static_cast<int64_t>(ParseRedisDouble(score)));
+  };
   std::string max =
       before == absl::InfiniteFuture() ? "+inf" : absl::StrCat("(", RedisMicros(before));
   int scanned = 0;
@@ -258,7 +261,7 @@ absl::StatusOr<std::pair<std::vector<Alert>, bool>> RedisAlertStore::ListAlerts(
       loads.push_back({"HGETALL", range->elements[i].str});
       scores.push_back(range->elements[i + 1].str);
     }
-    if (loads.empty()) return std::make_pair(std::move(alerts), false);
+    if (loads.empty()) return std::make_pair(std::move(alerts), std::optional<absl::Time>());
     auto replies = redis_.ExecuteAll(std::move(loads));
     if (!replies.ok()) return replies.status();
     for (size_t i = 0; i < replies->size(); ++i) {
@@ -267,12 +270,17 @@ absl::StatusOr<std::pair<std::vector<Alert>, bool>> RedisAlertStore::ListAlerts(
       alerts.push_back(std::move(alert));
       if (static_cast<int>(alerts.size()) == limit) {
         bool more = i + 1 < replies->size() || static_cast<int>(replies->size()) == kChunk;
-        return std::make_pair(std::move(alerts), more);
+        if (!more) return std::make_pair(std::move(alerts), std::optional<absl::Time>());
+        return std::make_pair(std::move(alerts), std::optional<absl::Time>(position(scores[i])));
       }
     }
     scanned += static_cast<int>(replies->size());
-    if (static_cast<int>(replies->size()) < kChunk || scanned >= kMaxScanned) {
-      return std::make_pair(std::move(alerts), static_cast<int>(replies->size()) == kChunk);
+    if (static_cast<int>(replies->size()) < kChunk) {
+      return std::make_pair(std::move(alerts), std::optional<absl::Time>());
+    }
+    if (scanned >= kMaxScanned) {
+      // A short (possibly empty) page that still says where to go on.
+      return std::make_pair(std::move(alerts), std::optional<absl::Time>(position(scores.back())));
     }
     max = absl::StrCat("(", scores.back());
   }
@@ -464,10 +472,10 @@ absl::Status RedisAlertStore::AddToHistory(const CheckinEvent& event) {
 }
 
 absl::StatusOr<std::vector<AlertStore::QuietVolunteer>> RedisAlertStore::QuietVolunteers(
-    absl::Time before, int limit) {
+    absl::Time before, int offset, int limit) {
   auto range = redis_.Execute({"ZRANGEBYSCORE", kLastCheckinKey, "-inf",
-                               absl::StrCat("(", RedisMicros(before)), "WITHSCORES", "LIMIT", "0",
-                               absl::StrCat(limit)});
+                               absl::StrCat("(", RedisMicros(before)), "WITHSCORES", "LIMIT",
+                               absl::StrCat(offset), absl::StrCat(limit)});
   if (!range.ok()) return range.status();
   std::vector<QuietVolunteer> quiet;
   for (size_t i = 0; i + 1 < range->elements.size(); i += 2) {

@@ -24,12 +24,12 @@ class RedisAlertStore final : public AlertStore {
   absl::StatusOr<VolunteerHistory> GetHistory(const std::string& organization_id,
                                               const std::string& volunteer_id) override;
   absl::Status AddToHistory(const CheckinEvent& event) override;
-  absl::StatusOr<std::vector<QuietVolunteer>> QuietVolunteers(absl::Time before,
+  absl::StatusOr<std::vector<QuietVolunteer>> QuietVolunteers(absl::Time before, int offset,
                                                               int limit) override;
   absl::StatusOr<AlertPolicy> GetPolicy(const std::string& organization_id) override;
   absl::StatusOr<bool> IsSilenced(const std::string& organization_id,
                                   const std::string& volunteer_id, absl::Time now) override;
-  absl::StatusOr<std::pair<std::vector<Alert>, bool>> ListAlerts(
+  absl::StatusOr<std::pair<std::vector<Alert>, std::optional<absl::Time>>> ListAlerts(
       const std::string& organization_id, absl::Time before, int limit,
       const std::function<bool(const Alert&)>& keep) override;
   absl::StatusOr<Alert> Acknowledge(const std::string& organization_id, const std::string& alert_id,

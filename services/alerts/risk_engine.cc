@@ -140,12 +140,13 @@ absl::Status RiskEngine::OnSupport(const SupportEvent& event) {
                {SupportRequestedHit(event.source, event.urgent)}, event.event_id, *policy);
 }
 
-absl::StatusOr<int> RiskEngine::SweepMissedCheckins() {
-  constexpr int kBatch = 500;
+absl::StatusOr<int> RiskEngine::SweepMissedCheckins(int batch) {
   absl::Time now = clock_.Now();
   // Candidates quiet for a week; each organisation's own gap is then checked per person.
-  auto quiet = store_.QuietVolunteers(now - absl::Hours(24 * 7), kBatch);
+  int offset = sweep_offset_.load();
+  auto quiet = store_.QuietVolunteers(now - absl::Hours(24 * 7), offset, batch);
   if (!quiet.ok()) return quiet.status();
+  sweep_offset_ = static_cast<int>(quiet->size()) < batch ? 0 : offset + batch;
   int looked = 0;
   for (const auto& volunteer : *quiet) {
     ++looked;

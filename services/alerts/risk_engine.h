@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+
 #include "absl/status/statusor.h"
 #include "services/alerts/alerts.h"
 #include "services/alerts/alerts_store.h"
@@ -41,8 +43,11 @@ class RiskEngine {
   absl::Status OnIncident(const IncidentEvent& event);
   absl::Status OnSupport(const SupportEvent& event);
   // The periodic sweep for checkins_missed: active, consenting volunteers whose last check-in is
-  // older than the policy allows. Returns how many volunteers it looked at.
-  absl::StatusOr<int> SweepMissedCheckins();
+  // older than the policy allows. Each sweep looks at `batch` of the quiet volunteers, going on
+  // where the last sweep stopped and starting over after the quietest, so volunteers who stay
+  // quiet without an alert (no consent, inactive, already alerted) cannot hide the others.
+  // Returns how many volunteers it looked at.
+  absl::StatusOr<int> SweepMissedCheckins(int batch = 500);
 
  private:
   absl::Status ResolveCleared(const CheckinEvent& event, const std::vector<RuleHit>& hits,
@@ -55,6 +60,7 @@ class RiskEngine {
   AlertStore& store_;
   VolunteerDirectory& directory_;
   const Clock& clock_;
+  std::atomic<int> sweep_offset_{0};  // into the quiet volunteers, oldest check-in first
 };
 
 // Escalates alerts not acknowledged by their deadline to the organisation's coordinators. Safe

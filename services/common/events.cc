@@ -1,11 +1,10 @@
 #include "services/common/events.h"
 
-#include <condition_variable>
-#include <mutex>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "services/common/log.h"
 #include "services/common/redis_values.h"
 
@@ -146,6 +145,7 @@ absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* cla
          absl::StrCat(options_.batch), "STREAMS", options_.stream, own_pending_cursor_},
         io_timeout);
     if (!own.ok()) return own.status();
+    if (own->IsError()) return absl::UnavailableError(own->str);
     if (own->IsArray() && !own->elements.empty()) {
       entries = ParseStreamEntries(own->elements[0].elements[1]);
     }
@@ -184,12 +184,16 @@ absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* cla
 absl::Status ConsumerGroupRunner::ProcessBatch(RedisConnection& connection,
                                                const std::vector<StreamEntry>& entries) {
   if (entries.empty()) return absl::OkStatus();
-  // nullopt: not handled, because the runner is stopping; the entry stays pending.
+  // nullopt: not handled (the runner is stopping, or an earlier entry of its lane failed); the
+  // entry stays pending and is claimed again later, behind the failed one.
   std::vector<std::optional<absl::Status>> outcomes(entries.size());
+  const bool ordered_lanes = lanes_ != nullptr;
   auto run_lane = [&](const std::vector<size_t>& lane) {
     for (size_t i : lane) {
       if (stopping_) return;
       outcomes[i] = entries[i].deleted ? absl::OkStatus() : handler_(entries[i]);
+      // A key's later entries must not overtake the one that failed.
+      if (ordered_lanes && !outcomes[i]->ok()) return;
     }
   };
   std::vector<std::vector<size_t>> lanes(lanes_ ? options_.lanes : 1);
@@ -198,27 +202,21 @@ absl::Status ConsumerGroupRunner::ProcessBatch(RedisConnection& connection,
         lanes_ ? std::hash<std::string>()(options_.lane_key(entries[i])) % lanes.size() : 0;
     lanes[lane].push_back(i);
   }
-  std::mutex mu;
-  std::condition_variable all_done;
-  size_t running = 0;
-  for (auto& lane : lanes) {
+  int busy_lanes = 0;
+  for (const auto& lane : lanes) busy_lanes += lane.empty() ? 0 : 1;
+  absl::BlockingCounter lanes_done(busy_lanes);
+  for (const auto& lane : lanes) {
     if (lane.empty()) continue;
-    bool queued = lanes_ && lanes_->Submit([&, lane = &lane] {
-      run_lane(*lane);
-      std::lock_guard<std::mutex> lock(mu);
-      if (--running == 0) all_done.notify_all();
-    });
-    if (queued) {
-      std::lock_guard<std::mutex> lock(mu);
-      ++running;
-    } else {
+    bool queued = lanes_ && lanes_->Submit([&run_lane, &lanes_done, &lane] {
       run_lane(lane);
+      lanes_done.DecrementCount();
+    });
+    if (!queued) {
+      run_lane(lane);
+      lanes_done.DecrementCount();
     }
   }
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    all_done.wait(lock, [&] { return running == 0; });
-  }
+  lanes_done.Wait();
 
   // One XACK for the whole batch: one round trip, and with appendfsync always one fsync.
   RedisCommand ack{"XACK", options_.stream, options_.group};
@@ -232,6 +230,7 @@ absl::Status ConsumerGroupRunner::ProcessBatch(RedisConnection& connection,
   if (ack.size() > 3) {
     auto acked = connection.Execute(ack, absl::Seconds(2));
     if (!acked.ok()) return acked.status();
+    if (acked->IsError()) return absl::UnavailableError(acked->str);
     handled_ += acknowledged_events;
   }
   for (size_t i = 0; i < entries.size(); ++i) {

@@ -181,6 +181,33 @@ TEST_F(AlertServiceTest, PagesNewestFirst) {
   EXPECT_EQ(seen, raised);
 }
 
+TEST_F(AlertServiceTest, PagesThroughAlertsRaisedAtTheSameTime) {
+  // One event's hits share their trigger time; the index keeps them apart, and so must paging.
+  std::vector<std::string> raised;
+  for (int i = 0; i < 3; ++i) {
+    auto outcome = store_.Trigger(kOrg, kVera, SupportRequestedHit("request", false),
+                                  absl::StrCat("same-time", i), clock_.Now(),
+                                  clock_.Now() + absl::Hours(72), false, false);
+    ASSERT_TRUE(outcome.ok());
+    raised.push_back(outcome->alert_id);
+    ASSERT_TRUE(
+        service_
+            .ResolveAlert(As(CallerRole::kCoordinator, kGrace), raised.back(), Outcome::kTalked, "")
+            .ok());
+  }
+  std::vector<std::string> seen;
+  std::string position;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = service_.ListAlerts(As(CallerRole::kCoordinator, kGrace), {}, 1, position);
+    ASSERT_TRUE(page.ok());
+    for (const Alert& alert : page->alerts) seen.push_back(alert.id);
+    position = page->next_position;
+    if (position.empty()) break;
+  }
+  std::reverse(raised.begin(), raised.end());
+  EXPECT_EQ(seen, raised);
+}
+
 TEST_F(AlertServiceTest, RiskProfileExplainsTheScore) {
   Raise(kVera, CriticalIncidentHit("aggression", clock_.Now()), "i1");
   ASSERT_TRUE(store_

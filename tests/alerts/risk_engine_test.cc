@@ -192,5 +192,28 @@ TEST_F(RiskEngineTest, MissedCheckinsAreFoundBySweepAndCloseWithTheNextCheckin) 
   EXPECT_TRUE(Open().empty());
 }
 
+TEST_F(RiskEngineTest, SweepsGoOnPastVolunteersWhoStayQuietWithoutAnAlert) {
+  // The two quietest never consented: they stay at the front of the quiet volunteers for good.
+  constexpr char kQuiet1[] = "p00000000000000000011";
+  constexpr char kQuiet2[] = "p00000000000000000012";
+  volunteers_.facts[kQuiet1] = {false, true, 20, {}, false};
+  volunteers_.facts[kQuiet2] = {false, true, 20, {}, false};
+  for (const char* volunteer : {kQuiet1, kQuiet2}) {
+    CheckinEvent old = Cbi(absl::StrCat("old-", volunteer), 20, absl::Hours(24 * 90));
+    old.volunteer_id = volunteer;
+    ASSERT_TRUE(store_.AddToHistory(old).ok());
+  }
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("1-0", 20, absl::ZeroDuration())).ok());
+  clock_.Advance(absl::Hours(24 * 30));
+  auto first = engine_.SweepMissedCheckins(/*batch=*/2);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, 2);
+  EXPECT_TRUE(Open().empty());
+  ASSERT_TRUE(engine_.SweepMissedCheckins(/*batch=*/2).ok());  // goes on to Vera
+  auto open = Open();
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].rule_id, "checkins_missed");
+}
+
 }  // namespace
 }  // namespace peerwell::alerts

@@ -111,6 +111,33 @@ TEST_F(EventsTest, HandlesDifferentLanesSideBySideAndOneLaneInOrder) {
   EXPECT_EQ(Pending(), 0);
 }
 
+TEST_F(EventsTest, ALaneWaitsBehindItsFailedEntryInsteadOfOvertakingIt) {
+  ConsumerOptions options = FastOptions("c1");
+  options.lanes = 8;
+  options.lane_key = [](const StreamEntry& e) { return e.Get("person_id"); };
+  for (int seq = 1; seq <= 3; ++seq) {
+    Publish("checkin.submitted", {{"person_id", "a"}, {"seq", absl::StrCat(seq)}});
+  }
+  std::mutex mu;
+  std::vector<std::string> attempts;
+  bool failed_once = false;
+  ConsumerGroupRunner runner(server_.address(), options, [&](const StreamEntry& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    attempts.push_back(e.Get("seq"));
+    if (e.Get("seq") == "1" && !failed_once) {
+      failed_once = true;
+      return absl::UnavailableError("briefly down");
+    }
+    return absl::OkStatus();
+  });
+  runner.Start();
+  ASSERT_TRUE(WaitFor([&] { return runner.handled() == 3; }));
+  runner.Stop();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(attempts, (std::vector<std::string>{"1", "1", "2", "3"}));
+  EXPECT_EQ(Pending(), 0);
+}
+
 TEST_F(EventsTest, ReclaimsEntriesADeadConsumerLeftPending) {
   ASSERT_TRUE(redis_.Execute({"XGROUP", "CREATE", kStream, "testers", "0", "MKSTREAM"}).ok());
   Publish("consent.changed", {{"volunteer_id", "p9"}});
