@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,9 +31,14 @@ RedisServer::~RedisServer() {
 
 void RedisServer::Start() {
   if (pid_ > 0) return;
+  const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    // Dies with the test (or tool) that started it, even when that is killed; the signal follows
+    // the forking thread, and every caller forks from its main thread.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
     std::string log = directory_ + "/redis.log";
     execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", socket_path_.c_str(),
            "--unixsocketperm", "700", "--dir", directory_.c_str(), "--appendonly", "yes",

@@ -62,6 +62,34 @@ TEST(BenchTest, ReportsTheMedianRatioAgainstTheBaseline) {
   EXPECT_THAT(run.output, ::testing::HasSubstr("\"rounds\":[{"));
 }
 
+TEST(BenchTest, CountsCallsPastTheirDeadlineByStatusCode) {
+  BenchRun run = Bench({"--duration=200ms", "--warmup=0s", "--deadline=1us", "--json"});
+  EXPECT_GT(Number(run.output, "errors"), 0) << run.output;
+  EXPECT_EQ(Number(run.output, "DEADLINE_EXCEEDED"), Number(run.output, "errors")) << run.output;
+}
+
+TEST(BenchTest, PrintsAReadableTable) {
+  BenchRun run = Bench({"--duration=200ms", "--warmup=50ms"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  for (const char* column : {"/s", "p50", "p90", "p99", "p99.9", "max", "calls", "errors 0"}) {
+    EXPECT_THAT(run.output, ::testing::HasSubstr(column));
+  }
+}
+
+TEST(BenchTest, AClosedLoopMeasuresExactlyTheCallsAskedFor) {
+  BenchRun run = Bench({"--calls=200", "--in_flight=8", "--warmup=50ms", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(Number(run.output, "calls"), 200);
+}
+
+TEST(BenchTest, LeavesTheWarmUpOutOfTheFigures) {
+  // 400/s: 200 calls are due in the half-second warm-up, 100 in the measured quarter second.
+  BenchRun run = Bench({"--rate=400", "--warmup=500ms", "--duration=250ms", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_GE(Number(run.output, "calls"), 90);
+  EXPECT_LE(Number(run.output, "calls"), 110);
+}
+
 TEST(BenchTest, RefusesBadFlags) {
   EXPECT_EQ(Bench({"--scenario=nothing"}).exit_code, 2);
   EXPECT_EQ(Bench({"--in_flight=0"}).exit_code, 2);

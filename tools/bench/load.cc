@@ -5,7 +5,6 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <thread>
 
 #include "absl/time/clock.h"
 #include "services/common/metrics.h"

@@ -123,7 +123,7 @@ double LocalSuite::ResidentMiB(const Service& service) {
   std::ifstream status(absl::StrCat("/proc/", service.process->pid(), "/status"));
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
+    if (line.rfind("VmHWM:", 0) == 0) {
       double kib = 0;
       std::string value(line.substr(6));
       value.erase(value.find("kB"));

@@ -32,7 +32,8 @@ class LocalSuite {
   const std::string& jwt_secret() const { return jwt_secret_; }
   const Service& service(const std::string& name) const;
   const std::vector<Service>& services() const { return services_; }
-  // The resident memory of a service now, in MiB (VmRSS).
+  // The most resident memory a service has had so far, in MiB (VmHWM): its peak under the load,
+  // even when read after an idle baseline round.
   static double ResidentMiB(const Service& service);
 
  private:

@@ -2,7 +2,6 @@
 // or open loop (a fixed rate); reports throughput, latency percentiles and errors by code; with
 // --vs empty it alternates rounds of a scenario and of the empty-handler baseline and reports
 // the median ratios, so that a figure holds on a noisy shared machine.
-#include <cstdio>
 #include <iostream>
 #include <memory>
 
@@ -17,13 +16,6 @@
 
 namespace peerwell::bench {
 namespace {
-
-struct RunFlags {
-  std::string scenario;
-  bool json = false;
-  int rounds = 0;
-  bool vs_empty = false;
-};
 
 std::string Line(const std::string& name, const LoadResult& r) {
   std::string errors;
@@ -57,7 +49,7 @@ double Median(std::vector<double> values) {
 std::string ScenarioHelp() {
   std::string help = "scenario, one of:";
   for (const ScenarioSpec& spec : AllScenarios()) {
-    absl::StrAppend(&help, " ", spec.name);
+    absl::StrAppend(&help, "\n      ", spec.name, ": ", spec.description);
   }
   return help;
 }
@@ -204,10 +196,12 @@ int Main(int argc, char** argv) {
   }
   std::unique_ptr<Scenario> baseline = MakeEmptyScenario(context.channels);
   std::vector<double> throughput_ratios, p99_ratios;
+  bool every_round_measured = true;  // a round without one successful call has no ratio
   std::vector<std::string> round_json;
   for (int round = 0; round < rounds; ++round) {
     LoadResult measured = RunLoad(options, scenario->Issuer());
     LoadResult base = RunLoad(options, baseline->Issuer());
+    if (measured.calls == 0) every_round_measured = false;
     throughput_ratios.push_back(measured.Throughput() / std::max(1.0, base.Throughput()));
     p99_ratios.push_back(measured.Percentile(99) / std::max(1e-6, base.Percentile(99)));
     if (json) {
@@ -237,7 +231,7 @@ int Main(int argc, char** argv) {
               << notes();
     if (suite) std::cout << SuiteLines(*suite, false);
   }
-  return 0;
+  return every_round_measured ? 0 : 1;
 }
 
 }  // namespace
