@@ -64,9 +64,7 @@ std::vector<Score> DecodeScores(const std::string& text) {
   for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
     std::vector<std::string> fields = absl::StrSplit(part, '=');
     if (fields.size() != 3) continue;
-    Score score{fields[0], 0, fields[2]};
-    (void)absl::SimpleAtod(fields[1], &score.value);
-    scores.push_back(std::move(score));
+    scores.push_back({fields[0], ParseRedisDouble(fields[1]), fields[2]});
   }
   return scores;
 }
@@ -138,7 +136,7 @@ SealedCheckin DecodeCheckin(const std::string& org,
     else if (name == "session_kind")
       c.context.session_kind = value;
     else if (name == "hours")
-      (void)absl::SimpleAtod(value, &c.context.hours);
+      c.context.hours = ParseRedisDouble(value);
     else if (name == "sessions_facilitated")
       c.context.sessions_facilitated = ParseRedisInt(value);
     else if (name == "note")
@@ -158,36 +156,31 @@ absl::StatusOr<Created> RedisCheckinStore::CreateCheckin(
     const CreateRequest& request) {
   const Checkin& c = sealed.checkin;
   const std::string& org = c.organization_id;
+  // What the record and its event both carry, encoded once. The event never carries the note.
+  std::vector<std::pair<std::string, std::string>> shared{
+      {"volunteer_id", c.volunteer_id},
+      {"instrument_id", c.instrument_id},
+      {"instrument_version", absl::StrCat(c.instrument_version)},
+      {"answers", EncodeAnswers(c.answers)},
+      {"scores", EncodeScores(c.scores)},
+      {"session_kind", c.context.session_kind},
+      {"hours", RedisDouble(c.context.hours)},
+      {"sessions_facilitated", absl::StrCat(c.context.sessions_facilitated)}};
+  std::vector<EventField> event_fields{{"checkin_id", c.id}};
+  for (const auto& [name, value] : shared) event_fields.push_back({name, value});
+  std::vector<std::pair<std::string, std::string>> fields{{"id", c.id}};
+  fields.insert(fields.end(), std::make_move_iterator(shared.begin()),
+                std::make_move_iterator(shared.end()));
+  fields.push_back({"submit_time", RedisMicros(c.submit_time)});
+  fields.push_back({"note", sealed.sealed_note});
   std::vector<RecordWrite> records{
       {CheckinKey(org, c.id),
-       {{"id", c.id},
-        {"volunteer_id", c.volunteer_id},
-        {"instrument_id", c.instrument_id},
-        {"instrument_version", absl::StrCat(c.instrument_version)},
-        {"submit_time", RedisMicros(c.submit_time)},
-        {"answers", EncodeAnswers(c.answers)},
-        {"scores", EncodeScores(c.scores)},
-        {"session_kind", c.context.session_kind},
-        {"hours", RedisDouble(c.context.hours)},
-        {"sessions_facilitated", absl::StrCat(c.context.sessions_facilitated)},
-        {"note", sealed.sealed_note}},
+       std::move(fields),
        {VolunteerKey(org, c.volunteer_id, "checkins"),
         VolunteerKey(org, c.volunteer_id, absl::StrCat("checkins:", c.instrument_id))},
        static_cast<double>(absl::ToUnixMicros(c.submit_time))}};
-  // The event carries what the risk engine needs, never the note.
   std::vector<EventWrite> events{
-      {"checkin.submitted",
-       org,
-       c.submit_time,
-       {{"checkin_id", c.id},
-        {"volunteer_id", c.volunteer_id},
-        {"instrument_id", c.instrument_id},
-        {"instrument_version", absl::StrCat(c.instrument_version)},
-        {"answers", EncodeAnswers(c.answers)},
-        {"scores", EncodeScores(c.scores)},
-        {"session_kind", c.context.session_kind},
-        {"hours", RedisDouble(c.context.hours)},
-        {"sessions_facilitated", absl::StrCat(c.context.sessions_facilitated)}}}};
+      {"checkin.submitted", org, c.submit_time, std::move(event_fields)}};
   if (support.has_value()) {
     records.push_back(SupportRecord(*support));
     events.push_back(SupportEvent(support->request));
@@ -336,10 +329,8 @@ absl::StatusOr<std::vector<absl::Time>> RedisCheckinStore::ListIncidentTimes(
   if (!range.ok()) return range.status();
   std::vector<absl::Time> times;
   for (size_t i = 0; i + 1 < range->elements.size(); i += 2) {
-    int64_t micros = 0;
-    double score = 0;
-    if (absl::SimpleAtod(range->elements[i + 1].str, &score)) micros = static_cast<int64_t>(score);
-    times.push_back(absl::FromUnixMicros(micros));
+    times.push_back(
+        absl::FromUnixMicros(static_cast<int64_t>(ParseRedisDouble(range->elements[i + 1].str))));
   }
   return times;
 }

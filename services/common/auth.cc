@@ -52,12 +52,17 @@ class TokenVerifier::VerifiedTokens {
     absl::Time expiry;
   };
 
-  std::optional<Entry> Find(absl::string_view token) {
+  // The caller of a remembered token; an expired one is forgotten and reported as such.
+  std::optional<absl::StatusOr<Caller>> Find(absl::string_view token, absl::Time now) {
     Shard& shard = ShardOf(token);
     std::lock_guard<std::mutex> lock(shard.mu);
     auto it = shard.entries.find(token);
     if (it == shard.entries.end()) return std::nullopt;
-    return it->second;
+    if (now >= it->second.expiry) {
+      shard.entries.erase(it);
+      return absl::StatusOr<Caller>(Unauthenticated("token expired"));
+    }
+    return absl::StatusOr<Caller>(it->second.caller);
   }
 
   void Remember(absl::string_view token, Entry entry) {
@@ -65,12 +70,6 @@ class TokenVerifier::VerifiedTokens {
     std::lock_guard<std::mutex> lock(shard.mu);
     if (shard.entries.size() >= kEntriesPerShard) shard.entries.clear();
     shard.entries.insert_or_assign(std::string(token), std::move(entry));
-  }
-
-  void Forget(absl::string_view token) {
-    Shard& shard = ShardOf(token);
-    std::lock_guard<std::mutex> lock(shard.mu);
-    if (auto it = shard.entries.find(token); it != shard.entries.end()) shard.entries.erase(it);
   }
 
  private:
@@ -95,13 +94,7 @@ TokenVerifier& TokenVerifier::operator=(TokenVerifier&&) noexcept = default;
 absl::Time TokenVerifier::Now() const { return clock_ != nullptr ? clock_->Now() : absl::Now(); }
 
 absl::StatusOr<Caller> TokenVerifier::Verify(absl::string_view token) const {
-  if (auto known = verified_->Find(token); known.has_value()) {
-    if (Now() >= known->expiry) {
-      verified_->Forget(token);
-      return Unauthenticated("token expired");
-    }
-    return known->caller;
-  }
+  if (auto known = verified_->Find(token, Now()); known.has_value()) return *std::move(known);
   absl::Time expiry;
   auto caller = VerifySignedToken(token, &expiry);
   if (!caller.ok()) return caller.status();

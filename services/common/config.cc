@@ -4,11 +4,11 @@
 #include <sstream>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "services/common/encryption.h"
 
 namespace peerwell {
 namespace {
@@ -188,10 +188,7 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& 
   auto master = ReadSecret("PEERWELL_MASTER_KEY", s["master_key"], s["master_key_file"]);
   if (!master.ok()) return master.status();
   if (!master->empty()) {
-    std::string raw;
-    if (!absl::Base64Unescape(*master, &raw) || raw.size() != 32) {
-      return absl::InvalidArgumentError("PEERWELL_MASTER_KEY: must be base64 of 32 bytes");
-    }
+    if (auto key = MasterKey::FromBase64(*master); !key.ok()) return key.status();
   }
   config.master_key = *master;
 

@@ -13,7 +13,8 @@ std::string RequestKey(absl::string_view organization_id, absl::string_view serv
 
 RedisScript IdempotentScript(absl::string_view body) {
   return RedisScript(absl::StrCat(R"lua(
-local prior = redis.call('GET', KEYS[1])
+-- ARGV[1] '0': no request_id, nothing was ever remembered under this key, nothing to look up.
+local prior = ARGV[1] ~= '0' and redis.call('GET', KEYS[1])
 if prior then return {1, prior} end
 local result = (function()
 )lua",

@@ -397,14 +397,6 @@ void RedisClient::IoLoop() {
   }
 }
 
-absl::StatusOr<std::string> ReplyString(const RedisReply& reply) {
-  if (reply.type == RedisReply::Type::kString || reply.type == RedisReply::Type::kStatus) {
-    return reply.str;
-  }
-  if (reply.IsNil()) return absl::NotFoundError("no value");
-  return absl::InternalError(absl::StrCat("unexpected redis reply: ", reply.str));
-}
-
 std::vector<std::pair<std::string, std::string>> ReplyPairs(const RedisReply& reply) {
   std::vector<std::pair<std::string, std::string>> pairs;
   for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {

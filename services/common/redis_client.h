@@ -147,7 +147,6 @@ class RedisClient {
 };
 
 // Helpers for reading replies.
-absl::StatusOr<std::string> ReplyString(const RedisReply& reply);
 // HGETALL's flat [field, value, ...] array as pairs; empty for a missing key.
 std::vector<std::pair<std::string, std::string>> ReplyPairs(const RedisReply& reply);
 
