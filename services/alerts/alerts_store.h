@@ -98,6 +98,8 @@ class AlertStore {
 
   // Alerts whose acknowledge deadline is at or before `now` (at most `limit`).
   virtual absl::StatusOr<std::vector<DueDeadline>> DueDeadlines(absl::Time now, int limit) = 0;
+  // How many acknowledge deadlines at or before `time` are still scheduled.
+  virtual absl::StatusOr<long long> CountDeadlinesUntil(absl::Time time) = 0;
   // Escalates the alert if its deadline is still due and it is still unacknowledged: one more
   // escalation level, the next deadline (or none after max_escalations), ALERT_EVENT_TYPE_ESCALATED
   // on the feed and alert.escalated on pw:events:alerts, atomically. False when there was nothing

@@ -4,7 +4,6 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "grpcpp/create_channel.h"
 #include "services/alerts/alerts_handler.h"
 #include "services/alerts/alerts_service.h"
 #include "services/alerts/directory_volunteers.h"
@@ -12,19 +11,57 @@
 #include "services/alerts/redis_alert_store.h"
 #include "services/alerts/risk_engine.h"
 #include "services/common/audit.h"
+#include "services/common/channel.h"
 #include "services/common/directory_client.h"
 #include "services/common/events.h"
 #include "services/common/log.h"
+#include "services/common/metrics.h"
 #include "services/common/server.h"
 
 namespace peerwell::alerts {
 namespace {
 
+// What the suite's own alerting rules watch (helm/peerwell's PrometheusRule): how far the
+// check-in event consumers are behind, and escalations overdue for longer than a minute.
+class HealthGauges {
+ public:
+  HealthGauges(Metrics& metrics, RedisClient& redis, ConsumerOptions events, Escalator& escalator)
+      : redis_(redis),
+        events_(std::move(events)),
+        escalator_(escalator),
+        backlog_(metrics.registry(), events_),
+        overdue_(prometheus::BuildGauge()
+                     .Name("peerwell_alerts_escalations_overdue")
+                     .Help("Alerts whose acknowledge deadline passed over a minute ago and that "
+                           "are still waiting to be escalated.")
+                     .Register(metrics.registry())
+                     .Add({})) {}
+
+  absl::Status Refresh() {
+    auto backlog = ReadConsumerBacklog(redis_, events_);
+    if (!backlog.ok()) return backlog.status();
+    backlog_.Set(*backlog);
+    auto overdue = escalator_.Overdue(absl::Minutes(1));
+    if (!overdue.ok()) return overdue.status();
+    overdue_.Set(static_cast<double>(*overdue));
+    return absl::OkStatus();
+  }
+
+ private:
+  RedisClient& redis_;
+  const ConsumerOptions events_;
+  Escalator& escalator_;
+  ConsumerBacklogGauges backlog_;
+  prometheus::Gauge& overdue_;
+};
+
 // The periodic work of the service: acknowledge deadlines four times a second, missed
-// check-ins once a minute. Every replica runs it; the store makes each step happen once.
+// check-ins once a minute, the health gauges every 15 seconds. Every replica runs it; the store
+// makes each step happen once.
 class PeriodicWork {
  public:
-  PeriodicWork(Escalator& escalator, RiskEngine& engine) : escalator_(escalator), engine_(engine) {
+  PeriodicWork(Escalator& escalator, RiskEngine& engine, HealthGauges& gauges)
+      : escalator_(escalator), engine_(engine), gauges_(gauges) {
     thread_ = std::thread([this] { Run(); });
   }
   ~PeriodicWork() {
@@ -39,6 +76,7 @@ class PeriodicWork {
  private:
   void Run() {
     absl::Time next_sweep = absl::Now();
+    absl::Time next_gauges = absl::Now();
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
       lock.unlock();
@@ -46,6 +84,10 @@ class PeriodicWork {
       if (absl::Now() >= next_sweep) {
         Report("missed check-in sweep failed", engine_.SweepMissedCheckins().status());
         next_sweep = absl::Now() + absl::Minutes(1);
+      }
+      if (absl::Now() >= next_gauges) {
+        Report("health gauges failed", gauges_.Refresh());
+        next_gauges = absl::Now() + absl::Seconds(15);
       }
       lock.lock();
       wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; });
@@ -59,6 +101,7 @@ class PeriodicWork {
 
   Escalator& escalator_;
   RiskEngine& engine_;
+  HealthGauges& gauges_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
@@ -73,9 +116,8 @@ std::string ConsumerName() {
 
 struct AlertsServer {
   explicit AlertsServer(ServerRuntime& runtime)
-      : directory(
-            grpc::CreateChannel(runtime.config.directory_addr, grpc::InsecureChannelCredentials()),
-            {"alerts", runtime.config.jwt_secret}, clock),
+      : directory(ServiceChannel(runtime.config.directory_addr),
+                  {"alerts", runtime.config.jwt_secret}, clock),
         volunteers(directory),
         store(runtime.redis),
         audit(runtime.redis),
@@ -90,7 +132,8 @@ struct AlertsServer {
         consumer(
             runtime.config.redis, Options(runtime.config),
             [this](const StreamEntry& entry) { return HandleCheckinServiceEvent(engine, entry); }),
-        periodic(escalator, engine) {
+        gauges(runtime.metrics, runtime.redis, Options(runtime.config), escalator),
+        periodic(escalator, engine, gauges) {
     consumer.Start();
   }
   ~AlertsServer() {
@@ -126,6 +169,7 @@ struct AlertsServer {
   PageTokenCodec tokens;
   AlertsHandler handler;
   ConsumerGroupRunner consumer;
+  HealthGauges gauges;
   PeriodicWork periodic;
 };
 

@@ -322,6 +322,13 @@ absl::StatusOr<Alert> RedisAlertStore::Resolve(const std::string& organization_i
   return **alert;
 }
 
+absl::StatusOr<long long> RedisAlertStore::CountDeadlinesUntil(absl::Time time) {
+  auto count = redis_.Execute({"ZCOUNT", kDeadlinesKey, "-inf", RedisMicros(time)});
+  if (!count.ok()) return count.status();
+  if (count->IsError()) return absl::InternalError(absl::StrCat("ZCOUNT: ", count->str));
+  return count->integer;
+}
+
 absl::StatusOr<std::vector<DueDeadline>> RedisAlertStore::DueDeadlines(absl::Time now, int limit) {
   auto due = redis_.Execute({"ZRANGEBYSCORE", kDeadlinesKey, "-inf", RedisMicros(now), "LIMIT", "0",
                              absl::StrCat(limit)});

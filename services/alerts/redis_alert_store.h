@@ -45,6 +45,7 @@ class RedisAlertStore final : public AlertStore {
                                                     absl::Time now) override;
   absl::Status DeleteSilence(const Silence& silence) override;
   absl::StatusOr<std::vector<DueDeadline>> DueDeadlines(absl::Time now, int limit) override;
+  absl::StatusOr<long long> CountDeadlinesUntil(absl::Time time) override;
   absl::StatusOr<bool> Escalate(const std::string& organization_id, const std::string& alert_id,
                                 absl::Time now, int max_escalations,
                                 absl::Time next_deadline) override;

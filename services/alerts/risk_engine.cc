@@ -193,4 +193,8 @@ absl::StatusOr<int> Escalator::EscalateDue() {
   return escalated;
 }
 
+absl::StatusOr<long long> Escalator::Overdue(absl::Duration grace) {
+  return store_.CountDeadlinesUntil(clock_.Now() - grace);
+}
+
 }  // namespace peerwell::alerts

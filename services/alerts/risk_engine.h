@@ -70,6 +70,9 @@ class Escalator {
   Escalator(AlertStore& store, const Clock& clock) : store_(store), clock_(clock) {}
   // Handles the deadlines due now; returns how many alerts this call escalated.
   absl::StatusOr<int> EscalateDue();
+  // Deadlines that passed more than `grace` ago and are still waiting: escalations the sweep is
+  // not keeping up with, or that no replica is running. The suite's own alerting watches this.
+  absl::StatusOr<long long> Overdue(absl::Duration grace);
 
  private:
   AlertStore& store_;

@@ -1,4 +1,3 @@
-#include "grpcpp/create_channel.h"
 #include "services/checkin/checkin_handler.h"
 #include "services/checkin/checkin_service.h"
 #include "services/checkin/directory_people.h"
@@ -7,6 +6,7 @@
 #include "services/common/audit.h"
 #include "services/common/auth.h"
 #include "services/common/call.h"
+#include "services/common/channel.h"
 #include "services/common/directory_client.h"
 #include "services/common/encryption.h"
 #include "services/common/paging.h"
@@ -17,9 +17,8 @@ namespace {
 
 struct CheckinServer {
   CheckinServer(ServerRuntime& runtime, MasterKey master)
-      : directory(
-            grpc::CreateChannel(runtime.config.directory_addr, grpc::InsecureChannelCredentials()),
-            {"checkin", runtime.config.jwt_secret}, clock),
+      : directory(ServiceChannel(runtime.config.directory_addr),
+                  {"checkin", runtime.config.jwt_secret}, clock),
         people(directory),
         store(runtime.redis),
         vault(runtime.redis, std::move(master)),

@@ -63,12 +63,54 @@ std::vector<StreamEntry> ParseStreamEntries(const RedisReply& entries) {
   return out;
 }
 
+std::string DeadLetterStream(const ConsumerOptions& options) {
+  return options.dead_letter_stream.empty() ? absl::StrCat(options.stream, ":dead")
+                                            : options.dead_letter_stream;
+}
+
+absl::StatusOr<ConsumerBacklog> ReadConsumerBacklog(RedisClient& redis,
+                                                    const ConsumerOptions& options) {
+  ConsumerBacklog backlog;
+  auto dead = redis.Execute({"XLEN", DeadLetterStream(options)});
+  if (!dead.ok()) return dead.status();
+  if (dead->IsError()) return absl::InternalError(absl::StrCat("XLEN: ", dead->str));
+  backlog.dead_letters = dead->integer;
+  auto exists = redis.Execute({"EXISTS", options.stream});
+  if (!exists.ok()) return exists.status();
+  if (exists->integer == 0) {
+    backlog.lag = 0;
+    return backlog;
+  }
+  auto groups = redis.Execute({"XINFO", "GROUPS", options.stream});
+  if (!groups.ok()) return groups.status();
+  if (groups->IsError()) return absl::InternalError(absl::StrCat("XINFO GROUPS: ", groups->str));
+  for (const RedisReply& group : groups->elements) {
+    // A flat list of field names and values.
+    std::optional<std::string> name;
+    ConsumerBacklog found;
+    for (size_t i = 0; i + 1 < group.elements.size(); i += 2) {
+      const std::string& field = group.elements[i].str;
+      const RedisReply& value = group.elements[i + 1];
+      if (field == "name") name = value.str;
+      if (field == "pending") found.pending = value.integer;
+      if (field == "lag" && value.type == RedisReply::Type::kInteger) found.lag = value.integer;
+    }
+    if (name == options.group) {
+      found.dead_letters = backlog.dead_letters;
+      return found;
+    }
+  }
+  // No group yet: every entry waits for it.
+  auto length = redis.Execute({"XLEN", options.stream});
+  if (!length.ok()) return length.status();
+  backlog.lag = length->integer;
+  return backlog;
+}
+
 ConsumerGroupRunner::ConsumerGroupRunner(RedisAddress address, ConsumerOptions options,
                                          Handler handler)
     : address_(std::move(address)), options_(std::move(options)), handler_(std::move(handler)) {
-  if (options_.dead_letter_stream.empty()) {
-    options_.dead_letter_stream = absl::StrCat(options_.stream, ":dead");
-  }
+  options_.dead_letter_stream = DeadLetterStream(options_);
   if (options_.lanes > 1 && options_.lane_key) {
     lanes_ = std::make_unique<BoundedExecutor>(options_.lanes, options_.lanes);
   }

@@ -3,12 +3,14 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "services/common/config.h"
@@ -58,6 +60,22 @@ struct ConsumerOptions {
   int lanes = 1;
   std::function<std::string(const StreamEntry&)> lane_key;
 };
+
+// The dead-letter stream of `options`: its own, or "<stream>:dead".
+std::string DeadLetterStream(const ConsumerOptions& options);
+
+// How far behind a consumer group is, for the suite's own alerting rules.
+struct ConsumerBacklog {
+  // Entries not yet delivered to the group; unknown when Redis cannot tell (XINFO's nil lag,
+  // e.g. after entries were deleted from the middle of the stream).
+  std::optional<long long> lag;
+  long long pending = 0;       // delivered to a consumer, not yet acknowledged
+  long long dead_letters = 0;  // entries in the dead-letter stream
+};
+
+// Reads the backlog with XINFO GROUPS and XLEN; a stream or group not created yet has none.
+absl::StatusOr<ConsumerBacklog> ReadConsumerBacklog(RedisClient& redis,
+                                                    const ConsumerOptions& options);
 
 // Runs a consumer group: reads new entries with XREADGROUP on a connection of its own, calls the
 // handler, XACKs only after the handler succeeded (at-least-once: handlers must be idempotent),

@@ -184,4 +184,29 @@ void Metrics::OnRedisReconnect(bool ok) {
   (ok ? redis_reconnects_ok_ : redis_reconnects_failed_).Increment();
 }
 
+ConsumerBacklogGauges::ConsumerBacklogGauges(prometheus::Registry& registry,
+                                             const ConsumerOptions& options)
+    : lag_(prometheus::BuildGauge()
+               .Name("peerwell_event_consumer_lag")
+               .Help("Stream entries not yet delivered to the consumer group.")
+               .Register(registry)
+               .Add({{"stream", options.stream}, {"group", options.group}})),
+      pending_(prometheus::BuildGauge()
+                   .Name("peerwell_event_consumer_pending")
+                   .Help("Stream entries delivered to a consumer and not yet acknowledged.")
+                   .Register(registry)
+                   .Add({{"stream", options.stream}, {"group", options.group}})),
+      dead_letters_(prometheus::BuildGauge()
+                        .Name("peerwell_event_dead_letter_entries")
+                        .Help("Entries in the dead-letter stream: events no handler could take.")
+                        .Register(registry)
+                        .Add({{"stream", DeadLetterStream(options)}})) {}
+
+void ConsumerBacklogGauges::Set(const ConsumerBacklog& backlog) {
+  // An unknown lag keeps the last known one rather than reading as "caught up".
+  if (backlog.lag.has_value()) lag_.Set(static_cast<double>(*backlog.lag));
+  pending_.Set(static_cast<double>(backlog.pending));
+  dead_letters_.Set(static_cast<double>(backlog.dead_letters));
+}
+
 }  // namespace peerwell

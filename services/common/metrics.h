@@ -11,6 +11,7 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "services/common/events.h"
 #include "services/common/redis_client.h"
 
 namespace peerwell {
@@ -53,6 +54,20 @@ class Metrics final : public RedisObserver {
   prometheus::Histogram& redis_seconds_;
   prometheus::Counter& redis_reconnects_ok_;
   prometheus::Counter& redis_reconnects_failed_;
+};
+
+// The backlog of one consumer group as gauges, which the suite's alerting rules watch
+// (helm/peerwell's PrometheusRule): peerwell_event_consumer_lag, peerwell_event_consumer_pending
+// {stream, group} and peerwell_event_dead_letter_entries{stream}.
+class ConsumerBacklogGauges {
+ public:
+  ConsumerBacklogGauges(prometheus::Registry& registry, const ConsumerOptions& options);
+  void Set(const ConsumerBacklog& backlog);
+
+ private:
+  prometheus::Gauge& lag_;
+  prometheus::Gauge& pending_;
+  prometheus::Gauge& dead_letters_;
 };
 
 // "OK", "NOT_FOUND", ... as gRPC names its codes.

@@ -57,6 +57,18 @@ TEST_F(EscalationTest, EscalatesWhenTheDeadlinePassesAndRepeatsUpToTheLimit) {
   EXPECT_EQ(escalations[2].Get("organization_id"), kOrg);
 }
 
+TEST_F(EscalationTest, OverdueCountsDeadlinesPassedLongerAgoThanTheGraceUntilEscalated) {
+  TriggerCritical("p00000000000000000001");
+  Escalator escalator(store_, clock_);
+  EXPECT_EQ(*escalator.Overdue(absl::Minutes(1)), 0);
+  clock_.Advance(absl::Minutes(60) + absl::Seconds(30));  // due, but within the grace
+  EXPECT_EQ(*escalator.Overdue(absl::Minutes(1)), 0);
+  clock_.Advance(absl::Seconds(31));
+  EXPECT_EQ(*escalator.Overdue(absl::Minutes(1)), 1);
+  EXPECT_EQ(*escalator.EscalateDue(), 1);
+  EXPECT_EQ(*escalator.Overdue(absl::Minutes(1)), 0);  // the next deadline is an hour away
+}
+
 TEST_F(EscalationTest, AnAcknowledgedAlertDoesNotEscalate) {
   std::string alert = TriggerCritical("p00000000000000000001");
   ASSERT_TRUE(

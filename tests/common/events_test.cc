@@ -254,5 +254,31 @@ TEST_F(EventsTest, RecreatesAVanishedGroupAndGoesOn) {
   runner.Stop();
 }
 
+TEST_F(EventsTest, BacklogCountsUndeliveredPendingAndDeadLetteredEntries) {
+  ConsumerOptions options = FastOptions("c1");
+  auto none = ReadConsumerBacklog(redis_, options);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->lag, 0);
+  EXPECT_EQ(none->pending, 0);
+  EXPECT_EQ(none->dead_letters, 0);
+
+  for (int i = 0; i < 3; ++i) Publish("person.created", {{"person_id", absl::StrCat("p", i)}});
+  auto before_group = ReadConsumerBacklog(redis_, options);
+  ASSERT_TRUE(before_group.ok()) << before_group.status();
+  EXPECT_EQ(before_group->lag, 3);  // no group yet: everything waits for it
+
+  ASSERT_TRUE(redis_.Execute({"XGROUP", "CREATE", kStream, "testers", "0"}).ok());
+  ASSERT_TRUE(
+      redis_
+          .Execute({"XREADGROUP", "GROUP", "testers", "c1", "COUNT", "1", "STREAMS", kStream, ">"})
+          .ok());
+  ASSERT_TRUE(redis_.Execute({"XADD", DeadLetterStream(options), "*", "entry", "1-1"}).ok());
+  auto backlog = ReadConsumerBacklog(redis_, options);
+  ASSERT_TRUE(backlog.ok()) << backlog.status();
+  EXPECT_EQ(backlog->lag, 2);
+  EXPECT_EQ(backlog->pending, 1);
+  EXPECT_EQ(backlog->dead_letters, 1);
+}
+
 }  // namespace
 }  // namespace peerwell

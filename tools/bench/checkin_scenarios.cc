@@ -9,11 +9,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "grpcpp/create_channel.h"
 #include "peerwell/alerts/v1/alerts.grpc.pb.h"
 #include "peerwell/checkin/v1/checkin.grpc.pb.h"
 #include "peerwell/directory/v1/directory.grpc.pb.h"
 #include "services/common/auth.h"
+#include "services/common/channel.h"
 #include "tools/bench/scenario.h"
 
 namespace peerwell::bench {
@@ -37,8 +37,7 @@ struct BenchOrganisation {
 // Creates the organisations and people of a run through the directory, as a client would.
 absl::StatusOr<std::vector<BenchOrganisation>> CreateOrganisations(const ScenarioContext& context,
                                                                    bool consent_to_monitoring) {
-  auto directory = dv1::DirectoryService::NewStub(
-      grpc::CreateChannel(context.directory_addr, grpc::InsecureChannelCredentials()));
+  auto directory = dv1::DirectoryService::NewStub(ServiceChannel(context.directory_addr));
   auto call = [](const std::string& token) {
     auto client_context = std::make_unique<grpc::ClientContext>();
     client_context->AddMetadata("authorization", "Bearer " + token);
@@ -171,8 +170,7 @@ class CheckinToAlertScenario final : public Scenario {
     for (auto& channel : Channels(context.checkin_addr, context.channels)) {
       stubs_.push_back(cv1::CheckinService::NewStub(channel));
     }
-    alerts_ = av1::AlertService::NewStub(
-        grpc::CreateChannel(context.alerts_addr, grpc::InsecureChannelCredentials()));
+    alerts_ = av1::AlertService::NewStub(ServiceChannel(context.alerts_addr));
   }
 
   ~CheckinToAlertScenario() override {

@@ -2,6 +2,7 @@
 // or open loop (a fixed rate); reports throughput, latency percentiles and errors by code; with
 // --vs empty it alternates rounds of a scenario and of the empty-handler baseline and reports
 // the median ratios, so that a figure holds on a noisy shared machine.
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -10,12 +11,22 @@
 #include "absl/strings/str_format.h"
 #include "services/common/config.h"
 #include "services/common/server.h"
+#include "tests/testing/local_suite.h"
 #include "tools/bench/load.h"
-#include "tools/bench/local_suite.h"
 #include "tools/bench/scenario.h"
 
 namespace peerwell::bench {
 namespace {
+
+using ::peerwell::testing::LocalSuite;
+
+// Where the services of this build are: next to the tool (<build>/tools/bench/) in the build tree.
+std::string DefaultServiceBinaries() {
+  std::error_code error;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) return ".";
+  return self.parent_path().parent_path().parent_path().string();
+}
 
 std::string Line(const std::string& name, const LoadResult& r) {
   std::string errors;
@@ -146,7 +157,9 @@ int Main(int argc, char** argv) {
   if (spec->needs_services && flag("start_suite")) {
     std::string binaries =
         s["service_binaries"].empty() ? DefaultServiceBinaries() : s["service_binaries"];
-    auto started = LocalSuite::Start(binaries);
+    peerwell::testing::SuiteOptions options;
+    options.binaries = binaries;
+    auto started = LocalSuite::Start(options);
     if (!started.ok()) {
       std::cerr << "peerwell-bench: cannot start the suite: " << started.status().message() << "\n";
       return 1;

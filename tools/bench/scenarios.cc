@@ -1,8 +1,8 @@
 #include "absl/strings/str_cat.h"
-#include "grpcpp/create_channel.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "peerwell/bench/v1/bench.grpc.pb.h"
+#include "services/common/channel.h"
 #include "tools/bench/scenario.h"
 
 namespace peerwell::bench {
@@ -57,7 +57,7 @@ std::vector<std::shared_ptr<grpc::Channel>> Channels(const std::string& target, 
   for (int i = 0; i < count; ++i) {
     grpc::ChannelArguments args;
     args.SetInt("peerwell.bench.channel", i);  // distinct arguments: distinct connections
-    channels.push_back(grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
+    channels.push_back(ServiceChannel(target, args));
   }
   return channels;
 }

@@ -11,6 +11,7 @@
 #include "peerwell/alerts/v1/alerts.grpc.pb.h"
 #include "peerwell/checkin/v1/checkin.grpc.pb.h"
 #include "peerwell/directory/v1/directory.grpc.pb.h"
+#include "services/common/channel.h"
 
 namespace peerwell::ctl {
 
@@ -38,8 +39,7 @@ class ServiceClient {
         // The services serve plaintext gRPC inside the cluster (SPEC §8); the CLI talks to a
         // port-forward or a local run. The channel connects on the first call, so a client that
         // a command never uses costs nothing.
-        stub_(Service::NewStub(grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()))) {
-  }
+        stub_(Service::NewStub(ServiceChannel(address_))) {}
 
   const std::string& address() const { return address_; }
   absl::Duration timeout() const { return timeout_; }

@@ -1,21 +1,22 @@
-#include "tools/bench/local_suite.h"
+#include "tests/testing/local_suite.h"
 
 #include <openssl/rand.h>
 #include <signal.h>
 #include <unistd.h>
 
-#include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
-#include "grpcpp/create_channel.h"
+#include "services/common/channel.h"
 
-namespace peerwell::bench {
+namespace peerwell::testing {
 namespace {
 
 absl::StatusOr<std::string> RandomBase64(int bytes) {
@@ -36,8 +37,7 @@ std::string FindBinary(const std::string& binaries, const std::string& name) {
 }
 
 bool Serving(const std::string& address) {
-  auto stub = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto stub = grpc::health::v1::Health::NewStub(ServiceChannel(address));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
   grpc::health::v1::HealthCheckRequest request;
@@ -48,15 +48,7 @@ bool Serving(const std::string& address) {
 
 }  // namespace
 
-std::string DefaultServiceBinaries() {
-  // The tool lives in <build>/tools/bench/.
-  std::error_code error;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (error) return ".";
-  return self.parent_path().parent_path().parent_path().string();
-}
-
-absl::StatusOr<std::unique_ptr<LocalSuite>> LocalSuite::Start(const std::string& binaries) {
+absl::StatusOr<std::unique_ptr<LocalSuite>> LocalSuite::Start(const SuiteOptions& options) {
   auto suite = std::unique_ptr<LocalSuite>(new LocalSuite());
   auto secret = RandomBase64(48);
   auto master_key = RandomBase64(32);
@@ -64,7 +56,7 @@ absl::StatusOr<std::unique_ptr<LocalSuite>> LocalSuite::Start(const std::string&
   if (!master_key.ok()) return master_key.status();
   suite->jwt_secret_ = *secret;
   try {
-    suite->redis_ = std::make_unique<peerwell::testing::RedisServer>();
+    suite->redis_ = std::make_unique<RedisServer>();
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("redis-server: ", e.what()));
   }
@@ -72,36 +64,41 @@ absl::StatusOr<std::unique_ptr<LocalSuite>> LocalSuite::Start(const std::string&
       {"PEERWELL_JWT_SECRET", *secret},
       {"PEERWELL_MASTER_KEY", *master_key},
       {"PEERWELL_REDIS_ADDR", suite->redis_->address_string()}};
+  env.insert(env.end(), options.env.begin(), options.env.end());
   // In dependency order: the others ask the directory.
   for (const std::string name : {"directory", "checkin", "alerts"}) {
-    std::string binary = FindBinary(binaries, name);
+    std::string binary = FindBinary(options.binaries, name);
     if (binary.empty()) {
-      return absl::NotFoundError(
-          absl::StrCat("no peerwell-", name, " under ", binaries, " (see --service_binaries)"));
+      return absl::NotFoundError(absl::StrCat("no peerwell-", name, " under ", options.binaries));
     }
-    Service service;
-    service.name = name;
-    service.process = std::make_unique<peerwell::testing::ServerProcess>(
-        binary, std::vector<std::string>{"--listen_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0"},
-        env);
-    absl::Time started = absl::Now();
-    service.process->Start();
-    int port = service.process->WaitForLoggedPort(absl::Seconds(10));
-    if (port == 0) {
-      return absl::UnavailableError(
-          absl::StrCat("peerwell-", name, " did not start:\n", service.process->Output()));
-    }
-    service.address = absl::StrCat("127.0.0.1:", port);
-    absl::Time give_up = absl::Now() + absl::Seconds(10);
-    while (!Serving(service.address)) {
-      if (absl::Now() > give_up) {
-        return absl::UnavailableError(absl::StrCat("peerwell-", name, " never became SERVING"));
+    for (int replica = 0; replica < std::max(1, options.replicas); ++replica) {
+      Service service;
+      service.name = name;
+      service.replica = replica;
+      service.process = std::make_unique<ServerProcess>(
+          binary,
+          std::vector<std::string>{"--listen_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0"}, env);
+      absl::Time started = absl::Now();
+      service.process->Start();
+      int port = service.process->WaitForLoggedPort(absl::Seconds(10));
+      if (port == 0) {
+        return absl::UnavailableError(
+            absl::StrCat("peerwell-", name, " did not start:\n", service.process->Output()));
       }
-      absl::SleepFor(absl::Milliseconds(1));
+      service.address = absl::StrCat("127.0.0.1:", port);
+      absl::Time give_up = absl::Now() + absl::Seconds(10);
+      while (!Serving(service.address)) {
+        if (absl::Now() > give_up) {
+          return absl::UnavailableError(absl::StrCat("peerwell-", name, " never became SERVING"));
+        }
+        absl::SleepFor(absl::Milliseconds(1));
+      }
+      service.start_to_serving = absl::Now() - started;
+      service.metrics_port =
+          service.process->WaitForLoggedPort(absl::Seconds(10), "metrics serving", "metrics_port");
+      suite->services_.push_back(std::move(service));
     }
-    service.start_to_serving = absl::Now() - started;
-    if (name == "directory") env.push_back({"PEERWELL_DIRECTORY_ADDR", service.address});
-    suite->services_.push_back(std::move(service));
+    if (name == "directory") env.push_back({"PEERWELL_DIRECTORY_ADDR", suite->Target(name)});
   }
   return suite;
 }
@@ -119,6 +116,20 @@ const LocalSuite::Service& LocalSuite::service(const std::string& name) const {
   throw std::out_of_range(name);
 }
 
+std::vector<const LocalSuite::Service*> LocalSuite::replicas(const std::string& name) const {
+  std::vector<const Service*> found;
+  for (const Service& service : services_) {
+    if (service.name == name) found.push_back(&service);
+  }
+  return found;
+}
+
+std::string LocalSuite::Target(const std::string& name) const {
+  std::vector<std::string> addresses;
+  for (const Service* service : replicas(name)) addresses.push_back(service->address);
+  return absl::StrCat("ipv4:", absl::StrJoin(addresses, ","));
+}
+
 double LocalSuite::ResidentMiB(const Service& service) {
   std::ifstream status(absl::StrCat("/proc/", service.process->pid(), "/status"));
   std::string line;
@@ -133,4 +144,4 @@ double LocalSuite::ResidentMiB(const Service& service) {
   return 0;
 }
 
-}  // namespace peerwell::bench
+}  // namespace peerwell::testing

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "tests/testing/process.h"
+#include "tests/testing/redis_server.h"
+
+namespace peerwell::testing {
+
+struct SuiteOptions {
+  // A build tree (services/<name>/peerwell-<name>) or a folder holding the peerwell-<name>
+  // binaries.
+  std::string binaries;
+  // Processes of each service, all on one redis-server, as a Deployment with that many pods.
+  int replicas = 1;
+  // Further settings for every service, e.g. {"PEERWELL_EVENT_CLAIM_IDLE", "1s"}.
+  std::vector<std::pair<std::string, std::string>> env;
+};
+
+// The whole suite, as production runs it: a redis-server of its own (append-only, appendfsync
+// always, on a Unix socket in a temporary directory) and the directory, check-in and alerts
+// binaries on free loopback ports, with fresh secrets. The services find each other through
+// Target(), which names every replica, as a headless Service does in Kubernetes. Everything stops
+// when it goes out of scope.
+class LocalSuite {
+ public:
+  struct Service {
+    std::string name;
+    int replica = 0;
+    std::string address;  // 127.0.0.1:<port>
+    int metrics_port = 0;
+    absl::Duration start_to_serving;
+    std::unique_ptr<ServerProcess> process;
+  };
+
+  static absl::StatusOr<std::unique_ptr<LocalSuite>> Start(const SuiteOptions& options);
+  ~LocalSuite();
+
+  const std::string& jwt_secret() const { return jwt_secret_; }
+  RedisServer& redis() { return *redis_; }
+  // The first replica of `name`.
+  const Service& service(const std::string& name) const;
+  std::vector<const Service*> replicas(const std::string& name) const;
+  // A gRPC target naming every replica of `name` ("ipv4:127.0.0.1:a,127.0.0.1:b"), for a
+  // round_robin channel.
+  std::string Target(const std::string& name) const;
+  const std::vector<Service>& services() const { return services_; }
+  // The most resident memory a service has had so far, in MiB (VmHWM): its peak under the load,
+  // even when read after an idle baseline round.
+  static double ResidentMiB(const Service& service);
+
+ private:
+  LocalSuite() = default;
+  std::string jwt_secret_;
+  std::unique_ptr<RedisServer> redis_;
+  std::vector<Service> services_;
+};
+
+}  // namespace peerwell::testing
