@@ -41,7 +41,8 @@ absl::Status ServerHost::Start() {
   }
   // Serve health at once from what Redis says now, then keep following it.
   serving_ = redis_.Ping(options_.health_timeout).ok();
-  server_->GetHealthCheckService()->SetServingStatus(serving_);
+  server_->GetHealthCheckService()->SetServingStatus(kLivenessHealthService, true);
+  server_->GetHealthCheckService()->SetServingStatus("", serving_);
   health_thread_ = std::thread([this] { HealthLoop(); });
   Log(Severity::kInfo, "serving",
       {NumberField("port", port_), Field("address", options_.listen_addr)});
@@ -58,7 +59,7 @@ void ServerHost::HealthLoop() {
     bool serving = redis.ok();
     if (serving != serving_) {
       serving_ = serving;
-      server_->GetHealthCheckService()->SetServingStatus(serving);
+      server_->GetHealthCheckService()->SetServingStatus("", serving);
       if (serving) {
         Log(Severity::kInfo, "redis reachable again: serving");
       } else {

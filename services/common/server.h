@@ -24,9 +24,15 @@ struct ServerHostOptions {
   absl::Duration health_timeout = absl::Milliseconds(750);
 };
 
+// The grpc.health.v1 service name that answers SERVING for as long as the process runs, whatever
+// Redis says: for a liveness probe, which must not restart every pod while Redis is away. The
+// empty name (readiness) follows Redis.
+inline constexpr char kLivenessHealthService[] = "liveness";
+
 // Hosts a service's gRPC server with what every PeerWell server has: grpc.health.v1 following
-// Redis (NOT_SERVING while it is unreachable or loading), reflection, keepalive, the metrics
-// interceptor, a bound on message size, and a drain on shutdown.
+// Redis (NOT_SERVING while it is unreachable or loading; kLivenessHealthService aside),
+// reflection, keepalive, the metrics interceptor, a bound on message size, and a drain on
+// shutdown.
 class ServerHost {
  public:
   ServerHost(ServerHostOptions options, Metrics& metrics, RedisClient& redis);

@@ -11,6 +11,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "peerwell/directory/v1/directory.grpc.pb.h"
+#include "services/common/server.h"
 #include "tests/testing/process.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/tokens.h"
@@ -81,11 +82,12 @@ class DirectoryProcessTest : public ::testing::Test {
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
   }
 
-  grpc::health::v1::HealthCheckResponse::ServingStatus Health() {
+  grpc::health::v1::HealthCheckResponse::ServingStatus Health(const std::string& service = "") {
     auto stub = grpc::health::v1::Health::NewStub(channel_);
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
     grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
     grpc::health::v1::HealthCheckResponse response;
     if (!stub->Check(&context, request, &response).ok()) {
       return grpc::health::v1::HealthCheckResponse::UNKNOWN;
@@ -128,6 +130,8 @@ TEST_F(DirectoryProcessTest, HealthFollowsRedis) {
   EXPECT_TRUE(
       WaitFor([&] { return Health() == grpc::health::v1::HealthCheckResponse::NOT_SERVING; },
               absl::Seconds(2)));
+  // Alive all the same: a liveness probe must not restart it while Redis is away.
+  EXPECT_EQ(Health(kLivenessHealthService), grpc::health::v1::HealthCheckResponse::SERVING);
   // It keeps running, and calls fail fast with UNAVAILABLE rather than hanging.
   grpc::Status down = CreateOrganization("While down", std::chrono::seconds(5));
   EXPECT_EQ(down.error_code(), grpc::StatusCode::UNAVAILABLE) << down.error_message();
