@@ -31,8 +31,7 @@ bool IsKnownMethod(const std::string& service, const std::string& method) {
 // Splits "/package.Service/Method". Any path that is not a real method (a probe, a typo, a
 // client making up names) is counted under "unknown", so that callers cannot create label
 // series at will.
-std::pair<std::string, std::string> SplitMethod(const char* path) {
-  absl::string_view full = path == nullptr ? "" : path;
+std::pair<std::string, std::string> SplitMethod(absl::string_view full) {
   size_t slash = full.rfind('/');
   if (full.size() < 3 || full.front() != '/' || slash == 0 || slash == absl::string_view::npos) {
     return {"unknown", "unknown"};
@@ -46,25 +45,23 @@ std::pair<std::string, std::string> SplitMethod(const char* path) {
 class MetricsInterceptor final : public grpc::experimental::Interceptor {
  public:
   MetricsInterceptor(Metrics& metrics, grpc::experimental::ServerRpcInfo* info)
-      : metrics_(metrics), start_(absl::Now()) {
-    std::tie(service_, method_) = SplitMethod(info->method());
-    metrics_.RecordStarted(service_, method_);
+      : series_(metrics.SeriesFor(info->method() == nullptr ? "" : info->method())),
+        start_(absl::Now()) {
+    series_.Started();
   }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
             grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
-      metrics_.RecordHandled(service_, method_, GrpcCodeName(methods->GetSendStatus().error_code()),
-                             absl::ToDoubleSeconds(absl::Now() - start_));
+      series_.Handled(methods->GetSendStatus().error_code(),
+                      absl::ToDoubleSeconds(absl::Now() - start_));
     }
     methods->Proceed();
   }
 
  private:
-  Metrics& metrics_;
+  Metrics::MethodSeries& series_;
   absl::Time start_;
-  std::string service_;
-  std::string method_;
 };
 
 class MetricsInterceptorFactory final
@@ -162,16 +159,40 @@ Metrics::NewInterceptorFactory() {
   return std::make_unique<MetricsInterceptorFactory>(*this);
 }
 
-void Metrics::RecordStarted(const std::string& service, const std::string& method) {
-  started_.Add({{"grpc_service", service}, {"grpc_method", method}}).Increment();
+Metrics::MethodSeries::MethodSeries(Metrics& metrics, std::string service, std::string method)
+    : metrics_(metrics),
+      service_(std::move(service)),
+      method_(std::move(method)),
+      started_(metrics.started_.Add({{"grpc_service", service_}, {"grpc_method", method_}})),
+      seconds_(metrics.handling_seconds_.Add({{"grpc_service", service_}, {"grpc_method", method_}},
+                                             LatencyBuckets())) {}
+
+void Metrics::MethodSeries::Handled(int code, double seconds) {
+  if (code < 0 || code >= kCodes) code = grpc::StatusCode::UNKNOWN;
+  prometheus::Counter* counter = handled_[code].load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    // Two calls racing here get the same counter: the family hands out one per label set.
+    counter = &metrics_.handled_.Add(
+        {{"grpc_service", service_}, {"grpc_method", method_}, {"grpc_code", GrpcCodeName(code)}});
+    handled_[code].store(counter, std::memory_order_release);
+  }
+  counter->Increment();
+  seconds_.Observe(seconds);
 }
 
-void Metrics::RecordHandled(const std::string& service, const std::string& method,
-                            const std::string& code, double seconds) {
-  handled_.Add({{"grpc_service", service}, {"grpc_method", method}, {"grpc_code", code}})
-      .Increment();
-  handling_seconds_.Add({{"grpc_service", service}, {"grpc_method", method}}, LatencyBuckets())
-      .Observe(seconds);
+Metrics::MethodSeries& Metrics::SeriesFor(absl::string_view path) {
+  {
+    absl::ReaderMutexLock lock(&series_mu_);
+    auto found = series_.find(path);
+    if (found != series_.end()) return *found->second;
+  }
+  // Unknown paths share one "unknown" series, so that callers cannot make series at will.
+  auto [service, method] = SplitMethod(path);
+  std::string key = service == "unknown" ? "unknown" : std::string(path);
+  absl::MutexLock lock(&series_mu_);
+  auto& series = series_[key];
+  if (series == nullptr) series = std::make_unique<MethodSeries>(*this, service, method);
+  return *series;
 }
 
 void Metrics::OnRedisCall(size_t commands, absl::Duration latency, const absl::Status& status) {
