@@ -37,14 +37,20 @@ class HealthGauges {
                      .Register(metrics.registry())
                      .Add({})) {}
 
+  // Each gauge on its own: a failure to read one must not leave the other stale.
   absl::Status Refresh() {
-    auto backlog = ReadConsumerBacklog(redis_, events_);
-    if (!backlog.ok()) return backlog.status();
-    backlog_.Set(*backlog);
-    auto overdue = escalator_.Overdue(absl::Minutes(1));
-    if (!overdue.ok()) return overdue.status();
-    overdue_.Set(static_cast<double>(*overdue));
-    return absl::OkStatus();
+    absl::Status status;
+    if (auto backlog = ReadConsumerBacklog(redis_, events_); backlog.ok()) {
+      backlog_.Set(*backlog);
+    } else {
+      status.Update(backlog.status());
+    }
+    if (auto overdue = escalator_.Overdue(absl::Minutes(1)); overdue.ok()) {
+      overdue_.Set(static_cast<double>(*overdue));
+    } else {
+      status.Update(overdue.status());
+    }
+    return status;
   }
 
  private:

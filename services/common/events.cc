@@ -77,6 +77,7 @@ absl::StatusOr<ConsumerBacklog> ReadConsumerBacklog(RedisClient& redis,
   backlog.dead_letters = dead->integer;
   auto exists = redis.Execute({"EXISTS", options.stream});
   if (!exists.ok()) return exists.status();
+  if (exists->IsError()) return absl::InternalError(absl::StrCat("EXISTS: ", exists->str));
   if (exists->integer == 0) {
     backlog.lag = 0;
     return backlog;
@@ -103,6 +104,7 @@ absl::StatusOr<ConsumerBacklog> ReadConsumerBacklog(RedisClient& redis,
   // No group yet: every entry waits for it.
   auto length = redis.Execute({"XLEN", options.stream});
   if (!length.ok()) return length.status();
+  if (length->IsError()) return absl::InternalError(absl::StrCat("XLEN: ", length->str));
   backlog.lag = length->integer;
   return backlog;
 }

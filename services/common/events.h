@@ -67,7 +67,8 @@ std::string DeadLetterStream(const ConsumerOptions& options);
 // How far behind a consumer group is, for the suite's own alerting rules.
 struct ConsumerBacklog {
   // Entries not yet delivered to the group; unknown when Redis cannot tell (XINFO's nil lag,
-  // e.g. after entries were deleted from the middle of the stream).
+  // e.g. after entries were deleted from the middle of the stream, or a Redis before 7.0, whose
+  // XINFO GROUPS has no lag).
   std::optional<long long> lag;
   long long pending = 0;       // delivered to a consumer, not yet acknowledged
   long long dead_letters = 0;  // entries in the dead-letter stream

@@ -4,6 +4,7 @@
 // each, and killing one replica of each service in the middle of the load loses no acknowledged
 // check-in and no alert.
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -21,6 +22,7 @@
 #include "peerwell/directory/v1/directory.grpc.pb.h"
 #include "services/common/auth.h"
 #include "services/common/channel.h"
+#include "services/common/redis_client.h"
 #include "tests/testing/local_suite.h"
 #include "tests/testing/process.h"
 #include "tests/testing/wait.h"
@@ -36,6 +38,7 @@ using ::peerwell::testing::LocalSuite;
 constexpr int kThroughEachReplica = 10;  // per checkin replica, before the load
 constexpr int kUnderLoad = 100;          // through the balanced channel, with the kills
 constexpr int kKillAfter = 30;           // acknowledged check-ins of the load before the kills
+constexpr int kBeforeGate = 60;          // check-ins of the load that may go before the kills
 constexpr int kLoadThreads = 4;
 
 struct Volunteer {
@@ -169,6 +172,21 @@ class ScaleOutTest : public ::testing::Test {
     return total;
   }
 
+  // The alerts service names its consumer after the host and its process id.
+  static std::string ConsumerName(const LocalSuite::Service& replica) {
+    char host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    return absl::StrCat(host, "-", replica.process->pid());
+  }
+
+  // Check-in events `consumer` has read and not acknowledged.
+  static long long PendingOf(RedisClient& redis, const std::string& consumer) {
+    auto pending =
+        redis.Execute({"XPENDING", "pw:events:checkin", "alerts", "-", "+", "1000", consumer});
+    return pending.ok() && pending->IsArray() ? static_cast<long long>(pending->elements.size())
+                                              : 0;
+  }
+
   std::unique_ptr<LocalSuite> suite_;
   std::unique_ptr<dv1::DirectoryService::Stub> directory_;
   std::unique_ptr<cv1::CheckinService::Stub> checkin_;
@@ -190,16 +208,24 @@ TEST_F(ScaleOutTest, EveryAcknowledgedCheckinRaisesExactlyOneAlertThoughReplicas
     }
   }
 
-  // Under load through the balanced channel; one replica of each service is killed half-way.
+  // Under load through the balanced channel. The load's later check-ins wait at a gate until one
+  // replica of each service has been killed, so the load both straddles the kills and goes on
+  // through the survivors alone.
+  const int gate = 2 * kThroughEachReplica + kBeforeGate;
   std::atomic<int> next{2 * kThroughEachReplica};
   std::mutex mu;
   std::condition_variable progressed;
   int acknowledged = 0;
+  bool killed = false;
   std::vector<std::string> failures;
   std::vector<std::thread> load;
   for (int t = 0; t < kLoadThreads; ++t) {
     load.emplace_back([&] {
       for (int v = next++; v < static_cast<int>(volunteers_.size()); v = next++) {
+        if (v >= gate) {
+          std::unique_lock<std::mutex> lock(mu);
+          progressed.wait(lock, [&] { return killed; });
+        }
         grpc::Status status = SubmitUntilAcknowledged(*checkin_, volunteers_[v]);
         std::lock_guard<std::mutex> lock(mu);
         if (status.ok()) {
@@ -218,6 +244,7 @@ TEST_F(ScaleOutTest, EveryAcknowledgedCheckinRaisesExactlyOneAlertThoughReplicas
     });
     EXPECT_TRUE(reached) << "the load did not get going";
   }
+
   // Both replicas took a share of the load: the test's calls to the check-in service, and the
   // check-in and alerts services' own calls to the directory.
   for (int r = 0; r < 2; ++r) {
@@ -236,14 +263,39 @@ TEST_F(ScaleOutTest, EveryAcknowledgedCheckinRaisesExactlyOneAlertThoughReplicas
         "peerwell_alerts_escalations_overdue 0"}) {
     EXPECT_TRUE(absl::StrContains(alerts_metrics, gauge)) << gauge << " in\n" << alerts_metrics;
   }
-  for (const std::string name : {"directory", "checkin", "alerts"}) {
+
+  // The alerts replica dies holding events it has read and not acknowledged: it is frozen the
+  // moment it holds some, so the other replica must take them over.
+  const LocalSuite::Service& alerts_victim = *suite_->replicas("alerts")[1];
+  const std::string victim_consumer = ConsumerName(alerts_victim);
+  RedisClient redis(RedisOptions{suite_->redis().address()});
+  long long held = 0;
+  EXPECT_TRUE(peerwell::testing::WaitFor(
+      [&] {
+        if (PendingOf(redis, victim_consumer) == 0) return false;
+        alerts_victim.process->Signal(SIGSTOP);
+        held = PendingOf(redis, victim_consumer);
+        if (held == 0) alerts_victim.process->Signal(SIGCONT);  // an acknowledgement was on its way
+        return held > 0;
+      },
+      absl::Seconds(30), absl::Milliseconds(1)))
+      << "the alerts replica never held an event";
+  for (const std::string name : {"alerts", "checkin", "directory"}) {
     const LocalSuite::Service* victim = suite_->replicas(name)[1];
     victim->process->Signal(SIGKILL);
     EXPECT_TRUE(victim->process->WaitForExit(absl::Seconds(10)).has_value()) << name;
   }
+  int acknowledged_before_kills = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    acknowledged_before_kills = acknowledged;
+    killed = true;
+  }
+  progressed.notify_all();
   for (auto& thread : load) thread.join();
   ASSERT_TRUE(failures.empty()) << failures.front();
   ASSERT_EQ(acknowledged, kUnderLoad);
+  EXPECT_LE(acknowledged_before_kills, kBeforeGate);  // the rest went through the survivors
 
   // Every acknowledged check-in is stored once, under the id its acknowledgement gave.
   for (const Volunteer& volunteer : volunteers_) {
@@ -269,6 +321,9 @@ TEST_F(ScaleOutTest, EveryAcknowledgedCheckinRaisesExactlyOneAlertThoughReplicas
     EXPECT_EQ(alerts[volunteer.person_id][0].rule_id(), "who5_drop");
   }
   EXPECT_EQ(alerts.size(), volunteers_.size());  // and none for anyone else
+  // The killed replica's events were taken over, not merely left behind.
+  EXPECT_GT(held, 0);
+  EXPECT_EQ(PendingOf(redis, victim_consumer), 0);
 }
 
 }  // namespace
