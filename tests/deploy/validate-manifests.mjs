@@ -7,8 +7,9 @@
 //       fields included, then the suite's contract with the binaries (SPEC §8)
 //   node validate-manifests.mjs schema RENDERED.yaml DEPLOYMENTS
 //       the API schemas only (services not built yet), and the number of Deployments
-//   node validate-manifests.mjs selftest BINARIES_JSON RENDERED.yaml
-//       broken copies of a good render must each be rejected, for the reason planted
+//   node validate-manifests.mjs selftest BINARIES_JSON LABEL=RENDERED.yaml...
+//       broken copies of good renders must each be rejected, for the reason planted (LABEL
+//       "helm ..." or "kustomize dev|prod" says which mutations apply)
 //   node validate-manifests.mjs rules RENDERED.yaml OUT.yaml
 //       the PrometheusRule's groups as a Prometheus rules file, for promtool
 //   node validate-manifests.mjs dockerfile BINARIES_JSON REPO_ROOT
@@ -211,6 +212,31 @@ function checkPodBasics(ix, podSpec, what, errors) {
   }
   // Service links would add PEERWELL_<SERVICE>_PORT... variables next to the real settings.
   if (podSpec.enableServiceLinks !== false) errors.push(`${what}: enableServiceLinks is not false`);
+  checkSecretNames(ix, podSpec, what, errors);
+}
+
+// A Secret that is not rendered is one the operator manages (Helm's existingSecret, kustomize
+// prod). A render that generates its Secrets manages them all, so there a name it does not
+// render is a mistake, and the pod would wait in ContainerCreating for a Secret nobody makes.
+function checkSecretNames(ix, podSpec, what, errors) {
+  if (ix.secrets.size === 0) return;
+  const named = [
+    ...(podSpec.volumes ?? []).filter((v) => v.secret)
+      .map((v) => [`Secret volume ${v.name}`, v.secret.secretName]),
+    ...(podSpec.volumes ?? []).flatMap((v) => (v.projected?.sources ?? []).filter((p) => p.secret)
+      .map((p) => [`projected volume ${v.name}`, p.secret.name])),
+    ...[...(podSpec.initContainers ?? []), ...podSpec.containers].flatMap((c) => [
+      ...(c.env ?? []).filter((e) => e.valueFrom?.secretKeyRef)
+        .map((e) => [`${e.name}`, e.valueFrom.secretKeyRef.name]),
+      ...(c.envFrom ?? []).filter((f) => f.secretRef).map((f) => ["envFrom", f.secretRef.name]),
+    ]),
+  ];
+  for (const [where, name] of named) {
+    if (!ix.secrets.has(name)) {
+      errors.push(`${what}: ${where} names Secret ${name}, which is not rendered, while the ` +
+                  `render generates its Secrets (${[...ix.secrets.keys()].join(", ")})`);
+    }
+  }
 }
 
 // The container's environment as name -> {value} | {secret} | {configMap} (envFrom included).
@@ -470,6 +496,23 @@ function checkRedis(ix, statefulSet, errors) {
   if (!argv.some((a) => a.includes("redis-server"))) errors.push(`${what}: does not run redis-server`);
   if (flag("appendonly") !== "yes") errors.push(`${what}: redis-server without --appendonly yes`);
   if (flag("appendfsync") !== "always") errors.push(`${what}: redis-server without --appendfsync always`);
+  // noeviction refuses writes only at --maxmemory: without it Redis grows until the container's
+  // limit OOM-kills it. Below the limit, room must stay for the fork of an append-only-file
+  // rewrite (copy-on-write pages of what is written meanwhile) and for client buffers.
+  if (flag("maxmemory-policy") === "noeviction") {
+    const maxmemory = flag("maxmemory");
+    const bytes = redisBytes(maxmemory);
+    const limit = quantityBytes(container.resources?.limits?.memory);
+    if (maxmemory === undefined) {
+      errors.push(`${what}: --maxmemory-policy noeviction without --maxmemory (Redis would grow ` +
+                  `until the memory limit kills it)`);
+    } else if (!bytes) {
+      errors.push(`${what}: --maxmemory ${maxmemory} is not a Redis size above 0 (0 is no limit)`);
+    } else if (limit && bytes > 0.75 * limit) {
+      errors.push(`${what}: --maxmemory ${maxmemory} is above 75 % of the memory limit ` +
+                  `${container.resources.limits.memory} (no room left for the rewrite's fork)`);
+    }
+  }
   const claims = (statefulSet.spec.volumeClaimTemplates ?? []).map((c) => c.metadata.name);
   const dir = flag("dir");
   const mount = (container.volumeMounts ?? []).find((m) => m.mountPath === dir);
@@ -477,6 +520,24 @@ function checkRedis(ix, statefulSet, errors) {
     errors.push(`${what}: Redis's --dir is not on a volumeClaimTemplates volume`);
   }
   if (!podSpec.securityContext?.fsGroup) errors.push(`${what}: no fsGroup for the data volume`);
+}
+
+// Redis's sizes (config.c memtoll): k, m, g are powers of 1000, kb, mb, gb of 1024.
+function redisBytes(text) {
+  const m = /^([0-9]+)(b|k|kb|m|mb|g|gb)?$/i.exec(text ?? "");
+  if (!m) return null;
+  const unit = { b: 1, k: 1e3, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 };
+  return Number(m[1]) * unit[(m[2] ?? "b").toLowerCase()];
+}
+
+// A Kubernetes memory quantity in bytes (null when absent or not understood).
+function quantityBytes(value) {
+  if (typeof value === "number") return value;
+  const m = /^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/.exec(value ?? "");
+  if (!m) return null;
+  const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+                 k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
+  return Number(m[1]) * (m[2] ? unit[m[2]] : 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -504,6 +565,7 @@ function portMatches(rulePorts, port, protocol, dst) {
 function reachable(policies, namespace, src, dst, port, protocol = "TCP") {
   const side = (pod, type, rulesKey, peersKey, other) => {
     if (pod.namespace !== namespace) return true; // only the release's namespace is policed
+    if (pod.policedElsewhere) return true; // its own policy is not in this render
     const applying = policies.filter((p) => selects(p.spec.podSelector, pod.labels) &&
                                             policyTypes(p).includes(type));
     return applying.length === 0 || applying.some((p) => (p.spec[rulesKey] ?? []).some((rule) =>
@@ -531,8 +593,18 @@ function checkNetworkPolicies(ix, namespace, errors) {
                      namespaceLabels: nsLabels(namespace) };
   const prometheus = { name: "Prometheus", labels: { "app.kubernetes.io/name": "prometheus" },
                        namespace: "monitoring", namespaceLabels: nsLabels("monitoring") };
-  const gateway = { name: "the gateway", labels: { "app.kubernetes.io/component": "gateway" },
-                    namespace, namespaceLabels: nsLabels(namespace) };
+  // The release's gateway carries the labels every pod of the release has (Helm: name and
+  // instance; kustomize: part-of); another chart's gateway only the component label. Until the
+  // gateway exists its egress policy is not rendered: only whether the services admit it counts.
+  const releaseLabels = Object.fromEntries(Object.entries(services[0]?.labels ?? {}).filter(
+    ([k, v]) => k !== "app.kubernetes.io/component" &&
+                [...services, ...redis].every((p) => p.labels?.[k] === v)));
+  const gateway = { name: "the gateway",
+                    labels: { ...releaseLabels, "app.kubernetes.io/component": "gateway" },
+                    namespace, namespaceLabels: nsLabels(namespace), policedElsewhere: true };
+  const foreignGateway = { name: "another release's gateway",
+                           labels: { app: "stranger", "app.kubernetes.io/component": "gateway" },
+                           namespace, namespaceLabels: nsLabels(namespace) };
   const dns = { name: "DNS", labels: { "k8s-app": "kube-dns" }, namespace: "kube-system",
                 namespaceLabels: nsLabels("kube-system") };
   const portOf = (p, name) => p.namedPorts[name];
@@ -547,13 +619,16 @@ function checkNetworkPolicies(ix, namespace, errors) {
     expect(true, s, dns, 53, "UDP");
     for (const r of redis) expect(true, s, r, 6379);
     expect(true, gateway, s, servicePort(s));
+    expect(false, foreignGateway, s, servicePort(s));
     expect(true, prometheus, s, portOf(s, "metrics"));
     expect(false, prometheus, s, servicePort(s));
     expect(false, stranger, s, servicePort(s));
     expect(false, s, stranger, 443);
-    // Every address a service is given must be open from it to the callee's gRPC port.
-    for (const e of s.container.env ?? []) {
-      const callee = /^PEERWELL_([A-Z]+)_ADDR$/.exec(e.name)?.[1]?.toLowerCase();
+    // Every address a service is given must be open from it to the callee's gRPC port, also
+    // when it comes from a ConfigMap (kustomize's envFrom). Problems with the environment
+    // itself are checkDeployment's to report.
+    for (const name of environment(ix, s.container, s.name, []).keys()) {
+      const callee = /^PEERWELL_([A-Z]+)_ADDR$/.exec(name)?.[1]?.toLowerCase();
       const target = services.find((t) => t.labels["app.kubernetes.io/component"] === callee);
       if (target && callee !== s.labels["app.kubernetes.io/component"]) {
         expect(true, s, target, servicePort(target));
@@ -600,14 +675,28 @@ async function checkRender(binaries, objects) {
     }
   }
   for (const m of ix.serviceMonitors) {
+    const what = `ServiceMonitor ${m.metadata.name}`;
     const scraped = ix.services.filter((s) => selects(m.spec.selector, s.metadata.labels));
-    const withMetrics = scraped.filter((s) => (s.spec.ports ?? []).some((p) => p.name === "metrics"));
     if (scraped.some((s) => s.spec.clusterIP === "None")) {
-      errors.push(`ServiceMonitor ${m.metadata.name}: selects a headless Service (pods scraped twice)`);
+      errors.push(`${what}: selects a headless Service (pods scraped twice)`);
     }
+    // An endpoint names a Service port; Prometheus finds no target behind a name the Service
+    // does not have, so nothing would be scraped and every "up" alert would fire.
+    const ports = (m.spec.endpoints ?? []).map((e) => e.port);
+    if (ports.length === 0 || ports.some((p) => typeof p !== "string")) {
+      errors.push(`${what}: every endpoint must name a Service port (port: metrics)`);
+    }
+    for (const port of ports.filter((p) => typeof p === "string")) {
+      for (const s of scraped.filter((x) => !(x.spec.ports ?? []).some((p) => p.name === port))) {
+        errors.push(`${what}: endpoint port "${port}" is not a port of Service ${s.metadata.name} ` +
+                    `(${(s.spec.ports ?? []).map((p) => p.name).join(", ")})`);
+      }
+    }
+    const withMetrics = scraped.filter(
+      (s) => (s.spec.ports ?? []).some((p) => ports.includes(p.name)));
     if (withMetrics.length !== ix.deployments.length) {
-      errors.push(`ServiceMonitor ${m.metadata.name}: scrapes ${withMetrics.length} Services ` +
-                  `for ${ix.deployments.length} Deployments`);
+      errors.push(`${what}: scrapes ${withMetrics.length} Services for ${ix.deployments.length} ` +
+                  `Deployments`);
     }
   }
   const np = checkNetworkPolicies(ix, namespace, errors);
@@ -639,6 +728,11 @@ async function commandManifests(binariesFile, renders) {
 }
 
 // Each mutation breaks a good render in one way; the checks must notice, for that reason.
+// [what, expected error, mutate, where]: `where` matches the labels of the renders the mutation
+// must apply to (all when absent); on those, a mutate that returns false found nothing to break,
+// which fails the self-test rather than passing it unnoticed.
+const HELM = /^helm/;
+const GENERATED_SECRETS = /^helm|^kustomize dev/;
 const MUTATIONS = [
   ["a misspelt field (readinesProbe)", /unknown field .*readinesProbe/, (objs) => {
     const c = objs.find((o) => o.kind === "Deployment").spec.template.spec.containers[0];
@@ -647,7 +741,7 @@ const MUTATIONS = [
   }],
   ["an unknown field in a PrometheusRule", /unknown field .*severty/, (objs) => {
     objs.find((o) => o.kind === "PrometheusRule").spec.groups[0].rules[0].severty = "page";
-  }],
+  }, HELM],
   ["replicas as a string", /replicas must be integer/, (objs) => {
     objs.find((o) => o.kind === "Deployment").spec.replicas = "two";
   }],
@@ -670,11 +764,9 @@ const MUTATIONS = [
     const c = deploymentOf(objs, "peerwell-checkin").spec.template.spec.containers[0];
     c.env = c.env.filter((e) => !e.name.startsWith("PEERWELL_MASTER_KEY"));
   }],
-  ["the directory through a ClusterIP Service", /is not headless/, (objs) => {
-    const c = deploymentOf(objs, "peerwell-alerts").spec.template.spec.containers[0];
-    const e = c.env.find((x) => x.name === "PEERWELL_DIRECTORY_ADDR");
-    e.value = e.value.replace("-headless", "");
-  }],
+  ["the directory through a ClusterIP Service", /is not headless/, (objs) =>
+    editSetting(objs, "peerwell-alerts", "PEERWELL_DIRECTORY_ADDR",
+                (v) => v.replace("-headless", ""))],
   ["an HTTP readiness probe", /readinessProbe is not a gRPC probe/, (objs) => {
     const c = objs.find((o) => o.kind === "Deployment").spec.template.spec.containers[0];
     c.readinessProbe = { tcpSocket: { port: c.ports[0].containerPort } };
@@ -694,17 +786,67 @@ const MUTATIONS = [
   ["Redis without a volume claim", /volumeClaimTemplates/, (objs) => {
     delete objs.find((o) => o.kind === "StatefulSet").spec.volumeClaimTemplates;
   }],
+  ["Redis with noeviction but no --maxmemory", /noeviction without --maxmemory/, (objs) => {
+    const c = objs.find((o) => o.kind === "StatefulSet").spec.template.spec.containers[0];
+    const i = c.args.indexOf("--maxmemory");
+    if (i < 0) return false;
+    c.args.splice(i, 2);
+  }],
+  ["Redis's --maxmemory at its memory limit", /--maxmemory .* is above 75 % of the memory/,
+   (objs) => {
+    const c = objs.find((o) => o.kind === "StatefulSet").spec.template.spec.containers[0];
+    const limit = quantityBytes(c.resources?.limits?.memory);
+    const i = c.args.indexOf("--maxmemory");
+    if (!limit || i < 0) return false;
+    c.args[i + 1] = `${Math.floor(limit / 2 ** 20)}mb`;
+  }],
   ["a short generated JWT secret", /shorter than 32 bytes/, (objs) => {
     const s = objs.find((o) => o.kind === "Secret");
+    if (!s) return false;
     s.data[Object.keys(s.data).find((k) => k.includes("jwt"))] = Buffer.from("short").toString("base64");
-  }],
+  }, GENERATED_SECRETS],
+  ["a Secret volume naming a Secret the render does not make", /names Secret .* not rendered/,
+   (objs) => {
+    if (!objs.some((o) => o.kind === "Secret")) return false;
+    const v = deploymentOf(objs, "peerwell-alerts").spec.template.spec.volumes
+      .find((x) => x.secret);
+    v.secret.secretName = v.secret.secretName.replace("secrets", "secret");
+  }, GENERATED_SECRETS],
+  ["a ServiceMonitor endpoint on a port the Services do not have",
+   /endpoint port "http-metrics" is not a port of Service/, (objs) => {
+    objs.find((o) => o.kind === "ServiceMonitor").spec.endpoints[0].port = "http-metrics";
+  }, HELM],
   ["Redis open to every pod", /stranger pod can reach .*redis/, (objs) => {
     objs.find((o) => o.kind === "NetworkPolicy" && o.metadata.name.endsWith("-redis"))
       .spec.ingress[0].from = [{ podSelector: {} }];
   }],
+  // Helm gives each service its own egress rule per callee; kustomize one rule for all services
+  // (peerwell-services-egress), and the addresses reach the pods through envFrom.
   ["a service that may not call the directory", /cannot reach .*directory/, (objs) => {
-    const p = objs.find((o) => o.kind === "NetworkPolicy" && o.metadata.name.endsWith("-alerts"));
-    p.spec.egress = p.spec.egress.filter((r) => !JSON.stringify(r).includes('"directory"'));
+    const alerts = deploymentOf(objs, "peerwell-alerts").spec.template.metadata.labels;
+    const port = SPEC_PORTS.directory;
+    let dropped = 0;
+    const policies = objs.filter((o) => o.kind === "NetworkPolicy" &&
+                                         selects(o.spec.podSelector, alerts));
+    for (const p of policies) {
+      const before = p.spec.egress?.length ?? 0;
+      p.spec.egress = p.spec.egress?.filter((r) => !(r.ports ?? []).some((x) => x.port === port));
+      dropped += before - (p.spec.egress?.length ?? 0);
+    }
+    if (dropped === 0) return false;
+  }],
+  ["a gateway peer that is not the release's", /another release's gateway can reach/, (objs) => {
+    let widened = 0;
+    for (const p of objs.filter((o) => o.kind === "NetworkPolicy")) {
+      for (const peer of (p.spec.ingress ?? []).flatMap((r) => r.from ?? [])) {
+        const labels = peer.podSelector?.matchLabels;
+        if (labels?.["app.kubernetes.io/component"] === "gateway") {
+          peer.podSelector.matchLabels = { "app.kubernetes.io/component": "gateway" };
+          widened++;
+        }
+      }
+    }
+    if (widened === 0) return false;
   }],
 ];
 
@@ -712,25 +854,55 @@ function deploymentOf(objs, suffix) {
   return objs.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith(suffix.replace(/^peerwell/, "")));
 }
 
-async function commandSelftest(binariesFile, file) {
-  const binaries = JSON.parse(fs.readFileSync(binariesFile, "utf8"));
-  const { objects } = parseRender(file);
-  const base = await checkRender(binaries, objects);
-  if (base.errors.length) {
-    console.log(`FAIL self-test: the unbroken render has problems:\n  ${base.errors.join("\n  ")}`);
-    return 1;
+// Changes a container's setting where the render keeps it: the container's env (Helm) or the
+// ConfigMap its envFrom reads (kustomize). False when it is set nowhere.
+function editSetting(objs, suffix, name, edit) {
+  const c = deploymentOf(objs, suffix).spec.template.spec.containers[0];
+  const e = (c.env ?? []).find((x) => x.name === name);
+  if (e) {
+    e.value = edit(e.value);
+    return true;
   }
+  for (const from of c.envFrom ?? []) {
+    const cm = objs.find((o) => o.kind === "ConfigMap" &&
+                                o.metadata.name === from.configMapRef?.name);
+    if (cm?.data?.[name] !== undefined) {
+      cm.data[name] = edit(cm.data[name]);
+      return true;
+    }
+  }
+  return false;
+}
+
+async function commandSelftest(binariesFile, renders) {
+  const binaries = JSON.parse(fs.readFileSync(binariesFile, "utf8"));
   let failed = 0;
-  for (const [what, expected, mutate] of MUTATIONS) {
-    const copy = structuredClone(objects);
-    mutate(copy);
-    const { errors } = await checkRender(binaries, copy);
-    const hit = errors.find((e) => expected.test(e));
-    if (hit) {
-      console.log(`ok   rejects ${what}: ${hit}`);
-    } else {
+  for (const spec of renders) {
+    const [label, file] = spec.split("=");
+    const { objects } = parseRender(file);
+    const base = await checkRender(binaries, objects);
+    if (base.errors.length) {
+      console.log(`FAIL [${label}] the unbroken render has problems:\n  ${base.errors.join("\n  ")}`);
       failed++;
-      console.log(`FAIL accepted ${what}${errors.length ? ` (reported instead: ${errors[0]})` : ""}`);
+      continue;
+    }
+    for (const [what, expected, mutate, where] of MUTATIONS) {
+      if (where && !where.test(label)) continue;
+      const copy = structuredClone(objects);
+      if (mutate(copy) === false) {
+        failed++;
+        console.log(`FAIL [${label}] ${what}: nothing in the render to break`);
+        continue;
+      }
+      const { errors } = await checkRender(binaries, copy);
+      const hit = errors.find((e) => expected.test(e));
+      if (hit) {
+        console.log(`ok   [${label}] rejects ${what}: ${hit}`);
+      } else {
+        failed++;
+        const instead = errors.length ? ` (reported instead: ${errors[0]})` : "";
+        console.log(`FAIL [${label}] accepted ${what}${instead}`);
+      }
     }
   }
   return failed ? 1 : 0;
@@ -987,7 +1159,7 @@ try {
   if (command === "binaries") status = commandBinaries(args[0], args.slice(1));
   else if (command === "manifests") status = await commandManifests(args[0], args.slice(1));
   else if (command === "schema") status = await commandSchema(args[0], args[1]);
-  else if (command === "selftest") status = await commandSelftest(args[0], args[1]);
+  else if (command === "selftest") status = await commandSelftest(args[0], args.slice(1));
   else if (command === "rules") status = commandRules(args[0], args[1]);
   else if (command === "dockerfile") status = commandDockerfile(args[0], args[1]);
   else {

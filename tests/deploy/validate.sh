@@ -6,8 +6,10 @@
 # BINARY: the built peerwell-directory, peerwell-checkin, peerwell-alerts and peerwellctl.
 # Sections (all by default):
 #   helm       helm lint --strict and helm template of helm/peerwell with its default values and
-#              each helm/peerwell/ci/*.yaml; wrong values must fail; every object checked
-#   kustomize  kubectl kustomize of deploy/overlays/dev and prod; every object checked
+#              each helm/peerwell/ci/*.yaml; wrong values must fail; every object checked, and
+#              broken copies of the default render must be rejected
+#   kustomize  kubectl kustomize of deploy/overlays/dev and prod; every object checked, and
+#              broken copies of both renders must be rejected
 #   rules      the chart's PrometheusRule through promtool check rules and promtool test rules
 #   image      static checks of deploy/Dockerfile, and deploy/collect-runtime.sh run on the
 #              binaries: each must start with nothing but what it collected
@@ -133,7 +135,7 @@ if enabled helm; then
   step "every rendered object (schemas, unknown fields, contract)" \
     validator manifests "$tmp/binaries.json" "${renders[@]}"
   step "broken renders are rejected" \
-    validator selftest "$tmp/binaries.json" "$tmp/helm-default.yaml"
+    validator selftest "$tmp/binaries.json" "helm default values=$tmp/helm-default.yaml"
   step "a later service is a few lines (supervision, network, gateway)" later_services
   t=(template peerwell "$chart" --namespace peerwell)
   must_fail "replicas \"two\"" "/services/directory/replicas.*want integer" \
@@ -152,6 +154,19 @@ if enabled helm; then
     helm_ "${t[@]}" --set 'services.alerts.calls={directory,nosuch}'
   must_fail "minReplicas above maxReplicas" "minReplicas is above maxReplicas" \
     helm_ "${t[@]}" --set serviceDefaults.autoscaling.minReplicas=9
+  must_fail "an external Redis port above 65535" "redis.external.address: port 70000" \
+    helm_ "${t[@]}" --set redis.external.address=redis.example:70000
+  must_fail "an event claim idle time under 100ms" "config.eventClaimIdle: 99ms is below 100ms" \
+    helm_ "${t[@]}" --set config.eventClaimIdle=99ms
+  must_fail "Redis maxmemory as a Kubernetes quantity" "/redis/maxmemory" \
+    helm_ "${t[@]}" --set redis.maxmemory=600Mi
+  must_fail "bundled Redis without network policies" "networkPolicy.enabled is false with the bundled Redis" \
+    helm_ "${t[@]}" --set networkPolicy.enabled=false
+  step "bundled Redis without network policies, explicitly allowed" \
+    render "$tmp/helm-open-redis.yaml" peerwell "$chart" --namespace peerwell \
+    --set networkPolicy.enabled=false --set redis.allowWithoutNetworkPolicy=true
+  must_fail "alert rules without the ServiceMonitor" "prometheusRule.enabled needs monitoring.serviceMonitor.enabled" \
+    helm_ "${t[@]}" --set monitoring.serviceMonitor.enabled=false
 fi
 
 if enabled kustomize; then
@@ -164,6 +179,7 @@ if enabled kustomize; then
   done
   step "every rendered object (schemas, unknown fields, contract)" \
     validator manifests "$tmp/binaries.json" "${renders[@]}"
+  step "broken renders are rejected" validator selftest "$tmp/binaries.json" "${renders[@]}"
 fi
 
 if enabled rules; then

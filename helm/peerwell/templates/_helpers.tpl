@@ -25,7 +25,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: peerwell
 {{- end -}}
 
-{{/* Every pod of the release (the default-deny policy selects these). */}}
+{{/* Every pod of the release (the default-deny policy selects these; so does the gateway peer). */}}
 {{- define "peerwell.releaseSelector" -}}
 app.kubernetes.io/name: {{ include "peerwell.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
@@ -104,6 +104,8 @@ rules that a JSON schema cannot state fail here with a message naming the settin
 
 {{- define "peerwell.redisAddress" -}}
 {{- if .Values.redis.external.address -}}
+{{- /* Included for its check: the schema's pattern cannot bound the port's value. */ -}}
+{{- $_ := include "peerwell.redisPort" . -}}
 {{- .Values.redis.external.address -}}
 {{- else -}}
 {{- printf "%s-redis.%s.svc.%s:6379" (include "peerwell.fullname" .) .Release.Namespace .Values.clusterDomain -}}
@@ -112,10 +114,35 @@ rules that a JSON schema cannot state fail here with a message naming the settin
 
 {{- define "peerwell.redisPort" -}}
 {{- if .Values.redis.external.address -}}
-{{- regexFind "[0-9]+$" .Values.redis.external.address -}}
+{{- $port := regexFind "[0-9]+$" .Values.redis.external.address | int -}}
+{{- if or (lt $port 1) (gt $port 65535) -}}
+{{- fail (printf "redis.external.address: port %d is not a TCP port (1 to 65535)" $port) -}}
+{{- end -}}
+{{- $port -}}
 {{- else -}}
 6379
 {{- end -}}
+{{- end -}}
+
+{{/*
+config.eventClaimIdle, refused below 100ms: the services would exit at start with
+"--event_claim_idle: expected a duration of at least 100ms" and every pod crash-loop. The schema
+has checked the form (e.g. 1m30s), so each part is a number and one of Go's units.
+*/}}
+{{- define "peerwell.eventClaimIdle" -}}
+{{- $value := .Values.config.eventClaimIdle -}}
+{{- /* Summed in whole nanoseconds, each part rounded down: a float64 holds those exactly, and a
+       value that only rounding would lift to 100ms is refused, as the services refuse it. */ -}}
+{{- $unitNs := dict "ns" 1.0 "us" 1000.0 "ms" 1000000.0 "s" 1000000000.0 "m" 60000000000.0 "h" 3600000000000.0 -}}
+{{- $ns := 0.0 -}}
+{{- range $part := regexFindAll "[0-9.]+[a-z]+" $value -1 -}}
+{{- $number := regexFind "^[0-9.]+" $part -}}
+{{- $ns = addf $ns (floor (mulf (float64 $number) (index $unitNs (trimPrefix $number $part)))) -}}
+{{- end -}}
+{{- if lt $ns 100000000.0 -}}
+{{- fail (printf "config.eventClaimIdle: %s is below 100ms, the least the services accept (they would exit at start)" $value) -}}
+{{- end -}}
+{{- $value -}}
 {{- end -}}
 
 {{/* Where a service's replicas are, one address per ready pod: (dict "root" $ "name" n "port" p). */}}
