@@ -38,9 +38,13 @@ struct AlertPolicy {
   absl::Duration talk_repeated_window = absl::Hours(24 * 14);
   double hours_over_commitment_ratio = 1.25;
   absl::Duration hours_window = absl::Hours(24 * 28);
-  absl::Duration checkins_missed_after = absl::Hours(24 * 21);
+  absl::Duration checkins_missed_after = absl::Hours(24 * 21);  // kMinCheckinsMissedAfter or more
   absl::Duration baseline_window = absl::Hours(24 * 90);
 };
+
+// The shortest checkins_missed_after a policy may set: the missed-check-in sweep looks only at
+// volunteers quiet for at least this long.
+inline constexpr absl::Duration kMinCheckinsMissedAfter = absl::Hours(24 * 7);
 
 struct ScorePoint {
   absl::Time time;

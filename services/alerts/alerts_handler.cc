@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/alerts/alerts_mapping.h"
+#include "services/alerts/redis_alert_store.h"
 #include "services/common/deadline.h"
 #include "services/common/events.h"
 #include "services/common/proto_time.h"
@@ -16,7 +17,6 @@
 namespace peerwell::alerts {
 namespace {
 
-std::string FeedKey(const std::string& org) { return absl::StrCat("pw:{", org, "}:alerts:feed"); }
 std::string WatchQuery(const Caller& caller) { return absl::StrCat("watch/", caller.person_id); }
 
 // One WatchAlerts stream: reads the organisation's alert feed from where the client left off,
@@ -78,7 +78,7 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
     }
     auto connection = RedisConnection::Connect(redis_, absl::Seconds(1));
     if (!connection.ok()) return ToGrpcStatus(connection.status(), "WatchAlerts");
-    std::string feed = FeedKey(caller->organization_id);
+    std::string feed = AlertFeedKey(caller->organization_id);
     std::string last;
     if (resume_token_.empty()) {
       // From now on: start after the newest entry there is.

@@ -186,6 +186,9 @@ absl::StatusOr<AlertPolicy> ApplyAlertPolicy(AlertPolicy policy, const v1::Alert
       status = deadline(proto.hours_window(), &policy.hours_window);
     } else if (path == "checkins_missed_after") {
       status = deadline(proto.checkins_missed_after(), &policy.checkins_missed_after);
+      if (status.ok() && policy.checkins_missed_after < kMinCheckinsMissedAfter) {
+        status = InvalidField("policy.checkins_missed_after", "must be at least 7 days");
+      }
     } else if (path == "baseline_window") {
       status = deadline(proto.baseline_window(), &policy.baseline_window);
     } else {

@@ -10,15 +10,9 @@
 
 namespace peerwell::alerts {
 
-// What happened to a rule hit.
-enum class TriggerResult {
-  kDuplicate,  // this event was processed before: nothing changed
-  kTriggered,  // a new alert
-  kUpdated,    // the open alert for the volunteer and rule counted another occurrence
-};
-
+// The alert a rule hit raised or counted another occurrence of (or, for an event processed
+// before, the one it named then).
 struct TriggerOutcome {
-  TriggerResult result = TriggerResult::kDuplicate;
   std::string alert_id;
 };
 

@@ -1,11 +1,10 @@
 #include "services/alerts/redis_alert_store.h"
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "services/alerts/alerts_mapping.h"
+#include "services/common/events.h"
 #include "services/common/ids.h"
 #include "services/common/redis_values.h"
 
@@ -29,11 +28,10 @@ std::string AllAlertsKey(const std::string& org) { return Prefix(org) + "alerts"
 // One schedule for all organisations, so that a sweep needs no list of organisations; members
 // are alert keys, which carry the organisation.
 const std::string kDeadlinesKey = "pw:alerts:deadlines";
-std::string EventsKey() { return "pw:events:alerts"; }
+std::string EventsKey() { return EventStreamKey("alerts"); }
 // "<org>/<volunteer>" by the time of their last check-in, across organisations, for the
 // missed-check-in sweep.
 const std::string kLastCheckinKey = "pw:alerts:last_checkin";
-std::string FeedKey(const std::string& org) { return Prefix(org) + "feed"; }
 std::string ProcessedKey(const std::string& org, const std::string& event_key) {
   return absl::StrCat(Prefix(org), "processed:", event_key);
 }
@@ -138,6 +136,7 @@ const RedisScript& TriggerScript() {
       redis.call('HSET', key, 'priority', ARGV[5])
       -- A higher priority has a shorter deadline: keep whichever comes first.
       if redis.call('HGET', key, 'state') == '1' and redis.call('HGET', key, 'silenced') ~= '1'
+          and redis.call('HGET', key, 'inhibited') ~= '1'
           and tonumber(ARGV[4]) < tonumber(redis.call('HGET', key, 'ack_deadline_time')) then
         redis.call('HSET', key, 'ack_deadline_time', ARGV[4])
         redis.call('ZADD', KEYS[6], ARGV[4], key)
@@ -159,7 +158,8 @@ const RedisScript& TriggerScript() {
     while redis.call('ZCOUNT', index, score, score) > 0 do score = score + 1 end
     redis.call('ZADD', index, string.format('%.17g', score), KEYS[3])
   end
-  if ARGV[6] ~= '1' then redis.call('ZADD', KEYS[6], ARGV[4], KEYS[3]) end
+  -- Silenced and inhibited alerts are recorded, not chased: no deadline, so no escalation.
+  if ARGV[6] ~= '1' and ARGV[7] ~= '1' then redis.call('ZADD', KEYS[6], ARGV[4], KEYS[3]) end
   redis.call('XADD', KEYS[7], 'MAXLEN', '~', '100000', '*', 'event_type', '1',
              'alert_id', ARGV[2], 'volunteer_id', ARGV[9])
   return {'triggered', ARGV[2]}
@@ -239,6 +239,10 @@ const RedisScript& ResolveScript() {
 
 }  // namespace
 
+std::string AlertFeedKey(const std::string& organization_id) {
+  return Prefix(organization_id) + "feed";
+}
+
 absl::StatusOr<std::pair<std::vector<Alert>, std::optional<absl::Time>>>
 RedisAlertStore::ListAlerts(const std::string& organization_id, absl::Time before, int limit,
                             const std::function<bool(const Alert&)>& keep) {
@@ -290,9 +294,9 @@ absl::StatusOr<Alert> RedisAlertStore::Acknowledge(const std::string& organizati
                                                    const std::string& alert_id,
                                                    const std::string& by, absl::Time now) {
   std::string key = AlertKey(organization_id, alert_id);
-  auto reply =
-      redis_.Eval(AcknowledgeScript(), {key, kDeadlinesKey, FeedKey(organization_id), EventsKey()},
-                  {by, RedisMicros(now), alert_id, organization_id, Rfc3339(now)});
+  auto reply = redis_.Eval(AcknowledgeScript(),
+                           {key, kDeadlinesKey, AlertFeedKey(organization_id), EventsKey()},
+                           {by, RedisMicros(now), alert_id, organization_id, Rfc3339(now)});
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return ScriptErrorToStatus(*reply);
   auto alert = GetAlert(organization_id, alert_id);
@@ -311,7 +315,7 @@ absl::StatusOr<Alert> RedisAlertStore::Resolve(const std::string& organization_i
   std::string key = AlertKey(organization_id, alert_id);
   auto reply =
       redis_.Eval(ResolveScript(),
-                  {key, kDeadlinesKey, FeedKey(organization_id), EventsKey(),
+                  {key, kDeadlinesKey, AlertFeedKey(organization_id), EventsKey(),
                    OpenKey(organization_id, (*current)->volunteer_id, (*current)->rule_id)},
                   {by, RedisMicros(now), alert_id, organization_id, Rfc3339(now),
                    absl::StrCat(static_cast<int>(outcome)), note});
@@ -352,10 +356,10 @@ absl::StatusOr<bool> RedisAlertStore::Escalate(const std::string& organization_i
                                                const std::string& alert_id, absl::Time now,
                                                int max_escalations, absl::Time next_deadline) {
   std::string key = AlertKey(organization_id, alert_id);
-  auto reply =
-      redis_.Eval(EscalateScript(), {kDeadlinesKey, key, FeedKey(organization_id), EventsKey()},
-                  {key, RedisMicros(now), absl::StrCat(max_escalations), RedisMicros(next_deadline),
-                   alert_id, organization_id, Rfc3339(now)});
+  auto reply = redis_.Eval(EscalateScript(),
+                           {kDeadlinesKey, key, AlertFeedKey(organization_id), EventsKey()},
+                           {key, RedisMicros(now), absl::StrCat(max_escalations),
+                            RedisMicros(next_deadline), alert_id, organization_id, Rfc3339(now)});
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return ScriptErrorToStatus(*reply);
   return reply->integer == 1;
@@ -372,7 +376,7 @@ absl::StatusOr<TriggerOutcome> RedisAlertStore::Trigger(const std::string& organ
   auto reply = redis_.Eval(
       TriggerScript(),
       {ProcessedKey(org, event_key), OpenKey(org, volunteer_id, hit.rule_id), AlertKey(org, id),
-       AllAlertsKey(org), VolunteerAlertsKey(org, volunteer_id), kDeadlinesKey, FeedKey(org)},
+       AllAlertsKey(org), VolunteerAlertsKey(org, volunteer_id), kDeadlinesKey, AlertFeedKey(org)},
       {AlertKeyPrefix(org), id, RedisMicros(now), RedisMicros(ack_deadline),
        absl::StrCat(static_cast<int>(hit.priority)), silenced ? "1" : "0", inhibited ? "1" : "0",
        EncodeFactors(hit.factors), volunteer_id, hit.rule_id,
@@ -382,13 +386,7 @@ absl::StatusOr<TriggerOutcome> RedisAlertStore::Trigger(const std::string& organ
   if (!reply->IsArray() || reply->elements.size() != 2) {
     return absl::InternalError("unexpected reply from the trigger script");
   }
-  const std::string& what = reply->elements[0].str;
-  TriggerOutcome outcome;
-  outcome.alert_id = reply->elements[1].str;
-  outcome.result = what == "triggered" ? TriggerResult::kTriggered
-                   : what == "updated" ? TriggerResult::kUpdated
-                                       : TriggerResult::kDuplicate;
-  return outcome;
+  return TriggerOutcome{reply->elements[1].str};
 }
 
 absl::StatusOr<std::optional<Alert>> RedisAlertStore::GetAlert(const std::string& organization_id,

@@ -5,6 +5,9 @@
 
 namespace peerwell::alerts {
 
+// The organisation's alert feed (a stream of alert events), which WatchAlerts follows.
+std::string AlertFeedKey(const std::string& organization_id);
+
 // Alerts in Redis: the only code that knows the alert key layout (docs/ARCHITECTURE.md). A
 // trigger is one Lua script: idempotent by event, one open alert per volunteer and rule, the
 // acknowledge deadline scheduled, and the change appended to the organisation's alert feed.

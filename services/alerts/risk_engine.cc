@@ -142,9 +142,10 @@ absl::Status RiskEngine::OnSupport(const SupportEvent& event) {
 
 absl::StatusOr<int> RiskEngine::SweepMissedCheckins(int batch) {
   absl::Time now = clock_.Now();
-  // Candidates quiet for a week; each organisation's own gap is then checked per person.
+  // Candidates quiet for the shortest gap any policy may set; each organisation's own gap is
+  // then checked per person.
   int offset = sweep_offset_.load();
-  auto quiet = store_.QuietVolunteers(now - absl::Hours(24 * 7), offset, batch);
+  auto quiet = store_.QuietVolunteers(now - kMinCheckinsMissedAfter, offset, batch);
   if (!quiet.ok()) return quiet.status();
   sweep_offset_ = static_cast<int>(quiet->size()) < batch ? 0 : offset + batch;
   int looked = 0;
@@ -161,8 +162,10 @@ absl::StatusOr<int> RiskEngine::SweepMissedCheckins(int batch) {
     history.active = facts->active;
     auto hit = CheckinsMissedHit(*policy, history, now);
     if (!hit.has_value()) continue;
-    // One alert per gap: the gap is named by the check-in it follows.
-    std::string gap = absl::StrCat("missed-", absl::ToUnixMicros(volunteer.last_checkin));
+    // One alert per gap: the gap is named by the volunteer and the check-in it follows (the
+    // name keys the organisation's processed events, so it must not be shared by volunteers).
+    std::string gap = absl::StrCat("missed-", volunteer.volunteer_id, "-",
+                                   absl::ToUnixMicros(volunteer.last_checkin));
     if (auto raised =
             Raise(volunteer.organization_id, volunteer.volunteer_id, {*hit}, gap, *policy);
         !raised.ok()) {

@@ -3,6 +3,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/alerts/alerts_mapping.h"
 #include "services/alerts/redis_alert_store.h"
 #include "services/common/audit.h"
 #include "services/common/events.h"
@@ -58,6 +59,22 @@ class AlertServiceTest : public ::testing::Test {
     VolunteerHistory history;
     history.scores["who5"] = {{clock_.Now() - absl::Hours(24 * 14), 70}, {clock_.Now(), 52}};
     return EvaluateCheckinRules({}, history, "who5", clock_.Now()).at(0);
+  }
+
+  // The coordinator's alerts, page after page of `page_size`, in the order the pages give them.
+  std::vector<std::string> PageThroughAlerts(int page_size) {
+    std::vector<std::string> seen;
+    std::string position;
+    for (int pages = 0; pages < 10; ++pages) {
+      auto page =
+          service_.ListAlerts(As(CallerRole::kCoordinator, kGrace), {}, page_size, position);
+      EXPECT_TRUE(page.ok());
+      if (!page.ok()) break;
+      for (const Alert& alert : page->alerts) seen.push_back(alert.id);
+      position = page->next_position;
+      if (position.empty()) break;
+    }
+    return seen;
   }
 
   long long AuditCount() { return redis_.Execute({"XLEN", AuditStreamKey(kOrg)})->integer; }
@@ -168,17 +185,8 @@ TEST_F(AlertServiceTest, PagesNewestFirst) {
             .ResolveAlert(As(CallerRole::kCoordinator, kGrace), raised.back(), Outcome::kTalked, "")
             .ok());
   }
-  std::vector<std::string> seen;
-  std::string position;
-  for (int pages = 0; pages < 10; ++pages) {
-    auto page = service_.ListAlerts(As(CallerRole::kCoordinator, kGrace), {}, 2, position);
-    ASSERT_TRUE(page.ok());
-    for (const Alert& alert : page->alerts) seen.push_back(alert.id);
-    position = page->next_position;
-    if (position.empty()) break;
-  }
   std::reverse(raised.begin(), raised.end());
-  EXPECT_EQ(seen, raised);
+  EXPECT_EQ(PageThroughAlerts(2), raised);
 }
 
 TEST_F(AlertServiceTest, PagesThroughAlertsRaisedAtTheSameTime) {
@@ -195,17 +203,8 @@ TEST_F(AlertServiceTest, PagesThroughAlertsRaisedAtTheSameTime) {
             .ResolveAlert(As(CallerRole::kCoordinator, kGrace), raised.back(), Outcome::kTalked, "")
             .ok());
   }
-  std::vector<std::string> seen;
-  std::string position;
-  for (int pages = 0; pages < 10; ++pages) {
-    auto page = service_.ListAlerts(As(CallerRole::kCoordinator, kGrace), {}, 1, position);
-    ASSERT_TRUE(page.ok());
-    for (const Alert& alert : page->alerts) seen.push_back(alert.id);
-    position = page->next_position;
-    if (position.empty()) break;
-  }
   std::reverse(raised.begin(), raised.end());
-  EXPECT_EQ(seen, raised);
+  EXPECT_EQ(PageThroughAlerts(1), raised);
 }
 
 TEST_F(AlertServiceTest, RiskProfileExplainsTheScore) {
@@ -261,6 +260,21 @@ TEST_F(AlertServiceTest, CoordinatorsSeeEscalatedAlertsFirst) {
   ASSERT_EQ(coordinator->alerts.size(), 2u);
   EXPECT_EQ(coordinator->alerts[0].id, escalated);
   EXPECT_EQ(coordinator->alerts[0].escalation_level, 1);
+}
+
+TEST(AlertPolicyTest, MissedCheckinsNeedAtLeastTheSweepsWeek) {
+  // The sweep only looks at volunteers quiet for a week: a shorter gap would never be alerted.
+  google::protobuf::FieldMask mask;
+  mask.add_paths("checkins_missed_after");
+  v1::AlertPolicy proto;
+  proto.mutable_checkins_missed_after()->set_seconds(3 * 24 * 3600);
+  auto refused = ApplyAlertPolicy({}, proto, mask);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("checkins_missed_after"));
+  proto.mutable_checkins_missed_after()->set_seconds(7 * 24 * 3600);
+  auto week = ApplyAlertPolicy({}, proto, mask);
+  ASSERT_TRUE(week.ok()) << week.status();
+  EXPECT_EQ(week->checkins_missed_after, kMinCheckinsMissedAfter);
 }
 
 }  // namespace

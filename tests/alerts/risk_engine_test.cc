@@ -131,6 +131,24 @@ TEST_F(RiskEngineTest, CriticalIncidentInhibitsMediumAlertsAndIsNeverSilenced) {
   EXPECT_EQ(deadlines->elements.size(), 1u);
 }
 
+TEST_F(RiskEngineTest, AnInhibitedAlertGetsNoDeadline) {
+  IncidentEvent incident{"9-0", kOrg, kVera, "aggression", clock_.Now(), clock_.Now()};
+  ASSERT_TRUE(engine_.OnIncident(incident).ok());
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("10-0", 80, absl::ZeroDuration())).ok());
+  ASSERT_EQ(Open().size(), 2u);
+  // Not silenced, but inhibited by the open critical incident: only the incident is chased.
+  auto deadlines = redis_.Execute({"ZRANGE", "pw:alerts:deadlines", "0", "-1"});
+  ASSERT_EQ(deadlines->elements.size(), 1u);
+  for (const Alert& alert : Open()) {
+    if (alert.rule_id == "cbi_high") {
+      EXPECT_TRUE(alert.inhibited);
+    }
+    if (alert.rule_id == "critical_incident") {
+      EXPECT_THAT(deadlines->elements[0].str, ::testing::EndsWith(alert.id));
+    }
+  }
+}
+
 TEST_F(RiskEngineTest, SupportRequestsAlwaysCountAndRepeatAsOccurrences) {
   volunteers_.facts[kVera].risk_monitoring = false;  // the volunteer asked: consent not needed
   SupportEvent first{"20-0", kOrg, kVera, false, "pulse", clock_.Now()};
@@ -190,6 +208,22 @@ TEST_F(RiskEngineTest, MissedCheckinsAreFoundBySweepAndCloseWithTheNextCheckin) 
   clock_.Advance(absl::Hours(24 * 30));
   ASSERT_TRUE(engine_.SweepMissedCheckins().ok());
   EXPECT_TRUE(Open().empty());
+}
+
+TEST_F(RiskEngineTest, VolunteersWhoLastCheckedInAtTheSameMomentEachGetTheirAlert) {
+  constexpr char kViktor[] = "p00000000000000000002";
+  volunteers_.facts[kViktor] = {true, true, 20, {}, false};
+  CheckinEvent viktor = Cbi("1-1", 20, absl::ZeroDuration());
+  viktor.volunteer_id = kViktor;
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("1-0", 20, absl::ZeroDuration())).ok());
+  ASSERT_TRUE(engine_.OnCheckin(viktor).ok());  // the same instant, as a bulk import gives
+  clock_.Advance(absl::Hours(24 * 30));
+  ASSERT_TRUE(engine_.SweepMissedCheckins().ok());
+  ASSERT_EQ(Open().size(), 1u);
+  auto viktors = store_.OpenAlerts(kOrg, kViktor);
+  ASSERT_TRUE(viktors.ok());
+  ASSERT_EQ(viktors->size(), 1u);
+  EXPECT_EQ((*viktors)[0].rule_id, "checkins_missed");
 }
 
 TEST_F(RiskEngineTest, SweepsGoOnPastVolunteersWhoStayQuietWithoutAnAlert) {
