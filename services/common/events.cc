@@ -121,6 +121,10 @@ ConsumerGroupRunner::ConsumerGroupRunner(RedisAddress address, ConsumerOptions o
 ConsumerGroupRunner::~ConsumerGroupRunner() { Stop(); }
 
 void ConsumerGroupRunner::Start() {
+  // The consumer's name is what XPENDING and XINFO CONSUMERS show: logged to find its entries.
+  Log(Severity::kInfo, "consuming events",
+      {Field("stream", options_.stream), Field("group", options_.group),
+       Field("consumer", options_.consumer)});
   thread_ = std::thread([this] { Loop(); });
 }
 

@@ -13,7 +13,7 @@ namespace peerwell::checkin::testing {
 namespace v1 = ::peerwell::checkin::v1;
 
 inline MasterKey TestMasterKey() {
-  return *MasterKey::FromBase64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=");
+  return *MasterKey::FromBase64(peerwell::testing::kTestMasterKey);
 }
 
 // The check-in service in the test process, next to a real directory: both on 127.0.0.1:0, one

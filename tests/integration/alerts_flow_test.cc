@@ -30,36 +30,31 @@ class AlertsFlowTest : public ::testing::Test {
  protected:
   void SetUp() override {
     directory_ = Start(PEERWELL_DIRECTORY_BINARY, {});
-    std::string directory_addr = absl::StrCat("127.0.0.1:", directory_port_);
     checkin_ = Start(PEERWELL_CHECKIN_BINARY,
-                     {{"PEERWELL_DIRECTORY_ADDR", directory_addr},
-                      {"PEERWELL_MASTER_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}});
-    alerts_ = Start(PEERWELL_ALERTS_BINARY, {{"PEERWELL_DIRECTORY_ADDR", directory_addr}});
+                     {{"PEERWELL_DIRECTORY_ADDR", directory_addr_},
+                      {"PEERWELL_MASTER_KEY", peerwell::testing::kTestMasterKey}});
+    alerts_ = Start(PEERWELL_ALERTS_BINARY, {{"PEERWELL_DIRECTORY_ADDR", directory_addr_}});
     Seed();
   }
 
   std::unique_ptr<ServerProcess> Start(const std::string& binary,
                                        std::vector<std::pair<std::string, std::string>> env) {
     env.push_back({"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret});
-    auto process = std::make_unique<ServerProcess>(
-        binary,
-        std::vector<std::string>{"--listen_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0",
-                                 "--redis_addr=" + redis_.address_string(), "--shutdown_grace=2s"},
-        env);
-    process->Start();
-    int port = process->WaitForLoggedPort(absl::Seconds(10));
-    EXPECT_GT(port, 0) << process->Output();
-    auto channel =
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+    env.push_back({"PEERWELL_REDIS_ADDR", redis_.address_string()});
+    env.push_back({"PEERWELL_SHUTDOWN_GRACE", "2s"});
+    auto started = peerwell::testing::StartServer(binary, std::move(env));
+    EXPECT_TRUE(started.ok()) << started.status();
+    if (!started.ok()) return nullptr;
+    auto channel = grpc::CreateChannel(started->address, grpc::InsecureChannelCredentials());
     if (binary == PEERWELL_DIRECTORY_BINARY) {
-      directory_port_ = port;
+      directory_addr_ = started->address;
       directory_stub_ = dv1::DirectoryService::NewStub(channel);
     } else if (binary == PEERWELL_CHECKIN_BINARY) {
       checkin_stub_ = cv1::CheckinService::NewStub(channel);
     } else {
       alerts_stub_ = av1::AlertService::NewStub(channel);
     }
-    return process;
+    return std::move(started->process);
   }
 
   std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
@@ -125,7 +120,7 @@ class AlertsFlowTest : public ::testing::Test {
   }
 
   peerwell::testing::RedisServer redis_;
-  int directory_port_ = 0;
+  std::string directory_addr_;
   std::unique_ptr<ServerProcess> directory_, checkin_, alerts_;
   std::unique_ptr<dv1::DirectoryService::Stub> directory_stub_;
   std::unique_ptr<cv1::CheckinService::Stub> checkin_stub_;
@@ -226,8 +221,7 @@ TEST_F(AlertsFlowTest, SigtermEndsOpenStreamsAndExitsZero) {
 TEST_F(AlertsFlowTest, AOneSecondDeadlineEscalatesExactlyOnceWithTwoReplicas) {
   // A second replica of the alerts service, sweeping the same deadlines.
   auto first_stub = std::move(alerts_stub_);
-  std::string directory_addr = absl::StrCat("127.0.0.1:", directory_port_);
-  auto second = Start(PEERWELL_ALERTS_BINARY, {{"PEERWELL_DIRECTORY_ADDR", directory_addr}});
+  auto second = Start(PEERWELL_ALERTS_BINARY, {{"PEERWELL_DIRECTORY_ADDR", directory_addr_}});
   alerts_stub_ = std::move(first_stub);
 
   av1::UpdateAlertPolicyRequest update;
@@ -424,13 +418,12 @@ TEST_F(AlertsFlowTest, ASlowWatcherDoesNotSlowAnother) {
 }
 
 TEST_F(AlertsFlowTest, AReplicaKilledMidLoadLosesNoAlertAndDuplicatesNone) {
-  std::string directory_addr = absl::StrCat("127.0.0.1:", directory_port_);
   // Replace the replica with two that take over a silent peer's events after 1 s.
   alerts_->Signal(SIGTERM);
   ASSERT_TRUE(alerts_->WaitForExit(absl::Seconds(10)).has_value());
-  auto doomed = Start(PEERWELL_ALERTS_BINARY, {{"PEERWELL_DIRECTORY_ADDR", directory_addr},
+  auto doomed = Start(PEERWELL_ALERTS_BINARY, {{"PEERWELL_DIRECTORY_ADDR", directory_addr_},
                                                {"PEERWELL_EVENT_CLAIM_IDLE", "1s"}});
-  auto survivor = Start(PEERWELL_ALERTS_BINARY, {{"PEERWELL_DIRECTORY_ADDR", directory_addr},
+  auto survivor = Start(PEERWELL_ALERTS_BINARY, {{"PEERWELL_DIRECTORY_ADDR", directory_addr_},
                                                  {"PEERWELL_EVENT_CLAIM_IDLE", "1s"}});
   // Ten consenting volunteers, each with a rising CBI series: 30 events.
   std::string coordinator = TestToken(CallerRole::kCoordinator, coordinator_, org_);

@@ -4,12 +4,12 @@
 // each, and killing one replica of each service in the middle of the load loses no acknowledged
 // check-in and no alert.
 #include <signal.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -22,6 +22,7 @@
 #include "peerwell/directory/v1/directory.grpc.pb.h"
 #include "services/common/auth.h"
 #include "services/common/channel.h"
+#include "services/common/events.h"
 #include "services/common/redis_client.h"
 #include "tests/testing/local_suite.h"
 #include "tests/testing/process.h"
@@ -172,17 +173,18 @@ class ScaleOutTest : public ::testing::Test {
     return total;
   }
 
-  // The alerts service names its consumer after the host and its process id.
+  // The consumer name an alerts replica logged when it started consuming.
   static std::string ConsumerName(const LocalSuite::Service& replica) {
-    char host[256] = "";
-    gethostname(host, sizeof(host) - 1);
-    return absl::StrCat(host, "-", replica.process->pid());
+    std::smatch match;
+    std::string output = replica.process->Output();
+    std::regex logged(R"re("message":"consuming events".*"consumer":"([^"]+)")re");
+    return std::regex_search(output, match, logged) ? match[1].str() : "";
   }
 
   // Check-in events `consumer` has read and not acknowledged.
   static long long PendingOf(RedisClient& redis, const std::string& consumer) {
-    auto pending =
-        redis.Execute({"XPENDING", "pw:events:checkin", "alerts", "-", "+", "1000", consumer});
+    auto pending = redis.Execute(
+        {"XPENDING", EventStreamKey("checkin"), "alerts", "-", "+", "1000", consumer});
     return pending.ok() && pending->IsArray() ? static_cast<long long>(pending->elements.size())
                                               : 0;
   }
@@ -268,6 +270,7 @@ TEST_F(ScaleOutTest, EveryAcknowledgedCheckinRaisesExactlyOneAlertThoughReplicas
   // moment it holds some, so the other replica must take them over.
   const LocalSuite::Service& alerts_victim = *suite_->replicas("alerts")[1];
   const std::string victim_consumer = ConsumerName(alerts_victim);
+  ASSERT_FALSE(victim_consumer.empty()) << alerts_victim.process->Output();
   RedisClient redis(RedisOptions{suite_->redis().address()});
   long long held = 0;
   EXPECT_TRUE(peerwell::testing::WaitFor(
@@ -285,17 +288,18 @@ TEST_F(ScaleOutTest, EveryAcknowledgedCheckinRaisesExactlyOneAlertThoughReplicas
     victim->process->Signal(SIGKILL);
     EXPECT_TRUE(victim->process->WaitForExit(absl::Seconds(10)).has_value()) << name;
   }
-  int acknowledged_before_kills = 0;
+  const double survivor_before = Handled(*checkin_replicas[0], {"SubmitCheckin"});
   {
     std::lock_guard<std::mutex> lock(mu);
-    acknowledged_before_kills = acknowledged;
     killed = true;
   }
   progressed.notify_all();
   for (auto& thread : load) thread.join();
   ASSERT_TRUE(failures.empty()) << failures.front();
   ASSERT_EQ(acknowledged, kUnderLoad);
-  EXPECT_LE(acknowledged_before_kills, kBeforeGate);  // the rest went through the survivors
+  // The gated rest of the load went through the surviving replica.
+  EXPECT_GE(Handled(*checkin_replicas[0], {"SubmitCheckin"}) - survivor_before,
+            kUnderLoad - kBeforeGate);
 
   // Every acknowledged check-in is stored once, under the id its acknowledgement gave.
   for (const Volunteer& volunteer : volunteers_) {

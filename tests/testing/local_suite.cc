@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/common/channel.h"
+#include "tests/testing/wait.h"
 
 namespace peerwell::testing {
 namespace {
@@ -36,13 +37,12 @@ std::string FindBinary(const std::string& binaries, const std::string& name) {
   return "";
 }
 
-bool Serving(const std::string& address) {
-  auto stub = grpc::health::v1::Health::NewStub(ServiceChannel(address));
+bool Serving(grpc::health::v1::Health::Stub& health) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
   grpc::health::v1::HealthCheckRequest request;
   grpc::health::v1::HealthCheckResponse response;
-  return stub->Check(&context, request, &response).ok() &&
+  return health.Check(&context, request, &response).ok() &&
          response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
 }
 
@@ -72,30 +72,20 @@ absl::StatusOr<std::unique_ptr<LocalSuite>> LocalSuite::Start(const SuiteOptions
       return absl::NotFoundError(absl::StrCat("no peerwell-", name, " under ", options.binaries));
     }
     for (int replica = 0; replica < std::max(1, options.replicas); ++replica) {
+      absl::Time started = absl::Now();
+      // Polled every millisecond: start to SERVING is one of the figures the tool reports.
+      auto server = StartServer(binary, env, absl::Milliseconds(1));
+      if (!server.ok()) return server.status();
+      auto health = grpc::health::v1::Health::NewStub(ServiceChannel(server->address));
+      if (!WaitFor([&] { return Serving(*health); }, absl::Seconds(10), absl::Milliseconds(1))) {
+        return absl::UnavailableError(absl::StrCat("peerwell-", name, " never became SERVING"));
+      }
       Service service;
       service.name = name;
-      service.replica = replica;
-      service.process = std::make_unique<ServerProcess>(
-          binary,
-          std::vector<std::string>{"--listen_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0"}, env);
-      absl::Time started = absl::Now();
-      service.process->Start();
-      int port = service.process->WaitForLoggedPort(absl::Seconds(10));
-      if (port == 0) {
-        return absl::UnavailableError(
-            absl::StrCat("peerwell-", name, " did not start:\n", service.process->Output()));
-      }
-      service.address = absl::StrCat("127.0.0.1:", port);
-      absl::Time give_up = absl::Now() + absl::Seconds(10);
-      while (!Serving(service.address)) {
-        if (absl::Now() > give_up) {
-          return absl::UnavailableError(absl::StrCat("peerwell-", name, " never became SERVING"));
-        }
-        absl::SleepFor(absl::Milliseconds(1));
-      }
       service.start_to_serving = absl::Now() - started;
-      service.metrics_port =
-          service.process->WaitForLoggedPort(absl::Seconds(10), "metrics serving", "metrics_port");
+      service.address = std::move(server->address);
+      service.metrics_port = server->metrics_port;
+      service.process = std::move(server->process);
       suite->services_.push_back(std::move(service));
     }
     if (name == "directory") env.push_back({"PEERWELL_DIRECTORY_ADDR", suite->Target(name)});

@@ -31,7 +31,6 @@ class LocalSuite {
  public:
   struct Service {
     std::string name;
-    int replica = 0;
     std::string address;  // 127.0.0.1:<port>
     int metrics_port = 0;
     absl::Duration start_to_serving;

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "absl/strings/str_cat.h"
 #include "tests/testing/wait.h"
 
 namespace peerwell::testing {
@@ -41,10 +42,7 @@ void ServerProcess::Start() {
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
-    // Dies with the test (or tool) that started it, even when that is killed; the signal follows
-    // the forking thread, and every caller forks from its main thread.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
+    DieWithParent(parent);
     int out = open(output_path_.c_str(), O_WRONLY | O_TRUNC);
     dup2(out, STDOUT_FILENO);
     dup2(out, STDERR_FILENO);
@@ -66,7 +64,7 @@ std::string ServerProcess::Output() const {
 }
 
 int ServerProcess::WaitForLoggedPort(absl::Duration timeout, const std::string& message,
-                                     const std::string& field) {
+                                     const std::string& field, absl::Duration poll) {
   std::regex line_pattern("\"message\":\"" + message + "\".*\"" + field + "\":([0-9]+)");
   int port = 0;
   WaitFor(
@@ -79,8 +77,32 @@ int ServerProcess::WaitForLoggedPort(absl::Duration timeout, const std::string& 
         }
         return false;
       },
-      timeout);
+      timeout, poll);
   return port;
+}
+
+absl::StatusOr<StartedServer> StartServer(const std::string& binary,
+                                          std::vector<std::pair<std::string, std::string>> env,
+                                          absl::Duration poll) {
+  StartedServer server;
+  server.process = std::make_unique<ServerProcess>(
+      binary, std::vector<std::string>{"--listen_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0"},
+      std::move(env));
+  server.process->Start();
+  int port = server.process->WaitForLoggedPort(absl::Seconds(10), "serving", "port", poll);
+  if (port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat(binary, " did not start:\n", server.process->Output()));
+  }
+  server.address = absl::StrCat("127.0.0.1:", port);
+  server.metrics_port =
+      server.process->WaitForLoggedPort(absl::Seconds(10), "metrics serving", "metrics_port", poll);
+  return server;
+}
+
+void DieWithParent(pid_t parent) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);
 }
 
 void ServerProcess::Signal(int signal) {

@@ -2,11 +2,13 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
 namespace peerwell::testing {
@@ -23,7 +25,8 @@ class ServerProcess {
   // The `port` of the first log line with "message":"serving" (or of `field` on a line with
   // `message`); 0 if none appeared in time.
   int WaitForLoggedPort(absl::Duration timeout, const std::string& message = "serving",
-                        const std::string& field = "port");
+                        const std::string& field = "port",
+                        absl::Duration poll = absl::Milliseconds(10));
   std::string Output() const;
   void Signal(int signal);
   // The exit code, or nullopt if it did not exit in time.
@@ -37,6 +40,21 @@ class ServerProcess {
   std::string output_path_;
   pid_t pid_ = -1;
 };
+
+// A PeerWell server binary started on free loopback ports (gRPC and metrics), with `env` (its
+// PEERWELL_* settings), once it has logged the port it bound.
+struct StartedServer {
+  std::unique_ptr<ServerProcess> process;
+  std::string address;  // 127.0.0.1:<port>
+  int metrics_port = 0;
+};
+absl::StatusOr<StartedServer> StartServer(const std::string& binary,
+                                          std::vector<std::pair<std::string, std::string>> env,
+                                          absl::Duration poll = absl::Milliseconds(10));
+
+// In a child just forked from `parent`: dies with the parent (a test or the tool), even when that
+// is killed. The signal follows the forking thread, and every caller forks from its main thread.
+void DieWithParent(pid_t parent);
 
 // A plain HTTP GET against 127.0.0.1:port (for /metrics); the body, or empty on failure.
 std::string HttpGet(int port, const std::string& path);

@@ -2,7 +2,6 @@
 
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/redis_client.h"
+#include "tests/testing/process.h"
 #include "tests/testing/wait.h"
 
 namespace peerwell::testing {
@@ -35,10 +35,7 @@ void RedisServer::Start() {
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
-    // Dies with the test (or tool) that started it, even when that is killed; the signal follows
-    // the forking thread, and every caller forks from its main thread.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
+    DieWithParent(parent);
     std::string log = directory_ + "/redis.log";
     execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", socket_path_.c_str(),
            "--unixsocketperm", "700", "--dir", directory_.c_str(), "--appendonly", "yes",

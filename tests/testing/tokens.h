@@ -8,6 +8,8 @@
 namespace peerwell::testing {
 
 inline constexpr char kTestJwtSecret[] = "test-secret-of-at-least-thirty-two-bytes!!";
+// The check-in service seals notes with it: base64 of 32 bytes.
+inline constexpr char kTestMasterKey[] = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
 inline std::string TestToken(CallerRole role, const std::string& subject,
                              const std::string& organization_id,

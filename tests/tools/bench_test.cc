@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/local_suite.h"
 #include "tests/testing/process.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/tokens.h"
@@ -97,32 +98,16 @@ TEST(BenchTest, RefusesBadFlags) {
 }
 
 TEST(BenchTest, SubmitsCheckinsToTheRealServices) {
-  peerwell::testing::RedisServer redis;
-  std::vector<std::pair<std::string, std::string>> env{
-      {"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret},
-      {"PEERWELL_MASTER_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}};
-  auto start = [&](const char* binary, std::vector<std::pair<std::string, std::string>> extra) {
-    extra.insert(extra.end(), env.begin(), env.end());
-    auto process = std::make_unique<ServerProcess>(
-        binary,
-        std::vector<std::string>{"--listen_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0",
-                                 "--redis_addr=" + redis.address_string()},
-        extra);
-    process->Start();
-    return process;
-  };
-  auto directory = start(PEERWELL_DIRECTORY_BINARY, {});
-  int directory_port = directory->WaitForLoggedPort(absl::Seconds(10));
-  ASSERT_GT(directory_port, 0);
-  std::string directory_addr = absl::StrCat("127.0.0.1:", directory_port);
-  auto checkin = start(PEERWELL_CHECKIN_BINARY, {{"PEERWELL_DIRECTORY_ADDR", directory_addr}});
-  int checkin_port = checkin->WaitForLoggedPort(absl::Seconds(10));
-  ASSERT_GT(checkin_port, 0);
-  BenchRun run =
-      Bench({"--scenario=submit-checkin", "--duration=500ms", "--warmup=200ms", "--organisations=2",
-             "--volunteers=5", "--json", "--directory_addr=" + directory_addr,
-             absl::StrCat("--checkin_addr=127.0.0.1:", checkin_port)},
-            {{"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret}});
+  // Services the tool did not start: it targets them by address.
+  peerwell::testing::SuiteOptions options;
+  options.binaries = PEERWELL_BUILD_DIR;
+  auto suite = peerwell::testing::LocalSuite::Start(options);
+  ASSERT_TRUE(suite.ok()) << suite.status();
+  BenchRun run = Bench(
+      {"--scenario=submit-checkin", "--duration=500ms", "--warmup=200ms", "--organisations=2",
+       "--volunteers=5", "--json", "--directory_addr=" + (*suite)->service("directory").address,
+       "--checkin_addr=" + (*suite)->service("checkin").address},
+      {{"PEERWELL_JWT_SECRET", (*suite)->jwt_secret()}});
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_GT(Number(run.output, "calls"), 10);
   EXPECT_EQ(Number(run.output, "errors"), 0) << run.output;

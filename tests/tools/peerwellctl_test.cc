@@ -19,19 +19,18 @@
 namespace peerwell {
 namespace {
 
+using ::peerwell::testing::kTestMasterKey;
 using ::peerwell::testing::RedisServer;
 using ::peerwell::testing::ServerProcess;
+using ::peerwell::testing::StartedServer;
 using ::peerwell::testing::WaitFor;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// The check-in service seals notes with it; any 32 bytes do for a test.
-constexpr char kTestMasterKey[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-// Nothing listens here, so the CLI finds no check-in service unless a test starts one (and never
-// reaches one that happens to run on the default port).
-constexpr char kNoCheckinService[] = "127.0.0.1:1";
-constexpr char kNoAlertsService[] = "127.0.0.1:1";
+// Nothing listens here, so the CLI finds no check-in or alerts service unless a test starts one
+// (and never reaches one that happens to run on the default port).
+constexpr char kNothingListens[] = "127.0.0.1:1";
 
 // The string value of the first "key":"..." in JSON output; empty when there is none.
 std::string JsonValue(const std::string& json, const std::string& key) {
@@ -49,50 +48,24 @@ struct CtlRun {
 
 class PeerwellctlTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    directory_ = std::make_unique<ServerProcess>(
-        PEERWELL_DIRECTORY_BINARY,
-        std::vector<std::string>{"--listen_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0",
-                                 "--redis_addr=" + redis_.address_string()},
-        std::vector<std::pair<std::string, std::string>>{
-            {"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret}});
-    directory_->Start();
-    int port = directory_->WaitForLoggedPort(absl::Seconds(10));
-    ASSERT_GT(port, 0) << directory_->Output();
-    address_ = absl::StrCat("127.0.0.1:", port);
+  void SetUp() override { directory_ = Start(PEERWELL_DIRECTORY_BINARY, {}); }
+
+  // A server talking to this test's Redis (and directory, once it runs); the CLI uses it.
+  StartedServer Start(const char* binary, std::vector<std::pair<std::string, std::string>> env) {
+    env.push_back({"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret});
+    env.push_back({"PEERWELL_REDIS_ADDR", redis_.address_string()});
+    if (!directory_.address.empty()) env.push_back({"PEERWELL_DIRECTORY_ADDR", directory_.address});
+    auto started = peerwell::testing::StartServer(binary, std::move(env));
+    EXPECT_TRUE(started.ok()) << started.status();
+    return started.ok() ? *std::move(started) : StartedServer{};
   }
 
-  // The check-in service, talking to this test's directory and Redis; the CLI uses it from now on.
   void StartCheckin() {
-    checkin_ = std::make_unique<ServerProcess>(
-        PEERWELL_CHECKIN_BINARY,
-        std::vector<std::string>{"--listen_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0",
-                                 "--redis_addr=" + redis_.address_string()},
-        std::vector<std::pair<std::string, std::string>>{
-            {"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret},
-            {"PEERWELL_MASTER_KEY", kTestMasterKey},
-            {"PEERWELL_DIRECTORY_ADDR", address_}});
-    checkin_->Start();
-    int port = checkin_->WaitForLoggedPort(absl::Seconds(10));
-    ASSERT_GT(port, 0) << checkin_->Output();
-    checkin_address_ = absl::StrCat("127.0.0.1:", port);
+    checkin_ = Start(PEERWELL_CHECKIN_BINARY, {{"PEERWELL_MASTER_KEY", kTestMasterKey}});
   }
 
-  // The alerts service, talking to this test's directory and Redis; the CLI uses it from now on.
   // Started before anything is seeded, so that it sees every check-in event.
-  void StartAlerts() {
-    alerts_ = std::make_unique<ServerProcess>(
-        PEERWELL_ALERTS_BINARY,
-        std::vector<std::string>{"--listen_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0",
-                                 "--redis_addr=" + redis_.address_string()},
-        std::vector<std::pair<std::string, std::string>>{
-            {"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret},
-            {"PEERWELL_DIRECTORY_ADDR", address_}});
-    alerts_->Start();
-    int port = alerts_->WaitForLoggedPort(absl::Seconds(10));
-    ASSERT_GT(port, 0) << alerts_->Output();
-    alerts_address_ = absl::StrCat("127.0.0.1:", port);
-  }
+  void StartAlerts() { alerts_ = Start(PEERWELL_ALERTS_BINARY, {}); }
 
   // A new organisation with one volunteer; the volunteer's --as identity.
   std::string NewVolunteer() {
@@ -109,9 +82,9 @@ class PeerwellctlTest : public ::testing::Test {
   // Where the CLI finds the services (and, `with_secret`, the signing secret for --as).
   std::vector<std::pair<std::string, std::string>> CtlEnv(bool with_secret = true) {
     std::vector<std::pair<std::string, std::string>> env{
-        {"PEERWELL_DIRECTORY_ADDR", address_},
-        {"PEERWELL_CHECKIN_ADDR", checkin_address_},
-        {"PEERWELL_ALERTS_ADDR", alerts_address_}};
+        {"PEERWELL_DIRECTORY_ADDR", directory_.address},
+        {"PEERWELL_CHECKIN_ADDR", checkin_.process ? checkin_.address : kNothingListens},
+        {"PEERWELL_ALERTS_ADDR", alerts_.process ? alerts_.address : kNothingListens}};
     if (with_secret) env.push_back({"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret});
     return env;
   }
@@ -126,12 +99,7 @@ class PeerwellctlTest : public ::testing::Test {
   }
 
   RedisServer redis_;
-  std::unique_ptr<ServerProcess> directory_;
-  std::string address_;
-  std::unique_ptr<ServerProcess> checkin_;
-  std::string checkin_address_ = kNoCheckinService;
-  std::unique_ptr<ServerProcess> alerts_;
-  std::string alerts_address_ = kNoAlertsService;
+  StartedServer directory_, checkin_, alerts_;
 };
 
 TEST_F(PeerwellctlTest, SeedsTheDemoOrganisationOnceAndListsItsPeople) {
