@@ -131,9 +131,11 @@ struct SupportRequest {
   std::string volunteer_id;
   Urgency urgency = Urgency::kUnspecified;
   absl::Time create_time = absl::InfinitePast();
-  std::string note;    // sealed at rest
   std::string source;  // "request", or "pulse" when a pulse answered want_to_talk
 };
+
+// An organisation's settings list at most this many support resources.
+inline constexpr size_t kMaxSupportResources = 10;
 
 struct SupportResource {
   std::string title;

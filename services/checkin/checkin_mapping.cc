@@ -9,7 +9,6 @@ namespace {
 constexpr int kMaxAnswers = 64;
 constexpr size_t kMaxItemIdChars = 32;
 constexpr int kMaxCadenceEntries = 16;
-constexpr int kMaxResources = 10;
 }  // namespace
 
 v1::Instrument InstrumentToProto(const Instrument& instrument) {
@@ -148,9 +147,10 @@ absl::StatusOr<CheckinSettings> SettingsFromProto(const v1::CheckinSettings& pro
   if (proto.cadence_days_size() > kMaxCadenceEntries) {
     return InvalidField("settings.cadence_days", "has too many entries");
   }
-  if (proto.support_resources_size() > kMaxResources) {
+  // Refused before anything is copied; the settings' own check says the same.
+  if (static_cast<size_t>(proto.support_resources_size()) > kMaxSupportResources) {
     return InvalidField("settings.support_resources",
-                        absl::StrCat("must have at most ", kMaxResources, " entries"));
+                        absl::StrCat("must have at most ", kMaxSupportResources, " entries"));
   }
   CheckinSettings settings;
   for (const auto& [instrument, days] : proto.cadence_days()) {

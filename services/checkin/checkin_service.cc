@@ -293,8 +293,7 @@ absl::StatusOr<Checkin> CheckinService::SubmitCheckin(const Caller& caller,
     for (const Answer& answer : checkin.answers) {
       if (answer.item_id == "want_to_talk" && answer.value == 1) {
         SupportRequest request{NewId("s"),    checkin.organization_id, checkin.volunteer_id,
-                               Urgency::kLow, checkin.submit_time,     "",
-                               "pulse"};
+                               Urgency::kLow, checkin.submit_time,     "pulse"};
         support = SealedSupportRequest{request, ""};
       }
     }
@@ -378,8 +377,8 @@ absl::StatusOr<SupportRequest> CheckinService::RequestSupport(const Caller& call
     return status;
   }
   if (auto status = CheckOptionalRequestId(input.request_id); !status.ok()) return status;
-  SupportRequest request{
-      NewId("s"), caller.organization_id, *volunteer, input.urgency, clock_.Now(), "", "request"};
+  SupportRequest request{NewId("s"),    caller.organization_id, *volunteer,
+                         input.urgency, clock_.Now(),           "request"};
   SealedSupportRequest sealed{request, ""};
   if (!input.note.empty()) {
     auto note = cipher_.Seal(request.organization_id, request.volunteer_id,
@@ -393,10 +392,9 @@ absl::StatusOr<SupportRequest> CheckinService::RequestSupport(const Caller& call
     auto stored = store_.GetSupportRequest(caller.organization_id, created->id);
     if (!stored.ok()) return stored.status();
     if (!stored->has_value()) return absl::InternalError("replayed support request is missing");
-    return (*stored)->request;  // the note is the volunteer's own; not echoed on replay
+    return (*stored)->request;
   }
-  request.note = std::move(input.note);
-  return request;
+  return request;  // the note is sealed in the store and never answered back
 }
 
 absl::StatusOr<std::pair<std::vector<Checkin>, std::string>> CheckinService::ListCheckins(
@@ -531,8 +529,9 @@ absl::StatusOr<CheckinSettings> CheckinService::UpdateSettings(const Caller& cal
     return InvalidField("settings.cadence_days[swemwbs]",
                         "needs the organisation's SWEMWBS registration");
   }
-  if (settings.support_resources.size() > 10) {
-    return InvalidField("settings.support_resources", "must have at most 10 entries");
+  if (settings.support_resources.size() > kMaxSupportResources) {
+    return InvalidField("settings.support_resources",
+                        absl::StrCat("must have at most ", kMaxSupportResources, " entries"));
   }
   for (size_t i = 0; i < settings.support_resources.size(); ++i) {
     const SupportResource& resource = settings.support_resources[i];

@@ -70,22 +70,25 @@ std::string DeadLetterStream(const ConsumerOptions& options) {
 
 absl::StatusOr<ConsumerBacklog> ReadConsumerBacklog(RedisClient& redis,
                                                     const ConsumerOptions& options) {
+  // One round trip. XINFO GROUPS fails on a stream not created yet: then nothing waits.
+  auto replies = redis.ExecuteAll({{"XLEN", DeadLetterStream(options)},
+                                   {"XLEN", options.stream},
+                                   {"XINFO", "GROUPS", options.stream}});
+  if (!replies.ok()) return replies.status();
+  const RedisReply& dead = (*replies)[0];
+  const RedisReply& length = (*replies)[1];
+  const RedisReply& groups = (*replies)[2];
+  if (dead.IsError()) return absl::InternalError(absl::StrCat("XLEN: ", dead.str));
+  if (length.IsError()) return absl::InternalError(absl::StrCat("XLEN: ", length.str));
   ConsumerBacklog backlog;
-  auto dead = redis.Execute({"XLEN", DeadLetterStream(options)});
-  if (!dead.ok()) return dead.status();
-  if (dead->IsError()) return absl::InternalError(absl::StrCat("XLEN: ", dead->str));
-  backlog.dead_letters = dead->integer;
-  auto exists = redis.Execute({"EXISTS", options.stream});
-  if (!exists.ok()) return exists.status();
-  if (exists->IsError()) return absl::InternalError(absl::StrCat("EXISTS: ", exists->str));
-  if (exists->integer == 0) {
-    backlog.lag = 0;
-    return backlog;
+  backlog.dead_letters = dead.integer;
+  // No stream, or no group yet: every entry waits for the group.
+  backlog.lag = length.integer;
+  if (groups.IsError()) {
+    if (length.integer == 0) return backlog;
+    return absl::InternalError(absl::StrCat("XINFO GROUPS: ", groups.str));
   }
-  auto groups = redis.Execute({"XINFO", "GROUPS", options.stream});
-  if (!groups.ok()) return groups.status();
-  if (groups->IsError()) return absl::InternalError(absl::StrCat("XINFO GROUPS: ", groups->str));
-  for (const RedisReply& group : groups->elements) {
+  for (const RedisReply& group : groups.elements) {
     // A flat list of field names and values.
     std::optional<std::string> name;
     ConsumerBacklog found;
@@ -101,11 +104,6 @@ absl::StatusOr<ConsumerBacklog> ReadConsumerBacklog(RedisClient& redis,
       return found;
     }
   }
-  // No group yet: every entry waits for it.
-  auto length = redis.Execute({"XLEN", options.stream});
-  if (!length.ok()) return length.status();
-  if (length->IsError()) return absl::InternalError(absl::StrCat("XLEN: ", length->str));
-  backlog.lag = length->integer;
   return backlog;
 }
 

@@ -54,9 +54,10 @@ struct ConsumerOptions {
   absl::Duration claim_min_idle = absl::Seconds(30);  // when a pending entry counts as abandoned
   absl::Duration claim_interval = absl::Seconds(5);
   // Entries with different lane keys are handled concurrently, on this many threads; entries
-  // with one key in the order they were read, and after a failure the key's later entries wait
-  // (pending) behind the failed one. An empty lane_key handles every entry in turn, a failure
-  // not holding up the others.
+  // with one key in the order they were read, and after a failure the key's later entries in the
+  // same batch wait (pending) behind the failed one. Entries of a later batch may still overtake
+  // it before it is claimed again, so handlers must not depend on order across failures. An
+  // empty lane_key handles every entry in turn, a failure not holding up the others.
   int lanes = 1;
   std::function<std::string(const StreamEntry&)> lane_key;
 };

@@ -12,7 +12,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "services/common/validation.h"
 #include "tools/peerwellctl/args.h"
 #include "tools/peerwellctl/format.h"
 

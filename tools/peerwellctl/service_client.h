@@ -42,7 +42,6 @@ class ServiceClient {
         stub_(Service::NewStub(ServiceChannel(address_))) {}
 
   const std::string& address() const { return address_; }
-  absl::Duration timeout() const { return timeout_; }
   // The stub itself, for calls that Call does not fit: a server stream sets its own deadline.
   Stub& stub() { return *stub_; }
 
