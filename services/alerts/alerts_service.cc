@@ -27,23 +27,6 @@ Alert WithFactors(Alert alert, bool values) {
 
 }  // namespace
 
-Factor RedactFactor(const Factor& factor) {
-  static const auto* words = new std::map<std::string, std::string>{
-      {"cbi_personal", "Personal burnout (CBI) is a factor."},
-      {"cbi_volunteering", "Volunteering-related burnout (CBI) is a factor."},
-      {"cbi_people_supported", "Burnout related to the people supported (CBI) is a factor."},
-      {"who5_drop", "Wellbeing (WHO-5) fell below the volunteer's usual level."},
-      {"who5_low", "Wellbeing (WHO-5) is low."},
-      {"proqol_burnout", "Burnout (ProQOL) is a factor."},
-      {"proqol_secondary_traumatic_stress", "Secondary traumatic stress (ProQOL) is a factor."},
-      {"talk_repeated", "Sessions have repeatedly stayed with the volunteer."},
-      {"hours_over_commitment", "Hours are over the agreed commitment."},
-  };
-  auto it = words->find(factor.factor_id);
-  if (it == words->end()) return factor;  // incidents, requests, missed check-ins: no scores
-  return Factor{factor.factor_id, it->second, 0, 0, factor.contribution};
-}
-
 absl::StatusOr<AlertService::Access> AlertService::AccessTo(const Caller& caller,
                                                             const std::string& volunteer_id) {
   if (caller.role == CallerRole::kVolunteer) {

@@ -69,7 +69,4 @@ class AlertService {
   const Clock& clock_;
 };
 
-// Without consent to share scores: keeps what fired and why in words, drops the numbers.
-Factor RedactFactor(const Factor& factor);
-
 }  // namespace peerwell::alerts

@@ -1,6 +1,8 @@
 #include "services/alerts/risk_rules.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -259,6 +261,26 @@ std::optional<RuleHit> CheckinsMissedHit(const AlertPolicy& policy, const Volunt
                           absl::StrCat("No check-in for ", static_cast<int>(days), " days."), days,
                           limit, 0}}},
                 kCheckinsMissedPoints);
+}
+
+Factor RedactFactor(const Factor& factor) {
+  // What happened, not how someone scored.
+  static const auto* score_free = new std::set<std::string>{
+      "critical_incident", "support_requested", "checkins_missed", "supervision_overdue"};
+  if (score_free->count(factor.factor_id) > 0) return factor;
+  static const auto* words = new std::map<std::string, std::string>{
+      {"who5_drop", "Wellbeing (WHO-5) fell below the volunteer's usual level."},
+      {"who5_low", "Wellbeing (WHO-5) is low."},
+      {"talk_repeated", "Sessions have repeatedly stayed with the volunteer."},
+      {"hours_over_commitment", "Hours are over the agreed commitment."},
+  };
+  std::string sentence = "A wellbeing score is a factor.";
+  if (auto scale = ScaleNames().find(factor.factor_id); scale != ScaleNames().end()) {
+    sentence = absl::StrCat(scale->second, " is a factor.");
+  } else if (auto worded = words->find(factor.factor_id); worded != words->end()) {
+    sentence = worded->second;
+  }
+  return Factor{factor.factor_id, sentence, 0, 0, factor.contribution};
 }
 
 std::optional<RuleHit> SupervisionOverdueHit(int days_overdue) {

@@ -32,6 +32,11 @@ std::optional<RuleHit> CheckinsMissedHit(const AlertPolicy& policy, const Volunt
 // From the supervision service (arrives with it): days past the volunteer's cadence.
 std::optional<RuleHit> SupervisionOverdueHit(int days_overdue);
 
+// Without consent to share scores: keeps what fired and why in words, drops the numbers. Only
+// factors known to carry no score pass unchanged; one this function has no words for is
+// redacted all the same.
+Factor RedactFactor(const Factor& factor);
+
 struct RiskProfile {
   double risk_score = 0;  // 0-100
   RiskBand band = RiskBand::kUnspecified;

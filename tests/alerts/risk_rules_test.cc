@@ -204,5 +204,20 @@ TEST(RiskProfileTest, SumsContributionsIntoBands) {
   EXPECT_EQ(severe.band, RiskBand::kSevere);
 }
 
+TEST(RedactFactorTest, DropsEveryScoreAndPassesOnlyFactsWithoutOne) {
+  Factor cbi{"cbi_personal", "Personal burnout (CBI) is 71, above 60.", 71, 60, 12};
+  Factor redacted = RedactFactor(cbi);
+  EXPECT_EQ(redacted.description, "Personal burnout (CBI) is a factor.");
+  EXPECT_EQ(redacted.value, 0);
+  EXPECT_EQ(redacted.threshold, 0);
+  EXPECT_EQ(redacted.contribution, 12);
+  // A factor no one has worded yet is private by default, not passed through.
+  Factor unknown{"new_scale_high", "New scale is 93.", 93, 80, 5};
+  EXPECT_EQ(RedactFactor(unknown).description, "A wellbeing score is a factor.");
+  EXPECT_EQ(RedactFactor(unknown).value, 0);
+  Factor incident{"critical_incident", "An aggression incident was reported.", 0, 0, 40};
+  EXPECT_EQ(RedactFactor(incident).description, incident.description);
+}
+
 }  // namespace
 }  // namespace peerwell::alerts
