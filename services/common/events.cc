@@ -1,5 +1,6 @@
 #include "services/common/events.h"
 
+#include <iterator>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -9,33 +10,33 @@
 #include "services/common/redis_values.h"
 
 namespace peerwell {
-namespace {
-constexpr int kStreamMaxLen = 1'000'000;  // approximate cap; consumers keep far behind this
-}  // namespace
 
 std::string EventStreamKey(absl::string_view service) {
   return absl::StrCat("pw:events:", service);
 }
 
+std::vector<std::string> EventFieldPairs(absl::string_view type, absl::string_view organization_id,
+                                         absl::Time occur_time,
+                                         const std::vector<EventField>& fields) {
+  std::vector<std::string> pairs{
+      "type",       std::string(type),  "organization_id", std::string(organization_id),
+      "occur_time", Rfc3339(occur_time)};
+  pairs.reserve(pairs.size() + 2 * fields.size());
+  for (const auto& field : fields) {
+    pairs.push_back(field.name);
+    pairs.push_back(field.value);
+  }
+  return pairs;
+}
+
 RedisCommand EventXadd(absl::string_view stream, absl::string_view type,
                        absl::string_view organization_id, absl::Time occur_time,
                        const std::vector<EventField>& fields) {
-  RedisCommand command{"XADD",
-                       std::string(stream),
-                       "MAXLEN",
-                       "~",
-                       absl::StrCat(kStreamMaxLen),
-                       "*",
-                       "type",
-                       std::string(type),
-                       "organization_id",
-                       std::string(organization_id),
-                       "occur_time",
-                       Rfc3339(occur_time)};
-  for (const auto& field : fields) {
-    command.push_back(field.name);
-    command.push_back(field.value);
-  }
+  RedisCommand command{"XADD", std::string(stream), "MAXLEN", "~", absl::StrCat(kEventStreamMaxLen),
+                       "*"};
+  std::vector<std::string> pairs = EventFieldPairs(type, organization_id, occur_time, fields);
+  command.insert(command.end(), std::make_move_iterator(pairs.begin()),
+                 std::make_move_iterator(pairs.end()));
   return command;
 }
 

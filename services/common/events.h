@@ -30,6 +30,15 @@ struct EventField {
   std::string value;
 };
 
+// Every event stream is capped at about this many entries (XADD MAXLEN ~); consumers keep far
+// behind it.
+inline constexpr int kEventStreamMaxLen = 1'000'000;
+
+// An event entry's field-value pairs: type, organization_id, occur_time, then its own fields.
+std::vector<std::string> EventFieldPairs(absl::string_view type, absl::string_view organization_id,
+                                         absl::Time occur_time,
+                                         const std::vector<EventField>& fields);
+
 // The XADD that publishes an event; put it in the same MULTI/EXEC as the state change it
 // announces so that neither happens without the other.
 RedisCommand EventXadd(absl::string_view stream, absl::string_view type,

@@ -1,5 +1,7 @@
 #include "services/common/record_write.h"
 
+#include <iterator>
+
 #include "absl/strings/str_cat.h"
 #include "services/common/redis_values.h"
 
@@ -8,10 +10,10 @@ namespace {
 
 const RedisScript& WriteRecordsScript() {
   // KEYS: request, event stream, then per record its hash and its index keys.
-  // ARGV: retention, result, record count, then per record: index count, score, field count,
-  //       fields...; then event count, per event: field count, fields...
+  // ARGV: retention, result, the event streams' cap, record count, then per record: index count,
+  //       score, field count, fields...; then event count, per event: field count, fields...
   static const auto* script = new RedisScript(IdempotentScript(R"lua(
-  local a = 2
+  local a = 3
   local k = 3
   local function next_arg() a = a + 1; return ARGV[a] end
   local result = ARGV[2]
@@ -37,7 +39,7 @@ const RedisScript& WriteRecordsScript() {
     local nfields = tonumber(next_arg())
     local fields = {}
     for f = 1, 2 * nfields do fields[f] = next_arg() end
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000000', '*', unpack(fields))
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
   end
   return result
 )lua"));
@@ -55,7 +57,7 @@ absl::StatusOr<IdempotentResult> WriteRecordsOnce(RedisClient& redis,
   std::vector<std::string> keys{request_key, event_stream};
   std::vector<std::string> args{
       remember_request ? absl::StrCat(absl::ToInt64Seconds(kRequestIdRetention)) : "0", result,
-      absl::StrCat(records.size())};
+      absl::StrCat(kEventStreamMaxLen), absl::StrCat(records.size())};
   for (const RecordWrite& record : records) {
     keys.push_back(record.hash_key);
     keys.insert(keys.end(), record.index_keys.begin(), record.index_keys.end());
@@ -69,12 +71,11 @@ absl::StatusOr<IdempotentResult> WriteRecordsOnce(RedisClient& redis,
   }
   args.push_back(absl::StrCat(events.size()));
   for (const EventWrite& event : events) {
-    RedisCommand xadd =
-        EventXadd(event_stream, event.type, event.organization_id, event.occur_time, event.fields);
-    // EventXadd's command is XADD <stream> MAXLEN ~ N * <field value>...: keep the pairs.
-    constexpr size_t kPairsStart = 6;
-    args.push_back(absl::StrCat((xadd.size() - kPairsStart) / 2));
-    args.insert(args.end(), xadd.begin() + kPairsStart, xadd.end());
+    std::vector<std::string> pairs =
+        EventFieldPairs(event.type, event.organization_id, event.occur_time, event.fields);
+    args.push_back(absl::StrCat(pairs.size() / 2));
+    args.insert(args.end(), std::make_move_iterator(pairs.begin()),
+                std::make_move_iterator(pairs.end()));
   }
   return ParseIdempotentReply(redis.Eval(WriteRecordsScript(), keys, args));
 }
