@@ -135,6 +135,35 @@ v1::AlertPolicy AlertPolicyToProto(const AlertPolicy& policy) {
   return proto;
 }
 
+AlertPolicy AlertPolicyFromProto(const v1::AlertPolicy& proto) {
+  AlertPolicy policy;
+  auto duration = [](const google::protobuf::Duration& d, bool present, absl::Duration* out) {
+    if (present) *out = absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+  };
+  duration(proto.ack_deadline_critical(), proto.has_ack_deadline_critical(),
+           &policy.ack_deadline_critical);
+  duration(proto.ack_deadline_high(), proto.has_ack_deadline_high(), &policy.ack_deadline_high);
+  duration(proto.ack_deadline_medium(), proto.has_ack_deadline_medium(),
+           &policy.ack_deadline_medium);
+  duration(proto.ack_deadline_low(), proto.has_ack_deadline_low(), &policy.ack_deadline_low);
+  policy.max_escalations = proto.max_escalations();
+  policy.cbi_rise_points = proto.cbi_rise_points();
+  policy.cbi_high_enabled = proto.cbi_high_enabled();
+  policy.cbi_high_threshold = proto.cbi_high_threshold();
+  policy.who5_drop_points = proto.who5_drop_points();
+  policy.who5_low_threshold = proto.who5_low_threshold();
+  policy.proqol_high_threshold = proto.proqol_high_threshold();
+  policy.talk_repeated_count = proto.talk_repeated_count();
+  duration(proto.talk_repeated_window(), proto.has_talk_repeated_window(),
+           &policy.talk_repeated_window);
+  policy.hours_over_commitment_ratio = proto.hours_over_commitment_ratio();
+  duration(proto.hours_window(), proto.has_hours_window(), &policy.hours_window);
+  duration(proto.checkins_missed_after(), proto.has_checkins_missed_after(),
+           &policy.checkins_missed_after);
+  duration(proto.baseline_window(), proto.has_baseline_window(), &policy.baseline_window);
+  return policy;
+}
+
 absl::StatusOr<AlertPolicy> ApplyAlertPolicy(AlertPolicy policy, const v1::AlertPolicy& proto,
                                              const google::protobuf::FieldMask& mask) {
   if (mask.paths_size() == 0) return InvalidField("update_mask", "must name the fields to change");

@@ -19,6 +19,9 @@ v1::RiskProfile RiskProfileToProto(const std::string& volunteer_id, const RiskPr
 absl::StatusOr<AlertFilter> AlertFilterFromRequest(const v1::ListAlertsRequest& request);
 absl::StatusOr<Outcome> OutcomeFromProto(int value);
 v1::AlertPolicy AlertPolicyToProto(const AlertPolicy& policy);
+// The inverse, for a policy as stored: validated when it was set, so read back as it is, even
+// where today's rules would refuse it. A duration the stored form lacks keeps its default.
+AlertPolicy AlertPolicyFromProto(const v1::AlertPolicy& proto);
 // Applies the fields of `proto` named in `mask` to `policy`; INVALID_ARGUMENT for an unknown
 // path or a value out of range (deadlines at least 1 s).
 absl::StatusOr<AlertPolicy> ApplyAlertPolicy(AlertPolicy policy, const v1::AlertPolicy& proto,

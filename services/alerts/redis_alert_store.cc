@@ -499,11 +499,7 @@ absl::StatusOr<AlertPolicy> RedisAlertStore::GetPolicy(const std::string& organi
   if (reply->IsNil()) return AlertPolicy{};  // SPEC §4's defaults
   v1::AlertPolicy proto;
   if (!proto.ParseFromString(reply->str)) return absl::InternalError("stored policy is corrupt");
-  google::protobuf::FieldMask all;
-  for (int i = 0; i < v1::AlertPolicy::descriptor()->field_count(); ++i) {
-    all.add_paths(v1::AlertPolicy::descriptor()->field(i)->name());
-  }
-  return ApplyAlertPolicy(AlertPolicy{}, proto, all);
+  return AlertPolicyFromProto(proto);
 }
 
 absl::Status RedisAlertStore::SetPolicy(const std::string& organization_id,

@@ -277,5 +277,22 @@ TEST(AlertPolicyTest, MissedCheckinsNeedAtLeastTheSweepsWeek) {
   EXPECT_EQ(week->checkins_missed_after, kMinCheckinsMissedAfter);
 }
 
+TEST(AlertPolicyTest, AStoredPolicyReadsBackAsStoredEvenWhereTodaysRulesWouldRefuseIt) {
+  peerwell::testing::RedisServer server;
+  RedisClient redis{RedisOptions{server.address()}};
+  RedisAlertStore store(redis);
+  AlertPolicy policy;
+  policy.checkins_missed_after = absl::Hours(24 * 3);  // allowed when it was set, not today
+  policy.who5_drop_points = 15;
+  policy.cbi_high_enabled = false;
+  ASSERT_TRUE(store.SetPolicy(kOrg, policy).ok());
+  auto stored = store.GetPolicy(kOrg);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->checkins_missed_after, absl::Hours(24 * 3));
+  EXPECT_EQ(stored->who5_drop_points, 15);
+  EXPECT_FALSE(stored->cbi_high_enabled);
+  EXPECT_EQ(stored->baseline_window, AlertPolicy{}.baseline_window);
+}
+
 }  // namespace
 }  // namespace peerwell::alerts
