@@ -21,7 +21,7 @@ struct CheckinServer {
                   {"checkin", runtime.config.jwt_secret}, clock),
         people(directory),
         store(runtime.redis),
-        vault(runtime.redis, std::move(master)),
+        vault(runtime.redis, std::move(master), clock),
         audit(runtime.redis),
         service(store, people, vault, audit, clock),
         authenticator(TokenVerifier(runtime.config.jwt_secret), &directory),

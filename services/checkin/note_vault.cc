@@ -20,7 +20,8 @@ absl::StatusOr<std::string> NoteVault::DataKey(const std::string& organization_i
   std::string cache_key = absl::StrCat(organization_id, "/", volunteer_id);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = keys_.find(cache_key); it != keys_.end()) return it->second;
+    auto it = keys_.find(cache_key);
+    if (it != keys_.end() && clock_.Now() < it->second.expires) return it->second.key;
   }
   std::string redis_key = DataKeyKey(organization_id, volunteer_id);
   auto stored = redis_.Execute({"GET", redis_key});
@@ -41,7 +42,7 @@ absl::StatusOr<std::string> NoteVault::DataKey(const std::string& organization_i
   if (!key.ok()) return key.status();
   std::lock_guard<std::mutex> lock(mu_);
   if (keys_.size() >= kMaxCachedKeys) keys_.clear();
-  keys_[cache_key] = *key;
+  keys_[cache_key] = CachedKey{*key, clock_.Now() + kDataKeyCacheTtl};
   return key;
 }
 

@@ -665,5 +665,31 @@ TEST_F(CheckinApiTest, AScoredInstrumentNeedsEnoughAnswersToScoreSomething) {
   EXPECT_EQ(checkin.scores(0).scale_id(), "cbi_personal");
 }
 
+TEST(NoteVaultTest, ADeletedDataKeyStopsOpeningAndSealingOnceTheCacheExpires) {
+  peerwell::testing::RedisServer server;
+  RedisClient redis{RedisOptions{server.address()}};
+  peerwell::testing::FakeClock clock;
+  NoteVault vault(redis, TestMasterKey(), clock);
+  constexpr char kOrg[] = "o00000000000000000001";
+  constexpr char kVolunteer[] = "p00000000000000000001";
+  auto sealed = vault.Seal(kOrg, kVolunteer, "c1", "a hard week");
+  ASSERT_TRUE(sealed.ok()) << sealed.status();
+  ASSERT_TRUE(vault.Open(kOrg, kVolunteer, "c1", *sealed).ok());
+
+  // Erasure: the wrapped key goes. Within the cache's time the replica still holds it...
+  ASSERT_TRUE(redis.Execute({"DEL", DataKeyKey(kOrg, kVolunteer)}).ok());
+  EXPECT_TRUE(vault.Open(kOrg, kVolunteer, "c1", *sealed).ok());
+  // ...and after it, the old texts are unreadable and new ones are sealed under a new key.
+  clock.Advance(NoteVault::kDataKeyCacheTtl);
+  EXPECT_EQ(vault.Open(kOrg, kVolunteer, "c1", *sealed).status().code(),
+            absl::StatusCode::kDataLoss);
+  auto resealed = vault.Seal(kOrg, kVolunteer, "c2", "better now");
+  ASSERT_TRUE(resealed.ok()) << resealed.status();
+  NoteVault other_replica(redis, TestMasterKey(), clock);
+  auto opened = other_replica.Open(kOrg, kVolunteer, "c2", *resealed);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(*opened, "better now");
+}
+
 }  // namespace
 }  // namespace peerwell::checkin::testing

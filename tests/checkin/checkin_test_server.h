@@ -28,7 +28,7 @@ class CheckinTestServer {
                           {"checkin", peerwell::testing::kTestJwtSecret}, clock_),
         people_(directory_client_),
         store_(redis_),
-        vault_(redis_, TestMasterKey()),
+        vault_(redis_, TestMasterKey(), clock_),
         audit_(redis_),
         service_(store_, people_, vault_, audit_, clock_),
         authenticator_(TokenVerifier(peerwell::testing::kTestJwtSecret), &directory_client_),
