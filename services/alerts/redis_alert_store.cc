@@ -4,6 +4,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "services/alerts/alerts_mapping.h"
+#include "services/alerts/risk_rules.h"
 #include "services/common/events.h"
 #include "services/common/ids.h"
 #include "services/common/redis_values.h"
@@ -400,13 +401,21 @@ absl::StatusOr<std::optional<Alert>> RedisAlertStore::GetAlert(const std::string
 
 absl::StatusOr<std::vector<Alert>> RedisAlertStore::OpenAlerts(const std::string& organization_id,
                                                                const std::string& volunteer_id) {
-  auto keys =
-      redis_.Execute({"ZRANGE", VolunteerAlertsKey(organization_id, volunteer_id), "0", "-1"});
-  if (!keys.ok()) return keys.status();
+  // At most one open alert per rule, named by its open key: two round trips however many alerts
+  // the volunteer ever had.
+  RedisCommand mget{"MGET"};
+  for (const std::string& rule : AllRuleIds()) {
+    mget.push_back(OpenKey(organization_id, volunteer_id, rule));
+  }
+  auto ids = redis_.Execute(std::move(mget));
+  if (!ids.ok()) return ids.status();
+  if (ids->IsError()) return absl::InternalError(absl::StrCat("MGET: ", ids->str));
   std::vector<Alert> open;
-  if (keys->elements.empty()) return open;
   std::vector<RedisCommand> loads;
-  for (const auto& key : keys->elements) loads.push_back({"HGETALL", key.str});
+  for (const auto& id : ids->elements) {
+    if (!id.IsNil()) loads.push_back({"HGETALL", AlertKey(organization_id, id.str)});
+  }
+  if (loads.empty()) return open;
   auto replies = redis_.ExecuteAll(std::move(loads));
   if (!replies.ok()) return replies.status();
   for (const auto& reply : *replies) {

@@ -263,6 +263,14 @@ std::optional<RuleHit> CheckinsMissedHit(const AlertPolicy& policy, const Volunt
                 kCheckinsMissedPoints);
 }
 
+const std::vector<std::string>& AllRuleIds() {
+  static const auto* ids = new std::vector<std::string>{
+      "critical_incident", "support_requested",  "cbi_rise",      "cbi_high",
+      "who5_drop",         "proqol_high",        "talk_repeated", "hours_over_commitment",
+      "checkins_missed",   "supervision_overdue"};
+  return *ids;
+}
+
 Factor RedactFactor(const Factor& factor) {
   // What happened, not how someone scored.
   static const auto* score_free = new std::set<std::string>{

@@ -13,6 +13,9 @@ namespace peerwell::alerts {
 // cbi_high, who5_drop, proqol_high, talk_repeated, hours_over_commitment, checkins_missed,
 // supervision_overdue.
 
+// Every rule id above: a volunteer has at most one open alert per rule.
+const std::vector<std::string>& AllRuleIds();
+
 // The median of the values in the baseline window before `before` (exclusive); nullopt without
 // earlier values.
 std::optional<double> Baseline(const std::vector<ScorePoint>& points, absl::Time before,

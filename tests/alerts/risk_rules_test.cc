@@ -1,6 +1,8 @@
 // Golden tests of the risk rules at and around their thresholds (SPEC §4 defaults).
 #include "services/alerts/risk_rules.h"
 
+#include <set>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -217,6 +219,34 @@ TEST(RedactFactorTest, DropsEveryScoreAndPassesOnlyFactsWithoutOne) {
   EXPECT_EQ(RedactFactor(unknown).value, 0);
   Factor incident{"critical_incident", "An aggression incident was reported.", 0, 0, 40};
   EXPECT_EQ(RedactFactor(incident).description, incident.description);
+}
+
+TEST(AllRuleIdsTest, NamesEveryRuleThatCanFire) {
+  // Open alerts are looked up by these ids: a rule missing here would never count as open.
+  std::set<std::string> known(AllRuleIds().begin(), AllRuleIds().end());
+  absl::Time now = absl::FromUnixSeconds(1'790'000'000);
+  VolunteerHistory history;
+  history.active = true;
+  history.commitment_hours_per_month = 10;
+  history.last_checkin = now - absl::Hours(24 * 60);
+  for (int day = 119; day >= 0; day -= 7) {
+    absl::Time t = now - absl::Hours(24 * day);
+    bool last = day == 0;
+    for (const char* scale : {"cbi_personal", "cbi_volunteering", "cbi_people_supported"}) {
+      history.scores[scale].push_back({t, last ? 95.0 : 20.0});
+    }
+    history.scores["who5"].push_back({t, last ? 0.0 : 80.0});
+    history.scores["proqol_burnout"].push_back({t, 50});
+    history.pulses.push_back({t, true, false});
+    history.hours.push_back({t, 30});
+  }
+  std::set<std::string> fired;
+  for (const RuleHit& hit : EvaluateCheckinRules({}, history, "", now)) fired.insert(hit.rule_id);
+  fired.insert(CriticalIncidentHit("aggression", now).rule_id);
+  fired.insert(SupportRequestedHit("request", false).rule_id);
+  fired.insert(CheckinsMissedHit({}, history, now)->rule_id);
+  fired.insert(SupervisionOverdueHit(30)->rule_id);
+  EXPECT_EQ(fired, known);
 }
 
 }  // namespace
