@@ -480,29 +480,13 @@ absl::StatusOr<std::vector<DueCheckin>> CheckinService::ListDueCheckins(
   auto settings = store_.GetSettings(caller.organization_id);
   if (!settings.ok()) return settings.status();
   absl::Time now = clock_.Now();
-  std::map<std::string, absl::Time> last_submit;
-  for (const auto& [instrument, days] : settings->cadence_days) {
-    CheckinQuery latest;
-    latest.instrument_id = instrument;
-    latest.page_size = 1;
-    auto page = store_.ListCheckins(caller.organization_id, caller.person_id, latest);
-    if (!page.ok()) return page.status();
-    if (!page->checkins.empty()) last_submit[instrument] = page->checkins[0].checkin.submit_time;
-  }
+  std::vector<std::string> instruments;
+  for (const auto& [instrument, days] : settings->cadence_days) instruments.push_back(instrument);
   absl::Time since = now - absl::Hours(24 * 30) - kFollowUpNagFor;
-  auto incidents = store_.ListIncidentTimes(caller.organization_id, caller.person_id, since);
-  if (!incidents.ok()) return incidents.status();
-  std::vector<absl::Time> who5_times;
-  if (!incidents->empty()) {
-    CheckinQuery who5;
-    who5.instrument_id = "who5";
-    who5.start_time = since;
-    who5.page_size = kTrendReadPage;
-    auto page = store_.ListCheckins(caller.organization_id, caller.person_id, who5);
-    if (!page.ok()) return page.status();
-    for (const auto& sealed : page->checkins) who5_times.push_back(sealed.checkin.submit_time);
-  }
-  return ComputeDueCheckins(*settings, last_submit, who5_times, *incidents, now);
+  auto times = store_.GetCheckinTimes(caller.organization_id, caller.person_id, instruments, since);
+  if (!times.ok()) return times.status();
+  return ComputeDueCheckins(*settings, times->last_by_instrument, times->who5_since,
+                            times->incidents_since, now);
 }
 
 absl::StatusOr<CheckinSettings> CheckinService::GetSettings(const Caller& caller) {

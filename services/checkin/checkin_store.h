@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,6 +50,12 @@ struct CheckinPage {
 
 // Storage of check-ins. Each create is one atomic write that also publishes its events
 // (checkin.submitted, incident.reported, support.requested) and is idempotent by request.
+struct CheckinTimes {
+  std::map<std::string, absl::Time> last_by_instrument;  // the instruments that have a check-in
+  std::vector<absl::Time> who5_since;                    // WHO-5 check-ins since `since`
+  std::vector<absl::Time> incidents_since;               // incident reports since `since`
+};
+
 class CheckinStore {
  public:
   virtual ~CheckinStore() = default;
@@ -71,9 +78,11 @@ class CheckinStore {
   virtual absl::StatusOr<CheckinPage> ListCheckins(const std::string& organization_id,
                                                    const std::string& volunteer_id,
                                                    const CheckinQuery& query) = 0;
-  // Report times of the volunteer's incidents since `since`.
-  virtual absl::StatusOr<std::vector<absl::Time>> ListIncidentTimes(
-      const std::string& organization_id, const std::string& volunteer_id, absl::Time since) = 0;
+  // What due check-ins are computed from, read from the indexes alone in one round trip.
+  virtual absl::StatusOr<CheckinTimes> GetCheckinTimes(const std::string& organization_id,
+                                                       const std::string& volunteer_id,
+                                                       const std::vector<std::string>& instruments,
+                                                       absl::Time since) = 0;
 
   virtual absl::StatusOr<CheckinSettings> GetSettings(const std::string& organization_id) = 0;
   virtual absl::Status SetSettings(const std::string& organization_id,

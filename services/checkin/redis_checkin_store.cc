@@ -320,18 +320,39 @@ absl::StatusOr<CheckinPage> RedisCheckinStore::ListCheckins(const std::string& o
   return page;
 }
 
-absl::StatusOr<std::vector<absl::Time>> RedisCheckinStore::ListIncidentTimes(
-    const std::string& organization_id, const std::string& volunteer_id, absl::Time since) {
-  auto range =
-      redis_.Execute({"ZRANGEBYSCORE", VolunteerKey(organization_id, volunteer_id, "incidents"),
-                      RedisMicros(since), "+inf", "WITHSCORES"});
-  if (!range.ok()) return range.status();
-  std::vector<absl::Time> times;
-  for (size_t i = 0; i + 1 < range->elements.size(); i += 2) {
-    times.push_back(
-        absl::FromUnixMicros(static_cast<int64_t>(ParseRedisDouble(range->elements[i + 1].str))));
+absl::StatusOr<CheckinTimes> RedisCheckinStore::GetCheckinTimes(
+    const std::string& organization_id, const std::string& volunteer_id,
+    const std::vector<std::string>& instruments, absl::Time since) {
+  // Index scores are the records' times (a tie moved up by a microsecond): no record is loaded.
+  auto index = [&](absl::string_view what) {
+    return VolunteerKey(organization_id, volunteer_id, what);
+  };
+  std::vector<RedisCommand> reads;
+  for (const std::string& instrument : instruments) {
+    reads.push_back({"ZREVRANGEBYSCORE", index(absl::StrCat("checkins:", instrument)), "+inf",
+                     "-inf", "WITHSCORES", "LIMIT", "0", "1"});
   }
-  return times;
+  reads.push_back(
+      {"ZRANGEBYSCORE", index("checkins:who5"), RedisMicros(since), "+inf", "WITHSCORES"});
+  reads.push_back({"ZRANGEBYSCORE", index("incidents"), RedisMicros(since), "+inf", "WITHSCORES"});
+  auto replies = redis_.ExecuteAll(std::move(reads));
+  if (!replies.ok()) return replies.status();
+  auto times = [](const RedisReply& range) {
+    std::vector<absl::Time> out;
+    for (size_t i = 0; i + 1 < range.elements.size(); i += 2) {
+      out.push_back(
+          absl::FromUnixMicros(static_cast<int64_t>(ParseRedisDouble(range.elements[i + 1].str))));
+    }
+    return out;
+  };
+  CheckinTimes result;
+  for (size_t i = 0; i < instruments.size(); ++i) {
+    auto last = times((*replies)[i]);
+    if (!last.empty()) result.last_by_instrument[instruments[i]] = last.front();
+  }
+  result.who5_since = times((*replies)[instruments.size()]);
+  result.incidents_since = times((*replies)[instruments.size() + 1]);
+  return result;
 }
 
 absl::StatusOr<CheckinSettings> RedisCheckinStore::GetSettings(const std::string& organization_id) {

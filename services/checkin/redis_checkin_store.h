@@ -27,9 +27,10 @@ class RedisCheckinStore final : public CheckinStore {
   absl::StatusOr<CheckinPage> ListCheckins(const std::string& organization_id,
                                            const std::string& volunteer_id,
                                            const CheckinQuery& query) override;
-  absl::StatusOr<std::vector<absl::Time>> ListIncidentTimes(const std::string& organization_id,
-                                                            const std::string& volunteer_id,
-                                                            absl::Time since) override;
+  absl::StatusOr<CheckinTimes> GetCheckinTimes(const std::string& organization_id,
+                                               const std::string& volunteer_id,
+                                               const std::vector<std::string>& instruments,
+                                               absl::Time since) override;
   absl::StatusOr<CheckinSettings> GetSettings(const std::string& organization_id) override;
   absl::Status SetSettings(const std::string& organization_id,
                            const CheckinSettings& settings) override;
