@@ -19,11 +19,6 @@ constexpr absl::Duration kFollowUpNagFor = absl::Hours(24 * 30);
 constexpr int kTrendReadPage = 1000;
 constexpr absl::Duration kMaxImportAge = absl::Hours(24 * 365 * 2);
 
-bool IsMember(const Caller& caller) {
-  return caller.role == CallerRole::kVolunteer || caller.role == CallerRole::kSupervisor ||
-         caller.role == CallerRole::kCoordinator;
-}
-
 absl::Status CheckOptionalRequestId(const std::string& request_id) {
   return request_id.empty() ? absl::OkStatus() : ValidateToken("request_id", request_id);
 }
@@ -221,7 +216,7 @@ absl::StatusOr<std::string> CheckinService::ReaderFor(const Caller& caller,
 
 absl::StatusOr<std::vector<const Instrument*>> CheckinService::ListInstruments(
     const Caller& caller) {
-  if (!IsMember(caller) && caller.role != CallerRole::kService) {
+  if (!caller.IsMember() && caller.role != CallerRole::kService) {
     return absl::PermissionDeniedError("this credential cannot list instruments");
   }
   auto settings = store_.GetSettings(caller.organization_id);
@@ -490,7 +485,7 @@ absl::StatusOr<std::vector<DueCheckin>> CheckinService::ListDueCheckins(
 }
 
 absl::StatusOr<CheckinSettings> CheckinService::GetSettings(const Caller& caller) {
-  if (!IsMember(caller) && caller.role != CallerRole::kService) {
+  if (!caller.IsMember() && caller.role != CallerRole::kService) {
     return absl::PermissionDeniedError("this credential cannot read check-in settings");
   }
   return store_.GetSettings(caller.organization_id);

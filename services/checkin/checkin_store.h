@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/checkin/checkin.h"
+#include "services/common/create_request.h"
 
 namespace peerwell::checkin {
 
@@ -22,17 +23,6 @@ struct SealedIncident {
 struct SealedSupportRequest {
   SupportRequest request;
   std::string sealed_note;
-};
-
-struct CreateRequest {
-  std::string caller_id;
-  std::string request_id;  // empty: not deduplicated
-};
-
-// The id a create stored, which is the first call's id when a request_id is replayed.
-struct Created {
-  std::string id;
-  bool replayed = false;
 };
 
 struct CheckinQuery {

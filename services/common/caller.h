@@ -24,6 +24,13 @@ struct Caller {
   CallerRole role = CallerRole::kVolunteer;
   std::vector<std::string> scopes;  // partners only
 
+  // A person of the organisation (volunteer, supervisor or coordinator), not the operator, a
+  // service or a partner.
+  bool IsMember() const {
+    return role == CallerRole::kVolunteer || role == CallerRole::kSupervisor ||
+           role == CallerRole::kCoordinator;
+  }
+
   bool HasScope(absl::string_view scope) const {
     for (const auto& s : scopes) {
       if (s == scope) return true;

@@ -26,12 +26,6 @@ absl::Status CheckPersonId(absl::string_view field, const std::string& id) {
   return absl::OkStatus();
 }
 
-// Roles that act inside an organisation on the directory's people.
-bool IsMember(const Caller& caller) {
-  return caller.role == CallerRole::kVolunteer || caller.role == CallerRole::kSupervisor ||
-         caller.role == CallerRole::kCoordinator;
-}
-
 absl::Status RequireCoordinator(const Caller& caller, absl::string_view what) {
   if (caller.role != CallerRole::kCoordinator) {
     return absl::PermissionDeniedError(absl::StrCat("only a coordinator may ", what));
@@ -264,7 +258,7 @@ absl::StatusOr<Person> DirectoryService::CreatePerson(const Caller& caller, Pers
 absl::StatusOr<Person> DirectoryService::LoadVisible(const Caller& caller,
                                                      const std::string& person_id,
                                                      absl::string_view field) {
-  if (!IsMember(caller) && caller.role != CallerRole::kService) {
+  if (!caller.IsMember() && caller.role != CallerRole::kService) {
     return absl::PermissionDeniedError("this credential cannot read people");
   }
   if (auto status = CheckPersonId(field, person_id); !status.ok()) return status;
@@ -285,7 +279,7 @@ absl::StatusOr<Person> DirectoryService::GetPerson(const Caller& caller,
 absl::StatusOr<Page<Person>> DirectoryService::ListPeople(const Caller& caller,
                                                           const PeopleFilter& filter,
                                                           const PageRequest& page) {
-  if (!IsMember(caller) && caller.role != CallerRole::kService) {
+  if (!caller.IsMember() && caller.role != CallerRole::kService) {
     return absl::PermissionDeniedError("this credential cannot list people");
   }
   auto keep = [&](const Person& person) {
@@ -309,7 +303,8 @@ absl::StatusOr<Page<Person>> DirectoryService::ListPeople(const Caller& caller,
 
 absl::StatusOr<Person> DirectoryService::UpdatePerson(const Caller& caller,
                                                       const PersonUpdate& update) {
-  if (!IsMember(caller)) return absl::PermissionDeniedError("this credential cannot update people");
+  if (!caller.IsMember())
+    return absl::PermissionDeniedError("this credential cannot update people");
   if (update.fields.empty()) {
     return InvalidField("update_mask", "must name at least one field to update");
   }

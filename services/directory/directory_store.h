@@ -6,21 +6,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "services/common/create_request.h"
 #include "services/directory/directory.h"
 
 namespace peerwell::directory {
-
-// Who asked for a create, for idempotency: the same (caller, request_id) returns the first
-// result. An empty request_id means the call is not deduplicated.
-struct CreateRequest {
-  std::string caller_id;
-  std::string request_id;
-};
-
-struct Created {
-  std::string id;
-  bool replayed = false;  // true when an earlier call with the same request_id created it
-};
 
 // Storage of the directory, in domain types. Each write is atomic and publishes the event that
 // announces it in the same atomic step: person.created, person.updated, consent.changed.
