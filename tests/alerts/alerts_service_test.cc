@@ -174,6 +174,15 @@ TEST_F(AlertServiceTest, LifecycleAcknowledgeThenResolveWithAnOutcome) {
   std::vector<std::string> types;
   for (const auto& entry : feed) types.push_back(entry.Get("event_type"));
   EXPECT_THAT(types, ::testing::ElementsAre("1", "3", "5", "1"));
+  // Other services hear of it: once acknowledged (the repeat changed nothing), once resolved.
+  std::vector<std::string> published;
+  for (const auto& entry :
+       ParseStreamEntries(*redis_.Execute({"XRANGE", EventStreamKey("alerts"), "-", "+"}))) {
+    EXPECT_EQ(entry.Get("alert_id"), alert);
+    EXPECT_EQ(entry.Get("organization_id"), kOrg);
+    published.push_back(entry.Get("type"));
+  }
+  EXPECT_THAT(published, ::testing::ElementsAre("alert.acknowledged", "alert.resolved"));
 }
 
 TEST_F(AlertServiceTest, PagesNewestFirst) {
