@@ -17,9 +17,12 @@ chmod 700 "$state"
 export PEERWELL_JWT_SECRET_FILE="$state/jwt-secret"
 export PEERWELL_MASTER_KEY_FILE="$state/master-key"
 export PEERWELL_REDIS_ADDR="unix:$state/redis/redis.sock"
-export PEERWELL_DIRECTORY_ADDR="127.0.0.1:${PEERWELL_DIRECTORY_PORT:-50051}"
-export PEERWELL_CHECKIN_ADDR="127.0.0.1:${PEERWELL_CHECKIN_PORT:-50052}"
-export PEERWELL_ALERTS_ADDR="127.0.0.1:${PEERWELL_ALERTS_PORT:-50053}"
+directory_port=${PEERWELL_DIRECTORY_PORT:-50051}
+checkin_port=${PEERWELL_CHECKIN_PORT:-50052}
+alerts_port=${PEERWELL_ALERTS_PORT:-50053}
+export PEERWELL_DIRECTORY_ADDR="127.0.0.1:$directory_port"
+export PEERWELL_CHECKIN_ADDR="127.0.0.1:$checkin_port"
+export PEERWELL_ALERTS_ADDR="127.0.0.1:$alerts_port"
 
 pids=()
 stop() {
@@ -57,9 +60,9 @@ start_service() {
   pids+=($!)
   wait_for_log "$state/logs/$name.log"
 }
-start_service directory "${PEERWELL_DIRECTORY_PORT:-50051}" 9551
-start_service checkin "${PEERWELL_CHECKIN_PORT:-50052}" 9552
-start_service alerts "${PEERWELL_ALERTS_PORT:-50053}" 9553
+start_service directory "$directory_port" 9551
+start_service checkin "$checkin_port" 9552
+start_service alerts "$alerts_port" 9553
 
 ctl="$bin/tools/peerwellctl/peerwellctl"
 "$ctl" demo seed

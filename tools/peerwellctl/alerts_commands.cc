@@ -344,7 +344,7 @@ std::vector<Command> AlertsCommands() {
   std::vector<Command> commands = {
       {"alerts list",
        {},
-       "list the alerts you may see, escalated ones first for coordinators",
+       "list the alerts you may see (for coordinators, a page's escalated ones first)",
        list_flags,
        "A volunteer sees their own alerts, a supervisor those of the volunteers assigned to them,\n"
        "a coordinator every alert of the organisation. A state marked (silenced) or (inhibited)\n"
