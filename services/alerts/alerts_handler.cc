@@ -37,12 +37,8 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
     std::thread([this] { Finish(Run()); }).detach();
   }
 
-  void OnWriteDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    writing_ = false;
-    write_ok_ = ok;
-    changed_.notify_all();
-  }
+  void OnWriteDone(bool ok) override { Written(ok); }
+  void OnSendInitialMetadataDone(bool ok) override { Written(ok); }
   void OnCancel() override {
     std::lock_guard<std::mutex> lock(mu_);
     cancelled_ = true;
@@ -56,17 +52,30 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
     return cancelled_ || stopping_;
   }
 
-  // Writes one event and waits until gRPC took it; false when the stream is over.
-  bool Send(v1::AlertEvent event) {
+  void Written(bool ok) {
+    std::lock_guard<std::mutex> lock(mu_);
+    writing_ = false;
+    write_ok_ = ok;
+    changed_.notify_all();
+  }
+
+  // Starts one operation (a write, the initial metadata) and waits until gRPC took it; false
+  // when the stream is over.
+  template <typename StartOperation>
+  bool Await(StartOperation start) {
     std::unique_lock<std::mutex> lock(mu_);
     if (cancelled_) return false;
-    pending_ = std::move(event);
     writing_ = true;
     lock.unlock();
-    StartWrite(&pending_);
+    start();
     lock.lock();
     changed_.wait(lock, [this] { return !writing_; });
     return write_ok_ && !cancelled_;
+  }
+
+  bool Send(v1::AlertEvent event) {
+    pending_ = std::move(event);
+    return Await([this] { StartWrite(&pending_); });
   }
 
   grpc::Status Run() {
@@ -95,6 +104,9 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
       }
       last = *position;
     }
+    // Live from here: the initial metadata tells the client that whatever happens from now on
+    // reaches it (a client opening the stream "from now" waits for it before acting).
+    if (!Await([this] { StartSendInitialMetadata(); })) return grpc::Status::CANCELLED;
     while (!Done()) {
       auto read = (*connection)
                       ->Execute({"XREAD", "COUNT", "100", "BLOCK", "1000", "STREAMS", feed, last},

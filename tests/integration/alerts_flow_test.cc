@@ -135,9 +135,10 @@ TEST_F(AlertsFlowTest, RisingCbiReachesTheSupervisorsStreamAndBecomesHigh) {
                     "Bearer " + TestToken(CallerRole::kSupervisor, supervisor_, org_));
   watch.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
   auto stream = alerts_stub_->WatchAlerts(&watch, av1::WatchAlertsRequest());
-  ImportCbi(25, 60);  // 25
-  ImportCbi(50, 30);  // 50: 25 points above the usual 25
-  ImportCbi(75, 0);   // 75: a second rise
+  stream->WaitForInitialMetadata();  // live: what happens next reaches it
+  ImportCbi(25, 60);                 // 25
+  ImportCbi(50, 30);                 // 50: 25 points above the usual 25
+  ImportCbi(75, 0);                  // 75: a second rise
 
   std::vector<std::pair<av1::AlertEventType, av1::Priority>> rise_events;
   av1::AlertEvent event;
@@ -203,7 +204,7 @@ TEST_F(AlertsFlowTest, SigtermEndsOpenStreamsAndExitsZero) {
   watch.AddMetadata("authorization",
                     "Bearer " + TestToken(CallerRole::kSupervisor, supervisor_, org_));
   auto stream = alerts_stub_->WatchAlerts(&watch, av1::WatchAlertsRequest());
-  // An event read proves the stream is open on the server.
+  stream->WaitForInitialMetadata();  // live: what happens next reaches it
   ReportIncident(*checkin_stub_, TestToken(CallerRole::kVolunteer, volunteer_, org_));
   av1::AlertEvent first;
   ASSERT_TRUE(stream->Read(&first));
@@ -283,6 +284,7 @@ TEST_F(AlertsFlowTest, AWatcherThatReconnectsWithItsTokenMissesNothing) {
     watch.AddMetadata("authorization", "Bearer " + supervisor);
     watch.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
     auto stream = alerts_stub_->WatchAlerts(&watch, av1::WatchAlertsRequest());
+    stream->WaitForInitialMetadata();  // live: what happens next reaches it
     ImportCbi(25, 60);
     ImportCbi(50, 30);  // cbi_rise and cbi_high trigger
     av1::AlertEvent event;
@@ -390,11 +392,12 @@ TEST_F(AlertsFlowTest, ASlowWatcherDoesNotSlowAnother) {
   grpc::ClientContext slow;
   slow.AddMetadata("authorization", "Bearer " + supervisor);
   auto stalled = alerts_stub_->WatchAlerts(&slow, av1::WatchAlertsRequest());
+  stalled->WaitForInitialMetadata();  // live: what happens next reaches it
   grpc::ClientContext fast;
   fast.AddMetadata("authorization", "Bearer " + supervisor);
   fast.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   auto stream = alerts_stub_->WatchAlerts(&fast, av1::WatchAlertsRequest());
-  // Wait until both streams are open on the server: the first event reaches the fast one.
+  stream->WaitForInitialMetadata();  // live: what happens next reaches it
   std::string volunteer = TestToken(CallerRole::kVolunteer, volunteer_, org_);
   cv1::RequestSupportRequest support;
   support.set_urgency(cv1::URGENCY_HIGH);

@@ -305,24 +305,20 @@ TEST_F(PeerwellctlTest, TheSupervisorHandlesTheSeededAlertAndWatchesTheStream) {
   EXPECT_EQ(bad_outcome.exit_code, 2) << bad_outcome.output;
   EXPECT_THAT(bad_outcome.output, HasSubstr("rota-changed"));
 
-  // The stream starts from now, so the watch may only be listening after the first incident:
-  // report until an event reaches it (one open critical alert; repeats update it).
+  // The stream starts from now: once the watch says it is live, one incident reaches it.
   ServerProcess watch(
       PEERWELLCTL_BINARY,
       {"--token", supervisor, "alerts", "watch", "--count", "1", "--json", "--for", "60s"},
       CtlEnv());
   watch.Start();
-  std::optional<int> watch_exit;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        CtlRun incident = Ctl(
-            {"--token", volunteer, "checkin", "incident", "--type", "aggression", "--when", "-1h"});
-        EXPECT_EQ(incident.exit_code, 0) << incident.output;
-        watch_exit = watch.WaitForExit(absl::Seconds(1));
-        return watch_exit.has_value();
-      },
-      absl::Seconds(30), absl::Milliseconds(0)))
+  ASSERT_TRUE(WaitFor([&] { return absl::StrContains(watch.Output(), "watching alerts at"); },
+                      absl::Seconds(10)))
       << watch.Output();
+  CtlRun incident =
+      Ctl({"--token", volunteer, "checkin", "incident", "--type", "aggression", "--when", "-1h"});
+  EXPECT_EQ(incident.exit_code, 0) << incident.output;
+  std::optional<int> watch_exit = watch.WaitForExit(absl::Seconds(30));
+  ASSERT_TRUE(watch_exit.has_value()) << watch.Output();
   EXPECT_EQ(*watch_exit, 0) << watch.Output();
   EXPECT_THAT(watch.Output(), HasSubstr("{\"eventType\":\"ALERT_EVENT_TYPE_"));
   EXPECT_THAT(watch.Output(), HasSubstr("--resume "));

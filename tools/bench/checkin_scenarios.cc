@@ -184,8 +184,8 @@ class CheckinToAlertScenario final : public Scenario {
     for (auto& thread : threads_) thread.join();
   }
 
-  // Opens one stream per organisation and proves each live with a first check-in whose alert
-  // must arrive on it.
+  // Opens one stream per organisation and waits until each is live (its initial metadata), so
+  // that every alert from then on reaches it.
   absl::Status Start() {
     for (const auto& organisation : organisations_) {
       auto watch = std::make_unique<grpc::ClientContext>();
@@ -195,37 +195,12 @@ class CheckinToAlertScenario final : public Scenario {
       threads_.emplace_back([this, raw] { Watch(raw); });
     }
     threads_.emplace_back([this] { ExpireLateAlerts(); });
-    for (const auto& organisation : organisations_) {
-      // A stream opened "from now" may start just after the first alert: try a few times.
-      grpc::Status first = grpc::Status(grpc::StatusCode::UNKNOWN, "not tried");
-      for (int attempt = 0; attempt < 3 && !first.ok(); ++attempt) {
-        first = FirstAlert(organisation);
-      }
-      if (!first.ok()) {
-        return absl::UnavailableError(
-            absl::StrCat("the first check-in's alert did not arrive: ", first.error_message()));
-      }
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!changed_.wait_for(lock, std::chrono::seconds(10),
+                           [this] { return live_watches_ == watches_.size(); })) {
+      return absl::UnavailableError("the WatchAlerts streams did not become live");
     }
     return absl::OkStatus();
-  }
-
-  // One check-in of the organisation's first volunteer, until its alert arrives.
-  grpc::Status FirstAlert(const BenchOrganisation& organisation) {
-    {
-      auto waiter = std::make_shared<std::pair<std::mutex, std::condition_variable>>();
-      auto result = std::make_shared<std::optional<grpc::Status>>();
-      auto context = std::make_shared<grpc::ClientContext>();
-      context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-      Submit(organisation.volunteers.front(), 0, context.get(),
-             [waiter, result, context](grpc::Status status) {
-               std::lock_guard<std::mutex> lock(waiter->first);
-               *result = status;
-               waiter->second.notify_all();
-             });
-      std::unique_lock<std::mutex> lock(waiter->first);
-      waiter->second.wait(lock, [&] { return result->has_value(); });
-      return **result;
-    }
   }
 
   IssueCall Issuer() override {
@@ -283,6 +258,12 @@ class CheckinToAlertScenario final : public Scenario {
   void Watch(grpc::ClientContext* context) {
     av1::WatchAlertsRequest request;
     auto reader = alerts_->WatchAlerts(context, request);
+    reader->WaitForInitialMetadata();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++live_watches_;
+    }
+    changed_.notify_all();
     av1::AlertEvent event;
     while (reader->Read(&event)) {
       if (event.alert().rule_id() != "who5_drop" ||
@@ -341,6 +322,7 @@ class CheckinToAlertScenario final : public Scenario {
   std::mutex mu_;
   std::condition_variable changed_;
   bool stopping_ = false;
+  size_t live_watches_ = 0;
   int calls_in_flight_ = 0;
   std::map<std::string, std::deque<std::shared_ptr<Waiting>>> waiting_;
   long events_ = 0;

@@ -288,8 +288,10 @@ absl::Status RunAlertsWatch(Context& context, const ParsedArgs& args) {
     }
   });
 
-  std::cerr << "watching alerts at " << context.alerts.address() << "; Ctrl-C to stop\n";
   auto reader = context.alerts.stub().WatchAlerts(&call, request);
+  // The server answers with its initial metadata once the stream is live (or ends it at once).
+  reader->WaitForInitialMetadata();
+  std::cerr << "watching alerts at " << context.alerts.address() << "; Ctrl-C to stop\n";
   std::string last_token = request.resume_token();
   int seen = 0;
   absl::Status printed = absl::OkStatus();
