@@ -29,6 +29,8 @@ std::string AllAlertsKey(const std::string& org) { return Prefix(org) + "alerts"
 // One schedule for all organisations, so that a sweep needs no list of organisations; members
 // are alert keys, which carry the organisation.
 const std::string kDeadlinesKey = "pw:alerts:deadlines";
+// Each organisation's feed keeps about this many entries: WatchAlerts resumes within it.
+constexpr int kFeedMaxLen = 100'000;
 std::string EventsKey() { return EventStreamKey("alerts"); }
 // "<org>/<volunteer>" by the time of their last check-in, across organisations, for the
 // missed-check-in sweep.
@@ -122,11 +124,30 @@ Alert DecodeAlert(const std::string& org,
   return a;
 }
 
+// Every alert script starts with these: one shape for the organisation's feed entries (what a
+// WatchAlerts stream shows) and, for pw:events:alerts, the envelope EventFieldPairs gives
+// (type, organization_id, occur_time) and the same stream cap.
+std::string AlertScript(absl::string_view body) {
+  return absl::StrCat(R"lua(
+  local function append_feed(feed, event_type, alert_id, volunteer)
+    redis.call('XADD', feed, 'MAXLEN', '~', ')lua",
+                      kFeedMaxLen, R"lua(', '*', 'event_type', event_type,
+               'alert_id', alert_id, 'volunteer_id', volunteer)
+  end
+  local function publish(stream, type, organization_id, occur_time, ...)
+    redis.call('XADD', stream, 'MAXLEN', '~', ')lua",
+                      kEventStreamMaxLen, R"lua(', '*', 'type', type,
+               'organization_id', organization_id, 'occur_time', occur_time, ...)
+  end
+)lua",
+                      body);
+}
+
 const RedisScript& TriggerScript() {
   // KEYS: processed, open, new alert, all alerts, volunteer's alerts, deadlines, feed.
   // ARGV: alert key prefix, new id, now, deadline, priority, silenced, inhibited, factors,
   //       volunteer, rule, processed retention (s).
-  static const auto* script = new RedisScript(R"lua(
+  static const auto* script = new RedisScript(AlertScript(R"lua(
   if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[11]) then return {'duplicate', ''} end
   local open = redis.call('GET', KEYS[2])
   if open then
@@ -143,8 +164,7 @@ const RedisScript& TriggerScript() {
         redis.call('ZADD', KEYS[6], ARGV[4], key)
       end
     end
-    redis.call('XADD', KEYS[7], 'MAXLEN', '~', '100000', '*', 'event_type', '2',
-               'alert_id', open, 'volunteer_id', ARGV[9])
+    append_feed(KEYS[7], '2', open, ARGV[9])
     return {'updated', open}
   end
   redis.call('HSET', KEYS[3], 'id', ARGV[2], 'volunteer_id', ARGV[9], 'rule_id', ARGV[10],
@@ -161,17 +181,16 @@ const RedisScript& TriggerScript() {
   end
   -- Silenced and inhibited alerts are recorded, not chased: no deadline, so no escalation.
   if ARGV[6] ~= '1' and ARGV[7] ~= '1' then redis.call('ZADD', KEYS[6], ARGV[4], KEYS[3]) end
-  redis.call('XADD', KEYS[7], 'MAXLEN', '~', '100000', '*', 'event_type', '1',
-             'alert_id', ARGV[2], 'volunteer_id', ARGV[9])
+  append_feed(KEYS[7], '1', ARGV[2], ARGV[9])
   return {'triggered', ARGV[2]}
-)lua");
+)lua"));
   return *script;
 }
 
 const RedisScript& EscalateScript() {
   // KEYS: deadlines, alert, feed, events. ARGV: member, now, max escalations, next deadline,
   // alert id, organisation, now (RFC 3339).
-  static const auto* script = new RedisScript(R"lua(
+  static const auto* script = new RedisScript(AlertScript(R"lua(
   local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
   if not due or tonumber(due) > tonumber(ARGV[2]) then return 0 end
   if redis.call('HGET', KEYS[2], 'state') ~= '1' then
@@ -186,19 +205,17 @@ const RedisScript& EscalateScript() {
     redis.call('ZREM', KEYS[1], ARGV[1])
   end
   local volunteer = redis.call('HGET', KEYS[2], 'volunteer_id')
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', '100000', '*', 'event_type', '4',
-             'alert_id', ARGV[5], 'volunteer_id', volunteer)
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', '1000000', '*', 'type', 'alert.escalated',
-             'organization_id', ARGV[6], 'occur_time', ARGV[7], 'alert_id', ARGV[5],
-             'volunteer_id', volunteer, 'escalation_level', level)
+  append_feed(KEYS[3], '4', ARGV[5], volunteer)
+  publish(KEYS[4], 'alert.escalated', ARGV[6], ARGV[7],
+          'alert_id', ARGV[5], 'volunteer_id', volunteer, 'escalation_level', level)
   return 1
-)lua");
+)lua"));
   return *script;
 }
 
 const RedisScript& AcknowledgeScript() {
   // KEYS: alert, deadlines, feed, events. ARGV: by, now, alert id, organisation, now (RFC 3339).
-  static const auto* script = new RedisScript(R"lua(
+  static const auto* script = new RedisScript(AlertScript(R"lua(
   local state = redis.call('HGET', KEYS[1], 'state')
   if not state then return redis.error_reply('NOT_FOUND alert_id: no such alert') end
   if state == '3' then return redis.error_reply('FAILED_PRECONDITION alert_id: the alert is resolved') end
@@ -206,20 +223,18 @@ const RedisScript& AcknowledgeScript() {
   redis.call('HSET', KEYS[1], 'state', '2', 'acknowledge_time', ARGV[2], 'acknowledged_by', ARGV[1])
   redis.call('ZREM', KEYS[2], KEYS[1])
   local volunteer = redis.call('HGET', KEYS[1], 'volunteer_id')
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', '100000', '*', 'event_type', '3',
-             'alert_id', ARGV[3], 'volunteer_id', volunteer)
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', '1000000', '*', 'type', 'alert.acknowledged',
-             'organization_id', ARGV[4], 'occur_time', ARGV[5], 'alert_id', ARGV[3],
-             'volunteer_id', volunteer)
+  append_feed(KEYS[3], '3', ARGV[3], volunteer)
+  publish(KEYS[4], 'alert.acknowledged', ARGV[4], ARGV[5],
+          'alert_id', ARGV[3], 'volunteer_id', volunteer)
   return 'changed'
-)lua");
+)lua"));
   return *script;
 }
 
 const RedisScript& ResolveScript() {
   // KEYS: alert, deadlines, feed, events, open. ARGV: by, now, alert id, organisation,
   // now (RFC 3339), outcome, note.
-  static const auto* script = new RedisScript(R"lua(
+  static const auto* script = new RedisScript(AlertScript(R"lua(
   local state = redis.call('HGET', KEYS[1], 'state')
   if not state then return redis.error_reply('NOT_FOUND alert_id: no such alert') end
   if state == '3' then return redis.error_reply('FAILED_PRECONDITION alert_id: the alert is already resolved') end
@@ -228,13 +243,11 @@ const RedisScript& ResolveScript() {
   redis.call('ZREM', KEYS[2], KEYS[1])
   if redis.call('GET', KEYS[5]) == ARGV[3] then redis.call('DEL', KEYS[5]) end
   local volunteer = redis.call('HGET', KEYS[1], 'volunteer_id')
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', '100000', '*', 'event_type', '5',
-             'alert_id', ARGV[3], 'volunteer_id', volunteer)
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', '1000000', '*', 'type', 'alert.resolved',
-             'organization_id', ARGV[4], 'occur_time', ARGV[5], 'alert_id', ARGV[3],
-             'volunteer_id', volunteer, 'outcome', ARGV[6])
+  append_feed(KEYS[3], '5', ARGV[3], volunteer)
+  publish(KEYS[4], 'alert.resolved', ARGV[4], ARGV[5],
+          'alert_id', ARGV[3], 'volunteer_id', volunteer, 'outcome', ARGV[6])
   return 'changed'
-)lua");
+)lua"));
   return *script;
 }
 
