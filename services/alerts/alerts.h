@@ -133,6 +133,14 @@ struct IncidentEvent {
   absl::Time report_time;
 };
 
+// From the supervision service: a volunteer past the organisation's supervision cadence.
+struct SupervisionOverdueEvent {
+  std::string event_id;
+  std::string organization_id;
+  std::string volunteer_id;
+  int days_overdue = 0;
+};
+
 struct SupportEvent {
   std::string event_id;
   std::string organization_id;

@@ -102,4 +102,31 @@ absl::Status HandleCheckinServiceEvent(RiskEngine& engine, const StreamEntry& en
   return absl::OkStatus();  // not for the risk engine
 }
 
+absl::Status HandleSupervisionServiceEvent(RiskEngine& engine, const StreamEntry& entry) {
+  const std::string type = entry.Get("type");
+  if (type == "supervision.overdue") {
+    if (auto status = Require(entry, {"organization_id", "volunteer_id", "days_overdue"});
+        !status.ok()) {
+      return status;
+    }
+    SupervisionOverdueEvent event{entry.id, entry.Get("organization_id"),
+                                  entry.Get("volunteer_id")};
+    if (!absl::SimpleAtoi(entry.Get("days_overdue"), &event.days_overdue)) {
+      return absl::InvalidArgumentError(absl::StrCat("event ", entry.id, ": bad days_overdue"));
+    }
+    return engine.OnSupervisionOverdue(event);
+  }
+  if (type == "session.attended" && entry.Get("counts_for_cadence") == "true") {
+    if (auto status = Require(entry, {"organization_id"}); !status.ok()) return status;
+    for (absl::string_view volunteer :
+         absl::StrSplit(entry.Get("present_ids"), ' ', absl::SkipEmpty())) {
+      if (auto status = engine.OnSupervised(entry.Get("organization_id"), std::string(volunteer));
+          !status.ok()) {
+        return status;
+      }
+    }
+  }
+  return absl::OkStatus();  // not for the risk engine
+}
+
 }  // namespace peerwell::alerts

@@ -12,4 +12,9 @@ namespace peerwell::alerts {
 // dead-letter stream after its retries.
 absl::Status HandleCheckinServiceEvent(RiskEngine& engine, const StreamEntry& entry);
 
+// The handler of the supervision service's events: supervision.overdue raises
+// supervision_overdue; session.attended of supervision that counts for the cadence closes it for
+// every volunteer present.
+absl::Status HandleSupervisionServiceEvent(RiskEngine& engine, const StreamEntry& entry);
+
 }  // namespace peerwell::alerts

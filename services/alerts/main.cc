@@ -1,9 +1,6 @@
-#include <unistd.h>
-
 #include <condition_variable>
 #include <thread>
 
-#include "absl/strings/str_cat.h"
 #include "services/alerts/alerts_handler.h"
 #include "services/alerts/alerts_service.h"
 #include "services/alerts/directory_volunteers.h"
@@ -114,12 +111,6 @@ class PeriodicWork {
   std::thread thread_;
 };
 
-std::string ConsumerName() {
-  char host[256] = "alerts";
-  gethostname(host, sizeof(host) - 1);
-  return absl::StrCat(host, "-", getpid());
-}
-
 struct AlertsServer {
   explicit AlertsServer(ServerRuntime& runtime)
       : directory(ServiceChannel(runtime.config.directory_addr),
@@ -138,12 +129,18 @@ struct AlertsServer {
         consumer(
             runtime.config.redis, Options(runtime.config),
             [this](const StreamEntry& entry) { return HandleCheckinServiceEvent(engine, entry); }),
+        supervision_events(runtime.config.redis, SupervisionOptions(runtime.config),
+                           [this](const StreamEntry& entry) {
+                             return HandleSupervisionServiceEvent(engine, entry);
+                           }),
         gauges(runtime.metrics, runtime.redis, Options(runtime.config), escalator),
         periodic(escalator, engine, gauges) {
     consumer.Start();
+    supervision_events.Start();
   }
   ~AlertsServer() {
     consumer.Stop();
+    supervision_events.Stop();
     executor.Shutdown();
   }
 
@@ -153,11 +150,20 @@ struct AlertsServer {
     options.claim_interval = std::min(absl::Seconds(5), config.event_claim_idle);
     options.stream = EventStreamKey("checkin");
     options.group = "alerts";
-    options.consumer = ConsumerName();
+    options.consumer = ProcessConsumerName();
     // A volunteer's events in order, different volunteers' side by side: each event waits on a
     // few Redis round trips, so one lane alone falls behind well before 500 check-ins a second.
     options.lanes = 8;
     options.lane_key = [](const StreamEntry& entry) { return entry.Get("volunteer_id"); };
+    return options;
+  }
+
+  // The supervision service's events, in turn: a few an hour per organisation.
+  static ConsumerOptions SupervisionOptions(const ServiceConfig& config) {
+    ConsumerOptions options = Options(config);
+    options.stream = EventStreamKey("supervision");
+    options.lanes = 1;
+    options.lane_key = nullptr;
     return options;
   }
 
@@ -175,6 +181,7 @@ struct AlertsServer {
   PageTokenCodec tokens;
   AlertsHandler handler;
   ConsumerGroupRunner consumer;
+  ConsumerGroupRunner supervision_events;
   HealthGauges gauges;
   PeriodicWork periodic;
 };

@@ -140,6 +140,33 @@ absl::Status RiskEngine::OnSupport(const SupportEvent& event) {
                {SupportRequestedHit(event.source, event.urgent)}, event.event_id, *policy);
 }
 
+absl::Status RiskEngine::OnSupervisionOverdue(const SupervisionOverdueEvent& event) {
+  auto facts = directory_.GetVolunteer(event.organization_id, event.volunteer_id);
+  if (facts.status().code() == absl::StatusCode::kNotFound) return absl::OkStatus();  // erased
+  if (!facts.ok()) return facts.status();
+  if (!facts->active) return absl::OkStatus();
+  auto hit = SupervisionOverdueHit(event.days_overdue);
+  if (!hit.has_value()) return absl::OkStatus();
+  auto policy = store_.GetPolicy(event.organization_id);
+  if (!policy.ok()) return policy.status();
+  return Raise(event.organization_id, event.volunteer_id, {*hit}, event.event_id, *policy);
+}
+
+absl::Status RiskEngine::OnSupervised(const std::string& organization_id,
+                                      const std::string& volunteer_id) {
+  auto open = store_.OpenAlerts(organization_id, volunteer_id);
+  if (!open.ok()) return open.status();
+  for (const Alert& alert : *open) {
+    if (alert.rule_id != "supervision_overdue") continue;
+    auto resolved = store_.Resolve(organization_id, alert.id, "peerwell", Outcome::kNoActionNeeded,
+                                   "", clock_.Now());
+    if (!resolved.ok() && resolved.status().code() != absl::StatusCode::kFailedPrecondition) {
+      return resolved.status();
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> RiskEngine::SweepMissedCheckins(int batch) {
   absl::Time now = clock_.Now();
   // Candidates quiet for the shortest gap any policy may set; each organisation's own gap is

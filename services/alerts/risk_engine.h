@@ -42,6 +42,11 @@ class RiskEngine {
   absl::Status OnCheckin(const CheckinEvent& event);
   absl::Status OnIncident(const IncidentEvent& event);
   absl::Status OnSupport(const SupportEvent& event);
+  // supervision_overdue: raised for an active volunteer the supervision service found past the
+  // cadence (no risk_monitoring consent needed: it is the organisation's own duty, not a health
+  // score), and closed when they attend supervision again (OnSupervised).
+  absl::Status OnSupervisionOverdue(const SupervisionOverdueEvent& event);
+  absl::Status OnSupervised(const std::string& organization_id, const std::string& volunteer_id);
   // The periodic sweep for checkins_missed: active, consenting volunteers whose last check-in is
   // older than the policy allows. Each sweep looks at `batch` of the quiet volunteers, going on
   // where the last sweep stopped and starting over after the quietest, so volunteers who stay

@@ -103,6 +103,27 @@ absl::StatusOr<v1::Consent> DirectoryClient::GetConsent(const std::string& organ
   return response.consent();
 }
 
+absl::StatusOr<std::vector<v1::Person>> DirectoryClient::ListPeople(
+    const std::string& organization_id, v1::Role role) {
+  std::string key = absl::StrCat(Key(organization_id, "*"), "/", static_cast<int>(role));
+  std::vector<v1::Person> people;
+  if (Lookup(listings_, key, &people)) return people;
+  v1::ListPeopleRequest request;
+  request.set_role(role);
+  request.set_page_size(1000);
+  do {
+    grpc::ClientContext context;
+    Prepare(context, organization_id);
+    v1::ListPeopleResponse response;
+    grpc::Status status = stub_->ListPeople(&context, request, &response);
+    if (!status.ok()) return FromGrpc(status);
+    for (v1::Person& person : *response.mutable_people()) people.push_back(std::move(person));
+    request.set_page_token(response.next_page_token());
+  } while (!request.page_token().empty());
+  Store(listings_, key, people);
+  return people;
+}
+
 absl::StatusOr<Caller> DirectoryClient::AuthenticateApiKey(absl::string_view secret) {
   auto identity = ParseApiKeySecret(secret);
   if (!identity.ok()) return identity.status();

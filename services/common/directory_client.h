@@ -3,6 +3,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -37,6 +38,10 @@ class DirectoryClient final : public ApiKeyAuthenticator {
                                                   const std::string& person_id);
   absl::StatusOr<directory::v1::Consent> GetConsent(const std::string& organization_id,
                                                     const std::string& volunteer_id);
+  // Everyone of `role` in the organisation (every page), e.g. the supervisors a slot may be
+  // offered with. Cached like people, so a busy caller reads the list once per cache_ttl.
+  absl::StatusOr<std::vector<directory::v1::Person>> ListPeople(const std::string& organization_id,
+                                                                directory::v1::Role role);
   // Partner API keys (x-api-key) for services other than the directory.
   absl::StatusOr<Caller> AuthenticateApiKey(absl::string_view secret) override;
   // Drops what is cached about a person, e.g. on a consent.changed event.
@@ -62,6 +67,8 @@ class DirectoryClient final : public ApiKeyAuthenticator {
   std::mutex mu_;
   absl::flat_hash_map<std::string, Entry<directory::v1::Person>> people_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Entry<directory::v1::Consent>> consents_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Entry<std::vector<directory::v1::Person>>> listings_
+      ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Entry<Caller>> api_keys_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Entry<std::string>> tokens_ ABSL_GUARDED_BY(mu_);
 };

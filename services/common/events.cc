@@ -1,5 +1,7 @@
 #include "services/common/events.h"
 
+#include <unistd.h>
+
 #include <iterator>
 #include <optional>
 
@@ -10,6 +12,13 @@
 #include "services/common/redis_values.h"
 
 namespace peerwell {
+
+std::string ProcessConsumerName() {
+  char host[256] = "peerwell";
+  gethostname(host, sizeof(host) - 1);
+  return absl::StrCat(host, "-", getpid());
+}
+
 
 std::string EventStreamKey(absl::string_view service) {
   return absl::StrCat("pw:events:", service);

@@ -71,6 +71,10 @@ struct ConsumerOptions {
   std::function<std::string(const StreamEntry&)> lane_key;
 };
 
+// A consumer name unique to this process (host name and pid), so that replicas share a group as
+// separate consumers and a dead one's entries can be claimed by the others.
+std::string ProcessConsumerName();
+
 // The dead-letter stream of `options`: its own, or "<stream>:dead".
 std::string DeadLetterStream(const ConsumerOptions& options);
 

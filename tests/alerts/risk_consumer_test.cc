@@ -3,6 +3,8 @@
 #include "services/alerts/event_mapping.h"
 #include "services/alerts/redis_alert_store.h"
 #include "services/checkin/redis_checkin_store.h"
+#include "services/supervision/redis_supervision_store.h"
+#include "services/supervision/supervision_service.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/wait.h"
@@ -115,6 +117,90 @@ TEST_F(RiskConsumerTest, AConsumerThatDiedMidBatchLosesNoAlertAndDuplicatesNone)
   auto rise = OpenAlert("cbi_rise");
   ASSERT_TRUE(rise.has_value());
   EXPECT_EQ(rise->occurrence_count, 1);  // reprocessed, but counted once
+}
+
+// The supervision domain's view of the directory, in memory: one supervisor and Vera, who
+// joined 40 days ago and never had supervision.
+class SupervisionPeople final : public supervision::PeopleDirectory {
+ public:
+  explicit SupervisionPeople(absl::Time joined) : joined_(joined) {}
+  absl::StatusOr<supervision::PersonFacts> GetPerson(const std::string&,
+                                                     const std::string& id) override {
+    for (const auto& person : People()) {
+      if (person.person_id == id) return person;
+    }
+    return absl::NotFoundError("person not found");
+  }
+  absl::StatusOr<std::vector<supervision::PersonFacts>> ListPeople(
+      const std::string&, supervision::PersonRole role) override {
+    std::vector<supervision::PersonFacts> out;
+    for (const auto& person : People()) {
+      if (person.role == role) out.push_back(person);
+    }
+    return out;
+  }
+
+ private:
+  std::vector<supervision::PersonFacts> People() const {
+    supervision::PersonFacts sam;
+    sam.person_id = "sam";
+    sam.role = supervision::PersonRole::kSupervisor;
+    supervision::PersonFacts vera;
+    vera.person_id = kVera;
+    vera.supervisor_ids = {"sam"};
+    vera.create_time = joined_;
+    return {sam, vera};
+  }
+  absl::Time joined_;
+};
+
+TEST_F(RiskConsumerTest, OverdueSupervisionRaisesALowAlertThatAttendanceCloses) {
+  supervision::RedisSupervisionStore sessions(redis_);
+  SupervisionPeople people(clock_.Now() - absl::Hours(24 * 40));
+  supervision::SupervisionService supervision(sessions, people, clock_);
+  ConsumerOptions options = Options("alerts-1");
+  options.stream = "pw:events:supervision";
+  ConsumerGroupRunner runner(server_.address(), options, [&](const StreamEntry& e) {
+    return HandleSupervisionServiceEvent(engine_, e);
+  });
+  runner.Start();
+  // The supervision service's sweep finds Vera past the 30-day cadence and says so.
+  ASSERT_TRUE(supervision.RegisterOrganization(kOrg).ok());
+  ASSERT_TRUE(supervision.Sweep().ok());
+  ASSERT_TRUE(
+      peerwell::testing::WaitFor([&] { return OpenAlert("supervision_overdue").has_value(); }));
+  Alert overdue = *OpenAlert("supervision_overdue");
+  EXPECT_EQ(overdue.priority, Priority::kLow);
+  EXPECT_EQ(overdue.factors.at(0).value, 10);  // 40 days since she joined, cadence 30
+
+  // She attends individual supervision: the alert closes itself.
+  Caller sam;
+  sam.person_id = "sam";
+  sam.organization_id = kOrg;
+  sam.role = CallerRole::kSupervisor;
+  supervision::Availability always;
+  for (int day = 1; day <= 7; ++day) always.weekly.push_back({day, 0, 24 * 60});
+  ASSERT_TRUE(supervision.SetAvailability(sam, "", always).ok());
+  supervision::Session session;
+  session.kind = supervision::SessionKind::kIndividual;
+  session.supervisor_ids = {"sam"};
+  session.participant_ids = {kVera};
+  session.start_time = clock_.Now() + absl::Hours(1);
+  session.duration = absl::Hours(1);
+  auto created = supervision.CreateSession(sam, session, "");
+  ASSERT_TRUE(created.ok()) << created.status();
+  clock_.Advance(absl::Hours(2));
+  ASSERT_TRUE(supervision
+                  .RecordAttendance(sam, created->id,
+                                    {{kVera, supervision::AttendanceStatus::kPresent}})
+                  .ok());
+  ASSERT_TRUE(
+      peerwell::testing::WaitFor([&] { return !OpenAlert("supervision_overdue").has_value(); }));
+  auto resolved = store_.GetAlert(kOrg, overdue.id);
+  ASSERT_TRUE(resolved.ok() && resolved->has_value());
+  EXPECT_EQ((*resolved)->state, AlertState::kResolved);
+  runner.Stop();
+  EXPECT_EQ(runner.dead_lettered(), 0);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -65,8 +66,9 @@ absl::StatusOr<std::unique_ptr<LocalSuite>> LocalSuite::Start(const SuiteOptions
       {"PEERWELL_MASTER_KEY", *master_key},
       {"PEERWELL_REDIS_ADDR", suite->redis_->address_string()}};
   env.insert(env.end(), options.env.begin(), options.env.end());
-  // In dependency order: the others ask the directory.
-  for (const std::string name : {"directory", "checkin", "alerts"}) {
+  // In dependency order: the others ask the directory. Each service is given the addresses of
+  // those started before it (PEERWELL_<NAME>_ADDR, every replica).
+  for (const std::string name : {"directory", "checkin", "alerts", "supervision"}) {
     std::string binary = FindBinary(options.binaries, name);
     if (binary.empty()) {
       return absl::NotFoundError(absl::StrCat("no peerwell-", name, " under ", options.binaries));
@@ -88,7 +90,8 @@ absl::StatusOr<std::unique_ptr<LocalSuite>> LocalSuite::Start(const SuiteOptions
       service.process = std::move(server->process);
       suite->services_.push_back(std::move(service));
     }
-    if (name == "directory") env.push_back({"PEERWELL_DIRECTORY_ADDR", suite->Target(name)});
+    env.push_back({absl::StrCat("PEERWELL_", absl::AsciiStrToUpper(name), "_ADDR"),
+                   suite->Target(name)});
   }
   return suite;
 }

@@ -1,0 +1,136 @@
+#include "services/supervision/calendar.h"
+
+#include <libical/ical.h>
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+
+namespace peerwell::supervision {
+namespace {
+
+// libical's built-in time zones are loaded lazily into shared tables.
+std::mutex& CalendarMutex() {
+  static auto* mu = new std::mutex;
+  return *mu;
+}
+
+icaltimetype FloatingLocal(absl::Time time, const absl::TimeZone& zone) {
+  absl::CivilSecond civil = absl::ToCivilSecond(time, zone);
+  icaltimetype out = icaltime_null_time();
+  out.year = static_cast<int>(civil.year());
+  out.month = civil.month();
+  out.day = civil.day();
+  out.hour = civil.hour();
+  out.minute = civil.minute();
+  out.second = civil.second();
+  out.zone = nullptr;
+  return out;
+}
+
+icaltimetype Utc(absl::Time time) {
+  icaltimetype out = FloatingLocal(time, absl::UTCTimeZone());
+  out.zone = icaltimezone_get_utc_timezone();
+  return out;
+}
+
+// A time property in `tzid`'s local time (with its TZID), or in UTC when the zone is unknown.
+icalproperty* TimeProperty(icalproperty* (*make)(icaltimetype), absl::Time time,
+                           const std::string& tzid, bool zoned) {
+  absl::TimeZone zone;
+  if (!zoned || !absl::LoadTimeZone(tzid, &zone)) return make(Utc(time));
+  icalproperty* property = make(FloatingLocal(time, zone));
+  icalproperty_add_parameter(property, icalparameter_new_tzid(tzid.c_str()));
+  return property;
+}
+
+icalproperty_status StatusOf(SessionState state) {
+  switch (state) {
+    case SessionState::kOffered:
+      return ICAL_STATUS_TENTATIVE;
+    case SessionState::kCancelled:
+    case SessionState::kDeclined:
+      return ICAL_STATUS_CANCELLED;
+    default:
+      return ICAL_STATUS_CONFIRMED;
+  }
+}
+
+}  // namespace
+
+std::string SessionKindTitle(SessionKind kind) {
+  switch (kind) {
+    case SessionKind::kIndividual:
+      return "Individual supervision";
+    case SessionKind::kGroup:
+      return "Group supervision";
+    case SessionKind::kReflectivePractice:
+      return "Reflective practice";
+    case SessionKind::kDebrief:
+      return "Debrief";
+    case SessionKind::kPeer:
+      return "Peer session";
+    default:
+      return "Session";
+  }
+}
+
+std::string CalendarFeed(const std::vector<Session>& sessions, absl::Time now) {
+  std::lock_guard<std::mutex> lock(CalendarMutex());
+  icalcomponent* calendar = icalcomponent_new_vcalendar();
+  icalcomponent_add_property(calendar, icalproperty_new_version("2.0"));
+  icalcomponent_add_property(calendar, icalproperty_new_prodid("-//PeerWell//Supervision//EN"));
+  icalcomponent_add_property(calendar, icalproperty_new_method(ICAL_METHOD_PUBLISH));
+  icalcomponent_add_property(calendar, icalproperty_new_calscale("GREGORIAN"));
+
+  // One VTIMEZONE per zone the sessions use, as the iCalendar zone libical builds from the same
+  // zone database, named by its IANA name so that DTSTART;TZID= finds it.
+  std::set<std::string> zoned;
+  for (const Session& session : sessions) {
+    if (session.timezone.empty() || zoned.count(session.timezone) > 0) continue;
+    icaltimezone* zone = icaltimezone_get_builtin_timezone(session.timezone.c_str());
+    if (zone == nullptr) continue;
+    icalcomponent* component = icaltimezone_get_component(zone);
+    if (component == nullptr) continue;
+    icalcomponent* copy = icalcomponent_new_clone(component);
+    icalproperty* tzid = icalcomponent_get_first_property(copy, ICAL_TZID_PROPERTY);
+    if (tzid != nullptr) icalproperty_set_tzid(tzid, session.timezone.c_str());
+    icalcomponent_add_component(calendar, copy);
+    zoned.insert(session.timezone);
+  }
+
+  for (const Session& session : sessions) {
+    bool has_zone = zoned.count(session.timezone) > 0;
+    icalcomponent* event = icalcomponent_new_vevent();
+    std::string uid = absl::StrCat(session.id, "@peerwell");
+    icalcomponent_add_property(event, icalproperty_new_uid(uid.c_str()));
+    icalcomponent_add_property(event, icalproperty_new_dtstamp(Utc(now)));
+    icalcomponent_add_property(event, TimeProperty(icalproperty_new_dtstart, session.start_time,
+                                                   session.timezone, has_zone));
+    icalcomponent_add_property(event, TimeProperty(icalproperty_new_dtend, session.end_time(),
+                                                   session.timezone, has_zone));
+    std::string summary = session.title.empty() ? SessionKindTitle(session.kind) : session.title;
+    icalcomponent_add_property(event, icalproperty_new_summary(summary.c_str()));
+    std::string category = SessionKindTitle(session.kind);
+    icalcomponent_add_property(event, icalproperty_new_categories(category.c_str()));
+    icalcomponent_add_property(event, icalproperty_new_sequence(session.sequence));
+    icalcomponent_add_property(event, icalproperty_new_status(StatusOf(session.state)));
+    if (session.create_time != absl::InfinitePast()) {
+      icalcomponent_add_property(event, icalproperty_new_created(Utc(session.create_time)));
+    }
+    if (session.update_time != absl::InfinitePast()) {
+      icalcomponent_add_property(event, icalproperty_new_lastmodified(Utc(session.update_time)));
+    }
+    icalcomponent_add_component(calendar, event);
+  }
+  char* text = icalcomponent_as_ical_string_r(calendar);
+  std::string out = text == nullptr ? "" : text;
+  free(text);
+  icalcomponent_free(calendar);
+  return out;
+}
+
+}  // namespace peerwell::supervision

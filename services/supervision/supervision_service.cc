@@ -1,0 +1,1331 @@
+#include "services/supervision/supervision_service.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "services/common/ids.h"
+#include "services/common/validation.h"
+#include "services/supervision/calendar.h"
+#include "services/supervision/recurrence.h"
+
+namespace peerwell::supervision {
+namespace {
+
+constexpr int kMaxAttempts = 5;
+constexpr int kMaxWeeklyWindows = 50;
+constexpr int kMaxExceptions = 200;
+constexpr int kSweepBatch = 100;
+constexpr int kMaxCalendarSessions = 2000;
+
+absl::Status Conflict(absl::string_view reason, absl::string_view message) {
+  return absl::FailedPreconditionError(absl::StrCat(reason, ": ", message));
+}
+
+absl::Status NotFound() { return absl::NotFoundError("session not found"); }
+
+absl::TimeZone ZoneOf(const std::string& name) {
+  absl::TimeZone zone;
+  if (name.empty() || !absl::LoadTimeZone(name, &zone)) return absl::UTCTimeZone();
+  return zone;
+}
+
+PersonSchedule ScheduleOf(const PersonFacts& person) {
+  return {person.person_id, ZoneOf(person.timezone), person.quiet_hours};
+}
+
+bool Contains(const std::vector<std::string>& ids, const std::string& id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+bool IsSupervising(const PersonFacts& person) {
+  return person.role == PersonRole::kSupervisor || person.role == PersonRole::kCoordinator;
+}
+
+std::string Rfc3339Utc(absl::Time time) {
+  return absl::FormatTime(absl::RFC3339_full, time, absl::UTCTimeZone());
+}
+
+// Group sessions are the ones the two-facilitator rule speaks of.
+bool IsGroupKind(SessionKind kind) {
+  return kind == SessionKind::kGroup || kind == SessionKind::kReflectivePractice;
+}
+
+// Sessions a volunteer joins for a seat; individual sessions and debriefs are booked.
+bool IsJoinable(SessionKind kind) {
+  return kind == SessionKind::kGroup || kind == SessionKind::kReflectivePractice ||
+         kind == SessionKind::kPeer;
+}
+
+// Supervision that counts for the cadence (SPEC §5: individual or group supervision).
+bool CountsForCadence(SessionKind kind) {
+  return kind == SessionKind::kIndividual || kind == SessionKind::kGroup ||
+         kind == SessionKind::kReflectivePractice;
+}
+
+DomainEvent SessionEvent(const std::string& type, const Session& session, absl::Time now,
+                         std::vector<std::pair<std::string, std::string>> extra = {}) {
+  DomainEvent event{type,
+                    now,
+                    {{"session_id", session.id},
+                     {"kind", absl::StrCat(static_cast<int>(session.kind))},
+                     {"start_time", Rfc3339Utc(session.start_time)},
+                     {"supervisor_ids", absl::StrJoin(session.supervisor_ids, " ")},
+                     {"participant_ids", absl::StrJoin(session.participant_ids, " ")}}};
+  if (!session.series_id.empty()) event.fields.push_back({"series_id", session.series_id});
+  for (auto& field : extra) event.fields.push_back(std::move(field));
+  return event;
+}
+
+void Unique(std::vector<std::string>& ids) {
+  std::vector<std::string> out;
+  for (std::string& id : ids) {
+    if (!Contains(out, id)) out.push_back(std::move(id));
+  }
+  ids = std::move(out);
+}
+
+// The occurrence id of a series' occurrence originally due at `start`: the same on every
+// replica and every retry, so occurrences are created idempotently.
+std::string OccurrenceId(const std::string& series_id, absl::Time start) {
+  return absl::StrCat(series_id, "_", absl::ToUnixSeconds(start));
+}
+
+absl::Status ValidateSessionShape(const Session& session) {
+  if (session.kind == SessionKind::kUnspecified) {
+    return InvalidField("session.kind", "is required");
+  }
+  if (session.start_time == absl::InfinitePast()) {
+    return InvalidField("session.start_time", "is required");
+  }
+  if (session.duration < kMinSessionDuration || session.duration > kMaxSessionDuration) {
+    return InvalidField("session.duration", "must be between 5 minutes and 8 hours");
+  }
+  if (auto status = ValidateText("session.title", session.title, 0, kMaxTitleChars); !status.ok()) {
+    return status;
+  }
+  if (session.supervisor_ids.empty()) {
+    return InvalidField("session.supervisor_ids", "must name at least one supervisor");
+  }
+  if (static_cast<int>(session.supervisor_ids.size()) > kMaxSupervisors) {
+    return InvalidField("session.supervisor_ids",
+                        absl::StrCat("must have at most ", kMaxSupervisors, " entries"));
+  }
+  if (static_cast<int>(session.participant_ids.size()) > kMaxParticipants) {
+    return InvalidField("session.participant_ids",
+                        absl::StrCat("must have at most ", kMaxParticipants, " entries"));
+  }
+  for (const auto* ids : {&session.supervisor_ids, &session.participant_ids}) {
+    for (const std::string& id : *ids) {
+      if (auto status = ValidateToken(ids == &session.supervisor_ids ? "session.supervisor_ids"
+                                                                      : "session.participant_ids",
+                                      id);
+          !status.ok()) {
+        return status;
+      }
+    }
+  }
+  for (const std::string& id : session.participant_ids) {
+    if (Contains(session.supervisor_ids, id)) {
+      return InvalidField("session.participant_ids", "must not name a supervisor of the session");
+    }
+  }
+  if (session.capacity < 0 || session.capacity > kMaxCapacity) {
+    return InvalidField("session.capacity", absl::StrCat("must be 0-", kMaxCapacity));
+  }
+  if (!session.recurrence_rule.empty()) {
+    return ValidateRecurrenceRule("session.recurrence_rule", session.recurrence_rule);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool Session::Involves(const std::string& person_id) const {
+  return Contains(supervisor_ids, person_id) || Contains(participant_ids, person_id);
+}
+
+template <typename Attempt>
+auto SupervisionService::Retrying(Attempt attempt) -> decltype(attempt()) {
+  for (int i = 1;; ++i) {
+    auto result = attempt();
+    if (result.ok() || result.status().code() != absl::StatusCode::kAborted || i == kMaxAttempts) {
+      return result;
+    }
+  }
+}
+
+// --- Visibility ----------------------------------------------------------------------------------
+
+absl::StatusOr<bool> SupervisionService::MaySee(const Caller& caller, const Session& session) {
+  if (caller.role == CallerRole::kCoordinator || caller.role == CallerRole::kService) return true;
+  if (session.Involves(caller.person_id)) return true;
+  if (caller.role != CallerRole::kSupervisor) return false;
+  for (const std::string& participant : session.participant_ids) {
+    auto person = people_.GetPerson(caller.organization_id, participant);
+    if (person.status().code() == absl::StatusCode::kNotFound) continue;
+    if (!person.ok()) return person.status();
+    if (Contains(person->supervisor_ids, caller.person_id)) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<bool> SupervisionService::MaySeePerson(const Caller& caller,
+                                                      const std::string& person_id) {
+  if (person_id == caller.person_id && caller.IsMember()) return true;
+  auto person = people_.GetPerson(caller.organization_id, person_id);
+  if (person.status().code() == absl::StatusCode::kNotFound) return false;
+  if (!person.ok()) return person.status();
+  if (caller.role == CallerRole::kCoordinator || caller.role == CallerRole::kService) return true;
+  return caller.role == CallerRole::kSupervisor &&
+         Contains(person->supervisor_ids, caller.person_id);
+}
+
+absl::StatusOr<Session> SupervisionService::LoadVisible(const Caller& caller,
+                                                        const std::string& session_id) {
+  if (!caller.IsMember() && caller.role != CallerRole::kService) {
+    return absl::PermissionDeniedError("supervision is for the people of an organisation");
+  }
+  if (auto status = ValidateToken("session_id", session_id); !status.ok()) return status;
+  auto session = store_.GetSession(caller.organization_id, session_id);
+  if (!session.ok()) return session.status();
+  if (!session->has_value()) return NotFound();
+  auto visible = MaySee(caller, **session);
+  if (!visible.ok()) return visible.status();
+  if (!*visible) return NotFound();
+  return **std::move(session);
+}
+
+absl::Status SupervisionService::MayManage(const Caller& caller, const Session& session) {
+  if (caller.role == CallerRole::kCoordinator) return absl::OkStatus();
+  if (caller.role == CallerRole::kSupervisor && Contains(session.supervisor_ids, caller.person_id)) {
+    return absl::OkStatus();
+  }
+  // A volunteer may cancel or move the individual session they booked for themselves.
+  if (caller.role == CallerRole::kVolunteer && session.kind == SessionKind::kIndividual &&
+      session.participant_ids == std::vector<std::string>{caller.person_id}) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(
+      "only the session's supervisors and coordinators may change it");
+}
+
+// --- Availability --------------------------------------------------------------------------------
+
+absl::StatusOr<Availability> SupervisionService::SetAvailability(const Caller& caller,
+                                                                 const std::string& supervisor_id,
+                                                                 Availability availability) {
+  std::string target = supervisor_id.empty() ? caller.person_id : supervisor_id;
+  if (caller.role != CallerRole::kCoordinator &&
+      !(caller.role == CallerRole::kSupervisor && target == caller.person_id)) {
+    return absl::PermissionDeniedError(
+        "supervisors set their own availability; coordinators anyone's");
+  }
+  if (static_cast<int>(availability.weekly.size()) > kMaxWeeklyWindows) {
+    return InvalidField("availability.weekly",
+                        absl::StrCat("must have at most ", kMaxWeeklyWindows, " entries"));
+  }
+  if (static_cast<int>(availability.exceptions.size()) > kMaxExceptions) {
+    return InvalidField("availability.exceptions",
+                        absl::StrCat("must have at most ", kMaxExceptions, " entries"));
+  }
+  for (size_t i = 0; i < availability.weekly.size(); ++i) {
+    const WeeklyWindow& window = availability.weekly[i];
+    if (window.weekday < 1 || window.weekday > 7) {
+      return InvalidField(absl::StrCat("availability.weekly[", i, "].weekday"),
+                          "must be 1 (Monday) to 7 (Sunday)");
+    }
+    if (window.end_minute <= window.start_minute) {
+      return InvalidField(absl::StrCat("availability.weekly[", i, "].end"),
+                          "must be after start on the same day");
+    }
+  }
+  for (size_t i = 0; i < availability.exceptions.size(); ++i) {
+    const AvailabilityException& exception = availability.exceptions[i];
+    if (exception.end_time <= exception.start_time) {
+      return InvalidField(absl::StrCat("availability.exceptions[", i, "].end_time"),
+                          "must be after start_time");
+    }
+    if (exception.end_time - exception.start_time > absl::Hours(24 * 366)) {
+      return InvalidField(absl::StrCat("availability.exceptions[", i, "]"),
+                          "must span at most a year");
+    }
+  }
+  auto person = people_.GetPerson(caller.organization_id, target);
+  if (person.status().code() == absl::StatusCode::kNotFound || (person.ok() && !IsSupervising(*person))) {
+    return absl::NotFoundError("supervisor not found");
+  }
+  if (!person.ok()) return person.status();
+  availability.supervisor_id = target;
+  availability.timezone = person->timezone;
+  if (auto status = store_.SetAvailability(caller.organization_id, availability); !status.ok()) {
+    return status;
+  }
+  return availability;
+}
+
+absl::StatusOr<Availability> SupervisionService::GetAvailability(
+    const Caller& caller, const std::string& supervisor_id) {
+  if (!caller.IsMember() && caller.role != CallerRole::kService) {
+    return absl::PermissionDeniedError("supervision is for the people of an organisation");
+  }
+  std::string target = supervisor_id.empty() ? caller.person_id : supervisor_id;
+  auto person = people_.GetPerson(caller.organization_id, target);
+  if (person.status().code() == absl::StatusCode::kNotFound || (person.ok() && !IsSupervising(*person))) {
+    return absl::NotFoundError("supervisor not found");
+  }
+  if (!person.ok()) return person.status();
+  auto stored = store_.GetAvailability(caller.organization_id, target);
+  if (!stored.ok()) return stored.status();
+  Availability availability = stored->value_or(Availability{});
+  availability.supervisor_id = target;
+  availability.timezone = person->timezone;
+  return availability;
+}
+
+// --- Creating sessions ---------------------------------------------------------------------------
+
+absl::Status SupervisionService::CheckSession(const std::string& organization_id,
+                                              const Session& session,
+                                              const SupervisionPolicy& policy, Commit& commit) {
+  if (session.capacity > 0 && static_cast<int>(session.participant_ids.size()) > session.capacity) {
+    return Conflict(kOverCapacity,
+                    absl::StrCat(session.participant_ids.size(), " participants for ",
+                                 session.capacity, " seats"));
+  }
+  if (policy.require_two_facilitators && IsGroupKind(session.kind) &&
+      session.supervisor_ids.size() < 2) {
+    return Conflict(kTooFewFacilitators,
+                    "the organisation's policy asks for two facilitators in group sessions");
+  }
+  std::vector<PersonFacts> supervisors;
+  for (const std::string& id : session.supervisor_ids) {
+    auto person = people_.GetPerson(organization_id, id);
+    if (person.status().code() == absl::StatusCode::kNotFound ||
+        (person.ok() && (!IsSupervising(*person) || !person->active))) {
+      return InvalidField("session.supervisor_ids",
+                          absl::StrCat(id, " is not an active supervisor of the organisation"));
+    }
+    if (!person.ok()) return person.status();
+    supervisors.push_back(*std::move(person));
+  }
+  for (const std::string& id : session.participant_ids) {
+    auto person = people_.GetPerson(organization_id, id);
+    if (person.status().code() == absl::StatusCode::kNotFound ||
+        (person.ok() && (person->role != PersonRole::kVolunteer || !person->active))) {
+      return InvalidField("session.participant_ids",
+                          absl::StrCat(id, " is not an active volunteer of the organisation"));
+    }
+    if (!person.ok()) return person.status();
+    if (InQuietHours(ScheduleOf(*person), session.start_time, session.end_time())) {
+      return Conflict(kInQuietHours, absl::StrCat("the time is inside the quiet hours of ", id));
+    }
+  }
+  auto availabilities = store_.GetAvailabilities(organization_id, session.supervisor_ids);
+  if (!availabilities.ok()) return availabilities.status();
+  for (size_t i = 0; i < supervisors.size(); ++i) {
+    if (!InsideAvailability((*availabilities)[i], ZoneOf(supervisors[i].timezone),
+                            session.start_time, session.end_time())) {
+      return Conflict(kOutsideAvailability,
+                      absl::StrCat(supervisors[i].person_id, " is not available from ",
+                                   Rfc3339Utc(session.start_time), " to ",
+                                   Rfc3339Utc(session.end_time())));
+    }
+  }
+  for (const std::string& id : session.supervisor_ids) {
+    commit.checks.push_back(
+        {id, session.start_time, session.end_time() + session.supervisor_buffer,
+         absl::StrCat(kSupervisorDoubleBooked, ": ", id, " already has a session then"),
+         {session.id}});
+  }
+  for (const std::string& id : session.participant_ids) {
+    commit.checks.push_back(
+        {id, session.start_time, session.end_time(),
+         absl::StrCat(kParticipantDoubleBooked, ": ", id, " already has a session then"),
+         {session.id}});
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Session>> SupervisionService::NewOccurrences(const Series& series,
+                                                                        absl::Time from,
+                                                                        absl::Time until) {
+  auto starts = ExpandRecurrence(series.recurrence_rule, series.first_start,
+                                 ZoneOf(series.timezone), from, std::min(until, series.end_before));
+  if (!starts.ok()) return starts.status();
+  std::vector<Session> occurrences;
+  absl::Time now = clock_.Now();
+  for (absl::Time start : *starts) {
+    Session occurrence = series.prototype;
+    occurrence.id = OccurrenceId(series.id, start);
+    occurrence.organization_id = series.organization_id;
+    occurrence.series_id = series.id;
+    occurrence.state = SessionState::kScheduled;
+    occurrence.start_time = start;
+    occurrence.recurrence_rule = series.recurrence_rule;
+    occurrence.timezone = series.timezone;
+    occurrence.create_time = now;
+    occurrence.update_time = now;
+    occurrence.sequence = 0;
+    occurrence.version = 0;
+    occurrences.push_back(std::move(occurrence));
+  }
+  return occurrences;
+}
+
+absl::StatusOr<Session> SupervisionService::CreateSession(const Caller& caller, Session input,
+                                                          const std::string& request_id) {
+  if (!caller.IsMember()) {
+    return absl::PermissionDeniedError("supervision is for the people of an organisation");
+  }
+  if (!request_id.empty()) {
+    if (auto status = ValidateToken("request_id", request_id); !status.ok()) return status;
+  }
+  Unique(input.supervisor_ids);
+  Unique(input.participant_ids);
+  switch (caller.role) {
+    case CallerRole::kVolunteer:
+      if (input.kind != SessionKind::kIndividual) {
+        return absl::PermissionDeniedError(
+            "volunteers book individual sessions; supervisors and coordinators create the rest");
+      }
+      if (input.participant_ids.empty()) input.participant_ids = {caller.person_id};
+      if (input.participant_ids != std::vector<std::string>{caller.person_id}) {
+        return absl::PermissionDeniedError("volunteers book sessions for themselves only");
+      }
+      break;
+    case CallerRole::kSupervisor:
+      if (input.supervisor_ids.empty()) input.supervisor_ids = {caller.person_id};
+      if (!Contains(input.supervisor_ids, caller.person_id)) {
+        return absl::PermissionDeniedError("supervisors create sessions they run");
+      }
+      break;
+    default:
+      break;
+  }
+  if (input.kind == SessionKind::kIndividual && input.participant_ids.size() > 1) {
+    return InvalidField("session.participant_ids", "an individual session has one participant");
+  }
+  if (auto status = ValidateSessionShape(input); !status.ok()) return status;
+  absl::Time now = clock_.Now();
+  if (input.start_time < now) {
+    return InvalidField("session.start_time", "must be in the future");
+  }
+  const std::string& org = caller.organization_id;
+  auto policy = store_.GetPolicy(org);
+  if (!policy.ok()) return policy.status();
+  auto lead = people_.GetPerson(org, input.supervisor_ids.front());
+  if (lead.status().code() == absl::StatusCode::kNotFound) {
+    return InvalidField("session.supervisor_ids",
+                        absl::StrCat(input.supervisor_ids.front(),
+                                     " is not an active supervisor of the organisation"));
+  }
+  if (!lead.ok()) return lead.status();
+
+  Session prototype = input;
+  prototype.organization_id = org;
+  prototype.state = SessionState::kScheduled;
+  prototype.timezone = lead->timezone;
+  prototype.supervisor_buffer =
+      input.kind == SessionKind::kDebrief ? policy->debrief_buffer : absl::ZeroDuration();
+  prototype.incident_id.clear();
+  prototype.offer_expire_time = absl::InfinitePast();
+  prototype.cancel_reason.clear();
+  prototype.attendance.clear();
+  prototype.create_time = now;
+  prototype.update_time = now;
+  prototype.sequence = 0;
+  prototype.version = 0;
+
+  Commit commit;
+  std::vector<Session> sessions;
+  if (prototype.recurrence_rule.empty()) {
+    prototype.id = NewId("ses");
+    sessions.push_back(prototype);
+  } else {
+    Series series;
+    series.id = NewId("ser");
+    series.organization_id = org;
+    series.recurrence_rule = prototype.recurrence_rule;
+    series.timezone = prototype.timezone;
+    series.first_start = prototype.start_time;
+    series.prototype = prototype;
+    // A week beyond the promised horizon, so the top-up has slack.
+    series.generated_until = now + kSeriesHorizon + absl::Hours(24 * 7);
+    auto occurrences = NewOccurrences(series, series.first_start, series.generated_until);
+    if (!occurrences.ok()) return occurrences.status();
+    if (occurrences->empty()) {
+      return InvalidField("session.recurrence_rule", "has no occurrence after start_time");
+    }
+    sessions = *std::move(occurrences);
+    commit.series.push_back(std::move(series));
+  }
+  for (const Session& session : sessions) {
+    if (auto status = CheckSession(org, session, *policy, commit); !status.ok()) return status;
+    commit.sessions.push_back({session, std::nullopt});
+    commit.events.push_back(SessionEvent("session.scheduled", session, now));
+  }
+  auto created = store_.Apply(org, commit, {caller.person_id, request_id}, sessions.front().id);
+  if (!created.ok()) return created.status();
+  if (created->replayed) {
+    auto first = store_.GetSession(org, created->id);
+    if (!first.ok()) return first.status();
+    if (!first->has_value()) return NotFound();
+    return **first;
+  }
+  Session first = sessions.front();
+  first.version = 1;
+  return first;
+}
+
+absl::StatusOr<Session> SupervisionService::GetSession(const Caller& caller,
+                                                       const std::string& session_id) {
+  return LoadVisible(caller, session_id);
+}
+
+absl::StatusOr<Page<Session>> SupervisionService::ListSessions(const Caller& caller,
+                                                               const std::string& person_id,
+                                                               const SessionQuery& query) {
+  if (!caller.IsMember() && caller.role != CallerRole::kService) {
+    return absl::PermissionDeniedError("supervision is for the people of an organisation");
+  }
+  // A coordinator without a person lists the organisation; everyone else a person's sessions.
+  std::string person = person_id;
+  if (person.empty() && caller.role != CallerRole::kCoordinator) person = caller.person_id;
+  if (!person.empty()) {
+    if (auto status = ValidateToken("person_id", person); !status.ok()) return status;
+    auto visible = MaySeePerson(caller, person);
+    if (!visible.ok()) return visible.status();
+    if (!*visible) return absl::NotFoundError("person not found");
+  }
+  auto ids = store_.ListSessionIds(caller.organization_id, person, query.start_time,
+                                   query.end_time, query.page_size, query.position);
+  if (!ids.ok()) return ids.status();
+  auto sessions = store_.GetSessions(caller.organization_id, ids->session_ids);
+  if (!sessions.ok()) return sessions.status();
+  Page<Session> page;
+  for (Session& session : *sessions) {
+    if (!query.kinds.empty() &&
+        std::find(query.kinds.begin(), query.kinds.end(), session.kind) == query.kinds.end()) {
+      continue;
+    }
+    if (!query.states.empty() &&
+        std::find(query.states.begin(), query.states.end(), session.state) == query.states.end()) {
+      continue;
+    }
+    page.items.push_back(std::move(session));
+  }
+  page.next_position = ids->next_position;
+  return page;
+}
+
+// --- Slots ---------------------------------------------------------------------------------------
+
+absl::StatusOr<std::vector<Slot>> SupervisionService::ProposeSlots(const Caller& caller,
+                                                                   ProposeSlotsInput input) {
+  if (!caller.IsMember() && caller.role != CallerRole::kService) {
+    return absl::PermissionDeniedError("supervision is for the people of an organisation");
+  }
+  if (input.volunteer_id.empty()) input.volunteer_id = caller.person_id;
+  if (input.kind == SessionKind::kUnspecified) return InvalidField("kind", "is required");
+  if (input.duration < kMinSessionDuration || input.duration > kMaxSessionDuration) {
+    return InvalidField("duration", "must be between 5 minutes and 8 hours");
+  }
+  if (input.window_start == absl::InfinitePast() || input.window_end == absl::InfinitePast()) {
+    return InvalidField("window_start_time", "and window_end_time are required");
+  }
+  if (input.window_end <= input.window_start) {
+    return InvalidField("window_end_time", "must be after window_start_time");
+  }
+  if (input.window_end - input.window_start > absl::Hours(24 * 7 * 8)) {
+    return InvalidField("window_end_time", "the window must span at most 8 weeks");
+  }
+  if (input.max_results < 0) return InvalidField("max_results", "must not be negative");
+  if (input.max_results == 0) input.max_results = 10;
+  input.max_results = std::min(input.max_results, 100);
+  if (auto status = ValidateToken("volunteer_id", input.volunteer_id); !status.ok()) return status;
+  const std::string& org = caller.organization_id;
+  auto visible = MaySeePerson(caller, input.volunteer_id);
+  if (!visible.ok()) return visible.status();
+  if (!*visible) return absl::NotFoundError("volunteer not found");
+  auto volunteer = people_.GetPerson(org, input.volunteer_id);
+  if (!volunteer.ok()) return volunteer.status();
+  if (volunteer->role != PersonRole::kVolunteer) return absl::NotFoundError("volunteer not found");
+  auto supervisors = people_.ListPeople(org, PersonRole::kSupervisor);
+  if (!supervisors.ok()) return supervisors.status();
+  auto policy = store_.GetPolicy(org);
+  if (!policy.ok()) return policy.status();
+
+  absl::Time from = std::max(input.window_start, clock_.Now());
+  std::vector<PersonFacts> pool;
+  std::vector<std::string> ids{input.volunteer_id};
+  for (PersonFacts& supervisor : *supervisors) {
+    if (!supervisor.active) continue;
+    ids.push_back(supervisor.person_id);
+    pool.push_back(std::move(supervisor));
+  }
+  std::vector<std::string> supervisor_ids(ids.begin() + 1, ids.end());
+  auto availabilities = store_.GetAvailabilities(org, supervisor_ids);
+  if (!availabilities.ok()) return availabilities.status();
+  // Busy times from a week before (the load counts whole weeks) to the window's end.
+  auto busy = store_.BusyIntervals(org, ids, from - absl::Hours(24 * 7), input.window_end);
+  if (!busy.ok()) return busy.status();
+
+  SlotRequest request;
+  request.volunteer = ScheduleOf(*volunteer);
+  request.volunteer_busy = (*busy)[input.volunteer_id];
+  request.duration = input.duration;
+  request.supervisor_buffer =
+      input.kind == SessionKind::kDebrief ? policy->debrief_buffer : absl::ZeroDuration();
+  request.window_start = from;
+  request.window_end = input.window_end;
+  request.max_results = input.max_results;
+  std::vector<SlotCandidate> candidates;
+  for (size_t i = 0; i < pool.size(); ++i) {
+    SlotCandidate candidate;
+    candidate.supervisor = ScheduleOf(pool[i]);
+    candidate.availability = (*availabilities)[i];
+    candidate.busy = (*busy)[pool[i].person_id];
+    candidate.own_supervisor = Contains(volunteer->supervisor_ids, pool[i].person_id);
+    for (const BusyInterval& interval : candidate.busy) {
+      ++candidate.sessions_per_week[WeekOf(interval.start, candidate.supervisor.zone)];
+    }
+    candidates.push_back(std::move(candidate));
+  }
+  return supervision::ProposeSlots(request, candidates);
+}
+
+// --- Seats ---------------------------------------------------------------------------------------
+
+absl::StatusOr<Session> SupervisionService::JoinSession(const Caller& caller,
+                                                        const std::string& session_id,
+                                                        const std::string& person_id) {
+  if (!caller.IsMember()) {
+    return absl::PermissionDeniedError("supervision is for the people of an organisation");
+  }
+  if (auto status = ValidateToken("session_id", session_id); !status.ok()) return status;
+  std::string person = person_id.empty() ? caller.person_id : person_id;
+  if (auto status = ValidateToken("person_id", person); !status.ok()) return status;
+  const std::string& org = caller.organization_id;
+  return Retrying([&]() -> absl::StatusOr<Session> {
+    auto stored = store_.GetSession(org, session_id);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) return NotFound();
+    Session session = **std::move(stored);
+    // Joinable sessions are found by their id (shared by the people who run them); others stay
+    // as invisible as GetSession keeps them.
+    if (!IsJoinable(session.kind)) {
+      auto visible = MaySee(caller, session);
+      if (!visible.ok()) return visible.status();
+      if (!*visible) return NotFound();
+      return absl::FailedPreconditionError(
+          "individual sessions and debriefs are booked, not joined");
+    }
+    if (person != caller.person_id) {
+      auto target = people_.GetPerson(org, person);
+      bool supervises = target.ok() && Contains(target->supervisor_ids, caller.person_id);
+      if (caller.role != CallerRole::kCoordinator &&
+          !Contains(session.supervisor_ids, caller.person_id) && !supervises) {
+        return absl::PermissionDeniedError(
+            "volunteers join for themselves; supervisors for their volunteers");
+      }
+    }
+    if (session.state != SessionState::kScheduled) {
+      return absl::FailedPreconditionError("only a scheduled session can be joined");
+    }
+    if (session.start_time <= clock_.Now()) {
+      return absl::FailedPreconditionError("the session has already started");
+    }
+    if (Contains(session.participant_ids, person)) return session;
+    auto facts = people_.GetPerson(org, person);
+    if (facts.status().code() == absl::StatusCode::kNotFound ||
+        (facts.ok() && facts->role != PersonRole::kVolunteer)) {
+      return InvalidField("person_id", "must be a volunteer of the organisation");
+    }
+    if (!facts.ok()) return facts.status();
+    if (session.capacity > 0 && static_cast<int>(session.participant_ids.size()) >= session.capacity) {
+      return Conflict(kOverCapacity, absl::StrCat("all ", session.capacity, " seats are taken"));
+    }
+    if (InQuietHours(ScheduleOf(*facts), session.start_time, session.end_time())) {
+      return Conflict(kInQuietHours, absl::StrCat("the time is inside the quiet hours of ", person));
+    }
+    Commit commit;
+    Session joined = session;
+    joined.participant_ids.push_back(person);
+    joined.sequence++;
+    joined.update_time = clock_.Now();
+    commit.checks.push_back(
+        {person, joined.start_time, joined.end_time(),
+         absl::StrCat(kParticipantDoubleBooked, ": ", person, " already has a session then"),
+         {joined.id}});
+    commit.sessions.push_back({joined, session});
+    commit.events.push_back(
+        SessionEvent("session.scheduled", joined, clock_.Now(), {{"change", "joined"}}));
+    return ApplyAndReload(org, commit, joined.id);
+  });
+}
+
+absl::StatusOr<Session> SupervisionService::LeaveSession(const Caller& caller,
+                                                         const std::string& session_id,
+                                                         const std::string& person_id) {
+  std::string person = person_id.empty() ? caller.person_id : person_id;
+  if (auto status = ValidateToken("person_id", person); !status.ok()) return status;
+  return Retrying([&]() -> absl::StatusOr<Session> {
+    auto session = LoadVisible(caller, session_id);
+    if (!session.ok()) return session.status();
+    if (person != caller.person_id) {
+      if (auto status = MayManage(caller, *session); !status.ok()) return status;
+    }
+    if (!Contains(session->participant_ids, person)) return *session;
+    if (!IsJoinable(session->kind)) {
+      return absl::FailedPreconditionError(
+          "individual sessions and debriefs are cancelled or declined, not left");
+    }
+    if (session->start_time <= clock_.Now()) {
+      return absl::FailedPreconditionError("the session has already started");
+    }
+    Commit commit;
+    Session left = *session;
+    left.participant_ids.erase(
+        std::find(left.participant_ids.begin(), left.participant_ids.end(), person));
+    left.sequence++;
+    left.update_time = clock_.Now();
+    commit.sessions.push_back({left, *session});
+    return ApplyAndReload(caller.organization_id, commit, left.id);
+  });
+}
+
+absl::StatusOr<Session> SupervisionService::ApplyAndReload(const std::string& organization_id,
+                                                           const Commit& commit,
+                                                           const std::string& session_id) {
+  auto applied = store_.Apply(organization_id, commit, {}, session_id);
+  if (!applied.ok()) return applied.status();
+  for (const SessionChange& change : commit.sessions) {
+    if (change.session.id == session_id) {
+      Session written = change.session;
+      written.version++;
+      return written;
+    }
+  }
+  return absl::InternalError("the change did not hold the session it was for");
+}
+
+// --- Cancel and reschedule -----------------------------------------------------------------------
+
+absl::StatusOr<Session> SupervisionService::CancelSession(const Caller& caller,
+                                                          const std::string& session_id,
+                                                          const std::string& reason,
+                                                          SeriesScope scope) {
+  if (auto status = ValidateText("reason", reason, 0, kMaxReasonChars); !status.ok()) {
+    return status;
+  }
+  return Retrying([&]() -> absl::StatusOr<Session> {
+    auto session = LoadVisible(caller, session_id);
+    if (!session.ok()) return session.status();
+    if (auto status = MayManage(caller, *session); !status.ok()) return status;
+    if (session->state == SessionState::kCancelled) return *session;
+    if (!session->Active()) {
+      return absl::FailedPreconditionError("only a scheduled or offered session can be cancelled");
+    }
+    absl::Time now = clock_.Now();
+    if (session->start_time <= now) {
+      return absl::FailedPreconditionError("a session that has started cannot be cancelled");
+    }
+    std::vector<Session> affected{*session};
+    Commit commit;
+    if (scope == SeriesScope::kThisAndFollowing && !session->series_id.empty()) {
+      auto series = store_.GetSeries(caller.organization_id, session->series_id);
+      if (!series.ok()) return series.status();
+      if (series->has_value()) {
+        auto ids = store_.SeriesSessionIds(caller.organization_id, session->series_id,
+                                           session->start_time);
+        if (!ids.ok()) return ids.status();
+        auto following = store_.GetSessions(caller.organization_id, *ids);
+        if (!following.ok()) return following.status();
+        affected.clear();
+        for (Session& occurrence : *following) {
+          // Past occurrences are never rewritten.
+          if (occurrence.start_time >= session->start_time && occurrence.start_time > now &&
+              occurrence.Active()) {
+            affected.push_back(std::move(occurrence));
+          }
+        }
+        Series cut = **series;
+        cut.end_before = std::min(cut.end_before, session->start_time);
+        cut.generated_until = absl::InfiniteFuture();
+        commit.series.push_back(std::move(cut));
+      }
+    }
+    Session answer = *session;
+    for (const Session& before : affected) {
+      Session cancelled = before;
+      cancelled.state = SessionState::kCancelled;
+      cancelled.cancel_reason = reason;
+      cancelled.sequence++;
+      cancelled.update_time = now;
+      commit.sessions.push_back({cancelled, before});
+      commit.events.push_back(SessionEvent("session.cancelled", cancelled, now));
+      if (cancelled.id == session->id) answer = cancelled;
+    }
+    auto applied = store_.Apply(caller.organization_id, commit, {}, session->id);
+    if (!applied.ok()) return applied.status();
+    answer.version++;
+    return answer;
+  });
+}
+
+absl::StatusOr<Session> SupervisionService::RescheduleSession(
+    const Caller& caller, const std::string& session_id, absl::Time start_time,
+    std::optional<absl::Duration> duration, SeriesScope scope) {
+  if (start_time == absl::InfinitePast()) return InvalidField("start_time", "is required");
+  if (duration.has_value() && (*duration < kMinSessionDuration || *duration > kMaxSessionDuration)) {
+    return InvalidField("duration", "must be between 5 minutes and 8 hours");
+  }
+  absl::Time now = clock_.Now();
+  if (start_time <= now) return InvalidField("start_time", "must be in the future");
+  return Retrying([&]() -> absl::StatusOr<Session> {
+    auto session = LoadVisible(caller, session_id);
+    if (!session.ok()) return session.status();
+    if (auto status = MayManage(caller, *session); !status.ok()) return status;
+    if (!session->Active()) {
+      return absl::FailedPreconditionError("only a scheduled or offered session can be moved");
+    }
+    if (session->start_time <= now) {
+      return absl::FailedPreconditionError("a session that has started cannot be moved");
+    }
+    const std::string& org = caller.organization_id;
+    auto policy = store_.GetPolicy(org);
+    if (!policy.ok()) return policy.status();
+    Commit commit;
+    std::vector<Session> affected{*session};
+    std::optional<Series> cut;
+    if (scope == SeriesScope::kThisAndFollowing && !session->series_id.empty()) {
+      auto series = store_.GetSeries(org, session->series_id);
+      if (!series.ok()) return series.status();
+      if (series->has_value()) {
+        cut = **series;
+        auto ids = store_.SeriesSessionIds(org, session->series_id, session->start_time);
+        if (!ids.ok()) return ids.status();
+        auto following = store_.GetSessions(org, *ids);
+        if (!following.ok()) return following.status();
+        affected.clear();
+        for (Session& occurrence : *following) {
+          if (occurrence.start_time >= session->start_time && occurrence.start_time > now &&
+              occurrence.Active()) {
+            affected.push_back(std::move(occurrence));
+          }
+        }
+      }
+    }
+    // The move is a change of local wall-clock time in the series' zone, so every following
+    // occurrence keeps its local hour across daylight-saving changes.
+    absl::TimeZone zone = ZoneOf(session->timezone);
+    absl::CivilSecond old_local = absl::ToCivilSecond(session->start_time, zone);
+    absl::CivilSecond new_local = absl::ToCivilSecond(start_time, zone);
+    absl::civil_diff_t shift = new_local - old_local;
+    std::string new_series_id = cut.has_value() ? NewId("ser") : "";
+    Session answer = *session;
+    for (const Session& before : affected) {
+      Session moved = before;
+      moved.start_time =
+          before.id == session->id
+              ? start_time
+              : absl::FromCivil(absl::ToCivilSecond(before.start_time, zone) + shift, zone);
+      if (duration.has_value()) moved.duration = *duration;
+      if (cut.has_value()) moved.series_id = new_series_id;
+      moved.sequence++;
+      moved.update_time = now;
+      if (auto status = CheckSession(org, moved, *policy, commit); !status.ok()) return status;
+      commit.sessions.push_back({moved, before});
+      commit.events.push_back(
+          SessionEvent("session.scheduled", moved, now, {{"change", "rescheduled"}}));
+      if (before.id == session->id) answer = moved;
+    }
+    if (cut.has_value()) {
+      // The series is cut in two at this occurrence: the old one keeps the past, a new one
+      // (the same rule from the new time, with the rest of its COUNT) takes the rest.
+      Series following = *cut;
+      following.id = new_series_id;
+      following.version = 0;
+      following.first_start = answer.start_time;
+      int count = RecurrenceCount(cut->recurrence_rule);
+      if (count > 0) {
+        auto before = ExpandRecurrence(cut->recurrence_rule, cut->first_start,
+                                       ZoneOf(cut->timezone), cut->first_start,
+                                       session->start_time);
+        if (!before.ok()) return before.status();
+        following.recurrence_rule =
+            WithRecurrenceCount(cut->recurrence_rule,
+                                std::max(1, count - static_cast<int>(before->size())));
+      }
+      following.prototype.duration = answer.duration;
+      following.prototype.recurrence_rule = following.recurrence_rule;
+      absl::Time last = answer.start_time;
+      for (const SessionChange& change : commit.sessions) {
+        last = std::max(last, change.session.start_time);
+      }
+      following.generated_until =
+          std::max(last + absl::Seconds(1),
+                   cut->generated_until == absl::InfiniteFuture()
+                       ? last + absl::Seconds(1)
+                       : absl::FromCivil(absl::ToCivilSecond(cut->generated_until, zone) + shift,
+                                         zone));
+      cut->end_before = std::min(cut->end_before, session->start_time);
+      cut->generated_until = absl::InfiniteFuture();
+      commit.series.push_back(*cut);
+      commit.series.push_back(std::move(following));
+    }
+    auto applied = store_.Apply(org, commit, {}, session->id);
+    if (!applied.ok()) return applied.status();
+    answer.version++;
+    return answer;
+  });
+}
+
+// --- Attendance and offers -----------------------------------------------------------------------
+
+absl::StatusOr<Session> SupervisionService::RecordAttendance(
+    const Caller& caller, const std::string& session_id,
+    const std::vector<Attendance>& attendance) {
+  if (attendance.empty()) return InvalidField("attendance", "must name at least one person");
+  if (static_cast<int>(attendance.size()) > kMaxParticipants) {
+    return InvalidField("attendance",
+                        absl::StrCat("must have at most ", kMaxParticipants, " entries"));
+  }
+  return Retrying([&]() -> absl::StatusOr<Session> {
+    auto session = LoadVisible(caller, session_id);
+    if (!session.ok()) return session.status();
+    if (caller.role != CallerRole::kCoordinator &&
+        !(caller.role == CallerRole::kSupervisor &&
+          Contains(session->supervisor_ids, caller.person_id))) {
+      return absl::PermissionDeniedError(
+          "attendance is recorded by the session's supervisors or a coordinator");
+    }
+    if (session->state != SessionState::kScheduled && session->state != SessionState::kCompleted) {
+      return absl::FailedPreconditionError("attendance is recorded for scheduled sessions");
+    }
+    absl::Time now = clock_.Now();
+    if (session->start_time > now) {
+      return absl::FailedPreconditionError("attendance is recorded once the session has started");
+    }
+    Session recorded = *session;
+    for (size_t i = 0; i < attendance.size(); ++i) {
+      const Attendance& entry = attendance[i];
+      if (!Contains(session->participant_ids, entry.person_id)) {
+        return InvalidField(absl::StrCat("attendance[", i, "].person_id"),
+                            "is not a participant of the session");
+      }
+      if (entry.status == AttendanceStatus::kUnspecified) {
+        return InvalidField(absl::StrCat("attendance[", i, "].status"), "is required");
+      }
+      auto existing = std::find_if(recorded.attendance.begin(), recorded.attendance.end(),
+                                   [&](const Attendance& a) { return a.person_id == entry.person_id; });
+      if (existing != recorded.attendance.end()) {
+        existing->status = entry.status;
+      } else {
+        recorded.attendance.push_back(entry);
+      }
+    }
+    recorded.state = SessionState::kCompleted;
+    recorded.sequence++;
+    recorded.update_time = now;
+    Commit commit;
+    commit.sessions.push_back({recorded, *session});
+    std::vector<std::string> present;
+    for (const Attendance& entry : recorded.attendance) {
+      if (entry.status != AttendanceStatus::kPresent) continue;
+      present.push_back(entry.person_id);
+      if (CountsForCadence(recorded.kind)) {
+        commit.supervised.push_back({entry.person_id, recorded.start_time});
+      }
+    }
+    commit.events.push_back(SessionEvent(
+        "session.attended", recorded, now,
+        {{"present_ids", absl::StrJoin(present, " ")},
+         {"counts_for_cadence", CountsForCadence(recorded.kind) ? "true" : "false"}}));
+    return ApplyAndReload(caller.organization_id, commit, recorded.id);
+  });
+}
+
+absl::StatusOr<Session> SupervisionService::RespondToOffer(const Caller& caller,
+                                                           const std::string& session_id,
+                                                           bool accept) {
+  return Retrying([&]() -> absl::StatusOr<Session> {
+    auto session = LoadVisible(caller, session_id);
+    if (!session.ok()) return session.status();
+    if (!Contains(session->participant_ids, caller.person_id) ||
+        caller.role != CallerRole::kVolunteer) {
+      return absl::PermissionDeniedError("only the volunteer it is offered to answers an offer");
+    }
+    if (session->state != SessionState::kOffered) {
+      return absl::FailedPreconditionError("the session is not an open offer");
+    }
+    absl::Time now = clock_.Now();
+    if (now >= session->offer_expire_time) {
+      return Conflict(kOfferExpired, "the offer lapsed before it was answered");
+    }
+    Session answered = *session;
+    answered.state = accept ? SessionState::kScheduled : SessionState::kDeclined;
+    answered.sequence++;
+    answered.update_time = now;
+    Commit commit;
+    commit.sessions.push_back({answered, *session});
+    if (accept) {
+      commit.events.push_back(
+          SessionEvent("session.scheduled", answered, now, {{"change", "offer_accepted"}}));
+    } else {
+      // Declining is a first-class answer: it frees the time and changes nothing else.
+      commit.events.push_back({"debrief.declined",
+                               now,
+                               {{"session_id", answered.id},
+                                {"volunteer_id", caller.person_id},
+                                {"incident_id", answered.incident_id}}});
+    }
+    return ApplyAndReload(caller.organization_id, commit, answered.id);
+  });
+}
+
+absl::Status SupervisionService::OfferDebrief(const IncidentReported& incident) {
+  const std::string& org = incident.organization_id;
+  auto volunteer = people_.GetPerson(org, incident.volunteer_id);
+  if (volunteer.status().code() == absl::StatusCode::kNotFound) return absl::OkStatus();
+  if (!volunteer.ok()) return volunteer.status();
+  auto policy = store_.GetPolicy(org);
+  if (!policy.ok()) return policy.status();
+  absl::Time now = clock_.Now();
+  absl::Time window_end = incident.report_time + policy->debrief_offer_window;
+  if (window_end <= now + kDebriefNotice) return absl::OkStatus();  // too late to offer in time
+  auto supervisors = people_.ListPeople(org, PersonRole::kSupervisor);
+  if (!supervisors.ok()) return supervisors.status();
+  std::vector<PersonFacts> own;
+  std::vector<PersonFacts> others;
+  for (PersonFacts& supervisor : *supervisors) {
+    if (!supervisor.active) continue;
+    (Contains(volunteer->supervisor_ids, supervisor.person_id) ? own : others)
+        .push_back(std::move(supervisor));
+  }
+  // The first free time with their own supervisor; another supervisor only if theirs has none.
+  std::optional<Slot> slot;
+  for (const std::vector<PersonFacts>* pool : {&own, &others}) {
+    if (pool->empty()) continue;
+    std::vector<std::string> ids{incident.volunteer_id};
+    for (const PersonFacts& p : *pool) ids.push_back(p.person_id);
+    auto availabilities =
+        store_.GetAvailabilities(org, std::vector<std::string>(ids.begin() + 1, ids.end()));
+    if (!availabilities.ok()) return availabilities.status();
+    auto busy = store_.BusyIntervals(org, ids, now - kMaxSessionDuration, window_end);
+    if (!busy.ok()) return busy.status();
+    SlotRequest request;
+    request.volunteer = ScheduleOf(*volunteer);
+    request.volunteer_busy = (*busy)[incident.volunteer_id];
+    request.duration = kDebriefDuration;
+    request.supervisor_buffer = policy->debrief_buffer;
+    request.window_start = now + kDebriefNotice;
+    request.window_end = window_end;
+    request.max_results = 1000;
+    request.step = absl::Minutes(15);
+    request.per_supervisor_per_day = 1000;
+    std::vector<SlotCandidate> candidates;
+    for (size_t i = 0; i < pool->size(); ++i) {
+      SlotCandidate candidate;
+      candidate.supervisor = ScheduleOf((*pool)[i]);
+      candidate.availability = (*availabilities)[i];
+      candidate.busy = (*busy)[(*pool)[i].person_id];
+      candidates.push_back(std::move(candidate));
+    }
+    std::vector<Slot> slots = supervision::ProposeSlots(request, candidates);
+    for (Slot& candidate : slots) {
+      if (!slot.has_value() || candidate.start_time < slot->start_time) slot = std::move(candidate);
+    }
+    if (slot.has_value()) break;
+  }
+  if (!slot.has_value()) {
+    return absl::OkStatus();  // nobody free in the window; the incident alert reaches supervisors
+  }
+  Session offer;
+  offer.id = NewId("ses");
+  offer.organization_id = org;
+  offer.kind = SessionKind::kDebrief;
+  offer.state = SessionState::kOffered;
+  offer.title = "Debrief after a critical incident";
+  offer.supervisor_ids = {slot->supervisor_id};
+  offer.participant_ids = {incident.volunteer_id};
+  offer.start_time = slot->start_time;
+  offer.duration = kDebriefDuration;
+  offer.capacity = 1;
+  offer.incident_id = incident.incident_id;
+  offer.offer_expire_time = slot->start_time;
+  offer.create_time = now;
+  offer.update_time = now;
+  auto lead = people_.GetPerson(org, slot->supervisor_id);
+  if (!lead.ok()) return lead.status();
+  offer.timezone = lead->timezone;
+  offer.supervisor_buffer = policy->debrief_buffer;
+  Commit commit;
+  if (auto status = CheckSession(org, offer, *policy, commit); !status.ok()) {
+    // Taken in the meantime: the consumer retries the event.
+    return absl::AbortedError(status.message());
+  }
+  commit.sessions.push_back({offer, std::nullopt});
+  commit.events.push_back({"debrief.offered",
+                           now,
+                           {{"session_id", offer.id},
+                            {"volunteer_id", incident.volunteer_id},
+                            {"supervisor_id", slot->supervisor_id},
+                            {"incident_id", incident.incident_id},
+                            {"start_time", Rfc3339Utc(offer.start_time)}}});
+  // One offer per incident, whichever replica handles the event and however often.
+  auto applied = store_.Apply(org, commit, {"incident", incident.incident_id}, offer.id);
+  return applied.status();
+}
+
+// --- Policy, overdue, calendar -------------------------------------------------------------------
+
+absl::StatusOr<SupervisionPolicy> SupervisionService::GetPolicy(const Caller& caller) {
+  if (!caller.IsMember() && caller.role != CallerRole::kService) {
+    return absl::PermissionDeniedError("supervision is for the people of an organisation");
+  }
+  return store_.GetPolicy(caller.organization_id);
+}
+
+absl::StatusOr<SupervisionPolicy> SupervisionService::UpdatePolicy(const Caller& caller,
+                                                                   const PolicyUpdate& update) {
+  if (caller.role != CallerRole::kCoordinator) {
+    return absl::PermissionDeniedError("coordinators set the supervision policy");
+  }
+  if (update.cadence.has_value() &&
+      (*update.cadence < absl::Hours(24) || *update.cadence > absl::Hours(24 * 365))) {
+    return InvalidField("policy.cadence", "must be between 1 and 365 days");
+  }
+  if (update.debrief_offer_window.has_value() &&
+      (*update.debrief_offer_window < absl::Hours(1) ||
+       *update.debrief_offer_window > absl::Hours(24 * 14))) {
+    return InvalidField("policy.debrief_offer_window", "must be between 1 hour and 14 days");
+  }
+  if (update.debrief_buffer.has_value() &&
+      (*update.debrief_buffer < absl::ZeroDuration() || *update.debrief_buffer > absl::Hours(4))) {
+    return InvalidField("policy.debrief_buffer", "must be between 0 and 4 hours");
+  }
+  auto policy = store_.GetPolicy(caller.organization_id);
+  if (!policy.ok()) return policy.status();
+  if (update.cadence) policy->cadence = *update.cadence;
+  if (update.debrief_offer_window) policy->debrief_offer_window = *update.debrief_offer_window;
+  if (update.debrief_buffer) policy->debrief_buffer = *update.debrief_buffer;
+  if (update.require_two_facilitators) {
+    policy->require_two_facilitators = *update.require_two_facilitators;
+  }
+  if (auto status = store_.SetPolicy(caller.organization_id, *policy); !status.ok()) return status;
+  return *policy;
+}
+
+absl::StatusOr<std::vector<OverdueVolunteer>> SupervisionService::ComputeOverdue(
+    const std::string& organization_id, const std::string& supervisor_id) {
+  auto volunteers = people_.ListPeople(organization_id, PersonRole::kVolunteer);
+  if (!volunteers.ok()) return volunteers.status();
+  auto policy = store_.GetPolicy(organization_id);
+  if (!policy.ok()) return policy.status();
+  auto last = store_.LastSupervised(organization_id);
+  if (!last.ok()) return last.status();
+  absl::Time now = clock_.Now();
+  std::vector<OverdueVolunteer> overdue;
+  for (const PersonFacts& volunteer : *volunteers) {
+    if (!volunteer.active) continue;
+    if (!supervisor_id.empty() && !Contains(volunteer.supervisor_ids, supervisor_id)) continue;
+    OverdueVolunteer entry;
+    entry.volunteer_id = volunteer.person_id;
+    absl::Time since = volunteer.create_time;
+    if (auto found = last->find(volunteer.person_id); found != last->end()) {
+      entry.last_session_time = found->second;
+      since = found->second;
+    }
+    absl::Duration past = now - (since + policy->cadence);
+    if (past <= absl::ZeroDuration()) continue;
+    entry.days_overdue = static_cast<int>(absl::ToInt64Hours(past + absl::Hours(23)) / 24);
+    overdue.push_back(std::move(entry));
+  }
+  std::sort(overdue.begin(), overdue.end(), [](const auto& a, const auto& b) {
+    if (a.days_overdue != b.days_overdue) return a.days_overdue > b.days_overdue;
+    return a.volunteer_id < b.volunteer_id;
+  });
+  return overdue;
+}
+
+absl::StatusOr<Page<OverdueVolunteer>> SupervisionService::ListOverdue(
+    const Caller& caller, int page_size, const std::string& position) {
+  std::string only_for;
+  if (caller.role == CallerRole::kSupervisor) {
+    only_for = caller.person_id;
+  } else if (caller.role != CallerRole::kCoordinator && caller.role != CallerRole::kService) {
+    return absl::PermissionDeniedError("supervisors and coordinators see who is overdue");
+  }
+  auto overdue = ComputeOverdue(caller.organization_id, only_for);
+  if (!overdue.ok()) return overdue.status();
+  int offset = 0;
+  if (!position.empty() && !absl::SimpleAtoi(position, &offset)) {
+    return InvalidField("page_token", "is not a page token of this listing");
+  }
+  Page<OverdueVolunteer> page;
+  for (int i = offset; i < static_cast<int>(overdue->size()) && i < offset + page_size; ++i) {
+    page.items.push_back((*overdue)[i]);
+  }
+  if (offset + page_size < static_cast<int>(overdue->size())) {
+    page.next_position = absl::StrCat(offset + page_size);
+  }
+  return page;
+}
+
+absl::StatusOr<std::string> SupervisionService::ExportCalendar(const Caller& caller,
+                                                               const std::string& person_id) {
+  if (!caller.IsMember() && caller.role != CallerRole::kService) {
+    return absl::PermissionDeniedError("supervision is for the people of an organisation");
+  }
+  std::string person = person_id.empty() ? caller.person_id : person_id;
+  if (auto status = ValidateToken("person_id", person); !status.ok()) return status;
+  auto visible = MaySeePerson(caller, person);
+  if (!visible.ok()) return visible.status();
+  if (!*visible) return absl::NotFoundError("person not found");
+  absl::Time now = clock_.Now();
+  auto ids = store_.ListSessionIds(caller.organization_id, person, now - absl::Hours(24 * 90),
+                                   absl::InfiniteFuture(), kMaxCalendarSessions, "");
+  if (!ids.ok()) return ids.status();
+  auto sessions = store_.GetSessions(caller.organization_id, ids->session_ids);
+  if (!sessions.ok()) return sessions.status();
+  return CalendarFeed(*sessions, now);
+}
+
+// --- The sweep -----------------------------------------------------------------------------------
+
+absl::Status SupervisionService::RegisterOrganization(const std::string& organization_id) {
+  return store_.AddOrganization(organization_id);
+}
+
+absl::Status SupervisionService::TopUpSeries(const std::string& organization_id,
+                                             const std::string& series_id) {
+  auto result = Retrying([&]() -> absl::StatusOr<bool> {
+    auto stored = store_.GetSeries(organization_id, series_id);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) return false;
+    Series series = **std::move(stored);
+    absl::Time now = clock_.Now();
+    if (series.generated_until >= now + kSeriesHorizon) return false;
+    absl::Time until = now + kSeriesHorizon + absl::Hours(24 * 7);
+    auto occurrences = NewOccurrences(series, series.generated_until, until);
+    if (!occurrences.ok()) return occurrences.status();
+    auto policy = store_.GetPolicy(organization_id);
+    if (!policy.ok()) return policy.status();
+    Commit commit;
+    for (Session& occurrence : *occurrences) {
+      Commit checks;
+      absl::Status fits = CheckSession(organization_id, occurrence, *policy, checks);
+      if (!fits.ok() && fits.code() != absl::StatusCode::kFailedPrecondition) return fits;
+      // A later occurrence whose time is no longer free is kept, cancelled with the conflict, so
+      // the people who run the series see it.
+      auto busy = store_.BusyIntervals(organization_id,
+                                       [&] {
+                                         std::vector<std::string> ids = occurrence.supervisor_ids;
+                                         ids.insert(ids.end(), occurrence.participant_ids.begin(),
+                                                    occurrence.participant_ids.end());
+                                         return ids;
+                                       }(),
+                                       occurrence.start_time - kMaxSessionDuration,
+                                       occurrence.end_time() + occurrence.supervisor_buffer);
+      if (!busy.ok()) return busy.status();
+      std::string taken;
+      for (const BusyCheck& check : checks.checks) {
+        if (FirstOverlap((*busy)[check.person_id], check.start, check.end) != nullptr) {
+          taken = check.message;
+        }
+      }
+      if (!fits.ok()) taken = std::string(fits.message());
+      if (!taken.empty()) {
+        occurrence.state = SessionState::kCancelled;
+        occurrence.cancel_reason = taken;
+      } else {
+        commit.checks.insert(commit.checks.end(), checks.checks.begin(), checks.checks.end());
+        commit.events.push_back(SessionEvent("session.scheduled", occurrence, now));
+      }
+      commit.sessions.push_back({occurrence, std::nullopt});
+    }
+    series.generated_until = until;
+    commit.series.push_back(series);
+    auto applied = store_.Apply(organization_id, commit, {}, series.id);
+    if (!applied.ok()) return applied.status();
+    return true;
+  });
+  return result.status();
+}
+
+absl::Status SupervisionService::LapseOffer(const std::string& organization_id,
+                                            const std::string& session_id) {
+  auto result = Retrying([&]() -> absl::StatusOr<bool> {
+    auto stored = store_.GetSession(organization_id, session_id);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) return false;
+    const Session& session = **stored;
+    absl::Time now = clock_.Now();
+    if (session.state != SessionState::kOffered || session.offer_expire_time > now) return false;
+    Session lapsed = session;
+    lapsed.state = SessionState::kCancelled;
+    lapsed.cancel_reason = absl::StrCat(kOfferExpired, ": the offer lapsed unanswered");
+    lapsed.sequence++;
+    lapsed.update_time = now;
+    Commit commit;
+    commit.sessions.push_back({lapsed, session});
+    commit.events.push_back(SessionEvent("session.cancelled", lapsed, now,
+                                         {{"change", "offer_lapsed"}}));
+    auto applied = store_.Apply(organization_id, commit, {}, session_id);
+    if (!applied.ok()) return applied.status();
+    return true;
+  });
+  return result.status();
+}
+
+absl::Status SupervisionService::SweepOrganization(const std::string& organization_id) {
+  absl::Status status;
+  absl::Time now = clock_.Now();
+  if (auto due = store_.SeriesToTopUp(organization_id, now + kSeriesHorizon, kSweepBatch);
+      due.ok()) {
+    for (const std::string& id : *due) status.Update(TopUpSeries(organization_id, id));
+  } else {
+    status.Update(due.status());
+  }
+  if (auto expired = store_.ExpiredOffers(organization_id, now, kSweepBatch); expired.ok()) {
+    for (const std::string& id : *expired) status.Update(LapseOffer(organization_id, id));
+  } else {
+    status.Update(expired.status());
+  }
+  auto overdue = ComputeOverdue(organization_id, "");
+  if (!overdue.ok()) {
+    status.Update(overdue.status());
+    return status;
+  }
+  for (const OverdueVolunteer& volunteer : *overdue) {
+    std::string gap = volunteer.last_session_time.has_value()
+                          ? absl::StrCat(absl::ToUnixMicros(*volunteer.last_session_time))
+                          : "never";
+    DomainEvent event{"supervision.overdue",
+                      now,
+                      {{"volunteer_id", volunteer.volunteer_id},
+                       {"days_overdue", absl::StrCat(volunteer.days_overdue)},
+                       {"last_session_time", volunteer.last_session_time.has_value()
+                                                 ? Rfc3339Utc(*volunteer.last_session_time)
+                                                 : ""}}};
+    status.Update(
+        store_.PublishOverdueOnce(organization_id, volunteer.volunteer_id, gap, event).status());
+  }
+  return status;
+}
+
+absl::Status SupervisionService::Sweep() {
+  auto organizations = store_.Organizations();
+  if (!organizations.ok()) return organizations.status();
+  absl::Status status;
+  for (const std::string& organization_id : *organizations) {
+    status.Update(SweepOrganization(organization_id));
+  }
+  return status;
+}
+
+}  // namespace peerwell::supervision

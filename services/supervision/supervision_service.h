@@ -1,0 +1,171 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/common/caller.h"
+#include "services/common/clock.h"
+#include "services/supervision/schedule.h"
+#include "services/supervision/supervision.h"
+#include "services/supervision/supervision_store.h"
+
+namespace peerwell::supervision {
+
+enum class PersonRole { kVolunteer, kSupervisor, kCoordinator };
+
+// What scheduling needs to know about a person, from the directory.
+struct PersonFacts {
+  std::string person_id;
+  PersonRole role = PersonRole::kVolunteer;
+  bool active = true;
+  std::string timezone;  // IANA; empty reads as UTC
+  std::optional<QuietHours> quiet_hours;
+  std::vector<std::string> supervisor_ids;
+  absl::Time create_time = absl::InfinitePast();
+};
+
+// The directory, as the supervision domain sees it (DirectoryPeople adapts the gRPC client).
+class PeopleDirectory {
+ public:
+  virtual ~PeopleDirectory() = default;
+  // NOT_FOUND when the person is not in the organisation.
+  virtual absl::StatusOr<PersonFacts> GetPerson(const std::string& organization_id,
+                                                const std::string& person_id) = 0;
+  virtual absl::StatusOr<std::vector<PersonFacts>> ListPeople(const std::string& organization_id,
+                                                              PersonRole role) = 0;
+};
+
+// Occurrences of a series exist at least this far ahead (topped up as time passes).
+inline constexpr absl::Duration kSeriesHorizon = absl::Hours(24 * 7 * 12);
+inline constexpr absl::Duration kMaxSessionDuration = absl::Hours(8);
+inline constexpr absl::Duration kMinSessionDuration = absl::Minutes(5);
+inline constexpr absl::Duration kDebriefDuration = absl::Minutes(60);
+// A debrief is offered at least this far ahead, so the volunteer has time to answer: the offer
+// lapses when its session would begin.
+inline constexpr absl::Duration kDebriefNotice = absl::Hours(1);
+inline constexpr size_t kMaxTitleChars = 200;
+inline constexpr size_t kMaxReasonChars = 500;
+inline constexpr int kMaxSupervisors = 10;
+inline constexpr int kMaxParticipants = 100;
+inline constexpr int kMaxCapacity = 500;
+
+struct SessionQuery {
+  absl::Time start_time = absl::InfinitePast();
+  absl::Time end_time = absl::InfiniteFuture();
+  std::vector<SessionKind> kinds;    // empty: any
+  std::vector<SessionState> states;  // empty: any
+  int page_size = 50;
+  std::string position;
+};
+
+struct ProposeSlotsInput {
+  std::string volunteer_id;
+  SessionKind kind = SessionKind::kIndividual;
+  absl::Duration duration = absl::ZeroDuration();
+  absl::Time window_start = absl::InfinitePast();
+  absl::Time window_end = absl::InfinitePast();
+  int max_results = 10;
+};
+
+// The fields of a policy update that were named in the update mask.
+struct PolicyUpdate {
+  std::optional<absl::Duration> cadence;
+  std::optional<absl::Duration> debrief_offer_window;
+  std::optional<absl::Duration> debrief_buffer;
+  std::optional<bool> require_two_facilitators;
+};
+
+// A critical incident, as the check-in service announced it.
+struct IncidentReported {
+  std::string event_id;
+  std::string organization_id;
+  std::string volunteer_id;
+  std::string incident_id;
+  absl::Time report_time;
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_position;
+};
+
+// The rules of supervision scheduling: who may see and change what, conflicts, seats, series,
+// cadence and debrief offers. A volunteer books and joins for themselves and sees the sessions
+// they take part in; a supervisor manages their availability and sessions and sees their
+// volunteers'; a coordinator everything in the organisation.
+class SupervisionService {
+ public:
+  SupervisionService(SupervisionStore& store, PeopleDirectory& people, const Clock& clock)
+      : store_(store), people_(people), clock_(clock) {}
+
+  absl::StatusOr<Availability> SetAvailability(const Caller& caller,
+                                               const std::string& supervisor_id,
+                                               Availability availability);
+  absl::StatusOr<Availability> GetAvailability(const Caller& caller,
+                                               const std::string& supervisor_id);
+  absl::StatusOr<Session> CreateSession(const Caller& caller, Session input,
+                                        const std::string& request_id);
+  absl::StatusOr<Session> GetSession(const Caller& caller, const std::string& session_id);
+  absl::StatusOr<Page<Session>> ListSessions(const Caller& caller, const std::string& person_id,
+                                             const SessionQuery& query);
+  absl::StatusOr<std::vector<Slot>> ProposeSlots(const Caller& caller, ProposeSlotsInput input);
+  absl::StatusOr<Session> JoinSession(const Caller& caller, const std::string& session_id,
+                                      const std::string& person_id);
+  absl::StatusOr<Session> LeaveSession(const Caller& caller, const std::string& session_id,
+                                       const std::string& person_id);
+  absl::StatusOr<Session> CancelSession(const Caller& caller, const std::string& session_id,
+                                        const std::string& reason, SeriesScope scope);
+  absl::StatusOr<Session> RescheduleSession(const Caller& caller, const std::string& session_id,
+                                            absl::Time start_time,
+                                            std::optional<absl::Duration> duration,
+                                            SeriesScope scope);
+  absl::StatusOr<Session> RecordAttendance(const Caller& caller, const std::string& session_id,
+                                           const std::vector<Attendance>& attendance);
+  absl::StatusOr<Session> RespondToOffer(const Caller& caller, const std::string& session_id,
+                                         bool accept);
+  absl::StatusOr<SupervisionPolicy> GetPolicy(const Caller& caller);
+  absl::StatusOr<SupervisionPolicy> UpdatePolicy(const Caller& caller, const PolicyUpdate& update);
+  absl::StatusOr<Page<OverdueVolunteer>> ListOverdue(const Caller& caller, int page_size,
+                                                     const std::string& position);
+  absl::StatusOr<std::string> ExportCalendar(const Caller& caller, const std::string& person_id);
+
+  // --- Work without a caller: events and the periodic sweep ---------------------------------
+  // Offers the volunteer a debrief at the first free time inside the policy's window, with their
+  // own supervisor when they have time (another supervisor otherwise); at most once per incident.
+  absl::Status OfferDebrief(const IncidentReported& incident);
+  absl::Status RegisterOrganization(const std::string& organization_id);
+  // For every organisation: tops series up to the horizon, lets unanswered offers lapse, and
+  // publishes supervision.overdue once per gap for volunteers past the cadence.
+  absl::Status Sweep();
+
+ private:
+  absl::StatusOr<Session> LoadVisible(const Caller& caller, const std::string& session_id);
+  absl::StatusOr<bool> MaySee(const Caller& caller, const Session& session);
+  absl::StatusOr<bool> MaySeePerson(const Caller& caller, const std::string& person_id);
+  absl::Status MayManage(const Caller& caller, const Session& session);
+  // The conflicts that do not race (people, roles, availability, quiet hours, facilitators,
+  // seats named at creation); adds the busy checks that do to `commit`.
+  absl::Status CheckSession(const std::string& organization_id, const Session& session,
+                            const SupervisionPolicy& policy, Commit& commit);
+  absl::StatusOr<Session> ApplyAndReload(const std::string& organization_id, const Commit& commit,
+                                         const std::string& session_id);
+  absl::StatusOr<std::vector<Session>> NewOccurrences(const Series& series, absl::Time from,
+                                                      absl::Time until);
+  absl::StatusOr<std::vector<OverdueVolunteer>> ComputeOverdue(const std::string& organization_id,
+                                                               const std::string& supervisor_id);
+  absl::Status TopUpSeries(const std::string& organization_id, const std::string& series_id);
+  absl::Status LapseOffer(const std::string& organization_id, const std::string& session_id);
+  absl::Status SweepOrganization(const std::string& organization_id);
+  // Retries `attempt` while it answers ABORTED (a concurrent change): it re-reads each time.
+  template <typename Attempt>
+  auto Retrying(Attempt attempt) -> decltype(attempt());
+
+  SupervisionStore& store_;
+  PeopleDirectory& people_;
+  const Clock& clock_;
+};
+
+}  // namespace peerwell::supervision

@@ -1,0 +1,678 @@
+// The supervision service over real gRPC channels, with the real directory and a real
+// redis-server; its domain runs on a fake clock that starts on Thursday 1 October 2026 (before
+// the daylight-saving changes of Europe/London on 25 October and America/New_York on 1 November).
+#include <libical/ical.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/common/events.h"
+#include "services/common/proto_time.h"
+#include "tests/supervision/supervision_test_server.h"
+
+namespace peerwell::supervision::testing {
+namespace {
+
+namespace dv1 = ::peerwell::directory::v1;
+using ::peerwell::testing::TestToken;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+const absl::Time kStart = absl::FromCivil(absl::CivilSecond(2026, 10, 1, 8, 0, 0),
+                                          absl::UTCTimeZone());
+
+absl::TimeZone Zone(const std::string& name) {
+  absl::TimeZone zone;
+  EXPECT_TRUE(absl::LoadTimeZone(name, &zone));
+  return zone;
+}
+
+absl::Time Utc(int year, int month, int day, int hour, int minute = 0) {
+  return absl::FromCivil(absl::CivilSecond(year, month, day, hour, minute, 0), absl::UTCTimeZone());
+}
+
+google::protobuf::Duration Minutes(int minutes) {
+  google::protobuf::Duration d;
+  d.set_seconds(minutes * 60);
+  return d;
+}
+
+class SupervisionApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Seed(); }
+
+  std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata("authorization", "Bearer " + token);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return context;
+  }
+  std::string Token(CallerRole role, const std::string& person) {
+    return TestToken(role, person, org_);
+  }
+  std::string Coordinator() { return Token(CallerRole::kCoordinator, coordinator_); }
+  std::string Sam() { return Token(CallerRole::kSupervisor, sam_); }
+  std::string Sasha() { return Token(CallerRole::kSupervisor, sasha_); }
+  std::string Volunteer(const std::string& id) { return Token(CallerRole::kVolunteer, id); }
+
+  std::string CreatePerson(const std::string& token, dv1::Role role, const std::string& name,
+                           const std::string& timezone, const std::string& supervisor = "",
+                           const std::string& quiet_start = "", const std::string& quiet_end = "") {
+    dv1::CreatePersonRequest request;
+    request.mutable_person()->set_display_name(name);
+    request.mutable_person()->set_role(role);
+    request.mutable_person()->set_timezone(timezone);
+    if (!supervisor.empty()) request.mutable_person()->add_supervisor_ids(supervisor);
+    if (!quiet_start.empty()) {
+      request.mutable_person()->mutable_quiet_hours()->set_start(quiet_start);
+      request.mutable_person()->mutable_quiet_hours()->set_end(quiet_end);
+    }
+    dv1::CreatePersonResponse response;
+    grpc::Status status =
+        server_.directory().stub().CreatePerson(As(token).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.person().person_id();
+  }
+
+  std::string CreateOrganization(const std::string& name) {
+    dv1::CreateOrganizationRequest request;
+    request.set_display_name(name);
+    dv1::CreateOrganizationResponse response;
+    EXPECT_TRUE(server_.directory()
+                    .stub()
+                    .CreateOrganization(As(TestToken(CallerRole::kAdmin, "op", "")).get(),
+                                        request, &response)
+                    .ok());
+    return response.organization().organization_id();
+  }
+
+  void Seed() {
+    org_ = CreateOrganization("Harbour");
+    coordinator_ = CreatePerson(TestToken(CallerRole::kAdmin, "op", org_), dv1::ROLE_COORDINATOR,
+                                "Grace", "Europe/London");
+    sam_ = CreatePerson(Coordinator(), dv1::ROLE_SUPERVISOR, "Sam", "Europe/London");
+    sasha_ = CreatePerson(Coordinator(), dv1::ROLE_SUPERVISOR, "Sasha", "America/New_York");
+    vera_ = CreatePerson(Coordinator(), dv1::ROLE_VOLUNTEER, "Vera", "Europe/London", sam_);
+    viktor_ = CreatePerson(Coordinator(), dv1::ROLE_VOLUNTEER, "Viktor", "Europe/London", sam_);
+    // Quiet from 17:00 to 09:00 London time: mornings and evenings are off limits.
+    quinn_ = CreatePerson(Coordinator(), dv1::ROLE_VOLUNTEER, "Quinn", "Europe/London", sam_,
+                          "17:00", "09:00");
+    for (int i = 0; i < 10; ++i) {
+      others_.push_back(CreatePerson(Coordinator(), dv1::ROLE_VOLUNTEER, absl::StrCat("W", i),
+                                     "Europe/London", sasha_));
+    }
+    // Monday to Friday, 08:00-18:00 in each supervisor's own zone.
+    for (const auto& [token, id] : {std::pair{Sam(), sam_}, std::pair{Sasha(), sasha_}}) {
+      v1::SetAvailabilityRequest request;
+      for (int day = 1; day <= 5; ++day) {
+        auto* window = request.mutable_availability()->add_weekly();
+        window->set_weekday(day);
+        window->set_start("08:00");
+        window->set_end("18:00");
+      }
+      v1::SetAvailabilityResponse response;
+      grpc::Status status = server_.stub().SetAvailability(As(token).get(), request, &response);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+    }
+  }
+
+  grpc::Status Create(const std::string& token, v1::SessionKind kind,
+                      const std::vector<std::string>& supervisors,
+                      const std::vector<std::string>& participants, absl::Time start,
+                      int minutes = 60, int capacity = 0, const std::string& rrule = "",
+                      v1::Session* out = nullptr, const std::string& request_id = "") {
+    v1::CreateSessionRequest request;
+    v1::Session* session = request.mutable_session();
+    session->set_kind(kind);
+    session->set_title("Supervision");
+    for (const auto& id : supervisors) session->add_supervisor_ids(id);
+    for (const auto& id : participants) session->add_participant_ids(id);
+    *session->mutable_start_time() = TimestampToProto(start);
+    *session->mutable_duration() = Minutes(minutes);
+    session->set_capacity(capacity);
+    session->set_recurrence_rule(rrule);
+    request.set_request_id(request_id);
+    v1::CreateSessionResponse response;
+    grpc::Status status = server_.stub().CreateSession(As(token).get(), request, &response);
+    if (out != nullptr) *out = response.session();
+    return status;
+  }
+
+  std::vector<v1::Session> List(const std::string& token, const std::string& person = "",
+                                 std::vector<v1::SessionState> states = {}) {
+    std::vector<v1::Session> all;
+    v1::ListSessionsRequest request;
+    request.set_person_id(person);
+    for (auto state : states) request.add_states(state);
+    request.set_page_size(7);  // several pages, so paging is exercised too
+    do {
+      v1::ListSessionsResponse response;
+      grpc::Status status = server_.stub().ListSessions(As(token).get(), request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (!status.ok()) break;
+      all.insert(all.end(), response.sessions().begin(), response.sessions().end());
+      request.set_page_token(response.next_page_token());
+    } while (!request.page_token().empty());
+    return all;
+  }
+
+  v1::Session Get(const std::string& token, const std::string& id) {
+    v1::GetSessionRequest request;
+    request.set_session_id(id);
+    v1::GetSessionResponse response;
+    grpc::Status status = server_.stub().GetSession(As(token).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.session();
+  }
+
+  static void ExpectConflict(const grpc::Status& status, const std::string& reason) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+        << status.error_message();
+    EXPECT_THAT(status.error_message(), StartsWith(reason + ": "));
+  }
+
+  std::vector<StreamEntry> Events(const std::string& type) {
+    auto reply = server_.redis().Execute({"XRANGE", EventStreamKey("supervision"), "-", "+"});
+    std::vector<StreamEntry> out;
+    if (!reply.ok()) return out;
+    for (StreamEntry& entry : ParseStreamEntries(*reply)) {
+      if (entry.Get("type") == type) out.push_back(std::move(entry));
+    }
+    return out;
+  }
+
+  SupervisionTestServer server_{kStart};
+  std::string org_, coordinator_, sam_, sasha_, vera_, viktor_, quinn_;
+  std::vector<std::string> others_;
+};
+
+TEST_F(SupervisionApiTest, AvailabilityIsSetBySupervisorsAndValidated) {
+  v1::GetAvailabilityRequest get;
+  get.set_supervisor_id(sasha_);
+  v1::GetAvailabilityResponse got;
+  ASSERT_TRUE(server_.stub().GetAvailability(As(Volunteer(vera_)).get(), get, &got).ok());
+  EXPECT_EQ(got.availability().weekly_size(), 5);
+  EXPECT_EQ(got.availability().weekly(0).start(), "08:00");
+  EXPECT_EQ(got.availability().timezone(), "America/New_York");
+
+  v1::SetAvailabilityRequest bad;
+  auto* window = bad.mutable_availability()->add_weekly();
+  window->set_weekday(8);
+  window->set_start("09:00");
+  window->set_end("10:00");
+  v1::SetAvailabilityResponse set;
+  grpc::Status status = server_.stub().SetAvailability(As(Sam()).get(), bad, &set);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("availability.weekly[0].weekday"));
+  window->set_weekday(1);
+  window->set_start("9 am");
+  status = server_.stub().SetAvailability(As(Sam()).get(), bad, &set);
+  EXPECT_THAT(status.error_message(), HasSubstr("availability.weekly[0].start"));
+  // Nothing was stored from either: Sam still has five windows.
+  get.set_supervisor_id(sam_);
+  ASSERT_TRUE(server_.stub().GetAvailability(As(Sam()).get(), get, &got).ok());
+  EXPECT_EQ(got.availability().weekly_size(), 5);
+
+  window->set_start("09:00");
+  EXPECT_EQ(server_.stub().SetAvailability(As(Volunteer(vera_)).get(), bad, &set).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  bad.set_supervisor_id(sam_);
+  EXPECT_EQ(server_.stub().SetAvailability(As(Sasha()).get(), bad, &set).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(SupervisionApiTest, EveryConflictIsRefusedByNameAndStoresNothing) {
+  auto stored = [&] { return List(Coordinator()).size(); };
+  // Saturday 3 October, 10:00 London: outside Sam's weekdays.
+  ExpectConflict(
+      Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {vera_}, Utc(2026, 10, 3, 9)),
+      "OUTSIDE_AVAILABILITY");
+  // Leave on Monday 5 October.
+  {
+    v1::SetAvailabilityRequest request;
+    v1::GetAvailabilityRequest get;
+    v1::GetAvailabilityResponse current;
+    ASSERT_TRUE(server_.stub().GetAvailability(As(Sam()).get(), get, &current).ok());
+    *request.mutable_availability() = current.availability();
+    auto* leave = request.mutable_availability()->add_exceptions();
+    *leave->mutable_start_time() = TimestampToProto(Utc(2026, 10, 12, 0));
+    *leave->mutable_end_time() = TimestampToProto(Utc(2026, 10, 13, 0));
+    leave->set_available(false);
+    v1::SetAvailabilityResponse response;
+    ASSERT_TRUE(server_.stub().SetAvailability(As(Sam()).get(), request, &response).ok());
+    ExpectConflict(
+        Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {vera_}, Utc(2026, 10, 12, 10)),
+        "OUTSIDE_AVAILABILITY");
+  }
+
+  // Monday 5 October 13:00Z is 14:00 in London and 09:00 in New York: both supervisors work.
+  ASSERT_TRUE(
+      Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {vera_}, Utc(2026, 10, 5, 13)).ok());
+  size_t before = stored();
+  ExpectConflict(
+      Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {viktor_}, Utc(2026, 10, 5, 13, 30)),
+      "SUPERVISOR_DOUBLE_BOOKED");
+  ExpectConflict(
+      Create(Sasha(), v1::SESSION_KIND_INDIVIDUAL, {sasha_}, {vera_}, Utc(2026, 10, 5, 13, 30)),
+      "PARTICIPANT_DOUBLE_BOOKED");
+  ExpectConflict(Create(Sasha(), v1::SESSION_KIND_GROUP, {sasha_}, {others_[0], others_[1]},
+                        Utc(2026, 10, 6, 14), 60, 1),
+                 "OVER_CAPACITY");
+  // 08:00 London on Wednesday 7 October is inside Sam's hours but inside Quinn's quiet hours.
+  ExpectConflict(
+      Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {quinn_}, Utc(2026, 10, 7, 7)),
+      "IN_QUIET_HOURS");
+
+  v1::UpdateSupervisionPolicyRequest policy;
+  policy.mutable_policy()->set_require_two_facilitators(true);
+  policy.mutable_update_mask()->add_paths("require_two_facilitators");
+  v1::UpdateSupervisionPolicyResponse updated;
+  EXPECT_EQ(server_.stub()
+                .UpdateSupervisionPolicy(As(Sam()).get(), policy, &updated)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(
+      server_.stub().UpdateSupervisionPolicy(As(Coordinator()).get(), policy, &updated).ok());
+  ExpectConflict(Create(Sasha(), v1::SESSION_KIND_GROUP, {sasha_}, {others_[0]},
+                        Utc(2026, 10, 6, 14)),
+                 "TOO_FEW_FACILITATORS");
+  EXPECT_EQ(stored(), before);
+  // With two facilitators it lands.
+  EXPECT_TRUE(Create(Sasha(), v1::SESSION_KIND_GROUP, {sasha_, sam_}, {others_[0]},
+                     Utc(2026, 10, 6, 14))
+                  .ok());
+  EXPECT_EQ(stored(), before + 1);
+
+  // Bad input names the field and stores nothing either.
+  grpc::Status bad = Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {vera_},
+                            Utc(2026, 10, 8, 13), 60, 0, "FREQ=SOMETIMES");
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(bad.error_message(), HasSubstr("session.recurrence_rule"));
+  bad = Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {vera_}, Utc(2026, 10, 8, 13), 600);
+  EXPECT_THAT(bad.error_message(), HasSubstr("session.duration"));
+  EXPECT_EQ(stored(), before + 1);
+}
+
+TEST_F(SupervisionApiTest, ManyClientsRaceForTheLastSeatAndExactlyOneGetsIt) {
+  v1::Session session;
+  ASSERT_TRUE(Create(Sasha(), v1::SESSION_KIND_REFLECTIVE_PRACTICE, {sasha_},
+                     {others_[0], others_[1]}, Utc(2026, 10, 6, 14), 90, 3, "", &session)
+                  .ok());
+  std::atomic<int> joined{0};
+  std::atomic<int> full{0};
+  std::vector<std::thread> racers;
+  for (int i = 2; i < 10; ++i) {
+    racers.emplace_back([&, i] {
+      v1::JoinSessionRequest request;
+      request.set_session_id(session.session_id());
+      v1::JoinSessionResponse response;
+      grpc::Status status =
+          server_.stub().JoinSession(As(Volunteer(others_[i])).get(), request, &response);
+      if (status.ok()) ++joined;
+      if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+          absl::StartsWith(status.error_message(), "OVER_CAPACITY: ")) {
+        ++full;
+      }
+    });
+  }
+  for (auto& racer : racers) racer.join();
+  EXPECT_EQ(joined.load(), 1);
+  EXPECT_EQ(full.load(), 7);
+  EXPECT_EQ(Get(Sasha(), session.session_id()).participant_ids_size(), 3);
+}
+
+TEST_F(SupervisionApiTest, AWeeklySeriesKeepsItsLocalHourAcrossDaylightSavingChanges) {
+  // Tuesdays at 10:00 local, eight weeks from 6 October: London leaves summer time on 25
+  // October, New York on 1 November.
+  for (const auto& [token, supervisor, zone_name, first] :
+       {std::tuple{Sam(), sam_, std::string("Europe/London"), Utc(2026, 10, 6, 9)},
+        std::tuple{Sasha(), sasha_, std::string("America/New_York"), Utc(2026, 10, 6, 14)}}) {
+    v1::Session created;
+    ASSERT_TRUE(Create(token, v1::SESSION_KIND_REFLECTIVE_PRACTICE, {supervisor}, {}, first, 60, 8,
+                       "FREQ=WEEKLY;BYDAY=TU;COUNT=8", &created)
+                    .ok());
+    EXPECT_FALSE(created.series_id().empty());
+    std::vector<v1::Session> sessions = List(token);
+    ASSERT_EQ(sessions.size(), 8u) << zone_name;
+    absl::TimeZone zone = Zone(zone_name);
+    std::set<int> utc_hours;
+    for (const v1::Session& session : sessions) {
+      absl::Time start = *TimestampFromProto(session.start_time(), "start");
+      absl::CivilSecond local = absl::ToCivilSecond(start, zone);
+      EXPECT_EQ(local.hour(), 10) << zone_name << " " << absl::FormatCivilTime(local);
+      EXPECT_EQ(absl::GetWeekday(absl::CivilDay(local)), absl::Weekday::tuesday);
+      utc_hours.insert(absl::ToCivilHour(start, absl::UTCTimeZone()).hour());
+      EXPECT_EQ(session.series_id(), created.series_id());
+    }
+    // The UTC hour moved by one at the change: the local hour did not.
+    EXPECT_EQ(utc_hours.size(), 2u) << zone_name;
+  }
+}
+
+TEST_F(SupervisionApiTest, ThisAndFollowingNeverRewritesPastOccurrences) {
+  // Wednesdays 11:00 London, six weeks from 7 October.
+  v1::Session first;
+  ASSERT_TRUE(Create(Sam(), v1::SESSION_KIND_GROUP, {sam_}, {vera_, viktor_}, Utc(2026, 10, 7, 10),
+                     60, 6, "FREQ=WEEKLY;BYDAY=WE;COUNT=6", &first)
+                  .ok());
+  std::vector<v1::Session> before = List(Sam());
+  ASSERT_EQ(before.size(), 6u);
+  // Two occurrences lie in the past now.
+  server_.clock().Advance(Utc(2026, 10, 15, 12) - kStart);
+  v1::RescheduleSessionRequest past;
+  past.set_session_id(before[0].session_id());
+  *past.mutable_start_time() = TimestampToProto(Utc(2026, 10, 22, 11));
+  past.set_scope(v1::SERIES_SCOPE_THIS_AND_FOLLOWING);
+  v1::RescheduleSessionResponse moved;
+  EXPECT_EQ(server_.stub().RescheduleSession(As(Sam()).get(), past, &moved).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  // The third occurrence (21 October, 11:00 BST) and every later one move to 12:00 local.
+  v1::RescheduleSessionRequest request;
+  request.set_session_id(before[2].session_id());
+  *request.mutable_start_time() = TimestampToProto(Utc(2026, 10, 21, 11));
+  request.set_scope(v1::SERIES_SCOPE_THIS_AND_FOLLOWING);
+  grpc::Status status = server_.stub().RescheduleSession(As(Sam()).get(), request, &moved);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  std::vector<v1::Session> after = List(Sam());
+  ASSERT_EQ(after.size(), 6u);
+  absl::TimeZone london = Zone("Europe/London");
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(after[i].session_id(), before[i].session_id());
+    EXPECT_EQ(after[i].start_time().seconds(), before[i].start_time().seconds());
+    EXPECT_EQ(after[i].sequence(), 0);
+    EXPECT_EQ(after[i].series_id(), first.series_id());
+  }
+  for (int i = 2; i < 6; ++i) {
+    absl::Time start = *TimestampFromProto(after[i].start_time(), "start");
+    EXPECT_EQ(absl::ToCivilHour(start, london).hour(), 12) << i;
+    EXPECT_EQ(after[i].sequence(), 1);
+    EXPECT_NE(after[i].series_id(), first.series_id());
+    EXPECT_EQ(after[i].session_id(), before[i].session_id());  // calendars keep their UID
+  }
+
+  // Cancelling this-and-following from the fifth leaves the third and fourth scheduled.
+  v1::CancelSessionRequest cancel;
+  cancel.set_session_id(after[4].session_id());
+  cancel.set_reason("Summer break");
+  cancel.set_scope(v1::SERIES_SCOPE_THIS_AND_FOLLOWING);
+  v1::CancelSessionResponse cancelled;
+  ASSERT_TRUE(server_.stub().CancelSession(As(Sam()).get(), cancel, &cancelled).ok());
+  std::vector<v1::Session> last = List(Sam());
+  std::vector<v1::SessionState> states;
+  for (const auto& session : last) states.push_back(session.state());
+  EXPECT_THAT(states, ::testing::ElementsAre(v1::SESSION_STATE_SCHEDULED,
+                                             v1::SESSION_STATE_SCHEDULED,
+                                             v1::SESSION_STATE_SCHEDULED,
+                                             v1::SESSION_STATE_SCHEDULED,
+                                             v1::SESSION_STATE_CANCELLED,
+                                             v1::SESSION_STATE_CANCELLED));
+  EXPECT_EQ(last[5].cancel_reason(), "Summer break");
+  EXPECT_EQ(last[0].sequence(), 0);
+}
+
+TEST_F(SupervisionApiTest, ProposedSlotsPutTheOwnSupervisorFirstAndAvoidQuietHours) {
+  // Sam is busy on Monday afternoon.
+  ASSERT_TRUE(
+      Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {vera_}, Utc(2026, 10, 5, 13)).ok());
+  v1::ProposeSlotsRequest request;
+  request.set_volunteer_id(quinn_);
+  request.set_kind(v1::SESSION_KIND_INDIVIDUAL);
+  *request.mutable_duration() = Minutes(60);
+  *request.mutable_window_start_time() = TimestampToProto(Utc(2026, 10, 5, 0));
+  *request.mutable_window_end_time() = TimestampToProto(Utc(2026, 10, 10, 0));
+  request.set_max_results(30);
+  v1::ProposeSlotsResponse response;
+  grpc::Status status = server_.stub().ProposeSlots(As(Volunteer(quinn_)).get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_FALSE(response.slots().empty());
+  EXPECT_EQ(response.slots(0).supervisor_id(), sam_);
+  EXPECT_THAT(response.slots(0).reasons(), ::testing::Contains(HasSubstr("own supervisor")));
+  absl::TimeZone london = Zone("Europe/London");
+  bool seen_other = false;
+  for (const v1::Slot& slot : response.slots()) {
+    absl::Time start = *TimestampFromProto(slot.start_time(), "start");
+    absl::Time end = *TimestampFromProto(slot.end_time(), "end");
+    // Quinn is quiet from 17:00 to 09:00 London time.
+    absl::CivilMinute local_start = absl::ToCivilMinute(start, london);
+    absl::CivilMinute local_end = absl::ToCivilMinute(end, london);
+    EXPECT_GE(local_start.hour(), 9);
+    EXPECT_LE(local_end.hour() * 60 + local_end.minute(), 17 * 60);
+    EXPECT_FALSE(start < Utc(2026, 10, 5, 14) && Utc(2026, 10, 5, 13) < end &&
+                 slot.supervisor_id() == sam_);
+    // The own supervisor's slots all come before anyone else's.
+    if (slot.supervisor_id() != sam_) seen_other = true;
+    if (seen_other) {
+      EXPECT_NE(slot.supervisor_id(), sam_);
+    }
+    EXPECT_FALSE(slot.reasons().empty());
+  }
+  EXPECT_TRUE(seen_other);
+
+  request.mutable_duration()->set_seconds(0);
+  EXPECT_EQ(server_.stub().ProposeSlots(As(Volunteer(quinn_)).get(), request, &response)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(SupervisionApiTest, TheCalendarParsesWithLibicalAndMatchesTheSessions) {
+  v1::Session cancelled;
+  ASSERT_TRUE(Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {vera_}, Utc(2026, 10, 5, 13), 60,
+                     0, "", &cancelled)
+                  .ok());
+  ASSERT_TRUE(Create(Sam(), v1::SESSION_KIND_GROUP, {sam_}, {vera_, viktor_}, Utc(2026, 10, 7, 10),
+                     60, 6, "FREQ=WEEKLY;BYDAY=WE;COUNT=3")
+                  .ok());
+  v1::CancelSessionRequest cancel;
+  cancel.set_session_id(cancelled.session_id());
+  v1::CancelSessionResponse response;
+  ASSERT_TRUE(server_.stub().CancelSession(As(Sam()).get(), cancel, &response).ok());
+
+  v1::ExportCalendarRequest request;
+  v1::ExportCalendarResponse calendar;
+  ASSERT_TRUE(server_.stub().ExportCalendar(As(Volunteer(vera_)).get(), request, &calendar).ok());
+  icalcomponent* parsed = icalparser_parse_string(calendar.ics().c_str());
+  ASSERT_NE(parsed, nullptr);
+  std::map<std::string, icalcomponent*> events;
+  for (icalcomponent* event = icalcomponent_get_first_component(parsed, ICAL_VEVENT_COMPONENT);
+       event != nullptr; event = icalcomponent_get_next_component(parsed, ICAL_VEVENT_COMPONENT)) {
+    events[icalcomponent_get_uid(event)] = event;
+  }
+  EXPECT_NE(icalcomponent_get_first_component(parsed, ICAL_VTIMEZONE_COMPONENT), nullptr);
+  std::vector<v1::Session> sessions = List(Volunteer(vera_));
+  ASSERT_EQ(sessions.size(), 4u);
+  EXPECT_EQ(events.size(), sessions.size());
+  for (const v1::Session& session : sessions) {
+    auto found = events.find(session.session_id() + "@peerwell");
+    ASSERT_NE(found, events.end()) << session.session_id();
+    icalcomponent* event = found->second;
+    icalproperty* dtstart = icalcomponent_get_first_property(event, ICAL_DTSTART_PROPERTY);
+    icalparameter* tzid = icalproperty_get_first_parameter(dtstart, ICAL_TZID_PARAMETER);
+    ASSERT_NE(tzid, nullptr);
+    EXPECT_STREQ(icalparameter_get_tzid(tzid), "Europe/London");
+    icaltimetype start = icalproperty_get_dtstart(dtstart);
+    absl::Time local = absl::FromCivil(
+        absl::CivilSecond(start.year, start.month, start.day, start.hour, start.minute, 0),
+        Zone("Europe/London"));
+    EXPECT_EQ(absl::ToUnixSeconds(local), session.start_time().seconds());
+    EXPECT_EQ(icalcomponent_get_status(event), session.state() == v1::SESSION_STATE_CANCELLED
+                                                   ? ICAL_STATUS_CANCELLED
+                                                   : ICAL_STATUS_CONFIRMED);
+    EXPECT_EQ(icalproperty_get_sequence(
+                  icalcomponent_get_first_property(event, ICAL_SEQUENCE_PROPERTY)),
+              session.sequence());
+  }
+  icalcomponent_free(parsed);
+
+  // Another volunteer's calendar is not Vera's to read.
+  request.set_person_id(viktor_);
+  EXPECT_EQ(server_.stub().ExportCalendar(As(Volunteer(vera_)).get(), request, &calendar)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(SupervisionApiTest, ADebriefIsOfferedAfterAnIncidentAndCanBeAcceptedOrDeclined) {
+  auto offers = [&](const std::string& volunteer) {
+    return List(Volunteer(volunteer), "", {v1::SESSION_STATE_OFFERED});
+  };
+  IncidentReported incident{"1-0", org_, vera_, "inc-1", server_.clock().Now()};
+  ASSERT_TRUE(server_.service().OfferDebrief(incident).ok());
+  ASSERT_TRUE(server_.service().OfferDebrief(incident).ok());  // redelivered: one offer still
+  std::vector<v1::Session> offered = offers(vera_);
+  ASSERT_EQ(offered.size(), 1u);
+  const v1::Session& offer = offered[0];
+  EXPECT_EQ(offer.kind(), v1::SESSION_KIND_DEBRIEF);
+  EXPECT_EQ(offer.incident_id(), "inc-1");
+  EXPECT_THAT(offer.supervisor_ids(), ::testing::ElementsAre(sam_));  // her own supervisor
+  absl::Time start = *TimestampFromProto(offer.start_time(), "start");
+  EXPECT_GT(start, server_.clock().Now());
+  EXPECT_LE(start + absl::Hours(1), incident.report_time + absl::Hours(24));
+  EXPECT_EQ(Events("debrief.offered").size(), 1u);
+
+  // Only Vera answers it; accepting schedules it.
+  v1::RespondToOfferRequest respond;
+  respond.set_session_id(offer.session_id());
+  respond.set_accept(true);
+  v1::RespondToOfferResponse answered;
+  EXPECT_EQ(server_.stub().RespondToOffer(As(Sam()).get(), respond, &answered).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(server_.stub().RespondToOffer(As(Volunteer(vera_)).get(), respond, &answered).ok());
+  EXPECT_EQ(answered.session().state(), v1::SESSION_STATE_SCHEDULED);
+
+  // Viktor declines his: the session is declined, nothing else happens.
+  ASSERT_TRUE(server_.service()
+                  .OfferDebrief({"2-0", org_, viktor_, "inc-2", server_.clock().Now()})
+                  .ok());
+  offered = offers(viktor_);
+  ASSERT_EQ(offered.size(), 1u);
+  respond.set_session_id(offered[0].session_id());
+  respond.set_accept(false);
+  ASSERT_TRUE(
+      server_.stub().RespondToOffer(As(Volunteer(viktor_)).get(), respond, &answered).ok());
+  EXPECT_EQ(answered.session().state(), v1::SESSION_STATE_DECLINED);
+  EXPECT_EQ(Events("debrief.declined").size(), 1u);
+  EXPECT_EQ(List(Volunteer(viktor_)).size(), 1u);
+
+  // Quinn does not answer hers in time: answering late is OFFER_EXPIRED, and the sweep lets it
+  // lapse.
+  ASSERT_TRUE(server_.service()
+                  .OfferDebrief({"3-0", org_, quinn_, "inc-3", server_.clock().Now()})
+                  .ok());
+  offered = offers(quinn_);
+  ASSERT_EQ(offered.size(), 1u);
+  server_.clock().Advance(absl::Hours(25));
+  ASSERT_TRUE(server_.service().RegisterOrganization(org_).ok());
+  respond.set_session_id(offered[0].session_id());
+  respond.set_accept(true);
+  ExpectConflict(
+      server_.stub().RespondToOffer(As(Volunteer(quinn_)).get(), respond, &answered),
+      "OFFER_EXPIRED");
+  ASSERT_TRUE(server_.service().Sweep().ok());
+  v1::Session lapsed = Get(Volunteer(quinn_), offered[0].session_id());
+  EXPECT_EQ(lapsed.state(), v1::SESSION_STATE_CANCELLED);
+  EXPECT_THAT(lapsed.cancel_reason(), StartsWith("OFFER_EXPIRED"));
+}
+
+TEST_F(SupervisionApiTest, VolunteersPastTheCadenceAreOverdueUntilTheyAttend) {
+  // Everyone joined "now" by the directory's real clock; 31 days later all are past 30 days.
+  server_.clock().Advance(absl::Now() + absl::Hours(24 * 31) - server_.clock().Now());
+  auto overdue = [&](const std::string& token) {
+    v1::ListOverdueRequest request;
+    v1::ListOverdueResponse response;
+    grpc::Status status = server_.stub().ListOverdue(As(token).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    std::set<std::string> ids;
+    for (const auto& entry : response.overdue()) {
+      ids.insert(entry.volunteer_id());
+      EXPECT_GE(entry.days_overdue(), 1);
+    }
+    return ids;
+  };
+  EXPECT_EQ(overdue(Coordinator()).size(), 13u);
+  EXPECT_EQ(overdue(Sam()), (std::set<std::string>{vera_, viktor_, quinn_}));
+  v1::ListOverdueRequest request;
+  v1::ListOverdueResponse response;
+  EXPECT_EQ(server_.stub().ListOverdue(As(Volunteer(vera_)).get(), request, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  // The sweep announces each gap once, however often it runs.
+  ASSERT_TRUE(server_.service().RegisterOrganization(org_).ok());
+  ASSERT_TRUE(server_.service().Sweep().ok());
+  ASSERT_TRUE(server_.service().Sweep().ok());
+  EXPECT_EQ(Events("supervision.overdue").size(), 13u);
+
+  // Vera attends an individual session: she is no longer overdue.
+  absl::Time now = server_.clock().Now();
+  absl::CivilDay next_monday = absl::ToCivilDay(now, Zone("Europe/London")) + 7;
+  while (absl::GetWeekday(next_monday) != absl::Weekday::monday) --next_monday;
+  absl::Time start = absl::FromCivil(absl::CivilHour(next_monday) + 10, Zone("Europe/London"));
+  v1::Session session;
+  grpc::Status created =
+      Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {vera_}, start, 60, 0, "", &session);
+  ASSERT_TRUE(created.ok()) << created.error_message();
+  v1::RecordAttendanceRequest attend;
+  attend.set_session_id(session.session_id());
+  auto* present = attend.add_attendance();
+  present->set_person_id(vera_);
+  present->set_status(v1::ATTENDANCE_STATUS_PRESENT);
+  v1::RecordAttendanceResponse attended;
+  EXPECT_EQ(server_.stub().RecordAttendance(As(Sam()).get(), attend, &attended).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);  // not started yet
+  server_.clock().Advance(start + absl::Hours(1) - now);
+  ASSERT_TRUE(server_.stub().RecordAttendance(As(Sam()).get(), attend, &attended).ok());
+  EXPECT_EQ(attended.session().state(), v1::SESSION_STATE_COMPLETED);
+  EXPECT_EQ(overdue(Sam()), (std::set<std::string>{viktor_, quinn_}));
+  ASSERT_EQ(Events("session.attended").size(), 1u);
+  EXPECT_EQ(Events("session.attended")[0].Get("present_ids"), vera_);
+}
+
+TEST_F(SupervisionApiTest, SessionsAreSeenOnlyByThoseTheyConcern) {
+  v1::Session session;
+  ASSERT_TRUE(Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {vera_}, Utc(2026, 10, 5, 13), 60,
+                     0, "", &session)
+                  .ok());
+  v1::GetSessionRequest request;
+  request.set_session_id(session.session_id());
+  v1::GetSessionResponse response;
+  EXPECT_TRUE(server_.stub().GetSession(As(Volunteer(vera_)).get(), request, &response).ok());
+  EXPECT_TRUE(server_.stub().GetSession(As(Coordinator()).get(), request, &response).ok());
+  EXPECT_EQ(server_.stub().GetSession(As(Volunteer(viktor_)).get(), request, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(server_.stub().GetSession(As(Sasha()).get(), request, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  std::string elsewhere = CreateOrganization("Lighthouse");
+  EXPECT_EQ(server_.stub()
+                .GetSession(As(TestToken(CallerRole::kCoordinator, "p1", elsewhere)).get(),
+                            request, &response)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(server_.stub().GetSession(As("not-a-token").get(), request, &response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(SupervisionApiTest, ARetriedCreateWithItsRequestIdStoresOneSession) {
+  v1::Session first;
+  v1::Session again;
+  ASSERT_TRUE(Create(Volunteer(vera_), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {}, Utc(2026, 10, 5, 13),
+                     60, 0, "", &first, "book-1")
+                  .ok());
+  ASSERT_TRUE(Create(Volunteer(vera_), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {},
+                     Utc(2026, 10, 5, 13), 60, 0, "", &again, "book-1")
+                  .ok());
+  EXPECT_EQ(first.session_id(), again.session_id());
+  EXPECT_EQ(List(Volunteer(vera_)).size(), 1u);
+  // A volunteer books for themselves only.
+  EXPECT_EQ(Create(Volunteer(vera_), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {viktor_},
+                   Utc(2026, 10, 6, 13))
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+}  // namespace
+}  // namespace peerwell::supervision::testing
