@@ -38,10 +38,12 @@ const SPEC_PORTS = {
   directory: 50051, checkin: 50052, alerts: 50053, supervision: 50054, network: 50055,
   gateway: 8080,
 };
-// What each service cannot run without, beyond what every service needs.
+// What each service cannot run without, beyond what every service needs. Only a service that
+// needs the master key (it seals data) may be given it.
 const NEEDS = {
   checkin: ["masterKey", "PEERWELL_DIRECTORY_ADDR"],
   alerts: ["PEERWELL_DIRECTORY_ADDR"],
+  supervision: ["PEERWELL_DIRECTORY_ADDR"],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -436,6 +438,12 @@ function checkDeployment(ix, binaries, deployment, namespace, errors) {
     const needs = NEEDS[service] ?? [];
     if (needs.includes("masterKey")) {
       checkSecretSetting(ix, podSpec, container, env, "MASTER_KEY", "master", cwhat, errors);
+    } else {
+      for (const name of ["PEERWELL_MASTER_KEY", "PEERWELL_MASTER_KEY_FILE"]) {
+        if (env.has(name)) {
+          errors.push(`${cwhat}: ${name} is set, but only services that seal data get the master key`);
+        }
+      }
     }
     for (const [name, entry] of env) {
       const callee = /^PEERWELL_([A-Z]+)_ADDR$/.exec(name)?.[1]?.toLowerCase();
@@ -658,6 +666,12 @@ async function checkRender(binaries, objects) {
   const notes = [];
   if (ix.deployments.length === 0) errors.push("no Deployments rendered");
   for (const d of ix.deployments) checkDeployment(ix, binaries, d, namespace, errors);
+  // Every server the build produced runs: a built service left out of a render is a mistake.
+  const run = new Set(ix.deployments.map(
+    (d) => path.basename(d.spec.template.spec.containers[0]?.command?.[0] ?? "")));
+  for (const b of binaries.filter((x) => x.listenPort !== null && !run.has(x.name))) {
+    errors.push(`no Deployment runs ${b.name}, which the build produced`);
+  }
   for (const s of ix.statefulSets) checkRedis(ix, s, errors);
   for (const h of ix.hpas) {
     if (!ix.deployments.some((d) => d.metadata.name === h.spec.scaleTargetRef.name)) {
@@ -763,6 +777,16 @@ const MUTATIONS = [
   ["no master key for check-ins", /MASTER_KEY \(or _FILE\) is not set/, (objs) => {
     const c = deploymentOf(objs, "peerwell-checkin").spec.template.spec.containers[0];
     c.env = c.env.filter((e) => !e.name.startsWith("PEERWELL_MASTER_KEY"));
+  }],
+  ["a built service left out", /no Deployment runs peerwell-supervision/, (objs) => {
+    const i = objs.indexOf(deploymentOf(objs, "peerwell-supervision"));
+    if (i < 0) return false;
+    objs.splice(i, 1);
+  }],
+  ["the master key given to supervision", /supervision.*PEERWELL_MASTER_KEY_FILE is set, but only/,
+   (objs) => {
+    deploymentOf(objs, "peerwell-supervision").spec.template.spec.containers[0].env
+      .push({ name: "PEERWELL_MASTER_KEY_FILE", value: "/var/run/secrets/peerwell/master-key" });
   }],
   ["the directory through a ClusterIP Service", /is not headless/, (objs) =>
     editSetting(objs, "peerwell-alerts", "PEERWELL_DIRECTORY_ADDR",
