@@ -1,34 +1,16 @@
 #include "services/supervision/calendar.h"
 
-#include <libical/ical.h>
-
 #include <cstdlib>
-#include <map>
-#include <mutex>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "services/supervision/libical_support.h"
 
 namespace peerwell::supervision {
 namespace {
 
-// libical's built-in time zones are loaded lazily into shared tables.
-std::mutex& CalendarMutex() {
-  static auto* mu = new std::mutex;
-  return *mu;
-}
-
 icaltimetype FloatingLocal(absl::Time time, const absl::TimeZone& zone) {
-  absl::CivilSecond civil = absl::ToCivilSecond(time, zone);
-  icaltimetype out = icaltime_null_time();
-  out.year = static_cast<int>(civil.year());
-  out.month = civil.month();
-  out.day = civil.day();
-  out.hour = civil.hour();
-  out.minute = civil.minute();
-  out.second = civil.second();
-  out.zone = nullptr;
-  return out;
+  return FloatingIcalTime(absl::ToCivilSecond(time, zone));
 }
 
 icaltimetype Utc(absl::Time time) {
@@ -79,7 +61,7 @@ std::string SessionKindTitle(SessionKind kind) {
 }
 
 std::string CalendarFeed(const std::vector<Session>& sessions, absl::Time now) {
-  std::lock_guard<std::mutex> lock(CalendarMutex());
+  std::lock_guard<std::mutex> lock(LibicalMutex());
   icalcomponent* calendar = icalcomponent_new_vcalendar();
   icalcomponent_add_property(calendar, icalproperty_new_version("2.0"));
   icalcomponent_add_property(calendar, icalproperty_new_prodid("-//PeerWell//Supervision//EN"));

@@ -1,7 +1,5 @@
 #include "services/supervision/recurrence.h"
 
-#include <libical/ical.h>
-
 #include <algorithm>
 #include <mutex>
 
@@ -10,16 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "services/supervision/libical_support.h"
 
 namespace peerwell::supervision {
 namespace {
-
-// libical keeps its error state in a global; parsing is serialised so one rule's error is never
-// read as another's.
-std::mutex& LibicalMutex() {
-  static auto* mu = new std::mutex;
-  return *mu;
-}
 
 bool Parse(const std::string& rule, icalrecurrencetype* out) {
   std::lock_guard<std::mutex> lock(LibicalMutex());
@@ -28,19 +20,6 @@ bool Parse(const std::string& rule, icalrecurrencetype* out) {
   bool ok = icalerrno == ICAL_NO_ERROR && out->freq != ICAL_NO_RECURRENCE;
   icalerror_clear_errno();
   return ok;
-}
-
-icaltimetype LocalIcalTime(const absl::CivilSecond& civil) {
-  icaltimetype time = icaltime_null_time();
-  time.year = static_cast<int>(civil.year());
-  time.month = civil.month();
-  time.day = civil.day();
-  time.hour = civil.hour();
-  time.minute = civil.minute();
-  time.second = civil.second();
-  time.is_date = 0;
-  time.zone = nullptr;  // floating: the rule runs on the local wall clock
-  return time;
 }
 
 }  // namespace
@@ -85,8 +64,9 @@ absl::StatusOr<std::vector<absl::Time>> ExpandRecurrence(const std::string& rule
     until = std::min(until, bound + absl::Seconds(1));  // UNTIL is inclusive
     recur.until = icaltime_null_time();
   }
-  icaltimetype start = LocalIcalTime(absl::ToCivilSecond(first_start, zone));
+  icaltimetype start = FloatingIcalTime(absl::ToCivilSecond(first_start, zone));
   std::vector<absl::Time> starts;
+  std::lock_guard<std::mutex> lock(LibicalMutex());
   icalrecur_iterator* iterator = icalrecur_iterator_new(recur, start);
   if (iterator == nullptr) return absl::InvalidArgumentError("recurrence_rule: cannot be expanded");
   // Every occurrence from the first is walked (COUNT counts from DTSTART); bounded all the same.

@@ -214,6 +214,16 @@ absl::Status SupervisionService::MayManage(const Caller& caller, const Session& 
 
 // --- Availability --------------------------------------------------------------------------------
 
+absl::StatusOr<PersonFacts> SupervisionService::LoadSupervisor(const std::string& organization_id,
+                                                               const std::string& person_id) {
+  auto person = people_.GetPerson(organization_id, person_id);
+  if (person.status().code() == absl::StatusCode::kNotFound ||
+      (person.ok() && !IsSupervising(*person))) {
+    return absl::NotFoundError("supervisor not found");
+  }
+  return person;
+}
+
 absl::StatusOr<Availability> SupervisionService::SetAvailability(const Caller& caller,
                                                                  const std::string& supervisor_id,
                                                                  Availability availability) {
@@ -253,10 +263,7 @@ absl::StatusOr<Availability> SupervisionService::SetAvailability(const Caller& c
                           "must span at most a year");
     }
   }
-  auto person = people_.GetPerson(caller.organization_id, target);
-  if (person.status().code() == absl::StatusCode::kNotFound || (person.ok() && !IsSupervising(*person))) {
-    return absl::NotFoundError("supervisor not found");
-  }
+  auto person = LoadSupervisor(caller.organization_id, target);
   if (!person.ok()) return person.status();
   availability.supervisor_id = target;
   availability.timezone = person->timezone;
@@ -272,10 +279,7 @@ absl::StatusOr<Availability> SupervisionService::GetAvailability(
     return absl::PermissionDeniedError("supervision is for the people of an organisation");
   }
   std::string target = supervisor_id.empty() ? caller.person_id : supervisor_id;
-  auto person = people_.GetPerson(caller.organization_id, target);
-  if (person.status().code() == absl::StatusCode::kNotFound || (person.ok() && !IsSupervising(*person))) {
-    return absl::NotFoundError("supervisor not found");
-  }
+  auto person = LoadSupervisor(caller.organization_id, target);
   if (!person.ok()) return person.status();
   auto stored = store_.GetAvailability(caller.organization_id, target);
   if (!stored.ok()) return stored.status();

@@ -146,6 +146,9 @@ class SupervisionService {
   absl::StatusOr<bool> MaySee(const Caller& caller, const Session& session);
   absl::StatusOr<bool> MaySeePerson(const Caller& caller, const std::string& person_id);
   absl::Status MayManage(const Caller& caller, const Session& session);
+  // A supervisor or coordinator of the organisation; NOT_FOUND for anyone else.
+  absl::StatusOr<PersonFacts> LoadSupervisor(const std::string& organization_id,
+                                             const std::string& person_id);
   // The conflicts that do not race (people, roles, availability, quiet hours, facilitators,
   // seats named at creation); adds the busy checks that do to `commit`.
   absl::Status CheckSession(const std::string& organization_id, const Session& session,
