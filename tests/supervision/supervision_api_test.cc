@@ -632,6 +632,61 @@ TEST_F(SupervisionApiTest, VolunteersPastTheCadenceAreOverdueUntilTheyAttend) {
   EXPECT_EQ(Events("session.attended")[0].Get("present_ids"), vera_);
 }
 
+TEST_F(SupervisionApiTest, AnOpenSeriesIsToppedUpAsTimePassesAndNeverDuplicated) {
+  // Every Thursday at 15:00 London, without end.
+  v1::Session first;
+  ASSERT_TRUE(Create(Sam(), v1::SESSION_KIND_GROUP, {sam_}, {}, Utc(2026, 10, 8, 14), 60, 10,
+                     "FREQ=WEEKLY;BYDAY=TH", &first)
+                  .ok());
+  auto horizon = [&] {
+    std::vector<v1::Session> sessions = List(Sam());
+    std::set<std::string> ids;
+    for (const auto& session : sessions) ids.insert(session.session_id());
+    EXPECT_EQ(ids.size(), sessions.size());  // no occurrence twice
+    return *TimestampFromProto(sessions.back().start_time(), "start");
+  };
+  EXPECT_GE(horizon(), server_.clock().Now() + absl::Hours(24 * 7 * 12));
+  ASSERT_TRUE(server_.service().RegisterOrganization(org_).ok());
+  server_.clock().Advance(absl::Hours(24 * 7 * 3));
+  // Two replicas sweeping at once (and again) create each occurrence once.
+  std::thread other([&] { EXPECT_TRUE(server_.service().Sweep().ok()); });
+  EXPECT_TRUE(server_.service().Sweep().ok());
+  other.join();
+  ASSERT_TRUE(server_.service().Sweep().ok());
+  EXPECT_GE(horizon(), server_.clock().Now() + absl::Hours(24 * 7 * 12));
+  for (const auto& session : List(Sam())) {
+    EXPECT_EQ(session.series_id(), first.series_id());
+    EXPECT_EQ(absl::ToCivilHour(*TimestampFromProto(session.start_time(), "start"),
+                                Zone("Europe/London"))
+                  .hour(),
+              15);
+  }
+}
+
+TEST_F(SupervisionApiTest, ADebriefGoesToAnotherSupervisorWhenTheOwnHasNoTime) {
+  // Sam is on leave for the whole offer window.
+  v1::SetAvailabilityRequest leave;
+  auto* exception = leave.mutable_availability()->add_exceptions();
+  *exception->mutable_start_time() = TimestampToProto(kStart - absl::Hours(1));
+  *exception->mutable_end_time() = TimestampToProto(kStart + absl::Hours(48));
+  exception->set_available(false);
+  v1::SetAvailabilityResponse set;
+  ASSERT_TRUE(server_.stub().SetAvailability(As(Sam()).get(), leave, &set).ok());
+  ASSERT_TRUE(server_.service()
+                  .OfferDebrief({"1-0", org_, vera_, "inc-1", server_.clock().Now()})
+                  .ok());
+  std::vector<v1::Session> offers = List(Volunteer(vera_), "", {v1::SESSION_STATE_OFFERED});
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_THAT(offers[0].supervisor_ids(), ::testing::ElementsAre(sasha_));
+  // A supervisor sees the sessions of the volunteers they supervise, not others'.
+  EXPECT_EQ(List(Sam(), vera_).size(), 1u);
+  v1::ListSessionsRequest request;
+  request.set_person_id(vera_);
+  v1::ListSessionsResponse response;
+  EXPECT_EQ(server_.stub().ListSessions(As(Sasha()).get(), request, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_F(SupervisionApiTest, SessionsAreSeenOnlyByThoseTheyConcern) {
   v1::Session session;
   ASSERT_TRUE(Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {vera_}, Utc(2026, 10, 5, 13), 60,
