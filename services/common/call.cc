@@ -1,9 +1,26 @@
 #include "services/common/call.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/string_view.h"
+#include "google/rpc/status.pb.h"
 #include "services/common/log.h"
 
 namespace peerwell {
+namespace {
+
+// "REASON: details": the reason a refused change names first (Appendix B), if the message has
+// one.
+absl::string_view ConflictReason(absl::string_view message) {
+  size_t colon = message.find(": ");
+  if (colon == absl::string_view::npos || colon < 3 || colon > 64) return {};
+  absl::string_view reason = message.substr(0, colon);
+  for (char c : reason) {
+    if (!absl::ascii_isupper(c) && !absl::ascii_isdigit(c) && c != '_') return {};
+  }
+  return reason;
+}
+
+}  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view rpc) {
   if (status.ok()) return grpc::Status::OK;
@@ -18,7 +35,19 @@ grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view rpc) {
     Log(Severity::kWarning, "unavailable",
         {Field("rpc", std::string(rpc)), Field("error", std::string(status.message()))});
   }
-  return grpc::Status(code, std::string(status.message()));
+  std::string message(status.message());
+  if (absl::string_view reason = ConflictReason(message); !reason.empty()) {
+    // Also as google.rpc.ErrorInfo in the status details, for clients that branch on it.
+    google::rpc::ErrorInfo info;
+    info.set_reason(std::string(reason));
+    info.set_domain("peerwell");
+    google::rpc::Status details;
+    details.set_code(static_cast<int>(code));
+    details.set_message(message);
+    details.add_details()->PackFrom(info);
+    return grpc::Status(code, message, details.SerializeAsString());
+  }
+  return grpc::Status(code, message);
 }
 
 std::optional<absl::string_view> MetadataValue(const grpc::ServerContextBase& context,

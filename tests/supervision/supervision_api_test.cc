@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "services/common/events.h"
 #include "services/common/proto_time.h"
@@ -174,6 +175,13 @@ class SupervisionApiTest : public ::testing::Test {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
         << status.error_message();
     EXPECT_THAT(status.error_message(), StartsWith(reason + ": "));
+    // The same reason as google.rpc.ErrorInfo in the status details.
+    google::rpc::Status details;
+    ASSERT_TRUE(details.ParseFromString(status.error_details()));
+    ASSERT_EQ(details.details_size(), 1);
+    google::rpc::ErrorInfo info;
+    ASSERT_TRUE(details.details(0).UnpackTo(&info));
+    EXPECT_EQ(info.reason(), reason);
   }
 
   std::vector<StreamEntry> Events(const std::string& type) {
