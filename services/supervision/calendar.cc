@@ -1,6 +1,8 @@
 #include "services/supervision/calendar.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -70,6 +72,14 @@ std::string CalendarFeed(const std::vector<Session>& sessions, absl::Time now) {
 
   // One VTIMEZONE per zone the sessions use, as the iCalendar zone libical builds from the same
   // zone database, named by its IANA name so that DTSTART;TZID= finds it.
+  // Each zone's rules are kept from its first session on: the zone database's history back to
+  // the 1890s would make the feed many times longer than its events.
+  std::map<std::string, absl::Time> first_start;
+  for (const Session& session : sessions) {
+    if (session.timezone.empty()) continue;
+    auto [it, added] = first_start.try_emplace(session.timezone, session.start_time);
+    if (!added) it->second = std::min(it->second, session.start_time);
+  }
   std::set<std::string> zoned;
   for (const Session& session : sessions) {
     if (session.timezone.empty() || zoned.count(session.timezone) > 0) continue;
@@ -78,6 +88,8 @@ std::string CalendarFeed(const std::vector<Session>& sessions, absl::Time now) {
     icalcomponent* component = icaltimezone_get_component(zone);
     if (component == nullptr) continue;
     icalcomponent* copy = icalcomponent_new_clone(component);
+    icaltimezone_truncate_vtimezone(copy, Utc(first_start[session.timezone]), icaltime_null_time(),
+                                    0);
     icalproperty* tzid = icalcomponent_get_first_property(copy, ICAL_TZID_PROPERTY);
     if (tzid != nullptr) icalproperty_set_tzid(tzid, session.timezone.c_str());
     icalcomponent_add_component(calendar, copy);
