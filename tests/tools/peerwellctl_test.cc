@@ -1,7 +1,9 @@
-// peerwellctl as a person uses it: against the real directory, check-in and alerts binaries and
-// a real redis-server.
+// peerwellctl as a person uses it: against the real directory, check-in, alerts and supervision
+// binaries and a real redis-server.
 #include <algorithm>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -24,12 +26,13 @@ using ::peerwell::testing::RedisServer;
 using ::peerwell::testing::ServerProcess;
 using ::peerwell::testing::StartedServer;
 using ::peerwell::testing::WaitFor;
+using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// Nothing listens here, so the CLI finds no check-in or alerts service unless a test starts one
-// (and never reaches one that happens to run on the default port).
+// Nothing listens here, so the CLI finds no check-in, alerts or supervision service unless a test
+// starts one (and never reaches one that happens to run on the default port).
 constexpr char kNothingListens[] = "127.0.0.1:1";
 
 // The string value of the first "key":"..." in JSON output; empty when there is none.
@@ -67,6 +70,37 @@ class PeerwellctlTest : public ::testing::Test {
   // Started before anything is seeded, so that it sees every check-in event.
   void StartAlerts() { alerts_ = Start(PEERWELL_ALERTS_BINARY, {}); }
 
+  void StartSupervision() { supervision_ = Start(PEERWELL_SUPERVISION_BINARY, {}); }
+
+  // A new organisation with a coordinator, a supervisor in Europe/London and a volunteer they
+  // supervise: their ids and --as identities.
+  struct Team {
+    std::string org_id, coordinator, supervisor_id, supervisor, volunteer_id, volunteer;
+  };
+  Team NewTeam() {
+    Team team;
+    CtlRun org = Ctl({"--as", "admin:ops", "--json", "org", "create", "Lighthouse"});
+    team.org_id = JsonValue(org.output, "organizationId");
+    EXPECT_FALSE(team.org_id.empty()) << org.output;
+    CtlRun coordinator = Ctl({"--as", "admin:ops:" + team.org_id, "--json", "person", "create",
+                              "--name", "Grace", "--role", "coordinator"});
+    std::string coordinator_id = JsonValue(coordinator.output, "personId");
+    EXPECT_FALSE(coordinator_id.empty()) << coordinator.output;
+    team.coordinator = absl::StrCat("coordinator:", coordinator_id, ":", team.org_id);
+    CtlRun supervisor = Ctl({"--as", team.coordinator, "--json", "person", "create", "--name",
+                             "Daniel", "--role", "supervisor", "--timezone", "Europe/London"});
+    team.supervisor_id = JsonValue(supervisor.output, "personId");
+    EXPECT_FALSE(team.supervisor_id.empty()) << supervisor.output;
+    team.supervisor = absl::StrCat("supervisor:", team.supervisor_id, ":", team.org_id);
+    CtlRun volunteer =
+        Ctl({"--as", team.coordinator, "--json", "person", "create", "--name", "Vera", "--role",
+             "volunteer", "--timezone", "Europe/London", "--supervisor", team.supervisor_id});
+    team.volunteer_id = JsonValue(volunteer.output, "personId");
+    EXPECT_FALSE(team.volunteer_id.empty()) << volunteer.output;
+    team.volunteer = absl::StrCat("volunteer:", team.volunteer_id, ":", team.org_id);
+    return team;
+  }
+
   // A new organisation with one volunteer; the volunteer's --as identity.
   std::string NewVolunteer() {
     CtlRun org = Ctl({"--as", "admin:ops", "--json", "org", "create", "Lighthouse"});
@@ -84,7 +118,9 @@ class PeerwellctlTest : public ::testing::Test {
     std::vector<std::pair<std::string, std::string>> env{
         {"PEERWELL_DIRECTORY_ADDR", directory_.address},
         {"PEERWELL_CHECKIN_ADDR", checkin_.process ? checkin_.address : kNothingListens},
-        {"PEERWELL_ALERTS_ADDR", alerts_.process ? alerts_.address : kNothingListens}};
+        {"PEERWELL_ALERTS_ADDR", alerts_.process ? alerts_.address : kNothingListens},
+        {"PEERWELL_SUPERVISION_ADDR",
+         supervision_.process ? supervision_.address : kNothingListens}};
     if (with_secret) env.push_back({"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret});
     return env;
   }
@@ -99,10 +135,11 @@ class PeerwellctlTest : public ::testing::Test {
   }
 
   RedisServer redis_;
-  StartedServer directory_, checkin_, alerts_;
+  StartedServer directory_, checkin_, alerts_, supervision_;
 };
 
 TEST_F(PeerwellctlTest, SeedsTheDemoOrganisationOnceAndListsItsPeople) {
+  StartSupervision();
   CtlRun seed = Ctl({"demo", "seed", "--json"});
   ASSERT_EQ(seed.exit_code, 0) << seed.output;
   EXPECT_THAT(seed.output, HasSubstr("Harbour Peer Support (demo)"));
@@ -186,6 +223,7 @@ TEST_F(PeerwellctlTest, CreatesAnOrganisationItsCoordinatorAndAnApiKey) {
 
 TEST_F(PeerwellctlTest, SeedsCheckinHistoryOnceAndTheVolunteerListsIt) {
   StartCheckin();
+  StartSupervision();
   CtlRun seed = Ctl({"demo", "seed", "--json"});
   ASSERT_EQ(seed.exit_code, 0) << seed.output;
   EXPECT_THAT(seed.output, Not(HasSubstr("\"checkinsImported\":null")));
@@ -255,6 +293,7 @@ TEST_F(PeerwellctlTest, ChartsATrend) {
 TEST_F(PeerwellctlTest, TheSupervisorHandlesTheSeededAlertAndWatchesTheStream) {
   StartCheckin();
   StartAlerts();
+  StartSupervision();
   CtlRun seed = Ctl({"demo", "seed", "--json"});
   ASSERT_EQ(seed.exit_code, 0) << seed.output;
   // Mette supervises Jonas, whose CBIs rise, and Amira, the seed's volunteer.
@@ -322,6 +361,328 @@ TEST_F(PeerwellctlTest, TheSupervisorHandlesTheSeededAlertAndWatchesTheStream) {
   EXPECT_EQ(*watch_exit, 0) << watch.Output();
   EXPECT_THAT(watch.Output(), HasSubstr("{\"eventType\":\"ALERT_EVENT_TYPE_"));
   EXPECT_THAT(watch.Output(), HasSubstr("--resume "));
+}
+
+TEST_F(PeerwellctlTest, SeedsSupervisionOnceAndTheSupervisorSeesIt) {
+  StartSupervision();
+  CtlRun seed = Ctl({"demo", "seed", "--json"});
+  ASSERT_EQ(seed.exit_code, 0) << seed.output;
+  EXPECT_THAT(seed.output, HasSubstr("\"supervisionSessions\":[{"));
+  EXPECT_THAT(seed.output, HasSubstr("FREQ=WEEKLY;INTERVAL=2;BYDAY=WE"));
+  std::string coordinator = JsonValue(seed.output, "coordinator");
+  std::string supervisor = JsonValue(seed.output, "supervisor");
+  ASSERT_FALSE(coordinator.empty()) << seed.output;
+  CtlRun again = Ctl({"demo", "seed"});
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_THAT(again.output, HasSubstr("reflective"));
+
+  // Every session of the organisation in the next five weeks, once each although the seed ran
+  // twice: the group's 2 or 3 occurrences (every other Wednesday) and 5 one-to-ones.
+  CtlRun list = Ctl({"--token", coordinator, "supervision", "session", "list", "--from", "now",
+                     "--to", "+35d", "--all"});
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  std::vector<std::string> lines = absl::StrSplit(list.output, '\n', absl::SkipEmpty());
+  auto count = [&lines](absl::string_view kind) {
+    return std::count_if(lines.begin(), lines.end(), [kind](const std::string& line) {
+      return absl::StrContains(line, absl::StrCat(" ", kind, " "));
+    });
+  };
+  EXPECT_EQ(count("individual"), 5) << list.output;
+  EXPECT_GE(count("reflective"), 2) << list.output;
+  EXPECT_LE(count("reflective"), 3) << list.output;
+
+  CtlRun availability = Ctl({"--token", supervisor, "supervision", "availability", "get"});
+  ASSERT_EQ(availability.exit_code, 0) << availability.output;
+  EXPECT_THAT(availability.output, HasSubstr("Thu  09:00  17:00"));
+  EXPECT_THAT(availability.output, Not(HasSubstr("Fri")));
+}
+
+TEST_F(PeerwellctlTest, TheSeedNamesTheSupervisionServiceWhenItIsNotRunning) {
+  CtlRun seed = Ctl({"demo", "seed"});
+  EXPECT_EQ(seed.exit_code, 1) << seed.output;
+  EXPECT_THAT(seed.output, HasSubstr("reaching the supervision service"));
+  EXPECT_THAT(seed.output, HasSubstr("--supervision-addr"));
+}
+
+TEST_F(PeerwellctlTest, SetsAndReadsASupervisorsAvailability) {
+  StartSupervision();
+  Team team = NewTeam();
+  CtlRun set = Ctl({"--as", team.supervisor, "supervision", "availability", "set", "--weekly",
+                    "mon-thu=09:00-17:00", "--weekly", "fri=09:00-12:00", "--leave",
+                    "2030-01-07T00:00:00Z..2030-01-08T00:00:00Z"});
+  ASSERT_EQ(set.exit_code, 0) << set.output;
+  EXPECT_THAT(set.output, HasSubstr("Europe/London"));
+
+  // Adding extra hours keeps the weekly windows and the leave set before.
+  CtlRun extra = Ctl({"--as", team.supervisor, "supervision", "availability", "set", "--extra",
+                      "2030-01-12T10:00:00Z..2030-01-12T12:00:00Z"});
+  ASSERT_EQ(extra.exit_code, 0) << extra.output;
+
+  CtlRun get =
+      Ctl({"--as", team.coordinator, "supervision", "availability", "get", team.supervisor_id});
+  ASSERT_EQ(get.exit_code, 0) << get.output;
+  std::vector<std::string> lines = absl::StrSplit(get.output, '\n');
+  EXPECT_THAT(lines, Contains(HasSubstr("Mon  09:00  17:00")));
+  EXPECT_THAT(lines, Contains(HasSubstr("Thu  09:00  17:00")));
+  EXPECT_THAT(lines, Contains(HasSubstr("Fri  09:00  12:00")));
+  EXPECT_THAT(lines, Contains(HasSubstr("leave  2030-01-07 00:00:00 UTC")));
+  EXPECT_THAT(lines, Contains(HasSubstr("extra  2030-01-12 10:00:00 UTC")));
+
+  CtlRun json = Ctl({"--as", team.supervisor, "--json", "supervision", "availability", "get"});
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  EXPECT_THAT(json.output, HasSubstr("\"weekday\":5"));
+
+  CtlRun bad_day = Ctl({"--as", team.supervisor, "supervision", "availability", "set", "--weekly",
+                        "funday=09:00-17:00"});
+  EXPECT_EQ(bad_day.exit_code, 2) << bad_day.output;
+  EXPECT_THAT(bad_day.output, HasSubstr("DAYS=HH:MM-HH:MM"));
+
+  CtlRun backwards = Ctl({"--as", team.supervisor, "supervision", "availability", "set", "--weekly",
+                          "mon=17:00-09:00"});
+  EXPECT_EQ(backwards.exit_code, 1) << backwards.output;
+  EXPECT_THAT(backwards.output, HasSubstr("error: INVALID_ARGUMENT"));
+  EXPECT_THAT(backwards.output, HasSubstr("availability.weekly[0].end"));
+}
+
+TEST_F(PeerwellctlTest, CreatesListsMovesAndCancelsASession) {
+  StartSupervision();
+  Team team = NewTeam();
+  ASSERT_EQ(Ctl({"--as", team.supervisor, "supervision", "availability", "set", "--weekly",
+                 "mon-fri=09:00-17:00"})
+                .exit_code,
+            0);
+  std::vector<std::string> create = {"--as",          team.coordinator,
+                                     "--json",        "supervision",
+                                     "session",       "create",
+                                     "--kind",        "individual",
+                                     "--title",       "Monthly one-to-one",
+                                     "--supervisor",  team.supervisor_id,
+                                     "--participant", team.volunteer_id,
+                                     "--start",       "2030-01-08T10:00:00Z",
+                                     "--duration",    "50m",
+                                     "--request-id",  "one-to-one-1"};
+  CtlRun created = Ctl(create);
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  std::string session_id = JsonValue(created.output, "sessionId");
+  ASSERT_FALSE(session_id.empty()) << created.output;
+  // The same request id returns the same session.
+  CtlRun retried = Ctl(create);
+  ASSERT_EQ(retried.exit_code, 0) << retried.output;
+  EXPECT_EQ(JsonValue(retried.output, "sessionId"), session_id);
+
+  CtlRun list = Ctl({"--as", team.volunteer, "supervision", "session", "list", "--from",
+                     "2030-01-01T00:00:00Z", "--to", "2030-02-01T00:00:00Z"});
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  std::vector<std::string> lines = absl::StrSplit(list.output, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << list.output;
+  EXPECT_THAT(lines[1], HasSubstr(session_id));
+  EXPECT_THAT(lines[1], HasSubstr("2030-01-08 10:00:00 UTC"));
+  EXPECT_THAT(lines[1], HasSubstr("individual"));
+  EXPECT_THAT(lines[1], HasSubstr("scheduled"));
+  EXPECT_THAT(lines[1], HasSubstr("Monthly one-to-one"));
+
+  CtlRun get = Ctl({"--as", team.supervisor, "supervision", "session", "get", session_id});
+  ASSERT_EQ(get.exit_code, 0) << get.output;
+  EXPECT_THAT(get.output, HasSubstr("50m (until 2030-01-08 10:50:00 UTC)"));
+  EXPECT_THAT(get.output, HasSubstr(team.volunteer_id));
+
+  // A Saturday is outside the supervisor's weekly windows: the service names the conflict.
+  CtlRun saturday = Ctl({"--as", team.coordinator, "supervision", "session", "create", "--kind",
+                         "individual", "--supervisor", team.supervisor_id, "--participant",
+                         team.volunteer_id, "--start", "2030-01-12T10:00:00Z"});
+  EXPECT_EQ(saturday.exit_code, 1) << saturday.output;
+  EXPECT_THAT(saturday.output, HasSubstr("error: FAILED_PRECONDITION: OUTSIDE_AVAILABILITY"));
+
+  CtlRun moved = Ctl({"--as", team.supervisor, "supervision", "reschedule", session_id, "--start",
+                      "2030-01-09T14:00:00Z", "--duration", "1h"});
+  ASSERT_EQ(moved.exit_code, 0) << moved.output;
+  EXPECT_THAT(moved.output, HasSubstr("rescheduled"));
+  EXPECT_THAT(moved.output, HasSubstr("2030-01-09 14:00:00 UTC"));
+
+  CtlRun cancelled =
+      Ctl({"--as", team.supervisor, "supervision", "cancel", session_id, "--reason", "unwell"});
+  ASSERT_EQ(cancelled.exit_code, 0) << cancelled.output;
+  EXPECT_THAT(cancelled.output, HasSubstr("cancelled"));
+  EXPECT_THAT(cancelled.output, HasSubstr("unwell"));
+
+  CtlRun only_cancelled =
+      Ctl({"--as", team.volunteer, "supervision", "session", "list", "--state", "cancelled"});
+  ASSERT_EQ(only_cancelled.exit_code, 0) << only_cancelled.output;
+  EXPECT_THAT(only_cancelled.output, HasSubstr(session_id));
+  CtlRun only_scheduled =
+      Ctl({"--as", team.volunteer, "supervision", "session", "list", "--state", "scheduled"});
+  ASSERT_EQ(only_scheduled.exit_code, 0) << only_scheduled.output;
+  EXPECT_THAT(only_scheduled.output, HasSubstr("no sessions found"));
+}
+
+TEST_F(PeerwellctlTest, AVolunteerTakesASeatInAGroupAndGivesItUp) {
+  StartSupervision();
+  Team team = NewTeam();
+  ASSERT_EQ(Ctl({"--as", team.supervisor, "supervision", "availability", "set", "--weekly",
+                 "wed=09:00-17:00"})
+                .exit_code,
+            0);
+  CtlRun created = Ctl({"--as", team.supervisor, "--json", "supervision", "session", "create",
+                        "--kind", "group", "--title", "Group supervision", "--start",
+                        "2030-01-09T14:00:00Z", "--duration", "90m", "--capacity", "6"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  std::string session_id = JsonValue(created.output, "sessionId");
+  ASSERT_FALSE(session_id.empty()) << created.output;
+
+  CtlRun joined = Ctl({"--as", team.volunteer, "supervision", "join", session_id});
+  ASSERT_EQ(joined.exit_code, 0) << joined.output;
+  EXPECT_THAT(joined.output, HasSubstr("1 of 6 taken"));
+  CtlRun left = Ctl({"--as", team.volunteer, "supervision", "leave", session_id});
+  ASSERT_EQ(left.exit_code, 0) << left.output;
+  EXPECT_THAT(left.output, HasSubstr("0 of 6 taken"));
+
+  // Attendance waits for the session to start.
+  CtlRun early = Ctl({"--as", team.supervisor, "supervision", "attend", session_id, "--present",
+                      team.volunteer_id});
+  EXPECT_EQ(early.exit_code, 1) << early.output;
+  EXPECT_THAT(early.output, HasSubstr("error: FAILED_PRECONDITION"));
+  CtlRun nobody = Ctl({"--as", team.supervisor, "supervision", "attend", session_id});
+  EXPECT_EQ(nobody.exit_code, 2) << nobody.output;
+}
+
+TEST_F(PeerwellctlTest, ProposesSlotsWithTheVolunteersOwnSupervisor) {
+  StartSupervision();
+  Team team = NewTeam();
+  ASSERT_EQ(Ctl({"--as", team.supervisor, "supervision", "availability", "set", "--weekly",
+                 "mon-fri=09:00-17:00"})
+                .exit_code,
+            0);
+  CtlRun propose = Ctl({"--as", team.volunteer, "supervision", "propose", "--from",
+                        "2030-01-07T00:00:00Z", "--to", "2030-01-09T00:00:00Z", "--max", "3"});
+  ASSERT_EQ(propose.exit_code, 0) << propose.output;
+  // Three slots, best first, each with the reasons for its rank on indented lines below it, and
+  // how to book the first.
+  std::vector<std::string> lines = absl::StrSplit(propose.output, '\n', absl::SkipEmpty());
+  std::vector<std::string> slots;
+  for (const std::string& line : lines) {
+    if (absl::StrContains(line, " UTC  ")) slots.push_back(line);
+  }
+  ASSERT_EQ(slots.size(), 3u) << propose.output;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(slots[i], HasSubstr(absl::StrCat(i + 1, "  2030-01-0"))) << propose.output;
+    EXPECT_THAT(slots[i], HasSubstr(team.supervisor_id)) << propose.output;
+  }
+  EXPECT_THAT(lines, Contains(HasSubstr("SUPERVISOR")));
+  EXPECT_THAT(propose.output,
+              HasSubstr("book the first with: peerwellctl supervision session create --kind "
+                        "individual --supervisor " +
+                        team.supervisor_id + " --start 2030-01-0"));
+
+  CtlRun json = Ctl({"--as", team.volunteer, "--json", "supervision", "propose", "--from",
+                     "2030-01-07T00:00:00Z", "--to", "2030-01-09T00:00:00Z", "--max", "1"});
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  EXPECT_THAT(json.output, HasSubstr("{\"slots\":[{\"supervisorId\":\"" + team.supervisor_id));
+}
+
+TEST_F(PeerwellctlTest, ShowsOverdueOffersAndThePolicy) {
+  StartSupervision();
+  Team team = NewTeam();
+  // Everyone joined just now: nobody is overdue yet, and nobody has been offered a debrief.
+  CtlRun overdue = Ctl({"--as", team.coordinator, "supervision", "overdue", "--all"});
+  ASSERT_EQ(overdue.exit_code, 0) << overdue.output;
+  EXPECT_THAT(overdue.output, HasSubstr("no volunteer is overdue"));
+  CtlRun offers = Ctl({"--as", team.volunteer, "supervision", "offers"});
+  ASSERT_EQ(offers.exit_code, 0) << offers.output;
+  EXPECT_THAT(offers.output, HasSubstr("no offers waiting"));
+
+  CtlRun policy = Ctl({"--as", team.coordinator, "supervision", "policy", "get"});
+  ASSERT_EQ(policy.exit_code, 0) << policy.output;
+  EXPECT_THAT(policy.output, HasSubstr(" 30d "));
+  EXPECT_THAT(policy.output, HasSubstr(" 24h "));
+
+  CtlRun set = Ctl({"--as", team.coordinator, "supervision", "policy", "set", "--cadence", "21d",
+                    "--two-facilitators", "on"});
+  ASSERT_EQ(set.exit_code, 0) << set.output;
+  std::vector<std::string> lines = absl::StrSplit(set.output, '\n');
+  EXPECT_THAT(lines, Contains(AllOf(HasSubstr("cadence:"), HasSubstr(" 21d "))));
+  EXPECT_THAT(lines, Contains(AllOf(HasSubstr("debrief offer window:"), HasSubstr(" 24h "))));
+  EXPECT_THAT(lines, Contains(AllOf(HasSubstr("two facilitators:"), HasSubstr(" on "))));
+
+  CtlRun denied = Ctl({"--as", team.volunteer, "supervision", "policy", "set", "--cadence", "90d"});
+  EXPECT_EQ(denied.exit_code, 1) << denied.output;
+  EXPECT_THAT(denied.output, HasSubstr("error: PERMISSION_DENIED"));
+  CtlRun nothing = Ctl({"--as", team.coordinator, "supervision", "policy", "set"});
+  EXPECT_EQ(nothing.exit_code, 2) << nothing.output;
+}
+
+TEST_F(PeerwellctlTest, ExportsACalendarToStdoutAndToAFile) {
+  StartSupervision();
+  Team team = NewTeam();
+  ASSERT_EQ(Ctl({"--as", team.supervisor, "supervision", "availability", "set", "--weekly",
+                 "mon-fri=09:00-17:00"})
+                .exit_code,
+            0);
+  CtlRun created = Ctl({"--as", team.supervisor, "supervision", "session", "create", "--kind",
+                        "individual", "--title", "One-to-one", "--participant", team.volunteer_id,
+                        "--start", "2030-01-08T10:00:00Z"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+
+  CtlRun ics = Ctl({"--as", team.volunteer, "supervision", "calendar"});
+  ASSERT_EQ(ics.exit_code, 0) << ics.output;
+  EXPECT_THAT(ics.output, HasSubstr("BEGIN:VCALENDAR"));
+  EXPECT_THAT(ics.output, HasSubstr("BEGIN:VEVENT"));
+  EXPECT_THAT(ics.output, HasSubstr("One-to-one"));
+
+  std::string path = absl::StrCat(::testing::TempDir(), "/peerwellctl-calendar.ics");
+  CtlRun file = Ctl(
+      {"--as", team.coordinator, "supervision", "calendar", team.supervisor_id, "--output", path});
+  ASSERT_EQ(file.exit_code, 0) << file.output;
+  EXPECT_THAT(file.output, HasSubstr("wrote 1 session to " + path));
+  std::ifstream written(path);
+  std::stringstream contents;
+  contents << written.rdbuf();
+  EXPECT_THAT(contents.str(), HasSubstr("BEGIN:VCALENDAR"));
+  EXPECT_THAT(contents.str(), HasSubstr("END:VCALENDAR"));
+}
+
+TEST_F(PeerwellctlTest, AVolunteerIsOfferedADebriefAfterAnIncidentAndDeclinesIt) {
+  StartCheckin();
+  StartSupervision();
+  Team team = NewTeam();
+  // Available around the clock, so that the debrief fits within the 24 hours whenever this runs.
+  ASSERT_EQ(Ctl({"--as", team.supervisor, "supervision", "availability", "set", "--weekly",
+                 "mon-sun=00:00-23:59"})
+                .exit_code,
+            0);
+  CtlRun incident =
+      Ctl({"--as", team.volunteer, "checkin", "incident", "--type", "aggression", "--when", "-1h"});
+  ASSERT_EQ(incident.exit_code, 0) << incident.output;
+
+  // The supervision service reads the incident from the check-in service's events.
+  std::string offer_id;
+  CtlRun offers;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        offers = Ctl({"--as", team.volunteer, "supervision", "offers"});
+        for (absl::string_view line : absl::StrSplit(offers.output, '\n')) {
+          if (absl::StrContains(line, " debrief ")) {
+            offer_id = std::string(line.substr(0, line.find(' ')));
+          }
+        }
+        return !offer_id.empty();
+      },
+      absl::Seconds(20), absl::Milliseconds(200)))
+      << offers.output;
+  EXPECT_THAT(offers.output, HasSubstr(team.supervisor_id));
+  EXPECT_THAT(offers.output, HasSubstr("ANSWER BY"));
+
+  CtlRun declined = Ctl({"--as", team.volunteer, "supervision", "offer", "decline", offer_id});
+  ASSERT_EQ(declined.exit_code, 0) << declined.output;
+  EXPECT_THAT(declined.output, HasSubstr("declined"));
+  std::vector<std::string> lines = absl::StrSplit(declined.output, '\n');
+  EXPECT_THAT(lines, Contains(AllOf(HasSubstr("state:"), HasSubstr("declined"))));
+
+  CtlRun none = Ctl({"--as", team.volunteer, "supervision", "offers"});
+  ASSERT_EQ(none.exit_code, 0) << none.output;
+  EXPECT_THAT(none.output, HasSubstr("no offers waiting"));
+  CtlRun too_late = Ctl({"--as", team.volunteer, "supervision", "offer", "accept", offer_id});
+  EXPECT_EQ(too_late.exit_code, 1) << too_late.output;
+  EXPECT_THAT(too_late.output, HasSubstr("error: FAILED_PRECONDITION"));
 }
 
 }  // namespace

@@ -14,12 +14,6 @@
 namespace peerwell::ctl {
 namespace {
 
-template <typename Enum>
-struct EnumName {
-  absl::string_view word;
-  Enum value;
-};
-
 constexpr EnumName<alerts_v1::Priority> kPriorities[] = {
     {"low", alerts_v1::PRIORITY_LOW},
     {"medium", alerts_v1::PRIORITY_MEDIUM},
@@ -55,29 +49,6 @@ constexpr EnumName<alerts_v1::AlertEventType> kEventTypes[] = {
     {"escalated", alerts_v1::ALERT_EVENT_TYPE_ESCALATED},
     {"resolved", alerts_v1::ALERT_EVENT_TYPE_RESOLVED},
 };
-
-// `text` as one of `names`, with or without the proto's `prefix` ("priority-" for PRIORITY_...).
-template <typename Enum, size_t N>
-absl::StatusOr<Enum> ParseWord(const EnumName<Enum> (&names)[N], absl::string_view prefix,
-                               absl::string_view flag, absl::string_view text) {
-  std::string normalized = NormalizedWord(text);
-  absl::string_view word = normalized;
-  absl::ConsumePrefix(&word, prefix);
-  std::vector<absl::string_view> words;
-  for (const EnumName<Enum>& name : names) {
-    if (word == name.word) return name.value;
-    words.push_back(name.word);
-  }
-  return BadChoice(flag, text, absl::StrJoin(words, ", "));
-}
-
-template <typename Enum, size_t N>
-std::string Word(const EnumName<Enum> (&names)[N], Enum value) {
-  for (const EnumName<Enum>& name : names) {
-    if (name.value == value) return std::string(name.word);
-  }
-  return "-";
-}
 
 // The state, with why a supervisor was not told when they were not.
 std::string StateCell(const alerts_v1::Alert& alert) {

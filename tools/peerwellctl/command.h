@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@ struct Context {
   DirectoryClient& directory;
   CheckinClient& checkin;
   AlertsClient& alerts;
+  SupervisionClient& supervision;
   std::string token;  // bearer token for the call; empty sends no credentials
   bool json = false;  // print protobuf's JSON mapping instead of text
 };
@@ -24,7 +26,13 @@ struct Context {
 using CommandFunction = absl::Status (*)(Context& context, const ParsedArgs& args);
 
 // The service a command calls, so that a connection error names the right address and flag.
-enum class Backend { kDirectory, kCheckin, kAlerts };
+enum class Backend { kDirectory, kCheckin, kAlerts, kSupervision };
+
+// `status` marked as coming from `backend`, for a command that calls more than one service
+// (`demo seed`): main names that service in its hint instead of the command's own backend.
+absl::Status FromBackend(Backend backend, absl::Status status);
+// The backend a status was marked with by FromBackend, if any.
+std::optional<Backend> StatusBackend(const absl::Status& status);
 
 struct Command {
   std::string name;                    // the words that select it: "person create"
@@ -46,9 +54,12 @@ const std::vector<Command>& AllCommands();
 std::vector<Command> CheckinCommands();
 // The `alerts ...` commands, in help order (alerts_commands.cc); AllCommands lists them too.
 std::vector<Command> AlertsCommands();
+// The `supervision ...` commands, in help order (supervision_commands.cc); AllCommands lists
+// them too.
+std::vector<Command> SupervisionCommands();
 
 // The commands, one function each (commands.cc, checkin_commands.cc, alerts_commands.cc,
-// demo_seed.cc).
+// supervision_commands.cc, demo_seed.cc).
 absl::Status RunToken(Context& context, const ParsedArgs& args);
 absl::Status RunOrgCreate(Context& context, const ParsedArgs& args);
 absl::Status RunPersonCreate(Context& context, const ParsedArgs& args);
@@ -82,6 +93,24 @@ absl::Status RunAlertsUnsilence(Context& context, const ParsedArgs& args);
 absl::Status RunAlertsPolicyGet(Context& context, const ParsedArgs& args);
 absl::Status RunAlertsPolicySet(Context& context, const ParsedArgs& args);
 absl::Status RunAlertsWatch(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionAvailabilitySet(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionAvailabilityGet(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionSessionCreate(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionSessionGet(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionSessionList(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionPropose(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionJoin(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionLeave(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionCancel(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionReschedule(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionAttend(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionOffers(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionOfferAccept(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionOfferDecline(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionOverdue(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionPolicyGet(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionPolicySet(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionCalendar(Context& context, const ParsedArgs& args);
 absl::Status RunDemoSeed(Context& context, const ParsedArgs& args);
 
 }  // namespace peerwell::ctl

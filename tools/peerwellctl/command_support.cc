@@ -1,8 +1,35 @@
 #include "tools/peerwellctl/command_support.h"
 
 #include <iostream>
+#include <optional>
+#include <string>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 
 namespace peerwell::ctl {
+namespace {
+
+constexpr absl::string_view kBackendPayload = "peerwellctl/backend";
+
+}  // namespace
+
+absl::Status FromBackend(Backend backend, absl::Status status) {
+  if (!status.ok()) {
+    status.SetPayload(kBackendPayload, absl::Cord(absl::StrCat(static_cast<int>(backend))));
+  }
+  return status;
+}
+
+std::optional<Backend> StatusBackend(const absl::Status& status) {
+  auto payload = status.GetPayload(kBackendPayload);
+  int value = 0;
+  if (!payload.has_value() || !absl::SimpleAtoi(std::string(*payload), &value)) {
+    return std::nullopt;
+  }
+  return static_cast<Backend>(value);
+}
 
 absl::Status Print(const Context& context, const google::protobuf::Message& response,
                    const std::string& human) {

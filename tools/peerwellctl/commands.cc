@@ -420,10 +420,11 @@ const std::vector<Command>& AllCommands() {
     };
     for (Command& command : CheckinCommands()) all->push_back(std::move(command));
     for (Command& command : AlertsCommands()) all->push_back(std::move(command));
+    for (Command& command : SupervisionCommands()) all->push_back(std::move(command));
     all->push_back(
         {"demo seed",
          {},
-         "seed a demo organisation with people, consent and check-in history",
+         "seed a demo organisation with people, consent, check-ins and supervision",
          {},
          "Needs PEERWELL_JWT_SECRET or PEERWELL_JWT_SECRET_FILE: it acts as the platform operator\n"
          "(admin subject \"demo-admin\") and mints every other identity itself, so --token and\n"
@@ -434,7 +435,13 @@ const std::vector<Command>& AllCommands() {
          "week); Jonas Nielsen's show rising burnout, so that with the alerts service running his\n"
          "supervisor (the printed one) gets cbi_rise alerts. Fixed request ids make a re-run\n"
          "(within the services' 7-day request-id retention) return the same organisation, people\n"
-         "and check-ins. Prints tokens (12h) for the coordinator, a supervisor and a volunteer.",
+         "and check-ins. Then, with the supervision service (--supervision-addr; it must answer),\n"
+         "gives both supervisors Monday-Thursday 09:00-17:00 (unless they set their own), a\n"
+         "fortnightly reflective practice group on Wednesdays (8 seats, 4 taken, both "
+         "supervisors)\n"
+         "and one-to-ones for five volunteers with their own supervisor in the next two weeks; a\n"
+         "re-run finds them and creates nothing twice. Prints tokens (12h) for the coordinator, a\n"
+         "supervisor and a volunteer.",
          false,
          RunDemoSeed});
     return all;

@@ -1,9 +1,11 @@
 // `peerwellctl demo seed`: a small, realistic organisation to click through locally, with a few
-// weeks of check-in history when the check-in service is running.
+// weeks of check-in history when the check-in service is running, and supervision (availability,
+// a fortnightly reflective practice group, one-to-ones in the coming weeks).
 
 #include <algorithm>
 #include <cmath>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,14 +17,17 @@
 #include "services/common/proto_time.h"
 #include "tools/peerwellctl/checkin_format.h"
 #include "tools/peerwellctl/command.h"
+#include "tools/peerwellctl/command_support.h"
 #include "tools/peerwellctl/format.h"
 #include "tools/peerwellctl/identity.h"
+#include "tools/peerwellctl/supervision_format.h"
 
 namespace peerwell::ctl {
 namespace {
 
 using Stub = v1::DirectoryService::Stub;
 using CheckinStub = checkin_v1::CheckinService::Stub;
+using SupervisionStub = supervision_v1::SupervisionService::Stub;
 
 constexpr absl::string_view kOrganizationName = "Harbour Peer Support (demo)";
 // The platform operator's subject: CreateOrganization and the first coordinator are idempotent
@@ -97,6 +102,41 @@ constexpr int kCbiCount = 3;
 // three CBIs and WHO-5 falling, so that the alerts service has something to find. Everyone else
 // stays mostly healthy.
 constexpr int kStrugglingVolunteer = 1;
+
+// Supervision: both supervisors are available Monday to Thursday (weekdays 1-4), 09:00-17:00 in
+// their own timezone, unless they have set their availability themselves.
+constexpr int kAvailableWeekdays = 4;
+constexpr absl::string_view kAvailableFrom = "09:00";
+constexpr absl::string_view kAvailableTo = "17:00";
+
+// A fortnightly reflective practice group on Wednesday afternoons, led by both supervisors, with
+// eight seats of which four are taken (indices into kDemoVolunteers); the others may join.
+constexpr absl::string_view kReflectiveTitle = "Reflective practice";
+constexpr absl::string_view kReflectiveRule = "FREQ=WEEKLY;INTERVAL=2;BYDAY=WE";
+constexpr int kReflectiveWeekday = 3;  // Wednesday, as BYDAY says
+constexpr int kReflectiveHour = 14;    // in the first supervisor's timezone
+constexpr absl::Duration kReflectiveDuration = absl::Minutes(90);
+constexpr int kReflectiveCapacity = 8;
+constexpr int kReflectiveParticipants[] = {0, 1, 3, 4};
+
+// One-to-ones with the volunteer's own supervisor, at the supervisor's local time, in the week
+// after the seed (week 1) or the one after (week 2). Kwame has none: his is the one to book with
+// `supervision propose`.
+struct DemoOneToOne {
+  int volunteer;  // index into kDemoVolunteers
+  int week;
+  int weekday;  // 1 = Monday
+  int hour;
+};
+constexpr DemoOneToOne kDemoOneToOnes[] = {
+    {1, 1, 1, 10},  // Jonas, burning out, first
+    {0, 1, 2, 10},  // Amira
+    {3, 1, 4, 10},  // Seán
+    {2, 2, 4, 10},  // Zofia
+    {4, 2, 2, 14},  // Priya
+};
+constexpr absl::string_view kOneToOneTitle = "One-to-one supervision";
+constexpr absl::Duration kOneToOneDuration = absl::Minutes(50);
 
 std::string RequestId(absl::string_view key) { return absl::StrCat(kRequestPrefix, ":", key); }
 
@@ -263,6 +303,10 @@ struct SeededDemo {
   absl::Time tokens_expire;
   // nullopt when the check-in service was not running and the history was skipped.
   std::optional<int> checkins_imported;
+  // The supervisors whose availability the seed set (not those who had set their own).
+  std::vector<std::string> availability_set;
+  // The reflective practice group's next occurrence, then each one-to-one.
+  std::vector<supervision_v1::Session> sessions;
 };
 
 // Imports every demo volunteer's history as the platform operator: an admin token with the demo
@@ -277,7 +321,9 @@ absl::Status ImportCheckinHistory(Context& context, const std::string& secret, S
               << "; seeded the directory only (start it and re-run for check-in history)\n";
     return absl::OkStatus();
   }
-  if (!probe.ok()) return InStep("reaching the check-in service", probe.status());
+  if (!probe.ok()) {
+    return FromBackend(Backend::kCheckin, InStep("reaching the check-in service", probe.status()));
+  }
 
   TokenClaims admin{std::string(kAdminSubject), demo.organization.organization_id(),
                     CallerRole::kAdmin, kSeedingTokenLifetime};
@@ -295,13 +341,174 @@ absl::Status ImportCheckinHistory(Context& context, const std::string& secret, S
       request.set_request_id(RequestId(absl::StrCat("checkin:", v, ":", n)));
       auto submitted = context.checkin.Call(&CheckinStub::SubmitCheckin, request, token);
       if (!submitted.ok()) {
-        return InStep(absl::StrCat("importing the check-ins of ", kDemoVolunteers[v].display_name),
-                      submitted.status());
+        return FromBackend(Backend::kCheckin, InStep(absl::StrCat("importing the check-ins of ",
+                                                                  kDemoVolunteers[v].display_name),
+                                                     submitted.status()));
       }
       ++imported;
     }
   }
   demo.checkins_imported = imported;
+  return absl::OkStatus();
+}
+
+absl::Status SupervisionStep(absl::string_view step, const absl::Status& status) {
+  return FromBackend(Backend::kSupervision, InStep(step, status));
+}
+
+// Monday 00:00 of the week after `now`, as a civil day in `zone`.
+absl::CivilDay NextMonday(absl::Time now, absl::TimeZone zone) {
+  absl::CivilDay today = absl::ToCivilDay(now, zone);
+  int from_monday =
+      (static_cast<int>(absl::GetWeekday(today)) - static_cast<int>(absl::Weekday::monday) + 7) % 7;
+  return today + (7 - from_monday);
+}
+
+// `hour`:00 on `weekday` (1 = Monday) of week `week` after `now` (1 = the next one), in the
+// timezone of `person`.
+absl::StatusOr<absl::Time> LocalTime(const v1::Person& person, absl::Time now, int week,
+                                     int weekday, int hour) {
+  absl::TimeZone zone;
+  if (!absl::LoadTimeZone(person.timezone(), &zone)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no time zone data for ", person.timezone(), " on this machine (tzdata)"));
+  }
+  absl::CivilDay day = NextMonday(now, zone) + 7 * (week - 1) + (weekday - 1);
+  return absl::FromCivil(absl::CivilHour(day.year(), day.month(), day.day(), hour), zone);
+}
+
+// The first upcoming scheduled session of `kind` titled `title` that `person_id` takes part in, or
+// nullopt: how a re-run finds what an earlier run created, also after the service has forgotten
+// its request ids (7 days).
+absl::StatusOr<std::optional<supervision_v1::Session>> UpcomingSession(
+    Context& context, const std::string& token, const std::string& person_id,
+    supervision_v1::SessionKind kind, absl::string_view title, absl::Time now) {
+  supervision_v1::ListSessionsRequest request;
+  request.set_person_id(person_id);
+  *request.mutable_start_time() = TimestampToProto(now);
+  request.add_kinds(kind);
+  request.add_states(supervision_v1::SESSION_STATE_SCHEDULED);
+  // Kinds and states filter each page, so a page may hold none of them: read them all.
+  auto listed = FetchPages(context.supervision, token, &SupervisionStub::ListSessions, request,
+                           /*all=*/true);
+  if (!listed.ok()) return listed.status();
+  for (const supervision_v1::Session& session : listed->sessions()) {
+    if (session.title() == title) return std::optional<supervision_v1::Session>(session);
+  }
+  return std::optional<supervision_v1::Session>();
+}
+
+// The supervision part of the demo: availability, the reflective practice group and the
+// one-to-ones. The supervision service must answer: run-local starts it with the others.
+absl::Status SeedSupervision(Context& context, const std::string& secret, SeededDemo& demo) {
+  auto probe = context.supervision.Call(&SupervisionStub::GetSupervisionPolicy,
+                                        supervision_v1::GetSupervisionPolicyRequest(),
+                                        demo.coordinator_token);
+  if (!probe.ok()) {
+    return SupervisionStep(
+        absl::StrCat("reaching the supervision service at ", context.supervision.address()),
+        probe.status());
+  }
+  const std::string& org_id = demo.organization.organization_id();
+
+  // Each supervisor sets their own weekly windows, unless they already have some: a re-run
+  // leaves alone what a supervisor changed since.
+  for (const v1::Person& supervisor : demo.supervisors) {
+    std::string token =
+        Mint(secret, v1::ROLE_SUPERVISOR, supervisor.person_id(), org_id, kSeedingTokenLifetime);
+    auto current = context.supervision.Call(&SupervisionStub::GetAvailability,
+                                            supervision_v1::GetAvailabilityRequest(), token);
+    if (!current.ok()) {
+      return SupervisionStep(
+          absl::StrCat("reading the availability of ", supervisor.display_name()),
+          current.status());
+    }
+    if (!current->availability().weekly().empty()) continue;
+    supervision_v1::SetAvailabilityRequest set;
+    for (int weekday = 1; weekday <= kAvailableWeekdays; ++weekday) {
+      supervision_v1::WeeklyWindow& window = *set.mutable_availability()->add_weekly();
+      window.set_weekday(weekday);
+      window.set_start(std::string(kAvailableFrom));
+      window.set_end(std::string(kAvailableTo));
+    }
+    auto stored = context.supervision.Call(&SupervisionStub::SetAvailability, set, token);
+    if (!stored.ok()) {
+      return SupervisionStep(
+          absl::StrCat("setting the availability of ", supervisor.display_name()), stored.status());
+    }
+    demo.availability_set.push_back(supervisor.display_name());
+  }
+
+  absl::Time now = absl::Now();
+  const std::string& token = demo.coordinator_token;
+  auto series =
+      UpcomingSession(context, token, demo.supervisors[0].person_id(),
+                      supervision_v1::SESSION_KIND_REFLECTIVE_PRACTICE, kReflectiveTitle, now);
+  if (!series.ok()) {
+    return SupervisionStep("listing the reflective practice group", series.status());
+  }
+  if (series->has_value()) {
+    demo.sessions.push_back(**series);
+  } else {
+    auto start = LocalTime(demo.supervisors[0], now, 1, kReflectiveWeekday, kReflectiveHour);
+    if (!start.ok()) return InStep("planning the reflective practice group", start.status());
+    supervision_v1::CreateSessionRequest create;
+    supervision_v1::Session& session = *create.mutable_session();
+    session.set_kind(supervision_v1::SESSION_KIND_REFLECTIVE_PRACTICE);
+    session.set_title(std::string(kReflectiveTitle));
+    for (const v1::Person& supervisor : demo.supervisors) {
+      session.add_supervisor_ids(supervisor.person_id());
+    }
+    for (int volunteer : kReflectiveParticipants) {
+      session.add_participant_ids(demo.volunteers[volunteer].person_id());
+    }
+    *session.mutable_start_time() = TimestampToProto(*start);
+    *session.mutable_duration() = DurationToProto(kReflectiveDuration);
+    session.set_capacity(kReflectiveCapacity);
+    session.set_recurrence_rule(std::string(kReflectiveRule));
+    create.set_request_id(RequestId("supervision:reflective-practice"));
+    auto created = context.supervision.Call(&SupervisionStub::CreateSession, create, token);
+    if (!created.ok()) {
+      return SupervisionStep("creating the reflective practice group", created.status());
+    }
+    demo.sessions.push_back(created->session());
+  }
+
+  for (const DemoOneToOne& planned : kDemoOneToOnes) {
+    const v1::Person& volunteer = demo.volunteers[planned.volunteer];
+    const v1::Person& supervisor = demo.supervisors[kDemoVolunteers[planned.volunteer].supervisor];
+    auto upcoming = UpcomingSession(context, token, volunteer.person_id(),
+                                    supervision_v1::SESSION_KIND_INDIVIDUAL, kOneToOneTitle, now);
+    if (!upcoming.ok()) {
+      return SupervisionStep(absl::StrCat("listing the sessions of ", volunteer.display_name()),
+                             upcoming.status());
+    }
+    if (upcoming->has_value()) {
+      demo.sessions.push_back(**upcoming);
+      continue;
+    }
+    auto start = LocalTime(supervisor, now, planned.week, planned.weekday, planned.hour);
+    if (!start.ok()) return InStep("planning the one-to-ones", start.status());
+    supervision_v1::CreateSessionRequest create;
+    supervision_v1::Session& session = *create.mutable_session();
+    session.set_kind(supervision_v1::SESSION_KIND_INDIVIDUAL);
+    session.set_title(std::string(kOneToOneTitle));
+    session.add_supervisor_ids(supervisor.person_id());
+    session.add_participant_ids(volunteer.person_id());
+    *session.mutable_start_time() = TimestampToProto(*start);
+    *session.mutable_duration() = DurationToProto(kOneToOneDuration);
+    // The date in the id: a re-run the same week replays it, one in a later week (once this one
+    // has passed) plans the next.
+    create.set_request_id(
+        RequestId(absl::StrCat("supervision:one-to-one:", kDemoVolunteers[planned.volunteer].key,
+                               ":", absl::FormatTime("%Y-%m-%d", *start, absl::UTCTimeZone()))));
+    auto created = context.supervision.Call(&SupervisionStub::CreateSession, create, token);
+    if (!created.ok()) {
+      return SupervisionStep(absl::StrCat("creating the one-to-one of ", volunteer.display_name()),
+                             created.status());
+    }
+    demo.sessions.push_back(created->session());
+  }
   return absl::OkStatus();
 }
 
@@ -373,6 +580,7 @@ absl::StatusOr<SeededDemo> Seed(Context& context, const std::string& secret) {
   if (absl::Status status = ImportCheckinHistory(context, secret, demo); !status.ok()) {
     return status;
   }
+  if (absl::Status status = SeedSupervision(context, secret, demo); !status.ok()) return status;
   return demo;
 }
 
@@ -397,6 +605,43 @@ std::string CheckinSummary(const SeededDemo& demo) {
                       " follow for their supervisor (the token below): peerwellctl alerts list\n");
 }
 
+std::string SupervisionSummary(const SeededDemo& demo) {
+  std::map<std::string, std::string> names;
+  for (const std::vector<v1::Person>* group : {&demo.supervisors, &demo.volunteers}) {
+    for (const v1::Person& person : *group) names[person.person_id()] = person.display_name();
+  }
+  auto people = [&names](const google::protobuf::RepeatedPtrField<std::string>& ids) {
+    std::vector<std::string> named;
+    for (const std::string& id : ids) named.push_back(names.count(id) ? names[id] : id);
+    return absl::StrJoin(named, ", ");
+  };
+  std::vector<supervision_v1::Session> sessions = demo.sessions;
+  std::stable_sort(sessions.begin(), sessions.end(),
+                   [](const supervision_v1::Session& a, const supervision_v1::Session& b) {
+                     return a.start_time().seconds() < b.start_time().seconds();
+                   });
+  std::vector<std::vector<std::string>> rows;
+  for (const supervision_v1::Session& session : sessions) {
+    rows.push_back({session.session_id(), FormatTimestamp(session.start_time()),
+                    SessionKindWord(session.kind()), people(session.supervisor_ids()),
+                    people(session.participant_ids())});
+  }
+  std::string availability =
+      demo.availability_set.empty()
+          ? "The supervisors keep the availability they had."
+          : absl::StrCat(absl::StrJoin(demo.availability_set, " and "),
+                         demo.availability_set.size() == 1 ? " is" : " are",
+                         " available Monday to Thursday, 09:00-17:00 their time.");
+  return absl::StrCat(
+      "\n",
+      Wrap(absl::StrCat("Supervision: ", availability,
+                        " The reflective practice group meets every other Wednesday (8 seats; "
+                        "the other volunteers may join); one-to-ones follow in the coming weeks. "
+                        "A re-run keeps what is already planned:"),
+           ""),
+      FormatTable({"SESSION", "START", "KIND", "SUPERVISORS", "PARTICIPANTS"}, rows));
+}
+
 std::string HumanSummary(const SeededDemo& demo) {
   std::vector<std::vector<std::string>> rows;
   auto add = [&rows](const v1::Person& person, absl::string_view supervisor,
@@ -414,8 +659,8 @@ std::string HumanSummary(const SeededDemo& demo) {
       "Demo organisation seeded (a re-run returns the same one).\n\n",
       FormatFields(OrganizationFields(demo.organization)), "\n",
       FormatTable({"ID", "ROLE", "NAME", "TIMEZONE", "SUPERVISOR", "CONSENT"}, rows),
-      CheckinSummary(demo), "\nTokens for local use, valid until ", HumanTime(demo.tokens_expire),
-      ". Use one with: export PEERWELL_TOKEN=<token>\n");
+      CheckinSummary(demo), SupervisionSummary(demo), "\nTokens for local use, valid until ",
+      HumanTime(demo.tokens_expire), ". Use one with: export PEERWELL_TOKEN=<token>\n");
   auto token = [&out](absl::string_view role, const v1::Person& person, absl::string_view value) {
     absl::StrAppend(&out, "\n", role, " (", person.display_name(), "):\n", value, "\n");
   };
@@ -439,6 +684,12 @@ absl::StatusOr<std::string> JsonSummary(const SeededDemo& demo) {
     if (!json.ok()) return json.status();
     people.push_back(*json);
   }
+  std::vector<std::string> sessions;
+  for (const supervision_v1::Session& session : demo.sessions) {
+    auto json = MessageToJson(session);
+    if (!json.ok()) return json.status();
+    sessions.push_back(*json);
+  }
   std::vector<std::string> consents;
   for (size_t i = 0; i < demo.volunteers.size(); ++i) {
     auto json = MessageToJson(demo.consents[i]);
@@ -452,7 +703,8 @@ absl::StatusOr<std::string> JsonSummary(const SeededDemo& demo) {
       ",\"supervisor\":", JsonString(demo.supervisor_token),
       ",\"volunteer\":", JsonString(demo.volunteer_token),
       ",\"expireTime\":", JsonString(JsonTime(demo.tokens_expire)), "},\"checkinsImported\":",
-      demo.checkins_imported.has_value() ? absl::StrCat(*demo.checkins_imported) : "null", "}");
+      demo.checkins_imported.has_value() ? absl::StrCat(*demo.checkins_imported) : "null",
+      ",\"supervisionSessions\":[", absl::StrJoin(sessions, ","), "]}");
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -21,6 +23,37 @@ namespace v1 = ::peerwell::directory::v1;
 std::string NormalizedWord(absl::string_view text);
 // The usage error for a word that is not one of `choices` (listed in the message).
 absl::Status BadChoice(absl::string_view flag, absl::string_view text, absl::string_view choices);
+
+// A word on the command line and the enum value it stands for; a table of them per enum.
+template <typename Enum>
+struct EnumName {
+  absl::string_view word;
+  Enum value;
+};
+
+// `text` as one of `names`, with or without the proto's `prefix` ("priority-" for PRIORITY_...).
+template <typename Enum, size_t N>
+absl::StatusOr<Enum> ParseWord(const EnumName<Enum> (&names)[N], absl::string_view prefix,
+                               absl::string_view flag, absl::string_view text) {
+  std::string normalized = NormalizedWord(text);
+  absl::string_view word = normalized;
+  absl::ConsumePrefix(&word, prefix);
+  std::vector<absl::string_view> words;
+  for (const EnumName<Enum>& name : names) {
+    if (word == name.word) return name.value;
+    words.push_back(name.word);
+  }
+  return BadChoice(flag, text, absl::StrJoin(words, ", "));
+}
+
+// The word of `value` in `names`, or "-" when it has none (unspecified).
+template <typename Enum, size_t N>
+std::string Word(const EnumName<Enum> (&names)[N], Enum value) {
+  for (const EnumName<Enum>& name : names) {
+    if (name.value == value) return std::string(name.word);
+  }
+  return "-";
+}
 
 // "volunteer", "supervisor", "coordinator" (any case; the proto names ROLE_... also work).
 absl::StatusOr<v1::Role> ParseRole(absl::string_view flag, absl::string_view text);

@@ -1,7 +1,8 @@
-// peerwellctl: the command-line client of the PeerWell directory, check-in and alerts services,
-// for coordinators, supervisors, operators, volunteers and local runs. main.cc reads the global
-// flags, picks the command, prints help and turns the outcome into an exit code; the commands
-// themselves live in commands.cc, checkin_commands.cc, alerts_commands.cc and demo_seed.cc.
+// peerwellctl: the command-line client of the PeerWell directory, check-in, alerts and supervision
+// services, for coordinators, supervisors, operators, volunteers and local runs. main.cc reads the
+// global flags, picks the command, prints help and turns the outcome into an exit code; the
+// commands themselves live in commands.cc, checkin_commands.cc, alerts_commands.cc,
+// supervision_commands.cc and demo_seed.cc.
 
 #include <algorithm>
 #include <cstdlib>
@@ -30,6 +31,7 @@ constexpr int kExitUsage = 2;         // the command line (or the local setup) i
 constexpr absl::string_view kDefaultDirectoryAddress = "127.0.0.1:50051";
 constexpr absl::string_view kDefaultCheckinAddress = "127.0.0.1:50052";
 constexpr absl::string_view kDefaultAlertsAddress = "127.0.0.1:50053";
+constexpr absl::string_view kDefaultSupervisionAddress = "127.0.0.1:50054";
 constexpr absl::string_view kDefaultTimeout = "5s";
 // A token minted for --as lives only as long as one invocation could reasonably take.
 constexpr absl::Duration kAsTokenLifetime = absl::Minutes(15);
@@ -42,6 +44,8 @@ std::vector<FlagSpec> GlobalFlags() {
        "the check-in service (default $PEERWELL_CHECKIN_ADDR, else 127.0.0.1:50052)"},
       {"alerts-addr", FlagKind::kValue, "HOST:PORT",
        "the alerts service (default $PEERWELL_ALERTS_ADDR, else 127.0.0.1:50053)"},
+      {"supervision-addr", FlagKind::kValue, "HOST:PORT",
+       "the supervision service (default $PEERWELL_SUPERVISION_ADDR, else 127.0.0.1:50054)"},
       {"token", FlagKind::kValue, "TOKEN", "bearer token (default $PEERWELL_TOKEN)"},
       {"as", FlagKind::kValue, "ROLE:SUBJECT:ORG",
        "act as this identity (a 15-minute token minted here; admin may omit :ORG)"},
@@ -117,8 +121,9 @@ std::string GeneralHelp() {
   return absl::StrCat(
       "peerwellctl: the command-line client of the PeerWell directory (organisations, people,\n"
       "supervisor assignments, consent, partner API keys), check-ins (wellbeing instruments,\n"
-      "critical incidents, support requests, trends) and alerts (burnout risk, acknowledge and\n"
-      "resolve, silences, the live stream).\n\n"
+      "critical incidents, support requests, trends), alerts (burnout risk, acknowledge and\n"
+      "resolve, silences, the live stream) and supervision (availability, sessions and series,\n"
+      "proposed slots, debrief offers, the cadence policy and who is overdue, calendars).\n\n"
       "usage: peerwellctl [GLOBAL FLAGS] COMMAND [ARGUMENTS] [FLAGS]\n\n"
       "commands:\n",
       CommandList("", {{"  help [COMMAND]", "this help, or a command's flags"}}),
@@ -129,6 +134,7 @@ std::string GeneralHelp() {
       "  PEERWELL_DIRECTORY_ADDR    default for --addr\n"
       "  PEERWELL_CHECKIN_ADDR      default for --checkin-addr\n"
       "  PEERWELL_ALERTS_ADDR       default for --alerts-addr\n"
+      "  PEERWELL_SUPERVISION_ADDR  default for --supervision-addr\n"
       "  PEERWELL_TOKEN             default for --token\n"
       "  PEERWELL_JWT_SECRET        the services' signing secret, for token, --as and demo seed\n"
       "  PEERWELL_JWT_SECRET_FILE   a file holding it instead\n\n"
@@ -145,7 +151,9 @@ std::string GeneralHelp() {
       "  peerwellctl checkin submit who5                # as a volunteer; asks each item\n"
       "  peerwellctl checkin trend who5\n"
       "  peerwellctl alerts list --state triggered      # as a supervisor\n"
-      "  peerwellctl alerts watch\n\n"
+      "  peerwellctl alerts watch\n"
+      "  peerwellctl supervision propose --duration 1h   # as a volunteer: free slots, best first\n"
+      "  peerwellctl supervision calendar --output me.ics\n\n"
       "run 'peerwellctl COMMAND --help' for a command's flags.\n");
 }
 
@@ -154,8 +162,8 @@ std::string CommandHelp(const Command& command) {
   if (!command.flags.empty()) absl::StrAppend(&out, "\nflags:\n", FlagList(command.flags));
   if (!command.details.empty()) absl::StrAppend(&out, "\n", command.details, "\n");
   absl::StrAppend(&out,
-                  "\nglobal flags: --addr, --checkin-addr, --alerts-addr, --token, --as, --json, "
-                  "--timeout (see 'peerwellctl help')\n");
+                  "\nglobal flags: --addr, --checkin-addr, --alerts-addr, --supervision-addr, "
+                  "--token, --as, --json, --timeout (see 'peerwellctl help')\n");
   return out;
 }
 
@@ -341,7 +349,11 @@ int Run(const std::vector<std::string>& argv) {
   AlertsClient alerts(
       global->Get("alerts-addr").value_or(EnvOr("PEERWELL_ALERTS_ADDR", kDefaultAlertsAddress)),
       *timeout);
-  Context context{directory, checkin, alerts, "", global->Has("json")};
+  SupervisionClient supervision(
+      global->Get("supervision-addr")
+          .value_or(EnvOr("PEERWELL_SUPERVISION_ADDR", kDefaultSupervisionAddress)),
+      *timeout);
+  Context context{directory, checkin, alerts, supervision, "", global->Has("json")};
   if (command->uses_identity) {
     auto token = ResolveToken(*global);
     if (!token.ok()) return ReportUsageError(token.status().message(), "");
@@ -351,13 +363,17 @@ int Run(const std::vector<std::string>& argv) {
   absl::Status status = command->run(context, *args);
   if (status.ok()) return kExitOk;
   if (IsUsageError(status)) return ReportUsageError(status.message(), command->name);
-  switch (command->backend) {
+  // A command that calls several services (demo seed) marks which one failed.
+  switch (StatusBackend(status).value_or(command->backend)) {
     case Backend::kCheckin:
       return ReportServiceError(status, {"check-in service", checkin.address(),
                                          "--checkin-addr or PEERWELL_CHECKIN_ADDR"});
     case Backend::kAlerts:
       return ReportServiceError(
           status, {"alerts service", alerts.address(), "--alerts-addr or PEERWELL_ALERTS_ADDR"});
+    case Backend::kSupervision:
+      return ReportServiceError(status, {"supervision service", supervision.address(),
+                                         "--supervision-addr or PEERWELL_SUPERVISION_ADDR"});
     case Backend::kDirectory:
       break;
   }

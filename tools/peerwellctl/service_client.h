@@ -11,6 +11,7 @@
 #include "peerwell/alerts/v1/alerts.grpc.pb.h"
 #include "peerwell/checkin/v1/checkin.grpc.pb.h"
 #include "peerwell/directory/v1/directory.grpc.pb.h"
+#include "peerwell/supervision/v1/supervision.grpc.pb.h"
 #include "services/common/channel.h"
 
 namespace peerwell::ctl {
@@ -66,5 +67,6 @@ class ServiceClient {
 using DirectoryClient = ServiceClient<::peerwell::directory::v1::DirectoryService>;
 using CheckinClient = ServiceClient<::peerwell::checkin::v1::CheckinService>;
 using AlertsClient = ServiceClient<::peerwell::alerts::v1::AlertService>;
+using SupervisionClient = ServiceClient<::peerwell::supervision::v1::SupervisionService>;
 
 }  // namespace peerwell::ctl
