@@ -563,42 +563,57 @@ absl::StatusOr<std::vector<Slot>> SupervisionService::ProposeSlots(const Caller&
   if (!policy.ok()) return policy.status();
 
   absl::Time from = std::max(input.window_start, clock_.Now());
-  std::vector<PersonFacts> pool;
-  std::vector<std::string> ids{input.volunteer_id};
+  std::vector<PersonFacts> own;
+  std::vector<PersonFacts> others;
   for (PersonFacts& supervisor : *supervisors) {
     if (!supervisor.active) continue;
-    ids.push_back(supervisor.person_id);
-    pool.push_back(std::move(supervisor));
+    (Contains(volunteer->supervisor_ids, supervisor.person_id) ? own : others)
+        .push_back(std::move(supervisor));
   }
-  std::vector<std::string> supervisor_ids(ids.begin() + 1, ids.end());
-  auto availabilities = store_.GetAvailabilities(org, supervisor_ids);
-  if (!availabilities.ok()) return availabilities.status();
-  // Busy times from a week before (the load counts whole weeks) to the window's end.
-  auto busy = store_.BusyIntervals(org, ids, from - absl::Hours(24 * 7), input.window_end);
-  if (!busy.ok()) return busy.status();
-
   SlotRequest request;
   request.volunteer = ScheduleOf(*volunteer);
-  request.volunteer_busy = (*busy)[input.volunteer_id];
   request.duration = input.duration;
   request.supervisor_buffer =
       input.kind == SessionKind::kDebrief ? policy->debrief_buffer : absl::ZeroDuration();
   request.window_start = from;
   request.window_end = input.window_end;
   request.max_results = input.max_results;
-  std::vector<SlotCandidate> candidates;
-  for (size_t i = 0; i < pool.size(); ++i) {
-    SlotCandidate candidate;
-    candidate.supervisor = ScheduleOf(pool[i]);
-    candidate.availability = (*availabilities)[i];
-    candidate.busy = (*busy)[pool[i].person_id];
-    candidate.own_supervisor = Contains(volunteer->supervisor_ids, pool[i].person_id);
-    for (const BusyInterval& interval : candidate.busy) {
-      ++candidate.sessions_per_week[WeekOf(interval.start, candidate.supervisor.zone)];
+  // The own supervisors rank first, so the others are read only when they leave room.
+  auto propose = [&](const std::vector<PersonFacts>& pool,
+                     bool with_volunteer) -> absl::StatusOr<std::vector<Slot>> {
+    std::vector<std::string> ids;
+    for (const PersonFacts& p : pool) ids.push_back(p.person_id);
+    auto availabilities = store_.GetAvailabilities(org, ids);
+    if (!availabilities.ok()) return availabilities.status();
+    if (with_volunteer) ids.push_back(input.volunteer_id);
+    // Busy times from a week before (the load counts whole weeks) to the window's end.
+    auto busy = store_.BusyIntervals(org, ids, from - absl::Hours(24 * 7), input.window_end);
+    if (!busy.ok()) return busy.status();
+    if (with_volunteer) request.volunteer_busy = (*busy)[input.volunteer_id];
+    std::vector<SlotCandidate> candidates;
+    for (size_t i = 0; i < pool.size(); ++i) {
+      SlotCandidate candidate;
+      candidate.supervisor = ScheduleOf(pool[i]);
+      candidate.availability = (*availabilities)[i];
+      candidate.busy = std::move((*busy)[pool[i].person_id]);
+      candidate.own_supervisor = with_volunteer;
+      for (const BusyInterval& interval : candidate.busy) {
+        ++candidate.sessions_per_week[WeekOf(interval.start, candidate.supervisor.zone)];
+      }
+      candidates.push_back(std::move(candidate));
     }
-    candidates.push_back(std::move(candidate));
+    return supervision::ProposeSlots(request, candidates);
+  };
+  auto slots = propose(own, true);
+  if (!slots.ok() || static_cast<int>(slots->size()) >= request.max_results || others.empty()) {
+    return slots;
   }
-  return supervision::ProposeSlots(request, candidates);
+  request.max_results -= static_cast<int>(slots->size());
+  auto more = propose(others, false);
+  if (!more.ok()) return more.status();
+  slots->insert(slots->end(), std::make_move_iterator(more->begin()),
+                std::make_move_iterator(more->end()));
+  return slots;
 }
 
 // --- Seats ---------------------------------------------------------------------------------------

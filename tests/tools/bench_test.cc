@@ -129,5 +129,23 @@ TEST(BenchTest, StartsItsOwnSuiteAndTimesCheckinsUntilTheirAlertsArrive) {
   }
 }
 
+TEST(BenchTest, StartsItsOwnSuiteAndProposesSlotsFromAPoolOfSupervisors) {
+  // A small pool, so that preparing it takes seconds: eight supervisors (three time zones, one on
+  // leave), their 8-12 volunteers each, four weeks of bookings.
+  BenchRun run = Bench({"--scenario=propose-slots", "--start_suite", "--calls=100", "--in_flight=4",
+                        "--warmup=200ms", "--supervisors=8", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(Number(run.output, "calls"), 100) << run.output;
+  EXPECT_EQ(Number(run.output, "errors"), 0) << run.output;
+  EXPECT_THAT(run.output, ::testing::HasSubstr("pool: 8 supervisors")) << run.output;
+  EXPECT_THAT(run.output, ::testing::HasSubstr("bookings refused 0;")) << run.output;
+  EXPECT_THAT(run.output, ::testing::HasSubstr(", 0 slots odd")) << run.output;
+  std::smatch match;
+  std::regex pattern(
+      "\"name\":\"supervision\",\"start_to_serving_ms\":([0-9.]+),\"resident_mib\":([0-9.]+)");
+  ASSERT_TRUE(std::regex_search(run.output, match, pattern)) << run.output;
+  EXPECT_GT(std::stod(match[2].str()), 1);  // measured from the running process
+}
+
 }  // namespace
 }  // namespace peerwell

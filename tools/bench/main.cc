@@ -77,7 +77,7 @@ std::string SuiteLines(const LocalSuite& suite, bool json) {
                                       service.name, serving_ms, rss));
     } else {
       absl::StrAppend(&out,
-                      absl::StrFormat("  %-10s start to SERVING %6.1f ms  resident %6.1f MiB\n",
+                      absl::StrFormat("  %-11s start to SERVING %6.1f ms  resident %6.1f MiB\n",
                                       service.name, serving_ms, rss));
     }
   }
@@ -105,10 +105,15 @@ int Main(int argc, char** argv) {
       {"directory_addr", "PEERWELL_DIRECTORY_ADDR", "127.0.0.1:50051", "running directory"},
       {"checkin_addr", "PEERWELL_CHECKIN_ADDR", "127.0.0.1:50052", "running check-in service"},
       {"alerts_addr", "PEERWELL_ALERTS_ADDR", "127.0.0.1:50053", "running alerts service"},
+      {"supervision_addr", "PEERWELL_SUPERVISION_ADDR", "127.0.0.1:50054",
+       "running supervision service"},
       {"jwt_secret", "PEERWELL_JWT_SECRET", "", "the running services' signing secret"},
       {"jwt_secret_file", "PEERWELL_JWT_SECRET_FILE", "", "file holding the secret"},
-      {"organisations", "PEERWELL_BENCH_ORGANISATIONS", "4", "created for a service scenario"},
-      {"volunteers", "PEERWELL_BENCH_VOLUNTEERS", "25", "per organisation"},
+      {"organisations", "PEERWELL_BENCH_ORGANISATIONS", "4",
+       "created for a check-in scenario (propose-slots creates one)"},
+      {"volunteers", "PEERWELL_BENCH_VOLUNTEERS", "25",
+       "per organisation, check-in scenarios (propose-slots: 8-12 per supervisor)"},
+      {"supervisors", "PEERWELL_BENCH_SUPERVISORS", "50", "propose-slots: the supervisor pool"},
   };
   std::vector<std::string> args(argv + 1, argv + argc);
   for (std::string& arg : args) {
@@ -137,7 +142,8 @@ int Main(int argc, char** argv) {
       !absl::ParseDuration(s["deadline"], &options.deadline) ||
       !absl::SimpleAtoi(s["rounds"], &rounds) || rounds < 1 ||
       !absl::SimpleAtoi(s["organisations"], &context.organisations) || context.organisations < 1 ||
-      !absl::SimpleAtoi(s["volunteers"], &context.volunteers) || context.volunteers < 1) {
+      !absl::SimpleAtoi(s["volunteers"], &context.volunteers) || context.volunteers < 1 ||
+      !absl::SimpleAtoi(s["supervisors"], &context.supervisors) || context.supervisors < 1) {
     std::cerr << "peerwell-bench: bad numeric or duration flag (see --help)\n";
     return 2;
   }
@@ -168,6 +174,9 @@ int Main(int argc, char** argv) {
     context.directory_addr = suite->service("directory").address;
     context.checkin_addr = suite->service("checkin").address;
     context.alerts_addr = suite->service("alerts").address;
+    if (!suite->replicas("supervision").empty()) {
+      context.supervision_addr = suite->service("supervision").address;
+    }
     context.jwt_secret = suite->jwt_secret();
   } else if (spec->needs_services) {
     auto secret = ReadSecret("PEERWELL_JWT_SECRET", s["jwt_secret"], s["jwt_secret_file"]);
@@ -179,6 +188,7 @@ int Main(int argc, char** argv) {
     context.directory_addr = s["directory_addr"];
     context.checkin_addr = s["checkin_addr"];
     context.alerts_addr = s["alerts_addr"];
+    context.supervision_addr = s["supervision_addr"];
     context.jwt_secret = *secret;
   }
   auto created = spec->create(context);

@@ -16,10 +16,12 @@ struct ScenarioContext {
   std::string directory_addr;
   std::string checkin_addr;
   std::string alerts_addr;
+  std::string supervision_addr;
   std::string jwt_secret;
   int channels = 2;       // connections to the service under load
   int organisations = 4;  // created for the run
   int volunteers = 25;    // per organisation
+  int supervisors = 50;   // the supervision scenarios' pool, each with 8–12 volunteers
   LoadOptions load;       // the run the scenario will be driven by
 };
 
@@ -55,5 +57,8 @@ std::vector<std::shared_ptr<grpc::Channel>> Channels(const std::string& target, 
 absl::StatusOr<std::unique_ptr<Scenario>> MakeSubmitCheckinScenario(const ScenarioContext& context);
 absl::StatusOr<std::unique_ptr<Scenario>> MakeCheckinToAlertScenario(
     const ScenarioContext& context);
+
+// Scenarios of the supervision service (supervision_scenarios.cc).
+absl::StatusOr<std::unique_ptr<Scenario>> MakeProposeSlotsScenario(const ScenarioContext& context);
 
 }  // namespace peerwell::bench

@@ -79,6 +79,10 @@ const std::vector<ScenarioSpec>& AllScenarios() {
       {"checkin-to-alert",
        "WHO-5 check-ins that raise an alert, timed until the alert arrives on WatchAlerts", true,
        MakeCheckinToAlertScenario},
+      {"propose-slots",
+       "ProposeSlots of an hour over four weeks, for a random volunteer of one organisation's pool "
+       "of supervisors (--supervisors) with weekly availability, leave and bookings",
+       true, MakeProposeSlotsScenario},
   };
   return *scenarios;
 }
