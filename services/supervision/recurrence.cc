@@ -38,6 +38,14 @@ absl::Status ValidateRecurrenceRule(const std::string& field, const std::string&
     return absl::InvalidArgumentError(
         absl::StrCat(field, ": FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY"));
   }
+  // Occurrences at several times of one day would overlap each other's people.
+  for (absl::string_view part : absl::StrSplit(rule, ';')) {
+    if (absl::StartsWith(part, "BYHOUR=") || absl::StartsWith(part, "BYMINUTE=") ||
+        absl::StartsWith(part, "BYSECOND=")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ": BYHOUR, BYMINUTE and BYSECOND are not accepted: the start time sets the hour"));
+    }
+  }
   if (recur.count < 0 || recur.count > 1000) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": COUNT must be 1-1000"));
   }
@@ -82,6 +90,16 @@ absl::StatusOr<std::vector<absl::Time>> ExpandRecurrence(const std::string& rule
   }
   icalrecur_iterator_free(iterator);
   return starts;
+}
+
+bool RecurrencePinsDays(const std::string& rule) {
+  for (absl::string_view part : absl::StrSplit(rule, ';')) {
+    for (absl::string_view pin : {"BYDAY=", "BYMONTHDAY=", "BYYEARDAY=", "BYWEEKNO=", "BYMONTH=",
+                                  "BYSETPOS="}) {
+      if (absl::StartsWith(part, pin)) return true;
+    }
+  }
+  return false;
 }
 
 int RecurrenceCount(const std::string& rule) {

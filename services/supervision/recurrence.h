@@ -29,6 +29,10 @@ absl::StatusOr<std::vector<absl::Time>> ExpandRecurrence(const std::string& rule
                                                          const absl::TimeZone& zone,
                                                          absl::Time from, absl::Time until);
 
+// Whether the rule pins occurrences to days (BYDAY, BYMONTHDAY, BYYEARDAY, BYWEEKNO, BYMONTH,
+// BYSETPOS) rather than taking them from its first start.
+bool RecurrencePinsDays(const std::string& rule);
+
 // The rule's COUNT, 0 when it has none.
 int RecurrenceCount(const std::string& rule);
 // The rule with its COUNT replaced by `count` (a series cut in two keeps the rest of its count).

@@ -1,5 +1,6 @@
 #include "services/supervision/redis_supervision_store.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/numbers.h"
@@ -507,26 +508,30 @@ absl::StatusOr<SessionIndexPage> RedisSupervisionStore::ListSessionIds(
     after_id = parts.second;
     min = absl::StrCat(after_score);
   }
-  constexpr int kSlack = 64;  // entries sharing the position's start, skipped below
-  auto range = redis_.Execute({"ZRANGEBYSCORE", index, min, max, "WITHSCORES", "LIMIT", "0",
-                               absl::StrCat(limit + 1 + (position.empty() ? 0 : kSlack))});
-  if (!range.ok()) return range.status();
+  // Reads on in batches while the sessions sharing the position's start are being skipped.
+  const int batch = std::max(256, limit + 1);
   SessionIndexPage page;
   std::string last_score;
   bool more = false;
-  for (size_t i = 0; i + 1 < range->elements.size(); i += 2) {
-    const std::string& id = range->elements[i].str;
-    const std::string& score = range->elements[i + 1].str;
-    if (!position.empty()) {
-      int64_t value = static_cast<int64_t>(ParseRedisDouble(score));
-      if (value == after_score && id <= after_id) continue;
+  for (int offset = 0;; offset += batch) {
+    auto range = redis_.Execute({"ZRANGEBYSCORE", index, min, max, "WITHSCORES", "LIMIT",
+                                 absl::StrCat(offset), absl::StrCat(batch)});
+    if (!range.ok()) return range.status();
+    for (size_t i = 0; i + 1 < range->elements.size(); i += 2) {
+      const std::string& id = range->elements[i].str;
+      const std::string& score = range->elements[i + 1].str;
+      if (!position.empty()) {
+        int64_t value = static_cast<int64_t>(ParseRedisDouble(score));
+        if (value == after_score && id <= after_id) continue;
+      }
+      if (static_cast<int>(page.session_ids.size()) == limit) {
+        more = true;
+        break;
+      }
+      page.session_ids.push_back(id);
+      last_score = score;
     }
-    if (static_cast<int>(page.session_ids.size()) == limit) {
-      more = true;
-      break;
-    }
-    page.session_ids.push_back(id);
-    last_score = score;
+    if (more || static_cast<int>(range->elements.size() / 2) < batch) break;
   }
   if (more) {
     page.next_position = absl::StrCat(static_cast<int64_t>(ParseRedisDouble(last_score)), "/",
@@ -543,14 +548,28 @@ absl::StatusOr<std::vector<std::string>> RedisSupervisionStore::SeriesSessionIds
   return Members(*reply);
 }
 
+namespace {
+std::string SupervisionRequestKey(const std::string& org, const CreateRequest& request) {
+  return RequestKey(org, "supervision", request.caller_id,
+                    request.request_id.empty() ? "-" : request.request_id);
+}
+}  // namespace
+
+absl::StatusOr<std::optional<std::string>> RedisSupervisionStore::EarlierResult(
+    const std::string& organization_id, const CreateRequest& request) {
+  if (request.request_id.empty()) return std::nullopt;
+  auto reply = redis_.Execute({"GET", SupervisionRequestKey(organization_id, request)});
+  if (!reply.ok()) return reply.status();
+  if (reply->IsNil()) return std::nullopt;
+  return reply->str;
+}
+
 absl::StatusOr<Created> RedisSupervisionStore::Apply(const std::string& organization_id,
                                                      const Commit& commit,
                                                      const CreateRequest& request,
                                                      const std::string& result) {
   const std::string& org = organization_id;
-  Program program(RequestKey(org, "supervision", request.caller_id,
-                             request.request_id.empty() ? "-" : request.request_id),
-                  !request.request_id.empty(), result);
+  Program program(SupervisionRequestKey(org, request), !request.request_id.empty(), result);
   for (const SessionChange& change : commit.sessions) {
     program.Version(SessionKey(org, change.session.id), change.session.version);
   }
@@ -601,6 +620,13 @@ absl::StatusOr<Created> RedisSupervisionStore::Apply(const std::string& organiza
       program.Zrem(HorizonKey(org), series.id);  // nothing more to generate
     } else {
       program.Zadd(HorizonKey(org), series.generated_until, series.id);
+    }
+  }
+  for (const auto& [volunteer, time] : commit.supervised_reset) {
+    if (time.has_value()) {
+      program.Zadd(LastSupervisedKey(org), *time, volunteer);
+    } else {
+      program.Zrem(LastSupervisedKey(org), volunteer);
     }
   }
   for (const auto& [volunteer, time] : commit.supervised) {

@@ -59,6 +59,8 @@ SeriesScope SeriesScopeFromProto(v1::SeriesScope scope) {
                                                       : SeriesScope::kThis;
 }
 
+// Times and durations are kept to the microsecond, as they are stored: a session's busy entry
+// is found again from its stored start and duration only if nothing finer went into it.
 absl::StatusOr<std::optional<absl::Duration>> DurationFromProto(
     bool present, const google::protobuf::Duration& proto, absl::string_view field) {
   if (!present) return std::nullopt;
@@ -66,13 +68,20 @@ absl::StatusOr<std::optional<absl::Duration>> DurationFromProto(
       proto.seconds() > 400LL * 24 * 3600) {
     return InvalidField(field, "must be a positive duration of at most 400 days");
   }
-  return absl::Seconds(proto.seconds()) + absl::Nanoseconds(proto.nanos());
+  return absl::Seconds(proto.seconds()) + absl::Microseconds(proto.nanos() / 1000);
+}
+
+absl::StatusOr<absl::Time> MicrosecondTime(const google::protobuf::Timestamp& proto,
+                                           absl::string_view field) {
+  auto time = TimestampFromProto(proto, field);
+  if (!time.ok()) return time.status();
+  return absl::FromUnixMicros(absl::ToUnixMicros(*time));
 }
 
 absl::StatusOr<absl::Time> RequiredTime(bool present, const google::protobuf::Timestamp& proto,
                                         absl::string_view field) {
   if (!present) return InvalidField(field, "is required");
-  return TimestampFromProto(proto, field);
+  return MicrosecondTime(proto, field);
 }
 
 absl::StatusOr<Availability> AvailabilityFromProto(const v1::Availability& proto) {
@@ -142,7 +151,7 @@ absl::StatusOr<Session> SessionFromProto(const v1::Session& proto) {
     return status;
   }
   if (proto.has_start_time()) {
-    auto start = TimestampFromProto(proto.start_time(), "session.start_time");
+    auto start = MicrosecondTime(proto.start_time(), "session.start_time");
     if (!start.ok()) return start.status();
     session.start_time = *start;
   }

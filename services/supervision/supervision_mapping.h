@@ -20,6 +20,8 @@ absl::StatusOr<SessionState> SessionStateFromProto(int value, absl::string_view 
 SeriesScope SeriesScopeFromProto(v1::SeriesScope scope);
 absl::StatusOr<std::optional<absl::Duration>> DurationFromProto(
     bool present, const google::protobuf::Duration& proto, absl::string_view field);
+absl::StatusOr<absl::Time> MicrosecondTime(const google::protobuf::Timestamp& proto,
+                                           absl::string_view field);
 absl::StatusOr<absl::Time> RequiredTime(bool present, const google::protobuf::Timestamp& proto,
                                         absl::string_view field);
 

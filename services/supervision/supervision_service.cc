@@ -1,6 +1,8 @@
 #include "services/supervision/supervision_service.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <set>
 
 #include "absl/strings/numbers.h"
@@ -293,7 +295,8 @@ absl::StatusOr<Availability> SupervisionService::GetAvailability(
 
 absl::Status SupervisionService::CheckSession(const std::string& organization_id,
                                               const Session& session,
-                                              const SupervisionPolicy& policy, Commit& commit) {
+                                              const SupervisionPolicy& policy,
+                                              bool people_named_anew, Commit& commit) {
   if (session.capacity > 0 && static_cast<int>(session.participant_ids.size()) > session.capacity) {
     return Conflict(kOverCapacity,
                     absl::StrCat(session.participant_ids.size(), " participants for ",
@@ -308,7 +311,7 @@ absl::Status SupervisionService::CheckSession(const std::string& organization_id
   for (const std::string& id : session.supervisor_ids) {
     auto person = people_.GetPerson(organization_id, id);
     if (person.status().code() == absl::StatusCode::kNotFound ||
-        (person.ok() && (!IsSupervising(*person) || !person->active))) {
+        (person.ok() && (!IsSupervising(*person) || (people_named_anew && !person->active)))) {
       return InvalidField("session.supervisor_ids",
                           absl::StrCat(id, " is not an active supervisor of the organisation"));
     }
@@ -318,7 +321,8 @@ absl::Status SupervisionService::CheckSession(const std::string& organization_id
   for (const std::string& id : session.participant_ids) {
     auto person = people_.GetPerson(organization_id, id);
     if (person.status().code() == absl::StatusCode::kNotFound ||
-        (person.ok() && (person->role != PersonRole::kVolunteer || !person->active))) {
+        (person.ok() &&
+         (person->role != PersonRole::kVolunteer || (people_named_anew && !person->active)))) {
       return InvalidField("session.participant_ids",
                           absl::StrCat(id, " is not an active volunteer of the organisation"));
     }
@@ -386,6 +390,14 @@ absl::StatusOr<Session> SupervisionService::CreateSession(const Caller& caller, 
   }
   if (!request_id.empty()) {
     if (auto status = ValidateToken("request_id", request_id); !status.ok()) return status;
+    // A retry gets the first answer, even once its start has passed or its time was taken.
+    auto earlier = store_.EarlierResult(caller.organization_id, {caller.person_id, request_id});
+    if (!earlier.ok()) return earlier.status();
+    if (earlier->has_value()) {
+      auto first = store_.GetSession(caller.organization_id, **earlier);
+      if (!first.ok()) return first.status();
+      if (first->has_value()) return **first;
+    }
   }
   Unique(input.supervisor_ids);
   Unique(input.participant_ids);
@@ -463,11 +475,16 @@ absl::StatusOr<Session> SupervisionService::CreateSession(const Caller& caller, 
     if (occurrences->empty()) {
       return InvalidField("session.recurrence_rule", "has no occurrence after start_time");
     }
+    if (occurrences->size() >= static_cast<size_t>(kMaxOccurrencesPerExpansion)) {
+      series.generated_until = occurrences->back().start_time + absl::Seconds(1);
+    }
     sessions = *std::move(occurrences);
     commit.series.push_back(std::move(series));
   }
   for (const Session& session : sessions) {
-    if (auto status = CheckSession(org, session, *policy, commit); !status.ok()) return status;
+    if (auto status = CheckSession(org, session, *policy, true, commit); !status.ok()) {
+      return status;
+    }
     commit.sessions.push_back({session, std::nullopt});
     commit.events.push_back(SessionEvent("session.scheduled", session, now));
   }
@@ -504,24 +521,34 @@ absl::StatusOr<Page<Session>> SupervisionService::ListSessions(const Caller& cal
     if (!visible.ok()) return visible.status();
     if (!*visible) return absl::NotFoundError("person not found");
   }
-  auto ids = store_.ListSessionIds(caller.organization_id, person, query.start_time,
-                                   query.end_time, query.page_size, query.position);
-  if (!ids.ok()) return ids.status();
-  auto sessions = store_.GetSessions(caller.organization_id, ids->session_ids);
-  if (!sessions.ok()) return sessions.status();
+  // Filters apply to loaded sessions, so a page reads on until it is full or it has looked at
+  // kMaxScannedPerPage sessions (then it may come back short, with a token to go on).
+  constexpr int kMaxScannedPerPage = 2000;
   Page<Session> page;
-  for (Session& session : *sessions) {
-    if (!query.kinds.empty() &&
-        std::find(query.kinds.begin(), query.kinds.end(), session.kind) == query.kinds.end()) {
-      continue;
+  page.next_position = query.position;
+  int scanned = 0;
+  do {
+    int want = static_cast<int>(query.page_size - page.items.size());
+    auto ids = store_.ListSessionIds(caller.organization_id, person, query.start_time,
+                                     query.end_time, want, page.next_position);
+    if (!ids.ok()) return ids.status();
+    auto sessions = store_.GetSessions(caller.organization_id, ids->session_ids);
+    if (!sessions.ok()) return sessions.status();
+    scanned += static_cast<int>(ids->session_ids.size());
+    for (Session& session : *sessions) {
+      if (!query.kinds.empty() &&
+          std::find(query.kinds.begin(), query.kinds.end(), session.kind) == query.kinds.end()) {
+        continue;
+      }
+      if (!query.states.empty() && std::find(query.states.begin(), query.states.end(),
+                                             session.state) == query.states.end()) {
+        continue;
+      }
+      page.items.push_back(std::move(session));
     }
-    if (!query.states.empty() &&
-        std::find(query.states.begin(), query.states.end(), session.state) == query.states.end()) {
-      continue;
-    }
-    page.items.push_back(std::move(session));
-  }
-  page.next_position = ids->next_position;
+    page.next_position = ids->next_position;
+  } while (!page.next_position.empty() && static_cast<int>(page.items.size()) < query.page_size &&
+           scanned < kMaxScannedPerPage);
   return page;
 }
 
@@ -633,14 +660,22 @@ absl::StatusOr<Session> SupervisionService::JoinSession(const Caller& caller,
     if (!stored.ok()) return stored.status();
     if (!stored->has_value()) return NotFound();
     Session session = **std::move(stored);
-    // Joinable sessions are found by their id (shared by the people who run them); others stay
-    // as invisible as GetSession keeps them.
+    // Joinable sessions are found by their id (shared by the people who run them): to someone
+    // they do not concern yet, one that is not open for joining answers like a missing one.
+    auto visible = MaySee(caller, session);
+    if (!visible.ok()) return visible.status();
+    bool open = IsJoinable(session.kind) && session.state == SessionState::kScheduled &&
+                session.start_time > clock_.Now();
+    if (!*visible && !open) return NotFound();
     if (!IsJoinable(session.kind)) {
-      auto visible = MaySee(caller, session);
-      if (!visible.ok()) return visible.status();
-      if (!*visible) return NotFound();
       return absl::FailedPreconditionError(
           "individual sessions and debriefs are booked, not joined");
+    }
+    if (session.state != SessionState::kScheduled) {
+      return absl::FailedPreconditionError("only a scheduled session can be joined");
+    }
+    if (session.start_time <= clock_.Now()) {
+      return absl::FailedPreconditionError("the session has already started");
     }
     if (person != caller.person_id) {
       auto target = people_.GetPerson(org, person);
@@ -650,12 +685,6 @@ absl::StatusOr<Session> SupervisionService::JoinSession(const Caller& caller,
         return absl::PermissionDeniedError(
             "volunteers join for themselves; supervisors for their volunteers");
       }
-    }
-    if (session.state != SessionState::kScheduled) {
-      return absl::FailedPreconditionError("only a scheduled session can be joined");
-    }
-    if (session.start_time <= clock_.Now()) {
-      return absl::FailedPreconditionError("the session has already started");
     }
     if (Contains(session.participant_ids, person)) return session;
     auto facts = people_.GetPerson(org, person);
@@ -808,8 +837,10 @@ absl::StatusOr<Session> SupervisionService::RescheduleSession(
     auto session = LoadVisible(caller, session_id);
     if (!session.ok()) return session.status();
     if (auto status = MayManage(caller, *session); !status.ok()) return status;
-    if (!session->Active()) {
-      return absl::FailedPreconditionError("only a scheduled or offered session can be moved");
+    if (session->state != SessionState::kScheduled) {
+      return absl::FailedPreconditionError(
+          "only a scheduled session can be moved (an offer is answered, or cancelled and offered "
+          "anew)");
     }
     if (session->start_time <= now) {
       return absl::FailedPreconditionError("a session that has started cannot be moved");
@@ -844,8 +875,27 @@ absl::StatusOr<Session> SupervisionService::RescheduleSession(
     absl::CivilSecond old_local = absl::ToCivilSecond(session->start_time, zone);
     absl::CivilSecond new_local = absl::ToCivilSecond(start_time, zone);
     absl::civil_diff_t shift = new_local - old_local;
+    if (cut.has_value() && RecurrencePinsDays(cut->recurrence_rule)) {
+      // The rest of the series is the same rule from the new start: a rule that names its days
+      // (BYDAY=TU) keeps them, so following occurrences may move by whole weeks, not to other
+      // days.
+      absl::civil_diff_t days = absl::CivilDay(new_local) - absl::CivilDay(old_local);
+      bool weekly_days_only = cut->recurrence_rule.find("BYMONTHDAY") == std::string::npos &&
+                              cut->recurrence_rule.find("BYYEARDAY") == std::string::npos &&
+                              cut->recurrence_rule.find("BYWEEKNO") == std::string::npos &&
+                              cut->recurrence_rule.find("BYMONTH=") == std::string::npos &&
+                              cut->recurrence_rule.find("BYSETPOS") == std::string::npos;
+      if (days != 0 && !(weekly_days_only && days % 7 == 0)) {
+        return absl::FailedPreconditionError(
+            "the series names its days: move the following occurrences within their day (or by "
+            "whole weeks), or cancel them and create a new series");
+      }
+    }
     std::string new_series_id = cut.has_value() ? NewId("ser") : "";
     Session answer = *session;
+    // The occurrences move together: one may land where another one was.
+    std::vector<std::string> moving;
+    for (const Session& before : affected) moving.push_back(before.id);
     for (const Session& before : affected) {
       Session moved = before;
       moved.start_time =
@@ -856,12 +906,15 @@ absl::StatusOr<Session> SupervisionService::RescheduleSession(
       if (cut.has_value()) moved.series_id = new_series_id;
       moved.sequence++;
       moved.update_time = now;
-      if (auto status = CheckSession(org, moved, *policy, commit); !status.ok()) return status;
+      if (auto status = CheckSession(org, moved, *policy, false, commit); !status.ok()) {
+        return status;
+      }
       commit.sessions.push_back({moved, before});
       commit.events.push_back(
           SessionEvent("session.scheduled", moved, now, {{"change", "rescheduled"}}));
       if (before.id == session->id) answer = moved;
     }
+    for (BusyCheck& check : commit.checks) check.ignore_session_ids = moving;
     if (cut.has_value()) {
       // The series is cut in two at this occurrence: the old one keeps the past, a new one
       // (the same rule from the new time, with the rest of its COUNT) takes the rest.
@@ -926,8 +979,9 @@ absl::StatusOr<Session> SupervisionService::RecordAttendance(
       return absl::FailedPreconditionError("attendance is recorded for scheduled sessions");
     }
     absl::Time now = clock_.Now();
-    if (session->start_time > now) {
-      return absl::FailedPreconditionError("attendance is recorded once the session has started");
+    // Until it has ended the session holds its people's time (and counts for nobody's cadence).
+    if (session->end_time() > now) {
+      return absl::FailedPreconditionError("attendance is recorded once the session has ended");
     }
     Session recorded = *session;
     for (size_t i = 0; i < attendance.size(); ++i) {
@@ -960,12 +1014,48 @@ absl::StatusOr<Session> SupervisionService::RecordAttendance(
         commit.supervised.push_back({entry.person_id, recorded.start_time});
       }
     }
+    // Present corrected to absent or excused: their last supervision is the one before.
+    for (const Attendance& was : session->attendance) {
+      if (was.status != AttendanceStatus::kPresent || !CountsForCadence(recorded.kind) ||
+          std::find(present.begin(), present.end(), was.person_id) != present.end()) {
+        continue;
+      }
+      auto latest = LatestSupervision(caller.organization_id, was.person_id, recorded.id);
+      if (!latest.ok()) return latest.status();
+      commit.supervised_reset.push_back({was.person_id, *latest});
+    }
     commit.events.push_back(SessionEvent(
         "session.attended", recorded, now,
         {{"present_ids", absl::StrJoin(present, " ")},
          {"counts_for_cadence", CountsForCadence(recorded.kind) ? "true" : "false"}}));
     return ApplyAndReload(caller.organization_id, commit, recorded.id);
   });
+}
+
+absl::StatusOr<std::optional<absl::Time>> SupervisionService::LatestSupervision(
+    const std::string& organization_id, const std::string& volunteer_id,
+    const std::string& except) {
+  absl::Time now = clock_.Now();
+  // A year back is far more than any cadence (at most 365 days).
+  auto ids = store_.ListSessionIds(organization_id, volunteer_id, now - absl::Hours(24 * 366),
+                                   now, 2000, "");
+  if (!ids.ok()) return ids.status();
+  auto sessions = store_.GetSessions(organization_id, ids->session_ids);
+  if (!sessions.ok()) return sessions.status();
+  std::optional<absl::Time> latest;
+  for (const Session& session : *sessions) {
+    if (session.id == except || session.state != SessionState::kCompleted ||
+        !CountsForCadence(session.kind)) {
+      continue;
+    }
+    for (const Attendance& entry : session.attendance) {
+      if (entry.person_id == volunteer_id && entry.status == AttendanceStatus::kPresent &&
+          (!latest.has_value() || session.start_time > *latest)) {
+        latest = session.start_time;
+      }
+    }
+  }
+  return latest;
 }
 
 absl::StatusOr<Session> SupervisionService::RespondToOffer(const Caller& caller,
@@ -1043,9 +1133,10 @@ absl::Status SupervisionService::OfferDebrief(const IncidentReported& incident) 
     request.supervisor_buffer = policy->debrief_buffer;
     request.window_start = now + kDebriefNotice;
     request.window_end = window_end;
-    request.max_results = 1000;
+    // Each supervisor's first free start of each day; the earliest of them all is taken.
+    request.max_results = std::numeric_limits<int>::max();
     request.step = absl::Minutes(15);
-    request.per_supervisor_per_day = 1000;
+    request.per_supervisor_per_day = 1;
     std::vector<SlotCandidate> candidates;
     for (size_t i = 0; i < pool->size(); ++i) {
       SlotCandidate candidate;
@@ -1083,7 +1174,7 @@ absl::Status SupervisionService::OfferDebrief(const IncidentReported& incident) 
   offer.timezone = lead->timezone;
   offer.supervisor_buffer = policy->debrief_buffer;
   Commit commit;
-  if (auto status = CheckSession(org, offer, *policy, commit); !status.ok()) {
+  if (auto status = CheckSession(org, offer, *policy, false, commit); !status.ok()) {
     // Taken in the meantime: the consumer retries the event.
     return absl::AbortedError(status.message());
   }
@@ -1159,9 +1250,11 @@ absl::StatusOr<std::vector<OverdueVolunteer>> SupervisionService::ComputeOverdue
       entry.last_session_time = found->second;
       since = found->second;
     }
+    if (since == absl::InfinitePast()) continue;  // joined when, the directory does not say
     absl::Duration past = now - (since + policy->cadence);
     if (past <= absl::ZeroDuration()) continue;
-    entry.days_overdue = static_cast<int>(absl::ToInt64Hours(past + absl::Hours(23)) / 24);
+    // Days past the cadence, counting a day begun: one minute overdue is one day overdue.
+    entry.days_overdue = static_cast<int>(std::ceil(absl::ToDoubleHours(past) / 24));
     overdue.push_back(std::move(entry));
   }
   std::sort(overdue.begin(), overdue.end(), [](const auto& a, const auto& b) {
@@ -1232,13 +1325,19 @@ absl::Status SupervisionService::TopUpSeries(const std::string& organization_id,
     absl::Time until = now + kSeriesHorizon + absl::Hours(24 * 7);
     auto occurrences = NewOccurrences(series, series.generated_until, until);
     if (!occurrences.ok()) return occurrences.status();
+    if (occurrences->size() >= static_cast<size_t>(kMaxOccurrencesPerExpansion)) {
+      until = occurrences->back().start_time + absl::Seconds(1);  // the rest next time
+    }
     auto policy = store_.GetPolicy(organization_id);
     if (!policy.ok()) return policy.status();
     Commit commit;
     for (Session& occurrence : *occurrences) {
       Commit checks;
-      absl::Status fits = CheckSession(organization_id, occurrence, *policy, checks);
-      if (!fits.ok() && fits.code() != absl::StatusCode::kFailedPrecondition) return fits;
+      absl::Status fits = CheckSession(organization_id, occurrence, *policy, false, checks);
+      if (!fits.ok() && fits.code() != absl::StatusCode::kFailedPrecondition &&
+          fits.code() != absl::StatusCode::kInvalidArgument) {
+        return fits;  // Redis or the directory: the next sweep tries again
+      }
       // A later occurrence whose time is no longer free is kept, cancelled with the conflict, so
       // the people who run the series see it.
       auto busy = store_.BusyIntervals(organization_id,

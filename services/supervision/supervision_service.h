@@ -150,9 +150,16 @@ class SupervisionService {
   absl::StatusOr<PersonFacts> LoadSupervisor(const std::string& organization_id,
                                              const std::string& person_id);
   // The conflicts that do not race (people, roles, availability, quiet hours, facilitators,
-  // seats named at creation); adds the busy checks that do to `commit`.
+  // seats named at creation); adds the busy checks that do to `commit`. People named anew must
+  // be active; people already in a session (moved, or its series topped up) may be on a break.
   absl::Status CheckSession(const std::string& organization_id, const Session& session,
-                            const SupervisionPolicy& policy, Commit& commit);
+                            const SupervisionPolicy& policy, bool people_named_anew,
+                            Commit& commit);
+  // The latest attended supervision of a volunteer that counts for the cadence, other than
+  // `except` (for attendance corrected from present).
+  absl::StatusOr<std::optional<absl::Time>> LatestSupervision(const std::string& organization_id,
+                                                             const std::string& volunteer_id,
+                                                             const std::string& except);
   absl::StatusOr<Session> ApplyAndReload(const std::string& organization_id, const Commit& commit,
                                          const std::string& session_id);
   absl::StatusOr<std::vector<Session>> NewOccurrences(const Series& series, absl::Time from,

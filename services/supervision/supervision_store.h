@@ -45,6 +45,9 @@ struct Commit {
   std::vector<DomainEvent> events;
   // Volunteers who attended supervision that counts for the cadence, and when it started.
   std::vector<std::pair<std::string, absl::Time>> supervised;
+  // Volunteers whose latest such supervision is set back (attendance corrected), or who have
+  // none left (nullopt).
+  std::vector<std::pair<std::string, std::optional<absl::Time>>> supervised_reset;
 };
 
 struct SessionIndexPage {
@@ -89,6 +92,11 @@ class SupervisionStore {
   virtual absl::StatusOr<Created> Apply(const std::string& organization_id, const Commit& commit,
                                         const CreateRequest& request,
                                         const std::string& result) = 0;
+
+  // What an earlier Apply with this request returned, if there was one: a retry is answered
+  // from it before any check that time or other changes could now fail.
+  virtual absl::StatusOr<std::optional<std::string>> EarlierResult(
+      const std::string& organization_id, const CreateRequest& request) = 0;
 
   virtual absl::StatusOr<std::optional<Series>> GetSeries(const std::string& organization_id,
                                                           const std::string& series_id) = 0;

@@ -332,6 +332,17 @@ TEST_F(SupervisionApiTest, ManyClientsRaceForTheLastSeatAndExactlyOneGetsIt) {
   EXPECT_EQ(joined.load(), 1);
   EXPECT_EQ(full.load(), 7);
   EXPECT_EQ(Get(Sasha(), session.session_id()).participant_ids_size(), 3);
+
+  // Once cancelled, it is not there for someone it does not concern.
+  v1::CancelSessionRequest cancel;
+  cancel.set_session_id(session.session_id());
+  v1::CancelSessionResponse cancelled;
+  ASSERT_TRUE(server_.stub().CancelSession(As(Sasha()).get(), cancel, &cancelled).ok());
+  v1::JoinSessionRequest join;
+  join.set_session_id(session.session_id());
+  v1::JoinSessionResponse response;
+  EXPECT_EQ(server_.stub().JoinSession(As(Volunteer(vera_)).get(), join, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(SupervisionApiTest, AWeeklySeriesKeepsItsLocalHourAcrossDaylightSavingChanges) {
@@ -423,6 +434,47 @@ TEST_F(SupervisionApiTest, ThisAndFollowingNeverRewritesPastOccurrences) {
                                              v1::SESSION_STATE_CANCELLED));
   EXPECT_EQ(last[5].cancel_reason(), "Summer break");
   EXPECT_EQ(last[0].sequence(), 0);
+
+  // A filtered page reads on past the sessions it leaves out: the two cancelled ones come first.
+  v1::ListSessionsRequest filtered;
+  filtered.add_states(v1::SESSION_STATE_CANCELLED);
+  filtered.set_page_size(2);
+  v1::ListSessionsResponse page;
+  ASSERT_TRUE(server_.stub().ListSessions(As(Sam()).get(), filtered, &page).ok());
+  EXPECT_EQ(page.sessions_size(), 2);
+}
+
+TEST_F(SupervisionApiTest, FollowingOccurrencesMoveTogetherOntoEachOthersOldTimes) {
+  // Mondays 10:00 London for four weeks, moved a week later from the first on: each occurrence
+  // lands where the next one was, which is no double booking.
+  ASSERT_TRUE(Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {vera_}, Utc(2026, 10, 5, 9), 60,
+                     0, "FREQ=WEEKLY;BYDAY=MO;COUNT=4")
+                  .ok());
+  std::vector<v1::Session> before = List(Sam());
+  ASSERT_EQ(before.size(), 4u);
+  v1::RescheduleSessionRequest request;
+  request.set_session_id(before[0].session_id());
+  *request.mutable_start_time() = TimestampToProto(Utc(2026, 10, 12, 9));
+  request.set_scope(v1::SERIES_SCOPE_THIS_AND_FOLLOWING);
+  v1::RescheduleSessionResponse moved;
+  grpc::Status status = server_.stub().RescheduleSession(As(Sam()).get(), request, &moved);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<v1::Session> after = List(Sam());
+  ASSERT_EQ(after.size(), 4u);
+  // To Tuesdays: the rule names Mondays, so the rest of the series cannot follow.
+  request.set_session_id(after[0].session_id());
+  *request.mutable_start_time() = TimestampToProto(Utc(2026, 10, 13, 9));
+  EXPECT_EQ(server_.stub().RescheduleSession(As(Sam()).get(), request, &moved).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  absl::TimeZone london = Zone("Europe/London");
+  for (int i = 0; i < 4; ++i) {
+    // A week later on the local wall clock (one of them across the end of summer time).
+    absl::CivilSecond was =
+        absl::ToCivilSecond(*TimestampFromProto(before[i].start_time(), "start"), london);
+    absl::CivilSecond is =
+        absl::ToCivilSecond(*TimestampFromProto(after[i].start_time(), "start"), london);
+    EXPECT_EQ(is, was + 7 * 24 * 3600) << i;
+  }
 }
 
 TEST_F(SupervisionApiTest, ProposedSlotsPutTheOwnSupervisorFirstAndAvoidQuietHours) {
@@ -548,6 +600,14 @@ TEST_F(SupervisionApiTest, ADebriefIsOfferedAfterAnIncidentAndCanBeAcceptedOrDec
   EXPECT_LE(start + absl::Hours(1), incident.report_time + absl::Hours(24));
   EXPECT_EQ(Events("debrief.offered").size(), 1u);
 
+  // An offer is answered, not moved.
+  v1::RescheduleSessionRequest move;
+  move.set_session_id(offer.session_id());
+  *move.mutable_start_time() = TimestampToProto(start + absl::Hours(2));
+  v1::RescheduleSessionResponse moved;
+  EXPECT_EQ(server_.stub().RescheduleSession(As(Sam()).get(), move, &moved).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
   // Only Vera answers it; accepting schedules it.
   v1::RespondToOfferRequest respond;
   respond.set_session_id(offer.session_id());
@@ -635,22 +695,46 @@ TEST_F(SupervisionApiTest, VolunteersPastTheCadenceAreOverdueUntilTheyAttend) {
   present->set_person_id(vera_);
   present->set_status(v1::ATTENDANCE_STATUS_PRESENT);
   v1::RecordAttendanceResponse attended;
+  server_.clock().Advance(start + absl::Minutes(30) - now);
   EXPECT_EQ(server_.stub().RecordAttendance(As(Sam()).get(), attend, &attended).error_code(),
-            grpc::StatusCode::FAILED_PRECONDITION);  // not started yet
-  server_.clock().Advance(start + absl::Hours(1) - now);
+            grpc::StatusCode::FAILED_PRECONDITION);  // still running: it holds their time
+  server_.clock().Advance(absl::Minutes(30));
   ASSERT_TRUE(server_.stub().RecordAttendance(As(Sam()).get(), attend, &attended).ok());
   EXPECT_EQ(attended.session().state(), v1::SESSION_STATE_COMPLETED);
   EXPECT_EQ(overdue(Sam()), (std::set<std::string>{viktor_, quinn_}));
   ASSERT_EQ(Events("session.attended").size(), 1u);
   EXPECT_EQ(Events("session.attended")[0].Get("present_ids"), vera_);
+  // Recorded present by mistake and corrected: she is overdue again.
+  present->set_status(v1::ATTENDANCE_STATUS_ABSENT);
+  ASSERT_TRUE(server_.stub().RecordAttendance(As(Sam()).get(), attend, &attended).ok());
+  EXPECT_EQ(overdue(Sam()), (std::set<std::string>{vera_, viktor_, quinn_}));
+}
+
+TEST_F(SupervisionApiTest, OneMinutePastTheCadenceIsOneDayOverdue) {
+  // The directory stamped everyone's joining "now"; 30 days and a minute later they are overdue.
+  server_.clock().Advance(absl::Now() + absl::Hours(24 * 30) + absl::Minutes(1) -
+                          server_.clock().Now());
+  v1::ListOverdueRequest request;
+  v1::ListOverdueResponse response;
+  ASSERT_TRUE(server_.stub().ListOverdue(As(Sam()).get(), request, &response).ok());
+  ASSERT_EQ(response.overdue_size(), 3);
+  for (const auto& entry : response.overdue()) EXPECT_EQ(entry.days_overdue(), 1);
 }
 
 TEST_F(SupervisionApiTest, AnOpenSeriesIsToppedUpAsTimePassesAndNeverDuplicated) {
   // Every Thursday at 15:00 London, without end.
   v1::Session first;
-  ASSERT_TRUE(Create(Sam(), v1::SESSION_KIND_GROUP, {sam_}, {}, Utc(2026, 10, 8, 14), 60, 10,
-                     "FREQ=WEEKLY;BYDAY=TH", &first)
+  ASSERT_TRUE(Create(Sam(), v1::SESSION_KIND_GROUP, {sam_}, {viktor_}, Utc(2026, 10, 8, 14), 60,
+                     10, "FREQ=WEEKLY;BYDAY=TH", &first)
                   .ok());
+  // Viktor takes a break: the series goes on (with him still in it) all the same.
+  dv1::UpdatePersonRequest on_break;
+  on_break.mutable_person()->set_person_id(viktor_);
+  on_break.mutable_person()->set_status(dv1::PERSON_STATUS_ON_BREAK);
+  on_break.mutable_update_mask()->add_paths("status");
+  dv1::UpdatePersonResponse updated;
+  ASSERT_TRUE(
+      server_.directory().stub().UpdatePerson(As(Coordinator()).get(), on_break, &updated).ok());
   auto horizon = [&] {
     std::vector<v1::Session> sessions = List(Sam());
     std::set<std::string> ids;
@@ -735,6 +819,12 @@ TEST_F(SupervisionApiTest, ARetriedCreateWithItsRequestIdStoresOneSession) {
                   .ok());
   EXPECT_EQ(first.session_id(), again.session_id());
   EXPECT_EQ(List(Volunteer(vera_)).size(), 1u);
+  // Retried after its start has passed: still the first answer, not "must be in the future".
+  server_.clock().Advance(Utc(2026, 10, 5, 13, 30) - server_.clock().Now());
+  grpc::Status late = Create(Volunteer(vera_), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {},
+                             Utc(2026, 10, 5, 13), 60, 0, "", &again, "book-1");
+  ASSERT_TRUE(late.ok()) << late.error_message();
+  EXPECT_EQ(again.session_id(), first.session_id());
   // A volunteer books for themselves only.
   EXPECT_EQ(Create(Volunteer(vera_), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {viktor_},
                    Utc(2026, 10, 6, 13))
