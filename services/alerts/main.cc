@@ -22,11 +22,14 @@ namespace {
 // check-in event consumers are behind, and escalations overdue for longer than a minute.
 class HealthGauges {
  public:
-  HealthGauges(Metrics& metrics, RedisClient& redis, ConsumerOptions events, Escalator& escalator)
+  HealthGauges(Metrics& metrics, RedisClient& redis, ConsumerOptions events,
+               ConsumerOptions supervision_events, Escalator& escalator)
       : redis_(redis),
         events_(std::move(events)),
+        supervision_events_(std::move(supervision_events)),
         escalator_(escalator),
         backlog_(metrics.registry(), events_),
+        supervision_backlog_(metrics.registry(), supervision_events_),
         overdue_(prometheus::BuildGauge()
                      .Name("peerwell_alerts_escalations_overdue")
                      .Help("Alerts whose acknowledge deadline passed over a minute ago and that "
@@ -42,6 +45,11 @@ class HealthGauges {
     } else {
       status.Update(backlog.status());
     }
+    if (auto backlog = ReadConsumerBacklog(redis_, supervision_events_); backlog.ok()) {
+      supervision_backlog_.Set(*backlog);
+    } else {
+      status.Update(backlog.status());
+    }
     if (auto overdue = escalator_.Overdue(absl::Minutes(1)); overdue.ok()) {
       overdue_.Set(static_cast<double>(*overdue));
     } else {
@@ -53,8 +61,10 @@ class HealthGauges {
  private:
   RedisClient& redis_;
   const ConsumerOptions events_;
+  const ConsumerOptions supervision_events_;
   Escalator& escalator_;
   ConsumerBacklogGauges backlog_;
+  ConsumerBacklogGauges supervision_backlog_;
   prometheus::Gauge& overdue_;
 };
 
@@ -133,7 +143,8 @@ struct AlertsServer {
                            [this](const StreamEntry& entry) {
                              return HandleSupervisionServiceEvent(engine, entry);
                            }),
-        gauges(runtime.metrics, runtime.redis, Options(runtime.config), escalator),
+        gauges(runtime.metrics, runtime.redis, Options(runtime.config),
+               SupervisionOptions(runtime.config), escalator),
         periodic(escalator, engine, gauges) {
     consumer.Start();
     supervision_events.Start();

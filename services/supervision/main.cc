@@ -6,6 +6,7 @@
 #include "services/common/directory_client.h"
 #include "services/common/events.h"
 #include "services/common/log.h"
+#include "services/common/metrics.h"
 #include "services/common/paging.h"
 #include "services/common/server.h"
 #include "services/supervision/directory_people.h"
@@ -17,11 +18,17 @@
 namespace peerwell::supervision {
 namespace {
 
-// The sweep (series top-ups, lapsed offers, overdue supervision) every 15 seconds on every
-// replica; the store makes each step happen once.
+// The sweep (series top-ups, lapsed offers, overdue supervision) and the consumer groups'
+// backlog gauges for the suite's own alerting rules, every 15 seconds on every replica; the
+// store makes each step of the sweep happen once.
 class PeriodicSweep {
  public:
-  explicit PeriodicSweep(SupervisionService& service) : service_(service) {
+  PeriodicSweep(SupervisionService& service, RedisClient& redis, Metrics& metrics,
+                std::vector<ConsumerOptions> consumers)
+      : service_(service), redis_(redis), consumers_(std::move(consumers)) {
+    for (const ConsumerOptions& options : consumers_) {
+      backlogs_.push_back(std::make_unique<ConsumerBacklogGauges>(metrics.registry(), options));
+    }
     thread_ = std::thread([this] { Run(); });
   }
   ~PeriodicSweep() {
@@ -38,16 +45,31 @@ class PeriodicSweep {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
       lock.unlock();
-      if (absl::Status status = service_.Sweep(); !status.ok()) {
-        Log(Severity::kWarning, "supervision sweep failed",
-            {Field("error", std::string(status.message()))});
+      Report("supervision sweep failed", service_.Sweep());
+      // Each gauge on its own: a failure to read one must not leave the others stale.
+      for (size_t i = 0; i < consumers_.size(); ++i) {
+        auto backlog = ReadConsumerBacklog(redis_, consumers_[i]);
+        if (backlog.ok()) {
+          backlogs_[i]->Set(*backlog);
+        } else {
+          Report("consumer backlog gauges failed", backlog.status());
+        }
       }
       lock.lock();
       wake_.wait_for(lock, std::chrono::seconds(15), [this] { return stopping_; });
     }
   }
 
+  static void Report(const char* what, const absl::Status& status) {
+    if (!status.ok()) {
+      Log(Severity::kWarning, what, {Field("error", std::string(status.message()))});
+    }
+  }
+
   SupervisionService& service_;
+  RedisClient& redis_;
+  const std::vector<ConsumerOptions> consumers_;
+  std::vector<std::unique_ptr<ConsumerBacklogGauges>> backlogs_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
@@ -84,7 +106,8 @@ struct SupervisionServer {
                       [this](const StreamEntry& entry) {
                         return HandleDirectoryEvent(service, entry);
                       }),
-        sweep(service) {
+        sweep(service, runtime.redis, runtime.metrics,
+              {Options(runtime.config, "checkin"), Options(runtime.config, "directory")}) {
     incidents.Start();
     organizations.Start();
   }

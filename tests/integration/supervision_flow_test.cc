@@ -1,6 +1,7 @@
 // A critical incident reported through the check-in service becomes a debrief offered by the
 // supervision service, through the real binaries on loopback (LocalSuite): the volunteer's own
 // supervisor at the first free time inside the policy's window; accepted or declined.
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "peerwell/checkin/v1/checkin.grpc.pb.h"
@@ -10,6 +11,7 @@
 #include "services/common/channel.h"
 #include "services/common/proto_time.h"
 #include "tests/testing/local_suite.h"
+#include "tests/testing/process.h"
 #include "tests/testing/wait.h"
 
 namespace peerwell {
@@ -149,6 +151,20 @@ TEST_F(SupervisionFlowTest, AnIncidentBecomesADebriefOfferThatIsAcceptedOrDeclin
   // The retried report (same request_id) stored nothing twice: still two offers.
   ReportIncident("incident-2");
   EXPECT_EQ(Offers().size(), 2u);
+
+  // What the suite's own alerting rules watch: both services' consumer groups on these streams.
+  std::string metrics =
+      peerwell::testing::HttpGet(suite_->service("supervision").metrics_port, "/metrics");
+  for (const char* gauge :
+       {"peerwell_event_consumer_lag{group=\"supervision\",stream=\"pw:events:checkin\"}",
+        "peerwell_event_consumer_pending{group=\"supervision\",stream=\"pw:events:directory\"}",
+        "peerwell_event_dead_letter_entries{stream=\"pw:events:checkin:dead\"} 0"}) {
+    EXPECT_TRUE(absl::StrContains(metrics, gauge)) << gauge << " in\n" << metrics;
+  }
+  metrics = peerwell::testing::HttpGet(suite_->service("alerts").metrics_port, "/metrics");
+  EXPECT_TRUE(absl::StrContains(
+      metrics, "peerwell_event_consumer_lag{group=\"alerts\",stream=\"pw:events:supervision\"}"))
+      << metrics;
 }
 
 }  // namespace
