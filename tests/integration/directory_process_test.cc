@@ -8,7 +8,6 @@
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "peerwell/directory/v1/directory.grpc.pb.h"
 #include "services/common/server.h"
@@ -20,6 +19,7 @@
 namespace peerwell {
 namespace {
 
+using ::peerwell::testing::CallRaw;
 using ::peerwell::testing::HttpGet;
 using ::peerwell::testing::RedisServer;
 using ::peerwell::testing::ServerProcess;
@@ -27,41 +27,6 @@ using ::peerwell::testing::TestToken;
 using ::peerwell::testing::WaitFor;
 using ::testing::HasSubstr;
 namespace v1 = ::peerwell::directory::v1;
-
-// Calls `method` as a raw stream with one request message, so that the test needs no copy of
-// reflection.proto (whose descriptors libgrpc++_reflection already holds) and can call methods
-// that do not exist. Returns the first response message's bytes.
-std::string CallRaw(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
-                    const std::string& request_bytes) {
-  grpc::GenericStub stub(channel);
-  grpc::CompletionQueue queue;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  auto call = stub.PrepareCall(&context, method, &queue);
-  auto step = [&](auto operation) {
-    operation();
-    void* tag = nullptr;
-    bool ok = false;
-    return queue.Next(&tag, &ok) && ok;
-  };
-  std::string text;
-  if (!step([&] { call->StartCall(reinterpret_cast<void*>(1)); })) return text;
-  grpc::Slice request_slice(request_bytes);
-  grpc::ByteBuffer request(&request_slice, 1);
-  step([&] { call->Write(request, reinterpret_cast<void*>(2)); });
-  grpc::ByteBuffer response;
-  if (step([&] { call->Read(&response, reinterpret_cast<void*>(3)); })) {
-    std::vector<grpc::Slice> slices;
-    (void)response.Dump(&slices);
-    for (const auto& slice : slices) {
-      text.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-    }
-  }
-  step([&] { call->WritesDone(reinterpret_cast<void*>(4)); });
-  grpc::Status status;
-  step([&] { call->Finish(&status, reinterpret_cast<void*>(5)); });
-  return text;
-}
 
 class DirectoryProcessTest : public ::testing::Test {
  protected:

@@ -1,6 +1,8 @@
 // A critical incident reported through the check-in service becomes a debrief offered by the
 // supervision service, through the real binaries on loopback (LocalSuite): the volunteer's own
 // supervisor at the first free time inside the policy's window; accepted or declined.
+#include <signal.h>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -165,6 +167,22 @@ TEST_F(SupervisionFlowTest, AnIncidentBecomesADebriefOfferThatIsAcceptedOrDeclin
   EXPECT_TRUE(absl::StrContains(
       metrics, "peerwell_event_consumer_lag{group=\"alerts\",stream=\"pw:events:supervision\"}"))
       << metrics;
+}
+
+TEST_F(SupervisionFlowTest, TheBinaryServesReflectionAndDrainsOnSigterm) {
+  auto started = peerwell::testing::StartServer(
+      PEERWELL_BUILD_DIR "/services/supervision/peerwell-supervision",
+      {{"PEERWELL_JWT_SECRET", suite_->jwt_secret()},
+       {"PEERWELL_REDIS_ADDR", suite_->redis().address_string()},
+       {"PEERWELL_DIRECTORY_ADDR", suite_->Target("directory")}});
+  ASSERT_TRUE(started.ok()) << started.status();
+  // ServerReflectionRequest{list_services: "*"}: field 7, length-delimited.
+  std::string services = peerwell::testing::CallRaw(
+      ServiceChannel(started->address),
+      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", std::string("\x3a\x01*", 3));
+  EXPECT_NE(services.find("peerwell.supervision.v1.SupervisionService"), std::string::npos);
+  started->process->Signal(SIGTERM);
+  EXPECT_EQ(started->process->WaitForExit(absl::Seconds(15)), 0) << started->process->Output();
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "tests/testing/wait.h"
 
 namespace peerwell::testing {
@@ -144,6 +145,38 @@ std::string HttpGet(int port, const std::string& path) {
   close(fd);
   size_t body = response.find("\r\n\r\n");
   return body == std::string::npos ? "" : response.substr(body + 4);
+}
+
+std::string CallRaw(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                    const std::string& request_bytes) {
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue queue;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  auto call = stub.PrepareCall(&context, method, &queue);
+  auto step = [&](auto operation) {
+    operation();
+    void* tag = nullptr;
+    bool ok = false;
+    return queue.Next(&tag, &ok) && ok;
+  };
+  std::string text;
+  if (!step([&] { call->StartCall(reinterpret_cast<void*>(1)); })) return text;
+  grpc::Slice request_slice(request_bytes);
+  grpc::ByteBuffer request(&request_slice, 1);
+  step([&] { call->Write(request, reinterpret_cast<void*>(2)); });
+  grpc::ByteBuffer response;
+  if (step([&] { call->Read(&response, reinterpret_cast<void*>(3)); })) {
+    std::vector<grpc::Slice> slices;
+    (void)response.Dump(&slices);
+    for (const auto& slice : slices) {
+      text.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+  }
+  step([&] { call->WritesDone(reinterpret_cast<void*>(4)); });
+  grpc::Status status;
+  step([&] { call->Finish(&status, reinterpret_cast<void*>(5)); });
+  return text;
 }
 
 }  // namespace peerwell::testing

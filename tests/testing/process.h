@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "grpcpp/channel.h"
 
 namespace peerwell::testing {
 
@@ -58,5 +59,11 @@ void DieWithParent(pid_t parent);
 
 // A plain HTTP GET against 127.0.0.1:port (for /metrics); the body, or empty on failure.
 std::string HttpGet(int port, const std::string& path);
+
+// Calls `method` as a raw stream with one request message, so that the test needs no copy of
+// reflection.proto (whose descriptors libgrpc++_reflection already holds) and can call methods
+// that do not exist. Returns the first response message's bytes.
+std::string CallRaw(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                    const std::string& request_bytes);
 
 }  // namespace peerwell::testing
