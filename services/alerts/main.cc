@@ -1,6 +1,3 @@
-#include <condition_variable>
-#include <thread>
-
 #include "services/alerts/alerts_handler.h"
 #include "services/alerts/alerts_service.h"
 #include "services/alerts/directory_volunteers.h"
@@ -13,6 +10,7 @@
 #include "services/common/events.h"
 #include "services/common/log.h"
 #include "services/common/metrics.h"
+#include "services/common/periodic.h"
 #include "services/common/server.h"
 
 namespace peerwell::alerts {
@@ -74,51 +72,31 @@ class HealthGauges {
 class PeriodicWork {
  public:
   PeriodicWork(Escalator& escalator, RiskEngine& engine, HealthGauges& gauges)
-      : escalator_(escalator), engine_(engine), gauges_(gauges) {
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~PeriodicWork() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
-  }
+      : escalator_(escalator),
+        engine_(engine),
+        gauges_(gauges),
+        loop_(absl::Milliseconds(250), [this] { Step(); }) {}
 
  private:
-  void Run() {
-    absl::Time next_sweep = absl::Now();
-    absl::Time next_gauges = absl::Now();
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stopping_) {
-      lock.unlock();
-      Report("escalation sweep failed", escalator_.EscalateDue().status());
-      if (absl::Now() >= next_sweep) {
-        Report("missed check-in sweep failed", engine_.SweepMissedCheckins().status());
-        next_sweep = absl::Now() + absl::Minutes(1);
-      }
-      if (absl::Now() >= next_gauges) {
-        Report("health gauges failed", gauges_.Refresh());
-        next_gauges = absl::Now() + absl::Seconds(15);
-      }
-      lock.lock();
-      wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; });
+  void Step() {
+    WarnIfFailed("escalation sweep failed", escalator_.EscalateDue().status());
+    if (absl::Now() >= next_sweep_) {
+      WarnIfFailed("missed check-in sweep failed", engine_.SweepMissedCheckins().status());
+      next_sweep_ = absl::Now() + absl::Minutes(1);
     }
-  }
-
-  static void Report(const char* what, const absl::Status& status) {
-    if (!status.ok())
-      Log(Severity::kWarning, what, {Field("error", std::string(status.message()))});
+    if (absl::Now() >= next_gauges_) {
+      WarnIfFailed("health gauges failed", gauges_.Refresh());
+      next_gauges_ = absl::Now() + absl::Seconds(15);
+    }
   }
 
   Escalator& escalator_;
   RiskEngine& engine_;
   HealthGauges& gauges_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  // Only the loop's thread reads and writes these.
+  absl::Time next_sweep_ = absl::InfinitePast();
+  absl::Time next_gauges_ = absl::InfinitePast();
+  PeriodicLoop loop_;  // last: it starts stepping as soon as it is built
 };
 
 struct AlertsServer {
@@ -156,12 +134,7 @@ struct AlertsServer {
   }
 
   static ConsumerOptions Options(const ServiceConfig& config) {
-    ConsumerOptions options;
-    options.claim_min_idle = config.event_claim_idle;
-    options.claim_interval = std::min(absl::Seconds(5), config.event_claim_idle);
-    options.stream = EventStreamKey("checkin");
-    options.group = "alerts";
-    options.consumer = ProcessConsumerName();
+    ConsumerOptions options = ServiceConsumerOptions(config, "checkin", "alerts");
     // A volunteer's events in order, different volunteers' side by side: each event waits on a
     // few Redis round trips, so one lane alone falls behind well before 500 check-ins a second.
     options.lanes = 8;
@@ -171,11 +144,7 @@ struct AlertsServer {
 
   // The supervision service's events, in turn: a few an hour per organisation.
   static ConsumerOptions SupervisionOptions(const ServiceConfig& config) {
-    ConsumerOptions options = Options(config);
-    options.stream = EventStreamKey("supervision");
-    options.lanes = 1;
-    options.lane_key = nullptr;
-    return options;
+    return ServiceConsumerOptions(config, "supervision", "alerts");
   }
 
   SystemClock clock;

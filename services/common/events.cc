@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <iterator>
 #include <optional>
 
@@ -12,6 +13,17 @@
 #include "services/common/redis_values.h"
 
 namespace peerwell {
+
+ConsumerOptions ServiceConsumerOptions(const ServiceConfig& config, absl::string_view source,
+                                       absl::string_view group) {
+  ConsumerOptions options;
+  options.claim_min_idle = config.event_claim_idle;
+  options.claim_interval = std::min(absl::Seconds(5), config.event_claim_idle);
+  options.stream = EventStreamKey(source);
+  options.group = std::string(group);
+  options.consumer = ProcessConsumerName();
+  return options;
+}
 
 std::string ProcessConsumerName() {
   char host[256] = "peerwell";

@@ -75,6 +75,12 @@ struct ConsumerOptions {
 // separate consumers and a dead one's entries can be claimed by the others.
 std::string ProcessConsumerName();
 
+// How a service's replicas read `source`'s event stream ("checkin" for pw:events:checkin) in
+// consumer group `group`: one consumer per process, and a silent consumer's entries taken over
+// after the configured PEERWELL_EVENT_CLAIM_IDLE.
+ConsumerOptions ServiceConsumerOptions(const ServiceConfig& config, absl::string_view source,
+                                       absl::string_view group);
+
 // The dead-letter stream of `options`: its own, or "<stream>:dead".
 std::string DeadLetterStream(const ConsumerOptions& options);
 

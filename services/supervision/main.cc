@@ -1,13 +1,10 @@
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-
 #include "services/common/channel.h"
 #include "services/common/directory_client.h"
 #include "services/common/events.h"
 #include "services/common/log.h"
 #include "services/common/metrics.h"
 #include "services/common/paging.h"
+#include "services/common/periodic.h"
 #include "services/common/server.h"
 #include "services/supervision/directory_people.h"
 #include "services/supervision/event_mapping.h"
@@ -29,40 +26,17 @@ class PeriodicSweep {
     for (const ConsumerOptions& options : consumers_) {
       backlogs_.push_back(std::make_unique<ConsumerBacklogGauges>(metrics.registry(), options));
     }
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~PeriodicSweep() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
+    loop_ = std::make_unique<PeriodicLoop>(absl::Seconds(15), [this] { Step(); });
   }
 
  private:
-  void Run() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stopping_) {
-      lock.unlock();
-      Report("supervision sweep failed", service_.Sweep());
-      // Each gauge on its own: a failure to read one must not leave the others stale.
-      for (size_t i = 0; i < consumers_.size(); ++i) {
-        auto backlog = ReadConsumerBacklog(redis_, consumers_[i]);
-        if (backlog.ok()) {
-          backlogs_[i]->Set(*backlog);
-        } else {
-          Report("consumer backlog gauges failed", backlog.status());
-        }
-      }
-      lock.lock();
-      wake_.wait_for(lock, std::chrono::seconds(15), [this] { return stopping_; });
-    }
-  }
-
-  static void Report(const char* what, const absl::Status& status) {
-    if (!status.ok()) {
-      Log(Severity::kWarning, what, {Field("error", std::string(status.message()))});
+  void Step() {
+    WarnIfFailed("supervision sweep failed", service_.Sweep());
+    // Each gauge on its own: a failure to read one must not leave the others stale.
+    for (size_t i = 0; i < consumers_.size(); ++i) {
+      auto backlog = ReadConsumerBacklog(redis_, consumers_[i]);
+      if (backlog.ok()) backlogs_[i]->Set(*backlog);
+      WarnIfFailed("consumer backlog gauges failed", backlog.status());
     }
   }
 
@@ -70,20 +44,12 @@ class PeriodicSweep {
   RedisClient& redis_;
   const std::vector<ConsumerOptions> consumers_;
   std::vector<std::unique_ptr<ConsumerBacklogGauges>> backlogs_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  std::unique_ptr<PeriodicLoop> loop_;  // last: it steps over the members above
 };
 
-ConsumerOptions Options(const ServiceConfig& config, const std::string& source) {
-  ConsumerOptions options;
-  options.claim_min_idle = config.event_claim_idle;
-  options.claim_interval = std::min(absl::Seconds(5), config.event_claim_idle);
-  options.stream = EventStreamKey(source);
-  options.group = "supervision";
-  options.consumer = ProcessConsumerName();
-  return options;
+// The group "supervision" on another service's event stream.
+ConsumerOptions Events(const ServiceConfig& config, absl::string_view source) {
+  return ServiceConsumerOptions(config, source, "supervision");
 }
 
 struct SupervisionServer {
@@ -98,16 +64,14 @@ struct SupervisionServer {
         runner(executor, authenticator),
         pages(PageTokenKey(runtime.config.jwt_secret)),
         handler(service, runner, pages),
-        incidents(runtime.config.redis, Options(runtime.config, "checkin"),
-                  [this](const StreamEntry& entry) {
-                    return HandleCheckinServiceEvent(service, entry);
-                  }),
-        organizations(runtime.config.redis, Options(runtime.config, "directory"),
-                      [this](const StreamEntry& entry) {
-                        return HandleDirectoryEvent(service, entry);
-                      }),
+        incidents(
+            runtime.config.redis, Events(runtime.config, "checkin"),
+            [this](const StreamEntry& entry) { return HandleCheckinServiceEvent(service, entry); }),
+        organizations(
+            runtime.config.redis, Events(runtime.config, "directory"),
+            [this](const StreamEntry& entry) { return HandleDirectoryEvent(service, entry); }),
         sweep(service, runtime.redis, runtime.metrics,
-              {Options(runtime.config, "checkin"), Options(runtime.config, "directory")}) {
+              {Events(runtime.config, "checkin"), Events(runtime.config, "directory")}) {
     incidents.Start();
     organizations.Start();
   }
@@ -137,12 +101,11 @@ struct SupervisionServer {
 
 int main(int argc, char** argv) {
   using namespace peerwell;
-  return RunServerMain(
-      argc, argv, {"supervision", 50054, 9554},
-      [](ServerRuntime& runtime,
-         ServerHost& host) -> absl::StatusOr<std::vector<std::shared_ptr<void>>> {
-        auto server = std::make_shared<supervision::SupervisionServer>(runtime);
-        host.AddService(&server->handler);
-        return std::vector<std::shared_ptr<void>>{server};
-      });
+  return RunServerMain(argc, argv, {"supervision", 50054, 9554},
+                       [](ServerRuntime& runtime,
+                          ServerHost& host) -> absl::StatusOr<std::vector<std::shared_ptr<void>>> {
+                         auto server = std::make_shared<supervision::SupervisionServer>(runtime);
+                         host.AddService(&server->handler);
+                         return std::vector<std::shared_ptr<void>>{server};
+                       });
 }
