@@ -21,11 +21,10 @@ class DirectoryPeople final : public PeopleDirectory {
 
   absl::StatusOr<std::vector<PersonFacts>> ListPeople(const std::string& organization_id,
                                                       PersonRole role) override {
-    auto people = directory_.ListPeople(organization_id, role == PersonRole::kVolunteer
-                                                             ? directory::v1::ROLE_VOLUNTEER
-                                                         : role == PersonRole::kSupervisor
-                                                             ? directory::v1::ROLE_SUPERVISOR
-                                                             : directory::v1::ROLE_COORDINATOR);
+    auto people = directory_.ListPeople(
+        organization_id, role == PersonRole::kVolunteer    ? directory::v1::ROLE_VOLUNTEER
+                         : role == PersonRole::kSupervisor ? directory::v1::ROLE_SUPERVISOR
+                                                           : directory::v1::ROLE_COORDINATOR);
     if (!people.ok()) return people.status();
     std::vector<PersonFacts> facts;
     for (const directory::v1::Person& person : *people) facts.push_back(Facts(person));

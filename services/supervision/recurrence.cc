@@ -68,7 +68,7 @@ absl::StatusOr<std::vector<absl::Time>> ExpandRecurrence(const std::string& rule
     absl::CivilSecond local(u.year, u.month, u.day, u.is_date ? 23 : u.hour,
                             u.is_date ? 59 : u.minute, u.is_date ? 59 : u.second);
     absl::Time bound = icaltime_is_utc(u) ? absl::FromCivil(local, absl::UTCTimeZone())
-                                : absl::FromCivil(local, zone);
+                                          : absl::FromCivil(local, zone);
     until = std::min(until, bound + absl::Seconds(1));  // UNTIL is inclusive
     recur.until = icaltime_null_time();
   }
@@ -94,8 +94,8 @@ absl::StatusOr<std::vector<absl::Time>> ExpandRecurrence(const std::string& rule
 
 bool RecurrencePinsDays(const std::string& rule) {
   for (absl::string_view part : absl::StrSplit(rule, ';')) {
-    for (absl::string_view pin : {"BYDAY=", "BYMONTHDAY=", "BYYEARDAY=", "BYWEEKNO=", "BYMONTH=",
-                                  "BYSETPOS="}) {
+    for (absl::string_view pin :
+         {"BYDAY=", "BYMONTHDAY=", "BYYEARDAY=", "BYWEEKNO=", "BYMONTH=", "BYSETPOS="}) {
       if (absl::StartsWith(part, pin)) return true;
     }
   }

@@ -129,27 +129,48 @@ Session DecodeSession(const std::string& org,
   Session s;
   s.organization_id = org;
   for (const auto& [name, value] : pairs) {
-    if (name == "id") s.id = value;
-    else if (name == "series_id") s.series_id = value;
-    else if (name == "kind") s.kind = static_cast<SessionKind>(ParseRedisInt(value));
-    else if (name == "state") s.state = static_cast<SessionState>(ParseRedisInt(value));
-    else if (name == "title") s.title = value;
-    else if (name == "supervisors") s.supervisor_ids = Ids(value);
-    else if (name == "participants") s.participant_ids = Ids(value);
-    else if (name == "start_time") s.start_time = ParseMicros(value);
-    else if (name == "duration") s.duration = MicrosDuration(value);
-    else if (name == "capacity") s.capacity = ParseRedisInt(value);
-    else if (name == "rrule") s.recurrence_rule = value;
-    else if (name == "attendance") s.attendance = DecodeAttendance(value);
-    else if (name == "incident_id") s.incident_id = value;
-    else if (name == "offer_expire_time") s.offer_expire_time = ParseMicros(value);
-    else if (name == "cancel_reason") s.cancel_reason = value;
-    else if (name == "create_time") s.create_time = ParseMicros(value);
-    else if (name == "update_time") s.update_time = ParseMicros(value);
-    else if (name == "timezone") s.timezone = value;
-    else if (name == "buffer") s.supervisor_buffer = MicrosDuration(value);
-    else if (name == "sequence") s.sequence = ParseRedisInt(value);
-    else if (name == "version") s.version = ParseRedisInt(value);
+    if (name == "id")
+      s.id = value;
+    else if (name == "series_id")
+      s.series_id = value;
+    else if (name == "kind")
+      s.kind = static_cast<SessionKind>(ParseRedisInt(value));
+    else if (name == "state")
+      s.state = static_cast<SessionState>(ParseRedisInt(value));
+    else if (name == "title")
+      s.title = value;
+    else if (name == "supervisors")
+      s.supervisor_ids = Ids(value);
+    else if (name == "participants")
+      s.participant_ids = Ids(value);
+    else if (name == "start_time")
+      s.start_time = ParseMicros(value);
+    else if (name == "duration")
+      s.duration = MicrosDuration(value);
+    else if (name == "capacity")
+      s.capacity = ParseRedisInt(value);
+    else if (name == "rrule")
+      s.recurrence_rule = value;
+    else if (name == "attendance")
+      s.attendance = DecodeAttendance(value);
+    else if (name == "incident_id")
+      s.incident_id = value;
+    else if (name == "offer_expire_time")
+      s.offer_expire_time = ParseMicros(value);
+    else if (name == "cancel_reason")
+      s.cancel_reason = value;
+    else if (name == "create_time")
+      s.create_time = ParseMicros(value);
+    else if (name == "update_time")
+      s.update_time = ParseMicros(value);
+    else if (name == "timezone")
+      s.timezone = value;
+    else if (name == "buffer")
+      s.supervisor_buffer = MicrosDuration(value);
+    else if (name == "sequence")
+      s.sequence = ParseRedisInt(value);
+    else if (name == "version")
+      s.version = ParseRedisInt(value);
   }
   return s;
 }
@@ -180,20 +201,34 @@ Series DecodeSeries(const std::string& org,
   p.organization_id = org;
   p.state = SessionState::kScheduled;
   for (const auto& [name, value] : pairs) {
-    if (name == "id") s.id = value;
-    else if (name == "rrule") s.recurrence_rule = p.recurrence_rule = value;
-    else if (name == "timezone") s.timezone = p.timezone = value;
-    else if (name == "first_start") s.first_start = ParseMicros(value);
-    else if (name == "generated_until") s.generated_until = ParseMicros(value, absl::InfiniteFuture());
-    else if (name == "end_before") s.end_before = ParseMicros(value, absl::InfiniteFuture());
-    else if (name == "kind") p.kind = static_cast<SessionKind>(ParseRedisInt(value));
-    else if (name == "title") p.title = value;
-    else if (name == "supervisors") p.supervisor_ids = Ids(value);
-    else if (name == "participants") p.participant_ids = Ids(value);
-    else if (name == "duration") p.duration = MicrosDuration(value);
-    else if (name == "capacity") p.capacity = ParseRedisInt(value);
-    else if (name == "buffer") p.supervisor_buffer = MicrosDuration(value);
-    else if (name == "version") s.version = ParseRedisInt(value);
+    if (name == "id")
+      s.id = value;
+    else if (name == "rrule")
+      s.recurrence_rule = p.recurrence_rule = value;
+    else if (name == "timezone")
+      s.timezone = p.timezone = value;
+    else if (name == "first_start")
+      s.first_start = ParseMicros(value);
+    else if (name == "generated_until")
+      s.generated_until = ParseMicros(value, absl::InfiniteFuture());
+    else if (name == "end_before")
+      s.end_before = ParseMicros(value, absl::InfiniteFuture());
+    else if (name == "kind")
+      p.kind = static_cast<SessionKind>(ParseRedisInt(value));
+    else if (name == "title")
+      p.title = value;
+    else if (name == "supervisors")
+      p.supervisor_ids = Ids(value);
+    else if (name == "participants")
+      p.participant_ids = Ids(value);
+    else if (name == "duration")
+      p.duration = MicrosDuration(value);
+    else if (name == "capacity")
+      p.capacity = ParseRedisInt(value);
+    else if (name == "buffer")
+      p.supervisor_buffer = MicrosDuration(value);
+    else if (name == "version")
+      s.version = ParseRedisInt(value);
   }
   return s;
 }
@@ -648,9 +683,9 @@ absl::StatusOr<std::optional<Series>> RedisSupervisionStore::GetSeries(
 
 absl::StatusOr<std::vector<std::string>> RedisSupervisionStore::SeriesToTopUp(
     const std::string& organization_id, absl::Time horizon, int limit) {
-  auto reply = redis_.Execute({"ZRANGEBYSCORE", HorizonKey(organization_id), "-inf",
-                               absl::StrCat("(", Score(horizon)), "LIMIT", "0",
-                               absl::StrCat(limit)});
+  auto reply =
+      redis_.Execute({"ZRANGEBYSCORE", HorizonKey(organization_id), "-inf",
+                      absl::StrCat("(", Score(horizon)), "LIMIT", "0", absl::StrCat(limit)});
   if (!reply.ok()) return reply.status();
   return Members(*reply);
 }
@@ -669,10 +704,14 @@ absl::StatusOr<SupervisionPolicy> RedisSupervisionStore::GetPolicy(
   if (!pairs.ok()) return pairs.status();
   SupervisionPolicy policy;
   for (const auto& [name, value] : *pairs) {
-    if (name == "cadence") policy.cadence = MicrosDuration(value);
-    else if (name == "debrief_offer_window") policy.debrief_offer_window = MicrosDuration(value);
-    else if (name == "debrief_buffer") policy.debrief_buffer = MicrosDuration(value);
-    else if (name == "require_two_facilitators") policy.require_two_facilitators = value == "1";
+    if (name == "cadence")
+      policy.cadence = MicrosDuration(value);
+    else if (name == "debrief_offer_window")
+      policy.debrief_offer_window = MicrosDuration(value);
+    else if (name == "debrief_buffer")
+      policy.debrief_buffer = MicrosDuration(value);
+    else if (name == "require_two_facilitators")
+      policy.require_two_facilitators = value == "1";
   }
   return policy;
 }
@@ -680,11 +719,11 @@ absl::StatusOr<SupervisionPolicy> RedisSupervisionStore::GetPolicy(
 absl::Status RedisSupervisionStore::SetPolicy(const std::string& organization_id,
                                               const SupervisionPolicy& policy) {
   auto micros = [](absl::Duration d) { return absl::StrCat(absl::ToInt64Microseconds(d)); };
-  auto reply = redis_.Execute({"HSET", PolicyKey(organization_id), "cadence",
-                               micros(policy.cadence), "debrief_offer_window",
-                               micros(policy.debrief_offer_window), "debrief_buffer",
-                               micros(policy.debrief_buffer), "require_two_facilitators",
-                               policy.require_two_facilitators ? "1" : "0"});
+  auto reply =
+      redis_.Execute({"HSET", PolicyKey(organization_id), "cadence", micros(policy.cadence),
+                      "debrief_offer_window", micros(policy.debrief_offer_window), "debrief_buffer",
+                      micros(policy.debrief_buffer), "require_two_facilitators",
+                      policy.require_two_facilitators ? "1" : "0"});
   if (!reply.ok()) return reply.status();
   return ScriptErrorToStatus(*reply);
 }
@@ -719,8 +758,7 @@ absl::StatusOr<bool> RedisSupervisionStore::PublishOverdueOnce(const std::string
        EventFieldPairs(event.type, organization_id, event.occur_time, fields)) {
     args.push_back(std::move(value));
   }
-  auto reply =
-      redis_.Eval(*script, {OverdueKey(organization_id, volunteer_id), EventsKey()}, args);
+  auto reply = redis_.Eval(*script, {OverdueKey(organization_id, volunteer_id), EventsKey()}, args);
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return ScriptErrorToStatus(*reply);
   return reply->integer == 1;

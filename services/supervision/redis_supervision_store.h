@@ -35,8 +35,8 @@ class RedisSupervisionStore final : public SupervisionStore {
                                                             absl::Time from) override;
   absl::StatusOr<Created> Apply(const std::string& organization_id, const Commit& commit,
                                 const CreateRequest& request, const std::string& result) override;
-  absl::StatusOr<std::optional<std::string>> EarlierResult(
-      const std::string& organization_id, const CreateRequest& request) override;
+  absl::StatusOr<std::optional<std::string>> EarlierResult(const std::string& organization_id,
+                                                           const CreateRequest& request) override;
   absl::StatusOr<std::optional<Series>> GetSeries(const std::string& organization_id,
                                                   const std::string& series_id) override;
   absl::StatusOr<std::vector<std::string>> SeriesToTopUp(const std::string& organization_id,

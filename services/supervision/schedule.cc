@@ -122,11 +122,9 @@ class IntervalSet {
   }
   bool Overlaps(absl::Time start, absl::Time end) const {
     // The intervals that start before `end`; one of them reaches past `start`?
-    auto after = std::lower_bound(
-        intervals_.begin(), intervals_.end(), end,
-        [](const std::pair<absl::Time, absl::Time>& interval, absl::Time t) {
-          return interval.first < t;
-        });
+    auto after = std::lower_bound(intervals_.begin(), intervals_.end(), end,
+                                  [](const std::pair<absl::Time, absl::Time>& interval,
+                                     absl::Time t) { return interval.first < t; });
     if (after == intervals_.begin()) return false;
     return latest_end_[after - intervals_.begin() - 1] > start;
   }
@@ -175,10 +173,11 @@ bool RanksBefore(const Ranked& a, const Ranked& b) {
 
 // The free starts of one supervisor in the window.
 void CandidateSlots(const SlotRequest& request, const IntervalSet& volunteer_quiet,
-                    const IntervalSet& volunteer_busy, const SlotCandidate& candidate,
-                    size_t index, std::vector<Ranked>& out) {
+                    const IntervalSet& volunteer_busy, const SlotCandidate& candidate, size_t index,
+                    std::vector<Ranked>& out) {
   const absl::TimeZone& zone = candidate.supervisor.zone;
-  IntervalSet quiet = QuietIntervals(candidate.supervisor, request.window_start, request.window_end);
+  IntervalSet quiet =
+      QuietIntervals(candidate.supervisor, request.window_start, request.window_end);
   IntervalSet busy = BusySet(candidate.busy);
   std::vector<std::pair<absl::Time, absl::Time>> leave;
   for (const AvailabilityException& exception : candidate.availability.exceptions) {
@@ -221,8 +220,7 @@ void CandidateSlots(const SlotRequest& request, const IntervalSet& volunteer_qui
         }
         auto week = candidate.sessions_per_week.find(WeekOf(start, zone));
         out.push_back({candidate.own_supervisor,
-                       week == candidate.sessions_per_week.end() ? 0 : week->second, start,
-                       index});
+                       week == candidate.sessions_per_week.end() ? 0 : week->second, start, index});
         ++taken_today;
       }
     }
@@ -264,8 +262,8 @@ std::vector<Slot> ProposeSlots(const SlotRequest& request,
     slot.reasons.push_back("inside the supervisor's availability");
     slot.reasons.push_back("outside everyone's quiet hours");
     // Best first, 100 down: own supervisor adds 50, each booked session that week takes 2.
-    slot.score = std::max(0.0, 50.0 + (entry.own ? 50.0 : 0.0) - 2.0 * entry.load -
-                                   static_cast<double>(i) * 0.01);
+    slot.score = std::max(
+        0.0, 50.0 + (entry.own ? 50.0 : 0.0) - 2.0 * entry.load - static_cast<double>(i) * 0.01);
     slots.push_back(std::move(slot));
   }
   return slots;

@@ -82,7 +82,7 @@ struct Session {
   std::string timezone;  // the zone its series is expanded in (its first supervisor's)
   // Time kept free for its supervisors after it (a debrief's buffer).
   absl::Duration supervisor_buffer = absl::ZeroDuration();
-  int sequence = 0;      // bumped on every change: the calendar's SEQUENCE
+  int sequence = 0;       // bumped on every change: the calendar's SEQUENCE
   long long version = 0;  // the store's optimistic-concurrency counter; 0 before the first write
 
   absl::Time end_time() const { return start_time + duration; }

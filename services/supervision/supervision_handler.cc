@@ -95,8 +95,8 @@ ServerUnaryReactor* SupervisionHandler::ProposeSlots(CallbackServerContext* cont
     auto start = RequiredTime(request->has_window_start_time(), request->window_start_time(),
                               "window_start_time");
     if (!start.ok()) return start.status();
-    auto end = RequiredTime(request->has_window_end_time(), request->window_end_time(),
-                            "window_end_time");
+    auto end =
+        RequiredTime(request->has_window_end_time(), request->window_end_time(), "window_end_time");
     if (!end.ok()) return end.status();
     auto slots = service_.ProposeSlots(
         caller, {request->volunteer_id(), *kind, **duration, *start, *end, request->max_results()});
@@ -144,8 +144,7 @@ ServerUnaryReactor* SupervisionHandler::RescheduleSession(
     CallbackServerContext* context, const v1::RescheduleSessionRequest* request,
     v1::RescheduleSessionResponse* response) {
   return runner_.Run(context, "RescheduleSession", [=, this](const Caller& caller) {
-    auto start =
-        RequiredTime(request->has_start_time(), request->start_time(), "start_time");
+    auto start = RequiredTime(request->has_start_time(), request->start_time(), "start_time");
     if (!start.ok()) return start.status();
     auto duration = DurationFromProto(request->has_duration(), request->duration(), "duration");
     if (!duration.ok()) return duration.status();
@@ -157,9 +156,9 @@ ServerUnaryReactor* SupervisionHandler::RescheduleSession(
   });
 }
 
-ServerUnaryReactor* SupervisionHandler::RecordAttendance(
-    CallbackServerContext* context, const v1::RecordAttendanceRequest* request,
-    v1::RecordAttendanceResponse* response) {
+ServerUnaryReactor* SupervisionHandler::RecordAttendance(CallbackServerContext* context,
+                                                         const v1::RecordAttendanceRequest* request,
+                                                         v1::RecordAttendanceResponse* response) {
   return runner_.Run(context, "RecordAttendance", [=, this](const Caller& caller) {
     auto attendance = AttendanceFromProto(request->attendance());
     if (!attendance.ok()) return attendance.status();

@@ -14,53 +14,53 @@ class SupervisionHandler final : public v1::SupervisionService::CallbackService 
       : service_(service), runner_(runner), pages_(pages) {}
 
   grpc::ServerUnaryReactor* SetAvailability(grpc::CallbackServerContext* context,
-                                     const v1::SetAvailabilityRequest* request,
-                                     v1::SetAvailabilityResponse* response) override;
+                                            const v1::SetAvailabilityRequest* request,
+                                            v1::SetAvailabilityResponse* response) override;
   grpc::ServerUnaryReactor* GetAvailability(grpc::CallbackServerContext* context,
-                                     const v1::GetAvailabilityRequest* request,
-                                     v1::GetAvailabilityResponse* response) override;
+                                            const v1::GetAvailabilityRequest* request,
+                                            v1::GetAvailabilityResponse* response) override;
   grpc::ServerUnaryReactor* CreateSession(grpc::CallbackServerContext* context,
-                                     const v1::CreateSessionRequest* request,
-                                     v1::CreateSessionResponse* response) override;
+                                          const v1::CreateSessionRequest* request,
+                                          v1::CreateSessionResponse* response) override;
   grpc::ServerUnaryReactor* GetSession(grpc::CallbackServerContext* context,
-                                     const v1::GetSessionRequest* request,
-                                     v1::GetSessionResponse* response) override;
+                                       const v1::GetSessionRequest* request,
+                                       v1::GetSessionResponse* response) override;
   grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* context,
-                                     const v1::ListSessionsRequest* request,
-                                     v1::ListSessionsResponse* response) override;
+                                         const v1::ListSessionsRequest* request,
+                                         v1::ListSessionsResponse* response) override;
   grpc::ServerUnaryReactor* ProposeSlots(grpc::CallbackServerContext* context,
-                                     const v1::ProposeSlotsRequest* request,
-                                     v1::ProposeSlotsResponse* response) override;
+                                         const v1::ProposeSlotsRequest* request,
+                                         v1::ProposeSlotsResponse* response) override;
   grpc::ServerUnaryReactor* JoinSession(grpc::CallbackServerContext* context,
-                                     const v1::JoinSessionRequest* request,
-                                     v1::JoinSessionResponse* response) override;
+                                        const v1::JoinSessionRequest* request,
+                                        v1::JoinSessionResponse* response) override;
   grpc::ServerUnaryReactor* LeaveSession(grpc::CallbackServerContext* context,
-                                     const v1::LeaveSessionRequest* request,
-                                     v1::LeaveSessionResponse* response) override;
+                                         const v1::LeaveSessionRequest* request,
+                                         v1::LeaveSessionResponse* response) override;
   grpc::ServerUnaryReactor* CancelSession(grpc::CallbackServerContext* context,
-                                     const v1::CancelSessionRequest* request,
-                                     v1::CancelSessionResponse* response) override;
+                                          const v1::CancelSessionRequest* request,
+                                          v1::CancelSessionResponse* response) override;
   grpc::ServerUnaryReactor* RescheduleSession(grpc::CallbackServerContext* context,
-                                     const v1::RescheduleSessionRequest* request,
-                                     v1::RescheduleSessionResponse* response) override;
+                                              const v1::RescheduleSessionRequest* request,
+                                              v1::RescheduleSessionResponse* response) override;
   grpc::ServerUnaryReactor* RecordAttendance(grpc::CallbackServerContext* context,
-                                     const v1::RecordAttendanceRequest* request,
-                                     v1::RecordAttendanceResponse* response) override;
+                                             const v1::RecordAttendanceRequest* request,
+                                             v1::RecordAttendanceResponse* response) override;
   grpc::ServerUnaryReactor* RespondToOffer(grpc::CallbackServerContext* context,
-                                     const v1::RespondToOfferRequest* request,
-                                     v1::RespondToOfferResponse* response) override;
-  grpc::ServerUnaryReactor* GetSupervisionPolicy(grpc::CallbackServerContext* context,
-                                     const v1::GetSupervisionPolicyRequest* request,
-                                     v1::GetSupervisionPolicyResponse* response) override;
-  grpc::ServerUnaryReactor* UpdateSupervisionPolicy(grpc::CallbackServerContext* context,
-                                     const v1::UpdateSupervisionPolicyRequest* request,
-                                     v1::UpdateSupervisionPolicyResponse* response) override;
+                                           const v1::RespondToOfferRequest* request,
+                                           v1::RespondToOfferResponse* response) override;
+  grpc::ServerUnaryReactor* GetSupervisionPolicy(
+      grpc::CallbackServerContext* context, const v1::GetSupervisionPolicyRequest* request,
+      v1::GetSupervisionPolicyResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateSupervisionPolicy(
+      grpc::CallbackServerContext* context, const v1::UpdateSupervisionPolicyRequest* request,
+      v1::UpdateSupervisionPolicyResponse* response) override;
   grpc::ServerUnaryReactor* ListOverdue(grpc::CallbackServerContext* context,
-                                     const v1::ListOverdueRequest* request,
-                                     v1::ListOverdueResponse* response) override;
+                                        const v1::ListOverdueRequest* request,
+                                        v1::ListOverdueResponse* response) override;
   grpc::ServerUnaryReactor* ExportCalendar(grpc::CallbackServerContext* context,
-                                     const v1::ExportCalendarRequest* request,
-                                     v1::ExportCalendarResponse* response) override;
+                                           const v1::ExportCalendarRequest* request,
+                                           v1::ExportCalendarResponse* response) override;
 
  private:
   SupervisionService& service_;

@@ -140,13 +140,13 @@ absl::StatusOr<Session> SessionFromProto(const v1::Session& proto) {
     session.kind = *kind;
   }
   session.title = proto.title();
-  if (auto status = CopyIds(proto.supervisor_ids(), "session.supervisor_ids",
-                            &session.supervisor_ids);
+  if (auto status =
+          CopyIds(proto.supervisor_ids(), "session.supervisor_ids", &session.supervisor_ids);
       !status.ok()) {
     return status;
   }
-  if (auto status = CopyIds(proto.participant_ids(), "session.participant_ids",
-                            &session.participant_ids);
+  if (auto status =
+          CopyIds(proto.participant_ids(), "session.participant_ids", &session.participant_ids);
       !status.ok()) {
     return status;
   }
@@ -294,8 +294,8 @@ absl::StatusOr<PolicyUpdate> PolicyUpdateFromProto(const v1::SupervisionPolicy& 
       status = duration(policy.has_debrief_offer_window(), policy.debrief_offer_window(),
                         &update.debrief_offer_window);
     } else if (path == "debrief_buffer") {
-      status = duration(policy.has_debrief_buffer(), policy.debrief_buffer(),
-                        &update.debrief_buffer);
+      status =
+          duration(policy.has_debrief_buffer(), policy.debrief_buffer(), &update.debrief_buffer);
     } else if (path == "require_two_facilitators") {
       update.require_two_facilitators = policy.require_two_facilitators();
     } else {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <set>
 
 #include "absl/strings/numbers.h"
@@ -67,6 +68,18 @@ bool CountsForCadence(SessionKind kind) {
          kind == SessionKind::kReflectivePractice;
 }
 
+// Active supervisors: first those assigned to the volunteer, then the others.
+std::pair<std::vector<PersonFacts>, std::vector<PersonFacts>> SplitByAssignment(
+    std::vector<PersonFacts> supervisors, const PersonFacts& volunteer) {
+  std::pair<std::vector<PersonFacts>, std::vector<PersonFacts>> split;
+  for (PersonFacts& supervisor : supervisors) {
+    if (!supervisor.active) continue;
+    (Contains(volunteer.supervisor_ids, supervisor.person_id) ? split.first : split.second)
+        .push_back(std::move(supervisor));
+  }
+  return split;
+}
+
 DomainEvent SessionEvent(const std::string& type, const Session& session, absl::Time now,
                          std::vector<std::pair<std::string, std::string>> extra = {}) {
   DomainEvent event{type,
@@ -121,9 +134,9 @@ absl::Status ValidateSessionShape(const Session& session) {
   }
   for (const auto* ids : {&session.supervisor_ids, &session.participant_ids}) {
     for (const std::string& id : *ids) {
-      if (auto status = ValidateToken(ids == &session.supervisor_ids ? "session.supervisor_ids"
-                                                                      : "session.participant_ids",
-                                      id);
+      if (auto status = ValidateToken(
+              ids == &session.supervisor_ids ? "session.supervisor_ids" : "session.participant_ids",
+              id);
           !status.ok()) {
         return status;
       }
@@ -202,7 +215,8 @@ absl::StatusOr<Session> SupervisionService::LoadVisible(const Caller& caller,
 
 absl::Status SupervisionService::MayManage(const Caller& caller, const Session& session) {
   if (caller.role == CallerRole::kCoordinator) return absl::OkStatus();
-  if (caller.role == CallerRole::kSupervisor && Contains(session.supervisor_ids, caller.person_id)) {
+  if (caller.role == CallerRole::kSupervisor &&
+      Contains(session.supervisor_ids, caller.person_id)) {
     return absl::OkStatus();
   }
   // A volunteer may cancel or move the individual session they booked for themselves.
@@ -275,8 +289,8 @@ absl::StatusOr<Availability> SupervisionService::SetAvailability(const Caller& c
   return availability;
 }
 
-absl::StatusOr<Availability> SupervisionService::GetAvailability(
-    const Caller& caller, const std::string& supervisor_id) {
+absl::StatusOr<Availability> SupervisionService::GetAvailability(const Caller& caller,
+                                                                 const std::string& supervisor_id) {
   if (!caller.IsMember() && caller.role != CallerRole::kService) {
     return absl::PermissionDeniedError("supervision is for the people of an organisation");
   }
@@ -298,9 +312,8 @@ absl::Status SupervisionService::CheckSession(const std::string& organization_id
                                               const SupervisionPolicy& policy,
                                               bool people_named_anew, Commit& commit) {
   if (session.capacity > 0 && static_cast<int>(session.participant_ids.size()) > session.capacity) {
-    return Conflict(kOverCapacity,
-                    absl::StrCat(session.participant_ids.size(), " participants for ",
-                                 session.capacity, " seats"));
+    return Conflict(kOverCapacity, absl::StrCat(session.participant_ids.size(),
+                                                " participants for ", session.capacity, " seats"));
   }
   if (policy.require_two_facilitators && IsGroupKind(session.kind) &&
       session.supervisor_ids.size() < 2) {
@@ -336,21 +349,25 @@ absl::Status SupervisionService::CheckSession(const std::string& organization_id
   for (size_t i = 0; i < supervisors.size(); ++i) {
     if (!InsideAvailability((*availabilities)[i], ZoneOf(supervisors[i].timezone),
                             session.start_time, session.end_time())) {
-      return Conflict(kOutsideAvailability,
-                      absl::StrCat(supervisors[i].person_id, " is not available from ",
-                                   Rfc3339Utc(session.start_time), " to ",
-                                   Rfc3339Utc(session.end_time())));
+      return Conflict(
+          kOutsideAvailability,
+          absl::StrCat(supervisors[i].person_id, " is not available from ",
+                       Rfc3339Utc(session.start_time), " to ", Rfc3339Utc(session.end_time())));
     }
   }
   for (const std::string& id : session.supervisor_ids) {
     commit.checks.push_back(
-        {id, session.start_time, session.end_time() + session.supervisor_buffer,
+        {id,
+         session.start_time,
+         session.end_time() + session.supervisor_buffer,
          absl::StrCat(kSupervisorDoubleBooked, ": ", id, " already has a session then"),
          {session.id}});
   }
   for (const std::string& id : session.participant_ids) {
     commit.checks.push_back(
-        {id, session.start_time, session.end_time(),
+        {id,
+         session.start_time,
+         session.end_time(),
          absl::StrCat(kParticipantDoubleBooked, ": ", id, " already has a session then"),
          {session.id}});
   }
@@ -554,6 +571,33 @@ absl::StatusOr<Page<Session>> SupervisionService::ListSessions(const Caller& cal
 
 // --- Slots ---------------------------------------------------------------------------------------
 
+absl::StatusOr<std::vector<SlotCandidate>> SupervisionService::LoadCandidates(
+    const std::string& organization_id, const std::vector<PersonFacts>& pool, bool own,
+    const std::string& volunteer_id, absl::Time busy_from, absl::Time busy_to,
+    SlotRequest& request) {
+  std::vector<std::string> ids;
+  for (const PersonFacts& p : pool) ids.push_back(p.person_id);
+  auto availabilities = store_.GetAvailabilities(organization_id, ids);
+  if (!availabilities.ok()) return availabilities.status();
+  if (!volunteer_id.empty()) ids.push_back(volunteer_id);
+  auto busy = store_.BusyIntervals(organization_id, ids, busy_from, busy_to);
+  if (!busy.ok()) return busy.status();
+  if (!volunteer_id.empty()) request.volunteer_busy = std::move((*busy)[volunteer_id]);
+  std::vector<SlotCandidate> candidates;
+  for (size_t i = 0; i < pool.size(); ++i) {
+    SlotCandidate candidate;
+    candidate.supervisor = ScheduleOf(pool[i]);
+    candidate.availability = std::move((*availabilities)[i]);
+    candidate.busy = std::move((*busy)[pool[i].person_id]);
+    candidate.own_supervisor = own;
+    for (const BusyInterval& interval : candidate.busy) {
+      ++candidate.sessions_per_week[WeekOf(interval.start, candidate.supervisor.zone)];
+    }
+    candidates.push_back(std::move(candidate));
+  }
+  return candidates;
+}
+
 absl::StatusOr<std::vector<Slot>> SupervisionService::ProposeSlots(const Caller& caller,
                                                                    ProposeSlotsInput input) {
   if (!caller.IsMember() && caller.role != CallerRole::kService) {
@@ -586,50 +630,27 @@ absl::StatusOr<std::vector<Slot>> SupervisionService::ProposeSlots(const Caller&
   if (volunteer->role != PersonRole::kVolunteer) return absl::NotFoundError("volunteer not found");
   auto supervisors = people_.ListPeople(org, PersonRole::kSupervisor);
   if (!supervisors.ok()) return supervisors.status();
-  auto policy = store_.GetPolicy(org);
-  if (!policy.ok()) return policy.status();
-
   absl::Time from = std::max(input.window_start, clock_.Now());
-  std::vector<PersonFacts> own;
-  std::vector<PersonFacts> others;
-  for (PersonFacts& supervisor : *supervisors) {
-    if (!supervisor.active) continue;
-    (Contains(volunteer->supervisor_ids, supervisor.person_id) ? own : others)
-        .push_back(std::move(supervisor));
-  }
+  auto [own, others] = SplitByAssignment(*std::move(supervisors), *volunteer);
   SlotRequest request;
   request.volunteer = ScheduleOf(*volunteer);
   request.duration = input.duration;
-  request.supervisor_buffer =
-      input.kind == SessionKind::kDebrief ? policy->debrief_buffer : absl::ZeroDuration();
+  if (input.kind == SessionKind::kDebrief) {
+    auto policy = store_.GetPolicy(org);
+    if (!policy.ok()) return policy.status();
+    request.supervisor_buffer = policy->debrief_buffer;
+  }
   request.window_start = from;
   request.window_end = input.window_end;
   request.max_results = input.max_results;
-  // The own supervisors rank first, so the others are read only when they leave room.
+  // The own supervisors rank first, so the others are read only when they leave room. Busy
+  // times are read from a week before: the load counts whole weeks.
   auto propose = [&](const std::vector<PersonFacts>& pool,
-                     bool with_volunteer) -> absl::StatusOr<std::vector<Slot>> {
-    std::vector<std::string> ids;
-    for (const PersonFacts& p : pool) ids.push_back(p.person_id);
-    auto availabilities = store_.GetAvailabilities(org, ids);
-    if (!availabilities.ok()) return availabilities.status();
-    if (with_volunteer) ids.push_back(input.volunteer_id);
-    // Busy times from a week before (the load counts whole weeks) to the window's end.
-    auto busy = store_.BusyIntervals(org, ids, from - absl::Hours(24 * 7), input.window_end);
-    if (!busy.ok()) return busy.status();
-    if (with_volunteer) request.volunteer_busy = (*busy)[input.volunteer_id];
-    std::vector<SlotCandidate> candidates;
-    for (size_t i = 0; i < pool.size(); ++i) {
-      SlotCandidate candidate;
-      candidate.supervisor = ScheduleOf(pool[i]);
-      candidate.availability = (*availabilities)[i];
-      candidate.busy = std::move((*busy)[pool[i].person_id]);
-      candidate.own_supervisor = with_volunteer;
-      for (const BusyInterval& interval : candidate.busy) {
-        ++candidate.sessions_per_week[WeekOf(interval.start, candidate.supervisor.zone)];
-      }
-      candidates.push_back(std::move(candidate));
-    }
-    return supervision::ProposeSlots(request, candidates);
+                     bool own_pool) -> absl::StatusOr<std::vector<Slot>> {
+    auto candidates = LoadCandidates(org, pool, own_pool, own_pool ? input.volunteer_id : "",
+                                     from - absl::Hours(24 * 7), input.window_end, request);
+    if (!candidates.ok()) return candidates.status();
+    return supervision::ProposeSlots(request, *candidates);
   };
   auto slots = propose(own, true);
   if (!slots.ok() || static_cast<int>(slots->size()) >= request.max_results || others.empty()) {
@@ -693,11 +714,13 @@ absl::StatusOr<Session> SupervisionService::JoinSession(const Caller& caller,
       return InvalidField("person_id", "must be a volunteer of the organisation");
     }
     if (!facts.ok()) return facts.status();
-    if (session.capacity > 0 && static_cast<int>(session.participant_ids.size()) >= session.capacity) {
+    if (session.capacity > 0 &&
+        static_cast<int>(session.participant_ids.size()) >= session.capacity) {
       return Conflict(kOverCapacity, absl::StrCat("all ", session.capacity, " seats are taken"));
     }
     if (InQuietHours(ScheduleOf(*facts), session.start_time, session.end_time())) {
-      return Conflict(kInQuietHours, absl::StrCat("the time is inside the quiet hours of ", person));
+      return Conflict(kInQuietHours,
+                      absl::StrCat("the time is inside the quiet hours of ", person));
     }
     Commit commit;
     Session joined = session;
@@ -705,13 +728,15 @@ absl::StatusOr<Session> SupervisionService::JoinSession(const Caller& caller,
     joined.sequence++;
     joined.update_time = clock_.Now();
     commit.checks.push_back(
-        {person, joined.start_time, joined.end_time(),
+        {person,
+         joined.start_time,
+         joined.end_time(),
          absl::StrCat(kParticipantDoubleBooked, ": ", person, " already has a session then"),
          {joined.id}});
     commit.sessions.push_back({joined, session});
     commit.events.push_back(
         SessionEvent("session.scheduled", joined, clock_.Now(), {{"change", "joined"}}));
-    return ApplyAndReload(org, commit, joined.id);
+    return ApplyAndReturn(org, commit, joined.id);
   });
 }
 
@@ -741,11 +766,11 @@ absl::StatusOr<Session> SupervisionService::LeaveSession(const Caller& caller,
     left.sequence++;
     left.update_time = clock_.Now();
     commit.sessions.push_back({left, *session});
-    return ApplyAndReload(caller.organization_id, commit, left.id);
+    return ApplyAndReturn(caller.organization_id, commit, left.id);
   });
 }
 
-absl::StatusOr<Session> SupervisionService::ApplyAndReload(const std::string& organization_id,
+absl::StatusOr<Session> SupervisionService::ApplyAndReturn(const std::string& organization_id,
                                                            const Commit& commit,
                                                            const std::string& session_id) {
   auto applied = store_.Apply(organization_id, commit, {}, session_id);
@@ -806,7 +831,6 @@ absl::StatusOr<Session> SupervisionService::CancelSession(const Caller& caller,
         commit.series.push_back(std::move(cut));
       }
     }
-    Session answer = *session;
     for (const Session& before : affected) {
       Session cancelled = before;
       cancelled.state = SessionState::kCancelled;
@@ -815,12 +839,8 @@ absl::StatusOr<Session> SupervisionService::CancelSession(const Caller& caller,
       cancelled.update_time = now;
       commit.sessions.push_back({cancelled, before});
       commit.events.push_back(SessionEvent("session.cancelled", cancelled, now));
-      if (cancelled.id == session->id) answer = cancelled;
     }
-    auto applied = store_.Apply(caller.organization_id, commit, {}, session->id);
-    if (!applied.ok()) return applied.status();
-    answer.version++;
-    return answer;
+    return ApplyAndReturn(caller.organization_id, commit, session->id);
   });
 }
 
@@ -828,7 +848,8 @@ absl::StatusOr<Session> SupervisionService::RescheduleSession(
     const Caller& caller, const std::string& session_id, absl::Time start_time,
     std::optional<absl::Duration> duration, SeriesScope scope) {
   if (start_time == absl::InfinitePast()) return InvalidField("start_time", "is required");
-  if (duration.has_value() && (*duration < kMinSessionDuration || *duration > kMaxSessionDuration)) {
+  if (duration.has_value() &&
+      (*duration < kMinSessionDuration || *duration > kMaxSessionDuration)) {
     return InvalidField("duration", "must be between 5 minutes and 8 hours");
   }
   absl::Time now = clock_.Now();
@@ -924,13 +945,12 @@ absl::StatusOr<Session> SupervisionService::RescheduleSession(
       following.first_start = answer.start_time;
       int count = RecurrenceCount(cut->recurrence_rule);
       if (count > 0) {
-        auto before = ExpandRecurrence(cut->recurrence_rule, cut->first_start,
-                                       ZoneOf(cut->timezone), cut->first_start,
-                                       session->start_time);
+        auto before =
+            ExpandRecurrence(cut->recurrence_rule, cut->first_start, ZoneOf(cut->timezone),
+                             cut->first_start, session->start_time);
         if (!before.ok()) return before.status();
-        following.recurrence_rule =
-            WithRecurrenceCount(cut->recurrence_rule,
-                                std::max(1, count - static_cast<int>(before->size())));
+        following.recurrence_rule = WithRecurrenceCount(
+            cut->recurrence_rule, std::max(1, count - static_cast<int>(before->size())));
       }
       following.prototype.duration = answer.duration;
       following.prototype.recurrence_rule = following.recurrence_rule;
@@ -938,21 +958,17 @@ absl::StatusOr<Session> SupervisionService::RescheduleSession(
       for (const SessionChange& change : commit.sessions) {
         last = std::max(last, change.session.start_time);
       }
-      following.generated_until =
-          std::max(last + absl::Seconds(1),
-                   cut->generated_until == absl::InfiniteFuture()
-                       ? last + absl::Seconds(1)
-                       : absl::FromCivil(absl::ToCivilSecond(cut->generated_until, zone) + shift,
-                                         zone));
+      following.generated_until = std::max(
+          last + absl::Seconds(1),
+          cut->generated_until == absl::InfiniteFuture()
+              ? last + absl::Seconds(1)
+              : absl::FromCivil(absl::ToCivilSecond(cut->generated_until, zone) + shift, zone));
       cut->end_before = std::min(cut->end_before, session->start_time);
       cut->generated_until = absl::InfiniteFuture();
       commit.series.push_back(*cut);
       commit.series.push_back(std::move(following));
     }
-    auto applied = store_.Apply(org, commit, {}, session->id);
-    if (!applied.ok()) return applied.status();
-    answer.version++;
-    return answer;
+    return ApplyAndReturn(org, commit, session->id);
   });
 }
 
@@ -993,8 +1009,9 @@ absl::StatusOr<Session> SupervisionService::RecordAttendance(
       if (entry.status == AttendanceStatus::kUnspecified) {
         return InvalidField(absl::StrCat("attendance[", i, "].status"), "is required");
       }
-      auto existing = std::find_if(recorded.attendance.begin(), recorded.attendance.end(),
-                                   [&](const Attendance& a) { return a.person_id == entry.person_id; });
+      auto existing =
+          std::find_if(recorded.attendance.begin(), recorded.attendance.end(),
+                       [&](const Attendance& a) { return a.person_id == entry.person_id; });
       if (existing != recorded.attendance.end()) {
         existing->status = entry.status;
       } else {
@@ -1024,11 +1041,11 @@ absl::StatusOr<Session> SupervisionService::RecordAttendance(
       if (!latest.ok()) return latest.status();
       commit.supervised_reset.push_back({was.person_id, *latest});
     }
-    commit.events.push_back(SessionEvent(
-        "session.attended", recorded, now,
-        {{"present_ids", absl::StrJoin(present, " ")},
-         {"counts_for_cadence", CountsForCadence(recorded.kind) ? "true" : "false"}}));
-    return ApplyAndReload(caller.organization_id, commit, recorded.id);
+    commit.events.push_back(
+        SessionEvent("session.attended", recorded, now,
+                     {{"present_ids", absl::StrJoin(present, " ")},
+                      {"counts_for_cadence", CountsForCadence(recorded.kind) ? "true" : "false"}}));
+    return ApplyAndReturn(caller.organization_id, commit, recorded.id);
   });
 }
 
@@ -1037,8 +1054,8 @@ absl::StatusOr<std::optional<absl::Time>> SupervisionService::LatestSupervision(
     const std::string& except) {
   absl::Time now = clock_.Now();
   // A year back is far more than any cadence (at most 365 days).
-  auto ids = store_.ListSessionIds(organization_id, volunteer_id, now - absl::Hours(24 * 366),
-                                   now, 2000, "");
+  auto ids = store_.ListSessionIds(organization_id, volunteer_id, now - absl::Hours(24 * 366), now,
+                                   2000, "");
   if (!ids.ok()) return ids.status();
   auto sessions = store_.GetSessions(organization_id, ids->session_ids);
   if (!sessions.ok()) return sessions.status();
@@ -1092,7 +1109,7 @@ absl::StatusOr<Session> SupervisionService::RespondToOffer(const Caller& caller,
                                 {"volunteer_id", caller.person_id},
                                 {"incident_id", answered.incident_id}}});
     }
-    return ApplyAndReload(caller.organization_id, commit, answered.id);
+    return ApplyAndReturn(caller.organization_id, commit, answered.id);
   });
 }
 
@@ -1108,45 +1125,25 @@ absl::Status SupervisionService::OfferDebrief(const IncidentReported& incident) 
   if (window_end <= now + kDebriefNotice) return absl::OkStatus();  // too late to offer in time
   auto supervisors = people_.ListPeople(org, PersonRole::kSupervisor);
   if (!supervisors.ok()) return supervisors.status();
-  std::vector<PersonFacts> own;
-  std::vector<PersonFacts> others;
-  for (PersonFacts& supervisor : *supervisors) {
-    if (!supervisor.active) continue;
-    (Contains(volunteer->supervisor_ids, supervisor.person_id) ? own : others)
-        .push_back(std::move(supervisor));
-  }
+  auto [own, others] = SplitByAssignment(*std::move(supervisors), *volunteer);
+  SlotRequest request;
+  request.volunteer = ScheduleOf(*volunteer);
+  request.duration = kDebriefDuration;
+  request.supervisor_buffer = policy->debrief_buffer;
+  request.window_start = now + kDebriefNotice;
+  request.window_end = window_end;
+  // Each supervisor's first free start of each day; the earliest of them all is taken.
+  request.max_results = std::numeric_limits<int>::max();
+  request.step = absl::Minutes(15);
+  request.per_supervisor_per_day = 1;
   // The first free time with their own supervisor; another supervisor only if theirs has none.
   std::optional<Slot> slot;
   for (const std::vector<PersonFacts>* pool : {&own, &others}) {
     if (pool->empty()) continue;
-    std::vector<std::string> ids{incident.volunteer_id};
-    for (const PersonFacts& p : *pool) ids.push_back(p.person_id);
-    auto availabilities =
-        store_.GetAvailabilities(org, std::vector<std::string>(ids.begin() + 1, ids.end()));
-    if (!availabilities.ok()) return availabilities.status();
-    auto busy = store_.BusyIntervals(org, ids, now - kMaxSessionDuration, window_end);
-    if (!busy.ok()) return busy.status();
-    SlotRequest request;
-    request.volunteer = ScheduleOf(*volunteer);
-    request.volunteer_busy = (*busy)[incident.volunteer_id];
-    request.duration = kDebriefDuration;
-    request.supervisor_buffer = policy->debrief_buffer;
-    request.window_start = now + kDebriefNotice;
-    request.window_end = window_end;
-    // Each supervisor's first free start of each day; the earliest of them all is taken.
-    request.max_results = std::numeric_limits<int>::max();
-    request.step = absl::Minutes(15);
-    request.per_supervisor_per_day = 1;
-    std::vector<SlotCandidate> candidates;
-    for (size_t i = 0; i < pool->size(); ++i) {
-      SlotCandidate candidate;
-      candidate.supervisor = ScheduleOf((*pool)[i]);
-      candidate.availability = (*availabilities)[i];
-      candidate.busy = (*busy)[(*pool)[i].person_id];
-      candidates.push_back(std::move(candidate));
-    }
-    std::vector<Slot> slots = supervision::ProposeSlots(request, candidates);
-    for (Slot& candidate : slots) {
+    auto candidates = LoadCandidates(org, *pool, pool == &own, incident.volunteer_id,
+                                     now - kMaxSessionDuration, window_end, request);
+    if (!candidates.ok()) return candidates.status();
+    for (Slot& candidate : supervision::ProposeSlots(request, *candidates)) {
       if (!slot.has_value() || candidate.start_time < slot->start_time) slot = std::move(candidate);
     }
     if (slot.has_value()) break;
@@ -1330,6 +1327,18 @@ absl::Status SupervisionService::TopUpSeries(const std::string& organization_id,
     }
     auto policy = store_.GetPolicy(organization_id);
     if (!policy.ok()) return policy.status();
+    // The people's busy times over all the new occurrences, read once.
+    std::map<std::string, std::vector<BusyInterval>> busy;
+    if (!occurrences->empty()) {
+      std::vector<std::string> people = series.prototype.supervisor_ids;
+      people.insert(people.end(), series.prototype.participant_ids.begin(),
+                    series.prototype.participant_ids.end());
+      auto read =
+          store_.BusyIntervals(organization_id, people, occurrences->front().start_time,
+                               occurrences->back().end_time() + series.prototype.supervisor_buffer);
+      if (!read.ok()) return read.status();
+      busy = *std::move(read);
+    }
     Commit commit;
     for (Session& occurrence : *occurrences) {
       Commit checks;
@@ -1340,19 +1349,9 @@ absl::Status SupervisionService::TopUpSeries(const std::string& organization_id,
       }
       // A later occurrence whose time is no longer free is kept, cancelled with the conflict, so
       // the people who run the series see it.
-      auto busy = store_.BusyIntervals(organization_id,
-                                       [&] {
-                                         std::vector<std::string> ids = occurrence.supervisor_ids;
-                                         ids.insert(ids.end(), occurrence.participant_ids.begin(),
-                                                    occurrence.participant_ids.end());
-                                         return ids;
-                                       }(),
-                                       occurrence.start_time - kMaxSessionDuration,
-                                       occurrence.end_time() + occurrence.supervisor_buffer);
-      if (!busy.ok()) return busy.status();
       std::string taken;
       for (const BusyCheck& check : checks.checks) {
-        if (FirstOverlap((*busy)[check.person_id], check.start, check.end) != nullptr) {
+        if (FirstOverlap(busy[check.person_id], check.start, check.end) != nullptr) {
           taken = check.message;
         }
       }
@@ -1391,8 +1390,8 @@ absl::Status SupervisionService::LapseOffer(const std::string& organization_id,
     lapsed.update_time = now;
     Commit commit;
     commit.sessions.push_back({lapsed, session});
-    commit.events.push_back(SessionEvent("session.cancelled", lapsed, now,
-                                         {{"change", "offer_lapsed"}}));
+    commit.events.push_back(
+        SessionEvent("session.cancelled", lapsed, now, {{"change", "offer_lapsed"}}));
     auto applied = store_.Apply(organization_id, commit, {}, session_id);
     if (!applied.ok()) return applied.status();
     return true;

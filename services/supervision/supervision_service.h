@@ -158,9 +158,16 @@ class SupervisionService {
   // The latest attended supervision of a volunteer that counts for the cadence, other than
   // `except` (for attendance corrected from present).
   absl::StatusOr<std::optional<absl::Time>> LatestSupervision(const std::string& organization_id,
-                                                             const std::string& volunteer_id,
-                                                             const std::string& except);
-  absl::StatusOr<Session> ApplyAndReload(const std::string& organization_id, const Commit& commit,
+                                                              const std::string& volunteer_id,
+                                                              const std::string& except);
+  // The pool as slot candidates (availability, busy times in [busy_from, busy_to), weekly load);
+  // the volunteer's busy times go into `request` when `volunteer_id` is set.
+  absl::StatusOr<std::vector<SlotCandidate>> LoadCandidates(
+      const std::string& organization_id, const std::vector<PersonFacts>& pool, bool own,
+      const std::string& volunteer_id, absl::Time busy_from, absl::Time busy_to,
+      SlotRequest& request);
+  // Applies `commit` and answers the session `session_id` as written (with its new version).
+  absl::StatusOr<Session> ApplyAndReturn(const std::string& organization_id, const Commit& commit,
                                          const std::string& session_id);
   absl::StatusOr<std::vector<Session>> NewOccurrences(const Series& series, absl::Time from,
                                                       absl::Time until);

@@ -82,8 +82,7 @@ class SupervisionStore {
   // [from, to), by start, after `position`.
   virtual absl::StatusOr<SessionIndexPage> ListSessionIds(const std::string& organization_id,
                                                           const std::string& person_id,
-                                                          absl::Time from, absl::Time to,
-                                                          int limit,
+                                                          absl::Time from, absl::Time to, int limit,
                                                           const std::string& position) = 0;
   // The ids of a series' occurrences starting at or after `from`, by start.
   virtual absl::StatusOr<std::vector<std::string>> SeriesSessionIds(
@@ -101,8 +100,8 @@ class SupervisionStore {
   virtual absl::StatusOr<std::optional<Series>> GetSeries(const std::string& organization_id,
                                                           const std::string& series_id) = 0;
   // Series whose occurrences end before `horizon` (they need more), at most `limit`.
-  virtual absl::StatusOr<std::vector<std::string>> SeriesToTopUp(
-      const std::string& organization_id, absl::Time horizon, int limit) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> SeriesToTopUp(const std::string& organization_id,
+                                                                 absl::Time horizon, int limit) = 0;
   // Offered sessions whose offer expired at or before `now`.
   virtual absl::StatusOr<std::vector<std::string>> ExpiredOffers(const std::string& organization_id,
                                                                  absl::Time now, int limit) = 0;
