@@ -66,9 +66,8 @@ class SupervisionFlowTest : public ::testing::Test {
         directory_->CreateOrganization(As(Mint(CallerRole::kAdmin, "op")).get(), create, &org)
             .ok());
     org_ = org.organization().organization_id();
-    std::string coordinator =
-        Mint(CallerRole::kCoordinator,
-             Person(Mint(CallerRole::kAdmin, "op"), dv1::ROLE_COORDINATOR, ""));
+    std::string coordinator = Mint(CallerRole::kCoordinator, Person(Mint(CallerRole::kAdmin, "op"),
+                                                                    dv1::ROLE_COORDINATOR, ""));
     supervisor_ = Person(coordinator, dv1::ROLE_SUPERVISOR, "");
     volunteer_ = Person(coordinator, dv1::ROLE_VOLUNTEER, supervisor_);
     // Around the clock, so the test does not depend on when it runs.
@@ -177,9 +176,10 @@ TEST_F(SupervisionFlowTest, TheBinaryServesReflectionAndDrainsOnSigterm) {
        {"PEERWELL_DIRECTORY_ADDR", suite_->Target("directory")}});
   ASSERT_TRUE(started.ok()) << started.status();
   // ServerReflectionRequest{list_services: "*"}: field 7, length-delimited.
-  std::string services = peerwell::testing::CallRaw(
-      ServiceChannel(started->address),
-      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", std::string("\x3a\x01*", 3));
+  std::string services =
+      peerwell::testing::CallRaw(ServiceChannel(started->address),
+                                 "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                                 std::string("\x3a\x01*", 3));
   EXPECT_NE(services.find("peerwell.supervision.v1.SupervisionService"), std::string::npos);
   started->process->Signal(SIGTERM);
   EXPECT_EQ(started->process->WaitForExit(absl::Seconds(15)), 0) << started->process->Output();

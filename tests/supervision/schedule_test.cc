@@ -1,7 +1,8 @@
 // The pure time rules of scheduling and recurrence.
+#include "services/supervision/schedule.h"
+
 #include "gtest/gtest.h"
 #include "services/supervision/recurrence.h"
-#include "services/supervision/schedule.h"
 
 namespace peerwell::supervision {
 namespace {
@@ -20,7 +21,8 @@ TEST(QuietHoursTest, SpanMidnightInThePersonsZone) {
   absl::TimeZone oslo = Zone("Europe/Oslo");
   PersonSchedule person{"p", oslo, QuietHours{22 * 60, 7 * 60}};
   EXPECT_TRUE(InQuietHours(person, Local(oslo, 2026, 10, 5, 6), Local(oslo, 2026, 10, 5, 8)));
-  EXPECT_TRUE(InQuietHours(person, Local(oslo, 2026, 10, 5, 21, 30), Local(oslo, 2026, 10, 5, 22, 1)));
+  EXPECT_TRUE(
+      InQuietHours(person, Local(oslo, 2026, 10, 5, 21, 30), Local(oslo, 2026, 10, 5, 22, 1)));
   EXPECT_FALSE(InQuietHours(person, Local(oslo, 2026, 10, 5, 7), Local(oslo, 2026, 10, 5, 22)));
   person.quiet_hours.reset();
   EXPECT_FALSE(InQuietHours(person, Local(oslo, 2026, 10, 5, 23), Local(oslo, 2026, 10, 6, 1)));
@@ -37,8 +39,9 @@ TEST(AvailabilityTest, AdjacentWindowsJoinAndLeaveWins) {
                                   Local(london, 2026, 10, 5, 17, 30)));
   EXPECT_FALSE(InsideAvailability(availability, london, Local(london, 2026, 10, 6, 10),
                                   Local(london, 2026, 10, 6, 11)));
-  availability.exceptions = {{Local(london, 2026, 10, 5, 0), Local(london, 2026, 10, 6, 0), false},
-                             {Local(london, 2026, 10, 6, 10), Local(london, 2026, 10, 6, 12), true}};
+  availability.exceptions = {
+      {Local(london, 2026, 10, 5, 0), Local(london, 2026, 10, 6, 0), false},
+      {Local(london, 2026, 10, 6, 10), Local(london, 2026, 10, 6, 12), true}};
   EXPECT_FALSE(InsideAvailability(availability, london, Local(london, 2026, 10, 5, 10),
                                   Local(london, 2026, 10, 5, 11)));
   EXPECT_TRUE(InsideAvailability(availability, london, Local(london, 2026, 10, 6, 10),
@@ -65,6 +68,36 @@ TEST(ProposeSlotsTest, NeverInsideTheSupervisorsBusyTimeOrBuffer) {
   EXPECT_EQ(slots[1].start_time, Local(london, 2026, 10, 5, 9, 30));
   request.supervisor_buffer = absl::ZeroDuration();
   EXPECT_EQ(ProposeSlots(request, {candidate}).size(), 3u);
+}
+
+TEST(ProposeSlotsTest, RanksOwnSupervisorThenTheLightestWeekThenTheEarliest) {
+  absl::TimeZone london = Zone("Europe/London");
+  auto candidate = [&](const std::string& id, bool own, int sessions_that_week) {
+    SlotCandidate c;
+    c.supervisor = {id, london, std::nullopt};
+    c.availability.weekly = {{1, 9 * 60, 10 * 60}};  // Mondays 09:00-10:00: one slot a week
+    c.own_supervisor = own;
+    c.sessions_per_week[absl::CivilDay(2026, 10, 5)] = sessions_that_week;
+    return c;
+  };
+  SlotRequest request;
+  request.volunteer = {"v", london, std::nullopt};
+  request.duration = absl::Hours(1);
+  request.window_start = Local(london, 2026, 10, 5, 0);
+  request.window_end = Local(london, 2026, 10, 6, 0);
+  std::vector<Slot> slots = ProposeSlots(
+      request,
+      {candidate("busy", false, 9), candidate("light", false, 2), candidate("own", true, 12)});
+  ASSERT_EQ(slots.size(), 3u);
+  EXPECT_EQ(slots[0].supervisor_id, "own");
+  EXPECT_EQ(slots[1].supervisor_id, "light");
+  EXPECT_EQ(slots[2].supervisor_id, "busy");
+  EXPECT_GT(slots[1].score, slots[2].score);
+  // When the own supervisor fills the answer, nobody else is offered.
+  request.max_results = 1;
+  slots = ProposeSlots(request, {candidate("light", false, 0), candidate("own", true, 12)});
+  ASSERT_EQ(slots.size(), 1u);
+  EXPECT_EQ(slots[0].supervisor_id, "own");
 }
 
 TEST(RecurrenceTest, UntilInUtcIsInclusiveAndCountCanBeReplaced) {

@@ -24,8 +24,8 @@ using ::peerwell::testing::TestToken;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-const absl::Time kStart = absl::FromCivil(absl::CivilSecond(2026, 10, 1, 8, 0, 0),
-                                          absl::UTCTimeZone());
+const absl::Time kStart =
+    absl::FromCivil(absl::CivilSecond(2026, 10, 1, 8, 0, 0), absl::UTCTimeZone());
 
 absl::TimeZone Zone(const std::string& name) {
   absl::TimeZone zone;
@@ -86,8 +86,8 @@ class SupervisionApiTest : public ::testing::Test {
     dv1::CreateOrganizationResponse response;
     EXPECT_TRUE(server_.directory()
                     .stub()
-                    .CreateOrganization(As(TestToken(CallerRole::kAdmin, "op", "")).get(),
-                                        request, &response)
+                    .CreateOrganization(As(TestToken(CallerRole::kAdmin, "op", "")).get(), request,
+                                        &response)
                     .ok());
     return response.organization().organization_id();
   }
@@ -145,7 +145,7 @@ class SupervisionApiTest : public ::testing::Test {
   }
 
   std::vector<v1::Session> List(const std::string& token, const std::string& person = "",
-                                 std::vector<v1::SessionState> states = {}) {
+                                std::vector<v1::SessionState> states = {}) {
     std::vector<v1::Session> all;
     v1::ListSessionsRequest request;
     request.set_person_id(person);
@@ -172,8 +172,7 @@ class SupervisionApiTest : public ::testing::Test {
   }
 
   static void ExpectConflict(const grpc::Status& status, const std::string& reason) {
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
-        << status.error_message();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
     EXPECT_THAT(status.error_message(), StartsWith(reason + ": "));
     // The same reason as google.rpc.ErrorInfo in the status details.
     google::rpc::Status details;
@@ -237,9 +236,8 @@ TEST_F(SupervisionApiTest, AvailabilityIsSetBySupervisorsAndValidated) {
 TEST_F(SupervisionApiTest, EveryConflictIsRefusedByNameAndStoresNothing) {
   auto stored = [&] { return List(Coordinator()).size(); };
   // Saturday 3 October, 10:00 London: outside Sam's weekdays.
-  ExpectConflict(
-      Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {vera_}, Utc(2026, 10, 3, 9)),
-      "OUTSIDE_AVAILABILITY");
+  ExpectConflict(Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {vera_}, Utc(2026, 10, 3, 9)),
+                 "OUTSIDE_AVAILABILITY");
   // Leave on Monday 5 October.
   {
     v1::SetAvailabilityRequest request;
@@ -272,28 +270,25 @@ TEST_F(SupervisionApiTest, EveryConflictIsRefusedByNameAndStoresNothing) {
                         Utc(2026, 10, 6, 14), 60, 1),
                  "OVER_CAPACITY");
   // 08:00 London on Wednesday 7 October is inside Sam's hours but inside Quinn's quiet hours.
-  ExpectConflict(
-      Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {quinn_}, Utc(2026, 10, 7, 7)),
-      "IN_QUIET_HOURS");
+  ExpectConflict(Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {quinn_}, Utc(2026, 10, 7, 7)),
+                 "IN_QUIET_HOURS");
 
   v1::UpdateSupervisionPolicyRequest policy;
   policy.mutable_policy()->set_require_two_facilitators(true);
   policy.mutable_update_mask()->add_paths("require_two_facilitators");
   v1::UpdateSupervisionPolicyResponse updated;
-  EXPECT_EQ(server_.stub()
-                .UpdateSupervisionPolicy(As(Sam()).get(), policy, &updated)
-                .error_code(),
+  EXPECT_EQ(server_.stub().UpdateSupervisionPolicy(As(Sam()).get(), policy, &updated).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   ASSERT_TRUE(
       server_.stub().UpdateSupervisionPolicy(As(Coordinator()).get(), policy, &updated).ok());
-  ExpectConflict(Create(Sasha(), v1::SESSION_KIND_GROUP, {sasha_}, {others_[0]},
-                        Utc(2026, 10, 6, 14)),
-                 "TOO_FEW_FACILITATORS");
+  ExpectConflict(
+      Create(Sasha(), v1::SESSION_KIND_GROUP, {sasha_}, {others_[0]}, Utc(2026, 10, 6, 14)),
+      "TOO_FEW_FACILITATORS");
   EXPECT_EQ(stored(), before);
   // With two facilitators it lands.
-  EXPECT_TRUE(Create(Sasha(), v1::SESSION_KIND_GROUP, {sasha_, sam_}, {others_[0]},
-                     Utc(2026, 10, 6, 14))
-                  .ok());
+  EXPECT_TRUE(
+      Create(Sasha(), v1::SESSION_KIND_GROUP, {sasha_, sam_}, {others_[0]}, Utc(2026, 10, 6, 14))
+          .ok());
   EXPECT_EQ(stored(), before + 1);
 
   // Bad input names the field and stores nothing either.
@@ -426,14 +421,16 @@ TEST_F(SupervisionApiTest, ThisAndFollowingNeverRewritesPastOccurrences) {
   std::vector<v1::Session> last = List(Sam());
   std::vector<v1::SessionState> states;
   for (const auto& session : last) states.push_back(session.state());
-  EXPECT_THAT(states, ::testing::ElementsAre(v1::SESSION_STATE_SCHEDULED,
-                                             v1::SESSION_STATE_SCHEDULED,
-                                             v1::SESSION_STATE_SCHEDULED,
-                                             v1::SESSION_STATE_SCHEDULED,
-                                             v1::SESSION_STATE_CANCELLED,
-                                             v1::SESSION_STATE_CANCELLED));
+  EXPECT_THAT(states,
+              ::testing::ElementsAre(v1::SESSION_STATE_SCHEDULED, v1::SESSION_STATE_SCHEDULED,
+                                     v1::SESSION_STATE_SCHEDULED, v1::SESSION_STATE_SCHEDULED,
+                                     v1::SESSION_STATE_CANCELLED, v1::SESSION_STATE_CANCELLED));
   EXPECT_EQ(last[5].cancel_reason(), "Summer break");
   EXPECT_EQ(last[0].sequence(), 0);
+  // Every change announced in the same write: six occurrences scheduled, four moved, two
+  // cancelled.
+  EXPECT_EQ(Events("session.scheduled").size(), 10u);
+  EXPECT_EQ(Events("session.cancelled").size(), 2u);
 
   // A filtered page reads on past the sessions it leaves out: the two cancelled ones come first.
   v1::ListSessionsRequest filtered;
@@ -489,7 +486,8 @@ TEST_F(SupervisionApiTest, ProposedSlotsPutTheOwnSupervisorFirstAndAvoidQuietHou
   *request.mutable_window_end_time() = TimestampToProto(Utc(2026, 10, 10, 0));
   request.set_max_results(30);
   v1::ProposeSlotsResponse response;
-  grpc::Status status = server_.stub().ProposeSlots(As(Volunteer(quinn_)).get(), request, &response);
+  grpc::Status status =
+      server_.stub().ProposeSlots(As(Volunteer(quinn_)).get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   ASSERT_FALSE(response.slots().empty());
   EXPECT_EQ(response.slots(0).supervisor_id(), sam_);
@@ -516,9 +514,9 @@ TEST_F(SupervisionApiTest, ProposedSlotsPutTheOwnSupervisorFirstAndAvoidQuietHou
   EXPECT_TRUE(seen_other);
 
   request.mutable_duration()->set_seconds(0);
-  EXPECT_EQ(server_.stub().ProposeSlots(As(Volunteer(quinn_)).get(), request, &response)
-                .error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      server_.stub().ProposeSlots(As(Volunteer(quinn_)).get(), request, &response).error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(SupervisionApiTest, TheCalendarParsesWithLibicalAndMatchesTheSessions) {
@@ -569,17 +567,17 @@ TEST_F(SupervisionApiTest, TheCalendarParsesWithLibicalAndMatchesTheSessions) {
     EXPECT_EQ(icalcomponent_get_status(event), session.state() == v1::SESSION_STATE_CANCELLED
                                                    ? ICAL_STATUS_CANCELLED
                                                    : ICAL_STATUS_CONFIRMED);
-    EXPECT_EQ(icalproperty_get_sequence(
-                  icalcomponent_get_first_property(event, ICAL_SEQUENCE_PROPERTY)),
-              session.sequence());
+    EXPECT_EQ(
+        icalproperty_get_sequence(icalcomponent_get_first_property(event, ICAL_SEQUENCE_PROPERTY)),
+        session.sequence());
   }
   icalcomponent_free(parsed);
 
   // Another volunteer's calendar is not Vera's to read.
   request.set_person_id(viktor_);
-  EXPECT_EQ(server_.stub().ExportCalendar(As(Volunteer(vera_)).get(), request, &calendar)
-                .error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      server_.stub().ExportCalendar(As(Volunteer(vera_)).get(), request, &calendar).error_code(),
+      grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(SupervisionApiTest, ADebriefIsOfferedAfterAnIncidentAndCanBeAcceptedOrDeclined) {
@@ -619,33 +617,29 @@ TEST_F(SupervisionApiTest, ADebriefIsOfferedAfterAnIncidentAndCanBeAcceptedOrDec
   EXPECT_EQ(answered.session().state(), v1::SESSION_STATE_SCHEDULED);
 
   // Viktor declines his: the session is declined, nothing else happens.
-  ASSERT_TRUE(server_.service()
-                  .OfferDebrief({"2-0", org_, viktor_, "inc-2", server_.clock().Now()})
-                  .ok());
+  ASSERT_TRUE(
+      server_.service().OfferDebrief({"2-0", org_, viktor_, "inc-2", server_.clock().Now()}).ok());
   offered = offers(viktor_);
   ASSERT_EQ(offered.size(), 1u);
   respond.set_session_id(offered[0].session_id());
   respond.set_accept(false);
-  ASSERT_TRUE(
-      server_.stub().RespondToOffer(As(Volunteer(viktor_)).get(), respond, &answered).ok());
+  ASSERT_TRUE(server_.stub().RespondToOffer(As(Volunteer(viktor_)).get(), respond, &answered).ok());
   EXPECT_EQ(answered.session().state(), v1::SESSION_STATE_DECLINED);
   EXPECT_EQ(Events("debrief.declined").size(), 1u);
   EXPECT_EQ(List(Volunteer(viktor_)).size(), 1u);
 
   // Quinn does not answer hers in time: answering late is OFFER_EXPIRED, and the sweep lets it
   // lapse.
-  ASSERT_TRUE(server_.service()
-                  .OfferDebrief({"3-0", org_, quinn_, "inc-3", server_.clock().Now()})
-                  .ok());
+  ASSERT_TRUE(
+      server_.service().OfferDebrief({"3-0", org_, quinn_, "inc-3", server_.clock().Now()}).ok());
   offered = offers(quinn_);
   ASSERT_EQ(offered.size(), 1u);
   server_.clock().Advance(absl::Hours(25));
   ASSERT_TRUE(server_.service().RegisterOrganization(org_).ok());
   respond.set_session_id(offered[0].session_id());
   respond.set_accept(true);
-  ExpectConflict(
-      server_.stub().RespondToOffer(As(Volunteer(quinn_)).get(), respond, &answered),
-      "OFFER_EXPIRED");
+  ExpectConflict(server_.stub().RespondToOffer(As(Volunteer(quinn_)).get(), respond, &answered),
+                 "OFFER_EXPIRED");
   ASSERT_TRUE(server_.service().Sweep().ok());
   v1::Session lapsed = Get(Volunteer(quinn_), offered[0].session_id());
   EXPECT_EQ(lapsed.state(), v1::SESSION_STATE_CANCELLED);
@@ -724,8 +718,8 @@ TEST_F(SupervisionApiTest, OneMinutePastTheCadenceIsOneDayOverdue) {
 TEST_F(SupervisionApiTest, AnOpenSeriesIsToppedUpAsTimePassesAndNeverDuplicated) {
   // Every Thursday at 15:00 London, without end.
   v1::Session first;
-  ASSERT_TRUE(Create(Sam(), v1::SESSION_KIND_GROUP, {sam_}, {viktor_}, Utc(2026, 10, 8, 14), 60,
-                     10, "FREQ=WEEKLY;BYDAY=TH", &first)
+  ASSERT_TRUE(Create(Sam(), v1::SESSION_KIND_GROUP, {sam_}, {viktor_}, Utc(2026, 10, 8, 14), 60, 10,
+                     "FREQ=WEEKLY;BYDAY=TH", &first)
                   .ok());
   // Viktor takes a break: the series goes on (with him still in it) all the same.
   dv1::UpdatePersonRequest on_break;
@@ -753,10 +747,10 @@ TEST_F(SupervisionApiTest, AnOpenSeriesIsToppedUpAsTimePassesAndNeverDuplicated)
   EXPECT_GE(horizon(), server_.clock().Now() + absl::Hours(24 * 7 * 12));
   for (const auto& session : List(Sam())) {
     EXPECT_EQ(session.series_id(), first.series_id());
-    EXPECT_EQ(absl::ToCivilHour(*TimestampFromProto(session.start_time(), "start"),
-                                Zone("Europe/London"))
-                  .hour(),
-              15);
+    EXPECT_EQ(
+        absl::ToCivilHour(*TimestampFromProto(session.start_time(), "start"), Zone("Europe/London"))
+            .hour(),
+        15);
   }
 }
 
@@ -769,9 +763,8 @@ TEST_F(SupervisionApiTest, ADebriefGoesToAnotherSupervisorWhenTheOwnHasNoTime) {
   exception->set_available(false);
   v1::SetAvailabilityResponse set;
   ASSERT_TRUE(server_.stub().SetAvailability(As(Sam()).get(), leave, &set).ok());
-  ASSERT_TRUE(server_.service()
-                  .OfferDebrief({"1-0", org_, vera_, "inc-1", server_.clock().Now()})
-                  .ok());
+  ASSERT_TRUE(
+      server_.service().OfferDebrief({"1-0", org_, vera_, "inc-1", server_.clock().Now()}).ok());
   std::vector<v1::Session> offers = List(Volunteer(vera_), "", {v1::SESSION_STATE_OFFERED});
   ASSERT_EQ(offers.size(), 1u);
   EXPECT_THAT(offers[0].supervisor_ids(), ::testing::ElementsAre(sasha_));
@@ -794,14 +787,15 @@ TEST_F(SupervisionApiTest, SessionsAreSeenOnlyByThoseTheyConcern) {
   v1::GetSessionResponse response;
   EXPECT_TRUE(server_.stub().GetSession(As(Volunteer(vera_)).get(), request, &response).ok());
   EXPECT_TRUE(server_.stub().GetSession(As(Coordinator()).get(), request, &response).ok());
-  EXPECT_EQ(server_.stub().GetSession(As(Volunteer(viktor_)).get(), request, &response).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      server_.stub().GetSession(As(Volunteer(viktor_)).get(), request, &response).error_code(),
+      grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(server_.stub().GetSession(As(Sasha()).get(), request, &response).error_code(),
             grpc::StatusCode::NOT_FOUND);
   std::string elsewhere = CreateOrganization("Lighthouse");
   EXPECT_EQ(server_.stub()
-                .GetSession(As(TestToken(CallerRole::kCoordinator, "p1", elsewhere)).get(),
-                            request, &response)
+                .GetSession(As(TestToken(CallerRole::kCoordinator, "p1", elsewhere)).get(), request,
+                            &response)
                 .error_code(),
             grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(server_.stub().GetSession(As("not-a-token").get(), request, &response).error_code(),
@@ -811,8 +805,8 @@ TEST_F(SupervisionApiTest, SessionsAreSeenOnlyByThoseTheyConcern) {
 TEST_F(SupervisionApiTest, ARetriedCreateWithItsRequestIdStoresOneSession) {
   v1::Session first;
   v1::Session again;
-  ASSERT_TRUE(Create(Volunteer(vera_), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {}, Utc(2026, 10, 5, 13),
-                     60, 0, "", &first, "book-1")
+  ASSERT_TRUE(Create(Volunteer(vera_), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {},
+                     Utc(2026, 10, 5, 13), 60, 0, "", &first, "book-1")
                   .ok());
   ASSERT_TRUE(Create(Volunteer(vera_), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {},
                      Utc(2026, 10, 5, 13), 60, 0, "", &again, "book-1")
@@ -826,10 +820,10 @@ TEST_F(SupervisionApiTest, ARetriedCreateWithItsRequestIdStoresOneSession) {
   ASSERT_TRUE(late.ok()) << late.error_message();
   EXPECT_EQ(again.session_id(), first.session_id());
   // A volunteer books for themselves only.
-  EXPECT_EQ(Create(Volunteer(vera_), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {viktor_},
-                   Utc(2026, 10, 6, 13))
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      Create(Volunteer(vera_), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {viktor_}, Utc(2026, 10, 6, 13))
+          .error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
 }
 
 }  // namespace
