@@ -8,12 +8,6 @@
 namespace peerwell::alerts {
 namespace {
 
-google::protobuf::Duration DurationToProto(absl::Duration d) {
-  google::protobuf::Duration proto;
-  proto.set_seconds(absl::ToInt64Seconds(d));
-  return proto;
-}
-
 v1::Factor FactorToProto(const Factor& factor) {
   v1::Factor proto;
   proto.set_factor_id(factor.factor_id);

@@ -10,6 +10,7 @@
 #include "services/common/audit_record.h"
 #include "services/common/caller.h"
 #include "services/common/clock.h"
+#include "services/common/text_cipher.h"
 
 namespace peerwell::checkin {
 
@@ -32,19 +33,10 @@ class PeopleDirectory {
                                             const std::string& volunteer_id) = 0;
 };
 
-// Seals and opens volunteers' free text (AES-256-GCM under the volunteer's data key). `record`
-// names the record, so a sealed text copied to another record does not open.
-class NoteCipher {
- public:
-  virtual ~NoteCipher() = default;
-  virtual absl::StatusOr<std::string> Seal(const std::string& organization_id,
-                                           const std::string& volunteer_id,
-                                           const std::string& record, const std::string& text) = 0;
-  virtual absl::StatusOr<std::string> Open(const std::string& organization_id,
-                                           const std::string& volunteer_id,
-                                           const std::string& record,
-                                           const std::string& sealed) = 0;
-};
+// Check-in notes and incident descriptions are sealed under the volunteer's data key.
+using NoteCipher = TextCipher;
+// Where the check-in service keeps volunteers' data keys, and the AAD label of their texts.
+inline const DataKeyFamily kNoteKeys{"checkin", "peerwell note"};
 
 inline constexpr size_t kMaxNoteChars = 2000;
 inline constexpr size_t kMaxDescriptionChars = 4000;

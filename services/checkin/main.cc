@@ -1,7 +1,7 @@
 #include "services/checkin/checkin_handler.h"
 #include "services/checkin/checkin_service.h"
 #include "services/checkin/directory_people.h"
-#include "services/checkin/note_vault.h"
+#include "services/common/data_key_vault.h"
 #include "services/checkin/redis_checkin_store.h"
 #include "services/common/audit.h"
 #include "services/common/auth.h"
@@ -21,7 +21,7 @@ struct CheckinServer {
                   {"checkin", runtime.config.jwt_secret}, clock),
         people(directory),
         store(runtime.redis),
-        vault(runtime.redis, std::move(master), clock),
+        vault(runtime.redis, std::move(master), clock, kNoteKeys),
         audit(runtime.redis),
         service(store, people, vault, audit, clock),
         authenticator(TokenVerifier(runtime.config.jwt_secret), &directory),
@@ -36,7 +36,7 @@ struct CheckinServer {
   DirectoryClient directory;
   DirectoryPeople people;
   RedisCheckinStore store;
-  NoteVault vault;
+  DataKeyVault vault;
   AuditAppender audit;
   CheckinService service;
   Authenticator authenticator;

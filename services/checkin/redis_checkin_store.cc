@@ -146,10 +146,6 @@ SealedCheckin DecodeCheckin(const std::string& org,
 
 }  // namespace
 
-std::string DataKeyKey(const std::string& organization_id, const std::string& volunteer_id) {
-  return absl::StrCat(Prefix(organization_id), "datakey:", volunteer_id);
-}
-
 absl::StatusOr<Created> RedisCheckinStore::CreateCheckin(
     const SealedCheckin& sealed, const std::optional<SealedSupportRequest>& support,
     const CreateRequest& request) {

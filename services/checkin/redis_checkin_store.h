@@ -39,7 +39,6 @@ class RedisCheckinStore final : public CheckinStore {
   RedisClient& redis_;
 };
 
-// "pw:{<org>}:checkin:datakey:<volunteer>": the volunteer's wrapped data key (NoteVault).
-std::string DataKeyKey(const std::string& organization_id, const std::string& volunteer_id);
+// "pw:{<org>}:checkin:datakey:<volunteer>" holds the volunteer's wrapped data key (DataKeyVault, kNoteKeys).
 
 }  // namespace peerwell::checkin

@@ -28,4 +28,11 @@ absl::StatusOr<absl::Time> TimestampFromProto(const google::protobuf::Timestamp&
   return absl::FromUnixSeconds(proto.seconds()) + absl::Nanoseconds(proto.nanos());
 }
 
+google::protobuf::Duration DurationToProto(absl::Duration d) {
+  google::protobuf::Duration proto;
+  proto.set_seconds(absl::ToInt64Seconds(d));
+  proto.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(d % absl::Seconds(1))));
+  return proto;
+}
+
 }  // namespace peerwell

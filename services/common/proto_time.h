@@ -3,6 +3,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "google/protobuf/duration.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 
 namespace peerwell {
@@ -12,5 +13,7 @@ google::protobuf::Timestamp TimestampToProto(absl::Time time);
 // INVALID_ARGUMENT naming `field` outside Timestamp's range (years 1-9999) or with bad nanos.
 absl::StatusOr<absl::Time> TimestampFromProto(const google::protobuf::Timestamp& proto,
                                               absl::string_view field);
+// To the nanosecond (seconds and nanos carry the same sign, as Duration requires).
+google::protobuf::Duration DurationToProto(absl::Duration d);
 
 }  // namespace peerwell

@@ -81,20 +81,8 @@ bool InsideAvailability(const Availability& availability, const absl::TimeZone& 
 }
 
 bool InQuietHours(const PersonSchedule& person, absl::Time start, absl::Time end) {
-  if (!person.quiet_hours.has_value()) return false;
-  const QuietHours& quiet = *person.quiet_hours;
-  if (quiet.start_minute == quiet.end_minute) return false;
-  // Every local day whose quiet stretch could reach into [start, end).
-  absl::CivilDay first = absl::ToCivilDay(start, person.zone) - 1;
-  absl::CivilDay last = absl::ToCivilDay(end, person.zone);
-  for (absl::CivilDay day = first; day <= last; ++day) {
-    absl::CivilMinute midnight(day);
-    absl::Time quiet_start = absl::FromCivil(midnight + quiet.start_minute, person.zone);
-    int end_minute = quiet.end_minute + (quiet.end_minute < quiet.start_minute ? 24 * 60 : 0);
-    absl::Time quiet_end = absl::FromCivil(midnight + end_minute, person.zone);
-    if (Overlaps(start, end, quiet_start, quiet_end)) return true;
-  }
-  return false;
+  return person.quiet_hours.has_value() &&
+         peerwell::InQuietHours(*person.quiet_hours, person.zone, start, end);
 }
 
 const BusyInterval* FirstOverlap(const std::vector<BusyInterval>& busy, absl::Time start,

@@ -6,18 +6,13 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "services/common/quiet_hours.h"
 #include "services/supervision/supervision.h"
 
 namespace peerwell::supervision {
 
 // The time rules of scheduling as pure functions: weekly availability in a supervisor's zone with
 // dated exceptions, quiet hours in a person's zone, and ranked free slots.
-
-// Local "quiet hours" of a person: minutes since midnight; end before start spans midnight.
-struct QuietHours {
-  int start_minute = 0;
-  int end_minute = 0;
-};
 
 // One person as scheduling sees them.
 struct PersonSchedule {

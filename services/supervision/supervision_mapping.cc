@@ -11,13 +11,6 @@ namespace {
 constexpr int kMaxIds = 100;
 constexpr int kMaxFilters = 8;
 
-google::protobuf::Duration ToProto(absl::Duration d) {
-  google::protobuf::Duration proto;
-  proto.set_seconds(absl::ToInt64Seconds(d));
-  proto.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(d % absl::Seconds(1))));
-  return proto;
-}
-
 std::string LocalTime(int minutes) {
   return absl::StrFormat("%02d:%02d", minutes / 60, minutes % 60);
 }
@@ -174,7 +167,7 @@ v1::Session SessionToProto(const Session& session) {
   for (const std::string& id : session.supervisor_ids) proto.add_supervisor_ids(id);
   for (const std::string& id : session.participant_ids) proto.add_participant_ids(id);
   *proto.mutable_start_time() = TimestampToProto(session.start_time);
-  *proto.mutable_duration() = ToProto(session.duration);
+  *proto.mutable_duration() = DurationToProto(session.duration);
   proto.set_capacity(session.capacity);
   proto.set_recurrence_rule(session.recurrence_rule);
   for (const Attendance& a : session.attendance) {
@@ -266,9 +259,9 @@ v1::OverdueVolunteer OverdueToProto(const OverdueVolunteer& overdue) {
 
 v1::SupervisionPolicy PolicyToProto(const SupervisionPolicy& policy) {
   v1::SupervisionPolicy proto;
-  *proto.mutable_cadence() = ToProto(policy.cadence);
-  *proto.mutable_debrief_offer_window() = ToProto(policy.debrief_offer_window);
-  *proto.mutable_debrief_buffer() = ToProto(policy.debrief_buffer);
+  *proto.mutable_cadence() = DurationToProto(policy.cadence);
+  *proto.mutable_debrief_offer_window() = DurationToProto(policy.debrief_offer_window);
+  *proto.mutable_debrief_buffer() = DurationToProto(policy.debrief_buffer);
   proto.set_require_two_facilitators(policy.require_two_facilitators);
   return proto;
 }

@@ -1,9 +1,6 @@
 // The check-in service over real gRPC channels, with the real directory and a real redis-server.
-#include <dirent.h>
 
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -318,27 +315,6 @@ TEST_F(CheckinApiTest, SupervisorSeesScoresOnlyWithConsentAndNeverTheNote) {
                                                "coordinator:OK", "supervisor:NOT_FOUND"));
 }
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-std::string AppendOnlyFiles(const std::string& directory) {
-  std::string all;
-  for (const std::string& dir : {directory, directory + "/appendonlydir"}) {
-    DIR* handle = opendir(dir.c_str());
-    if (handle == nullptr) continue;
-    while (dirent* entry = readdir(handle)) {
-      std::string name = entry->d_name;
-      if (name.find("appendonly") != std::string::npos) all += ReadAll(dir + "/" + name);
-    }
-    closedir(handle);
-  }
-  return all;
-}
-
 TEST_F(CheckinApiTest, PlantedCanariesAppearNowhereInRedisNorItsAppendOnlyFile) {
   const std::string note_canary = "CANARY-NOTE-7f3a91";
   const std::string incident_canary = "CANARY-INCIDENT-c21d77";
@@ -361,7 +337,7 @@ TEST_F(CheckinApiTest, PlantedCanariesAppearNowhereInRedisNorItsAppendOnlyFile) 
 
   std::string everything = peerwell::testing::AllRedisText(server_.redis());
   ASSERT_NE(everything.find("checkin.submitted"), std::string::npos);  // it did read the events
-  everything += AppendOnlyFiles(server_.directory().redis_server().directory());
+  everything += peerwell::testing::AppendOnlyFileText(server_.directory().redis_server().directory());
   ASSERT_GT(everything.size(), 1000u);
   for (const std::string& canary : {note_canary, incident_canary, support_canary}) {
     EXPECT_EQ(everything.find(canary), std::string::npos) << canary;
@@ -665,11 +641,11 @@ TEST_F(CheckinApiTest, AScoredInstrumentNeedsEnoughAnswersToScoreSomething) {
   EXPECT_EQ(checkin.scores(0).scale_id(), "cbi_personal");
 }
 
-TEST(NoteVaultTest, ADeletedDataKeyStopsOpeningAndSealingOnceTheCacheExpires) {
+TEST(DataKeyVaultTest, ADeletedDataKeyStopsOpeningAndSealingOnceTheCacheExpires) {
   peerwell::testing::RedisServer server;
   RedisClient redis{RedisOptions{server.address()}};
   peerwell::testing::FakeClock clock;
-  NoteVault vault(redis, TestMasterKey(), clock);
+  DataKeyVault vault(redis, TestMasterKey(), clock, kNoteKeys);
   constexpr char kOrg[] = "o00000000000000000001";
   constexpr char kVolunteer[] = "p00000000000000000001";
   auto sealed = vault.Seal(kOrg, kVolunteer, "c1", "a hard week");
@@ -677,15 +653,15 @@ TEST(NoteVaultTest, ADeletedDataKeyStopsOpeningAndSealingOnceTheCacheExpires) {
   ASSERT_TRUE(vault.Open(kOrg, kVolunteer, "c1", *sealed).ok());
 
   // Erasure: the wrapped key goes. Within the cache's time the replica still holds it...
-  ASSERT_TRUE(redis.Execute({"DEL", DataKeyKey(kOrg, kVolunteer)}).ok());
+  ASSERT_TRUE(redis.Execute({"DEL", vault.DataKeyKey(kOrg, kVolunteer)}).ok());
   EXPECT_TRUE(vault.Open(kOrg, kVolunteer, "c1", *sealed).ok());
   // ...and after it, the old texts are unreadable and new ones are sealed under a new key.
-  clock.Advance(NoteVault::kDataKeyCacheTtl);
+  clock.Advance(DataKeyVault::kDataKeyCacheTtl);
   EXPECT_EQ(vault.Open(kOrg, kVolunteer, "c1", *sealed).status().code(),
             absl::StatusCode::kDataLoss);
   auto resealed = vault.Seal(kOrg, kVolunteer, "c2", "better now");
   ASSERT_TRUE(resealed.ok()) << resealed.status();
-  NoteVault other_replica(redis, TestMasterKey(), clock);
+  DataKeyVault other_replica(redis, TestMasterKey(), clock, kNoteKeys);
   auto opened = other_replica.Open(kOrg, kVolunteer, "c2", *resealed);
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_EQ(*opened, "better now");

@@ -2,7 +2,7 @@
 
 #include "services/checkin/checkin_handler.h"
 #include "services/checkin/directory_people.h"
-#include "services/checkin/note_vault.h"
+#include "services/common/data_key_vault.h"
 #include "services/checkin/redis_checkin_store.h"
 #include "services/common/directory_client.h"
 #include "tests/directory/directory_test_server.h"
@@ -28,7 +28,7 @@ class CheckinTestServer {
                           {"checkin", peerwell::testing::kTestJwtSecret}, clock_),
         people_(directory_client_),
         store_(redis_),
-        vault_(redis_, TestMasterKey(), clock_),
+        vault_(redis_, TestMasterKey(), clock_, kNoteKeys),
         audit_(redis_),
         service_(store_, people_, vault_, audit_, clock_),
         authenticator_(TokenVerifier(peerwell::testing::kTestJwtSecret), &directory_client_),
@@ -62,7 +62,7 @@ class CheckinTestServer {
   DirectoryClient directory_client_;
   DirectoryPeople people_;
   RedisCheckinStore store_;
-  NoteVault vault_;
+  DataKeyVault vault_;
   AuditAppender audit_;
   CheckinService service_;
   Authenticator authenticator_;

@@ -1,5 +1,9 @@
 #pragma once
 
+#include <dirent.h>
+
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "services/common/redis_client.h"
@@ -41,6 +45,25 @@ inline std::string AllRedisText(RedisClient& redis) {
     if (value.ok()) append(*value, append);
   }
   return text;
+}
+
+// The append-only files of a redis-server's data directory, as they are on disk.
+inline std::string AppendOnlyFileText(const std::string& directory) {
+  std::string all;
+  for (const std::string& dir : {directory, directory + "/appendonlydir"}) {
+    DIR* handle = opendir(dir.c_str());
+    if (handle == nullptr) continue;
+    while (dirent* entry = readdir(handle)) {
+      std::string name = entry->d_name;
+      if (name.find("appendonly") == std::string::npos) continue;
+      std::ifstream file(dir + "/" + name, std::ios::binary);
+      std::stringstream contents;
+      contents << file.rdbuf();
+      all += contents.str();
+    }
+    closedir(handle);
+  }
+  return all;
 }
 
 }  // namespace peerwell::testing
