@@ -1,0 +1,557 @@
+#include "services/network/live_delivery.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "services/common/call.h"
+#include "services/common/deadline.h"
+#include "services/common/log.h"
+#include "services/common/redis_client.h"
+#include "services/common/validation.h"
+#include "services/network/network_mapping.h"
+
+namespace peerwell::network {
+namespace {
+
+constexpr char kSlowSubscriber[] =
+    "SUBSCRIBER_TOO_SLOW: the stream fell too far behind; resume from the last sequence seen "
+    "per channel";
+
+int64_t ParseSequence(absl::string_view text) {
+  int64_t value = 0;
+  (void)absl::SimpleAtoi(text, &value);
+  return value;
+}
+
+grpc::Status ToGrpc(const absl::Status& status) { return ToGrpcStatus(status, "Subscribe"); }
+
+}  // namespace
+
+Subscription::Subscription(grpc::CallbackServerContext* context, v1::SubscribeRequest request,
+                           NetworkService& service, LiveHub& hub, BoundedExecutor& executor,
+                           const Authenticator& authenticator, const Clock& clock,
+                           Options options)
+    : context_(context),
+      request_(std::move(request)),
+      service_(service),
+      hub_(hub),
+      executor_(executor),
+      authenticator_(authenticator),
+      clock_(clock),
+      options_(options) {
+  // Shared with the hub and the catch-ups, so that the last of them to let go after OnDone
+  // frees the stream.
+  self_ = std::shared_ptr<Subscription>(this);
+  if (!executor_.Submit([this, keep = self_] { Start(keep); })) {
+    std::lock_guard<std::mutex> lock(mu_);
+    finished_ = true;
+    Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is overloaded"));
+  }
+}
+
+void Subscription::Start(const std::shared_ptr<Subscription>& keep) {
+  ScopedDeadline deadline(absl::Now() + absl::Seconds(5));
+  auto fail = [this](const absl::Status& status) {
+    std::unique_lock<std::mutex> lock(mu_);
+    EndLocked(ToGrpc(status));
+    Pump(lock);
+  };
+  auto caller = AuthenticateCall(authenticator_, *context_);
+  if (!caller.ok()) return fail(caller.status());
+  caller_ = *caller;
+  if (request_.cursors_size() > kMaxCursors) {
+    return fail(InvalidField("cursors", absl::StrCat("holds at most ", kMaxCursors, " channels")));
+  }
+  for (int i = 0; i < request_.cursors_size(); ++i) {
+    if (request_.cursors(i).after_sequence() < 0) {
+      return fail(InvalidField(absl::StrCat("cursors[", i, "].after_sequence"),
+                               "must not be negative"));
+    }
+  }
+  auto person = service_.Subscriber(caller_);
+  if (!person.ok()) return fail(person.status());
+  follow_new_channels_ = request_.cursors().empty() || request_.follow_new_channels();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    person_ = *person;
+  }
+  if (hub_.stopping()) {
+    return fail(absl::UnavailableError("server is shutting down"));
+  }
+  // Registered before any channel is read: whatever is posted from here on reaches this stream
+  // live, and each channel's catch-up below reads whatever came before.
+  hub_.Register(keep);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ending_) {
+      hub_.Unregister(this);  // ended meanwhile (the client went): OnDone may have run already
+      return;
+    }
+  }
+  std::vector<std::pair<std::string, int64_t>> follow;
+  for (int i = 0; i < request_.cursors_size(); ++i) {
+    const v1::SubscribeCursor& cursor = request_.cursors(i);
+    auto channel = service_.ReadableChannel(caller_, cursor.channel_id());
+    if (!channel.ok()) return fail(channel.status());
+    follow.emplace_back(channel->channel_id, cursor.after_sequence());
+  }
+  if (follow_new_channels_) {
+    auto channels = service_.FollowedChannels(caller_);
+    if (!channels.ok()) return fail(channels.status());
+    for (const Channel& channel : *channels) {
+      bool named = std::any_of(follow.begin(), follow.end(),
+                               [&](const auto& f) { return f.first == channel.channel_id; });
+      if (!named) follow.emplace_back(channel.channel_id, channel.last_sequence);
+    }
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  if (ending_) return Pump(lock);
+  for (const auto& [channel_id, after] : follow) {
+    ChannelCursor& state = channels_[channel_id];
+    state.cursor = after;
+    StartCatchUp(channel_id);
+  }
+  // The initial metadata tells the client the stream is live: what is posted from now on reaches
+  // it (a client that opens a stream "from now" waits for it before acting).
+  writing_ = true;
+  lock.unlock();
+  StartSendInitialMetadata();
+}
+
+bool Subscription::Follows(const std::string& channel_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !ending_ && channels_.contains(channel_id);
+}
+
+void Subscription::StartCatchUp(const std::string& channel_id) {
+  ChannelCursor& state = channels_[channel_id];
+  state.catching_up = true;
+  state.paused = false;
+  if (!executor_.Submit([this, keep = self_, channel_id] { CatchUp(channel_id); })) {
+    EndLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is overloaded"));
+  }
+}
+
+void Subscription::CatchUp(const std::string& channel_id) {
+  ScopedDeadline deadline(absl::Now() + absl::Seconds(5));
+  for (;;) {
+    int64_t from = 0;
+    size_t room = 0;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      auto it = channels_.find(channel_id);
+      if (ending_ || it == channels_.end()) return;
+      room = queue_.size() < options_.max_queued ? options_.max_queued - queue_.size() : 0;
+      // Wait for the client to take some of what is queued: OnWriteDone resumes.
+      if (room < options_.max_queued / 4) {
+        it->second.paused = true;
+        return;
+      }
+      from = it->second.cursor + 1;
+    }
+    auto channel = service_.LoadChannel(caller_.organization_id, channel_id);
+    std::vector<Message> messages;
+    int64_t to = 0;
+    absl::Status read = channel.status();
+    if (channel.ok()) {
+      from = std::max(from, channel->first_sequence);
+      to = std::min<int64_t>(channel->last_sequence,
+                             from + std::min<int64_t>(room, options_.catch_up_page) - 1);
+      if (from <= to) {
+        auto loaded = service_.LoadMessages(caller_.organization_id, channel_id, from, to);
+        if (loaded.ok()) messages = *std::move(loaded);
+        read = loaded.status();
+      }
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    auto it = channels_.find(channel_id);
+    if (ending_ || it == channels_.end()) return;
+    if (!read.ok()) {
+      // The client resumes from its cursors, here or on another replica.
+      EndLocked(ToGrpc(read));
+      return Pump(lock);
+    }
+    ChannelCursor& state = it->second;
+    for (const Message& message : messages) {
+      if (message.sequence <= state.cursor) continue;
+      EnqueueMessage(NetworkEventType::kMessagePosted, message);
+      state.cursor = message.sequence;
+    }
+    if (ending_) return Pump(lock);
+    // Sequences read but not stored were removed by retention: nothing to deliver for them.
+    state.cursor = std::max({state.cursor, to, channel->first_sequence - 1});
+    while (!state.held.empty() && state.held.begin()->first <= state.cursor + 1) {
+      auto next = state.held.begin();
+      if (next->first == state.cursor + 1) {
+        EnqueueMessage(NetworkEventType::kMessagePosted, next->second);
+        state.cursor = next->first;
+      }
+      state.held.erase(next);
+    }
+    bool more = to < channel->last_sequence || !state.held.empty();
+    if (!more) state.catching_up = false;
+    Pump(lock);
+    if (!more) return;
+    // More was posted meanwhile, or the page was full: read on.
+  }
+}
+
+void Subscription::OfferMessage(NetworkEventType type, const Message& message) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto it = channels_.find(message.channel_id);
+  if (ending_ || it == channels_.end()) return;
+  ChannelCursor& state = it->second;
+  if (type == NetworkEventType::kMessageDeleted) {
+    if (message.sequence <= state.cursor) {
+      EnqueueMessage(type, message);
+    } else if (auto held = state.held.find(message.sequence); held != state.held.end()) {
+      held->second = message;  // never deliver a body that was deleted before it went out
+    }
+    return Pump(lock);
+  }
+  if (message.sequence <= state.cursor) return;
+  if (state.catching_up || message.sequence != state.cursor + 1) {
+    state.held[message.sequence] = message;
+    if (state.held.size() > options_.max_queued) {
+      EndLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, kSlowSubscriber));
+    } else if (!state.catching_up) {
+      StartCatchUp(message.channel_id);
+    }
+    return Pump(lock);
+  }
+  EnqueueMessage(type, message);
+  state.cursor = message.sequence;
+  Pump(lock);
+}
+
+void Subscription::AddChannel(const Channel& channel, int64_t after_sequence) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (ending_ || channels_.contains(channel.channel_id)) return;
+  channels_[channel.channel_id].cursor = after_sequence;
+  StartCatchUp(channel.channel_id);
+  v1::NetworkEvent event;
+  event.set_event_type(v1::NETWORK_EVENT_TYPE_CHANNEL_UPDATED);
+  event.set_channel_id(channel.channel_id);
+  *event.mutable_channel() = ChannelToProto(channel);
+  Enqueue(std::move(event));
+  Pump(lock);
+}
+
+void Subscription::RemoveChannel(const Channel& channel) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (ending_ || !channels_.contains(channel.channel_id)) return;
+  channels_.erase(channel.channel_id);
+  queue_.erase(std::remove_if(queue_.begin(), queue_.end(),
+                              [&](const v1::NetworkEvent& event) {
+                                return event.channel_id() == channel.channel_id;
+                              }),
+               queue_.end());
+  v1::NetworkEvent event;
+  event.set_event_type(v1::NETWORK_EVENT_TYPE_CHANNEL_UPDATED);
+  event.set_channel_id(channel.channel_id);
+  *event.mutable_channel() = ChannelToProto(channel);
+  Enqueue(std::move(event));
+  Pump(lock);
+}
+
+void Subscription::ChannelUpdated(const Channel& channel) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (ending_) return;
+  v1::NetworkEvent event;
+  event.set_event_type(v1::NETWORK_EVENT_TYPE_CHANNEL_UPDATED);
+  event.set_channel_id(channel.channel_id);
+  *event.mutable_channel() = ChannelToProto(channel);
+  Enqueue(std::move(event));
+  Pump(lock);
+}
+
+void Subscription::SetPerson(PersonFacts person) {
+  std::lock_guard<std::mutex> lock(mu_);
+  person_ = std::move(person);
+}
+
+void Subscription::EnqueueMessage(NetworkEventType type, const Message& message) {
+  v1::NetworkEvent event;
+  event.set_event_type(static_cast<v1::NetworkEventType>(type));
+  event.set_channel_id(message.channel_id);
+  *event.mutable_message() = MessageToProto(message);
+  Enqueue(std::move(event));
+}
+
+void Subscription::Enqueue(v1::NetworkEvent event) {
+  if (ending_) return;
+  if (queue_.size() >= options_.max_queued) {
+    EndLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, kSlowSubscriber));
+    return;
+  }
+  event.set_silent(IsQuietAt(person_, clock_.Now()));
+  queue_.push_back(std::move(event));
+}
+
+void Subscription::End(grpc::Status status) {
+  std::unique_lock<std::mutex> lock(mu_);
+  EndLocked(std::move(status));
+  Pump(lock);
+}
+
+void Subscription::EndLocked(grpc::Status status) {
+  if (ending_) return;
+  ending_ = true;
+  end_status_ = std::move(status);
+  // What is queued is not sent: the client resumes from what it has seen. The cursors stay
+  // (callers may hold one); every path checks ending_ first.
+  queue_.clear();
+}
+
+void Subscription::Pump(std::unique_lock<std::mutex>& lock) {
+  if (writing_ || finished_) return;
+  if (ending_) {
+    finished_ = true;
+    grpc::Status status = end_status_;
+    lock.unlock();
+    Finish(status);
+    lock.lock();
+    return;
+  }
+  if (queue_.empty()) return;
+  in_flight_ = std::move(queue_.front());
+  queue_.pop_front();
+  writing_ = true;
+  lock.unlock();
+  StartWrite(&in_flight_);
+  lock.lock();
+}
+
+void Subscription::OnWriteDone(bool ok) {
+  std::unique_lock<std::mutex> lock(mu_);
+  writing_ = false;
+  if (!ok) EndLocked(grpc::Status::CANCELLED);
+  if (!ending_ && queue_.size() < options_.max_queued / 2) {
+    std::vector<std::string> paused;
+    for (auto& [channel_id, state] : channels_) {
+      if (state.paused) paused.push_back(channel_id);
+    }
+    for (const std::string& channel_id : paused) StartCatchUp(channel_id);
+  }
+  Pump(lock);
+}
+
+void Subscription::OnCancel() { End(grpc::Status::CANCELLED); }
+
+void Subscription::OnDone() {
+  hub_.Unregister(this);
+  std::shared_ptr<Subscription> last;
+  std::lock_guard<std::mutex> lock(mu_);
+  last = std::move(self_);
+  // Freed when the last holder lets go: here, or a catch-up that sees the stream ended.
+}
+
+LiveHub::LiveHub(NetworkService& service, RedisAddress redis)
+    : service_(service), redis_(std::move(redis)) {}
+
+LiveHub::~LiveHub() { Stop(); }
+
+void LiveHub::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void LiveHub::Stop() {
+  if (stopping_.exchange(true)) return;
+  std::vector<std::shared_ptr<Subscription>> all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [organization, subscriptions] : by_organization_) {
+      for (auto& [key, subscription] : subscriptions) all.push_back(subscription);
+    }
+  }
+  for (const auto& subscription : all) {
+    subscription->End(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void LiveHub::Register(const std::shared_ptr<Subscription>& subscription) {
+  std::lock_guard<std::mutex> lock(mu_);
+  by_organization_[subscription->organization_id()][subscription.get()] = subscription;
+}
+
+void LiveHub::Unregister(const Subscription* subscription) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = by_organization_.begin(); it != by_organization_.end(); ++it) {
+    if (it->second.erase(subscription) > 0) {
+      if (it->second.empty()) by_organization_.erase(it);
+      return;
+    }
+  }
+}
+
+size_t LiveHub::subscribers() {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t count = 0;
+  for (const auto& [organization, subscriptions] : by_organization_) {
+    count += subscriptions.size();
+  }
+  return count;
+}
+
+std::vector<std::shared_ptr<Subscription>> LiveHub::OfOrganization(
+    const std::string& organization_id) {
+  std::vector<std::shared_ptr<Subscription>> subscriptions;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_organization_.find(organization_id);
+  if (it == by_organization_.end()) return subscriptions;
+  for (const auto& [key, subscription] : it->second) subscriptions.push_back(subscription);
+  return subscriptions;
+}
+
+void LiveHub::Loop() {
+  const std::string network = EventStreamKey("network");
+  const std::string directory = EventStreamKey("directory");
+  // Empty until the newest entries are known: the tail starts after them.
+  std::string network_last;
+  std::string directory_last;
+  std::unique_ptr<RedisConnection> connection;
+  while (!stopping_) {
+    if (connection == nullptr) {
+      auto connected = RedisConnection::Connect(redis_, absl::Seconds(1));
+      if (!connected.ok()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        continue;
+      }
+      connection = *std::move(connected);
+    }
+    if (network_last.empty() || directory_last.empty()) {
+      auto newest = [&](const std::string& stream) -> absl::StatusOr<std::string> {
+        auto reply = connection->Execute({"XREVRANGE", stream, "+", "-", "COUNT", "1"},
+                                         absl::Seconds(2));
+        if (!reply.ok()) return reply.status();
+        auto entries = ParseStreamEntries(*reply);
+        return entries.empty() ? std::string("0-0") : entries[0].id;
+      };
+      auto network_newest = newest(network);
+      auto directory_newest = network_newest.ok() ? newest(directory) : network_newest;
+      if (!network_newest.ok() || !directory_newest.ok()) {
+        connection.reset();
+        continue;
+      }
+      network_last = *network_newest;
+      directory_last = *directory_newest;
+    }
+    // A short block, so that Stop is never kept waiting long.
+    auto read = connection->Execute({"XREAD", "COUNT", "256", "BLOCK", "250", "STREAMS", network,
+                                     directory, network_last, directory_last},
+                                    absl::Seconds(3));
+    if (!read.ok() || read->IsError()) {
+      // Redis went away: reconnect and read on from the same positions, losing nothing.
+      connection.reset();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    if (!read->IsArray()) continue;
+    for (const RedisReply& stream : read->elements) {
+      if (stream.elements.size() != 2) continue;
+      const std::string& name = stream.elements[0].str;
+      for (const StreamEntry& entry : ParseStreamEntries(stream.elements[1])) {
+        (name == network ? network_last : directory_last) = entry.id;
+        ScopedDeadline deadline(absl::Now() + absl::Seconds(5));
+        absl::Status handled = Handle(name, entry);
+        // A subscriber that missed an event through a failure here ends, and resumes from its
+        // cursors; the tail itself goes on.
+        if (!handled.ok()) {
+          Log(Severity::kWarning, "live delivery of an event failed",
+              {Field("error", handled.ToString()), Field("type", entry.Get("type"))});
+          for (const auto& subscription : OfOrganization(entry.Get("organization_id"))) {
+            if (subscription->Follows(entry.Get("channel_id"))) {
+              subscription->End(ToGrpc(absl::UnavailableError("live delivery failed")));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+absl::Status LiveHub::Handle(const std::string& stream, const StreamEntry& entry) {
+  const std::string organization_id = entry.Get("organization_id");
+  const std::string type = entry.Get("type");
+  auto subscriptions = OfOrganization(organization_id);
+  if (subscriptions.empty()) return absl::OkStatus();
+  if (stream == EventStreamKey("directory")) {
+    if (type != "person.updated") return absl::OkStatus();
+    const std::string person_id = entry.Get("person_id");
+    std::vector<std::shared_ptr<Subscription>> theirs;
+    for (const auto& subscription : subscriptions) {
+      if (subscription->person_id() == person_id) theirs.push_back(subscription);
+    }
+    if (theirs.empty()) return absl::OkStatus();
+    service_.people().Forget(organization_id, person_id);
+    auto person = service_.people().GetPerson(organization_id, person_id);
+    bool gone = person.status().code() == absl::StatusCode::kNotFound ||
+                (person.ok() && !person->active);
+    if (!gone && !person.ok()) return person.status();
+    for (const auto& subscription : theirs) {
+      if (gone) {
+        subscription->End(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                       "you are no longer an active member of the organisation"));
+      } else {
+        subscription->SetPerson(*person);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  const std::string channel_id = entry.Get("channel_id");
+  if (type == "message.posted" || type == "message.deleted") {
+    std::vector<std::shared_ptr<Subscription>> following;
+    for (const auto& subscription : subscriptions) {
+      if (subscription->Follows(channel_id)) following.push_back(subscription);
+    }
+    if (following.empty()) return absl::OkStatus();
+    int64_t sequence = ParseSequence(entry.Get("sequence"));
+    auto messages = service_.LoadMessages(organization_id, channel_id, sequence, sequence);
+    if (!messages.ok()) return messages.status();
+    if (messages->empty()) return absl::OkStatus();  // gone by retention since
+    NetworkEventType event_type = type == "message.posted" ? NetworkEventType::kMessagePosted
+                                                           : NetworkEventType::kMessageDeleted;
+    for (const auto& subscription : following) {
+      subscription->OfferMessage(event_type, messages->front());
+    }
+    return absl::OkStatus();
+  }
+  if (type != "channel.updated") return absl::OkStatus();
+  auto channel = service_.LoadChannel(organization_id, channel_id);
+  if (!channel.ok()) return channel.status();
+  const std::string change = entry.Get("change");
+  int64_t last_sequence = ParseSequence(entry.Get("last_sequence"));
+  absl::flat_hash_set<std::string> arriving;
+  absl::flat_hash_set<std::string> invited;
+  if (change == "created") {
+    for (absl::string_view id : absl::StrSplit(entry.Get("member_ids"), ' ', absl::SkipEmpty())) {
+      arriving.insert(std::string(id));
+    }
+    for (absl::string_view id :
+         absl::StrSplit(entry.Get("invited_ids"), ' ', absl::SkipEmpty())) {
+      invited.insert(std::string(id));
+    }
+  } else if (change == "joined") {
+    arriving.insert(entry.Get("person_id"));
+  }
+  const std::string leaving = change == "left" ? entry.Get("person_id") : "";
+  bool everyone = change == "created" && channel->kind == ChannelKind::kAnnouncement;
+  for (const auto& subscription : subscriptions) {
+    const std::string& person = subscription->person_id();
+    if (person == leaving) {
+      subscription->RemoveChannel(*channel);
+    } else if ((everyone || arriving.contains(person)) &&
+               subscription->follows_new_channels()) {
+      subscription->AddChannel(*channel, last_sequence);
+    } else if (invited.contains(person) || subscription->Follows(channel_id)) {
+      subscription->ChannelUpdated(*channel);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace peerwell::network

@@ -1,0 +1,743 @@
+#include "services/network/network_service.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/ids.h"
+#include "services/common/validation.h"
+
+namespace peerwell::network {
+namespace {
+
+constexpr int kExpireBatch = 500;
+
+absl::Status Refused(absl::string_view reason, absl::string_view detail) {
+  return absl::FailedPreconditionError(absl::StrCat(reason, ": ", detail));
+}
+
+bool IsCoordinator(const Caller& caller) { return caller.role == CallerRole::kCoordinator; }
+
+// "<kind>:<a>:<b>" with the two ids in order, so that either person finds the same channel.
+std::string PairKey(absl::string_view kind, const std::string& a, const std::string& b) {
+  return a < b ? absl::StrCat(kind, ":", a, ":", b) : absl::StrCat(kind, ":", b, ":", a);
+}
+
+absl::Status ValidatePersonIds(absl::string_view field, const std::vector<std::string>& ids) {
+  if (ids.size() > static_cast<size_t>(kMaxMembers)) {
+    return InvalidField(field, absl::StrCat("names at most ", kMaxMembers, " people"));
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!IsWellFormedId(ids[i], "p")) {
+      return InvalidField(absl::StrCat(field, "[", i, "]"), "must be a person id");
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> Unique(std::vector<std::string> ids) {
+  std::vector<std::string> unique;
+  absl::flat_hash_set<std::string> seen;
+  for (std::string& id : ids) {
+    if (seen.insert(id).second) unique.push_back(std::move(id));
+  }
+  return unique;
+}
+
+}  // namespace
+
+bool Channel::HasMember(const std::string& person_id) const {
+  return std::find(member_ids.begin(), member_ids.end(), person_id) != member_ids.end();
+}
+
+bool Channel::IsInvited(const std::string& person_id) const {
+  return std::find(invited_ids.begin(), invited_ids.end(), person_id) != invited_ids.end();
+}
+
+bool IsQuietAt(const PersonFacts& person, absl::Time time) {
+  return person.quiet_hours.has_value() &&
+         InQuietHours(*person.quiet_hours, person.zone, time, time + absl::Nanoseconds(1));
+}
+
+absl::StatusOr<PersonFacts> NetworkService::ActivePerson(const Caller& caller) {
+  if (!caller.IsMember()) {
+    return absl::PermissionDeniedError("only people of the organisation use the peer network");
+  }
+  auto person = people_.GetPerson(caller.organization_id, caller.person_id);
+  if (person.status().code() == absl::StatusCode::kNotFound || (person.ok() && !person->active)) {
+    return absl::PermissionDeniedError("you are no longer an active member of the organisation");
+  }
+  return person;
+}
+
+absl::StatusOr<Channel> NetworkService::VisibleChannel(const Caller& caller,
+                                                       const std::string& channel_id) {
+  if (!IsWellFormedId(channel_id, "ch")) return InvalidField("channel_id", "must be a channel id");
+  return store_.GetChannel(caller.organization_id, channel_id);
+}
+
+absl::Status NetworkService::CheckReadable(const Caller& caller, const Channel& channel) {
+  if (channel.kind == ChannelKind::kAnnouncement || channel.HasMember(caller.person_id)) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError("only the channel's members read or post in it");
+}
+
+absl::StatusOr<Channel> NetworkService::ReadableChannel(const Caller& caller,
+                                                        const std::string& channel_id) {
+  auto person = ActivePerson(caller);
+  if (!person.ok()) return person.status();
+  auto channel = VisibleChannel(caller, channel_id);
+  if (!channel.ok()) return channel.status();
+  if (absl::Status readable = CheckReadable(caller, *channel); !readable.ok()) return readable;
+  return channel;
+}
+
+absl::Status NetworkService::FillUnread(const Caller& caller, std::vector<Channel>& channels) {
+  std::vector<std::string> ids;
+  for (const Channel& channel : channels) ids.push_back(channel.channel_id);
+  auto markers = store_.GetReadMarkers(caller.organization_id, caller.person_id, ids);
+  if (!markers.ok()) return markers.status();
+  for (Channel& channel : channels) {
+    if (CheckReadable(caller, channel).ok()) {
+      auto marker = markers->find(channel.channel_id);
+      int64_t read = marker == markers->end() ? 0 : marker->second.sequence;
+      read = std::max(read, channel.first_sequence - 1);
+      channel.unread_count = std::max<int64_t>(0, channel.last_sequence - read);
+    } else {
+      channel.unread_count = 0;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Channel> NetworkService::CreateChannel(const Caller& caller, Channel input,
+                                                      const std::string& request_id) {
+  if (!request_id.empty()) {
+    if (absl::Status valid = ValidateToken("request_id", request_id); !valid.ok()) return valid;
+  }
+  if (input.retention == absl::ZeroDuration()) input.retention = kDefaultRetention;
+  if (input.retention < kMinRetention || input.retention > kMaxRetention) {
+    return InvalidField("channel.retention", "must be between 1 day and 10 years");
+  }
+  if (absl::Status valid = ValidatePersonIds("channel.member_ids", input.member_ids); !valid.ok()) {
+    return valid;
+  }
+  if (absl::Status valid = ValidatePersonIds("channel.invited_ids", input.invited_ids);
+      !valid.ok()) {
+    return valid;
+  }
+  auto creator = ActivePerson(caller);
+  if (!creator.ok()) return creator.status();
+
+  Channel channel;
+  channel.organization_id = caller.organization_id;
+  channel.kind = input.kind;
+  channel.retention = input.retention;
+  channel.creator_id = caller.person_id;
+  channel.create_time = clock_.Now();
+  std::string pair_key;
+  switch (input.kind) {
+    case ChannelKind::kGroup:
+    case ChannelKind::kAnnouncement: {
+      if (!IsCoordinator(caller)) {
+        return absl::PermissionDeniedError(
+            "only coordinators create group and announcement channels");
+      }
+      if (absl::Status valid = ValidateText("channel.display_name", input.display_name, 1,
+                                            kMaxDisplayNameChars);
+          !valid.ok()) {
+        return valid;
+      }
+      channel.display_name = input.display_name;
+      if (input.kind == ChannelKind::kAnnouncement) {
+        if (!input.member_ids.empty() || !input.invited_ids.empty()) {
+          return InvalidField("channel.member_ids",
+                              "must be empty: everyone in the organisation reads announcements");
+        }
+        break;
+      }
+      channel.member_ids = Unique(input.member_ids);
+      for (std::string& id : Unique(input.invited_ids)) {
+        if (!channel.HasMember(id)) channel.invited_ids.push_back(std::move(id));
+      }
+      break;
+    }
+    case ChannelKind::kDirect:
+    case ChannelKind::kBuddy: {
+      bool buddy = input.kind == ChannelKind::kBuddy;
+      std::vector<std::string> named = input.member_ids;
+      named.insert(named.end(), input.invited_ids.begin(), input.invited_ids.end());
+      named.erase(std::remove(named.begin(), named.end(), caller.person_id), named.end());
+      named = Unique(named);
+      if (named.size() != 1) {
+        return InvalidField(buddy ? "channel.invited_ids" : "channel.member_ids",
+                            "must name exactly one other person");
+      }
+      auto other = people_.GetPerson(caller.organization_id, named[0]);
+      if (other.status().code() == absl::StatusCode::kNotFound || (other.ok() && !other->active)) {
+        return InvalidField(buddy ? "channel.invited_ids[0]" : "channel.member_ids[0]",
+                            "is not an active person of the organisation");
+      }
+      if (!other.ok()) return other.status();
+      if (buddy && (creator->role != PersonRole::kVolunteer ||
+                    other->role != PersonRole::kVolunteer)) {
+        return absl::PermissionDeniedError("buddy pairs are between two volunteers");
+      }
+      channel.display_name = caller.person_id < other->person_id
+                                 ? absl::StrCat(creator->display_name, " and ", other->display_name)
+                                 : absl::StrCat(other->display_name, " and ", creator->display_name);
+      channel.member_ids = {caller.person_id};
+      if (buddy) {
+        channel.invited_ids = {other->person_id};
+      } else {
+        channel.member_ids.push_back(other->person_id);
+      }
+      pair_key = PairKey(buddy ? "buddy" : "direct", caller.person_id, other->person_id);
+      break;
+    }
+    default:
+      return InvalidField("channel.kind", "must be GROUP, DIRECT, BUDDY or ANNOUNCEMENT");
+  }
+  // Everyone named must be a person of the organisation, so that nobody is added by a typo.
+  for (size_t i = 0; input.kind == ChannelKind::kGroup && i < channel.member_ids.size() +
+                                                              channel.invited_ids.size();
+       ++i) {
+    bool member = i < channel.member_ids.size();
+    const std::string& id =
+        member ? channel.member_ids[i] : channel.invited_ids[i - channel.member_ids.size()];
+    auto person = people_.GetPerson(caller.organization_id, id);
+    if (person.status().code() == absl::StatusCode::kNotFound) {
+      return InvalidField(member ? "channel.member_ids" : "channel.invited_ids",
+                          absl::StrCat(id, " is not a person of the organisation"));
+    }
+    if (!person.ok()) return person.status();
+  }
+  channel.channel_id = NewId("ch");
+  channel.pair_key = pair_key;
+  auto id = store_.CreateChannel(channel, CreateRequest{caller.person_id, request_id});
+  if (!id.ok()) return id.status();
+  auto stored = store_.GetChannel(caller.organization_id, *id);
+  if (!stored.ok()) return stored.status();
+  // Asking again for an existing pair's channel brings back whoever left it.
+  if (!pair_key.empty() && !stored->HasMember(caller.person_id)) {
+    auto joined = store_.Join(caller.organization_id, *id, caller.person_id, clock_.Now());
+    if (!joined.ok()) return joined.status();
+    stored = store_.GetChannel(caller.organization_id, *id);
+    if (!stored.ok()) return stored.status();
+  }
+  std::vector<Channel> one{*std::move(stored)};
+  if (absl::Status filled = FillUnread(caller, one); !filled.ok()) return filled;
+  return std::move(one[0]);
+}
+
+absl::StatusOr<Channel> NetworkService::GetChannel(const Caller& caller,
+                                                   const std::string& channel_id) {
+  auto person = ActivePerson(caller);
+  if (!person.ok()) return person.status();
+  auto channel = VisibleChannel(caller, channel_id);
+  if (!channel.ok()) return channel.status();
+  // An invitation is shown to the invited, so that they can accept it.
+  if (!channel->IsInvited(caller.person_id)) {
+    if (absl::Status readable = CheckReadable(caller, *channel); !readable.ok()) return readable;
+  }
+  std::vector<Channel> one{*std::move(channel)};
+  if (absl::Status filled = FillUnread(caller, one); !filled.ok()) return filled;
+  return std::move(one[0]);
+}
+
+absl::StatusOr<Page<Channel>> NetworkService::ListChannels(const Caller& caller, int page_size,
+                                                           const std::string& position) {
+  auto person = ActivePerson(caller);
+  if (!person.ok()) return person.status();
+  size_t offset = 0;
+  if (!position.empty() && !absl::SimpleAtoi(position, &offset)) {
+    return InvalidField("page_token", "is not a token of this listing");
+  }
+  auto announcements = store_.ListAnnouncementChannelIds(caller.organization_id);
+  if (!announcements.ok()) return announcements.status();
+  auto own = store_.ListPersonChannelIds(caller.organization_id, caller.person_id);
+  if (!own.ok()) return own.status();
+  std::vector<std::string> ids = *std::move(announcements);
+  ids.insert(ids.end(), own->begin(), own->end());
+  ids = Unique(std::move(ids));
+  Page<Channel> page;
+  if (offset >= ids.size()) return page;
+  size_t end = std::min(ids.size(), offset + static_cast<size_t>(page_size));
+  auto channels = store_.GetChannels(caller.organization_id,
+                                     std::vector<std::string>(ids.begin() + offset,
+                                                              ids.begin() + end));
+  if (!channels.ok()) return channels.status();
+  if (absl::Status filled = FillUnread(caller, *channels); !filled.ok()) return filled;
+  page.items = *std::move(channels);
+  if (end < ids.size()) page.next_position = absl::StrCat(end);
+  return page;
+}
+
+absl::StatusOr<Channel> NetworkService::JoinChannel(const Caller& caller,
+                                                    const std::string& channel_id,
+                                                    const std::string& person_id) {
+  auto person = ActivePerson(caller);
+  if (!person.ok()) return person.status();
+  auto channel = VisibleChannel(caller, channel_id);
+  if (!channel.ok()) return channel.status();
+  const std::string& target = person_id.empty() ? caller.person_id : person_id;
+  if (channel->kind == ChannelKind::kAnnouncement) {
+    return Refused(kAnnouncementChannel,
+                   "everyone in the organisation reads announcement channels; there is nothing "
+                   "to join");
+  }
+  if (target != caller.person_id) {
+    if (!IsCoordinator(caller) || channel->kind != ChannelKind::kGroup) {
+      return absl::PermissionDeniedError("only coordinators add other people, to groups");
+    }
+    if (!IsWellFormedId(target, "p")) return InvalidField("person_id", "must be a person id");
+    auto added = people_.GetPerson(caller.organization_id, target);
+    if (added.status().code() == absl::StatusCode::kNotFound || (added.ok() && !added->active)) {
+      return InvalidField("person_id", "is not an active person of the organisation");
+    }
+    if (!added.ok()) return added.status();
+  } else if (!channel->HasMember(target) && !channel->IsInvited(target)) {
+    bool coordinator_to_group = IsCoordinator(caller) && channel->kind == ChannelKind::kGroup;
+    // Someone who left a direct conversation may come back to it; nobody else joins uninvited.
+    bool back_to_direct = channel->kind == ChannelKind::kDirect &&
+                          absl::StrContains(channel->pair_key, target);
+    if (!coordinator_to_group && !back_to_direct) {
+      return absl::PermissionDeniedError("you were not invited to this channel");
+    }
+  }
+  auto joined = store_.Join(caller.organization_id, channel_id, target, clock_.Now());
+  if (!joined.ok()) return joined.status();
+  if (target == caller.person_id) return GetChannel(caller, channel_id);
+  // A coordinator managing a group sees its membership, not its messages.
+  return store_.GetChannel(caller.organization_id, channel_id);
+}
+
+absl::StatusOr<Channel> NetworkService::LeaveChannel(const Caller& caller,
+                                                     const std::string& channel_id,
+                                                     const std::string& person_id) {
+  auto person = ActivePerson(caller);
+  if (!person.ok()) return person.status();
+  auto channel = VisibleChannel(caller, channel_id);
+  if (!channel.ok()) return channel.status();
+  const std::string& target = person_id.empty() ? caller.person_id : person_id;
+  if (channel->kind == ChannelKind::kAnnouncement) {
+    return Refused(kAnnouncementChannel, "everyone in the organisation reads announcement channels");
+  }
+  if (target != caller.person_id) {
+    if (!IsCoordinator(caller) || channel->kind != ChannelKind::kGroup) {
+      return absl::PermissionDeniedError("only coordinators remove other people, from groups");
+    }
+  } else if (!channel->HasMember(target) && !channel->IsInvited(target)) {
+    return absl::PermissionDeniedError("only the channel's members leave it");
+  }
+  auto left = store_.Leave(caller.organization_id, channel_id, target, clock_.Now());
+  if (!left.ok()) return left.status();
+  auto after = store_.GetChannel(caller.organization_id, channel_id);
+  if (!after.ok()) return after.status();
+  after->unread_count = 0;
+  return after;
+}
+
+absl::StatusOr<Message> NetworkService::PostMessage(const Caller& caller,
+                                                    const std::string& channel_id,
+                                                    const std::string& body,
+                                                    const std::string& reply_to_message_id,
+                                                    const std::string& client_message_id) {
+  if (body.empty()) return InvalidField("body", "must be 1–4,000 characters of UTF-8");
+  if (absl::Status valid = ValidateFreeText("body", body, kMaxBodyChars); !valid.ok()) return valid;
+  if (!client_message_id.empty()) {
+    if (absl::Status valid = ValidateToken("client_message_id", client_message_id); !valid.ok()) {
+      return valid;
+    }
+  }
+  if (!reply_to_message_id.empty() && !IsWellFormedId(reply_to_message_id, "m")) {
+    return InvalidField("reply_to_message_id", "must be a message id");
+  }
+  auto person = ActivePerson(caller);
+  if (!person.ok()) return person.status();
+  auto channel = VisibleChannel(caller, channel_id);
+  if (!channel.ok()) return channel.status();
+  PostRules rules;
+  if (channel->kind == ChannelKind::kAnnouncement) {
+    if (!IsCoordinator(caller)) {
+      return absl::PermissionDeniedError("only coordinators post in announcement channels");
+    }
+    rules.members_only = false;
+  } else if (absl::Status readable = CheckReadable(caller, *channel); !readable.ok()) {
+    return readable;
+  }
+  if (channel->kind == ChannelKind::kDirect || channel->kind == ChannelKind::kBuddy) {
+    rules.required_members = 2;
+  }
+
+  Message message;
+  message.message_id = NewId("m");
+  message.channel_id = channel_id;
+  message.author_id = caller.person_id;
+  message.author_display_name = person->display_name;
+  message.reply_to_message_id = reply_to_message_id;
+  message.thread_root_message_id = message.message_id;
+  message.create_time = clock_.Now();
+  if (!reply_to_message_id.empty()) {
+    auto sequence = store_.FindMessage(caller.organization_id, channel_id, reply_to_message_id);
+    if (sequence.status().code() == absl::StatusCode::kNotFound) {
+      return InvalidField("reply_to_message_id", "is not a message of this channel");
+    }
+    if (!sequence.ok()) return sequence.status();
+    auto replied = store_.GetMessagesBySequence(caller.organization_id, channel_id, {*sequence});
+    if (!replied.ok()) return replied.status();
+    if (replied->empty()) return InvalidField("reply_to_message_id", "is no longer kept");
+    // Threads are flat: a reply to a reply joins the thread of the message it answers.
+    message.thread_root_message_id = replied->front().thread_root_message_id;
+  }
+  auto sealed = cipher_.Seal(caller.organization_id, channel_id, message.message_id, body);
+  if (!sealed.ok()) return sealed.status();
+  message.body = *std::move(sealed);
+  CreateRequest request{caller.person_id, ""};
+  if (!client_message_id.empty()) {
+    request.request_id = absl::StrCat("post:", channel_id, ":", client_message_id);
+  }
+  auto posted = store_.PostMessage(caller.organization_id, message, rules, request);
+  if (!posted.ok()) {
+    if (posted.status().code() == absl::StatusCode::kFailedPrecondition &&
+        absl::StartsWith(posted.status().message(), "TOO_FEW_MEMBERS")) {
+      return channel->kind == ChannelKind::kBuddy
+                 ? Refused(kBuddyNotAccepted, "nobody posts before both buddies have joined")
+                 : Refused(kPeerLeft, "the other person has left this conversation");
+    }
+    return posted.status();
+  }
+  return Opened(caller.organization_id, std::move(posted->message));
+}
+
+absl::StatusOr<Message> NetworkService::Opened(const std::string& organization_id,
+                                               Message message) {
+  if (message.deleted || message.body.empty()) {
+    message.body.clear();
+    return message;
+  }
+  auto body = cipher_.Open(organization_id, message.channel_id, message.message_id, message.body);
+  if (!body.ok()) return body.status();
+  message.body = *std::move(body);
+  return message;
+}
+
+absl::StatusOr<std::vector<Message>> NetworkService::OpenAll(const std::string& organization_id,
+                                                             std::vector<Message> messages) {
+  for (Message& message : messages) {
+    auto opened = Opened(organization_id, std::move(message));
+    if (!opened.ok()) return opened.status();
+    message = *std::move(opened);
+  }
+  return messages;
+}
+
+absl::StatusOr<Page<Message>> NetworkService::ListMessages(const Caller& caller,
+                                                           const std::string& channel_id,
+                                                           const MessageQuery& query) {
+  if (query.after_sequence < 0) return InvalidField("after_sequence", "must not be negative");
+  if (query.before_sequence < 0) return InvalidField("before_sequence", "must not be negative");
+  if (!query.thread_root_message_id.empty() &&
+      !IsWellFormedId(query.thread_root_message_id, "m")) {
+    return InvalidField("thread_root_message_id", "must be a message id");
+  }
+  int64_t after = query.after_sequence;
+  if (!query.position.empty()) {
+    int64_t position = 0;
+    if (!absl::SimpleAtoi(query.position, &position)) {
+      return InvalidField("page_token", "is not a token of this listing");
+    }
+    after = std::max(after, position);
+  }
+  auto channel = ReadableChannel(caller, channel_id);
+  if (!channel.ok()) return channel.status();
+  Page<Message> page;
+  std::vector<Message> messages;
+  if (!query.thread_root_message_id.empty()) {
+    auto root = store_.FindMessage(caller.organization_id, channel_id,
+                                   query.thread_root_message_id);
+    if (root.status().code() == absl::StatusCode::kNotFound) {
+      return InvalidField("thread_root_message_id", "is not a message of this channel");
+    }
+    if (!root.ok()) return root.status();
+    auto sequences =
+        store_.ThreadSequences(caller.organization_id, channel_id, query.thread_root_message_id,
+                               after, query.before_sequence, query.page_size + 1);
+    if (!sequences.ok()) return sequences.status();
+    if (sequences->size() > static_cast<size_t>(query.page_size)) {
+      sequences->resize(query.page_size);
+      page.next_position = absl::StrCat(sequences->back());
+    }
+    auto stored = store_.GetMessagesBySequence(caller.organization_id, channel_id, *sequences);
+    if (!stored.ok()) return stored.status();
+    messages = *std::move(stored);
+  } else {
+    int64_t first = std::max(after + 1, channel->first_sequence);
+    int64_t last = channel->last_sequence;
+    if (query.before_sequence > 0) last = std::min(last, query.before_sequence - 1);
+    if (first <= last) {
+      int64_t page_last = std::min(last, first + query.page_size - 1);
+      auto stored = store_.GetMessages(caller.organization_id, channel_id, first, page_last);
+      if (!stored.ok()) return stored.status();
+      messages = *std::move(stored);
+      if (page_last < last) page.next_position = absl::StrCat(page_last);
+    }
+  }
+  auto opened = OpenAll(caller.organization_id, std::move(messages));
+  if (!opened.ok()) return opened.status();
+  page.items = *std::move(opened);
+  return page;
+}
+
+absl::StatusOr<ReadMarker> NetworkService::MarkRead(const Caller& caller,
+                                                    const std::string& channel_id,
+                                                    int64_t sequence) {
+  if (sequence < 0) return InvalidField("sequence", "must not be negative");
+  auto channel = ReadableChannel(caller, channel_id);
+  if (!channel.ok()) return channel.status();
+  if (sequence > channel->last_sequence) {
+    return InvalidField("sequence", "is beyond the channel's last message");
+  }
+  return store_.MarkRead(caller.organization_id, caller.person_id, channel_id, sequence,
+                         clock_.Now());
+}
+
+absl::StatusOr<std::vector<ReadMarker>> NetworkService::ListReadMarkers(
+    const Caller& caller, const std::string& channel_id) {
+  auto channel = ReadableChannel(caller, channel_id);
+  if (!channel.ok()) return channel.status();
+  auto settings = store_.GetSettingsOfPeople(caller.organization_id, channel->member_ids);
+  if (!settings.ok()) return settings.status();
+  std::vector<std::string> sharing;
+  for (size_t i = 0; i < channel->member_ids.size(); ++i) {
+    if ((*settings)[i].read_receipts) sharing.push_back(channel->member_ids[i]);
+  }
+  if (sharing.empty()) return std::vector<ReadMarker>{};
+  return store_.GetChannelReadMarkers(caller.organization_id, channel_id, sharing);
+}
+
+absl::StatusOr<NetworkSettings> NetworkService::GetSettings(const Caller& caller) {
+  auto person = ActivePerson(caller);
+  if (!person.ok()) return person.status();
+  return store_.GetSettings(caller.organization_id, caller.person_id);
+}
+
+absl::StatusOr<NetworkSettings> NetworkService::UpdateSettings(const Caller& caller,
+                                                               std::optional<bool> read_receipts) {
+  auto settings = GetSettings(caller);
+  if (!settings.ok()) return settings.status();
+  if (read_receipts.has_value()) settings->read_receipts = *read_receipts;
+  if (absl::Status put = store_.PutSettings(caller.organization_id, caller.person_id, *settings);
+      !put.ok()) {
+    return put;
+  }
+  return settings;
+}
+
+absl::StatusOr<Message> NetworkService::DeleteMessage(const Caller& caller,
+                                                      const std::string& channel_id,
+                                                      const std::string& message_id) {
+  if (!IsWellFormedId(message_id, "m")) return InvalidField("message_id", "must be a message id");
+  auto person = ActivePerson(caller);
+  if (!person.ok()) return person.status();
+  auto channel = VisibleChannel(caller, channel_id);
+  if (!channel.ok()) return channel.status();
+  auto sequence = store_.FindMessage(caller.organization_id, channel_id, message_id);
+  if (!sequence.ok()) return sequence.status();
+  auto stored = store_.GetMessagesBySequence(caller.organization_id, channel_id, {*sequence});
+  if (!stored.ok()) return stored.status();
+  if (stored->empty()) return absl::NotFoundError("message_id: no such message");
+  bool author = stored->front().author_id == caller.person_id;
+  if (!author && !IsCoordinator(caller)) {
+    if (!CheckReadable(caller, *channel).ok()) {
+      return absl::PermissionDeniedError("only the channel's members read or post in it");
+    }
+    return absl::PermissionDeniedError("only the author or a coordinator deletes a message");
+  }
+  return store_.DeleteMessage(caller.organization_id, channel_id, message_id, clock_.Now());
+}
+
+absl::StatusOr<Report> NetworkService::ReportMessage(const Caller& caller,
+                                                     const std::string& channel_id,
+                                                     const std::string& message_id,
+                                                     const std::string& reason) {
+  if (!IsWellFormedId(message_id, "m")) return InvalidField("message_id", "must be a message id");
+  if (reason.empty()) return InvalidField("reason", "must be 1–1,000 characters");
+  if (absl::Status valid = ValidateFreeText("reason", reason, kMaxReasonChars); !valid.ok()) {
+    return valid;
+  }
+  auto channel = ReadableChannel(caller, channel_id);
+  if (!channel.ok()) return channel.status();
+  auto sequence = store_.FindMessage(caller.organization_id, channel_id, message_id);
+  if (!sequence.ok()) return sequence.status();
+  Report report;
+  report.report_id = NewId("r");
+  report.channel_id = channel_id;
+  report.message_id = message_id;
+  report.reporter_id = caller.person_id;
+  report.state = ReportState::kOpen;
+  report.create_time = clock_.Now();
+  auto sealed = cipher_.Seal(caller.organization_id, channel_id, report.report_id, reason);
+  if (!sealed.ok()) return sealed.status();
+  report.reason = *std::move(sealed);
+  // One report per person and message: reporting it again answers the first report.
+  auto id = store_.CreateReport(caller.organization_id, report,
+                                CreateRequest{caller.person_id, absl::StrCat("report:", message_id)});
+  if (!id.ok()) return id.status();
+  auto stored = store_.GetReport(caller.organization_id, *id);
+  if (!stored.ok()) return stored.status();
+  return OpenReport(caller.organization_id, *std::move(stored));
+}
+
+absl::StatusOr<Report> NetworkService::OpenReport(const std::string& organization_id,
+                                                  Report report) {
+  auto reason = cipher_.Open(organization_id, report.channel_id, report.report_id, report.reason);
+  if (!reason.ok()) return reason.status();
+  report.reason = *std::move(reason);
+  if (!report.note.empty()) {
+    auto note = cipher_.Open(organization_id, report.channel_id,
+                             absl::StrCat(report.report_id, "/note"), report.note);
+    if (!note.ok()) return note.status();
+    report.note = *std::move(note);
+  }
+  return report;
+}
+
+absl::StatusOr<Page<Report>> NetworkService::ListReports(const Caller& caller,
+                                                         const std::vector<ReportState>& states,
+                                                         int page_size,
+                                                         const std::string& position) {
+  if (!IsCoordinator(caller)) {
+    return absl::PermissionDeniedError("only coordinators see the moderation queue");
+  }
+  auto person = ActivePerson(caller);
+  if (!person.ok()) return person.status();
+  auto page = store_.ListReports(caller.organization_id, states, page_size, position);
+  if (!page.ok()) return page.status();
+  for (Report& report : page->items) {
+    auto opened = OpenReport(caller.organization_id, std::move(report));
+    if (!opened.ok()) return opened.status();
+    report = *std::move(opened);
+  }
+  return page;
+}
+
+absl::StatusOr<Report> NetworkService::ResolveReport(const Caller& caller,
+                                                     const std::string& report_id,
+                                                     ReportAction action,
+                                                     const std::string& note) {
+  if (!IsWellFormedId(report_id, "r")) return InvalidField("report_id", "must be a report id");
+  if (action != ReportAction::kDismiss && action != ReportAction::kDeleteMessage) {
+    return InvalidField("action", "must be REPORT_ACTION_DISMISS or REPORT_ACTION_DELETE_MESSAGE");
+  }
+  if (absl::Status valid = ValidateFreeText("note", note, kMaxNoteChars); !valid.ok()) {
+    return valid;
+  }
+  if (!IsCoordinator(caller)) {
+    return absl::PermissionDeniedError("only coordinators resolve reports");
+  }
+  auto person = ActivePerson(caller);
+  if (!person.ok()) return person.status();
+  auto report = store_.GetReport(caller.organization_id, report_id);
+  if (!report.ok()) return report.status();
+  if (report->state == ReportState::kResolved) {
+    return Refused(kReportResolved, "the report was resolved already");
+  }
+  if (action == ReportAction::kDeleteMessage) {
+    auto deleted = store_.DeleteMessage(caller.organization_id, report->channel_id,
+                                        report->message_id, clock_.Now());
+    if (!deleted.ok() && deleted.status().code() != absl::StatusCode::kNotFound) {
+      return deleted.status();
+    }
+  }
+  report->state = ReportState::kResolved;
+  report->action = action;
+  report->resolve_time = clock_.Now();
+  report->resolved_by = caller.person_id;
+  report->note.clear();
+  if (!note.empty()) {
+    auto sealed = cipher_.Seal(caller.organization_id, report->channel_id,
+                               absl::StrCat(report_id, "/note"), note);
+    if (!sealed.ok()) return sealed.status();
+    report->note = *std::move(sealed);
+  }
+  if (absl::Status resolved = store_.ResolveReport(caller.organization_id, *report);
+      !resolved.ok()) {
+    return resolved;
+  }
+  return OpenReport(caller.organization_id, *std::move(report));
+}
+
+absl::StatusOr<Message> NetworkService::ReportedMessage(const Caller& caller,
+                                                        const Report& report) {
+  auto sequence = store_.FindMessage(caller.organization_id, report.channel_id, report.message_id);
+  if (!sequence.ok()) return sequence.status();
+  auto messages =
+      LoadMessages(caller.organization_id, report.channel_id, *sequence, *sequence);
+  if (!messages.ok()) return messages.status();
+  if (messages->empty()) return absl::NotFoundError("the message is no longer kept");
+  return std::move(messages->front());
+}
+
+absl::StatusOr<PersonFacts> NetworkService::Subscriber(const Caller& caller) {
+  return ActivePerson(caller);
+}
+
+absl::StatusOr<std::vector<Channel>> NetworkService::FollowedChannels(const Caller& caller) {
+  auto announcements = store_.ListAnnouncementChannelIds(caller.organization_id);
+  if (!announcements.ok()) return announcements.status();
+  auto own = store_.ListPersonChannelIds(caller.organization_id, caller.person_id);
+  if (!own.ok()) return own.status();
+  std::vector<std::string> ids = *std::move(announcements);
+  ids.insert(ids.end(), own->begin(), own->end());
+  auto channels = store_.GetChannels(caller.organization_id, Unique(std::move(ids)));
+  if (!channels.ok()) return channels.status();
+  std::vector<Channel> readable;
+  for (Channel& channel : *channels) {
+    if (CheckReadable(caller, channel).ok()) readable.push_back(std::move(channel));
+  }
+  return readable;
+}
+
+absl::StatusOr<std::vector<Message>> NetworkService::LoadMessages(
+    const std::string& organization_id, const std::string& channel_id, int64_t first,
+    int64_t last) {
+  auto stored = store_.GetMessages(organization_id, channel_id, first, last);
+  if (!stored.ok()) return stored.status();
+  return OpenAll(organization_id, *std::move(stored));
+}
+
+absl::StatusOr<Channel> NetworkService::LoadChannel(const std::string& organization_id,
+                                                    const std::string& channel_id) {
+  return store_.GetChannel(organization_id, channel_id);
+}
+
+absl::Status NetworkService::ExpireMessages() {
+  auto organizations = store_.ListOrganizations();
+  if (!organizations.ok()) return organizations.status();
+  absl::Status first_error;
+  for (const std::string& organization_id : *organizations) {
+    auto ids = store_.ListAllChannelIds(organization_id);
+    if (!ids.ok()) return ids.status();
+    auto channels = store_.GetChannels(organization_id, *ids);
+    if (!channels.ok()) return channels.status();
+    for (const Channel& channel : *channels) {
+      absl::Time cutoff = clock_.Now() - channel.retention;
+      for (;;) {
+        auto removed = store_.ExpireMessages(organization_id, channel.channel_id, cutoff,
+                                             kExpireBatch);
+        if (!removed.ok()) {
+          first_error.Update(removed.status());
+          break;
+        }
+        if (*removed < kExpireBatch) break;
+      }
+    }
+  }
+  return first_error;
+}
+
+}  // namespace peerwell::network

@@ -1,0 +1,797 @@
+// The peer network over real gRPC channels: two replicas of the service, the real directory and
+// one real redis-server. The network's clock is fake and starts on Thursday 1 October 2026 at
+// 12:00 UTC (13:00 in London), so tests can step into someone's quiet hours or past a retention.
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <numeric>
+#include <set>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/common/events.h"
+#include "services/network/redis_network_store.h"
+#include "tests/network/network_test_server.h"
+#include "tests/testing/redis_text.h"
+
+namespace peerwell::network::testing {
+namespace {
+
+namespace dv1 = ::peerwell::directory::v1;
+using ::peerwell::testing::TestToken;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+const absl::Time kStart =
+    absl::FromCivil(absl::CivilSecond(2026, 10, 1, 12, 0, 0), absl::UTCTimeZone());
+
+std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->AddMetadata("authorization", "Bearer " + token);
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return context;
+}
+
+// One Subscribe stream read on a thread of its own (or not read at all, for a stalled client).
+class Subscriber {
+ public:
+  Subscriber(v1::PeerNetworkService::Stub& stub, const std::string& token,
+             const v1::SubscribeRequest& request, bool read = true) {
+    context_.AddMetadata("authorization", "Bearer " + token);
+    reader_ = stub.Subscribe(&context_, request);
+    // The stream is live once its initial metadata arrived.
+    reader_->WaitForInitialMetadata();
+    if (read) StartReading();
+  }
+  ~Subscriber() {
+    context_.TryCancel();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void StartReading() {
+    thread_ = std::thread([this] {
+      v1::NetworkEvent event;
+      while (reader_->Read(&event)) {
+        std::lock_guard<std::mutex> lock(mu_);
+        events_.push_back(event);
+        changed_.notify_all();
+      }
+      grpc::Status status = reader_->Finish();
+      std::lock_guard<std::mutex> lock(mu_);
+      status_ = status;
+      done_ = true;
+      changed_.notify_all();
+    });
+  }
+
+  // Waits until `count` posted messages arrived (or the stream ended, or 10 s passed).
+  std::vector<v1::Message> WaitForMessages(size_t count) {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait_for(lock, std::chrono::seconds(10),
+                      [&] { return done_ || PostedLocked().size() >= count; });
+    return PostedLocked();
+  }
+  std::vector<v1::NetworkEvent> WaitForEvents(
+      const std::function<bool(const std::vector<v1::NetworkEvent>&)>& done) {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait_for(lock, std::chrono::seconds(10), [&] { return done_ || done(events_); });
+    return events_;
+  }
+  // The stream's status once it ended (waits up to 10 s); OK while it is still open.
+  grpc::Status WaitForEnd() {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait_for(lock, std::chrono::seconds(10), [&] { return done_; });
+    return done_ ? status_ : grpc::Status::OK;
+  }
+  void Cancel() {
+    context_.TryCancel();
+    WaitForEnd();
+  }
+
+ private:
+  std::vector<v1::Message> PostedLocked() {
+    std::vector<v1::Message> posted;
+    for (const v1::NetworkEvent& event : events_) {
+      if (event.event_type() == v1::NETWORK_EVENT_TYPE_MESSAGE_POSTED) {
+        posted.push_back(event.message());
+      }
+    }
+    return posted;
+  }
+
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<v1::NetworkEvent>> reader_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::vector<v1::NetworkEvent> events_;
+  bool done_ = false;
+  grpc::Status status_;
+};
+
+v1::SubscribeRequest From(const std::string& channel_id, int64_t after_sequence) {
+  v1::SubscribeRequest request;
+  auto* cursor = request.add_cursors();
+  cursor->set_channel_id(channel_id);
+  cursor->set_after_sequence(after_sequence);
+  return request;
+}
+
+// Each sequence once, ascending, from `first` to `last`.
+void ExpectSequences(const std::vector<v1::Message>& messages, int64_t first, int64_t last) {
+  std::vector<int64_t> seen;
+  for (const v1::Message& message : messages) seen.push_back(message.sequence());
+  std::vector<int64_t> expected;
+  for (int64_t sequence = first; sequence <= last; ++sequence) expected.push_back(sequence);
+  EXPECT_EQ(seen, expected);
+}
+
+class NetworkApiTest : public ::testing::Test {
+ protected:
+  explicit NetworkApiTest(Subscription::Options options = {}) : server_(kStart, options) {}
+
+  void SetUp() override {
+    dv1::CreateOrganizationRequest create;
+    create.set_display_name("Harbour");
+    dv1::CreateOrganizationResponse organization;
+    ASSERT_TRUE(server_.directory()
+                    .stub()
+                    .CreateOrganization(As(TestToken(CallerRole::kAdmin, "op", "")).get(), create,
+                                        &organization)
+                    .ok());
+    org_ = organization.organization().organization_id();
+    coordinator_ = Person(TestToken(CallerRole::kAdmin, "op", org_), dv1::ROLE_COORDINATOR,
+                          "Grace");
+    sam_ = Person(Coordinator(), dv1::ROLE_SUPERVISOR, "Sam");
+    vera_ = Person(Coordinator(), dv1::ROLE_VOLUNTEER, "Vera");
+    viktor_ = Person(Coordinator(), dv1::ROLE_VOLUNTEER, "Viktor");
+    // Quiet from 17:00 to 09:00 London time.
+    quinn_ = Person(Coordinator(), dv1::ROLE_VOLUNTEER, "Quinn", "17:00", "09:00");
+  }
+
+  std::string Person(const std::string& token, dv1::Role role, const std::string& name,
+                     const std::string& quiet_start = "", const std::string& quiet_end = "") {
+    dv1::CreatePersonRequest request;
+    request.mutable_person()->set_display_name(name);
+    request.mutable_person()->set_role(role);
+    request.mutable_person()->set_timezone("Europe/London");
+    if (!quiet_start.empty()) {
+      request.mutable_person()->mutable_quiet_hours()->set_start(quiet_start);
+      request.mutable_person()->mutable_quiet_hours()->set_end(quiet_end);
+    }
+    dv1::CreatePersonResponse response;
+    grpc::Status status =
+        server_.directory().stub().CreatePerson(As(token).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.person().person_id();
+  }
+
+  std::string Token(CallerRole role, const std::string& id) { return TestToken(role, id, org_); }
+  std::string Coordinator() { return Token(CallerRole::kCoordinator, coordinator_); }
+  std::string Volunteer(const std::string& id) { return Token(CallerRole::kVolunteer, id); }
+  std::string Sam() { return Token(CallerRole::kSupervisor, sam_); }
+
+  grpc::Status Create(const std::string& token, v1::ChannelKind kind, const std::string& name,
+                      const std::vector<std::string>& members,
+                      const std::vector<std::string>& invited, v1::Channel* channel,
+                      int64_t retention_seconds = 0) {
+    v1::CreateChannelRequest request;
+    request.mutable_channel()->set_kind(kind);
+    request.mutable_channel()->set_display_name(name);
+    for (const std::string& id : members) request.mutable_channel()->add_member_ids(id);
+    for (const std::string& id : invited) request.mutable_channel()->add_invited_ids(id);
+    if (retention_seconds > 0) {
+      request.mutable_channel()->mutable_retention()->set_seconds(retention_seconds);
+    }
+    v1::CreateChannelResponse response;
+    grpc::Status status = server_.stub().CreateChannel(As(token).get(), request, &response);
+    *channel = response.channel();
+    return status;
+  }
+
+  // A cohort group of Vera and Viktor, made by the coordinator.
+  std::string Cohort(int64_t retention_seconds = 0) {
+    v1::Channel channel;
+    grpc::Status status = Create(Coordinator(), v1::CHANNEL_KIND_GROUP, "Cohort",
+                                 {vera_, viktor_}, {}, &channel, retention_seconds);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return channel.channel_id();
+  }
+
+  grpc::Status Post(const std::string& token, const std::string& channel_id,
+                    const std::string& body, v1::Message* message = nullptr,
+                    const std::string& reply_to = "", const std::string& client_message_id = "",
+                    int replica = 0) {
+    v1::PostMessageRequest request;
+    request.set_channel_id(channel_id);
+    request.set_body(body);
+    request.set_reply_to_message_id(reply_to);
+    request.set_client_message_id(client_message_id);
+    v1::PostMessageResponse response;
+    grpc::Status status =
+        server_.replica(replica).stub().PostMessage(As(token).get(), request, &response);
+    if (message != nullptr) *message = response.message();
+    return status;
+  }
+
+  grpc::Status List(const std::string& token, const std::string& channel_id,
+                    v1::ListMessagesResponse* response, int64_t after = 0,
+                    const std::string& thread = "", int page_size = 0,
+                    const std::string& page_token = "") {
+    v1::ListMessagesRequest request;
+    request.set_channel_id(channel_id);
+    request.set_after_sequence(after);
+    request.set_thread_root_message_id(thread);
+    request.set_page_size(page_size);
+    request.set_page_token(page_token);
+    return server_.stub().ListMessages(As(token).get(), request, response);
+  }
+
+  v1::Channel Get(const std::string& token, const std::string& channel_id) {
+    v1::GetChannelRequest request;
+    request.set_channel_id(channel_id);
+    v1::GetChannelResponse response;
+    grpc::Status status = server_.stub().GetChannel(As(token).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.channel();
+  }
+
+  grpc::Status Join(const std::string& token, const std::string& channel_id,
+                    const std::string& person_id = "") {
+    v1::JoinChannelRequest request;
+    request.set_channel_id(channel_id);
+    request.set_person_id(person_id);
+    v1::JoinChannelResponse response;
+    return server_.stub().JoinChannel(As(token).get(), request, &response);
+  }
+
+  grpc::Status Leave(const std::string& token, const std::string& channel_id,
+                     const std::string& person_id = "") {
+    v1::LeaveChannelRequest request;
+    request.set_channel_id(channel_id);
+    request.set_person_id(person_id);
+    v1::LeaveChannelResponse response;
+    return server_.stub().LeaveChannel(As(token).get(), request, &response);
+  }
+
+  NetworkTestServer server_;
+  std::string org_, coordinator_, sam_, vera_, viktor_, quinn_;
+};
+
+TEST_F(NetworkApiTest, OnlyCoordinatorsCreateGroupsAndAnnouncementsAndOnlyTheyPostAnnouncements) {
+  v1::Channel channel;
+  EXPECT_EQ(Create(Volunteer(vera_), v1::CHANNEL_KIND_GROUP, "Mine", {vera_}, {}, &channel)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(
+      Create(Coordinator(), v1::CHANNEL_KIND_ANNOUNCEMENT, "News", {}, {}, &channel).ok());
+  EXPECT_EQ(Post(Volunteer(vera_), channel.channel_id(), "may I?").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Post(Coordinator(), channel.channel_id(), "Welcome, everyone").ok());
+  // Everyone in the organisation reads announcements, without joining.
+  v1::ListMessagesResponse listed;
+  ASSERT_TRUE(List(Volunteer(quinn_), channel.channel_id(), &listed).ok());
+  ASSERT_EQ(listed.messages_size(), 1);
+  EXPECT_EQ(listed.messages(0).body(), "Welcome, everyone");
+  EXPECT_EQ(listed.messages(0).author_display_name(), "Grace");
+  EXPECT_EQ(Get(Volunteer(quinn_), channel.channel_id()).unread_count(), 1);
+  EXPECT_EQ(Join(Volunteer(quinn_), channel.channel_id()).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(NetworkApiTest, ADirectChannelIsOnePerPairWhoeverAsks) {
+  v1::Channel first, again, other_side;
+  ASSERT_TRUE(Create(Volunteer(vera_), v1::CHANNEL_KIND_DIRECT, "", {viktor_}, {}, &first).ok());
+  ASSERT_TRUE(Create(Volunteer(vera_), v1::CHANNEL_KIND_DIRECT, "", {viktor_}, {}, &again).ok());
+  ASSERT_TRUE(
+      Create(Volunteer(viktor_), v1::CHANNEL_KIND_DIRECT, "", {vera_}, {}, &other_side).ok());
+  EXPECT_EQ(again.channel_id(), first.channel_id());
+  EXPECT_EQ(other_side.channel_id(), first.channel_id());
+  EXPECT_THAT(first.member_ids(), ::testing::UnorderedElementsAre(vera_, viktor_));
+  EXPECT_EQ(first.display_name(), vera_ < viktor_ ? "Vera and Viktor" : "Viktor and Vera");
+  // Exactly one other person.
+  v1::Channel refused;
+  EXPECT_EQ(Create(Volunteer(vera_), v1::CHANNEL_KIND_DIRECT, "", {viktor_, quinn_}, {}, &refused)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Create(Volunteer(vera_), v1::CHANNEL_KIND_DIRECT, "", {vera_}, {}, &refused)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(NetworkApiTest, NobodyPostsInABuddyChannelBeforeTheInvitedBuddyJoins) {
+  v1::Channel buddy;
+  ASSERT_TRUE(Create(Volunteer(vera_), v1::CHANNEL_KIND_BUDDY, "", {}, {viktor_}, &buddy).ok());
+  EXPECT_THAT(buddy.member_ids(), ::testing::ElementsAre(vera_));
+  EXPECT_THAT(buddy.invited_ids(), ::testing::ElementsAre(viktor_));
+  grpc::Status early = Post(Volunteer(vera_), buddy.channel_id(), "hello?");
+  EXPECT_EQ(early.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(early.error_message(), StartsWith("BUDDY_NOT_ACCEPTED"));
+  // The invitation is visible to the invited, and joining accepts it.
+  EXPECT_THAT(Get(Volunteer(viktor_), buddy.channel_id()).invited_ids(),
+              ::testing::ElementsAre(viktor_));
+  EXPECT_EQ(Join(Volunteer(quinn_), buddy.channel_id()).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Join(Volunteer(viktor_), buddy.channel_id()).ok());
+  EXPECT_TRUE(Post(Volunteer(vera_), buddy.channel_id(), "hello!").ok());
+  // Buddies are volunteers, by their own choice.
+  v1::Channel refused;
+  EXPECT_EQ(
+      Create(Sam(), v1::CHANNEL_KIND_BUDDY, "", {}, {vera_}, &refused).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(NetworkApiTest, OnlyMembersReadOrPostAndAnotherOrganisationsChannelDoesNotExist) {
+  std::string cohort = Cohort();
+  ASSERT_TRUE(Post(Volunteer(vera_), cohort, "after tonight's group").ok());
+  v1::ListMessagesResponse listed;
+  // A supervisor or coordinator who is not a member is refused like anyone else.
+  EXPECT_EQ(List(Sam(), cohort, &listed).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(List(Coordinator(), cohort, &listed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(List(Volunteer(quinn_), cohort, &listed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Post(Sam(), cohort, "hi").error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  Subscriber refused(server_.stub(), Sam(), From(cohort, 0));
+  EXPECT_EQ(refused.WaitForEnd().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // A coordinator of another organisation.
+  dv1::CreateOrganizationRequest create;
+  create.set_display_name("Elsewhere");
+  dv1::CreateOrganizationResponse other;
+  ASSERT_TRUE(server_.directory()
+                  .stub()
+                  .CreateOrganization(As(TestToken(CallerRole::kAdmin, "op", "")).get(), create,
+                                      &other)
+                  .ok());
+  const std::string other_org = other.organization().organization_id();
+  std::string stranger = TestToken(
+      CallerRole::kCoordinator,
+      Person(TestToken(CallerRole::kAdmin, "op", other_org), dv1::ROLE_COORDINATOR, "Olu"),
+      other_org);
+  EXPECT_EQ(List(stranger, cohort, &listed).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Post(stranger, cohort, "hi").error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(NetworkApiTest, BadBodiesAreRefusedNamingTheFieldAndStoreNothing) {
+  std::string cohort = Cohort();
+  // (Invalid UTF-8 never gets this far: protobuf refuses it in a string field.)
+  for (const std::string& body : {std::string(), std::string(4001, 'a')}) {
+    grpc::Status status = Post(Volunteer(vera_), cohort, body);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), StartsWith("body"));
+  }
+  EXPECT_EQ(Post(Volunteer(vera_), cohort, "ok", nullptr, "", "bad id!").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Get(Volunteer(vera_), cohort).last_sequence(), 0);
+  // 4,000 characters (not bytes) are fine.
+  std::string longest;
+  for (int i = 0; i < 4000; ++i) longest += "é";
+  v1::Message message;
+  ASSERT_TRUE(Post(Volunteer(vera_), cohort, longest, &message).ok());
+  EXPECT_EQ(message.sequence(), 1);
+}
+
+TEST_F(NetworkApiTest, ConcurrentPostsThroughTwoReplicasGetGapFreeSequences) {
+  std::string cohort = Cohort();
+  constexpr int kThreads = 8;
+  constexpr int kPosts = 25;
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::vector<int64_t> sequences;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPosts; ++i) {
+        v1::Message message;
+        grpc::Status status = Post(Volunteer(t % 2 == 0 ? vera_ : viktor_), cohort,
+                                   absl::StrCat("post ", t, "/", i), &message, "", "", t % 2);
+        ASSERT_TRUE(status.ok()) << status.error_message();
+        std::lock_guard<std::mutex> lock(mu);
+        sequences.push_back(message.sequence());
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::sort(sequences.begin(), sequences.end());
+  std::vector<int64_t> expected(kThreads * kPosts);
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_EQ(sequences, expected);
+  EXPECT_EQ(Get(Volunteer(vera_), cohort).last_sequence(), kThreads * kPosts);
+}
+
+TEST_F(NetworkApiTest, RetriesWithOneClientMessageIdStoreOneMessage) {
+  std::string cohort = Cohort();
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::set<std::string> ids;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      v1::Message message;
+      grpc::Status status =
+          Post(Volunteer(vera_), cohort, "only once", &message, "", "phone-42", t % 2);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+      std::lock_guard<std::mutex> lock(mu);
+      ids.insert(message.message_id());
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(ids.size(), 1u);
+  v1::ListMessagesResponse listed;
+  ASSERT_TRUE(List(Volunteer(vera_), cohort, &listed).ok());
+  ASSERT_EQ(listed.messages_size(), 1);
+  EXPECT_EQ(listed.messages(0).body(), "only once");
+  // The id is the author's: another author with the same id posts their own message.
+  ASSERT_TRUE(Post(Volunteer(viktor_), cohort, "mine", nullptr, "", "phone-42").ok());
+  EXPECT_EQ(Get(Volunteer(vera_), cohort).last_sequence(), 2);
+}
+
+TEST_F(NetworkApiTest, RepliesFormFlatThreadsListedInOrderAndPaged) {
+  std::string cohort = Cohort();
+  v1::Message root, reply, nested, unrelated;
+  ASSERT_TRUE(Post(Volunteer(vera_), cohort, "rough evening", &root).ok());
+  ASSERT_TRUE(Post(Volunteer(viktor_), cohort, "unrelated", &unrelated).ok());
+  ASSERT_TRUE(Post(Volunteer(viktor_), cohort, "here for you", &reply, root.message_id()).ok());
+  ASSERT_TRUE(Post(Volunteer(vera_), cohort, "thanks", &nested, reply.message_id()).ok());
+  EXPECT_EQ(nested.reply_to_message_id(), reply.message_id());
+  v1::ListMessagesResponse thread;
+  ASSERT_TRUE(List(Volunteer(vera_), cohort, &thread, 0, root.message_id()).ok());
+  std::vector<std::string> bodies;
+  for (const auto& message : thread.messages()) bodies.push_back(message.body());
+  EXPECT_THAT(bodies, ::testing::ElementsAre("rough evening", "here for you", "thanks"));
+  // Paging by two through the whole channel.
+  v1::ListMessagesResponse first, second;
+  ASSERT_TRUE(List(Volunteer(vera_), cohort, &first, 0, "", 2).ok());
+  ASSERT_EQ(first.messages_size(), 2);
+  ASSERT_FALSE(first.next_page_token().empty());
+  ASSERT_TRUE(List(Volunteer(vera_), cohort, &second, 0, "", 2, first.next_page_token()).ok());
+  ASSERT_EQ(second.messages_size(), 2);
+  EXPECT_EQ(second.messages(0).sequence(), 3);
+  EXPECT_TRUE(second.next_page_token().empty());
+  EXPECT_EQ(Post(Volunteer(vera_), cohort, "to nothing", nullptr, "m00000000000000000000")
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(NetworkApiTest, ASubscriberResumingOnTheOtherReplicaSeesEveryMessageOnceInOrder) {
+  std::string cohort = Cohort();
+  auto first = std::make_unique<Subscriber>(server_.replica(0).stub(), Volunteer(viktor_),
+                                            From(cohort, 0));
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Post(Volunteer(vera_), cohort, "a", nullptr, "", "", 1).ok());
+  auto seen = first->WaitForMessages(10);
+  ExpectSequences(seen, 1, 10);
+  first->Cancel();
+  // While the client is away, both replicas take posts at once.
+  std::thread away([&] {
+    for (int i = 0; i < 15; ++i) ASSERT_TRUE(Post(Volunteer(vera_), cohort, "b", nullptr, "", "", 0).ok());
+  });
+  for (int i = 0; i < 15; ++i) ASSERT_TRUE(Post(Volunteer(vera_), cohort, "c", nullptr, "", "", 1).ok());
+  // It comes back to the other replica mid-flow, from the last sequence it saw.
+  Subscriber resumed(server_.replica(1).stub(), Volunteer(viktor_),
+                     From(cohort, seen.back().sequence()));
+  away.join();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Post(Volunteer(vera_), cohort, "d", nullptr, "", "", i % 2).ok());
+  ExpectSequences(resumed.WaitForMessages(40), 11, 50);
+}
+
+TEST_F(NetworkApiTest, LivePostsReachSubscribersOnBothReplicasInOrder) {
+  std::string cohort = Cohort();
+  Subscriber on_zero(server_.replica(0).stub(), Volunteer(viktor_), v1::SubscribeRequest());
+  Subscriber on_one(server_.replica(1).stub(), Volunteer(vera_), v1::SubscribeRequest());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        ASSERT_TRUE(Post(Volunteer(t % 2 ? vera_ : viktor_), cohort, "live", nullptr, "", "",
+                         t % 2).ok());
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  ExpectSequences(on_zero.WaitForMessages(80), 1, 80);
+  ExpectSequences(on_one.WaitForMessages(80), 1, 80);
+}
+
+TEST_F(NetworkApiTest, QuietHoursMarkEventsSilentForTheRecipientOnly) {
+  v1::Channel group;
+  ASSERT_TRUE(
+      Create(Coordinator(), v1::CHANNEL_KIND_GROUP, "Evening", {vera_, quinn_}, {}, &group).ok());
+  // 20:00 in London: inside Quinn's quiet hours (17:00-09:00), not Vera's (she has none).
+  server_.clock().Advance(absl::Hours(7));
+  Subscriber quinn(server_.stub(), Volunteer(quinn_), v1::SubscribeRequest());
+  Subscriber vera(server_.stub(), Volunteer(vera_), v1::SubscribeRequest());
+  ASSERT_TRUE(Post(Volunteer(vera_), group.channel_id(), "thinking of you all").ok());
+  auto posted = [](const std::vector<v1::NetworkEvent>& events) {
+    return std::any_of(events.begin(), events.end(), [](const v1::NetworkEvent& e) {
+      return e.event_type() == v1::NETWORK_EVENT_TYPE_MESSAGE_POSTED;
+    });
+  };
+  auto quinn_events = quinn.WaitForEvents(posted);
+  auto vera_events = vera.WaitForEvents(posted);
+  ASSERT_TRUE(posted(quinn_events));
+  ASSERT_TRUE(posted(vera_events));
+  EXPECT_TRUE(quinn_events.back().silent());
+  EXPECT_FALSE(vera_events.back().silent());
+  // At 10:00 the next morning Quinn's events make a sound again.
+  server_.clock().Advance(absl::Hours(14));
+  ASSERT_TRUE(Post(Volunteer(vera_), group.channel_id(), "morning").ok());
+  auto morning = quinn.WaitForMessages(2);
+  ASSERT_EQ(morning.size(), 2u);
+  auto events = quinn.WaitForEvents([](const auto& e) { return e.size() >= 2; });
+  EXPECT_FALSE(events.back().silent());
+}
+
+class SlowSubscriberTest : public NetworkApiTest {
+ protected:
+  SlowSubscriberTest() : NetworkApiTest(Subscription::Options{.max_queued = 16}) {}
+};
+
+TEST_F(SlowSubscriberTest, AStalledSubscriberDoesNotDelayAHealthyOneAndIsEndedToResume) {
+  std::string cohort = Cohort();
+  // A client that does not read, with small transport windows so that its stream backs up soon.
+  grpc::ChannelArguments small_windows;
+  small_windows.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  small_windows.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 16 * 1024);
+  auto stalled_stub = v1::PeerNetworkService::NewStub(grpc::CreateCustomChannel(
+      absl::StrCat("127.0.0.1:", server_.replica(0).port()), grpc::InsecureChannelCredentials(),
+      small_windows));
+  Subscriber stalled(*stalled_stub, Volunteer(viktor_), From(cohort, 0), /*read=*/false);
+  Subscriber healthy(server_.stub(), Volunteer(vera_), From(cohort, 0));
+  // Large bodies fill the stalled client's transport windows, then its queue.
+  const std::string body(4000, 'x');
+  constexpr int kPosts = 300;
+  for (int i = 0; i < kPosts; ++i) ASSERT_TRUE(Post(Volunteer(vera_), cohort, body).ok());
+  ExpectSequences(healthy.WaitForMessages(kPosts), 1, kPosts);
+  // The stalled one got what fit, in order, and then the end that tells it to resume.
+  stalled.StartReading();
+  grpc::Status ended = stalled.WaitForEnd();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(ended.error_message(), StartsWith("SUBSCRIBER_TOO_SLOW"));
+  auto got = stalled.WaitForMessages(0);
+  ASSERT_LT(got.size(), static_cast<size_t>(kPosts));
+  if (!got.empty()) ExpectSequences(got, 1, got.back().sequence());
+  // Resuming from its cursor, it gets the rest.
+  Subscriber resumed(server_.stub(), Volunteer(viktor_),
+                     From(cohort, got.empty() ? 0 : got.back().sequence()));
+  auto rest = resumed.WaitForMessages(kPosts - got.size());
+  ExpectSequences(rest, got.empty() ? 1 : got.back().sequence() + 1, kPosts);
+}
+
+TEST_F(NetworkApiTest, ADeletedMessageKeepsItsSequenceWithNoBody) {
+  std::string cohort = Cohort();
+  Subscriber viktor(server_.stub(), Volunteer(viktor_), v1::SubscribeRequest());
+  v1::Message first, second;
+  ASSERT_TRUE(Post(Volunteer(vera_), cohort, "regret this", &first).ok());
+  ASSERT_TRUE(Post(Volunteer(vera_), cohort, "and this stays", &second).ok());
+  // Neither someone else nor a supervisor deletes it; the author does.
+  v1::DeleteMessageRequest request;
+  request.set_channel_id(cohort);
+  request.set_message_id(first.message_id());
+  v1::DeleteMessageResponse response;
+  EXPECT_EQ(server_.stub().DeleteMessage(As(Volunteer(viktor_)).get(), request, &response)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(server_.stub().DeleteMessage(As(Volunteer(vera_)).get(), request, &response).ok());
+  EXPECT_TRUE(response.message().deleted());
+  EXPECT_EQ(response.message().body(), "");
+  v1::ListMessagesResponse listed;
+  ASSERT_TRUE(List(Volunteer(viktor_), cohort, &listed).ok());
+  ASSERT_EQ(listed.messages_size(), 2);
+  EXPECT_EQ(listed.messages(0).sequence(), 1);
+  EXPECT_TRUE(listed.messages(0).deleted());
+  EXPECT_EQ(listed.messages(0).body(), "");
+  EXPECT_EQ(listed.messages(1).body(), "and this stays");
+  auto events = viktor.WaitForEvents([](const auto& events) {
+    return std::any_of(events.begin(), events.end(), [](const v1::NetworkEvent& e) {
+      return e.event_type() == v1::NETWORK_EVENT_TYPE_MESSAGE_DELETED;
+    });
+  });
+  ASSERT_EQ(events.back().event_type(), v1::NETWORK_EVENT_TYPE_MESSAGE_DELETED);
+  EXPECT_EQ(events.back().message().sequence(), 1);
+  EXPECT_EQ(events.back().message().body(), "");
+}
+
+TEST_F(NetworkApiTest, RetentionRemovesOldMessagesAndTheirStreamEntries) {
+  std::string cohort = Cohort(/*retention_seconds=*/24 * 3600);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Post(Volunteer(vera_), cohort, "old").ok());
+  server_.clock().Advance(absl::Hours(36));
+  ASSERT_TRUE(Post(Volunteer(vera_), cohort, "recent").ok());
+  ASSERT_TRUE(server_.replica(0).service().ExpireMessages().ok());
+  v1::ListMessagesResponse listed;
+  ASSERT_TRUE(List(Volunteer(vera_), cohort, &listed).ok());
+  ASSERT_EQ(listed.messages_size(), 1);
+  EXPECT_EQ(listed.messages(0).sequence(), 4);
+  EXPECT_EQ(listed.messages(0).body(), "recent");
+  auto stream = server_.redis().Execute({"XRANGE", EventStreamKey("network"), "-", "+"});
+  ASSERT_TRUE(stream.ok());
+  int posted = 0;
+  for (const StreamEntry& entry : ParseStreamEntries(*stream)) {
+    if (entry.Get("type") == "message.posted" && entry.Get("channel_id") == cohort) ++posted;
+  }
+  EXPECT_EQ(posted, 1);
+  // A subscriber resuming from before the removed messages gets what is kept, and nothing hangs.
+  Subscriber resumed(server_.stub(), Volunteer(viktor_), From(cohort, 0));
+  ExpectSequences(resumed.WaitForMessages(1), 4, 4);
+  // Sequences go on from where they were.
+  v1::Message next;
+  ASSERT_TRUE(Post(Volunteer(vera_), cohort, "next", &next).ok());
+  EXPECT_EQ(next.sequence(), 5);
+}
+
+TEST_F(NetworkApiTest, ACanaryBodyIsNowhereInRedisNorItsAppendOnlyFile) {
+  const std::string canary = "CANARY-MESSAGE-3e9b14";
+  const std::string reason_canary = "CANARY-REPORT-a81c02";
+  std::string cohort = Cohort();
+  v1::Message message;
+  ASSERT_TRUE(Post(Volunteer(vera_), cohort, "what I heard tonight " + canary, &message).ok());
+  v1::ReportMessageRequest report;
+  report.set_channel_id(cohort);
+  report.set_message_id(message.message_id());
+  report.set_reason("worried " + reason_canary);
+  v1::ReportMessageResponse reported;
+  ASSERT_TRUE(server_.stub().ReportMessage(As(Volunteer(viktor_)).get(), report, &reported).ok());
+  std::string everything = peerwell::testing::AllRedisText(server_.redis());
+  ASSERT_NE(everything.find("message.posted"), std::string::npos);  // it did read the events
+  everything += peerwell::testing::AppendOnlyFileText(
+      server_.directory().redis_server().directory());
+  for (const std::string& text : {canary, reason_canary}) {
+    EXPECT_EQ(everything.find(text), std::string::npos) << text;
+  }
+  v1::ListMessagesResponse listed;
+  ASSERT_TRUE(List(Volunteer(viktor_), cohort, &listed).ok());
+  EXPECT_EQ(listed.messages(0).body(), "what I heard tonight " + canary);
+}
+
+TEST_F(NetworkApiTest, ReadMarkersArePrivateUnlessReceiptsAreOnAndGiveUnreadCounts) {
+  std::string cohort = Cohort();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Post(Volunteer(vera_), cohort, "news").ok());
+  v1::ListChannelsRequest list;
+  v1::ListChannelsResponse channels;
+  ASSERT_TRUE(server_.stub().ListChannels(As(Volunteer(viktor_)).get(), list, &channels).ok());
+  ASSERT_EQ(channels.channels_size(), 1);
+  EXPECT_EQ(channels.channels(0).unread_count(), 3);
+  // Her own posts are read by her.
+  EXPECT_EQ(Get(Volunteer(vera_), cohort).unread_count(), 0);
+  v1::MarkReadRequest mark;
+  mark.set_channel_id(cohort);
+  mark.set_sequence(2);
+  v1::MarkReadResponse marked;
+  ASSERT_TRUE(server_.stub().MarkRead(As(Volunteer(viktor_)).get(), mark, &marked).ok());
+  EXPECT_EQ(Get(Volunteer(viktor_), cohort).unread_count(), 1);
+  mark.set_sequence(1);  // markers only move forward
+  ASSERT_TRUE(server_.stub().MarkRead(As(Volunteer(viktor_)).get(), mark, &marked).ok());
+  EXPECT_EQ(marked.read_marker().sequence(), 2);
+  mark.set_sequence(9);
+  EXPECT_EQ(server_.stub().MarkRead(As(Volunteer(viktor_)).get(), mark, &marked).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::ListReadMarkersRequest markers;
+  markers.set_channel_id(cohort);
+  v1::ListReadMarkersResponse listed;
+  ASSERT_TRUE(server_.stub().ListReadMarkers(As(Volunteer(vera_)).get(), markers, &listed).ok());
+  EXPECT_EQ(listed.read_markers_size(), 0);  // receipts are off by default
+  v1::UpdateNetworkSettingsRequest update;
+  update.mutable_settings()->set_read_receipts(true);
+  update.mutable_update_mask()->add_paths("read_receipts");
+  v1::UpdateNetworkSettingsResponse updated;
+  ASSERT_TRUE(server_.stub()
+                  .UpdateNetworkSettings(As(Volunteer(viktor_)).get(), update, &updated)
+                  .ok());
+  ASSERT_TRUE(server_.stub().ListReadMarkers(As(Volunteer(vera_)).get(), markers, &listed).ok());
+  ASSERT_EQ(listed.read_markers_size(), 1);
+  EXPECT_EQ(listed.read_markers(0).person_id(), viktor_);
+  EXPECT_EQ(listed.read_markers(0).sequence(), 2);
+}
+
+TEST_F(NetworkApiTest, ReportsGoToCoordinatorsWhoDismissOrDeleteAndTheReporterStaysHidden) {
+  std::string cohort = Cohort();
+  v1::Message message;
+  ASSERT_TRUE(Post(Volunteer(vera_), cohort, "something hurtful", &message).ok());
+  v1::ReportMessageRequest report;
+  report.set_channel_id(cohort);
+  report.set_message_id(message.message_id());
+  report.set_reason("this crossed a line");
+  v1::ReportMessageResponse reported;
+  ASSERT_TRUE(server_.stub().ReportMessage(As(Volunteer(viktor_)).get(), report, &reported).ok());
+  EXPECT_EQ(reported.report().reporter_id(), "");
+  EXPECT_EQ(reported.report().state(), v1::REPORT_STATE_OPEN);
+
+  v1::ListReportsRequest list;
+  v1::ListReportsResponse listed;
+  for (const std::string& token : {Volunteer(vera_), Volunteer(viktor_), Sam()}) {
+    EXPECT_EQ(server_.stub().ListReports(As(token).get(), list, &listed).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  ASSERT_TRUE(server_.stub().ListReports(As(Coordinator()).get(), list, &listed).ok());
+  ASSERT_EQ(listed.reports_size(), 1);
+  EXPECT_EQ(listed.reports(0).reporter_id(), viktor_);
+  EXPECT_EQ(listed.reports(0).reason(), "this crossed a line");
+  EXPECT_EQ(listed.reports(0).message().body(), "something hurtful");
+
+  v1::ResolveReportRequest resolve;
+  resolve.set_report_id(reported.report().report_id());
+  resolve.set_action(v1::REPORT_ACTION_DELETE_MESSAGE);
+  resolve.set_note("talked with both");
+  v1::ResolveReportResponse resolved;
+  EXPECT_EQ(server_.stub().ResolveReport(As(Volunteer(vera_)).get(), resolve, &resolved)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(server_.stub().ResolveReport(As(Coordinator()).get(), resolve, &resolved).ok());
+  EXPECT_EQ(resolved.report().state(), v1::REPORT_STATE_RESOLVED);
+  EXPECT_TRUE(resolved.report().message().deleted());
+  grpc::Status again = server_.stub().ResolveReport(As(Coordinator()).get(), resolve, &resolved);
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(again.error_message(), StartsWith("REPORT_RESOLVED"));
+  list.add_states(v1::REPORT_STATE_OPEN);
+  ASSERT_TRUE(server_.stub().ListReports(As(Coordinator()).get(), list, &listed).ok());
+  EXPECT_EQ(listed.reports_size(), 0);
+  v1::ListMessagesResponse messages;
+  ASSERT_TRUE(List(Volunteer(vera_), cohort, &messages).ok());
+  EXPECT_TRUE(messages.messages(0).deleted());
+}
+
+TEST_F(NetworkApiTest, APersonRemovedFromAChannelStopsReceivingAtOnce) {
+  std::string cohort = Cohort();
+  v1::Channel elsewhere;
+  ASSERT_TRUE(
+      Create(Coordinator(), v1::CHANNEL_KIND_GROUP, "Other", {vera_, viktor_}, {}, &elsewhere)
+          .ok());
+  Subscriber viktor(server_.replica(1).stub(), Volunteer(viktor_), v1::SubscribeRequest());
+  ASSERT_TRUE(Leave(Coordinator(), cohort, viktor_).ok());
+  ASSERT_TRUE(Post(Volunteer(vera_), cohort, "after he left").ok());
+  ASSERT_TRUE(Post(Volunteer(vera_), elsewhere.channel_id(), "still here").ok());
+  auto seen = viktor.WaitForMessages(1);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].body(), "still here");
+  auto events = viktor.WaitForEvents([](const auto&) { return true; });
+  EXPECT_EQ(events.front().event_type(), v1::NETWORK_EVENT_TYPE_CHANNEL_UPDATED);
+  EXPECT_EQ(events.front().channel_id(), cohort);
+  v1::ListMessagesResponse listed;
+  EXPECT_EQ(List(Volunteer(viktor_), cohort, &listed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(NetworkApiTest, SomeoneWhoLeavesTheOrganisationIsCutOff) {
+  std::string cohort = Cohort();
+  Subscriber viktor(server_.stub(), Volunteer(viktor_), v1::SubscribeRequest());
+  dv1::UpdatePersonRequest update;
+  update.mutable_person()->set_person_id(viktor_);
+  update.mutable_person()->set_status(dv1::PERSON_STATUS_INACTIVE);
+  update.mutable_update_mask()->add_paths("status");
+  dv1::UpdatePersonResponse updated;
+  ASSERT_TRUE(
+      server_.directory().stub().UpdatePerson(As(Coordinator()).get(), update, &updated).ok());
+  EXPECT_EQ(viktor.WaitForEnd().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Post(Volunteer(viktor_), cohort, "still here?").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(NetworkApiTest, ChannelsJoinedWhileSubscribedArriveOnTheOpenStream) {
+  Subscriber quinn(server_.stub(), Volunteer(quinn_), v1::SubscribeRequest());
+  v1::Channel group;
+  ASSERT_TRUE(Create(Coordinator(), v1::CHANNEL_KIND_GROUP, "Later", {vera_}, {}, &group).ok());
+  ASSERT_TRUE(Post(Volunteer(vera_), group.channel_id(), "before").ok());
+  grpc::Status joined = Join(Coordinator(), group.channel_id(), quinn_);
+  ASSERT_TRUE(joined.ok()) << joined.error_code() << " " << joined.error_message();
+  ASSERT_TRUE(Post(Volunteer(vera_), group.channel_id(), "welcome Quinn").ok());
+  auto seen = quinn.WaitForMessages(1);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].body(), "welcome Quinn");
+  EXPECT_EQ(seen[0].sequence(), 2);
+  // A new announcement channel reaches everyone.
+  v1::Channel news;
+  ASSERT_TRUE(Create(Coordinator(), v1::CHANNEL_KIND_ANNOUNCEMENT, "News", {}, {}, &news).ok());
+  ASSERT_TRUE(Post(Coordinator(), news.channel_id(), "training on Monday").ok());
+  EXPECT_EQ(quinn.WaitForMessages(2).back().body(), "training on Monday");
+}
+
+TEST_F(NetworkApiTest, StreamsEndCleanlyOnShutdown) {
+  std::string cohort = Cohort();
+  Subscriber viktor(server_.replica(1).stub(), Volunteer(viktor_), From(cohort, 0));
+  server_.replica(1).Shutdown();
+  EXPECT_EQ(viktor.WaitForEnd().error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+}  // namespace
+}  // namespace peerwell::network::testing
