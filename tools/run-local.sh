@@ -21,10 +21,12 @@ directory_port=${PEERWELL_DIRECTORY_PORT:-50051}
 checkin_port=${PEERWELL_CHECKIN_PORT:-50052}
 alerts_port=${PEERWELL_ALERTS_PORT:-50053}
 supervision_port=${PEERWELL_SUPERVISION_PORT:-50054}
+network_port=${PEERWELL_NETWORK_PORT:-50055}
 export PEERWELL_DIRECTORY_ADDR="127.0.0.1:$directory_port"
 export PEERWELL_CHECKIN_ADDR="127.0.0.1:$checkin_port"
 export PEERWELL_ALERTS_ADDR="127.0.0.1:$alerts_port"
 export PEERWELL_SUPERVISION_ADDR="127.0.0.1:$supervision_port"
+export PEERWELL_NETWORK_ADDR="127.0.0.1:$network_port"
 
 pids=()
 stop() {
@@ -66,6 +68,7 @@ start_service directory "$directory_port" 9551
 start_service checkin "$checkin_port" 9552
 start_service alerts "$alerts_port" 9553
 start_service supervision "$supervision_port" 9554
+start_service network "$network_port" 9555
 
 ctl="$bin/tools/peerwellctl/peerwellctl"
 "$ctl" demo seed
@@ -77,6 +80,7 @@ PeerWell is running (logs in .local/logs/):
   check-ins   gRPC $PEERWELL_CHECKIN_ADDR   metrics http://127.0.0.1:9552/metrics
   alerts      gRPC $PEERWELL_ALERTS_ADDR   metrics http://127.0.0.1:9553/metrics
   supervision gRPC $PEERWELL_SUPERVISION_ADDR   metrics http://127.0.0.1:9554/metrics
+  network     gRPC $PEERWELL_NETWORK_ADDR   metrics http://127.0.0.1:9555/metrics
   redis       $PEERWELL_REDIS_ADDR (append-only, appendfsync always)
 
 Try, in another terminal from $root:
@@ -85,6 +89,7 @@ Try, in another terminal from $root:
   build/tools/peerwellctl/peerwellctl --token <volunteer token above> checkin list
   build/tools/peerwellctl/peerwellctl --token <supervisor token above> alerts watch
   build/tools/peerwellctl/peerwellctl --token <supervisor token above> supervision session list
+  build/tools/peerwellctl/peerwellctl --token <volunteer token above> network channels
   build/tools/peerwellctl/peerwellctl help
 
 Press Ctrl-C to stop everything.

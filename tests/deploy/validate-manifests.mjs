@@ -44,6 +44,7 @@ const NEEDS = {
   checkin: ["masterKey", "PEERWELL_DIRECTORY_ADDR"],
   alerts: ["PEERWELL_DIRECTORY_ADDR"],
   supervision: ["PEERWELL_DIRECTORY_ADDR"],
+  network: ["masterKey", "PEERWELL_DIRECTORY_ADDR"],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -776,6 +777,10 @@ const MUTATIONS = [
   }],
   ["no master key for check-ins", /MASTER_KEY \(or _FILE\) is not set/, (objs) => {
     const c = deploymentOf(objs, "peerwell-checkin").spec.template.spec.containers[0];
+    c.env = c.env.filter((e) => !e.name.startsWith("PEERWELL_MASTER_KEY"));
+  }],
+  ["no master key for the network", /network.*MASTER_KEY \(or _FILE\) is not set/, (objs) => {
+    const c = deploymentOf(objs, "peerwell-network").spec.template.spec.containers[0];
     c.env = c.env.filter((e) => !e.name.startsWith("PEERWELL_MASTER_KEY"));
   }],
   ["a built service left out", /no Deployment runs peerwell-supervision/, (objs) => {

@@ -3,8 +3,8 @@
 #
 #   tests/deploy/validate.sh [--only SECTION[,SECTION...]] BINARY...
 #
-# BINARY: the built peerwell-directory, peerwell-checkin, peerwell-alerts, peerwell-supervision
-# and peerwellctl.
+# BINARY: the built peerwell-directory, peerwell-checkin, peerwell-alerts, peerwell-supervision,
+# peerwell-network and peerwellctl.
 # Sections (all by default):
 #   helm       helm lint --strict and helm template of helm/peerwell with its default values and
 #              each helm/peerwell/ci/*.yaml; wrong values must fail; every object checked, and
@@ -137,7 +137,7 @@ if enabled helm; then
     validator manifests "$tmp/binaries.json" "${renders[@]}"
   step "broken renders are rejected" \
     validator selftest "$tmp/binaries.json" "helm default values=$tmp/helm-default.yaml"
-  step "a later service is a few lines (network, gateway)" later_services
+  step "a later service is a few lines (gateway)" later_services
   t=(template peerwell "$chart" --namespace peerwell)
   must_fail "replicas \"two\"" "/services/directory/replicas.*want integer" \
     helm_ "${t[@]}" --set services.directory.replicas=two

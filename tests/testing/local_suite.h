@@ -23,10 +23,10 @@ struct SuiteOptions {
 };
 
 // The whole suite, as production runs it: a redis-server of its own (append-only, appendfsync
-// always, on a Unix socket in a temporary directory) and the directory, check-in, alerts and
-// supervision binaries on free loopback ports, started in that order, with fresh secrets. Each
-// service finds those started before it through Target(), which names every replica, as a
-// headless Service does in Kubernetes. Everything stops when it goes out of scope.
+// always, on a Unix socket in a temporary directory) and the directory, check-in, alerts,
+// supervision and network binaries on free loopback ports, started in that order, with fresh
+// secrets. Each service finds those started before it through Target(), which names every
+// replica, as a headless Service does in Kubernetes. Everything stops when it goes out of scope.
 class LocalSuite {
  public:
   struct Service {
