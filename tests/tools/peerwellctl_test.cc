@@ -1,7 +1,10 @@
-// peerwellctl as a person uses it: against the real directory, check-in, alerts and supervision
-// binaries and a real redis-server.
+// peerwellctl as a person uses it: against the real directory, check-in, alerts, supervision and
+// peer-network binaries and a real redis-server.
+#include <signal.h>
+
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -31,8 +34,8 @@ using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// Nothing listens here, so the CLI finds no check-in, alerts or supervision service unless a test
-// starts one (and never reaches one that happens to run on the default port).
+// Nothing listens here, so the CLI finds no check-in, alerts, supervision or network service unless
+// a test starts one (and never reaches one that happens to run on the default port).
 constexpr char kNothingListens[] = "127.0.0.1:1";
 
 // The string value of the first "key":"..." in JSON output; empty when there is none.
@@ -71,6 +74,28 @@ class PeerwellctlTest : public ::testing::Test {
   void StartAlerts() { alerts_ = Start(PEERWELL_ALERTS_BINARY, {}); }
 
   void StartSupervision() { supervision_ = Start(PEERWELL_SUPERVISION_BINARY, {}); }
+
+  void StartNetwork() {
+    network_ = Start(PEERWELL_NETWORK_BINARY, {{"PEERWELL_MASTER_KEY", kTestMasterKey}});
+  }
+
+  // Stops the network service (SIGTERM, as a rolling update does) and starts it again on the
+  // same address, so that the CLI's clients reach the new process without being told.
+  void RestartNetwork() {
+    network_.process->Signal(SIGTERM);
+    ASSERT_TRUE(network_.process->WaitForExit(absl::Seconds(20)).has_value());
+    network_.process = std::make_unique<ServerProcess>(
+        PEERWELL_NETWORK_BINARY,
+        std::vector<std::string>{"--listen_addr=" + network_.address, "--metrics_addr=127.0.0.1:0"},
+        std::vector<std::pair<std::string, std::string>>{
+            {"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret},
+            {"PEERWELL_REDIS_ADDR", redis_.address_string()},
+            {"PEERWELL_DIRECTORY_ADDR", directory_.address},
+            {"PEERWELL_MASTER_KEY", kTestMasterKey}});
+    network_.process->Start();
+    ASSERT_NE(network_.process->WaitForLoggedPort(absl::Seconds(10)), 0)
+        << network_.process->Output();
+  }
 
   // A new organisation with a coordinator, a supervisor in Europe/London and a volunteer they
   // supervise: their ids and --as identities.
@@ -120,7 +145,8 @@ class PeerwellctlTest : public ::testing::Test {
         {"PEERWELL_CHECKIN_ADDR", checkin_.process ? checkin_.address : kNothingListens},
         {"PEERWELL_ALERTS_ADDR", alerts_.process ? alerts_.address : kNothingListens},
         {"PEERWELL_SUPERVISION_ADDR",
-         supervision_.process ? supervision_.address : kNothingListens}};
+         supervision_.process ? supervision_.address : kNothingListens},
+        {"PEERWELL_NETWORK_ADDR", network_.process ? network_.address : kNothingListens}};
     if (with_secret) env.push_back({"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret});
     return env;
   }
@@ -135,8 +161,31 @@ class PeerwellctlTest : public ::testing::Test {
   }
 
   RedisServer redis_;
-  StartedServer directory_, checkin_, alerts_, supervision_;
+  StartedServer directory_, checkin_, alerts_, supervision_, network_;
 };
+
+// The id in the first column of each row of `network channels`, by the kind in its second.
+std::map<std::string, std::string> ChannelsByKind(const std::string& output) {
+  std::map<std::string, std::string> ids;
+  for (absl::string_view line : absl::StrSplit(output, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> cells = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (cells.size() >= 2 && absl::StartsWith(cells[0], "ch")) {
+      ids[std::string(cells[1])] = std::string(cells[0]);
+    }
+  }
+  return ids;
+}
+
+// How many messages a `network messages` or `tail` output shows: their header lines.
+int MessageCount(const std::string& output) {
+  int count = 0;
+  for (absl::string_view line : absl::StrSplit(output, '\n')) {
+    absl::string_view rest = line;
+    if (absl::StartsWith(rest, "[")) rest = rest.substr(rest.find("] ") + 2);
+    if (absl::StartsWith(rest, "#") && absl::StrContains(rest, " UTC  ")) ++count;
+  }
+  return count;
+}
 
 TEST_F(PeerwellctlTest, SeedsTheDemoOrganisationOnceAndListsItsPeople) {
   StartSupervision();
@@ -683,6 +732,202 @@ TEST_F(PeerwellctlTest, AVolunteerIsOfferedADebriefAfterAnIncidentAndDeclinesIt)
   CtlRun too_late = Ctl({"--as", team.volunteer, "supervision", "offer", "accept", offer_id});
   EXPECT_EQ(too_late.exit_code, 1) << too_late.output;
   EXPECT_THAT(too_late.output, HasSubstr("error: FAILED_PRECONDITION"));
+}
+
+TEST_F(PeerwellctlTest, SeedsThePeerNetworkOnceAndTheVolunteerReadsIt) {
+  StartSupervision();
+  StartNetwork();
+  CtlRun seed = Ctl({"demo", "seed", "--json"});
+  ASSERT_EQ(seed.exit_code, 0) << seed.output;
+  EXPECT_THAT(seed.output, HasSubstr("\"networkChannels\":[{"));
+  CtlRun again = Ctl({"demo", "seed"});
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_THAT(again.output, HasSubstr("Kwame Mensah (invited)"));
+  std::string volunteer = JsonValue(seed.output, "volunteer");
+  std::string coordinator = JsonValue(seed.output, "coordinator");
+  ASSERT_FALSE(volunteer.empty()) << seed.output;
+
+  // Amira reads the announcements, the cohort group and her buddy channel; the direct
+  // conversation is Priya's and Seán's.
+  CtlRun channels = Ctl({"--token", volunteer, "network", "channels"});
+  ASSERT_EQ(channels.exit_code, 0) << channels.output;
+  std::map<std::string, std::string> ids = ChannelsByKind(channels.output);
+  EXPECT_EQ(ids.size(), 3u) << channels.output;
+  ASSERT_TRUE(ids.contains("buddy")) << channels.output;
+  // The service names a pair's channel after both, in the order of their ids.
+  EXPECT_THAT(channels.output, ::testing::ContainsRegex("buddy .*(Amira Haddad and Jonas "
+                                                        "Nielsen|Jonas Nielsen and Amira Haddad)"));
+  EXPECT_THAT(channels.output, HasSubstr("Volunteer cohort"));
+
+  // Every message once, although the seed ran twice, each under its author's name.
+  CtlRun buddies = Ctl({"--token", volunteer, "network", "messages", ids["buddy"]});
+  ASSERT_EQ(buddies.exit_code, 0) << buddies.output;
+  EXPECT_EQ(MessageCount(buddies.output), 4) << buddies.output;
+  EXPECT_THAT(buddies.output, HasSubstr("Jonas Nielsen  id m"));
+  EXPECT_THAT(buddies.output, HasSubstr("Amira Haddad  (reply to #2)"));
+  CtlRun cohort = Ctl({"--token", volunteer, "network", "messages", ids["group"], "--thread", "2"});
+  ASSERT_EQ(cohort.exit_code, 0) << cohort.output;
+  EXPECT_EQ(MessageCount(cohort.output), 3) << cohort.output;
+  CtlRun welcome = Ctl({"--token", coordinator, "network", "messages", ids["announcement"]});
+  ASSERT_EQ(welcome.exit_code, 0) << welcome.output;
+  EXPECT_EQ(MessageCount(welcome.output), 1) << welcome.output;
+  EXPECT_THAT(welcome.output, HasSubstr("Grace Okafor"));
+}
+
+TEST_F(PeerwellctlTest, BuddiesTalkInAThreadAndACoordinatorModerates) {
+  StartNetwork();
+  Team team = NewTeam();
+  CtlRun other = Ctl({"--as", team.coordinator, "--json", "person", "create", "--name", "Ali",
+                      "--role", "volunteer"});
+  std::string ali_id = JsonValue(other.output, "personId");
+  ASSERT_FALSE(ali_id.empty()) << other.output;
+  std::string ali = absl::StrCat("volunteer:", ali_id, ":", team.org_id);
+
+  CtlRun created = Ctl({"--as", team.volunteer, "--json", "network", "channel", "create", "--kind",
+                        "buddy", "--invite", ali_id, "--request-id", "buddy-1"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  std::string channel = JsonValue(created.output, "channelId");
+  ASSERT_FALSE(channel.empty()) << created.output;
+  CtlRun too_soon = Ctl({"--as", team.volunteer, "network", "post", channel, "Hello?"});
+  EXPECT_EQ(too_soon.exit_code, 1) << too_soon.output;
+  EXPECT_THAT(too_soon.output, HasSubstr("BUDDY_NOT_ACCEPTED"));
+  CtlRun invited = Ctl({"--as", ali, "network", "channels"});
+  EXPECT_THAT(invited.output, HasSubstr("1 (+1 invited)")) << invited.output;
+  CtlRun joined = Ctl({"--as", ali, "network", "join", channel});
+  ASSERT_EQ(joined.exit_code, 0) << joined.output;
+  EXPECT_THAT(joined.output, HasSubstr("joined"));
+
+  CtlRun hello = Ctl({"--as", team.volunteer, "network", "post", channel, "How was your week?",
+                      "--client-message-id", "hello-1"});
+  ASSERT_EQ(hello.exit_code, 0) << hello.output;
+  EXPECT_THAT(hello.output, HasSubstr("posted #1"));
+  CtlRun retried = Ctl({"--as", team.volunteer, "network", "post", channel, "How was your week?",
+                        "--client-message-id", "hello-1"});
+  EXPECT_THAT(retried.output, HasSubstr("posted #1")) << retried.output;
+
+  // The answer comes on stdin, as a reply to the first message named by its sequence.
+  ServerProcess piped(
+      "/bin/sh",
+      {"-c", "printf 'Long, but good.\\nThanks for asking.\\n' | \"$0\" \"$@\"", PEERWELLCTL_BINARY,
+       "--as", ali, "network", "post", channel, "--reply-to", "#1"},
+      CtlEnv());
+  piped.Start();
+  ASSERT_EQ(piped.WaitForExit(absl::Seconds(20)), 0) << piped.Output();
+  EXPECT_THAT(piped.Output(), HasSubstr("(reply to #1)"));
+
+  CtlRun messages = Ctl({"--as", team.volunteer, "network", "messages", channel});
+  ASSERT_EQ(messages.exit_code, 0) << messages.output;
+  EXPECT_EQ(MessageCount(messages.output), 2) << messages.output;
+  EXPECT_THAT(messages.output, HasSubstr("Ali  (reply to #1)"));
+  EXPECT_THAT(messages.output, HasSubstr("\n    Long, but good.\n    Thanks for asking.\n"));
+  // A supervisor who is not a member reads nothing.
+  CtlRun supervisor = Ctl({"--as", team.supervisor, "network", "messages", channel});
+  EXPECT_EQ(supervisor.exit_code, 1) << supervisor.output;
+  EXPECT_THAT(supervisor.output, HasSubstr("error: PERMISSION_DENIED"));
+
+  // Read markers are private until their owner turns receipts on.
+  ASSERT_EQ(Ctl({"--as", ali, "network", "mark-read", channel}).exit_code, 0);
+  CtlRun hidden = Ctl({"--as", team.volunteer, "network", "read-markers", channel});
+  EXPECT_THAT(hidden.output, HasSubstr("nobody in this channel shares")) << hidden.output;
+  CtlRun receipts = Ctl({"--as", ali, "network", "settings", "set", "--read-receipts", "on"});
+  EXPECT_THAT(receipts.output, HasSubstr("read receipts: on")) << receipts.output;
+  CtlRun shown = Ctl({"--as", team.volunteer, "network", "read-markers", channel});
+  EXPECT_THAT(shown.output, HasSubstr(ali_id + "  #2")) << shown.output;
+
+  // Reported to the coordinators, who delete it; the message keeps its place.
+  CtlRun report = Ctl(
+      {"--as", team.volunteer, "network", "report", channel, "2", "--reason", "Testing the queue"});
+  ASSERT_EQ(report.exit_code, 0) << report.output;
+  CtlRun not_mine = Ctl({"--as", team.volunteer, "network", "reports"});
+  EXPECT_EQ(not_mine.exit_code, 1) << not_mine.output;
+  CtlRun queue = Ctl({"--as", team.coordinator, "network", "reports", "--state", "open"});
+  ASSERT_EQ(queue.exit_code, 0) << queue.output;
+  EXPECT_THAT(queue.output, HasSubstr("reason: Testing the queue"));
+  EXPECT_THAT(queue.output, HasSubstr("message: Ali: Long, but good. Thanks for asking."));
+  EXPECT_THAT(queue.output, HasSubstr(team.volunteer_id));
+  std::string report_id = queue.output.substr(queue.output.find("\nr") + 1);
+  report_id = report_id.substr(0, report_id.find(' '));
+  CtlRun resolved = Ctl({"--as", team.coordinator, "network", "resolve", report_id, "--action",
+                         "delete", "--note", "Only a test"});
+  ASSERT_EQ(resolved.exit_code, 0) << resolved.output;
+  EXPECT_THAT(resolved.output, HasSubstr("the message is deleted"));
+  CtlRun after = Ctl({"--as", ali, "network", "messages", channel, "--last", "1"});
+  ASSERT_EQ(after.exit_code, 0) << after.output;
+  EXPECT_EQ(MessageCount(after.output), 1) << after.output;
+  EXPECT_THAT(after.output, HasSubstr("#2  "));
+  EXPECT_THAT(after.output, HasSubstr("(deleted)"));
+  CtlRun bad_action =
+      Ctl({"--as", team.coordinator, "network", "resolve", report_id, "--action", "ban"});
+  EXPECT_EQ(bad_action.exit_code, 2) << bad_action.output;
+}
+
+TEST_F(PeerwellctlTest, TailFollowsAChannelAndResumesAfterTheServiceRestarts) {
+  StartNetwork();
+  Team team = NewTeam();
+  CtlRun other = Ctl({"--as", team.coordinator, "--json", "person", "create", "--name", "Ali",
+                      "--role", "volunteer"});
+  std::string ali_id = JsonValue(other.output, "personId");
+  ASSERT_FALSE(ali_id.empty()) << other.output;
+  std::string ali = absl::StrCat("volunteer:", ali_id, ":", team.org_id);
+  CtlRun created = Ctl({"--as", team.volunteer, "--json", "network", "channel", "create", "--kind",
+                        "direct", "--member", ali_id});
+  std::string channel = JsonValue(created.output, "channelId");
+  ASSERT_FALSE(channel.empty()) << created.output;
+  ASSERT_EQ(Ctl({"--as", ali, "network", "post", channel, "Before the tail"}).exit_code, 0);
+
+  // Following everything: a channel the volunteer is only invited to is not theirs to follow
+  // yet, and does not stop the others.
+  ASSERT_EQ(Ctl({"--as", ali, "network", "channel", "create", "--kind", "buddy", "--invite",
+                 team.volunteer_id})
+                .exit_code,
+            0);
+  ServerProcess all(PEERWELLCTL_BINARY,
+                    {"--as", team.volunteer, "network", "tail", "--count", "1", "--for", "30s"},
+                    CtlEnv());
+  all.Start();
+  ASSERT_TRUE(
+      WaitFor([&] { return absl::StrContains(all.Output(), "following all"); }, absl::Seconds(10)))
+      << all.Output();
+  ASSERT_EQ(Ctl({"--as", ali, "network", "post", channel, "To everything"}).exit_code, 0);
+  std::optional<int> all_exit = all.WaitForExit(absl::Seconds(20));
+  ASSERT_TRUE(all_exit.has_value()) << all.Output();
+  EXPECT_EQ(*all_exit, 0) << all.Output();
+  EXPECT_THAT(all.Output(), ::testing::ContainsRegex("(Vera and Ali|Ali and Vera)\\] #2  "));
+  EXPECT_THAT(all.Output(), HasSubstr(absl::StrCat("--cursor ", channel, ":2")));
+
+  // From now: the messages posted before it started are not shown.
+  ServerProcess tail(
+      PEERWELLCTL_BINARY,
+      {"--as", team.volunteer, "network", "tail", channel, "--count", "3", "--for", "60s"},
+      CtlEnv());
+  tail.Start();
+  ASSERT_TRUE(WaitFor([&] { return absl::StrContains(tail.Output(), "following channel"); },
+                      absl::Seconds(10)))
+      << tail.Output();
+  ASSERT_EQ(Ctl({"--as", ali, "network", "post", channel, "First live"}).exit_code, 0);
+  ASSERT_TRUE(
+      WaitFor([&] { return absl::StrContains(tail.Output(), "First live"); }, absl::Seconds(10)))
+      << tail.Output();
+
+  // A rolling update ends the stream with UNAVAILABLE; what is posted meanwhile still arrives,
+  // once each and in order.
+  RestartNetwork();
+  ASSERT_EQ(Ctl({"--as", ali, "network", "post", channel, "Second, after the restart"}).exit_code,
+            0);
+  ASSERT_EQ(Ctl({"--as", ali, "network", "post", channel, "Third"}).exit_code, 0);
+  std::optional<int> exit_code = tail.WaitForExit(absl::Seconds(45));
+  ASSERT_TRUE(exit_code.has_value()) << tail.Output();
+  EXPECT_EQ(*exit_code, 0) << tail.Output();
+  std::string output = tail.Output();
+  EXPECT_EQ(MessageCount(output), 3) << output;
+  EXPECT_THAT(output, Not(HasSubstr("Before the tail")));
+  EXPECT_THAT(output, Not(HasSubstr("To everything")));
+  size_t first = output.find("#3  ");
+  size_t second = output.find("#4  ");
+  size_t third = output.find("#5  ");
+  EXPECT_TRUE(first < second && second < third && third != std::string::npos) << output;
+  EXPECT_THAT(output, HasSubstr("resuming after the last message seen"));
+  EXPECT_THAT(output, HasSubstr(absl::StrCat("network tail ", channel, " --after 5")));
 }
 
 }  // namespace

@@ -17,6 +17,7 @@ struct Context {
   CheckinClient& checkin;
   AlertsClient& alerts;
   SupervisionClient& supervision;
+  NetworkClient& network;
   std::string token;  // bearer token for the call; empty sends no credentials
   bool json = false;  // print protobuf's JSON mapping instead of text
 };
@@ -26,7 +27,7 @@ struct Context {
 using CommandFunction = absl::Status (*)(Context& context, const ParsedArgs& args);
 
 // The service a command calls, so that a connection error names the right address and flag.
-enum class Backend { kDirectory, kCheckin, kAlerts, kSupervision };
+enum class Backend { kDirectory, kCheckin, kAlerts, kSupervision, kNetwork };
 
 // `status` marked as coming from `backend`, for a command that calls more than one service
 // (`demo seed`): main names that service in its hint instead of the command's own backend.
@@ -57,9 +58,11 @@ std::vector<Command> AlertsCommands();
 // The `supervision ...` commands, in help order (supervision_commands.cc); AllCommands lists
 // them too.
 std::vector<Command> SupervisionCommands();
+// The `network ...` commands, in help order (network_commands.cc); AllCommands lists them too.
+std::vector<Command> NetworkCommands();
 
 // The commands, one function each (commands.cc, checkin_commands.cc, alerts_commands.cc,
-// supervision_commands.cc, demo_seed.cc).
+// supervision_commands.cc, network_commands.cc, demo_seed.cc).
 absl::Status RunToken(Context& context, const ParsedArgs& args);
 absl::Status RunOrgCreate(Context& context, const ParsedArgs& args);
 absl::Status RunPersonCreate(Context& context, const ParsedArgs& args);
@@ -111,6 +114,22 @@ absl::Status RunSupervisionOverdue(Context& context, const ParsedArgs& args);
 absl::Status RunSupervisionPolicyGet(Context& context, const ParsedArgs& args);
 absl::Status RunSupervisionPolicySet(Context& context, const ParsedArgs& args);
 absl::Status RunSupervisionCalendar(Context& context, const ParsedArgs& args);
+absl::Status RunNetworkChannels(Context& context, const ParsedArgs& args);
+absl::Status RunNetworkChannelGet(Context& context, const ParsedArgs& args);
+absl::Status RunNetworkChannelCreate(Context& context, const ParsedArgs& args);
+absl::Status RunNetworkJoin(Context& context, const ParsedArgs& args);
+absl::Status RunNetworkLeave(Context& context, const ParsedArgs& args);
+absl::Status RunNetworkPost(Context& context, const ParsedArgs& args);
+absl::Status RunNetworkMessages(Context& context, const ParsedArgs& args);
+absl::Status RunNetworkTail(Context& context, const ParsedArgs& args);
+absl::Status RunNetworkMarkRead(Context& context, const ParsedArgs& args);
+absl::Status RunNetworkReadMarkers(Context& context, const ParsedArgs& args);
+absl::Status RunNetworkSettingsGet(Context& context, const ParsedArgs& args);
+absl::Status RunNetworkSettingsSet(Context& context, const ParsedArgs& args);
+absl::Status RunNetworkDelete(Context& context, const ParsedArgs& args);
+absl::Status RunNetworkReport(Context& context, const ParsedArgs& args);
+absl::Status RunNetworkReports(Context& context, const ParsedArgs& args);
+absl::Status RunNetworkResolve(Context& context, const ParsedArgs& args);
 absl::Status RunDemoSeed(Context& context, const ParsedArgs& args);
 
 }  // namespace peerwell::ctl

@@ -421,10 +421,11 @@ const std::vector<Command>& AllCommands() {
     for (Command& command : CheckinCommands()) all->push_back(std::move(command));
     for (Command& command : AlertsCommands()) all->push_back(std::move(command));
     for (Command& command : SupervisionCommands()) all->push_back(std::move(command));
+    for (Command& command : NetworkCommands()) all->push_back(std::move(command));
     all->push_back(
         {"demo seed",
          {},
-         "seed a demo organisation with people, consent, check-ins and supervision",
+         "seed a demo organisation: people, consent, check-ins, supervision, peer network",
          {},
          "Needs PEERWELL_JWT_SECRET or PEERWELL_JWT_SECRET_FILE: it acts as the platform operator\n"
          "(admin subject \"demo-admin\") and mints every other identity itself, so --token and\n"
@@ -440,8 +441,12 @@ const std::vector<Command>& AllCommands() {
          "fortnightly reflective practice group on Wednesdays (8 seats, 4 taken, both "
          "supervisors)\n"
          "and one-to-ones for five volunteers with their own supervisor in the next two weeks; a\n"
-         "re-run finds them and creates nothing twice. Prints tokens (12h) for the coordinator, a\n"
-         "supervisor and a volunteer.",
+         "re-run finds them and creates nothing twice. When the peer network answers\n"
+         "(--network-addr), opens its channels: announcements with the coordinator's welcome,\n"
+         "the volunteers' cohort group (Kwame Mensah invited), Amira Haddad and Jonas Nielsen\n"
+         "as buddies and a direct conversation between Priya Natarajan and Seán O'Brien, each\n"
+         "message posted by its author; a re-run finds the channels and messages and adds\n"
+         "nothing. Prints tokens (12h) for the coordinator, a supervisor and a volunteer.",
          false,
          RunDemoSeed});
     return all;

@@ -1,6 +1,8 @@
 // `peerwellctl demo seed`: a small, realistic organisation to click through locally, with a few
-// weeks of check-in history when the check-in service is running, and supervision (availability,
-// a fortnightly reflective practice group, one-to-ones in the coming weeks).
+// weeks of check-in history when the check-in service is running, supervision (availability, a
+// fortnightly reflective practice group, one-to-ones in the coming weeks), and the peer network
+// when it is running (announcements, the volunteers' cohort group, a buddy pair and a direct
+// conversation, with a few messages in each).
 
 #include <algorithm>
 #include <cmath>
@@ -20,6 +22,7 @@
 #include "tools/peerwellctl/command_support.h"
 #include "tools/peerwellctl/format.h"
 #include "tools/peerwellctl/identity.h"
+#include "tools/peerwellctl/network_format.h"
 #include "tools/peerwellctl/supervision_format.h"
 
 namespace peerwell::ctl {
@@ -28,6 +31,7 @@ namespace {
 using Stub = v1::DirectoryService::Stub;
 using CheckinStub = checkin_v1::CheckinService::Stub;
 using SupervisionStub = supervision_v1::SupervisionService::Stub;
+using NetworkStub = network_v1::PeerNetworkService::Stub;
 
 constexpr absl::string_view kOrganizationName = "Harbour Peer Support (demo)";
 // The platform operator's subject: CreateOrganization and the first coordinator are idempotent
@@ -137,6 +141,73 @@ constexpr DemoOneToOne kDemoOneToOnes[] = {
 };
 constexpr absl::string_view kOneToOneTitle = "One-to-one supervision";
 constexpr absl::Duration kOneToOneDuration = absl::Minutes(50);
+
+// The peer network: the organisation's announcements, the volunteers' cohort group (which the
+// coordinator keeps an eye on as a member), a buddy pair and a direct conversation. Volunteers
+// are indices into kDemoVolunteers.
+enum DemoChannel { kAnnouncements, kCohort, kBuddies, kDirect };
+constexpr absl::string_view kAnnouncementsName = "Harbour announcements";
+constexpr absl::string_view kCohortName = "Volunteer cohort";
+constexpr int kCohortMembers[] = {0, 1, 2, 3, 4};
+// Kwame is invited to the group and has not joined yet: his is the invitation to accept.
+constexpr int kCohortInvited = 5;
+// Amira asks Jonas, whose check-ins show him struggling, to be buddies; he joins.
+constexpr int kBuddyInviter = 0;
+constexpr int kBuddyInvitee = 1;
+// Priya and Seán, both Daniel's volunteers, swap a shift.
+constexpr int kDirectFrom = 4;
+constexpr int kDirectTo = 3;
+constexpr int kByCoordinator = -1;
+
+struct DemoPost {
+  DemoChannel channel;
+  int author;                  // kByCoordinator or a volunteer
+  absl::string_view key;       // stable part of the client_message_id
+  absl::string_view reply_to;  // the key of the message it answers, if any
+  absl::string_view body;
+};
+
+// In the order they are posted; a reply comes after the message it answers.
+// clang-format off
+constexpr DemoPost kDemoPosts[] = {
+    {kAnnouncements, kByCoordinator, "welcome", "",
+     "Welcome to the Harbour peer network! Programme news goes here: rota changes, training "
+     "dates and anything the whole team should know. Day-to-day chat lives in the Volunteer "
+     "cohort channel. If you would like a buddy to check in with between sessions, invite "
+     "another volunteer; it is entirely optional. And a reminder: supervision is there for you, "
+     "not only when something goes wrong."},
+    {kCohort, kByCoordinator, "cohort-hello", "",
+     "Hi all, this is our cohort's space for swapping shifts, sharing what works and asking for "
+     "a hand. Please keep anything that could identify the people we support out of here, and "
+     "bring that to supervision instead."},
+    {kCohort, 2, "cohort-ending", "",
+     "Does anyone have a good way of ending a group on time when someone is in the middle of "
+     "their story? I found it hard on Tuesday."},
+    {kCohort, 3, "cohort-ending-sean", "cohort-ending",
+     "I give a five-minute warning and promise to come back to it first thing next week, and "
+     "then I actually do. People seem to trust that."},
+    {kCohort, 4, "cohort-ending-priya", "cohort-ending",
+     "Same here. Saying it kindly (\"I want to give this the time it deserves\") helps me not "
+     "feel like I am cutting them off."},
+    {kBuddies, 0, "buddy-hello", "",
+     "Hi Jonas, glad we are doing this buddy thing. How did Tuesday's group go? It sounded like "
+     "a heavy one."},
+    {kBuddies, 1, "buddy-heavy", "",
+     "Honestly, it took it out of me. Someone shared something really hard near the end and I "
+     "kept turning it over all evening."},
+    {kBuddies, 0, "buddy-debrief", "buddy-heavy",
+     "That is a lot to carry home. Have you been able to bring it to Mette? A debrief really "
+     "does help. And I am around on Thursday evening if you would like to talk before then."},
+    {kBuddies, 1, "buddy-thanks", "",
+     "Thank you, that means a lot. I will ask Mette for a debrief this week, and Thursday works "
+     "for me."},
+    {kDirect, 4, "direct-swap", "",
+     "Hi Seán, could you cover my Saturday drop-in this week? Happy to take one of your "
+     "Wednesday evenings in return."},
+    {kDirect, 3, "direct-swap-yes", "direct-swap",
+     "Yes, no problem. I will let Grace know we have swapped."},
+};
+// clang-format on
 
 std::string RequestId(absl::string_view key) { return absl::StrCat(kRequestPrefix, ":", key); }
 
@@ -307,6 +378,8 @@ struct SeededDemo {
   std::vector<std::string> availability_set;
   // The reflective practice group's next occurrence, then each one-to-one.
   std::vector<supervision_v1::Session> sessions;
+  // By DemoChannel; nullopt when the peer network was not running and was skipped.
+  std::optional<std::vector<network_v1::Channel>> channels;
 };
 
 // Imports every demo volunteer's history as the platform operator: an admin token with the demo
@@ -512,6 +585,164 @@ absl::Status SeedSupervision(Context& context, const std::string& secret, Seeded
   return absl::OkStatus();
 }
 
+absl::Status NetworkStep(absl::string_view step, const absl::Status& status) {
+  return FromBackend(Backend::kNetwork, InStep(step, status));
+}
+
+bool Names(const google::protobuf::RepeatedPtrField<std::string>& ids, const std::string& id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+// The demo channel `wanted` among those the holder of `token` has: by name for a group or
+// announcements, by the other person for a pair. Created when there is none: how a re-run finds
+// what an earlier run made, also after the service has forgotten its request ids.
+absl::StatusOr<network_v1::Channel> DemoChannelFor(Context& context, const std::string& token,
+                                                   const network_v1::Channel& wanted,
+                                                   absl::string_view key) {
+  auto listed = FetchPages(context.network, token, &NetworkStub::ListChannels,
+                           network_v1::ListChannelsRequest(), /*all=*/true);
+  if (!listed.ok()) return listed.status();
+  bool pair = wanted.kind() == network_v1::CHANNEL_KIND_DIRECT ||
+              wanted.kind() == network_v1::CHANNEL_KIND_BUDDY;
+  std::string other;
+  if (pair) other = wanted.member_ids().empty() ? wanted.invited_ids(0) : wanted.member_ids(0);
+  for (const network_v1::Channel& channel : listed->channels()) {
+    if (channel.kind() != wanted.kind()) continue;
+    if (pair ? Names(channel.member_ids(), other) || Names(channel.invited_ids(), other)
+             : channel.display_name() == wanted.display_name()) {
+      return channel;
+    }
+  }
+  network_v1::CreateChannelRequest create;
+  *create.mutable_channel() = wanted;
+  create.set_request_id(RequestId(absl::StrCat("network:", key)));
+  auto created = context.network.Call(&NetworkStub::CreateChannel, create, token);
+  if (!created.ok()) return created.status();
+  return created->channel();
+}
+
+// The peer network part of the demo: the channels, the buddy's acceptance and the messages, each
+// posted by its author. A re-run finds the channels and the messages already there (by author
+// and text) and adds nothing; when the peer network is not running, it says so and is skipped.
+absl::Status SeedNetwork(Context& context, const std::string& secret, SeededDemo& demo) {
+  auto probe =
+      context.network.Call(&NetworkStub::GetNetworkSettings,
+                           network_v1::GetNetworkSettingsRequest(), demo.coordinator_token);
+  if (probe.status().code() == absl::StatusCode::kUnavailable) {
+    std::cerr << "note: no peer network answers at " << context.network.address()
+              << "; seeded without its channels (start it and re-run for them)\n";
+    return absl::OkStatus();
+  }
+  if (!probe.ok()) return NetworkStep("reaching the peer network", probe.status());
+  const std::string& org_id = demo.organization.organization_id();
+  std::vector<std::string> volunteer_tokens;
+  for (const v1::Person& volunteer : demo.volunteers) {
+    volunteer_tokens.push_back(
+        Mint(secret, v1::ROLE_VOLUNTEER, volunteer.person_id(), org_id, kSeedingTokenLifetime));
+  }
+  auto token_of = [&](int author) -> const std::string& {
+    return author == kByCoordinator ? demo.coordinator_token : volunteer_tokens[author];
+  };
+  auto id_of = [&](int author) -> const std::string& {
+    return author == kByCoordinator ? demo.coordinator.person_id()
+                                    : demo.volunteers[author].person_id();
+  };
+
+  // Each channel with the person who made it, who also reads it back below.
+  struct Planned {
+    DemoChannel channel;
+    int owner;
+    absl::string_view key;
+    network_v1::Channel wanted;
+  };
+  std::vector<Planned> planned(4);
+  planned[kAnnouncements] = {kAnnouncements, kByCoordinator, "announcements", {}};
+  planned[kAnnouncements].wanted.set_kind(network_v1::CHANNEL_KIND_ANNOUNCEMENT);
+  planned[kAnnouncements].wanted.set_display_name(std::string(kAnnouncementsName));
+  planned[kCohort] = {kCohort, kByCoordinator, "cohort", {}};
+  planned[kCohort].wanted.set_kind(network_v1::CHANNEL_KIND_GROUP);
+  planned[kCohort].wanted.set_display_name(std::string(kCohortName));
+  planned[kCohort].wanted.add_member_ids(demo.coordinator.person_id());
+  for (int volunteer : kCohortMembers) {
+    planned[kCohort].wanted.add_member_ids(demo.volunteers[volunteer].person_id());
+  }
+  planned[kCohort].wanted.add_invited_ids(demo.volunteers[kCohortInvited].person_id());
+  planned[kBuddies] = {kBuddies, kBuddyInviter, "buddies", {}};
+  planned[kBuddies].wanted.set_kind(network_v1::CHANNEL_KIND_BUDDY);
+  planned[kBuddies].wanted.add_invited_ids(demo.volunteers[kBuddyInvitee].person_id());
+  planned[kDirect] = {kDirect, kDirectFrom, "direct", {}};
+  planned[kDirect].wanted.set_kind(network_v1::CHANNEL_KIND_DIRECT);
+  planned[kDirect].wanted.add_member_ids(demo.volunteers[kDirectTo].person_id());
+
+  std::vector<network_v1::Channel> channels;
+  for (const Planned& plan : planned) {
+    auto channel = DemoChannelFor(context, token_of(plan.owner), plan.wanted, plan.key);
+    if (!channel.ok()) {
+      return NetworkStep(absl::StrCat("creating the ", plan.key, " channel"), channel.status());
+    }
+    channels.push_back(*std::move(channel));
+  }
+  // The invited buddy accepts, unless they did on an earlier run.
+  const std::string& invitee = demo.volunteers[kBuddyInvitee].person_id();
+  if (!Names(channels[kBuddies].member_ids(), invitee)) {
+    network_v1::JoinChannelRequest join;
+    join.set_channel_id(channels[kBuddies].channel_id());
+    auto joined =
+        context.network.Call(&NetworkStub::JoinChannel, join, volunteer_tokens[kBuddyInvitee]);
+    if (!joined.ok()) {
+      return NetworkStep(
+          absl::StrCat(kDemoVolunteers[kBuddyInvitee].display_name, " joining the buddy channel"),
+          joined.status());
+    }
+  }
+
+  // What each channel holds already, by author and text.
+  std::vector<std::map<std::pair<std::string, std::string>, std::string>> existing(channels.size());
+  for (const Planned& plan : planned) {
+    network_v1::ListMessagesRequest list;
+    list.set_channel_id(channels[plan.channel].channel_id());
+    auto messages = FetchPages(context.network, token_of(plan.owner), &NetworkStub::ListMessages,
+                               list, /*all=*/true);
+    if (!messages.ok()) {
+      return NetworkStep(absl::StrCat("reading the ", plan.key, " channel"), messages.status());
+    }
+    for (const network_v1::Message& message : messages->messages()) {
+      existing[plan.channel][{message.author_id(), message.body()}] = message.message_id();
+    }
+  }
+  std::map<absl::string_view, std::string> posted;  // key -> message id
+  for (const DemoPost& post : kDemoPosts) {
+    auto found = existing[post.channel].find({id_of(post.author), std::string(post.body)});
+    if (found != existing[post.channel].end()) {
+      posted[post.key] = found->second;
+      continue;
+    }
+    network_v1::PostMessageRequest request;
+    request.set_channel_id(channels[post.channel].channel_id());
+    request.set_body(std::string(post.body));
+    if (!post.reply_to.empty()) request.set_reply_to_message_id(posted[post.reply_to]);
+    request.set_client_message_id(RequestId(absl::StrCat("network:", post.key)));
+    auto message = context.network.Call(&NetworkStub::PostMessage, request, token_of(post.author));
+    if (!message.ok()) {
+      return NetworkStep(absl::StrCat("posting ", post.key), message.status());
+    }
+    posted[post.key] = message->message().message_id();
+  }
+
+  // The channels as they are now, for the summary.
+  for (const Planned& plan : planned) {
+    network_v1::GetChannelRequest get;
+    get.set_channel_id(channels[plan.channel].channel_id());
+    auto channel = context.network.Call(&NetworkStub::GetChannel, get, token_of(plan.owner));
+    if (!channel.ok()) {
+      return NetworkStep(absl::StrCat("reading the ", plan.key, " channel"), channel.status());
+    }
+    channels[plan.channel] = channel->channel();
+  }
+  demo.channels = std::move(channels);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<SeededDemo> Seed(Context& context, const std::string& secret) {
   SeededDemo demo;
   TokenClaims admin{std::string(kAdminSubject), "", CallerRole::kAdmin, kSeedingTokenLifetime};
@@ -581,6 +812,7 @@ absl::StatusOr<SeededDemo> Seed(Context& context, const std::string& secret) {
     return status;
   }
   if (absl::Status status = SeedSupervision(context, secret, demo); !status.ok()) return status;
+  if (absl::Status status = SeedNetwork(context, secret, demo); !status.ok()) return status;
   return demo;
 }
 
@@ -642,6 +874,46 @@ std::string SupervisionSummary(const SeededDemo& demo) {
       FormatTable({"SESSION", "START", "KIND", "SUPERVISORS", "PARTICIPANTS"}, rows));
 }
 
+std::string NetworkSummary(const SeededDemo& demo) {
+  if (!demo.channels.has_value()) {
+    return "\nPeer network: skipped (the peer network is not running).\n";
+  }
+  // The service lists people by id; the summary names them in the order the seed introduced
+  // them, the coordinator first.
+  std::vector<const v1::Person*> everyone = {&demo.coordinator};
+  for (const v1::Person& volunteer : demo.volunteers) everyone.push_back(&volunteer);
+  auto people = [&everyone](const network_v1::Channel& channel) {
+    if (channel.kind() == network_v1::CHANNEL_KIND_ANNOUNCEMENT) return std::string("everyone");
+    std::vector<std::string> named;
+    for (const v1::Person* person : everyone) {
+      if (Names(channel.member_ids(), person->person_id())) {
+        named.push_back(person->display_name());
+      } else if (Names(channel.invited_ids(), person->person_id())) {
+        named.push_back(absl::StrCat(person->display_name(), " (invited)"));
+      }
+    }
+    return absl::StrJoin(named, ", ");
+  };
+  std::vector<std::vector<std::string>> rows;
+  for (const network_v1::Channel& channel : *demo.channels) {
+    rows.push_back({channel.channel_id(), ChannelKindWord(channel.kind()),
+                    absl::StrCat(channel.last_sequence()), channel.display_name(),
+                    people(channel)});
+  }
+  return absl::StrCat(
+      "\n",
+      Wrap(absl::StrCat("Peer network: ", demo.coordinator.display_name(),
+                        "'s welcome in the announcements, the volunteers' cohort group (",
+                        kDemoVolunteers[kCohortInvited].display_name, " is invited and may join), ",
+                        kDemoVolunteers[kBuddyInviter].display_name, " and ",
+                        kDemoVolunteers[kBuddyInvitee].display_name,
+                        " as buddies, and a direct conversation; each volunteer posted their own "
+                        "messages. A re-run posts nothing twice. The volunteer below reads "
+                        "them with: peerwellctl network channels"),
+           ""),
+      FormatTable({"CHANNEL", "KIND", "MESSAGES", "NAME", "PEOPLE"}, rows));
+}
+
 std::string HumanSummary(const SeededDemo& demo) {
   std::vector<std::vector<std::string>> rows;
   auto add = [&rows](const v1::Person& person, absl::string_view supervisor,
@@ -655,12 +927,13 @@ std::string HumanSummary(const SeededDemo& demo) {
     add(demo.volunteers[i], demo.supervisors[kDemoVolunteers[i].supervisor].display_name(),
         ConsentSummary(demo.consents[i]));
   }
-  std::string out = absl::StrCat(
-      "Demo organisation seeded (a re-run returns the same one).\n\n",
-      FormatFields(OrganizationFields(demo.organization)), "\n",
-      FormatTable({"ID", "ROLE", "NAME", "TIMEZONE", "SUPERVISOR", "CONSENT"}, rows),
-      CheckinSummary(demo), SupervisionSummary(demo), "\nTokens for local use, valid until ",
-      HumanTime(demo.tokens_expire), ". Use one with: export PEERWELL_TOKEN=<token>\n");
+  std::string out =
+      absl::StrCat("Demo organisation seeded (a re-run returns the same one).\n\n",
+                   FormatFields(OrganizationFields(demo.organization)), "\n",
+                   FormatTable({"ID", "ROLE", "NAME", "TIMEZONE", "SUPERVISOR", "CONSENT"}, rows),
+                   CheckinSummary(demo), SupervisionSummary(demo), NetworkSummary(demo),
+                   "\nTokens for local use, valid until ", HumanTime(demo.tokens_expire),
+                   ". Use one with: export PEERWELL_TOKEN=<token>\n");
   auto token = [&out](absl::string_view role, const v1::Person& person, absl::string_view value) {
     absl::StrAppend(&out, "\n", role, " (", person.display_name(), "):\n", value, "\n");
   };
@@ -690,6 +963,16 @@ absl::StatusOr<std::string> JsonSummary(const SeededDemo& demo) {
     if (!json.ok()) return json.status();
     sessions.push_back(*json);
   }
+  std::string channels = "null";
+  if (demo.channels.has_value()) {
+    std::vector<std::string> each;
+    for (const network_v1::Channel& channel : *demo.channels) {
+      auto json = MessageToJson(channel);
+      if (!json.ok()) return json.status();
+      each.push_back(*json);
+    }
+    channels = absl::StrCat("[", absl::StrJoin(each, ","), "]");
+  }
   std::vector<std::string> consents;
   for (size_t i = 0; i < demo.volunteers.size(); ++i) {
     auto json = MessageToJson(demo.consents[i]);
@@ -704,7 +987,8 @@ absl::StatusOr<std::string> JsonSummary(const SeededDemo& demo) {
       ",\"volunteer\":", JsonString(demo.volunteer_token),
       ",\"expireTime\":", JsonString(JsonTime(demo.tokens_expire)), "},\"checkinsImported\":",
       demo.checkins_imported.has_value() ? absl::StrCat(*demo.checkins_imported) : "null",
-      ",\"supervisionSessions\":[", absl::StrJoin(sessions, ","), "]}");
+      ",\"supervisionSessions\":[", absl::StrJoin(sessions, ","),
+      "],\"networkChannels\":", channels, "}");
 }
 
 }  // namespace

@@ -3,8 +3,11 @@
 #include <cstdlib>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "services/common/caller.h"
 #include "services/common/config.h"
 #include "tools/peerwellctl/args.h"
@@ -69,6 +72,21 @@ absl::StatusOr<std::string> MintFromEnvironment(const TokenClaims& claims) {
   auto secret = LoadSigningSecret();
   if (!secret.ok()) return secret.status();
   return MintToken(*secret, claims, absl::Now());
+}
+
+absl::StatusOr<std::string> TokenSubject(absl::string_view token) {
+  std::vector<absl::string_view> parts = absl::StrSplit(token, '.');
+  std::string payload;
+  google::protobuf::Struct claims;
+  if (parts.size() != 3 || !absl::WebSafeBase64Unescape(parts[1], &payload) ||
+      !google::protobuf::util::JsonStringToMessage(payload, &claims).ok()) {
+    return absl::NotFoundError("the token is not a JWT");
+  }
+  auto sub = claims.fields().find("sub");
+  if (sub == claims.fields().end() || sub->second.string_value().empty()) {
+    return absl::NotFoundError("the token names no subject");
+  }
+  return sub->second.string_value();
 }
 
 }  // namespace peerwell::ctl

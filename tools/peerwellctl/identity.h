@@ -24,4 +24,9 @@ absl::StatusOr<TokenClaims> ParseAs(absl::string_view spec, absl::Duration lifet
 // Signs `claims` with the secret from the environment.
 absl::StatusOr<std::string> MintFromEnvironment(const TokenClaims& claims);
 
+// The `sub` claim of a JWT, read without checking the signature (the services check it): who the
+// CLI is acting as, for the few answers that must be read from the caller's side. NOT_FOUND when
+// `token` is no JWT with a subject.
+absl::StatusOr<std::string> TokenSubject(absl::string_view token);
+
 }  // namespace peerwell::ctl

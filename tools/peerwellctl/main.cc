@@ -1,8 +1,8 @@
-// peerwellctl: the command-line client of the PeerWell directory, check-in, alerts and supervision
-// services, for coordinators, supervisors, operators, volunteers and local runs. main.cc reads the
-// global flags, picks the command, prints help and turns the outcome into an exit code; the
-// commands themselves live in commands.cc, checkin_commands.cc, alerts_commands.cc,
-// supervision_commands.cc and demo_seed.cc.
+// peerwellctl: the command-line client of the PeerWell directory, check-in, alerts, supervision
+// and peer-network services, for coordinators, supervisors, operators, volunteers and local runs.
+// main.cc reads the global flags, picks the command, prints help and turns the outcome into an
+// exit code; the commands themselves live in commands.cc, checkin_commands.cc,
+// alerts_commands.cc, supervision_commands.cc, network_commands.cc and demo_seed.cc.
 
 #include <algorithm>
 #include <cstdlib>
@@ -32,6 +32,7 @@ constexpr absl::string_view kDefaultDirectoryAddress = "127.0.0.1:50051";
 constexpr absl::string_view kDefaultCheckinAddress = "127.0.0.1:50052";
 constexpr absl::string_view kDefaultAlertsAddress = "127.0.0.1:50053";
 constexpr absl::string_view kDefaultSupervisionAddress = "127.0.0.1:50054";
+constexpr absl::string_view kDefaultNetworkAddress = "127.0.0.1:50055";
 constexpr absl::string_view kDefaultTimeout = "5s";
 // A token minted for --as lives only as long as one invocation could reasonably take.
 constexpr absl::Duration kAsTokenLifetime = absl::Minutes(15);
@@ -46,6 +47,8 @@ std::vector<FlagSpec> GlobalFlags() {
        "the alerts service (default $PEERWELL_ALERTS_ADDR, else 127.0.0.1:50053)"},
       {"supervision-addr", FlagKind::kValue, "HOST:PORT",
        "the supervision service (default $PEERWELL_SUPERVISION_ADDR, else 127.0.0.1:50054)"},
+      {"network-addr", FlagKind::kValue, "HOST:PORT",
+       "the peer network (default $PEERWELL_NETWORK_ADDR, else 127.0.0.1:50055)"},
       {"token", FlagKind::kValue, "TOKEN", "bearer token (default $PEERWELL_TOKEN)"},
       {"as", FlagKind::kValue, "ROLE:SUBJECT:ORG",
        "act as this identity (a 15-minute token minted here; admin may omit :ORG)"},
@@ -122,8 +125,10 @@ std::string GeneralHelp() {
       "peerwellctl: the command-line client of the PeerWell directory (organisations, people,\n"
       "supervisor assignments, consent, partner API keys), check-ins (wellbeing instruments,\n"
       "critical incidents, support requests, trends), alerts (burnout risk, acknowledge and\n"
-      "resolve, silences, the live stream) and supervision (availability, sessions and series,\n"
-      "proposed slots, debrief offers, the cadence policy and who is overdue, calendars).\n\n"
+      "resolve, silences, the live stream), supervision (availability, sessions and series,\n"
+      "proposed slots, debrief offers, the cadence policy and who is overdue, calendars) and the\n"
+      "peer network (channels, direct and buddy conversations, threads, the live stream, read\n"
+      "markers, moderation).\n\n"
       "usage: peerwellctl [GLOBAL FLAGS] COMMAND [ARGUMENTS] [FLAGS]\n\n"
       "commands:\n",
       CommandList("", {{"  help [COMMAND]", "this help, or a command's flags"}}),
@@ -135,6 +140,7 @@ std::string GeneralHelp() {
       "  PEERWELL_CHECKIN_ADDR      default for --checkin-addr\n"
       "  PEERWELL_ALERTS_ADDR       default for --alerts-addr\n"
       "  PEERWELL_SUPERVISION_ADDR  default for --supervision-addr\n"
+      "  PEERWELL_NETWORK_ADDR      default for --network-addr\n"
       "  PEERWELL_TOKEN             default for --token\n"
       "  PEERWELL_JWT_SECRET        the services' signing secret, for token, --as and demo seed\n"
       "  PEERWELL_JWT_SECRET_FILE   a file holding it instead\n\n"
@@ -153,7 +159,10 @@ std::string GeneralHelp() {
       "  peerwellctl alerts list --state triggered      # as a supervisor\n"
       "  peerwellctl alerts watch\n"
       "  peerwellctl supervision propose --duration 1h   # as a volunteer: free slots, best first\n"
-      "  peerwellctl supervision calendar --output me.ics\n\n"
+      "  peerwellctl supervision calendar --output me.ics\n"
+      "  peerwellctl network channels                  # your channels, with unread counts\n"
+      "  peerwellctl network post CHANNEL \"See you Thursday!\"\n"
+      "  peerwellctl network tail                      # every channel of yours, live\n\n"
       "run 'peerwellctl COMMAND --help' for a command's flags.\n");
 }
 
@@ -163,7 +172,7 @@ std::string CommandHelp(const Command& command) {
   if (!command.details.empty()) absl::StrAppend(&out, "\n", command.details, "\n");
   absl::StrAppend(&out,
                   "\nglobal flags: --addr, --checkin-addr, --alerts-addr, --supervision-addr, "
-                  "--token, --as, --json, --timeout (see 'peerwellctl help')\n");
+                  "--network-addr, --token, --as, --json, --timeout (see 'peerwellctl help')\n");
   return out;
 }
 
@@ -353,7 +362,10 @@ int Run(const std::vector<std::string>& argv) {
       global->Get("supervision-addr")
           .value_or(EnvOr("PEERWELL_SUPERVISION_ADDR", kDefaultSupervisionAddress)),
       *timeout);
-  Context context{directory, checkin, alerts, supervision, "", global->Has("json")};
+  NetworkClient network(
+      global->Get("network-addr").value_or(EnvOr("PEERWELL_NETWORK_ADDR", kDefaultNetworkAddress)),
+      *timeout);
+  Context context{directory, checkin, alerts, supervision, network, "", global->Has("json")};
   if (command->uses_identity) {
     auto token = ResolveToken(*global);
     if (!token.ok()) return ReportUsageError(token.status().message(), "");
@@ -374,6 +386,9 @@ int Run(const std::vector<std::string>& argv) {
     case Backend::kSupervision:
       return ReportServiceError(status, {"supervision service", supervision.address(),
                                          "--supervision-addr or PEERWELL_SUPERVISION_ADDR"});
+    case Backend::kNetwork:
+      return ReportServiceError(
+          status, {"peer network", network.address(), "--network-addr or PEERWELL_NETWORK_ADDR"});
     case Backend::kDirectory:
       break;
   }
