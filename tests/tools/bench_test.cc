@@ -95,6 +95,90 @@ TEST(BenchTest, RefusesBadFlags) {
   EXPECT_EQ(Bench({"--scenario=nothing"}).exit_code, 2);
   EXPECT_EQ(Bench({"--in_flight=0"}).exit_code, 2);
   EXPECT_EQ(Bench({"--vs=something"}).exit_code, 2);
+  EXPECT_EQ(Bench({"--rate=-1"}).exit_code, 2);
+  EXPECT_EQ(Bench({"--subscribers=0"}).exit_code, 2);
+}
+
+TEST(BenchTest, MeasuresTheEmptyStreamBaselineOnOneStream) {
+  BenchRun run = Bench({"--scenario=empty-stream", "--duration=300ms", "--warmup=100ms", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_GT(Number(run.output, "throughput"), 1000) << run.output;  // messages/s
+  EXPECT_EQ(Number(run.output, "errors"), 0) << run.output;
+  EXPECT_THAT(run.output, ::testing::HasSubstr("one stream of 315-byte messages"));
+}
+
+TEST(BenchTest, StreamsExactlyTheMessagesAskedFor) {
+  BenchRun run = Bench({"--scenario=empty-stream", "--calls=5000", "--warmup=50ms", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(Number(run.output, "calls"), 5000) << run.output;
+}
+
+// The calls (posts) and the deliveries of a post-fanout result, from its JSON.
+struct Fanout {
+  double posts = -1;
+  double post_errors = -1;
+  double deliveries = -1;
+  double delivery_errors = -1;
+};
+
+Fanout FanoutOf(const std::string& json) {
+  Fanout fanout;
+  std::smatch match;
+  if (std::regex_search(json, match,
+                        std::regex("\"result\":\\{[^}]*\"calls\":([0-9]+),\"errors\":([0-9]+)"))) {
+    fanout.posts = std::stod(match[1].str());
+    fanout.post_errors = std::stod(match[2].str());
+  }
+  if (std::regex_search(
+          json, match,
+          std::regex("\"deliveries\":\\{[^}]*\"calls\":([0-9]+),\"errors\":([0-9]+)"))) {
+    fanout.deliveries = std::stod(match[1].str());
+    fanout.delivery_errors = std::stod(match[2].str());
+  }
+  return fanout;
+}
+
+TEST(BenchTest, StartsItsOwnSuiteAndDeliversEveryPostToEverySubscriberOnceInOrder) {
+  BenchRun run = Bench({"--scenario=post-fanout", "--start_suite", "--rate=50", "--calls=40",
+                        "--warmup=200ms", "--subscribers=20", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  Fanout fanout = FanoutOf(run.output);
+  EXPECT_EQ(fanout.posts, 40) << run.output;
+  EXPECT_EQ(fanout.post_errors, 0) << run.output;
+  // Missing, duplicate and out-of-order deliveries would be errors. Deliveries are counted for the
+  // posts called in the measured window, which a post due just before it may reach when the sender
+  // runs late.
+  EXPECT_EQ(static_cast<long>(fanout.deliveries) % 20, 0) << run.output;
+  EXPECT_GE(fanout.deliveries, 40 * 20) << run.output;
+  EXPECT_LE(fanout.deliveries, 43 * 20) << run.output;
+  EXPECT_EQ(fanout.delivery_errors, 0) << run.output;
+  EXPECT_THAT(run.output, ::testing::HasSubstr("channel of 20 members"));
+  EXPECT_THAT(run.output, ::testing::HasSubstr("0 late"));
+  std::smatch match;
+  std::regex pattern(
+      "\"name\":\"network\",\"start_to_serving_ms\":([0-9.]+),\"resident_mib\":([0-9.]+)");
+  ASSERT_TRUE(std::regex_search(run.output, match, pattern)) << run.output;
+  EXPECT_GT(std::stod(match[2].str()), 1);  // measured from the running process
+}
+
+TEST(BenchTest, ComparesDeliveriesAtSaturationWithTheEmptyStream) {
+  // Services the tool did not start: it targets them by address.
+  peerwell::testing::SuiteOptions options;
+  options.binaries = PEERWELL_BUILD_DIR;
+  auto suite = peerwell::testing::LocalSuite::Start(options);
+  ASSERT_TRUE(suite.ok()) << suite.status();
+  BenchRun run = Bench({"--scenario=post-fanout", "--rate=0", "--in_flight=4", "--vs=empty-stream",
+                        "--rounds=2", "--duration=300ms", "--warmup=100ms", "--subscribers=10",
+                        "--json", "--directory_addr=" + (*suite)->service("directory").address,
+                        "--network_addr=" + (*suite)->service("network").address},
+                       {{"PEERWELL_JWT_SECRET", (*suite)->jwt_secret()}});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, ::testing::HasSubstr("\"vs\":\"empty-stream\""));
+  EXPECT_THAT(run.output, ::testing::HasSubstr("\"rate\":0.0"));  // a closed loop
+  EXPECT_GT(Number(run.output, "throughput_ratio"), 0) << run.output;
+  EXPECT_GT(Number(run.output, "baseline_throughput"), 1000) << run.output;
+  EXPECT_THAT(run.output, ::testing::HasSubstr("\"empty-stream\":{"));
+  EXPECT_EQ(FanoutOf(run.output).delivery_errors, 0) << run.output;
 }
 
 TEST(BenchTest, SubmitsCheckinsToTheRealServices) {

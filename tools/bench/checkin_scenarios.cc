@@ -11,9 +11,8 @@
 #include "absl/time/clock.h"
 #include "peerwell/alerts/v1/alerts.grpc.pb.h"
 #include "peerwell/checkin/v1/checkin.grpc.pb.h"
-#include "peerwell/directory/v1/directory.grpc.pb.h"
-#include "services/common/auth.h"
 #include "services/common/channel.h"
+#include "tools/bench/people.h"
 #include "tools/bench/scenario.h"
 
 namespace peerwell::bench {
@@ -21,76 +20,6 @@ namespace {
 
 namespace av1 = ::peerwell::alerts::v1;
 namespace cv1 = ::peerwell::checkin::v1;
-namespace dv1 = ::peerwell::directory::v1;
-
-struct BenchVolunteer {
-  std::string person_id;
-  std::string authorization;  // "Bearer <token>"
-};
-
-struct BenchOrganisation {
-  std::string organization_id;
-  std::string coordinator_authorization;
-  std::vector<BenchVolunteer> volunteers;
-};
-
-// Creates the organisations and people of a run through the directory, as a client would.
-absl::StatusOr<std::vector<BenchOrganisation>> CreateOrganisations(const ScenarioContext& context,
-                                                                   bool consent_to_monitoring) {
-  auto directory = dv1::DirectoryService::NewStub(ServiceChannel(context.directory_addr));
-  auto call = [](const std::string& token) {
-    auto client_context = std::make_unique<grpc::ClientContext>();
-    client_context->AddMetadata("authorization", "Bearer " + token);
-    client_context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return client_context;
-  };
-  auto mint = [&](CallerRole role, const std::string& subject, const std::string& org) {
-    return MintToken(context.jwt_secret, {subject, org, role, absl::Hours(2)}, absl::Now());
-  };
-  auto failed = [](const char* what, const grpc::Status& status) {
-    return absl::UnavailableError(absl::StrCat("directory (", what, "): ", status.error_message()));
-  };
-  std::vector<BenchOrganisation> organisations;
-  for (int o = 0; o < context.organisations; ++o) {
-    dv1::CreateOrganizationRequest create_org;
-    create_org.set_display_name(absl::StrCat("Bench organisation ", o));
-    dv1::CreateOrganizationResponse org;
-    grpc::Status status = directory->CreateOrganization(
-        call(mint(CallerRole::kAdmin, "bench", "")).get(), create_org, &org);
-    if (!status.ok()) return failed("CreateOrganization", status);
-    BenchOrganisation organisation;
-    organisation.organization_id = org.organization().organization_id();
-    const std::string& org_id = organisation.organization_id;
-    dv1::CreatePersonRequest person;
-    person.mutable_person()->set_display_name("Bench coordinator");
-    person.mutable_person()->set_role(dv1::ROLE_COORDINATOR);
-    dv1::CreatePersonResponse coordinator;
-    status = directory->CreatePerson(call(mint(CallerRole::kAdmin, "bench", org_id)).get(), person,
-                                     &coordinator);
-    if (!status.ok()) return failed("CreatePerson", status);
-    std::string coordinator_token =
-        mint(CallerRole::kCoordinator, coordinator.person().person_id(), org_id);
-    organisation.coordinator_authorization = "Bearer " + coordinator_token;
-    for (int v = 0; v < context.volunteers; ++v) {
-      person.mutable_person()->set_display_name(absl::StrCat("Bench volunteer ", v));
-      person.mutable_person()->set_role(dv1::ROLE_VOLUNTEER);
-      dv1::CreatePersonResponse volunteer;
-      status = directory->CreatePerson(call(coordinator_token).get(), person, &volunteer);
-      if (!status.ok()) return failed("CreatePerson", status);
-      std::string token = mint(CallerRole::kVolunteer, volunteer.person().person_id(), org_id);
-      if (consent_to_monitoring) {
-        dv1::SetConsentRequest consent;
-        consent.mutable_consent()->set_risk_monitoring(true);
-        dv1::SetConsentResponse set;
-        status = directory->SetConsent(call(token).get(), consent, &set);
-        if (!status.ok()) return failed("SetConsent", status);
-      }
-      organisation.volunteers.push_back({volunteer.person().person_id(), "Bearer " + token});
-    }
-    organisations.push_back(std::move(organisation));
-  }
-  return organisations;
-}
 
 void AddAnswers(cv1::SubmitCheckinRequest& request,
                 const std::vector<std::pair<std::string, int>>& values) {
@@ -333,14 +262,16 @@ class CheckinToAlertScenario final : public Scenario {
 
 absl::StatusOr<std::unique_ptr<Scenario>> MakeSubmitCheckinScenario(
     const ScenarioContext& context) {
-  auto organisations = CreateOrganisations(context, /*consent_to_monitoring=*/false);
+  auto organisations = CreateOrganisations(context, context.organisations, context.volunteers,
+                                           /*consent_to_monitoring=*/false);
   if (!organisations.ok()) return organisations.status();
   return std::make_unique<SubmitCheckinScenario>(*std::move(organisations), context);
 }
 
 absl::StatusOr<std::unique_ptr<Scenario>> MakeCheckinToAlertScenario(
     const ScenarioContext& context) {
-  auto organisations = CreateOrganisations(context, /*consent_to_monitoring=*/true);
+  auto organisations = CreateOrganisations(context, context.organisations, context.volunteers,
+                                           /*consent_to_monitoring=*/true);
   if (!organisations.ok()) return organisations.status();
   auto scenario = std::make_unique<CheckinToAlertScenario>(*std::move(organisations), context);
   if (auto status = scenario->Start(); !status.ok()) return status;

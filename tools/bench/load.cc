@@ -35,6 +35,8 @@ class Recorder {
     std::sort(result.latencies_ms.begin(), result.latencies_ms.end());
     result.calls = static_cast<long>(result.latencies_ms.size());
     result.errors = std::move(errors_);
+    result.measured_from = from_;
+    result.measured_until = until_;
     return result;
   }
 

@@ -25,6 +25,10 @@ struct LoadResult {
   long calls = 0;
   std::map<std::string, long> errors;  // by status code name
   std::vector<double> latencies_ms;    // of the measured calls, sorted
+  // When the measured calls were due: from the end of the warm-up to the end of the duration
+  // (the infinite future when a number of calls is measured).
+  absl::Time measured_from;
+  absl::Time measured_until;
 
   double Throughput() const { return seconds > 0 ? calls / seconds : 0; }
   double Percentile(double p) const;

@@ -3,6 +3,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -17,12 +18,29 @@ struct ScenarioContext {
   std::string checkin_addr;
   std::string alerts_addr;
   std::string supervision_addr;
+  std::string network_addr;
   std::string jwt_secret;
   int channels = 2;       // connections to the service under load
   int organisations = 4;  // created for the run
   int volunteers = 25;    // per organisation
   int supervisors = 50;   // the supervision scenarios' pool, each with 8–12 volunteers
+  int subscribers = 100;  // post-fanout: the channel's members, each with a Subscribe stream
   LoadOptions load;       // the run the scenario will be driven by
+};
+
+// What one round measured: the calls, and for a scenario whose figure is something other than
+// its calls (each delivery of a post to a subscriber, the messages of a stream), that figure under
+// its name. Ratios against a baseline compare the figures.
+struct RoundResult {
+  LoadResult calls;
+  std::string counted = "calls";  // what the calls are, in the table: posts, messages
+  std::string figure_name;        // empty: the figure is the calls
+  LoadResult figure;
+
+  RoundResult() = default;
+  explicit RoundResult(LoadResult measured) : calls(std::move(measured)) {}
+
+  const LoadResult& Figure() const { return figure_name.empty() ? calls : figure; }
 };
 
 // A scenario prepares itself once (organisations, people, streams) and then issues calls for
@@ -30,7 +48,12 @@ struct ScenarioContext {
 class Scenario {
  public:
   virtual ~Scenario() = default;
-  virtual IssueCall Issuer() = 0;
+  // The calls RunLoad drives; a scenario that runs its rounds itself needs none.
+  virtual IssueCall Issuer() { return nullptr; }
+  // One round under `options`: by default RunLoad of the issuer's calls.
+  virtual RoundResult Run(const LoadOptions& options) {
+    return RoundResult(RunLoad(options, Issuer()));
+  }
   // Lines worth printing after the run (e.g. how the service under load was doing).
   virtual std::vector<std::string> Notes() { return {}; }
 };
@@ -40,8 +63,9 @@ class Scenario {
 struct ScenarioSpec {
   std::string name;
   std::string description;
-  bool needs_services = true;  // false: runs inside the tool (the empty baseline)
+  bool needs_services = true;  // false: runs inside the tool (the baselines)
   std::function<absl::StatusOr<std::unique_ptr<Scenario>>(const ScenarioContext&)> create;
+  double default_rate = 0;  // without --rate: 0 a closed loop, above 0 an open loop
 };
 
 const std::vector<ScenarioSpec>& AllScenarios();
@@ -49,6 +73,13 @@ const ScenarioSpec* FindScenario(const std::string& name);
 
 // The baseline: an empty unary handler served inside the tool, over `channels` connections.
 std::unique_ptr<Scenario> MakeEmptyScenario(int channels);
+
+// The baseline of a server stream: one stream of the tool's own server, read as fast as it comes,
+// of messages as large as a post-fanout delivery (a NetworkEvent carrying a post: 315 bytes on
+// average, as that scenario's notes report), so that the two differ in the work, not in the bytes.
+// Its calls are the messages, each timed from the one before.
+inline constexpr int kEmptyStreamMessageBytes = 315;
+std::unique_ptr<Scenario> MakeEmptyStreamScenario(int message_bytes);
 
 // Separate connections (distinct channel arguments) to one target.
 std::vector<std::shared_ptr<grpc::Channel>> Channels(const std::string& target, int count);
@@ -60,5 +91,8 @@ absl::StatusOr<std::unique_ptr<Scenario>> MakeCheckinToAlertScenario(
 
 // Scenarios of the supervision service (supervision_scenarios.cc).
 absl::StatusOr<std::unique_ptr<Scenario>> MakeProposeSlotsScenario(const ScenarioContext& context);
+
+// Scenarios of the peer network (network_scenarios.cc).
+absl::StatusOr<std::unique_ptr<Scenario>> MakePostFanoutScenario(const ScenarioContext& context);
 
 }  // namespace peerwell::bench
