@@ -1,3 +1,4 @@
+#include "prometheus/gauge.h"
 #include "services/common/auth.h"
 #include "services/common/call.h"
 #include "services/common/channel.h"
@@ -5,6 +6,7 @@
 #include "services/common/directory_client.h"
 #include "services/common/encryption.h"
 #include "services/common/log.h"
+#include "services/common/metrics.h"
 #include "services/common/paging.h"
 #include "services/common/periodic.h"
 #include "services/common/server.h"
@@ -16,6 +18,26 @@
 
 namespace peerwell::network {
 namespace {
+
+// Open Subscribe streams on this replica, for dashboards and the autoscaler's eyes: a replica
+// holding most of the streams is the one to look at when deliveries slow down.
+class StreamGauge {
+ public:
+  StreamGauge(Metrics& metrics, LiveHub& hub)
+      : hub_(hub),
+        streams_(prometheus::BuildGauge()
+                     .Name("peerwell_network_subscribers")
+                     .Help("Subscribe streams open on this replica.")
+                     .Register(metrics.registry())
+                     .Add({})),
+        loop_(absl::Seconds(5),
+              [this] { streams_.Set(static_cast<double>(hub_.subscribers())); }) {}
+
+ private:
+  LiveHub& hub_;
+  prometheus::Gauge& streams_;
+  PeriodicLoop loop_;  // last: it reads the members above
+};
 
 struct NetworkServer {
   NetworkServer(ServerRuntime& runtime, MasterKey master)
@@ -33,7 +55,8 @@ struct NetworkServer {
         handler(service, runner, pages, hub, executor, authenticator, clock),
         // Retention on every replica, every 10 minutes; removing what is gone already is a no-op.
         retention(absl::Minutes(10),
-                  [this] { WarnIfFailed("retention sweep failed", service.ExpireMessages()); }) {
+                  [this] { WarnIfFailed("retention sweep failed", service.ExpireMessages()); }),
+        streams(runtime.metrics, hub) {
     hub.Start();
   }
   // The hub and the executor's threads use the members above them; stop them before those go.
@@ -55,6 +78,7 @@ struct NetworkServer {
   LiveHub hub;
   NetworkHandler handler;
   PeriodicLoop retention;
+  StreamGauge streams;
 };
 
 }  // namespace

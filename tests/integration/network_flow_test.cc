@@ -14,6 +14,7 @@
 #include "tests/testing/local_suite.h"
 #include "tests/testing/process.h"
 #include "tests/testing/tokens.h"
+#include "tests/testing/wait.h"
 
 namespace peerwell {
 namespace {
@@ -165,6 +166,11 @@ TEST_F(NetworkFlowTest, TheBinaryServesHealthReflectionMetricsAndEndsStreamsOnSi
   EXPECT_EQ(Read(*reader, 3), Range(1, 3));
   std::string metrics = peerwell::testing::HttpGet(started->metrics_port, "/metrics");
   EXPECT_TRUE(absl::StrContains(metrics, "grpc_method=\"PostMessage\"")) << metrics;
+  // The open stream is counted (the gauge is refreshed every 5 s).
+  EXPECT_TRUE(peerwell::testing::WaitFor([&] {
+    return absl::StrContains(peerwell::testing::HttpGet(started->metrics_port, "/metrics"),
+                             "peerwell_network_subscribers 1");
+  }));
 
   absl::Time signalled = absl::Now();
   started->process->Signal(SIGTERM);
