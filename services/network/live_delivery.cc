@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "services/common/call.h"
 #include "services/common/deadline.h"
+#include "services/common/ids.h"
 #include "services/common/log.h"
 #include "services/common/redis_client.h"
 #include "services/common/validation.h"
@@ -41,81 +42,91 @@ Subscription::Subscription(grpc::CallbackServerContext* context, v1::SubscribeRe
       authenticator_(authenticator),
       clock_(clock),
       options_(options) {
-  // Shared with the hub and the catch-ups, so that the last of them to let go after OnDone
-  // frees the stream.
+  std::lock_guard<std::mutex> lock(mu_);
+  // Busy until Start has sent the initial metadata: nothing is written and the call is not
+  // finished (which would free the context Start reads) before then.
+  writing_ = true;
+  // Shared with the hub and the catch-up, so that the last of them to let go after OnDone frees
+  // the stream.
   self_ = std::shared_ptr<Subscription>(this);
   if (!executor_.Submit([this, keep = self_] { Start(keep); })) {
-    std::lock_guard<std::mutex> lock(mu_);
     finished_ = true;
     Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is overloaded"));
   }
 }
 
-void Subscription::Start(const std::shared_ptr<Subscription>& keep) {
-  ScopedDeadline deadline(absl::Now() + absl::Seconds(5));
-  auto fail = [this](const absl::Status& status) {
-    std::unique_lock<std::mutex> lock(mu_);
-    EndLocked(ToGrpc(status));
-    Pump(lock);
-  };
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Subscription::Prepare(
+    const std::shared_ptr<Subscription>& keep) {
   auto caller = AuthenticateCall(authenticator_, *context_);
-  if (!caller.ok()) return fail(caller.status());
+  if (!caller.ok()) return caller.status();
   caller_ = *caller;
   if (request_.cursors_size() > kMaxCursors) {
-    return fail(InvalidField("cursors", absl::StrCat("holds at most ", kMaxCursors, " channels")));
+    return InvalidField("cursors", absl::StrCat("holds at most ", kMaxCursors, " channels"));
   }
   for (int i = 0; i < request_.cursors_size(); ++i) {
+    if (!IsWellFormedId(request_.cursors(i).channel_id(), "ch")) {
+      return InvalidField(absl::StrCat("cursors[", i, "].channel_id"), "must be a channel id");
+    }
     if (request_.cursors(i).after_sequence() < 0) {
-      return fail(InvalidField(absl::StrCat("cursors[", i, "].after_sequence"),
-                               "must not be negative"));
+      return InvalidField(absl::StrCat("cursors[", i, "].after_sequence"),
+                          "must not be negative");
     }
   }
   auto person = service_.Subscriber(caller_);
-  if (!person.ok()) return fail(person.status());
+  if (!person.ok()) return person.status();
   follow_new_channels_ = request_.cursors().empty() || request_.follow_new_channels();
   {
     std::lock_guard<std::mutex> lock(mu_);
     person_ = *person;
   }
-  if (hub_.stopping()) {
-    return fail(absl::UnavailableError("server is shutting down"));
-  }
   // Registered before any channel is read: whatever is posted from here on reaches this stream
-  // live, and each channel's catch-up below reads whatever came before.
-  hub_.Register(keep);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (ending_) {
-      hub_.Unregister(this);  // ended meanwhile (the client went): OnDone may have run already
-      return;
-    }
-  }
+  // live, and the catch-up reads whatever came before.
+  if (!hub_.Register(keep)) return absl::UnavailableError("server is shutting down");
   std::vector<std::pair<std::string, int64_t>> follow;
   for (int i = 0; i < request_.cursors_size(); ++i) {
     const v1::SubscribeCursor& cursor = request_.cursors(i);
     auto channel = service_.ReadableChannel(caller_, cursor.channel_id());
-    if (!channel.ok()) return fail(channel.status());
+    if (!channel.ok()) return channel.status();
+    if (cursor.after_sequence() > channel->last_sequence) {
+      return InvalidField(absl::StrCat("cursors[", i, "].after_sequence"),
+                          "is beyond the channel's last message");
+    }
     follow.emplace_back(channel->channel_id, cursor.after_sequence());
   }
   if (follow_new_channels_) {
     auto channels = service_.FollowedChannels(caller_);
-    if (!channels.ok()) return fail(channels.status());
+    if (!channels.ok()) return channels.status();
     for (const Channel& channel : *channels) {
       bool named = std::any_of(follow.begin(), follow.end(),
                                [&](const auto& f) { return f.first == channel.channel_id; });
       if (!named) follow.emplace_back(channel.channel_id, channel.last_sequence);
     }
   }
+  return follow;
+}
+
+void Subscription::Start(const std::shared_ptr<Subscription>& keep) {
+  ScopedDeadline deadline(absl::Now() + absl::Seconds(5));
+  auto follow = Prepare(keep);
   std::unique_lock<std::mutex> lock(mu_);
-  if (ending_) return Pump(lock);
-  for (const auto& [channel_id, after] : follow) {
-    ChannelCursor& state = channels_[channel_id];
-    state.cursor = after;
-    StartCatchUp(channel_id);
+  if (!follow.ok()) EndLocked(ToGrpc(follow.status()));
+  if (ending_) {
+    // Refused, or ended meanwhile (the client went, the server stops).
+    writing_ = false;
+    lock.unlock();
+    hub_.Unregister(this);
+    lock.lock();
+    return Pump(lock);
+  }
+  for (const auto& [channel_id, after] : *follow) {
+    // A channel the hub added meanwhile keeps the cursor it has.
+    if (channels_.contains(channel_id)) continue;
+    channels_[channel_id].cursor = after;
+    CatchUpLater(channel_id);
   }
   // The initial metadata tells the client the stream is live: what is posted from now on reaches
-  // it (a client that opens a stream "from now" waits for it before acting).
-  writing_ = true;
+  // it (a client that opens a stream "from now" waits for it before acting). writing_ is still
+  // set; its completion starts the writes.
   lock.unlock();
   StartSendInitialMetadata();
 }
@@ -125,77 +136,148 @@ bool Subscription::Follows(const std::string& channel_id) {
   return !ending_ && channels_.contains(channel_id);
 }
 
-void Subscription::StartCatchUp(const std::string& channel_id) {
+void Subscription::CatchUpLater(const std::string& channel_id) {
   ChannelCursor& state = channels_[channel_id];
   state.catching_up = true;
   state.paused = false;
-  if (!executor_.Submit([this, keep = self_, channel_id] { CatchUp(channel_id); })) {
+  if (catch_up_running_) return;
+  catch_up_running_ = true;
+  if (!executor_.Submit([this, keep = self_] { CatchUp(); })) {
+    catch_up_running_ = false;
     EndLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is overloaded"));
   }
 }
 
-void Subscription::CatchUp(const std::string& channel_id) {
+bool Subscription::QueueFull() const { return queue_.size() >= options_.max_queued; }
+
+void Subscription::CatchUp() {
   ScopedDeadline deadline(absl::Now() + absl::Seconds(5));
   for (;;) {
-    int64_t from = 0;
+    std::vector<std::string> ids;
     size_t room = 0;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      auto it = channels_.find(channel_id);
-      if (ending_ || it == channels_.end()) return;
-      room = queue_.size() < options_.max_queued ? options_.max_queued - queue_.size() : 0;
-      // Wait for the client to take some of what is queued: OnWriteDone resumes.
-      if (room < options_.max_queued / 4) {
-        it->second.paused = true;
+      if (ending_) {
+        catch_up_running_ = false;
         return;
       }
-      from = it->second.cursor + 1;
-    }
-    auto channel = service_.LoadChannel(caller_.organization_id, channel_id);
-    std::vector<Message> messages;
-    int64_t to = 0;
-    absl::Status read = channel.status();
-    if (channel.ok()) {
-      from = std::max(from, channel->first_sequence);
-      to = std::min<int64_t>(channel->last_sequence,
-                             from + std::min<int64_t>(room, options_.catch_up_page) - 1);
-      if (from <= to) {
-        auto loaded = service_.LoadMessages(caller_.organization_id, channel_id, from, to);
-        if (loaded.ok()) messages = *std::move(loaded);
-        read = loaded.status();
+      room = QueueFull() ? 0 : options_.max_queued - queue_.size();
+      for (const auto& [channel_id, state] : channels_) {
+        if (state.catching_up && !state.paused) ids.push_back(channel_id);
+      }
+      // Nothing to read, or waiting for the client to take some of what is queued (OnWriteDone
+      // resumes).
+      if (ids.empty() || room < options_.max_queued / 4) {
+        for (const std::string& id : ids) channels_[id].paused = true;
+        catch_up_running_ = false;
+        return;
       }
     }
+    // One read for every channel's end, then the messages of those behind, within the room.
+    auto channels = service_.LoadChannels(caller_.organization_id, ids);
+    absl::flat_hash_map<std::string, std::vector<Message>> read;
+    absl::flat_hash_map<std::string, int64_t> read_to;
+    absl::Status status = channels.status();
+    size_t budget = room;
+    for (size_t i = 0; status.ok() && i < channels->size() && budget > 0; ++i) {
+      const Channel& channel = (*channels)[i];
+      int64_t from = 0;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = channels_.find(channel.channel_id);
+        if (it == channels_.end()) continue;
+        from = std::max(it->second.cursor + 1, channel.first_sequence);
+      }
+      int64_t to = std::min<int64_t>(
+          channel.last_sequence,
+          from + static_cast<int64_t>(std::min<size_t>(budget, options_.catch_up_page)) - 1);
+      if (from > to) continue;
+      auto messages = service_.LoadMessages(caller_.organization_id, channel.channel_id, from, to);
+      status = messages.status();
+      if (!status.ok()) break;
+      budget -= static_cast<size_t>(to - from + 1);
+      read[channel.channel_id] = *std::move(messages);
+      read_to[channel.channel_id] = to;
+    }
+
     std::unique_lock<std::mutex> lock(mu_);
-    auto it = channels_.find(channel_id);
-    if (ending_ || it == channels_.end()) return;
-    if (!read.ok()) {
+    if (!status.ok()) {
       // The client resumes from its cursors, here or on another replica.
-      EndLocked(ToGrpc(read));
+      EndLocked(ToGrpc(status));
+    }
+    if (ending_) {
+      catch_up_running_ = false;
       return Pump(lock);
     }
-    ChannelCursor& state = it->second;
-    for (const Message& message : messages) {
-      if (message.sequence <= state.cursor) continue;
-      EnqueueMessage(NetworkEventType::kMessagePosted, message);
-      state.cursor = message.sequence;
-    }
-    if (ending_) return Pump(lock);
-    // Sequences read but not stored were removed by retention: nothing to deliver for them.
-    state.cursor = std::max({state.cursor, to, channel->first_sequence - 1});
-    while (!state.held.empty() && state.held.begin()->first <= state.cursor + 1) {
-      auto next = state.held.begin();
-      if (next->first == state.cursor + 1) {
-        EnqueueMessage(NetworkEventType::kMessagePosted, next->second);
-        state.cursor = next->first;
+    absl::flat_hash_map<std::string, const Channel*> loaded;
+    for (const Channel& channel : *channels) loaded[channel.channel_id] = &channel;
+    for (const std::string& id : ids) {
+      auto it = channels_.find(id);
+      if (it == channels_.end()) continue;  // removed meanwhile
+      auto found = loaded.find(id);
+      if (found == loaded.end() || !service_.CanRead(caller_, *found->second)) {
+        // Left or removed while the stream was starting: stop at once, and say so.
+        Channel gone = found == loaded.end() ? Channel{} : *found->second;
+        gone.channel_id = id;
+        RemoveChannelLocked(gone);
+        continue;
       }
-      state.held.erase(next);
+      const Channel& channel = *found->second;
+      ChannelCursor& state = it->second;
+      bool complete = true;
+      for (const Message& message : read[id]) {
+        if (message.sequence <= state.cursor) continue;
+        if (QueueFull()) {
+          complete = false;
+          break;
+        }
+        QueueMessage(state, message);
+      }
+      if (complete) {
+        // Sequences read but not stored were removed by retention: nothing to deliver for them.
+        auto to = read_to.find(id);
+        if (to != read_to.end()) state.cursor = std::max(state.cursor, to->second);
+        state.cursor = std::max(state.cursor, channel.first_sequence - 1);
+        complete = DrainHeld(state);
+      }
+      if (!complete) {
+        state.paused = true;
+      } else if (state.cursor >= channel.last_sequence && state.held.empty()) {
+        state.catching_up = false;
+      }
     }
-    bool more = to < channel->last_sequence || !state.held.empty();
-    if (!more) state.catching_up = false;
     Pump(lock);
-    if (!more) return;
-    // More was posted meanwhile, or the page was full: read on.
   }
+}
+
+void Subscription::QueueMessage(ChannelCursor& state, Message message) {
+  // A deletion seen live before its message went out: never deliver the removed body.
+  if (state.deleted_ahead.erase(message.sequence) > 0) {
+    message.deleted = true;
+    message.body.clear();
+  }
+  EnqueueMessage(NetworkEventType::kMessagePosted, message);
+  state.cursor = message.sequence;
+}
+
+bool Subscription::DrainHeld(ChannelCursor& state) {
+  while (!state.held.empty() && state.held.begin()->first <= state.cursor + 1) {
+    auto next = state.held.begin();
+    if (next->first == state.cursor + 1) {
+      if (QueueFull()) return false;
+      QueueMessage(state, next->second);
+    }
+    state.held.erase(next);
+    --held_total_;
+  }
+  for (auto it = state.deleted_ahead.begin(); it != state.deleted_ahead.end();) {
+    if (*it <= state.cursor) {
+      state.deleted_ahead.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  return true;
 }
 
 void Subscription::OfferMessage(NetworkEventType type, const Message& message) {
@@ -206,23 +288,22 @@ void Subscription::OfferMessage(NetworkEventType type, const Message& message) {
   if (type == NetworkEventType::kMessageDeleted) {
     if (message.sequence <= state.cursor) {
       EnqueueMessage(type, message);
-    } else if (auto held = state.held.find(message.sequence); held != state.held.end()) {
-      held->second = message;  // never deliver a body that was deleted before it went out
+    } else {
+      state.deleted_ahead.insert(message.sequence);
     }
     return Pump(lock);
   }
   if (message.sequence <= state.cursor) return;
   if (state.catching_up || message.sequence != state.cursor + 1) {
-    state.held[message.sequence] = message;
-    if (state.held.size() > options_.max_queued) {
+    if (state.held.emplace(message.sequence, message).second) ++held_total_;
+    if (held_total_ > options_.max_queued) {
       EndLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, kSlowSubscriber));
     } else if (!state.catching_up) {
-      StartCatchUp(message.channel_id);
+      CatchUpLater(message.channel_id);
     }
     return Pump(lock);
   }
-  EnqueueMessage(type, message);
-  state.cursor = message.sequence;
+  QueueMessage(state, message);
   Pump(lock);
 }
 
@@ -230,7 +311,7 @@ void Subscription::AddChannel(const Channel& channel, int64_t after_sequence) {
   std::unique_lock<std::mutex> lock(mu_);
   if (ending_ || channels_.contains(channel.channel_id)) return;
   channels_[channel.channel_id].cursor = after_sequence;
-  StartCatchUp(channel.channel_id);
+  CatchUpLater(channel.channel_id);
   v1::NetworkEvent event;
   event.set_event_type(v1::NETWORK_EVENT_TYPE_CHANNEL_UPDATED);
   event.set_channel_id(channel.channel_id);
@@ -241,8 +322,16 @@ void Subscription::AddChannel(const Channel& channel, int64_t after_sequence) {
 
 void Subscription::RemoveChannel(const Channel& channel) {
   std::unique_lock<std::mutex> lock(mu_);
-  if (ending_ || !channels_.contains(channel.channel_id)) return;
-  channels_.erase(channel.channel_id);
+  if (ending_) return;
+  RemoveChannelLocked(channel);
+  Pump(lock);
+}
+
+void Subscription::RemoveChannelLocked(const Channel& channel) {
+  auto it = channels_.find(channel.channel_id);
+  if (it == channels_.end()) return;
+  held_total_ -= it->second.held.size();
+  channels_.erase(it);
   queue_.erase(std::remove_if(queue_.begin(), queue_.end(),
                               [&](const v1::NetworkEvent& event) {
                                 return event.channel_id() == channel.channel_id;
@@ -253,7 +342,6 @@ void Subscription::RemoveChannel(const Channel& channel) {
   event.set_channel_id(channel.channel_id);
   *event.mutable_channel() = ChannelToProto(channel);
   Enqueue(std::move(event));
-  Pump(lock);
 }
 
 void Subscription::ChannelUpdated(const Channel& channel) {
@@ -333,7 +421,7 @@ void Subscription::OnWriteDone(bool ok) {
     for (auto& [channel_id, state] : channels_) {
       if (state.paused) paused.push_back(channel_id);
     }
-    for (const std::string& channel_id : paused) StartCatchUp(channel_id);
+    for (const std::string& channel_id : paused) CatchUpLater(channel_id);
   }
   Pump(lock);
 }
@@ -358,10 +446,11 @@ void LiveHub::Start() {
 }
 
 void LiveHub::Stop() {
-  if (stopping_.exchange(true)) return;
   std::vector<std::shared_ptr<Subscription>> all;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // Under the lock, so that no stream registers after the ones ended below were taken.
+    if (stopping_.exchange(true)) return;
     for (auto& [organization, subscriptions] : by_organization_) {
       for (auto& [key, subscription] : subscriptions) all.push_back(subscription);
     }
@@ -372,9 +461,11 @@ void LiveHub::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void LiveHub::Register(const std::shared_ptr<Subscription>& subscription) {
+bool LiveHub::Register(const std::shared_ptr<Subscription>& subscription) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return false;
   by_organization_[subscription->organization_id()][subscription.get()] = subscription;
+  return true;
 }
 
 void LiveHub::Unregister(const Subscription* subscription) {
@@ -457,13 +548,19 @@ void LiveHub::Loop() {
         (name == network ? network_last : directory_last) = entry.id;
         ScopedDeadline deadline(absl::Now() + absl::Seconds(5));
         absl::Status handled = Handle(name, entry);
-        // A subscriber that missed an event through a failure here ends, and resumes from its
-        // cursors; the tail itself goes on.
+        // A stream that may have missed an event through a failure here ends, and resumes
+        // from its cursors (its channels and person read afresh); the tail itself goes on.
         if (!handled.ok()) {
+          const std::string type = entry.Get("type");
           Log(Severity::kWarning, "live delivery of an event failed",
-              {Field("error", handled.ToString()), Field("type", entry.Get("type"))});
+              {Field("error", handled.ToString()), Field("type", type)});
           for (const auto& subscription : OfOrganization(entry.Get("organization_id"))) {
-            if (subscription->Follows(entry.Get("channel_id"))) {
+            bool affected =
+                type == "person.updated"
+                    ? subscription->person_id() == entry.Get("person_id")
+                    : subscription->Follows(entry.Get("channel_id")) ||
+                          (type == "channel.updated" && subscription->follows_new_channels());
+            if (affected) {
               subscription->End(ToGrpc(absl::UnavailableError("live delivery failed")));
             }
           }

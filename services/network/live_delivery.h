@@ -63,13 +63,26 @@ class Subscription final : public grpc::ServerWriteReactor<v1::NetworkEvent> {
   struct ChannelCursor {
     int64_t cursor = 0;
     bool catching_up = false;
-    bool paused = false;                // waiting for room in the queue
-    std::map<int64_t, Message> held;    // live messages beyond a gap, by sequence
+    bool paused = false;                        // waiting for room in the queue
+    std::map<int64_t, Message> held;            // live messages beyond a gap, by sequence
+    absl::flat_hash_set<int64_t> deleted_ahead;  // deletions of sequences not yet queued
   };
 
+  // Authenticates, validates, registers with the hub and answers the channels to follow, each
+  // with the cursor to start from.
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Prepare(
+      const std::shared_ptr<Subscription>& keep);
   void Start(const std::shared_ptr<Subscription>& keep);
-  void StartCatchUp(const std::string& channel_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void CatchUp(const std::string& channel_id);
+  // Marks the channel as behind and makes sure the stream's one catch-up task runs.
+  void CatchUpLater(const std::string& channel_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Reads what the channels that are behind missed, within the room left in the queue, until
+  // none is behind or the queue is too full (OnWriteDone resumes it).
+  void CatchUp();
+  void QueueMessage(ChannelCursor& state, Message message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues the held messages that follow the cursor; false when the queue filled first.
+  bool DrainHeld(ChannelCursor& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool QueueFull() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RemoveChannelLocked(const Channel& channel) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Enqueue(v1::NetworkEvent event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EnqueueMessage(NetworkEventType type, const Message& message)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -94,6 +107,8 @@ class Subscription final : public grpc::ServerWriteReactor<v1::NetworkEvent> {
   std::deque<v1::NetworkEvent> queue_ ABSL_GUARDED_BY(mu_);
   v1::NetworkEvent in_flight_;  // owned by gRPC while writing_
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool catch_up_running_ ABSL_GUARDED_BY(mu_) = false;
+  size_t held_total_ ABSL_GUARDED_BY(mu_) = 0;
   bool ending_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status end_status_ ABSL_GUARDED_BY(mu_);
@@ -113,9 +128,9 @@ class LiveHub {
   void Start();
   // Ends every stream (UNAVAILABLE: the clients resume elsewhere) and stops the tail.
   void Stop();
-  bool stopping() const { return stopping_.load(); }
 
-  void Register(const std::shared_ptr<Subscription>& subscription);
+  // False once the hub is stopping: the stream is refused.
+  bool Register(const std::shared_ptr<Subscription>& subscription);
   void Unregister(const Subscription* subscription);
   size_t subscribers();
 

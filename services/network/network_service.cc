@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "services/common/ids.h"
 #include "services/common/validation.h"
 
@@ -209,15 +210,18 @@ absl::StatusOr<Channel> NetworkService::CreateChannel(const Caller& caller, Chan
     const std::string& id =
         member ? channel.member_ids[i] : channel.invited_ids[i - channel.member_ids.size()];
     auto person = people_.GetPerson(caller.organization_id, id);
-    if (person.status().code() == absl::StatusCode::kNotFound) {
+    if (person.status().code() == absl::StatusCode::kNotFound || (person.ok() && !person->active)) {
       return InvalidField(member ? "channel.member_ids" : "channel.invited_ids",
-                          absl::StrCat(id, " is not a person of the organisation"));
+                          absl::StrCat(id, " is not an active person of the organisation"));
     }
     if (!person.ok()) return person.status();
   }
   channel.channel_id = NewId("ch");
   channel.pair_key = pair_key;
-  auto id = store_.CreateChannel(channel, CreateRequest{caller.person_id, request_id});
+  // Namespaced, so that a request_id never replays another RPC's result (posts, reports).
+  CreateRequest request{caller.person_id, ""};
+  if (!request_id.empty()) request.request_id = absl::StrCat("channel:", request_id);
+  auto id = store_.CreateChannel(channel, request);
   if (!id.ok()) return id.status();
   auto stored = store_.GetChannel(caller.organization_id, *id);
   if (!stored.ok()) return stored.status();
@@ -302,8 +306,9 @@ absl::StatusOr<Channel> NetworkService::JoinChannel(const Caller& caller,
   } else if (!channel->HasMember(target) && !channel->IsInvited(target)) {
     bool coordinator_to_group = IsCoordinator(caller) && channel->kind == ChannelKind::kGroup;
     // Someone who left a direct conversation may come back to it; nobody else joins uninvited.
-    bool back_to_direct = channel->kind == ChannelKind::kDirect &&
-                          absl::StrContains(channel->pair_key, target);
+    std::vector<std::string> pair = absl::StrSplit(channel->pair_key, ':');
+    bool back_to_direct = channel->kind == ChannelKind::kDirect && pair.size() == 3 &&
+                          (pair[1] == target || pair[2] == target);
     if (!coordinator_to_group && !back_to_direct) {
       return absl::PermissionDeniedError("you were not invited to this channel");
     }
@@ -327,6 +332,7 @@ absl::StatusOr<Channel> NetworkService::LeaveChannel(const Caller& caller,
     return Refused(kAnnouncementChannel, "everyone in the organisation reads announcement channels");
   }
   if (target != caller.person_id) {
+    if (!IsWellFormedId(target, "p")) return InvalidField("person_id", "must be a person id");
     if (!IsCoordinator(caller) || channel->kind != ChannelKind::kGroup) {
       return absl::PermissionDeniedError("only coordinators remove other people, from groups");
     }
@@ -646,13 +652,6 @@ absl::StatusOr<Report> NetworkService::ResolveReport(const Caller& caller,
   if (report->state == ReportState::kResolved) {
     return Refused(kReportResolved, "the report was resolved already");
   }
-  if (action == ReportAction::kDeleteMessage) {
-    auto deleted = store_.DeleteMessage(caller.organization_id, report->channel_id,
-                                        report->message_id, clock_.Now());
-    if (!deleted.ok() && deleted.status().code() != absl::StatusCode::kNotFound) {
-      return deleted.status();
-    }
-  }
   report->state = ReportState::kResolved;
   report->action = action;
   report->resolve_time = clock_.Now();
@@ -664,9 +663,18 @@ absl::StatusOr<Report> NetworkService::ResolveReport(const Caller& caller,
     if (!sealed.ok()) return sealed.status();
     report->note = *std::move(sealed);
   }
+  // Resolved first (only one coordinator's answer lands), then acted on: a retry of a failed
+  // deletion is the moderator's DeleteMessage.
   if (absl::Status resolved = store_.ResolveReport(caller.organization_id, *report);
       !resolved.ok()) {
     return resolved;
+  }
+  if (action == ReportAction::kDeleteMessage) {
+    auto deleted = store_.DeleteMessage(caller.organization_id, report->channel_id,
+                                        report->message_id, clock_.Now());
+    if (!deleted.ok() && deleted.status().code() != absl::StatusCode::kNotFound) {
+      return deleted.status();
+    }
   }
   return OpenReport(caller.organization_id, *std::move(report));
 }
@@ -713,6 +721,15 @@ absl::StatusOr<std::vector<Message>> NetworkService::LoadMessages(
 absl::StatusOr<Channel> NetworkService::LoadChannel(const std::string& organization_id,
                                                     const std::string& channel_id) {
   return store_.GetChannel(organization_id, channel_id);
+}
+
+absl::StatusOr<std::vector<Channel>> NetworkService::LoadChannels(
+    const std::string& organization_id, const std::vector<std::string>& channel_ids) {
+  return store_.GetChannels(organization_id, channel_ids);
+}
+
+bool NetworkService::CanRead(const Caller& caller, const Channel& channel) {
+  return CheckReadable(caller, channel).ok();
 }
 
 absl::Status NetworkService::ExpireMessages() {

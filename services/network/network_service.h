@@ -107,6 +107,11 @@ class NetworkService {
                                                     int64_t last);
   absl::StatusOr<Channel> LoadChannel(const std::string& organization_id,
                                       const std::string& channel_id);
+  // The channels that exist among `channel_ids`, in that order.
+  absl::StatusOr<std::vector<Channel>> LoadChannels(const std::string& organization_id,
+                                                    const std::vector<std::string>& channel_ids);
+  // Whether the caller reads the channel now (members; everyone for announcements).
+  bool CanRead(const Caller& caller, const Channel& channel);
   PeopleDirectory& people() { return people_; }
 
   // --- The periodic sweep ----------------------------------------------------------------------

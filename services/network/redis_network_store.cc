@@ -349,13 +349,18 @@ const RedisScript& MarkReadScript() {
 
 const RedisScript& CreateReportScript() {
   // KEYS: request, report, reports, open reports. ARGV: retention of the request, report id,
-  // create micros, then the report's field pairs.
+  // create micros, then the report's field pairs. Scores are unique (a tie moves up by one), so
+  // the queue pages by score and never skips a report that others leave.
   static const auto* script = new RedisScript(IdempotentScript(R"lua(
   local fields = {}
   for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
   redis.call('HSET', KEYS[2], unpack(fields))
-  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
-  redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
+  local score = tonumber(ARGV[3])
+  while redis.call('ZRANGEBYSCORE', KEYS[3], score, score, 'LIMIT', 0, 1)[1] do
+    score = score + 1
+  end
+  redis.call('ZADD', KEYS[3], score, ARGV[2])
+  redis.call('ZADD', KEYS[4], score, ARGV[2])
   return ARGV[2]
 )lua"));
   return *script;
@@ -374,6 +379,17 @@ const RedisScript& ResolveReportScript() {
   redis.call('HSET', KEYS[1], unpack(fields))
   redis.call('ZREM', KEYS[2], ARGV[1])
   return 'OK'
+)lua");
+  return *script;
+}
+
+const RedisScript& RaiseFirstSequenceScript() {
+  // KEYS: channel. ARGV: the lowest sequence still kept.
+  static const auto* script = new RedisScript(R"lua(
+  if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+  local first = tonumber(redis.call('HGET', KEYS[1], 'first_sequence') or '1')
+  if first < tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'first_sequence', ARGV[1]) end
+  return 1
 )lua");
   return *script;
 }
@@ -666,15 +682,13 @@ absl::StatusOr<int> RedisNetworkStore::ExpireMessages(const std::string& organiz
   if (drop_ids.size() > 2) drops.push_back(drop_ids);
   if (drop_threads.size() > 2) drops.push_back(drop_threads);
   if (drop_events.size() > 2) drops.push_back(drop_events);
-  // The channel's first kept sequence moves past what went, so readers and subscribers skip it.
-  auto channel = redis_.Execute({"HGET", ChannelKey(org, channel_id), "first_sequence"});
-  if (!channel.ok()) return channel.status();
-  if (ParseInt64(channel->str) <= highest) {
-    drops.push_back({"HSET", ChannelKey(org, channel_id), "first_sequence",
-                     absl::StrCat(highest + 1)});
-  }
   auto dropped = redis_.Transaction(std::move(drops));
   if (!dropped.ok()) return dropped.status();
+  // The channel's first kept sequence moves past what went (forward only, however sweeps of
+  // several replicas interleave), so readers and subscribers skip it.
+  auto moved = redis_.Eval(RaiseFirstSequenceScript(), {ChannelKey(org, channel_id)},
+                           {absl::StrCat(highest + 1)});
+  if (absl::Status status = ScriptStatus(moved); !status.ok()) return status;
   return static_cast<int>(expired->elements.size());
 }
 
@@ -785,23 +799,27 @@ absl::StatusOr<Page<Report>> RedisNetworkStore::ListReports(const std::string& o
                                                             const std::string& position) {
   bool only_open = states.size() == 1 && states[0] == ReportState::kOpen;
   std::string index = only_open ? OpenReportsKey(organization_id) : ReportsKey(organization_id);
-  int64_t offset = position.empty() ? 0 : ParseInt64(position);
+  // The position is the score of the last report shown: the next page starts below it, however
+  // many reports were resolved or added meanwhile.
+  std::string below = position.empty() ? "+inf" : absl::StrCat("(", position);
   Page<Report> page;
   // Newest first, filtered by state, reading the index a chunk at a time until the page is full.
   constexpr int kChunk = 100;
   for (;;) {
-    auto ids = redis_.Execute({"ZREVRANGE", index, absl::StrCat(offset),
-                               absl::StrCat(offset + kChunk - 1)});
+    auto ids = redis_.Execute({"ZREVRANGEBYSCORE", index, below, "-inf", "WITHSCORES", "LIMIT",
+                               "0", absl::StrCat(kChunk)});
     if (!ids.ok()) return ids.status();
-    if (ids->elements.empty()) return page;
+    std::vector<std::pair<std::string, std::string>> scored = ReplyPairs(*ids);
+    if (scored.empty()) return page;
     std::vector<RedisCommand> reads;
-    for (const RedisReply& id : ids->elements) {
-      reads.push_back({"HGETALL", ReportKey(organization_id, id.str)});
+    for (const auto& [id, score] : scored) {
+      reads.push_back({"HGETALL", ReportKey(organization_id, id)});
     }
     auto hashes = redis_.ExecuteAll(std::move(reads));
     if (!hashes.ok()) return hashes.status();
-    for (const RedisReply& hash : *hashes) {
-      ++offset;
+    for (size_t i = 0; i < hashes->size(); ++i) {
+      below = absl::StrCat("(", scored[i].second);
+      const RedisReply& hash = (*hashes)[i];
       if (hash.elements.empty()) continue;
       Report report = ReportFromHash(hash);
       if (!states.empty() &&
@@ -810,11 +828,11 @@ absl::StatusOr<Page<Report>> RedisNetworkStore::ListReports(const std::string& o
       }
       page.items.push_back(std::move(report));
       if (page.items.size() == static_cast<size_t>(page_size)) {
-        page.next_position = absl::StrCat(offset);
+        page.next_position = scored[i].second;
         return page;
       }
     }
-    if (ids->elements.size() < static_cast<size_t>(kChunk)) return page;
+    if (scored.size() < static_cast<size_t>(kChunk)) return page;
   }
 }
 

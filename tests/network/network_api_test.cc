@@ -80,10 +80,10 @@ class Subscriber {
     changed_.wait_for(lock, std::chrono::seconds(10), [&] { return done_ || done(events_); });
     return events_;
   }
-  // The stream's status once it ended (waits up to 10 s); OK while it is still open.
-  grpc::Status WaitForEnd() {
+  // The stream's status once it ended (waits up to `timeout`); OK while it is still open.
+  grpc::Status WaitForEnd(absl::Duration timeout = absl::Seconds(10)) {
     std::unique_lock<std::mutex> lock(mu_);
-    changed_.wait_for(lock, std::chrono::seconds(10), [&] { return done_; });
+    changed_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [&] { return done_; });
     return done_ ? status_ : grpc::Status::OK;
   }
   void Cancel() {
@@ -556,6 +556,82 @@ TEST_F(SlowSubscriberTest, AStalledSubscriberDoesNotDelayAHealthyOneAndIsEndedTo
                      From(cohort, got.empty() ? 0 : got.back().sequence()));
   auto rest = resumed.WaitForMessages(kPosts - got.size());
   ExpectSequences(rest, got.empty() ? 1 : got.back().sequence() + 1, kPosts);
+}
+
+TEST_F(SlowSubscriberTest, AClientResumingSeveralChannelsFarBehindGetsThemAllWithoutBeingEnded) {
+  // Each channel alone is behind by more than the stream's whole queue (16 events here).
+  std::vector<std::string> channels;
+  for (int c = 0; c < 3; ++c) {
+    channels.push_back(Cohort());
+    for (int i = 0; i < 40; ++i) ASSERT_TRUE(Post(Volunteer(vera_), channels[c], "catch up").ok());
+  }
+  v1::SubscribeRequest request;
+  for (const std::string& channel : channels) {
+    auto* cursor = request.add_cursors();
+    cursor->set_channel_id(channel);
+    cursor->set_after_sequence(0);
+  }
+  Subscriber resumed(server_.stub(), Volunteer(viktor_), request);
+  auto got = resumed.WaitForMessages(120);
+  EXPECT_EQ(resumed.WaitForEnd(absl::ZeroDuration()).error_code(), grpc::StatusCode::OK);
+  for (const std::string& channel : channels) {
+    std::vector<v1::Message> of_channel;
+    for (const v1::Message& message : got) {
+      if (message.channel_id() == channel) of_channel.push_back(message);
+    }
+    ExpectSequences(of_channel, 1, 40);
+  }
+}
+
+TEST_F(NetworkApiTest, BadCursorsAndPeopleAreRefusedNamingTheField) {
+  std::string cohort = Cohort();
+  ASSERT_TRUE(Post(Volunteer(vera_), cohort, "one").ok());
+  Subscriber ahead(server_.stub(), Volunteer(viktor_), From(cohort, 5));
+  grpc::Status refused = ahead.WaitForEnd();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(refused.error_message(), StartsWith("cursors[0].after_sequence"));
+  Subscriber malformed(server_.stub(), Volunteer(viktor_), From("not-a-channel", 0));
+  refused = malformed.WaitForEnd();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(refused.error_message(), StartsWith("cursors[0].channel_id"));
+  grpc::Status left = Leave(Coordinator(), cohort, "somebody");
+  EXPECT_EQ(left.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(left.error_message(), StartsWith("person_id"));
+}
+
+TEST_F(NetworkApiTest, TheOpenReportsQueuePagesWithoutSkippingWhatOthersResolved) {
+  std::string cohort = Cohort();
+  std::vector<std::string> reports;
+  for (int i = 0; i < 3; ++i) {
+    v1::Message message;
+    ASSERT_TRUE(Post(Volunteer(vera_), cohort, absl::StrCat("message ", i), &message).ok());
+    v1::ReportMessageRequest report;
+    report.set_channel_id(cohort);
+    report.set_message_id(message.message_id());
+    report.set_reason("please look");
+    v1::ReportMessageResponse reported;
+    ASSERT_TRUE(
+        server_.stub().ReportMessage(As(Volunteer(viktor_)).get(), report, &reported).ok());
+  }
+  v1::ListReportsRequest list;
+  list.add_states(v1::REPORT_STATE_OPEN);
+  list.set_page_size(2);
+  v1::ListReportsResponse first;
+  ASSERT_TRUE(server_.stub().ListReports(As(Coordinator()).get(), list, &first).ok());
+  ASSERT_EQ(first.reports_size(), 2);
+  // The coordinator resolves what they saw before turning the page.
+  for (const v1::Report& report : first.reports()) {
+    v1::ResolveReportRequest resolve;
+    resolve.set_report_id(report.report_id());
+    resolve.set_action(v1::REPORT_ACTION_DISMISS);
+    v1::ResolveReportResponse resolved;
+    ASSERT_TRUE(server_.stub().ResolveReport(As(Coordinator()).get(), resolve, &resolved).ok());
+  }
+  list.set_page_token(first.next_page_token());
+  v1::ListReportsResponse second;
+  ASSERT_TRUE(server_.stub().ListReports(As(Coordinator()).get(), list, &second).ok());
+  ASSERT_EQ(second.reports_size(), 1);
+  EXPECT_EQ(second.reports(0).message().body(), "message 0");  // newest first
 }
 
 TEST_F(NetworkApiTest, ADeletedMessageKeepsItsSequenceWithNoBody) {

@@ -146,11 +146,11 @@ TEST(BenchTest, StartsItsOwnSuiteAndDeliversEveryPostToEverySubscriberOnceInOrde
   EXPECT_EQ(fanout.posts, 40) << run.output;
   EXPECT_EQ(fanout.post_errors, 0) << run.output;
   // Missing, duplicate and out-of-order deliveries would be errors. Deliveries are counted for the
-  // posts called in the measured window, which a post due just before it may reach when the sender
-  // runs late.
+  // posts called in the measured window, which posts due in the warm-up (10 at most) may reach when
+  // the sender runs late on a busy machine.
   EXPECT_EQ(static_cast<long>(fanout.deliveries) % 20, 0) << run.output;
   EXPECT_GE(fanout.deliveries, 40 * 20) << run.output;
-  EXPECT_LE(fanout.deliveries, 43 * 20) << run.output;
+  EXPECT_LE(fanout.deliveries, 50 * 20) << run.output;
   EXPECT_EQ(fanout.delivery_errors, 0) << run.output;
   EXPECT_THAT(run.output, ::testing::HasSubstr("channel of 20 members"));
   EXPECT_THAT(run.output, ::testing::HasSubstr("0 late"));
