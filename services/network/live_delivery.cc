@@ -407,8 +407,12 @@ void Subscription::Pump(std::unique_lock<std::mutex>& lock) {
   in_flight_ = std::move(queue_.front());
   queue_.pop_front();
   writing_ = true;
+  // More is waiting: let the transport hold this one and send them together, one flush instead
+  // of one per event. The last queued event goes without the hint, which flushes.
+  grpc::WriteOptions options;
+  if (!queue_.empty()) options.set_buffer_hint();
   lock.unlock();
-  StartWrite(&in_flight_);
+  StartWrite(&in_flight_, options);
   lock.lock();
 }
 
@@ -436,8 +440,57 @@ void Subscription::OnDone() {
   // Freed when the last holder lets go: here, or a catch-up that sees the stream ended.
 }
 
-LiveHub::LiveHub(NetworkService& service, RedisAddress redis)
-    : service_(service), redis_(std::move(redis)) {}
+DeliveryLane::DeliveryLane() {
+  thread_ = std::thread([this] {
+    for (;;) {
+      std::vector<std::function<void()>> batch;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        ready_.wait(lock, [this] { return stopping_ || !batches_.empty(); });
+        if (batches_.empty()) return;
+        batch = std::move(batches_.front());
+        batches_.pop_front();
+      }
+      for (auto& action : batch) action();
+    }
+  });
+}
+
+DeliveryLane::~DeliveryLane() { Stop(); }
+
+void DeliveryLane::Post(std::vector<std::function<void()>> batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  batches_.push_back(std::move(batch));
+  ready_.notify_one();
+}
+
+void DeliveryLane::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    ready_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+LiveHub::LiveHub(NetworkService& service, RedisAddress redis, size_t lanes)
+    : service_(service), redis_(std::move(redis)) {
+  for (size_t i = 0; i < std::max<size_t>(lanes, 1); ++i) {
+    lanes_.push_back(std::make_unique<DeliveryLane>());
+  }
+}
+
+void LiveHub::Dispatch(Batches& batches, const std::shared_ptr<Subscription>& subscription,
+                       std::function<void()> action) {
+  batches.resize(lanes_.size());
+  batches[subscription->lane()].push_back(std::move(action));
+}
+
+void LiveHub::Flush(Batches& batches) {
+  for (size_t i = 0; i < batches.size(); ++i) {
+    if (!batches[i].empty()) lanes_[i]->Post(std::move(batches[i]));
+  }
+}
 
 LiveHub::~LiveHub() { Stop(); }
 
@@ -459,11 +512,13 @@ void LiveHub::Stop() {
     subscription->End(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
   }
   if (thread_.joinable()) thread_.join();
+  for (auto& lane : lanes_) lane->Stop();
 }
 
 bool LiveHub::Register(const std::shared_ptr<Subscription>& subscription) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return false;
+  subscription->set_lane(next_lane_++ % lanes_.size());
   by_organization_[subscription->organization_id()][subscription.get()] = subscription;
   return true;
 }
@@ -588,14 +643,19 @@ absl::Status LiveHub::Handle(const std::string& stream, const StreamEntry& entry
     bool gone = person.status().code() == absl::StatusCode::kNotFound ||
                 (person.ok() && !person->active);
     if (!gone && !person.ok()) return person.status();
+    Batches batches;
     for (const auto& subscription : theirs) {
       if (gone) {
-        subscription->End(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                                       "you are no longer an active member of the organisation"));
+        Dispatch(batches, subscription, [subscription] {
+          subscription->End(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                         "you are no longer an active member of the organisation"));
+        });
       } else {
-        subscription->SetPerson(*person);
+        Dispatch(batches, subscription,
+                 [subscription, facts = *person] { subscription->SetPerson(facts); });
       }
     }
+    Flush(batches);
     return absl::OkStatus();
   }
 
@@ -612,9 +672,14 @@ absl::Status LiveHub::Handle(const std::string& stream, const StreamEntry& entry
     if (messages->empty()) return absl::OkStatus();  // gone by retention since
     NetworkEventType event_type = type == "message.posted" ? NetworkEventType::kMessagePosted
                                                            : NetworkEventType::kMessageDeleted;
+    auto message = std::make_shared<const Message>(std::move(messages->front()));
+    Batches batches;
     for (const auto& subscription : following) {
-      subscription->OfferMessage(event_type, messages->front());
+      Dispatch(batches, subscription, [subscription, event_type, message] {
+        subscription->OfferMessage(event_type, *message);
+      });
     }
+    Flush(batches);
     return absl::OkStatus();
   }
   if (type != "channel.updated") return absl::OkStatus();
@@ -637,17 +702,26 @@ absl::Status LiveHub::Handle(const std::string& stream, const StreamEntry& entry
   }
   const std::string leaving = change == "left" ? entry.Get("person_id") : "";
   bool everyone = change == "created" && channel->kind == ChannelKind::kAnnouncement;
+  auto updated = std::make_shared<const Channel>(*std::move(channel));
+  Batches batches;
   for (const auto& subscription : subscriptions) {
     const std::string& person = subscription->person_id();
     if (person == leaving) {
-      subscription->RemoveChannel(*channel);
+      Dispatch(batches, subscription, [subscription, updated] {
+        subscription->RemoveChannel(*updated);
+      });
     } else if ((everyone || arriving.contains(person)) &&
                subscription->follows_new_channels()) {
-      subscription->AddChannel(*channel, last_sequence);
+      Dispatch(batches, subscription, [subscription, updated, last_sequence] {
+        subscription->AddChannel(*updated, last_sequence);
+      });
     } else if (invited.contains(person) || subscription->Follows(channel_id)) {
-      subscription->ChannelUpdated(*channel);
+      Dispatch(batches, subscription, [subscription, updated] {
+        subscription->ChannelUpdated(*updated);
+      });
     }
   }
+  Flush(batches);
   return absl::OkStatus();
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <deque>
 #include <map>
 #include <memory>
@@ -46,6 +48,9 @@ class Subscription final : public grpc::ServerWriteReactor<v1::NetworkEvent> {
 
   // --- From the hub's thread -------------------------------------------------------------------
   const std::string& organization_id() const { return caller_.organization_id; }
+  // Which of the hub's delivery lanes serves this stream (set once, when it registers).
+  size_t lane() const { return lane_; }
+  void set_lane(size_t lane) { lane_ = lane; }
   const std::string& person_id() const { return caller_.person_id; }
   bool follows_new_channels() const { return follow_new_channels_; }
   bool Follows(const std::string& channel_id);
@@ -100,6 +105,7 @@ class Subscription final : public grpc::ServerWriteReactor<v1::NetworkEvent> {
   const Options options_;
   Caller caller_;  // set once by Start, before the hub knows the subscription
   bool follow_new_channels_ = false;
+  size_t lane_ = 0;
 
   std::mutex mu_;
   PersonFacts person_ ABSL_GUARDED_BY(mu_);
@@ -116,13 +122,33 @@ class Subscription final : public grpc::ServerWriteReactor<v1::NetworkEvent> {
   std::shared_ptr<Subscription> self_ ABSL_GUARDED_BY(mu_);
 };
 
+// A thread that runs batches of deliveries in the order they were posted.
+class DeliveryLane {
+ public:
+  DeliveryLane();
+  ~DeliveryLane();
+  void Post(std::vector<std::function<void()>> batch);
+  // Runs what is posted, then joins.
+  void Stop();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable ready_;
+  std::deque<std::vector<std::function<void()>>> batches_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
 // Fans the network's events out to this replica's Subscribe streams. One thread tails the
 // network's event stream and the directory's (XREAD, no consumer group: every replica needs every
 // event) from where it started, so a post on any replica reaches subscribers on all of them; a
-// message is read from the store and opened once per replica, then queued to each subscriber.
+// message is read from the store and opened once per replica. Writing it to each stream (gRPC
+// serialises and often sends inline) is shared among delivery lanes: each stream belongs to one
+// lane, so its events keep their order, and a post to many subscribers uses every core with one
+// handoff per lane rather than one per stream.
 class LiveHub {
  public:
-  LiveHub(NetworkService& service, RedisAddress redis);
+  LiveHub(NetworkService& service, RedisAddress redis, size_t lanes = 2);
   ~LiveHub();
 
   void Start();
@@ -137,11 +163,19 @@ class LiveHub {
  private:
   void Loop();
   absl::Status Handle(const std::string& stream, const StreamEntry& entry);
+  // Runs `action` on the subscription's lane, after what was dispatched to it before; Flush
+  // hands the batches collected for one event to the lanes.
+  using Batches = std::vector<std::vector<std::function<void()>>>;
+  void Dispatch(Batches& batches, const std::shared_ptr<Subscription>& subscription,
+                std::function<void()> action);
+  void Flush(Batches& batches);
   std::vector<std::shared_ptr<Subscription>> OfOrganization(const std::string& organization_id);
 
   NetworkService& service_;
   const RedisAddress redis_;
   std::atomic<bool> stopping_{false};
+  std::vector<std::unique_ptr<DeliveryLane>> lanes_;
+  size_t next_lane_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;
   std::mutex mu_;
   absl::flat_hash_map<std::string, absl::flat_hash_map<const Subscription*,
