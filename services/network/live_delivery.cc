@@ -407,12 +407,8 @@ void Subscription::Pump(std::unique_lock<std::mutex>& lock) {
   in_flight_ = std::move(queue_.front());
   queue_.pop_front();
   writing_ = true;
-  // More is waiting: let the transport hold this one and send them together, one flush instead
-  // of one per event. The last queued event goes without the hint, which flushes.
-  grpc::WriteOptions options;
-  if (!queue_.empty()) options.set_buffer_hint();
   lock.unlock();
-  StartWrite(&in_flight_, options);
+  StartWrite(&in_flight_);
   lock.lock();
 }
 
