@@ -169,8 +169,15 @@ absl::StatusOr<Alert> AlertService::ResolveAlert(const Caller& caller, const std
   if (alert->priority >= Priority::kMedium && outcome == Outcome::kUnspecified) {
     return InvalidField("outcome", "is required to resolve a wellbeing alert");
   }
-  auto resolved = store_.Resolve(caller.organization_id, alert_id, caller.person_id, outcome, note,
-                                 clock_.Now());
+  std::string sealed_note;
+  if (!note.empty()) {
+    auto sealed = cipher_.Seal(caller.organization_id, alert->volunteer_id,
+                               absl::StrCat(alert_id, "/resolution"), note);
+    if (!sealed.ok()) return sealed.status();
+    sealed_note = *std::move(sealed);
+  }
+  auto resolved = store_.Resolve(caller.organization_id, alert_id, caller.person_id, outcome,
+                                 sealed_note, clock_.Now());
   if (!resolved.ok()) return resolved.status();
   auto access = AccessTo(caller, resolved->volunteer_id);
   if (!access.ok()) return access.status();

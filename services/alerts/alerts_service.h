@@ -12,6 +12,7 @@
 #include "services/common/audit_record.h"
 #include "services/common/caller.h"
 #include "services/common/clock.h"
+#include "services/common/text_cipher.h"
 
 namespace peerwell::alerts {
 
@@ -30,12 +31,16 @@ struct AlertPage {
 // the volunteers assigned to them; a coordinator every alert of the organisation. Supervisors
 // and coordinators see factor values only with the volunteer's share_scores_with_supervisor
 // consent (factor names otherwise). Reads by anyone but the volunteer are audited. Supervisors
-// and coordinators acknowledge and resolve; resolving a wellbeing alert needs an outcome.
+// and coordinators acknowledge and resolve; resolving a wellbeing alert needs an outcome, and
+// the resolution note is sealed under the volunteer's data key before it is stored.
+// Where the alerts service keeps volunteers' data keys, and the AAD label of resolution notes.
+inline const DataKeyFamily kResolutionNoteKeys{"alerts", "peerwell resolution note"};
+
 class AlertService {
  public:
   AlertService(AlertStore& store, VolunteerDirectory& directory, AuditSink& audit,
-               const Clock& clock)
-      : store_(store), directory_(directory), audit_(audit), clock_(clock) {}
+               TextCipher& cipher, const Clock& clock)
+      : store_(store), directory_(directory), audit_(audit), cipher_(cipher), clock_(clock) {}
 
   absl::StatusOr<AlertPage> ListAlerts(const Caller& caller, const AlertFilter& filter,
                                        int page_size, const std::string& position);
@@ -66,6 +71,7 @@ class AlertService {
   AlertStore& store_;
   VolunteerDirectory& directory_;
   AuditSink& audit_;
+  TextCipher& cipher_;
   const Clock& clock_;
 };
 

@@ -74,7 +74,8 @@ class AlertStore {
   virtual absl::StatusOr<Alert> Acknowledge(const std::string& organization_id,
                                             const std::string& alert_id, const std::string& by,
                                             absl::Time now) = 0;
-  // Open -> resolved; the dedup key is free again. FAILED_PRECONDITION if already resolved.
+  // Open -> resolved; the dedup key is free again. FAILED_PRECONDITION if already resolved. The
+  // note arrives sealed (TextCipher): the store never sees it in plain text.
   virtual absl::StatusOr<Alert> Resolve(const std::string& organization_id,
                                         const std::string& alert_id, const std::string& by,
                                         Outcome outcome, const std::string& note,

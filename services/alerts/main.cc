@@ -6,6 +6,7 @@
 #include "services/alerts/risk_engine.h"
 #include "services/common/audit.h"
 #include "services/common/channel.h"
+#include "services/common/data_key_vault.h"
 #include "services/common/directory_client.h"
 #include "services/common/events.h"
 #include "services/common/log.h"
@@ -100,15 +101,16 @@ class PeriodicWork {
 };
 
 struct AlertsServer {
-  explicit AlertsServer(ServerRuntime& runtime)
+  AlertsServer(ServerRuntime& runtime, MasterKey master)
       : directory(ServiceChannel(runtime.config.directory_addr),
                   {"alerts", runtime.config.jwt_secret}, clock),
         volunteers(directory),
         store(runtime.redis),
         audit(runtime.redis),
+        vault(runtime.redis, std::move(master), clock, kResolutionNoteKeys),
         engine(store, volunteers, clock),
         escalator(store, clock),
-        service(store, volunteers, audit, clock),
+        service(store, volunteers, audit, vault, clock),
         authenticator(TokenVerifier(runtime.config.jwt_secret), &directory),
         executor(runtime.config.worker_threads, 4096),
         runner(executor, authenticator),
@@ -152,6 +154,7 @@ struct AlertsServer {
   DirectoryVolunteers volunteers;
   RedisAlertStore store;
   AuditAppender audit;
+  DataKeyVault vault;
   RiskEngine engine;
   Escalator escalator;
   AlertService service;
@@ -175,7 +178,14 @@ int main(int argc, char** argv) {
       argc, argv, {"alerts", 50053, 9553},
       [](ServerRuntime& runtime,
          ServerHost& host) -> absl::StatusOr<std::vector<std::shared_ptr<void>>> {
-        auto server = std::make_shared<alerts::AlertsServer>(runtime);
+        if (runtime.config.master_key.empty()) {
+          return absl::InvalidArgumentError(
+              "PEERWELL_MASTER_KEY (or PEERWELL_MASTER_KEY_FILE) is required: resolution notes "
+              "are encrypted with it");
+        }
+        auto master = MasterKey::FromBase64(runtime.config.master_key);
+        if (!master.ok()) return master.status();
+        auto server = std::make_shared<alerts::AlertsServer>(runtime, *std::move(master));
         host.AddService(&server->handler);
         host.AddShutdownHook([handler = &server->handler] { handler->StopWatches(); });
         return std::vector<std::shared_ptr<void>>{server};

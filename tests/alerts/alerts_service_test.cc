@@ -6,9 +6,12 @@
 #include "services/alerts/alerts_mapping.h"
 #include "services/alerts/redis_alert_store.h"
 #include "services/common/audit.h"
+#include "services/common/data_key_vault.h"
 #include "services/common/events.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/redis_server.h"
+#include "tests/testing/redis_text.h"
+#include "tests/testing/tokens.h"
 
 namespace peerwell::alerts {
 namespace {
@@ -85,8 +88,31 @@ class AlertServiceTest : public ::testing::Test {
   RedisAlertStore store_{redis_};
   AuditAppender audit_{redis_};
   Directory directory_;
-  AlertService service_{store_, directory_, audit_, clock_};
+  DataKeyVault vault_{redis_, *MasterKey::FromBase64(peerwell::testing::kTestMasterKey), clock_,
+                      kResolutionNoteKeys};
+  AlertService service_{store_, directory_, audit_, vault_, clock_};
 };
+
+TEST_F(AlertServiceTest, AResolutionNoteIsSealedUnderTheVolunteersKeyAndFoundNowhereAtRest) {
+  const std::string canary = "CANARY-RESOLUTION-9d41e7";
+  std::string alert = Raise(kVera, Who5Drop(), "e1");
+  ASSERT_TRUE(service_
+                  .ResolveAlert(As(CallerRole::kSupervisor, kSam), alert, Outcome::kTalked,
+                                "Talked it through; " + canary)
+                  .ok());
+  std::string everything = peerwell::testing::AllRedisText(redis_);
+  ASSERT_NE(everything.find(alert), std::string::npos);  // it did read the alert
+  everything += peerwell::testing::AppendOnlyFileText(server_.directory());
+  EXPECT_EQ(everything.find(canary), std::string::npos);
+  // The stored note opens with Vera's key, for this alert only.
+  auto stored = redis_.Execute({"HGET", absl::StrCat("pw:{", kOrg, "}:alerts:alert:", alert), "note"});
+  ASSERT_TRUE(stored.ok());
+  ASSERT_FALSE(stored->str.empty());
+  auto opened = vault_.Open(kOrg, kVera, absl::StrCat(alert, "/resolution"), stored->str);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(*opened, "Talked it through; " + canary);
+  EXPECT_FALSE(vault_.Open(kOrg, kViktor, absl::StrCat(alert, "/resolution"), stored->str).ok());
+}
 
 TEST_F(AlertServiceTest, EachRoleSeesWhatItShould) {
   std::string vera_alert = Raise(kVera, Who5Drop(), "e1");

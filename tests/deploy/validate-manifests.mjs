@@ -42,7 +42,7 @@ const SPEC_PORTS = {
 // needs the master key (it seals data) may be given it.
 const NEEDS = {
   checkin: ["masterKey", "PEERWELL_DIRECTORY_ADDR"],
-  alerts: ["PEERWELL_DIRECTORY_ADDR"],
+  alerts: ["masterKey", "PEERWELL_DIRECTORY_ADDR"],
   supervision: ["PEERWELL_DIRECTORY_ADDR"],
   network: ["masterKey", "PEERWELL_DIRECTORY_ADDR"],
 };

@@ -30,9 +30,7 @@ class AlertsFlowTest : public ::testing::Test {
  protected:
   void SetUp() override {
     directory_ = Start(PEERWELL_DIRECTORY_BINARY, {});
-    checkin_ = Start(PEERWELL_CHECKIN_BINARY,
-                     {{"PEERWELL_DIRECTORY_ADDR", directory_addr_},
-                      {"PEERWELL_MASTER_KEY", peerwell::testing::kTestMasterKey}});
+    checkin_ = Start(PEERWELL_CHECKIN_BINARY, {{"PEERWELL_DIRECTORY_ADDR", directory_addr_}});
     alerts_ = Start(PEERWELL_ALERTS_BINARY, {{"PEERWELL_DIRECTORY_ADDR", directory_addr_}});
     Seed();
   }
@@ -42,6 +40,8 @@ class AlertsFlowTest : public ::testing::Test {
     env.push_back({"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret});
     env.push_back({"PEERWELL_REDIS_ADDR", redis_.address_string()});
     env.push_back({"PEERWELL_SHUTDOWN_GRACE", "2s"});
+    // Check-ins and alerts seal what people write; the directory ignores it.
+    env.push_back({"PEERWELL_MASTER_KEY", peerwell::testing::kTestMasterKey});
     auto started = peerwell::testing::StartServer(binary, std::move(env));
     EXPECT_TRUE(started.ok()) << started.status();
     if (!started.ok()) return nullptr;

@@ -71,7 +71,9 @@ class PeerwellctlTest : public ::testing::Test {
   }
 
   // Started before anything is seeded, so that it sees every check-in event.
-  void StartAlerts() { alerts_ = Start(PEERWELL_ALERTS_BINARY, {}); }
+  void StartAlerts() {
+    alerts_ = Start(PEERWELL_ALERTS_BINARY, {{"PEERWELL_MASTER_KEY", kTestMasterKey}});
+  }
 
   void StartSupervision() { supervision_ = Start(PEERWELL_SUPERVISION_BINARY, {}); }
 
