@@ -695,6 +695,8 @@ absl::Status LiveHub::Handle(const std::string& stream, const StreamEntry& entry
     }
   } else if (change == "joined") {
     arriving.insert(entry.Get("person_id"));
+  } else if (change == "invited") {
+    invited.insert(entry.Get("person_id"));
   }
   const std::string leaving = change == "left" ? entry.Get("person_id") : "";
   bool everyone = change == "created" && channel->kind == ChannelKind::kAnnouncement;

@@ -225,12 +225,27 @@ absl::StatusOr<Channel> NetworkService::CreateChannel(const Caller& caller, Chan
   if (!id.ok()) return id.status();
   auto stored = store_.GetChannel(caller.organization_id, *id);
   if (!stored.ok()) return stored.status();
-  // Asking again for an existing pair's channel brings back whoever left it.
-  if (!pair_key.empty() && !stored->HasMember(caller.person_id)) {
-    auto joined = store_.Join(caller.organization_id, *id, caller.person_id, clock_.Now());
-    if (!joined.ok()) return joined.status();
-    stored = store_.GetChannel(caller.organization_id, *id);
-    if (!stored.ok()) return stored.status();
+  // Asking again for an existing pair's channel brings back whoever asks, and invites a buddy who
+  // declined or left once more (they are free to decline again).
+  if (!pair_key.empty()) {
+    bool changed = false;
+    if (!stored->HasMember(caller.person_id)) {
+      auto joined = store_.Join(caller.organization_id, *id, caller.person_id, clock_.Now());
+      if (!joined.ok()) return joined.status();
+      changed = true;
+    }
+    const std::string& other = channel.kind == ChannelKind::kBuddy ? channel.invited_ids[0]
+                                                                    : channel.member_ids[1];
+    if (stored->kind == ChannelKind::kBuddy && !stored->HasMember(other) &&
+        !stored->IsInvited(other)) {
+      auto invited = store_.Invite(caller.organization_id, *id, other, clock_.Now());
+      if (!invited.ok()) return invited.status();
+      changed = true;
+    }
+    if (changed) {
+      stored = store_.GetChannel(caller.organization_id, *id);
+      if (!stored.ok()) return stored.status();
+    }
   }
   std::vector<Channel> one{*std::move(stored)};
   if (absl::Status filled = FillUnread(caller, one); !filled.ok()) return filled;

@@ -65,6 +65,10 @@ class NetworkStore {
   virtual absl::StatusOr<bool> Join(const std::string& organization_id,
                                     const std::string& channel_id, const std::string& person_id,
                                     absl::Time now) = 0;
+  // Invites the person (again); false when they are a member or invited already.
+  virtual absl::StatusOr<bool> Invite(const std::string& organization_id,
+                                      const std::string& channel_id, const std::string& person_id,
+                                      absl::Time now) = 0;
   // Removes the person's membership or invitation; false when they had neither.
   virtual absl::StatusOr<bool> Leave(const std::string& organization_id,
                                      const std::string& channel_id, const std::string& person_id,

@@ -265,6 +265,25 @@ const RedisScript& JoinScript() {
   return *script;
 }
 
+const RedisScript& InviteScript() {
+  // KEYS: channel, members, invited, person's channels, events.
+  // ARGV: person, now micros, org, occur time, channel id.
+  static const auto* script = new RedisScript(R"lua(
+  if redis.call('EXISTS', KEYS[1]) == 0 then
+    return redis.error_reply('NOT_FOUND channel_id: no such channel')
+  end
+  if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 0 end
+  if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then return 0 end
+  redis.call('ZADD', KEYS[4], 'NX', ARGV[2], ARGV[5])
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', '1000000', '*', 'type', 'channel.updated',
+             'organization_id', ARGV[3], 'occur_time', ARGV[4], 'channel_id', ARGV[5],
+             'change', 'invited', 'person_id', ARGV[1],
+             'last_sequence', redis.call('HGET', KEYS[1], 'last_sequence') or '0')
+  return 1
+)lua");
+  return *script;
+}
+
 const RedisScript& LeaveScript() {
   // KEYS: channel, members, invited, person's channels, events.
   // ARGV: person, org, occur time, channel id.
@@ -505,6 +524,19 @@ absl::StatusOr<bool> RedisNetworkStore::Join(const std::string& organization_id,
       {ChannelKey(org, channel_id), MembersKey(org, channel_id), InvitedKey(org, channel_id),
        PersonChannelsKey(org, person_id), ReadMarkersKey(org, person_id), EventsKey()},
       {person_id, RedisMicros(now), org, Rfc3339(now), channel_id, absl::StrCat(kMaxMembers)});
+  if (absl::Status status = ScriptStatus(reply); !status.ok()) return status;
+  return reply->integer == 1;
+}
+
+absl::StatusOr<bool> RedisNetworkStore::Invite(const std::string& organization_id,
+                                               const std::string& channel_id,
+                                               const std::string& person_id, absl::Time now) {
+  const std::string& org = organization_id;
+  auto reply = redis_.Eval(InviteScript(),
+                           {ChannelKey(org, channel_id), MembersKey(org, channel_id),
+                            InvitedKey(org, channel_id), PersonChannelsKey(org, person_id),
+                            EventsKey()},
+                           {person_id, RedisMicros(now), org, Rfc3339(now), channel_id});
   if (absl::Status status = ScriptStatus(reply); !status.ok()) return status;
   return reply->integer == 1;
 }

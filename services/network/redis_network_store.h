@@ -28,6 +28,8 @@ class RedisNetworkStore final : public NetworkStore {
       const std::string& organization_id) override;
   absl::StatusOr<bool> Join(const std::string& organization_id, const std::string& channel_id,
                             const std::string& person_id, absl::Time now) override;
+  absl::StatusOr<bool> Invite(const std::string& organization_id, const std::string& channel_id,
+                              const std::string& person_id, absl::Time now) override;
   absl::StatusOr<bool> Leave(const std::string& organization_id, const std::string& channel_id,
                              const std::string& person_id, absl::Time now) override;
   absl::StatusOr<PostResult> PostMessage(const std::string& organization_id,

@@ -324,6 +324,23 @@ TEST_F(NetworkApiTest, NobodyPostsInABuddyChannelBeforeTheInvitedBuddyJoins) {
       grpc::StatusCode::PERMISSION_DENIED);
 }
 
+TEST_F(NetworkApiTest, ABuddyWhoDeclinedCanBeInvitedAgainAndSeesTheInvitationLive) {
+  v1::Channel buddy, again;
+  ASSERT_TRUE(Create(Volunteer(vera_), v1::CHANNEL_KIND_BUDDY, "", {}, {viktor_}, &buddy).ok());
+  ASSERT_TRUE(Leave(Volunteer(viktor_), buddy.channel_id()).ok());  // declines
+  EXPECT_TRUE(Get(Volunteer(vera_), buddy.channel_id()).invited_ids().empty());
+  Subscriber viktor(server_.stub(), Volunteer(viktor_), v1::SubscribeRequest());
+  ASSERT_TRUE(Create(Volunteer(vera_), v1::CHANNEL_KIND_BUDDY, "", {}, {viktor_}, &again).ok());
+  EXPECT_EQ(again.channel_id(), buddy.channel_id());
+  EXPECT_THAT(again.invited_ids(), ::testing::ElementsAre(viktor_));
+  auto events = viktor.WaitForEvents([](const auto& events) { return !events.empty(); });
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0].event_type(), v1::NETWORK_EVENT_TYPE_CHANNEL_UPDATED);
+  EXPECT_THAT(events[0].channel().invited_ids(), ::testing::ElementsAre(viktor_));
+  ASSERT_TRUE(Join(Volunteer(viktor_), buddy.channel_id()).ok());
+  EXPECT_TRUE(Post(Volunteer(vera_), buddy.channel_id(), "glad you are in").ok());
+}
+
 TEST_F(NetworkApiTest, OnlyMembersReadOrPostAndAnotherOrganisationsChannelDoesNotExist) {
   std::string cohort = Cohort();
   ASSERT_TRUE(Post(Volunteer(vera_), cohort, "after tonight's group").ok());
