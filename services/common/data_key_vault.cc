@@ -20,7 +20,7 @@ std::string DataKeyVault::DataKeyKey(const std::string& organization_id,
 }
 
 absl::StatusOr<std::string> DataKeyVault::DataKey(const std::string& organization_id,
-                                               const std::string& owner_id, bool create) {
+                                                  const std::string& owner_id, bool create) {
   std::string cache_key = absl::StrCat(organization_id, "/", owner_id);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -51,16 +51,17 @@ absl::StatusOr<std::string> DataKeyVault::DataKey(const std::string& organizatio
 }
 
 absl::StatusOr<std::string> DataKeyVault::Seal(const std::string& organization_id,
-                                            const std::string& owner_id,
-                                            const std::string& record, const std::string& text) {
+                                               const std::string& owner_id,
+                                               const std::string& record, const std::string& text) {
   auto key = DataKey(organization_id, owner_id, /*create=*/true);
   if (!key.ok()) return key.status();
   return SealAesGcm(*key, text, Aad(organization_id, owner_id, record));
 }
 
 absl::StatusOr<std::string> DataKeyVault::Open(const std::string& organization_id,
-                                            const std::string& owner_id,
-                                            const std::string& record, const std::string& sealed) {
+                                               const std::string& owner_id,
+                                               const std::string& record,
+                                               const std::string& sealed) {
   auto key = DataKey(organization_id, owner_id, /*create=*/false);
   if (!key.ok()) return key.status();
   return OpenAesGcm(*key, sealed, Aad(organization_id, owner_id, record));

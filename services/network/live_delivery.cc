@@ -32,8 +32,7 @@ grpc::Status ToGrpc(const absl::Status& status) { return ToGrpcStatus(status, "S
 
 Subscription::Subscription(grpc::CallbackServerContext* context, v1::SubscribeRequest request,
                            NetworkService& service, LiveHub& hub, BoundedExecutor& executor,
-                           const Authenticator& authenticator, const Clock& clock,
-                           Options options)
+                           const Authenticator& authenticator, const Clock& clock, Options options)
     : context_(context),
       request_(std::move(request)),
       service_(service),
@@ -68,8 +67,7 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Subscription::Prepa
       return InvalidField(absl::StrCat("cursors[", i, "].channel_id"), "must be a channel id");
     }
     if (request_.cursors(i).after_sequence() < 0) {
-      return InvalidField(absl::StrCat("cursors[", i, "].after_sequence"),
-                          "must not be negative");
+      return InvalidField(absl::StrCat("cursors[", i, "].after_sequence"), "must not be negative");
     }
   }
   auto person = service_.Subscriber(caller_);
@@ -566,8 +564,8 @@ void LiveHub::Loop() {
     }
     if (network_last.empty() || directory_last.empty()) {
       auto newest = [&](const std::string& stream) -> absl::StatusOr<std::string> {
-        auto reply = connection->Execute({"XREVRANGE", stream, "+", "-", "COUNT", "1"},
-                                         absl::Seconds(2));
+        auto reply =
+            connection->Execute({"XREVRANGE", stream, "+", "-", "COUNT", "1"}, absl::Seconds(2));
         if (!reply.ok()) return reply.status();
         auto entries = ParseStreamEntries(*reply);
         return entries.empty() ? std::string("0-0") : entries[0].id;
@@ -636,8 +634,8 @@ absl::Status LiveHub::Handle(const std::string& stream, const StreamEntry& entry
     if (theirs.empty()) return absl::OkStatus();
     service_.people().Forget(organization_id, person_id);
     auto person = service_.people().GetPerson(organization_id, person_id);
-    bool gone = person.status().code() == absl::StatusCode::kNotFound ||
-                (person.ok() && !person->active);
+    bool gone =
+        person.status().code() == absl::StatusCode::kNotFound || (person.ok() && !person->active);
     if (!gone && !person.ok()) return person.status();
     Batches batches;
     for (const auto& subscription : theirs) {
@@ -689,8 +687,7 @@ absl::Status LiveHub::Handle(const std::string& stream, const StreamEntry& entry
     for (absl::string_view id : absl::StrSplit(entry.Get("member_ids"), ' ', absl::SkipEmpty())) {
       arriving.insert(std::string(id));
     }
-    for (absl::string_view id :
-         absl::StrSplit(entry.Get("invited_ids"), ' ', absl::SkipEmpty())) {
+    for (absl::string_view id : absl::StrSplit(entry.Get("invited_ids"), ' ', absl::SkipEmpty())) {
       invited.insert(std::string(id));
     }
   } else if (change == "joined") {
@@ -705,18 +702,15 @@ absl::Status LiveHub::Handle(const std::string& stream, const StreamEntry& entry
   for (const auto& subscription : subscriptions) {
     const std::string& person = subscription->person_id();
     if (person == leaving) {
-      Dispatch(batches, subscription, [subscription, updated] {
-        subscription->RemoveChannel(*updated);
-      });
-    } else if ((everyone || arriving.contains(person)) &&
-               subscription->follows_new_channels()) {
+      Dispatch(batches, subscription,
+               [subscription, updated] { subscription->RemoveChannel(*updated); });
+    } else if ((everyone || arriving.contains(person)) && subscription->follows_new_channels()) {
       Dispatch(batches, subscription, [subscription, updated, last_sequence] {
         subscription->AddChannel(*updated, last_sequence);
       });
     } else if (invited.contains(person) || subscription->Follows(channel_id)) {
-      Dispatch(batches, subscription, [subscription, updated] {
-        subscription->ChannelUpdated(*updated);
-      });
+      Dispatch(batches, subscription,
+               [subscription, updated] { subscription->ChannelUpdated(*updated); });
     }
   }
   Flush(batches);

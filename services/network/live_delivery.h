@@ -2,8 +2,8 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <functional>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,8 +68,8 @@ class Subscription final : public grpc::ServerWriteReactor<v1::NetworkEvent> {
   struct ChannelCursor {
     int64_t cursor = 0;
     bool catching_up = false;
-    bool paused = false;                        // waiting for room in the queue
-    std::map<int64_t, Message> held;            // live messages beyond a gap, by sequence
+    bool paused = false;                         // waiting for room in the queue
+    std::map<int64_t, Message> held;             // live messages beyond a gap, by sequence
     absl::flat_hash_set<int64_t> deleted_ahead;  // deletions of sequences not yet queued
   };
 
@@ -178,8 +178,8 @@ class LiveHub {
   size_t next_lane_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;
   std::mutex mu_;
-  absl::flat_hash_map<std::string, absl::flat_hash_map<const Subscription*,
-                                                       std::shared_ptr<Subscription>>>
+  absl::flat_hash_map<std::string,
+                      absl::flat_hash_map<const Subscription*, std::shared_ptr<Subscription>>>
       by_organization_ ABSL_GUARDED_BY(mu_);
 };
 

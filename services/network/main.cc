@@ -30,8 +30,8 @@ class StreamGauge {
                      .Help("Subscribe streams open on this replica.")
                      .Register(metrics.registry())
                      .Add({})),
-        loop_(absl::Seconds(5),
-              [this] { streams_.Set(static_cast<double>(hub_.subscribers())); }) {}
+        loop_(absl::Seconds(5), [this] { streams_.Set(static_cast<double>(hub_.subscribers())); }) {
+  }
 
  private:
   LiveHub& hub_;

@@ -93,9 +93,9 @@ ServerUnaryReactor* NetworkHandler::PostMessage(CallbackServerContext* context,
                                                 const v1::PostMessageRequest* request,
                                                 v1::PostMessageResponse* response) {
   return runner_.Run(context, "PostMessage", [=, this](const Caller& caller) {
-    auto message = service_.PostMessage(caller, request->channel_id(), request->body(),
-                                        request->reply_to_message_id(),
-                                        request->client_message_id());
+    auto message =
+        service_.PostMessage(caller, request->channel_id(), request->body(),
+                             request->reply_to_message_id(), request->client_message_id());
     if (!message.ok()) return message.status();
     *response->mutable_message() = MessageToProto(*message);
     return absl::OkStatus();
@@ -212,8 +212,7 @@ ServerUnaryReactor* NetworkHandler::ReportMessage(CallbackServerContext* context
     auto report = service_.ReportMessage(caller, request->channel_id(), request->message_id(),
                                          request->reason());
     if (!report.ok()) return report.status();
-    *response->mutable_report() =
-        ReportToProto(*report, caller.role == CallerRole::kCoordinator);
+    *response->mutable_report() = ReportToProto(*report, caller.role == CallerRole::kCoordinator);
     return absl::OkStatus();
   });
 }
@@ -252,9 +251,9 @@ ServerUnaryReactor* NetworkHandler::ResolveReport(CallbackServerContext* context
                                                   const v1::ResolveReportRequest* request,
                                                   v1::ResolveReportResponse* response) {
   return runner_.Run(context, "ResolveReport", [=, this](const Caller& caller) {
-    auto report = service_.ResolveReport(caller, request->report_id(),
-                                         static_cast<ReportAction>(request->action()),
-                                         request->note());
+    auto report =
+        service_.ResolveReport(caller, request->report_id(),
+                               static_cast<ReportAction>(request->action()), request->note());
     if (!report.ok()) return report.status();
     *response->mutable_report() = ReportToProto(*report, /*for_coordinator=*/true);
     auto message = service_.ReportedMessage(caller, *report);

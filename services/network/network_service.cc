@@ -147,8 +147,8 @@ absl::StatusOr<Channel> NetworkService::CreateChannel(const Caller& caller, Chan
         return absl::PermissionDeniedError(
             "only coordinators create group and announcement channels");
       }
-      if (absl::Status valid = ValidateText("channel.display_name", input.display_name, 1,
-                                            kMaxDisplayNameChars);
+      if (absl::Status valid =
+              ValidateText("channel.display_name", input.display_name, 1, kMaxDisplayNameChars);
           !valid.ok()) {
         return valid;
       }
@@ -183,13 +183,14 @@ absl::StatusOr<Channel> NetworkService::CreateChannel(const Caller& caller, Chan
                             "is not an active person of the organisation");
       }
       if (!other.ok()) return other.status();
-      if (buddy && (creator->role != PersonRole::kVolunteer ||
-                    other->role != PersonRole::kVolunteer)) {
+      if (buddy &&
+          (creator->role != PersonRole::kVolunteer || other->role != PersonRole::kVolunteer)) {
         return absl::PermissionDeniedError("buddy pairs are between two volunteers");
       }
-      channel.display_name = caller.person_id < other->person_id
-                                 ? absl::StrCat(creator->display_name, " and ", other->display_name)
-                                 : absl::StrCat(other->display_name, " and ", creator->display_name);
+      channel.display_name =
+          caller.person_id < other->person_id
+              ? absl::StrCat(creator->display_name, " and ", other->display_name)
+              : absl::StrCat(other->display_name, " and ", creator->display_name);
       channel.member_ids = {caller.person_id};
       if (buddy) {
         channel.invited_ids = {other->person_id};
@@ -203,8 +204,8 @@ absl::StatusOr<Channel> NetworkService::CreateChannel(const Caller& caller, Chan
       return InvalidField("channel.kind", "must be GROUP, DIRECT, BUDDY or ANNOUNCEMENT");
   }
   // Everyone named must be a person of the organisation, so that nobody is added by a typo.
-  for (size_t i = 0; input.kind == ChannelKind::kGroup && i < channel.member_ids.size() +
-                                                              channel.invited_ids.size();
+  for (size_t i = 0; input.kind == ChannelKind::kGroup &&
+                     i < channel.member_ids.size() + channel.invited_ids.size();
        ++i) {
     bool member = i < channel.member_ids.size();
     const std::string& id =
@@ -234,8 +235,8 @@ absl::StatusOr<Channel> NetworkService::CreateChannel(const Caller& caller, Chan
       if (!joined.ok()) return joined.status();
       changed = true;
     }
-    const std::string& other = channel.kind == ChannelKind::kBuddy ? channel.invited_ids[0]
-                                                                    : channel.member_ids[1];
+    const std::string& other =
+        channel.kind == ChannelKind::kBuddy ? channel.invited_ids[0] : channel.member_ids[1];
     if (stored->kind == ChannelKind::kBuddy && !stored->HasMember(other) &&
         !stored->IsInvited(other)) {
       auto invited = store_.Invite(caller.organization_id, *id, other, clock_.Now());
@@ -285,9 +286,8 @@ absl::StatusOr<Page<Channel>> NetworkService::ListChannels(const Caller& caller,
   Page<Channel> page;
   if (offset >= ids.size()) return page;
   size_t end = std::min(ids.size(), offset + static_cast<size_t>(page_size));
-  auto channels = store_.GetChannels(caller.organization_id,
-                                     std::vector<std::string>(ids.begin() + offset,
-                                                              ids.begin() + end));
+  auto channels = store_.GetChannels(
+      caller.organization_id, std::vector<std::string>(ids.begin() + offset, ids.begin() + end));
   if (!channels.ok()) return channels.status();
   if (absl::Status filled = FillUnread(caller, *channels); !filled.ok()) return filled;
   page.items = *std::move(channels);
@@ -344,7 +344,8 @@ absl::StatusOr<Channel> NetworkService::LeaveChannel(const Caller& caller,
   if (!channel.ok()) return channel.status();
   const std::string& target = person_id.empty() ? caller.person_id : person_id;
   if (channel->kind == ChannelKind::kAnnouncement) {
-    return Refused(kAnnouncementChannel, "everyone in the organisation reads announcement channels");
+    return Refused(kAnnouncementChannel,
+                   "everyone in the organisation reads announcement channels");
   }
   if (target != caller.person_id) {
     if (!IsWellFormedId(target, "p")) return InvalidField("person_id", "must be a person id");
@@ -461,8 +462,7 @@ absl::StatusOr<Page<Message>> NetworkService::ListMessages(const Caller& caller,
                                                            const MessageQuery& query) {
   if (query.after_sequence < 0) return InvalidField("after_sequence", "must not be negative");
   if (query.before_sequence < 0) return InvalidField("before_sequence", "must not be negative");
-  if (!query.thread_root_message_id.empty() &&
-      !IsWellFormedId(query.thread_root_message_id, "m")) {
+  if (!query.thread_root_message_id.empty() && !IsWellFormedId(query.thread_root_message_id, "m")) {
     return InvalidField("thread_root_message_id", "must be a message id");
   }
   int64_t after = query.after_sequence;
@@ -478,8 +478,8 @@ absl::StatusOr<Page<Message>> NetworkService::ListMessages(const Caller& caller,
   Page<Message> page;
   std::vector<Message> messages;
   if (!query.thread_root_message_id.empty()) {
-    auto root = store_.FindMessage(caller.organization_id, channel_id,
-                                   query.thread_root_message_id);
+    auto root =
+        store_.FindMessage(caller.organization_id, channel_id, query.thread_root_message_id);
     if (root.status().code() == absl::StatusCode::kNotFound) {
       return InvalidField("thread_root_message_id", "is not a message of this channel");
     }
@@ -605,8 +605,9 @@ absl::StatusOr<Report> NetworkService::ReportMessage(const Caller& caller,
   if (!sealed.ok()) return sealed.status();
   report.reason = *std::move(sealed);
   // One report per person and message: reporting it again answers the first report.
-  auto id = store_.CreateReport(caller.organization_id, report,
-                                CreateRequest{caller.person_id, absl::StrCat("report:", message_id)});
+  auto id =
+      store_.CreateReport(caller.organization_id, report,
+                          CreateRequest{caller.person_id, absl::StrCat("report:", message_id)});
   if (!id.ok()) return id.status();
   auto stored = store_.GetReport(caller.organization_id, *id);
   if (!stored.ok()) return stored.status();
@@ -648,8 +649,7 @@ absl::StatusOr<Page<Report>> NetworkService::ListReports(const Caller& caller,
 
 absl::StatusOr<Report> NetworkService::ResolveReport(const Caller& caller,
                                                      const std::string& report_id,
-                                                     ReportAction action,
-                                                     const std::string& note) {
+                                                     ReportAction action, const std::string& note) {
   if (!IsWellFormedId(report_id, "r")) return InvalidField("report_id", "must be a report id");
   if (action != ReportAction::kDismiss && action != ReportAction::kDeleteMessage) {
     return InvalidField("action", "must be REPORT_ACTION_DISMISS or REPORT_ACTION_DELETE_MESSAGE");
@@ -698,8 +698,7 @@ absl::StatusOr<Message> NetworkService::ReportedMessage(const Caller& caller,
                                                         const Report& report) {
   auto sequence = store_.FindMessage(caller.organization_id, report.channel_id, report.message_id);
   if (!sequence.ok()) return sequence.status();
-  auto messages =
-      LoadMessages(caller.organization_id, report.channel_id, *sequence, *sequence);
+  auto messages = LoadMessages(caller.organization_id, report.channel_id, *sequence, *sequence);
   if (!messages.ok()) return messages.status();
   if (messages->empty()) return absl::NotFoundError("the message is no longer kept");
   return std::move(messages->front());
@@ -759,8 +758,8 @@ absl::Status NetworkService::ExpireMessages() {
     for (const Channel& channel : *channels) {
       absl::Time cutoff = clock_.Now() - channel.retention;
       for (;;) {
-        auto removed = store_.ExpireMessages(organization_id, channel.channel_id, cutoff,
-                                             kExpireBatch);
+        auto removed =
+            store_.ExpireMessages(organization_id, channel.channel_id, cutoff, kExpireBatch);
         if (!removed.ok()) {
           first_error.Update(removed.status());
           break;

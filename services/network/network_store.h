@@ -95,9 +95,11 @@ class NetworkStore {
                                               const std::string& message_id) = 0;
   // The sequences of a thread (its root and replies) in (after, before), ascending, at most
   // `limit`; before 0 means no bound.
-  virtual absl::StatusOr<std::vector<int64_t>> ThreadSequences(
-      const std::string& organization_id, const std::string& channel_id,
-      const std::string& root_message_id, int64_t after, int64_t before, int limit) = 0;
+  virtual absl::StatusOr<std::vector<int64_t>> ThreadSequences(const std::string& organization_id,
+                                                               const std::string& channel_id,
+                                                               const std::string& root_message_id,
+                                                               int64_t after, int64_t before,
+                                                               int limit) = 0;
   // Empties the message's body and marks it deleted (it keeps its sequence); answers the
   // message as it is now. Deleting twice changes nothing.
   virtual absl::StatusOr<Message> DeleteMessage(const std::string& organization_id,
@@ -127,8 +129,7 @@ class NetworkStore {
                                                       const std::string& person_id) = 0;
   virtual absl::StatusOr<std::vector<NetworkSettings>> GetSettingsOfPeople(
       const std::string& organization_id, const std::vector<std::string>& person_ids) = 0;
-  virtual absl::Status PutSettings(const std::string& organization_id,
-                                   const std::string& person_id,
+  virtual absl::Status PutSettings(const std::string& organization_id, const std::string& person_id,
                                    const NetworkSettings& settings) = 0;
 
   // Adds a report to the organisation's moderation queue, at most once per request.
@@ -142,7 +143,8 @@ class NetworkStore {
                                                    const std::vector<ReportState>& states,
                                                    int page_size, const std::string& position) = 0;
   // Resolves an open report; FAILED_PRECONDITION (REPORT_RESOLVED) when it was resolved already.
-  virtual absl::Status ResolveReport(const std::string& organization_id, const Report& resolved) = 0;
+  virtual absl::Status ResolveReport(const std::string& organization_id,
+                                     const Report& resolved) = 0;
 };
 
 }  // namespace peerwell::network

@@ -79,8 +79,7 @@ std::string RequestKeyOf(const std::string& org, const CreateRequest& request) {
   return RequestKey(org, "network", request.caller_id, request.request_id);
 }
 std::string RequestRetention(const CreateRequest& request) {
-  return request.request_id.empty() ? "0"
-                                    : absl::StrCat(absl::ToInt64Seconds(kRequestIdRetention));
+  return request.request_id.empty() ? "0" : absl::StrCat(absl::ToInt64Seconds(kRequestIdRetention));
 }
 
 // A thread index member: "<root>|<sequence, 20 digits>", so one ZRANGEBYLEX reads a thread in
@@ -112,8 +111,7 @@ absl::StatusOr<Message> UnpackRecord(absl::string_view packed, const std::string
   while (!packed.empty()) {
     size_t colon = packed.find(':');
     size_t length = 0;
-    if (colon == absl::string_view::npos ||
-        !absl::SimpleAtoi(packed.substr(0, colon), &length) ||
+    if (colon == absl::string_view::npos || !absl::SimpleAtoi(packed.substr(0, colon), &length) ||
         packed.size() < colon + 1 + length) {
       return absl::DataLossError("a stored message record is damaged");
     }
@@ -482,8 +480,8 @@ absl::StatusOr<std::vector<Channel>> RedisNetworkStore::GetChannels(
   if (!replies.ok()) return replies.status();
   for (size_t i = 0; i + 2 < replies->size(); i += 3) {
     if ((*replies)[i].elements.empty()) continue;
-    channels.push_back(ChannelFromReplies(organization_id, (*replies)[i], (*replies)[i + 1],
-                                          (*replies)[i + 2]));
+    channels.push_back(
+        ChannelFromReplies(organization_id, (*replies)[i], (*replies)[i + 1], (*replies)[i + 2]));
   }
   return channels;
 }
@@ -532,11 +530,11 @@ absl::StatusOr<bool> RedisNetworkStore::Invite(const std::string& organization_i
                                                const std::string& channel_id,
                                                const std::string& person_id, absl::Time now) {
   const std::string& org = organization_id;
-  auto reply = redis_.Eval(InviteScript(),
-                           {ChannelKey(org, channel_id), MembersKey(org, channel_id),
-                            InvitedKey(org, channel_id), PersonChannelsKey(org, person_id),
-                            EventsKey()},
-                           {person_id, RedisMicros(now), org, Rfc3339(now), channel_id});
+  auto reply =
+      redis_.Eval(InviteScript(),
+                  {ChannelKey(org, channel_id), MembersKey(org, channel_id),
+                   InvitedKey(org, channel_id), PersonChannelsKey(org, person_id), EventsKey()},
+                  {person_id, RedisMicros(now), org, Rfc3339(now), channel_id});
   if (absl::Status status = ScriptStatus(reply); !status.ok()) return status;
   return reply->integer == 1;
 }
@@ -545,11 +543,11 @@ absl::StatusOr<bool> RedisNetworkStore::Leave(const std::string& organization_id
                                               const std::string& channel_id,
                                               const std::string& person_id, absl::Time now) {
   const std::string& org = organization_id;
-  auto reply = redis_.Eval(LeaveScript(),
-                           {ChannelKey(org, channel_id), MembersKey(org, channel_id),
-                            InvitedKey(org, channel_id), PersonChannelsKey(org, person_id),
-                            EventsKey()},
-                           {person_id, org, Rfc3339(now), channel_id});
+  auto reply =
+      redis_.Eval(LeaveScript(),
+                  {ChannelKey(org, channel_id), MembersKey(org, channel_id),
+                   InvitedKey(org, channel_id), PersonChannelsKey(org, person_id), EventsKey()},
+                  {person_id, org, Rfc3339(now), channel_id});
   if (absl::Status status = ScriptStatus(reply); !status.ok()) return status;
   return reply->integer == 1;
 }
@@ -656,11 +654,9 @@ absl::StatusOr<Message> RedisNetworkStore::DeleteMessage(const std::string& orga
     if (message->deleted) return message;
     message->deleted = true;
     message->body.clear();
-    auto reply = redis_.Eval(DeleteScript(),
-                             {MessagesKey(org, channel_id), MessageIdsKey(org, channel_id),
-                              EventsKey()},
-                             {message_id, raw->str, PackRecord(*message), org, Rfc3339(now),
-                              channel_id});
+    auto reply = redis_.Eval(
+        DeleteScript(), {MessagesKey(org, channel_id), MessageIdsKey(org, channel_id), EventsKey()},
+        {message_id, raw->str, PackRecord(*message), org, Rfc3339(now), channel_id});
     absl::Status status = ScriptStatus(reply);
     if (status.code() == absl::StatusCode::kAborted) continue;
     if (!status.ok()) return status;
@@ -673,9 +669,9 @@ absl::StatusOr<int> RedisNetworkStore::ExpireMessages(const std::string& organiz
                                                       const std::string& channel_id,
                                                       absl::Time cutoff, int limit) {
   const std::string& org = organization_id;
-  auto expired = redis_.Execute({"ZRANGEBYSCORE", TimelineKey(org, channel_id), "-inf",
-                                 absl::StrCat("(", RedisMicros(cutoff)), "LIMIT", "0",
-                                 absl::StrCat(limit)});
+  auto expired =
+      redis_.Execute({"ZRANGEBYSCORE", TimelineKey(org, channel_id), "-inf",
+                      absl::StrCat("(", RedisMicros(cutoff)), "LIMIT", "0", absl::StrCat(limit)});
   if (!expired.ok()) return expired.status();
   if (expired->elements.empty()) return 0;
   RedisCommand records = {"HMGET", MessagesKey(org, channel_id)};
@@ -810,9 +806,9 @@ absl::StatusOr<std::string> RedisNetworkStore::CreateReport(const std::string& o
       {RequestKeyOf(org, request), ReportKey(org, report.report_id), ReportsKey(org),
        OpenReportsKey(org)},
       {RequestRetention(request), report.report_id, RedisMicros(report.create_time), "id",
-       report.report_id, "channel_id", report.channel_id, "message_id", report.message_id,
-       "reason", report.reason, "state", absl::StrCat(static_cast<int>(report.state)),
-       "create_time", RedisMicros(report.create_time), "reporter_id", report.reporter_id}));
+       report.report_id, "channel_id", report.channel_id, "message_id", report.message_id, "reason",
+       report.reason, "state", absl::StrCat(static_cast<int>(report.state)), "create_time",
+       RedisMicros(report.create_time), "reporter_id", report.reporter_id}));
   if (!created.ok()) return created.status();
   return created->value;
 }
@@ -838,8 +834,8 @@ absl::StatusOr<Page<Report>> RedisNetworkStore::ListReports(const std::string& o
   // Newest first, filtered by state, reading the index a chunk at a time until the page is full.
   constexpr int kChunk = 100;
   for (;;) {
-    auto ids = redis_.Execute({"ZREVRANGEBYSCORE", index, below, "-inf", "WITHSCORES", "LIMIT",
-                               "0", absl::StrCat(kChunk)});
+    auto ids = redis_.Execute({"ZREVRANGEBYSCORE", index, below, "-inf", "WITHSCORES", "LIMIT", "0",
+                               absl::StrCat(kChunk)});
     if (!ids.ok()) return ids.status();
     std::vector<std::pair<std::string, std::string>> scored = ReplyPairs(*ids);
     if (scored.empty()) return page;
@@ -870,13 +866,13 @@ absl::StatusOr<Page<Report>> RedisNetworkStore::ListReports(const std::string& o
 
 absl::Status RedisNetworkStore::ResolveReport(const std::string& organization_id,
                                               const Report& resolved) {
-  auto reply = redis_.Eval(
-      ResolveReportScript(),
-      {ReportKey(organization_id, resolved.report_id), OpenReportsKey(organization_id)},
-      {resolved.report_id, "state", absl::StrCat(static_cast<int>(resolved.state)), "action",
-       absl::StrCat(static_cast<int>(resolved.action)), "resolve_time",
-       RedisMicros(resolved.resolve_time), "resolved_by", resolved.resolved_by, "note",
-       resolved.note});
+  auto reply =
+      redis_.Eval(ResolveReportScript(),
+                  {ReportKey(organization_id, resolved.report_id), OpenReportsKey(organization_id)},
+                  {resolved.report_id, "state", absl::StrCat(static_cast<int>(resolved.state)),
+                   "action", absl::StrCat(static_cast<int>(resolved.action)), "resolve_time",
+                   RedisMicros(resolved.resolve_time), "resolved_by", resolved.resolved_by, "note",
+                   resolved.note});
   return ScriptStatus(reply);
 }
 

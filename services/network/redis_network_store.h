@@ -32,8 +32,8 @@ class RedisNetworkStore final : public NetworkStore {
                               const std::string& person_id, absl::Time now) override;
   absl::StatusOr<bool> Leave(const std::string& organization_id, const std::string& channel_id,
                              const std::string& person_id, absl::Time now) override;
-  absl::StatusOr<PostResult> PostMessage(const std::string& organization_id,
-                                         const Message& message, const PostRules& rules,
+  absl::StatusOr<PostResult> PostMessage(const std::string& organization_id, const Message& message,
+                                         const PostRules& rules,
                                          const CreateRequest& request) override;
   absl::StatusOr<std::vector<Message>> GetMessages(const std::string& organization_id,
                                                    const std::string& channel_id, int64_t first,
@@ -70,8 +70,7 @@ class RedisNetworkStore final : public NetworkStore {
       const std::string& organization_id, const std::vector<std::string>& person_ids) override;
   absl::Status PutSettings(const std::string& organization_id, const std::string& person_id,
                            const NetworkSettings& settings) override;
-  absl::StatusOr<std::string> CreateReport(const std::string& organization_id,
-                                           const Report& report,
+  absl::StatusOr<std::string> CreateReport(const std::string& organization_id, const Report& report,
                                            const CreateRequest& request) override;
   absl::StatusOr<Report> GetReport(const std::string& organization_id,
                                    const std::string& report_id) override;

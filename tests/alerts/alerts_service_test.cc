@@ -105,7 +105,8 @@ TEST_F(AlertServiceTest, AResolutionNoteIsSealedUnderTheVolunteersKeyAndFoundNow
   everything += peerwell::testing::AppendOnlyFileText(server_.directory());
   EXPECT_EQ(everything.find(canary), std::string::npos);
   // The stored note opens with Vera's key, for this alert only.
-  auto stored = redis_.Execute({"HGET", absl::StrCat("pw:{", kOrg, "}:alerts:alert:", alert), "note"});
+  auto stored =
+      redis_.Execute({"HGET", absl::StrCat("pw:{", kOrg, "}:alerts:alert:", alert), "note"});
   ASSERT_TRUE(stored.ok());
   ASSERT_FALSE(stored->str.empty());
   auto opened = vault_.Open(kOrg, kVera, absl::StrCat(alert, "/resolution"), stored->str);

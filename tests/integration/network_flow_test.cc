@@ -5,8 +5,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "gtest/gtest.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
 #include "peerwell/directory/v1/directory.grpc.pb.h"
 #include "peerwell/network/v1/network.grpc.pb.h"
 #include "services/common/auth.h"
@@ -68,9 +68,8 @@ class NetworkFlowTest : public ::testing::Test {
     request.mutable_channel()->add_member_ids(vera_);
     request.mutable_channel()->add_member_ids(viktor_);
     nv1::CreateChannelResponse response;
-    grpc::Status status =
-        stub.CreateChannel(As(Mint(CallerRole::kCoordinator, coordinator_)).get(), request,
-                           &response);
+    grpc::Status status = stub.CreateChannel(As(Mint(CallerRole::kCoordinator, coordinator_)).get(),
+                                             request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response.channel().channel_id();
   }
@@ -127,14 +126,14 @@ TEST_F(NetworkFlowTest, APostTakenByOneReplicaReachesASubscriberOfTheOther) {
 }
 
 TEST_F(NetworkFlowTest, TheBinaryServesHealthReflectionMetricsAndEndsStreamsOnSigterm) {
-  auto started = peerwell::testing::StartServer(
-      PEERWELL_BUILD_DIR "/services/network/peerwell-network",
-      {{"PEERWELL_JWT_SECRET", suite_->jwt_secret()},
-       {"PEERWELL_MASTER_KEY", peerwell::testing::kTestMasterKey},
-       {"PEERWELL_REDIS_ADDR", suite_->redis().address_string()},
-       {"PEERWELL_DIRECTORY_ADDR", suite_->Target("directory")},
-       // The streams must end at once, not when the grace runs out.
-       {"PEERWELL_SHUTDOWN_GRACE", "4s"}});
+  auto started =
+      peerwell::testing::StartServer(PEERWELL_BUILD_DIR "/services/network/peerwell-network",
+                                     {{"PEERWELL_JWT_SECRET", suite_->jwt_secret()},
+                                      {"PEERWELL_MASTER_KEY", peerwell::testing::kTestMasterKey},
+                                      {"PEERWELL_REDIS_ADDR", suite_->redis().address_string()},
+                                      {"PEERWELL_DIRECTORY_ADDR", suite_->Target("directory")},
+                                      // The streams must end at once, not when the grace runs out.
+                                      {"PEERWELL_SHUTDOWN_GRACE", "4s"}});
   ASSERT_TRUE(started.ok()) << started.status();
   std::string cohort;
   {

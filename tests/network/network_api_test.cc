@@ -143,8 +143,8 @@ class NetworkApiTest : public ::testing::Test {
                                         &organization)
                     .ok());
     org_ = organization.organization().organization_id();
-    coordinator_ = Person(TestToken(CallerRole::kAdmin, "op", org_), dv1::ROLE_COORDINATOR,
-                          "Grace");
+    coordinator_ =
+        Person(TestToken(CallerRole::kAdmin, "op", org_), dv1::ROLE_COORDINATOR, "Grace");
     sam_ = Person(Coordinator(), dv1::ROLE_SUPERVISOR, "Sam");
     vera_ = Person(Coordinator(), dv1::ROLE_VOLUNTEER, "Vera");
     viktor_ = Person(Coordinator(), dv1::ROLE_VOLUNTEER, "Viktor");
@@ -195,8 +195,8 @@ class NetworkApiTest : public ::testing::Test {
   // A cohort group of Vera and Viktor, made by the coordinator.
   std::string Cohort(int64_t retention_seconds = 0) {
     v1::Channel channel;
-    grpc::Status status = Create(Coordinator(), v1::CHANNEL_KIND_GROUP, "Cohort",
-                                 {vera_, viktor_}, {}, &channel, retention_seconds);
+    grpc::Status status = Create(Coordinator(), v1::CHANNEL_KIND_GROUP, "Cohort", {vera_, viktor_},
+                                 {}, &channel, retention_seconds);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return channel.channel_id();
   }
@@ -263,11 +263,10 @@ class NetworkApiTest : public ::testing::Test {
 
 TEST_F(NetworkApiTest, OnlyCoordinatorsCreateGroupsAndAnnouncementsAndOnlyTheyPostAnnouncements) {
   v1::Channel channel;
-  EXPECT_EQ(Create(Volunteer(vera_), v1::CHANNEL_KIND_GROUP, "Mine", {vera_}, {}, &channel)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
-  ASSERT_TRUE(
-      Create(Coordinator(), v1::CHANNEL_KIND_ANNOUNCEMENT, "News", {}, {}, &channel).ok());
+  EXPECT_EQ(
+      Create(Volunteer(vera_), v1::CHANNEL_KIND_GROUP, "Mine", {vera_}, {}, &channel).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Create(Coordinator(), v1::CHANNEL_KIND_ANNOUNCEMENT, "News", {}, {}, &channel).ok());
   EXPECT_EQ(Post(Volunteer(vera_), channel.channel_id(), "may I?").error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   ASSERT_TRUE(Post(Coordinator(), channel.channel_id(), "Welcome, everyone").ok());
@@ -297,9 +296,9 @@ TEST_F(NetworkApiTest, ADirectChannelIsOnePerPairWhoeverAsks) {
   EXPECT_EQ(Create(Volunteer(vera_), v1::CHANNEL_KIND_DIRECT, "", {viktor_, quinn_}, {}, &refused)
                 .error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(Create(Volunteer(vera_), v1::CHANNEL_KIND_DIRECT, "", {vera_}, {}, &refused)
-                .error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      Create(Volunteer(vera_), v1::CHANNEL_KIND_DIRECT, "", {vera_}, {}, &refused).error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(NetworkApiTest, NobodyPostsInABuddyChannelBeforeTheInvitedBuddyJoins) {
@@ -319,9 +318,8 @@ TEST_F(NetworkApiTest, NobodyPostsInABuddyChannelBeforeTheInvitedBuddyJoins) {
   EXPECT_TRUE(Post(Volunteer(vera_), buddy.channel_id(), "hello!").ok());
   // Buddies are volunteers, by their own choice.
   v1::Channel refused;
-  EXPECT_EQ(
-      Create(Sam(), v1::CHANNEL_KIND_BUDDY, "", {}, {vera_}, &refused).error_code(),
-      grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Create(Sam(), v1::CHANNEL_KIND_BUDDY, "", {}, {vera_}, &refused).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST_F(NetworkApiTest, ABuddyWhoDeclinedCanBeInvitedAgainAndSeesTheInvitationLive) {
@@ -347,8 +345,7 @@ TEST_F(NetworkApiTest, OnlyMembersReadOrPostAndAnotherOrganisationsChannelDoesNo
   v1::ListMessagesResponse listed;
   // A supervisor or coordinator who is not a member is refused like anyone else.
   EXPECT_EQ(List(Sam(), cohort, &listed).error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(List(Coordinator(), cohort, &listed).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(List(Coordinator(), cohort, &listed).error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(List(Volunteer(quinn_), cohort, &listed).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Post(Sam(), cohort, "hi").error_code(), grpc::StatusCode::PERMISSION_DENIED);
@@ -358,11 +355,11 @@ TEST_F(NetworkApiTest, OnlyMembersReadOrPostAndAnotherOrganisationsChannelDoesNo
   dv1::CreateOrganizationRequest create;
   create.set_display_name("Elsewhere");
   dv1::CreateOrganizationResponse other;
-  ASSERT_TRUE(server_.directory()
-                  .stub()
-                  .CreateOrganization(As(TestToken(CallerRole::kAdmin, "op", "")).get(), create,
-                                      &other)
-                  .ok());
+  ASSERT_TRUE(
+      server_.directory()
+          .stub()
+          .CreateOrganization(As(TestToken(CallerRole::kAdmin, "op", "")).get(), create, &other)
+          .ok());
   const std::string other_org = other.organization().organization_id();
   std::string stranger = TestToken(
       CallerRole::kCoordinator,
@@ -466,29 +463,33 @@ TEST_F(NetworkApiTest, RepliesFormFlatThreadsListedInOrderAndPaged) {
   ASSERT_EQ(second.messages_size(), 2);
   EXPECT_EQ(second.messages(0).sequence(), 3);
   EXPECT_TRUE(second.next_page_token().empty());
-  EXPECT_EQ(Post(Volunteer(vera_), cohort, "to nothing", nullptr, "m00000000000000000000")
-                .error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      Post(Volunteer(vera_), cohort, "to nothing", nullptr, "m00000000000000000000").error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(NetworkApiTest, ASubscriberResumingOnTheOtherReplicaSeesEveryMessageOnceInOrder) {
   std::string cohort = Cohort();
-  auto first = std::make_unique<Subscriber>(server_.replica(0).stub(), Volunteer(viktor_),
-                                            From(cohort, 0));
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Post(Volunteer(vera_), cohort, "a", nullptr, "", "", 1).ok());
+  auto first =
+      std::make_unique<Subscriber>(server_.replica(0).stub(), Volunteer(viktor_), From(cohort, 0));
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(Post(Volunteer(vera_), cohort, "a", nullptr, "", "", 1).ok());
   auto seen = first->WaitForMessages(10);
   ExpectSequences(seen, 1, 10);
   first->Cancel();
   // While the client is away, both replicas take posts at once.
   std::thread away([&] {
-    for (int i = 0; i < 15; ++i) ASSERT_TRUE(Post(Volunteer(vera_), cohort, "b", nullptr, "", "", 0).ok());
+    for (int i = 0; i < 15; ++i)
+      ASSERT_TRUE(Post(Volunteer(vera_), cohort, "b", nullptr, "", "", 0).ok());
   });
-  for (int i = 0; i < 15; ++i) ASSERT_TRUE(Post(Volunteer(vera_), cohort, "c", nullptr, "", "", 1).ok());
+  for (int i = 0; i < 15; ++i)
+    ASSERT_TRUE(Post(Volunteer(vera_), cohort, "c", nullptr, "", "", 1).ok());
   // It comes back to the other replica mid-flow, from the last sequence it saw.
   Subscriber resumed(server_.replica(1).stub(), Volunteer(viktor_),
                      From(cohort, seen.back().sequence()));
   away.join();
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Post(Volunteer(vera_), cohort, "d", nullptr, "", "", i % 2).ok());
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(Post(Volunteer(vera_), cohort, "d", nullptr, "", "", i % 2).ok());
   ExpectSequences(resumed.WaitForMessages(40), 11, 50);
 }
 
@@ -500,8 +501,8 @@ TEST_F(NetworkApiTest, LivePostsReachSubscribersOnBothReplicasInOrder) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 20; ++i) {
-        ASSERT_TRUE(Post(Volunteer(t % 2 ? vera_ : viktor_), cohort, "live", nullptr, "", "",
-                         t % 2).ok());
+        ASSERT_TRUE(
+            Post(Volunteer(t % 2 ? vera_ : viktor_), cohort, "live", nullptr, "", "", t % 2).ok());
       }
     });
   }
@@ -550,9 +551,9 @@ TEST_F(SlowSubscriberTest, AStalledSubscriberDoesNotDelayAHealthyOneAndIsEndedTo
   grpc::ChannelArguments small_windows;
   small_windows.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   small_windows.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 16 * 1024);
-  auto stalled_stub = v1::PeerNetworkService::NewStub(grpc::CreateCustomChannel(
-      absl::StrCat("127.0.0.1:", server_.replica(0).port()), grpc::InsecureChannelCredentials(),
-      small_windows));
+  auto stalled_stub = v1::PeerNetworkService::NewStub(
+      grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", server_.replica(0).port()),
+                                grpc::InsecureChannelCredentials(), small_windows));
   Subscriber stalled(*stalled_stub, Volunteer(viktor_), From(cohort, 0), /*read=*/false);
   Subscriber healthy(server_.stub(), Volunteer(vera_), From(cohort, 0));
   // Large bodies fill the stalled client's transport windows, then its queue.
@@ -627,8 +628,7 @@ TEST_F(NetworkApiTest, TheOpenReportsQueuePagesWithoutSkippingWhatOthersResolved
     report.set_message_id(message.message_id());
     report.set_reason("please look");
     v1::ReportMessageResponse reported;
-    ASSERT_TRUE(
-        server_.stub().ReportMessage(As(Volunteer(viktor_)).get(), report, &reported).ok());
+    ASSERT_TRUE(server_.stub().ReportMessage(As(Volunteer(viktor_)).get(), report, &reported).ok());
   }
   v1::ListReportsRequest list;
   list.add_states(v1::REPORT_STATE_OPEN);
@@ -662,9 +662,9 @@ TEST_F(NetworkApiTest, ADeletedMessageKeepsItsSequenceWithNoBody) {
   request.set_channel_id(cohort);
   request.set_message_id(first.message_id());
   v1::DeleteMessageResponse response;
-  EXPECT_EQ(server_.stub().DeleteMessage(As(Volunteer(viktor_)).get(), request, &response)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      server_.stub().DeleteMessage(As(Volunteer(viktor_)).get(), request, &response).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   ASSERT_TRUE(server_.stub().DeleteMessage(As(Volunteer(vera_)).get(), request, &response).ok());
   EXPECT_TRUE(response.message().deleted());
   EXPECT_EQ(response.message().body(), "");
@@ -726,8 +726,8 @@ TEST_F(NetworkApiTest, ACanaryBodyIsNowhereInRedisNorItsAppendOnlyFile) {
   ASSERT_TRUE(server_.stub().ReportMessage(As(Volunteer(viktor_)).get(), report, &reported).ok());
   std::string everything = peerwell::testing::AllRedisText(server_.redis());
   ASSERT_NE(everything.find("message.posted"), std::string::npos);  // it did read the events
-  everything += peerwell::testing::AppendOnlyFileText(
-      server_.directory().redis_server().directory());
+  everything +=
+      peerwell::testing::AppendOnlyFileText(server_.directory().redis_server().directory());
   for (const std::string& text : {canary, reason_canary}) {
     EXPECT_EQ(everything.find(text), std::string::npos) << text;
   }
@@ -768,9 +768,8 @@ TEST_F(NetworkApiTest, ReadMarkersArePrivateUnlessReceiptsAreOnAndGiveUnreadCoun
   update.mutable_settings()->set_read_receipts(true);
   update.mutable_update_mask()->add_paths("read_receipts");
   v1::UpdateNetworkSettingsResponse updated;
-  ASSERT_TRUE(server_.stub()
-                  .UpdateNetworkSettings(As(Volunteer(viktor_)).get(), update, &updated)
-                  .ok());
+  ASSERT_TRUE(
+      server_.stub().UpdateNetworkSettings(As(Volunteer(viktor_)).get(), update, &updated).ok());
   ASSERT_TRUE(server_.stub().ListReadMarkers(As(Volunteer(vera_)).get(), markers, &listed).ok());
   ASSERT_EQ(listed.read_markers_size(), 1);
   EXPECT_EQ(listed.read_markers(0).person_id(), viktor_);
@@ -807,9 +806,9 @@ TEST_F(NetworkApiTest, ReportsGoToCoordinatorsWhoDismissOrDeleteAndTheReporterSt
   resolve.set_action(v1::REPORT_ACTION_DELETE_MESSAGE);
   resolve.set_note("talked with both");
   v1::ResolveReportResponse resolved;
-  EXPECT_EQ(server_.stub().ResolveReport(As(Volunteer(vera_)).get(), resolve, &resolved)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      server_.stub().ResolveReport(As(Volunteer(vera_)).get(), resolve, &resolved).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   ASSERT_TRUE(server_.stub().ResolveReport(As(Coordinator()).get(), resolve, &resolved).ok());
   EXPECT_EQ(resolved.report().state(), v1::REPORT_STATE_RESOLVED);
   EXPECT_TRUE(resolved.report().message().deleted());

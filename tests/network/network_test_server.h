@@ -90,8 +90,8 @@ class NetworkTestServer {
   explicit NetworkTestServer(absl::Time start, Subscription::Options options = {})
       : clock_(start), redis_(RedisOptions{directory_.redis_server().address()}) {
     for (int i = 0; i < 2; ++i) {
-      replicas_.push_back(std::make_unique<NetworkReplica>(
-          directory_.redis_server().address(), directory_.port(), clock_, options));
+      replicas_.push_back(std::make_unique<NetworkReplica>(directory_.redis_server().address(),
+                                                           directory_.port(), clock_, options));
     }
   }
 
