@@ -15,6 +15,7 @@
 #include "peerwell/directory/v1/directory.pb.h"
 #include "peerwell/network/v1/network.pb.h"
 #include "peerwell/supervision/v1/supervision.pb.h"
+#include "services/common/log.h"
 
 namespace peerwell::gateway {
 namespace {
@@ -35,36 +36,8 @@ std::unique_ptr<Message> NewMessage(const Descriptor* type) {
   return prototype == nullptr ? nullptr : std::unique_ptr<Message>(prototype->New());
 }
 
-// JSON strings need escaping of quotes, backslashes and control characters.
 std::string JsonString(absl::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppend(&out, "\\u00", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += "\"";
-  return out;
+  return absl::StrCat("\"", JsonEscape(text), "\"");
 }
 
 }  // namespace
