@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/client_context.h"
 #include "services/common/deadline.h"
+#include "services/common/validation.h"
 
 namespace peerwell {
 namespace {
@@ -155,6 +156,13 @@ void DirectoryClient::Forget(const std::string& organization_id, const std::stri
   std::lock_guard<std::mutex> lock(mu_);
   people_.erase(key);
   consents_.erase(key);
+}
+
+std::optional<QuietHours> QuietHoursOf(const directory::v1::Person& person) {
+  auto start = ParseLocalTimeOfDay(person.quiet_hours().start());
+  auto end = ParseLocalTimeOfDay(person.quiet_hours().end());
+  if (!start.has_value() || !end.has_value()) return std::nullopt;
+  return QuietHours{*start, *end};
 }
 
 }  // namespace peerwell

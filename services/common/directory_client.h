@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "peerwell/directory/v1/directory.grpc.pb.h"
 #include "services/common/auth.h"
 #include "services/common/clock.h"
+#include "services/common/quiet_hours.h"
 
 namespace peerwell {
 
@@ -72,5 +74,9 @@ class DirectoryClient final : public ApiKeyAuthenticator {
   absl::flat_hash_map<std::string, Entry<Caller>> api_keys_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Entry<std::string>> tokens_ ABSL_GUARDED_BY(mu_);
 };
+
+// The person's quiet hours as the directory holds them ("HH:MM" to "HH:MM" local); nullopt when
+// they have none.
+std::optional<QuietHours> QuietHoursOf(const directory::v1::Person& person);
 
 }  // namespace peerwell

@@ -1,7 +1,6 @@
 #pragma once
 
 #include "services/common/directory_client.h"
-#include "services/common/validation.h"
 #include "services/network/network_service.h"
 
 namespace peerwell::network {
@@ -27,9 +26,7 @@ class DirectoryPeople final : public PeopleDirectory {
     if (!person->timezone().empty() && absl::LoadTimeZone(person->timezone(), &zone)) {
       facts.zone = zone;
     }
-    auto start = ParseLocalTimeOfDay(person->quiet_hours().start());
-    auto end = ParseLocalTimeOfDay(person->quiet_hours().end());
-    if (start.has_value() && end.has_value()) facts.quiet_hours = QuietHours{*start, *end};
+    facts.quiet_hours = QuietHoursOf(*person);
     return facts;
   }
 

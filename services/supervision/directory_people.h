@@ -2,7 +2,6 @@
 
 #include "services/common/directory_client.h"
 #include "services/common/proto_time.h"
-#include "services/common/validation.h"
 #include "services/supervision/supervision_service.h"
 
 namespace peerwell::supervision {
@@ -42,9 +41,7 @@ class DirectoryPeople final : public PeopleDirectory {
     facts.active = person.status() == directory::v1::PERSON_STATUS_ACTIVE ||
                    person.status() == directory::v1::PERSON_STATUS_UNSPECIFIED;
     facts.timezone = person.timezone();
-    auto start = ParseLocalTimeOfDay(person.quiet_hours().start());
-    auto end = ParseLocalTimeOfDay(person.quiet_hours().end());
-    if (start.has_value() && end.has_value()) facts.quiet_hours = QuietHours{*start, *end};
+    facts.quiet_hours = QuietHoursOf(person);
     facts.supervisor_ids.assign(person.supervisor_ids().begin(), person.supervisor_ids().end());
     if (person.has_create_time()) {
       auto created = TimestampFromProto(person.create_time(), "create_time");
