@@ -73,6 +73,17 @@ absl::StatusOr<PersonFacts> NetworkService::ActivePerson(const Caller& caller) {
   return person;
 }
 
+absl::StatusOr<PersonFacts> NetworkService::ActiveNamed(const Caller& caller,
+                                                        const std::string& person_id,
+                                                        absl::string_view field) {
+  auto person = people_.GetPerson(caller.organization_id, person_id);
+  if (person.status().code() == absl::StatusCode::kNotFound || (person.ok() && !person->active)) {
+    return InvalidField(field,
+                        absl::StrCat(person_id, " is not an active person of the organisation"));
+  }
+  return person;
+}
+
 absl::StatusOr<Channel> NetworkService::VisibleChannel(const Caller& caller,
                                                        const std::string& channel_id) {
   if (!IsWellFormedId(channel_id, "ch")) return InvalidField("channel_id", "must be a channel id");
@@ -86,14 +97,23 @@ absl::Status NetworkService::CheckReadable(const Caller& caller, const Channel& 
   return absl::PermissionDeniedError("only the channel's members read or post in it");
 }
 
+absl::StatusOr<std::pair<Channel, bool>> NetworkService::ChannelForCaller(
+    const Caller& caller, const std::string& channel_id) {
+  if (!IsWellFormedId(channel_id, "ch")) return InvalidField("channel_id", "must be a channel id");
+  return store_.GetChannelForMember(caller.organization_id, channel_id, caller.person_id);
+}
+
 absl::StatusOr<Channel> NetworkService::ReadableChannel(const Caller& caller,
                                                         const std::string& channel_id) {
   auto person = ActivePerson(caller);
   if (!person.ok()) return person.status();
-  auto channel = VisibleChannel(caller, channel_id);
-  if (!channel.ok()) return channel.status();
-  if (absl::Status readable = CheckReadable(caller, *channel); !readable.ok()) return readable;
-  return channel;
+  auto found = ChannelForCaller(caller, channel_id);
+  if (!found.ok()) return found.status();
+  auto& [channel, member] = *found;
+  if (channel.kind != ChannelKind::kAnnouncement && !member) {
+    return absl::PermissionDeniedError("only the channel's members read or post in it");
+  }
+  return std::move(channel);
 }
 
 absl::Status NetworkService::FillUnread(const Caller& caller, std::vector<Channel>& channels) {
@@ -177,11 +197,8 @@ absl::StatusOr<Channel> NetworkService::CreateChannel(const Caller& caller, Chan
         return InvalidField(buddy ? "channel.invited_ids" : "channel.member_ids",
                             "must name exactly one other person");
       }
-      auto other = people_.GetPerson(caller.organization_id, named[0]);
-      if (other.status().code() == absl::StatusCode::kNotFound || (other.ok() && !other->active)) {
-        return InvalidField(buddy ? "channel.invited_ids[0]" : "channel.member_ids[0]",
-                            "is not an active person of the organisation");
-      }
+      auto other =
+          ActiveNamed(caller, named[0], buddy ? "channel.invited_ids[0]" : "channel.member_ids[0]");
       if (!other.ok()) return other.status();
       if (buddy &&
           (creator->role != PersonRole::kVolunteer || other->role != PersonRole::kVolunteer)) {
@@ -210,11 +227,7 @@ absl::StatusOr<Channel> NetworkService::CreateChannel(const Caller& caller, Chan
     bool member = i < channel.member_ids.size();
     const std::string& id =
         member ? channel.member_ids[i] : channel.invited_ids[i - channel.member_ids.size()];
-    auto person = people_.GetPerson(caller.organization_id, id);
-    if (person.status().code() == absl::StatusCode::kNotFound || (person.ok() && !person->active)) {
-      return InvalidField(member ? "channel.member_ids" : "channel.invited_ids",
-                          absl::StrCat(id, " is not an active person of the organisation"));
-    }
+    auto person = ActiveNamed(caller, id, member ? "channel.member_ids" : "channel.invited_ids");
     if (!person.ok()) return person.status();
   }
   channel.channel_id = NewId("ch");
@@ -295,34 +308,43 @@ absl::StatusOr<Page<Channel>> NetworkService::ListChannels(const Caller& caller,
   return page;
 }
 
-absl::StatusOr<Channel> NetworkService::JoinChannel(const Caller& caller,
-                                                    const std::string& channel_id,
-                                                    const std::string& person_id) {
+absl::StatusOr<NetworkService::MembershipChange> NetworkService::PrepareMembershipChange(
+    const Caller& caller, const std::string& channel_id, const std::string& person_id) {
+  if (!person_id.empty() && !IsWellFormedId(person_id, "p")) {
+    return InvalidField("person_id", "must be a person id");
+  }
   auto person = ActivePerson(caller);
   if (!person.ok()) return person.status();
   auto channel = VisibleChannel(caller, channel_id);
   if (!channel.ok()) return channel.status();
-  const std::string& target = person_id.empty() ? caller.person_id : person_id;
   if (channel->kind == ChannelKind::kAnnouncement) {
     return Refused(kAnnouncementChannel,
                    "everyone in the organisation reads announcement channels; there is nothing "
-                   "to join");
+                   "to join or leave");
   }
+  MembershipChange change{*std::move(channel), person_id.empty() ? caller.person_id : person_id};
+  if (change.target != caller.person_id &&
+      (!IsCoordinator(caller) || change.channel.kind != ChannelKind::kGroup)) {
+    return absl::PermissionDeniedError("only coordinators add or remove other people, in groups");
+  }
+  return change;
+}
+
+absl::StatusOr<Channel> NetworkService::JoinChannel(const Caller& caller,
+                                                    const std::string& channel_id,
+                                                    const std::string& person_id) {
+  auto change = PrepareMembershipChange(caller, channel_id, person_id);
+  if (!change.ok()) return change.status();
+  const Channel& channel = change->channel;
+  const std::string& target = change->target;
   if (target != caller.person_id) {
-    if (!IsCoordinator(caller) || channel->kind != ChannelKind::kGroup) {
-      return absl::PermissionDeniedError("only coordinators add other people, to groups");
-    }
-    if (!IsWellFormedId(target, "p")) return InvalidField("person_id", "must be a person id");
-    auto added = people_.GetPerson(caller.organization_id, target);
-    if (added.status().code() == absl::StatusCode::kNotFound || (added.ok() && !added->active)) {
-      return InvalidField("person_id", "is not an active person of the organisation");
-    }
+    auto added = ActiveNamed(caller, target, "person_id");
     if (!added.ok()) return added.status();
-  } else if (!channel->HasMember(target) && !channel->IsInvited(target)) {
-    bool coordinator_to_group = IsCoordinator(caller) && channel->kind == ChannelKind::kGroup;
+  } else if (!channel.HasMember(target) && !channel.IsInvited(target)) {
+    bool coordinator_to_group = IsCoordinator(caller) && channel.kind == ChannelKind::kGroup;
     // Someone who left a direct conversation may come back to it; nobody else joins uninvited.
-    std::vector<std::string> pair = absl::StrSplit(channel->pair_key, ':');
-    bool back_to_direct = channel->kind == ChannelKind::kDirect && pair.size() == 3 &&
+    std::vector<std::string> pair = absl::StrSplit(channel.pair_key, ':');
+    bool back_to_direct = channel.kind == ChannelKind::kDirect && pair.size() == 3 &&
                           (pair[1] == target || pair[2] == target);
     if (!coordinator_to_group && !back_to_direct) {
       return absl::PermissionDeniedError("you were not invited to this channel");
@@ -338,21 +360,11 @@ absl::StatusOr<Channel> NetworkService::JoinChannel(const Caller& caller,
 absl::StatusOr<Channel> NetworkService::LeaveChannel(const Caller& caller,
                                                      const std::string& channel_id,
                                                      const std::string& person_id) {
-  auto person = ActivePerson(caller);
-  if (!person.ok()) return person.status();
-  auto channel = VisibleChannel(caller, channel_id);
-  if (!channel.ok()) return channel.status();
-  const std::string& target = person_id.empty() ? caller.person_id : person_id;
-  if (channel->kind == ChannelKind::kAnnouncement) {
-    return Refused(kAnnouncementChannel,
-                   "everyone in the organisation reads announcement channels");
-  }
-  if (target != caller.person_id) {
-    if (!IsWellFormedId(target, "p")) return InvalidField("person_id", "must be a person id");
-    if (!IsCoordinator(caller) || channel->kind != ChannelKind::kGroup) {
-      return absl::PermissionDeniedError("only coordinators remove other people, from groups");
-    }
-  } else if (!channel->HasMember(target) && !channel->IsInvited(target)) {
+  auto change = PrepareMembershipChange(caller, channel_id, person_id);
+  if (!change.ok()) return change.status();
+  const std::string& target = change->target;
+  if (target == caller.person_id && !change->channel.HasMember(target) &&
+      !change->channel.IsInvited(target)) {
     return absl::PermissionDeniedError("only the channel's members leave it");
   }
   auto left = store_.Leave(caller.organization_id, channel_id, target, clock_.Now());
@@ -380,16 +392,18 @@ absl::StatusOr<Message> NetworkService::PostMessage(const Caller& caller,
   }
   auto person = ActivePerson(caller);
   if (!person.ok()) return person.status();
-  auto channel = VisibleChannel(caller, channel_id);
-  if (!channel.ok()) return channel.status();
+  // Not the member lists (a post reads one membership; its script checks it again, atomically).
+  auto found = ChannelForCaller(caller, channel_id);
+  if (!found.ok()) return found.status();
+  const Channel* channel = &found->first;
   PostRules rules;
   if (channel->kind == ChannelKind::kAnnouncement) {
     if (!IsCoordinator(caller)) {
       return absl::PermissionDeniedError("only coordinators post in announcement channels");
     }
     rules.members_only = false;
-  } else if (absl::Status readable = CheckReadable(caller, *channel); !readable.ok()) {
-    return readable;
+  } else if (!found->second) {
+    return absl::PermissionDeniedError("only the channel's members read or post in it");
   }
   if (channel->kind == ChannelKind::kDirect || channel->kind == ChannelKind::kBuddy) {
     rules.required_members = 2;
@@ -528,8 +542,11 @@ absl::StatusOr<ReadMarker> NetworkService::MarkRead(const Caller& caller,
 
 absl::StatusOr<std::vector<ReadMarker>> NetworkService::ListReadMarkers(
     const Caller& caller, const std::string& channel_id) {
-  auto channel = ReadableChannel(caller, channel_id);
+  auto person = ActivePerson(caller);
+  if (!person.ok()) return person.status();
+  auto channel = VisibleChannel(caller, channel_id);
   if (!channel.ok()) return channel.status();
+  if (absl::Status readable = CheckReadable(caller, *channel); !readable.ok()) return readable;
   auto settings = store_.GetSettingsOfPeople(caller.organization_id, channel->member_ids);
   if (!settings.ok()) return settings.status();
   std::vector<std::string> sharing;

@@ -121,7 +121,23 @@ class NetworkService {
  private:
   // The caller as a person of the organisation, refused when they are not an active one.
   absl::StatusOr<PersonFacts> ActivePerson(const Caller& caller);
+  // Someone a request names in `field`: INVALID_ARGUMENT unless an active person of the
+  // organisation.
+  absl::StatusOr<PersonFacts> ActiveNamed(const Caller& caller, const std::string& person_id,
+                                          absl::string_view field);
+  // What joining and leaving share: the channel (never an announcement channel) and whom it is
+  // about (the caller, or for a coordinator someone in a group).
+  struct MembershipChange {
+    Channel channel;
+    std::string target;
+  };
+  absl::StatusOr<MembershipChange> PrepareMembershipChange(const Caller& caller,
+                                                           const std::string& channel_id,
+                                                           const std::string& person_id);
   absl::StatusOr<Channel> VisibleChannel(const Caller& caller, const std::string& channel_id);
+  // The channel without its lists, and whether the caller is a member (one round trip).
+  absl::StatusOr<std::pair<Channel, bool>> ChannelForCaller(const Caller& caller,
+                                                            const std::string& channel_id);
   absl::Status CheckReadable(const Caller& caller, const Channel& channel);
   absl::Status FillUnread(const Caller& caller, std::vector<Channel>& channels);
   absl::StatusOr<Message> Opened(const std::string& organization_id, Message message);

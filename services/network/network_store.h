@@ -46,6 +46,11 @@ class NetworkStore {
   // NOT_FOUND when the organisation has no such channel.
   virtual absl::StatusOr<Channel> GetChannel(const std::string& organization_id,
                                              const std::string& channel_id) = 0;
+  // The channel without its member and invitation lists, and whether `person_id` is a member:
+  // what reading or posting needs, in one round trip however large the channel.
+  virtual absl::StatusOr<std::pair<Channel, bool>> GetChannelForMember(
+      const std::string& organization_id, const std::string& channel_id,
+      const std::string& person_id) = 0;
   // The channels that exist among `channel_ids`, in that order.
   virtual absl::StatusOr<std::vector<Channel>> GetChannels(
       const std::string& organization_id, const std::vector<std::string>& channel_ids) = 0;

@@ -466,6 +466,18 @@ absl::StatusOr<Channel> RedisNetworkStore::GetChannel(const std::string& organiz
   return std::move(channels->front());
 }
 
+absl::StatusOr<std::pair<Channel, bool>> RedisNetworkStore::GetChannelForMember(
+    const std::string& organization_id, const std::string& channel_id,
+    const std::string& person_id) {
+  auto replies =
+      redis_.ExecuteAll({{"HGETALL", ChannelKey(organization_id, channel_id)},
+                         {"SISMEMBER", MembersKey(organization_id, channel_id), person_id}});
+  if (!replies.ok()) return replies.status();
+  if ((*replies)[0].elements.empty()) return absl::NotFoundError("channel_id: no such channel");
+  Channel channel = ChannelFromReplies(organization_id, (*replies)[0], RedisReply{}, RedisReply{});
+  return std::make_pair(std::move(channel), (*replies)[1].integer == 1);
+}
+
 absl::StatusOr<std::vector<Channel>> RedisNetworkStore::GetChannels(
     const std::string& organization_id, const std::vector<std::string>& channel_ids) {
   std::vector<RedisCommand> commands;

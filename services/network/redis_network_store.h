@@ -17,6 +17,9 @@ class RedisNetworkStore final : public NetworkStore {
                                             const CreateRequest& request) override;
   absl::StatusOr<Channel> GetChannel(const std::string& organization_id,
                                      const std::string& channel_id) override;
+  absl::StatusOr<std::pair<Channel, bool>> GetChannelForMember(
+      const std::string& organization_id, const std::string& channel_id,
+      const std::string& person_id) override;
   absl::StatusOr<std::vector<Channel>> GetChannels(
       const std::string& organization_id, const std::vector<std::string>& channel_ids) override;
   absl::StatusOr<std::vector<std::string>> ListAnnouncementChannelIds(

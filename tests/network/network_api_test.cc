@@ -468,6 +468,53 @@ TEST_F(NetworkApiTest, RepliesFormFlatThreadsListedInOrderAndPaged) {
       grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(NetworkApiTest, ARetriedCreateMakesOneChannelAndListingStopsBeforeASequence) {
+  v1::CreateChannelRequest create;
+  create.mutable_channel()->set_kind(v1::CHANNEL_KIND_GROUP);
+  create.mutable_channel()->set_display_name("Region north");
+  create.mutable_channel()->add_member_ids(vera_);
+  create.set_request_id("create-north-1");
+  v1::CreateChannelResponse first, again;
+  ASSERT_TRUE(server_.stub().CreateChannel(As(Coordinator()).get(), create, &first).ok());
+  ASSERT_TRUE(
+      server_.replica(1).stub().CreateChannel(As(Coordinator()).get(), create, &again).ok());
+  EXPECT_EQ(again.channel().channel_id(), first.channel().channel_id());
+  v1::ListChannelsResponse listed;
+  ASSERT_TRUE(server_.stub()
+                  .ListChannels(As(Volunteer(vera_)).get(), v1::ListChannelsRequest(), &listed)
+                  .ok());
+  EXPECT_EQ(listed.channels_size(), 1);
+
+  const std::string& north = first.channel().channel_id();
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_TRUE(Post(Volunteer(vera_), north, absl::StrCat("note ", i)).ok());
+  }
+  v1::ListMessagesRequest request;
+  request.set_channel_id(north);
+  request.set_after_sequence(1);
+  request.set_before_sequence(4);
+  v1::ListMessagesResponse between;
+  ASSERT_TRUE(server_.stub().ListMessages(As(Volunteer(vera_)).get(), request, &between).ok());
+  ASSERT_EQ(between.messages_size(), 2);
+  EXPECT_EQ(between.messages(0).sequence(), 2);
+  EXPECT_EQ(between.messages(1).sequence(), 3);
+}
+
+TEST_F(NetworkApiTest, ACoordinatorModeratesAMessageWithoutAReportOrMembership) {
+  std::string cohort = Cohort();
+  v1::Message message;
+  ASSERT_TRUE(Post(Volunteer(vera_), cohort, "out of line", &message).ok());
+  v1::DeleteMessageRequest request;
+  request.set_channel_id(cohort);
+  request.set_message_id(message.message_id());
+  v1::DeleteMessageResponse response;
+  EXPECT_EQ(server_.stub().DeleteMessage(As(Sam()).get(), request, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(server_.stub().DeleteMessage(As(Coordinator()).get(), request, &response).ok());
+  EXPECT_TRUE(response.message().deleted());
+  EXPECT_EQ(response.message().sequence(), message.sequence());
+}
+
 TEST_F(NetworkApiTest, ASubscriberResumingOnTheOtherReplicaSeesEveryMessageOnceInOrder) {
   std::string cohort = Cohort();
   auto first =
