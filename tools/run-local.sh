@@ -22,6 +22,7 @@ checkin_port=${PEERWELL_CHECKIN_PORT:-50052}
 alerts_port=${PEERWELL_ALERTS_PORT:-50053}
 supervision_port=${PEERWELL_SUPERVISION_PORT:-50054}
 network_port=${PEERWELL_NETWORK_PORT:-50055}
+gateway_port=${PEERWELL_GATEWAY_PORT:-8080}
 export PEERWELL_DIRECTORY_ADDR="127.0.0.1:$directory_port"
 export PEERWELL_CHECKIN_ADDR="127.0.0.1:$checkin_port"
 export PEERWELL_ALERTS_ADDR="127.0.0.1:$alerts_port"
@@ -69,6 +70,7 @@ start_service checkin "$checkin_port" 9552
 start_service alerts "$alerts_port" 9553
 start_service supervision "$supervision_port" 9554
 start_service network "$network_port" 9555
+start_service gateway "$gateway_port" 9556
 
 ctl="$bin/tools/peerwellctl/peerwellctl"
 "$ctl" demo seed
@@ -81,6 +83,7 @@ PeerWell is running (logs in .local/logs/):
   alerts      gRPC $PEERWELL_ALERTS_ADDR   metrics http://127.0.0.1:9553/metrics
   supervision gRPC $PEERWELL_SUPERVISION_ADDR   metrics http://127.0.0.1:9554/metrics
   network     gRPC $PEERWELL_NETWORK_ADDR   metrics http://127.0.0.1:9555/metrics
+  gateway     HTTP http://127.0.0.1:$gateway_port/   metrics http://127.0.0.1:9556/metrics
   redis       $PEERWELL_REDIS_ADDR (append-only, appendfsync always)
 
 Try, in another terminal from $root:

@@ -18,10 +18,6 @@ v1::Factor FactorToProto(const Factor& factor) {
   return proto;
 }
 
-void SetTime(google::protobuf::Timestamp* out, absl::Time time) {
-  if (time != absl::InfinitePast()) *out = TimestampToProto(time);
-}
-
 // Acknowledge deadlines run to 30 days; rule windows (baseline, hours, talk) to a year.
 absl::StatusOr<absl::Duration> Deadline(const google::protobuf::Duration& proto,
                                         absl::string_view field) {
@@ -57,16 +53,16 @@ v1::Alert AlertToProto(const Alert& alert) {
   for (const Factor& factor : alert.factors) {
     *proto.add_factors() = FactorToProto(factor);
   }
-  SetTime(proto.mutable_trigger_time(), alert.trigger_time);
-  SetTime(proto.mutable_ack_deadline_time(), alert.ack_deadline_time);
-  SetTime(proto.mutable_acknowledge_time(), alert.acknowledge_time);
+  SetKnownTime(alert.trigger_time, [&] { return proto.mutable_trigger_time(); });
+  SetKnownTime(alert.ack_deadline_time, [&] { return proto.mutable_ack_deadline_time(); });
+  SetKnownTime(alert.acknowledge_time, [&] { return proto.mutable_acknowledge_time(); });
   proto.set_acknowledged_by(alert.acknowledged_by);
   proto.set_escalation_level(alert.escalation_level);
-  SetTime(proto.mutable_resolve_time(), alert.resolve_time);
+  SetKnownTime(alert.resolve_time, [&] { return proto.mutable_resolve_time(); });
   proto.set_resolved_by(alert.resolved_by);
   proto.set_outcome(static_cast<v1::Outcome>(alert.outcome));
   proto.set_occurrence_count(alert.occurrence_count);
-  SetTime(proto.mutable_last_occurrence_time(), alert.last_occurrence_time);
+  SetKnownTime(alert.last_occurrence_time, [&] { return proto.mutable_last_occurrence_time(); });
   proto.set_silenced(alert.silenced);
   proto.set_inhibited(alert.inhibited);
   return proto;

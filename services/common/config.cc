@@ -126,17 +126,12 @@ absl::StatusOr<std::string> ReadSecret(absl::string_view name, const std::string
   return contents;
 }
 
-std::vector<SettingSpec> ServiceSettingSpecs(const ServiceDefaults& defaults) {
+std::vector<SettingSpec> ProcessSettingSpecs(const ServiceDefaults& defaults) {
   return {
       {"listen_addr", "PEERWELL_LISTEN_ADDR", LocalAddress(defaults.grpc_port),
        "host:port the server binds; port 0 picks a free port"},
       {"metrics_addr", "PEERWELL_METRICS_ADDR", LocalAddress(defaults.metrics_port),
        "host:port of the Prometheus /metrics endpoint; port 0 picks a free port"},
-      {"redis_addr", "PEERWELL_REDIS_ADDR", "127.0.0.1:6379", "host:port or unix:/path"},
-      {"jwt_secret", "PEERWELL_JWT_SECRET", "", "HS256 signing secret (at least 32 bytes)"},
-      {"jwt_secret_file", "PEERWELL_JWT_SECRET_FILE", "", "file holding the signing secret"},
-      {"master_key", "PEERWELL_MASTER_KEY", "", "base64 of the 32-byte master key"},
-      {"master_key_file", "PEERWELL_MASTER_KEY_FILE", "", "file holding the master key"},
       {"directory_addr", "PEERWELL_DIRECTORY_ADDR", "127.0.0.1:50051", "directory service"},
       {"checkin_addr", "PEERWELL_CHECKIN_ADDR", "127.0.0.1:50052", "check-in service"},
       {"alerts_addr", "PEERWELL_ALERTS_ADDR", "127.0.0.1:50053", "alert service"},
@@ -145,11 +140,59 @@ std::vector<SettingSpec> ServiceSettingSpecs(const ServiceDefaults& defaults) {
       {"log_level", "PEERWELL_LOG_LEVEL", "info", "debug, info, warning or error"},
       {"shutdown_grace", "PEERWELL_SHUTDOWN_GRACE", "10s",
        "how long SIGTERM waits for in-flight calls"},
+  };
+}
+
+std::vector<SettingSpec> ServiceSettingSpecs(const ServiceDefaults& defaults) {
+  std::vector<SettingSpec> specs = ProcessSettingSpecs(defaults);
+  specs.insert(specs.end(), {
+      {"redis_addr", "PEERWELL_REDIS_ADDR", "127.0.0.1:6379", "host:port or unix:/path"},
+      {"jwt_secret", "PEERWELL_JWT_SECRET", "", "HS256 signing secret (at least 32 bytes)"},
+      {"jwt_secret_file", "PEERWELL_JWT_SECRET_FILE", "", "file holding the signing secret"},
+      {"master_key", "PEERWELL_MASTER_KEY", "", "base64 of the 32-byte master key"},
+      {"master_key_file", "PEERWELL_MASTER_KEY_FILE", "", "file holding the master key"},
       {"worker_threads", "PEERWELL_WORKER_THREADS", "32",
        "threads that run handlers (blocking work never runs on gRPC's threads)"},
       {"event_claim_idle", "PEERWELL_EVENT_CLAIM_IDLE", "30s",
        "how long an event may wait with a silent consumer before another replica takes it"},
+  });
+  return specs;
+}
+
+absl::StatusOr<ProcessConfig> ReadProcessConfig(const std::map<std::string, std::string>& settings,
+                                                const ServiceDefaults& defaults) {
+  auto setting = [&](const std::string& name) {
+    auto it = settings.find(name);
+    return it == settings.end() ? std::string() : it->second;
   };
+  ProcessConfig config;
+  config.service_name = defaults.service_name;
+  for (const char* name : {"listen_addr", "metrics_addr", "directory_addr", "checkin_addr",
+                           "alerts_addr", "supervision_addr", "network_addr"}) {
+    if (auto status = ValidateHostPort(absl::StrCat("--", name), setting(name)); !status.ok()) {
+      return status;
+    }
+  }
+  config.listen_addr = setting("listen_addr");
+  config.metrics_addr = setting("metrics_addr");
+  config.directory_addr = setting("directory_addr");
+  config.checkin_addr = setting("checkin_addr");
+  config.alerts_addr = setting("alerts_addr");
+  config.supervision_addr = setting("supervision_addr");
+  config.network_addr = setting("network_addr");
+
+  config.log_level = absl::AsciiStrToLower(setting("log_level"));
+  if (config.log_level != "debug" && config.log_level != "info" && config.log_level != "warning" &&
+      config.log_level != "error") {
+    return absl::InvalidArgumentError(
+        "--log_level (PEERWELL_LOG_LEVEL): expected debug, info, warning or error");
+  }
+  if (!absl::ParseDuration(setting("shutdown_grace"), &config.shutdown_grace) ||
+      config.shutdown_grace < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--shutdown_grace (PEERWELL_SHUTDOWN_GRACE): expected a duration such as 10s");
+  }
+  return config;
 }
 
 absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& args,
@@ -157,16 +200,10 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& 
   auto settings = ParseSettings(args, ServiceSettingSpecs(defaults));
   if (!settings.ok()) return settings.status();
   auto& s = *settings;
+  auto process = ReadProcessConfig(s, defaults);
+  if (!process.ok()) return process.status();
   ServiceConfig config;
-  config.service_name = defaults.service_name;
-  config.listen_addr = s["listen_addr"];
-  config.metrics_addr = s["metrics_addr"];
-  for (const char* name : {"listen_addr", "metrics_addr", "directory_addr", "checkin_addr",
-                           "alerts_addr", "supervision_addr", "network_addr"}) {
-    if (auto status = ValidateHostPort(absl::StrCat("--", name), s[name]); !status.ok()) {
-      return status;
-    }
-  }
+  static_cast<ProcessConfig&>(config) = *std::move(process);
   auto redis = ParseRedisAddress(s["redis_addr"]);
   if (!redis.ok()) {
     return absl::InvalidArgumentError(
@@ -192,23 +229,6 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& 
   }
   config.master_key = *master;
 
-  config.directory_addr = s["directory_addr"];
-  config.checkin_addr = s["checkin_addr"];
-  config.alerts_addr = s["alerts_addr"];
-  config.supervision_addr = s["supervision_addr"];
-  config.network_addr = s["network_addr"];
-
-  config.log_level = absl::AsciiStrToLower(s["log_level"]);
-  if (config.log_level != "debug" && config.log_level != "info" && config.log_level != "warning" &&
-      config.log_level != "error") {
-    return absl::InvalidArgumentError(
-        "--log_level (PEERWELL_LOG_LEVEL): expected debug, info, warning or error");
-  }
-  if (!absl::ParseDuration(s["shutdown_grace"], &config.shutdown_grace) ||
-      config.shutdown_grace < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        "--shutdown_grace (PEERWELL_SHUTDOWN_GRACE): expected a duration such as 10s");
-  }
   if (!absl::SimpleAtoi(s["worker_threads"], &config.worker_threads) || config.worker_threads < 1 ||
       config.worker_threads > 1024) {
     return absl::InvalidArgumentError(

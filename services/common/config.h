@@ -39,14 +39,11 @@ absl::StatusOr<RedisAddress> ParseRedisAddress(absl::string_view text);
 // "host:port" with a numeric port 0-65535 (0 asks the kernel for a free port).
 absl::Status ValidateHostPort(absl::string_view setting, absl::string_view text);
 
-// The configuration every PeerWell server shares (SPEC §8).
-struct ServiceConfig {
+// What every PeerWell process that serves shares (SPEC §8): the gRPC servers and the gateway.
+struct ProcessConfig {
   std::string service_name;
   std::string listen_addr;
   std::string metrics_addr;
-  RedisAddress redis;
-  std::string jwt_secret;
-  std::string master_key;  // base64 of 32 bytes; empty when the service encrypts nothing
   std::string directory_addr;
   std::string checkin_addr;
   std::string alerts_addr;
@@ -54,6 +51,13 @@ struct ServiceConfig {
   std::string network_addr;
   std::string log_level;
   absl::Duration shutdown_grace = absl::Seconds(10);
+};
+
+// The configuration of a service's gRPC server.
+struct ServiceConfig : ProcessConfig {
+  RedisAddress redis;
+  std::string jwt_secret;
+  std::string master_key;  // base64 of 32 bytes; empty when the service encrypts nothing
   int worker_threads = 32;
   // How long an event may stay unacknowledged with a consumer before another takes it over.
   absl::Duration event_claim_idle = absl::Seconds(30);
@@ -71,6 +75,12 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& 
 
 // The settings a server accepts, for --help.
 std::vector<SettingSpec> ServiceSettingSpecs(const ServiceDefaults& defaults);
+
+// The settings of ProcessConfig, and reading them from what ParseSettings returned; for a process
+// with settings of its own beside them (the gateway).
+std::vector<SettingSpec> ProcessSettingSpecs(const ServiceDefaults& defaults);
+absl::StatusOr<ProcessConfig> ReadProcessConfig(const std::map<std::string, std::string>& settings,
+                                                const ServiceDefaults& defaults);
 
 // Reads a secret given directly or through a *_FILE setting; trailing newlines are dropped.
 absl::StatusOr<std::string> ReadSecret(absl::string_view name, const std::string& value,

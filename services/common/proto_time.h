@@ -10,6 +10,14 @@ namespace peerwell {
 
 // An unset time (InfinitePast or InfiniteFuture) maps to the empty Timestamp.
 google::protobuf::Timestamp TimestampToProto(absl::Time time);
+// Sets a Timestamp field (`mutable_field()` returns it) only for a known time, so that a time not
+// yet reached (an alert not acknowledged) stays absent instead of showing the epoch in JSON.
+template <typename MutableField>
+void SetKnownTime(absl::Time time, MutableField mutable_field) {
+  if (time != absl::InfinitePast() && time != absl::InfiniteFuture()) {
+    *mutable_field() = TimestampToProto(time);
+  }
+}
 // INVALID_ARGUMENT naming `field` outside Timestamp's range (years 1-9999) or with bad nanos.
 absl::StatusOr<absl::Time> TimestampFromProto(const google::protobuf::Timestamp& proto,
                                               absl::string_view field);

@@ -65,7 +65,7 @@ v1::Report ReportToProto(const Report& report, bool for_coordinator) {
   proto.set_state(static_cast<v1::ReportState>(report.state));
   proto.set_action(static_cast<v1::ReportAction>(report.action));
   *proto.mutable_create_time() = TimestampToProto(report.create_time);
-  *proto.mutable_resolve_time() = TimestampToProto(report.resolve_time);
+  SetKnownTime(report.resolve_time, [&] { return proto.mutable_resolve_time(); });
   if (for_coordinator) {
     proto.set_reporter_id(report.reporter_id);
     proto.set_resolved_by(report.resolved_by);

@@ -10,6 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -93,7 +94,34 @@ absl::StatusOr<std::unique_ptr<LocalSuite>> LocalSuite::Start(const SuiteOptions
     env.push_back({absl::StrCat("PEERWELL_", absl::AsciiStrToUpper(name), "_ADDR"),
                    suite->Target(name)});
   }
+  // Last, in front of every service: the HTTP gateway (one replica: it keeps no state).
+  std::string gateway = FindBinary(options.binaries, "gateway");
+  if (gateway.empty()) {
+    return absl::NotFoundError(absl::StrCat("no peerwell-gateway under ", options.binaries));
+  }
+  absl::Time started = absl::Now();
+  auto server = StartServer(gateway, env, absl::Milliseconds(1));
+  if (!server.ok()) return server.status();
+  int port = 0;
+  if (!absl::SimpleAtoi(server->address.substr(server->address.rfind(':') + 1), &port) ||
+      !WaitFor([&] { return absl::StrContains(HttpGet(port, "/healthz"), "\"SERVING\""); },
+               absl::Seconds(10), absl::Milliseconds(1))) {
+    return absl::UnavailableError("peerwell-gateway never answered /healthz");
+  }
+  Service service;
+  service.name = "gateway";
+  service.start_to_serving = absl::Now() - started;
+  service.address = std::move(server->address);
+  service.metrics_port = server->metrics_port;
+  service.process = std::move(server->process);
+  suite->services_.push_back(std::move(service));
   return suite;
+}
+
+int LocalSuite::gateway_port() const {
+  const std::string& address = service("gateway").address;
+  int port = 0;
+  return absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port) ? port : 0;
 }
 
 LocalSuite::~LocalSuite() {

@@ -25,7 +25,7 @@ struct SuiteOptions {
 // The whole suite, as production runs it: a redis-server of its own (append-only, appendfsync
 // always, on a Unix socket in a temporary directory) and the directory, check-in, alerts,
 // supervision and network binaries on free loopback ports, started in that order, with fresh
-// secrets. Each service finds those started before it through Target(), which names every
+// secrets, and the HTTP gateway in front of them. Each service finds those started before it through Target(), which names every
 // replica, as a headless Service does in Kubernetes. Everything stops when it goes out of scope.
 class LocalSuite {
  public:
@@ -49,6 +49,8 @@ class LocalSuite {
   // round_robin channel.
   std::string Target(const std::string& name) const;
   const std::vector<Service>& services() const { return services_; }
+  // The port of the gateway's HTTP server on 127.0.0.1.
+  int gateway_port() const;
   // The most resident memory a service has had so far, in MiB (VmHWM): its peak under the load,
   // even when read after an idle baseline round.
   static double ResidentMiB(const Service& service);

@@ -1,0 +1,69 @@
+#include "services/gateway/http_rules.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace peerwell::gateway {
+
+const std::vector<std::pair<std::string, std::string>>& SecurityHeaders() {
+  static const auto* headers = new std::vector<std::pair<std::string, std::string>>{
+      {"Content-Security-Policy",
+       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'"},
+      {"X-Content-Type-Options", "nosniff"},
+      {"X-Frame-Options", "DENY"},
+      {"Referrer-Policy", "no-referrer"},
+      {"Strict-Transport-Security", "max-age=31536000; includeSubDomains"},
+      {"Cross-Origin-Opener-Policy", "same-origin"},
+      {"Cross-Origin-Resource-Policy", "same-origin"},
+      {"Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"},
+  };
+  return *headers;
+}
+
+bool OriginAllowed(const std::vector<std::string>& allowlist, absl::string_view origin) {
+  return !origin.empty() && std::find(allowlist.begin(), allowlist.end(), origin) != allowlist.end();
+}
+
+std::vector<std::pair<std::string, std::string>> CorsPreflightHeaders(absl::string_view origin) {
+  return {
+      {"Access-Control-Allow-Origin", std::string(origin)},
+      {"Access-Control-Allow-Methods", "POST, GET"},
+      {"Access-Control-Allow-Headers",
+       "Authorization, X-Api-Key, Content-Type, Connect-Protocol-Version, Connect-Timeout-Ms, "
+       "Connect-Content-Encoding, Connect-Accept-Encoding, X-User-Agent"},
+      {"Access-Control-Max-Age", "7200"},
+      {"Vary", "Origin"},
+  };
+}
+
+absl::StatusOr<ConnectContentType> ParseConnectContentType(absl::string_view header) {
+  absl::string_view type = header.substr(0, header.find(';'));
+  std::string lower = absl::AsciiStrToLower(absl::StripAsciiWhitespace(type));
+  if (lower == "application/json") return ConnectContentType{false, true};
+  if (lower == "application/proto") return ConnectContentType{false, false};
+  if (lower == "application/connect+json") return ConnectContentType{true, true};
+  if (lower == "application/connect+proto") return ConnectContentType{true, false};
+  return absl::UnimplementedError(absl::StrCat(
+      "Content-Type must be application/json or application/proto (unary calls), "
+      "application/connect+json or application/connect+proto (streaming calls); got '",
+      header, "'"));
+}
+
+std::string ContentTypeOf(const ConnectContentType& type) {
+  if (type.streaming) return type.json ? "application/connect+json" : "application/connect+proto";
+  return type.json ? "application/json" : "application/proto";
+}
+
+std::optional<std::string> CredentialOf(absl::string_view authorization,
+                                        absl::string_view api_key) {
+  if (!authorization.empty()) return std::string(authorization);
+  if (!api_key.empty()) return absl::StrCat("x-api-key ", api_key);
+  return std::nullopt;
+}
+
+}  // namespace peerwell::gateway

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace peerwell::gateway {
+
+// What the gateway answers with on every response, whatever the route: a strict
+// Content-Security-Policy (the dashboard loads nothing from another host and runs no inline
+// script) and the usual headers against sniffing, framing and leaking the address (which may
+// carry a sign-in token in its fragment).
+const std::vector<std::pair<std::string, std::string>>& SecurityHeaders();
+
+// Whether a browser page from `origin` may call the API: only origins on the allowlist, compared
+// exactly (scheme, host and port); with no allowlist, none.
+bool OriginAllowed(const std::vector<std::string>& allowlist, absl::string_view origin);
+// The headers of a CORS preflight answer for an allowed origin.
+std::vector<std::pair<std::string, std::string>> CorsPreflightHeaders(absl::string_view origin);
+
+// How a Connect request's body is encoded, from its Content-Type.
+struct ConnectContentType {
+  bool streaming = false;  // application/connect+json or application/connect+proto
+  bool json = true;        // otherwise protobuf's binary encoding
+};
+// UNIMPLEMENTED (HTTP 415) for anything else.
+absl::StatusOr<ConnectContentType> ParseConnectContentType(absl::string_view header);
+std::string ContentTypeOf(const ConnectContentType& type);
+
+// The credential a request carries (Authorization, else x-api-key), which keys the cap on its
+// open streams; nullopt when it carries none.
+std::optional<std::string> CredentialOf(absl::string_view authorization,
+                                        absl::string_view api_key);
+
+}  // namespace peerwell::gateway
