@@ -369,14 +369,23 @@ TEST_F(PeerwellctlTest, TheSupervisorHandlesTheSeededAlertAndWatchesTheStream) {
       absl::Seconds(20), absl::Milliseconds(200)))
       << list.output;
   EXPECT_THAT(list.output, HasSubstr("ESCALATION"));
+  // Supervisors think in names: the volunteer is shown by display name, not by id.
+  std::string jonas_line;
+  for (absl::string_view line : absl::StrSplit(list.output, '\n')) {
+    if (absl::StartsWith(line, alert_id)) jonas_line = std::string(line);
+  }
+  EXPECT_THAT(jonas_line, HasSubstr("Jonas Nielsen"));
+  EXPECT_THAT(jonas_line, Not(HasSubstr(" p")));
 
   CtlRun get = Ctl({"--token", supervisor, "alerts", "get", alert_id});
   ASSERT_EQ(get.exit_code, 0) << get.output;
   EXPECT_THAT(get.output, HasSubstr("factors:"));
+  EXPECT_THAT(get.output, ::testing::ContainsRegex("volunteer: +Jonas Nielsen \\(p[0-9a-f]+\\)"));
 
   CtlRun ack = Ctl({"--token", supervisor, "alerts", "ack", alert_id});
   ASSERT_EQ(ack.exit_code, 0) << ack.output;
   EXPECT_THAT(ack.output, HasSubstr("acknowledged"));
+  EXPECT_THAT(ack.output, HasSubstr("by Mette Rasmussen"));
 
   // A wellbeing alert needs to say what came of it.
   CtlRun no_outcome = Ctl({"--token", supervisor, "alerts", "resolve", alert_id});

@@ -135,7 +135,7 @@ absl::Status RunAlertsList(Context& context, const ParsedArgs& args) {
       FetchPages(context.alerts, context.token, &Stub::ListAlerts, request, args.Has("all"));
   if (!response.ok()) return response.status();
   std::vector<alerts_v1::Alert> alerts(response->alerts().begin(), response->alerts().end());
-  std::string human = alerts.empty() ? "no alerts found\n" : AlertsTable(alerts);
+  std::string human = alerts.empty() ? "no alerts found\n" : AlertsTable(alerts, VisiblePersonNames(context));
   if (absl::Status printed = Print(context, *response, human); !printed.ok()) return printed;
   if (!context.json) NoteMorePages(response->next_page_token(), "alerts");
   return absl::OkStatus();
@@ -146,7 +146,7 @@ absl::Status RunAlertsGet(Context& context, const ParsedArgs& args) {
   request.set_alert_id(args.positionals()[0]);
   auto response = context.alerts.Call(&Stub::GetAlert, request, context.token);
   if (!response.ok()) return response.status();
-  return Print(context, *response, AlertText(response->alert()));
+  return Print(context, *response, AlertText(response->alert(), VisiblePersonNames(context)));
 }
 
 absl::Status RunAlertsAck(Context& context, const ParsedArgs& args) {
@@ -156,7 +156,7 @@ absl::Status RunAlertsAck(Context& context, const ParsedArgs& args) {
   if (!response.ok()) return response.status();
   return Print(context, *response,
                absl::StrCat("alert ", response->alert().alert_id(), " acknowledged\n\n",
-                            AlertText(response->alert())));
+                            AlertText(response->alert(), VisiblePersonNames(context))));
 }
 
 absl::Status RunAlertsResolve(Context& context, const ParsedArgs& args) {
@@ -174,7 +174,7 @@ absl::Status RunAlertsResolve(Context& context, const ParsedArgs& args) {
   if (!response.ok()) return response.status();
   return Print(context, *response,
                absl::StrCat("alert ", response->alert().alert_id(), " resolved\n\n",
-                            AlertText(response->alert())));
+                            AlertText(response->alert(), VisiblePersonNames(context))));
 }
 
 absl::Status RunAlertsProfile(Context& context, const ParsedArgs& args) {
@@ -292,6 +292,7 @@ absl::Status RunAlertsWatch(Context& context, const ParsedArgs& args) {
   // The server answers with its initial metadata once the stream is live (or ends it at once).
   reader->WaitForInitialMetadata();
   std::cerr << "watching alerts at " << context.alerts.address() << "; Ctrl-C to stop\n";
+  const PersonNames names = VisiblePersonNames(context);
   std::string last_token = request.resume_token();
   int seen = 0;
   absl::Status printed = absl::OkStatus();
@@ -307,7 +308,7 @@ absl::Status RunAlertsWatch(Context& context, const ParsedArgs& args) {
       }
       std::cout << *json << std::endl;
     } else {
-      std::cout << AlertEventLine(event) << std::endl;
+      std::cout << AlertEventLine(event, names) << std::endl;
     }
     if (count > 0 && ++seen >= count) {
       call.TryCancel();

@@ -127,11 +127,12 @@ std::string FormatDurationProto(const google::protobuf::Duration& duration) {
                               absl::Nanoseconds(duration.nanos()));
 }
 
-std::string AlertsTable(const std::vector<alerts_v1::Alert>& alerts) {
+std::string AlertsTable(const std::vector<alerts_v1::Alert>& alerts, const PersonNames& names) {
   std::vector<std::vector<std::string>> rows;
   for (const alerts_v1::Alert& alert : alerts) {
     rows.push_back({alert.alert_id(), PriorityWord(alert.priority()), StateCell(alert),
-                    alert.rule_id(), alert.volunteer_id(), absl::StrCat(alert.escalation_level()),
+                    alert.rule_id(), names(alert.volunteer_id()),
+                    absl::StrCat(alert.escalation_level()),
                     absl::StrCat(alert.occurrence_count()), FormatTimestamp(alert.trigger_time())});
   }
   return FormatTable(
@@ -139,12 +140,15 @@ std::string AlertsTable(const std::vector<alerts_v1::Alert>& alerts) {
       rows);
 }
 
-std::string AlertText(const alerts_v1::Alert& alert) {
+std::string AlertText(const alerts_v1::Alert& alert, const PersonNames& names) {
   Fields fields = {{"alert", alert.alert_id()},
                    {"priority", PriorityWord(alert.priority())},
                    {"state", StateCell(alert)},
                    {"rule", alert.rule_id()},
-                   {"volunteer", alert.volunteer_id()},
+                   {"volunteer", names(alert.volunteer_id()) == alert.volunteer_id()
+                                     ? alert.volunteer_id()
+                                     : absl::StrCat(names(alert.volunteer_id()), " (",
+                                                    alert.volunteer_id(), ")")},
                    {"triggered", FormatTimestamp(alert.trigger_time())},
                    {"occurrences", absl::StrCat(alert.occurrence_count(), ", last ",
                                                 FormatTimestamp(alert.last_occurrence_time()))},
@@ -152,12 +156,12 @@ std::string AlertText(const alerts_v1::Alert& alert) {
                    {"escalation", absl::StrCat(alert.escalation_level())}};
   if (!alert.acknowledged_by().empty()) {
     fields.emplace_back("acknowledged", absl::StrCat(FormatTimestamp(alert.acknowledge_time()),
-                                                     " by ", alert.acknowledged_by()));
+                                                     " by ", names(alert.acknowledged_by())));
   }
   if (alert.state() == alerts_v1::ALERT_STATE_RESOLVED) {
     fields.emplace_back("resolved",
                         absl::StrCat(FormatTimestamp(alert.resolve_time()), " by ",
-                                     alert.resolved_by().empty() ? "-" : alert.resolved_by()));
+                                     alert.resolved_by().empty() ? "-" : names(alert.resolved_by())));
     fields.emplace_back("outcome", OutcomeWord(alert.outcome()));
   }
   std::string out = FormatFields(fields);
@@ -239,11 +243,12 @@ std::string PolicyText(const alerts_v1::AlertPolicy& policy) {
   });
 }
 
-std::string AlertEventLine(const alerts_v1::AlertEvent& event) {
+std::string AlertEventLine(const alerts_v1::AlertEvent& event, const PersonNames& names) {
   const alerts_v1::Alert& alert = event.alert();
   return absl::StrCat(FormatTimestamp(EventTime(event)), "  ",
                       AlertEventTypeWord(event.event_type()), "  ", PriorityWord(alert.priority()),
-                      "  ", alert.rule_id(), "  ", alert.volunteer_id(), "  ", alert.alert_id());
+                      "  ", alert.rule_id(), "  ", names(alert.volunteer_id()), "  ",
+                      alert.alert_id());
 }
 
 }  // namespace peerwell::ctl

@@ -12,6 +12,7 @@
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "peerwell/alerts/v1/alerts.pb.h"
+#include "tools/peerwellctl/format.h"
 
 namespace peerwell::ctl {
 
@@ -41,9 +42,10 @@ std::string FormatDurationProto(const google::protobuf::Duration& duration);
 
 // --- Human-readable output -------------------------------------------------------------------
 
-std::string AlertsTable(const std::vector<alerts_v1::Alert>& alerts);
+// Volunteers (and who acknowledged or resolved) by display name, from `names`.
+std::string AlertsTable(const std::vector<alerts_v1::Alert>& alerts, const PersonNames& names);
 // The alert's fields, then its factors.
-std::string AlertText(const alerts_v1::Alert& alert);
+std::string AlertText(const alerts_v1::Alert& alert, const PersonNames& names);
 // Each factor's row (id, value, threshold, points) with its description on wrapped lines below,
 // in the order given.
 std::string FactorsText(const std::vector<alerts_v1::Factor>& factors);
@@ -53,6 +55,6 @@ std::string SilencesTable(const std::vector<alerts_v1::Silence>& silences);
 std::string SilenceText(const alerts_v1::Silence& silence);
 std::string PolicyText(const alerts_v1::AlertPolicy& policy);
 // One line of `alerts watch`: time, event, priority, rule, volunteer, alert id.
-std::string AlertEventLine(const alerts_v1::AlertEvent& event);
+std::string AlertEventLine(const alerts_v1::AlertEvent& event, const PersonNames& names);
 
 }  // namespace peerwell::ctl

@@ -31,6 +31,19 @@ std::optional<Backend> StatusBackend(const absl::Status& status) {
   return static_cast<Backend>(value);
 }
 
+PersonNames VisiblePersonNames(Context& context) {
+  PersonNames names;
+  if (context.json) return names;
+  auto people = FetchPages(context.directory, context.token,
+                           &directory::v1::DirectoryService::Stub::ListPeople,
+                           directory::v1::ListPeopleRequest(), /*all=*/true);
+  if (!people.ok()) return names;
+  for (const directory::v1::Person& person : people->people()) {
+    names.Add(person.person_id(), person.display_name());
+  }
+  return names;
+}
+
 absl::Status Print(const Context& context, const google::protobuf::Message& response,
                    const std::string& human) {
   if (!context.json) {

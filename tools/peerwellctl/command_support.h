@@ -16,6 +16,10 @@
 
 namespace peerwell::ctl {
 
+// The display names of the people the caller may see in the directory; with --json, or when the
+// directory cannot be asked, none (ids are shown instead: the names only help reading).
+PersonNames VisiblePersonNames(Context& context);
+
 // Prints the response as JSON with --json, else the human-readable text.
 absl::Status Print(const Context& context, const google::protobuf::Message& response,
                    const std::string& human);

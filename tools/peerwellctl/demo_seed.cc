@@ -81,17 +81,17 @@ constexpr DemoPerson kDemoSupervisors[] = {
 // scores, and one has left everything off (the default), so the consent rules show.
 constexpr DemoPerson kDemoVolunteers[] = {
     {"volunteer-amira", "Amira Haddad", v1::ROLE_VOLUNTEER, "Europe/London",
-     "22:00", "07:00", 12, false, 0, {true, true, true}},
+     "22:00", "07:00", 20, false, 0, {true, true, true}},
     {"volunteer-jonas", "Jonas Nielsen", v1::ROLE_VOLUNTEER, "Europe/Copenhagen",
-     "22:30", "07:30", 8, false, 0, {true, true, false}},
+     "22:30", "07:30", 12, false, 0, {true, true, false}},
     {"volunteer-zofia", "Zofia Wiśniewska", v1::ROLE_VOLUNTEER, "Europe/Warsaw",
-     "23:00", "07:00", 10, false, 0, {true, true, true}},
+     "23:00", "07:00", 20, false, 0, {true, true, true}},
     {"volunteer-sean", "Seán O'Brien", v1::ROLE_VOLUNTEER, "Europe/Dublin",
-     "22:00", "08:00", 16, false, 1, {true, true, false}},
+     "22:00", "08:00", 24, false, 1, {true, true, false}},
     {"volunteer-priya", "Priya Natarajan", v1::ROLE_VOLUNTEER, "Europe/London",
-     "21:30", "07:00", 6, false, 1, {true, false, false}},
+     "21:30", "07:00", 20, false, 1, {true, false, false}},
     {"volunteer-kwame", "Kwame Mensah", v1::ROLE_VOLUNTEER, "Europe/London",
-     "22:00", "06:30", 12, false, 1, {false, false, false}},
+     "22:00", "06:30", 20, false, 1, {false, false, false}},
 };
 // clang-format on
 
@@ -102,10 +102,14 @@ constexpr int kHistoryWeeks = 8;
 constexpr int kWho5EveryDays = 14;
 constexpr int kCbiEveryDays = 30;
 constexpr int kCbiCount = 3;
-// The second volunteer (Jonas) is burning out: volunteering-related burnout rising over the last
-// three CBIs and WHO-5 falling, so that the alerts service has something to find. Everyone else
-// stays mostly healthy.
+// The story a new user follows on the dashboard: the second volunteer (Jonas) is drifting into
+// burnout (volunteering-related burnout rising over the last three CBIs, WHO-5 falling, sessions
+// that stay with him, more hours than he agreed), the third (Zofia) met a suicide disclosure last
+// night, and everyone else is well: their sessions rarely stay with them and fit the hours they
+// agreed, so no other alert clutters the picture.
 constexpr int kStrugglingVolunteer = 1;
+constexpr int kIncidentVolunteer = 2;
+constexpr absl::Duration kIncidentBeforeNow = absl::Hours(16);
 
 // Supervision: both supervisors are available Monday to Thursday (weekdays 1-4), 09:00-17:00 in
 // their own timezone, unless they have set their availability themselves.
@@ -349,11 +353,16 @@ std::vector<PlannedCheckin> PlanHistory(int volunteer) {
       int turn = volunteer + week + i;
       bool hard_weeks = struggling && week >= kHistoryWeeks - 3;
       AddAnswer(request, "energy", struggling ? std::max(1, 4 - week / 3 - i % 2) : 3 + turn % 3);
-      AddAnswer(request, "stayed_with_me", hard_weeks || turn % 5 == 0 ? 1 : 0);
+      // Well volunteers: a session stays with them about once a month, never twice in the
+      // fortnight the talk_repeated rule looks at.
+      bool stayed = hard_weeks || (!struggling && i == 0 && week % 4 == volunteer % 4);
+      AddAnswer(request, "stayed_with_me", stayed ? 1 : 0);
       // A "yes" would raise a support request; the demo leaves that for someone to try.
       AddAnswer(request, "want_to_talk", 0);
       checkin_v1::CheckinContext& session = *request.mutable_context();
-      session.set_hours(hard_weeks ? 3.0 : 1.5 + 0.5 * (turn % 4));
+      // 1.5-2 hours, 10-11 sessions in four weeks: inside the 20+ hours a month the well
+      // volunteers agreed (with the policy's 25 % margin); Jonas's hard weeks are not.
+      session.set_hours(hard_weeks ? 3.0 : 1.5 + 0.5 * (turn % 2));
       session.set_session_kind((volunteer + i) % 2 == 0 ? "group" : "one_to_one");
       session.set_sessions_facilitated(1);
     }
@@ -422,6 +431,22 @@ absl::Status ImportCheckinHistory(Context& context, const std::string& secret, S
     }
   }
   demo.checkins_imported = imported;
+
+  // The night's critical incident, reported by the volunteer herself (a re-run returns it).
+  const v1::Person& reporter = demo.volunteers[kIncidentVolunteer];
+  checkin_v1::ReportCriticalIncidentRequest incident;
+  incident.set_incident_type(checkin_v1::INCIDENT_TYPE_SUICIDE_DISCLOSURE);
+  *incident.mutable_occur_time() = TimestampToProto(this_hour - kIncidentBeforeNow);
+  incident.set_request_id(RequestId("incident"));
+  auto reported = context.checkin.Call(
+      &CheckinStub::ReportCriticalIncident, incident,
+      Mint(secret, v1::ROLE_VOLUNTEER, reporter.person_id(),
+           demo.organization.organization_id(), kSeedingTokenLifetime));
+  if (!reported.ok()) {
+    return FromBackend(Backend::kCheckin,
+                       InStep(absl::StrCat("reporting ", reporter.display_name(), "'s incident"),
+                              reported.status()));
+  }
   return absl::OkStatus();
 }
 
@@ -831,10 +856,11 @@ std::string CheckinSummary(const SeededDemo& demo) {
   return absl::StrCat("\nCheck-in history: ", *demo.checkins_imported, " check-ins over about ",
                       kHistoryWeeks, " weeks (WHO-5, CBI, after-session pulses).\n",
                       kDemoVolunteers[kStrugglingVolunteer].display_name,
-                      "'s show rising burnout and falling wellbeing. A re-run returns the same "
-                      "ones.\nWhen the alerts service runs, alerts about ",
-                      kDemoVolunteers[kStrugglingVolunteer].display_name,
-                      " follow for their supervisor (the token below): peerwellctl alerts list\n");
+                      "'s show rising burnout and falling wellbeing; ",
+                      kDemoVolunteers[kIncidentVolunteer].display_name,
+                      " reported a critical incident last night; everyone else is well. A re-run "
+                      "returns the same ones.\nWhen the alerts service runs, alerts about them "
+                      "follow for their supervisor (the token below): peerwellctl alerts list\n");
 }
 
 std::string SupervisionSummary(const SeededDemo& demo) {

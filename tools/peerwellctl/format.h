@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -74,6 +75,20 @@ std::string StatusWord(v1::PersonStatus status);
 std::string OnOff(bool value);
 // "2025-03-01 09:30:00 UTC", or "-" for an unset timestamp.
 std::string FormatTimestamp(const google::protobuf::Timestamp& time);
+
+// Display names by person id, for output that people read: supervisors think in names. An id
+// with no known name shows as itself.
+class PersonNames {
+ public:
+  void Add(const std::string& id, const std::string& name) { names_[id] = name; }
+  std::string operator()(const std::string& id) const {
+    auto it = names_.find(id);
+    return it == names_.end() || it->second.empty() ? id : it->second;
+  }
+
+ private:
+  std::map<std::string, std::string> names_;
+};
 std::string HumanTime(absl::Time time);
 // RFC 3339 in UTC with a "Z", as protobuf's JSON mapping writes times.
 std::string JsonTime(absl::Time time);
