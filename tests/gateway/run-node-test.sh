@@ -6,5 +6,5 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 eval "$("$root/tools/deploy-tools.sh")"
-export DEPLOY_NODE_MODULES
+export DEPLOY_NODE_MODULES DEPLOY_CHROMIUM
 exec "$DEPLOY_NODE" "$@"

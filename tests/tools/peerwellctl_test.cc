@@ -10,12 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/common/auth.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/process.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/tokens.h"
@@ -270,6 +273,31 @@ TEST_F(PeerwellctlTest, CreatesAnOrganisationItsCoordinatorAndAnApiKey) {
   ASSERT_EQ(keys.exit_code, 0) << keys.output;
   EXPECT_THAT(keys.output, HasSubstr("Partner"));
   EXPECT_THAT(keys.output, Not(HasSubstr("pwk_")));
+}
+
+// A sign-in link for the dashboard: the gateway's address with the person's token in the
+// fragment, valid for a working day (not --as's usual 15 minutes).
+TEST_F(PeerwellctlTest, DashboardUrlSignsInAsTheGivenPersonForAWorkingDay) {
+  absl::Time minted = absl::Now();
+  CtlRun url = Ctl({"--as", "supervisor:p0000000000000000beef:o00000000000000000001",
+                    "dashboard-url", "--gateway", "https://peerwell.example.org/"});
+  ASSERT_EQ(url.exit_code, 0) << url.output;
+  const std::string prefix = "https://peerwell.example.org/#token=";
+  ASSERT_TRUE(absl::StartsWith(url.output, prefix)) << url.output;
+  std::string token(absl::StripTrailingAsciiWhitespace(url.output.substr(prefix.size())));
+
+  peerwell::testing::FakeClock clock(minted + absl::Hours(7) + absl::Minutes(50));
+  TokenVerifier verifier(peerwell::testing::kTestJwtSecret, &clock);
+  auto caller = verifier.Verify(token);
+  ASSERT_TRUE(caller.ok()) << caller.status();
+  EXPECT_EQ(caller->person_id, "p0000000000000000beef");
+  EXPECT_EQ(caller->role, CallerRole::kSupervisor);
+  clock.Advance(absl::Minutes(20));
+  EXPECT_FALSE(TokenVerifier(peerwell::testing::kTestJwtSecret, &clock).Verify(token).ok());
+
+  CtlRun nobody = Ctl({"dashboard-url"});
+  EXPECT_EQ(nobody.exit_code, 2) << nobody.output;
+  EXPECT_THAT(nobody.output, HasSubstr("--as"));
 }
 
 TEST_F(PeerwellctlTest, SeedsCheckinHistoryOnceAndTheVolunteerListsIt) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "absl/strings/string_view.h"
 #include "tools/peerwellctl/args.h"
 #include "tools/peerwellctl/service_client.h"
@@ -46,6 +47,9 @@ struct Command {
   bool uses_identity = true;
   CommandFunction run = nullptr;
   Backend backend = Backend::kDirectory;
+  // How long a token minted for --as lives: one invocation's worth, unless the command hands the
+  // token on (a dashboard sign-in link lasts a working day).
+  absl::Duration as_token_lifetime = absl::Minutes(15);
 };
 
 // Every command, in the order `peerwellctl help` lists them.

@@ -1,5 +1,6 @@
 #include "tools/peerwellctl/command_support.h"
 
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -7,6 +8,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace peerwell::ctl {
 namespace {
@@ -29,6 +31,17 @@ std::optional<Backend> StatusBackend(const absl::Status& status) {
     return std::nullopt;
   }
   return static_cast<Backend>(value);
+}
+
+std::string GatewayUrl(const ParsedArgs& args) {
+  if (auto flag = args.Get("gateway")) return *flag;
+  const char* env = std::getenv("PEERWELL_GATEWAY_URL");
+  return env != nullptr && *env != '\0' ? env : "http://127.0.0.1:8080";
+}
+
+std::string DashboardUrl(absl::string_view gateway, absl::string_view token) {
+  absl::string_view base = absl::StripSuffix(gateway, "/");
+  return absl::StrCat(base, "/#token=", token);
 }
 
 PersonNames VisiblePersonNames(Context& context) {

@@ -20,6 +20,12 @@ namespace peerwell::ctl {
 // directory cannot be asked, none (ids are shown instead: the names only help reading).
 PersonNames VisiblePersonNames(Context& context);
 
+// The gateway's address: --gateway, else $PEERWELL_GATEWAY_URL, else the local run's.
+std::string GatewayUrl(const ParsedArgs& args);
+// The link that signs into the dashboard with `token` (kept in the fragment, which browsers
+// never send to a server).
+std::string DashboardUrl(absl::string_view gateway, absl::string_view token);
+
 // Prints the response as JSON with --json, else the human-readable text.
 absl::Status Print(const Context& context, const google::protobuf::Message& response,
                    const std::string& human);

@@ -106,6 +106,19 @@ absl::Status RunToken(Context& context, const ParsedArgs& args) {
   return absl::OkStatus();
 }
 
+absl::Status RunDashboardUrl(Context& context, const ParsedArgs& args) {
+  if (context.token.empty()) {
+    return UsageError("say who signs in: --as ROLE:PERSON_ID:ORG_ID, --token or $PEERWELL_TOKEN");
+  }
+  std::string url = DashboardUrl(GatewayUrl(args), context.token);
+  if (context.json) {
+    std::cout << "{\"url\":" << JsonString(url) << "}\n";
+  } else {
+    std::cout << url << "\n";
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RunOrgCreate(Context& context, const ParsedArgs& args) {
   v1::CreateOrganizationRequest request;
   request.set_display_name(args.positionals()[0]);
@@ -315,6 +328,19 @@ const std::vector<Command>& AllCommands() {
          "An admin token with --org may create that organisation's first coordinator.",
          false,
          RunToken},
+        {"dashboard-url",
+         {},
+         "print a link that signs into the dashboard in a browser",
+         {{"gateway", FlagKind::kValue, "URL",
+           "the gateway (default $PEERWELL_GATEWAY_URL, else http://127.0.0.1:8080)"}},
+         "Signs in as the identity of --as (a token minted for 8 hours), --token or\n"
+         "$PEERWELL_TOKEN: peerwellctl --as supervisor:PERSON_ID:ORG_ID dashboard-url\n"
+         "Anyone holding the link acts as that person until the token expires: share it\n"
+         "only with them.",
+         true,
+         RunDashboardUrl,
+         Backend::kDirectory,
+         absl::Hours(8)},
         {"org create",
          {"NAME"},
          "create an organisation (admin)",
@@ -426,15 +452,18 @@ const std::vector<Command>& AllCommands() {
         {"demo seed",
          {},
          "seed a demo organisation: people, consent, check-ins, supervision, peer network",
-         {},
+         {{"gateway", FlagKind::kValue, "URL",
+           "where the dashboard links printed at the end point (default $PEERWELL_GATEWAY_URL, "
+           "else http://127.0.0.1:8080)"}},
          "Needs PEERWELL_JWT_SECRET or PEERWELL_JWT_SECRET_FILE: it acts as the platform operator\n"
          "(admin subject \"demo-admin\") and mints every other identity itself, so --token and\n"
          "--as are not used. Creates \"Harbour Peer Support (demo)\", its coordinator, 2\n"
          "supervisors and 6 volunteers, assigns 3 volunteers to each supervisor and sets each\n"
          "volunteer's consent. When the check-in service answers (--checkin-addr), imports about\n"
          "8 weeks of check-ins per volunteer (WHO-5 every 14 days, CBI every 30, 2-3 pulses a\n"
-         "week); Jonas Nielsen's show rising burnout, so that with the alerts service running his\n"
-         "supervisor (the printed one) gets cbi_rise alerts. Fixed request ids make a re-run\n"
+         "week); Jonas Nielsen's show rising burnout and Zofia Wiśniewska reports a critical\n"
+         "incident, so that with the alerts service running their supervisor (the printed one)\n"
+         "gets alerts about them, and nobody else. Fixed request ids make a re-run\n"
          "(within the services' 7-day request-id retention) return the same organisation, people\n"
          "and check-ins. Then, with the supervision service (--supervision-addr; it must answer),\n"
          "gives both supervisors Monday-Thursday 09:00-17:00 (unless they set their own), a\n"

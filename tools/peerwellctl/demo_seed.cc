@@ -940,7 +940,7 @@ std::string NetworkSummary(const SeededDemo& demo) {
       FormatTable({"CHANNEL", "KIND", "MESSAGES", "NAME", "PEOPLE"}, rows));
 }
 
-std::string HumanSummary(const SeededDemo& demo) {
+std::string HumanSummary(const SeededDemo& demo, absl::string_view gateway) {
   std::vector<std::vector<std::string>> rows;
   auto add = [&rows](const v1::Person& person, absl::string_view supervisor,
                      absl::string_view consent) {
@@ -966,6 +966,13 @@ std::string HumanSummary(const SeededDemo& demo) {
   token("coordinator", demo.coordinator, demo.coordinator_token);
   token("supervisor", demo.supervisors[0], demo.supervisor_token);
   token("volunteer", demo.volunteers[0], demo.volunteer_token);
+  absl::StrAppend(&out, "\nThe dashboard in a browser, signed in (when the gateway runs at ", gateway,
+                  "):\n  ", demo.supervisors[0].display_name(), ", supervisor:  ",
+                  DashboardUrl(gateway, demo.supervisor_token), "\n  ",
+                  demo.coordinator.display_name(), ", coordinator:  ",
+                  DashboardUrl(gateway, demo.coordinator_token), "\n  ",
+                  demo.volunteers[0].display_name(), ", volunteer:  ",
+                  DashboardUrl(gateway, demo.volunteer_token), "\n");
   return out;
 }
 
@@ -1019,13 +1026,13 @@ absl::StatusOr<std::string> JsonSummary(const SeededDemo& demo) {
 
 }  // namespace
 
-absl::Status RunDemoSeed(Context& context, const ParsedArgs&) {
+absl::Status RunDemoSeed(Context& context, const ParsedArgs& args) {
   auto secret = LoadSigningSecret();
   if (!secret.ok()) return secret.status();
   auto demo = Seed(context, *secret);
   if (!demo.ok()) return demo.status();
   if (!context.json) {
-    std::cout << HumanSummary(*demo);
+    std::cout << HumanSummary(*demo, GatewayUrl(args));
     return absl::OkStatus();
   }
   auto json = JsonSummary(*demo);

@@ -34,8 +34,6 @@ constexpr absl::string_view kDefaultAlertsAddress = "127.0.0.1:50053";
 constexpr absl::string_view kDefaultSupervisionAddress = "127.0.0.1:50054";
 constexpr absl::string_view kDefaultNetworkAddress = "127.0.0.1:50055";
 constexpr absl::string_view kDefaultTimeout = "5s";
-// A token minted for --as lives only as long as one invocation could reasonably take.
-constexpr absl::Duration kAsTokenLifetime = absl::Minutes(15);
 
 std::vector<FlagSpec> GlobalFlags() {
   return {
@@ -271,12 +269,12 @@ int ReportServiceError(const absl::Status& status, const BackendAddress& backend
 
 // The bearer token for a command that acts as the caller: --as mints one, else --token, else
 // $PEERWELL_TOKEN; none at all lets the service answer UNAUTHENTICATED with its own reason.
-absl::StatusOr<std::string> ResolveToken(const ParsedArgs& global) {
+absl::StatusOr<std::string> ResolveToken(const ParsedArgs& global, absl::Duration as_lifetime) {
   if (global.Has("as") && global.Has("token")) {
     return UsageError("give --token or --as, not both");
   }
   if (auto as = global.Get("as")) {
-    auto claims = ParseAs(*as, kAsTokenLifetime);
+    auto claims = ParseAs(*as, as_lifetime);
     if (!claims.ok()) return claims.status();
     return MintFromEnvironment(*claims);
   }
@@ -367,7 +365,7 @@ int Run(const std::vector<std::string>& argv) {
       *timeout);
   Context context{directory, checkin, alerts, supervision, network, "", global->Has("json")};
   if (command->uses_identity) {
-    auto token = ResolveToken(*global);
+    auto token = ResolveToken(*global, command->as_token_lifetime);
     if (!token.ok()) return ReportUsageError(token.status().message(), "");
     context.token = *token;
   }

@@ -1,0 +1,217 @@
+// The dashboard as supervisors, coordinators and volunteers use it: Debian's Chromium against the
+// whole suite with the demo organisation (peerwell-suite-runner), controls found by role and
+// accessible name, axe-core on every view. With PEERWELL_SCREENSHOTS=<folder> it also saves the
+// screenshots the README links (docs/dashboard-*.png).
+import assert from "node:assert/strict";
+import path from "node:path";
+import { after, before, test } from "node:test";
+
+import {
+  PHONE, axeViolations, connectCall, demo, formatViolations, launchBrowser, mintToken, signIn,
+} from "./browser.mjs";
+
+const ALERTS = "peerwell.alerts.v1.AlertService";
+const LIVE = /Live: new alerts appear here/;
+
+let browser;
+let people;  // display name -> person
+let org;
+
+before(async () => {
+  browser = await launchBrowser();
+  org = demo().organization.organizationId;
+  const listed = await connectCall("/peerwell.directory.v1.DirectoryService/ListPeople",
+                                   demo().tokens.coordinator, { pageSize: 100 });
+  people = new Map(listed.people.map((person) => [person.displayName, person]));
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+const tokenOf = (role, name) => mintToken(role, people.get(name).personId, org);
+
+async function screenshot(page, name) {
+  if (!process.env.PEERWELL_SCREENSHOTS) return;
+  await page.screenshot({ path: path.join(process.env.PEERWELL_SCREENSHOTS, name),
+                          fullPage: true });
+}
+
+async function expectAccessible(page, view) {
+  const violations = await axeViolations(page);
+  assert.equal(violations.length, 0, `${view}:\n${formatViolations(violations)}`);
+}
+
+async function reportIncident(volunteerName) {
+  const occurTime = new Date(Date.now() - 30 * 60 * 1000).toISOString();
+  const { incident } = await connectCall(
+    "/peerwell.checkin.v1.CheckinService/ReportCriticalIncident",
+    tokenOf("volunteer", volunteerName),
+    { incidentType: "INCIDENT_TYPE_AGGRESSION", occurTime });
+  return incident;
+}
+
+test("a supervisor signs in and sees their volunteers, and nobody else's", async () => {
+  const { context, page } = await signIn(browser, demo().tokens.supervisor, { forAxe: true });
+  try {
+    await page.getByRole("heading", { name: "Supervision dashboard" }).waitFor();
+    // The token left the address bar once it was read.
+    assert.ok(!page.url().includes("token="), page.url());
+    await page.getByText(LIVE).waitFor();
+    const volunteers = page.getByRole("table");
+    for (const name of ["Amira Haddad", "Jonas Nielsen", "Zofia Wiśniewska"]) {
+      await volunteers.getByRole("button", { name }).waitFor();
+    }
+    // Daniel's volunteers are not Mette's to see.
+    for (const name of ["Seán O'Brien", "Priya Natarajan", "Kwame Mensah"]) {
+      assert.equal(await page.getByText(name).count(), 0, `${name} is on Mette's page`);
+    }
+    // The story of the demo: Zofia's incident and Jonas's drift, each explained in words.
+    await page.getByRole("article", { name: "Critical incident: Zofia Wiśniewska" }).waitFor();
+    const drift = page.getByRole("article", { name: "Burnout rising: Jonas Nielsen" });
+    await drift.getByText(/above the volunteer's own usual level/).first().waitFor();
+    await page.getByRole("heading", { name: "Upcoming sessions" }).waitFor();
+    await page.getByRole("heading", { name: "Overdue supervision" }).waitFor();
+    await expectAccessible(page, "supervisor");
+    await screenshot(page, "dashboard-supervisor.png");
+  } finally {
+    await context.close();
+  }
+});
+
+test("a critical incident appears without a reload, and is acknowledged and resolved", async () => {
+  const { context, page } = await signIn(browser, demo().tokens.supervisor);
+  try {
+    await page.getByText(LIVE).waitFor();
+    const incident = await reportIncident("Amira Haddad");
+    const alert = page.getByRole("article", { name: "Critical incident: Amira Haddad" });
+    await alert.waitFor({ timeout: 20_000 });
+    const alertId = await alert.getAttribute("data-alert-id");
+    assert.ok(alertId);
+    assert.ok(incident.incidentId);
+
+    await alert.getByRole("button", { name: "Acknowledge" }).click();
+    await alert.getByText("acknowledged", { exact: true }).waitFor();
+    await alert.getByRole("button", { name: "Resolve", exact: true }).click();
+    await alert.getByRole("combobox", { name: "Outcome" }).selectOption({ label: "We talked" });
+    await alert.getByRole("textbox", { name: "Note (optional)" })
+      .fill("Called Amira; she is safe and has a debrief booked.");
+    await alert.getByRole("button", { name: "Resolve alert" }).click();
+    await alert.waitFor({ state: "detached" });
+
+    const { alert: stored } = await connectCall(`/${ALERTS}/GetAlert`, demo().tokens.supervisor,
+                                                { alertId });
+    assert.equal(stored.state, "ALERT_STATE_RESOLVED");
+    assert.equal(stored.outcome, "OUTCOME_TALKED");
+    assert.ok(stored.acknowledgeTime, "the acknowledgement is kept");
+    assert.equal(stored.acknowledgedBy, people.get("Mette Rasmussen").personId);
+    assert.equal(stored.resolvedBy, people.get("Mette Rasmussen").personId);
+  } finally {
+    await context.close();
+  }
+});
+
+test("scores show only where the volunteer shares them", async () => {
+  // Priya shares alerts but not scores with Daniel.
+  const daniel = await signIn(browser, tokenOf("supervisor", "Daniel Hughes"), { forAxe: true });
+  try {
+    const { page } = daniel;
+    await page.getByRole("button", { name: "Priya Natarajan" }).click();
+    const detail = page.getByRole("region", { name: "Priya Natarajan" });
+    await detail.getByText(/has not shared their scores with you/).waitFor();
+    assert.equal(await detail.getByRole("img").count(), 0);
+    assert.doesNotMatch(await detail.innerText(), /\d/, "no numbers about Priya");
+    await expectAccessible(page, "supervisor, a volunteer who shares no scores");
+  } finally {
+    await daniel.context.close();
+  }
+
+  // Jonas shares his with Mette: both trends, drawn and described.
+  const mette = await signIn(browser, demo().tokens.supervisor, { forAxe: true });
+  try {
+    const { page } = mette;
+    await page.getByRole("button", { name: "Jonas Nielsen" }).click();
+    const detail = page.getByRole("region", { name: "Jonas Nielsen" });
+    await detail.getByRole("img", { name: /Volunteering-related burnout \(CBI\): latest 75/ })
+      .waitFor();
+    await detail.getByRole("img", { name: /Wellbeing \(WHO-5\): latest/ }).waitFor();
+    await expectAccessible(page, "supervisor, a volunteer's trends");
+    await screenshot(page, "dashboard-volunteer-trends.png");
+  } finally {
+    await mette.context.close();
+  }
+});
+
+test("the coordinator sees the escalated alert first", async () => {
+  const coordinator = demo().tokens.coordinator;
+  // Critical alerts escalate after one second from now on, so that one does within the test.
+  await connectCall(`/${ALERTS}/UpdateAlertPolicy`, coordinator, {
+    policy: { ackDeadlineCritical: "1s" }, updateMask: "ackDeadlineCritical",
+  });
+  await reportIncident("Seán O'Brien");
+  const sean = people.get("Seán O'Brien").personId;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const { alerts } = await connectCall(`/${ALERTS}/ListAlerts`, coordinator,
+                                         { volunteerId: sean });
+    if (alerts.some((alert) => alert.escalationLevel > 0)) break;
+    assert.ok(Date.now() < deadline, "Seán's alert never escalated");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+
+  const { context, page } = await signIn(browser, coordinator, { forAxe: true });
+  try {
+    await page.getByRole("heading", { name: "Coordination dashboard" }).waitFor();
+    await page.getByText(LIVE).waitFor();
+    const first = page.getByRole("article").first();
+    assert.equal(await first.getAttribute("aria-label"), "Critical incident: Seán O'Brien");
+    await first.getByText(/escalated/).waitFor();
+    await page.getByRole("heading", { name: "People and supervisors" }).waitFor();
+    await page.getByRole("row", { name: /Priya Natarajan volunteer Daniel Hughes/ }).waitFor();
+    await page.getByRole("heading", { name: "Moderation queue" }).waitFor();
+    await page.getByRole("heading", { name: "Alert policy" }).waitFor();
+    await page.getByText("1 second", { exact: true }).waitFor();
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 1280, `the page is ${width} px wide in a 1280 px window`);
+    await expectAccessible(page, "coordinator");
+    await screenshot(page, "dashboard-coordinator.png");
+  } finally {
+    await context.close();
+  }
+});
+
+test("a volunteer sees their own alerts and risk profile, on a phone", async () => {
+  const { context, page } = await signIn(browser, tokenOf("volunteer", "Jonas Nielsen"),
+                                         { viewport: PHONE, forAxe: true });
+  try {
+    await page.getByRole("heading", { name: "My alerts" }).waitFor();
+    await page.getByRole("heading", { name: "My risk profile" }).waitFor();
+    await page.getByText(/Your burnout risk is/).waitFor();
+    await page.getByRole("article", { name: /Burnout rising/ }).waitFor();
+    // Nobody else, and nothing to act on: these are about them, for them to see.
+    assert.equal(await page.getByText("Zofia Wiśniewska").count(), 0);
+    assert.equal(await page.getByRole("button", { name: "Acknowledge" }).count(), 0);
+    // Usable at 360 pixels: nothing wider than the screen.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(overflow <= 360, `the page is ${overflow} px wide on a 360 px screen`);
+    await expectAccessible(page, "volunteer on a phone");
+  } finally {
+    await context.close();
+  }
+});
+
+test("without a token the page asks to sign in", async () => {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(process.env.PEERWELL_GATEWAY_URL);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await page.getByLabel("Access token").fill(demo().tokens.supervisor);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Supervision dashboard" }).waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  } finally {
+    await context.close();
+  }
+});
