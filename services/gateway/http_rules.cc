@@ -61,9 +61,21 @@ std::string ContentTypeOf(const ConnectContentType& type) {
 
 std::optional<std::string> CredentialOf(absl::string_view authorization,
                                         absl::string_view api_key) {
-  if (!authorization.empty()) return std::string(authorization);
+  authorization = absl::StripAsciiWhitespace(authorization);
+  if (!authorization.empty()) {
+    size_t space = authorization.find(' ');
+    if (space == absl::string_view::npos) return std::string(authorization);
+    return absl::StrCat(absl::AsciiStrToLower(authorization.substr(0, space)), " ",
+                        absl::StripAsciiWhitespace(authorization.substr(space + 1)));
+  }
+  api_key = absl::StripAsciiWhitespace(api_key);
   if (!api_key.empty()) return absl::StrCat("x-api-key ", api_key);
   return std::nullopt;
+}
+
+bool IsPrintableAscii(absl::string_view value) {
+  return std::all_of(value.begin(), value.end(),
+                     [](char c) { return c >= 0x20 && c <= 0x7e; });
 }
 
 }  // namespace peerwell::gateway

@@ -32,8 +32,13 @@ absl::StatusOr<ConnectContentType> ParseConnectContentType(absl::string_view hea
 std::string ContentTypeOf(const ConnectContentType& type);
 
 // The credential a request carries (Authorization, else x-api-key), which keys the cap on its
-// open streams; nullopt when it carries none.
+// open streams; nullopt when it carries none. The same credential written differently (the
+// scheme's letter case, spaces around the token, which the services accept alike) is one key.
 std::optional<std::string> CredentialOf(absl::string_view authorization,
                                         absl::string_view api_key);
+
+// Header values the gateway passes on to the services: visible ASCII and spaces only (gRPC refuses
+// any other byte in metadata, and would abort the process on it).
+bool IsPrintableAscii(absl::string_view value);
 
 }  // namespace peerwell::gateway

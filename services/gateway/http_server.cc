@@ -81,7 +81,8 @@ struct HttpServer::Impl {
         files(files),
         quota(config.limits.max_streams_per_credential),
         io(config.http_threads),
-        acceptor(net::make_strand(io)) {}
+        acceptor(net::make_strand(io)),
+        accept_retry(acceptor.get_executor()) {}
 
   void Accept();
   void Register(const std::shared_ptr<HttpSession>& session);
@@ -105,6 +106,7 @@ struct HttpServer::Impl {
   // Last, so that the sessions its pending handlers hold are destroyed before what they use.
   net::io_context io;
   tcp::acceptor acceptor;
+  net::steady_timer accept_retry;
   std::vector<std::thread> threads;
 };
 
@@ -220,7 +222,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
     http::async_read_header(
         socket_, buffer_, *parser_, [self = shared_from_this()](error_code error, size_t) {
           if (error) {
-            self->read_timer_.cancel();
+            Disarm(self->read_timer_);
             return self->OnRequestRead(error);
           }
           // curl and others wait for this before sending a larger body.
@@ -239,7 +241,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   void ReadBody() {
     http::async_read(socket_, buffer_, *parser_,
                      [self = shared_from_this()](error_code error, size_t) {
-                       self->read_timer_.cancel();
+                       Disarm(self->read_timer_);
                        self->OnRequestRead(error);
                      });
   }
@@ -269,6 +271,9 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   // A request that cannot be read to its end: answered, and the connection closed, because what
   // follows on it cannot be trusted to start a new request.
   void RefuseRequest(http::status status, const std::string& message) {
+    // Not the previous request's method, version or origin: this one was never read whole.
+    request_ = Request{};
+    request_.version(11);
     BeginRequest();
     keep_alive_ = false;
     grpc::StatusCode code = status == http::status::bad_request
@@ -373,6 +378,10 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
     }
     absl::string_view authorization = HeaderOf(request_, "Authorization");
     absl::string_view api_key = HeaderOf(request_, "x-api-key");
+    if (!IsPrintableAscii(authorization) || !IsPrintableAscii(api_key)) {
+      return RespondError(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                       "credentials must be printable ASCII"));
+    }
     std::optional<std::string> credential = CredentialOf(authorization, api_key);
     if (!credential.has_value()) {
       return RespondError(grpc::Status(
@@ -392,10 +401,12 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
       return RespondError(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                        std::string(timeout.status().message())));
     }
-    if (timeout->has_value()) {
-      call.deadline = received_ + std::min(**timeout, server_.config.limits.max_call_timeout);
-    } else if (!method_.server_streaming) {
-      call.deadline = received_ + server_.config.limits.max_call_timeout;
+    // A unary call gets at most max_call_timeout; a stream as long as its client asks.
+    if (method_.server_streaming) {
+      if (timeout->has_value()) call.deadline = received_ + **timeout;
+    } else {
+      call.deadline = received_ + std::min(timeout->value_or(server_.config.limits.max_call_timeout),
+                                           server_.config.limits.max_call_timeout);
     }
 
     std::string body = std::move(request_.body());
@@ -469,6 +480,10 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   // --- Streams -------------------------------------------------------------------------------
 
   void OpenStream(std::string credential, const std::string& request, const ForwardedCall& call) {
+    if (server_.draining.load()) {
+      return RespondError(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                       "the gateway is shutting down; reconnect"));
+    }
     if (!server_.quota.TryAcquire(credential)) {
       return RespondError(grpc::Status(
           grpc::StatusCode::RESOURCE_EXHAUSTED,
@@ -482,16 +497,26 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
     // client that has the response headers knows it will see every event from then on.
     phase_ = Phase::kStreaming;
     call_ = ServerStreamCall::Start(server_.backends, method_, request, call, shared_from_this());
-    // A client that goes away must not hold the call open until the next message: HTTP/1.1
-    // clients send nothing more on a streaming request, so the socket turning readable means
-    // it closed.
+    WatchForHangUp();
+  }
+
+  // A client that goes away must not hold its call (and its place under the stream cap) until
+  // the next message: the socket turns readable with nothing to read. Bytes a client sends
+  // meanwhile (a pipelined request) wait in the buffer for their turn, up to one request's worth.
+  void WatchForHangUp() {
     socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code error) {
-      if (self->phase_ != Phase::kStreaming) return;
-      error_code available_error;
-      if (error || self->socket_.available(available_error) == 0 || available_error) {
-        self->client_gone_ = true;
-        if (self->call_ != nullptr) self->call_->Cancel();
+      if (self->phase_ != Phase::kStreaming || self->stream_ending_) return;
+      error_code status;
+      size_t waiting = error ? 0 : self->socket_.available(status);
+      const HttpLimits& limits = self->server_.config.limits;
+      if (waiting > 0 && !status &&
+          self->buffer_.size() + waiting <= limits.max_header_bytes + limits.max_body_bytes) {
+        size_t read = self->socket_.read_some(self->buffer_.prepare(waiting), status);
+        self->buffer_.commit(read);
+        if (!status) return self->WatchForHangUp();
       }
+      self->client_gone_ = true;
+      if (self->call_ != nullptr) self->call_->Cancel();
     });
   }
 
@@ -499,8 +524,11 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
     phase_ = Phase::kStreaming;
     http::response<http::empty_body> head{http::status::ok, request_.version()};
     head.set(http::field::content_type, ContentTypeOf(content_type_));
+    // HTTP/1.0 has no chunks: the stream's end is the connection's.
+    chunked_ = request_.version() >= 11;
+    if (!chunked_) keep_alive_ = false;
     Decorate(head, "no-store");
-    head.chunked(true);
+    head.chunked(chunked_);
     stream_head_ = std::make_unique<http::response<http::empty_body>>(std::move(head));
     stream_serializer_ =
         std::make_unique<http::response_serializer<http::empty_body>>(*stream_head_);
@@ -540,7 +568,10 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
     }
     if (phase_ == Phase::kClosed || client_gone_) {
       Close();
-      return EndRequest(499);
+      // A write still in flight ends the request when it completes (OnStreamWritten): the
+      // serializer it uses must live until then.
+      if (!writing_) EndRequest(499);
+      return;
     }
     stream_ending_ = true;
     if (stream_head_ == nullptr) StartStreamResponse();
@@ -562,7 +593,9 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
     auto done = [self = shared_from_this(), chunk](error_code error, size_t) {
       self->OnStreamWritten(error, chunk->last, !chunk->last);
     };
-    if (chunk->last) {
+    if (!chunked_) {
+      net::async_write(socket_, net::buffer(chunk->data), std::move(done));
+    } else if (chunk->last) {
       net::async_write(
           socket_,
           beast::buffers_cat(http::make_chunk(net::buffer(chunk->data)), http::make_chunk_last()),
@@ -573,8 +606,13 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   }
 
   void OnStreamWritten(error_code error, bool was_last = false, bool ask_next = false) {
-    write_timer_.cancel();
+    Disarm(write_timer_);
     writing_ = false;
+    if (phase_ == Phase::kClosed) {
+      // Close() left the request to whoever finished last: this write, or the stream's end.
+      if (call_ == nullptr) EndRequest(499);
+      return;
+    }
     if (error) {
       client_gone_ = true;
       if (call_ != nullptr) {
@@ -625,7 +663,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
     auto shared = std::make_shared<Response>(std::move(response));
     Arm(write_timer_, server_.config.limits.write_timeout);
     auto done = [self = shared_from_this(), shared](error_code error, size_t) {
-      self->write_timer_.cancel();
+      Disarm(self->write_timer_);
       self->EndRequest(error ? 499 : self->response_status_);
       if (error) return self->Close();
       self->AfterResponse();
@@ -661,25 +699,33 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
     server_.RequestEnded();
   }
 
+  // A deadline for what the connection waits for now. A handler may already be queued when the
+  // timer is re-armed or disarmed (cancel() cannot recall it), so it acts only if the deadline it
+  // finds has really passed: a later request's deadline lies in the future.
   void Arm(net::steady_timer& timer, absl::Duration timeout) {
     timer.expires_after(absl::ToChronoNanoseconds(timeout));
-    timer.async_wait([self = shared_from_this()](error_code error) {
-      if (!error) self->Close();  // cancelled timers report operation_aborted
+    timer.async_wait([self = shared_from_this(), &timer](error_code error) {
+      if (!error && timer.expiry() <= net::steady_timer::clock_type::now()) self->Close();
     });
+  }
+
+  static void Disarm(net::steady_timer& timer) {
+    timer.expires_at(net::steady_timer::time_point::max());
   }
 
   void Close() {
     if (phase_ == Phase::kClosed) return;
     phase_ = Phase::kClosed;
     error_code ignored;
-    read_timer_.cancel();
-    write_timer_.cancel();
+    Disarm(read_timer_);
+    Disarm(write_timer_);
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
     if (call_ != nullptr) {
       client_gone_ = true;
       call_->Cancel();
     }
+    if (unary_context_ != nullptr) unary_context_->TryCancel();
     if (!writing_ && call_ == nullptr) EndRequest(499);
     server_.Unregister(this);
   }
@@ -714,6 +760,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   std::unique_ptr<http::response_serializer<http::empty_body>> stream_serializer_;
   std::deque<PendingChunk> outbox_;
   bool writing_ = false;
+  bool chunked_ = true;
   bool client_gone_ = false;
   bool stream_ending_ = false;
   std::optional<grpc::Status> stream_end_override_;
@@ -723,8 +770,13 @@ void HttpServer::Impl::Accept() {
   acceptor.async_accept(net::make_strand(io), [this](error_code error, tcp::socket socket) {
     if (error) {
       if (error == net::error::operation_aborted || !acceptor.is_open()) return;
+      // Out of file descriptors, most likely: retrying at once would spin and flood the log.
       Log(Severity::kWarning, "accept failed", {Field("error", error.message())});
-      return Accept();
+      accept_retry.expires_after(std::chrono::milliseconds(100));
+      accept_retry.async_wait([this](error_code waited) {
+        if (!waited) Accept();
+      });
+      return;
     }
     if (connections.fetch_add(1) >= config.limits.max_connections || draining.load()) {
       connections.fetch_sub(1);
@@ -814,6 +866,7 @@ void HttpServer::Shutdown(absl::Duration grace) {
   net::post(impl.acceptor.get_executor(), [&impl] {
     error_code ignored;
     impl.acceptor.close(ignored);
+    impl.accept_retry.cancel();
   });
   for (const auto& session : impl.Sessions()) session->Drain();
   {

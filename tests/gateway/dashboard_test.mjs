@@ -3,6 +3,7 @@
 // accessible name, axe-core on every view. With PEERWELL_SCREENSHOTS=<folder> it also saves the
 // screenshots the README links (docs/dashboard-*.png).
 import assert from "node:assert/strict";
+import net from "node:net";
 import path from "node:path";
 import { after, before, test } from "node:test";
 
@@ -108,6 +109,57 @@ test("a critical incident appears without a reload, and is acknowledged and reso
     assert.equal(stored.resolvedBy, people.get("Mette Rasmussen").personId);
   } finally {
     await context.close();
+  }
+});
+
+// A TCP proxy between the browser and the gateway, to cut the page's connections for real:
+// cut() drops every open one and refuses new ones until restore().
+async function startCuttableProxy() {
+  const target = new URL(process.env.PEERWELL_GATEWAY_URL);
+  const open = new Set();
+  let refusing = false;
+  const server = net.createServer((client) => {
+    if (refusing) return client.destroy();
+    const upstream = net.connect(Number(target.port), target.hostname);
+    for (const [from, to] of [[client, upstream], [upstream, client]]) {
+      open.add(from);
+      from.on("error", () => to.destroy());
+      from.on("close", () => { open.delete(from); to.destroy(); });
+      from.pipe(to);
+    }
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    cut() {
+      refusing = true;
+      for (const socket of open) socket.destroy();
+    },
+    restore() { refusing = false; },
+    close: () => new Promise((resolve) => { for (const s of open) s.destroy(); server.close(resolve); }),
+  };
+}
+
+test("after a dropped connection the page catches up without losing an alert", async () => {
+  const proxy = await startCuttableProxy();
+  const { context, page } = await signIn(browser, demo().tokens.supervisor,
+                                         { baseUrl: proxy.url });
+  try {
+    await page.getByText(LIVE).waitFor();
+    // One event first, so that the page holds a resume token.
+    await reportIncident("Amira Haddad");
+    await page.getByRole("article", { name: "Critical incident: Amira Haddad" }).waitFor();
+
+    proxy.cut();
+    await page.getByText(/Reconnecting/).waitFor();
+    await reportIncident("Jonas Nielsen");  // while the page hears nothing
+    proxy.restore();
+    await page.getByRole("article", { name: "Critical incident: Jonas Nielsen" })
+      .waitFor({ timeout: 30_000 });
+    await page.getByText(LIVE).waitFor();
+  } finally {
+    await context.close();
+    await proxy.close();
   }
 });
 

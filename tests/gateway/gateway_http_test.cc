@@ -229,6 +229,20 @@ TEST_F(GatewayHttpTest, CredentialsPassThroughAndNoCredentialMeansNoCall) {
   EXPECT_EQ(key->status, 401);
   EXPECT_THAT(key->body, Not(HasSubstr("credentials required")));
 
+  // Bytes gRPC would refuse in metadata are refused here, and the gateway keeps serving.
+  for (const char* bad : {"Bearer \xff\xfe", "Bearer a\tb"}) {
+    HttpTestClient raw(port_);
+    auto refused = raw.Exchange("POST", path,
+                                {{"Content-Type", "application/json"}, {"Authorization", bad}},
+                                "{}");
+    ASSERT_TRUE(refused.has_value());
+    EXPECT_EQ(refused->status, 401);
+    EXPECT_THAT(refused->body, HasSubstr("printable ASCII"));
+  }
+  auto still = client.Exchange("GET", "/healthz", {});
+  ASSERT_TRUE(still.has_value());
+  EXPECT_EQ(still->status, 200);
+
   // A volunteer's token stays a volunteer's: others' profiles come without their details.
   auto listed = client.Unary(path, VolunteerToken(), "{}");
   ASSERT_TRUE(listed.has_value());
@@ -290,6 +304,27 @@ TEST_F(GatewayHttpTest, ConnectTimeoutMsBecomesTheServicesDeadline) {
   EXPECT_THAT(bad->body, HasSubstr("Connect-Timeout-Ms"));
 }
 
+// HTTP/1.0 has no chunked encoding: the stream's messages come as they are and the connection's
+// end is the stream's.
+TEST_F(GatewayHttpTest, StreamsReachHttp10ClientsUnchunked) {
+  HttpTestClient client(port_);
+  std::string body = gateway::Envelope(0, "{}");
+  ASSERT_TRUE(client.WriteRaw(absl::StrCat(
+      "POST /peerwell.alerts.v1.AlertService/WatchAlerts HTTP/1.0\r\n",
+      "Content-Type: application/connect+json\r\nConnect-Timeout-Ms: 300\r\n",
+      "Authorization: Bearer ", SupervisorToken(), "\r\nContent-Length: ", body.size(),
+      "\r\n\r\n", body)));
+  std::string received = client.ReadUntilClosed(absl::Seconds(10));
+  ASSERT_THAT(received, HasSubstr("HTTP/1.0 200 OK"));
+  EXPECT_THAT(received, Not(HasSubstr("chunked")));
+  size_t head_end = received.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos);
+  auto end = gateway::ParseEnvelope(absl::string_view(received).substr(head_end + 4), 1 << 20);
+  ASSERT_TRUE(end.ok()) << end.status();
+  EXPECT_EQ(end->flags, gateway::kEndStreamFlag);
+  EXPECT_THAT(end->payload, HasSubstr("deadline_exceeded"));
+}
+
 TEST_F(GatewayHttpTest, OpenStreamsPerCredentialAreCapped) {
   const std::string token = CoordinatorToken();
   std::vector<std::unique_ptr<HttpTestClient>> open;
@@ -300,9 +335,10 @@ TEST_F(GatewayHttpTest, OpenStreamsPerCredentialAreCapped) {
     ASSERT_TRUE(head.has_value());
     ASSERT_EQ(head->status, 200);
   }
+  // The same token written otherwise is the same credential.
   HttpTestClient one_too_many(port_);
   auto refused = one_too_many.OpenStream("/peerwell.alerts.v1.AlertService/WatchAlerts",
-                                         {{"Authorization", "Bearer " + token}}, "{}");
+                                         {{"Authorization", "BEARER  " + token}}, "{}");
   ASSERT_TRUE(refused.has_value());
   auto end = one_too_many.NextEnvelope();
   ASSERT_TRUE(end.has_value());

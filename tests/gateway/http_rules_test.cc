@@ -68,9 +68,24 @@ TEST(ConnectContentTypeTest, UnaryAndStreamingInJsonOrBinary) {
 }
 
 TEST(CredentialTest, TheBearerTokenElseTheApiKeyElseNone) {
-  EXPECT_EQ(CredentialOf("Bearer abc", "key"), "Bearer abc");
+  EXPECT_EQ(CredentialOf("Bearer abc", "key"), "bearer abc");
   EXPECT_EQ(CredentialOf("", "key"), "x-api-key key");
   EXPECT_EQ(CredentialOf("", ""), std::nullopt);
+}
+
+// Otherwise one token could hold the stream cap many times over by varying how it is written.
+TEST(CredentialTest, OneCredentialHowEverItIsWritten) {
+  for (const char* written : {"Bearer abc", "bearer abc", "BEARER abc", "BeArEr  abc ", " Bearer abc"}) {
+    EXPECT_EQ(CredentialOf(written, ""), "bearer abc") << written;
+  }
+  EXPECT_EQ(CredentialOf("", " key "), "x-api-key key");
+}
+
+TEST(CredentialTest, OnlyPrintableAsciiIsPassedOn) {
+  EXPECT_TRUE(IsPrintableAscii("Bearer eyJhbGciOi.J9-_x"));
+  EXPECT_FALSE(IsPrintableAscii("Bearer \xff"));
+  EXPECT_FALSE(IsPrintableAscii("Bearer a\tb"));
+  EXPECT_FALSE(IsPrintableAscii(std::string("a\0b", 3)));
 }
 
 TEST(GatewayConfigTest, DefaultsAndErrorsNamingTheSetting) {

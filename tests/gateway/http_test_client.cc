@@ -117,6 +117,27 @@ bool HttpTestClient::ClosedWithin(absl::Duration timeout) {
   return false;
 }
 
+std::string HttpTestClient::ReadUntilClosed(absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  std::string received(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+  buffer_.consume(buffer_.size());
+  char scratch[4096];
+  while (absl::Now() < deadline) {
+    error_code result;
+    size_t got = 0;
+    bool done = RunFor(deadline - absl::Now(), [&](bool& finished) {
+      socket_.async_read_some(net::buffer(scratch), [&](error_code error, size_t n) {
+        result = error;
+        got = n;
+        finished = true;
+      });
+    });
+    received.append(scratch, got);
+    if (!done || result) break;
+  }
+  return received;
+}
+
 std::optional<HttpTestClient::Response> HttpTestClient::OpenStream(
     const std::string& path, const std::map<std::string, std::string>& headers,
     const std::string& json, absl::Duration timeout) {

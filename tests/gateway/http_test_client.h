@@ -43,6 +43,8 @@ class HttpTestClient {
   // Whether the server closed the connection within `timeout` (reading and dropping anything it
   // sent before).
   bool ClosedWithin(absl::Duration timeout);
+  // Everything the server sends until it closes the connection (or `timeout` passes).
+  std::string ReadUntilClosed(absl::Duration timeout);
 
   // A Connect streaming call: sends the request (one envelope) and reads the response head.
   std::optional<Response> OpenStream(const std::string& path,

@@ -12,7 +12,11 @@ const TOKEN_KEY = "peerwell.token";
 function takeTokenFromAddress() {
   const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
   if (!match) return;
-  sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
+  try {
+    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
+  } catch {
+    sessionStorage.removeItem(TOKEN_KEY);  // a broken link: the sign-in page says so
+  }
   history.replaceState(null, "", location.pathname + location.search);
 }
 
@@ -227,47 +231,77 @@ function errorText(error) {
 class LiveAlerts {
   constructor(onChange) {
     this.alerts = new Map();
-    this.touched = new Set();  // alerts an event has told about: newer than any listing
+    this.touched = new Set();  // alerts an event told about since the listing began: newer
+    this.listed = () => {};
+    this.listings = 0;
+    this.opened = false;
     this.onChange = onChange;
     this.resumeToken = "";
     this.status = h("p", { className: "status", role: "status" }, "Connecting…");
   }
 
-  // The stream goes live first and the listing follows, so that an alert raised in between is
-  // on one or the other.
-  async start() {
-    const firstAttempt = new Promise((resolve) => { this.attempted = resolve; });
-    this.watch();
-    await firstAttempt;
-    const open = await callAll(ALERTS, "ListAlerts",
-                               { states: ["ALERT_STATE_TRIGGERED", "ALERT_STATE_ACKNOWLEDGED"] },
-                               "alerts");
-    for (const alert of open) {
-      if (!this.touched.has(alert.alertId)) this.alerts.set(alert.alertId, alert);
+  // Resolves once the first listing is in. Whenever the stream (re)opens without a resume token
+  // (the first time, or before any event came), the open alerts are listed again after it is
+  // live, so that an alert raised before, or while the page was cut off, is on one or the other.
+  start() {
+    return new Promise((resolve) => {
+      this.listed = resolve;
+      this.watch();
+    });
+  }
+
+  async relist() {
+    const since = new Set();
+    this.touched = since;
+    const generation = ++this.listings;
+    try {
+      const open = await callAll(
+        ALERTS, "ListAlerts", { states: ["ALERT_STATE_TRIGGERED", "ALERT_STATE_ACKNOWLEDGED"] },
+        "alerts");
+      if (generation !== this.listings) return;  // a later listing is under way
+      const listed = new Set(open.map((alert) => alert.alertId));
+      for (const id of [...this.alerts.keys()]) {
+        if (!listed.has(id) && !since.has(id)) this.alerts.delete(id);  // closed while away
+      }
+      for (const alert of open) {
+        if (!since.has(alert.alertId)) this.alerts.set(alert.alertId, alert);
+      }
+      this.onChange(null);
+    } catch {
+      // The next reconnection lists again; meanwhile the page keeps what it has.
+    } finally {
+      this.listed();
     }
   }
 
+  // Reconnects with backoff; the backoff starts over only after a stream stayed up a while (a
+  // stream that fails as it opens, the service being away or the stream cap reached, answers
+  // like an open one and ends at once).
   async watch() {
     let delay = 500;
     for (;;) {
+      const resuming = Boolean(this.resumeToken);
+      const began = Date.now();
       try {
         await stream(ALERTS, "WatchAlerts", { resumeToken: this.resumeToken }, {
           onOpen: () => {
-            delay = 500;
+            this.opened = true;
             this.setStatus(true);
-            this.attempted();
+            if (!resuming) this.relist();
           },
           onMessage: (event) => this.apply(event),
         });
       } catch (error) {
-        this.attempted();
         if (error instanceof ApiError &&
             ["unauthenticated", "permission_denied"].includes(error.code)) {
           this.status.textContent = "Live updates stopped: sign in again.";
+          this.listed();
           return;
         }
+        if (!this.opened) this.listed();  // the page shows what it has, and keeps trying
       }
       this.setStatus(false);
+      if (Date.now() - began > 10000) delay = 500;
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, 15000);
     }
@@ -503,7 +537,7 @@ async function supervisorView(me, main) {
   const alertsCard = h("div");
 
   const live = new LiveAlerts((alert) => {
-    refreshBand(alert.volunteerId);
+    if (alert) refreshBand(alert.volunteerId);
     render();
   });
   const actOn = { canAct: true, onDone: (alert) => live.apply({ alert }) };
