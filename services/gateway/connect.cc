@@ -141,6 +141,14 @@ std::string ConnectCodeName(grpc::StatusCode code) {
   }
 }
 
+grpc::StatusCode ConnectCodeFromName(absl::string_view name) {
+  for (int code = grpc::StatusCode::CANCELLED; code <= grpc::StatusCode::UNAUTHENTICATED; ++code) {
+    auto status_code = static_cast<grpc::StatusCode>(code);
+    if (ConnectCodeName(status_code) == name) return status_code;
+  }
+  return grpc::StatusCode::UNKNOWN;
+}
+
 int ConnectHttpStatus(grpc::StatusCode code) {
   switch (code) {
     case grpc::StatusCode::OK:

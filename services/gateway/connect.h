@@ -40,6 +40,9 @@ absl::StatusOr<std::string> ResponseToJson(const RpcMethod& method, absl::string
 
 // Connect's name of a code ("not_found") and the HTTP status a unary error answers with.
 std::string ConnectCodeName(grpc::StatusCode code);
+// The code a Connect name stands for (what a client reads from an error body); UNKNOWN for a
+// name Connect does not have.
+grpc::StatusCode ConnectCodeFromName(absl::string_view name);
 int ConnectHttpStatus(grpc::StatusCode code);
 // The error object of a Connect response: {"code": "...", "message": "..."}.
 std::string ConnectErrorJson(const grpc::Status& status);

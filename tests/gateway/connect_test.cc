@@ -98,8 +98,10 @@ TEST(ConnectErrorsTest, EachCodeHasTheProtocolsNameAndHttpStatus) {
                          {grpc::StatusCode::DATA_LOSS, "data_loss", 500},
                          {grpc::StatusCode::UNAUTHENTICATED, "unauthenticated", 401}}) {
     EXPECT_EQ(ConnectCodeName(c.code), c.name);
+    EXPECT_EQ(ConnectCodeFromName(c.name), c.code) << c.name;
     EXPECT_EQ(ConnectHttpStatus(c.code), c.http) << c.name;
   }
+  EXPECT_EQ(ConnectCodeFromName("teapot"), grpc::StatusCode::UNKNOWN);
   EXPECT_EQ(ConnectErrorJson(grpc::Status(grpc::StatusCode::NOT_FOUND, "no \"such\" channel\n")),
             R"({"code":"not_found","message":"no \"such\" channel\n"})");
   EXPECT_EQ(ConnectErrorJson(grpc::Status(grpc::StatusCode::INTERNAL, "")),

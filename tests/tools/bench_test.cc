@@ -231,5 +231,19 @@ TEST(BenchTest, StartsItsOwnSuiteAndProposesSlotsFromAPoolOfSupervisors) {
   EXPECT_GT(std::stod(match[2].str()), 1);  // measured from the running process
 }
 
+TEST(BenchTest, StartsItsOwnSuiteAndCallsThroughTheGatewayOverHttp) {
+  BenchRun run = Bench({"--scenario=gateway-get-person", "--start_suite", "--calls=300",
+                        "--in_flight=8", "--warmup=200ms", "--volunteers=5", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(Number(run.output, "calls"), 300) << run.output;
+  EXPECT_EQ(Number(run.output, "errors"), 0) << run.output;
+  EXPECT_THAT(run.output, ::testing::HasSubstr("GetPerson in JSON through the gateway"));
+  std::smatch match;
+  std::regex pattern(
+      "\"name\":\"gateway\",\"start_to_serving_ms\":([0-9.]+),\"resident_mib\":([0-9.]+)");
+  ASSERT_TRUE(std::regex_search(run.output, match, pattern)) << run.output;
+  EXPECT_GT(std::stod(match[2].str()), 1);  // measured from the running process
+}
+
 }  // namespace
 }  // namespace peerwell

@@ -132,6 +132,8 @@ int Main(int argc, char** argv) {
       {"supervision_addr", "PEERWELL_SUPERVISION_ADDR", "127.0.0.1:50054",
        "running supervision service"},
       {"network_addr", "PEERWELL_NETWORK_ADDR", "127.0.0.1:50055", "running network service"},
+      {"gateway_addr", "PEERWELL_BENCH_GATEWAY_ADDR", "127.0.0.1:8080",
+       "running gateway (numeric host:port of its HTTP server)"},
       {"jwt_secret", "PEERWELL_JWT_SECRET", "", "the running services' signing secret"},
       {"jwt_secret_file", "PEERWELL_JWT_SECRET_FILE", "", "file holding the secret"},
       {"organisations", "PEERWELL_BENCH_ORGANISATIONS", "4",
@@ -210,6 +212,7 @@ int Main(int argc, char** argv) {
     if (!suite->replicas("network").empty()) {
       context.network_addr = suite->service("network").address;
     }
+    context.gateway_addr = suite->service("gateway").address;
     context.jwt_secret = suite->jwt_secret();
   } else if (spec->needs_services) {
     auto secret = ReadSecret("PEERWELL_JWT_SECRET", s["jwt_secret"], s["jwt_secret_file"]);
@@ -223,6 +226,7 @@ int Main(int argc, char** argv) {
     context.alerts_addr = s["alerts_addr"];
     context.supervision_addr = s["supervision_addr"];
     context.network_addr = s["network_addr"];
+    context.gateway_addr = s["gateway_addr"];
     context.jwt_secret = *secret;
   }
   auto created = spec->create(context);
