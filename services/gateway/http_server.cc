@@ -1,5 +1,6 @@
 #include "services/gateway/http_server.h"
 
+#include <array>
 #include <deque>
 #include <optional>
 #include <utility>
@@ -191,7 +192,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   }
 
  private:
-  enum class Phase { kAwaiting, kReading, kCalling, kStreaming, kWriting, kClosed };
+  enum class Phase { kAwaiting, kReading, kCalling, kStreaming, kWriting, kLingering, kClosed };
+  static constexpr absl::Duration kLinger = absl::Seconds(2);
 
   // --- Reading -------------------------------------------------------------------------------
 
@@ -681,9 +683,24 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
     if (!keep_alive_ || server_.draining.load()) {
       error_code ignored;
       socket_.shutdown(tcp::socket::shutdown_send, ignored);
-      return Close();
+      phase_ = Phase::kLingering;
+      Arm(read_timer_, std::min(server_.config.limits.read_timeout, kLinger));
+      return Linger();
     }
     AwaitRequest();
+  }
+
+  // Closing a socket with unread bytes in it makes the kernel reset the connection, and a reset
+  // can destroy the answer before the client reads it (a 413 sent while the client is still
+  // sending its body). So the rest of what the client sends is read and dropped until it closes
+  // its side, or for a moment at most (the timer closes the socket).
+  void Linger() {
+    socket_.async_read_some(net::buffer(linger_scratch_),
+                            [self = shared_from_this()](error_code error, size_t) {
+                              if (self->phase_ != Phase::kLingering) return;
+                              if (error) return self->Close();
+                              self->Linger();
+                            });
   }
 
   void EndRequest(int http_status) {
@@ -729,6 +746,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
     if (!writing_ && call_ == nullptr) EndRequest(499);
     server_.Unregister(this);
   }
+
+  std::array<char, 4096> linger_scratch_{};
 
   struct PendingChunk {
     std::string data;

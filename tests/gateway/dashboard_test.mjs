@@ -204,7 +204,7 @@ test("the coordinator sees the escalated alert first", async () => {
   const sean = people.get("Seán O'Brien").personId;
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const { alerts } = await connectCall(`/${ALERTS}/ListAlerts`, coordinator,
+    const { alerts = [] } = await connectCall(`/${ALERTS}/ListAlerts`, coordinator,
                                          { volunteerId: sean });
     if (alerts.some((alert) => alert.escalationLevel > 0)) break;
     assert.ok(Date.now() < deadline, "Seán's alert never escalated");
