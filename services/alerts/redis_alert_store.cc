@@ -144,9 +144,9 @@ std::string AlertScript(absl::string_view body) {
 }
 
 const RedisScript& TriggerScript() {
-  // KEYS: processed, open, new alert, all alerts, volunteer's alerts, deadlines, feed.
+  // KEYS: processed, open, new alert, all alerts, volunteer's alerts, deadlines, feed, events.
   // ARGV: alert key prefix, new id, now, deadline, priority, silenced, inhibited, factors,
-  //       volunteer, rule, processed retention (s).
+  //       volunteer, rule, processed retention (s), organisation, now (RFC 3339).
   static const auto* script = new RedisScript(AlertScript(R"lua(
   if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[11]) then return {'duplicate', ''} end
   local open = redis.call('GET', KEYS[2])
@@ -165,6 +165,10 @@ const RedisScript& TriggerScript() {
       end
     end
     append_feed(KEYS[7], '2', open, ARGV[9])
+    publish(KEYS[8], 'alert.updated', ARGV[12], ARGV[13], 'alert_id', open,
+            'volunteer_id', ARGV[9], 'rule_id', ARGV[10],
+            'priority', redis.call('HGET', key, 'priority'),
+            'occurrence_count', redis.call('HGET', key, 'occurrence_count'))
     return {'updated', open}
   end
   redis.call('HSET', KEYS[3], 'id', ARGV[2], 'volunteer_id', ARGV[9], 'rule_id', ARGV[10],
@@ -182,6 +186,9 @@ const RedisScript& TriggerScript() {
   -- Silenced and inhibited alerts are recorded, not chased: no deadline, so no escalation.
   if ARGV[6] ~= '1' and ARGV[7] ~= '1' then redis.call('ZADD', KEYS[6], ARGV[4], KEYS[3]) end
   append_feed(KEYS[7], '1', ARGV[2], ARGV[9])
+  publish(KEYS[8], 'alert.triggered', ARGV[12], ARGV[13], 'alert_id', ARGV[2],
+          'volunteer_id', ARGV[9], 'rule_id', ARGV[10], 'priority', ARGV[5],
+          'occurrence_count', '1')
   return {'triggered', ARGV[2]}
 )lua"));
   return *script;
@@ -390,11 +397,12 @@ absl::StatusOr<TriggerOutcome> RedisAlertStore::Trigger(const std::string& organ
   auto reply = redis_.Eval(
       TriggerScript(),
       {ProcessedKey(org, event_key), OpenKey(org, volunteer_id, hit.rule_id), AlertKey(org, id),
-       AllAlertsKey(org), VolunteerAlertsKey(org, volunteer_id), kDeadlinesKey, AlertFeedKey(org)},
+       AllAlertsKey(org), VolunteerAlertsKey(org, volunteer_id), kDeadlinesKey, AlertFeedKey(org),
+       EventsKey()},
       {AlertKeyPrefix(org), id, RedisMicros(now), RedisMicros(ack_deadline),
        absl::StrCat(static_cast<int>(hit.priority)), silenced ? "1" : "0", inhibited ? "1" : "0",
        EncodeFactors(hit.factors), volunteer_id, hit.rule_id,
-       absl::StrCat(absl::ToInt64Seconds(kProcessedRetention))});
+       absl::StrCat(absl::ToInt64Seconds(kProcessedRetention)), org, Rfc3339(now)});
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return ScriptErrorToStatus(*reply);
   if (!reply->IsArray() || reply->elements.size() != 2) {

@@ -201,15 +201,39 @@ TEST_F(AlertServiceTest, LifecycleAcknowledgeThenResolveWithAnOutcome) {
   std::vector<std::string> types;
   for (const auto& entry : feed) types.push_back(entry.Get("event_type"));
   EXPECT_THAT(types, ::testing::ElementsAre("1", "3", "5", "1"));
-  // Other services hear of it: once acknowledged (the repeat changed nothing), once resolved.
+  // Other services hear of each of Appendix C's events: triggered, acknowledged once (the
+  // repeat changed nothing), resolved, and the new alert of the rule firing again.
   std::vector<std::string> published;
+  std::vector<std::string> alert_ids;
+  for (const auto& entry :
+       ParseStreamEntries(*redis_.Execute({"XRANGE", EventStreamKey("alerts"), "-", "+"}))) {
+    EXPECT_EQ(entry.Get("organization_id"), kOrg);
+    EXPECT_EQ(entry.Get("volunteer_id"), kVera);
+    published.push_back(entry.Get("type"));
+    alert_ids.push_back(entry.Get("alert_id"));
+  }
+  EXPECT_THAT(published, ::testing::ElementsAre("alert.triggered", "alert.acknowledged",
+                                                "alert.resolved", "alert.triggered"));
+  EXPECT_THAT(alert_ids, ::testing::ElementsAre(alert, alert, alert, again));
+}
+
+// Webhooks and other services follow pw:events:alerts: a rule firing again while its alert is
+// open is one alert.updated with the new count; the same event handled twice publishes nothing.
+TEST_F(AlertServiceTest, ARepeatedRuleIsAnUpdateOnTheEventStream) {
+  std::string alert = Raise(kVera, Who5Drop(), "e1");
+  EXPECT_EQ(Raise(kVera, Who5Drop(), "e2"), alert);
+  Raise(kVera, Who5Drop(), "e2");
+  std::vector<std::pair<std::string, std::string>> published;
   for (const auto& entry :
        ParseStreamEntries(*redis_.Execute({"XRANGE", EventStreamKey("alerts"), "-", "+"}))) {
     EXPECT_EQ(entry.Get("alert_id"), alert);
-    EXPECT_EQ(entry.Get("organization_id"), kOrg);
-    published.push_back(entry.Get("type"));
+    EXPECT_EQ(entry.Get("rule_id"), "who5_drop");
+    EXPECT_FALSE(entry.Get("priority").empty());
+    EXPECT_FALSE(entry.Get("occur_time").empty());
+    published.emplace_back(entry.Get("type"), entry.Get("occurrence_count"));
   }
-  EXPECT_THAT(published, ::testing::ElementsAre("alert.acknowledged", "alert.resolved"));
+  EXPECT_THAT(published, ::testing::ElementsAre(::testing::Pair("alert.triggered", "1"),
+                                                ::testing::Pair("alert.updated", "2")));
 }
 
 TEST_F(AlertServiceTest, PagesNewestFirst) {

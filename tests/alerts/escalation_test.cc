@@ -26,8 +26,14 @@ class EscalationTest : public ::testing::Test {
   int Level(const std::string& alert_id) {
     return (*store_.GetAlert(kOrg, alert_id))->escalation_level;
   }
+  // The alert.escalated entries of pw:events:alerts (which also carries the alerts' triggering).
   std::vector<StreamEntry> Escalations() {
-    return ParseStreamEntries(*redis_.Execute({"XRANGE", "pw:events:alerts", "-", "+"}));
+    std::vector<StreamEntry> escalations;
+    for (StreamEntry& entry :
+         ParseStreamEntries(*redis_.Execute({"XRANGE", "pw:events:alerts", "-", "+"}))) {
+      if (entry.Get("type") == "alert.escalated") escalations.push_back(std::move(entry));
+    }
+    return escalations;
   }
 
   peerwell::testing::RedisServer server_;

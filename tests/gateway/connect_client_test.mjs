@@ -48,7 +48,9 @@ async function reportIncident() {
   assert.ok(reported.incident.incidentId);
 }
 
-// Reads `iterator` until `matches` accepts an event or `ms` pass; the event, or a failure.
+// Reads `iterator` until `matches` accepts an event or `ms` pass; the event, or a failure. The
+// waits are long because under a full parallel test run the alerts service may still be working
+// through the demo's imported check-ins when the test's incident arrives.
 // `pending` is a read already asked for (a stream's request goes out with its first read).
 async function nextMatching(iterator, matches, ms, pending = iterator.next()) {
   const deadline = Date.now() + ms;
@@ -116,7 +118,7 @@ test("WatchAlerts streams live events and resumes after a dropped connection", a
   const seen = await nextMatching(
     stream,
     (event) => event.alert?.ruleId === "critical_incident" && event.alert.volunteerId === volunteerId,
-    20_000, firstRead);
+    60_000, firstRead);
   assert.ok(seen.resumeToken, "events carry a resume token");
   first.abort();  // the connection drops
 
@@ -125,10 +127,10 @@ test("WatchAlerts streams live events and resumes after a dropped connection", a
   await reportIncident();
   const resumed = alerts.watchAlerts(
     { resumeToken: seen.resumeToken },
-    as(demo.tokens.supervisor, { signal: AbortSignal.timeout(20_000) }))[Symbol.asyncIterator]();
+    as(demo.tokens.supervisor, { signal: AbortSignal.timeout(60_000) }))[Symbol.asyncIterator]();
   const missed = await nextMatching(resumed,
     (event) => event.alert?.volunteerId === volunteerId && event.resumeToken !== seen.resumeToken,
-    20_000);
+    60_000);
   assert.ok(missed.alert.occurrenceCount >= 1);
   await resumed.return?.();
 });
