@@ -12,6 +12,7 @@ import {
 } from "./browser.mjs";
 
 const ALERTS = "peerwell.alerts.v1.AlertService";
+const NETWORK = "peerwell.network.v1.PeerNetworkService";
 const LIVE = /Live: new alerts appear here/;
 
 let browser;
@@ -71,7 +72,14 @@ test("a supervisor signs in and sees their volunteers, and nobody else's", async
     await page.getByRole("article", { name: "Critical incident: Zofia Wiśniewska" }).waitFor();
     const drift = page.getByRole("article", { name: "Burnout rising: Jonas Nielsen" });
     await drift.getByText(/above the volunteer's own usual level/).first().waitFor();
-    await page.getByRole("heading", { name: "Upcoming sessions" }).waitFor();
+    // The demo's one story and nothing else: every alert on Mette's page is about Jonas or Zofia.
+    const labels = await page.getByRole("article")
+      .evaluateAll((articles) => articles.map((article) => article.getAttribute("aria-label")));
+    assert.ok(labels.length >= 2, labels.join("; "));
+    for (const label of labels) assert.match(label, /: (Jonas Nielsen|Zofia Wiśniewska)$/);
+    const sessions = page.getByRole("region", { name: "Upcoming sessions" });
+    await sessions.getByText(/Reflective practice/).first().waitFor();
+    await sessions.getByText(/One-to-one supervision with Jonas Nielsen/).waitFor();
     await page.getByRole("heading", { name: "Overdue supervision" }).waitFor();
     await expectAccessible(page, "supervisor");
     await screenshot(page, "dashboard-supervisor.png");
@@ -168,6 +176,8 @@ test("scores show only where the volunteer shares them", async () => {
   const daniel = await signIn(browser, tokenOf("supervisor", "Daniel Hughes"), { forAxe: true });
   try {
     const { page } = daniel;
+    // Daniel's volunteers are the demo's well ones: no alert.
+    await page.getByRole("region", { name: "Open alerts" }).getByText("No open alerts.").waitFor();
     await page.getByRole("button", { name: "Priya Natarajan" }).click();
     const detail = page.getByRole("region", { name: "Priya Natarajan" });
     await detail.getByText(/has not shared their scores with you/).waitFor();
@@ -211,6 +221,17 @@ test("the coordinator sees the escalated alert first", async () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 
+  // Amira reports a message of her buddy conversation: it waits in the moderation queue.
+  const amira = demo().tokens.volunteer;
+  const { channels } = await connectCall(`/${NETWORK}/ListChannels`, amira, {});
+  const buddies = channels.find((channel) => channel.kind === "CHANNEL_KIND_BUDDY");
+  const { messages } = await connectCall(`/${NETWORK}/ListMessages`, amira,
+                                         { channelId: buddies.channelId });
+  await connectCall(`/${NETWORK}/ReportMessage`, amira, {
+    channelId: buddies.channelId, messageId: messages[0].messageId,
+    reason: "This crossed a line for me.",
+  });
+
   const { context, page } = await signIn(browser, coordinator, { forAxe: true });
   try {
     await page.getByRole("heading", { name: "Coordination dashboard" }).waitFor();
@@ -220,7 +241,9 @@ test("the coordinator sees the escalated alert first", async () => {
     await first.getByText(/escalated/).waitFor();
     await page.getByRole("heading", { name: "People and supervisors" }).waitFor();
     await page.getByRole("row", { name: /Priya Natarajan volunteer Daniel Hughes/ }).waitFor();
-    await page.getByRole("heading", { name: "Moderation queue" }).waitFor();
+    const queue = page.getByRole("region", { name: "Moderation queue" });
+    await queue.getByText(/Reported .* by Amira Haddad: .*crossed a line/).waitFor();
+    await queue.getByRole("button", { name: "Dismiss" }).waitFor();
     await page.getByRole("heading", { name: "Alert policy" }).waitFor();
     await page.getByText("1 second", { exact: true }).waitFor();
     const width = await page.evaluate(() => document.documentElement.scrollWidth);

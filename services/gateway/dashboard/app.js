@@ -42,16 +42,22 @@ function token() {
   return sessionStorage.getItem(TOKEN_KEY) || "";
 }
 
-async function call(service, method, request = {}) {
-  const response = await fetch(`/${service}/${method}`, {
+// One Connect request of the signed-in person: `contentType` says unary or streaming.
+function post(service, method, contentType, body, signal) {
+  return fetch(`/${service}/${method}`, {
     method: "POST",
     headers: {
-      "Content-Type": "application/json",
+      "Content-Type": contentType,
       "Connect-Protocol-Version": "1",
       Authorization: `Bearer ${token()}`,
     },
-    body: JSON.stringify(request),
+    body,
+    signal,
   });
+}
+
+async function call(service, method, request = {}) {
+  const response = await post(service, method, "application/json", JSON.stringify(request));
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new ApiError(body.code || "unknown", body.message);
   return body;
@@ -83,16 +89,7 @@ async function stream(service, method, request, { onOpen, onMessage, signal }) {
   const body = new Uint8Array(5 + json.length);
   new DataView(body.buffer).setUint32(1, json.length);
   body.set(json, 5);
-  const response = await fetch(`/${service}/${method}`, {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/connect+json",
-      "Connect-Protocol-Version": "1",
-      Authorization: `Bearer ${token()}`,
-    },
-    body,
-    signal,
-  });
+  const response = await post(service, method, "application/connect+json", body, signal);
   if (!response.ok) {
     const error = await response.json().catch(() => ({}));
     throw new ApiError(error.code || "unavailable", error.message);
