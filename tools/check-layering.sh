@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 core=(services/common/{api_key_secret,caller,deadline,ids,quiet_hours,validation}.{h,cc}
-      services/common/{clock,audit_record,create_request,text_cipher}.h)
+      services/common/{clock,audit_record,create_request,pseudonymizer,text_cipher}.h)
 is_core() {
   local candidate=$1 known
   for known in "${core[@]}"; do [[ $known == "$candidate" ]] && return 0; done

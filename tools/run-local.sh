@@ -14,8 +14,10 @@ chmod 700 "$state"
 # Secrets persist across runs so that tokens printed earlier keep working.
 [[ -s "$state/jwt-secret" ]] || head -c 48 /dev/urandom | base64 -w0 > "$state/jwt-secret"
 [[ -s "$state/master-key" ]] || head -c 32 /dev/urandom | base64 -w0 > "$state/master-key"
+[[ -s "$state/pseudonym-key" ]] || head -c 32 /dev/urandom | base64 -w0 > "$state/pseudonym-key"
 export PEERWELL_JWT_SECRET_FILE="$state/jwt-secret"
 export PEERWELL_MASTER_KEY_FILE="$state/master-key"
+export PEERWELL_PSEUDONYM_KEY_FILE="$state/pseudonym-key"
 export PEERWELL_REDIS_ADDR="unix:$state/redis/redis.sock"
 directory_port=${PEERWELL_DIRECTORY_PORT:-50051}
 checkin_port=${PEERWELL_CHECKIN_PORT:-50052}

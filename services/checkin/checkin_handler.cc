@@ -171,4 +171,67 @@ grpc::ServerUnaryReactor* CheckinHandler::UpdateCheckinSettings(
   });
 }
 
+grpc::ServerUnaryReactor* CheckinHandler::GetAggregates(grpc::CallbackServerContext* context,
+                                                        const v1::GetAggregatesRequest* request,
+                                                        v1::GetAggregatesResponse* response) {
+  return runner_.Run(context, "GetAggregates", [=, this](const Caller& caller) {
+    AggregateQuery query;
+    query.scale_id = request->scale_id();
+    if (request->period() != v1::AGGREGATE_PERIOD_UNSPECIFIED) {
+      auto period = AggregatePeriodFromProto(request->period());
+      if (!period.ok()) return period.status();
+      query.period = *period;
+    }
+    auto start = OptionalTime(request->has_start_time(), request->start_time(), "start_time");
+    if (!start.ok()) return start.status();
+    auto end = OptionalTime(request->has_end_time(), request->end_time(), "end_time");
+    if (!end.ok()) return end.status();
+    query.start_time = *start;
+    query.end_time = *end;
+    query.by_session_kind = request->by_session_kind();
+    auto cells = service_.GetAggregates(caller, query);
+    if (!cells.ok()) return cells.status();
+    for (const AggregateCell& cell : *cells) {
+      *response->add_cells() = AggregateCellToProto(query.scale_id, cell);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* CheckinHandler::ExportCheckins(grpc::CallbackServerContext* context,
+                                                         const v1::ExportCheckinsRequest* request,
+                                                         v1::ExportCheckinsResponse* response) {
+  return runner_.Run(context, "ExportCheckins", [=, this](const Caller& caller) {
+    ExportQuery query;
+    auto start = OptionalTime(request->has_updated_start_time(), request->updated_start_time(),
+                              "updated_start_time");
+    if (!start.ok()) return start.status();
+    auto end = OptionalTime(request->has_updated_end_time(), request->updated_end_time(),
+                            "updated_end_time");
+    if (!end.ok()) return end.status();
+    query.updated_start_time = *start;
+    query.updated_end_time = *end;
+    auto size = NormalizePageSize("page_size", request->page_size());
+    if (!size.ok()) return size.status();
+    query.page_size = std::min(*size, kMaxExportPageSize);
+    // Bound to the key: pseudonyms, and so positions, differ between keys.
+    std::string listing = absl::StrCat("export/", caller.person_id, "/",
+                                       request->updated_start_time().seconds(), "/",
+                                       request->updated_end_time().seconds());
+    auto position = pages_.Decode(request->page_token(), caller.organization_id, listing);
+    if (!position.ok()) return position.status();
+    query.position = *position;
+    auto page = service_.ExportCheckins(caller, query);
+    if (!page.ok()) return page.status();
+    for (const ExportedCheckin& exported : page->checkins) {
+      *response->add_checkins() = ExportedCheckinToProto(exported);
+    }
+    if (!page->next_position.empty()) {
+      response->set_next_page_token(
+          pages_.Encode(caller.organization_id, listing, page->next_position));
+    }
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace peerwell::checkin

@@ -40,6 +40,12 @@ class CheckinHandler final : public v1::CheckinService::CallbackService {
   grpc::ServerUnaryReactor* UpdateCheckinSettings(
       grpc::CallbackServerContext* context, const v1::UpdateCheckinSettingsRequest* request,
       v1::UpdateCheckinSettingsResponse* response) override;
+  grpc::ServerUnaryReactor* GetAggregates(grpc::CallbackServerContext* context,
+                                          const v1::GetAggregatesRequest* request,
+                                          v1::GetAggregatesResponse* response) override;
+  grpc::ServerUnaryReactor* ExportCheckins(grpc::CallbackServerContext* context,
+                                           const v1::ExportCheckinsRequest* request,
+                                           v1::ExportCheckinsResponse* response) override;
 
  private:
   CheckinService& service_;

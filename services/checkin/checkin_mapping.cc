@@ -20,6 +20,12 @@ v1::Instrument InstrumentToProto(const Instrument& instrument) {
   proto.set_recall_period(instrument.recall_period);
   proto.set_adaptation(instrument.adaptation);
   proto.set_attribution(absl::StrCat(instrument.attribution, " Licence: ", instrument.licence));
+  proto.set_licence(instrument.licence);
+  for (const Scale& scale : instrument.scales) {
+    v1::Scale* out = proto.add_scales();
+    out->set_scale_id(scale.id);
+    for (const Band& band : scale.bands) out->add_bands(band.name);
+  }
   for (const Item& item : instrument.items) {
     v1::Item* out = proto.add_items();
     out->set_item_id(item.id);
@@ -173,6 +179,55 @@ v1::CheckinSettings SettingsToProto(const CheckinSettings& settings) {
     *proto.add_support_resources() = SupportResourceToProto(resource);
   }
   proto.set_swemwbs_registration(settings.swemwbs_registration);
+  return proto;
+}
+
+absl::StatusOr<AggregatePeriod> AggregatePeriodFromProto(int value) {
+  switch (value) {
+    case v1::AGGREGATE_PERIOD_MONTH:
+      return AggregatePeriod::kMonth;
+    case v1::AGGREGATE_PERIOD_WEEK:
+      return AggregatePeriod::kWeek;
+    default:
+      return InvalidField("period", "must be AGGREGATE_PERIOD_MONTH or AGGREGATE_PERIOD_WEEK");
+  }
+}
+
+v1::AggregateCell AggregateCellToProto(const std::string& scale_id, const AggregateCell& cell) {
+  v1::AggregateCell proto;
+  proto.set_scale_id(scale_id);
+  SetKnownTime(cell.period_start, [&] { return proto.mutable_period_start_time(); });
+  proto.set_session_kind(cell.session_kind);
+  proto.set_suppressed(cell.suppressed);
+  if (cell.suppressed) return proto;
+  proto.set_volunteer_count(cell.volunteer_count);
+  proto.set_mean(cell.mean);
+  for (const auto& [band, count] : cell.band_counts) {
+    v1::BandCount* out = proto.add_band_counts();
+    out->set_band(band);
+    out->set_count(count);
+  }
+  return proto;
+}
+
+v1::ExportedCheckin ExportedCheckinToProto(const ExportedCheckin& exported) {
+  v1::ExportedCheckin proto;
+  proto.set_export_id(exported.export_id);
+  proto.set_subject_pseudonym(exported.subject_pseudonym);
+  proto.set_instrument_id(exported.instrument_id);
+  proto.set_instrument_version(exported.instrument_version);
+  proto.set_authored_date(exported.authored_date);
+  for (const Answer& answer : exported.answers) {
+    v1::Answer* out = proto.add_answers();
+    out->set_item_id(answer.item_id);
+    out->set_value(answer.value);
+  }
+  for (const Score& score : exported.scores) {
+    v1::Score* out = proto.add_scores();
+    out->set_scale_id(score.scale_id);
+    out->set_value(score.value);
+    out->set_band(score.band);
+  }
   return proto;
 }
 

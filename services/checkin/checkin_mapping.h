@@ -1,10 +1,12 @@
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "peerwell/checkin/v1/checkin.pb.h"
 #include "services/checkin/checkin.h"
+#include "services/checkin/checkin_service.h"
 
 namespace peerwell::checkin {
 
@@ -26,5 +28,8 @@ void TrendToProto(const Trend& trend, v1::GetTrendResponse* response);
 v1::DueCheckin DueCheckinToProto(const DueCheckin& due);
 absl::StatusOr<CheckinSettings> SettingsFromProto(const v1::CheckinSettings& proto);
 v1::CheckinSettings SettingsToProto(const CheckinSettings& settings);
+absl::StatusOr<AggregatePeriod> AggregatePeriodFromProto(int value);
+v1::AggregateCell AggregateCellToProto(const std::string& scale_id, const AggregateCell& cell);
+v1::ExportedCheckin ExportedCheckinToProto(const ExportedCheckin& exported);
 
 }  // namespace peerwell::checkin

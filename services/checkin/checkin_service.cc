@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "services/checkin/instrument_registry.h"
 #include "services/checkin/scoring.h"
 #include "services/common/ids.h"
@@ -48,6 +51,33 @@ const Instrument* InstrumentOfScale(const std::string& scale_id) {
   }
   return nullptr;
 }
+
+const Scale* FindScale(const Instrument& instrument, const std::string& scale_id) {
+  for (const Scale& scale : instrument.scales) {
+    if (scale.id == scale_id) return &scale;
+  }
+  return nullptr;
+}
+
+// A partner's key needs the scope; coordinators need none where they are allowed at all.
+absl::Status CheckScope(const Caller& caller, const char* scope) {
+  if (caller.role != CallerRole::kPartner) return absl::OkStatus();
+  if (caller.HasScope(scope)) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat("this API key lacks the ", scope, " scope"));
+}
+
+// Midnight (UTC) at or after `time`: a partner's time filter never tells more than the day.
+absl::Time DayBoundaryAtOrAfter(absl::Time time) {
+  absl::CivilDay day(absl::ToCivilSecond(time, absl::UTCTimeZone()));
+  absl::Time midnight = absl::FromCivil(day, absl::UTCTimeZone());
+  return midnight == time ? midnight : absl::FromCivil(day + 1, absl::UTCTimeZone());
+}
+
+constexpr int kAggregatePeriodsByDefault = 12;
+constexpr absl::Duration kMaxAggregateSpan = absl::Hours(24 * (3 * 365 + 1));
+constexpr int kMaxAggregateCheckinsPerVolunteer = 5000;
+constexpr size_t kCheckinLoadBatch = 500;
+constexpr size_t kExportVolunteerBatch = 16;
 
 std::string CheckinRecord(const std::string& id) { return absl::StrCat("checkin/", id); }
 std::string IncidentRecord(const std::string& id) { return absl::StrCat("incident/", id); }
@@ -535,6 +565,149 @@ absl::StatusOr<CheckinSettings> CheckinService::UpdateSettings(const Caller& cal
     return status;
   }
   return settings;
+}
+
+absl::StatusOr<std::vector<AggregateCell>> CheckinService::GetAggregates(
+    const Caller& caller, const AggregateQuery& query) {
+  if (caller.role != CallerRole::kCoordinator && caller.role != CallerRole::kPartner) {
+    return absl::PermissionDeniedError("aggregates are for coordinators and partners' API keys");
+  }
+  if (auto scoped = CheckScope(caller, kAggregatesScope); !scoped.ok()) return scoped;
+  if (query.scale_id.empty()) return InvalidField("scale_id", "is required (e.g. who5)");
+  const Instrument* instrument = InstrumentOfScale(query.scale_id);
+  if (instrument == nullptr) {
+    return InvalidField("scale_id", "is not a scale of any instrument (see ListInstruments)");
+  }
+  const Scale& scale = *FindScale(*instrument, query.scale_id);
+  if (!query.period.has_value()) {
+    return InvalidField("period", "must be AGGREGATE_PERIOD_MONTH or AGGREGATE_PERIOD_WEEK");
+  }
+  AggregatePeriod period = *query.period;
+  absl::Time end = query.end_time.value_or(clock_.Now());
+  absl::Time start = query.start_time.value_or(ShiftPeriods(
+      period, PeriodStart(period, end - absl::Microseconds(1)), 1 - kAggregatePeriodsByDefault));
+  if (end <= start) return InvalidField("end_time", "must be after start_time");
+  if (end - start > kMaxAggregateSpan) {
+    return InvalidField("start_time", "the range may span at most 3 years");
+  }
+  // Whole periods only, so that no two queries differ by part of a period.
+  absl::Time window_start = PeriodStart(period, start);
+  absl::Time window_end =
+      ShiftPeriods(period, PeriodStart(period, end - absl::Microseconds(1)), 1);
+
+  auto volunteers = people_.ResearchVolunteers(caller.organization_id);
+  if (!volunteers.ok()) return volunteers.status();
+  std::vector<CheckinIdRange> ranges;
+  for (const std::string& volunteer : *volunteers) {
+    ranges.push_back({volunteer, 0, kMaxAggregateCheckinsPerVolunteer});
+  }
+  auto ids = store_.ListCheckinIds(caller.organization_id, ranges, instrument->id, window_start,
+                                   window_end);
+  if (!ids.ok()) return ids.status();
+  std::vector<std::string> all_ids;
+  for (const auto& own : *ids) all_ids.insert(all_ids.end(), own.begin(), own.end());
+  std::vector<ScaleValue> values;
+  for (size_t first = 0; first < all_ids.size(); first += kCheckinLoadBatch) {
+    std::vector<std::string> batch(
+        all_ids.begin() + static_cast<std::ptrdiff_t>(first),
+        all_ids.begin() + static_cast<std::ptrdiff_t>(std::min(all_ids.size(), first + kCheckinLoadBatch)));
+    auto checkins = store_.GetCheckins(caller.organization_id, batch);
+    if (!checkins.ok()) return checkins.status();
+    for (const Checkin& checkin : *checkins) {
+      for (const Score& score : checkin.scores) {
+        if (score.scale_id != scale.id) continue;
+        values.push_back(
+            {checkin.volunteer_id, checkin.submit_time, checkin.context.session_kind, score.value});
+      }
+    }
+  }
+  return ComputeAggregates(scale, period, window_start, window_end, query.by_session_kind, values);
+}
+
+absl::StatusOr<ExportPage> CheckinService::ExportCheckins(const Caller& caller,
+                                                          const ExportQuery& query) {
+  if (caller.role != CallerRole::kPartner) {
+    return absl::PermissionDeniedError("exports are for partners' API keys");
+  }
+  if (auto scoped = CheckScope(caller, kExportsScope); !scoped.ok()) return scoped;
+  absl::Time start = query.updated_start_time.has_value()
+                         ? DayBoundaryAtOrAfter(*query.updated_start_time)
+                         : absl::InfinitePast();
+  absl::Time end = query.updated_end_time.has_value()
+                       ? DayBoundaryAtOrAfter(*query.updated_end_time)
+                       : absl::InfiniteFuture();
+  std::string after_pseudonym;
+  int offset = 0;
+  if (!query.position.empty()) {
+    std::pair<std::string, std::string> parts =
+        absl::StrSplit(query.position, absl::MaxSplits('/', 1));
+    if (!absl::SimpleAtoi(parts.second, &offset) || offset < 0) {
+      return InvalidField("page_token", "is not a page token of this export");
+    }
+    after_pseudonym = parts.first;
+  }
+
+  auto volunteers = people_.ResearchVolunteers(caller.organization_id);
+  if (!volunteers.ok()) return volunteers.status();
+  // (pseudonym, volunteer id), in pseudonym order: the order of the export.
+  std::vector<std::pair<std::string, std::string>> subjects;
+  for (const std::string& volunteer : *volunteers) {
+    std::string pseudonym = pseudonyms_.Pseudonym(caller.person_id, "person", volunteer, "v-");
+    if (pseudonym < after_pseudonym) continue;
+    subjects.push_back({std::move(pseudonym), volunteer});
+  }
+  std::sort(subjects.begin(), subjects.end());
+
+  struct Entry {
+    size_t subject;
+    int offset;
+    std::string checkin_id;
+  };
+  std::vector<Entry> entries;
+  const size_t wanted = static_cast<size_t>(query.page_size) + 1;
+  for (size_t first = 0; first < subjects.size() && entries.size() < wanted;
+       first += kExportVolunteerBatch) {
+    size_t last = std::min(subjects.size(), first + kExportVolunteerBatch);
+    std::vector<CheckinIdRange> ranges;
+    for (size_t i = first; i < last; ++i) {
+      int skip = subjects[i].first == after_pseudonym ? offset : 0;
+      ranges.push_back({subjects[i].second, skip, static_cast<int>(wanted - entries.size())});
+    }
+    auto ids = store_.ListCheckinIds(caller.organization_id, ranges, "", start, end);
+    if (!ids.ok()) return ids.status();
+    for (size_t i = first; i < last && entries.size() < wanted; ++i) {
+      const std::vector<std::string>& own = (*ids)[i - first];
+      for (size_t j = 0; j < own.size() && entries.size() < wanted; ++j) {
+        entries.push_back({i, ranges[i - first].offset + static_cast<int>(j), own[j]});
+      }
+    }
+  }
+  ExportPage page;
+  if (entries.size() == wanted) {
+    const Entry& next = entries.back();
+    page.next_position = absl::StrCat(subjects[next.subject].first, "/", next.offset);
+    entries.pop_back();
+  }
+  std::vector<std::string> ids;
+  std::map<std::string, std::string> pseudonym_of;  // volunteer id → pseudonym
+  for (const Entry& entry : entries) {
+    ids.push_back(entry.checkin_id);
+    pseudonym_of[subjects[entry.subject].second] = subjects[entry.subject].first;
+  }
+  auto checkins = store_.GetCheckins(caller.organization_id, ids);
+  if (!checkins.ok()) return checkins.status();
+  for (Checkin& checkin : *checkins) {
+    ExportedCheckin exported;
+    exported.export_id = pseudonyms_.Pseudonym(caller.person_id, "checkin", checkin.id, "c-");
+    exported.subject_pseudonym = pseudonym_of[checkin.volunteer_id];
+    exported.instrument_id = checkin.instrument_id;
+    exported.instrument_version = checkin.instrument_version;
+    exported.authored_date = absl::FormatTime("%Y-%m-%d", checkin.submit_time, absl::UTCTimeZone());
+    exported.answers = std::move(checkin.answers);
+    exported.scores = std::move(checkin.scores);
+    page.checkins.push_back(std::move(exported));
+  }
+  return page;
 }
 
 }  // namespace peerwell::checkin

@@ -5,11 +5,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "services/checkin/aggregates.h"
 #include "services/checkin/checkin.h"
 #include "services/checkin/checkin_store.h"
 #include "services/common/audit_record.h"
 #include "services/common/caller.h"
 #include "services/common/clock.h"
+#include "services/common/pseudonymizer.h"
 #include "services/common/text_cipher.h"
 
 namespace peerwell::checkin {
@@ -31,6 +33,9 @@ class PeopleDirectory {
   // The volunteer's share_scores_with_supervisor consent.
   virtual absl::StatusOr<bool> SharesScores(const std::string& organization_id,
                                             const std::string& volunteer_id) = 0;
+  // The volunteers of the organisation who consented to research_export.
+  virtual absl::StatusOr<std::vector<std::string>> ResearchVolunteers(
+      const std::string& organization_id) = 0;
 };
 
 // Check-in notes and incident descriptions are sealed under the volunteer's data key.
@@ -80,14 +85,57 @@ struct RequestSupportInput {
   std::string request_id;
 };
 
+struct AggregateQuery {
+  std::string scale_id;
+  std::optional<AggregatePeriod> period;
+  std::optional<absl::Time> start_time;
+  std::optional<absl::Time> end_time;
+  bool by_session_kind = false;
+};
+
+// The scopes of partners' API keys that the check-in service answers to.
+inline constexpr char kAggregatesScope[] = "aggregates:read";
+inline constexpr char kExportsScope[] = "exports:read";
+
+inline constexpr int kMaxExportPageSize = 200;
+
+struct ExportQuery {
+  std::optional<absl::Time> updated_start_time;
+  std::optional<absl::Time> updated_end_time;
+  int page_size = 50;
+  std::string position;  // opaque, from a previous page
+};
+
+// A check-in as a partner receives it: pseudonyms instead of ids, the day instead of the time,
+// no note and no context.
+struct ExportedCheckin {
+  std::string export_id;
+  std::string subject_pseudonym;
+  std::string instrument_id;
+  int instrument_version = 0;
+  std::string authored_date;  // YYYY-MM-DD, UTC
+  std::vector<Answer> answers;
+  std::vector<Score> scores;
+};
+
+struct ExportPage {
+  std::vector<ExportedCheckin> checkins;
+  std::string next_position;
+};
+
 // The rules of check-ins: a volunteer submits for themselves; scores, notes and trends are the
 // volunteer's, shown to their supervisors and coordinators only with share_scores_with_supervisor
 // consent (notes never), and every such read is audited.
 class CheckinService {
  public:
   CheckinService(CheckinStore& store, PeopleDirectory& people, NoteCipher& cipher, AuditSink& audit,
-                 const Clock& clock)
-      : store_(store), people_(people), cipher_(cipher), audit_(audit), clock_(clock) {}
+                 const Pseudonymizer& pseudonyms, const Clock& clock)
+      : store_(store),
+        people_(people),
+        cipher_(cipher),
+        audit_(audit),
+        pseudonyms_(pseudonyms),
+        clock_(clock) {}
 
   absl::StatusOr<std::vector<const Instrument*>> ListInstruments(const Caller& caller);
   absl::StatusOr<Checkin> SubmitCheckin(const Caller& caller, SubmitCheckinInput input);
@@ -103,6 +151,12 @@ class CheckinService {
   absl::StatusOr<CheckinSettings> GetSettings(const Caller& caller);
   absl::StatusOr<CheckinSettings> UpdateSettings(const Caller& caller,
                                                  const CheckinSettings& settings);
+  // Coordinators and keys with aggregates:read; over the volunteers who consented to
+  // research_export, with aggregates.h's suppression.
+  absl::StatusOr<std::vector<AggregateCell>> GetAggregates(const Caller& caller,
+                                                           const AggregateQuery& query);
+  // Keys with exports:read: the consenting volunteers' check-ins, by pseudonym then time.
+  absl::StatusOr<ExportPage> ExportCheckins(const Caller& caller, const ExportQuery& query);
 
  private:
   // Resolves "" to the caller and checks that the caller may submit for that volunteer.
@@ -117,6 +171,7 @@ class CheckinService {
   PeopleDirectory& people_;
   NoteCipher& cipher_;
   AuditSink& audit_;
+  const Pseudonymizer& pseudonyms_;
   const Clock& clock_;
 };
 

@@ -38,6 +38,13 @@ struct CheckinPage {
   std::string next_position;
 };
 
+// Which of one volunteer's check-ins to list: skip `offset`, then at most `limit`.
+struct CheckinIdRange {
+  std::string volunteer_id;
+  int offset = 0;
+  int limit = 0;
+};
+
 // Storage of check-ins. Each create is one atomic write that also publishes its events
 // (checkin.submitted, incident.reported, support.requested) and is idempotent by request.
 struct CheckinTimes {
@@ -73,6 +80,15 @@ class CheckinStore {
                                                        const std::string& volunteer_id,
                                                        const std::vector<std::string>& instruments,
                                                        absl::Time since) = 0;
+
+  // For each range, the ids of that volunteer's check-ins of `instrument_id` (empty: any) made in
+  // [start, end), oldest first; one round trip for all of them, no record loaded.
+  virtual absl::StatusOr<std::vector<std::vector<std::string>>> ListCheckinIds(
+      const std::string& organization_id, const std::vector<CheckinIdRange>& ranges,
+      const std::string& instrument_id, absl::Time start, absl::Time end) = 0;
+  // The check-ins of `ids` that exist, in that order, in one round trip; notes are not read.
+  virtual absl::StatusOr<std::vector<Checkin>> GetCheckins(const std::string& organization_id,
+                                                           const std::vector<std::string>& ids) = 0;
 
   virtual absl::StatusOr<CheckinSettings> GetSettings(const std::string& organization_id) = 0;
   virtual absl::Status SetSettings(const std::string& organization_id,

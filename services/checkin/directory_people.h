@@ -28,6 +28,19 @@ class DirectoryPeople final : public PeopleDirectory {
     return consent->share_scores_with_supervisor();
   }
 
+  absl::StatusOr<std::vector<std::string>> ResearchVolunteers(
+      const std::string& organization_id) override {
+    auto volunteers = directory_.ListPeople(organization_id, directory::v1::ROLE_VOLUNTEER);
+    if (!volunteers.ok()) return volunteers.status();
+    std::vector<std::string> consenting;
+    for (const directory::v1::Person& volunteer : *volunteers) {
+      auto consent = directory_.GetConsent(organization_id, volunteer.person_id());
+      if (!consent.ok()) return consent.status();
+      if (consent->research_export()) consenting.push_back(volunteer.person_id());
+    }
+    return consenting;
+  }
+
  private:
   DirectoryClient& directory_;
 };

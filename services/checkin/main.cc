@@ -10,20 +10,22 @@
 #include "services/common/directory_client.h"
 #include "services/common/encryption.h"
 #include "services/common/paging.h"
+#include "services/common/hmac_pseudonymizer.h"
 #include "services/common/server.h"
 
 namespace peerwell::checkin {
 namespace {
 
 struct CheckinServer {
-  CheckinServer(ServerRuntime& runtime, MasterKey master)
+  CheckinServer(ServerRuntime& runtime, MasterKey master, HmacPseudonymizer pseudonymizer)
       : directory(ServiceChannel(runtime.config.directory_addr),
                   {"checkin", runtime.config.jwt_secret}, clock),
         people(directory),
         store(runtime.redis),
         vault(runtime.redis, std::move(master), clock, kNoteKeys),
         audit(runtime.redis),
-        service(store, people, vault, audit, clock),
+        pseudonyms(std::move(pseudonymizer)),
+        service(store, people, vault, audit, pseudonyms, clock),
         authenticator(TokenVerifier(runtime.config.jwt_secret), &directory),
         executor(runtime.config.worker_threads, 4096),
         runner(executor, authenticator),
@@ -38,6 +40,7 @@ struct CheckinServer {
   RedisCheckinStore store;
   DataKeyVault vault;
   AuditAppender audit;
+  HmacPseudonymizer pseudonyms;
   CheckinService service;
   Authenticator authenticator;
   BoundedExecutor executor;
@@ -62,7 +65,15 @@ int main(int argc, char** argv) {
         }
         auto master = MasterKey::FromBase64(runtime.config.master_key);
         if (!master.ok()) return master.status();
-        auto server = std::make_shared<checkin::CheckinServer>(runtime, *std::move(master));
+        if (runtime.config.pseudonym_key.empty()) {
+          return absl::InvalidArgumentError(
+              "PEERWELL_PSEUDONYM_KEY (or PEERWELL_PSEUDONYM_KEY_FILE) is required: partners' "
+              "exports name volunteers by pseudonyms made with it");
+        }
+        auto pseudonyms = HmacPseudonymizer::FromBase64(runtime.config.pseudonym_key);
+        if (!pseudonyms.ok()) return pseudonyms.status();
+        auto server = std::make_shared<checkin::CheckinServer>(runtime, *std::move(master),
+                                                               *std::move(pseudonyms));
         host.AddService(&server->handler);
         return std::vector<std::shared_ptr<void>>{server};
       });

@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "services/common/events.h"
 #include "services/common/idempotency.h"
@@ -349,6 +350,62 @@ absl::StatusOr<CheckinTimes> RedisCheckinStore::GetCheckinTimes(
   result.who5_since = times((*replies)[instruments.size()]);
   result.incidents_since = times((*replies)[instruments.size() + 1]);
   return result;
+}
+
+absl::StatusOr<std::vector<std::vector<std::string>>> RedisCheckinStore::ListCheckinIds(
+    const std::string& organization_id, const std::vector<CheckinIdRange>& ranges,
+    const std::string& instrument_id, absl::Time start, absl::Time end) {
+  std::string index_name =
+      instrument_id.empty() ? "checkins" : absl::StrCat("checkins:", instrument_id);
+  std::string min = start == absl::InfinitePast() ? "-inf" : RedisMicros(start);
+  std::string max = end == absl::InfiniteFuture() ? "+inf" : absl::StrCat("(", RedisMicros(end));
+  std::vector<RedisCommand> reads;
+  for (const CheckinIdRange& range : ranges) {
+    reads.push_back({"ZRANGEBYSCORE", VolunteerKey(organization_id, range.volunteer_id, index_name),
+                     min, max, "LIMIT", absl::StrCat(range.offset), absl::StrCat(range.limit)});
+  }
+  std::vector<std::vector<std::string>> ids(ranges.size());
+  if (reads.empty()) return ids;
+  auto replies = redis_.ExecuteAll(std::move(reads));
+  if (!replies.ok()) return replies.status();
+  // Index members are the records' keys.
+  const std::string key_prefix = CheckinKey(organization_id, "");
+  for (size_t i = 0; i < replies->size(); ++i) {
+    for (const RedisReply& member : (*replies)[i].elements) {
+      if (absl::StartsWith(member.str, key_prefix)) {
+        ids[i].push_back(member.str.substr(key_prefix.size()));
+      }
+    }
+  }
+  return ids;
+}
+
+absl::StatusOr<std::vector<Checkin>> RedisCheckinStore::GetCheckins(
+    const std::string& organization_id, const std::vector<std::string>& ids) {
+  // Every field but the sealed note, which nobody reading many check-ins at once may see.
+  static const std::vector<std::string>* kFields = new std::vector<std::string>{
+      "id",      "volunteer_id", "instrument_id", "instrument_version",  "submit_time",
+      "answers", "scores",       "session_kind",  "hours", "sessions_facilitated"};
+  std::vector<RedisCommand> loads;
+  for (const std::string& id : ids) {
+    RedisCommand load{"HMGET", CheckinKey(organization_id, id)};
+    load.insert(load.end(), kFields->begin(), kFields->end());
+    loads.push_back(std::move(load));
+  }
+  std::vector<Checkin> checkins;
+  if (loads.empty()) return checkins;
+  auto replies = redis_.ExecuteAll(std::move(loads));
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (size_t i = 0; i < reply.elements.size() && i < kFields->size(); ++i) {
+      if (reply.elements[i].type == RedisReply::Type::kString) {
+        pairs.emplace_back((*kFields)[i], reply.elements[i].str);
+      }
+    }
+    if (!pairs.empty()) checkins.push_back(DecodeCheckin(organization_id, pairs).checkin);
+  }
+  return checkins;
 }
 
 absl::StatusOr<CheckinSettings> RedisCheckinStore::GetSettings(const std::string& organization_id) {

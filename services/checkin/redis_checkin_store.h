@@ -31,6 +31,11 @@ class RedisCheckinStore final : public CheckinStore {
                                                const std::string& volunteer_id,
                                                const std::vector<std::string>& instruments,
                                                absl::Time since) override;
+  absl::StatusOr<std::vector<std::vector<std::string>>> ListCheckinIds(
+      const std::string& organization_id, const std::vector<CheckinIdRange>& ranges,
+      const std::string& instrument_id, absl::Time start, absl::Time end) override;
+  absl::StatusOr<std::vector<Checkin>> GetCheckins(const std::string& organization_id,
+                                                   const std::vector<std::string>& ids) override;
   absl::StatusOr<CheckinSettings> GetSettings(const std::string& organization_id) override;
   absl::Status SetSettings(const std::string& organization_id,
                            const CheckinSettings& settings) override;

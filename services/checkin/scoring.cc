@@ -19,14 +19,14 @@ int ScoredValue(const Item& item, int value) {
   return low->value + high->value - value;
 }
 
+}  // namespace
+
 std::string BandOf(const Scale& scale, double value) {
   for (const Band& band : scale.bands) {
     if (band.inclusive ? value <= band.bound : value < band.bound) return band.name;
   }
   return scale.bands.empty() ? "" : scale.bands.back().name;
 }
-
-}  // namespace
 
 absl::Status ValidateAnswers(const Instrument& instrument, const std::vector<Answer>& answers) {
   if (answers.size() > instrument.items.size()) {

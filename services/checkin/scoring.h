@@ -1,5 +1,6 @@
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -20,5 +21,8 @@ std::vector<Score> ScoreAnswers(const Instrument& instrument, const std::vector<
 // few answers to score any of them.
 absl::StatusOr<std::vector<Score>> ValidateAndScore(const Instrument& instrument,
                                                     const std::vector<Answer>& answers);
+
+// The band `value` falls in on `scale`; "" for a scale without bands.
+std::string BandOf(const Scale& scale, double value);
 
 }  // namespace peerwell::checkin

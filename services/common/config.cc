@@ -9,6 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "services/common/encryption.h"
+#include "services/common/hmac_pseudonymizer.h"
 
 namespace peerwell {
 namespace {
@@ -151,6 +152,9 @@ std::vector<SettingSpec> ServiceSettingSpecs(const ServiceDefaults& defaults) {
       {"jwt_secret_file", "PEERWELL_JWT_SECRET_FILE", "", "file holding the signing secret"},
       {"master_key", "PEERWELL_MASTER_KEY", "", "base64 of the 32-byte master key"},
       {"master_key_file", "PEERWELL_MASTER_KEY_FILE", "", "file holding the master key"},
+      {"pseudonym_key", "PEERWELL_PSEUDONYM_KEY", "",
+       "base64 of the 32-byte key of partners' pseudonyms"},
+      {"pseudonym_key_file", "PEERWELL_PSEUDONYM_KEY_FILE", "", "file holding the pseudonym key"},
       {"worker_threads", "PEERWELL_WORKER_THREADS", "32",
        "threads that run handlers (blocking work never runs on gRPC's threads)"},
       {"event_claim_idle", "PEERWELL_EVENT_CLAIM_IDLE", "30s",
@@ -228,6 +232,13 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& 
     if (auto key = MasterKey::FromBase64(*master); !key.ok()) return key.status();
   }
   config.master_key = *master;
+
+  auto pseudonym = ReadSecret("PEERWELL_PSEUDONYM_KEY", s["pseudonym_key"], s["pseudonym_key_file"]);
+  if (!pseudonym.ok()) return pseudonym.status();
+  if (!pseudonym->empty()) {
+    if (auto key = HmacPseudonymizer::FromBase64(*pseudonym); !key.ok()) return key.status();
+  }
+  config.pseudonym_key = *pseudonym;
 
   if (!absl::SimpleAtoi(s["worker_threads"], &config.worker_threads) || config.worker_threads < 1 ||
       config.worker_threads > 1024) {

@@ -58,6 +58,8 @@ struct ServiceConfig : ProcessConfig {
   RedisAddress redis;
   std::string jwt_secret;
   std::string master_key;  // base64 of 32 bytes; empty when the service encrypts nothing
+  // Base64 of 32 bytes; empty when the service gives partners nothing about a person.
+  std::string pseudonym_key;
   int worker_threads = 32;
   // How long an event may stay unacknowledged with a consumer before another takes it over.
   absl::Duration event_claim_idle = absl::Seconds(30);

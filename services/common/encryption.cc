@@ -1,6 +1,7 @@
 #include "services/common/encryption.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <memory>
@@ -89,6 +90,14 @@ absl::StatusOr<std::string> OpenAesGcm(absl::string_view key, absl::string_view 
     return Broken();
   }
   return plaintext;
+}
+
+std::string HmacSha256(absl::string_view key, absl::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &length);
+  return std::string(reinterpret_cast<const char*>(out), length);
 }
 
 absl::StatusOr<MasterKey> MasterKey::FromBase64(absl::string_view encoded) {

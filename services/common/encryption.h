@@ -16,6 +16,9 @@ absl::StatusOr<std::string> SealAesGcm(absl::string_view key, absl::string_view 
 absl::StatusOr<std::string> OpenAesGcm(absl::string_view key, absl::string_view sealed,
                                        absl::string_view aad);
 
+// The 32-byte HMAC-SHA256 of `data` under `key`.
+std::string HmacSha256(absl::string_view key, absl::string_view data);
+
 // 32 random bytes from OpenSSL.
 absl::StatusOr<std::string> NewDataKey();
 

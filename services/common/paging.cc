@@ -1,26 +1,16 @@
 #include "services/common/paging.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "services/common/auth.h"
+#include "services/common/encryption.h"
 #include "services/common/validation.h"
 
 namespace peerwell {
 namespace {
 
 constexpr size_t kMacBytes = 16;
-
-std::string HmacSha256(absl::string_view key, absl::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &length);
-  return std::string(reinterpret_cast<const char*>(out), length);
-}
 
 }  // namespace
 

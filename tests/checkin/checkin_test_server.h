@@ -5,6 +5,7 @@
 #include "services/common/data_key_vault.h"
 #include "services/checkin/redis_checkin_store.h"
 #include "services/common/directory_client.h"
+#include "services/common/hmac_pseudonymizer.h"
 #include "tests/directory/directory_test_server.h"
 #include "tests/testing/fake_clock.h"
 
@@ -14,6 +15,10 @@ namespace v1 = ::peerwell::checkin::v1;
 
 inline MasterKey TestMasterKey() {
   return *MasterKey::FromBase64(peerwell::testing::kTestMasterKey);
+}
+
+inline HmacPseudonymizer TestPseudonymizer() {
+  return *HmacPseudonymizer::FromBase64(peerwell::testing::kTestPseudonymKey);
 }
 
 // The check-in service in the test process, next to a real directory: both on 127.0.0.1:0, one
@@ -30,7 +35,8 @@ class CheckinTestServer {
         store_(redis_),
         vault_(redis_, TestMasterKey(), clock_, kNoteKeys),
         audit_(redis_),
-        service_(store_, people_, vault_, audit_, clock_),
+        pseudonyms_(TestPseudonymizer()),
+        service_(store_, people_, vault_, audit_, pseudonyms_, clock_),
         authenticator_(TokenVerifier(peerwell::testing::kTestJwtSecret), &directory_client_),
         executor_(8, 1024),
         runner_(executor_, authenticator_),
@@ -64,6 +70,7 @@ class CheckinTestServer {
   RedisCheckinStore store_;
   DataKeyVault vault_;
   AuditAppender audit_;
+  HmacPseudonymizer pseudonyms_;
   CheckinService service_;
   Authenticator authenticator_;
   BoundedExecutor executor_;

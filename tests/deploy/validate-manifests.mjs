@@ -43,12 +43,13 @@ const HTTP_HEALTH = { gateway: "/healthz" };
 const EXPOSED = new Set(["gateway"]);
 // What each service cannot run without besides its listen and metrics addresses. Only a
 // service that needs the master key (it seals data) may be given it; one that needs no key
-// (the gateway passes callers' credentials on) may mount no Secret at all.
+// (the gateway passes callers' credentials on) may mount no Secret at all. Likewise the key of
+// partners' pseudonyms: only the service that makes them.
 const ADDRESSES = ["DIRECTORY", "CHECKIN", "ALERTS", "SUPERVISION", "NETWORK"]
   .map((s) => `PEERWELL_${s}_ADDR`);
 const NEEDS = {
   directory: ["redis", "jwt"],
-  checkin: ["redis", "jwt", "masterKey", "PEERWELL_DIRECTORY_ADDR"],
+  checkin: ["redis", "jwt", "masterKey", "pseudonymKey", "PEERWELL_DIRECTORY_ADDR"],
   alerts: ["redis", "jwt", "masterKey", "PEERWELL_DIRECTORY_ADDR"],
   supervision: ["redis", "jwt", "PEERWELL_DIRECTORY_ADDR"],
   network: ["redis", "jwt", "masterKey", "PEERWELL_DIRECTORY_ADDR"],
@@ -337,9 +338,9 @@ function checkSecretValue(ix, ref, kind, what, errors) {
   if (kind === "jwt" && Buffer.byteLength(text) < 32) {
     errors.push(`${what}: the JWT secret in ${ref.secretName} is shorter than 32 bytes`);
   }
-  if (kind === "master" && (!/^[A-Za-z0-9+/]+=*$/.test(text) ||
-                            Buffer.from(text, "base64").length !== 32)) {
-    errors.push(`${what}: the master key in ${ref.secretName} is not base64 of 32 bytes`);
+  if (kind === "key" && (!/^[A-Za-z0-9+/]+=*$/.test(text) ||
+                         Buffer.from(text, "base64").length !== 32)) {
+    errors.push(`${what}: ${ref.key} in ${ref.secretName} is not base64 of 32 bytes`);
   }
 }
 
@@ -534,7 +535,9 @@ function checkDeployment(ix, binaries, deployment, namespace, errors) {
     const needs = NEEDS[service] ?? [];
     if (needs.includes("redis")) checkRedisAddress(ix, env, namespace, cwhat, errors);
     for (const [need, name, kind, who] of [["jwt", "JWT_SECRET", "jwt", "verify tokens"],
-                                            ["masterKey", "MASTER_KEY", "master", "seal data"]]) {
+                                            ["masterKey", "MASTER_KEY", "key", "seal data"],
+                                            ["pseudonymKey", "PSEUDONYM_KEY", "key",
+                                             "make partners' pseudonyms"]]) {
       if (needs.includes(need)) {
         checkSecretSetting(ix, podSpec, container, env, name, kind, cwhat, errors);
         continue;
@@ -544,7 +547,7 @@ function checkDeployment(ix, binaries, deployment, namespace, errors) {
       }
     }
     // The gateway faces the outside: a key in its pod is one a break-in there could take.
-    if (!needs.includes("jwt") && !needs.includes("masterKey")) {
+    if (!needs.includes("jwt") && !needs.includes("masterKey") && !needs.includes("pseudonymKey")) {
       for (const [where, name] of secretsOf(podSpec, container)) {
         errors.push(`${cwhat}: ${where} gives it Secret ${name}, but ${service} holds no keys ` +
                     `(it passes callers' credentials to the services, which verify them)`);
@@ -935,6 +938,10 @@ const MUTATIONS = [
   ["no master key for check-ins", /MASTER_KEY \(or _FILE\) is not set/, (objs) => {
     const c = deploymentOf(objs, "peerwell-checkin").spec.template.spec.containers[0];
     c.env = c.env.filter((e) => !e.name.startsWith("PEERWELL_MASTER_KEY"));
+  }],
+  ["no pseudonym key for check-ins", /checkin.*PSEUDONYM_KEY \(or _FILE\) is not set/, (objs) => {
+    const c = deploymentOf(objs, "peerwell-checkin").spec.template.spec.containers[0];
+    c.env = c.env.filter((e) => !e.name.startsWith("PEERWELL_PSEUDONYM_KEY"));
   }],
   ["no master key for the network", /network.*MASTER_KEY \(or _FILE\) is not set/, (objs) => {
     const c = deploymentOf(objs, "peerwell-network").spec.template.spec.containers[0];

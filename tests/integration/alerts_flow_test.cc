@@ -42,6 +42,7 @@ class AlertsFlowTest : public ::testing::Test {
     env.push_back({"PEERWELL_SHUTDOWN_GRACE", "2s"});
     // Check-ins and alerts seal what people write; the directory ignores it.
     env.push_back({"PEERWELL_MASTER_KEY", peerwell::testing::kTestMasterKey});
+    env.push_back({"PEERWELL_PSEUDONYM_KEY", peerwell::testing::kTestPseudonymKey});
     auto started = peerwell::testing::StartServer(binary, std::move(env));
     EXPECT_TRUE(started.ok()) << started.status();
     if (!started.ok()) return nullptr;

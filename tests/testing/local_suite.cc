@@ -54,8 +54,10 @@ absl::StatusOr<std::unique_ptr<LocalSuite>> LocalSuite::Start(const SuiteOptions
   auto suite = std::unique_ptr<LocalSuite>(new LocalSuite());
   auto secret = RandomBase64(48);
   auto master_key = RandomBase64(32);
+  auto pseudonym_key = RandomBase64(32);
   if (!secret.ok()) return secret.status();
   if (!master_key.ok()) return master_key.status();
+  if (!pseudonym_key.ok()) return pseudonym_key.status();
   suite->jwt_secret_ = *secret;
   try {
     suite->redis_ = std::make_unique<RedisServer>();
@@ -65,6 +67,7 @@ absl::StatusOr<std::unique_ptr<LocalSuite>> LocalSuite::Start(const SuiteOptions
   std::vector<std::pair<std::string, std::string>> env{
       {"PEERWELL_JWT_SECRET", *secret},
       {"PEERWELL_MASTER_KEY", *master_key},
+      {"PEERWELL_PSEUDONYM_KEY", *pseudonym_key},
       {"PEERWELL_REDIS_ADDR", suite->redis_->address_string()}};
   env.insert(env.end(), options.env.begin(), options.env.end());
   // In dependency order: the others ask the directory. Each service is given the addresses of

@@ -28,6 +28,7 @@ namespace peerwell {
 namespace {
 
 using ::peerwell::testing::kTestMasterKey;
+using ::peerwell::testing::kTestPseudonymKey;
 using ::peerwell::testing::RedisServer;
 using ::peerwell::testing::ServerProcess;
 using ::peerwell::testing::StartedServer;
@@ -70,7 +71,8 @@ class PeerwellctlTest : public ::testing::Test {
   }
 
   void StartCheckin() {
-    checkin_ = Start(PEERWELL_CHECKIN_BINARY, {{"PEERWELL_MASTER_KEY", kTestMasterKey}});
+    checkin_ = Start(PEERWELL_CHECKIN_BINARY, {{"PEERWELL_MASTER_KEY", kTestMasterKey},
+                                               {"PEERWELL_PSEUDONYM_KEY", kTestPseudonymKey}});
   }
 
   // Started before anything is seeded, so that it sees every check-in event.
