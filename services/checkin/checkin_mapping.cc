@@ -9,6 +9,23 @@ namespace {
 constexpr int kMaxAnswers = 64;
 constexpr size_t kMaxItemIdChars = 32;
 constexpr int kMaxCadenceEntries = 16;
+// A check-in's scores and answers, onto a Checkin or an ExportedCheckin.
+template <typename Proto>
+void AddScoresAndAnswers(const std::vector<Score>& scores, const std::vector<Answer>& answers,
+                         Proto& proto) {
+  for (const Score& score : scores) {
+    v1::Score* out = proto.add_scores();
+    out->set_scale_id(score.scale_id);
+    out->set_value(score.value);
+    out->set_band(score.band);
+  }
+  for (const Answer& answer : answers) {
+    v1::Answer* out = proto.add_answers();
+    out->set_item_id(answer.item_id);
+    out->set_value(answer.value);
+  }
+}
+
 }  // namespace
 
 v1::Instrument InstrumentToProto(const Instrument& instrument) {
@@ -66,17 +83,7 @@ v1::Checkin CheckinToProto(const Checkin& checkin) {
   proto.set_instrument_id(checkin.instrument_id);
   proto.set_instrument_version(checkin.instrument_version);
   *proto.mutable_submit_time() = TimestampToProto(checkin.submit_time);
-  for (const Score& score : checkin.scores) {
-    v1::Score* out = proto.add_scores();
-    out->set_scale_id(score.scale_id);
-    out->set_value(score.value);
-    out->set_band(score.band);
-  }
-  for (const Answer& answer : checkin.answers) {
-    v1::Answer* out = proto.add_answers();
-    out->set_item_id(answer.item_id);
-    out->set_value(answer.value);
-  }
+  AddScoresAndAnswers(checkin.scores, checkin.answers, proto);
   proto.mutable_context()->set_session_kind(checkin.context.session_kind);
   proto.mutable_context()->set_hours(checkin.context.hours);
   proto.mutable_context()->set_sessions_facilitated(checkin.context.sessions_facilitated);
@@ -217,17 +224,7 @@ v1::ExportedCheckin ExportedCheckinToProto(const ExportedCheckin& exported) {
   proto.set_instrument_id(exported.instrument_id);
   proto.set_instrument_version(exported.instrument_version);
   proto.set_authored_date(exported.authored_date);
-  for (const Answer& answer : exported.answers) {
-    v1::Answer* out = proto.add_answers();
-    out->set_item_id(answer.item_id);
-    out->set_value(answer.value);
-  }
-  for (const Score& score : exported.scores) {
-    v1::Score* out = proto.add_scores();
-    out->set_scale_id(score.scale_id);
-    out->set_value(score.value);
-    out->set_band(score.band);
-  }
+  AddScoresAndAnswers(exported.scores, exported.answers, proto);
   return proto;
 }
 

@@ -246,7 +246,10 @@ absl::StatusOr<std::string> CheckinService::ReaderFor(const Caller& caller,
 
 absl::StatusOr<std::vector<const Instrument*>> CheckinService::ListInstruments(
     const Caller& caller) {
-  if (!caller.IsMember() && caller.role != CallerRole::kService) {
+  // Partners read them too: their export and aggregates refer to the instruments' items and
+  // scales.
+  if (!caller.IsMember() && caller.role != CallerRole::kService &&
+      caller.role != CallerRole::kPartner) {
     return absl::PermissionDeniedError("this credential cannot list instruments");
   }
   auto settings = store_.GetSettings(caller.organization_id);

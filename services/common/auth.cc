@@ -150,19 +150,20 @@ absl::StatusOr<Caller> TokenVerifier::VerifySignedToken(absl::string_view token,
   return caller;
 }
 
-absl::StatusOr<std::string> OpenSslApiKeySecrets::NewSecret(absl::string_view organization_id,
-                                                            absl::string_view api_key_id) const {
+absl::StatusOr<std::string> OpenSslSecrets::NewSecret(const SecretKind& kind,
+                                                      absl::string_view organization_id,
+                                                      absl::string_view record_id) const {
   unsigned char random[32];
   if (RAND_bytes(random, sizeof(random)) != 1) {
-    return absl::InternalError("no secure random bytes for an API key");
+    return absl::InternalError("no secure random bytes for a secret");
   }
   std::string encoded;
   absl::WebSafeBase64Escape(
       absl::string_view(reinterpret_cast<const char*>(random), sizeof(random)), &encoded);
-  return absl::StrCat("pwk_", organization_id, "_", api_key_id, "_", encoded);
+  return absl::StrCat(kind.prefix, organization_id, "_", record_id, "_", encoded);
 }
 
-std::string OpenSslApiKeySecrets::Hash(absl::string_view secret) const {
+std::string OpenSslSecrets::Hash(absl::string_view secret) const {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest);
   std::string hex;
@@ -170,7 +171,7 @@ std::string OpenSslApiKeySecrets::Hash(absl::string_view secret) const {
   return hex;
 }
 
-bool OpenSslApiKeySecrets::Matches(absl::string_view secret, absl::string_view stored_hash) const {
+bool OpenSslSecrets::Matches(absl::string_view secret, absl::string_view stored_hash) const {
   return ConstantTimeEquals(Hash(secret), stored_hash);
 }
 

@@ -52,11 +52,13 @@ class TokenVerifier {
   std::unique_ptr<VerifiedTokens> verified_;
 };
 
-// The real ApiKeySecrets: 32 random bytes from OpenSSL, SHA-256, CRYPTO_memcmp.
-class OpenSslApiKeySecrets final : public ApiKeySecrets {
+// The real Secrets (API keys, calendar feed tokens): 32 random bytes from OpenSSL, SHA-256,
+// CRYPTO_memcmp.
+class OpenSslSecrets final : public Secrets {
  public:
-  absl::StatusOr<std::string> NewSecret(absl::string_view organization_id,
-                                        absl::string_view api_key_id) const override;
+  using Secrets::NewSecret;  // an API key's, by organisation and key id
+  absl::StatusOr<std::string> NewSecret(const SecretKind& kind, absl::string_view organization_id,
+                                        absl::string_view record_id) const override;
   std::string Hash(absl::string_view secret) const override;
   bool Matches(absl::string_view secret, absl::string_view stored_hash) const override;
 };

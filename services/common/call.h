@@ -37,8 +37,31 @@ class UnaryCallRunner {
   template <typename Work>
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, absl::string_view rpc,
                                 Work work) {
+    return Serve(context, rpc, [this, context, work = std::move(work)]() mutable -> absl::Status {
+      auto caller = AuthenticateCall(authenticator_, *context);
+      if (!caller.ok()) return caller.status();
+      return work(*caller);
+    });
+  }
+
+  // For the few calls whose request carries its own capability (a calendar feed's token): no
+  // caller is authenticated and the call's metadata is not read, so `work` must check the
+  // capability itself. `work` is `absl::Status()`. Deadline, cancellation and the executor as
+  // in Run.
+  template <typename Work>
+  grpc::ServerUnaryReactor* RunWithoutCaller(grpc::CallbackServerContext* context,
+                                             absl::string_view rpc, Work work) {
+    return Serve(context, rpc, std::move(work));
+  }
+
+ private:
+  // Runs `work` (`absl::Status()`) on the executor unless the call was cancelled or its deadline
+  // passed while it waited, and finishes the reactor exactly once.
+  template <typename Work>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, absl::string_view rpc,
+                                  Work work) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    bool queued = executor_.Submit([this, context, reactor, rpc, work = std::move(work)]() mutable {
+    bool queued = executor_.Submit([context, reactor, rpc, work = std::move(work)]() mutable {
       absl::Time deadline = absl::FromChrono(context->deadline());
       ScopedDeadline scoped(deadline);
       absl::Status status;
@@ -46,10 +69,8 @@ class UnaryCallRunner {
         status = absl::CancelledError("the client cancelled the call");
       } else if (absl::Now() >= deadline) {
         status = absl::DeadlineExceededError("deadline passed before the call was served");
-      } else if (auto caller = AuthenticateCall(authenticator_, *context); !caller.ok()) {
-        status = caller.status();
       } else {
-        status = work(*caller);
+        status = work();
       }
       reactor->Finish(ToGrpcStatus(status, rpc));
     });
@@ -59,7 +80,6 @@ class UnaryCallRunner {
     return reactor;
   }
 
- private:
   BoundedExecutor& executor_;
   const Authenticator& authenticator_;
 };

@@ -38,7 +38,7 @@ absl::Status ValidatePersonField(const Person& person, PersonField field, absl::
 class DirectoryService {
  public:
   DirectoryService(DirectoryStore& store, const Clock& clock, AuditSink& audit,
-                   const ApiKeySecrets& secrets)
+                   const Secrets& secrets)
       : store_(store), clock_(clock), audit_(audit), secrets_(secrets) {}
 
   absl::StatusOr<Organization> CreateOrganization(const Caller& caller,
@@ -75,7 +75,7 @@ class DirectoryService {
   DirectoryStore& store_;
   const Clock& clock_;
   AuditSink& audit_;
-  const ApiKeySecrets& secrets_;
+  const Secrets& secrets_;
 };
 
 }  // namespace peerwell::directory

@@ -25,7 +25,7 @@ struct DirectoryServer {
   ~DirectoryServer() { executor.Shutdown(); }
 
   SystemClock clock;
-  OpenSslApiKeySecrets secrets;
+  OpenSslSecrets secrets;
   RedisDirectoryStore store;
   AuditAppender audit;
   DirectoryService service;

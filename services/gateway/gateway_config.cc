@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -49,6 +50,9 @@ std::vector<SettingSpec> GatewaySettingSpecs() {
       {"max_streams_per_credential", "PEERWELL_MAX_STREAMS_PER_CREDENTIAL", "8",
        "streaming calls one credential may hold open at once"},
       {"http_threads", "PEERWELL_HTTP_THREADS", "2", "threads that serve HTTP"},
+      {"public_url", "PEERWELL_PUBLIC_URL", "",
+       "the gateway's address as clients reach it (https://host[:port][/path]), for absolute "
+       "links in FHIR Bundles; empty: relative links"},
   });
   return specs;
 }
@@ -69,6 +73,18 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig(const std::vector<std::string>& 
                           absl::StrCat("origins such as https://example.org, got '", origin, "'"));
     }
     config.cors_allowed_origins.emplace_back(origin);
+  }
+
+  absl::string_view public_url = s["public_url"];
+  if (!public_url.empty()) {
+    absl::string_view rest = public_url;
+    if ((!absl::ConsumePrefix(&rest, "https://") && !absl::ConsumePrefix(&rest, "http://")) ||
+        rest.empty() || rest.front() == '/' || absl::EndsWith(rest, "/") ||
+        rest.find_first_of("?#* ") != absl::string_view::npos) {
+      return SettingError("public_url", "PEERWELL_PUBLIC_URL",
+                          "a URL such as https://peerwell.example.org, without a trailing /");
+    }
+    config.public_url = std::string(public_url);
   }
 
   auto read_size = [&](const char* flag, const char* env, size_t min, size_t max,

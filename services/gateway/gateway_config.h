@@ -33,6 +33,9 @@ struct GatewayConfig : ProcessConfig {
   // empty: no CORS at all, only the gateway's own pages.
   std::vector<std::string> cors_allowed_origins;
   int http_threads = 2;
+  // How clients reach the gateway ("https://peerwell.example.org"), for the absolute links of
+  // FHIR Bundles; empty: the links are relative to the gateway.
+  std::string public_url;
 };
 
 inline constexpr int kGatewayHttpPort = 8080;

@@ -37,6 +37,13 @@ std::string ContentTypeOf(const ConnectContentType& type);
 std::optional<std::string> CredentialOf(absl::string_view authorization,
                                         absl::string_view api_key);
 
+// The parameters of a URL's query ("a=1&b=x%20y"), decoded (percent escapes, "+" as a space),
+// in order; INVALID_ARGUMENT for a malformed escape.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseQueryString(
+    absl::string_view query);
+// `text` with everything but unreserved characters (RFC 3986) percent-escaped.
+std::string PercentEncode(absl::string_view text);
+
 // Header values the gateway passes on to the services: visible ASCII and spaces only (gRPC refuses
 // any other byte in metadata, and would abort the process on it).
 bool IsPrintableAscii(absl::string_view value);

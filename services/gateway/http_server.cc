@@ -5,7 +5,10 @@
 #include <optional>
 #include <utility>
 
+#include <openssl/sha.h>
+
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -20,6 +23,7 @@
 #include "services/common/log.h"
 #include "services/gateway/connect.h"
 #include "services/gateway/http_rules.h"
+#include "services/gateway/rest_routes.h"
 
 namespace peerwell::gateway {
 
@@ -80,6 +84,7 @@ struct HttpServer::Impl {
         backends(backends),
         metrics(metrics),
         files(files),
+        rest_settings{config.public_url},
         quota(config.limits.max_streams_per_credential),
         io(config.http_threads),
         acceptor(net::make_strand(io)),
@@ -96,6 +101,7 @@ struct HttpServer::Impl {
   Backends& backends;
   GatewayMetrics& metrics;
   const StaticFiles& files;
+  const RestSettings rest_settings;
   StreamQuota quota;
   std::atomic<bool> draining{false};
   std::atomic<int> connections{0};
@@ -125,6 +131,22 @@ absl::string_view HeaderOf(const Request& request, absl::string_view name) {
 
 absl::string_view PathOf(absl::string_view target) {
   return target.substr(0, target.find_first_of("?#"));
+}
+
+absl::string_view QueryOf(absl::string_view target) {
+  size_t question = target.find('?');
+  if (question == absl::string_view::npos) return {};
+  absl::string_view query = target.substr(question + 1);
+  return query.substr(0, query.find('#'));
+}
+
+// A strong validator of a body: the first 16 bytes of its SHA-256, in hex and quotes.
+std::string EntityTag(absl::string_view body) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest);
+  return absl::StrCat("\"", absl::BytesToHexString(absl::string_view(
+                                 reinterpret_cast<const char*>(digest), 16)),
+                      "\"");
 }
 
 }  // namespace
@@ -290,6 +312,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
     keep_alive_ = request_.keep_alive();
     origin_ = std::string(HeaderOf(request_, "Origin"));
     content_type_ = ConnectContentType{};
+    rest_.reset();
     server_.RequestBegan();
     in_request_ = true;
   }
@@ -297,8 +320,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   // --- Routing -------------------------------------------------------------------------------
 
   void Route() {
-    absl::string_view path = PathOf(absl::string_view(request_.target().data(),
-                                                      request_.target().size()));
+    absl::string_view target(request_.target().data(), request_.target().size());
+    absl::string_view path = PathOf(target);
     if (request_.method() == http::verb::options) return Preflight();
     if (path == "/healthz") {
       route_ = "/healthz";
@@ -314,6 +337,10 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
       route_ = method->path;
       if (request_.method() != http::verb::post) return RespondMethodNotAllowed("POST");
       return StartCall(*std::move(method));
+    }
+    if (auto rest = MatchRestRoute(path, QueryOf(target), absl::Now(), server_.rest_settings);
+        rest.has_value()) {
+      return StartRestCall(*std::move(rest));
     }
     if (request_.method() == http::verb::get || request_.method() == http::verb::head) {
       if (const StaticFile* file = server_.files.Find(path); file != nullptr) {
@@ -378,21 +405,9 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
       return RespondError(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                                        "compressed requests are not accepted"));
     }
-    absl::string_view authorization = HeaderOf(request_, "Authorization");
-    absl::string_view api_key = HeaderOf(request_, "x-api-key");
-    if (!IsPrintableAscii(authorization) || !IsPrintableAscii(api_key)) {
-      return RespondError(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                                       "credentials must be printable ASCII"));
-    }
-    std::optional<std::string> credential = CredentialOf(authorization, api_key);
-    if (!credential.has_value()) {
-      return RespondError(grpc::Status(
-          grpc::StatusCode::UNAUTHENTICATED,
-          "credentials required: Authorization: Bearer <token>, or x-api-key: <key>"));
-    }
     ForwardedCall call;
-    if (!authorization.empty()) call.metadata.emplace_back("authorization", authorization);
-    if (!api_key.empty()) call.metadata.emplace_back("x-api-key", api_key);
+    auto credential = ForwardCredentials(call);
+    if (!credential.ok()) return RespondError(ToGrpc(credential.status()));
 
     std::optional<absl::string_view> timeout_header;
     if (request_.find("Connect-Timeout-Ms") != request_.end()) {
@@ -440,17 +455,94 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
                                        "this service is not reachable through this gateway"));
     }
     if (content_type_.streaming) return OpenStream(*std::move(credential), request_bytes, call);
+    CallUnary(std::move(request_bytes), call, &HttpSession::OnUnaryDone);
+  }
+
+  // The request's credentials, passed on as they came (the services decide what they allow);
+  // returns the one that keys the cap on open streams. UNAUTHENTICATED without any, or with
+  // bytes gRPC metadata cannot carry.
+  absl::StatusOr<std::string> ForwardCredentials(ForwardedCall& call) {
+    absl::string_view authorization = HeaderOf(request_, "Authorization");
+    absl::string_view api_key = HeaderOf(request_, "x-api-key");
+    if (!IsPrintableAscii(authorization) || !IsPrintableAscii(api_key)) {
+      return absl::UnauthenticatedError("credentials must be printable ASCII");
+    }
+    std::optional<std::string> credential = CredentialOf(authorization, api_key);
+    if (!credential.has_value()) {
+      return absl::UnauthenticatedError(
+          "credentials required: Authorization: Bearer <token>, or x-api-key: <key>");
+    }
+    if (!authorization.empty()) call.metadata.emplace_back("authorization", authorization);
+    if (!api_key.empty()) call.metadata.emplace_back("x-api-key", api_key);
+    return *std::move(credential);
+  }
+
+  static grpc::Status ToGrpc(const absl::Status& status) {
+    return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                        std::string(status.message()));
+  }
+
+  // A unary call of method_; `done` runs on the connection's strand.
+  void CallUnary(std::string request_bytes, const ForwardedCall& call,
+                 void (HttpSession::*done)(const grpc::Status&, const std::string&)) {
 
     phase_ = Phase::kCalling;
     unary_context_ = server_.backends.CallUnary(
         method_, std::move(request_bytes), call,
-        [self = shared_from_this()](const grpc::Status& status, std::string response) mutable {
+        [self = shared_from_this(), done](const grpc::Status& status,
+                                          std::string response) mutable {
           auto session = std::move(self);
           net::post(session->socket_.get_executor(),
-                    [session, status, response = std::move(response)] {
-                      session->OnUnaryDone(status, response);
+                    [session, done, status, response = std::move(response)] {
+                      ((*session).*done)(status, response);
                     });
         });
+  }
+
+  // --- GET routes beside Connect (rest_routes.h) ---------------------------------------------
+
+  void StartRestCall(RestRoute route) {
+    route_ = route.label;
+    if (request_.method() != http::verb::get && request_.method() != http::verb::head) {
+      return RespondMethodNotAllowed("GET, HEAD");
+    }
+    rest_ = std::move(route);
+    if (rest_->answer.has_value()) return RespondRest(*rest_->answer);
+    ForwardedCall call;
+    if (rest_->forwards_credentials) {
+      if (auto credential = ForwardCredentials(call); !credential.ok()) {
+        return RespondRest(rest_->render_error(ToGrpc(credential.status())));
+      }
+    }
+    call.deadline = received_ + server_.config.limits.max_call_timeout;
+    auto method = FindMethod(rest_->rpc);
+    if (!method.ok() || !server_.backends.Serves(*method)) {
+      return RespondRest(rest_->render_error(grpc::Status(
+          grpc::StatusCode::UNIMPLEMENTED, "this service is not reachable through this gateway")));
+    }
+    method_ = *std::move(method);
+    CallUnary(std::move(rest_->request), call, &HttpSession::OnRestDone);
+  }
+
+  void OnRestDone(const grpc::Status& status, const std::string& response) {
+    unary_context_ = nullptr;
+    if (phase_ == Phase::kClosed) return EndRequest(499);
+    RespondRest(status.ok() ? rest_->render(response) : rest_->render_error(status));
+  }
+
+  void RespondRest(const HttpAnswer& answer) {
+    Response response{static_cast<http::status>(answer.status), request_.version()};
+    response.set(http::field::content_type, answer.content_type);
+    if (answer.etag && answer.status == 200) {
+      std::string tag = EntityTag(answer.body);
+      response.set(http::field::etag, tag);
+      if (HeaderOf(request_, "If-None-Match") == tag) {
+        response.result(http::status::not_modified);
+        return Send(std::move(response), answer.cache_control);
+      }
+    }
+    response.body() = answer.body;
+    Send(std::move(response), answer.cache_control);
   }
 
   void OnUnaryDone(const grpc::Status& status, const std::string& response) {
@@ -771,6 +863,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   int response_status_ = 0;
 
   RpcMethod method_;
+  std::optional<RestRoute> rest_;
   ConnectContentType content_type_;
   std::shared_ptr<grpc::ClientContext> unary_context_;
   std::shared_ptr<ServerStreamCall> call_;

@@ -62,7 +62,7 @@ std::string SessionKindTitle(SessionKind kind) {
   }
 }
 
-std::string CalendarFeed(const std::vector<Session>& sessions, absl::Time now) {
+std::string CalendarIcs(const std::vector<Session>& sessions, absl::Time now) {
   std::lock_guard<std::mutex> lock(LibicalMutex());
   icalcomponent* calendar = icalcomponent_new_vcalendar();
   icalcomponent_add_property(calendar, icalproperty_new_version("2.0"));
@@ -101,7 +101,12 @@ std::string CalendarFeed(const std::vector<Session>& sessions, absl::Time now) {
     icalcomponent* event = icalcomponent_new_vevent();
     std::string uid = absl::StrCat(session.id, "@peerwell");
     icalcomponent_add_property(event, icalproperty_new_uid(uid.c_str()));
-    icalcomponent_add_property(event, icalproperty_new_dtstamp(Utc(now)));
+    // RFC 5545: in a feed without METHOD, DTSTAMP is when the event was last revised, so the
+    // feed's bytes change only with its sessions and the gateway's ETag lets clients skip it.
+    absl::Time revised = session.update_time != absl::InfinitePast() ? session.update_time
+                         : session.create_time != absl::InfinitePast() ? session.create_time
+                                                                       : now;
+    icalcomponent_add_property(event, icalproperty_new_dtstamp(Utc(revised)));
     icalcomponent_add_property(event, TimeProperty(icalproperty_new_dtstart, session.start_time,
                                                    session.timezone, has_zone));
     icalcomponent_add_property(event, TimeProperty(icalproperty_new_dtend, session.end_time(),

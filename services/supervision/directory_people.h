@@ -40,6 +40,7 @@ class DirectoryPeople final : public PeopleDirectory {
     // "Active volunteers" (SPEC Appendix B): on break or inactive people are not scheduled.
     facts.active = person.status() == directory::v1::PERSON_STATUS_ACTIVE ||
                    person.status() == directory::v1::PERSON_STATUS_UNSPECIFIED;
+    facts.inactive = person.status() == directory::v1::PERSON_STATUS_INACTIVE;
     facts.timezone = person.timezone();
     facts.quiet_hours = QuietHoursOf(person);
     facts.supervisor_ids.assign(person.supervisor_ids().begin(), person.supervisor_ids().end());

@@ -1,3 +1,4 @@
+#include "services/common/auth.h"
 #include "services/common/channel.h"
 #include "services/common/directory_client.h"
 #include "services/common/events.h"
@@ -58,7 +59,7 @@ struct SupervisionServer {
                   {"supervision", runtime.config.jwt_secret}, clock),
         people(directory),
         store(runtime.redis),
-        service(store, people, clock),
+        service(store, people, clock, secrets),
         authenticator(TokenVerifier(runtime.config.jwt_secret), &directory),
         executor(runtime.config.worker_threads, 4096),
         runner(executor, authenticator),
@@ -85,6 +86,7 @@ struct SupervisionServer {
   DirectoryClient directory;
   DirectoryPeople people;
   RedisSupervisionStore store;
+  OpenSslSecrets secrets;  // calendar feed tokens
   SupervisionService service;
   Authenticator authenticator;
   BoundedExecutor executor;

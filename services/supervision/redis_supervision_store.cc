@@ -43,6 +43,12 @@ std::string LastSupervisedKey(const std::string& org) { return Prefix(org) + "la
 std::string OverdueKey(const std::string& org, const std::string& volunteer) {
   return absl::StrCat(Prefix(org), "overdue:", volunteer);
 }
+std::string CalendarFeedKey(const std::string& org, const std::string& id) {
+  return absl::StrCat(Prefix(org), "calendar_feed:", id);
+}
+std::string PersonCalendarFeedsKey(const std::string& org, const std::string& person) {
+  return absl::StrCat(Prefix(org), "person:", person, ":calendar_feeds");
+}
 const std::string& OrganizationsKey() {
   static const auto* key = new std::string("pw:supervision:organizations");
   return *key;
@@ -435,6 +441,30 @@ Availability DecodeAvailability(const std::string& supervisor_id,
   return availability;
 }
 
+// A calendar feed's hash: its person, the hash of its token (never the token) and when it was
+// created; its id and organisation are in its key.
+std::vector<std::pair<std::string, std::string>> CalendarFeedFields(const CalendarFeed& feed) {
+  return {{"person_id", feed.person_id},
+          {"token_hash", feed.token_hash},
+          {"create_time", Micros(feed.create_time)}};
+}
+
+CalendarFeed DecodeCalendarFeed(const std::string& org, const std::string& id,
+                                const std::vector<std::pair<std::string, std::string>>& pairs) {
+  CalendarFeed feed;
+  feed.id = id;
+  feed.organization_id = org;
+  for (const auto& [name, value] : pairs) {
+    if (name == "person_id")
+      feed.person_id = value;
+    else if (name == "token_hash")
+      feed.token_hash = value;
+    else if (name == "create_time")
+      feed.create_time = ParseMicros(value);
+  }
+  return feed;
+}
+
 }  // namespace
 
 absl::StatusOr<std::optional<Availability>> RedisSupervisionStore::GetAvailability(
@@ -762,6 +792,66 @@ absl::StatusOr<bool> RedisSupervisionStore::PublishOverdueOnce(const std::string
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return ScriptErrorToStatus(*reply);
   return reply->integer == 1;
+}
+
+absl::StatusOr<std::optional<CalendarFeed>> RedisSupervisionStore::GetCalendarFeed(
+    const std::string& organization_id, const std::string& feed_id) {
+  auto pairs = LoadHash(redis_, CalendarFeedKey(organization_id, feed_id));
+  if (!pairs.ok()) return pairs.status();
+  if (pairs->empty()) return std::nullopt;
+  return DecodeCalendarFeed(organization_id, feed_id, *pairs);
+}
+
+absl::StatusOr<std::vector<CalendarFeed>> RedisSupervisionStore::ListCalendarFeeds(
+    const std::string& organization_id, const std::string& person_id) {
+  auto ids =
+      redis_.Execute({"ZRANGE", PersonCalendarFeedsKey(organization_id, person_id), "0", "-1"});
+  if (!ids.ok()) return ids.status();
+  std::vector<CalendarFeed> feeds;
+  if (ids->elements.empty()) return feeds;
+  std::vector<RedisCommand> reads;
+  for (const RedisReply& id : ids->elements) {
+    reads.push_back({"HGETALL", CalendarFeedKey(organization_id, id.str)});
+  }
+  auto replies = redis_.ExecuteAll(std::move(reads));
+  if (!replies.ok()) return replies.status();
+  for (size_t i = 0; i < replies->size(); ++i) {
+    auto pairs = ReplyPairs((*replies)[i]);
+    if (!pairs.empty()) {
+      feeds.push_back(DecodeCalendarFeed(organization_id, ids->elements[i].str, pairs));
+    }
+  }
+  return feeds;
+}
+
+absl::StatusOr<bool> RedisSupervisionStore::AddCalendarFeed(const CalendarFeed& feed, int limit) {
+  // KEYS: the feed, its person's feeds. ARGV: limit, create time (score), feed id, fields…
+  static const auto* script = new RedisScript(R"lua(
+  if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then return 0 end
+  redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+  return 1
+)lua");
+  const std::string& org = feed.organization_id;
+  std::vector<std::string> args{absl::StrCat(limit), Score(feed.create_time), feed.id};
+  for (auto& [name, value] : CalendarFeedFields(feed)) {
+    args.push_back(std::move(name));
+    args.push_back(std::move(value));
+  }
+  auto reply = redis_.Eval(
+      *script, {CalendarFeedKey(org, feed.id), PersonCalendarFeedsKey(org, feed.person_id)}, args);
+  if (!reply.ok()) return reply.status();
+  if (reply->IsError()) return ScriptErrorToStatus(*reply);
+  return reply->integer == 1;
+}
+
+absl::StatusOr<bool> RedisSupervisionStore::RemoveCalendarFeed(const CalendarFeed& feed) {
+  const std::string& org = feed.organization_id;
+  auto replies =
+      redis_.Transaction({{"DEL", CalendarFeedKey(org, feed.id)},
+                          {"ZREM", PersonCalendarFeedsKey(org, feed.person_id), feed.id}});
+  if (!replies.ok()) return replies.status();
+  return !replies->empty() && replies->front().integer == 1;
 }
 
 absl::Status RedisSupervisionStore::AddOrganization(const std::string& organization_id) {

@@ -51,6 +51,12 @@ class RedisSupervisionStore final : public SupervisionStore {
   absl::StatusOr<bool> PublishOverdueOnce(const std::string& organization_id,
                                           const std::string& volunteer_id, const std::string& gap,
                                           const DomainEvent& event) override;
+  absl::StatusOr<std::optional<CalendarFeed>> GetCalendarFeed(const std::string& organization_id,
+                                                              const std::string& feed_id) override;
+  absl::StatusOr<std::vector<CalendarFeed>> ListCalendarFeeds(
+      const std::string& organization_id, const std::string& person_id) override;
+  absl::StatusOr<bool> AddCalendarFeed(const CalendarFeed& feed, int limit) override;
+  absl::StatusOr<bool> RemoveCalendarFeed(const CalendarFeed& feed) override;
   absl::Status AddOrganization(const std::string& organization_id) override;
   absl::StatusOr<std::vector<std::string>> Organizations() override;
 

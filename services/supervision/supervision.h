@@ -130,6 +130,24 @@ struct OverdueVolunteer {
   int days_overdue = 0;
 };
 
+// A calendar feed: a secret address that serves its person's calendar (what ExportCalendar
+// gives them) to calendar applications without other credentials, until it is revoked. Its token
+// ("pcf_<organization id>_<feed id>_<random>", services/common/api_key_secret.h) is shown once,
+// when the feed is created; only a hash of it is stored.
+struct CalendarFeed {
+  std::string id;  // "cf…"
+  std::string organization_id;
+  std::string person_id;
+  std::string token_hash;
+  absl::Time create_time = absl::InfinitePast();
+};
+
+// A feed just created, with the token that is not stored anywhere.
+struct CreatedCalendarFeed {
+  CalendarFeed feed;
+  std::string token;
+};
+
 // The conflict reasons of Appendix B, first in a FAILED_PRECONDITION message.
 inline constexpr char kSupervisorDoubleBooked[] = "SUPERVISOR_DOUBLE_BOOKED";
 inline constexpr char kParticipantDoubleBooked[] = "PARTICIPANT_DOUBLE_BOOKED";

@@ -237,4 +237,48 @@ ServerUnaryReactor* SupervisionHandler::ExportCalendar(CallbackServerContext* co
   });
 }
 
+ServerUnaryReactor* SupervisionHandler::CreateCalendarFeed(
+    CallbackServerContext* context, const v1::CreateCalendarFeedRequest* request,
+    v1::CreateCalendarFeedResponse* response) {
+  return runner_.Run(context, "CreateCalendarFeed", [=, this](const Caller& caller) {
+    auto created = service_.CreateCalendarFeed(caller, request->person_id());
+    if (!created.ok()) return created.status();
+    *response->mutable_feed() = CalendarFeedToProto(created->feed, created->token);
+    return absl::OkStatus();
+  });
+}
+
+ServerUnaryReactor* SupervisionHandler::ListCalendarFeeds(
+    CallbackServerContext* context, const v1::ListCalendarFeedsRequest* request,
+    v1::ListCalendarFeedsResponse* response) {
+  return runner_.Run(context, "ListCalendarFeeds", [=, this](const Caller& caller) {
+    auto feeds = service_.ListCalendarFeeds(caller, request->person_id());
+    if (!feeds.ok()) return feeds.status();
+    for (const CalendarFeed& feed : *feeds) *response->add_feeds() = CalendarFeedToProto(feed);
+    return absl::OkStatus();
+  });
+}
+
+ServerUnaryReactor* SupervisionHandler::RevokeCalendarFeed(
+    CallbackServerContext* context, const v1::RevokeCalendarFeedRequest* request,
+    v1::RevokeCalendarFeedResponse* response) {
+  return runner_.Run(context, "RevokeCalendarFeed", [=, this](const Caller& caller) {
+    auto feed = service_.RevokeCalendarFeed(caller, request->feed_id());
+    if (!feed.ok()) return feed.status();
+    *response->mutable_feed() = CalendarFeedToProto(*feed);
+    return absl::OkStatus();
+  });
+}
+
+ServerUnaryReactor* SupervisionHandler::GetCalendarFeed(CallbackServerContext* context,
+                                                        const v1::GetCalendarFeedRequest* request,
+                                                        v1::GetCalendarFeedResponse* response) {
+  return runner_.RunWithoutCaller(context, "GetCalendarFeed", [=, this]() {
+    auto ics = service_.CalendarOfFeed(request->token());
+    if (!ics.ok()) return ics.status();
+    response->set_ics(*std::move(ics));
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace peerwell::supervision

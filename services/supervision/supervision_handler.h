@@ -61,6 +61,19 @@ class SupervisionHandler final : public v1::SupervisionService::CallbackService 
   grpc::ServerUnaryReactor* ExportCalendar(grpc::CallbackServerContext* context,
                                            const v1::ExportCalendarRequest* request,
                                            v1::ExportCalendarResponse* response) override;
+  grpc::ServerUnaryReactor* CreateCalendarFeed(grpc::CallbackServerContext* context,
+                                               const v1::CreateCalendarFeedRequest* request,
+                                               v1::CreateCalendarFeedResponse* response) override;
+  grpc::ServerUnaryReactor* ListCalendarFeeds(grpc::CallbackServerContext* context,
+                                              const v1::ListCalendarFeedsRequest* request,
+                                              v1::ListCalendarFeedsResponse* response) override;
+  grpc::ServerUnaryReactor* RevokeCalendarFeed(grpc::CallbackServerContext* context,
+                                               const v1::RevokeCalendarFeedRequest* request,
+                                               v1::RevokeCalendarFeedResponse* response) override;
+  // Needs no credentials: the token in the request is the capability.
+  grpc::ServerUnaryReactor* GetCalendarFeed(grpc::CallbackServerContext* context,
+                                            const v1::GetCalendarFeedRequest* request,
+                                            v1::GetCalendarFeedResponse* response) override;
 
  private:
   SupervisionService& service_;

@@ -257,6 +257,15 @@ v1::OverdueVolunteer OverdueToProto(const OverdueVolunteer& overdue) {
   return proto;
 }
 
+v1::CalendarFeed CalendarFeedToProto(const CalendarFeed& feed, absl::string_view token) {
+  v1::CalendarFeed proto;
+  proto.set_feed_id(feed.id);
+  proto.set_person_id(feed.person_id);
+  if (!token.empty()) proto.set_path(absl::StrCat("/calendar/", token, ".ics"));
+  *proto.mutable_create_time() = TimestampToProto(feed.create_time);
+  return proto;
+}
+
 v1::SupervisionPolicy PolicyToProto(const SupervisionPolicy& policy) {
   v1::SupervisionPolicy proto;
   *proto.mutable_cadence() = DurationToProto(policy.cadence);

@@ -35,6 +35,9 @@ absl::StatusOr<std::vector<Attendance>> AttendanceFromProto(
 absl::StatusOr<SessionQuery> SessionQueryFromProto(const v1::ListSessionsRequest& request);
 v1::Slot SlotToProto(const Slot& slot);
 v1::OverdueVolunteer OverdueToProto(const OverdueVolunteer& overdue);
+// A feed as the wire shows it; with the token of a feed just created, its path
+// ("/calendar/<token>.ics", where the gateway serves it), which is never shown again.
+v1::CalendarFeed CalendarFeedToProto(const CalendarFeed& feed, absl::string_view token = "");
 v1::SupervisionPolicy PolicyToProto(const SupervisionPolicy& policy);
 absl::StatusOr<PolicyUpdate> PolicyUpdateFromProto(const v1::SupervisionPolicy& policy,
                                                    const google::protobuf::FieldMask& mask);

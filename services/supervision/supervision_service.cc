@@ -1295,13 +1295,114 @@ absl::StatusOr<std::string> SupervisionService::ExportCalendar(const Caller& cal
   auto visible = MaySeePerson(caller, person);
   if (!visible.ok()) return visible.status();
   if (!*visible) return absl::NotFoundError("person not found");
+  return CalendarOf(caller.organization_id, person);
+}
+
+absl::StatusOr<std::string> SupervisionService::CalendarOf(const std::string& organization_id,
+                                                           const std::string& person_id) {
   absl::Time now = clock_.Now();
-  auto ids = store_.ListSessionIds(caller.organization_id, person, now - absl::Hours(24 * 90),
+  auto ids = store_.ListSessionIds(organization_id, person_id, now - absl::Hours(24 * 90),
                                    absl::InfiniteFuture(), kMaxCalendarSessions, "");
   if (!ids.ok()) return ids.status();
-  auto sessions = store_.GetSessions(caller.organization_id, ids->session_ids);
+  auto sessions = store_.GetSessions(organization_id, ids->session_ids);
   if (!sessions.ok()) return sessions.status();
-  return CalendarFeed(*sessions, now);
+  return CalendarIcs(*sessions, now);
+}
+
+// --- Calendar feeds ------------------------------------------------------------------------------
+
+absl::Status SupervisionService::MayManageFeeds(const Caller& caller,
+                                                const std::string& person_id) {
+  if (!caller.IsMember()) {
+    return absl::PermissionDeniedError("calendar feeds are for the people of an organisation");
+  }
+  if (person_id == caller.person_id) return absl::OkStatus();
+  auto visible = MaySeePerson(caller, person_id);
+  if (!visible.ok()) return visible.status();
+  if (!*visible) return absl::NotFoundError("person not found");
+  if (caller.role == CallerRole::kCoordinator) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      "only the person and coordinators manage a person's calendar feeds");
+}
+
+absl::StatusOr<CreatedCalendarFeed> SupervisionService::CreateCalendarFeed(
+    const Caller& caller, const std::string& person_id) {
+  std::string person = person_id.empty() ? caller.person_id : person_id;
+  if (auto status = ValidateToken("person_id", person); !status.ok()) return status;
+  if (auto status = MayManageFeeds(caller, person); !status.ok()) return status;
+  auto facts = people_.GetPerson(caller.organization_id, person);
+  if (facts.status().code() == absl::StatusCode::kNotFound) {
+    return absl::NotFoundError("person not found");
+  }
+  if (!facts.ok()) return facts.status();
+  if (facts->inactive) {
+    return absl::FailedPreconditionError(
+        "the person is inactive: a calendar feed serves people of the organisation only");
+  }
+  CreatedCalendarFeed created;
+  CalendarFeed& feed = created.feed;
+  feed.id = NewId("cf");
+  feed.organization_id = caller.organization_id;
+  feed.person_id = person;
+  feed.create_time = clock_.Now();
+  auto token = secrets_.NewSecret(kCalendarFeedSecret, feed.organization_id, feed.id);
+  if (!token.ok()) return token.status();
+  created.token = *std::move(token);
+  feed.token_hash = secrets_.Hash(created.token);
+  auto added = store_.AddCalendarFeed(feed, kMaxCalendarFeedsPerPerson);
+  if (!added.ok()) return added.status();
+  if (!*added) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("a person has at most ", kMaxCalendarFeedsPerPerson,
+                     " calendar feeds: revoke one that is no longer used before creating "
+                     "another"));
+  }
+  return created;
+}
+
+absl::StatusOr<std::vector<CalendarFeed>> SupervisionService::ListCalendarFeeds(
+    const Caller& caller, const std::string& person_id) {
+  std::string person = person_id.empty() ? caller.person_id : person_id;
+  if (auto status = ValidateToken("person_id", person); !status.ok()) return status;
+  if (auto status = MayManageFeeds(caller, person); !status.ok()) return status;
+  return store_.ListCalendarFeeds(caller.organization_id, person);
+}
+
+absl::StatusOr<CalendarFeed> SupervisionService::RevokeCalendarFeed(const Caller& caller,
+                                                                    const std::string& feed_id) {
+  if (!IsWellFormedId(feed_id, "cf")) return InvalidField("feed_id", "must be a calendar feed id");
+  if (!caller.IsMember()) {
+    return absl::PermissionDeniedError("calendar feeds are for the people of an organisation");
+  }
+  auto feed = store_.GetCalendarFeed(caller.organization_id, feed_id);
+  if (!feed.ok()) return feed.status();
+  if (!feed->has_value()) return absl::NotFoundError("calendar feed not found");
+  if (auto status = MayManageFeeds(caller, (*feed)->person_id); !status.ok()) {
+    // A feed of someone the caller may not see is not there for them.
+    if (status.code() == absl::StatusCode::kNotFound) {
+      return absl::NotFoundError("calendar feed not found");
+    }
+    return status;
+  }
+  auto removed = store_.RemoveCalendarFeed(**feed);
+  if (!removed.ok()) return removed.status();
+  if (!*removed) return absl::NotFoundError("calendar feed not found");  // revoked meanwhile
+  return **std::move(feed);
+}
+
+absl::StatusOr<std::string> SupervisionService::CalendarOfFeed(const std::string& token) {
+  // One answer for every way a token can fail, so that probing learns nothing.
+  const absl::Status not_found = absl::NotFoundError("calendar feed not found");
+  std::optional<SecretIdentity> identity = ParseSecret(kCalendarFeedSecret, token);
+  if (!identity.has_value()) return not_found;
+  auto feed = store_.GetCalendarFeed(identity->organization_id, identity->record_id);
+  if (!feed.ok()) return feed.status();
+  if (!feed->has_value() || !secrets_.Matches(token, (*feed)->token_hash)) return not_found;
+  auto person = people_.GetPerson(identity->organization_id, (*feed)->person_id);
+  if (person.status().code() == absl::StatusCode::kNotFound) return not_found;
+  if (!person.ok()) return person.status();
+  if (person->inactive) return not_found;
+  return CalendarOf(identity->organization_id, (*feed)->person_id);
 }
 
 // --- The sweep -----------------------------------------------------------------------------------

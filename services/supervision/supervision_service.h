@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "services/common/api_key_secret.h"
 #include "services/common/caller.h"
 #include "services/common/clock.h"
 #include "services/supervision/schedule.h"
@@ -19,8 +20,9 @@ enum class PersonRole { kVolunteer, kSupervisor, kCoordinator };
 struct PersonFacts {
   std::string person_id;
   PersonRole role = PersonRole::kVolunteer;
-  bool active = true;
-  std::string timezone;  // IANA; empty reads as UTC
+  bool active = true;     // not on a break and not inactive: may be scheduled
+  bool inactive = false;  // no longer with the organisation (a break is not that)
+  std::string timezone;   // IANA; empty reads as UTC
   std::optional<QuietHours> quiet_hours;
   std::vector<std::string> supervisor_ids;
   absl::Time create_time = absl::InfinitePast();
@@ -50,6 +52,8 @@ inline constexpr size_t kMaxReasonChars = 500;
 inline constexpr int kMaxSupervisors = 10;
 inline constexpr int kMaxParticipants = 100;
 inline constexpr int kMaxCapacity = 500;
+// Calendar feeds a person may have at once.
+inline constexpr int kMaxCalendarFeedsPerPerson = 10;
 
 struct SessionQuery {
   absl::Time start_time = absl::InfinitePast();
@@ -95,11 +99,13 @@ struct Page {
 // The rules of supervision scheduling: who may see and change what, conflicts, seats, series,
 // cadence and debrief offers. A volunteer books and joins for themselves and sees the sessions
 // they take part in; a supervisor manages their availability and sessions and sees their
-// volunteers'; a coordinator everything in the organisation.
+// volunteers'; a coordinator everything in the organisation. A person's calendar feeds are theirs
+// and their coordinators' to create, list and revoke.
 class SupervisionService {
  public:
-  SupervisionService(SupervisionStore& store, PeopleDirectory& people, const Clock& clock)
-      : store_(store), people_(people), clock_(clock) {}
+  SupervisionService(SupervisionStore& store, PeopleDirectory& people, const Clock& clock,
+                     const Secrets& secrets)
+      : store_(store), people_(people), clock_(clock), secrets_(secrets) {}
 
   absl::StatusOr<Availability> SetAvailability(const Caller& caller,
                                                const std::string& supervisor_id,
@@ -131,6 +137,18 @@ class SupervisionService {
   absl::StatusOr<Page<OverdueVolunteer>> ListOverdue(const Caller& caller, int page_size,
                                                      const std::string& position);
   absl::StatusOr<std::string> ExportCalendar(const Caller& caller, const std::string& person_id);
+  // At most kMaxCalendarFeedsPerPerson per person (FAILED_PRECONDITION beyond).
+  absl::StatusOr<CreatedCalendarFeed> CreateCalendarFeed(const Caller& caller,
+                                                         const std::string& person_id);
+  // Oldest first.
+  absl::StatusOr<std::vector<CalendarFeed>> ListCalendarFeeds(const Caller& caller,
+                                                              const std::string& person_id);
+  absl::StatusOr<CalendarFeed> RevokeCalendarFeed(const Caller& caller, const std::string& feed_id);
+  // The calendar a feed serves, for whoever holds its token (the token is the credential, so
+  // there is no caller). NOT_FOUND for a token that is malformed, unknown, altered or revoked,
+  // and when the feed's person left the organisation (inactive) or is gone from the directory;
+  // nothing in the answer tells these apart.
+  absl::StatusOr<std::string> CalendarOfFeed(const std::string& token);
 
   // --- Work without a caller: events and the periodic sweep ---------------------------------
   // Offers the volunteer a debrief at the first free time inside the policy's window, with their
@@ -145,6 +163,14 @@ class SupervisionService {
   absl::StatusOr<Session> LoadVisible(const Caller& caller, const std::string& session_id);
   absl::StatusOr<bool> MaySee(const Caller& caller, const Session& session);
   absl::StatusOr<bool> MaySeePerson(const Caller& caller, const std::string& person_id);
+  // Whether `caller` manages `person_id`'s calendar feeds: the person themselves, or a
+  // coordinator for anyone in the organisation. NOT_FOUND for people the caller may not see
+  // (ExportCalendar's rule), PERMISSION_DENIED for those they see but whose feeds are not theirs
+  // to manage (a supervisor's volunteers).
+  absl::Status MayManageFeeds(const Caller& caller, const std::string& person_id);
+  // The RFC 5545 calendar of a person's sessions, from 90 days ago on.
+  absl::StatusOr<std::string> CalendarOf(const std::string& organization_id,
+                                         const std::string& person_id);
   absl::Status MayManage(const Caller& caller, const Session& session);
   // A supervisor or coordinator of the organisation; NOT_FOUND for anyone else.
   absl::StatusOr<PersonFacts> LoadSupervisor(const std::string& organization_id,
@@ -183,6 +209,7 @@ class SupervisionService {
   SupervisionStore& store_;
   PeopleDirectory& people_;
   const Clock& clock_;
+  const Secrets& secrets_;
 };
 
 }  // namespace peerwell::supervision

@@ -56,7 +56,8 @@ struct SessionIndexPage {
 };
 
 // Storage of supervision: availability, sessions and series with their indexes, the policy, the
-// last attended supervision per volunteer, and the organisations the service has heard of.
+// last attended supervision per volunteer, calendar feeds, and the organisations the service has
+// heard of.
 class SupervisionStore {
  public:
   virtual ~SupervisionStore() = default;
@@ -119,6 +120,17 @@ class SupervisionStore {
                                                   const std::string& volunteer_id,
                                                   const std::string& gap,
                                                   const DomainEvent& event) = 0;
+
+  // Calendar feeds: each feed's record and its person's index, oldest first.
+  virtual absl::StatusOr<std::optional<CalendarFeed>> GetCalendarFeed(
+      const std::string& organization_id, const std::string& feed_id) = 0;
+  virtual absl::StatusOr<std::vector<CalendarFeed>> ListCalendarFeeds(
+      const std::string& organization_id, const std::string& person_id) = 0;
+  // Writes the feed and its index entry in one step, unless its person has `limit` feeds
+  // already: false then, and nothing is written.
+  virtual absl::StatusOr<bool> AddCalendarFeed(const CalendarFeed& feed, int limit) = 0;
+  // Removes the feed and its index entry in one step; false when it was gone already.
+  virtual absl::StatusOr<bool> RemoveCalendarFeed(const CalendarFeed& feed) = 0;
 
   virtual absl::Status AddOrganization(const std::string& organization_id) = 0;
   virtual absl::StatusOr<std::vector<std::string>> Organizations() = 0;

@@ -3,6 +3,7 @@
 #include "services/alerts/event_mapping.h"
 #include "services/alerts/redis_alert_store.h"
 #include "services/checkin/redis_checkin_store.h"
+#include "services/common/auth.h"
 #include "services/supervision/redis_supervision_store.h"
 #include "services/supervision/supervision_service.h"
 #include "tests/testing/fake_clock.h"
@@ -157,7 +158,8 @@ class SupervisionPeople final : public supervision::PeopleDirectory {
 TEST_F(RiskConsumerTest, OverdueSupervisionRaisesALowAlertThatAttendanceCloses) {
   supervision::RedisSupervisionStore sessions(redis_);
   SupervisionPeople people(clock_.Now() - absl::Hours(24 * 40));
-  supervision::SupervisionService supervision(sessions, people, clock_);
+  OpenSslSecrets secrets;
+  supervision::SupervisionService supervision(sessions, people, clock_, secrets);
   ConsumerOptions options = Options("alerts-1");
   options.stream = "pw:events:supervision";
   ConsumerGroupRunner runner(server_.address(), options, [&](const StreamEntry& e) {

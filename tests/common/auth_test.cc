@@ -193,7 +193,7 @@ TEST(AuthenticatorTest, NeedsExactlyOneWellFormedCredential) {
 }
 
 TEST(ApiKeySecretTest, SecretNamesItsKeyAndHashMatchesOnlyItself) {
-  OpenSslApiKeySecrets secrets;
+  OpenSslSecrets secrets;
   std::string org = "o0123456789abcdef0123";
   std::string key = "k0123456789abcdef0123";
   std::string secret = *secrets.NewSecret(org, key);

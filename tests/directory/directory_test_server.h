@@ -56,7 +56,7 @@ class DirectoryTestServer {
   Metrics metrics_;
   RedisClient redis_;
   SystemClock clock_;
-  OpenSslApiKeySecrets secrets_;
+  OpenSslSecrets secrets_;
   RedisDirectoryStore store_;
   AuditAppender audit_;
   DirectoryService service_;

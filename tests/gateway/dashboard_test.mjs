@@ -246,6 +246,15 @@ test("the coordinator sees the escalated alert first", async () => {
     await queue.getByRole("button", { name: "Dismiss" }).waitFor();
     await page.getByRole("heading", { name: "Alert policy" }).waitFor();
     await page.getByText("1 second", { exact: true }).waitFor();
+    // The organisation's wellbeing: the demo's five consenting volunteers show this month's
+    // WHO-5; a week with nobody is hidden, not shown as zero.
+    const wellbeing = page.getByRole("region", { name: "Wellbeing across the organisation" });
+    await wellbeing.getByRole("row", { name: /^\S+ \d{4} 5 \d+\.\d .*good [1-5]$/ }).first().waitFor();
+    await wellbeing.getByRole("combobox", { name: "Period" }).selectOption("AGGREGATE_PERIOD_WEEK");
+    await wellbeing.getByRole("columnheader", { name: "Week of" }).waitFor();
+    await wellbeing.getByText("Fewer than 5 volunteers: not shown").first().waitFor();
+    await wellbeing.getByRole("combobox", { name: "Scale" }).selectOption("cbi_volunteering");
+    await wellbeing.getByRole("table", { name: /Volunteering-related burnout/ }).waitFor();
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 1280, `the page is ${width} px wide in a 1280 px window`);
     await expectAccessible(page, "coordinator");

@@ -472,6 +472,83 @@ TEST_F(GatewayHttpTest, CorsOnlyForAllowlistedOrigins) {
   EXPECT_EQ(foreign->Header("access-control-allow-origin"), "");
 }
 
+// A partner's key reaches what its scopes allow, over Connect and over FHIR alike: the services
+// check the scopes, the gateway only translates.
+TEST_F(GatewayHttpTest, PartnerKeysGetWhatTheirScopesAllowAsFhirOrConnect) {
+  HttpTestClient client(port_);
+  auto create_key = [&](const std::string& scope) {
+    auto created = client.Unary("/peerwell.directory.v1.DirectoryService/CreateApiKey",
+                                CoordinatorToken(),
+                                absl::StrCat(R"({"displayName":"Partner )", scope,
+                                             R"(","scopes":[")", scope, R"("]})"));
+    EXPECT_TRUE(created.has_value() && created->status == 200) << (created ? created->body : "");
+    return created ? JsonString(created->body, "secret") : std::string();
+  };
+  std::string aggregates_key = create_key("aggregates:read");
+  std::string exports_key = create_key("exports:read");
+  auto get = [&](const std::string& target, const std::string& key) {
+    std::map<std::string, std::string> headers;
+    if (!key.empty()) headers["x-api-key"] = key;
+    auto response = client.Exchange("GET", target, headers);
+    EXPECT_TRUE(response.has_value()) << target;
+    return response.value_or(HttpTestClient::Response{});
+  };
+
+  auto forbidden = get("/fhir/r4/QuestionnaireResponse", aggregates_key);
+  EXPECT_EQ(forbidden.status, 403);
+  EXPECT_EQ(forbidden.Header("content-type"), "application/fhir+json; charset=utf-8");
+  EXPECT_THAT(forbidden.body, HasSubstr(R"("resourceType":"OperationOutcome")"));
+  EXPECT_THAT(forbidden.body, HasSubstr(R"("code":"forbidden")"));
+  EXPECT_THAT(forbidden.body, HasSubstr("exports:read"));
+  ExpectSecurityHeaders(forbidden);
+  EXPECT_EQ(get("/fhir/r4/QuestionnaireResponse", "").status, 401);
+
+  auto bundle = get("/fhir/r4/QuestionnaireResponse?_count=10", exports_key);
+  EXPECT_EQ(bundle.status, 200) << bundle.body;
+  EXPECT_THAT(bundle.body, HasSubstr(R"("resourceType":"Bundle")"));
+  EXPECT_THAT(bundle.body, HasSubstr(R"("type":"searchset")"));
+  EXPECT_EQ(bundle.Header("cache-control"), "no-store");
+  auto bad = get("/fhir/r4/QuestionnaireResponse?_count=1000", exports_key);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr("_count"));
+
+  auto questionnaire = get("/fhir/r4/Questionnaire/who5", exports_key);
+  EXPECT_EQ(questionnaire.status, 200) << questionnaire.body;
+  EXPECT_THAT(questionnaire.body, HasSubstr(R"("resourceType":"Questionnaire")"));
+  EXPECT_THAT(questionnaire.body, HasSubstr("Free to use without permission"));
+  EXPECT_EQ(get("/fhir/r4/Questionnaire/nope", exports_key).status, 404);
+  EXPECT_EQ(get("/fhir/r4/metadata", "").status, 200);
+  auto posted = client.Exchange("POST", "/fhir/r4/metadata", {{"Content-Type", "application/json"}});
+  ASSERT_TRUE(posted.has_value());
+  EXPECT_EQ(posted->status, 405);
+
+  // The same scopes over Connect.
+  auto connect = [&](const std::string& key) {
+    auto response = client.Exchange(
+        "POST", "/peerwell.checkin.v1.CheckinService/GetAggregates",
+        {{"Content-Type", "application/json"}, {"x-api-key", key}},
+        R"({"scaleId":"who5","period":"AGGREGATE_PERIOD_MONTH"})");
+    EXPECT_TRUE(response.has_value());
+    return response.value_or(HttpTestClient::Response{});
+  };
+  auto denied = connect(exports_key);
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_THAT(denied.body, HasSubstr("permission_denied"));
+  auto cells = connect(aggregates_key);
+  EXPECT_EQ(cells.status, 200) << cells.body;
+  EXPECT_THAT(cells.body, HasSubstr(R"("suppressed":true)"));
+
+  std::string metrics;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        metrics = Metrics();
+        return absl::StrContains(
+            metrics, R"(route="/fhir/r4/QuestionnaireResponse",status="403")");
+      },
+      absl::Seconds(5)))
+      << metrics;
+}
+
 TEST_F(GatewayHttpTest, HealthzAndMetricsByRouteAndStatus) {
   HttpTestClient client(port_);
   auto health = client.Exchange("GET", "/healthz", {});

@@ -21,7 +21,9 @@ namespace {
 
 namespace dv1 = ::peerwell::directory::v1;
 using ::peerwell::testing::TestToken;
+using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 const absl::Time kStart =
@@ -41,6 +43,14 @@ google::protobuf::Duration Minutes(int minutes) {
   google::protobuf::Duration d;
   d.set_seconds(minutes * 60);
   return d;
+}
+
+// Every string in a reply, nested arrays included, one after another.
+std::string FlattenReply(const RedisReply& reply) {
+  std::string out = reply.str;
+  for (const RedisReply& element : reply.elements)
+    absl::StrAppend(&out, "\n", FlattenReply(element));
+  return out;
 }
 
 class SupervisionApiTest : public ::testing::Test {
@@ -191,6 +201,50 @@ class SupervisionApiTest : public ::testing::Test {
       if (entry.Get("type") == type) out.push_back(std::move(entry));
     }
     return out;
+  }
+
+  // --- Calendar feeds ---
+  grpc::Status CreateFeed(const std::string& token, const std::string& person,
+                          v1::CalendarFeed* out = nullptr) {
+    v1::CreateCalendarFeedRequest request;
+    request.set_person_id(person);
+    v1::CreateCalendarFeedResponse response;
+    grpc::Status status = server_.stub().CreateCalendarFeed(As(token).get(), request, &response);
+    if (out != nullptr) *out = response.feed();
+    return status;
+  }
+  grpc::Status ListFeeds(const std::string& token, const std::string& person,
+                         std::vector<v1::CalendarFeed>* out = nullptr) {
+    v1::ListCalendarFeedsRequest request;
+    request.set_person_id(person);
+    v1::ListCalendarFeedsResponse response;
+    grpc::Status status = server_.stub().ListCalendarFeeds(As(token).get(), request, &response);
+    if (out != nullptr) out->assign(response.feeds().begin(), response.feeds().end());
+    return status;
+  }
+  grpc::Status RevokeFeed(const std::string& token, const std::string& feed_id) {
+    v1::RevokeCalendarFeedRequest request;
+    request.set_feed_id(feed_id);
+    v1::RevokeCalendarFeedResponse response;
+    return server_.stub().RevokeCalendarFeed(As(token).get(), request, &response);
+  }
+  // GetCalendarFeed as the gateway calls it: no credentials at all, the token is the capability.
+  grpc::Status FetchFeed(const std::string& token, std::string* ics = nullptr) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::GetCalendarFeedRequest request;
+    request.set_token(token);
+    v1::GetCalendarFeedResponse response;
+    grpc::Status status = server_.stub().GetCalendarFeed(&context, request, &response);
+    if (ics != nullptr) *ics = response.ics();
+    return status;
+  }
+  // The token in a feed's path "/calendar/<token>.ics".
+  static std::string TokenOf(const v1::CalendarFeed& feed) {
+    std::string token = feed.path();
+    if (absl::StartsWith(token, "/calendar/")) token.erase(0, std::string("/calendar/").size());
+    if (absl::EndsWith(token, ".ics")) token.resize(token.size() - 4);
+    return token;
   }
 
   SupervisionTestServer server_{kStart};
@@ -824,6 +878,198 @@ TEST_F(SupervisionApiTest, ARetriedCreateWithItsRequestIdStoresOneSession) {
       Create(Volunteer(vera_), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {viktor_}, Utc(2026, 10, 6, 13))
           .error_code(),
       grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(SupervisionApiTest, ACalendarFeedServesItsPersonsCalendarToItsTokenAloneUntilRevoked) {
+  v1::Session session;
+  ASSERT_TRUE(Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {vera_}, Utc(2026, 10, 5, 13), 60,
+                     0, "", &session)
+                  .ok());
+  v1::CalendarFeed feed;
+  grpc::Status created = CreateFeed(Volunteer(vera_), "", &feed);
+  ASSERT_TRUE(created.ok()) << created.error_message();
+  EXPECT_THAT(feed.feed_id(), StartsWith("cf"));
+  EXPECT_EQ(feed.person_id(), vera_);
+  EXPECT_EQ(feed.create_time().seconds(), absl::ToUnixSeconds(kStart));
+  // "/calendar/pcf_<organisation>_<feed>_<43 URL-safe characters>.ics".
+  EXPECT_THAT(feed.path(),
+              ::testing::MatchesRegex(absl::StrCat("/calendar/pcf_", org_, "_", feed.feed_id(),
+                                                   "_[-_A-Za-z0-9]{43}\\.ics")));
+  std::string token = TokenOf(feed);
+
+  // The token is shown once: the listing has the feed without its path.
+  std::vector<v1::CalendarFeed> listed;
+  ASSERT_TRUE(ListFeeds(Volunteer(vera_), "", &listed).ok());
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].feed_id(), feed.feed_id());
+  EXPECT_EQ(listed[0].person_id(), vera_);
+  EXPECT_EQ(listed[0].create_time().seconds(), feed.create_time().seconds());
+  EXPECT_EQ(listed[0].path(), "");
+
+  // With no credentials at all, the token serves what ExportCalendar gives Vera.
+  std::string ics;
+  grpc::Status fetched = FetchFeed(token, &ics);
+  ASSERT_TRUE(fetched.ok()) << fetched.error_message();
+  EXPECT_THAT(ics, StartsWith("BEGIN:VCALENDAR"));
+  EXPECT_THAT(ics, HasSubstr(session.session_id() + "@peerwell"));
+  v1::ExportCalendarRequest export_request;
+  v1::ExportCalendarResponse exported;
+  ASSERT_TRUE(
+      server_.stub().ExportCalendar(As(Volunteer(vera_)).get(), export_request, &exported).ok());
+  EXPECT_EQ(ics, exported.ics());
+
+  // One character changed anywhere, or no token shape at all: NOT_FOUND, never INVALID_ARGUMENT.
+  for (size_t at : {token.size() - 1, token.size() / 2, size_t{5}}) {
+    std::string altered = token;
+    altered[at] = altered[at] == 'a' ? 'b' : 'a';
+    EXPECT_EQ(FetchFeed(altered).error_code(), grpc::StatusCode::NOT_FOUND) << at;
+  }
+  EXPECT_EQ(FetchFeed("").error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(FetchFeed("not a token").error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(FetchFeed(token + "x").error_code(), grpc::StatusCode::NOT_FOUND);
+
+  // Revoked: the token stops working, the listing is empty, and a second revoke finds nothing.
+  v1::RevokeCalendarFeedRequest revoke;
+  revoke.set_feed_id(feed.feed_id());
+  v1::RevokeCalendarFeedResponse revoked;
+  ASSERT_TRUE(server_.stub().RevokeCalendarFeed(As(Volunteer(vera_)).get(), revoke, &revoked).ok());
+  EXPECT_EQ(revoked.feed().feed_id(), feed.feed_id());
+  EXPECT_EQ(revoked.feed().person_id(), vera_);
+  EXPECT_EQ(FetchFeed(token).error_code(), grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(ListFeeds(Volunteer(vera_), "", &listed).ok());
+  EXPECT_TRUE(listed.empty());
+  EXPECT_EQ(RevokeFeed(Volunteer(vera_), feed.feed_id()).error_code(), grpc::StatusCode::NOT_FOUND);
+  grpc::Status malformed = RevokeFeed(Volunteer(vera_), "../" + feed.feed_id());
+  EXPECT_EQ(malformed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(malformed.error_message(), HasSubstr("feed_id"));
+}
+
+TEST_F(SupervisionApiTest, CalendarFeedsAreManagedByTheirPersonAndCoordinatorsOnly) {
+  v1::CalendarFeed own;
+  ASSERT_TRUE(CreateFeed(Volunteer(vera_), vera_, &own).ok());
+  // Another volunteer does not see Vera at all, as ExportCalendar does not show her to them.
+  EXPECT_EQ(CreateFeed(Volunteer(viktor_), vera_).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ListFeeds(Volunteer(viktor_), vera_).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(RevokeFeed(Volunteer(viktor_), own.feed_id()).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // Her supervisor sees her calendar but does not hand out addresses to it.
+  EXPECT_EQ(CreateFeed(Sam(), vera_).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ListFeeds(Sam(), vera_).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(RevokeFeed(Sam(), own.feed_id()).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // Another organisation's coordinator finds neither Vera nor her feed.
+  std::string elsewhere = TestToken(CallerRole::kCoordinator, "p1", CreateOrganization("Beacon"));
+  EXPECT_EQ(CreateFeed(elsewhere, vera_).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ListFeeds(elsewhere, vera_).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(RevokeFeed(elsewhere, own.feed_id()).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(CreateFeed(Coordinator(), "p00000000000000000000").error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  // Her coordinator creates, lists (oldest first) and revokes them.
+  server_.clock().Advance(absl::Minutes(1));
+  v1::CalendarFeed by_coordinator;
+  ASSERT_TRUE(CreateFeed(Coordinator(), vera_, &by_coordinator).ok());
+  EXPECT_EQ(by_coordinator.person_id(), vera_);
+  EXPECT_TRUE(FetchFeed(TokenOf(by_coordinator)).ok());
+  std::vector<v1::CalendarFeed> listed;
+  ASSERT_TRUE(ListFeeds(Coordinator(), vera_, &listed).ok());
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].feed_id(), own.feed_id());
+  EXPECT_EQ(listed[1].feed_id(), by_coordinator.feed_id());
+  EXPECT_TRUE(RevokeFeed(Coordinator(), own.feed_id()).ok());
+  EXPECT_EQ(FetchFeed(TokenOf(own)).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(FetchFeed(TokenOf(by_coordinator)).ok());
+  // Nobody lists anyone else's by leaving the person out: that is the caller's own.
+  ASSERT_TRUE(ListFeeds(Volunteer(viktor_), "", &listed).ok());
+  EXPECT_TRUE(listed.empty());
+}
+
+TEST_F(SupervisionApiTest, RedisKeepsACalendarFeedsTokenHashNeverTheToken) {
+  v1::CalendarFeed feed;
+  ASSERT_TRUE(CreateFeed(Volunteer(vera_), "", &feed).ok());
+  std::string token = TokenOf(feed);
+  std::string random = token.substr(absl::StrCat("pcf_", org_, "_", feed.feed_id(), "_").size());
+  ASSERT_EQ(random.size(), 43u);
+
+  std::string key = absl::StrCat("pw:{", org_, "}:supervision:calendar_feed:", feed.feed_id());
+  auto hash = server_.redis().Execute({"HGETALL", key});
+  ASSERT_TRUE(hash.ok()) << hash.status();
+  std::vector<std::pair<std::string, std::string>> fields = ReplyPairs(*hash);
+  ASSERT_FALSE(fields.empty());
+  for (const auto& [name, value] : fields) {
+    EXPECT_NE(value, token) << name;
+    EXPECT_THAT(value, Not(HasSubstr(random))) << name;
+  }
+  EXPECT_THAT(fields, Contains(std::pair<std::string, std::string>("person_id", vera_)));
+  auto index = server_.redis().Execute(
+      {"ZRANGE", absl::StrCat("pw:{", org_, "}:supervision:person:", vera_, ":calendar_feeds"), "0",
+       "-1"});
+  ASSERT_TRUE(index.ok());
+  ASSERT_EQ(index->elements.size(), 1u);
+  EXPECT_EQ(index->elements[0].str, feed.feed_id());
+
+  // Nowhere else either: no key, and no value of any key, holds the token's random part.
+  auto keys = server_.redis().Execute({"KEYS", "*"});
+  ASSERT_TRUE(keys.ok());
+  for (const RedisReply& name : keys->elements) {
+    EXPECT_THAT(name.str, Not(HasSubstr(random)));
+    auto type = server_.redis().Execute({"TYPE", name.str});
+    ASSERT_TRUE(type.ok());
+    RedisCommand read = type->str == "hash"     ? RedisCommand{"HGETALL", name.str}
+                        : type->str == "zset"   ? RedisCommand{"ZRANGE", name.str, "0", "-1"}
+                        : type->str == "set"    ? RedisCommand{"SMEMBERS", name.str}
+                        : type->str == "list"   ? RedisCommand{"LRANGE", name.str, "0", "-1"}
+                        : type->str == "stream" ? RedisCommand{"XRANGE", name.str, "-", "+"}
+                                                : RedisCommand{"GET", name.str};
+    auto contents = server_.redis().Execute(read);
+    ASSERT_TRUE(contents.ok()) << name.str;
+    EXPECT_THAT(FlattenReply(*contents), Not(HasSubstr(random))) << name.str;
+  }
+}
+
+TEST_F(SupervisionApiTest, APersonHasAtMostTenCalendarFeeds) {
+  std::vector<v1::CalendarFeed> feeds(10);
+  for (v1::CalendarFeed& feed : feeds) {
+    ASSERT_TRUE(CreateFeed(Volunteer(vera_), "", &feed).ok());
+  }
+  grpc::Status eleventh = CreateFeed(Volunteer(vera_), "");
+  EXPECT_EQ(eleventh.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(eleventh.error_message(), HasSubstr("at most 10 calendar feeds"));
+  EXPECT_THAT(eleventh.error_message(), HasSubstr("revoke one"));
+  // Also when a coordinator asks; other people's feeds do not count.
+  EXPECT_EQ(CreateFeed(Coordinator(), vera_).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(CreateFeed(Volunteer(viktor_), "").ok());
+  std::vector<v1::CalendarFeed> listed;
+  ASSERT_TRUE(ListFeeds(Volunteer(vera_), "", &listed).ok());
+  EXPECT_EQ(listed.size(), 10u);
+  // Every feed still works, and revoking one makes room for another.
+  EXPECT_TRUE(FetchFeed(TokenOf(feeds.front())).ok());
+  EXPECT_TRUE(FetchFeed(TokenOf(feeds.back())).ok());
+  ASSERT_TRUE(RevokeFeed(Volunteer(vera_), feeds[3].feed_id()).ok());
+  EXPECT_TRUE(CreateFeed(Volunteer(vera_), "").ok());
+}
+
+TEST_F(SupervisionApiTest, ACalendarFeedStopsWhenItsPersonBecomesInactiveNotOnABreak) {
+  v1::CalendarFeed feed;
+  ASSERT_TRUE(CreateFeed(Volunteer(vera_), "", &feed).ok());
+  auto set_status = [&](dv1::PersonStatus status) {
+    dv1::UpdatePersonRequest request;
+    request.mutable_person()->set_person_id(vera_);
+    request.mutable_person()->set_status(status);
+    request.mutable_update_mask()->add_paths("status");
+    dv1::UpdatePersonResponse response;
+    grpc::Status updated =
+        server_.directory().stub().UpdatePerson(As(Coordinator()).get(), request, &response);
+    ASSERT_TRUE(updated.ok()) << updated.error_message();
+    // Past the directory client's cache.
+    server_.clock().Advance(absl::Minutes(1));
+  };
+  set_status(dv1::PERSON_STATUS_ON_BREAK);
+  EXPECT_TRUE(FetchFeed(TokenOf(feed)).ok());
+  set_status(dv1::PERSON_STATUS_INACTIVE);
+  EXPECT_EQ(FetchFeed(TokenOf(feed)).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(CreateFeed(Coordinator(), vera_).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  set_status(dv1::PERSON_STATUS_ACTIVE);
+  EXPECT_TRUE(FetchFeed(TokenOf(feed)).ok());
 }
 
 }  // namespace

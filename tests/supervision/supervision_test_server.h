@@ -1,5 +1,6 @@
 #pragma once
 
+#include "services/common/auth.h"
 #include "services/common/directory_client.h"
 #include "services/supervision/directory_people.h"
 #include "services/supervision/redis_supervision_store.h"
@@ -24,7 +25,7 @@ class SupervisionTestServer {
                           {"supervision", peerwell::testing::kTestJwtSecret}, clock_),
         people_(directory_client_),
         store_(redis_),
-        service_(store_, people_, clock_),
+        service_(store_, people_, clock_, secrets_),
         authenticator_(TokenVerifier(peerwell::testing::kTestJwtSecret), &directory_client_),
         executor_(16, 1024),
         runner_(executor_, authenticator_),
@@ -56,6 +57,7 @@ class SupervisionTestServer {
   DirectoryClient directory_client_;
   DirectoryPeople people_;
   RedisSupervisionStore store_;
+  OpenSslSecrets secrets_;
   SupervisionService service_;
   Authenticator authenticator_;
   BoundedExecutor executor_;

@@ -158,8 +158,11 @@ class PeerwellctlTest : public ::testing::Test {
     return env;
   }
 
-  CtlRun Ctl(std::vector<std::string> args, bool with_secret = true) {
-    ServerProcess ctl(PEERWELLCTL_BINARY, args, CtlEnv(with_secret));
+  CtlRun Ctl(std::vector<std::string> args, bool with_secret = true,
+             std::vector<std::pair<std::string, std::string>> extra_env = {}) {
+    std::vector<std::pair<std::string, std::string>> env = CtlEnv(with_secret);
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
+    ServerProcess ctl(PEERWELLCTL_BINARY, args, env);
     ctl.Start();
     CtlRun run;
     run.exit_code = ctl.WaitForExit(absl::Seconds(20)).value_or(-1);
@@ -728,6 +731,110 @@ TEST_F(PeerwellctlTest, ExportsACalendarToStdoutAndToAFile) {
   contents << written.rdbuf();
   EXPECT_THAT(contents.str(), HasSubstr("BEGIN:VCALENDAR"));
   EXPECT_THAT(contents.str(), HasSubstr("END:VCALENDAR"));
+}
+
+TEST_F(PeerwellctlTest, CreatesListsAndRevokesCalendarFeeds) {
+  StartSupervision();
+  Team team = NewTeam();
+  // With the gateway named, the full address; the warning says it is shown once.
+  CtlRun created = Ctl({"--as", team.volunteer, "supervision", "calendar", "feed", "create",
+                        "--gateway", "https://peerwell.example.org/"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  EXPECT_THAT(created.output, ::testing::ContainsRegex(absl::StrCat(
+                                  "address: +https://peerwell\\.example\\.org/calendar/pcf_",
+                                  team.org_id, "_cf[0-9a-f]{20}_[-_A-Za-z0-9]{43}\\.ics\n")));
+  EXPECT_THAT(created.output, HasSubstr("shown only now"));
+  std::string feed_id = created.output.substr(created.output.find("cf"), 22);
+
+  // Without it, the path, and how to get the full address.
+  CtlRun path = Ctl({"--as", team.coordinator, "supervision", "calendar", "feed", "create",
+                     "--person", team.volunteer_id},
+                    true, {{"PEERWELL_GATEWAY_URL", ""}});
+  ASSERT_EQ(path.exit_code, 0) << path.output;
+  EXPECT_THAT(path.output, ::testing::ContainsRegex("address: +/calendar/pcf_[^ ]+\\.ics\n"));
+  EXPECT_THAT(path.output, HasSubstr("--gateway"));
+  CtlRun from_env =
+      Ctl({"--as", team.volunteer, "--json", "supervision", "calendar", "feed", "create"}, true,
+          {{"PEERWELL_GATEWAY_URL", "http://gateway.test:8080"}});
+  ASSERT_EQ(from_env.exit_code, 0) << from_env.output;
+  EXPECT_THAT(from_env.output, HasSubstr("\"path\":\"/calendar/pcf_"));
+
+  CtlRun listed = Ctl({"--as", team.coordinator, "supervision", "calendar", "feed", "list",
+                       "--person", team.volunteer_id});
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_THAT(listed.output, HasSubstr(feed_id));
+  EXPECT_THAT(listed.output, Not(HasSubstr("pcf_")));
+  EXPECT_EQ(std::count(listed.output.begin(), listed.output.end(), '\n'), 4) << listed.output;
+
+  CtlRun revoked =
+      Ctl({"--as", team.volunteer, "supervision", "calendar", "feed", "revoke", feed_id});
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.output;
+  EXPECT_THAT(revoked.output, HasSubstr("calendar feed " + feed_id + " revoked"));
+  CtlRun after = Ctl({"--as", team.volunteer, "supervision", "calendar", "feed", "list"});
+  ASSERT_EQ(after.exit_code, 0) << after.output;
+  EXPECT_THAT(after.output, Not(HasSubstr(feed_id)));
+  CtlRun again =
+      Ctl({"--as", team.volunteer, "supervision", "calendar", "feed", "revoke", feed_id});
+  EXPECT_EQ(again.exit_code, 1) << again.output;
+  EXPECT_THAT(again.output, HasSubstr("NOT_FOUND"));
+
+  // The supervisor sees Vera's calendar but does not hand out addresses to it.
+  CtlRun supervisor = Ctl({"--as", team.supervisor, "supervision", "calendar", "feed", "create",
+                           "--person", team.volunteer_id});
+  EXPECT_EQ(supervisor.exit_code, 1) << supervisor.output;
+  EXPECT_THAT(supervisor.output, HasSubstr("PERMISSION_DENIED"));
+  CtlRun bare = Ctl({"--as", team.volunteer, "supervision", "calendar", "feed"});
+  EXPECT_EQ(bare.exit_code, 2) << bare.output;
+  EXPECT_THAT(bare.output, HasSubstr("create, list or revoke"));
+}
+
+// A partner's commands run with its API key: aggregates (one consenting volunteer: suppressed)
+// and the export as FHIR NDJSON, each needing its scope.
+TEST_F(PeerwellctlTest, PartnerCommandsRunWithAnApiKeyAndItsScopes) {
+  StartCheckin();
+  Team team = NewTeam();
+  ASSERT_EQ(Ctl({"--as", team.volunteer, "consent", "set", "--research-export", "on"}).exit_code,
+            0);
+  CtlRun submitted = Ctl({"--as", team.volunteer, "checkin", "submit", "who5", "--answer", "1=3",
+                          "--answer", "2=3", "--answer", "3=3", "--answer", "4=3", "--answer",
+                          "5=3", "--note", "only mine"});
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.output;
+  auto key_of = [&](const std::vector<std::string>& scopes) {
+    std::vector<std::string> args{"--as", team.coordinator, "apikey", "create", "Partner"};
+    for (const std::string& scope : scopes) args.insert(args.end(), {"--scope", scope});
+    CtlRun created = Ctl(args);
+    EXPECT_EQ(created.exit_code, 0) << created.output;
+    size_t at = created.output.find("pwk_");
+    return created.output.substr(at, created.output.find_first_of(" \n", at) - at);
+  };
+  std::string key = key_of({"aggregates:read", "exports:read"});
+  std::string aggregates_only = key_of({"aggregates:read"});
+
+  CtlRun aggregates = Ctl({"--api-key", key, "partner", "aggregates", "who5"});
+  ASSERT_EQ(aggregates.exit_code, 0) << aggregates.output;
+  EXPECT_THAT(aggregates.output, HasSubstr("suppressed: fewer than 5 volunteers"));
+  EXPECT_EQ(std::count(aggregates.output.begin(), aggregates.output.end(), '\n'), 13)
+      << aggregates.output;
+
+  std::string path = absl::StrCat(::testing::TempDir(), "/peerwellctl-export.ndjson");
+  CtlRun exported = Ctl({"--api-key", key, "partner", "export", "--output", path});
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  EXPECT_THAT(exported.output, HasSubstr("wrote 1 check-ins of 1 volunteers"));
+  std::ifstream file(path);
+  std::string line;
+  ASSERT_TRUE(std::getline(file, line));
+  EXPECT_THAT(line, HasSubstr(R"("resourceType":"QuestionnaireResponse")"));
+  EXPECT_THAT(line, Not(HasSubstr(team.volunteer_id)));
+  EXPECT_THAT(line, Not(HasSubstr("only mine")));
+  EXPECT_FALSE(std::getline(file, line));
+
+  CtlRun denied = Ctl({"--api-key", aggregates_only, "partner", "export", "--output", path});
+  EXPECT_EQ(denied.exit_code, 1) << denied.output;
+  EXPECT_THAT(denied.output, HasSubstr("exports:read"));
+  CtlRun not_a_key = Ctl({"--api-key", "eyJhbGciOi", "partner", "aggregates", "who5"});
+  EXPECT_EQ(not_a_key.exit_code, 2) << not_a_key.output;
+  CtlRun both = Ctl({"--api-key", key, "--as", team.coordinator, "partner", "aggregates", "who5"});
+  EXPECT_EQ(both.exit_code, 2) << both.output;
 }
 
 TEST_F(PeerwellctlTest, AVolunteerIsOfferedADebriefAfterAnIncidentAndDeclinesIt) {

@@ -64,6 +64,8 @@ std::vector<Command> AlertsCommands();
 std::vector<Command> SupervisionCommands();
 // The `network ...` commands, in help order (network_commands.cc); AllCommands lists them too.
 std::vector<Command> NetworkCommands();
+// The `partner ...` commands, in help order (partner_commands.cc); AllCommands lists them too.
+std::vector<Command> PartnerCommands();
 
 // The commands, one function each (commands.cc, checkin_commands.cc, alerts_commands.cc,
 // supervision_commands.cc, network_commands.cc, demo_seed.cc).
@@ -118,6 +120,9 @@ absl::Status RunSupervisionOverdue(Context& context, const ParsedArgs& args);
 absl::Status RunSupervisionPolicyGet(Context& context, const ParsedArgs& args);
 absl::Status RunSupervisionPolicySet(Context& context, const ParsedArgs& args);
 absl::Status RunSupervisionCalendar(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionCalendarFeedCreate(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionCalendarFeedList(Context& context, const ParsedArgs& args);
+absl::Status RunSupervisionCalendarFeedRevoke(Context& context, const ParsedArgs& args);
 absl::Status RunNetworkChannels(Context& context, const ParsedArgs& args);
 absl::Status RunNetworkChannelGet(Context& context, const ParsedArgs& args);
 absl::Status RunNetworkChannelCreate(Context& context, const ParsedArgs& args);

@@ -34,9 +34,14 @@ std::optional<Backend> StatusBackend(const absl::Status& status) {
 }
 
 std::string GatewayUrl(const ParsedArgs& args) {
+  return NamedGatewayUrl(args).value_or("http://127.0.0.1:8080");
+}
+
+std::optional<std::string> NamedGatewayUrl(const ParsedArgs& args) {
   if (auto flag = args.Get("gateway")) return *flag;
   const char* env = std::getenv("PEERWELL_GATEWAY_URL");
-  return env != nullptr && *env != '\0' ? env : "http://127.0.0.1:8080";
+  if (env != nullptr && *env != '\0') return std::string(env);
+  return std::nullopt;
 }
 
 std::string DashboardUrl(absl::string_view gateway, absl::string_view token) {

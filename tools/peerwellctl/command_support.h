@@ -2,6 +2,7 @@
 
 // What the commands of every service share: printing a response, and following pages.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ PersonNames VisiblePersonNames(Context& context);
 
 // The gateway's address: --gateway, else $PEERWELL_GATEWAY_URL, else the local run's.
 std::string GatewayUrl(const ParsedArgs& args);
+// The gateway's address when the command line or the environment names it (--gateway,
+// $PEERWELL_GATEWAY_URL); nullopt when only the local run's default would be a guess.
+std::optional<std::string> NamedGatewayUrl(const ParsedArgs& args);
 // The link that signs into the dashboard with `token` (kept in the fragment, which browsers
 // never send to a server).
 std::string DashboardUrl(absl::string_view gateway, absl::string_view token);

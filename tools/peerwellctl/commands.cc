@@ -448,6 +448,7 @@ const std::vector<Command>& AllCommands() {
     for (Command& command : AlertsCommands()) all->push_back(std::move(command));
     for (Command& command : SupervisionCommands()) all->push_back(std::move(command));
     for (Command& command : NetworkCommands()) all->push_back(std::move(command));
+    for (Command& command : PartnerCommands()) all->push_back(std::move(command));
     all->push_back(
         {"demo seed",
          {},

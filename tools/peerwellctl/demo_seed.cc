@@ -78,18 +78,19 @@ constexpr DemoPerson kDemoSupervisors[] = {
 };
 
 // Most volunteers opt in to risk monitoring and to sharing scores; one shares alerts but not
-// scores, and one has left everything off (the default), so the consent rules show.
+// scores, and one has left everything off (the default), so the consent rules show. Five agree to
+// research export: enough for the aggregates (cells of 5 or more) to show figures.
 constexpr DemoPerson kDemoVolunteers[] = {
     {"volunteer-amira", "Amira Haddad", v1::ROLE_VOLUNTEER, "Europe/London",
      "22:00", "07:00", 20, false, 0, {true, true, true}},
     {"volunteer-jonas", "Jonas Nielsen", v1::ROLE_VOLUNTEER, "Europe/Copenhagen",
-     "22:30", "07:30", 12, false, 0, {true, true, false}},
+     "22:30", "07:30", 12, false, 0, {true, true, true}},
     {"volunteer-zofia", "Zofia Wiśniewska", v1::ROLE_VOLUNTEER, "Europe/Warsaw",
      "23:00", "07:00", 20, false, 0, {true, true, true}},
     {"volunteer-sean", "Seán O'Brien", v1::ROLE_VOLUNTEER, "Europe/Dublin",
-     "22:00", "08:00", 24, false, 1, {true, true, false}},
+     "22:00", "08:00", 24, false, 1, {true, true, true}},
     {"volunteer-priya", "Priya Natarajan", v1::ROLE_VOLUNTEER, "Europe/London",
-     "21:30", "07:00", 20, false, 1, {true, false, false}},
+     "21:30", "07:00", 20, false, 1, {true, false, true}},
     {"volunteer-kwame", "Kwame Mensah", v1::ROLE_VOLUNTEER, "Europe/London",
      "22:00", "06:30", 20, false, 1, {false, false, false}},
 };

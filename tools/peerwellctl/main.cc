@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "services/common/api_key_secret.h"
 #include "tools/peerwellctl/args.h"
 #include "tools/peerwellctl/command.h"
 #include "tools/peerwellctl/format.h"
@@ -48,6 +49,8 @@ std::vector<FlagSpec> GlobalFlags() {
       {"network-addr", FlagKind::kValue, "HOST:PORT",
        "the peer network (default $PEERWELL_NETWORK_ADDR, else 127.0.0.1:50055)"},
       {"token", FlagKind::kValue, "TOKEN", "bearer token (default $PEERWELL_TOKEN)"},
+      {"api-key", FlagKind::kValue, "KEY",
+       "a partner's API key instead of a token (default $PEERWELL_API_KEY)"},
       {"as", FlagKind::kValue, "ROLE:SUBJECT:ORG",
        "act as this identity (a 15-minute token minted here; admin may omit :ORG)"},
       {"json", FlagKind::kSwitch, "", "print protobuf's JSON mapping of the response"},
@@ -140,6 +143,7 @@ std::string GeneralHelp() {
       "  PEERWELL_SUPERVISION_ADDR  default for --supervision-addr\n"
       "  PEERWELL_NETWORK_ADDR      default for --network-addr\n"
       "  PEERWELL_TOKEN             default for --token\n"
+      "  PEERWELL_API_KEY           default for --api-key (when PEERWELL_TOKEN is not set)\n"
       "  PEERWELL_JWT_SECRET        the services' signing secret, for token, --as and demo seed\n"
       "  PEERWELL_JWT_SECRET_FILE   a file holding it instead\n\n"
       "exit codes: 0 success; 1 a service answered with an error (printed as\n"
@@ -170,7 +174,8 @@ std::string CommandHelp(const Command& command) {
   if (!command.details.empty()) absl::StrAppend(&out, "\n", command.details, "\n");
   absl::StrAppend(&out,
                   "\nglobal flags: --addr, --checkin-addr, --alerts-addr, --supervision-addr, "
-                  "--network-addr, --token, --as, --json, --timeout (see 'peerwellctl help')\n");
+                  "--network-addr, --token, --as, --api-key, --json, --timeout (see "
+                  "'peerwellctl help')\n");
   return out;
 }
 
@@ -259,7 +264,7 @@ int ReportServiceError(const absl::Status& status, const BackendAddress& backend
       break;
     case absl::StatusCode::kUnauthenticated:
       std::cerr << "hint: pass --token, set PEERWELL_TOKEN, or use --as ROLE:SUBJECT:ORG with "
-                   "PEERWELL_JWT_SECRET set\n";
+                   "PEERWELL_JWT_SECRET set (partners: --api-key or PEERWELL_API_KEY)\n";
       break;
     default:
       break;
@@ -270,8 +275,13 @@ int ReportServiceError(const absl::Status& status, const BackendAddress& backend
 // The bearer token for a command that acts as the caller: --as mints one, else --token, else
 // $PEERWELL_TOKEN; none at all lets the service answer UNAUTHENTICATED with its own reason.
 absl::StatusOr<std::string> ResolveToken(const ParsedArgs& global, absl::Duration as_lifetime) {
-  if (global.Has("as") && global.Has("token")) {
-    return UsageError("give --token or --as, not both");
+  int given = global.Has("as") + global.Has("token") + global.Has("api-key");
+  if (given > 1) return UsageError("give one of --token, --as and --api-key");
+  if (auto key = global.Get("api-key")) {
+    if (!absl::StartsWith(*key, kApiKeySecret.prefix)) {
+      return UsageError("--api-key: not an API key (they start pwk_)");
+    }
+    return *key;
   }
   if (auto as = global.Get("as")) {
     auto claims = ParseAs(*as, as_lifetime);
@@ -279,7 +289,7 @@ absl::StatusOr<std::string> ResolveToken(const ParsedArgs& global, absl::Duratio
     return MintFromEnvironment(*claims);
   }
   if (auto token = global.Get("token")) return *token;
-  return EnvOr("PEERWELL_TOKEN", "");
+  return EnvOr("PEERWELL_TOKEN", EnvOr("PEERWELL_API_KEY", ""));
 }
 
 // `peerwellctl help [TOPIC...]`: everything, one command, or a group's subcommands.

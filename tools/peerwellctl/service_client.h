@@ -25,7 +25,8 @@ using StubMethod = grpc::Status (Stub::*)(grpc::ClientContext*, const Request&, 
 absl::Status StatusFromGrpc(const grpc::Status& status);
 
 // What every call carries, whichever service it goes to: the deadline (SPEC §1.9: deadlines on
-// every outgoing call, so a stuck service never hangs a script) and the bearer token.
+// every outgoing call, so a stuck service never hangs a script) and the credential: a bearer
+// token, or a partner's API key (which starts "pwk_").
 void PrepareCall(grpc::ClientContext& context, absl::Duration timeout, absl::string_view token);
 
 // One service as the CLI sees it: one channel, and every call bounded by the same timeout.

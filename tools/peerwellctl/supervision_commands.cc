@@ -5,12 +5,14 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "services/common/proto_time.h"
@@ -424,6 +426,10 @@ absl::Status RunSupervisionPolicySet(Context& context, const ParsedArgs& args) {
 }
 
 absl::Status RunSupervisionCalendar(Context& context, const ParsedArgs& args) {
+  if (PositionalOr(args, 0) == "feed") {
+    // Not a person: `supervision calendar feed` without one of its subcommands.
+    return UsageError("'supervision calendar feed' needs a subcommand: create, list or revoke");
+  }
   supervision_v1::ExportCalendarRequest request;
   request.set_person_id(PositionalOr(args, 0));
   auto response = context.supervision.Call(&Stub::ExportCalendar, request, context.token);
@@ -446,9 +452,57 @@ absl::Status RunSupervisionCalendar(Context& context, const ParsedArgs& args) {
                             *output, "\n"));
 }
 
+absl::Status RunSupervisionCalendarFeedCreate(Context& context, const ParsedArgs& args) {
+  supervision_v1::CreateCalendarFeedRequest request;
+  request.set_person_id(args.Get("person").value_or(""));
+  auto response = context.supervision.Call(&Stub::CreateCalendarFeed, request, context.token);
+  if (!response.ok()) return response.status();
+  const supervision_v1::CalendarFeed& feed = response->feed();
+  // The full address when we know where the gateway is; else the path, for the reader to put
+  // behind the gateway's address (the local run's default would be a guess).
+  std::optional<std::string> gateway = NamedGatewayUrl(args);
+  std::string human =
+      gateway.has_value()
+          ? CalendarFeedText(feed, absl::StrCat(absl::StripSuffix(*gateway, "/"), feed.path()))
+          : absl::StrCat(CalendarFeedText(feed, feed.path()),
+                         "\n(the path on the gateway: give --gateway URL or set "
+                         "PEERWELL_GATEWAY_URL for the full address)\n");
+  if (absl::Status printed = Print(context, *response, human); !printed.ok()) return printed;
+  // On stderr, so that a script capturing the output still gets only the feed.
+  std::cerr << "warning: the address is shown only now; the service keeps just a hash of its "
+               "token. Anyone holding it reads the calendar until the feed is revoked "
+               "(peerwellctl supervision calendar feed revoke "
+            << feed.feed_id() << ").\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunSupervisionCalendarFeedList(Context& context, const ParsedArgs& args) {
+  supervision_v1::ListCalendarFeedsRequest request;
+  request.set_person_id(args.Get("person").value_or(""));
+  auto response = context.supervision.Call(&Stub::ListCalendarFeeds, request, context.token);
+  if (!response.ok()) return response.status();
+  std::vector<supervision_v1::CalendarFeed> feeds(response->feeds().begin(),
+                                                  response->feeds().end());
+  return Print(context, *response,
+               feeds.empty() ? "no calendar feeds\n" : CalendarFeedsTable(feeds));
+}
+
+absl::Status RunSupervisionCalendarFeedRevoke(Context& context, const ParsedArgs& args) {
+  supervision_v1::RevokeCalendarFeedRequest request;
+  request.set_feed_id(args.positionals()[0]);
+  auto response = context.supervision.Call(&Stub::RevokeCalendarFeed, request, context.token);
+  if (!response.ok()) return response.status();
+  return Print(context, *response,
+               absl::StrCat("calendar feed ", response->feed().feed_id(),
+                            " revoked: its address no longer works\n\n",
+                            CalendarFeedText(response->feed(), "")));
+}
+
 std::vector<Command> SupervisionCommands() {
   FlagSpec person = {"person", FlagKind::kValue, "ID",
                      "someone else (a supervisor for their volunteers, a coordinator for anyone)"};
+  FlagSpec feed_person = {"person", FlagKind::kValue, "ID",
+                          "someone else's (a coordinator, for anyone in the organisation)"};
   FlagSpec following = {"following", FlagKind::kSwitch, "",
                         "also every later occurrence of the series (never earlier ones)"};
   std::vector<FlagSpec> list_flags = {
@@ -660,9 +714,40 @@ std::vector<Command> SupervisionCommands() {
        {"[ID]"},
        "print an iCalendar (RFC 5545) feed of someone's sessions (yours when no id)",
        {{"output", FlagKind::kValue, "FILE", "write the feed to FILE instead"}},
-       "Import the file into a calendar app, or subscribe through the gateway's calendar URL.",
+       "Import the file into a calendar app, or subscribe to a calendar feed's address\n"
+       "(peerwellctl supervision calendar feed create).",
        true,
        RunSupervisionCalendar,
+       Backend::kSupervision},
+      {"supervision calendar feed create",
+       {},
+       "a secret address that serves a calendar to calendar apps (yours unless --person)",
+       {feed_person,
+        {"gateway", FlagKind::kValue, "URL",
+         "the gateway, to print the full address (default $PEERWELL_GATEWAY_URL)"}},
+       "Calendar apps subscribe to the address without any other credentials, so it is shown\n"
+       "only now (the service keeps just a hash of its token); anyone holding it reads the\n"
+       "calendar until the feed is revoked. At most 10 feeds per person (one per calendar app,\n"
+       "say); revoke those no longer used. Example:\n"
+       "  peerwellctl supervision calendar feed create --gateway https://peerwell.example.org",
+       true,
+       RunSupervisionCalendarFeedCreate,
+       Backend::kSupervision},
+      {"supervision calendar feed list",
+       {},
+       "someone's calendar feeds, oldest first (yours unless --person)",
+       {feed_person},
+       "The addresses are not shown again; revoke a feed and create another to get a new one.",
+       true,
+       RunSupervisionCalendarFeedList,
+       Backend::kSupervision},
+      {"supervision calendar feed revoke",
+       {"ID"},
+       "revoke a calendar feed: its address stops working",
+       {},
+       "",
+       true,
+       RunSupervisionCalendarFeedRevoke,
        Backend::kSupervision},
   };
   return commands;

@@ -322,6 +322,22 @@ std::string OverdueTable(const std::vector<supervision_v1::OverdueVolunteer>& ov
   return FormatTable({"VOLUNTEER", "LAST SESSION", "DAYS OVERDUE"}, rows);
 }
 
+std::string CalendarFeedText(const supervision_v1::CalendarFeed& feed, absl::string_view address) {
+  Fields fields = {{"feed", feed.feed_id()},
+                   {"person", feed.person_id()},
+                   {"created", FormatTimestamp(feed.create_time())}};
+  if (!address.empty()) fields.push_back({"address", std::string(address)});
+  return FormatFields(fields);
+}
+
+std::string CalendarFeedsTable(const std::vector<supervision_v1::CalendarFeed>& feeds) {
+  std::vector<std::vector<std::string>> rows;
+  for (const supervision_v1::CalendarFeed& feed : feeds) {
+    rows.push_back({feed.feed_id(), feed.person_id(), FormatTimestamp(feed.create_time())});
+  }
+  return FormatTable({"FEED", "PERSON", "CREATED"}, rows);
+}
+
 std::string SupervisionPolicyText(const supervision_v1::SupervisionPolicy& policy) {
   return FormatFields({
       {"cadence", absl::StrCat(PolicySpan(policy.cadence()),

@@ -63,5 +63,9 @@ std::string SlotsTable(const google::protobuf::RepeatedPtrField<supervision_v1::
 std::string OffersTable(const std::vector<supervision_v1::Session>& offers);
 std::string OverdueTable(const std::vector<supervision_v1::OverdueVolunteer>& overdue);
 std::string SupervisionPolicyText(const supervision_v1::SupervisionPolicy& policy);
+// A calendar feed's id, person and creation time, and `address` (its URL or path) when given.
+std::string CalendarFeedText(const supervision_v1::CalendarFeed& feed, absl::string_view address);
+// One row per feed: id, person, created.
+std::string CalendarFeedsTable(const std::vector<supervision_v1::CalendarFeed>& feeds);
 
 }  // namespace peerwell::ctl

@@ -650,6 +650,8 @@ async function coordinatorView(me, main) {
     h("div", { className: "grid" },
       h("section", { className: "card wide", "aria-labelledby": "all-alerts" },
         h("h2", { id: "all-alerts" }, "Alerts, escalated first"), alertsCard),
+      h("section", { className: "card wide", "aria-labelledby": "wellbeing" },
+        h("h2", { id: "wellbeing" }, "Wellbeing across the organisation"), aggregates()),
       h("section", { className: "card wide", "aria-labelledby": "people" },
         h("h2", { id: "people" }, "People and supervisors"), peopleTable),
       card("Moderation queue", "moderation", await moderationQueue(names)),
@@ -657,6 +659,68 @@ async function coordinatorView(me, main) {
   render();
   await live.start();
   render();
+}
+
+// The scales the aggregates offer, in words.
+const AGGREGATE_SCALES = [
+  ["who5", "WHO-5 wellbeing (0-100, higher is better)"],
+  ["cbi_volunteering", "Volunteering-related burnout, CBI (0-100, higher is worse)"],
+  ["cbi_personal", "Personal burnout, CBI (0-100, higher is worse)"],
+];
+const SCORE_BAND_WORDS = {
+  likely_depression: "possible depression", poor: "poor", good: "good",
+  low: "low", moderate: "moderate", high: "high", severe: "severe",
+};
+
+// GetAggregates as partners see it: the volunteers who agreed to research export, with every
+// group of fewer than 5 hidden, so that no one can be recognised.
+function aggregates() {
+  const scale = h("select", { id: "aggregate-scale" },
+    AGGREGATE_SCALES.map(([id, words]) => h("option", { value: id }, words)));
+  const period = h("select", { id: "aggregate-period" },
+    h("option", { value: "AGGREGATE_PERIOD_MONTH" }, "Month"),
+    h("option", { value: "AGGREGATE_PERIOD_WEEK" }, "Week"));
+  const table = h("div", { className: "table-wrap", "aria-live": "polite" });
+  async function load() {
+    table.replaceChildren(h("p", {}, "Loading…"));
+    try {
+      const { cells = [] } = await call(CHECKIN, "GetAggregates",
+                                        { scaleId: scale.value, period: period.value });
+      const weekly = period.value === "AGGREGATE_PERIOD_WEEK";
+      const label = (start) => new Date(start).toLocaleDateString(undefined, weekly
+        ? { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" }
+        : { month: "long", year: "numeric", timeZone: "UTC" });
+      table.replaceChildren(h("table", {},
+        h("caption", { className: "visually-hidden" },
+          `${scale.selectedOptions[0].textContent} by ${weekly ? "week" : "month"}`),
+        h("thead", {}, h("tr", {},
+          h("th", { scope: "col" }, weekly ? "Week of" : "Month"),
+          h("th", { scope: "col" }, "Volunteers"), h("th", { scope: "col" }, "Mean"),
+          h("th", { scope: "col" }, "By band"))),
+        h("tbody", {}, cells.slice().reverse().map((cell) => h("tr", {},
+          h("th", { scope: "row" }, label(cell.periodStartTime)),
+          ...(cell.suppressed
+            ? [h("td", { colspan: "3" }, "Fewer than 5 volunteers: not shown")]
+            : [h("td", {}, String(cell.volunteerCount)),
+               h("td", {}, (cell.mean || 0).toFixed(1)),
+               h("td", {}, (cell.bandCounts || []).map(
+                 (band) => `${SCORE_BAND_WORDS[band.band] || band.band} ${band.count || 0}`).join(", "))])
+        )))));
+    } catch (error) {
+      table.replaceChildren(errorText(error));
+    }
+  }
+  scale.addEventListener("change", load);
+  period.addEventListener("change", load);
+  load();
+  return h("div", {},
+    h("p", {}, "Only volunteers who agreed to research export are counted, each once with the "
+      + "mean of their own scores. A group of fewer than 5 is never shown, so that nobody can "
+      + "be recognised. Partners with an API key see these same figures."),
+    h("div", { className: "filters" },
+      h("label", { for: scale.id }, "Scale"), scale,
+      h("label", { for: period.id }, "Period"), period),
+    table);
 }
 
 async function moderationQueue(names) {

@@ -1,0 +1,48 @@
+#include "tools/peerwellctl/partner_format.h"
+
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "tools/peerwellctl/args.h"
+#include "tools/peerwellctl/checkin_format.h"
+#include "tools/peerwellctl/format.h"
+
+namespace peerwell::ctl {
+
+absl::StatusOr<checkin_v1::AggregatePeriod> ParseAggregatePeriod(absl::string_view flag,
+                                                                 absl::string_view text) {
+  std::string word = absl::AsciiStrToLower(text);
+  if (word == "month" || word == "aggregate_period_month") return checkin_v1::AGGREGATE_PERIOD_MONTH;
+  if (word == "week" || word == "aggregate_period_week") return checkin_v1::AGGREGATE_PERIOD_WEEK;
+  return UsageError(absl::StrCat("--", flag, ": expected month or week, got '", text, "'"));
+}
+
+std::string AggregatesTable(const checkin_v1::GetAggregatesResponse& response, bool by_kind) {
+  std::vector<std::string> header{"PERIOD"};
+  if (by_kind) header.push_back("SESSION KIND");
+  header.insert(header.end(), {"VOLUNTEERS", "MEAN", "BANDS"});
+  std::vector<std::vector<std::string>> rows;
+  for (const checkin_v1::AggregateCell& cell : response.cells()) {
+    std::vector<std::string> row{absl::FormatTime(
+        "%Y-%m-%d", absl::FromUnixSeconds(cell.period_start_time().seconds()),
+        absl::UTCTimeZone())};
+    if (by_kind) row.push_back(cell.session_kind().empty() ? "-" : cell.session_kind());
+    if (cell.suppressed()) {
+      row.insert(row.end(), {"<5", "-", "suppressed: fewer than 5 volunteers"});
+    } else {
+      std::vector<std::string> bands;
+      for (const checkin_v1::BandCount& band : cell.band_counts()) {
+        bands.push_back(absl::StrCat(band.band(), " ", band.count()));
+      }
+      row.insert(row.end(), {absl::StrCat(cell.volunteer_count()), FormatScoreValue(cell.mean()),
+                             absl::StrJoin(bands, ", ")});
+    }
+    rows.push_back(std::move(row));
+  }
+  return FormatTable(header, rows);
+}
+
+}  // namespace peerwell::ctl
