@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <vector>
 
 #include "services/checkin/scoring.h"
 
@@ -71,17 +72,20 @@ std::vector<AggregateCell> ComputeAggregates(const Scale& scale, AggregatePeriod
   std::map<SegmentKey, std::set<std::string>> segments;
   // The session kinds seen in each period, published or not (by_session_kind lists them all).
   std::map<absl::Time, std::set<std::string>> kinds_by_period;
+  // The values inside the window, each with its segment's volunteers.
+  std::vector<std::pair<const ScaleValue*, const std::set<std::string>*>> inside;
   for (const ScaleValue& v : values) {
     if (v.time < window_start || v.time >= window_end) continue;
-    segments[{WeekStart(v.time), MonthStart(v.time), v.session_kind}].insert(v.volunteer_id);
+    auto& segment = segments[{WeekStart(v.time), MonthStart(v.time), v.session_kind}];
+    segment.insert(v.volunteer_id);
+    inside.push_back({&v, &segment});
     kinds_by_period[PeriodStart(period, v.time)].insert(v.session_kind);
   }
   using CellKey = std::pair<absl::Time, std::string>;
   std::map<CellKey, std::map<std::string, VolunteerScores>> cells;
-  for (const ScaleValue& v : values) {
-    if (v.time < window_start || v.time >= window_end) continue;
-    const auto& segment = segments[{WeekStart(v.time), MonthStart(v.time), v.session_kind}];
-    if (static_cast<int>(segment.size()) < kMinCellVolunteers) continue;
+  for (const auto& [value, segment] : inside) {
+    const ScaleValue& v = *value;
+    if (static_cast<int>(segment->size()) < kMinCellVolunteers) continue;
     VolunteerScores& scores =
         cells[{PeriodStart(period, v.time), by_session_kind ? v.session_kind : ""}][v.volunteer_id];
     scores.sum += v.value;

@@ -77,7 +77,8 @@ constexpr int kAggregatePeriodsByDefault = 12;
 constexpr absl::Duration kMaxAggregateSpan = absl::Hours(24 * (3 * 365 + 1));
 constexpr int kMaxAggregateCheckinsPerVolunteer = 5000;
 constexpr size_t kCheckinLoadBatch = 500;
-constexpr size_t kExportVolunteerBatch = 16;
+// Volunteers whose index one round trip reads: ids only, so a page takes few round trips.
+constexpr size_t kExportVolunteerBatch = 128;
 
 std::string CheckinRecord(const std::string& id) { return absl::StrCat("checkin/", id); }
 std::string IncidentRecord(const std::string& id) { return absl::StrCat("incident/", id); }

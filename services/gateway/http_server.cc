@@ -20,6 +20,7 @@
 #include "boost/asio/write.hpp"
 #include "boost/beast/core/flat_buffer.hpp"
 #include "boost/beast/http.hpp"
+#include "services/common/call.h"
 #include "services/common/log.h"
 #include "services/gateway/connect.h"
 #include "services/gateway/http_rules.h"
@@ -407,7 +408,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
     }
     ForwardedCall call;
     auto credential = ForwardCredentials(call);
-    if (!credential.ok()) return RespondError(ToGrpc(credential.status()));
+    if (!credential.ok()) return RespondError(ToGrpcStatus(credential.status(), route_));
 
     std::optional<absl::string_view> timeout_header;
     if (request_.find("Connect-Timeout-Ms") != request_.end()) {
@@ -477,11 +478,6 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
     return *std::move(credential);
   }
 
-  static grpc::Status ToGrpc(const absl::Status& status) {
-    return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                        std::string(status.message()));
-  }
-
   // A unary call of method_; `done` runs on the connection's strand.
   void CallUnary(std::string request_bytes, const ForwardedCall& call,
                  void (HttpSession::*done)(const grpc::Status&, const std::string&)) {
@@ -511,7 +507,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
     ForwardedCall call;
     if (rest_->forwards_credentials) {
       if (auto credential = ForwardCredentials(call); !credential.ok()) {
-        return RespondRest(rest_->render_error(ToGrpc(credential.status())));
+        return RespondRest(rest_->render_error(ToGrpcStatus(credential.status(), route_)));
       }
     }
     call.deadline = received_ + server_.config.limits.max_call_timeout;

@@ -60,16 +60,14 @@ RestRoute QuestionnaireRoute(std::string instrument_id) {
 
 RestRoute QuestionnaireResponseSearch(absl::string_view query, const RestSettings& settings) {
   const std::string label = "/fhir/r4/QuestionnaireResponse";
+  auto bad_search = [&](const absl::Status& status) {
+    return FhirImmediate(label, FhirError(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                                       std::string(status.message()))));
+  };
   auto parameters = ParseQueryString(query);
-  if (!parameters.ok()) {
-    return FhirImmediate(label, FhirError(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                                       std::string(parameters.status().message()))));
-  }
+  if (!parameters.ok()) return bad_search(parameters.status());
   auto search = ParseExportSearch(*parameters);
-  if (!search.ok()) {
-    return FhirImmediate(label, FhirError(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                                       std::string(search.status().message()))));
-  }
+  if (!search.ok()) return bad_search(search.status());
   checkin::v1::ExportCheckinsRequest request;
   if (search->updated_start) {
     request.mutable_updated_start_time()->set_seconds(absl::ToUnixSeconds(*search->updated_start));

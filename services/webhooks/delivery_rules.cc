@@ -47,6 +47,11 @@ bool IsPublicIpv4(uint32_t a) {
   return true;
 }
 
+// The IPv4 address in the last four bytes of an IPv6 one (mapped or NAT64 forms).
+uint32_t EmbeddedIpv4(const std::array<uint8_t, 16>& b) {
+  return uint32_t{b[12]} << 24 | uint32_t{b[13]} << 16 | uint32_t{b[14]} << 8 | b[15];
+}
+
 }  // namespace
 
 absl::Duration RetryDelay(int retry, absl::Duration base, double jitter) {
@@ -73,8 +78,7 @@ bool IsPublicAddress(absl::string_view address) {
   std::memcpy(b.data(), v6.s6_addr, 16);
   bool zero_prefix = std::all_of(b.begin(), b.begin() + 10, [](uint8_t x) { return x == 0; });
   if (zero_prefix && b[10] == 0xff && b[11] == 0xff) {  // ::ffff:a.b.c.d, IPv4-mapped
-    return IsPublicIpv4(uint32_t{b[12]} << 24 | uint32_t{b[13]} << 16 | uint32_t{b[14]} << 8 |
-                        b[15]);
+    return IsPublicIpv4(EmbeddedIpv4(b));
   }
   if (zero_prefix && b[10] == 0 && b[11] == 0) return false;  // ::, ::1 and IPv4-compatible
   if ((b[0] & 0xfe) == 0xfc) return false;                    // fc00::/7: unique local
@@ -82,8 +86,7 @@ bool IsPublicAddress(absl::string_view address) {
   if (b[0] == 0xff) return false;                             // ff00::/8: multicast
   if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) return false;  // docs
   if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b) {  // 64:ff9b::/96, NAT64
-    return IsPublicIpv4(uint32_t{b[12]} << 24 | uint32_t{b[13]} << 16 | uint32_t{b[14]} << 8 |
-                        b[15]);
+    return IsPublicIpv4(EmbeddedIpv4(b));
   }
   return true;
 }
