@@ -138,6 +138,7 @@ std::vector<SettingSpec> ProcessSettingSpecs(const ServiceDefaults& defaults) {
       {"alerts_addr", "PEERWELL_ALERTS_ADDR", "127.0.0.1:50053", "alert service"},
       {"supervision_addr", "PEERWELL_SUPERVISION_ADDR", "127.0.0.1:50054", "supervision service"},
       {"network_addr", "PEERWELL_NETWORK_ADDR", "127.0.0.1:50055", "peer-network service"},
+      {"webhooks_addr", "PEERWELL_WEBHOOKS_ADDR", "127.0.0.1:50056", "partners' webhook service"},
       {"log_level", "PEERWELL_LOG_LEVEL", "info", "debug, info, warning or error"},
       {"shutdown_grace", "PEERWELL_SHUTDOWN_GRACE", "10s",
        "how long SIGTERM waits for in-flight calls"},
@@ -160,6 +161,7 @@ std::vector<SettingSpec> ServiceSettingSpecs(const ServiceDefaults& defaults) {
       {"event_claim_idle", "PEERWELL_EVENT_CLAIM_IDLE", "30s",
        "how long an event may wait with a silent consumer before another replica takes it"},
   });
+  specs.insert(specs.end(), defaults.own_settings.begin(), defaults.own_settings.end());
   return specs;
 }
 
@@ -172,7 +174,7 @@ absl::StatusOr<ProcessConfig> ReadProcessConfig(const std::map<std::string, std:
   ProcessConfig config;
   config.service_name = defaults.service_name;
   for (const char* name : {"listen_addr", "metrics_addr", "directory_addr", "checkin_addr",
-                           "alerts_addr", "supervision_addr", "network_addr"}) {
+                           "alerts_addr", "supervision_addr", "network_addr", "webhooks_addr"}) {
     if (auto status = ValidateHostPort(absl::StrCat("--", name), setting(name)); !status.ok()) {
       return status;
     }
@@ -184,6 +186,7 @@ absl::StatusOr<ProcessConfig> ReadProcessConfig(const std::map<std::string, std:
   config.alerts_addr = setting("alerts_addr");
   config.supervision_addr = setting("supervision_addr");
   config.network_addr = setting("network_addr");
+  config.webhooks_addr = setting("webhooks_addr");
 
   config.log_level = absl::AsciiStrToLower(setting("log_level"));
   if (config.log_level != "debug" && config.log_level != "info" && config.log_level != "warning" &&
@@ -249,6 +252,9 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& 
       config.event_claim_idle < absl::Milliseconds(100)) {
     return absl::InvalidArgumentError(
         "--event_claim_idle (PEERWELL_EVENT_CLAIM_IDLE): expected a duration of at least 100ms");
+  }
+  for (const SettingSpec& spec : defaults.own_settings) {
+    config.own_settings[spec.flag] = s[spec.flag];
   }
   return config;
 }

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -49,6 +50,7 @@ struct ProcessConfig {
   std::string alerts_addr;
   std::string supervision_addr;
   std::string network_addr;
+  std::string webhooks_addr;
   std::string log_level;
   absl::Duration shutdown_grace = absl::Seconds(10);
 };
@@ -63,12 +65,23 @@ struct ServiceConfig : ProcessConfig {
   int worker_threads = 32;
   // How long an event may stay unacknowledged with a consumer before another takes it over.
   absl::Duration event_claim_idle = absl::Seconds(30);
+  // The values of ServiceDefaults::own_settings by flag name, for the service to check.
+  std::map<std::string, std::string> own_settings;
 };
 
 struct ServiceDefaults {
+  ServiceDefaults(std::string service_name, int grpc_port, int metrics_port,
+                  std::vector<SettingSpec> own_settings = {})
+      : service_name(std::move(service_name)),
+        grpc_port(grpc_port),
+        metrics_port(metrics_port),
+        own_settings(std::move(own_settings)) {}
+
   std::string service_name;
   int grpc_port = 0;
   int metrics_port = 0;
+  // Settings of this service alone, beside the shared ones.
+  std::vector<SettingSpec> own_settings;
 };
 
 // Parses and validates the configuration of a server; the error names the setting at fault.

@@ -301,10 +301,13 @@ const RedisScript& CreateApiKeyScript() {
 }
 
 const RedisScript& RevokeApiKeyScript() {
-  // KEYS: api key. ARGV: revoke time.
+  // KEYS: api key, events. ARGV: revoke time, stream cap, the api_key.revoked event's fields…
+  // The event only the first time: services holding what the key set up (its webhooks) drop it.
   static const auto* script = new RedisScript(R"lua(
   if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOT_FOUND api_key_id: no such API key') end
-  redis.call('HSETNX', KEYS[1], 'revoke_time', ARGV[1])
+  if redis.call('HSETNX', KEYS[1], 'revoke_time', ARGV[1]) == 1 then
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+  end
   return 'OK'
 )lua");
   return *script;
@@ -592,8 +595,13 @@ absl::StatusOr<Page<ApiKey>> RedisDirectoryStore::ListApiKeys(const std::string&
 
 absl::Status RedisDirectoryStore::RevokeApiKey(const std::string& organization_id,
                                                const std::string& api_key_id, absl::Time now) {
-  return CheckReply(redis_.Eval(RevokeApiKeyScript(), {ApiKeyKey(organization_id, api_key_id)},
-                                {RedisMicros(now)}));
+  std::vector<std::string> args{RedisMicros(now), absl::StrCat(kEventStreamMaxLen)};
+  for (std::string& field : EventFieldPairs("api_key.revoked", organization_id, now,
+                                            {{"api_key_id", api_key_id}})) {
+    args.push_back(std::move(field));
+  }
+  return CheckReply(redis_.Eval(RevokeApiKeyScript(),
+                                {ApiKeyKey(organization_id, api_key_id), EventsKey()}, args));
 }
 
 }  // namespace peerwell::directory

@@ -13,6 +13,7 @@
 #include "peerwell/alerts/v1/alerts.pb.h"
 #include "peerwell/checkin/v1/checkin.pb.h"
 #include "peerwell/directory/v1/directory.pb.h"
+#include "peerwell/gateway/v1/webhooks.pb.h"
 #include "peerwell/network/v1/network.pb.h"
 #include "peerwell/supervision/v1/supervision.pb.h"
 #include "services/common/log.h"
@@ -49,6 +50,7 @@ std::vector<const ServiceDescriptor*> ServedServices() {
       ServiceOf(alerts::v1::Alert::descriptor(), "AlertService"),
       ServiceOf(supervision::v1::Session::descriptor(), "SupervisionService"),
       ServiceOf(network::v1::Channel::descriptor(), "PeerNetworkService"),
+      ServiceOf(gateway::v1::Webhook::descriptor(), "WebhookService"),
   };
 }
 

@@ -39,6 +39,7 @@ Backends::Backends(const ProcessConfig& config) {
       {"peerwell.alerts.v1.AlertService", &config.alerts_addr},
       {"peerwell.supervision.v1.SupervisionService", &config.supervision_addr},
       {"peerwell.network.v1.PeerNetworkService", &config.network_addr},
+      {"peerwell.gateway.v1.WebhookService", &config.webhooks_addr},
   };
   for (const auto& [service, address] : addresses) {
     if (address->empty()) continue;

@@ -142,4 +142,14 @@ PostResult WebhookPoster::Post(const WebhookUrl& url, const std::string& body,
   return finish(failure.empty() ? "no answer in time" : failure);
 }
 
+PostResult WebhookPoster::Post(const std::string& url, const std::string& body,
+                               const Headers& headers, const std::string& secret) const {
+  auto parsed = ParseWebhookUrl(url, options_.allow_private, options_.allow_private);
+  if (!parsed.ok()) return {0, absl::ZeroDuration(), std::string(parsed.status().message())};
+  Headers signed_headers = headers;
+  signed_headers.emplace_back("PeerWell-Signature",
+                              SignatureHeader(secret, absl::ToUnixSeconds(absl::Now()), body));
+  return Post(*parsed, body, signed_headers);
+}
+
 }  // namespace peerwell::webhooks

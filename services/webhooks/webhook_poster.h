@@ -7,6 +7,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "services/webhooks/delivery_rules.h"
+#include "services/webhooks/webhooks.h"
 
 namespace peerwell::webhooks {
 
@@ -15,17 +16,11 @@ namespace peerwell::webhooks {
 // than five minutes, which stops replays of a captured delivery.
 std::string SignatureHeader(absl::string_view secret, int64_t unix_seconds, absl::string_view body);
 
-struct PostResult {
-  int http_status = 0;  // 0 when no answer came
-  absl::Duration duration;
-  std::string error;  // why no answer came; empty when one did
-};
-
 // POSTs one delivery: resolves the host, keeps only public addresses (unless private ones are
 // allowed) and connects to those, never re-resolving, so that a name cannot switch to an inside
 // address between the check and the connection; TLS with the system's trust store, the host name
 // verified; redirects are not followed (a 3xx is a failed attempt). Everything within `timeout`.
-class WebhookPoster {
+class WebhookPoster : public Poster {
  public:
   struct Options {
     bool allow_private = false;
@@ -35,6 +30,10 @@ class WebhookPoster {
 
   PostResult Post(const WebhookUrl& url, const std::string& body,
                   const std::vector<std::pair<std::string, std::string>>& headers) const;
+  // Checks the URL as CreateWebhook did (plain http and private addresses only where allowed),
+  // adds PeerWell-Signature for the moment of sending, and posts.
+  PostResult Post(const std::string& url, const std::string& body, const Headers& headers,
+                  const std::string& secret) const override;
 
  private:
   Options options_;

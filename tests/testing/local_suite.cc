@@ -72,7 +72,8 @@ absl::StatusOr<std::unique_ptr<LocalSuite>> LocalSuite::Start(const SuiteOptions
   env.insert(env.end(), options.env.begin(), options.env.end());
   // In dependency order: the others ask the directory. Each service is given the addresses of
   // those started before it (PEERWELL_<NAME>_ADDR, every replica).
-  for (const std::string name : {"directory", "checkin", "alerts", "supervision", "network"}) {
+  for (const std::string name :
+       {"directory", "checkin", "alerts", "supervision", "network", "webhooks"}) {
     std::string binary = FindBinary(options.binaries, name);
     if (binary.empty()) {
       return absl::NotFoundError(absl::StrCat("no peerwell-", name, " under ", options.binaries));

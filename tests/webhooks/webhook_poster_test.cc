@@ -6,88 +6,16 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
-#include "boost/asio/io_context.hpp"
-#include "boost/asio/ip/tcp.hpp"
-#include "boost/beast/core.hpp"
-#include "boost/beast/http.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/webhook_receiver.h"
 
 namespace peerwell::webhooks {
 namespace {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = net::ip::tcp;
+namespace http = boost::beast::http;
+using ::peerwell::testing::TestReceiver;
 using ::testing::HasSubstr;
-
-// A receiver on 127.0.0.1: answers each request with the next of `statuses` (or, with
-// `silent`, reads the request and never answers), and keeps what it was sent.
-class TestReceiver {
- public:
-  explicit TestReceiver(std::vector<int> statuses, bool silent = false)
-      : statuses_(std::move(statuses)), silent_(silent), acceptor_(io_, {tcp::v4(), 0}) {
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~TestReceiver() {
-    stopping_ = true;
-    // A blocking accept wakes for a connection, not for a close from another thread.
-    net::io_context io;
-    tcp::socket wake(io);
-    beast::error_code ignored;
-    wake.connect({net::ip::address_v4::loopback(), static_cast<unsigned short>(port())}, ignored);
-    thread_.join();
-  }
-
-  int port() const { return acceptor_.local_endpoint().port(); }
-  std::vector<http::request<http::string_body>> requests() {
-    absl::MutexLock lock(&mu_);
-    return requests_;
-  }
-  int connections() const { return connections_.load(); }
-
- private:
-  void Serve() {
-    for (size_t i = 0; !stopping_; ++i) {
-      tcp::socket socket(io_);
-      beast::error_code error;
-      acceptor_.accept(socket, error);
-      if (error || stopping_) return;
-      ++connections_;
-      beast::flat_buffer buffer;
-      http::request<http::string_body> request;
-      http::read(socket, buffer, request, error);
-      if (error) continue;
-      {
-        absl::MutexLock lock(&mu_);
-        requests_.push_back(request);
-      }
-      if (silent_) {
-        // Holds the connection until the poster gives up and closes it.
-        char byte;
-        socket.read_some(net::buffer(&byte, 1), error);
-        continue;
-      }
-      http::response<http::string_body> response{
-          static_cast<http::status>(statuses_[std::min(i, statuses_.size() - 1)]), 11};
-      if (response.result() != http::status::no_content) response.body() = "ok";
-      response.prepare_payload();
-      http::write(socket, response, error);
-    }
-  }
-
-  std::vector<int> statuses_;
-  bool silent_;
-  net::io_context io_;
-  tcp::acceptor acceptor_;
-  std::thread thread_;
-  std::atomic<bool> stopping_{false};
-  std::atomic<int> connections_{0};
-  absl::Mutex mu_;
-  std::vector<http::request<http::string_body>> requests_ ABSL_GUARDED_BY(mu_);
-};
 
 WebhookUrl Local(int port, const std::string& host = "127.0.0.1") {
   auto url = ParseWebhookUrl(absl::StrCat("http://", host, ":", port, "/hooks/peerwell?v=1"), true,
@@ -127,7 +55,7 @@ TEST(WebhookPosterTest, PostsTheBodyWithItsHeadersAndReportsTheStatus) {
 }
 
 TEST(WebhookPosterTest, AReceiverThatNeverAnswersIsGivenUpOnAtTheTimeout) {
-  TestReceiver receiver({200}, /*silent=*/true);
+  TestReceiver receiver({TestReceiver::kHold});
   WebhookPoster poster({.allow_private = true, .timeout = absl::Milliseconds(300)});
   PostResult result = poster.Post(Local(receiver.port()), "{}", {});
   EXPECT_EQ(result.http_status, 0);

@@ -1,0 +1,325 @@
+#include "services/webhooks/redis_webhook_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "services/common/redis_values.h"
+
+namespace peerwell::webhooks {
+namespace {
+
+// --- Key layout (docs/ARCHITECTURE.md) -----------------------------------------------------------
+
+std::string Prefix(const std::string& org) { return absl::StrCat("pw:{", org, "}:webhooks:"); }
+std::string WebhookKey(const std::string& org, const std::string& id) {
+  return absl::StrCat(Prefix(org), "webhook:", id);
+}
+std::string AllWebhooksKey(const std::string& org) { return Prefix(org) + "webhooks"; }
+std::string KeyWebhooksKey(const std::string& org, const std::string& api_key_id) {
+  return absl::StrCat(Prefix(org), "api_key:", api_key_id, ":webhooks");
+}
+std::string DeliveryLogKey(const std::string& org, const std::string& webhook_id) {
+  return absl::StrCat(Prefix(org), "webhook:", webhook_id, ":deliveries");
+}
+std::string DeliveryKey(const std::string& org, const std::string& webhook_id,
+                        const std::string& event_id) {
+  return absl::StrCat(Prefix(org), "delivery:", webhook_id, ":", event_id);
+}
+// Every organisation's queued deliveries by due time (members are delivery keys, which carry
+// the organisation), so that one sweep serves them all.
+const std::string kDueKey = "pw:webhooks:due";
+
+// Each webhook's log keeps about this many attempts.
+constexpr int kDeliveryLogMaxLen = 1000;
+// A finished delivery's record stays this long, so that an event read again (a consumer that
+// crashed before acknowledging it) is not sent again.
+constexpr absl::Duration kFinishedRetention = absl::Hours(24 * 7);
+
+std::string OrganizationOfKey(const std::string& key) {
+  size_t open = key.find('{');
+  size_t close = key.find('}');
+  if (open == std::string::npos || close == std::string::npos || close < open) return "";
+  return key.substr(open + 1, close - open - 1);
+}
+
+std::vector<std::pair<std::string, std::string>> WebhookFields(const Webhook& webhook) {
+  return {{"id", webhook.id},
+          {"owner_key_id", webhook.owner_key_id},
+          {"url", webhook.url},
+          {"event_types", absl::StrJoin(webhook.event_types, ",")},
+          {"create_time", RedisMicros(webhook.create_time)},
+          {"secret_nonce", webhook.secret_nonce}};
+}
+
+std::optional<Webhook> DecodeWebhook(const std::string& org,
+                                     const std::vector<std::pair<std::string, std::string>>& pairs) {
+  Webhook webhook;
+  webhook.organization_id = org;
+  for (const auto& [name, value] : pairs) {
+    if (name == "id")
+      webhook.id = value;
+    else if (name == "owner_key_id")
+      webhook.owner_key_id = value;
+    else if (name == "url")
+      webhook.url = value;
+    else if (name == "event_types")
+      webhook.event_types = absl::StrSplit(value, ',', absl::SkipEmpty());
+    else if (name == "create_time")
+      webhook.create_time = ParseRedisMicros(value);
+    else if (name == "secret_nonce")
+      webhook.secret_nonce = value;
+  }
+  if (webhook.id.empty()) return std::nullopt;
+  return webhook;
+}
+
+Delivery DecodeDelivery(const std::string& org,
+                        const std::vector<std::pair<std::string, std::string>>& pairs) {
+  Delivery delivery;
+  delivery.organization_id = org;
+  for (const auto& [name, value] : pairs) {
+    if (name == "webhook_id")
+      delivery.webhook_id = value;
+    else if (name == "event_id")
+      delivery.event_id = value;
+    else if (name == "event_type")
+      delivery.event_type = value;
+    else if (name == "body")
+      delivery.body = value;
+    else if (name == "attempts")
+      delivery.attempts = ParseRedisInt(value);
+    else if (name == "first_attempt_time")
+      delivery.first_attempt_time = ParseRedisMicros(value);
+  }
+  return delivery;
+}
+
+std::vector<std::string> AttemptFields(const DeliveryAttempt& attempt) {
+  return {"event_id",
+          attempt.event_id,
+          "event_type",
+          attempt.event_type,
+          "attempt",
+          absl::StrCat(attempt.attempt),
+          "attempt_time",
+          RedisMicros(attempt.attempt_time),
+          "http_status",
+          absl::StrCat(attempt.http_status),
+          "duration_us",
+          absl::StrCat(absl::ToInt64Microseconds(attempt.duration)),
+          "next_attempt_time",
+          attempt.next_attempt_time ? RedisMicros(*attempt.next_attempt_time) : "",
+          "error",
+          attempt.error};
+}
+
+DeliveryAttempt DecodeAttempt(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  DeliveryAttempt attempt;
+  for (const auto& [name, value] : pairs) {
+    if (name == "event_id")
+      attempt.event_id = value;
+    else if (name == "event_type")
+      attempt.event_type = value;
+    else if (name == "attempt")
+      attempt.attempt = ParseRedisInt(value);
+    else if (name == "attempt_time")
+      attempt.attempt_time = ParseRedisMicros(value);
+    else if (name == "http_status")
+      attempt.http_status = ParseRedisInt(value);
+    else if (name == "duration_us")
+      attempt.duration = absl::Microseconds(ParseRedisInt(value));
+    else if (name == "next_attempt_time" && !value.empty())
+      attempt.next_attempt_time = ParseRedisMicros(value);
+    else if (name == "error")
+      attempt.error = value;
+  }
+  return attempt;
+}
+
+absl::StatusOr<RedisReply> Checked(absl::StatusOr<RedisReply> reply) {
+  if (!reply.ok()) return reply.status();
+  if (reply->IsError()) return ScriptErrorToStatus(*reply);
+  return reply;
+}
+
+}  // namespace
+
+absl::StatusOr<bool> RedisWebhookStore::AddWebhook(const Webhook& webhook, int limit) {
+  // KEYS: the webhook, its key's webhooks, the organisation's. ARGV: limit, score, id, fields…
+  static const auto* script = new RedisScript(R"lua(
+  if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then return 0 end
+  redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+  redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+  return 1
+)lua");
+  const std::string& org = webhook.organization_id;
+  std::vector<std::string> args{absl::StrCat(limit), RedisMicros(webhook.create_time), webhook.id};
+  for (auto& [name, value] : WebhookFields(webhook)) {
+    args.push_back(std::move(name));
+    args.push_back(std::move(value));
+  }
+  auto reply = Checked(redis_.Eval(*script,
+                                   {WebhookKey(org, webhook.id),
+                                    KeyWebhooksKey(org, webhook.owner_key_id), AllWebhooksKey(org)},
+                                   args));
+  if (!reply.ok()) return reply.status();
+  return reply->integer == 1;
+}
+
+absl::StatusOr<std::optional<Webhook>> RedisWebhookStore::GetWebhook(
+    const std::string& organization_id, const std::string& webhook_id) {
+  auto reply = redis_.Execute({"HGETALL", WebhookKey(organization_id, webhook_id)});
+  if (!reply.ok()) return reply.status();
+  return DecodeWebhook(organization_id, ReplyPairs(*reply));
+}
+
+absl::StatusOr<std::vector<Webhook>> RedisWebhookStore::LoadWebhooks(
+    const std::string& organization_id, const std::string& index_key) {
+  auto ids = redis_.Execute({"ZRANGE", index_key, "0", "-1"});
+  if (!ids.ok()) return ids.status();
+  std::vector<Webhook> webhooks;
+  if (ids->elements.empty()) return webhooks;
+  std::vector<RedisCommand> reads;
+  for (const RedisReply& id : ids->elements) {
+    reads.push_back({"HGETALL", WebhookKey(organization_id, id.str)});
+  }
+  auto replies = redis_.ExecuteAll(std::move(reads));
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    if (auto webhook = DecodeWebhook(organization_id, ReplyPairs(reply)); webhook.has_value()) {
+      webhooks.push_back(*std::move(webhook));
+    }
+  }
+  return webhooks;
+}
+
+absl::StatusOr<std::vector<Webhook>> RedisWebhookStore::ListWebhooks(
+    const std::string& organization_id, const std::string& owner_key_id) {
+  return LoadWebhooks(organization_id, KeyWebhooksKey(organization_id, owner_key_id));
+}
+
+absl::StatusOr<std::vector<Webhook>> RedisWebhookStore::OrganizationWebhooks(
+    const std::string& organization_id) {
+  return LoadWebhooks(organization_id, AllWebhooksKey(organization_id));
+}
+
+absl::StatusOr<bool> RedisWebhookStore::RemoveWebhook(const Webhook& webhook) {
+  const std::string& org = webhook.organization_id;
+  auto replies =
+      redis_.Transaction({{"DEL", WebhookKey(org, webhook.id)},
+                          {"ZREM", KeyWebhooksKey(org, webhook.owner_key_id), webhook.id},
+                          {"ZREM", AllWebhooksKey(org), webhook.id},
+                          {"DEL", DeliveryLogKey(org, webhook.id)}});
+  if (!replies.ok()) return replies.status();
+  return !replies->empty() && replies->front().integer == 1;
+}
+
+absl::StatusOr<bool> RedisWebhookStore::Enqueue(const Delivery& delivery, absl::Time due) {
+  // KEYS: the delivery, the schedule. ARGV: due, fields…
+  static const auto* script = new RedisScript(R"lua(
+  if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+  redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+  redis.call('ZADD', KEYS[2], ARGV[1], KEYS[1])
+  return 1
+)lua");
+  auto reply = Checked(redis_.Eval(
+      *script,
+      {DeliveryKey(delivery.organization_id, delivery.webhook_id, delivery.event_id), kDueKey},
+      {RedisMicros(due), "webhook_id", delivery.webhook_id, "event_id", delivery.event_id,
+       "event_type", delivery.event_type, "body", delivery.body, "attempts", "0"}));
+  if (!reply.ok()) return reply.status();
+  return reply->integer == 1;
+}
+
+absl::StatusOr<std::vector<Delivery>> RedisWebhookStore::ClaimDue(absl::Time now,
+                                                                  absl::Time lease_until,
+                                                                  int limit) {
+  // KEYS: the schedule. ARGV: now, lease end, limit. Returns delivery key, fields, … for each
+  // delivery claimed; finished or vanished ones leave the schedule.
+  static const auto* script = new RedisScript(R"lua(
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+  local claimed = {}
+  for _, key in ipairs(due) do
+    if redis.call('EXISTS', key) == 0 or redis.call('HGET', key, 'done') == '1' then
+      redis.call('ZREM', KEYS[1], key)
+    else
+      redis.call('ZADD', KEYS[1], ARGV[2], key)
+      redis.call('HINCRBY', key, 'attempts', 1)
+      redis.call('HSETNX', key, 'first_attempt_time', ARGV[1])
+      table.insert(claimed, key)
+      table.insert(claimed, redis.call('HGETALL', key))
+    end
+  end
+  return claimed
+)lua");
+  auto reply = Checked(redis_.Eval(*script, {kDueKey},
+                                   {RedisMicros(now), RedisMicros(lease_until),
+                                    absl::StrCat(limit)}));
+  if (!reply.ok()) return reply.status();
+  std::vector<Delivery> deliveries;
+  for (size_t i = 0; i + 1 < reply->elements.size(); i += 2) {
+    deliveries.push_back(DecodeDelivery(OrganizationOfKey(reply->elements[i].str),
+                                        ReplyPairs(reply->elements[i + 1])));
+  }
+  return deliveries;
+}
+
+absl::Status RedisWebhookStore::FinishAttempt(const Delivery& delivery,
+                                              const DeliveryAttempt& attempt) {
+  // KEYS: the schedule, the delivery, its webhook, the webhook's log. ARGV: the attempt number
+  // claimed, the next attempt's time or "", retention (s), log length, log fields…
+  static const auto* script = new RedisScript(R"lua(
+  if redis.call('EXISTS', KEYS[3]) == 0 then
+    redis.call('ZREM', KEYS[1], KEYS[2])
+    redis.call('DEL', KEYS[2])
+    return 0
+  end
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*', unpack(ARGV, 5))
+  -- Claimed again after this attempt's lease ran out: the later claimer moves it on.
+  if redis.call('HGET', KEYS[2], 'attempts') ~= ARGV[1] then return 1 end
+  if ARGV[2] ~= '' then
+    redis.call('ZADD', KEYS[1], ARGV[2], KEYS[2])
+  else
+    redis.call('ZREM', KEYS[1], KEYS[2])
+    redis.call('HSET', KEYS[2], 'done', '1')
+    redis.call('HDEL', KEYS[2], 'body')
+    redis.call('EXPIRE', KEYS[2], ARGV[3])
+  end
+  return 1
+)lua");
+  const std::string& org = delivery.organization_id;
+  std::vector<std::string> args{
+      absl::StrCat(delivery.attempts),
+      attempt.next_attempt_time ? RedisMicros(*attempt.next_attempt_time) : "",
+      absl::StrCat(absl::ToInt64Seconds(kFinishedRetention)), absl::StrCat(kDeliveryLogMaxLen)};
+  for (std::string& field : AttemptFields(attempt)) args.push_back(std::move(field));
+  return Checked(redis_.Eval(*script,
+                             {kDueKey, DeliveryKey(org, delivery.webhook_id, delivery.event_id),
+                              WebhookKey(org, delivery.webhook_id),
+                              DeliveryLogKey(org, delivery.webhook_id)},
+                             args))
+      .status();
+}
+
+absl::StatusOr<DeliveryLogPage> RedisWebhookStore::ListDeliveries(
+    const std::string& organization_id, const std::string& webhook_id,
+    const std::string& position, int limit) {
+  std::string end = position.empty() ? "+" : absl::StrCat("(", position);
+  auto reply = redis_.Execute({"XREVRANGE", DeliveryLogKey(organization_id, webhook_id), end, "-",
+                               "COUNT", absl::StrCat(limit + 1)});
+  if (!reply.ok()) return reply.status();
+  if (reply->IsError()) return ScriptErrorToStatus(*reply);
+  DeliveryLogPage page;
+  for (const RedisReply& entry : reply->elements) {
+    if (entry.elements.size() != 2) continue;
+    if (static_cast<int>(page.attempts.size()) == limit) {
+      page.next_position = reply->elements[limit - 1].elements[0].str;
+      break;
+    }
+    page.attempts.push_back(DecodeAttempt(ReplyPairs(entry.elements[1])));
+  }
+  return page;
+}
+
+}  // namespace peerwell::webhooks

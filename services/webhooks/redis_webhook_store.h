@@ -1,0 +1,39 @@
+#pragma once
+
+#include "services/common/redis_client.h"
+#include "services/webhooks/webhooks_store.h"
+
+namespace peerwell::webhooks {
+
+// The webhook store on Redis: the only code that knows the key layout (docs/ARCHITECTURE.md).
+// Queued deliveries share one schedule across organisations (a sorted set of delivery keys by
+// due time); claiming pushes a delivery's time forward by a lease in the same script, so two
+// replicas never take one attempt and a replica that dies hands it on when the lease ends.
+class RedisWebhookStore final : public WebhookStore {
+ public:
+  explicit RedisWebhookStore(RedisClient& redis) : redis_(redis) {}
+
+  absl::StatusOr<bool> AddWebhook(const Webhook& webhook, int limit) override;
+  absl::StatusOr<std::optional<Webhook>> GetWebhook(const std::string& organization_id,
+                                                    const std::string& webhook_id) override;
+  absl::StatusOr<std::vector<Webhook>> ListWebhooks(const std::string& organization_id,
+                                                    const std::string& owner_key_id) override;
+  absl::StatusOr<std::vector<Webhook>> OrganizationWebhooks(
+      const std::string& organization_id) override;
+  absl::StatusOr<bool> RemoveWebhook(const Webhook& webhook) override;
+  absl::StatusOr<bool> Enqueue(const Delivery& delivery, absl::Time due) override;
+  absl::StatusOr<std::vector<Delivery>> ClaimDue(absl::Time now, absl::Time lease_until,
+                                                 int limit) override;
+  absl::Status FinishAttempt(const Delivery& delivery, const DeliveryAttempt& attempt) override;
+  absl::StatusOr<DeliveryLogPage> ListDeliveries(const std::string& organization_id,
+                                                 const std::string& webhook_id,
+                                                 const std::string& position, int limit) override;
+
+ private:
+  absl::StatusOr<std::vector<Webhook>> LoadWebhooks(const std::string& organization_id,
+                                                    const std::string& index_key);
+
+  RedisClient& redis_;
+};
+
+}  // namespace peerwell::webhooks

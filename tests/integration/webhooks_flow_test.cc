@@ -1,0 +1,407 @@
+// Partners' webhooks through the real binaries: directory, check-ins, alerts and webhooks
+// against one real redis-server, delivering to receivers on loopback.
+#include <signal.h>
+
+#include <set>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/create_channel.h"
+#include "gtest/gtest.h"
+#include "peerwell/checkin/v1/checkin.grpc.pb.h"
+#include "peerwell/directory/v1/directory.grpc.pb.h"
+#include "peerwell/gateway/v1/webhooks.grpc.pb.h"
+#include "services/common/encryption.h"
+#include "services/common/proto_time.h"
+#include "services/common/redis_client.h"
+#include "tests/testing/process.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/tokens.h"
+#include "tests/testing/wait.h"
+#include "tests/testing/webhook_receiver.h"
+
+namespace peerwell {
+namespace {
+
+namespace cv1 = ::peerwell::checkin::v1;
+namespace dv1 = ::peerwell::directory::v1;
+namespace wv1 = ::peerwell::gateway::v1;
+using ::peerwell::testing::ServerProcess;
+using ::peerwell::testing::TestReceiver;
+using ::peerwell::testing::TestToken;
+using ::peerwell::testing::WaitFor;
+
+class WebhooksFlowTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    directory_ = Start(PEERWELL_DIRECTORY_BINARY, {});
+    directory_stub_ = dv1::DirectoryService::NewStub(Channel(last_address_));
+    checkin_ = Start(PEERWELL_CHECKIN_BINARY, {{"PEERWELL_DIRECTORY_ADDR", directory_addr_}});
+    checkin_stub_ = cv1::CheckinService::NewStub(Channel(last_address_));
+    alerts_ = Start(PEERWELL_ALERTS_BINARY, {{"PEERWELL_DIRECTORY_ADDR", directory_addr_}});
+    StartWebhooksReplica();
+    Seed();
+  }
+
+  static std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
+    return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  }
+
+  std::unique_ptr<ServerProcess> Start(const std::string& binary,
+                                       std::vector<std::pair<std::string, std::string>> env) {
+    env.push_back({"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret});
+    env.push_back({"PEERWELL_REDIS_ADDR", redis_.address_string()});
+    env.push_back({"PEERWELL_SHUTDOWN_GRACE", "2s"});
+    env.push_back({"PEERWELL_MASTER_KEY", peerwell::testing::kTestMasterKey});
+    env.push_back({"PEERWELL_PSEUDONYM_KEY", peerwell::testing::kTestPseudonymKey});
+    // A silent consumer's events move to another replica after a second.
+    env.push_back({"PEERWELL_EVENT_CLAIM_IDLE", "1s"});
+    auto started = peerwell::testing::StartServer(binary, std::move(env));
+    EXPECT_TRUE(started.ok()) << started.status();
+    if (!started.ok()) return nullptr;
+    last_address_ = started->address;
+    if (binary == PEERWELL_DIRECTORY_BINARY) directory_addr_ = started->address;
+    return std::move(started->process);
+  }
+
+  // Receivers listen on loopback over plain http: allowed here as on a closed network. Retries
+  // come 200-400 ms apart instead of 5-10 s, and an attempt is given up after a second.
+  void StartWebhooksReplica() {
+    webhooks_.push_back(Start(PEERWELL_WEBHOOKS_BINARY,
+                              {{"PEERWELL_DIRECTORY_ADDR", directory_addr_},
+                               {"PEERWELL_WEBHOOK_ALLOW_PRIVATE", "true"},
+                               {"PEERWELL_WEBHOOK_RETRY_BASE", "200ms"},
+                               {"PEERWELL_WEBHOOK_TIMEOUT", "1s"}}));
+    webhook_stubs_.push_back(wv1::WebhookService::NewStub(Channel(last_address_)));
+  }
+
+  std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return context;
+  }
+  std::unique_ptr<grpc::ClientContext> WithKey(const std::string& key) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata("x-api-key", key);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return context;
+  }
+  std::string Coordinator() { return TestToken(CallerRole::kCoordinator, coordinator_, org_); }
+
+  void Seed() {
+    dv1::CreateOrganizationRequest create_org;
+    create_org.set_display_name("Harbour");
+    dv1::CreateOrganizationResponse org;
+    ASSERT_TRUE(directory_stub_
+                    ->CreateOrganization(As(TestToken(CallerRole::kAdmin, "op", "")).get(),
+                                         create_org, &org)
+                    .ok());
+    org_ = org.organization().organization_id();
+    auto create = [&](const std::string& token, dv1::Role role, const std::string& supervisor) {
+      dv1::CreatePersonRequest request;
+      request.mutable_person()->set_display_name("Someone");
+      request.mutable_person()->set_role(role);
+      if (!supervisor.empty()) request.mutable_person()->add_supervisor_ids(supervisor);
+      dv1::CreatePersonResponse response;
+      EXPECT_TRUE(directory_stub_->CreatePerson(As(token).get(), request, &response).ok());
+      return response.person().person_id();
+    };
+    coordinator_ = create(TestToken(CallerRole::kAdmin, "op", org_), dv1::ROLE_COORDINATOR, "");
+    std::string supervisor = create(Coordinator(), dv1::ROLE_SUPERVISOR, "");
+    consenting_ = create(Coordinator(), dv1::ROLE_VOLUNTEER, supervisor);
+    withholding_ = create(Coordinator(), dv1::ROLE_VOLUNTEER, supervisor);
+    dv1::SetConsentRequest consent;
+    consent.mutable_consent()->set_research_export(true);
+    dv1::SetConsentResponse set;
+    ASSERT_TRUE(directory_stub_
+                    ->SetConsent(As(TestToken(CallerRole::kVolunteer, consenting_, org_)).get(),
+                                 consent, &set)
+                    .ok());
+  }
+
+  // A new API key's secret and id.
+  std::pair<std::string, std::string> NewKey(const std::vector<std::string>& scopes) {
+    dv1::CreateApiKeyRequest request;
+    request.set_display_name("Partner");
+    for (const auto& scope : scopes) request.add_scopes(scope);
+    dv1::CreateApiKeyResponse response;
+    grpc::Status status = directory_stub_->CreateApiKey(As(Coordinator()).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return {response.secret(), response.api_key().api_key_id()};
+  }
+
+  wv1::CreateWebhookResponse CreateWebhook(const std::string& key, const TestReceiver& receiver,
+                                           const std::vector<std::string>& types) {
+    wv1::CreateWebhookRequest request;
+    request.set_url(absl::StrCat("http://127.0.0.1:", receiver.port(), "/peerwell"));
+    for (const auto& type : types) request.add_event_types(type);
+    wv1::CreateWebhookResponse response;
+    grpc::Status status = webhook_stubs_[0]->CreateWebhook(WithKey(key).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  void ReportIncident(const std::string& volunteer) {
+    cv1::ReportCriticalIncidentRequest incident;
+    incident.set_incident_type(cv1::INCIDENT_TYPE_AGGRESSION);
+    incident.set_description("Private words that must never reach a partner");
+    *incident.mutable_occur_time() = TimestampToProto(absl::Now() - absl::Minutes(5));
+    cv1::ReportCriticalIncidentResponse reported;
+    grpc::Status status = checkin_stub_->ReportCriticalIncident(
+        As(TestToken(CallerRole::kVolunteer, volunteer, org_)).get(), incident, &reported);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  std::vector<wv1::WebhookDelivery> Deliveries(const std::string& key,
+                                               const std::string& webhook_id) {
+    std::vector<wv1::WebhookDelivery> all;
+    std::string token;
+    do {
+      wv1::ListWebhookDeliveriesRequest request;
+      request.set_webhook_id(webhook_id);
+      request.set_page_size(2);  // pages, too
+      request.set_page_token(token);
+      wv1::ListWebhookDeliveriesResponse response;
+      grpc::Status status =
+          webhook_stubs_.back()->ListWebhookDeliveries(WithKey(key).get(), request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (!status.ok()) return all;
+      all.insert(all.end(), response.deliveries().begin(), response.deliveries().end());
+      token = response.next_page_token();
+    } while (!token.empty());
+    return all;
+  }
+
+  peerwell::testing::RedisServer redis_;
+  std::string directory_addr_, last_address_;
+  std::unique_ptr<ServerProcess> directory_, checkin_, alerts_;
+  std::vector<std::unique_ptr<ServerProcess>> webhooks_;
+  std::unique_ptr<dv1::DirectoryService::Stub> directory_stub_;
+  std::unique_ptr<cv1::CheckinService::Stub> checkin_stub_;
+  std::vector<std::unique_ptr<wv1::WebhookService::Stub>> webhook_stubs_;
+  std::string org_, coordinator_, consenting_, withholding_;
+};
+
+// What a partner's receiver does (docs/PARTNERS.md): recompute the signature over "<t>.<body>"
+// and refuse a timestamp older than five minutes.
+void ExpectSignedWith(const TestReceiver::Request& request, const std::string& secret) {
+  std::string header(request["PeerWell-Signature"]);
+  std::vector<std::string> parts = absl::StrSplit(header, ',');
+  ASSERT_EQ(parts.size(), 2u) << header;
+  ASSERT_TRUE(absl::StartsWith(parts[0], "t=") && absl::StartsWith(parts[1], "v1=")) << header;
+  int64_t t = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(parts[0].substr(2), &t));
+  EXPECT_LT(std::abs(absl::ToUnixSeconds(absl::Now()) - t), 300);
+  EXPECT_EQ(parts[1].substr(3),
+            absl::BytesToHexString(HmacSha256(secret, absl::StrCat(t, ".", request.body()))));
+}
+
+wv1::WebhookEvent Payload(const TestReceiver::Request& request) {
+  wv1::WebhookEvent event;
+  auto parsed = google::protobuf::util::JsonStringToMessage(request.body(), &event);
+  EXPECT_TRUE(parsed.ok()) << parsed.message() << ": " << request.body();
+  return event;
+}
+
+TEST_F(WebhooksFlowTest, AReceiverAnswering500TwiceGetsTheEventThreeTimesSignedAndLogged) {
+  TestReceiver receiver({500, 500, 200});
+  auto [key, key_id] = NewKey({"webhooks:manage"});
+  wv1::CreateWebhookResponse created = CreateWebhook(key, receiver, {"alert.triggered"});
+  ASSERT_TRUE(absl::StartsWith(created.secret(), "whsec_"));
+  EXPECT_EQ(created.webhook().event_types_size(), 1);
+  // First a volunteer who has not agreed to partners receiving anything about them.
+  ReportIncident(withholding_);
+  ReportIncident(consenting_);
+
+  ASSERT_TRUE(WaitFor([&] { return receiver.requests().size() >= 3; }, absl::Seconds(20)));
+  auto requests = receiver.requests();
+  std::string event_id(requests[0]["PeerWell-Event-Id"]);
+  EXPECT_TRUE(absl::StartsWith(event_id, "evt_"));
+  for (const auto& request : requests) {
+    EXPECT_EQ(request["PeerWell-Event-Id"], event_id);  // for the receiver to deduplicate
+    EXPECT_EQ(request["PeerWell-Event-Type"], "alert.triggered");
+    EXPECT_EQ(request.target(), "/peerwell");
+    ExpectSignedWith(request, created.secret());
+    EXPECT_EQ(request.body(), requests[0].body());
+    // Ids, pseudonyms and facts; never a person's id, name or what they wrote.
+    EXPECT_THAT(std::string(request.body()), ::testing::Not(::testing::HasSubstr(consenting_)));
+    EXPECT_THAT(std::string(request.body()), ::testing::Not(::testing::HasSubstr("Private")));
+  }
+  wv1::WebhookEvent payload = Payload(requests[0]);
+  EXPECT_EQ(payload.event_id(), event_id);
+  EXPECT_EQ(payload.event_type(), "alert.triggered");
+  EXPECT_EQ(payload.alert().rule_id(), "critical_incident");
+  EXPECT_EQ(payload.alert().priority(), alerts::v1::PRIORITY_CRITICAL);
+  EXPECT_TRUE(absl::StartsWith(payload.alert().volunteer_pseudonym(), "v-"));
+
+  // Three attempts, newest first; only the failed ones name a next attempt.
+  std::vector<wv1::WebhookDelivery> log;
+  ASSERT_TRUE(WaitFor([&] {
+    log = Deliveries(key, created.webhook().webhook_id());
+    return log.size() >= 3;
+  }));
+  ASSERT_EQ(log.size(), 3u);  // nothing for the volunteer who withheld consent
+  std::vector<int> statuses, attempts;
+  for (const auto& delivery : log) {
+    statuses.push_back(delivery.http_status());
+    attempts.push_back(delivery.attempt());
+    EXPECT_EQ(delivery.event_id(), event_id);
+    EXPECT_EQ(delivery.event_type(), "alert.triggered");
+    EXPECT_TRUE(delivery.has_attempt_time());
+    EXPECT_EQ(delivery.has_next_attempt_time(), delivery.http_status() != 200);
+  }
+  EXPECT_THAT(statuses, ::testing::ElementsAre(200, 500, 500));
+  EXPECT_THAT(attempts, ::testing::ElementsAre(3, 2, 1));
+  // Backoff: the second retry waited longer than the first's shortest delay.
+  auto at = [&](int i) { return absl::FromUnixSeconds(log[i].attempt_time().seconds()) +
+                                absl::Nanoseconds(log[i].attempt_time().nanos()); };
+  EXPECT_GE(at(1) - at(2), absl::Milliseconds(100));
+  EXPECT_GE(at(0) - at(1), absl::Milliseconds(200));
+  EXPECT_EQ(receiver.requests().size(), 3u);
+}
+
+TEST_F(WebhooksFlowTest, OnlyKeysWithTheScopeManageWebhooksAndEachSeesOnlyItsOwn) {
+  TestReceiver receiver({200});
+  auto [reader, reader_id] = NewKey({"aggregates:read"});
+  wv1::CreateWebhookRequest request;
+  request.set_url(absl::StrCat("http://127.0.0.1:", receiver.port(), "/"));
+  request.add_event_types("alert.resolved");
+  wv1::CreateWebhookResponse response;
+  EXPECT_EQ(webhook_stubs_[0]->CreateWebhook(WithKey(reader).get(), request, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(webhook_stubs_[0]->CreateWebhook(As(Coordinator()).get(), request, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(webhook_stubs_[0]->CreateWebhook(As("").get(), request, &response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+
+  auto [key, key_id] = NewKey({"webhooks:manage"});
+  auto invalid = [&](const std::string& url, const std::string& type, const std::string& field) {
+    wv1::CreateWebhookRequest bad;
+    bad.set_url(url);
+    bad.add_event_types(type);
+    grpc::Status status = webhook_stubs_[0]->CreateWebhook(WithKey(key).get(), bad, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << url << " " << type;
+    EXPECT_THAT(status.error_message(), ::testing::StartsWith(field));
+  };
+  invalid("ftp://partner.example/hook", "alert.resolved", "url");
+  invalid("https://user:pw@partner.example/hook", "alert.resolved", "url");
+  invalid("https://partner.example/hook", "alert.deleted", "event_types");
+  wv1::ListWebhooksResponse listed;
+  ASSERT_TRUE(webhook_stubs_[0]->ListWebhooks(WithKey(key).get(), {}, &listed).ok());
+  EXPECT_EQ(listed.webhooks_size(), 0);  // nothing stored from bad input
+
+  wv1::CreateWebhookResponse mine = CreateWebhook(key, receiver, {"alert.resolved"});
+  auto [other, other_id] = NewKey({"webhooks:manage"});
+  ASSERT_TRUE(webhook_stubs_[0]->ListWebhooks(WithKey(other).get(), {}, &listed).ok());
+  EXPECT_EQ(listed.webhooks_size(), 0);
+  wv1::DeleteWebhookRequest remove;
+  remove.set_webhook_id(mine.webhook().webhook_id());
+  wv1::DeleteWebhookResponse removed;
+  EXPECT_EQ(webhook_stubs_[0]->DeleteWebhook(WithKey(other).get(), remove, &removed).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  wv1::ListWebhookDeliveriesRequest deliveries;
+  deliveries.set_webhook_id(mine.webhook().webhook_id());
+  wv1::ListWebhookDeliveriesResponse log;
+  EXPECT_EQ(webhook_stubs_[0]
+                ->ListWebhookDeliveries(WithKey(other).get(), deliveries, &log)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(webhook_stubs_[0]->ListWebhooks(WithKey(key).get(), {}, &listed).ok());
+  ASSERT_EQ(listed.webhooks_size(), 1);
+  EXPECT_EQ(listed.webhooks(0).url(), mine.webhook().url());
+  EXPECT_TRUE(webhook_stubs_[0]->DeleteWebhook(WithKey(key).get(), remove, &removed).ok());
+  EXPECT_EQ(webhook_stubs_[0]->DeleteWebhook(WithKey(key).get(), remove, &removed).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(WebhooksFlowTest, PseudonymsDifferBetweenKeysAndARevokedKeysWebhooksGo) {
+  TestReceiver first({200}), second({200});
+  auto [key_a, id_a] = NewKey({"webhooks:manage"});
+  auto [key_b, id_b] = NewKey({"webhooks:manage"});
+  CreateWebhook(key_a, first, {"alert.triggered"});
+  wv1::CreateWebhookResponse b = CreateWebhook(key_b, second, {"alert.triggered"});
+  ReportIncident(consenting_);
+  ASSERT_TRUE(WaitFor(
+      [&] { return !first.requests().empty() && !second.requests().empty(); },
+      absl::Seconds(20)));
+  std::string pseudonym_a = Payload(first.requests()[0]).alert().volunteer_pseudonym();
+  std::string pseudonym_b = Payload(second.requests()[0]).alert().volunteer_pseudonym();
+  EXPECT_TRUE(absl::StartsWith(pseudonym_a, "v-"));
+  EXPECT_TRUE(absl::StartsWith(pseudonym_b, "v-"));
+  EXPECT_NE(pseudonym_a, pseudonym_b);
+  EXPECT_EQ(first.requests()[0]["PeerWell-Event-Id"], second.requests()[0]["PeerWell-Event-Id"]);
+
+  dv1::RevokeApiKeyRequest revoke;
+  revoke.set_api_key_id(id_b);
+  dv1::RevokeApiKeyResponse revoked;
+  ASSERT_TRUE(directory_stub_->RevokeApiKey(As(Coordinator()).get(), revoke, &revoked).ok());
+  RedisClient redis(RedisOptions{redis_.address()});
+  EXPECT_TRUE(WaitFor([&] {
+    auto exists = redis.Execute(
+        {"EXISTS", absl::StrCat("pw:{", org_, "}:webhooks:webhook:", b.webhook().webhook_id())});
+    return exists.ok() && exists->integer == 0;
+  }));
+}
+
+TEST_F(WebhooksFlowTest, AReplicaKilledMidDeliveryLosesNoEvent) {
+  // The first attempt is held open by the receiver while its sender is killed.
+  TestReceiver receiver({TestReceiver::kHold, 200});
+  auto [key, key_id] = NewKey({"webhooks:manage"});
+  wv1::CreateWebhookResponse created =
+      CreateWebhook(key, receiver, {"alert.triggered", "alert.updated"});
+  ReportIncident(consenting_);
+  ASSERT_TRUE(WaitFor([&] { return receiver.requests().size() == 1; }, absl::Seconds(20)));
+  webhooks_[0]->Signal(SIGKILL);
+  ASSERT_TRUE(webhooks_[0]->WaitForExit(absl::Seconds(5)).has_value());
+  // Queued while no replica runs: it waits in the consumer group.
+  ReportIncident(consenting_);
+  StartWebhooksReplica();
+
+  // The held attempt's lease runs out (the attempt timeout and ten seconds), and the new replica
+  // sends it again with the same event id; the second event comes too.
+  ASSERT_TRUE(WaitFor([&] { return receiver.requests().size() >= 3; }, absl::Seconds(30)));
+  std::set<std::string> events;
+  for (const auto& request : receiver.requests()) {
+    events.insert(std::string(request["PeerWell-Event-Id"]));
+  }
+  EXPECT_EQ(events.size(), 2u);
+  EXPECT_TRUE(events.count(std::string(receiver.requests()[0]["PeerWell-Event-Id"])));
+  std::vector<wv1::WebhookDelivery> log;
+  ASSERT_TRUE(WaitFor([&] {
+    log = Deliveries(key, created.webhook().webhook_id());
+    int delivered = 0;
+    for (const auto& delivery : log) delivered += delivery.http_status() == 200;
+    return delivered == 2;
+  }));
+}
+
+TEST_F(WebhooksFlowTest, TwoReplicasSendEachEventOnce) {
+  StartWebhooksReplica();
+  TestReceiver receiver({200});
+  auto [key, key_id] = NewKey({"webhooks:manage"});
+  wv1::CreateWebhookResponse created =
+      CreateWebhook(key, receiver, {"alert.triggered", "alert.updated"});
+  constexpr int kIncidents = 12;  // one alert triggered, then updated
+  for (int i = 0; i < kIncidents; ++i) ReportIncident(consenting_);
+  std::vector<wv1::WebhookDelivery> log;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        log = Deliveries(key, created.webhook().webhook_id());
+        return log.size() >= static_cast<size_t>(kIncidents);
+      },
+      absl::Seconds(30)));
+  EXPECT_EQ(log.size(), static_cast<size_t>(kIncidents));
+  auto requests = receiver.requests();
+  std::set<std::string> events;
+  for (const auto& request : requests) events.insert(std::string(request["PeerWell-Event-Id"]));
+  EXPECT_EQ(requests.size(), static_cast<size_t>(kIncidents));
+  EXPECT_EQ(events.size(), static_cast<size_t>(kIncidents));
+}
+
+}  // namespace
+}  // namespace peerwell
