@@ -24,12 +24,16 @@ checkin_port=${PEERWELL_CHECKIN_PORT:-50052}
 alerts_port=${PEERWELL_ALERTS_PORT:-50053}
 supervision_port=${PEERWELL_SUPERVISION_PORT:-50054}
 network_port=${PEERWELL_NETWORK_PORT:-50055}
+webhooks_port=${PEERWELL_WEBHOOKS_PORT:-50056}
 gateway_port=${PEERWELL_GATEWAY_PORT:-8080}
 export PEERWELL_DIRECTORY_ADDR="127.0.0.1:$directory_port"
 export PEERWELL_CHECKIN_ADDR="127.0.0.1:$checkin_port"
 export PEERWELL_ALERTS_ADDR="127.0.0.1:$alerts_port"
 export PEERWELL_SUPERVISION_ADDR="127.0.0.1:$supervision_port"
 export PEERWELL_NETWORK_ADDR="127.0.0.1:$network_port"
+export PEERWELL_WEBHOOKS_ADDR="127.0.0.1:$webhooks_port"
+# On this machine a partner's test receiver is likely on localhost over plain http.
+export PEERWELL_WEBHOOK_ALLOW_PRIVATE=${PEERWELL_WEBHOOK_ALLOW_PRIVATE:-true}
 export PEERWELL_GATEWAY_URL="http://127.0.0.1:$gateway_port"
 
 pids=()
@@ -73,6 +77,7 @@ start_service checkin "$checkin_port" 9552
 start_service alerts "$alerts_port" 9553
 start_service supervision "$supervision_port" 9554
 start_service network "$network_port" 9555
+start_service webhooks "$webhooks_port" 9557
 start_service gateway "$gateway_port" 9556
 
 ctl="$bin/tools/peerwellctl/peerwellctl"
@@ -86,6 +91,7 @@ PeerWell is running (logs in .local/logs/):
   alerts      gRPC $PEERWELL_ALERTS_ADDR   metrics http://127.0.0.1:9553/metrics
   supervision gRPC $PEERWELL_SUPERVISION_ADDR   metrics http://127.0.0.1:9554/metrics
   network     gRPC $PEERWELL_NETWORK_ADDR   metrics http://127.0.0.1:9555/metrics
+  webhooks    gRPC $PEERWELL_WEBHOOKS_ADDR   metrics http://127.0.0.1:9557/metrics
   gateway     HTTP http://127.0.0.1:$gateway_port/   metrics http://127.0.0.1:9556/metrics
   dashboard   open the sign-in links printed above in a browser (supervisor, coordinator, volunteer)
   redis       $PEERWELL_REDIS_ADDR (append-only, appendfsync always)

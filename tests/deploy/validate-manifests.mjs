@@ -31,10 +31,11 @@ if (!nodeModules) {
 const load = (rel) => import(pathToFileURL(path.join(nodeModules, rel)).href);
 const YAML = await load("yaml/dist/index.js");
 
-// SPEC §8: the gRPC port of each service (gateway: HTTP). Metrics ports come from --help.
+// SPEC §8: the gRPC port of each service (gateway: HTTP), and the webhooks service's, which
+// came after it. Metrics ports come from --help.
 const SPEC_PORTS = {
   directory: 50051, checkin: 50052, alerts: 50053, supervision: 50054, network: 50055,
-  gateway: 8080,
+  webhooks: 50056, gateway: 8080,
 };
 // The servers that speak HTTP, not gRPC, and their health path (200 while serving, 503 once
 // draining). The rest have gRPC health.
@@ -44,8 +45,9 @@ const EXPOSED = new Set(["gateway"]);
 // What each service cannot run without besides its listen and metrics addresses. Only a
 // service that needs the master key (it seals data) may be given it; one that needs no key
 // (the gateway passes callers' credentials on) may mount no Secret at all. Likewise the key of
-// partners' pseudonyms: only the service that makes them.
-const ADDRESSES = ["DIRECTORY", "CHECKIN", "ALERTS", "SUPERVISION", "NETWORK"]
+// partners' pseudonyms: only the services that make them (check-ins' exports, webhooks'
+// payloads).
+const ADDRESSES = ["DIRECTORY", "CHECKIN", "ALERTS", "SUPERVISION", "NETWORK", "WEBHOOKS"]
   .map((s) => `PEERWELL_${s}_ADDR`);
 const NEEDS = {
   directory: ["redis", "jwt"],
@@ -53,8 +55,21 @@ const NEEDS = {
   alerts: ["redis", "jwt", "masterKey", "PEERWELL_DIRECTORY_ADDR"],
   supervision: ["redis", "jwt", "PEERWELL_DIRECTORY_ADDR"],
   network: ["redis", "jwt", "masterKey", "PEERWELL_DIRECTORY_ADDR"],
+  webhooks: ["redis", "jwt", "pseudonymKey", "PEERWELL_DIRECTORY_ADDR"],
   gateway: [...ADDRESSES],
 };
+// The one service that connects out to the internet (partners' webhook receivers) and its TCP
+// ports. Nothing else may reach an address outside the cluster, and it only public ones: never
+// the ranges below, where the cluster's pods, Services and nodes, loopback and a cloud's
+// metadata service (169.254.169.254) are.
+const INTERNET_EGRESS = { webhooks: [443] };
+const NOT_INTERNET = [
+  ["10.0.0.0/8", "private"], ["172.16.0.0/12", "private"], ["192.168.0.0/16", "private"],
+  ["100.64.0.0/10", "shared, CGNAT"], ["127.0.0.0/8", "loopback"], ["169.254.0.0/16", "link-local"],
+  ["fc00::/7", "unique local"], ["fe80::/10", "link-local"], ["::1/128", "loopback"],
+];
+// Public addresses (documentation ranges: public in form, routed nowhere).
+const PUBLIC_ADDRESSES = ["198.51.100.20", "2001:db8::20"];
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
@@ -679,14 +694,74 @@ function policyTypes(policy) {
   return policy.spec.policyTypes ?? ["Ingress", ...(policy.spec.egress ? ["Egress"] : [])];
 }
 
-// An IPv4 address in a CIDR block (and not in one of its exceptions).
+// An address as {bits: 32 | 128, value: BigInt}; null when it is neither IPv4 nor IPv6 text.
+function parseIp(text) {
+  const v4 = (t) => {
+    const parts = t.split(".");
+    if (parts.length !== 4 || parts.some((x) => !/^[0-9]{1,3}$/.test(x) || Number(x) > 255)) return null;
+    return parts.reduce((n, x) => n * 256n + BigInt(x), 0n);
+  };
+  if (!text.includes(":")) {
+    const value = v4(text);
+    return value === null ? null : { bits: 32, value };
+  }
+  let groups = [];
+  const halves = text.split("::");
+  if (halves.length > 2) return null;
+  const parse = (half) => {
+    if (half === "") return [];
+    const out = [];
+    for (const g of half.split(":")) {
+      if (g.includes(".")) { // an embedded IPv4 address: two groups
+        const value = v4(g);
+        if (value === null) return null;
+        out.push(Number(value >> 16n), Number(value & 0xffffn));
+      } else if (/^[0-9a-f]{1,4}$/i.test(g)) out.push(parseInt(g, 16));
+      else return null;
+    }
+    return out;
+  };
+  const head = parse(halves[0]);
+  const tail = halves.length === 2 ? parse(halves[1]) : [];
+  if (!head || !tail) return null;
+  if (halves.length === 2) {
+    if (head.length + tail.length > 7) return null;
+    groups = [...head, ...Array(8 - head.length - tail.length).fill(0), ...tail];
+  } else groups = head;
+  if (groups.length !== 8) return null;
+  return { bits: 128, value: groups.reduce((n, g) => n * 65536n + BigInt(g), 0n) };
+}
+
+function formatIp({ bits, value }) {
+  if (bits === 32) return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join(".");
+  const groups = [];
+  for (let s = 112n; s >= 0n; s -= 16n) groups.push(((value >> s) & 0xffffn).toString(16));
+  // The longest run of two or more zero groups becomes "::" (RFC 5952).
+  const run = groups.join(":").match(/(^|:)0(:0)+(:|$)/g)?.sort((a, b) => b.length - a.length)[0];
+  return run ? groups.join(":").replace(run, "::") : groups.join(":");
+}
+
+// The first, a middle and the last address of a CIDR block, as text: a block's exception that
+// is narrower than the block leaves one of them out.
+function blockSamples(cidr) {
+  const [base, prefix] = cidr.split("/");
+  const ip = parseIp(base);
+  const host = BigInt(ip.bits - Number(prefix ?? ip.bits));
+  const first = (ip.value >> host) << host;
+  const size = 1n << host;
+  return [...new Set([first, first + size / 2n, first + size - 1n])]
+    .map((value) => formatIp({ bits: ip.bits, value }));
+}
+
+// An IPv4 or IPv6 address in a CIDR block (and not in one of its exceptions).
 function inBlock(block, ip) {
-  const value = (a) => a.split(".").reduce((n, x) => n * 256 + Number(x), 0);
+  const address = parseIp(ip);
   const within = (cidr) => {
-    const [base, bits] = cidr.split("/");
-    if (!/^[0-9.]+$/.test(base)) return false; // IPv6: not this address
-    const size = 2 ** (32 - Number(bits ?? 32));
-    return Math.floor(value(ip) / size) === Math.floor(value(base) / size);
+    const [base, prefix] = cidr.split("/");
+    const net = parseIp(base);
+    if (!address || !net || net.bits !== address.bits) return false; // the other family
+    const host = BigInt(net.bits - Number(prefix ?? net.bits));
+    return address.value >> host === net.value >> host;
   };
   return within(block.cidr) && !(block.except ?? []).some(within);
 }
@@ -760,6 +835,11 @@ function checkNetworkPolicies(ix, namespace, errors) {
                            namespace, namespaceLabels: nsLabels(namespace) };
   const dns = { name: "DNS", labels: { "k8s-app": "kube-dns" }, namespace: "kube-system",
                 namespaceLabels: nsLabels("kube-system") };
+  // Outside the cluster, as a destination: the internet, and the ranges that are not it.
+  const address = (ip, name) => ({ name, labels: {}, namespace: null, external: true, ip });
+  const internet = PUBLIC_ADDRESSES.map((ip) => address(ip, `the internet (${ip})`));
+  const inside = NOT_INTERNET.flatMap(([cidr, what]) => blockSamples(cidr).map(
+    (ip) => address(ip, `${ip} (${what}, ${cidr})`)));
   const portOf = (p, name) => p.namedPorts[name];
   const expect = (ok, src, dst, port, protocol = "TCP") => {
     if (reachable(policies, namespace, src, dst, port, protocol) !== ok) {
@@ -777,6 +857,14 @@ function checkNetworkPolicies(ix, namespace, errors) {
     expect(true, prometheus, s, portOf(s, "metrics"));
     expect(false, outsider, s, portOf(s, "metrics"));
     expect(false, s, stranger, 443);
+    // The internet: only the webhooks service, only on its ports, and only public addresses.
+    const out = INTERNET_EGRESS[service] ?? [];
+    for (const host of internet) {
+      for (const p of [...new Set([...out, 443, 80])]) expect(out.includes(p), s, host, p);
+    }
+    for (const host of out.length ? inside : []) {
+      for (const p of out) expect(false, s, host, p);
+    }
     if (EXPOSED.has(service)) {
       // The one way in: from outside, directly or through the ingress controller.
       if (![outsider, ingressController].some((o) => reachable(policies, namespace, o, s, port))) {
@@ -806,6 +894,7 @@ function checkNetworkPolicies(ix, namespace, errors) {
     expect(false, stranger, r, 6379);
     expect(false, prometheus, r, 6379);
     expect(false, outsider, r, 6379);
+    for (const host of internet) expect(false, r, host, 443);
   }
   return null;
 }
@@ -943,6 +1032,12 @@ const MUTATIONS = [
     const c = deploymentOf(objs, "peerwell-checkin").spec.template.spec.containers[0];
     c.env = c.env.filter((e) => !e.name.startsWith("PEERWELL_PSEUDONYM_KEY"));
   }],
+  ["no pseudonym key for webhooks", /webhooks.*PSEUDONYM_KEY \(or _FILE\) is not set/, (objs) => {
+    const c = deploymentOf(objs, "peerwell-webhooks").spec.template.spec.containers[0];
+    const before = c.env.length;
+    c.env = c.env.filter((e) => !e.name.startsWith("PEERWELL_PSEUDONYM_KEY"));
+    if (c.env.length === before) return false;
+  }],
   ["no master key for the network", /network.*MASTER_KEY \(or _FILE\) is not set/, (objs) => {
     const c = deploymentOf(objs, "peerwell-network").spec.template.spec.containers[0];
     c.env = c.env.filter((e) => !e.name.startsWith("PEERWELL_MASTER_KEY"));
@@ -1072,6 +1167,51 @@ const MUTATIONS = [
   ["a gRPC service behind a LoadBalancer", /LoadBalancer\): makes .*directory reachable/,
    (objs) => {
     clusterIpServiceOf(objs, "peerwell-directory").spec.type = "LoadBalancer";
+  }],
+  // Only the webhooks service reaches the internet, and only its public addresses.
+  ["the internet open to another service", /directory can reach the internet/, (objs) => {
+    const policies = policiesOf(objs, "peerwell-directory", "Egress");
+    if (policies.length === 0) return false;
+    const p = policies[policies.length - 1];
+    p.spec.egress = [...(p.spec.egress ?? []),
+                     { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ port: 443, protocol: "TCP" }] }];
+  }],
+  ["webhooks' internet egress without its exceptions", /webhooks can reach 10\.0\.0\.0 \(private/,
+   (objs) => {
+    let opened = 0;
+    for (const p of policiesOf(objs, "peerwell-webhooks", "Egress")) {
+      for (const peer of (p.spec.egress ?? []).flatMap((r) => r.to ?? [])) {
+        if (peer.ipBlock?.except) {
+          delete peer.ipBlock.except;
+          opened++;
+        }
+      }
+    }
+    if (opened === 0) return false;
+  }],
+  ["webhooks able to reach the cloud's metadata service", /webhooks can reach 169\.254\.[0-9.]+ \(link-local/,
+   (objs) => {
+    let opened = 0;
+    for (const p of policiesOf(objs, "peerwell-webhooks", "Egress")) {
+      for (const peer of (p.spec.egress ?? []).flatMap((r) => r.to ?? [])) {
+        const except = peer.ipBlock?.except ?? [];
+        if (except.includes("169.254.0.0/16")) {
+          // Narrower, as a mistake would be: the metadata address itself stays excluded.
+          peer.ipBlock.except = [...except.filter((c) => c !== "169.254.0.0/16"), "169.254.169.0/24"];
+          opened++;
+        }
+      }
+    }
+    if (opened === 0) return false;
+  }],
+  ["webhooks without the internet", /webhooks cannot reach the internet/, (objs) => {
+    let dropped = 0;
+    for (const p of policiesOf(objs, "peerwell-webhooks", "Egress")) {
+      const before = p.spec.egress?.length ?? 0;
+      p.spec.egress = p.spec.egress?.filter((r) => !(r.to ?? []).some((peer) => peer.ipBlock));
+      dropped += before - (p.spec.egress?.length ?? 0);
+    }
+    if (dropped === 0) return false;
   }],
   // The gateway keeps no data and holds no keys.
   ["Redis open to the gateway", /peerwell-gateway can reach .*redis:6379/, (objs) => {
@@ -1258,7 +1398,8 @@ function checkDockerfile(text, ignoreText, root, binaries) {
   for (const ins of parseDockerfile(text)) {
     if (ins.op === "FROM") {
       const m = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(ins.args);
-      stages.push({ image: m?.[1], name: m?.[2]?.toLowerCase(), runs: [], copies: [], user: null });
+      stages.push({ image: m?.[1], name: m?.[2]?.toLowerCase(), runs: [], copies: [], user: null,
+                    env: {} });
       continue;
     }
     const stage = stages[stages.length - 1];
@@ -1285,7 +1426,7 @@ function checkDockerfile(text, ignoreText, root, binaries) {
       const from = flags.find((f) => f.startsWith("--from="))?.slice(7);
       const sources = rest.slice(0, -1);
       if (rest.length < 2) errors.push(`${ins.op} ${ins.args}: needs a source and a destination`);
-      stage.copies.push({ from, sources });
+      stage.copies.push({ from, sources, dest: rest[rest.length - 1] });
       for (const src of sources) {
         if (ins.op === "ADD" && /^(https?|git|ssh):|^git@/.test(src)) {
           errors.push(`ADD ${src}: fetches from the network at build time (not reproducible)`);
@@ -1303,6 +1444,15 @@ function checkDockerfile(text, ignoreText, root, binaries) {
       }
     } else if (ins.op === "USER") {
       stage.user = ins.args;
+    } else if (ins.op === "ENV") {
+      // ENV NAME=value [NAME=value...], or the old form ENV NAME value.
+      const all = words(ins.args);
+      if (all[0]?.includes("=")) {
+        for (const w of all) {
+          const i = w.indexOf("=");
+          if (i > 0) stage.env[w.slice(0, i)] = w.slice(i + 1).replace(/^"(.*)"$/, "$1");
+        }
+      } else if (all.length >= 2) stage.env[all[0]] = all.slice(1).join(" ");
     }
   }
   if (stages.length < 2) errors.push("expected a build stage and a runtime stage");
@@ -1334,6 +1484,25 @@ function checkDockerfile(text, ignoreText, root, binaries) {
     if (!final.copies.some((c) => c.from !== undefined && c.sources.some((s) => /zoneinfo/.test(s)))) {
       errors.push("final stage: no /usr/share/zoneinfo (Abseil's LoadTimeZone needs it)");
     }
+    // The webhooks service verifies its receivers' certificates against the system's trust
+    // store. FROM scratch has none, and OpenSSL would look for one under /usr/lib/ssl: the bundle
+    // must be copied in and SSL_CERT_FILE must name it.
+    const bundle = final.copies.find((c) => c.from !== undefined &&
+                                            c.sources.some((s) => /ca-certificates\.crt$/.test(s)));
+    const bundlePath = bundle &&
+      (bundle.dest.endsWith("/") ? `${bundle.dest}ca-certificates.crt` : bundle.dest);
+    if (!bundle) {
+      errors.push("final stage: no CA bundle (ca-certificates.crt): TLS to partners' webhook " +
+                  "receivers could verify no certificate");
+    } else if (final.env.SSL_CERT_FILE !== bundlePath) {
+      errors.push(`final stage: SSL_CERT_FILE is ${final.env.SSL_CERT_FILE ?? "not set"}, not the ` +
+                  `CA bundle ${bundlePath} (OpenSSL would look under /usr/lib/ssl, which it lacks)`);
+    }
+    const deps = fs.existsSync(path.join(root, "tools/install-deps.sh"))
+      ? fs.readFileSync(path.join(root, "tools/install-deps.sh"), "utf8") : "";
+    if (bundle && !/\bca-certificates\b/.test(buildRuns) && !/\bca-certificates\b/.test(deps)) {
+      errors.push("build stage: nothing installs ca-certificates, whose bundle the final stage copies");
+    }
   }
   if (!ignored("build/services/x") || !ignored(".git/config")) {
     errors.push("deploy/Dockerfile.dockerignore lets the host's build/ or .git/ into the context");
@@ -1359,6 +1528,9 @@ function commandDockerfile(binariesFile, root) {
     ["a COPY from no stage", /names no earlier stage/, (t) => t.replace("--from=build /runtime/", "--from=builder /runtime/")],
     ["a binary not built", /does not build target peerwell-alerts/, (t) => t.replace(/--target (.*)peerwell-alerts/, "--target $1")],
     ["the gateway not collected", /does not collect peerwell-gateway/, (t) => t.replace(/^\s*build\/services\/gateway\/peerwell-gateway \\\n/m, "")],
+    ["no CA bundle", /no CA bundle/, (t) => t.replace(/^COPY --from=\S+ \S*ca-certificates\.crt .*\n/m, "")],
+    ["no SSL_CERT_FILE", /SSL_CERT_FILE is not set/, (t) => t.replace(/^ENV SSL_CERT_FILE=.*\n/m, "")],
+    ["no ca-certificates installed", /nothing installs ca-certificates/, (t) => t.replace(/ca-certificates \\\n/, "\\\n")],
   ];
   let failed = 0;
   for (const [what, expected, mutate] of broken) {

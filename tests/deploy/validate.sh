@@ -4,7 +4,7 @@
 #   tests/deploy/validate.sh [--only SECTION[,SECTION...]] BINARY...
 #
 # BINARY: the built peerwell-directory, peerwell-checkin, peerwell-alerts, peerwell-supervision,
-# peerwell-network, peerwell-gateway and peerwellctl.
+# peerwell-network, peerwell-gateway, peerwell-webhooks and peerwellctl.
 # Sections (all by default):
 #   helm       helm lint --strict and helm template of helm/peerwell with its default values and
 #              each helm/peerwell/ci/*.yaml; wrong values must fail; every object checked, and
@@ -145,6 +145,11 @@ if enabled helm; then
     helm_ "${t[@]}" --set redis.external.address=redis.example
   must_fail "a JWT secret key name with a slash" "/secrets/jwtSecretKey" \
     helm_ "${t[@]}" --set secrets.jwtSecretKey=a/b
+  must_fail "internet egress on a port above 65535" "/services/webhooks/internetEgress/ports/0.*maximum" \
+    helm_ "${t[@]}" --set 'services.webhooks.internetEgress.ports={70000}'
+  # A NetworkPolicy rule without ports allows every port.
+  must_fail "internet egress with an empty port list" "/services/webhooks/internetEgress/ports.*minItems" \
+    helm_ "${t[@]}" --set-json 'services.webhooks.internetEgress.ports=[]'
   must_fail "a call to a service that does not exist" '"nosuch" is not an enabled service' \
     helm_ "${t[@]}" --set 'services.alerts.calls={directory,nosuch}'
   must_fail "minReplicas above maxReplicas" "minReplicas is above maxReplicas" \

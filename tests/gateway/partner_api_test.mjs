@@ -4,6 +4,7 @@
 // suite started by peerwell-suite-runner with the demo data.
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import http from "node:http";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { test } from "node:test";
@@ -238,4 +239,82 @@ test("a calendar feed is read by an iCalendar parser, cached, and gone once revo
   assert.equal(gone.status, 404);
   const altered = await fetch(`${gateway}${feed.path.replace(/.\.ics$/, "A.ics")}`);
   assert.equal(altered.status, 404);
+});
+
+// docs/PARTNERS.md's verifier, as a partner would paste it into their receiver.
+async function docsVerifier() {
+  const doc = fs.readFileSync(new URL("../../docs/PARTNERS.md", import.meta.url), "utf8");
+  const marker = doc.indexOf("The block below is verified by tests/gateway/partner_api_test.mjs");
+  assert.ok(marker > 0, "PARTNERS.md has the verifier");
+  const source = doc.slice(marker).split("```js\n")[1].split("```")[0];
+  const file = path.join(fs.mkdtempSync(path.join(process.env.TMPDIR ?? "/tmp", "verify-")),
+                         "verify.mjs");
+  fs.writeFileSync(file, source);
+  return (await import(file)).verifyPeerWellSignature;
+}
+
+test("a webhook delivery comes signed, verifies with the documented code, and is logged",
+     async () => {
+  const verify = await docsVerifier();
+  const received = [];
+  const receiver = http.createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => { body += chunk; });
+    request.on("end", () => {
+      received.push({ headers: request.headers, body });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  try {
+    const unscoped = await createKey("No webhooks", ["aggregates:read"]);
+    const denied = await fetch(`${gateway}/peerwell.gateway.v1.WebhookService/ListWebhooks`, {
+      method: "POST", headers: { "content-type": "application/json", "x-api-key": unscoped },
+      body: "{}" });
+    assert.equal(denied.status, 403);
+
+    const key = await createKey("Webhook partner", ["webhooks:manage"]);
+    const created = await connect("peerwell.gateway.v1.WebhookService/CreateWebhook", {
+      url: `http://127.0.0.1:${receiver.address().port}/peerwell`,
+      eventTypes: ["alert.triggered", "alert.updated"],
+    }, { "x-api-key": key });
+    assert.match(created.secret, /^whsec_/);
+    // The demo volunteer, who agreed to research export, reports an incident.
+    await connect("peerwell.checkin.v1.CheckinService/ReportCriticalIncident", {
+      incidentType: "INCIDENT_TYPE_AGGRESSION",
+      occurTime: new Date(Date.now() - 3_600_000).toISOString(),
+      description: "Words for the supervisor only",
+    }, bearer(demo.tokens.volunteer));
+    for (const deadline = Date.now() + 15_000; received.length === 0 && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(received.length, 1);
+    const { headers, body } = received[0];
+    const signature = headers["peerwell-signature"];
+    assert.ok(verify(created.secret, signature, body), signature);
+    assert.ok(!verify(created.secret, signature, body.replace("alert", "Alert")));
+    assert.ok(!verify(`${created.secret}x`, signature, body));
+    assert.ok(!verify(created.secret, signature, body, Date.now() / 1000 + 600), "a replay");
+
+    const event = JSON.parse(body);
+    assert.equal(event.eventId, headers["peerwell-event-id"]);
+    assert.equal(event.eventType, headers["peerwell-event-type"]);
+    assert.match(event.alert.volunteerPseudonym, /^v-[0-9a-f]{32}$/);
+    assert.ok(!body.includes(subjectOf(demo.tokens.volunteer)));
+    assert.ok(!body.includes("Words"));
+
+    let log;
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+      log = await connect("peerwell.gateway.v1.WebhookService/ListWebhookDeliveries",
+                          { webhookId: created.webhook.webhookId }, { "x-api-key": key });
+      if ((log.deliveries ?? []).length > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(log.deliveries.length, 1);
+    assert.equal(log.deliveries[0].eventId, event.eventId);
+    assert.equal(log.deliveries[0].httpStatus, 204);
+    assert.equal(log.deliveries[0].attempt, 1);
+  } finally {
+    receiver.close();
+  }
 });

@@ -110,7 +110,8 @@ int main(int argc, char** argv) {
       {"PEERWELL_CTL", ctl},
       {"PEERWELL_DESCRIPTOR_SET", absl::StrCat(PEERWELL_BUILD_DIR, "/protos/peerwell.binpb")},
   };
-  for (const std::string name : {"directory", "checkin", "alerts", "supervision", "network"}) {
+  for (const std::string name :
+       {"directory", "checkin", "alerts", "supervision", "network", "webhooks"}) {
     env.emplace_back(absl::StrCat("PEERWELL_", absl::AsciiStrToUpper(name), "_ADDR"),
                      (*suite)->service(name).address);
   }

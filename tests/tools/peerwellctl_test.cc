@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -23,6 +24,7 @@
 #include "tests/testing/redis_server.h"
 #include "tests/testing/tokens.h"
 #include "tests/testing/wait.h"
+#include "tests/testing/webhook_receiver.h"
 
 namespace peerwell {
 namespace {
@@ -81,6 +83,11 @@ class PeerwellctlTest : public ::testing::Test {
   }
 
   void StartSupervision() { supervision_ = Start(PEERWELL_SUPERVISION_BINARY, {}); }
+  // Delivering to receivers on loopback, as on a closed network.
+  void StartWebhooks() {
+    webhooks_ = Start(PEERWELL_WEBHOOKS_BINARY, {{"PEERWELL_PSEUDONYM_KEY", kTestPseudonymKey},
+                                                 {"PEERWELL_WEBHOOK_ALLOW_PRIVATE", "true"}});
+  }
 
   void StartNetwork() {
     network_ = Start(PEERWELL_NETWORK_BINARY, {{"PEERWELL_MASTER_KEY", kTestMasterKey}});
@@ -153,7 +160,8 @@ class PeerwellctlTest : public ::testing::Test {
         {"PEERWELL_ALERTS_ADDR", alerts_.process ? alerts_.address : kNothingListens},
         {"PEERWELL_SUPERVISION_ADDR",
          supervision_.process ? supervision_.address : kNothingListens},
-        {"PEERWELL_NETWORK_ADDR", network_.process ? network_.address : kNothingListens}};
+        {"PEERWELL_NETWORK_ADDR", network_.process ? network_.address : kNothingListens},
+        {"PEERWELL_WEBHOOKS_ADDR", webhooks_.process ? webhooks_.address : kNothingListens}};
     if (with_secret) env.push_back({"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret});
     return env;
   }
@@ -171,7 +179,7 @@ class PeerwellctlTest : public ::testing::Test {
   }
 
   RedisServer redis_;
-  StartedServer directory_, checkin_, alerts_, supervision_, network_;
+  StartedServer directory_, checkin_, alerts_, supervision_, network_, webhooks_;
 };
 
 // The id in the first column of each row of `network channels`, by the kind in its second.
@@ -835,6 +843,53 @@ TEST_F(PeerwellctlTest, PartnerCommandsRunWithAnApiKeyAndItsScopes) {
   EXPECT_EQ(not_a_key.exit_code, 2) << not_a_key.output;
   CtlRun both = Ctl({"--api-key", key, "--as", team.coordinator, "partner", "aggregates", "who5"});
   EXPECT_EQ(both.exit_code, 2) << both.output;
+}
+
+TEST_F(PeerwellctlTest, PartnerWebhooksAreCreatedListedLoggedAndDeleted) {
+  StartCheckin();
+  StartAlerts();
+  StartWebhooks();
+  peerwell::testing::TestReceiver receiver({204});
+  Team team = NewTeam();
+  ASSERT_EQ(Ctl({"--as", team.volunteer, "consent", "set", "--research-export", "on"}).exit_code,
+            0);
+  CtlRun key = Ctl({"--as", team.coordinator, "apikey", "create", "Partner", "--scope",
+                    "webhooks:manage"});
+  ASSERT_EQ(key.exit_code, 0) << key.output;
+  size_t at = key.output.find("pwk_");
+  std::string secret = key.output.substr(at, key.output.find_first_of(" \n", at) - at);
+
+  std::string url = absl::StrCat("http://127.0.0.1:", receiver.port(), "/hook");
+  CtlRun created = Ctl({"--api-key", secret, "partner", "webhook", "create", url, "--event",
+                        "alert.triggered"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  EXPECT_THAT(created.output, HasSubstr("secret: whsec_"));
+  EXPECT_THAT(created.output, HasSubstr("shown only now"));
+  size_t id_at = created.output.find("webhook_id: ") + std::strlen("webhook_id: ");
+  std::string webhook_id = created.output.substr(id_at, created.output.find('\n', id_at) - id_at);
+  CtlRun listed = Ctl({"--api-key", secret, "partner", "webhook", "list"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_THAT(listed.output, HasSubstr(webhook_id));
+  EXPECT_THAT(listed.output, HasSubstr(url));
+
+  CtlRun incident = Ctl({"--as", team.volunteer, "checkin", "incident", "--type", "aggression",
+                         "--when", "-1h"});
+  ASSERT_EQ(incident.exit_code, 0) << incident.output;
+  CtlRun deliveries;
+  ASSERT_TRUE(peerwell::testing::WaitFor([&] {
+    deliveries = Ctl({"--api-key", secret, "partner", "webhook", "deliveries", webhook_id});
+    return deliveries.exit_code == 0 && absl::StrContains(deliveries.output, "204");
+  })) << deliveries.output;
+  EXPECT_THAT(deliveries.output, HasSubstr("alert.triggered"));
+  EXPECT_THAT(deliveries.output, HasSubstr("evt_"));
+
+  CtlRun unscoped = Ctl({"--as", team.coordinator, "partner", "webhook", "list"});
+  EXPECT_EQ(unscoped.exit_code, 1) << unscoped.output;
+  EXPECT_THAT(unscoped.output, HasSubstr("PERMISSION_DENIED"));
+  CtlRun deleted = Ctl({"--api-key", secret, "partner", "webhook", "delete", webhook_id});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
+  CtlRun empty = Ctl({"--api-key", secret, "partner", "webhook", "list"});
+  EXPECT_THAT(empty.output, HasSubstr("no webhooks"));
 }
 
 TEST_F(PeerwellctlTest, AVolunteerIsOfferedADebriefAfterAnIncidentAndDeclinesIt) {

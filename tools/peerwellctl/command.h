@@ -19,6 +19,7 @@ struct Context {
   AlertsClient& alerts;
   SupervisionClient& supervision;
   NetworkClient& network;
+  WebhooksClient& webhooks;
   std::string token;  // bearer token for the call; empty sends no credentials
   bool json = false;  // print protobuf's JSON mapping instead of text
 };
@@ -28,7 +29,7 @@ struct Context {
 using CommandFunction = absl::Status (*)(Context& context, const ParsedArgs& args);
 
 // The service a command calls, so that a connection error names the right address and flag.
-enum class Backend { kDirectory, kCheckin, kAlerts, kSupervision, kNetwork };
+enum class Backend { kDirectory, kCheckin, kAlerts, kSupervision, kNetwork, kWebhooks };
 
 // `status` marked as coming from `backend`, for a command that calls more than one service
 // (`demo seed`): main names that service in its hint instead of the command's own backend.

@@ -34,6 +34,7 @@ constexpr absl::string_view kDefaultCheckinAddress = "127.0.0.1:50052";
 constexpr absl::string_view kDefaultAlertsAddress = "127.0.0.1:50053";
 constexpr absl::string_view kDefaultSupervisionAddress = "127.0.0.1:50054";
 constexpr absl::string_view kDefaultNetworkAddress = "127.0.0.1:50055";
+constexpr absl::string_view kDefaultWebhooksAddress = "127.0.0.1:50056";
 constexpr absl::string_view kDefaultTimeout = "5s";
 
 std::vector<FlagSpec> GlobalFlags() {
@@ -48,6 +49,8 @@ std::vector<FlagSpec> GlobalFlags() {
        "the supervision service (default $PEERWELL_SUPERVISION_ADDR, else 127.0.0.1:50054)"},
       {"network-addr", FlagKind::kValue, "HOST:PORT",
        "the peer network (default $PEERWELL_NETWORK_ADDR, else 127.0.0.1:50055)"},
+      {"webhooks-addr", FlagKind::kValue, "HOST:PORT",
+       "partners' webhooks (default $PEERWELL_WEBHOOKS_ADDR, else 127.0.0.1:50056)"},
       {"token", FlagKind::kValue, "TOKEN", "bearer token (default $PEERWELL_TOKEN)"},
       {"api-key", FlagKind::kValue, "KEY",
        "a partner's API key instead of a token (default $PEERWELL_API_KEY)"},
@@ -129,7 +132,8 @@ std::string GeneralHelp() {
       "resolve, silences, the live stream), supervision (availability, sessions and series,\n"
       "proposed slots, debrief offers, the cadence policy and who is overdue, calendars) and the\n"
       "peer network (channels, direct and buddy conversations, threads, the live stream, read\n"
-      "markers, moderation).\n\n"
+      "markers, moderation), and what partners reach with an API key (aggregates, the FHIR\n"
+      "export, webhooks).\n\n"
       "usage: peerwellctl [GLOBAL FLAGS] COMMAND [ARGUMENTS] [FLAGS]\n\n"
       "commands:\n",
       CommandList("", {{"  help [COMMAND]", "this help, or a command's flags"}}),
@@ -142,6 +146,7 @@ std::string GeneralHelp() {
       "  PEERWELL_ALERTS_ADDR       default for --alerts-addr\n"
       "  PEERWELL_SUPERVISION_ADDR  default for --supervision-addr\n"
       "  PEERWELL_NETWORK_ADDR      default for --network-addr\n"
+      "  PEERWELL_WEBHOOKS_ADDR     default for --webhooks-addr\n"
       "  PEERWELL_TOKEN             default for --token\n"
       "  PEERWELL_API_KEY           default for --api-key (when PEERWELL_TOKEN is not set)\n"
       "  PEERWELL_JWT_SECRET        the services' signing secret, for token, --as and demo seed\n"
@@ -174,7 +179,7 @@ std::string CommandHelp(const Command& command) {
   if (!command.details.empty()) absl::StrAppend(&out, "\n", command.details, "\n");
   absl::StrAppend(&out,
                   "\nglobal flags: --addr, --checkin-addr, --alerts-addr, --supervision-addr, "
-                  "--network-addr, --token, --as, --api-key, --json, --timeout (see "
+                  "--network-addr, --webhooks-addr, --token, --as, --api-key, --json, --timeout (see "
                   "'peerwellctl help')\n");
   return out;
 }
@@ -373,7 +378,12 @@ int Run(const std::vector<std::string>& argv) {
   NetworkClient network(
       global->Get("network-addr").value_or(EnvOr("PEERWELL_NETWORK_ADDR", kDefaultNetworkAddress)),
       *timeout);
-  Context context{directory, checkin, alerts, supervision, network, "", global->Has("json")};
+  WebhooksClient webhooks(
+      global->Get("webhooks-addr")
+          .value_or(EnvOr("PEERWELL_WEBHOOKS_ADDR", kDefaultWebhooksAddress)),
+      *timeout);
+  Context context{directory, checkin, alerts,           supervision,
+                  network,   webhooks, "", global->Has("json")};
   if (command->uses_identity) {
     auto token = ResolveToken(*global, command->as_token_lifetime);
     if (!token.ok()) return ReportUsageError(token.status().message(), "");
@@ -397,6 +407,9 @@ int Run(const std::vector<std::string>& argv) {
     case Backend::kNetwork:
       return ReportServiceError(
           status, {"peer network", network.address(), "--network-addr or PEERWELL_NETWORK_ADDR"});
+    case Backend::kWebhooks:
+      return ReportServiceError(status, {"webhook service", webhooks.address(),
+                                         "--webhooks-addr or PEERWELL_WEBHOOKS_ADDR"});
     case Backend::kDirectory:
       break;
   }

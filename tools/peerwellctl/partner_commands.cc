@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "services/common/proto_time.h"
 #include "services/gateway/fhir.h"
 #include "tools/peerwellctl/checkin_format.h"
@@ -21,6 +22,7 @@ namespace peerwell::ctl {
 namespace {
 
 using CheckinStub = checkin_v1::CheckinService::Stub;
+using WebhookStub = webhooks_v1::WebhookService::Stub;
 
 constexpr int kExportPageSize = 200;
 
@@ -94,6 +96,59 @@ absl::Status RunPartnerExport(Context& context, const ParsedArgs& args) {
   return absl::OkStatus();
 }
 
+absl::Status RunPartnerWebhookCreate(Context& context, const ParsedArgs& args) {
+  webhooks_v1::CreateWebhookRequest request;
+  request.set_url(args.positionals()[0]);
+  std::vector<std::string> events = args.GetAll("event");
+  if (events.empty()) {
+    events = {"alert.triggered", "alert.updated", "alert.acknowledged", "alert.escalated",
+              "alert.resolved"};
+  }
+  for (const std::string& event : events) request.add_event_types(event);
+  auto response = context.webhooks.Call(&WebhookStub::CreateWebhook, request, context.token);
+  if (!response.ok()) return response.status();
+  const webhooks_v1::Webhook& webhook = response->webhook();
+  absl::Status printed = Print(
+      context, *response,
+      absl::StrCat("webhook_id: ", webhook.webhook_id(), "\nurl: ", webhook.url(),
+                   "\nevents: ", absl::StrJoin(webhook.event_types(), ","),
+                   "\nsecret: ", response->secret(), "\n"));
+  if (!printed.ok()) return printed;
+  std::cerr << "warning: the signing secret is shown only now; keep it where your receiver "
+               "verifies PeerWell-Signature with it.\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunPartnerWebhookList(Context& context, const ParsedArgs&) {
+  auto response = context.webhooks.Call(&WebhookStub::ListWebhooks,
+                                        webhooks_v1::ListWebhooksRequest(), context.token);
+  if (!response.ok()) return response.status();
+  return Print(context, *response,
+               response->webhooks().empty() ? "no webhooks\n" : WebhooksTable(*response));
+}
+
+absl::Status RunPartnerWebhookDelete(Context& context, const ParsedArgs& args) {
+  webhooks_v1::DeleteWebhookRequest request;
+  request.set_webhook_id(args.positionals()[0]);
+  auto response = context.webhooks.Call(&WebhookStub::DeleteWebhook, request, context.token);
+  if (!response.ok()) return response.status();
+  return Print(context, *response, absl::StrCat("deleted ", request.webhook_id(), "\n"));
+}
+
+absl::Status RunPartnerWebhookDeliveries(Context& context, const ParsedArgs& args) {
+  webhooks_v1::ListWebhookDeliveriesRequest request;
+  request.set_webhook_id(args.positionals()[0]);
+  if (auto status = ApplyPaging(args, request); !status.ok()) return status;
+  auto response = FetchPages(context.webhooks, context.token, &WebhookStub::ListWebhookDeliveries,
+                             request, args.Has("all"));
+  if (!response.ok()) return response.status();
+  std::string human =
+      response->deliveries().empty() ? "no delivery attempts yet\n" : DeliveriesTable(*response);
+  if (absl::Status printed = Print(context, *response, human); !printed.ok()) return printed;
+  if (!context.json) NoteMorePages(response->next_page_token(), "attempts");
+  return absl::OkStatus();
+}
+
 std::vector<Command> PartnerCommands() {
   return {
       {"partner aggregates",
@@ -119,6 +174,41 @@ std::vector<Command> PartnerCommands() {
        true,
        RunPartnerExport,
        Backend::kCheckin},
+      {"partner webhook create",
+       {"URL"},
+       "POST alert events to URL, signed (webhooks:manage); prints the secret once",
+       {{"event", FlagKind::kRepeated, "TYPE",
+         "alert.triggered, alert.updated, alert.acknowledged, alert.escalated or alert.resolved "
+         "(default all five)"}},
+       "URL is https://… on a public address. Each event arrives as JSON with PeerWell-Event-Id\n"
+       "and PeerWell-Signature; anything but a 2xx is retried for 24 hours (docs/PARTNERS.md).",
+       true,
+       RunPartnerWebhookCreate,
+       Backend::kWebhooks},
+      {"partner webhook list",
+       {},
+       "this key's webhooks (webhooks:manage)",
+       {},
+       "",
+       true,
+       RunPartnerWebhookList,
+       Backend::kWebhooks},
+      {"partner webhook delete",
+       {"WEBHOOK_ID"},
+       "stop delivering to a webhook, and drop its delivery log (webhooks:manage)",
+       {},
+       "",
+       true,
+       RunPartnerWebhookDelete,
+       Backend::kWebhooks},
+      {"partner webhook deliveries",
+       {"WEBHOOK_ID"},
+       "every attempt to deliver to a webhook, newest first (webhooks:manage)",
+       PagingFlags(),
+       "",
+       true,
+       RunPartnerWebhookDeliveries,
+       Backend::kWebhooks},
   };
 }
 

@@ -45,4 +45,29 @@ std::string AggregatesTable(const checkin_v1::GetAggregatesResponse& response, b
   return FormatTable(header, rows);
 }
 
+std::string WebhooksTable(const webhooks_v1::ListWebhooksResponse& response) {
+  std::vector<std::vector<std::string>> rows;
+  for (const webhooks_v1::Webhook& webhook : response.webhooks()) {
+    rows.push_back({webhook.webhook_id(), FormatTimestamp(webhook.create_time()),
+                    absl::StrJoin(webhook.event_types(), ","), webhook.url()});
+  }
+  return FormatTable({"ID", "CREATED", "EVENTS", "URL"}, rows);
+}
+
+std::string DeliveriesTable(const webhooks_v1::ListWebhookDeliveriesResponse& response) {
+  std::vector<std::vector<std::string>> rows;
+  for (const webhooks_v1::WebhookDelivery& delivery : response.deliveries()) {
+    std::string answer = delivery.http_status() != 0 ? absl::StrCat(delivery.http_status())
+                                                     : absl::StrCat("none: ", delivery.error());
+    absl::Duration took = absl::Seconds(delivery.duration().seconds()) +
+                          absl::Nanoseconds(delivery.duration().nanos());
+    rows.push_back({FormatTimestamp(delivery.attempt_time()), delivery.event_id(),
+                    delivery.event_type(), absl::StrCat(delivery.attempt()), answer,
+                    absl::StrCat(absl::ToInt64Milliseconds(took), " ms"),
+                    delivery.has_next_attempt_time() ? FormatTimestamp(delivery.next_attempt_time())
+                                                     : "-"});
+  }
+  return FormatTable({"TIME", "EVENT", "TYPE", "ATTEMPT", "ANSWER", "TOOK", "NEXT ATTEMPT"}, rows);
+}
+
 }  // namespace peerwell::ctl

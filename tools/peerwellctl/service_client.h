@@ -11,6 +11,7 @@
 #include "peerwell/alerts/v1/alerts.grpc.pb.h"
 #include "peerwell/checkin/v1/checkin.grpc.pb.h"
 #include "peerwell/directory/v1/directory.grpc.pb.h"
+#include "peerwell/gateway/v1/webhooks.grpc.pb.h"
 #include "peerwell/network/v1/network.grpc.pb.h"
 #include "peerwell/supervision/v1/supervision.grpc.pb.h"
 #include "services/common/channel.h"
@@ -71,5 +72,6 @@ using CheckinClient = ServiceClient<::peerwell::checkin::v1::CheckinService>;
 using AlertsClient = ServiceClient<::peerwell::alerts::v1::AlertService>;
 using SupervisionClient = ServiceClient<::peerwell::supervision::v1::SupervisionService>;
 using NetworkClient = ServiceClient<::peerwell::network::v1::PeerNetworkService>;
+using WebhooksClient = ServiceClient<::peerwell::gateway::v1::WebhookService>;
 
 }  // namespace peerwell::ctl
