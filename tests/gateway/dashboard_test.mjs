@@ -8,11 +8,13 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 
 import {
-  PHONE, axeViolations, connectCall, demo, formatViolations, launchBrowser, mintToken, signIn,
+  PHONE, axeViolations, connectCall, demo, formatViolations, gatewayUrl, launchBrowser, mintToken,
+  signIn,
 } from "./browser.mjs";
 
 const ALERTS = "peerwell.alerts.v1.AlertService";
 const NETWORK = "peerwell.network.v1.PeerNetworkService";
+const SUPERVISION = "peerwell.supervision.v1.SupervisionService";
 const LIVE = /Live: new alerts appear here/;
 
 let browser;
@@ -83,6 +85,88 @@ test("a supervisor signs in and sees their volunteers, and nobody else's", async
     await page.getByRole("heading", { name: "Overdue supervision" }).waitFor();
     await expectAccessible(page, "supervisor");
     await screenshot(page, "dashboard-supervisor.png");
+  } finally {
+    await context.close();
+  }
+});
+
+test("a supervisor makes a calendar feed, a calendar app reads it, she revokes it", async () => {
+  const mette = demo().tokens.supervisor;
+  // What the feed must carry: the one-to-one with Jonas that the demo books for Mette.
+  const now = Date.now();
+  const { sessions = [] } = await connectCall(`/${SUPERVISION}/ListSessions`, mette, {
+    startTime: new Date(now).toISOString(),
+    endTime: new Date(now + 28 * 86400 * 1000).toISOString(),
+    pageSize: 1000,
+  });
+  const jonas = people.get("Jonas Nielsen").personId;
+  const oneToOne = sessions.find((session) => session.kind === "SESSION_KIND_INDIVIDUAL" &&
+                                              (session.participantIds || []).includes(jonas));
+  assert.ok(oneToOne, "the demo gives Mette a one-to-one with Jonas");
+
+  const { context, page } = await signIn(browser, mette, { forAxe: true });
+  try {
+    const feedCard = page.getByRole("region", { name: "Calendar feed" });
+    const revokeButtons = feedCard.getByRole("button", { name: /^Revoke calendar feed created / });
+    const listed = async () => {
+      await feedCard.getByRole("list").or(feedCard.getByText("You have no calendar feeds."))
+        .waitFor();
+      return revokeButtons.count();
+    };
+    const before = await listed();
+
+    await feedCard.getByRole("button", { name: "Create calendar feed" }).click();
+    const link = feedCard.getByRole("textbox", { name: "Calendar feed link" });
+    await link.waitFor();
+    const url = await link.inputValue();
+    assert.match(url, /\/calendar\/[A-Za-z0-9_-]+\.ics$/);
+    assert.ok(url.startsWith(`${new URL(gatewayUrl()).origin}/calendar/`), url);
+    assert.equal(await link.getAttribute("readonly"), "");
+    await feedCard.getByText(/shown only this once/).waitFor();
+    await feedCard.getByText(/Anyone with the link sees your supervision calendar/).waitFor();
+    await feedCard.getByRole("button", { name: "Copy link" }).waitFor();
+    await revokeButtons.nth(before).waitFor();
+    assert.equal(await revokeButtons.count(), before + 1);
+    await expectAccessible(page, "supervisor, a new calendar feed");
+
+    // A calendar application: the address alone, no credentials.
+    const response = await fetch(url);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get("content-type"), /^text\/calendar\b/);
+    const ics = (await response.text()).replace(/\r?\n[ \t]/g, "");  // unfolded
+    assert.match(ics, /^BEGIN:VCALENDAR\r?\n/);
+    assert.ok(ics.includes(`UID:${oneToOne.sessionId}@peerwell`),
+              `the feed lacks the one-to-one ${oneToOne.sessionId}:\n${ics}`);
+
+    // The newest feed is the last (the list is oldest first). Revoke asks first; Cancel keeps it.
+    const revoke = revokeButtons.last();
+    const name = await revoke.getAttribute("aria-label");
+    await revoke.click();
+    await feedCard.getByText(/This cannot be undone/).waitFor();
+    await feedCard.getByRole("button", { name: /^Cancel revoking the calendar feed created / })
+      .click();
+    await feedCard.getByRole("button", { name, exact: true }).waitFor();
+    assert.equal((await fetch(url)).status, 200, "Cancel revoked the feed");
+
+    // Revoked from the keyboard: the confirmation has the focus.
+    await feedCard.getByRole("button", { name, exact: true }).click();
+    const confirm = feedCard.getByRole("button", { name: `Yes, r${name.slice(1)}`, exact: true });
+    await confirm.waitFor();
+    assert.ok(await confirm.evaluate((button) => button === document.activeElement));
+    await page.keyboard.press("Enter");
+    await feedCard.getByText(/no longer works/).waitFor();
+    assert.equal(await feedCard.getByRole("button", { name, exact: true }).count(), 0);
+    assert.equal(await link.count(), 0, "the revoked feed's link is still shown");
+    assert.equal(await revokeButtons.count(), before);
+
+    const gone = await fetch(url);
+    assert.equal(gone.status, 404);
+    // The service agrees, and so does the page once reloaded.
+    const { feeds = [] } = await connectCall(`/${SUPERVISION}/ListCalendarFeeds`, mette, {});
+    assert.equal(feeds.length, before);
+    await page.reload();
+    assert.equal(await listed(), before);
+    assert.equal(await feedCard.getByRole("button", { name, exact: true }).count(), 0);
   } finally {
     await context.close();
   }
