@@ -23,12 +23,9 @@ class HealthGauges {
  public:
   HealthGauges(Metrics& metrics, RedisClient& redis, ConsumerOptions events,
                ConsumerOptions supervision_events, Escalator& escalator)
-      : redis_(redis),
-        events_(std::move(events)),
-        supervision_events_(std::move(supervision_events)),
-        escalator_(escalator),
-        backlog_(metrics.registry(), events_),
-        supervision_backlog_(metrics.registry(), supervision_events_),
+      : escalator_(escalator),
+        backlog_(metrics.registry(), redis, std::move(events)),
+        supervision_backlog_(metrics.registry(), redis, std::move(supervision_events)),
         overdue_(prometheus::BuildGauge()
                      .Name("peerwell_alerts_escalations_overdue")
                      .Help("Alerts whose acknowledge deadline passed over a minute ago and that "
@@ -38,17 +35,8 @@ class HealthGauges {
 
   // Each gauge on its own: a failure to read one must not leave the other stale.
   absl::Status Refresh() {
-    absl::Status status;
-    if (auto backlog = ReadConsumerBacklog(redis_, events_); backlog.ok()) {
-      backlog_.Set(*backlog);
-    } else {
-      status.Update(backlog.status());
-    }
-    if (auto backlog = ReadConsumerBacklog(redis_, supervision_events_); backlog.ok()) {
-      supervision_backlog_.Set(*backlog);
-    } else {
-      status.Update(backlog.status());
-    }
+    absl::Status status = backlog_.Refresh();
+    status.Update(supervision_backlog_.Refresh());
     if (auto overdue = escalator_.Overdue(absl::Minutes(1)); overdue.ok()) {
       overdue_.Set(static_cast<double>(*overdue));
     } else {
@@ -58,9 +46,6 @@ class HealthGauges {
   }
 
  private:
-  RedisClient& redis_;
-  const ConsumerOptions events_;
-  const ConsumerOptions supervision_events_;
   Escalator& escalator_;
   ConsumerBacklogGauges backlog_;
   ConsumerBacklogGauges supervision_backlog_;

@@ -22,32 +22,45 @@ absl::Time WeekStart(absl::Time time) {
   return absl::FromCivil(day, absl::UTCTimeZone());
 }
 
+// The part of one ISO week inside one calendar month, for one session kind.
+using SegmentKey = std::tuple<absl::Time, absl::Time, std::string>;
+
 struct VolunteerScores {
   double sum = 0;
   int count = 0;
 };
 
+// A cell's contributions: each volunteer's scores in each segment of the cell.
+using Contributions = std::map<std::pair<std::string, SegmentKey>, VolunteerScores>;
+
 AggregateCell CellOf(const Scale& scale, absl::Time period_start, const std::string& session_kind,
-                     const std::map<std::string, VolunteerScores>* volunteers) {
+                     const Contributions* contributions) {
   AggregateCell cell;
   cell.period_start = period_start;
   cell.session_kind = session_kind;
-  if (volunteers == nullptr || static_cast<int>(volunteers->size()) < kMinCellVolunteers) {
-    return cell;
-  }
+  if (contributions == nullptr) return cell;
+  std::set<std::string> volunteers;
+  for (const auto& [key, scores] : *contributions) volunteers.insert(key.first);
+  if (static_cast<int>(volunteers.size()) < kMinCellVolunteers) return cell;
   cell.suppressed = false;
-  cell.volunteer_count = static_cast<int>(volunteers->size());
-  for (const Band& band : scale.bands) cell.band_counts.push_back({band.name, 0});
+  cell.volunteer_count = static_cast<int>(volunteers.size());
   double total = 0;
-  for (const auto& [volunteer, scores] : *volunteers) {
-    double own_mean = scores.sum / scores.count;
-    total += own_mean;
-    std::string band = BandOf(scale, own_mean);
+  std::map<std::string, VolunteerScores> volunteer_means;  // over their contributions
+  for (const auto& [key, scores] : *contributions) {
+    double segment_mean = scores.sum / scores.count;
+    total += segment_mean;
+    VolunteerScores& own = volunteer_means[key.first];
+    own.sum += segment_mean;
+    ++own.count;
+  }
+  cell.mean = total / static_cast<double>(contributions->size());
+  for (const Band& band : scale.bands) cell.band_counts.push_back({band.name, 0});
+  for (const auto& [volunteer, own] : volunteer_means) {
+    std::string band = BandOf(scale, own.sum / own.count);
     for (auto& [name, count] : cell.band_counts) {
       if (name == band) ++count;
     }
   }
-  cell.mean = total / cell.volunteer_count;
   return cell;
 }
 
@@ -67,27 +80,31 @@ std::vector<AggregateCell> ComputeAggregates(const Scale& scale, AggregatePeriod
                                              absl::Time window_start, absl::Time window_end,
                                              bool by_session_kind,
                                              const std::vector<ScaleValue>& values) {
-  // Segments: (week start, month start, session kind) → distinct volunteers.
-  using SegmentKey = std::tuple<absl::Time, absl::Time, std::string>;
+  // Segments → distinct volunteers.
   std::map<SegmentKey, std::set<std::string>> segments;
   // The session kinds seen in each period, published or not (by_session_kind lists them all).
   std::map<absl::Time, std::set<std::string>> kinds_by_period;
-  // The values inside the window, each with its segment's volunteers.
-  std::vector<std::pair<const ScaleValue*, const std::set<std::string>*>> inside;
+  // The values inside the window, each with its segment.
+  std::vector<std::pair<const ScaleValue*, decltype(segments)::iterator>> inside;
   for (const ScaleValue& v : values) {
     if (v.time < window_start || v.time >= window_end) continue;
-    auto& segment = segments[{WeekStart(v.time), MonthStart(v.time), v.session_kind}];
-    segment.insert(v.volunteer_id);
-    inside.push_back({&v, &segment});
+    auto segment =
+        segments.try_emplace({WeekStart(v.time), MonthStart(v.time), v.session_kind}).first;
+    segment->second.insert(v.volunteer_id);
+    inside.push_back({&v, segment});
     kinds_by_period[PeriodStart(period, v.time)].insert(v.session_kind);
   }
+  // A volunteer contributes once per segment, with their mean there: every figure of a cell is
+  // then the pooled figure of its segments, so that a month is exactly its weeks' figures
+  // combined and a total its session kinds', and no two figures combine into one person's.
   using CellKey = std::pair<absl::Time, std::string>;
-  std::map<CellKey, std::map<std::string, VolunteerScores>> cells;
+  std::map<CellKey, Contributions> cells;
   for (const auto& [value, segment] : inside) {
     const ScaleValue& v = *value;
-    if (static_cast<int>(segment->size()) < kMinCellVolunteers) continue;
+    if (static_cast<int>(segment->second.size()) < kMinCellVolunteers) continue;
     VolunteerScores& scores =
-        cells[{PeriodStart(period, v.time), by_session_kind ? v.session_kind : ""}][v.volunteer_id];
+        cells[{PeriodStart(period, v.time), by_session_kind ? v.session_kind : ""}]
+             [{v.volunteer_id, segment->first}];
     scores.sum += v.value;
     ++scores.count;
   }

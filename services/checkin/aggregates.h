@@ -16,7 +16,10 @@ namespace peerwell::checkin {
 // or not) is a union of whole segments and is suppressed again below kMinCellVolunteers. So the
 // difference between any two published figures — a month and its weeks, a total and its session
 // kinds, two overlapping time ranges (cells are always whole periods) — is itself a union of
-// segments of at least kMinCellVolunteers people, and never isolates one volunteer.
+// segments of at least kMinCellVolunteers people, and never isolates one volunteer. The figures
+// are pooled the same way: a volunteer contributes once per segment (their mean there), so that a
+// cell's mean is exactly its segments' combined, and means cannot be weighed against each other
+// to recover a score either.
 inline constexpr int kMinCellVolunteers = 5;
 
 enum class AggregatePeriod { kMonth, kWeek };
@@ -33,10 +36,12 @@ struct AggregateCell {
   absl::Time period_start;
   std::string session_kind;  // "" for every kind when not by session kind
   bool suppressed = true;
-  // Only when not suppressed: each volunteer counts once, with the mean of their own scores.
+  // Only when not suppressed: the distinct volunteers, the mean of their contributions (each
+  // volunteer's mean in each segment), and the volunteers by the band of the mean of their own
+  // contributions, in the scale's band order.
   int volunteer_count = 0;
   double mean = 0;
-  std::vector<std::pair<std::string, int>> band_counts;  // in the scale's band order
+  std::vector<std::pair<std::string, int>> band_counts;
 };
 
 // The start (UTC) of the month or ISO week holding `time`, and of the one `count` periods after

@@ -43,27 +43,24 @@ absl::Status ValidateContext(const CheckinContext& context) {
   return absl::OkStatus();
 }
 
-const Instrument* InstrumentOfScale(const std::string& scale_id) {
+// The scale with `scale_id` and the instrument that scores it; nulls when there is none.
+struct ScaleOfInstrument {
+  const Instrument* instrument = nullptr;
+  const Scale* scale = nullptr;
+};
+ScaleOfInstrument FindScale(const std::string& scale_id) {
   for (const Instrument& instrument : AllInstruments()) {
     for (const Scale& scale : instrument.scales) {
-      if (scale.id == scale_id) return &instrument;
+      if (scale.id == scale_id) return {&instrument, &scale};
     }
   }
-  return nullptr;
-}
-
-const Scale* FindScale(const Instrument& instrument, const std::string& scale_id) {
-  for (const Scale& scale : instrument.scales) {
-    if (scale.id == scale_id) return &scale;
-  }
-  return nullptr;
+  return {};
 }
 
 // A partner's key needs the scope; coordinators need none where they are allowed at all.
-absl::Status CheckScope(const Caller& caller, const char* scope) {
+absl::Status CheckScope(const Caller& caller, absl::string_view scope) {
   if (caller.role != CallerRole::kPartner) return absl::OkStatus();
-  if (caller.HasScope(scope)) return absl::OkStatus();
-  return absl::PermissionDeniedError(absl::StrCat("this API key lacks the ", scope, " scope"));
+  return RequireScope(caller, scope);
 }
 
 // Midnight (UTC) at or after `time`: a partner's time filter never tells more than the day.
@@ -462,7 +459,7 @@ absl::StatusOr<Trend> CheckinService::GetTrend(const Caller& caller,
                                                const std::string& volunteer_id,
                                                const std::string& scale_id,
                                                std::optional<absl::Duration> window) {
-  const Instrument* instrument = InstrumentOfScale(scale_id);
+  const Instrument* instrument = FindScale(scale_id).instrument;
   if (instrument == nullptr) return InvalidField("scale_id", "is not a known scale");
   absl::Duration span = window.value_or(kDefaultTrendWindow);
   if (span < absl::Hours(24) || span > kMaxTrendWindow) {
@@ -578,16 +575,23 @@ absl::StatusOr<std::vector<AggregateCell>> CheckinService::GetAggregates(
   }
   if (auto scoped = CheckScope(caller, kAggregatesScope); !scoped.ok()) return scoped;
   if (query.scale_id.empty()) return InvalidField("scale_id", "is required (e.g. who5)");
-  const Instrument* instrument = InstrumentOfScale(query.scale_id);
+  auto [instrument, found] = FindScale(query.scale_id);
   if (instrument == nullptr) {
     return InvalidField("scale_id", "is not a scale of any instrument (see ListInstruments)");
   }
-  const Scale& scale = *FindScale(*instrument, query.scale_id);
+  const Scale& scale = *found;
   if (!query.period.has_value()) {
     return InvalidField("period", "must be AGGREGATE_PERIOD_MONTH or AGGREGATE_PERIOD_WEEK");
   }
   AggregatePeriod period = *query.period;
-  absl::Time end = query.end_time.value_or(clock_.Now());
+  // Closed periods only: a figure that changes while its period runs would show, from one
+  // reading to the next, the score of whoever checked in between.
+  const absl::Time open_period = PeriodStart(period, clock_.Now());
+  if (!query.end_time.has_value() && query.start_time.has_value() &&
+      *query.start_time >= open_period) {
+    return std::vector<AggregateCell>();  // from inside the running period: nothing closed yet
+  }
+  absl::Time end = query.end_time.value_or(open_period);
   absl::Time start = query.start_time.value_or(ShiftPeriods(
       period, PeriodStart(period, end - absl::Microseconds(1)), 1 - kAggregatePeriodsByDefault));
   if (end <= start) return InvalidField("end_time", "must be after start_time");
@@ -596,8 +600,9 @@ absl::StatusOr<std::vector<AggregateCell>> CheckinService::GetAggregates(
   }
   // Whole periods only, so that no two queries differ by part of a period.
   absl::Time window_start = PeriodStart(period, start);
-  absl::Time window_end =
-      ShiftPeriods(period, PeriodStart(period, end - absl::Microseconds(1)), 1);
+  absl::Time window_end = std::min(
+      open_period, ShiftPeriods(period, PeriodStart(period, end - absl::Microseconds(1)), 1));
+  if (window_end <= window_start) return std::vector<AggregateCell>();
 
   auto volunteers = people_.ResearchVolunteers(caller.organization_id);
   if (!volunteers.ok()) return volunteers.status();
@@ -656,7 +661,7 @@ absl::StatusOr<ExportPage> CheckinService::ExportCheckins(const Caller& caller,
   // (pseudonym, volunteer id), in pseudonym order: the order of the export.
   std::vector<std::pair<std::string, std::string>> subjects;
   for (const std::string& volunteer : *volunteers) {
-    std::string pseudonym = pseudonyms_.Pseudonym(caller.person_id, "person", volunteer, "v-");
+    std::string pseudonym = VolunteerPseudonym(pseudonyms_, caller.person_id, volunteer);
     if (pseudonym < after_pseudonym) continue;
     subjects.push_back({std::move(pseudonym), volunteer});
   }

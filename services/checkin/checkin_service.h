@@ -152,7 +152,8 @@ class CheckinService {
   absl::StatusOr<CheckinSettings> UpdateSettings(const Caller& caller,
                                                  const CheckinSettings& settings);
   // Coordinators and keys with aggregates:read; over the volunteers who consented to
-  // research_export, with aggregates.h's suppression.
+  // research_export, with aggregates.h's suppression; periods that have ended only (by default
+  // the last 12).
   absl::StatusOr<std::vector<AggregateCell>> GetAggregates(const Caller& caller,
                                                            const AggregateQuery& query);
   // Keys with exports:read: the consenting volunteers' check-ins, by pseudonym then time.

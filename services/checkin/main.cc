@@ -65,12 +65,8 @@ int main(int argc, char** argv) {
         }
         auto master = MasterKey::FromBase64(runtime.config.master_key);
         if (!master.ok()) return master.status();
-        if (runtime.config.pseudonym_key.empty()) {
-          return absl::InvalidArgumentError(
-              "PEERWELL_PSEUDONYM_KEY (or PEERWELL_PSEUDONYM_KEY_FILE) is required: partners' "
-              "exports name volunteers by pseudonyms made with it");
-        }
-        auto pseudonyms = HmacPseudonymizer::FromBase64(runtime.config.pseudonym_key);
+        auto pseudonyms = HmacPseudonymizer::Required(
+            runtime.config.pseudonym_key, "partners' exports name volunteers by pseudonyms");
         if (!pseudonyms.ok()) return pseudonyms.status();
         auto server = std::make_shared<checkin::CheckinServer>(runtime, *std::move(master),
                                                                *std::move(pseudonyms));

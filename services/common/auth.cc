@@ -2,7 +2,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <array>
 #include <chrono>
@@ -14,9 +13,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "jwt/jwt.hpp"
+#include "services/common/encryption.h"
 
 namespace peerwell {
 namespace {
@@ -164,11 +163,7 @@ absl::StatusOr<std::string> OpenSslSecrets::NewSecret(const SecretKind& kind,
 }
 
 std::string OpenSslSecrets::Hash(absl::string_view secret) const {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest);
-  std::string hex;
-  for (unsigned char c : digest) absl::StrAppendFormat(&hex, "%02x", c);
-  return hex;
+  return absl::BytesToHexString(Sha256(secret));
 }
 
 bool OpenSslSecrets::Matches(absl::string_view secret, absl::string_view stored_hash) const {

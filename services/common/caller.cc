@@ -1,8 +1,14 @@
 #include "services/common/caller.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
 namespace peerwell {
+
+absl::Status RequireScope(const Caller& caller, absl::string_view scope) {
+  if (caller.HasScope(scope)) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat("this API key lacks the ", scope, " scope"));
+}
 
 absl::string_view CallerRoleName(CallerRole role) {
   switch (role) {

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
 namespace peerwell {
@@ -38,6 +39,9 @@ struct Caller {
     return false;
   }
 };
+
+// OK when the caller holds `scope`, else PERMISSION_DENIED naming it (for partners' keys).
+absl::Status RequireScope(const Caller& caller, absl::string_view scope);
 
 absl::string_view CallerRoleName(CallerRole role);
 // Parses a JWT `role` claim; false for an unknown name.

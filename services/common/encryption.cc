@@ -100,6 +100,13 @@ std::string HmacSha256(absl::string_view key, absl::string_view data) {
   return std::string(reinterpret_cast<const char*>(out), length);
 }
 
+std::string Sha256(absl::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), out, &length, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<const char*>(out), length);
+}
+
 absl::StatusOr<MasterKey> MasterKey::FromBase64(absl::string_view encoded) {
   std::string key;
   if (!absl::Base64Unescape(encoded, &key) || key.size() != kKeyBytes) {

@@ -18,6 +18,8 @@ absl::StatusOr<std::string> OpenAesGcm(absl::string_view key, absl::string_view 
 
 // The 32-byte HMAC-SHA256 of `data` under `key`.
 std::string HmacSha256(absl::string_view key, absl::string_view data);
+// The 32 raw bytes of SHA-256 of `data`.
+std::string Sha256(absl::string_view data);
 
 // 32 random bytes from OpenSSL.
 absl::StatusOr<std::string> NewDataKey();

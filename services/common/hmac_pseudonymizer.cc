@@ -14,6 +14,15 @@ absl::StatusOr<HmacPseudonymizer> HmacPseudonymizer::FromBase64(absl::string_vie
   return HmacPseudonymizer(std::move(key));
 }
 
+absl::StatusOr<HmacPseudonymizer> HmacPseudonymizer::Required(absl::string_view encoded,
+                                                              absl::string_view needed_for) {
+  if (encoded.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "PEERWELL_PSEUDONYM_KEY (or PEERWELL_PSEUDONYM_KEY_FILE) is required: ", needed_for));
+  }
+  return FromBase64(encoded);
+}
+
 std::string HmacPseudonymizer::Pseudonym(absl::string_view api_key_id, absl::string_view kind,
                                          absl::string_view id, absl::string_view prefix) const {
   // Lengths first, so that no two different triples share a message.

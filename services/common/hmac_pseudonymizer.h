@@ -14,6 +14,10 @@ namespace peerwell {
 class HmacPseudonymizer final : public Pseudonymizer {
  public:
   static absl::StatusOr<HmacPseudonymizer> FromBase64(absl::string_view encoded);
+  // For a service that cannot run without it: INVALID_ARGUMENT saying the setting is required
+  // for `needed_for` when `encoded` is empty.
+  static absl::StatusOr<HmacPseudonymizer> Required(absl::string_view encoded,
+                                                    absl::string_view needed_for);
 
   std::string Pseudonym(absl::string_view api_key_id, absl::string_view kind, absl::string_view id,
                         absl::string_view prefix) const override;

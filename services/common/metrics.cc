@@ -205,29 +205,35 @@ void Metrics::OnRedisReconnect(bool ok) {
   (ok ? redis_reconnects_ok_ : redis_reconnects_failed_).Increment();
 }
 
-ConsumerBacklogGauges::ConsumerBacklogGauges(prometheus::Registry& registry,
-                                             const ConsumerOptions& options)
-    : lag_(prometheus::BuildGauge()
+ConsumerBacklogGauges::ConsumerBacklogGauges(prometheus::Registry& registry, RedisClient& redis,
+                                             ConsumerOptions options)
+    : redis_(redis),
+      options_(std::move(options)),
+      lag_(prometheus::BuildGauge()
                .Name("peerwell_event_consumer_lag")
                .Help("Stream entries not yet delivered to the consumer group.")
                .Register(registry)
-               .Add({{"stream", options.stream}, {"group", options.group}})),
+               .Add({{"stream", options_.stream}, {"group", options_.group}})),
       pending_(prometheus::BuildGauge()
                    .Name("peerwell_event_consumer_pending")
                    .Help("Stream entries delivered to a consumer and not yet acknowledged.")
                    .Register(registry)
-                   .Add({{"stream", options.stream}, {"group", options.group}})),
+                   .Add({{"stream", options_.stream}, {"group", options_.group}})),
       dead_letters_(prometheus::BuildGauge()
                         .Name("peerwell_event_dead_letter_entries")
                         .Help("Entries in the dead-letter stream: events no handler could take.")
                         .Register(registry)
-                        .Add({{"stream", DeadLetterStream(options)}})) {}
+                        .Add({{"stream", DeadLetterStream(options_)}})) {}
 
-void ConsumerBacklogGauges::Set(const ConsumerBacklog& backlog) {
+absl::Status ConsumerBacklogGauges::Refresh() {
+  auto read = ReadConsumerBacklog(redis_, options_);
+  if (!read.ok()) return read.status();
+  const ConsumerBacklog& backlog = *read;
   // An unknown lag keeps the last known one rather than reading as "caught up".
   if (backlog.lag.has_value()) lag_.Set(static_cast<double>(*backlog.lag));
   pending_.Set(static_cast<double>(backlog.pending));
   dead_letters_.Set(static_cast<double>(backlog.dead_letters));
+  return absl::OkStatus();
 }
 
 }  // namespace peerwell

@@ -84,10 +84,15 @@ class Metrics final : public RedisObserver {
 // {stream, group} and peerwell_event_dead_letter_entries{stream}.
 class ConsumerBacklogGauges {
  public:
-  ConsumerBacklogGauges(prometheus::Registry& registry, const ConsumerOptions& options);
-  void Set(const ConsumerBacklog& backlog);
+  ConsumerBacklogGauges(prometheus::Registry& registry, RedisClient& redis,
+                        ConsumerOptions options);
+  // Reads the group's backlog (ReadConsumerBacklog) and sets the gauges; when it cannot be read
+  // they keep their last values and the error is returned.
+  absl::Status Refresh();
 
  private:
+  RedisClient& redis_;
+  const ConsumerOptions options_;
   prometheus::Gauge& lag_;
   prometheus::Gauge& pending_;
   prometheus::Gauge& dead_letters_;

@@ -18,4 +18,12 @@ class Pseudonymizer {
                                 absl::string_view id, absl::string_view prefix) const = 0;
 };
 
+// A volunteer as the partner holding API key `api_key_id` sees them, in exports and webhook
+// payloads alike, so that the partner can join the two.
+inline std::string VolunteerPseudonym(const Pseudonymizer& pseudonyms,
+                                      absl::string_view api_key_id,
+                                      absl::string_view volunteer_id) {
+  return pseudonyms.Pseudonym(api_key_id, "person", volunteer_id, "v-");
+}
+
 }  // namespace peerwell

@@ -77,10 +77,15 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig(const std::vector<std::string>& 
 
   absl::string_view public_url = s["public_url"];
   if (!public_url.empty()) {
-    absl::string_view rest = public_url;
-    if ((!absl::ConsumePrefix(&rest, "https://") && !absl::ConsumePrefix(&rest, "http://")) ||
-        rest.empty() || rest.front() == '/' || absl::EndsWith(rest, "/") ||
-        rest.find_first_of("?#* ") != absl::string_view::npos) {
+    // An origin, then perhaps a path (the gateway behind a prefix), without a trailing /.
+    size_t scheme_end = public_url.find("://");
+    size_t path_at = scheme_end == absl::string_view::npos
+                         ? absl::string_view::npos
+                         : public_url.find('/', scheme_end + 3);
+    absl::string_view path =
+        path_at == absl::string_view::npos ? absl::string_view() : public_url.substr(path_at);
+    if (!IsOrigin(public_url.substr(0, path_at)) || absl::EndsWith(public_url, "/") ||
+        path.find_first_of("?#* ") != absl::string_view::npos) {
       return SettingError("public_url", "PEERWELL_PUBLIC_URL",
                           "a URL such as https://peerwell.example.org, without a trailing /");
     }

@@ -142,4 +142,15 @@ std::string PercentEncode(absl::string_view text) {
   return out;
 }
 
+bool IfNoneMatchMatches(absl::string_view header, absl::string_view etag) {
+  if (absl::StripAsciiWhitespace(header) == "*") return true;
+  absl::ConsumePrefix(&etag, "W/");
+  for (absl::string_view tag : absl::StrSplit(header, ',')) {
+    tag = absl::StripAsciiWhitespace(tag);
+    absl::ConsumePrefix(&tag, "W/");
+    if (!tag.empty() && tag == etag) return true;
+  }
+  return false;
+}
+
 }  // namespace peerwell::gateway

@@ -44,6 +44,11 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseQueryStrin
 // `text` with everything but unreserved characters (RFC 3986) percent-escaped.
 std::string PercentEncode(absl::string_view text);
 
+// Whether an If-None-Match header matches the entity tag `etag` (quoted): "*", or any tag of
+// its comma-separated list, compared weakly (RFC 9110 §13.1.2: W/ ignored), so that a cache or
+// proxy that weakened the tag still gets 304 Not Modified.
+bool IfNoneMatchMatches(absl::string_view header, absl::string_view etag);
+
 // Header values the gateway passes on to the services: visible ASCII and spaces only (gRPC refuses
 // any other byte in metadata, and would abort the process on it).
 bool IsPrintableAscii(absl::string_view value);

@@ -5,7 +5,6 @@
 #include <optional>
 #include <utility>
 
-#include <openssl/sha.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -21,6 +20,7 @@
 #include "boost/beast/core/flat_buffer.hpp"
 #include "boost/beast/http.hpp"
 #include "services/common/call.h"
+#include "services/common/encryption.h"
 #include "services/common/log.h"
 #include "services/gateway/connect.h"
 #include "services/gateway/http_rules.h"
@@ -85,7 +85,6 @@ struct HttpServer::Impl {
         backends(backends),
         metrics(metrics),
         files(files),
-        rest_settings{config.public_url},
         quota(config.limits.max_streams_per_credential),
         io(config.http_threads),
         acceptor(net::make_strand(io)),
@@ -102,7 +101,6 @@ struct HttpServer::Impl {
   Backends& backends;
   GatewayMetrics& metrics;
   const StaticFiles& files;
-  const RestSettings rest_settings;
   StreamQuota quota;
   std::atomic<bool> draining{false};
   std::atomic<int> connections{0};
@@ -143,11 +141,7 @@ absl::string_view QueryOf(absl::string_view target) {
 
 // A strong validator of a body: the first 16 bytes of its SHA-256, in hex and quotes.
 std::string EntityTag(absl::string_view body) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest);
-  return absl::StrCat("\"", absl::BytesToHexString(absl::string_view(
-                                 reinterpret_cast<const char*>(digest), 16)),
-                      "\"");
+  return absl::StrCat("\"", absl::BytesToHexString(Sha256(body).substr(0, 16)), "\"");
 }
 
 }  // namespace
@@ -339,7 +333,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
       if (request_.method() != http::verb::post) return RespondMethodNotAllowed("POST");
       return StartCall(*std::move(method));
     }
-    if (auto rest = MatchRestRoute(path, QueryOf(target), absl::Now(), server_.rest_settings);
+    if (auto rest = MatchRestRoute(path, QueryOf(target), absl::Now(), server_.config.public_url);
         rest.has_value()) {
       return StartRestCall(*std::move(rest));
     }
@@ -526,18 +520,18 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
     RespondRest(status.ok() ? rest_->render(response) : rest_->render_error(status));
   }
 
-  void RespondRest(const HttpAnswer& answer) {
+  void RespondRest(HttpAnswer answer) {
     Response response{static_cast<http::status>(answer.status), request_.version()};
     response.set(http::field::content_type, answer.content_type);
     if (answer.etag && answer.status == 200) {
       std::string tag = EntityTag(answer.body);
       response.set(http::field::etag, tag);
-      if (HeaderOf(request_, "If-None-Match") == tag) {
+      if (IfNoneMatchMatches(HeaderOf(request_, "If-None-Match"), tag)) {
         response.result(http::status::not_modified);
         return Send(std::move(response), answer.cache_control);
       }
     }
-    response.body() = answer.body;
+    response.body() = std::move(answer.body);
     Send(std::move(response), answer.cache_control);
   }
 

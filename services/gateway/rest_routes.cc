@@ -58,7 +58,7 @@ RestRoute QuestionnaireRoute(std::string instrument_id) {
   return route;
 }
 
-RestRoute QuestionnaireResponseSearch(absl::string_view query, const RestSettings& settings) {
+RestRoute QuestionnaireResponseSearch(absl::string_view query, absl::string_view public_url) {
   const std::string label = "/fhir/r4/QuestionnaireResponse";
   auto bad_search = [&](const absl::Status& status) {
     return FhirImmediate(label, FhirError(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -83,7 +83,7 @@ RestRoute QuestionnaireResponseSearch(absl::string_view query, const RestSetting
   request.set_page_token(search->page_token);
 
   // The links repeat the search without its page, then name the next one.
-  std::string base = absl::StrCat(settings.public_url, kFhirBase, "/QuestionnaireResponse");
+  std::string base = absl::StrCat(public_url, kFhirBase, "/QuestionnaireResponse");
   std::string search_query;
   for (const auto& [name, value] : *parameters) {
     if (name == "_page") continue;
@@ -113,11 +113,11 @@ RestRoute QuestionnaireResponseSearch(absl::string_view query, const RestSetting
 }
 
 std::optional<RestRoute> FhirRoute(absl::string_view rest, absl::string_view query,
-                                   absl::Time now, const RestSettings& settings) {
+                                   absl::Time now, absl::string_view public_url) {
   if (rest == "metadata") {
     return FhirImmediate("/fhir/r4/metadata", FhirAnswer(CapabilityStatementJson(now)));
   }
-  if (rest == "QuestionnaireResponse") return QuestionnaireResponseSearch(query, settings);
+  if (rest == "QuestionnaireResponse") return QuestionnaireResponseSearch(query, public_url);
   if (absl::ConsumePrefix(&rest, "Questionnaire/") && !rest.empty() &&
       rest.find('/') == absl::string_view::npos) {
     return QuestionnaireRoute(std::string(rest));
@@ -171,10 +171,10 @@ RestRoute CalendarRoute(absl::string_view token) {
 }  // namespace
 
 std::optional<RestRoute> MatchRestRoute(absl::string_view path, absl::string_view query,
-                                        absl::Time now, const RestSettings& settings) {
+                                        absl::Time now, absl::string_view public_url) {
   absl::string_view rest = path;
   if (absl::ConsumePrefix(&rest, kFhirBase) && absl::ConsumePrefix(&rest, "/")) {
-    return FhirRoute(rest, query, now, settings);
+    return FhirRoute(rest, query, now, public_url);
   }
   rest = path;
   if (absl::ConsumePrefix(&rest, "/calendar/") && absl::ConsumeSuffix(&rest, ".ics")) {

@@ -37,13 +37,10 @@ struct RestRoute {
   std::function<HttpAnswer(const grpc::Status& status)> render_error;
 };
 
-struct RestSettings {
-  std::string public_url;  // GatewayConfig::public_url
-};
-
 // The route of a GET to `path` with `query` (without the "?"), or nullopt when the path is not
-// one of these routes.
+// one of these routes. `public_url` (GatewayConfig::public_url) begins absolute links; empty,
+// links are relative.
 std::optional<RestRoute> MatchRestRoute(absl::string_view path, absl::string_view query,
-                                        absl::Time now, const RestSettings& settings);
+                                        absl::Time now, absl::string_view public_url);
 
 }  // namespace peerwell::gateway

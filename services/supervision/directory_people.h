@@ -38,9 +38,11 @@ class DirectoryPeople final : public PeopleDirectory {
                  : person.role() == directory::v1::ROLE_COORDINATOR ? PersonRole::kCoordinator
                                                                     : PersonRole::kVolunteer;
     // "Active volunteers" (SPEC Appendix B): on break or inactive people are not scheduled.
-    facts.active = person.status() == directory::v1::PERSON_STATUS_ACTIVE ||
-                   person.status() == directory::v1::PERSON_STATUS_UNSPECIFIED;
-    facts.inactive = person.status() == directory::v1::PERSON_STATUS_INACTIVE;
+    facts.status = person.status() == directory::v1::PERSON_STATUS_INACTIVE
+                       ? PersonFacts::Status::kInactive
+                   : person.status() == directory::v1::PERSON_STATUS_ON_BREAK
+                       ? PersonFacts::Status::kOnBreak
+                       : PersonFacts::Status::kActive;
     facts.timezone = person.timezone();
     facts.quiet_hours = QuietHoursOf(person);
     facts.supervisor_ids.assign(person.supervisor_ids().begin(), person.supervisor_ids().end());

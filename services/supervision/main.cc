@@ -23,9 +23,10 @@ class PeriodicSweep {
  public:
   PeriodicSweep(SupervisionService& service, RedisClient& redis, Metrics& metrics,
                 std::vector<ConsumerOptions> consumers)
-      : service_(service), redis_(redis), consumers_(std::move(consumers)) {
-    for (const ConsumerOptions& options : consumers_) {
-      backlogs_.push_back(std::make_unique<ConsumerBacklogGauges>(metrics.registry(), options));
+      : service_(service) {
+    for (ConsumerOptions& options : consumers) {
+      backlogs_.push_back(
+          std::make_unique<ConsumerBacklogGauges>(metrics.registry(), redis, std::move(options)));
     }
     loop_ = std::make_unique<PeriodicLoop>(absl::Seconds(15), [this] { Step(); });
   }
@@ -34,16 +35,12 @@ class PeriodicSweep {
   void Step() {
     WarnIfFailed("supervision sweep failed", service_.Sweep());
     // Each gauge on its own: a failure to read one must not leave the others stale.
-    for (size_t i = 0; i < consumers_.size(); ++i) {
-      auto backlog = ReadConsumerBacklog(redis_, consumers_[i]);
-      if (backlog.ok()) backlogs_[i]->Set(*backlog);
-      WarnIfFailed("consumer backlog gauges failed", backlog.status());
+    for (auto& backlog : backlogs_) {
+      WarnIfFailed("consumer backlog gauges failed", backlog->Refresh());
     }
   }
 
   SupervisionService& service_;
-  RedisClient& redis_;
-  const std::vector<ConsumerOptions> consumers_;
   std::vector<std::unique_ptr<ConsumerBacklogGauges>> backlogs_;
   std::unique_ptr<PeriodicLoop> loop_;  // last: it steps over the members above
 };

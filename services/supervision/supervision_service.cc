@@ -73,7 +73,7 @@ std::pair<std::vector<PersonFacts>, std::vector<PersonFacts>> SplitByAssignment(
     std::vector<PersonFacts> supervisors, const PersonFacts& volunteer) {
   std::pair<std::vector<PersonFacts>, std::vector<PersonFacts>> split;
   for (PersonFacts& supervisor : supervisors) {
-    if (!supervisor.active) continue;
+    if (!supervisor.active()) continue;
     (Contains(volunteer.supervisor_ids, supervisor.person_id) ? split.first : split.second)
         .push_back(std::move(supervisor));
   }
@@ -324,7 +324,7 @@ absl::Status SupervisionService::CheckSession(const std::string& organization_id
   for (const std::string& id : session.supervisor_ids) {
     auto person = people_.GetPerson(organization_id, id);
     if (person.status().code() == absl::StatusCode::kNotFound ||
-        (person.ok() && (!IsSupervising(*person) || (people_named_anew && !person->active)))) {
+        (person.ok() && (!IsSupervising(*person) || (people_named_anew && !person->active())))) {
       return InvalidField("session.supervisor_ids",
                           absl::StrCat(id, " is not an active supervisor of the organisation"));
     }
@@ -335,7 +335,7 @@ absl::Status SupervisionService::CheckSession(const std::string& organization_id
     auto person = people_.GetPerson(organization_id, id);
     if (person.status().code() == absl::StatusCode::kNotFound ||
         (person.ok() &&
-         (person->role != PersonRole::kVolunteer || (people_named_anew && !person->active)))) {
+         (person->role != PersonRole::kVolunteer || (people_named_anew && !person->active())))) {
       return InvalidField("session.participant_ids",
                           absl::StrCat(id, " is not an active volunteer of the organisation"));
     }
@@ -1238,7 +1238,7 @@ absl::StatusOr<std::vector<OverdueVolunteer>> SupervisionService::ComputeOverdue
   absl::Time now = clock_.Now();
   std::vector<OverdueVolunteer> overdue;
   for (const PersonFacts& volunteer : *volunteers) {
-    if (!volunteer.active) continue;
+    if (!volunteer.active()) continue;
     if (!supervisor_id.empty() && !Contains(volunteer.supervisor_ids, supervisor_id)) continue;
     OverdueVolunteer entry;
     entry.volunteer_id = volunteer.person_id;
@@ -1335,7 +1335,7 @@ absl::StatusOr<CreatedCalendarFeed> SupervisionService::CreateCalendarFeed(
     return absl::NotFoundError("person not found");
   }
   if (!facts.ok()) return facts.status();
-  if (facts->inactive) {
+  if (facts->status == PersonFacts::Status::kInactive) {
     return absl::FailedPreconditionError(
         "the person is inactive: a calendar feed serves people of the organisation only");
   }
@@ -1401,7 +1401,7 @@ absl::StatusOr<std::string> SupervisionService::CalendarOfFeed(const std::string
   auto person = people_.GetPerson(identity->organization_id, (*feed)->person_id);
   if (person.status().code() == absl::StatusCode::kNotFound) return not_found;
   if (!person.ok()) return person.status();
-  if (person->inactive) return not_found;
+  if (person->status == PersonFacts::Status::kInactive) return not_found;
   return CalendarOf(identity->organization_id, (*feed)->person_id);
 }
 

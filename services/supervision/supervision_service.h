@@ -20,8 +20,10 @@ enum class PersonRole { kVolunteer, kSupervisor, kCoordinator };
 struct PersonFacts {
   std::string person_id;
   PersonRole role = PersonRole::kVolunteer;
-  bool active = true;     // not on a break and not inactive: may be scheduled
-  bool inactive = false;  // no longer with the organisation (a break is not that)
+  // Scheduled only while active; inactive people are no longer with the organisation (a break
+  // is not that).
+  enum class Status { kActive, kOnBreak, kInactive } status = Status::kActive;
+  bool active() const { return status == Status::kActive; }
   std::string timezone;   // IANA; empty reads as UTC
   std::optional<QuietHours> quiet_hours;
   std::vector<std::string> supervisor_ids;

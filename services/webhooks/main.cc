@@ -1,12 +1,10 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
 #include "services/common/channel.h"
 #include "services/common/directory_client.h"
 #include "services/common/events.h"
 #include "services/common/hmac_pseudonymizer.h"
-#include "services/common/log.h"
 #include "services/common/metrics.h"
 #include "services/common/periodic.h"
 #include "services/common/server.h"
@@ -39,6 +37,11 @@ const std::vector<SettingSpec>& OwnSettings() {
        "how long one delivery attempt may take, connecting included"},
   };
   return *specs;
+}
+
+// The group "webhooks" on another service's event stream.
+ConsumerOptions Events(const ServiceConfig& config, absl::string_view source) {
+  return ServiceConsumerOptions(config, source, "webhooks");
 }
 
 struct WebhookSettings {
@@ -86,15 +89,13 @@ struct WebhooksServer {
         runner(executor, authenticator),
         pages(PageTokenKey(runtime.config.jwt_secret)),
         handler(service, runner, pages),
-        alert_events(runtime.config.redis,
-                     ServiceConsumerOptions(runtime.config, "alerts", "webhooks"),
+        alert_events(runtime.config.redis, Events(runtime.config, "alerts"),
                      [this](const StreamEntry& entry) -> absl::Status {
                        auto event = AlertEventFromEntry(entry);
                        if (!event.ok()) return event.status();
                        return service.QueueAlertEvent(*event);
                      }),
-        directory_events(runtime.config.redis,
-                         ServiceConsumerOptions(runtime.config, "directory", "webhooks"),
+        directory_events(runtime.config.redis, Events(runtime.config, "directory"),
                          [this](const StreamEntry& entry) -> absl::Status {
                            const std::string type = entry.Get("type");
                            const std::string org = entry.Get("organization_id");
@@ -107,7 +108,15 @@ struct WebhooksServer {
                              directory.Forget(org, entry.Get("volunteer_id"));
                            }
                            return absl::OkStatus();
-                         }) {
+                         }),
+        alert_backlog(runtime.metrics.registry(), runtime.redis, Events(runtime.config, "alerts")),
+        directory_backlog(runtime.metrics.registry(), runtime.redis,
+                          Events(runtime.config, "directory")),
+        gauges(absl::Seconds(15), [this] {
+          // Each on its own: a failure to read one must not leave the other stale.
+          WarnIfFailed("consumer backlog gauges failed", alert_backlog.Refresh());
+          WarnIfFailed("consumer backlog gauges failed", directory_backlog.Refresh());
+        }) {
     alert_events.Start();
     directory_events.Start();
     for (int i = 0; i < kDeliveryThreads; ++i) {
@@ -142,6 +151,10 @@ struct WebhooksServer {
   WebhooksHandler handler;
   ConsumerGroupRunner alert_events;
   ConsumerGroupRunner directory_events;
+  // For the suite's own alerting rules, as every service's consumer groups.
+  ConsumerBacklogGauges alert_backlog;
+  ConsumerBacklogGauges directory_backlog;
+  PeriodicLoop gauges;
   std::vector<std::unique_ptr<PeriodicLoop>> deliveries;
 };
 
@@ -155,12 +168,9 @@ int main(int argc, char** argv) {
       argc, argv, defaults,
       [](ServerRuntime& runtime,
          ServerHost& host) -> absl::StatusOr<std::vector<std::shared_ptr<void>>> {
-        if (runtime.config.pseudonym_key.empty()) {
-          return absl::InvalidArgumentError(
-              "PEERWELL_PSEUDONYM_KEY (or PEERWELL_PSEUDONYM_KEY_FILE) is required: payloads "
-              "name volunteers by pseudonyms made with it, and signing secrets derive from it");
-        }
-        auto pseudonymizer = HmacPseudonymizer::FromBase64(runtime.config.pseudonym_key);
+        auto pseudonymizer = HmacPseudonymizer::Required(
+            runtime.config.pseudonym_key,
+            "payloads name volunteers by pseudonyms, and signing secrets derive from it");
         if (!pseudonymizer.ok()) return pseudonymizer.status();
         auto settings = webhooks::ReadWebhookSettings(runtime.config);
         if (!settings.ok()) return settings.status();

@@ -35,7 +35,7 @@ http::request<http::string_body> MakeRequest(
                                                              : url.host;
   request.set(http::field::host, default_port ? host : absl::StrCat(host, ":", url.port));
   request.set(http::field::user_agent, kUserAgent);
-  request.set(http::field::content_type, "application/json");
+  request.set(http::field::content_type, "application/json");  // every payload is JSON
   for (const auto& [name, value] : headers) request.set(name, value);
   request.body() = body;
   request.keep_alive(false);
@@ -44,6 +44,18 @@ http::request<http::string_body> MakeRequest(
 }
 
 }  // namespace
+
+struct WebhookPoster::Tls {
+  Tls() : context(ssl::context::tls_client) {
+    context.set_verify_mode(ssl::verify_peer);
+    context.set_default_verify_paths();
+  }
+  ssl::context context;
+};
+
+WebhookPoster::WebhookPoster(Options options)
+    : options_(std::move(options)), tls_(std::make_unique<Tls>()) {}
+WebhookPoster::~WebhookPoster() = default;
 
 std::string SignatureHeader(absl::string_view secret, int64_t unix_seconds,
                             absl::string_view body) {
@@ -91,9 +103,6 @@ PostResult WebhookPoster::Post(const WebhookUrl& url, const std::string& body,
 
   absl::Duration left = options_.timeout - (absl::Now() - started);
   io.restart();
-  ssl::context tls(ssl::context::tls_client);
-  tls.set_verify_mode(ssl::verify_peer);
-  tls.set_default_verify_paths();
   beast::tcp_stream tcp_stream(io);
   std::optional<ssl::stream<beast::tcp_stream&>> tls_stream;
   tcp_stream.expires_after(absl::ToChronoNanoseconds(left));
@@ -125,7 +134,7 @@ PostResult WebhookPoster::Post(const WebhookUrl& url, const std::string& body,
       return;
     }
     if (!url.tls) return send(tcp_stream);
-    tls_stream.emplace(tcp_stream, tls);
+    tls_stream.emplace(tcp_stream, tls_->context);
     // SNI, and the certificate must name the host.
     SSL_set_tlsext_host_name(tls_stream->native_handle(), url.host.c_str());
     tls_stream->set_verify_callback(ssl::host_name_verification(url.host));

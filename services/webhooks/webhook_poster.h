@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,7 +27,8 @@ class WebhookPoster : public Poster {
     bool allow_private = false;
     absl::Duration timeout = absl::Seconds(10);
   };
-  explicit WebhookPoster(Options options) : options_(std::move(options)) {}
+  explicit WebhookPoster(Options options);
+  ~WebhookPoster() override;
 
   PostResult Post(const WebhookUrl& url, const std::string& body,
                   const std::vector<std::pair<std::string, std::string>>& headers) const;
@@ -36,7 +38,12 @@ class WebhookPoster : public Poster {
                   const std::string& secret) const override;
 
  private:
+  struct Tls;
+
   Options options_;
+  // The client TLS context with the system's trust store, loaded once: every attempt's
+  // connection is made from it.
+  std::unique_ptr<Tls> tls_;
 };
 
 }  // namespace peerwell::webhooks

@@ -42,10 +42,7 @@ absl::Status WebhookService::MayManage(const Caller& caller) const {
     return absl::PermissionDeniedError(
         "webhooks are registered by partners' API keys with the webhooks:manage scope");
   }
-  if (!caller.HasScope(kManageScope)) {
-    return absl::PermissionDeniedError("this API key lacks the webhooks:manage scope");
-  }
-  return absl::OkStatus();
+  return RequireScope(caller, kManageScope);
 }
 
 absl::StatusOr<CreatedWebhook> WebhookService::CreateWebhook(
@@ -140,7 +137,7 @@ absl::Status WebhookService::QueueAlertEvent(const AlertEvent& event) {
     delivery.event_id = event.event_id;
     delivery.event_type = event.type;
     delivery.body = encoder_.Encode(
-        event, keys_.Pseudonym(webhook.owner_key_id, "person", event.volunteer_id, "v-"));
+        event, VolunteerPseudonym(keys_, webhook.owner_key_id, event.volunteer_id));
     if (auto queued = store_.Enqueue(delivery, now); !queued.ok()) return queued.status();
   }
   return absl::OkStatus();
@@ -180,8 +177,7 @@ absl::Status WebhookService::Attempt(const Delivery& delivery) {
     return store_.FinishAttempt(delivery, attempt);
   }
   PostResult result = poster_.Post((*webhook)->url, delivery.body,
-                                   {{"Content-Type", "application/json"},
-                                    {"PeerWell-Event-Id", delivery.event_id},
+                                   {{"PeerWell-Event-Id", delivery.event_id},
                                     {"PeerWell-Event-Type", delivery.event_type}},
                                    SecretOf(**webhook));
   attempt.http_status = result.http_status;

@@ -142,6 +142,57 @@ TEST(AggregatesTest, ATotalHoldsOnlySessionKindsThatArePublished) {
   EXPECT_DOUBLE_EQ(total[0].mean, by_kind[0].mean);
 }
 
+// A cell's mean pooled from parts in which each volunteer contributes once (one segment each):
+// their means weighted by their volunteers.
+void ExpectPooled(const AggregateCell& whole, const std::vector<AggregateCell>& parts) {
+  double sum = 0;
+  int contributions = 0;
+  for (const AggregateCell& part : parts) {
+    ASSERT_FALSE(part.suppressed);
+    sum += part.mean * part.volunteer_count;
+    contributions += part.volunteer_count;
+  }
+  EXPECT_DOUBLE_EQ(whole.mean, sum / contributions);
+}
+
+// Five volunteers check in every week of November and a sixth once. Were the month the mean of
+// each volunteer's own monthly mean, the month and its weeks together would give away the sixth
+// one's score; pooled by week, they only restate the weeks.
+TEST(AggregatesTest, AMonthIsItsWeeksPooledSoNoScoreCanBeWeighedOut) {
+  std::vector<ScaleValue> values;
+  for (int week = 0; week < 4; ++week) {
+    for (int i = 0; i < 5; ++i) {
+      values.push_back({absl::StrCat("a", i), Utc(2026, 11, 3 + 7 * week), "", 40.0 + 8 * i});
+    }
+  }
+  values.push_back({"once", Utc(2026, 11, 10), "", 20});
+  auto month = Months(values, 11, 1);
+  absl::Time weeks_start = Utc(2026, 11, 2, 0);
+  auto weeks = ComputeAggregates(Who5(), AggregatePeriod::kWeek, weeks_start,
+                                 weeks_start + absl::Hours(24 * 28), false, values);
+  ASSERT_EQ(month.size(), 1u);
+  ASSERT_EQ(weeks.size(), 4u);
+  EXPECT_EQ(month[0].volunteer_count, 6);
+  EXPECT_EQ(weeks[1].volunteer_count, 6);
+  ExpectPooled(month[0], weeks);
+}
+
+// Likewise a total and its session kinds, when volunteers work in several kinds.
+TEST(AggregatesTest, ATotalIsItsSessionKindsPooled) {
+  std::vector<ScaleValue> values;
+  for (int i = 0; i < 5; ++i) {
+    values.push_back({absl::StrCat("a", i), Utc(2026, 11, 3), "group", 40.0 + 8 * i});
+    values.push_back({absl::StrCat("a", i), Utc(2026, 11, 4), "one_to_one", 76.0 - 8 * i});
+  }
+  values.push_back({"once", Utc(2026, 11, 4), "group", 20});
+  auto total = Months(values, 11, 1);
+  auto by_kind = Months(values, 11, 1, true);
+  ASSERT_EQ(total.size(), 1u);
+  ASSERT_EQ(by_kind.size(), 2u);
+  EXPECT_EQ(total[0].volunteer_count, 6);
+  ExpectPooled(total[0], by_kind);
+}
+
 TEST(AggregatesTest, ValuesOutsideTheWindowAreIgnored) {
   std::vector<ScaleValue> values;
   AddVolunteers(values, "a", 5, Utc(2026, 12, 1, 0), 60);

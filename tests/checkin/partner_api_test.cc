@@ -111,6 +111,13 @@ class PartnerApiTest : public ::testing::Test {
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
+  // Into the first hour of next month: this month's figures are published once it has ended.
+  void EndThisMonth() {
+    absl::Time now = server_.clock().Now();
+    absl::CivilMonth month(absl::ToCivilSecond(now, absl::UTCTimeZone()));
+    server_.clock().Advance(absl::FromCivil(month + 1, absl::UTCTimeZone()) + absl::Hours(1) - now);
+  }
+
   grpc::Status Aggregates(std::unique_ptr<grpc::ClientContext> context, bool by_session_kind,
                           v1::GetAggregatesResponse* response) {
     v1::GetAggregatesRequest request;
@@ -180,6 +187,7 @@ TEST_F(PartnerApiTest, EachPartnerCallNeedsItsScope) {
 
 TEST_F(PartnerApiTest, AggregatesCountOnlyConsentingVolunteersAndSuppressSmallCells) {
   for (int i = 0; i < kVolunteers; ++i) SubmitWho5(i, 3);  // 60 each
+  EndThisMonth();
   v1::GetAggregatesResponse response;
   ASSERT_TRUE(Aggregates(WithKey(aggregates_key_), false, &response).ok());
   ASSERT_EQ(response.cells_size(), 12);  // the last twelve months
@@ -206,6 +214,7 @@ TEST_F(PartnerApiTest, AggregatesCountOnlyConsentingVolunteersAndSuppressSmallCe
 TEST_F(PartnerApiTest, TwoFilteredQueriesCannotBeSubtractedToIsolateOneVolunteer) {
   for (int i = 0; i < 5; ++i) SubmitWho5(i, 3, "group");
   SubmitWho5(5, 0, "one_to_one");
+  EndThisMonth();
   v1::GetAggregatesResponse total;
   v1::GetAggregatesResponse by_kind;
   ASSERT_TRUE(Aggregates(WithKey(aggregates_key_), false, &total).ok());
@@ -224,6 +233,48 @@ TEST_F(PartnerApiTest, TwoFilteredQueriesCannotBeSubtractedToIsolateOneVolunteer
   EXPECT_DOUBLE_EQ(month.mean(), kinds["group"].mean());
 }
 
+// A figure of a running period would change with each check-in, and two readings apart would
+// give away the score of whoever checked in between: only ended periods are published, and a
+// range ending anywhere in a period covers the whole of it.
+TEST_F(PartnerApiTest, AggregatesPublishEndedPeriodsOnlySoReadingsDoNotChange) {
+  for (int i = 0; i < 5; ++i) SubmitWho5(i, 3);
+  v1::GetAggregatesResponse running;
+  ASSERT_TRUE(Aggregates(WithKey(aggregates_key_), false, &running).ok());
+  ASSERT_EQ(running.cells_size(), 12);
+  absl::CivilMonth this_month(absl::ToCivilSecond(server_.clock().Now(), absl::UTCTimeZone()));
+  EXPECT_LT(running.cells(11).period_start_time().seconds(),
+            absl::ToUnixSeconds(absl::FromCivil(this_month, absl::UTCTimeZone())));
+  EXPECT_TRUE(running.cells(11).suppressed());
+
+  EndThisMonth();
+  v1::GetAggregatesResponse ended;
+  ASSERT_TRUE(Aggregates(WithKey(aggregates_key_), false, &ended).ok());
+  ASSERT_EQ(ended.cells_size(), 12);
+  EXPECT_EQ(ended.cells(11).volunteer_count(), 5);
+  SubmitWho5(5, 0);  // in the new month
+  v1::GetAggregatesResponse later;
+  ASSERT_TRUE(Aggregates(WithKey(aggregates_key_), false, &later).ok());
+  EXPECT_EQ(later.SerializeAsString(), ended.SerializeAsString());
+
+  // Ranges ending a day apart inside the ended month: the same whole month.
+  auto ending = [&](absl::Time end) {
+    v1::GetAggregatesRequest request;
+    request.set_scale_id("who5");
+    request.set_period(v1::AGGREGATE_PERIOD_MONTH);
+    *request.mutable_start_time() = TimestampToProto(absl::FromCivil(this_month, absl::UTCTimeZone()));
+    *request.mutable_end_time() = TimestampToProto(end);
+    v1::GetAggregatesResponse response;
+    EXPECT_TRUE(server_.stub().GetAggregates(WithKey(aggregates_key_).get(), request, &response).ok());
+    return response;
+  };
+  absl::Time first_day_end = absl::FromCivil(absl::CivilDay(this_month) + 1, absl::UTCTimeZone());
+  v1::GetAggregatesResponse to_first_day = ending(first_day_end);
+  v1::GetAggregatesResponse to_second_day = ending(first_day_end + absl::Hours(24));
+  ASSERT_EQ(to_first_day.cells_size(), 1);
+  EXPECT_EQ(to_first_day.cells(0).volunteer_count(), 5);
+  EXPECT_EQ(to_first_day.SerializeAsString(), to_second_day.SerializeAsString());
+}
+
 TEST_F(PartnerApiTest, AggregatesRejectBadQueries) {
   v1::GetAggregatesRequest request;
   v1::GetAggregatesResponse response;
@@ -236,6 +287,19 @@ TEST_F(PartnerApiTest, AggregatesRejectBadQueries) {
   request.set_period(static_cast<v1::AggregatePeriod>(7));
   status = server_.stub().GetAggregates(WithKey(aggregates_key_).get(), request, &response);
   EXPECT_THAT(status.error_message(), HasSubstr("period"));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  request.set_period(v1::AGGREGATE_PERIOD_MONTH);
+  SetKnownTime(absl::FromUnixSeconds(1'700'000'000), [&] { return request.mutable_start_time(); });
+  SetKnownTime(absl::FromUnixSeconds(1'700'000'000) + absl::Hours(24 * 365 * 4),
+               [&] { return request.mutable_end_time(); });
+  status = server_.stub().GetAggregates(WithKey(aggregates_key_).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("start_time"));
+  request.set_scale_id("who6");
+  status = server_.stub().GetAggregates(WithKey(aggregates_key_).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("scale_id"));
+  request.set_scale_id("who5");
   request.set_period(v1::AGGREGATE_PERIOD_WEEK);
   SetKnownTime(absl::FromUnixSeconds(2'000'000'000), [&] { return request.mutable_start_time(); });
   SetKnownTime(absl::FromUnixSeconds(1'900'000'000), [&] { return request.mutable_end_time(); });
@@ -290,6 +354,32 @@ TEST_F(PartnerApiTest, ExportHoldsConsentingVolunteersDeidentifiedPerKey) {
   // Withdrawing consent removes the volunteer's check-ins from later exports.
   SetResearchConsent(2, false);
   EXPECT_EQ(ExportAll(exports_key_, 200).size(), 2u * (kVolunteers - 2));
+}
+
+TEST_F(PartnerApiTest, ExportRejectsBadPagingNamingTheField) {
+  for (int i = 0; i < 3; ++i) SubmitWho5(i, 3);
+  v1::ExportCheckinsRequest request;
+  v1::ExportCheckinsResponse response;
+  request.set_page_size(-1);
+  grpc::Status status =
+      server_.stub().ExportCheckins(WithKey(exports_key_).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("page_size"));
+
+  request.set_page_size(1);
+  ASSERT_TRUE(server_.stub().ExportCheckins(WithKey(exports_key_).get(), request, &response).ok());
+  ASSERT_FALSE(response.next_page_token().empty());
+  std::string token = response.next_page_token();
+  std::string altered = token;
+  altered[altered.size() / 2] = altered[altered.size() / 2] == 'A' ? 'B' : 'A';
+  // Altered, or another key's: positions are pseudonyms of one key.
+  for (const auto& [key, page_token] :
+       {std::make_pair(exports_key_, altered), std::make_pair(other_exports_key_, token)}) {
+    request.set_page_token(page_token);
+    status = server_.stub().ExportCheckins(WithKey(key).get(), request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("page_token"));
+  }
 }
 
 TEST_F(PartnerApiTest, ExportFiltersByDayAndNeverByTimeOfDay) {

@@ -88,6 +88,17 @@ TEST(CredentialTest, OnlyPrintableAsciiIsPassedOn) {
   EXPECT_FALSE(IsPrintableAscii(std::string("a\0b", 3)));
 }
 
+TEST(IfNoneMatchTest, MatchesAnyListedTagWeaklyOrStar) {
+  const std::string tag = "\"0123abcd\"";
+  EXPECT_TRUE(IfNoneMatchMatches(tag, tag));
+  EXPECT_TRUE(IfNoneMatchMatches("W/\"0123abcd\"", tag));
+  EXPECT_TRUE(IfNoneMatchMatches("\"other\", W/\"0123abcd\"", tag));
+  EXPECT_TRUE(IfNoneMatchMatches(" * ", tag));
+  EXPECT_FALSE(IfNoneMatchMatches("", tag));
+  EXPECT_FALSE(IfNoneMatchMatches("\"other\"", tag));
+  EXPECT_FALSE(IfNoneMatchMatches("0123abcd", tag));  // unquoted: not the tag
+}
+
 TEST(GatewayConfigTest, DefaultsAndErrorsNamingTheSetting) {
   auto defaults = LoadGatewayConfig({});
   ASSERT_TRUE(defaults.ok()) << defaults.status();

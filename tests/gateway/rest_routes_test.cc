@@ -156,31 +156,31 @@ TEST(FhirTest, ErrorsAreOperationOutcomesWithTheirHttpStatus) {
 }
 
 TEST(RestRoutesTest, MatchesOnlyItsPaths) {
-  RestSettings settings;
-  EXPECT_FALSE(MatchRestRoute("/", "", absl::Now(), settings).has_value());
-  EXPECT_FALSE(MatchRestRoute("/fhir/r4", "", absl::Now(), settings).has_value());
-  EXPECT_FALSE(MatchRestRoute("/calendar/abc", "", absl::Now(), settings).has_value());
-  auto metadata = MatchRestRoute("/fhir/r4/metadata", "", Utc(2026, 12, 2), settings);
+  const std::string relative;  // no PEERWELL_PUBLIC_URL
+  EXPECT_FALSE(MatchRestRoute("/", "", absl::Now(), relative).has_value());
+  EXPECT_FALSE(MatchRestRoute("/fhir/r4", "", absl::Now(), relative).has_value());
+  EXPECT_FALSE(MatchRestRoute("/calendar/abc", "", absl::Now(), relative).has_value());
+  auto metadata = MatchRestRoute("/fhir/r4/metadata", "", Utc(2026, 12, 2), relative);
   ASSERT_TRUE(metadata.has_value() && metadata->answer.has_value());
   Json statement = Json::parse(metadata->answer->body);
   EXPECT_EQ(statement["resourceType"], "CapabilityStatement");
   EXPECT_EQ(statement["date"], "2026-12-02");
-  auto search = MatchRestRoute("/fhir/r4/QuestionnaireResponse", "_count=2", absl::Now(), settings);
+  auto search = MatchRestRoute("/fhir/r4/QuestionnaireResponse", "_count=2", absl::Now(), relative);
   ASSERT_TRUE(search.has_value());
   EXPECT_FALSE(search->answer.has_value());
   EXPECT_EQ(search->rpc, "/peerwell.checkin.v1.CheckinService/ExportCheckins");
   EXPECT_TRUE(search->forwards_credentials);
-  auto bad = MatchRestRoute("/fhir/r4/QuestionnaireResponse", "_count=x", absl::Now(), settings);
+  auto bad = MatchRestRoute("/fhir/r4/QuestionnaireResponse", "_count=x", absl::Now(), relative);
   ASSERT_TRUE(bad->answer.has_value());
   EXPECT_EQ(bad->answer->status, 400);
-  auto other = MatchRestRoute("/fhir/r4/Patient", "", absl::Now(), settings);
+  auto other = MatchRestRoute("/fhir/r4/Patient", "", absl::Now(), relative);
   EXPECT_EQ(other->answer->status, 404);
 }
 
 TEST(RestRoutesTest, TheNextLinkRepeatsTheSearchWithThePublicUrl) {
-  RestSettings settings{"https://peerwell.example.org"};
+  const std::string absolute = "https://peerwell.example.org";
   auto search = MatchRestRoute("/fhir/r4/QuestionnaireResponse",
-                               "_lastUpdated=ge2026-11-01&_page=old", absl::Now(), settings);
+                               "_lastUpdated=ge2026-11-01&_page=old", absl::Now(), absolute);
   ASSERT_TRUE(search.has_value());
   checkin::v1::ExportCheckinsResponse response;
   response.set_next_page_token("tok/en=");

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -64,16 +65,18 @@ class WebhooksFlowTest : public ::testing::Test {
     EXPECT_TRUE(started.ok()) << started.status();
     if (!started.ok()) return nullptr;
     last_address_ = started->address;
+    last_metrics_port_ = started->metrics_port;
     if (binary == PEERWELL_DIRECTORY_BINARY) directory_addr_ = started->address;
     return std::move(started->process);
   }
 
-  // Receivers listen on loopback over plain http: allowed here as on a closed network. Retries
-  // come 200-400 ms apart instead of 5-10 s, and an attempt is given up after a second.
-  void StartWebhooksReplica() {
+  // Receivers listen on loopback over plain http: allowed here as on a closed network (unless
+  // `allow_private` is false, as in production). Retries come 200-400 ms apart instead of
+  // 5-10 s, and an attempt is given up after a second.
+  void StartWebhooksReplica(bool allow_private = true) {
     webhooks_.push_back(Start(PEERWELL_WEBHOOKS_BINARY,
                               {{"PEERWELL_DIRECTORY_ADDR", directory_addr_},
-                               {"PEERWELL_WEBHOOK_ALLOW_PRIVATE", "true"},
+                               {"PEERWELL_WEBHOOK_ALLOW_PRIVATE", allow_private ? "true" : "false"},
                                {"PEERWELL_WEBHOOK_RETRY_BASE", "200ms"},
                                {"PEERWELL_WEBHOOK_TIMEOUT", "1s"}}));
     webhook_stubs_.push_back(wv1::WebhookService::NewStub(Channel(last_address_)));
@@ -179,6 +182,7 @@ class WebhooksFlowTest : public ::testing::Test {
 
   peerwell::testing::RedisServer redis_;
   std::string directory_addr_, last_address_;
+  int last_metrics_port_ = 0;
   std::unique_ptr<ServerProcess> directory_, checkin_, alerts_;
   std::vector<std::unique_ptr<ServerProcess>> webhooks_;
   std::unique_ptr<dv1::DirectoryService::Stub> directory_stub_;
@@ -291,6 +295,18 @@ TEST_F(WebhooksFlowTest, OnlyKeysWithTheScopeManageWebhooksAndEachSeesOnlyItsOwn
   invalid("ftp://partner.example/hook", "alert.resolved", "url");
   invalid("https://user:pw@partner.example/hook", "alert.resolved", "url");
   invalid("https://partner.example/hook", "alert.deleted", "event_types");
+  // Where the operator has not allowed them, addresses inside are refused, as is plain http.
+  StartWebhooksReplica(/*allow_private=*/false);
+  for (const std::string url : {"https://127.0.0.1/hook", "https://10.1.2.3/hook",
+                                "https://[::ffff:169.254.169.254]/latest", "https://localhost/",
+                                "http://partner.example/hook"}) {
+    wv1::CreateWebhookRequest inside;
+    inside.set_url(url);
+    inside.add_event_types("alert.resolved");
+    grpc::Status status = webhook_stubs_.back()->CreateWebhook(WithKey(key).get(), inside, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << url;
+    EXPECT_THAT(status.error_message(), ::testing::StartsWith("url")) << url;
+  }
   wv1::ListWebhooksResponse listed;
   ASSERT_TRUE(webhook_stubs_[0]->ListWebhooks(WithKey(key).get(), {}, &listed).ok());
   EXPECT_EQ(listed.webhooks_size(), 0);  // nothing stored from bad input
@@ -378,6 +394,18 @@ TEST_F(WebhooksFlowTest, AReplicaKilledMidDeliveryLosesNoEvent) {
     for (const auto& delivery : log) delivered += delivery.http_status() == 200;
     return delivered == 2;
   }));
+}
+
+// The suite's own alerting rules watch every consumer group's backlog, this service's too.
+TEST_F(WebhooksFlowTest, ItsConsumerGroupsBacklogsAreGauges) {
+  std::string metrics;
+  EXPECT_TRUE(WaitFor([&] {
+    metrics = peerwell::testing::HttpGet(last_metrics_port_, "/metrics");
+    return absl::StrContains(metrics, "peerwell_event_consumer_pending{group=\"webhooks\","
+                                      "stream=\"pw:events:alerts\"}") &&
+           absl::StrContains(metrics, "peerwell_event_consumer_lag{group=\"webhooks\","
+                                      "stream=\"pw:events:directory\"}");
+  })) << metrics;
 }
 
 TEST_F(WebhooksFlowTest, TwoReplicasSendEachEventOnce) {

@@ -917,6 +917,12 @@ TEST_F(SupervisionApiTest, ACalendarFeedServesItsPersonsCalendarToItsTokenAloneU
   ASSERT_TRUE(
       server_.stub().ExportCalendar(As(Volunteer(vera_)).get(), export_request, &exported).ok());
   EXPECT_EQ(ics, exported.ics());
+  // Read again later with nothing changed, the same bytes: the gateway's ETag then holds and a
+  // calendar application's poll is answered 304 (DTSTAMP is each session's last change).
+  server_.clock().Advance(absl::Minutes(7));
+  std::string again;
+  ASSERT_TRUE(FetchFeed(token, &again).ok());
+  EXPECT_EQ(again, ics);
 
   // One character changed anywhere, or no token shape at all: NOT_FOUND, never INVALID_ARGUMENT.
   for (size_t at : {token.size() - 1, token.size() / 2, size_t{5}}) {

@@ -843,6 +843,22 @@ TEST_F(PeerwellctlTest, PartnerCommandsRunWithAnApiKeyAndItsScopes) {
   EXPECT_EQ(not_a_key.exit_code, 2) << not_a_key.output;
   CtlRun both = Ctl({"--api-key", key, "--as", team.coordinator, "partner", "aggregates", "who5"});
   EXPECT_EQ(both.exit_code, 2) << both.output;
+
+  // The key from the environment; weeks, by session kind (none ended yet: only the header), and
+  // an export from the day after tomorrow, which holds nothing.
+  CtlRun weekly = Ctl({"partner", "aggregates", "who5", "--period", "week", "--by-session-kind"},
+                      true, {{"PEERWELL_API_KEY", key}});
+  ASSERT_EQ(weekly.exit_code, 0) << weekly.output;
+  EXPECT_THAT(weekly.output, HasSubstr("SESSION KIND"));
+  CtlRun bad_period = Ctl({"--api-key", key, "partner", "aggregates", "who5", "--period", "day"});
+  EXPECT_EQ(bad_period.exit_code, 2) << bad_period.output;
+  EXPECT_THAT(bad_period.output, HasSubstr("--period"));
+  std::string day_after = absl::FormatTime(absl::RFC3339_sec, absl::Now() + absl::Hours(48),
+                                           absl::UTCTimeZone());
+  CtlRun later =
+      Ctl({"--api-key", key, "partner", "export", "--output", path, "--since", day_after});
+  ASSERT_EQ(later.exit_code, 0) << later.output;
+  EXPECT_THAT(later.output, HasSubstr("wrote 0 check-ins"));
 }
 
 TEST_F(PeerwellctlTest, PartnerWebhooksAreCreatedListedLoggedAndDeleted) {

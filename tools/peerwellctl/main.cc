@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "services/common/api_key_secret.h"
 #include "tools/peerwellctl/args.h"
 #include "tools/peerwellctl/command.h"
@@ -214,6 +215,21 @@ bool IsGroup(absl::string_view word) {
   return false;
 }
 
+// The words that may follow `group`, in help order: "create, list or revoke".
+std::string SubcommandWords(absl::string_view group) {
+  std::vector<std::string> words;
+  for (const Command& command : AllCommands()) {
+    absl::string_view rest = command.name;
+    if (!absl::ConsumePrefix(&rest, absl::StrCat(group, " "))) continue;
+    std::string word(rest.substr(0, rest.find(' ')));
+    if (std::find(words.begin(), words.end(), word) == words.end()) words.push_back(word);
+  }
+  if (words.size() < 2) return absl::StrJoin(words, "");
+  std::string last = words.back();
+  words.pop_back();
+  return absl::StrCat(absl::StrJoin(words, ", "), " or ", last);
+}
+
 size_t WordCount(const Command& command) {
   return std::vector<std::string>(absl::StrSplit(command.name, ' ')).size();
 }
@@ -283,8 +299,8 @@ absl::StatusOr<std::string> ResolveToken(const ParsedArgs& global, absl::Duratio
   int given = global.Has("as") + global.Has("token") + global.Has("api-key");
   if (given > 1) return UsageError("give one of --token, --as and --api-key");
   if (auto key = global.Get("api-key")) {
-    if (!absl::StartsWith(*key, kApiKeySecret.prefix)) {
-      return UsageError("--api-key: not an API key (they start pwk_)");
+    if (!ParseSecret(kApiKeySecret, *key).has_value()) {
+      return UsageError("--api-key: not an API key (they look like pwk_<org>_<id>_<secret>)");
     }
     return *key;
   }
@@ -332,20 +348,29 @@ int Run(const std::vector<std::string>& argv) {
   }
   if (rest.front() == "help") return ShowHelp({rest.begin() + 1, rest.end()});
 
+  // `group` named by rest's first `words` words: its help, or what is missing after it.
+  auto group_usage = [&](const std::string& group, size_t words) {
+    if (help) {
+      std::cout << GroupHelp(group);
+      return kExitOk;
+    }
+    std::string problem = rest.size() > words
+                              ? absl::StrCat("unknown ", group, " subcommand '", rest[words], "'")
+                              : absl::StrCat("'", group, "' needs a subcommand: ",
+                                             SubcommandWords(group));
+    return ReportUsageError(problem, group);
+  };
   const Command* command = FindCommand(rest);
   if (command == nullptr) {
     const std::string& word = rest.front();
-    if (IsGroup(word)) {
-      if (help) {
-        std::cout << GroupHelp(word);
-        return kExitOk;
-      }
-      std::string problem = rest.size() > 1
-                                ? absl::StrCat("unknown ", word, " subcommand '", rest[1], "'")
-                                : absl::StrCat("'", word, "' needs a subcommand");
-      return ReportUsageError(problem, word);
-    }
+    if (IsGroup(word)) return group_usage(word, 1);
     return ReportUsageError(absl::StrCat("unknown command '", word, "'"), "");
+  }
+  // A command whose name also begins a group ("supervision calendar" and "supervision calendar
+  // feed ..."): a next word that continues to the group names the group, not an argument.
+  if (size_t words = WordCount(*command); rest.size() > words) {
+    std::string group = absl::StrCat(command->name, " ", rest[words]);
+    if (IsGroup(group)) return group_usage(group, words + 1);
   }
   if (help) {
     std::cout << CommandHelp(*command);

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "services/common/proto_time.h"
 #include "services/gateway/fhir.h"
+#include "services/webhooks/webhooks.h"
 #include "tools/peerwellctl/checkin_format.h"
 #include "tools/peerwellctl/command.h"
 #include "tools/peerwellctl/command_support.h"
@@ -100,10 +101,8 @@ absl::Status RunPartnerWebhookCreate(Context& context, const ParsedArgs& args) {
   webhooks_v1::CreateWebhookRequest request;
   request.set_url(args.positionals()[0]);
   std::vector<std::string> events = args.GetAll("event");
-  if (events.empty()) {
-    events = {"alert.triggered", "alert.updated", "alert.acknowledged", "alert.escalated",
-              "alert.resolved"};
-  }
+  if (events.empty()) events.assign(std::begin(webhooks::kAlertEventTypes),
+                                    std::end(webhooks::kAlertEventTypes));
   for (const std::string& event : events) request.add_event_types(event);
   auto response = context.webhooks.Call(&WebhookStub::CreateWebhook, request, context.token);
   if (!response.ok()) return response.status();

@@ -2,7 +2,6 @@
 
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -14,10 +13,9 @@ namespace peerwell::ctl {
 
 absl::StatusOr<checkin_v1::AggregatePeriod> ParseAggregatePeriod(absl::string_view flag,
                                                                  absl::string_view text) {
-  std::string word = absl::AsciiStrToLower(text);
-  if (word == "month" || word == "aggregate_period_month") return checkin_v1::AGGREGATE_PERIOD_MONTH;
-  if (word == "week" || word == "aggregate_period_week") return checkin_v1::AGGREGATE_PERIOD_WEEK;
-  return UsageError(absl::StrCat("--", flag, ": expected month or week, got '", text, "'"));
+  static constexpr EnumName<checkin_v1::AggregatePeriod> kPeriods[] = {
+      {"month", checkin_v1::AGGREGATE_PERIOD_MONTH}, {"week", checkin_v1::AGGREGATE_PERIOD_WEEK}};
+  return ParseWord(kPeriods, "aggregate-period-", flag, text);
 }
 
 std::string AggregatesTable(const checkin_v1::GetAggregatesResponse& response, bool by_kind) {

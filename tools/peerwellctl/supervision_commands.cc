@@ -426,10 +426,6 @@ absl::Status RunSupervisionPolicySet(Context& context, const ParsedArgs& args) {
 }
 
 absl::Status RunSupervisionCalendar(Context& context, const ParsedArgs& args) {
-  if (PositionalOr(args, 0) == "feed") {
-    // Not a person: `supervision calendar feed` without one of its subcommands.
-    return UsageError("'supervision calendar feed' needs a subcommand: create, list or revoke");
-  }
   supervision_v1::ExportCalendarRequest request;
   request.set_person_id(PositionalOr(args, 0));
   auto response = context.supervision.Call(&Stub::ExportCalendar, request, context.token);

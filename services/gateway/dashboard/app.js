@@ -640,13 +640,12 @@ function calendarFeeds() {
   const list = h("div", {}, h("p", {}, "Loading…"));
   let feeds = [];
   let shownFeedId = "";  // the feed whose link `fresh` shows
-  let creating = false;
 
+  // Disabled while the listing loads and while a feed is being made.
   const create = h("button", {
     type: "button",
     onclick: async () => {
-      if (creating) return;
-      creating = true;
+      create.disabled = true;
       feedback.textContent = "";
       notice.textContent = "";
       try {
@@ -657,10 +656,11 @@ function calendarFeeds() {
       } catch (error) {
         feedback.textContent = `Could not create a calendar feed: ${error.message}`;
       } finally {
-        creating = false;
+        create.disabled = false;
       }
     },
   }, "Create calendar feed");
+  create.disabled = true;
 
   function showLink(feedId, url) {
     shownFeedId = feedId;
@@ -765,13 +765,12 @@ function calendarFeeds() {
 
   (async () => {
     try {
-      const { feeds: listed = [] } = await call(SUPERVISION, "ListCalendarFeeds", {});
-      // A feed made while the listing was on its way stays (oldest first, as listed).
-      const known = new Set(listed.map((feed) => feed.feedId));
-      feeds = [...listed, ...feeds.filter((feed) => !known.has(feed.feedId))];
+      ({ feeds = [] } = await call(SUPERVISION, "ListCalendarFeeds", {}));
       renderList();
     } catch (error) {
       list.replaceChildren(errorText(error));
+    } finally {
+      create.disabled = false;
     }
   })();
 
@@ -829,8 +828,8 @@ const SCORE_BAND_WORDS = {
   low: "low", moderate: "moderate", high: "high", severe: "severe",
 };
 
-// GetAggregates as partners see it: the volunteers who agreed to research export, with every
-// group of fewer than 5 hidden, so that no one can be recognised.
+// GetAggregates as partners see it: the volunteers who agreed to research export, periods that
+// have ended, with every group of fewer than 5 hidden, so that no one can be recognised.
 function aggregates() {
   const scale = h("select", { id: "aggregate-scale" },
     AGGREGATE_SCALES.map(([id, words]) => h("option", { value: id }, words)));
