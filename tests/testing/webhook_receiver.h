@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,14 +19,17 @@ namespace peerwell::testing {
 // A partner's webhook receiver on 127.0.0.1, one connection at a time: answers the n-th request
 // with the n-th of `statuses` (the last one for every request after), and keeps what it was sent.
 // A status of kHold reads the request and never answers: the connection stays open until the
-// sender gives up or dies.
+// sender gives up or dies. `on_request`, when given, sees each request as it arrives (on the
+// receiver's thread).
 class TestReceiver {
  public:
   static constexpr int kHold = 0;
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
-  explicit TestReceiver(std::vector<int> statuses)
+  explicit TestReceiver(std::vector<int> statuses,
+                        std::function<void(const Request&)> on_request = nullptr)
       : statuses_(std::move(statuses)),
+        on_request_(std::move(on_request)),
         acceptor_(io_, {boost::asio::ip::tcp::v4(), 0}) {
     thread_ = std::thread([this] { Serve(); });
   }
@@ -60,6 +64,7 @@ class TestReceiver {
       Request request;
       http::read(socket, buffer, request, error);
       if (error) continue;
+      if (on_request_) on_request_(request);
       {
         absl::MutexLock lock(&mu_);
         requests_.push_back(request);
@@ -78,6 +83,7 @@ class TestReceiver {
   }
 
   std::vector<int> statuses_;
+  std::function<void(const Request&)> on_request_;
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::thread thread_;

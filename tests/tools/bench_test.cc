@@ -213,6 +213,23 @@ TEST(BenchTest, StartsItsOwnSuiteAndTimesCheckinsUntilTheirAlertsArrive) {
   }
 }
 
+// Every incident's alert event reaches the partner's receiver in the tool, once.
+TEST(BenchTest, StartsItsOwnSuiteAndTimesIncidentsUntilTheirWebhooksArrive) {
+  BenchRun run = Bench({"--scenario=incident-to-webhook", "--start_suite", "--rate=50",
+                        "--calls=40", "--warmup=200ms", "--organisations=2", "--volunteers=5",
+                        "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  Fanout deliveries = FanoutOf(run.output);
+  EXPECT_EQ(deliveries.posts, 40) << run.output;
+  EXPECT_EQ(deliveries.post_errors, 0) << run.output;
+  // Events of incidents due in the warm-up (10 at most) may occur inside the measured window.
+  EXPECT_GE(deliveries.deliveries, 40) << run.output;
+  EXPECT_LE(deliveries.deliveries, 50) << run.output;
+  EXPECT_EQ(deliveries.delivery_errors, 0) << run.output;
+  EXPECT_THAT(run.output, ::testing::HasSubstr("0 of them not a WebhookEvent"));
+  EXPECT_THAT(run.output, ::testing::HasSubstr("\"name\":\"webhooks\""));
+}
+
 TEST(BenchTest, StartsItsOwnSuiteAndProposesSlotsFromAPoolOfSupervisors) {
   // A small pool, so that preparing it takes seconds: eight supervisors (three time zones, one on
   // leave), their 8-12 volunteers each, four weeks of bookings.

@@ -227,6 +227,22 @@ TEST_F(PeerwellctlTest, SeedsTheDemoOrganisationOnceAndListsItsPeople) {
   ASSERT_EQ(list.exit_code, 0) << list.output;
   EXPECT_EQ(std::count(list.output.begin(), list.output.end(), '\n'), 1 + 9) << list.output;
   EXPECT_THAT(list.output, HasSubstr("volunteer"));
+
+  // One partner key with every scope, its secret shown by the first seed only.
+  std::string key_marker = "\"partnerApiKey\":\"";
+  size_t key_at = seed.output.find(key_marker);
+  ASSERT_NE(key_at, std::string::npos) << seed.output;
+  std::string key = seed.output.substr(key_at + key_marker.size());
+  key = key.substr(0, key.find('"'));
+  EXPECT_THAT(again.output, HasSubstr("\"partnerApiKey\":null"));
+  CtlRun keys = Ctl({"--token", token, "apikey", "list"});
+  ASSERT_EQ(keys.exit_code, 0) << keys.output;
+  EXPECT_EQ(std::count(keys.output.begin(), keys.output.end(), '\n'), 1 + 1) << keys.output;
+  EXPECT_THAT(keys.output, HasSubstr("Demo research partner"));
+  StartWebhooks();
+  CtlRun webhooks = Ctl({"--api-key", key, "partner", "webhook", "list"});
+  EXPECT_EQ(webhooks.exit_code, 0) << webhooks.output;
+  EXPECT_THAT(webhooks.output, HasSubstr("no webhooks"));
 }
 
 TEST_F(PeerwellctlTest, ExitCodesTellUsageFromServiceErrors) {

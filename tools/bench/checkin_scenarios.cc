@@ -262,8 +262,7 @@ class CheckinToAlertScenario final : public Scenario {
 
 absl::StatusOr<std::unique_ptr<Scenario>> MakeSubmitCheckinScenario(
     const ScenarioContext& context) {
-  auto organisations = CreateOrganisations(context, context.organisations, context.volunteers,
-                                           /*consent_to_monitoring=*/false);
+  auto organisations = CreateOrganisations(context, context.organisations, context.volunteers);
   if (!organisations.ok()) return organisations.status();
   return std::make_unique<SubmitCheckinScenario>(*std::move(organisations), context);
 }
@@ -271,7 +270,7 @@ absl::StatusOr<std::unique_ptr<Scenario>> MakeSubmitCheckinScenario(
 absl::StatusOr<std::unique_ptr<Scenario>> MakeCheckinToAlertScenario(
     const ScenarioContext& context) {
   auto organisations = CreateOrganisations(context, context.organisations, context.volunteers,
-                                           /*consent_to_monitoring=*/true);
+                                           {.risk_monitoring = true});
   if (!organisations.ok()) return organisations.status();
   auto scenario = std::make_unique<CheckinToAlertScenario>(*std::move(organisations), context);
   if (auto status = scenario->Start(); !status.ok()) return status;

@@ -208,8 +208,7 @@ absl::StatusOr<std::unique_ptr<Scenario>> MakeGatewayGetPersonScenario(
     return absl::InvalidArgumentError(absl::StrCat(
         "--gateway_addr: expected a numeric host:port, got '", context.gateway_addr, "'"));
   }
-  auto organisations = CreateOrganisations(context, 1, context.volunteers,
-                                           /*consent_to_monitoring=*/false);
+  auto organisations = CreateOrganisations(context, 1, context.volunteers);
   if (!organisations.ok()) return organisations.status();
   return std::make_unique<GatewayGetPersonScenario>(
       tcp::endpoint(address, static_cast<unsigned short>(port)), context.gateway_addr,

@@ -132,6 +132,8 @@ int Main(int argc, char** argv) {
       {"supervision_addr", "PEERWELL_SUPERVISION_ADDR", "127.0.0.1:50054",
        "running supervision service"},
       {"network_addr", "PEERWELL_NETWORK_ADDR", "127.0.0.1:50055", "running network service"},
+      {"webhooks_addr", "PEERWELL_WEBHOOKS_ADDR", "127.0.0.1:50056",
+       "running webhooks service (with PEERWELL_WEBHOOK_ALLOW_PRIVATE=true for incident-to-webhook)"},
       {"gateway_addr", "PEERWELL_BENCH_GATEWAY_ADDR", "127.0.0.1:8080",
        "running gateway (numeric host:port of its HTTP server)"},
       {"jwt_secret", "PEERWELL_JWT_SECRET", "", "the running services' signing secret"},
@@ -197,6 +199,8 @@ int Main(int argc, char** argv) {
         s["service_binaries"].empty() ? DefaultServiceBinaries() : s["service_binaries"];
     peerwell::testing::SuiteOptions options;
     options.binaries = binaries;
+    // The tool's own webhook receiver is on loopback.
+    options.env = {{"PEERWELL_WEBHOOK_ALLOW_PRIVATE", "true"}};
     auto started = LocalSuite::Start(options);
     if (!started.ok()) {
       std::cerr << "peerwell-bench: cannot start the suite: " << started.status().message() << "\n";
@@ -212,6 +216,7 @@ int Main(int argc, char** argv) {
     if (!suite->replicas("network").empty()) {
       context.network_addr = suite->service("network").address;
     }
+    context.webhooks_addr = suite->service("webhooks").address;
     context.gateway_addr = suite->service("gateway").address;
     context.jwt_secret = suite->jwt_secret();
   } else if (spec->needs_services) {
@@ -226,6 +231,7 @@ int Main(int argc, char** argv) {
     context.alerts_addr = s["alerts_addr"];
     context.supervision_addr = s["supervision_addr"];
     context.network_addr = s["network_addr"];
+    context.webhooks_addr = s["webhooks_addr"];
     context.gateway_addr = s["gateway_addr"];
     context.jwt_secret = *secret;
   }

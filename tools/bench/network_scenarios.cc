@@ -330,8 +330,7 @@ absl::StatusOr<std::unique_ptr<Scenario>> MakePostFanoutScenario(const ScenarioC
   if (context.network_addr.empty()) {
     return absl::FailedPreconditionError("post-fanout needs a network service");
   }
-  auto organisations = CreateOrganisations(context, 1, context.subscribers,
-                                           /*consent_to_monitoring=*/false);
+  auto organisations = CreateOrganisations(context, 1, context.subscribers);
   if (!organisations.ok()) return organisations.status();
   BenchOrganisation& organisation = organisations->front();
 

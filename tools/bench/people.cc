@@ -16,7 +16,7 @@ namespace dv1 = ::peerwell::directory::v1;
 absl::StatusOr<std::vector<BenchOrganisation>> CreateOrganisations(const ScenarioContext& context,
                                                                    int organisations,
                                                                    int volunteers,
-                                                                   bool consent_to_monitoring) {
+                                                                   BenchConsent consent) {
   auto directory = dv1::DirectoryService::NewStub(ServiceChannel(context.directory_addr));
   auto call = [](const std::string& token) {
     auto client_context = std::make_unique<grpc::ClientContext>();
@@ -58,11 +58,12 @@ absl::StatusOr<std::vector<BenchOrganisation>> CreateOrganisations(const Scenari
       status = directory->CreatePerson(call(coordinator_token).get(), person, &volunteer);
       if (!status.ok()) return failed("CreatePerson", status);
       std::string token = mint(CallerRole::kVolunteer, volunteer.person().person_id(), org_id);
-      if (consent_to_monitoring) {
-        dv1::SetConsentRequest consent;
-        consent.mutable_consent()->set_risk_monitoring(true);
+      if (consent.risk_monitoring || consent.research_export) {
+        dv1::SetConsentRequest given;
+        given.mutable_consent()->set_risk_monitoring(consent.risk_monitoring);
+        given.mutable_consent()->set_research_export(consent.research_export);
         dv1::SetConsentResponse set;
-        status = directory->SetConsent(call(token).get(), consent, &set);
+        status = directory->SetConsent(call(token).get(), given, &set);
         if (!status.ok()) return failed("SetConsent", status);
       }
       organisation.volunteers.push_back({volunteer.person().person_id(), "Bearer " + token});

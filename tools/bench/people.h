@@ -19,11 +19,17 @@ struct BenchOrganisation {
   std::vector<BenchVolunteer> volunteers;
 };
 
+// What every volunteer of a run agrees to (nothing unless a scenario needs it).
+struct BenchConsent {
+  bool risk_monitoring = false;
+  bool research_export = false;
+};
+
 // Creates `organisations` organisations of a run through the directory, as a client would: each
-// with its coordinator and `volunteers` volunteers, who consent to risk monitoring when asked.
+// with its coordinator and `volunteers` volunteers, who give `consent`.
 absl::StatusOr<std::vector<BenchOrganisation>> CreateOrganisations(const ScenarioContext& context,
                                                                    int organisations,
                                                                    int volunteers,
-                                                                   bool consent_to_monitoring);
+                                                                   BenchConsent consent = {});
 
 }  // namespace peerwell::bench

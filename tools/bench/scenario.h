@@ -19,6 +19,7 @@ struct ScenarioContext {
   std::string alerts_addr;
   std::string supervision_addr;
   std::string network_addr;
+  std::string webhooks_addr;
   std::string gateway_addr;  // host:port of its HTTP server
   std::string jwt_secret;
   int channels = 2;       // connections to the service under load
@@ -95,6 +96,10 @@ absl::StatusOr<std::unique_ptr<Scenario>> MakeProposeSlotsScenario(const Scenari
 
 // Scenarios of the peer network (network_scenarios.cc).
 absl::StatusOr<std::unique_ptr<Scenario>> MakePostFanoutScenario(const ScenarioContext& context);
+
+// Scenarios of partners' webhooks (webhooks_scenarios.cc).
+absl::StatusOr<std::unique_ptr<Scenario>> MakeIncidentToWebhookScenario(
+    const ScenarioContext& context);
 
 // Scenarios of the gateway, over HTTP (gateway_scenarios.cc).
 absl::StatusOr<std::unique_ptr<Scenario>> MakeGatewayGetPersonScenario(

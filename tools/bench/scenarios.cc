@@ -252,6 +252,11 @@ const std::vector<ScenarioSpec>& AllScenarios() {
        "call; 20 posts/s unless --rate says otherwise (--rate=0: saturation, --in_flight posts "
        "in flight)",
        true, MakePostFanoutScenario, 20},
+      {"incident-to-webhook",
+       "ReportCriticalIncident from volunteers of several organisations, each organisation with a "
+       "partner's webhook on a receiver inside the tool; each delivery timed from its alert "
+       "event until it arrives; 20 incidents/s unless --rate says otherwise",
+       true, MakeIncidentToWebhookScenario, 20},
       {"gateway-get-person",
        "GetPerson of the caller in JSON through the gateway over keep-alive HTTP/1.1 (one "
        "connection per call in flight): what HTTP, the Connect protocol's JSON and the second hop "

@@ -390,7 +390,38 @@ struct SeededDemo {
   std::vector<supervision_v1::Session> sessions;
   // By DemoChannel; nullopt when the peer network was not running and was skipped.
   std::optional<std::vector<network_v1::Channel>> channels;
+  // The demo partner's API key: its secret when this run made it; empty on a re-run, when the
+  // first seed showed it (the directory keeps only its hash).
+  v1::ApiKey partner_key;
+  std::string partner_key_secret;
 };
+
+constexpr absl::string_view kDemoPartnerName = "Demo research partner";
+constexpr const char* kDemoPartnerScopes[] = {"aggregates:read", "exports:read",
+                                              "webhooks:manage"};
+
+// A partner's API key with every scope, for trying `peerwellctl partner ...` and the partner API
+// (docs/PARTNERS.md) locally: made once, found by its name on a re-run.
+absl::Status SeedPartnerKey(Context& context, SeededDemo& demo) {
+  v1::ListApiKeysRequest list;
+  auto keys = FetchPages(context.directory, demo.coordinator_token, &Stub::ListApiKeys, list,
+                         /*all=*/true);
+  if (!keys.ok()) return InStep("listing the API keys", keys.status());
+  for (const v1::ApiKey& key : keys->api_keys()) {
+    if (key.display_name() == kDemoPartnerName && !key.has_revoke_time()) {
+      demo.partner_key = key;
+      return absl::OkStatus();
+    }
+  }
+  v1::CreateApiKeyRequest create;
+  create.set_display_name(std::string(kDemoPartnerName));
+  for (const char* scope : kDemoPartnerScopes) create.add_scopes(scope);
+  auto created = context.directory.Call(&Stub::CreateApiKey, create, demo.coordinator_token);
+  if (!created.ok()) return InStep("creating the partner's API key", created.status());
+  demo.partner_key = created->api_key();
+  demo.partner_key_secret = created->secret();
+  return absl::OkStatus();
+}
 
 // Imports every demo volunteer's history as the platform operator: an admin token with the demo
 // organisation as its org claim may name the volunteer and set submit_time (checkin.proto).
@@ -829,6 +860,7 @@ absl::StatusOr<SeededDemo> Seed(Context& context, const std::string& secret) {
     }
     demo.consents.push_back(consent->consent());
   }
+  if (auto status = SeedPartnerKey(context, demo); !status.ok()) return status;
 
   demo.supervisor_token = Mint(secret, v1::ROLE_SUPERVISOR, demo.supervisors[0].person_id(), org_id,
                                kPrintedTokenLifetime);
@@ -967,6 +999,13 @@ std::string HumanSummary(const SeededDemo& demo, absl::string_view gateway) {
   token("coordinator", demo.coordinator, demo.coordinator_token);
   token("supervisor", demo.supervisors[0], demo.supervisor_token);
   token("volunteer", demo.volunteers[0], demo.volunteer_token);
+  absl::StrAppend(&out, "\nA partner's API key (", kDemoPartnerName, ": ",
+                  absl::StrJoin(demo.partner_key.scopes(), ", "), "), for peerwellctl --api-key "
+                  "and docs/PARTNERS.md:\n",
+                  demo.partner_key_secret.empty()
+                      ? "  shown by the first seed only (the directory keeps just its hash); make "
+                        "another with: peerwellctl apikey create NAME --scope ...\n"
+                      : absl::StrCat(demo.partner_key_secret, "\n"));
   absl::StrAppend(&out, "\nThe dashboard in a browser, signed in (when the gateway runs at ", gateway,
                   "):\n  ", demo.supervisors[0].display_name(), ", supervisor:  ",
                   DashboardUrl(gateway, demo.supervisor_token), "\n  ",
@@ -1019,6 +1058,8 @@ absl::StatusOr<std::string> JsonSummary(const SeededDemo& demo) {
       "},\"tokens\":{\"coordinator\":", JsonString(demo.coordinator_token),
       ",\"supervisor\":", JsonString(demo.supervisor_token),
       ",\"volunteer\":", JsonString(demo.volunteer_token),
+      ",\"partnerApiKey\":",
+      demo.partner_key_secret.empty() ? "null" : JsonString(demo.partner_key_secret),
       ",\"expireTime\":", JsonString(JsonTime(demo.tokens_expire)), "},\"checkinsImported\":",
       demo.checkins_imported.has_value() ? absl::StrCat(*demo.checkins_imported) : "null",
       ",\"supervisionSessions\":[", absl::StrJoin(sessions, ","),
