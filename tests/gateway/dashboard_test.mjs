@@ -330,7 +330,7 @@ test("the coordinator sees the escalated alert first", async () => {
     await queue.getByRole("button", { name: "Dismiss" }).waitFor();
     await page.getByRole("heading", { name: "Alert policy" }).waitFor();
     await page.getByText("1 second", { exact: true }).waitFor();
-    // The organisation's wellbeing: the demo's five consenting volunteers show this month's
+    // The organisation's wellbeing: the demo's five consenting volunteers show an ended month's
     // WHO-5; a week with nobody is hidden, not shown as zero.
     const wellbeing = page.getByRole("region", { name: "Wellbeing across the organisation" });
     await wellbeing.getByRole("row", { name: /^\S+ \d{4} 5 \d+\.\d .*good [1-5]$/ }).first().waitFor();
