@@ -1,4 +1,4 @@
-# Writes OUTPUT, a C++ source defining peerwell::gateway::DashboardFiles() with every file under
+# Writes OUTPUT, a C++ source defining peerwell::gateway::WebFiles() with every file under
 # ROOT, each served at its path below ROOT with a content type from its extension.
 file(GLOB_RECURSE files RELATIVE ${ROOT} ${ROOT}/*)
 list(SORT files)
@@ -34,14 +34,14 @@ foreach(file IN LISTS files)
     "      {\"/${file}\", \"${type}\", absl::string_view(reinterpret_cast<const char*>(kFile${index}), ${size})},\n")
   math(EXPR index "${index} + 1")
 endforeach()
-file(WRITE ${OUTPUT}.tmp "// Generated from services/gateway/dashboard by embed_files.cmake.
+file(WRITE ${OUTPUT}.tmp "// Generated from services/gateway/web by embed_files.cmake.
 #include \"services/gateway/static_files.h\"
 
 namespace peerwell::gateway {
 namespace {
 ${arrays}}  // namespace
 
-const StaticFiles& DashboardFiles() {
+const StaticFiles& WebFiles() {
   static const auto* files = new StaticFiles({
 ${entries}  });
   return *files;

@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   }
   GatewayMetrics gateway_metrics(metrics.registry());
   Backends backends(*config);
-  HttpServer server(*config, backends, gateway_metrics, DashboardFiles());
+  HttpServer server(*config, backends, gateway_metrics, WebFiles());
   if (auto port = server.Start(); !port.ok()) {
     Log(Severity::kError, "cannot start", {Field("error", std::string(port.status().message()))});
     return 1;

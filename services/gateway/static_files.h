@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 
 namespace peerwell::gateway {
@@ -17,11 +18,15 @@ struct StaticFile {
 class StaticFiles {
  public:
   explicit StaticFiles(std::vector<StaticFile> files) : files_(std::move(files)) {}
-  // The file at `path`; "/" is "/index.html".
+  // The file at `path`; a folder's path ("/", "/volunteer/") is its index.html.
   const StaticFile* Find(absl::string_view path) const {
-    if (path == "/") path = "/index.html";
+    bool folder = absl::EndsWith(path, "/");
     for (const StaticFile& file : files_) {
-      if (file.path == path) return &file;
+      if (folder ? (absl::StartsWith(file.path, path) &&
+                    file.path.substr(path.size()) == "index.html")
+                 : file.path == path) {
+        return &file;
+      }
     }
     return nullptr;
   }
@@ -30,7 +35,7 @@ class StaticFiles {
   std::vector<StaticFile> files_;
 };
 
-// The dashboard (services/gateway/dashboard), embedded at build time.
-const StaticFiles& DashboardFiles();
+// The dashboard and the volunteers' app (services/gateway/web), embedded at build time.
+const StaticFiles& WebFiles();
 
 }  // namespace peerwell::gateway

@@ -52,24 +52,26 @@ export async function launchBrowser() {
 
 // A new context and page signed in as `token` the way a person follows a sign-in link: the
 // dashboard reads the token from the URL's fragment, which never reaches the server or its logs.
-// `baseUrl` puts something (a test's proxy) between the browser and the gateway.
+// `baseUrl` puts something (a test's proxy) between the browser and the gateway; `path` opens
+// another page than the dashboard ("/volunteer/", the volunteers' app).
 //
 // `forAxe: true` turns off the page's Content-Security-Policy. The gateway allows scripts from
 // its own origin only, so the inline script axeViolations() injects would be refused; but a
 // context without the policy would also hide what it exists to catch (an inline script or style
 // that real browsers block), so only contexts that run axe bypass it.
 export async function signIn(browser, token,
-                             { viewport = DESKTOP, forAxe = false, baseUrl = gatewayUrl() } = {}) {
+                             { viewport = DESKTOP, forAxe = false, baseUrl = gatewayUrl(),
+                               path = "/" } = {}) {
   const { width, height, deviceScaleFactor = 1, isMobile = false, hasTouch = false } = viewport;
   const context = await browser.newContext({
     viewport: { width, height }, deviceScaleFactor, isMobile, hasTouch, bypassCSP: forAxe,
   });
   const page = await context.newPage();
-  const response = await page.goto(`${baseUrl}/#token=${encodeURIComponent(token)}`);
+  const response = await page.goto(`${baseUrl}${path}#token=${encodeURIComponent(token)}`);
   // Failing here names the cause; a missing page would otherwise surface as a selector's timeout.
   if (!response.ok()) {
     await context.close();
-    throw new Error(`the dashboard did not load: HTTP ${response.status()} for ${response.url()}`);
+    throw new Error(`the page did not load: HTTP ${response.status()} for ${response.url()}`);
   }
   return { context, page };
 }

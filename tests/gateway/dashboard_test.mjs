@@ -1,6 +1,6 @@
-// The dashboard as supervisors, coordinators and volunteers use it: Debian's Chromium against the
-// whole suite with the demo organisation (peerwell-suite-runner), controls found by role and
-// accessible name, axe-core on every view. With PEERWELL_SCREENSHOTS=<folder> it also saves the
+// The dashboard as supervisors and coordinators use it (volunteers have their own app,
+// volunteer_app_test.mjs): Debian's Chromium against the whole suite with the demo organisation
+// (peerwell-suite-runner), controls found by role and accessible name, axe-core on every view. With PEERWELL_SCREENSHOTS=<folder> it also saves the
 // screenshots the README links (docs/dashboard-*.png).
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -8,7 +8,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 
 import {
-  PHONE, axeViolations, connectCall, demo, formatViolations, gatewayUrl, launchBrowser, mintToken,
+  axeViolations, connectCall, demo, formatViolations, gatewayUrl, launchBrowser, mintToken,
   signIn,
 } from "./browser.mjs";
 
@@ -343,26 +343,6 @@ test("the coordinator sees the escalated alert first", async () => {
     assert.ok(width <= 1280, `the page is ${width} px wide in a 1280 px window`);
     await expectAccessible(page, "coordinator");
     await screenshot(page, "dashboard-coordinator.png");
-  } finally {
-    await context.close();
-  }
-});
-
-test("a volunteer sees their own alerts and risk profile, on a phone", async () => {
-  const { context, page } = await signIn(browser, tokenOf("volunteer", "Jonas Nielsen"),
-                                         { viewport: PHONE, forAxe: true });
-  try {
-    await page.getByRole("heading", { name: "My alerts" }).waitFor();
-    await page.getByRole("heading", { name: "My risk profile" }).waitFor();
-    await page.getByText(/Your burnout risk is/).waitFor();
-    await page.getByRole("article", { name: /Burnout rising/ }).waitFor();
-    // Nobody else, and nothing to act on: these are about them, for them to see.
-    assert.equal(await page.getByText("Zofia Wiśniewska").count(), 0);
-    assert.equal(await page.getByRole("button", { name: "Acknowledge" }).count(), 0);
-    // Usable at 360 pixels: nothing wider than the screen.
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
-    assert.ok(overflow <= 360, `the page is ${overflow} px wide on a 360 px screen`);
-    await expectAccessible(page, "volunteer on a phone");
   } finally {
     await context.close();
   }

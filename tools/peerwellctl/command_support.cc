@@ -49,6 +49,11 @@ std::string DashboardUrl(absl::string_view gateway, absl::string_view token) {
   return absl::StrCat(base, "/#token=", token);
 }
 
+std::string VolunteerAppUrl(absl::string_view gateway, absl::string_view token) {
+  absl::string_view base = absl::StripSuffix(gateway, "/");
+  return absl::StrCat(base, "/volunteer/#token=", token);
+}
+
 PersonNames VisiblePersonNames(Context& context) {
   PersonNames names;
   if (context.json) return names;

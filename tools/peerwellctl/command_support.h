@@ -29,6 +29,8 @@ std::optional<std::string> NamedGatewayUrl(const ParsedArgs& args);
 // The link that signs into the dashboard with `token` (kept in the fragment, which browsers
 // never send to a server).
 std::string DashboardUrl(absl::string_view gateway, absl::string_view token);
+// The same for the volunteers' app (a volunteer's dashboard link leads there too).
+std::string VolunteerAppUrl(absl::string_view gateway, absl::string_view token);
 
 // Prints the response as JSON with --json, else the human-readable text.
 absl::Status Print(const Context& context, const google::protobuf::Message& response,

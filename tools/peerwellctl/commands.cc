@@ -336,7 +336,7 @@ const std::vector<Command>& AllCommands() {
          "Signs in as the identity of --as (a token minted for 8 hours), --token or\n"
          "$PEERWELL_TOKEN: peerwellctl --as supervisor:PERSON_ID:ORG_ID dashboard-url\n"
          "Anyone holding the link acts as that person until the token expires: share it\n"
-         "only with them.",
+         "only with them. A volunteer's link opens the volunteers' app.",
          true,
          RunDashboardUrl,
          Backend::kDirectory,

@@ -1010,9 +1010,9 @@ std::string HumanSummary(const SeededDemo& demo, absl::string_view gateway) {
                   "):\n  ", demo.supervisors[0].display_name(), ", supervisor:  ",
                   DashboardUrl(gateway, demo.supervisor_token), "\n  ",
                   demo.coordinator.display_name(), ", coordinator:  ",
-                  DashboardUrl(gateway, demo.coordinator_token), "\n  ",
-                  demo.volunteers[0].display_name(), ", volunteer:  ",
-                  DashboardUrl(gateway, demo.volunteer_token), "\n");
+                  DashboardUrl(gateway, demo.coordinator_token), "\nThe volunteers' app (open it "
+                  "on a phone, or in a narrow window):\n  ", demo.volunteers[0].display_name(),
+                  ", volunteer:  ", VolunteerAppUrl(gateway, demo.volunteer_token), "\n");
   return out;
 }
 

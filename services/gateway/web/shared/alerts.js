@@ -1,0 +1,235 @@
+// Alerts as every view shows them: live from WatchAlerts, each in words with its factors, and
+// (for supervisors and coordinators) acknowledged and resolved in place.
+import { ALERTS, ApiError, call, callAll, stream } from "./api.js";
+import { announce, h } from "./dom.js";
+import { OUTCOMES, PRIORITY, ruleWords, when } from "./words.js";
+
+// The open alerts a person may see, kept current from WatchAlerts: the stream resumes from the
+// last event's token after a dropped connection, so no event is lost.
+export class LiveAlerts {
+  constructor(onChange) {
+    this.alerts = new Map();
+    this.touched = new Set();  // alerts an event told about since the listing began: newer
+    this.listed = () => {};
+    this.listings = 0;
+    this.opened = false;
+    this.onChange = onChange;
+    this.resumeToken = "";
+    this.status = h("p", { className: "status", role: "status" }, "Connecting…");
+    this.aborter = new AbortController();
+  }
+
+  // Ends the stream for good (the page showing it went away).
+  stop() {
+    this.aborter.abort();
+  }
+
+  // Resolves once the first listing is in. Whenever the stream (re)opens without a resume token
+  // (the first time, or before any event came), the open alerts are listed again after it is
+  // live, so that an alert raised before, or while the page was cut off, is on one or the other.
+  start() {
+    return new Promise((resolve) => {
+      this.listed = resolve;
+      this.watch();
+    });
+  }
+
+  async relist() {
+    const since = new Set();
+    this.touched = since;
+    const generation = ++this.listings;
+    try {
+      const open = await callAll(
+        ALERTS, "ListAlerts", { states: ["ALERT_STATE_TRIGGERED", "ALERT_STATE_ACKNOWLEDGED"] },
+        "alerts");
+      if (generation !== this.listings) return;  // a later listing is under way
+      const listed = new Set(open.map((alert) => alert.alertId));
+      for (const id of [...this.alerts.keys()]) {
+        if (!listed.has(id) && !since.has(id)) this.alerts.delete(id);  // closed while away
+      }
+      for (const alert of open) {
+        if (!since.has(alert.alertId)) this.alerts.set(alert.alertId, alert);
+      }
+      this.onChange(null);
+    } catch {
+      // The next reconnection lists again; meanwhile the page keeps what it has.
+    } finally {
+      this.listed();
+    }
+  }
+
+  // Reconnects with backoff; the backoff starts over only after a stream stayed up a while (a
+  // stream that fails as it opens, the service being away or the stream cap reached, answers
+  // like an open one and ends at once).
+  async watch() {
+    let delay = 500;
+    while (!this.aborter.signal.aborted) {
+      const resuming = Boolean(this.resumeToken);
+      const began = Date.now();
+      try {
+        await stream(ALERTS, "WatchAlerts", { resumeToken: this.resumeToken }, {
+          onOpen: () => {
+            this.opened = true;
+            this.setStatus(true);
+            if (!resuming) this.relist();
+          },
+          onMessage: (event) => this.apply(event),
+          signal: this.aborter.signal,
+        });
+      } catch (error) {
+        if (error instanceof ApiError &&
+            ["unauthenticated", "permission_denied"].includes(error.code)) {
+          this.status.textContent = "Live updates stopped: sign in again.";
+          this.listed();
+          return;
+        }
+        if (!this.opened) this.listed();  // the page shows what it has, and keeps trying
+      }
+      this.setStatus(false);
+      if (Date.now() - began > 10000) delay = 500;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 15000);
+    }
+  }
+
+  setStatus(live) {
+    this.status.className = `status ${live ? "live" : "down"}`;
+    this.status.textContent = live ? "Live: new alerts appear here as they happen"
+                                   : "Reconnecting… (nothing is missed)";
+  }
+
+  apply(event) {
+    this.resumeToken = event.resumeToken || this.resumeToken;
+    const alert = event.alert;
+    if (!alert) return;
+    this.touched.add(alert.alertId);
+    const isNew = !this.alerts.has(alert.alertId);
+    if (alert.state === "ALERT_STATE_RESOLVED") this.alerts.delete(alert.alertId);
+    else this.alerts.set(alert.alertId, alert);
+    if (isNew && event.eventType === "ALERT_EVENT_TYPE_TRIGGERED") {
+      announce(`New ${PRIORITY[alert.priority]?.[0] || ""} alert: ${ruleWords(alert.ruleId)}`);
+    }
+    this.onChange(alert);
+  }
+
+  // Escalated first, then by priority, then the newest.
+  sorted(filter = () => true) {
+    return [...this.alerts.values()].filter(filter).sort((a, b) =>
+      (b.escalationLevel || 0) - (a.escalationLevel || 0) ||
+      (PRIORITY[b.priority]?.[1] || 0) - (PRIORITY[a.priority]?.[1] || 0) ||
+      String(b.triggerTime).localeCompare(String(a.triggerTime)));
+  }
+}
+
+export function alertArticle(alert, names, { canAct, onDone }) {
+  const [priority] = PRIORITY[alert.priority] || ["low"];
+  const volunteer = names.get(alert.volunteerId) || "A volunteer";
+  const escalated = (alert.escalationLevel || 0) > 0;
+  const acknowledged = alert.state === "ALERT_STATE_ACKNOWLEDGED";
+  const heading = `${ruleWords(alert.ruleId)}: ${volunteer}`;
+  const article = h("article", {
+    className: `alert priority-${priority}${escalated ? " escalated" : ""}`,
+    "aria-label": heading,
+    "data-alert-id": alert.alertId,
+  });
+  article.append(
+    h("h3", {},
+      h("span", {}, heading),
+      h("span", { className: `badge ${priority}` }, priority),
+      escalated ? h("span", { className: "badge critical" }, `escalated ×${alert.escalationLevel}`)
+                : null,
+      acknowledged ? h("span", { className: "badge ok" }, "acknowledged") : null),
+    h("p", { className: "muted" },
+      `Since ${when(alert.triggerTime)}`,
+      alert.occurrenceCount > 1 ? ` · ${alert.occurrenceCount} times` : "",
+      acknowledged && alert.acknowledgedBy
+        ? ` · acknowledged by ${names.get(alert.acknowledgedBy) || "a colleague"}` : "",
+      !acknowledged && alert.ackDeadlineTime ? ` · acknowledge by ${when(alert.ackDeadlineTime)}`
+                                             : ""),
+    h("ul", { className: "factors" },
+      (alert.factors || []).map((factor) => h("li", {}, factor.description))));
+  if (!canAct) return article;
+
+  const actions = h("div", { className: "actions" });
+  const feedback = h("p", { className: "error", role: "alert" });
+  if (!acknowledged) {
+    actions.append(h("button", {
+      type: "button",
+      onclick: async (event) => {
+        event.currentTarget.disabled = true;
+        try {
+          const { alert: updated } = await call(ALERTS, "AcknowledgeAlert",
+                                                { alertId: alert.alertId });
+          onDone(updated);
+        } catch (error) {
+          feedback.textContent = error.message;
+          event.target.disabled = false;
+        }
+      },
+    }, "Acknowledge"));
+  }
+  const resolveButton = h("button", {
+    type: "button",
+    className: "secondary",
+    "aria-expanded": "false",
+    onclick: () => {
+      const form = resolveForm(alert, onDone, () => {
+        form.remove();
+        resolveButton.setAttribute("aria-expanded", "false");
+        resolveButton.focus();
+      });
+      resolveButton.setAttribute("aria-expanded", "true");
+      article.append(form);
+      form.querySelector("select").focus();
+    },
+  }, "Resolve");
+  actions.append(resolveButton);
+  article.append(actions, feedback);
+  return article;
+}
+
+export function resolveForm(alert, onDone, onCancel) {
+  const id = `resolve-${alert.alertId}`;
+  const outcome = h("select", { id: `${id}-outcome`, required: true },
+                    h("option", { value: "" }, "Choose what came of it"),
+                    OUTCOMES.map(([value, words]) => h("option", { value }, words)));
+  const note = h("textarea", { id: `${id}-note`, maxlength: "2000" });
+  const feedback = h("p", { className: "error", role: "alert" });
+  const form = h("form", {
+    className: "resolve",
+    "aria-label": "Resolve this alert",
+    onsubmit: async (event) => {
+      event.preventDefault();
+      if (!outcome.value) {
+        feedback.textContent = "Choose an outcome.";
+        outcome.focus();
+        return;
+      }
+      try {
+        const { alert: resolved } = await call(ALERTS, "ResolveAlert", {
+          alertId: alert.alertId, outcome: outcome.value, note: note.value,
+        });
+        onDone(resolved);
+      } catch (error) {
+        feedback.textContent = error.message;
+      }
+    },
+  },
+  h("label", { for: outcome.id }, "Outcome"), outcome,
+  h("label", { for: note.id }, "Note (optional)"),
+  h("p", { className: "muted", id: `${id}-note-help` },
+    "Only people who may read this alert see the note; it is stored encrypted."),
+  note,
+  h("div", { className: "actions" },
+    h("button", { type: "submit" }, "Resolve alert"),
+    h("button", { type: "button", className: "secondary", onclick: onCancel }, "Cancel")),
+  feedback);
+  note.setAttribute("aria-describedby", `${id}-note-help`);
+  return form;
+}
+
+export function alertList(alerts, names, options) {
+  if (alerts.length === 0) return h("p", { className: "empty" }, "No open alerts.");
+  return h("div", { className: "alerts" },
+           alerts.map((alert) => alertArticle(alert, names, options)));
+}

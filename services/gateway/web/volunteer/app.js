@@ -1,0 +1,633 @@
+// PeerWell for volunteers, on a phone: check in, ask to talk, report a critical incident, answer
+// a debrief offer, see their own data, book supervision and talk to peers. The same Connect API
+// and sign-in as the dashboard (shared/); what is made offline waits in the outbox (outbox.js).
+import {
+  ALERTS, CHECKIN, DIRECTORY, SUPERVISION, call, callAll, forgetToken, keepTokenIn,
+} from "../shared/api.js";
+import { LiveAlerts, alertList } from "../shared/alerts.js";
+import { calendarFeeds } from "../shared/calendar.js";
+import { announce, card, errorText, h } from "../shared/dom.js";
+import { startSignedIn } from "../shared/signin.js";
+import { trendChart } from "../shared/trends.js";
+import { BAND_WORDS, SESSION_KIND_WORDS, when } from "../shared/words.js";
+import { SCALES, checkinView, pulseView, resultView } from "./checkin.js";
+import { Outbox } from "./outbox.js";
+import { PeerFeed, peersView } from "./peers.js";
+
+keepTokenIn(localStorage);
+
+const main = document.getElementById("main");
+const CACHE = "peerwell.volunteer.cache";
+
+// What the app keeps from the services to work offline: the instruments and the organisation's
+// support resources (a phone that lost its connection still shows them after an incident).
+function cached(key) {
+  try {
+    return JSON.parse(localStorage.getItem(`${CACHE}.${key}`) || "null");
+  } catch {
+    return null;
+  }
+}
+
+async function fetchCached(key, load) {
+  try {
+    const value = await load();
+    localStorage.setItem(`${CACHE}.${key}`, JSON.stringify(value));
+    return value;
+  } catch (error) {
+    const kept = cached(key);
+    if (kept !== null) return kept;
+    throw error;
+  }
+}
+
+const app = {
+  me: null,
+  person: null,
+  outbox: null,
+  names: new Map(),
+  instruments: () => fetchCached("instruments", async () =>
+    (await call(CHECKIN, "ListInstruments", {})).instruments || []),
+  supportResources: () => fetchCached("resources", async () =>
+    (await call(CHECKIN, "GetCheckinSettings", {})).settings?.supportResources || []),
+};
+
+const INCIDENT_TYPES = [
+  ["INCIDENT_TYPE_AGGRESSION", "Aggression or threats"],
+  ["INCIDENT_TYPE_SUICIDE_DISCLOSURE", "Someone told me they think of suicide"],
+  ["INCIDENT_TYPE_SUICIDE_ATTEMPT", "A suicide attempt"],
+  ["INCIDENT_TYPE_DEATH_OF_SUPPORTED_PERSON", "Someone I support died"],
+  ["INCIDENT_TYPE_SAFEGUARDING", "A safeguarding concern"],
+  ["INCIDENT_TYPE_OTHER", "Something else that shook me"],
+];
+
+const DUE_REASONS = {
+  cadence: "your regular check-in",
+  incident_follow_up: "a follow-up after a hard moment",
+};
+
+// --- Pieces ----------------------------------------------------------------------------------
+
+// A support contact, with a link a phone can follow: call a number, open an address.
+function contactLink(contact) {
+  if (/^https?:\/\//i.test(contact)) return h("a", { href: contact }, contact);
+  if (/^\+?[\d\s().-]{6,}$/.test(contact)) {
+    return h("a", { href: `tel:${contact.replace(/[^\d+]/g, "")}` }, contact);
+  }
+  return contact;
+}
+
+// The organisation's support resources: those an answer carried (kept for offline use), else
+// the ones kept or fetched.
+async function supportResourcesList(answered = []) {
+  let resources = answered;
+  if (resources.length) {
+    localStorage.setItem(`${CACHE}.resources`, JSON.stringify(resources));
+  } else {
+    try {
+      resources = await app.supportResources();
+    } catch {
+      // Nothing kept and no connection: the words below still say what to do.
+    }
+  }
+  if (resources.length === 0) {
+    return h("p", {}, "Your organisation has not listed support contacts here yet. Your " +
+                      "supervisor is told about what you send.");
+  }
+  return h("ul", { className: "resources" }, resources.map((resource) => h("li", {},
+    h("strong", {}, resource.title),
+    resource.description ? h("span", {}, resource.description) : null,
+    resource.contact ? h("span", { className: "contact" }, contactLink(resource.contact)) : null)));
+}
+
+function sentWords(answer, sentText) {
+  return answer ? sentText
+    : "It is saved on this phone and will be sent as soon as you are back online.";
+}
+
+// A view's heading takes the focus, so a screen reader starts reading the new screen there.
+function show(...children) {
+  main.replaceChildren(...children);
+  const heading = main.querySelector("h1");
+  if (heading) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+    document.title = `${heading.textContent} · PeerWell`;
+  }
+}
+
+// --- Outbox ----------------------------------------------------------------------------------
+
+function renderOutbox() {
+  const banner = document.getElementById("outbox");
+  const waiting = app.outbox.items();
+  const refused = app.outbox.refused;
+  if (waiting.length === 0 && refused.length === 0) {
+    banner.replaceChildren();
+    return;
+  }
+  banner.replaceChildren(
+    waiting.length ? h("div", {},
+      h("p", {}, h("strong", {}, `Waiting to be sent (${waiting.length})`), " — ",
+        app.outbox.blocked || "sent by itself when the connection returns."),
+      h("ul", {}, waiting.map((item) => h("li", {}, `${item.label}, made ${when(item.createTime)}`))),
+      h("button", { type: "button", className: "secondary", onclick: () => app.outbox.flush() },
+        "Send now")) : null,
+    refused.length ? h("div", {},
+      h("ul", {}, refused.map(({ label, error }) =>
+        h("li", { className: "error" }, `${label} could not be sent: ${error.message}`))),
+      h("button", { type: "button", className: "secondary",
+                    onclick: () => app.outbox.dismissRefused() }, "Dismiss")) : null);
+}
+
+// --- Home ------------------------------------------------------------------------------------
+
+async function askForSupport(urgency, status) {
+  const struggling = urgency === "URGENCY_HIGH";
+  status.replaceChildren(h("p", {}, "Sending…"));
+  try {
+    const answer = await app.outbox.submit(
+      CHECKIN, "RequestSupport", { urgency },
+      struggling ? "“I'm struggling”" : "“I need to talk”");
+    status.replaceChildren(
+      h("h2", { tabindex: "-1" }, struggling ? "You are not alone with this" : "Your supervisor will be in touch"),
+      h("p", {}, sentWords(answer, struggling
+        ? "Your supervisor has been told you are struggling, as a priority."
+        : "Your supervisor has been told you would like to talk.")),
+      struggling ? h("div", {}, h("p", {}, "If you need someone now:"),
+                     await supportResourcesList()) : null);
+    status.querySelector("h2").focus();
+  } catch (error) {
+    status.replaceChildren(errorText(error));
+  }
+}
+
+async function debriefOffers() {
+  const now = new Date();
+  const sessions = await callAll(SUPERVISION, "ListSessions", {
+    startTime: new Date(now.getTime() - 86400 * 1000).toISOString(),
+    endTime: new Date(now.getTime() + 30 * 86400 * 1000).toISOString(),
+    states: ["SESSION_STATE_OFFERED"],
+  }, "sessions");
+  return sessions.map((session) => {
+    const supervisor = (session.supervisorIds || []).map((id) => app.names.get(id)).find(Boolean)
+      || "Your supervisor";
+    const minutes = Math.round(parseFloat(session.duration || "0") / 60);
+    const outcome = h("div", { role: "status" });
+    const answer = async (accept, event) => {
+      const buttons = event.currentTarget.parentElement.querySelectorAll("button");
+      buttons.forEach((button) => { button.disabled = true; });
+      try {
+        await call(SUPERVISION, "RespondToOffer", { sessionId: session.sessionId, accept });
+        buttons.forEach((button) => button.remove());
+        outcome.replaceChildren(h("p", {}, accept
+          ? `Accepted: ${when(session.startTime)} is in your upcoming sessions.`
+          : "Declined. Nothing else changes, and you can ask to talk any time."));
+      } catch (error) {
+        outcome.replaceChildren(errorText(error));
+        buttons.forEach((button) => { button.disabled = false; });
+      }
+    };
+    return h("article", { className: "offer", "aria-labelledby": `offer-${session.sessionId}` },
+      h("h3", { id: `offer-${session.sessionId}` }, "A debrief is offered to you"),
+      h("p", {}, `${supervisor} can meet you ${when(session.startTime)}` +
+                 (minutes ? ` for ${minutes} minutes` : "") +
+                 " to talk through what happened. It is your choice: saying no is fine and " +
+                 "changes nothing else."),
+      session.offerExpireTime ? h("p", { className: "muted" },
+        `The offer stands until ${when(session.offerExpireTime)}.`) : null,
+      h("div", { className: "actions pair" },
+        h("button", { type: "button", onclick: (event) => answer(true, event) }, "Accept"),
+        h("button", { type: "button", className: "secondary",
+                      onclick: (event) => answer(false, event) }, "Decline")),
+      outcome);
+  });
+}
+
+async function homeView() {
+  const status = h("div", { className: "support-status" });
+  const due = h("div", {}, h("p", {}, "Loading…"));
+  const offers = h("div");
+  show(
+    h("h1", {}, `Hello, ${app.person.displayName.split(" ")[0]}`),
+    h("section", { className: "card now", "aria-labelledby": "now" },
+      h("h2", { id: "now" }, "Right now"),
+      h("div", { className: "big-actions" },
+        h("button", { type: "button", onclick: () => askForSupport("URGENCY_LOW", status) },
+          "I need to talk"),
+        h("button", { type: "button", className: "urgent",
+                      onclick: () => askForSupport("URGENCY_HIGH", status) },
+          "I'm struggling"),
+        h("a", { className: "button", href: "#/incident" }, "Report a critical incident"),
+        h("a", { className: "button secondary", href: "#/pulse" }, "After-session pulse")),
+      status),
+    offers,
+    card("Check-ins", "checkins-due", due));
+  try {
+    const found = await debriefOffers();
+    if (found.length) offers.replaceChildren(card("Debrief offers", "offers", ...found));
+  } catch (error) {
+    offers.replaceChildren(errorText(error));
+  }
+  try {
+    const [list, instruments] = await Promise.all([
+      call(CHECKIN, "ListDueCheckins", {}).then((answer) => answer.due || []),
+      app.instruments(),
+    ]);
+    const byId = new Map(instruments.map((instrument) => [instrument.instrumentId, instrument]));
+    const dueNow = list.filter((entry) => byId.has(entry.instrumentId) &&
+                                          Date.parse(entry.dueTime) <= Date.now());
+    const others = instruments.filter((instrument) => instrument.instrumentId !== "pulse" &&
+      !dueNow.some((entry) => entry.instrumentId === instrument.instrumentId));
+    due.replaceChildren(
+      dueNow.length
+        ? h("ul", { className: "due" }, dueNow.map((entry) => h("li", {},
+            h("a", { className: "button", href: `#/checkin/${entry.instrumentId}` },
+              `Start ${byId.get(entry.instrumentId).title}`),
+            h("span", { className: "muted" },
+              ` ${DUE_REASONS[entry.reason] || "due"}, since ${when(entry.dueTime)}`))))
+        : h("p", {}, "Nothing is due. Thank you for keeping up."),
+      others.length ? h("details", {},
+        h("summary", {}, "Check in with something else"),
+        h("ul", {}, others.map((instrument) => h("li", {},
+          h("a", { href: `#/checkin/${instrument.instrumentId}` }, instrument.title))))) : null);
+  } catch (error) {
+    due.replaceChildren(errorText(error));
+  }
+}
+
+// --- Checking in -----------------------------------------------------------------------------
+
+async function checkinRoute(instrumentId) {
+  let instrument;
+  try {
+    instrument = (await app.instruments()).find((each) => each.instrumentId === instrumentId);
+  } catch (error) {
+    return show(h("h1", {}, "Check in"), errorText(error));
+  }
+  if (!instrument) return show(h("h1", {}, "Check in"), h("p", {}, "There is no such check-in."));
+  const send = (request) => app.outbox.submit(CHECKIN, "SubmitCheckin", request,
+                                              `Check-in: ${instrument.title}`);
+  if (instrument.instrumentId === "pulse") {
+    return show(pulseView(instrument, {
+      send,
+      onDone: (answer, wantsToTalk) => show(
+        h("h1", {}, "Thank you"),
+        h("p", {}, sentWords(answer, "Your pulse is in.")),
+        wantsToTalk ? h("p", {}, "Your supervisor will hear that you would like to talk.") : null,
+        h("p", {}, h("a", { href: "#/" }, "Back to home"))),
+    }));
+  }
+  show(checkinView(instrument, {
+    send,
+    onDone: async (answer) => {
+      show(h("h1", {}, "Thank you for checking in"),
+           h("p", {}, sentWords(answer, "Your check-in is in. Here is how it looks:")));
+      if (answer) main.append(...await resultView(answer.checkin));
+      main.append(
+        h("p", { className: "muted" }, "Scores are a starting point for a conversation, not a " +
+          "verdict. If something is weighing on you, you can ask to talk from the home screen."),
+        h("p", {}, h("a", { href: "#/" }, "Back to home")));
+    },
+  }));
+}
+
+// --- A critical incident: three taps, then help at once ---------------------------------------
+
+function incidentView() {
+  const feedback = h("p", { className: "error", role: "alert" });
+  const occurred = h("select", { id: "incident-when" },
+                 [["0", "Just now"], ["60", "About an hour ago"], ["240", "Earlier today"],
+                  ["1440", "Yesterday"]].map(([minutes, words]) =>
+                   h("option", { value: minutes }, words)));
+  const description = h("textarea", { id: "incident-description", maxlength: "4000",
+                                      "aria-describedby": "incident-description-help" });
+  const form = h("form", {
+    onsubmit: async (event) => {
+      event.preventDefault();
+      const chosen = form.querySelector("input[name=incident-type]:checked");
+      if (!chosen) {
+        feedback.textContent = "Choose what happened.";
+        form.querySelector("input[name=incident-type]").focus();
+        return;
+      }
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        const answer = await app.outbox.submit(CHECKIN, "ReportCriticalIncident", {
+          incidentType: chosen.value,
+          occurTime: new Date(Date.now() - Number(occurred.value) * 60000).toISOString(),
+          description: description.value.trim(),
+        }, "Critical incident report");
+        const resources = await supportResourcesList(answer?.supportResources);
+        show(h("h1", {}, "Your report is in"),
+             h("p", {}, sentWords(answer, "Your supervisor has been told.")),
+             h("section", { className: "card", "aria-labelledby": "help-now" },
+               h("h2", { id: "help-now" }, "Support you can reach now"), resources),
+             h("p", {}, "A debrief may be offered to you on the home screen; take it or leave it."),
+             h("p", {}, h("a", { href: "#/" }, "Back to home")));
+      } catch (error) {
+        feedback.textContent = `Your report was not accepted: ${error.message}`;
+        button.disabled = false;
+      }
+    },
+  },
+  h("fieldset", { className: "question" },
+    h("legend", {}, "What happened?"),
+    h("div", { className: "choices" }, INCIDENT_TYPES.map(([value, words]) => h("div",
+      { className: "choice" },
+      h("input", { type: "radio", name: "incident-type", id: `type-${value}`, value }),
+      h("label", { for: `type-${value}` }, words))))),
+  h("div", { className: "actions" }, h("button", { type: "submit" }, "Send report")),
+  feedback,
+  h("details", {},
+    h("summary", {}, "Add when and what happened (optional)"),
+    h("label", { for: occurred.id }, "When"), occurred,
+    h("label", { for: description.id }, "What happened"),
+    h("p", { id: "incident-description-help", className: "muted" },
+      "Only you can read this. Please leave out names of the people you support."),
+    description));
+  show(h("h1", {}, "Report a critical incident"),
+       h("p", {}, "Your supervisor is told at once, and you will see who you can reach now."),
+       form);
+}
+
+// --- My data ---------------------------------------------------------------------------------
+
+const CONSENTS = [
+  ["riskMonitoring", "Risk monitoring",
+   "PeerWell watches your check-ins for signs of burnout and tells your supervisor when it " +
+   "sees one, with the reasons in words. Off: no alerts and no risk profile are made about you."],
+  ["shareScoresWithSupervisor", "Share my scores with my supervisor",
+   "Your supervisor can see your scores and trends. Off: they see alerts only (if risk " +
+   "monitoring is on), never your scores. Private notes are never shared."],
+  ["researchExport", "Include me in anonymous research",
+   "Your check-ins may be counted in figures for research partners, without your name, only in " +
+   "groups of five or more people. Off: you are left out of them."],
+];
+
+function consentSwitches() {
+  const box = h("div", {}, h("p", {}, "Loading…"));
+  (async () => {
+    try {
+      let { consent = {} } = await call(DIRECTORY, "GetConsent", {});
+      const feedback = h("p", { role: "status" });
+      box.replaceChildren(...CONSENTS.map(([field, title, meaning]) => {
+        const id = `consent-${field}`;
+        const input = h("input", {
+          type: "checkbox", role: "switch", id, checked: Boolean(consent[field]),
+          "aria-describedby": `${id}-meaning`,
+          onchange: async () => {
+            input.disabled = true;
+            try {
+              ({ consent } = await call(DIRECTORY, "SetConsent",
+                                        { consent: { ...consent, [field]: input.checked } }));
+              feedback.textContent = `${title}: ${input.checked ? "on" : "off"}.`;
+            } catch (error) {
+              input.checked = !input.checked;
+              feedback.textContent = `Not changed: ${error.message}`;
+            } finally {
+              input.disabled = false;
+            }
+          },
+        });
+        return h("div", { className: "switch" }, input, h("label", { for: id }, title),
+                 h("p", { id: `${id}-meaning`, className: "muted" }, meaning));
+      }), feedback);
+    } catch (error) {
+      box.replaceChildren(errorText(error));
+    }
+  })();
+  return box;
+}
+
+async function riskProfile() {
+  try {
+    const { profile } = await call(ALERTS, "GetRiskProfile", {});
+    const [band] = BAND_WORDS[profile.band] || ["not assessed"];
+    return h("div", {},
+      h("p", {}, `Your burnout risk is ${band}.`),
+      h("p", { className: "muted" }, "What it is based on:"),
+      (profile.factors || []).length
+        ? h("ul", { className: "factors" }, profile.factors.map((f) => h("li", {}, f.description)))
+        : h("p", { className: "empty" }, "Nothing stands out at the moment."));
+  } catch (error) {
+    return error.code === "permission_denied" || error.code === "failed_precondition"
+      ? h("p", {}, "You have not turned on risk monitoring, so no risk profile is kept.")
+      : errorText(error);
+  }
+}
+
+async function myScores() {
+  const charts = await Promise.all(Object.entries(SCALES).map(async ([scaleId, scale]) => {
+    try {
+      const trend = await call(CHECKIN, "GetTrend", { scaleId, window: `${365 * 86400}s` });
+      if (!(trend.points || []).length) return null;
+      return trendChart(scale.name, scale.hint, trend, scale.range);
+    } catch {
+      return null;
+    }
+  }));
+  const shown = charts.filter(Boolean);
+  return shown.length ? shown : [h("p", { className: "empty" }, "No scores in the last year.")];
+}
+
+async function dataView() {
+  const alertsBox = h("div");
+  const live = new LiveAlerts(() => {
+    alertsBox.replaceChildren(live.status,
+                              alertList(live.sorted(), new Map([[app.me.sub, "you"]]),
+                                        { canAct: false }));
+  });
+  const scores = h("div", {}, h("p", {}, "Loading…"));
+  const profile = h("div", {}, h("p", {}, "Loading…"));
+  show(h("h1", {}, "My data"),
+       h("p", {}, "What PeerWell holds about you and who it shows it to. Your supervisor sees " +
+                  "your alerts and risk profile when risk monitoring is on."),
+       card("My scores", "my-scores", scores),
+       card("My alerts", "my-alerts", alertsBox),
+       card("My risk profile", "my-risk", profile),
+       card("My choices", "my-consent", consentSwitches()));
+  currentCleanup = () => live.stop();
+  live.start();
+  profile.replaceChildren(await riskProfile());
+  scores.replaceChildren(...await myScores());
+}
+
+// --- Supervision -----------------------------------------------------------------------------
+
+function sessionItem(session) {
+  const minutes = Math.round(parseFloat(session.duration || "0") / 60);
+  const supervisors = (session.supervisorIds || []).map((id) => app.names.get(id)).filter(Boolean);
+  return h("li", {},
+    h("strong", {}, when(session.startTime)),
+    ` ${SESSION_KIND_WORDS[session.kind] || "Session"}`,
+    session.title ? `: ${session.title}` : "",
+    minutes ? `, ${minutes} minutes` : "",
+    supervisors.length ? ` with ${supervisors.join(" and ")}` : "");
+}
+
+function bookingCard(onBooked) {
+  const list = h("div", {}, h("p", {}, "Looking for times…"));
+  const feedback = h("p", { role: "status" });
+  (async () => {
+    try {
+      const start = new Date(Date.now() + 86400 * 1000);
+      const end = new Date(start.getTime() + 14 * 86400 * 1000);
+      const { slots = [] } = await call(SUPERVISION, "ProposeSlots", {
+        kind: "SESSION_KIND_INDIVIDUAL", duration: "3600s", maxResults: 5,
+        windowStartTime: start.toISOString(), windowEndTime: end.toISOString(),
+      });
+      if (slots.length === 0) {
+        list.replaceChildren(h("p", {}, "No free times in the next two weeks. Ask to talk from " +
+                                        "the home screen and your supervisor will find one."));
+        return;
+      }
+      list.replaceChildren(h("ul", { className: "slots" }, slots.map((slot) => {
+        const supervisor = app.names.get(slot.supervisorId) || "a supervisor";
+        const label = `${when(slot.startTime)} with ${supervisor}`;
+        return h("li", {}, h("button", {
+          type: "button", className: "secondary", "aria-label": `Book ${label}`,
+          onclick: async (event) => {
+            event.currentTarget.disabled = true;
+            try {
+              const { session } = await call(SUPERVISION, "CreateSession", {
+                session: {
+                  kind: "SESSION_KIND_INDIVIDUAL", supervisorIds: [slot.supervisorId],
+                  participantIds: [app.me.sub], startTime: slot.startTime, duration: "3600s",
+                  title: "One-to-one supervision",
+                },
+                requestId: `book-${app.me.sub}-${slot.supervisorId}-${Date.parse(slot.startTime)}`,
+              });
+              feedback.textContent = `Booked: ${when(session.startTime)} with ${supervisor}.`;
+              onBooked();
+            } catch (error) {
+              feedback.textContent = `Not booked: ${error.message}`;
+              event.target.disabled = false;
+            }
+          },
+        }, label));
+      })));
+    } catch (error) {
+      list.replaceChildren(errorText(error));
+    }
+  })();
+  return h("div", {},
+    h("p", {}, "Free one-hour times in the next two weeks, your own supervisor first:"),
+    list, feedback);
+}
+
+async function supervisionView() {
+  const upcoming = h("div", {}, h("p", {}, "Loading…"));
+  async function loadUpcoming() {
+    try {
+      const now = new Date();
+      const sessions = await callAll(SUPERVISION, "ListSessions", {
+        startTime: now.toISOString(),
+        endTime: new Date(now.getTime() + 60 * 86400 * 1000).toISOString(),
+        states: ["SESSION_STATE_SCHEDULED"],
+      }, "sessions");
+      upcoming.replaceChildren(sessions.length
+        ? h("ul", { className: "sessions" }, sessions.map(sessionItem))
+        : h("p", { className: "empty" }, "Nothing booked in the next two months."));
+    } catch (error) {
+      upcoming.replaceChildren(errorText(error));
+    }
+  }
+  show(h("h1", {}, "Supervision"),
+       card("Upcoming sessions", "upcoming", upcoming),
+       card("Book a one-to-one", "book", bookingCard(loadUpcoming)),
+       card("Calendar feed", "calendar-feed", calendarFeeds()));
+  await loadUpcoming();
+}
+
+// New messages from peers, outside quiet hours, on the Peers tab.
+function showPeersBadge(count) {
+  const link = document.querySelector('#nav a[href="#/peers"]');
+  link.replaceChildren("Peers", count
+    ? h("span", { className: "count" }, String(count),
+        h("span", { className: "visually-hidden" }, " new")) : "");
+}
+
+// --- Routing ---------------------------------------------------------------------------------
+
+let currentCleanup = () => {};
+
+function route() {
+  currentCleanup();
+  currentCleanup = () => {};
+  const path = location.hash.replace(/^#/, "") || "/";
+  for (const link of document.querySelectorAll("#nav a")) {
+    const target = link.getAttribute("href").slice(1);
+    const current = target === "/" ? path === "/" : path.startsWith(target);
+    if (current) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  const [, first, second] = path.split("/");
+  const view = {
+    "": homeView,
+    checkin: () => checkinRoute(second),
+    pulse: () => checkinRoute("pulse"),
+    incident: incidentView,
+    data: dataView,
+    supervision: supervisionView,
+    peers: () => {
+      currentCleanup = peersView(app, show, second);
+    },
+  }[first];
+  if (!view) return show(h("h1", {}, "Not found"), h("p", {}, h("a", { href: "#/" }, "Home")));
+  Promise.resolve(view()).catch((error) => main.append(errorText(error)));
+}
+
+startSignedIn({
+  main,
+  who: document.getElementById("who"),
+  signOut: document.getElementById("sign-out"),
+  show: async (claims, person) => {
+    if (claims.role !== "volunteer") {
+      location.replace("/");  // the dashboard is for supervisors and coordinators
+      return;
+    }
+    app.me = claims;
+    app.person = person;
+    app.outbox = new Outbox(claims.sub);
+    app.outbox.onChange(renderOutbox);
+    renderOutbox();
+    const signOut = document.getElementById("sign-out");
+    signOut.onclick = () => {
+      const waiting = app.outbox.items().length;
+      if (waiting && !confirmSignOut(waiting)) return;
+      app.outbox.clear();
+      forgetToken();
+      location.replace("/volunteer/");
+    };
+    try {
+      const people = await callAll(DIRECTORY, "ListPeople", {}, "people");
+      for (const each of people) app.names.set(each.personId, each.displayName);
+    } catch {
+      // Names are a nicety: offline, sessions say "your supervisor".
+    }
+    app.peers = new PeerFeed(claims.sub, showPeersBadge);
+    app.peers.ready.catch(() => {});  // the Peers page says why
+    document.getElementById("nav").hidden = false;
+    addEventListener("hashchange", route);
+    route();
+    app.outbox.flush();
+    if ("serviceWorker" in navigator) {
+      navigator.serviceWorker.register("/volunteer/sw.js").catch(() => {});
+    }
+    announce(`Signed in as ${person.displayName}`);
+  },
+});
+
+// Signing out on a shared phone deletes what waits to be sent: asked first, in place.
+let signOutConfirmed = false;
+function confirmSignOut(waiting) {
+  if (signOutConfirmed) return true;
+  const banner = document.getElementById("outbox");
+  banner.append(h("p", { className: "confirm" },
+    `${waiting === 1 ? "One thing has" : `${waiting} things have`} not been sent yet. Signing ` +
+    "out deletes them from this phone. Press Sign out again to sign out anyway."));
+  signOutConfirmed = true;
+  return false;
+}

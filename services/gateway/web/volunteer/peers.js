@@ -1,0 +1,320 @@
+// The peer network in the volunteers' app: their channels with unread counts, a conversation
+// live as it happens, posting, reporting a message. One Subscribe stream for the whole app keeps
+// the channels current; an event delivered inside the volunteer's quiet hours (`silent`) updates
+// the lists but raises no badge and no announcement.
+import { ApiError, NETWORK, call, callAll, stream } from "../shared/api.js";
+import { announce, card, errorText, h } from "../shared/dom.js";
+import { when } from "../shared/words.js";
+
+const KIND_WORDS = {
+  CHANNEL_KIND_GROUP: "Group",
+  CHANNEL_KIND_DIRECT: "Conversation",
+  CHANNEL_KIND_BUDDY: "Buddy",
+  CHANNEL_KIND_ANNOUNCEMENT: "Announcements",
+};
+
+function clientMessageId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+// The volunteer's channels, kept current from one Subscribe stream that resumes from the last
+// sequence seen per channel after a dropped connection (nothing missed, nothing twice).
+export class PeerFeed {
+  constructor(me, onBadge) {
+    this.me = me;
+    this.channels = new Map();
+    this.openChannelId = "";
+    this.listeners = new Set();
+    this.badge = 0;  // messages from others that arrived outside quiet hours, not yet seen
+    this.onBadge = onBadge;
+    this.ready = this.load();
+  }
+
+  async load() {
+    const channels = await callAll(NETWORK, "ListChannels", {}, "channels");
+    for (const channel of channels) this.channels.set(channel.channelId, channel);
+    this.follow();
+  }
+
+  isMember(channel) {
+    return (channel.memberIds || []).includes(this.me);
+  }
+
+  async follow() {
+    let delay = 500;
+    for (;;) {
+      const began = Date.now();
+      try {
+        const cursors = [...this.channels.values()].filter((channel) => this.isMember(channel))
+          .map((channel) => ({ channelId: channel.channelId,
+                               afterSequence: channel.lastSequence || "0" }));
+        await stream(NETWORK, "Subscribe", { cursors, followNewChannels: true },
+                     { onMessage: (event) => this.apply(event) });
+      } catch (error) {
+        if (error instanceof ApiError &&
+            ["unauthenticated", "permission_denied"].includes(error.code)) return;
+      }
+      if (Date.now() - began > 10000) delay = 500;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 15000);
+    }
+  }
+
+  apply(event) {
+    if (event.channel) {
+      this.channels.set(event.channel.channelId, event.channel);
+    }
+    const message = event.message;
+    if (message) {
+      const channel = this.channels.get(message.channelId);
+      const fresh = channel && Number(message.sequence) > Number(channel.lastSequence || 0);
+      if (channel && fresh) {
+        channel.lastSequence = message.sequence;
+        const fromOther = message.authorId !== this.me;
+        if (fromOther && message.channelId !== this.openChannelId) {
+          channel.unreadCount = String(Number(channel.unreadCount || 0) + 1);
+          if (!event.silent) {
+            this.badge += 1;
+            this.onBadge(this.badge);
+            announce(`New message from ${message.authorDisplayName} in ${channel.displayName}`);
+          }
+        }
+      }
+    }
+    for (const listener of this.listeners) listener(event);
+  }
+
+  seen(channelId) {
+    const channel = this.channels.get(channelId);
+    if (channel) channel.unreadCount = "0";
+    this.badge = 0;
+    this.onBadge(0);
+  }
+
+  listen(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
+
+function channelList(feed) {
+  const channels = [...feed.channels.values()];
+  if (channels.length === 0) {
+    return h("p", { className: "empty" }, "You are in no channels yet.");
+  }
+  return h("ul", { className: "channels" }, channels.map((channel) => {
+    const unread = Number(channel.unreadCount || 0);
+    const invited = !feed.isMember(channel);
+    return h("li", {},
+      h("a", { href: `#/peers/${channel.channelId}` }, channel.displayName),
+      h("span", { className: "muted" }, ` ${KIND_WORDS[channel.kind] || ""}`),
+      invited ? h("span", { className: "badge medium" }, "invited") : null,
+      unread ? h("span", { className: "badge low", "aria-label": `${unread} unread` },
+                 String(unread)) : null);
+  }));
+}
+
+function messageItem(message, feed, names) {
+  const mine = message.authorId === feed.me;
+  const author = mine ? "You" : (message.authorDisplayName || "Former member");
+  const item = h("li", { className: `message${mine ? " mine" : ""}`,
+                         "data-sequence": String(message.sequence) },
+    h("p", { className: "meta" }, h("strong", {}, author), ` · ${when(message.createTime)}`),
+    message.replyToMessageId && names.has(message.replyToMessageId)
+      ? h("p", { className: "muted" }, `Replying to ${names.get(message.replyToMessageId)}`) : null,
+    h("p", { className: "body" }, message.deleted ? "(deleted)" : message.body));
+  if (!mine && !message.deleted) {
+    const report = h("button", {
+      type: "button", className: "link", "aria-label": `Report message from ${author}`,
+      onclick: () => {
+        const reason = h("textarea", { id: `reason-${message.messageId}`, maxlength: "1000",
+                                       required: true });
+        const feedback = h("p", { role: "status" });
+        const form = h("form", {
+          className: "report",
+          "aria-label": `Report message from ${author}`,
+          onsubmit: async (event) => {
+            event.preventDefault();
+            if (!reason.value.trim()) {
+              feedback.textContent = "Say briefly what is wrong with it.";
+              reason.focus();
+              return;
+            }
+            try {
+              await call(NETWORK, "ReportMessage", {
+                channelId: message.channelId, messageId: message.messageId,
+                reason: reason.value.trim(),
+              });
+              form.replaceChildren(h("p", { role: "status" },
+                "Reported. A coordinator will look at it; they do not tell the author who " +
+                "reported it."));
+            } catch (error) {
+              feedback.textContent = `Not reported: ${error.message}`;
+            }
+          },
+        },
+        h("label", { for: reason.id }, "What is wrong with this message?"), reason,
+        h("div", { className: "actions" },
+          h("button", { type: "submit" }, "Send report"),
+          h("button", { type: "button", className: "secondary",
+                        onclick: () => { form.remove(); report.hidden = false; report.focus(); } },
+            "Cancel")),
+        feedback);
+        report.hidden = true;
+        item.append(form);
+        reason.focus();
+      },
+    }, "Report");
+    item.append(report);
+  }
+  return item;
+}
+
+function conversation(feed, channel, cleanups) {
+  const list = h("ol", { className: "messages" });
+  const log = h("div", { role: "log", "aria-label": "Messages" }, list);
+  const seen = new Set();
+  const authors = new Map();  // message id -> author, for "replying to"
+  let last = 0;
+  const add = (message) => {
+    if (seen.has(message.messageId)) return;
+    seen.add(message.messageId);
+    authors.set(message.messageId, message.authorDisplayName);
+    last = Math.max(last, Number(message.sequence));
+    list.append(messageItem(message, feed, authors));
+  };
+  const markRead = () => {
+    if (last) call(NETWORK, "MarkRead", { channelId: channel.channelId, sequence: String(last) })
+      .catch(() => {});
+  };
+
+  const body = h("textarea", { id: "message-body", maxlength: "4000", required: true });
+  const feedback = h("p", { className: "error", role: "alert" });
+  let pendingId = "";
+  const form = h("form", {
+    className: "compose",
+    onsubmit: async (event) => {
+      event.preventDefault();
+      const text = body.value.trim();
+      if (!text) return;
+      // The same id for retries of this text, so a post whose answer was lost is not doubled.
+      pendingId ||= clientMessageId();
+      const button = form.querySelector("button");
+      button.disabled = true;
+      try {
+        const { message } = await call(NETWORK, "PostMessage", {
+          channelId: channel.channelId, body: text, clientMessageId: pendingId,
+        });
+        pendingId = "";
+        body.value = "";
+        feedback.textContent = "";
+        add(message);
+        markRead();
+      } catch (error) {
+        feedback.textContent = error instanceof ApiError
+          ? `Not sent: ${error.message}` : "Not sent: you seem to be offline. Try again.";
+      } finally {
+        button.disabled = false;
+        body.focus();
+      }
+    },
+  },
+  h("label", { for: body.id }, "Message"), body,
+  h("div", { className: "actions" }, h("button", { type: "submit" }, "Send")), feedback);
+
+  (async () => {
+    try {
+      const from = Math.max(0, Number(channel.lastSequence || 0) - 50);
+      const { messages = [] } = await call(NETWORK, "ListMessages", {
+        channelId: channel.channelId, afterSequence: String(from), pageSize: 50,
+      });
+      messages.forEach(add);
+      markRead();
+      list.lastElementChild?.scrollIntoView({ block: "end" });
+    } catch (error) {
+      log.replaceWith(errorText(error));
+    }
+  })();
+  cleanups.push(feed.listen((event) => {
+    if (event.message?.channelId !== channel.channelId) return;
+    add(event.message);
+    markRead();
+  }));
+  return [log, form];
+}
+
+function invitation(feed, channel, rerender) {
+  const feedback = h("p", { role: "status" });
+  return h("div", {},
+    h("p", {}, "You are invited to this conversation. Join to read and write in it; " +
+               "declining is fine."),
+    h("div", { className: "actions pair" },
+      h("button", {
+        type: "button",
+        onclick: async () => {
+          try {
+            const { channel: joined } = await call(NETWORK, "JoinChannel",
+                                                   { channelId: channel.channelId });
+            feed.channels.set(joined.channelId, joined);
+            rerender();
+          } catch (error) {
+            feedback.textContent = error.message;
+          }
+        },
+      }, "Join"),
+      h("button", {
+        type: "button", className: "secondary",
+        onclick: async () => {
+          try {
+            await call(NETWORK, "LeaveChannel", { channelId: channel.channelId });
+            feed.channels.delete(channel.channelId);
+            location.hash = "#/peers";
+          } catch (error) {
+            feedback.textContent = error.message;
+          }
+        },
+      }, "Decline")),
+    feedback);
+}
+
+// The Peers page: the list, or one channel's conversation. Returns what to undo on leaving.
+export function peersView(app, show, channelId) {
+  const feed = app.peers;
+  const cleanups = [() => { feed.openChannelId = ""; }];
+  const render = async () => {
+    try {
+      await feed.ready;
+    } catch (error) {
+      show(h("h1", {}, "Peers"), errorText(error));
+      return;
+    }
+    const channel = channelId && feed.channels.get(channelId);
+    if (!channelId) {
+      const list = h("div", {}, channelList(feed));
+      cleanups.push(feed.listen(() => list.replaceChildren(channelList(feed))));
+      feed.seen("");
+      show(h("h1", {}, "Peers"),
+           h("p", {}, "Your groups, buddies and conversations with other volunteers. Messages " +
+                      "show names only; what is said here stays between the people in it."),
+           card("My channels", "my-channels", list));
+      return;
+    }
+    if (!channel) {
+      show(h("h1", {}, "Conversation"), h("p", {}, "You are not in this conversation."),
+           h("p", {}, h("a", { href: "#/peers" }, "All channels")));
+      return;
+    }
+    feed.openChannelId = channel.channelId;
+    feed.seen(channel.channelId);
+    const content = feed.isMember(channel)
+      ? conversation(feed, channel, cleanups)
+      : [invitation(feed, channel, () => peersView(app, show, channelId))];
+    show(h("h1", {}, channel.displayName),
+         h("p", {}, h("a", { href: "#/peers" }, "All channels"),
+           h("span", { className: "muted" }, ` · ${KIND_WORDS[channel.kind] || ""}`)),
+         ...content);
+  };
+  render();
+  return () => cleanups.forEach((cleanup) => cleanup());
+}

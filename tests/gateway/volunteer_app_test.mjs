@@ -1,0 +1,355 @@
+// The volunteers' app as volunteers use it: on a phone-sized screen in Debian's Chromium, against
+// the whole suite with the demo organisation, controls found by role and accessible name,
+// axe-core on every page. Each test that writes signs in as a volunteer of its own (made here by
+// the demo's coordinator and assigned to Mette), so that what one test stores cannot pass for
+// another's. With PEERWELL_SCREENSHOTS=<folder> it also saves the screenshots the README links
+// (docs/volunteer-*.png).
+import assert from "node:assert/strict";
+import path from "node:path";
+import { after, before, test } from "node:test";
+
+import {
+  DESKTOP, PHONE, axeViolations, connectCall, demo, formatViolations, launchBrowser, mintToken,
+  signIn,
+} from "./browser.mjs";
+
+const DIRECTORY = "/peerwell.directory.v1.DirectoryService";
+const CHECKIN = "/peerwell.checkin.v1.CheckinService";
+const SUPERVISION = "/peerwell.supervision.v1.SupervisionService";
+const APP = { viewport: PHONE, forAxe: true, path: "/volunteer/" };
+
+let browser;
+let people;  // display name -> person
+let org;
+let created = 0;
+
+before(async () => {
+  browser = await launchBrowser();
+  org = demo().organization.organizationId;
+  const listed = await connectCall(`${DIRECTORY}/ListPeople`, demo().tokens.coordinator,
+                                   { pageSize: 100 });
+  people = new Map(listed.people.map((person) => [person.displayName, person]));
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+const tokenOf = (role, name) => mintToken(role, people.get(name).personId, org);
+
+// A volunteer of this test's own, supervised by Mette, who chose risk monitoring (so that what
+// they ask for reaches her as an alert).
+async function newVolunteer(firstName) {
+  created += 1;
+  const coordinator = demo().tokens.coordinator;
+  const { person } = await connectCall(`${DIRECTORY}/CreatePerson`, coordinator, {
+    person: { displayName: `${firstName} Test${created}`, role: "ROLE_VOLUNTEER",
+              timezone: "Europe/London" },
+    requestId: `volunteer-app-test-${firstName}-${created}`,
+  });
+  await connectCall(`${DIRECTORY}/AssignSupervisor`, coordinator, {
+    volunteerId: person.personId, supervisorId: people.get("Mette Rasmussen").personId,
+  });
+  const token = mintToken("volunteer", person.personId, org);
+  await connectCall(`${DIRECTORY}/SetConsent`, token, { consent: { riskMonitoring: true } });
+  return { person, token };
+}
+
+async function screenshot(page, name) {
+  if (!process.env.PEERWELL_SCREENSHOTS) return;
+  await page.screenshot({ path: path.join(process.env.PEERWELL_SCREENSHOTS, name),
+                          fullPage: true });
+}
+
+async function expectAccessible(page, view) {
+  const violations = await axeViolations(page);
+  assert.equal(violations.length, 0, `${view}:\n${formatViolations(violations)}`);
+  // Usable at 360 pixels: nothing wider than the screen.
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= PHONE.width, `${view}: the page is ${width} px wide on a 360 px screen`);
+}
+
+async function checkinsOf(token) {
+  const { checkins = [] } = await connectCall(`${CHECKIN}/ListCheckins`, token, {});
+  return checkins;
+}
+
+// Answers the WHO-5 with "More than half of the time" throughout (3 of 5 each: 60 of 100).
+async function answerWho5(page) {
+  for (let question = 1; question <= 5; question += 1) {
+    await page.getByText(`Question ${question} of 5`).waitFor();
+    await page.getByRole("radio", { name: "More than half of the time" }).check();
+    await page.getByRole("button", { name: "Next" }).click();
+  }
+}
+
+test("a volunteer completes the due WHO-5 and sees the result in words", async () => {
+  const { person, token } = await newVolunteer("Ana");
+  const { context, page } = await signIn(browser, token, APP);
+  try {
+    await page.getByRole("heading", { name: "Hello, Ana" }).waitFor();
+    assert.ok(!page.url().includes("token="), page.url());
+    await expectAccessible(page, "home");
+    await screenshot(page, "volunteer-home.png");
+
+    await page.getByRole("link", { name: "Start WHO-5 Well-Being Index" }).click();
+    await page.getByRole("heading", { name: "WHO-5 Well-Being Index" }).waitFor();
+    await page.getByText("Thinking about the last two weeks.").waitFor();
+    await page.getByRole("progressbar").waitFor();
+    await expectAccessible(page, "check-in");
+    await screenshot(page, "volunteer-checkin.png");
+    // A required question holds the volunteer until it is answered.
+    await page.getByRole("button", { name: "Next" }).click();
+    await page.getByText("Choose an answer to go on.").waitFor();
+    await answerWho5(page);
+    const note = page.getByRole("textbox", { name: "A private note (optional)" });
+    await note.fill("Long week; the Tuesday group was heavy.");
+    await page.getByText("Only you can read this.").waitFor();
+    await page.getByRole("button", { name: "Send check-in" }).click();
+
+    await page.getByRole("heading", { name: "Thank you for checking in" }).waitFor();
+    const score = page.getByRole("region", { name: "Wellbeing (WHO-5)" });
+    await score.getByText("60 on a scale from 0 to 100").waitFor();
+    await score.getByText("This is the first score of its kind").waitFor();
+    await expectAccessible(page, "check-in result");
+
+    const stored = await checkinsOf(token);
+    assert.equal(stored.length, 1);
+    assert.equal(stored[0].volunteerId, person.personId);
+    assert.equal(stored[0].note, "Long week; the Tuesday group was heavy.");
+    // Done: the WHO-5 is no longer due on the home screen.
+    await page.getByRole("link", { name: "Back to home" }).click();
+    await page.getByRole("heading", { name: "Hello, Ana" }).waitFor();
+    await page.getByRole("link", { name: /^Start / }).first().waitFor();
+    assert.equal(await page.getByRole("link", { name: "Start WHO-5 Well-Being Index" }).count(), 0);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a pulse with “I'd like to talk” reaches the supervisor's open dashboard live", async () => {
+  const { person, token } = await newVolunteer("Ben");
+  const supervisor = await signIn(browser, demo().tokens.supervisor, { viewport: DESKTOP });
+  const volunteer = await signIn(browser, token, APP);
+  try {
+    await supervisor.page.getByText(/Live: new alerts appear here/).waitFor();
+    const page = volunteer.page;
+    await page.getByRole("link", { name: "After-session pulse" }).click();
+    await page.getByRole("heading", { name: "After-session pulse" }).waitFor();
+    await expectAccessible(page, "pulse");
+    await page.getByRole("group", { name: "How is your energy right now?" })
+      .getByRole("radio", { name: "Low", exact: true }).check();
+    await page.getByRole("group", { name: "Something from this session has stayed with me." })
+      .getByRole("radio", { name: "Yes" }).check();
+    await page.getByRole("group", { name: "I'd like to talk to someone about it." })
+      .getByRole("radio", { name: "Yes" }).check();
+    await page.getByRole("combobox", { name: "The session was" }).selectOption("group");
+    await page.getByRole("spinbutton", { name: "Hours today (optional)" }).fill("3");
+    await page.getByRole("button", { name: "Send pulse" }).click();
+    await page.getByText("Your supervisor will hear that you would like to talk.").waitFor();
+
+    await supervisor.page.getByRole("article", { name: `Asked for support: ${person.displayName}` })
+      .waitFor();
+    const [pulse] = await checkinsOf(token);
+    assert.equal(pulse.instrumentId, "pulse");
+    assert.equal(pulse.context.sessionKind, "group");
+    assert.equal(pulse.context.hours, 3);
+  } finally {
+    await supervisor.context.close();
+    await volunteer.context.close();
+  }
+});
+
+test("a check-in made offline is sent when the connection returns, and stored once", async () => {
+  const { token } = await newVolunteer("Cleo");
+  const { context, page } = await signIn(browser, token, APP);
+  try {
+    await page.getByRole("link", { name: "Start WHO-5 Well-Being Index" }).click();
+    await answerWho5(page);
+    await context.setOffline(true);
+    await page.getByRole("button", { name: "Send check-in" }).click();
+    await page.getByText("It is saved on this phone and will be sent as soon as you are back " +
+                         "online.").waitFor();
+    const outbox = page.locator("#outbox");
+    await outbox.getByText("Waiting to be sent (1)").waitFor();
+    await outbox.getByText("Check-in: WHO-5 Well-Being Index").waitFor();
+    // Trying again while still offline keeps it waiting.
+    await outbox.getByRole("button", { name: "Send now" }).click();
+    await outbox.getByText("Waiting to be sent (1)").waitFor();
+    assert.equal((await checkinsOf(token)).length, 0);
+    await expectAccessible(page, "waiting to be sent");
+
+    await context.setOffline(false);
+    await outbox.getByText("Waiting to be sent").waitFor({ state: "detached" });
+    // Opening the app again sends nothing twice.
+    await page.reload();
+    await page.getByRole("heading", { name: "WHO-5 Well-Being Index" }).waitFor();
+    const stored = await checkinsOf(token);
+    assert.equal(stored.length, 1, JSON.stringify(stored));
+    assert.equal(stored[0].instrumentId, "who5");
+  } finally {
+    await context.close();
+  }
+});
+
+test("an incident in three taps shows the support resources, then a debrief is accepted",
+     async () => {
+  const { person, token } = await newVolunteer("Dev");
+  // The organisation's own line, beside the service's default resources: a number to call.
+  const coordinator = demo().tokens.coordinator;
+  const { settings } = await connectCall(`${CHECKIN}/GetCheckinSettings`, coordinator, {});
+  settings.supportResources.push({ title: "Duty supervisor, day and night",
+                                   description: "On call after a hard session, any hour.",
+                                   contact: "+44 20 7946 0123" });
+  await connectCall(`${CHECKIN}/UpdateCheckinSettings`, coordinator, { settings });
+  const { context, page } = await signIn(browser, token, APP);
+  try {
+    await page.getByRole("link", { name: "Report a critical incident" }).click();          // 1
+    await page.getByRole("radio", { name: "Aggression or threats" }).check();               // 2
+    await expectAccessible(page, "incident");
+    await page.getByRole("button", { name: "Send report" }).click();                        // 3
+    await page.getByRole("heading", { name: "Your report is in" }).waitFor();
+    const help = page.getByRole("region", { name: "Support you can reach now" });
+    await help.getByText("Duty supervisor, day and night").waitFor();
+    await help.getByRole("link", { name: "+44 20 7946 0123" }).waitFor();
+    await expectAccessible(page, "incident reported");
+    await screenshot(page, "volunteer-incident.png");
+
+    // The supervision service offers a debrief after the incident (SPEC §5): it shows on the
+    // home screen as an offer, Accept and Decline side by side.
+    const offer = page.getByRole("article", { name: "A debrief is offered to you" });
+    const deadline = Date.now() + 20000;
+    for (;;) {
+      await page.getByRole("link", { name: "Home", exact: true }).click();
+      await page.getByRole("heading", { name: "Hello, Dev" }).waitFor();
+      await page.getByRole("heading", { name: "Check-ins" }).waitFor();
+      if (await offer.count()) break;
+      assert.ok(Date.now() < deadline, "no debrief offer within 20 s of the incident");
+      await page.getByRole("link", { name: "My data" }).click();
+      await page.getByRole("heading", { name: "My data" }).waitFor();
+    }
+    await offer.getByRole("button", { name: "Decline" }).waitFor();
+    await expectAccessible(page, "debrief offer");
+    await offer.getByRole("button", { name: "Accept" }).click();
+    await offer.getByText(/^Accepted: /).waitFor();
+    const { sessions = [] } = await connectCall(`${SUPERVISION}/ListSessions`, token, {
+      startTime: new Date(Date.now() - 86400000).toISOString(),
+      endTime: new Date(Date.now() + 30 * 86400000).toISOString(),
+    });
+    const debrief = sessions.find((session) => session.kind === "SESSION_KIND_DEBRIEF");
+    assert.equal(debrief?.state, "SESSION_STATE_SCHEDULED", JSON.stringify(sessions));
+    assert.deepEqual(debrief.participantIds, [person.personId]);
+  } finally {
+    await context.close();
+  }
+});
+
+test("“I'm struggling” is one tap, and shows who to reach", async () => {
+  const { token } = await newVolunteer("Eli");
+  const { context, page } = await signIn(browser, token, APP);
+  try {
+    await page.getByRole("button", { name: "I'm struggling" }).click();
+    await page.getByRole("heading", { name: "You are not alone with this" }).waitFor();
+    await page.getByText("If you are in crisis").waitFor();
+    const { alerts = [] } = await connectCall("/peerwell.alerts.v1.AlertService/ListAlerts",
+                                              token, {});
+    assert.ok(alerts.some((alert) => alert.ruleId === "support_requested"),
+              JSON.stringify(alerts));
+  } finally {
+    await context.close();
+  }
+});
+
+test("a volunteer books a one-to-one from the proposed slots", async () => {
+  const { token } = await newVolunteer("Fay");
+  const { context, page } = await signIn(browser, token, APP);
+  try {
+    await page.getByRole("link", { name: "Supervision" }).click();
+    await page.getByRole("heading", { name: "Supervision", level: 1 }).waitFor();
+    const upcoming = page.getByRole("region", { name: "Upcoming sessions" });
+    await upcoming.getByText("Nothing booked in the next two months.").waitFor();
+    const slot = page.getByRole("button", { name: /^Book .* with Mette Rasmussen$/ }).first();
+    await slot.waitFor();
+    await expectAccessible(page, "supervision");
+    await slot.click();
+    await page.getByText(/^Booked: .* with Mette Rasmussen\.$/).waitFor();
+    await upcoming.getByText(/One-to-one: One-to-one supervision, 60 minutes with Mette Rasmussen/)
+      .waitFor();
+  } finally {
+    await context.close();
+  }
+});
+
+test("buddies talk live, and a message can be reported", async () => {
+  const amira = await signIn(browser, demo().tokens.volunteer, APP);
+  const jonas = await signIn(browser, tokenOf("volunteer", "Jonas Nielsen"), APP);
+  try {
+    for (const { page } of [amira, jonas]) {
+      await page.getByRole("link", { name: "Peers" }).click();
+      await page.getByRole("heading", { name: "Peers" }).waitFor();
+    }
+    await expectAccessible(jonas.page, "peers");
+    // The buddy channel as each sees it, by the name the service gives it.
+    const buddyLink = (page) => page.getByRole("region", { name: "My channels" })
+      .getByRole("listitem").filter({ hasText: "Buddy" }).getByRole("link");
+    for (const { page } of [amira, jonas]) await buddyLink(page).click();
+    const text = `Are you around after Thursday's group? (${Date.now()})`;
+    await jonas.page.getByRole("log", { name: "Messages" })
+      .getByText("Thank you, that means a lot.", { exact: false }).waitFor();
+    await expectAccessible(jonas.page, "conversation");
+    await amira.page.getByRole("textbox", { name: "Message" }).fill(text);
+    await amira.page.getByRole("button", { name: "Send" }).click();
+    await jonas.page.getByRole("log", { name: "Messages" }).getByText(text).waitFor();
+
+    const message = jonas.page.getByRole("listitem").filter({ hasText: text });
+    await message.getByRole("button", { name: "Report message from Amira Haddad" }).click();
+    await jonas.page.getByRole("textbox", { name: "What is wrong with this message?" })
+      .fill("Testing the report button.");
+    await jonas.page.getByRole("button", { name: "Send report" }).click();
+    await jonas.page.getByText(/^Reported\./).waitFor();
+  } finally {
+    await amira.context.close();
+    await jonas.context.close();
+  }
+});
+
+test("a volunteer sees their own data, and a dashboard link takes them to the app", async () => {
+  // Signed in at the dashboard's address: the app opens instead, signed in.
+  const { context, page } = await signIn(browser, tokenOf("volunteer", "Jonas Nielsen"),
+                                         { viewport: PHONE, forAxe: true });
+  try {
+    await page.getByRole("heading", { name: "Hello, Jonas" }).waitFor();
+    assert.equal(new URL(page.url()).pathname, "/volunteer/");
+    await page.getByRole("link", { name: "My data" }).click();
+    await page.getByRole("heading", { name: "My data" }).waitFor();
+    await page.getByText(/Your burnout risk is/).waitFor();
+    await page.getByRole("article", { name: /Burnout rising/ }).waitFor();
+    await page.getByRole("figure").filter({ hasText: "Wellbeing (WHO-5)" }).first().waitFor();
+    const monitoring = page.getByRole("switch", { name: "Risk monitoring" });
+    assert.equal(await monitoring.isChecked(), true);
+    // Nobody else, and nothing to act on: these are about them, for them to see.
+    assert.equal(await page.getByText("Zofia Wiśniewska").count(), 0);
+    assert.equal(await page.getByRole("button", { name: "Acknowledge" }).count(), 0);
+    await expectAccessible(page, "my data");
+  } finally {
+    await context.close();
+  }
+});
+
+test("consent switches change what the directory holds", async () => {
+  const { token } = await newVolunteer("Gus");
+  const { context, page } = await signIn(browser, token, APP);
+  try {
+    await page.getByRole("link", { name: "My data" }).click();
+    const share = page.getByRole("switch", { name: "Share my scores with my supervisor" });
+    await share.waitFor();
+    assert.equal(await share.isChecked(), false);
+    await share.check();
+    await page.getByText("Share my scores with my supervisor: on.").waitFor();
+    const { consent } = await connectCall(`${DIRECTORY}/GetConsent`, token, {});
+    assert.equal(consent.shareScoresWithSupervisor, true);
+    assert.equal(consent.riskMonitoring, true);
+  } finally {
+    await context.close();
+  }
+});
