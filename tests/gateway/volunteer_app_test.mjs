@@ -16,6 +16,7 @@ import {
 const DIRECTORY = "/peerwell.directory.v1.DirectoryService";
 const CHECKIN = "/peerwell.checkin.v1.CheckinService";
 const SUPERVISION = "/peerwell.supervision.v1.SupervisionService";
+const NETWORK = "/peerwell.network.v1.PeerNetworkService";
 const APP = { viewport: PHONE, forAxe: true, path: "/volunteer/" };
 
 let browser;
@@ -39,12 +40,12 @@ const tokenOf = (role, name) => mintToken(role, people.get(name).personId, org);
 
 // A volunteer of this test's own, supervised by Mette, who chose risk monitoring (so that what
 // they ask for reaches her as an alert).
-async function newVolunteer(firstName) {
+async function newVolunteer(firstName, { quietHours } = {}) {
   created += 1;
   const coordinator = demo().tokens.coordinator;
   const { person } = await connectCall(`${DIRECTORY}/CreatePerson`, coordinator, {
     person: { displayName: `${firstName} Test${created}`, role: "ROLE_VOLUNTEER",
-              timezone: "Europe/London" },
+              timezone: "UTC", quietHours },
     requestId: `volunteer-app-test-${firstName}-${created}`,
   });
   await connectCall(`${DIRECTORY}/AssignSupervisor`, coordinator, {
@@ -55,10 +56,11 @@ async function newVolunteer(firstName) {
   return { person, token };
 }
 
+// The phone's screen as the volunteer sees it (a full-page capture would paint the fixed tabs
+// over the middle of the page).
 async function screenshot(page, name) {
   if (!process.env.PEERWELL_SCREENSHOTS) return;
-  await page.screenshot({ path: path.join(process.env.PEERWELL_SCREENSHOTS, name),
-                          fullPage: true });
+  await page.screenshot({ path: path.join(process.env.PEERWELL_SCREENSHOTS, name) });
 }
 
 async function expectAccessible(page, view) {
@@ -310,6 +312,118 @@ test("buddies talk live, and a message can be reported", async () => {
   } finally {
     await amira.context.close();
     await jonas.context.close();
+  }
+});
+
+// Presses Tab until the focused element is the control named `name` (its text or its label).
+async function tabTo(page, name) {
+  for (let presses = 0; presses < 40; presses += 1) {
+    await page.keyboard.press("Tab");
+    const focused = await page.evaluate(() => {
+      const element = document.activeElement;
+      return (element.labels?.[0]?.textContent || element.textContent || "").trim();
+    });
+    if (focused === name) return;
+  }
+  assert.fail(`Tab never reached “${name}”`);
+}
+
+test("the pulse is sent with the keyboard alone", async () => {
+  const { token } = await newVolunteer("Kit");
+  const { context, page } = await signIn(browser, token, APP);
+  try {
+    await page.getByRole("heading", { name: "Hello, Kit" }).waitFor();
+    await tabTo(page, "After-session pulse");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "After-session pulse" }).waitFor();
+    // Each question is a radio group: Tab enters it, the arrow keys and Space choose.
+    await tabTo(page, "Very low");
+    await page.keyboard.press("ArrowDown");  // Low
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Space");      // No
+    await page.keyboard.press("ArrowDown");  // Yes
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Space");      // No
+    await tabTo(page, "Send pulse");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Thank you" })
+      .or(page.getByRole("alert").filter({ hasText: /./ })).waitFor();
+    assert.equal(await page.getByRole("alert").filter({ hasText: /./ }).count(), 0,
+                 await page.getByRole("alert").allInnerTexts());
+    const { checkins: [pulse] } = await connectCall(`${CHECKIN}/ListCheckins`, token, {});
+    const answers = Object.fromEntries(pulse.answers.map((a) => [a.itemId, a.value ?? 0]));
+    assert.deepEqual(answers, { energy: 2, stayed_with_me: 1, want_to_talk: 0 });
+  } finally {
+    await context.close();
+  }
+});
+
+test("at 200 % zoom the pages reflow without scrolling sideways, and the tabs cover nothing",
+     async () => {
+  const { token } = await newVolunteer("Lou");
+  // A 1280 × 800 screen at 200 %: 640 × 400 CSS pixels.
+  const { context, page } = await signIn(browser, token, {
+    viewport: { width: 640, height: 400, deviceScaleFactor: 2 }, path: "/volunteer/",
+  });
+  try {
+    for (const [link, heading] of [["Home", /^Hello/], ["My data", "My data"],
+                                   ["Supervision", "Supervision"], ["Peers", "Peers"]]) {
+      await page.getByRole("link", { name: link, exact: true }).click();
+      await page.getByRole("heading", { name: heading, level: 1 }).waitFor();
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 640, `${link}: ${width} px wide in a 640 px window`);
+    }
+    const position = await page.locator("#nav").evaluate((nav) => getComputedStyle(nav).position);
+    assert.equal(position, "static");
+  } finally {
+    await context.close();
+  }
+});
+
+// "HH:MM" in UTC, `hours` from now.
+function utcClock(hours) {
+  return new Date(Date.now() + hours * 3600000).toISOString().slice(11, 16);
+}
+
+test("a message in a volunteer's quiet hours raises no badge; one outside them does", async () => {
+  const author = await newVolunteer("Hal");
+  const resting = await newVolunteer("Ida", { quietHours: { start: utcClock(-2), end: utcClock(2) } });
+  const awake = await newVolunteer("Joy");
+  const channels = [];
+  for (const { person } of [resting, awake]) {
+    const { channel } = await connectCall(`${NETWORK}/CreateChannel`, author.token, {
+      channel: { kind: "CHANNEL_KIND_DIRECT", memberIds: [person.personId] },
+      requestId: `direct-${person.personId}`,
+    });
+    channels.push(channel);
+  }
+  const pages = [];
+  try {
+    for (const { token } of [resting, awake]) {
+      const opened = await signIn(browser, token, APP);
+      pages.push(opened);
+      await opened.page.getByRole("link", { name: "Peers" }).click();
+      await opened.page.getByRole("region", { name: "My channels" }).getByRole("listitem")
+        .filter({ hasText: "Conversation" }).waitFor();
+    }
+    for (const channel of channels) {
+      await connectCall(`${NETWORK}/PostMessage`, author.token, {
+        channelId: channel.channelId, body: "How did tonight go?",
+        clientMessageId: `hello-${channel.channelId}`,
+      });
+    }
+    const [restingPage, awakePage] = pages.map(({ page }) => page);
+    // Both hear of the message (their lists count it), only the one outside quiet hours is
+    // signalled.
+    for (const page of [restingPage, awakePage]) {
+      await page.getByRole("region", { name: "My channels" }).getByRole("listitem")
+        .filter({ hasText: "Conversation" }).getByText("1 unread").waitFor();
+    }
+    await awakePage.getByRole("link", { name: "Peers 1 new" }).waitFor();
+    assert.equal(await restingPage.getByRole("link", { name: /new/ }).count(), 0);
+    assert.equal(await restingPage.getByRole("link", { name: "Peers", exact: true }).count(), 1);
+  } finally {
+    for (const { context } of pages) await context.close();
   }
 });
 

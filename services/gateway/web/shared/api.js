@@ -59,8 +59,11 @@ export class ApiError extends Error {
   }
 }
 
-// One Connect request of the signed-in person: `contentType` says unary or streaming.
-export function post(service, method, contentType, body, signal) {
+// One Connect request of the signed-in person: `contentType` says unary or streaming. Streams
+// go at low priority: they stay open for as long as the page does, and must not hold up what
+// the page is loading (nor count as loading it).
+function post(service, method, contentType, body, signal) {
+  const streaming = contentType === "application/connect+json";
   return fetch(`/${service}/${method}`, {
     method: "POST",
     headers: {
@@ -70,6 +73,7 @@ export function post(service, method, contentType, body, signal) {
     },
     body,
     signal,
+    priority: streaming ? "low" : "auto",
   });
 }
 

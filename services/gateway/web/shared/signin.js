@@ -8,7 +8,7 @@ import { ROLE_WORDS } from "./words.js";
 
 function signInView(main, problem, retry) {
   const field = h("input", { id: "token", type: "password", autocomplete: "off", required: true });
-  main.replaceChildren(
+  main.replaceChildren(h("div", {},
     h("h1", {}, "Sign in"),
     problem ? h("p", { className: "error", role: "alert" }, problem) : null,
     h("p", {}, "Open the sign-in link you were given (your coordinator or ",
@@ -20,7 +20,7 @@ function signInView(main, problem, retry) {
         retry();
       },
     }, h("label", { for: "token" }, "Access token"), field,
-       h("div", { className: "actions" }, h("button", { type: "submit" }, "Sign in"))));
+       h("div", { className: "actions" }, h("button", { type: "submit" }, "Sign in")))));
 }
 
 // Shows the page of the signed-in person: `show(claims, person)`, or the sign-in form. The

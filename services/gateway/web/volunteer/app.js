@@ -46,6 +46,7 @@ const app = {
   person: null,
   outbox: null,
   names: new Map(),
+  namesLoaded: Promise.resolve(),
   instruments: () => fetchCached("instruments", async () =>
     (await call(CHECKIN, "ListInstruments", {})).instruments || []),
   supportResources: () => fetchCached("resources", async () =>
@@ -62,8 +63,9 @@ const INCIDENT_TYPES = [
 ];
 
 const DUE_REASONS = {
-  cadence: "your regular check-in",
-  incident_follow_up: "a follow-up after a hard moment",
+  first_checkin: "Your first one.",
+  cadence: "Your regular check-in",
+  incident_follow_up: "A follow-up after a hard moment",
 };
 
 // --- Pieces ----------------------------------------------------------------------------------
@@ -107,7 +109,7 @@ function sentWords(answer, sentText) {
 
 // A view's heading takes the focus, so a screen reader starts reading the new screen there.
 function show(...children) {
-  main.replaceChildren(...children);
+  main.replaceChildren(...children.filter(Boolean));
   const heading = main.querySelector("h1");
   if (heading) {
     heading.setAttribute("tabindex", "-1");
@@ -126,7 +128,7 @@ function renderOutbox() {
     banner.replaceChildren();
     return;
   }
-  banner.replaceChildren(
+  banner.replaceChildren(...[
     waiting.length ? h("div", {},
       h("p", {}, h("strong", {}, `Waiting to be sent (${waiting.length})`), " — ",
         app.outbox.blocked || "sent by itself when the connection returns."),
@@ -137,7 +139,8 @@ function renderOutbox() {
       h("ul", {}, refused.map(({ label, error }) =>
         h("li", { className: "error" }, `${label} could not be sent: ${error.message}`))),
       h("button", { type: "button", className: "secondary",
-                    onclick: () => app.outbox.dismissRefused() }, "Dismiss")) : null);
+                    onclick: () => app.outbox.dismissRefused() }, "Dismiss")) : null,
+  ].filter(Boolean));
 }
 
 // --- Home ------------------------------------------------------------------------------------
@@ -149,13 +152,14 @@ async function askForSupport(urgency, status) {
     const answer = await app.outbox.submit(
       CHECKIN, "RequestSupport", { urgency },
       struggling ? "“I'm struggling”" : "“I need to talk”");
-    status.replaceChildren(
-      h("h2", { tabindex: "-1" }, struggling ? "You are not alone with this" : "Your supervisor will be in touch"),
+    status.replaceChildren(h("div", {},
+      h("h2", { tabindex: "-1" },
+        struggling ? "You are not alone with this" : "Your supervisor will be in touch"),
       h("p", {}, sentWords(answer, struggling
         ? "Your supervisor has been told you are struggling, as a priority."
         : "Your supervisor has been told you would like to talk.")),
       struggling ? h("div", {}, h("p", {}, "If you need someone now:"),
-                     await supportResourcesList()) : null);
+                     await supportResourcesList()) : null));
     status.querySelector("h2").focus();
   } catch (error) {
     status.replaceChildren(errorText(error));
@@ -169,6 +173,7 @@ async function debriefOffers() {
     endTime: new Date(now.getTime() + 30 * 86400 * 1000).toISOString(),
     states: ["SESSION_STATE_OFFERED"],
   }, "sessions");
+  await app.namesLoaded;
   return sessions.map((session) => {
     const supervisor = (session.supervisorIds || []).map((id) => app.names.get(id)).find(Boolean)
       || "Your supervisor";
@@ -239,18 +244,19 @@ async function homeView() {
                                           Date.parse(entry.dueTime) <= Date.now());
     const others = instruments.filter((instrument) => instrument.instrumentId !== "pulse" &&
       !dueNow.some((entry) => entry.instrumentId === instrument.instrumentId));
-    due.replaceChildren(
+    due.replaceChildren(h("div", {},
       dueNow.length
         ? h("ul", { className: "due" }, dueNow.map((entry) => h("li", {},
             h("a", { className: "button", href: `#/checkin/${entry.instrumentId}` },
               `Start ${byId.get(entry.instrumentId).title}`),
-            h("span", { className: "muted" },
-              ` ${DUE_REASONS[entry.reason] || "due"}, since ${when(entry.dueTime)}`))))
+            h("span", { className: "muted" }, entry.reason === "first_checkin"
+              ? DUE_REASONS.first_checkin
+              : `${DUE_REASONS[entry.reason] || "Due"}, due since ${when(entry.dueTime)}.`))))
         : h("p", {}, "Nothing is due. Thank you for keeping up."),
       others.length ? h("details", {},
         h("summary", {}, "Check in with something else"),
         h("ul", {}, others.map((instrument) => h("li", {},
-          h("a", { href: `#/checkin/${instrument.instrumentId}` }, instrument.title))))) : null);
+          h("a", { href: `#/checkin/${instrument.instrumentId}` }, instrument.title))))) : null));
   } catch (error) {
     due.replaceChildren(errorText(error));
   }
@@ -478,6 +484,7 @@ function bookingCard(onBooked) {
         kind: "SESSION_KIND_INDIVIDUAL", duration: "3600s", maxResults: 5,
         windowStartTime: start.toISOString(), windowEndTime: end.toISOString(),
       });
+      await app.namesLoaded;
       if (slots.length === 0) {
         list.replaceChildren(h("p", {}, "No free times in the next two weeks. Ask to talk from " +
                                         "the home screen and your supervisor will find one."));
@@ -527,6 +534,7 @@ async function supervisionView() {
         endTime: new Date(now.getTime() + 60 * 86400 * 1000).toISOString(),
         states: ["SESSION_STATE_SCHEDULED"],
       }, "sessions");
+      await app.namesLoaded;
       upcoming.replaceChildren(sessions.length
         ? h("ul", { className: "sessions" }, sessions.map(sessionItem))
         : h("p", { className: "empty" }, "Nothing booked in the next two months."));
@@ -601,12 +609,10 @@ startSignedIn({
       forgetToken();
       location.replace("/volunteer/");
     };
-    try {
-      const people = await callAll(DIRECTORY, "ListPeople", {}, "people");
+    // Names are a nicety, loaded beside the first page: offline, sessions say "your supervisor".
+    app.namesLoaded = callAll(DIRECTORY, "ListPeople", {}, "people").then((people) => {
       for (const each of people) app.names.set(each.personId, each.displayName);
-    } catch {
-      // Names are a nicety: offline, sessions say "your supervisor".
-    }
+    }).catch(() => {});
     app.peers = new PeerFeed(claims.sub, showPeersBadge);
     app.peers.ready.catch(() => {});  // the Peers page says why
     document.getElementById("nav").hidden = false;

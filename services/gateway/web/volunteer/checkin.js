@@ -32,17 +32,21 @@ export const SESSION_KINDS = [
   ["other", "Something else"],
 ];
 
-function choices(name, item, chosen, onChoose) {
+// An item's options as radio buttons named `name`; the answer is read from the form when it is
+// needed (a browser may check a radio without a change event, e.g. as the keyboard enters it).
+function choices(name, item, chosen) {
   return h("div", { className: "choices" }, item.options.map((option) => {
-    const id = `${name}-${option.value}`;
+    const value = option.value ?? 0;  // protobuf's JSON leaves out zeros
+    const id = `${name}-${value}`;
     return h("div", { className: "choice" },
-      h("input", {
-        type: "radio", id, name, value: String(option.value),
-        checked: chosen === option.value,
-        onchange: () => onChoose(option.value),
-      }),
+      h("input", { type: "radio", id, name, value: String(value), checked: chosen === value }),
       h("label", { for: id }, option.label));
   }));
+}
+
+function chosenValue(container, name) {
+  const checked = container.querySelector(`input[name="${name}"]:checked`);
+  return checked ? Number(checked.value) : undefined;
 }
 
 // The instrument's source and terms, shown with it.
@@ -72,30 +76,40 @@ export function checkinView(instrument, { send, onDone }) {
     progress.value = step + 1;
     progressText.textContent = step < items.length
       ? `Question ${step + 1} of ${items.length}` : "Last step: a note, if you like";
-    const back = step > 0
-      ? h("button", { type: "button", className: "secondary", onclick: () => go(step - 1) }, "Back")
-      : null;
+    const back = step > 0 ? h("button", {
+      type: "button", className: "secondary",
+      onclick: () => {
+        const item = items[step];
+        const value = item && chosenValue(body, `item-${item.itemId}`);
+        if (value !== undefined) answers.set(item.itemId, value);
+        go(step - 1);
+      },
+    }, "Back") : null;
     if (step < items.length) {
       const item = items[step];
       const name = `item-${item.itemId}`;
       body.replaceChildren(
         h("fieldset", { className: "question" },
           h("legend", { id: "question", tabindex: "-1" }, item.text),
-          choices(name, item, answers.get(item.itemId), (value) => {
-            answers.set(item.itemId, value);
-            feedback.textContent = "";
-          })),
+          item.required ? null : h("p", { className: "muted" }, "You may leave this one out."),
+          choices(name, item, answers.get(item.itemId))),
         h("div", { className: "actions" }, back,
           h("button", {
             type: "button",
             onclick: () => {
-              if (item.required && !answers.has(item.itemId)) {
-                feedback.textContent = "Choose an answer to go on.";
-                return;
+              const value = chosenValue(body, name);
+              if (value === undefined) {
+                if (item.required) {
+                  feedback.textContent = "Choose an answer to go on.";
+                  return;
+                }
+                answers.delete(item.itemId);
+              } else {
+                answers.set(item.itemId, value);
               }
               go(step + 1);
             },
-          }, answers.has(item.itemId) || item.required ? "Next" : "Skip")));
+          }, "Next")));
     } else {
       body.replaceChildren(
         h("label", { for: note.id, id: "question", tabindex: "-1" }, "A private note (optional)"),
@@ -141,7 +155,6 @@ export function checkinView(instrument, { send, onDone }) {
 // The after-session pulse: energy, whether something stayed, whether to talk, and a little
 // context, on one screen.
 export function pulseView(instrument, { send, onDone }) {
-  const answers = new Map();
   const feedback = h("p", { className: "error", role: "alert" });
   const hours = h("input", { id: "pulse-hours", type: "number", min: "0", max: "24", step: "0.5",
                              inputmode: "decimal" });
@@ -150,7 +163,10 @@ export function pulseView(instrument, { send, onDone }) {
   const form = h("form", {
     onsubmit: async (event) => {
       event.preventDefault();
-      const missing = (instrument.items || []).find((item) => !answers.has(item.itemId));
+      const answers = new Map((instrument.items || []).map((item) =>
+        [item.itemId, chosenValue(form, `item-${item.itemId}`)]));
+      const missing = (instrument.items || [])
+        .find((item) => answers.get(item.itemId) === undefined);
       if (missing) {
         feedback.textContent = `Answer “${missing.text}” to send the pulse.`;
         form.querySelector(`input[name="item-${missing.itemId}"]`)?.focus();
@@ -179,7 +195,7 @@ export function pulseView(instrument, { send, onDone }) {
   },
   (instrument.items || []).map((item) => h("fieldset", { className: "question" },
     h("legend", {}, item.text),
-    choices(`item-${item.itemId}`, item, undefined, (value) => answers.set(item.itemId, value)))),
+    choices(`item-${item.itemId}`, item))),
   h("div", { className: "context" },
     h("div", {}, h("label", { for: kind.id }, "The session was"), kind),
     h("div", {}, h("label", { for: hours.id }, "Hours today (optional)"), hours)),
@@ -197,7 +213,7 @@ export async function resultView(checkin) {
   const parts = [];
   for (const score of scores) {
     const scale = SCALES[score.scaleId];
-    const value = Math.round(score.value);
+    const value = Math.round(score.value ?? 0);
     const section = h("section", { className: "score", "aria-label": scale.name },
       h("h2", {}, scale.name),
       h("p", { className: "value" }, `${value} `,
@@ -207,9 +223,10 @@ export async function resultView(checkin) {
       const trend = await call(CHECKIN, "GetTrend",
                                { scaleId: score.scaleId, window: `${180 * 86400}s` });
       if (trend.hasBaseline) {
-        const change = Math.round(value - trend.baseline);
+        const baseline = trend.baseline ?? 0;
+        const change = Math.round(value - baseline);
         section.append(h("p", {},
-          `Your usual level over the last months is ${Math.round(trend.baseline)}; this one is ` +
+          `Your usual level over the last months is ${Math.round(baseline)}; this one is ` +
           (change === 0 ? "the same." : `${Math.abs(change)} ${change > 0 ? "higher" : "lower"}.`)));
       } else {
         section.append(h("p", {}, "This is the first score of its kind: your usual level shows " +

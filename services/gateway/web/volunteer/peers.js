@@ -110,8 +110,8 @@ function channelList(feed) {
       h("a", { href: `#/peers/${channel.channelId}` }, channel.displayName),
       h("span", { className: "muted" }, ` ${KIND_WORDS[channel.kind] || ""}`),
       invited ? h("span", { className: "badge medium" }, "invited") : null,
-      unread ? h("span", { className: "badge low", "aria-label": `${unread} unread` },
-                 String(unread)) : null);
+      unread ? h("span", { className: "badge low" }, String(unread),
+                 h("span", { className: "visually-hidden" }, " unread")) : null);
   }));
 }
 
