@@ -84,6 +84,9 @@ struct Session {
   absl::Duration supervisor_buffer = absl::ZeroDuration();
   int sequence = 0;       // bumped on every change: the calendar's SEQUENCE
   long long version = 0;  // the store's optimistic-concurrency counter; 0 before the first write
+  // Participants holding a seat where participant_ids are withheld from the caller; -1: count
+  // participant_ids.
+  int withheld_participants = -1;
 
   absl::Time end_time() const { return start_time + duration; }
   // Scheduled or offered: it holds its people's time.
@@ -91,6 +94,8 @@ struct Session {
     return state == SessionState::kScheduled || state == SessionState::kOffered;
   }
   bool Involves(const std::string& person_id) const;
+  // Free seats when capacity is set; 0 without a limit.
+  int SeatsLeft() const;
 };
 
 // A recurring session: the rule and what its occurrences are made from.

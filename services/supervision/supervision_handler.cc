@@ -68,7 +68,8 @@ ServerUnaryReactor* SupervisionHandler::ListSessions(CallbackServerContext* cont
     std::string listing = absl::StrCat(
         "sessions/", caller.person_id, "/", request->person_id(), "/",
         request->start_time().seconds(), "/", request->end_time().seconds(), "/",
-        absl::StrJoin(request->kinds(), ","), "/", absl::StrJoin(request->states(), ","));
+        absl::StrJoin(request->kinds(), ","), "/", absl::StrJoin(request->states(), ","), "/",
+        request->open_to_join());
     auto position = pages_.Decode(request->page_token(), caller.organization_id, listing);
     if (!position.ok()) return position.status();
     query->position = *position;

@@ -183,6 +183,7 @@ v1::Session SessionToProto(const Session& session) {
   *proto.mutable_create_time() = TimestampToProto(session.create_time);
   *proto.mutable_update_time() = TimestampToProto(session.update_time);
   proto.set_sequence(session.sequence);
+  proto.set_seats_left(session.SeatsLeft());
   return proto;
 }
 
@@ -234,6 +235,10 @@ absl::StatusOr<SessionQuery> SessionQueryFromProto(const v1::ListSessionsRequest
   auto size = NormalizePageSize("page_size", request.page_size());
   if (!size.ok()) return size.status();
   query.page_size = *size;
+  query.open_to_join = request.open_to_join();
+  if (query.open_to_join && !request.person_id().empty()) {
+    return InvalidField("person_id", "must be empty with open_to_join");
+  }
   return query;
 }
 

@@ -62,6 +62,15 @@ bool IsJoinable(SessionKind kind) {
          kind == SessionKind::kPeer;
 }
 
+// A session `person_id` could take a seat in now: one for seats, scheduled, not started, not
+// full, and not theirs already.
+bool OpenToJoin(const Session& session, const std::string& person_id, absl::Time now) {
+  return IsJoinable(session.kind) && session.state == SessionState::kScheduled &&
+         session.start_time >= now && !session.Involves(person_id) &&
+         (session.capacity == 0 ||
+          static_cast<int>(session.participant_ids.size()) < session.capacity);
+}
+
 // Supervision that counts for the cadence (SPEC §5: individual or group supervision).
 bool CountsForCadence(SessionKind kind) {
   return kind == SessionKind::kIndividual || kind == SessionKind::kGroup ||
@@ -160,6 +169,13 @@ absl::Status ValidateSessionShape(const Session& session) {
 
 bool Session::Involves(const std::string& person_id) const {
   return Contains(supervisor_ids, person_id) || Contains(participant_ids, person_id);
+}
+
+int Session::SeatsLeft() const {
+  if (capacity <= 0) return 0;
+  int taken = withheld_participants >= 0 ? withheld_participants
+                                         : static_cast<int>(participant_ids.size());
+  return std::max(0, capacity - taken);
 }
 
 template <typename Attempt>
@@ -529,9 +545,14 @@ absl::StatusOr<Page<Session>> SupervisionService::ListSessions(const Caller& cal
   if (!caller.IsMember() && caller.role != CallerRole::kService) {
     return absl::PermissionDeniedError("supervision is for the people of an organisation");
   }
-  // A coordinator without a person lists the organisation; everyone else a person's sessions.
+  // A coordinator without a person lists the organisation; everyone else a person's sessions,
+  // unless they ask for the sessions open to join (the organisation's, filtered below).
   std::string person = person_id;
-  if (person.empty() && caller.role != CallerRole::kCoordinator) person = caller.person_id;
+  if (person.empty() && caller.role != CallerRole::kCoordinator && !query.open_to_join) {
+    person = caller.person_id;
+  }
+  absl::Time start_time = query.start_time;
+  if (query.open_to_join) start_time = std::max(start_time, clock_.Now());
   if (!person.empty()) {
     if (auto status = ValidateToken("person_id", person); !status.ok()) return status;
     auto visible = MaySeePerson(caller, person);
@@ -546,8 +567,8 @@ absl::StatusOr<Page<Session>> SupervisionService::ListSessions(const Caller& cal
   int scanned = 0;
   do {
     int want = static_cast<int>(query.page_size - page.items.size());
-    auto ids = store_.ListSessionIds(caller.organization_id, person, query.start_time,
-                                     query.end_time, want, page.next_position);
+    auto ids = store_.ListSessionIds(caller.organization_id, person, start_time, query.end_time,
+                                     want, page.next_position);
     if (!ids.ok()) return ids.status();
     auto sessions = store_.GetSessions(caller.organization_id, ids->session_ids);
     if (!sessions.ok()) return sessions.status();
@@ -560,6 +581,15 @@ absl::StatusOr<Page<Session>> SupervisionService::ListSessions(const Caller& cal
       if (!query.states.empty() && std::find(query.states.begin(), query.states.end(),
                                              session.state) == query.states.end()) {
         continue;
+      }
+      if (query.open_to_join) {
+        if (!OpenToJoin(session, caller.person_id, start_time)) continue;
+        // Who else takes a seat is theirs to tell: a volunteer sees how full it is.
+        if (caller.role == CallerRole::kVolunteer) {
+          session.withheld_participants = static_cast<int>(session.participant_ids.size());
+          session.participant_ids.clear();
+          session.attendance.clear();
+        }
       }
       page.items.push_back(std::move(session));
     }

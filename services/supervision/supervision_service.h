@@ -64,6 +64,7 @@ struct SessionQuery {
   std::vector<SessionState> states;  // empty: any
   int page_size = 50;
   std::string position;
+  bool open_to_join = false;  // the sessions the caller may join instead of a person's
 };
 
 struct ProposeSlotsInput {

@@ -282,6 +282,43 @@ test("a volunteer books a one-to-one from the proposed slots", async () => {
   }
 });
 
+test("a volunteer joins a group session that has seats left", async () => {
+  const { token } = await newVolunteer("Max");
+  // Mette runs a group at a time she is free (the first slot proposed to her volunteer).
+  const start = new Date(Date.now() + 2 * 86400000);
+  const { slots } = await connectCall(`${SUPERVISION}/ProposeSlots`, token, {
+    kind: "SESSION_KIND_INDIVIDUAL", duration: "5400s", maxResults: 1,
+    windowStartTime: start.toISOString(),
+    windowEndTime: new Date(start.getTime() + 14 * 86400000).toISOString(),
+  });
+  const { session } = await connectCall(`${SUPERVISION}/CreateSession`, demo().tokens.supervisor, {
+    session: { kind: "SESSION_KIND_GROUP", title: "Evening group supervision",
+               supervisorIds: [people.get("Mette Rasmussen").personId],
+               participantIds: [people.get("Amira Haddad").personId],
+               startTime: slots[0].startTime, duration: "5400s", capacity: 6 },
+    requestId: "volunteer-app-test-group",
+  });
+  const { context, page } = await signIn(browser, token, APP);
+  try {
+    await page.getByRole("link", { name: "Supervision" }).click();
+    const open = page.getByRole("region", { name: "Join a group" });
+    const item = open.getByRole("listitem").filter({ hasText: "Evening group supervision" });
+    await item.getByText("(5 of 6 seats left)").waitFor();
+    // Who else is in it is not the volunteer's to see.
+    assert.equal(await open.getByText("Amira Haddad").count(), 0);
+    await expectAccessible(page, "join a group");
+    await item.getByRole("button", { name: /^Join Group: Evening group supervision, / }).click();
+    await open.getByText(/^Joined: Group: Evening group supervision, /).waitFor();
+    await page.getByRole("region", { name: "Upcoming sessions" })
+      .getByText(/Group: Evening group supervision, 90 minutes with Mette Rasmussen/).waitFor();
+    const { session: joined } = await connectCall(`${SUPERVISION}/GetSession`, token,
+                                                  { sessionId: session.sessionId });
+    assert.equal(joined.seatsLeft, 4);
+  } finally {
+    await context.close();
+  }
+});
+
 test("buddies talk live, and a message can be reported", async () => {
   const amira = await signIn(browser, demo().tokens.volunteer, APP);
   const jonas = await signIn(browser, tokenOf("volunteer", "Jonas Nielsen"), APP);

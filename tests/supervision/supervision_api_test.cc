@@ -394,6 +394,75 @@ TEST_F(SupervisionApiTest, ManyClientsRaceForTheLastSeatAndExactlyOneGetsIt) {
             grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_F(SupervisionApiTest, VolunteersFindSessionsOpenToJoinWithoutSeeingWhoIsIn) {
+  v1::Session open, full, mine, cancelled;
+  ASSERT_TRUE(Create(Sasha(), v1::SESSION_KIND_REFLECTIVE_PRACTICE, {sasha_}, {others_[0]},
+                     Utc(2026, 10, 6, 14), 90, 3, "", &open)
+                  .ok());
+  ASSERT_TRUE(Create(Sasha(), v1::SESSION_KIND_GROUP, {sasha_}, {others_[1], others_[2]},
+                     Utc(2026, 10, 7, 14), 90, 2, "", &full)
+                  .ok());
+  ASSERT_TRUE(Create(Sam(), v1::SESSION_KIND_GROUP, {sam_}, {vera_}, Utc(2026, 10, 8, 10), 60, 4,
+                     "", &mine)
+                  .ok());
+  ASSERT_TRUE(Create(Sam(), v1::SESSION_KIND_GROUP, {sam_}, {}, Utc(2026, 10, 9, 10), 60, 4, "",
+                     &cancelled)
+                  .ok());
+  v1::CancelSessionRequest cancel;
+  cancel.set_session_id(cancelled.session_id());
+  v1::CancelSessionResponse cancel_response;
+  ASSERT_TRUE(server_.stub().CancelSession(As(Sam()).get(), cancel, &cancel_response).ok());
+  ASSERT_TRUE(Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {viktor_}, Utc(2026, 10, 12, 10))
+                  .ok());
+
+  auto open_to = [&](const std::string& token) {
+    v1::ListSessionsRequest request;
+    request.set_open_to_join(true);
+    v1::ListSessionsResponse response;
+    grpc::Status status = server_.stub().ListSessions(As(token).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return std::vector<v1::Session>(response.sessions().begin(), response.sessions().end());
+  };
+  // Vera: the reflective practice with seats, not the full group, not her own, not the
+  // cancelled one, not a one-to-one; and nobody's name in it.
+  std::vector<v1::Session> for_vera = open_to(Volunteer(vera_));
+  ASSERT_EQ(for_vera.size(), 1u);
+  EXPECT_EQ(for_vera[0].session_id(), open.session_id());
+  EXPECT_EQ(for_vera[0].seats_left(), 2);
+  EXPECT_EQ(for_vera[0].participant_ids_size(), 0);
+  EXPECT_EQ(for_vera[0].supervisor_ids(0), sasha_);
+  // Viktor may also join Sam's group, which Vera is in.
+  EXPECT_EQ(open_to(Volunteer(viktor_)).size(), 2u);
+  // Her own sessions still show her and the others as before, seats counted.
+  v1::Session own = Get(Volunteer(vera_), mine.session_id());
+  EXPECT_EQ(own.participant_ids_size(), 1);
+  EXPECT_EQ(own.seats_left(), 3);
+
+  // She joins: the session leaves her open list, and its seats go down for the next one.
+  v1::JoinSessionRequest join;
+  join.set_session_id(for_vera[0].session_id());
+  v1::JoinSessionResponse joined;
+  ASSERT_TRUE(server_.stub().JoinSession(As(Volunteer(vera_)).get(), join, &joined).ok());
+  EXPECT_EQ(joined.session().seats_left(), 1);
+  EXPECT_TRUE(open_to(Volunteer(vera_)).empty());
+  std::vector<v1::Session> for_quinn = open_to(Volunteer(quinn_));
+  ASSERT_EQ(for_quinn.size(), 2u);
+  EXPECT_EQ(for_quinn[0].seats_left(), 1);
+
+  // Once it has started it is no longer open.
+  server_.clock().Advance(Utc(2026, 10, 6, 15) - kStart);
+  EXPECT_EQ(open_to(Volunteer(quinn_)).size(), 1u);
+
+  // A person and open_to_join do not go together.
+  v1::ListSessionsRequest both;
+  both.set_open_to_join(true);
+  both.set_person_id(vera_);
+  v1::ListSessionsResponse response;
+  grpc::Status bad = server_.stub().ListSessions(As(Coordinator()).get(), both, &response);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(bad.error_message(), HasSubstr("person_id"));
+}
+
 TEST_F(SupervisionApiTest, AWeeklySeriesKeepsItsLocalHourAcrossDaylightSavingChanges) {
   // Tuesdays at 10:00 local, eight weeks from 6 October: London leaves summer time on 25
   // October, New York on 1 November.

@@ -646,9 +646,17 @@ TEST_F(PeerwellctlTest, AVolunteerTakesASeatInAGroupAndGivesItUp) {
   std::string session_id = JsonValue(created.output, "sessionId");
   ASSERT_FALSE(session_id.empty()) << created.output;
 
+  // The volunteer finds it among the sessions open to join.
+  CtlRun open = Ctl({"--as", team.volunteer, "supervision", "session", "list", "--open"});
+  ASSERT_EQ(open.exit_code, 0) << open.output;
+  EXPECT_THAT(open.output, HasSubstr(session_id));
+  EXPECT_THAT(open.output, HasSubstr("0/6"));
+
   CtlRun joined = Ctl({"--as", team.volunteer, "supervision", "join", session_id});
   ASSERT_EQ(joined.exit_code, 0) << joined.output;
   EXPECT_THAT(joined.output, HasSubstr("1 of 6 taken"));
+  CtlRun taken = Ctl({"--as", team.volunteer, "supervision", "session", "list", "--open"});
+  EXPECT_THAT(taken.output, Not(HasSubstr(session_id)));
   CtlRun left = Ctl({"--as", team.volunteer, "supervision", "leave", session_id});
   ASSERT_EQ(left.exit_code, 0) << left.output;
   EXPECT_THAT(left.output, HasSubstr("0 of 6 taken"));

@@ -177,6 +177,7 @@ absl::Status RunSupervisionSessionGet(Context& context, const ParsedArgs& args) 
 absl::Status RunSupervisionSessionList(Context& context, const ParsedArgs& args) {
   supervision_v1::ListSessionsRequest request;
   request.set_person_id(args.Get("person").value_or(""));
+  request.set_open_to_join(args.Has("open"));
   absl::Time now = absl::Now();
   auto from = TimeFlag(args, "from", now);
   if (!from.ok()) return from.status();
@@ -509,7 +510,9 @@ std::vector<Command> SupervisionCommands() {
       {"kind", FlagKind::kRepeated, "KIND",
        "individual, group, reflective, debrief or peer (repeatable; default all)"},
       {"state", FlagKind::kRepeated, "STATE",
-       "scheduled, offered, cancelled, completed or declined (repeatable; default all)"}};
+       "scheduled, offered, cancelled, completed or declined (repeatable; default all)"},
+      {"open", FlagKind::kSwitch, "",
+       "instead: the group, reflective and peer sessions ahead with a seat for you"}};
   for (FlagSpec& flag : PagingFlags()) list_flags.push_back(std::move(flag));
   constexpr absl::string_view kTimes =
       "Times are RFC 3339 (2025-03-04T10:00:00Z, or with an offset such as +01:00), now, or a\n"
@@ -587,7 +590,9 @@ std::vector<Command> SupervisionCommands() {
        "list sessions by start time (yours, or --person's; a coordinator's: everyone's)",
        list_flags,
        absl::StrCat("A volunteer sees the sessions they take part in, a supervisor theirs and "
-                    "their\nvolunteers', a coordinator everyone's.\n",
+                    "their\nvolunteers', a coordinator everyone's. With --open: the sessions "
+                    "anyone may take a\nseat in (join one with 'supervision join ID'); a volunteer "
+                    "sees how many seats are left,\nnot who is in them.\n",
                     kTimes),
        true,
        RunSupervisionSessionList,

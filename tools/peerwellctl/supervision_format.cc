@@ -61,9 +61,11 @@ std::string People(const google::protobuf::RepeatedPtrField<std::string>& ids) {
   return ids.empty() ? "none" : absl::StrJoin(ids, ", ");
 }
 
+// "taken/capacity"; taken from seats_left, since a volunteer listing sessions open to join is
+// not shown who is in them.
 std::string Seats(const supervision_v1::Session& session) {
   if (session.capacity() <= 0) return absl::StrCat(session.participant_ids_size());
-  return absl::StrCat(session.participant_ids_size(), "/", session.capacity());
+  return absl::StrCat(session.capacity() - session.seats_left(), "/", session.capacity());
 }
 
 absl::Time TimeOf(const google::protobuf::Timestamp& time) {

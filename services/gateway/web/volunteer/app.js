@@ -524,6 +524,52 @@ function bookingCard(onBooked) {
     list, feedback);
 }
 
+// Group, reflective-practice and peer sessions ahead with a seat free, to join with one tap.
+function openSessionsCard(onJoined) {
+  const list = h("div", {}, h("p", {}, "Loading…"));
+  const feedback = h("p", { role: "status" });
+  (async () => {
+    try {
+      const now = new Date();
+      const sessions = await callAll(SUPERVISION, "ListSessions", {
+        openToJoin: true, endTime: new Date(now.getTime() + 60 * 86400 * 1000).toISOString(),
+      }, "sessions");
+      await app.namesLoaded;
+      if (sessions.length === 0) {
+        list.replaceChildren(h("p", { className: "empty" },
+          "No group sessions with a free seat in the next two months."));
+        return;
+      }
+      list.replaceChildren(h("ul", { className: "sessions" }, sessions.map((session) => {
+        const seats = session.capacity
+          ? `${session.seatsLeft || 0} of ${session.capacity} seats left` : "open to all";
+        const label = `${SESSION_KIND_WORDS[session.kind] || "Session"}` +
+                      `${session.title ? `: ${session.title}` : ""}, ${when(session.startTime)}`;
+        const item = sessionItem(session);
+        item.append(h("span", { className: "muted" }, ` (${seats})`), " ", h("button", {
+          type: "button", className: "secondary", "aria-label": `Join ${label}`,
+          onclick: async (event) => {
+            event.currentTarget.disabled = true;
+            try {
+              await call(SUPERVISION, "JoinSession", { sessionId: session.sessionId });
+              item.remove();
+              feedback.textContent = `Joined: ${label}.`;
+              onJoined();
+            } catch (error) {
+              feedback.textContent = `Not joined: ${error.message}`;
+              event.target.disabled = false;
+            }
+          },
+        }, "Join"));
+        return item;
+      })));
+    } catch (error) {
+      list.replaceChildren(errorText(error));
+    }
+  })();
+  return h("div", {}, list, feedback);
+}
+
 async function supervisionView() {
   const upcoming = h("div", {}, h("p", {}, "Loading…"));
   async function loadUpcoming() {
@@ -545,6 +591,7 @@ async function supervisionView() {
   show(h("h1", {}, "Supervision"),
        card("Upcoming sessions", "upcoming", upcoming),
        card("Book a one-to-one", "book", bookingCard(loadUpcoming)),
+       card("Join a group", "join-group", openSessionsCard(loadUpcoming)),
        card("Calendar feed", "calendar-feed", calendarFeeds()));
   await loadUpcoming();
 }
