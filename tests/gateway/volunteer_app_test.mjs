@@ -9,8 +9,8 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 
 import {
-  DESKTOP, PHONE, axeViolations, connectCall, demo, formatViolations, launchBrowser, mintToken,
-  signIn,
+  DESKTOP, PHONE, axeViolations, connectCall, demo, formatViolations, gatewayUrl, launchBrowser,
+  mintToken, signIn,
 } from "./browser.mjs";
 
 const DIRECTORY = "/peerwell.directory.v1.DirectoryService";
@@ -189,6 +189,39 @@ test("a check-in made offline is sent when the connection returns, and stored on
     const stored = await checkinsOf(token);
     assert.equal(stored.length, 1, JSON.stringify(stored));
     assert.equal(stored[0].instrumentId, "who5");
+  } finally {
+    await context.close();
+  }
+});
+
+test("the app opens without a connection, and a pulse made then is sent later", async () => {
+  const { token } = await newVolunteer("Noa");
+  const { context, page } = await signIn(browser, token, APP);
+  try {
+    await page.getByRole("heading", { name: "Hello, Noa" }).waitFor();
+    // The service worker has cached the app's files and controls the page.
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    await context.setOffline(true);
+    await page.reload();
+    await page.getByRole("heading", { name: "Hello, Noa" }).waitFor();
+    await page.getByText("You are offline, so what is due shows later.").waitFor();
+    await page.getByRole("link", { name: "After-session pulse" }).click();
+    await page.getByRole("group", { name: "How is your energy right now?" })
+      .getByRole("radio", { name: "OK" }).check();
+    for (const question of ["Something from this session has stayed with me.",
+                            "I'd like to talk to someone about it."]) {
+      await page.getByRole("group", { name: question }).getByRole("radio", { name: "No" }).check();
+    }
+    await page.getByRole("button", { name: "Send pulse" }).click();
+    await page.getByText("It is saved on this phone").waitFor();
+    await page.locator("#outbox").getByText("Check-in: After-session pulse").waitFor();
+    assert.equal((await checkinsOf(token)).length, 0);
+
+    await context.setOffline(false);
+    await page.locator("#outbox").getByText("Waiting to be sent").waitFor({ state: "detached" });
+    const stored = await checkinsOf(token);
+    assert.equal(stored.length, 1, JSON.stringify(stored));
+    assert.equal(stored[0].instrumentId, "pulse");
   } finally {
     await context.close();
   }
@@ -464,6 +497,47 @@ test("a message in a volunteer's quiet hours raises no badge; one outside them d
   }
 });
 
+test("a volunteer asks another to be buddies; she sees the invitation live and joins", async () => {
+  const asking = await newVolunteer("Ola");
+  const asked = await newVolunteer("Pia");
+  const ola = await signIn(browser, asking.token, APP);
+  const pia = await signIn(browser, asked.token, APP);
+  try {
+    await pia.page.getByRole("link", { name: "Peers" }).click();
+    const piaChannels = pia.page.getByRole("region", { name: "My channels" });
+    await piaChannels.getByRole("link").first().waitFor();
+
+    await ola.page.getByRole("link", { name: "Peers" }).click();
+    const start = ola.page.getByRole("region", { name: "Start a conversation" });
+    await start.getByRole("combobox", { name: "With" }).selectOption({ label: asked.person.displayName });
+    await start.getByRole("radio", { name: "Ask them to be my buddy" }).check();
+    await expectAccessible(ola.page, "start a conversation");
+    await start.getByRole("button", { name: "Start" }).click();
+    // The service names a pair's channel after both, in an order of its own.
+    const [a, b] = [asking.person.displayName, asked.person.displayName];
+    const pair = new RegExp(`^(${a} and ${b}|${b} and ${a})$`);
+    await ola.page.getByRole("heading", { name: pair }).waitFor();
+
+    // The invitation reaches Pia's open list without a reload.
+    const invitation = piaChannels.getByRole("listitem").filter({ hasText: "invited" });
+    await invitation.getByRole("link", { name: pair }).click();
+    await pia.page.getByText("You are invited to this conversation.").waitFor();
+    await expectAccessible(pia.page, "an invitation");
+    await pia.page.getByRole("button", { name: "Join" }).click();
+    await pia.page.getByRole("textbox", { name: "Message" }).waitFor();
+
+    // Ola's page opened before Pia joined: it posts once she has.
+    await ola.page.reload();
+    await ola.page.getByRole("textbox", { name: "Message" }).fill("Thanks for saying yes!");
+    await ola.page.getByRole("button", { name: "Send" }).click();
+    await pia.page.getByRole("log", { name: "Messages" }).getByText("Thanks for saying yes!")
+      .waitFor();
+  } finally {
+    await ola.context.close();
+    await pia.context.close();
+  }
+});
+
 test("a volunteer sees their own data, and a dashboard link takes them to the app", async () => {
   // Signed in at the dashboard's address: the app opens instead, signed in.
   const { context, page } = await signIn(browser, tokenOf("volunteer", "Jonas Nielsen"),
@@ -500,6 +574,22 @@ test("consent switches change what the directory holds", async () => {
     const { consent } = await connectCall(`${DIRECTORY}/GetConsent`, token, {});
     assert.equal(consent.shareScoresWithSupervisor, true);
     assert.equal(consent.riskMonitoring, true);
+  } finally {
+    await context.close();
+  }
+});
+
+test("without a token the app asks to sign in, and a pasted token signs in", async () => {
+  const context = await browser.newContext({ viewport: { width: PHONE.width, height: PHONE.height },
+                                             bypassCSP: true });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${gatewayUrl()}/volunteer/`);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await expectAccessible(page, "sign in");
+    await page.getByLabel("Access token").fill(tokenOf("volunteer", "Priya Natarajan"));
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Hello, Priya" }).waitFor();
   } finally {
     await context.close();
   }

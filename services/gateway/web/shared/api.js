@@ -59,6 +59,9 @@ export class ApiError extends Error {
   }
 }
 
+// No answer at all: the browser is offline, or the gateway cannot be reached.
+export class NetworkError extends Error {}
+
 // One Connect request of the signed-in person: `contentType` says unary or streaming. Streams
 // go at low priority: they stay open for as long as the page does, and must not hold up what
 // the page is loading (nor count as loading it).
@@ -74,6 +77,8 @@ function post(service, method, contentType, body, signal) {
     body,
     signal,
     priority: streaming ? "low" : "auto",
+  }).catch((error) => {
+    throw error.name === "AbortError" ? error : new NetworkError(error.message);
   });
 }
 

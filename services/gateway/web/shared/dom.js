@@ -1,6 +1,6 @@
 // Building pages from the services' answers: every text goes in as text, never as markup.
 
-import { ApiError } from "./api.js";
+import { ApiError, NetworkError } from "./api.js";
 
 // h("button", {type: "button", onclick}, "Acknowledge"): an element with properties (event
 // handlers as functions, the rest as attributes) and children (strings become text nodes).
@@ -41,5 +41,7 @@ export function card(title, id, ...content) {
 
 export function errorText(error) {
   return h("p", { className: "error", role: "alert" },
-           error instanceof ApiError ? `Could not load this: ${error.message}` : String(error));
+           error instanceof ApiError ? `Could not load this: ${error.message}`
+             : error instanceof NetworkError ? "Could not reach PeerWell: check your connection."
+             : String(error));
 }

@@ -1,7 +1,8 @@
 // Signing in, the same on the dashboard and in the volunteers' app: a sign-in link (#token=...)
 // or a pasted token; an expired or refused token asks again, saying why.
 import {
-  ApiError, DIRECTORY, call, claimsOf, forgetToken, setToken, takeTokenFromAddress, token,
+  ApiError, DIRECTORY, NetworkError, call, claimsOf, forgetToken, setToken, takeTokenFromAddress,
+  token,
 } from "./api.js";
 import { errorText, h } from "./dom.js";
 import { ROLE_WORDS } from "./words.js";
@@ -24,9 +25,10 @@ function signInView(main, problem, retry) {
 }
 
 // Shows the page of the signed-in person: `show(claims, person)`, or the sign-in form. The
-// header's `who` names them; `signOut` forgets the token.
-export async function startSignedIn({ main, who, signOut, show }) {
-  const retry = () => startSignedIn({ main, who, signOut, show });
+// header's `who` names them; `signOut` forgets the token. `personStore` ({get(id), set(person)})
+// keeps who signed in, so that a page opened without a connection still knows them.
+export async function startSignedIn({ main, who, signOut, show, personStore }) {
+  const retry = () => startSignedIn({ main, who, signOut, show, personStore });
   takeTokenFromAddress();
   signOut.onclick = () => {
     forgetToken();
@@ -44,15 +46,23 @@ export async function startSignedIn({ main, who, signOut, show }) {
     return signedOut("Your sign-in has expired. Open a new sign-in link.");
   }
   signOut.hidden = false;
+  let person;
   try {
-    const { person } = await call(DIRECTORY, "GetPerson", { personId: claims.sub });
-    who.textContent =
-      `Signed in as ${person.displayName} (${ROLE_WORDS[person.role] || claims.role})`;
-    await show(claims, person);
+    ({ person } = await call(DIRECTORY, "GetPerson", { personId: claims.sub }));
+    personStore?.set(person);
   } catch (error) {
     if (error instanceof ApiError && error.code === "unauthenticated") {
       return signedOut("That sign-in did not work. Open a new sign-in link.");
     }
+    // No answer at all (offline): the person kept from last time, if any.
+    person = error instanceof NetworkError ? personStore?.get(claims.sub) : null;
+    if (!person) return main.replaceChildren(errorText(error));
+  }
+  who.textContent =
+    `Signed in as ${person.displayName} (${ROLE_WORDS[person.role] || claims.role})`;
+  try {
+    await show(claims, person);
+  } catch (error) {
     main.replaceChildren(errorText(error));
   }
 }

@@ -2,7 +2,7 @@
 // a debrief offer, see their own data, book supervision and talk to peers. The same Connect API
 // and sign-in as the dashboard (shared/); what is made offline waits in the outbox (outbox.js).
 import {
-  ALERTS, CHECKIN, DIRECTORY, SUPERVISION, call, callAll, forgetToken, keepTokenIn,
+  ALERTS, CHECKIN, DIRECTORY, NetworkError, SUPERVISION, call, callAll, forgetToken, keepTokenIn,
 } from "../shared/api.js";
 import { LiveAlerts, alertList } from "../shared/alerts.js";
 import { calendarFeeds } from "../shared/calendar.js";
@@ -46,6 +46,7 @@ const app = {
   person: null,
   outbox: null,
   names: new Map(),
+  people: [],  // the organisation's people as a volunteer sees them: names and roles
   namesLoaded: Promise.resolve(),
   instruments: () => fetchCached("instruments", async () =>
     (await call(CHECKIN, "ListInstruments", {})).instruments || []),
@@ -232,18 +233,30 @@ async function homeView() {
     const found = await debriefOffers();
     if (found.length) offers.replaceChildren(card("Debrief offers", "offers", ...found));
   } catch (error) {
-    offers.replaceChildren(errorText(error));
+    // Offline, the check-ins card says so; offers show once the connection is back.
+    if (!(error instanceof NetworkError)) offers.replaceChildren(errorText(error));
   }
   try {
-    const [list, instruments] = await Promise.all([
-      call(CHECKIN, "ListDueCheckins", {}).then((answer) => answer.due || []),
-      app.instruments(),
-    ]);
+    const instruments = await app.instruments();
+    let list = null;  // unknown offline
+    try {
+      ({ due: list = [] } = await call(CHECKIN, "ListDueCheckins", {}));
+    } catch (error) {
+      if (!(error instanceof NetworkError)) throw error;
+    }
     const byId = new Map(instruments.map((instrument) => [instrument.instrumentId, instrument]));
-    const dueNow = list.filter((entry) => byId.has(entry.instrumentId) &&
-                                          Date.parse(entry.dueTime) <= Date.now());
+    const dueNow = (list || []).filter((entry) => byId.has(entry.instrumentId) &&
+                                                  Date.parse(entry.dueTime) <= Date.now());
     const others = instruments.filter((instrument) => instrument.instrumentId !== "pulse" &&
       !dueNow.some((entry) => entry.instrumentId === instrument.instrumentId));
+    const otherLinks = h("ul", {}, others.map((instrument) => h("li", {},
+      h("a", { href: `#/checkin/${instrument.instrumentId}` }, instrument.title))));
+    if (list === null) {
+      due.replaceChildren(h("div", {},
+        h("p", {}, "You are offline, so what is due shows later. You can still check in: it is " +
+                   "sent when you are back online."), otherLinks));
+      return;
+    }
     due.replaceChildren(h("div", {},
       dueNow.length
         ? h("ul", { className: "due" }, dueNow.map((entry) => h("li", {},
@@ -253,10 +266,8 @@ async function homeView() {
               ? DUE_REASONS.first_checkin
               : `${DUE_REASONS[entry.reason] || "Due"}, due since ${when(entry.dueTime)}.`))))
         : h("p", {}, "Nothing is due. Thank you for keeping up."),
-      others.length ? h("details", {},
-        h("summary", {}, "Check in with something else"),
-        h("ul", {}, others.map((instrument) => h("li", {},
-          h("a", { href: `#/checkin/${instrument.instrumentId}` }, instrument.title))))) : null));
+      others.length
+        ? h("details", {}, h("summary", {}, "Check in with something else"), otherLinks) : null));
   } catch (error) {
     due.replaceChildren(errorText(error));
   }
@@ -634,10 +645,21 @@ function route() {
   Promise.resolve(view()).catch((error) => main.append(errorText(error)));
 }
 
+// Who signed in on this phone, so that the app opens without a connection.
+const personStore = {
+  get: (personId) => {
+    const kept = cached("person");
+    return kept?.personId === personId ? kept : null;
+  },
+  set: ({ personId, displayName, role }) =>
+    localStorage.setItem(`${CACHE}.person`, JSON.stringify({ personId, displayName, role })),
+};
+
 startSignedIn({
   main,
   who: document.getElementById("who"),
   signOut: document.getElementById("sign-out"),
+  personStore,
   show: async (claims, person) => {
     if (claims.role !== "volunteer") {
       location.replace("/");  // the dashboard is for supervisors and coordinators
@@ -653,11 +675,15 @@ startSignedIn({
       const waiting = app.outbox.items().length;
       if (waiting && !confirmSignOut(waiting)) return;
       app.outbox.clear();
+      for (const key of ["person", "instruments", "resources"]) {
+        localStorage.removeItem(`${CACHE}.${key}`);
+      }
       forgetToken();
       location.replace("/volunteer/");
     };
     // Names are a nicety, loaded beside the first page: offline, sessions say "your supervisor".
     app.namesLoaded = callAll(DIRECTORY, "ListPeople", {}, "people").then((people) => {
+      app.people = people;
       for (const each of people) app.names.set(each.personId, each.displayName);
     }).catch(() => {});
     app.peers = new PeerFeed(claims.sub, showPeersBadge);
@@ -666,6 +692,8 @@ startSignedIn({
     addEventListener("hashchange", route);
     route();
     app.outbox.flush();
+    // Kept for a moment without a connection: whom to call after an incident.
+    app.supportResources().catch(() => {});
     if ("serviceWorker" in navigator) {
       navigator.serviceWorker.register("/volunteer/sw.js").catch(() => {});
     }

@@ -278,6 +278,62 @@ function invitation(feed, channel, rerender) {
     feedback);
 }
 
+// Starting a conversation with another volunteer, or asking them to be buddies (they are
+// invited until they join). Asking again for the same pair opens the conversation that exists.
+function startConversation(app, feed) {
+  const box = h("div", {}, h("p", {}, "Loading…"));
+  (async () => {
+    await app.namesLoaded;
+    const others = app.people.filter((person) => person.role === "ROLE_VOLUNTEER" &&
+                                                 person.personId !== feed.me);
+    if (others.length === 0) {
+      box.replaceChildren(h("p", { className: "empty" }, "There is nobody else to write to yet."));
+      return;
+    }
+    const who = h("select", { id: "start-with", required: true },
+                  h("option", { value: "" }, "Choose a volunteer"),
+                  others.map((person) => h("option", { value: person.personId },
+                                           person.displayName)));
+    const feedback = h("p", { className: "error", role: "alert" });
+    const kinds = [["CHANNEL_KIND_DIRECT", "A conversation"],
+                   ["CHANNEL_KIND_BUDDY", "Ask them to be my buddy"]];
+    const form = h("form", {
+      onsubmit: async (event) => {
+        event.preventDefault();
+        if (!who.value) {
+          feedback.textContent = "Choose whom to write to.";
+          who.focus();
+          return;
+        }
+        const kind = form.querySelector("input[name=start-kind]:checked").value;
+        const named = kind === "CHANNEL_KIND_BUDDY" ? { invitedIds: [who.value] }
+                                                    : { memberIds: [who.value] };
+        try {
+          const { channel } = await call(NETWORK, "CreateChannel",
+                                         { channel: { kind, ...named } });
+          feed.channels.set(channel.channelId, channel);
+          location.hash = `#/peers/${channel.channelId}`;
+        } catch (error) {
+          feedback.textContent = `Not started: ${error.message}`;
+        }
+      },
+    },
+    h("label", { for: who.id }, "With"), who,
+    h("fieldset", { className: "question" }, h("legend", {}, "What kind"),
+      h("div", { className: "choices" }, kinds.map(([value, words], index) => h("div",
+        { className: "choice" },
+        h("input", { type: "radio", name: "start-kind", id: `start-${value}`, value,
+                     checked: index === 0 }),
+        h("label", { for: `start-${value}` }, words))))),
+    h("p", { className: "muted" }, "A buddy is someone to check in with between sessions; " +
+      "they are asked first and may say no."),
+    h("div", { className: "actions" }, h("button", { type: "submit" }, "Start")),
+    feedback);
+    box.replaceChildren(form);
+  })();
+  return box;
+}
+
 // The Peers page: the list, or one channel's conversation. Returns what to undo on leaving.
 export function peersView(app, show, channelId) {
   const feed = app.peers;
@@ -297,7 +353,8 @@ export function peersView(app, show, channelId) {
       show(h("h1", {}, "Peers"),
            h("p", {}, "Your groups, buddies and conversations with other volunteers. Messages " +
                       "show names only; what is said here stays between the people in it."),
-           card("My channels", "my-channels", list));
+           card("My channels", "my-channels", list),
+           card("Start a conversation", "start-conversation", startConversation(app, feed)));
       return;
     }
     if (!channel) {
@@ -309,7 +366,8 @@ export function peersView(app, show, channelId) {
     feed.seen(channel.channelId);
     const content = feed.isMember(channel)
       ? conversation(feed, channel, cleanups)
-      : [invitation(feed, channel, () => peersView(app, show, channelId))];
+      // Joined: the page again, through the router, which undoes this one first.
+      : [invitation(feed, channel, () => dispatchEvent(new HashChangeEvent("hashchange")))];
     show(h("h1", {}, channel.displayName),
          h("p", {}, h("a", { href: "#/peers" }, "All channels"),
            h("span", { className: "muted" }, ` · ${KIND_WORDS[channel.kind] || ""}`)),
