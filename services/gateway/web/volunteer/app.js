@@ -3,6 +3,7 @@
 // and sign-in as the dashboard (shared/); what is made offline waits in the outbox (outbox.js).
 import {
   ALERTS, CHECKIN, DIRECTORY, NetworkError, SUPERVISION, call, callAll, forgetToken, keepTokenIn,
+  takeTokenFromAddress, token,
 } from "../shared/api.js";
 import { LiveAlerts, alertList } from "../shared/alerts.js";
 import { calendarFeeds } from "../shared/calendar.js";
@@ -48,8 +49,16 @@ const app = {
   names: new Map(),
   people: [],  // the organisation's people as a volunteer sees them: names and roles
   namesLoaded: Promise.resolve(),
-  instruments: () => fetchCached("instruments", async () =>
-    (await call(CHECKIN, "ListInstruments", {})).instruments || []),
+  // Once per page load: instruments change with a new release, not between two screens.
+  instrumentsLoad: null,
+  instruments: () => {
+    app.instrumentsLoad ??= fetchCached("instruments", async () =>
+      (await call(CHECKIN, "ListInstruments", {})).instruments || []);
+    app.instrumentsLoad.catch(() => { app.instrumentsLoad = null; });
+    return app.instrumentsLoad;
+  },
+  // The first home screen's due check-ins, asked for beside the sign-in check (see below).
+  firstDue: null,
   supportResources: () => fetchCached("resources", async () =>
     (await call(CHECKIN, "GetCheckinSettings", {})).settings?.supportResources || []),
 };
@@ -239,8 +248,10 @@ async function homeView() {
   try {
     const instruments = await app.instruments();
     let list = null;  // unknown offline
+    const asked = app.firstDue || call(CHECKIN, "ListDueCheckins", {});
+    app.firstDue = null;
     try {
-      ({ due: list = [] } = await call(CHECKIN, "ListDueCheckins", {}));
+      ({ due: list = [] } = await asked);
     } catch (error) {
       if (!(error instanceof NetworkError)) throw error;
     }
@@ -643,6 +654,17 @@ function route() {
   }[first];
   if (!view) return show(h("h1", {}, "Not found"), h("p", {}, h("a", { href: "#/" }, "Home")));
   Promise.resolve(view()).catch((error) => main.append(errorText(error)));
+}
+
+// What the first screen shows is asked for at once, beside the sign-in check rather than after
+// it (a round trip less on a slow connection); a refused token fails these as it fails that.
+takeTokenFromAddress();
+if (token()) {
+  app.instruments().catch(() => {});
+  if ((location.hash.replace(/^#/, "") || "/") === "/") {
+    app.firstDue = call(CHECKIN, "ListDueCheckins", {});
+    app.firstDue.catch(() => {});
+  }
 }
 
 // Who signed in on this phone, so that the app opens without a connection.
