@@ -343,6 +343,13 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
         return Respond(http::status::ok, file->content_type, std::string(file->body),
                        "no-cache");
       }
+      // A page's folder typed without its slash ("/volunteer"): the page's own address.
+      if (std::string folder = absl::StrCat(path, "/"); server_.files.Find(folder) != nullptr) {
+        route_ = "static";
+        Response response{http::status::permanent_redirect, request_.version()};
+        response.set(http::field::location, folder);
+        return Send(std::move(response), "no-cache");
+      }
     }
     RespondError(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no such route"),
                  http::status::not_found);

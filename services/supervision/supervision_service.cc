@@ -584,8 +584,12 @@ absl::StatusOr<Page<Session>> SupervisionService::ListSessions(const Caller& cal
       }
       if (query.open_to_join) {
         if (!OpenToJoin(session, caller.person_id, start_time)) continue;
-        // Who else takes a seat is theirs to tell: a volunteer sees how full it is.
-        if (caller.role == CallerRole::kVolunteer) {
+        // Who takes a seat is for those who may see the session otherwise (a coordinator, a
+        // supervisor of a participant); anyone else sees how full it is. Once in, they see it
+        // as its participants do.
+        auto visible = MaySee(caller, session);
+        if (!visible.ok()) return visible.status();
+        if (!*visible) {
           session.withheld_participants = static_cast<int>(session.participant_ids.size());
           session.participant_ids.clear();
           session.attendance.clear();

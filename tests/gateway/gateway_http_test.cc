@@ -549,6 +549,24 @@ TEST_F(GatewayHttpTest, PartnerKeysGetWhatTheirScopesAllowAsFhirOrConnect) {
       << metrics;
 }
 
+TEST_F(GatewayHttpTest, ServesTheDashboardAndTheVolunteersAppByTheirFolders) {
+  HttpTestClient client(port_);
+  for (const char* page : {"/", "/volunteer/"}) {
+    auto response = client.Exchange("GET", page, {});
+    ASSERT_TRUE(response.has_value()) << page;
+    EXPECT_EQ(response->status, 200) << page;
+    EXPECT_EQ(response->Header("content-type"), "text/html; charset=utf-8") << page;
+    ExpectSecurityHeaders(*response);
+  }
+  auto bare = client.Exchange("GET", "/volunteer", {});
+  ASSERT_TRUE(bare.has_value());
+  EXPECT_EQ(bare->status, 308);
+  EXPECT_EQ(bare->Header("location"), "/volunteer/");
+  auto missing = client.Exchange("GET", "/volunteer/nothing.js", {});
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->status, 404);
+}
+
 TEST_F(GatewayHttpTest, HealthzAndMetricsByRouteAndStatus) {
   HttpTestClient client(port_);
   auto health = client.Exchange("GET", "/healthz", {});

@@ -21,7 +21,7 @@ TEST(StaticFilesTest, AFolderIsServedByItsIndex) {
 TEST(StaticFilesTest, NothingElseIsFound) {
   StaticFiles files({{"/index.html", "text/html", "dashboard"},
                      {"/volunteer/index.html", "text/html", "app"}});
-  EXPECT_EQ(files.Find("/volunteer"), nullptr);  // the page's relative links need the slash
+  EXPECT_EQ(files.Find("/volunteer"), nullptr);  // the gateway redirects it to "/volunteer/"
   EXPECT_EQ(files.Find("/other/"), nullptr);
   EXPECT_EQ(files.Find("/volunteer/missing.js"), nullptr);
   EXPECT_EQ(files.Find(""), nullptr);

@@ -227,6 +227,54 @@ test("the app opens without a connection, and a pulse made then is sent later", 
   }
 });
 
+test("a request the service keeps failing is given up after five answers, and said so", async () => {
+  const { token } = await newVolunteer("Quin");
+  const { context, page } = await signIn(browser, token, APP);
+  try {
+    // The check-in service failing inside, as the gateway would pass it on.
+    const failing = (route) => route.fulfill({
+      status: 500, contentType: "application/json",
+      body: JSON.stringify({ code: "internal", message: "the check-in store is broken" }),
+    });
+    await page.route("**/peerwell.checkin.v1.CheckinService/SubmitCheckin", failing);
+    await page.getByRole("link", { name: "After-session pulse" }).click();
+    for (const [question, answer] of [["How is your energy right now?", "Good"],
+                                      ["Something from this session has stayed with me.", "No"],
+                                      ["I'd like to talk to someone about it.", "No"]]) {
+      await page.getByRole("group", { name: question })
+        .getByRole("radio", { name: answer, exact: true }).check();
+    }
+    await page.getByRole("button", { name: "Send pulse" }).click();
+    await page.getByText("It is saved on this phone").waitFor();
+    const outbox = page.locator("#outbox");
+    // Four more answers like it (asked for with "Send now", or by the outbox's own retry timer),
+    // and it leaves the queue, listed as not sent.
+    const refused = outbox.getByText(
+      "Check-in: After-session pulse could not be sent: the check-in store is broken");
+    for (let round = 0; round < 5 && !(await refused.count()); round += 1) {
+      const text = await outbox.getByText(/try \d of 5/).or(refused).first().textContent();
+      const tries = Number(/try (\d) of 5/.exec(text)?.[1] ?? 5);
+      // The button goes with the item if the timer's try was the fifth.
+      await Promise.race([outbox.getByRole("button", { name: "Send now" }).click()
+                            .catch(() => {}),
+                          refused.waitFor()]);
+      await outbox.getByText(new RegExp(`try [${Math.min(tries + 1, 5)}-5] of 5`)).or(refused)
+        .first().waitFor();
+    }
+    await refused.waitFor();
+    assert.equal(await outbox.getByText("Waiting to be sent").count(), 0);
+    // Kept until read, across a reload; then dismissed.
+    await page.unroute("**/peerwell.checkin.v1.CheckinService/SubmitCheckin", failing);
+    await page.reload();
+    await refused.waitFor();
+    await outbox.getByRole("button", { name: "Dismiss" }).click();
+    await refused.waitFor({ state: "detached" });
+    assert.equal((await checkinsOf(token)).length, 0);
+  } finally {
+    await context.close();
+  }
+});
+
 test("an incident in three taps shows the support resources, then a debrief is accepted",
      async () => {
   const { person, token } = await newVolunteer("Dev");

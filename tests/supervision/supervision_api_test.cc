@@ -433,6 +433,15 @@ TEST_F(SupervisionApiTest, VolunteersFindSessionsOpenToJoinWithoutSeeingWhoIsIn)
   EXPECT_EQ(for_vera[0].supervisor_ids(0), sasha_);
   // Viktor may also join Sam's group, which Vera is in.
   EXPECT_EQ(open_to(Volunteer(viktor_)).size(), 2u);
+  // Sam supervises nobody in Sasha's session: he sees how full it is, not who is in it; a
+  // coordinator sees them.
+  std::vector<v1::Session> for_sam = open_to(Sam());
+  ASSERT_EQ(for_sam.size(), 1u);
+  EXPECT_EQ(for_sam[0].participant_ids_size(), 0);
+  EXPECT_EQ(for_sam[0].seats_left(), 2);
+  std::vector<v1::Session> for_coordinator = open_to(Coordinator());
+  ASSERT_EQ(for_coordinator.size(), 2u);
+  EXPECT_EQ(for_coordinator[0].participant_ids_size(), 1);
   // Her own sessions still show her and the others as before, seats counted.
   v1::Session own = Get(Volunteer(vera_), mine.session_id());
   EXPECT_EQ(own.participant_ids_size(), 1);

@@ -41,6 +41,14 @@ export function takeTokenFromAddress() {
   history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
 }
 
+// A random id for a request_id or client_message_id: the same one on every retry of a write.
+export function newRequestId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  // A page served over plain HTTP from an address other than localhost has no randomUUID.
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
 export function claimsOf(token) {
   try {
     const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");

@@ -55,3 +55,8 @@ export function when(timestamp) {
     weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
   });
 }
+
+// A protobuf Duration in JSON ("5400s") in whole minutes; 0 when absent.
+export function durationMinutes(duration) {
+  return Math.round(parseFloat(duration || "0") / 60);
+}

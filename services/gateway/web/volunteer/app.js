@@ -10,9 +10,9 @@ import { calendarFeeds } from "../shared/calendar.js";
 import { announce, card, errorText, h } from "../shared/dom.js";
 import { startSignedIn } from "../shared/signin.js";
 import { trendChart } from "../shared/trends.js";
-import { BAND_WORDS, SESSION_KIND_WORDS, when } from "../shared/words.js";
+import { BAND_WORDS, SESSION_KIND_WORDS, durationMinutes, when } from "../shared/words.js";
 import { SCALES, checkinView, pulseView, resultView } from "./checkin.js";
-import { Outbox } from "./outbox.js";
+import { MAX_FAILED_ANSWERS, Outbox } from "./outbox.js";
 import { PeerFeed, peersView } from "./peers.js";
 
 keepTokenIn(localStorage);
@@ -112,8 +112,11 @@ async function supportResourcesList(answered = []) {
     resource.contact ? h("span", { className: "contact" }, contactLink(resource.contact)) : null)));
 }
 
+// What became of something sent through the outbox: `answer` is null while it waits.
 function sentWords(answer, sentText) {
-  return answer ? sentText
+  if (answer) return sentText;
+  return app.outbox.blocked
+    ? `It is saved on this phone. ${app.outbox.blocked}`
     : "It is saved on this phone and will be sent as soon as you are back online.";
 }
 
@@ -130,33 +133,53 @@ function show(...children) {
 
 // --- Outbox ----------------------------------------------------------------------------------
 
+let waitingBefore = 0;
+
 function renderOutbox() {
   const banner = document.getElementById("outbox");
   const waiting = app.outbox.items();
   const refused = app.outbox.refused;
+  // The banner is not a live region (it is rebuilt on every retry); a change of what waits is
+  // announced once.
+  if (waiting.length !== waitingBefore) {
+    if (waiting.length > waitingBefore) announce(`Waiting to be sent: ${waiting.length}`);
+    else if (waiting.length === 0) announce("Everything waiting has been sent.");
+    waitingBefore = waiting.length;
+  }
   if (waiting.length === 0 && refused.length === 0) {
     banner.replaceChildren();
     return;
   }
+  const focused = banner.contains(document.activeElement) ? document.activeElement.textContent : "";
   banner.replaceChildren(...[
     waiting.length ? h("div", {},
       h("p", {}, h("strong", {}, `Waiting to be sent (${waiting.length})`), " — ",
         app.outbox.blocked || "sent by itself when the connection returns."),
-      h("ul", {}, waiting.map((item) => h("li", {}, `${item.label}, made ${when(item.createTime)}`))),
+      h("ul", {}, waiting.map((item) => h("li", {}, `${item.label}, made ${when(item.createTime)}`,
+        item.failedAnswers ? ` (the service could not take it: try ${item.failedAnswers} of ` +
+                             `${MAX_FAILED_ANSWERS})` : ""))),
       h("button", { type: "button", className: "secondary", onclick: () => app.outbox.flush() },
         "Send now")) : null,
     refused.length ? h("div", {},
-      h("ul", {}, refused.map(({ label, error }) =>
-        h("li", { className: "error" }, `${label} could not be sent: ${error.message}`))),
+      h("ul", {}, refused.map(({ label, reason }) =>
+        h("li", { className: "error" }, `${label} could not be sent: ${reason}`))),
       h("button", { type: "button", className: "secondary",
                     onclick: () => app.outbox.dismissRefused() }, "Dismiss")) : null,
   ].filter(Boolean));
+  // A button that had the focus keeps it across the rebuild.
+  if (focused) {
+    [...banner.querySelectorAll("button")].find((button) => button.textContent === focused)
+      ?.focus();
+  }
 }
 
 // --- Home ------------------------------------------------------------------------------------
 
-async function askForSupport(urgency, status) {
+async function askForSupport(urgency, status, buttons) {
   const struggling = urgency === "URGENCY_HIGH";
+  // One request per tap: a second tap while the first is on its way sends nothing more.
+  if (buttons.some((button) => button.disabled)) return;
+  buttons.forEach((button) => { button.disabled = true; });
   status.replaceChildren(h("p", {}, "Sending…"));
   try {
     const answer = await app.outbox.submit(
@@ -173,6 +196,8 @@ async function askForSupport(urgency, status) {
     status.querySelector("h2").focus();
   } catch (error) {
     status.replaceChildren(errorText(error));
+  } finally {
+    buttons.forEach((button) => { button.disabled = false; });
   }
 }
 
@@ -187,17 +212,19 @@ async function debriefOffers() {
   return sessions.map((session) => {
     const supervisor = (session.supervisorIds || []).map((id) => app.names.get(id)).find(Boolean)
       || "Your supervisor";
-    const minutes = Math.round(parseFloat(session.duration || "0") / 60);
+    const minutes = durationMinutes(session.duration);
     const outcome = h("div", { role: "status" });
     const answer = async (accept, event) => {
       const buttons = event.currentTarget.parentElement.querySelectorAll("button");
       buttons.forEach((button) => { button.disabled = true; });
       try {
         await call(SUPERVISION, "RespondToOffer", { sessionId: session.sessionId, accept });
-        buttons.forEach((button) => button.remove());
-        outcome.replaceChildren(h("p", {}, accept
+        outcome.replaceChildren(h("p", { tabindex: "-1" }, accept
           ? `Accepted: ${when(session.startTime)} is in your upcoming sessions.`
           : "Declined. Nothing else changes, and you can ask to talk any time."));
+        // The buttons go; the focus moves to what happened rather than to the page's top.
+        outcome.firstChild.focus();
+        buttons.forEach((button) => button.remove());
       } catch (error) {
         outcome.replaceChildren(errorText(error));
         buttons.forEach((button) => { button.disabled = false; });
@@ -221,18 +248,20 @@ async function debriefOffers() {
 
 async function homeView() {
   const status = h("div", { className: "support-status" });
+  const supportButtons = [
+    h("button", { type: "button", onclick: () => askForSupport("URGENCY_LOW", status, supportButtons) },
+      "I need to talk"),
+    h("button", { type: "button", className: "urgent",
+                  onclick: () => askForSupport("URGENCY_HIGH", status, supportButtons) },
+      "I'm struggling"),
+  ];
   const due = h("div", {}, h("p", {}, "Loading…"));
   const offers = h("div");
   show(
     h("h1", {}, `Hello, ${app.person.displayName.split(" ")[0]}`),
     h("section", { className: "card now", "aria-labelledby": "now" },
       h("h2", { id: "now" }, "Right now"),
-      h("div", { className: "big-actions" },
-        h("button", { type: "button", onclick: () => askForSupport("URGENCY_LOW", status) },
-          "I need to talk"),
-        h("button", { type: "button", className: "urgent",
-                      onclick: () => askForSupport("URGENCY_HIGH", status) },
-          "I'm struggling"),
+      h("div", { className: "big-actions" }, ...supportButtons,
         h("a", { className: "button", href: "#/incident" }, "Report a critical incident"),
         h("a", { className: "button secondary", href: "#/pulse" }, "After-session pulse")),
       status),
@@ -256,8 +285,8 @@ async function homeView() {
       if (!(error instanceof NetworkError)) throw error;
     }
     const byId = new Map(instruments.map((instrument) => [instrument.instrumentId, instrument]));
-    const dueNow = (list || []).filter((entry) => byId.has(entry.instrumentId) &&
-                                                  Date.parse(entry.dueTime) <= Date.now());
+    // The service lists what is due now (by its clock, not the phone's).
+    const dueNow = (list || []).filter((entry) => byId.has(entry.instrumentId));
     const others = instruments.filter((instrument) => instrument.instrumentId !== "pulse" &&
       !dueNow.some((entry) => entry.instrumentId === instrument.instrumentId));
     const otherLinks = h("ul", {}, others.map((instrument) => h("li", {},
@@ -286,20 +315,22 @@ async function homeView() {
 
 // --- Checking in -----------------------------------------------------------------------------
 
-async function checkinRoute(instrumentId) {
+async function checkinRoute(instrumentId, shown) {
   let instrument;
   try {
     instrument = (await app.instruments()).find((each) => each.instrumentId === instrumentId);
   } catch (error) {
-    return show(h("h1", {}, "Check in"), errorText(error));
+    if (isShown(shown)) show(h("h1", {}, "Check in"), errorText(error));
+    return;
   }
+  if (!isShown(shown)) return;
   if (!instrument) return show(h("h1", {}, "Check in"), h("p", {}, "There is no such check-in."));
   const send = (request) => app.outbox.submit(CHECKIN, "SubmitCheckin", request,
                                               `Check-in: ${instrument.title}`);
   if (instrument.instrumentId === "pulse") {
     return show(pulseView(instrument, {
       send,
-      onDone: (answer, wantsToTalk) => show(
+      onDone: (answer, wantsToTalk) => isShown(shown) && show(
         h("h1", {}, "Thank you"),
         h("p", {}, sentWords(answer, "Your pulse is in.")),
         wantsToTalk ? h("p", {}, "Your supervisor will hear that you would like to talk.") : null,
@@ -309,10 +340,12 @@ async function checkinRoute(instrumentId) {
   show(checkinView(instrument, {
     send,
     onDone: async (answer) => {
+      if (!isShown(shown)) return;
       show(h("h1", {}, "Thank you for checking in"),
            h("p", {}, sentWords(answer, "Your check-in is in. Here is how it looks:")));
-      if (answer) main.append(...await resultView(answer.checkin));
-      main.append(
+      const told = answer ? await resultView(answer.checkin) : [];
+      if (!isShown(shown)) return;
+      main.append(...told,
         h("p", { className: "muted" }, "Scores are a starting point for a conversation, not a " +
           "verdict. If something is weighing on you, you can ask to talk from the home screen."),
         h("p", {}, h("a", { href: "#/" }, "Back to home")));
@@ -322,7 +355,7 @@ async function checkinRoute(instrumentId) {
 
 // --- A critical incident: three taps, then help at once ---------------------------------------
 
-function incidentView() {
+function incidentView(shown) {
   const feedback = h("p", { className: "error", role: "alert" });
   const occurred = h("select", { id: "incident-when" },
                  [["0", "Just now"], ["60", "About an hour ago"], ["240", "Earlier today"],
@@ -348,6 +381,7 @@ function incidentView() {
           description: description.value.trim(),
         }, "Critical incident report");
         const resources = await supportResourcesList(answer?.supportResources);
+        if (!isShown(shown)) return;
         show(h("h1", {}, "Your report is in"),
              h("p", {}, sentWords(answer, "Your supervisor has been told.")),
              h("section", { className: "card", "aria-labelledby": "help-now" },
@@ -406,16 +440,19 @@ function consentSwitches() {
           type: "checkbox", role: "switch", id, checked: Boolean(consent[field]),
           "aria-describedby": `${id}-meaning`,
           onchange: async () => {
-            input.disabled = true;
+            // One change at a time, each sending every switch as it stands.
+            const inputs = [...box.querySelectorAll("input[role=switch]")];
+            inputs.forEach((each) => { each.disabled = true; });
+            const wanted = Object.fromEntries(inputs.map((each) =>
+              [each.id.replace(/^consent-/, ""), each.checked]));
             try {
-              ({ consent } = await call(DIRECTORY, "SetConsent",
-                                        { consent: { ...consent, [field]: input.checked } }));
+              ({ consent } = await call(DIRECTORY, "SetConsent", { consent: wanted }));
               feedback.textContent = `${title}: ${input.checked ? "on" : "off"}.`;
             } catch (error) {
               input.checked = !input.checked;
               feedback.textContent = `Not changed: ${error.message}`;
             } finally {
-              input.disabled = false;
+              inputs.forEach((each) => { each.disabled = false; });
             }
           },
         });
@@ -431,6 +468,10 @@ function consentSwitches() {
 
 async function riskProfile() {
   try {
+    const { consent = {} } = await call(DIRECTORY, "GetConsent", {});
+    if (!consent.riskMonitoring) {
+      return h("p", {}, "You have not turned on risk monitoring, so no risk profile is kept.");
+    }
     const { profile } = await call(ALERTS, "GetRiskProfile", {});
     const [band] = BAND_WORDS[profile.band] || ["not assessed"];
     return h("div", {},
@@ -440,9 +481,7 @@ async function riskProfile() {
         ? h("ul", { className: "factors" }, profile.factors.map((f) => h("li", {}, f.description)))
         : h("p", { className: "empty" }, "Nothing stands out at the moment."));
   } catch (error) {
-    return error.code === "permission_denied" || error.code === "failed_precondition"
-      ? h("p", {}, "You have not turned on risk monitoring, so no risk profile is kept.")
-      : errorText(error);
+    return errorText(error);
   }
 }
 
@@ -485,7 +524,7 @@ async function dataView() {
 // --- Supervision -----------------------------------------------------------------------------
 
 function sessionItem(session) {
-  const minutes = Math.round(parseFloat(session.duration || "0") / 60);
+  const minutes = durationMinutes(session.duration);
   const supervisors = (session.supervisorIds || []).map((id) => app.names.get(id)).filter(Boolean);
   return h("li", {},
     h("strong", {}, when(session.startTime)),
@@ -549,7 +588,7 @@ function bookingCard(onBooked) {
 // Group, reflective-practice and peer sessions ahead with a seat free, to join with one tap.
 function openSessionsCard(onJoined) {
   const list = h("div", {}, h("p", {}, "Loading…"));
-  const feedback = h("p", { role: "status" });
+  const feedback = h("p", { role: "status", tabindex: "-1" });
   (async () => {
     try {
       const now = new Date();
@@ -574,8 +613,9 @@ function openSessionsCard(onJoined) {
             event.currentTarget.disabled = true;
             try {
               await call(SUPERVISION, "JoinSession", { sessionId: session.sessionId });
-              item.remove();
               feedback.textContent = `Joined: ${label}.`;
+              feedback.focus();  // rather than the page's top, as its button goes
+              item.remove();
               onJoined();
             } catch (error) {
               feedback.textContent = `Not joined: ${error.message}`;
@@ -629,11 +669,26 @@ function showPeersBadge(count) {
 // --- Routing ---------------------------------------------------------------------------------
 
 let currentCleanup = () => {};
+// The screen being shown, counted: an answer that arrives after the volunteer moved on to
+// another screen is not written over it (see isShown).
+let screen = 0;
+
+function isShown(which) {
+  return which === screen;
+}
 
 function route() {
+  // A new sign-in link opened in this tab: sign in afresh.
+  if (/(^#|&)token=/.test(location.hash)) {
+    takeTokenFromAddress();
+    location.reload();
+    return;
+  }
+  const path = location.hash.replace(/^#/, "") || "/";
+  if (!path.startsWith("/")) return;  // a link within the page, such as "Skip to content"
   currentCleanup();
   currentCleanup = () => {};
-  const path = location.hash.replace(/^#/, "") || "/";
+  const shown = ++screen;
   for (const link of document.querySelectorAll("#nav a")) {
     const target = link.getAttribute("href").slice(1);
     const current = target === "/" ? path === "/" : path.startsWith(target);
@@ -643,9 +698,9 @@ function route() {
   const [, first, second] = path.split("/");
   const view = {
     "": homeView,
-    checkin: () => checkinRoute(second),
-    pulse: () => checkinRoute("pulse"),
-    incident: incidentView,
+    checkin: () => checkinRoute(second, shown),
+    pulse: () => checkinRoute("pulse", shown),
+    incident: () => incidentView(shown),
     data: dataView,
     supervision: supervisionView,
     peers: () => {
@@ -653,7 +708,9 @@ function route() {
     },
   }[first];
   if (!view) return show(h("h1", {}, "Not found"), h("p", {}, h("a", { href: "#/" }, "Home")));
-  Promise.resolve(view()).catch((error) => main.append(errorText(error)));
+  Promise.resolve(view()).catch((error) => {
+    if (isShown(shown)) main.append(errorText(error));
+  });
 }
 
 // What the first screen shows is asked for at once, beside the sign-in check rather than after
@@ -684,7 +741,10 @@ startSignedIn({
   personStore,
   show: async (claims, person) => {
     if (claims.role !== "volunteer") {
-      location.replace("/");  // the dashboard is for supervisors and coordinators
+      // The dashboard is for supervisors and coordinators; the token is not kept on this phone.
+      const link = `/#token=${encodeURIComponent(token())}`;
+      forgetDevice();
+      location.replace(link);
       return;
     }
     app.me = claims;
@@ -692,16 +752,10 @@ startSignedIn({
     app.outbox = new Outbox(claims.sub);
     app.outbox.onChange(renderOutbox);
     renderOutbox();
-    const signOut = document.getElementById("sign-out");
-    signOut.onclick = () => {
+    document.getElementById("sign-out").onclick = () => {
       const waiting = app.outbox.items().length;
-      if (waiting && !confirmSignOut(waiting)) return;
-      app.outbox.clear();
-      for (const key of ["person", "instruments", "resources"]) {
-        localStorage.removeItem(`${CACHE}.${key}`);
-      }
-      forgetToken();
-      location.replace("/volunteer/");
+      if (waiting) askBeforeSigningOut(waiting);
+      else signOut();
     };
     // Names are a nicety, loaded beside the first page: offline, sessions say "your supervisor".
     app.namesLoaded = callAll(DIRECTORY, "ListPeople", {}, "people").then((people) => {
@@ -709,7 +763,6 @@ startSignedIn({
       for (const each of people) app.names.set(each.personId, each.displayName);
     }).catch(() => {});
     app.peers = new PeerFeed(claims.sub, showPeersBadge);
-    app.peers.ready.catch(() => {});  // the Peers page says why
     document.getElementById("nav").hidden = false;
     addEventListener("hashchange", route);
     route();
@@ -723,14 +776,37 @@ startSignedIn({
   },
 });
 
+// Everything the app keeps on this phone about the person, forgotten: what waits to be sent,
+// who they are, what was kept for offline use, the token.
+function forgetDevice() {
+  app.outbox?.clear();
+  for (const key of ["person", "instruments", "resources"]) {
+    localStorage.removeItem(`${CACHE}.${key}`);
+  }
+  forgetToken();
+}
+
+function signOut() {
+  forgetDevice();
+  location.replace("/volunteer/");
+}
+
 // Signing out on a shared phone deletes what waits to be sent: asked first, in place.
-let signOutConfirmed = false;
-function confirmSignOut(waiting) {
-  if (signOutConfirmed) return true;
-  const banner = document.getElementById("outbox");
-  banner.append(h("p", { className: "confirm" },
-    `${waiting === 1 ? "One thing has" : `${waiting} things have`} not been sent yet. Signing ` +
-    "out deletes them from this phone. Press Sign out again to sign out anyway."));
-  signOutConfirmed = true;
-  return false;
+function askBeforeSigningOut(waiting) {
+  const box = document.getElementById("sign-out-confirm");
+  box.replaceChildren(
+    h("p", { id: "sign-out-warning" },
+      `${waiting === 1 ? "One thing has" : `${waiting} things have`} not been sent yet. ` +
+      "Signing out deletes them from this phone."),
+    h("div", { className: "actions pair" },
+      h("button", { type: "button", "aria-describedby": "sign-out-warning", onclick: signOut },
+        "Sign out and delete them"),
+      h("button", {
+        type: "button", className: "secondary",
+        onclick: () => {
+          box.replaceChildren();
+          document.getElementById("sign-out").focus();
+        },
+      }, "Stay signed in")));
+  box.querySelector("button").focus();
 }

@@ -2,7 +2,7 @@
 // live as it happens, posting, reporting a message. One Subscribe stream for the whole app keeps
 // the channels current; an event delivered inside the volunteer's quiet hours (`silent`) updates
 // the lists but raises no badge and no announcement.
-import { ApiError, NETWORK, call, callAll, stream } from "../shared/api.js";
+import { ApiError, NETWORK, call, callAll, newRequestId, stream } from "../shared/api.js";
 import { announce, card, errorText, h } from "../shared/dom.js";
 import { when } from "../shared/words.js";
 
@@ -12,11 +12,6 @@ const KIND_WORDS = {
   CHANNEL_KIND_BUDDY: "Buddy",
   CHANNEL_KIND_ANNOUNCEMENT: "Announcements",
 };
-
-function clientMessageId() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
 
 // The volunteer's channels, kept current from one Subscribe stream that resumes from the last
 // sequence seen per channel after a dropped connection (nothing missed, nothing twice).
@@ -28,12 +23,8 @@ export class PeerFeed {
     this.listeners = new Set();
     this.badge = 0;  // messages from others that arrived outside quiet hours, not yet seen
     this.onBadge = onBadge;
-    this.ready = this.load();
-  }
-
-  async load() {
-    const channels = await callAll(NETWORK, "ListChannels", {}, "channels");
-    for (const channel of channels) this.channels.set(channel.channelId, channel);
+    this.loaded = false;
+    this.ready = new Promise((resolve) => { this.markLoaded = resolve; });
     this.follow();
   }
 
@@ -41,11 +32,15 @@ export class PeerFeed {
     return (channel.memberIds || []).includes(this.me);
   }
 
+  // Lists the channels, then follows them from the last sequence seen in each; after a dropped
+  // connection (or a start without one) it lists them again first, for what changed meanwhile
+  // (an invitation, a channel joined elsewhere), with backoff.
   async follow() {
     let delay = 500;
     for (;;) {
       const began = Date.now();
       try {
+        await this.relist();
         const cursors = [...this.channels.values()].filter((channel) => this.isMember(channel))
           .map((channel) => ({ channelId: channel.channelId,
                                afterSequence: channel.lastSequence || "0" }));
@@ -59,6 +54,22 @@ export class PeerFeed {
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, 15000);
     }
+  }
+
+  // A channel already known keeps its own last sequence and unread count: the stream delivers
+  // (and counts) what came after them, once.
+  async relist() {
+    const listed = await callAll(NETWORK, "ListChannels", {}, "channels");
+    const known = this.channels;
+    this.channels = new Map(listed.map((channel) => {
+      const before = known.get(channel.channelId);
+      return [channel.channelId, before && this.isMember(before)
+        ? { ...channel, lastSequence: before.lastSequence, unreadCount: before.unreadCount }
+        : channel];
+    }));
+    this.loaded = true;
+    this.markLoaded();
+    for (const listener of this.listeners) listener({});
   }
 
   apply(event) {
@@ -174,24 +185,35 @@ function messageItem(message, feed, names) {
 function conversation(feed, channel, cleanups) {
   const list = h("ol", { className: "messages" });
   const log = h("div", { role: "log", "aria-label": "Messages" }, list);
-  const seen = new Set();
+  const shown = new Map();  // message id -> its item
   const authors = new Map();  // message id -> author, for "replying to"
   let last = 0;
+  // In sequence order whichever comes first, the history or a live message; a message seen
+  // again (deleted since) replaces its item.
   const add = (message) => {
-    if (seen.has(message.messageId)) return;
-    seen.add(message.messageId);
+    const item = messageItem(message, feed, authors);
+    const before = shown.get(message.messageId);
+    shown.set(message.messageId, item);
+    if (before) {
+      before.replaceWith(item);
+      return;
+    }
     authors.set(message.messageId, message.authorDisplayName);
-    last = Math.max(last, Number(message.sequence));
-    list.append(messageItem(message, feed, authors));
+    const sequence = Number(message.sequence);
+    last = Math.max(last, sequence);
+    const next = [...list.children].find((each) => Number(each.dataset.sequence) > sequence);
+    list.insertBefore(item, next || null);
   };
   const markRead = () => {
     if (last) call(NETWORK, "MarkRead", { channelId: channel.channelId, sequence: String(last) })
       .catch(() => {});
   };
 
-  const body = h("textarea", { id: "message-body", maxlength: "4000", required: true });
-  const feedback = h("p", { className: "error", role: "alert" });
   let pendingId = "";
+  // An edited text is another message: it gets an id of its own.
+  const body = h("textarea", { id: "message-body", maxlength: "4000", required: true,
+                               oninput: () => { pendingId = ""; } });
+  const feedback = h("p", { className: "error", role: "alert" });
   const form = h("form", {
     className: "compose",
     onsubmit: async (event) => {
@@ -199,7 +221,7 @@ function conversation(feed, channel, cleanups) {
       const text = body.value.trim();
       if (!text) return;
       // The same id for retries of this text, so a post whose answer was lost is not doubled.
-      pendingId ||= clientMessageId();
+      pendingId ||= newRequestId();
       const button = form.querySelector("button");
       button.disabled = true;
       try {
@@ -337,13 +359,17 @@ function startConversation(app, feed) {
 // The Peers page: the list, or one channel's conversation. Returns what to undo on leaving.
 export function peersView(app, show, channelId) {
   const feed = app.peers;
-  const cleanups = [() => { feed.openChannelId = ""; }];
+  let left = false;  // the volunteer moved on before the channels were in
+  const cleanups = [() => {
+    left = true;
+    feed.openChannelId = "";
+  }];
   const render = async () => {
-    try {
+    if (!feed.loaded) {
+      show(h("h1", {}, "Peers"),
+           h("p", { role: "status" }, "Connecting… your conversations show once you are online."));
       await feed.ready;
-    } catch (error) {
-      show(h("h1", {}, "Peers"), errorText(error));
-      return;
+      if (left) return;
     }
     const channel = channelId && feed.channels.get(channelId);
     if (!channelId) {

@@ -1,7 +1,7 @@
 // The volunteers' app opens without a connection: its own files are kept in the browser's cache
 // and served from there when the network fails. The network always goes first, so a new version
-// arrives with the next load that has a connection. Nothing else is cached: API calls are POSTs
-// that never pass through here, and no answer of a service is kept by this worker.
+// arrives with the next load that has a connection. Nothing else is cached: API calls (POSTs)
+// are left to the network untouched, and no answer of a service is kept by this worker.
 const CACHE = "peerwell-volunteer-v1";
 const SHELL = [
   "/volunteer/", "/volunteer/app.js", "/volunteer/checkin.js", "/volunteer/outbox.js",
@@ -31,7 +31,7 @@ self.addEventListener("fetch", (event) => {
     .then((response) => {
       if (response.ok) {
         const copy = response.clone();
-        caches.open(CACHE).then((cache) => cache.put(url.pathname, copy));
+        event.waitUntil(caches.open(CACHE).then((cache) => cache.put(url.pathname, copy)));
       }
       return response;
     })
