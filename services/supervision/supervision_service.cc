@@ -552,7 +552,17 @@ absl::StatusOr<Page<Session>> SupervisionService::ListSessions(const Caller& cal
     person = caller.person_id;
   }
   absl::Time start_time = query.start_time;
-  if (query.open_to_join) start_time = std::max(start_time, clock_.Now());
+  // A volunteer looking for a seat is not offered one in their quiet hours (JoinSession would
+  // refuse it).
+  std::optional<PersonFacts> joiner;
+  if (query.open_to_join) {
+    start_time = std::max(start_time, clock_.Now());
+    if (caller.role == CallerRole::kVolunteer) {
+      auto facts = people_.GetPerson(caller.organization_id, caller.person_id);
+      if (!facts.ok()) return facts.status();
+      joiner = *std::move(facts);
+    }
+  }
   if (!person.empty()) {
     if (auto status = ValidateToken("person_id", person); !status.ok()) return status;
     auto visible = MaySeePerson(caller, person);
@@ -584,6 +594,10 @@ absl::StatusOr<Page<Session>> SupervisionService::ListSessions(const Caller& cal
       }
       if (query.open_to_join) {
         if (!OpenToJoin(session, caller.person_id, start_time)) continue;
+        if (joiner.has_value() &&
+            InQuietHours(ScheduleOf(*joiner), session.start_time, session.end_time())) {
+          continue;
+        }
         // Who takes a seat is for those who may see the session otherwise (a coordinator, a
         // supervisor of a participant); anyone else sees how full it is. Once in, they see it
         // as its participants do.

@@ -454,13 +454,27 @@ TEST_F(SupervisionApiTest, VolunteersFindSessionsOpenToJoinWithoutSeeingWhoIsIn)
   ASSERT_TRUE(server_.stub().JoinSession(As(Volunteer(vera_)).get(), join, &joined).ok());
   EXPECT_EQ(joined.session().seats_left(), 1);
   EXPECT_TRUE(open_to(Volunteer(vera_)).empty());
-  std::vector<v1::Session> for_quinn = open_to(Volunteer(quinn_));
-  ASSERT_EQ(for_quinn.size(), 2u);
-  EXPECT_EQ(for_quinn[0].seats_left(), 1);
+  std::vector<v1::Session> for_viktor = open_to(Volunteer(viktor_));
+  ASSERT_EQ(for_viktor.size(), 2u);
+  EXPECT_EQ(for_viktor[0].seats_left(), 1);
 
   // Once it has started it is no longer open.
   server_.clock().Advance(Utc(2026, 10, 6, 15) - kStart);
-  EXPECT_EQ(open_to(Volunteer(quinn_)).size(), 1u);
+  EXPECT_EQ(open_to(Volunteer(viktor_)).size(), 1u);
+
+  // An evening group at 18:00 London is not offered to Quinn, whose quiet hours begin at 17:00.
+  v1::Session evening;
+  ASSERT_TRUE(Create(Sasha(), v1::SESSION_KIND_GROUP, {sasha_}, {}, Utc(2026, 10, 13, 17), 60, 4,
+                     "", &evening)
+                  .ok());
+  auto ids = [](const std::vector<v1::Session>& sessions) {
+    std::set<std::string> out;
+    for (const v1::Session& session : sessions) out.insert(session.session_id());
+    return out;
+  };
+  EXPECT_TRUE(ids(open_to(Volunteer(viktor_))).count(evening.session_id()));
+  EXPECT_FALSE(ids(open_to(Volunteer(quinn_))).count(evening.session_id()));
+  EXPECT_TRUE(ids(open_to(Volunteer(quinn_))).count(mine.session_id()));
 
   // A person and open_to_join do not go together.
   v1::ListSessionsRequest both;
