@@ -16,7 +16,20 @@ const MIN_PERFORMANCE = 0.90;
 const METRICS = ["first-contentful-paint", "largest-contentful-paint", "total-blocking-time",
                  "cumulative-layout-shift", "speed-index"];
 
+// Lighthouse asks to be run again when Chromium's trace of the load came out broken
+// (NO_NAVSTART, NO_FCP...): it is, up to three times in all.
 async function lighthouse(url) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await lighthouseOnce(url);
+    } catch (error) {
+      if (attempt === 3 || !/Please run Lighthouse again/.test(String(error.message))) throw error;
+      console.log(`Lighthouse asked to be run again: ${error.message.split("\n").at(-2)}`);
+    }
+  }
+}
+
+async function lighthouseOnce(url) {
   const cli = path.join(process.env.DEPLOY_NODE_MODULES, "lighthouse", "cli", "index.js");
   const { stdout } = await run(process.execPath, [
     cli, url, "--output=json", "--output-path=stdout", "--quiet",

@@ -173,31 +173,57 @@ export function alertArticle(alert, names, { canAct, onDone }) {
     className: "secondary",
     "aria-expanded": "false",
     onclick: () => {
-      const form = resolveForm(alert, onDone, () => {
-        form.remove();
-        resolveButton.setAttribute("aria-expanded", "false");
-        resolveButton.focus();
-      });
-      resolveButton.setAttribute("aria-expanded", "true");
-      article.append(form);
-      form.querySelector("select").focus();
+      openResolveForms.set(alert.alertId, { outcome: "", note: "", focused: "outcome" });
+      openForm(true);
     },
   }, "Resolve");
+  function openForm(focusNow) {
+    const form = resolveForm(alert, focusNow, (resolved) => {
+      openResolveForms.delete(alert.alertId);
+      onDone(resolved);
+    }, () => {
+      openResolveForms.delete(alert.alertId);
+      form.remove();
+      resolveButton.setAttribute("aria-expanded", "false");
+      resolveButton.focus();
+    });
+    resolveButton.setAttribute("aria-expanded", "true");
+    article.append(form);
+  }
   actions.append(resolveButton);
   article.append(actions, feedback);
+  // A list drawn again (a new event, a refreshed risk band) keeps a form being filled in.
+  if (openResolveForms.has(alert.alertId)) openForm(false);
   return article;
 }
 
-export function resolveForm(alert, onDone, onCancel) {
+// Resolve forms open on the page, by alert id, with what was chosen and typed and which field
+// had the focus: the alert list is drawn anew on every event, and must not close them.
+const openResolveForms = new Map();
+
+// `focusNow`: the form was just opened; otherwise it takes the focus only if the form it
+// replaces had it.
+function resolveForm(alert, focusNow, onDone, onCancel) {
+  const kept = openResolveForms.get(alert.alertId);
   const id = `resolve-${alert.alertId}`;
+  const hadFocus = document.getElementById(id)?.contains(document.activeElement);
   const outcome = h("select", { id: `${id}-outcome`, required: true },
                     h("option", { value: "" }, "Choose what came of it"),
                     OUTCOMES.map(([value, words]) => h("option", { value }, words)));
   const note = h("textarea", { id: `${id}-note`, maxlength: "2000" });
+  outcome.value = kept?.outcome || "";
+  note.value = kept?.note || "";
   const feedback = h("p", { className: "error", role: "alert" });
   const form = h("form", {
+    id,
     className: "resolve",
     "aria-label": "Resolve this alert",
+    oninput: () => {
+      if (kept) Object.assign(kept, { outcome: outcome.value, note: note.value });
+    },
+    onfocusin: (event) => {
+      if (kept) kept.focused = event.target.dataset.field || "";
+    },
     onsubmit: async (event) => {
       event.preventDefault();
       if (!outcome.value) {
@@ -221,10 +247,24 @@ export function resolveForm(alert, onDone, onCancel) {
     "Only people who may read this alert see the note; it is stored encrypted."),
   note,
   h("div", { className: "actions" },
-    h("button", { type: "submit" }, "Resolve alert"),
+    h("button", { type: "submit", "data-field": "submit" }, "Resolve alert"),
     h("button", { type: "button", className: "secondary", onclick: onCancel }, "Cancel")),
   feedback);
+  outcome.dataset.field = "outcome";
+  note.dataset.field = "note";
   note.setAttribute("aria-describedby", `${id}-note-help`);
+  // The field that had the focus has it again once the new form is on the page.
+  const focus = form.querySelector(`[data-field="${kept?.focused || "outcome"}"]`);
+  // Two events in one read draw the list twice before the first form could take the focus:
+  // the pending focus passes on to the newest form.
+  if (focusNow || hadFocus || kept?.focusPending) {
+    if (kept) kept.focusPending = true;
+    queueMicrotask(() => {
+      if (!form.isConnected) return;
+      if (kept) kept.focusPending = false;
+      focus?.focus();
+    });
+  }
   return form;
 }
 
