@@ -9,7 +9,6 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
-#include <regex>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -35,6 +34,7 @@ namespace av1 = ::peerwell::alerts::v1;
 namespace cv1 = ::peerwell::checkin::v1;
 namespace dv1 = ::peerwell::directory::v1;
 using ::peerwell::testing::LocalSuite;
+using ::peerwell::testing::LoggedField;
 
 constexpr int kThroughEachReplica = 10;  // per checkin replica, before the load
 constexpr int kUnderLoad = 100;          // through the balanced channel, with the kills
@@ -175,10 +175,7 @@ class ScaleOutTest : public ::testing::Test {
 
   // The consumer name an alerts replica logged when it started consuming.
   static std::string ConsumerName(const LocalSuite::Service& replica) {
-    std::smatch match;
-    std::string output = replica.process->Output();
-    std::regex logged(R"re("message":"consuming events".*"consumer":"([^"]+)")re");
-    return std::regex_search(output, match, logged) ? match[1].str() : "";
+    return LoggedField(replica.process->Output(), "consuming events", "consumer");
   }
 
   // Check-in events `consumer` has read and not acknowledged.

@@ -10,11 +10,15 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "tests/testing/wait.h"
 
@@ -64,21 +68,28 @@ std::string ServerProcess::Output() const {
   return buffer.str();
 }
 
+std::string LoggedField(absl::string_view output, absl::string_view message,
+                        absl::string_view field) {
+  const std::string message_key = absl::StrCat("\"message\":\"", message, "\"");
+  const std::string field_key = absl::StrCat("\"", field, "\":");
+  for (absl::string_view line : absl::StrSplit(output, '\n')) {
+    if (!absl::StrContains(line, message_key)) continue;
+    size_t at = line.find(field_key);
+    if (at == absl::string_view::npos) continue;
+    absl::string_view value = line.substr(at + field_key.size());
+    if (absl::ConsumePrefix(&value, "\"")) return std::string(value.substr(0, value.find('"')));
+    size_t digits = 0;
+    while (digits < value.size() && absl::ascii_isdigit(value[digits])) ++digits;
+    if (digits > 0) return std::string(value.substr(0, digits));
+  }
+  return "";
+}
+
 int ServerProcess::WaitForLoggedPort(absl::Duration timeout, const std::string& message,
                                      const std::string& field, absl::Duration poll) {
-  std::regex line_pattern("\"message\":\"" + message + "\".*\"" + field + "\":([0-9]+)");
   int port = 0;
-  WaitFor(
-      [&] {
-        std::string output = Output();
-        std::smatch match;
-        if (std::regex_search(output, match, line_pattern)) {
-          port = std::stoi(match[1]);
-          return true;
-        }
-        return false;
-      },
-      timeout, poll);
+  WaitFor([&] { return absl::SimpleAtoi(LoggedField(Output(), message, field), &port); },
+          timeout, poll);
   return port;
 }
 

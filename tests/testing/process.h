@@ -9,10 +9,16 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 
 namespace peerwell::testing {
+
+// The value of `field` on the first of `output`'s JSON log lines whose "message" is `message`:
+// a string's text or a number's digits; empty when no such line has it.
+std::string LoggedField(absl::string_view output, absl::string_view message,
+                        absl::string_view field);
 
 // A server binary started by a test, its stdout and stderr captured to a file so the test can
 // read the JSON log lines (the bound port, for one).
