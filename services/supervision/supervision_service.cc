@@ -67,8 +67,7 @@ bool IsJoinable(SessionKind kind) {
 bool OpenToJoin(const Session& session, const std::string& person_id, absl::Time now) {
   return IsJoinable(session.kind) && session.state == SessionState::kScheduled &&
          session.start_time >= now && !session.Involves(person_id) &&
-         (session.capacity == 0 ||
-          static_cast<int>(session.participant_ids.size()) < session.capacity);
+         (session.capacity == 0 || session.SeatsLeft() > 0);
 }
 
 // Supervision that counts for the cadence (SPEC §5: individual or group supervision).

@@ -129,6 +129,25 @@ test("a volunteer completes the due WHO-5 and sees the result in words", async (
   }
 });
 
+test("a volunteer with a history sees a new score beside their own usual level", async () => {
+  // Priya's eight weeks of the demo's WHO-5s give her a usual level.
+  const { context, page } = await signIn(browser, tokenOf("volunteer", "Priya Natarajan"), APP);
+  try {
+    await page.getByRole("heading", { name: "Hello, Priya" }).waitFor();
+    await page.evaluate(() => { location.hash = "#/checkin/who5"; });
+    await answerWho5(page);
+    await page.getByRole("button", { name: "Send check-in" }).click();
+    const score = page.getByRole("region", { name: "Wellbeing (WHO-5)" });
+    await score.getByText(
+      /^Your usual level over the last months is \d+; this one is (the same|\d+ (higher|lower))\.$/)
+      .waitFor();
+    await score.getByRole("figure").filter({ hasText: "Your Wellbeing (WHO-5) over time" })
+      .waitFor();
+  } finally {
+    await context.close();
+  }
+});
+
 test("a pulse with “I'd like to talk” reaches the supervisor's open dashboard live", async () => {
   const { person, token } = await newVolunteer("Ben");
   const supervisor = await signIn(browser, demo().tokens.supervisor, { viewport: DESKTOP });

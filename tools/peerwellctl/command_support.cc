@@ -44,14 +44,19 @@ std::optional<std::string> NamedGatewayUrl(const ParsedArgs& args) {
   return std::nullopt;
 }
 
+namespace {
+// `page` ("/", "/volunteer/") on the gateway, signed in with `token` from the fragment.
+std::string SignInUrl(absl::string_view gateway, absl::string_view page, absl::string_view token) {
+  return absl::StrCat(absl::StripSuffix(gateway, "/"), page, "#token=", token);
+}
+}  // namespace
+
 std::string DashboardUrl(absl::string_view gateway, absl::string_view token) {
-  absl::string_view base = absl::StripSuffix(gateway, "/");
-  return absl::StrCat(base, "/#token=", token);
+  return SignInUrl(gateway, "/", token);
 }
 
 std::string VolunteerAppUrl(absl::string_view gateway, absl::string_view token) {
-  absl::string_view base = absl::StripSuffix(gateway, "/");
-  return absl::StrCat(base, "/volunteer/#token=", token);
+  return SignInUrl(gateway, "/volunteer/", token);
 }
 
 PersonNames VisiblePersonNames(Context& context) {

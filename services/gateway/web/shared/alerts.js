@@ -1,6 +1,6 @@
 // Alerts as every view shows them: live from WatchAlerts, each in words with its factors, and
 // (for supervisors and coordinators) acknowledged and resolved in place.
-import { ALERTS, ApiError, call, callAll, stream } from "./api.js";
+import { ALERTS, call, callAll, keepStreaming, stream } from "./api.js";
 import { announce, h } from "./dom.js";
 import { OUTCOMES, PRIORITY, ruleWords, when } from "./words.js";
 
@@ -58,37 +58,29 @@ export class LiveAlerts {
     }
   }
 
-  // Reconnects with backoff; the backoff starts over only after a stream stayed up a while (a
-  // stream that fails as it opens, the service being away or the stream cap reached, answers
-  // like an open one and ends at once).
+  // The stream, reopened after a drop (keepStreaming) from the last event's resume token.
   async watch() {
-    let delay = 500;
-    while (!this.aborter.signal.aborted) {
+    const refused = await keepStreaming(() => {
       const resuming = Boolean(this.resumeToken);
-      const began = Date.now();
-      try {
-        await stream(ALERTS, "WatchAlerts", { resumeToken: this.resumeToken }, {
-          onOpen: () => {
-            this.opened = true;
-            this.setStatus(true);
-            if (!resuming) this.relist();
-          },
-          onMessage: (event) => this.apply(event),
-          signal: this.aborter.signal,
-        });
-      } catch (error) {
-        if (error instanceof ApiError &&
-            ["unauthenticated", "permission_denied"].includes(error.code)) {
-          this.status.textContent = "Live updates stopped: sign in again.";
-          this.listed();
-          return;
-        }
+      return stream(ALERTS, "WatchAlerts", { resumeToken: this.resumeToken }, {
+        onOpen: () => {
+          this.opened = true;
+          this.setStatus(true);
+          if (!resuming) this.relist();
+        },
+        onMessage: (event) => this.apply(event),
+        signal: this.aborter.signal,
+      });
+    }, {
+      signal: this.aborter.signal,
+      onDrop: () => {
         if (!this.opened) this.listed();  // the page shows what it has, and keeps trying
-      }
-      this.setStatus(false);
-      if (Date.now() - began > 10000) delay = 500;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, 15000);
+        this.setStatus(false);
+      },
+    });
+    if (refused) {
+      this.status.textContent = "Live updates stopped: sign in again.";
+      this.listed();
     }
   }
 

@@ -152,3 +152,28 @@ export async function stream(service, method, request, { onOpen, onMessage, sign
     }
   }
 }
+
+// Keeps a live stream going for as long as the page wants it: `connect()` opens it and settles
+// when it ends; it is then opened again, with a backoff that starts over only after a stream
+// stayed up a while (a stream that fails as it opens, the service being away or a cap reached,
+// answers like an open one and ends at once). `onDrop` hears every end. Resolves with the error
+// when the credentials are refused, or with nothing once `signal` aborts.
+export async function keepStreaming(connect, { signal, onDrop } = {}) {
+  let delay = 500;
+  while (!signal?.aborted) {
+    const began = Date.now();
+    try {
+      await connect();
+    } catch (error) {
+      if (error instanceof ApiError &&
+          ["unauthenticated", "permission_denied"].includes(error.code)) {
+        return error;
+      }
+    }
+    onDrop?.();
+    if (Date.now() - began > 10000) delay = 500;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, 15000);
+  }
+  return undefined;
+}

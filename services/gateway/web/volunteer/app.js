@@ -428,11 +428,12 @@ const CONSENTS = [
    "groups of five or more people. Off: you are left out of them."],
 ];
 
-function consentSwitches() {
+// `given`: the volunteer's consent as GetConsent answers it (a promise, shared with the page).
+function consentSwitches(given) {
   const box = h("div", {}, h("p", {}, "Loading…"));
   (async () => {
     try {
-      let { consent = {} } = await call(DIRECTORY, "GetConsent", {});
+      let consent = await given;
       const feedback = h("p", { role: "status" });
       box.replaceChildren(...CONSENTS.map(([field, title, meaning]) => {
         const id = `consent-${field}`;
@@ -466,9 +467,9 @@ function consentSwitches() {
   return box;
 }
 
-async function riskProfile() {
+async function riskProfile(given) {
   try {
-    const { consent = {} } = await call(DIRECTORY, "GetConsent", {});
+    const consent = await given;
     if (!consent.riskMonitoring) {
       return h("p", {}, "You have not turned on risk monitoring, so no risk profile is kept.");
     }
@@ -508,16 +509,19 @@ async function dataView() {
   });
   const scores = h("div", {}, h("p", {}, "Loading…"));
   const profile = h("div", {}, h("p", {}, "Loading…"));
+  // Read once for the page: the switches and the risk profile both depend on it.
+  const consent = call(DIRECTORY, "GetConsent", {}).then((answer) => answer.consent || {});
+  consent.catch(() => {});  // each card shows the error
   show(h("h1", {}, "My data"),
        h("p", {}, "What PeerWell holds about you and who it shows it to. Your supervisor sees " +
                   "your alerts and risk profile when risk monitoring is on."),
        card("My scores", "my-scores", scores),
        card("My alerts", "my-alerts", alertsBox),
        card("My risk profile", "my-risk", profile),
-       card("My choices", "my-consent", consentSwitches()));
+       card("My choices", "my-consent", consentSwitches(consent)));
   currentCleanup = () => live.stop();
   live.start();
-  profile.replaceChildren(await riskProfile());
+  profile.replaceChildren(await riskProfile(consent));
   scores.replaceChildren(...await myScores());
 }
 

@@ -2,7 +2,9 @@
 // live as it happens, posting, reporting a message. One Subscribe stream for the whole app keeps
 // the channels current; an event delivered inside the volunteer's quiet hours (`silent`) updates
 // the lists but raises no badge and no announcement.
-import { ApiError, NETWORK, call, callAll, newRequestId, stream } from "../shared/api.js";
+import {
+  ApiError, NETWORK, call, callAll, keepStreaming, newRequestId, stream,
+} from "../shared/api.js";
 import { announce, card, errorText, h } from "../shared/dom.js";
 import { when } from "../shared/words.js";
 
@@ -35,25 +37,15 @@ export class PeerFeed {
   // Lists the channels, then follows them from the last sequence seen in each; after a dropped
   // connection (or a start without one) it lists them again first, for what changed meanwhile
   // (an invitation, a channel joined elsewhere), with backoff.
-  async follow() {
-    let delay = 500;
-    for (;;) {
-      const began = Date.now();
-      try {
-        await this.relist();
-        const cursors = [...this.channels.values()].filter((channel) => this.isMember(channel))
-          .map((channel) => ({ channelId: channel.channelId,
-                               afterSequence: channel.lastSequence || "0" }));
-        await stream(NETWORK, "Subscribe", { cursors, followNewChannels: true },
-                     { onMessage: (event) => this.apply(event) });
-      } catch (error) {
-        if (error instanceof ApiError &&
-            ["unauthenticated", "permission_denied"].includes(error.code)) return;
-      }
-      if (Date.now() - began > 10000) delay = 500;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, 15000);
-    }
+  follow() {
+    keepStreaming(async () => {
+      await this.relist();
+      const cursors = [...this.channels.values()].filter((channel) => this.isMember(channel))
+        .map((channel) => ({ channelId: channel.channelId,
+                             afterSequence: channel.lastSequence || "0" }));
+      await stream(NETWORK, "Subscribe", { cursors, followNewChannels: true },
+                   { onMessage: (event) => this.apply(event) });
+    });
   }
 
   // A channel already known keeps its own last sequence and unread count: the stream delivers
