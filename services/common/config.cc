@@ -158,7 +158,7 @@ std::vector<SettingSpec> ServiceSettingSpecs(const ServiceDefaults& defaults) {
       {"pseudonym_key_file", "PEERWELL_PSEUDONYM_KEY_FILE", "", "file holding the pseudonym key"},
       {"worker_threads", "PEERWELL_WORKER_THREADS", "32",
        "threads that run handlers (blocking work never runs on gRPC's threads)"},
-      {"event_claim_idle", "PEERWELL_EVENT_CLAIM_IDLE", "30s",
+      {"event_claim_idle", "PEERWELL_EVENT_CLAIM_IDLE", "2s",
        "how long an event may wait with a silent consumer before another replica takes it"},
   });
   specs.insert(specs.end(), defaults.own_settings.begin(), defaults.own_settings.end());

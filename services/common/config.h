@@ -64,7 +64,7 @@ struct ServiceConfig : ProcessConfig {
   std::string pseudonym_key;
   int worker_threads = 32;
   // How long an event may stay unacknowledged with a consumer before another takes it over.
-  absl::Duration event_claim_idle = absl::Seconds(30);
+  absl::Duration event_claim_idle = absl::Seconds(2);
   // The values of ServiceDefaults::own_settings by flag name, for the service to check.
   std::map<std::string, std::string> own_settings;
 };

@@ -18,7 +18,9 @@ ConsumerOptions ServiceConsumerOptions(const ServiceConfig& config, absl::string
                                        absl::string_view group) {
   ConsumerOptions options;
   options.claim_min_idle = config.event_claim_idle;
-  options.claim_interval = std::min(absl::Seconds(5), config.event_claim_idle);
+  options.claim_interval =
+      std::clamp(config.event_claim_idle / 4, absl::Milliseconds(100), absl::Seconds(5));
+  options.max_retry_delay = std::min(options.max_retry_delay, config.event_claim_idle / 2);
   options.stream = EventStreamKey(source);
   options.group = std::string(group);
   options.consumer = ProcessConsumerName();
@@ -131,7 +133,10 @@ absl::StatusOr<ConsumerBacklog> ReadConsumerBacklog(RedisClient& redis,
 
 ConsumerGroupRunner::ConsumerGroupRunner(RedisAddress address, ConsumerOptions options,
                                          Handler handler)
-    : address_(std::move(address)), options_(std::move(options)), handler_(std::move(handler)) {
+    : address_(std::move(address)),
+      options_(std::move(options)),
+      handler_(std::move(handler)),
+      own_retry_delay_(options_.retry_delay) {
   options_.dead_letter_stream = DeadLetterStream(options_);
   if (options_.lanes > 1 && options_.lane_key) {
     lanes_ = std::make_unique<BoundedExecutor>(options_.lanes, options_.lanes);
@@ -149,8 +154,24 @@ void ConsumerGroupRunner::Start() {
 }
 
 void ConsumerGroupRunner::Stop() {
-  stopping_ = true;
+  {
+    std::lock_guard<std::mutex> lock(blocking_mu_);
+    stopping_ = true;
+    if (blocked_on_ != nullptr) blocked_on_->Interrupt();
+  }
   if (thread_.joinable()) thread_.join();
+}
+
+bool ConsumerGroupRunner::BeginBlockingRead(RedisConnection& connection) {
+  std::lock_guard<std::mutex> lock(blocking_mu_);
+  if (stopping_) return false;
+  blocked_on_ = &connection;
+  return true;
+}
+
+void ConsumerGroupRunner::EndBlockingRead() {
+  std::lock_guard<std::mutex> lock(blocking_mu_);
+  blocked_on_ = nullptr;
 }
 
 void ConsumerGroupRunner::Loop() {
@@ -168,6 +189,10 @@ void ConsumerGroupRunner::Loop() {
       connection = std::move(*connected);
       backoff = absl::Milliseconds(50);
       group_ready = false;
+      // Entries handled but not acknowledged when the link broke, or failed while Redis was
+      // away, are this consumer's own pending entries: walk them at once.
+      own_pending_cursor_ = "0";
+      own_retry_time_ = absl::InfinitePast();
     }
     if (!group_ready) {
       // From "0" so that events published before the group existed are not skipped.
@@ -195,6 +220,7 @@ void ConsumerGroupRunner::Loop() {
       next_claim_ = absl::Now() + options_.claim_interval;
     }
     if (!status.ok()) {
+      if (stopping_) break;
       if (status.code() == absl::StatusCode::kUnavailable) connection.reset();
       Log(Severity::kWarning, "consumer error",
           {Field("stream", options_.stream), Field("error", std::string(status.message()))});
@@ -203,11 +229,24 @@ void ConsumerGroupRunner::Loop() {
   }
 }
 
+void ConsumerGroupRunner::RetryOwnPendingLater() {
+  own_pending_cursor_ = "0";
+  own_retry_time_ = absl::Now() + own_retry_delay_;
+  own_retry_delay_ = std::min(own_retry_delay_ * 2, options_.max_retry_delay);
+}
+
 absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* claim_due) {
   const absl::Duration io_timeout = options_.block + absl::Seconds(2);
+  const absl::Time now = absl::Now();
   std::vector<StreamEntry> entries;
-  if (!own_pending_cursor_.empty()) {
-    // Entries this consumer read before a restart and never acknowledged, walked once.
+  absl::Duration block = options_.block;
+  if (!own_pending_cursor_.empty() && now < own_retry_time_) {
+    // Wake for the retry rather than after a whole BLOCK (BLOCK 0 would mean for ever).
+    block = std::clamp(own_retry_time_ - now, absl::Milliseconds(1), options_.block);
+  }
+  if (!own_pending_cursor_.empty() && now >= own_retry_time_) {
+    // Entries this consumer read and never acknowledged (before a restart, a failed handler, a
+    // lost connection), walked once from the start.
     auto own = connection.Execute(
         {"XREADGROUP", "GROUP", options_.group, options_.consumer, "COUNT",
          absl::StrCat(options_.batch), "STREAMS", options_.stream, own_pending_cursor_},
@@ -218,6 +257,7 @@ absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* cla
       entries = ParseStreamEntries(own->elements[0].elements[1]);
     }
     own_pending_cursor_ = entries.empty() ? "" : entries.back().id;
+    if (entries.empty()) own_retry_delay_ = options_.retry_delay;
   } else if (*claim_due) {
     auto claimed =
         connection.Execute({"XAUTOCLAIM", options_.stream, options_.group, options_.consumer,
@@ -232,11 +272,13 @@ absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* cla
     *claim_due = static_cast<int>(entries.size()) >= options_.batch;
   }
   if (entries.empty()) {
+    if (!BeginBlockingRead(connection)) return absl::OkStatus();
     auto read = connection.Execute(
         {"XREADGROUP", "GROUP", options_.group, options_.consumer, "COUNT",
-         absl::StrCat(options_.batch), "BLOCK",
-         absl::StrCat(absl::ToInt64Milliseconds(options_.block)), "STREAMS", options_.stream, ">"},
+         absl::StrCat(options_.batch), "BLOCK", absl::StrCat(absl::ToInt64Milliseconds(block)),
+         "STREAMS", options_.stream, ">"},
         io_timeout);
+    EndBlockingRead();
     if (!read.ok()) return read.status();
     if (read->IsError()) {
       // NOGROUP: the stream was deleted under us; recreate on the next pass.
@@ -301,17 +343,32 @@ absl::Status ConsumerGroupRunner::ProcessBatch(RedisConnection& connection,
     if (acked->IsError()) return absl::UnavailableError(acked->str);
     handled_ += acknowledged_events;
   }
+  bool left_pending = false;
   for (size_t i = 0; i < entries.size(); ++i) {
-    if (!outcomes[i].has_value() || outcomes[i]->ok()) continue;
-    if (auto status = Failed(connection, entries[i], *outcomes[i]); !status.ok()) return status;
+    if (outcomes[i].has_value() && outcomes[i]->ok()) continue;
+    left_pending = true;
+    if (!outcomes[i].has_value()) continue;
+    if (auto status = Failed(connection, entries[i], *outcomes[i]); !status.ok()) {
+      RetryOwnPendingLater();
+      return status;
+    }
   }
+  if (left_pending && !stopping_) RetryOwnPendingLater();
   return absl::OkStatus();
 }
 
 absl::Status ConsumerGroupRunner::Failed(RedisConnection& connection, const StreamEntry& entry,
                                          const absl::Status& handled) {
   const absl::Duration io_timeout = absl::Seconds(2);
-  // Left pending (it will be claimed again after claim_min_idle) unless it has failed too often.
+  const bool comes_back = handled.code() == absl::StatusCode::kUnavailable ||
+                          handled.code() == absl::StatusCode::kDeadlineExceeded;
+  if (comes_back) {
+    Log(Severity::kWarning, "event handler failed: retrying",
+        {Field("stream", options_.stream), Field("entry", entry.id),
+         Field("error", std::string(handled.message()))});
+    return absl::OkStatus();
+  }
+  // Left pending (read again soon) unless it has failed too often.
   auto pending = connection.Execute(
       {"XPENDING", options_.stream, options_.group, entry.id, entry.id, "1"}, io_timeout);
   if (!pending.ok()) return pending.status();

@@ -3,12 +3,14 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -57,11 +59,20 @@ struct ConsumerOptions {
   std::string group;
   std::string consumer;            // unique per process, e.g. the pod name
   std::string dead_letter_stream;  // defaults to "<stream>:dead"
-  int max_deliveries = 5;          // a failing entry goes to the dead-letter stream after this
+  // A failing entry goes to the dead-letter stream after this many deliveries, unless it failed
+  // for want of something that comes back (UNAVAILABLE, DEADLINE_EXCEEDED: Redis or another
+  // service down), which is retried until it succeeds.
+  int max_deliveries = 5;
   int batch = 64;
-  absl::Duration block = absl::Seconds(1);            // XREADGROUP BLOCK
-  absl::Duration claim_min_idle = absl::Seconds(30);  // when a pending entry counts as abandoned
-  absl::Duration claim_interval = absl::Seconds(5);
+  absl::Duration block = absl::Seconds(1);           // XREADGROUP BLOCK
+  absl::Duration claim_min_idle = absl::Seconds(2);  // when a pending entry counts as abandoned
+  absl::Duration claim_interval = absl::Milliseconds(500);
+  // After a failed handler or a lost connection, the consumer reads its own pending entries again
+  // after this, doubling on each further failure up to max_retry_delay: a critical incident
+  // whose handling failed while Redis was down is handled as soon as Redis is back, not after a
+  // claim interval. Kept below claim_min_idle so that another consumer does not take it over.
+  absl::Duration retry_delay = absl::Milliseconds(50);
+  absl::Duration max_retry_delay = absl::Seconds(1);
   // Entries with different lane keys are handled concurrently, on this many threads; entries
   // with one key in the order they were read, and after a failure the key's later entries in the
   // same batch wait (pending) behind the failed one. Entries of a later batch may still overtake
@@ -100,8 +111,9 @@ absl::StatusOr<ConsumerBacklog> ReadConsumerBacklog(RedisClient& redis,
 
 // Runs a consumer group: reads new entries with XREADGROUP on a connection of its own, calls the
 // handler, XACKs only after the handler succeeded (at-least-once: handlers must be idempotent),
-// takes over entries another consumer left pending for longer than claim_min_idle (XAUTOCLAIM),
-// and moves an entry whose handler has failed max_deliveries times to the dead-letter stream.
+// reads its own pending entries again soon after a failure or a reconnection, takes over entries
+// another consumer left pending for longer than claim_min_idle (XAUTOCLAIM), and moves an entry
+// whose handler has failed max_deliveries times to the dead-letter stream.
 class ConsumerGroupRunner {
  public:
   using Handler = std::function<absl::Status(const StreamEntry&)>;
@@ -127,15 +139,28 @@ class ConsumerGroupRunner {
   absl::Status DeadLetter(RedisConnection& connection, const StreamEntry& entry,
                           const std::string& reason);
 
+  // Whether to read with XREADGROUP BLOCK; false once stopping. Stop() interrupts a blocking
+  // read in progress, so that an idle consumer stops at once instead of after its BLOCK time.
+  bool BeginBlockingRead(RedisConnection& connection);
+  void EndBlockingRead();
+
   const RedisAddress address_;
   ConsumerOptions options_;
   Handler handler_;
   std::atomic<bool> stopping_{false};
+  std::mutex blocking_mu_;
+  RedisConnection* blocked_on_ ABSL_GUARDED_BY(blocking_mu_) = nullptr;
   std::unique_ptr<BoundedExecutor> lanes_;  // null with one lane
   std::atomic<long long> handled_{0};
   std::atomic<long long> dead_lettered_{0};
   std::thread thread_;
-  std::string own_pending_cursor_ = "0";  // empty once this consumer's old entries are done
+  // Schedules a walk of this consumer's own pending entries (after a failure), backing off.
+  void RetryOwnPendingLater();
+
+  // Where the walk of this consumer's own pending entries is; empty when there is none to do.
+  std::string own_pending_cursor_ = "0";
+  absl::Time own_retry_time_ = absl::InfinitePast();
+  absl::Duration own_retry_delay_;
   absl::Time next_claim_ = absl::InfinitePast();
 };
 

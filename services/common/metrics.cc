@@ -1,15 +1,37 @@
 #include "services/common/metrics.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/support/status.h"
 
 namespace peerwell {
 namespace {
+
+// Opens and closes one connection to host:port; failures do not matter.
+void Knock(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return;
+  int fd = socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC, found->ai_protocol);
+  if (fd >= 0) {
+    (void)connect(fd, found->ai_addr, found->ai_addrlen);
+    close(fd);
+  }
+  freeaddrinfo(found);
+}
 
 const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
   static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
@@ -139,7 +161,22 @@ Metrics::Metrics()
       redis_reconnects_ok_(redis_connects_.Add({{"outcome", "ok"}})),
       redis_reconnects_failed_(redis_connects_.Add({{"outcome", "failed"}})) {}
 
-Metrics::~Metrics() = default;
+Metrics::~Metrics() {
+  if (exposer_ == nullptr) return;
+  // The exposer's listener (civetweb) sees that it is stopped only between polls of up to two
+  // seconds; a connection ends the poll, so the process exits at once rather than up to 2 s
+  // after a SIGTERM.
+  std::atomic<bool> stopped{false};
+  std::thread waker([this, &stopped] {
+    while (!stopped.load()) {
+      Knock(exposer_host_, exposer_port_);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  exposer_.reset();
+  stopped = true;
+  waker.join();
+}
 
 absl::StatusOr<int> Metrics::Serve(const std::string& address) {
   try {
@@ -151,7 +188,17 @@ absl::StatusOr<int> Metrics::Serve(const std::string& address) {
   exposer_->RegisterCollectable(registry_);
   auto ports = exposer_->GetListeningPorts();
   if (ports.empty()) return absl::UnavailableError("metrics server bound no port");
-  return ports.front();
+  exposer_port_ = ports.front();
+  absl::string_view host = address.substr(0, address.rfind(':'));
+  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
+  if (host.empty() || host == "0.0.0.0") {
+    exposer_host_ = "127.0.0.1";
+  } else if (host == "::") {
+    exposer_host_ = "::1";
+  } else {
+    exposer_host_ = std::string(host);
+  }
+  return exposer_port_;
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>

@@ -63,6 +63,8 @@ class Metrics final : public RedisObserver {
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
+  std::string exposer_host_;  // where a connection reaches the exposer, to wake it at exit
+  int exposer_port_ = 0;
   prometheus::Family<prometheus::Counter>& started_;
   prometheus::Family<prometheus::Counter>& handled_;
   prometheus::Family<prometheus::Histogram>& handling_seconds_;

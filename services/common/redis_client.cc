@@ -129,6 +129,8 @@ bool RedisConnection::PeerClosed() {
   return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
 }
 
+void RedisConnection::Interrupt() { shutdown(context_->fd, SHUT_RDWR); }
+
 absl::Status RedisConnection::IoError(const char* what) {
   return absl::UnavailableError(absl::StrCat(
       "redis ", what, " failed: ", context_->err != 0 ? context_->errstr : "no reply"));

@@ -75,6 +75,8 @@ class RedisConnection {
   absl::StatusOr<RedisReply> ReadReply();
   // Whether the server closed its end (it died or restarted) while the connection was idle.
   bool PeerClosed();
+  // From another thread: ends a read in progress (e.g. a blocking XREADGROUP) with an error.
+  void Interrupt();
   // Append + ReadReply with the socket bounded by `timeout`.
   absl::StatusOr<RedisReply> Execute(const RedisCommand& command, absl::Duration timeout);
 

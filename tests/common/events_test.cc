@@ -185,6 +185,77 @@ TEST_F(EventsTest, MovesAPoisonEntryToTheDeadLetterStream) {
   EXPECT_EQ(entries[0].Get("error"), "cannot handle this one");
 }
 
+// Claims are made slow here, so only the consumer's own retry can hand an entry over in time.
+ConsumerOptions SlowClaimOptions(const std::string& consumer) {
+  ConsumerOptions options = FastOptions(consumer);
+  options.claim_min_idle = absl::Minutes(5);
+  options.claim_interval = absl::Minutes(5);
+  return options;
+}
+
+TEST_F(EventsTest, RetriesItsOwnFailedEntrySoonRatherThanAfterTheClaimIdleTime) {
+  Publish("incident.reported", {{"incident_id", "i1"}});
+  std::atomic<int> attempts{0};
+  ConsumerGroupRunner runner(server_.address(), SlowClaimOptions("c1"), [&](const StreamEntry&) {
+    return ++attempts == 1 ? absl::InternalError("first attempt fails") : absl::OkStatus();
+  });
+  runner.Start();
+  ASSERT_TRUE(WaitFor([&] { return runner.handled() == 1 && Pending() == 0; }));
+  runner.Stop();
+  EXPECT_EQ(attempts.load(), 2);
+}
+
+TEST_F(EventsTest, RetriesAnEntryFailedForWantOfRedisOrAServiceUntilItSucceeds) {
+  Publish("incident.reported", {{"incident_id", "i1"}});
+  std::atomic<int> attempts{0};
+  // More failures than max_deliveries (3): they come back, so the entry is not dead-lettered.
+  ConsumerGroupRunner runner(server_.address(), SlowClaimOptions("c1"), [&](const StreamEntry&) {
+    int attempt = ++attempts;
+    if (attempt <= 3) return absl::UnavailableError("directory unavailable");
+    if (attempt <= 6) return absl::DeadlineExceededError("directory too slow");
+    return absl::OkStatus();
+  });
+  runner.Start();
+  ASSERT_TRUE(WaitFor([&] { return runner.handled() == 1 && Pending() == 0; }));
+  runner.Stop();
+  EXPECT_EQ(attempts.load(), 7);
+  EXPECT_EQ(runner.dead_lettered(), 0);
+}
+
+TEST_F(EventsTest, HandlesAnEntryLeftUnacknowledgedByALostConnectionAfterRedisIsBack) {
+  std::mutex mu;
+  std::condition_variable changed;
+  bool in_handler = false;
+  bool release = false;
+  std::atomic<int> attempts{0};
+  ConsumerGroupRunner runner(server_.address(), SlowClaimOptions("c1"), [&](const StreamEntry&) {
+    std::unique_lock<std::mutex> lock(mu);
+    if (++attempts == 1) {
+      in_handler = true;
+      changed.notify_all();
+      changed.wait(lock, [&] { return release; });
+    }
+    return absl::OkStatus();
+  });
+  runner.Start();
+  Publish("incident.reported", {{"incident_id", "i1"}});
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return in_handler; }));
+  }
+  // Redis dies while the entry is being handled: its XACK cannot be sent.
+  server_.Kill();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  changed.notify_all();
+  server_.Start();
+  ASSERT_TRUE(WaitFor([&] { return attempts.load() == 2 && Pending() == 0; }));
+  runner.Stop();
+  EXPECT_EQ(runner.handled(), 1);
+}
+
 TEST_F(EventsTest, StopsPromptlyAndLeavesUnhandledEntriesPending) {
   ConsumerGroupRunner runner(server_.address(), FastOptions("c1"),
                              [&](const StreamEntry&) { return absl::UnavailableError("down"); });
@@ -195,6 +266,25 @@ TEST_F(EventsTest, StopsPromptlyAndLeavesUnhandledEntriesPending) {
   runner.Stop();
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
   EXPECT_EQ(runner.handled(), 0);
+}
+
+TEST_F(EventsTest, AnIdleConsumerStopsWithoutWaitingOutItsBlockingRead) {
+  ConsumerOptions options = FastOptions("c1");
+  options.block = absl::Seconds(60);
+  ConsumerGroupRunner runner(server_.address(), options, [&](const StreamEntry&) {
+    return absl::OkStatus();
+  });
+  runner.Start();
+  Publish("person.created", {{"person_id", "p1"}});
+  ASSERT_TRUE(WaitFor([&] { return runner.handled() == 1; }));
+  // Now waiting in XREADGROUP BLOCK 60000 for entries that do not come.
+  ASSERT_TRUE(WaitFor([&] {
+    auto clients = redis_.Execute({"CLIENT", "LIST"});
+    return clients.ok() && clients->str.find("cmd=xreadgroup") != std::string::npos;
+  }));
+  absl::Time start = absl::Now();
+  runner.Stop();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
 TEST_F(EventsTest, KeepsConsumingAcrossARedisRestart) {

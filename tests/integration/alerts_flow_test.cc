@@ -220,6 +220,15 @@ TEST_F(AlertsFlowTest, SigtermEndsOpenStreamsAndExitsZero) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(8));  // the 2 s grace, plus reads that block 1 s
 }
 
+// Idle, nothing holds it: its event consumers are waiting in blocking reads and its metrics
+// listener in a poll, neither of which may keep the process for their timeouts.
+TEST_F(AlertsFlowTest, AnIdleServiceExitsAtOnceOnSigterm) {
+  absl::Time start = absl::Now();
+  alerts_->Signal(SIGTERM);
+  EXPECT_EQ(alerts_->WaitForExit(absl::Seconds(5)), 0) << alerts_->Output();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1)) << alerts_->Output();
+}
+
 TEST_F(AlertsFlowTest, AOneSecondDeadlineEscalatesExactlyOnceWithTwoReplicas) {
   // A second replica of the alerts service, sweeping the same deadlines.
   auto first_stub = std::move(alerts_stub_);
