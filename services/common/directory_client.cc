@@ -17,6 +17,19 @@ absl::Status FromGrpc(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
+// What the directory's answer to this service means for the caller this service is serving.
+// The directory refusing this service's own token (a secret that differs, a role it does not
+// grant) is this deployment's fault, not the caller's: passed through, it would tell a caller
+// holding a good token that their credentials are bad.
+absl::Status FromDirectory(const grpc::Status& status) {
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+      status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+    return absl::InternalError(absl::StrCat(
+        "the directory refused this service's credentials: ", status.error_message()));
+  }
+  return FromGrpc(status);
+}
+
 std::string Key(const std::string& organization_id, const std::string& id) {
   return absl::StrCat(organization_id, "/", id);
 }
@@ -83,7 +96,7 @@ absl::StatusOr<v1::Person> DirectoryClient::GetPerson(const std::string& organiz
   request.set_person_id(person_id);
   v1::GetPersonResponse response;
   grpc::Status status = stub_->GetPerson(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status);
+  if (!status.ok()) return FromDirectory(status);
   Store(people_, key, response.person());
   return response.person();
 }
@@ -99,7 +112,7 @@ absl::StatusOr<v1::Consent> DirectoryClient::GetConsent(const std::string& organ
   request.set_volunteer_id(volunteer_id);
   v1::GetConsentResponse response;
   grpc::Status status = stub_->GetConsent(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status);
+  if (!status.ok()) return FromDirectory(status);
   Store(consents_, key, response.consent());
   return response.consent();
 }
@@ -117,7 +130,7 @@ absl::StatusOr<std::vector<v1::Person>> DirectoryClient::ListPeople(
     Prepare(context, organization_id);
     v1::ListPeopleResponse response;
     grpc::Status status = stub_->ListPeople(&context, request, &response);
-    if (!status.ok()) return FromGrpc(status);
+    if (!status.ok()) return FromDirectory(status);
     for (v1::Person& person : *response.mutable_people()) people.push_back(std::move(person));
     request.set_page_token(response.next_page_token());
   } while (!request.page_token().empty());

@@ -116,6 +116,21 @@ TEST_F(DirectoryClientTest, AuthenticatesPartnerKeys) {
   EXPECT_EQ(client_->AuthenticateApiKey(wrong).status().code(), absl::StatusCode::kUnauthenticated);
 }
 
+TEST_F(DirectoryClientTest, TheDirectoryRefusingThisServiceIsNotTheCallersBadCredentials) {
+  DirectoryClient misconfigured(
+      channel_, DirectoryClientOptions{"checkin", "not the secret the directory was given"},
+      clock_);
+  auto person = misconfigured.GetPerson(org_, volunteer_id_);
+  EXPECT_EQ(person.status().code(), absl::StatusCode::kInternal) << person.status();
+  EXPECT_NE(person.status().message().find("refused this service's credentials"),
+            std::string::npos)
+      << person.status();
+  EXPECT_EQ(misconfigured.GetConsent(org_, volunteer_id_).status().code(),
+            absl::StatusCode::kInternal);
+  EXPECT_EQ(misconfigured.ListPeople(org_, v1::ROLE_SUPERVISOR).status().code(),
+            absl::StatusCode::kInternal);
+}
+
 TEST_F(DirectoryClientTest, EveryCallHasADeadline) {
   server_.redis_server().Pause();
   absl::Time start = absl::Now();
