@@ -183,7 +183,7 @@ void ConsumerGroupRunner::Loop() {
       auto connected = RedisConnection::Connect(address_, absl::Seconds(1));
       if (!connected.ok()) {
         absl::SleepFor(backoff);  // Redis is down: retry at a bounded rate
-        backoff = std::min(backoff * 2, absl::Seconds(1));
+        backoff = std::min(backoff * 2, absl::Milliseconds(250));
         continue;
       }
       connection = std::move(*connected);
@@ -193,6 +193,7 @@ void ConsumerGroupRunner::Loop() {
       // away, are this consumer's own pending entries: walk them at once.
       own_pending_cursor_ = "0";
       own_retry_time_ = absl::InfinitePast();
+      own_retry_delay_ = options_.retry_delay;
     }
     if (!group_ready) {
       // From "0" so that events published before the group existed are not skipped.
@@ -294,13 +295,13 @@ absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* cla
 absl::Status ConsumerGroupRunner::ProcessBatch(RedisConnection& connection,
                                                const std::vector<StreamEntry>& entries) {
   if (entries.empty()) return absl::OkStatus();
-  // nullopt: not handled (the runner is stopping, or an earlier entry of its lane failed); the
-  // entry stays pending and is claimed again later, behind the failed one.
+  // nullopt: not handled (an earlier entry of its lane failed); the entry stays pending and is
+  // read again later, behind the failed one. A stopping runner still finishes the batch in hand:
+  // left pending, its entries would wait for another replica's claim (seconds) instead.
   std::vector<std::optional<absl::Status>> outcomes(entries.size());
   const bool ordered_lanes = lanes_ != nullptr;
   auto run_lane = [&](const std::vector<size_t>& lane) {
     for (size_t i : lane) {
-      if (stopping_) return;
       outcomes[i] = entries[i].deleted ? absl::OkStatus() : handler_(entries[i]);
       // A key's later entries must not overtake the one that failed.
       if (ordered_lanes && !outcomes[i]->ok()) return;

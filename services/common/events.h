@@ -72,7 +72,7 @@ struct ConsumerOptions {
   // whose handling failed while Redis was down is handled as soon as Redis is back, not after a
   // claim interval. Kept below claim_min_idle so that another consumer does not take it over.
   absl::Duration retry_delay = absl::Milliseconds(50);
-  absl::Duration max_retry_delay = absl::Seconds(1);
+  absl::Duration max_retry_delay = absl::Milliseconds(500);
   // Entries with different lane keys are handled concurrently, on this many threads; entries
   // with one key in the order they were read, and after a failure the key's later entries in the
   // same batch wait (pending) behind the failed one. Entries of a later batch may still overtake
@@ -122,7 +122,8 @@ class ConsumerGroupRunner {
   ~ConsumerGroupRunner();
 
   void Start();
-  // Finishes the entry in hand, then returns; unacknowledged entries stay pending for others.
+  // Finishes and acknowledges the batch in hand, then returns; entries it could not handle stay
+  // pending, for another consumer to claim.
   void Stop();
 
   // Counters for tests and metrics.

@@ -70,6 +70,8 @@ absl::StatusOr<std::unique_ptr<LocalSuite>> LocalSuite::Start(const SuiteOptions
       {"PEERWELL_PSEUDONYM_KEY", *pseudonym_key},
       {"PEERWELL_REDIS_ADDR", suite->redis_->address_string()}};
   env.insert(env.end(), options.env.begin(), options.env.end());
+  std::map<std::string, std::string> redis_addr_for;
+  if (options.redis_addr_for) redis_addr_for = options.redis_addr_for(*suite->redis_);
   // In dependency order: the others ask the directory. Each service is given the addresses of
   // those started before it (PEERWELL_<NAME>_ADDR, every replica).
   for (const std::string name :
@@ -78,10 +80,14 @@ absl::StatusOr<std::unique_ptr<LocalSuite>> LocalSuite::Start(const SuiteOptions
     if (binary.empty()) {
       return absl::NotFoundError(absl::StrCat("no peerwell-", name, " under ", options.binaries));
     }
+    auto service_env = env;
+    if (auto redis = redis_addr_for.find(name); redis != redis_addr_for.end()) {
+      service_env.push_back({"PEERWELL_REDIS_ADDR", redis->second});
+    }
     for (int replica = 0; replica < std::max(1, options.replicas); ++replica) {
       absl::Time started = absl::Now();
       // Polled every millisecond: start to SERVING is one of the figures the tool reports.
-      auto server = StartServer(binary, env, absl::Milliseconds(1));
+      auto server = StartServer(binary, service_env, absl::Milliseconds(1));
       if (!server.ok()) return server.status();
       auto health = grpc::health::v1::Health::NewStub(ServiceChannel(server->address));
       if (!WaitFor([&] { return Serving(*health); }, absl::Seconds(10), absl::Milliseconds(1))) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -20,6 +22,9 @@ struct SuiteOptions {
   int replicas = 1;
   // Further settings for every service, e.g. {"PEERWELL_EVENT_CLAIM_IDLE", "1s"}.
   std::vector<std::pair<std::string, std::string>> env;
+  // Given the suite's redis-server once it runs: PEERWELL_REDIS_ADDR for some services by name,
+  // in place of its own address (a proxy in front of it, for network faults between them).
+  std::function<std::map<std::string, std::string>(const RedisServer&)> redis_addr_for = nullptr;
 };
 
 // The whole suite, as production runs it: a redis-server of its own (append-only, appendfsync

@@ -31,6 +31,7 @@ class RedisServer {
 
   RedisAddress address() const;
   std::string address_string() const { return "unix:" + socket_path_; }
+  const std::string& socket_path() const { return socket_path_; }
   const std::string& directory() const { return directory_; }
   pid_t pid() const { return pid_; }
 
