@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Configures (once) and builds PeerWell in build/, the one build tree the scripts share.
+# Configures (once) and builds PeerWell in build/, the build tree the scripts share (with
+# --sanitize: in build-sanitize/, the test command's second pass).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/install-deps.sh"
 build_dir="$root/build"
+flags=()
+# --sanitize: the second tree the test command builds, with AddressSanitizer and
+# UndefinedBehaviorSanitizer.
+if [[ "${1:-}" == "--sanitize" ]]; then
+  shift
+  build_dir="$root/build-sanitize"
+  flags=(-DPEERWELL_SANITIZE=ON)
+fi
 if [[ ! -f "$build_dir/build.ninja" ]]; then
-  cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${flags[@]}"
 fi
 cmake --build "$build_dir" "$@"

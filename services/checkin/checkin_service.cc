@@ -206,14 +206,20 @@ absl::StatusOr<std::string> CheckinService::ReaderFor(const Caller& caller,
   }
   if (volunteer_id.empty()) return InvalidField("volunteer_id", "is required");
   if (!IsWellFormedId(volunteer_id, "p")) return InvalidField("volunteer_id", "is not a person id");
+  // Someone missing, not a volunteer, or not the supervisor's all get this very answer, so that
+  // its words do not tell them apart.
+  const absl::Status no_such_volunteer = absl::NotFoundError("volunteer_id: no such volunteer");
   auto facts = people_.GetPerson(caller.organization_id, volunteer_id);
-  if (!facts.ok()) return facts.status();
+  if (!facts.ok()) {
+    return facts.status().code() == absl::StatusCode::kNotFound ? no_such_volunteer
+                                                                : facts.status();
+  }
   bool supervises = std::find(facts->supervisor_ids.begin(), facts->supervisor_ids.end(),
                               caller.person_id) != facts->supervisor_ids.end();
-  if (!facts->is_volunteer) return absl::NotFoundError("volunteer_id: no such volunteer");
+  if (!facts->is_volunteer) return no_such_volunteer;
   if (caller.role == CallerRole::kSupervisor && !supervises) {
     // An attempt on a volunteer's data, so audited; answered like a missing volunteer.
-    absl::Status hidden = absl::NotFoundError("volunteer_id: no such volunteer");
+    const absl::Status& hidden = no_such_volunteer;
     AuditRecord record{caller.person_id,
                        caller.role,
                        caller.organization_id,

@@ -290,9 +290,14 @@ TEST_F(CheckinApiTest, SupervisorSeesScoresOnlyWithConsentAndNeverTheNote) {
   ASSERT_TRUE(List(Coordinator(), people_.volunteer, &listed).ok());
   EXPECT_EQ(listed.checkins(0).note(), "");
 
-  // Not assigned, another organisation, or a peer: as if the volunteer did not exist.
+  // Not assigned, another organisation, or a peer: as if the volunteer did not exist, to the
+  // letter of the answer.
   std::string other = TestToken(CallerRole::kSupervisor, people_.other_supervisor, people_.org);
-  EXPECT_EQ(List(other, people_.volunteer, &listed).error_code(), grpc::StatusCode::NOT_FOUND);
+  grpc::Status unassigned = List(other, people_.volunteer, &listed);
+  EXPECT_EQ(unassigned.error_code(), grpc::StatusCode::NOT_FOUND);
+  grpc::Status missing = List(other, "p0000000000000000f00d", &listed);
+  EXPECT_EQ(missing.error_code(), unassigned.error_code());
+  EXPECT_EQ(missing.error_message(), unassigned.error_message());
   std::string foreign =
       TestToken(CallerRole::kCoordinator, "p0000000000000000beef", "o0000000000000000dead");
   EXPECT_EQ(List(foreign, people_.volunteer, &listed).error_code(), grpc::StatusCode::NOT_FOUND);
