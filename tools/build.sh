@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
 # Configures (once) and builds PeerWell in build/, the build tree the scripts share (with
-# --sanitize: in build-sanitize/, the test command's second pass).
+# --sanitize: in build-sanitize/, with AddressSanitizer and UndefinedBehaviorSanitizer).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/install-deps.sh"
 build_dir="$root/build"
 flags=()
-# --sanitize: the second tree the test command builds, with AddressSanitizer and
-# UndefinedBehaviorSanitizer.
 if [[ "${1:-}" == "--sanitize" ]]; then
   shift
   build_dir="$root/build-sanitize"

@@ -231,8 +231,13 @@ void ConsumerGroupRunner::Loop() {
 }
 
 void ConsumerGroupRunner::RetryOwnPendingLater() {
+  const absl::Time now = absl::Now();
+  const absl::Time at = now + own_retry_delay_;
+  // A walk from the start already due later stays due no later: new failures must not keep
+  // putting off the retry of older ones.
+  const bool scheduled = own_pending_cursor_ == "0" && own_retry_time_ > now;
+  own_retry_time_ = scheduled ? std::min(own_retry_time_, at) : at;
   own_pending_cursor_ = "0";
-  own_retry_time_ = absl::Now() + own_retry_delay_;
   own_retry_delay_ = std::min(own_retry_delay_ * 2, options_.max_retry_delay);
 }
 
@@ -303,8 +308,9 @@ absl::Status ConsumerGroupRunner::ProcessBatch(RedisConnection& connection,
   auto run_lane = [&](const std::vector<size_t>& lane) {
     for (size_t i : lane) {
       outcomes[i] = entries[i].deleted ? absl::OkStatus() : handler_(entries[i]);
-      // A key's later entries must not overtake the one that failed.
-      if (ordered_lanes && !outcomes[i]->ok()) return;
+      // A key's later entries must not overtake the one that failed; and a stopping runner does
+      // not go on through a batch that fails (each failure may take a timeout).
+      if ((ordered_lanes || stopping_) && !outcomes[i]->ok()) return;
     }
   };
   std::vector<std::vector<size_t>> lanes(lanes_ ? options_.lanes : 1);

@@ -252,7 +252,13 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Transaction(
   if (!exec.IsArray()) {
     // EXECABORT: a command was refused while queueing; the queued replies say which.
     for (const auto& reply : *replies) {
-      if (reply.IsError()) return absl::InternalError(absl::StrCat("redis: ", reply.str));
+      if (!reply.IsError()) continue;
+      // Refused for now (loading its data after a restart, busy with a script): the caller may
+      // try again, and an event's handler must not count it towards the dead-letter stream.
+      if (IsUnavailableError(reply)) {
+        return absl::UnavailableError(absl::StrCat("redis is not ready: ", reply.str));
+      }
+      return absl::InternalError(absl::StrCat("redis: ", reply.str));
     }
     return absl::InternalError(absl::StrCat("redis transaction failed: ", exec.str));
   }

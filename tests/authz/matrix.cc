@@ -95,7 +95,7 @@ absl::StatusOr<std::vector<Cell>> ParseMatrix(absl::string_view text) {
 absl::StatusOr<std::vector<std::string>> DeclaredRpcs(const std::string& protos_dir) {
   google::protobuf::compiler::DiskSourceTree sources;
   sources.MapPath("", protos_dir);
-  sources.MapPath("", "/usr/include");  // google/protobuf's well-known types
+  sources.MapPath("", PEERWELL_PROTOBUF_INCLUDE_DIR);  // google/protobuf's well-known types
   CollectErrors errors;
   google::protobuf::compiler::Importer importer(&sources, &errors);
   std::vector<std::string> rpcs;

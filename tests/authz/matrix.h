@@ -1,8 +1,7 @@
 #pragma once
 
 // The authorization matrix (tests/authz/matrix.txt): for every RPC of every PeerWell service, the
-// status code each kind of caller gets for each kind of target. Read by the tests that hold the
-// services to it.
+// status code each kind of caller gets for each kind of target.
 
 #include <map>
 #include <string>

@@ -61,11 +61,13 @@ Verdict History::Check(const std::string& kind, const std::vector<StoredWrite>& 
   struct KeyState {
     std::set<std::string> ok_ids;
     bool maybe_written = false;  // an ok or an unknown attempt
+    std::string subject;
   };
   std::map<std::string, KeyState> keys;
   for (const Operation& operation : OfKind(kind)) {
     ++verdict.attempts;
     KeyState& key = keys[operation.key];
+    key.subject = operation.subject;
     switch (operation.outcome) {
       case Outcome::kOk:
         key.ok_ids.insert(operation.result_id);
@@ -100,6 +102,14 @@ Verdict History::Check(const std::string& kind, const std::vector<StoredWrite>& 
     if (!state.maybe_written && copies > 0) {
       ++verdict.phantom;
       Problem(verdict, absl::StrCat(kind, " ", key, " was refused and is stored"));
+    }
+    if (found != stored_by_key.end()) {
+      for (const StoredWrite* write : found->second) {
+        if (write->subject == state.subject) continue;
+        ++verdict.misplaced;
+        Problem(verdict, absl::StrCat(kind, " ", key, " was written to ", state.subject,
+                                      " and is stored under ", write->subject));
+      }
     }
     if (copies == 1 && !state.ok_ids.empty()) {
       const std::string& id = found->second.front()->id;
@@ -138,8 +148,8 @@ std::string Summary(const Verdict& verdict) {
   return absl::StrCat(verdict.kind, ": ", verdict.attempts, " attempts, ", verdict.writes,
                       " writes, ", verdict.ok, " ok, ", verdict.unknown, " unknown, ",
                       verdict.failed, " refused, ", verdict.lost, " lost, ", verdict.duplicated,
-                      " duplicated, ", verdict.phantom, " never invoked, ", verdict.gaps,
-                      " sequence gaps");
+                      " duplicated, ", verdict.phantom, " never invoked, ", verdict.misplaced,
+                      " misplaced, ", verdict.gaps, " sequence gaps");
 }
 
 }  // namespace peerwell::chaos

@@ -48,10 +48,11 @@ struct Verdict {
   int duplicated = 0;   // keys stored more than once
   int phantom = 0;      // stored writes no operation invoked
   int wrong_id = 0;     // ok answers naming another id than the one stored
+  int misplaced = 0;    // stored under another subject (channel, volunteer) than written to
   int gaps = 0;         // missing sequence numbers in a subject's sequence (messages)
   std::vector<std::string> problems;  // the first few, in words
 
-  bool Clean() const { return lost + duplicated + phantom + wrong_id + gaps == 0; }
+  bool Clean() const { return lost + duplicated + phantom + wrong_id + misplaced + gaps == 0; }
 };
 
 class History {
@@ -68,7 +69,8 @@ class History {
   // Checks the writes of `kind` against what was read back: every key with an ok answer is
   // stored exactly once under the id the answer gave, a key whose attempts were all unknown is
   // stored at most once, a key only refused is not stored, nothing is stored that no operation
-  // invoked, and (when `sequenced`) each subject's sequence numbers run without a gap.
+  // invoked, each write is stored under the subject it was written to, and (when `sequenced`)
+  // each subject's sequence numbers run without a gap.
   Verdict Check(const std::string& kind, const std::vector<StoredWrite>& stored,
                 bool sequenced = false) const;
 

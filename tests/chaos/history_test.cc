@@ -61,6 +61,14 @@ TEST(HistoryTest, FindsAnAcknowledgementNamingAnotherRecord) {
   EXPECT_EQ(verdict.wrong_id, 1);
 }
 
+TEST(HistoryTest, FindsAWriteStoredUnderAnotherSubject) {
+  History history;
+  Attempt(history, "a", Outcome::kOk, "m1");  // written to channel-1
+  Verdict verdict = history.Check("message", {{"a", "m1", "channel-2", 1}});
+  EXPECT_EQ(verdict.misplaced, 1);
+  EXPECT_FALSE(verdict.Clean());
+}
+
 TEST(HistoryTest, FindsAGapInAChannelsSequence) {
   History history;
   Attempt(history, "a", Outcome::kOk, "m1");

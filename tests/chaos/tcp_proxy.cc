@@ -111,6 +111,8 @@ void TcpProxy::Loop() {
       continue;  // the mode changed: look again
     }
     if (mode == Mode::kBlackHole) continue;
+    // The links polled this pass; one accepted below waits for the next.
+    const size_t polled = links_.size();
     if (fds[1].revents != 0) {
       int client = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
       if (client >= 0) {
@@ -127,6 +129,10 @@ void TcpProxy::Loop() {
     std::vector<Link> kept;
     for (size_t i = 0; i < links_.size(); ++i) {
       const Link& link = links_[i];
+      if (i >= polled) {
+        kept.push_back(link);
+        continue;
+      }
       bool open = true;
       for (int side = 0; side < 2 && open; ++side) {
         const pollfd& ready = fds[2 + 2 * i + side];

@@ -268,6 +268,24 @@ TEST_F(EventsTest, StopsPromptlyAndLeavesUnhandledEntriesPending) {
   EXPECT_EQ(runner.handled(), 0);
 }
 
+TEST_F(EventsTest, AStoppingConsumerDoesNotGoOnThroughABatchThatFails) {
+  for (int i = 0; i < 20; ++i) Publish("person.created", {{"person_id", absl::StrCat("p", i)}});
+  std::atomic<int> attempts{0};
+  // Each attempt fails after a while, as a call to a service that is down times out.
+  ConsumerGroupRunner runner(server_.address(), FastOptions("c1"), [&](const StreamEntry&) {
+    ++attempts;
+    absl::SleepFor(absl::Milliseconds(200));
+    return absl::UnavailableError("directory unavailable");
+  });
+  runner.Start();
+  ASSERT_TRUE(WaitFor([&] { return attempts.load() >= 1; }));
+  absl::Time start = absl::Now();
+  runner.Stop();
+  // Not the 20 × 200 ms the rest of the batch would take.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(runner.handled(), 0);
+}
+
 TEST_F(EventsTest, AnIdleConsumerStopsWithoutWaitingOutItsBlockingRead) {
   ConsumerOptions options = FastOptions("c1");
   options.block = absl::Seconds(60);

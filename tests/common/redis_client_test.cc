@@ -37,6 +37,29 @@ TEST(RedisClientTest, RunsCommandsAndReadsReplies) {
   EXPECT_TRUE(error->IsError());
 }
 
+TEST(RedisClientTest, ATransactionABusyServerRefusesIsUnavailableNotAFailure) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  ASSERT_TRUE(client.Execute({"CONFIG", "SET", "busy-reply-threshold", "20"}).ok());
+  auto blocker = RedisConnection::Connect(server.address(), absl::Seconds(1));
+  ASSERT_TRUE(blocker.ok()) << blocker.status();
+  std::thread script([&] {
+    (void)(*blocker)->Execute({"EVAL", "while true do end", "0"}, absl::Seconds(20));
+  });
+  // Busy once the script has run past the threshold: every command is refused with BUSY.
+  bool busy = WaitFor([&] {
+    auto reply = client.Execute({"GET", "k"});
+    return !reply.ok() || reply->IsError();
+  });
+  auto result = client.Transaction({{"SET", "k", "v"}});
+  auto killer = RedisConnection::Connect(server.address(), absl::Seconds(1));
+  ASSERT_TRUE(killer.ok()) << killer.status();
+  (void)(*killer)->Execute({"SCRIPT", "KILL"}, absl::Seconds(2));
+  script.join();
+  ASSERT_TRUE(busy);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
+}
+
 TEST(RedisClientTest, KeepsRepliesOfConcurrentCallersInOrder) {
   RedisServer server;
   RedisClient client(Options(server));
