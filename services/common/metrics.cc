@@ -189,7 +189,7 @@ absl::StatusOr<int> Metrics::Serve(const std::string& address) {
   auto ports = exposer_->GetListeningPorts();
   if (ports.empty()) return absl::UnavailableError("metrics server bound no port");
   exposer_port_ = ports.front();
-  absl::string_view host = address.substr(0, address.rfind(':'));
+  absl::string_view host = absl::string_view(address).substr(0, address.rfind(':'));
   if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
   if (host.empty() || host == "0.0.0.0") {
     exposer_host_ = "127.0.0.1";
