@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/auth.h"
 #include "services/common/channel.h"
+#include "services/common/events.h"
 #include "services/common/proto_time.h"
 #include "services/common/redis_client.h"
 #include "tests/testing/wait.h"
@@ -23,6 +24,21 @@ bool MaybeWritten(grpc::StatusCode code) {
   return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED ||
          code == grpc::StatusCode::CANCELLED || code == grpc::StatusCode::ABORTED ||
          code == grpc::StatusCode::UNKNOWN;
+}
+
+// A WHO-5 that raises no alert, sent with `key` as its request_id and as its private note, which
+// the volunteer reads back: the note names the operation.
+cv1::SubmitCheckinRequest CheckinNamed(const std::string& key) {
+  cv1::SubmitCheckinRequest request;
+  request.set_instrument_id("who5");
+  request.set_request_id(key);
+  request.set_note(key);
+  for (int item = 1; item <= 5; ++item) {
+    auto* answer = request.add_answers();
+    answer->set_item_id(absl::StrCat(item));
+    answer->set_value(3);
+  }
+  return request;
 }
 
 // A read-back that failed shows as a stored write no operation invoked, named by the error.
@@ -189,15 +205,7 @@ absl::Duration Workload::TimeUntilAcknowledged(absl::Time since, absl::Duration 
   for (int n = 0; absl::Now() < give_up; ++n) {
     const std::string key = absl::StrCat("probe-", n);
     size_t index = history_.Invoke(options_.clients, "checkin", key, volunteers_[0].person_id);
-    cv1::SubmitCheckinRequest request;
-    request.set_instrument_id("who5");
-    request.set_request_id(key);
-    request.set_note(key);
-    for (int item = 1; item <= 5; ++item) {
-      auto* answer = request.add_answers();
-      answer->set_item_id(absl::StrCat(item));
-      answer->set_value(3);
-    }
+    cv1::SubmitCheckinRequest request = CheckinNamed(key);
     auto context = As(volunteers_[0].token);
     context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(250)));
     cv1::SubmitCheckinResponse response;
@@ -223,15 +231,7 @@ void Workload::Client(int index) {
       case 0:
         Write(index, "checkin", key, volunteer.person_id,
               [&](grpc::ClientContext& context, std::string* id) {
-                cv1::SubmitCheckinRequest request;
-                request.set_instrument_id("who5");
-                request.set_request_id(key);
-                request.set_note(key);  // read back by the volunteer: names the operation
-                for (int item = 1; item <= 5; ++item) {
-                  auto* answer = request.add_answers();
-                  answer->set_item_id(absl::StrCat(item));
-                  answer->set_value(3);
-                }
+                cv1::SubmitCheckinRequest request = CheckinNamed(key);
                 cv1::SubmitCheckinResponse response;
                 grpc::Status status = checkin_->SubmitCheckin(&context, request, &response);
                 *id = response.checkin().checkin_id();
@@ -372,38 +372,24 @@ std::vector<StoredWrite> Workload::StoredMessages() {
 std::string Workload::DescribeBacklog() {
   RedisClient redis(RedisOptions{suite_.redis().address()});
   std::string text;
-  for (const char* stream : {"pw:events:checkin"}) {
-    auto pending = redis.Execute({"XPENDING", stream, "alerts", "-", "+", "20"});
-    absl::StrAppend(&text, stream, " pending:");
-    if (pending.ok() && pending->IsArray()) {
-      for (const RedisReply& entry : pending->elements) {
-        if (entry.elements.size() < 4) continue;
-        absl::StrAppend(&text, " [", entry.elements[0].str, " ", entry.elements[1].str, " idle ",
-                        entry.elements[2].integer, " ms, ", entry.elements[3].integer,
-                        " deliveries]");
-      }
+  const std::string stream = EventStreamKey("checkin");
+  auto pending = redis.Execute({"XPENDING", stream, "alerts", "-", "+", "20"});
+  absl::StrAppend(&text, stream, " pending:");
+  if (pending.ok() && pending->IsArray()) {
+    for (const RedisReply& entry : pending->elements) {
+      if (entry.elements.size() < 4) continue;
+      absl::StrAppend(&text, " [", entry.elements[0].str, " ", entry.elements[1].str, " idle ",
+                      entry.elements[2].integer, " ms, ", entry.elements[3].integer,
+                      " deliveries]");
     }
-    auto groups = redis.Execute({"XINFO", "GROUPS", stream});
-    if (groups.ok() && groups->IsArray()) {
-      for (const RedisReply& group : groups->elements) {
-        absl::StrAppend(&text, "; group");
-        for (size_t i = 0; i + 1 < group.elements.size(); i += 2) {
-          const RedisReply& value = group.elements[i + 1];
-          absl::StrAppend(&text, " ", group.elements[i].str, "=",
-                          value.type == RedisReply::Type::kInteger ? absl::StrCat(value.integer)
-                                                                     : value.str);
-        }
-      }
-    }
-    auto length = redis.Execute({"XINFO", "STREAM", stream});
-    if (length.ok() && length->IsArray() && length->elements.size() > 1) {
-      absl::StrAppend(&text, "; length=", length->elements[1].integer);
-      for (size_t i = 0; i + 1 < length->elements.size(); i += 2) {
-        if (length->elements[i].str == "last-generated-id") {
-          absl::StrAppend(&text, " last-generated-id=", length->elements[i + 1].str);
-        }
-      }
-    }
+  }
+  ConsumerOptions alerts;
+  alerts.stream = stream;
+  alerts.group = "alerts";
+  if (auto backlog = ReadConsumerBacklog(redis, alerts); backlog.ok()) {
+    absl::StrAppend(&text, "; group alerts: ", backlog->pending, " pending, lag ",
+                    backlog->lag.has_value() ? absl::StrCat(*backlog->lag) : "unknown", ", ",
+                    backlog->dead_letters, " dead-lettered");
   }
   return text;
 }

@@ -138,7 +138,6 @@ class Workload {
   std::vector<std::thread> clients_;
   mutable std::mutex mu_;
   std::vector<Attempt> attempts_;
-  std::map<std::string, std::string> acknowledged_alerts_;  // alert id → by whom
 };
 
 }  // namespace peerwell::chaos
