@@ -187,11 +187,14 @@ absl::StatusOr<Caller> Authenticator::Authenticate(std::optional<absl::string_vi
         !absl::EqualsIgnoreCase(value.substr(0, kBearer.size()), kBearer)) {
       return Unauthenticated("authorization must be 'Bearer <token>'");
     }
-    return tokens_.Verify(value.substr(kBearer.size()));
+    auto caller = tokens_.Verify(value.substr(kBearer.size()));
+    if (!caller.ok() || !caller->IsMember() || directory_ == nullptr) return caller;
+    if (absl::Status member = directory_->CheckMember(*caller); !member.ok()) return member;
+    return caller;
   }
   if (api_key.has_value()) {
-    if (api_keys_ == nullptr) return Unauthenticated("API keys are not accepted here");
-    return api_keys_->AuthenticateApiKey(*api_key);
+    if (directory_ == nullptr) return Unauthenticated("API keys are not accepted here");
+    return directory_->AuthenticateApiKey(*api_key);
   }
   return absl::UnauthenticatedError("missing credentials: send 'authorization: Bearer <token>'");
 }

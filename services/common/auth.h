@@ -65,27 +65,31 @@ class OpenSslSecrets final : public Secrets {
 
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
 
-// Looks up a partner key; the directory answers from its store, other services ask the
-// directory.
-class ApiKeyAuthenticator {
+// What the directory knows about credentials: partners' keys, and whether the person a token
+// names is still a member. The directory answers from its store; other services ask the
+// directory, and remember its answers for a short while.
+class CredentialDirectory {
  public:
-  virtual ~ApiKeyAuthenticator() = default;
+  virtual ~CredentialDirectory() = default;
   virtual absl::StatusOr<Caller> AuthenticateApiKey(absl::string_view secret) = 0;
+  // For a member's token (Caller::IsMember): MemberTokenStatus of the person it names.
+  virtual absl::Status CheckMember(const Caller& caller) = 0;
 };
 
 // Turns the credentials of a call (the `authorization` and `x-api-key` metadata) into a Caller.
-// Missing or bad credentials are UNAUTHENTICATED.
+// Missing or bad credentials are UNAUTHENTICATED, and so is the token of a person who is no
+// longer a member (deactivated, or gone).
 class Authenticator {
  public:
-  Authenticator(TokenVerifier tokens, ApiKeyAuthenticator* api_keys)
-      : tokens_(std::move(tokens)), api_keys_(api_keys) {}
+  Authenticator(TokenVerifier tokens, CredentialDirectory* directory)
+      : tokens_(std::move(tokens)), directory_(directory) {}
 
   absl::StatusOr<Caller> Authenticate(std::optional<absl::string_view> authorization,
                                       std::optional<absl::string_view> api_key) const;
 
  private:
   TokenVerifier tokens_;
-  ApiKeyAuthenticator* api_keys_;
+  CredentialDirectory* directory_;
 };
 
 }  // namespace peerwell

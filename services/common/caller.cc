@@ -10,6 +10,17 @@ absl::Status RequireScope(const Caller& caller, absl::string_view scope) {
   return absl::PermissionDeniedError(absl::StrCat("this API key lacks the ", scope, " scope"));
 }
 
+absl::Status MemberTokenStatus(bool found, bool deactivated) {
+  if (!found) {
+    return absl::UnauthenticatedError(
+        "invalid credentials: the token names nobody in its organisation");
+  }
+  if (deactivated) {
+    return absl::UnauthenticatedError("invalid credentials: this account has been deactivated");
+  }
+  return absl::OkStatus();
+}
+
 absl::string_view CallerRoleName(CallerRole role) {
   switch (role) {
     case CallerRole::kVolunteer:

@@ -43,6 +43,11 @@ struct Caller {
 // OK when the caller holds `scope`, else PERMISSION_DENIED naming it (for partners' keys).
 absl::Status RequireScope(const Caller& caller, absl::string_view scope);
 
+// Whether a member's token (IsMember) still speaks for them: OK while the person it names is
+// `found` in its organisation and not `deactivated`, else UNAUTHENTICATED. A signed token cannot
+// be recalled; this check, made on every call, is what ends it.
+absl::Status MemberTokenStatus(bool found, bool deactivated);
+
 absl::string_view CallerRoleName(CallerRole role);
 // Parses a JWT `role` claim; false for an unknown name.
 bool ParseCallerRole(absl::string_view name, CallerRole* role);

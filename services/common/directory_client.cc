@@ -164,6 +164,17 @@ absl::StatusOr<Caller> DirectoryClient::AuthenticateApiKey(absl::string_view sec
   return caller;
 }
 
+absl::Status DirectoryClient::CheckMember(const Caller& caller) {
+  auto person = GetPerson(caller.organization_id, caller.person_id);
+  // A malformed id names nobody, like an unknown one; anything else is the directory's trouble.
+  if (!person.ok() && person.status().code() != absl::StatusCode::kNotFound &&
+      person.status().code() != absl::StatusCode::kInvalidArgument) {
+    return person.status();
+  }
+  return MemberTokenStatus(person.ok(),
+                           person.ok() && person->status() == v1::PERSON_STATUS_INACTIVE);
+}
+
 void DirectoryClient::Forget(const std::string& organization_id, const std::string& person_id) {
   std::string key = Key(organization_id, person_id);
   std::lock_guard<std::mutex> lock(mu_);

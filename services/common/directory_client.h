@@ -31,7 +31,7 @@ struct DirectoryClientOptions {
 // consented to. Every call has a deadline and acts as role `service` for the organisation in
 // question (tokens minted from the shared secret and reused until shortly before expiry).
 // Answers are cached for cache_ttl; errors are not cached.
-class DirectoryClient final : public ApiKeyAuthenticator {
+class DirectoryClient final : public CredentialDirectory {
  public:
   DirectoryClient(std::shared_ptr<grpc::Channel> channel, DirectoryClientOptions options,
                   const Clock& clock);
@@ -46,6 +46,8 @@ class DirectoryClient final : public ApiKeyAuthenticator {
                                                                 directory::v1::Role role);
   // Partner API keys (x-api-key) for services other than the directory.
   absl::StatusOr<Caller> AuthenticateApiKey(absl::string_view secret) override;
+  // From GetPerson, so a deactivation ends the person's tokens here within cache_ttl.
+  absl::Status CheckMember(const Caller& caller) override;
   // Drops what is cached about a person, e.g. on a consent.changed event.
   void Forget(const std::string& organization_id, const std::string& person_id);
 

@@ -62,12 +62,13 @@ class DirectoryHandler final : public v1::DirectoryService::CallbackService {
 };
 
 // Partner keys, checked by the directory itself against its own store.
-class DirectoryApiKeyAuthenticator final : public ApiKeyAuthenticator {
+class DirectoryCredentials final : public CredentialDirectory {
  public:
-  explicit DirectoryApiKeyAuthenticator(DirectoryService& service) : service_(service) {}
+  explicit DirectoryCredentials(DirectoryService& service) : service_(service) {}
   absl::StatusOr<Caller> AuthenticateApiKey(absl::string_view secret) override {
     return service_.AuthenticateApiKey(secret);
   }
+  absl::Status CheckMember(const Caller& caller) override { return service_.CheckMember(caller); }
 
  private:
   DirectoryService& service_;

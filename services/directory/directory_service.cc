@@ -529,4 +529,11 @@ absl::StatusOr<Caller> DirectoryService::AuthenticateApiKey(absl::string_view se
   return caller;
 }
 
+absl::Status DirectoryService::CheckMember(const Caller& caller) {
+  auto person = store_.GetPerson(caller.organization_id, caller.person_id);
+  if (!person.ok()) return person.status();
+  return MemberTokenStatus(person->has_value(),
+                           person->has_value() && (*person)->status == PersonStatus::kInactive);
+}
+
 }  // namespace peerwell::directory

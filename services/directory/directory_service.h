@@ -65,6 +65,8 @@ class DirectoryService {
   absl::StatusOr<ApiKey> RevokeApiKey(const Caller& caller, const std::string& api_key_id);
   // Who holds a partner key: a live key's organisation and scopes, else UNAUTHENTICATED.
   absl::StatusOr<Caller> AuthenticateApiKey(absl::string_view secret);
+  // Whether a member's token still names a member: MemberTokenStatus from the store.
+  absl::Status CheckMember(const Caller& caller);
 
  private:
   absl::StatusOr<Person> LoadVisible(const Caller& caller, const std::string& person_id,

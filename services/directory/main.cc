@@ -29,7 +29,7 @@ struct DirectoryServer {
   RedisDirectoryStore store;
   AuditAppender audit;
   DirectoryService service;
-  DirectoryApiKeyAuthenticator api_keys;
+  DirectoryCredentials api_keys;
   Authenticator authenticator;
   BoundedExecutor executor;
   UnaryCallRunner runner;

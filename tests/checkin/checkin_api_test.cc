@@ -29,7 +29,7 @@ struct People {
 
 class CheckinApiTest : public ::testing::Test {
  protected:
-  void SetUp() override { people_ = Seed(); }
+  void SetUp() override { people_ = Seed("Harbour"); }
 
   std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
     auto context = std::make_unique<grpc::ClientContext>();
@@ -48,11 +48,12 @@ class CheckinApiTest : public ::testing::Test {
     return TestToken(CallerRole::kCoordinator, people_.coordinator, people_.org);
   }
 
-  People Seed() {
+  // An organisation and its people.
+  People Seed(const std::string& organization_name) {
     auto& directory = server_.directory().stub();
     People people;
     dv1::CreateOrganizationRequest create_org;
-    create_org.set_display_name("Harbour");
+    create_org.set_display_name(organization_name);
     dv1::CreateOrganizationResponse org;
     EXPECT_TRUE(
         directory
@@ -178,6 +179,32 @@ TEST_F(CheckinApiTest, VolunteerSubmitsScoredCheckinAndReadsItBackWithNote) {
     EXPECT_EQ(field.value.find("Tired"), std::string::npos);
 }
 
+// A token cannot be recalled, so the service asks the directory whether its person is still a
+// member: a deactivated volunteer's token stops working once what it knew about them expires.
+TEST_F(CheckinApiTest, ADeactivatedVolunteersTokenIsRefusedWithinTheDirectoryCacheLifetime) {
+  ASSERT_TRUE(Submit(Volunteer(), "who5", Who5(3)).ok());
+  dv1::UpdatePersonRequest update;
+  update.mutable_person()->set_person_id(people_.volunteer);
+  update.mutable_person()->set_status(dv1::PERSON_STATUS_INACTIVE);
+  update.mutable_update_mask()->add_paths("status");
+  dv1::UpdatePersonResponse updated;
+  ASSERT_TRUE(
+      server_.directory().stub().UpdatePerson(As(Coordinator()).get(), update, &updated).ok());
+  // The directory, which holds the truth, refuses the token at once.
+  dv1::GetConsentRequest consent;
+  dv1::GetConsentResponse got;
+  EXPECT_EQ(server_.directory().stub().GetConsent(As(Volunteer()).get(), consent, &got).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+
+  server_.clock().Advance(DirectoryClientOptions().cache_ttl + absl::Seconds(1));
+  grpc::Status refused = Submit(Volunteer(), "who5", Who5(3));
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(refused.error_message(), "invalid credentials: this account has been deactivated");
+  // Only the deactivated person is cut off.
+  std::string peer = TestToken(CallerRole::kVolunteer, people_.peer, people_.org);
+  EXPECT_TRUE(Submit(peer, "who5", Who5(3)).ok());
+}
+
 TEST_F(CheckinApiTest, OnlyTheVolunteerSubmitsForThemselves) {
   v1::SubmitCheckinRequest request;
   request.set_volunteer_id(people_.peer);
@@ -298,8 +325,8 @@ TEST_F(CheckinApiTest, SupervisorSeesScoresOnlyWithConsentAndNeverTheNote) {
   grpc::Status missing = List(other, "p0000000000000000f00d", &listed);
   EXPECT_EQ(missing.error_code(), unassigned.error_code());
   EXPECT_EQ(missing.error_message(), unassigned.error_message());
-  std::string foreign =
-      TestToken(CallerRole::kCoordinator, "p0000000000000000beef", "o0000000000000000dead");
+  People beacon = Seed("Beacon");
+  std::string foreign = TestToken(CallerRole::kCoordinator, beacon.coordinator, beacon.org);
   EXPECT_EQ(List(foreign, people_.volunteer, &listed).error_code(), grpc::StatusCode::NOT_FOUND);
   std::string peer = TestToken(CallerRole::kVolunteer, people_.peer, people_.org);
   EXPECT_EQ(List(peer, people_.volunteer, &listed).error_code(),

@@ -163,7 +163,8 @@ TEST_F(TokenVerifierTest, RefusesGarbage) {
   }
 }
 
-class FixedApiKeys final : public ApiKeyAuthenticator {
+// One partner key, pwk_good; members p1 (active) and p2 (deactivated) of o1.
+class FixedDirectory final : public CredentialDirectory {
  public:
   absl::StatusOr<Caller> AuthenticateApiKey(absl::string_view secret) override {
     if (secret != "pwk_good") return absl::UnauthenticatedError("invalid credentials");
@@ -172,10 +173,17 @@ class FixedApiKeys final : public ApiKeyAuthenticator {
     caller.organization_id = "o1";
     return caller;
   }
+  absl::Status CheckMember(const Caller& caller) override {
+    ++member_checks;
+    bool found = caller.organization_id == "o1" &&
+                 (caller.person_id == "p1" || caller.person_id == "p2");
+    return MemberTokenStatus(found, caller.person_id == "p2");
+  }
+  int member_checks = 0;
 };
 
 TEST(AuthenticatorTest, NeedsExactlyOneWellFormedCredential) {
-  FixedApiKeys keys;
+  FixedDirectory keys;
   Authenticator authenticator(TokenVerifier(kTestJwtSecret), &keys);
   std::string bearer = "Bearer " + TestToken(CallerRole::kVolunteer, "p1", "o1");
   EXPECT_TRUE(authenticator.Authenticate(bearer, std::nullopt).ok());
@@ -190,6 +198,37 @@ TEST(AuthenticatorTest, NeedsExactlyOneWellFormedCredential) {
   EXPECT_EQ(partner->role, CallerRole::kPartner);
   EXPECT_EQ(authenticator.Authenticate(std::nullopt, "pwk_bad").status().code(),
             absl::StatusCode::kUnauthenticated);
+}
+
+TEST(AuthenticatorTest, RefusesTheTokenOfSomeoneNoLongerAMember) {
+  FixedDirectory directory;
+  Authenticator authenticator(TokenVerifier(kTestJwtSecret), &directory);
+  auto bearer = [](CallerRole role, const std::string& subject, const std::string& org) {
+    return "Bearer " + TestToken(role, subject, org);
+  };
+  EXPECT_TRUE(authenticator.Authenticate(bearer(CallerRole::kVolunteer, "p1", "o1"), std::nullopt)
+                  .ok());
+  auto deactivated =
+      authenticator.Authenticate(bearer(CallerRole::kSupervisor, "p2", "o1"), std::nullopt);
+  EXPECT_EQ(deactivated.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(deactivated.status().message(),
+            "invalid credentials: this account has been deactivated");
+  EXPECT_EQ(authenticator.Authenticate(bearer(CallerRole::kCoordinator, "p9", "o1"), std::nullopt)
+                .status()
+                .code(),
+            absl::StatusCode::kUnauthenticated);
+  // The same person id in another organisation is nobody.
+  EXPECT_EQ(authenticator.Authenticate(bearer(CallerRole::kVolunteer, "p1", "o2"), std::nullopt)
+                .status()
+                .code(),
+            absl::StatusCode::kUnauthenticated);
+  // The operator and the services are no organisation's members: nothing to check.
+  int checks = directory.member_checks;
+  EXPECT_TRUE(
+      authenticator.Authenticate(bearer(CallerRole::kAdmin, "op", "o1"), std::nullopt).ok());
+  EXPECT_TRUE(
+      authenticator.Authenticate(bearer(CallerRole::kService, "alerts", "o1"), std::nullopt).ok());
+  EXPECT_EQ(directory.member_checks, checks);
 }
 
 TEST(ApiKeySecretTest, SecretNamesItsKeyAndHashMatchesOnlyItself) {

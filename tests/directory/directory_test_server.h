@@ -60,7 +60,7 @@ class DirectoryTestServer {
   RedisDirectoryStore store_;
   AuditAppender audit_;
   DirectoryService service_;
-  DirectoryApiKeyAuthenticator api_keys_;
+  DirectoryCredentials api_keys_;
   Authenticator authenticator_;
   BoundedExecutor executor_;
   UnaryCallRunner runner_;

@@ -102,6 +102,15 @@ class SupervisionApiTest : public ::testing::Test {
     return response.organization().organization_id();
   }
 
+  // The token of the coordinator of a new organisation: someone real, of another organisation.
+  std::string ForeignCoordinator(const std::string& organization_name) {
+    std::string org = CreateOrganization(organization_name);
+    return TestToken(CallerRole::kCoordinator,
+                     CreatePerson(TestToken(CallerRole::kAdmin, "op", org), dv1::ROLE_COORDINATOR,
+                                  "Elsewhere", "Europe/London"),
+                     org);
+  }
+
   void Seed() {
     org_ = CreateOrganization("Harbour");
     coordinator_ = CreatePerson(TestToken(CallerRole::kAdmin, "op", org_), dv1::ROLE_COORDINATOR,
@@ -938,10 +947,8 @@ TEST_F(SupervisionApiTest, SessionsAreSeenOnlyByThoseTheyConcern) {
       grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(server_.stub().GetSession(As(Sasha()).get(), request, &response).error_code(),
             grpc::StatusCode::NOT_FOUND);
-  std::string elsewhere = CreateOrganization("Lighthouse");
   EXPECT_EQ(server_.stub()
-                .GetSession(As(TestToken(CallerRole::kCoordinator, "p1", elsewhere)).get(), request,
-                            &response)
+                .GetSession(As(ForeignCoordinator("Lighthouse")).get(), request, &response)
                 .error_code(),
             grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(server_.stub().GetSession(As("not-a-token").get(), request, &response).error_code(),
@@ -1055,7 +1062,7 @@ TEST_F(SupervisionApiTest, CalendarFeedsAreManagedByTheirPersonAndCoordinatorsOn
   EXPECT_EQ(ListFeeds(Sam(), vera_).error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(RevokeFeed(Sam(), own.feed_id()).error_code(), grpc::StatusCode::PERMISSION_DENIED);
   // Another organisation's coordinator finds neither Vera nor her feed.
-  std::string elsewhere = TestToken(CallerRole::kCoordinator, "p1", CreateOrganization("Beacon"));
+  std::string elsewhere = ForeignCoordinator("Beacon");
   EXPECT_EQ(CreateFeed(elsewhere, vera_).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(ListFeeds(elsewhere, vera_).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(RevokeFeed(elsewhere, own.feed_id()).error_code(), grpc::StatusCode::NOT_FOUND);

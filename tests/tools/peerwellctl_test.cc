@@ -145,8 +145,12 @@ class PeerwellctlTest : public ::testing::Test {
     CtlRun org = Ctl({"--as", "admin:ops", "--json", "org", "create", "Lighthouse"});
     std::string org_id = JsonValue(org.output, "organizationId");
     EXPECT_FALSE(org_id.empty()) << org.output;
-    CtlRun volunteer = Ctl({"--as", "coordinator:p0000000000000000beef:" + org_id, "--json",
-                            "person", "create", "--name", "Vera", "--role", "volunteer"});
+    CtlRun coordinator = Ctl({"--as", "admin:ops:" + org_id, "--json", "person", "create",
+                              "--name", "Grace", "--role", "coordinator"});
+    std::string coordinator_id = JsonValue(coordinator.output, "personId");
+    EXPECT_FALSE(coordinator_id.empty()) << coordinator.output;
+    CtlRun volunteer = Ctl({"--as", absl::StrCat("coordinator:", coordinator_id, ":", org_id),
+                            "--json", "person", "create", "--name", "Vera", "--role", "volunteer"});
     std::string person_id = JsonValue(volunteer.output, "personId");
     EXPECT_FALSE(person_id.empty()) << volunteer.output;
     return absl::StrCat("volunteer:", person_id, ":", org_id);
@@ -254,8 +258,8 @@ TEST_F(PeerwellctlTest, ExitCodesTellUsageFromServiceErrors) {
   EXPECT_EQ(no_token.exit_code, 1);
   EXPECT_THAT(no_token.output, HasSubstr("error: UNAUTHENTICATED"));
 
-  CtlRun denied = Ctl({"--as", "volunteer:p0000000000000000beef:o0000000000000000dead", "person",
-                       "create", "--name", "X", "--role", "volunteer"});
+  CtlRun denied =
+      Ctl({"--as", NewVolunteer(), "person", "create", "--name", "X", "--role", "volunteer"});
   EXPECT_EQ(denied.exit_code, 1);
   EXPECT_THAT(denied.output, HasSubstr("error: PERMISSION_DENIED"));
 
@@ -284,21 +288,23 @@ TEST_F(PeerwellctlTest, CreatesAnOrganisationItsCoordinatorAndAnApiKey) {
   ASSERT_NE(at, std::string::npos) << org.output;
   std::string org_id = org.output.substr(at + marker.size(), 21);
 
-  CtlRun coordinator = Ctl({"--as", "admin:ops:" + org_id, "person", "create", "--name", "Grace",
-                            "--role", "coordinator", "--timezone", "Europe/London"});
+  CtlRun coordinator = Ctl({"--as", "admin:ops:" + org_id, "--json", "person", "create", "--name",
+                            "Grace", "--role", "coordinator", "--timezone", "Europe/London"});
   ASSERT_EQ(coordinator.exit_code, 0) << coordinator.output;
   EXPECT_THAT(coordinator.output, HasSubstr("Grace"));
+  std::string as_grace =
+      absl::StrCat("coordinator:", JsonValue(coordinator.output, "personId"), ":", org_id);
 
-  CtlRun bad_zone = Ctl({"--as", "coordinator:p0000000000000000beef:" + org_id, "person", "create",
-                         "--name", "Vera", "--role", "volunteer", "--timezone", "Nowhere/Else"});
+  CtlRun bad_zone = Ctl({"--as", as_grace, "person", "create", "--name", "Vera", "--role",
+                         "volunteer", "--timezone", "Nowhere/Else"});
   EXPECT_EQ(bad_zone.exit_code, 1);
   EXPECT_THAT(bad_zone.output, HasSubstr("person.timezone"));
 
-  CtlRun key = Ctl({"--as", "coordinator:p0000000000000000beef:" + org_id, "apikey", "create",
-                    "Partner", "--scope", "aggregates:read"});
+  CtlRun key =
+      Ctl({"--as", as_grace, "apikey", "create", "Partner", "--scope", "aggregates:read"});
   ASSERT_EQ(key.exit_code, 0) << key.output;
   EXPECT_THAT(key.output, HasSubstr("pwk_" + org_id));
-  CtlRun keys = Ctl({"--as", "coordinator:p0000000000000000beef:" + org_id, "apikey", "list"});
+  CtlRun keys = Ctl({"--as", as_grace, "apikey", "list"});
   ASSERT_EQ(keys.exit_code, 0) << keys.output;
   EXPECT_THAT(keys.output, HasSubstr("Partner"));
   EXPECT_THAT(keys.output, Not(HasSubstr("pwk_")));
