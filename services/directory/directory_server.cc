@@ -1,0 +1,53 @@
+#include "services/directory/directory_server.h"
+
+#include "services/common/audit.h"
+#include "services/common/auth.h"
+#include "services/common/call.h"
+#include "services/common/paging.h"
+#include "services/common/server.h"
+#include "services/directory/directory_handler.h"
+#include "services/directory/directory_service.h"
+#include "services/directory/redis_directory_store.h"
+
+namespace peerwell::directory {
+namespace {
+
+struct DirectoryServer {
+  explicit DirectoryServer(ServerRuntime& runtime)
+      : store(runtime.redis),
+        audit(runtime.redis),
+        service(store, clock, audit, secrets),
+        api_keys(service),
+        authenticator(TokenVerifier(runtime.config.jwt_secret), &api_keys),
+        executor(runtime.config.worker_threads, 4096),
+        runner(executor, authenticator),
+        pages(PageTokenKey(runtime.config.jwt_secret)),
+        handler(service, runner, pages) {}
+  // The executor's threads use the members below it; stop them before those go.
+  ~DirectoryServer() { executor.Shutdown(); }
+
+  SystemClock clock;
+  OpenSslSecrets secrets;
+  RedisDirectoryStore store;
+  AuditAppender audit;
+  DirectoryService service;
+  DirectoryCredentials api_keys;
+  Authenticator authenticator;
+  BoundedExecutor executor;
+  UnaryCallRunner runner;
+  PageTokenCodec pages;
+  DirectoryHandler handler;
+};
+
+}  // namespace
+
+ServiceDefaults DirectoryDefaults() { return {"directory", 50051, 9551}; }
+
+absl::StatusOr<std::vector<std::shared_ptr<void>>> BuildDirectoryServer(ServerRuntime& runtime,
+                                                                        ServerHost& host) {
+  auto server = std::make_shared<directory::DirectoryServer>(runtime);
+  host.AddService(&server->handler);
+  return std::vector<std::shared_ptr<void>>{server};
+}
+
+}  // namespace peerwell::directory

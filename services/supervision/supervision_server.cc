@@ -1,0 +1,111 @@
+#include "services/supervision/supervision_server.h"
+
+#include "services/common/auth.h"
+#include "services/common/channel.h"
+#include "services/common/directory_client.h"
+#include "services/common/events.h"
+#include "services/common/log.h"
+#include "services/common/metrics.h"
+#include "services/common/paging.h"
+#include "services/common/periodic.h"
+#include "services/common/server.h"
+#include "services/supervision/directory_people.h"
+#include "services/supervision/event_mapping.h"
+#include "services/supervision/redis_supervision_store.h"
+#include "services/supervision/supervision_handler.h"
+#include "services/supervision/supervision_service.h"
+
+namespace peerwell::supervision {
+namespace {
+
+// The sweep (series top-ups, lapsed offers, overdue supervision) and the consumer groups'
+// backlog gauges for the suite's own alerting rules, every 15 seconds on every replica; the
+// store makes each step of the sweep happen once.
+class PeriodicSweep {
+ public:
+  PeriodicSweep(SupervisionService& service, RedisClient& redis, Metrics& metrics,
+                std::vector<ConsumerOptions> consumers)
+      : service_(service) {
+    for (ConsumerOptions& options : consumers) {
+      backlogs_.push_back(
+          std::make_unique<ConsumerBacklogGauges>(metrics.registry(), redis, std::move(options)));
+    }
+    loop_ = std::make_unique<PeriodicLoop>(absl::Seconds(15), [this] { Step(); });
+  }
+
+ private:
+  void Step() {
+    WarnIfFailed("supervision sweep failed", service_.Sweep());
+    // Each gauge on its own: a failure to read one must not leave the others stale.
+    for (auto& backlog : backlogs_) {
+      WarnIfFailed("consumer backlog gauges failed", backlog->Refresh());
+    }
+  }
+
+  SupervisionService& service_;
+  std::vector<std::unique_ptr<ConsumerBacklogGauges>> backlogs_;
+  std::unique_ptr<PeriodicLoop> loop_;  // last: it steps over the members above
+};
+
+// The group "supervision" on another service's event stream.
+ConsumerOptions Events(const ServiceConfig& config, absl::string_view source) {
+  return ServiceConsumerOptions(config, source, "supervision");
+}
+
+struct SupervisionServer {
+  explicit SupervisionServer(ServerRuntime& runtime)
+      : directory(ServiceChannel(runtime.config.directory_addr),
+                  {"supervision", runtime.config.jwt_secret}, clock),
+        people(directory),
+        store(runtime.redis),
+        service(store, people, clock, secrets),
+        authenticator(TokenVerifier(runtime.config.jwt_secret), &directory),
+        executor(runtime.config.worker_threads, 4096),
+        runner(executor, authenticator),
+        pages(PageTokenKey(runtime.config.jwt_secret)),
+        handler(service, runner, pages),
+        incidents(
+            runtime.config.redis, Events(runtime.config, "checkin"),
+            [this](const StreamEntry& entry) { return HandleCheckinServiceEvent(service, entry); }),
+        organizations(
+            runtime.config.redis, Events(runtime.config, "directory"),
+            [this](const StreamEntry& entry) { return HandleDirectoryEvent(service, entry); }),
+        sweep(service, runtime.redis, runtime.metrics,
+              {Events(runtime.config, "checkin"), Events(runtime.config, "directory")}) {
+    incidents.Start();
+    organizations.Start();
+  }
+  ~SupervisionServer() {
+    incidents.Stop();
+    organizations.Stop();
+    executor.Shutdown();
+  }
+
+  SystemClock clock;
+  DirectoryClient directory;
+  DirectoryPeople people;
+  RedisSupervisionStore store;
+  OpenSslSecrets secrets;  // calendar feed tokens
+  SupervisionService service;
+  Authenticator authenticator;
+  BoundedExecutor executor;
+  UnaryCallRunner runner;
+  PageTokenCodec pages;
+  SupervisionHandler handler;
+  ConsumerGroupRunner incidents;
+  ConsumerGroupRunner organizations;
+  PeriodicSweep sweep;
+};
+
+}  // namespace
+
+ServiceDefaults SupervisionDefaults() { return {"supervision", 50054, 9554}; }
+
+absl::StatusOr<std::vector<std::shared_ptr<void>>> BuildSupervisionServer(ServerRuntime& runtime,
+                                                                          ServerHost& host) {
+  auto server = std::make_shared<supervision::SupervisionServer>(runtime);
+  host.AddService(&server->handler);
+  return std::vector<std::shared_ptr<void>>{server};
+}
+
+}  // namespace peerwell::supervision
