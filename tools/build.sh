@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Configures (once) and builds PeerWell in build/, the build tree the scripts share (with
-# --sanitize: in build-sanitize/, with AddressSanitizer and UndefinedBehaviorSanitizer).
+# --sanitize: in build-sanitize/, by Clang, with AddressSanitizer and UndefinedBehaviorSanitizer,
+# and the libFuzzer targets).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/install-deps.sh"
@@ -9,7 +10,7 @@ flags=()
 if [[ "${1:-}" == "--sanitize" ]]; then
   shift
   build_dir="$root/build-sanitize"
-  flags=(-DPEERWELL_SANITIZE=ON)
+  flags=(-DPEERWELL_SANITIZE=ON -DCMAKE_CXX_COMPILER=clang++-14)
 fi
 if [[ ! -f "$build_dir/build.ninja" ]]; then
   cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${flags[@]}"
