@@ -11,8 +11,6 @@
 
 namespace peerwell::alerts {
 
-namespace v1 = ::peerwell::alerts::v1;
-
 v1::Alert AlertToProto(const Alert& alert);
 v1::RiskProfile RiskProfileToProto(const std::string& volunteer_id, const RiskProfile& profile,
                                    absl::Time evaluate_time);

@@ -10,8 +10,6 @@
 
 namespace peerwell::checkin {
 
-namespace v1 = ::peerwell::checkin::v1;
-
 // Proto ↔ domain for check-ins. Conversions from requests check what only the wire can get
 // wrong (enum values outside the contract, sizes, timestamps); the domain checks the rest.
 v1::Instrument InstrumentToProto(const Instrument& instrument);

@@ -12,8 +12,6 @@
 
 namespace peerwell::directory {
 
-namespace v1 = ::peerwell::directory::v1;
-
 // Proto ↔ domain. Conversions from requests validate what only the wire can get wrong (enum
 // values outside the contract, timestamps out of range, unknown update_mask paths); the domain
 // validates the rest.

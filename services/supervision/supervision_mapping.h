@@ -10,8 +10,6 @@
 
 namespace peerwell::supervision {
 
-namespace v1 = ::peerwell::supervision::v1;
-
 // Proto ↔ domain for supervision. Conversions from requests check what only the wire can get
 // wrong (enum values outside the contract, sizes, timestamps, "HH:MM"); the domain checks the
 // rest.

@@ -89,6 +89,11 @@ absl::StatusOr<FuzzTarget::Outcome> FuzzTarget::Run(absl::string_view data) {
   // revoked, a member removed), so when it can no longer make what a request names, and every
   // so often, it starts again as new; a request a new world cannot fill in either (a placeholder
   // it has no value for) is not a call a client could make.
+  // A mutant whose placeholder no longer names anything (a character changed inside it) is not
+  // the world's fault: no new world would fill it in.
+  for (const std::string& name : authz::PlaceholderNames(input.request_text)) {
+    if (!authz::CheckPlaceholder(name).ok()) return Outcome::kSkipped;
+  }
   if (++runs_in_world_ > kRunsPerWorld) {
     if (absl::Status renewed = RenewWorld(); !renewed.ok()) return renewed;
   }
@@ -96,6 +101,7 @@ absl::StatusOr<FuzzTarget::Outcome> FuzzTarget::Run(absl::string_view data) {
   if (!filled.ok()) {
     if (absl::Status renewed = RenewWorld(); !renewed.ok()) return renewed;
     filled = world_->Fill(input.request_text, input.caller, input.target);
+    if (!filled.ok()) return Outcome::kSkipped;
   }
   std::unique_ptr<Message> request = NewMessage(*method->input_type());
   if (!google::protobuf::TextFormat::ParseFromString(filled->text, request.get())) {

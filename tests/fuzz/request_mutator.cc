@@ -1,5 +1,6 @@
 #include "tests/fuzz/request_mutator.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -22,25 +23,39 @@ bool OneIn(int n, std::mt19937_64& random) {
   return std::uniform_int_distribution<int>(0, n - 1)(random) == 0;
 }
 
+// Arithmetic on the wire's integers wraps, as it would in a client, rather than overflow.
+int64_t Wrapped(int64_t current, int64_t factor, int64_t delta) {
+  return static_cast<int64_t>(static_cast<uint64_t>(current) * static_cast<uint64_t>(factor) +
+                              static_cast<uint64_t>(delta));
+}
+
+// A new value for an integer field of range [min, max].
 int64_t NewInteger(int64_t current, int64_t min, int64_t max, std::mt19937_64& random) {
+  int64_t value = 0;
   switch (std::uniform_int_distribution<int>(0, 5)(random)) {
     case 0:
-      return Pick<int64_t>({0, 1, -1, min, max}, random);
+      value = Pick<int64_t>({0, 1, -1, min, max}, random);
+      break;
     case 1:
-      return current + std::uniform_int_distribution<int64_t>(-3, 3)(random);
+      value = Wrapped(current, 1, std::uniform_int_distribution<int64_t>(-3, 3)(random));
+      break;
     // Around the bounds a service is likely to check: a page size, a score, an hour of a day.
     case 2:
-      return Pick<int64_t>({7, 23, 24, 59, 60, 100, 101, 1000, 1001, 86400}, random);
+      value = Pick<int64_t>({7, 23, 24, 59, 60, 100, 101, 1000, 1001, 86400}, random);
+      break;
     // Times: now-ish seconds since the epoch, and far ones.
     case 3:
-      return Pick<int64_t>(
+      value = Pick<int64_t>(
           {1796000000, 1800000000, 253402300799, 253402300800, -62135596800, -62135596801}, random);
+      break;
     case 4:
-      return current * 2;
+      value = Wrapped(current, 2, 0);
+      break;
     default:
-      return std::uniform_int_distribution<int64_t>(std::max<int64_t>(min, -1000000),
-                                                    std::min<int64_t>(max, 1000000))(random);
+      value = std::uniform_int_distribution<int64_t>(std::max<int64_t>(min, -1000000),
+                                                     std::min<int64_t>(max, 1000000))(random);
   }
+  return std::clamp(value, min, max);
 }
 
 // The checks protobuf makes of a string field on the wire, so that no mutant is refused there.

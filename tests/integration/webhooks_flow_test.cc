@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <set>
+#include <tuple>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -214,7 +215,9 @@ wv1::WebhookEvent Payload(const TestReceiver::Request& request) {
 
 TEST_F(WebhooksFlowTest, AReceiverAnswering500TwiceGetsTheEventThreeTimesSignedAndLogged) {
   TestReceiver receiver({500, 500, 200});
-  auto [key, key_id] = NewKey({"webhooks:manage"});
+  // Named, not bound: Clang 14 lets no lambda capture a structured binding.
+  std::string key, key_id;
+  std::tie(key, key_id) = NewKey({"webhooks:manage"});
   wv1::CreateWebhookResponse created = CreateWebhook(key, receiver, {"alert.triggered"});
   ASSERT_TRUE(absl::StartsWith(created.secret(), "whsec_"));
   EXPECT_EQ(created.webhook().event_types_size(), 1);
@@ -283,7 +286,9 @@ TEST_F(WebhooksFlowTest, OnlyKeysWithTheScopeManageWebhooksAndEachSeesOnlyItsOwn
   EXPECT_EQ(webhook_stubs_[0]->CreateWebhook(As("").get(), request, &response).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
 
-  auto [key, key_id] = NewKey({"webhooks:manage"});
+  // Named, not bound: Clang 14 lets no lambda capture a structured binding.
+  std::string key, key_id;
+  std::tie(key, key_id) = NewKey({"webhooks:manage"});
   auto invalid = [&](const std::string& url, const std::string& type, const std::string& field) {
     wv1::CreateWebhookRequest bad;
     bad.set_url(url);
@@ -367,7 +372,9 @@ TEST_F(WebhooksFlowTest, PseudonymsDifferBetweenKeysAndARevokedKeysWebhooksGo) {
 TEST_F(WebhooksFlowTest, AReplicaKilledMidDeliveryLosesNoEvent) {
   // The first attempt is held open by the receiver while its sender is killed.
   TestReceiver receiver({TestReceiver::kHold, 200});
-  auto [key, key_id] = NewKey({"webhooks:manage"});
+  // Named, not bound: Clang 14 lets no lambda capture a structured binding.
+  std::string key, key_id;
+  std::tie(key, key_id) = NewKey({"webhooks:manage"});
   wv1::CreateWebhookResponse created =
       CreateWebhook(key, receiver, {"alert.triggered", "alert.updated"});
   ReportIncident(consenting_);
@@ -411,7 +418,9 @@ TEST_F(WebhooksFlowTest, ItsConsumerGroupsBacklogsAreGauges) {
 TEST_F(WebhooksFlowTest, TwoReplicasSendEachEventOnce) {
   StartWebhooksReplica();
   TestReceiver receiver({200});
-  auto [key, key_id] = NewKey({"webhooks:manage"});
+  // Named, not bound: Clang 14 lets no lambda capture a structured binding.
+  std::string key, key_id;
+  std::tie(key, key_id) = NewKey({"webhooks:manage"});
   wv1::CreateWebhookResponse created =
       CreateWebhook(key, receiver, {"alert.triggered", "alert.updated"});
   constexpr int kIncidents = 12;  // one alert triggered, then updated

@@ -112,7 +112,7 @@ class HttpCallPool {
     };
     if (connection->socket.is_open()) return send();
     connection->socket.async_connect(
-        gateway_, [this, connection, send = std::move(send)](error_code error) mutable {
+        gateway_, [connection, send = std::move(send)](error_code error) mutable {
           if (error) {
             // The done of a failed connect is in `send`, which we run to report the error.
             error_code ignored;
