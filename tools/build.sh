@@ -12,6 +12,12 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   build_dir="$root/build-sanitize"
   flags=(-DPEERWELL_SANITIZE=ON -DCMAKE_CXX_COMPILER=clang++-14)
 fi
+# A sanitizer tree configured by another compiler (GCC, before Clang built it) has no fuzzers:
+# start it again.
+if [[ ${flags[*]} == *clang* && -f $build_dir/CMakeCache.txt ]] &&
+   ! grep -q '^CMAKE_CXX_COMPILER:.*clang++-14' "$build_dir/CMakeCache.txt"; then
+  rm -rf "$build_dir"
+fi
 if [[ ! -f "$build_dir/build.ninja" ]]; then
   cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${flags[@]}"
 fi

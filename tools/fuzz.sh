@@ -59,7 +59,8 @@ run() {
   fi
   local seconds=$((SECONDS - started)) inputs coverage
   inputs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-  coverage=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+  inputs=${inputs:-0}
+  coverage=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
   printf '%-70s %10s %6ss %8s/s cov %s\n' "$name" "$inputs" "$seconds" \
     "$((inputs / (seconds > 0 ? seconds : 1)))" "${coverage:-?}"
 }

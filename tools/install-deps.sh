@@ -8,7 +8,7 @@ packages=(
   libhiredis-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcpp-jwt-dev nlohmann-json3-dev libssl-dev libical-dev libboost1.81-dev tzdata curl
   redis-server redis-tools
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev llvm-14
 )
 
 missing=()

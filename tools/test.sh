@@ -18,8 +18,12 @@ mkdir -p "$reports"
 # Every process writes its reports to a file of its own there (log_path adds the pid): a report
 # from a service that a test started, or one that scrolled by in a passing test, still fails
 # the run.
-export ASAN_OPTIONS="detect_leaks=1:log_path=$reports/asan"
+# handle_abort: an abort (std::terminate, a failed CHECK) is a report too.
+export ASAN_OPTIONS="detect_leaks=1:handle_abort=1:log_path=$reports/asan"
 export UBSAN_OPTIONS="print_stacktrace=1:log_path=$reports/ubsan"
+# Reports name functions and lines only with LLVM's symbolizer.
+symbolizer=/usr/lib/llvm-14/bin/llvm-symbolizer
+[[ -x $symbolizer ]] && export ASAN_SYMBOLIZER_PATH=$symbolizer
 cd "$root/build-sanitize"
 status=0
 # Not here: the offline deployment checks (no C++ in them) and Lighthouse's performance score,

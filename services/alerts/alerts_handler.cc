@@ -108,6 +108,12 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
     // reaches it (a client opening the stream "from now" waits for it before acting).
     if (!Await([this] { StartSendInitialMetadata(); })) return grpc::Status::CANCELLED;
     while (!Done()) {
+      // A credential that would no longer be let in (its person deactivated, its token expired)
+      // ends the stream as it would refuse a new call: asked once a pass, of the directory
+      // client's cache.
+      if (auto still = AuthenticateCall(authenticator_, *context_); !still.ok()) {
+        return ToGrpcStatus(still.status(), "WatchAlerts");
+      }
       auto read = (*connection)
                       ->Execute({"XREAD", "COUNT", "100", "BLOCK", "1000", "STREAMS", feed, last},
                                 absl::Seconds(3));

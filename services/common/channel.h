@@ -17,4 +17,12 @@ namespace peerwell {
 std::shared_ptr<grpc::Channel> ServiceChannel(const std::string& address,
                                               grpc::ChannelArguments args = {});
 
+// For a process that calls with gRPC's callback API (the benchmark tool, test clients): keeps
+// the threads that run the callbacks for as long as the process lives. gRPC 1.51 starts them
+// with the first channel that calls this way and stops them with the last one; when that last
+// reference goes on one of those very threads (a call released just after its callback), they
+// wait for themselves and the process aborts ("assertion failed: prior > 0", grpc/grpc#32584).
+// A channel that is never destroyed holds them. Idempotent.
+void HoldCallbackThreads();
+
 }  // namespace peerwell

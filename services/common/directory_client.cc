@@ -166,10 +166,13 @@ absl::StatusOr<Caller> DirectoryClient::AuthenticateApiKey(absl::string_view sec
 
 absl::Status DirectoryClient::CheckMember(const Caller& caller) {
   auto person = GetPerson(caller.organization_id, caller.person_id);
-  // A malformed id names nobody, like an unknown one; anything else is the directory's trouble.
+  // A malformed id names nobody, like an unknown one. Anything else is the directory's trouble,
+  // not the caller's: their credentials may be fine, they cannot be checked now, and the client
+  // may try again (as for API keys).
   if (!person.ok() && person.status().code() != absl::StatusCode::kNotFound &&
       person.status().code() != absl::StatusCode::kInvalidArgument) {
-    return person.status();
+    return absl::UnavailableError(absl::StrCat(
+        "cannot check the caller's membership now: ", person.status().message()));
   }
   return MemberTokenStatus(person.ok(),
                            person.ok() && person->status() == v1::PERSON_STATUS_INACTIVE);

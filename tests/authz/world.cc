@@ -124,6 +124,7 @@ class StreamProbe : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
 grpc::Status CallRpc(grpc::GenericStub& stub, const google::protobuf::MethodDescriptor& method,
                      const std::string& request, const Credentials& credentials,
                      absl::Duration deadline, std::string* response) {
+  HoldCallbackThreads();
   grpc::ClientContext context;
   if (!credentials.bearer.empty()) {
     context.AddMetadata("authorization", absl::StrCat("Bearer ", credentials.bearer));

@@ -131,6 +131,27 @@ TEST_F(DirectoryClientTest, TheDirectoryRefusingThisServiceIsNotTheCallersBadCre
             absl::StatusCode::kInternal);
 }
 
+TEST_F(DirectoryClientTest, AMembersTokenIsCheckedAndTheDirectorysTroubleIsNotARefusal) {
+  Caller volunteer{volunteer_id_, org_, CallerRole::kVolunteer, {}};
+  EXPECT_TRUE(client_->CheckMember(volunteer).ok());
+  Caller nobody{"p00000000000000000000", org_, CallerRole::kVolunteer, {}};
+  EXPECT_EQ(client_->CheckMember(nobody).code(), absl::StatusCode::kUnauthenticated);
+  Caller malformed{"someone", org_, CallerRole::kVolunteer, {}};
+  EXPECT_EQ(client_->CheckMember(malformed).code(), absl::StatusCode::kUnauthenticated);
+
+  // Redis behind the directory stops answering: the caller is not refused, they are asked to
+  // come back (UNAVAILABLE), once the cached answer has expired.
+  clock_.Advance(DirectoryClientOptions().cache_ttl + absl::Seconds(1));
+  server_.redis_server().Pause();
+  absl::Status unknown = client_->CheckMember(volunteer);
+  server_.redis_server().Resume();
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kUnavailable) << unknown;
+  DirectoryClient misconfigured(
+      channel_, DirectoryClientOptions{"checkin", "not the secret the directory was given"},
+      clock_);
+  EXPECT_EQ(misconfigured.CheckMember(volunteer).code(), absl::StatusCode::kUnavailable);
+}
+
 TEST_F(DirectoryClientTest, EveryCallHasADeadline) {
   server_.redis_server().Pause();
   absl::Time start = absl::Now();

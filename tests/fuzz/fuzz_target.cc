@@ -1,5 +1,6 @@
 #include "tests/fuzz/fuzz_target.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/text_format.h"
@@ -66,6 +67,7 @@ absl::StatusOr<std::unique_ptr<FuzzTarget>> FuzzTarget::Start(
 absl::Status FuzzTarget::RenewWorld() {
   world_ = std::make_unique<authz::World>(*stubs_for_world_, testing::kTestJwtSecret);
   runs_in_world_ = 0;
+  world_spoiled_ = false;
   absl::Status seeded = world_->Seed();
   if (!seeded.ok()) {
     return absl::Status(seeded.code(), absl::StrCat("cannot seed a world: ", seeded.message()));
@@ -78,23 +80,20 @@ absl::StatusOr<FuzzTarget::Outcome> FuzzTarget::Run(absl::string_view data) {
   if (!only_rpc_.empty() && input.rpc != only_rpc_) return Outcome::kSkipped;
   const google::protobuf::MethodDescriptor* method = FindMethod(input.rpc);
   if (method == nullptr) return Outcome::kSkipped;
-  auto credentials = world_->CredentialsOf(input.caller);
-  if (!credentials.ok()) return Outcome::kSkipped;
   const InProcessSuite::Service* service =
       suite_->ServiceForPackage(method->service()->file()->package());
   if (service == nullptr) {
     return absl::NotFoundError(absl::StrCat("no service of the suite serves ", input.rpc));
   }
-  // The world makes what the request names on first use. Earlier inputs change it (a key
-  // revoked, a member removed), so when it can no longer make what a request names, and every
-  // so often, it starts again as new; a request a new world cannot fill in either (a placeholder
-  // it has no value for) is not a call a client could make.
   // A mutant whose placeholder no longer names anything (a character changed inside it) is not
-  // the world's fault: no new world would fill it in.
+  // a call a client could make, and no world would fill it in.
   for (const std::string& name : authz::PlaceholderNames(input.request_text)) {
     if (!authz::CheckPlaceholder(name).ok()) return Outcome::kSkipped;
   }
-  if (++runs_in_world_ > kRunsPerWorld) {
+  // The world makes what the request names on first use. Earlier inputs change it (a key
+  // revoked, a member deactivated), so when it can no longer make what a request names, when a
+  // caller it made is no longer let in, and every so often, it starts again as new.
+  if (++runs_in_world_ > kRunsPerWorld || world_spoiled_) {
     if (absl::Status renewed = RenewWorld(); !renewed.ok()) return renewed;
   }
   auto filled = world_->Fill(input.request_text, input.caller, input.target);
@@ -107,6 +106,8 @@ absl::StatusOr<FuzzTarget::Outcome> FuzzTarget::Run(absl::string_view data) {
   if (!google::protobuf::TextFormat::ParseFromString(filled->text, request.get())) {
     return Outcome::kSkipped;
   }
+  auto credentials = world_->CredentialsOf(input.caller);
+  if (!credentials.ok()) return Outcome::kSkipped;
 
   std::unique_ptr<grpc::GenericStub>& stub = stubs_[service->address];
   if (stub == nullptr) {
@@ -116,6 +117,10 @@ absl::StatusOr<FuzzTarget::Outcome> FuzzTarget::Run(absl::string_view data) {
   std::string response;
   grpc::Status status = authz::CallRpc(*stub, *method, request->SerializeAsString(), *credentials,
                                        absl::Seconds(10), &response);
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED &&
+      absl::StrContains(status.error_message(), "deactivated")) {
+    world_spoiled_ = true;
+  }
   if (!AnswerIsPromised(status)) {
     return absl::InternalError(absl::StrCat(
         input.rpc, " as ", input.caller, " answered ", static_cast<int>(status.error_code()), " '",

@@ -53,6 +53,7 @@ class FuzzTarget {
   std::unique_ptr<authz::Stubs> stubs_for_world_;
   std::unique_ptr<authz::World> world_;
   int runs_in_world_ = 0;
+  bool world_spoiled_ = false;  // a caller of it was deactivated
   std::unique_ptr<RequestMutator> mutator_;
   std::map<std::string, std::unique_ptr<grpc::GenericStub>> stubs_;  // by service address
 };

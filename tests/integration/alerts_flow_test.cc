@@ -220,6 +220,34 @@ TEST_F(AlertsFlowTest, SigtermEndsOpenStreamsAndExitsZero) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(8));  // the 2 s grace, plus reads that block 1 s
 }
 
+// An open stream is no way round a deactivation: it ends as a new call would be refused.
+TEST_F(AlertsFlowTest, AWatcherWhoIsDeactivatedIsCutOffWithinTheDirectoryCacheLifetime) {
+  grpc::ClientContext watch;
+  watch.AddMetadata("authorization",
+                    "Bearer " + TestToken(CallerRole::kSupervisor, supervisor_, org_));
+  watch.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto stream = alerts_stub_->WatchAlerts(&watch, av1::WatchAlertsRequest());
+  stream->WaitForInitialMetadata();
+  dv1::UpdatePersonRequest update;
+  update.mutable_person()->set_person_id(supervisor_);
+  update.mutable_person()->set_status(dv1::PERSON_STATUS_INACTIVE);
+  update.mutable_update_mask()->add_paths("status");
+  dv1::UpdatePersonResponse updated;
+  ASSERT_TRUE(
+      directory_stub_
+          ->UpdatePerson(As(TestToken(CallerRole::kCoordinator, coordinator_, org_)).get(), update,
+                         &updated)
+          .ok());
+  absl::Time deactivated = absl::Now();
+  av1::AlertEvent event;
+  while (stream->Read(&event)) {
+  }
+  grpc::Status ended = stream->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAUTHENTICATED) << ended.error_message();
+  // The directory client's 2 s cache, plus a read that blocks for up to a second.
+  EXPECT_LT(absl::Now() - deactivated, absl::Seconds(6));
+}
+
 // Idle, nothing holds it: its event consumers are waiting in blocking reads and its metrics
 // listener in a poll, neither of which may keep the process for their timeouts.
 TEST_F(AlertsFlowTest, AnIdleServiceExitsAtOnceOnSigterm) {

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "services/common/channel.h"
 #include "services/common/config.h"
 #include "services/common/server.h"
 #include "tests/testing/local_suite.h"
@@ -327,4 +328,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace peerwell::bench
 
-int main(int argc, char** argv) { return peerwell::bench::Main(argc, argv); }
+int main(int argc, char** argv) {
+  peerwell::HoldCallbackThreads();
+  return peerwell::bench::Main(argc, argv);
+}
