@@ -510,7 +510,10 @@ absl::StatusOr<Page<Message>> NetworkService::ListMessages(const Caller& caller,
     if (!stored.ok()) return stored.status();
     messages = *std::move(stored);
   } else {
-    int64_t first = std::max(after + 1, channel->first_sequence);
+    // A position past the channel's last message asks for nothing newer (and its successor may
+    // not exist: the fuzzer asked for what follows the largest int64).
+    int64_t first = after < channel->last_sequence ? std::max(after + 1, channel->first_sequence)
+                                                   : channel->last_sequence + 1;
     int64_t last = channel->last_sequence;
     if (query.before_sequence > 0) last = std::min(last, query.before_sequence - 1);
     if (first <= last) {

@@ -32,7 +32,15 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   auto started = peerwell::fuzz::FuzzTarget::Start(rpc == nullptr ? "" : rpc,
                                                    peerwell::fuzz::SeedPlaceholders(*seeds));
   if (!started.ok()) Fail(started.status());
-  target = started->release();  // lives as long as the process: libFuzzer ends with exit()
+  target = started->release();
+  // libFuzzer ends with exit(), whose handlers destroy the program's static objects while the
+  // services' own threads still run and read them (ASan saw the alerts escalator read a freed
+  // key name). Registered after those objects were made, this runs before they go: the suite
+  // shuts down first, as a binary's does before main returns.
+  std::atexit([] {
+    delete target;
+    target = nullptr;
+  });
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // The peer network over real gRPC channels: two replicas of the service, the real directory and
 // one real redis-server. The network's clock is fake and starts on Thursday 1 October 2026 at
 // 12:00 UTC (13:00 in London), so tests can step into someone's quiet hours or past a retention.
+#include <limits>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -279,6 +280,18 @@ TEST_F(NetworkApiTest, OnlyCoordinatorsCreateGroupsAndAnnouncementsAndOnlyTheyPo
   EXPECT_EQ(Get(Volunteer(quinn_), channel.channel_id()).unread_count(), 1);
   EXPECT_EQ(Join(Volunteer(quinn_), channel.channel_id()).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+// Found by the fuzzer: the largest position there is, as any other past the last message.
+TEST_F(NetworkApiTest, AfterTheLastSequenceOrTheLargestOneThereIsNothing) {
+  std::string cohort = Cohort();
+  ASSERT_TRUE(Post(Volunteer(vera_), cohort, "one").ok());
+  for (int64_t after : {int64_t{1}, int64_t{1000}, std::numeric_limits<int64_t>::max()}) {
+    v1::ListMessagesResponse listed;
+    grpc::Status status = List(Volunteer(vera_), cohort, &listed, after);
+    ASSERT_TRUE(status.ok()) << after << ": " << status.error_message();
+    EXPECT_EQ(listed.messages_size(), 0) << after;
+  }
 }
 
 TEST_F(NetworkApiTest, ADirectChannelIsOnePerPairWhoeverAsks) {
