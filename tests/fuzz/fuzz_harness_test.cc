@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "tests/authz/matrix.h"
 #include "tests/fuzz/fuzz_input.h"
+#include "tests/fuzz/fuzz_target.h"
 #include "tests/fuzz/in_process_suite.h"
 #include "tests/fuzz/request_mutator.h"
 
@@ -39,10 +40,7 @@ TEST(RequestMutatorTest, EveryMutantOfEveryRequestSurvivesTheWire) {
   RequestMutator mutator({"${person}", "${channel}"});
   std::mt19937_64 random(20261203);
   for (const std::string& rpc : *rpcs) {
-    size_t slash = rpc.find('/');
-    const google::protobuf::MethodDescriptor* method =
-        google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
-            rpc.substr(0, slash) + "." + rpc.substr(slash + 1));
+    const google::protobuf::MethodDescriptor* method = FindMethod(rpc);
     // Every service runs in the fuzzers' suite, its messages linked in.
     ASSERT_NE(method, nullptr) << rpc << " is not linked into the fuzz harness";
     EXPECT_NE(std::find(served.begin(), served.end(), method->service()->file()->package()),

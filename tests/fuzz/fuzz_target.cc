@@ -13,13 +13,6 @@ namespace {
 
 using google::protobuf::Message;
 
-const google::protobuf::MethodDescriptor* FindMethod(const std::string& rpc) {
-  size_t slash = rpc.find('/');
-  if (slash == std::string::npos) return nullptr;
-  return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
-      absl::StrCat(rpc.substr(0, slash), ".", rpc.substr(slash + 1)));
-}
-
 std::unique_ptr<Message> NewMessage(const google::protobuf::Descriptor& type) {
   return std::unique_ptr<Message>(
       google::protobuf::MessageFactory::generated_factory()->GetPrototype(&type)->New());
@@ -45,6 +38,13 @@ bool AnswerIsPromised(const grpc::Status& status) {
 }
 
 }  // namespace
+
+const google::protobuf::MethodDescriptor* FindMethod(const std::string& rpc) {
+  size_t slash = rpc.find('/');
+  if (slash == std::string::npos) return nullptr;
+  return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+      absl::StrCat(rpc.substr(0, slash), ".", rpc.substr(slash + 1)));
+}
 
 absl::StatusOr<std::unique_ptr<FuzzTarget>> FuzzTarget::Start(
     std::string only_rpc, std::vector<std::string> placeholders) {

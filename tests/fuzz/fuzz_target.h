@@ -17,6 +17,9 @@
 
 namespace peerwell::fuzz {
 
+// The linked-in descriptor of "<package.Service>/<Rpc>", or nullptr.
+const google::protobuf::MethodDescriptor* FindMethod(const std::string& rpc);
+
 // One call per input (tests/fuzz/fuzz_input.h) through the real gRPC stack into the services
 // of an in-process suite. libFuzzer drives it in peerwell-fuzz; fuzz_corpus_test replays the
 // corpus through it in every build.
