@@ -5,6 +5,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/install-deps.sh"
+# Paths inside the project hash as relative ones, so that a second clone (CI's) finds what the
+# first compiled in the cache.
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 build_dir="$root/build"
 flags=()
 if [[ "${1:-}" == "--sanitize" ]]; then
