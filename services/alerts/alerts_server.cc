@@ -98,7 +98,7 @@ struct AlertsServer {
         engine(store, volunteers, clock),
         escalator(store, clock),
         service(store, volunteers, audit, vault, clock),
-        authenticator(TokenVerifier(runtime.config.jwt_secret), &directory),
+        authenticator(TokenVerifier(runtime.config.jwt_secret), directory),
         executor(runtime.config.worker_threads, 4096),
         runner(executor, authenticator),
         tokens(PageTokenKey(runtime.config.jwt_secret)),

@@ -28,7 +28,7 @@ struct CheckinServer {
         audit(runtime.redis),
         pseudonyms(std::move(pseudonymizer)),
         service(store, people, vault, audit, pseudonyms, clock),
-        authenticator(TokenVerifier(runtime.config.jwt_secret), &directory),
+        authenticator(TokenVerifier(runtime.config.jwt_secret), directory),
         executor(runtime.config.worker_threads, 4096),
         runner(executor, authenticator),
         pages(PageTokenKey(runtime.config.jwt_secret)),

@@ -50,6 +50,16 @@ class Secrets {
   // Compares in constant time.
   virtual bool Matches(absl::string_view secret, absl::string_view stored_hash) const = 0;
 
+  // A secret just made, sealed so that a retried create (the same request_id) can answer it
+  // again during the retry window: the store keeps this, never the secret. `request` binds it
+  // to the request that made it (organisation, caller, request_id): sealed for one request, it
+  // does not open for another. INTERNAL when there is no key to seal with.
+  virtual absl::StatusOr<std::string> SealForRetry(absl::string_view secret,
+                                                   absl::string_view request) const = 0;
+  // DATA_LOSS when `sealed` was altered or sealed for another request.
+  virtual absl::StatusOr<std::string> OpenForRetry(absl::string_view sealed,
+                                                   absl::string_view request) const = 0;
+
   // A partner API key's secret.
   absl::StatusOr<std::string> NewSecret(absl::string_view organization_id,
                                         absl::string_view api_key_id) const {

@@ -170,6 +170,22 @@ bool OpenSslSecrets::Matches(absl::string_view secret, absl::string_view stored_
   return ConstantTimeEquals(Hash(secret), stored_hash);
 }
 
+absl::StatusOr<std::string> OpenSslSecrets::SealForRetry(absl::string_view secret,
+                                                         absl::string_view request) const {
+  if (retry_key_.empty()) return absl::InternalError("no key to seal secrets for retries with");
+  return SealAesGcm(retry_key_, secret, request);
+}
+
+absl::StatusOr<std::string> OpenSslSecrets::OpenForRetry(absl::string_view sealed,
+                                                         absl::string_view request) const {
+  if (retry_key_.empty()) return absl::InternalError("no key to open secrets sealed for retries");
+  return OpenAesGcm(retry_key_, sealed, request);
+}
+
+std::string RetrySealingKey(absl::string_view jwt_secret) {
+  return HmacSha256(jwt_secret, "peerwell secrets sealed for retries v1");
+}
+
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
   if (a.size() != b.size()) return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
@@ -188,13 +204,12 @@ absl::StatusOr<Caller> Authenticator::Authenticate(std::optional<absl::string_vi
       return Unauthenticated("authorization must be 'Bearer <token>'");
     }
     auto caller = tokens_.Verify(value.substr(kBearer.size()));
-    if (!caller.ok() || !caller->IsMember() || directory_ == nullptr) return caller;
-    if (absl::Status member = directory_->CheckMember(*caller); !member.ok()) return member;
+    if (!caller.ok() || !caller->IsMember()) return caller;
+    if (absl::Status member = directory_.CheckMember(*caller); !member.ok()) return member;
     return caller;
   }
   if (api_key.has_value()) {
-    if (directory_ == nullptr) return Unauthenticated("API keys are not accepted here");
-    return directory_->AuthenticateApiKey(*api_key);
+    return directory_.AuthenticateApiKey(*api_key);
   }
   return absl::UnauthenticatedError("missing credentials: send 'authorization: Bearer <token>'");
 }

@@ -56,14 +56,31 @@ class TokenVerifier {
 // CRYPTO_memcmp.
 class OpenSslSecrets final : public Secrets {
  public:
+  // Without a retry key: secrets cannot be sealed for retries (calendar feeds need none).
+  OpenSslSecrets() = default;
+  // `retry_key`: 32 bytes, e.g. RetrySealingKey(jwt_secret).
+  explicit OpenSslSecrets(std::string retry_key) : retry_key_(std::move(retry_key)) {}
+
   using Secrets::NewSecret;  // an API key's, by organisation and key id
   absl::StatusOr<std::string> NewSecret(const SecretKind& kind, absl::string_view organization_id,
                                         absl::string_view record_id) const override;
   std::string Hash(absl::string_view secret) const override;
   bool Matches(absl::string_view secret, absl::string_view stored_hash) const override;
+  absl::StatusOr<std::string> SealForRetry(absl::string_view secret,
+                                           absl::string_view request) const override;
+  absl::StatusOr<std::string> OpenForRetry(absl::string_view sealed,
+                                           absl::string_view request) const override;
+
+ private:
+  std::string retry_key_;
 };
 
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
+
+// The key that seals secrets for retries, derived from the JWT signing secret: whoever holds that
+// secret can already mint a coordinator's token and make keys at will, so sealing under it
+// exposes nothing more, and the directory needs no further secret.
+std::string RetrySealingKey(absl::string_view jwt_secret);
 
 // What the directory knows about credentials: partners' keys, and whether the person a token
 // names is still a member. The directory answers from its store; other services ask the
@@ -81,7 +98,9 @@ class CredentialDirectory {
 // longer a member (deactivated, or gone).
 class Authenticator {
  public:
-  Authenticator(TokenVerifier tokens, CredentialDirectory* directory)
+  // Always with a directory: a member's token is never accepted without asking whether they
+  // still are one.
+  Authenticator(TokenVerifier tokens, CredentialDirectory& directory)
       : tokens_(std::move(tokens)), directory_(directory) {}
 
   absl::StatusOr<Caller> Authenticate(std::optional<absl::string_view> authorization,
@@ -89,7 +108,7 @@ class Authenticator {
 
  private:
   TokenVerifier tokens_;
-  CredentialDirectory* directory_;
+  CredentialDirectory& directory_;
 };
 
 }  // namespace peerwell

@@ -149,7 +149,8 @@ grpc::ServerUnaryReactor* DirectoryHandler::CreateApiKey(grpc::CallbackServerCon
                                                          v1::CreateApiKeyResponse* response) {
   return runner_.Run(context, "CreateApiKey", [=, this](const Caller& caller) {
     std::vector<std::string> scopes(request->scopes().begin(), request->scopes().end());
-    auto created = service_.CreateApiKey(caller, request->display_name(), scopes);
+    auto created =
+        service_.CreateApiKey(caller, request->display_name(), scopes, request->request_id());
     if (!created.ok()) return created.status();
     *response->mutable_api_key() = ApiKeyToProto(created->api_key);
     response->set_secret(created->secret);

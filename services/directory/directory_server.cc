@@ -14,11 +14,12 @@ namespace {
 
 struct DirectoryServer {
   explicit DirectoryServer(ServerRuntime& runtime)
-      : store(runtime.redis),
+      : secrets(RetrySealingKey(runtime.config.jwt_secret)),
+        store(runtime.redis),
         audit(runtime.redis),
         service(store, clock, audit, secrets),
         api_keys(service),
-        authenticator(TokenVerifier(runtime.config.jwt_secret), &api_keys),
+        authenticator(TokenVerifier(runtime.config.jwt_secret), api_keys),
         executor(runtime.config.worker_threads, 4096),
         runner(executor, authenticator),
         pages(PageTokenKey(runtime.config.jwt_secret)),

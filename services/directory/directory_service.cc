@@ -459,8 +459,10 @@ absl::StatusOr<Consent> DirectoryService::SetConsent(const Caller& caller,
   return stored;
 }
 
-absl::StatusOr<CreatedApiKey> DirectoryService::CreateApiKey(
-    const Caller& caller, const std::string& display_name, const std::vector<std::string>& scopes) {
+absl::StatusOr<CreatedApiKey> DirectoryService::CreateApiKey(const Caller& caller,
+                                                             const std::string& display_name,
+                                                             const std::vector<std::string>& scopes,
+                                                             const std::string& request_id) {
   if (auto status = RequireCoordinator(caller, "create API keys"); !status.ok()) return status;
   if (auto status = ValidateText("display_name", display_name, 1, kMaxDisplayNameChars);
       !status.ok()) {
@@ -478,6 +480,9 @@ absl::StatusOr<CreatedApiKey> DirectoryService::CreateApiKey(
     }
     if (!unique.insert(scopes[i]).second) return InvalidField(field, "is listed twice");
   }
+  if (!request_id.empty()) {
+    if (auto status = ValidateToken("request_id", request_id); !status.ok()) return status;
+  }
   ApiKey key;
   key.id = NewId("k");
   key.organization_id = caller.organization_id;
@@ -487,8 +492,25 @@ absl::StatusOr<CreatedApiKey> DirectoryService::CreateApiKey(
   auto secret = secrets_.NewSecret(key.organization_id, key.id);
   if (!secret.ok()) return secret.status();
   key.secret_hash = secrets_.Hash(*secret);
-  if (auto status = store_.CreateApiKey(key); !status.ok()) return status;
-  return CreatedApiKey{key, *secret};
+  // What a sealed secret opens for: this caller's request, nothing else.
+  const std::string sealed_for =
+      absl::StrCat(caller.organization_id, "/", caller.person_id, "/", request_id);
+  std::string sealed;
+  if (!request_id.empty()) {
+    auto sealed_secret = secrets_.SealForRetry(*secret, sealed_for);
+    if (!sealed_secret.ok()) return sealed_secret.status();
+    sealed = *std::move(sealed_secret);
+  }
+  auto created = store_.CreateApiKey(key, {caller.person_id, request_id}, sealed);
+  if (!created.ok()) return created.status();
+  if (!created->replayed) return CreatedApiKey{key, *secret};
+  // A retry: the first call's key, and its secret opened from what the store kept.
+  auto first = store_.GetApiKey(caller.organization_id, created->api_key_id);
+  if (!first.ok()) return first.status();
+  if (!first->has_value()) return absl::InternalError("a retried API key is missing");
+  auto first_secret = secrets_.OpenForRetry(created->sealed_secret, sealed_for);
+  if (!first_secret.ok()) return first_secret.status();
+  return CreatedApiKey{**first, *first_secret};
 }
 
 absl::StatusOr<Page<ApiKey>> DirectoryService::ListApiKeys(const Caller& caller,

@@ -59,8 +59,10 @@ class DirectoryService {
   absl::StatusOr<Consent> SetConsent(const Caller& caller, const std::string& volunteer_id,
                                      const Consent& consent);
 
+  // A retry with the same request_id answers the first key and its secret.
   absl::StatusOr<CreatedApiKey> CreateApiKey(const Caller& caller, const std::string& display_name,
-                                             const std::vector<std::string>& scopes);
+                                             const std::vector<std::string>& scopes,
+                                             const std::string& request_id);
   absl::StatusOr<Page<ApiKey>> ListApiKeys(const Caller& caller, const PageRequest& page);
   absl::StatusOr<ApiKey> RevokeApiKey(const Caller& caller, const std::string& api_key_id);
   // Who holds a partner key: a live key's organisation and scopes, else UNAUTHENTICATED.

@@ -11,6 +11,13 @@
 
 namespace peerwell::directory {
 
+// What CreateApiKey stored or, for a request_id seen before, what the first call stored.
+struct CreatedApiKeyRecord {
+  std::string api_key_id;
+  std::string sealed_secret;  // Secrets::SealForRetry's; empty without a request_id
+  bool replayed = false;
+};
+
 // Storage of the directory, in domain types. Each write is atomic and publishes the event that
 // announces it in the same atomic step: person.created, person.updated, consent.changed.
 class DirectoryStore {
@@ -51,7 +58,10 @@ class DirectoryStore {
   virtual absl::Status SetConsent(const std::string& organization_id,
                                   const std::string& volunteer_id, const Consent& consent) = 0;
 
-  virtual absl::Status CreateApiKey(const ApiKey& api_key) = 0;
+  // Remembers `sealed_secret` with the request for the retry window (kRequestIdRetention).
+  virtual absl::StatusOr<CreatedApiKeyRecord> CreateApiKey(const ApiKey& api_key,
+                                                           const CreateRequest& request,
+                                                           const std::string& sealed_secret) = 0;
   virtual absl::StatusOr<std::optional<ApiKey>> GetApiKey(const std::string& organization_id,
                                                           const std::string& api_key_id) = 0;
   virtual absl::StatusOr<Page<ApiKey>> ListApiKeys(const std::string& organization_id,

@@ -1,5 +1,6 @@
 #include "services/directory/redis_directory_store.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -289,14 +290,15 @@ const RedisScript& SetSupervisionScript() {
 }
 
 const RedisScript& CreateApiKeyScript() {
-  // KEYS: api key, index, seq. ARGV: id, display name, scopes, secret hash, create time.
-  static const auto* script = new RedisScript(R"lua(
-  local seq = redis.call('INCR', KEYS[3])
-  redis.call('HSET', KEYS[1], 'id', ARGV[1], 'seq', seq, 'display_name', ARGV[2], 'scopes', ARGV[3],
-             'secret_hash', ARGV[4], 'create_time', ARGV[5])
-  redis.call('ZADD', KEYS[2], seq, ARGV[1])
-  return 'OK'
-)lua");
+  // KEYS: request, api key, index, seq. ARGV: retention, id, display name, scopes, secret hash,
+  // create time, sealed secret (base64). Remembers "<id> <sealed secret>" for a retry.
+  static const auto* script = new RedisScript(IdempotentScript(R"lua(
+  local seq = redis.call('INCR', KEYS[4])
+  redis.call('HSET', KEYS[2], 'id', ARGV[2], 'seq', seq, 'display_name', ARGV[3], 'scopes', ARGV[4],
+             'secret_hash', ARGV[5], 'create_time', ARGV[6])
+  redis.call('ZADD', KEYS[3], seq, ARGV[2])
+  return ARGV[2] .. ' ' .. ARGV[7]
+)lua"));
   return *script;
 }
 
@@ -548,12 +550,27 @@ absl::Status RedisDirectoryStore::SetConsent(const std::string& organization_id,
   return absl::OkStatus();
 }
 
-absl::Status RedisDirectoryStore::CreateApiKey(const ApiKey& api_key) {
+absl::StatusOr<CreatedApiKeyRecord> RedisDirectoryStore::CreateApiKey(
+    const ApiKey& api_key, const CreateRequest& request, const std::string& sealed_secret) {
   const std::string& org = api_key.organization_id;
-  return CheckReply(redis_.Eval(
-      CreateApiKeyScript(), {ApiKeyKey(org, api_key.id), ApiKeysIndexKey(org), ApiKeySeqKey(org)},
-      {api_key.id, api_key.display_name, absl::StrJoin(api_key.scopes, " "), api_key.secret_hash,
-       RedisMicros(api_key.create_time)}));
+  auto result = ParseIdempotentReply(redis_.Eval(
+      CreateApiKeyScript(),
+      // Apart from the caller's CreatePerson request ids, which may be the same strings.
+      {RequestKey(
+           org, "directory", request.caller_id,
+           absl::StrCat("CreateApiKey:", request.request_id.empty() ? "-" : request.request_id)),
+       ApiKeyKey(org, api_key.id), ApiKeysIndexKey(org), ApiKeySeqKey(org)},
+      {Retention(request), api_key.id, api_key.display_name, absl::StrJoin(api_key.scopes, " "),
+       api_key.secret_hash, RedisMicros(api_key.create_time), absl::Base64Escape(sealed_secret)}));
+  if (!result.ok()) return result.status();
+  std::vector<std::string> parts = absl::StrSplit(result->value, absl::MaxSplits(' ', 1));
+  CreatedApiKeyRecord record;
+  record.api_key_id = parts[0];
+  record.replayed = result->replayed;
+  if (parts.size() == 2 && !absl::Base64Unescape(parts[1], &record.sealed_secret)) {
+    return absl::InternalError("an API key's sealed secret is not base64");
+  }
+  return record;
 }
 
 absl::StatusOr<std::optional<ApiKey>> RedisDirectoryStore::GetApiKey(

@@ -33,7 +33,9 @@ class RedisDirectoryStore final : public DirectoryStore {
                                      const std::string& volunteer_id) override;
   absl::Status SetConsent(const std::string& organization_id, const std::string& volunteer_id,
                           const Consent& consent) override;
-  absl::Status CreateApiKey(const ApiKey& api_key) override;
+  absl::StatusOr<CreatedApiKeyRecord> CreateApiKey(const ApiKey& api_key,
+                                                   const CreateRequest& request,
+                                                   const std::string& sealed_secret) override;
   absl::StatusOr<std::optional<ApiKey>> GetApiKey(const std::string& organization_id,
                                                   const std::string& api_key_id) override;
   absl::StatusOr<Page<ApiKey>> ListApiKeys(const std::string& organization_id,

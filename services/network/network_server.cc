@@ -49,7 +49,7 @@ struct NetworkServer {
         store(runtime.redis),
         vault(runtime.redis, std::move(master), clock, kChannelKeys),
         service(store, people, vault, clock),
-        authenticator(TokenVerifier(runtime.config.jwt_secret), &directory),
+        authenticator(TokenVerifier(runtime.config.jwt_secret), directory),
         executor(runtime.config.worker_threads, 4096),
         runner(executor, authenticator),
         pages(PageTokenKey(runtime.config.jwt_secret)),

@@ -59,7 +59,7 @@ struct SupervisionServer {
         people(directory),
         store(runtime.redis),
         service(store, people, clock, secrets),
-        authenticator(TokenVerifier(runtime.config.jwt_secret), &directory),
+        authenticator(TokenVerifier(runtime.config.jwt_secret), directory),
         executor(runtime.config.worker_threads, 4096),
         runner(executor, authenticator),
         pages(PageTokenKey(runtime.config.jwt_secret)),

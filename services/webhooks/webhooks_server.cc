@@ -85,7 +85,7 @@ struct WebhooksServer {
                 {settings.allow_private, settings.retry_base,
                  // Longer than any attempt, so that only a replica that died hands one on.
                  settings.timeout + absl::Seconds(10), nullptr}),
-        authenticator(TokenVerifier(runtime.config.jwt_secret), &directory),
+        authenticator(TokenVerifier(runtime.config.jwt_secret), directory),
         executor(runtime.config.worker_threads, 4096),
         runner(executor, authenticator),
         pages(PageTokenKey(runtime.config.jwt_secret)),

@@ -37,7 +37,7 @@ class CheckinTestServer {
         audit_(redis_),
         pseudonyms_(TestPseudonymizer()),
         service_(store_, people_, vault_, audit_, pseudonyms_, clock_),
-        authenticator_(TokenVerifier(peerwell::testing::kTestJwtSecret), &directory_client_),
+        authenticator_(TokenVerifier(peerwell::testing::kTestJwtSecret), directory_client_),
         executor_(8, 1024),
         runner_(executor_, authenticator_),
         pages_(PageTokenKey(peerwell::testing::kTestJwtSecret)),

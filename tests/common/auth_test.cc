@@ -184,7 +184,7 @@ class FixedDirectory final : public CredentialDirectory {
 
 TEST(AuthenticatorTest, NeedsExactlyOneWellFormedCredential) {
   FixedDirectory keys;
-  Authenticator authenticator(TokenVerifier(kTestJwtSecret), &keys);
+  Authenticator authenticator(TokenVerifier(kTestJwtSecret), keys);
   std::string bearer = "Bearer " + TestToken(CallerRole::kVolunteer, "p1", "o1");
   EXPECT_TRUE(authenticator.Authenticate(bearer, std::nullopt).ok());
   EXPECT_EQ(authenticator.Authenticate(std::nullopt, std::nullopt).status().code(),
@@ -202,7 +202,7 @@ TEST(AuthenticatorTest, NeedsExactlyOneWellFormedCredential) {
 
 TEST(AuthenticatorTest, RefusesTheTokenOfSomeoneNoLongerAMember) {
   FixedDirectory directory;
-  Authenticator authenticator(TokenVerifier(kTestJwtSecret), &directory);
+  Authenticator authenticator(TokenVerifier(kTestJwtSecret), directory);
   auto bearer = [](CallerRole role, const std::string& subject, const std::string& org) {
     return "Bearer " + TestToken(role, subject, org);
   };
@@ -247,6 +247,29 @@ TEST(ApiKeySecretTest, SecretNamesItsKeyAndHashMatchesOnlyItself) {
   EXPECT_FALSE(ParseApiKeySecret(secret + std::string(200, 'x')).ok());
   EXPECT_FALSE(ParseApiKeySecret("pwk_short").ok());
   EXPECT_FALSE(ParseApiKeySecret("Bearer xyz").ok());
+}
+
+TEST(ApiKeySecretTest, ASecretSealedForARetryOpensOnlyForItsRequest) {
+  OpenSslSecrets secrets(RetrySealingKey(kTestJwtSecret));
+  auto secret = secrets.NewSecret("o1", "k1");
+  ASSERT_TRUE(secret.ok());
+  auto sealed = secrets.SealForRetry(*secret, "o1/coordinator/request-1");
+  ASSERT_TRUE(sealed.ok()) << sealed.status();
+  EXPECT_EQ(sealed->find(secret->substr(10)), std::string::npos);
+  auto opened = secrets.OpenForRetry(*sealed, "o1/coordinator/request-1");
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(*opened, *secret);
+  // Copied to another caller's or organisation's request, or opened with another JWT secret.
+  EXPECT_EQ(secrets.OpenForRetry(*sealed, "o1/someone-else/request-1").status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(secrets.OpenForRetry(*sealed, "o2/coordinator/request-1").status().code(),
+            absl::StatusCode::kDataLoss);
+  OpenSslSecrets rotated(RetrySealingKey("another-jwt-secret-of-at-least-32-bytes"));
+  EXPECT_EQ(rotated.OpenForRetry(*sealed, "o1/coordinator/request-1").status().code(),
+            absl::StatusCode::kDataLoss);
+  // Without a key (calendar feeds need none) nothing is sealed in the clear instead.
+  EXPECT_EQ(OpenSslSecrets().SealForRetry(*secret, "o1/c/r").status().code(),
+            absl::StatusCode::kInternal);
 }
 
 TEST(ConstantTimeEqualsTest, ComparesContentAndLength) {

@@ -163,6 +163,55 @@ TEST_F(DirectoryApiTest, PartnerKeyAuthenticatesButReadsNoPeopleAndStopsWhenRevo
   EXPECT_EQ(with_key(created.secret()), grpc::StatusCode::UNAUTHENTICATED);
 }
 
+TEST_F(DirectoryApiTest, ARetriedCreateApiKeyAnswersTheFirstKeyAndItsSecretKeptOnlySealed) {
+  Org org = NewOrganization("Harbour");
+  v1::CreateApiKeyRequest create;
+  create.set_display_name("Research partner");
+  create.add_scopes("aggregates:read");
+  create.set_request_id("key-for-research-1");
+  v1::CreateApiKeyResponse first, retried;
+  ASSERT_TRUE(server_.stub().CreateApiKey(As(org.coordinator_token).get(), create, &first).ok());
+  // The answer was lost; the coordinator's client tries again.
+  ASSERT_TRUE(server_.stub().CreateApiKey(As(org.coordinator_token).get(), create, &retried).ok());
+  EXPECT_EQ(retried.api_key().api_key_id(), first.api_key().api_key_id());
+  EXPECT_EQ(retried.secret(), first.secret());
+  EXPECT_EQ(retried.api_key().create_time().seconds(), first.api_key().create_time().seconds());
+
+  v1::ListApiKeysRequest list;
+  v1::ListApiKeysResponse keys;
+  ASSERT_TRUE(server_.stub().ListApiKeys(As(org.coordinator_token).get(), list, &keys).ok());
+  EXPECT_EQ(keys.api_keys_size(), 1);
+
+  // The secret answered again is the key's: it authenticates.
+  v1::AuthenticateApiKeyRequest authenticate;
+  authenticate.set_secret(retried.secret());
+  v1::AuthenticateApiKeyResponse authenticated;
+  std::string service = TestToken(CallerRole::kService, "checkin", org.id);
+  EXPECT_TRUE(
+      server_.stub().AuthenticateApiKey(As(service).get(), authenticate, &authenticated).ok());
+
+  // Kept for the retry only sealed: the secret appears nowhere in Redis.
+  std::string stored = peerwell::testing::AllRedisText(server_.redis());
+  EXPECT_EQ(stored.find(first.secret().substr(first.secret().size() - 30)), std::string::npos);
+
+  // The same request_id on another create of the same caller is another request.
+  v1::CreatePersonRequest person;
+  person.mutable_person()->set_display_name("Vera");
+  person.mutable_person()->set_role(v1::ROLE_VOLUNTEER);
+  person.set_request_id("key-for-research-1");
+  v1::CreatePersonResponse created_person;
+  ASSERT_TRUE(
+      server_.stub().CreatePerson(As(org.coordinator_token).get(), person, &created_person).ok());
+  EXPECT_EQ(created_person.person().display_name(), "Vera");
+
+  create.set_request_id("not a token!");
+  v1::CreateApiKeyResponse refused;
+  grpc::Status status =
+      server_.stub().CreateApiKey(As(org.coordinator_token).get(), create, &refused);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("request_id"));
+}
+
 TEST_F(DirectoryApiTest, ServicesAuthenticateApiKeysOfTheirOrganisationOnly) {
   Org org = NewOrganization("Harbour");
   Org other = NewOrganization("Lighthouse");

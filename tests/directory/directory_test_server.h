@@ -27,11 +27,12 @@ class DirectoryTestServer {
  public:
   DirectoryTestServer()
       : redis_(RedisOptions{redis_server_.address()}, &metrics_),
+        secrets_(RetrySealingKey(peerwell::testing::kTestJwtSecret)),
         store_(redis_),
         audit_(redis_),
         service_(store_, clock_, audit_, secrets_),
         api_keys_(service_),
-        authenticator_(TokenVerifier(peerwell::testing::kTestJwtSecret), &api_keys_),
+        authenticator_(TokenVerifier(peerwell::testing::kTestJwtSecret), api_keys_),
         executor_(8, 1024),
         runner_(executor_, authenticator_),
         pages_(PageTokenKey(peerwell::testing::kTestJwtSecret)),

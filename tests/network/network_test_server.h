@@ -33,7 +33,7 @@ class NetworkReplica {
         vault_(redis_, *MasterKey::FromBase64(peerwell::testing::kTestMasterKey), clock,
                kChannelKeys),
         service_(store_, people_, vault_, clock),
-        authenticator_(TokenVerifier(peerwell::testing::kTestJwtSecret), &directory_client_),
+        authenticator_(TokenVerifier(peerwell::testing::kTestJwtSecret), directory_client_),
         executor_(16, 4096),
         runner_(executor_, authenticator_),
         pages_(PageTokenKey(peerwell::testing::kTestJwtSecret)),

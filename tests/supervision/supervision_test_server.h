@@ -26,7 +26,7 @@ class SupervisionTestServer {
         people_(directory_client_),
         store_(redis_),
         service_(store_, people_, clock_, secrets_),
-        authenticator_(TokenVerifier(peerwell::testing::kTestJwtSecret), &directory_client_),
+        authenticator_(TokenVerifier(peerwell::testing::kTestJwtSecret), directory_client_),
         executor_(16, 1024),
         runner_(executor_, authenticator_),
         pages_(PageTokenKey(peerwell::testing::kTestJwtSecret)),

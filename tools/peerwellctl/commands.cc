@@ -276,6 +276,7 @@ absl::Status RunApiKeyCreate(Context& context, const ParsedArgs& args) {
   v1::CreateApiKeyRequest request;
   request.set_display_name(args.positionals()[0]);
   for (const std::string& scope : args.GetAll("scope")) request.add_scopes(scope);
+  request.set_request_id(args.Get("request-id").value_or(""));
   auto response = context.directory.Call(&Stub::CreateApiKey, request, context.token);
   if (!response.ok()) return response.status();
   absl::Status printed = Print(context, *response,
@@ -431,7 +432,9 @@ const std::vector<Command>& AllCommands() {
          {"NAME"},
          "create a partner API key (coordinator); shows its secret once",
          {{"scope", FlagKind::kRepeated, "SCOPE",
-           "aggregates:read, exports:read or webhooks:manage (repeatable)", true}},
+           "aggregates:read, exports:read or webhooks:manage (repeatable)", true},
+          {"request-id", FlagKind::kValue, "ID",
+           "retries with the same id return the first key and its secret (for 7 days)"}},
          "",
          true,
          RunApiKeyCreate},
