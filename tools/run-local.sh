@@ -59,16 +59,29 @@ wait_for_log() {
   return 1
 }
 
+# Each service reaches Redis as its own ACL user, limited to its own keys
+# (deploy/base/redis-acl-rules.conf); the default user is off.
+acl="$root/deploy/base"
+mkdir -p "$state/redis-passwords"
+for user in $(awk '$1 == "user" && !/ nopass/ {print $2}' "$acl/redis-acl-rules.conf"); do
+  [[ -s "$state/redis-passwords/$user" ]] ||
+    head -c 24 /dev/urandom | base64 -w0 > "$state/redis-passwords/$user"
+done
+(umask 077 && sh "$acl/redis-acl-file.sh" "$acl/redis-acl-rules.conf" "$state/redis-passwords" \
+  > "$state/redis/users.acl")
+
 redis-server --port 0 --unixsocket "$state/redis/redis.sock" --unixsocketperm 700 \
   --dir "$state/redis" --appendonly yes --appendfsync always --save "" \
-  --logfile "$state/logs/redis.log" &
+  --aclfile "$state/redis/users.acl" --logfile "$state/logs/redis.log" &
 pids+=($!)
 wait_for_log "$state/logs/redis.log" "eady to accept connections"
 
 start_service() {
-  local name=$1 port=$2 metrics_port=$3
+  local name=$1 port=$2 metrics_port=$3 password=()
+  [[ -s "$state/redis-passwords/$name" ]] &&
+    password=(--redis_password_file="$state/redis-passwords/$name")
   "$bin/services/$name/peerwell-$name" --listen_addr="127.0.0.1:$port" \
-    --metrics_addr="127.0.0.1:$metrics_port" > "$state/logs/$name.log" 2>&1 &
+    --metrics_addr="127.0.0.1:$metrics_port" "${password[@]}" > "$state/logs/$name.log" 2>&1 &
   pids+=($!)
   wait_for_log "$state/logs/$name.log"
 }
@@ -94,7 +107,8 @@ PeerWell is running (logs in .local/logs/):
   webhooks    gRPC $PEERWELL_WEBHOOKS_ADDR   metrics http://127.0.0.1:9557/metrics
   gateway     HTTP http://127.0.0.1:$gateway_port/   metrics http://127.0.0.1:9556/metrics
   dashboard   open the sign-in links printed above in a browser (supervisor, coordinator, volunteer)
-  redis       $PEERWELL_REDIS_ADDR (append-only, appendfsync always)
+  redis       $PEERWELL_REDIS_ADDR (append-only, appendfsync always; a user per service,
+              passwords in .local/redis-passwords/)
 
 Try, in another terminal from $root:
   export PEERWELL_JWT_SECRET_FILE=.local/jwt-secret

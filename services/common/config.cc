@@ -149,6 +149,12 @@ std::vector<SettingSpec> ServiceSettingSpecs(const ServiceDefaults& defaults) {
   std::vector<SettingSpec> specs = ProcessSettingSpecs(defaults);
   specs.insert(specs.end(), {
       {"redis_addr", "PEERWELL_REDIS_ADDR", "127.0.0.1:6379", "host:port or unix:/path"},
+      {"redis_user", "PEERWELL_REDIS_USER", defaults.service_name,
+       "the service's Redis ACL user (used with a password)"},
+      {"redis_password", "PEERWELL_REDIS_PASSWORD", "",
+       "the Redis user's password (none: Redis's default user)"},
+      {"redis_password_file", "PEERWELL_REDIS_PASSWORD_FILE", "",
+       "file holding the Redis user's password"},
       {"jwt_secret", "PEERWELL_JWT_SECRET", "", "HS256 signing secret (at least 32 bytes)"},
       {"jwt_secret_file", "PEERWELL_JWT_SECRET_FILE", "", "file holding the signing secret"},
       {"master_key", "PEERWELL_MASTER_KEY", "", "base64 of the 32-byte master key"},
@@ -217,6 +223,15 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& 
         absl::StrCat("--redis_addr (PEERWELL_REDIS_ADDR): ", redis.status().message()));
   }
   config.redis = *redis;
+  auto redis_password =
+      ReadSecret("PEERWELL_REDIS_PASSWORD", s["redis_password"], s["redis_password_file"]);
+  if (!redis_password.ok()) return redis_password.status();
+  config.redis.password = *redis_password;
+  config.redis.username = s["redis_user"];
+  if (!config.redis.password.empty() && config.redis.username.empty()) {
+    return absl::InvalidArgumentError(
+        "--redis_user (PEERWELL_REDIS_USER): required with a Redis password");
+  }
 
   auto secret = ReadSecret("PEERWELL_JWT_SECRET", s["jwt_secret"], s["jwt_secret_file"]);
   if (!secret.ok()) return secret.status();

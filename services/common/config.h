@@ -32,7 +32,12 @@ struct RedisAddress {
   std::string host;
   int port = 0;
   std::string unix_path;  // set for "unix:/path"
+  // The ACL user and its password, sent with AUTH on every new connection when the password is
+  // set; with none, the connection is Redis's default user.
+  std::string username;
+  std::string password;
 
+  // Where, never the password.
   std::string ToString() const;
 };
 absl::StatusOr<RedisAddress> ParseRedisAddress(absl::string_view text);

@@ -116,7 +116,18 @@ absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
     return status;
   }
   if (address.unix_path.empty()) redisEnableKeepAlive(context);
-  return std::unique_ptr<RedisConnection>(new RedisConnection(context));
+  std::unique_ptr<RedisConnection> connection(new RedisConnection(context));
+  if (address.password.empty()) return connection;
+  // hiredis 0.14 cannot authenticate as it connects: AUTH is the first command. A refusal is
+  // UNAVAILABLE like an unreachable Redis: the service cannot use its store until the
+  // credentials are fixed, and says which user was refused (never the password).
+  auto auth = connection->Execute({"AUTH", address.username, address.password}, timeout);
+  if (!auth.ok()) return auth.status();
+  if (auth->IsError()) {
+    return absl::UnavailableError(absl::StrCat("redis at ", address.ToString(), " refused user ",
+                                               address.username, ": ", auth->str));
+  }
+  return connection;
 }
 
 RedisConnection::~RedisConnection() { redisFree(context_); }

@@ -44,7 +44,13 @@ absl::Status ServerHost::Start() {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen_addr));
   }
   // Serve health at once from what Redis says now, then keep following it.
-  serving_ = redis_.Ping(options_.health_timeout).ok();
+  absl::Status redis = redis_.Ping(options_.health_timeout);
+  serving_ = redis.ok();
+  // Said at once, not only on a change: refused credentials would otherwise go unexplained.
+  if (!serving_) {
+    Log(Severity::kWarning, "redis unreachable: not serving",
+        {Field("error", std::string(redis.message()))});
+  }
   server_->GetHealthCheckService()->SetServingStatus(kLivenessHealthService, true);
   server_->GetHealthCheckService()->SetServingStatus("", serving_);
   health_thread_ = std::thread([this] { HealthLoop(); });

@@ -16,8 +16,10 @@ const std::string kSecret = "--jwt_secret=0123456789abcdef0123456789abcdef";
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* name : {"PEERWELL_LISTEN_ADDR", "PEERWELL_REDIS_ADDR", "PEERWELL_JWT_SECRET",
-                             "PEERWELL_JWT_SECRET_FILE", "PEERWELL_LOG_LEVEL"}) {
+    for (const char* name :
+         {"PEERWELL_LISTEN_ADDR", "PEERWELL_REDIS_ADDR", "PEERWELL_JWT_SECRET",
+          "PEERWELL_JWT_SECRET_FILE", "PEERWELL_LOG_LEVEL", "PEERWELL_REDIS_USER",
+          "PEERWELL_REDIS_PASSWORD", "PEERWELL_REDIS_PASSWORD_FILE"}) {
       unsetenv(name);
     }
   }
@@ -74,6 +76,40 @@ TEST_F(ConfigTest, ReadsSecretFromFile) {
   unlink(path);
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->jwt_secret, "from-a-file-0123456789abcdef0123456789");
+}
+
+TEST_F(ConfigTest, TheRedisUserIsTheServicesOwnAndItsPasswordASecret) {
+  auto anonymous = LoadServiceConfig({kSecret}, kDefaults);
+  ASSERT_TRUE(anonymous.ok()) << anonymous.status();
+  EXPECT_EQ(anonymous->redis.username, "directory");
+  EXPECT_EQ(anonymous->redis.password, "");
+
+  char path[] = "/tmp/peerwell-secret-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string password = "redis-password-of-the-directory\n";
+  ASSERT_EQ(write(fd, password.data(), password.size()), static_cast<ssize_t>(password.size()));
+  close(fd);
+  setenv("PEERWELL_REDIS_PASSWORD_FILE", path, 1);
+  auto config = LoadServiceConfig({kSecret}, kDefaults);
+  auto both = LoadServiceConfig({kSecret, "--redis_password=also"}, kDefaults);
+  unsetenv("PEERWELL_REDIS_PASSWORD_FILE");
+  unlink(path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->redis.username, "directory");
+  EXPECT_EQ(config->redis.password, "redis-password-of-the-directory");
+  // Where Redis is, never the password.
+  EXPECT_EQ(config->redis.ToString(), "127.0.0.1:6379");
+  EXPECT_THAT(both.status().message(), HasSubstr("PEERWELL_REDIS_PASSWORD"));
+
+  auto other_user =
+      LoadServiceConfig({kSecret, "--redis_user=dir", "--redis_password=p"}, kDefaults);
+  ASSERT_TRUE(other_user.ok()) << other_user.status();
+  EXPECT_EQ(other_user->redis.username, "dir");
+  EXPECT_THAT(LoadServiceConfig({kSecret, "--redis_user=", "--redis_password=p"}, kDefaults)
+                  .status()
+                  .message(),
+              HasSubstr("PEERWELL_REDIS_USER"));
 }
 
 }  // namespace

@@ -12,16 +12,27 @@
 //       the PrometheusRule's groups as a Prometheus rules file, for promtool
 //   node validate-manifests.mjs dockerfile BINARIES_JSON REPO_ROOT
 //       static checks of deploy/Dockerfile and its ignore file, then broken copies of it
+//   node validate-manifests.mjs acl-files REPO_ROOT
+//       the Redis ACL rules and the script that makes Redis's ACL file of them: the chart's
+//       copies (helm/peerwell/files/) are deploy/base's, and the rules are well formed, with a
+//       user for every service that uses Redis; then broken copies of them
 //
 // BINARIES_JSON describes the built binaries: [{name, env: [PEERWELL_*...], listenPort,
 // metricsPort}], as their --help tells.
 //
 // The packages come from the cache tools/deploy-tools.sh fills: DEPLOY_NODE_MODULES names it.
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+// What redis-acl-file.sh writes first: nobody may log in as the default user, yet it keeps every
+// permission, because Redis 7.0 and 7.2 replay the append-only file's MULTI/EXEC blocks as the
+// default user and re-check that user's permissions at EXEC: without them, every scripted write
+// is dropped when Redis restarts.
+const kDefaultUserLine = "user default off ~* &* +@all";
 
 const nodeModules = process.env.DEPLOY_NODE_MODULES;
 if (!nodeModules) {
@@ -328,18 +339,25 @@ function serviceTargets(ix, service, port) {
   return hits;
 }
 
+// The Secret and key a mounted file comes from: a Secret volume, or a projected volume's Secret
+// source (kustomize's services: peerwell-secrets and peerwell-redis-passwords in one folder).
 function secretFile(ix, podSpec, container, file, what, errors) {
   const mount = (container.volumeMounts ?? []).find(
     (m) => file.startsWith(m.mountPath.replace(/\/?$/, "/")));
   if (!mount) return errors.push(`${what}: ${file} is on no volume mount`);
   if (mount.readOnly !== true) errors.push(`${what}: secret mount ${mount.mountPath} is not readOnly`);
   const volume = (podSpec.volumes ?? []).find((v) => v.name === mount.name);
-  if (!volume?.secret) return errors.push(`${what}: ${file} is not on a Secret volume`);
+  const sources = volume?.secret
+    ? [{ name: volume.secret.secretName, items: volume.secret.items }]
+    : (volume?.projected?.sources ?? []).filter((p) => p.secret)
+      .map((p) => ({ name: p.secret.name, items: p.secret.items }));
+  if (sources.length === 0) return errors.push(`${what}: ${file} is not on a Secret volume`);
   const rel = file.slice(mount.mountPath.replace(/\/?$/, "/").length);
-  const items = volume.secret.items;
-  const key = items ? items.find((i) => i.path === rel)?.key : rel;
-  if (!key) return errors.push(`${what}: Secret volume ${volume.name} has no item ${rel}`);
-  return { secretName: volume.secret.secretName, key };
+  const source = sources.find((x) => x.items?.some((i) => i.path === rel)) ??
+    (sources.length === 1 && !sources[0].items ? sources[0] : null);
+  if (!source) return errors.push(`${what}: Secret volume ${volume.name} has no item ${rel}`);
+  const key = source.items ? source.items.find((i) => i.path === rel).key : rel;
+  return { secretName: source.name, key };
 }
 
 function checkSecretValue(ix, ref, kind, what, errors) {
@@ -350,6 +368,11 @@ function checkSecretValue(ix, ref, kind, what, errors) {
     : secret.stringData?.[ref.key];
   if (raw === undefined) return errors.push(`${what}: Secret ${ref.secretName} has no key ${ref.key}`);
   const text = raw.replace(/[\r\n]+$/, "");
+  // Redis's ACL file ends a password at the first space.
+  if (kind === "redisPassword" && (/\s/.test(text) || Buffer.byteLength(text) < 32)) {
+    errors.push(`${what}: the Redis password ${ref.key} in ${ref.secretName} is shorter than 32 ` +
+                `bytes or has white space in it`);
+  }
   if (kind === "jwt" && Buffer.byteLength(text) < 32) {
     errors.push(`${what}: the JWT secret in ${ref.secretName} is shorter than 32 bytes`);
   }
@@ -495,7 +518,7 @@ function checkExposure(ix, errors) {
   }
 }
 
-function checkDeployment(ix, binaries, deployment, namespace, errors) {
+function checkDeployment(ix, binaries, deployment, namespace, acl, errors) {
   const what = `Deployment ${deployment.metadata.name}`;
   const podSpec = deployment.spec.template.spec;
   const labels = deployment.spec.template.metadata?.labels ?? {};
@@ -549,6 +572,15 @@ function checkDeployment(ix, binaries, deployment, namespace, errors) {
     }
     const needs = NEEDS[service] ?? [];
     if (needs.includes("redis")) checkRedisAddress(ix, env, namespace, cwhat, errors);
+    // Its own Redis user and that user's password alone.
+    if (needs.includes("redis") || env.has("PEERWELL_REDIS_ADDR")) {
+      checkRedisCredentials(ix, podSpec, container, env, service, acl, cwhat, errors);
+    } else {
+      for (const n of ["PEERWELL_REDIS_USER", "PEERWELL_REDIS_PASSWORD",
+                       "PEERWELL_REDIS_PASSWORD_FILE"]) {
+        if (env.has(n)) errors.push(`${cwhat}: ${n} is set, but ${service} does not use Redis`);
+      }
+    }
     for (const [need, name, kind, who] of [["jwt", "JWT_SECRET", "jwt", "verify tokens"],
                                             ["masterKey", "MASTER_KEY", "key", "seal data"],
                                             ["pseudonymKey", "PSEUDONYM_KEY", "key",
@@ -667,6 +699,297 @@ function checkRedis(ix, statefulSet, errors) {
     errors.push(`${what}: Redis's --dir is not on a volumeClaimTemplates volume`);
   }
   if (!podSpec.securityContext?.fsGroup) errors.push(`${what}: no fsGroup for the data volume`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis users
+//
+// Each service logs in to Redis as its own ACL user (deploy/base/redis-acl-rules.conf, copied
+// into the chart as helm/peerwell/files/redis-acl-rules.conf) with a password from a Secret key
+// that is its own, mounted as a file. The bundled Redis makes its ACL file at start from the
+// rules and every user's password with redis-acl-file.sh, from the same ConfigMap: the default
+// user off, each user "on" with its password, a nopass user (the readiness probe's) as it is.
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const ACL_RULES = "redis-acl-rules.conf";
+const ACL_SCRIPT = "redis-acl-file.sh";
+const ACL_HOMES = { helm: "helm/peerwell/files", kustomize: "deploy/base" };
+
+// "user <name> <rules>" lines (comments and blank lines dropped) -> name -> {nopass, rules}.
+function parseAclRules(text) {
+  const users = new Map();
+  const errors = [];
+  for (const [i, raw] of text.split("\n").entries()) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const [word, name, ...rules] = line.split(/\s+/);
+    if (word !== "user" || !name) {
+      errors.push(`line ${i + 1} is not "user <name> <rules>"`);
+      continue;
+    }
+    if (users.has(name)) errors.push(`line ${i + 1}: user ${name} a second time`);
+    users.set(name, { nopass: rules.includes("nopass"), rules: rules.join(" ") });
+  }
+  return { users, errors };
+}
+
+// What a Redis StatefulSet makes its users of: the ConfigMap it mounts with the rules, and the
+// password files of Secret volumes, each named after its user (item path = user name).
+function redisAclOf(ix, statefulSet) {
+  const podSpec = statefulSet.spec.template.spec;
+  const container = podSpec.containers[0];
+  const passwords = new Map();
+  let rules = null;
+  for (const m of container.volumeMounts ?? []) {
+    const v = (podSpec.volumes ?? []).find((x) => x.name === m.name);
+    for (const item of v?.secret?.items ?? []) {
+      passwords.set(item.path, { secretName: v.secret.secretName, key: item.key,
+                                 readOnly: m.readOnly === true });
+    }
+    const data = v?.configMap ? ix.configMaps.get(v.configMap.name)?.data : undefined;
+    if (data?.[ACL_RULES] !== undefined) rules = data[ACL_RULES];
+  }
+  return { passwords, rules };
+}
+
+// The rules a render's services are held to: those the rendered Redis mounts, else (an external
+// Redis, created by hand from them) the file beside the render's manifests.
+function aclContext(ix, label) {
+  const redis = ix.statefulSets.length ? redisAclOf(ix, ix.statefulSets[0]) : null;
+  let text = redis?.rules;
+  let where = "the ConfigMap Redis mounts";
+  if (text == null) {
+    const home = ACL_HOMES[/^helm/.test(label ?? "") ? "helm" : "kustomize"];
+    where = `${home}/${ACL_RULES}`;
+    const file = path.join(REPO, where);
+    text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+  }
+  const { users, errors } = parseAclRules(text);
+  return { redis, users, where, errors: errors.map((e) => `Redis ACL rules (${where}): ${e}`) };
+}
+
+// A Secret key is a user's when it is the user's name, or ends with it after a separator
+// (Helm's redis-password-<service>, kustomize's <service> in peerwell-redis-passwords).
+function keyOwnedBy(key, user) {
+  const escaped = user.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return key === user || new RegExp(`[-_.]${escaped}$`).test(key);
+}
+
+function checkRedisCredentials(ix, podSpec, container, env, service, acl, what, errors) {
+  if (env.has("PEERWELL_REDIS_PASSWORD")) {
+    errors.push(`${what}: PEERWELL_REDIS_PASSWORD is set: the password belongs in a mounted file ` +
+                `(PEERWELL_REDIS_PASSWORD_FILE), not in the environment`);
+  }
+  const user = env.get("PEERWELL_REDIS_USER")?.value ?? service;
+  if (user !== service) {
+    errors.push(`${what}: PEERWELL_REDIS_USER=${user}: it must log in as its own Redis user, ${service}`);
+  }
+  const rule = acl.users.get(service);
+  if (!rule) {
+    errors.push(`${what}: the Redis ACL rules (${acl.where}) have no user ${service}, so it could ` +
+                `not log in`);
+  } else if (rule.nopass) {
+    errors.push(`${what}: Redis user ${service} is nopass in ${acl.where}: anyone could log in as it`);
+  }
+  const file = env.get("PEERWELL_REDIS_PASSWORD_FILE")?.value;
+  if (!file) {
+    return errors.push(`${what}: PEERWELL_REDIS_PASSWORD_FILE is not set (without a password it ` +
+                       `would not log in, and Redis's default user is off)`);
+  }
+  const ref = secretFile(ix, podSpec, container, file, what, errors);
+  if (!ref?.secretName) return;
+  const source = `Secret ${ref.secretName} key ${ref.key}`;
+  if (!keyOwnedBy(ref.key, service)) {
+    const users = new Set([...acl.users.keys(), ...Object.keys(SPEC_PORTS)]);
+    const other = [...users].find((u) => u !== service && keyOwnedBy(ref.key, u));
+    errors.push(`${what}: its Redis password (${source}) is ` +
+                (other ? `the one of user ${other}, not its own` : `not named after its user ${service}`));
+  }
+  if (acl.redis) {
+    const redisRef = acl.redis.passwords.get(service);
+    if (!redisRef) {
+      errors.push(`${what}: Redis mounts no password for user ${service}`);
+    } else if (redisRef.secretName !== ref.secretName || redisRef.key !== ref.key) {
+      errors.push(`${what}: reads its Redis password from ${source}, but Redis sets the password of ` +
+                  `user ${service} from Secret ${redisRef.secretName} key ${redisRef.key}`);
+    }
+  }
+  checkSecretValue(ix, ref, "redisPassword", what, errors);
+}
+
+// The bundled Redis: its ACL file, made at start from the rules and every user's password, and a
+// readiness probe that logs in as the probe user (the default user is off).
+function checkRedisAcl(ix, statefulSet, acl, errors) {
+  const what = `StatefulSet ${statefulSet.metadata.name}`;
+  const podSpec = statefulSet.spec.template.spec;
+  const container = podSpec.containers[0];
+  const argv = [...(container.command ?? []), ...(container.args ?? [])];
+  const i = argv.indexOf("--aclfile");
+  const aclfile = i >= 0 ? argv[i + 1]
+    : /\bexec\s+redis-server\s+--aclfile\s+(\S+)\s+"\$@"/.exec(argv.join("\n"))?.[1];
+  if (!aclfile) {
+    errors.push(`${what}: redis-server without --aclfile (every client would be the default ` +
+                `user, without a password)`);
+  } else {
+    // The file holds every password: in memory, not on the data volume or the image.
+    const mount = (container.volumeMounts ?? []).find((m) => aclfile.startsWith(`${m.mountPath}/`));
+    const volume = (podSpec.volumes ?? []).find((v) => v.name === mount?.name);
+    if (volume?.emptyDir?.medium !== "Memory") {
+      errors.push(`${what}: its ACL file ${aclfile} is not on an in-memory emptyDir`);
+    }
+  }
+  if (acl.redis.rules == null) errors.push(`${what}: mounts no ConfigMap with ${ACL_RULES}`);
+  for (const [user, rule] of acl.users) {
+    if (!rule.nopass && !acl.redis.passwords.has(user)) {
+      errors.push(`${what}: no password for Redis user ${user} (the start would fail)`);
+    }
+  }
+  for (const [user, ref] of acl.redis.passwords) {
+    if (!ref.readOnly) errors.push(`${what}: the password of ${user} is on a mount that is not readOnly`);
+  }
+  // redis-cli exits 0 on an error reply (NOAUTH) too: the probe must look for PONG.
+  const probe = (container.readinessProbe?.exec?.command ?? []).join(" ");
+  if (!/\bredis-cli\b.*--user\s+probe\b/.test(probe)) {
+    errors.push(`${what}: readinessProbe does not log in as the probe user (the default user is off)`);
+  } else if (!/\bPONG\b/.test(probe)) {
+    errors.push(`${what}: readinessProbe does not check for PONG (redis-cli exits 0 on NOAUTH too)`);
+  }
+  if (acl.users.size && !acl.users.get("probe")?.nopass) {
+    errors.push(`${what}: the Redis ACL rules (${acl.where}) have no nopass probe user for the ` +
+                `readiness probe`);
+  }
+  if (aclfile && container.command?.[0] === "sh" && container.command?.[1] === "-c") {
+    runRedisStart(ix, statefulSet, acl, aclfile, what, errors);
+  }
+}
+
+// Runs the container's start (sh -c ...) on this machine, its mounts made under a temporary
+// folder from the rendered ConfigMaps and Secrets (made-up passwords for a Secret the render
+// does not make) and a stand-in redis-server that records its arguments. It must write the ACL
+// file the rules and passwords make, for its owner alone, print no password, and pass the
+// container's args on; without a user's password, or with an empty one, it must fail before
+// starting Redis.
+const redisStarts = new Map(); // the self-test breaks most renders elsewhere: run each start once
+
+function runRedisStart(ix, statefulSet, acl, aclfile, what, errors) {
+  const podSpec = statefulSet.spec.template.spec;
+  const container = podSpec.containers[0];
+  const inputs = JSON.stringify([what, aclfile, container, podSpec.volumes, [...acl.users],
+    (podSpec.volumes ?? []).map((v) => [ix.configMaps.get(v.configMap?.name)?.data,
+                                        ix.secrets.get(v.secret?.secretName)?.data])]);
+  if (!redisStarts.has(inputs)) {
+    const found = [];
+    runRedisStartOnce(ix, podSpec, container, acl, aclfile, what, found);
+    redisStarts.set(inputs, found);
+  }
+  errors.push(...redisStarts.get(inputs));
+}
+
+function runRedisStartOnce(ix, podSpec, container, acl, aclfile, what, errors) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "peerwell-redis-start-"));
+  try {
+    const passwords = new Map();
+    for (const m of container.volumeMounts ?? []) {
+      const dir = path.join(tmp, m.mountPath);
+      fs.mkdirSync(dir, { recursive: true });
+      const v = (podSpec.volumes ?? []).find((x) => x.name === m.name);
+      const files = [];
+      if (v?.configMap) {
+        const data = ix.configMaps.get(v.configMap.name)?.data ?? {};
+        const items = v.configMap.items ?? Object.keys(data).map((k) => ({ key: k, path: k }));
+        for (const item of items) {
+          files.push([item.path, data[item.key] ?? ""]);
+        }
+      }
+      if (v?.secret) {
+        const secret = ix.secrets.get(v.secret.secretName);
+        const items = v.secret.items ??
+          Object.keys(secret?.data ?? {}).map((k) => ({ key: k, path: k }));
+        for (const item of items) {
+          const value = secret?.data?.[item.key] !== undefined
+            ? Buffer.from(secret.data[item.key], "base64").toString("utf8")
+            : `made-up-${item.path}-${Math.random().toString(16).slice(2)}${Date.now()}`;
+          passwords.set(item.path, { file: path.join(dir, item.path), value });
+          files.push([item.path, value]);
+        }
+      }
+      for (const [rel, text] of files) {
+        fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+        fs.writeFileSync(path.join(dir, rel), text);
+      }
+    }
+    const bin = path.join(tmp, ".bin");
+    fs.mkdirSync(bin);
+    const argsFile = path.join(tmp, ".redis-server-args");
+    fs.writeFileSync(path.join(bin, "redis-server"),
+                     `#!/bin/sh\nprintf '%s\\n' "$@" > '${argsFile}'\n`, { mode: 0o755 });
+    // The container's paths, moved under tmp (one pass, longest first).
+    const mounts = (container.volumeMounts ?? []).map((m) => m.mountPath)
+      .sort((a, b) => b.length - a.length).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    const moved = (text) => mounts.length === 0 ? text : text.replace(
+      new RegExp(`(?<=^|[\\s'"=<>:])(${mounts.join("|")})(?=/|[\\s'";]|$)`, "gm"), (p) => tmp + p);
+    const [, , script, ...rest] = container.command;
+    const run = () => {
+      fs.rmSync(argsFile, { force: true });
+      const r = spawnSync("sh", ["-c", moved(script), ...rest, ...(container.args ?? [])], {
+        encoding: "utf8", timeout: 20000,
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      });
+      return { status: r.status, output: `${r.stdout ?? ""}${r.stderr ?? ""}`.trim(),
+               started: fs.existsSync(argsFile) };
+    };
+    const hide = (text) => [...passwords.values()].reduce(
+      (t, p) => (p.value ? t.split(p.value).join("<password>") : t), text);
+    const leaks = (output) => [...passwords.values()].some((p) => p.value && output.includes(p.value));
+
+    const ok = run();
+    if (leaks(ok.output)) errors.push(`${what}: its start prints a password`);
+    if (ok.status !== 0 || !ok.started) {
+      return errors.push(`${what}: its start failed with every password in place (status ` +
+                         `${ok.status}): ${hide(ok.output).replaceAll(tmp, "").slice(0, 300)}`);
+    }
+    const argv = fs.readFileSync(argsFile, "utf8").replace(/\n$/, "").split("\n");
+    const want = ["--aclfile", tmp + aclfile, ...(container.args ?? [])];
+    if (JSON.stringify(argv) !== JSON.stringify(want)) {
+      errors.push(`${what}: its start runs redis-server ${hide(argv.join(" ")).replaceAll(tmp, "")}, ` +
+                  `not --aclfile ${aclfile} and the container's args`);
+    }
+    const file = tmp + aclfile;
+    if (!fs.existsSync(file)) return errors.push(`${what}: its start wrote no ${aclfile}`);
+    const mode = fs.statSync(file).mode & 0o777;
+    if (mode & 0o077) {
+      errors.push(`${what}: its ACL file is readable by others than its owner (mode ` +
+                  `${mode.toString(8)}: umask 077 is missing)`);
+    }
+    const lines = fs.readFileSync(file, "utf8").replace(/\n$/, "").split("\n");
+    const expected = [kDefaultUserLine, ...[...acl.users].map(([user, rule]) => rule.nopass
+      ? `user ${user} on ${rule.rules}`
+      : `user ${user} on >${passwords.get(user)?.value ?? "?"} ${rule.rules}`)];
+    if (lines[0] !== kDefaultUserLine) {
+      errors.push(`${what}: its ACL file does not begin with "${kDefaultUserLine}": ${hide(lines[0])}`);
+    } else if (JSON.stringify(lines) !== JSON.stringify(expected)) {
+      const n = lines.findIndex((l, k) => l !== expected[k]);
+      errors.push(`${what}: line ${n + 1} of its ACL file is ${hide(lines[n] ?? "missing")}, not ` +
+                  `${hide(expected[n] ?? "absent")}`);
+    }
+    // Without a user's password, or with an empty one, Redis must not start.
+    const victim = [...acl.users].find(([user, rule]) => !rule.nopass && passwords.has(user))?.[0];
+    if (victim) {
+      const { file: pw, value } = passwords.get(victim);
+      for (const [how, act] of [["without", () => fs.rmSync(pw)],
+                                ["with an empty", () => fs.writeFileSync(pw, "")]]) {
+        act();
+        const r = run();
+        if (r.status === 0 || r.started) {
+          errors.push(`${what}: its start did not fail ${how} password for ${victim}`);
+        }
+        if (leaks(r.output)) errors.push(`${what}: its start prints a password`);
+        fs.writeFileSync(pw, value);
+      }
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 // Redis's sizes (config.c memtoll): k, m, g are powers of 1000, kb, mb, gb of 1024.
@@ -901,7 +1224,7 @@ function checkNetworkPolicies(ix, namespace, errors) {
 
 // ---------------------------------------------------------------------------------------------
 
-async function checkRender(binaries, objects) {
+async function checkRender(binaries, objects, label) {
   const errors = [];
   for (const object of objects) {
     for (const e of await validateObject(object)) {
@@ -913,15 +1236,20 @@ async function checkRender(binaries, objects) {
   const namespaces = new Set(objects.map((o) => o.metadata.namespace).filter(Boolean));
   const namespace = namespaces.size === 1 ? [...namespaces][0] : "default";
   const notes = [];
+  const acl = aclContext(ix, label);
+  errors.push(...acl.errors);
   if (ix.deployments.length === 0) errors.push("no Deployments rendered");
-  for (const d of ix.deployments) checkDeployment(ix, binaries, d, namespace, errors);
+  for (const d of ix.deployments) checkDeployment(ix, binaries, d, namespace, acl, errors);
   // Every server the build produced runs: a built service left out of a render is a mistake.
   const run = new Set(ix.deployments.map(
     (d) => path.basename(d.spec.template.spec.containers[0]?.command?.[0] ?? "")));
   for (const b of binaries.filter((x) => x.listenPort !== null && !run.has(x.name))) {
     errors.push(`no Deployment runs ${b.name}, which the build produced`);
   }
-  for (const s of ix.statefulSets) checkRedis(ix, s, errors);
+  for (const s of ix.statefulSets) {
+    checkRedis(ix, s, errors);
+    checkRedisAcl(ix, s, { ...acl, redis: redisAclOf(ix, s) }, errors);
+  }
   checkExposure(ix, errors);
   for (const h of ix.hpas) {
     if (!ix.deployments.some((d) => d.metadata.name === h.spec.scaleTargetRef.name)) {
@@ -974,7 +1302,7 @@ async function commandManifests(binariesFile, renders) {
   for (const spec of renders) {
     const [label, file] = spec.split("=");
     const { objects, errors: parseErrors } = parseRender(file);
-    const { errors, notes } = await checkRender(binaries, objects);
+    const { errors, notes } = await checkRender(binaries, objects, label);
     const all = [...parseErrors, ...errors];
     const kinds = {};
     for (const o of objects) kinds[o.kind] = (kinds[o.kind] ?? 0) + 1;
@@ -1089,7 +1417,8 @@ const MUTATIONS = [
     c.args[i + 1] = `${Math.floor(limit / 2 ** 20)}mb`;
   }],
   ["a short generated JWT secret", /shorter than 32 bytes/, (objs) => {
-    const s = objs.find((o) => o.kind === "Secret");
+    const s = objs.find((o) => o.kind === "Secret" &&
+                               Object.keys(o.data ?? {}).some((k) => k.includes("jwt")));
     if (!s) return false;
     s.data[Object.keys(s.data).find((k) => k.includes("jwt"))] = Buffer.from("short").toString("base64");
   }, GENERATED_SECRETS],
@@ -1097,8 +1426,10 @@ const MUTATIONS = [
    (objs) => {
     if (!objs.some((o) => o.kind === "Secret")) return false;
     const v = deploymentOf(objs, "peerwell-alerts").spec.template.spec.volumes
-      .find((x) => x.secret);
-    v.secret.secretName = v.secret.secretName.replace("secrets", "secret");
+      .find((x) => x.secret || x.projected);
+    const ref = v.secret ?? v.projected.sources.find((p) => p.secret).secret;
+    if (ref.secretName) ref.secretName = ref.secretName.replace("secrets", "secret");
+    else ref.name = ref.name.replace("secrets", "secret");
   }, GENERATED_SECRETS],
   ["a ServiceMonitor endpoint on a port the Services do not have",
    /endpoint port "http-metrics" is not a port of Service/, (objs) => {
@@ -1224,7 +1555,7 @@ const MUTATIONS = [
   }],
   ["the JWT secret mounted in the gateway", /gateway.*gives it Secret .* holds no keys/, (objs) => {
     const volume = structuredClone(deploymentOf(objs, "peerwell-alerts").spec.template.spec.volumes
-      .find((v) => v.secret));
+      .find((v) => v.secret || v.projected));
     const pod = deploymentOf(objs, "peerwell-gateway").spec.template.spec;
     pod.volumes.push(volume);
     pod.containers[0].volumeMounts.push(
@@ -1242,7 +1573,114 @@ const MUTATIONS = [
     c.env = (c.env ?? []).filter((e) => e.name !== "PEERWELL_NETWORK_ADDR");
     if (c.env.length === before) return false;
   }],
+  // Each service logs in to Redis as its own user, with its own password; Redis makes the users.
+  ["a service without its Redis password", /checkin.*PEERWELL_REDIS_PASSWORD_FILE is not set/,
+   (objs) => removeSetting(objs, "peerwell-checkin", "PEERWELL_REDIS_PASSWORD_FILE")],
+  ["a service given another service's Redis password",
+   /checkin.*its Redis password \(.*\) is the one of user alerts/, (objs) => {
+    const item = secretItemOf(objs, "peerwell-checkin", "redis-password");
+    if (!item) return false;
+    item.key = item.key.replace(/checkin$/, "alerts");
+  }],
+  ["a service logging in as another Redis user", /checkin.*PEERWELL_REDIS_USER=alerts/, (objs) => {
+    const c = deploymentOf(objs, "peerwell-checkin").spec.template.spec.containers[0];
+    c.env = [...(c.env ?? []).filter((e) => e.name !== "PEERWELL_REDIS_USER"),
+             { name: "PEERWELL_REDIS_USER", value: "alerts" }];
+  }],
+  ["a service the Redis ACL rules do not know", /webhooks.*have no user webhooks/, (objs) => {
+    const cm = aclConfigMapOf(objs);
+    if (!cm) return false;
+    cm.data[ACL_RULES] = cm.data[ACL_RULES].replace(/^user webhooks .*\n/m, "");
+  }],
+  ["Redis without --aclfile", /redis-server without --aclfile/, (objs) => {
+    const c = redisContainerOf(objs);
+    c.command = ["redis-server"];
+  }],
+  ["Redis without a service's password", /no password for Redis user supervision/, (objs) => {
+    const v = redisPasswordVolumeOf(objs);
+    if (!v) return false;
+    v.secret.items = v.secret.items.filter((i) => i.path !== "supervision");
+  }],
+  ["Redis's readiness probe as the default user", /readinessProbe does not log in as the probe user/,
+   (objs) => {
+    redisContainerOf(objs).readinessProbe.exec.command = ["redis-cli", "-p", "6379", "ping"];
+  }],
+  ["Redis's readiness probe trusting redis-cli's exit status", /readinessProbe does not check for PONG/,
+   (objs) => {
+    redisContainerOf(objs).readinessProbe.exec.command =
+      ["redis-cli", "--no-auth-warning", "--user", "probe", "--pass", "probe", "-p", "6379", "ping"];
+  }],
+  ["Redis's ACL file on the data volume", /ACL file \/data\/users\.acl is not on an in-memory emptyDir/,
+   (objs) => editRedisStart(objs, (t) => t.replaceAll("/tmp/users.acl", "/data/users.acl"))],
+  ["Redis's ACL file readable by others", /ACL file is readable by others/,
+   (objs) => editRedisStart(objs, (t) => t.replace(/^\s*umask 077\s*$/m, ""))],
+  ["a Redis start that prints the passwords", /its start prints a password/,
+   (objs) => editRedisStart(objs, (t) => t.replace(/\bsh (\S*redis-acl-file\.sh)/, "sh -x $1"))],
+  ["a Redis start that goes on without a password", /its start did not fail without password/,
+   (objs) => editAclScript(objs, (t) => t.replaceAll("exit 1", "continue"))],
+  ["Redis's default user left on", /does not begin with "user default off/,
+   (objs) => editAclScript(objs,
+                           (t) => t.replace(kDefaultUserLine, "user default on nopass ~* &* +@all"))],
 ];
+
+// Removes a container's setting where the render keeps it: its env (Helm) or the ConfigMap its
+// envFrom reads (kustomize; every service reads that one). False when it is set nowhere.
+function removeSetting(objs, suffix, name) {
+  const c = deploymentOf(objs, suffix).spec.template.spec.containers[0];
+  const before = c.env?.length ?? 0;
+  c.env = (c.env ?? []).filter((e) => e.name !== name);
+  if (c.env.length !== before) return true;
+  for (const from of c.envFrom ?? []) {
+    const cm = objs.find((o) => o.kind === "ConfigMap" && o.metadata.name === from.configMapRef?.name);
+    if (cm?.data?.[name] !== undefined) {
+      delete cm.data[name];
+      return true;
+    }
+  }
+  return false;
+}
+
+// The Secret item a Deployment mounts at `rel` (a Secret volume or a projected one's source).
+function secretItemOf(objs, suffix, rel) {
+  for (const v of deploymentOf(objs, suffix).spec.template.spec.volumes ?? []) {
+    const sources = v.secret ? [v.secret] : (v.projected?.sources ?? []).map((p) => p.secret);
+    for (const item of sources.filter(Boolean).flatMap((x) => x.items ?? [])) {
+      if (item.path === rel) return item;
+    }
+  }
+  return null;
+}
+
+function redisContainerOf(objs) {
+  return objs.find((o) => o.kind === "StatefulSet").spec.template.spec.containers[0];
+}
+
+function redisPasswordVolumeOf(objs) {
+  const pod = objs.find((o) => o.kind === "StatefulSet").spec.template.spec;
+  return (pod.volumes ?? []).find((v) => v.secret?.items?.length);
+}
+
+function aclConfigMapOf(objs) {
+  return objs.find((o) => o.kind === "ConfigMap" && o.data?.[ACL_RULES] !== undefined);
+}
+
+// Changes the Redis container's start script (sh -c SCRIPT); false when it has none.
+function editRedisStart(objs, edit) {
+  const c = redisContainerOf(objs);
+  if (c.command?.[0] !== "sh" || c.command?.[1] !== "-c") return false;
+  const before = c.command[2];
+  c.command[2] = edit(before);
+  return c.command[2] !== before;
+}
+
+// Changes the ACL file script in the ConfigMap Redis mounts; false when it has none.
+function editAclScript(objs, edit) {
+  const cm = aclConfigMapOf(objs);
+  if (cm?.data?.[ACL_SCRIPT] === undefined) return false;
+  const before = cm.data[ACL_SCRIPT];
+  cm.data[ACL_SCRIPT] = edit(before);
+  return cm.data[ACL_SCRIPT] !== before;
+}
 
 // The NetworkPolicies of one direction that apply to a Deployment's pods.
 function policiesOf(objs, suffix, type) {
@@ -1287,7 +1725,7 @@ async function commandSelftest(binariesFile, renders) {
   for (const spec of renders) {
     const [label, file] = spec.split("=");
     const { objects } = parseRender(file);
-    const base = await checkRender(binaries, objects);
+    const base = await checkRender(binaries, objects, label);
     if (base.errors.length) {
       console.log(`FAIL [${label}] the unbroken render has problems:\n  ${base.errors.join("\n  ")}`);
       failed++;
@@ -1301,7 +1739,7 @@ async function commandSelftest(binariesFile, renders) {
         console.log(`FAIL [${label}] ${what}: nothing in the render to break`);
         continue;
       }
-      const { errors } = await checkRender(binaries, copy);
+      const { errors } = await checkRender(binaries, copy, label);
       const hit = errors.find((e) => expected.test(e));
       if (hit) {
         console.log(`ok   [${label}] rejects ${what}: ${hit}`);
@@ -1552,6 +1990,107 @@ function commandDockerfile(binariesFile, root) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The Redis ACL rules and the script that makes Redis's ACL file of them: written once in
+// deploy/base, copied into the chart (Helm reads no file outside it)
+
+function checkAclFiles(files) {
+  const errors = [];
+  for (const name of [ACL_RULES, ACL_SCRIPT]) {
+    const base = files.kustomize[name];
+    const copy = files.helm[name];
+    if (base === undefined) errors.push(`${ACL_HOMES.kustomize}/${name} is missing`);
+    else if (copy === undefined) errors.push(`${ACL_HOMES.helm}/${name} is missing`);
+    else if (base !== copy) {
+      const a = base.split("\n");
+      const b = copy.split("\n");
+      const n = a.findIndex((line, i) => line !== b[i]);
+      errors.push(`${ACL_HOMES.helm}/${name} differs from ${ACL_HOMES.kustomize}/${name} (line ` +
+                  `${(n < 0 ? a.length : n) + 1}): copy it again`);
+    }
+  }
+  const where = `${ACL_HOMES.kustomize}/${ACL_RULES}`;
+  const { users, errors: parse } = parseAclRules(files.kustomize[ACL_RULES] ?? "");
+  errors.push(...parse.map((e) => `${where}: ${e}`));
+  for (const [user, rule] of users) {
+    if (user === "default") errors.push(`${where}: user default: every deployment turns it off`);
+    // "on" and the password are each deployment's to add, from its own secrets.
+    for (const word of rule.rules.split(" ")) {
+      const kind = /^[>#]/.test(word) ? "a password" : /^[<!]/.test(word) ? "a password removal"
+        : ["on", "off", "reset", "resetpass"].includes(word) ? `"${word}"` : null;
+      if (kind) {
+        errors.push(`${where}: user ${user} has ${kind} in its rules: the deployment adds "on" ` +
+                    `and the password`);
+      }
+    }
+  }
+  for (const [service, needs] of Object.entries(NEEDS)) {
+    if (needs.includes("redis") && !(users.has(service) && !users.get(service).nopass)) {
+      errors.push(`${where}: no user ${service} with a password, which the ${service} service logs in as`);
+    }
+  }
+  // The readiness probe's user: no password (the probe's command line holds none) and PING alone.
+  const probe = users.get("probe");
+  if (!probe?.nopass) {
+    errors.push(`${where}: no nopass user probe, which Redis's readiness probe logs in as`);
+  } else {
+    const words = probe.rules.split(" ");
+    const grants = words.filter((w) => /^[+~%&]/.test(w) || /^all(keys|channels|commands)$/.test(w));
+    if (!words.includes("-@all") || JSON.stringify(grants) !== JSON.stringify(["+ping"])) {
+      errors.push(`${where}: the probe user may do more than PING: ${probe.rules}`);
+    }
+  }
+  return errors;
+}
+
+function commandAclFiles(root) {
+  const read = (home) => Object.fromEntries([ACL_RULES, ACL_SCRIPT].map((name) => {
+    const file = path.join(root, home, name);
+    return [name, fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined];
+  }));
+  const files = { helm: read(ACL_HOMES.helm), kustomize: read(ACL_HOMES.kustomize) };
+  const errors = checkAclFiles(files);
+  if (errors.length) {
+    console.log(`FAIL Redis ACL files:\n  - ${errors.join("\n  - ")}`);
+    return 1;
+  }
+  const { users } = parseAclRules(files.kustomize[ACL_RULES]);
+  console.log(`ok   ${ACL_HOMES.helm}/{${ACL_RULES},${ACL_SCRIPT}} are ${ACL_HOMES.kustomize}'s; ` +
+              `${users.size} Redis users (${[...users.keys()].join(", ")})`);
+  // Broken copies, each of which must be refused.
+  const both = (edit) => (f) => ({
+    helm: { ...f.helm, [ACL_RULES]: edit(f.helm[ACL_RULES]) },
+    kustomize: { ...f.kustomize, [ACL_RULES]: edit(f.kustomize[ACL_RULES]) },
+  });
+  const broken = [
+    ["the chart's rules not copied again", /files\/redis-acl-rules\.conf differs .* \(line \d+\)/,
+     (f) => ({ ...f, helm: { ...f.helm,
+                             [ACL_RULES]: f.helm[ACL_RULES].replace("+xadd)", "+xadd +xdel)") } })],
+    ["the chart's script not copied again", /files\/redis-acl-file\.sh differs/,
+     (f) => ({ ...f, helm: { ...f.helm, [ACL_SCRIPT]: `${f.helm[ACL_SCRIPT]}# changed\n` } })],
+    ["a password in a rule", /user directory has a password in its rules/,
+     both((t) => t.replace(/^user directory /m, "user directory >not-here "))],
+    ["a rule for the default user", /user default: every deployment turns it off/,
+     both((t) => `${t}user default nopass ~* +@all\n`)],
+    ["no user for a service", /no user webhooks with a password/,
+     both((t) => t.replace(/^user webhooks .*\n/m, ""))],
+    ["a probe user with a password", /no nopass user probe/,
+     both((t) => t.replace(/^user probe nopass /m, "user probe "))],
+    ["a probe user that may read keys", /the probe user may do more than PING/,
+     both((t) => t.replace(/^(user probe .*)$/m, "$1 +get ~*"))],
+  ];
+  let failed = 0;
+  for (const [what, expected, mutate] of broken) {
+    const hit = checkAclFiles(mutate(files)).find((e) => expected.test(e));
+    if (hit) console.log(`ok   rejects ${what}: ${hit}`);
+    else {
+      failed++;
+      console.log(`FAIL accepted ${what}`);
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 // A server's --help lists "--listen_addr (PEERWELL_LISTEN_ADDR) default 127.0.0.1:50051"; the
 // CLI's lists the PEERWELL_* variables it reads. Either way every PEERWELL_* name it mentions.
@@ -1585,8 +2124,9 @@ try {
   else if (command === "selftest") status = await commandSelftest(args[0], args.slice(1));
   else if (command === "rules") status = commandRules(args[0], args[1]);
   else if (command === "dockerfile") status = commandDockerfile(args[0], args[1]);
+  else if (command === "acl-files") status = commandAclFiles(args[0]);
   else {
-    console.error("usage: validate-manifests.mjs binaries|manifests|selftest|rules|dockerfile ...");
+    console.error("usage: validate-manifests.mjs binaries|manifests|selftest|rules|dockerfile|acl-files ...");
     status = 2;
   }
 } catch (e) {

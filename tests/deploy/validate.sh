@@ -8,7 +8,8 @@
 # Sections (all by default):
 #   helm       helm lint --strict and helm template of helm/peerwell with its default values and
 #              each helm/peerwell/ci/*.yaml; wrong values must fail; every object checked, and
-#              broken copies of the default render must be rejected
+#              broken copies of the default render must be rejected; the chart's copies of the
+#              Redis ACL rules and script are deploy/base's
 #   kustomize  kubectl kustomize of deploy/overlays/dev and prod; every object checked, and
 #              broken copies of both renders must be rejected
 #   rules      the chart's PrometheusRule through promtool check rules and promtool test rules
@@ -113,6 +114,8 @@ step "binaries --help" validator binaries "$tmp/binaries.json" "${binaries[@]}"
 if enabled helm; then
   echo "== helm (helm/peerwell)"
   renders=()
+  step "Redis ACL rules and script: the chart's copies are deploy/base's" \
+    validator acl-files "$root"
   step "helm lint --strict (default values)" helm_ lint --strict "$chart"
   step "helm template (default values)" \
     render "$tmp/helm-default.yaml" peerwell "$chart" --namespace peerwell
@@ -145,6 +148,13 @@ if enabled helm; then
     helm_ "${t[@]}" --set redis.external.address=redis.example
   must_fail "a JWT secret key name with a slash" "/secrets/jwtSecretKey" \
     helm_ "${t[@]}" --set secrets.jwtSecretKey=a/b
+  must_fail "a Redis password key prefix with a slash" "/secrets/redisPasswordKeyPrefix" \
+    helm_ "${t[@]}" --set secrets.redisPasswordKeyPrefix=redis/
+  # A new service that uses Redis needs its own user in files/redis-acl-rules.conf.
+  must_fail "a service using Redis without a Redis user" \
+    "services.reports uses Redis, but files/redis-acl-rules.conf has no user reports" \
+    helm_ "${t[@]}" --set services.reports.binary=peerwell-reports \
+    --set services.reports.port=50060 --set services.reports.metricsPort=9560
   must_fail "internet egress on a port above 65535" "/services/webhooks/internetEgress/ports/0.*maximum" \
     helm_ "${t[@]}" --set 'services.webhooks.internetEgress.ports={70000}'
   # A NetworkPolicy rule without ports allows every port.

@@ -69,6 +69,9 @@ absl::StatusOr<std::unique_ptr<InProcessSuite>> InProcessSuite::Start(
     service.name = defaults.service_name;
     service.package = wiring.package;
     service.config = std::make_unique<ServiceConfig>(*std::move(config));
+    // Each as its own Redis user, as in production: an RPC that reaches another service's keys
+    // fails the run.
+    service.config->redis = suite->redis_server_->address_for(service.name);
     // No metrics listener: the services' counters still count, nobody scrapes them here.
     service.metrics = std::make_unique<Metrics>();
     RedisOptions redis;

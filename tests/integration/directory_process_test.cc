@@ -32,7 +32,8 @@ class DirectoryProcessTest : public ::testing::Test {
  protected:
   void StartDirectory(std::vector<std::string> extra_args = {}) {
     std::vector<std::string> args{"--listen_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0",
-                                  "--redis_addr=" + redis_.address_string(), "--shutdown_grace=5s"};
+                                  "--redis_addr=" + redis_.address_string(), "--shutdown_grace=5s",
+                                  "--redis_password=" + redis_.address_for("directory").password};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     process_ = std::make_unique<ServerProcess>(
         PEERWELL_DIRECTORY_BINARY, args,

@@ -126,14 +126,15 @@ TEST_F(NetworkFlowTest, APostTakenByOneReplicaReachesASubscriberOfTheOther) {
 }
 
 TEST_F(NetworkFlowTest, TheBinaryServesHealthReflectionMetricsAndEndsStreamsOnSigterm) {
-  auto started =
-      peerwell::testing::StartServer(PEERWELL_BUILD_DIR "/services/network/peerwell-network",
-                                     {{"PEERWELL_JWT_SECRET", suite_->jwt_secret()},
-                                      {"PEERWELL_MASTER_KEY", peerwell::testing::kTestMasterKey},
-                                      {"PEERWELL_REDIS_ADDR", suite_->redis().address_string()},
-                                      {"PEERWELL_DIRECTORY_ADDR", suite_->Target("directory")},
-                                      // The streams must end at once, not when the grace runs out.
-                                      {"PEERWELL_SHUTDOWN_GRACE", "4s"}});
+  auto started = peerwell::testing::StartServer(
+      PEERWELL_BUILD_DIR "/services/network/peerwell-network",
+      peerwell::testing::Env({{"PEERWELL_JWT_SECRET", suite_->jwt_secret()},
+                              {"PEERWELL_MASTER_KEY", peerwell::testing::kTestMasterKey},
+                              {"PEERWELL_DIRECTORY_ADDR", suite_->Target("directory")},
+                              // The streams must end at once, not when the grace
+                              // runs out.
+                              {"PEERWELL_SHUTDOWN_GRACE", "4s"}},
+                             suite_->redis().ServiceEnv("network")));
   ASSERT_TRUE(started.ok()) << started.status();
   std::string cohort;
   {

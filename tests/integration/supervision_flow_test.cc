@@ -171,9 +171,9 @@ TEST_F(SupervisionFlowTest, AnIncidentBecomesADebriefOfferThatIsAcceptedOrDeclin
 TEST_F(SupervisionFlowTest, TheBinaryServesReflectionAndDrainsOnSigterm) {
   auto started = peerwell::testing::StartServer(
       PEERWELL_BUILD_DIR "/services/supervision/peerwell-supervision",
-      {{"PEERWELL_JWT_SECRET", suite_->jwt_secret()},
-       {"PEERWELL_REDIS_ADDR", suite_->redis().address_string()},
-       {"PEERWELL_DIRECTORY_ADDR", suite_->Target("directory")}});
+      peerwell::testing::Env({{"PEERWELL_JWT_SECRET", suite_->jwt_secret()},
+                              {"PEERWELL_DIRECTORY_ADDR", suite_->Target("directory")}},
+                             suite_->redis().ServiceEnv("supervision")));
   ASSERT_TRUE(started.ok()) << started.status();
   // ServerReflectionRequest{list_services: "*"}: field 7, length-delimited.
   std::string services =

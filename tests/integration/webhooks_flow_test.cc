@@ -56,7 +56,9 @@ class WebhooksFlowTest : public ::testing::Test {
   std::unique_ptr<ServerProcess> Start(const std::string& binary,
                                        std::vector<std::pair<std::string, std::string>> env) {
     env.push_back({"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret});
-    env.push_back({"PEERWELL_REDIS_ADDR", redis_.address_string()});
+    for (auto& setting : redis_.ServiceEnv(peerwell::testing::ServiceOfBinary(binary))) {
+      env.push_back(setting);
+    }
     env.push_back({"PEERWELL_SHUTDOWN_GRACE", "2s"});
     env.push_back({"PEERWELL_MASTER_KEY", peerwell::testing::kTestMasterKey});
     env.push_back({"PEERWELL_PSEUDONYM_KEY", peerwell::testing::kTestPseudonymKey});

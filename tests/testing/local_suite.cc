@@ -81,6 +81,8 @@ absl::StatusOr<std::unique_ptr<LocalSuite>> LocalSuite::Start(const SuiteOptions
       return absl::NotFoundError(absl::StrCat("no peerwell-", name, " under ", options.binaries));
     }
     auto service_env = env;
+    // Each as its own Redis user, as in production.
+    for (auto& setting : suite->redis_->ServiceEnv(name)) service_env.push_back(setting);
     if (auto redis = redis_addr_for.find(name); redis != redis_addr_for.end()) {
       service_env.push_back({"PEERWELL_REDIS_ADDR", redis->second});
     }

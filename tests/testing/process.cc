@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -91,6 +92,20 @@ int ServerProcess::WaitForLoggedPort(absl::Duration timeout, const std::string& 
   WaitFor([&] { return absl::SimpleAtoi(LoggedField(Output(), message, field), &port); },
           timeout, poll);
   return port;
+}
+
+std::vector<std::pair<std::string, std::string>> Env(
+    std::vector<std::pair<std::string, std::string>> first,
+    const std::vector<std::pair<std::string, std::string>>& then) {
+  first.insert(first.end(), then.begin(), then.end());
+  return first;
+}
+
+std::string ServiceOfBinary(const std::string& binary) {
+  const std::string file = std::filesystem::path(binary).filename().string();
+  absl::string_view name = file;
+  absl::ConsumePrefix(&name, "peerwell-");
+  return std::string(name);
 }
 
 absl::StatusOr<StartedServer> StartServer(const std::string& binary,

@@ -55,6 +55,14 @@ struct StartedServer {
   std::string address;  // 127.0.0.1:<port>
   int metrics_port = 0;
 };
+// `first`'s settings, then `then`'s (a later one of the same name wins).
+std::vector<std::pair<std::string, std::string>> Env(
+    std::vector<std::pair<std::string, std::string>> first,
+    const std::vector<std::pair<std::string, std::string>>& then);
+
+// "checkin" for ".../peerwell-checkin": the service a server binary runs.
+std::string ServiceOfBinary(const std::string& binary);
+
 absl::StatusOr<StartedServer> StartServer(const std::string& binary,
                                           std::vector<std::pair<std::string, std::string>> env,
                                           absl::Duration poll = absl::Milliseconds(10));

@@ -6,9 +6,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "services/common/redis_client.h"
 #include "tests/testing/process.h"
 #include "tests/testing/wait.h"
@@ -20,7 +24,38 @@ RedisServer::RedisServer() {
   if (mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
   directory_ = pattern;
   socket_path_ = directory_ + "/redis.sock";
+  WriteAclFile();
   Start();
+}
+
+namespace {
+
+constexpr char kTestUser[] = "peerwell-tests";
+
+std::string TestPassword(const std::string& user) { return absl::StrCat("test-password-", user); }
+
+}  // namespace
+
+void RedisServer::WriteAclFile() const {
+  // Production's users, written by production's script from its rules; then the tests' own.
+  const std::string passwords = directory_ + "/passwords";
+  std::filesystem::create_directory(passwords);
+  std::ifstream rules(PEERWELL_REDIS_ACL_DIR "/redis-acl-rules.conf");
+  std::string line;
+  while (std::getline(rules, line)) {
+    std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (words.size() >= 2 && words[0] == "user") {
+      std::ofstream(passwords + "/" + words[1]) << TestPassword(words[1]) << "\n";
+    }
+  }
+  const std::string acl_file = directory_ + "/users.acl";
+  const std::string command =
+      absl::StrCat("sh '" PEERWELL_REDIS_ACL_DIR "/redis-acl-file.sh' '" PEERWELL_REDIS_ACL_DIR
+                   "/redis-acl-rules.conf' '",
+                   passwords, "' > '", acl_file, "'");
+  if (std::system(command.c_str()) != 0) throw std::runtime_error("cannot write " + acl_file);
+  std::ofstream(acl_file, std::ios::app)
+      << "user " << kTestUser << " on >" << TestPassword(kTestUser) << " ~* &* +@all\n";
 }
 
 RedisServer::~RedisServer() {
@@ -37,10 +72,11 @@ void RedisServer::Start() {
   if (pid_ == 0) {
     DieWithParent(parent);
     std::string log = directory_ + "/redis.log";
+    std::string acl_file = directory_ + "/users.acl";
     execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", socket_path_.c_str(),
            "--unixsocketperm", "700", "--dir", directory_.c_str(), "--appendonly", "yes",
            "--appendfsync", "always", "--save", "", "--daemonize", "no", "--logfile", log.c_str(),
-           static_cast<char*>(nullptr));
+           "--aclfile", acl_file.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   bool ready = WaitFor(
@@ -78,10 +114,21 @@ void RedisServer::Resume() {
   if (pid_ > 0) kill(pid_, SIGCONT);
 }
 
-RedisAddress RedisServer::address() const {
+RedisAddress RedisServer::address() const { return address_for(kTestUser); }
+
+RedisAddress RedisServer::address_for(const std::string& user) const {
   RedisAddress address;
   address.unix_path = socket_path_;
+  address.username = user;
+  address.password = TestPassword(user);
   return address;
+}
+
+std::vector<std::pair<std::string, std::string>> RedisServer::ServiceEnv(
+    const std::string& service) const {
+  return {{"PEERWELL_REDIS_ADDR", address_string()},
+          {"PEERWELL_REDIS_USER", service},
+          {"PEERWELL_REDIS_PASSWORD", TestPassword(service)}};
 }
 
 }  // namespace peerwell::testing

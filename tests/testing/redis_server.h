@@ -3,14 +3,17 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "services/common/config.h"
 
 namespace peerwell::testing {
 
 // A real redis-server for one test: its own temporary directory, a Unix socket (no TCP port, so
-// nothing can clash), append-only persistence with appendfsync always, as in production. It can
-// be killed, restarted on the same data, paused and resumed to test failures.
+// nothing can clash), append-only persistence with appendfsync always, and the ACL users of
+// production (deploy/base/redis-acl-rules.conf, the default user off). It can be killed,
+// restarted on the same data, paused and resumed to test failures.
 class RedisServer {
  public:
   RedisServer();
@@ -29,13 +32,22 @@ class RedisServer {
   void Pause();   // SIGSTOP: the socket stays open but nothing answers
   void Resume();  // SIGCONT
 
+  // As the tests' own user, which may run any command on any key.
   RedisAddress address() const;
+  // As one of production's users: a service's ("checkin"), or "probe".
+  RedisAddress address_for(const std::string& user) const;
+  // What a service's process needs to reach this server as its own user: PEERWELL_REDIS_ADDR,
+  // PEERWELL_REDIS_USER and PEERWELL_REDIS_PASSWORD.
+  std::vector<std::pair<std::string, std::string>> ServiceEnv(const std::string& service) const;
+  // The socket alone, without credentials.
   std::string address_string() const { return "unix:" + socket_path_; }
   const std::string& socket_path() const { return socket_path_; }
   const std::string& directory() const { return directory_; }
   pid_t pid() const { return pid_; }
 
  private:
+  void WriteAclFile() const;
+
   std::string directory_;
   std::string socket_path_;
   pid_t pid_ = -1;

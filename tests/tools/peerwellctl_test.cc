@@ -65,7 +65,9 @@ class PeerwellctlTest : public ::testing::Test {
   // A server talking to this test's Redis (and directory, once it runs); the CLI uses it.
   StartedServer Start(const char* binary, std::vector<std::pair<std::string, std::string>> env) {
     env.push_back({"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret});
-    env.push_back({"PEERWELL_REDIS_ADDR", redis_.address_string()});
+    for (auto& setting : redis_.ServiceEnv(peerwell::testing::ServiceOfBinary(binary))) {
+      env.push_back(setting);
+    }
     if (!directory_.address.empty()) env.push_back({"PEERWELL_DIRECTORY_ADDR", directory_.address});
     auto started = peerwell::testing::StartServer(binary, std::move(env));
     EXPECT_TRUE(started.ok()) << started.status();
@@ -101,11 +103,10 @@ class PeerwellctlTest : public ::testing::Test {
     network_.process = std::make_unique<ServerProcess>(
         PEERWELL_NETWORK_BINARY,
         std::vector<std::string>{"--listen_addr=" + network_.address, "--metrics_addr=127.0.0.1:0"},
-        std::vector<std::pair<std::string, std::string>>{
-            {"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret},
-            {"PEERWELL_REDIS_ADDR", redis_.address_string()},
-            {"PEERWELL_DIRECTORY_ADDR", directory_.address},
-            {"PEERWELL_MASTER_KEY", kTestMasterKey}});
+        peerwell::testing::Env({{"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret},
+                                {"PEERWELL_DIRECTORY_ADDR", directory_.address},
+                                {"PEERWELL_MASTER_KEY", kTestMasterKey}},
+                               redis_.ServiceEnv("network")));
     network_.process->Start();
     ASSERT_NE(network_.process->WaitForLoggedPort(absl::Seconds(10)), 0)
         << network_.process->Output();

@@ -59,6 +59,7 @@ rules that a JSON schema cannot state fail here with a message naming the settin
 */}}
 {{- define "peerwell.services" -}}
 {{- $root := . -}}
+{{- $aclUsers := include "peerwell.redisAclUsers" . | fromYaml -}}
 {{- $all := dict -}}
 {{- range $name, $svc := .Values.services -}}
 {{- $merged := include "peerwell.deepMerge" (dict "base" $root.Values.serviceDefaults "over" $svc) | fromYaml -}}
@@ -82,6 +83,9 @@ rules that a JSON schema cannot state fail here with a message naming the settin
 {{- if eq (int $svc.port) (int $svc.metricsPort) -}}
 {{- fail (printf "services.%s: port and metricsPort must differ" $name) -}}
 {{- end -}}
+{{- if and $svc.redis (not (index $aclUsers $name)) -}}
+{{- fail (printf "services.%s uses Redis, but files/redis-acl-rules.conf has no user %s with a password: each service logs in to Redis as its own user (add its line to deploy/base/redis-acl-rules.conf and copy that file to the chart)" $name $name) -}}
+{{- end -}}
 {{- end -}}
 {{- toYaml $all -}}
 {{- end -}}
@@ -92,6 +96,30 @@ rules that a JSON schema cannot state fail here with a message naming the settin
 {{- else -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+The Redis users of files/redis-acl-rules.conf (a copy of deploy/base/redis-acl-rules.conf: Helm
+reads no file outside the chart) as YAML, name -> true for a user that logs in with a password,
+false for a nopass one (the readiness probe's).
+*/}}
+{{- define "peerwell.redisAclUsers" -}}
+{{- $users := dict -}}
+{{- range $line := .Files.Lines "files/redis-acl-rules.conf" -}}
+{{- $fields := regexSplit "\\s+" (trim $line) -1 -}}
+{{- if and (eq (first $fields) "user") (gt (len $fields) 1) -}}
+{{- $_ := set $users (index $fields 1) (not (has "nopass" $fields)) -}}
+{{- end -}}
+{{- end -}}
+{{- if not $users -}}
+{{- fail "files/redis-acl-rules.conf defines no Redis user" -}}
+{{- end -}}
+{{- toYaml $users -}}
+{{- end -}}
+
+{{/* The Secret key of a Redis user's password: (dict "root" $ "user" "directory"). */}}
+{{- define "peerwell.redisPasswordKey" -}}
+{{- printf "%s%s" .root.Values.secrets.redisPasswordKeyPrefix .user -}}
 {{- end -}}
 
 {{- define "peerwell.secretName" -}}
