@@ -65,7 +65,7 @@ acl="$root/deploy/base"
 mkdir -p "$state/redis-passwords"
 for user in $(awk '$1 == "user" && !/ nopass/ {print $2}' "$acl/redis-acl-rules.conf"); do
   [[ -s "$state/redis-passwords/$user" ]] ||
-    head -c 24 /dev/urandom | base64 -w0 > "$state/redis-passwords/$user"
+    (umask 077 && head -c 24 /dev/urandom | base64 -w0 > "$state/redis-passwords/$user")
 done
 (umask 077 && sh "$acl/redis-acl-file.sh" "$acl/redis-acl-rules.conf" "$state/redis-passwords" \
   > "$state/redis/users.acl")
