@@ -13,6 +13,16 @@ using ::testing::HasSubstr;
 const ServiceDefaults kDefaults{"directory", 50051, 9551};
 const std::string kSecret = "--jwt_secret=0123456789abcdef0123456789abcdef";
 
+// A secret in a file of its own, as a mounted Secret holds it: the caller removes it.
+std::string WriteSecretFile(const std::string& contents) {
+  char path[] = "/tmp/peerwell-secret-XXXXXX";
+  int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  EXPECT_EQ(write(fd, contents.data(), contents.size()), static_cast<ssize_t>(contents.size()));
+  close(fd);
+  return path;
+}
+
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -65,15 +75,10 @@ TEST_F(ConfigTest, ErrorsNameTheSetting) {
 }
 
 TEST_F(ConfigTest, ReadsSecretFromFile) {
-  char path[] = "/tmp/peerwell-secret-XXXXXX";
-  int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  std::string secret = "from-a-file-0123456789abcdef0123456789\n";
-  ASSERT_EQ(write(fd, secret.data(), secret.size()), static_cast<ssize_t>(secret.size()));
-  close(fd);
-  setenv("PEERWELL_JWT_SECRET_FILE", path, 1);
+  std::string path = WriteSecretFile("from-a-file-0123456789abcdef0123456789\n");
+  setenv("PEERWELL_JWT_SECRET_FILE", path.c_str(), 1);
   auto config = LoadServiceConfig({}, kDefaults);
-  unlink(path);
+  unlink(path.c_str());
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->jwt_secret, "from-a-file-0123456789abcdef0123456789");
 }
@@ -84,17 +89,12 @@ TEST_F(ConfigTest, TheRedisUserIsTheServicesOwnAndItsPasswordASecret) {
   EXPECT_EQ(anonymous->redis.username, "directory");
   EXPECT_EQ(anonymous->redis.password, "");
 
-  char path[] = "/tmp/peerwell-secret-XXXXXX";
-  int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  std::string password = "redis-password-of-the-directory\n";
-  ASSERT_EQ(write(fd, password.data(), password.size()), static_cast<ssize_t>(password.size()));
-  close(fd);
-  setenv("PEERWELL_REDIS_PASSWORD_FILE", path, 1);
+  std::string path = WriteSecretFile("redis-password-of-the-directory\n");
+  setenv("PEERWELL_REDIS_PASSWORD_FILE", path.c_str(), 1);
   auto config = LoadServiceConfig({kSecret}, kDefaults);
   auto both = LoadServiceConfig({kSecret, "--redis_password=also"}, kDefaults);
   unsetenv("PEERWELL_REDIS_PASSWORD_FILE");
-  unlink(path);
+  unlink(path.c_str());
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->redis.username, "directory");
   EXPECT_EQ(config->redis.password, "redis-password-of-the-directory");

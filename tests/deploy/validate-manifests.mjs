@@ -14,7 +14,7 @@
 //       static checks of deploy/Dockerfile and its ignore file, then broken copies of it
 //   node validate-manifests.mjs acl-files REPO_ROOT
 //       the Redis ACL rules and the script that makes Redis's ACL file of them: the chart's
-//       copies (helm/peerwell/files/) are deploy/base's, and the rules are well formed, with a
+//       (helm/peerwell/files/) are links to deploy/base's, and the rules are well formed, with a
 //       user for every service that uses Redis; then broken copies of them
 //
 // BINARIES_JSON describes the built binaries: [{name, env: [PEERWELL_*...], listenPort,
@@ -704,7 +704,7 @@ function checkRedis(ix, statefulSet, errors) {
 // ---------------------------------------------------------------------------------------------
 // Redis users
 //
-// Each service logs in to Redis as its own ACL user (deploy/base/redis-acl-rules.conf, copied
+// Each service logs in to Redis as its own ACL user (deploy/base/redis-acl-rules.conf, linked
 // into the chart as helm/peerwell/files/redis-acl-rules.conf) with a password from a Secret key
 // that is its own, mounted as a file. The bundled Redis makes its ACL file at start from the
 // rules and every user's password with redis-acl-file.sh, from the same ConfigMap: the default
@@ -1991,25 +1991,28 @@ function commandDockerfile(binariesFile, root) {
 
 // ---------------------------------------------------------------------------------------------
 // The Redis ACL rules and the script that makes Redis's ACL file of them: written once in
-// deploy/base, copied into the chart (Helm reads no file outside it)
+// deploy/base; the chart has symbolic links to them (Helm reads no file outside the chart but
+// follows links, and a packaged chart holds their contents), so there is nothing to copy again.
+
+// `resolve(home, name)`: the file a path ends at, links followed (null: no such file).
+function checkAclLinks(resolve) {
+  const errors = [];
+  for (const name of [ACL_RULES, ACL_SCRIPT]) {
+    const base = resolve(ACL_HOMES.kustomize, name);
+    const chart = resolve(ACL_HOMES.helm, name);
+    if (base === null) errors.push(`${ACL_HOMES.kustomize}/${name} is missing`);
+    else if (chart !== base) {
+      errors.push(`${ACL_HOMES.helm}/${name} is not a link to ${ACL_HOMES.kustomize}/${name}`);
+    }
+  }
+  return errors;
+}
 
 function checkAclFiles(files) {
   const errors = [];
-  for (const name of [ACL_RULES, ACL_SCRIPT]) {
-    const base = files.kustomize[name];
-    const copy = files.helm[name];
-    if (base === undefined) errors.push(`${ACL_HOMES.kustomize}/${name} is missing`);
-    else if (copy === undefined) errors.push(`${ACL_HOMES.helm}/${name} is missing`);
-    else if (base !== copy) {
-      const a = base.split("\n");
-      const b = copy.split("\n");
-      const n = a.findIndex((line, i) => line !== b[i]);
-      errors.push(`${ACL_HOMES.helm}/${name} differs from ${ACL_HOMES.kustomize}/${name} (line ` +
-                  `${(n < 0 ? a.length : n) + 1}): copy it again`);
-    }
-  }
+  if (files[ACL_RULES] === undefined) errors.push(`${ACL_HOMES.kustomize}/${ACL_RULES} is missing`);
   const where = `${ACL_HOMES.kustomize}/${ACL_RULES}`;
-  const { users, errors: parse } = parseAclRules(files.kustomize[ACL_RULES] ?? "");
+  const { users, errors: parse } = parseAclRules(files[ACL_RULES] ?? "");
   errors.push(...parse.map((e) => `${where}: ${e}`));
   for (const [user, rule] of users) {
     if (user === "default") errors.push(`${where}: user default: every deployment turns it off`);
@@ -2043,42 +2046,44 @@ function checkAclFiles(files) {
 }
 
 function commandAclFiles(root) {
-  const read = (home) => Object.fromEntries([ACL_RULES, ACL_SCRIPT].map((name) => {
+  const resolve = (home, name) => {
     const file = path.join(root, home, name);
-    return [name, fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined];
-  }));
-  const files = { helm: read(ACL_HOMES.helm), kustomize: read(ACL_HOMES.kustomize) };
-  const errors = checkAclFiles(files);
+    return fs.existsSync(file) ? fs.realpathSync(file) : null;
+  };
+  const file = path.join(root, ACL_HOMES.kustomize, ACL_RULES);
+  const files = { [ACL_RULES]: fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined };
+  const errors = [...checkAclLinks(resolve), ...checkAclFiles(files)];
   if (errors.length) {
     console.log(`FAIL Redis ACL files:\n  - ${errors.join("\n  - ")}`);
     return 1;
   }
-  const { users } = parseAclRules(files.kustomize[ACL_RULES]);
-  console.log(`ok   ${ACL_HOMES.helm}/{${ACL_RULES},${ACL_SCRIPT}} are ${ACL_HOMES.kustomize}'s; ` +
+  const { users } = parseAclRules(files[ACL_RULES]);
+  console.log(`ok   ${ACL_HOMES.helm}/{${ACL_RULES},${ACL_SCRIPT}} link to ${ACL_HOMES.kustomize}'s; ` +
               `${users.size} Redis users (${[...users.keys()].join(", ")})`);
-  // Broken copies, each of which must be refused.
-  const both = (edit) => (f) => ({
-    helm: { ...f.helm, [ACL_RULES]: edit(f.helm[ACL_RULES]) },
-    kustomize: { ...f.kustomize, [ACL_RULES]: edit(f.kustomize[ACL_RULES]) },
-  });
-  const broken = [
-    ["the chart's rules not copied again", /files\/redis-acl-rules\.conf differs .* \(line \d+\)/,
-     (f) => ({ ...f, helm: { ...f.helm,
-                             [ACL_RULES]: f.helm[ACL_RULES].replace("+xadd)", "+xadd +xdel)") } })],
-    ["the chart's script not copied again", /files\/redis-acl-file\.sh differs/,
-     (f) => ({ ...f, helm: { ...f.helm, [ACL_SCRIPT]: `${f.helm[ACL_SCRIPT]}# changed\n` } })],
-    ["a password in a rule", /user directory has a password in its rules/,
-     both((t) => t.replace(/^user directory /m, "user directory >not-here "))],
-    ["a rule for the default user", /user default: every deployment turns it off/,
-     both((t) => `${t}user default nopass ~* +@all\n`)],
-    ["no user for a service", /no user webhooks with a password/,
-     both((t) => t.replace(/^user webhooks .*\n/m, ""))],
-    ["a probe user with a password", /no nopass user probe/,
-     both((t) => t.replace(/^user probe nopass /m, "user probe "))],
-    ["a probe user that may read keys", /the probe user may do more than PING/,
-     both((t) => t.replace(/^(user probe .*)$/m, "$1 +get ~*"))],
-  ];
   let failed = 0;
+  // A chart with a copy of its own (a file, not the link) must be refused.
+  const copied = checkAclLinks((home, name) =>
+    home === ACL_HOMES.helm && name === ACL_SCRIPT ? "/elsewhere" : resolve(home, name));
+  const copyHit = copied.find((e) => /files\/redis-acl-file\.sh is not a link/.test(e));
+  if (copyHit) console.log(`ok   rejects a copy in the chart: ${copyHit}`);
+  else {
+    failed++;
+    console.log("FAIL accepted a copy in the chart");
+  }
+  // Broken rules, each of which must be refused.
+  const withRules = (edit) => (f) => ({ [ACL_RULES]: edit(f[ACL_RULES]) });
+  const broken = [
+    ["a password in a rule", /user directory has a password in its rules/,
+     withRules((t) => t.replace(/^user directory /m, "user directory >not-here "))],
+    ["a rule for the default user", /user default: every deployment turns it off/,
+     withRules((t) => `${t}user default nopass ~* +@all\n`)],
+    ["no user for a service", /no user webhooks with a password/,
+     withRules((t) => t.replace(/^user webhooks .*\n/m, ""))],
+    ["a probe user with a password", /no nopass user probe/,
+     withRules((t) => t.replace(/^user probe nopass /m, "user probe "))],
+    ["a probe user that may read keys", /the probe user may do more than PING/,
+     withRules((t) => t.replace(/^(user probe .*)$/m, "$1 +get ~*"))],
+  ];
   for (const [what, expected, mutate] of broken) {
     const hit = checkAclFiles(mutate(files)).find((e) => expected.test(e));
     if (hit) console.log(`ok   rejects ${what}: ${hit}`);

@@ -8,8 +8,8 @@
 # Sections (all by default):
 #   helm       helm lint --strict and helm template of helm/peerwell with its default values and
 #              each helm/peerwell/ci/*.yaml; wrong values must fail; every object checked, and
-#              broken copies of the default render must be rejected; the chart's copies of the
-#              Redis ACL rules and script are deploy/base's
+#              broken copies of the default render must be rejected; the chart's links to the
+#              Redis ACL rules and script lead to deploy/base's
 #   kustomize  kubectl kustomize of deploy/overlays/dev and prod; every object checked, and
 #              broken copies of both renders must be rejected
 #   rules      the chart's PrometheusRule through promtool check rules and promtool test rules
@@ -114,7 +114,7 @@ step "binaries --help" validator binaries "$tmp/binaries.json" "${binaries[@]}"
 if enabled helm; then
   echo "== helm (helm/peerwell)"
   renders=()
-  step "Redis ACL rules and script: the chart's copies are deploy/base's" \
+  step "Redis ACL rules and script: the chart links to deploy/base's" \
     validator acl-files "$root"
   step "helm lint --strict (default values)" helm_ lint --strict "$chart"
   step "helm template (default values)" \

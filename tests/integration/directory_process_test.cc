@@ -107,6 +107,18 @@ TEST_F(DirectoryProcessTest, HealthFollowsRedis) {
   EXPECT_TRUE(CreateOrganization("After", std::chrono::seconds(5)).ok());
 }
 
+TEST_F(DirectoryProcessTest, ARefusedRedisPasswordIsNotServingAndSaysWhichUserWasRefused) {
+  StartDirectory({"--redis_password=not-the-directorys-password"});
+  EXPECT_EQ(Health(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(Health(kLivenessHealthService), grpc::health::v1::HealthCheckResponse::SERVING);
+  grpc::Status refused = CreateOrganization("Refused", std::chrono::seconds(5));
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+  std::string output = process_->Output();
+  EXPECT_THAT(output, HasSubstr("redis unreachable: not serving"));
+  EXPECT_THAT(output, HasSubstr("refused user directory"));
+  EXPECT_THAT(output, ::testing::Not(HasSubstr("not-the-directorys-password")));
+}
+
 TEST_F(DirectoryProcessTest, PausedRedisTurnsHealthNotServingAndCallsEndByTheirDeadline) {
   StartDirectory();
   redis_.Pause();

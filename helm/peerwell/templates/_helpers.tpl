@@ -84,7 +84,7 @@ rules that a JSON schema cannot state fail here with a message naming the settin
 {{- fail (printf "services.%s: port and metricsPort must differ" $name) -}}
 {{- end -}}
 {{- if and $svc.redis (not (index $aclUsers $name)) -}}
-{{- fail (printf "services.%s uses Redis, but files/redis-acl-rules.conf has no user %s with a password: each service logs in to Redis as its own user (add its line to deploy/base/redis-acl-rules.conf and copy that file to the chart)" $name $name) -}}
+{{- fail (printf "services.%s uses Redis, but files/redis-acl-rules.conf has no user %s with a password: each service logs in to Redis as its own user (add its line to deploy/base/redis-acl-rules.conf)" $name $name) -}}
 {{- end -}}
 {{- end -}}
 {{- toYaml $all -}}
@@ -99,8 +99,8 @@ rules that a JSON schema cannot state fail here with a message naming the settin
 {{- end -}}
 
 {{/*
-The Redis users of files/redis-acl-rules.conf (a copy of deploy/base/redis-acl-rules.conf: Helm
-reads no file outside the chart) as YAML, name -> true for a user that logs in with a password,
+The Redis users of files/redis-acl-rules.conf (a link to deploy/base/redis-acl-rules.conf: Helm
+reads no file outside the chart, but follows links) as YAML, name -> true for a user that logs in with a password,
 false for a nopass one (the readiness probe's).
 */}}
 {{- define "peerwell.redisAclUsers" -}}
