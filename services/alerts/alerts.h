@@ -110,6 +110,9 @@ struct Alert {
   absl::Time last_occurrence_time = absl::InfinitePast();
   bool silenced = false;
   bool inhibited = false;
+  // The resolution note as the service opened it for a reader; the store never holds it in
+  // plain text (SealedAlert). Empty when none, or when it no longer opens.
+  std::string resolution_note;
 };
 
 // What the check-in service announced, as the risk engine reads it.

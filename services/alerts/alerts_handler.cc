@@ -236,19 +236,6 @@ grpc::ServerUnaryReactor* AlertsHandler::GetRiskProfile(grpc::CallbackServerCont
   });
 }
 
-namespace {
-v1::Silence SilenceToProto(const Silence& silence) {
-  v1::Silence proto;
-  proto.set_silence_id(silence.id);
-  proto.set_volunteer_id(silence.volunteer_id);
-  *proto.mutable_end_time() = TimestampToProto(silence.end_time);
-  proto.set_reason(silence.reason);
-  proto.set_created_by(silence.created_by);
-  *proto.mutable_create_time() = TimestampToProto(silence.create_time);
-  return proto;
-}
-}  // namespace
-
 grpc::ServerUnaryReactor* AlertsHandler::CreateSilence(grpc::CallbackServerContext* context,
                                                        const v1::CreateSilenceRequest* request,
                                                        v1::CreateSilenceResponse* response) {
@@ -311,6 +298,16 @@ grpc::ServerUnaryReactor* AlertsHandler::UpdateAlertPolicy(
     if (!updated.ok()) return updated.status();
     *response->mutable_policy() = AlertPolicyToProto(*updated);
     return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AlertsHandler::ExportPersonRecords(
+    grpc::CallbackServerContext* context, const privacy::v1::ExportPersonRecordsRequest* request,
+    privacy::v1::ExportPersonRecordsResponse* response) {
+  return runner_.Run(context, "ExportPersonRecords", [=, this](const Caller& caller) {
+    auto records = service_.ExportPerson(caller, request->person_id());
+    if (!records.ok()) return records.status();
+    return PersonRecordsToProto(*records, response->mutable_records());
   });
 }
 

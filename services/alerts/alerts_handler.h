@@ -59,6 +59,9 @@ class AlertsHandler final : public v1::AlertService::CallbackService {
   grpc::ServerUnaryReactor* UpdateAlertPolicy(grpc::CallbackServerContext* context,
                                               const v1::UpdateAlertPolicyRequest* request,
                                               v1::UpdateAlertPolicyResponse* response) override;
+  grpc::ServerUnaryReactor* ExportPersonRecords(
+      grpc::CallbackServerContext* context, const privacy::v1::ExportPersonRecordsRequest* request,
+      privacy::v1::ExportPersonRecordsResponse* response) override;
 
  private:
   AlertService& service_;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "services/common/person_records.h"
 #include "services/common/proto_time.h"
 #include "services/common/validation.h"
 
@@ -65,7 +66,51 @@ v1::Alert AlertToProto(const Alert& alert) {
   SetKnownTime(alert.last_occurrence_time, [&] { return proto.mutable_last_occurrence_time(); });
   proto.set_silenced(alert.silenced);
   proto.set_inhibited(alert.inhibited);
+  proto.set_resolution_note(alert.resolution_note);
   return proto;
+}
+
+v1::Silence SilenceToProto(const Silence& silence) {
+  v1::Silence proto;
+  proto.set_silence_id(silence.id);
+  proto.set_volunteer_id(silence.volunteer_id);
+  *proto.mutable_end_time() = TimestampToProto(silence.end_time);
+  proto.set_reason(silence.reason);
+  proto.set_created_by(silence.created_by);
+  *proto.mutable_create_time() = TimestampToProto(silence.create_time);
+  return proto;
+}
+
+absl::Status PersonRecordsToProto(const PersonRecords& records, google::protobuf::Struct* out) {
+  PersonRecordsBuilder builder(out);
+  for (const char* family :
+       {kAlertsFamily, kRiskHistoryFamily, kSilencesFamily, kLastCheckinFamily}) {
+    builder.Declare(family);
+  }
+  for (const Alert& alert : records.alerts) {
+    if (auto added = builder.Add(kAlertsFamily, AlertToProto(alert)); !added.ok()) return added;
+  }
+  for (const CheckinEvent& checkin : records.risk_history) {
+    v1::RiskHistoryEntry entry;
+    entry.set_event_id(checkin.event_id);
+    entry.set_instrument_id(checkin.instrument_id);
+    *entry.mutable_submit_time() = TimestampToProto(checkin.submit_time);
+    for (const auto& [scale, value] : checkin.scores) (*entry.mutable_scores())[scale] = value;
+    for (const auto& [item, value] : checkin.answers) (*entry.mutable_answers())[item] = value;
+    entry.set_hours(checkin.hours);
+    if (auto added = builder.Add(kRiskHistoryFamily, entry); !added.ok()) return added;
+  }
+  for (const Silence& silence : records.silences) {
+    if (auto added = builder.Add(kSilencesFamily, SilenceToProto(silence)); !added.ok()) {
+      return added;
+    }
+  }
+  if (records.last_checkin.has_value()) {
+    v1::LastCheckin last;
+    *last.mutable_submit_time() = TimestampToProto(*records.last_checkin);
+    if (auto added = builder.Add(kLastCheckinFamily, last); !added.ok()) return added;
+  }
+  return absl::OkStatus();
 }
 
 v1::RiskProfile RiskProfileToProto(const std::string& volunteer_id, const RiskProfile& profile,

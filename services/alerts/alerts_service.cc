@@ -18,11 +18,27 @@ bool IsHandler(const Caller& caller) {
   return caller.role == CallerRole::kSupervisor || caller.role == CallerRole::kCoordinator;
 }
 
+// What a resolution note is sealed for: its alert, so that it opens with no other.
+std::string ResolutionNoteRecord(const std::string& alert_id) {
+  return absl::StrCat(alert_id, "/resolution");
+}
+
 Alert WithFactors(Alert alert, bool values) {
   if (!values) {
     for (Factor& factor : alert.factors) factor = RedactFactor(factor);
   }
   return alert;
+}
+
+// A resolution note, opened. One that no longer opens (its key destroyed, or altered) reads as
+// empty, as check-in notes do, so that its alert and the rest still show.
+absl::StatusOr<std::string> OpenOrLeaveOut(TextCipher& cipher, const std::string& organization_id,
+                                           const std::string& volunteer_id,
+                                           const std::string& alert_id, const std::string& sealed) {
+  if (sealed.empty()) return std::string();
+  auto note = cipher.Open(organization_id, volunteer_id, ResolutionNoteRecord(alert_id), sealed);
+  if (!note.ok() && note.status().code() == absl::StatusCode::kDataLoss) return std::string();
+  return note;
 }
 
 }  // namespace
@@ -50,21 +66,33 @@ absl::Status AlertService::Audit(const Caller& caller, const std::string& volunt
                         std::string(absl::StatusCodeToString(outcome.code())), clock_.Now()});
 }
 
-absl::StatusOr<Alert> AlertService::Visible(const Caller& caller, const std::string& alert_id,
-                                            const char* rpc) {
+absl::StatusOr<AlertService::VisibleAlert> AlertService::Visible(const Caller& caller,
+                                                                 const std::string& alert_id,
+                                                                 const char* rpc) {
   if (alert_id.empty()) return InvalidField("alert_id", "is required");
   if (!IsWellFormedId(alert_id, "a")) return InvalidField("alert_id", "is not an alert id");
   auto alert = store_.GetAlert(caller.organization_id, alert_id);
   if (!alert.ok()) return alert.status();
   absl::Status missing = absl::NotFoundError("alert_id: no such alert");
   if (!alert->has_value()) return missing;
-  auto access = AccessTo(caller, (*alert)->volunteer_id);
+  const std::string& volunteer = (*alert)->alert.volunteer_id;
+  auto access = AccessTo(caller, volunteer);
   if (!access.ok()) return access.status();
   if (!access->visible) return missing;
-  if (auto audited = Audit(caller, (*alert)->volunteer_id, rpc, absl::OkStatus()); !audited.ok()) {
+  if (auto audited = Audit(caller, volunteer, rpc, absl::OkStatus()); !audited.ok()) {
     return audited;
   }
-  return WithFactors(**std::move(alert), access->values);
+  return VisibleAlert{**std::move(alert), *access};
+}
+
+absl::StatusOr<Alert> AlertService::Readable(const std::string& organization_id, SealedAlert stored,
+                                             bool values) {
+  Alert alert = WithFactors(std::move(stored.alert), values);
+  auto note =
+      OpenOrLeaveOut(cipher_, organization_id, alert.volunteer_id, alert.id, stored.sealed_note);
+  if (!note.ok()) return note.status();
+  alert.resolution_note = *std::move(note);
+  return alert;
 }
 
 absl::StatusOr<AlertPage> AlertService::ListAlerts(const Caller& caller, const AlertFilter& filter,
@@ -114,15 +142,17 @@ absl::StatusOr<AlertPage> AlertService::ListAlerts(const Caller& caller, const A
   if (!listed.ok()) return listed.status();
   AlertPage page;
   std::set<std::string> audited;
-  for (Alert& alert : listed->first) {
-    if (audited.insert(alert.volunteer_id).second) {
-      if (auto status = Audit(caller, alert.volunteer_id, "ListAlerts", absl::OkStatus());
-          !status.ok()) {
+  // Only what `keep` let through is here: notes open for those who may read them alone.
+  for (SealedAlert& stored : listed->first) {
+    const std::string volunteer_id = stored.alert.volunteer_id;
+    if (audited.insert(volunteer_id).second) {
+      if (auto status = Audit(caller, volunteer_id, "ListAlerts", absl::OkStatus()); !status.ok()) {
         return status;
       }
     }
-    bool values = access[alert.volunteer_id].values;
-    page.alerts.push_back(WithFactors(std::move(alert), values));
+    auto alert = Readable(caller.organization_id, std::move(stored), access[volunteer_id].values);
+    if (!alert.ok()) return alert.status();
+    page.alerts.push_back(*std::move(alert));
   }
   if (listed->second.has_value()) {
     page.next_position = absl::StrCat(absl::ToUnixMicros(*listed->second));
@@ -140,7 +170,9 @@ absl::StatusOr<AlertPage> AlertService::ListAlerts(const Caller& caller, const A
 }
 
 absl::StatusOr<Alert> AlertService::GetAlert(const Caller& caller, const std::string& alert_id) {
-  return Visible(caller, alert_id, "GetAlert");
+  auto visible = Visible(caller, alert_id, "GetAlert");
+  if (!visible.ok()) return visible.status();
+  return Readable(caller.organization_id, std::move(visible->stored), visible->access.values);
 }
 
 absl::StatusOr<Alert> AlertService::AcknowledgeAlert(const Caller& caller,
@@ -148,14 +180,14 @@ absl::StatusOr<Alert> AlertService::AcknowledgeAlert(const Caller& caller,
   if (!IsHandler(caller)) {
     return absl::PermissionDeniedError("supervisors and coordinators acknowledge alerts");
   }
-  auto alert = Visible(caller, alert_id, "AcknowledgeAlert");
-  if (!alert.ok()) return alert.status();
+  auto visible = Visible(caller, alert_id, "AcknowledgeAlert");
+  if (!visible.ok()) return visible.status();
   auto acknowledged =
       store_.Acknowledge(caller.organization_id, alert_id, caller.person_id, clock_.Now());
   if (!acknowledged.ok()) return acknowledged.status();
-  auto access = AccessTo(caller, acknowledged->volunteer_id);
+  auto access = AccessTo(caller, acknowledged->alert.volunteer_id);
   if (!access.ok()) return access.status();
-  return WithFactors(*std::move(acknowledged), access->values);
+  return Readable(caller.organization_id, *std::move(acknowledged), access->values);
 }
 
 absl::StatusOr<Alert> AlertService::ResolveAlert(const Caller& caller, const std::string& alert_id,
@@ -164,24 +196,26 @@ absl::StatusOr<Alert> AlertService::ResolveAlert(const Caller& caller, const std
     return absl::PermissionDeniedError("supervisors and coordinators resolve alerts");
   }
   if (auto status = ValidateFreeText("note", note, kMaxNoteChars); !status.ok()) return status;
-  auto alert = Visible(caller, alert_id, "ResolveAlert");
-  if (!alert.ok()) return alert.status();
-  if (alert->priority >= Priority::kMedium && outcome == Outcome::kUnspecified) {
+  auto visible = Visible(caller, alert_id, "ResolveAlert");
+  if (!visible.ok()) return visible.status();
+  const Alert& alert = visible->stored.alert;
+  if (alert.priority >= Priority::kMedium && outcome == Outcome::kUnspecified) {
     return InvalidField("outcome", "is required to resolve a wellbeing alert");
   }
   std::string sealed_note;
   if (!note.empty()) {
-    auto sealed = cipher_.Seal(caller.organization_id, alert->volunteer_id,
-                               absl::StrCat(alert_id, "/resolution"), note);
+    auto sealed = cipher_.Seal(caller.organization_id, alert.volunteer_id,
+                               ResolutionNoteRecord(alert_id), note);
     if (!sealed.ok()) return sealed.status();
     sealed_note = *std::move(sealed);
   }
   auto resolved = store_.Resolve(caller.organization_id, alert_id, caller.person_id, outcome,
                                  sealed_note, clock_.Now());
   if (!resolved.ok()) return resolved.status();
-  auto access = AccessTo(caller, resolved->volunteer_id);
+  auto access = AccessTo(caller, resolved->alert.volunteer_id);
   if (!access.ok()) return access.status();
-  return WithFactors(*std::move(resolved), access->values);
+  // The answer's note is the one stored, opened as any reader's is.
+  return Readable(caller.organization_id, *std::move(resolved), access->values);
 }
 
 absl::StatusOr<RiskProfile> AlertService::GetRiskProfile(const Caller& caller,
@@ -296,6 +330,35 @@ absl::Status AlertService::DeleteSilence(const Caller& caller, const std::string
   if (!access.ok()) return access.status();
   if (!access->visible) return missing;
   return store_.DeleteSilence(**silence);
+}
+
+absl::StatusOr<PersonRecords> AlertService::ExportPerson(const Caller& caller,
+                                                         const std::string& person_id) {
+  if (auto status = CheckPersonRecordsRequest(caller, person_id); !status.ok()) return status;
+  // The id goes into key names: nothing but a person id's shape may (a ':' could reach keys of
+  // another shape).
+  if (!IsWellFormedId(person_id, "p")) return InvalidField("person_id", "is not a person id");
+  const std::string& org = caller.organization_id;
+  PersonRecords records;
+  auto alerts = store_.VolunteerAlerts(org, person_id);
+  if (!alerts.ok()) return alerts.status();
+  for (SealedAlert& stored : *alerts) {
+    // Their own alerts: every factor value, and the note opened (left out when it no longer
+    // opens; the alert and the rest of the export still show).
+    auto alert = Readable(org, std::move(stored), /*values=*/true);
+    if (!alert.ok()) return alert.status();
+    records.alerts.push_back(*std::move(alert));
+  }
+  auto history = store_.HistoryCheckins(org, person_id);
+  if (!history.ok()) return history.status();
+  records.risk_history = *std::move(history);
+  auto silences = store_.VolunteerSilences(org, person_id);
+  if (!silences.ok()) return silences.status();
+  records.silences = *std::move(silences);
+  auto last_checkin = store_.LastCheckin(org, person_id);
+  if (!last_checkin.ok()) return last_checkin.status();
+  records.last_checkin = *last_checkin;
+  return records;
 }
 
 }  // namespace peerwell::alerts

@@ -27,12 +27,24 @@ struct AlertPage {
   std::string next_position;  // empty on the last page
 };
 
+// Everything the alerts service holds about a person as a volunteer (GDPR articles 15 and 20),
+// each list oldest first.
+struct PersonRecords {
+  std::vector<Alert> alerts;  // in every state, resolution notes opened
+  // The risk engine's own copy of their check-ins, which its rules judge them by.
+  std::vector<CheckinEvent> risk_history;
+  std::vector<Silence> silences;           // ended ones too, until deleted
+  std::optional<absl::Time> last_checkin;  // what the missed-check-in sweep goes by
+};
+
 // Who sees what (SPEC §4): a volunteer their own alerts and profile; a supervisor the alerts of
 // the volunteers assigned to them; a coordinator every alert of the organisation. Supervisors
 // and coordinators see factor values only with the volunteer's share_scores_with_supervisor
 // consent (factor names otherwise). Reads by anyone but the volunteer are audited. Supervisors
 // and coordinators acknowledge and resolve; resolving a wellbeing alert needs an outcome, and
-// the resolution note is sealed under the volunteer's data key before it is stored.
+// the resolution note is sealed under the volunteer's data key before it is stored. Every alert
+// returned to someone who may read it carries its resolution note, opened then (left out when
+// it no longer opens); nothing opens a note for anyone else.
 // Where the alerts service keeps volunteers' data keys, and the AAD label of resolution notes.
 inline const DataKeyFamily kResolutionNoteKeys{"alerts", "peerwell resolution note"};
 
@@ -57,16 +69,30 @@ class AlertService {
   absl::StatusOr<std::vector<Silence>> ListSilences(const Caller& caller);
   absl::Status DeleteSilence(const Caller& caller, const std::string& silence_id);
 
+  // The directory's export of a person (CheckPersonRecordsRequest: role service alone), in the
+  // caller's organisation; empty lists for a person the service knows nothing about.
+  absl::StatusOr<PersonRecords> ExportPerson(const Caller& caller, const std::string& person_id);
+
  private:
   struct Access {
     bool visible = false;
     bool values = false;  // factor values, not only names
   };
+  // An alert the caller may see, as stored, and what of it they may see.
+  struct VisibleAlert {
+    SealedAlert stored;
+    Access access;
+  };
   absl::StatusOr<Access> AccessTo(const Caller& caller, const std::string& volunteer_id);
   absl::Status Audit(const Caller& caller, const std::string& volunteer_id, const char* rpc,
                      const absl::Status& outcome);
-  // The alert if the caller may see it (NOT_FOUND otherwise), with values as consent allows.
-  absl::StatusOr<Alert> Visible(const Caller& caller, const std::string& alert_id, const char* rpc);
+  // The alert if the caller may see it (NOT_FOUND otherwise), audited; its note still sealed.
+  absl::StatusOr<VisibleAlert> Visible(const Caller& caller, const std::string& alert_id,
+                                       const char* rpc);
+  // A stored alert as one who may read it gets it: factor values only with `values`, the
+  // resolution note opened (empty when it no longer opens). Only for alerts the caller may see.
+  absl::StatusOr<Alert> Readable(const std::string& organization_id, SealedAlert stored,
+                                 bool values);
 
   AlertStore& store_;
   VolunteerDirectory& directory_;

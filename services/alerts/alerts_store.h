@@ -16,6 +16,14 @@ struct TriggerOutcome {
   std::string alert_id;
 };
 
+// An alert as stored, its resolution note still sealed (TextCipher; empty when it has none;
+// `alert.resolution_note` stays empty): what the reads of alerts that may reach a person give,
+// so that the domain opens the note for those who may read the alert and for no one else.
+struct SealedAlert {
+  Alert alert;
+  std::string sealed_note;
+};
+
 // An acknowledge deadline that has passed.
 struct DueDeadline {
   std::string organization_id;
@@ -36,14 +44,25 @@ class AlertStore {
                                                  const RuleHit& hit, const std::string& event_key,
                                                  absl::Time now, absl::Time ack_deadline,
                                                  bool silenced, bool inhibited) = 0;
-  virtual absl::StatusOr<std::optional<Alert>> GetAlert(const std::string& organization_id,
-                                                        const std::string& alert_id) = 0;
-  // The open alerts of a volunteer (triggered or acknowledged).
+  virtual absl::StatusOr<std::optional<SealedAlert>> GetAlert(const std::string& organization_id,
+                                                              const std::string& alert_id) = 0;
+  // The open alerts of a volunteer (triggered or acknowledged; none has a resolution note).
   virtual absl::StatusOr<std::vector<Alert>> OpenAlerts(const std::string& organization_id,
                                                         const std::string& volunteer_id) = 0;
 
+  // Every alert about the volunteer, in any state, oldest first.
+  virtual absl::StatusOr<std::vector<SealedAlert>> VolunteerAlerts(
+      const std::string& organization_id, const std::string& volunteer_id) = 0;
+
   virtual absl::StatusOr<VolunteerHistory> GetHistory(const std::string& organization_id,
                                                       const std::string& volunteer_id) = 0;
+  // The check-ins the volunteer's history holds, oldest first, as AddToHistory took them.
+  virtual absl::StatusOr<std::vector<CheckinEvent>> HistoryCheckins(
+      const std::string& organization_id, const std::string& volunteer_id) = 0;
+  // The time of the volunteer's last check-in as the missed-check-in sweep knows it; none
+  // before their first.
+  virtual absl::StatusOr<std::optional<absl::Time>> LastCheckin(
+      const std::string& organization_id, const std::string& volunteer_id) = 0;
   // Adds a check-in to the history unless this event was added before.
   virtual absl::Status AddToHistory(const CheckinEvent& event) = 0;
 
@@ -66,20 +85,20 @@ class AlertStore {
   // page), keeping those `keep` accepts; at most `limit`, and the position the next page starts
   // from when more may follow. Positions are the index's unique scores, not trigger times, which
   // alerts of one event share.
-  virtual absl::StatusOr<std::pair<std::vector<Alert>, std::optional<absl::Time>>> ListAlerts(
+  virtual absl::StatusOr<std::pair<std::vector<SealedAlert>, std::optional<absl::Time>>> ListAlerts(
       const std::string& organization_id, absl::Time before, int limit,
       const std::function<bool(const Alert&)>& keep) = 0;
   // Triggered -> acknowledged (and off the escalation schedule); acknowledging again is a no-op;
   // FAILED_PRECONDITION once resolved.
-  virtual absl::StatusOr<Alert> Acknowledge(const std::string& organization_id,
-                                            const std::string& alert_id, const std::string& by,
-                                            absl::Time now) = 0;
+  virtual absl::StatusOr<SealedAlert> Acknowledge(const std::string& organization_id,
+                                                  const std::string& alert_id,
+                                                  const std::string& by, absl::Time now) = 0;
   // Open -> resolved; the dedup key is free again. FAILED_PRECONDITION if already resolved. The
   // note arrives sealed (TextCipher): the store never sees it in plain text.
-  virtual absl::StatusOr<Alert> Resolve(const std::string& organization_id,
-                                        const std::string& alert_id, const std::string& by,
-                                        Outcome outcome, const std::string& note,
-                                        absl::Time now) = 0;
+  virtual absl::StatusOr<SealedAlert> Resolve(const std::string& organization_id,
+                                              const std::string& alert_id, const std::string& by,
+                                              Outcome outcome, const std::string& note,
+                                              absl::Time now) = 0;
 
   virtual absl::Status SetPolicy(const std::string& organization_id, const AlertPolicy& policy) = 0;
 
@@ -90,6 +109,9 @@ class AlertStore {
   virtual absl::StatusOr<std::vector<Silence>> ListSilences(const std::string& organization_id,
                                                             absl::Time now) = 0;
   virtual absl::Status DeleteSilence(const Silence& silence) = 0;
+  // Every silence set for the volunteer and not deleted, ended ones too, by end time.
+  virtual absl::StatusOr<std::vector<Silence>> VolunteerSilences(
+      const std::string& organization_id, const std::string& volunteer_id) = 0;
 
   // Alerts whose acknowledge deadline is at or before `now` (at most `limit`).
   virtual absl::StatusOr<std::vector<DueDeadline>> DueDeadlines(absl::Time now, int limit) = 0;

@@ -35,6 +35,9 @@ std::string EventsKey() { return EventStreamKey("alerts"); }
 // "<org>/<volunteer>" by the time of their last check-in, across organisations, for the
 // missed-check-in sweep.
 const std::string kLastCheckinKey = "pw:alerts:last_checkin";
+std::string LastCheckinMember(const std::string& org, const std::string& volunteer) {
+  return absl::StrCat(org, "/", volunteer);
+}
 std::string ProcessedKey(const std::string& org, const std::string& event_key) {
   return absl::StrCat(Prefix(org), "processed:", event_key);
 }
@@ -75,6 +78,10 @@ std::vector<Factor> DecodeFactors(const std::string& text) {
         {f[0], f[1], ParseRedisDouble(f[2]), ParseRedisDouble(f[3]), ParseRedisDouble(f[4])});
   }
   return factors;
+}
+
+absl::Time ScoreTime(const std::string& score) {
+  return absl::FromUnixMicros(static_cast<int64_t>(ParseRedisDouble(score)));
 }
 
 Alert DecodeAlert(const std::string& org,
@@ -122,6 +129,61 @@ Alert DecodeAlert(const std::string& org,
       a.inhibited = value == "1";
   }
   return a;
+}
+
+SealedAlert DecodeSealedAlert(const std::string& org,
+                              const std::vector<std::pair<std::string, std::string>>& pairs) {
+  SealedAlert sealed{DecodeAlert(org, pairs), ""};
+  for (const auto& [name, value] : pairs) {
+    if (name == "note") sealed.sealed_note = value;
+  }
+  return sealed;
+}
+
+// A history member (see AddToHistory) and its score, the check-in's time; nullopt for a member
+// of another shape.
+std::optional<CheckinEvent> DecodeHistoryEntry(const std::string& org, const std::string& volunteer,
+                                               const std::string& member,
+                                               const std::string& score) {
+  std::vector<std::string> fields = absl::StrSplit(member, kField);
+  if (fields.size() != 5) return std::nullopt;
+  CheckinEvent checkin;
+  checkin.event_id = fields[0];
+  checkin.organization_id = org;
+  checkin.volunteer_id = volunteer;
+  checkin.instrument_id = fields[1];
+  checkin.submit_time = ScoreTime(score);
+  for (absl::string_view scale : absl::StrSplit(fields[2], ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(scale, absl::MaxSplits('=', 1));
+    checkin.scores[kv.first] = ParseRedisDouble(kv.second);
+  }
+  for (absl::string_view answer : absl::StrSplit(fields[3], ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(answer, absl::MaxSplits('=', 1));
+    checkin.answers[kv.first] = ParseRedisInt(kv.second);
+  }
+  checkin.hours = ParseRedisDouble(fields[4]);
+  return checkin;
+}
+
+Silence DecodeSilence(const std::string& org,
+                      const std::vector<std::pair<std::string, std::string>>& pairs) {
+  Silence silence;
+  silence.organization_id = org;
+  for (const auto& [name, value] : pairs) {
+    if (name == "id")
+      silence.id = value;
+    else if (name == "volunteer_id")
+      silence.volunteer_id = value;
+    else if (name == "end_time")
+      silence.end_time = ParseRedisMicros(value);
+    else if (name == "reason")
+      silence.reason = value;
+    else if (name == "created_by")
+      silence.created_by = value;
+    else if (name == "create_time")
+      silence.create_time = ParseRedisMicros(value);
+  }
+  return silence;
 }
 
 // Every alert script starts with these: one shape for the organisation's feed entries (what a
@@ -264,12 +326,46 @@ std::string AlertFeedKey(const std::string& organization_id) {
   return Prefix(organization_id) + "feed";
 }
 
-absl::StatusOr<std::pair<std::vector<Alert>, std::optional<absl::Time>>>
+const std::vector<PersonKeyFamily>& RedisAlertStore::PersonKeyFamilies() {
+  static const auto* families = new std::vector<PersonKeyFamily>{
+      {"pw:{*}:alerts:alert:*", kAlertsFamily, ""},
+      {"pw:{*}:alerts:datakey:*", "",
+       "the volunteer's wrapped encryption key for resolution notes, not data (the notes it "
+       "opens are exported, opened, as alerts)"},
+      {"pw:{*}:alerts:open:*", "",
+       "a volunteer's open alert of a rule: the id of an alert exported as alerts"},
+      {"pw:{*}:alerts:alerts", "",
+       "the organisation's index of alert keys by trigger time: alerts exported as alerts"},
+      {"pw:{*}:alerts:volunteer:*:alerts", "",
+       "the volunteer's index of alert keys by trigger time: alerts exported as alerts"},
+      {kDeadlinesKey, "",
+       "alert keys by acknowledge deadline: alerts exported as alerts, with that deadline "
+       "(ack_deadline_time)"},
+      {kLastCheckinKey, kLastCheckinFamily, ""},
+      {"pw:{*}:alerts:feed", "",
+       "the organisation's stream of alert changes for WatchAlerts (change type, alert id, "
+       "volunteer id): changes to alerts exported as alerts, which carry their times"},
+      {"pw:{*}:alerts:processed:*", "",
+       "idempotency: a check-in event already turned into an alert exported as alerts"},
+      {"pw:{*}:alerts:history:*", kRiskHistoryFamily, ""},
+      {"pw:{*}:alerts:silence:*", kSilencesFamily, ""},
+      {"pw:{*}:alerts:volunteer:*:silences", "",
+       "the volunteer's index of silence ids by end time: silences exported as silences"},
+      {"pw:{*}:alerts:silences", "",
+       "the organisation's index of silence ids by end time: silences exported as silences"},
+      {EventStreamKey("alerts"), "",
+       "the alert events published to other services (alert id, volunteer id, rule, priority, "
+       "outcome): changes to alerts exported as alerts"},
+  };
+  return *families;
+}
+
+absl::StatusOr<std::pair<std::vector<SealedAlert>, std::optional<absl::Time>>>
 RedisAlertStore::ListAlerts(const std::string& organization_id, absl::Time before, int limit,
                             const std::function<bool(const Alert&)>& keep) {
   constexpr int kChunk = 200;
   constexpr int kMaxScanned = 5000;
-  std::vector<Alert> alerts;
+  std::vector<SealedAlert> alerts;
   auto position = [](const std::string& score) {
     return absl::FromUnixMicros(static_cast<int64_t>(ParseRedisDouble(score)));
   };
@@ -290,8 +386,8 @@ RedisAlertStore::ListAlerts(const std::string& organization_id, absl::Time befor
     auto replies = redis_.ExecuteAll(std::move(loads));
     if (!replies.ok()) return replies.status();
     for (size_t i = 0; i < replies->size(); ++i) {
-      Alert alert = DecodeAlert(organization_id, ReplyPairs((*replies)[i]));
-      if (alert.id.empty() || !keep(alert)) continue;
+      SealedAlert alert = DecodeSealedAlert(organization_id, ReplyPairs((*replies)[i]));
+      if (alert.alert.id.empty() || !keep(alert.alert)) continue;
       alerts.push_back(std::move(alert));
       if (static_cast<int>(alerts.size()) == limit) {
         bool more = i + 1 < replies->size() || static_cast<int>(replies->size()) == kChunk;
@@ -311,9 +407,9 @@ RedisAlertStore::ListAlerts(const std::string& organization_id, absl::Time befor
   }
 }
 
-absl::StatusOr<Alert> RedisAlertStore::Acknowledge(const std::string& organization_id,
-                                                   const std::string& alert_id,
-                                                   const std::string& by, absl::Time now) {
+absl::StatusOr<SealedAlert> RedisAlertStore::Acknowledge(const std::string& organization_id,
+                                                         const std::string& alert_id,
+                                                         const std::string& by, absl::Time now) {
   std::string key = AlertKey(organization_id, alert_id);
   auto reply = redis_.Eval(AcknowledgeScript(),
                            {key, kDeadlinesKey, AlertFeedKey(organization_id), EventsKey()},
@@ -326,24 +422,25 @@ absl::StatusOr<Alert> RedisAlertStore::Acknowledge(const std::string& organizati
   return **alert;
 }
 
-absl::StatusOr<Alert> RedisAlertStore::Resolve(const std::string& organization_id,
-                                               const std::string& alert_id, const std::string& by,
-                                               Outcome outcome, const std::string& note,
-                                               absl::Time now) {
+absl::StatusOr<SealedAlert> RedisAlertStore::Resolve(const std::string& organization_id,
+                                                     const std::string& alert_id,
+                                                     const std::string& by, Outcome outcome,
+                                                     const std::string& note, absl::Time now) {
   auto current = GetAlert(organization_id, alert_id);
   if (!current.ok()) return current.status();
   if (!current->has_value()) return absl::NotFoundError("alert_id: no such alert");
+  const Alert& stored = (*current)->alert;
   std::string key = AlertKey(organization_id, alert_id);
-  auto reply =
-      redis_.Eval(ResolveScript(),
-                  {key, kDeadlinesKey, AlertFeedKey(organization_id), EventsKey(),
-                   OpenKey(organization_id, (*current)->volunteer_id, (*current)->rule_id)},
-                  {by, RedisMicros(now), alert_id, organization_id, Rfc3339(now),
-                   absl::StrCat(static_cast<int>(outcome)), note});
+  auto reply = redis_.Eval(ResolveScript(),
+                           {key, kDeadlinesKey, AlertFeedKey(organization_id), EventsKey(),
+                            OpenKey(organization_id, stored.volunteer_id, stored.rule_id)},
+                           {by, RedisMicros(now), alert_id, organization_id, Rfc3339(now),
+                            absl::StrCat(static_cast<int>(outcome)), note});
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return ScriptErrorToStatus(*reply);
   auto alert = GetAlert(organization_id, alert_id);
   if (!alert.ok()) return alert.status();
+  if (!alert->has_value()) return absl::NotFoundError("alert_id: no such alert");
   return **alert;
 }
 
@@ -411,13 +508,13 @@ absl::StatusOr<TriggerOutcome> RedisAlertStore::Trigger(const std::string& organ
   return TriggerOutcome{reply->elements[1].str};
 }
 
-absl::StatusOr<std::optional<Alert>> RedisAlertStore::GetAlert(const std::string& organization_id,
-                                                               const std::string& alert_id) {
+absl::StatusOr<std::optional<SealedAlert>> RedisAlertStore::GetAlert(
+    const std::string& organization_id, const std::string& alert_id) {
   auto reply = redis_.Execute({"HGETALL", AlertKey(organization_id, alert_id)});
   if (!reply.ok()) return reply.status();
   auto pairs = ReplyPairs(*reply);
   if (pairs.empty()) return std::nullopt;
-  return DecodeAlert(organization_id, pairs);
+  return DecodeSealedAlert(organization_id, pairs);
 }
 
 absl::StatusOr<std::vector<Alert>> RedisAlertStore::OpenAlerts(const std::string& organization_id,
@@ -448,37 +545,85 @@ absl::StatusOr<std::vector<Alert>> RedisAlertStore::OpenAlerts(const std::string
   return open;
 }
 
+absl::StatusOr<std::vector<SealedAlert>> RedisAlertStore::VolunteerAlerts(
+    const std::string& organization_id, const std::string& volunteer_id) {
+  // A chunk at a time, each from after the last one's score: scores are unique per index, so
+  // an alert raised meanwhile neither shifts nor repeats what is read.
+  constexpr int kChunk = 200;
+  std::vector<SealedAlert> alerts;
+  std::string min = "-inf";
+  while (true) {
+    auto range = redis_.Execute({"ZRANGEBYSCORE", VolunteerAlertsKey(organization_id, volunteer_id),
+                                 min, "+inf", "WITHSCORES", "LIMIT", "0", absl::StrCat(kChunk)});
+    if (!range.ok()) return range.status();
+    if (range->IsError()) return ScriptErrorToStatus(*range);
+    std::vector<RedisCommand> loads;
+    for (size_t i = 0; i + 1 < range->elements.size(); i += 2) {
+      loads.push_back({"HGETALL", range->elements[i].str});
+    }
+    if (loads.empty()) return alerts;
+    size_t loaded = loads.size();
+    auto replies = redis_.ExecuteAll(std::move(loads));
+    if (!replies.ok()) return replies.status();
+    for (const RedisReply& reply : *replies) {
+      if (reply.IsError()) return ScriptErrorToStatus(reply);
+      SealedAlert sealed = DecodeSealedAlert(organization_id, ReplyPairs(reply));
+      if (!sealed.alert.id.empty()) alerts.push_back(std::move(sealed));
+    }
+    if (loaded < static_cast<size_t>(kChunk)) return alerts;
+    min = absl::StrCat("(", range->elements.back().str);
+  }
+}
+
 absl::StatusOr<VolunteerHistory> RedisAlertStore::GetHistory(const std::string& organization_id,
                                                              const std::string& volunteer_id) {
-  auto entries = redis_.Execute(
-      {"ZRANGE", HistoryKey(organization_id, volunteer_id), "0", "-1", "WITHSCORES"});
-  if (!entries.ok()) return entries.status();
+  auto checkins = HistoryCheckins(organization_id, volunteer_id);
+  if (!checkins.ok()) return checkins.status();
   VolunteerHistory history;
-  for (size_t i = 0; i + 1 < entries->elements.size(); i += 2) {
-    std::vector<std::string> fields = absl::StrSplit(entries->elements[i].str, kField);
-    if (fields.size() != 5) continue;
-    absl::Time time =
-        absl::FromUnixMicros(static_cast<int64_t>(ParseRedisDouble(entries->elements[i + 1].str)));
-    for (absl::string_view score : absl::StrSplit(fields[2], ',', absl::SkipEmpty())) {
-      std::pair<std::string, std::string> kv = absl::StrSplit(score, absl::MaxSplits('=', 1));
-      history.scores[kv.first].push_back({time, ParseRedisDouble(kv.second)});
+  for (const CheckinEvent& checkin : *checkins) {
+    absl::Time time = checkin.submit_time;
+    for (const auto& [scale, value] : checkin.scores) {
+      history.scores[scale].push_back({time, value});
     }
-    if (fields[1] == "pulse") {
-      PulsePoint pulse{time, false, false};
-      for (absl::string_view answer : absl::StrSplit(fields[3], ',', absl::SkipEmpty())) {
-        std::pair<std::string, std::string> kv = absl::StrSplit(answer, absl::MaxSplits('=', 1));
-        if (kv.first == "stayed_with_me") pulse.stayed_with_me = kv.second == "1";
-        if (kv.first == "want_to_talk") pulse.want_to_talk = kv.second == "1";
-      }
-      history.pulses.push_back(pulse);
+    if (checkin.instrument_id == "pulse") {
+      auto yes = [&checkin](const std::string& item) {
+        auto it = checkin.answers.find(item);
+        return it != checkin.answers.end() && it->second == 1;
+      };
+      history.pulses.push_back({time, yes("stayed_with_me"), yes("want_to_talk")});
     }
-    double hours = ParseRedisDouble(fields[4]);
-    if (hours > 0) history.hours.push_back({time, hours});
+    if (checkin.hours > 0) history.hours.push_back({time, checkin.hours});
     if (!history.last_checkin.has_value() || time > *history.last_checkin) {
       history.last_checkin = time;
     }
   }
   return history;
+}
+
+absl::StatusOr<std::vector<CheckinEvent>> RedisAlertStore::HistoryCheckins(
+    const std::string& organization_id, const std::string& volunteer_id) {
+  // Each addition trims the history to 200 days of check-ins: one read.
+  auto entries = redis_.Execute(
+      {"ZRANGE", HistoryKey(organization_id, volunteer_id), "0", "-1", "WITHSCORES"});
+  if (!entries.ok()) return entries.status();
+  if (entries->IsError()) return ScriptErrorToStatus(*entries);
+  std::vector<CheckinEvent> checkins;
+  for (size_t i = 0; i + 1 < entries->elements.size(); i += 2) {
+    auto checkin = DecodeHistoryEntry(organization_id, volunteer_id, entries->elements[i].str,
+                                      entries->elements[i + 1].str);
+    if (checkin.has_value()) checkins.push_back(*std::move(checkin));
+  }
+  return checkins;
+}
+
+absl::StatusOr<std::optional<absl::Time>> RedisAlertStore::LastCheckin(
+    const std::string& organization_id, const std::string& volunteer_id) {
+  auto score =
+      redis_.Execute({"ZSCORE", kLastCheckinKey, LastCheckinMember(organization_id, volunteer_id)});
+  if (!score.ok()) return score.status();
+  if (score->IsError()) return ScriptErrorToStatus(*score);
+  if (score->IsNil()) return std::nullopt;
+  return ScoreTime(score->str);
 }
 
 absl::Status RedisAlertStore::AddToHistory(const CheckinEvent& event) {
@@ -496,7 +641,7 @@ absl::Status RedisAlertStore::AddToHistory(const CheckinEvent& event) {
   auto replies =
       redis_.ExecuteAll({{"ZADD", key, "NX", RedisMicros(event.submit_time), member},
                          {"ZADD", kLastCheckinKey, "GT", RedisMicros(event.submit_time),
-                          absl::StrCat(event.organization_id, "/", event.volunteer_id)},
+                          LastCheckinMember(event.organization_id, event.volunteer_id)},
                          {"ZREMRANGEBYSCORE", key, "-inf",
                           absl::StrCat("(", RedisMicros(event.submit_time - kHistoryRetention))}});
   if (!replies.ok()) return replies.status();
@@ -557,23 +702,7 @@ absl::StatusOr<std::optional<Silence>> RedisAlertStore::GetSilence(
   if (!reply.ok()) return reply.status();
   auto pairs = ReplyPairs(*reply);
   if (pairs.empty()) return std::nullopt;
-  Silence silence;
-  silence.organization_id = organization_id;
-  for (const auto& [name, value] : pairs) {
-    if (name == "id")
-      silence.id = value;
-    else if (name == "volunteer_id")
-      silence.volunteer_id = value;
-    else if (name == "end_time")
-      silence.end_time = ParseRedisMicros(value);
-    else if (name == "reason")
-      silence.reason = value;
-    else if (name == "created_by")
-      silence.created_by = value;
-    else if (name == "create_time")
-      silence.create_time = ParseRedisMicros(value);
-  }
-  return silence;
+  return DecodeSilence(organization_id, pairs);
 }
 
 absl::StatusOr<std::vector<Silence>> RedisAlertStore::ListSilences(
@@ -596,6 +725,27 @@ absl::Status RedisAlertStore::DeleteSilence(const Silence& silence) {
                                      {"ZREM", SilencesKey(org, silence.volunteer_id), silence.id},
                                      {"ZREM", AllSilencesKey(org), silence.id}});
   return replies.status();
+}
+
+absl::StatusOr<std::vector<Silence>> RedisAlertStore::VolunteerSilences(
+    const std::string& organization_id, const std::string& volunteer_id) {
+  auto ids = redis_.Execute({"ZRANGE", SilencesKey(organization_id, volunteer_id), "0", "-1"});
+  if (!ids.ok()) return ids.status();
+  if (ids->IsError()) return ScriptErrorToStatus(*ids);
+  std::vector<RedisCommand> loads;
+  for (const auto& id : ids->elements) {
+    loads.push_back({"HGETALL", SilenceKey(organization_id, id.str)});
+  }
+  std::vector<Silence> silences;
+  if (loads.empty()) return silences;
+  auto replies = redis_.ExecuteAll(std::move(loads));
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    if (reply.IsError()) return ScriptErrorToStatus(reply);
+    auto pairs = ReplyPairs(reply);
+    if (!pairs.empty()) silences.push_back(DecodeSilence(organization_id, pairs));
+  }
+  return silences;
 }
 
 absl::StatusOr<bool> RedisAlertStore::IsSilenced(const std::string& organization_id,

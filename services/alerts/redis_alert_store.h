@@ -1,6 +1,7 @@
 #pragma once
 
 #include "services/alerts/alerts_store.h"
+#include "services/common/person_records.h"
 #include "services/common/redis_client.h"
 
 namespace peerwell::alerts {
@@ -15,31 +16,43 @@ class RedisAlertStore final : public AlertStore {
  public:
   explicit RedisAlertStore(RedisClient& redis) : redis_(redis) {}
 
+  // Every kind of key this store keeps that names a person or holds data about one, and where
+  // a person's export (ExportPersonRecords) shows it.
+  static const std::vector<PersonKeyFamily>& PersonKeyFamilies();
+
   absl::StatusOr<TriggerOutcome> Trigger(const std::string& organization_id,
                                          const std::string& volunteer_id, const RuleHit& hit,
                                          const std::string& event_key, absl::Time now,
                                          absl::Time ack_deadline, bool silenced,
                                          bool inhibited) override;
-  absl::StatusOr<std::optional<Alert>> GetAlert(const std::string& organization_id,
-                                                const std::string& alert_id) override;
+  absl::StatusOr<std::optional<SealedAlert>> GetAlert(const std::string& organization_id,
+                                                      const std::string& alert_id) override;
   absl::StatusOr<std::vector<Alert>> OpenAlerts(const std::string& organization_id,
                                                 const std::string& volunteer_id) override;
+  absl::StatusOr<std::vector<SealedAlert>> VolunteerAlerts(
+      const std::string& organization_id, const std::string& volunteer_id) override;
   absl::StatusOr<VolunteerHistory> GetHistory(const std::string& organization_id,
                                               const std::string& volunteer_id) override;
+  absl::StatusOr<std::vector<CheckinEvent>> HistoryCheckins(
+      const std::string& organization_id, const std::string& volunteer_id) override;
+  absl::StatusOr<std::optional<absl::Time>> LastCheckin(const std::string& organization_id,
+                                                        const std::string& volunteer_id) override;
   absl::Status AddToHistory(const CheckinEvent& event) override;
   absl::StatusOr<std::vector<QuietVolunteer>> QuietVolunteers(absl::Time before, int offset,
                                                               int limit) override;
   absl::StatusOr<AlertPolicy> GetPolicy(const std::string& organization_id) override;
   absl::StatusOr<bool> IsSilenced(const std::string& organization_id,
                                   const std::string& volunteer_id, absl::Time now) override;
-  absl::StatusOr<std::pair<std::vector<Alert>, std::optional<absl::Time>>> ListAlerts(
+  absl::StatusOr<std::pair<std::vector<SealedAlert>, std::optional<absl::Time>>> ListAlerts(
       const std::string& organization_id, absl::Time before, int limit,
       const std::function<bool(const Alert&)>& keep) override;
-  absl::StatusOr<Alert> Acknowledge(const std::string& organization_id, const std::string& alert_id,
-                                    const std::string& by, absl::Time now) override;
-  absl::StatusOr<Alert> Resolve(const std::string& organization_id, const std::string& alert_id,
-                                const std::string& by, Outcome outcome, const std::string& note,
-                                absl::Time now) override;
+  absl::StatusOr<SealedAlert> Acknowledge(const std::string& organization_id,
+                                          const std::string& alert_id, const std::string& by,
+                                          absl::Time now) override;
+  absl::StatusOr<SealedAlert> Resolve(const std::string& organization_id,
+                                      const std::string& alert_id, const std::string& by,
+                                      Outcome outcome, const std::string& note,
+                                      absl::Time now) override;
   absl::Status SetPolicy(const std::string& organization_id, const AlertPolicy& policy) override;
   absl::Status CreateSilence(const Silence& silence) override;
   absl::StatusOr<std::optional<Silence>> GetSilence(const std::string& organization_id,
@@ -47,6 +60,8 @@ class RedisAlertStore final : public AlertStore {
   absl::StatusOr<std::vector<Silence>> ListSilences(const std::string& organization_id,
                                                     absl::Time now) override;
   absl::Status DeleteSilence(const Silence& silence) override;
+  absl::StatusOr<std::vector<Silence>> VolunteerSilences(const std::string& organization_id,
+                                                         const std::string& volunteer_id) override;
   absl::StatusOr<std::vector<DueDeadline>> DueDeadlines(absl::Time now, int limit) override;
   absl::StatusOr<long long> CountDeadlinesUntil(absl::Time time) override;
   absl::StatusOr<bool> Escalate(const std::string& organization_id, const std::string& alert_id,

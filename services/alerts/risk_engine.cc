@@ -216,7 +216,7 @@ absl::StatusOr<int> Escalator::EscalateDue() {
     if (!alert->has_value()) continue;
     auto done =
         store_.Escalate(deadline.organization_id, deadline.alert_id, now, policy->max_escalations,
-                        now + AckDeadline(*policy, (*alert)->priority));
+                        now + AckDeadline(*policy, (*alert)->alert.priority));
     if (!done.ok()) return done.status();
     if (*done) ++escalated;
   }

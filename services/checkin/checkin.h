@@ -131,8 +131,28 @@ struct SupportRequest {
   std::string volunteer_id;
   Urgency urgency = Urgency::kUnspecified;
   absl::Time create_time = absl::InfinitePast();
-  std::string source;  // "request", or "pulse" when a pulse answered want_to_talk
+  std::string source;  // kSupportSourceRequest or kSupportSourcePulse
+  // Plain text inside the domain only; sealed at rest, and empty unless the reader may see it.
+  std::string note;
 };
+
+// SupportRequest::source, as the store and the support.requested event name it: a RequestSupport
+// call, or a pulse check-in that answered want_to_talk.
+inline constexpr char kSupportSourceRequest[] = "request";
+inline constexpr char kSupportSourcePulse[] = "pulse";
+
+// Everything the check-in service holds about one person, texts opened: its part of the person's
+// data export (GDPR articles 15 and 20). Newest first within each list.
+struct PersonRecords {
+  std::vector<Checkin> checkins;
+  std::vector<Incident> incidents;
+  std::vector<SupportRequest> support_requests;
+};
+
+// The record families of the export, as it names them; the store's key families point at them.
+inline constexpr char kCheckinsFamily[] = "checkins";
+inline constexpr char kIncidentsFamily[] = "incidents";
+inline constexpr char kSupportRequestsFamily[] = "supportRequests";
 
 // An organisation's settings list at most this many support resources.
 inline constexpr size_t kMaxSupportResources = 10;

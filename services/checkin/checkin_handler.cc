@@ -215,9 +215,9 @@ grpc::ServerUnaryReactor* CheckinHandler::ExportCheckins(grpc::CallbackServerCon
     if (!size.ok()) return size.status();
     query.page_size = std::min(*size, kMaxExportPageSize);
     // Bound to the key: pseudonyms, and so positions, differ between keys.
-    std::string listing = absl::StrCat("export/", caller.person_id, "/",
-                                       request->updated_start_time().seconds(), "/",
-                                       request->updated_end_time().seconds());
+    std::string listing =
+        absl::StrCat("export/", caller.person_id, "/", request->updated_start_time().seconds(), "/",
+                     request->updated_end_time().seconds());
     auto position = pages_.Decode(request->page_token(), caller.organization_id, listing);
     if (!position.ok()) return position.status();
     query.position = *position;
@@ -231,6 +231,16 @@ grpc::ServerUnaryReactor* CheckinHandler::ExportCheckins(grpc::CallbackServerCon
           pages_.Encode(caller.organization_id, listing, page->next_position));
     }
     return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* CheckinHandler::ExportPersonRecords(
+    grpc::CallbackServerContext* context, const privacy::v1::ExportPersonRecordsRequest* request,
+    privacy::v1::ExportPersonRecordsResponse* response) {
+  return runner_.Run(context, "ExportPersonRecords", [=, this](const Caller& caller) {
+    auto records = service_.ExportPerson(caller, request->person_id());
+    if (!records.ok()) return records.status();
+    return PersonRecordsToProto(*records, response->mutable_records());
   });
 }
 

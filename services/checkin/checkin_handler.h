@@ -46,6 +46,9 @@ class CheckinHandler final : public v1::CheckinService::CallbackService {
   grpc::ServerUnaryReactor* ExportCheckins(grpc::CallbackServerContext* context,
                                            const v1::ExportCheckinsRequest* request,
                                            v1::ExportCheckinsResponse* response) override;
+  grpc::ServerUnaryReactor* ExportPersonRecords(
+      grpc::CallbackServerContext* context, const privacy::v1::ExportPersonRecordsRequest* request,
+      privacy::v1::ExportPersonRecordsResponse* response) override;
 
  private:
   CheckinService& service_;

@@ -1,6 +1,7 @@
 #include "services/checkin/checkin_mapping.h"
 
 #include "absl/strings/str_cat.h"
+#include "services/common/person_records.h"
 #include "services/common/proto_time.h"
 #include "services/common/validation.h"
 
@@ -24,6 +25,13 @@ void AddScoresAndAnswers(const std::vector<Score>& scores, const std::vector<Ans
     out->set_item_id(answer.item_id);
     out->set_value(answer.value);
   }
+}
+
+// The store's source names to the API's enum; UNSPECIFIED for a name it does not know.
+v1::SupportRequestSource SupportSourceToProto(const std::string& source) {
+  if (source == kSupportSourceRequest) return v1::SUPPORT_REQUEST_SOURCE_REQUEST;
+  if (source == kSupportSourcePulse) return v1::SUPPORT_REQUEST_SOURCE_PULSE;
+  return v1::SUPPORT_REQUEST_SOURCE_UNSPECIFIED;
 }
 
 }  // namespace
@@ -120,6 +128,8 @@ v1::SupportRequest SupportRequestToProto(const SupportRequest& request) {
   proto.set_volunteer_id(request.volunteer_id);
   proto.set_urgency(static_cast<v1::Urgency>(request.urgency));
   *proto.mutable_create_time() = TimestampToProto(request.create_time);
+  proto.set_note(request.note);
+  proto.set_source(SupportSourceToProto(request.source));
   return proto;
 }
 
@@ -226,6 +236,30 @@ v1::ExportedCheckin ExportedCheckinToProto(const ExportedCheckin& exported) {
   proto.set_authored_date(exported.authored_date);
   AddScoresAndAnswers(exported.scores, exported.answers, proto);
   return proto;
+}
+
+absl::Status PersonRecordsToProto(const PersonRecords& records, google::protobuf::Struct* out) {
+  PersonRecordsBuilder builder(out);
+  for (const char* family : {kCheckinsFamily, kIncidentsFamily, kSupportRequestsFamily}) {
+    builder.Declare(family);
+  }
+  for (const Checkin& checkin : records.checkins) {
+    if (auto added = builder.Add(kCheckinsFamily, CheckinToProto(checkin)); !added.ok()) {
+      return added;
+    }
+  }
+  for (const Incident& incident : records.incidents) {
+    if (auto added = builder.Add(kIncidentsFamily, IncidentToProto(incident)); !added.ok()) {
+      return added;
+    }
+  }
+  for (const SupportRequest& request : records.support_requests) {
+    if (auto added = builder.Add(kSupportRequestsFamily, SupportRequestToProto(request));
+        !added.ok()) {
+      return added;
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace peerwell::checkin

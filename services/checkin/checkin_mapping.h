@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "google/protobuf/struct.pb.h"
 #include "peerwell/checkin/v1/checkin.pb.h"
 #include "services/checkin/checkin.h"
 #include "services/checkin/checkin_service.h"
@@ -29,5 +30,8 @@ v1::CheckinSettings SettingsToProto(const CheckinSettings& settings);
 absl::StatusOr<AggregatePeriod> AggregatePeriodFromProto(int value);
 v1::AggregateCell AggregateCellToProto(const std::string& scale_id, const AggregateCell& cell);
 v1::ExportedCheckin ExportedCheckinToProto(const ExportedCheckin& exported);
+// A person's part of their data export (ExportPersonRecordsResponse.records): every family,
+// empty or not, each record as the API message that shows it elsewhere.
+absl::Status PersonRecordsToProto(const PersonRecords& records, google::protobuf::Struct* out);
 
 }  // namespace peerwell::checkin

@@ -81,6 +81,17 @@ std::string CheckinRecord(const std::string& id) { return absl::StrCat("checkin/
 std::string IncidentRecord(const std::string& id) { return absl::StrCat("incident/", id); }
 std::string SupportRecord(const std::string& id) { return absl::StrCat("support/", id); }
 
+// A text the volunteer wrote, opened. One that does not open (altered, or its key destroyed)
+// reads as empty, so that its record and the rest still show.
+absl::StatusOr<std::string> OpenOrLeaveOut(NoteCipher& cipher, const std::string& organization_id,
+                                           const std::string& volunteer_id,
+                                           const std::string& record, const std::string& sealed) {
+  if (sealed.empty()) return std::string();
+  auto text = cipher.Open(organization_id, volunteer_id, record, sealed);
+  if (!text.ok() && text.status().code() == absl::StatusCode::kDataLoss) return std::string();
+  return text;
+}
+
 }  // namespace
 
 CheckinSettings DefaultCheckinSettings() {
@@ -324,8 +335,13 @@ absl::StatusOr<Checkin> CheckinService::SubmitCheckin(const Caller& caller,
   if (instrument->id == "pulse" && caller.role != CallerRole::kAdmin) {
     for (const Answer& answer : checkin.answers) {
       if (answer.item_id == "want_to_talk" && answer.value == 1) {
-        SupportRequest request{NewId("s"),    checkin.organization_id, checkin.volunteer_id,
-                               Urgency::kLow, checkin.submit_time,     "pulse"};
+        SupportRequest request{NewId("s"),
+                               checkin.organization_id,
+                               checkin.volunteer_id,
+                               Urgency::kLow,
+                               checkin.submit_time,
+                               kSupportSourcePulse,
+                               ""};
         support = SealedSupportRequest{request, ""};
       }
     }
@@ -409,8 +425,8 @@ absl::StatusOr<SupportRequest> CheckinService::RequestSupport(const Caller& call
     return status;
   }
   if (auto status = CheckOptionalRequestId(input.request_id); !status.ok()) return status;
-  SupportRequest request{NewId("s"),    caller.organization_id, *volunteer,
-                         input.urgency, clock_.Now(),           "request"};
+  SupportRequest request{NewId("s"),   caller.organization_id, *volunteer, input.urgency,
+                         clock_.Now(), kSupportSourceRequest,  ""};
   SealedSupportRequest sealed{request, ""};
   if (!input.note.empty()) {
     auto note = cipher_.Seal(request.organization_id, request.volunteer_id,
@@ -424,9 +440,18 @@ absl::StatusOr<SupportRequest> CheckinService::RequestSupport(const Caller& call
     auto stored = store_.GetSupportRequest(caller.organization_id, created->id);
     if (!stored.ok()) return stored.status();
     if (!stored->has_value()) return absl::InternalError("replayed support request is missing");
-    return (*stored)->request;
+    request = (*stored)->request;
+    if (!(*stored)->sealed_note.empty()) {
+      auto note = cipher_.Open(request.organization_id, request.volunteer_id,
+                               SupportRecord(request.id), (*stored)->sealed_note);
+      if (!note.ok()) return note.status();
+      request.note = *std::move(note);
+    }
+  } else {
+    // The caller is the volunteer (SubmitterFor), so the note goes back to them.
+    request.note = std::move(input.note);
   }
-  return request;  // the note is sealed in the store and never answered back
+  return request;
 }
 
 absl::StatusOr<std::pair<std::vector<Checkin>, std::string>> CheckinService::ListCheckins(
@@ -445,16 +470,11 @@ absl::StatusOr<std::pair<std::vector<Checkin>, std::string>> CheckinService::Lis
   std::vector<Checkin> checkins;
   for (SealedCheckin& sealed : page->checkins) {
     Checkin checkin = std::move(sealed.checkin);
-    if (own && !sealed.sealed_note.empty()) {
-      auto note = cipher_.Open(checkin.organization_id, checkin.volunteer_id,
-                               CheckinRecord(checkin.id), sealed.sealed_note);
-      // A note that does not open (altered, or its key destroyed) is left out; the check-in
-      // and the rest of the page still show.
-      if (note.ok()) {
-        checkin.note = *std::move(note);
-      } else if (note.status().code() != absl::StatusCode::kDataLoss) {
-        return note.status();
-      }
+    if (own) {
+      auto note = OpenOrLeaveOut(cipher_, checkin.organization_id, checkin.volunteer_id,
+                                 CheckinRecord(checkin.id), sealed.sealed_note);
+      if (!note.ok()) return note.status();
+      checkin.note = *std::move(note);
     }
     checkins.push_back(std::move(checkin));
   }
@@ -625,7 +645,8 @@ absl::StatusOr<std::vector<AggregateCell>> CheckinService::GetAggregates(
   for (size_t first = 0; first < all_ids.size(); first += kCheckinLoadBatch) {
     std::vector<std::string> batch(
         all_ids.begin() + static_cast<std::ptrdiff_t>(first),
-        all_ids.begin() + static_cast<std::ptrdiff_t>(std::min(all_ids.size(), first + kCheckinLoadBatch)));
+        all_ids.begin() +
+            static_cast<std::ptrdiff_t>(std::min(all_ids.size(), first + kCheckinLoadBatch)));
     auto checkins = store_.GetCheckins(caller.organization_id, batch);
     if (!checkins.ok()) return checkins.status();
     for (const Checkin& checkin : *checkins) {
@@ -723,6 +744,64 @@ absl::StatusOr<ExportPage> CheckinService::ExportCheckins(const Caller& caller,
     page.checkins.push_back(std::move(exported));
   }
   return page;
+}
+
+absl::StatusOr<PersonRecords> CheckinService::ExportPerson(const Caller& caller,
+                                                           const std::string& person_id) {
+  if (auto allowed = CheckPersonRecordsRequest(caller, person_id); !allowed.ok()) return allowed;
+  if (!IsWellFormedId(person_id, "p")) return InvalidField("person_id", "is not a person id");
+  if (caller.organization_id.empty()) {
+    return absl::PermissionDeniedError(
+        "an export needs the person's organisation as the token's org");
+  }
+  const std::string& org = caller.organization_id;
+  PersonRecords records;
+  // Every page: the export is everything, however long the volunteer has checked in.
+  CheckinQuery query;
+  query.page_size = kPersonRecordsPage;
+  do {
+    auto page = store_.ListCheckins(org, person_id, query);
+    if (!page.ok()) return page.status();
+    for (SealedCheckin& sealed : page->checkins) {
+      Checkin checkin = std::move(sealed.checkin);
+      auto note = OpenOrLeaveOut(cipher_, org, checkin.volunteer_id, CheckinRecord(checkin.id),
+                                 sealed.sealed_note);
+      if (!note.ok()) return note.status();
+      checkin.note = *std::move(note);
+      records.checkins.push_back(std::move(checkin));
+    }
+    query.position = std::move(page->next_position);
+  } while (!query.position.empty());
+
+  std::string position;
+  do {
+    auto page = store_.ListIncidents(org, person_id, kPersonRecordsPage, position);
+    if (!page.ok()) return page.status();
+    for (SealedIncident& sealed : page->incidents) {
+      Incident incident = std::move(sealed.incident);
+      auto description = OpenOrLeaveOut(cipher_, org, incident.volunteer_id,
+                                        IncidentRecord(incident.id), sealed.sealed_description);
+      if (!description.ok()) return description.status();
+      incident.description = *std::move(description);
+      records.incidents.push_back(std::move(incident));
+    }
+    position = std::move(page->next_position);
+  } while (!position.empty());
+
+  do {
+    auto page = store_.ListSupportRequests(org, person_id, kPersonRecordsPage, position);
+    if (!page.ok()) return page.status();
+    for (SealedSupportRequest& sealed : page->requests) {
+      SupportRequest request = std::move(sealed.request);
+      auto note = OpenOrLeaveOut(cipher_, org, request.volunteer_id, SupportRecord(request.id),
+                                 sealed.sealed_note);
+      if (!note.ok()) return note.status();
+      request.note = *std::move(note);
+      records.support_requests.push_back(std::move(request));
+    }
+    position = std::move(page->next_position);
+  } while (!position.empty());
+  return records;
 }
 
 }  // namespace peerwell::checkin

@@ -99,6 +99,9 @@ inline constexpr char kExportsScope[] = "exports:read";
 
 inline constexpr int kMaxExportPageSize = 200;
 
+// Records of one kind that one read of a person's export takes: years of check-ins in a few.
+inline constexpr int kPersonRecordsPage = 500;
+
 struct ExportQuery {
   std::optional<absl::Time> updated_start_time;
   std::optional<absl::Time> updated_end_time;
@@ -158,6 +161,10 @@ class CheckinService {
                                                            const AggregateQuery& query);
   // Keys with exports:read: the consenting volunteers' check-ins, by pseudonym then time.
   absl::StatusOr<ExportPage> ExportCheckins(const Caller& caller, const ExportQuery& query);
+  // The directory (role service), gathering a person's data export: every record held about
+  // them in the token's organisation, texts opened as the volunteer reads them. Someone with no
+  // records gets empty lists, not NOT_FOUND.
+  absl::StatusOr<PersonRecords> ExportPerson(const Caller& caller, const std::string& person_id);
 
  private:
   // Resolves "" to the caller and checks that the caller may submit for that volunteer.

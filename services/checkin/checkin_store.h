@@ -38,6 +38,17 @@ struct CheckinPage {
   std::string next_position;
 };
 
+// A page of one volunteer's incidents or support requests, newest first; next_position as in
+// CheckinPage.
+struct IncidentPage {
+  std::vector<SealedIncident> incidents;
+  std::string next_position;
+};
+struct SupportRequestPage {
+  std::vector<SealedSupportRequest> requests;
+  std::string next_position;
+};
+
 // Which of one volunteer's check-ins to list: skip `offset`, then at most `limit`.
 struct CheckinIdRange {
   std::string volunteer_id;
@@ -75,6 +86,14 @@ class CheckinStore {
   virtual absl::StatusOr<CheckinPage> ListCheckins(const std::string& organization_id,
                                                    const std::string& volunteer_id,
                                                    const CheckinQuery& query) = 0;
+  // `position` is empty for the first page, else the previous page's next_position.
+  virtual absl::StatusOr<IncidentPage> ListIncidents(const std::string& organization_id,
+                                                     const std::string& volunteer_id, int page_size,
+                                                     const std::string& position) = 0;
+  virtual absl::StatusOr<SupportRequestPage> ListSupportRequests(const std::string& organization_id,
+                                                                 const std::string& volunteer_id,
+                                                                 int page_size,
+                                                                 const std::string& position) = 0;
   // What due check-ins are computed from, read from the indexes alone in one round trip.
   virtual absl::StatusOr<CheckinTimes> GetCheckinTimes(const std::string& organization_id,
                                                        const std::string& volunteer_id,

@@ -1,9 +1,9 @@
 #include "services/checkin/redis_checkin_store.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "services/common/events.h"
 #include "services/common/idempotency.h"
@@ -145,7 +145,122 @@ SealedCheckin DecodeCheckin(const std::string& org,
   return sealed;
 }
 
+SealedIncident DecodeIncident(const std::string& org,
+                              const std::vector<std::pair<std::string, std::string>>& pairs) {
+  SealedIncident sealed;
+  Incident& i = sealed.incident;
+  i.organization_id = org;
+  for (const auto& [name, value] : pairs) {
+    if (name == "id")
+      i.id = value;
+    else if (name == "volunteer_id")
+      i.volunteer_id = value;
+    else if (name == "incident_type")
+      i.type = static_cast<IncidentType>(ParseRedisInt(value));
+    else if (name == "occur_time")
+      i.occur_time = ParseRedisMicros(value);
+    else if (name == "report_time")
+      i.report_time = ParseRedisMicros(value);
+    else if (name == "description")
+      sealed.sealed_description = value;
+  }
+  return sealed;
+}
+
+SealedSupportRequest DecodeSupportRequest(
+    const std::string& org, const std::vector<std::pair<std::string, std::string>>& pairs) {
+  SealedSupportRequest sealed;
+  SupportRequest& r = sealed.request;
+  r.organization_id = org;
+  for (const auto& [name, value] : pairs) {
+    if (name == "id")
+      r.id = value;
+    else if (name == "volunteer_id")
+      r.volunteer_id = value;
+    else if (name == "urgency")
+      r.urgency = static_cast<Urgency>(ParseRedisInt(value));
+    else if (name == "create_time")
+      r.create_time = ParseRedisMicros(value);
+    else if (name == "source")
+      r.source = value;
+    else if (name == "note")
+      sealed.sealed_note = value;
+  }
+  return sealed;
+}
+
+// A page of the records an index names, newest first, with scores in [start, end] (or below the
+// position, a previous page's last score): their hashes, records already gone left out, and the
+// next page's position, empty after the last page.
+struct HashPage {
+  std::vector<std::vector<std::pair<std::string, std::string>>> records;
+  std::string next_position;
+};
+absl::StatusOr<HashPage> ReadIndexPage(RedisClient& redis, const std::string& index,
+                                       absl::Time start, absl::Time end, int page_size,
+                                       const std::string& position) {
+  std::string max = end == absl::InfiniteFuture() ? "+inf" : RedisMicros(end);
+  if (!position.empty()) {
+    int64_t after = 0;
+    if (!absl::SimpleAtoi(position, &after)) {
+      return absl::InvalidArgumentError("page_token: is not a page token of this listing");
+    }
+    max = absl::StrCat("(", after);
+  }
+  std::string min = start == absl::InfinitePast() ? "-inf" : RedisMicros(start);
+  auto range = redis.Execute({"ZREVRANGEBYSCORE", index, max, min, "WITHSCORES", "LIMIT", "0",
+                              absl::StrCat(page_size + 1)});
+  if (!range.ok()) return range.status();
+  std::vector<RedisCommand> loads;
+  std::vector<std::string> scores;
+  for (size_t i = 0; i + 1 < range->elements.size() && static_cast<int>(loads.size()) < page_size;
+       i += 2) {
+    loads.push_back({"HGETALL", range->elements[i].str});
+    scores.push_back(range->elements[i + 1].str);
+  }
+  HashPage page;
+  if (loads.empty()) return page;
+  bool more = static_cast<int>(range->elements.size() / 2) > page_size;
+  auto replies = redis.ExecuteAll(std::move(loads));
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    auto pairs = ReplyPairs(reply);
+    if (!pairs.empty()) page.records.push_back(std::move(pairs));
+  }
+  if (more) page.next_position = scores.back();
+  return page;
+}
+
 }  // namespace
+
+const std::vector<PersonKeyFamily>& RedisCheckinStore::PersonKeyFamilies() {
+  // Built with the functions that build the keys, so that the patterns follow the layout.
+  static const auto* families = new std::vector<PersonKeyFamily>{
+      {CheckinKey("*", "*"), kCheckinsFamily, ""},
+      {VolunteerKey("*", "*", "checkins"), kCheckinsFamily, ""},
+      {VolunteerKey("*", "*", "checkins:*"), kCheckinsFamily, ""},
+      {IncidentKey("*", "*"), kIncidentsFamily, ""},
+      {VolunteerKey("*", "*", "incidents"), kIncidentsFamily, ""},
+      {SupportKey("*", "*"), kSupportRequestsFamily, ""},
+      {VolunteerKey("*", "*", "support"), kSupportRequestsFamily, ""},
+      {RequestKeyFor("*", {"*", "*"}, "checkin", "*"), "",
+       "idempotency: the id of a record exported as checkins, kept 7 days"},
+      {RequestKeyFor("*", {"*", "*"}, "incident", "*"), "",
+       "idempotency: the id of a record exported as incidents, kept 7 days"},
+      {RequestKeyFor("*", {"*", "*"}, "support", "*"), "",
+       "idempotency: the id of a record exported as supportRequests, kept 7 days"},
+      {absl::StrCat(Prefix("*"), "datakey:*"), "",
+       "the volunteer's wrapped encryption key, not data: it opens the texts exported, opened, "
+       "as checkins, incidents and supportRequests"},
+      {SettingsKey("*"), "",
+       "the organisation's check-in settings (cadence, support resources), about no one person"},
+      {EventsKey(), "",
+       "the service's event stream: ids and facts of each check-in, incident and support request "
+       "with the volunteer's id, never their texts; the same facts are exported as checkins, "
+       "incidents and supportRequests"},
+  };
+  return *families;
+}
 
 absl::StatusOr<Created> RedisCheckinStore::CreateCheckin(
     const SealedCheckin& sealed, const std::optional<SealedSupportRequest>& support,
@@ -233,24 +348,7 @@ absl::StatusOr<std::optional<SealedIncident>> RedisCheckinStore::GetIncident(
   auto pairs = LoadHash(redis_, IncidentKey(organization_id, incident_id));
   if (!pairs.ok()) return pairs.status();
   if (pairs->empty()) return std::nullopt;
-  SealedIncident sealed;
-  Incident& i = sealed.incident;
-  i.organization_id = organization_id;
-  for (const auto& [name, value] : *pairs) {
-    if (name == "id")
-      i.id = value;
-    else if (name == "volunteer_id")
-      i.volunteer_id = value;
-    else if (name == "incident_type")
-      i.type = static_cast<IncidentType>(ParseRedisInt(value));
-    else if (name == "occur_time")
-      i.occur_time = ParseRedisMicros(value);
-    else if (name == "report_time")
-      i.report_time = ParseRedisMicros(value);
-    else if (name == "description")
-      sealed.sealed_description = value;
-  }
-  return sealed;
+  return DecodeIncident(organization_id, *pairs);
 }
 
 absl::StatusOr<std::optional<SealedSupportRequest>> RedisCheckinStore::GetSupportRequest(
@@ -258,24 +356,7 @@ absl::StatusOr<std::optional<SealedSupportRequest>> RedisCheckinStore::GetSuppor
   auto pairs = LoadHash(redis_, SupportKey(organization_id, support_request_id));
   if (!pairs.ok()) return pairs.status();
   if (pairs->empty()) return std::nullopt;
-  SealedSupportRequest sealed;
-  SupportRequest& r = sealed.request;
-  r.organization_id = organization_id;
-  for (const auto& [name, value] : *pairs) {
-    if (name == "id")
-      r.id = value;
-    else if (name == "volunteer_id")
-      r.volunteer_id = value;
-    else if (name == "urgency")
-      r.urgency = static_cast<Urgency>(ParseRedisInt(value));
-    else if (name == "create_time")
-      r.create_time = ParseRedisMicros(value);
-    else if (name == "source")
-      r.source = value;
-    else if (name == "note")
-      sealed.sealed_note = value;
-  }
-  return sealed;
+  return DecodeSupportRequest(organization_id, *pairs);
 }
 
 absl::StatusOr<CheckinPage> RedisCheckinStore::ListCheckins(const std::string& organization_id,
@@ -284,36 +365,43 @@ absl::StatusOr<CheckinPage> RedisCheckinStore::ListCheckins(const std::string& o
   std::string index = VolunteerKey(
       organization_id, volunteer_id,
       query.instrument_id.empty() ? "checkins" : absl::StrCat("checkins:", query.instrument_id));
-  std::string max = query.end_time == absl::InfiniteFuture() ? "+inf" : RedisMicros(query.end_time);
-  if (!query.position.empty()) {
-    int64_t position = 0;
-    if (!absl::SimpleAtoi(query.position, &position)) {
-      return absl::InvalidArgumentError("page_token: is not a page token of this listing");
-    }
-    max = absl::StrCat("(", position);
-  }
-  std::string min =
-      query.start_time == absl::InfinitePast() ? "-inf" : RedisMicros(query.start_time);
-  auto range = redis_.Execute({"ZREVRANGEBYSCORE", index, max, min, "WITHSCORES", "LIMIT", "0",
-                               absl::StrCat(query.page_size + 1)});
-  if (!range.ok()) return range.status();
-  std::vector<RedisCommand> loads;
-  std::vector<std::string> scores;
-  for (size_t i = 0;
-       i + 1 < range->elements.size() && static_cast<int>(loads.size()) < query.page_size; i += 2) {
-    loads.push_back({"HGETALL", range->elements[i].str});
-    scores.push_back(range->elements[i + 1].str);
-  }
+  auto read = ReadIndexPage(redis_, index, query.start_time, query.end_time, query.page_size,
+                            query.position);
+  if (!read.ok()) return read.status();
   CheckinPage page;
-  if (loads.empty()) return page;
-  bool more = static_cast<int>(range->elements.size() / 2) > query.page_size;
-  auto replies = redis_.ExecuteAll(std::move(loads));
-  if (!replies.ok()) return replies.status();
-  for (const RedisReply& reply : *replies) {
-    auto pairs = ReplyPairs(reply);
-    if (!pairs.empty()) page.checkins.push_back(DecodeCheckin(organization_id, pairs));
+  for (const auto& pairs : read->records) {
+    page.checkins.push_back(DecodeCheckin(organization_id, pairs));
   }
-  if (more) page.next_position = scores.back();
+  page.next_position = std::move(read->next_position);
+  return page;
+}
+
+absl::StatusOr<IncidentPage> RedisCheckinStore::ListIncidents(const std::string& organization_id,
+                                                              const std::string& volunteer_id,
+                                                              int page_size,
+                                                              const std::string& position) {
+  auto read = ReadIndexPage(redis_, VolunteerKey(organization_id, volunteer_id, "incidents"),
+                            absl::InfinitePast(), absl::InfiniteFuture(), page_size, position);
+  if (!read.ok()) return read.status();
+  IncidentPage page;
+  for (const auto& pairs : read->records) {
+    page.incidents.push_back(DecodeIncident(organization_id, pairs));
+  }
+  page.next_position = std::move(read->next_position);
+  return page;
+}
+
+absl::StatusOr<SupportRequestPage> RedisCheckinStore::ListSupportRequests(
+    const std::string& organization_id, const std::string& volunteer_id, int page_size,
+    const std::string& position) {
+  auto read = ReadIndexPage(redis_, VolunteerKey(organization_id, volunteer_id, "support"),
+                            absl::InfinitePast(), absl::InfiniteFuture(), page_size, position);
+  if (!read.ok()) return read.status();
+  SupportRequestPage page;
+  for (const auto& pairs : read->records) {
+    page.requests.push_back(DecodeSupportRequest(organization_id, pairs));
+  }
+  page.next_position = std::move(read->next_position);
   return page;
 }
 
@@ -384,8 +472,8 @@ absl::StatusOr<std::vector<Checkin>> RedisCheckinStore::GetCheckins(
     const std::string& organization_id, const std::vector<std::string>& ids) {
   // Every field but the sealed note, which nobody reading many check-ins at once may see.
   static const std::vector<std::string>* kFields = new std::vector<std::string>{
-      "id",      "volunteer_id", "instrument_id", "instrument_version",  "submit_time",
-      "answers", "scores",       "session_kind",  "hours", "sessions_facilitated"};
+      "id",     "volunteer_id", "instrument_id", "instrument_version",  "submit_time", "answers",
+      "scores", "session_kind", "hours",         "sessions_facilitated"};
   std::vector<RedisCommand> loads;
   for (const std::string& id : ids) {
     RedisCommand load{"HMGET", CheckinKey(organization_id, id)};

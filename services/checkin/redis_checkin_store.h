@@ -1,6 +1,9 @@
 #pragma once
 
+#include <vector>
+
 #include "services/checkin/checkin_store.h"
+#include "services/common/person_records.h"
 #include "services/common/redis_client.h"
 
 namespace peerwell::checkin {
@@ -27,6 +30,13 @@ class RedisCheckinStore final : public CheckinStore {
   absl::StatusOr<CheckinPage> ListCheckins(const std::string& organization_id,
                                            const std::string& volunteer_id,
                                            const CheckinQuery& query) override;
+  absl::StatusOr<IncidentPage> ListIncidents(const std::string& organization_id,
+                                             const std::string& volunteer_id, int page_size,
+                                             const std::string& position) override;
+  absl::StatusOr<SupportRequestPage> ListSupportRequests(const std::string& organization_id,
+                                                         const std::string& volunteer_id,
+                                                         int page_size,
+                                                         const std::string& position) override;
   absl::StatusOr<CheckinTimes> GetCheckinTimes(const std::string& organization_id,
                                                const std::string& volunteer_id,
                                                const std::vector<std::string>& instruments,
@@ -40,10 +50,14 @@ class RedisCheckinStore final : public CheckinStore {
   absl::Status SetSettings(const std::string& organization_id,
                            const CheckinSettings& settings) override;
 
+  // Every kind of key this store writes, and where a person's export shows what it holds.
+  static const std::vector<PersonKeyFamily>& PersonKeyFamilies();
+
  private:
   RedisClient& redis_;
 };
 
-// "pw:{<org>}:checkin:datakey:<volunteer>" holds the volunteer's wrapped data key (DataKeyVault, kNoteKeys).
+// "pw:{<org>}:checkin:datakey:<volunteer>" holds the volunteer's wrapped data key (DataKeyVault,
+// kNoteKeys).
 
 }  // namespace peerwell::checkin

@@ -42,6 +42,21 @@ std::string MintToken(absl::string_view key, const TokenClaims& claims, absl::Ti
   return token.signature();
 }
 
+std::string ServiceTokens::For(const std::string& organization_id) {
+  constexpr absl::Duration kLifetime = absl::Minutes(5);
+  constexpr absl::Duration kRenewBefore = absl::Minutes(1);
+  // Tokens are checked against the real time by their receiver, so they are minted on it too.
+  absl::Time now = absl::Now();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = tokens_.find(organization_id);
+  if (it != tokens_.end() && it->second.expire_time - kRenewBefore > now) return it->second.token;
+  if (tokens_.size() >= max_cached_) tokens_.clear();
+  std::string token = MintToken(
+      jwt_secret_, {service_name_, organization_id, CallerRole::kService, kLifetime}, now);
+  tokens_[organization_id] = {token, now + kLifetime};
+  return token;
+}
+
 // Tokens already verified, in shards so that concurrent calls rarely wait on one another. A full
 // shard is emptied rather than tracked for recency: its tokens are verified again on next use.
 class TokenVerifier::VerifiedTokens {

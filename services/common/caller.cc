@@ -2,12 +2,21 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "services/common/validation.h"
 
 namespace peerwell {
 
 absl::Status RequireScope(const Caller& caller, absl::string_view scope) {
   if (caller.HasScope(scope)) return absl::OkStatus();
   return absl::PermissionDeniedError(absl::StrCat("this API key lacks the ", scope, " scope"));
+}
+
+absl::Status CheckPersonRecordsRequest(const Caller& caller, absl::string_view person_id) {
+  if (caller.role != CallerRole::kService) {
+    return absl::PermissionDeniedError(
+        "only the directory's export, as role service, may read a person's records here");
+  }
+  return ValidateToken("person_id", person_id);
 }
 
 absl::Status MemberTokenStatus(bool found, bool deactivated) {

@@ -48,6 +48,10 @@ absl::Status RequireScope(const Caller& caller, absl::string_view scope);
 // be recalled; this check, made on every call, is what ends it.
 absl::Status MemberTokenStatus(bool found, bool deactivated);
 
+// Who may call a service's ExportPersonRecords (the directory gathering ExportPersonData): role
+// `service` alone, PERMISSION_DENIED for anyone else; then a well-formed `person_id`.
+absl::Status CheckPersonRecordsRequest(const Caller& caller, absl::string_view person_id);
+
 absl::string_view CallerRoleName(CallerRole role);
 // Parses a JWT `role` claim; false for an unknown name.
 bool ParseCallerRole(absl::string_view name, CallerRole* role);

@@ -10,9 +10,6 @@ namespace {
 
 namespace v1 = directory::v1;
 
-constexpr absl::Duration kServiceTokenLifetime = absl::Minutes(5);
-constexpr absl::Duration kServiceTokenRenewBefore = absl::Minutes(1);
-
 absl::Status FromGrpc(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
@@ -38,26 +35,13 @@ std::string Key(const std::string& organization_id, const std::string& id) {
 
 DirectoryClient::DirectoryClient(std::shared_ptr<grpc::Channel> channel,
                                  DirectoryClientOptions options, const Clock& clock)
-    : stub_(v1::DirectoryService::NewStub(channel)), options_(std::move(options)), clock_(clock) {}
-
-std::string DirectoryClient::ServiceToken(const std::string& organization_id) {
-  // Tokens are checked against the real time by the directory, so they are minted on it too.
-  absl::Time now = absl::Now();
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = tokens_.find(organization_id);
-  if (it != tokens_.end() && it->second.expire_time - kServiceTokenRenewBefore > now) {
-    return it->second.value;
-  }
-  if (tokens_.size() >= options_.max_cached) tokens_.clear();
-  std::string token = MintToken(
-      options_.jwt_secret,
-      {options_.service_name, organization_id, CallerRole::kService, kServiceTokenLifetime}, now);
-  tokens_[organization_id] = {token, now + kServiceTokenLifetime};
-  return token;
-}
+    : stub_(v1::DirectoryService::NewStub(channel)),
+      options_(std::move(options)),
+      clock_(clock),
+      tokens_(options_.service_name, options_.jwt_secret, options_.max_cached) {}
 
 void DirectoryClient::Prepare(grpc::ClientContext& context, const std::string& organization_id) {
-  context.AddMetadata("authorization", "Bearer " + ServiceToken(organization_id));
+  context.AddMetadata("authorization", "Bearer " + tokens_.For(organization_id));
   // Never past the deadline of the call this lookup serves.
   context.set_deadline(
       absl::ToChronoTime(std::min(CurrentDeadline(), absl::Now() + options_.call_timeout)));

@@ -57,7 +57,6 @@ class DirectoryClient final : public CredentialDirectory {
     T value;
     absl::Time expire_time;
   };
-  std::string ServiceToken(const std::string& organization_id);
   void Prepare(grpc::ClientContext& context, const std::string& organization_id);
   template <typename T>
   bool Lookup(absl::flat_hash_map<std::string, Entry<T>>& cache, const std::string& key, T* out);
@@ -68,13 +67,13 @@ class DirectoryClient final : public CredentialDirectory {
   std::unique_ptr<directory::v1::DirectoryService::Stub> stub_;
   const DirectoryClientOptions options_;
   const Clock& clock_;
+  ServiceTokens tokens_;
   std::mutex mu_;
   absl::flat_hash_map<std::string, Entry<directory::v1::Person>> people_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Entry<directory::v1::Consent>> consents_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Entry<std::vector<directory::v1::Person>>> listings_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Entry<Caller>> api_keys_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, Entry<std::string>> tokens_ ABSL_GUARDED_BY(mu_);
 };
 
 // The person's quiet hours as the directory holds them ("HH:MM" to "HH:MM" local); nullopt when

@@ -7,6 +7,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "services/common/audit_record.h"
 
 namespace peerwell::directory {
 
@@ -86,6 +87,38 @@ struct ApiKey {
 struct CreatedApiKey {
   ApiKey api_key;
   std::string secret;  // shown once
+};
+
+// Which audit records a listing asks for; empty or absent means any.
+struct AuditQuery {
+  std::string subject_id;
+  std::string reader_id;
+  std::optional<absl::Time> start_time;
+  std::optional<absl::Time> end_time;
+};
+
+// An audit record as ListAuditRecords shows it.
+struct ListedAuditRecord {
+  AuditRecord record;
+  // The reader's name when the directory knows it: a person's display name, an API key's.
+  std::string reader_display_name;
+};
+
+// One service's part of a person's export: its ExportPersonRecords answer as a JSON object.
+struct ServiceRecords {
+  std::string service;  // "checkin", …
+  std::string json;
+};
+
+// Everything about a person, for ExportPersonData.
+struct PersonExport {
+  Person person;
+  std::optional<Consent> consent;  // volunteers only
+  // Every consent the volunteer set, oldest first (GDPR art. 7(1): consent can be shown).
+  std::vector<Consent> consent_history;
+  std::vector<ListedAuditRecord> audit_records;  // who read their data, newest first
+  std::vector<ServiceRecords> services;
+  absl::Time export_time;
 };
 
 // The scopes a partner key may carry.

@@ -13,6 +13,13 @@ std::string PeopleQuery(const v1::ListPeopleRequest& request, const Caller& call
   return absl::StrCat("people/", request.role(), "/", request.status(), "/", caller.person_id);
 }
 
+std::string AuditQueryKey(const v1::ListAuditRecordsRequest& request, const Caller& caller) {
+  return absl::StrCat("audit/", request.subject_id(), "/", request.reader_id(), "/",
+                      request.start_time().seconds(), ".", request.start_time().nanos(), "/",
+                      request.end_time().seconds(), ".", request.end_time().nanos(), "/",
+                      caller.person_id);
+}
+
 absl::StatusOr<PageRequest> ReadPage(const PageTokenCodec& pages, const Caller& caller,
                                      int page_size, const std::string& token,
                                      const std::string& query) {
@@ -182,6 +189,41 @@ grpc::ServerUnaryReactor* DirectoryHandler::RevokeApiKey(grpc::CallbackServerCon
     auto key = service_.RevokeApiKey(caller, request->api_key_id());
     if (!key.ok()) return key.status();
     *response->mutable_api_key() = ApiKeyToProto(*key);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* DirectoryHandler::ExportPersonData(
+    grpc::CallbackServerContext* context, const v1::ExportPersonDataRequest* request,
+    v1::ExportPersonDataResponse* response) {
+  return runner_.Run(context, "ExportPersonData", [=, this](const Caller& caller) {
+    auto person_export = service_.ExportPersonData(caller, request->person_id());
+    if (!person_export.ok()) return person_export.status();
+    auto json = PersonExportToJson(*person_export);
+    if (!json.ok()) return json.status();
+    response->set_export_json(*std::move(json));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* DirectoryHandler::ListAuditRecords(
+    grpc::CallbackServerContext* context, const v1::ListAuditRecordsRequest* request,
+    v1::ListAuditRecordsResponse* response) {
+  return runner_.Run(context, "ListAuditRecords", [=, this](const Caller& caller) {
+    auto query = AuditQueryFromRequest(*request);
+    if (!query.ok()) return query.status();
+    std::string query_key = AuditQueryKey(*request, caller);
+    auto page = ReadPage(pages_, caller, request->page_size(), request->page_token(), query_key);
+    if (!page.ok()) return page.status();
+    auto records = service_.ListAuditRecords(caller, *query, *page);
+    if (!records.ok()) return records.status();
+    for (const ListedAuditRecord& record : records->items) {
+      *response->add_records() = AuditRecordToProto(record);
+    }
+    if (!records->next_position.empty()) {
+      response->set_next_page_token(
+          pages_.Encode(caller.organization_id, query_key, records->next_position));
+    }
     return absl::OkStatus();
   });
 }

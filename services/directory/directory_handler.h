@@ -51,6 +51,12 @@ class DirectoryHandler final : public v1::DirectoryService::CallbackService {
   grpc::ServerUnaryReactor* RevokeApiKey(grpc::CallbackServerContext* context,
                                          const v1::RevokeApiKeyRequest* request,
                                          v1::RevokeApiKeyResponse* response) override;
+  grpc::ServerUnaryReactor* ExportPersonData(grpc::CallbackServerContext* context,
+                                             const v1::ExportPersonDataRequest* request,
+                                             v1::ExportPersonDataResponse* response) override;
+  grpc::ServerUnaryReactor* ListAuditRecords(grpc::CallbackServerContext* context,
+                                             const v1::ListAuditRecordsRequest* request,
+                                             v1::ListAuditRecordsResponse* response) override;
   grpc::ServerUnaryReactor* AuthenticateApiKey(grpc::CallbackServerContext* context,
                                                const v1::AuthenticateApiKeyRequest* request,
                                                v1::AuthenticateApiKeyResponse* response) override;

@@ -2,7 +2,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "services/common/person_records.h"
 #include "services/common/proto_time.h"
+#include "services/common/redis_values.h"
 #include "services/common/validation.h"
 
 namespace peerwell::directory {
@@ -148,6 +152,86 @@ v1::ApiKey ApiKeyToProto(const ApiKey& api_key) {
     *proto.mutable_revoke_time() = TimestampToProto(*api_key.revoke_time);
   }
   return proto;
+}
+
+absl::StatusOr<AuditQuery> AuditQueryFromRequest(const v1::ListAuditRecordsRequest& request) {
+  AuditQuery query;
+  query.subject_id = request.subject_id();
+  query.reader_id = request.reader_id();
+  if (request.has_start_time()) {
+    auto start = TimestampFromProto(request.start_time(), "start_time");
+    if (!start.ok()) return start.status();
+    query.start_time = *start;
+  }
+  if (request.has_end_time()) {
+    auto end = TimestampFromProto(request.end_time(), "end_time");
+    if (!end.ok()) return end.status();
+    query.end_time = *end;
+  }
+  return query;
+}
+
+v1::AuditRecord AuditRecordToProto(const ListedAuditRecord& listed) {
+  const AuditRecord& record = listed.record;
+  v1::AuditRecord proto;
+  proto.set_reader_id(record.actor_id);
+  proto.set_reader_role(std::string(CallerRoleName(record.actor_role)));
+  proto.set_reader_display_name(listed.reader_display_name);
+  proto.set_subject_id(record.subject_id);
+  proto.set_rpc(record.rpc);
+  *proto.mutable_time() = TimestampToProto(record.time);
+  proto.set_outcome(record.outcome);
+  return proto;
+}
+
+absl::StatusOr<std::string> PersonExportToJson(const PersonExport& person_export) {
+  google::protobuf::Struct directory;
+  PersonRecordsBuilder records(&directory);
+  for (absl::string_view family : {"person", "consent", "consentHistory", "auditRecords"}) {
+    records.Declare(family);
+  }
+  if (auto added = records.Add("person", PersonToProto(person_export.person)); !added.ok()) {
+    return added;
+  }
+  if (person_export.consent.has_value()) {
+    if (auto added = records.Add("consent", ConsentToProto(*person_export.consent)); !added.ok()) {
+      return added;
+    }
+  }
+  for (const Consent& consent : person_export.consent_history) {
+    if (auto added = records.Add("consentHistory", ConsentToProto(consent)); !added.ok()) {
+      return added;
+    }
+  }
+  for (const ListedAuditRecord& listed : person_export.audit_records) {
+    if (auto added = records.Add("auditRecords", AuditRecordToProto(listed)); !added.ok()) {
+      return added;
+    }
+  }
+
+  google::protobuf::Struct document;
+  auto& fields = *document.mutable_fields();
+  fields["schemaVersion"].set_number_value(kPersonExportSchemaVersion);
+  fields["personId"].set_string_value(person_export.person.id);
+  fields["organizationId"].set_string_value(person_export.person.organization_id);
+  fields["exportTime"].set_string_value(Rfc3339(person_export.export_time));
+  auto& services = *fields["services"].mutable_struct_value()->mutable_fields();
+  *services["directory"].mutable_struct_value() = std::move(directory);
+  for (const ServiceRecords& part : person_export.services) {
+    google::protobuf::Struct parsed;
+    auto status = google::protobuf::util::JsonStringToMessage(part.json, &parsed);
+    if (!status.ok()) {
+      return absl::InternalError(
+          absl::StrCat("the ", part.service, " service's records: ", status.message().as_string()));
+    }
+    *services[part.service].mutable_struct_value() = std::move(parsed);
+  }
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;  // a person reads this file
+  auto printed = google::protobuf::util::MessageToJsonString(document, &json, options);
+  if (!printed.ok()) return absl::InternalError(printed.message().as_string());
+  return json;
 }
 
 }  // namespace peerwell::directory

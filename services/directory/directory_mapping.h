@@ -26,4 +26,13 @@ Consent ConsentFromProto(const v1::Consent& proto);
 v1::Consent ConsentToProto(const Consent& consent);
 v1::ApiKey ApiKeyToProto(const ApiKey& api_key);
 
+absl::StatusOr<AuditQuery> AuditQueryFromRequest(const v1::ListAuditRecordsRequest& request);
+v1::AuditRecord AuditRecordToProto(const ListedAuditRecord& listed);
+
+// ExportPersonData's document: `schemaVersion` (kPersonExportSchemaVersion), `personId`,
+// `organizationId`, `exportTime` and `services`, each service's records by family; the
+// directory's own are `person`, `consent`, `consentHistory` and `auditRecords`.
+inline constexpr int kPersonExportSchemaVersion = 1;
+absl::StatusOr<std::string> PersonExportToJson(const PersonExport& person_export);
+
 }  // namespace peerwell::directory

@@ -7,6 +7,7 @@
 #include "services/common/server.h"
 #include "services/directory/directory_handler.h"
 #include "services/directory/directory_service.h"
+#include "services/directory/person_records_client.h"
 #include "services/directory/redis_directory_store.h"
 
 namespace peerwell::directory {
@@ -17,7 +18,9 @@ struct DirectoryServer {
       : secrets(RetrySealingKey(runtime.config.jwt_secret)),
         store(runtime.redis),
         audit(runtime.redis),
-        service(store, clock, audit, secrets),
+        service_tokens("directory", runtime.config.jwt_secret),
+        other_services(SuitePersonRecordsSources(runtime.config), service_tokens),
+        service(store, clock, audit, secrets, other_services),
         api_keys(service),
         authenticator(TokenVerifier(runtime.config.jwt_secret), api_keys),
         executor(runtime.config.worker_threads, 4096),
@@ -31,6 +34,8 @@ struct DirectoryServer {
   OpenSslSecrets secrets;
   RedisDirectoryStore store;
   AuditAppender audit;
+  ServiceTokens service_tokens;
+  PersonRecordsClient other_services;
   DirectoryService service;
   DirectoryCredentials api_keys;
   Authenticator authenticator;

@@ -1,6 +1,7 @@
 #include "services/directory/directory_service.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +14,8 @@ namespace {
 
 constexpr int kUpdateAttempts = 5;
 constexpr absl::string_view kGetConsentRpc = "peerwell.directory.v1.DirectoryService/GetConsent";
+constexpr absl::string_view kExportPersonDataRpc =
+    "peerwell.directory.v1.DirectoryService/ExportPersonData";
 
 bool IsStaff(Role role) { return role == Role::kSupervisor || role == Role::kCoordinator; }
 
@@ -532,6 +535,119 @@ absl::StatusOr<ApiKey> DirectoryService::RevokeApiKey(const Caller& caller,
   if (!key.ok()) return key.status();
   if (!key->has_value()) return absl::NotFoundError("api_key_id: no such API key");
   return **key;
+}
+
+absl::StatusOr<PersonExport> DirectoryService::ExportPersonData(const Caller& caller,
+                                                                const std::string& person_id) {
+  std::string subject = person_id.empty() ? caller.person_id : person_id;
+  if (!caller.IsMember() ||
+      (subject != caller.person_id && caller.role != CallerRole::kCoordinator)) {
+    return absl::PermissionDeniedError(
+        "a person's data is exported for the person themselves or a coordinator");
+  }
+  if (auto status = CheckPersonId("person_id", subject); !status.ok()) return status;
+  auto export_data = [&]() -> absl::StatusOr<PersonExport> {
+    auto person = store_.GetPerson(caller.organization_id, subject);
+    if (!person.ok()) return person.status();
+    if (!person->has_value()) return NotFound("person_id");
+    PersonExport result;
+    result.person = **std::move(person);
+    result.export_time = clock_.Now();
+    if (result.person.role == Role::kVolunteer) {
+      auto consent = store_.GetConsent(caller.organization_id, subject);
+      if (!consent.ok()) return consent.status();
+      result.consent = *consent;
+      auto history = store_.ListConsentHistory(caller.organization_id, subject);
+      if (!history.ok()) return history.status();
+      result.consent_history = *std::move(history);
+    }
+    AuditQuery about_subject;
+    about_subject.subject_id = subject;
+    std::vector<AuditRecord> reads;
+    PageRequest page{1000, ""};
+    do {
+      auto listed = store_.ListAuditRecords(caller.organization_id, about_subject, page);
+      if (!listed.ok()) return listed.status();
+      for (AuditRecord& record : listed->items) reads.push_back(std::move(record));
+      page.position = listed->next_position;
+    } while (!page.position.empty());
+    auto named = NameReaders(caller.organization_id, std::move(reads));
+    if (!named.ok()) return named.status();
+    result.audit_records = *std::move(named);
+    auto services = other_services_.Collect(caller.organization_id, subject);
+    if (!services.ok()) return services.status();
+    result.services = *std::move(services);
+    return result;
+  }();
+  if (subject != caller.person_id) {
+    AuditRecord record{caller.person_id,
+                       caller.role,
+                       caller.organization_id,
+                       subject,
+                       std::string(kExportPersonDataRpc),
+                       absl::StatusCodeToString(export_data.status().code()),
+                       clock_.Now()};
+    if (auto audited = audit_.Append(record); !audited.ok()) return audited;
+  }
+  return export_data;
+}
+
+absl::StatusOr<Page<ListedAuditRecord>> DirectoryService::ListAuditRecords(
+    const Caller& caller, const AuditQuery& query, const PageRequest& page) {
+  if (!caller.IsMember()) {
+    return absl::PermissionDeniedError("audit records are listed for members of the organisation");
+  }
+  for (auto [field, value] :
+       {std::pair<absl::string_view, const std::string&>{"subject_id", query.subject_id},
+        {"reader_id", query.reader_id}}) {
+    if (!value.empty()) {
+      if (auto status = ValidateToken(field, value); !status.ok()) return status;
+    }
+  }
+  if (query.start_time.has_value() && query.end_time.has_value() &&
+      *query.start_time > *query.end_time) {
+    return InvalidField("start_time", "must not be after end_time");
+  }
+  AuditQuery allowed = query;
+  if (caller.role != CallerRole::kCoordinator) {
+    if (!query.subject_id.empty() && query.subject_id != caller.person_id) {
+      return absl::PermissionDeniedError(
+          "subject_id: only coordinators list the reads of other people's data");
+    }
+    allowed.subject_id = caller.person_id;
+  }
+  auto listed = store_.ListAuditRecords(caller.organization_id, allowed, page);
+  if (!listed.ok()) return listed.status();
+  auto named = NameReaders(caller.organization_id, std::move(listed->items));
+  if (!named.ok()) return named.status();
+  return Page<ListedAuditRecord>{*std::move(named), listed->next_position};
+}
+
+absl::StatusOr<std::vector<ListedAuditRecord>> DirectoryService::NameReaders(
+    const std::string& organization_id, std::vector<AuditRecord> records) {
+  std::map<std::string, std::string> names;  // by reader id
+  std::vector<ListedAuditRecord> named;
+  named.reserve(records.size());
+  for (AuditRecord& record : records) {
+    auto known = names.find(record.actor_id);
+    if (known == names.end()) {
+      std::string name;
+      if (record.actor_role == CallerRole::kPartner) {
+        auto key = store_.GetApiKey(organization_id, record.actor_id);
+        if (!key.ok()) return key.status();
+        if (key->has_value()) name = (*key)->display_name;
+      } else if (record.actor_role == CallerRole::kService) {
+        name = record.actor_id;  // a service's token names the service
+      } else if (record.actor_role != CallerRole::kAdmin) {
+        auto person = store_.GetPerson(organization_id, record.actor_id);
+        if (!person.ok()) return person.status();
+        if (person->has_value()) name = (*person)->display_name;
+      }
+      known = names.emplace(record.actor_id, std::move(name)).first;
+    }
+    named.push_back({std::move(record), known->second});
+  }
+  return named;
 }
 
 absl::StatusOr<Caller> DirectoryService::AuthenticateApiKey(absl::string_view secret) {

@@ -33,13 +33,27 @@ Person Redact(const Person& person, PersonView view);
 // Field rules shared by create and update; `prefix` is the request field ("person").
 absl::Status ValidatePersonField(const Person& person, PersonField field, absl::string_view prefix);
 
+// The other services' parts of a person's export (their ExportPersonRecords answers).
+class PersonRecordSources {
+ public:
+  virtual ~PersonRecordSources() = default;
+  // Every service that holds data about people; one that cannot answer fails the whole export,
+  // since a partial export must never pass for a complete one.
+  virtual absl::StatusOr<std::vector<ServiceRecords>> Collect(const std::string& organization_id,
+                                                              const std::string& person_id) = 0;
+};
+
 // The directory's rules: tenancy (the organisation is the caller's), roles, visibility,
 // validation, idempotency. No gRPC and no Redis here.
 class DirectoryService {
  public:
   DirectoryService(DirectoryStore& store, const Clock& clock, AuditSink& audit,
-                   const Secrets& secrets)
-      : store_(store), clock_(clock), audit_(audit), secrets_(secrets) {}
+                   const Secrets& secrets, PersonRecordSources& other_services)
+      : store_(store),
+        clock_(clock),
+        audit_(audit),
+        secrets_(secrets),
+        other_services_(other_services) {}
 
   absl::StatusOr<Organization> CreateOrganization(const Caller& caller,
                                                   const std::string& display_name,
@@ -65,6 +79,15 @@ class DirectoryService {
                                              const std::string& request_id);
   absl::StatusOr<Page<ApiKey>> ListApiKeys(const Caller& caller, const PageRequest& page);
   absl::StatusOr<ApiKey> RevokeApiKey(const Caller& caller, const std::string& api_key_id);
+  // Everything every service holds about a person (empty id: the caller), for the person or a
+  // coordinator of their organisation; a coordinator's export is audited.
+  absl::StatusOr<PersonExport> ExportPersonData(const Caller& caller, const std::string& person_id);
+  // Who read whose data: a member sees the reads of their own data, a coordinator the
+  // organisation's.
+  absl::StatusOr<Page<ListedAuditRecord>> ListAuditRecords(const Caller& caller,
+                                                           const AuditQuery& query,
+                                                           const PageRequest& page);
+
   // Who holds a partner key: a live key's organisation and scopes, else UNAUTHENTICATED.
   absl::StatusOr<Caller> AuthenticateApiKey(absl::string_view secret);
   // Whether a member's token still names a member: MemberTokenStatus from the store.
@@ -76,10 +99,14 @@ class DirectoryService {
   absl::StatusOr<Person> ChangeSupervision(const Caller& caller, const std::string& volunteer_id,
                                            const std::string& supervisor_id, bool assigned);
 
+  absl::StatusOr<std::vector<ListedAuditRecord>> NameReaders(const std::string& organization_id,
+                                                             std::vector<AuditRecord> records);
+
   DirectoryStore& store_;
   const Clock& clock_;
   AuditSink& audit_;
   const Secrets& secrets_;
+  PersonRecordSources& other_services_;
 };
 
 }  // namespace peerwell::directory

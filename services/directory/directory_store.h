@@ -69,6 +69,17 @@ class DirectoryStore {
   // Sets revoke_time unless it is already set.
   virtual absl::Status RevokeApiKey(const std::string& organization_id,
                                     const std::string& api_key_id, absl::Time now) = 0;
+
+  // Every consent the volunteer set (SetConsent's values and times), oldest first.
+  virtual absl::StatusOr<std::vector<Consent>> ListConsentHistory(
+      const std::string& organization_id, const std::string& volunteer_id) = 0;
+
+  // The organisation's audit records matching `query`, newest first, from `page.position` (empty:
+  // the newest). A page looks at no more than a bounded number of records, so it may come back
+  // short (or empty) with a next position when few records match.
+  virtual absl::StatusOr<Page<AuditRecord>> ListAuditRecords(const std::string& organization_id,
+                                                             const AuditQuery& query,
+                                                             const PageRequest& page) = 0;
 };
 
 }  // namespace peerwell::directory

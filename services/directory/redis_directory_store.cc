@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "services/common/audit.h"
 #include "services/common/events.h"
 #include "services/common/idempotency.h"
 #include "services/common/redis_values.h"
@@ -31,6 +32,9 @@ std::string PersonSeqKey(const std::string& org) { return Prefix(org) + "person_
 std::string CoordinatorsKey(const std::string& org) { return Prefix(org) + "coordinators"; }
 std::string ConsentKey(const std::string& org, const std::string& id) {
   return absl::StrCat(Prefix(org), "consent:", id);
+}
+std::string ConsentHistoryKey(const std::string& org, const std::string& id) {
+  return ConsentKey(org, id) + ":history";
 }
 std::string ApiKeyKey(const std::string& org, const std::string& id) {
   return absl::StrCat(Prefix(org), "apikey:", id);
@@ -538,6 +542,11 @@ absl::Status RedisDirectoryStore::SetConsent(const std::string& organization_id,
         flag(consent.risk_monitoring), "share_scores_with_supervisor",
         flag(consent.share_scores_with_supervisor), "research_export",
         flag(consent.research_export), "update_time", RedisMicros(consent.update_time)},
+       // Bounded, so that no volunteer can grow it without end; 1,000 changes is years of them.
+       {"RPUSH", ConsentHistoryKey(organization_id, volunteer_id),
+        absl::StrCat(RedisMicros(consent.update_time), " ", flag(consent.risk_monitoring),
+                     flag(consent.share_scores_with_supervisor), flag(consent.research_export))},
+       {"LTRIM", ConsentHistoryKey(organization_id, volunteer_id), "-1000", "-1"},
        EventXadd(EventsKey(), "consent.changed", organization_id, consent.update_time,
                  {{"volunteer_id", volunteer_id},
                   {"risk_monitoring", flag(consent.risk_monitoring)},
@@ -619,6 +628,140 @@ absl::Status RedisDirectoryStore::RevokeApiKey(const std::string& organization_i
   }
   return CheckReply(redis_.Eval(RevokeApiKeyScript(),
                                 {ApiKeyKey(organization_id, api_key_id), EventsKey()}, args));
+}
+
+}  // namespace peerwell::directory
+
+namespace peerwell::directory {
+namespace {
+
+// An audit entry's fields as AuditXadd wrote them.
+std::optional<AuditRecord> DecodeAuditRecord(const RedisReply& fields) {
+  AuditRecord record;
+  for (auto& [name, value] : ReplyPairs(fields)) {
+    if (name == "actor_id") {
+      record.actor_id = std::move(value);
+    } else if (name == "actor_role") {
+      if (!ParseCallerRole(value, &record.actor_role)) return std::nullopt;
+    } else if (name == "organization_id") {
+      record.organization_id = std::move(value);
+    } else if (name == "subject_id") {
+      record.subject_id = std::move(value);
+    } else if (name == "rpc") {
+      record.rpc = std::move(value);
+    } else if (name == "outcome") {
+      record.outcome = std::move(value);
+    } else if (name == "time") {
+      std::string error;
+      if (!absl::ParseTime(absl::RFC3339_full, value, &record.time, &error)) return std::nullopt;
+    }
+  }
+  return record;
+}
+
+bool Matches(const AuditRecord& record, const AuditQuery& query) {
+  return (query.subject_id.empty() || record.subject_id == query.subject_id) &&
+         (query.reader_id.empty() || record.actor_id == query.reader_id) &&
+         (!query.start_time.has_value() || record.time >= *query.start_time) &&
+         (!query.end_time.has_value() || record.time < *query.end_time);
+}
+
+// Entry ids are the append's millisecond; a record's `time` was taken just before it. The
+// margin keeps a record whose time and id straddle a bound; `Matches` then decides exactly.
+constexpr absl::Duration kAuditIdMargin = absl::Seconds(5);
+
+std::string AuditIdBound(absl::Time time, absl::Duration shift) {
+  return absl::StrCat(std::max<int64_t>(0, absl::ToUnixMillis(time + shift)));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Consent>> RedisDirectoryStore::ListConsentHistory(
+    const std::string& organization_id, const std::string& volunteer_id) {
+  auto reply =
+      redis_.Execute({"LRANGE", ConsentHistoryKey(organization_id, volunteer_id), "0", "-1"});
+  if (!reply.ok()) return reply.status();
+  if (reply->IsError()) return absl::InternalError(absl::StrCat("redis: ", reply->str));
+  std::vector<Consent> history;
+  for (const RedisReply& entry : reply->elements) {
+    std::vector<absl::string_view> parts = absl::StrSplit(entry.str, ' ');
+    if (parts.size() != 2 || parts[1].size() != 3) continue;
+    Consent consent;
+    consent.update_time = ParseRedisMicros(parts[0]);
+    consent.risk_monitoring = parts[1][0] == '1';
+    consent.share_scores_with_supervisor = parts[1][1] == '1';
+    consent.research_export = parts[1][2] == '1';
+    history.push_back(consent);
+  }
+  return history;
+}
+
+absl::StatusOr<Page<AuditRecord>> RedisDirectoryStore::ListAuditRecords(
+    const std::string& organization_id, const AuditQuery& query, const PageRequest& page) {
+  // A listing filtered to one subject or reader reads the organisation's whole stream; each
+  // page looks at this many entries at most, so a sparse filter answers in bounded time with
+  // a short page and a position to go on from.
+  constexpr int kMaxExamined = 2000;
+  constexpr int kChunk = 500;
+  std::string upper = !page.position.empty()       ? absl::StrCat("(", page.position)
+                      : query.end_time.has_value() ? AuditIdBound(*query.end_time, kAuditIdMargin)
+                                                   : "+";
+  std::string lower =
+      query.start_time.has_value() ? AuditIdBound(*query.start_time, -kAuditIdMargin) : "-";
+  Page<AuditRecord> result;
+  int examined = 0;
+  while (examined < kMaxExamined) {
+    auto reply = redis_.Execute({"XREVRANGE", AuditStreamKey(organization_id), upper, lower,
+                                 "COUNT", absl::StrCat(kChunk)});
+    if (!reply.ok()) return reply.status();
+    if (reply->IsError()) return absl::InternalError(absl::StrCat("redis: ", reply->str));
+    for (const RedisReply& entry : reply->elements) {
+      if (entry.elements.size() != 2) continue;
+      const std::string& id = entry.elements[0].str;
+      ++examined;
+      upper = absl::StrCat("(", id);
+      auto record = DecodeAuditRecord(entry.elements[1]);
+      if (record.has_value() && Matches(*record, query)) {
+        result.items.push_back(*std::move(record));
+        if (static_cast<int>(result.items.size()) == page.page_size) {
+          result.next_position = id;
+          return result;
+        }
+      }
+      if (examined == kMaxExamined) {
+        result.next_position = id;
+        return result;
+      }
+    }
+    if (static_cast<int>(reply->elements.size()) < kChunk) return result;  // the oldest reached
+  }
+  return result;
+}
+
+const std::vector<PersonKeyFamily>& RedisDirectoryStore::PersonKeyFamilies() {
+  // From the key functions themselves, `*` for the organisation and ids, so that the patterns
+  // follow the layout; the more specific patterns of a prefix come first.
+  static const auto* families = [] {
+    const std::string any = "*";
+    return new std::vector<PersonKeyFamily>{
+        {SupervisorsKey(any, any), "person", ""},
+        {PersonKey(any, any), "person", ""},
+        // A supervisor's volunteers: each volunteer's supervisors are in their person record.
+        {SuperviseesKey(any, any), "person", ""},
+        {PeopleIndexKey(any), "", "person ids by creation; each person is exported as person"},
+        {CoordinatorsKey(any), "", "coordinator ids; each is exported as person (its role)"},
+        {ConsentHistoryKey(any, any), "consentHistory", ""},
+        {ConsentKey(any, any), "consent", ""},
+        {absl::StrCat(Prefix(any), "request:", any), "",
+         "idempotency for 7 days: a caller's request id and the id of the person or API key it "
+         "created (exported as person)"},
+        {AuditStreamKey(any), "auditRecords", ""},
+        {EventsKey(), "",
+         "the directory's events: ids, roles, consent values and field names of changes, all "
+         "exported as person, consent and consentHistory"},
+    };
+  }();
+  return *families;
 }
 
 }  // namespace peerwell::directory

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "services/common/person_records.h"
 #include "services/common/redis_client.h"
 #include "services/directory/directory_store.h"
 
@@ -10,6 +11,10 @@ namespace peerwell::directory {
 // XADD of their event on "pw:events:directory".
 class RedisDirectoryStore final : public DirectoryStore {
  public:
+  // The kinds of key the directory keeps that can hold data about a person, and where
+  // ExportPersonData shows each (services/common/person_records.h).
+  static const std::vector<PersonKeyFamily>& PersonKeyFamilies();
+
   explicit RedisDirectoryStore(RedisClient& redis) : redis_(redis) {}
 
   absl::StatusOr<Created> CreateOrganization(const Organization& organization,
@@ -42,6 +47,11 @@ class RedisDirectoryStore final : public DirectoryStore {
                                            const PageRequest& page) override;
   absl::Status RevokeApiKey(const std::string& organization_id, const std::string& api_key_id,
                             absl::Time now) override;
+  absl::StatusOr<std::vector<Consent>> ListConsentHistory(const std::string& organization_id,
+                                                          const std::string& volunteer_id) override;
+  absl::StatusOr<Page<AuditRecord>> ListAuditRecords(const std::string& organization_id,
+                                                     const AuditQuery& query,
+                                                     const PageRequest& page) override;
 
  private:
   absl::StatusOr<std::vector<std::optional<Person>>> LoadPeople(

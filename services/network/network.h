@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,23 @@ struct Report {
   std::string resolved_by;
   std::string note;
 };
+
+// Everything the peer network holds about one person: its part of their data export (GDPR
+// articles 15 and 20).
+struct PersonRecords {
+  std::vector<Channel> channels;  // they belong to or are invited to, with their unread counts
+  std::vector<Message> messages;  // they posted, bodies opened
+  std::vector<ReadMarker> read_markers;
+  std::optional<NetworkSettings> settings;  // absent when they never changed the defaults
+  std::vector<Report> reports;              // they filed, reasons opened
+};
+
+// The record families of the export, as ExportPersonRecords names them.
+inline constexpr char kChannelsFamily[] = "channels";
+inline constexpr char kMessagesFamily[] = "messages";
+inline constexpr char kReadMarkersFamily[] = "readMarkers";
+inline constexpr char kSettingsFamily[] = "settings";
+inline constexpr char kReportsFamily[] = "reports";
 
 enum class NetworkEventType {
   kUnspecified = 0,

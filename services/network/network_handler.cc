@@ -262,4 +262,14 @@ ServerUnaryReactor* NetworkHandler::ResolveReport(CallbackServerContext* context
   });
 }
 
+ServerUnaryReactor* NetworkHandler::ExportPersonRecords(
+    CallbackServerContext* context, const privacy::v1::ExportPersonRecordsRequest* request,
+    privacy::v1::ExportPersonRecordsResponse* response) {
+  return runner_.Run(context, "ExportPersonRecords", [=, this](const Caller& caller) {
+    auto records = service_.ExportPerson(caller, request->person_id());
+    if (!records.ok()) return records.status();
+    return PersonRecordsToProto(*records, response->mutable_records());
+  });
+}
+
 }  // namespace peerwell::network

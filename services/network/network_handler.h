@@ -72,6 +72,9 @@ class NetworkHandler final : public v1::PeerNetworkService::CallbackService {
   grpc::ServerUnaryReactor* ResolveReport(grpc::CallbackServerContext* context,
                                           const v1::ResolveReportRequest* request,
                                           v1::ResolveReportResponse* response) override;
+  grpc::ServerUnaryReactor* ExportPersonRecords(
+      grpc::CallbackServerContext* context, const privacy::v1::ExportPersonRecordsRequest* request,
+      privacy::v1::ExportPersonRecordsResponse* response) override;
 
  private:
   NetworkService& service_;

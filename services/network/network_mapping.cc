@@ -1,6 +1,7 @@
 #include "services/network/network_mapping.h"
 
 #include "absl/strings/str_cat.h"
+#include "services/common/person_records.h"
 #include "services/common/proto_time.h"
 #include "services/common/validation.h"
 
@@ -87,6 +88,34 @@ v1::NetworkSettings SettingsToProto(const NetworkSettings& settings) {
   v1::NetworkSettings proto;
   proto.set_read_receipts(settings.read_receipts);
   return proto;
+}
+
+absl::Status PersonRecordsToProto(const PersonRecords& records, google::protobuf::Struct* out) {
+  PersonRecordsBuilder builder(out);
+  for (const char* family :
+       {kChannelsFamily, kMessagesFamily, kReadMarkersFamily, kSettingsFamily, kReportsFamily}) {
+    builder.Declare(family);
+  }
+  absl::Status status;
+  for (const Channel& channel : records.channels) {
+    status.Update(builder.Add(kChannelsFamily, ChannelToProto(channel)));
+  }
+  for (const Message& message : records.messages) {
+    status.Update(builder.Add(kMessagesFamily, MessageToProto(message)));
+  }
+  for (const ReadMarker& marker : records.read_markers) {
+    status.Update(builder.Add(kReadMarkersFamily, ReadMarkerToProto(marker)));
+  }
+  if (records.settings.has_value()) {
+    status.Update(builder.Add(kSettingsFamily, SettingsToProto(*records.settings)));
+  }
+  for (const Report& report : records.reports) {
+    // As its reporter sees it, and showing that it names them.
+    v1::Report proto = ReportToProto(report, /*for_coordinator=*/false);
+    proto.set_reporter_id(report.reporter_id);
+    status.Update(builder.Add(kReportsFamily, proto));
+  }
+  return status;
 }
 
 absl::StatusOr<std::vector<ReportState>> ReportStatesFromProto(

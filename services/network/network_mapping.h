@@ -1,6 +1,7 @@
 #pragma once
 
 #include "absl/status/statusor.h"
+#include "google/protobuf/struct.pb.h"
 #include "peerwell/network/v1/network.pb.h"
 #include "services/network/network.h"
 
@@ -15,6 +16,9 @@ v1::Message MessageToProto(const Message& message);
 v1::Report ReportToProto(const Report& report, bool for_coordinator);
 v1::ReadMarker ReadMarkerToProto(const ReadMarker& marker);
 v1::NetworkSettings SettingsToProto(const NetworkSettings& settings);
+// A person's records as their export shows them (ExportPersonRecordsResponse.records), each
+// family a list of API messages, present even when empty.
+absl::Status PersonRecordsToProto(const PersonRecords& records, google::protobuf::Struct* out);
 absl::StatusOr<std::vector<ReportState>> ReportStatesFromProto(
     const google::protobuf::RepeatedField<int>& states);
 

@@ -14,6 +14,10 @@ namespace peerwell::network {
 namespace {
 
 constexpr int kExpireBatch = 500;
+// Sequences an export reads in one round trip: many small channels in one pipeline, and never a
+// busy channel in one huge reply.
+constexpr int64_t kExportBatch = 1000;
+constexpr int kExportReportPage = 500;
 
 absl::Status Refused(absl::string_view reason, absl::string_view detail) {
   return absl::FailedPreconditionError(absl::StrCat(reason, ": ", detail));
@@ -45,6 +49,16 @@ std::vector<std::string> Unique(std::vector<std::string> ids) {
     if (seen.insert(id).second) unique.push_back(std::move(id));
   }
   return unique;
+}
+
+// The person's unread count in a channel: none in one they do not read (an invitation).
+int64_t UnreadCount(const Channel& channel, const std::string& person_id,
+                    const absl::flat_hash_map<std::string, ReadMarker>& markers) {
+  if (channel.kind != ChannelKind::kAnnouncement && !channel.HasMember(person_id)) return 0;
+  auto marker = markers.find(channel.channel_id);
+  int64_t read = marker == markers.end() ? 0 : marker->second.sequence;
+  read = std::max(read, channel.first_sequence - 1);
+  return std::max<int64_t>(0, channel.last_sequence - read);
 }
 
 }  // namespace
@@ -122,14 +136,7 @@ absl::Status NetworkService::FillUnread(const Caller& caller, std::vector<Channe
   auto markers = store_.GetReadMarkers(caller.organization_id, caller.person_id, ids);
   if (!markers.ok()) return markers.status();
   for (Channel& channel : channels) {
-    if (CheckReadable(caller, channel).ok()) {
-      auto marker = markers->find(channel.channel_id);
-      int64_t read = marker == markers->end() ? 0 : marker->second.sequence;
-      read = std::max(read, channel.first_sequence - 1);
-      channel.unread_count = std::max<int64_t>(0, channel.last_sequence - read);
-    } else {
-      channel.unread_count = 0;
-    }
+    channel.unread_count = UnreadCount(channel, caller.person_id, *markers);
   }
   return absl::OkStatus();
 }
@@ -764,6 +771,108 @@ absl::StatusOr<std::vector<Channel>> NetworkService::LoadChannels(
 
 bool NetworkService::CanRead(const Caller& caller, const Channel& channel) {
   return CheckReadable(caller, channel).ok();
+}
+
+absl::StatusOr<PersonRecords> NetworkService::ExportPerson(const Caller& caller,
+                                                           const std::string& person_id) {
+  if (absl::Status allowed = CheckPersonRecordsRequest(caller, person_id); !allowed.ok()) {
+    return allowed;
+  }
+  const std::string& org = caller.organization_id;
+  auto own = store_.ListPersonChannelIds(org, person_id);
+  if (!own.ok()) return own.status();
+  auto markers = store_.GetAllReadMarkers(org, person_id);
+  if (!markers.ok()) return markers.status();
+  PersonRecords records;
+  for (const auto& entry : *markers) records.read_markers.push_back(entry.second);
+  std::sort(records.read_markers.begin(), records.read_markers.end(),
+            [](const ReadMarker& a, const ReadMarker& b) { return a.channel_id < b.channel_id; });
+  // Every post moves its author's read marker and markers are never removed, so the channels
+  // with a marker, with those the person is in or invited to, are every channel that can hold a
+  // message of theirs: channels they left and announcement channels they posted in as well.
+  std::vector<std::string> ids = *own;
+  for (const ReadMarker& marker : records.read_markers) ids.push_back(marker.channel_id);
+  auto channels = store_.GetChannels(org, Unique(std::move(ids)));
+  if (!channels.ok()) return channels.status();
+  absl::flat_hash_set<std::string> theirs(own->begin(), own->end());
+  for (const Channel& channel : *channels) {
+    if (!theirs.contains(channel.channel_id)) continue;
+    records.channels.push_back(channel);
+    records.channels.back().unread_count = UnreadCount(channel, person_id, *markers);
+  }
+  auto messages = MessagesBy(org, person_id, *channels);
+  if (!messages.ok()) return messages.status();
+  records.messages = *std::move(messages);
+  auto settings = store_.FindSettings(org, person_id);
+  if (!settings.ok()) return settings.status();
+  records.settings = *settings;
+  auto reports = ReportsBy(org, person_id);
+  if (!reports.ok()) return reports.status();
+  records.reports = *std::move(reports);
+  return records;
+}
+
+absl::StatusOr<std::vector<Message>> NetworkService::MessagesBy(
+    const std::string& organization_id, const std::string& author_id,
+    const std::vector<Channel>& channels) {
+  // No index by author: each channel is read whole. What bounds it is retention: a channel keeps
+  // the sequences of 180 days by default (10 years at most), and they are read kExportBatch a
+  // round trip, however they are spread over the channels.
+  std::vector<Message> authored;
+  std::vector<SequenceRange> batch;
+  int64_t batched = 0;
+  auto read_batch = [&]() -> absl::Status {
+    auto stored = store_.GetMessageRanges(organization_id, batch);
+    batch.clear();
+    batched = 0;
+    if (!stored.ok()) return stored.status();
+    for (Message& message : *stored) {
+      if (message.author_id != author_id) continue;
+      auto opened = Opened(organization_id, std::move(message));
+      if (!opened.ok()) return opened.status();
+      authored.push_back(*std::move(opened));
+    }
+    return absl::OkStatus();
+  };
+  for (const Channel& channel : channels) {
+    for (int64_t first = channel.first_sequence; first <= channel.last_sequence;) {
+      int64_t last = std::min(channel.last_sequence, first + (kExportBatch - batched) - 1);
+      batch.push_back({channel.channel_id, first, last});
+      batched += last - first + 1;
+      first = last + 1;
+      if (batched == kExportBatch) {
+        if (absl::Status read = read_batch(); !read.ok()) return read;
+      }
+    }
+  }
+  if (!batch.empty()) {
+    if (absl::Status read = read_batch(); !read.ok()) return read;
+  }
+  return authored;
+}
+
+absl::StatusOr<std::vector<Report>> NetworkService::ReportsBy(const std::string& organization_id,
+                                                              const std::string& reporter_id) {
+  // No index by reporter: the organisation's moderation queue is read a page at a time. What
+  // bounds it is the queue itself (at most one report per person and message; reports outlive
+  // the messages they are about).
+  std::vector<Report> filed;
+  std::string position;
+  do {
+    auto page = store_.ListReports(organization_id, {}, kExportReportPage, position);
+    if (!page.ok()) return page.status();
+    for (Report& report : page->items) {
+      if (report.reporter_id != reporter_id) continue;
+      // The resolution note and who wrote it are the coordinator's, shown to coordinators only.
+      report.note.clear();
+      report.resolved_by.clear();
+      auto opened = OpenReport(organization_id, std::move(report));
+      if (!opened.ok()) return opened.status();
+      filed.push_back(*std::move(opened));
+    }
+    position = page->next_position;
+  } while (!position.empty());
+  return filed;
 }
 
 absl::Status NetworkService::ExpireMessages() {

@@ -114,6 +114,11 @@ class NetworkService {
   bool CanRead(const Caller& caller, const Channel& channel);
   PeopleDirectory& people() { return people_; }
 
+  // --- Data export -----------------------------------------------------------------------------
+  // Everything the network holds about a person of the caller's organisation, for the directory's
+  // ExportPersonData (role service only). Someone with no records gets empty lists.
+  absl::StatusOr<PersonRecords> ExportPerson(const Caller& caller, const std::string& person_id);
+
   // --- The periodic sweep ----------------------------------------------------------------------
   // Removes messages older than their channel's retention, in every organisation.
   absl::Status ExpireMessages();
@@ -144,6 +149,13 @@ class NetworkService {
   absl::StatusOr<std::vector<Message>> OpenAll(const std::string& organization_id,
                                                std::vector<Message> messages);
   absl::StatusOr<Report> OpenReport(const std::string& organization_id, Report report);
+  // The messages of `author_id` kept in `channels`, bodies opened.
+  absl::StatusOr<std::vector<Message>> MessagesBy(const std::string& organization_id,
+                                                  const std::string& author_id,
+                                                  const std::vector<Channel>& channels);
+  // The reports `reporter_id` filed, reasons opened, as they are shown to their reporter.
+  absl::StatusOr<std::vector<Report>> ReportsBy(const std::string& organization_id,
+                                                const std::string& reporter_id);
 
   NetworkStore& store_;
   PeopleDirectory& people_;

@@ -24,6 +24,13 @@ struct PostResult {
   bool replayed = false;
 };
 
+// A channel's sequences in [first, last].
+struct SequenceRange {
+  std::string channel_id;
+  int64_t first = 0;
+  int64_t last = 0;
+};
+
 // A page of a listing: the items and the position after them (empty on the last page).
 template <typename T>
 struct Page {
@@ -94,6 +101,10 @@ class NetworkStore {
   virtual absl::StatusOr<std::vector<Message>> GetMessagesBySequence(
       const std::string& organization_id, const std::string& channel_id,
       const std::vector<int64_t>& sequences) = 0;
+  // The stored messages of several ranges, possibly of several channels, in one round trip: range
+  // by range, each ascending; sequences removed by retention are absent.
+  virtual absl::StatusOr<std::vector<Message>> GetMessageRanges(
+      const std::string& organization_id, const std::vector<SequenceRange>& ranges) = 0;
   // The sequence of a message of the channel, or NOT_FOUND.
   virtual absl::StatusOr<int64_t> FindMessage(const std::string& organization_id,
                                               const std::string& channel_id,
@@ -120,6 +131,9 @@ class NetworkStore {
   virtual absl::StatusOr<absl::flat_hash_map<std::string, ReadMarker>> GetReadMarkers(
       const std::string& organization_id, const std::string& person_id,
       const std::vector<std::string>& channel_ids) = 0;
+  // Every read marker of one person, by channel: those of channels they left stay.
+  virtual absl::StatusOr<absl::flat_hash_map<std::string, ReadMarker>> GetAllReadMarkers(
+      const std::string& organization_id, const std::string& person_id) = 0;
   // The markers of `person_ids` in one channel (absent: never marked).
   virtual absl::StatusOr<std::vector<ReadMarker>> GetChannelReadMarkers(
       const std::string& organization_id, const std::string& channel_id,
@@ -132,6 +146,9 @@ class NetworkStore {
 
   virtual absl::StatusOr<NetworkSettings> GetSettings(const std::string& organization_id,
                                                       const std::string& person_id) = 0;
+  // The settings as stored: nullopt when the person never set any (GetSettings gives defaults).
+  virtual absl::StatusOr<std::optional<NetworkSettings>> FindSettings(
+      const std::string& organization_id, const std::string& person_id) = 0;
   virtual absl::StatusOr<std::vector<NetworkSettings>> GetSettingsOfPeople(
       const std::string& organization_id, const std::vector<std::string>& person_ids) = 0;
   virtual absl::Status PutSettings(const std::string& organization_id, const std::string& person_id,

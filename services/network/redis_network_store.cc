@@ -423,6 +423,58 @@ std::string MessagesKey(const std::string& organization_id, const std::string& c
   return ChannelPart(organization_id, channel_id, "messages");
 }
 
+const std::vector<PersonKeyFamily>& RedisNetworkStore::PersonKeyFamilies() {
+  // Made by the key functions themselves, with `*` for the organisation and every id, so that
+  // the patterns follow the layout. A channel's parts come before the channel, whose pattern
+  // covers them too.
+  static const auto* families = [] {
+    const std::string any = "*";
+    const std::string messages_too = "; the person's own messages are exported as messages";
+    return new std::vector<PersonKeyFamily>{
+        {MembersKey(any, any), kChannelsFamily, ""},
+        {InvitedKey(any, any), kChannelsFamily, ""},
+        {MessagesKey(any, any), kMessagesFamily, ""},
+        {MessageIdsKey(any, any), "", absl::StrCat("message id -> sequence", messages_too)},
+        {ThreadsKey(any, any), "",
+         absl::StrCat("thread root id and sequence of each message", messages_too)},
+        {TimelineKey(any, any), "",
+         absl::StrCat("sequences by create time, for retention", messages_too)},
+        {EventIdsKey(any, any), "",
+         absl::StrCat("sequence -> its message.posted entry id", messages_too)},
+        {ChannelKey(any, any), kChannelsFamily, ""},
+        {ChannelsKey(any), "",
+         "channel ids by creation; the person's channels are exported as channels"},
+        {AnnouncementsKey(any), "",
+         "announcement channel ids by creation; the person's posts in them are exported as "
+         "messages"},
+        {PairKey(any, any), "",
+         "the channel of a DIRECT or BUDDY pair, named by its two person ids; the channel is "
+         "exported as channels"},
+        {PersonChannelsKey(any, any), kChannelsFamily, ""},
+        {ReadMarkersKey(any, any), kReadMarkersFamily, ""},
+        {SettingsKey(any, any), kSettingsFamily, ""},
+        {ReportKey(any, any), kReportsFamily, ""},
+        {ReportsKey(any), "",
+         "report ids by creation (the moderation queue); the person's reports are exported as "
+         "reports"},
+        {OpenReportsKey(any), "",
+         "open report ids by creation; the person's reports are exported as reports"},
+        {absl::StrCat(Prefix(any), "datakey:", any), "",
+         "a channel's data key, wrapped; what it seals is exported opened, as messages and "
+         "reports"},
+        {RequestKey(any, "network", any, any), "",
+         "idempotency for 7 days: a caller's request id and the channel id, message sequence or "
+         "report id it made, exported as channels, messages or reports"},
+        {OrganizationsKey(), "", "organisations with channels, for the retention sweep; no person"},
+        {EventsKey(), "",
+         "live delivery's stream, about 1,000,000 entries: who posted, joined, left or was "
+         "invited, by id and never with a body; what it tells is exported as messages and "
+         "channels"},
+    };
+  }();
+  return *families;
+}
+
 absl::StatusOr<std::string> RedisNetworkStore::CreateChannel(const Channel& channel,
                                                              const CreateRequest& request) {
   const std::string& org = channel.organization_id;
@@ -622,6 +674,36 @@ absl::StatusOr<std::vector<Message>> RedisNetworkStore::GetMessagesBySequence(
   return messages;
 }
 
+absl::StatusOr<std::vector<Message>> RedisNetworkStore::GetMessageRanges(
+    const std::string& organization_id, const std::vector<SequenceRange>& ranges) {
+  std::vector<const SequenceRange*> asked;
+  std::vector<RedisCommand> commands;
+  for (const SequenceRange& range : ranges) {
+    if (range.first > range.last) continue;
+    RedisCommand command = {"HMGET", MessagesKey(organization_id, range.channel_id)};
+    for (int64_t sequence = range.first; sequence <= range.last; ++sequence) {
+      command.push_back(absl::StrCat(sequence));
+    }
+    asked.push_back(&range);
+    commands.push_back(std::move(command));
+  }
+  std::vector<Message> messages;
+  if (commands.empty()) return messages;
+  auto replies = redis_.ExecuteAll(std::move(commands));
+  if (!replies.ok()) return replies.status();
+  for (size_t i = 0; i < replies->size(); ++i) {
+    const std::vector<RedisReply>& records = (*replies)[i].elements;
+    for (size_t j = 0; j < records.size(); ++j) {
+      if (records[j].IsNil()) continue;  // removed by retention
+      auto message = UnpackRecord(records[j].str, asked[i]->channel_id,
+                                  asked[i]->first + static_cast<int64_t>(j));
+      if (!message.ok()) return message.status();
+      messages.push_back(*std::move(message));
+    }
+  }
+  return messages;
+}
+
 absl::StatusOr<int64_t> RedisNetworkStore::FindMessage(const std::string& organization_id,
                                                        const std::string& channel_id,
                                                        const std::string& message_id) {
@@ -748,6 +830,17 @@ absl::StatusOr<absl::flat_hash_map<std::string, ReadMarker>> RedisNetworkStore::
   return markers;
 }
 
+absl::StatusOr<absl::flat_hash_map<std::string, ReadMarker>> RedisNetworkStore::GetAllReadMarkers(
+    const std::string& organization_id, const std::string& person_id) {
+  auto reply = redis_.Execute({"HGETALL", ReadMarkersKey(organization_id, person_id)});
+  if (!reply.ok()) return reply.status();
+  absl::flat_hash_map<std::string, ReadMarker> markers;
+  for (const auto& [channel_id, value] : ReplyPairs(*reply)) {
+    markers[channel_id] = MarkerFromValue(channel_id, person_id, value);
+  }
+  return markers;
+}
+
 absl::StatusOr<std::vector<ReadMarker>> RedisNetworkStore::GetChannelReadMarkers(
     const std::string& organization_id, const std::string& channel_id,
     const std::vector<std::string>& person_ids) {
@@ -781,6 +874,16 @@ absl::StatusOr<NetworkSettings> RedisNetworkStore::GetSettings(const std::string
   auto settings = GetSettingsOfPeople(organization_id, {person_id});
   if (!settings.ok()) return settings.status();
   return settings->front();
+}
+
+absl::StatusOr<std::optional<NetworkSettings>> RedisNetworkStore::FindSettings(
+    const std::string& organization_id, const std::string& person_id) {
+  auto reply = redis_.Execute({"HGET", SettingsKey(organization_id, person_id), "read_receipts"});
+  if (!reply.ok()) return reply.status();
+  if (reply->IsNil()) return std::nullopt;
+  NetworkSettings settings;
+  settings.read_receipts = reply->str == "1";
+  return settings;
 }
 
 absl::StatusOr<std::vector<NetworkSettings>> RedisNetworkStore::GetSettingsOfPeople(

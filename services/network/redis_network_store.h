@@ -1,5 +1,6 @@
 #pragma once
 
+#include "services/common/person_records.h"
 #include "services/common/redis_client.h"
 #include "services/network/network_store.h"
 
@@ -44,6 +45,8 @@ class RedisNetworkStore final : public NetworkStore {
   absl::StatusOr<std::vector<Message>> GetMessagesBySequence(
       const std::string& organization_id, const std::string& channel_id,
       const std::vector<int64_t>& sequences) override;
+  absl::StatusOr<std::vector<Message>> GetMessageRanges(
+      const std::string& organization_id, const std::vector<SequenceRange>& ranges) override;
   absl::StatusOr<int64_t> FindMessage(const std::string& organization_id,
                                       const std::string& channel_id,
                                       const std::string& message_id) override;
@@ -61,6 +64,8 @@ class RedisNetworkStore final : public NetworkStore {
   absl::StatusOr<absl::flat_hash_map<std::string, ReadMarker>> GetReadMarkers(
       const std::string& organization_id, const std::string& person_id,
       const std::vector<std::string>& channel_ids) override;
+  absl::StatusOr<absl::flat_hash_map<std::string, ReadMarker>> GetAllReadMarkers(
+      const std::string& organization_id, const std::string& person_id) override;
   absl::StatusOr<std::vector<ReadMarker>> GetChannelReadMarkers(
       const std::string& organization_id, const std::string& channel_id,
       const std::vector<std::string>& person_ids) override;
@@ -69,6 +74,8 @@ class RedisNetworkStore final : public NetworkStore {
                                       int64_t sequence, absl::Time now) override;
   absl::StatusOr<NetworkSettings> GetSettings(const std::string& organization_id,
                                               const std::string& person_id) override;
+  absl::StatusOr<std::optional<NetworkSettings>> FindSettings(
+      const std::string& organization_id, const std::string& person_id) override;
   absl::StatusOr<std::vector<NetworkSettings>> GetSettingsOfPeople(
       const std::string& organization_id, const std::vector<std::string>& person_ids) override;
   absl::Status PutSettings(const std::string& organization_id, const std::string& person_id,
@@ -81,6 +88,10 @@ class RedisNetworkStore final : public NetworkStore {
                                            const std::vector<ReportState>& states, int page_size,
                                            const std::string& position) override;
   absl::Status ResolveReport(const std::string& organization_id, const Report& resolved) override;
+
+  // Every kind of key this store keeps that can name a person or hold data about them, and the
+  // export family that shows it (tests/network checks that they cover every key it writes).
+  static const std::vector<PersonKeyFamily>& PersonKeyFamilies();
 
  private:
   RedisClient& redis_;

@@ -467,6 +467,50 @@ CalendarFeed DecodeCalendarFeed(const std::string& org, const std::string& id,
 
 }  // namespace
 
+const std::vector<PersonKeyFamily>& RedisSupervisionStore::PersonKeyFamilies() {
+  // Made with the key functions themselves, `*` for the organisation and every id, so that a
+  // change of the layout cannot leave its pattern behind. A series' index comes before the
+  // series, whose pattern matches it too.
+  const std::string any = "*";
+  static const auto* families = new std::vector<PersonKeyFamily>{
+      {SessionKey(any, any), kSessionsRecords, ""},
+      {SessionsKey(any), "",
+       "the organisation's index of session ids by start: the person's sessions are exported as "
+       "sessions"},
+      {PersonSessionsKey(any, any), kSessionsRecords, ""},
+      {BusyKey(any, any), "",
+       "the end (with a debrief's buffer for its supervisors) and id of each scheduled or "
+       "offered session of the person, by start, for the double-booking checks: those sessions "
+       "are exported as sessions"},
+      {SeriesSessionsKey(any, any), "",
+       "the ids of a series' occurrences by start: the person's are exported as sessions"},
+      {SeriesKey(any, any), kSeriesRecords, ""},
+      {HorizonKey(any), "",
+       "series ids by how far their occurrences exist, for the top-up: the person's series are "
+       "exported as series"},
+      {OffersKey(any), "",
+       "debrief offer ids by when they lapse: the offers are sessions, exported as sessions "
+       "with their offer_expire_time"},
+      {AvailabilityKey(any, any), kAvailabilityRecords, ""},
+      {PolicyKey(any), "",
+       "the organisation's supervision policy (cadence, debrief window and buffer, "
+       "facilitators): names nobody"},
+      {LastSupervisedKey(any), kLastSupervisedRecords, ""},
+      {OverdueKey(any, any), kOverdueAnnouncedRecords, ""},
+      {RequestKey(any, "supervision", any, any), "",
+       "idempotency of creates for 7 days (its caller's id, or `incident:<id>` for a debrief "
+       "offer): the id of a session exported as sessions"},
+      {CalendarFeedKey(any, any), kCalendarFeedsRecords, ""},
+      {PersonCalendarFeedsKey(any, any), kCalendarFeedsRecords, ""},
+      {OrganizationsKey(), "", "the organisations the sweep visits: names nobody"},
+      {EventsKey(), "",
+       "the service's events for other services (ids and facts, capped in length): what they "
+       "announce is exported as sessions (scheduled, cancelled, attended, debrief offered and "
+       "declined) and overdueAnnounced (supervision.overdue)"},
+  };
+  return *families;
+}
+
 absl::StatusOr<std::optional<Availability>> RedisSupervisionStore::GetAvailability(
     const std::string& organization_id, const std::string& supervisor_id) {
   auto pairs = LoadHash(redis_, AvailabilityKey(organization_id, supervisor_id));
@@ -711,6 +755,23 @@ absl::StatusOr<std::optional<Series>> RedisSupervisionStore::GetSeries(
   return DecodeSeries(organization_id, *pairs);
 }
 
+absl::StatusOr<std::vector<Series>> RedisSupervisionStore::GetSeveralSeries(
+    const std::string& organization_id, const std::vector<std::string>& series_ids) {
+  std::vector<Series> series;
+  if (series_ids.empty()) return series;
+  std::vector<RedisCommand> reads;
+  for (const std::string& id : series_ids) {
+    reads.push_back({"HGETALL", SeriesKey(organization_id, id)});
+  }
+  auto replies = redis_.ExecuteAll(std::move(reads));
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    auto pairs = ReplyPairs(reply);
+    if (!pairs.empty()) series.push_back(DecodeSeries(organization_id, pairs));
+  }
+  return series;
+}
+
 absl::StatusOr<std::vector<std::string>> RedisSupervisionStore::SeriesToTopUp(
     const std::string& organization_id, absl::Time horizon, int limit) {
   auto reply =
@@ -768,6 +829,20 @@ absl::StatusOr<std::map<std::string, absl::Time>> RedisSupervisionStore::LastSup
     last[reply->elements[i].str] = ScoreTime(reply->elements[i + 1].str);
   }
   return last;
+}
+
+absl::StatusOr<CadenceMarks> RedisSupervisionStore::GetCadenceMarks(
+    const std::string& organization_id, const std::string& volunteer_id) {
+  auto replies = redis_.ExecuteAll({{"ZSCORE", LastSupervisedKey(organization_id), volunteer_id},
+                                    {"GET", OverdueKey(organization_id, volunteer_id)}});
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    if (reply.IsError()) return ScriptErrorToStatus(reply);
+  }
+  CadenceMarks marks;
+  if (!(*replies)[0].IsNil()) marks.last_supervised = ScoreTime((*replies)[0].str);
+  if (!(*replies)[1].IsNil()) marks.published_gap = (*replies)[1].str;
+  return marks;
 }
 
 absl::StatusOr<bool> RedisSupervisionStore::PublishOverdueOnce(const std::string& organization_id,

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <vector>
+
+#include "services/common/person_records.h"
 #include "services/common/redis_client.h"
 #include "services/supervision/supervision_store.h"
 
@@ -12,6 +15,10 @@ namespace peerwell::supervision {
 class RedisSupervisionStore final : public SupervisionStore {
  public:
   explicit RedisSupervisionStore(RedisClient& redis) : redis_(redis) {}
+
+  // Every kind of key the service keeps that can name a person or hold data about them, and the
+  // export's family that shows it (or why none does).
+  static const std::vector<PersonKeyFamily>& PersonKeyFamilies();
 
   absl::StatusOr<std::optional<Availability>> GetAvailability(
       const std::string& organization_id, const std::string& supervisor_id) override;
@@ -39,6 +46,8 @@ class RedisSupervisionStore final : public SupervisionStore {
                                                            const CreateRequest& request) override;
   absl::StatusOr<std::optional<Series>> GetSeries(const std::string& organization_id,
                                                   const std::string& series_id) override;
+  absl::StatusOr<std::vector<Series>> GetSeveralSeries(
+      const std::string& organization_id, const std::vector<std::string>& series_ids) override;
   absl::StatusOr<std::vector<std::string>> SeriesToTopUp(const std::string& organization_id,
                                                          absl::Time horizon, int limit) override;
   absl::StatusOr<std::vector<std::string>> ExpiredOffers(const std::string& organization_id,
@@ -48,6 +57,8 @@ class RedisSupervisionStore final : public SupervisionStore {
                          const SupervisionPolicy& policy) override;
   absl::StatusOr<std::map<std::string, absl::Time>> LastSupervised(
       const std::string& organization_id) override;
+  absl::StatusOr<CadenceMarks> GetCadenceMarks(const std::string& organization_id,
+                                               const std::string& volunteer_id) override;
   absl::StatusOr<bool> PublishOverdueOnce(const std::string& organization_id,
                                           const std::string& volunteer_id, const std::string& gap,
                                           const DomainEvent& event) override;

@@ -153,6 +153,35 @@ struct CreatedCalendarFeed {
   std::string token;
 };
 
+// The gap last announced for a volunteer with supervision.overdue (once per gap): since their
+// last supervision, or since they joined when they never had one (nullopt).
+struct AnnouncedGap {
+  std::optional<absl::Time> last_session_time;
+};
+
+// Everything the service holds about one person: its part of their data export (GDPR articles
+// 15 and 20).
+struct PersonRecords {
+  std::string person_id;
+  std::vector<Session> sessions;  // every one they run or take part in, in any state, by start
+  // The recurring sessions made with them (their occurrences are among `sessions`).
+  std::vector<Series> series;
+  std::optional<Availability> availability;  // a supervisor's, if they set one
+  std::vector<CalendarFeed> calendar_feeds;  // oldest first, without their token hashes
+  // Their latest attended supervision that counts for the cadence.
+  std::optional<absl::Time> last_supervised;
+  std::optional<AnnouncedGap> announced_gap;
+};
+
+// The record families of the export, named once for the mapping that fills them and the store
+// that says which of its keys each one shows.
+inline constexpr char kSessionsRecords[] = "sessions";
+inline constexpr char kSeriesRecords[] = "series";
+inline constexpr char kAvailabilityRecords[] = "availability";
+inline constexpr char kCalendarFeedsRecords[] = "calendarFeeds";
+inline constexpr char kLastSupervisedRecords[] = "lastSupervised";
+inline constexpr char kOverdueAnnouncedRecords[] = "overdueAnnounced";
+
 // The conflict reasons of Appendix B, first in a FAILED_PRECONDITION message.
 inline constexpr char kSupervisorDoubleBooked[] = "SUPERVISOR_DOUBLE_BOOKED";
 inline constexpr char kParticipantDoubleBooked[] = "PARTICIPANT_DOUBLE_BOOKED";

@@ -74,6 +74,9 @@ class SupervisionHandler final : public v1::SupervisionService::CallbackService 
   grpc::ServerUnaryReactor* GetCalendarFeed(grpc::CallbackServerContext* context,
                                             const v1::GetCalendarFeedRequest* request,
                                             v1::GetCalendarFeedResponse* response) override;
+  grpc::ServerUnaryReactor* ExportPersonRecords(
+      grpc::CallbackServerContext* context, const privacy::v1::ExportPersonRecordsRequest* request,
+      privacy::v1::ExportPersonRecordsResponse* response) override;
 
  private:
   SupervisionService& service_;

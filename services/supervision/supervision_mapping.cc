@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "services/common/person_records.h"
 #include "services/common/proto_time.h"
 #include "services/common/validation.h"
 
@@ -269,6 +270,63 @@ v1::CalendarFeed CalendarFeedToProto(const CalendarFeed& feed, absl::string_view
   if (!token.empty()) proto.set_path(absl::StrCat("/calendar/", token, ".ics"));
   *proto.mutable_create_time() = TimestampToProto(feed.create_time);
   return proto;
+}
+
+v1::Series SeriesToProto(const Series& series) {
+  const Session& occurrence = series.prototype;
+  v1::Series proto;
+  proto.set_series_id(series.id);
+  proto.set_recurrence_rule(series.recurrence_rule);
+  proto.set_timezone(series.timezone);
+  *proto.mutable_first_start_time() = TimestampToProto(series.first_start);
+  if (series.end_before != absl::InfiniteFuture()) {
+    *proto.mutable_cut_time() = TimestampToProto(series.end_before);
+  }
+  proto.set_kind(static_cast<v1::SessionKind>(occurrence.kind));
+  proto.set_title(occurrence.title);
+  for (const std::string& id : occurrence.supervisor_ids) proto.add_supervisor_ids(id);
+  for (const std::string& id : occurrence.participant_ids) proto.add_participant_ids(id);
+  *proto.mutable_duration() = DurationToProto(occurrence.duration);
+  proto.set_capacity(occurrence.capacity);
+  return proto;
+}
+
+absl::Status PersonRecordsToProto(const PersonRecords& records, google::protobuf::Struct* out) {
+  PersonRecordsBuilder builder(out);
+  for (const char* family :
+       {kSessionsRecords, kSeriesRecords, kAvailabilityRecords, kCalendarFeedsRecords,
+        kLastSupervisedRecords, kOverdueAnnouncedRecords}) {
+    builder.Declare(family);
+  }
+  absl::Status status;
+  for (const Session& session : records.sessions) {
+    status.Update(builder.Add(kSessionsRecords, SessionToProto(session)));
+  }
+  for (const Series& series : records.series) {
+    status.Update(builder.Add(kSeriesRecords, SeriesToProto(series)));
+  }
+  if (records.availability.has_value()) {
+    status.Update(builder.Add(kAvailabilityRecords, AvailabilityToProto(*records.availability)));
+  }
+  for (const CalendarFeed& feed : records.calendar_feeds) {
+    status.Update(builder.Add(kCalendarFeedsRecords, CalendarFeedToProto(feed)));
+  }
+  if (records.last_supervised.has_value()) {
+    v1::LastSupervision last;
+    last.set_volunteer_id(records.person_id);
+    *last.mutable_last_session_time() = TimestampToProto(*records.last_supervised);
+    status.Update(builder.Add(kLastSupervisedRecords, last));
+  }
+  if (records.announced_gap.has_value()) {
+    v1::OverdueAnnouncement announced;
+    announced.set_volunteer_id(records.person_id);
+    if (records.announced_gap->last_session_time.has_value()) {
+      *announced.mutable_last_session_time() =
+          TimestampToProto(*records.announced_gap->last_session_time);
+    }
+    status.Update(builder.Add(kOverdueAnnouncedRecords, announced));
+  }
+  return status;
 }
 
 v1::SupervisionPolicy PolicyToProto(const SupervisionPolicy& policy) {

@@ -4,6 +4,7 @@
 
 #include "absl/status/statusor.h"
 #include "google/protobuf/field_mask.pb.h"
+#include "google/protobuf/struct.pb.h"
 #include "peerwell/supervision/v1/supervision.pb.h"
 #include "services/supervision/supervision.h"
 #include "services/supervision/supervision_service.h"
@@ -36,6 +37,9 @@ v1::OverdueVolunteer OverdueToProto(const OverdueVolunteer& overdue);
 // A feed as the wire shows it; with the token of a feed just created, its path
 // ("/calendar/<token>.ics", where the gateway serves it), which is never shown again.
 v1::CalendarFeed CalendarFeedToProto(const CalendarFeed& feed, absl::string_view token = "");
+v1::Series SeriesToProto(const Series& series);
+// ExportPersonRecords' answer: every family named, also when the person has nothing in it.
+absl::Status PersonRecordsToProto(const PersonRecords& records, google::protobuf::Struct* out);
 v1::SupervisionPolicy PolicyToProto(const SupervisionPolicy& policy);
 absl::StatusOr<PolicyUpdate> PolicyUpdateFromProto(const v1::SupervisionPolicy& policy,
                                                    const google::protobuf::FieldMask& mask);

@@ -22,6 +22,8 @@ constexpr int kMaxWeeklyWindows = 50;
 constexpr int kMaxExceptions = 200;
 constexpr int kSweepBatch = 100;
 constexpr int kMaxCalendarSessions = 2000;
+// Session ids read at a time for an export, which reads them all.
+constexpr int kExportPageSize = 500;
 
 absl::Status Conflict(absl::string_view reason, absl::string_view message) {
   return absl::FailedPreconditionError(absl::StrCat(reason, ": ", message));
@@ -114,6 +116,20 @@ void Unique(std::vector<std::string>& ids) {
 // replica and every retry, so occurrences are created idempotently.
 std::string OccurrenceId(const std::string& series_id, absl::Time start) {
   return absl::StrCat(series_id, "_", absl::ToUnixSeconds(start));
+}
+
+// The gap of a supervision.overdue, as its once-per-gap marker keeps it: since the volunteer's
+// last supervision (its start, in micros), or "never".
+std::string GapText(const std::optional<absl::Time>& last_session_time) {
+  return last_session_time.has_value() ? absl::StrCat(absl::ToUnixMicros(*last_session_time))
+                                       : "never";
+}
+
+// The last supervision a gap was counted from; none for "never".
+std::optional<absl::Time> GapTime(const std::string& text) {
+  int64_t micros = 0;
+  if (!absl::SimpleAtoi(text, &micros)) return std::nullopt;
+  return absl::FromUnixMicros(micros);
 }
 
 absl::Status ValidateSessionShape(const Session& session) {
@@ -1452,6 +1468,58 @@ absl::StatusOr<std::string> SupervisionService::CalendarOfFeed(const std::string
   return CalendarOf(identity->organization_id, (*feed)->person_id);
 }
 
+// --- A person's export ---------------------------------------------------------------------------
+
+absl::StatusOr<PersonRecords> SupervisionService::ExportPerson(const Caller& caller,
+                                                               const std::string& person_id) {
+  if (auto status = CheckPersonRecordsRequest(caller, person_id); !status.ok()) return status;
+  const std::string& org = caller.organization_id;
+  PersonRecords records;
+  records.person_id = person_id;
+  std::string position;
+  do {
+    auto ids = store_.ListSessionIds(org, person_id, absl::InfinitePast(), absl::InfiniteFuture(),
+                                     kExportPageSize, position);
+    if (!ids.ok()) return ids.status();
+    auto sessions = store_.GetSessions(org, ids->session_ids);
+    if (!sessions.ok()) return sessions.status();
+    records.sessions.insert(records.sessions.end(), std::make_move_iterator(sessions->begin()),
+                            std::make_move_iterator(sessions->end()));
+    position = ids->next_position;
+  } while (!position.empty());
+
+  std::vector<std::string> series_ids;
+  for (const Session& session : records.sessions) {
+    if (!session.series_id.empty()) series_ids.push_back(session.series_id);
+  }
+  Unique(series_ids);
+  auto series = store_.GetSeveralSeries(org, series_ids);
+  if (!series.ok()) return series.status();
+  for (Series& one : *series) {
+    // A series someone joined one occurrence of was not made with them and does not name them.
+    if (one.prototype.Involves(person_id)) records.series.push_back(std::move(one));
+  }
+
+  // Without its time zone: that is the directory's, in the directory's part of the export.
+  auto availability = store_.GetAvailability(org, person_id);
+  if (!availability.ok()) return availability.status();
+  records.availability = *std::move(availability);
+
+  auto feeds = store_.ListCalendarFeeds(org, person_id);
+  if (!feeds.ok()) return feeds.status();
+  records.calendar_feeds = *std::move(feeds);
+  // The hash only checks a token the person was shown once; it tells them nothing.
+  for (CalendarFeed& feed : records.calendar_feeds) feed.token_hash.clear();
+
+  auto marks = store_.GetCadenceMarks(org, person_id);
+  if (!marks.ok()) return marks.status();
+  records.last_supervised = marks->last_supervised;
+  if (marks->published_gap.has_value()) {
+    records.announced_gap = AnnouncedGap{GapTime(*marks->published_gap)};
+  }
+  return records;
+}
+
 // --- The sweep -----------------------------------------------------------------------------------
 
 absl::Status SupervisionService::RegisterOrganization(const std::string& organization_id) {
@@ -1567,9 +1635,7 @@ absl::Status SupervisionService::SweepOrganization(const std::string& organizati
     return status;
   }
   for (const OverdueVolunteer& volunteer : *overdue) {
-    std::string gap = volunteer.last_session_time.has_value()
-                          ? absl::StrCat(absl::ToUnixMicros(*volunteer.last_session_time))
-                          : "never";
+    std::string gap = GapText(volunteer.last_session_time);
     DomainEvent event{"supervision.overdue",
                       now,
                       {{"volunteer_id", volunteer.volunteer_id},

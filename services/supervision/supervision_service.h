@@ -153,6 +153,10 @@ class SupervisionService {
   // nothing in the answer tells these apart.
   absl::StatusOr<std::string> CalendarOfFeed(const std::string& token);
 
+  // For the directory's export of a person's data (role service): every record the service
+  // holds about them in the caller's organisation; empty when it holds none.
+  absl::StatusOr<PersonRecords> ExportPerson(const Caller& caller, const std::string& person_id);
+
   // --- Work without a caller: events and the periodic sweep ---------------------------------
   // Offers the volunteer a debrief at the first free time inside the policy's window, with their
   // own supervisor when they have time (another supervisor otherwise); at most once per incident.

@@ -50,6 +50,12 @@ struct Commit {
   std::vector<std::pair<std::string, std::optional<absl::Time>>> supervised_reset;
 };
 
+// What the cadence keeps about one volunteer.
+struct CadenceMarks {
+  std::optional<absl::Time> last_supervised;  // their entry of LastSupervised
+  std::optional<std::string> published_gap;   // the gap PublishOverdueOnce last published
+};
+
 struct SessionIndexPage {
   std::vector<std::string> session_ids;  // by start time
   std::string next_position;             // empty on the last page
@@ -100,6 +106,9 @@ class SupervisionStore {
 
   virtual absl::StatusOr<std::optional<Series>> GetSeries(const std::string& organization_id,
                                                           const std::string& series_id) = 0;
+  // The series that exist, in the order asked.
+  virtual absl::StatusOr<std::vector<Series>> GetSeveralSeries(
+      const std::string& organization_id, const std::vector<std::string>& series_ids) = 0;
   // Series whose occurrences end before `horizon` (they need more), at most `limit`.
   virtual absl::StatusOr<std::vector<std::string>> SeriesToTopUp(const std::string& organization_id,
                                                                  absl::Time horizon, int limit) = 0;
@@ -114,6 +123,8 @@ class SupervisionStore {
   // Each volunteer's latest attended supervision that counts for the cadence.
   virtual absl::StatusOr<std::map<std::string, absl::Time>> LastSupervised(
       const std::string& organization_id) = 0;
+  virtual absl::StatusOr<CadenceMarks> GetCadenceMarks(const std::string& organization_id,
+                                                       const std::string& volunteer_id) = 0;
   // Publishes `event` unless one was published for this volunteer and `gap` before: one
   // supervision.overdue per gap. True when it published.
   virtual absl::StatusOr<bool> PublishOverdueOnce(const std::string& organization_id,

@@ -1,13 +1,23 @@
 // Who sees and handles alerts, against a real redis-server.
 #include "services/alerts/alerts_service.h"
 
+#include <fnmatch.h>
+
+#include <set>
+
+#include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
+#include "services/alerts/alerts_handler.h"
 #include "services/alerts/alerts_mapping.h"
 #include "services/alerts/redis_alert_store.h"
+#include "services/alerts/risk_engine.h"
 #include "services/common/audit.h"
 #include "services/common/data_key_vault.h"
 #include "services/common/events.h"
+#include "services/common/server.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/redis_text.h"
@@ -24,6 +34,7 @@ constexpr char kViktor[] = "p00000000000000000002";
 constexpr char kSam[] = "p00000000000000000003";    // supervises Vera
 constexpr char kSasha[] = "p00000000000000000004";  // supervises Viktor
 constexpr char kGrace[] = "p00000000000000000005";  // coordinator
+constexpr char kSky[] = "p00000000000000000006";    // supervises Vera too, where a test says so
 
 class Directory final : public VolunteerDirectory {
  public:
@@ -189,6 +200,7 @@ TEST_F(AlertServiceTest, LifecycleAcknowledgeThenResolveWithAnOutcome) {
   ASSERT_TRUE(resolved.ok()) << resolved.status();
   EXPECT_EQ(resolved->state, AlertState::kResolved);
   EXPECT_EQ(resolved->outcome, Outcome::kTalked);
+  EXPECT_EQ(resolved->resolution_note, "Talked after the group.");
   EXPECT_EQ(service_.ResolveAlert(As(CallerRole::kSupervisor, kSam), alert, Outcome::kTalked, "")
                 .status()
                 .code(),
@@ -320,6 +332,518 @@ TEST_F(AlertServiceTest, CoordinatorsSeeEscalatedAlertsFirst) {
   ASSERT_EQ(coordinator->alerts.size(), 2u);
   EXPECT_EQ(coordinator->alerts[0].id, escalated);
   EXPECT_EQ(coordinator->alerts[0].escalation_level, 1);
+}
+
+// Records whose texts are opened, passing every call on.
+class CountingCipher final : public TextCipher {
+ public:
+  explicit CountingCipher(TextCipher& inner) : inner_(inner) {}
+  absl::StatusOr<std::string> Seal(const std::string& organization_id, const std::string& owner_id,
+                                   const std::string& record, const std::string& text) override {
+    return inner_.Seal(organization_id, owner_id, record, text);
+  }
+  absl::StatusOr<std::string> Open(const std::string& organization_id, const std::string& owner_id,
+                                   const std::string& record, const std::string& sealed) override {
+    opened.push_back(record);
+    return inner_.Open(organization_id, owner_id, record, sealed);
+  }
+  std::vector<std::string> opened;
+
+ private:
+  TextCipher& inner_;
+};
+
+TEST_F(AlertServiceTest, OnlyTheNotesOfAlertsTheCallerMayReadAreOpened) {
+  CountingCipher cipher(vault_);
+  AlertService service{store_, directory_, audit_, cipher, clock_};
+  std::string vera = Raise(kVera, Who5Drop(), "e1");
+  std::string viktor = Raise(kViktor, Who5Drop(), "e2");
+  ASSERT_TRUE(
+      service.ResolveAlert(As(CallerRole::kSupervisor, kSam), vera, Outcome::kTalked, "About Vera.")
+          .ok());
+  ASSERT_TRUE(service
+                  .ResolveAlert(As(CallerRole::kSupervisor, kSasha), viktor, Outcome::kTalked,
+                                "About Viktor.")
+                  .ok());
+  cipher.opened.clear();
+  // Sasha's listing passes over Vera's alert: its note stays sealed.
+  auto sasha = service.ListAlerts(As(CallerRole::kSupervisor, kSasha), {}, 50, "");
+  ASSERT_TRUE(sasha.ok()) << sasha.status();
+  ASSERT_EQ(sasha->alerts.size(), 1u);
+  EXPECT_EQ(sasha->alerts[0].resolution_note, "About Viktor.");
+  EXPECT_THAT(cipher.opened, ::testing::ElementsAre(absl::StrCat(viktor, "/resolution")));
+  EXPECT_EQ(service.GetAlert(As(CallerRole::kSupervisor, kSasha), vera).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(cipher.opened.size(), 1u);
+  // A listing of open alerts (the dashboard's) opens none.
+  cipher.opened.clear();
+  AlertFilter open;
+  open.states = {AlertState::kTriggered, AlertState::kAcknowledged};
+  auto open_alerts = service.ListAlerts(As(CallerRole::kCoordinator, kGrace), open, 50, "");
+  ASSERT_TRUE(open_alerts.ok()) << open_alerts.status();
+  EXPECT_TRUE(open_alerts->alerts.empty());
+  EXPECT_TRUE(cipher.opened.empty());
+}
+
+// Every member's token is taken as it comes: these tests are about which role may export, not
+// about membership, which the directory's own tests cover.
+class EveryoneAMember final : public CredentialDirectory {
+ public:
+  absl::StatusOr<Caller> AuthenticateApiKey(absl::string_view) override {
+    return absl::UnauthenticatedError("no API keys here");
+  }
+  absl::Status CheckMember(const Caller&) override { return absl::OkStatus(); }
+};
+
+// A record family of an export, each record read back as the API message it was written from.
+template <typename Record>
+std::vector<Record> Family(const google::protobuf::Struct& records, const std::string& family) {
+  std::vector<Record> out;
+  auto it = records.fields().find(family);
+  EXPECT_NE(it, records.fields().end()) << family << " is missing";
+  if (it == records.fields().end()) return out;
+  EXPECT_TRUE(it->second.has_list_value()) << family;
+  for (const auto& value : it->second.list_value().values()) {
+    std::string json;
+    EXPECT_TRUE(google::protobuf::util::MessageToJsonString(value, &json).ok());
+    Record record;
+    auto parsed = google::protobuf::util::JsonStringToMessage(json, &record);
+    EXPECT_TRUE(parsed.ok()) << family << ": " << parsed.ToString();
+    out.push_back(std::move(record));
+  }
+  return out;
+}
+
+// The service through its gRPC handler, as clients call it.
+class AlertsHandlerTest : public AlertServiceTest {
+ protected:
+  AlertsHandlerTest() {
+    host_.AddService(&handler_);
+    host_.AddShutdownHook([this] { handler_.StopWatches(); });
+    absl::Status started = host_.Start();
+    if (!started.ok()) throw std::runtime_error(std::string(started.message()));
+    stub_ = v1::AlertService::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_.port()),
+                                                          grpc::InsecureChannelCredentials()));
+  }
+  ~AlertsHandlerTest() override {
+    host_.Shutdown();
+    executor_.Shutdown();
+  }
+
+  static std::unique_ptr<grpc::ClientContext> Context(CallerRole role, const std::string& person,
+                                                      const std::string& org = kOrg) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata("authorization",
+                         "Bearer " + peerwell::testing::TestToken(role, person, org));
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return context;
+  }
+
+  grpc::Status Get(CallerRole role, const std::string& person, const std::string& alert_id,
+                   v1::Alert* alert, const std::string& org = kOrg) {
+    v1::GetAlertRequest request;
+    request.set_alert_id(alert_id);
+    v1::GetAlertResponse response;
+    grpc::Status status = stub_->GetAlert(Context(role, person, org).get(), request, &response);
+    *alert = response.alert();
+    return status;
+  }
+
+  // The caller's listing (one page of 100): the alert of `alert_id` if it is on it.
+  std::optional<v1::Alert> Listed(CallerRole role, const std::string& person,
+                                  const std::string& alert_id) {
+    v1::ListAlertsRequest request;
+    request.set_page_size(100);
+    v1::ListAlertsResponse response;
+    grpc::Status status = stub_->ListAlerts(Context(role, person).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << CallerRoleName(role) << ": " << status.error_message();
+    for (const v1::Alert& alert : response.alerts()) {
+      if (alert.alert_id() == alert_id) return alert;
+    }
+    return std::nullopt;
+  }
+
+  grpc::Status Resolve(CallerRole role, const std::string& person, const std::string& alert_id,
+                       const std::string& note, v1::Alert* alert) {
+    v1::ResolveAlertRequest request;
+    request.set_alert_id(alert_id);
+    request.set_outcome(v1::OUTCOME_TALKED);
+    request.set_note(note);
+    v1::ResolveAlertResponse response;
+    grpc::Status status = stub_->ResolveAlert(Context(role, person).get(), request, &response);
+    *alert = response.alert();
+    return status;
+  }
+
+  std::string StoredNote(const std::string& alert_id) {
+    auto stored =
+        redis_.Execute({"HGET", absl::StrCat("pw:{", kOrg, "}:alerts:alert:", alert_id), "note"});
+    EXPECT_TRUE(stored.ok()) << stored.status();
+    return stored.ok() ? stored->str : "";
+  }
+
+  Metrics metrics_;
+  EveryoneAMember members_;
+  Authenticator authenticator_{TokenVerifier(peerwell::testing::kTestJwtSecret), members_};
+  BoundedExecutor executor_{2, 64};
+  UnaryCallRunner runner_{executor_, authenticator_};
+  PageTokenCodec pages_{PageTokenKey(peerwell::testing::kTestJwtSecret)};
+  AlertsHandler handler_{service_, runner_, authenticator_, pages_, server_.address(), clock_};
+  ServerHost host_{ServerHostOptions{"127.0.0.1:0"}, metrics_, redis_};
+  std::unique_ptr<v1::AlertService::Stub> stub_;
+};
+
+// SPEC §1.4: the note is sealed at rest, and every read of the alert returns it, opened, to
+// whoever may read the alert (Vera too: a volunteer reads her own alerts); to no one else.
+TEST_F(AlertsHandlerTest, AResolutionNoteIsReturnedToThoseWhoMayReadTheAlertAndToNoOneElse) {
+  const std::string note = "Talked after the group; she is taking a week off.";
+  directory_.facts[kVera].supervisor_ids.push_back(kSky);
+  std::string alert_id = Raise(kVera, Who5Drop(), "e1");
+  v1::Alert resolved;
+  grpc::Status status = Resolve(CallerRole::kSupervisor, kSam, alert_id, note, &resolved);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(resolved.state(), v1::ALERT_STATE_RESOLVED);
+  EXPECT_EQ(resolved.resolution_note(), note);
+
+  std::string stored = StoredNote(alert_id);
+  EXPECT_FALSE(stored.empty());
+  EXPECT_NE(stored, note);
+  EXPECT_EQ(stored.find(note), std::string::npos);
+
+  for (const auto& [role, person] : {std::pair{CallerRole::kSupervisor, kSam},
+                                     {CallerRole::kSupervisor, kSky},
+                                     {CallerRole::kCoordinator, kGrace},
+                                     {CallerRole::kVolunteer, kVera}}) {
+    v1::Alert read;
+    grpc::Status got = Get(role, person, alert_id, &read);
+    ASSERT_TRUE(got.ok()) << person << ": " << got.error_message();
+    EXPECT_EQ(read.resolution_note(), note) << person;
+    auto listed = Listed(role, person, alert_id);
+    ASSERT_TRUE(listed.has_value()) << person;
+    EXPECT_EQ(listed->resolution_note(), note) << person;
+  }
+  // Who may not read the alert gets NOT_FOUND, as before, and no listing shows it.
+  for (const auto& [role, person] :
+       {std::pair{CallerRole::kSupervisor, kSasha}, {CallerRole::kVolunteer, kViktor}}) {
+    v1::Alert read;
+    EXPECT_EQ(Get(role, person, alert_id, &read).error_code(), grpc::StatusCode::NOT_FOUND)
+        << person;
+    EXPECT_EQ(read.resolution_note(), "");
+    EXPECT_FALSE(Listed(role, person, alert_id).has_value()) << person;
+  }
+  v1::Alert elsewhere;
+  EXPECT_EQ(Get(CallerRole::kCoordinator, "p00000000000000000009", alert_id, &elsewhere,
+                "o00000000000000000009")
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(AlertsHandlerTest, AnAlertResolvedWithoutANoteHasNone) {
+  std::string alert_id = Raise(kVera, Who5Drop(), "e1");
+  v1::Alert resolved;
+  ASSERT_TRUE(Resolve(CallerRole::kSupervisor, kSam, alert_id, "", &resolved).ok());
+  EXPECT_EQ(resolved.resolution_note(), "");
+  EXPECT_EQ(StoredNote(alert_id), "");
+  v1::Alert read;
+  ASSERT_TRUE(Get(CallerRole::kCoordinator, kGrace, alert_id, &read).ok());
+  EXPECT_EQ(read.state(), v1::ALERT_STATE_RESOLVED);
+  EXPECT_EQ(read.resolution_note(), "");
+}
+
+TEST_F(AlertsHandlerTest, AWatchersResolvedEventCarriesTheNote) {
+  const std::string note = "Referred to the counselling line.";
+  std::string alert_id = Raise(kVera, Who5Drop(), "e1");
+  auto watch = Context(CallerRole::kCoordinator, kGrace);
+  auto stream = stub_->WatchAlerts(watch.get(), v1::WatchAlertsRequest());
+  stream->WaitForInitialMetadata();  // live: what happens next reaches it
+  v1::Alert resolved;
+  ASSERT_TRUE(Resolve(CallerRole::kSupervisor, kSam, alert_id, note, &resolved).ok());
+  v1::AlertEvent event;
+  bool seen = false;
+  while (!seen && stream->Read(&event)) {
+    seen =
+        event.event_type() == v1::ALERT_EVENT_TYPE_RESOLVED && event.alert().alert_id() == alert_id;
+  }
+  watch->TryCancel();
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(event.alert().resolution_note(), note);
+}
+
+// Erasing a volunteer destroys their data key: their notes no longer open, and every read of
+// their alerts still answers, the note left out.
+TEST_F(AlertsHandlerTest, ANoteWhoseKeyWasDestroyedComesBackEmptyAndTheAlertStillShows) {
+  const std::string note = "Talked it through.";
+  std::string alert_id = Raise(kVera, Who5Drop(), "e1");
+  v1::Alert resolved;
+  ASSERT_TRUE(Resolve(CallerRole::kSupervisor, kSam, alert_id, note, &resolved).ok());
+  ASSERT_EQ(resolved.resolution_note(), note);
+  auto deleted = redis_.Execute({"DEL", absl::StrCat("pw:{", kOrg, "}:alerts:datakey:", kVera)});
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  ASSERT_EQ(deleted->integer, 1);
+
+  // A fresh instance (another replica, a restart) has no key left to open it with.
+  DataKeyVault fresh_vault{redis_, *MasterKey::FromBase64(peerwell::testing::kTestMasterKey),
+                           clock_, kResolutionNoteKeys};
+  AlertService fresh{store_, directory_, audit_, fresh_vault, clock_};
+  auto alert = fresh.GetAlert(As(CallerRole::kSupervisor, kSam), alert_id);
+  ASSERT_TRUE(alert.ok()) << alert.status();
+  EXPECT_EQ(alert->state, AlertState::kResolved);
+  EXPECT_EQ(alert->resolution_note, "");
+
+  // The running service's unwrapped key lapses from its cache within a minute; then the same.
+  clock_.Advance(DataKeyVault::kDataKeyCacheTtl + absl::Seconds(1));
+  for (const auto& [role, person] :
+       {std::pair{CallerRole::kSupervisor, kSam}, {CallerRole::kCoordinator, kGrace}}) {
+    v1::Alert read;
+    grpc::Status got = Get(role, person, alert_id, &read);
+    ASSERT_TRUE(got.ok()) << person << ": " << got.error_message();
+    EXPECT_EQ(read.outcome(), v1::OUTCOME_TALKED);
+    EXPECT_EQ(read.resolution_note(), "") << person;
+    auto listed = Listed(role, person, alert_id);
+    ASSERT_TRUE(listed.has_value()) << person;
+    EXPECT_EQ(listed->resolution_note(), "") << person;
+  }
+  auto exported = service_.ExportPerson(As(CallerRole::kService, "directory"), kVera);
+  ASSERT_TRUE(exported.ok()) << exported.status();
+  ASSERT_EQ(exported->alerts.size(), 1u);
+  EXPECT_EQ(exported->alerts[0].resolution_note, "");
+}
+
+// The service's part of a person's export through its gRPC handler, as the directory calls it,
+// with alerts raised by the risk engine from check-in events.
+class ExportPersonRecordsTest : public AlertsHandlerTest {
+ protected:
+  static constexpr char kNote[] = "Talked it through after the group; sleeping better.";
+
+  CheckinEvent Checkin(const std::string& event_id, const std::string& volunteer,
+                       const std::string& instrument, std::map<std::string, double> scores,
+                       std::map<std::string, int> answers, double hours) {
+    clock_.Advance(absl::Minutes(1));
+    return {event_id,           kOrg, volunteer, instrument, clock_.Now(), std::move(scores),
+            std::move(answers), hours};
+  }
+
+  std::string OpenAlertOf(const std::string& volunteer, const std::string& rule) {
+    auto open = store_.OpenAlerts(kOrg, volunteer);
+    EXPECT_TRUE(open.ok()) << open.status();
+    if (!open.ok()) return "";
+    for (const Alert& alert : *open) {
+      if (alert.rule_id == rule) return alert.id;
+    }
+    ADD_FAILURE() << "no open " << rule << " alert";
+    return "";
+  }
+
+  // Vera: a WHO-5 drop (resolved with a note), a pulse, a critical incident (open) and a
+  // silence; Viktor: a WHO-5 drop of his own (open) and a silence.
+  void RaiseAlertsForVeraAndViktor() {
+    for (const char* volunteer : {kVera, kViktor}) {
+      ASSERT_TRUE(engine_
+                      .OnCheckin(Checkin(absl::StrCat(volunteer, "-1"), volunteer, "who5",
+                                         {{"who5", 72}}, {{"1", 4}}, 0))
+                      .ok());
+      clock_.Advance(absl::Hours(24 * 14));
+      ASSERT_TRUE(engine_
+                      .OnCheckin(Checkin(absl::StrCat(volunteer, "-2"), volunteer, "who5",
+                                         {{"who5", 24}}, {{"1", 1}}, 0))
+                      .ok());
+    }
+    ASSERT_TRUE(engine_
+                    .OnCheckin(Checkin("pulse-1", kVera, "pulse", {},
+                                       {{"energy", 2}, {"stayed_with_me", 1}}, 3.5))
+                    .ok());
+    vera_last_checkin_ = clock_.Now();
+    ASSERT_TRUE(
+        engine_.OnIncident({"incident-1", kOrg, kVera, "aggression", clock_.Now(), clock_.Now()})
+            .ok());
+    vera_drop_ = OpenAlertOf(kVera, "who5_drop");
+    vera_incident_ = OpenAlertOf(kVera, "critical_incident");
+    viktor_drop_ = OpenAlertOf(kViktor, "who5_drop");
+    ASSERT_TRUE(
+        service_
+            .ResolveAlert(As(CallerRole::kSupervisor, kSam), vera_drop_, Outcome::kTalked, kNote)
+            .ok());
+    ASSERT_TRUE(service_
+                    .CreateSilence(As(CallerRole::kSupervisor, kSam), kVera,
+                                   clock_.Now() + absl::Hours(24 * 7), "On leave this week")
+                    .ok());
+    ASSERT_TRUE(service_
+                    .CreateSilence(As(CallerRole::kSupervisor, kSasha), kViktor,
+                                   clock_.Now() + absl::Hours(24 * 3), "Away")
+                    .ok());
+  }
+
+  grpc::Status Export(const std::string& token, const std::string& person_id,
+                      google::protobuf::Struct* records = nullptr) {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer " + token);
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    privacy::v1::ExportPersonRecordsRequest request;
+    request.set_person_id(person_id);
+    privacy::v1::ExportPersonRecordsResponse response;
+    grpc::Status status = stub_->ExportPersonRecords(&context, request, &response);
+    if (records != nullptr) *records = response.records();
+    return status;
+  }
+
+  static std::string ServiceToken() {
+    return peerwell::testing::TestToken(CallerRole::kService, "directory", kOrg);
+  }
+
+  std::vector<std::string> AllKeys() {
+    std::vector<std::string> keys;
+    std::string cursor = "0";
+    do {
+      auto page = redis_.Execute({"SCAN", cursor, "COUNT", "1000"});
+      EXPECT_TRUE(page.ok() && page->elements.size() == 2);
+      if (!page.ok() || page->elements.size() != 2) break;
+      cursor = page->elements[0].str;
+      for (const auto& key : page->elements[1].elements) keys.push_back(key.str);
+    } while (cursor != "0");
+    return keys;
+  }
+
+  RiskEngine engine_{store_, directory_, clock_};
+  std::string vera_drop_, vera_incident_, viktor_drop_;
+  absl::Time vera_last_checkin_;
+};
+
+TEST_F(ExportPersonRecordsTest, GivesTheDirectoryEveryRecordAboutTheVolunteerAndNoOneElses) {
+  ASSERT_NO_FATAL_FAILURE(RaiseAlertsForVeraAndViktor());
+  google::protobuf::Struct records;
+  grpc::Status status = Export(ServiceToken(), kVera, &records);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  // Each alert as the plain Alert message, its resolution note in it.
+  std::map<std::string, v1::Alert> alerts;
+  for (auto& alert : Family<v1::Alert>(records, kAlertsFamily)) {
+    EXPECT_EQ(alert.volunteer_id(), kVera);
+    alerts[alert.alert_id()] = alert;
+  }
+  ASSERT_EQ(alerts.size(), 2u);
+  const v1::Alert& drop = alerts.at(vera_drop_);
+  EXPECT_EQ(drop.state(), v1::ALERT_STATE_RESOLVED);
+  EXPECT_EQ(drop.outcome(), v1::OUTCOME_TALKED);
+  EXPECT_EQ(drop.resolution_note(), kNote);  // opened: at rest it is sealed
+  ASSERT_GT(drop.factors_size(), 0);
+  EXPECT_GT(drop.factors(0).value(), 0);  // her own numbers, not a redacted factor
+  const v1::Alert& incident = alerts.at(vera_incident_);
+  EXPECT_EQ(incident.state(), v1::ALERT_STATE_TRIGGERED);
+  EXPECT_EQ(incident.resolution_note(), "");
+
+  auto history = Family<v1::RiskHistoryEntry>(records, kRiskHistoryFamily);
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[0].event_id(), absl::StrCat(kVera, "-1"));
+  EXPECT_EQ(history[0].scores().at("who5"), 72);
+  EXPECT_EQ(history[1].scores().at("who5"), 24);
+  EXPECT_EQ(history[2].instrument_id(), "pulse");
+  EXPECT_EQ(history[2].answers().at("stayed_with_me"), 1);
+  EXPECT_EQ(history[2].hours(), 3.5);
+
+  auto silences = Family<v1::Silence>(records, kSilencesFamily);
+  ASSERT_EQ(silences.size(), 1u);
+  EXPECT_EQ(silences[0].volunteer_id(), kVera);
+  EXPECT_EQ(silences[0].reason(), "On leave this week");
+
+  auto last = Family<v1::LastCheckin>(records, kLastCheckinFamily);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0].submit_time().seconds(), absl::ToUnixSeconds(vera_last_checkin_));
+
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(records, &json).ok());
+  EXPECT_EQ(json.find(kViktor), std::string::npos) << json;
+  EXPECT_EQ(json.find(viktor_drop_), std::string::npos);
+  EXPECT_EQ(json.find("Away"), std::string::npos);
+}
+
+TEST_F(ExportPersonRecordsTest, OnlyTheDirectorysServiceRoleMayExport) {
+  ASSERT_NO_FATAL_FAILURE(RaiseAlertsForVeraAndViktor());
+  using peerwell::testing::TestToken;
+  for (const auto& [role, person] : {std::pair{CallerRole::kVolunteer, kVera},
+                                     {CallerRole::kSupervisor, kSam},
+                                     {CallerRole::kCoordinator, kGrace},
+                                     {CallerRole::kAdmin, "op"}}) {
+    google::protobuf::Struct records;
+    grpc::Status status = Export(TestToken(role, person, kOrg), kVera, &records);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << CallerRoleName(role);
+    EXPECT_TRUE(records.fields().empty());
+  }
+}
+
+TEST_F(ExportPersonRecordsTest, AMalformedPersonIdIsRefusedNamingIt) {
+  for (const std::string& person_id : {std::string(""), std::string("p1 OR *"),
+                                       std::string("directory"), absl::StrCat(kVera, ":alerts")}) {
+    grpc::Status status = Export(ServiceToken(), person_id);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << person_id;
+    EXPECT_THAT(status.error_message(), HasSubstr("person_id")) << person_id;
+  }
+}
+
+TEST_F(ExportPersonRecordsTest, APersonWithNoRecordsGetsEveryFamilyEmpty) {
+  ASSERT_NO_FATAL_FAILURE(RaiseAlertsForVeraAndViktor());
+  google::protobuf::Struct records;
+  grpc::Status status = Export(ServiceToken(), "p000000000000000000ff", &records);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(records.fields().size(), 4u);
+  for (const char* family :
+       {kAlertsFamily, kRiskHistoryFamily, kSilencesFamily, kLastCheckinFamily}) {
+    ASSERT_EQ(records.fields().count(family), 1u) << family;
+    EXPECT_TRUE(records.fields().at(family).has_list_value()) << family;
+    EXPECT_EQ(records.fields().at(family).list_value().values_size(), 0) << family;
+  }
+}
+
+// Far more alerts than one read of the volunteer's index takes.
+TEST_F(ExportPersonRecordsTest, ReadsEveryAlertNotOnePage) {
+  std::vector<std::string> raised;
+  for (int i = 0; i < 450; ++i) {
+    raised.push_back(Raise(kVera, SupportRequestedHit("request", false), absl::StrCat("s", i)));
+    ASSERT_TRUE(store_.Resolve(kOrg, raised.back(), kSam, Outcome::kTalked, "", clock_.Now()).ok());
+  }
+  auto exported = service_.ExportPerson(As(CallerRole::kService, "directory"), kVera);
+  ASSERT_TRUE(exported.ok()) << exported.status();
+  std::vector<std::string> ids;
+  for (const Alert& alert : exported->alerts) ids.push_back(alert.id);
+  EXPECT_EQ(ids, raised);  // oldest first, each once
+}
+
+// tests/privacy's scan relies on this list: a key about a person that no family names would be
+// left out of the export unnoticed.
+TEST_F(ExportPersonRecordsTest, PersonKeyFamiliesCoverEveryKeyTheWorkloadLeaves) {
+  ASSERT_NO_FATAL_FAILURE(RaiseAlertsForVeraAndViktor());
+  ASSERT_TRUE(Export(ServiceToken(), kVera).ok());
+  const auto& families = RedisAlertStore::PersonKeyFamilies();
+  std::set<std::string> exported = {kAlertsFamily, kRiskHistoryFamily, kSilencesFamily,
+                                    kLastCheckinFamily};
+  for (const PersonKeyFamily& family : families) {
+    // Exported under a family the export declares, or not exported for a stated reason.
+    EXPECT_NE(family.exported_as.empty(), family.not_exported_because.empty()) << family.pattern;
+    if (!family.exported_as.empty()) {
+      EXPECT_EQ(exported.count(family.exported_as), 1u) << family.pattern;
+    }
+  }
+  auto glob = [](const std::string& pattern, const std::string& key) {
+    return fnmatch(pattern.c_str(), key.c_str(), 0) == 0;
+  };
+  std::set<std::string> patterns_seen;
+  int alerts_keys = 0;
+  for (const std::string& key : AllKeys()) {
+    if (!glob("pw:{*}:alerts:*", key) && !glob("pw:alerts:*", key) && key != "pw:events:alerts") {
+      continue;
+    }
+    ++alerts_keys;
+    std::vector<std::string> matched;
+    for (const PersonKeyFamily& family : families) {
+      if (glob(family.pattern, key)) matched.push_back(family.pattern);
+    }
+    EXPECT_EQ(matched.size(), 1u) << key << " matches " << absl::StrJoin(matched, ", ");
+    patterns_seen.insert(matched.begin(), matched.end());
+  }
+  EXPECT_GT(alerts_keys, 0);
+  // The workload leaves a key of every family: none of the patterns is left untried.
+  for (const PersonKeyFamily& family : families) {
+    EXPECT_EQ(patterns_seen.count(family.pattern), 1u) << family.pattern << " matched no key";
+  }
 }
 
 TEST(AlertPolicyTest, MissedCheckinsNeedAtLeastTheSweepsWeek) {

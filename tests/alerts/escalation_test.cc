@@ -24,7 +24,7 @@ class EscalationTest : public ::testing::Test {
     return outcome->alert_id;
   }
   int Level(const std::string& alert_id) {
-    return (*store_.GetAlert(kOrg, alert_id))->escalation_level;
+    return (*store_.GetAlert(kOrg, alert_id))->alert.escalation_level;
   }
   // The alert.escalated entries of pw:events:alerts (which also carries the alerts' triggering).
   std::vector<StreamEntry> Escalations() {

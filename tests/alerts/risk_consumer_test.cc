@@ -200,7 +200,7 @@ TEST_F(RiskConsumerTest, OverdueSupervisionRaisesALowAlertThatAttendanceCloses) 
       peerwell::testing::WaitFor([&] { return !OpenAlert("supervision_overdue").has_value(); }));
   auto resolved = store_.GetAlert(kOrg, overdue.id);
   ASSERT_TRUE(resolved.ok() && resolved->has_value());
-  EXPECT_EQ((*resolved)->state, AlertState::kResolved);
+  EXPECT_EQ((*resolved)->alert.state, AlertState::kResolved);
   runner.Stop();
   EXPECT_EQ(runner.dead_lettered(), 0);
 }

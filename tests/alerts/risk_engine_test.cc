@@ -184,9 +184,9 @@ TEST_F(RiskEngineTest, HoursOverCommitmentResolvesItselfWhenTheHoursComeDown) {
   ASSERT_TRUE(engine_.OnCheckin(pulse("2-0", 2, absl::ZeroDuration())).ok());
   EXPECT_TRUE(Open().empty());
   auto resolved = store_.GetAlert(kOrg, alert_id);
-  EXPECT_EQ((*resolved)->state, AlertState::kResolved);
-  EXPECT_EQ((*resolved)->outcome, Outcome::kNoActionNeeded);
-  EXPECT_EQ((*resolved)->resolved_by, "peerwell");
+  EXPECT_EQ((*resolved)->alert.state, AlertState::kResolved);
+  EXPECT_EQ((*resolved)->alert.outcome, Outcome::kNoActionNeeded);
+  EXPECT_EQ((*resolved)->alert.resolved_by, "peerwell");
 }
 
 TEST_F(RiskEngineTest, MissedCheckinsAreFoundBySweepAndCloseWithTheNextCheckin) {

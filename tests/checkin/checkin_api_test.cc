@@ -1,12 +1,17 @@
 // The check-in service over real gRPC channels, with the real directory and a real redis-server.
 
+#include <fnmatch.h>
+
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "services/common/events.h"
+#include "services/common/ids.h"
 #include "services/common/proto_time.h"
 #include "tests/checkin/checkin_test_server.h"
 #include "tests/testing/redis_text.h"
@@ -15,8 +20,36 @@ namespace peerwell::checkin::testing {
 namespace {
 
 namespace dv1 = ::peerwell::directory::v1;
+namespace pv1 = ::peerwell::privacy::v1;
+using ::google::protobuf::Struct;
 using ::peerwell::testing::TestToken;
 using ::testing::HasSubstr;
+
+// The records of one family of an export, each as its JSON object.
+std::vector<Struct> Family(const Struct& records, const std::string& family) {
+  std::vector<Struct> out;
+  auto found = records.fields().find(family);
+  if (found == records.fields().end()) {
+    ADD_FAILURE() << "the export has no family " << family;
+    return out;
+  }
+  for (const auto& value : found->second.list_value().values()) {
+    out.push_back(value.struct_value());
+  }
+  return out;
+}
+
+// A string field of an exported record; empty when the JSON mapping left it out.
+std::string Field(const Struct& record, const std::string& name) {
+  auto found = record.fields().find(name);
+  return found == record.fields().end() ? "" : found->second.string_value();
+}
+
+std::vector<std::string> FamilyNames(const Struct& records) {
+  std::vector<std::string> names;
+  for (const auto& [name, value] : records.fields()) names.push_back(name);
+  return names;
+}
 
 struct People {
   std::string org;
@@ -47,6 +80,9 @@ class CheckinApiTest : public ::testing::Test {
   std::string Coordinator() {
     return TestToken(CallerRole::kCoordinator, people_.coordinator, people_.org);
   }
+  std::string Peer() { return TestToken(CallerRole::kVolunteer, people_.peer, people_.org); }
+  // The directory gathering a person's export.
+  std::string Service() { return TestToken(CallerRole::kService, "directory", people_.org); }
 
   // An organisation and its people.
   People Seed(const std::string& organization_name) {
@@ -125,6 +161,58 @@ class CheckinApiTest : public ::testing::Test {
     return server_.stub().ListCheckins(As(token).get(), request, out);
   }
 
+  // Every kind of record a volunteer makes, each text marked with `tag`: a WHO-5 and a pulse
+  // that asks to talk (so a support request from the pulse), both with notes, an incident and a
+  // support request of their own. Request ids too, so that request keys are written.
+  void RecordEverything(const std::string& token, const std::string& tag) {
+    ASSERT_TRUE(Submit(token, "who5", Who5(3), tag + " who5 note", tag + "-who5").ok());
+    server_.clock().Advance(absl::Minutes(1));
+    ASSERT_TRUE(Submit(token, "pulse", {{"energy", 2}, {"stayed_with_me", 1}, {"want_to_talk", 1}},
+                       tag + " pulse note")
+                    .ok());
+    server_.clock().Advance(absl::Minutes(1));
+    v1::ReportCriticalIncidentRequest incident;
+    incident.set_incident_type(v1::INCIDENT_TYPE_AGGRESSION);
+    *incident.mutable_occur_time() = TimestampToProto(server_.clock().Now() - absl::Hours(1));
+    incident.set_description(tag + " incident description");
+    incident.set_request_id(tag + "-incident");
+    v1::ReportCriticalIncidentResponse reported;
+    ASSERT_TRUE(server_.stub().ReportCriticalIncident(As(token).get(), incident, &reported).ok());
+    server_.clock().Advance(absl::Minutes(1));
+    v1::RequestSupportRequest support;
+    support.set_urgency(v1::URGENCY_HIGH);
+    support.set_note(tag + " support note");
+    support.set_request_id(tag + "-support");
+    v1::RequestSupportResponse requested;
+    ASSERT_TRUE(server_.stub().RequestSupport(As(token).get(), support, &requested).ok());
+  }
+
+  grpc::Status ExportRecords(const std::string& token, const std::string& person_id,
+                             Struct* records) {
+    pv1::ExportPersonRecordsRequest request;
+    request.set_person_id(person_id);
+    pv1::ExportPersonRecordsResponse response;
+    grpc::Status status = server_.stub().ExportPersonRecords(As(token).get(), request, &response);
+    *records = response.records();
+    return status;
+  }
+
+  // Every key in Redis, by SCAN.
+  std::vector<std::string> AllKeys() {
+    std::vector<std::string> keys;
+    std::string cursor = "0";
+    do {
+      auto reply = server_.redis().Execute({"SCAN", cursor, "COUNT", "1000"});
+      if (!reply.ok() || reply->elements.size() != 2) {
+        ADD_FAILURE() << "SCAN failed";
+        break;
+      }
+      cursor = reply->elements[0].str;
+      for (const auto& key : reply->elements[1].elements) keys.push_back(key.str);
+    } while (cursor != "0");
+    return keys;
+  }
+
   std::vector<StreamEntry> Events() {
     return ParseStreamEntries(*server_.redis().Execute({"XRANGE", "pw:events:checkin", "-", "+"}));
   }
@@ -193,8 +281,9 @@ TEST_F(CheckinApiTest, ADeactivatedVolunteersTokenIsRefusedWithinTheDirectoryCac
   // The directory, which holds the truth, refuses the token at once.
   dv1::GetConsentRequest consent;
   dv1::GetConsentResponse got;
-  EXPECT_EQ(server_.directory().stub().GetConsent(As(Volunteer()).get(), consent, &got).error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(
+      server_.directory().stub().GetConsent(As(Volunteer()).get(), consent, &got).error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
 
   server_.clock().Advance(DirectoryClientOptions().cache_ttl + absl::Seconds(1));
   grpc::Status refused = Submit(Volunteer(), "who5", Who5(3));
@@ -369,7 +458,8 @@ TEST_F(CheckinApiTest, PlantedCanariesAppearNowhereInRedisNorItsAppendOnlyFile) 
 
   std::string everything = peerwell::testing::AllRedisText(server_.redis());
   ASSERT_NE(everything.find("checkin.submitted"), std::string::npos);  // it did read the events
-  everything += peerwell::testing::AppendOnlyFileText(server_.directory().redis_server().directory());
+  everything +=
+      peerwell::testing::AppendOnlyFileText(server_.directory().redis_server().directory());
   ASSERT_GT(everything.size(), 1000u);
   for (const std::string& canary : {note_canary, incident_canary, support_canary}) {
     EXPECT_EQ(everything.find(canary), std::string::npos) << canary;
@@ -435,6 +525,42 @@ TEST_F(CheckinApiTest, IncidentsAndSupportRequestsAreAnnouncedWithoutTheirText) 
   EXPECT_EQ(events[0].Get("incident_type"), "1");
   for (const auto& field : events[0].fields) {
     EXPECT_EQ(field.value.find("shouted"), std::string::npos);
+  }
+}
+
+// The volunteer is the only one who requests support for themselves, so the answer gives them
+// their note back, as SubmitCheckin does, a replay too; the event never carries it.
+TEST_F(CheckinApiTest, RequestSupportAnswersTheVolunteerWithTheirNoteAndItsSource) {
+  v1::RequestSupportRequest support;
+  support.set_urgency(v1::URGENCY_HIGH);
+  support.set_note("rough night on the phones");
+  support.set_request_id("support-1");
+  v1::RequestSupportResponse first, again;
+  ASSERT_TRUE(server_.stub().RequestSupport(As(Volunteer()).get(), support, &first).ok());
+  ASSERT_TRUE(server_.stub().RequestSupport(As(Volunteer()).get(), support, &again).ok());
+  for (const v1::RequestSupportResponse* response : {&first, &again}) {
+    const v1::SupportRequest& request = response->support_request();
+    EXPECT_EQ(request.support_request_id(), first.support_request().support_request_id());
+    EXPECT_EQ(request.volunteer_id(), people_.volunteer);
+    EXPECT_EQ(request.urgency(), v1::URGENCY_HIGH);
+    EXPECT_EQ(request.note(), "rough night on the phones");
+    EXPECT_EQ(request.source(), v1::SUPPORT_REQUEST_SOURCE_REQUEST);
+  }
+
+  server_.clock().Advance(absl::Minutes(1));
+  v1::RequestSupportRequest without_note;
+  without_note.set_urgency(v1::URGENCY_LOW);
+  v1::RequestSupportResponse plain;
+  ASSERT_TRUE(server_.stub().RequestSupport(As(Volunteer()).get(), without_note, &plain).ok());
+  EXPECT_EQ(plain.support_request().note(), "");
+  EXPECT_EQ(plain.support_request().source(), v1::SUPPORT_REQUEST_SOURCE_REQUEST);
+
+  auto events = Events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].Get("type"), "support.requested");
+  EXPECT_EQ(events[0].Get("source"), "request");
+  for (const auto& field : events[0].fields) {
+    EXPECT_EQ(field.value.find("rough night"), std::string::npos);
   }
 }
 
@@ -671,6 +797,180 @@ TEST_F(CheckinApiTest, AScoredInstrumentNeedsEnoughAnswersToScoreSomething) {
   ASSERT_TRUE(Submit(Volunteer(), "cbi", {{"1", 50}, {"2", 50}, {"3", 75}}, "", "", &checkin).ok());
   ASSERT_EQ(checkin.scores_size(), 1);
   EXPECT_EQ(checkin.scores(0).scale_id(), "cbi_personal");
+}
+
+TEST_F(CheckinApiTest, ExportPersonRecordsGivesEveryRecordOfThePersonWithTextsOpened) {
+  ASSERT_NO_FATAL_FAILURE(RecordEverything(Volunteer(), "Vera"));
+  ASSERT_NO_FATAL_FAILURE(RecordEverything(Peer(), "Viktor"));
+  Struct records;
+  grpc::Status status = ExportRecords(Service(), people_.volunteer, &records);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(FamilyNames(records),
+              ::testing::UnorderedElementsAre("checkins", "incidents", "supportRequests"));
+
+  std::vector<Struct> checkins = Family(records, "checkins");
+  ASSERT_EQ(checkins.size(), 2u);
+  EXPECT_EQ(Field(checkins[0], "instrumentId"), "pulse");  // newest first
+  EXPECT_EQ(Field(checkins[0], "note"), "Vera pulse note");
+  EXPECT_EQ(Field(checkins[1], "instrumentId"), "who5");
+  EXPECT_EQ(Field(checkins[1], "note"), "Vera who5 note");
+  EXPECT_EQ(checkins[1].fields().at("scores").list_value().values_size(), 2);
+  EXPECT_EQ(checkins[1].fields().at("answers").list_value().values_size(), 5);
+  EXPECT_EQ(
+      checkins[1].fields().at("context").struct_value().fields().at("sessionKind").string_value(),
+      "group");
+
+  std::vector<Struct> incidents = Family(records, "incidents");
+  ASSERT_EQ(incidents.size(), 1u);
+  EXPECT_EQ(Field(incidents[0], "incidentType"), "INCIDENT_TYPE_AGGRESSION");
+  EXPECT_EQ(Field(incidents[0], "description"), "Vera incident description");
+  EXPECT_FALSE(Field(incidents[0], "occurTime").empty());
+
+  // Each support request reads back as the API's SupportRequest, note and source included.
+  std::vector<v1::SupportRequest> support;
+  for (const Struct& record : Family(records, "supportRequests")) {
+    std::string json;
+    ASSERT_TRUE(google::protobuf::util::MessageToJsonString(record, &json).ok());
+    v1::SupportRequest request;
+    auto parsed = google::protobuf::util::JsonStringToMessage(json, &request);
+    ASSERT_TRUE(parsed.ok()) << parsed.ToString() << " in " << json;
+    support.push_back(std::move(request));
+  }
+  ASSERT_EQ(support.size(), 2u);
+  EXPECT_EQ(support[0].urgency(), v1::URGENCY_HIGH);
+  EXPECT_EQ(support[0].source(), v1::SUPPORT_REQUEST_SOURCE_REQUEST);
+  EXPECT_EQ(support[0].note(), "Vera support note");
+  EXPECT_EQ(support[1].urgency(), v1::URGENCY_LOW);
+  EXPECT_EQ(support[1].source(), v1::SUPPORT_REQUEST_SOURCE_PULSE);
+  EXPECT_EQ(support[1].note(), "");
+  // Absent when empty, as the JSON mapping leaves out every empty field.
+  EXPECT_EQ(Family(records, "supportRequests")[1].fields().count("note"), 0u);
+
+  for (const char* family : {"checkins", "incidents", "supportRequests"}) {
+    for (const Struct& record : Family(records, family)) {
+      EXPECT_EQ(Field(record, "volunteerId"), people_.volunteer) << family;
+    }
+  }
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(records, &json).ok());
+  EXPECT_EQ(json.find("Viktor"), std::string::npos);
+  EXPECT_EQ(json.find(people_.peer), std::string::npos);
+}
+
+TEST_F(CheckinApiTest, OnlyAServiceExportsAPersonsRecordsForAWellFormedPersonId) {
+  ASSERT_NO_FATAL_FAILURE(RecordEverything(Volunteer(), "Vera"));
+  Struct records;
+  for (const std::string& token : {Volunteer(), Supervisor(), Coordinator(),
+                                   TestToken(CallerRole::kAdmin, "op", people_.org)}) {
+    EXPECT_EQ(ExportRecords(token, people_.volunteer, &records).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  for (const std::string& malformed :
+       std::vector<std::string>{"", "not a person", "p1:checkins", std::string(200, 'p')}) {
+    grpc::Status status = ExportRecords(Service(), malformed, &records);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << malformed;
+    EXPECT_THAT(status.error_message(), HasSubstr("person_id")) << malformed;
+  }
+}
+
+TEST_F(CheckinApiTest, APersonWithNoRecordsExportsEmptyFamilies) {
+  ASSERT_NO_FATAL_FAILURE(RecordEverything(Volunteer(), "Vera"));
+  People beacon = Seed("Beacon");
+  // Someone who never checks in, an id nobody has, and this volunteer asked for by another
+  // organisation's export: nothing, and every family says so.
+  std::vector<std::pair<std::string, std::string>> nobodies = {
+      {Service(), people_.supervisor},
+      {Service(), "p0000000000000000f00d"},
+      {TestToken(CallerRole::kService, "directory", beacon.org), people_.volunteer}};
+  for (const auto& [token, person] : nobodies) {
+    Struct records;
+    grpc::Status status = ExportRecords(token, person, &records);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_THAT(FamilyNames(records),
+                ::testing::UnorderedElementsAre("checkins", "incidents", "supportRequests"));
+    for (const auto& [family, value] : records.fields()) {
+      EXPECT_EQ(value.list_value().values_size(), 0) << person << " " << family;
+    }
+  }
+}
+
+TEST_F(CheckinApiTest, ExportPersonRecordsReadsEveryPageOfALongHistory) {
+  // One more record of each kind than one read takes, written through the store itself.
+  RedisCheckinStore store(server_.redis());
+  const int count = kPersonRecordsPage + 1;
+  std::set<std::string> checkin_ids, incident_ids, support_ids;
+  absl::Time start = server_.clock().Now() - absl::Hours(24 * 365);
+  for (int i = 0; i < count; ++i) {
+    absl::Time time = start + absl::Minutes(i);
+    Checkin checkin;
+    checkin.id = NewId("c");
+    checkin.organization_id = people_.org;
+    checkin.volunteer_id = people_.volunteer;
+    checkin.instrument_id = "who5";
+    checkin.instrument_version = 1;
+    checkin.submit_time = time;
+    checkin.answers = {{"1", 3}, {"2", 3}, {"3", 3}, {"4", 3}, {"5", 3}};
+    ASSERT_TRUE(store.CreateCheckin({checkin, ""}, std::nullopt, {people_.volunteer, ""}).ok());
+    checkin_ids.insert(checkin.id);
+    Incident incident{NewId("i"), people_.org, people_.volunteer, IncidentType::kOther, time,
+                      time,       ""};
+    ASSERT_TRUE(store.CreateIncident({incident, ""}, {people_.volunteer, ""}).ok());
+    incident_ids.insert(incident.id);
+    SupportRequest request{NewId("s"), people_.org, people_.volunteer, Urgency::kLow, time,
+                           "request",  ""};
+    ASSERT_TRUE(store.CreateSupportRequest({request, ""}, {people_.volunteer, ""}).ok());
+    support_ids.insert(request.id);
+  }
+  Struct records;
+  grpc::Status status = ExportRecords(Service(), people_.volunteer, &records);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  auto ids = [&](const std::string& family, const std::string& id_field) {
+    std::set<std::string> out;
+    for (const Struct& record : Family(records, family)) out.insert(Field(record, id_field));
+    return out;
+  };
+  EXPECT_EQ(ids("checkins", "checkinId"), checkin_ids);
+  EXPECT_EQ(ids("incidents", "incidentId"), incident_ids);
+  EXPECT_EQ(ids("supportRequests", "supportRequestId"), support_ids);
+}
+
+// The export's completeness rests on PersonKeyFamilies naming every kind of key: a key the
+// service writes that no family matches would be a record the person never sees.
+TEST_F(CheckinApiTest, PersonKeyFamiliesMatchEveryKeyTheServiceWrites) {
+  ASSERT_NO_FATAL_FAILURE(RecordEverything(Volunteer(), "Vera"));
+  v1::UpdateCheckinSettingsRequest settings;
+  (*settings.mutable_settings()->mutable_cadence_days())["who5"] = 7;
+  v1::UpdateCheckinSettingsResponse updated;
+  ASSERT_TRUE(
+      server_.stub().UpdateCheckinSettings(As(Coordinator()).get(), settings, &updated).ok());
+
+  const std::vector<PersonKeyFamily>& families = RedisCheckinStore::PersonKeyFamilies();
+  std::set<std::string> used;
+  int ours = 0;
+  for (const std::string& key : AllKeys()) {
+    bool checkin_key = (absl::StartsWith(key, "pw:{") && absl::StrContains(key, "}:checkin:")) ||
+                       absl::StartsWith(key, EventStreamKey("checkin"));
+    if (!checkin_key) continue;
+    ++ours;
+    bool matched = false;
+    for (const PersonKeyFamily& family : families) {
+      if (fnmatch(family.pattern.c_str(), key.c_str(), 0) == 0) {
+        matched = true;
+        used.insert(family.pattern);
+      }
+    }
+    EXPECT_TRUE(matched) << "no family matches " << key;
+  }
+  EXPECT_GT(ours, 10);
+  for (const PersonKeyFamily& family : families) {
+    // Each family is either exported, as one of the export's families, or says why not.
+    EXPECT_NE(family.exported_as.empty(), family.not_exported_because.empty()) << family.pattern;
+    if (!family.exported_as.empty()) {
+      EXPECT_THAT(family.exported_as, ::testing::AnyOf("checkins", "incidents", "supportRequests"));
+    }
+    // A pattern that matched nothing the workload wrote is stale (or the workload incomplete).
+    EXPECT_TRUE(used.count(family.pattern) > 0) << "nothing matches " << family.pattern;
+  }
 }
 
 TEST(DataKeyVaultTest, ADeletedDataKeyStopsOpeningAndSealingOnceTheCacheExpires) {

@@ -73,7 +73,7 @@ TEST_F(RedisAclTest, EachServiceWritesItsOwnKeysAndNoOtherServices) {
   }
 }
 
-TEST_F(RedisAclTest, NoServiceDeletesTrimsOrReadsTheAuditStream) {
+TEST_F(RedisAclTest, NoServiceDeletesOrTrimsTheAuditStreamAndOnlyTheDirectoryReadsIt) {
   const std::string audit = AuditStreamKey("o1");
   auto tests = ClientOf("peerwell-tests");
   auto id = tests->Execute({"XADD", audit, "*", "rpc", "GetPerson"});
@@ -86,7 +86,10 @@ TEST_F(RedisAclTest, NoServiceDeletesTrimsOrReadsTheAuditStream) {
     EXPECT_TRUE(Refused(*client, {"DEL", audit}));
     EXPECT_TRUE(Refused(*client, {"UNLINK", audit}));
     EXPECT_TRUE(Refused(*client, {"RENAME", audit, absl::StrCat("pw:{o1}:", service, ":x")}));
-    EXPECT_TRUE(Refused(*client, {"XRANGE", audit, "-", "+"}));
+    if (service != "directory") {
+      EXPECT_TRUE(Refused(*client, {"XRANGE", audit, "-", "+"}));
+      EXPECT_TRUE(Refused(*client, {"XREVRANGE", audit, "+", "-"}));
+    }
     // A script cannot do it for them either.
     EXPECT_NE(
         Run(*client, {"EVAL", "return redis.call('XDEL', KEYS[1], ARGV[1])", "1", audit, id->str}),
@@ -101,6 +104,10 @@ TEST_F(RedisAclTest, NoServiceDeletesTrimsOrReadsTheAuditStream) {
     auto client = ClientOf(service);
     EXPECT_TRUE(Refused(*client, {"XADD", audit, "*", "rpc", "x"})) << service;
   }
+  // ListAuditRecords and ExportPersonData: the directory reads it, newest first or oldest.
+  auto directory = ClientOf("directory");
+  EXPECT_EQ(Run(*directory, {"XRANGE", audit, "-", "+"}), "");
+  EXPECT_EQ(Run(*directory, {"XREVRANGE", audit, "+", "-", "COUNT", "1"}), "");
   auto length = tests->Execute({"XLEN", audit});
   ASSERT_TRUE(length.ok());
   EXPECT_EQ(length->integer, 4);

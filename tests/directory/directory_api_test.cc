@@ -5,6 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "services/common/events.h"
 #include "tests/directory/directory_test_server.h"
@@ -807,6 +809,240 @@ TEST_F(DirectoryApiTest, PublishesPersonEvents) {
     EXPECT_EQ(event.Get("organization_id"), org.id);
   }
   EXPECT_EQ(types, (std::vector<std::string>{"person.created", "person.updated"}));
+}
+
+// --- Privacy: who read whose data, and a person's export
+// -------------------------------------------
+
+class DirectoryPrivacyTest : public DirectoryApiTest {
+ protected:
+  void SetUp() override {
+    org_ = NewOrganization("Harbour");
+    supervisor_ = CreatePerson(org_, v1::ROLE_SUPERVISOR, "Sam Supervisor");
+    volunteer_ =
+        CreatePerson(org_, v1::ROLE_VOLUNTEER, "Vera Volunteer", {supervisor_.person_id()});
+    other_ = CreatePerson(org_, v1::ROLE_VOLUNTEER, "Walt Volunteer");
+  }
+
+  grpc::Status ReadConsent(const std::string& token, const std::string& volunteer_id) {
+    v1::GetConsentRequest request;
+    request.set_volunteer_id(volunteer_id);
+    v1::GetConsentResponse response;
+    return server_.stub().GetConsent(As(token).get(), request, &response);
+  }
+
+  grpc::Status SetConsent(const v1::Person& volunteer, bool risk_monitoring) {
+    v1::SetConsentRequest request;
+    request.mutable_consent()->set_risk_monitoring(risk_monitoring);
+    v1::SetConsentResponse response;
+    return server_.stub().SetConsent(As(TokenFor(org_, volunteer)).get(), request, &response);
+  }
+
+  grpc::Status ListAudit(const std::string& token, const v1::ListAuditRecordsRequest& request,
+                         v1::ListAuditRecordsResponse* response) {
+    return server_.stub().ListAuditRecords(As(token).get(), request, response);
+  }
+
+  grpc::Status Export(const std::string& token, const std::string& person_id,
+                      google::protobuf::Struct* document) {
+    v1::ExportPersonDataRequest request;
+    request.set_person_id(person_id);
+    v1::ExportPersonDataResponse response;
+    grpc::Status status = server_.stub().ExportPersonData(As(token).get(), request, &response);
+    if (status.ok()) {
+      EXPECT_TRUE(
+          google::protobuf::util::JsonStringToMessage(response.export_json(), document).ok())
+          << response.export_json();
+    }
+    return status;
+  }
+
+  Org org_;
+  v1::Person supervisor_;
+  v1::Person volunteer_;
+  v1::Person other_;
+};
+
+const google::protobuf::ListValue& Family(const google::protobuf::Struct& document,
+                                          const std::string& service, const std::string& family) {
+  return document.fields()
+      .at("services")
+      .struct_value()
+      .fields()
+      .at(service)
+      .struct_value()
+      .fields()
+      .at(family)
+      .list_value();
+}
+
+TEST_F(DirectoryPrivacyTest, AVolunteerSeesWhoReadTheirDataAndNothingAboutOthers) {
+  ASSERT_TRUE(ReadConsent(TokenFor(org_, supervisor_), volunteer_.person_id()).ok());
+  ASSERT_TRUE(ReadConsent(org_.coordinator_token, other_.person_id()).ok());
+  ASSERT_TRUE(ReadConsent(TokenFor(org_, volunteer_), "").ok());  // their own: not audited
+
+  v1::ListAuditRecordsResponse mine;
+  grpc::Status status = ListAudit(TokenFor(org_, volunteer_), {}, &mine);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(mine.records_size(), 1);
+  const v1::AuditRecord& read = mine.records(0);
+  EXPECT_EQ(read.reader_id(), supervisor_.person_id());
+  EXPECT_EQ(read.reader_role(), "supervisor");
+  EXPECT_EQ(read.reader_display_name(), "Sam Supervisor");
+  EXPECT_EQ(read.subject_id(), volunteer_.person_id());
+  EXPECT_EQ(read.rpc(), "peerwell.directory.v1.DirectoryService/GetConsent");
+  EXPECT_EQ(read.outcome(), "OK");
+  EXPECT_GT(read.time().seconds(), 0);
+
+  v1::ListAuditRecordsRequest theirs;
+  theirs.set_subject_id(other_.person_id());
+  v1::ListAuditRecordsResponse refused;
+  EXPECT_EQ(ListAudit(TokenFor(org_, volunteer_), theirs, &refused).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ListAudit(TokenFor(org_, supervisor_), theirs, &refused).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  for (CallerRole role : {CallerRole::kAdmin, CallerRole::kService}) {
+    EXPECT_EQ(ListAudit(TestToken(role, "someone", org_.id), {}, &refused).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+}
+
+TEST_F(DirectoryPrivacyTest, ACoordinatorListsTheOrganisationsReadsFilteredAndInPages) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(ReadConsent(TokenFor(org_, supervisor_), volunteer_.person_id()).ok());
+  }
+  ASSERT_TRUE(ReadConsent(org_.coordinator_token, other_.person_id()).ok());
+  // Another organisation's reads never show.
+  Org lighthouse = NewOrganization("Lighthouse");
+  v1::Person stranger = CreatePerson(lighthouse, v1::ROLE_VOLUNTEER, "Stranger");
+  ASSERT_TRUE(ReadConsent(lighthouse.coordinator_token, stranger.person_id()).ok());
+
+  v1::ListAuditRecordsRequest request;
+  request.set_page_size(2);
+  std::vector<v1::AuditRecord> all;
+  for (int pages = 0; pages < 10; ++pages) {
+    v1::ListAuditRecordsResponse page;
+    grpc::Status status = ListAudit(org_.coordinator_token, request, &page);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_LE(page.records_size(), 2);
+    all.insert(all.end(), page.records().begin(), page.records().end());
+    if (page.next_page_token().empty()) break;
+    request.set_page_token(page.next_page_token());
+  }
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[0].subject_id(), other_.person_id());  // newest first
+  EXPECT_EQ(all[0].reader_display_name(), "Coordinator of Harbour");
+  for (size_t i = 1; i < all.size(); ++i)
+    EXPECT_LE(all[i].time().seconds(), all[i - 1].time().seconds());
+
+  v1::ListAuditRecordsRequest by_reader;
+  by_reader.set_reader_id(supervisor_.person_id());
+  v1::ListAuditRecordsResponse supervisor_reads;
+  ASSERT_TRUE(ListAudit(org_.coordinator_token, by_reader, &supervisor_reads).ok());
+  EXPECT_EQ(supervisor_reads.records_size(), 3);
+  v1::ListAuditRecordsRequest by_subject;
+  by_subject.set_subject_id(other_.person_id());
+  v1::ListAuditRecordsResponse other_reads;
+  ASSERT_TRUE(ListAudit(org_.coordinator_token, by_subject, &other_reads).ok());
+  EXPECT_EQ(other_reads.records_size(), 1);
+  v1::ListAuditRecordsRequest before;
+  before.mutable_end_time()->set_seconds(all.back().time().seconds() - 60);
+  v1::ListAuditRecordsResponse none;
+  ASSERT_TRUE(ListAudit(org_.coordinator_token, before, &none).ok());
+  EXPECT_EQ(none.records_size(), 0);
+
+  // A page token belongs to its query.
+  v1::ListAuditRecordsRequest first;
+  first.set_page_size(1);
+  v1::ListAuditRecordsResponse one;
+  ASSERT_TRUE(ListAudit(org_.coordinator_token, first, &one).ok());
+  ASSERT_FALSE(one.next_page_token().empty());
+  by_reader.set_page_token(one.next_page_token());
+  EXPECT_EQ(ListAudit(org_.coordinator_token, by_reader, &none).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(DirectoryPrivacyTest, AuditListingRefusesBadFiltersNamingTheField) {
+  v1::ListAuditRecordsResponse response;
+  v1::ListAuditRecordsRequest bad_subject;
+  bad_subject.set_subject_id("no spaces allowed");
+  grpc::Status status = ListAudit(org_.coordinator_token, bad_subject, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("subject_id"));
+  v1::ListAuditRecordsRequest reversed;
+  reversed.mutable_start_time()->set_seconds(2'000'000'000);
+  reversed.mutable_end_time()->set_seconds(1'000'000'000);
+  status = ListAudit(org_.coordinator_token, reversed, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("start_time"));
+  v1::ListAuditRecordsRequest negative;
+  negative.set_page_size(-1);
+  status = ListAudit(org_.coordinator_token, negative, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("page_size"));
+}
+
+TEST_F(DirectoryPrivacyTest, APersonExportsTheirProfileConsentHistoryAndWhoReadTheirData) {
+  ASSERT_TRUE(SetConsent(volunteer_, true).ok());
+  ASSERT_TRUE(SetConsent(volunteer_, false).ok());
+  ASSERT_TRUE(SetConsent(other_, true).ok());
+  ASSERT_TRUE(ReadConsent(TokenFor(org_, supervisor_), volunteer_.person_id()).ok());
+  ASSERT_TRUE(ReadConsent(org_.coordinator_token, other_.person_id()).ok());
+
+  google::protobuf::Struct document;
+  grpc::Status status = Export(TokenFor(org_, volunteer_), "", &document);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const auto& fields = document.fields();
+  EXPECT_EQ(fields.at("schemaVersion").number_value(), 1);
+  EXPECT_EQ(fields.at("personId").string_value(), volunteer_.person_id());
+  EXPECT_EQ(fields.at("organizationId").string_value(), org_.id);
+  EXPECT_FALSE(fields.at("exportTime").string_value().empty());
+
+  const auto& person = Family(document, "directory", "person");
+  ASSERT_EQ(person.values_size(), 1);
+  const auto& profile = person.values(0).struct_value().fields();
+  EXPECT_EQ(profile.at("displayName").string_value(), "Vera Volunteer");
+  EXPECT_EQ(profile.at("supervisorIds").list_value().values(0).string_value(),
+            supervisor_.person_id());
+  const auto& history = Family(document, "directory", "consentHistory");
+  ASSERT_EQ(history.values_size(), 2);
+  EXPECT_TRUE(history.values(0).struct_value().fields().at("riskMonitoring").bool_value());
+  EXPECT_EQ(history.values(1).struct_value().fields().count("riskMonitoring"), 0u);  // false
+  const auto& reads = Family(document, "directory", "auditRecords");
+  ASSERT_EQ(reads.values_size(), 1);
+  EXPECT_EQ(reads.values(0).struct_value().fields().at("readerDisplayName").string_value(),
+            "Sam Supervisor");
+  // This directory runs alone here, so its part is the whole document.
+  EXPECT_EQ(fields.at("services").struct_value().fields_size(), 1);
+}
+
+TEST_F(DirectoryPrivacyTest, OnlyThePersonOrACoordinatorExportsAndACoordinatorsExportIsAudited) {
+  google::protobuf::Struct document;
+  EXPECT_EQ(Export(TokenFor(org_, supervisor_), volunteer_.person_id(), &document).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Export(TokenFor(org_, other_), volunteer_.person_id(), &document).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  for (CallerRole role : {CallerRole::kAdmin, CallerRole::kService}) {
+    EXPECT_EQ(
+        Export(TestToken(role, "someone", org_.id), volunteer_.person_id(), &document).error_code(),
+        grpc::StatusCode::PERMISSION_DENIED);
+  }
+  EXPECT_EQ(Export(org_.coordinator_token, "p0000000000000000beef", &document).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  Org lighthouse = NewOrganization("Lighthouse");
+  EXPECT_EQ(Export(lighthouse.coordinator_token, volunteer_.person_id(), &document).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  grpc::Status invalid = Export(org_.coordinator_token, "not an id", &document);
+  EXPECT_EQ(invalid.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(invalid.error_message(), HasSubstr("person_id"));
+
+  ASSERT_TRUE(Export(org_.coordinator_token, volunteer_.person_id(), &document).ok());
+  v1::ListAuditRecordsResponse reads;
+  ASSERT_TRUE(ListAudit(TokenFor(org_, volunteer_), {}, &reads).ok());
+  ASSERT_EQ(reads.records_size(), 1);
+  EXPECT_EQ(reads.records(0).reader_id(), org_.coordinator_id);
+  EXPECT_EQ(reads.records(0).rpc(), "peerwell.directory.v1.DirectoryService/ExportPersonData");
+  EXPECT_EQ(reads.records(0).outcome(), "OK");
 }
 
 }  // namespace

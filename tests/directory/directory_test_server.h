@@ -13,6 +13,7 @@
 #include "services/common/server.h"
 #include "services/directory/directory_handler.h"
 #include "services/directory/directory_service.h"
+#include "services/directory/person_records_client.h"
 #include "services/directory/redis_directory_store.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/tokens.h"
@@ -30,7 +31,10 @@ class DirectoryTestServer {
         secrets_(RetrySealingKey(peerwell::testing::kTestJwtSecret)),
         store_(redis_),
         audit_(redis_),
-        service_(store_, clock_, audit_, secrets_),
+        service_tokens_("directory", peerwell::testing::kTestJwtSecret),
+        // Alone: no other service holds data here, so an export is the directory's part.
+        other_services_({}, service_tokens_),
+        service_(store_, clock_, audit_, secrets_, other_services_),
         api_keys_(service_),
         authenticator_(TokenVerifier(peerwell::testing::kTestJwtSecret), api_keys_),
         executor_(8, 1024),
@@ -60,6 +64,8 @@ class DirectoryTestServer {
   OpenSslSecrets secrets_;
   RedisDirectoryStore store_;
   AuditAppender audit_;
+  ServiceTokens service_tokens_;
+  PersonRecordsClient other_services_;
   DirectoryService service_;
   DirectoryCredentials api_keys_;
   Authenticator authenticator_;

@@ -1,6 +1,7 @@
 #include "tests/fuzz/in_process_suite.h"
 
 #include <functional>
+#include <map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +12,7 @@
 #include "services/network/network_server.h"
 #include "services/supervision/supervision_server.h"
 #include "services/webhooks/webhooks_server.h"
+#include "tests/testing/process.h"
 #include "tests/testing/tokens.h"
 
 namespace peerwell::fuzz {
@@ -56,10 +58,19 @@ absl::StatusOr<std::unique_ptr<InProcessSuite>> InProcessSuite::Start(
       absl::StrCat("--jwt_secret=", testing::kTestJwtSecret),
       absl::StrCat("--master_key=", testing::kTestMasterKey),
       absl::StrCat("--pseudonym_key=", testing::kTestPseudonymKey),
-      "--listen_addr=127.0.0.1:0",
       "--metrics_addr=127.0.0.1:0",
       "--worker_threads=4"};
   for (const auto& [flag, value] : settings) args.push_back(absl::StrCat("--", flag, "=", value));
+  // The services call each other both ways (the directory asks the others for a person's
+  // records), so every address is known before any of them starts, as the binaries' are.
+  std::map<std::string, testing::ReservedPort> ports;
+  for (ServiceWiring& wiring : Wirings()) {
+    auto port = testing::ReservedPort::Take();
+    if (!port.ok()) return port.status();
+    std::string name = wiring.defaults().service_name;
+    args.push_back(absl::StrCat("--", name, "_addr=", port->address()));
+    ports.emplace(name, *std::move(port));
+  }
 
   for (ServiceWiring& wiring : Wirings()) {
     ServiceDefaults defaults = wiring.defaults();
@@ -78,7 +89,7 @@ absl::StatusOr<std::unique_ptr<InProcessSuite>> InProcessSuite::Start(
     redis.address = service.config->redis;
     service.redis = std::make_unique<RedisClient>(redis, service.metrics.get());
     ServerHostOptions host;
-    host.listen_addr = service.config->listen_addr;
+    host.listen_addr = ports.at(service.name).address();
     host.shutdown_grace = absl::Seconds(1);
     service.host = std::make_unique<ServerHost>(host, *service.metrics, *service.redis);
     service.runtime = std::make_unique<ServerRuntime>(
@@ -91,8 +102,6 @@ absl::StatusOr<std::unique_ptr<InProcessSuite>> InProcessSuite::Start(
     service.parts = *std::move(parts);
     if (absl::Status started = service.host->Start(); !started.ok()) return started;
     service.address = absl::StrCat("127.0.0.1:", service.host->port());
-    // Those started later find this one as the binaries do: by its address setting.
-    args.push_back(absl::StrCat("--", service.name, "_addr=", service.address));
     suite->services_.push_back(std::move(service));
   }
   return suite;

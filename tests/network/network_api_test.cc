@@ -1,9 +1,11 @@
 // The peer network over real gRPC channels: two replicas of the service, the real directory and
 // one real redis-server. The network's clock is fake and starts on Thursday 1 October 2026 at
 // 12:00 UTC (13:00 in London), so tests can step into someone's quiet hours or past a retention.
-#include <limits>
+#include <fnmatch.h>
+
 #include <atomic>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <numeric>
 #include <set>
@@ -12,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "services/common/events.h"
 #include "services/network/redis_network_store.h"
@@ -944,6 +947,219 @@ TEST_F(NetworkApiTest, StreamsEndCleanlyOnShutdown) {
   Subscriber viktor(server_.replica(1).stub(), Volunteer(viktor_), From(cohort, 0));
   server_.replica(1).Shutdown();
   EXPECT_EQ(viktor.WaitForEnd().error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+// What a person's export is made from: Vera (V) and Viktor (W) both post in their cohort and
+// report each other's messages; Vera also has a direct channel with Quinn, a group she posted in
+// and left, read markers and settings; the coordinator announces.
+class PersonExportTest : public NetworkApiTest {
+ protected:
+  void SetUp() override {
+    NetworkApiTest::SetUp();
+    if (HasFatalFailure()) return;
+    cohort_ = Cohort();
+    v1::Message w_message;
+    ASSERT_TRUE(Post(Volunteer(vera_), cohort_, "V opens the evening", &v_message_).ok());
+    ASSERT_TRUE(Post(Volunteer(viktor_), cohort_, "W answers", &w_message).ok());
+    ASSERT_TRUE(
+        Post(Volunteer(vera_), cohort_, "V replies", nullptr, w_message.message_id(), "v-1").ok());
+    v1::Channel direct;
+    ASSERT_TRUE(Create(Volunteer(vera_), v1::CHANNEL_KIND_DIRECT, "", {quinn_}, {}, &direct).ok());
+    direct_ = direct.channel_id();
+    ASSERT_TRUE(Post(Volunteer(vera_), direct_, "V to Quinn").ok());
+    ASSERT_TRUE(Post(Volunteer(quinn_), direct_, "Quinn to V").ok());
+    MarkRead(Volunteer(vera_), direct_, 2);
+    MarkRead(Volunteer(viktor_), cohort_, 3);
+    v1::Channel former;
+    ASSERT_TRUE(
+        Create(Coordinator(), v1::CHANNEL_KIND_GROUP, "Former", {vera_, viktor_}, {quinn_}, &former)
+            .ok());
+    former_ = former.channel_id();
+    ASSERT_TRUE(Post(Volunteer(vera_), former_, "V before leaving").ok());
+    ASSERT_TRUE(Leave(Volunteer(vera_), former_).ok());
+    v1::Channel news;
+    ASSERT_TRUE(Create(Coordinator(), v1::CHANNEL_KIND_ANNOUNCEMENT, "News", {}, {}, &news).ok());
+    ASSERT_TRUE(Post(Coordinator(), news.channel_id(), "training on Monday").ok());
+    ReadReceipts(Volunteer(vera_), true);
+    ReadReceipts(Volunteer(viktor_), true);
+    ReportAs(Volunteer(vera_), w_message, "V finds this unkind");
+    ReportAs(Volunteer(viktor_), v_message_, "W objects");
+  }
+
+  void MarkRead(const std::string& token, const std::string& channel_id, int64_t sequence) {
+    v1::MarkReadRequest request;
+    request.set_channel_id(channel_id);
+    request.set_sequence(sequence);
+    v1::MarkReadResponse response;
+    grpc::Status status = server_.stub().MarkRead(As(token).get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  void ReadReceipts(const std::string& token, bool on) {
+    v1::UpdateNetworkSettingsRequest request;
+    request.mutable_settings()->set_read_receipts(on);
+    v1::UpdateNetworkSettingsResponse response;
+    grpc::Status status = server_.stub().UpdateNetworkSettings(As(token).get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  void ReportAs(const std::string& token, const v1::Message& message, const std::string& reason) {
+    v1::ReportMessageRequest request;
+    request.set_channel_id(message.channel_id());
+    request.set_message_id(message.message_id());
+    request.set_reason(reason);
+    v1::ReportMessageResponse response;
+    grpc::Status status = server_.stub().ReportMessage(As(token).get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  std::string Service() { return Token(CallerRole::kService, "directory"); }
+
+  grpc::Status Export(const std::string& token, const std::string& person_id,
+                      google::protobuf::Struct* records) {
+    privacy::v1::ExportPersonRecordsRequest request;
+    request.set_person_id(person_id);
+    privacy::v1::ExportPersonRecordsResponse response;
+    grpc::Status status = server_.stub().ExportPersonRecords(As(token).get(), request, &response);
+    *records = response.records();
+    return status;
+  }
+
+  // The records of one family, each the JSON object of its API message.
+  static std::vector<google::protobuf::Struct> Family(const google::protobuf::Struct& records,
+                                                      const std::string& name) {
+    std::vector<google::protobuf::Struct> family;
+    auto found = records.fields().find(name);
+    if (found == records.fields().end() || !found->second.has_list_value()) {
+      ADD_FAILURE() << "the export has no family " << name;
+      return family;
+    }
+    for (const auto& value : found->second.list_value().values()) {
+      family.push_back(value.struct_value());
+    }
+    return family;
+  }
+  static std::string Text(const google::protobuf::Struct& record, const std::string& field) {
+    auto found = record.fields().find(field);
+    return found == record.fields().end() ? "" : found->second.string_value();
+  }
+  static std::multiset<std::string> Texts(const std::vector<google::protobuf::Struct>& records,
+                                          const std::string& field) {
+    std::multiset<std::string> texts;
+    for (const auto& record : records) texts.insert(Text(record, field));
+    return texts;
+  }
+
+  std::string cohort_, direct_, former_;
+  v1::Message v_message_;
+};
+
+TEST_F(PersonExportTest, HoldsThePersonsChannelsMessagesMarkersSettingsAndReportsOnly) {
+  google::protobuf::Struct records;
+  grpc::Status status = Export(Service(), vera_, &records);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  // The channels she is in, as the API shows them to her; not the one she left.
+  auto channels = Family(records, "channels");
+  EXPECT_EQ(Texts(channels, "channelId"), (std::multiset<std::string>{cohort_, direct_}));
+  for (const auto& channel : channels) {
+    if (Text(channel, "channelId") == cohort_) {
+      EXPECT_EQ(Text(channel, "displayName"), "Cohort");
+      EXPECT_EQ(Text(channel, "lastSequence"), "3");
+    }
+  }
+  // Her messages, wherever she posted them, opened; none of anyone else's.
+  auto messages = Family(records, "messages");
+  EXPECT_EQ(Texts(messages, "body"),
+            (std::multiset<std::string>{"V opens the evening", "V replies", "V to Quinn",
+                                        "V before leaving"}));
+  EXPECT_EQ(Texts(messages, "authorId"), (std::multiset<std::string>{vera_, vera_, vera_, vera_}));
+  for (const auto& message : messages) {
+    if (Text(message, "body") == "V opens the evening") {
+      EXPECT_EQ(Text(message, "messageId"), v_message_.message_id());
+      EXPECT_EQ(Text(message, "authorDisplayName"), "Vera");
+      EXPECT_EQ(Text(message, "sequence"), "1");
+    }
+  }
+  auto markers = Family(records, "readMarkers");
+  EXPECT_EQ(Texts(markers, "channelId"), (std::multiset<std::string>{cohort_, direct_, former_}));
+  EXPECT_EQ(Texts(markers, "personId"), (std::multiset<std::string>{vera_, vera_, vera_}));
+  for (const auto& marker : markers) {
+    if (Text(marker, "channelId") == direct_) {
+      EXPECT_EQ(Text(marker, "sequence"), "2");
+    }
+  }
+  auto settings = Family(records, "settings");
+  ASSERT_EQ(settings.size(), 1u);
+  EXPECT_TRUE(settings[0].fields().at("readReceipts").bool_value());
+  auto reports = Family(records, "reports");
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(Text(reports[0], "reason"), "V finds this unkind");
+  EXPECT_EQ(Text(reports[0], "reporterId"), vera_);
+  EXPECT_EQ(Text(reports[0], "state"), "REPORT_STATE_OPEN");
+
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(records, &json).ok());
+  for (const char* theirs : {"W answers", "W objects", "Quinn to V", "training on Monday"}) {
+    EXPECT_EQ(json.find(theirs), std::string::npos) << theirs;
+  }
+}
+
+TEST_F(PersonExportTest, OnlyServicesExportAndAPersonIdMustBeWellFormed) {
+  google::protobuf::Struct records;
+  for (const std::string& token : {Volunteer(vera_), Coordinator(), Sam()}) {
+    EXPECT_EQ(Export(token, vera_, &records).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  grpc::Status malformed = Export(Service(), "not a person!", &records);
+  EXPECT_EQ(malformed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(malformed.error_message(), HasSubstr("person_id"));
+}
+
+TEST_F(PersonExportTest, SomeoneWithNoRecordsGetsEveryFamilyEmpty) {
+  google::protobuf::Struct records;
+  grpc::Status status = Export(Service(), sam_, &records);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  for (const char* family : {"channels", "messages", "readMarkers", "settings", "reports"}) {
+    EXPECT_TRUE(Family(records, family).empty()) << family;
+  }
+  EXPECT_EQ(records.fields_size(), 5);
+}
+
+TEST_F(PersonExportTest, TheKeyFamiliesCoverEveryKeyTheNetworkWrites) {
+  const auto& families = RedisNetworkStore::PersonKeyFamilies();
+  auto matches = [](const std::string& pattern, const std::string& key) {
+    return fnmatch(pattern.c_str(), key.c_str(), 0) == 0;
+  };
+  std::set<std::string> matched;
+  std::string cursor = "0";
+  int keys = 0;
+  do {
+    auto reply = server_.redis().Execute({"SCAN", cursor, "COUNT", "1000"});
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    ASSERT_EQ(reply->elements.size(), 2u);
+    cursor = reply->elements[0].str;
+    for (const RedisReply& element : reply->elements[1].elements) {
+      const std::string& key = element.str;
+      if (!matches("pw:{*}:network:*", key) && !matches("pw:network:*", key) &&
+          key != EventStreamKey("network")) {
+        continue;
+      }
+      ++keys;
+      bool covered = false;
+      for (const PersonKeyFamily& family : families) {
+        if (!matches(family.pattern, key)) continue;
+        covered = true;
+        matched.insert(family.pattern);
+      }
+      EXPECT_TRUE(covered) << key << " is in no family of PersonKeyFamilies()";
+    }
+  } while (cursor != "0");
+  EXPECT_GT(keys, 20);
+  // The workload writes every kind of key, so a pattern nothing matches is a mistake.
+  for (const PersonKeyFamily& family : families) {
+    EXPECT_EQ(matched.count(family.pattern), 1u) << family.pattern << " matched no key";
+    EXPECT_NE(family.exported_as.empty(), family.not_exported_because.empty()) << family.pattern;
+  }
 }
 
 }  // namespace

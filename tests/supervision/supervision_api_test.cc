@@ -1,15 +1,18 @@
 // The supervision service over real gRPC channels, with the real directory and a real
 // redis-server; its domain runs on a fake clock that starts on Thursday 1 October 2026 (before
 // the daylight-saving changes of Europe/London on 25 October and America/New_York on 1 November).
+#include <fnmatch.h>
 #include <libical/ical.h>
 
 #include <atomic>
+#include <map>
 #include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "services/common/events.h"
@@ -254,6 +257,102 @@ class SupervisionApiTest : public ::testing::Test {
     if (absl::StartsWith(token, "/calendar/")) token.erase(0, std::string("/calendar/").size());
     if (absl::EndsWith(token, ".ics")) token.resize(token.size() - 4);
     return token;
+  }
+
+  // --- A person's export ---
+  // ExportPersonRecords' families, each a list of records in the protobuf JSON mapping; `json`
+  // the whole answer.
+  using Records = std::map<std::string, std::vector<google::protobuf::Struct>>;
+  grpc::Status Export(const std::string& token, const std::string& person, Records* out = nullptr,
+                      std::string* json = nullptr) {
+    privacy::v1::ExportPersonRecordsRequest request;
+    request.set_person_id(person);
+    privacy::v1::ExportPersonRecordsResponse response;
+    grpc::Status status = server_.stub().ExportPersonRecords(As(token).get(), request, &response);
+    if (out != nullptr) {
+      out->clear();
+      for (const auto& [family, list] : response.records().fields()) {
+        std::vector<google::protobuf::Struct>& records = (*out)[family];
+        for (const auto& value : list.list_value().values()) {
+          records.push_back(value.struct_value());
+        }
+      }
+    }
+    if (json != nullptr) {
+      json->clear();
+      EXPECT_TRUE(google::protobuf::util::MessageToJsonString(response.records(), json).ok());
+    }
+    return status;
+  }
+  static std::string Field(const google::protobuf::Struct& record, const std::string& name) {
+    auto found = record.fields().find(name);
+    return found == record.fields().end() ? "" : found->second.string_value();
+  }
+  static std::set<std::string> FieldNames(const google::protobuf::Struct& record) {
+    std::set<std::string> names;
+    for (const auto& [name, value] : record.fields()) names.insert(name);
+    return names;
+  }
+
+  // What a month of supervision leaves in Redis: Vera's sessions with Sam (one attended with a
+  // request_id, one scheduled, one cancelled, the occurrences of a weekly group series), a
+  // session of Viktor's with Sam, Vera's calendar feed, a policy, the sweep's overdue marker for
+  // Vera and a debrief offered to Viktor.
+  struct Workload {
+    v1::Session attended, scheduled, cancelled, viktors, first_occurrence;
+    v1::CalendarFeed feed;
+    std::string offer_id;
+  };
+  Workload RunWorkload() {
+    Workload w;
+    v1::UpdateSupervisionPolicyRequest policy;
+    *policy.mutable_policy()->mutable_cadence() = Minutes(30 * 24 * 60);
+    policy.mutable_update_mask()->add_paths("cadence");
+    v1::UpdateSupervisionPolicyResponse updated;
+    EXPECT_TRUE(
+        server_.stub().UpdateSupervisionPolicy(As(Coordinator()).get(), policy, &updated).ok());
+    EXPECT_TRUE(Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {vera_}, Utc(2026, 10, 2, 9), 60,
+                       0, "", &w.attended, "first-of-vera")
+                    .ok());
+    EXPECT_TRUE(Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {vera_}, Utc(2026, 10, 5, 9), 60,
+                       0, "", &w.scheduled)
+                    .ok());
+    EXPECT_TRUE(Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {vera_}, Utc(2026, 10, 6, 9), 60,
+                       0, "", &w.cancelled)
+                    .ok());
+    EXPECT_TRUE(Create(Sam(), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {viktor_}, Utc(2026, 10, 7, 9),
+                       60, 0, "", &w.viktors)
+                    .ok());
+    EXPECT_TRUE(Create(Sam(), v1::SESSION_KIND_GROUP, {sam_}, {vera_}, Utc(2026, 10, 8, 13), 60, 6,
+                       "FREQ=WEEKLY;BYDAY=TH;COUNT=4", &w.first_occurrence)
+                    .ok());
+    v1::CancelSessionRequest cancel;
+    cancel.set_session_id(w.cancelled.session_id());
+    v1::CancelSessionResponse cancelled;
+    EXPECT_TRUE(server_.stub().CancelSession(As(Sam()).get(), cancel, &cancelled).ok());
+    w.cancelled = cancelled.session();
+    EXPECT_TRUE(CreateFeed(Volunteer(vera_), "", &w.feed).ok());
+
+    server_.clock().Advance(Utc(2026, 10, 2, 10, 30) - server_.clock().Now());
+    v1::RecordAttendanceRequest attend;
+    attend.set_session_id(w.attended.session_id());
+    attend.add_attendance()->set_person_id(vera_);
+    attend.mutable_attendance(0)->set_status(v1::ATTENDANCE_STATUS_PRESENT);
+    v1::RecordAttendanceResponse attended;
+    EXPECT_TRUE(server_.stub().RecordAttendance(As(Sam()).get(), attend, &attended).ok());
+    w.attended = attended.session();
+
+    // A month on, Vera is past the cadence (the others joined later, by the directory's clock).
+    server_.clock().Advance(Utc(2026, 11, 3, 8) - server_.clock().Now());
+    EXPECT_TRUE(server_.service().RegisterOrganization(org_).ok());
+    EXPECT_TRUE(server_.service().Sweep().ok());
+    EXPECT_TRUE(server_.service()
+                    .OfferDebrief({"1-0", org_, viktor_, "inc-1", server_.clock().Now()})
+                    .ok());
+    std::vector<v1::Session> offers = List(Volunteer(viktor_), "", {v1::SESSION_STATE_OFFERED});
+    EXPECT_EQ(offers.size(), 1u);
+    if (!offers.empty()) w.offer_id = offers[0].session_id();
+    return w;
   }
 
   SupervisionTestServer server_{kStart};
@@ -1175,6 +1274,153 @@ TEST_F(SupervisionApiTest, ACalendarFeedStopsWhenItsPersonBecomesInactiveNotOnAB
   EXPECT_EQ(CreateFeed(Coordinator(), vera_).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   set_status(dv1::PERSON_STATUS_ACTIVE);
   EXPECT_TRUE(FetchFeed(TokenOf(feed)).ok());
+}
+
+TEST_F(SupervisionApiTest, AnExportHoldsEveryRecordOfTheVolunteerAndNoneOfAnyoneElse) {
+  Workload w = RunWorkload();
+  Records records;
+  std::string json;
+  grpc::Status exported = Export(Token(CallerRole::kService, "directory"), vera_, &records, &json);
+  ASSERT_TRUE(exported.ok()) << exported.error_message();
+  EXPECT_THAT(json, Not(HasSubstr(viktor_)));
+
+  // Every session of hers in every state, exactly the ones the API lists for her.
+  std::set<std::string> listed;
+  for (const v1::Session& session : List(Coordinator(), vera_)) listed.insert(session.session_id());
+  EXPECT_EQ(listed.size(), 7u);  // three alone with Sam, four of the series
+  std::map<std::string, google::protobuf::Struct> sessions;
+  for (const auto& record : records["sessions"]) sessions[Field(record, "sessionId")] = record;
+  std::set<std::string> exported_ids;
+  for (const auto& [id, record] : sessions) exported_ids.insert(id);
+  EXPECT_EQ(exported_ids, listed);
+  EXPECT_EQ(records["sessions"].size(), listed.size());
+  EXPECT_FALSE(sessions.count(w.viktors.session_id()));
+  EXPECT_FALSE(sessions.count(w.offer_id));
+  const google::protobuf::Struct& attended = sessions[w.attended.session_id()];
+  EXPECT_EQ(Field(attended, "state"), "SESSION_STATE_COMPLETED");
+  const auto& attendance = attended.fields().at("attendance").list_value();
+  ASSERT_EQ(attendance.values_size(), 1);
+  EXPECT_EQ(Field(attendance.values(0).struct_value(), "personId"), vera_);
+  EXPECT_EQ(Field(attendance.values(0).struct_value(), "status"), "ATTENDANCE_STATUS_PRESENT");
+  EXPECT_EQ(Field(sessions[w.cancelled.session_id()], "state"), "SESSION_STATE_CANCELLED");
+  EXPECT_EQ(Field(sessions[w.scheduled.session_id()], "state"), "SESSION_STATE_SCHEDULED");
+
+  ASSERT_EQ(records["series"].size(), 1u);
+  EXPECT_EQ(Field(records["series"][0], "seriesId"), w.first_occurrence.series_id());
+  EXPECT_EQ(Field(records["series"][0], "recurrenceRule"), "FREQ=WEEKLY;BYDAY=TH;COUNT=4");
+
+  // When she was last supervised, and the gap announced for her since.
+  ASSERT_EQ(records["lastSupervised"].size(), 1u);
+  EXPECT_EQ(Field(records["lastSupervised"][0], "volunteerId"), vera_);
+  EXPECT_EQ(Field(records["lastSupervised"][0], "lastSessionTime"), Field(attended, "startTime"));
+  ASSERT_EQ(records["overdueAnnounced"].size(), 1u);
+  EXPECT_EQ(Field(records["overdueAnnounced"][0], "lastSessionTime"), Field(attended, "startTime"));
+
+  // Her feed by id and creation only: never its token nor the token's hash.
+  ASSERT_EQ(records["calendarFeeds"].size(), 1u);
+  EXPECT_EQ(FieldNames(records["calendarFeeds"][0]),
+            (std::set<std::string>{"feedId", "personId", "createTime"}));
+  EXPECT_EQ(Field(records["calendarFeeds"][0], "feedId"), w.feed.feed_id());
+  EXPECT_THAT(json, Not(HasSubstr(TokenOf(w.feed))));
+
+  EXPECT_TRUE(records["availability"].empty());  // a volunteer has none
+}
+
+TEST_F(SupervisionApiTest, AnExportOfASupervisorHoldsTheirAvailabilityAndTheSessionsTheyRun) {
+  Workload w = RunWorkload();
+  Records records;
+  grpc::Status exported = Export(Token(CallerRole::kService, "directory"), sam_, &records);
+  ASSERT_TRUE(exported.ok()) << exported.error_message();
+  ASSERT_EQ(records["availability"].size(), 1u);
+  EXPECT_EQ(Field(records["availability"][0], "supervisorId"), sam_);
+  EXPECT_EQ(records["availability"][0].fields().at("weekly").list_value().values_size(), 5);
+  std::set<std::string> ids;
+  for (const auto& record : records["sessions"]) ids.insert(Field(record, "sessionId"));
+  for (const std::string& id :
+       {w.attended.session_id(), w.scheduled.session_id(), w.cancelled.session_id(),
+        w.viktors.session_id(), w.offer_id, w.first_occurrence.session_id()}) {
+    EXPECT_TRUE(ids.count(id)) << id;
+  }
+  EXPECT_EQ(ids.size(), 9u);  // and the series' three other occurrences
+  EXPECT_EQ(records["series"].size(), 1u);
+  EXPECT_TRUE(records["lastSupervised"].empty());
+  EXPECT_TRUE(records["calendarFeeds"].empty());
+}
+
+TEST_F(SupervisionApiTest, OnlyAServiceExportsAndAPersonWithNothingGetsEveryFamilyEmpty) {
+  for (const std::string& token :
+       {Volunteer(vera_), Sam(), Coordinator(), TestToken(CallerRole::kAdmin, "op", org_)}) {
+    EXPECT_EQ(Export(token, vera_).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  const std::string service = Token(CallerRole::kService, "directory");
+  for (const std::string& malformed : {std::string(""), std::string("not an id")}) {
+    grpc::Status status = Export(service, malformed);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << malformed;
+    EXPECT_THAT(status.error_message(), HasSubstr("person_id"));
+  }
+  const std::set<std::string> families{"sessions",      "series",         "availability",
+                                       "calendarFeeds", "lastSupervised", "overdueAnnounced"};
+  // Quinn has no records yet; Vera has none in another organisation, whose service asks the
+  // same as for someone it never heard of.
+  for (const auto& [token, person] :
+       {std::pair{service, quinn_},
+        std::pair{TestToken(CallerRole::kService, "directory", CreateOrganization("Elsewhere")),
+                  vera_},
+        std::pair{service, std::string("nobody-at-all")}}) {
+    Records records;
+    grpc::Status exported = Export(token, person, &records);
+    ASSERT_TRUE(exported.ok()) << exported.error_message();
+    std::set<std::string> named;
+    for (const auto& [family, list] : records) {
+      named.insert(family);
+      EXPECT_TRUE(list.empty()) << person << " " << family;
+    }
+    EXPECT_EQ(named, families) << person;
+  }
+}
+
+TEST_F(SupervisionApiTest, EveryKeyOfTheServiceIsInAFamilyOfTheExport) {
+  RunWorkload();
+  Records records;
+  ASSERT_TRUE(Export(Token(CallerRole::kService, "directory"), vera_, &records).ok());
+  const std::vector<PersonKeyFamily>& families = RedisSupervisionStore::PersonKeyFamilies();
+  for (const PersonKeyFamily& family : families) {
+    // Either shown in a family the export has, or said why not.
+    EXPECT_NE(family.exported_as.empty(), family.not_exported_because.empty()) << family.pattern;
+    if (!family.exported_as.empty()) {
+      EXPECT_TRUE(records.count(family.exported_as)) << family.pattern;
+    }
+  }
+  std::vector<int> matched(families.size());
+  std::string cursor = "0";
+  int keys = 0;
+  do {
+    auto page = server_.redis().Execute({"SCAN", cursor, "COUNT", "1000"});
+    ASSERT_TRUE(page.ok()) << page.status();
+    ASSERT_EQ(page->elements.size(), 2u);
+    cursor = page->elements[0].str;
+    for (const RedisReply& name : page->elements[1].elements) {
+      const std::string& key = name.str;
+      if (fnmatch("pw:{*}:supervision:*", key.c_str(), 0) != 0 &&
+          fnmatch("pw:supervision:*", key.c_str(), 0) != 0 && key != "pw:events:supervision") {
+        continue;
+      }
+      ++keys;
+      bool covered = false;
+      for (size_t i = 0; i < families.size(); ++i) {
+        if (fnmatch(families[i].pattern.c_str(), key.c_str(), 0) == 0) {
+          covered = true;
+          ++matched[i];
+        }
+      }
+      EXPECT_TRUE(covered) << key;
+    }
+  } while (cursor != "0");
+  EXPECT_GT(keys, 0);
+  // The workload leaves a key of every family, so none of the patterns is a dead letter.
+  for (size_t i = 0; i < families.size(); ++i) {
+    EXPECT_GT(matched[i], 0) << families[i].pattern;
+  }
 }
 
 }  // namespace

@@ -72,10 +72,26 @@ absl::StatusOr<std::unique_ptr<LocalSuite>> LocalSuite::Start(const SuiteOptions
   env.insert(env.end(), options.env.begin(), options.env.end());
   std::map<std::string, std::string> redis_addr_for;
   if (options.redis_addr_for) redis_addr_for = options.redis_addr_for(*suite->redis_);
-  // In dependency order: the others ask the directory. Each service is given the addresses of
-  // those started before it (PEERWELL_<NAME>_ADDR, every replica).
-  for (const std::string name :
-       {"directory", "checkin", "alerts", "supervision", "network", "webhooks"}) {
+  const std::vector<std::string> names = {"directory",   "checkin", "alerts",
+                                          "supervision", "network", "webhooks"};
+  // The services call each other both ways (the others ask the directory who a person is, the
+  // directory asks them for a person's records), so every replica's port is chosen first and
+  // every service is given every address (PEERWELL_<NAME>_ADDR, all replicas, as a headless
+  // Service names them in Kubernetes).
+  std::map<std::string, std::vector<ReservedPort>> ports;
+  for (const std::string& name : names) {
+    std::vector<std::string> addresses;
+    for (int replica = 0; replica < std::max(1, options.replicas); ++replica) {
+      auto port = ReservedPort::Take();
+      if (!port.ok()) return port.status();
+      addresses.push_back(port->address());
+      ports[name].push_back(*std::move(port));
+    }
+    env.push_back({absl::StrCat("PEERWELL_", absl::AsciiStrToUpper(name), "_ADDR"),
+                   absl::StrCat("ipv4:", absl::StrJoin(addresses, ","))});
+  }
+  // In dependency order, so that nothing is asked of a service that is not up yet.
+  for (const std::string& name : names) {
     std::string binary = FindBinary(options.binaries, name);
     if (binary.empty()) {
       return absl::NotFoundError(absl::StrCat("no peerwell-", name, " under ", options.binaries));
@@ -86,10 +102,10 @@ absl::StatusOr<std::unique_ptr<LocalSuite>> LocalSuite::Start(const SuiteOptions
     if (auto redis = redis_addr_for.find(name); redis != redis_addr_for.end()) {
       service_env.push_back({"PEERWELL_REDIS_ADDR", redis->second});
     }
-    for (int replica = 0; replica < std::max(1, options.replicas); ++replica) {
+    for (const ReservedPort& port : ports[name]) {
       absl::Time started = absl::Now();
       // Polled every millisecond: start to SERVING is one of the figures the tool reports.
-      auto server = StartServer(binary, service_env, absl::Milliseconds(1));
+      auto server = StartServer(binary, service_env, absl::Milliseconds(1), port.address());
       if (!server.ok()) return server.status();
       auto health = grpc::health::v1::Health::NewStub(ServiceChannel(server->address));
       if (!WaitFor([&] { return Serving(*health); }, absl::Seconds(10), absl::Milliseconds(1))) {
@@ -103,8 +119,6 @@ absl::StatusOr<std::unique_ptr<LocalSuite>> LocalSuite::Start(const SuiteOptions
       service.process = std::move(server->process);
       suite->services_.push_back(std::move(service));
     }
-    env.push_back({absl::StrCat("PEERWELL_", absl::AsciiStrToUpper(name), "_ADDR"),
-                   suite->Target(name)});
   }
   // Last, in front of every service: the HTTP gateway (one replica: it keeps no state).
   std::string gateway = FindBinary(options.binaries, "gateway");

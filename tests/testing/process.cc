@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -108,12 +110,42 @@ std::string ServiceOfBinary(const std::string& binary) {
   return std::string(name);
 }
 
+absl::StatusOr<ReservedPort> ReservedPort::Take() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
+  int on = 1;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
+      bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    std::string error = strerror(errno);
+    close(fd);
+    return absl::InternalError(absl::StrCat("reserving a port: ", error));
+  }
+  return ReservedPort(fd, ntohs(address.sin_port));
+}
+
+ReservedPort::ReservedPort(ReservedPort&& other) noexcept : fd_(other.fd_), port_(other.port_) {
+  other.fd_ = -1;
+}
+
+ReservedPort::~ReservedPort() {
+  if (fd_ >= 0) close(fd_);
+}
+
+std::string ReservedPort::address() const { return absl::StrCat("127.0.0.1:", port_); }
+
 absl::StatusOr<StartedServer> StartServer(const std::string& binary,
                                           std::vector<std::pair<std::string, std::string>> env,
-                                          absl::Duration poll) {
+                                          absl::Duration poll, const std::string& listen_addr) {
   StartedServer server;
   server.process = std::make_unique<ServerProcess>(
-      binary, std::vector<std::string>{"--listen_addr=127.0.0.1:0", "--metrics_addr=127.0.0.1:0"},
+      binary,
+      std::vector<std::string>{absl::StrCat("--listen_addr=", listen_addr),
+                               "--metrics_addr=127.0.0.1:0"},
       std::move(env));
   server.process->Start();
   int port = server.process->WaitForLoggedPort(absl::Seconds(10), "serving", "port", poll);

@@ -48,6 +48,26 @@ class ServerProcess {
   pid_t pid_ = -1;
 };
 
+// A free loopback port held for a server that is about to take it, so that servers which call
+// each other can all be told every address before any of them starts. The socket is bound with
+// SO_REUSEPORT, as gRPC binds its servers', so the server can bind the port beside it; nobody
+// else can take it meanwhile. Released when destroyed (once the server is serving).
+class ReservedPort {
+ public:
+  static absl::StatusOr<ReservedPort> Take();
+  ReservedPort(ReservedPort&& other) noexcept;
+  ReservedPort& operator=(ReservedPort&&) = delete;
+  ~ReservedPort();
+
+  int port() const { return port_; }
+  std::string address() const;  // 127.0.0.1:<port>
+
+ private:
+  ReservedPort(int fd, int port) : fd_(fd), port_(port) {}
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 // A PeerWell server binary started on free loopback ports (gRPC and metrics), with `env` (its
 // PEERWELL_* settings), once it has logged the port it bound.
 struct StartedServer {
@@ -63,9 +83,11 @@ std::vector<std::pair<std::string, std::string>> Env(
 // "checkin" for ".../peerwell-checkin": the service a server binary runs.
 std::string ServiceOfBinary(const std::string& binary);
 
+// `listen_addr` a ReservedPort's address, or any free port by default.
 absl::StatusOr<StartedServer> StartServer(const std::string& binary,
                                           std::vector<std::pair<std::string, std::string>> env,
-                                          absl::Duration poll = absl::Milliseconds(10));
+                                          absl::Duration poll = absl::Milliseconds(10),
+                                          const std::string& listen_addr = "127.0.0.1:0");
 
 // In a child just forked from `parent`: dies with the parent (a test or the tool), even when that
 // is killed. The signal follows the forking thread, and every caller forks from its main thread.

@@ -1,6 +1,7 @@
 // peerwellctl as a person uses it: against the real directory, check-in, alerts, supervision and
 // peer-network binaries and a real redis-server.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstring>
@@ -63,13 +64,15 @@ class PeerwellctlTest : public ::testing::Test {
   void SetUp() override { directory_ = Start(PEERWELL_DIRECTORY_BINARY, {}); }
 
   // A server talking to this test's Redis (and directory, once it runs); the CLI uses it.
-  StartedServer Start(const char* binary, std::vector<std::pair<std::string, std::string>> env) {
+  StartedServer Start(const char* binary, std::vector<std::pair<std::string, std::string>> env,
+                      const std::string& listen_addr = "127.0.0.1:0") {
     env.push_back({"PEERWELL_JWT_SECRET", peerwell::testing::kTestJwtSecret});
     for (auto& setting : redis_.ServiceEnv(peerwell::testing::ServiceOfBinary(binary))) {
       env.push_back(setting);
     }
     if (!directory_.address.empty()) env.push_back({"PEERWELL_DIRECTORY_ADDR", directory_.address});
-    auto started = peerwell::testing::StartServer(binary, std::move(env));
+    auto started =
+        peerwell::testing::StartServer(binary, std::move(env), absl::Milliseconds(10), listen_addr);
     EXPECT_TRUE(started.ok()) << started.status();
     return started.ok() ? *std::move(started) : StartedServer{};
   }
@@ -112,6 +115,31 @@ class PeerwellctlTest : public ::testing::Test {
         << network_.process->Output();
   }
 
+  // Every service a person's export gathers from, on ports chosen first, and a directory told
+  // where they are; it takes over from the one SetUp started (the same Redis: nothing is lost).
+  void StartExportSources() {
+    std::vector<peerwell::testing::ReservedPort> ports;
+    for (int i = 0; i < 4; ++i) {
+      auto port = peerwell::testing::ReservedPort::Take();
+      ASSERT_TRUE(port.ok()) << port.status();
+      ports.push_back(*std::move(port));
+    }
+    directory_ =
+        Start(PEERWELL_DIRECTORY_BINARY, {{"PEERWELL_CHECKIN_ADDR", ports[0].address()},
+                                          {"PEERWELL_ALERTS_ADDR", ports[1].address()},
+                                          {"PEERWELL_SUPERVISION_ADDR", ports[2].address()},
+                                          {"PEERWELL_NETWORK_ADDR", ports[3].address()}});
+    checkin_ = Start(
+        PEERWELL_CHECKIN_BINARY,
+        {{"PEERWELL_MASTER_KEY", kTestMasterKey}, {"PEERWELL_PSEUDONYM_KEY", kTestPseudonymKey}},
+        ports[0].address());
+    alerts_ = Start(PEERWELL_ALERTS_BINARY, {{"PEERWELL_MASTER_KEY", kTestMasterKey}},
+                    ports[1].address());
+    supervision_ = Start(PEERWELL_SUPERVISION_BINARY, {}, ports[2].address());
+    network_ = Start(PEERWELL_NETWORK_BINARY, {{"PEERWELL_MASTER_KEY", kTestMasterKey}},
+                     ports[3].address());
+  }
+
   // A new organisation with a coordinator, a supervisor in Europe/London and a volunteer they
   // supervise: their ids and --as identities.
   struct Team {
@@ -146,8 +174,8 @@ class PeerwellctlTest : public ::testing::Test {
     CtlRun org = Ctl({"--as", "admin:ops", "--json", "org", "create", "Lighthouse"});
     std::string org_id = JsonValue(org.output, "organizationId");
     EXPECT_FALSE(org_id.empty()) << org.output;
-    CtlRun coordinator = Ctl({"--as", "admin:ops:" + org_id, "--json", "person", "create",
-                              "--name", "Grace", "--role", "coordinator"});
+    CtlRun coordinator = Ctl({"--as", "admin:ops:" + org_id, "--json", "person", "create", "--name",
+                              "Grace", "--role", "coordinator"});
     std::string coordinator_id = JsonValue(coordinator.output, "personId");
     EXPECT_FALSE(coordinator_id.empty()) << coordinator.output;
     CtlRun volunteer = Ctl({"--as", absl::StrCat("coordinator:", coordinator_id, ":", org_id),
@@ -301,8 +329,7 @@ TEST_F(PeerwellctlTest, CreatesAnOrganisationItsCoordinatorAndAnApiKey) {
   EXPECT_EQ(bad_zone.exit_code, 1);
   EXPECT_THAT(bad_zone.output, HasSubstr("person.timezone"));
 
-  CtlRun key =
-      Ctl({"--as", as_grace, "apikey", "create", "Partner", "--scope", "aggregates:read"});
+  CtlRun key = Ctl({"--as", as_grace, "apikey", "create", "Partner", "--scope", "aggregates:read"});
   ASSERT_EQ(key.exit_code, 0) << key.output;
   EXPECT_THAT(key.output, HasSubstr("pwk_" + org_id));
   CtlRun keys = Ctl({"--as", as_grace, "apikey", "list"});
@@ -374,6 +401,43 @@ TEST_F(PeerwellctlTest, SubmitsACheckinAndPrintsItsScores) {
   std::vector<std::string> lines = absl::StrSplit(submit.output, '\n');
   EXPECT_THAT(lines, Contains(HasSubstr("who5_raw  15")));
   EXPECT_THAT(lines, Contains(HasSubstr("who5      60     good")));
+}
+
+TEST_F(PeerwellctlTest, APersonExportsTheirDataAndSeesWhoReadIt) {
+  StartExportSources();
+  Team team = NewTeam();
+  ASSERT_EQ(Ctl({"--as", team.volunteer, "consent", "set", "--share-scores", "on"}).exit_code, 0);
+  CtlRun submit = Ctl({"--as", team.volunteer, "checkin", "submit", "who5", "--answer", "1=3",
+                       "--answer", "2=3", "--answer", "3=3", "--answer", "4=3", "--answer", "5=3",
+                       "--note", "the night shift stays with me"});
+  ASSERT_EQ(submit.exit_code, 0) << submit.output;
+  CtlRun read = Ctl({"--as", team.supervisor, "checkin", "list", team.volunteer_id});
+  ASSERT_EQ(read.exit_code, 0) << read.output;
+
+  CtlRun audit = Ctl({"--as", team.volunteer, "person", "audit"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.output;
+  EXPECT_THAT(audit.output, HasSubstr("Daniel (" + team.supervisor_id + ")"));
+  EXPECT_THAT(audit.output, HasSubstr("ListCheckins"));
+
+  std::string file = absl::StrCat(::testing::TempDir(), "/export-", team.volunteer_id, ".json");
+  CtlRun exported = Ctl({"--as", team.volunteer, "person", "export", "--output", file});
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  struct stat info {};
+  ASSERT_EQ(stat(file.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  std::ifstream in(file);
+  std::stringstream document;
+  document << in.rdbuf();
+  EXPECT_THAT(document.str(), HasSubstr("\"schemaVersion\": 1"));
+  EXPECT_THAT(document.str(), HasSubstr("the night shift stays with me"));
+  EXPECT_THAT(document.str(), HasSubstr("\"readerId\": \"" + team.supervisor_id + "\""));
+
+  CtlRun by_coordinator = Ctl({"--as", team.coordinator, "person", "export", team.volunteer_id});
+  ASSERT_EQ(by_coordinator.exit_code, 0) << by_coordinator.output;
+  EXPECT_THAT(by_coordinator.output, HasSubstr("\"personId\": \"" + team.volunteer_id + "\""));
+  CtlRun by_supervisor = Ctl({"--as", team.supervisor, "person", "export", team.volunteer_id});
+  EXPECT_EQ(by_supervisor.exit_code, 1) << by_supervisor.output;
+  EXPECT_THAT(by_supervisor.output, HasSubstr("PERMISSION_DENIED"));
 }
 
 TEST_F(PeerwellctlTest, ABadAnswerIsTheServicesInvalidArgumentNamingTheField) {
@@ -834,9 +898,9 @@ TEST_F(PeerwellctlTest, PartnerCommandsRunWithAnApiKeyAndItsScopes) {
   Team team = NewTeam();
   ASSERT_EQ(Ctl({"--as", team.volunteer, "consent", "set", "--research-export", "on"}).exit_code,
             0);
-  CtlRun submitted = Ctl({"--as", team.volunteer, "checkin", "submit", "who5", "--answer", "1=3",
-                          "--answer", "2=3", "--answer", "3=3", "--answer", "4=3", "--answer",
-                          "5=3", "--note", "only mine"});
+  CtlRun submitted =
+      Ctl({"--as", team.volunteer, "checkin", "submit", "who5", "--answer", "1=3", "--answer",
+           "2=3", "--answer", "3=3", "--answer", "4=3", "--answer", "5=3", "--note", "only mine"});
   ASSERT_EQ(submitted.exit_code, 0) << submitted.output;
   auto key_of = [&](const std::vector<std::string>& scopes) {
     std::vector<std::string> args{"--as", team.coordinator, "apikey", "create", "Partner"};
@@ -884,8 +948,8 @@ TEST_F(PeerwellctlTest, PartnerCommandsRunWithAnApiKeyAndItsScopes) {
   CtlRun bad_period = Ctl({"--api-key", key, "partner", "aggregates", "who5", "--period", "day"});
   EXPECT_EQ(bad_period.exit_code, 2) << bad_period.output;
   EXPECT_THAT(bad_period.output, HasSubstr("--period"));
-  std::string day_after = absl::FormatTime(absl::RFC3339_sec, absl::Now() + absl::Hours(48),
-                                           absl::UTCTimeZone());
+  std::string day_after =
+      absl::FormatTime(absl::RFC3339_sec, absl::Now() + absl::Hours(48), absl::UTCTimeZone());
   CtlRun later =
       Ctl({"--api-key", key, "partner", "export", "--output", path, "--since", day_after});
   ASSERT_EQ(later.exit_code, 0) << later.output;
@@ -900,15 +964,15 @@ TEST_F(PeerwellctlTest, PartnerWebhooksAreCreatedListedLoggedAndDeleted) {
   Team team = NewTeam();
   ASSERT_EQ(Ctl({"--as", team.volunteer, "consent", "set", "--research-export", "on"}).exit_code,
             0);
-  CtlRun key = Ctl({"--as", team.coordinator, "apikey", "create", "Partner", "--scope",
-                    "webhooks:manage"});
+  CtlRun key =
+      Ctl({"--as", team.coordinator, "apikey", "create", "Partner", "--scope", "webhooks:manage"});
   ASSERT_EQ(key.exit_code, 0) << key.output;
   size_t at = key.output.find("pwk_");
   std::string secret = key.output.substr(at, key.output.find_first_of(" \n", at) - at);
 
   std::string url = absl::StrCat("http://127.0.0.1:", receiver.port(), "/hook");
-  CtlRun created = Ctl({"--api-key", secret, "partner", "webhook", "create", url, "--event",
-                        "alert.triggered"});
+  CtlRun created =
+      Ctl({"--api-key", secret, "partner", "webhook", "create", url, "--event", "alert.triggered"});
   ASSERT_EQ(created.exit_code, 0) << created.output;
   EXPECT_THAT(created.output, HasSubstr("secret: whsec_"));
   EXPECT_THAT(created.output, HasSubstr("shown only now"));
@@ -919,8 +983,8 @@ TEST_F(PeerwellctlTest, PartnerWebhooksAreCreatedListedLoggedAndDeleted) {
   EXPECT_THAT(listed.output, HasSubstr(webhook_id));
   EXPECT_THAT(listed.output, HasSubstr(url));
 
-  CtlRun incident = Ctl({"--as", team.volunteer, "checkin", "incident", "--type", "aggression",
-                         "--when", "-1h"});
+  CtlRun incident =
+      Ctl({"--as", team.volunteer, "checkin", "incident", "--type", "aggression", "--when", "-1h"});
   ASSERT_EQ(incident.exit_code, 0) << incident.output;
   CtlRun deliveries;
   ASSERT_TRUE(peerwell::testing::WaitFor([&] {

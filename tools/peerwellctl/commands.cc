@@ -1,9 +1,14 @@
+#include <sys/stat.h>
+
+#include <fstream>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "services/common/caller.h"
+#include "services/common/proto_time.h"
+#include "tools/peerwellctl/checkin_format.h"
 #include "tools/peerwellctl/command.h"
 #include "tools/peerwellctl/command_support.h"
 #include "tools/peerwellctl/format.h"
@@ -311,6 +316,61 @@ absl::Status RunApiKeyRevoke(Context& context, const ParsedArgs& args) {
                absl::StrCat("revoked\n", FormatFields(ApiKeyFields(response->api_key()))));
 }
 
+absl::Status RunPersonExport(Context& context, const ParsedArgs& args) {
+  v1::ExportPersonDataRequest request;
+  if (!args.positionals().empty()) request.set_person_id(args.positionals()[0]);
+  auto response = context.directory.Call(&Stub::ExportPersonData, request, context.token);
+  if (!response.ok()) return response.status();
+  auto output = args.Get("output");
+  if (!output.has_value()) {
+    std::cout << response->export_json() << "\n";
+    return absl::OkStatus();
+  }
+  // Health data: readable by its owner alone, from the moment it exists.
+  mode_t previous = umask(077);
+  std::ofstream file(*output, std::ios::trunc);
+  umask(previous);
+  file << response->export_json() << "\n";
+  file.close();
+  if (!file) return absl::UnavailableError(absl::StrCat("cannot write ", *output));
+  std::cerr << "wrote the export to " << *output << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunPersonAudit(Context& context, const ParsedArgs& args) {
+  v1::ListAuditRecordsRequest request;
+  request.set_subject_id(args.Get("subject").value_or(""));
+  request.set_reader_id(args.Get("reader").value_or(""));
+  for (auto [flag, field] : {std::pair{"since", &v1::ListAuditRecordsRequest::mutable_start_time},
+                             std::pair{"until", &v1::ListAuditRecordsRequest::mutable_end_time}}) {
+    if (auto text = args.Get(flag)) {
+      auto time = ParsePointInTime(flag, *text, absl::Now());
+      if (!time.ok()) return time.status();
+      *(request.*field)() = TimestampToProto(*time);
+    }
+  }
+  if (auto status = ApplyPaging(args, request); !status.ok()) return status;
+  auto response = FetchPages(context.directory, context.token, &Stub::ListAuditRecords, request,
+                             args.Has("all"));
+  if (!response.ok()) return response.status();
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::AuditRecord& record : response->records()) {
+    std::string reader =
+        record.reader_display_name().empty()
+            ? record.reader_id()
+            : absl::StrCat(record.reader_display_name(), " (", record.reader_id(), ")");
+    std::string rpc = record.rpc().substr(record.rpc().rfind('/') + 1);
+    rows.push_back({FormatTimestamp(record.time()), reader, record.reader_role(),
+                    record.subject_id(), rpc, record.outcome()});
+  }
+  std::string human =
+      rows.empty() ? "no reads recorded\n"
+                   : FormatTable({"TIME", "READER", "ROLE", "WHOSE DATA", "RPC", "OUTCOME"}, rows);
+  if (absl::Status printed = Print(context, *response, human); !printed.ok()) return printed;
+  if (!context.json) NoteMorePages(response->next_page_token(), "audit records");
+  return absl::OkStatus();
+}
+
 const std::vector<Command>& AllCommands() {
   static const auto* commands = [] {
     auto* all = new std::vector<Command>{
@@ -394,6 +454,33 @@ const std::vector<Command>& AllCommands() {
          "between active and on-break; everything else is for a coordinator.",
          true,
          RunPersonUpdate},
+        {"person export",
+         {"[ID]"},
+         "everything the services hold about a person, as one JSON document (yourself when no "
+         "id is given)",
+         {{"output", FlagKind::kValue, "FILE",
+           "write it to FILE (readable by you alone) instead of standard output"}},
+         "The person themselves or a coordinator (whose export is audited). Check-in notes,\n"
+         "incident descriptions and the person's own messages are in it, decrypted: keep the\n"
+         "file safe and delete it when it has been handed over.",
+         true,
+         RunPersonExport},
+        {"person audit",
+         {},
+         "who read whose data: your own, or the organisation's for a coordinator",
+         [] {
+           std::vector<FlagSpec> flags = {
+               {"subject", FlagKind::kValue, "ID", "only reads of this person's data"},
+               {"reader", FlagKind::kValue, "ID", "only reads by this person, key or service"},
+               {"since", FlagKind::kValue, "TIME", "from an RFC 3339 time, or a span ago (-30d)"},
+               {"until", FlagKind::kValue, "TIME", "before an RFC 3339 time, or a span ago"}};
+           for (FlagSpec& flag : PagingFlags()) flags.push_back(std::move(flag));
+           return flags;
+         }(),
+         "Newest first. Every read of a volunteer's health data by someone other than the\n"
+         "volunteer is recorded (SPEC 1.5), refused ones too.",
+         true,
+         RunPersonAudit},
         {"assign",
          {"VOLUNTEER_ID", "SUPERVISOR_ID"},
          "assign a supervisor to a volunteer (coordinator)",

@@ -30,6 +30,13 @@ absl::Status StatusFromGrpc(const grpc::Status& status);
 // token, or a partner's API key (which starts "pwk_").
 void PrepareCall(grpc::ClientContext& context, absl::Duration timeout, absl::string_view token);
 
+// A person's export (`person export`) can outgrow gRPC's default 4 MB answer.
+inline grpc::ChannelArguments LargeAnswers() {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(256 << 20);
+  return args;
+}
+
 // One service as the CLI sees it: one channel, and every call bounded by the same timeout.
 // `Service` is a generated service class such as directory::v1::DirectoryService.
 template <typename Service>
@@ -43,7 +50,7 @@ class ServiceClient {
         // The services serve plaintext gRPC inside the cluster (SPEC §8); the CLI talks to a
         // port-forward or a local run. The channel connects on the first call, so a client that
         // a command never uses costs nothing.
-        stub_(Service::NewStub(ServiceChannel(address_))) {}
+        stub_(Service::NewStub(ServiceChannel(address_, LargeAnswers()))) {}
 
   const std::string& address() const { return address_; }
   // The stub itself, for calls that Call does not fit: a server stream sets its own deadline.
