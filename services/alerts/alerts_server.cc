@@ -14,20 +14,23 @@
 #include "services/common/log.h"
 #include "services/common/metrics.h"
 #include "services/common/periodic.h"
+#include "services/common/person_erasure.h"
 #include "services/common/server.h"
 
 namespace peerwell::alerts {
 namespace {
 
 // What the suite's own alerting rules watch (helm/peerwell's PrometheusRule): how far the
-// check-in event consumers are behind, and escalations overdue for longer than a minute.
+// event consumers are behind, and escalations overdue for longer than a minute.
 class HealthGauges {
  public:
   HealthGauges(Metrics& metrics, RedisClient& redis, ConsumerOptions events,
-               ConsumerOptions supervision_events, Escalator& escalator)
+               ConsumerOptions supervision_events, ConsumerOptions directory_events,
+               Escalator& escalator)
       : escalator_(escalator),
         backlog_(metrics.registry(), redis, std::move(events)),
         supervision_backlog_(metrics.registry(), redis, std::move(supervision_events)),
+        directory_backlog_(metrics.registry(), redis, std::move(directory_events)),
         overdue_(prometheus::BuildGauge()
                      .Name("peerwell_alerts_escalations_overdue")
                      .Help("Alerts whose acknowledge deadline passed over a minute ago and that "
@@ -39,6 +42,7 @@ class HealthGauges {
   absl::Status Refresh() {
     absl::Status status = backlog_.Refresh();
     status.Update(supervision_backlog_.Refresh());
+    status.Update(directory_backlog_.Refresh());
     if (auto overdue = escalator_.Overdue(absl::Minutes(1)); overdue.ok()) {
       overdue_.Set(static_cast<double>(*overdue));
     } else {
@@ -51,6 +55,7 @@ class HealthGauges {
   Escalator& escalator_;
   ConsumerBacklogGauges backlog_;
   ConsumerBacklogGauges supervision_backlog_;
+  ConsumerBacklogGauges directory_backlog_;
   prometheus::Gauge& overdue_;
 };
 
@@ -110,15 +115,25 @@ struct AlertsServer {
                            [this](const StreamEntry& entry) {
                              return HandleSupervisionServiceEvent(engine, entry);
                            }),
+        reporter(ServiceChannel(runtime.config.directory_addr), "alerts",
+                 runtime.config.jwt_secret),
+        erasures(runtime.config.redis, DirectoryOptions(runtime.config),
+                 [this](const StreamEntry& entry) {
+                   return HandlePersonErased(
+                       entry, [this](const ErasedPerson& erased) { return Erase(erased); },
+                       [this](const ErasedPerson& erased) { return reporter.Report(erased); });
+                 }),
         gauges(runtime.metrics, runtime.redis, Options(runtime.config),
-               SupervisionOptions(runtime.config), escalator),
+               SupervisionOptions(runtime.config), DirectoryOptions(runtime.config), escalator),
         periodic(escalator, engine, gauges) {
     consumer.Start();
     supervision_events.Start();
+    erasures.Start();
   }
   ~AlertsServer() {
     consumer.Stop();
     supervision_events.Stop();
+    erasures.Stop();
     executor.Shutdown();
   }
 
@@ -134,6 +149,19 @@ struct AlertsServer {
   // The supervision service's events, in turn: a few an hour per organisation.
   static ConsumerOptions SupervisionOptions(const ServiceConfig& config) {
     return ServiceConsumerOptions(config, "supervision", "alerts");
+  }
+
+  // The directory's events, for person.erased alone.
+  static ConsumerOptions DirectoryOptions(const ServiceConfig& config) {
+    return ServiceConsumerOptions(config, "directory", "alerts");
+  }
+
+  absl::Status Erase(const ErasedPerson& erased) {
+    // Forgotten first: the directory deleted the person before announcing it, so from here on
+    // this replica's risk engine hears NOT_FOUND for them (errors are not cached) and drops any
+    // event about them that is handled while or after the erasure runs.
+    directory.Forget(erased.organization_id, erased.person_id);
+    return service.ErasePerson(erased.organization_id, erased.person_id);
   }
 
   SystemClock clock;
@@ -152,6 +180,8 @@ struct AlertsServer {
   AlertsHandler handler;
   ConsumerGroupRunner consumer;
   ConsumerGroupRunner supervision_events;
+  ErasureReporter reporter;
+  ConsumerGroupRunner erasures;
   HealthGauges gauges;
   PeriodicWork periodic;
 };

@@ -361,4 +361,28 @@ absl::StatusOr<PersonRecords> AlertService::ExportPerson(const Caller& caller,
   return records;
 }
 
+absl::Status AlertService::ErasePerson(const std::string& organization_id,
+                                       const std::string& person_id) {
+  // The ids come from the directory's event; they also make the store's key names and search
+  // patterns, which a malformed id could widen to other people's keys.
+  if (!IsWellFormedId(organization_id, "o")) {
+    return InvalidField("organization_id", "is not an organisation id");
+  }
+  if (!IsWellFormedId(person_id, "p")) return InvalidField("person_id", "is not a person id");
+  // The data key on its own, first: should a later step fail, every resolution note about the
+  // volunteer is already unreadable wherever a copy of it is left.
+  if (auto status = store_.DeleteDataKey(organization_id, person_id); !status.ok()) return status;
+  if (auto status = store_.DeleteVolunteerAlerts(organization_id, person_id); !status.ok()) {
+    return status;
+  }
+  if (auto status = store_.DeleteRiskHistory(organization_id, person_id); !status.ok()) {
+    return status;
+  }
+  if (auto status = store_.DeleteVolunteerSilences(organization_id, person_id); !status.ok()) {
+    return status;
+  }
+  if (auto status = store_.ForgetHandler(organization_id, person_id); !status.ok()) return status;
+  return store_.DeleteEventsNaming(organization_id, person_id);
+}
+
 }  // namespace peerwell::alerts

@@ -73,6 +73,13 @@ class AlertService {
   // caller's organisation; empty lists for a person the service knows nothing about.
   absl::StatusOr<PersonRecords> ExportPerson(const Caller& caller, const std::string& person_id);
 
+  // Erases what the service holds about a person (GDPR article 17), on the directory's
+  // `person.erased`: as a volunteer, their data key first, then their alerts, the risk engine's
+  // history, their silences and the events naming them; as a supervisor or coordinator, their id
+  // from the alerts they handled and the silences they set, which stay (the volunteers'
+  // records). Idempotent, and a run that failed part way is finished by running it again.
+  absl::Status ErasePerson(const std::string& organization_id, const std::string& person_id);
+
  private:
   struct Access {
     bool visible = false;

@@ -10,6 +10,11 @@
 
 namespace peerwell::alerts {
 
+// The `event_key` under which Trigger records a rule's hit from one event.
+inline std::string HitEventKey(const std::string& event_id, const std::string& rule_id) {
+  return event_id + "/" + rule_id;
+}
+
 // The alert a rule hit raised or counted another occurrence of (or, for an event processed
 // before, the one it named then).
 struct TriggerOutcome {
@@ -124,6 +129,35 @@ class AlertStore {
   virtual absl::StatusOr<bool> Escalate(const std::string& organization_id,
                                         const std::string& alert_id, absl::Time now,
                                         int max_escalations, absl::Time next_deadline) = 0;
+
+  // Erasing a person (docs/PRIVACY.md), one step each. Every step may be run again, and one
+  // that stopped part way leaves what is left findable the same way, so that running it again
+  // finishes it. A person the store never heard of is OK.
+
+  // Deletes the volunteer's data key: the resolution notes sealed under it no longer open.
+  virtual absl::Status DeleteDataKey(const std::string& organization_id,
+                                     const std::string& volunteer_id) = 0;
+  // Deletes every alert about the volunteer with its open-alert pointer and its entries in the
+  // organisation's index and the acknowledge deadlines.
+  virtual absl::Status DeleteVolunteerAlerts(const std::string& organization_id,
+                                             const std::string& volunteer_id) = 0;
+  // Deletes the risk engine's copy of the volunteer's check-ins, the processed markers of those
+  // check-ins and of the volunteer's missed-check-in gaps, and their place in the missed-check-in
+  // sweep.
+  virtual absl::Status DeleteRiskHistory(const std::string& organization_id,
+                                         const std::string& volunteer_id) = 0;
+  // Deletes the silences set for the volunteer and their index entries.
+  virtual absl::Status DeleteVolunteerSilences(const std::string& organization_id,
+                                               const std::string& volunteer_id) = 0;
+  // Takes a supervisor or coordinator out of others' records, which stay: alerts they
+  // acknowledged or resolved and silences they set lose `acknowledged_by`, `resolved_by` and
+  // `created_by` where it names them.
+  virtual absl::Status ForgetHandler(const std::string& organization_id,
+                                     const std::string& person_id) = 0;
+  // Deletes every entry that names the person from the organisation's alert feed, the alert
+  // events (pw:events:alerts) and their dead letters.
+  virtual absl::Status DeleteEventsNaming(const std::string& organization_id,
+                                          const std::string& person_id) = 0;
 };
 
 }  // namespace peerwell::alerts

@@ -1,5 +1,8 @@
 #include "services/alerts/redis_alert_store.h"
 
+#include <algorithm>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -52,6 +55,12 @@ std::string SilenceKey(const std::string& org, const std::string& id) {
 }
 std::string AllSilencesKey(const std::string& org) { return Prefix(org) + "silences"; }
 std::string PolicyKey(const std::string& org) { return Prefix(org) + "policy"; }
+// Where the DataKeyVault of kResolutionNoteKeys keeps a volunteer's wrapped data key.
+std::string DataKeyKey(const std::string& org, const std::string& volunteer) {
+  return absl::StrCat(Prefix(org), "datakey:", volunteer);
+}
+// Where the consumers of pw:events:alerts (the webhooks service) put the events they gave up on.
+std::string DeadLettersKey() { return EventsKey() + ":dead"; }
 
 constexpr char kRecord = '\x1e';
 constexpr char kField = '\x1f';
@@ -320,6 +329,69 @@ const RedisScript& ResolveScript() {
   return *script;
 }
 
+const RedisScript& ClearFieldsScript() {
+  // KEYS: hashes. ARGV: the person, then the fields that may name them.
+  static const auto* script = new RedisScript(R"lua(
+  for _, key in ipairs(KEYS) do
+    for i = 2, #ARGV do
+      if redis.call('HGET', key, ARGV[i]) == ARGV[1] then redis.call('HDEL', key, ARGV[i]) end
+    end
+  end
+  return 0
+)lua");
+  return *script;
+}
+
+// How many records, keys or stream entries an erasure reads or deletes at a time.
+constexpr int kEraseChunk = 1000;
+
+// The first error among the replies of a pipeline or a transaction.
+absl::Status FirstError(const std::vector<RedisReply>& replies) {
+  for (const RedisReply& reply : replies) {
+    if (reply.IsError()) return ScriptErrorToStatus(reply);
+  }
+  return absl::OkStatus();
+}
+
+// Deletes `keys`, a chunk per command, the commands pipelined.
+absl::Status DeleteKeys(RedisClient& redis, const std::vector<std::string>& keys) {
+  std::vector<RedisCommand> deletes;
+  for (size_t i = 0; i < keys.size(); i += kEraseChunk) {
+    RedisCommand del{"DEL"};
+    for (size_t j = i; j < keys.size() && j < i + kEraseChunk; ++j) del.push_back(keys[j]);
+    deletes.push_back(std::move(del));
+  }
+  if (deletes.empty()) return absl::OkStatus();
+  auto replies = redis.ExecuteAll(std::move(deletes));
+  if (!replies.ok()) return replies.status();
+  return FirstError(*replies);
+}
+
+// Every key matching `pattern`, by SCAN (which a service's Redis user may run, unlike KEYS).
+absl::StatusOr<std::vector<std::string>> ScanKeys(RedisClient& redis, const std::string& pattern) {
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  do {
+    auto page =
+        redis.Execute({"SCAN", cursor, "MATCH", pattern, "COUNT", absl::StrCat(kEraseChunk)});
+    if (!page.ok()) return page.status();
+    if (page->IsError()) return ScriptErrorToStatus(*page);
+    if (page->elements.size() != 2) return absl::InternalError("unexpected reply to SCAN");
+    cursor = page->elements[0].str;
+    for (const RedisReply& key : page->elements[1].elements) keys.push_back(key.str);
+  } while (cursor != "0");
+  return keys;
+}
+
+// Whether a stream entry names the person. Ids have a fixed length and the prefix of their
+// kind, so the id anywhere in a value (the value itself, a list of ids, an error message) is
+// theirs.
+bool NamesPerson(const StreamEntry& entry, const std::string& person_id) {
+  return std::any_of(entry.fields.begin(), entry.fields.end(), [&](const EventField& field) {
+    return absl::StrContains(field.value, person_id);
+  });
+}
+
 }  // namespace
 
 std::string AlertFeedKey(const std::string& organization_id) {
@@ -356,6 +428,9 @@ const std::vector<PersonKeyFamily>& RedisAlertStore::PersonKeyFamilies() {
       {EventStreamKey("alerts"), "",
        "the alert events published to other services (alert id, volunteer id, rule, priority, "
        "outcome): changes to alerts exported as alerts"},
+      {DeadLettersKey(), "",
+       "alert events a consumer gave up on, with their fields and the error: changes to alerts "
+       "exported as alerts"},
   };
   return *families;
 }
@@ -755,6 +830,172 @@ absl::StatusOr<bool> RedisAlertStore::IsSilenced(const std::string& organization
                                absl::StrCat("(", RedisMicros(now)), "+inf"});
   if (!count.ok()) return count.status();
   return count->integer > 0;
+}
+
+absl::Status RedisAlertStore::DeleteDataKey(const std::string& organization_id,
+                                            const std::string& volunteer_id) {
+  auto deleted = redis_.Execute({"DEL", DataKeyKey(organization_id, volunteer_id)});
+  if (!deleted.ok()) return deleted.status();
+  return ScriptErrorToStatus(*deleted);
+}
+
+absl::Status RedisAlertStore::DeleteVolunteerAlerts(const std::string& organization_id,
+                                                    const std::string& volunteer_id) {
+  const std::string& org = organization_id;
+  const std::string index = VolunteerAlertsKey(org, volunteer_id);
+  // A chunk of alerts leaves every index together with its hashes and the open-alert pointers,
+  // in one transaction, so that the volunteer's index names whatever is left after a failure.
+  // Until the index is empty: an alert raised meanwhile goes too.
+  while (true) {
+    auto members = redis_.Execute({"ZRANGE", index, "0", absl::StrCat(kEraseChunk - 1)});
+    if (!members.ok()) return members.status();
+    if (members->IsError()) return ScriptErrorToStatus(*members);
+    RedisCommand open{"DEL"};
+    for (const std::string& rule : AllRuleIds()) open.push_back(OpenKey(org, volunteer_id, rule));
+    RedisCommand alerts{"DEL"};
+    RedisCommand all{"ZREM", AllAlertsKey(org)};
+    RedisCommand deadlines{"ZREM", kDeadlinesKey};
+    RedisCommand own{"ZREM", index};
+    for (const RedisReply& member : members->elements) {
+      // Members are alert keys; nothing else is deleted by the name an index gives.
+      if (absl::StartsWith(member.str, AlertKeyPrefix(org))) alerts.push_back(member.str);
+      all.push_back(member.str);
+      deadlines.push_back(member.str);
+      own.push_back(member.str);
+    }
+    std::vector<RedisCommand> commands{std::move(open)};
+    if (alerts.size() > 1) commands.push_back(std::move(alerts));
+    if (!members->elements.empty()) {
+      commands.push_back(std::move(all));
+      commands.push_back(std::move(deadlines));
+      commands.push_back(std::move(own));
+    }
+    auto replies = redis_.Transaction(std::move(commands));
+    if (!replies.ok()) return replies.status();
+    if (auto status = FirstError(*replies); !status.ok()) return status;
+    if (members->elements.size() < static_cast<size_t>(kEraseChunk)) return absl::OkStatus();
+  }
+}
+
+absl::Status RedisAlertStore::DeleteRiskHistory(const std::string& organization_id,
+                                                const std::string& volunteer_id) {
+  const std::string& org = organization_id;
+  const std::string history = HistoryKey(org, volunteer_id);
+  // The markers of the check-ins in the history are found through it, so they go first.
+  auto members = redis_.Execute({"ZRANGE", history, "0", "-1"});
+  if (!members.ok()) return members.status();
+  if (members->IsError()) return ScriptErrorToStatus(*members);
+  std::vector<std::string> markers;
+  for (const RedisReply& member : members->elements) {
+    std::string event_id(absl::string_view(member.str).substr(0, member.str.find(kField)));
+    if (event_id.empty()) continue;
+    for (const std::string& rule : AllRuleIds()) {
+      markers.push_back(ProcessedKey(org, HitEventKey(event_id, rule)));
+    }
+  }
+  // Markers with the volunteer in their name: each missed-check-in gap's.
+  auto named = ScanKeys(redis_, absl::StrCat(ProcessedKey(org, "*"), volunteer_id, "*"));
+  if (!named.ok()) return named.status();
+  markers.insert(markers.end(), named->begin(), named->end());
+  if (auto status = DeleteKeys(redis_, markers); !status.ok()) return status;
+  auto replies = redis_.Transaction(
+      {{"DEL", history}, {"ZREM", kLastCheckinKey, LastCheckinMember(org, volunteer_id)}});
+  if (!replies.ok()) return replies.status();
+  return FirstError(*replies);
+}
+
+absl::Status RedisAlertStore::DeleteVolunteerSilences(const std::string& organization_id,
+                                                      const std::string& volunteer_id) {
+  const std::string& org = organization_id;
+  const std::string index = SilencesKey(org, volunteer_id);
+  auto ids = redis_.Execute({"ZRANGE", index, "0", "-1"});
+  if (!ids.ok()) return ids.status();
+  if (ids->IsError()) return ScriptErrorToStatus(*ids);
+  std::vector<RedisCommand> commands;
+  if (!ids->elements.empty()) {
+    RedisCommand silences{"DEL"};
+    RedisCommand all{"ZREM", AllSilencesKey(org)};
+    for (const RedisReply& id : ids->elements) {
+      silences.push_back(SilenceKey(org, id.str));
+      all.push_back(id.str);
+    }
+    commands.push_back(std::move(silences));
+    commands.push_back(std::move(all));
+  }
+  commands.push_back({"DEL", index});
+  auto replies = redis_.Transaction(std::move(commands));
+  if (!replies.ok()) return replies.status();
+  return FirstError(*replies);
+}
+
+absl::Status RedisAlertStore::ForgetHandler(const std::string& organization_id,
+                                            const std::string& person_id) {
+  const std::string& org = organization_id;
+  // The organisation's alerts index names alert keys, its silences index silence ids.
+  if (auto status = ClearFieldsNaming(
+          AllAlertsKey(org), [](const std::string& member) { return member; },
+          {"acknowledged_by", "resolved_by"}, person_id);
+      !status.ok()) {
+    return status;
+  }
+  return ClearFieldsNaming(
+      AllSilencesKey(org), [&org](const std::string& id) { return SilenceKey(org, id); },
+      {"created_by"}, person_id);
+}
+
+absl::Status RedisAlertStore::ClearFieldsNaming(
+    const std::string& index, const std::function<std::string(const std::string&)>& record_key,
+    const std::vector<std::string>& fields, const std::string& person_id) {
+  // ZSCAN returns every member the index holds from start to end of the walk, whatever is added
+  // or removed meanwhile (scores are not unique among silences, so paging by score could skip).
+  std::vector<std::string> args{person_id};
+  args.insert(args.end(), fields.begin(), fields.end());
+  std::string cursor = "0";
+  do {
+    auto page = redis_.Execute({"ZSCAN", index, cursor, "COUNT", absl::StrCat(kEraseChunk)});
+    if (!page.ok()) return page.status();
+    if (page->IsError()) return ScriptErrorToStatus(*page);
+    if (page->elements.size() != 2) return absl::InternalError("unexpected reply to ZSCAN");
+    cursor = page->elements[0].str;
+    std::vector<std::string> records;
+    const auto& members = page->elements[1].elements;  // member, score, member, score, ...
+    for (size_t i = 0; i < members.size(); i += 2) records.push_back(record_key(members[i].str));
+    if (records.empty()) continue;
+    auto cleared = redis_.Eval(ClearFieldsScript(), records, args);
+    if (!cleared.ok()) return cleared.status();
+    if (cleared->IsError()) return ScriptErrorToStatus(*cleared);
+  } while (cursor != "0");
+  return absl::OkStatus();
+}
+
+absl::Status RedisAlertStore::DeleteEventsNaming(const std::string& organization_id,
+                                                 const std::string& person_id) {
+  for (const std::string& stream : {AlertFeedKey(organization_id), EventsKey(), DeadLettersKey()}) {
+    if (auto status = DeleteStreamEntriesNaming(stream, person_id); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisAlertStore::DeleteStreamEntriesNaming(const std::string& stream,
+                                                        const std::string& person_id) {
+  std::string start = "-";
+  while (true) {
+    auto range = redis_.Execute({"XRANGE", stream, start, "+", "COUNT", absl::StrCat(kEraseChunk)});
+    if (!range.ok()) return range.status();
+    if (range->IsError()) return ScriptErrorToStatus(*range);
+    std::vector<StreamEntry> entries = ParseStreamEntries(*range);
+    RedisCommand xdel{"XDEL", stream};
+    for (const StreamEntry& entry : entries) {
+      if (NamesPerson(entry, person_id)) xdel.push_back(entry.id);
+    }
+    if (xdel.size() > 2) {
+      auto deleted = redis_.Execute(std::move(xdel));
+      if (!deleted.ok()) return deleted.status();
+      if (deleted->IsError()) return ScriptErrorToStatus(*deleted);
+    }
+    if (entries.size() < static_cast<size_t>(kEraseChunk)) return absl::OkStatus();
+    start = absl::StrCat("(", entries.back().id);
+  }
 }
 
 }  // namespace peerwell::alerts

@@ -67,8 +67,29 @@ class RedisAlertStore final : public AlertStore {
   absl::StatusOr<bool> Escalate(const std::string& organization_id, const std::string& alert_id,
                                 absl::Time now, int max_escalations,
                                 absl::Time next_deadline) override;
+  absl::Status DeleteDataKey(const std::string& organization_id,
+                             const std::string& volunteer_id) override;
+  absl::Status DeleteVolunteerAlerts(const std::string& organization_id,
+                                     const std::string& volunteer_id) override;
+  absl::Status DeleteRiskHistory(const std::string& organization_id,
+                                 const std::string& volunteer_id) override;
+  absl::Status DeleteVolunteerSilences(const std::string& organization_id,
+                                       const std::string& volunteer_id) override;
+  absl::Status ForgetHandler(const std::string& organization_id,
+                             const std::string& person_id) override;
+  absl::Status DeleteEventsNaming(const std::string& organization_id,
+                                  const std::string& person_id) override;
 
  private:
+  // Clears `fields` of every hash an index names (its members through `record_key`) where the
+  // field holds the person's id.
+  absl::Status ClearFieldsNaming(const std::string& index,
+                                 const std::function<std::string(const std::string&)>& record_key,
+                                 const std::vector<std::string>& fields,
+                                 const std::string& person_id);
+  // Deletes the entries of a stream any of whose fields names the person.
+  absl::Status DeleteStreamEntriesNaming(const std::string& stream, const std::string& person_id);
+
   RedisClient& redis_;
 };
 

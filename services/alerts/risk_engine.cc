@@ -69,8 +69,8 @@ absl::Status RiskEngine::Raise(const std::string& organization_id, const std::st
     bool silenced = covered && hit.priority != Priority::kCritical;
     bool inhibited = incident_open && hit.priority <= Priority::kMedium;
     auto outcome =
-        store_.Trigger(organization_id, volunteer_id, hit, absl::StrCat(event_id, "/", hit.rule_id),
-                       now, now + AckDeadline(policy, hit.priority), silenced, inhibited);
+        store_.Trigger(organization_id, volunteer_id, hit, HitEventKey(event_id, hit.rule_id), now,
+                       now + AckDeadline(policy, hit.priority), silenced, inhibited);
     if (!outcome.ok()) return outcome.status();
   }
   return absl::OkStatus();
@@ -126,6 +126,11 @@ absl::Status RiskEngine::ResolveCleared(const CheckinEvent& event, const std::ve
 }
 
 absl::Status RiskEngine::OnIncident(const IncidentEvent& event) {
+  // No consent needed (the volunteer asked), but a volunteer the directory no longer knows was
+  // erased: an event about them read afterwards must not raise an alert about them again.
+  auto facts = directory_.GetVolunteer(event.organization_id, event.volunteer_id);
+  if (facts.status().code() == absl::StatusCode::kNotFound) return absl::OkStatus();  // erased
+  if (!facts.ok()) return facts.status();
   auto policy = store_.GetPolicy(event.organization_id);
   if (!policy.ok()) return policy.status();
   return Raise(event.organization_id, event.volunteer_id,
@@ -134,6 +139,9 @@ absl::Status RiskEngine::OnIncident(const IncidentEvent& event) {
 }
 
 absl::Status RiskEngine::OnSupport(const SupportEvent& event) {
+  auto facts = directory_.GetVolunteer(event.organization_id, event.volunteer_id);
+  if (facts.status().code() == absl::StatusCode::kNotFound) return absl::OkStatus();  // erased
+  if (!facts.ok()) return facts.status();
   auto policy = store_.GetPolicy(event.organization_id);
   if (!policy.ok()) return policy.status();
   return Raise(event.organization_id, event.volunteer_id,

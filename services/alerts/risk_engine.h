@@ -31,9 +31,11 @@ VolunteerHistory HistoryUntil(VolunteerHistory history, absl::Time until);
 
 // Turns check-in events into alerts, and closes operational (low) alerts whose condition has
 // cleared. Check-ins count only for volunteers with risk_monitoring
-// consent; incidents and support requests always do (the volunteer asked). Processing is
-// idempotent by event, so a redelivered event changes nothing. A critical incident is never
-// silenced; while one is open, the volunteer's medium and low alerts are inhibited.
+// consent; incidents and support requests always do (the volunteer asked). An event about a
+// volunteer the directory no longer knows (NOT_FOUND: erased) is dropped, so that nothing about
+// an erased person is raised or kept again. Processing is idempotent by event, so a redelivered
+// event changes nothing. A critical incident is never silenced; while one is open, the
+// volunteer's medium and low alerts are inhibited.
 class RiskEngine {
  public:
   RiskEngine(AlertStore& store, VolunteerDirectory& directory, const Clock& clock)

@@ -11,12 +11,21 @@
 #include "services/common/data_key_vault.h"
 #include "services/common/directory_client.h"
 #include "services/common/encryption.h"
+#include "services/common/events.h"
 #include "services/common/hmac_pseudonymizer.h"
+#include "services/common/metrics.h"
 #include "services/common/paging.h"
+#include "services/common/periodic.h"
+#include "services/common/person_erasure.h"
 #include "services/common/server.h"
 
 namespace peerwell::checkin {
 namespace {
+
+// The group "checkin" on the directory's events, which the service reads for erasures alone.
+ConsumerOptions DirectoryEvents(const ServiceConfig& config) {
+  return ServiceConsumerOptions(config, "directory", "checkin");
+}
 
 struct CheckinServer {
   CheckinServer(ServerRuntime& runtime, MasterKey master, HmacPseudonymizer pseudonymizer)
@@ -32,9 +41,33 @@ struct CheckinServer {
         executor(runtime.config.worker_threads, 4096),
         runner(executor, authenticator),
         pages(PageTokenKey(runtime.config.jwt_secret)),
-        handler(service, runner, pages) {}
+        handler(service, runner, pages),
+        reporter(ServiceChannel(runtime.config.directory_addr), "checkin",
+                 runtime.config.jwt_secret),
+        erasures(runtime.config.redis, DirectoryEvents(runtime.config),
+                 [this](const StreamEntry& entry) {
+                   return HandlePersonErased(
+                       entry, [this](const ErasedPerson& erased) { return Erase(erased); },
+                       [this](const ErasedPerson& erased) { return reporter.Report(erased); });
+                 }),
+        erasure_backlog(runtime.metrics.registry(), runtime.redis, DirectoryEvents(runtime.config)),
+        gauges(absl::Seconds(15), [this] {
+          WarnIfFailed("consumer backlog gauges failed", erasure_backlog.Refresh());
+        }) {
+    erasures.Start();
+  }
   // The executor's threads use the members below it; stop them before those go.
-  ~CheckinServer() { executor.Shutdown(); }
+  ~CheckinServer() {
+    erasures.Stop();
+    executor.Shutdown();
+  }
+
+  absl::Status Erase(const ErasedPerson& erased) {
+    absl::Status status = service.ErasePerson(erased.organization_id, erased.person_id);
+    // Whatever was cached about them goes too, so that nothing here acts for them any longer.
+    if (status.ok()) directory.Forget(erased.organization_id, erased.person_id);
+    return status;
+  }
 
   SystemClock clock;
   DirectoryClient directory;
@@ -49,6 +82,12 @@ struct CheckinServer {
   UnaryCallRunner runner;
   PageTokenCodec pages;
   CheckinHandler handler;
+  ErasureReporter reporter;
+  ConsumerGroupRunner erasures;
+  // The group's backlog, every 15 seconds, for the suite's alerting rules: an erasure that does
+  // not go through shows as lag or dead letters.
+  ConsumerBacklogGauges erasure_backlog;
+  PeriodicLoop gauges;  // last: it steps over the members above
 };
 
 }  // namespace

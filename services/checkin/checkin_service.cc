@@ -804,4 +804,22 @@ absl::StatusOr<PersonRecords> CheckinService::ExportPerson(const Caller& caller,
   return records;
 }
 
+absl::Status CheckinService::ErasePerson(const std::string& organization_id,
+                                         const std::string& person_id) {
+  // The ids come from the directory's event; they also make the store's search patterns, which
+  // a malformed id could widen to other people's keys.
+  if (!IsWellFormedId(organization_id, "o")) {
+    return InvalidField("organization_id", "is not an organisation id");
+  }
+  if (!IsWellFormedId(person_id, "p")) return InvalidField("person_id", "is not a person id");
+  if (auto status = store_.DeleteDataKey(organization_id, person_id); !status.ok()) return status;
+  if (auto status = store_.DeleteVolunteerRecords(organization_id, person_id); !status.ok()) {
+    return status;
+  }
+  if (auto status = store_.DeletePersonRequests(organization_id, person_id); !status.ok()) {
+    return status;
+  }
+  return store_.DeletePersonEvents(person_id);
+}
+
 }  // namespace peerwell::checkin

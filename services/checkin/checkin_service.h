@@ -165,6 +165,10 @@ class CheckinService {
   // them in the token's organisation, texts opened as the volunteer reads them. Someone with no
   // records gets empty lists, not NOT_FOUND.
   absl::StatusOr<PersonRecords> ExportPerson(const Caller& caller, const std::string& person_id);
+  // The directory erased the person (`person.erased`, GDPR article 17): everything held about
+  // them goes, their data key first, so that their texts are unreadable even if the rest fails.
+  // Idempotent, and finishes an erasure that stopped half way; someone unknown here is OK.
+  absl::Status ErasePerson(const std::string& organization_id, const std::string& person_id);
 
  private:
   // Resolves "" to the caller and checks that the caller may submit for that volunteer.

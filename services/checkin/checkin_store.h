@@ -112,6 +112,20 @@ class CheckinStore {
   virtual absl::StatusOr<CheckinSettings> GetSettings(const std::string& organization_id) = 0;
   virtual absl::Status SetSettings(const std::string& organization_id,
                                    const CheckinSettings& settings) = 0;
+
+  // Erasing a volunteer, step by step; each step is idempotent and leaves what it has not reached
+  // findable by a later run, so an erasure that crashed half way is finished by running it again.
+  // The volunteer's wrapped data key: without it none of their sealed texts opens.
+  virtual absl::Status DeleteDataKey(const std::string& organization_id,
+                                     const std::string& volunteer_id) = 0;
+  // Their check-ins, incidents and support requests with every index entry naming them.
+  virtual absl::Status DeleteVolunteerRecords(const std::string& organization_id,
+                                              const std::string& volunteer_id) = 0;
+  // The request (idempotency) keys of the organisation that name the person.
+  virtual absl::Status DeletePersonRequests(const std::string& organization_id,
+                                            const std::string& person_id) = 0;
+  // The entries of the service's event stream and of its dead letters that name the person.
+  virtual absl::Status DeletePersonEvents(const std::string& person_id) = 0;
 };
 
 }  // namespace peerwell::checkin

@@ -1,5 +1,7 @@
 #include "services/checkin/redis_checkin_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -30,8 +32,19 @@ std::string VolunteerKey(const std::string& org, const std::string& volunteer,
   return absl::StrCat(Prefix(org), "volunteer:", volunteer, ":", what);
 }
 std::string SettingsKey(const std::string& org) { return Prefix(org) + "settings"; }
+// DataKeyVault's key for kNoteKeys (data_key_vault.h), deleted here when the volunteer is erased.
+std::string DataKeyKey(const std::string& org, const std::string& volunteer) {
+  return absl::StrCat(Prefix(org), "datakey:", volunteer);
+}
+// Where RequestKey (idempotency.h) puts the organisation's request keys.
+std::string RequestKeyPrefix(const std::string& org) { return Prefix(org) + "request:"; }
 const std::string& EventsKey() {
   static const std::string* key = new std::string(EventStreamKey("checkin"));
+  return *key;
+}
+// The events the other services' consumer groups gave up on (ConsumerGroupRunner).
+const std::string& DeadLettersKey() {
+  static const std::string* key = new std::string(EventsKey() + ":dead");
   return *key;
 }
 
@@ -231,6 +244,54 @@ absl::StatusOr<HashPage> ReadIndexPage(RedisClient& redis, const std::string& in
   return page;
 }
 
+// What erasing reads and deletes per round trip.
+constexpr int kEraseBatch = 1000;
+
+// `text` as a SCAN MATCH pattern that matches it and nothing else.
+std::string GlobLiteral(absl::string_view text) {
+  std::string pattern;
+  for (char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') pattern.push_back('\\');
+    pattern.push_back(c);
+  }
+  return pattern;
+}
+
+// Every key matching `pattern`, by SCAN: service users may not run KEYS.
+absl::StatusOr<std::vector<std::string>> ScanKeys(RedisClient& redis, const std::string& pattern) {
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  do {
+    auto page =
+        redis.Execute({"SCAN", cursor, "MATCH", pattern, "COUNT", absl::StrCat(kEraseBatch)});
+    if (!page.ok()) return page.status();
+    if (page->IsError()) return ScriptErrorToStatus(*page);
+    if (page->elements.size() != 2) return absl::InternalError("redis: unexpected SCAN reply");
+    cursor = page->elements[0].str;
+    for (const RedisReply& key : page->elements[1].elements) keys.push_back(key.str);
+  } while (cursor != "0");
+  return keys;
+}
+
+absl::Status FirstError(const absl::StatusOr<std::vector<RedisReply>>& replies) {
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    if (reply.IsError()) return ScriptErrorToStatus(reply);
+  }
+  return absl::OkStatus();
+}
+
+// Whether an event names the person: a field that is their id, or a list of ids (space or comma
+// separated) that holds it. Dead letters carry the event's fields as `event.<name>`.
+bool NamesPerson(const StreamEntry& entry, absl::string_view person_id) {
+  for (const EventField& field : entry.fields) {
+    for (absl::string_view id : absl::StrSplit(field.value, absl::ByAnyChar(" ,"))) {
+      if (id == person_id) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 const std::vector<PersonKeyFamily>& RedisCheckinStore::PersonKeyFamilies() {
@@ -249,7 +310,7 @@ const std::vector<PersonKeyFamily>& RedisCheckinStore::PersonKeyFamilies() {
        "idempotency: the id of a record exported as incidents, kept 7 days"},
       {RequestKeyFor("*", {"*", "*"}, "support", "*"), "",
        "idempotency: the id of a record exported as supportRequests, kept 7 days"},
-      {absl::StrCat(Prefix("*"), "datakey:*"), "",
+      {DataKeyKey("*", "*"), "",
        "the volunteer's wrapped encryption key, not data: it opens the texts exported, opened, "
        "as checkins, incidents and supportRequests"},
       {SettingsKey("*"), "",
@@ -535,6 +596,96 @@ absl::Status RedisCheckinStore::SetSettings(const std::string& organization_id,
                                "swemwbs_registration", settings.swemwbs_registration});
   if (!reply.ok()) return reply.status();
   return ScriptErrorToStatus(*reply);
+}
+
+absl::Status RedisCheckinStore::DeleteDataKey(const std::string& organization_id,
+                                              const std::string& volunteer_id) {
+  auto reply = redis_.Execute({"DEL", DataKeyKey(organization_id, volunteer_id)});
+  if (!reply.ok()) return reply.status();
+  return ScriptErrorToStatus(*reply);
+}
+
+absl::Status RedisCheckinStore::DeleteVolunteerRecords(const std::string& organization_id,
+                                                       const std::string& volunteer_id) {
+  // Every index of theirs, the per-instrument ones included, found by name: the script that
+  // writes a record indexes it in the same step, and index members are the records' keys.
+  auto indexes =
+      ScanKeys(redis_, GlobLiteral(VolunteerKey(organization_id, volunteer_id, "")) + "*");
+  if (!indexes.ok()) return indexes.status();
+  const std::vector<std::string> record_prefixes = {CheckinKey(organization_id, ""),
+                                                    IncidentKey(organization_id, ""),
+                                                    SupportKey(organization_id, "")};
+  auto is_record = [&](const std::string& key) {
+    return std::any_of(record_prefixes.begin(), record_prefixes.end(),
+                       [&](const std::string& prefix) { return absl::StartsWith(key, prefix); });
+  };
+  for (const std::string& index : *indexes) {
+    while (true) {
+      auto members = redis_.Execute({"ZRANGE", index, "0", absl::StrCat(kEraseBatch - 1)});
+      if (!members.ok()) return members.status();
+      if (members->IsError()) return ScriptErrorToStatus(*members);
+      if (members->elements.empty()) break;  // an emptied index is gone too
+      // The records and their index entries in one step, so that no record outlives the entry
+      // a later run would find it by.
+      RedisCommand del{"DEL"};
+      RedisCommand zrem{"ZREM", index};
+      for (const RedisReply& member : members->elements) {
+        if (is_record(member.str)) del.push_back(member.str);
+        zrem.push_back(member.str);
+      }
+      std::vector<RedisCommand> step;
+      if (del.size() > 1) step.push_back(std::move(del));
+      step.push_back(std::move(zrem));
+      if (absl::Status done = FirstError(redis_.Transaction(std::move(step))); !done.ok()) {
+        return done;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisCheckinStore::DeletePersonRequests(const std::string& organization_id,
+                                                     const std::string& person_id) {
+  // A request key names the volunteer its record is for, and the caller (the volunteer, or the
+  // platform operator importing for them): found by name, values need not be read.
+  auto keys = ScanKeys(redis_, absl::StrCat(GlobLiteral(RequestKeyPrefix(organization_id)), "*",
+                                            GlobLiteral(person_id), "*"));
+  if (!keys.ok()) return keys.status();
+  std::vector<RedisCommand> deletes;
+  for (size_t first = 0; first < keys->size(); first += kEraseBatch) {
+    RedisCommand del{"DEL"};
+    for (size_t i = first; i < std::min(keys->size(), first + kEraseBatch); ++i) {
+      del.push_back((*keys)[i]);
+    }
+    deletes.push_back(std::move(del));
+  }
+  if (deletes.empty()) return absl::OkStatus();
+  return FirstError(redis_.ExecuteAll(std::move(deletes)));
+}
+
+absl::Status RedisCheckinStore::DeletePersonEvents(const std::string& person_id) {
+  for (const std::string& stream : {EventsKey(), DeadLettersKey()}) {
+    std::string from = "-";
+    while (true) {
+      auto chunk =
+          redis_.Execute({"XRANGE", stream, from, "+", "COUNT", absl::StrCat(kEraseBatch)});
+      if (!chunk.ok()) return chunk.status();
+      if (chunk->IsError()) return ScriptErrorToStatus(*chunk);
+      std::vector<StreamEntry> entries = ParseStreamEntries(*chunk);
+      RedisCommand xdel{"XDEL", stream};
+      for (const StreamEntry& entry : entries) {
+        if (NamesPerson(entry, person_id)) xdel.push_back(entry.id);
+      }
+      if (xdel.size() > 2) {
+        auto deleted = redis_.Execute(std::move(xdel));
+        if (!deleted.ok()) return deleted.status();
+        if (deleted->IsError()) return ScriptErrorToStatus(*deleted);
+      }
+      if (static_cast<int>(chunk->elements.size()) < kEraseBatch || entries.empty()) break;
+      from = absl::StrCat("(", entries.back().id);
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace peerwell::checkin

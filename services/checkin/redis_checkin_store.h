@@ -49,6 +49,13 @@ class RedisCheckinStore final : public CheckinStore {
   absl::StatusOr<CheckinSettings> GetSettings(const std::string& organization_id) override;
   absl::Status SetSettings(const std::string& organization_id,
                            const CheckinSettings& settings) override;
+  absl::Status DeleteDataKey(const std::string& organization_id,
+                             const std::string& volunteer_id) override;
+  absl::Status DeleteVolunteerRecords(const std::string& organization_id,
+                                      const std::string& volunteer_id) override;
+  absl::Status DeletePersonRequests(const std::string& organization_id,
+                                    const std::string& person_id) override;
+  absl::Status DeletePersonEvents(const std::string& person_id) override;
 
   // Every kind of key this store writes, and where a person's export shows what it holds.
   static const std::vector<PersonKeyFamily>& PersonKeyFamilies();

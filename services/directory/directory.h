@@ -121,6 +121,34 @@ struct PersonExport {
   absl::Time export_time;
 };
 
+enum class ErasureState { kUnspecified = 0, kInProgress = 1, kDone = 2 };
+
+// One service's part of an erasure: done once it reported.
+struct ErasureProgress {
+  std::string service;
+  std::optional<absl::Time> done_time;
+};
+
+// A person's erasure (ErasePerson): the one record about them that stays.
+struct Erasure {
+  std::string id;
+  std::string organization_id;
+  std::string person_id;
+  Role role = Role::kUnspecified;
+  std::string erased_by;
+  ErasureState state = ErasureState::kUnspecified;
+  std::vector<ErasureProgress> services;
+  absl::Time create_time = absl::InfinitePast();
+  std::optional<absl::Time> complete_time;
+};
+
+// How long an unfinished erasure waits before it is announced again: a service that was down
+// reads the first announcement when it is back, this is for one whose consumer gave up.
+inline constexpr absl::Duration kErasureAnnounceInterval = absl::Minutes(1);
+
+// Every service that holds data about people, each erasing its own part of a person.
+const std::vector<std::string>& ErasingServices();
+
 // The scopes a partner key may carry.
 const std::vector<std::string>& KnownApiKeyScopes();
 

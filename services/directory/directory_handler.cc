@@ -228,6 +228,39 @@ grpc::ServerUnaryReactor* DirectoryHandler::ListAuditRecords(
   });
 }
 
+grpc::ServerUnaryReactor* DirectoryHandler::ErasePerson(grpc::CallbackServerContext* context,
+                                                        const v1::ErasePersonRequest* request,
+                                                        v1::ErasePersonResponse* response) {
+  return runner_.Run(context, "ErasePerson", [=, this](const Caller& caller) {
+    auto erasure = service_.ErasePerson(caller, request->person_id(), request->request_id());
+    if (!erasure.ok()) return erasure.status();
+    *response->mutable_erasure() = ErasureToProto(*erasure);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* DirectoryHandler::GetErasure(grpc::CallbackServerContext* context,
+                                                       const v1::GetErasureRequest* request,
+                                                       v1::GetErasureResponse* response) {
+  return runner_.Run(context, "GetErasure", [=, this](const Caller& caller) {
+    auto erasure = service_.GetErasure(caller, request->erasure_id());
+    if (!erasure.ok()) return erasure.status();
+    *response->mutable_erasure() = ErasureToProto(*erasure);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* DirectoryHandler::ReportErasure(grpc::CallbackServerContext* context,
+                                                          const v1::ReportErasureRequest* request,
+                                                          v1::ReportErasureResponse* response) {
+  return runner_.Run(context, "ReportErasure", [=, this](const Caller& caller) {
+    auto erasure = service_.ReportErasure(caller, request->erasure_id());
+    if (!erasure.ok()) return erasure.status();
+    *response->mutable_erasure() = ErasureToProto(*erasure);
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerUnaryReactor* DirectoryHandler::AuthenticateApiKey(
     grpc::CallbackServerContext* context, const v1::AuthenticateApiKeyRequest* request,
     v1::AuthenticateApiKeyResponse* response) {

@@ -57,6 +57,15 @@ class DirectoryHandler final : public v1::DirectoryService::CallbackService {
   grpc::ServerUnaryReactor* ListAuditRecords(grpc::CallbackServerContext* context,
                                              const v1::ListAuditRecordsRequest* request,
                                              v1::ListAuditRecordsResponse* response) override;
+  grpc::ServerUnaryReactor* ErasePerson(grpc::CallbackServerContext* context,
+                                        const v1::ErasePersonRequest* request,
+                                        v1::ErasePersonResponse* response) override;
+  grpc::ServerUnaryReactor* GetErasure(grpc::CallbackServerContext* context,
+                                       const v1::GetErasureRequest* request,
+                                       v1::GetErasureResponse* response) override;
+  grpc::ServerUnaryReactor* ReportErasure(grpc::CallbackServerContext* context,
+                                          const v1::ReportErasureRequest* request,
+                                          v1::ReportErasureResponse* response) override;
   grpc::ServerUnaryReactor* AuthenticateApiKey(grpc::CallbackServerContext* context,
                                                const v1::AuthenticateApiKeyRequest* request,
                                                v1::AuthenticateApiKeyResponse* response) override;

@@ -154,6 +154,27 @@ v1::ApiKey ApiKeyToProto(const ApiKey& api_key) {
   return proto;
 }
 
+v1::Erasure ErasureToProto(const Erasure& erasure) {
+  v1::Erasure proto;
+  proto.set_erasure_id(erasure.id);
+  proto.set_person_id(erasure.person_id);
+  proto.set_state(static_cast<v1::ErasureState>(erasure.state));
+  for (const ErasureProgress& progress : erasure.services) {
+    v1::ErasureProgress* service = proto.add_services();
+    service->set_service(progress.service);
+    service->set_done(progress.done_time.has_value());
+    if (progress.done_time.has_value()) {
+      *service->mutable_done_time() = TimestampToProto(*progress.done_time);
+    }
+  }
+  *proto.mutable_create_time() = TimestampToProto(erasure.create_time);
+  if (erasure.complete_time.has_value()) {
+    *proto.mutable_complete_time() = TimestampToProto(*erasure.complete_time);
+  }
+  proto.set_erased_by(erasure.erased_by);
+  return proto;
+}
+
 absl::StatusOr<AuditQuery> AuditQueryFromRequest(const v1::ListAuditRecordsRequest& request) {
   AuditQuery query;
   query.subject_id = request.subject_id();

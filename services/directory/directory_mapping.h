@@ -26,6 +26,8 @@ Consent ConsentFromProto(const v1::Consent& proto);
 v1::Consent ConsentToProto(const Consent& consent);
 v1::ApiKey ApiKeyToProto(const ApiKey& api_key);
 
+v1::Erasure ErasureToProto(const Erasure& erasure);
+
 absl::StatusOr<AuditQuery> AuditQueryFromRequest(const v1::ListAuditRecordsRequest& request);
 v1::AuditRecord AuditRecordToProto(const ListedAuditRecord& listed);
 

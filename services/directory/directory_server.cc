@@ -3,7 +3,10 @@
 #include "services/common/audit.h"
 #include "services/common/auth.h"
 #include "services/common/call.h"
+#include "services/common/events.h"
 #include "services/common/paging.h"
+#include "services/common/periodic.h"
+#include "services/common/person_erasure.h"
 #include "services/common/server.h"
 #include "services/directory/directory_handler.h"
 #include "services/directory/directory_service.h"
@@ -26,9 +29,28 @@ struct DirectoryServer {
         executor(runtime.config.worker_threads, 4096),
         runner(executor, authenticator),
         pages(PageTokenKey(runtime.config.jwt_secret)),
-        handler(service, runner, pages) {}
+        handler(service, runner, pages),
+        // Its own part of each erasure, read from its own events as the other services do.
+        erasures(runtime.config.redis,
+                 ServiceConsumerOptions(runtime.config, "directory", "directory"),
+                 [this](const StreamEntry& entry) {
+                   return HandlePersonErased(
+                       entry,
+                       [this](const ErasedPerson& erased) {
+                         return service.EraseOwnTraces(erased.organization_id, erased.person_id,
+                                                       erased.erasure_id);
+                       },
+                       [](const ErasedPerson&) { return absl::OkStatus(); });
+                 }),
+        erasure_sweep(absl::Seconds(1),
+                      [this] { WarnIfFailed("erasure sweep failed", service.SweepErasures()); }) {
+    erasures.Start();
+  }
   // The executor's threads use the members below it; stop them before those go.
-  ~DirectoryServer() { executor.Shutdown(); }
+  ~DirectoryServer() {
+    erasures.Stop();
+    executor.Shutdown();
+  }
 
   SystemClock clock;
   OpenSslSecrets secrets;
@@ -43,6 +65,8 @@ struct DirectoryServer {
   UnaryCallRunner runner;
   PageTokenCodec pages;
   DirectoryHandler handler;
+  ConsumerGroupRunner erasures;
+  PeriodicLoop erasure_sweep;
 };
 
 }  // namespace

@@ -16,6 +16,7 @@ constexpr int kUpdateAttempts = 5;
 constexpr absl::string_view kGetConsentRpc = "peerwell.directory.v1.DirectoryService/GetConsent";
 constexpr absl::string_view kExportPersonDataRpc =
     "peerwell.directory.v1.DirectoryService/ExportPersonData";
+constexpr absl::string_view kErasePersonRpc = "peerwell.directory.v1.DirectoryService/ErasePerson";
 
 bool IsStaff(Role role) { return role == Role::kSupervisor || role == Role::kCoordinator; }
 
@@ -57,6 +58,12 @@ bool Supervises(const Caller& caller, const Person& person) {
          person.supervisor_ids.end();
 }
 }  // namespace
+
+const std::vector<std::string>& ErasingServices() {
+  static const auto* services = new std::vector<std::string>{"directory",   "checkin", "alerts",
+                                                             "supervision", "network", "webhooks"};
+  return *services;
+}
 
 absl::string_view PersonFieldName(PersonField field) {
   switch (field) {
@@ -648,6 +655,105 @@ absl::StatusOr<std::vector<ListedAuditRecord>> DirectoryService::NameReaders(
     named.push_back({std::move(record), known->second});
   }
   return named;
+}
+
+absl::StatusOr<Erasure> DirectoryService::ErasePerson(const Caller& caller,
+                                                      const std::string& person_id,
+                                                      const std::string& request_id) {
+  if (auto status = RequireCoordinator(caller, "erase a person"); !status.ok()) return status;
+  if (auto status = CheckPersonId("person_id", person_id); !status.ok()) return status;
+  if (!request_id.empty()) {
+    if (auto status = ValidateToken("request_id", request_id); !status.ok()) return status;
+  }
+  if (person_id == caller.person_id) {
+    return absl::FailedPreconditionError(
+        "person_id: a coordinator cannot erase themselves; another coordinator can");
+  }
+  for (int attempt = 1;; ++attempt) {
+    auto person = store_.GetPerson(caller.organization_id, person_id);
+    if (!person.ok()) return person.status();
+    std::vector<std::string> volunteers;
+    if (person->has_value() && (*person)->role == Role::kSupervisor) {
+      auto supervised = store_.ListSuperviseeIds(caller.organization_id, person_id);
+      if (!supervised.ok()) return supervised.status();
+      volunteers = *std::move(supervised);
+    }
+    Erasure erasure;
+    erasure.id = NewId("e");
+    erasure.organization_id = caller.organization_id;
+    erasure.person_id = person_id;
+    erasure.erased_by = caller.person_id;
+    erasure.state = ErasureState::kInProgress;
+    erasure.create_time = clock_.Now();
+    for (const std::string& service : ErasingServices()) {
+      erasure.services.push_back({service, std::nullopt});
+    }
+    // Without the person the script answers a replayed request_id, or NOT_FOUND.
+    Person known = person->has_value() ? **person : Person{};
+    known.id = person_id;
+    erasure.role = known.role;
+    AuditRecord record{caller.person_id,
+                       caller.role,
+                       caller.organization_id,
+                       person_id,
+                       std::string(kErasePersonRpc),
+                       "OK",
+                       erasure.create_time};
+    auto created =
+        store_.CreateErasure(erasure, known, volunteers, {caller.person_id, request_id}, record);
+    if (created.ok()) {
+      if (!created->replayed) return erasure;
+      auto first = store_.GetErasure(caller.organization_id, created->id);
+      if (!first.ok()) return first.status();
+      if (!first->has_value()) return absl::NotFoundError("erasure_id: no such erasure");
+      return **std::move(first);
+    }
+    if (!absl::IsAborted(created.status()) || attempt == kUpdateAttempts) return created.status();
+  }
+}
+
+absl::StatusOr<Erasure> DirectoryService::GetErasure(const Caller& caller,
+                                                     const std::string& erasure_id) {
+  if (auto status = RequireCoordinator(caller, "follow an erasure"); !status.ok()) return status;
+  if (!IsWellFormedId(erasure_id, "e")) return InvalidField("erasure_id", "is not an erasure id");
+  auto erasure = store_.GetErasure(caller.organization_id, erasure_id);
+  if (!erasure.ok()) return erasure.status();
+  if (!erasure->has_value()) return absl::NotFoundError("erasure_id: no such erasure");
+  return **std::move(erasure);
+}
+
+absl::StatusOr<Erasure> DirectoryService::ReportErasure(const Caller& caller,
+                                                        const std::string& erasure_id) {
+  if (caller.role != CallerRole::kService) {
+    return absl::PermissionDeniedError("only a PeerWell service reports its part of an erasure");
+  }
+  if (!IsWellFormedId(erasure_id, "e")) return InvalidField("erasure_id", "is not an erasure id");
+  // A service's token names the service.
+  return store_.CompleteErasurePart(caller.organization_id, erasure_id, caller.person_id,
+                                    clock_.Now());
+}
+
+absl::Status DirectoryService::EraseOwnTraces(const std::string& organization_id,
+                                              const std::string& person_id,
+                                              const std::string& erasure_id) {
+  if (auto status = store_.EraseTraces(organization_id, person_id, kErasePersonRpc); !status.ok()) {
+    return status;
+  }
+  return store_.CompleteErasurePart(organization_id, erasure_id, "directory", clock_.Now())
+      .status();
+}
+
+absl::Status DirectoryService::SweepErasures() {
+  absl::Time now = clock_.Now();
+  auto due = store_.ClaimDueErasures(now, now + kErasureAnnounceInterval, 100);
+  if (!due.ok()) return due.status();
+  for (const Erasure& erasure : *due) {
+    absl::Status status = erasure.state == ErasureState::kDone
+                              ? store_.RewriteAppendOnlyFile(erasure).status()
+                              : store_.AnnounceErasure(erasure, now);
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Caller> DirectoryService::AuthenticateApiKey(absl::string_view secret) {

@@ -88,6 +88,23 @@ class DirectoryService {
                                                            const AuditQuery& query,
                                                            const PageRequest& page);
 
+  // Erases a person (a coordinator, not themselves): their directory records at once, then every
+  // service's part as each reads the `person.erased` event. A request_id seen before answers the
+  // first erasure.
+  absl::StatusOr<Erasure> ErasePerson(const Caller& caller, const std::string& person_id,
+                                      const std::string& request_id);
+  absl::StatusOr<Erasure> GetErasure(const Caller& caller, const std::string& erasure_id);
+  // A service (the caller, role `service`, named by its token) has erased its part.
+  absl::StatusOr<Erasure> ReportErasure(const Caller& caller, const std::string& erasure_id);
+  // The directory's own part of an erasure, run by its consumer of `person.erased`: the audit
+  // records about the person (but the erasure's), its events naming them, request keys naming
+  // them; then recorded as done.
+  absl::Status EraseOwnTraces(const std::string& organization_id, const std::string& person_id,
+                              const std::string& erasure_id);
+  // One pass of the erasure sweep (every replica runs it): unfinished erasures are announced
+  // again, and once one is done Redis is asked to rewrite its append-only file.
+  absl::Status SweepErasures();
+
   // Who holds a partner key: a live key's organisation and scopes, else UNAUTHENTICATED.
   absl::StatusOr<Caller> AuthenticateApiKey(absl::string_view secret);
   // Whether a member's token still names a member: MemberTokenStatus from the store.

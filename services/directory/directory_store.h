@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "services/common/create_request.h"
 #include "services/directory/directory.h"
 
@@ -69,6 +70,39 @@ class DirectoryStore {
   // Sets revoke_time unless it is already set.
   virtual absl::Status RevokeApiKey(const std::string& organization_id,
                                     const std::string& api_key_id, absl::Time now) = 0;
+
+  // Erases the person's directory records and starts `erasure` in one step: its record, its
+  // entry in the announcement schedule, the `person.erased` event and `audit`, the audit record
+  // of the erasure. `supervisee_ids` are a supervisor's volunteers, to take them out of. ABORTED
+  // when the person changed since `person` was read; a request_id seen before answers the first
+  // erasure's id and erases nothing.
+  virtual absl::StatusOr<Created> CreateErasure(const Erasure& erasure, const Person& person,
+                                                const std::vector<std::string>& supervisee_ids,
+                                                const CreateRequest& request,
+                                                const AuditRecord& audit) = 0;
+  virtual absl::StatusOr<std::optional<Erasure>> GetErasure(const std::string& organization_id,
+                                                            const std::string& erasure_id) = 0;
+  // Records that `service` has erased its part; the erasure is done when every service has.
+  // NOT_FOUND for an unknown erasure. Answers the erasure as it now stands.
+  virtual absl::StatusOr<Erasure> CompleteErasurePart(const std::string& organization_id,
+                                                      const std::string& erasure_id,
+                                                      const std::string& service,
+                                                      absl::Time now) = 0;
+  // Erasures whose next announcement is due by `now` (at most `limit`, of every organisation),
+  // each moved to `next` in the same step so that replicas sweeping together take each once.
+  virtual absl::StatusOr<std::vector<Erasure>> ClaimDueErasures(absl::Time now, absl::Time next,
+                                                                int limit) = 0;
+  // Publishes `person.erased` again for the services that have not reported.
+  virtual absl::Status AnnounceErasure(const Erasure& erasure, absl::Time now) = 0;
+  // A done erasure leaves the announcement schedule once Redis has accepted to rewrite its
+  // append-only file (whose older copy holds the person's data keys); false when a rewrite
+  // already running (which may predate the erasure) made Redis refuse, to be asked again.
+  virtual absl::StatusOr<bool> RewriteAppendOnlyFile(const Erasure& erasure) = 0;
+  // The directory's own traces of a person besides their records: audit records about them
+  // except those of `keep_rpc` (the erasure's), its events naming them except `person.erased`,
+  // and request keys whose value is their id.
+  virtual absl::Status EraseTraces(const std::string& organization_id, const std::string& person_id,
+                                   absl::string_view keep_rpc) = 0;
 
   // Every consent the volunteer set (SetConsent's values and times), oldest first.
   virtual absl::StatusOr<std::vector<Consent>> ListConsentHistory(

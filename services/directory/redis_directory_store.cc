@@ -1,6 +1,11 @@
 #include "services/directory/redis_directory_store.h"
 
+#include <functional>
+#include <map>
+#include <optional>
+
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -41,6 +46,15 @@ std::string ApiKeyKey(const std::string& org, const std::string& id) {
 }
 std::string ApiKeysIndexKey(const std::string& org) { return Prefix(org) + "apikeys"; }
 std::string ApiKeySeqKey(const std::string& org) { return Prefix(org) + "apikey_seq"; }
+std::string ErasureKey(const std::string& org, const std::string& id) {
+  return absl::StrCat(Prefix(org), "erasure:", id);
+}
+std::string ErasuresIndexKey(const std::string& org) { return Prefix(org) + "erasures"; }
+// Unfinished erasures of every organisation ("<org>/<erasure>") by when they are next announced.
+constexpr char kErasuresDueKey[] = "pw:directory:erasures_due";
+std::string ErasureDueMember(const std::string& org, const std::string& id) {
+  return absl::StrCat(org, "/", id);
+}
 // Organisations do not exist yet when they are requested, so their request keys are platform-wide.
 std::string OrgRequestKey(const std::string& caller, const std::string& request_id) {
   return absl::StrCat("pw:platform:directory:request:", caller, ":", request_id);
@@ -738,6 +752,324 @@ absl::StatusOr<Page<AuditRecord>> RedisDirectoryStore::ListAuditRecords(
   return result;
 }
 
+namespace {
+
+const RedisScript& CreateErasureScript() {
+  // KEYS: request, person, their supervisors, consent, consent history, people, coordinators,
+  // erasure, erasures, erasures due, events, audit, then the volunteers-sets of the person's
+  // supervisors, the supervisors-sets of the person's volunteers, the person's volunteers-set.
+  // ARGV (after the retention): version, person id, erasure id, org, occur time, create µs, role,
+  // erased by, services, due member, next announcement µs, supervisors, volunteers, audit pairs...
+  static const auto* script = new RedisScript(IdempotentScript(R"lua(
+  local version = redis.call('HGET', KEYS[2], 'version')
+  if not version then return redis.error_reply('NOT_FOUND person_id: no such person') end
+  if version ~= ARGV[2] then return redis.error_reply('ABORTED the person changed concurrently') end
+  local person = ARGV[3]
+  local supervisors, volunteers = tonumber(ARGV[13]), tonumber(ARGV[14])
+  for i = 1, supervisors + volunteers do redis.call('SREM', KEYS[12 + i], person) end
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[12 + supervisors + volunteers + 1])
+  redis.call('ZREM', KEYS[6], person)
+  redis.call('SREM', KEYS[7], person)
+  redis.call('HSET', KEYS[8], 'id', ARGV[4], 'person_id', person, 'role', ARGV[8],
+             'erased_by', ARGV[9], 'services', ARGV[10], 'state', '1', 'create_time', ARGV[7])
+  redis.call('ZADD', KEYS[9], ARGV[7], ARGV[4])
+  redis.call('ZADD', KEYS[10], ARGV[12], ARGV[11])
+  redis.call('XADD', KEYS[11], 'MAXLEN', '~', '1000000', '*', 'type', 'person.erased',
+             'organization_id', ARGV[5], 'occur_time', ARGV[6], 'person_id', person,
+             'erasure_id', ARGV[4], 'role', ARGV[8])
+  local audit = {}
+  for i = 15, #ARGV do audit[#audit + 1] = ARGV[i] end
+  redis.call('XADD', KEYS[12], '*', unpack(audit))
+  return ARGV[4]
+)lua"));
+  return *script;
+}
+
+const RedisScript& CompleteErasurePartScript() {
+  // KEYS: erasure, erasures due. ARGV: service, now µs, due member. Answers the erasure's fields.
+  static const auto* script = new RedisScript(R"lua(
+  local services = redis.call('HGET', KEYS[1], 'services')
+  if not services then return redis.error_reply('NOT_FOUND erasure_id: no such erasure') end
+  local known = false
+  for service in string.gmatch(services, '%S+') do
+    if service == ARGV[1] then known = true end
+  end
+  if not known then
+    return redis.error_reply('PERMISSION_DENIED ' .. ARGV[1] .. ' takes no part in erasures')
+  end
+  redis.call('HSETNX', KEYS[1], 'done:' .. ARGV[1], ARGV[2])
+  local all = true
+  for service in string.gmatch(services, '%S+') do
+    if redis.call('HEXISTS', KEYS[1], 'done:' .. service) == 0 then all = false end
+  end
+  if all and redis.call('HGET', KEYS[1], 'state') ~= '2' then
+    redis.call('HSET', KEYS[1], 'state', '2', 'complete_time', ARGV[2])
+    -- Due at once: the sweep has Redis rewrite its append-only file.
+    redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+  end
+  return redis.call('HGETALL', KEYS[1])
+)lua");
+  return *script;
+}
+
+const RedisScript& ClaimDueErasuresScript() {
+  // KEYS: erasures due. ARGV: now µs, next µs, limit.
+  static const auto* script = new RedisScript(R"lua(
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+  for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
+  return due
+)lua");
+  return *script;
+}
+
+std::optional<Erasure> DecodeErasure(const std::string& org, const RedisReply& reply) {
+  if (reply.elements.empty()) return std::nullopt;
+  Erasure erasure;
+  erasure.organization_id = org;
+  std::map<std::string, absl::Time> done;
+  std::string services;
+  for (auto& [name, value] : ReplyPairs(reply)) {
+    if (name == "id") {
+      erasure.id = value;
+    } else if (name == "person_id") {
+      erasure.person_id = value;
+    } else if (name == "role") {
+      erasure.role = static_cast<Role>(ParseRedisInt(value));
+    } else if (name == "erased_by") {
+      erasure.erased_by = value;
+    } else if (name == "services") {
+      services = value;
+    } else if (name == "state") {
+      erasure.state = static_cast<ErasureState>(ParseRedisInt(value));
+    } else if (name == "create_time") {
+      erasure.create_time = ParseRedisMicros(value);
+    } else if (name == "complete_time") {
+      erasure.complete_time = ParseRedisMicros(value);
+    } else if (absl::StartsWith(name, "done:")) {
+      done[name.substr(5)] = ParseRedisMicros(value);
+    }
+  }
+  for (absl::string_view service : absl::StrSplit(services, ' ', absl::SkipEmpty())) {
+    ErasureProgress progress{std::string(service), std::nullopt};
+    if (auto it = done.find(progress.service); it != done.end()) progress.done_time = it->second;
+    erasure.services.push_back(std::move(progress));
+  }
+  return erasure;
+}
+
+// Reads `stream` in chunks, oldest first, and deletes every entry `doomed` picks.
+absl::Status DeleteStreamEntries(
+    RedisClient& redis, const std::string& stream,
+    const std::function<bool(const std::vector<std::pair<std::string, std::string>>&)>& doomed) {
+  constexpr int kChunk = 1000;
+  std::string from = "-";
+  while (true) {
+    auto chunk = redis.Execute({"XRANGE", stream, from, "+", "COUNT", absl::StrCat(kChunk)});
+    if (!chunk.ok()) return chunk.status();
+    if (chunk->IsError()) return absl::InternalError(absl::StrCat("redis: ", chunk->str));
+    RedisCommand xdel{"XDEL", stream};
+    for (const RedisReply& entry : chunk->elements) {
+      if (entry.elements.size() != 2) continue;
+      from = absl::StrCat("(", entry.elements[0].str);
+      if (doomed(ReplyPairs(entry.elements[1]))) xdel.push_back(entry.elements[0].str);
+    }
+    if (xdel.size() > 2) {
+      auto deleted = redis.Execute(xdel);
+      if (!deleted.ok()) return deleted.status();
+      if (deleted->IsError()) return absl::InternalError(absl::StrCat("redis: ", deleted->str));
+    }
+    if (static_cast<int>(chunk->elements.size()) < kChunk) return absl::OkStatus();
+  }
+}
+
+bool NamesPerson(const std::vector<std::pair<std::string, std::string>>& fields,
+                 const std::string& person_id) {
+  for (const auto& [name, value] : fields) {
+    if (value == person_id) return true;
+  }
+  return false;
+}
+
+std::string FieldOf(const std::vector<std::pair<std::string, std::string>>& fields,
+                    absl::string_view name) {
+  for (const auto& [field, value] : fields) {
+    if (field == name) return value;
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::StatusOr<Created> RedisDirectoryStore::CreateErasure(
+    const Erasure& erasure, const Person& person, const std::vector<std::string>& supervisee_ids,
+    const CreateRequest& request, const AuditRecord& audit) {
+  const std::string& org = erasure.organization_id;
+  std::vector<std::string> keys{
+      RequestKey(
+          org, "directory", request.caller_id,
+          absl::StrCat("ErasePerson:", request.request_id.empty() ? "-" : request.request_id)),
+      PersonKey(org, person.id),
+      SupervisorsKey(org, person.id),
+      ConsentKey(org, person.id),
+      ConsentHistoryKey(org, person.id),
+      PeopleIndexKey(org),
+      CoordinatorsKey(org),
+      ErasureKey(org, erasure.id),
+      ErasuresIndexKey(org),
+      kErasuresDueKey,
+      EventsKey(),
+      AuditStreamKey(org)};
+  for (const std::string& supervisor : person.supervisor_ids) {
+    keys.push_back(SuperviseesKey(org, supervisor));
+  }
+  for (const std::string& volunteer : supervisee_ids)
+    keys.push_back(SupervisorsKey(org, volunteer));
+  keys.push_back(SuperviseesKey(org, person.id));
+  std::vector<std::string> services;
+  for (const ErasureProgress& progress : erasure.services) services.push_back(progress.service);
+  std::vector<std::string> args{Retention(request),
+                                absl::StrCat(person.version),
+                                person.id,
+                                erasure.id,
+                                org,
+                                Rfc3339(erasure.create_time),
+                                RedisMicros(erasure.create_time),
+                                absl::StrCat(static_cast<int>(person.role)),
+                                erasure.erased_by,
+                                absl::StrJoin(services, " "),
+                                ErasureDueMember(org, erasure.id),
+                                RedisMicros(erasure.create_time + kErasureAnnounceInterval),
+                                absl::StrCat(person.supervisor_ids.size()),
+                                absl::StrCat(supervisee_ids.size())};
+  RedisCommand xadd = AuditXadd(audit);
+  args.insert(args.end(), xadd.begin() + 3, xadd.end());  // the fields after XADD <key> *
+  auto result = ParseIdempotentReply(redis_.Eval(CreateErasureScript(), keys, args));
+  if (!result.ok()) return result.status();
+  return Created{result->value, result->replayed};
+}
+
+absl::StatusOr<std::optional<Erasure>> RedisDirectoryStore::GetErasure(
+    const std::string& organization_id, const std::string& erasure_id) {
+  auto reply = redis_.Execute({"HGETALL", ErasureKey(organization_id, erasure_id)});
+  if (!reply.ok()) return reply.status();
+  if (reply->IsError()) return absl::InternalError(absl::StrCat("redis: ", reply->str));
+  return DecodeErasure(organization_id, *reply);
+}
+
+absl::StatusOr<Erasure> RedisDirectoryStore::CompleteErasurePart(const std::string& organization_id,
+                                                                 const std::string& erasure_id,
+                                                                 const std::string& service,
+                                                                 absl::Time now) {
+  auto reply = redis_.Eval(
+      CompleteErasurePartScript(), {ErasureKey(organization_id, erasure_id), kErasuresDueKey},
+      {service, RedisMicros(now), ErasureDueMember(organization_id, erasure_id)});
+  if (!reply.ok()) return reply.status();
+  if (reply->IsError()) return ScriptErrorToStatus(*reply);
+  auto erasure = DecodeErasure(organization_id, *reply);
+  if (!erasure.has_value()) return absl::NotFoundError("erasure_id: no such erasure");
+  return *std::move(erasure);
+}
+
+absl::StatusOr<std::vector<Erasure>> RedisDirectoryStore::ClaimDueErasures(absl::Time now,
+                                                                           absl::Time next,
+                                                                           int limit) {
+  auto due = redis_.Eval(ClaimDueErasuresScript(), {kErasuresDueKey},
+                         {RedisMicros(now), RedisMicros(next), absl::StrCat(limit)});
+  if (!due.ok()) return due.status();
+  if (due->IsError()) return ScriptErrorToStatus(*due);
+  std::vector<RedisCommand> reads;
+  std::vector<std::pair<std::string, std::string>> members;  // organisation, erasure
+  for (const RedisReply& member : due->elements) {
+    std::vector<std::string> parts = absl::StrSplit(member.str, absl::MaxSplits('/', 1));
+    if (parts.size() != 2) continue;
+    reads.push_back({"HGETALL", ErasureKey(parts[0], parts[1])});
+    members.emplace_back(parts[0], parts[1]);
+  }
+  std::vector<Erasure> erasures;
+  if (reads.empty()) return erasures;
+  auto replies = redis_.ExecuteAll(std::move(reads));
+  if (!replies.ok()) return replies.status();
+  for (size_t i = 0; i < replies->size(); ++i) {
+    auto erasure = DecodeErasure(members[i].first, (*replies)[i]);
+    if (erasure.has_value()) {
+      erasures.push_back(*std::move(erasure));
+    } else {  // nothing left to announce
+      auto removed = redis_.Execute(
+          {"ZREM", kErasuresDueKey, ErasureDueMember(members[i].first, members[i].second)});
+      if (!removed.ok()) return removed.status();
+    }
+  }
+  return erasures;
+}
+
+absl::Status RedisDirectoryStore::AnnounceErasure(const Erasure& erasure, absl::Time now) {
+  auto reply = redis_.Execute(EventXadd(EventsKey(), "person.erased", erasure.organization_id, now,
+                                        {{"person_id", erasure.person_id},
+                                         {"erasure_id", erasure.id},
+                                         {"role", absl::StrCat(static_cast<int>(erasure.role))}}));
+  if (!reply.ok()) return reply.status();
+  if (reply->IsError()) return absl::InternalError(absl::StrCat("redis: ", reply->str));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> RedisDirectoryStore::RewriteAppendOnlyFile(const Erasure& erasure) {
+  auto reply = redis_.Execute({"BGREWRITEAOF"});
+  if (!reply.ok()) return reply.status();
+  // "already in progress": that rewrite may have forked before the erasure; ask again later.
+  if (reply->IsError()) return false;
+  auto removed = redis_.Execute(
+      {"ZREM", kErasuresDueKey, ErasureDueMember(erasure.organization_id, erasure.id)});
+  if (!removed.ok()) return removed.status();
+  return true;
+}
+
+absl::Status RedisDirectoryStore::EraseTraces(const std::string& organization_id,
+                                              const std::string& person_id,
+                                              absl::string_view keep_rpc) {
+  // Reads of their data recorded by others; the record of the erasure itself stays.
+  auto status =
+      DeleteStreamEntries(redis_, AuditStreamKey(organization_id), [&](const auto& fields) {
+        return FieldOf(fields, "subject_id") == person_id && FieldOf(fields, "rpc") != keep_rpc;
+      });
+  if (!status.ok()) return status;
+  for (const std::string& stream : {EventsKey(), EventsKey() + ":dead"}) {
+    status = DeleteStreamEntries(redis_, stream, [&](const auto& fields) {
+      return FieldOf(fields, "organization_id") == organization_id &&
+             FieldOf(fields, "type") != "person.erased" && NamesPerson(fields, person_id);
+    });
+    if (!status.ok()) return status;
+  }
+  // CreatePerson's request keys hold the id of the person they created.
+  std::string cursor = "0";
+  const std::string pattern = absl::StrCat(Prefix(organization_id), "request:*");
+  do {
+    auto page = redis_.Execute({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+    if (!page.ok()) return page.status();
+    if (page->IsError() || page->elements.size() != 2) {
+      return absl::InternalError(absl::StrCat("redis: SCAN answered ", page->str));
+    }
+    cursor = page->elements[0].str;
+    std::vector<RedisCommand> reads;
+    std::vector<std::string> keys;
+    for (const RedisReply& key : page->elements[1].elements) {
+      reads.push_back({"GET", key.str});
+      keys.push_back(key.str);
+    }
+    if (reads.empty()) continue;
+    auto values = redis_.ExecuteAll(std::move(reads));
+    if (!values.ok()) return values.status();
+    RedisCommand del{"DEL"};
+    for (size_t i = 0; i < values->size(); ++i) {
+      if ((*values)[i].str == person_id) del.push_back(keys[i]);
+    }
+    if (del.size() > 1) {
+      auto deleted = redis_.Execute(del);
+      if (!deleted.ok()) return deleted.status();
+    }
+  } while (cursor != "0");
+  return absl::OkStatus();
+}
+
 const std::vector<PersonKeyFamily>& RedisDirectoryStore::PersonKeyFamilies() {
   // From the key functions themselves, `*` for the organisation and ids, so that the patterns
   // follow the layout; the more specific patterns of a prefix come first.
@@ -759,6 +1091,11 @@ const std::vector<PersonKeyFamily>& RedisDirectoryStore::PersonKeyFamilies() {
         {EventsKey(), "",
          "the directory's events: ids, roles, consent values and field names of changes, all "
          "exported as person, consent and consentHistory"},
+        {EventsKey() + ":dead", "",
+         "the directory's events some consumer gave up on: the same facts as the events"},
+        {ErasureKey(any, any), "",
+         "the record that the person was erased: their id, who erased them and when (an erased "
+         "person has nothing left to export)"},
     };
   }();
   return *families;

@@ -47,6 +47,21 @@ class RedisDirectoryStore final : public DirectoryStore {
                                            const PageRequest& page) override;
   absl::Status RevokeApiKey(const std::string& organization_id, const std::string& api_key_id,
                             absl::Time now) override;
+  absl::StatusOr<Created> CreateErasure(const Erasure& erasure, const Person& person,
+                                        const std::vector<std::string>& supervisee_ids,
+                                        const CreateRequest& request,
+                                        const AuditRecord& audit) override;
+  absl::StatusOr<std::optional<Erasure>> GetErasure(const std::string& organization_id,
+                                                    const std::string& erasure_id) override;
+  absl::StatusOr<Erasure> CompleteErasurePart(const std::string& organization_id,
+                                              const std::string& erasure_id,
+                                              const std::string& service, absl::Time now) override;
+  absl::StatusOr<std::vector<Erasure>> ClaimDueErasures(absl::Time now, absl::Time next,
+                                                        int limit) override;
+  absl::Status AnnounceErasure(const Erasure& erasure, absl::Time now) override;
+  absl::StatusOr<bool> RewriteAppendOnlyFile(const Erasure& erasure) override;
+  absl::Status EraseTraces(const std::string& organization_id, const std::string& person_id,
+                           absl::string_view keep_rpc) override;
   absl::StatusOr<std::vector<Consent>> ListConsentHistory(const std::string& organization_id,
                                                           const std::string& volunteer_id) override;
   absl::StatusOr<Page<AuditRecord>> ListAuditRecords(const std::string& organization_id,

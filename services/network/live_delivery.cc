@@ -9,6 +9,7 @@
 #include "services/common/deadline.h"
 #include "services/common/ids.h"
 #include "services/common/log.h"
+#include "services/common/person_erasure.h"
 #include "services/common/redis_client.h"
 #include "services/common/validation.h"
 #include "services/network/network_mapping.h"
@@ -249,10 +250,12 @@ void Subscription::CatchUp() {
 }
 
 void Subscription::QueueMessage(ChannelCursor& state, Message message) {
-  // A deletion seen live before its message went out: never deliver the removed body.
-  if (state.deleted_ahead.erase(message.sequence) > 0) {
-    message.deleted = true;
-    message.body.clear();
+  // A deletion seen live before its message went out: never deliver the removed body, nor the
+  // name of an author erased since.
+  auto deleted = state.deleted_ahead.find(message.sequence);
+  if (deleted != state.deleted_ahead.end()) {
+    message = std::move(deleted->second);
+    state.deleted_ahead.erase(deleted);
   }
   EnqueueMessage(NetworkEventType::kMessagePosted, message);
   state.cursor = message.sequence;
@@ -269,7 +272,7 @@ bool Subscription::DrainHeld(ChannelCursor& state) {
     --held_total_;
   }
   for (auto it = state.deleted_ahead.begin(); it != state.deleted_ahead.end();) {
-    if (*it <= state.cursor) {
+    if (it->first <= state.cursor) {
       state.deleted_ahead.erase(it++);
     } else {
       ++it;
@@ -287,7 +290,7 @@ void Subscription::OfferMessage(NetworkEventType type, const Message& message) {
     if (message.sequence <= state.cursor) {
       EnqueueMessage(type, message);
     } else {
-      state.deleted_ahead.insert(message.sequence);
+      state.deleted_ahead.insert_or_assign(message.sequence, message);
     }
     return Pump(lock);
   }
@@ -622,10 +625,14 @@ void LiveHub::Loop() {
 absl::Status LiveHub::Handle(const std::string& stream, const StreamEntry& entry) {
   const std::string organization_id = entry.Get("organization_id");
   const std::string type = entry.Get("type");
+  bool erased = stream == EventStreamKey("directory") && type == kPersonErasedEvent;
+  // Every replica forgets an erased person at once, so that their tokens stop working here as
+  // soon as the directory no longer knows them, not once the cached answer expires.
+  if (erased) service_.people().Forget(organization_id, entry.Get("person_id"));
   auto subscriptions = OfOrganization(organization_id);
   if (subscriptions.empty()) return absl::OkStatus();
   if (stream == EventStreamKey("directory")) {
-    if (type != "person.updated") return absl::OkStatus();
+    if (type != "person.updated" && !erased) return absl::OkStatus();
     const std::string person_id = entry.Get("person_id");
     std::vector<std::shared_ptr<Subscription>> theirs;
     for (const auto& subscription : subscriptions) {
@@ -633,7 +640,9 @@ absl::Status LiveHub::Handle(const std::string& stream, const StreamEntry& entry
     }
     if (theirs.empty()) return absl::OkStatus();
     service_.people().Forget(organization_id, person_id);
-    auto person = service_.people().GetPerson(organization_id, person_id);
+    // An erased person's streams end at once, before the consumer group has erased their data.
+    absl::StatusOr<PersonFacts> person = absl::NotFoundError("erased");
+    if (!erased) person = service_.people().GetPerson(organization_id, person_id);
     bool gone =
         person.status().code() == absl::StatusCode::kNotFound || (person.ok() && !person->active);
     if (!gone && !person.ok()) return person.status();

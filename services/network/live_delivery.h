@@ -68,9 +68,11 @@ class Subscription final : public grpc::ServerWriteReactor<v1::NetworkEvent> {
   struct ChannelCursor {
     int64_t cursor = 0;
     bool catching_up = false;
-    bool paused = false;                         // waiting for room in the queue
-    std::map<int64_t, Message> held;             // live messages beyond a gap, by sequence
-    absl::flat_hash_set<int64_t> deleted_ahead;  // deletions of sequences not yet queued
+    bool paused = false;              // waiting for room in the queue
+    std::map<int64_t, Message> held;  // live messages beyond a gap, by sequence
+    // Deletions of sequences not yet queued, each the message as it is since (no body; an erased
+    // author's no longer named), queued in place of what was held or read before it.
+    absl::flat_hash_map<int64_t, Message> deleted_ahead;
   };
 
   // Authenticates, validates, registers with the hub and answers the channels to follow, each

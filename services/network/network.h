@@ -109,6 +109,10 @@ inline constexpr size_t kMaxNoteChars = 1000;
 inline constexpr int kMaxMembers = 500;
 inline constexpr int kMaxCursors = 1000;
 
+// How a message of an erased person is shown (GDPR article 17): it keeps its place, its thread
+// and its time, with no author id, no body and this name.
+inline constexpr char kFormerMember[] = "former member";
+
 // Reasons named first in FAILED_PRECONDITION messages.
 inline constexpr char kBuddyNotAccepted[] = "BUDDY_NOT_ACCEPTED";
 inline constexpr char kPeerLeft[] = "PEER_LEFT";

@@ -7,10 +7,12 @@
 #include "services/common/data_key_vault.h"
 #include "services/common/directory_client.h"
 #include "services/common/encryption.h"
+#include "services/common/events.h"
 #include "services/common/log.h"
 #include "services/common/metrics.h"
 #include "services/common/paging.h"
 #include "services/common/periodic.h"
+#include "services/common/person_erasure.h"
 #include "services/common/server.h"
 #include "services/network/directory_people.h"
 #include "services/network/live_delivery.h"
@@ -41,6 +43,12 @@ class StreamGauge {
   PeriodicLoop loop_;  // last: it reads the members above
 };
 
+// The group "network" on the directory's events, which the service reads for erasures alone
+// (the LiveHub follows the same stream without a group, for every replica's streams).
+ConsumerOptions DirectoryEvents(const ServiceConfig& config) {
+  return ServiceConsumerOptions(config, "directory", "network");
+}
+
 struct NetworkServer {
   NetworkServer(ServerRuntime& runtime, MasterKey master)
       : directory(ServiceChannel(runtime.config.directory_addr),
@@ -58,13 +66,35 @@ struct NetworkServer {
         // Retention on every replica, every 10 minutes; removing what is gone already is a no-op.
         retention(absl::Minutes(10),
                   [this] { WarnIfFailed("retention sweep failed", service.ExpireMessages()); }),
-        streams(runtime.metrics, hub) {
+        streams(runtime.metrics, hub),
+        reporter(ServiceChannel(runtime.config.directory_addr), "network",
+                 runtime.config.jwt_secret),
+        erasures(runtime.config.redis, DirectoryEvents(runtime.config),
+                 [this](const StreamEntry& entry) {
+                   return HandlePersonErased(
+                       entry, [this](const ErasedPerson& erased) { return Erase(erased); },
+                       [this](const ErasedPerson& erased) { return reporter.Report(erased); });
+                 }),
+        erasure_backlog(runtime.metrics.registry(), runtime.redis, DirectoryEvents(runtime.config)),
+        gauges(absl::Seconds(15), [this] {
+          WarnIfFailed("consumer backlog gauges failed", erasure_backlog.Refresh());
+        }) {
     hub.Start();
+    erasures.Start();
   }
-  // The hub and the executor's threads use the members above them; stop them before those go.
+  // The hub, the consumer and the executor's threads use the members above them; stop them
+  // before those go.
   ~NetworkServer() {
+    erasures.Stop();
     hub.Stop();
     executor.Shutdown();
+  }
+
+  absl::Status Erase(const ErasedPerson& erased) {
+    absl::Status status = service.ErasePerson(erased.organization_id, erased.person_id);
+    // Whatever was cached about them goes too, so that nothing here acts for them any longer.
+    if (status.ok()) directory.Forget(erased.organization_id, erased.person_id);
+    return status;
   }
 
   SystemClock clock;
@@ -81,6 +111,10 @@ struct NetworkServer {
   NetworkHandler handler;
   PeriodicLoop retention;
   StreamGauge streams;
+  ErasureReporter reporter;
+  ConsumerGroupRunner erasures;
+  ConsumerBacklogGauges erasure_backlog;
+  PeriodicLoop gauges;  // last: it steps over the members above
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "services/common/ids.h"
 #include "services/common/validation.h"
@@ -18,6 +19,9 @@ constexpr int kExpireBatch = 500;
 // busy channel in one huge reply.
 constexpr int64_t kExportBatch = 1000;
 constexpr int kExportReportPage = 500;
+// Sequences an erasure rewrites in one script: long enough to finish a channel in few steps,
+// short enough not to hold Redis up for others.
+constexpr int64_t kEraseBatch = 1000;
 
 absl::Status Refused(absl::string_view reason, absl::string_view detail) {
   return absl::FailedPreconditionError(absl::StrCat(reason, ": ", detail));
@@ -873,6 +877,133 @@ absl::StatusOr<std::vector<Report>> NetworkService::ReportsBy(const std::string&
     position = page->next_position;
   } while (!position.empty());
   return filed;
+}
+
+absl::Status NetworkService::ErasePerson(const std::string& organization_id,
+                                         const std::string& person_id) {
+  // The ids become parts of key patterns, where a malformed one could match others' keys.
+  if (!IsWellFormedId(organization_id, "o") || !IsWellFormedId(person_id, "p")) {
+    return absl::InvalidArgumentError("an erasure names a malformed organisation or person id");
+  }
+  const std::string& org = organization_id;
+  auto own = store_.ListPersonChannelIds(org, person_id);
+  if (!own.ok()) return own.status();
+  auto markers = store_.GetAllReadMarkers(org, person_id);
+  if (!markers.ok()) return markers.status();
+  auto naming = store_.ListChannelIdsNaming(org, person_id);
+  if (!naming.ok()) return naming.status();
+  // As for an export, their channels and those with a marker of theirs hold every message of
+  // theirs; the others name them otherwise (they created one, or were one of its pair).
+  std::vector<std::string> ids = *own;
+  for (const auto& [channel_id, marker] : *markers) ids.push_back(channel_id);
+  ids.insert(ids.end(), naming->begin(), naming->end());
+  auto channels = store_.GetChannels(org, Unique(std::move(ids)));
+  if (!channels.ok()) return channels.status();
+
+  // Their texts first, so that an erasure stopped here already left none of them readable.
+  for (const Channel& channel : *channels) {
+    for (int64_t first = channel.first_sequence; first <= channel.last_sequence;
+         first += kEraseBatch) {
+      int64_t last = std::min(channel.last_sequence, first + kEraseBatch - 1);
+      auto erased = store_.EraseMessagesBy(org, channel.channel_id, person_id, kFormerMember, first,
+                                           last, clock_.Now());
+      if (!erased.ok()) return erased.status();
+    }
+  }
+  if (absl::Status reports = EraseReports(org, person_id); !reports.ok()) return reports;
+
+  // Then their place in the channels. A channel of theirs that no longer exists was deleted by
+  // an earlier run that stopped before the end: what follows a deletion is done again for it.
+  absl::flat_hash_set<std::string> theirs(own->begin(), own->end());
+  absl::flat_hash_set<std::string> existing;
+  for (const Channel& channel : *channels) existing.insert(channel.channel_id);
+  std::vector<std::string> deleted;
+  for (const std::string& id : *own) {
+    if (!existing.contains(id)) deleted.push_back(id);
+  }
+  for (const Channel& channel : *channels) {
+    std::optional<std::string> pair_name;
+    std::vector<std::string> pair = absl::StrSplit(channel.pair_key, ':');
+    if (pair.size() == 3 && (pair[1] == person_id || pair[2] == person_id)) {
+      auto name = PairNameWithout(channel, person_id);
+      if (!name.ok()) return name.status();
+      pair_name = *std::move(name);
+    }
+    auto empty = store_.RemoveErasedPerson(channel, person_id, pair_name, clock_.Now());
+    if (empty.status().code() == absl::StatusCode::kNotFound) {
+      // Deleted meanwhile by another run of this erasure (the directory announces it again).
+      if (theirs.contains(channel.channel_id)) deleted.push_back(channel.channel_id);
+      continue;
+    }
+    if (!empty.ok()) return empty.status();
+    // Only a channel they were in goes: one nobody was in before is left as it was.
+    if (!*empty || !theirs.contains(channel.channel_id)) continue;
+    auto gone = store_.DeleteEmptyChannel(org, channel.channel_id);
+    if (!gone.ok()) return gone.status();
+    if (*gone) deleted.push_back(channel.channel_id);
+  }
+  if (absl::Status events = store_.DeleteEventsNaming(person_id, deleted); !events.ok()) {
+    return events;
+  }
+  if (absl::Status requests = store_.DeleteRequests(org, person_id, deleted); !requests.ok()) {
+    return requests;
+  }
+  if (absl::Status others = store_.DeleteReadMarkersOf(org, deleted); !others.ok()) {
+    return others;
+  }
+  // Last: their own keys are how a run that stopped half way finds their channels again.
+  return store_.DeletePersonKeys(org, person_id);
+}
+
+absl::StatusOr<std::string> NetworkService::PairNameWithout(const Channel& channel,
+                                                            const std::string& erased_id) {
+  // "<kind>:<a>:<b>", named "<a's name> and <b's name>" as CreateChannel names it.
+  std::vector<std::string> pair = absl::StrSplit(channel.pair_key, ':');
+  std::vector<std::string> names;
+  for (size_t i = 1; i < pair.size(); ++i) {
+    if (pair[i] == erased_id) {
+      names.push_back(kFormerMember);
+      continue;
+    }
+    auto person = people_.GetPerson(channel.organization_id, pair[i]);
+    if (person.status().code() == absl::StatusCode::kNotFound) {
+      names.push_back(kFormerMember);  // erased before
+      continue;
+    }
+    if (!person.ok()) return person.status();
+    names.push_back(person->display_name);
+  }
+  return absl::StrJoin(names, " and ");
+}
+
+absl::Status NetworkService::EraseReports(const std::string& organization_id,
+                                          const std::string& person_id) {
+  // No index by reporter or resolver (ReportsBy): the whole queue, read before anything is
+  // removed from it, since its pages are positions in it.
+  std::vector<std::string> filed;
+  std::vector<std::string> resolved;
+  std::string position;
+  do {
+    auto page = store_.ListReports(organization_id, {}, kExportReportPage, position);
+    if (!page.ok()) return page.status();
+    for (const Report& report : page->items) {
+      if (report.reporter_id == person_id) {
+        filed.push_back(report.report_id);
+      } else if (report.resolved_by == person_id) {
+        resolved.push_back(report.report_id);
+      }
+    }
+    position = page->next_position;
+  } while (!position.empty());
+  // A report they resolved is the reporter's: it stays resolved, without their name or the note
+  // they wrote.
+  for (const std::string& report_id : resolved) {
+    if (absl::Status forgot = store_.ForgetResolver(organization_id, report_id, person_id);
+        !forgot.ok()) {
+      return forgot;
+    }
+  }
+  return store_.DeleteReports(organization_id, filed);
 }
 
 absl::Status NetworkService::ExpireMessages() {

@@ -119,6 +119,16 @@ class NetworkService {
   // ExportPersonData (role service only). Someone with no records gets empty lists.
   absl::StatusOr<PersonRecords> ExportPerson(const Caller& caller, const std::string& person_id);
 
+  // --- Erasure ---------------------------------------------------------------------------------
+  // The directory erased the person (`person.erased`, GDPR article 17). Their messages keep their
+  // place in shared channels, with no body, no author id and shown as kFormerMember; they leave
+  // every channel (a pair of theirs stays for the other person, no longer named after them; a
+  // channel left with no members goes entirely); the reports they filed, their own keys, their
+  // requests and the events naming them go. The network keeps no data key of a person's: their
+  // texts are sealed under channel keys, so their bodies go first. Idempotent, and finishes an
+  // erasure that stopped half way; someone unknown here is OK.
+  absl::Status ErasePerson(const std::string& organization_id, const std::string& person_id);
+
   // --- The periodic sweep ----------------------------------------------------------------------
   // Removes messages older than their channel's retention, in every organisation.
   absl::Status ExpireMessages();
@@ -153,6 +163,11 @@ class NetworkService {
   absl::StatusOr<std::vector<Message>> MessagesBy(const std::string& organization_id,
                                                   const std::string& author_id,
                                                   const std::vector<Channel>& channels);
+  // A DIRECT or BUDDY channel's name for its pair once `erased_id` is gone: the other person's
+  // name as the directory has it now, and kFormerMember for the erased one.
+  absl::StatusOr<std::string> PairNameWithout(const Channel& channel, const std::string& erased_id);
+  // Removes the reports the person filed and forgets them as the resolver of others.
+  absl::Status EraseReports(const std::string& organization_id, const std::string& person_id);
   // The reports `reporter_id` filed, reasons opened, as they are shown to their reporter.
   absl::StatusOr<std::vector<Report>> ReportsBy(const std::string& organization_id,
                                                 const std::string& reporter_id);

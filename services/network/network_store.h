@@ -167,6 +167,60 @@ class NetworkStore {
   // Resolves an open report; FAILED_PRECONDITION (REPORT_RESOLVED) when it was resolved already.
   virtual absl::Status ResolveReport(const std::string& organization_id,
                                      const Report& resolved) = 0;
+
+  // --- Erasing a person (GDPR article 17) ------------------------------------------------------
+  // Every step is idempotent, so that an erasure stopped half way finishes when run again.
+  //
+  // The organisation's channels whose own records name the person: member, invited, creator, or
+  // one of a DIRECT or BUDDY pair.
+  virtual absl::StatusOr<std::vector<std::string>> ListChannelIdsNaming(
+      const std::string& organization_id, const std::string& person_id) = 0;
+  // Rewrites the messages of `author_id` with sequences in [first, last] as an erased author's:
+  // no author id, shown as `shown_as`, no body, deleted; id, sequence, thread, reply and time
+  // stay. Each one's message.posted entry goes and a message.deleted is published for it, in the
+  // same atomic step. Answers how many it rewrote.
+  virtual absl::StatusOr<int> EraseMessagesBy(const std::string& organization_id,
+                                              const std::string& channel_id,
+                                              const std::string& author_id,
+                                              const std::string& shown_as, int64_t first,
+                                              int64_t last, absl::Time now) = 0;
+  // Takes an erased person out of `channel` (as read before): out of its members and
+  // invitations, and no longer its creator; with `pair_display_name` (a pair of theirs) the
+  // pair's key goes, the channel is no longer the pair's and takes that name. When anything
+  // changed and members remain, channel.updated (change "member_erased", naming nobody) tells
+  // its followers. Answers whether the channel has no members left; NOT_FOUND when it is gone.
+  virtual absl::StatusOr<bool> RemoveErasedPerson(
+      const Channel& channel, const std::string& person_id,
+      const std::optional<std::string>& pair_display_name, absl::Time now) = 0;
+  // Deletes a channel that has no members (never an announcement channel): its data key, its
+  // messages and their indexes and stream entries, its pair key, its place in the organisation's
+  // indexes and in its invited people's. False, and nothing deleted, when it has members.
+  virtual absl::StatusOr<bool> DeleteEmptyChannel(const std::string& organization_id,
+                                                  const std::string& channel_id) = 0;
+  // Removes reports and their places in the moderation queues.
+  virtual absl::Status DeleteReports(const std::string& organization_id,
+                                     const std::vector<std::string>& report_ids) = 0;
+  // When `resolver_id` resolved the report: who resolved it and their note go; the resolution
+  // (state, action, time) stays.
+  virtual absl::Status ForgetResolver(const std::string& organization_id,
+                                      const std::string& report_id,
+                                      const std::string& resolver_id) = 0;
+  // Deletes the entries of the network's event stream and its dead letters that name the person
+  // (a field that is their id or a space- or comma-separated list holding it), and those of
+  // `deleted_channel_ids`.
+  virtual absl::Status DeleteEventsNaming(const std::string& person_id,
+                                          const std::vector<std::string>& deleted_channel_ids) = 0;
+  // Deletes the request keys of the person's calls, and those of anyone's channel creations that
+  // answer one of `deleted_channel_ids`.
+  virtual absl::Status DeleteRequests(const std::string& organization_id,
+                                      const std::string& person_id,
+                                      const std::vector<std::string>& deleted_channel_ids) = 0;
+  // Removes everyone's read markers of the channels (deleted ones).
+  virtual absl::Status DeleteReadMarkersOf(const std::string& organization_id,
+                                           const std::vector<std::string>& channel_ids) = 0;
+  // Deletes the person's own keys: their channel index, read markers and settings.
+  virtual absl::Status DeletePersonKeys(const std::string& organization_id,
+                                        const std::string& person_id) = 0;
 };
 
 }  // namespace peerwell::network

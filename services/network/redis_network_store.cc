@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -66,12 +68,20 @@ std::string ReportsKey(const std::string& org) { return absl::StrCat(Prefix(org)
 std::string OpenReportsKey(const std::string& org) {
   return absl::StrCat(Prefix(org), "reports:open");
 }
+std::string DataKeyKey(const std::string& org, const std::string& channel) {
+  return absl::StrCat(Prefix(org), "datakey:", channel);
+}
 const std::string& OrganizationsKey() {
   static const auto* key = new std::string("pw:network:organizations");
   return *key;
 }
 const std::string& EventsKey() {
   static const auto* key = new std::string(EventStreamKey("network"));
+  return *key;
+}
+
+const std::string& DeadEventsKey() {
+  static const auto* key = new std::string(absl::StrCat(EventStreamKey("network"), ":dead"));
   return *key;
 }
 
@@ -411,10 +421,153 @@ const RedisScript& RaiseFirstSequenceScript() {
   return *script;
 }
 
+const RedisScript& EraseMessagesScript() {
+  // KEYS: messages, event ids, events. ARGV: author, shown as, org, occur time, channel id,
+  // first sequence, last sequence. The record is read and rewritten here, so that a concurrent
+  // change (a deletion, retention) is never overwritten with a stale copy.
+  static const auto* script = new RedisScript(R"lua(
+  -- A record's fields: id, author, author's name, sealed body, reply-to, thread root, create
+  -- micros, deleted; each "<length>:<bytes>".
+  local function fields_of(record)
+    local fields, at = {}, 1
+    while at <= #record do
+      local colon = string.find(record, ':', at, true)
+      if not colon then return nil end
+      local length = tonumber(string.sub(record, at, colon - 1))
+      if not length then return nil end
+      fields[#fields + 1] = string.sub(record, colon + 1, colon + length)
+      at = colon + 1 + length
+    end
+    return fields
+  end
+  local erased = 0
+  for number = tonumber(ARGV[6]), tonumber(ARGV[7]) do
+    local seq = string.format('%d', number)
+    local record = redis.call('HGET', KEYS[1], seq)
+    local fields = record and fields_of(record)
+    if fields and #fields == 8 and fields[2] == ARGV[1] then
+      local kept = {fields[1], '', ARGV[2], '', fields[5], fields[6], fields[7], '1'}
+      for i, field in ipairs(kept) do kept[i] = #field .. ':' .. field end
+      redis.call('HSET', KEYS[1], seq, table.concat(kept))
+      local posted = redis.call('HGET', KEYS[2], seq)
+      if posted then
+        redis.call('XDEL', KEYS[3], posted)
+        redis.call('HDEL', KEYS[2], seq)
+      end
+      redis.call('XADD', KEYS[3], 'MAXLEN', '~', '1000000', '*', 'type', 'message.deleted',
+                 'organization_id', ARGV[3], 'occur_time', ARGV[4], 'channel_id', ARGV[5],
+                 'sequence', seq, 'message_id', fields[1])
+      erased = erased + 1
+    end
+  end
+  return erased
+)lua");
+  return *script;
+}
+
+const RedisScript& RemoveErasedScript() {
+  // KEYS: channel, members, invited, pair, events. ARGV: person, org, occur time, channel id,
+  // the pair key as read ('' for none), the pair's new display name.
+  static const auto* script = new RedisScript(R"lua(
+  if redis.call('EXISTS', KEYS[1]) == 0 then
+    return redis.error_reply('NOT_FOUND channel_id: no such channel')
+  end
+  local changed = redis.call('SREM', KEYS[2], ARGV[1]) + redis.call('SREM', KEYS[3], ARGV[1])
+  if redis.call('HGET', KEYS[1], 'creator_id') == ARGV[1] then
+    redis.call('HSET', KEYS[1], 'creator_id', '')
+    changed = changed + 1
+  end
+  if ARGV[5] ~= '' and redis.call('HGET', KEYS[1], 'pair_key') == ARGV[5] then
+    if redis.call('GET', KEYS[4]) == ARGV[4] then redis.call('DEL', KEYS[4]) end
+    redis.call('HSET', KEYS[1], 'pair_key', '', 'display_name', ARGV[6])
+    changed = changed + 1
+  end
+  local empty = redis.call('SCARD', KEYS[2]) == 0 and redis.call('HGET', KEYS[1], 'kind') ~= '4'
+  if changed > 0 and not empty then
+    redis.call('XADD', KEYS[5], 'MAXLEN', '~', '1000000', '*', 'type', 'channel.updated',
+               'organization_id', ARGV[2], 'occur_time', ARGV[3], 'channel_id', ARGV[4],
+               'change', 'member_erased',
+               'last_sequence', redis.call('HGET', KEYS[1], 'last_sequence') or '0')
+  end
+  if empty then return 1 end
+  return 0
+)lua");
+  return *script;
+}
+
+const RedisScript& DeleteEmptyChannelScript() {
+  // KEYS: channel, members, invited, messages, message ids, threads, timeline, event ids, data
+  // key, org channels, announcements, pair, events, then the invited people's channel indexes.
+  // ARGV: channel id. A channel already gone deletes nothing more and answers 1.
+  static const auto* script = new RedisScript(R"lua(
+  if redis.call('SCARD', KEYS[2]) > 0 or redis.call('HGET', KEYS[1], 'kind') == '4' then
+    return 0
+  end
+  redis.call('DEL', KEYS[9])
+  local posted = redis.call('HVALS', KEYS[8])
+  for i = 1, #posted, 500 do
+    redis.call('XDEL', KEYS[13], unpack(posted, i, math.min(i + 499, #posted)))
+  end
+  if redis.call('GET', KEYS[12]) == ARGV[1] then redis.call('DEL', KEYS[12]) end
+  redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
+  redis.call('ZREM', KEYS[10], ARGV[1])
+  redis.call('ZREM', KEYS[11], ARGV[1])
+  for i = 14, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+  return 1
+)lua");
+  return *script;
+}
+
+const RedisScript& ForgetResolverScript() {
+  // KEYS: report. ARGV: the resolver.
+  static const auto* script = new RedisScript(R"lua(
+  if redis.call('HGET', KEYS[1], 'resolved_by') ~= ARGV[1] then return 0 end
+  redis.call('HSET', KEYS[1], 'resolved_by', '')
+  redis.call('HDEL', KEYS[1], 'note')
+  return 1
+)lua");
+  return *script;
+}
+
+// Whether a stream entry names the person: a field that is their id, or a list of ids (space or
+// comma separated) that holds it.
+bool NamesPerson(const StreamEntry& entry, const std::string& person_id) {
+  for (const EventField& field : entry.fields) {
+    for (absl::string_view part : absl::StrSplit(field.value, absl::ByAnyChar(" ,"))) {
+      if (part == person_id) return true;
+    }
+  }
+  return false;
+}
+
 absl::Status ScriptStatus(const absl::StatusOr<RedisReply>& reply) {
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return ScriptErrorToStatus(*reply);
   return absl::OkStatus();
+}
+
+// The first error reply of a pipeline (a command refused, by the ACL say) as a status: an
+// erasure must not pass for done when one of its steps was refused.
+absl::Status RepliesStatus(const absl::StatusOr<std::vector<RedisReply>>& replies) {
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    if (reply.IsError()) return ScriptErrorToStatus(reply);
+  }
+  return absl::OkStatus();
+}
+
+// Every key matching `pattern`, SCAN by SCAN.
+absl::StatusOr<std::vector<std::string>> ScanKeys(RedisClient& redis, const std::string& pattern) {
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  do {
+    auto reply = redis.Execute({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+    if (absl::Status status = ScriptStatus(reply); !status.ok()) return status;
+    if (reply->elements.size() != 2) return absl::InternalError("SCAN answered no cursor");
+    cursor = reply->elements[0].str;
+    for (const RedisReply& key : reply->elements[1].elements) keys.push_back(key.str);
+  } while (cursor != "0");
+  return keys;
 }
 
 }  // namespace
@@ -459,7 +612,7 @@ const std::vector<PersonKeyFamily>& RedisNetworkStore::PersonKeyFamilies() {
          "reports"},
         {OpenReportsKey(any), "",
          "open report ids by creation; the person's reports are exported as reports"},
-        {absl::StrCat(Prefix(any), "datakey:", any), "",
+        {DataKeyKey(any, any), "",
          "a channel's data key, wrapped; what it seals is exported opened, as messages and "
          "reports"},
         {RequestKey(any, "network", any, any), "",
@@ -989,6 +1142,204 @@ absl::Status RedisNetworkStore::ResolveReport(const std::string& organization_id
                    RedisMicros(resolved.resolve_time), "resolved_by", resolved.resolved_by, "note",
                    resolved.note});
   return ScriptStatus(reply);
+}
+
+absl::StatusOr<std::vector<std::string>> RedisNetworkStore::ListChannelIdsNaming(
+    const std::string& organization_id, const std::string& person_id) {
+  const std::string& org = organization_id;
+  auto all = ListAllChannelIds(org);
+  if (!all.ok()) return all.status();
+  // Without an index by creator or pair: each channel's own fields, a chunk a round trip.
+  constexpr size_t kChunk = 200;
+  std::vector<std::string> naming;
+  for (size_t start = 0; start < all->size(); start += kChunk) {
+    size_t end = std::min(all->size(), start + kChunk);
+    std::vector<RedisCommand> reads;
+    for (size_t i = start; i < end; ++i) {
+      const std::string& id = (*all)[i];
+      reads.push_back({"HMGET", ChannelKey(org, id), "creator_id", "pair_key"});
+      reads.push_back({"SISMEMBER", MembersKey(org, id), person_id});
+      reads.push_back({"SISMEMBER", InvitedKey(org, id), person_id});
+    }
+    auto replies = redis_.ExecuteAll(std::move(reads));
+    if (absl::Status status = RepliesStatus(replies); !status.ok()) return status;
+    for (size_t i = start; i < end; ++i) {
+      const RedisReply* reply = &(*replies)[3 * (i - start)];
+      bool names = reply[1].integer == 1 || reply[2].integer == 1;
+      if (reply[0].elements.size() == 2) {
+        names = names || reply[0].elements[0].str == person_id;
+        // "<kind>:<a>:<b>"
+        std::vector<absl::string_view> pair = absl::StrSplit(reply[0].elements[1].str, ':');
+        names = names || (pair.size() == 3 && (pair[1] == person_id || pair[2] == person_id));
+      }
+      if (names) naming.push_back((*all)[i]);
+    }
+  }
+  return naming;
+}
+
+absl::StatusOr<int> RedisNetworkStore::EraseMessagesBy(const std::string& organization_id,
+                                                       const std::string& channel_id,
+                                                       const std::string& author_id,
+                                                       const std::string& shown_as, int64_t first,
+                                                       int64_t last, absl::Time now) {
+  const std::string& org = organization_id;
+  auto reply =
+      redis_.Eval(EraseMessagesScript(),
+                  {MessagesKey(org, channel_id), EventIdsKey(org, channel_id), EventsKey()},
+                  {author_id, shown_as, org, Rfc3339(now), channel_id, absl::StrCat(first),
+                   absl::StrCat(last)});
+  if (absl::Status status = ScriptStatus(reply); !status.ok()) return status;
+  return static_cast<int>(reply->integer);
+}
+
+absl::StatusOr<bool> RedisNetworkStore::RemoveErasedPerson(
+    const Channel& channel, const std::string& person_id,
+    const std::optional<std::string>& pair_display_name, absl::Time now) {
+  const std::string& org = channel.organization_id;
+  const std::string& id = channel.channel_id;
+  std::string pair_key = pair_display_name.has_value() ? channel.pair_key : "";
+  auto reply =
+      redis_.Eval(RemoveErasedScript(),
+                  {ChannelKey(org, id), MembersKey(org, id), InvitedKey(org, id),
+                   PairKey(org, channel.pair_key), EventsKey()},
+                  {person_id, org, Rfc3339(now), id, pair_key, pair_display_name.value_or("")});
+  if (absl::Status status = ScriptStatus(reply); !status.ok()) return status;
+  return reply->integer == 1;
+}
+
+absl::StatusOr<bool> RedisNetworkStore::DeleteEmptyChannel(const std::string& organization_id,
+                                                           const std::string& channel_id) {
+  const std::string& org = organization_id;
+  const std::string& id = channel_id;
+  auto read = redis_.ExecuteAll(
+      {{"HGET", ChannelKey(org, id), "pair_key"}, {"SMEMBERS", InvitedKey(org, id)}});
+  if (absl::Status status = RepliesStatus(read); !status.ok()) return status;
+  std::vector<std::string> keys = {
+      ChannelKey(org, id),  MembersKey(org, id),    InvitedKey(org, id),
+      MessagesKey(org, id), MessageIdsKey(org, id), ThreadsKey(org, id),
+      TimelineKey(org, id), EventIdsKey(org, id),   DataKeyKey(org, id),
+      ChannelsKey(org),     AnnouncementsKey(org),  PairKey(org, (*read)[0].str),
+      EventsKey()};
+  for (const RedisReply& invited : (*read)[1].elements) {
+    keys.push_back(PersonChannelsKey(org, invited.str));
+  }
+  auto reply = redis_.Eval(DeleteEmptyChannelScript(), keys, {id});
+  if (absl::Status status = ScriptStatus(reply); !status.ok()) return status;
+  return reply->integer == 1;
+}
+
+absl::Status RedisNetworkStore::DeleteReports(const std::string& organization_id,
+                                              const std::vector<std::string>& report_ids) {
+  if (report_ids.empty()) return absl::OkStatus();
+  RedisCommand reports = {"ZREM", ReportsKey(organization_id)};
+  RedisCommand open = {"ZREM", OpenReportsKey(organization_id)};
+  RedisCommand hashes = {"DEL"};
+  for (const std::string& id : report_ids) {
+    reports.push_back(id);
+    open.push_back(id);
+    hashes.push_back(ReportKey(organization_id, id));
+  }
+  return RepliesStatus(
+      redis_.Transaction({std::move(hashes), std::move(reports), std::move(open)}));
+}
+
+absl::Status RedisNetworkStore::ForgetResolver(const std::string& organization_id,
+                                               const std::string& report_id,
+                                               const std::string& resolver_id) {
+  return ScriptStatus(
+      redis_.Eval(ForgetResolverScript(), {ReportKey(organization_id, report_id)}, {resolver_id}));
+}
+
+absl::Status RedisNetworkStore::DeleteEventsNaming(
+    const std::string& person_id, const std::vector<std::string>& deleted_channel_ids) {
+  constexpr int kChunk = 1000;
+  absl::flat_hash_set<std::string> deleted(deleted_channel_ids.begin(), deleted_channel_ids.end());
+  for (const std::string& stream : {EventsKey(), DeadEventsKey()}) {
+    std::vector<RedisCommand> deletions;
+    std::string start = "-";
+    for (;;) {
+      auto chunk = redis_.Execute({"XRANGE", stream, start, "+", "COUNT", absl::StrCat(kChunk)});
+      if (absl::Status status = ScriptStatus(chunk); !status.ok()) return status;
+      std::vector<StreamEntry> entries = ParseStreamEntries(*chunk);
+      RedisCommand xdel = {"XDEL", stream};
+      for (const StreamEntry& entry : entries) {
+        // A dead letter's fields are the event's under "event.".
+        bool of_deleted = deleted.contains(entry.Get("channel_id")) ||
+                          deleted.contains(entry.Get("event.channel_id"));
+        if (of_deleted || NamesPerson(entry, person_id)) xdel.push_back(entry.id);
+      }
+      if (xdel.size() > 2) deletions.push_back(std::move(xdel));
+      if (entries.size() < static_cast<size_t>(kChunk)) break;
+      start = absl::StrCat("(", entries.back().id);
+    }
+    if (deletions.empty()) continue;
+    if (absl::Status status = RepliesStatus(redis_.ExecuteAll(std::move(deletions)));
+        !status.ok()) {
+      return status;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisNetworkStore::DeleteRequests(
+    const std::string& organization_id, const std::string& person_id,
+    const std::vector<std::string>& deleted_channel_ids) {
+  // "<prefix><caller>:<request_id>"; a channel's creation is "channel:<request_id>".
+  const std::string request_prefix = absl::StrCat(Prefix(organization_id), "request:");
+  auto keys = ScanKeys(redis_, absl::StrCat(request_prefix, "*"));
+  if (!keys.ok()) return keys.status();
+  absl::flat_hash_set<std::string> doomed;
+  std::vector<std::string> creations;
+  for (const std::string& key : *keys) {
+    absl::string_view rest = absl::string_view(key).substr(request_prefix.size());
+    absl::string_view caller = rest.substr(0, rest.find(':'));
+    if (caller == person_id) {
+      doomed.insert(key);
+    } else if (!deleted_channel_ids.empty() &&
+               absl::StartsWith(rest.substr(caller.size()), ":channel:")) {
+      creations.push_back(key);
+    }
+  }
+  if (!creations.empty()) {
+    std::vector<RedisCommand> reads;
+    for (const std::string& key : creations) reads.push_back({"GET", key});
+    auto answers = redis_.ExecuteAll(std::move(reads));
+    if (absl::Status status = RepliesStatus(answers); !status.ok()) return status;
+    absl::flat_hash_set<std::string> deleted(deleted_channel_ids.begin(),
+                                             deleted_channel_ids.end());
+    for (size_t i = 0; i < creations.size(); ++i) {
+      if (deleted.contains((*answers)[i].str)) doomed.insert(creations[i]);
+    }
+  }
+  if (doomed.empty()) return absl::OkStatus();
+  RedisCommand del = {"DEL"};
+  del.insert(del.end(), doomed.begin(), doomed.end());
+  return ScriptStatus(redis_.Execute(std::move(del)));
+}
+
+absl::Status RedisNetworkStore::DeleteReadMarkersOf(const std::string& organization_id,
+                                                    const std::vector<std::string>& channel_ids) {
+  if (channel_ids.empty()) return absl::OkStatus();
+  // Markers of channels someone left stay, so the people who have one are not known: every
+  // person's markers are looked at.
+  auto keys = ScanKeys(redis_, ReadMarkersKey(organization_id, "*"));
+  if (!keys.ok()) return keys.status();
+  std::vector<RedisCommand> deletions;
+  for (const std::string& key : *keys) {
+    RedisCommand hdel = {"HDEL", key};
+    hdel.insert(hdel.end(), channel_ids.begin(), channel_ids.end());
+    deletions.push_back(std::move(hdel));
+  }
+  if (deletions.empty()) return absl::OkStatus();
+  return RepliesStatus(redis_.ExecuteAll(std::move(deletions)));
+}
+
+absl::Status RedisNetworkStore::DeletePersonKeys(const std::string& organization_id,
+                                                 const std::string& person_id) {
+  return ScriptStatus(redis_.Execute({"DEL", PersonChannelsKey(organization_id, person_id),
+                                      ReadMarkersKey(organization_id, person_id),
+                                      SettingsKey(organization_id, person_id)}));
 }
 
 }  // namespace peerwell::network

@@ -88,6 +88,29 @@ class RedisNetworkStore final : public NetworkStore {
                                            const std::vector<ReportState>& states, int page_size,
                                            const std::string& position) override;
   absl::Status ResolveReport(const std::string& organization_id, const Report& resolved) override;
+  absl::StatusOr<std::vector<std::string>> ListChannelIdsNaming(
+      const std::string& organization_id, const std::string& person_id) override;
+  absl::StatusOr<int> EraseMessagesBy(const std::string& organization_id,
+                                      const std::string& channel_id, const std::string& author_id,
+                                      const std::string& shown_as, int64_t first, int64_t last,
+                                      absl::Time now) override;
+  absl::StatusOr<bool> RemoveErasedPerson(const Channel& channel, const std::string& person_id,
+                                          const std::optional<std::string>& pair_display_name,
+                                          absl::Time now) override;
+  absl::StatusOr<bool> DeleteEmptyChannel(const std::string& organization_id,
+                                          const std::string& channel_id) override;
+  absl::Status DeleteReports(const std::string& organization_id,
+                             const std::vector<std::string>& report_ids) override;
+  absl::Status ForgetResolver(const std::string& organization_id, const std::string& report_id,
+                              const std::string& resolver_id) override;
+  absl::Status DeleteEventsNaming(const std::string& person_id,
+                                  const std::vector<std::string>& deleted_channel_ids) override;
+  absl::Status DeleteRequests(const std::string& organization_id, const std::string& person_id,
+                              const std::vector<std::string>& deleted_channel_ids) override;
+  absl::Status DeleteReadMarkersOf(const std::string& organization_id,
+                                   const std::vector<std::string>& channel_ids) override;
+  absl::Status DeletePersonKeys(const std::string& organization_id,
+                                const std::string& person_id) override;
 
   // Every kind of key this store keeps that can name a person or hold data about them, and the
   // export family that shows it (tests/network checks that they cover every key it writes).

@@ -21,7 +21,9 @@ absl::Status HandleCheckinServiceEvent(SupervisionService& service, const Stream
   return service.OfferDebrief(incident);
 }
 
-absl::Status HandleDirectoryEvent(SupervisionService& service, const StreamEntry& entry) {
+absl::Status HandleDirectoryEvent(SupervisionService& service, const StreamEntry& entry,
+                                  const ErasureStep& erase, const ErasureStep& report) {
+  if (auto status = HandlePersonErased(entry, erase, report); !status.ok()) return status;
   if (entry.Get("type") != "person.created") return absl::OkStatus();
   std::string organization_id = entry.Get("organization_id");
   if (organization_id.empty()) {

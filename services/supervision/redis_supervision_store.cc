@@ -1,8 +1,10 @@
 #include "services/supervision/redis_supervision_store.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -685,6 +687,12 @@ absl::StatusOr<Created> RedisSupervisionStore::Apply(const std::string& organiza
   for (const Series& series : commit.series) {
     program.Version(SeriesKey(org, series.id), series.version);
   }
+  for (const Session& session : commit.deleted_sessions) {
+    program.Version(SessionKey(org, session.id), session.version);
+  }
+  for (const Series& series : commit.deleted_series) {
+    program.Version(SeriesKey(org, series.id), series.version);
+  }
   for (const BusyCheck& check : commit.checks) {
     program.Free(BusyKey(org, check.person_id), check.start, check.end, check.message,
                  check.ignore_session_ids);
@@ -740,6 +748,21 @@ absl::StatusOr<Created> RedisSupervisionStore::Apply(const std::string& organiza
   }
   for (const auto& [volunteer, time] : commit.supervised) {
     program.ZaddGreater(LastSupervisedKey(org), time, volunteer);
+  }
+  for (const Session& s : commit.deleted_sessions) {
+    for (const auto& [busy, member] : BusyEntries(org, s)) program.Zrem(busy, member);
+    for (const std::vector<std::string>* ids : {&s.supervisor_ids, &s.participant_ids}) {
+      for (const std::string& p : *ids) program.Zrem(PersonSessionsKey(org, p), s.id);
+    }
+    program.Zrem(SessionsKey(org), s.id);
+    if (!s.series_id.empty()) program.Zrem(SeriesSessionsKey(org, s.series_id), s.id);
+    program.Zrem(OffersKey(org), s.id);
+    program.Del(SessionKey(org, s.id));
+  }
+  for (const Series& series : commit.deleted_series) {
+    program.Zrem(HorizonKey(org), series.id);
+    program.Del(SeriesSessionsKey(org, series.id));
+    program.Del(SeriesKey(org, series.id));
   }
   for (const DomainEvent& event : commit.events) program.Event(org, event);
   auto ran = program.Run(redis_);
@@ -939,6 +962,181 @@ absl::StatusOr<std::vector<std::string>> RedisSupervisionStore::Organizations() 
   auto reply = redis_.Execute({"SMEMBERS", OrganizationsKey()});
   if (!reply.ok()) return reply.status();
   return Members(*reply);
+}
+
+// --- Erasing a person ----------------------------------------------------------------------------
+
+namespace {
+
+// Calls `page` with each page of the keys matching `pattern` (SCAN, so Redis is never blocked
+// by a walk of the whole keyspace); a key may come twice, so `page` must be idempotent.
+absl::Status ForEachKeyPage(
+    RedisClient& redis, const std::string& pattern,
+    const std::function<absl::Status(const std::vector<std::string>&)>& page) {
+  std::string cursor = "0";
+  do {
+    auto reply = redis.Execute({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+    if (!reply.ok()) return reply.status();
+    if (reply->IsError()) return ScriptErrorToStatus(*reply);
+    if (reply->elements.size() != 2) return absl::InternalError("unexpected reply to SCAN");
+    cursor = reply->elements[0].str;
+    std::vector<std::string> keys = Members(reply->elements[1]);
+    if (keys.empty()) continue;
+    if (absl::Status status = page(keys); !status.ok()) return status;
+  } while (cursor != "0");
+  return absl::OkStatus();
+}
+
+// Runs `commands` pipelined; the first error reply is the answer.
+absl::Status ExecuteAllOk(RedisClient& redis, std::vector<RedisCommand> commands) {
+  if (commands.empty()) return absl::OkStatus();
+  auto replies = redis.ExecuteAll(std::move(commands));
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    if (reply.IsError()) return ScriptErrorToStatus(reply);
+  }
+  return absl::OkStatus();
+}
+
+// Whether an event (or a dead letter, whose fields are the event's as `event.<name>` beside
+// the failure's) names the person: a field that is their id, or a list of ids (space or comma
+// separated, like `participant_ids`) or a message that holds it.
+bool EntryNames(const StreamEntry& entry, const std::string& person_id) {
+  for (const EventField& field : entry.fields) {
+    for (absl::string_view word : absl::StrSplit(field.value, absl::ByAnyChar(" ,"))) {
+      if (word == person_id) return true;
+    }
+  }
+  return false;
+}
+
+// The entries read from a stream at a time.
+constexpr int kStreamChunk = 1000;
+
+}  // namespace
+
+absl::StatusOr<std::vector<Series>> RedisSupervisionStore::SeriesNaming(
+    const std::string& organization_id, const std::string& person_id) {
+  // "series:<r>" and "series:<r>:sessions" match the same pattern; a series id has no colon.
+  const std::string prefix = SeriesKey(organization_id, "");
+  std::vector<Series> naming;
+  absl::Status scanned =
+      ForEachKeyPage(redis_, prefix + "*", [&](const std::vector<std::string>& keys) {
+        std::vector<RedisCommand> reads;
+        for (const std::string& key : keys) {
+          if (key.find(':', prefix.size()) == std::string::npos) reads.push_back({"HGETALL", key});
+        }
+        if (reads.empty()) return absl::OkStatus();
+        auto replies = redis_.ExecuteAll(std::move(reads));
+        if (!replies.ok()) return replies.status();
+        for (const RedisReply& reply : *replies) {
+          if (reply.IsError()) return ScriptErrorToStatus(reply);
+          auto pairs = ReplyPairs(reply);
+          if (pairs.empty()) continue;
+          Series series = DecodeSeries(organization_id, pairs);
+          bool known = std::any_of(naming.begin(), naming.end(),
+                                   [&](const Series& s) { return s.id == series.id; });
+          if (series.prototype.Involves(person_id) && !known) naming.push_back(std::move(series));
+        }
+        return absl::OkStatus();
+      });
+  if (!scanned.ok()) return scanned;
+  return naming;
+}
+
+absl::Status RedisSupervisionStore::RemovePersonRecords(const std::string& organization_id,
+                                                        const std::string& person_id) {
+  const std::string& org = organization_id;
+  auto feeds = redis_.Execute({"ZRANGE", PersonCalendarFeedsKey(org, person_id), "0", "-1"});
+  if (!feeds.ok()) return feeds.status();
+  if (feeds->IsError()) return ScriptErrorToStatus(*feeds);
+  // One transaction: the feeds' index goes with the feeds it leads to, never before them.
+  std::vector<RedisCommand> commands;
+  for (const RedisReply& feed : feeds->elements) {
+    commands.push_back({"DEL", CalendarFeedKey(org, feed.str)});
+  }
+  commands.push_back({"DEL", PersonCalendarFeedsKey(org, person_id)});
+  commands.push_back({"DEL", AvailabilityKey(org, person_id)});
+  commands.push_back({"ZREM", LastSupervisedKey(org), person_id});
+  commands.push_back({"DEL", OverdueKey(org, person_id)});
+  commands.push_back({"DEL", BusyKey(org, person_id)});
+  commands.push_back({"DEL", PersonSessionsKey(org, person_id)});
+  auto replies = redis_.Transaction(std::move(commands));
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    if (reply.IsError()) return ScriptErrorToStatus(reply);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisSupervisionStore::RemovePersonRequests(const std::string& organization_id,
+                                                         const std::string& person_id) {
+  const std::string& org = organization_id;
+  const std::string own = RequestKey(org, "supervision", person_id, "");
+  return ForEachKeyPage(
+      redis_, RequestKey(org, "supervision", "*", "*"), [&](const std::vector<std::string>& keys) {
+        std::vector<RedisCommand> deletes;
+        std::vector<std::string> others;
+        for (const std::string& key : keys) {
+          if (absl::StartsWith(key, own)) {
+            deletes.push_back({"DEL", key});
+          } else {
+            others.push_back(key);
+          }
+        }
+        // Anyone else's request names the session it created (a debrief offer's, the
+        // incident's): the ones whose session is gone were the person's.
+        if (!others.empty()) {
+          std::vector<RedisCommand> reads;
+          for (const std::string& key : others) reads.push_back({"GET", key});
+          auto values = redis_.ExecuteAll(std::move(reads));
+          if (!values.ok()) return values.status();
+          std::vector<std::string> named;  // the keys that still hold a session id, in order
+          std::vector<RedisCommand> exists;
+          for (size_t i = 0; i < others.size(); ++i) {
+            const RedisReply& value = (*values)[i];
+            if (value.IsError()) return ScriptErrorToStatus(value);
+            if (value.IsNil() || value.str.empty()) continue;  // expired meanwhile
+            named.push_back(others[i]);
+            exists.push_back({"EXISTS", SessionKey(org, value.str)});
+          }
+          if (!exists.empty()) {
+            auto found = redis_.ExecuteAll(std::move(exists));
+            if (!found.ok()) return found.status();
+            for (size_t i = 0; i < named.size(); ++i) {
+              const RedisReply& reply = (*found)[i];
+              if (reply.IsError()) return ScriptErrorToStatus(reply);
+              if (reply.integer == 0) deletes.push_back({"DEL", named[i]});
+            }
+          }
+        }
+        return ExecuteAllOk(redis_, std::move(deletes));
+      });
+}
+
+absl::Status RedisSupervisionStore::RemovePersonEvents(const std::string& person_id) {
+  for (const std::string& stream : {EventsKey(), absl::StrCat(EventsKey(), ":dead")}) {
+    std::vector<RedisCommand> deletes;  // one XDEL per chunk that names them, pipelined
+    std::string start = "-";
+    for (;;) {
+      auto reply =
+          redis_.Execute({"XRANGE", stream, start, "+", "COUNT", absl::StrCat(kStreamChunk)});
+      if (!reply.ok()) return reply.status();
+      if (reply->IsError()) return ScriptErrorToStatus(*reply);
+      std::vector<StreamEntry> entries = ParseStreamEntries(*reply);
+      RedisCommand xdel{"XDEL", stream};
+      for (const StreamEntry& entry : entries) {
+        if (EntryNames(entry, person_id)) xdel.push_back(entry.id);
+      }
+      if (xdel.size() > 2) deletes.push_back(std::move(xdel));
+      if (static_cast<int>(entries.size()) < kStreamChunk) break;
+      start = absl::StrCat("(", entries.back().id);
+    }
+    if (absl::Status status = ExecuteAllOk(redis_, std::move(deletes)); !status.ok()) {
+      return status;
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace peerwell::supervision

@@ -70,6 +70,13 @@ class RedisSupervisionStore final : public SupervisionStore {
   absl::StatusOr<bool> RemoveCalendarFeed(const CalendarFeed& feed) override;
   absl::Status AddOrganization(const std::string& organization_id) override;
   absl::StatusOr<std::vector<std::string>> Organizations() override;
+  absl::StatusOr<std::vector<Series>> SeriesNaming(const std::string& organization_id,
+                                                   const std::string& person_id) override;
+  absl::Status RemovePersonRecords(const std::string& organization_id,
+                                   const std::string& person_id) override;
+  absl::Status RemovePersonRequests(const std::string& organization_id,
+                                    const std::string& person_id) override;
+  absl::Status RemovePersonEvents(const std::string& person_id) override;
 
  private:
   RedisClient& redis_;

@@ -8,6 +8,7 @@
 #include "services/common/metrics.h"
 #include "services/common/paging.h"
 #include "services/common/periodic.h"
+#include "services/common/person_erasure.h"
 #include "services/common/server.h"
 #include "services/supervision/directory_people.h"
 #include "services/supervision/event_mapping.h"
@@ -67,9 +68,14 @@ struct SupervisionServer {
         incidents(
             runtime.config.redis, Events(runtime.config, "checkin"),
             [this](const StreamEntry& entry) { return HandleCheckinServiceEvent(service, entry); }),
-        organizations(
-            runtime.config.redis, Events(runtime.config, "directory"),
-            [this](const StreamEntry& entry) { return HandleDirectoryEvent(service, entry); }),
+        reporter(ServiceChannel(runtime.config.directory_addr), "supervision",
+                 runtime.config.jwt_secret),
+        organizations(runtime.config.redis, Events(runtime.config, "directory"),
+                      [this](const StreamEntry& entry) {
+                        return HandleDirectoryEvent(
+                            service, entry, [this](const ErasedPerson& e) { return Erase(e); },
+                            [this](const ErasedPerson& e) { return reporter.Report(e); });
+                      }),
         sweep(service, runtime.redis, runtime.metrics,
               {Events(runtime.config, "checkin"), Events(runtime.config, "directory")}) {
     incidents.Start();
@@ -79,6 +85,16 @@ struct SupervisionServer {
     incidents.Stop();
     organizations.Stop();
     executor.Shutdown();
+  }
+
+  // The directory's cached answers about the person go too, so that nothing here goes on
+  // treating them as known (a debrief for an incident of theirs read again, a feed of theirs).
+  absl::Status Erase(const ErasedPerson& erased) {
+    if (auto status = service.ErasePerson(erased.organization_id, erased.person_id); !status.ok()) {
+      return status;
+    }
+    directory.Forget(erased.organization_id, erased.person_id);
+    return absl::OkStatus();
   }
 
   SystemClock clock;
@@ -93,7 +109,8 @@ struct SupervisionServer {
   PageTokenCodec pages;
   SupervisionHandler handler;
   ConsumerGroupRunner incidents;
-  ConsumerGroupRunner organizations;
+  ErasureReporter reporter;
+  ConsumerGroupRunner organizations;  // the directory's events: organisations and erasures
   PeriodicSweep sweep;
 };
 

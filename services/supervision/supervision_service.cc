@@ -22,7 +22,7 @@ constexpr int kMaxWeeklyWindows = 50;
 constexpr int kMaxExceptions = 200;
 constexpr int kSweepBatch = 100;
 constexpr int kMaxCalendarSessions = 2000;
-// Session ids read at a time for an export, which reads them all.
+// Session ids read at a time for an export or an erasure, which read them all.
 constexpr int kExportPageSize = 500;
 
 absl::Status Conflict(absl::string_view reason, absl::string_view message) {
@@ -130,6 +130,16 @@ std::optional<absl::Time> GapTime(const std::string& text) {
   int64_t micros = 0;
   if (!absl::SimpleAtoi(text, &micros)) return std::nullopt;
   return absl::FromUnixMicros(micros);
+}
+
+void RemoveId(std::vector<std::string>& ids, const std::string& id) {
+  ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
+}
+
+// A session or series the person took part in that has no other participant once they are
+// taken out: it was theirs alone, with the people running it.
+bool WasTheirsAlone(const Session& before, const Session& after, const std::string& person_id) {
+  return Contains(before.participant_ids, person_id) && after.participant_ids.empty();
 }
 
 absl::Status ValidateSessionShape(const Session& session) {
@@ -1518,6 +1528,121 @@ absl::StatusOr<PersonRecords> SupervisionService::ExportPerson(const Caller& cal
     records.announced_gap = AnnouncedGap{GapTime(*marks->published_gap)};
   }
   return records;
+}
+
+// --- Erasing a person ----------------------------------------------------------------------------
+
+absl::Status SupervisionService::ErasePerson(const std::string& organization_id,
+                                             const std::string& person_id) {
+  if (organization_id.empty() || person_id.empty()) {
+    return absl::InvalidArgumentError("an erasure names its organisation and person");
+  }
+  const std::string& org = organization_id;
+  // The series first: once none names them, no top-up makes new occurrences with them.
+  auto series = store_.SeriesNaming(org, person_id);
+  if (!series.ok()) return series.status();
+  std::vector<std::string> emptied;
+  for (const Series& one : *series) {
+    auto empty = TakeOutOfSeries(org, one.id, person_id);
+    if (!empty.ok()) return empty.status();
+    if (*empty) emptied.push_back(one.id);
+  }
+  // Each session leaves their index as it is dealt with, so a run after a crash finds the rest.
+  std::string position;
+  do {
+    auto ids = store_.ListSessionIds(org, person_id, absl::InfinitePast(), absl::InfiniteFuture(),
+                                     kExportPageSize, position);
+    if (!ids.ok()) return ids.status();
+    for (const std::string& id : ids->session_ids) {
+      if (auto status = TakeOutOfSession(org, id, person_id); !status.ok()) return status;
+    }
+    position = ids->next_position;
+  } while (!position.empty());
+  for (const std::string& id : emptied) {
+    if (auto status = DeleteSeries(org, id); !status.ok()) return status;
+  }
+  // After the sessions: another caller's request is known to be theirs by its session being gone.
+  if (auto status = store_.RemovePersonRequests(org, person_id); !status.ok()) return status;
+  if (auto status = store_.RemovePersonRecords(org, person_id); !status.ok()) return status;
+  return store_.RemovePersonEvents(person_id);
+}
+
+absl::StatusOr<bool> SupervisionService::TakeOutOfSeries(const std::string& organization_id,
+                                                         const std::string& series_id,
+                                                         const std::string& person_id) {
+  return Retrying([&]() -> absl::StatusOr<bool> {
+    auto stored = store_.GetSeries(organization_id, series_id);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value() || !(*stored)->prototype.Involves(person_id)) return false;
+    const Series& before = **stored;
+    Series after = before;
+    RemoveId(after.prototype.supervisor_ids, person_id);
+    RemoveId(after.prototype.participant_ids, person_id);
+    // Without supervisors its new occurrences would have nobody to run them.
+    bool empty = WasTheirsAlone(before.prototype, after.prototype, person_id) ||
+                 after.prototype.supervisor_ids.empty();
+    if (empty) {
+      after = before;
+      after.end_before = std::min(after.end_before, clock_.Now());
+      after.generated_until = absl::InfiniteFuture();  // out of the top-up's horizon
+    }
+    Commit commit;
+    commit.series.push_back(std::move(after));
+    auto applied = store_.Apply(organization_id, commit, {}, series_id);
+    if (!applied.ok()) return applied.status();
+    return empty;
+  });
+}
+
+absl::Status SupervisionService::DeleteSeries(const std::string& organization_id,
+                                              const std::string& series_id) {
+  auto result = Retrying([&]() -> absl::StatusOr<bool> {
+    auto stored = store_.GetSeries(organization_id, series_id);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) return false;
+    Commit commit;
+    commit.deleted_series.push_back(**std::move(stored));
+    auto applied = store_.Apply(organization_id, commit, {}, series_id);
+    if (!applied.ok()) return applied.status();
+    return true;
+  });
+  return result.status();
+}
+
+absl::Status SupervisionService::TakeOutOfSession(const std::string& organization_id,
+                                                  const std::string& session_id,
+                                                  const std::string& person_id) {
+  auto result = Retrying([&]() -> absl::StatusOr<bool> {
+    auto stored = store_.GetSession(organization_id, session_id);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) return false;  // a stale index entry: it goes with their index
+    const Session& before = **stored;
+    auto theirs = [&](const Attendance& a) { return a.person_id == person_id; };
+    if (!before.Involves(person_id) &&
+        std::none_of(before.attendance.begin(), before.attendance.end(), theirs)) {
+      return false;
+    }
+    Session after = before;
+    RemoveId(after.supervisor_ids, person_id);
+    RemoveId(after.participant_ids, person_id);
+    after.attendance.erase(std::remove_if(after.attendance.begin(), after.attendance.end(), theirs),
+                           after.attendance.end());
+    Commit commit;
+    if (WasTheirsAlone(before, after, person_id) ||
+        (after.supervisor_ids.empty() && after.participant_ids.empty())) {
+      commit.deleted_sessions.push_back(before);
+    } else {
+      // A change like any other: its version moves on, so a concurrent edit reads it again and
+      // cannot put them back, and calendars see a new SEQUENCE.
+      after.sequence++;
+      after.update_time = clock_.Now();
+      commit.sessions.push_back({std::move(after), before});
+    }
+    auto applied = store_.Apply(organization_id, commit, {}, session_id);
+    if (!applied.ok()) return applied.status();
+    return true;
+  });
+  return result.status();
 }
 
 // --- The sweep -----------------------------------------------------------------------------------

@@ -162,6 +162,15 @@ class SupervisionService {
   // own supervisor when they have time (another supervisor otherwise); at most once per incident.
   absl::Status OfferDebrief(const IncidentReported& incident);
   absl::Status RegisterOrganization(const std::string& organization_id);
+  // Erases what the service holds about a person (GDPR article 17; the directory's
+  // person.erased). A session or series that concerned only them and the people running it
+  // (their individual sessions and debriefs, a group they alone had joined) is deleted; one
+  // shared with others goes on without them (a session run by an erased supervisor keeps its
+  // participants, with no supervisor if it had no other); a series left with nobody to run it
+  // is deleted too. Then their availability, calendar feeds, cadence marks, request ids and
+  // events. Idempotent and safe to run again after a crash at any step; a person the service
+  // never heard of is OK.
+  absl::Status ErasePerson(const std::string& organization_id, const std::string& person_id);
   // For every organisation: tops series up to the horizon, lets unanswered offers lapse, and
   // publishes supervision.overdue once per gap for volunteers past the cadence.
   absl::Status Sweep();
@@ -209,6 +218,14 @@ class SupervisionService {
   absl::Status TopUpSeries(const std::string& organization_id, const std::string& series_id);
   absl::Status LapseOffer(const std::string& organization_id, const std::string& session_id);
   absl::Status SweepOrganization(const std::string& organization_id);
+  // ErasePerson's steps. A series the person leaves empty stops generating (still naming them,
+  // so that an erasure that crashed finds it again) and is deleted after its occurrences: true
+  // then.
+  absl::StatusOr<bool> TakeOutOfSeries(const std::string& organization_id,
+                                       const std::string& series_id, const std::string& person_id);
+  absl::Status DeleteSeries(const std::string& organization_id, const std::string& series_id);
+  absl::Status TakeOutOfSession(const std::string& organization_id, const std::string& session_id,
+                                const std::string& person_id);
   // Retries `attempt` while it answers ABORTED (a concurrent change): it re-reads each time.
   template <typename Attempt>
   auto Retrying(Attempt attempt) -> decltype(attempt());

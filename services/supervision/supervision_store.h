@@ -48,6 +48,10 @@ struct Commit {
   // Volunteers whose latest such supervision is set back (attendance corrected), or who have
   // none left (nullopt).
   std::vector<std::pair<std::string, std::optional<absl::Time>>> supervised_reset;
+  // Erasing a person: sessions and series deleted with every index entry, as read (their
+  // versions are checked like those of the records written).
+  std::vector<Session> deleted_sessions;
+  std::vector<Series> deleted_series;
 };
 
 // What the cadence keeps about one volunteer.
@@ -145,6 +149,24 @@ class SupervisionStore {
 
   virtual absl::Status AddOrganization(const std::string& organization_id) = 0;
   virtual absl::StatusOr<std::vector<std::string>> Organizations() = 0;
+
+  // --- Erasing a person (GDPR article 17); each step may run again after a crash ------------
+  // Every series of the organisation that names the person among its supervisors or
+  // participants, found in the series themselves (not through the person's sessions, which may
+  // all have been left or erased already).
+  virtual absl::StatusOr<std::vector<Series>> SeriesNaming(const std::string& organization_id,
+                                                           const std::string& person_id) = 0;
+  // The person's own records and indexes: availability, calendar feeds, cadence marks (their
+  // last supervision and the gap announced for them), their session and busy indexes. Called
+  // once their sessions were erased or taken from them.
+  virtual absl::Status RemovePersonRecords(const std::string& organization_id,
+                                           const std::string& person_id) = 0;
+  // Request ids the person made, and those whose session is gone: only an erasure deletes a
+  // session, so those were theirs (this erasure's, or one that stopped half way).
+  virtual absl::Status RemovePersonRequests(const std::string& organization_id,
+                                            const std::string& person_id) = 0;
+  // Every entry of the service's event stream and its dead letters that names the person.
+  virtual absl::Status RemovePersonEvents(const std::string& person_id) = 0;
 };
 
 }  // namespace peerwell::supervision

@@ -1,5 +1,7 @@
 #include "services/webhooks/redis_webhook_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -34,6 +36,16 @@ constexpr int kDeliveryLogMaxLen = 1000;
 // A finished delivery's record stays this long, so that an event read again (a consumer that
 // crashed before acknowledging it) is not sent again.
 constexpr absl::Duration kFinishedRetention = absl::Hours(24 * 7);
+
+// `text` as a SCAN pattern that matches it alone, whatever characters it holds.
+std::string GlobLiteral(absl::string_view text) {
+  std::string pattern;
+  for (char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') pattern.push_back('\\');
+    pattern.push_back(c);
+  }
+  return pattern;
+}
 
 std::string OrganizationOfKey(const std::string& key) {
   size_t open = key.find('{');
@@ -143,6 +155,24 @@ absl::StatusOr<RedisReply> Checked(absl::StatusOr<RedisReply> reply) {
 }
 
 }  // namespace
+
+const std::vector<PersonKeyFamily>& RedisWebhookStore::PersonKeyFamilies() {
+  // Built with the functions that build the keys, so that the patterns follow the layout.
+  static const auto* families = new std::vector<PersonKeyFamily>{
+      {DeliveryKey("*", "*", "*"), "",
+       "an alert event on its way to a partner: until it is delivered or given up, its body names "
+       "the volunteer by the pseudonym of the partner's API key. A pseudonym is how a partner "
+       "sees the volunteer, not the volunteer's data as they see it (the alert itself is exported "
+       "as alerts); erasing the person drops it unsent"},
+      {kDueKey, "",
+       "the schedule of queued deliveries: delivery keys (webhook and event ids) by due time, no "
+       "pseudonym"},
+      {DeliveryLogKey("*", "*"), "",
+       "a webhook's log of delivery attempts: event ids, statuses and times, never a body or "
+       "pseudonym"},
+  };
+  return *families;
+}
 
 absl::StatusOr<bool> RedisWebhookStore::AddWebhook(const Webhook& webhook, int limit) {
   // KEYS: the webhook, its key's webhooks, the organisation's. ARGV: limit, score, id, fields…
@@ -300,6 +330,56 @@ absl::Status RedisWebhookStore::FinishAttempt(const Delivery& delivery,
                               DeliveryLogKey(org, delivery.webhook_id)},
                              args))
       .status();
+}
+
+absl::StatusOr<QueuedDeliveryPage> RedisWebhookStore::QueuedDeliveries(
+    const std::string& organization_id, const std::string& position) {
+  auto scanned = redis_.Execute({"SCAN", position.empty() ? "0" : position, "MATCH",
+                                 absl::StrCat(GlobLiteral(Prefix(organization_id)), "delivery:*"),
+                                 "COUNT", "1000"});
+  if (!scanned.ok()) return scanned.status();
+  if (scanned->IsError() || scanned->elements.size() != 2) {
+    return absl::InternalError(absl::StrCat("redis: SCAN answered ", scanned->str));
+  }
+  QueuedDeliveryPage page;
+  if (scanned->elements[0].str != "0") page.next_position = scanned->elements[0].str;
+  std::vector<RedisCommand> reads;
+  for (const RedisReply& key : scanned->elements[1].elements) {
+    reads.push_back({"HGETALL", key.str});
+  }
+  if (reads.empty()) return page;
+  auto replies = redis_.ExecuteAll(std::move(reads));
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    auto pairs = ReplyPairs(reply);
+    // A delivered or given up one keeps no body; an expired one is empty.
+    if (std::none_of(pairs.begin(), pairs.end(),
+                     [](const auto& pair) { return pair.first == "body"; })) {
+      continue;
+    }
+    page.deliveries.push_back(DecodeDelivery(organization_id, pairs));
+  }
+  return page;
+}
+
+absl::Status RedisWebhookStore::DropDeliveries(const std::vector<Delivery>& deliveries) {
+  // KEYS: the schedule, the deliveries. Checked in the script, so that one finished since it was
+  // read keeps its record (an event read again is not sent again).
+  static const auto* script = new RedisScript(R"lua(
+  for i = 2, #KEYS do
+    if redis.call('HEXISTS', KEYS[i], 'body') == 1 then
+      redis.call('DEL', KEYS[i])
+      redis.call('ZREM', KEYS[1], KEYS[i])
+    end
+  end
+  return 1
+)lua");
+  if (deliveries.empty()) return absl::OkStatus();
+  std::vector<std::string> keys{kDueKey};
+  for (const Delivery& delivery : deliveries) {
+    keys.push_back(DeliveryKey(delivery.organization_id, delivery.webhook_id, delivery.event_id));
+  }
+  return Checked(redis_.Eval(*script, keys, {})).status();
 }
 
 absl::StatusOr<DeliveryLogPage> RedisWebhookStore::ListDeliveries(

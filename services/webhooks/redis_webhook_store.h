@@ -1,5 +1,8 @@
 #pragma once
 
+#include <vector>
+
+#include "services/common/person_records.h"
 #include "services/common/redis_client.h"
 #include "services/webhooks/webhooks_store.h"
 
@@ -13,6 +16,10 @@ class RedisWebhookStore final : public WebhookStore {
  public:
   explicit RedisWebhookStore(RedisClient& redis) : redis_(redis) {}
 
+  // The keys that can hold something about a person (docs/PRIVACY.md). None is in a person's
+  // export: the service keeps no person's id, only pseudonyms in what it sends partners.
+  static const std::vector<PersonKeyFamily>& PersonKeyFamilies();
+
   absl::StatusOr<bool> AddWebhook(const Webhook& webhook, int limit) override;
   absl::StatusOr<std::optional<Webhook>> GetWebhook(const std::string& organization_id,
                                                     const std::string& webhook_id) override;
@@ -25,6 +32,9 @@ class RedisWebhookStore final : public WebhookStore {
   absl::StatusOr<std::vector<Delivery>> ClaimDue(absl::Time now, absl::Time lease_until,
                                                  int limit) override;
   absl::Status FinishAttempt(const Delivery& delivery, const DeliveryAttempt& attempt) override;
+  absl::StatusOr<QueuedDeliveryPage> QueuedDeliveries(const std::string& organization_id,
+                                                      const std::string& position) override;
+  absl::Status DropDeliveries(const std::vector<Delivery>& deliveries) override;
   absl::StatusOr<DeliveryLogPage> ListDeliveries(const std::string& organization_id,
                                                  const std::string& webhook_id,
                                                  const std::string& position, int limit) override;

@@ -9,6 +9,7 @@
 #include "services/common/hmac_pseudonymizer.h"
 #include "services/common/metrics.h"
 #include "services/common/periodic.h"
+#include "services/common/person_erasure.h"
 #include "services/common/server.h"
 #include "services/webhooks/redis_webhook_store.h"
 #include "services/webhooks/webhook_poster.h"
@@ -77,6 +78,8 @@ struct WebhooksServer {
   WebhooksServer(ServerRuntime& runtime, HmacPseudonymizer pseudonymizer, WebhookSettings settings)
       : directory(ServiceChannel(runtime.config.directory_addr),
                   {"webhooks", runtime.config.jwt_secret}, clock),
+        reporter(ServiceChannel(runtime.config.directory_addr), "webhooks",
+                 runtime.config.jwt_secret),
         consent(directory),
         store(runtime.redis),
         keys(std::move(pseudonymizer)),
@@ -100,6 +103,9 @@ struct WebhooksServer {
                          [this](const StreamEntry& entry) -> absl::Status {
                            const std::string type = entry.Get("type");
                            const std::string org = entry.Get("organization_id");
+                           if (type == kPersonErasedEvent) {
+                             return HandleErasure(entry);
+                           }
                            if (type == "api_key.revoked") {
                              return service.ForgetApiKey(org, entry.Get("api_key_id"));
                            }
@@ -137,8 +143,23 @@ struct WebhooksServer {
     executor.Shutdown();
   }
 
+  // A person.erased entry: the person erased here, then reported to the directory.
+  absl::Status HandleErasure(const StreamEntry& entry) {
+    return HandlePersonErased(
+        entry,
+        [this](const ErasedPerson& erased) {
+          // Forgotten first: an alert event about the person handled meanwhile then asks the
+          // directory, which no longer knows them, instead of queuing on a cached consent behind
+          // the erasing.
+          directory.Forget(erased.organization_id, erased.person_id);
+          return service.ErasePerson(erased.organization_id, erased.person_id);
+        },
+        [this](const ErasedPerson& erased) { return reporter.Report(erased); });
+  }
+
   SystemClock clock;
   DirectoryClient directory;
+  ErasureReporter reporter;
   DirectoryPartnerConsent consent;
   RedisWebhookStore store;
   HmacPseudonymizer keys;

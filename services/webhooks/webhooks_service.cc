@@ -1,8 +1,11 @@
 #include "services/webhooks/webhooks_service.h"
 
 #include <algorithm>
+#include <map>
+#include <optional>
 
 #include "absl/random/random.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/ids.h"
 #include "services/common/validation.h"
@@ -150,6 +153,40 @@ absl::Status WebhookService::ForgetApiKey(const std::string& organization_id,
   for (const Webhook& webhook : *webhooks) {
     if (auto removed = store_.RemoveWebhook(webhook); !removed.ok()) return removed.status();
   }
+  return absl::OkStatus();
+}
+
+absl::Status WebhookService::ErasePerson(const std::string& organization_id,
+                                         const std::string& person_id) {
+  // By webhook id: the person as the webhook's key sees them, nullopt for a deleted webhook.
+  std::map<std::string, std::optional<std::string>> pseudonyms;
+  std::string position;
+  do {
+    auto page = store_.QueuedDeliveries(organization_id, position);
+    if (!page.ok()) return page.status();
+    std::vector<Delivery> erased;
+    for (Delivery& delivery : page->deliveries) {
+      auto known = pseudonyms.find(delivery.webhook_id);
+      if (known == pseudonyms.end()) {
+        // Looked up when first met rather than listed beforehand, so that a webhook created
+        // meanwhile is not taken for a deleted one.
+        auto webhook = store_.GetWebhook(organization_id, delivery.webhook_id);
+        if (!webhook.ok()) return webhook.status();
+        std::optional<std::string> pseudonym;
+        if (webhook->has_value()) {
+          pseudonym = VolunteerPseudonym(keys_, (*webhook)->owner_key_id, person_id);
+        }
+        known = pseudonyms.emplace(delivery.webhook_id, std::move(pseudonym)).first;
+      }
+      // A deleted webhook's deliveries are never sent (each is dropped when due), and the key
+      // whose pseudonyms they carry is gone with it: dropped now, in case one names the person.
+      if (!known->second.has_value() || absl::StrContains(delivery.body, *known->second)) {
+        erased.push_back(std::move(delivery));
+      }
+    }
+    if (auto dropped = store_.DropDeliveries(erased); !dropped.ok()) return dropped;
+    position = page->next_position;
+  } while (!position.empty());
   return absl::OkStatus();
 }
 

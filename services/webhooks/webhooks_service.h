@@ -54,6 +54,11 @@ class WebhookService {
   absl::Status QueueAlertEvent(const AlertEvent& event);
   // A revoked API key's webhooks go with it.
   absl::Status ForgetApiKey(const std::string& organization_id, const std::string& api_key_id);
+  // An erased person (GDPR art. 17): every delivery still queued whose body names them, by the
+  // pseudonym of its webhook's key, is dropped unsent, as is every one left by a deleted webhook
+  // (never to be sent, and under a key no longer known). Finished deliveries keep no body and
+  // stay. Idempotent; a person never named in a delivery is OK.
+  absl::Status ErasePerson(const std::string& organization_id, const std::string& person_id);
 
   // --- Delivering ------------------------------------------------------------------------------
   // Claims up to `limit` due deliveries and makes one attempt at each; how many it attempted.

@@ -16,6 +16,11 @@ struct DeliveryLogPage {
   std::string next_position;              // empty on the last page
 };
 
+struct QueuedDeliveryPage {
+  std::vector<Delivery> deliveries;  // each with its body
+  std::string next_position;         // empty on the last page
+};
+
 // Where webhooks, their queued deliveries and their delivery logs live.
 class WebhookStore {
  public:
@@ -47,6 +52,14 @@ class WebhookStore {
   // delivery when there is none. Only the last claimer of a delivery moves it on; an attempt
   // that finished after its lease ran out is logged and changes nothing else.
   virtual absl::Status FinishAttempt(const Delivery& delivery, const DeliveryAttempt& attempt) = 0;
+  // The organisation's deliveries still to be attempted (not delivered or given up), a page at
+  // a time from `position` (empty: the first page). A delivery may come on more than one page,
+  // and one queued meanwhile on none.
+  virtual absl::StatusOr<QueuedDeliveryPage> QueuedDeliveries(const std::string& organization_id,
+                                                              const std::string& position) = 0;
+  // Drops the deliveries unsent, each with its place in the schedule; one that was delivered or
+  // given up meanwhile (it keeps no body) stays, as does the webhook's log of earlier attempts.
+  virtual absl::Status DropDeliveries(const std::vector<Delivery>& deliveries) = 0;
 
   // The webhook's attempts, newest first, from `position` (empty: the newest).
   virtual absl::StatusOr<DeliveryLogPage> ListDeliveries(const std::string& organization_id,

@@ -3,11 +3,15 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
+#include <map>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "services/alerts/alerts_handler.h"
@@ -811,6 +815,12 @@ TEST_F(ExportPersonRecordsTest, ReadsEveryAlertNotOnePage) {
 // left out of the export unnoticed.
 TEST_F(ExportPersonRecordsTest, PersonKeyFamiliesCoverEveryKeyTheWorkloadLeaves) {
   ASSERT_NO_FATAL_FAILURE(RaiseAlertsForVeraAndViktor());
+  // An alert event a consumer of pw:events:alerts gave up on, as it leaves it.
+  ASSERT_TRUE(redis_
+                  .Execute({"XADD", "pw:events:alerts:dead", "*", "source_stream",
+                            EventStreamKey("alerts"), "source_id", "1-0", "group", "webhooks",
+                            "error", "the partner did not answer", "event.volunteer_id", kVera})
+                  .ok());
   ASSERT_TRUE(Export(ServiceToken(), kVera).ok());
   const auto& families = RedisAlertStore::PersonKeyFamilies();
   std::set<std::string> exported = {kAlertsFamily, kRiskHistoryFamily, kSilencesFamily,
@@ -828,7 +838,8 @@ TEST_F(ExportPersonRecordsTest, PersonKeyFamiliesCoverEveryKeyTheWorkloadLeaves)
   std::set<std::string> patterns_seen;
   int alerts_keys = 0;
   for (const std::string& key : AllKeys()) {
-    if (!glob("pw:{*}:alerts:*", key) && !glob("pw:alerts:*", key) && key != "pw:events:alerts") {
+    if (!glob("pw:{*}:alerts:*", key) && !glob("pw:alerts:*", key) &&
+        !glob("pw:events:alerts*", key)) {
       continue;
     }
     ++alerts_keys;
@@ -844,6 +855,280 @@ TEST_F(ExportPersonRecordsTest, PersonKeyFamiliesCoverEveryKeyTheWorkloadLeaves)
   for (const PersonKeyFamily& family : families) {
     EXPECT_EQ(patterns_seen.count(family.pattern), 1u) << family.pattern << " matched no key";
   }
+}
+
+// Erasing a person (GDPR article 17), as the directory's person.erased has the service do it.
+class ErasePersonTest : public ExportPersonRecordsTest {
+ protected:
+  static constexpr char kViktorNote[] = "Viktor says the new rota helps.";
+
+  // Every key in Redis with its value as text, read by type; all but the audit stream, where
+  // the directory erases the records about a person.
+  std::map<std::string, std::string> Contents() {
+    std::map<std::string, std::string> contents;
+    for (const std::string& key : AllKeys()) {
+      if (key == AuditStreamKey(kOrg)) continue;
+      auto type = redis_.Execute({"TYPE", key});
+      EXPECT_TRUE(type.ok()) << key;
+      if (!type.ok()) continue;
+      RedisCommand read;
+      if (type->str == "string") {
+        read = {"GET", key};
+      } else if (type->str == "hash") {
+        read = {"HGETALL", key};
+      } else if (type->str == "zset") {
+        read = {"ZRANGE", key, "0", "-1", "WITHSCORES"};
+      } else if (type->str == "set") {
+        read = {"SMEMBERS", key};
+      } else if (type->str == "list") {
+        read = {"LRANGE", key, "0", "-1"};
+      } else if (type->str == "stream") {
+        read = {"XRANGE", key, "-", "+"};
+      } else {
+        ADD_FAILURE() << key << " is a " << type->str;
+        continue;
+      }
+      auto value = redis_.Execute(read);
+      EXPECT_TRUE(value.ok()) << key;
+      if (!value.ok()) continue;
+      if (type->str == "hash") {
+        // In field order: a hash's own order may change when Redis rehashes it, even on a read.
+        auto pairs = ReplyPairs(*value);
+        std::sort(pairs.begin(), pairs.end());
+        for (const auto& [field, text] : pairs) {
+          absl::StrAppend(&contents[key], field, "=", text, "\n");
+        }
+      } else {
+        AppendText(*value, contents[key]);
+      }
+    }
+    return contents;
+  }
+
+  static void AppendText(const RedisReply& reply, std::string& text) {
+    absl::StrAppend(&text, reply.str, "\n");
+    for (const RedisReply& element : reply.elements) AppendText(element, text);
+  }
+
+  // "key: what" for each key whose name or value holds one of `names`.
+  static std::vector<std::string> Mentions(const std::map<std::string, std::string>& contents,
+                                           const std::vector<std::string>& names) {
+    std::vector<std::string> found;
+    for (const auto& [key, value] : contents) {
+      for (const std::string& name : names) {
+        if (absl::StrContains(key, name)) found.push_back(absl::StrCat(key, ": its name, ", name));
+        if (absl::StrContains(value, name)) found.push_back(absl::StrCat(key, ": a value, ", name));
+      }
+    }
+    return found;
+  }
+
+  // The keys named after `person`, with their contents.
+  static std::map<std::string, std::string> NamedAfter(
+      const std::map<std::string, std::string>& contents, const std::string& person) {
+    std::map<std::string, std::string> named;
+    for (const auto& [key, value] : contents) {
+      if (absl::StrContains(key, person)) named[key] = value;
+    }
+    return named;
+  }
+
+  // A dead letter of pw:events:alerts as its consumers (the webhooks service) leave one.
+  void DeadLetter(const std::string& alert_id, const std::string& volunteer) {
+    auto added = redis_.Execute({"XADD", "pw:events:alerts:dead", "*", "source_stream",
+                                 EventStreamKey("alerts"), "source_id", "1-0", "group", "webhooks",
+                                 "error", "the partner did not answer", "event.type",
+                                 "alert.triggered", "event.organization_id", kOrg, "event.alert_id",
+                                 alert_id, "event.volunteer_id", volunteer});
+    ASSERT_TRUE(added.ok() && !added->IsError()) << added.status();
+  }
+
+  // The entries of the alert streams (feed, events, dead letters) naming `person`, as they are.
+  std::string EntriesNaming(const std::string& person) {
+    std::string found;
+    for (const std::string& stream :
+         {absl::StrCat("pw:{", kOrg, "}:alerts:feed"), EventStreamKey("alerts"),
+          std::string("pw:events:alerts:dead")}) {
+      auto range = redis_.Execute({"XRANGE", stream, "-", "+"});
+      EXPECT_TRUE(range.ok()) << stream;
+      if (!range.ok()) continue;
+      for (const StreamEntry& entry : ParseStreamEntries(*range)) {
+        std::string text = absl::StrCat(stream, " ", entry.id);
+        bool names = false;
+        for (const EventField& field : entry.fields) {
+          absl::StrAppend(&text, " ", field.name, "=", field.value);
+          names = names || field.value == person;
+        }
+        if (names) absl::StrAppend(&found, text, "\n");
+      }
+    }
+    return found;
+  }
+
+  // The person's export through the handler, as the directory reads it.
+  google::protobuf::Struct ExportOf(const std::string& person) {
+    google::protobuf::Struct records;
+    grpc::Status status = Export(ServiceToken(), person, &records);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return records;
+  }
+  static std::string Json(const google::protobuf::Struct& records) {
+    std::string json;
+    EXPECT_TRUE(google::protobuf::util::MessageToJsonString(records, &json).ok());
+    return json;
+  }
+  // Whether two exports hold the same records (a JSON text's order of keys may differ).
+  static bool Same(const google::protobuf::Struct& a, const google::protobuf::Struct& b) {
+    return google::protobuf::util::MessageDifferencer::Equals(a, b);
+  }
+
+  bool DataKeyExists(const std::string& volunteer) {
+    return redis_.Execute({"EXISTS", vault_.DataKeyKey(kOrg, volunteer)})->integer == 1;
+  }
+
+  PersonRecords Records(const std::string& person) {
+    auto records = service_.ExportPerson(As(CallerRole::kService, "directory"), person);
+    EXPECT_TRUE(records.ok()) << records.status();
+    return records.ok() ? *std::move(records) : PersonRecords{};
+  }
+};
+
+TEST_F(ErasePersonTest, ErasingAVolunteerLeavesNothingAboutThemAndOthersRecordsAsTheyWere) {
+  ASSERT_NO_FATAL_FAILURE(RaiseAlertsForVeraAndViktor());
+  ASSERT_TRUE(service_
+                  .ResolveAlert(As(CallerRole::kSupervisor, kSasha), viktor_drop_, Outcome::kTalked,
+                                kViktorNote)
+                  .ok());
+  // Both quiet for three weeks: each gets checkins_missed, marked processed under a name that
+  // holds their id.
+  clock_.Advance(absl::Hours(24 * 22));
+  ASSERT_TRUE(engine_.SweepMissedCheckins().ok());
+  ASSERT_NO_FATAL_FAILURE(DeadLetter(vera_drop_, kVera));
+  ASSERT_NO_FATAL_FAILURE(DeadLetter(viktor_drop_, kViktor));
+
+  PersonRecords vera = Records(kVera);
+  ASSERT_EQ(vera.alerts.size(), 3u);  // the WHO-5 drop, the incident, the missed check-ins
+  ASSERT_EQ(vera.silences.size(), 1u);
+  ASSERT_EQ(vera.risk_history.size(), 3u);
+  std::vector<std::string> about_vera = {kVera, kNote, vera.silences[0].reason,
+                                         vera.silences[0].id};
+  for (const Alert& alert : vera.alerts) about_vera.push_back(alert.id);
+  for (const CheckinEvent& checkin : vera.risk_history) about_vera.push_back(checkin.event_id);
+  const auto before = Contents();
+  ASSERT_FALSE(Mentions(before, about_vera).empty());  // the workload did leave them
+  ASSERT_TRUE(DataKeyExists(kVera));
+  ASSERT_TRUE(DataKeyExists(kViktor));
+  const google::protobuf::Struct viktor_export = ExportOf(kViktor);
+  ASSERT_THAT(Json(viktor_export), HasSubstr(kViktorNote));  // his note opens
+  ASSERT_THAT(Json(viktor_export), HasSubstr(viktor_drop_));
+  const std::string viktor_entries = EntriesNaming(kViktor);
+  ASSERT_THAT(viktor_entries, HasSubstr("event.volunteer_id"));  // his dead letter
+  const auto viktor_keys = NamedAfter(before, kViktor);
+  ASSERT_FALSE(viktor_keys.empty());
+
+  ASSERT_TRUE(service_.ErasePerson(kOrg, kVera).ok());
+
+  const auto erased = Contents();
+  EXPECT_THAT(Mentions(erased, about_vera), ::testing::IsEmpty());
+  EXPECT_FALSE(DataKeyExists(kVera));
+  PersonRecords left = Records(kVera);
+  EXPECT_TRUE(left.alerts.empty());
+  EXPECT_TRUE(left.risk_history.empty());
+  EXPECT_TRUE(left.silences.empty());
+  EXPECT_FALSE(left.last_checkin.has_value());
+  // Viktor's records, his note, his events and his keys are as they were.
+  EXPECT_TRUE(DataKeyExists(kViktor));
+  EXPECT_TRUE(Same(ExportOf(kViktor), viktor_export)) << Json(ExportOf(kViktor));
+  EXPECT_EQ(EntriesNaming(kViktor), viktor_entries);
+  EXPECT_EQ(NamedAfter(erased, kViktor), viktor_keys);
+
+  // Again (the directory announces an unfinished erasure again), and for someone unknown.
+  ASSERT_TRUE(service_.ErasePerson(kOrg, kVera).ok());
+  EXPECT_EQ(Contents(), erased);
+  ASSERT_TRUE(service_.ErasePerson(kOrg, "p000000000000000000ff").ok());
+  EXPECT_EQ(Contents(), erased);
+}
+
+TEST_F(ErasePersonTest, ErasingASupervisorKeepsTheAlertsTheyHandledWithoutTheirId) {
+  // Sam resolved Vera's WHO-5 drop and set her silence.
+  ASSERT_NO_FATAL_FAILURE(RaiseAlertsForVeraAndViktor());
+  ASSERT_TRUE(service_.AcknowledgeAlert(As(CallerRole::kSupervisor, kSam), vera_incident_).ok());
+  ASSERT_TRUE(service_
+                  .ResolveAlert(As(CallerRole::kSupervisor, kSasha), viktor_drop_, Outcome::kTalked,
+                                kViktorNote)
+                  .ok());
+  ASSERT_FALSE(Mentions(Contents(), {kSam}).empty());
+  const google::protobuf::Struct viktor_export = ExportOf(kViktor);
+
+  ASSERT_TRUE(service_.ErasePerson(kOrg, kSam).ok());
+
+  const auto erased = Contents();
+  EXPECT_THAT(Mentions(erased, {kSam}), ::testing::IsEmpty());
+  // Vera's alerts and silence are hers: they stay, whole but for Sam's id.
+  std::map<std::string, Alert> alerts;
+  PersonRecords vera = Records(kVera);
+  for (const Alert& alert : vera.alerts) alerts[alert.id] = alert;
+  ASSERT_EQ(alerts.size(), 2u);
+  const Alert& drop = alerts.at(vera_drop_);
+  EXPECT_EQ(drop.state, AlertState::kResolved);
+  EXPECT_EQ(drop.outcome, Outcome::kTalked);
+  EXPECT_EQ(drop.resolved_by, "");
+  EXPECT_EQ(drop.resolution_note, kNote);  // still sealed under Vera's key, which stays
+  const Alert& incident = alerts.at(vera_incident_);
+  EXPECT_EQ(incident.state, AlertState::kAcknowledged);
+  EXPECT_EQ(incident.acknowledged_by, "");
+  EXPECT_NE(incident.acknowledge_time, absl::InfinitePast());
+  ASSERT_EQ(vera.silences.size(), 1u);
+  EXPECT_EQ(vera.silences[0].created_by, "");
+  EXPECT_EQ(vera.silences[0].reason, "On leave this week");
+  EXPECT_EQ(vera.risk_history.size(), 3u);
+  EXPECT_TRUE(DataKeyExists(kVera));
+  // Sasha's handling of Viktor's alert is untouched.
+  EXPECT_TRUE(Same(ExportOf(kViktor), viktor_export)) << Json(ExportOf(kViktor));
+  EXPECT_THAT(Json(viktor_export), HasSubstr(kSasha));
+
+  ASSERT_TRUE(service_.ErasePerson(kOrg, kSam).ok());
+  EXPECT_EQ(Contents(), erased);
+}
+
+// More alerts and stream entries than an erasure reads or deletes at a time.
+TEST_F(ErasePersonTest, ErasesEveryAlertAndEntryNotOneChunk) {
+  size_t viktors = 0;
+  for (int i = 0; i < 1100; ++i) {
+    std::string alert = Raise(kVera, SupportRequestedHit("request", false), absl::StrCat("s", i));
+    ASSERT_TRUE(store_.Resolve(kOrg, alert, kSam, Outcome::kTalked, "", clock_.Now()).ok());
+    if (i % 100 == 0) {
+      alert = Raise(kViktor, SupportRequestedHit("request", false), absl::StrCat("v", i));
+      ASSERT_TRUE(store_.Resolve(kOrg, alert, kSasha, Outcome::kTalked, "", clock_.Now()).ok());
+      ++viktors;
+    }
+  }
+  const std::string viktor_entries = EntriesNaming(kViktor);
+
+  ASSERT_TRUE(service_.ErasePerson(kOrg, kSam).ok());
+  EXPECT_THAT(Mentions(Contents(), {kSam}), ::testing::IsEmpty());
+  ASSERT_TRUE(service_.ErasePerson(kOrg, kVera).ok());
+
+  EXPECT_TRUE(Records(kVera).alerts.empty());
+  EXPECT_EQ(EntriesNaming(kVera), "");
+  EXPECT_THAT(Mentions(Contents(), {kVera}), ::testing::IsEmpty());
+  EXPECT_EQ(Records(kViktor).alerts.size(), viktors);
+  EXPECT_EQ(EntriesNaming(kViktor), viktor_entries);
+  auto listed = redis_.Execute({"ZCARD", absl::StrCat("pw:{", kOrg, "}:alerts:alerts")});
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->integer, static_cast<long long>(viktors));
+}
+
+TEST_F(ErasePersonTest, AMalformedIdIsRefusedNamingIt) {
+  for (const std::string& person_id :
+       {std::string(""), std::string("p*"), absl::StrCat(kVera, ":alerts"), std::string(kOrg)}) {
+    absl::Status status = service_.ErasePerson(kOrg, person_id);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << person_id;
+    EXPECT_THAT(status.message(), HasSubstr("person_id")) << person_id;
+  }
+  absl::Status status = service_.ErasePerson("o*", kVera);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("organization_id"));
 }
 
 TEST(AlertPolicyTest, MissedCheckinsNeedAtLeastTheSweepsWeek) {

@@ -103,6 +103,22 @@ TEST_F(RiskEngineTest, ARedeliveredEventChangesNothing) {
   EXPECT_EQ(store_.GetHistory(kOrg, kVera)->scores["cbi_volunteering"].size(), 2u);
 }
 
+// An erased volunteer's events may still be read afterwards (pending, redelivered, or published
+// just before the erasure): the directory no longer knows them, and none of their events may
+// raise an alert about them or keep anything of theirs again.
+TEST_F(RiskEngineTest, EventsAboutAVolunteerTheDirectoryNoLongerKnowsLeaveNothing) {
+  volunteers_.facts.erase(kVera);
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("1-0", 40, absl::Hours(24 * 30))).ok());
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("2-0", 80, absl::ZeroDuration())).ok());
+  ASSERT_TRUE(
+      engine_.OnIncident({"3-0", kOrg, kVera, "suicide disclosure", clock_.Now(), clock_.Now()})
+          .ok());
+  ASSERT_TRUE(engine_.OnSupport({"4-0", kOrg, kVera, true, "request", clock_.Now()}).ok());
+  ASSERT_TRUE(engine_.OnSupervisionOverdue({"5-0", kOrg, kVera, 30}).ok());
+  ASSERT_TRUE(engine_.OnSupervised(kOrg, kVera).ok());
+  EXPECT_EQ(redis_.Execute({"DBSIZE"})->integer, 0);
+}
+
 TEST_F(RiskEngineTest, CriticalIncidentInhibitsMediumAlertsAndIsNeverSilenced) {
   // A silence covers Vera for a week.
   ASSERT_TRUE(

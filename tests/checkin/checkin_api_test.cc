@@ -2,19 +2,25 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
+#include <map>
 #include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "services/checkin/checkin_server.h"
 #include "services/common/events.h"
 #include "services/common/ids.h"
 #include "services/common/proto_time.h"
 #include "tests/checkin/checkin_test_server.h"
 #include "tests/testing/redis_text.h"
+#include "tests/testing/wait.h"
 
 namespace peerwell::checkin::testing {
 namespace {
@@ -217,6 +223,148 @@ class CheckinApiTest : public ::testing::Test {
     return ParseStreamEntries(*server_.redis().Execute({"XRANGE", "pw:events:checkin", "-", "+"}));
   }
   long long KeyCount() { return server_.redis().Execute({"DBSIZE"})->integer; }
+
+  // A key's value as text, read by its type (no DUMP, whose encoding may hide what is looked for).
+  std::string ValueText(const std::string& key) {
+    auto type = server_.redis().Execute({"TYPE", key});
+    if (!type.ok()) return "";
+    RedisCommand read;
+    if (type->str == "string") {
+      read = {"GET", key};
+    } else if (type->str == "hash") {
+      read = {"HGETALL", key};
+    } else if (type->str == "set") {
+      read = {"SMEMBERS", key};
+    } else if (type->str == "zset") {
+      read = {"ZRANGE", key, "0", "-1", "WITHSCORES"};
+    } else if (type->str == "list") {
+      read = {"LRANGE", key, "0", "-1"};
+    } else if (type->str == "stream") {
+      read = {"XRANGE", key, "-", "+"};
+    } else {
+      return "";
+    }
+    auto value = server_.redis().Execute(read);
+    if (!value.ok()) return "";
+    std::string text;
+    auto append = [&](const RedisReply& reply, auto& self) -> void {
+      absl::StrAppend(&text, reply.str, "\n");
+      for (const RedisReply& element : reply.elements) self(element, self);
+    };
+    append(*value, append);
+    return text;
+  }
+
+  // Every key with its value as text.
+  std::map<std::string, std::string> Snapshot() {
+    std::map<std::string, std::string> snapshot;
+    for (const std::string& key : AllKeys()) snapshot[key] = ValueText(key);
+    return snapshot;
+  }
+
+  // What an erasure of someone else must spare: the volunteer's whole export, texts opened.
+  Struct ExportOf(const std::string& person_id) {
+    Struct records;
+    grpc::Status status = ExportRecords(Service(), person_id, &records);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return records;
+  }
+  static bool Same(const Struct& a, const Struct& b) {
+    return google::protobuf::util::MessageDifferencer::Equals(a, b);
+  }
+
+  // The ids of every record of the volunteer's export.
+  std::vector<std::string> RecordIds(const std::string& person_id) {
+    Struct records;
+    EXPECT_TRUE(ExportRecords(Service(), person_id, &records).ok());
+    std::vector<std::string> ids;
+    for (const auto& [family, id_field] : std::vector<std::pair<std::string, std::string>>{
+             {"checkins", "checkinId"},
+             {"incidents", "incidentId"},
+             {"supportRequests", "supportRequestId"}}) {
+      for (const Struct& record : Family(records, family)) ids.push_back(Field(record, id_field));
+    }
+    return ids;
+  }
+
+  // Everything an erasure has to find, for the volunteer (tag "Vera") and their peer ("Viktor"):
+  // every kind of record, an import for the volunteer by the platform operator (whose request key
+  // names the operator as the caller), the organisation's settings, and every event also as a
+  // dead letter, as a consumer group that gave up on it leaves it.
+  void RecordForErasure() {
+    ASSERT_NO_FATAL_FAILURE(RecordEverything(Volunteer(), "Vera"));
+    ASSERT_NO_FATAL_FAILURE(RecordEverything(Peer(), "Viktor"));
+    v1::SubmitCheckinRequest import;
+    import.set_volunteer_id(people_.volunteer);
+    import.set_instrument_id("cbi");
+    for (int item = 1; item <= 19; ++item) {
+      auto* answer = import.add_answers();
+      answer->set_item_id(absl::StrCat(item));
+      answer->set_value(50);
+    }
+    import.set_note("Vera imported note");
+    import.set_request_id("import-1");
+    *import.mutable_submit_time() = TimestampToProto(server_.clock().Now() - absl::Hours(24 * 40));
+    v1::SubmitCheckinResponse imported;
+    grpc::Status status = server_.stub().SubmitCheckin(
+        As(TestToken(CallerRole::kAdmin, "op", people_.org)).get(), import, &imported);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+
+    v1::UpdateCheckinSettingsRequest settings;
+    (*settings.mutable_settings()->mutable_cadence_days())["who5"] = 7;
+    v1::UpdateCheckinSettingsResponse updated;
+    ASSERT_TRUE(
+        server_.stub().UpdateCheckinSettings(As(Coordinator()).get(), settings, &updated).ok());
+
+    for (const StreamEntry& event : Events()) {
+      RedisCommand dead{"XADD",
+                        "pw:events:checkin:dead",
+                        "*",
+                        "source_stream",
+                        "pw:events:checkin",
+                        "source_id",
+                        event.id,
+                        "group",
+                        "alerts",
+                        "error",
+                        "INTERNAL: test"};
+      for (const EventField& field : event.fields) {
+        dead.push_back("event." + field.name);
+        dead.push_back(field.value);
+      }
+      ASSERT_TRUE(server_.redis().Execute(dead).ok());
+    }
+  }
+
+  // Every key of Redis but the directory's (its records and audit stream are its own to erase)
+  // that mentions one of `needles` in its name or value: "<key>: <needle>".
+  std::vector<std::string> CheckinKeysMentioning(const std::vector<std::string>& needles) {
+    std::vector<std::string> found;
+    for (const auto& [key, value] : Snapshot()) {
+      if (absl::StrContains(key, "}:directory:") || absl::StartsWith(key, "pw:events:directory") ||
+          absl::EndsWith(key, "}:audit")) {
+        continue;
+      }
+      for (const std::string& needle : needles) {
+        if (absl::StrContains(key, needle) || absl::StrContains(value, needle)) {
+          found.push_back(absl::StrCat(key, ": ", needle));
+        }
+      }
+    }
+    return found;
+  }
+
+  // The volunteer's id, their records' ids and texts.
+  std::vector<std::string> AboutVolunteer() {
+    std::vector<std::string> needles = RecordIds(people_.volunteer);
+    EXPECT_EQ(needles.size(), 6u);  // who5, pulse, cbi; an incident; two support requests
+    needles.push_back(people_.volunteer);
+    for (const char* text : {"Vera who5 note", "Vera pulse note", "Vera incident description",
+                             "Vera support note", "Vera imported note"}) {
+      needles.push_back(text);
+    }
+    return needles;
+  }
 
   CheckinTestServer server_;
   People people_;
@@ -971,6 +1119,123 @@ TEST_F(CheckinApiTest, PersonKeyFamiliesMatchEveryKeyTheServiceWrites) {
     // A pattern that matched nothing the workload wrote is stale (or the workload incomplete).
     EXPECT_TRUE(used.count(family.pattern) > 0) << "nothing matches " << family.pattern;
   }
+}
+
+// GDPR article 17. Once the directory announces a volunteer's erasure, nothing here names them,
+// their records or holds their texts, not even the events others consume or gave up on, while
+// their peer's records and the organisation's settings stay exactly as they were.
+TEST_F(CheckinApiTest, ErasePersonLeavesNothingAboutThemAndSparesEveryoneElse) {
+  ASSERT_NO_FATAL_FAILURE(RecordForErasure());
+  const std::vector<std::string> about_volunteer = AboutVolunteer();
+  ASSERT_FALSE(CheckinKeysMentioning({people_.volunteer}).empty());  // it can see them
+  const std::string data_key = server_.vault().DataKeyKey(people_.org, people_.volunteer);
+  ASSERT_EQ(server_.redis().Execute({"EXISTS", data_key})->integer, 1);
+  const Struct peer_before = ExportOf(people_.peer);
+  ASSERT_EQ(Family(peer_before, "incidents").size(), 1u);
+  ASSERT_EQ(Field(Family(peer_before, "incidents")[0], "description"),
+            "Viktor incident description");
+  auto events_of = [](const std::vector<StreamEntry>& events, const std::string& person) {
+    return std::count_if(events.begin(), events.end(), [&](const StreamEntry& event) {
+      return event.Get("volunteer_id") == person;
+    });
+  };
+  const auto peer_events = events_of(Events(), people_.peer);
+  ASSERT_EQ(peer_events, 5);
+
+  ASSERT_TRUE(server_.service().ErasePerson(people_.org, people_.volunteer).ok());
+
+  EXPECT_EQ(server_.redis().Execute({"EXISTS", data_key})->integer, 0);
+  EXPECT_THAT(CheckinKeysMentioning(about_volunteer), ::testing::IsEmpty());
+  EXPECT_TRUE(Same(ExportOf(people_.peer), peer_before));
+  EXPECT_EQ(events_of(Events(), people_.peer), peer_events);
+  EXPECT_EQ(server_.redis().Execute({"XLEN", "pw:events:checkin:dead"})->integer, peer_events);
+  v1::GetCheckinSettingsResponse settings;
+  ASSERT_TRUE(
+      server_.stub()
+          .GetCheckinSettings(As(Coordinator()).get(), v1::GetCheckinSettingsRequest(), &settings)
+          .ok());
+  EXPECT_EQ(settings.settings().cadence_days().at("who5"), 7);
+  Struct records;
+  ASSERT_TRUE(ExportRecords(Service(), people_.volunteer, &records).ok());
+  for (const auto& [family, value] : records.fields()) {
+    EXPECT_EQ(value.list_value().values_size(), 0) << family;
+  }
+
+  // The event comes again (redelivered, or announced again until every service reported): the
+  // same answer, and nothing changes. Nor does erasing someone never seen here.
+  const auto after = Snapshot();
+  EXPECT_TRUE(server_.service().ErasePerson(people_.org, people_.volunteer).ok());
+  EXPECT_TRUE(server_.service().ErasePerson(people_.org, NewId("p")).ok());
+  EXPECT_EQ(Snapshot(), after);
+  // A malformed id would widen the store's search patterns to other people's keys.
+  for (const std::string& malformed : {std::string("*"), people_.peer + "*", std::string()}) {
+    EXPECT_EQ(server_.service().ErasePerson(people_.org, malformed).code(),
+              absl::StatusCode::kInvalidArgument)
+        << malformed;
+  }
+  EXPECT_EQ(server_.service().ErasePerson("*", people_.peer).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Snapshot(), after);
+}
+
+// An erasure that stopped half way (here after the data key and one record went, the record's
+// index entries left behind) is finished by the next run.
+TEST_F(CheckinApiTest, ErasePersonFinishesAnErasureThatStoppedHalfWay) {
+  ASSERT_NO_FATAL_FAILURE(RecordForErasure());
+  const std::vector<std::string> about_volunteer = AboutVolunteer();
+  const Struct peer_before = ExportOf(people_.peer);
+  v1::ListCheckinsResponse listed;
+  ASSERT_TRUE(List(Volunteer(), "", &listed).ok());
+  ASSERT_FALSE(listed.checkins().empty());
+  RedisCheckinStore store(server_.redis());
+  ASSERT_TRUE(store.DeleteDataKey(people_.org, people_.volunteer).ok());
+  ASSERT_TRUE(server_.redis()
+                  .Execute({"DEL", absl::StrCat("pw:{", people_.org, "}:checkin:checkin:",
+                                                listed.checkins(0).checkin_id())})
+                  .ok());
+
+  ASSERT_TRUE(server_.service().ErasePerson(people_.org, people_.volunteer).ok());
+  EXPECT_THAT(CheckinKeysMentioning(about_volunteer), ::testing::IsEmpty());
+  EXPECT_TRUE(Same(ExportOf(people_.peer), peer_before));
+}
+
+// The service as its binary runs it (BuildCheckinServer, as its own Redis user): its consumer
+// group on the directory's events erases the person a `person.erased` event names.
+TEST_F(CheckinApiTest, TheServersConsumerErasesThePersonOfAPersonErasedEvent) {
+  ASSERT_NO_FATAL_FAILURE(RecordForErasure());
+  const std::vector<std::string> about_volunteer = AboutVolunteer();
+  const Struct peer_before = ExportOf(people_.peer);
+  const std::string data_key = server_.vault().DataKeyKey(people_.org, people_.volunteer);
+
+  ServiceConfig config;
+  config.service_name = "checkin";
+  config.redis = server_.directory().redis_server().address_for("checkin");
+  config.jwt_secret = peerwell::testing::kTestJwtSecret;
+  config.master_key = peerwell::testing::kTestMasterKey;
+  config.pseudonym_key = peerwell::testing::kTestPseudonymKey;
+  config.directory_addr = absl::StrCat("127.0.0.1:", server_.directory().port());
+  config.worker_threads = 2;
+  Metrics metrics;
+  RedisClient redis(RedisOptions{config.redis}, &metrics);
+  ServerHost host(ServerHostOptions{"127.0.0.1:0"}, metrics, redis);
+  ServerRuntime runtime{config, metrics, redis};
+  auto parts = BuildCheckinServer(runtime, host);
+  ASSERT_TRUE(parts.ok()) << parts.status();
+
+  // As the directory publishes it. Its report of the erasure does not reach the directory here
+  // (this erasure is not the directory's), so the consumer retries it, erasing again each time.
+  ASSERT_TRUE(
+      server_.redis()
+          .Execute(EventXadd(
+              EventStreamKey("directory"), "person.erased", people_.org, absl::Now(),
+              {{"person_id", people_.volunteer}, {"erasure_id", NewId("e")}, {"role", "1"}}))
+          .ok());
+  EXPECT_TRUE(peerwell::testing::WaitFor([&] {
+    return server_.redis().Execute({"EXISTS", data_key})->integer == 0 &&
+           CheckinKeysMentioning(about_volunteer).empty();
+  })) << absl::StrJoin(CheckinKeysMentioning(about_volunteer), "\n");
+  EXPECT_TRUE(Same(ExportOf(people_.peer), peer_before));
+  parts->clear();
 }
 
 TEST(DataKeyVaultTest, ADeletedDataKeyStopsOpeningAndSealingOnceTheCacheExpires) {

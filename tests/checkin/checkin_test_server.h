@@ -59,6 +59,9 @@ class CheckinTestServer {
   RedisClient& redis() { return redis_; }
   peerwell::testing::FakeClock& clock() { return clock_; }
   DirectoryClient& directory_client() { return directory_client_; }
+  // The domain itself, for what comes from events rather than calls (ErasePerson).
+  CheckinService& service() { return service_; }
+  DataKeyVault& vault() { return vault_; }
 
  private:
   directory::testing::DirectoryTestServer directory_;

@@ -73,7 +73,7 @@ TEST_F(RedisAclTest, EachServiceWritesItsOwnKeysAndNoOtherServices) {
   }
 }
 
-TEST_F(RedisAclTest, NoServiceDeletesOrTrimsTheAuditStreamAndOnlyTheDirectoryReadsIt) {
+TEST_F(RedisAclTest, NoServiceTrimsTheAuditStreamOnlyTheDirectoryReadsItAndDeletesAnEntry) {
   const std::string audit = AuditStreamKey("o1");
   auto tests = ClientOf("peerwell-tests");
   auto id = tests->Execute({"XADD", audit, "*", "rpc", "GetPerson"});
@@ -81,19 +81,23 @@ TEST_F(RedisAclTest, NoServiceDeletesOrTrimsTheAuditStreamAndOnlyTheDirectoryRea
   for (const std::string& service : kServices) {
     SCOPED_TRACE(service);
     auto client = ClientOf(service);
-    EXPECT_TRUE(Refused(*client, {"XDEL", audit, id->str}));
     EXPECT_TRUE(Refused(*client, {"XTRIM", audit, "MAXLEN", "0"}));
     EXPECT_TRUE(Refused(*client, {"DEL", audit}));
     EXPECT_TRUE(Refused(*client, {"UNLINK", audit}));
     EXPECT_TRUE(Refused(*client, {"RENAME", audit, absl::StrCat("pw:{o1}:", service, ":x")}));
+    // A script cannot do it for them either.
+    EXPECT_NE(Run(*client, {"EVAL", "return redis.call('DEL', KEYS[1])", "1", audit}), "");
+    EXPECT_NE(
+        Run(*client, {"EVAL", "return redis.call('XTRIM', KEYS[1], 'MAXLEN', '0')", "1", audit}),
+        "");
     if (service != "directory") {
       EXPECT_TRUE(Refused(*client, {"XRANGE", audit, "-", "+"}));
       EXPECT_TRUE(Refused(*client, {"XREVRANGE", audit, "+", "-"}));
+      EXPECT_TRUE(Refused(*client, {"XDEL", audit, id->str}));
+      EXPECT_NE(Run(*client,
+                    {"EVAL", "return redis.call('XDEL', KEYS[1], ARGV[1])", "1", audit, id->str}),
+                "");
     }
-    // A script cannot do it for them either.
-    EXPECT_NE(
-        Run(*client, {"EVAL", "return redis.call('XDEL', KEYS[1], ARGV[1])", "1", audit, id->str}),
-        "");
   }
   // Only the services that audit reads of personal data append to it.
   for (const char* service : {"directory", "checkin", "alerts"}) {
@@ -104,10 +108,17 @@ TEST_F(RedisAclTest, NoServiceDeletesOrTrimsTheAuditStreamAndOnlyTheDirectoryRea
     auto client = ClientOf(service);
     EXPECT_TRUE(Refused(*client, {"XADD", audit, "*", "rpc", "x"})) << service;
   }
-  // ListAuditRecords and ExportPersonData: the directory reads it, newest first or oldest.
+  // ListAuditRecords and ExportPersonData: the directory reads it, newest first or oldest; an
+  // erasure deletes the records about the erased person, from a script too (ErasePerson writes
+  // its own record in the script that erases).
   auto directory = ClientOf("directory");
   EXPECT_EQ(Run(*directory, {"XRANGE", audit, "-", "+"}), "");
   EXPECT_EQ(Run(*directory, {"XREVRANGE", audit, "+", "-", "COUNT", "1"}), "");
+  EXPECT_EQ(
+      Run(*directory,
+          {"EVAL", "return redis.call('XADD', KEYS[1], '*', 'rpc', 'ErasePerson')", "1", audit}),
+      "");
+  EXPECT_EQ(Run(*directory, {"XDEL", audit, id->str}), "");
   auto length = tests->Execute({"XLEN", audit});
   ASSERT_TRUE(length.ok());
   EXPECT_EQ(length->integer, 4);
@@ -118,9 +129,11 @@ TEST_F(RedisAclTest, AConsumerReadsItsSourceStreamsAsAGroupAndWritesOnlyTheirDea
     std::string service;
     std::vector<std::string> sources;
   };
-  for (const Consumer& consumer : {Consumer{"alerts", {"checkin", "supervision"}},
-                                   Consumer{"supervision", {"checkin", "directory"}},
-                                   Consumer{"webhooks", {"alerts", "directory"}}}) {
+  for (const Consumer& consumer :
+       {Consumer{"checkin", {"directory"}},
+        Consumer{"alerts", {"checkin", "supervision", "directory"}},
+        Consumer{"supervision", {"checkin", "directory"}}, Consumer{"network", {"directory"}},
+        Consumer{"webhooks", {"alerts", "directory"}}}) {
     SCOPED_TRACE(consumer.service);
     auto client = ClientOf(consumer.service);
     for (const std::string& source : consumer.sources) {
@@ -141,10 +154,17 @@ TEST_F(RedisAclTest, AConsumerReadsItsSourceStreamsAsAGroupAndWritesOnlyTheirDea
       EXPECT_TRUE(Refused(*client, {"DEL", stream + ":dead"}));
     }
   }
-  // The network's live delivery reads the directory's events without a group.
+  // The network's live delivery reads the directory's events without a group too.
   auto network = ClientOf("network");
   EXPECT_EQ(Run(*network, {"XREVRANGE", EventStreamKey("directory"), "+", "-", "COUNT", "1"}), "");
-  EXPECT_TRUE(Refused(*network, {"XGROUP", "CREATE", EventStreamKey("directory"), "g", "0"}));
+  // A service owns its own events' dead letters: an erasure deletes a person's from them.
+  for (const std::string& service : kServices) {
+    SCOPED_TRACE(service);
+    auto client = ClientOf(service);
+    const std::string dead = EventStreamKey(service) + ":dead";
+    EXPECT_EQ(Run(*client, {"XRANGE", dead, "-", "+"}), "");
+    EXPECT_EQ(Run(*client, {"XDEL", dead, "1-1"}), "");
+  }
 }
 
 TEST_F(RedisAclTest, NoServiceRunsDangerousCommandsAndTheDefaultUserIsOff) {

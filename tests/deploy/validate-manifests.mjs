@@ -61,7 +61,9 @@ const EXPOSED = new Set(["gateway"]);
 const ADDRESSES = ["DIRECTORY", "CHECKIN", "ALERTS", "SUPERVISION", "NETWORK", "WEBHOOKS"]
   .map((s) => `PEERWELL_${s}_ADDR`);
 const NEEDS = {
-  directory: ["redis", "jwt"],
+  // A person's export gathers every service's records.
+  directory: ["redis", "jwt", "PEERWELL_CHECKIN_ADDR", "PEERWELL_ALERTS_ADDR",
+              "PEERWELL_SUPERVISION_ADDR", "PEERWELL_NETWORK_ADDR"],
   checkin: ["redis", "jwt", "masterKey", "pseudonymKey", "PEERWELL_DIRECTORY_ADDR"],
   alerts: ["redis", "jwt", "masterKey", "PEERWELL_DIRECTORY_ADDR"],
   supervision: ["redis", "jwt", "PEERWELL_DIRECTORY_ADDR"],

@@ -3,6 +3,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
@@ -1043,6 +1044,170 @@ TEST_F(DirectoryPrivacyTest, OnlyThePersonOrACoordinatorExportsAndACoordinatorsE
   EXPECT_EQ(reads.records(0).reader_id(), org_.coordinator_id);
   EXPECT_EQ(reads.records(0).rpc(), "peerwell.directory.v1.DirectoryService/ExportPersonData");
   EXPECT_EQ(reads.records(0).outcome(), "OK");
+}
+
+// --- Erasure: the directory's part, and each service's report ------------------------------------
+
+class DirectoryErasureTest : public DirectoryPrivacyTest {
+ protected:
+  grpc::Status Erase(const std::string& token, const std::string& person_id,
+                     const std::string& request_id, v1::Erasure* erasure = nullptr) {
+    v1::ErasePersonRequest request;
+    request.set_person_id(person_id);
+    request.set_request_id(request_id);
+    v1::ErasePersonResponse response;
+    grpc::Status status = server_.stub().ErasePerson(As(token).get(), request, &response);
+    if (erasure != nullptr) *erasure = response.erasure();
+    return status;
+  }
+
+  grpc::Status Report(const std::string& service, const std::string& erasure_id,
+                      v1::Erasure* erasure = nullptr) {
+    v1::ReportErasureRequest request;
+    request.set_erasure_id(erasure_id);
+    v1::ReportErasureResponse response;
+    grpc::Status status = server_.stub().ReportErasure(
+        As(TestToken(CallerRole::kService, service, org_.id)).get(), request, &response);
+    if (erasure != nullptr) *erasure = response.erasure();
+    return status;
+  }
+
+  std::vector<StreamEntry> ErasedEvents() {
+    std::vector<StreamEntry> erased;
+    for (StreamEntry& event : Events()) {
+      if (event.Get("type") == "person.erased") erased.push_back(std::move(event));
+    }
+    return erased;
+  }
+};
+
+TEST_F(DirectoryErasureTest, ErasesThePersonsRecordsAtOnceEndsTheirTokenAndAnnouncesIt) {
+  ASSERT_TRUE(SetConsent(volunteer_, true).ok());
+  std::string volunteer_token = TokenFor(org_, volunteer_);
+  v1::Erasure erasure;
+  grpc::Status status =
+      Erase(org_.coordinator_token, volunteer_.person_id(), "erase-vera", &erasure);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(absl::StartsWith(erasure.erasure_id(), "e"));
+  EXPECT_EQ(erasure.person_id(), volunteer_.person_id());
+  EXPECT_EQ(erasure.state(), v1::ERASURE_STATE_IN_PROGRESS);
+  EXPECT_EQ(erasure.erased_by(), org_.coordinator_id);
+  std::vector<std::string> services;
+  for (const v1::ErasureProgress& progress : erasure.services()) {
+    services.push_back(progress.service());
+    EXPECT_FALSE(progress.done());
+  }
+  EXPECT_EQ(services, (std::vector<std::string>{"directory", "checkin", "alerts", "supervision",
+                                                "network", "webhooks"}));
+
+  EXPECT_EQ(Get(org_.coordinator_token, volunteer_.person_id()).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Get(volunteer_token, volunteer_.person_id()).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  for (const v1::Person& person : ListAll(TokenFor(org_, supervisor_))) {
+    EXPECT_NE(person.person_id(), volunteer_.person_id());
+  }
+  // Nothing of the directory's own keys names them any more.
+  auto keys = server_.redis().Execute({"KEYS", "pw:{" + org_.id + "}:directory:*"});
+  ASSERT_TRUE(keys.ok());
+  for (const RedisReply& key : keys->elements) {
+    if (absl::StrContains(key.str, ":erasure")) continue;
+    EXPECT_FALSE(absl::StrContains(key.str, volunteer_.person_id())) << key.str;
+  }
+
+  std::vector<StreamEntry> erased = ErasedEvents();
+  ASSERT_EQ(erased.size(), 1u);
+  EXPECT_EQ(erased[0].Get("person_id"), volunteer_.person_id());
+  EXPECT_EQ(erased[0].Get("erasure_id"), erasure.erasure_id());
+  EXPECT_EQ(erased[0].Get("organization_id"), org_.id);
+
+  v1::ListAuditRecordsRequest about;
+  about.set_subject_id(volunteer_.person_id());
+  v1::ListAuditRecordsResponse records;
+  ASSERT_TRUE(ListAudit(org_.coordinator_token, about, &records).ok());
+  ASSERT_EQ(records.records_size(), 1);
+  EXPECT_EQ(records.records(0).rpc(), "peerwell.directory.v1.DirectoryService/ErasePerson");
+  EXPECT_EQ(records.records(0).reader_id(), org_.coordinator_id);
+}
+
+TEST_F(DirectoryErasureTest, ASecondCallWithTheSameRequestIdAnswersTheFirstErasure) {
+  v1::Erasure first, second;
+  ASSERT_TRUE(Erase(org_.coordinator_token, volunteer_.person_id(), "erase-1", &first).ok());
+  ASSERT_TRUE(Erase(org_.coordinator_token, volunteer_.person_id(), "erase-1", &second).ok());
+  EXPECT_EQ(second.erasure_id(), first.erasure_id());
+  EXPECT_EQ(second.person_id(), volunteer_.person_id());
+  EXPECT_EQ(ErasedEvents().size(), 1u);
+  // Without it the person is simply gone.
+  EXPECT_EQ(Erase(org_.coordinator_token, volunteer_.person_id(), "erase-2").error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(DirectoryErasureTest, OnlyACoordinatorErasesAndNeverThemselves) {
+  EXPECT_EQ(Erase(TokenFor(org_, supervisor_), volunteer_.person_id(), "r").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Erase(TokenFor(org_, volunteer_), volunteer_.person_id(), "r").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Erase(TestToken(CallerRole::kAdmin, "operator", org_.id), volunteer_.person_id(), "r")
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Erase(org_.coordinator_token, org_.coordinator_id, "r").error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Erase(org_.coordinator_token, "p0000000000000000beef", "r").error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  Org lighthouse = NewOrganization("Lighthouse");
+  EXPECT_EQ(Erase(lighthouse.coordinator_token, volunteer_.person_id(), "r").error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  grpc::Status invalid = Erase(org_.coordinator_token, volunteer_.person_id(), "not valid!");
+  EXPECT_EQ(invalid.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(invalid.error_message(), HasSubstr("request_id"));
+  EXPECT_TRUE(ErasedEvents().empty());
+  EXPECT_EQ(Get(org_.coordinator_token, volunteer_.person_id()).error_code(), grpc::StatusCode::OK);
+}
+
+TEST_F(DirectoryErasureTest, ErasingASupervisorTakesThemOffTheirVolunteers) {
+  ASSERT_TRUE(Erase(org_.coordinator_token, supervisor_.person_id(), "erase-sam").ok());
+  v1::Person vera;
+  ASSERT_TRUE(Get(org_.coordinator_token, volunteer_.person_id(), &vera).ok());
+  EXPECT_TRUE(vera.supervisor_ids().empty());
+}
+
+TEST_F(DirectoryErasureTest, TheErasureIsDoneOnceEveryServiceHasReported) {
+  v1::Erasure erasure;
+  ASSERT_TRUE(Erase(org_.coordinator_token, volunteer_.person_id(), "erase-vera", &erasure).ok());
+  const std::string id = erasure.erasure_id();
+  for (const char* service : {"directory", "checkin", "alerts", "supervision", "network"}) {
+    ASSERT_TRUE(Report(service, id, &erasure).ok()) << service;
+    EXPECT_EQ(erasure.state(), v1::ERASURE_STATE_IN_PROGRESS);
+  }
+  ASSERT_TRUE(Report("network", id).ok());  // again: nothing changes
+  EXPECT_EQ(Report("gateway", id).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Report("webhooks", id, &erasure).ok());
+  EXPECT_EQ(erasure.state(), v1::ERASURE_STATE_DONE);
+  EXPECT_TRUE(erasure.has_complete_time());
+  for (const v1::ErasureProgress& progress : erasure.services()) {
+    EXPECT_TRUE(progress.done()) << progress.service();
+    EXPECT_TRUE(progress.has_done_time()) << progress.service();
+  }
+
+  v1::GetErasureRequest get;
+  get.set_erasure_id(id);
+  v1::GetErasureResponse got;
+  ASSERT_TRUE(server_.stub().GetErasure(As(org_.coordinator_token).get(), get, &got).ok());
+  EXPECT_EQ(got.erasure().state(), v1::ERASURE_STATE_DONE);
+  EXPECT_EQ(
+      server_.stub().GetErasure(As(TokenFor(org_, supervisor_)).get(), get, &got).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  Org lighthouse = NewOrganization("Lighthouse");
+  EXPECT_EQ(
+      server_.stub().GetErasure(As(lighthouse.coordinator_token).get(), get, &got).error_code(),
+      grpc::StatusCode::NOT_FOUND);
+  v1::ReportErasureRequest report;
+  report.set_erasure_id(id);
+  v1::ReportErasureResponse reported;
+  EXPECT_EQ(server_.stub()
+                .ReportErasure(As(org_.coordinator_token).get(), report, &reported)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 }  // namespace

@@ -9,15 +9,24 @@
 // - every Redis key about V (by its name or its value) belongs to a key family that some store
 //   declares (PersonKeyFamilies), and each such family that is exported is in V's export, with a
 //   record: a new kind of key cannot be left out of the export unnoticed.
+// Then, on a world of its own, V's erasure (DirectoryService/ErasePerson, GDPR article 17) with the
+// network service down while it starts: it completes once that service is back; afterwards no key
+// or value in Redis names V or holds anything of V's except the record of the erasure, the
+// append-only file no longer holds V's data keys or sealed texts, V's token is refused, W's records
+// are all there, and the same request_id again changes nothing.
 #include <fnmatch.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -47,6 +56,7 @@
 #include "services/directory/redis_directory_store.h"
 #include "services/network/redis_network_store.h"
 #include "services/supervision/redis_supervision_store.h"
+#include "services/webhooks/redis_webhook_store.h"
 #include "tests/testing/local_suite.h"
 #include "tests/testing/wait.h"
 
@@ -61,6 +71,7 @@ namespace sv1 = ::peerwell::supervision::v1;
 using ::google::protobuf::Struct;
 using ::google::protobuf::Value;
 using ::peerwell::testing::LocalSuite;
+using ::peerwell::testing::ServerProcess;
 using ::peerwell::testing::WaitFor;
 
 constexpr char kExportRpc[] = "peerwell.directory.v1.DirectoryService/ExportPersonData";
@@ -776,6 +787,7 @@ TEST_F(PrivacyFlowTest, EveryKeyAboutThePersonIsCoveredByAnExportedFamily) {
       {"alerts", &alerts::RedisAlertStore::PersonKeyFamilies()},
       {"supervision", &supervision::RedisSupervisionStore::PersonKeyFamilies()},
       {"network", &network::RedisNetworkStore::PersonKeyFamilies()},
+      {"webhooks", &webhooks::RedisWebhookStore::PersonKeyFamilies()},
   };
   std::vector<std::string> names_about_v = {v.id};
   for (const Expected& id : v.record_ids) names_about_v.push_back(id.text);
@@ -849,6 +861,229 @@ TEST_F(PrivacyFlowTest, EveryKeyAboutThePersonIsCoveredByAnExportedFamily) {
   for (const auto& [family, family_keys] : keys_by_family) {
     std::cout << "  " << family << ": " << family_keys.size() << " (e.g. " << family_keys[0]
               << ")\n";
+  }
+}
+
+// --- Erasure ----------------------------------------------------------------------------------
+
+class PrivacyErasureTest : public PrivacyFlowTest {
+ protected:
+  static void SetUpTestSuite() {
+    world_ = new World();
+    BuildWorld(*world_);
+    world_->ready = !HasFailure();
+  }
+  static void TearDownTestSuite() {
+    delete world_;
+    world_ = nullptr;
+  }
+};
+
+dv1::Erasure GetErasure(World& world, const std::string& erasure_id) {
+  dv1::GetErasureRequest request;
+  request.set_erasure_id(erasure_id);
+  dv1::GetErasureResponse response;
+  grpc::Status status =
+      world.directory->GetErasure(As(world.Coordinator()).get(), request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response.erasure();
+}
+
+bool Done(const dv1::Erasure& erasure, const std::string& service) {
+  for (const dv1::ErasureProgress& progress : erasure.services()) {
+    if (progress.service() == service) return progress.done();
+  }
+  return false;
+}
+
+// Every file of the append-only file's folder, concatenated.
+std::string AppendOnlyFiles(const std::string& directory) {
+  std::string all;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::path(directory) / "appendonlydir")) {
+    std::ifstream file(entry.path(), std::ios::binary);
+    std::stringstream bytes;
+    bytes << file.rdbuf();
+    all += bytes.str();
+  }
+  return all;
+}
+
+// Whether Redis has no rewrite of its append-only file running or waiting.
+bool RewriteFinished(RedisClient& redis) {
+  auto info = redis.Execute({"INFO", "persistence"});
+  return info.ok() && absl::StrContains(info->str, "aof_rewrite_in_progress:0") &&
+         absl::StrContains(info->str, "aof_rewrite_scheduled:0");
+}
+
+TEST_F(PrivacyErasureTest, ErasingAPersonLeavesOnlyTheRecordOfTheErasureAndSparesEveryoneElse) {
+  World& world = *world_;
+  const Volunteer& v = world.v;
+  const Volunteer& w = world.w;
+  RedisClient redis(RedisOptions{world.suite->redis().address()});
+
+  // What would open V's texts, as Redis holds it before the erasure: the wrapped data keys and a
+  // sealed note. Afterwards none of it may be anywhere, the append-only file included.
+  std::vector<std::string> secrets;
+  for (const char* service : {"checkin", "alerts"}) {
+    auto wrapped =
+        redis.Execute({"GET", absl::StrCat("pw:{", world.org, "}:", service, ":datakey:", v.id)});
+    ASSERT_TRUE(wrapped.ok() && !wrapped->str.empty()) << service << " has no data key for V";
+    secrets.push_back(wrapped->str);
+  }
+  std::string checkin_key;
+  for (const Expected& id : v.record_ids) {
+    if (absl::StartsWith(id.where, "services.checkin.checkins[")) {
+      checkin_key = absl::StrCat("pw:{", world.org, "}:checkin:checkin:", id.text);
+    }
+  }
+  auto sealed = redis.Execute({"HGET", checkin_key, "note"});
+  ASSERT_TRUE(sealed.ok() && sealed->str.size() > 16) << "no sealed note in " << checkin_key;
+  secrets.push_back(sealed->str);
+  ASSERT_TRUE(absl::StrContains(AppendOnlyFiles(world.suite->redis().directory()), secrets[0]))
+      << "the append-only file should hold V's data key before the erasure";
+  const std::string v_token = world.TokenOf(v);
+
+  // The peer network is down when the erasure starts.
+  ServerProcess& network = *world.suite->service("network").process;
+  network.Signal(SIGKILL);
+  ASSERT_TRUE(network.WaitForExit(absl::Seconds(10)).has_value());
+
+  dv1::ErasePersonRequest erase;
+  erase.set_person_id(v.id);
+  erase.set_request_id("erase-vera");
+  dv1::ErasePersonResponse erased;
+  grpc::Status status = world.directory->ErasePerson(As(world.Coordinator()).get(), erase, &erased);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const std::string erasure_id = erased.erasure().erasure_id();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        dv1::Erasure erasure = GetErasure(world, erasure_id);
+        return Done(erasure, "directory") && Done(erasure, "checkin") && Done(erasure, "alerts") &&
+               Done(erasure, "supervision") && Done(erasure, "webhooks");
+      },
+      absl::Seconds(30), absl::Milliseconds(100)))
+      << GetErasure(world, erasure_id).DebugString();
+  dv1::Erasure waiting = GetErasure(world, erasure_id);
+  EXPECT_EQ(waiting.state(), dv1::ERASURE_STATE_IN_PROGRESS);
+  EXPECT_FALSE(Done(waiting, "network"));
+
+  // Back on its address; it reads the announcement it missed from its consumer group.
+  network.Start();
+  ASSERT_TRUE(
+      WaitFor([&] { return GetErasure(world, erasure_id).state() == dv1::ERASURE_STATE_DONE; },
+              absl::Seconds(30), absl::Milliseconds(100)))
+      << GetErasure(world, erasure_id).DebugString();
+  dv1::Erasure done = GetErasure(world, erasure_id);
+  EXPECT_TRUE(done.has_complete_time());
+  EXPECT_EQ(done.person_id(), v.id);
+  EXPECT_EQ(done.erased_by(), world.coordinator);
+
+  // The same request again: the same erasure, nothing more.
+  dv1::ErasePersonResponse again;
+  ASSERT_TRUE(world.directory->ErasePerson(As(world.Coordinator()).get(), erase, &again).ok());
+  EXPECT_EQ(again.erasure().erasure_id(), erasure_id);
+  EXPECT_EQ(again.erasure().state(), dv1::ERASURE_STATE_DONE);
+
+  // V's token opens nothing, anywhere (the services' directory caches live 2 s).
+  dv1::GetPersonRequest self;
+  self.set_person_id(v.id);
+  dv1::GetPersonResponse person;
+  EXPECT_EQ(world.directory->GetPerson(As(v_token).get(), self, &person).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        cv1::ListCheckinsRequest list;
+        cv1::ListCheckinsResponse listed;
+        return world.checkin->ListCheckins(As(v_token).get(), list, &listed).error_code() ==
+               grpc::StatusCode::UNAUTHENTICATED;
+      },
+      absl::Seconds(5), absl::Milliseconds(100)));
+
+  // Nothing in Redis names V or holds V's texts, but the erasure's own record: its hash, its
+  // announcements (person.erased) and its one audit record.
+  ASSERT_TRUE(
+      WaitFor([&] { return EventsSettled(redis); }, absl::Seconds(20), absl::Milliseconds(100)));
+  std::vector<std::string> about_v = {v.id, v.name};
+  for (const Expected& canary : v.canaries) about_v.push_back(canary.text);
+  for (const Expected& id : v.record_ids) {
+    // A message of V's keeps its place (and its id, which replies point to) without its text or
+    // its author; the channel V shared stays W's.
+    if (absl::StartsWith(id.where, "services.network.")) continue;
+    about_v.push_back(id.text);
+  }
+  std::vector<std::string> left;
+  const std::string erasure_key =
+      absl::StrCat("pw:{", world.org, "}:directory:erasure:", erasure_id);
+  for (const std::string& key : ScanKeys(redis, "*")) {
+    auto type = redis.Execute({"TYPE", key});
+    ASSERT_TRUE(type.ok());
+    if (type->str == "none" || key == erasure_key) continue;
+    if (type->str == "stream") {
+      auto entries = redis.Execute({"XRANGE", key, "-", "+"});
+      ASSERT_TRUE(entries.ok());
+      for (const RedisReply& entry : entries->elements) {
+        std::string text;
+        AppendText(entry, text);
+        bool erasure_record = absl::StrContains(text, "person.erased\n") ||
+                              absl::StrContains(text, "DirectoryService/ErasePerson\n");
+        for (const std::string& needle : about_v) {
+          if (absl::StrContains(text, needle) && !(erasure_record && needle == v.id)) {
+            left.push_back(absl::StrCat(key, " entry ", entry.elements[0].str, " holds ", needle));
+          }
+        }
+      }
+      continue;
+    }
+    std::string text = key + "\n" + ValueText(redis, key, type->str);
+    for (const std::string& needle : about_v) {
+      if (absl::StrContains(text, needle)) {
+        left.push_back(absl::StrCat(key, " (", type->str, ") holds ", needle));
+      }
+    }
+  }
+  EXPECT_TRUE(left.empty()) << "left after V's erasure:\n  " << absl::StrJoin(left, "\n  ");
+  auto audit = redis.Execute({"XRANGE", absl::StrCat("pw:{", world.org, "}:audit"), "-", "+"});
+  ASSERT_TRUE(audit.ok());
+  int erasure_records = 0;
+  for (const RedisReply& entry : audit->elements) {
+    std::string text;
+    AppendText(entry, text);
+    if (absl::StrContains(text, v.id)) {
+      ++erasure_records;
+      EXPECT_TRUE(absl::StrContains(text, "DirectoryService/ErasePerson")) << text;
+    }
+  }
+  EXPECT_EQ(erasure_records, 1);
+
+  // Redis has rewritten its append-only file since: no copy of V's keys or sealed texts is left
+  // on disk, so the master key opens nothing of V's.
+  // The erasure leaves the directory's schedule once Redis has taken the request to rewrite.
+  const std::string due = absl::StrCat(world.org, "/", erasure_id);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto score = redis.Execute({"ZSCORE", "pw:directory:erasures_due", due});
+        return score.ok() && score->IsNil() && RewriteFinished(redis);
+      },
+      absl::Seconds(30), absl::Milliseconds(100)));
+  std::string on_disk = AppendOnlyFiles(world.suite->redis().directory());
+  for (size_t i = 0; i < secrets.size(); ++i) {
+    EXPECT_FALSE(absl::StrContains(on_disk, secrets[i])) << "secret " << i << " is still on disk";
+  }
+  for (const Expected& canary : v.canaries) {
+    EXPECT_FALSE(absl::StrContains(on_disk, canary.text)) << canary.text;
+  }
+
+  // W keeps everything.
+  Export theirs = ExportAs(world, world.TokenOf(w), "");
+  for (const auto* expected : {&w.canaries, &w.record_ids}) {
+    for (const Expected& item : *expected) {
+      std::vector<std::string> at = Find(theirs.document, item.text);
+      EXPECT_TRUE(
+          std::any_of(at.begin(), at.end(),
+                      [&](const std::string& path) { return absl::StartsWith(path, item.where); }))
+          << "W's " << item.text << " is gone from under " << item.where;
+    }
   }
 }
 

@@ -2,14 +2,21 @@
 // against one real redis-server, delivering to receivers on loopback.
 #include <signal.h>
 
+#include <algorithm>
+#include <map>
 #include <set>
+#include <string>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
@@ -18,6 +25,7 @@
 #include "peerwell/directory/v1/directory.grpc.pb.h"
 #include "peerwell/gateway/v1/webhooks.grpc.pb.h"
 #include "services/common/encryption.h"
+#include "services/common/hmac_pseudonymizer.h"
 #include "services/common/proto_time.h"
 #include "services/common/redis_client.h"
 #include "tests/testing/process.h"
@@ -99,6 +107,12 @@ class WebhooksFlowTest : public ::testing::Test {
   }
   std::string Coordinator() { return TestToken(CallerRole::kCoordinator, coordinator_, org_); }
 
+  // Stops a replica as its orchestrator would, letting it finish the attempts in hand.
+  void StopWebhooksReplica(size_t i) {
+    webhooks_[i]->Signal(SIGTERM);
+    ASSERT_TRUE(webhooks_[i]->WaitForExit(absl::Seconds(10)).has_value());
+  }
+
   void Seed() {
     dv1::CreateOrganizationRequest create_org;
     create_org.set_display_name("Harbour");
@@ -108,26 +122,62 @@ class WebhooksFlowTest : public ::testing::Test {
                                          create_org, &org)
                     .ok());
     org_ = org.organization().organization_id();
-    auto create = [&](const std::string& token, dv1::Role role, const std::string& supervisor) {
-      dv1::CreatePersonRequest request;
-      request.mutable_person()->set_display_name("Someone");
-      request.mutable_person()->set_role(role);
-      if (!supervisor.empty()) request.mutable_person()->add_supervisor_ids(supervisor);
-      dv1::CreatePersonResponse response;
-      EXPECT_TRUE(directory_stub_->CreatePerson(As(token).get(), request, &response).ok());
-      return response.person().person_id();
-    };
-    coordinator_ = create(TestToken(CallerRole::kAdmin, "op", org_), dv1::ROLE_COORDINATOR, "");
-    std::string supervisor = create(Coordinator(), dv1::ROLE_SUPERVISOR, "");
-    consenting_ = create(Coordinator(), dv1::ROLE_VOLUNTEER, supervisor);
-    withholding_ = create(Coordinator(), dv1::ROLE_VOLUNTEER, supervisor);
-    dv1::SetConsentRequest consent;
-    consent.mutable_consent()->set_research_export(true);
-    dv1::SetConsentResponse set;
-    ASSERT_TRUE(directory_stub_
-                    ->SetConsent(As(TestToken(CallerRole::kVolunteer, consenting_, org_)).get(),
-                                 consent, &set)
-                    .ok());
+    coordinator_ =
+        CreatePerson(TestToken(CallerRole::kAdmin, "op", org_), dv1::ROLE_COORDINATOR, "");
+    supervisor_ = CreatePerson(Coordinator(), dv1::ROLE_SUPERVISOR, "");
+    consenting_ = CreateVolunteer(/*research_export=*/true);
+    withholding_ = CreateVolunteer(/*research_export=*/false);
+  }
+
+  std::string CreatePerson(const std::string& token, dv1::Role role,
+                           const std::string& supervisor) {
+    dv1::CreatePersonRequest request;
+    request.mutable_person()->set_display_name("Someone");
+    request.mutable_person()->set_role(role);
+    if (!supervisor.empty()) request.mutable_person()->add_supervisor_ids(supervisor);
+    dv1::CreatePersonResponse response;
+    EXPECT_TRUE(directory_stub_->CreatePerson(As(token).get(), request, &response).ok());
+    return response.person().person_id();
+  }
+
+  // A volunteer who agrees to research export (and so to partners receiving what concerns them)
+  // or not.
+  std::string CreateVolunteer(bool research_export) {
+    std::string volunteer = CreatePerson(Coordinator(), dv1::ROLE_VOLUNTEER, supervisor_);
+    if (research_export) {
+      dv1::SetConsentRequest consent;
+      consent.mutable_consent()->set_research_export(true);
+      dv1::SetConsentResponse set;
+      EXPECT_TRUE(directory_stub_
+                      ->SetConsent(As(TestToken(CallerRole::kVolunteer, volunteer, org_)).get(),
+                                   consent, &set)
+                      .ok());
+    }
+    return volunteer;
+  }
+
+  // A coordinator's erasure of `person`: its id.
+  std::string Erase(const std::string& person) {
+    dv1::ErasePersonRequest request;
+    request.set_person_id(person);
+    dv1::ErasePersonResponse response;
+    grpc::Status status = directory_stub_->ErasePerson(As(Coordinator()).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.erasure().erasure_id();
+  }
+
+  // Whether this service has told the directory that it erased the erasure's person.
+  bool WebhooksErased(const std::string& erasure_id) {
+    dv1::GetErasureRequest request;
+    request.set_erasure_id(erasure_id);
+    dv1::GetErasureResponse response;
+    if (!directory_stub_->GetErasure(As(Coordinator()).get(), request, &response).ok()) {
+      return false;
+    }
+    const auto& services = response.erasure().services();
+    return std::any_of(services.begin(), services.end(), [](const dv1::ErasureProgress& part) {
+      return part.service() == "webhooks" && part.done();
+    });
   }
 
   // A new API key's secret and id.
@@ -191,8 +241,129 @@ class WebhooksFlowTest : public ::testing::Test {
   std::unique_ptr<dv1::DirectoryService::Stub> directory_stub_;
   std::unique_ptr<cv1::CheckinService::Stub> checkin_stub_;
   std::vector<std::unique_ptr<wv1::WebhookService::Stub>> webhook_stubs_;
-  std::string org_, coordinator_, consenting_, withholding_;
+  std::string org_, coordinator_, supervisor_, consenting_, withholding_;
 };
+
+using Fields = std::map<std::string, std::string>;
+
+std::vector<std::string> ScanKeys(RedisClient& redis, const std::string& match) {
+  std::set<std::string> keys;
+  std::string cursor = "0";
+  do {
+    auto page = redis.Execute({"SCAN", cursor, "MATCH", match, "COUNT", "1000"});
+    EXPECT_TRUE(page.ok() && page->elements.size() == 2) << match;
+    if (!page.ok() || page->elements.size() != 2) break;
+    cursor = page->elements[0].str;
+    for (const RedisReply& key : page->elements[1].elements) keys.insert(key.str);
+  } while (cursor != "0");
+  return {keys.begin(), keys.end()};
+}
+
+// The organisation's delivery records by key.
+std::map<std::string, Fields> DeliveryRecords(RedisClient& redis, const std::string& org) {
+  std::map<std::string, Fields> records;
+  for (const std::string& key :
+       ScanKeys(redis, absl::StrCat("pw:{", org, "}:webhooks:delivery:*"))) {
+    auto fields = redis.Execute({"HGETALL", key});
+    EXPECT_TRUE(fields.ok()) << fields.status();
+    if (!fields.ok()) continue;
+    for (size_t i = 0; i + 1 < fields->elements.size(); i += 2) {
+      records[key][fields->elements[i].str] = fields->elements[i + 1].str;
+    }
+  }
+  return records;
+}
+
+std::set<std::string> Due(RedisClient& redis) {
+  auto due = redis.Execute({"ZRANGE", "pw:webhooks:due", "0", "-1"});
+  EXPECT_TRUE(due.ok()) << due.status();
+  std::set<std::string> members;
+  if (due.ok()) {
+    for (const RedisReply& member : due->elements) members.insert(member.str);
+  }
+  return members;
+}
+
+// Every key this service may write (its organisation's, its platform-wide ones, an event stream
+// of its own) and its value, as plain text.
+std::string WebhooksRedisText(RedisClient& redis, const std::string& org) {
+  std::string text;
+  auto append = [&](const RedisReply& reply, auto& self) -> void {
+    absl::StrAppend(&text, reply.str, "\n");
+    for (const RedisReply& element : reply.elements) self(element, self);
+  };
+  for (const std::string& match :
+       {absl::StrCat("pw:{", org, "}:webhooks:*"), std::string("pw:webhooks:*"),
+        std::string("pw:events:webhooks*")}) {
+    for (const std::string& key : ScanKeys(redis, match)) {
+      absl::StrAppend(&text, key, "\n");
+      auto type = redis.Execute({"TYPE", key});
+      if (!type.ok()) continue;
+      RedisCommand read;
+      if (type->str == "string") read = {"GET", key};
+      if (type->str == "hash") read = {"HGETALL", key};
+      if (type->str == "zset") read = {"ZRANGE", key, "0", "-1"};
+      if (type->str == "set") read = {"SMEMBERS", key};
+      if (type->str == "list") read = {"LRANGE", key, "0", "-1"};
+      if (type->str == "stream") read = {"XRANGE", key, "-", "+"};
+      EXPECT_FALSE(read.empty()) << key << " is a " << type->str;
+      if (read.empty()) continue;
+      auto value = redis.Execute(read);
+      if (value.ok()) append(*value, append);
+    }
+  }
+  return text;
+}
+
+std::pair<uint64_t, uint64_t> StreamIdOf(const std::string& id) {
+  std::pair<uint64_t, uint64_t> parsed{0, 0};
+  std::vector<std::string> parts = absl::StrSplit(id, '-');
+  if (parts.size() == 2) {
+    (void)absl::SimpleAtoi(parts[0], &parsed.first);
+    (void)absl::SimpleAtoi(parts[1], &parsed.second);
+  }
+  return parsed;
+}
+
+// Whether `group` has read `stream` up to `id` and has nothing left unacknowledged.
+bool Consumed(RedisClient& redis, const std::string& stream, const std::string& group,
+              const std::string& id) {
+  auto groups = redis.Execute({"XINFO", "GROUPS", stream});
+  if (!groups.ok()) return false;
+  for (const RedisReply& info : groups->elements) {
+    Fields fields;
+    for (size_t i = 0; i + 1 < info.elements.size(); i += 2) {
+      const RedisReply& value = info.elements[i + 1];
+      fields[info.elements[i].str] = value.str.empty() ? absl::StrCat(value.integer) : value.str;
+    }
+    if (fields["name"] != group) continue;
+    return fields["pending"] == "0" && StreamIdOf(fields["last-delivered-id"]) >= StreamIdOf(id);
+  }
+  return false;
+}
+
+// The fields of the first entry of `stream` that has all of `match`.
+std::vector<std::string> EntryFields(RedisClient& redis, const std::string& stream,
+                                     const Fields& match) {
+  auto entries = redis.Execute({"XRANGE", stream, "-", "+"});
+  EXPECT_TRUE(entries.ok()) << entries.status();
+  if (!entries.ok()) return {};
+  for (const RedisReply& entry : entries->elements) {
+    if (entry.elements.size() != 2) continue;
+    std::vector<std::string> fields;
+    Fields by_name;
+    for (size_t i = 0; i + 1 < entry.elements[1].elements.size(); i += 2) {
+      fields.push_back(entry.elements[1].elements[i].str);
+      fields.push_back(entry.elements[1].elements[i + 1].str);
+      by_name[fields[fields.size() - 2]] = fields.back();
+    }
+    if (std::all_of(match.begin(), match.end(),
+                    [&](const auto& field) { return by_name[field.first] == field.second; })) {
+      return fields;
+    }
+  }
+  return {};
+}
 
 // What a partner's receiver does (docs/PARTNERS.md): recompute the signature over "<t>.<body>"
 // and refuse a timestamp older than five minutes.
@@ -440,6 +611,150 @@ TEST_F(WebhooksFlowTest, TwoReplicasSendEachEventOnce) {
   for (const auto& request : requests) events.insert(std::string(request["PeerWell-Event-Id"]));
   EXPECT_EQ(requests.size(), static_cast<size_t>(kIncidents));
   EXPECT_EQ(events.size(), static_cast<size_t>(kIncidents));
+}
+
+// GDPR art. 17: a volunteer's alert events still on their way to partners are dropped unsent when
+// the volunteer is erased; another volunteer's stay queued, unchanged, and are delivered.
+TEST_F(WebhooksFlowTest, ErasingAVolunteerDropsTheirQueuedDeliveriesUnsent) {
+  TestReceiver receiver_a({200}), receiver_b({200});
+  std::string key_a, id_a, key_b, id_b;
+  std::tie(key_a, id_a) = NewKey({"webhooks:manage"});
+  std::tie(key_b, id_b) = NewKey({"webhooks:manage"});
+  const std::string a =
+      CreateWebhook(key_a, receiver_a, {"alert.triggered"}).webhook().webhook_id();
+  const std::string b =
+      CreateWebhook(key_b, receiver_b, {"alert.triggered"}).webhook().webhook_id();
+  // Meanwhile only a replica that may not reach loopback sends: each attempt fails before it
+  // connects, so the deliveries stay queued and are retried.
+  StopWebhooksReplica(0);
+  StartWebhooksReplica(/*allow_private=*/false);
+  const std::string v = consenting_;
+  const std::string w = CreateVolunteer(/*research_export=*/true);
+  ReportIncident(v);
+  ReportIncident(w);
+
+  // Each volunteer as each webhook's key knows them, by webhook id.
+  auto pseudonymizer = HmacPseudonymizer::FromBase64(peerwell::testing::kTestPseudonymKey);
+  ASSERT_TRUE(pseudonymizer.ok()) << pseudonymizer.status();
+  auto seen = [&](const std::string& volunteer) {
+    return Fields{{a, VolunteerPseudonym(*pseudonymizer, id_a, volunteer)},
+                  {b, VolunteerPseudonym(*pseudonymizer, id_b, volunteer)}};
+  };
+  const Fields v_seen = seen(v), w_seen = seen(w);
+  RedisClient redis(RedisOptions{redis_.address()});
+  std::map<std::string, Fields> queued;
+  // Both events for both webhooks, each attempted at least once.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        queued = DeliveryRecords(redis, org_);
+        return queued.size() == 4 &&
+               std::all_of(queued.begin(), queued.end(), [](const auto& record) {
+                 auto attempts = record.second.find("attempts");
+                 return record.second.count("body") && attempts != record.second.end() &&
+                        attempts->second != "0";
+               });
+      },
+      absl::Seconds(20)));
+  std::map<std::string, Fields> w_deliveries;
+  std::vector<std::string> about_v = {v, v_seen.at(a), v_seen.at(b)};
+  for (const auto& [key, record] : queued) {
+    const std::string& body = record.at("body");
+    if (absl::StrContains(body, w_seen.at(record.at("webhook_id")))) {
+      w_deliveries[key] = record;
+      continue;
+    }
+    ASSERT_TRUE(absl::StrContains(body, v_seen.at(record.at("webhook_id")))) << body;
+    wv1::WebhookEvent event;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(body, &event).ok()) << body;
+    about_v.push_back(event.alert().alert_id());
+    about_v.push_back(key);
+  }
+  ASSERT_EQ(w_deliveries.size(), 2u);
+  EXPECT_TRUE(receiver_a.requests().empty());
+  EXPECT_TRUE(receiver_b.requests().empty());
+  auto webhooks_of = [&](const std::string& key) {
+    wv1::ListWebhooksResponse listed;
+    EXPECT_TRUE(webhook_stubs_.back()->ListWebhooks(WithKey(key).get(), {}, &listed).ok());
+    return listed.SerializeAsString();
+  };
+  const std::string webhooks_a = webhooks_of(key_a), webhooks_b = webhooks_of(key_b);
+
+  const std::string erasure = Erase(v);
+  ASSERT_TRUE(WaitFor([&] { return WebhooksErased(erasure); }, absl::Seconds(20)));
+  // W's deliveries are still queued, as they were; V's are gone, from the schedule too, and
+  // nothing of this service's names V any longer (the delivery log keeps the attempts: event
+  // ids and statuses).
+  auto expect_only_w_queued = [&] {
+    std::map<std::string, Fields> left = DeliveryRecords(redis, org_);
+    ASSERT_EQ(left.size(), w_deliveries.size());
+    for (const auto& [key, record] : w_deliveries) {
+      ASSERT_TRUE(left.count(key)) << key;
+      for (const char* field : {"webhook_id", "event_id", "event_type", "body"}) {
+        EXPECT_EQ(left[key][field], record.at(field)) << key << " " << field;
+      }
+    }
+    std::set<std::string> w_keys;
+    for (const auto& delivery : w_deliveries) w_keys.insert(delivery.first);
+    EXPECT_EQ(Due(redis), w_keys);
+    std::string text = WebhooksRedisText(redis, org_);
+    for (const std::string& named : about_v) EXPECT_FALSE(absl::StrContains(text, named)) << named;
+    EXPECT_EQ(webhooks_of(key_a), webhooks_a);
+    EXPECT_EQ(webhooks_of(key_b), webhooks_b);
+  };
+  expect_only_w_queued();
+  // This service publishes no events of its own, so none can name V.
+  auto streams = redis.Execute({"EXISTS", "pw:events:webhooks", "pw:events:webhooks:dead"});
+  ASSERT_TRUE(streams.ok());
+  EXPECT_EQ(streams->integer, 0);
+
+  // The directory announces an unfinished erasure again: the same event, erased again, changes
+  // nothing (and is reported again).
+  std::vector<std::string> announcement =
+      EntryFields(redis, "pw:events:directory", {{"type", "person.erased"}, {"person_id", v}});
+  ASSERT_FALSE(announcement.empty());
+  RedisCommand again{"XADD", "pw:events:directory", "*"};
+  again.insert(again.end(), announcement.begin(), announcement.end());
+  auto announced = redis.Execute(again);
+  ASSERT_TRUE(announced.ok());
+  ASSERT_TRUE(
+      WaitFor([&] { return Consumed(redis, "pw:events:directory", "webhooks", announced->str); }));
+  expect_only_w_queued();
+  // A volunteer this service never queued anything about (they share nothing with partners):
+  // erased too, and nothing changes.
+  const std::string unknown = Erase(withholding_);
+  ASSERT_TRUE(WaitFor([&] { return WebhooksErased(unknown); }, absl::Seconds(20)));
+  expect_only_w_queued();
+  // An alert event about V read after the erasure queues nothing: the directory no longer knows
+  // V. (The alerts service, erasing V again, may delete it first.)
+  auto late =
+      redis.Execute({"XADD", "pw:events:alerts", "*", "type", "alert.triggered", "organization_id",
+                     org_, "alert_id", "a00000000000000000001", "volunteer_id", v, "rule_id",
+                     "critical_incident", "priority", "4", "occur_time",
+                     absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())});
+  ASSERT_TRUE(late.ok());
+  ASSERT_TRUE(WaitFor([&] {
+    auto entry = redis.Execute({"XRANGE", "pw:events:alerts", late->str, late->str});
+    return Consumed(redis, "pw:events:alerts", "webhooks", late->str) ||
+           (entry.ok() && entry->elements.empty());
+  }));
+  expect_only_w_queued();
+
+  // Once a replica may reach the receivers, W's events are delivered, and nothing about V.
+  StopWebhooksReplica(1);
+  StartWebhooksReplica(/*allow_private=*/true);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return !receiver_a.requests().empty() && !receiver_b.requests().empty() &&
+               Due(redis).empty();
+      },
+      absl::Seconds(30)));
+  for (const auto& [receiver, webhook] : {std::pair{&receiver_a, a}, std::pair{&receiver_b, b}}) {
+    auto requests = receiver->requests();
+    ASSERT_EQ(requests.size(), 1u);
+    std::string body(requests[0].body());
+    EXPECT_TRUE(absl::StrContains(body, w_seen.at(webhook))) << body;
+    for (const std::string& named : about_v) EXPECT_FALSE(absl::StrContains(body, named)) << named;
+  }
 }
 
 }  // namespace

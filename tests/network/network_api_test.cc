@@ -3,6 +3,7 @@
 // 12:00 UTC (13:00 in London), so tests can step into someone's quiet hours or past a retention.
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <limits>
@@ -12,14 +13,18 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "services/common/events.h"
+#include "services/common/ids.h"
 #include "services/network/redis_network_store.h"
 #include "tests/network/network_test_server.h"
 #include "tests/testing/redis_text.h"
+#include "tests/testing/wait.h"
 
 namespace peerwell::network::testing {
 namespace {
@@ -1160,6 +1165,433 @@ TEST_F(PersonExportTest, TheKeyFamiliesCoverEveryKeyTheNetworkWrites) {
     EXPECT_EQ(matched.count(family.pattern), 1u) << family.pattern << " matched no key";
     EXPECT_NE(family.exported_as.empty(), family.not_exported_because.empty()) << family.pattern;
   }
+}
+
+// The fields of a stored message record: id, author, author's name, sealed body, reply-to,
+// thread root, create micros, deleted ("<length>:<bytes>" each).
+std::vector<std::string> RecordFields(absl::string_view packed) {
+  std::vector<std::string> fields;
+  while (!packed.empty()) {
+    size_t colon = packed.find(':');
+    size_t length = 0;
+    if (colon == absl::string_view::npos || !absl::SimpleAtoi(packed.substr(0, colon), &length)) {
+      ADD_FAILURE() << "a damaged record";
+      return fields;
+    }
+    fields.emplace_back(packed.substr(colon + 1, length));
+    packed.remove_prefix(colon + 1 + length);
+  }
+  return fields;
+}
+
+// Every key the network service keeps (its own keys, its stream and dead letters) and every
+// value, read type by type, as text in key order; sets and hashes sorted, so that two reads of
+// unchanged data compare equal.
+std::string NetworkText(RedisClient& redis) {
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  do {
+    auto reply = redis.Execute({"SCAN", cursor, "COUNT", "1000"});
+    if (!reply.ok() || reply->elements.size() != 2) {
+      ADD_FAILURE() << "SCAN failed";
+      return "";
+    }
+    cursor = reply->elements[0].str;
+    for (const RedisReply& key : reply->elements[1].elements) {
+      if (fnmatch("pw:{*}:network:*", key.str.c_str(), 0) == 0 ||
+          fnmatch("pw:network:*", key.str.c_str(), 0) == 0 ||
+          fnmatch("pw:events:network*", key.str.c_str(), 0) == 0) {
+        keys.push_back(key.str);
+      }
+    }
+  } while (cursor != "0");
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  std::string text;
+  for (const std::string& key : keys) {
+    auto type = redis.Execute({"TYPE", key});
+    if (!type.ok()) continue;
+    std::vector<std::string> lines;
+    RedisCommand read;
+    if (type->str == "string") read = {"GET", key};
+    if (type->str == "hash") read = {"HGETALL", key};
+    if (type->str == "zset") read = {"ZRANGE", key, "0", "-1", "WITHSCORES"};
+    if (type->str == "set") read = {"SMEMBERS", key};
+    if (type->str == "list") read = {"LRANGE", key, "0", "-1"};
+    if (type->str == "stream") read = {"XRANGE", key, "-", "+"};
+    auto value = read.empty() ? absl::StatusOr<RedisReply>(RedisReply{}) : redis.Execute(read);
+    if (!value.ok()) continue;
+    if (type->str == "hash") {
+      for (size_t i = 0; i + 1 < value->elements.size(); i += 2) {
+        lines.push_back(absl::StrCat(value->elements[i].str, "=", value->elements[i + 1].str));
+      }
+      std::sort(lines.begin(), lines.end());
+    } else if (type->str == "stream") {
+      for (const StreamEntry& entry : ParseStreamEntries(*value)) {
+        std::string line = entry.id;
+        for (const EventField& field : entry.fields) {
+          absl::StrAppend(&line, " ", field.name, "=", field.value);
+        }
+        lines.push_back(line);
+      }
+    } else {
+      lines.push_back(value->str);
+      for (const RedisReply& element : value->elements) lines.push_back(element.str);
+      if (type->str == "set") std::sort(lines.begin(), lines.end());
+    }
+    absl::StrAppend(&text, key, "\n");
+    for (const std::string& line : lines) absl::StrAppend(&text, "  ", line, "\n");
+  }
+  return text;
+}
+
+// The network's domain reaching Redis as the service's own ACL user, as in production, so that
+// an erasure's SCANs, scripts and deletions from the dead letters are held to its rules.
+struct NetworkAsItsUser {
+  explicit NetworkAsItsUser(NetworkTestServer& server)
+      : redis(RedisOptions{server.directory().redis_server().address_for("network")}),
+        directory(grpc::CreateChannel(absl::StrCat("127.0.0.1:", server.directory().port()),
+                                      grpc::InsecureChannelCredentials()),
+                  {"network", peerwell::testing::kTestJwtSecret}, server.clock()),
+        people(directory),
+        store(redis),
+        vault(redis, *MasterKey::FromBase64(peerwell::testing::kTestMasterKey), server.clock(),
+              kChannelKeys),
+        service(store, people, vault, server.clock()) {}
+
+  RedisClient redis;
+  DirectoryClient directory;
+  DirectoryPeople people;
+  RedisNetworkStore store;
+  DataKeyVault vault;
+  NetworkService service;
+};
+
+// Erasing Vera (V): the export's workload, plus a buddy pair of hers with Viktor (W) where each
+// answers the other, and a group she alone is a member of (Quinn invited), made by the
+// coordinator with a request_id. Viktor follows everything live.
+class NetworkErasureTest : public PersonExportTest {
+ protected:
+  void SetUp() override {
+    PersonExportTest::SetUp();
+    if (HasFatalFailure()) return;
+    v1::Channel buddy;
+    ASSERT_TRUE(Create(Volunteer(vera_), v1::CHANNEL_KIND_BUDDY, "", {}, {viktor_}, &buddy).ok());
+    buddy_ = buddy.channel_id();
+    ASSERT_TRUE(Join(Volunteer(viktor_), buddy_).ok());
+    v1::Message to_buddy;
+    ASSERT_TRUE(Post(Volunteer(vera_), buddy_, "V to her buddy", &to_buddy).ok());
+    ASSERT_TRUE(
+        Post(Volunteer(viktor_), buddy_, "W to his buddy", nullptr, to_buddy.message_id()).ok());
+    v1::CreateChannelRequest solo;
+    solo.mutable_channel()->set_kind(v1::CHANNEL_KIND_GROUP);
+    solo.mutable_channel()->set_display_name("Solo");
+    solo.mutable_channel()->add_member_ids(vera_);
+    solo.mutable_channel()->add_invited_ids(quinn_);
+    solo.set_request_id("solo-1");
+    v1::CreateChannelResponse created;
+    ASSERT_TRUE(server_.stub().CreateChannel(As(Coordinator()).get(), solo, &created).ok());
+    solo_ = created.channel().channel_id();
+    ASSERT_TRUE(Post(Volunteer(vera_), solo_, "V alone").ok());
+    // Dead letters of the network's stream, one naming each of them.
+    for (const std::string& author : {vera_, viktor_}) {
+      ASSERT_TRUE(server_.redis()
+                      .Execute({"XADD", EventStreamKey("network") + ":dead", "*", "source_stream",
+                                EventStreamKey("network"), "group", "someone", "error", "failed",
+                                "event.type", "message.posted", "event.author_id", author})
+                      .ok());
+    }
+  }
+
+  // Runs the network's erasure of the person as its ACL user.
+  absl::Status Erase(const std::string& person_id) {
+    NetworkAsItsUser network(server_);
+    return network.service.ErasePerson(org_, person_id);
+  }
+
+  google::protobuf::Struct ExportOf(const std::string& person_id) {
+    google::protobuf::Struct records;
+    grpc::Status status = Export(Service(), person_id, &records);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return records;
+  }
+
+  static void ExpectSameRecords(const std::vector<google::protobuf::Struct>& after,
+                                const std::vector<google::protobuf::Struct>& before,
+                                const std::string& family) {
+    ASSERT_EQ(after.size(), before.size()) << family;
+    for (size_t i = 0; i < after.size(); ++i) {
+      EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(after[i], before[i]))
+          << family << ": " << after[i].DebugString() << " was " << before[i].DebugString();
+    }
+  }
+
+  std::vector<v1::Message> Messages(const std::string& token, const std::string& channel_id) {
+    v1::ListMessagesResponse listed;
+    grpc::Status status = List(token, channel_id, &listed);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return {listed.messages().begin(), listed.messages().end()};
+  }
+
+  // The sealed bodies of the person's messages as they are stored.
+  std::vector<std::string> SealedBodiesOf(const std::string& person_id) {
+    std::vector<std::string> bodies;
+    for (const std::string& channel : {cohort_, direct_, former_, buddy_, solo_}) {
+      auto records = server_.redis().Execute({"HVALS", MessagesKey(org_, channel)});
+      EXPECT_TRUE(records.ok());
+      for (const RedisReply& record : records->elements) {
+        std::vector<std::string> fields = RecordFields(record.str);
+        if (fields.size() == 8 && fields[1] == person_id) bodies.push_back(fields[3]);
+      }
+    }
+    return bodies;
+  }
+
+  static void ExpectErased(const v1::Message& message) {
+    EXPECT_EQ(message.author_id(), "") << message.message_id();
+    EXPECT_EQ(message.author_display_name(), "former member") << message.message_id();
+    EXPECT_EQ(message.body(), "") << message.message_id();
+    EXPECT_TRUE(message.deleted()) << message.message_id();
+  }
+
+  std::string buddy_, solo_;
+};
+
+TEST_F(NetworkErasureTest, LeavesNothingOfHerWhileHerMessagesKeepTheirPlaceAndHisRecordsStay) {
+  google::protobuf::Struct before = ExportOf(viktor_);
+  std::vector<v1::Message> cohort_before = Messages(Volunteer(viktor_), cohort_);
+  std::vector<std::string> sealed = SealedBodiesOf(vera_);
+  ASSERT_EQ(sealed.size(), 6u);
+  v1::ListReportsRequest list;
+  v1::ListReportsResponse reports;
+  ASSERT_TRUE(server_.stub().ListReports(As(Coordinator()).get(), list, &reports).ok());
+  std::string her_report;
+  for (const v1::Report& report : reports.reports()) {
+    if (report.reporter_id() == vera_) her_report = report.report_id();
+  }
+  ASSERT_FALSE(her_report.empty());
+  const std::string data_key = absl::StrCat("pw:{", org_, "}:network:datakey:");
+  ASSERT_EQ(server_.redis().Execute({"EXISTS", data_key + solo_})->integer, 1);
+  std::string before_text = NetworkText(server_.redis());
+  for (const std::string& there : {vera_, solo_, std::string("Vera"), her_report, sealed[0]}) {
+    ASSERT_NE(before_text.find(there), std::string::npos) << there;  // what is looked for below
+  }
+  Subscriber viktor(server_.stub(), Volunteer(viktor_), v1::SubscribeRequest());
+
+  ASSERT_TRUE(Erase(vera_).ok());
+
+  // Nothing the network keeps names her, holds what she wrote (sealed or not) or her name, or
+  // the records that went with her: her report, the group only she was in.
+  std::string text = NetworkText(server_.redis());
+  ASSERT_NE(text.find(viktor_), std::string::npos);  // it did read the keys
+  for (const std::string& gone :
+       {vera_, std::string("Vera"), her_report, solo_, std::string("V opens the evening"),
+        std::string("V finds this unkind")}) {
+    EXPECT_EQ(text.find(gone), std::string::npos) << gone;
+  }
+  for (const std::string& body : sealed) EXPECT_EQ(text.find(body), std::string::npos);
+  EXPECT_EQ(server_.redis().Execute({"EXISTS", data_key + solo_})->integer, 0);
+  EXPECT_EQ(server_.redis().Execute({"EXISTS", data_key + cohort_})->integer, 1);
+  EXPECT_NE(text.find("event.author_id=" + viktor_), std::string::npos);  // his dead letter stays
+
+  // Her messages keep their place, thread and time, with no author and no body.
+  std::vector<v1::Message> cohort = Messages(Volunteer(viktor_), cohort_);
+  ASSERT_EQ(cohort.size(), 3u);
+  for (int i : {0, 2}) {
+    ExpectErased(cohort[i]);
+    EXPECT_EQ(cohort[i].message_id(), cohort_before[i].message_id());
+    EXPECT_EQ(cohort[i].sequence(), cohort_before[i].sequence());
+    EXPECT_EQ(cohort[i].reply_to_message_id(), cohort_before[i].reply_to_message_id());
+    EXPECT_EQ(cohort[i].create_time().seconds(), cohort_before[i].create_time().seconds());
+  }
+  EXPECT_EQ(cohort[1].SerializeAsString(), cohort_before[1].SerializeAsString());
+  v1::ListMessagesResponse thread;
+  ASSERT_TRUE(List(Volunteer(viktor_), cohort_, &thread, 0, cohort[1].message_id()).ok());
+  ASSERT_EQ(thread.messages_size(), 2);  // his message and her reply to it
+  EXPECT_EQ(thread.messages(1).sequence(), 3);
+
+  // Their buddy pair stays his, no longer named after her.
+  v1::Channel buddy = Get(Volunteer(viktor_), buddy_);
+  EXPECT_THAT(buddy.member_ids(), ::testing::ElementsAre(viktor_));
+  EXPECT_EQ(buddy.display_name(),
+            vera_ < viktor_ ? "former member and Viktor" : "Viktor and former member");
+  std::vector<v1::Message> pair = Messages(Volunteer(viktor_), buddy_);
+  ASSERT_EQ(pair.size(), 2u);
+  ExpectErased(pair[0]);
+  EXPECT_EQ(pair[1].body(), "W to his buddy");
+  EXPECT_EQ(pair[1].reply_to_message_id(), pair[0].message_id());
+  // And the direct conversation stays Quinn's, who cannot post in it alone.
+  v1::Channel direct = Get(Volunteer(quinn_), direct_);
+  EXPECT_THAT(direct.member_ids(), ::testing::ElementsAre(quinn_));
+  EXPECT_THAT(direct.display_name(), HasSubstr("Quinn"));
+  EXPECT_EQ(Messages(Volunteer(quinn_), direct_)[1].body(), "Quinn to V");
+  grpc::Status alone = Post(Volunteer(quinn_), direct_, "anyone?");
+  EXPECT_EQ(alone.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(alone.error_message(), StartsWith("PEER_LEFT"));
+  // The group she alone was in is gone, for Quinn who was invited too.
+  v1::GetChannelRequest get_solo;
+  get_solo.set_channel_id(solo_);
+  v1::GetChannelResponse got;
+  EXPECT_EQ(server_.stub().GetChannel(As(Coordinator()).get(), get_solo, &got).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::ListChannelsResponse quinns;
+  ASSERT_TRUE(server_.stub()
+                  .ListChannels(As(Volunteer(quinn_)).get(), v1::ListChannelsRequest(), &quinns)
+                  .ok());
+  for (const v1::Channel& channel : quinns.channels()) EXPECT_NE(channel.channel_id(), solo_);
+
+  // His records are as they were; his channels only lost her.
+  google::protobuf::Struct after = ExportOf(viktor_);
+  for (const char* family : {"messages", "readMarkers", "settings", "reports"}) {
+    ExpectSameRecords(Family(after, family), Family(before, family), family);
+  }
+  EXPECT_EQ(Texts(Family(after, "channels"), "channelId"),
+            Texts(Family(before, "channels"), "channelId"));
+  EXPECT_EQ(Texts(Family(after, "channels"), "lastSequence"),
+            Texts(Family(before, "channels"), "lastSequence"));
+
+  // Live, he is told her messages lost their body and author, and the hub goes on after the
+  // stream entries deleted under it.
+  auto events = viktor.WaitForEvents([](const auto& events) {
+    return std::count_if(events.begin(), events.end(), [](const v1::NetworkEvent& e) {
+             return e.event_type() == v1::NETWORK_EVENT_TYPE_MESSAGE_DELETED;
+           }) == 4;
+  });
+  int deleted = 0;
+  for (const v1::NetworkEvent& event : events) {
+    if (event.event_type() == v1::NETWORK_EVENT_TYPE_MESSAGE_DELETED) {
+      ++deleted;
+      ExpectErased(event.message());
+    }
+    if (event.event_type() == v1::NETWORK_EVENT_TYPE_CHANNEL_UPDATED) {
+      EXPECT_THAT(event.channel().member_ids(), ::testing::Not(::testing::Contains(vera_)));
+    }
+  }
+  EXPECT_EQ(deleted, 4);  // cohort 1 and 3, the former group's, the buddy pair's
+  ASSERT_TRUE(Post(Volunteer(viktor_), cohort_, "still here").ok());
+  auto posted = viktor.WaitForMessages(1);
+  ASSERT_EQ(posted.size(), 1u);
+  EXPECT_EQ(posted[0].body(), "still here");
+}
+
+TEST_F(NetworkErasureTest, ErasingAgainOrSomeoneUnknownChangesNothing) {
+  ASSERT_TRUE(Erase(vera_).ok());
+  std::string once = NetworkText(server_.redis());
+  ASSERT_TRUE(Erase(vera_).ok());
+  EXPECT_EQ(NetworkText(server_.redis()), once);
+  ASSERT_TRUE(Erase(NewId("p")).ok());
+  EXPECT_EQ(NetworkText(server_.redis()), once);
+  EXPECT_EQ(Erase("p-not-an-id*").code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(NetworkErasureTest, AnErasureStoppedHalfWayFinishesWhenRunAgain) {
+  // Quinn joins the group only Vera is in, and leaves it: his read marker of it stays.
+  ASSERT_TRUE(Join(Volunteer(quinn_), solo_).ok());
+  ASSERT_TRUE(Leave(Volunteer(quinn_), solo_).ok());
+  // An erasure that stopped once that group had gone, leaving the coordinator's request key
+  // that made it, Quinn's marker, her events and her own keys.
+  NetworkAsItsUser network(server_);
+  auto solo = network.store.GetChannel(org_, solo_);
+  ASSERT_TRUE(solo.ok());
+  absl::Time now = server_.clock().Now();
+  ASSERT_TRUE(network.store.EraseMessagesBy(org_, solo_, vera_, kFormerMember, 1, 1, now).ok());
+  auto empty = network.store.RemoveErasedPerson(*solo, vera_, std::nullopt, now);
+  ASSERT_TRUE(empty.ok() && *empty);
+  auto deleted = network.store.DeleteEmptyChannel(org_, solo_);
+  ASSERT_TRUE(deleted.ok() && *deleted);
+  ASSERT_NE(NetworkText(server_.redis()).find(solo_), std::string::npos);
+
+  ASSERT_TRUE(network.service.ErasePerson(org_, vera_).ok());
+  std::string text = NetworkText(server_.redis());
+  for (const std::string& gone : {vera_, solo_, std::string("solo-1")}) {
+    EXPECT_EQ(text.find(gone), std::string::npos) << gone;
+  }
+  v1::GetChannelResponse got;
+  v1::GetChannelRequest get;
+  get.set_channel_id(direct_);
+  ASSERT_TRUE(server_.stub().GetChannel(As(Volunteer(quinn_)).get(), get, &got).ok());
+  EXPECT_THAT(got.channel().member_ids(), ::testing::ElementsAre(quinn_));
+}
+
+TEST_F(NetworkErasureTest, TheDirectorysErasureReachesTheNetworkWhichReportsItsPart) {
+  Subscriber vera(server_.stub(), Volunteer(vera_), v1::SubscribeRequest());
+  dv1::ErasePersonRequest request;
+  request.set_person_id(vera_);
+  dv1::ErasePersonResponse response;
+  grpc::Status erased =
+      server_.directory().stub().ErasePerson(As(Coordinator()).get(), request, &response);
+  ASSERT_TRUE(erased.ok()) << erased.error_message();
+  // Her open stream ends at once.
+  EXPECT_EQ(vera.WaitForEnd().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  bool reported = peerwell::testing::WaitFor([&] {
+    dv1::GetErasureRequest get;
+    get.set_erasure_id(response.erasure().erasure_id());
+    dv1::GetErasureResponse got;
+    if (!server_.directory().stub().GetErasure(As(Coordinator()).get(), get, &got).ok()) {
+      return false;
+    }
+    for (const dv1::ErasureProgress& progress : got.erasure().services()) {
+      if (progress.service() == "network") return progress.done();
+    }
+    return false;
+  });
+  EXPECT_TRUE(reported);
+  ExpectErased(Messages(Volunteer(viktor_), cohort_)[0]);
+  EXPECT_EQ(NetworkText(server_.redis()).find(vera_), std::string::npos);
+}
+
+// A coordinator erased: the announcement channel and group they made stay, their announcement
+// keeps its place, and a report they resolved stays resolved without their name or their note.
+TEST_F(NetworkApiTest, AnErasedCoordinatorsChannelsAndResolutionsStayWithoutThem) {
+  std::string ada = Person(Coordinator(), dv1::ROLE_COORDINATOR, "Ada");
+  std::string as_ada = Token(CallerRole::kCoordinator, ada);
+  v1::Channel news;
+  ASSERT_TRUE(Create(as_ada, v1::CHANNEL_KIND_ANNOUNCEMENT, "News", {}, {}, &news).ok());
+  ASSERT_TRUE(Post(as_ada, news.channel_id(), "Ada announces").ok());
+  v1::Channel group;
+  ASSERT_TRUE(
+      Create(as_ada, v1::CHANNEL_KIND_GROUP, "Evenings", {vera_, viktor_}, {}, &group).ok());
+  v1::Message message;
+  ASSERT_TRUE(Post(Volunteer(vera_), group.channel_id(), "something sharp", &message).ok());
+  v1::ReportMessageRequest report;
+  report.set_channel_id(group.channel_id());
+  report.set_message_id(message.message_id());
+  report.set_reason("too sharp");
+  v1::ReportMessageResponse reported;
+  ASSERT_TRUE(server_.stub().ReportMessage(As(Volunteer(viktor_)).get(), report, &reported).ok());
+  v1::ResolveReportRequest resolve;
+  resolve.set_report_id(reported.report().report_id());
+  resolve.set_action(v1::REPORT_ACTION_DISMISS);
+  resolve.set_note("Ada spoke with Vera");
+  v1::ResolveReportResponse resolved;
+  ASSERT_TRUE(server_.stub().ResolveReport(As(as_ada).get(), resolve, &resolved).ok());
+  const std::string report_key =
+      absl::StrCat("pw:{", org_, "}:network:report:", reported.report().report_id());
+  std::string sealed_note = server_.redis().Execute({"HGET", report_key, "note"})->str;
+  ASSERT_FALSE(sealed_note.empty());
+
+  NetworkAsItsUser network(server_);
+  ASSERT_TRUE(network.service.ErasePerson(org_, ada).ok());
+
+  std::string text = NetworkText(server_.redis());
+  EXPECT_EQ(text.find(ada), std::string::npos);
+  EXPECT_EQ(text.find(sealed_note), std::string::npos);
+  v1::ListMessagesResponse listed;
+  ASSERT_TRUE(List(Volunteer(vera_), news.channel_id(), &listed).ok());
+  ASSERT_EQ(listed.messages_size(), 1);
+  EXPECT_EQ(listed.messages(0).author_display_name(), "former member");
+  EXPECT_EQ(listed.messages(0).body(), "");
+  EXPECT_EQ(Get(Volunteer(viktor_), group.channel_id()).member_ids_size(), 2);
+  v1::ListReportsRequest list;
+  v1::ListReportsResponse reports;
+  ASSERT_TRUE(server_.stub().ListReports(As(Coordinator()).get(), list, &reports).ok());
+  ASSERT_EQ(reports.reports_size(), 1);
+  EXPECT_EQ(reports.reports(0).state(), v1::REPORT_STATE_RESOLVED);
+  EXPECT_EQ(reports.reports(0).action(), v1::REPORT_ACTION_DISMISS);
+  EXPECT_EQ(reports.reports(0).resolved_by(), "");
+  EXPECT_EQ(reports.reports(0).note(), "");
+  EXPECT_EQ(reports.reports(0).reason(), "too sharp");
+  EXPECT_EQ(reports.reports(0).reporter_id(), viktor_);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 
 #include "services/common/data_key_vault.h"
 #include "services/common/directory_client.h"
+#include "services/common/events.h"
+#include "services/common/person_erasure.h"
 #include "services/network/directory_people.h"
 #include "services/network/live_delivery.h"
 #include "services/network/network_handler.h"
@@ -18,8 +20,9 @@ namespace peerwell::network::testing {
 namespace v1 = ::peerwell::network::v1;
 
 // One replica of the network service in the test process: its own Redis client, directory
-// client, hub and gRPC server on 127.0.0.1:0, sharing the redis-server, the directory and the
-// fake clock with the other replicas.
+// client, hub, consumer of the directory's erasures (as network_server.cc wires it, a consumer
+// of the group "network" each) and gRPC server on 127.0.0.1:0, sharing the redis-server, the
+// directory and the fake clock with the other replicas.
 class NetworkReplica {
  public:
   NetworkReplica(const RedisAddress& redis_address, int directory_port, const Clock& clock,
@@ -39,7 +42,10 @@ class NetworkReplica {
         pages_(PageTokenKey(peerwell::testing::kTestJwtSecret)),
         hub_(service_, redis_address),
         handler_(service_, runner_, pages_, hub_, executor_, authenticator_, clock, options),
-        host_(ServerHostOptions{"127.0.0.1:0"}, metrics_, redis_) {
+        host_(ServerHostOptions{"127.0.0.1:0"}, metrics_, redis_),
+        reporter_(grpc::CreateChannel(absl::StrCat("127.0.0.1:", directory_port),
+                                      grpc::InsecureChannelCredentials()),
+                  "network", peerwell::testing::kTestJwtSecret) {
     hub_.Start();
     host_.AddService(&handler_);
     host_.AddShutdownHook([this] { hub_.Stop(); });
@@ -47,6 +53,23 @@ class NetworkReplica {
     if (!started.ok()) throw std::runtime_error(std::string(started.message()));
     stub_ = v1::PeerNetworkService::NewStub(grpc::CreateChannel(
         absl::StrCat("127.0.0.1:", host_.port()), grpc::InsecureChannelCredentials()));
+    ConsumerOptions erasures;
+    erasures.stream = EventStreamKey("directory");
+    erasures.group = "network";
+    erasures.consumer = absl::StrCat("network-", host_.port());
+    erasures_ = std::make_unique<ConsumerGroupRunner>(
+        redis_address, erasures, [this](const StreamEntry& entry) {
+          return HandlePersonErased(
+              entry,
+              [this](const ErasedPerson& erased) {
+                absl::Status status =
+                    service_.ErasePerson(erased.organization_id, erased.person_id);
+                if (status.ok()) directory_client_.Forget(erased.organization_id, erased.person_id);
+                return status;
+              },
+              [this](const ErasedPerson& erased) { return reporter_.Report(erased); });
+        });
+    erasures_->Start();
   }
   ~NetworkReplica() { Shutdown(); }
 
@@ -54,6 +77,7 @@ class NetworkReplica {
   void Shutdown() {
     if (stopped_) return;
     stopped_ = true;
+    erasures_->Stop();
     host_.Shutdown();
     hub_.Stop();
     executor_.Shutdown();
@@ -79,6 +103,8 @@ class NetworkReplica {
   LiveHub hub_;
   NetworkHandler handler_;
   ServerHost host_;
+  ErasureReporter reporter_;
+  std::unique_ptr<ConsumerGroupRunner> erasures_;  // once the port names its consumer
   std::unique_ptr<v1::PeerNetworkService::Stub> stub_;
   bool stopped_ = false;
 };

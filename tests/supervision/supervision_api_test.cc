@@ -4,6 +4,7 @@
 #include <fnmatch.h>
 #include <libical/ical.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <set>
@@ -16,7 +17,9 @@
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "services/common/events.h"
+#include "services/common/ids.h"
 #include "services/common/proto_time.h"
+#include "services/supervision/event_mapping.h"
 #include "tests/supervision/supervision_test_server.h"
 
 namespace peerwell::supervision::testing {
@@ -353,6 +356,132 @@ class SupervisionApiTest : public ::testing::Test {
     EXPECT_EQ(offers.size(), 1u);
     if (!offers.empty()) w.offer_id = offers[0].session_id();
     return w;
+  }
+
+  // --- Erasing a person ---
+  // Every key of the service and its value as text, read by type, from a SCAN of all of Redis.
+  std::map<std::string, std::string> SupervisionKeys() {
+    std::map<std::string, std::string> keys;
+    std::string cursor = "0";
+    do {
+      auto page = server_.redis().Execute({"SCAN", cursor, "COUNT", "1000"});
+      EXPECT_TRUE(page.ok() && page->elements.size() == 2);
+      if (!page.ok() || page->elements.size() != 2) break;
+      cursor = page->elements[0].str;
+      for (const RedisReply& name : page->elements[1].elements) {
+        const std::string& key = name.str;
+        if (fnmatch("pw:{*}:supervision:*", key.c_str(), 0) != 0 &&
+            fnmatch("pw:supervision:*", key.c_str(), 0) != 0 &&
+            !absl::StartsWith(key, "pw:events:supervision")) {
+          continue;
+        }
+        auto type = server_.redis().Execute({"TYPE", key});
+        EXPECT_TRUE(type.ok());
+        if (!type.ok()) continue;
+        RedisCommand read;
+        if (type->str == "string") {
+          read = {"GET", key};
+        } else if (type->str == "hash") {
+          read = {"HGETALL", key};
+        } else if (type->str == "zset") {
+          read = {"ZRANGE", key, "0", "-1", "WITHSCORES"};
+        } else if (type->str == "set") {
+          read = {"SMEMBERS", key};
+        } else if (type->str == "list") {
+          read = {"LRANGE", key, "0", "-1"};
+        } else {
+          EXPECT_EQ(type->str, "stream") << key;
+          read = {"XRANGE", key, "-", "+"};
+        }
+        auto value = server_.redis().Execute(read);
+        EXPECT_TRUE(value.ok()) << key;
+        if (value.ok()) keys[key] = FlattenReply(*value);
+      }
+    } while (cursor != "0");
+    return keys;
+  }
+
+  // Fails the test for every key whose name or value holds one of `needles`.
+  void ExpectNowhere(const std::map<std::string, std::string>& keys,
+                     const std::vector<std::string>& needles) {
+    for (const std::string& needle : needles) {
+      ASSERT_FALSE(needle.empty());
+      for (const auto& [key, value] : keys) {
+        EXPECT_THAT(key, Not(HasSubstr(needle)));
+        EXPECT_THAT(value, Not(HasSubstr(needle))) << key;
+      }
+    }
+  }
+
+  std::map<std::string, v1::Session> SessionsOf(const std::string& person) {
+    std::map<std::string, v1::Session> sessions;
+    for (v1::Session& session : List(Coordinator(), person)) {
+      sessions[session.session_id()] = std::move(session);
+    }
+    return sessions;
+  }
+
+  // A dead letter of a consumer of the service's events, as ConsumerGroupRunner writes them.
+  void AddDeadLetter(const std::string& participant_ids) {
+    auto added = server_.redis().Execute({"XADD", "pw:events:supervision:dead", "*",
+                                          "source_stream", "pw:events:supervision", "source_id",
+                                          "1-0", "group", "alerts", "error", "failed", "event.type",
+                                          "session.scheduled", "event.organization_id", org_,
+                                          "event.participant_ids", participant_ids});
+    ASSERT_TRUE(added.ok() && !added->IsError());
+  }
+
+  // Vera's and Viktor's sessions together beside the workload's: a group session ahead, one
+  // both attended (so Viktor has a last supervision of his own), a weekly group series, and a
+  // session Vera booked herself with a request_id; dead letters naming each.
+  struct SharedWorkload {
+    v1::Session together, attended_together, weekly_together, booked;
+  };
+  SharedWorkload RunSharedWorkload() {
+    SharedWorkload w;
+    EXPECT_TRUE(Create(Sam(), v1::SESSION_KIND_GROUP, {sam_}, {vera_, viktor_},
+                       Utc(2026, 11, 4, 10), 60, 6, "", &w.together)
+                    .ok());
+    EXPECT_TRUE(Create(Sam(), v1::SESSION_KIND_GROUP, {sam_}, {vera_, viktor_},
+                       Utc(2026, 11, 4, 14), 60, 0, "", &w.attended_together)
+                    .ok());
+    EXPECT_TRUE(Create(Sam(), v1::SESSION_KIND_REFLECTIVE_PRACTICE, {sam_}, {vera_, viktor_},
+                       Utc(2026, 11, 5, 14), 60, 8, "FREQ=WEEKLY;BYDAY=TH;COUNT=3",
+                       &w.weekly_together)
+                    .ok());
+    EXPECT_TRUE(Create(Volunteer(vera_), v1::SESSION_KIND_INDIVIDUAL, {sam_}, {vera_},
+                       Utc(2026, 11, 6, 9), 60, 0, "", &w.booked, "vera-books")
+                    .ok());
+    server_.clock().Advance(Utc(2026, 11, 4, 15, 30) - server_.clock().Now());
+    v1::RecordAttendanceRequest attend;
+    attend.set_session_id(w.attended_together.session_id());
+    for (const std::string& id : {vera_, viktor_}) {
+      auto* entry = attend.add_attendance();
+      entry->set_person_id(id);
+      entry->set_status(v1::ATTENDANCE_STATUS_PRESENT);
+    }
+    v1::RecordAttendanceResponse attended;
+    EXPECT_TRUE(server_.stub().RecordAttendance(As(Sam()).get(), attend, &attended).ok());
+    w.attended_together = attended.session();
+    AddDeadLetter(absl::StrCat(vera_, " ", viktor_));
+    AddDeadLetter(viktor_);
+    return w;
+  }
+
+  // A session as it reads once `person` is taken out of it at `now`.
+  static v1::Session Without(v1::Session session, const std::string& person, absl::Time now) {
+    auto* participants = session.mutable_participant_ids();
+    participants->erase(std::remove(participants->begin(), participants->end(), person),
+                        participants->end());
+    auto* attendance = session.mutable_attendance();
+    attendance->erase(
+        std::remove_if(attendance->begin(), attendance->end(),
+                       [&](const v1::Attendance& a) { return a.person_id() == person; }),
+        attendance->end());
+    session.set_sequence(session.sequence() + 1);
+    *session.mutable_update_time() = TimestampToProto(now);
+    if (session.capacity() > 0) session.set_seats_left(session.seats_left() + 1);
+    return session;
   }
 
   SupervisionTestServer server_{kStart};
@@ -1420,6 +1549,323 @@ TEST_F(SupervisionApiTest, EveryKeyOfTheServiceIsInAFamilyOfTheExport) {
   // The workload leaves a key of every family, so none of the patterns is a dead letter.
   for (size_t i = 0; i < families.size(); ++i) {
     EXPECT_GT(matched[i], 0) << families[i].pattern;
+  }
+}
+
+// --- Erasing a person ----------------------------------------------------------------------------
+
+TEST_F(SupervisionApiTest, ErasingAVolunteerLeavesNoTraceOfThemAndOthersRecordsAsTheyWere) {
+  Workload w = RunWorkload();
+  SharedWorkload shared = RunSharedWorkload();
+  const std::string service = Token(CallerRole::kService, "directory");
+  std::map<std::string, v1::Session> viktors = SessionsOf(viktor_);
+  ASSERT_EQ(viktors.size(), 7u);  // his own, the offer, two together, three of the series
+  std::map<std::string, v1::Session> sams = SessionsOf(sam_);
+  Records viktor_records, sam_records;
+  ASSERT_TRUE(Export(service, viktor_, &viktor_records).ok());
+  ASSERT_EQ(viktor_records["lastSupervised"].size(), 1u);
+  ASSERT_TRUE(Export(service, sam_, &sam_records).ok());
+  ASSERT_EQ(sam_records["series"].size(), 2u);
+  ASSERT_THAT(SupervisionKeys(), Contains(::testing::Key(HasSubstr(vera_))));
+
+  ASSERT_TRUE(server_.service().ErasePerson(org_, vera_).ok());
+  const absl::Time erased_at = server_.clock().Now();
+
+  // No key of the service names her or any record of hers: sessions, the occurrences of her
+  // series (their ids start with its id), the session she booked, her feed.
+  std::map<std::string, std::string> keys = SupervisionKeys();
+  ExpectNowhere(keys, {vera_, w.attended.session_id(), w.scheduled.session_id(),
+                       w.cancelled.session_id(), w.first_occurrence.series_id(),
+                       shared.booked.session_id(), w.feed.feed_id(), TokenOf(w.feed)});
+  for (const auto& [key, value] : keys) EXPECT_THAT(key, Not(HasSubstr("datakey")));
+
+  // Viktor's sessions are all there: his own as they were, the shared ones without her (a new
+  // sequence, so calendars see the change; a seat freed).
+  std::map<std::string, v1::Session> after = SessionsOf(viktor_);
+  ASSERT_EQ(after.size(), viktors.size());
+  for (const auto& [id, before] : viktors) {
+    ASSERT_TRUE(after.count(id)) << id;
+    bool was_shared =
+        std::count(before.participant_ids().begin(), before.participant_ids().end(), vera_) > 0;
+    v1::Session expected = was_shared ? Without(before, vera_, erased_at) : before;
+    EXPECT_EQ(after[id].DebugString(), expected.DebugString()) << id;
+  }
+  v1::Session attended = after[shared.attended_together.session_id()];
+  ASSERT_EQ(attended.attendance_size(), 1);
+  EXPECT_EQ(attended.attendance(0).person_id(), viktor_);
+  // Sam keeps what he runs with others; what he ran with her alone is gone.
+  std::map<std::string, v1::Session> sams_after = SessionsOf(sam_);
+  for (const auto& [id, session] : sams_after) EXPECT_TRUE(sams.count(id)) << id;
+  EXPECT_EQ(sams_after.size(), viktors.size());  // the sessions with Viktor
+  Records records;
+  ASSERT_TRUE(Export(service, viktor_, &records).ok());
+  EXPECT_EQ(records["lastSupervised"][0].DebugString(),
+            viktor_records["lastSupervised"][0].DebugString());
+  // The series they share goes on without her; hers alone is gone.
+  ASSERT_TRUE(Export(service, sam_, &records).ok());
+  ASSERT_EQ(records["series"].size(), 1u);
+  EXPECT_EQ(Field(records["series"][0], "seriesId"), shared.weekly_together.series_id());
+  const auto& series_people = records["series"][0].fields().at("participantIds").list_value();
+  ASSERT_EQ(series_people.values_size(), 1);
+  EXPECT_EQ(series_people.values(0).string_value(), viktor_);
+  EXPECT_EQ(records["availability"].size(), 1u);
+  // Events and dead letters about Viktor alone stay.
+  EXPECT_EQ(Events("debrief.offered").size(), 1u);
+  auto dead = server_.redis().Execute({"XRANGE", "pw:events:supervision:dead", "-", "+"});
+  ASSERT_TRUE(dead.ok());
+  ASSERT_EQ(dead->elements.size(), 1u);
+  EXPECT_EQ(ParseStreamEntries(*dead)[0].Get("event.participant_ids"), viktor_);
+  // Nothing is left to export about her.
+  EXPECT_EQ(Export(service, vera_, &records).error_code(), grpc::StatusCode::OK);
+  for (const auto& [family, list] : records) EXPECT_TRUE(list.empty()) << family;
+
+  // Again (the directory announces an erasure until every service reported): nothing changes.
+  ASSERT_TRUE(server_.service().ErasePerson(org_, vera_).ok());
+  EXPECT_EQ(SupervisionKeys(), keys);
+  // Someone the service never heard of.
+  ASSERT_TRUE(server_.service().ErasePerson(org_, NewId("p")).ok());
+  EXPECT_EQ(SupervisionKeys(), keys);
+}
+
+TEST_F(SupervisionApiTest, AnIncidentOfAVolunteerTheDirectoryDoesNotKnowOffersNoDebrief) {
+  // What an incident of an erased volunteer reads like once the directory erased them.
+  StreamEntry incident{"1-0",
+                       {{"type", "incident.reported"},
+                        {"organization_id", org_},
+                        {"occur_time", absl::FormatTime(absl::RFC3339_full, server_.clock().Now(),
+                                                        absl::UTCTimeZone())},
+                        {"incident_id", "inc-1"},
+                        {"volunteer_id", NewId("p")},
+                        {"incident_type", "1"},
+                        {"incident_occur_time", "2026-10-01T07:00:00Z"}}};
+  std::map<std::string, std::string> keys = SupervisionKeys();
+  ASSERT_TRUE(HandleCheckinServiceEvent(server_.service(), incident).ok());  // acknowledged
+  EXPECT_EQ(SupervisionKeys(), keys);
+  EXPECT_TRUE(Events("debrief.offered").empty());
+}
+
+TEST_F(SupervisionApiTest, ASupervisorsErasureKeepsTheirSessionsWithOthersRunByTheRest) {
+  // Sasha (New York) runs an individual session, a group with Sam, a weekly series and an
+  // empty group session; she has her availability and a calendar feed.
+  v1::Session individual, cofacilitated, series, empty;
+  ASSERT_TRUE(Create(Sasha(), v1::SESSION_KIND_INDIVIDUAL, {sasha_}, {others_[0]},
+                     Utc(2026, 10, 5, 14), 60, 0, "", &individual)
+                  .ok());
+  ASSERT_TRUE(Create(Coordinator(), v1::SESSION_KIND_GROUP, {sasha_, sam_}, {others_[1]},
+                     Utc(2026, 10, 6, 14), 60, 0, "", &cofacilitated)
+                  .ok());
+  ASSERT_TRUE(Create(Sasha(), v1::SESSION_KIND_GROUP, {sasha_}, {others_[2]}, Utc(2026, 10, 7, 14),
+                     60, 0, "FREQ=WEEKLY;BYDAY=WE;COUNT=3", &series)
+                  .ok());
+  ASSERT_TRUE(
+      Create(Sasha(), v1::SESSION_KIND_GROUP, {sasha_}, {}, Utc(2026, 10, 8, 14), 60, 0, "", &empty)
+          .ok());
+  ASSERT_TRUE(CreateFeed(Sasha(), "").ok());
+
+  ASSERT_TRUE(server_.service().ErasePerson(org_, sasha_).ok());
+  ExpectNowhere(SupervisionKeys(), {sasha_, empty.session_id()});
+
+  // Kept for their participants, run by whoever else ran them (nobody, for her own).
+  v1::Session kept = Get(Coordinator(), individual.session_id());
+  EXPECT_THAT(kept.supervisor_ids(), ::testing::IsEmpty());
+  EXPECT_THAT(kept.participant_ids(), ::testing::ElementsAre(others_[0]));
+  EXPECT_EQ(kept.state(), v1::SESSION_STATE_SCHEDULED);
+  kept = Get(Coordinator(), cofacilitated.session_id());
+  EXPECT_THAT(kept.supervisor_ids(), ::testing::ElementsAre(sam_));
+  EXPECT_THAT(kept.participant_ids(), ::testing::ElementsAre(others_[1]));
+  std::map<std::string, v1::Session> occurrences = SessionsOf(others_[2]);
+  EXPECT_EQ(occurrences.size(), 3u);
+  for (const auto& [id, occurrence] : occurrences) {
+    EXPECT_THAT(occurrence.supervisor_ids(), ::testing::IsEmpty()) << id;
+  }
+  // The series had nobody left to run it: gone, so no top-up makes more.
+  Records records;
+  ASSERT_TRUE(Export(Token(CallerRole::kService, "directory"), others_[2], &records).ok());
+  EXPECT_TRUE(records["series"].empty());
+  server_.clock().Advance(absl::Hours(24 * 7 * 8));
+  ASSERT_TRUE(server_.service().RegisterOrganization(org_).ok());
+  ASSERT_TRUE(server_.service().Sweep().ok());
+  EXPECT_EQ(SessionsOf(others_[2]).size(), 3u);
+  // Nothing that ran since named her again.
+  ExpectNowhere(SupervisionKeys(), {sasha_});
+}
+
+// The store of a service that loses Redis after a number of writes: erasing through it stops
+// half way, at every point in turn.
+class WritesRunOutStore final : public SupervisionStore {
+ public:
+  WritesRunOutStore(SupervisionStore& store, int writes) : store_(store), writes_(writes) {}
+  bool ran_out() const { return ran_out_; }
+
+  absl::StatusOr<std::optional<Availability>> GetAvailability(const std::string& o,
+                                                              const std::string& s) override {
+    return store_.GetAvailability(o, s);
+  }
+  absl::StatusOr<std::vector<Availability>> GetAvailabilities(
+      const std::string& o, const std::vector<std::string>& s) override {
+    return store_.GetAvailabilities(o, s);
+  }
+  absl::Status SetAvailability(const std::string& o, const Availability& a) override {
+    if (!Write()) return absl::UnavailableError("Redis went away");
+    return store_.SetAvailability(o, a);
+  }
+  absl::StatusOr<std::optional<Session>> GetSession(const std::string& o,
+                                                    const std::string& s) override {
+    return store_.GetSession(o, s);
+  }
+  absl::StatusOr<std::vector<Session>> GetSessions(const std::string& o,
+                                                   const std::vector<std::string>& s) override {
+    return store_.GetSessions(o, s);
+  }
+  absl::StatusOr<std::map<std::string, std::vector<BusyInterval>>> BusyIntervals(
+      const std::string& o, const std::vector<std::string>& p, absl::Time f,
+      absl::Time t) override {
+    return store_.BusyIntervals(o, p, f, t);
+  }
+  absl::StatusOr<SessionIndexPage> ListSessionIds(const std::string& o, const std::string& p,
+                                                  absl::Time f, absl::Time t, int l,
+                                                  const std::string& position) override {
+    return store_.ListSessionIds(o, p, f, t, l, position);
+  }
+  absl::StatusOr<std::vector<std::string>> SeriesSessionIds(const std::string& o,
+                                                            const std::string& s,
+                                                            absl::Time f) override {
+    return store_.SeriesSessionIds(o, s, f);
+  }
+  absl::StatusOr<Created> Apply(const std::string& o, const Commit& c, const CreateRequest& r,
+                                const std::string& v) override {
+    if (!Write()) return absl::UnavailableError("Redis went away");
+    return store_.Apply(o, c, r, v);
+  }
+  absl::StatusOr<std::optional<std::string>> EarlierResult(const std::string& o,
+                                                           const CreateRequest& r) override {
+    return store_.EarlierResult(o, r);
+  }
+  absl::StatusOr<std::optional<Series>> GetSeries(const std::string& o,
+                                                  const std::string& s) override {
+    return store_.GetSeries(o, s);
+  }
+  absl::StatusOr<std::vector<Series>> GetSeveralSeries(const std::string& o,
+                                                       const std::vector<std::string>& s) override {
+    return store_.GetSeveralSeries(o, s);
+  }
+  absl::StatusOr<std::vector<std::string>> SeriesToTopUp(const std::string& o, absl::Time h,
+                                                         int l) override {
+    return store_.SeriesToTopUp(o, h, l);
+  }
+  absl::StatusOr<std::vector<std::string>> ExpiredOffers(const std::string& o, absl::Time n,
+                                                         int l) override {
+    return store_.ExpiredOffers(o, n, l);
+  }
+  absl::StatusOr<SupervisionPolicy> GetPolicy(const std::string& o) override {
+    return store_.GetPolicy(o);
+  }
+  absl::Status SetPolicy(const std::string& o, const SupervisionPolicy& p) override {
+    if (!Write()) return absl::UnavailableError("Redis went away");
+    return store_.SetPolicy(o, p);
+  }
+  absl::StatusOr<std::map<std::string, absl::Time>> LastSupervised(const std::string& o) override {
+    return store_.LastSupervised(o);
+  }
+  absl::StatusOr<CadenceMarks> GetCadenceMarks(const std::string& o,
+                                               const std::string& v) override {
+    return store_.GetCadenceMarks(o, v);
+  }
+  absl::StatusOr<bool> PublishOverdueOnce(const std::string& o, const std::string& v,
+                                          const std::string& g, const DomainEvent& e) override {
+    if (!Write()) return absl::UnavailableError("Redis went away");
+    return store_.PublishOverdueOnce(o, v, g, e);
+  }
+  absl::StatusOr<std::optional<CalendarFeed>> GetCalendarFeed(const std::string& o,
+                                                              const std::string& f) override {
+    return store_.GetCalendarFeed(o, f);
+  }
+  absl::StatusOr<std::vector<CalendarFeed>> ListCalendarFeeds(const std::string& o,
+                                                              const std::string& p) override {
+    return store_.ListCalendarFeeds(o, p);
+  }
+  absl::StatusOr<bool> AddCalendarFeed(const CalendarFeed& f, int l) override {
+    if (!Write()) return absl::UnavailableError("Redis went away");
+    return store_.AddCalendarFeed(f, l);
+  }
+  absl::StatusOr<bool> RemoveCalendarFeed(const CalendarFeed& f) override {
+    if (!Write()) return absl::UnavailableError("Redis went away");
+    return store_.RemoveCalendarFeed(f);
+  }
+  absl::Status AddOrganization(const std::string& o) override {
+    if (!Write()) return absl::UnavailableError("Redis went away");
+    return store_.AddOrganization(o);
+  }
+  absl::StatusOr<std::vector<std::string>> Organizations() override {
+    return store_.Organizations();
+  }
+  absl::StatusOr<std::vector<Series>> SeriesNaming(const std::string& o,
+                                                   const std::string& p) override {
+    return store_.SeriesNaming(o, p);
+  }
+  absl::Status RemovePersonRecords(const std::string& o, const std::string& p) override {
+    if (!Write()) return absl::UnavailableError("Redis went away");
+    return store_.RemovePersonRecords(o, p);
+  }
+  absl::Status RemovePersonRequests(const std::string& o, const std::string& p) override {
+    if (!Write()) return absl::UnavailableError("Redis went away");
+    return store_.RemovePersonRequests(o, p);
+  }
+  absl::Status RemovePersonEvents(const std::string& p) override {
+    if (!Write()) return absl::UnavailableError("Redis went away");
+    return store_.RemovePersonEvents(p);
+  }
+
+ private:
+  // Whether Redis takes one more write.
+  bool Write() {
+    if (writes_-- > 0) return true;
+    ran_out_ = true;
+    return false;
+  }
+
+  SupervisionStore& store_;
+  int writes_;
+  bool ran_out_ = false;
+};
+
+TEST_F(SupervisionApiTest, AnErasureStoppedAtAnyPointFinishesWhenItRunsAgain) {
+  // For each write of the erasure in turn: a new organisation with the workload, an erasure that
+  // loses Redis at that write, then one that runs to the end.
+  for (int writes = 0;; ++writes) {
+    SCOPED_TRACE(absl::StrCat("Redis lost at write ", writes));
+    if (writes > 0) {
+      Seed();
+      server_.clock().Advance(kStart - server_.clock().Now());
+    }
+    Workload w = RunWorkload();
+    SharedWorkload shared = RunSharedWorkload();
+    std::map<std::string, v1::Session> viktors = SessionsOf(viktor_);
+    WritesRunOutStore store(server_.store(), writes);
+    SupervisionService stopped(store, server_.people(), server_.clock(), server_.secrets());
+    absl::Status erased = stopped.ErasePerson(org_, vera_);
+    if (!store.ran_out()) {  // every point was tried
+      ASSERT_TRUE(erased.ok()) << erased;
+      EXPECT_GT(writes, 15);
+      break;
+    }
+    ASSERT_EQ(erased.code(), absl::StatusCode::kUnavailable) << erased;
+    ASSERT_TRUE(server_.service().ErasePerson(org_, vera_).ok());
+
+    ExpectNowhere(SupervisionKeys(), {vera_, w.attended.session_id(), w.scheduled.session_id(),
+                                      w.cancelled.session_id(), w.first_occurrence.series_id(),
+                                      shared.booked.session_id(), w.feed.feed_id()});
+    std::map<std::string, v1::Session> after = SessionsOf(viktor_);
+    ASSERT_EQ(after.size(), viktors.size());
+    for (const auto& [id, before] : viktors) {
+      ASSERT_TRUE(after.count(id)) << id;
+      bool was_shared =
+          std::count(before.participant_ids().begin(), before.participant_ids().end(), vera_) > 0;
+      // Taken out once, by whichever run got to it.
+      EXPECT_EQ(after[id].sequence(), before.sequence() + (was_shared ? 1 : 0)) << id;
+      EXPECT_EQ(after[id].participant_ids_size(), before.participant_ids_size() - was_shared) << id;
+    }
+    ASSERT_LT(writes, 100);
   }
 }
 

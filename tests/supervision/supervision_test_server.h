@@ -48,6 +48,10 @@ class SupervisionTestServer {
   RedisClient& redis() { return redis_; }
   peerwell::testing::FakeClock& clock() { return clock_; }
   SupervisionService& service() { return service_; }
+  // The parts of the service, for another service object over the same directory and Redis.
+  PeopleDirectory& people() { return people_; }
+  RedisSupervisionStore& store() { return store_; }
+  const Secrets& secrets() { return secrets_; }
 
  private:
   directory::testing::DirectoryTestServer directory_;

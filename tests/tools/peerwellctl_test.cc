@@ -440,6 +440,32 @@ TEST_F(PeerwellctlTest, APersonExportsTheirDataAndSeesWhoReadIt) {
   EXPECT_THAT(by_supervisor.output, HasSubstr("PERMISSION_DENIED"));
 }
 
+TEST_F(PeerwellctlTest, ACoordinatorErasesAPersonAndFollowsTheErasure) {
+  Team team = NewTeam();
+  CtlRun refused = Ctl({"--as", team.supervisor, "person", "erase", team.volunteer_id});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_THAT(refused.output, HasSubstr("PERMISSION_DENIED"));
+
+  CtlRun erased = Ctl({"--as", team.coordinator, "--json", "person", "erase", team.volunteer_id,
+                       "--request-id", "erase-vera"});
+  ASSERT_EQ(erased.exit_code, 0) << erased.output;
+  std::string erasure_id = JsonValue(erased.output, "erasureId");
+  ASSERT_FALSE(erasure_id.empty()) << erased.output;
+  CtlRun again = Ctl({"--as", team.coordinator, "--json", "person", "erase", team.volunteer_id,
+                      "--request-id", "erase-vera"});
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(JsonValue(again.output, "erasureId"), erasure_id);
+
+  CtlRun progress = Ctl({"--as", team.coordinator, "person", "erasure", erasure_id});
+  ASSERT_EQ(progress.exit_code, 0) << progress.output;
+  EXPECT_THAT(progress.output, HasSubstr(team.volunteer_id));
+  EXPECT_THAT(progress.output, HasSubstr("checkin"));
+  EXPECT_THAT(progress.output, HasSubstr("webhooks"));
+  CtlRun gone = Ctl({"--as", team.volunteer, "person", "get", team.volunteer_id});
+  EXPECT_EQ(gone.exit_code, 1) << gone.output;
+  EXPECT_THAT(gone.output, HasSubstr("UNAUTHENTICATED"));
+}
+
 TEST_F(PeerwellctlTest, ABadAnswerIsTheServicesInvalidArgumentNamingTheField) {
   StartCheckin();
   std::string volunteer = NewVolunteer();

@@ -337,6 +337,40 @@ absl::Status RunPersonExport(Context& context, const ParsedArgs& args) {
   return absl::OkStatus();
 }
 
+std::string ErasureText(const v1::Erasure& erasure) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::ErasureProgress& service : erasure.services()) {
+    rows.push_back({service.service(), service.done() ? "done" : "pending",
+                    service.done() ? FormatTimestamp(service.done_time()) : ""});
+  }
+  return absl::StrCat(
+      FormatFields({{"erasure", erasure.erasure_id()},
+                    {"person", erasure.person_id()},
+                    {"state", erasure.state() == v1::ERASURE_STATE_DONE ? "done" : "in progress"},
+                    {"erased by", erasure.erased_by()},
+                    {"started", FormatTimestamp(erasure.create_time())},
+                    {"completed",
+                     erasure.has_complete_time() ? FormatTimestamp(erasure.complete_time()) : ""}}),
+      "\n", FormatTable({"SERVICE", "STATE", "WHEN"}, rows));
+}
+
+absl::Status RunPersonErase(Context& context, const ParsedArgs& args) {
+  v1::ErasePersonRequest request;
+  request.set_person_id(args.positionals()[0]);
+  request.set_request_id(args.Get("request-id").value_or(""));
+  auto response = context.directory.Call(&Stub::ErasePerson, request, context.token);
+  if (!response.ok()) return response.status();
+  return Print(context, *response, ErasureText(response->erasure()));
+}
+
+absl::Status RunPersonErasure(Context& context, const ParsedArgs& args) {
+  v1::GetErasureRequest request;
+  request.set_erasure_id(args.positionals()[0]);
+  auto response = context.directory.Call(&Stub::GetErasure, request, context.token);
+  if (!response.ok()) return response.status();
+  return Print(context, *response, ErasureText(response->erasure()));
+}
+
 absl::Status RunPersonAudit(Context& context, const ParsedArgs& args) {
   v1::ListAuditRecordsRequest request;
   request.set_subject_id(args.Get("subject").value_or(""));
@@ -481,6 +515,24 @@ const std::vector<Command>& AllCommands() {
          "volunteer is recorded (SPEC 1.5), refused ones too.",
          true,
          RunPersonAudit},
+        {"person erase",
+         {"ID"},
+         "erase a person from every service (coordinator); cannot be undone",
+         {{"request-id", FlagKind::kValue, "ID",
+           "retries with the same id answer the first erasure and erase nothing again"}},
+         "Their data keys go first (nothing of theirs can be decrypted again), then every\n"
+         "service removes their records; messages they posted in shared channels keep their\n"
+         "place, without the text, from a former member. The audit stream keeps one record that\n"
+         "the erasure happened. Follow it with: peerwellctl person erasure ERASURE_ID",
+         true,
+         RunPersonErase},
+        {"person erasure",
+         {"ERASURE_ID"},
+         "how far an erasure is, service by service (coordinator)",
+         {},
+         "",
+         true,
+         RunPersonErasure},
         {"assign",
          {"VOLUNTEER_ID", "SUPERVISOR_ID"},
          "assign a supervisor to a volunteer (coordinator)",
