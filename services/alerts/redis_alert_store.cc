@@ -366,23 +366,6 @@ absl::Status DeleteKeys(RedisClient& redis, const std::vector<std::string>& keys
   if (!replies.ok()) return replies.status();
   return FirstError(*replies);
 }
-
-// Every key matching `pattern`, by SCAN (which a service's Redis user may run, unlike KEYS).
-absl::StatusOr<std::vector<std::string>> ScanKeys(RedisClient& redis, const std::string& pattern) {
-  std::vector<std::string> keys;
-  std::string cursor = "0";
-  do {
-    auto page =
-        redis.Execute({"SCAN", cursor, "MATCH", pattern, "COUNT", absl::StrCat(kEraseChunk)});
-    if (!page.ok()) return page.status();
-    if (page->IsError()) return ScriptErrorToStatus(*page);
-    if (page->elements.size() != 2) return absl::InternalError("unexpected reply to SCAN");
-    cursor = page->elements[0].str;
-    for (const RedisReply& key : page->elements[1].elements) keys.push_back(key.str);
-  } while (cursor != "0");
-  return keys;
-}
-
 // Whether a stream entry names the person. Ids have a fixed length and the prefix of their
 // kind, so the id anywhere in a value (the value itself, a list of ids, an error message) is
 // theirs.
@@ -894,7 +877,7 @@ absl::Status RedisAlertStore::DeleteRiskHistory(const std::string& organization_
     }
   }
   // Markers with the volunteer in their name: each missed-check-in gap's.
-  auto named = ScanKeys(redis_, absl::StrCat(ProcessedKey(org, "*"), volunteer_id, "*"));
+  auto named = MatchingKeys(redis_, absl::StrCat(ProcessedKey(org, "*"), volunteer_id, "*"));
   if (!named.ok()) return named.status();
   markers.insert(markers.end(), named->begin(), named->end());
   if (auto status = DeleteKeys(redis_, markers); !status.ok()) return status;

@@ -256,23 +256,6 @@ std::string GlobLiteral(absl::string_view text) {
   }
   return pattern;
 }
-
-// Every key matching `pattern`, by SCAN: service users may not run KEYS.
-absl::StatusOr<std::vector<std::string>> ScanKeys(RedisClient& redis, const std::string& pattern) {
-  std::vector<std::string> keys;
-  std::string cursor = "0";
-  do {
-    auto page =
-        redis.Execute({"SCAN", cursor, "MATCH", pattern, "COUNT", absl::StrCat(kEraseBatch)});
-    if (!page.ok()) return page.status();
-    if (page->IsError()) return ScriptErrorToStatus(*page);
-    if (page->elements.size() != 2) return absl::InternalError("redis: unexpected SCAN reply");
-    cursor = page->elements[0].str;
-    for (const RedisReply& key : page->elements[1].elements) keys.push_back(key.str);
-  } while (cursor != "0");
-  return keys;
-}
-
 absl::Status FirstError(const absl::StatusOr<std::vector<RedisReply>>& replies) {
   if (!replies.ok()) return replies.status();
   for (const RedisReply& reply : *replies) {
@@ -610,7 +593,7 @@ absl::Status RedisCheckinStore::DeleteVolunteerRecords(const std::string& organi
   // Every index of theirs, the per-instrument ones included, found by name: the script that
   // writes a record indexes it in the same step, and index members are the records' keys.
   auto indexes =
-      ScanKeys(redis_, GlobLiteral(VolunteerKey(organization_id, volunteer_id, "")) + "*");
+      MatchingKeys(redis_, GlobLiteral(VolunteerKey(organization_id, volunteer_id, "")) + "*");
   if (!indexes.ok()) return indexes.status();
   const std::vector<std::string> record_prefixes = {CheckinKey(organization_id, ""),
                                                     IncidentKey(organization_id, ""),
@@ -648,8 +631,8 @@ absl::Status RedisCheckinStore::DeletePersonRequests(const std::string& organiza
                                                      const std::string& person_id) {
   // A request key names the volunteer its record is for, and the caller (the volunteer, or the
   // platform operator importing for them): found by name, values need not be read.
-  auto keys = ScanKeys(redis_, absl::StrCat(GlobLiteral(RequestKeyPrefix(organization_id)), "*",
-                                            GlobLiteral(person_id), "*"));
+  auto keys = MatchingKeys(redis_, absl::StrCat(GlobLiteral(RequestKeyPrefix(organization_id)), "*",
+                                                GlobLiteral(person_id), "*"));
   if (!keys.ok()) return keys.status();
   std::vector<RedisCommand> deletes;
   for (size_t first = 0; first < keys->size(); first += kEraseBatch) {

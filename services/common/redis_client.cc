@@ -424,4 +424,19 @@ std::vector<std::pair<std::string, std::string>> ReplyPairs(const RedisReply& re
   return pairs;
 }
 
+absl::StatusOr<std::vector<std::string>> MatchingKeys(RedisClient& redis,
+                                                      const std::string& pattern) {
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  do {
+    auto page = redis.Execute({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+    if (!page.ok()) return page.status();
+    if (page->IsError()) return ScriptErrorToStatus(*page);
+    if (page->elements.size() != 2) return absl::InternalError("unexpected reply to SCAN");
+    cursor = page->elements[0].str;
+    for (const RedisReply& key : page->elements[1].elements) keys.push_back(key.str);
+  } while (cursor != "0");
+  return keys;
+}
+
 }  // namespace peerwell

@@ -154,4 +154,9 @@ class RedisClient {
 // HGETALL's flat [field, value, ...] array as pairs; empty for a missing key.
 std::vector<std::pair<std::string, std::string>> ReplyPairs(const RedisReply& reply);
 
+// Every key matching `pattern`, SCAN by SCAN (service users may not run KEYS, and SCAN never
+// holds Redis up for a walk of the whole keyspace). A key may come twice.
+absl::StatusOr<std::vector<std::string>> MatchingKeys(RedisClient& redis,
+                                                      const std::string& pattern);
+
 }  // namespace peerwell

@@ -1040,34 +1040,19 @@ absl::Status RedisDirectoryStore::EraseTraces(const std::string& organization_id
     if (!status.ok()) return status;
   }
   // CreatePerson's request keys hold the id of the person they created.
-  std::string cursor = "0";
-  const std::string pattern = absl::StrCat(Prefix(organization_id), "request:*");
-  do {
-    auto page = redis_.Execute({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
-    if (!page.ok()) return page.status();
-    if (page->IsError() || page->elements.size() != 2) {
-      return absl::InternalError(absl::StrCat("redis: SCAN answered ", page->str));
-    }
-    cursor = page->elements[0].str;
-    std::vector<RedisCommand> reads;
-    std::vector<std::string> keys;
-    for (const RedisReply& key : page->elements[1].elements) {
-      reads.push_back({"GET", key.str});
-      keys.push_back(key.str);
-    }
-    if (reads.empty()) continue;
-    auto values = redis_.ExecuteAll(std::move(reads));
-    if (!values.ok()) return values.status();
-    RedisCommand del{"DEL"};
-    for (size_t i = 0; i < values->size(); ++i) {
-      if ((*values)[i].str == person_id) del.push_back(keys[i]);
-    }
-    if (del.size() > 1) {
-      auto deleted = redis_.Execute(del);
-      if (!deleted.ok()) return deleted.status();
-    }
-  } while (cursor != "0");
-  return absl::OkStatus();
+  auto keys = MatchingKeys(redis_, absl::StrCat(Prefix(organization_id), "request:*"));
+  if (!keys.ok()) return keys.status();
+  std::vector<RedisCommand> reads;
+  for (const std::string& key : *keys) reads.push_back({"GET", key});
+  if (reads.empty()) return absl::OkStatus();
+  auto values = redis_.ExecuteAll(std::move(reads));
+  if (!values.ok()) return values.status();
+  RedisCommand del{"DEL"};
+  for (size_t i = 0; i < values->size(); ++i) {
+    if ((*values)[i].str == person_id) del.push_back((*keys)[i]);
+  }
+  if (del.size() == 1) return absl::OkStatus();
+  return redis_.Execute(del).status();
 }
 
 const std::vector<PersonKeyFamily>& RedisDirectoryStore::PersonKeyFamilies() {

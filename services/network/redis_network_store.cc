@@ -555,21 +555,6 @@ absl::Status RepliesStatus(const absl::StatusOr<std::vector<RedisReply>>& replie
   }
   return absl::OkStatus();
 }
-
-// Every key matching `pattern`, SCAN by SCAN.
-absl::StatusOr<std::vector<std::string>> ScanKeys(RedisClient& redis, const std::string& pattern) {
-  std::vector<std::string> keys;
-  std::string cursor = "0";
-  do {
-    auto reply = redis.Execute({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
-    if (absl::Status status = ScriptStatus(reply); !status.ok()) return status;
-    if (reply->elements.size() != 2) return absl::InternalError("SCAN answered no cursor");
-    cursor = reply->elements[0].str;
-    for (const RedisReply& key : reply->elements[1].elements) keys.push_back(key.str);
-  } while (cursor != "0");
-  return keys;
-}
-
 }  // namespace
 
 std::string MessagesKey(const std::string& organization_id, const std::string& channel_id) {
@@ -1287,7 +1272,7 @@ absl::Status RedisNetworkStore::DeleteRequests(
     const std::vector<std::string>& deleted_channel_ids) {
   // "<prefix><caller>:<request_id>"; a channel's creation is "channel:<request_id>".
   const std::string request_prefix = absl::StrCat(Prefix(organization_id), "request:");
-  auto keys = ScanKeys(redis_, absl::StrCat(request_prefix, "*"));
+  auto keys = MatchingKeys(redis_, absl::StrCat(request_prefix, "*"));
   if (!keys.ok()) return keys.status();
   absl::flat_hash_set<std::string> doomed;
   std::vector<std::string> creations;
@@ -1323,7 +1308,7 @@ absl::Status RedisNetworkStore::DeleteReadMarkersOf(const std::string& organizat
   if (channel_ids.empty()) return absl::OkStatus();
   // Markers of channels someone left stay, so the people who have one are not known: every
   // person's markers are looked at.
-  auto keys = ScanKeys(redis_, ReadMarkersKey(organization_id, "*"));
+  auto keys = MatchingKeys(redis_, ReadMarkersKey(organization_id, "*"));
   if (!keys.ok()) return keys.status();
   std::vector<RedisCommand> deletions;
   for (const std::string& key : *keys) {
