@@ -177,6 +177,17 @@ std::string LocalSuite::Target(const std::string& name) const {
   return absl::StrCat("ipv4:", absl::StrJoin(addresses, ","));
 }
 
+std::vector<std::pair<std::string, pid_t>> LocalSuite::Processes() const {
+  std::vector<std::pair<std::string, pid_t>> processes{{"redis-server", redis_->pid()}};
+  std::map<std::string, int> seen;
+  for (const Service& service : services_) {
+    int replica = ++seen[service.name];
+    processes.push_back({replica == 1 ? service.name : absl::StrCat(service.name, "-", replica),
+                         service.process->pid()});
+  }
+  return processes;
+}
+
 double LocalSuite::ResidentMiB(const Service& service) {
   std::ifstream status(absl::StrCat("/proc/", service.process->pid(), "/status"));
   std::string line;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,8 +32,9 @@ struct SuiteOptions {
 // The whole suite, as production runs it: a redis-server of its own (append-only, appendfsync
 // always, on a Unix socket in a temporary directory) and the directory, check-in, alerts,
 // supervision and network binaries on free loopback ports, started in that order, with fresh
-// secrets, and the HTTP gateway in front of them. Each service finds those started before it through Target(), which names every
-// replica, as a headless Service does in Kubernetes. Everything stops when it goes out of scope.
+// secrets, and the HTTP gateway in front of them. Each service finds those started before it
+// through Target(), which names every replica, as a headless Service does in Kubernetes. Everything
+// stops when it goes out of scope.
 class LocalSuite {
  public:
   struct Service {
@@ -56,6 +59,10 @@ class LocalSuite {
   const std::vector<Service>& services() const { return services_; }
   // The port of the gateway's HTTP server on 127.0.0.1.
   int gateway_port() const;
+  // Every process of the suite by name, to read what each spends: "redis-server", then the
+  // services in the order they started ("checkin"; a further replica "checkin-2"), the gateway
+  // last.
+  std::vector<std::pair<std::string, pid_t>> Processes() const;
   // The most resident memory a service has had so far, in MiB (VmHWM): its peak under the load,
   // even when read after an idle baseline round.
   static double ResidentMiB(const Service& service);

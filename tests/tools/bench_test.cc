@@ -1,7 +1,10 @@
 // peerwell-bench against its own baseline and against the real directory and check-in binaries.
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -39,8 +42,7 @@ double NumberAfter(absl::string_view json, absl::string_view field, size_t from 
   at += key.size();
   size_t end = json.find_first_not_of("0123456789.", at);
   double value = -1;
-  if (!absl::SimpleAtod(json.substr(at, end == absl::string_view::npos ? end : end - at),
-                        &value)) {
+  if (!absl::SimpleAtod(json.substr(at, end == absl::string_view::npos ? end : end - at), &value)) {
     return -1;
   }
   return value;
@@ -55,6 +57,28 @@ double Number(const std::string& json, const std::string& field) {
 double ResidentMiBOf(const std::string& json, const std::string& service) {
   size_t at = json.find(absl::StrCat("\"name\":\"", service, "\",\"start_to_serving_ms\":"));
   return at == std::string::npos ? -1 : NumberAfter(json, "resident_mib", at);
+}
+
+// The line of `output` that starts with `prefix` (after any indentation); empty when none does.
+std::string LineStartingWith(const std::string& output, absl::string_view prefix) {
+  for (absl::string_view line : absl::StrSplit(output, '\n')) {
+    absl::string_view trimmed = absl::StripLeadingAsciiWhitespace(line);
+    if (absl::StartsWith(trimmed, prefix)) return std::string(line);
+  }
+  return "";
+}
+
+// The number after `word ` on a line of the table ("calls 1234"); -1 when there is none.
+double NumberAfterWord(absl::string_view line, absl::string_view word) {
+  const std::string key = absl::StrCat(" ", word, " ");
+  size_t at = line.find(key);
+  if (at == absl::string_view::npos) return -1;
+  at += key.size();
+  size_t end = line.find_first_not_of("0123456789.", at);
+  double value = -1;
+  return absl::SimpleAtod(line.substr(at, end == absl::string_view::npos ? end : end - at), &value)
+             ? value
+             : -1;
 }
 
 TEST(BenchTest, MeasuresTheEmptyBaselineInAClosedLoop) {
@@ -116,6 +140,50 @@ TEST(BenchTest, RefusesBadFlags) {
   EXPECT_EQ(Bench({"--vs=something"}).exit_code, 2);
   EXPECT_EQ(Bench({"--rate=-1"}).exit_code, 2);
   EXPECT_EQ(Bench({"--subscribers=0"}).exit_code, 2);
+  // The durable write needs a Redis: the suite's, or one named by a valid address.
+  EXPECT_EQ(Bench({"--scenario=durable-write"}, {{"PEERWELL_REDIS_ADDR", ""}}).exit_code, 2);
+  EXPECT_EQ(Bench({"--vs=durable-write"}, {{"PEERWELL_REDIS_ADDR", ""}}).exit_code, 2);
+  EXPECT_EQ(Bench({"--scenario=durable-write", "--redis_addr=no-port"}).exit_code, 2);
+}
+
+TEST(BenchTest, MeasuresTheDurableWriteBaselineOnARedisOfItsOwn) {
+  // A baseline alone: --start_suite starts only a redis-server as the suite's.
+  BenchRun run = Bench({"--scenario=durable-write", "--start_suite", "--calls=200", "--in_flight=8",
+                        "--warmup=50ms", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(Number(run.output, "calls"), 200) << run.output;
+  EXPECT_EQ(Number(run.output, "errors"), 0) << run.output;
+  EXPECT_GT(Number(run.output, "fsync_set_median_us"), 0) << run.output;
+  EXPECT_GE(Number(run.output, "fsync_set_p99_us"), Number(run.output, "fsync_set_median_us"))
+      << run.output;
+  EXPECT_THAT(run.output, ::testing::HasSubstr("\"fsynced\":true"));
+  // The tool's CPU and the redis-server's, per call of the measured window.
+  EXPECT_THAT(run.output, ::testing::HasSubstr("\"cpu_us_per_call\":{\"tool\":"));
+  EXPECT_GE(Number(run.output, "redis-server"), 0) << run.output;
+  EXPECT_THAT(run.output, ::testing::Not(::testing::HasSubstr("first error")));
+}
+
+TEST(BenchTest, StartsItsOwnSuiteAndComparesCheckinsWithTheDurableWrite) {
+  BenchRun run =
+      Bench({"--scenario=submit-checkin", "--vs=durable-write", "--rounds=1", "--duration=300ms",
+             "--warmup=100ms", "--start_suite", "--organisations=2", "--volunteers=5"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::string durable_write = LineStartingWith(run.output, "durable-write ");
+  EXPECT_GT(NumberAfterWord(durable_write, "calls"), 0) << run.output;
+  EXPECT_EQ(NumberAfterWord(durable_write, "errors"), 0) << run.output;
+  EXPECT_THAT(run.output,
+              ::testing::HasSubstr("median of 1 rounds vs durable-write: throughput x"));
+  // Per round, every process of the suite and the tool; then the medians.
+  const std::string cpu = LineStartingWith(run.output, "cpu µs/call: tool ");
+  for (const char* process :
+       {" redis-server ", " checkin ", " alerts ", " directory ", " total "}) {
+    EXPECT_THAT(cpu, ::testing::HasSubstr(process)) << run.output;
+  }
+  EXPECT_THAT(run.output, ::testing::HasSubstr("median cpu µs/call, submit-checkin: tool "));
+  EXPECT_THAT(run.output, ::testing::HasSubstr("median cpu µs/call, durable-write: tool "));
+  const std::string machine = LineStartingWith(run.output, "machine: fsync'd SET from one client:");
+  EXPECT_GT(NumberAfterWord(machine, "median"), 0) << run.output;
+  EXPECT_GT(NumberAfterWord(machine, "p99"), 0) << run.output;
 }
 
 TEST(BenchTest, MeasuresTheEmptyStreamBaselineOnOneStream) {
@@ -226,9 +294,9 @@ TEST(BenchTest, StartsItsOwnSuiteAndTimesCheckinsUntilTheirAlertsArrive) {
 
 // Every incident's alert event reaches the partner's receiver in the tool, once.
 TEST(BenchTest, StartsItsOwnSuiteAndTimesIncidentsUntilTheirWebhooksArrive) {
-  BenchRun run = Bench({"--scenario=incident-to-webhook", "--start_suite", "--rate=50",
-                        "--calls=40", "--warmup=200ms", "--organisations=2", "--volunteers=5",
-                        "--json"});
+  BenchRun run =
+      Bench({"--scenario=incident-to-webhook", "--start_suite", "--rate=50", "--calls=40",
+             "--warmup=200ms", "--organisations=2", "--volunteers=5", "--json"});
   ASSERT_EQ(run.exit_code, 0) << run.output;
   Fanout deliveries = FanoutOf(run.output);
   EXPECT_EQ(deliveries.posts, 40) << run.output;

@@ -83,6 +83,39 @@ double LoadResult::Percentile(double p) const {
   return latencies_ms[std::min(index, latencies_ms.size() - 1)];
 }
 
+WindowEdges::WindowEdges(const LoadOptions& options, absl::Time opens, absl::Time closes)
+    : opened_(options.window_opened), closed_(options.window_closed) {
+  if (!opened_ && !closed_) return;
+  thread_ = std::thread([this, opens, closes] {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (closing_.wait_until(lock, absl::ToChronoTime(opens), [this] { return close_now_; })) {
+      return;  // over before its window opened: nothing was measured
+    }
+    lock.unlock();
+    if (opened_) opened_();
+    lock.lock();
+    // No deadline for a window of a number of calls (a time point at the end of the clock's range
+    // may overflow inside wait_until).
+    if (closes == absl::InfiniteFuture()) {
+      closing_.wait(lock, [this] { return close_now_; });
+    } else {
+      closing_.wait_until(lock, absl::ToChronoTime(closes), [this] { return close_now_; });
+    }
+    lock.unlock();
+    if (closed_) closed_();
+  });
+}
+
+void WindowEdges::Close() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    close_now_ = true;
+  }
+  closing_.notify_all();
+  thread_.join();
+}
+
 long LoadResult::ErrorCount() const {
   long total = 0;
   for (const auto& [code, count] : errors) total += count;
@@ -95,6 +128,7 @@ LoadResult RunLoad(const LoadOptions& options, const IssueCall& issue) {
   const bool by_count = options.calls > 0;
   const absl::Time end = by_count ? absl::InfiniteFuture() : measure_from + options.duration;
   Recorder recorder(measure_from, end);
+  WindowEdges edges(options, measure_from, end);
   Outstanding outstanding;
   // By count: calls due from measure_from on are numbered, and none starts past the last.
   std::atomic<long> measured_started{0};
@@ -142,6 +176,9 @@ LoadResult RunLoad(const LoadOptions& options, const IssueCall& issue) {
     outstanding.Done();
   }
   outstanding.WaitForZero();
+  // By count, the window closes with the last measured call (none starts after it); by duration,
+  // it closed by itself at the end.
+  edges.Close();
   if (by_count) {
     std::lock_guard<std::mutex> lock(last_mu);
     return recorder.Result(absl::ToDoubleSeconds(last_finished - measure_from));

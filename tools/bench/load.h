@@ -1,8 +1,11 @@
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -18,6 +21,11 @@ struct LoadOptions {
   long calls = 0;  // when > 0: measure exactly this many calls instead of a duration
   absl::Duration warmup = absl::Seconds(1);
   absl::Duration deadline = absl::Seconds(1);
+  // Told when the measured window opens (the warm-up is over) and when it closes, from a thread
+  // of the round's own, so that what the machine spends can be read over exactly the calls that
+  // count (the CPU time of every process). Either may be empty.
+  std::function<void()> window_opened;
+  std::function<void()> window_closed;
 };
 
 struct LoadResult {
@@ -33,6 +41,29 @@ struct LoadResult {
   double Throughput() const { return seconds > 0 ? calls / seconds : 0; }
   double Percentile(double p) const;
   long ErrorCount() const;
+};
+
+// Calls a round's window hooks at the times its window opens and closes. A window of a number of
+// calls has no end time: it closes at Close(), when the last measured call is done. Close() also
+// waits for the hooks, so that what they wrote is there when the round returns.
+class WindowEdges {
+ public:
+  WindowEdges(const LoadOptions& options, absl::Time opens, absl::Time closes);
+  ~WindowEdges() { Close(); }
+  WindowEdges(const WindowEdges&) = delete;
+  WindowEdges& operator=(const WindowEdges&) = delete;
+
+  // Closes the window now if it is open and has not closed by itself; before it opened, neither
+  // hook runs (nothing was measured).
+  void Close();
+
+ private:
+  std::function<void()> opened_;
+  std::function<void()> closed_;
+  std::mutex mu_;
+  std::condition_variable closing_;
+  bool close_now_ = false;
+  std::thread thread_;
 };
 
 // Starts one call on the slot's context and calls `done` with its status when it completes.

@@ -2,12 +2,15 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/server.h"
+#include "services/common/config.h"
 #include "tools/bench/load.h"
 
 namespace peerwell::bench {
@@ -22,6 +25,9 @@ struct ScenarioContext {
   std::string webhooks_addr;
   std::string gateway_addr;  // host:port of its HTTP server
   std::string jwt_secret;
+  // The Redis the services write to (the suite's, or --redis_addr), as a user that may write
+  // pw:bench:*; none when the run has no Redis.
+  std::optional<RedisAddress> redis;
   int channels = 2;       // connections to the service under load
   int organisations = 4;  // created for the run
   int volunteers = 25;    // per organisation
@@ -67,7 +73,8 @@ struct ScenarioSpec {
   std::string description;
   bool needs_services = true;  // false: runs inside the tool (the baselines)
   std::function<absl::StatusOr<std::unique_ptr<Scenario>>(const ScenarioContext&)> create;
-  double default_rate = 0;  // without --rate: 0 a closed loop, above 0 an open loop
+  double default_rate = 0;   // without --rate: 0 a closed loop, above 0 an open loop
+  bool needs_redis = false;  // true: writes to Redis itself (durable-write)
 };
 
 const std::vector<ScenarioSpec>& AllScenarios();
@@ -76,12 +83,33 @@ const ScenarioSpec* FindScenario(const std::string& name);
 // The baseline: an empty unary handler served inside the tool, over `channels` connections.
 std::unique_ptr<Scenario> MakeEmptyScenario(int channels);
 
+// The baseline of an acknowledged write: a unary handler served inside the tool, over `channels`
+// connections, that answers once one atomic, fsync'd write of a check-in's size to `redis` is done
+// (durable_write.cc).
+absl::StatusOr<std::unique_ptr<Scenario>> MakeDurableWriteScenario(const RedisAddress& redis,
+                                                                   int channels);
+
 // The baseline of a server stream: one stream of the tool's own server, read as fast as it comes,
 // of messages as large as a post-fanout delivery (a NetworkEvent carrying a post: 315 bytes on
 // average, as that scenario's notes report), so that the two differ in the work, not in the bytes.
 // Its calls are the messages, each timed from the one before.
 inline constexpr int kEmptyStreamMessageBytes = 315;
 std::unique_ptr<Scenario> MakeEmptyStreamScenario(int message_bytes);
+
+// A service of the tool's own (a baseline) on a free loopback port of this process. `service`
+// must outlive it.
+class InProcessServer {
+ public:
+  explicit InProcessServer(grpc::Service& service);
+  ~InProcessServer();
+  InProcessServer(const InProcessServer&) = delete;
+  InProcessServer& operator=(const InProcessServer&) = delete;
+  std::string address() const;
+
+ private:
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
 
 // Separate connections (distinct channel arguments) to one target.
 std::vector<std::shared_ptr<grpc::Channel>> Channels(const std::string& target, int count);

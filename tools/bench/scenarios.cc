@@ -57,19 +57,11 @@ class BaselineService final : public bv1::BenchService::CallbackService {
 // The baseline service on a free loopback port of this process.
 class BaselineServer {
  public:
-  BaselineServer() {
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-  }
-  ~BaselineServer() { server_->Shutdown(); }
-  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  std::string address() const { return server_.address(); }
 
  private:
   BaselineService service_;
-  int port_ = 0;
-  std::unique_ptr<grpc::Server> server_;
+  InProcessServer server_{service_};
 };
 
 class EmptyScenario final : public Scenario {
@@ -104,6 +96,7 @@ class StreamReader final : public grpc::ClientReadReactor<bv1::StreamMessage> {
         from_(start_ + options.warmup),
         until_(options.calls > 0 ? absl::InfiniteFuture() : from_ + options.duration),
         calls_(options.calls),
+        edges_(options, from_, until_),
         last_(start_) {
     // Only a guard against a stream that stops by itself: the reader cancels it when it is done.
     absl::Duration longest = options.calls > 0
@@ -145,6 +138,7 @@ class StreamReader final : public grpc::ClientReadReactor<bv1::StreamMessage> {
   LoadResult Wait() {
     std::unique_lock<std::mutex> lock(mu_);
     finished_.wait(lock, [this] { return done_; });
+    edges_.Close();  // by count, the window closes with the last message read
     LoadResult result;
     result.measured_from = from_;
     result.measured_until = until_;
@@ -165,6 +159,7 @@ class StreamReader final : public grpc::ClientReadReactor<bv1::StreamMessage> {
   const absl::Time from_;
   const absl::Time until_;
   const long calls_;
+  WindowEdges edges_;
   grpc::ClientContext context_;
   bv1::EmptyStreamRequest request_;
   bv1::StreamMessage message_;
@@ -204,6 +199,17 @@ class EmptyStreamScenario final : public Scenario {
 
 }  // namespace
 
+InProcessServer::InProcessServer(grpc::Service& service) {
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+  builder.RegisterService(&service);
+  server_ = builder.BuildAndStart();
+}
+
+InProcessServer::~InProcessServer() { server_->Shutdown(); }
+
+std::string InProcessServer::address() const { return absl::StrCat("127.0.0.1:", port_); }
+
 std::vector<std::shared_ptr<grpc::Channel>> Channels(const std::string& target, int count) {
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (int i = 0; i < count; ++i) {
@@ -235,6 +241,18 @@ const std::vector<ScenarioSpec>& AllScenarios() {
        [](const ScenarioContext&) -> absl::StatusOr<std::unique_ptr<Scenario>> {
          return MakeEmptyStreamScenario(kEmptyStreamMessageBytes);
        }},
+      {"durable-write",
+       "a unary handler inside the tool that answers once one atomic, fsync'd Redis write of a "
+       "check-in's size (its hash and its event) is done: the floor under an acknowledged write "
+       "(needs Redis: --start_suite or --redis_addr)",
+       false,
+       [](const ScenarioContext& context) -> absl::StatusOr<std::unique_ptr<Scenario>> {
+         if (!context.redis.has_value()) {
+           return absl::FailedPreconditionError("durable-write needs a Redis");
+         }
+         return MakeDurableWriteScenario(*context.redis, context.channels);
+       },
+       0, true},
       {"submit-checkin",
        "authenticated SubmitCheckin (WHO-5, CBI, pulse) from many volunteers of several "
        "organisations",
