@@ -22,6 +22,11 @@ std::string WatchQuery(const Caller& caller) { return absl::StrCat("watch/", cal
 // One WatchAlerts stream: reads the organisation's alert feed from where the client left off,
 // writes the events the caller may see, one at a time, until the client goes, the server stops,
 // or Redis fails (the client then resumes with its last token, here or on another replica).
+// A WatchAlerts pass reads at most this many feed entries, and after a smaller one waits this
+// long for more to gather (a supervisor sees an alert this much later at most).
+constexpr size_t kWatchBatch = 100;
+constexpr absl::Duration kWatchLinger = absl::Milliseconds(5);
+
 class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
  public:
   AlertWatcher(grpc::CallbackServerContext* context, std::string resume_token,
@@ -73,6 +78,13 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
     return write_ok_ && !cancelled_;
   }
 
+  // Waits kWatchLinger unless the stream ends meanwhile.
+  void Linger() {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait_for(lock, absl::ToChronoMicroseconds(kWatchLinger),
+                      [this] { return cancelled_ || stopping_.load(); });
+  }
+
   bool Send(v1::AlertEvent event) {
     pending_ = std::move(event);
     return Await([this] { StartWrite(&pending_); });
@@ -115,27 +127,37 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
         return ToGrpcStatus(still.status(), "WatchAlerts");
       }
       auto read = (*connection)
-                      ->Execute({"XREAD", "COUNT", "100", "BLOCK", "1000", "STREAMS", feed, last},
+                      ->Execute({"XREAD", "COUNT", absl::StrCat(kWatchBatch), "BLOCK", "1000",
+                                 "STREAMS", feed, last},
                                 absl::Seconds(3));
       if (!read.ok()) return ToGrpcStatus(read.status(), "WatchAlerts");
       if (!read->IsArray() || read->elements.empty()) continue;
-      for (const StreamEntry& entry : ParseStreamEntries(read->elements[0].elements[1])) {
-        last = entry.id;
-        ScopedDeadline deadline(absl::Now() + absl::Seconds(5));
-        auto alert = service_.GetAlert(*caller, entry.Get("alert_id"));
-        if (alert.status().code() == absl::StatusCode::kNotFound) continue;  // not theirs to see
-        // Anything else (Redis or the directory not answering) ends the stream before this
-        // entry: the client resumes from its last token and gets it then, rather than never.
-        if (!alert.ok()) return ToGrpcStatus(alert.status(), "WatchAlerts");
+      std::vector<StreamEntry> entries = ParseStreamEntries(read->elements[0].elements[1]);
+      std::vector<std::string> alert_ids;
+      for (const StreamEntry& entry : entries) alert_ids.push_back(entry.Get("alert_id"));
+      // The pass's alerts read together; should that fail (Redis or the directory not
+      // answering), the stream ends before them: the client resumes from its last token and
+      // gets them then, rather than never.
+      ScopedDeadline deadline(absl::Now() + absl::Seconds(5));
+      auto alerts = service_.WatchedAlerts(*caller, alert_ids);
+      if (!alerts.ok()) return ToGrpcStatus(alerts.status(), "WatchAlerts");
+      bool open = true;
+      for (size_t i = 0; open && i < entries.size(); ++i) {
+        last = entries[i].id;
+        if (!(*alerts)[i].has_value()) continue;  // not theirs to see
         v1::AlertEvent event;
         int type = 0;
-        (void)absl::SimpleAtoi(entry.Get("event_type"), &type);
+        (void)absl::SimpleAtoi(entries[i].Get("event_type"), &type);
         event.set_event_type(static_cast<v1::AlertEventType>(type));
-        *event.mutable_alert() = AlertToProto(*alert);
+        *event.mutable_alert() = AlertToProto(*(*alerts)[i]);
         event.set_resume_token(
-            tokens_.Encode(caller->organization_id, WatchQuery(*caller), entry.id));
-        if (!Send(std::move(event))) break;
+            tokens_.Encode(caller->organization_id, WatchQuery(*caller), entries[i].id));
+        open = Send(std::move(event));
       }
+      if (!open) break;
+      // After a pass of a few alerts, the next ones are let gather for a moment: a pass costs
+      // Redis reads, an audit write and a thread hand-off per alert whatever its size.
+      if (entries.size() < kWatchBatch) Linger();
     }
     if (stopping_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down");
     return grpc::Status::CANCELLED;

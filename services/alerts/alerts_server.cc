@@ -108,9 +108,10 @@ struct AlertsServer {
         runner(executor, authenticator),
         tokens(PageTokenKey(runtime.config.jwt_secret)),
         handler(service, runner, authenticator, tokens, runtime.config.redis, clock),
-        consumer(
-            runtime.config.redis, Options(runtime.config),
-            [this](const StreamEntry& entry) { return HandleCheckinServiceEvent(engine, entry); }),
+        consumer(runtime.config.redis, Options(runtime.config),
+                 [this](const std::vector<const StreamEntry*>& entries) {
+                   return HandleCheckinServiceEvents(engine, entries);
+                 }),
         supervision_events(runtime.config.redis, SupervisionOptions(runtime.config),
                            [this](const StreamEntry& entry) {
                              return HandleSupervisionServiceEvent(engine, entry);
@@ -139,9 +140,8 @@ struct AlertsServer {
 
   static ConsumerOptions Options(const ServiceConfig& config) {
     ConsumerOptions options = ServiceConsumerOptions(config, "checkin", "alerts");
-    // A volunteer's events in order, different volunteers' side by side: each event waits on a
-    // few Redis round trips, so one lane alone falls behind well before 500 check-ins a second.
-    options.lanes = 8;
+    // A volunteer's events in order, different volunteers' together: a round of a batch (one
+    // event of each volunteer) takes two Redis round trips however many volunteers it has.
     options.lane_key = [](const StreamEntry& entry) { return entry.Get("volunteer_id"); };
     return options;
   }

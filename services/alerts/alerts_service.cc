@@ -45,11 +45,20 @@ absl::StatusOr<std::string> OpenOrLeaveOut(TextCipher& cipher, const std::string
 
 absl::StatusOr<AlertService::Access> AlertService::AccessTo(const Caller& caller,
                                                             const std::string& volunteer_id) {
+  if (caller.role != CallerRole::kVolunteer && !IsHandler(caller)) return Access{};
+  return AccessFrom(caller, volunteer_id,
+                    caller.role == CallerRole::kVolunteer
+                        ? absl::StatusOr<VolunteerFacts>(VolunteerFacts{})
+                        : directory_.GetVolunteer(caller.organization_id, volunteer_id));
+}
+
+absl::StatusOr<AlertService::Access> AlertService::AccessFrom(
+    const Caller& caller, const std::string& volunteer_id,
+    const absl::StatusOr<VolunteerFacts>& facts) {
   if (caller.role == CallerRole::kVolunteer) {
     return Access{caller.person_id == volunteer_id, true};
   }
   if (!IsHandler(caller)) return Access{};
-  auto facts = directory_.GetVolunteer(caller.organization_id, volunteer_id);
   if (facts.status().code() == absl::StatusCode::kNotFound) return Access{};
   if (!facts.ok()) return facts.status();
   bool supervises = std::find(facts->supervisor_ids.begin(), facts->supervisor_ids.end(),
@@ -58,12 +67,21 @@ absl::StatusOr<AlertService::Access> AlertService::AccessTo(const Caller& caller
   return Access{visible, visible && facts->share_scores_with_supervisor};
 }
 
+AuditRecord AlertService::ReadRecord(const Caller& caller, const std::string& volunteer_id,
+                                     const char* rpc, const absl::Status& outcome) const {
+  return {caller.person_id,
+          caller.role,
+          caller.organization_id,
+          volunteer_id,
+          absl::StrCat(kServicePrefix, rpc),
+          std::string(absl::StatusCodeToString(outcome.code())),
+          clock_.Now()};
+}
+
 absl::Status AlertService::Audit(const Caller& caller, const std::string& volunteer_id,
                                  const char* rpc, const absl::Status& outcome) {
   if (caller.person_id == volunteer_id) return absl::OkStatus();
-  return audit_.Append({caller.person_id, caller.role, caller.organization_id, volunteer_id,
-                        absl::StrCat(kServicePrefix, rpc),
-                        std::string(absl::StatusCodeToString(outcome.code())), clock_.Now()});
+  return audit_.Append(ReadRecord(caller, volunteer_id, rpc, outcome));
 }
 
 absl::StatusOr<AlertService::VisibleAlert> AlertService::Visible(const Caller& caller,
@@ -173,6 +191,53 @@ absl::StatusOr<Alert> AlertService::GetAlert(const Caller& caller, const std::st
   auto visible = Visible(caller, alert_id, "GetAlert");
   if (!visible.ok()) return visible.status();
   return Readable(caller.organization_id, std::move(visible->stored), visible->access.values);
+}
+
+absl::StatusOr<std::vector<std::optional<Alert>>> AlertService::WatchedAlerts(
+    const Caller& caller, const std::vector<std::string>& alert_ids) {
+  std::vector<std::optional<Alert>> alerts(alert_ids.size());
+  std::vector<std::string> ids;
+  for (const std::string& id : alert_ids) ids.push_back(IsWellFormedId(id, "a") ? id : "");
+  auto stored = store_.GetAlerts(caller.organization_id, ids);
+  if (!stored.ok()) return stored.status();
+  // Access decided once per volunteer, what the directory's cache lacks asked side by side.
+  std::vector<std::string> volunteers;
+  for (const auto& sealed : *stored) {
+    if (sealed.has_value()) volunteers.push_back(sealed->alert.volunteer_id);
+  }
+  std::sort(volunteers.begin(), volunteers.end());
+  volunteers.erase(std::unique(volunteers.begin(), volunteers.end()), volunteers.end());
+  std::vector<absl::StatusOr<VolunteerFacts>> facts;
+  if (IsHandler(caller)) {
+    std::vector<VolunteerDirectory::VolunteerRef> refs;
+    for (const std::string& volunteer : volunteers) {
+      refs.push_back({caller.organization_id, volunteer});
+    }
+    facts = directory_.GetVolunteers(refs);
+  } else {
+    facts.assign(volunteers.size(), VolunteerFacts{});
+  }
+  std::map<std::string, Access> access;
+  std::vector<AuditRecord> reads;
+  for (size_t v = 0; v < volunteers.size(); ++v) {
+    auto decided = AccessFrom(caller, volunteers[v], facts[v]);
+    if (!decided.ok()) return decided.status();
+    access.emplace(volunteers[v], *decided);
+    if (decided->visible && caller.person_id != volunteers[v]) {
+      reads.push_back(ReadRecord(caller, volunteers[v], "WatchAlerts", absl::OkStatus()));
+    }
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i].empty() || !(*stored)[i].has_value()) continue;
+    SealedAlert& sealed = *(*stored)[i];
+    auto it = access.find(sealed.alert.volunteer_id);
+    if (!it->second.visible) continue;
+    auto alert = Readable(caller.organization_id, std::move(sealed), it->second.values);
+    if (!alert.ok()) return alert.status();
+    alerts[i] = *std::move(alert);
+  }
+  if (auto audited = audit_.AppendAll(reads); !audited.ok()) return audited;
+  return alerts;
 }
 
 absl::StatusOr<Alert> AlertService::AcknowledgeAlert(const Caller& caller,

@@ -57,6 +57,11 @@ class AlertService {
   absl::StatusOr<AlertPage> ListAlerts(const Caller& caller, const AlertFilter& filter,
                                        int page_size, const std::string& position);
   absl::StatusOr<Alert> GetAlert(const Caller& caller, const std::string& alert_id);
+  // The alerts a WatchAlerts pass delivers, each as GetAlert gives it, or nullopt for one the
+  // caller may not see (or that is gone): read together, in one round trip, and audited once
+  // per volunteer in one more, as a page of ListAlerts is.
+  absl::StatusOr<std::vector<std::optional<Alert>>> WatchedAlerts(
+      const Caller& caller, const std::vector<std::string>& alert_ids);
   absl::StatusOr<Alert> AcknowledgeAlert(const Caller& caller, const std::string& alert_id);
   absl::StatusOr<Alert> ResolveAlert(const Caller& caller, const std::string& alert_id,
                                      Outcome outcome, const std::string& note);
@@ -91,6 +96,11 @@ class AlertService {
     Access access;
   };
   absl::StatusOr<Access> AccessTo(const Caller& caller, const std::string& volunteer_id);
+  // AccessTo with the directory's answer about the volunteer at hand.
+  absl::StatusOr<Access> AccessFrom(const Caller& caller, const std::string& volunteer_id,
+                                    const absl::StatusOr<VolunteerFacts>& facts);
+  AuditRecord ReadRecord(const Caller& caller, const std::string& volunteer_id, const char* rpc,
+                         const absl::Status& outcome) const;
   absl::Status Audit(const Caller& caller, const std::string& volunteer_id, const char* rpc,
                      const absl::Status& outcome);
   // The alert if the caller may see it (NOT_FOUND otherwise), audited; its note still sealed.

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <array>
 #include <functional>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,22 +38,104 @@ struct DueDeadline {
   std::string alert_id;
 };
 
+// One due deadline to escalate. The next deadline depends on the alert's priority, which the
+// store reads as it escalates: so it is given for every priority (indexed by Priority).
+struct Escalation {
+  DueDeadline deadline;
+  int max_escalations = 0;
+  std::array<absl::Time, 5> next_deadline_by_priority;
+};
+
+// One rule hit of an event to record (AlertStore::RecordAll).
+struct HitToRecord {
+  RuleHit hit;
+  std::string event_key;  // HitEventKey
+  absl::Time ack_deadline;
+  bool silenced = false;
+  bool inhibited = false;
+};
+
+// What judging an event about a volunteer needs, read from the store in one round trip.
+struct VolunteerState {
+  AlertPolicy policy;
+  bool silenced = false;    // a silence covers the time it was read for
+  std::vector<Alert> open;  // triggered or acknowledged
+  // Read for a check-in only (with the answers of pulses alone, all the rules read): the
+  // check-ins up to and including it (last), oldest first, and
+  // those after it, which came first (from another replica, while this one waited to be
+  // redelivered): judged again with it.
+  std::vector<CheckinEvent> checkins;
+  std::vector<CheckinEvent> later_checkins;
+};
+
 // Storage of alerts and of the history the risk engine keeps per volunteer. Every change of an
 // alert also appends an alert event to the organisation's alert feed in the same atomic write.
 class AlertStore {
  public:
   virtual ~AlertStore() = default;
 
-  // Records `hit` for the volunteer, at most once per `event_key`: a new alert when none is open
-  // for (volunteer, rule), else one more occurrence of the open one (raising its priority when
-  // the hit is higher). `silenced` and `inhibited` mark what is recorded but not notified.
-  virtual absl::StatusOr<TriggerOutcome> Trigger(const std::string& organization_id,
-                                                 const std::string& volunteer_id,
-                                                 const RuleHit& hit, const std::string& event_key,
-                                                 absl::Time now, absl::Time ack_deadline,
-                                                 bool silenced, bool inhibited) = 0;
-  virtual absl::StatusOr<std::optional<SealedAlert>> GetAlert(const std::string& organization_id,
-                                                              const std::string& alert_id) = 0;
+  // What to record about one volunteer (RecordAll): a check-in to add to the history (as
+  // AddToHistory does), if any, and the hits of an event. Each hit is recorded at most once per
+  // `event_key`: a new alert when none is open for (volunteer, rule), else one more occurrence
+  // of the open one (raising its priority when the hit is higher). `silenced` and `inhibited`
+  // mark what is recorded but not notified. Hits are recorded in order.
+  struct Record {
+    std::string organization_id;
+    std::string volunteer_id;
+    const CheckinEvent* checkin = nullptr;
+    std::vector<HitToRecord> hits;
+  };
+  // Every record in one round trip (one fsync'd write for all): per record, the outcome of each
+  // of its hits, or what failed.
+  virtual std::vector<absl::StatusOr<std::vector<TriggerOutcome>>> RecordAll(
+      const std::vector<Record>& records, absl::Time now) = 0;
+
+  // What to read about one volunteer (LoadStates): the policy, whether a silence covers `now`
+  // and the open alerts; with a check-in also the history as it stands once the check-in is in
+  // it. Reads only: RecordAll adds the check-in.
+  struct StateRead {
+    std::string organization_id;
+    std::string volunteer_id;
+    const CheckinEvent* checkin = nullptr;
+  };
+  // Every read in one round trip: per read, the state or what failed.
+  virtual std::vector<absl::StatusOr<VolunteerState>> LoadStates(
+      const std::vector<StateRead>& reads, absl::Time now) = 0;
+
+  // RecordAll of one volunteer's hits.
+  absl::StatusOr<std::vector<TriggerOutcome>> TriggerAll(const std::string& organization_id,
+                                                         const std::string& volunteer_id,
+                                                         std::vector<HitToRecord> hits,
+                                                         absl::Time now) {
+    return std::move(
+        RecordAll({{organization_id, volunteer_id, nullptr, std::move(hits)}}, now).front());
+  }
+  // RecordAll of one hit.
+  absl::StatusOr<TriggerOutcome> Trigger(const std::string& organization_id,
+                                         const std::string& volunteer_id, const RuleHit& hit,
+                                         const std::string& event_key, absl::Time now,
+                                         absl::Time ack_deadline, bool silenced, bool inhibited) {
+    auto outcomes = TriggerAll(organization_id, volunteer_id,
+                               {{hit, event_key, ack_deadline, silenced, inhibited}}, now);
+    if (!outcomes.ok()) return outcomes.status();
+    return outcomes->front();
+  }
+  // LoadStates of one volunteer, without a check-in.
+  absl::StatusOr<VolunteerState> LoadVolunteerState(const std::string& organization_id,
+                                                    const std::string& volunteer_id,
+                                                    absl::Time now) {
+    return std::move(LoadStates({{organization_id, volunteer_id, nullptr}}, now).front());
+  }
+
+  // The alerts of `alert_ids`, in one round trip; nullopt for one that does not exist.
+  virtual absl::StatusOr<std::vector<std::optional<SealedAlert>>> GetAlerts(
+      const std::string& organization_id, const std::vector<std::string>& alert_ids) = 0;
+  absl::StatusOr<std::optional<SealedAlert>> GetAlert(const std::string& organization_id,
+                                                      const std::string& alert_id) {
+    auto alerts = GetAlerts(organization_id, {alert_id});
+    if (!alerts.ok()) return alerts.status();
+    return std::move(alerts->front());
+  }
   // The open alerts of a volunteer (triggered or acknowledged; none has a resolution note).
   virtual absl::StatusOr<std::vector<Alert>> OpenAlerts(const std::string& organization_id,
                                                         const std::string& volunteer_id) = 0;
@@ -82,9 +167,9 @@ class AlertStore {
                                                                       int limit) = 0;
 
   virtual absl::StatusOr<AlertPolicy> GetPolicy(const std::string& organization_id) = 0;
-  // Whether a silence covers the volunteer at `now`.
-  virtual absl::StatusOr<bool> IsSilenced(const std::string& organization_id,
-                                          const std::string& volunteer_id, absl::Time now) = 0;
+  // The policies of several organisations, in one round trip.
+  virtual absl::StatusOr<std::map<std::string, AlertPolicy>> GetPolicies(
+      const std::set<std::string>& organization_ids) = 0;
 
   // Alerts newest first, from index position `before` (exclusive; InfiniteFuture for the first
   // page), keeping those `keep` accepts; at most `limit`, and the position the next page starts
@@ -122,13 +207,13 @@ class AlertStore {
   virtual absl::StatusOr<std::vector<DueDeadline>> DueDeadlines(absl::Time now, int limit) = 0;
   // How many acknowledge deadlines at or before `time` are still scheduled.
   virtual absl::StatusOr<long long> CountDeadlinesUntil(absl::Time time) = 0;
-  // Escalates the alert if its deadline is still due and it is still unacknowledged: one more
-  // escalation level, the next deadline (or none after max_escalations), ALERT_EVENT_TYPE_ESCALATED
-  // on the feed and alert.escalated on pw:events:alerts, atomically. False when there was nothing
-  // to do, e.g. because another replica escalated it first: each deadline escalates exactly once.
-  virtual absl::StatusOr<bool> Escalate(const std::string& organization_id,
-                                        const std::string& alert_id, absl::Time now,
-                                        int max_escalations, absl::Time next_deadline) = 0;
+  // Escalates each alert whose deadline is still due at `now` and that is still unacknowledged:
+  // one more escalation level, the next deadline for its priority (or none after
+  // max_escalations), ALERT_EVENT_TYPE_ESCALATED on the feed and alert.escalated on
+  // pw:events:alerts, atomically per alert; all in one round trip. Returns how many it
+  // escalated: one whose deadline another replica escalated first is not, so each deadline
+  // escalates exactly once.
+  virtual absl::StatusOr<int> Escalate(absl::Time now, const std::vector<Escalation>& due) = 0;
 
   // Erasing a person (docs/PRIVACY.md), one step each. Every step may be run again, and one
   // that stopped part way leaves what is left findable the same way, so that running it again

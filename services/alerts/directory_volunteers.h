@@ -17,18 +17,39 @@ class DirectoryVolunteers final : public VolunteerDirectory {
     if (person->role() != directory::v1::ROLE_VOLUNTEER) {
       return absl::NotFoundError("volunteer_id: no such volunteer");
     }
-    auto consent = directory_.GetConsent(organization_id, volunteer_id);
-    if (!consent.ok()) return consent.status();
-    VolunteerFacts facts;
-    facts.risk_monitoring = consent->risk_monitoring();
-    facts.share_scores_with_supervisor = consent->share_scores_with_supervisor();
-    facts.active = person->status() == directory::v1::PERSON_STATUS_ACTIVE;
-    facts.commitment_hours_per_month = person->commitment_hours_per_month();
-    facts.supervisor_ids.assign(person->supervisor_ids().begin(), person->supervisor_ids().end());
+    return Facts(*person, directory_.GetConsent(organization_id, volunteer_id));
+  }
+
+  std::vector<absl::StatusOr<VolunteerFacts>> GetVolunteers(
+      const std::vector<VolunteerRef>& volunteers) override {
+    std::vector<DirectoryClient::PersonRef> refs;
+    for (const VolunteerRef& v : volunteers) refs.push_back({v.organization_id, v.volunteer_id});
+    std::vector<absl::StatusOr<VolunteerFacts>> facts;
+    for (auto& found : directory_.GetPeopleAndConsents(refs)) {
+      if (!found.person.ok()) {
+        facts.push_back(found.person.status());
+      } else if (found.person->role() != directory::v1::ROLE_VOLUNTEER) {
+        facts.push_back(absl::NotFoundError("volunteer_id: no such volunteer"));
+      } else {
+        facts.push_back(Facts(*found.person, found.consent));
+      }
+    }
     return facts;
   }
 
  private:
+  static absl::StatusOr<VolunteerFacts> Facts(
+      const directory::v1::Person& person, const absl::StatusOr<directory::v1::Consent>& consent) {
+    if (!consent.ok()) return consent.status();
+    VolunteerFacts facts;
+    facts.risk_monitoring = consent->risk_monitoring();
+    facts.share_scores_with_supervisor = consent->share_scores_with_supervisor();
+    facts.active = person.status() == directory::v1::PERSON_STATUS_ACTIVE;
+    facts.commitment_hours_per_month = person.commitment_hours_per_month();
+    facts.supervisor_ids.assign(person.supervisor_ids().begin(), person.supervisor_ids().end());
+    return facts;
+  }
+
   DirectoryClient& directory_;
 };
 

@@ -58,7 +58,7 @@ const char* IncidentTypeName(const std::string& number) {
 
 }  // namespace
 
-absl::Status HandleCheckinServiceEvent(RiskEngine& engine, const StreamEntry& entry) {
+absl::StatusOr<std::optional<RiskEvent>> CheckinServiceRiskEvent(const StreamEntry& entry) {
   const std::string type = entry.Get("type");
   if (type == "checkin.submitted") {
     if (auto status = Require(entry, {"organization_id", "volunteer_id", "instrument_id"});
@@ -77,7 +77,7 @@ absl::Status HandleCheckinServiceEvent(RiskEngine& engine, const StreamEntry& en
     event.scores = ParsePairs<double>(entry.Get("scores"));
     event.answers = ParsePairs<int>(entry.Get("answers"));
     (void)absl::SimpleAtod(entry.Get("hours"), &event.hours);
-    return engine.OnCheckin(event);
+    return event;
   }
   if (type == "incident.reported") {
     if (auto status = Require(entry, {"organization_id", "volunteer_id"}); !status.ok()) {
@@ -87,8 +87,12 @@ absl::Status HandleCheckinServiceEvent(RiskEngine& engine, const StreamEntry& en
     if (!reported.ok()) return reported.status();
     auto occurred = ParseTime(entry, "incident_occur_time");
     if (!occurred.ok()) return occurred.status();
-    return engine.OnIncident({entry.id, entry.Get("organization_id"), entry.Get("volunteer_id"),
-                              IncidentTypeName(entry.Get("incident_type")), *occurred, *reported});
+    return IncidentEvent{entry.id,
+                         entry.Get("organization_id"),
+                         entry.Get("volunteer_id"),
+                         IncidentTypeName(entry.Get("incident_type")),
+                         *occurred,
+                         *reported};
   }
   if (type == "support.requested") {
     if (auto status = Require(entry, {"organization_id", "volunteer_id"}); !status.ok()) {
@@ -96,10 +100,38 @@ absl::Status HandleCheckinServiceEvent(RiskEngine& engine, const StreamEntry& en
     }
     auto time = ParseTime(entry, "occur_time");
     if (!time.ok()) return time.status();
-    return engine.OnSupport({entry.id, entry.Get("organization_id"), entry.Get("volunteer_id"),
-                             entry.Get("urgency") == "high", entry.Get("source"), *time});
+    return SupportEvent{entry.id,
+                        entry.Get("organization_id"),
+                        entry.Get("volunteer_id"),
+                        entry.Get("urgency") == "high",
+                        entry.Get("source"),
+                        *time};
   }
-  return absl::OkStatus();  // not for the risk engine
+  return std::nullopt;  // not for the risk engine
+}
+
+std::vector<absl::Status> HandleCheckinServiceEvents(
+    RiskEngine& engine, const std::vector<const StreamEntry*>& entries) {
+  std::vector<absl::Status> statuses(entries.size());
+  std::vector<RiskEvent> events;
+  std::vector<size_t> judged;  // the entries handed to the engine, by index
+  for (size_t i = 0; i < entries.size(); ++i) {
+    auto event = CheckinServiceRiskEvent(*entries[i]);
+    if (!event.ok()) {
+      statuses[i] = event.status();
+    } else if (event->has_value()) {
+      events.push_back(**std::move(event));
+      judged.push_back(i);
+    }
+  }
+  if (events.empty()) return statuses;
+  std::vector<absl::Status> outcomes = engine.OnEvents(events);
+  for (size_t k = 0; k < judged.size(); ++k) statuses[judged[k]] = outcomes[k];
+  return statuses;
+}
+
+absl::Status HandleCheckinServiceEvent(RiskEngine& engine, const StreamEntry& entry) {
+  return HandleCheckinServiceEvents(engine, {&entry}).front();
 }
 
 absl::Status HandleSupervisionServiceEvent(RiskEngine& engine, const StreamEntry& entry) {

@@ -11,6 +11,14 @@ namespace peerwell::alerts {
 // event types are acknowledged and ignored; a malformed event is an error, so that it ends in the
 // dead-letter stream after its retries.
 absl::Status HandleCheckinServiceEvent(RiskEngine& engine, const StreamEntry& entry);
+// The same for entries of different volunteers at once (a round of the consumer), judged
+// together (RiskEngine::OnEvents): one status per entry.
+std::vector<absl::Status> HandleCheckinServiceEvents(
+    RiskEngine& engine, const std::vector<const StreamEntry*>& entries);
+
+// A check-in service event as the risk engine judges it; nullopt for a type it does not judge,
+// an error for a malformed event.
+absl::StatusOr<std::optional<RiskEvent>> CheckinServiceRiskEvent(const StreamEntry& entry);
 
 // The handler of the supervision service's events: supervision.overdue raises
 // supervision_overdue; session.attended of supervision that counts for the cadence closes it for

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -149,26 +150,34 @@ SealedAlert DecodeSealedAlert(const std::string& org,
   return sealed;
 }
 
+// What of a history entry a reader needs: every answer (an export), or those of pulses only
+// (the rules read no other instrument's answers; a CBI has 19).
+enum class Answers { kAll, kPulsesOnly };
+
 // A history member (see AddToHistory) and its score, the check-in's time; nullopt for a member
-// of another shape.
+// of another shape. Split in place: an entry is decoded for every check-in judged.
 std::optional<CheckinEvent> DecodeHistoryEntry(const std::string& org, const std::string& volunteer,
-                                               const std::string& member,
-                                               const std::string& score) {
-  std::vector<std::string> fields = absl::StrSplit(member, kField);
+                                               absl::string_view member, absl::string_view score,
+                                               Answers answers) {
+  absl::InlinedVector<absl::string_view, 5> fields = absl::StrSplit(member, kField);
   if (fields.size() != 5) return std::nullopt;
   CheckinEvent checkin;
-  checkin.event_id = fields[0];
+  checkin.event_id = std::string(fields[0]);
   checkin.organization_id = org;
   checkin.volunteer_id = volunteer;
-  checkin.instrument_id = fields[1];
-  checkin.submit_time = ScoreTime(score);
+  checkin.instrument_id = std::string(fields[1]);
+  checkin.submit_time = absl::FromUnixMicros(static_cast<int64_t>(ParseRedisDouble(score)));
   for (absl::string_view scale : absl::StrSplit(fields[2], ',', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(scale, absl::MaxSplits('=', 1));
-    checkin.scores[kv.first] = ParseRedisDouble(kv.second);
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(scale, absl::MaxSplits('=', 1));
+    checkin.scores.emplace(std::string(kv.first), ParseRedisDouble(kv.second));
   }
-  for (absl::string_view answer : absl::StrSplit(fields[3], ',', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(answer, absl::MaxSplits('=', 1));
-    checkin.answers[kv.first] = ParseRedisInt(kv.second);
+  if (answers == Answers::kAll || checkin.instrument_id == "pulse") {
+    for (absl::string_view answer : absl::StrSplit(fields[3], ',', absl::SkipEmpty())) {
+      std::pair<absl::string_view, absl::string_view> kv =
+          absl::StrSplit(answer, absl::MaxSplits('=', 1));
+      checkin.answers.emplace(std::string(kv.first), ParseRedisInt(kv.second));
+    }
   }
   checkin.hours = ParseRedisDouble(fields[4]);
   return checkin;
@@ -266,8 +275,8 @@ const RedisScript& TriggerScript() {
 }
 
 const RedisScript& EscalateScript() {
-  // KEYS: deadlines, alert, feed, events. ARGV: member, now, max escalations, next deadline,
-  // alert id, organisation, now (RFC 3339).
+  // KEYS: deadlines, alert, feed, events. ARGV: member, now, max escalations, the next deadline
+  // for priorities 1 to 4, alert id, organisation, now (RFC 3339).
   static const auto* script = new RedisScript(AlertScript(R"lua(
   local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
   if not due or tonumber(due) > tonumber(ARGV[2]) then return 0 end
@@ -277,17 +286,33 @@ const RedisScript& EscalateScript() {
   end
   local level = redis.call('HINCRBY', KEYS[2], 'escalation_level', 1)
   if level < tonumber(ARGV[3]) then
-    redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
-    redis.call('HSET', KEYS[2], 'ack_deadline_time', ARGV[4])
+    local priority = tonumber(redis.call('HGET', KEYS[2], 'priority')) or 1
+    local next_deadline = ARGV[3 + math.min(math.max(priority, 1), 4)]
+    redis.call('ZADD', KEYS[1], next_deadline, ARGV[1])
+    redis.call('HSET', KEYS[2], 'ack_deadline_time', next_deadline)
   else
     redis.call('ZREM', KEYS[1], ARGV[1])
   end
   local volunteer = redis.call('HGET', KEYS[2], 'volunteer_id')
-  append_feed(KEYS[3], '4', ARGV[5], volunteer)
-  publish(KEYS[4], 'alert.escalated', ARGV[6], ARGV[7],
-          'alert_id', ARGV[5], 'volunteer_id', volunteer, 'escalation_level', level)
+  append_feed(KEYS[3], '4', ARGV[8], volunteer)
+  publish(KEYS[4], 'alert.escalated', ARGV[9], ARGV[10],
+          'alert_id', ARGV[8], 'volunteer_id', volunteer, 'escalation_level', level)
   return 1
 )lua"));
+  return *script;
+}
+
+const RedisScript& OpenAlertsScript() {
+  // KEYS: the volunteer's open-alert pointers, one per rule. ARGV: alert key prefix. The alerts
+  // they point to, each as HGETALL gives it: one round trip however many alerts are open.
+  static const auto* script = new RedisScript(R"lua(
+  local alerts = {}
+  for _, pointer in ipairs(KEYS) do
+    local id = redis.call('GET', pointer)
+    if id then alerts[#alerts + 1] = redis.call('HGETALL', ARGV[1] .. id) end
+  end
+  return alerts
+)lua");
   return *script;
 }
 
@@ -366,6 +391,72 @@ absl::Status DeleteKeys(RedisClient& redis, const std::vector<std::string>& keys
   if (!replies.ok()) return replies.status();
   return FirstError(*replies);
 }
+// The volunteer's open-alert pointers, one per rule (OpenAlertsScript's KEYS).
+std::vector<std::string> OpenKeys(const std::string& org, const std::string& volunteer) {
+  std::vector<std::string> keys;
+  for (const std::string& rule : AllRuleIds()) keys.push_back(OpenKey(org, volunteer, rule));
+  return keys;
+}
+
+// OpenAlertsScript's reply: the alerts still open (triggered or acknowledged).
+absl::StatusOr<std::vector<Alert>> DecodeOpenAlerts(const std::string& org,
+                                                    const RedisReply& reply) {
+  if (reply.IsError()) return ScriptErrorToStatus(reply);
+  std::vector<Alert> open;
+  for (const RedisReply& hash : reply.elements) {
+    Alert alert = DecodeAlert(org, ReplyPairs(hash));
+    if (alert.state == AlertState::kTriggered || alert.state == AlertState::kAcknowledged) {
+      open.push_back(std::move(alert));
+    }
+  }
+  return open;
+}
+
+// A policy GET's reply; SPEC §4's defaults when none is stored.
+absl::StatusOr<AlertPolicy> DecodePolicy(const RedisReply& reply) {
+  if (reply.IsError()) return ScriptErrorToStatus(reply);
+  if (reply.IsNil()) return AlertPolicy{};
+  v1::AlertPolicy proto;
+  if (!proto.ParseFromString(reply.str)) return absl::InternalError("stored policy is corrupt");
+  return AlertPolicyFromProto(proto);
+}
+
+// The commands that add a check-in to the volunteer's history: its member (the event id in it
+// makes a redelivered event a no-op), the sweep's last check-in, and the trim to the retention.
+std::vector<RedisCommand> HistoryAdditions(const CheckinEvent& event) {
+  std::vector<std::string> scores;
+  for (const auto& [scale, value] : event.scores)
+    scores.push_back(absl::StrCat(scale, "=", RedisDouble(value)));
+  std::vector<std::string> answers;
+  for (const auto& [item, value] : event.answers) answers.push_back(absl::StrCat(item, "=", value));
+  std::string member =
+      absl::StrJoin({event.event_id, event.instrument_id, absl::StrJoin(scores, ","),
+                     absl::StrJoin(answers, ","), RedisDouble(event.hours)},
+                    std::string(1, kField));
+  std::string key = HistoryKey(event.organization_id, event.volunteer_id);
+  std::string score = RedisMicros(event.submit_time);
+  return {{"ZADD", key, "NX", score, std::move(member)},
+          {"ZADD", kLastCheckinKey, "GT", score,
+           LastCheckinMember(event.organization_id, event.volunteer_id)},
+          {"ZREMRANGEBYSCORE", key, "-inf",
+           absl::StrCat("(", RedisMicros(event.submit_time - kHistoryRetention))}};
+}
+
+// A history read's reply (ZRANGE... WITHSCORES), oldest first.
+absl::StatusOr<std::vector<CheckinEvent>> DecodeHistory(const std::string& org,
+                                                        const std::string& volunteer,
+                                                        const RedisReply& reply, Answers answers) {
+  if (reply.IsError()) return ScriptErrorToStatus(reply);
+  std::vector<CheckinEvent> checkins;
+  checkins.reserve(reply.elements.size() / 2);
+  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    auto checkin = DecodeHistoryEntry(org, volunteer, reply.elements[i].str,
+                                      reply.elements[i + 1].str, answers);
+    if (checkin.has_value()) checkins.push_back(*std::move(checkin));
+  }
+  return checkins;
+}
+
 // Whether a stream entry names the person. Ids have a fixed length and the prefix of their
 // kind, so the id anywhere in a value (the value itself, a list of ids, an error message) is
 // theirs.
@@ -528,79 +619,152 @@ absl::StatusOr<std::vector<DueDeadline>> RedisAlertStore::DueDeadlines(absl::Tim
   return out;
 }
 
-absl::StatusOr<bool> RedisAlertStore::Escalate(const std::string& organization_id,
-                                               const std::string& alert_id, absl::Time now,
-                                               int max_escalations, absl::Time next_deadline) {
-  std::string key = AlertKey(organization_id, alert_id);
-  auto reply = redis_.Eval(EscalateScript(),
-                           {kDeadlinesKey, key, AlertFeedKey(organization_id), EventsKey()},
-                           {key, RedisMicros(now), absl::StrCat(max_escalations),
-                            RedisMicros(next_deadline), alert_id, organization_id, Rfc3339(now)});
-  if (!reply.ok()) return reply.status();
-  if (reply->IsError()) return ScriptErrorToStatus(*reply);
-  return reply->integer == 1;
-}
-
-absl::StatusOr<TriggerOutcome> RedisAlertStore::Trigger(const std::string& organization_id,
-                                                        const std::string& volunteer_id,
-                                                        const RuleHit& hit,
-                                                        const std::string& event_key,
-                                                        absl::Time now, absl::Time ack_deadline,
-                                                        bool silenced, bool inhibited) {
-  const std::string& org = organization_id;
-  std::string id = NewId("a");
-  auto reply = redis_.Eval(
-      TriggerScript(),
-      {ProcessedKey(org, event_key), OpenKey(org, volunteer_id, hit.rule_id), AlertKey(org, id),
-       AllAlertsKey(org), VolunteerAlertsKey(org, volunteer_id), kDeadlinesKey, AlertFeedKey(org),
-       EventsKey()},
-      {AlertKeyPrefix(org), id, RedisMicros(now), RedisMicros(ack_deadline),
-       absl::StrCat(static_cast<int>(hit.priority)), silenced ? "1" : "0", inhibited ? "1" : "0",
-       EncodeFactors(hit.factors), volunteer_id, hit.rule_id,
-       absl::StrCat(absl::ToInt64Seconds(kProcessedRetention)), org, Rfc3339(now)});
-  if (!reply.ok()) return reply.status();
-  if (reply->IsError()) return ScriptErrorToStatus(*reply);
-  if (!reply->IsArray() || reply->elements.size() != 2) {
-    return absl::InternalError("unexpected reply from the trigger script");
+absl::StatusOr<int> RedisAlertStore::Escalate(absl::Time now, const std::vector<Escalation>& due) {
+  std::vector<RedisCommand> escalations;
+  std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> calls;
+  for (const Escalation& escalation : due) {
+    const std::string& org = escalation.deadline.organization_id;
+    const std::string& alert_id = escalation.deadline.alert_id;
+    std::string key = AlertKey(org, alert_id);
+    std::vector<std::string> keys{kDeadlinesKey, key, AlertFeedKey(org), EventsKey()};
+    std::vector<std::string> args{key, RedisMicros(now), absl::StrCat(escalation.max_escalations)};
+    for (int priority = 1; priority <= 4; ++priority) {
+      args.push_back(RedisMicros(escalation.next_deadline_by_priority[priority]));
+    }
+    args.insert(args.end(), {alert_id, org, Rfc3339(now)});
+    escalations.push_back(RedisClient::EvalShaCommand(EscalateScript(), keys, args));
+    calls.emplace_back(std::move(keys), std::move(args));
   }
-  return TriggerOutcome{reply->elements[1].str};
+  if (escalations.empty()) return 0;
+  auto replies = redis_.ExecuteAll(std::move(escalations));
+  if (!replies.ok()) return replies.status();
+  int escalated = 0;
+  for (size_t i = 0; i < replies->size(); ++i) {
+    RedisReply& reply = (*replies)[i];
+    if (RedisClient::IsNoScript(reply)) {
+      auto again = redis_.Eval(EscalateScript(), calls[i].first, calls[i].second);
+      if (!again.ok()) return again.status();
+      reply = *std::move(again);
+    }
+    if (reply.IsError()) return ScriptErrorToStatus(reply);
+    if (reply.integer == 1) ++escalated;
+  }
+  return escalated;
 }
 
-absl::StatusOr<std::optional<SealedAlert>> RedisAlertStore::GetAlert(
-    const std::string& organization_id, const std::string& alert_id) {
-  auto reply = redis_.Execute({"HGETALL", AlertKey(organization_id, alert_id)});
-  if (!reply.ok()) return reply.status();
-  auto pairs = ReplyPairs(*reply);
-  if (pairs.empty()) return std::nullopt;
-  return DecodeSealedAlert(organization_id, pairs);
+std::vector<absl::StatusOr<std::vector<TriggerOutcome>>> RedisAlertStore::RecordAll(
+    const std::vector<Record>& records, absl::Time now) {
+  // One pipeline for every record: its history additions, then a trigger script per hit.
+  struct Call {
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+  };
+  std::vector<RedisCommand> commands;
+  std::vector<std::vector<Call>> calls(records.size());
+  // Where each record's commands start, and its trigger scripts.
+  std::vector<size_t> first(records.size());
+  std::vector<size_t> first_trigger(records.size());
+  for (size_t r = 0; r < records.size(); ++r) {
+    const Record& record = records[r];
+    const std::string& org = record.organization_id;
+    first[r] = commands.size();
+    if (record.checkin != nullptr) {
+      for (RedisCommand& addition : HistoryAdditions(*record.checkin)) {
+        commands.push_back(std::move(addition));
+      }
+    }
+    first_trigger[r] = commands.size();
+    for (const HitToRecord& hit : record.hits) {
+      std::string id = NewId("a");
+      Call call{
+          {ProcessedKey(org, hit.event_key), OpenKey(org, record.volunteer_id, hit.hit.rule_id),
+           AlertKey(org, id), AllAlertsKey(org), VolunteerAlertsKey(org, record.volunteer_id),
+           kDeadlinesKey, AlertFeedKey(org), EventsKey()},
+          {AlertKeyPrefix(org), id, RedisMicros(now), RedisMicros(hit.ack_deadline),
+           absl::StrCat(static_cast<int>(hit.hit.priority)), hit.silenced ? "1" : "0",
+           hit.inhibited ? "1" : "0", EncodeFactors(hit.hit.factors), record.volunteer_id,
+           hit.hit.rule_id, absl::StrCat(absl::ToInt64Seconds(kProcessedRetention)), org,
+           Rfc3339(now)}};
+      commands.push_back(RedisClient::EvalShaCommand(TriggerScript(), call.keys, call.args));
+      calls[r].push_back(std::move(call));
+    }
+  }
+  std::vector<absl::StatusOr<std::vector<TriggerOutcome>>> results(records.size());
+  if (commands.empty()) {
+    for (auto& result : results) result = std::vector<TriggerOutcome>();
+    return results;
+  }
+  auto replies = redis_.ExecuteAll(std::move(commands));
+  for (size_t r = 0; r < records.size(); ++r) {
+    if (!replies.ok()) {
+      results[r] = replies.status();
+      continue;
+    }
+    const size_t triggers = first_trigger[r];
+    absl::Status failed;
+    for (size_t i = first[r]; i < triggers && failed.ok(); ++i) {
+      failed = ScriptErrorToStatus((*replies)[i]);
+    }
+    std::vector<TriggerOutcome> outcomes;
+    for (size_t h = 0; h < calls[r].size() && failed.ok(); ++h) {
+      RedisReply& reply = (*replies)[triggers + h];
+      // Not run: the server did not know the script (after a restart or a SCRIPT FLUSH, so
+      // every trigger of the pipeline), and Eval sends it. Processed keys make one that did run
+      // meanwhile count once.
+      if (RedisClient::IsNoScript(reply)) {
+        auto again = redis_.Eval(TriggerScript(), calls[r][h].keys, calls[r][h].args);
+        if (!again.ok()) {
+          failed = again.status();
+          break;
+        }
+        reply = *std::move(again);
+      }
+      if (reply.IsError()) {
+        failed = ScriptErrorToStatus(reply);
+      } else if (!reply.IsArray() || reply.elements.size() != 2) {
+        failed = absl::InternalError("unexpected reply from the trigger script");
+      } else {
+        outcomes.push_back(TriggerOutcome{reply.elements[1].str});
+      }
+    }
+    if (failed.ok()) {
+      results[r] = std::move(outcomes);
+    } else {
+      results[r] = failed;
+    }
+  }
+  return results;
+}
+
+absl::StatusOr<std::vector<std::optional<SealedAlert>>> RedisAlertStore::GetAlerts(
+    const std::string& organization_id, const std::vector<std::string>& alert_ids) {
+  std::vector<std::optional<SealedAlert>> alerts;
+  if (alert_ids.empty()) return alerts;
+  std::vector<RedisCommand> reads;
+  reads.reserve(alert_ids.size());
+  for (const std::string& id : alert_ids)
+    reads.push_back({"HGETALL", AlertKey(organization_id, id)});
+  auto replies = redis_.ExecuteAll(std::move(reads));
+  if (!replies.ok()) return replies.status();
+  alerts.reserve(replies->size());
+  for (const RedisReply& reply : *replies) {
+    if (reply.IsError()) return ScriptErrorToStatus(reply);
+    auto pairs = ReplyPairs(reply);
+    if (pairs.empty()) {
+      alerts.push_back(std::nullopt);
+    } else {
+      alerts.push_back(DecodeSealedAlert(organization_id, pairs));
+    }
+  }
+  return alerts;
 }
 
 absl::StatusOr<std::vector<Alert>> RedisAlertStore::OpenAlerts(const std::string& organization_id,
                                                                const std::string& volunteer_id) {
-  // At most one open alert per rule, named by its open key: two round trips however many alerts
-  // the volunteer ever had.
-  RedisCommand mget{"MGET"};
-  for (const std::string& rule : AllRuleIds()) {
-    mget.push_back(OpenKey(organization_id, volunteer_id, rule));
-  }
-  auto ids = redis_.Execute(std::move(mget));
-  if (!ids.ok()) return ids.status();
-  if (ids->IsError()) return absl::InternalError(absl::StrCat("MGET: ", ids->str));
-  std::vector<Alert> open;
-  std::vector<RedisCommand> loads;
-  for (const auto& id : ids->elements) {
-    if (!id.IsNil()) loads.push_back({"HGETALL", AlertKey(organization_id, id.str)});
-  }
-  if (loads.empty()) return open;
-  auto replies = redis_.ExecuteAll(std::move(loads));
-  if (!replies.ok()) return replies.status();
-  for (const auto& reply : *replies) {
-    Alert alert = DecodeAlert(organization_id, ReplyPairs(reply));
-    if (alert.state == AlertState::kTriggered || alert.state == AlertState::kAcknowledged) {
-      open.push_back(std::move(alert));
-    }
-  }
-  return open;
+  auto reply = redis_.Eval(OpenAlertsScript(), OpenKeys(organization_id, volunteer_id),
+                           {AlertKeyPrefix(organization_id)});
+  if (!reply.ok()) return reply.status();
+  return DecodeOpenAlerts(organization_id, *reply);
 }
 
 absl::StatusOr<std::vector<SealedAlert>> RedisAlertStore::VolunteerAlerts(
@@ -637,25 +801,7 @@ absl::StatusOr<VolunteerHistory> RedisAlertStore::GetHistory(const std::string& 
                                                              const std::string& volunteer_id) {
   auto checkins = HistoryCheckins(organization_id, volunteer_id);
   if (!checkins.ok()) return checkins.status();
-  VolunteerHistory history;
-  for (const CheckinEvent& checkin : *checkins) {
-    absl::Time time = checkin.submit_time;
-    for (const auto& [scale, value] : checkin.scores) {
-      history.scores[scale].push_back({time, value});
-    }
-    if (checkin.instrument_id == "pulse") {
-      auto yes = [&checkin](const std::string& item) {
-        auto it = checkin.answers.find(item);
-        return it != checkin.answers.end() && it->second == 1;
-      };
-      history.pulses.push_back({time, yes("stayed_with_me"), yes("want_to_talk")});
-    }
-    if (checkin.hours > 0) history.hours.push_back({time, checkin.hours});
-    if (!history.last_checkin.has_value() || time > *history.last_checkin) {
-      history.last_checkin = time;
-    }
-  }
-  return history;
+  return HistoryOf(*checkins);
 }
 
 absl::StatusOr<std::vector<CheckinEvent>> RedisAlertStore::HistoryCheckins(
@@ -664,14 +810,7 @@ absl::StatusOr<std::vector<CheckinEvent>> RedisAlertStore::HistoryCheckins(
   auto entries = redis_.Execute(
       {"ZRANGE", HistoryKey(organization_id, volunteer_id), "0", "-1", "WITHSCORES"});
   if (!entries.ok()) return entries.status();
-  if (entries->IsError()) return ScriptErrorToStatus(*entries);
-  std::vector<CheckinEvent> checkins;
-  for (size_t i = 0; i + 1 < entries->elements.size(); i += 2) {
-    auto checkin = DecodeHistoryEntry(organization_id, volunteer_id, entries->elements[i].str,
-                                      entries->elements[i + 1].str);
-    if (checkin.has_value()) checkins.push_back(*std::move(checkin));
-  }
-  return checkins;
+  return DecodeHistory(organization_id, volunteer_id, *entries, Answers::kAll);
 }
 
 absl::StatusOr<std::optional<absl::Time>> RedisAlertStore::LastCheckin(
@@ -685,28 +824,91 @@ absl::StatusOr<std::optional<absl::Time>> RedisAlertStore::LastCheckin(
 }
 
 absl::Status RedisAlertStore::AddToHistory(const CheckinEvent& event) {
-  std::vector<std::string> scores;
-  for (const auto& [scale, value] : event.scores)
-    scores.push_back(absl::StrCat(scale, "=", RedisDouble(value)));
-  std::vector<std::string> answers;
-  for (const auto& [item, value] : event.answers) answers.push_back(absl::StrCat(item, "=", value));
-  // The event id in the member makes a redelivered event a no-op.
-  std::string member =
-      absl::StrJoin({event.event_id, event.instrument_id, absl::StrJoin(scores, ","),
-                     absl::StrJoin(answers, ","), RedisDouble(event.hours)},
-                    std::string(1, kField));
-  std::string key = HistoryKey(event.organization_id, event.volunteer_id);
-  auto replies =
-      redis_.ExecuteAll({{"ZADD", key, "NX", RedisMicros(event.submit_time), member},
-                         {"ZADD", kLastCheckinKey, "GT", RedisMicros(event.submit_time),
-                          LastCheckinMember(event.organization_id, event.volunteer_id)},
-                         {"ZREMRANGEBYSCORE", key, "-inf",
-                          absl::StrCat("(", RedisMicros(event.submit_time - kHistoryRetention))}});
+  auto replies = redis_.ExecuteAll(HistoryAdditions(event));
   if (!replies.ok()) return replies.status();
-  for (const auto& reply : *replies) {
-    if (reply.IsError()) return ScriptErrorToStatus(reply);
+  return FirstError(*replies);
+}
+
+std::vector<absl::StatusOr<VolunteerState>> RedisAlertStore::LoadStates(
+    const std::vector<StateRead>& reads, absl::Time now) {
+  // One pipeline for every read: the history up to the check-in (with one), the policy, the
+  // silences still running at `now`, and the open alerts.
+  std::vector<RedisCommand> commands;
+  std::vector<size_t> first(reads.size());
+  for (size_t r = 0; r < reads.size(); ++r) {
+    const StateRead& read = reads[r];
+    const std::string& org = read.organization_id;
+    first[r] = commands.size();
+    if (read.checkin != nullptr) {
+      // The rules need up to twice the baseline window (a CBI rise's previous point has a
+      // baseline of its own), which with the default policy is 180 of the 200 days kept; and
+      // check-ins after this one are judged again: the read takes what is kept.
+      commands.push_back({"ZRANGE", HistoryKey(org, read.volunteer_id), "0", "-1", "WITHSCORES"});
+    }
+    commands.push_back({"GET", PolicyKey(org)});
+    // Silences are stored scored by their end time: one whose end is still ahead covers now.
+    commands.push_back({"ZCOUNT", SilencesKey(org, read.volunteer_id),
+                        absl::StrCat("(", RedisMicros(now)), "+inf"});
+    commands.push_back(RedisClient::EvalShaCommand(
+        OpenAlertsScript(), OpenKeys(org, read.volunteer_id), {AlertKeyPrefix(org)}));
   }
-  return absl::OkStatus();
+  std::vector<absl::StatusOr<VolunteerState>> states(reads.size());
+  if (reads.empty()) return states;
+  auto replies = redis_.ExecuteAll(std::move(commands));
+  for (size_t r = 0; r < reads.size(); ++r) {
+    if (!replies.ok()) {
+      states[r] = replies.status();
+      continue;
+    }
+    const StateRead& read = reads[r];
+    const std::string& org = read.organization_id;
+    size_t i = first[r];
+    VolunteerState state;
+    if (read.checkin != nullptr) {
+      auto checkins = DecodeHistory(org, read.volunteer_id, (*replies)[i++], Answers::kPulsesOnly);
+      if (!checkins.ok()) {
+        states[r] = checkins.status();
+        continue;
+      }
+      // A redelivered event is in the history already: it counts once.
+      for (CheckinEvent& checkin : *checkins) {
+        if (checkin.event_id == read.checkin->event_id) continue;
+        (checkin.submit_time <= read.checkin->submit_time ? state.checkins : state.later_checkins)
+            .push_back(std::move(checkin));
+      }
+      state.checkins.push_back(*read.checkin);
+    }
+    auto policy = DecodePolicy((*replies)[i++]);
+    if (!policy.ok()) {
+      states[r] = policy.status();
+      continue;
+    }
+    state.policy = *std::move(policy);
+    const RedisReply& silences = (*replies)[i++];
+    if (silences.IsError()) {
+      states[r] = ScriptErrorToStatus(silences);
+      continue;
+    }
+    state.silenced = silences.integer > 0;
+    RedisReply& open = (*replies)[i++];
+    if (RedisClient::IsNoScript(open)) {
+      auto again =
+          redis_.Eval(OpenAlertsScript(), OpenKeys(org, read.volunteer_id), {AlertKeyPrefix(org)});
+      if (!again.ok()) {
+        states[r] = again.status();
+        continue;
+      }
+      open = *std::move(again);
+    }
+    auto alerts = DecodeOpenAlerts(org, open);
+    if (!alerts.ok()) {
+      states[r] = alerts.status();
+      continue;
+    }
+    state.open = *std::move(alerts);
+    states[r] = std::move(state);
+  }
+  return states;
 }
 
 absl::StatusOr<std::vector<AlertStore::QuietVolunteer>> RedisAlertStore::QuietVolunteers(
@@ -729,10 +931,24 @@ absl::StatusOr<std::vector<AlertStore::QuietVolunteer>> RedisAlertStore::QuietVo
 absl::StatusOr<AlertPolicy> RedisAlertStore::GetPolicy(const std::string& organization_id) {
   auto reply = redis_.Execute({"GET", PolicyKey(organization_id)});
   if (!reply.ok()) return reply.status();
-  if (reply->IsNil()) return AlertPolicy{};  // SPEC §4's defaults
-  v1::AlertPolicy proto;
-  if (!proto.ParseFromString(reply->str)) return absl::InternalError("stored policy is corrupt");
-  return AlertPolicyFromProto(proto);
+  return DecodePolicy(*reply);
+}
+
+absl::StatusOr<std::map<std::string, AlertPolicy>> RedisAlertStore::GetPolicies(
+    const std::set<std::string>& organization_ids) {
+  std::map<std::string, AlertPolicy> policies;
+  if (organization_ids.empty()) return policies;
+  std::vector<RedisCommand> reads;
+  for (const std::string& org : organization_ids) reads.push_back({"GET", PolicyKey(org)});
+  auto replies = redis_.ExecuteAll(std::move(reads));
+  if (!replies.ok()) return replies.status();
+  size_t i = 0;
+  for (const std::string& org : organization_ids) {
+    auto policy = DecodePolicy((*replies)[i++]);
+    if (!policy.ok()) return policy.status();
+    policies.emplace(org, *std::move(policy));
+  }
+  return policies;
 }
 
 absl::Status RedisAlertStore::SetPolicy(const std::string& organization_id,
@@ -804,15 +1020,6 @@ absl::StatusOr<std::vector<Silence>> RedisAlertStore::VolunteerSilences(
     if (!pairs.empty()) silences.push_back(DecodeSilence(organization_id, pairs));
   }
   return silences;
-}
-
-absl::StatusOr<bool> RedisAlertStore::IsSilenced(const std::string& organization_id,
-                                                 const std::string& volunteer_id, absl::Time now) {
-  // Silences are stored scored by their end time: one whose end is still ahead covers now.
-  auto count = redis_.Execute({"ZCOUNT", SilencesKey(organization_id, volunteer_id),
-                               absl::StrCat("(", RedisMicros(now)), "+inf"});
-  if (!count.ok()) return count.status();
-  return count->integer > 0;
 }
 
 absl::Status RedisAlertStore::DeleteDataKey(const std::string& organization_id,

@@ -20,13 +20,12 @@ class RedisAlertStore final : public AlertStore {
   // a person's export (ExportPersonRecords) shows it.
   static const std::vector<PersonKeyFamily>& PersonKeyFamilies();
 
-  absl::StatusOr<TriggerOutcome> Trigger(const std::string& organization_id,
-                                         const std::string& volunteer_id, const RuleHit& hit,
-                                         const std::string& event_key, absl::Time now,
-                                         absl::Time ack_deadline, bool silenced,
-                                         bool inhibited) override;
-  absl::StatusOr<std::optional<SealedAlert>> GetAlert(const std::string& organization_id,
-                                                      const std::string& alert_id) override;
+  std::vector<absl::StatusOr<std::vector<TriggerOutcome>>> RecordAll(
+      const std::vector<Record>& records, absl::Time now) override;
+  std::vector<absl::StatusOr<VolunteerState>> LoadStates(const std::vector<StateRead>& reads,
+                                                         absl::Time now) override;
+  absl::StatusOr<std::vector<std::optional<SealedAlert>>> GetAlerts(
+      const std::string& organization_id, const std::vector<std::string>& alert_ids) override;
   absl::StatusOr<std::vector<Alert>> OpenAlerts(const std::string& organization_id,
                                                 const std::string& volunteer_id) override;
   absl::StatusOr<std::vector<SealedAlert>> VolunteerAlerts(
@@ -41,8 +40,8 @@ class RedisAlertStore final : public AlertStore {
   absl::StatusOr<std::vector<QuietVolunteer>> QuietVolunteers(absl::Time before, int offset,
                                                               int limit) override;
   absl::StatusOr<AlertPolicy> GetPolicy(const std::string& organization_id) override;
-  absl::StatusOr<bool> IsSilenced(const std::string& organization_id,
-                                  const std::string& volunteer_id, absl::Time now) override;
+  absl::StatusOr<std::map<std::string, AlertPolicy>> GetPolicies(
+      const std::set<std::string>& organization_ids) override;
   absl::StatusOr<std::pair<std::vector<SealedAlert>, std::optional<absl::Time>>> ListAlerts(
       const std::string& organization_id, absl::Time before, int limit,
       const std::function<bool(const Alert&)>& keep) override;
@@ -64,9 +63,7 @@ class RedisAlertStore final : public AlertStore {
                                                          const std::string& volunteer_id) override;
   absl::StatusOr<std::vector<DueDeadline>> DueDeadlines(absl::Time now, int limit) override;
   absl::StatusOr<long long> CountDeadlinesUntil(absl::Time time) override;
-  absl::StatusOr<bool> Escalate(const std::string& organization_id, const std::string& alert_id,
-                                absl::Time now, int max_escalations,
-                                absl::Time next_deadline) override;
+  absl::StatusOr<int> Escalate(absl::Time now, const std::vector<Escalation>& due) override;
   absl::Status DeleteDataKey(const std::string& organization_id,
                              const std::string& volunteer_id) override;
   absl::Status DeleteVolunteerAlerts(const std::string& organization_id,

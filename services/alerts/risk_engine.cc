@@ -1,6 +1,8 @@
 #include "services/alerts/risk_engine.h"
 
 #include <algorithm>
+#include <set>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 
@@ -19,88 +21,147 @@ absl::Duration AckDeadline(const AlertPolicy& policy, Priority priority) {
   }
 }
 
-VolunteerHistory HistoryUntil(VolunteerHistory history, absl::Time until) {
-  auto keep = [until](auto& points) {
-    points.erase(std::remove_if(points.begin(), points.end(),
-                                [until](const auto& point) { return point.time > until; }),
-                 points.end());
-  };
-  for (auto& [scale, points] : history.scores) keep(points);
-  keep(history.pulses);
-  keep(history.hours);
-  if (history.last_checkin.has_value() && *history.last_checkin > until) {
-    history.last_checkin = until;
+std::vector<HitToRecord> HitsToRecord(const std::vector<RuleHit>& hits, const std::string& event_id,
+                                      const VolunteerState& state, absl::Time now) {
+  bool incident_open = std::any_of(state.open.begin(), state.open.end(), [](const Alert& alert) {
+    return alert.rule_id == "critical_incident";
+  });
+  std::vector<HitToRecord> records;
+  for (const RuleHit& hit : hits) {
+    // A critical incident is never silenced; while one is open, medium and low are inhibited.
+    bool silenced = state.silenced && hit.priority != Priority::kCritical;
+    bool inhibited = incident_open && hit.priority <= Priority::kMedium;
+    records.push_back({hit, HitEventKey(event_id, hit.rule_id),
+                       now + AckDeadline(state.policy, hit.priority), silenced, inhibited});
   }
-  return history;
+  return records;
 }
 
 absl::Status RiskEngine::Raise(const std::string& organization_id, const std::string& volunteer_id,
                                const std::vector<RuleHit>& hits, const std::string& event_id,
-                               const AlertPolicy& policy, const std::vector<Alert>* open) {
+                               const VolunteerState& state, absl::Time now) {
   if (hits.empty()) return absl::OkStatus();
-  absl::Time now = clock_.Now();
-  // What every hit of the event needs, looked up once: a silence, an open critical incident.
-  bool any_silenceable = std::any_of(hits.begin(), hits.end(), [](const RuleHit& hit) {
-    return hit.priority != Priority::kCritical;
-  });
-  bool any_inhibitable = std::any_of(hits.begin(), hits.end(), [](const RuleHit& hit) {
-    return hit.priority <= Priority::kMedium;
-  });
-  bool covered = false;
-  if (any_silenceable) {
-    auto silenced = store_.IsSilenced(organization_id, volunteer_id, now);
-    if (!silenced.ok()) return silenced.status();
-    covered = *silenced;
-  }
-  bool incident_open = false;
-  if (any_inhibitable) {
-    std::vector<Alert> fetched;
-    if (open == nullptr) {
-      auto alerts = store_.OpenAlerts(organization_id, volunteer_id);
-      if (!alerts.ok()) return alerts.status();
-      fetched = *std::move(alerts);
-      open = &fetched;
-    }
-    incident_open = std::any_of(open->begin(), open->end(), [](const Alert& alert) {
-      return alert.rule_id == "critical_incident";
-    });
-  }
-  for (const RuleHit& hit : hits) {
-    bool silenced = covered && hit.priority != Priority::kCritical;
-    bool inhibited = incident_open && hit.priority <= Priority::kMedium;
-    auto outcome =
-        store_.Trigger(organization_id, volunteer_id, hit, HitEventKey(event_id, hit.rule_id), now,
-                       now + AckDeadline(policy, hit.priority), silenced, inhibited);
-    if (!outcome.ok()) return outcome.status();
-  }
-  return absl::OkStatus();
+  return store_
+      .TriggerAll(organization_id, volunteer_id, HitsToRecord(hits, event_id, state, now), now)
+      .status();
 }
 
-absl::Status RiskEngine::OnCheckin(const CheckinEvent& event) {
-  auto facts = directory_.GetVolunteer(event.organization_id, event.volunteer_id);
-  if (facts.status().code() == absl::StatusCode::kNotFound) return absl::OkStatus();  // erased
-  if (!facts.ok()) return facts.status();
-  if (!facts->risk_monitoring) return absl::OkStatus();  // no consent: not evaluated, not kept
-  if (auto added = store_.AddToHistory(event); !added.ok()) return added;
-  auto history = store_.GetHistory(event.organization_id, event.volunteer_id);
-  if (!history.ok()) return history.status();
-  // Judge the check-in by what was known when it was made: a redelivered older event must not
-  // be evaluated against check-ins that came after it.
-  *history = HistoryUntil(*std::move(history), event.submit_time);
-  history->commitment_hours_per_month = facts->commitment_hours_per_month;
-  history->active = facts->active;
-  auto policy = store_.GetPolicy(event.organization_id);
-  if (!policy.ok()) return policy.status();
-  std::vector<RuleHit> hits =
-      EvaluateCheckinRules(*policy, *history, event.instrument_id, event.submit_time);
-  auto open = store_.OpenAlerts(event.organization_id, event.volunteer_id);
-  if (!open.ok()) return open.status();
-  if (auto raised =
-          Raise(event.organization_id, event.volunteer_id, hits, event.event_id, *policy, &*open);
-      !raised.ok()) {
-    return raised;
+namespace {
+
+// The rules on the last of `checkins` (oldest first), as it was when it was made.
+std::vector<RuleHit> JudgeCheckin(const std::vector<CheckinEvent>& checkins,
+                                  const VolunteerFacts& facts, const AlertPolicy& policy) {
+  VolunteerHistory history = HistoryOf(checkins);
+  history.commitment_hours_per_month = facts.commitment_hours_per_month;
+  history.active = facts.active;
+  const CheckinEvent& last = checkins.back();
+  return EvaluateCheckinRules(policy, history, last.instrument_id, last.submit_time);
+}
+
+const std::string& OrganizationOf(const RiskEvent& event) {
+  return std::visit([](const auto& e) -> const std::string& { return e.organization_id; }, event);
+}
+const std::string& VolunteerOf(const RiskEvent& event) {
+  return std::visit([](const auto& e) -> const std::string& { return e.volunteer_id; }, event);
+}
+const std::string& EventIdOf(const RiskEvent& event) {
+  return std::visit([](const auto& e) -> const std::string& { return e.event_id; }, event);
+}
+
+}  // namespace
+
+std::vector<absl::Status> RiskEngine::OnEvents(const std::vector<RiskEvent>& events) {
+  const absl::Time now = clock_.Now();
+  std::vector<absl::Status> statuses(events.size());
+  // The directory first (its client caches): an event about a volunteer it no longer knows was
+  // erased, and must not raise or keep anything about them again; a check-in counts only with
+  // risk_monitoring consent (without it, it is not evaluated, not kept); supervision_overdue
+  // only for an active volunteer. Incidents and support requests always count: the volunteer
+  // asked.
+  std::vector<size_t> judged;  // events that go on, by index
+  std::vector<VolunteerFacts> facts;
+  std::vector<std::vector<RuleHit>> fixed_hits;  // what an event other than a check-in raises
+  std::vector<AlertStore::StateRead> reads;
+  std::vector<VolunteerDirectory::VolunteerRef> refs;
+  for (const RiskEvent& event : events) refs.push_back({OrganizationOf(event), VolunteerOf(event)});
+  std::vector<absl::StatusOr<VolunteerFacts>> directory_facts = directory_.GetVolunteers(refs);
+  for (size_t i = 0; i < events.size(); ++i) {
+    const RiskEvent& event = events[i];
+    absl::StatusOr<VolunteerFacts>& found = directory_facts[i];
+    if (found.status().code() == absl::StatusCode::kNotFound) continue;  // erased
+    if (!found.ok()) {
+      statuses[i] = found.status();
+      continue;
+    }
+    std::vector<RuleHit> hits;
+    const CheckinEvent* checkin = std::get_if<CheckinEvent>(&event);
+    if (checkin != nullptr) {
+      if (!found->risk_monitoring) continue;
+    } else if (const auto* incident = std::get_if<IncidentEvent>(&event)) {
+      hits.push_back(CriticalIncidentHit(incident->incident_type, incident->occur_time));
+    } else if (const auto* support = std::get_if<SupportEvent>(&event)) {
+      hits.push_back(SupportRequestedHit(support->source, support->urgent));
+    } else if (const auto* overdue = std::get_if<SupervisionOverdueEvent>(&event)) {
+      auto hit = SupervisionOverdueHit(overdue->days_overdue);
+      if (!found->active || !hit.has_value()) continue;
+      hits.push_back(*std::move(hit));
+    }
+    judged.push_back(i);
+    facts.push_back(*std::move(found));
+    fixed_hits.push_back(std::move(hits));
+    reads.push_back({OrganizationOf(event), VolunteerOf(event), checkin});
   }
-  return ResolveCleared(event, hits, *open);
+  // What the rules and the recording need, for every event in one round trip (a check-in's
+  // history as it stood then, so that a redelivered older event is judged by what was known when
+  // it was made; policy, silences, open alerts); then every check-in added and every hit
+  // recorded in one more, a write.
+  std::vector<size_t> recorded;  // judged positions with a record
+  std::vector<std::vector<RuleHit>> hits_of(judged.size());
+  std::vector<AlertStore::Record> records;
+  auto loaded = store_.LoadStates(reads, now);
+  for (size_t k = 0; k < judged.size(); ++k) {
+    const RiskEvent& event = events[judged[k]];
+    if (!loaded[k].ok()) {
+      statuses[judged[k]] = loaded[k].status();
+      continue;
+    }
+    const VolunteerState& state = *loaded[k];
+    const CheckinEvent* checkin = reads[k].checkin;
+    std::vector<HitToRecord> later_hits;
+    if (checkin != nullptr) {
+      hits_of[k] = JudgeCheckin(state.checkins, facts[k], state.policy);
+      // Check-ins after this one that another replica judged while this one waited to be
+      // redelivered were judged without it: judge them again with it. Hits are recorded once
+      // per event and rule, so only what they missed is new.
+      std::vector<CheckinEvent> until;
+      if (!state.later_checkins.empty()) until = state.checkins;
+      for (const CheckinEvent& later : state.later_checkins) {
+        until.push_back(later);
+        for (HitToRecord& hit : HitsToRecord(JudgeCheckin(until, facts[k], state.policy),
+                                             later.event_id, state, now)) {
+          later_hits.push_back(std::move(hit));
+        }
+      }
+    } else {
+      hits_of[k] = std::move(fixed_hits[k]);
+    }
+    recorded.push_back(k);
+    records.push_back({OrganizationOf(event), VolunteerOf(event), checkin,
+                       HitsToRecord(hits_of[k], EventIdOf(event), state, now)});
+    for (HitToRecord& hit : later_hits) records.back().hits.push_back(std::move(hit));
+  }
+  auto outcomes = store_.RecordAll(records, now);
+  for (size_t n = 0; n < recorded.size(); ++n) {
+    const size_t k = recorded[n];
+    if (!outcomes[n].ok()) {
+      statuses[judged[k]] = outcomes[n].status();
+      continue;
+    }
+    if (const CheckinEvent* checkin = reads[k].checkin; checkin != nullptr) {
+      statuses[judged[k]] = ResolveCleared(*checkin, hits_of[k], loaded[k]->open);
+    }
+  }
+  return statuses;
 }
 
 absl::Status RiskEngine::ResolveCleared(const CheckinEvent& event, const std::vector<RuleHit>& hits,
@@ -123,41 +184,6 @@ absl::Status RiskEngine::ResolveCleared(const CheckinEvent& event, const std::ve
     }
   }
   return absl::OkStatus();
-}
-
-absl::Status RiskEngine::OnIncident(const IncidentEvent& event) {
-  // No consent needed (the volunteer asked), but a volunteer the directory no longer knows was
-  // erased: an event about them read afterwards must not raise an alert about them again.
-  auto facts = directory_.GetVolunteer(event.organization_id, event.volunteer_id);
-  if (facts.status().code() == absl::StatusCode::kNotFound) return absl::OkStatus();  // erased
-  if (!facts.ok()) return facts.status();
-  auto policy = store_.GetPolicy(event.organization_id);
-  if (!policy.ok()) return policy.status();
-  return Raise(event.organization_id, event.volunteer_id,
-               {CriticalIncidentHit(event.incident_type, event.occur_time)}, event.event_id,
-               *policy);
-}
-
-absl::Status RiskEngine::OnSupport(const SupportEvent& event) {
-  auto facts = directory_.GetVolunteer(event.organization_id, event.volunteer_id);
-  if (facts.status().code() == absl::StatusCode::kNotFound) return absl::OkStatus();  // erased
-  if (!facts.ok()) return facts.status();
-  auto policy = store_.GetPolicy(event.organization_id);
-  if (!policy.ok()) return policy.status();
-  return Raise(event.organization_id, event.volunteer_id,
-               {SupportRequestedHit(event.source, event.urgent)}, event.event_id, *policy);
-}
-
-absl::Status RiskEngine::OnSupervisionOverdue(const SupervisionOverdueEvent& event) {
-  auto facts = directory_.GetVolunteer(event.organization_id, event.volunteer_id);
-  if (facts.status().code() == absl::StatusCode::kNotFound) return absl::OkStatus();  // erased
-  if (!facts.ok()) return facts.status();
-  if (!facts->active) return absl::OkStatus();
-  auto hit = SupervisionOverdueHit(event.days_overdue);
-  if (!hit.has_value()) return absl::OkStatus();
-  auto policy = store_.GetPolicy(event.organization_id);
-  if (!policy.ok()) return policy.status();
-  return Raise(event.organization_id, event.volunteer_id, {*hit}, event.event_id, *policy);
 }
 
 absl::Status RiskEngine::OnSupervised(const std::string& organization_id,
@@ -190,19 +216,19 @@ absl::StatusOr<int> RiskEngine::SweepMissedCheckins(int batch) {
     if (facts.status().code() == absl::StatusCode::kNotFound) continue;
     if (!facts.ok()) return facts.status();
     if (!facts->risk_monitoring) continue;
-    auto policy = store_.GetPolicy(volunteer.organization_id);
-    if (!policy.ok()) return policy.status();
+    auto state = store_.LoadVolunteerState(volunteer.organization_id, volunteer.volunteer_id, now);
+    if (!state.ok()) return state.status();
     VolunteerHistory history;
     history.last_checkin = volunteer.last_checkin;
     history.active = facts->active;
-    auto hit = CheckinsMissedHit(*policy, history, now);
+    auto hit = CheckinsMissedHit(state->policy, history, now);
     if (!hit.has_value()) continue;
     // One alert per gap: the gap is named by the volunteer and the check-in it follows (the
     // name keys the organisation's processed events, so it must not be shared by volunteers).
     std::string gap = absl::StrCat("missed-", volunteer.volunteer_id, "-",
                                    absl::ToUnixMicros(volunteer.last_checkin));
     if (auto raised =
-            Raise(volunteer.organization_id, volunteer.volunteer_id, {*hit}, gap, *policy);
+            Raise(volunteer.organization_id, volunteer.volunteer_id, {*hit}, gap, *state, now);
         !raised.ok()) {
       return raised;
     }
@@ -213,22 +239,27 @@ absl::StatusOr<int> RiskEngine::SweepMissedCheckins(int batch) {
 absl::StatusOr<int> Escalator::EscalateDue() {
   constexpr int kBatch = 200;
   absl::Time now = clock_.Now();
+  // Three round trips for a batch of deadlines, however many: the due deadlines, their
+  // organisations' policies, and the escalations.
   auto due = store_.DueDeadlines(now, kBatch);
   if (!due.ok()) return due.status();
-  int escalated = 0;
-  for (const DueDeadline& deadline : *due) {
-    auto policy = store_.GetPolicy(deadline.organization_id);
-    if (!policy.ok()) return policy.status();
-    auto alert = store_.GetAlert(deadline.organization_id, deadline.alert_id);
-    if (!alert.ok()) return alert.status();
-    if (!alert->has_value()) continue;
-    auto done =
-        store_.Escalate(deadline.organization_id, deadline.alert_id, now, policy->max_escalations,
-                        now + AckDeadline(*policy, (*alert)->alert.priority));
-    if (!done.ok()) return done.status();
-    if (*done) ++escalated;
+  if (due->empty()) return 0;
+  std::set<std::string> organizations;
+  for (const DueDeadline& deadline : *due) organizations.insert(deadline.organization_id);
+  auto policies = store_.GetPolicies(organizations);
+  if (!policies.ok()) return policies.status();
+  std::vector<Escalation> escalations;
+  for (DueDeadline& deadline : *due) {
+    const AlertPolicy& policy = policies->at(deadline.organization_id);
+    Escalation escalation{std::move(deadline), policy.max_escalations, {}};
+    for (Priority priority :
+         {Priority::kLow, Priority::kMedium, Priority::kHigh, Priority::kCritical}) {
+      escalation.next_deadline_by_priority[static_cast<int>(priority)] =
+          now + AckDeadline(policy, priority);
+    }
+    escalations.push_back(std::move(escalation));
   }
-  return escalated;
+  return store_.Escalate(now, escalations);
 }
 
 absl::StatusOr<long long> Escalator::Overdue(absl::Duration grace) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <variant>
 
 #include "absl/status/statusor.h"
 #include "services/alerts/alerts.h"
@@ -21,13 +22,32 @@ struct VolunteerFacts {
 
 class VolunteerDirectory {
  public:
+  struct VolunteerRef {
+    std::string organization_id;
+    std::string volunteer_id;
+  };
   virtual ~VolunteerDirectory() = default;
   virtual absl::StatusOr<VolunteerFacts> GetVolunteer(const std::string& organization_id,
                                                       const std::string& volunteer_id) = 0;
+  // GetVolunteer of each; a directory that can asks for them side by side.
+  virtual std::vector<absl::StatusOr<VolunteerFacts>> GetVolunteers(
+      const std::vector<VolunteerRef>& volunteers) {
+    std::vector<absl::StatusOr<VolunteerFacts>> facts;
+    for (const VolunteerRef& v : volunteers) {
+      facts.push_back(GetVolunteer(v.organization_id, v.volunteer_id));
+    }
+    return facts;
+  }
 };
 
-// The history as it stood at `until`: later points removed.
-VolunteerHistory HistoryUntil(VolunteerHistory history, absl::Time until);
+// An event the risk engine judges.
+using RiskEvent = std::variant<CheckinEvent, IncidentEvent, SupportEvent, SupervisionOverdueEvent>;
+
+// The hits of one event as the store records them: silenced and inhibited as the volunteer's
+// state says (a critical incident is never silenced; while one is open, medium and low hits are
+// inhibited), each with its acknowledge deadline from `now`.
+std::vector<HitToRecord> HitsToRecord(const std::vector<RuleHit>& hits, const std::string& event_id,
+                                      const VolunteerState& state, absl::Time now);
 
 // Turns check-in events into alerts, and closes operational (low) alerts whose condition has
 // cleared. Check-ins count only for volunteers with risk_monitoring
@@ -41,13 +61,20 @@ class RiskEngine {
   RiskEngine(AlertStore& store, VolunteerDirectory& directory, const Clock& clock)
       : store_(store), directory_(directory), clock_(clock) {}
 
-  absl::Status OnCheckin(const CheckinEvent& event);
-  absl::Status OnIncident(const IncidentEvent& event);
-  absl::Status OnSupport(const SupportEvent& event);
+  // Judges events of different volunteers together: their reads share one Redis round trip and
+  // their writes one more. A volunteer's events come one per call, in order. One status per
+  // event.
+  std::vector<absl::Status> OnEvents(const std::vector<RiskEvent>& events);
+
+  absl::Status OnCheckin(const CheckinEvent& event) { return OnEvents({event}).front(); }
+  absl::Status OnIncident(const IncidentEvent& event) { return OnEvents({event}).front(); }
+  absl::Status OnSupport(const SupportEvent& event) { return OnEvents({event}).front(); }
   // supervision_overdue: raised for an active volunteer the supervision service found past the
   // cadence (no risk_monitoring consent needed: it is the organisation's own duty, not a health
   // score), and closed when they attend supervision again (OnSupervised).
-  absl::Status OnSupervisionOverdue(const SupervisionOverdueEvent& event);
+  absl::Status OnSupervisionOverdue(const SupervisionOverdueEvent& event) {
+    return OnEvents({event}).front();
+  }
   absl::Status OnSupervised(const std::string& organization_id, const std::string& volunteer_id);
   // The periodic sweep for checkins_missed: active, consenting volunteers whose last check-in is
   // older than the policy allows. Each sweep looks at `batch` of the quiet volunteers, going on
@@ -59,10 +86,10 @@ class RiskEngine {
  private:
   absl::Status ResolveCleared(const CheckinEvent& event, const std::vector<RuleHit>& hits,
                               const std::vector<Alert>& open);
-  // Records the hits of one event; `open` are the volunteer's open alerts if already at hand.
+  // Records the hits of one event, silenced and inhibited as the volunteer's state says.
   absl::Status Raise(const std::string& organization_id, const std::string& volunteer_id,
                      const std::vector<RuleHit>& hits, const std::string& event_id,
-                     const AlertPolicy& policy, const std::vector<Alert>* open = nullptr);
+                     const VolunteerState& state, absl::Time now);
 
   AlertStore& store_;
   VolunteerDirectory& directory_;

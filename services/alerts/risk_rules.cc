@@ -205,6 +205,28 @@ std::optional<double> Baseline(const std::vector<ScorePoint>& points, absl::Time
   return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
 }
 
+VolunteerHistory HistoryOf(const std::vector<CheckinEvent>& checkins) {
+  VolunteerHistory history;
+  for (const CheckinEvent& checkin : checkins) {
+    absl::Time time = checkin.submit_time;
+    for (const auto& [scale, value] : checkin.scores) {
+      history.scores[scale].push_back({time, value});
+    }
+    if (checkin.instrument_id == "pulse") {
+      auto yes = [&checkin](const std::string& item) {
+        auto it = checkin.answers.find(item);
+        return it != checkin.answers.end() && it->second == 1;
+      };
+      history.pulses.push_back({time, yes("stayed_with_me"), yes("want_to_talk")});
+    }
+    if (checkin.hours > 0) history.hours.push_back({time, checkin.hours});
+    if (!history.last_checkin.has_value() || time > *history.last_checkin) {
+      history.last_checkin = time;
+    }
+  }
+  return history;
+}
+
 std::vector<RuleHit> EvaluateCheckinRules(const AlertPolicy& policy,
                                           const VolunteerHistory& history,
                                           const std::string& instrument_id, absl::Time now) {

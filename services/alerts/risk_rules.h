@@ -21,6 +21,9 @@ const std::vector<std::string>& AllRuleIds();
 std::optional<double> Baseline(const std::vector<ScorePoint>& points, absl::Time before,
                                absl::Duration window);
 
+// The rules' view of a volunteer's check-ins (oldest first): scores, pulses and hours by time.
+VolunteerHistory HistoryOf(const std::vector<CheckinEvent>& checkins);
+
 // Rules that a check-in of `instrument_id` can fire, evaluated on the history that already
 // includes it ("" evaluates every instrument's rules, for the risk profile).
 std::vector<RuleHit> EvaluateCheckinRules(const AlertPolicy& policy,

@@ -30,10 +30,16 @@ RedisCommand AuditXadd(const AuditRecord& record) {
           Rfc3339(record.time)};
 }
 
-absl::Status AuditAppender::Append(const AuditRecord& record) {
-  auto reply = redis_.Execute(AuditXadd(record));
-  if (!reply.ok()) return reply.status();
-  if (reply->IsError()) return absl::InternalError(absl::StrCat("audit append: ", reply->str));
+absl::Status AuditAppender::AppendAll(const std::vector<AuditRecord>& records) {
+  if (records.empty()) return absl::OkStatus();
+  std::vector<RedisCommand> appends;
+  appends.reserve(records.size());
+  for (const AuditRecord& record : records) appends.push_back(AuditXadd(record));
+  auto replies = redis_.ExecuteAll(std::move(appends));
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    if (reply.IsError()) return absl::InternalError(absl::StrCat("audit append: ", reply.str));
+  }
   return absl::OkStatus();
 }
 

@@ -19,7 +19,7 @@ RedisCommand AuditXadd(const AuditRecord& record);
 class AuditAppender final : public AuditSink {
  public:
   explicit AuditAppender(RedisClient& redis) : redis_(redis) {}
-  absl::Status Append(const AuditRecord& record) override;
+  absl::Status AppendAll(const std::vector<AuditRecord>& records) override;
 
  private:
   RedisClient& redis_;

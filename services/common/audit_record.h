@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -23,7 +24,9 @@ struct AuditRecord {
 class AuditSink {
  public:
   virtual ~AuditSink() = default;
-  virtual absl::Status Append(const AuditRecord& record) = 0;
+  // Appends the records in order, together (one round trip for a batch of reads).
+  virtual absl::Status AppendAll(const std::vector<AuditRecord>& records) = 0;
+  absl::Status Append(const AuditRecord& record) { return AppendAll({record}); }
 };
 
 }  // namespace peerwell

@@ -1,5 +1,8 @@
 #include "services/common/directory_client.h"
 
+#include <condition_variable>
+#include <mutex>
+
 #include "absl/strings/str_cat.h"
 #include "grpcpp/client_context.h"
 #include "services/common/deadline.h"
@@ -99,6 +102,97 @@ absl::StatusOr<v1::Consent> DirectoryClient::GetConsent(const std::string& organ
   if (!status.ok()) return FromDirectory(status);
   Store(consents_, key, response.consent());
   return response.consent();
+}
+
+std::vector<DirectoryClient::PersonAndConsent> DirectoryClient::GetPeopleAndConsents(
+    const std::vector<PersonRef>& refs) {
+  // The asynchronous calls of the misses, completed into these; waited for below, so that the
+  // callbacks never outlive what they write.
+  struct Call {
+    grpc::ClientContext context;
+    grpc::Status status;
+  };
+  struct Missing {
+    Call person_call;
+    v1::GetPersonRequest person_request;
+    v1::GetPersonResponse person_response;
+    Call consent_call;
+    v1::GetConsentRequest consent_request;
+    v1::GetConsentResponse consent_response;
+    bool person = false;
+    bool consent = false;
+  };
+  std::vector<PersonAndConsent> found(refs.size(),
+                                      {absl::UnknownError(""), absl::UnknownError("")});
+  std::vector<std::unique_ptr<Missing>> missing(refs.size());
+  std::mutex mu;
+  std::condition_variable done;
+  int outstanding = 0;
+  auto finished = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    if (--outstanding == 0) done.notify_all();
+  };
+  for (size_t i = 0; i < refs.size(); ++i) {
+    const std::string key = Key(refs[i].organization_id, refs[i].person_id);
+    v1::Person person;
+    v1::Consent consent;
+    if (Lookup(people_, key, &person)) found[i].person = std::move(person);
+    if (Lookup(consents_, key, &consent)) found[i].consent = std::move(consent);
+    if (found[i].person.ok() && found[i].consent.ok()) continue;
+    auto& m = missing[i] = std::make_unique<Missing>();
+    m->person = !found[i].person.ok();
+    m->consent = !found[i].consent.ok();
+    std::lock_guard<std::mutex> lock(mu);
+    outstanding += (m->person ? 1 : 0) + (m->consent ? 1 : 0);
+  }
+  for (size_t i = 0; i < refs.size(); ++i) {
+    Missing* m = missing[i].get();
+    if (m == nullptr) continue;
+    if (m->person) {
+      Prepare(m->person_call.context, refs[i].organization_id);
+      m->person_request.set_person_id(refs[i].person_id);
+      stub_->async()->GetPerson(&m->person_call.context, &m->person_request, &m->person_response,
+                                [m, &finished](grpc::Status status) {
+                                  m->person_call.status = std::move(status);
+                                  finished();
+                                });
+    }
+    if (m->consent) {
+      Prepare(m->consent_call.context, refs[i].organization_id);
+      m->consent_request.set_volunteer_id(refs[i].person_id);
+      stub_->async()->GetConsent(&m->consent_call.context, &m->consent_request,
+                                 &m->consent_response, [m, &finished](grpc::Status status) {
+                                   m->consent_call.status = std::move(status);
+                                   finished();
+                                 });
+    }
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    done.wait(lock, [&] { return outstanding == 0; });  // every call has a deadline
+  }
+  for (size_t i = 0; i < refs.size(); ++i) {
+    Missing* m = missing[i].get();
+    if (m == nullptr) continue;
+    const std::string key = Key(refs[i].organization_id, refs[i].person_id);
+    if (m->person) {
+      if (m->person_call.status.ok()) {
+        Store(people_, key, m->person_response.person());
+        found[i].person = std::move(*m->person_response.mutable_person());
+      } else {
+        found[i].person = FromDirectory(m->person_call.status);
+      }
+    }
+    if (m->consent) {
+      if (m->consent_call.status.ok()) {
+        Store(consents_, key, m->consent_response.consent());
+        found[i].consent = std::move(*m->consent_response.mutable_consent());
+      } else {
+        found[i].consent = FromDirectory(m->consent_call.status);
+      }
+    }
+  }
+  return found;
 }
 
 absl::StatusOr<std::vector<v1::Person>> DirectoryClient::ListPeople(

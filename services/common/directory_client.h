@@ -40,6 +40,17 @@ class DirectoryClient final : public CredentialDirectory {
                                                   const std::string& person_id);
   absl::StatusOr<directory::v1::Consent> GetConsent(const std::string& organization_id,
                                                     const std::string& volunteer_id);
+  struct PersonRef {
+    std::string organization_id;
+    std::string person_id;
+  };
+  struct PersonAndConsent {
+    absl::StatusOr<directory::v1::Person> person;
+    absl::StatusOr<directory::v1::Consent> consent;
+  };
+  // GetPerson and GetConsent of each, what the cache lacks asked side by side: people whose
+  // entries expired together (an event consumer's round) wait for one round trip, not one each.
+  std::vector<PersonAndConsent> GetPeopleAndConsents(const std::vector<PersonRef>& refs);
   // Everyone of `role` in the organisation (every page), e.g. the supervisors a slot may be
   // offered with. Cached like people, so a busy caller reads the list once per cache_ttl.
   absl::StatusOr<std::vector<directory::v1::Person>> ListPeople(const std::string& organization_id,

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <iterator>
+#include <map>
 #include <optional>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -24,6 +26,7 @@ ConsumerOptions ServiceConsumerOptions(const ServiceConfig& config, absl::string
   options.stream = EventStreamKey(source);
   options.group = std::string(group);
   options.consumer = ProcessConsumerName();
+  options.linger = absl::Milliseconds(5);
   return options;
 }
 
@@ -132,16 +135,25 @@ absl::StatusOr<ConsumerBacklog> ReadConsumerBacklog(RedisClient& redis,
 }
 
 ConsumerGroupRunner::ConsumerGroupRunner(RedisAddress address, ConsumerOptions options,
-                                         Handler handler)
+                                         Handler handler, RoundHandler round_handler)
     : address_(std::move(address)),
       options_(std::move(options)),
       handler_(std::move(handler)),
+      round_handler_(std::move(round_handler)),
       own_retry_delay_(options_.retry_delay) {
   options_.dead_letter_stream = DeadLetterStream(options_);
-  if (options_.lanes > 1 && options_.lane_key) {
+  if (handler_ && options_.lanes > 1 && options_.lane_key) {
     lanes_ = std::make_unique<BoundedExecutor>(options_.lanes, options_.lanes);
   }
 }
+
+ConsumerGroupRunner::ConsumerGroupRunner(RedisAddress address, ConsumerOptions options,
+                                         Handler handler)
+    : ConsumerGroupRunner(std::move(address), std::move(options), std::move(handler), nullptr) {}
+
+ConsumerGroupRunner::ConsumerGroupRunner(RedisAddress address, ConsumerOptions options,
+                                         RoundHandler handler)
+    : ConsumerGroupRunner(std::move(address), std::move(options), nullptr, std::move(handler)) {}
 
 ConsumerGroupRunner::~ConsumerGroupRunner() { Stop(); }
 
@@ -159,6 +171,7 @@ void ConsumerGroupRunner::Stop() {
     stopping_ = true;
     if (blocked_on_ != nullptr) blocked_on_->Interrupt();
   }
+  stop_requested_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -189,6 +202,10 @@ void ConsumerGroupRunner::Loop() {
       connection = std::move(*connected);
       backoff = absl::Milliseconds(50);
       group_ready = false;
+      // An acknowledgement lost with the old connection: its entries are this consumer's own
+      // pending ones again, handled again below (handlers are idempotent).
+      unsent_ack_.clear();
+      unsent_ack_events_ = 0;
       // Entries handled but not acknowledged when the link broke, or failed while Redis was
       // away, are this consumer's own pending entries: walk them at once.
       own_pending_cursor_ = "0";
@@ -226,8 +243,39 @@ void ConsumerGroupRunner::Loop() {
       Log(Severity::kWarning, "consumer error",
           {Field("stream", options_.stream), Field("error", std::string(status.message()))});
       absl::SleepFor(backoff);
+    } else if (last_batch_ > 0 && last_batch_ < static_cast<size_t>(options_.batch) &&
+               options_.linger > absl::ZeroDuration()) {
+      std::unique_lock<std::mutex> lock(blocking_mu_);
+      stop_requested_.wait_for(lock, absl::ToChronoMicroseconds(options_.linger),
+                               [this] { return stopping_.load(); });
     }
   }
+  if (connection != nullptr) FlushAck(*connection);
+}
+
+absl::StatusOr<RedisReply> ConsumerGroupRunner::ExecuteAfterAck(RedisConnection& connection,
+                                                                const RedisCommand& command,
+                                                                absl::Duration timeout) {
+  if (unsent_ack_.empty()) return connection.Execute(command, timeout);
+  if (auto status = connection.SetTimeout(timeout); !status.ok()) return status;
+  if (auto status = connection.Append(unsent_ack_); !status.ok()) return status;
+  if (auto status = connection.Append(command); !status.ok()) return status;
+  auto acked = connection.ReadReply();
+  if (!acked.ok()) return acked.status();
+  unsent_ack_.clear();
+  if (!acked->IsError()) handled_ += unsent_ack_events_;
+  unsent_ack_events_ = 0;
+  // A refused XACK (the group gone) leaves its entries pending, read again as this consumer's
+  // own; the command's own reply says what became of it.
+  return connection.ReadReply();
+}
+
+void ConsumerGroupRunner::FlushAck(RedisConnection& connection) {
+  if (unsent_ack_.empty()) return;
+  auto acked = connection.Execute(unsent_ack_, absl::Seconds(2));
+  if (acked.ok() && !acked->IsError()) handled_ += unsent_ack_events_;
+  unsent_ack_.clear();
+  unsent_ack_events_ = 0;
 }
 
 void ConsumerGroupRunner::RetryOwnPendingLater() {
@@ -253,7 +301,8 @@ absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* cla
   if (!own_pending_cursor_.empty() && now >= own_retry_time_) {
     // Entries this consumer read and never acknowledged (before a restart, a failed handler, a
     // lost connection), walked once from the start.
-    auto own = connection.Execute(
+    auto own = ExecuteAfterAck(
+        connection,
         {"XREADGROUP", "GROUP", options_.group, options_.consumer, "COUNT",
          absl::StrCat(options_.batch), "STREAMS", options_.stream, own_pending_cursor_},
         io_timeout);
@@ -266,10 +315,11 @@ absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* cla
     if (entries.empty()) own_retry_delay_ = options_.retry_delay;
   } else if (*claim_due) {
     auto claimed =
-        connection.Execute({"XAUTOCLAIM", options_.stream, options_.group, options_.consumer,
-                            absl::StrCat(absl::ToInt64Milliseconds(options_.claim_min_idle)), "0-0",
-                            "COUNT", absl::StrCat(options_.batch)},
-                           io_timeout);
+        ExecuteAfterAck(connection,
+                        {"XAUTOCLAIM", options_.stream, options_.group, options_.consumer,
+                         absl::StrCat(absl::ToInt64Milliseconds(options_.claim_min_idle)), "0-0",
+                         "COUNT", absl::StrCat(options_.batch)},
+                        io_timeout);
     if (!claimed.ok()) return claimed.status();
     // NOGROUP: the stream or group vanished; reconnecting recreates the group.
     if (claimed->IsError()) return absl::UnavailableError(claimed->str);
@@ -279,7 +329,8 @@ absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* cla
   }
   if (entries.empty()) {
     if (!BeginBlockingRead(connection)) return absl::OkStatus();
-    auto read = connection.Execute(
+    auto read = ExecuteAfterAck(
+        connection,
         {"XREADGROUP", "GROUP", options_.group, options_.consumer, "COUNT",
          absl::StrCat(options_.batch), "BLOCK", absl::StrCat(absl::ToInt64Milliseconds(block)),
          "STREAMS", options_.stream, ">"},
@@ -297,9 +348,8 @@ absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* cla
   return ProcessBatch(connection, entries);
 }
 
-absl::Status ConsumerGroupRunner::ProcessBatch(RedisConnection& connection,
-                                               const std::vector<StreamEntry>& entries) {
-  if (entries.empty()) return absl::OkStatus();
+std::vector<std::optional<absl::Status>> ConsumerGroupRunner::HandleEntries(
+    const std::vector<StreamEntry>& entries) {
   // nullopt: not handled (an earlier entry of its lane failed); the entry stays pending and is
   // read again later, behind the failed one. A stopping runner still finishes the batch in hand:
   // left pending, its entries would wait for another replica's claim (seconds) instead.
@@ -334,8 +384,63 @@ absl::Status ConsumerGroupRunner::ProcessBatch(RedisConnection& connection,
     }
   }
   lanes_done.Wait();
+  return outcomes;
+}
 
-  // One XACK for the whole batch: one round trip, and with appendfsync always one fsync.
+std::vector<std::optional<absl::Status>> ConsumerGroupRunner::HandleInRounds(
+    const std::vector<StreamEntry>& entries) {
+  std::vector<std::optional<absl::Status>> outcomes(entries.size());
+  // rounds[k]: the k-th entry of each key, in the order of the stream.
+  std::vector<std::vector<size_t>> rounds;
+  std::vector<std::string> keys(entries.size());
+  std::map<std::string, size_t> entries_of_key;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].deleted) {
+      outcomes[i] = absl::OkStatus();
+      continue;
+    }
+    keys[i] = options_.lane_key ? options_.lane_key(entries[i]) : entries[i].id;
+    size_t round = entries_of_key[keys[i]]++;
+    if (round == rounds.size()) rounds.emplace_back();
+    rounds[round].push_back(i);
+  }
+  std::set<std::string> failed_keys;
+  for (const std::vector<size_t>& round : rounds) {
+    std::vector<size_t> handled;
+    std::vector<const StreamEntry*> batch;
+    for (size_t i : round) {
+      if (failed_keys.count(keys[i]) > 0) continue;  // behind its key's failed entry: pending
+      handled.push_back(i);
+      batch.push_back(&entries[i]);
+    }
+    if (batch.empty()) continue;
+    std::vector<absl::Status> statuses = round_handler_(batch);
+    bool failed = false;
+    for (size_t n = 0; n < handled.size(); ++n) {
+      const size_t i = handled[n];
+      outcomes[i] = n < statuses.size() ? statuses[n] : absl::InternalError("no outcome");
+      if (!outcomes[i]->ok()) {
+        failed = true;
+        failed_keys.insert(keys[i]);
+      }
+    }
+    // A stopping runner does not go on through a batch that fails (each failure may take a
+    // timeout).
+    if (failed && stopping_) break;
+  }
+  return outcomes;
+}
+
+absl::Status ConsumerGroupRunner::ProcessBatch(RedisConnection& connection,
+                                               const std::vector<StreamEntry>& entries) {
+  last_batch_ = entries.size();
+  if (entries.empty()) return absl::OkStatus();
+  const std::vector<std::optional<absl::Status>> outcomes =
+      round_handler_ ? HandleInRounds(entries) : HandleEntries(entries);
+
+  // One XACK for the whole batch, sent with the next read: no round trip of its own, and with
+  // appendfsync always no fsync of its own. Until then the entries stay pending; should the
+  // acknowledgement be lost, they are handled again (handlers are idempotent).
   RedisCommand ack{"XACK", options_.stream, options_.group};
   long long acknowledged_events = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -345,10 +450,8 @@ absl::Status ConsumerGroupRunner::ProcessBatch(RedisConnection& connection,
     }
   }
   if (ack.size() > 3) {
-    auto acked = connection.Execute(ack, absl::Seconds(2));
-    if (!acked.ok()) return acked.status();
-    if (acked->IsError()) return absl::UnavailableError(acked->str);
-    handled_ += acknowledged_events;
+    unsent_ack_ = std::move(ack);
+    unsent_ack_events_ = acknowledged_events;
   }
   bool left_pending = false;
   for (size_t i = 0; i < entries.size(); ++i) {

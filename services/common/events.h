@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -80,6 +81,10 @@ struct ConsumerOptions {
   // empty lane_key handles every entry in turn, a failure not holding up the others.
   int lanes = 1;
   std::function<std::string(const StreamEntry&)> lane_key;
+  // After a batch smaller than `batch`, wait this long before reading again, so that the events
+  // published meanwhile come as one batch: fewer reads and acknowledgements, each of them a
+  // write that Redis fsyncs with appendfsync always, for up to this much more latency.
+  absl::Duration linger = absl::ZeroDuration();
 };
 
 // A consumer name unique to this process (host name and pid), so that replicas share a group as
@@ -117,8 +122,16 @@ absl::StatusOr<ConsumerBacklog> ReadConsumerBacklog(RedisClient& redis,
 class ConsumerGroupRunner {
  public:
   using Handler = std::function<absl::Status(const StreamEntry&)>;
+  // Handles entries of different lane keys together, so that their work can share round trips:
+  // one status per entry.
+  using RoundHandler =
+      std::function<std::vector<absl::Status>(const std::vector<const StreamEntry*>&)>;
 
   ConsumerGroupRunner(RedisAddress address, ConsumerOptions options, Handler handler);
+  // A batch is handled in rounds on the consumer's own thread: the first entry of every lane key,
+  // then the second of every key, and so on (`lanes` is not used). A key whose entry failed has
+  // its later entries of the batch left pending, behind it, as with lanes.
+  ConsumerGroupRunner(RedisAddress address, ConsumerOptions options, RoundHandler handler);
   ~ConsumerGroupRunner();
 
   void Start();
@@ -131,14 +144,28 @@ class ConsumerGroupRunner {
   long long dead_lettered() const { return dead_lettered_.load(); }
 
  private:
+  ConsumerGroupRunner(RedisAddress address, ConsumerOptions options, Handler handler,
+                      RoundHandler round_handler);
   void Loop();
   absl::Status RunOnce(RedisConnection& connection, bool* claim_due);
   absl::Status ProcessBatch(RedisConnection& connection, const std::vector<StreamEntry>& entries);
+  // The outcome of each entry (nullopt: not handled, left pending): by the handler entry by
+  // entry, in lanes, or in rounds.
+  std::vector<std::optional<absl::Status>> HandleEntries(const std::vector<StreamEntry>& entries);
+  std::vector<std::optional<absl::Status>> HandleInRounds(const std::vector<StreamEntry>& entries);
   // An entry whose handler failed: left pending, or dead-lettered after max_deliveries.
   absl::Status Failed(RedisConnection& connection, const StreamEntry& entry,
                       const absl::Status& handled);
   absl::Status DeadLetter(RedisConnection& connection, const StreamEntry& entry,
                           const std::string& reason);
+
+  // Runs `command`, and first the acknowledgement of the last batch if it is still to be sent:
+  // both in one write, so that Redis logs (and with appendfsync always, fsyncs) them in one
+  // pass rather than two.
+  absl::StatusOr<RedisReply> ExecuteAfterAck(RedisConnection& connection,
+                                             const RedisCommand& command, absl::Duration timeout);
+  // Sends the acknowledgement still to be sent, on its own (before the runner stops).
+  void FlushAck(RedisConnection& connection);
 
   // Whether to read with XREADGROUP BLOCK; false once stopping. Stop() interrupts a blocking
   // read in progress, so that an idle consumer stops at once instead of after its BLOCK time.
@@ -147,16 +174,23 @@ class ConsumerGroupRunner {
 
   const RedisAddress address_;
   ConsumerOptions options_;
-  Handler handler_;
+  Handler handler_;  // or
+  RoundHandler round_handler_;
   std::atomic<bool> stopping_{false};
   std::mutex blocking_mu_;
   RedisConnection* blocked_on_ ABSL_GUARDED_BY(blocking_mu_) = nullptr;
+  std::condition_variable stop_requested_;  // ends a linger early
+  size_t last_batch_ = 0;                   // entries of the last batch, for the linger
   std::unique_ptr<BoundedExecutor> lanes_;  // null with one lane
   std::atomic<long long> handled_{0};
   std::atomic<long long> dead_lettered_{0};
   std::thread thread_;
   // Schedules a walk of this consumer's own pending entries (after a failure), backing off.
   void RetryOwnPendingLater();
+
+  // The XACK of the last batch's handled entries, sent with the next read; empty when none.
+  RedisCommand unsent_ack_;
+  long long unsent_ack_events_ = 0;  // of them events (not entries trimmed away), for handled_
 
   // Where the walk of this consumer's own pending entries is; empty when there is none to do.
   std::string own_pending_cursor_ = "0";

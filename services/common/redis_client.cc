@@ -276,18 +276,39 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Transaction(
   return std::move(exec.elements);
 }
 
+namespace {
+
+RedisCommand ScriptCommand(const std::string& verb, const std::string& body,
+                           const std::vector<std::string>& keys,
+                           const std::vector<std::string>& args) {
+  RedisCommand command;
+  command.reserve(3 + keys.size() + args.size());
+  command.push_back(verb);
+  command.push_back(body);
+  command.push_back(absl::StrCat(keys.size()));
+  command.insert(command.end(), keys.begin(), keys.end());
+  command.insert(command.end(), args.begin(), args.end());
+  return command;
+}
+
+}  // namespace
+
+RedisCommand RedisClient::EvalShaCommand(const RedisScript& script,
+                                         const std::vector<std::string>& keys,
+                                         const std::vector<std::string>& args) {
+  return ScriptCommand("EVALSHA", script.sha1(), keys, args);
+}
+
+bool RedisClient::IsNoScript(const RedisReply& reply) {
+  return reply.IsError() && absl::StartsWith(reply.str, "NOSCRIPT");
+}
+
 absl::StatusOr<RedisReply> RedisClient::Eval(const RedisScript& script,
                                              const std::vector<std::string>& keys,
                                              const std::vector<std::string>& args) {
-  auto build = [&](const std::string& verb, const std::string& body) {
-    RedisCommand command{verb, body, absl::StrCat(keys.size())};
-    command.insert(command.end(), keys.begin(), keys.end());
-    command.insert(command.end(), args.begin(), args.end());
-    return command;
-  };
-  auto reply = Execute(build("EVALSHA", script.sha1()));
-  if (reply.ok() && reply->IsError() && absl::StartsWith(reply->str, "NOSCRIPT")) {
-    reply = Execute(build("EVAL", script.source()));
+  auto reply = Execute(EvalShaCommand(script, keys, args));
+  if (reply.ok() && IsNoScript(*reply)) {
+    reply = Execute(ScriptCommand("EVAL", script.source(), keys, args));
   }
   return reply;
 }

@@ -120,6 +120,13 @@ class RedisClient {
   absl::StatusOr<std::vector<RedisReply>> Transaction(std::vector<RedisCommand> commands);
   absl::StatusOr<RedisReply> Eval(const RedisScript& script, const std::vector<std::string>& keys,
                                   const std::vector<std::string>& args);
+  // A script's EVALSHA as one command of a pipeline (ExecuteAll). Its reply is a NOSCRIPT error
+  // (IsNoScript) when the server does not know the script yet: nothing ran, so run that call
+  // again with Eval, which sends the source.
+  static RedisCommand EvalShaCommand(const RedisScript& script,
+                                     const std::vector<std::string>& keys,
+                                     const std::vector<std::string>& args);
+  static bool IsNoScript(const RedisReply& reply);
   // OK when Redis answers a data command (so not while it is loading its data set).
   absl::Status Ping(absl::Duration timeout);
 

@@ -328,10 +328,9 @@ TEST_F(AlertServiceTest, AStoredPolicyReadsBackWhole) {
 TEST_F(AlertServiceTest, CoordinatorsSeeEscalatedAlertsFirst) {
   std::string escalated = Raise(kVera, CriticalIncidentHit("aggression", clock_.Now()), "i1");
   Raise(kViktor, Who5Drop(), "e2");  // newer, not escalated
-  ASSERT_TRUE(store_
-                  .Escalate(kOrg, escalated, clock_.Now() + absl::Hours(100), 3,
-                            clock_.Now() + absl::Hours(101))
-                  .value());
+  Escalation escalation{{kOrg, escalated}, 3, {}};
+  escalation.next_deadline_by_priority.fill(clock_.Now() + absl::Hours(101));
+  ASSERT_EQ(store_.Escalate(clock_.Now() + absl::Hours(100), {escalation}).value(), 1);
   auto coordinator = service_.ListAlerts(As(CallerRole::kCoordinator, kGrace), {}, 50, "");
   ASSERT_EQ(coordinator->alerts.size(), 2u);
   EXPECT_EQ(coordinator->alerts[0].id, escalated);

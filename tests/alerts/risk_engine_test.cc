@@ -103,6 +103,27 @@ TEST_F(RiskEngineTest, ARedeliveredEventChangesNothing) {
   EXPECT_EQ(store_.GetHistory(kOrg, kVera)->scores["cbi_volunteering"].size(), 2u);
 }
 
+// Replicas share the events: a check-in left pending by a replica that died is redelivered
+// after a later one was judged, without it, by another replica. The later one is judged again
+// with it, and gets the alert it missed; what it had raised is not raised twice.
+TEST_F(RiskEngineTest, ACheckinThatComesLateHasTheLaterOnesJudgedAgain) {
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("2-0", 60, absl::Hours(24 * 10))).ok());  // no baseline yet
+  EXPECT_TRUE(Open().empty() || Open().front().rule_id == "cbi_high");
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("1-0", 40, absl::Hours(24 * 40))).ok());  // came late
+  auto open = Open();
+  auto rise = std::find_if(open.begin(), open.end(),
+                           [](const Alert& alert) { return alert.rule_id == "cbi_rise"; });
+  ASSERT_NE(rise, open.end());
+  EXPECT_EQ(rise->occurrence_count, 1);
+  ASSERT_EQ(rise->factors.size(), 1u);
+  EXPECT_EQ(rise->factors[0].value, 20);
+  for (const Alert& alert : open) EXPECT_EQ(alert.occurrence_count, 1) << alert.rule_id;
+  // Redelivered again: nothing changes.
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("1-0", 40, absl::Hours(24 * 40))).ok());
+  for (const Alert& alert : Open()) EXPECT_EQ(alert.occurrence_count, 1) << alert.rule_id;
+  EXPECT_EQ(store_.GetHistory(kOrg, kVera)->scores["cbi_volunteering"].size(), 2u);
+}
+
 // An erased volunteer's events may still be read afterwards (pending, redelivered, or published
 // just before the erasure): the directory no longer knows them, and none of their events may
 // raise an alert about them or keep anything of theirs again.

@@ -94,6 +94,28 @@ TEST_F(DirectoryClientTest, ConsentChangesArriveWithinTheTtlOrAtOnceWhenForgotte
   EXPECT_FALSE(client_->GetConsent(org_, volunteer_id_)->risk_monitoring());
 }
 
+TEST_F(DirectoryClientTest, ManyPeopleAtOnceAnswerAsOneByOneAndFillTheCache) {
+  SetRiskMonitoring(true);
+  auto found = client_->GetPeopleAndConsents(
+      {{org_, volunteer_id_}, {org_, "p0000000000000000dead"}, {org_, volunteer_id_}});
+  ASSERT_EQ(found.size(), 3u);
+  ASSERT_TRUE(found[0].person.ok()) << found[0].person.status();
+  EXPECT_EQ(found[0].person->display_name(), "Vera");
+  ASSERT_TRUE(found[0].consent.ok()) << found[0].consent.status();
+  EXPECT_TRUE(found[0].consent->risk_monitoring());
+  EXPECT_EQ(found[1].person.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(found[2].person->person_id(), volunteer_id_);
+
+  // Cached as GetPerson and GetConsent cache: a change shows after the TTL, not before.
+  SetRiskMonitoring(false);
+  auto cached = client_->GetPeopleAndConsents({{org_, volunteer_id_}});
+  EXPECT_TRUE(cached[0].consent->risk_monitoring());
+  EXPECT_TRUE(client_->GetConsent(org_, volunteer_id_)->risk_monitoring());
+  clock_.Advance(absl::Seconds(3));
+  EXPECT_FALSE(
+      client_->GetPeopleAndConsents({{org_, volunteer_id_}})[0].consent->risk_monitoring());
+}
+
 TEST_F(DirectoryClientTest, AnotherOrganisationsPersonIsNotFoundAndNotCached) {
   auto missing = client_->GetPerson("o0000000000000000dead", volunteer_id_);
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);

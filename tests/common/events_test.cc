@@ -138,6 +138,64 @@ TEST_F(EventsTest, ALaneWaitsBehindItsFailedEntryInsteadOfOvertakingIt) {
   EXPECT_EQ(Pending(), 0);
 }
 
+TEST_F(EventsTest, RoundsHandOneEntryOfEveryKeyTogetherAndKeepEachKeysOrder) {
+  ConsumerOptions options = FastOptions("c1");
+  options.lane_key = [](const StreamEntry& e) { return e.Get("person_id"); };
+  for (auto [person, seq] : {std::pair{"a", "1"}, {"b", "1"}, {"a", "2"}, {"c", "1"}, {"a", "3"}}) {
+    Publish("checkin.submitted", {{"person_id", person}, {"seq", seq}});
+  }
+  std::mutex mu;
+  std::vector<std::vector<std::string>> rounds;  // what each call was given
+  bool failed_once = false;
+  ConsumerGroupRunner runner(
+      server_.address(), options, [&](const std::vector<const StreamEntry*>& entries) {
+        std::lock_guard<std::mutex> lock(mu);
+        std::vector<std::string> round;
+        std::vector<absl::Status> statuses;
+        for (const StreamEntry* e : entries) {
+          round.push_back(e->Get("person_id") + e->Get("seq"));
+          bool fail = round.back() == "a2" && !failed_once;
+          failed_once = failed_once || fail;
+          statuses.push_back(fail ? absl::UnavailableError("briefly down") : absl::OkStatus());
+        }
+        rounds.push_back(std::move(round));
+        return statuses;
+      });
+  runner.Start();
+  ASSERT_TRUE(WaitFor([&] { return runner.handled() == 5 && Pending() == 0; }));
+  runner.Stop();
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_GE(rounds.size(), 3u);
+  // The batch's first round has the first entry of every key; a2 fails alone in the second,
+  // and a3 waits behind it (pending) instead of overtaking it.
+  EXPECT_EQ(rounds[0], (std::vector<std::string>{"a1", "b1", "c1"}));
+  EXPECT_EQ(rounds[1], (std::vector<std::string>{"a2"}));
+  std::vector<std::string> later;
+  for (size_t i = 2; i < rounds.size(); ++i) {
+    later.insert(later.end(), rounds[i].begin(), rounds[i].end());
+  }
+  EXPECT_EQ(later, (std::vector<std::string>{"a2", "a3"}));
+}
+
+TEST_F(EventsTest, ALingeringConsumerStopsAtOnceAndAcknowledgesWhatItHandled) {
+  ConsumerOptions options = FastOptions("c1");
+  options.linger = absl::Seconds(60);
+  std::atomic<int> calls{0};
+  ConsumerGroupRunner runner(server_.address(), options, [&](const StreamEntry&) {
+    ++calls;
+    return absl::OkStatus();
+  });
+  runner.Start();
+  Publish("person.created", {{"person_id", "p1"}});
+  ASSERT_TRUE(WaitFor([&] { return calls.load() == 1; }));
+  // Now lingering, its acknowledgement waiting for the next read.
+  absl::Time start = absl::Now();
+  runner.Stop();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  EXPECT_EQ(runner.handled(), 1);
+  EXPECT_EQ(Pending(), 0);
+}
+
 TEST_F(EventsTest, ReclaimsEntriesADeadConsumerLeftPending) {
   ASSERT_TRUE(redis_.Execute({"XGROUP", "CREATE", kStream, "testers", "0", "MKSTREAM"}).ok());
   Publish("consent.changed", {{"volunteer_id", "p9"}});
