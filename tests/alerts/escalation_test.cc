@@ -63,6 +63,22 @@ TEST_F(EscalationTest, EscalatesWhenTheDeadlinePassesAndRepeatsUpToTheLimit) {
   EXPECT_EQ(escalations[2].Get("organization_id"), kOrg);
 }
 
+TEST_F(EscalationTest, EachAlertOfASweepGetsTheNextDeadlineOfItsOwnPriority) {
+  std::string critical = TriggerCritical("p00000000000000000001");
+  RuleHit medium{"who5_drop", Priority::kMedium, {{"who5_drop", "fell", 20, 10, 20}}};
+  auto raised = store_.Trigger(kOrg, "p00000000000000000002", medium, "event-medium", clock_.Now(),
+                               clock_.Now() + absl::Minutes(60), false, false);
+  ASSERT_TRUE(raised.ok()) << raised.status();
+  clock_.Advance(absl::Minutes(60));
+  Escalator escalator(store_, clock_);
+  EXPECT_EQ(*escalator.EscalateDue(), 2);  // one sweep, both
+  // The default policy: an hour for a critical alert, 72 hours for a medium one.
+  EXPECT_EQ((*store_.GetAlert(kOrg, critical))->alert.ack_deadline_time,
+            clock_.Now() + absl::Minutes(60));
+  EXPECT_EQ((*store_.GetAlert(kOrg, raised->alert_id))->alert.ack_deadline_time,
+            clock_.Now() + absl::Hours(72));
+}
+
 TEST_F(EscalationTest, OverdueCountsDeadlinesPassedLongerAgoThanTheGraceUntilEscalated) {
   TriggerCritical("p00000000000000000001");
   Escalator escalator(store_, clock_);
