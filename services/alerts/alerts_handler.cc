@@ -19,14 +19,14 @@ namespace {
 
 std::string WatchQuery(const Caller& caller) { return absl::StrCat("watch/", caller.person_id); }
 
-// One WatchAlerts stream: reads the organisation's alert feed from where the client left off,
-// writes the events the caller may see, one at a time, until the client goes, the server stops,
-// or Redis fails (the client then resumes with its last token, here or on another replica).
 // A WatchAlerts pass reads at most this many feed entries, and after a smaller one waits this
 // long for more to gather (a supervisor sees an alert this much later at most).
 constexpr size_t kWatchBatch = 100;
 constexpr absl::Duration kWatchLinger = absl::Milliseconds(5);
 
+// One WatchAlerts stream: reads the organisation's alert feed from where the client left off,
+// writes the events the caller may see, one at a time, until the client goes, the server stops,
+// or Redis fails (the client then resumes with its last token, here or on another replica).
 class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
  public:
   AlertWatcher(grpc::CallbackServerContext* context, std::string resume_token,

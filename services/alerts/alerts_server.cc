@@ -141,8 +141,12 @@ struct AlertsServer {
   static ConsumerOptions Options(const ServiceConfig& config) {
     ConsumerOptions options = ServiceConsumerOptions(config, "checkin", "alerts");
     // A volunteer's events in order, different volunteers' together: a round of a batch (one
-    // event of each volunteer) takes two Redis round trips however many volunteers it has.
-    options.lane_key = [](const StreamEntry& entry) { return entry.Get("volunteer_id"); };
+    // event of each volunteer) reads in one Redis round trip and writes in one more, however
+    // many volunteers it has. An entry without a volunteer (malformed) holds up no other.
+    options.lane_key = [](const StreamEntry& entry) {
+      std::string volunteer = entry.Get("volunteer_id");
+      return volunteer.empty() ? entry.id : volunteer;
+    };
     return options;
   }
 

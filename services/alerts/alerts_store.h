@@ -61,9 +61,9 @@ struct VolunteerState {
   bool silenced = false;    // a silence covers the time it was read for
   std::vector<Alert> open;  // triggered or acknowledged
   // Read for a check-in only (with the answers of pulses alone, all the rules read): the
-  // check-ins up to and including it (last), oldest first, and
-  // those after it, which came first (from another replica, while this one waited to be
-  // redelivered): judged again with it.
+  // check-ins up to and including it (last), oldest first, and those after it, oldest first:
+  // judged before it came (it was redelivered after a replica died, published out of order, or
+  // imported).
   std::vector<CheckinEvent> checkins;
   std::vector<CheckinEvent> later_checkins;
 };
@@ -78,7 +78,8 @@ class AlertStore {
   // AddToHistory does), if any, and the hits of an event. Each hit is recorded at most once per
   // `event_key`: a new alert when none is open for (volunteer, rule), else one more occurrence
   // of the open one (raising its priority when the hit is higher). `silenced` and `inhibited`
-  // mark what is recorded but not notified. Hits are recorded in order.
+  // mark what is recorded but not notified. Hits are recorded in order (but for one whose script
+  // Redis had to be sent again, after a restart, recorded after the others).
   struct Record {
     std::string organization_id;
     std::string volunteer_id;

@@ -831,7 +831,7 @@ absl::Status RedisAlertStore::AddToHistory(const CheckinEvent& event) {
 
 std::vector<absl::StatusOr<VolunteerState>> RedisAlertStore::LoadStates(
     const std::vector<StateRead>& reads, absl::Time now) {
-  // One pipeline for every read: the history up to the check-in (with one), the policy, the
+  // One pipeline for every read: the volunteer's history (with a check-in), the policy, the
   // silences still running at `now`, and the open alerts.
   std::vector<RedisCommand> commands;
   std::vector<size_t> first(reads.size());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <span>
 #include <variant>
 
 #include "absl/strings/str_cat.h"
@@ -47,6 +48,11 @@ absl::Status RiskEngine::Raise(const std::string& organization_id, const std::st
 }
 
 namespace {
+
+// A check-in this close to now that comes after later ones is late (redelivered after a
+// replica died); an older one is an import. At most this many later check-ins are judged again.
+constexpr absl::Duration kLateCheckinWindow = absl::Hours(24);
+constexpr size_t kMaxCheckinsJudgedAgain = 100;
 
 // The rules on the last of `checkins` (oldest first), as it was when it was made.
 std::vector<RuleHit> JudgeCheckin(const std::vector<CheckinEvent>& checkins,
@@ -132,10 +138,20 @@ std::vector<absl::Status> RiskEngine::OnEvents(const std::vector<RiskEvent>& eve
       hits_of[k] = JudgeCheckin(state.checkins, facts[k], state.policy);
       // Check-ins after this one that another replica judged while this one waited to be
       // redelivered were judged without it: judge them again with it. Hits are recorded once
-      // per event and rule, so only what they missed is new.
+      // per event and rule (for 30 days), so only what they missed is new. An imported check-in
+      // of months ago is history, not late: it judges nothing again.
       std::vector<CheckinEvent> until;
-      if (!state.later_checkins.empty()) until = state.checkins;
-      for (const CheckinEvent& later : state.later_checkins) {
+      std::span<const CheckinEvent> later_checkins;
+      if (checkin->submit_time >= now - kLateCheckinWindow) {
+        later_checkins = state.later_checkins;
+        if (later_checkins.size() > kMaxCheckinsJudgedAgain) {
+          later_checkins = later_checkins.last(kMaxCheckinsJudgedAgain);
+        }
+        until = state.checkins;
+        until.insert(until.end(), state.later_checkins.begin(),
+                     state.later_checkins.end() - later_checkins.size());
+      }
+      for (const CheckinEvent& later : later_checkins) {
         until.push_back(later);
         for (HitToRecord& hit : HitsToRecord(JudgeCheckin(until, facts[k], state.policy),
                                              later.event_id, state, now)) {
@@ -157,7 +173,10 @@ std::vector<absl::Status> RiskEngine::OnEvents(const std::vector<RiskEvent>& eve
       statuses[judged[k]] = outcomes[n].status();
       continue;
     }
-    if (const CheckinEvent* checkin = reads[k].checkin; checkin != nullptr) {
+    // What a check-in clears is the newest check-in's to say: one with later ones (judged
+    // already) closes nothing.
+    if (const CheckinEvent* checkin = reads[k].checkin;
+        checkin != nullptr && loaded[k]->later_checkins.empty()) {
       statuses[judged[k]] = ResolveCleared(*checkin, hits_of[k], loaded[k]->open);
     }
   }

@@ -250,7 +250,13 @@ void ConsumerGroupRunner::Loop() {
                                [this] { return stopping_.load(); });
     }
   }
-  if (connection != nullptr) FlushAck(*connection);
+  // The batch in hand acknowledged before the runner stops; on a connection of its own when
+  // Stop() interrupted this one before the acknowledgement went out with a read.
+  if (!unsent_ack_.empty() && (connection == nullptr || !FlushAck(*connection).ok())) {
+    if (auto fresh = RedisConnection::Connect(address_, absl::Seconds(1)); fresh.ok()) {
+      (void)FlushAck(**fresh);  // else pending, for another consumer to claim
+    }
+  }
 }
 
 absl::StatusOr<RedisReply> ConsumerGroupRunner::ExecuteAfterAck(RedisConnection& connection,
@@ -270,12 +276,14 @@ absl::StatusOr<RedisReply> ConsumerGroupRunner::ExecuteAfterAck(RedisConnection&
   return connection.ReadReply();
 }
 
-void ConsumerGroupRunner::FlushAck(RedisConnection& connection) {
-  if (unsent_ack_.empty()) return;
+absl::Status ConsumerGroupRunner::FlushAck(RedisConnection& connection) {
+  if (unsent_ack_.empty()) return absl::OkStatus();
   auto acked = connection.Execute(unsent_ack_, absl::Seconds(2));
-  if (acked.ok() && !acked->IsError()) handled_ += unsent_ack_events_;
+  if (!acked.ok()) return acked.status();  // kept, for another connection
+  if (!acked->IsError()) handled_ += unsent_ack_events_;
   unsent_ack_.clear();
   unsent_ack_events_ = 0;
+  return absl::OkStatus();
 }
 
 void ConsumerGroupRunner::RetryOwnPendingLater() {
@@ -458,6 +466,12 @@ absl::Status ConsumerGroupRunner::ProcessBatch(RedisConnection& connection,
     if (outcomes[i].has_value() && outcomes[i]->ok()) continue;
     left_pending = true;
     if (!outcomes[i].has_value()) continue;
+    // The successes acknowledged first: should the failure's own commands lose the connection,
+    // they must not be handled again with it.
+    if (auto status = FlushAck(connection); !status.ok()) {
+      RetryOwnPendingLater();
+      return status;
+    }
     if (auto status = Failed(connection, entries[i], *outcomes[i]); !status.ok()) {
       RetryOwnPendingLater();
       return status;

@@ -164,8 +164,9 @@ class ConsumerGroupRunner {
   // pass rather than two.
   absl::StatusOr<RedisReply> ExecuteAfterAck(RedisConnection& connection,
                                              const RedisCommand& command, absl::Duration timeout);
-  // Sends the acknowledgement still to be sent, on its own (before the runner stops).
-  void FlushAck(RedisConnection& connection);
+  // Sends the acknowledgement still to be sent, on its own (before a failure's commands, and
+  // before the runner stops); kept when the connection fails.
+  absl::Status FlushAck(RedisConnection& connection);
 
   // Whether to read with XREADGROUP BLOCK; false once stopping. Stop() interrupts a blocking
   // read in progress, so that an idle consumer stops at once instead of after its BLOCK time.

@@ -107,9 +107,9 @@ TEST_F(RiskEngineTest, ARedeliveredEventChangesNothing) {
 // after a later one was judged, without it, by another replica. The later one is judged again
 // with it, and gets the alert it missed; what it had raised is not raised twice.
 TEST_F(RiskEngineTest, ACheckinThatComesLateHasTheLaterOnesJudgedAgain) {
-  ASSERT_TRUE(engine_.OnCheckin(Cbi("2-0", 60, absl::Hours(24 * 10))).ok());  // no baseline yet
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("2-0", 60, absl::Hours(1))).ok());  // no baseline yet
   EXPECT_TRUE(Open().empty() || Open().front().rule_id == "cbi_high");
-  ASSERT_TRUE(engine_.OnCheckin(Cbi("1-0", 40, absl::Hours(24 * 40))).ok());  // came late
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("1-0", 40, absl::Hours(2))).ok());  // came late
   auto open = Open();
   auto rise = std::find_if(open.begin(), open.end(),
                            [](const Alert& alert) { return alert.rule_id == "cbi_rise"; });
@@ -119,9 +119,39 @@ TEST_F(RiskEngineTest, ACheckinThatComesLateHasTheLaterOnesJudgedAgain) {
   EXPECT_EQ(rise->factors[0].value, 20);
   for (const Alert& alert : open) EXPECT_EQ(alert.occurrence_count, 1) << alert.rule_id;
   // Redelivered again: nothing changes.
-  ASSERT_TRUE(engine_.OnCheckin(Cbi("1-0", 40, absl::Hours(24 * 40))).ok());
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("1-0", 40, absl::Hours(2))).ok());
   for (const Alert& alert : Open()) EXPECT_EQ(alert.occurrence_count, 1) << alert.rule_id;
   EXPECT_EQ(store_.GetHistory(kOrg, kVera)->scores["cbi_volunteering"].size(), 2u);
+}
+
+// Old check-ins an organisation imports (paper records of months ago) are history, not late:
+// they judge no later check-in again, so they raise nothing new about recent ones.
+TEST_F(RiskEngineTest, AnImportedOldCheckinJudgesNothingAgain) {
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("2-0", 45, absl::Hours(2))).ok());         // no baseline yet
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("1-0", 25, absl::Hours(24 * 100))).ok());  // imported
+  EXPECT_TRUE(Open().empty());
+}
+
+// A late check-in closes nothing a later one still has open: what is cleared is the newest
+// check-in's to say.
+TEST_F(RiskEngineTest, ALateCheckinDoesNotCloseWhatALaterOneOpened) {
+  auto pulse = [&](const std::string& id, double hours, absl::Duration ago) {
+    CheckinEvent event;
+    event.event_id = id;
+    event.organization_id = kOrg;
+    event.volunteer_id = kVera;
+    event.instrument_id = "pulse";
+    event.submit_time = clock_.Now() - ago;
+    event.answers = {{"energy", 3}, {"stayed_with_me", 0}, {"want_to_talk", 0}};
+    event.hours = hours;
+    return event;
+  };
+  // Commitment 20 hours a month: 26 hours is over 125 %.
+  ASSERT_TRUE(engine_.OnCheckin(pulse("2-0", 26, absl::Hours(1))).ok());
+  ASSERT_EQ(Open().size(), 1u);
+  ASSERT_TRUE(engine_.OnCheckin(pulse("1-0", 1, absl::Hours(2))).ok());  // came late
+  ASSERT_EQ(Open().size(), 1u);
+  EXPECT_EQ(Open()[0].rule_id, "hours_over_commitment");
 }
 
 // An erased volunteer's events may still be read afterwards (pending, redelivered, or published
