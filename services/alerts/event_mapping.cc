@@ -56,8 +56,8 @@ const char* IncidentTypeName(const std::string& number) {
   return kNames[value];
 }
 
-}  // namespace
-
+// A check-in service event as the risk engine judges it; nullopt for a type it does not judge,
+// an error for a malformed event.
 absl::StatusOr<std::optional<RiskEvent>> CheckinServiceRiskEvent(const StreamEntry& entry) {
   const std::string type = entry.Get("type");
   if (type == "checkin.submitted") {
@@ -109,6 +109,8 @@ absl::StatusOr<std::optional<RiskEvent>> CheckinServiceRiskEvent(const StreamEnt
   }
   return std::nullopt;  // not for the risk engine
 }
+
+}  // namespace
 
 std::vector<absl::Status> HandleCheckinServiceEvents(
     RiskEngine& engine, const std::vector<const StreamEntry*>& entries) {

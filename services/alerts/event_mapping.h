@@ -16,10 +16,6 @@ absl::Status HandleCheckinServiceEvent(RiskEngine& engine, const StreamEntry& en
 std::vector<absl::Status> HandleCheckinServiceEvents(
     RiskEngine& engine, const std::vector<const StreamEntry*>& entries);
 
-// A check-in service event as the risk engine judges it; nullopt for a type it does not judge,
-// an error for a malformed event.
-absl::StatusOr<std::optional<RiskEvent>> CheckinServiceRiskEvent(const StreamEntry& entry);
-
 // The handler of the supervision service's events: supervision.overdue raises
 // supervision_overdue; session.attended of supervision that counts for the cadence closes it for
 // every volunteer present.

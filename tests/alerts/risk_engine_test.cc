@@ -41,6 +41,18 @@ class RiskEngineTest : public ::testing::Test {
     return event;
   }
 
+  CheckinEvent Pulse(const std::string& event_id, double hours, absl::Duration ago) {
+    CheckinEvent event;
+    event.event_id = event_id;
+    event.organization_id = kOrg;
+    event.volunteer_id = kVera;
+    event.instrument_id = "pulse";
+    event.submit_time = clock_.Now() - ago;
+    event.answers = {{"energy", 3}, {"stayed_with_me", 0}, {"want_to_talk", 0}};
+    event.hours = hours;
+    return event;
+  }
+
   std::vector<Alert> Open() { return *store_.OpenAlerts(kOrg, kVera); }
 
   std::vector<std::string> FeedTypes() {
@@ -135,21 +147,10 @@ TEST_F(RiskEngineTest, AnImportedOldCheckinJudgesNothingAgain) {
 // A late check-in closes nothing a later one still has open: what is cleared is the newest
 // check-in's to say.
 TEST_F(RiskEngineTest, ALateCheckinDoesNotCloseWhatALaterOneOpened) {
-  auto pulse = [&](const std::string& id, double hours, absl::Duration ago) {
-    CheckinEvent event;
-    event.event_id = id;
-    event.organization_id = kOrg;
-    event.volunteer_id = kVera;
-    event.instrument_id = "pulse";
-    event.submit_time = clock_.Now() - ago;
-    event.answers = {{"energy", 3}, {"stayed_with_me", 0}, {"want_to_talk", 0}};
-    event.hours = hours;
-    return event;
-  };
   // Commitment 20 hours a month: 26 hours is over 125 %.
-  ASSERT_TRUE(engine_.OnCheckin(pulse("2-0", 26, absl::Hours(1))).ok());
+  ASSERT_TRUE(engine_.OnCheckin(Pulse("2-0", 26, absl::Hours(1))).ok());
   ASSERT_EQ(Open().size(), 1u);
-  ASSERT_TRUE(engine_.OnCheckin(pulse("1-0", 1, absl::Hours(2))).ok());  // came late
+  ASSERT_TRUE(engine_.OnCheckin(Pulse("1-0", 1, absl::Hours(2))).ok());  // came late
   ASSERT_EQ(Open().size(), 1u);
   EXPECT_EQ(Open()[0].rule_id, "hours_over_commitment");
 }
@@ -231,24 +232,13 @@ TEST_F(RiskEngineTest, SupportRequestsAlwaysCountAndRepeatAsOccurrences) {
 }
 
 TEST_F(RiskEngineTest, HoursOverCommitmentResolvesItselfWhenTheHoursComeDown) {
-  auto pulse = [&](const std::string& id, double hours, absl::Duration ago) {
-    CheckinEvent event;
-    event.event_id = id;
-    event.organization_id = kOrg;
-    event.volunteer_id = kVera;
-    event.instrument_id = "pulse";
-    event.submit_time = clock_.Now() - ago;
-    event.answers = {{"energy", 3}, {"stayed_with_me", 0}, {"want_to_talk", 0}};
-    event.hours = hours;
-    return event;
-  };
   // Commitment 20 hours a month: 26 hours in a week is over 125 %.
-  ASSERT_TRUE(engine_.OnCheckin(pulse("1-0", 26, absl::Hours(24 * 30))).ok());
+  ASSERT_TRUE(engine_.OnCheckin(Pulse("1-0", 26, absl::Hours(24 * 30))).ok());
   ASSERT_EQ(Open().size(), 1u);
   EXPECT_EQ(Open()[0].rule_id, "hours_over_commitment");
   std::string alert_id = Open()[0].id;
   // A month later the heavy week is out of the 28-day window.
-  ASSERT_TRUE(engine_.OnCheckin(pulse("2-0", 2, absl::ZeroDuration())).ok());
+  ASSERT_TRUE(engine_.OnCheckin(Pulse("2-0", 2, absl::ZeroDuration())).ok());
   EXPECT_TRUE(Open().empty());
   auto resolved = store_.GetAlert(kOrg, alert_id);
   EXPECT_EQ((*resolved)->alert.state, AlertState::kResolved);
