@@ -1,6 +1,9 @@
 #include "services/gateway/http_rules.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -151,6 +154,17 @@ bool IfNoneMatchMatches(absl::string_view header, absl::string_view etag) {
     if (!tag.empty() && tag == etag) return true;
   }
   return false;
+}
+
+PeerState ProbePeer(int socket_fd) {
+  char next;
+  ssize_t peeked;
+  do {
+    peeked = ::recv(socket_fd, &next, 1, MSG_PEEK | MSG_DONTWAIT);
+  } while (peeked < 0 && errno == EINTR);
+  if (peeked > 0) return PeerState::kSending;
+  if (peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return PeerState::kIdle;
+  return PeerState::kGone;  // 0: the orderly end; any other error: reset, or no connection
 }
 
 }  // namespace peerwell::gateway

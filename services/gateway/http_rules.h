@@ -53,4 +53,15 @@ bool IfNoneMatchMatches(absl::string_view header, absl::string_view etag);
 // any other byte in metadata, and would abort the process on it).
 bool IsPrintableAscii(absl::string_view value);
 
+// What a connected socket that was reported readable really holds, looked at without reading
+// or blocking. A readiness report can arrive for bytes an earlier read already took (the
+// reactor's edge for them comes after the read), so "readable with nothing to read" is not by
+// itself a client that left.
+enum class PeerState {
+  kSending,  // bytes wait to be read
+  kIdle,     // nothing to read, the connection open: a stale readiness report
+  kGone,     // the client closed its side, or the connection failed
+};
+PeerState ProbePeer(int socket_fd);
+
 }  // namespace peerwell::gateway

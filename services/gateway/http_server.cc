@@ -587,6 +587,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
     // The response starts once the service's stream is live (its initial metadata), so that a
     // client that has the response headers knows it will see every event from then on.
     phase_ = Phase::kStreaming;
+    ++streams_opened_;
     call_ = ServerStreamCall::Start(server_.backends, method_, request, call, shared_from_this());
     WatchForHangUp();
   }
@@ -594,11 +595,20 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   // A client that goes away must not hold its call (and its place under the stream cap) until
   // the next message: the socket turns readable with nothing to read. Bytes a client sends
   // meanwhile (a pipelined request) wait in the buffer for their turn, up to one request's worth.
+  // A readiness report with nothing to read and the connection open is a late one, for bytes the
+  // request's read already took: the watch goes on. The watch belongs to one stream: a report
+  // that arrives after its stream ended acts on no later stream of the connection.
   void WatchForHangUp() {
-    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code error) {
-      if (self->phase_ != Phase::kStreaming || self->stream_ending_) return;
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this(),
+                                                stream = streams_opened_](error_code error) {
+      if (self->phase_ != Phase::kStreaming || self->stream_ending_ ||
+          stream != self->streams_opened_) {
+        return;
+      }
+      PeerState peer = error ? PeerState::kGone : ProbePeer(self->socket_.native_handle());
+      if (peer == PeerState::kIdle) return self->WatchForHangUp();
       error_code status;
-      size_t waiting = error ? 0 : self->socket_.available(status);
+      size_t waiting = peer == PeerState::kSending ? self->socket_.available(status) : 0;
       const HttpLimits& limits = self->server_.config.limits;
       if (waiting > 0 && !status &&
           self->buffer_.size() + waiting <= limits.max_header_bytes + limits.max_body_bytes) {
@@ -872,6 +882,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   bool chunked_ = true;
   bool client_gone_ = false;
   bool stream_ending_ = false;
+  int streams_opened_ = 0;  // on this connection; tells a stream's hang-up watch from a later one's
   std::optional<grpc::Status> stream_end_override_;
 };
 

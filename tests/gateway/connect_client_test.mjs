@@ -56,13 +56,17 @@ async function nextMatching(iterator, matches, ms, pending = iterator.next()) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     let timer;
-    const result = await Promise.race([
-      pending,
-      new Promise((resolve) => {
-        timer = setTimeout(() => resolve({ timeout: true }), deadline - Date.now());
-      }),
-    ]);
-    clearTimeout(timer);
+    let result;
+    try {
+      result = await Promise.race([
+        pending,
+        new Promise((resolve) => {
+          timer = setTimeout(() => resolve({ timeout: true }), deadline - Date.now());
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);  // a failed read must not keep the process waiting
+    }
     if (result.timeout || result.done) break;
     if (matches(result.value)) return result.value;
     pending = iterator.next();
