@@ -7,7 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-core=(services/common/{api_key_secret,caller,deadline,ids,quiet_hours,validation}.{h,cc}
+core=(services/common/{api_key_secret,blocking,caller,deadline,ids,quiet_hours,validation}.{h,cc}
       services/common/{clock,audit_record,create_request,pseudonymizer,text_cipher}.h)
 is_core() {
   local candidate=$1 known

@@ -35,20 +35,23 @@ grpc::ServerUnaryReactor* CheckinHandler::ListInstruments(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* CheckinHandler::SubmitCheckin(grpc::CallbackServerContext* context,
                                                         const v1::SubmitCheckinRequest* request,
                                                         v1::SubmitCheckinResponse* response) {
-  return runner_.Run(context, "SubmitCheckin", [=, this](const Caller& caller) {
-    auto answers = AnswersFromProto(request->answers());
-    if (!answers.ok()) return answers.status();
-    auto submit_time =
-        OptionalTime(request->has_submit_time(), request->submit_time(), "submit_time");
-    if (!submit_time.ok()) return submit_time.status();
-    auto checkin =
-        service_.SubmitCheckin(caller, {request->volunteer_id(), request->instrument_id(),
-                                        *std::move(answers), ContextFromProto(request->context()),
-                                        request->note(), request->request_id(), *submit_time});
-    if (!checkin.ok()) return checkin.status();
-    *response->mutable_checkin() = CheckinToProto(*checkin);
-    return absl::OkStatus();
-  });
+  return runner_.RunAsync(
+      context, "SubmitCheckin", [=, this](const Caller& caller, CallFinisher finish) {
+        auto answers = AnswersFromProto(request->answers());
+        if (!answers.ok()) return std::move(finish)(answers.status());
+        auto submit_time =
+            OptionalTime(request->has_submit_time(), request->submit_time(), "submit_time");
+        if (!submit_time.ok()) return std::move(finish)(submit_time.status());
+        service_.SubmitCheckin(
+            caller,
+            {request->volunteer_id(), request->instrument_id(), *std::move(answers),
+             ContextFromProto(request->context()), request->note(), request->request_id(),
+             *submit_time},
+            [response, finish = std::move(finish)](absl::StatusOr<Checkin> checkin) mutable {
+              if (checkin.ok()) *response->mutable_checkin() = CheckinToProto(*checkin);
+              std::move(finish)(checkin.status());
+            });
+      });
 }
 
 grpc::ServerUnaryReactor* CheckinHandler::ReportCriticalIncident(

@@ -36,7 +36,7 @@ struct CheckinServer {
         vault(runtime.redis, std::move(master), clock, kNoteKeys),
         audit(runtime.redis),
         pseudonyms(std::move(pseudonymizer)),
-        service(store, people, vault, audit, pseudonyms, clock),
+        service(store, people, vault, audit, pseudonyms, clock, executor),
         authenticator(TokenVerifier(runtime.config.jwt_secret), directory),
         executor(runtime.config.worker_threads, 4096),
         runner(executor, authenticator),

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "services/checkin/instrument_registry.h"
 #include "services/checkin/scoring.h"
+#include "services/common/deadline.h"
 #include "services/common/ids.h"
 #include "services/common/validation.h"
 
@@ -272,8 +273,36 @@ absl::StatusOr<std::vector<const Instrument*>> CheckinService::ListInstruments(
   return EnabledInstruments(!settings->swemwbs_registration.empty());
 }
 
-absl::StatusOr<Checkin> CheckinService::SubmitCheckin(const Caller& caller,
-                                                      SubmitCheckinInput input) {
+void CheckinService::SubmitCheckin(const Caller& caller, SubmitCheckinInput input,
+                                   CheckinDone done) {
+  auto prepared = PrepareCheckin(caller, input);
+  if (!prepared.ok()) return std::move(done)(prepared.status());
+  Checkin checkin = prepared->sealed.checkin;
+  checkin.note = std::move(input.note);
+  store_.CreateCheckin(prepared->sealed, prepared->support, {caller.person_id, input.request_id},
+                       [this, checkin = std::move(checkin), deadline = CurrentDeadline(),
+                        done = std::move(done)](absl::StatusOr<Created> created) mutable {
+                         AnswerStored(std::move(created), std::move(checkin), deadline,
+                                      std::move(done));
+                       });
+}
+
+void CheckinService::AnswerStored(absl::StatusOr<Created> created, Checkin checkin,
+                                  absl::Time deadline, CheckinDone done) {
+  if (!created.ok()) return std::move(done)(created.status());
+  if (!created->replayed) return std::move(done)(std::move(checkin));
+  // Reading the first submission back waits: not on the Redis client's thread, where this runs.
+  auto answer = std::make_shared<CheckinDone>(std::move(done));
+  bool queued = executor_.Submit(
+      [this, organization_id = checkin.organization_id, id = created->id, deadline, answer] {
+        ScopedDeadline scoped(deadline);
+        std::move (*answer)(StoredCheckin(organization_id, id));
+      });
+  if (!queued) std::move (*answer)(absl::UnavailableError("server is overloaded"));
+}
+
+absl::StatusOr<CheckinService::PreparedCheckin> CheckinService::PrepareCheckin(
+    const Caller& caller, const SubmitCheckinInput& input) {
   absl::StatusOr<std::string> volunteer;
   absl::Time submit_time = clock_.Now();
   if (caller.role == CallerRole::kAdmin) {
@@ -320,7 +349,7 @@ absl::StatusOr<Checkin> CheckinService::SubmitCheckin(const Caller& caller,
   checkin.instrument_id = instrument->id;
   checkin.instrument_version = instrument->version;
   checkin.submit_time = submit_time;
-  checkin.answers = std::move(input.answers);
+  checkin.answers = input.answers;
   checkin.context = input.context;
   checkin.scores = *std::move(scores);
   SealedCheckin sealed{checkin, ""};
@@ -346,23 +375,22 @@ absl::StatusOr<Checkin> CheckinService::SubmitCheckin(const Caller& caller,
       }
     }
   }
-  auto created = store_.CreateCheckin(sealed, support, {caller.person_id, input.request_id});
-  if (!created.ok()) return created.status();
-  if (created->replayed) {
-    auto stored = store_.GetCheckin(caller.organization_id, created->id);
-    if (!stored.ok()) return stored.status();
-    if (!stored->has_value()) return absl::InternalError("replayed check-in is missing");
-    Checkin first = (*stored)->checkin;
-    if (!(*stored)->sealed_note.empty()) {
-      auto note = cipher_.Open(first.organization_id, first.volunteer_id, CheckinRecord(first.id),
-                               (*stored)->sealed_note);
-      if (!note.ok()) return note.status();
-      first.note = *std::move(note);
-    }
-    return first;
+  return PreparedCheckin{std::move(sealed), std::move(support)};
+}
+
+absl::StatusOr<Checkin> CheckinService::StoredCheckin(const std::string& organization_id,
+                                                      const std::string& checkin_id) {
+  auto stored = store_.GetCheckin(organization_id, checkin_id);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return absl::InternalError("replayed check-in is missing");
+  Checkin first = (*stored)->checkin;
+  if (!(*stored)->sealed_note.empty()) {
+    auto note = cipher_.Open(first.organization_id, first.volunteer_id, CheckinRecord(first.id),
+                             (*stored)->sealed_note);
+    if (!note.ok()) return note.status();
+    first.note = *std::move(note);
   }
-  checkin.note = std::move(input.note);
-  return checkin;
+  return first;
 }
 
 absl::StatusOr<std::pair<Incident, std::vector<SupportResource>>>

@@ -4,11 +4,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "services/checkin/aggregates.h"
 #include "services/checkin/checkin.h"
 #include "services/checkin/checkin_store.h"
 #include "services/common/audit_record.h"
+#include "services/common/blocking.h"
 #include "services/common/caller.h"
 #include "services/common/clock.h"
 #include "services/common/pseudonymizer.h"
@@ -131,17 +133,22 @@ struct ExportPage {
 // consent (notes never), and every such read is audited.
 class CheckinService {
  public:
+  // `executor` runs what must block after an asynchronous write (reading a replayed check-in).
   CheckinService(CheckinStore& store, PeopleDirectory& people, NoteCipher& cipher, AuditSink& audit,
-                 const Pseudonymizer& pseudonyms, const Clock& clock)
+                 const Pseudonymizer& pseudonyms, const Clock& clock, TaskQueue& executor)
       : store_(store),
         people_(people),
         cipher_(cipher),
         audit_(audit),
         pseudonyms_(pseudonyms),
-        clock_(clock) {}
+        clock_(clock),
+        executor_(executor) {}
 
   absl::StatusOr<std::vector<const Instrument*>> ListInstruments(const Caller& caller);
-  absl::StatusOr<Checkin> SubmitCheckin(const Caller& caller, SubmitCheckinInput input);
+  // Answers through `done`: at once when the input is refused, else once the write is
+  // acknowledged, from the Redis client's I/O thread (no thread waits for the write meanwhile).
+  using CheckinDone = absl::AnyInvocable<void(absl::StatusOr<Checkin>) &&>;
+  void SubmitCheckin(const Caller& caller, SubmitCheckinInput input, CheckinDone done);
   absl::StatusOr<std::pair<Incident, std::vector<SupportResource>>> ReportCriticalIncident(
       const Caller& caller, ReportIncidentInput input);
   absl::StatusOr<SupportRequest> RequestSupport(const Caller& caller, RequestSupportInput input);
@@ -175,6 +182,19 @@ class CheckinService {
   absl::StatusOr<std::string> SubmitterFor(const Caller& caller, const std::string& volunteer_id);
   // For imports by the platform operator: the named volunteer of the token's organisation.
   absl::StatusOr<std::string> ImportTarget(const Caller& caller, const std::string& volunteer_id);
+  // A check-in ready to store: validated, scored, its note sealed.
+  struct PreparedCheckin {
+    SealedCheckin sealed;
+    std::optional<SealedSupportRequest> support;
+  };
+  absl::StatusOr<PreparedCheckin> PrepareCheckin(const Caller& caller,
+                                                 const SubmitCheckinInput& input);
+  // Answers a submission once its write is done (on the Redis client's I/O thread).
+  void AnswerStored(absl::StatusOr<Created> created, Checkin checkin, absl::Time deadline,
+                    CheckinDone done);
+  // What a replayed request returns: the check-in its first submission stored, note opened.
+  absl::StatusOr<Checkin> StoredCheckin(const std::string& organization_id,
+                                        const std::string& checkin_id);
   // Checks that the caller may read the volunteer's scores; audits reads by others.
   absl::StatusOr<std::string> ReaderFor(const Caller& caller, const std::string& volunteer_id,
                                         const char* rpc);
@@ -185,6 +205,7 @@ class CheckinService {
   AuditSink& audit_;
   const Pseudonymizer& pseudonyms_;
   const Clock& clock_;
+  TaskQueue& executor_;
 };
 
 }  // namespace peerwell::checkin

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "services/checkin/checkin.h"
 #include "services/common/create_request.h"
@@ -69,9 +70,12 @@ class CheckinStore {
   virtual ~CheckinStore() = default;
 
   // `support` is set when a pulse asked to talk: stored and announced in the same write.
-  virtual absl::StatusOr<Created> CreateCheckin(const SealedCheckin& checkin,
-                                                const std::optional<SealedSupportRequest>& support,
-                                                const CreateRequest& request) = 0;
+  // The check-in path's write is asynchronous: no thread waits for it (docs/PERFORMANCE.md), and
+  // `done` runs on the Redis client's I/O thread, so it must not block.
+  using CreatedDone = absl::AnyInvocable<void(absl::StatusOr<Created>) &&>;
+  virtual void CreateCheckin(const SealedCheckin& checkin,
+                             const std::optional<SealedSupportRequest>& support,
+                             const CreateRequest& request, CreatedDone done) = 0;
   virtual absl::StatusOr<Created> CreateIncident(const SealedIncident& incident,
                                                  const CreateRequest& request) = 0;
   virtual absl::StatusOr<Created> CreateSupportRequest(const SealedSupportRequest& support,

@@ -306,9 +306,9 @@ const std::vector<PersonKeyFamily>& RedisCheckinStore::PersonKeyFamilies() {
   return *families;
 }
 
-absl::StatusOr<Created> RedisCheckinStore::CreateCheckin(
-    const SealedCheckin& sealed, const std::optional<SealedSupportRequest>& support,
-    const CreateRequest& request) {
+void RedisCheckinStore::CreateCheckin(const SealedCheckin& sealed,
+                                      const std::optional<SealedSupportRequest>& support,
+                                      const CreateRequest& request, CreatedDone done) {
   const Checkin& c = sealed.checkin;
   const std::string& org = c.organization_id;
   // What the record and its event both carry, encoded once. The event never carries the note.
@@ -340,9 +340,11 @@ absl::StatusOr<Created> RedisCheckinStore::CreateCheckin(
     records.push_back(SupportRecord(*support));
     events.push_back(SupportEvent(support->request));
   }
-  return ToCreated(WriteRecordsOnce(redis_, RequestKeyFor(org, request, "checkin", c.volunteer_id),
-                                    !request.request_id.empty(), c.id, records, EventsKey(),
-                                    events));
+  WriteRecordsOnceAsync(redis_, RequestKeyFor(org, request, "checkin", c.volunteer_id),
+                        !request.request_id.empty(), c.id, records, EventsKey(), events,
+                        [done = std::move(done)](absl::StatusOr<IdempotentResult> result) mutable {
+                          std::move(done)(ToCreated(result));
+                        });
 }
 
 absl::StatusOr<Created> RedisCheckinStore::CreateIncident(const SealedIncident& sealed,

@@ -14,9 +14,9 @@ class RedisCheckinStore final : public CheckinStore {
  public:
   explicit RedisCheckinStore(RedisClient& redis) : redis_(redis) {}
 
-  absl::StatusOr<Created> CreateCheckin(const SealedCheckin& checkin,
-                                        const std::optional<SealedSupportRequest>& support,
-                                        const CreateRequest& request) override;
+  void CreateCheckin(const SealedCheckin& checkin,
+                     const std::optional<SealedSupportRequest>& support,
+                     const CreateRequest& request, CreatedDone done) override;
   absl::StatusOr<Created> CreateIncident(const SealedIncident& incident,
                                          const CreateRequest& request) override;
   absl::StatusOr<Created> CreateSupportRequest(const SealedSupportRequest& support,

@@ -50,6 +50,30 @@ grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view rpc) {
   return grpc::Status(code, message);
 }
 
+CallFinisher::~CallFinisher() {
+  if (reactor_ != nullptr) {
+    std::move (*this)(absl::InternalError("the call was dropped without an answer"));
+  }
+}
+
+void CallFinisher::operator()(const absl::Status& status) && {
+  grpc::ServerUnaryReactor* reactor = std::exchange(reactor_, nullptr);
+  // Only while the work is still running inside its scope, on the scope's thread.
+  if (scope_ != nullptr && scope_ == NonBlockingScope::Current() && IsWouldBlock(status)) {
+    scope_->set_blocked();
+    return;
+  }
+  reactor->Finish(ToGrpcStatus(status, rpc_));
+}
+
+absl::Status UnaryCallRunner::Refusal(grpc::CallbackServerContext& context, absl::Time deadline) {
+  if (context.IsCancelled()) return absl::CancelledError("the client cancelled the call");
+  if (absl::Now() >= deadline) {
+    return absl::DeadlineExceededError("deadline passed before the call was served");
+  }
+  return absl::OkStatus();
+}
+
 std::optional<absl::string_view> MetadataValue(const grpc::ServerContextBase& context,
                                                absl::string_view key) {
   const auto& metadata = context.client_metadata();

@@ -10,6 +10,7 @@
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
 #include "services/common/auth.h"
+#include "services/common/blocking.h"
 #include "services/common/caller.h"
 #include "services/common/deadline.h"
 #include "services/common/executor.h"
@@ -25,6 +26,28 @@ std::optional<absl::string_view> MetadataValue(const grpc::ServerContextBase& co
 
 absl::StatusOr<Caller> AuthenticateCall(const Authenticator& authenticator,
                                         const grpc::ServerContextBase& context);
+
+// Finishes one unary call, exactly once, from whichever thread: a finisher dropped without being
+// called finishes its call as INTERNAL rather than leave the client waiting. A finisher given to
+// work that runs inside `scope` does not finish on WouldBlock there: it marks the scope blocked,
+// and the work is run again where it may wait.
+class CallFinisher {
+ public:
+  CallFinisher(grpc::ServerUnaryReactor* reactor, absl::string_view rpc,
+               NonBlockingScope* scope = nullptr)
+      : reactor_(reactor), rpc_(rpc), scope_(scope) {}
+  CallFinisher(CallFinisher&& other) noexcept
+      : reactor_(std::exchange(other.reactor_, nullptr)), rpc_(other.rpc_), scope_(other.scope_) {}
+  CallFinisher& operator=(CallFinisher&&) = delete;
+  ~CallFinisher();
+
+  void operator()(const absl::Status& status) &&;
+
+ private:
+  grpc::ServerUnaryReactor* reactor_;
+  absl::string_view rpc_;  // a literal
+  NonBlockingScope* scope_;
+};
 
 // Runs unary handlers the same way everywhere: authenticate, then run the work on the bounded
 // executor under the call's deadline, then finish the reactor exactly once.
@@ -42,6 +65,30 @@ class UnaryCallRunner {
       if (!caller.ok()) return caller.status();
       return work(*caller);
     });
+  }
+
+  // As Run, for work that ends in an asynchronous write: `work` is
+  // `void(const Caller&, CallFinisher) const`, and the call is answered when it calls the
+  // finisher (after filling the response), possibly from another thread after `work` returned.
+  // It runs on gRPC's thread, where nothing may wait (NonBlockingScope), and so without a hand-off
+  // while the caches it needs hold what it asks; when something would wait, it runs again from
+  // the start on the executor. So `work` must answer WouldBlock before it changes anything.
+  template <typename Work>
+  grpc::ServerUnaryReactor* RunAsync(grpc::CallbackServerContext* context, absl::string_view rpc,
+                                     Work work) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    {
+      NonBlockingScope scope;
+      Attempt(*context, CallFinisher(reactor, rpc, &scope), work);
+      if (!scope.blocked()) return reactor;
+    }
+    bool queued = executor_.Submit([this, context, reactor, rpc, work = std::move(work)] {
+      Attempt(*context, CallFinisher(reactor, rpc), work);
+    });
+    if (!queued) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is overloaded"));
+    }
+    return reactor;
   }
 
   // For the few calls whose request carries its own capability (a calendar feed's token): no
@@ -64,20 +111,28 @@ class UnaryCallRunner {
     bool queued = executor_.Submit([context, reactor, rpc, work = std::move(work)]() mutable {
       absl::Time deadline = absl::FromChrono(context->deadline());
       ScopedDeadline scoped(deadline);
-      absl::Status status;
-      if (context->IsCancelled()) {
-        status = absl::CancelledError("the client cancelled the call");
-      } else if (absl::Now() >= deadline) {
-        status = absl::DeadlineExceededError("deadline passed before the call was served");
-      } else {
-        status = work();
-      }
+      absl::Status status = Refusal(*context, deadline);
+      if (status.ok()) status = work();
       reactor->Finish(ToGrpcStatus(status, rpc));
     });
     if (!queued) {
       reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is overloaded"));
     }
     return reactor;
+  }
+
+  // Why a call that waited for the executor is not served after all (OK: it is).
+  static absl::Status Refusal(grpc::CallbackServerContext& context, absl::Time deadline);
+
+  template <typename Work>
+  void Attempt(grpc::CallbackServerContext& context, CallFinisher finish, const Work& work) {
+    absl::Time deadline = absl::FromChrono(context.deadline());
+    ScopedDeadline scoped(deadline);
+    absl::Status refused = Refusal(context, deadline);
+    if (!refused.ok()) return std::move(finish)(refused);
+    auto caller = AuthenticateCall(authenticator_, context);
+    if (!caller.ok()) return std::move(finish)(caller.status());
+    work(*caller, std::move(finish));
   }
 
   BoundedExecutor& executor_;

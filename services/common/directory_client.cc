@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/client_context.h"
+#include "services/common/blocking.h"
 #include "services/common/deadline.h"
 #include "services/common/validation.h"
 
@@ -77,6 +78,7 @@ absl::StatusOr<v1::Person> DirectoryClient::GetPerson(const std::string& organiz
   std::string key = Key(organization_id, person_id);
   v1::Person person;
   if (Lookup(people_, key, &person)) return person;
+  if (!MayBlock()) return WouldBlock();
   grpc::ClientContext context;
   Prepare(context, organization_id);
   v1::GetPersonRequest request;
@@ -93,6 +95,7 @@ absl::StatusOr<v1::Consent> DirectoryClient::GetConsent(const std::string& organ
   std::string key = Key(organization_id, volunteer_id);
   v1::Consent consent;
   if (Lookup(consents_, key, &consent)) return consent;
+  if (!MayBlock()) return WouldBlock();
   grpc::ClientContext context;
   Prepare(context, organization_id);
   v1::GetConsentRequest request;
@@ -144,6 +147,14 @@ std::vector<DirectoryClient::PersonAndConsent> DirectoryClient::GetPeopleAndCons
     m->consent = !found[i].consent.ok();
     std::lock_guard<std::mutex> lock(mu);
     outstanding += (m->person ? 1 : 0) + (m->consent ? 1 : 0);
+  }
+  if (outstanding > 0 && !MayBlock()) {
+    for (size_t i = 0; i < refs.size(); ++i) {
+      if (missing[i] == nullptr) continue;
+      if (missing[i]->person) found[i].person = WouldBlock();
+      if (missing[i]->consent) found[i].consent = WouldBlock();
+    }
+    return found;
   }
   for (size_t i = 0; i < refs.size(); ++i) {
     Missing* m = missing[i].get();
@@ -200,6 +211,7 @@ absl::StatusOr<std::vector<v1::Person>> DirectoryClient::ListPeople(
   std::string key = absl::StrCat(Key(organization_id, "*"), "/", static_cast<int>(role));
   std::vector<v1::Person> people;
   if (Lookup(listings_, key, &people)) return people;
+  if (!MayBlock()) return WouldBlock();
   v1::ListPeopleRequest request;
   request.set_role(role);
   request.set_page_size(1000);
@@ -224,6 +236,7 @@ absl::StatusOr<Caller> DirectoryClient::AuthenticateApiKey(absl::string_view sec
   std::string key(secret);
   Caller caller;
   if (Lookup(api_keys_, key, &caller)) return caller;
+  if (!MayBlock()) return WouldBlock();
   grpc::ClientContext context;
   Prepare(context, identity->organization_id);
   v1::AuthenticateApiKeyRequest request;
@@ -247,6 +260,7 @@ absl::Status DirectoryClient::CheckMember(const Caller& caller) {
   // A malformed id names nobody, like an unknown one. Anything else is the directory's trouble,
   // not the caller's: their credentials may be fine, they cannot be checked now, and the client
   // may try again (as for API keys).
+  if (!person.ok() && IsWouldBlock(person.status())) return person.status();
   if (!person.ok() && person.status().code() != absl::StatusCode::kNotFound &&
       person.status().code() != absl::StatusCode::kInvalidArgument) {
     return absl::UnavailableError(absl::StrCat(

@@ -8,20 +8,21 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "services/common/blocking.h"
 
 namespace peerwell {
 
 // A fixed pool of threads with a bounded queue. Handlers run their blocking work (Redis round
 // trips, calls to other services) here, never on gRPC's own threads.
-class BoundedExecutor {
+class BoundedExecutor final : public TaskQueue {
  public:
   BoundedExecutor(int threads, size_t max_queued);
-  ~BoundedExecutor();
+  ~BoundedExecutor() override;
   BoundedExecutor(const BoundedExecutor&) = delete;
   BoundedExecutor& operator=(const BoundedExecutor&) = delete;
 
   // False when the queue is full or the executor is shutting down; the task is not run.
-  bool Submit(std::function<void()> task);
+  bool Submit(std::function<void()> task) override;
   // Runs what is queued, then joins the threads.
   void Shutdown();
 

@@ -48,12 +48,13 @@ const RedisScript& WriteRecordsScript() {
 
 }  // namespace
 
-absl::StatusOr<IdempotentResult> WriteRecordsOnce(RedisClient& redis,
-                                                  const std::string& request_key,
-                                                  bool remember_request, const std::string& result,
-                                                  const std::vector<RecordWrite>& records,
-                                                  const std::string& event_stream,
-                                                  const std::vector<EventWrite>& events) {
+namespace {
+
+// WriteRecordsScript's keys and arguments.
+std::pair<std::vector<std::string>, std::vector<std::string>> WriteRecordsCall(
+    const std::string& request_key, bool remember_request, const std::string& result,
+    const std::vector<RecordWrite>& records, const std::string& event_stream,
+    const std::vector<EventWrite>& events) {
   std::vector<std::string> keys{request_key, event_stream};
   std::vector<std::string> args{
       remember_request ? absl::StrCat(absl::ToInt64Seconds(kRequestIdRetention)) : "0", result,
@@ -77,7 +78,33 @@ absl::StatusOr<IdempotentResult> WriteRecordsOnce(RedisClient& redis,
     args.insert(args.end(), std::make_move_iterator(pairs.begin()),
                 std::make_move_iterator(pairs.end()));
   }
+  return {std::move(keys), std::move(args)};
+}
+
+}  // namespace
+
+absl::StatusOr<IdempotentResult> WriteRecordsOnce(RedisClient& redis,
+                                                  const std::string& request_key,
+                                                  bool remember_request, const std::string& result,
+                                                  const std::vector<RecordWrite>& records,
+                                                  const std::string& event_stream,
+                                                  const std::vector<EventWrite>& events) {
+  auto [keys, args] =
+      WriteRecordsCall(request_key, remember_request, result, records, event_stream, events);
   return ParseIdempotentReply(redis.Eval(WriteRecordsScript(), keys, args));
+}
+
+void WriteRecordsOnceAsync(RedisClient& redis, const std::string& request_key,
+                           bool remember_request, const std::string& result,
+                           const std::vector<RecordWrite>& records, const std::string& event_stream,
+                           const std::vector<EventWrite>& events,
+                           absl::AnyInvocable<void(absl::StatusOr<IdempotentResult>) &&> done) {
+  auto [keys, args] =
+      WriteRecordsCall(request_key, remember_request, result, records, event_stream, events);
+  redis.EvalAsync(WriteRecordsScript(), std::move(keys), std::move(args),
+                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
+                    std::move(done)(ParseIdempotentReply(reply));
+                  });
 }
 
 }  // namespace peerwell

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/common/events.h"
@@ -39,5 +40,11 @@ absl::StatusOr<IdempotentResult> WriteRecordsOnce(RedisClient& redis,
                                                   const std::vector<RecordWrite>& records,
                                                   const std::string& event_stream,
                                                   const std::vector<EventWrite>& events);
+// The same, answered through `done` on the Redis client's I/O thread (see RedisRepliesDone).
+void WriteRecordsOnceAsync(RedisClient& redis, const std::string& request_key,
+                           bool remember_request, const std::string& result,
+                           const std::vector<RecordWrite>& records, const std::string& event_stream,
+                           const std::vector<EventWrite>& events,
+                           absl::AnyInvocable<void(absl::StatusOr<IdempotentResult>) &&> done);
 
 }  // namespace peerwell

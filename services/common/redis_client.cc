@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "services/common/blocking.h"
 #include "services/common/deadline.h"
 
 namespace peerwell {
@@ -189,7 +190,11 @@ struct RedisClient::Pending {
   std::vector<RedisCommand> commands;
   absl::Time deadline;
   absl::Time enqueue_time;
-  std::promise<absl::StatusOr<std::vector<RedisReply>>> promise;
+  RedisRepliesDone done;
+
+  void Complete(absl::StatusOr<std::vector<RedisReply>> replies) {
+    std::move(done)(std::move(replies));
+  }
 };
 
 RedisClient::RedisClient(RedisOptions options, RedisObserver* observer)
@@ -205,35 +210,41 @@ RedisClient::~RedisClient() {
   work_ready_.notify_all();
   for (auto& thread : io_threads_) thread.join();
   for (auto& pending : queue_) {
-    pending->promise.set_value(absl::UnavailableError("redis client is shutting down"));
+    pending->Complete(absl::UnavailableError("redis client is shutting down"));
   }
 }
 
-absl::StatusOr<std::vector<RedisReply>> RedisClient::Submit(std::vector<RedisCommand> commands,
-                                                            absl::Time deadline) {
+void RedisClient::Enqueue(std::vector<RedisCommand> commands, absl::Time deadline,
+                          RedisRepliesDone done) {
   auto pending = std::make_shared<Pending>();
   pending->commands = std::move(commands);
   pending->deadline = deadline;
   pending->enqueue_time = absl::Now();
-  auto future = pending->promise.get_future();
+  pending->done = std::move(done);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return absl::UnavailableError("redis client is shutting down");
-    queue_.push_back(pending);
+    if (!stopping_) {
+      queue_.push_back(std::move(pending));
+      pending = nullptr;
+    }
+  }
+  if (pending != nullptr) {
+    return pending->Complete(absl::UnavailableError("redis client is shutting down"));
   }
   work_ready_.notify_one();
-  if (future.wait_until(absl::ToChronoTime(deadline)) != std::future_status::ready) {
-    // The I/O thread still owns the pending group and completes it into the void.
-    return absl::DeadlineExceededError("redis did not answer before the deadline");
-  }
-  return future.get();
 }
 
-absl::StatusOr<std::vector<RedisReply>> RedisClient::ExecuteAll(
-    std::vector<RedisCommand> commands) {
-  absl::Time deadline = std::min(CurrentDeadline(), absl::Now() + options_.default_timeout);
-  auto replies = Submit(std::move(commands), deadline);
-  if (!replies.ok()) return replies.status();
+absl::Time RedisClient::CallDeadline() const {
+  return std::min(CurrentDeadline(), absl::Now() + options_.default_timeout);
+}
+
+namespace {
+
+// A reply that says Redis cannot serve yet (loading its data set after a restart) fails the
+// whole call as UNAVAILABLE, so that callers may try again instead of reading it as data.
+absl::StatusOr<std::vector<RedisReply>> UnlessNotReady(
+    absl::StatusOr<std::vector<RedisReply>> replies) {
+  if (!replies.ok()) return replies;
   for (const auto& reply : *replies) {
     if (reply.IsError() && ScriptErrorToStatus(reply).code() == absl::StatusCode::kUnavailable) {
       return absl::UnavailableError(absl::StrCat("redis is not ready: ", reply.str));
@@ -242,22 +253,57 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::ExecuteAll(
   return replies;
 }
 
-absl::StatusOr<RedisReply> RedisClient::Execute(RedisCommand command) {
-  std::vector<RedisCommand> commands;
-  commands.push_back(std::move(command));
-  auto replies = ExecuteAll(std::move(commands));
+absl::StatusOr<RedisReply> OnlyReply(absl::StatusOr<std::vector<RedisReply>> replies) {
   if (!replies.ok()) return replies.status();
   return std::move(replies->front());
 }
 
-absl::StatusOr<std::vector<RedisReply>> RedisClient::Transaction(
+}  // namespace
+
+absl::StatusOr<std::vector<RedisReply>> RedisClient::ExecuteAll(
     std::vector<RedisCommand> commands) {
+  if (!MayBlock()) return WouldBlock();
+  absl::Time deadline = CallDeadline();
+  auto outcome = std::make_shared<std::promise<absl::StatusOr<std::vector<RedisReply>>>>();
+  auto future = outcome->get_future();
+  Enqueue(std::move(commands), deadline,
+          [outcome](absl::StatusOr<std::vector<RedisReply>> replies) {
+            outcome->set_value(std::move(replies));
+          });
+  if (future.wait_until(absl::ToChronoTime(deadline)) != std::future_status::ready) {
+    // The I/O thread still owns the pending group and completes it into the void.
+    return absl::DeadlineExceededError("redis did not answer before the deadline");
+  }
+  return UnlessNotReady(future.get());
+}
+
+void RedisClient::ExecuteAllAsync(std::vector<RedisCommand> commands, RedisRepliesDone done) {
+  Enqueue(std::move(commands), CallDeadline(),
+          [done = std::move(done)](absl::StatusOr<std::vector<RedisReply>> replies) mutable {
+            std::move(done)(UnlessNotReady(std::move(replies)));
+          });
+}
+
+absl::StatusOr<RedisReply> RedisClient::Execute(RedisCommand command) {
+  std::vector<RedisCommand> commands;
+  commands.push_back(std::move(command));
+  return OnlyReply(ExecuteAll(std::move(commands)));
+}
+
+namespace {
+
+std::vector<RedisCommand> InTransaction(std::vector<RedisCommand> commands) {
   std::vector<RedisCommand> wrapped;
   wrapped.reserve(commands.size() + 2);
   wrapped.push_back({"MULTI"});
   for (auto& command : commands) wrapped.push_back(std::move(command));
   wrapped.push_back({"EXEC"});
-  auto replies = ExecuteAll(std::move(wrapped));
+  return wrapped;
+}
+
+// The replies of the commands inside MULTI/EXEC, from the replies to all of them.
+absl::StatusOr<std::vector<RedisReply>> TransactionReplies(
+    absl::StatusOr<std::vector<RedisReply>> replies) {
   if (!replies.ok()) return replies.status();
   RedisReply& exec = replies->back();
   if (!exec.IsArray()) {
@@ -274,6 +320,21 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::Transaction(
     return absl::InternalError(absl::StrCat("redis transaction failed: ", exec.str));
   }
   return std::move(exec.elements);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<RedisReply>> RedisClient::Transaction(
+    std::vector<RedisCommand> commands) {
+  return TransactionReplies(ExecuteAll(InTransaction(std::move(commands))));
+}
+
+void RedisClient::TransactionAsync(std::vector<RedisCommand> commands, RedisRepliesDone done) {
+  ExecuteAllAsync(
+      InTransaction(std::move(commands)),
+      [done = std::move(done)](absl::StatusOr<std::vector<RedisReply>> replies) mutable {
+        std::move(done)(TransactionReplies(std::move(replies)));
+      });
 }
 
 namespace {
@@ -311,6 +372,27 @@ absl::StatusOr<RedisReply> RedisClient::Eval(const RedisScript& script,
     reply = Execute(ScriptCommand("EVAL", script.source(), keys, args));
   }
   return reply;
+}
+
+void RedisClient::EvalAsync(const RedisScript& script, std::vector<std::string> keys,
+                            std::vector<std::string> args, RedisReplyDone done) {
+  absl::Time deadline = CallDeadline();
+  std::vector<RedisCommand> first;
+  first.push_back(EvalShaCommand(script, keys, args));
+  // Scripts live as long as the process (each store keeps its own in a function's static).
+  Enqueue(std::move(first), deadline,
+          [this, &script, keys = std::move(keys), args = std::move(args), deadline,
+           done = std::move(done)](absl::StatusOr<std::vector<RedisReply>> replies) mutable {
+            auto reply = OnlyReply(UnlessNotReady(std::move(replies)));
+            if (!reply.ok() || !IsNoScript(*reply)) return std::move(done)(std::move(reply));
+            std::vector<RedisCommand> again;
+            again.push_back(ScriptCommand("EVAL", script.source(), keys, args));
+            Enqueue(
+                std::move(again), deadline,
+                [done = std::move(done)](absl::StatusOr<std::vector<RedisReply>> replies) mutable {
+                  std::move(done)(OnlyReply(UnlessNotReady(std::move(replies))));
+                });
+          });
 }
 
 absl::Status RedisClient::Ping(absl::Duration timeout) {
@@ -358,8 +440,7 @@ void RedisClient::RunBatch(IoState& state, std::vector<std::shared_ptr<Pending>>
   absl::Time latest = now;
   for (auto& pending : batch) {
     if (pending->deadline <= now) {
-      pending->promise.set_value(
-          absl::DeadlineExceededError("redis command expired before it was sent"));
+      pending->Complete(absl::DeadlineExceededError("redis command expired before it was sent"));
       continue;
     }
     latest = std::max(latest, pending->deadline);
@@ -373,7 +454,7 @@ void RedisClient::RunBatch(IoState& state, std::vector<std::shared_ptr<Pending>>
         observer_->OnRedisCall(live[i]->commands.size(), absl::Now() - live[i]->enqueue_time,
                                status);
       }
-      live[i]->promise.set_value(status);
+      live[i]->Complete(status);
     }
   };
 
@@ -412,7 +493,7 @@ void RedisClient::RunBatch(IoState& state, std::vector<std::shared_ptr<Pending>>
       observer_->OnRedisCall(live[i]->commands.size(), absl::Now() - live[i]->enqueue_time,
                              absl::OkStatus());
     }
-    live[i]->promise.set_value(std::move(replies));
+    live[i]->Complete(std::move(replies));
   }
 }
 

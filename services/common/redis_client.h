@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -32,6 +33,11 @@ struct RedisReply {
 };
 
 using RedisCommand = std::vector<std::string>;
+
+// Receives the outcome of an asynchronous call, on one of the client's I/O threads: it must not
+// block, nor make a synchronous call on the same client (it would wait for its own thread).
+using RedisRepliesDone = absl::AnyInvocable<void(absl::StatusOr<std::vector<RedisReply>>) &&>;
+using RedisReplyDone = absl::AnyInvocable<void(absl::StatusOr<RedisReply>) &&>;
 
 // A Lua script, run with EVALSHA and re-sent with EVAL when the server does not know it yet
 // (after a restart or a SCRIPT FLUSH).
@@ -113,6 +119,7 @@ class RedisClient {
   RedisClient(const RedisClient&) = delete;
   RedisClient& operator=(const RedisClient&) = delete;
 
+  // The synchronous calls wait for the reply: inside a NonBlockingScope they answer WouldBlock.
   absl::StatusOr<RedisReply> Execute(RedisCommand command);
   // Runs the commands back to back on one connection; one reply per command.
   absl::StatusOr<std::vector<RedisReply>> ExecuteAll(std::vector<RedisCommand> commands);
@@ -120,6 +127,12 @@ class RedisClient {
   absl::StatusOr<std::vector<RedisReply>> Transaction(std::vector<RedisCommand> commands);
   absl::StatusOr<RedisReply> Eval(const RedisScript& script, const std::vector<std::string>& keys,
                                   const std::vector<std::string>& args);
+  // ExecuteAll and Eval without a thread waiting: `done` runs when the replies are in, under the
+  // deadline the calling thread has now. The call's thread goes back to other work meanwhile.
+  void ExecuteAllAsync(std::vector<RedisCommand> commands, RedisRepliesDone done);
+  void TransactionAsync(std::vector<RedisCommand> commands, RedisRepliesDone done);
+  void EvalAsync(const RedisScript& script, std::vector<std::string> keys,
+                 std::vector<std::string> args, RedisReplyDone done);
   // A script's EVALSHA as one command of a pipeline (ExecuteAll). Its reply is a NOSCRIPT error
   // (IsNoScript) when the server does not know the script yet: nothing ran, so run that call
   // again with Eval, which sends the source.
@@ -139,8 +152,10 @@ class RedisClient {
     std::unique_ptr<RedisConnection> connection;
   };
   void IoLoop();
-  absl::StatusOr<std::vector<RedisReply>> Submit(std::vector<RedisCommand> commands,
-                                                 absl::Time deadline);
+  // Queues the group for the I/O threads; `done` runs once, on one of them (or here, when the
+  // client is stopping).
+  void Enqueue(std::vector<RedisCommand> commands, absl::Time deadline, RedisRepliesDone done);
+  absl::Time CallDeadline() const;
   void RunBatch(IoState& state, std::vector<std::shared_ptr<Pending>>& batch);
   bool EnsureConnected(IoState& state, absl::Time deadline, absl::Status* error);
 

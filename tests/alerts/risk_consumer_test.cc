@@ -6,6 +6,7 @@
 #include "services/common/auth.h"
 #include "services/supervision/redis_supervision_store.h"
 #include "services/supervision/supervision_service.h"
+#include "tests/checkin/stored_checkin.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/wait.h"
@@ -35,7 +36,7 @@ class RiskConsumerTest : public ::testing::Test {
     c.instrument_version = 1;
     c.submit_time = clock_.Now() - ago;
     c.scores = {{"cbi_volunteering", volunteering, "moderate"}};
-    ASSERT_TRUE(checkins_.CreateCheckin(sealed, std::nullopt, {"p", ""}).ok());
+    ASSERT_TRUE(checkin::testing::StoreCheckin(checkins_, sealed, {"p", ""}).ok());
   }
   void ReportIncident() {
     checkin::SealedIncident sealed;

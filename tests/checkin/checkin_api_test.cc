@@ -19,6 +19,7 @@
 #include "services/common/ids.h"
 #include "services/common/proto_time.h"
 #include "tests/checkin/checkin_test_server.h"
+#include "tests/checkin/stored_checkin.h"
 #include "tests/testing/redis_text.h"
 #include "tests/testing/wait.h"
 
@@ -1058,7 +1059,7 @@ TEST_F(CheckinApiTest, ExportPersonRecordsReadsEveryPageOfALongHistory) {
     checkin.instrument_version = 1;
     checkin.submit_time = time;
     checkin.answers = {{"1", 3}, {"2", 3}, {"3", 3}, {"4", 3}, {"5", 3}};
-    ASSERT_TRUE(store.CreateCheckin({checkin, ""}, std::nullopt, {people_.volunteer, ""}).ok());
+    ASSERT_TRUE(testing::StoreCheckin(store, {checkin, ""}, {people_.volunteer, ""}).ok());
     checkin_ids.insert(checkin.id);
     Incident incident{NewId("i"), people_.org, people_.volunteer, IncidentType::kOther, time,
                       time,       ""};

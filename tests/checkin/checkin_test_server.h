@@ -36,7 +36,7 @@ class CheckinTestServer {
         vault_(redis_, TestMasterKey(), clock_, kNoteKeys),
         audit_(redis_),
         pseudonyms_(TestPseudonymizer()),
-        service_(store_, people_, vault_, audit_, pseudonyms_, clock_),
+        service_(store_, people_, vault_, audit_, pseudonyms_, clock_, executor_),
         authenticator_(TokenVerifier(peerwell::testing::kTestJwtSecret), directory_client_),
         executor_(8, 1024),
         runner_(executor_, authenticator_),

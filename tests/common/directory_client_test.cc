@@ -2,6 +2,7 @@
 #include "services/common/directory_client.h"
 
 #include "gtest/gtest.h"
+#include "services/common/blocking.h"
 #include "tests/directory/directory_test_server.h"
 #include "tests/testing/fake_clock.h"
 
@@ -81,6 +82,33 @@ TEST_F(DirectoryClientTest, ReadsPersonAsAServiceAndCachesItForTheTtl) {
   EXPECT_EQ(client_->GetPerson(org_, volunteer_id_)->display_name(), "Vera");  // cached
   clock_.Advance(absl::Seconds(3));
   EXPECT_EQ(client_->GetPerson(org_, volunteer_id_)->display_name(), "Vera K.");
+}
+
+// Where nothing may wait (gRPC's own threads), a lookup answers from the cache or says it would
+// block; a caller's membership check passes that on rather than calling it the directory's
+// trouble, so that the call moves to the executor instead of failing.
+TEST_F(DirectoryClientTest, WhereNothingMayWaitOnlyTheCacheAnswers) {
+  Caller volunteer{volunteer_id_, org_, CallerRole::kVolunteer, {}};
+  {
+    NonBlockingScope scope;
+    EXPECT_TRUE(IsWouldBlock(client_->GetPerson(org_, volunteer_id_).status()));
+    EXPECT_TRUE(IsWouldBlock(client_->GetConsent(org_, volunteer_id_).status()));
+    EXPECT_TRUE(IsWouldBlock(client_->CheckMember(volunteer)));
+    auto both = client_->GetPeopleAndConsents({{org_, volunteer_id_}});
+    ASSERT_EQ(both.size(), 1u);
+    EXPECT_TRUE(IsWouldBlock(both[0].person.status()));
+    EXPECT_TRUE(IsWouldBlock(both[0].consent.status()));
+  }
+  ASSERT_TRUE(client_->GetPerson(org_, volunteer_id_).ok());
+  ASSERT_TRUE(client_->GetConsent(org_, volunteer_id_).ok());
+  NonBlockingScope scope;
+  EXPECT_EQ(client_->GetPerson(org_, volunteer_id_)->display_name(), "Vera");
+  EXPECT_TRUE(client_->GetConsent(org_, volunteer_id_).ok());
+  EXPECT_TRUE(client_->CheckMember(volunteer).ok());
+  auto both = client_->GetPeopleAndConsents({{org_, volunteer_id_}});
+  ASSERT_EQ(both.size(), 1u);
+  EXPECT_TRUE(both[0].person.ok());
+  EXPECT_TRUE(both[0].consent.ok());
 }
 
 TEST_F(DirectoryClientTest, ConsentChangesArriveWithinTheTtlOrAtOnceWhenForgotten) {

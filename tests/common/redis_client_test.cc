@@ -1,10 +1,12 @@
 #include "services/common/redis_client.h"
 
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "services/common/blocking.h"
 #include "services/common/deadline.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/wait.h"
@@ -114,6 +116,78 @@ TEST(RedisClientTest, EvalFallsBackWhenScriptIsUnknown) {
   auto second = client.Eval(script, {"counter"}, {"3"});
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->integer, 5);
+}
+
+// What an asynchronous call answers, waited for here (the callback runs on an I/O thread).
+template <typename T>
+class Outcome {
+ public:
+  absl::AnyInvocable<void(T) &&> Receiver() {
+    return [this](T value) { promise_.set_value(std::move(value)); };
+  }
+  T Get() { return future_.get(); }
+
+ private:
+  std::promise<T> promise_;
+  std::future<T> future_ = promise_.get_future();
+};
+
+TEST(RedisClientTest, AsynchronousCallsAnswerThroughTheirCallbackAndScriptsFallBackToo) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  Outcome<absl::StatusOr<std::vector<RedisReply>>> written;
+  client.TransactionAsync({{"INCR", "a"}, {"INCRBY", "a", "10"}, {"GET", "a"}}, written.Receiver());
+  auto replies = written.Get();
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_EQ(replies->size(), 3u);
+  EXPECT_EQ((*replies)[2].str, "11");
+
+  RedisScript script("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+  Outcome<absl::StatusOr<RedisReply>> first;
+  client.EvalAsync(script, {"counter"}, {"2"}, first.Receiver());
+  auto counted = first.Get();
+  ASSERT_TRUE(counted.ok()) << counted.status();
+  EXPECT_EQ(counted->integer, 2);
+  ASSERT_TRUE(client.Execute({"SCRIPT", "FLUSH"}).ok());
+  Outcome<absl::StatusOr<RedisReply>> second;
+  client.EvalAsync(script, {"counter"}, {"3"}, second.Receiver());
+  counted = second.Get();
+  ASSERT_TRUE(counted.ok()) << counted.status();
+  EXPECT_EQ(counted->integer, 5);
+
+  // The deadline is the calling thread's when the call starts.
+  Outcome<absl::StatusOr<std::vector<RedisReply>>> late;
+  {
+    ScopedDeadline passed(absl::Now() - absl::Seconds(1));
+    client.ExecuteAllAsync({{"SET", "late", "1"}}, late.Receiver());
+  }
+  EXPECT_EQ(late.Get().status().code(), absl::StatusCode::kDeadlineExceeded);
+  auto stored = client.Execute({"EXISTS", "late"});
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->integer, 0);
+}
+
+TEST(RedisClientTest, ASynchronousCallWhereNothingMayWaitAnswersWouldBlockAndSendsNothing) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  {
+    NonBlockingScope scope;
+    EXPECT_FALSE(MayBlock());
+    auto refused = client.Execute({"SET", "k", "v"});
+    EXPECT_TRUE(IsWouldBlock(refused.status())) << refused.status();
+    // An asynchronous call waits for nothing, so it goes ahead.
+    Outcome<absl::StatusOr<std::vector<RedisReply>>> written;
+    client.ExecuteAllAsync({{"SET", "async", "v"}}, written.Receiver());
+    EXPECT_TRUE(written.Get().ok());
+  }
+  EXPECT_TRUE(MayBlock());
+  auto k = client.Execute({"EXISTS", "k"});
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(k->integer, 0);
+  auto async = client.Execute({"EXISTS", "async"});
+  ASSERT_TRUE(async.ok());
+  EXPECT_EQ(async->integer, 1);
+  EXPECT_FALSE(IsWouldBlock(absl::UnavailableError("redis is away")));
 }
 
 TEST(RedisClientTest, ScriptErrorsBecomeStatuses) {

@@ -1,0 +1,27 @@
+#include "services/common/blocking.h"
+
+namespace peerwell {
+namespace {
+
+thread_local NonBlockingScope* current_scope = nullptr;
+constexpr char kWouldBlockPayload[] = "peerwell/would-block";
+
+}  // namespace
+
+NonBlockingScope::NonBlockingScope() : previous_(current_scope) { current_scope = this; }
+
+NonBlockingScope::~NonBlockingScope() { current_scope = previous_; }
+
+NonBlockingScope* NonBlockingScope::Current() { return current_scope; }
+
+absl::Status WouldBlock() {
+  absl::Status status = absl::UnavailableError("this work must wait, and may not here");
+  status.SetPayload(kWouldBlockPayload, absl::Cord("1"));
+  return status;
+}
+
+bool IsWouldBlock(const absl::Status& status) {
+  return status.GetPayload(kWouldBlockPayload).has_value();
+}
+
+}  // namespace peerwell
