@@ -36,9 +36,9 @@ struct CheckinServer {
         vault(runtime.redis, std::move(master), clock, kNoteKeys),
         audit(runtime.redis),
         pseudonyms(std::move(pseudonymizer)),
+        executor(runtime.config.worker_threads, 4096),
         service(store, people, vault, audit, pseudonyms, clock, executor),
         authenticator(TokenVerifier(runtime.config.jwt_secret), directory),
-        executor(runtime.config.worker_threads, 4096),
         runner(executor, authenticator),
         pages(PageTokenKey(runtime.config.jwt_secret)),
         handler(service, runner, pages),
@@ -76,9 +76,9 @@ struct CheckinServer {
   DataKeyVault vault;
   AuditAppender audit;
   HmacPseudonymizer pseudonyms;
+  BoundedExecutor executor;  // before the service, which hands it replayed requests
   CheckinService service;
   Authenticator authenticator;
-  BoundedExecutor executor;
   UnaryCallRunner runner;
   PageTokenCodec pages;
   CheckinHandler handler;

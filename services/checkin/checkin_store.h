@@ -71,7 +71,8 @@ class CheckinStore {
 
   // `support` is set when a pulse asked to talk: stored and announced in the same write.
   // The check-in path's write is asynchronous: no thread waits for it (docs/PERFORMANCE.md), and
-  // `done` runs on the Redis client's I/O thread, so it must not block.
+  // `done` runs on the Redis client's I/O thread (or at once, on the caller's, when the client is
+  // stopping), so it must not block.
   using CreatedDone = absl::AnyInvocable<void(absl::StatusOr<Created>) &&>;
   virtual void CreateCheckin(const SealedCheckin& checkin,
                              const std::optional<SealedSupportRequest>& support,

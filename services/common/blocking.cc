@@ -1,14 +1,20 @@
 #include "services/common/blocking.h"
 
+#include <atomic>
+
 namespace peerwell {
 namespace {
 
 thread_local NonBlockingScope* current_scope = nullptr;
+std::atomic<uint64_t> scopes_opened{0};  // serials start at 1
 constexpr char kWouldBlockPayload[] = "peerwell/would-block";
 
 }  // namespace
 
-NonBlockingScope::NonBlockingScope() : previous_(current_scope) { current_scope = this; }
+NonBlockingScope::NonBlockingScope()
+    : previous_(current_scope), serial_(scopes_opened.fetch_add(1, std::memory_order_relaxed) + 1) {
+  current_scope = this;
+}
 
 NonBlockingScope::~NonBlockingScope() { current_scope = previous_; }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 
 #include "absl/status/status.h"
@@ -20,6 +21,8 @@ class NonBlockingScope {
 
   // The scope the current thread is in; null outside any.
   static NonBlockingScope* Current();
+  // Unique in the process: tells this scope from a later one at the same address.
+  uint64_t serial() const { return serial_; }
 
   // Whether something in the scope answered WouldBlock and the caller gave up on it.
   bool blocked() const { return blocked_; }
@@ -27,6 +30,7 @@ class NonBlockingScope {
 
  private:
   NonBlockingScope* previous_;
+  uint64_t serial_;
   bool blocked_ = false;
 };
 

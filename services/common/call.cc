@@ -59,8 +59,10 @@ CallFinisher::~CallFinisher() {
 void CallFinisher::operator()(const absl::Status& status) && {
   grpc::ServerUnaryReactor* reactor = std::exchange(reactor_, nullptr);
   // Only while the work is still running inside its scope, on the scope's thread.
-  if (scope_ != nullptr && scope_ == NonBlockingScope::Current() && IsWouldBlock(status)) {
-    scope_->set_blocked();
+  NonBlockingScope* current = NonBlockingScope::Current();
+  if (scope_serial_ != 0 && current != nullptr && current->serial() == scope_serial_ &&
+      IsWouldBlock(status)) {
+    current->set_blocked();
     return;
   }
   reactor->Finish(ToGrpcStatus(status, rpc_));

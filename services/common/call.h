@@ -35,9 +35,11 @@ class CallFinisher {
  public:
   CallFinisher(grpc::ServerUnaryReactor* reactor, absl::string_view rpc,
                NonBlockingScope* scope = nullptr)
-      : reactor_(reactor), rpc_(rpc), scope_(scope) {}
+      : reactor_(reactor), rpc_(rpc), scope_serial_(scope != nullptr ? scope->serial() : 0) {}
   CallFinisher(CallFinisher&& other) noexcept
-      : reactor_(std::exchange(other.reactor_, nullptr)), rpc_(other.rpc_), scope_(other.scope_) {}
+      : reactor_(std::exchange(other.reactor_, nullptr)),
+        rpc_(other.rpc_),
+        scope_serial_(other.scope_serial_) {}
   CallFinisher& operator=(CallFinisher&&) = delete;
   ~CallFinisher();
 
@@ -46,11 +48,12 @@ class CallFinisher {
  private:
   grpc::ServerUnaryReactor* reactor_;
   absl::string_view rpc_;  // a literal
-  NonBlockingScope* scope_;
+  uint64_t scope_serial_;  // 0: none
 };
 
-// Runs unary handlers the same way everywhere: authenticate, then run the work on the bounded
-// executor under the call's deadline, then finish the reactor exactly once.
+// Runs unary handlers the same way everywhere: authenticate, then run the work under the call's
+// deadline, then finish the reactor exactly once. The work runs on the bounded executor (Run), or
+// on gRPC's thread until something would wait (RunAsync).
 class UnaryCallRunner {
  public:
   UnaryCallRunner(BoundedExecutor& executor, const Authenticator& authenticator)

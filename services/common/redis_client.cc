@@ -258,23 +258,33 @@ absl::StatusOr<RedisReply> OnlyReply(absl::StatusOr<std::vector<RedisReply>> rep
   return std::move(replies->front());
 }
 
+// A synchronous call: what an asynchronous one answers, waited for until `deadline`.
+template <typename T>
+struct Awaited {
+  std::shared_ptr<std::promise<T>> promise = std::make_shared<std::promise<T>>();
+  std::future<T> future = promise->get_future();
+
+  absl::AnyInvocable<void(T) &&> Receiver() {
+    return [promise = promise](T value) { promise->set_value(std::move(value)); };
+  }
+  T Get(absl::Time deadline) {
+    if (future.wait_until(absl::ToChronoTime(deadline)) != std::future_status::ready) {
+      // The I/O thread still owns the pending group and completes it into the void.
+      return absl::DeadlineExceededError("redis did not answer before the deadline");
+    }
+    return future.get();
+  }
+};
+
 }  // namespace
 
 absl::StatusOr<std::vector<RedisReply>> RedisClient::ExecuteAll(
     std::vector<RedisCommand> commands) {
   if (!MayBlock()) return WouldBlock();
   absl::Time deadline = CallDeadline();
-  auto outcome = std::make_shared<std::promise<absl::StatusOr<std::vector<RedisReply>>>>();
-  auto future = outcome->get_future();
-  Enqueue(std::move(commands), deadline,
-          [outcome](absl::StatusOr<std::vector<RedisReply>> replies) {
-            outcome->set_value(std::move(replies));
-          });
-  if (future.wait_until(absl::ToChronoTime(deadline)) != std::future_status::ready) {
-    // The I/O thread still owns the pending group and completes it into the void.
-    return absl::DeadlineExceededError("redis did not answer before the deadline");
-  }
-  return UnlessNotReady(future.get());
+  Awaited<absl::StatusOr<std::vector<RedisReply>>> replies;
+  Enqueue(std::move(commands), deadline, replies.Receiver());
+  return UnlessNotReady(replies.Get(deadline));
 }
 
 void RedisClient::ExecuteAllAsync(std::vector<RedisCommand> commands, RedisRepliesDone done) {
@@ -367,11 +377,11 @@ bool RedisClient::IsNoScript(const RedisReply& reply) {
 absl::StatusOr<RedisReply> RedisClient::Eval(const RedisScript& script,
                                              const std::vector<std::string>& keys,
                                              const std::vector<std::string>& args) {
-  auto reply = Execute(EvalShaCommand(script, keys, args));
-  if (reply.ok() && IsNoScript(*reply)) {
-    reply = Execute(ScriptCommand("EVAL", script.source(), keys, args));
-  }
-  return reply;
+  if (!MayBlock()) return WouldBlock();
+  absl::Time deadline = CallDeadline();
+  Awaited<absl::StatusOr<RedisReply>> reply;
+  EvalAsync(script, keys, args, reply.Receiver());
+  return reply.Get(deadline);
 }
 
 void RedisClient::EvalAsync(const RedisScript& script, std::vector<std::string> keys,

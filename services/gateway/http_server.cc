@@ -614,7 +614,11 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
           self->buffer_.size() + waiting <= limits.max_header_bytes + limits.max_body_bytes) {
         size_t read = self->socket_.read_some(self->buffer_.prepare(waiting), status);
         self->buffer_.commit(read);
-        if (!status) return self->WatchForHangUp();
+        // A client that sent its last bytes and left at once reported both in one readiness
+        // report: its end is not reported again.
+        if (!status && ProbePeer(self->socket_.native_handle()) != PeerState::kGone) {
+          return self->WatchForHangUp();
+        }
       }
       self->client_gone_ = true;
       if (self->call_ != nullptr) self->call_->Cancel();

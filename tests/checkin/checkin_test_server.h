@@ -36,9 +36,9 @@ class CheckinTestServer {
         vault_(redis_, TestMasterKey(), clock_, kNoteKeys),
         audit_(redis_),
         pseudonyms_(TestPseudonymizer()),
+        executor_(8, 1024),
         service_(store_, people_, vault_, audit_, pseudonyms_, clock_, executor_),
         authenticator_(TokenVerifier(peerwell::testing::kTestJwtSecret), directory_client_),
-        executor_(8, 1024),
         runner_(executor_, authenticator_),
         pages_(PageTokenKey(peerwell::testing::kTestJwtSecret)),
         handler_(service_, runner_, pages_),
@@ -74,9 +74,9 @@ class CheckinTestServer {
   DataKeyVault vault_;
   AuditAppender audit_;
   HmacPseudonymizer pseudonyms_;
+  BoundedExecutor executor_;
   CheckinService service_;
   Authenticator authenticator_;
-  BoundedExecutor executor_;
   UnaryCallRunner runner_;
   PageTokenCodec pages_;
   CheckinHandler handler_;
