@@ -302,7 +302,7 @@ void CheckinService::AnswerStored(absl::StatusOr<Created> created, Checkin check
 }
 
 absl::StatusOr<CheckinService::PreparedCheckin> CheckinService::PrepareCheckin(
-    const Caller& caller, const SubmitCheckinInput& input) {
+    const Caller& caller, SubmitCheckinInput& input) {
   absl::StatusOr<std::string> volunteer;
   absl::Time submit_time = clock_.Now();
   if (caller.role == CallerRole::kAdmin) {
@@ -342,24 +342,23 @@ absl::StatusOr<CheckinService::PreparedCheckin> CheckinService::PrepareCheckin(
   }
   if (auto status = CheckOptionalRequestId(input.request_id); !status.ok()) return status;
 
-  Checkin checkin;
+  PreparedCheckin prepared;
+  Checkin& checkin = prepared.sealed.checkin;
   checkin.id = NewId("c");
   checkin.organization_id = caller.organization_id;
   checkin.volunteer_id = *volunteer;
   checkin.instrument_id = instrument->id;
   checkin.instrument_version = instrument->version;
   checkin.submit_time = submit_time;
-  checkin.answers = input.answers;
+  checkin.answers = std::move(input.answers);
   checkin.context = input.context;
   checkin.scores = *std::move(scores);
-  SealedCheckin sealed{checkin, ""};
   if (!input.note.empty()) {
     auto note = cipher_.Seal(checkin.organization_id, checkin.volunteer_id,
                              CheckinRecord(checkin.id), input.note);
     if (!note.ok()) return note.status();
-    sealed.sealed_note = *std::move(note);
+    prepared.sealed.sealed_note = *std::move(note);
   }
-  std::optional<SealedSupportRequest> support;
   // An imported pulse is history: it does not raise a support request now.
   if (instrument->id == "pulse" && caller.role != CallerRole::kAdmin) {
     for (const Answer& answer : checkin.answers) {
@@ -371,11 +370,11 @@ absl::StatusOr<CheckinService::PreparedCheckin> CheckinService::PrepareCheckin(
                                checkin.submit_time,
                                kSupportSourcePulse,
                                ""};
-        support = SealedSupportRequest{request, ""};
+        prepared.support = SealedSupportRequest{request, ""};
       }
     }
   }
-  return PreparedCheckin{std::move(sealed), std::move(support)};
+  return prepared;
 }
 
 absl::StatusOr<Checkin> CheckinService::StoredCheckin(const std::string& organization_id,

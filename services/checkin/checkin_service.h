@@ -182,13 +182,12 @@ class CheckinService {
   absl::StatusOr<std::string> SubmitterFor(const Caller& caller, const std::string& volunteer_id);
   // For imports by the platform operator: the named volunteer of the token's organisation.
   absl::StatusOr<std::string> ImportTarget(const Caller& caller, const std::string& volunteer_id);
-  // A check-in ready to store: validated, scored, its note sealed.
+  // A check-in ready to store: validated, scored, its note sealed. Takes the input's answers.
   struct PreparedCheckin {
     SealedCheckin sealed;
     std::optional<SealedSupportRequest> support;
   };
-  absl::StatusOr<PreparedCheckin> PrepareCheckin(const Caller& caller,
-                                                 const SubmitCheckinInput& input);
+  absl::StatusOr<PreparedCheckin> PrepareCheckin(const Caller& caller, SubmitCheckinInput& input);
   // Answers a submission once its write is done (on the Redis client's I/O thread).
   void AnswerStored(absl::StatusOr<Created> created, Checkin checkin, absl::Time deadline,
                     CheckinDone done);

@@ -30,24 +30,26 @@ class RiskEngineTest : public ::testing::Test {
  protected:
   RiskEngineTest() { volunteers_.facts[kVera] = {true, true, 20, {}, false}; }
 
-  CheckinEvent Cbi(const std::string& event_id, double volunteering, absl::Duration ago) {
+  // A check-in of Vera's, `ago` before now.
+  CheckinEvent Checkin(const std::string& event_id, const std::string& instrument,
+                       absl::Duration ago) {
     CheckinEvent event;
     event.event_id = event_id;
     event.organization_id = kOrg;
     event.volunteer_id = kVera;
-    event.instrument_id = "cbi";
+    event.instrument_id = instrument;
     event.submit_time = clock_.Now() - ago;
+    return event;
+  }
+
+  CheckinEvent Cbi(const std::string& event_id, double volunteering, absl::Duration ago) {
+    CheckinEvent event = Checkin(event_id, "cbi", ago);
     event.scores = {{"cbi_volunteering", volunteering}};
     return event;
   }
 
   CheckinEvent Pulse(const std::string& event_id, double hours, absl::Duration ago) {
-    CheckinEvent event;
-    event.event_id = event_id;
-    event.organization_id = kOrg;
-    event.volunteer_id = kVera;
-    event.instrument_id = "pulse";
-    event.submit_time = clock_.Now() - ago;
+    CheckinEvent event = Checkin(event_id, "pulse", ago);
     event.answers = {{"energy", 3}, {"stayed_with_me", 0}, {"want_to_talk", 0}};
     event.hours = hours;
     return event;
