@@ -78,10 +78,13 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
     return write_ok_ && !cancelled_;
   }
 
-  // Waits kWatchLinger unless the stream ends meanwhile.
-  void Linger() {
+  // Waits until kWatchLinger after `read` unless the stream ends meanwhile: a pass that took
+  // that long let the next alerts gather already.
+  void Linger(absl::Time read) {
+    const absl::Duration left = read + kWatchLinger - absl::Now();
+    if (left <= absl::ZeroDuration()) return;
     std::unique_lock<std::mutex> lock(mu_);
-    changed_.wait_for(lock, absl::ToChronoMicroseconds(kWatchLinger),
+    changed_.wait_for(lock, absl::ToChronoMicroseconds(left),
                       [this] { return cancelled_ || stopping_.load(); });
   }
 
@@ -126,6 +129,7 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
       if (auto still = AuthenticateCall(authenticator_, *context_); !still.ok()) {
         return ToGrpcStatus(still.status(), "WatchAlerts");
       }
+      const absl::Time read_time = absl::Now();
       auto read = (*connection)
                       ->Execute({"XREAD", "COUNT", absl::StrCat(kWatchBatch), "BLOCK", "1000",
                                  "STREAMS", feed, last},
@@ -157,7 +161,7 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
       if (!open) break;
       // After a pass of a few alerts, the next ones are let gather for a moment: a pass costs
       // Redis reads, an audit write and a thread hand-off per alert whatever its size.
-      if (entries.size() < kWatchBatch) Linger();
+      if (entries.size() < kWatchBatch) Linger(read_time);
     }
     if (stopping_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down");
     return grpc::Status::CANCELLED;

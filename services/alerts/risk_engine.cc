@@ -142,7 +142,7 @@ std::vector<absl::Status> RiskEngine::OnEvents(const std::vector<RiskEvent>& eve
       // of months ago is history, not late: it judges nothing again.
       std::vector<CheckinEvent> until;
       std::span<const CheckinEvent> later_checkins;
-      if (checkin->submit_time >= now - kLateCheckinWindow) {
+      if (!state.later_checkins.empty() && checkin->submit_time >= now - kLateCheckinWindow) {
         later_checkins = state.later_checkins;
         if (later_checkins.size() > kMaxCheckinsJudgedAgain) {
           later_checkins = later_checkins.last(kMaxCheckinsJudgedAgain);

@@ -245,9 +245,12 @@ void ConsumerGroupRunner::Loop() {
       absl::SleepFor(backoff);
     } else if (last_batch_ > 0 && last_batch_ < static_cast<size_t>(options_.batch) &&
                options_.linger > absl::ZeroDuration()) {
+      const absl::Duration left = last_read_ + options_.linger - Now();
       std::unique_lock<std::mutex> lock(blocking_mu_);
-      stop_requested_.wait_for(lock, absl::ToChronoMicroseconds(options_.linger),
-                               [this] { return stopping_.load(); });
+      if (left > absl::ZeroDuration()) {
+        stop_requested_.wait_for(lock, absl::ToChronoMicroseconds(left),
+                                 [this] { return stopping_.load(); });
+      }
     }
   }
   // The batch in hand acknowledged before the runner stops; on a connection of its own when
@@ -337,6 +340,7 @@ absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* cla
   }
   if (entries.empty()) {
     if (!BeginBlockingRead(connection)) return absl::OkStatus();
+    last_read_ = Now();
     auto read = ExecuteAfterAck(
         connection,
         {"XREADGROUP", "GROUP", options_.group, options_.consumer, "COUNT",

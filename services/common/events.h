@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "services/common/clock.h"
 #include "services/common/config.h"
 #include "services/common/executor.h"
 #include "services/common/redis_client.h"
@@ -81,10 +82,13 @@ struct ConsumerOptions {
   // empty lane_key handles every entry in turn, a failure not holding up the others.
   int lanes = 1;
   std::function<std::string(const StreamEntry&)> lane_key;
-  // After a batch smaller than `batch`, wait this long before reading again, so that the events
-  // published meanwhile come as one batch: fewer reads and acknowledgements, each of them a
-  // write that Redis fsyncs with appendfsync always, for up to this much more latency.
+  // After a batch smaller than `batch`, read again no sooner than this long after the read that
+  // brought it, so that the events published meanwhile come as one batch: fewer reads and
+  // acknowledgements, each of them a write that Redis fsyncs with appendfsync always, for up to
+  // this much more latency. A batch whose handling took longer gathered its successors already:
+  // the next read follows at once.
   absl::Duration linger = absl::ZeroDuration();
+  const Clock* clock = nullptr;  // the linger's; the system clock when null
 };
 
 // A consumer name unique to this process (host name and pid), so that replicas share a group as
@@ -147,6 +151,7 @@ class ConsumerGroupRunner {
   ConsumerGroupRunner(RedisAddress address, ConsumerOptions options, Handler handler,
                       RoundHandler round_handler);
   void Loop();
+  absl::Time Now() const { return options_.clock != nullptr ? options_.clock->Now() : absl::Now(); }
   absl::Status RunOnce(RedisConnection& connection, bool* claim_due);
   absl::Status ProcessBatch(RedisConnection& connection, const std::vector<StreamEntry>& entries);
   // The outcome of each entry (nullopt: not handled, left pending): by the handler entry by
@@ -182,6 +187,7 @@ class ConsumerGroupRunner {
   RedisConnection* blocked_on_ ABSL_GUARDED_BY(blocking_mu_) = nullptr;
   std::condition_variable stop_requested_;  // ends a linger early
   size_t last_batch_ = 0;                   // entries of the last batch, for the linger
+  absl::Time last_read_ = absl::InfinitePast();  // when the last batch was asked for
   std::unique_ptr<BoundedExecutor> lanes_;  // null with one lane
   std::atomic<long long> handled_{0};
   std::atomic<long long> dead_lettered_{0};

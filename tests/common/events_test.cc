@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/wait.h"
 
@@ -194,6 +195,26 @@ TEST_F(EventsTest, ALingeringConsumerStopsAtOnceAndAcknowledgesWhatItHandled) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
   EXPECT_EQ(runner.handled(), 1);
   EXPECT_EQ(Pending(), 0);
+}
+
+TEST_F(EventsTest, ABatchThatOutlastedTheLingerIsFollowedByTheNextReadAtOnce) {
+  // The linger is counted from the read that brought a batch: handling that took longer has
+  // let the next events gather already, and waiting on top of it would only add latency.
+  testing::FakeClock clock;
+  ConsumerOptions options = FastOptions("c1");
+  options.linger = absl::Seconds(60);
+  options.clock = &clock;
+  std::atomic<int> calls{0};
+  ConsumerGroupRunner runner(server_.address(), options, [&](const StreamEntry&) {
+    if (++calls == 1) clock.Advance(absl::Seconds(61));  // a slow batch
+    return absl::OkStatus();
+  });
+  runner.Start();
+  Publish("person.created", {{"person_id", "p1"}});
+  ASSERT_TRUE(WaitFor([&] { return calls.load() == 1; }));
+  Publish("person.created", {{"person_id", "p2"}});
+  EXPECT_TRUE(WaitFor([&] { return calls.load() == 2; }));
+  runner.Stop();
 }
 
 TEST_F(EventsTest, ReclaimsEntriesADeadConsumerLeftPending) {
