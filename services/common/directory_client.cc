@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/client_context.h"
@@ -44,6 +45,18 @@ DirectoryClient::DirectoryClient(std::shared_ptr<grpc::Channel> channel,
       clock_(clock),
       tokens_(options_.service_name, options_.jwt_secret, options_.max_cached) {}
 
+DirectoryClient::~DirectoryClient() {
+  std::vector<std::shared_ptr<grpc::ClientContext>> in_flight;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_flight = refreshes_;
+  }
+  // Outside the lock: a cancelled call's callback may run before TryCancel returns.
+  for (const auto& call : in_flight) call->TryCancel();
+  std::unique_lock<std::mutex> lock(mu_);
+  refreshed_.wait(lock, [this] { return refreshes_.empty(); });
+}
+
 void DirectoryClient::Prepare(grpc::ClientContext& context, const std::string& organization_id) {
   context.AddMetadata("authorization", "Bearer " + tokens_.For(organization_id));
   // Never past the deadline of the call this lookup serves.
@@ -53,11 +66,17 @@ void DirectoryClient::Prepare(grpc::ClientContext& context, const std::string& o
 
 template <typename T>
 bool DirectoryClient::Lookup(absl::flat_hash_map<std::string, Entry<T>>& cache,
-                             const std::string& key, T* out) {
+                             const std::string& key, T* out, bool* refresh) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = cache.find(key);
-  if (it == cache.end() || it->second.expire_time <= clock_.Now()) return false;
+  const absl::Time now = clock_.Now();
+  if (it == cache.end() || it->second.expire_time <= now) return false;
   *out = it->second.value;
+  if (refresh != nullptr && !it->second.refreshing &&
+      now >= it->second.expire_time - options_.cache_ttl / 4) {
+    it->second.refreshing = true;
+    *refresh = true;
+  }
   return true;
 }
 
@@ -73,11 +92,78 @@ void DirectoryClient::Store(absl::flat_hash_map<std::string, Entry<T>>& cache,
   cache[key] = {value, now + options_.cache_ttl};
 }
 
+uint64_t DirectoryClient::StartRefresh(std::shared_ptr<grpc::ClientContext> call,
+                                       const std::string& organization_id) {
+  call->AddMetadata("authorization", "Bearer " + tokens_.For(organization_id));
+  // Its own deadline: the call that noticed the entry ageing may end long before.
+  call->set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
+  std::lock_guard<std::mutex> lock(mu_);
+  refreshes_.push_back(std::move(call));
+  return forget_generation_;
+}
+
+template <typename T>
+void DirectoryClient::Refreshed(absl::flat_hash_map<std::string, Entry<T>>& cache,
+                                const std::string& key, const grpc::ClientContext* call,
+                                uint64_t generation, const grpc::Status& status, const T* value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = cache.find(key);
+  if (it != cache.end() && generation == forget_generation_ && status.ok()) {
+    it->second = {*value, clock_.Now() + options_.cache_ttl};
+  } else if (it != cache.end() && status.error_code() == grpc::StatusCode::NOT_FOUND) {
+    cache.erase(it);  // erased from the directory: not one more answer from the cache
+  } else if (it != cache.end()) {
+    it->second.refreshing = false;  // the next reader tries again; the entry ages as before
+  }
+  std::erase_if(refreshes_, [call](const auto& in_flight) { return in_flight.get() == call; });
+  refreshed_.notify_all();
+}
+
+void DirectoryClient::RefreshPerson(const std::string& organization_id,
+                                    const std::string& person_id) {
+  struct Call {
+    grpc::ClientContext context;
+    v1::GetPersonRequest request;
+    v1::GetPersonResponse response;
+  };
+  auto call = std::make_shared<Call>();
+  call->request.set_person_id(person_id);
+  grpc::ClientContext* context = &call->context;
+  const uint64_t generation = StartRefresh({call, context}, organization_id);
+  stub_->async()->GetPerson(
+      context, &call->request, &call->response,
+      [this, call, key = Key(organization_id, person_id), generation](grpc::Status status) {
+        Refreshed(people_, key, &call->context, generation, status, &call->response.person());
+      });
+}
+
+void DirectoryClient::RefreshConsent(const std::string& organization_id,
+                                     const std::string& volunteer_id) {
+  struct Call {
+    grpc::ClientContext context;
+    v1::GetConsentRequest request;
+    v1::GetConsentResponse response;
+  };
+  auto call = std::make_shared<Call>();
+  call->request.set_volunteer_id(volunteer_id);
+  grpc::ClientContext* context = &call->context;
+  const uint64_t generation = StartRefresh({call, context}, organization_id);
+  stub_->async()->GetConsent(
+      context, &call->request, &call->response,
+      [this, call, key = Key(organization_id, volunteer_id), generation](grpc::Status status) {
+        Refreshed(consents_, key, &call->context, generation, status, &call->response.consent());
+      });
+}
+
 absl::StatusOr<v1::Person> DirectoryClient::GetPerson(const std::string& organization_id,
                                                       const std::string& person_id) {
   std::string key = Key(organization_id, person_id);
   v1::Person person;
-  if (Lookup(people_, key, &person)) return person;
+  bool refresh = false;
+  if (Lookup(people_, key, &person, &refresh)) {
+    if (refresh) RefreshPerson(organization_id, person_id);
+    return person;
+  }
   if (!MayBlock()) return WouldBlock();
   grpc::ClientContext context;
   Prepare(context, organization_id);
@@ -94,7 +180,11 @@ absl::StatusOr<v1::Consent> DirectoryClient::GetConsent(const std::string& organ
                                                         const std::string& volunteer_id) {
   std::string key = Key(organization_id, volunteer_id);
   v1::Consent consent;
-  if (Lookup(consents_, key, &consent)) return consent;
+  bool refresh = false;
+  if (Lookup(consents_, key, &consent, &refresh)) {
+    if (refresh) RefreshConsent(organization_id, volunteer_id);
+    return consent;
+  }
   if (!MayBlock()) return WouldBlock();
   grpc::ClientContext context;
   Prepare(context, organization_id);
@@ -139,8 +229,12 @@ std::vector<DirectoryClient::PersonAndConsent> DirectoryClient::GetPeopleAndCons
     const std::string key = Key(refs[i].organization_id, refs[i].person_id);
     v1::Person person;
     v1::Consent consent;
-    if (Lookup(people_, key, &person)) found[i].person = std::move(person);
-    if (Lookup(consents_, key, &consent)) found[i].consent = std::move(consent);
+    bool refresh_person = false;
+    bool refresh_consent = false;
+    if (Lookup(people_, key, &person, &refresh_person)) found[i].person = std::move(person);
+    if (Lookup(consents_, key, &consent, &refresh_consent)) found[i].consent = std::move(consent);
+    if (refresh_person) RefreshPerson(refs[i].organization_id, refs[i].person_id);
+    if (refresh_consent) RefreshConsent(refs[i].organization_id, refs[i].person_id);
     if (found[i].person.ok() && found[i].consent.ok()) continue;
     auto& m = missing[i] = std::make_unique<Missing>();
     m->person = !found[i].person.ok();
@@ -275,6 +369,7 @@ void DirectoryClient::Forget(const std::string& organization_id, const std::stri
   std::lock_guard<std::mutex> lock(mu_);
   people_.erase(key);
   consents_.erase(key);
+  ++forget_generation_;  // a refresh under way may carry what was just forgotten
 }
 
 std::optional<QuietHours> QuietHoursOf(const directory::v1::Person& person) {

@@ -5,12 +5,14 @@
 #include "services/common/blocking.h"
 #include "tests/directory/directory_test_server.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/wait.h"
 
 namespace peerwell {
 namespace {
 
 namespace v1 = ::peerwell::directory::v1;
 using ::peerwell::testing::TestToken;
+using ::peerwell::testing::WaitFor;
 
 class DirectoryClientTest : public ::testing::Test {
  protected:
@@ -109,6 +111,50 @@ TEST_F(DirectoryClientTest, WhereNothingMayWaitOnlyTheCacheAnswers) {
   ASSERT_EQ(both.size(), 1u);
   EXPECT_TRUE(both[0].person.ok());
   EXPECT_TRUE(both[0].consent.ok());
+}
+
+// A busy caller never waits for the directory once warm: an entry read in the last quarter of
+// its life answers from the cache and is fetched again in the background, so it is fresh
+// before it would have expired.
+TEST_F(DirectoryClientTest, AnEntryReadLateInItsLifeIsFetchedAgainInTheBackground) {
+  ASSERT_TRUE(client_->GetPerson(org_, volunteer_id_).ok());
+  ASSERT_TRUE(client_->GetConsent(org_, volunteer_id_).ok());
+  v1::UpdatePersonRequest rename;
+  rename.mutable_person()->set_person_id(volunteer_id_);
+  rename.mutable_person()->set_display_name("Vera K.");
+  rename.mutable_update_mask()->add_paths("display_name");
+  v1::UpdatePersonResponse renamed;
+  ASSERT_TRUE(
+      server_.stub().UpdatePerson(Context(coordinator_token_).get(), rename, &renamed).ok());
+  SetRiskMonitoring(true);
+
+  const absl::Duration ttl = DirectoryClientOptions().cache_ttl;
+  clock_.Advance(ttl / 4);
+  EXPECT_EQ(client_->GetPerson(org_, volunteer_id_)->display_name(), "Vera");  // young: as is
+  clock_.Advance(ttl * 0.55);
+  {
+    NonBlockingScope scope;  // answered at once, whatever happens in the background
+    EXPECT_EQ(client_->GetPerson(org_, volunteer_id_)->display_name(), "Vera");
+    auto both = client_->GetPeopleAndConsents({{org_, volunteer_id_}});
+    ASSERT_EQ(both.size(), 1u);
+    EXPECT_FALSE(both[0].consent->risk_monitoring());
+  }
+  auto cached_person = [&] {
+    NonBlockingScope scope;
+    auto person = client_->GetPerson(org_, volunteer_id_);
+    return person.ok() ? person->display_name() : std::string(person.status().message());
+  };
+  auto cached_consent = [&] {
+    NonBlockingScope scope;
+    auto consent = client_->GetConsent(org_, volunteer_id_);
+    return consent.ok() && consent->risk_monitoring();
+  };
+  EXPECT_TRUE(WaitFor([&] { return cached_person() == "Vera K."; })) << cached_person();
+  EXPECT_TRUE(WaitFor(cached_consent));
+  // Past the first answers' life: the fetched ones hold, nothing has to wait.
+  clock_.Advance(ttl / 2);
+  EXPECT_EQ(cached_person(), "Vera K.");
+  EXPECT_TRUE(cached_consent());
 }
 
 TEST_F(DirectoryClientTest, ConsentChangesArriveWithinTheTtlOrAtOnceWhenForgotten) {
