@@ -60,10 +60,10 @@ struct VolunteerState {
   AlertPolicy policy;
   bool silenced = false;    // a silence covers the time it was read for
   std::vector<Alert> open;  // triggered or acknowledged
-  // Read for a check-in only (with the answers of pulses alone, all the rules read): the
-  // check-ins up to and including it (last), oldest first, and those after it, oldest first:
-  // judged before it came (it was redelivered after a replica died, published out of order, or
-  // imported).
+  // Read for a check-in only (with the answers of pulses alone, all the rules read, and
+  // without organisation and volunteer, the read's): the check-ins up to and including it
+  // (last, as given), oldest first, and those after it, oldest first: judged before it came (it
+  // was redelivered after a replica died, published out of order, or imported).
   std::vector<CheckinEvent> checkins;
   std::vector<CheckinEvent> later_checkins;
 };

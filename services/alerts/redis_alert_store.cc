@@ -865,11 +865,15 @@ std::vector<absl::StatusOr<VolunteerState>> RedisAlertStore::LoadStates(
     size_t i = first[r];
     VolunteerState state;
     if (read.checkin != nullptr) {
-      auto checkins = DecodeHistory(org, read.volunteer_id, (*replies)[i++], Answers::kPulsesOnly);
+      // Without organisation and volunteer, the read's: the rules read neither, and a history
+      // is decoded for every check-in judged.
+      static const std::string kTheReads;
+      auto checkins = DecodeHistory(kTheReads, kTheReads, (*replies)[i++], Answers::kPulsesOnly);
       if (!checkins.ok()) {
         states[r] = checkins.status();
         continue;
       }
+      state.checkins.reserve(checkins->size() + 1);
       // A redelivered event is in the history already: it counts once.
       for (CheckinEvent& checkin : *checkins) {
         if (checkin.event_id == read.checkin->event_id) continue;
