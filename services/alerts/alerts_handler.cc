@@ -1,6 +1,7 @@
 #include "services/alerts/alerts_handler.h"
 
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -25,8 +26,10 @@ constexpr size_t kWatchBatch = 100;
 constexpr absl::Duration kWatchLinger = absl::Milliseconds(5);
 
 // One WatchAlerts stream: reads the organisation's alert feed from where the client left off,
-// writes the events the caller may see, one at a time, until the client goes, the server stops,
-// or Redis fails (the client then resumes with its last token, here or on another replica).
+// writes the events the caller may see, until the client goes, the server stops, or Redis fails
+// (the client then resumes with its last token, here or on another replica). A pass's events go
+// to an outbox that the reactor writes one after another from gRPC's own thread: the stream's
+// thread is not woken for every alert, and reads the next pass while the last one is written.
 class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
  public:
   AlertWatcher(grpc::CallbackServerContext* context, std::string resume_token,
@@ -39,10 +42,29 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
         tokens_(tokens),
         redis_(std::move(redis)),
         stopping_(stopping) {
-    std::thread([this] { Finish(Run()); }).detach();
+    std::thread([this] {
+      grpc::Status status = Run();
+      WaitUntilWritten();  // Finish with no write outstanding
+      Finish(std::move(status));
+    }).detach();
   }
 
-  void OnWriteDone(bool ok) override { Written(ok); }
+  void OnWriteDone(bool ok) override {
+    const v1::AlertEvent* next = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      outbox_.pop_front();
+      write_ok_ = write_ok_ && ok;
+      if (!write_ok_ || cancelled_) outbox_.clear();
+      if (outbox_.empty()) {
+        writing_ = false;
+        changed_.notify_all();
+      } else {
+        next = &outbox_.front();  // a deque keeps its elements in place as it grows
+      }
+    }
+    if (next != nullptr) StartWrite(next);
+  }
   void OnSendInitialMetadataDone(bool ok) override { Written(ok); }
   void OnCancel() override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -64,8 +86,8 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
     changed_.notify_all();
   }
 
-  // Starts one operation (a write, the initial metadata) and waits until gRPC took it; false
-  // when the stream is over.
+  // Starts one operation (the initial metadata, before any write) and waits until gRPC took
+  // it; false when the stream is over.
   template <typename StartOperation>
   bool Await(StartOperation start) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -88,9 +110,32 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
                       [this] { return cancelled_ || stopping_.load(); });
   }
 
-  bool Send(v1::AlertEvent event) {
-    pending_ = std::move(event);
-    return Await([this] { StartWrite(&pending_); });
+  // Hands a pass's events to the outbox, and starts writing them unless a write is under way;
+  // then waits while a whole pass is still unwritten (a slow client holds back the reads).
+  // False when the stream is over.
+  bool Send(std::vector<v1::AlertEvent> events) {
+    const v1::AlertEvent* first = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (cancelled_ || !write_ok_) return false;
+      if (events.empty()) return true;
+      for (v1::AlertEvent& event : events) outbox_.push_back(std::move(event));
+      if (!writing_) {
+        writing_ = true;
+        first = &outbox_.front();
+      }
+    }
+    if (first != nullptr) StartWrite(first);
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock, [this] {
+      return outbox_.size() < kWatchBatch || cancelled_ || !write_ok_ || stopping_.load();
+    });
+    return !cancelled_ && write_ok_;
+  }
+
+  void WaitUntilWritten() {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock, [this] { return !writing_; });
   }
 
   grpc::Status Run() {
@@ -145,8 +190,8 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
       ScopedDeadline deadline(absl::Now() + absl::Seconds(5));
       auto alerts = service_.WatchedAlerts(*caller, alert_ids);
       if (!alerts.ok()) return ToGrpcStatus(alerts.status(), "WatchAlerts");
-      bool open = true;
-      for (size_t i = 0; open && i < entries.size(); ++i) {
+      std::vector<v1::AlertEvent> events;
+      for (size_t i = 0; i < entries.size(); ++i) {
         last = entries[i].id;
         if (!(*alerts)[i].has_value()) continue;  // not theirs to see
         v1::AlertEvent event;
@@ -156,11 +201,11 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
         *event.mutable_alert() = AlertToProto(*(*alerts)[i]);
         event.set_resume_token(
             tokens_.Encode(caller->organization_id, WatchQuery(*caller), entries[i].id));
-        open = Send(std::move(event));
+        events.push_back(std::move(event));
       }
-      if (!open) break;
+      if (!Send(std::move(events))) break;
       // After a pass of a few alerts, the next ones are let gather for a moment: a pass costs
-      // Redis reads, an audit write and a thread hand-off per alert whatever its size.
+      // Redis reads and an audit write whatever its size.
       if (entries.size() < kWatchBatch) Linger(read_time);
     }
     if (stopping_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down");
@@ -179,7 +224,7 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
   bool writing_ = false;
   bool write_ok_ = true;
   bool cancelled_ = false;
-  v1::AlertEvent pending_;
+  std::deque<v1::AlertEvent> outbox_;  // the first is being written
 };
 
 }  // namespace
