@@ -26,35 +26,48 @@ timeval SocketTimeout(absl::Duration d) {
   return absl::ToTimeval(d);
 }
 
-RedisReply Convert(const redisReply* r) {
-  RedisReply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      out.type = RedisReply::Type::kString;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = RedisReply::Type::kStatus;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = RedisReply::Type::kError;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = RedisReply::Type::kInteger;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = RedisReply::Type::kArray;
-      out.elements.reserve(r->elements);
-      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(Convert(r->element[i]));
-      break;
-    default:
-      out.type = RedisReply::Type::kNil;
-  }
-  return out;
+// hiredis builds each reply straight into a RedisReply: its default reply objects were a tree
+// of their own (two allocations per element), copied into a RedisReply and freed. An array's
+// elements are sized when its header is read and each is filled in place; hiredis frees only
+// the root (on an error part-way through a reply, or with the reader).
+RedisReply* PlaceReply(const redisReadTask* task) {
+  if (task->parent == nullptr) return new RedisReply;
+  return &static_cast<RedisReply*>(task->parent->obj)->elements[task->idx];
 }
+
+void* CreateStringReply(const redisReadTask* task, char* str, size_t len) {
+  RedisReply* reply = PlaceReply(task);
+  reply->type = task->type == REDIS_REPLY_ERROR    ? RedisReply::Type::kError
+                : task->type == REDIS_REPLY_STATUS ? RedisReply::Type::kStatus
+                                                   : RedisReply::Type::kString;
+  reply->str.assign(str, len);
+  return reply;
+}
+
+void* CreateArrayReply(const redisReadTask* task, int elements) {
+  RedisReply* reply = PlaceReply(task);
+  reply->type = RedisReply::Type::kArray;
+  reply->elements.resize(elements);
+  return reply;
+}
+
+void* CreateIntegerReply(const redisReadTask* task, long long value) {
+  RedisReply* reply = PlaceReply(task);
+  reply->type = RedisReply::Type::kInteger;
+  reply->integer = value;
+  return reply;
+}
+
+void* CreateNilReply(const redisReadTask* task) {
+  RedisReply* reply = PlaceReply(task);
+  reply->type = RedisReply::Type::kNil;
+  return reply;
+}
+
+void FreeReply(void* reply) { delete static_cast<RedisReply*>(reply); }
+
+redisReplyObjectFunctions kReplyFunctions = {CreateStringReply, CreateArrayReply,
+                                             CreateIntegerReply, CreateNilReply, FreeReply};
 
 // Error replies that mean "this server cannot serve now" rather than "this command failed".
 bool IsUnavailableError(const RedisReply& reply) {
@@ -117,6 +130,7 @@ absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
     return status;
   }
   if (address.unix_path.empty()) redisEnableKeepAlive(context);
+  context->reader->fn = &kReplyFunctions;
   std::unique_ptr<RedisConnection> connection(new RedisConnection(context));
   if (address.password.empty()) return connection;
   // hiredis 0.14 cannot authenticate as it connects: AUTH is the first command. A refusal is
@@ -172,9 +186,8 @@ absl::Status RedisConnection::Append(const RedisCommand& command) {
 absl::StatusOr<RedisReply> RedisConnection::ReadReply() {
   void* raw = nullptr;
   if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) return IoError("read");
-  RedisReply reply = Convert(static_cast<redisReply*>(raw));
-  freeReplyObject(raw);
-  return reply;
+  std::unique_ptr<RedisReply> reply(static_cast<RedisReply*>(raw));  // kReplyFunctions built it
+  return std::move(*reply);
 }
 
 absl::StatusOr<RedisReply> RedisConnection::Execute(const RedisCommand& command,

@@ -39,6 +39,53 @@ TEST(RedisClientTest, RunsCommandsAndReadsReplies) {
   EXPECT_TRUE(error->IsError());
 }
 
+// Replies are built straight from the wire: every shape, nested, and an array too large for
+// one read of the socket, arrive whole.
+TEST(RedisClientTest, RepliesOfEveryShapeArriveWhole) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  auto nested = client.Execute(
+      {"EVAL", "return {1, 'two', {3, {'four'}, false}, redis.status_reply('FIVE'), {}}", "0"});
+  ASSERT_TRUE(nested.ok()) << nested.status();
+  ASSERT_TRUE(nested->IsArray());
+  ASSERT_EQ(nested->elements.size(), 5u);
+  EXPECT_EQ(nested->elements[0].type, RedisReply::Type::kInteger);
+  EXPECT_EQ(nested->elements[0].integer, 1);
+  EXPECT_EQ(nested->elements[1].type, RedisReply::Type::kString);
+  EXPECT_EQ(nested->elements[1].str, "two");
+  const RedisReply& inner = nested->elements[2];
+  ASSERT_EQ(inner.elements.size(), 3u);
+  EXPECT_EQ(inner.elements[0].integer, 3);
+  ASSERT_EQ(inner.elements[1].elements.size(), 1u);
+  EXPECT_EQ(inner.elements[1].elements[0].str, "four");
+  EXPECT_TRUE(inner.elements[2].IsNil());
+  EXPECT_EQ(nested->elements[3].type, RedisReply::Type::kStatus);
+  EXPECT_EQ(nested->elements[3].str, "FIVE");
+  EXPECT_TRUE(nested->elements[4].IsArray());
+  EXPECT_TRUE(nested->elements[4].elements.empty());
+
+  auto exec = client.Transaction({{"SET", "s", "x"}, {"INCR", "s"}, {"GET", "s"}});
+  ASSERT_TRUE(exec.ok()) << exec.status();
+  ASSERT_EQ(exec->size(), 3u);
+  EXPECT_EQ((*exec)[0].type, RedisReply::Type::kStatus);
+  EXPECT_TRUE((*exec)[1].IsError());
+  EXPECT_EQ((*exec)[2].str, "x");
+
+  std::string member(100, 'm');
+  RedisCommand add{"ZADD", "z"};
+  for (int i = 0; i < 5000; ++i) {
+    add.push_back(absl::StrCat(i));
+    add.push_back(absl::StrCat(member, i));
+  }
+  ASSERT_TRUE(client.Execute(add).ok());
+  auto range = client.Execute({"ZRANGE", "z", "0", "-1", "WITHSCORES"});
+  ASSERT_TRUE(range.ok()) << range.status();
+  ASSERT_EQ(range->elements.size(), 10000u);
+  EXPECT_EQ(range->elements[0].str, absl::StrCat(member, 0));
+  EXPECT_EQ(range->elements[9998].str, absl::StrCat(member, 4999));
+  EXPECT_EQ(range->elements[9999].str, "4999");
+}
+
 TEST(RedisClientTest, ATransactionABusyServerRefusesIsUnavailableNotAFailure) {
   RedisServer server;
   RedisClient client(Options(server));
