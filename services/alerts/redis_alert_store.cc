@@ -154,19 +154,24 @@ SealedAlert DecodeSealedAlert(const std::string& org,
 // (the rules read no other instrument's answers; a CBI has 19).
 enum class Answers { kAll, kPulsesOnly };
 
-// A history member (see AddToHistory) and its score, the check-in's time; nullopt for a member
-// of another shape. Split in place: an entry is decoded for every check-in judged.
+// A history member (see HistoryAdditions): event id, instrument, scores, answers, hours and the
+// check-in's time in microseconds. A member written before December 2026 has no time: its score
+// (`score`, when read WITHSCORES) is it. nullopt for a member of another shape, or one without
+// its time. Split in place: an entry is decoded for every check-in judged.
 std::optional<CheckinEvent> DecodeHistoryEntry(const std::string& org, const std::string& volunteer,
-                                               absl::string_view member, absl::string_view score,
+                                               absl::string_view member,
+                                               std::optional<absl::string_view> score,
                                                Answers answers) {
-  absl::InlinedVector<absl::string_view, 5> fields = absl::StrSplit(member, kField);
-  if (fields.size() != 5) return std::nullopt;
+  absl::InlinedVector<absl::string_view, 6> fields = absl::StrSplit(member, kField);
+  if (fields.size() != 6 && (fields.size() != 5 || !score.has_value())) return std::nullopt;
   CheckinEvent checkin;
   checkin.event_id = std::string(fields[0]);
   checkin.organization_id = org;
   checkin.volunteer_id = volunteer;
   checkin.instrument_id = std::string(fields[1]);
-  checkin.submit_time = absl::FromUnixMicros(static_cast<int64_t>(ParseRedisDouble(score)));
+  checkin.submit_time = fields.size() == 6
+                            ? ParseRedisMicros(fields[5])
+                            : absl::FromUnixMicros(static_cast<int64_t>(ParseRedisDouble(*score)));
   for (absl::string_view scale : absl::StrSplit(fields[2], ',', absl::SkipEmpty())) {
     std::pair<absl::string_view, absl::string_view> kv =
         absl::StrSplit(scale, absl::MaxSplits('=', 1));
@@ -429,12 +434,14 @@ std::vector<RedisCommand> HistoryAdditions(const CheckinEvent& event) {
     scores.push_back(absl::StrCat(scale, "=", RedisDouble(value)));
   std::vector<std::string> answers;
   for (const auto& [item, value] : event.answers) answers.push_back(absl::StrCat(item, "=", value));
+  std::string score = RedisMicros(event.submit_time);
+  // The time in the member too, so that the rules' read needs no WITHSCORES (Redis 7.0 formats
+  // each score of such a reply with printf, about a twentieth of its time at 1,000 check-ins/s).
   std::string member =
       absl::StrJoin({event.event_id, event.instrument_id, absl::StrJoin(scores, ","),
-                     absl::StrJoin(answers, ","), RedisDouble(event.hours)},
+                     absl::StrJoin(answers, ","), RedisDouble(event.hours), score},
                     std::string(1, kField));
   std::string key = HistoryKey(event.organization_id, event.volunteer_id);
-  std::string score = RedisMicros(event.submit_time);
   return {{"ZADD", key, "NX", score, std::move(member)},
           {"ZADD", kLastCheckinKey, "GT", score,
            LastCheckinMember(event.organization_id, event.volunteer_id)},
@@ -442,17 +449,27 @@ std::vector<RedisCommand> HistoryAdditions(const CheckinEvent& event) {
            absl::StrCat("(", RedisMicros(event.submit_time - kHistoryRetention))}};
 }
 
-// A history read's reply (ZRANGE... WITHSCORES), oldest first.
-absl::StatusOr<std::vector<CheckinEvent>> DecodeHistory(const std::string& org,
-                                                        const std::string& volunteer,
-                                                        const RedisReply& reply, Answers answers) {
+// A history read's reply (ZRANGE..., WITHSCORES or not), oldest first. Without scores, nullopt
+// when a member has no time of its own (written before members had one): read again with them.
+absl::StatusOr<std::optional<std::vector<CheckinEvent>>> DecodeHistory(const std::string& org,
+                                                                       const std::string& volunteer,
+                                                                       const RedisReply& reply,
+                                                                       bool with_scores,
+                                                                       Answers answers) {
   if (reply.IsError()) return ScriptErrorToStatus(reply);
   std::vector<CheckinEvent> checkins;
-  checkins.reserve(reply.elements.size() / 2);
-  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
-    auto checkin = DecodeHistoryEntry(org, volunteer, reply.elements[i].str,
-                                      reply.elements[i + 1].str, answers);
-    if (checkin.has_value()) checkins.push_back(*std::move(checkin));
+  const size_t step = with_scores ? 2 : 1;
+  checkins.reserve(reply.elements.size() / step);
+  for (size_t i = 0; i + step - 1 < reply.elements.size(); i += step) {
+    const std::string& member = reply.elements[i].str;
+    std::optional<absl::string_view> score;
+    if (with_scores) score = reply.elements[i + 1].str;
+    auto checkin = DecodeHistoryEntry(org, volunteer, member, score, answers);
+    if (checkin.has_value()) {
+      checkins.push_back(*std::move(checkin));
+    } else if (!with_scores && std::count(member.begin(), member.end(), kField) == 4) {
+      return std::nullopt;
+    }
   }
   return checkins;
 }
@@ -810,7 +827,10 @@ absl::StatusOr<std::vector<CheckinEvent>> RedisAlertStore::HistoryCheckins(
   auto entries = redis_.Execute(
       {"ZRANGE", HistoryKey(organization_id, volunteer_id), "0", "-1", "WITHSCORES"});
   if (!entries.ok()) return entries.status();
-  return DecodeHistory(organization_id, volunteer_id, *entries, Answers::kAll);
+  auto checkins =
+      DecodeHistory(organization_id, volunteer_id, *entries, /*with_scores=*/true, Answers::kAll);
+  if (!checkins.ok()) return checkins.status();
+  return **std::move(checkins);
 }
 
 absl::StatusOr<std::optional<absl::Time>> RedisAlertStore::LastCheckin(
@@ -842,8 +862,9 @@ std::vector<absl::StatusOr<VolunteerState>> RedisAlertStore::LoadStates(
     if (read.checkin != nullptr) {
       // The rules need up to twice the baseline window (a CBI rise's previous point has a
       // baseline of its own), which with the default policy is 180 of the 200 days kept; and
-      // check-ins after this one are judged again: the read takes what is kept.
-      commands.push_back({"ZRANGE", HistoryKey(org, read.volunteer_id), "0", "-1", "WITHSCORES"});
+      // check-ins after this one are judged again: the read takes what is kept. The members
+      // carry their times: no scores.
+      commands.push_back({"ZRANGE", HistoryKey(org, read.volunteer_id), "0", "-1"});
     }
     commands.push_back({"GET", PolicyKey(org)});
     // Silences are stored scored by their end time: one whose end is still ahead covers now.
@@ -868,14 +889,23 @@ std::vector<absl::StatusOr<VolunteerState>> RedisAlertStore::LoadStates(
       // Without organisation and volunteer, the read's: the rules read neither, and a history
       // is decoded for every check-in judged.
       static const std::string kTheReads;
-      auto checkins = DecodeHistory(kTheReads, kTheReads, (*replies)[i++], Answers::kPulsesOnly);
+      auto checkins = DecodeHistory(kTheReads, kTheReads, (*replies)[i++], /*with_scores=*/false,
+                                    Answers::kPulsesOnly);
+      if (checkins.ok() && !checkins->has_value()) {
+        // Members older than their times: their scores are read too (until they age out).
+        auto scored =
+            redis_.Execute({"ZRANGE", HistoryKey(org, read.volunteer_id), "0", "-1", "WITHSCORES"});
+        checkins = scored.ok() ? DecodeHistory(kTheReads, kTheReads, *scored, /*with_scores=*/true,
+                                               Answers::kPulsesOnly)
+                               : scored.status();
+      }
       if (!checkins.ok()) {
         states[r] = checkins.status();
         continue;
       }
-      state.checkins.reserve(checkins->size() + 1);
+      state.checkins.reserve((*checkins)->size() + 1);
       // A redelivered event is in the history already: it counts once.
-      for (CheckinEvent& checkin : *checkins) {
+      for (CheckinEvent& checkin : **checkins) {
         if (checkin.event_id == read.checkin->event_id) continue;
         (checkin.submit_time <= read.checkin->submit_time ? state.checkins : state.later_checkins)
             .push_back(std::move(checkin));

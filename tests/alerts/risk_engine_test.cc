@@ -1,6 +1,8 @@
 // The risk engine against a real redis-server: events in, alerts (and their feed) out.
 #include "services/alerts/risk_engine.h"
 
+#include <algorithm>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/alerts/redis_alert_store.h"
@@ -96,6 +98,38 @@ TEST_F(RiskEngineTest, RisingCbiMakesOneAlertThatBecomesHighOnTheSecondRise) {
   // The higher priority brought the deadline forward to 24 hours from the second rise.
   EXPECT_EQ(rise->ack_deadline_time, clock_.Now() + absl::Hours(24));
   EXPECT_THAT(FeedTypes(), ::testing::ElementsAre("1", "1", "2", "2"));
+}
+
+// History members carry their check-in's time, so the rules read them without scores; members
+// written before they did are still judged (read again with their scores) and exported.
+TEST_F(RiskEngineTest, AHistoryWrittenBeforeMembersCarriedTheirTimesIsStillJudged) {
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("1-0", 40, absl::Hours(24 * 60))).ok());
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("2-0", 55, absl::Hours(24 * 30))).ok());
+  const std::string key = absl::StrCat("pw:{", kOrg, "}:alerts:history:", kVera);
+  auto members = redis_.Execute({"ZRANGE", key, "0", "-1", "WITHSCORES"});
+  ASSERT_TRUE(members.ok());
+  ASSERT_EQ(members->elements.size(), 4u);
+  RedisCommand old_form{"ZADD", key};
+  for (size_t i = 0; i + 1 < members->elements.size(); i += 2) {
+    const std::string& member = members->elements[i].str;
+    ASSERT_EQ(std::count(member.begin(), member.end(), '\x1f'), 5) << member;
+    old_form.push_back(members->elements[i + 1].str);
+    old_form.push_back(member.substr(0, member.rfind('\x1f')));  // without its time
+  }
+  ASSERT_TRUE(redis_.Transaction({{"DEL", key}, old_form}).ok());
+
+  clock_.Advance(absl::Hours(1));
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("3-0", 75, absl::ZeroDuration())).ok());
+  auto open = Open();
+  ASSERT_EQ(open.size(), 2u);
+  const Alert* rise = open[0].rule_id == "cbi_rise" ? &open[0] : &open[1];
+  EXPECT_EQ(rise->priority, Priority::kHigh);  // the second rise in a row: both old points read
+  EXPECT_EQ(rise->occurrence_count, 2);
+  auto history = store_.HistoryCheckins(kOrg, kVera);
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 3u);
+  EXPECT_EQ((*history)[0].submit_time, clock_.Now() - absl::Hours(1) - absl::Hours(24 * 60));
+  EXPECT_EQ((*history)[2].submit_time, clock_.Now());
 }
 
 TEST_F(RiskEngineTest, WithoutRiskMonitoringConsentCheckinsAreNeitherEvaluatedNorKept) {
