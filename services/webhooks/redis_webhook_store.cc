@@ -204,21 +204,32 @@ absl::StatusOr<std::optional<Webhook>> RedisWebhookStore::GetWebhook(
   return DecodeWebhook(organization_id, ReplyPairs(*reply));
 }
 
-absl::StatusOr<std::vector<Webhook>> RedisWebhookStore::LoadWebhooks(
-    const std::string& organization_id, const std::string& index_key) {
-  auto ids = redis_.Execute({"ZRANGE", index_key, "0", "-1"});
+absl::StatusOr<std::vector<std::vector<Webhook>>> RedisWebhookStore::LoadWebhooks(
+    const std::vector<std::pair<std::string, std::string>>& indexes) {
+  std::vector<std::vector<Webhook>> webhooks(indexes.size());
+  if (indexes.empty()) return webhooks;
+  std::vector<RedisCommand> ranges;
+  for (const auto& [org, index_key] : indexes) ranges.push_back({"ZRANGE", index_key, "0", "-1"});
+  auto ids = redis_.ExecuteAll(std::move(ranges));
   if (!ids.ok()) return ids.status();
-  std::vector<Webhook> webhooks;
-  if (ids->elements.empty()) return webhooks;
   std::vector<RedisCommand> reads;
-  for (const RedisReply& id : ids->elements) {
-    reads.push_back({"HGETALL", WebhookKey(organization_id, id.str)});
+  std::vector<size_t> index_of_read;
+  for (size_t i = 0; i < indexes.size(); ++i) {
+    const RedisReply& listed = (*ids)[i];
+    if (listed.IsError()) return ScriptErrorToStatus(listed);
+    for (const RedisReply& id : listed.elements) {
+      reads.push_back({"HGETALL", WebhookKey(indexes[i].first, id.str)});
+      index_of_read.push_back(i);
+    }
   }
+  if (reads.empty()) return webhooks;
   auto replies = redis_.ExecuteAll(std::move(reads));
   if (!replies.ok()) return replies.status();
-  for (const RedisReply& reply : *replies) {
-    if (auto webhook = DecodeWebhook(organization_id, ReplyPairs(reply)); webhook.has_value()) {
-      webhooks.push_back(*std::move(webhook));
+  for (size_t r = 0; r < replies->size(); ++r) {
+    const size_t i = index_of_read[r];
+    if (auto webhook = DecodeWebhook(indexes[i].first, ReplyPairs((*replies)[r]));
+        webhook.has_value()) {
+      webhooks[i].push_back(*std::move(webhook));
     }
   }
   return webhooks;
@@ -226,12 +237,16 @@ absl::StatusOr<std::vector<Webhook>> RedisWebhookStore::LoadWebhooks(
 
 absl::StatusOr<std::vector<Webhook>> RedisWebhookStore::ListWebhooks(
     const std::string& organization_id, const std::string& owner_key_id) {
-  return LoadWebhooks(organization_id, KeyWebhooksKey(organization_id, owner_key_id));
+  auto webhooks = LoadWebhooks({{organization_id, KeyWebhooksKey(organization_id, owner_key_id)}});
+  if (!webhooks.ok()) return webhooks.status();
+  return std::move(webhooks->front());
 }
 
-absl::StatusOr<std::vector<Webhook>> RedisWebhookStore::OrganizationWebhooks(
-    const std::string& organization_id) {
-  return LoadWebhooks(organization_id, AllWebhooksKey(organization_id));
+absl::StatusOr<std::vector<std::vector<Webhook>>> RedisWebhookStore::OrganizationsWebhooks(
+    const std::vector<std::string>& organization_ids) {
+  std::vector<std::pair<std::string, std::string>> indexes;
+  for (const std::string& org : organization_ids) indexes.emplace_back(org, AllWebhooksKey(org));
+  return LoadWebhooks(indexes);
 }
 
 absl::StatusOr<bool> RedisWebhookStore::RemoveWebhook(const Webhook& webhook) {

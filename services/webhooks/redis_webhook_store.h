@@ -25,8 +25,8 @@ class RedisWebhookStore final : public WebhookStore {
                                                     const std::string& webhook_id) override;
   absl::StatusOr<std::vector<Webhook>> ListWebhooks(const std::string& organization_id,
                                                     const std::string& owner_key_id) override;
-  absl::StatusOr<std::vector<Webhook>> OrganizationWebhooks(
-      const std::string& organization_id) override;
+  absl::StatusOr<std::vector<std::vector<Webhook>>> OrganizationsWebhooks(
+      const std::vector<std::string>& organization_ids) override;
   absl::StatusOr<bool> RemoveWebhook(const Webhook& webhook) override;
   absl::StatusOr<bool> Enqueue(const Delivery& delivery, absl::Time due) override;
   absl::StatusOr<std::vector<Delivery>> ClaimDue(absl::Time now, absl::Time lease_until,
@@ -40,8 +40,10 @@ class RedisWebhookStore final : public WebhookStore {
                                                  const std::string& position, int limit) override;
 
  private:
-  absl::StatusOr<std::vector<Webhook>> LoadWebhooks(const std::string& organization_id,
-                                                    const std::string& index_key);
+  // The webhooks each index lists, oldest first, by (organisation, index key): the indexes in
+  // one round trip, the webhooks they name in one more.
+  absl::StatusOr<std::vector<std::vector<Webhook>>> LoadWebhooks(
+      const std::vector<std::pair<std::string, std::string>>& indexes);
 
   RedisClient& redis_;
 };

@@ -121,19 +121,35 @@ absl::StatusOr<DeliveryLogPage> WebhookService::ListDeliveries(const Caller& cal
   return store_.ListDeliveries(caller.organization_id, webhook_id, position, limit);
 }
 
-absl::Status WebhookService::QueueAlertEvent(const AlertEvent& event) {
-  auto webhooks = store_.OrganizationWebhooks(event.organization_id);
-  if (!webhooks.ok()) return webhooks.status();
-  webhooks->erase(std::remove_if(webhooks->begin(), webhooks->end(),
-                                 [&](const Webhook& w) { return !w.Wants(event.type); }),
-                  webhooks->end());
-  if (webhooks->empty()) return absl::OkStatus();
+std::vector<absl::Status> WebhookService::QueueAlertEvents(const std::vector<AlertEvent>& events) {
+  std::vector<std::string> organizations;
+  std::map<std::string, size_t> position;  // of each organisation in `organizations`
+  for (const AlertEvent& event : events) {
+    if (position.emplace(event.organization_id, organizations.size()).second) {
+      organizations.push_back(event.organization_id);
+    }
+  }
+  auto webhooks = store_.OrganizationsWebhooks(organizations);
+  std::vector<absl::Status> statuses(events.size(), webhooks.status());
+  if (!webhooks.ok()) return statuses;
+  for (size_t i = 0; i < events.size(); ++i) {
+    statuses[i] = QueueAlertEvent(events[i], (*webhooks)[position[events[i].organization_id]]);
+  }
+  return statuses;
+}
+
+absl::Status WebhookService::QueueAlertEvent(const AlertEvent& event,
+                                             std::vector<Webhook> webhooks) {
+  webhooks.erase(std::remove_if(webhooks.begin(), webhooks.end(),
+                                [&](const Webhook& w) { return !w.Wants(event.type); }),
+                 webhooks.end());
+  if (webhooks.empty()) return absl::OkStatus();
   // Partners receive nothing about a volunteer who has not agreed to it, as in exports.
   auto shares = consent_.SharesWithPartners(event.organization_id, event.volunteer_id);
   if (!shares.ok()) return shares.status();
   if (!*shares) return absl::OkStatus();
   absl::Time now = clock_.Now();
-  for (const Webhook& webhook : *webhooks) {
+  for (const Webhook& webhook : webhooks) {
     Delivery delivery;
     delivery.organization_id = event.organization_id;
     delivery.webhook_id = webhook.id;

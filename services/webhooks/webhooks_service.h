@@ -49,9 +49,11 @@ class WebhookService {
                                                  const std::string& position, int limit);
 
   // --- Events ----------------------------------------------------------------------------------
-  // Queues the event for every webhook of its organisation that wants its type, when the
-  // volunteer it concerns consents to partners receiving it. Idempotent.
-  absl::Status QueueAlertEvent(const AlertEvent& event);
+  // Queues each event for every webhook of its organisation that wants its type, when the
+  // volunteer it concerns consents to partners receiving it; the organisations' webhooks read
+  // once for all (most alert events are for organisations without one). Idempotent. The
+  // outcome of each event.
+  std::vector<absl::Status> QueueAlertEvents(const std::vector<AlertEvent>& events);
   // A revoked API key's webhooks go with it.
   absl::Status ForgetApiKey(const std::string& organization_id, const std::string& api_key_id);
   // An erased person (GDPR art. 17): every delivery still queued whose body names them, by the
@@ -66,6 +68,8 @@ class WebhookService {
 
  private:
   absl::Status MayManage(const Caller& caller) const;
+  // QueueAlertEvents of one event, given its organisation's webhooks.
+  absl::Status QueueAlertEvent(const AlertEvent& event, std::vector<Webhook> webhooks);
   absl::StatusOr<Webhook> OwnWebhook(const Caller& caller, const std::string& webhook_id);
   std::string SecretOf(const Webhook& webhook) const;
   absl::Status Attempt(const Delivery& delivery);

@@ -33,9 +33,10 @@ class WebhookStore {
   // The webhooks of one key, oldest first.
   virtual absl::StatusOr<std::vector<Webhook>> ListWebhooks(const std::string& organization_id,
                                                             const std::string& owner_key_id) = 0;
-  // Every webhook of the organisation, for queuing an event.
-  virtual absl::StatusOr<std::vector<Webhook>> OrganizationWebhooks(
-      const std::string& organization_id) = 0;
+  // Every webhook of each organisation, for queuing events: all in two round trips (one when
+  // none has any), however many organisations.
+  virtual absl::StatusOr<std::vector<std::vector<Webhook>>> OrganizationsWebhooks(
+      const std::vector<std::string>& organization_ids) = 0;
   // Removes the webhook and its delivery log; its queued deliveries are dropped when due. False
   // when it was not there.
   virtual absl::StatusOr<bool> RemoveWebhook(const Webhook& webhook) = 0;

@@ -613,6 +613,50 @@ TEST_F(WebhooksFlowTest, TwoReplicasSendEachEventOnce) {
   EXPECT_EQ(events.size(), static_cast<size_t>(kIncidents));
 }
 
+// The consumer reads a round's organisations' webhooks together: each event still reaches its
+// own organisation's webhooks, whatever else shares its batch (another organisation's events, an
+// entry that is not an alert event).
+TEST_F(WebhooksFlowTest, EventsOfManyOrganisationsInOneBatchEachReachTheirOwnWebhooks) {
+  TestReceiver receiver({200});
+  std::string key, key_id;
+  std::tie(key, key_id) = NewKey({"webhooks:manage"});
+  CreateWebhook(key, receiver, {"alert.triggered"});
+  const std::string now = absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone());
+  auto event = [&](const std::string& organization, const std::string& alert) -> RedisCommand {
+    return {"XADD",
+            "pw:events:alerts",
+            "*",
+            "type",
+            "alert.triggered",
+            "organization_id",
+            organization,
+            "alert_id",
+            alert,
+            "volunteer_id",
+            consenting_,
+            "rule_id",
+            "critical_incident",
+            "priority",
+            "4",
+            "occur_time",
+            now};
+  };
+  RedisClient redis(RedisOptions{redis_.address()});
+  // One write, so that the consumer reads them as one batch.
+  auto published = redis.ExecuteAll({event(org_, "a00000000000000000011"),
+                                     event("o00000000000000000099", "a00000000000000000012"),
+                                     {"XADD", "pw:events:alerts", "*", "type", "alert.triggered"},
+                                     event("o00000000000000000098", "a00000000000000000013"),
+                                     event(org_, "a00000000000000000014")});
+  ASSERT_TRUE(published.ok()) << published.status();
+  ASSERT_TRUE(WaitFor([&] { return receiver.requests().size() >= 2; }, absl::Seconds(20)));
+  std::set<std::string> delivered;
+  for (const auto& request : receiver.requests()) {
+    delivered.insert(Payload(request).alert().alert_id());
+  }
+  EXPECT_EQ(delivered, (std::set<std::string>{"a00000000000000000011", "a00000000000000000014"}));
+}
+
 // GDPR art. 17: a volunteer's alert events still on their way to partners are dropped unsent when
 // the volunteer is erased; another volunteer's stay queued, unchanged, and are delivered.
 TEST_F(WebhooksFlowTest, ErasingAVolunteerDropsTheirQueuedDeliveriesUnsent) {
