@@ -144,7 +144,7 @@ struct WebhooksServer {
     executor.Shutdown();
   }
 
-  // A round of alert events: each queued, or what was wrong with it.
+  // A batch of alert events: each queued, or what was wrong with it.
   std::vector<absl::Status> QueueAlertEvents(const std::vector<const StreamEntry*>& entries) {
     std::vector<absl::Status> statuses(entries.size());
     std::vector<AlertEvent> events;

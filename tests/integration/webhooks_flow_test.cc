@@ -613,7 +613,7 @@ TEST_F(WebhooksFlowTest, TwoReplicasSendEachEventOnce) {
   EXPECT_EQ(events.size(), static_cast<size_t>(kIncidents));
 }
 
-// The consumer reads a round's organisations' webhooks together: each event still reaches its
+// The consumer reads a batch's organisations' webhooks together: each event still reaches its
 // own organisation's webhooks, whatever else shares its batch (another organisation's events, an
 // entry that is not an alert event).
 TEST_F(WebhooksFlowTest, EventsOfManyOrganisationsInOneBatchEachReachTheirOwnWebhooks) {
