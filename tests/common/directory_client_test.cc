@@ -50,6 +50,16 @@ class DirectoryClientTest : public ::testing::Test {
     return context;
   }
 
+  void RenameVolunteer(const std::string& name) {
+    v1::UpdatePersonRequest rename;
+    rename.mutable_person()->set_person_id(volunteer_id_);
+    rename.mutable_person()->set_display_name(name);
+    rename.mutable_update_mask()->add_paths("display_name");
+    v1::UpdatePersonResponse renamed;
+    ASSERT_TRUE(
+        server_.stub().UpdatePerson(Context(coordinator_token_).get(), rename, &renamed).ok());
+  }
+
   void SetRiskMonitoring(bool on) {
     v1::SetConsentRequest request;
     request.mutable_consent()->set_risk_monitoring(on);
@@ -73,13 +83,7 @@ TEST_F(DirectoryClientTest, ReadsPersonAsAServiceAndCachesItForTheTtl) {
   EXPECT_EQ(person->display_name(), "Vera");
   EXPECT_EQ(person->role(), v1::ROLE_VOLUNTEER);
 
-  v1::UpdatePersonRequest rename;
-  rename.mutable_person()->set_person_id(volunteer_id_);
-  rename.mutable_person()->set_display_name("Vera K.");
-  rename.mutable_update_mask()->add_paths("display_name");
-  v1::UpdatePersonResponse renamed;
-  ASSERT_TRUE(
-      server_.stub().UpdatePerson(Context(coordinator_token_).get(), rename, &renamed).ok());
+  RenameVolunteer("Vera K.");
 
   EXPECT_EQ(client_->GetPerson(org_, volunteer_id_)->display_name(), "Vera");  // cached
   clock_.Advance(absl::Seconds(3));
@@ -119,13 +123,7 @@ TEST_F(DirectoryClientTest, WhereNothingMayWaitOnlyTheCacheAnswers) {
 TEST_F(DirectoryClientTest, AnEntryReadLateInItsLifeIsFetchedAgainInTheBackground) {
   ASSERT_TRUE(client_->GetPerson(org_, volunteer_id_).ok());
   ASSERT_TRUE(client_->GetConsent(org_, volunteer_id_).ok());
-  v1::UpdatePersonRequest rename;
-  rename.mutable_person()->set_person_id(volunteer_id_);
-  rename.mutable_person()->set_display_name("Vera K.");
-  rename.mutable_update_mask()->add_paths("display_name");
-  v1::UpdatePersonResponse renamed;
-  ASSERT_TRUE(
-      server_.stub().UpdatePerson(Context(coordinator_token_).get(), rename, &renamed).ok());
+  RenameVolunteer("Vera K.");
   SetRiskMonitoring(true);
 
   const absl::Duration ttl = DirectoryClientOptions().cache_ttl;
