@@ -92,16 +92,6 @@ void DirectoryClient::Store(absl::flat_hash_map<std::string, Entry<T>>& cache,
   cache[key] = {value, now + options_.cache_ttl};
 }
 
-uint64_t DirectoryClient::StartRefresh(std::shared_ptr<grpc::ClientContext> call,
-                                       const std::string& organization_id) {
-  call->AddMetadata("authorization", "Bearer " + tokens_.For(organization_id));
-  // Its own deadline: the call that noticed the entry ageing may end long before.
-  call->set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
-  std::lock_guard<std::mutex> lock(mu_);
-  refreshes_.push_back(std::move(call));
-  return forget_generation_;
-}
-
 template <typename T>
 void DirectoryClient::Refreshed(absl::flat_hash_map<std::string, Entry<T>>& cache,
                                 const std::string& key, const grpc::ClientContext* call,
@@ -119,40 +109,54 @@ void DirectoryClient::Refreshed(absl::flat_hash_map<std::string, Entry<T>>& cach
   refreshed_.notify_all();
 }
 
-void DirectoryClient::RefreshPerson(const std::string& organization_id,
-                                    const std::string& person_id) {
+template <typename Response, typename T, typename Request, typename Start, typename ValueOf>
+void DirectoryClient::Refresh(absl::flat_hash_map<std::string, Entry<T>>& cache,
+                              const std::string& organization_id, std::string key, Request request,
+                              Start start, ValueOf value_of) {
   struct Call {
     grpc::ClientContext context;
-    v1::GetPersonRequest request;
-    v1::GetPersonResponse response;
+    Request request;
+    Response response;
   };
   auto call = std::make_shared<Call>();
-  call->request.set_person_id(person_id);
-  grpc::ClientContext* context = &call->context;
-  const uint64_t generation = StartRefresh({call, context}, organization_id);
-  stub_->async()->GetPerson(
-      context, &call->request, &call->response,
-      [this, call, key = Key(organization_id, person_id), generation](grpc::Status status) {
-        Refreshed(people_, key, &call->context, generation, status, &call->response.person());
-      });
+  call->request = std::move(request);
+  call->context.AddMetadata("authorization", "Bearer " + tokens_.For(organization_id));
+  // Its own deadline: the call that noticed the entry ageing may end long before.
+  call->context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
+  uint64_t generation;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    refreshes_.push_back({call, &call->context});
+    generation = forget_generation_;
+  }
+  start(&call->context, &call->request, &call->response,
+        [this, &cache, call, key = std::move(key), generation, value_of](grpc::Status status) {
+          Refreshed(cache, key, &call->context, generation, status, value_of(call->response));
+        });
+}
+
+void DirectoryClient::RefreshPerson(const std::string& organization_id,
+                                    const std::string& person_id) {
+  v1::GetPersonRequest request;
+  request.set_person_id(person_id);
+  Refresh<v1::GetPersonResponse>(
+      people_, organization_id, Key(organization_id, person_id), std::move(request),
+      [this](auto* context, auto* request, auto* response, auto done) {
+        stub_->async()->GetPerson(context, request, response, std::move(done));
+      },
+      [](const v1::GetPersonResponse& response) { return &response.person(); });
 }
 
 void DirectoryClient::RefreshConsent(const std::string& organization_id,
                                      const std::string& volunteer_id) {
-  struct Call {
-    grpc::ClientContext context;
-    v1::GetConsentRequest request;
-    v1::GetConsentResponse response;
-  };
-  auto call = std::make_shared<Call>();
-  call->request.set_volunteer_id(volunteer_id);
-  grpc::ClientContext* context = &call->context;
-  const uint64_t generation = StartRefresh({call, context}, organization_id);
-  stub_->async()->GetConsent(
-      context, &call->request, &call->response,
-      [this, call, key = Key(organization_id, volunteer_id), generation](grpc::Status status) {
-        Refreshed(consents_, key, &call->context, generation, status, &call->response.consent());
-      });
+  v1::GetConsentRequest request;
+  request.set_volunteer_id(volunteer_id);
+  Refresh<v1::GetConsentResponse>(
+      consents_, organization_id, Key(organization_id, volunteer_id), std::move(request),
+      [this](auto* context, auto* request, auto* response, auto done) {
+        stub_->async()->GetConsent(context, request, response, std::move(done));
+      },
+      [](const v1::GetConsentResponse& response) { return &response.consent(); });
 }
 
 absl::StatusOr<v1::Person> DirectoryClient::GetPerson(const std::string& organization_id,

@@ -87,12 +87,15 @@ class DirectoryClient final : public CredentialDirectory {
              const T& value);
   void RefreshPerson(const std::string& organization_id, const std::string& person_id);
   void RefreshConsent(const std::string& organization_id, const std::string& volunteer_id);
-  // A background refresh of `call` (which owns its context) starts: its own deadline, and
-  // counted so that the destructor can cancel it and wait. Returns the Forget generation.
-  uint64_t StartRefresh(std::shared_ptr<grpc::ClientContext> call,
-                        const std::string& organization_id);
-  // Its answer: stored if nothing was forgotten meanwhile (a person the directory no longer
-  // knows dropped), and the refresh counted out.
+  // Fetches `cache`'s entry `key` again in the background: `start` begins the asynchronous call
+  // (with its own deadline; counted, so that the destructor can cancel it and wait), and
+  // `value_of` takes the entry from its response.
+  template <typename Response, typename T, typename Request, typename Start, typename ValueOf>
+  void Refresh(absl::flat_hash_map<std::string, Entry<T>>& cache,
+               const std::string& organization_id, std::string key, Request request, Start start,
+               ValueOf value_of);
+  // A refresh's answer: stored if nothing was forgotten meanwhile (a person the directory no
+  // longer knows dropped), and the refresh counted out.
   template <typename T>
   void Refreshed(absl::flat_hash_map<std::string, Entry<T>>& cache, const std::string& key,
                  const grpc::ClientContext* call, uint64_t generation, const grpc::Status& status,

@@ -134,7 +134,8 @@ class ConsumerGroupRunner {
   ConsumerGroupRunner(RedisAddress address, ConsumerOptions options, Handler handler);
   // A batch is handled in rounds on the consumer's own thread: the first entry of every lane key,
   // then the second of every key, and so on (`lanes` is not used). A key whose entry failed has
-  // its later entries of the batch left pending, behind it, as with lanes.
+  // its later entries of the batch left pending, behind it, as with lanes. Without a lane_key
+  // every entry is its own key: the whole batch is one round, in the stream's order.
   ConsumerGroupRunner(RedisAddress address, ConsumerOptions options, RoundHandler handler);
   ~ConsumerGroupRunner();
 

@@ -155,6 +155,28 @@ TEST_F(DirectoryClientTest, AnEntryReadLateInItsLifeIsFetchedAgainInTheBackgroun
   EXPECT_TRUE(cached_consent());
 }
 
+// A person erased from the directory meanwhile: their refresh drops the entry at once, rather
+// than leaving the cache to answer for them until it expires.
+TEST_F(DirectoryClientTest, APersonErasedMeanwhileIsDroppedByTheirRefresh) {
+  ASSERT_TRUE(client_->GetPerson(org_, volunteer_id_).ok());
+  v1::ErasePersonRequest erase;
+  erase.set_person_id(volunteer_id_);
+  erase.set_request_id("erase-vera");
+  v1::ErasePersonResponse erased;
+  ASSERT_TRUE(server_.stub().ErasePerson(Context(coordinator_token_).get(), erase, &erased).ok());
+
+  clock_.Advance(DirectoryClientOptions().cache_ttl * 0.8);  // never past the entry's life
+  {
+    NonBlockingScope scope;
+    EXPECT_TRUE(client_->GetPerson(org_, volunteer_id_).ok());  // cached; the refresh starts
+  }
+  EXPECT_TRUE(WaitFor([&] {
+    NonBlockingScope scope;
+    return IsWouldBlock(client_->GetPerson(org_, volunteer_id_).status());
+  }));
+  EXPECT_EQ(client_->GetPerson(org_, volunteer_id_).status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(DirectoryClientTest, ConsentChangesArriveWithinTheTtlOrAtOnceWhenForgotten) {
   EXPECT_FALSE(client_->GetConsent(org_, volunteer_id_)->risk_monitoring());
   SetRiskMonitoring(true);
