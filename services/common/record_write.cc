@@ -13,35 +13,33 @@ const RedisScript& WriteRecordsScript() {
   // ARGV: retention, result, the event streams' cap, record count, then per record: index count,
   //       score, field count, fields...; then event count, per event: field count, fields...
   static const auto* script = new RedisScript(IdempotentScript(R"lua(
-  local a = 3
+  -- `a` is the index of the last argument read. Fields go to HSET and XADD straight from ARGV
+  -- (unpack of a range): each copy into a Lua table would cost the script more than a command.
+  local a = 4
   local k = 3
-  local function next_arg() a = a + 1; return ARGV[a] end
-  local result = ARGV[2]
-  local records = tonumber(next_arg())
-  for r = 1, records do
+  for r = 1, tonumber(ARGV[4]) do
     local hash = KEYS[k]; k = k + 1
-    local indexes = tonumber(next_arg())
-    local score = next_arg()
-    local nfields = tonumber(next_arg())
-    local fields = {}
-    for f = 1, 2 * nfields do fields[f] = next_arg() end
-    redis.call('HSET', hash, unpack(fields))
+    local indexes, score = tonumber(ARGV[a + 1]), ARGV[a + 2]
+    local last = a + 3 + 2 * tonumber(ARGV[a + 3])
+    redis.call('HSET', hash, unpack(ARGV, a + 4, last))
+    a = last
     for i = 1, indexes do
       -- Scores are unique within an index (a tie moves up by one), so that a page position
-      -- (an exclusive score) never skips a record that shares its time with another.
+      -- (an exclusive score) never skips a record that shares its time with another. Without a
+      -- tie the score goes as it came: no formatting of a number.
       local s = tonumber(score)
       while redis.call('ZCOUNT', KEYS[k], s, s) > 0 do s = s + 1 end
-      redis.call('ZADD', KEYS[k], string.format('%.17g', s), hash); k = k + 1
+      redis.call('ZADD', KEYS[k], s == tonumber(score) and score or string.format('%.17g', s), hash)
+      k = k + 1
     end
   end
-  local events = tonumber(next_arg())
-  for e = 1, events do
-    local nfields = tonumber(next_arg())
-    local fields = {}
-    for f = 1, 2 * nfields do fields[f] = next_arg() end
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
+  a = a + 1
+  for e = 1, tonumber(ARGV[a]) do
+    local last = a + 1 + 2 * tonumber(ARGV[a + 1])
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, a + 2, last))
+    a = last
   end
-  return result
+  return ARGV[2]
 )lua"));
   return *script;
 }

@@ -2,11 +2,15 @@
 #include "services/alerts/risk_engine.h"
 
 #include <algorithm>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/alerts/redis_alert_store.h"
 #include "services/common/events.h"
+#include "services/common/redis_values.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/redis_server.h"
 
@@ -97,7 +101,21 @@ TEST_F(RiskEngineTest, RisingCbiMakesOneAlertThatBecomesHighOnTheSecondRise) {
   EXPECT_EQ(rise->occurrence_count, 2);
   // The higher priority brought the deadline forward to 24 hours from the second rise.
   EXPECT_EQ(rise->ack_deadline_time, clock_.Now() + absl::Hours(24));
+  auto due = redis_.Execute(
+      {"ZSCORE", "pw:alerts:deadlines", absl::StrCat("pw:{", kOrg, "}:alerts:alert:", rise->id)});
+  EXPECT_EQ(due->str, RedisMicros(rise->ack_deadline_time));
   EXPECT_THAT(FeedTypes(), ::testing::ElementsAre("1", "1", "2", "2"));
+  // The update's event tells the new priority and count.
+  auto events = redis_.Execute({"XRANGE", "pw:events:alerts", "-", "+"});
+  std::vector<std::tuple<std::string, std::string, std::string>> updates;
+  for (const auto& entry : ParseStreamEntries(*events)) {
+    if (entry.Get("type") == "alert.updated" && entry.Get("rule_id") == "cbi_rise") {
+      updates.emplace_back(entry.Get("alert_id"), entry.Get("priority"),
+                           entry.Get("occurrence_count"));
+    }
+  }
+  EXPECT_THAT(updates, ::testing::ElementsAre(::testing::FieldsAre(
+                           rise->id, absl::StrCat(static_cast<int>(Priority::kHigh)), "2")));
 }
 
 // History members carry their check-in's time, so the rules read them without scores; members
