@@ -19,7 +19,7 @@ const RedisScript& WriteRecordsScript() {
   local k = 3
   for r = 1, tonumber(ARGV[4]) do
     local hash = KEYS[k]; k = k + 1
-    local indexes, score = tonumber(ARGV[a + 1]), ARGV[a + 2]
+    local indexes, score, time = tonumber(ARGV[a + 1]), ARGV[a + 2], tonumber(ARGV[a + 2])
     local last = a + 3 + 2 * tonumber(ARGV[a + 3])
     redis.call('HSET', hash, unpack(ARGV, a + 4, last))
     a = last
@@ -27,9 +27,9 @@ const RedisScript& WriteRecordsScript() {
       -- Scores are unique within an index (a tie moves up by one), so that a page position
       -- (an exclusive score) never skips a record that shares its time with another. Without a
       -- tie the score goes as it came: no formatting of a number.
-      local s = tonumber(score)
+      local s = time
       while redis.call('ZCOUNT', KEYS[k], s, s) > 0 do s = s + 1 end
-      redis.call('ZADD', KEYS[k], s == tonumber(score) and score or string.format('%.17g', s), hash)
+      redis.call('ZADD', KEYS[k], s == time and score or string.format('%.17g', s), hash)
       k = k + 1
     end
   end
