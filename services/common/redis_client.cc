@@ -2,12 +2,18 @@
 
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
+#include <cstring>
 #include <future>
 #include <mutex>
 
@@ -17,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "services/common/blocking.h"
 #include "services/common/deadline.h"
+#include "services/common/log.h"
 
 namespace peerwell {
 namespace {
@@ -183,6 +190,16 @@ absl::Status RedisConnection::Append(const RedisCommand& command) {
   return absl::OkStatus();
 }
 
+absl::Status RedisConnection::Flush() {
+  int done = 0;
+  while (done == 0) {
+    if (redisBufferWrite(context_, &done) != REDIS_OK) return IoError("write");
+  }
+  return absl::OkStatus();
+}
+
+int RedisConnection::fd() const { return context_->fd; }
+
 absl::StatusOr<RedisReply> RedisConnection::ReadReply() {
   void* raw = nullptr;
   if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) return IoError("read");
@@ -210,9 +227,45 @@ struct RedisClient::Pending {
   }
 };
 
+// One connection and the I/O thread that reads it. Its connection is used by one thread at a
+// time: the I/O thread, except between a caller taking the lane (kCallerWriting) and handing
+// it the batch it wrote (kRepliesDue). The lane's fields are guarded by the client's mu_; the
+// connection itself changes only while the I/O thread has the lane's turn.
+struct RedisClient::Lane {
+  enum class Turn { kIdle, kCallerWriting, kRepliesDue, kIoThread };
+  Turn turn = Turn::kIdle;
+  std::unique_ptr<RedisConnection> connection;
+  // Groups a caller wrote, and how its write ended; their replies are the I/O thread's to read.
+  Batch due;
+  absl::Status write_status;
+  // Wakes the I/O thread from its poll for queued work or for stopping; `signalled` while a
+  // wake-up is unread, so that a burst of callers writes the eventfd once.
+  int wake_fd = -1;
+  bool signalled = false;
+  bool waiting_for_caller = false;
+  std::thread thread;
+
+  void Signal() {
+    uint64_t one = 1;
+    // The counter cannot overflow (the I/O thread reads it after every wake-up), and a full one
+    // would still wake it.
+    [[maybe_unused]] ssize_t written = write(wake_fd, &one, sizeof(one));
+  }
+};
+
 RedisClient::RedisClient(RedisOptions options, RedisObserver* observer)
     : options_(std::move(options)), observer_(observer), backoff_(options_.initial_backoff) {
-  for (int i = 0; i < options_.connections; ++i) io_threads_.emplace_back([this] { IoLoop(); });
+  for (int i = 0; i < options_.connections; ++i) {
+    auto lane = std::make_unique<Lane>();
+    lane->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (lane->wake_fd < 0) {
+      // Only when the process is out of file descriptors as it starts: nothing could work.
+      Log(Severity::kError, absl::StrCat("redis client: eventfd failed: ", std::strerror(errno)));
+      std::abort();
+    }
+    lanes_.push_back(std::move(lane));
+  }
+  for (auto& lane : lanes_) lane->thread = std::thread([this, &lane = *lane] { IoLoop(lane); });
 }
 
 RedisClient::~RedisClient() {
@@ -220,11 +273,54 @@ RedisClient::~RedisClient() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
-  work_ready_.notify_all();
-  for (auto& thread : io_threads_) thread.join();
+  for (auto& lane : lanes_) lane->Signal();
+  for (auto& lane : lanes_) {
+    lane->thread.join();
+    close(lane->wake_fd);
+  }
   for (auto& pending : queue_) {
     pending->Complete(absl::UnavailableError("redis client is shutting down"));
   }
+}
+
+namespace {
+
+// What a caller writes from its own thread: a group that fits a socket's buffer, so the write
+// does not wait for Redis to read.
+constexpr size_t kMaxInlineBytes = 64 * 1024;
+
+size_t GroupBytes(const std::vector<RedisCommand>& commands) {
+  size_t bytes = 0;
+  for (const auto& command : commands) {
+    for (const auto& arg : command) bytes += arg.size() + 16;
+  }
+  return bytes;
+}
+
+}  // namespace
+
+RedisClient::Lane* RedisClient::TakeIdleLaneLocked(const Pending& pending) {
+  // Groups already queued came first: a caller waits its turn behind them.
+  if (!queue_.empty()) return nullptr;
+  for (auto& lane : lanes_) {
+    if (lane->turn != Lane::Turn::kIdle || lane->connection == nullptr) continue;
+    if (GroupBytes(pending.commands) > kMaxInlineBytes) return nullptr;
+    lane->turn = Lane::Turn::kCallerWriting;
+    return lane.get();
+  }
+  return nullptr;
+}
+
+void RedisClient::WakeIdleLaneLocked() {
+  for (auto& lane : lanes_) {
+    if (lane->turn != Lane::Turn::kIdle) continue;
+    if (!lane->signalled) {
+      lane->signalled = true;
+      lane->Signal();
+    }
+    return;
+  }
+  // Every lane is busy: each looks at the queue before it waits again.
 }
 
 void RedisClient::Enqueue(std::vector<RedisCommand> commands, absl::Time deadline,
@@ -234,17 +330,34 @@ void RedisClient::Enqueue(std::vector<RedisCommand> commands, absl::Time deadlin
   pending->deadline = deadline;
   pending->enqueue_time = absl::Now();
   pending->done = std::move(done);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!stopping_) {
-      queue_.push_back(std::move(pending));
-      pending = nullptr;
-    }
-  }
-  if (pending != nullptr) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stopping_) {
+    lock.unlock();
     return pending->Complete(absl::UnavailableError("redis client is shutting down"));
   }
-  work_ready_.notify_one();
+  // A group already past its deadline goes to the queue, where it fails without being sent.
+  Lane* lane = deadline > pending->enqueue_time ? TakeIdleLaneLocked(*pending) : nullptr;
+  if (lane == nullptr) {
+    queue_.push_back(std::move(pending));
+    WakeIdleLaneLocked();
+    return;
+  }
+  lock.unlock();
+  Batch batch;
+  batch.push_back(std::move(pending));
+  absl::Status status = WriteBatch(*lane->connection, batch, deadline);
+  lock.lock();
+  lane->due = std::move(batch);
+  lane->write_status = status;
+  lane->turn = Lane::Turn::kRepliesDue;
+  bool notify = lane->waiting_for_caller;
+  // A failed write brings no reply to wake the I/O thread from its poll.
+  if (!status.ok() && !lane->signalled) {
+    lane->signalled = true;
+    lane->Signal();
+  }
+  lock.unlock();
+  if (notify) caller_wrote_.notify_all();
 }
 
 absl::Time RedisClient::CallDeadline() const {
@@ -427,11 +540,11 @@ absl::Status RedisClient::Ping(absl::Duration timeout) {
   return absl::OkStatus();
 }
 
-bool RedisClient::EnsureConnected(IoState& state, absl::Time deadline, absl::Status* error) {
+bool RedisClient::EnsureConnected(Lane& lane, absl::Time deadline, absl::Status* error) {
   // A connection idle since Redis restarted is dead; replace it now rather than fail a caller's
   // batch on it (which could not be retried safely once written).
-  if (state.connection != nullptr && state.connection->PeerClosed()) state.connection.reset();
-  if (state.connection != nullptr) return true;
+  if (lane.connection != nullptr && lane.connection->PeerClosed()) lane.connection.reset();
+  if (lane.connection != nullptr) return true;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (absl::Now() < next_connect_attempt_) {
@@ -452,14 +565,60 @@ bool RedisClient::EnsureConnected(IoState& state, absl::Time deadline, absl::Sta
   }
   backoff_ = options_.initial_backoff;
   next_connect_attempt_ = absl::InfinitePast();
-  state.connection = std::move(*connected);
+  lane.connection = std::move(*connected);
   if (observer_ != nullptr) observer_->OnRedisReconnect(true);
   return true;
 }
 
-void RedisClient::RunBatch(IoState& state, std::vector<std::shared_ptr<Pending>>& batch) {
+void RedisClient::FailBatch(Batch& batch, size_t from, const absl::Status& status) {
+  for (size_t i = from; i < batch.size(); ++i) {
+    if (observer_ != nullptr) {
+      observer_->OnRedisCall(batch[i]->commands.size(), absl::Now() - batch[i]->enqueue_time,
+                             status);
+    }
+    batch[i]->Complete(status);
+  }
+}
+
+absl::Status RedisClient::WriteBatch(RedisConnection& connection, const Batch& batch,
+                                     absl::Time latest) {
+  // The socket's bound covers the replies' read too, on whichever thread reads them.
+  absl::Status status = connection.SetTimeout(latest - absl::Now());
+  for (size_t i = 0; status.ok() && i < batch.size(); ++i) {
+    for (const auto& command : batch[i]->commands) {
+      status = connection.Append(command);
+      if (!status.ok()) break;
+    }
+  }
+  if (status.ok()) status = connection.Flush();
+  return status;
+}
+
+void RedisClient::ReadReplies(Lane& lane, Batch& batch) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    std::vector<RedisReply> replies;
+    replies.reserve(batch[i]->commands.size());
+    for (size_t c = 0; c < batch[i]->commands.size(); ++c) {
+      auto reply = lane.connection->ReadReply();
+      if (!reply.ok()) {
+        // The connection's reply stream is now out of step: drop it and fail the rest.
+        lane.connection.reset();
+        FailBatch(batch, i, reply.status());
+        return;
+      }
+      replies.push_back(std::move(*reply));
+    }
+    if (observer_ != nullptr) {
+      observer_->OnRedisCall(batch[i]->commands.size(), absl::Now() - batch[i]->enqueue_time,
+                             absl::OkStatus());
+    }
+    batch[i]->Complete(std::move(replies));
+  }
+}
+
+void RedisClient::RunBatch(Lane& lane, Batch& batch) {
   absl::Time now = absl::Now();
-  std::vector<std::shared_ptr<Pending>> live;
+  Batch live;
   absl::Time latest = now;
   for (auto& pending : batch) {
     if (pending->deadline <= now) {
@@ -471,64 +630,50 @@ void RedisClient::RunBatch(IoState& state, std::vector<std::shared_ptr<Pending>>
   }
   if (live.empty()) return;
 
-  auto fail_all = [&](size_t from, const absl::Status& status) {
-    for (size_t i = from; i < live.size(); ++i) {
-      if (observer_ != nullptr) {
-        observer_->OnRedisCall(live[i]->commands.size(), absl::Now() - live[i]->enqueue_time,
-                               status);
-      }
-      live[i]->Complete(status);
-    }
-  };
-
   absl::Status error;
-  if (!EnsureConnected(state, latest, &error)) {
-    fail_all(0, absl::UnavailableError(error.message()));
+  if (!EnsureConnected(lane, latest, &error)) {
+    FailBatch(live, 0, absl::UnavailableError(error.message()));
     return;
   }
-  auto& connection = state.connection;
-  absl::Status status = connection->SetTimeout(latest - absl::Now());
-  for (size_t i = 0; status.ok() && i < live.size(); ++i) {
-    for (const auto& command : live[i]->commands) {
-      status = connection->Append(command);
-      if (!status.ok()) break;
-    }
-  }
-  if (!status.ok()) {
-    connection.reset();
-    fail_all(0, status);
+  if (absl::Status status = WriteBatch(*lane.connection, live, latest); !status.ok()) {
+    lane.connection.reset();
+    FailBatch(live, 0, status);
     return;
   }
-  for (size_t i = 0; i < live.size(); ++i) {
-    std::vector<RedisReply> replies;
-    replies.reserve(live[i]->commands.size());
-    for (size_t c = 0; c < live[i]->commands.size(); ++c) {
-      auto reply = connection->ReadReply();
-      if (!reply.ok()) {
-        // The connection's reply stream is now out of step: drop it and fail the rest.
-        connection.reset();
-        fail_all(i, reply.status());
-        return;
-      }
-      replies.push_back(std::move(*reply));
-    }
-    if (observer_ != nullptr) {
-      observer_->OnRedisCall(live[i]->commands.size(), absl::Now() - live[i]->enqueue_time,
-                             absl::OkStatus());
-    }
-    live[i]->Complete(std::move(replies));
-  }
+  ReadReplies(lane, live);
 }
 
-void RedisClient::IoLoop() {
-  IoState state;
-  std::vector<std::shared_ptr<Pending>> batch;
+void RedisClient::IoLoop(Lane& lane) {
+  // Named for profiles and `top -H`, and so that tests can find the client's threads.
+  pthread_setname_np(pthread_self(), "redis-io");
+  std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    batch.clear();
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
+    if (lane.turn == Lane::Turn::kCallerWriting) {
+      // The replies came before the caller finished writing; it hands them over in a moment.
+      lane.waiting_for_caller = true;
+      caller_wrote_.wait(lock, [&lane] { return lane.turn != Lane::Turn::kCallerWriting; });
+      lane.waiting_for_caller = false;
+      continue;
+    }
+    if (lane.turn == Lane::Turn::kRepliesDue) {
+      Batch batch = std::move(lane.due);
+      lane.due.clear();
+      absl::Status written = std::move(lane.write_status);
+      lane.turn = Lane::Turn::kIoThread;
+      lock.unlock();
+      if (written.ok()) {
+        ReadReplies(lane, batch);
+      } else {
+        lane.connection.reset();
+        FailBatch(batch, 0, written);
+      }
+      lock.lock();
+      lane.turn = Lane::Turn::kIdle;
+      continue;
+    }
+    if (stopping_) return;
+    if (!queue_.empty()) {
+      Batch batch;
       size_t commands = 0;
       while (!queue_.empty() && (batch.empty() || commands + queue_.front()->commands.size() <=
                                                       options_.max_batch_commands)) {
@@ -536,8 +681,32 @@ void RedisClient::IoLoop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      lane.turn = Lane::Turn::kIoThread;
+      lock.unlock();
+      RunBatch(lane, batch);
+      lock.lock();
+      lane.turn = Lane::Turn::kIdle;
+      continue;
     }
-    RunBatch(state, batch);
+    // Idle: wait for queued work, for the replies to what a caller writes, or for the server to
+    // close the connection (it restarted), which is then dropped at once.
+    int socket = lane.connection != nullptr ? lane.connection->fd() : -1;
+    lock.unlock();
+    pollfd fds[2] = {{lane.wake_fd, POLLIN, 0}, {socket, POLLIN, 0}};
+    int ready = poll(fds, socket >= 0 ? 2 : 1, -1);
+    if (ready > 0 && fds[0].revents != 0) {
+      uint64_t count;
+      [[maybe_unused]] ssize_t n = read(lane.wake_fd, &count, sizeof(count));
+    }
+    lock.lock();
+    lane.signalled = false;
+    if (ready > 0 && socket >= 0 && fds[1].revents != 0 && lane.turn == Lane::Turn::kIdle) {
+      lane.turn = Lane::Turn::kIoThread;
+      lock.unlock();
+      lane.connection.reset();
+      lock.lock();
+      lane.turn = Lane::Turn::kIdle;
+    }
   }
 }
 

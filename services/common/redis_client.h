@@ -78,7 +78,10 @@ class RedisConnection {
   // Bounds every following read and write.
   absl::Status SetTimeout(absl::Duration timeout);
   absl::Status Append(const RedisCommand& command);
+  // Writes every appended command to the socket (ReadReply would do it first otherwise).
+  absl::Status Flush();
   absl::StatusOr<RedisReply> ReadReply();
+  int fd() const;
   // Whether the server closed its end (it died or restarted) while the connection was idle.
   bool PeerClosed();
   // From another thread: ends a read in progress (e.g. a blocking XREADGROUP) with an error.
@@ -109,7 +112,10 @@ struct RedisOptions {
 // The Redis client every service shares. Callers on many threads hand it command groups; its
 // I/O threads take every group waiting in the queue, write them as one pipelined batch and read
 // the replies in order, so concurrent callers share a connection instead of paying one round trip
-// each. A group's commands stay contiguous on one connection, which makes MULTI/EXEC safe.
+// each. A caller that finds a connection idle and nobody queued writes its group itself, and the
+// connection's I/O thread, waiting in poll(2) on the socket, wakes only for the replies: one
+// thread wake-up per round trip rather than two (one to write, one to read). A group's commands
+// stay contiguous on one connection, which makes MULTI/EXEC safe.
 // Every call is bounded by CurrentDeadline() (capped at default_timeout); a Redis that is down,
 // loading or slow yields UNAVAILABLE, a call whose deadline passes DEADLINE_EXCEEDED.
 class RedisClient {
@@ -147,29 +153,35 @@ class RedisClient {
 
  private:
   struct Pending;
-  // What one I/O thread owns.
-  struct IoState {
-    std::unique_ptr<RedisConnection> connection;
-  };
-  void IoLoop();
-  // Queues the group for the I/O threads; `done` runs once, on one of them (or here, when the
-  // client is stopping).
+  using Batch = std::vector<std::shared_ptr<Pending>>;
+  struct Lane;
+  void IoLoop(Lane& lane);
+  // Writes the group on an idle connection from the caller's thread, or queues it for the I/O
+  // threads; `done` runs once, on an I/O thread (or here, when the client is stopping or the
+  // deadline has passed).
   void Enqueue(std::vector<RedisCommand> commands, absl::Time deadline, RedisRepliesDone done);
+  // An idle, connected lane that a small group may be written on from the caller's thread.
+  Lane* TakeIdleLaneLocked(const Pending& pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WakeIdleLaneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Time CallDeadline() const;
-  void RunBatch(IoState& state, std::vector<std::shared_ptr<Pending>>& batch);
-  bool EnsureConnected(IoState& state, absl::Time deadline, absl::Status* error);
+  void RunBatch(Lane& lane, Batch& batch);
+  absl::Status WriteBatch(RedisConnection& connection, const Batch& batch, absl::Time latest);
+  void ReadReplies(Lane& lane, Batch& batch);
+  void FailBatch(Batch& batch, size_t from, const absl::Status& status);
+  bool EnsureConnected(Lane& lane, absl::Time deadline, absl::Status* error);
 
   const RedisOptions options_;
   RedisObserver* const observer_;
   std::mutex mu_;
-  std::condition_variable work_ready_;
+  // Signalled when a caller has finished writing on a lane whose I/O thread waits for it.
+  std::condition_variable caller_wrote_;
   std::deque<std::shared_ptr<Pending>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Shared by all I/O threads so that a Redis outage is probed at a bounded rate.
   absl::Time next_connect_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_);
   absl::Status last_connect_error_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::thread> io_threads_;
+  std::vector<std::unique_ptr<Lane>> lanes_;
 };
 
 // Helpers for reading replies.

@@ -1,9 +1,13 @@
 #include "services/common/redis_client.h"
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <future>
+#include <string>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "services/common/blocking.h"
@@ -260,6 +264,67 @@ TEST(RedisClientTest, UnavailableWhileRedisIsDownAndRecoversAfter) {
   EXPECT_TRUE(WaitFor([&] { return client.Ping(absl::Milliseconds(300)).ok(); }));
   auto up = client.Execute({"SET", "k", "v"});
   EXPECT_TRUE(up.ok()) << up.status();
+}
+
+// Redis restarted while the client's connections sat idle: they are replaced before the next
+// call rather than failing it (a caller writes on an idle connection from its own thread).
+TEST(RedisClientTest, AConnectionTheServerClosedWhileIdleIsReplacedBeforeTheNextCall) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  ASSERT_TRUE(client.ExecuteAll({{"SET", "k", "v"}, {"GET", "k"}}).ok());
+  for (int restart = 0; restart < 3; ++restart) {
+    server.Restart();
+    auto reply = client.Execute({"GET", "k"});
+    ASSERT_TRUE(reply.ok()) << "after restart " << restart << ": " << reply.status();
+    EXPECT_EQ(reply->str, "v");
+  }
+}
+
+// The voluntary context switches of the client's I/O threads ("redis-io"), summed.
+long IoThreadSwitches(int* threads) {
+  long switches = 0;
+  *threads = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name != "redis-io") continue;
+    ++*threads;
+    std::ifstream status(task.path() / "status");
+    for (std::string line; std::getline(status, line);) {
+      if (absl::StartsWith(line, "voluntary_ctxt_switches:")) {
+        switches += std::stol(line.substr(line.find(':') + 1));
+      }
+    }
+  }
+  return switches;
+}
+
+// A call on an idle connection is written by its caller, and the I/O thread sleeps once per
+// round trip, until the reply (it used to sleep twice: waiting for work, then for the reply).
+TEST(RedisClientTest, ARoundTripWakesTheIoThreadOnce) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  ASSERT_TRUE(client.Ping(absl::Seconds(1)).ok());
+  constexpr int kCalls = 200;
+  int threads = 0;
+  long before = IoThreadSwitches(&threads);
+  ASSERT_EQ(threads, client.options().connections);
+  for (int i = 0; i < kCalls; ++i) ASSERT_TRUE(client.Execute({"INCR", "n"}).ok());
+  std::promise<void> all_answered;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < kCalls; ++i) {
+    client.ExecuteAllAsync({{"INCR", "n"}}, [&](absl::StatusOr<std::vector<RedisReply>> replies) {
+      EXPECT_TRUE(replies.ok()) << replies.status();
+      if (++answered == kCalls) all_answered.set_value();
+    });
+  }
+  all_answered.get_future().wait();
+  long switches = IoThreadSwitches(&threads) - before;
+  EXPECT_LT(switches, kCalls * 2 * 3 / 4) << "for " << 2 * kCalls << " calls";
+  auto total = client.Execute({"GET", "n"});
+  ASSERT_TRUE(total.ok());
+  EXPECT_EQ(total->str, absl::StrCat(2 * kCalls));
 }
 
 TEST(RedisClientTest, PausedRedisAnswersByTheCallDeadline) {
