@@ -265,7 +265,12 @@ RedisClient::RedisClient(RedisOptions options, RedisObserver* observer)
     }
     lanes_.push_back(std::move(lane));
   }
-  for (auto& lane : lanes_) lane->thread = std::thread([this, &lane = *lane] { IoLoop(lane); });
+  for (auto& lane : lanes_) {
+    lane->thread = std::thread([this, &lane = *lane] { IoLoop(lane); });
+    // Named for profiles and `top -H`, and so that tests can find the client's threads: here
+    // rather than by the thread itself, so that the names are there when the client is.
+    pthread_setname_np(lane->thread.native_handle(), "redis-io");
+  }
 }
 
 RedisClient::~RedisClient() {
@@ -285,9 +290,15 @@ RedisClient::~RedisClient() {
 
 namespace {
 
-// What a caller writes from its own thread: a group that fits a socket's buffer, so the write
-// does not wait for Redis to read.
-constexpr size_t kMaxInlineBytes = 64 * 1024;
+// What a caller writes from its own thread: a group that fits a new TCP connection's send
+// buffer (16 KiB on Linux), so the write does not wait for Redis to read. A check-in's write is
+// a few KiB.
+constexpr size_t kMaxInlineBytes = 16 * 1024;
+
+// How often an idle I/O thread with a connection looks up from its poll: a caller's group whose
+// replies do not come (a Redis paused or cut off) fails by its deadline, at most this late,
+// although no reply wakes the thread.
+constexpr int kIdlePollMillis = 100;
 
 size_t GroupBytes(const std::vector<RedisCommand>& commands) {
   size_t bytes = 0;
@@ -343,6 +354,22 @@ void RedisClient::Enqueue(std::vector<RedisCommand> commands, absl::Time deadlin
     return;
   }
   lock.unlock();
+  if (lane->connection->PeerClosed()) {
+    // Redis restarted and the I/O thread has not dropped the connection yet: it does so now, and
+    // sends the group on a new one, so that the call does not fail for it.
+    lock.lock();
+    lane->write_status = absl::UnavailableError("redis closed the connection");
+    lane->turn = Lane::Turn::kRepliesDue;
+    queue_.push_back(std::move(pending));
+    bool notify = lane->waiting_for_caller;
+    if (!lane->signalled) {
+      lane->signalled = true;
+      lane->Signal();
+    }
+    lock.unlock();
+    if (notify) caller_wrote_.notify_all();
+    return;
+  }
   Batch batch;
   batch.push_back(std::move(pending));
   absl::Status status = WriteBatch(*lane->connection, batch, deadline);
@@ -644,9 +671,9 @@ void RedisClient::RunBatch(Lane& lane, Batch& batch) {
 }
 
 void RedisClient::IoLoop(Lane& lane) {
-  // Named for profiles and `top -H`, and so that tests can find the client's threads.
-  pthread_setname_np(pthread_self(), "redis-io");
   std::unique_lock<std::mutex> lock(mu_);
+  // Whether the last poll saw the socket readable: the replies to a caller's group have come.
+  bool reply_seen = false;
   while (true) {
     if (lane.turn == Lane::Turn::kCallerWriting) {
       // The replies came before the caller finished writing; it hands them over in a moment.
@@ -661,6 +688,13 @@ void RedisClient::IoLoop(Lane& lane) {
       absl::Status written = std::move(lane.write_status);
       lane.turn = Lane::Turn::kIoThread;
       lock.unlock();
+      if (written.ok() && !reply_seen) {
+        // The poll's timeout, not a reply, woke this thread: the read ends by the group's
+        // deadline, not by the caller's write plus the time it had left then.
+        absl::Time latest = absl::InfinitePast();
+        for (const auto& pending : batch) latest = std::max(latest, pending->deadline);
+        written = lane.connection->SetTimeout(latest - absl::Now());
+      }
       if (written.ok()) {
         ReadReplies(lane, batch);
       } else {
@@ -693,14 +727,15 @@ void RedisClient::IoLoop(Lane& lane) {
     int socket = lane.connection != nullptr ? lane.connection->fd() : -1;
     lock.unlock();
     pollfd fds[2] = {{lane.wake_fd, POLLIN, 0}, {socket, POLLIN, 0}};
-    int ready = poll(fds, socket >= 0 ? 2 : 1, -1);
+    int ready = socket >= 0 ? poll(fds, 2, kIdlePollMillis) : poll(fds, 1, -1);
     if (ready > 0 && fds[0].revents != 0) {
       uint64_t count;
       [[maybe_unused]] ssize_t n = read(lane.wake_fd, &count, sizeof(count));
     }
+    reply_seen = ready > 0 && socket >= 0 && fds[1].revents != 0;
     lock.lock();
     lane.signalled = false;
-    if (ready > 0 && socket >= 0 && fds[1].revents != 0 && lane.turn == Lane::Turn::kIdle) {
+    if (reply_seen && lane.turn == Lane::Turn::kIdle) {
       lane.turn = Lane::Turn::kIoThread;
       lock.unlock();
       lane.connection.reset();

@@ -156,9 +156,9 @@ class RedisClient {
   using Batch = std::vector<std::shared_ptr<Pending>>;
   struct Lane;
   void IoLoop(Lane& lane);
-  // Writes the group on an idle connection from the caller's thread, or queues it for the I/O
-  // threads; `done` runs once, on an I/O thread (or here, when the client is stopping or the
-  // deadline has passed).
+  // Writes the group on an idle connection from the caller's thread (a send of a few KiB into
+  // the socket's buffer), or queues it for the I/O threads; `done` runs once, on an I/O thread
+  // (or here, when the client is stopping).
   void Enqueue(std::vector<RedisCommand> commands, absl::Time deadline, RedisRepliesDone done);
   // An idle, connected lane that a small group may be written on from the caller's thread.
   Lane* TakeIdleLaneLocked(const Pending& pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

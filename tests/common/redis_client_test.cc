@@ -1,6 +1,7 @@
 #include "services/common/redis_client.h"
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -344,6 +345,32 @@ TEST(RedisClientTest, PausedRedisAnswersByTheCallDeadline) {
               reply.status().code() == absl::StatusCode::kUnavailable)
       << reply.status();
   EXPECT_LT(took, absl::Seconds(2));
+  EXPECT_TRUE(WaitFor([&] { return client.Ping(absl::Milliseconds(500)).ok(); }));
+}
+
+// A group its caller wrote on an idle connection gets no reply from a paused Redis, so nothing
+// wakes the connection's I/O thread: the call still ends by its deadline.
+TEST(RedisClientTest, AnAsynchronousCallToAPausedRedisIsAnsweredByItsDeadline) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  ASSERT_TRUE(client.Ping(absl::Seconds(1)).ok());  // connected and idle
+  server.Pause();
+  auto answered = std::make_shared<std::promise<absl::Status>>();
+  {
+    ScopedDeadline deadline(absl::Now() + absl::Milliseconds(300));
+    client.ExecuteAllAsync({{"GET", "k"}},
+                           [answered](absl::StatusOr<std::vector<RedisReply>> replies) {
+                             answered->set_value(replies.status());
+                           });
+  }
+  auto status = answered->get_future();
+  const bool in_time = status.wait_for(std::chrono::seconds(2)) == std::future_status::ready;
+  server.Resume();
+  ASSERT_TRUE(in_time) << "no answer two seconds after a deadline of 300 ms";
+  absl::Status got = status.get();
+  EXPECT_TRUE(got.code() == absl::StatusCode::kDeadlineExceeded ||
+              got.code() == absl::StatusCode::kUnavailable)
+      << got;
   EXPECT_TRUE(WaitFor([&] { return client.Ping(absl::Milliseconds(500)).ok(); }));
 }
 
