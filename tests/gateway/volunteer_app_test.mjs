@@ -226,8 +226,12 @@ test("the app opens without a connection, and a pulse made then is sent later", 
   const { context, page } = await signIn(browser, token, APP);
   try {
     await page.getByRole("heading", { name: "Hello, Noa" }).waitFor();
-    // The service worker has cached the app's files and controls the page.
+    // The service worker has cached the app's files and controls the page, and the app has kept
+    // the instruments (the home screen's first ListInstruments may still be on its way when the
+    // heading shows: offline without them, the app could only say it cannot load them).
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    await page.waitForFunction(
+      () => localStorage.getItem("peerwell.volunteer.cache.instruments") !== null);
     await context.setOffline(true);
     await page.reload();
     await page.getByRole("heading", { name: "Hello, Noa" }).waitFor();
