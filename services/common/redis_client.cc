@@ -251,6 +251,12 @@ struct RedisClient::Lane {
     // would still wake it.
     [[maybe_unused]] ssize_t written = write(wake_fd, &one, sizeof(one));
   }
+  // Signal, unless a wake-up is still unread (with the client's mu_ held).
+  void SignalOnce() {
+    if (signalled) return;
+    signalled = true;
+    Signal();
+  }
 };
 
 RedisClient::RedisClient(RedisOptions options, RedisObserver* observer)
@@ -310,12 +316,11 @@ size_t GroupBytes(const std::vector<RedisCommand>& commands) {
 
 }  // namespace
 
-RedisClient::Lane* RedisClient::TakeIdleLaneLocked(const Pending& pending) {
+RedisClient::Lane* RedisClient::TakeIdleLaneLocked() {
   // Groups already queued came first: a caller waits its turn behind them.
   if (!queue_.empty()) return nullptr;
   for (auto& lane : lanes_) {
     if (lane->turn != Lane::Turn::kIdle || lane->connection == nullptr) continue;
-    if (GroupBytes(pending.commands) > kMaxInlineBytes) return nullptr;
     lane->turn = Lane::Turn::kCallerWriting;
     return lane.get();
   }
@@ -325,13 +330,19 @@ RedisClient::Lane* RedisClient::TakeIdleLaneLocked(const Pending& pending) {
 void RedisClient::WakeIdleLaneLocked() {
   for (auto& lane : lanes_) {
     if (lane->turn != Lane::Turn::kIdle) continue;
-    if (!lane->signalled) {
-      lane->signalled = true;
-      lane->Signal();
-    }
+    lane->SignalOnce();
     return;
   }
   // Every lane is busy: each looks at the queue before it waits again.
+}
+
+bool RedisClient::HandOverLocked(Lane& lane, Batch batch, absl::Status written) {
+  // A failed write brings no reply to wake the I/O thread from its poll.
+  if (!written.ok()) lane.SignalOnce();
+  lane.due = std::move(batch);
+  lane.write_status = std::move(written);
+  lane.turn = Lane::Turn::kRepliesDue;
+  return lane.waiting_for_caller;
 }
 
 void RedisClient::Enqueue(std::vector<RedisCommand> commands, absl::Time deadline,
@@ -341,13 +352,15 @@ void RedisClient::Enqueue(std::vector<RedisCommand> commands, absl::Time deadlin
   pending->deadline = deadline;
   pending->enqueue_time = absl::Now();
   pending->done = std::move(done);
+  // A group already past its deadline goes to the queue, where it fails without being sent.
+  const bool may_write_here =
+      deadline > pending->enqueue_time && GroupBytes(pending->commands) <= kMaxInlineBytes;
   std::unique_lock<std::mutex> lock(mu_);
   if (stopping_) {
     lock.unlock();
     return pending->Complete(absl::UnavailableError("redis client is shutting down"));
   }
-  // A group already past its deadline goes to the queue, where it fails without being sent.
-  Lane* lane = deadline > pending->enqueue_time ? TakeIdleLaneLocked(*pending) : nullptr;
+  Lane* lane = may_write_here ? TakeIdleLaneLocked() : nullptr;
   if (lane == nullptr) {
     queue_.push_back(std::move(pending));
     WakeIdleLaneLocked();
@@ -358,31 +371,18 @@ void RedisClient::Enqueue(std::vector<RedisCommand> commands, absl::Time deadlin
     // Redis restarted and the I/O thread has not dropped the connection yet: it does so now, and
     // sends the group on a new one, so that the call does not fail for it.
     lock.lock();
-    lane->write_status = absl::UnavailableError("redis closed the connection");
-    lane->turn = Lane::Turn::kRepliesDue;
     queue_.push_back(std::move(pending));
-    bool notify = lane->waiting_for_caller;
-    if (!lane->signalled) {
-      lane->signalled = true;
-      lane->Signal();
-    }
+    bool notify =
+        HandOverLocked(*lane, Batch(), absl::UnavailableError("redis closed the connection"));
     lock.unlock();
     if (notify) caller_wrote_.notify_all();
     return;
   }
   Batch batch;
   batch.push_back(std::move(pending));
-  absl::Status status = WriteBatch(*lane->connection, batch, deadline);
+  absl::Status written = WriteBatch(*lane->connection, batch, deadline);
   lock.lock();
-  lane->due = std::move(batch);
-  lane->write_status = status;
-  lane->turn = Lane::Turn::kRepliesDue;
-  bool notify = lane->waiting_for_caller;
-  // A failed write brings no reply to wake the I/O thread from its poll.
-  if (!status.ok() && !lane->signalled) {
-    lane->signalled = true;
-    lane->Signal();
-  }
+  bool notify = HandOverLocked(*lane, std::move(batch), std::move(written));
   lock.unlock();
   if (notify) caller_wrote_.notify_all();
 }

@@ -160,9 +160,13 @@ class RedisClient {
   // the socket's buffer), or queues it for the I/O threads; `done` runs once, on an I/O thread
   // (or here, when the client is stopping).
   void Enqueue(std::vector<RedisCommand> commands, absl::Time deadline, RedisRepliesDone done);
-  // An idle, connected lane that a small group may be written on from the caller's thread.
-  Lane* TakeIdleLaneLocked(const Pending& pending) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // An idle, connected lane for a caller to write its group on, taken for it.
+  Lane* TakeIdleLaneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WakeIdleLaneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Gives the lane's I/O thread what a caller wrote on it, and how the write ended; whether the
+  // thread waits for it on caller_wrote_ (to be notified after mu_ is released).
+  bool HandOverLocked(Lane& lane, Batch batch, absl::Status written)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Time CallDeadline() const;
   void RunBatch(Lane& lane, Batch& batch);
   absl::Status WriteBatch(RedisConnection& connection, const Batch& batch, absl::Time latest);

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <limits>
 #include <string>
 #include <thread>
 
@@ -308,24 +309,30 @@ TEST(RedisClientTest, ARoundTripWakesTheIoThreadOnce) {
   RedisClient client(Options(server));
   ASSERT_TRUE(client.Ping(absl::Seconds(1)).ok());
   constexpr int kCalls = 200;
+  constexpr int kTries = 5;
   int threads = 0;
-  long before = IoThreadSwitches(&threads);
-  ASSERT_EQ(threads, client.options().connections);
-  for (int i = 0; i < kCalls; ++i) ASSERT_TRUE(client.Execute({"INCR", "n"}).ok());
-  std::promise<void> all_answered;
-  std::atomic<int> answered{0};
-  for (int i = 0; i < kCalls; ++i) {
-    client.ExecuteAllAsync({{"INCR", "n"}}, [&](absl::StatusOr<std::vector<RedisReply>> replies) {
-      EXPECT_TRUE(replies.ok()) << replies.status();
-      if (++answered == kCalls) all_answered.set_value();
-    });
+  ASSERT_EQ((IoThreadSwitches(&threads), threads), client.options().connections);
+  // Another process taking the core between a caller's write and its hand-over costs the I/O
+  // thread a wait more: the quietest of a few tries counts (two sleeps per call do not go away).
+  long fewest = std::numeric_limits<long>::max();
+  for (int tried = 0; tried < kTries && fewest >= kCalls * 2 * 3 / 4; ++tried) {
+    long before = IoThreadSwitches(&threads);
+    for (int i = 0; i < kCalls; ++i) ASSERT_TRUE(client.Execute({"INCR", "n"}).ok());
+    std::promise<void> all_answered;
+    std::atomic<int> answered{0};
+    for (int i = 0; i < kCalls; ++i) {
+      client.ExecuteAllAsync({{"INCR", "n"}}, [&](absl::StatusOr<std::vector<RedisReply>> replies) {
+        EXPECT_TRUE(replies.ok()) << replies.status();
+        if (++answered == kCalls) all_answered.set_value();
+      });
+    }
+    all_answered.get_future().wait();
+    fewest = std::min(fewest, IoThreadSwitches(&threads) - before);
+    auto total = client.Execute({"GET", "n"});
+    ASSERT_TRUE(total.ok());
+    EXPECT_EQ(total->str, absl::StrCat(2 * kCalls * (tried + 1)));
   }
-  all_answered.get_future().wait();
-  long switches = IoThreadSwitches(&threads) - before;
-  EXPECT_LT(switches, kCalls * 2 * 3 / 4) << "for " << 2 * kCalls << " calls";
-  auto total = client.Execute({"GET", "n"});
-  ASSERT_TRUE(total.ok());
-  EXPECT_EQ(total->str, absl::StrCat(2 * kCalls));
+  EXPECT_LT(fewest, kCalls * 2 * 3 / 4) << "for " << 2 * kCalls << " calls";
 }
 
 TEST(RedisClientTest, PausedRedisAnswersByTheCallDeadline) {
