@@ -9,6 +9,7 @@
 #include "services/common/audit.h"
 #include "services/common/channel.h"
 #include "services/common/data_key_vault.h"
+#include "services/common/directory_changes.h"
 #include "services/common/directory_client.h"
 #include "services/common/events.h"
 #include "services/common/log.h"
@@ -96,6 +97,7 @@ struct AlertsServer {
   AlertsServer(ServerRuntime& runtime, MasterKey master)
       : directory(ServiceChannel(runtime.config.directory_addr),
                   {"alerts", runtime.config.jwt_secret}, clock),
+        directory_changes(runtime.config.redis, directory, clock),
         volunteers(directory),
         store(runtime.redis),
         audit(runtime.redis),
@@ -170,6 +172,7 @@ struct AlertsServer {
 
   SystemClock clock;
   DirectoryClient directory;
+  DirectoryChangeFeed directory_changes;
   DirectoryVolunteers volunteers;
   RedisAlertStore store;
   AuditAppender audit;

@@ -9,6 +9,7 @@
 #include "services/common/call.h"
 #include "services/common/channel.h"
 #include "services/common/data_key_vault.h"
+#include "services/common/directory_changes.h"
 #include "services/common/directory_client.h"
 #include "services/common/encryption.h"
 #include "services/common/events.h"
@@ -31,6 +32,7 @@ struct CheckinServer {
   CheckinServer(ServerRuntime& runtime, MasterKey master, HmacPseudonymizer pseudonymizer)
       : directory(ServiceChannel(runtime.config.directory_addr),
                   {"checkin", runtime.config.jwt_secret}, clock),
+        directory_changes(runtime.config.redis, directory, clock),
         people(directory),
         store(runtime.redis),
         vault(runtime.redis, std::move(master), clock, kNoteKeys),
@@ -71,6 +73,7 @@ struct CheckinServer {
 
   SystemClock clock;
   DirectoryClient directory;
+  DirectoryChangeFeed directory_changes;
   DirectoryPeople people;
   RedisCheckinStore store;
   DataKeyVault vault;

@@ -64,16 +64,40 @@ void DirectoryClient::Prepare(grpc::ClientContext& context, const std::string& o
       absl::ToChronoTime(std::min(CurrentDeadline(), absl::Now() + options_.call_timeout)));
 }
 
+DirectoryClient::Fetch DirectoryClient::BeginFetch() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {clock_.Now(), forget_generation_};
+}
+
+bool DirectoryClient::FollowingLocked(absl::Time fetch_time, absl::Time now) {
+  return fetch_time >= changes_followed_from_ && changes_seen_until_ >= now - options_.cache_ttl;
+}
+
+template <typename T>
+DirectoryClient::Life DirectoryClient::LifeLocked(const std::string& key, const Entry<T>& entry,
+                                                  absl::Time now) {
+  if (entry.followed && FollowingLocked(entry.fetch_time, now)) {
+    // Spread by key over the second and third quarters of the life: entries fetched together
+    // (a service's start) are not fetched again together.
+    const double spread = static_cast<double>(std::hash<std::string>()(key) % 1024) / 1024;
+    const absl::Duration life = options_.followed_cache_ttl;
+    return {entry.fetch_time + life, entry.fetch_time + life * (0.5 + 0.25 * spread)};
+  }
+  const absl::Duration life = options_.cache_ttl;
+  return {entry.fetch_time + life, entry.fetch_time + life * 0.75};
+}
+
 template <typename T>
 bool DirectoryClient::Lookup(absl::flat_hash_map<std::string, Entry<T>>& cache,
                              const std::string& key, T* out, bool* refresh) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = cache.find(key);
+  if (it == cache.end()) return false;
   const absl::Time now = clock_.Now();
-  if (it == cache.end() || it->second.expire_time <= now) return false;
+  const Life life = LifeLocked(key, it->second, now);
+  if (life.expire_time <= now) return false;
   *out = it->second.value;
-  if (refresh != nullptr && !it->second.refreshing &&
-      now >= it->second.expire_time - options_.cache_ttl / 4) {
+  if (refresh != nullptr && !it->second.refreshing && now >= life.refresh_time) {
     it->second.refreshing = true;
     *refresh = true;
   }
@@ -82,24 +106,30 @@ bool DirectoryClient::Lookup(absl::flat_hash_map<std::string, Entry<T>>& cache,
 
 template <typename T>
 void DirectoryClient::Store(absl::flat_hash_map<std::string, Entry<T>>& cache,
-                            const std::string& key, const T& value) {
+                            const std::string& key, const T& value, const Fetch& fetch,
+                            bool followable) {
   std::lock_guard<std::mutex> lock(mu_);
-  absl::Time now = clock_.Now();
+  const absl::Time now = clock_.Now();
   if (cache.size() >= options_.max_cached) {
-    absl::erase_if(cache, [now](const auto& entry) { return entry.second.expire_time <= now; });
+    for (auto it = cache.begin(); it != cache.end();) {
+      auto current = it++;
+      if (LifeLocked(current->first, current->second, now).expire_time <= now) {
+        cache.erase(current);
+      }
+    }
     if (cache.size() >= options_.max_cached) cache.clear();
   }
-  cache[key] = {value, now + options_.cache_ttl};
+  cache[key] = {value, fetch.time, followable && fetch.generation == forget_generation_};
 }
 
 template <typename T>
 void DirectoryClient::Refreshed(absl::flat_hash_map<std::string, Entry<T>>& cache,
                                 const std::string& key, const grpc::ClientContext* call,
-                                uint64_t generation, const grpc::Status& status, const T* value) {
+                                const Fetch& fetch, const grpc::Status& status, const T* value) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = cache.find(key);
-  if (it != cache.end() && generation == forget_generation_ && status.ok()) {
-    it->second = {*value, clock_.Now() + options_.cache_ttl};
+  if (it != cache.end() && fetch.generation == forget_generation_ && status.ok()) {
+    it->second = {*value, fetch.time, /*followed=*/true};
   } else if (it != cache.end() && status.error_code() == grpc::StatusCode::NOT_FOUND) {
     cache.erase(it);  // erased from the directory: not one more answer from the cache
   } else if (it != cache.end()) {
@@ -123,15 +153,15 @@ void DirectoryClient::Refresh(absl::flat_hash_map<std::string, Entry<T>>& cache,
   call->context.AddMetadata("authorization", "Bearer " + tokens_.For(organization_id));
   // Its own deadline: the call that noticed the entry ageing may end long before.
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
-  uint64_t generation;
+  Fetch fetch;
   {
     std::lock_guard<std::mutex> lock(mu_);
     refreshes_.push_back({call, &call->context});
-    generation = forget_generation_;
+    fetch = {clock_.Now(), forget_generation_};
   }
   start(&call->context, &call->request, &call->response,
-        [this, &cache, call, key = std::move(key), generation, value_of](grpc::Status status) {
-          Refreshed(cache, key, &call->context, generation, status, value_of(call->response));
+        [this, &cache, call, key = std::move(key), fetch, value_of](grpc::Status status) {
+          Refreshed(cache, key, &call->context, fetch, status, value_of(call->response));
         });
 }
 
@@ -169,6 +199,7 @@ absl::StatusOr<v1::Person> DirectoryClient::GetPerson(const std::string& organiz
     return person;
   }
   if (!MayBlock()) return WouldBlock();
+  const Fetch fetch = BeginFetch();
   grpc::ClientContext context;
   Prepare(context, organization_id);
   v1::GetPersonRequest request;
@@ -176,7 +207,7 @@ absl::StatusOr<v1::Person> DirectoryClient::GetPerson(const std::string& organiz
   v1::GetPersonResponse response;
   grpc::Status status = stub_->GetPerson(&context, request, &response);
   if (!status.ok()) return FromDirectory(status);
-  Store(people_, key, response.person());
+  Store(people_, key, response.person(), fetch, /*followable=*/true);
   return response.person();
 }
 
@@ -190,6 +221,7 @@ absl::StatusOr<v1::Consent> DirectoryClient::GetConsent(const std::string& organ
     return consent;
   }
   if (!MayBlock()) return WouldBlock();
+  const Fetch fetch = BeginFetch();
   grpc::ClientContext context;
   Prepare(context, organization_id);
   v1::GetConsentRequest request;
@@ -197,7 +229,7 @@ absl::StatusOr<v1::Consent> DirectoryClient::GetConsent(const std::string& organ
   v1::GetConsentResponse response;
   grpc::Status status = stub_->GetConsent(&context, request, &response);
   if (!status.ok()) return FromDirectory(status);
-  Store(consents_, key, response.consent());
+  Store(consents_, key, response.consent(), fetch, /*followable=*/true);
   return response.consent();
 }
 
@@ -254,6 +286,7 @@ std::vector<DirectoryClient::PersonAndConsent> DirectoryClient::GetPeopleAndCons
     }
     return found;
   }
+  const Fetch fetch = BeginFetch();
   for (size_t i = 0; i < refs.size(); ++i) {
     Missing* m = missing[i].get();
     if (m == nullptr) continue;
@@ -286,7 +319,7 @@ std::vector<DirectoryClient::PersonAndConsent> DirectoryClient::GetPeopleAndCons
     const std::string key = Key(refs[i].organization_id, refs[i].person_id);
     if (m->person) {
       if (m->person_call.status.ok()) {
-        Store(people_, key, m->person_response.person());
+        Store(people_, key, m->person_response.person(), fetch, /*followable=*/true);
         found[i].person = std::move(*m->person_response.mutable_person());
       } else {
         found[i].person = FromDirectory(m->person_call.status);
@@ -294,7 +327,7 @@ std::vector<DirectoryClient::PersonAndConsent> DirectoryClient::GetPeopleAndCons
     }
     if (m->consent) {
       if (m->consent_call.status.ok()) {
-        Store(consents_, key, m->consent_response.consent());
+        Store(consents_, key, m->consent_response.consent(), fetch, /*followable=*/true);
         found[i].consent = std::move(*m->consent_response.mutable_consent());
       } else {
         found[i].consent = FromDirectory(m->consent_call.status);
@@ -310,6 +343,7 @@ absl::StatusOr<std::vector<v1::Person>> DirectoryClient::ListPeople(
   std::vector<v1::Person> people;
   if (Lookup(listings_, key, &people)) return people;
   if (!MayBlock()) return WouldBlock();
+  const Fetch fetch = BeginFetch();
   v1::ListPeopleRequest request;
   request.set_role(role);
   request.set_page_size(1000);
@@ -322,7 +356,7 @@ absl::StatusOr<std::vector<v1::Person>> DirectoryClient::ListPeople(
     for (v1::Person& person : *response.mutable_people()) people.push_back(std::move(person));
     request.set_page_token(response.next_page_token());
   } while (!request.page_token().empty());
-  Store(listings_, key, people);
+  Store(listings_, key, people, fetch, /*followable=*/false);
   return people;
 }
 
@@ -335,6 +369,7 @@ absl::StatusOr<Caller> DirectoryClient::AuthenticateApiKey(absl::string_view sec
   Caller caller;
   if (Lookup(api_keys_, key, &caller)) return caller;
   if (!MayBlock()) return WouldBlock();
+  const Fetch fetch = BeginFetch();
   grpc::ClientContext context;
   Prepare(context, identity->organization_id);
   v1::AuthenticateApiKeyRequest request;
@@ -349,7 +384,7 @@ absl::StatusOr<Caller> DirectoryClient::AuthenticateApiKey(absl::string_view sec
   caller.organization_id = response.organization_id();
   caller.role = CallerRole::kPartner;
   caller.scopes.assign(response.scopes().begin(), response.scopes().end());
-  Store(api_keys_, key, caller);
+  Store(api_keys_, key, caller, fetch, /*followable=*/false);
   return caller;
 }
 
@@ -374,6 +409,22 @@ void DirectoryClient::Forget(const std::string& organization_id, const std::stri
   people_.erase(key);
   consents_.erase(key);
   ++forget_generation_;  // a refresh under way may carry what was just forgotten
+}
+
+void DirectoryClient::FollowChangesFrom(absl::Time time) {
+  std::lock_guard<std::mutex> lock(mu_);
+  changes_followed_from_ = time;
+}
+
+void DirectoryClient::ChangesSeenUntil(absl::Time time) {
+  std::lock_guard<std::mutex> lock(mu_);
+  changes_seen_until_ = std::max(changes_seen_until_, time);
+}
+
+bool DirectoryClient::FollowingChanges() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const absl::Time now = clock_.Now();
+  return FollowingLocked(now, now);
 }
 
 std::optional<QuietHours> QuietHoursOf(const directory::v1::Person& person) {

@@ -5,6 +5,7 @@
 #include "services/common/call.h"
 #include "services/common/channel.h"
 #include "services/common/data_key_vault.h"
+#include "services/common/directory_changes.h"
 #include "services/common/directory_client.h"
 #include "services/common/encryption.h"
 #include "services/common/events.h"
@@ -53,6 +54,7 @@ struct NetworkServer {
   NetworkServer(ServerRuntime& runtime, MasterKey master)
       : directory(ServiceChannel(runtime.config.directory_addr),
                   {"network", runtime.config.jwt_secret}, clock),
+        directory_changes(runtime.config.redis, directory, clock),
         people(directory),
         store(runtime.redis),
         vault(runtime.redis, std::move(master), clock, kChannelKeys),
@@ -99,6 +101,7 @@ struct NetworkServer {
 
   SystemClock clock;
   DirectoryClient directory;
+  DirectoryChangeFeed directory_changes;
   DirectoryPeople people;
   RedisNetworkStore store;
   DataKeyVault vault;

@@ -2,6 +2,7 @@
 
 #include "services/common/auth.h"
 #include "services/common/channel.h"
+#include "services/common/directory_changes.h"
 #include "services/common/directory_client.h"
 #include "services/common/events.h"
 #include "services/common/log.h"
@@ -57,6 +58,7 @@ struct SupervisionServer {
   explicit SupervisionServer(ServerRuntime& runtime)
       : directory(ServiceChannel(runtime.config.directory_addr),
                   {"supervision", runtime.config.jwt_secret}, clock),
+        directory_changes(runtime.config.redis, directory, clock),
         people(directory),
         store(runtime.redis),
         service(store, people, clock, secrets),
@@ -99,6 +101,7 @@ struct SupervisionServer {
 
   SystemClock clock;
   DirectoryClient directory;
+  DirectoryChangeFeed directory_changes;
   DirectoryPeople people;
   RedisSupervisionStore store;
   OpenSslSecrets secrets;  // calendar feed tokens

@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "services/common/channel.h"
+#include "services/common/directory_changes.h"
 #include "services/common/directory_client.h"
 #include "services/common/events.h"
 #include "services/common/hmac_pseudonymizer.h"
@@ -78,6 +79,7 @@ struct WebhooksServer {
   WebhooksServer(ServerRuntime& runtime, HmacPseudonymizer pseudonymizer, WebhookSettings settings)
       : directory(ServiceChannel(runtime.config.directory_addr),
                   {"webhooks", runtime.config.jwt_secret}, clock),
+        directory_changes(runtime.config.redis, directory, clock),
         reporter(ServiceChannel(runtime.config.directory_addr), "webhooks",
                  runtime.config.jwt_secret),
         consent(directory),
@@ -179,6 +181,7 @@ struct WebhooksServer {
 
   SystemClock clock;
   DirectoryClient directory;
+  DirectoryChangeFeed directory_changes;
   ErasureReporter reporter;
   DirectoryPartnerConsent consent;
   RedisWebhookStore store;

@@ -3,6 +3,7 @@
 
 #include "gtest/gtest.h"
 #include "services/common/blocking.h"
+#include "services/common/directory_changes.h"
 #include "tests/directory/directory_test_server.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/wait.h"
@@ -66,6 +67,23 @@ class DirectoryClientTest : public ::testing::Test {
     v1::SetConsentResponse response;
     auto context = Context(TestToken(CallerRole::kVolunteer, volunteer_id_, org_));
     ASSERT_TRUE(server_.stub().SetConsent(context.get(), request, &response).ok());
+  }
+
+  // The volunteer as cached, without asking the directory: their name, or why there is none.
+  std::string CachedName() {
+    NonBlockingScope scope;
+    auto person = client_->GetPerson(org_, volunteer_id_);
+    return person.ok() ? person->display_name() : std::string(person.status().message());
+  }
+  bool ConsentCached() {
+    NonBlockingScope scope;
+    return client_->GetConsent(org_, volunteer_id_).ok();
+  }
+  std::unique_ptr<DirectoryChangeFeed> FollowChanges() {
+    auto feed =
+        std::make_unique<DirectoryChangeFeed>(server_.redis_server().address(), *client_, clock_);
+    EXPECT_TRUE(WaitFor([&] { return client_->FollowingChanges(); }));
+    return feed;
   }
 
   directory::testing::DirectoryTestServer server_;
@@ -266,6 +284,54 @@ TEST_F(DirectoryClientTest, AMembersTokenIsCheckedAndTheDirectorysTroubleIsNotAR
       channel_, DirectoryClientOptions{"checkin", "not the secret the directory was given"},
       clock_);
   EXPECT_EQ(misconfigured.CheckMember(volunteer).code(), absl::StatusCode::kUnavailable);
+}
+
+// With the directory's events followed, a person and their consent stay cached far past the
+// short TTL, and go as soon as a change of either is announced.
+TEST_F(DirectoryClientTest, WhileItsEventsAreFollowedAPersonIsKeptUntilTheirChangeIsAnnounced) {
+  auto feed = FollowChanges();
+  ASSERT_TRUE(client_->GetPerson(org_, volunteer_id_).ok());
+  ASSERT_TRUE(client_->GetConsent(org_, volunteer_id_).ok());
+  const DirectoryClientOptions options;
+  clock_.Advance(options.cache_ttl * 5);
+  // Once the feed has read past the clock's jump, it vouches for the entries again.
+  EXPECT_TRUE(WaitFor([&] { return CachedName() == "Vera"; })) << CachedName();
+  EXPECT_TRUE(ConsentCached());
+
+  RenameVolunteer("Vera K.");
+  EXPECT_TRUE(WaitFor([&] { return CachedName() != "Vera"; }));
+  EXPECT_EQ(client_->GetPerson(org_, volunteer_id_)->display_name(), "Vera K.");
+  ASSERT_FALSE(client_->GetConsent(org_, volunteer_id_)->risk_monitoring());
+  SetRiskMonitoring(true);
+  EXPECT_TRUE(WaitFor([&] { return !ConsentCached(); }));
+  EXPECT_TRUE(client_->GetConsent(org_, volunteer_id_)->risk_monitoring());
+  // Past the followed life, a backstop for a change no event announced.
+  clock_.Advance(options.followed_cache_ttl);
+  EXPECT_TRUE(WaitFor([&] { return client_->FollowingChanges(); }));
+  EXPECT_FALSE(ConsentCached());
+}
+
+// The feed vouches only for what it could have seen change: an entry fetched before it started,
+// or kept while it is more than the short TTL behind, lives for the short TTL.
+TEST_F(DirectoryClientTest, WithoutTheFeedCaughtUpEntriesLiveForTheShortTtl) {
+  const absl::Duration ttl = DirectoryClientOptions().cache_ttl;
+  ASSERT_TRUE(client_->GetPerson(org_, volunteer_id_).ok());  // before the feed
+  clock_.Advance(absl::Milliseconds(1));
+  {
+    auto feed = FollowChanges();
+    ASSERT_TRUE(client_->GetConsent(org_, volunteer_id_).ok());  // followed
+    clock_.Advance(ttl + absl::Milliseconds(1));
+    EXPECT_TRUE(WaitFor([&] { return client_->FollowingChanges(); }));
+    EXPECT_TRUE(ConsentCached());
+    EXPECT_NE(CachedName(), "Vera");  // expired: fetched before the feed could see a change
+    ASSERT_EQ(client_->GetPerson(org_, volunteer_id_)->display_name(), "Vera");
+  }
+  // The feed stopped: what it vouched for falls back to the short TTL.
+  EXPECT_EQ(CachedName(), "Vera");
+  clock_.Advance(ttl + absl::Milliseconds(1));
+  EXPECT_FALSE(client_->FollowingChanges());
+  EXPECT_NE(CachedName(), "Vera");
+  EXPECT_FALSE(ConsentCached());
 }
 
 TEST_F(DirectoryClientTest, EveryCallHasADeadline) {

@@ -154,9 +154,15 @@ TEST_F(RedisAclTest, AConsumerReadsItsSourceStreamsAsAGroupAndWritesOnlyTheirDea
       EXPECT_TRUE(Refused(*client, {"DEL", stream + ":dead"}));
     }
   }
-  // The network's live delivery reads the directory's events without a group too.
-  auto network = ClientOf("network");
-  EXPECT_EQ(Run(*network, {"XREVRANGE", EventStreamKey("directory"), "+", "-", "COUNT", "1"}), "");
+  // Every replica of a service that asks the directory follows its events without a group too
+  // (DirectoryChangeFeed; the network's live delivery as well).
+  for (const char* service : {"checkin", "alerts", "supervision", "network", "webhooks"}) {
+    SCOPED_TRACE(service);
+    auto client = ClientOf(service);
+    const std::string stream = EventStreamKey("directory");
+    EXPECT_EQ(Run(*client, {"XREVRANGE", stream, "+", "-", "COUNT", "1"}), "");
+    EXPECT_EQ(Run(*client, {"XREAD", "COUNT", "1", "STREAMS", stream, "0-0"}), "");
+  }
   // A service owns its own events' dead letters: an erasure deletes a person's from them.
   for (const std::string& service : kServices) {
     SCOPED_TRACE(service);

@@ -1,0 +1,110 @@
+#include "services/common/directory_changes.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/events.h"
+#include "services/common/log.h"
+
+namespace peerwell {
+namespace {
+
+constexpr size_t kBatch = 256;
+// An idle feed says it is caught up at least this often: well within the client's cache_ttl, so
+// that a quiet directory never makes the client fall back to it.
+constexpr absl::Duration kBlock = absl::Milliseconds(500);
+constexpr absl::Duration kRetry = absl::Milliseconds(200);
+
+}  // namespace
+
+DirectoryChangeFeed::DirectoryChangeFeed(RedisAddress redis, DirectoryClient& directory,
+                                         const Clock& clock)
+    : redis_(std::move(redis)), directory_(directory), clock_(clock) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+DirectoryChangeFeed::~DirectoryChangeFeed() {
+  {
+    std::lock_guard<std::mutex> lock(reading_mu_);
+    stopping_ = true;
+    if (reading_ != nullptr) reading_->Interrupt();
+  }
+  thread_.join();
+}
+
+bool DirectoryChangeFeed::BeginRead(RedisConnection& connection) {
+  std::lock_guard<std::mutex> lock(reading_mu_);
+  if (stopping_) return false;
+  reading_ = &connection;
+  return true;
+}
+
+void DirectoryChangeFeed::EndRead() {
+  std::lock_guard<std::mutex> lock(reading_mu_);
+  reading_ = nullptr;
+}
+
+void DirectoryChangeFeed::Loop() {
+  const std::string stream = EventStreamKey("directory");
+  std::string last;  // empty until the newest event is known: the feed starts after it
+  std::unique_ptr<RedisConnection> connection;
+  bool failing = false;
+  while (!stopping_) {
+    if (connection == nullptr) {
+      auto connected = RedisConnection::Connect(redis_, absl::Seconds(1));
+      if (!connected.ok()) {
+        absl::SleepFor(kRetry);
+        continue;
+      }
+      connection = *std::move(connected);
+    }
+    if (!BeginRead(*connection)) break;
+    // Every change announced before `sent` is in the answer (up to kBatch of them).
+    const absl::Time sent = clock_.Now();
+    absl::StatusOr<RedisReply> reply =
+        last.empty()
+            ? connection->Execute({"XREVRANGE", stream, "+", "-", "COUNT", "1"}, absl::Seconds(2))
+            : connection->Execute(
+                  {"XREAD", "COUNT", absl::StrCat(kBatch), "BLOCK",
+                   absl::StrCat(absl::ToInt64Milliseconds(kBlock)), "STREAMS", stream, last},
+                  kBlock + absl::Seconds(2));
+    EndRead();
+    if (!reply.ok() || reply->IsError()) {
+      if (!failing && !stopping_) {
+        Log(Severity::kWarning,
+            "following the directory's changes failed; cached people expire "
+            "after the short TTL until it recovers",
+            {Field("error", reply.ok() ? reply->str : reply.status().ToString())});
+      }
+      failing = true;
+      connection.reset();  // read on from `last` once Redis is back, losing nothing
+      absl::SleepFor(kRetry);
+      continue;
+    }
+    failing = false;
+    if (last.empty()) {
+      std::vector<StreamEntry> newest = ParseStreamEntries(*reply);
+      last = newest.empty() ? std::string("0-0") : newest[0].id;
+      directory_.FollowChangesFrom(clock_.Now());
+      continue;
+    }
+    size_t read = 0;
+    if (reply->IsArray() && !reply->elements.empty() && reply->elements[0].elements.size() == 2) {
+      for (const StreamEntry& entry : ParseStreamEntries(reply->elements[0].elements[1])) {
+        ++read;
+        last = entry.id;
+        // Whatever the event, every person it names is read afresh next time: their record,
+        // consent or supervisors changed, or they were erased.
+        const std::string organization_id = entry.Get("organization_id");
+        for (const char* field : {"person_id", "volunteer_id", "supervisor_id"}) {
+          const std::string person_id = entry.Get(field);
+          if (!person_id.empty()) directory_.Forget(organization_id, person_id);
+        }
+      }
+    }
+    // A full batch may have left later events: caught up only once a read comes back short.
+    if (read < kBatch) directory_.ChangesSeenUntil(sent);
+  }
+}
+
+}  // namespace peerwell

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "services/common/clock.h"
+#include "services/common/config.h"
+#include "services/common/directory_client.h"
+#include "services/common/redis_client.h"
+
+namespace peerwell {
+
+// Follows the directory's events (pw:events:directory) in every replica of a service, without a
+// consumer group, and makes its DirectoryClient forget each person an event names (a change of a
+// person, of their consent, of their supervisors; their erasure) as it is announced. While it is
+// no more than the client's cache_ttl behind, the client keeps people and consents for
+// followed_cache_ttl instead of cache_ttl (see DirectoryClient): a change still takes effect
+// within cache_ttl, and the directory is no longer asked about every cached person every
+// cache_ttl. Redis away, it reconnects and reads on from where it was, losing nothing; the
+// client meanwhile falls back to cache_ttl.
+class DirectoryChangeFeed {
+ public:
+  // Starts following from the newest event.
+  DirectoryChangeFeed(RedisAddress redis, DirectoryClient& directory, const Clock& clock);
+  // Stops at once (a read in progress is interrupted).
+  ~DirectoryChangeFeed();
+  DirectoryChangeFeed(const DirectoryChangeFeed&) = delete;
+  DirectoryChangeFeed& operator=(const DirectoryChangeFeed&) = delete;
+
+ private:
+  void Loop();
+  // Whether to read; false once stopping. The destructor interrupts a read in progress.
+  bool BeginRead(RedisConnection& connection);
+  void EndRead();
+
+  const RedisAddress redis_;
+  DirectoryClient& directory_;
+  const Clock& clock_;
+  std::atomic<bool> stopping_{false};
+  std::mutex reading_mu_;
+  RedisConnection* reading_ ABSL_GUARDED_BY(reading_mu_) = nullptr;
+  std::thread thread_;
+};
+
+}  // namespace peerwell
