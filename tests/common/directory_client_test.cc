@@ -1,6 +1,9 @@
 // The directory client the other services use, against the real directory over gRPC.
 #include "services/common/directory_client.h"
 
+#include <atomic>
+#include <thread>
+
 #include "gtest/gtest.h"
 #include "services/common/blocking.h"
 #include "services/common/directory_changes.h"
@@ -332,6 +335,52 @@ TEST_F(DirectoryClientTest, WithoutTheFeedCaughtUpEntriesLiveForTheShortTtl) {
   EXPECT_FALSE(client_->FollowingChanges());
   EXPECT_NE(CachedName(), "Vera");
   EXPECT_FALSE(ConsentCached());
+}
+
+// The test's clock, which counts what one thread asks of it: a directory client's fetch asks
+// for the time first thing (BeginFetch), so the count says that thread's fetch has begun.
+class CountingClock final : public Clock {
+ public:
+  explicit CountingClock(const Clock& inner) : inner_(inner) {}
+  absl::Time Now() const override {
+    if (std::this_thread::get_id() == counted_.load()) ++calls_;
+    return inner_.Now();
+  }
+  void Count(std::thread::id thread) { counted_ = thread; }
+  int calls() const { return calls_.load(); }
+
+ private:
+  const Clock& inner_;
+  std::atomic<std::thread::id> counted_;
+  mutable std::atomic<int> calls_{0};
+};
+
+// An answer whose fetch began before a Forget may carry what was forgotten (a change announced
+// while it was on its way): the feed cannot vouch for it, so it keeps the short TTL.
+TEST_F(DirectoryClientTest, AnAnswerAForgetOvertookLivesForTheShortTtl) {
+  CountingClock clock(clock_);
+  DirectoryClient client(
+      channel_, DirectoryClientOptions{"checkin", peerwell::testing::kTestJwtSecret}, clock);
+  DirectoryChangeFeed feed(server_.redis_server().address(), client, clock_);
+  ASSERT_TRUE(WaitFor([&] { return client.FollowingChanges(); }));
+
+  server_.redis_server().Pause();  // the fetch below stays on its way until Resume
+  absl::StatusOr<v1::Person> fetched;
+  std::thread fetching([&] {
+    clock.Count(std::this_thread::get_id());
+    fetched = client.GetPerson(org_, volunteer_id_);
+  });
+  const bool began = WaitFor([&] { return clock.calls() > 0; });
+  client.Forget(org_, volunteer_id_);
+  server_.redis_server().Resume();
+  fetching.join();
+  ASSERT_TRUE(began);
+  ASSERT_TRUE(fetched.ok()) << fetched.status();
+
+  clock_.Advance(DirectoryClientOptions().cache_ttl + absl::Milliseconds(1));
+  EXPECT_TRUE(WaitFor([&] { return client.FollowingChanges(); }));
+  NonBlockingScope scope;
+  EXPECT_TRUE(IsWouldBlock(client.GetPerson(org_, volunteer_id_).status()));
 }
 
 TEST_F(DirectoryClientTest, EveryCallHasADeadline) {
