@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -20,11 +21,15 @@ namespace peerwell {
 // within cache_ttl, and the directory is no longer asked about every cached person every
 // cache_ttl. Redis away, it reconnects and reads on from where it was, losing nothing; the
 // client meanwhile falls back to cache_ttl.
+//
+// Its user must be allowed to read the stream (deploy/base/redis-acl-rules.conf); refused, it
+// logs a warning, keeps trying (at most every 5 s) and the client stays at cache_ttl.
 class DirectoryChangeFeed {
  public:
   // Starts following from the newest event.
   DirectoryChangeFeed(RedisAddress redis, DirectoryClient& directory, const Clock& clock);
-  // Stops at once (a read in progress is interrupted).
+  // Stops: a read in progress is interrupted; a connection being made to an unreachable Redis
+  // is waited for (its timeout, about a second).
   ~DirectoryChangeFeed();
   DirectoryChangeFeed(const DirectoryChangeFeed&) = delete;
   DirectoryChangeFeed& operator=(const DirectoryChangeFeed&) = delete;
@@ -41,6 +46,7 @@ class DirectoryChangeFeed {
   std::atomic<bool> stopping_{false};
   std::mutex reading_mu_;
   RedisConnection* reading_ ABSL_GUARDED_BY(reading_mu_) = nullptr;
+  std::condition_variable stop_requested_;  // ends a wait before the next try early
   std::thread thread_;
 };
 

@@ -1,9 +1,12 @@
 #include "services/common/directory_client.h"
 
+#include <algorithm>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/client_context.h"
 #include "services/common/blocking.h"
@@ -69,19 +72,15 @@ DirectoryClient::Fetch DirectoryClient::BeginFetch() {
   return {clock_.Now(), forget_generation_};
 }
 
-bool DirectoryClient::FollowingLocked(absl::Time fetch_time, absl::Time now) {
+bool DirectoryClient::FollowingLocked(absl::Time fetch_time, absl::Time now) const {
   return fetch_time >= changes_followed_from_ && changes_seen_until_ >= now - options_.cache_ttl;
 }
 
 template <typename T>
-DirectoryClient::Life DirectoryClient::LifeLocked(const std::string& key, const Entry<T>& entry,
-                                                  absl::Time now) {
+DirectoryClient::Life DirectoryClient::LifeLocked(const Entry<T>& entry, absl::Time now) const {
   if (entry.followed && FollowingLocked(entry.fetch_time, now)) {
-    // Spread by key over the second and third quarters of the life: entries fetched together
-    // (a service's start) are not fetched again together.
-    const double spread = static_cast<double>(std::hash<std::string>()(key) % 1024) / 1024;
     const absl::Duration life = options_.followed_cache_ttl;
-    return {entry.fetch_time + life, entry.fetch_time + life * (0.5 + 0.25 * spread)};
+    return {entry.fetch_time + life, entry.fetch_time + life * (0.5 + 0.25 * entry.refresh_spread)};
   }
   const absl::Duration life = options_.cache_ttl;
   return {entry.fetch_time + life, entry.fetch_time + life * 0.75};
@@ -94,7 +93,7 @@ bool DirectoryClient::Lookup(absl::flat_hash_map<std::string, Entry<T>>& cache,
   auto it = cache.find(key);
   if (it == cache.end()) return false;
   const absl::Time now = clock_.Now();
-  const Life life = LifeLocked(key, it->second, now);
+  const Life life = LifeLocked(it->second, now);
   if (life.expire_time <= now) return false;
   *out = it->second.value;
   if (refresh != nullptr && !it->second.refreshing && now >= life.refresh_time) {
@@ -108,18 +107,17 @@ template <typename T>
 void DirectoryClient::Store(absl::flat_hash_map<std::string, Entry<T>>& cache,
                             const std::string& key, const T& value, const Fetch& fetch,
                             bool followable) {
+  const double spread = static_cast<double>(std::hash<std::string>()(key) % 1024) / 1024;
   std::lock_guard<std::mutex> lock(mu_);
   const absl::Time now = clock_.Now();
   if (cache.size() >= options_.max_cached) {
     for (auto it = cache.begin(); it != cache.end();) {
       auto current = it++;
-      if (LifeLocked(current->first, current->second, now).expire_time <= now) {
-        cache.erase(current);
-      }
+      if (LifeLocked(current->second, now).expire_time <= now) cache.erase(current);
     }
     if (cache.size() >= options_.max_cached) cache.clear();
   }
-  cache[key] = {value, fetch.time, followable && fetch.generation == forget_generation_};
+  cache[key] = {value, fetch.time, followable && fetch.generation == forget_generation_, spread};
 }
 
 template <typename T>
@@ -129,7 +127,10 @@ void DirectoryClient::Refreshed(absl::flat_hash_map<std::string, Entry<T>>& cach
   std::lock_guard<std::mutex> lock(mu_);
   auto it = cache.find(key);
   if (it != cache.end() && fetch.generation == forget_generation_ && status.ok()) {
-    it->second = {*value, fetch.time, /*followed=*/true};
+    it->second.value = *value;
+    it->second.fetch_time = fetch.time;
+    it->second.followed = true;
+    it->second.refreshing = false;
   } else if (it != cache.end() && status.error_code() == grpc::StatusCode::NOT_FOUND) {
     cache.erase(it);  // erased from the directory: not one more answer from the cache
   } else if (it != cache.end()) {
@@ -409,6 +410,18 @@ void DirectoryClient::Forget(const std::string& organization_id, const std::stri
   people_.erase(key);
   consents_.erase(key);
   ++forget_generation_;  // a refresh under way may carry what was just forgotten
+}
+
+void DirectoryClient::ForgetSupervisees(const std::string& organization_id,
+                                        const std::string& supervisor_id) {
+  const std::string prefix = Key(organization_id, "");
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::erase_if(people_, [&](const auto& entry) {
+    const auto& supervisors = entry.second.value.supervisor_ids();
+    return absl::StartsWith(entry.first, prefix) &&
+           std::find(supervisors.begin(), supervisors.end(), supervisor_id) != supervisors.end();
+  });
+  ++forget_generation_;
 }
 
 void DirectoryClient::FollowChangesFrom(absl::Time time) {

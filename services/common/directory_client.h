@@ -1,6 +1,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -45,8 +46,8 @@ struct DirectoryClientOptions {
 // behind: the feed forgets an entry when its change is announced, so a change still takes effect
 // here within cache_ttl, and the directory is not asked again for every cached person every
 // cache_ttl (at 100 volunteers, 200 calls from every service every 1.5 s; in a burst, since
-// entries filled together are refreshed together). Their refreshes are spread over the second
-// and third quarters of that life.
+// entries filled together are refreshed together). Their refreshes are spread by key over the
+// third quarter of that life.
 class DirectoryClient final : public CredentialDirectory {
  public:
   DirectoryClient(std::shared_ptr<grpc::Channel> channel, DirectoryClientOptions options,
@@ -70,7 +71,7 @@ class DirectoryClient final : public CredentialDirectory {
   // entries expired together (an event consumer's round) wait for one round trip, not one each.
   std::vector<PersonAndConsent> GetPeopleAndConsents(const std::vector<PersonRef>& refs);
   // Everyone of `role` in the organisation (every page), e.g. the supervisors a slot may be
-  // offered with. Cached like people, so a busy caller reads the list once per cache_ttl.
+  // offered with. Cached for cache_ttl, so a busy caller reads the list once per cache_ttl.
   absl::StatusOr<std::vector<directory::v1::Person>> ListPeople(const std::string& organization_id,
                                                                 directory::v1::Role role);
   // Partner API keys (x-api-key) for services other than the directory.
@@ -79,6 +80,9 @@ class DirectoryClient final : public CredentialDirectory {
   absl::Status CheckMember(const Caller& caller) override;
   // Drops what is cached about a person, e.g. on a consent.changed event.
   void Forget(const std::string& organization_id, const std::string& person_id);
+  // Drops the people whose supervisors include `supervisor_id`: erasing a supervisor takes them
+  // off their volunteers' records without an event naming each volunteer.
+  void ForgetSupervisees(const std::string& organization_id, const std::string& supervisor_id);
 
   // For the DirectoryChangeFeed: it forgets every change the directory announces from `time`
   // on (it knows where the directory's events stood at `time`).
@@ -93,8 +97,12 @@ class DirectoryClient final : public CredentialDirectory {
   struct Entry {
     T value;
     absl::Time fetch_time;  // when the read that brought it was sent
-    // Whether the feed can vouch for it: fetched while following, no Forget while in flight.
+    // Whether the feed may vouch for it: no Forget overtook its fetch (whether the feed had
+    // started by then is asked at each lookup).
     bool followed = false;
+    // Where in the third quarter of a followed life it is fetched again, from its key: entries
+    // fetched together are not fetched again together.
+    double refresh_spread = 0;
     bool refreshing = false;
   };
   // When a read was sent, and the Forget count then: an answer that a Forget overtook may
@@ -105,17 +113,17 @@ class DirectoryClient final : public CredentialDirectory {
   };
   Fetch BeginFetch();
   // Whether the feed vouches, at `now`, for what a read sent at `fetch_time` brought.
-  bool FollowingLocked(absl::Time fetch_time, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool FollowingLocked(absl::Time fetch_time, absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   struct Life {
     absl::Time expire_time;
     absl::Time refresh_time;  // from when a reader has the entry fetched again
   };
   template <typename T>
-  Life LifeLocked(const std::string& key, const Entry<T>& entry, absl::Time now)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Life LifeLocked(const Entry<T>& entry, absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Prepare(grpc::ClientContext& context, const std::string& organization_id);
   // The cached value, if any; with `refresh`, also whether the caller is to fetch it again in
-  // the background (the entry is in the last quarter of its life and no refresh is under way).
+  // the background (the entry is late in its life and no refresh is under way).
   template <typename T>
   bool Lookup(absl::flat_hash_map<std::string, Entry<T>>& cache, const std::string& key, T* out,
               bool* refresh = nullptr);

@@ -82,10 +82,11 @@ class DirectoryClientTest : public ::testing::Test {
     NonBlockingScope scope;
     return client_->GetConsent(org_, volunteer_id_).ok();
   }
+  // A feed for client_, once it follows (the caller asserts client_->FollowingChanges()).
   std::unique_ptr<DirectoryChangeFeed> FollowChanges() {
     auto feed =
         std::make_unique<DirectoryChangeFeed>(server_.redis_server().address(), *client_, clock_);
-    EXPECT_TRUE(WaitFor([&] { return client_->FollowingChanges(); }));
+    WaitFor([&] { return client_->FollowingChanges(); });
     return feed;
   }
 
@@ -293,6 +294,7 @@ TEST_F(DirectoryClientTest, AMembersTokenIsCheckedAndTheDirectorysTroubleIsNotAR
 // short TTL, and go as soon as a change of either is announced.
 TEST_F(DirectoryClientTest, WhileItsEventsAreFollowedAPersonIsKeptUntilTheirChangeIsAnnounced) {
   auto feed = FollowChanges();
+  ASSERT_TRUE(client_->FollowingChanges());
   ASSERT_TRUE(client_->GetPerson(org_, volunteer_id_).ok());
   ASSERT_TRUE(client_->GetConsent(org_, volunteer_id_).ok());
   const DirectoryClientOptions options;
@@ -308,8 +310,12 @@ TEST_F(DirectoryClientTest, WhileItsEventsAreFollowedAPersonIsKeptUntilTheirChan
   SetRiskMonitoring(true);
   EXPECT_TRUE(WaitFor([&] { return !ConsentCached(); }));
   EXPECT_TRUE(client_->GetConsent(org_, volunteer_id_)->risk_monitoring());
-  // Past the followed life, a backstop for a change no event announced.
-  clock_.Advance(options.followed_cache_ttl);
+  // Kept well past the short TTL, but not past the followed life: a backstop for a change no
+  // event announced.
+  clock_.Advance(options.followed_cache_ttl / 6);
+  EXPECT_TRUE(WaitFor([&] { return client_->FollowingChanges(); }));
+  EXPECT_TRUE(ConsentCached());
+  clock_.Advance(options.followed_cache_ttl * 5 / 6 + absl::Milliseconds(1));
   EXPECT_TRUE(WaitFor([&] { return client_->FollowingChanges(); }));
   EXPECT_FALSE(ConsentCached());
 }
@@ -322,6 +328,7 @@ TEST_F(DirectoryClientTest, WithoutTheFeedCaughtUpEntriesLiveForTheShortTtl) {
   clock_.Advance(absl::Milliseconds(1));
   {
     auto feed = FollowChanges();
+    ASSERT_TRUE(client_->FollowingChanges());
     ASSERT_TRUE(client_->GetConsent(org_, volunteer_id_).ok());  // followed
     clock_.Advance(ttl + absl::Milliseconds(1));
     EXPECT_TRUE(WaitFor([&] { return client_->FollowingChanges(); }));
@@ -359,8 +366,9 @@ class CountingClock final : public Clock {
 // while it was on its way): the feed cannot vouch for it, so it keeps the short TTL.
 TEST_F(DirectoryClientTest, AnAnswerAForgetOvertookLivesForTheShortTtl) {
   CountingClock clock(clock_);
-  DirectoryClient client(
-      channel_, DirectoryClientOptions{"checkin", peerwell::testing::kTestJwtSecret}, clock);
+  DirectoryClientOptions options{"checkin", peerwell::testing::kTestJwtSecret};
+  options.call_timeout = absl::Seconds(20);  // never ended by its deadline while Redis is paused
+  DirectoryClient client(channel_, options, clock);
   DirectoryChangeFeed feed(server_.redis_server().address(), client, clock_);
   ASSERT_TRUE(WaitFor([&] { return client.FollowingChanges(); }));
 
@@ -376,11 +384,52 @@ TEST_F(DirectoryClientTest, AnAnswerAForgetOvertookLivesForTheShortTtl) {
   fetching.join();
   ASSERT_TRUE(began);
   ASSERT_TRUE(fetched.ok()) << fetched.status();
+  {
+    NonBlockingScope scope;  // stored after the Forget, so the fetch really was overtaken
+    ASSERT_TRUE(client.GetPerson(org_, volunteer_id_).ok());
+  }
 
   clock_.Advance(DirectoryClientOptions().cache_ttl + absl::Milliseconds(1));
   EXPECT_TRUE(WaitFor([&] { return client.FollowingChanges(); }));
   NonBlockingScope scope;
   EXPECT_TRUE(IsWouldBlock(client.GetPerson(org_, volunteer_id_).status()));
+}
+
+// Erasing a supervisor takes them off their volunteers' records, and the one event names only
+// the supervisor: the volunteers' cached records go too.
+TEST_F(DirectoryClientTest, AnErasedSupervisorsVolunteersAreFetchedAfresh) {
+  auto feed = FollowChanges();
+  ASSERT_TRUE(client_->FollowingChanges());
+  v1::CreatePersonRequest create;
+  create.mutable_person()->set_display_name("Sam");
+  create.mutable_person()->set_role(v1::ROLE_SUPERVISOR);
+  v1::CreatePersonResponse supervisor;
+  ASSERT_TRUE(
+      server_.stub().CreatePerson(Context(coordinator_token_).get(), create, &supervisor).ok());
+  const std::string supervisor_id = supervisor.person().person_id();
+  v1::AssignSupervisorRequest assign;
+  assign.set_volunteer_id(volunteer_id_);
+  assign.set_supervisor_id(supervisor_id);
+  v1::AssignSupervisorResponse assigned;
+  ASSERT_TRUE(
+      server_.stub().AssignSupervisor(Context(coordinator_token_).get(), assign, &assigned).ok());
+  // Cached with the supervisor once the feed has read past the assignment's own event.
+  clock_.Advance(DirectoryClientOptions().cache_ttl + absl::Milliseconds(1));
+  ASSERT_TRUE(WaitFor([&] { return client_->FollowingChanges(); }));
+  auto before = client_->GetPerson(org_, volunteer_id_);
+  ASSERT_TRUE(before.ok()) << before.status();
+  ASSERT_EQ(before->supervisor_ids_size(), 1);
+  ASSERT_EQ(CachedName(), "Vera");
+
+  v1::ErasePersonRequest erase;
+  erase.set_person_id(supervisor_id);
+  erase.set_request_id("erase-sam");
+  v1::ErasePersonResponse erased;
+  ASSERT_TRUE(server_.stub().ErasePerson(Context(coordinator_token_).get(), erase, &erased).ok());
+  EXPECT_TRUE(WaitFor([&] { return CachedName() != "Vera"; }));
+  auto person = client_->GetPerson(org_, volunteer_id_);
+  ASSERT_TRUE(person.ok()) << person.status();
+  EXPECT_EQ(person->supervisor_ids_size(), 0);
 }
 
 TEST_F(DirectoryClientTest, EveryCallHasADeadline) {
