@@ -31,25 +31,8 @@ DirectoryChangeFeed::DirectoryChangeFeed(RedisAddress redis, DirectoryClient& di
 }
 
 DirectoryChangeFeed::~DirectoryChangeFeed() {
-  {
-    std::lock_guard<std::mutex> lock(reading_mu_);
-    stopping_ = true;
-    if (reading_ != nullptr) reading_->Interrupt();
-  }
-  stop_requested_.notify_all();
+  stop_.Stop();
   thread_.join();
-}
-
-bool DirectoryChangeFeed::BeginRead(RedisConnection& connection) {
-  std::lock_guard<std::mutex> lock(reading_mu_);
-  if (stopping_) return false;
-  reading_ = &connection;
-  return true;
-}
-
-void DirectoryChangeFeed::EndRead() {
-  std::lock_guard<std::mutex> lock(reading_mu_);
-  reading_ = nullptr;
 }
 
 void DirectoryChangeFeed::Loop() {
@@ -69,12 +52,10 @@ void DirectoryChangeFeed::Loop() {
     }
     failing = true;
     connection.reset();
-    std::unique_lock<std::mutex> lock(reading_mu_);
-    stop_requested_.wait_for(lock, absl::ToChronoMicroseconds(retry),
-                             [this] { return stopping_.load(); });
+    stop_.Wait(retry);
     retry = std::min(retry * 2, kLongestRetry);
   };
-  while (!stopping_) {
+  while (!stop_.stopped()) {
     if (connection == nullptr) {
       auto connected = RedisConnection::Connect(redis_, absl::Seconds(1));
       if (!connected.ok()) {
@@ -83,7 +64,7 @@ void DirectoryChangeFeed::Loop() {
       }
       connection = *std::move(connected);
     }
-    if (!BeginRead(*connection)) break;
+    if (!stop_.BeginRead(*connection)) break;
     // Every change announced before `sent` is in the answer (up to kBatch of them).
     const absl::Time sent = clock_.Now();
     absl::StatusOr<RedisReply> reply =
@@ -93,7 +74,7 @@ void DirectoryChangeFeed::Loop() {
                   {"XREAD", "COUNT", absl::StrCat(kBatch), "BLOCK",
                    absl::StrCat(absl::ToInt64Milliseconds(kBlock)), "STREAMS", stream, last},
                   kBlock + absl::Seconds(2));
-    EndRead();
+    stop_.EndRead();
     // An XREAD answer is nil (nothing new) or [[stream, entries]]; anything else is a failure,
     // never "caught up".
     const bool expected = reply.ok() && !reply->IsError() &&
@@ -101,7 +82,7 @@ void DirectoryChangeFeed::Loop() {
                            (reply->IsArray() && reply->elements.size() == 1 &&
                             reply->elements[0].elements.size() == 2));
     if (!expected) {
-      if (stopping_) break;
+      if (stop_.stopped()) break;
       failed(!reply.ok()        ? reply.status().ToString()
              : reply->IsError() ? reply->str
                                 : "an answer of an unexpected shape");

@@ -1,11 +1,7 @@
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
-#include "absl/base/thread_annotations.h"
 #include "services/common/clock.h"
 #include "services/common/config.h"
 #include "services/common/directory_client.h"
@@ -36,17 +32,11 @@ class DirectoryChangeFeed {
 
  private:
   void Loop();
-  // Whether to read; false once stopping. The destructor interrupts a read in progress.
-  bool BeginRead(RedisConnection& connection);
-  void EndRead();
 
   const RedisAddress redis_;
   DirectoryClient& directory_;
   const Clock& clock_;
-  std::atomic<bool> stopping_{false};
-  std::mutex reading_mu_;
-  RedisConnection* reading_ ABSL_GUARDED_BY(reading_mu_) = nullptr;
-  std::condition_variable stop_requested_;  // ends a wait before the next try early
+  BlockingReadStop stop_;
   std::thread thread_;
 };
 

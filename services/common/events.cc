@@ -166,32 +166,15 @@ void ConsumerGroupRunner::Start() {
 }
 
 void ConsumerGroupRunner::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(blocking_mu_);
-    stopping_ = true;
-    if (blocked_on_ != nullptr) blocked_on_->Interrupt();
-  }
-  stop_requested_.notify_all();
+  stop_.Stop();
   if (thread_.joinable()) thread_.join();
-}
-
-bool ConsumerGroupRunner::BeginBlockingRead(RedisConnection& connection) {
-  std::lock_guard<std::mutex> lock(blocking_mu_);
-  if (stopping_) return false;
-  blocked_on_ = &connection;
-  return true;
-}
-
-void ConsumerGroupRunner::EndBlockingRead() {
-  std::lock_guard<std::mutex> lock(blocking_mu_);
-  blocked_on_ = nullptr;
 }
 
 void ConsumerGroupRunner::Loop() {
   std::unique_ptr<RedisConnection> connection;
   absl::Duration backoff = absl::Milliseconds(50);
   bool group_ready = false;
-  while (!stopping_) {
+  while (!stop_.stopped()) {
     if (connection == nullptr) {
       auto connected = RedisConnection::Connect(address_, absl::Seconds(1));
       if (!connected.ok()) {
@@ -238,19 +221,14 @@ void ConsumerGroupRunner::Loop() {
       next_claim_ = absl::Now() + options_.claim_interval;
     }
     if (!status.ok()) {
-      if (stopping_) break;
+      if (stop_.stopped()) break;
       if (status.code() == absl::StatusCode::kUnavailable) connection.reset();
       Log(Severity::kWarning, "consumer error",
           {Field("stream", options_.stream), Field("error", std::string(status.message()))});
       absl::SleepFor(backoff);
     } else if (last_batch_ > 0 && last_batch_ < static_cast<size_t>(options_.batch) &&
                options_.linger > absl::ZeroDuration()) {
-      const absl::Duration left = last_read_ + options_.linger - Now();
-      std::unique_lock<std::mutex> lock(blocking_mu_);
-      if (left > absl::ZeroDuration()) {
-        stop_requested_.wait_for(lock, absl::ToChronoMicroseconds(left),
-                                 [this] { return stopping_.load(); });
-      }
+      stop_.Wait(last_read_ + options_.linger - Now());
     }
   }
   // The batch in hand acknowledged before the runner stops; on a connection of its own when
@@ -339,7 +317,7 @@ absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* cla
     *claim_due = static_cast<int>(entries.size()) >= options_.batch;
   }
   if (entries.empty()) {
-    if (!BeginBlockingRead(connection)) return absl::OkStatus();
+    if (!stop_.BeginRead(connection)) return absl::OkStatus();
     last_read_ = Now();
     auto read = ExecuteAfterAck(
         connection,
@@ -347,7 +325,7 @@ absl::Status ConsumerGroupRunner::RunOnce(RedisConnection& connection, bool* cla
          absl::StrCat(options_.batch), "BLOCK", absl::StrCat(absl::ToInt64Milliseconds(block)),
          "STREAMS", options_.stream, ">"},
         io_timeout);
-    EndBlockingRead();
+    stop_.EndRead();
     if (!read.ok()) return read.status();
     if (read->IsError()) {
       // NOGROUP: the stream was deleted under us; recreate on the next pass.
@@ -372,7 +350,7 @@ std::vector<std::optional<absl::Status>> ConsumerGroupRunner::HandleEntries(
       outcomes[i] = entries[i].deleted ? absl::OkStatus() : handler_(entries[i]);
       // A key's later entries must not overtake the one that failed; and a stopping runner does
       // not go on through a batch that fails (each failure may take a timeout).
-      if ((ordered_lanes || stopping_) && !outcomes[i]->ok()) return;
+      if ((ordered_lanes || stop_.stopped()) && !outcomes[i]->ok()) return;
     }
   };
   std::vector<std::vector<size_t>> lanes(lanes_ ? options_.lanes : 1);
@@ -438,7 +416,7 @@ std::vector<std::optional<absl::Status>> ConsumerGroupRunner::HandleInRounds(
     }
     // A stopping runner does not go on through a batch that fails (each failure may take a
     // timeout).
-    if (failed && stopping_) break;
+    if (failed && stop_.stopped()) break;
   }
   return outcomes;
 }
@@ -481,7 +459,7 @@ absl::Status ConsumerGroupRunner::ProcessBatch(RedisConnection& connection,
       return status;
     }
   }
-  if (left_pending && !stopping_) RetryOwnPendingLater();
+  if (left_pending && !stop_.stopped()) RetryOwnPendingLater();
   return absl::OkStatus();
 }
 

@@ -174,19 +174,13 @@ class ConsumerGroupRunner {
   // before the runner stops); kept when the connection fails.
   absl::Status FlushAck(RedisConnection& connection);
 
-  // Whether to read with XREADGROUP BLOCK; false once stopping. Stop() interrupts a blocking
-  // read in progress, so that an idle consumer stops at once instead of after its BLOCK time.
-  bool BeginBlockingRead(RedisConnection& connection);
-  void EndBlockingRead();
-
   const RedisAddress address_;
   ConsumerOptions options_;
   Handler handler_;  // or
   RoundHandler round_handler_;
-  std::atomic<bool> stopping_{false};
-  std::mutex blocking_mu_;
-  RedisConnection* blocked_on_ ABSL_GUARDED_BY(blocking_mu_) = nullptr;
-  std::condition_variable stop_requested_;  // ends a linger early
+  // Stop() interrupts a blocking read in progress and a linger, so that an idle consumer stops
+  // at once instead of after its BLOCK time.
+  BlockingReadStop stop_;
   size_t last_batch_ = 0;                   // entries of the last batch, for the linger
   absl::Time last_read_ = absl::InfinitePast();  // when the last batch was asked for
   std::unique_ptr<BoundedExecutor> lanes_;  // null with one lane

@@ -164,6 +164,34 @@ bool RedisConnection::PeerClosed() {
 
 void RedisConnection::Interrupt() { shutdown(context_->fd, SHUT_RDWR); }
 
+bool BlockingReadStop::BeginRead(RedisConnection& connection) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopped_) return false;
+  reading_ = &connection;
+  return true;
+}
+
+void BlockingReadStop::EndRead() {
+  std::lock_guard<std::mutex> lock(mu_);
+  reading_ = nullptr;
+}
+
+void BlockingReadStop::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped_ = true;
+    if (reading_ != nullptr) reading_->Interrupt();
+  }
+  stop_requested_.notify_all();
+}
+
+void BlockingReadStop::Wait(absl::Duration timeout) {
+  if (timeout <= absl::ZeroDuration()) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  stop_requested_.wait_for(lock, absl::ToChronoMicroseconds(timeout),
+                           [this] { return stopped_.load(); });
+}
+
 absl::Status RedisConnection::IoError(const char* what) {
   return absl::UnavailableError(absl::StrCat(
       "redis ", what, " failed: ", context_->err != 0 ? context_->errstr : "no reply"));

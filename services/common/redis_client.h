@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -93,6 +94,25 @@ class RedisConnection {
   explicit RedisConnection(redisContext* context) : context_(context) {}
   absl::Status IoError(const char* what);
   redisContext* context_;
+};
+
+// How a thread that blocks on a connection of its own (XREADGROUP or XREAD BLOCK) is stopped from
+// another at once: Stop() interrupts the read in progress and ends a wait early.
+class BlockingReadStop {
+ public:
+  // Whether to read on `connection` (false once stopped); EndRead() when the read is over.
+  bool BeginRead(RedisConnection& connection);
+  void EndRead();
+  void Stop();
+  bool stopped() const { return stopped_; }
+  // Waits `timeout`, or less when stopped meanwhile.
+  void Wait(absl::Duration timeout);
+
+ private:
+  std::mutex mu_;
+  RedisConnection* reading_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::atomic<bool> stopped_{false};
+  std::condition_variable stop_requested_;
 };
 
 struct RedisOptions {

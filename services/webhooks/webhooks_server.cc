@@ -109,13 +109,10 @@ struct WebhooksServer {
                            if (type == kPersonErasedEvent) {
                              return HandleErasure(entry);
                            }
+                           // A withdrawn consent needs nothing here: every replica's
+                           // directory_changes forgets it as it is announced.
                            if (type == "api_key.revoked") {
                              return service.ForgetApiKey(org, entry.Get("api_key_id"));
-                           }
-                           // A withdrawn consent holds for the next event, not after the
-                           // cache's time.
-                           if (type == "consent.changed") {
-                             directory.Forget(org, entry.Get("volunteer_id"));
                            }
                            return absl::OkStatus();
                          }),
