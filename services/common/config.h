@@ -36,6 +36,10 @@ struct RedisAddress {
   // set; with none, the connection is Redis's default user.
   std::string username;
   std::string password;
+  // Refuse, before sending it, an atomic write (a command, a script, a MULTI ... EXEC) whose keys
+  // lie in two hash slots: what a Redis Cluster would refuse, caught on a single server too.
+  // Off until every store keeps to one slot per atomic write; tests turn it on for those that do.
+  bool refuse_cross_slot = false;
 
   // Where, never the password.
   std::string ToString() const;

@@ -245,8 +245,10 @@ absl::StatusOr<RedisReply> ConsumerGroupRunner::ExecuteAfterAck(RedisConnection&
                                                                 absl::Duration timeout) {
   if (unsent_ack_.empty()) return connection.Execute(command, timeout);
   if (auto status = connection.SetTimeout(timeout); !status.ok()) return status;
-  if (auto status = connection.Append(unsent_ack_); !status.ok()) return status;
-  if (auto status = connection.Append(command); !status.ok()) return status;
+  if (auto status = connection.AppendAll(std::vector<RedisCommand>{unsent_ack_, command});
+      !status.ok()) {
+    return status;
+  }
   auto acked = connection.ReadReply();
   if (!acked.ok()) return acked.status();
   unsent_ack_.clear();
@@ -510,11 +512,9 @@ absl::Status ConsumerGroupRunner::DeadLetter(RedisConnection& connection, const 
     xadd.push_back(absl::StrCat("event.", field.name));
     xadd.push_back(field.value);
   }
-  for (const RedisCommand& command :
-       {RedisCommand{"MULTI"}, xadd,
-        RedisCommand{"XACK", options_.stream, options_.group, entry.id}, RedisCommand{"EXEC"}}) {
-    if (auto status = connection.Append(command); !status.ok()) return status;
-  }
+  const std::vector<RedisCommand> transaction{
+      {"MULTI"}, xadd, {"XACK", options_.stream, options_.group, entry.id}, {"EXEC"}};
+  if (auto status = connection.AppendAll(transaction); !status.ok()) return status;
   if (auto status = connection.SetTimeout(io_timeout); !status.ok()) return status;
   for (int i = 0; i < 4; ++i) {
     auto reply = connection.ReadReply();

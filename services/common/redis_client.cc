@@ -24,6 +24,7 @@
 #include "services/common/blocking.h"
 #include "services/common/deadline.h"
 #include "services/common/log.h"
+#include "services/common/redis_slots.h"
 
 namespace peerwell {
 namespace {
@@ -138,7 +139,8 @@ absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
   }
   if (address.unix_path.empty()) redisEnableKeepAlive(context);
   context->reader->fn = &kReplyFunctions;
-  std::unique_ptr<RedisConnection> connection(new RedisConnection(context));
+  std::unique_ptr<RedisConnection> connection(
+      new RedisConnection(context, address.refuse_cross_slot));
   if (address.password.empty()) return connection;
   // hiredis 0.14 cannot authenticate as it connects: AUTH is the first command. A refusal is
   // UNAVAILABLE like an unreachable Redis: the service cannot use its store until the
@@ -203,6 +205,20 @@ absl::Status RedisConnection::SetTimeout(absl::Duration timeout) {
 }
 
 absl::Status RedisConnection::Append(const RedisCommand& command) {
+  return AppendAll(std::span<const RedisCommand>(&command, 1));
+}
+
+absl::Status RedisConnection::AppendAll(std::span<const RedisCommand> commands) {
+  if (refuse_cross_slot_) {
+    if (auto status = CheckOneSlotPerAtomicWrite(commands); !status.ok()) return status;
+  }
+  for (const RedisCommand& command : commands) {
+    if (auto status = AppendUnchecked(command); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisConnection::AppendUnchecked(const RedisCommand& command) {
   std::vector<const char*> argv;
   std::vector<size_t> lengths;
   argv.reserve(command.size());
@@ -375,6 +391,11 @@ bool RedisClient::HandOverLocked(Lane& lane, Batch batch, absl::Status written) 
 
 void RedisClient::Enqueue(std::vector<RedisCommand> commands, absl::Time deadline,
                           RedisRepliesDone done) {
+  if (options_.address.refuse_cross_slot) {
+    if (auto status = CheckOneSlotPerAtomicWrite(commands); !status.ok()) {
+      return std::move(done)(std::move(status));
+    }
+  }
   auto pending = std::make_shared<Pending>();
   pending->commands = std::move(commands);
   pending->deadline = deadline;
@@ -641,7 +662,7 @@ absl::Status RedisClient::WriteBatch(RedisConnection& connection, const Batch& b
   absl::Status status = connection.SetTimeout(latest - absl::Now());
   for (size_t i = 0; status.ok() && i < batch.size(); ++i) {
     for (const auto& command : batch[i]->commands) {
-      status = connection.Append(command);
+      status = connection.AppendUnchecked(command);
       if (!status.ok()) break;
     }
   }

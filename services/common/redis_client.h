@@ -5,6 +5,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -78,7 +79,12 @@ class RedisConnection {
 
   // Bounds every following read and write.
   absl::Status SetTimeout(absl::Duration timeout);
+  // Refused (FAILED_PRECONDITION, nothing written) when the address refuses cross-slot writes
+  // and the command names keys of two slots.
   absl::Status Append(const RedisCommand& command);
+  // The commands back to back, refused whole the same way when a command or a MULTI ... EXEC
+  // among them spans slots.
+  absl::Status AppendAll(std::span<const RedisCommand> commands);
   // Writes every appended command to the socket (ReadReply would do it first otherwise).
   absl::Status Flush();
   absl::StatusOr<RedisReply> ReadReply();
@@ -91,9 +97,13 @@ class RedisConnection {
   absl::StatusOr<RedisReply> Execute(const RedisCommand& command, absl::Duration timeout);
 
  private:
-  explicit RedisConnection(redisContext* context) : context_(context) {}
+  friend class RedisClient;  // its batches were checked group by group when queued
+  RedisConnection(redisContext* context, bool refuse_cross_slot)
+      : context_(context), refuse_cross_slot_(refuse_cross_slot) {}
+  absl::Status AppendUnchecked(const RedisCommand& command);
   absl::Status IoError(const char* what);
   redisContext* context_;
+  const bool refuse_cross_slot_;
 };
 
 // How a thread that blocks on a connection of its own (XREADGROUP or XREAD BLOCK) is stopped from

@@ -394,5 +394,61 @@ TEST(RedisClientTest, DataWrittenIsInTheAppendOnlyFileAfterACrash) {
   EXPECT_EQ(reply->str, "yes");
 }
 
+// What a Redis Cluster refuses (CROSSSLOT) is refused on a single server too when the address
+// asks: before anything is sent, so nothing of it is stored. A pipeline may span slots.
+TEST(RedisClientTest, ACrossSlotAtomicWriteIsRefusedBeforeItIsSent) {
+  RedisServer server;
+  RedisOptions options = Options(server);
+  options.address.refuse_cross_slot = true;
+  RedisClient client(options);
+  const std::string a = "pw:{o-1}:a";
+  const std::string a2 = "pw:{o-1}:b";
+  const std::string b = "pw:{o-2}:a";
+  auto transaction = client.Transaction({{"SET", a, "1"}, {"SET", b, "1"}});
+  EXPECT_EQ(transaction.status().code(), absl::StatusCode::kFailedPrecondition)
+      << transaction.status();
+  RedisScript script("redis.call('SET', KEYS[1], 1); redis.call('SET', KEYS[2], 1)");
+  auto eval = client.Eval(script, {a, b}, {});
+  EXPECT_EQ(eval.status().code(), absl::StatusCode::kFailedPrecondition) << eval.status();
+  auto exists = client.Execute({"EXISTS", a});
+  ASSERT_TRUE(exists.ok()) << exists.status();
+  EXPECT_EQ(exists->integer, 0);
+  EXPECT_TRUE(client.Execute({"EXISTS", b}).ok());
+
+  EXPECT_TRUE(client.Transaction({{"SET", a, "1"}, {"SET", a2, "1"}}).ok());
+  EXPECT_TRUE(client.Eval(script, {a, a2}, {}).ok());
+  auto pipeline = client.ExecuteAll({{"SET", a, "2"}, {"SET", b, "2"}});
+  ASSERT_TRUE(pipeline.ok()) << pipeline.status();
+  EXPECT_EQ((*pipeline)[1].str, "OK");
+
+  // A connection of its own (a consumer's dead-lettering) refuses a transaction whole, and stays
+  // usable: nothing of it was written.
+  auto connection = RedisConnection::Connect(options.address, absl::Seconds(1));
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  std::vector<RedisCommand> dead_letter{
+      {"MULTI"}, {"XADD", a, "*", "f", "v"}, {"XADD", b, "*", "f", "v"}, {"EXEC"}};
+  EXPECT_EQ((*connection)->AppendAll(dead_letter).code(), absl::StatusCode::kFailedPrecondition);
+  auto ping = (*connection)->Execute({"PING"}, absl::Seconds(1));
+  ASSERT_TRUE(ping.ok()) << ping.status();
+  EXPECT_EQ(ping->str, "PONG");
+  EXPECT_EQ((*connection)
+                ->Execute({"XREAD", "STREAMS", a, b, "0", "0"}, absl::Seconds(1))
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+// Without the refusal asked for, a single server runs the same transaction: the refusal above is
+// the client's, not the server's.
+TEST(RedisClientTest, ASingleServerRunsACrossSlotWriteUnlessAskedToRefuseIt) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  auto transaction = client.Transaction({{"SET", "pw:{o-1}:a", "1"}, {"SET", "pw:{o-2}:a", "1"}});
+  ASSERT_TRUE(transaction.ok()) << transaction.status();
+  auto both = client.Execute({"EXISTS", "pw:{o-1}:a", "pw:{o-2}:a"});
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->integer, 2);
+}
+
 }  // namespace
 }  // namespace peerwell
