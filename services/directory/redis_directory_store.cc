@@ -14,6 +14,7 @@
 #include "services/common/audit.h"
 #include "services/common/events.h"
 #include "services/common/idempotency.h"
+#include "services/common/organization_registry.h"
 #include "services/common/redis_values.h"
 
 namespace peerwell::directory {
@@ -206,11 +207,12 @@ absl::Status CheckReply(const absl::StatusOr<RedisReply>& reply) {
 // --- Scripts -------------------------------------------------------------------------------------
 
 const RedisScript& CreateOrganizationScript() {
-  // KEYS: request, org. ARGV: retention, id, display_name, create_time.
-  static const auto* script = new RedisScript(IdempotentScript(R"lua(
-  redis.call('HSET', KEYS[2], 'id', ARGV[2], 'display_name', ARGV[3], 'create_time', ARGV[4])
-  return ARGV[2]
-)lua"));
+  // KEYS: org. ARGV: id, display_name, create_time. Written once: a retry finds it there.
+  static const auto* script = new RedisScript(R"lua(
+  if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+  redis.call('HSET', KEYS[1], 'id', ARGV[1], 'display_name', ARGV[2], 'create_time', ARGV[3])
+  return 1
+)lua");
   return *script;
 }
 
@@ -351,15 +353,28 @@ absl::StatusOr<std::string> MinScore(const PageRequest& page) {
 
 absl::StatusOr<Created> RedisDirectoryStore::CreateOrganization(const Organization& organization,
                                                                 const CreateRequest& request) {
-  std::string request_key = request.request_id.empty()
-                                ? OrgRequestKey(request.caller_id, "-")
-                                : OrgRequestKey(request.caller_id, request.request_id);
-  auto result = ParseIdempotentReply(
-      redis_.Eval(CreateOrganizationScript(), {request_key, OrgKey(organization.id)},
-                  {Retention(request), organization.id, organization.display_name,
-                   RedisMicros(organization.create_time)}));
-  if (!result.ok()) return result.status();
-  return Created{result->value, result->replayed};
+  // Three steps, each within one hash slot and each safe to run again: the request's organisation
+  // chosen once (under a platform key, since the organisation does not exist yet), the
+  // organisation written unless it is already, and its entry in the registry. A retry of a request
+  // that stopped half-way goes on with the organisation it chose.
+  Created created{organization.id, false};
+  if (!request.request_id.empty()) {
+    auto chosen = redis_.Execute({"SET", OrgRequestKey(request.caller_id, request.request_id),
+                                  organization.id, "NX", "GET", "EX", Retention(request)});
+    if (!chosen.ok()) return chosen.status();
+    if (chosen->IsError()) return ScriptErrorToStatus(*chosen);
+    if (!chosen->IsNil()) created = Created{chosen->str, true};
+  }
+  auto written =
+      redis_.Eval(CreateOrganizationScript(), {OrgKey(created.id)},
+                  {created.id, organization.display_name, RedisMicros(organization.create_time)});
+  if (!written.ok()) return written.status();
+  if (written->IsError()) return ScriptErrorToStatus(*written);
+  if (auto status = RegisterOrganization(redis_, created.id, organization.create_time);
+      !status.ok()) {
+    return status;
+  }
+  return created;
 }
 
 absl::StatusOr<std::optional<Organization>> RedisDirectoryStore::GetOrganization(

@@ -10,6 +10,8 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "services/common/events.h"
+#include "services/common/ids.h"
+#include "services/common/organization_registry.h"
 #include "tests/directory/directory_test_server.h"
 #include "tests/testing/redis_text.h"
 
@@ -279,6 +281,57 @@ TEST_F(DirectoryApiTest, CreateOrganizationIsIdempotent) {
   ASSERT_TRUE(server_.stub().CreateOrganization(As(admin).get(), request, &first).ok());
   ASSERT_TRUE(server_.stub().CreateOrganization(As(admin).get(), request, &second).ok());
   EXPECT_EQ(first.organization().organization_id(), second.organization().organization_id());
+}
+
+// The services that go through every organisation's keys find them in the registry.
+TEST_F(DirectoryApiTest, EveryOrganisationCreatedIsInTheRegistryOldestFirst) {
+  Org harbour = NewOrganization("Harbour");
+  Org lighthouse = NewOrganization("Lighthouse");
+  auto registered = ListOrganizations(server_.redis());
+  ASSERT_TRUE(registered.ok()) << registered.status();
+  EXPECT_EQ(*registered, (std::vector<std::string>{harbour.id, lighthouse.id}));
+}
+
+// A request that stopped after choosing its organisation (the process died between the steps)
+// creates that organisation, and registers it, when it is sent again.
+TEST_F(DirectoryApiTest, ARetriedCreateOrganizationFinishesWhatAStoppedOneBegan) {
+  const std::string chosen = NewId("o");
+  ASSERT_TRUE(server_.redis()
+                  .Execute({"SET", "pw:platform:directory:request:operator:org-req-9", chosen})
+                  .ok());
+  std::string admin = TestToken(CallerRole::kAdmin, "operator", "");
+  v1::CreateOrganizationRequest request;
+  request.set_display_name("Harbour");
+  request.set_request_id("org-req-9");
+  v1::CreateOrganizationResponse response;
+  grpc::Status status = server_.stub().CreateOrganization(As(admin).get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.organization().organization_id(), chosen);
+  EXPECT_EQ(response.organization().display_name(), "Harbour");
+  auto registered = ListOrganizations(server_.redis());
+  ASSERT_TRUE(registered.ok()) << registered.status();
+  EXPECT_EQ(*registered, std::vector<std::string>{chosen});
+}
+
+// Each of its writes stays within one hash slot: it runs with cross-slot writes refused, as a
+// Redis Cluster would.
+TEST_F(DirectoryApiTest, CreatingAnOrganisationWritesWithinOneSlotAtATime) {
+  RedisOptions options{server_.redis_server().address()};
+  options.address.refuse_cross_slot = true;
+  RedisClient redis(options);
+  RedisDirectoryStore store(redis);
+  Organization organization{NewId("o"), "Harbour", absl::Now()};
+  auto created = store.CreateOrganization(organization, {"operator", "org-req-1"});
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_FALSE(created->replayed);
+  auto again =
+      store.CreateOrganization({NewId("o"), "Harbour", absl::Now()}, {"operator", "org-req-1"});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(again->id, organization.id);
+  auto stored = store.GetOrganization(organization.id);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->display_name, "Harbour");
 }
 
 // --- Tenancy -------------------------------------------------------------------------------------
