@@ -40,6 +40,10 @@ struct RedisAddress {
   // lie in two hash slots: what a Redis Cluster would refuse, caught on a single server too.
   // Off until every store keeps to one slot per atomic write; tests turn it on for those that do.
   bool refuse_cross_slot = false;
+  // A Redis Cluster: its map of slots is asked of these nodes first; host and port are the first
+  // of them. (The client routes by slot; the services' key layout does not run on one yet.)
+  bool cluster = false;
+  std::vector<std::pair<std::string, int>> seeds;
 
   // Where, never the password.
   std::string ToString() const;

@@ -24,6 +24,7 @@
 #include "services/common/blocking.h"
 #include "services/common/deadline.h"
 #include "services/common/log.h"
+#include "services/common/redis_cluster.h"
 #include "services/common/redis_slots.h"
 
 namespace peerwell {
@@ -305,6 +306,10 @@ struct RedisClient::Lane {
 
 RedisClient::RedisClient(RedisOptions options, RedisObserver* observer)
     : options_(std::move(options)), observer_(observer), backoff_(options_.initial_backoff) {
+  if (options_.address.cluster) {
+    router_ = std::make_unique<RedisClusterRouter>(options_, observer_);
+    return;  // the nodes' own clients hold the connections
+  }
   for (int i = 0; i < options_.connections; ++i) {
     auto lane = std::make_unique<Lane>();
     lane->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -324,6 +329,7 @@ RedisClient::RedisClient(RedisOptions options, RedisObserver* observer)
 }
 
 RedisClient::~RedisClient() {
+  router_.reset();
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
@@ -396,6 +402,7 @@ void RedisClient::Enqueue(std::vector<RedisCommand> commands, absl::Time deadlin
       return std::move(done)(std::move(status));
     }
   }
+  if (router_ != nullptr) return router_->Route(std::move(commands), deadline, std::move(done));
   auto pending = std::make_shared<Pending>();
   pending->commands = std::move(commands);
   pending->deadline = deadline;

@@ -21,6 +21,8 @@ struct redisContext;
 
 namespace peerwell {
 
+class RedisClusterRouter;
+
 // A Redis reply, detached from hiredis so that stores and tests do not depend on it.
 struct RedisReply {
   enum class Type { kNil, kString, kStatus, kInteger, kError, kArray };
@@ -182,6 +184,7 @@ class RedisClient {
   const RedisOptions& options() const { return options_; }
 
  private:
+  friend class RedisClusterRouter;  // sends each node's share through that node's own client
   struct Pending;
   using Batch = std::vector<std::shared_ptr<Pending>>;
   struct Lane;
@@ -206,6 +209,8 @@ class RedisClient {
 
   const RedisOptions options_;
   RedisObserver* const observer_;
+  // In cluster mode, where every group goes instead of this client's own connections.
+  std::unique_ptr<RedisClusterRouter> router_;
   std::mutex mu_;
   // Signalled when a caller has finished writing on a lane whose I/O thread waits for it.
   std::condition_variable caller_wrote_;

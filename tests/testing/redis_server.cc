@@ -24,7 +24,7 @@ RedisServer::RedisServer() {
   if (mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
   directory_ = pattern;
   socket_path_ = directory_ + "/redis.sock";
-  WriteAclFile();
+  WriteTestAclFile(directory_);
   Start();
 }
 
@@ -32,30 +32,42 @@ namespace {
 
 constexpr char kTestUser[] = "peerwell-tests";
 
-std::string TestPassword(const std::string& user) { return absl::StrCat("test-password-", user); }
-
 }  // namespace
 
-void RedisServer::WriteAclFile() const {
+std::string TestRedisPassword(const std::string& user) {
+  return absl::StrCat("test-password-", user);
+}
+
+RedisAddress TestRedisUser(RedisAddress address, const std::string& user) {
+  address.username = user;
+  address.password = TestRedisPassword(user);
+  return address;
+}
+
+RedisAddress TestRedisUser(RedisAddress address) {
+  return TestRedisUser(std::move(address), kTestUser);
+}
+
+void WriteTestAclFile(const std::string& directory) {
   // Production's users, written by production's script from its rules; then the tests' own.
-  const std::string passwords = directory_ + "/passwords";
+  const std::string passwords = directory + "/passwords";
   std::filesystem::create_directory(passwords);
   std::ifstream rules(PEERWELL_REDIS_ACL_DIR "/redis-acl-rules.conf");
   std::string line;
   while (std::getline(rules, line)) {
     std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
     if (words.size() >= 2 && words[0] == "user") {
-      std::ofstream(passwords + "/" + words[1]) << TestPassword(words[1]) << "\n";
+      std::ofstream(passwords + "/" + words[1]) << TestRedisPassword(words[1]) << "\n";
     }
   }
-  const std::string acl_file = directory_ + "/users.acl";
+  const std::string acl_file = directory + "/users.acl";
   const std::string command =
       absl::StrCat("sh '" PEERWELL_REDIS_ACL_DIR "/redis-acl-file.sh' '" PEERWELL_REDIS_ACL_DIR
                    "/redis-acl-rules.conf' '",
                    passwords, "' > '", acl_file, "'");
   if (std::system(command.c_str()) != 0) throw std::runtime_error("cannot write " + acl_file);
   std::ofstream(acl_file, std::ios::app)
-      << "user " << kTestUser << " on >" << TestPassword(kTestUser) << " ~* &* +@all\n";
+      << "user " << kTestUser << " on >" << TestRedisPassword(kTestUser) << " ~* &* +@all\n";
 }
 
 RedisServer::~RedisServer() {
@@ -119,16 +131,14 @@ RedisAddress RedisServer::address() const { return address_for(kTestUser); }
 RedisAddress RedisServer::address_for(const std::string& user) const {
   RedisAddress address;
   address.unix_path = socket_path_;
-  address.username = user;
-  address.password = TestPassword(user);
-  return address;
+  return TestRedisUser(std::move(address), user);
 }
 
 std::vector<std::pair<std::string, std::string>> RedisServer::ServiceEnv(
     const std::string& service) const {
   return {{"PEERWELL_REDIS_ADDR", address_string()},
           {"PEERWELL_REDIS_USER", service},
-          {"PEERWELL_REDIS_PASSWORD", TestPassword(service)}};
+          {"PEERWELL_REDIS_PASSWORD", TestRedisPassword(service)}};
 }
 
 }  // namespace peerwell::testing

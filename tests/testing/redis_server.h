@@ -10,6 +10,15 @@
 
 namespace peerwell::testing {
 
+// The password a test Redis gives `user`, and an address that logs in as them (or as the tests'
+// own user, which may run any command on any key).
+std::string TestRedisPassword(const std::string& user);
+RedisAddress TestRedisUser(RedisAddress address, const std::string& user);
+RedisAddress TestRedisUser(RedisAddress address);
+// Writes `directory`/users.acl: production's ACL users (deploy/base/redis-acl-rules.conf, the
+// default user off), each with its test password, and the tests' own user.
+void WriteTestAclFile(const std::string& directory);
+
 // A real redis-server for one test: its own temporary directory, a Unix socket (no TCP port, so
 // nothing can clash), append-only persistence with appendfsync always, and the ACL users of
 // production (deploy/base/redis-acl-rules.conf, the default user off). It can be killed,
@@ -46,8 +55,6 @@ class RedisServer {
   pid_t pid() const { return pid_; }
 
  private:
-  void WriteAclFile() const;
-
   std::string directory_;
   std::string socket_path_;
   pid_t pid_ = -1;

@@ -1,0 +1,183 @@
+// The Redis client in cluster mode against a real local Redis Cluster: commands routed to the
+// master of their slot, pipelines split by node and answered in order, redirections followed
+// (a slot moved, a slot being migrated), and a failover survived.
+#include "tests/testing/redis_cluster.h"
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "services/common/deadline.h"
+#include "services/common/redis_client.h"
+#include "services/common/redis_slots.h"
+#include "tests/testing/wait.h"
+
+namespace peerwell {
+namespace {
+
+using ::peerwell::testing::RedisCluster;
+using ::peerwell::testing::WaitFor;
+
+RedisOptions ClusterOptions(const RedisCluster& cluster) {
+  RedisOptions options;
+  options.address = cluster.address();
+  options.default_timeout = absl::Seconds(5);
+  return options;
+}
+
+// Keys of many organisations: their slots fall on every master.
+std::vector<std::string> KeysOfManyOrganisations(int count) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < count; ++i) keys.push_back(absl::StrCat("pw:{o-", i, "}:test"));
+  return keys;
+}
+
+// A connection to one node alone, which answers MOVED for a slot it does not serve.
+std::unique_ptr<RedisConnection> Direct(const RedisCluster& cluster, size_t node) {
+  RedisAddress address = cluster.address();
+  address.cluster = false;
+  address.port = cluster.port(node);
+  auto connection = RedisConnection::Connect(address, absl::Seconds(1));
+  EXPECT_TRUE(connection.ok()) << connection.status();
+  return connection.ok() ? *std::move(connection) : nullptr;
+}
+
+std::string NodeId(const RedisCluster& cluster, size_t node) {
+  auto reply = Direct(cluster, node)->Execute({"CLUSTER", "MYID"}, absl::Seconds(1));
+  EXPECT_TRUE(reply.ok());
+  return reply.ok() ? reply->str : "";
+}
+
+TEST(RedisClusterClientTest, EachCommandGoesToTheMasterOfItsSlot) {
+  RedisCluster cluster(3);
+  RedisClient client(ClusterOptions(cluster));
+  std::vector<std::string> keys = KeysOfManyOrganisations(60);
+  std::set<size_t> masters;
+  for (const std::string& key : keys) {
+    auto set = client.Execute({"SET", key, key});
+    ASSERT_TRUE(set.ok()) << set.status();
+    ASSERT_EQ(set->str, "OK") << key;
+    size_t master = cluster.MasterOf(key);
+    masters.insert(master);
+    auto there = Direct(cluster, master)->Execute({"GET", key}, absl::Seconds(1));
+    ASSERT_TRUE(there.ok());
+    EXPECT_EQ(there->str, key);
+  }
+  EXPECT_EQ(masters.size(), 3u);
+}
+
+TEST(RedisClusterClientTest, APipelineOverEveryNodeIsAnsweredInItsOrder) {
+  RedisCluster cluster(3);
+  RedisClient client(ClusterOptions(cluster));
+  std::vector<std::string> keys = KeysOfManyOrganisations(40);
+  std::vector<RedisCommand> commands;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    commands.push_back({"INCRBY", keys[i], absl::StrCat(i)});
+    commands.push_back({"INCRBY", keys[i], "1000"});
+  }
+  auto replies = client.ExecuteAll(commands);
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_EQ(replies->size(), commands.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ((*replies)[2 * i].integer, static_cast<long long>(i));
+    EXPECT_EQ((*replies)[2 * i + 1].integer, static_cast<long long>(i) + 1000);
+  }
+}
+
+TEST(RedisClusterClientTest, TransactionsAndScriptsRunOnTheirOrganisationsNode) {
+  RedisCluster cluster(3);
+  RedisClient client(ClusterOptions(cluster));
+  for (int org = 0; org < 12; ++org) {
+    const std::string a = absl::StrCat("pw:{o-", org, "}:a");
+    const std::string b = absl::StrCat("pw:{o-", org, "}:b");
+    auto transaction = client.Transaction({{"SET", a, "1"}, {"INCR", a}, {"SET", b, "x"}});
+    ASSERT_TRUE(transaction.ok()) << transaction.status();
+    EXPECT_EQ((*transaction)[1].integer, 2);
+    RedisScript script("return redis.call('INCR', KEYS[1]) .. redis.call('GET', KEYS[2])");
+    auto eval = client.Eval(script, {a, b}, {});
+    ASSERT_TRUE(eval.ok()) << eval.status();
+    EXPECT_EQ(eval->str, "3x");
+  }
+}
+
+// A slot moved to another master after the client learned the map: MOVED, followed. While it
+// moves, a key already on the new master is read there after ASKING, and one still on the old
+// master is read there.
+TEST(RedisClusterClientTest, ASlotMigratedAndMovedIsFollowed) {
+  RedisCluster cluster(3);
+  RedisClient client(ClusterOptions(cluster));
+  const std::string moved = "pw:{o-7}:moved";
+  const std::string stays = "pw:{o-7}:stays";
+  ASSERT_TRUE(client.Execute({"SET", moved, "m"}).ok());
+  ASSERT_TRUE(client.Execute({"SET", stays, "s"}).ok());
+  const size_t source = cluster.MasterOf(moved);
+  const size_t target = (source + 1) % 3;
+  const std::string slot = absl::StrCat(KeySlot(moved));
+  auto to = Direct(cluster, target);
+  auto from = Direct(cluster, source);
+  ASSERT_TRUE(to->Execute({"CLUSTER", "SETSLOT", slot, "IMPORTING", NodeId(cluster, source)},
+                          absl::Seconds(1))
+                  .ok());
+  ASSERT_TRUE(from->Execute({"CLUSTER", "SETSLOT", slot, "MIGRATING", NodeId(cluster, target)},
+                            absl::Seconds(1))
+                  .ok());
+  RedisAddress as = cluster.address();
+  auto migrate = from->Execute({"MIGRATE", "127.0.0.1", absl::StrCat(cluster.port(target)), "", "0",
+                                "5000", "AUTH2", as.username, as.password, "KEYS", moved},
+                               absl::Seconds(5));
+  ASSERT_TRUE(migrate.ok() && !migrate->IsError()) << (migrate.ok() ? migrate->str : "");
+
+  auto asked = client.Execute({"GET", moved});
+  ASSERT_TRUE(asked.ok()) << asked.status();
+  EXPECT_EQ(asked->str, "m");
+  auto still = client.Execute({"GET", stays});
+  ASSERT_TRUE(still.ok()) << still.status();
+  EXPECT_EQ(still->str, "s");
+
+  auto rest = from->Execute({"MIGRATE", "127.0.0.1", absl::StrCat(cluster.port(target)), "", "0",
+                             "5000", "AUTH2", as.username, as.password, "KEYS", stays},
+                            absl::Seconds(5));
+  ASSERT_TRUE(rest.ok() && !rest->IsError());
+  for (size_t node = 0; node < 3; ++node) {
+    ASSERT_TRUE(Direct(cluster, node)
+                    ->Execute({"CLUSTER", "SETSLOT", slot, "NODE", NodeId(cluster, target)},
+                              absl::Seconds(1))
+                    .ok());
+  }
+  auto after = client.ExecuteAll({{"GET", stays}, {"SET", moved, "m2"}, {"GET", moved}});
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ((*after)[0].str, "s");
+  EXPECT_EQ((*after)[2].str, "m2");
+  auto on_target = Direct(cluster, target)->Execute({"GET", moved}, absl::Seconds(1));
+  ASSERT_TRUE(on_target.ok());
+  EXPECT_EQ(on_target->str, "m2");
+}
+
+// A master killed: its replica takes over within seconds, and the client finds it (its calls fail
+// meanwhile, by their deadline, and succeed once the map says where the slots went).
+TEST(RedisClusterClientTest, AfterAFailoverCallsReachTheNewMaster) {
+  RedisCluster cluster(3, 1);
+  RedisClient client(ClusterOptions(cluster));
+  const std::string key = "pw:{o-3}:failover";
+  ASSERT_TRUE(client.Execute({"SET", key, "before"}).ok());
+  ASSERT_TRUE(client.Execute({"WAIT", "1", "2000"}).ok());
+  const size_t master = cluster.MasterOf(key);
+  cluster.Kill(master);
+  bool written = WaitFor(
+      [&] {
+        ScopedDeadline deadline(absl::Now() + absl::Milliseconds(500));
+        auto set = client.Execute({"SET", key, "after"});
+        return set.ok() && set->str == "OK";
+      },
+      absl::Seconds(20));
+  ASSERT_TRUE(written);
+  auto read = client.Execute({"GET", key});
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->str, "after");
+  EXPECT_NE(cluster.MasterOf(key, (master + 1) % cluster.size()), master);
+}
+
+}  // namespace
+}  // namespace peerwell
