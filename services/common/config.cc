@@ -147,26 +147,31 @@ std::vector<SettingSpec> ProcessSettingSpecs(const ServiceDefaults& defaults) {
 
 std::vector<SettingSpec> ServiceSettingSpecs(const ServiceDefaults& defaults) {
   std::vector<SettingSpec> specs = ProcessSettingSpecs(defaults);
-  specs.insert(specs.end(), {
-      {"redis_addr", "PEERWELL_REDIS_ADDR", "127.0.0.1:6379", "host:port or unix:/path"},
-      {"redis_user", "PEERWELL_REDIS_USER", defaults.service_name,
-       "the service's Redis ACL user (used with a password)"},
-      {"redis_password", "PEERWELL_REDIS_PASSWORD", "",
-       "the Redis user's password (none: Redis's default user)"},
-      {"redis_password_file", "PEERWELL_REDIS_PASSWORD_FILE", "",
-       "file holding the Redis user's password"},
-      {"jwt_secret", "PEERWELL_JWT_SECRET", "", "HS256 signing secret (at least 32 bytes)"},
-      {"jwt_secret_file", "PEERWELL_JWT_SECRET_FILE", "", "file holding the signing secret"},
-      {"master_key", "PEERWELL_MASTER_KEY", "", "base64 of the 32-byte master key"},
-      {"master_key_file", "PEERWELL_MASTER_KEY_FILE", "", "file holding the master key"},
-      {"pseudonym_key", "PEERWELL_PSEUDONYM_KEY", "",
-       "base64 of the 32-byte key of partners' pseudonyms"},
-      {"pseudonym_key_file", "PEERWELL_PSEUDONYM_KEY_FILE", "", "file holding the pseudonym key"},
-      {"worker_threads", "PEERWELL_WORKER_THREADS", "32",
-       "threads that run handlers (blocking work never runs on gRPC's threads)"},
-      {"event_claim_idle", "PEERWELL_EVENT_CLAIM_IDLE", "2s",
-       "how long an event may wait with a silent consumer before another replica takes it"},
-  });
+  specs.insert(
+      specs.end(),
+      {
+          {"redis_addr", "PEERWELL_REDIS_ADDR", "127.0.0.1:6379", "host:port or unix:/path"},
+          {"redis_user", "PEERWELL_REDIS_USER", defaults.service_name,
+           "the service's Redis ACL user (used with a password)"},
+          {"redis_password", "PEERWELL_REDIS_PASSWORD", "",
+           "the Redis user's password (none: Redis's default user)"},
+          {"redis_password_file", "PEERWELL_REDIS_PASSWORD_FILE", "",
+           "file holding the Redis user's password"},
+          {"jwt_secret", "PEERWELL_JWT_SECRET", "", "HS256 signing secret (at least 32 bytes)"},
+          {"jwt_secret_file", "PEERWELL_JWT_SECRET_FILE", "", "file holding the signing secret"},
+          {"master_key", "PEERWELL_MASTER_KEY", "", "base64 of the 32-byte master key"},
+          {"master_key_file", "PEERWELL_MASTER_KEY_FILE", "", "file holding the master key"},
+          {"pseudonym_key", "PEERWELL_PSEUDONYM_KEY", "",
+           "base64 of the 32-byte key of partners' pseudonyms"},
+          {"pseudonym_key_file", "PEERWELL_PSEUDONYM_KEY_FILE", "",
+           "file holding the pseudonym key"},
+          {"worker_threads", "PEERWELL_WORKER_THREADS", "32",
+           "threads that run handlers (blocking work never runs on gRPC's threads)"},
+          {"event_claim_idle", "PEERWELL_EVENT_CLAIM_IDLE", "2s",
+           "how long an event may wait with a silent consumer before another replica takes it"},
+          {"redis_min_replicas", "PEERWELL_REDIS_MIN_REPLICAS", "0",
+           "replicas every write must reach (WAIT, up to 1s) before a call is answered; 0: none"},
+      });
   specs.insert(specs.end(), defaults.own_settings.begin(), defaults.own_settings.end());
   return specs;
 }
@@ -267,6 +272,11 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& 
       config.event_claim_idle < absl::Milliseconds(100)) {
     return absl::InvalidArgumentError(
         "--event_claim_idle (PEERWELL_EVENT_CLAIM_IDLE): expected a duration of at least 100ms");
+  }
+  if (!absl::SimpleAtoi(s["redis_min_replicas"], &config.redis_min_replicas) ||
+      config.redis_min_replicas < 0 || config.redis_min_replicas > 16) {
+    return absl::InvalidArgumentError(
+        "--redis_min_replicas (PEERWELL_REDIS_MIN_REPLICAS): expected 0 to 16");
   }
   for (const SettingSpec& spec : defaults.own_settings) {
     config.own_settings[spec.flag] = s[spec.flag];

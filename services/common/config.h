@@ -78,6 +78,8 @@ struct ServiceConfig : ProcessConfig {
   int worker_threads = 32;
   // How long an event may stay unacknowledged with a consumer before another takes it over.
   absl::Duration event_claim_idle = absl::Seconds(2);
+  // Replicas each write must reach before a call is answered (RedisOptions::min_replicas).
+  int redis_min_replicas = 0;
   // The values of ServiceDefaults::own_settings by flag name, for the service to check.
   std::map<std::string, std::string> own_settings;
 };

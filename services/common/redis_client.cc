@@ -25,7 +25,7 @@
 #include "services/common/deadline.h"
 #include "services/common/log.h"
 #include "services/common/redis_cluster.h"
-#include "services/common/redis_slots.h"
+#include "services/common/redis_commands.h"
 
 namespace peerwell {
 namespace {
@@ -653,6 +653,15 @@ bool RedisClient::EnsureConnected(Lane& lane, absl::Time deadline, absl::Status*
   return true;
 }
 
+bool RedisClient::ReadsOnly(const Batch& batch) {
+  for (const auto& pending : batch) {
+    for (const RedisCommand& command : pending->commands) {
+      if (!IsReadOnly(command)) return false;
+    }
+  }
+  return true;
+}
+
 void RedisClient::FailBatch(Batch& batch, size_t from, const absl::Status& status) {
   for (size_t i = from; i < batch.size(); ++i) {
     if (observer_ != nullptr) {
@@ -673,11 +682,21 @@ absl::Status RedisClient::WriteBatch(RedisConnection& connection, const Batch& b
       if (!status.ok()) break;
     }
   }
+  if (status.ok() && options_.min_replicas > 0 && !ReadsOnly(batch)) {
+    // Answered once the batch's writes reached the replicas, or when the wait is over: within
+    // the batch's latest deadline, before the socket's own timeout.
+    const absl::Duration left = (latest - absl::Now()) * 0.8;
+    const int64_t wait_ms =
+        std::max<int64_t>(1, absl::ToInt64Milliseconds(std::min(left, options_.replica_wait)));
+    status = connection.AppendUnchecked(
+        {"WAIT", absl::StrCat(options_.min_replicas), absl::StrCat(wait_ms)});
+  }
   if (status.ok()) status = connection.Flush();
   return status;
 }
 
 void RedisClient::ReadReplies(Lane& lane, Batch& batch) {
+  if (options_.min_replicas > 0 && !ReadsOnly(batch)) return ReadRepliesAfterReplicas(lane, batch);
   for (size_t i = 0; i < batch.size(); ++i) {
     std::vector<RedisReply> replies;
     replies.reserve(batch[i]->commands.size());
@@ -696,6 +715,43 @@ void RedisClient::ReadReplies(Lane& lane, Batch& batch) {
                              absl::OkStatus());
     }
     batch[i]->Complete(std::move(replies));
+  }
+}
+
+void RedisClient::ReadRepliesAfterReplicas(Lane& lane, Batch& batch) {
+  std::vector<std::vector<RedisReply>> replies(batch.size());
+  for (size_t i = 0; i <= batch.size(); ++i) {
+    // The batch's groups, then the WAIT that WriteBatch put after them.
+    const size_t count = i < batch.size() ? batch[i]->commands.size() : 1;
+    for (size_t c = 0; c < count; ++c) {
+      auto reply = lane.connection->ReadReply();
+      if (!reply.ok()) {
+        lane.connection.reset();
+        FailBatch(batch, 0, reply.status());
+        return;
+      }
+      if (i == batch.size()) {
+        // Written on the master but not on enough replicas (within the wait): not acknowledged,
+        // since a failover now would lose it. The callers try again (with their request ids).
+        if (reply->type != RedisReply::Type::kInteger || reply->integer < options_.min_replicas) {
+          FailBatch(batch, 0,
+                    absl::UnavailableError(absl::StrCat(
+                        "redis: the write reached ",
+                        reply->type == RedisReply::Type::kInteger ? reply->integer : 0, " of the ",
+                        options_.min_replicas, " replicas it must reach")));
+          return;
+        }
+        break;
+      }
+      replies[i].push_back(std::move(*reply));
+    }
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (observer_ != nullptr) {
+      observer_->OnRedisCall(batch[i]->commands.size(), absl::Now() - batch[i]->enqueue_time,
+                             absl::OkStatus());
+    }
+    batch[i]->Complete(std::move(replies[i]));
   }
 }
 

@@ -139,6 +139,11 @@ struct RedisOptions {
   // quarter of a second of its return (a refused connection costs next to nothing).
   absl::Duration max_backoff = absl::Milliseconds(250);
   size_t max_batch_commands = 4096;
+  // Acknowledged means replicated: every batch that writes waits (WAIT) until it reached this many
+  // replicas, for at most replica_wait, and fails UNAVAILABLE when they did not, so that no call
+  // is answered with a write a failover could lose. 0: answered once the server has it.
+  int min_replicas = 0;
+  absl::Duration replica_wait = absl::Seconds(1);
 };
 
 // The Redis client every service shares. Callers on many threads hand it command groups; its
@@ -204,6 +209,12 @@ class RedisClient {
   void RunBatch(Lane& lane, Batch& batch);
   absl::Status WriteBatch(RedisConnection& connection, const Batch& batch, absl::Time latest);
   void ReadReplies(Lane& lane, Batch& batch);
+  // Whether a batch writes nothing: it needs no replica's acknowledgement (and is answered while
+  // too few replicas are there).
+  static bool ReadsOnly(const Batch& batch);
+  // With min_replicas, for a batch that writes: its replies, kept until its WAIT says they are
+  // replicated.
+  void ReadRepliesAfterReplicas(Lane& lane, Batch& batch);
   void FailBatch(Batch& batch, size_t from, const absl::Status& status);
   bool EnsureConnected(Lane& lane, absl::Time deadline, absl::Status* error);
 

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/common/log.h"
-#include "services/common/redis_slots.h"
+#include "services/common/redis_commands.h"
 
 namespace peerwell {
 namespace {

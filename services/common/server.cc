@@ -150,6 +150,7 @@ int RunServerMain(int argc, char** argv, const ServiceDefaults& defaults,
   }
   RedisOptions redis_options;
   redis_options.address = config->redis;
+  redis_options.min_replicas = config->redis_min_replicas;
   RedisClient redis(redis_options, &metrics);
   ServerHostOptions host_options;
   host_options.listen_addr = config->listen_addr;

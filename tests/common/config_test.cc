@@ -72,6 +72,14 @@ TEST_F(ConfigTest, ErrorsNameTheSetting) {
               HasSubstr("unknown flag --bogus"));
   EXPECT_THAT(LoadServiceConfig({kSecret, "--master_key=abc"}, kDefaults).status().message(),
               HasSubstr("PEERWELL_MASTER_KEY"));
+  EXPECT_THAT(LoadServiceConfig({kSecret, "--redis_min_replicas=-1"}, kDefaults).status().message(),
+              HasSubstr("PEERWELL_REDIS_MIN_REPLICAS"));
+}
+
+TEST_F(ConfigTest, WritesWaitForNoReplicaUnlessAsked) {
+  EXPECT_EQ(LoadServiceConfig({kSecret}, kDefaults)->redis_min_replicas, 0);
+  EXPECT_EQ(LoadServiceConfig({kSecret, "--redis_min_replicas=1"}, kDefaults)->redis_min_replicas,
+            1);
 }
 
 TEST_F(ConfigTest, ReadsSecretFromFile) {

@@ -450,5 +450,24 @@ TEST(RedisClientTest, ASingleServerRunsACrossSlotWriteUnlessAskedToRefuseIt) {
   EXPECT_EQ(both->integer, 2);
 }
 
+// With a replica wait, a write no replica has is not acknowledged; a read needs no replica.
+TEST(RedisClientTest, AWriteNoReplicaHasIsNotAcknowledgedWithAReplicaWait) {
+  RedisServer server;  // no replica at all
+  RedisOptions options = Options(server);
+  options.min_replicas = 1;
+  options.replica_wait = absl::Milliseconds(50);
+  RedisClient client(options);
+  auto write = client.Execute({"SET", "k", "v"});
+  EXPECT_EQ(write.status().code(), absl::StatusCode::kUnavailable) << write.status();
+  EXPECT_TRUE(absl::StrContains(write.status().message(), "replicas")) << write.status();
+  auto script = client.Eval(RedisScript("return redis.call('INCR', KEYS[1])"), {"n"}, {});
+  EXPECT_EQ(script.status().code(), absl::StatusCode::kUnavailable) << script.status();
+  auto read = client.ExecuteAll({{"GET", "k"}, {"EXISTS", "n"}});
+  ASSERT_TRUE(read.ok()) << read.status();
+  // Written on the server all the same: not acknowledged is not undone (the caller retries with
+  // its request id).
+  EXPECT_EQ((*read)[0].str, "v");
+}
+
 }  // namespace
 }  // namespace peerwell

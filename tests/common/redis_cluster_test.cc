@@ -3,6 +3,7 @@
 // (a slot moved, a slot being migrated), and a failover survived.
 #include "tests/testing/redis_cluster.h"
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -11,7 +12,7 @@
 #include "gtest/gtest.h"
 #include "services/common/deadline.h"
 #include "services/common/redis_client.h"
-#include "services/common/redis_slots.h"
+#include "services/common/redis_commands.h"
 #include "tests/testing/wait.h"
 
 namespace peerwell {
@@ -177,6 +178,68 @@ TEST(RedisClusterClientTest, AfterAFailoverCallsReachTheNewMaster) {
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(read->str, "after");
   EXPECT_NE(cluster.MasterOf(key, (master + 1) % cluster.size()), master);
+}
+
+// Acknowledged means replicated: with min_replicas, a write its master's replica has not got is
+// not acknowledged (UNAVAILABLE), so a failover loses nothing acknowledged. Without it, a write is
+// acknowledged and lost: the replica was paused, and the write had not left the master.
+TEST(RedisClusterClientTest, WithAReplicaWaitNoAcknowledgedWriteIsLostInAFailover) {
+  RedisCluster cluster(3, 1);
+  RedisOptions waiting = ClusterOptions(cluster);
+  waiting.min_replicas = 1;
+  waiting.replica_wait = absl::Milliseconds(200);
+  RedisClient client(waiting);
+  RedisClient unwaiting(ClusterOptions(cluster));
+  const std::vector<std::string> keys = KeysOfManyOrganisations(30);
+  const size_t master = cluster.MasterOf(keys[0]);
+  ASSERT_TRUE(client.Execute({"SET", keys[0], "before"}).ok());  // learns the map
+  ASSERT_TRUE(unwaiting.Execute({"GET", keys[0]}).ok());
+  const size_t replica = cluster.ReplicaOf(master);
+  cluster.Pause(replica);
+
+  std::map<std::string, std::string> acknowledged;
+  int refused = 0;
+  for (const std::string& key : keys) {
+    ScopedDeadline deadline(absl::Now() + absl::Seconds(2));
+    auto set = client.Execute({"SET", key, "while-paused"});
+    if (set.ok() && set->str == "OK") {
+      acknowledged[key] = "while-paused";
+    } else {
+      EXPECT_EQ(set.status().code(), absl::StatusCode::kUnavailable) << set.status();
+      EXPECT_EQ(cluster.MasterOf(key), master) << key;
+      ++refused;
+    }
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_LT(acknowledged.size(), keys.size());
+  // More than the sockets between the master and its paused replica hold, so that the last
+  // write is still in the master's own memory when it dies.
+  const std::string filler(1 << 20, 'x');
+  for (int i = 0; i < 48; ++i) {
+    ASSERT_TRUE(unwaiting.Execute({"SET", absl::StrCat(keys[0], ":filler"), filler}).ok());
+  }
+  auto unreplicated = unwaiting.Execute({"SET", keys[0], "unreplicated"});
+  ASSERT_TRUE(unreplicated.ok() && unreplicated->str == "OK");
+
+  cluster.Kill(master);
+  cluster.Resume(replica);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        ScopedDeadline deadline(absl::Now() + absl::Milliseconds(500));
+        auto read = client.Execute({"GET", keys[0]});
+        return read.ok() && !read->IsError();
+      },
+      absl::Seconds(20)));
+  for (const auto& [key, value] : acknowledged) {
+    auto read = client.Execute({"GET", key});
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(read->str, value) << key;
+  }
+  auto lost = client.Execute({"GET", keys[0]});
+  ASSERT_TRUE(lost.ok());
+  // The unwaiting client's acknowledged write is gone (what is there is older: "before", or the
+  // waiting client's refused write, which had reached the replica's socket).
+  EXPECT_NE(lost->str, "unreplicated");
 }
 
 }  // namespace

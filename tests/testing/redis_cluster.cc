@@ -16,7 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "services/common/redis_client.h"
-#include "services/common/redis_slots.h"
+#include "services/common/redis_commands.h"
 #include "tests/testing/process.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/wait.h"
@@ -133,9 +133,32 @@ void RedisCluster::Start(size_t index) {
 void RedisCluster::Kill(size_t index) {
   Node& node = nodes_[index];
   if (node.pid <= 0) return;
+  kill(node.pid, SIGCONT);
   kill(node.pid, SIGKILL);
   waitpid(node.pid, nullptr, 0);
   node.pid = -1;
+}
+
+void RedisCluster::Pause(size_t index) {
+  if (nodes_[index].pid > 0) kill(nodes_[index].pid, SIGSTOP);
+}
+
+void RedisCluster::Resume(size_t index) {
+  if (nodes_[index].pid > 0) kill(nodes_[index].pid, SIGCONT);
+}
+
+size_t RedisCluster::ReplicaOf(size_t master) const {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (i == master || nodes_[i].pid <= 0) continue;
+    auto connection = RedisConnection::Connect(NodeAddress(i), absl::Seconds(1));
+    if (!connection.ok()) continue;
+    auto replication = (*connection)->Execute({"INFO", "replication"}, absl::Seconds(1));
+    if (replication.ok() && InfoField(*replication, "role") == "slave" &&
+        InfoField(*replication, "master_port") == absl::StrCat(nodes_[master].port)) {
+      return i;
+    }
+  }
+  throw std::runtime_error("the master has no replica");
 }
 
 RedisAddress RedisCluster::NodeAddress(size_t index) const {

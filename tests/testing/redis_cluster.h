@@ -33,6 +33,10 @@ class RedisCluster {
   int port(size_t node) const { return nodes_[node].port; }
   void Kill(size_t node);   // SIGKILL, as a crash
   void Start(size_t node);  // again, on its data and ports
+  void Pause(size_t node);  // SIGSTOP: connected, answering nothing
+  void Resume(size_t node);  // SIGCONT
+  // A replica of `master`, as it says itself.
+  size_t ReplicaOf(size_t master) const;
   // The node that is the master of `key`'s slot now, as the node `asked` says.
   size_t MasterOf(std::string_view key, size_t asked = 0) const;
   // Until every running node says cluster_state:ok and names the same masters; false at timeout.

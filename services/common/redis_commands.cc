@@ -1,9 +1,10 @@
-#include "services/common/redis_slots.h"
+#include "services/common/redis_commands.h"
 
 #include <array>
 #include <optional>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -84,7 +85,40 @@ KeySpec SpecOf(const std::string& name) {
   return it == KeySpecs().end() ? KeySpec::kFirst : it->second;
 }
 
+const absl::flat_hash_set<std::string>& ReadOnlyCommands() {
+  static const auto* const names =
+      new absl::flat_hash_set<std::string>{"DBSIZE",      "EXISTS",
+                                           "GET",         "HEXISTS",
+                                           "HGET",        "HGETALL",
+                                           "HKEYS",       "HLEN",
+                                           "HMGET",       "HVALS",
+                                           "INFO",        "KEYS",
+                                           "LLEN",        "LRANGE",
+                                           "MGET",        "PING",
+                                           "PTTL",        "SCAN",
+                                           "SCARD",       "SISMEMBER",
+                                           "SMEMBERS",    "STRLEN",
+                                           "TIME",        "TTL",
+                                           "TYPE",        "XINFO",
+                                           "XLEN",        "XPENDING",
+                                           "XRANGE",      "XREAD",
+                                           "XREVRANGE",   "ZCARD",
+                                           "ZCOUNT",      "ZRANGE",
+                                           "ZRANGEBYLEX", "ZRANGEBYSCORE",
+                                           "ZREVRANGE",   "ZREVRANGEBYSCORE",
+                                           "ZSCAN",       "ZSCORE",
+                                           "ZMSCORE",     "HSCAN",
+                                           "SSCAN",       "CLUSTER",
+                                           "MULTI",       "EXEC",
+                                           "DISCARD"};
+  return *names;
+}
+
 }  // namespace
+
+bool IsReadOnly(const RedisCommand& command) {
+  return !command.empty() && ReadOnlyCommands().contains(Upper(command[0]));
+}
 
 uint16_t KeySlot(std::string_view key) {
   size_t open = key.find('{');

@@ -1,4 +1,4 @@
-#include "services/common/redis_slots.h"
+#include "services/common/redis_commands.h"
 
 #include "gtest/gtest.h"
 
@@ -41,6 +41,16 @@ TEST(CommandKeysTest, FindsTheKeysWhereEachKindOfCommandNamesThem) {
   EXPECT_EQ(CommandKeys({"MULTI"}), Keys{});
   EXPECT_EQ(CommandKeys({"SCAN", "0", "MATCH", "pw:*"}), Keys{});
   EXPECT_EQ(CommandKeys({"WAIT", "1", "100"}), Keys{});
+}
+
+TEST(CommandKeysTest, ReadsAreToldFromWrites) {
+  EXPECT_TRUE(IsReadOnly({"GET", "k"}));
+  EXPECT_TRUE(IsReadOnly({"zrangebyscore", "k", "0", "1"}));
+  EXPECT_TRUE(IsReadOnly({"XREAD", "STREAMS", "s", "0"}));
+  EXPECT_FALSE(IsReadOnly({"SET", "k", "v"}));
+  EXPECT_FALSE(IsReadOnly({"XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"}));
+  EXPECT_FALSE(IsReadOnly({"EVALSHA", "sha", "0"}));
+  EXPECT_FALSE(IsReadOnly({}));
 }
 
 TEST(OneSlotPerAtomicWriteTest, RefusesACommandOrTransactionAcrossSlots) {

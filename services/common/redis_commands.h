@@ -24,6 +24,10 @@ uint16_t KeySlot(std::string_view key);
 // the streams of XREAD and XREADGROUP, none for server commands (PING, INFO, MULTI, SCAN, ...).
 std::vector<std::string_view> CommandKeys(const RedisCommand& command);
 
+// Whether the command only reads (GET, HGETALL, ZRANGE, XRANGE, XREAD, SCAN, ...). Anything
+// else counts as a write, scripts included.
+bool IsReadOnly(const RedisCommand& command);
+
 // OK when every atomic unit of `commands` names keys of one slot: each command on its own (a
 // script's declared keys, a multi-key command's keys), and every MULTI ... EXEC as a whole.
 // Otherwise FAILED_PRECONDITION naming two keys of different slots: the layout puts together
