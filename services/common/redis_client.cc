@@ -719,40 +719,53 @@ void RedisClient::ReadReplies(Lane& lane, Batch& batch) {
 }
 
 void RedisClient::ReadRepliesAfterReplicas(Lane& lane, Batch& batch) {
-  std::vector<std::vector<RedisReply>> replies(batch.size());
-  for (size_t i = 0; i <= batch.size(); ++i) {
-    // The batch's groups, then the WAIT that WriteBatch put after them.
-    const size_t count = i < batch.size() ? batch[i]->commands.size() : 1;
-    for (size_t c = 0; c < count; ++c) {
+  // Groups that only read are answered as their replies come; those that write wait for the
+  // WAIT that WriteBatch put after the batch.
+  Batch writes;
+  std::vector<std::vector<RedisReply>> written;
+  auto complete = [this](Pending& pending, std::vector<RedisReply> replies) {
+    if (observer_ != nullptr) {
+      observer_->OnRedisCall(pending.commands.size(), absl::Now() - pending.enqueue_time,
+                             absl::OkStatus());
+    }
+    pending.Complete(std::move(replies));
+  };
+  for (size_t i = 0; i < batch.size(); ++i) {
+    std::vector<RedisReply> replies;
+    for (size_t c = 0; c < batch[i]->commands.size(); ++c) {
       auto reply = lane.connection->ReadReply();
       if (!reply.ok()) {
         lane.connection.reset();
-        FailBatch(batch, 0, reply.status());
+        FailBatch(writes, 0, reply.status());
+        FailBatch(batch, i, reply.status());
         return;
       }
-      if (i == batch.size()) {
-        // Written on the master but not on enough replicas (within the wait): not acknowledged,
-        // since a failover now would lose it. The callers try again (with their request ids).
-        if (reply->type != RedisReply::Type::kInteger || reply->integer < options_.min_replicas) {
-          FailBatch(batch, 0,
-                    absl::UnavailableError(absl::StrCat(
-                        "redis: the write reached ",
-                        reply->type == RedisReply::Type::kInteger ? reply->integer : 0, " of the ",
-                        options_.min_replicas, " replicas it must reach")));
-          return;
-        }
-        break;
-      }
-      replies[i].push_back(std::move(*reply));
+      replies.push_back(std::move(*reply));
+    }
+    if (ReadsOnly(Batch{batch[i]})) {
+      complete(*batch[i], std::move(replies));
+    } else {
+      writes.push_back(batch[i]);
+      written.push_back(std::move(replies));
     }
   }
-  for (size_t i = 0; i < batch.size(); ++i) {
-    if (observer_ != nullptr) {
-      observer_->OnRedisCall(batch[i]->commands.size(), absl::Now() - batch[i]->enqueue_time,
-                             absl::OkStatus());
-    }
-    batch[i]->Complete(std::move(replies[i]));
+  auto replicas = lane.connection->ReadReply();
+  if (!replicas.ok()) {
+    lane.connection.reset();
+    FailBatch(writes, 0, replicas.status());
+    return;
   }
+  // Written on the primary but not on enough replicas (within the wait): not acknowledged, since a
+  // failover now would lose it. The callers try again (with their request ids).
+  if (replicas->type != RedisReply::Type::kInteger || replicas->integer < options_.min_replicas) {
+    FailBatch(writes, 0,
+              absl::UnavailableError(
+                  absl::StrCat("redis: the write reached ",
+                               replicas->type == RedisReply::Type::kInteger ? replicas->integer : 0,
+                               " of the ", options_.min_replicas, " replicas it must reach")));
+    return;
+  }
+  for (size_t i = 0; i < writes.size(); ++i) complete(*writes[i], std::move(written[i]));
 }
 
 void RedisClient::RunBatch(Lane& lane, Batch& batch) {

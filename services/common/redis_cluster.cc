@@ -20,6 +20,24 @@ namespace {
 // this; a map asked for again no sooner than this after the last time.
 constexpr absl::Duration kRetryDelay = absl::Milliseconds(20);
 constexpr absl::Duration kMinRefreshInterval = absl::Milliseconds(100);
+constexpr absl::Duration kRefreshTimeout = absl::Milliseconds(250);
+
+// SCAN has no key, but PeerWell's patterns name the organisation's hash tag (pw:{<org>}:...):
+// the slot of that tag, or -1 (a pattern with a wildcard in its tag spans every master).
+int ScanSlot(const RedisCommand& command) {
+  if (command.empty() || !absl::EqualsIgnoreCase(command[0], "SCAN")) return -1;
+  for (size_t i = 1; i + 1 < command.size(); ++i) {
+    if (!absl::EqualsIgnoreCase(command[i], "MATCH")) continue;
+    const std::string& pattern = command[i + 1];
+    size_t open = pattern.find('{');
+    size_t close = open == std::string::npos ? open : pattern.find('}', open + 1);
+    if (close == std::string::npos || close == open + 1) return -1;
+    std::string_view tag(pattern.data() + open + 1, close - open - 1);
+    if (tag.find_first_of("*?[\\") != std::string_view::npos) return -1;
+    return KeySlot(pattern);
+  }
+  return -1;
+}
 
 bool IsVerb(const RedisCommand& command, const char* name) {
   return command.size() == 1 && absl::EqualsIgnoreCase(command[0], name);
@@ -74,6 +92,7 @@ struct RedisClusterRouter::Unit {
   bool done = false;
   // Redirected with ASK: to this node next, after ASKING.
   int ask_node = -1;
+  int redirections = 0;  // MOVED and ASK replies so far
 };
 
 struct RedisClusterRouter::Call {
@@ -99,11 +118,13 @@ RedisClusterRouter::RedisClusterRouter(const RedisOptions& options, RedisObserve
 RedisClusterRouter::~RedisClusterRouter() {
   std::deque<Delayed> delayed;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     stopping_ = true;
     delayed.swap(delayed_);
+    // A send under way (from another node's I/O thread) ends before any node goes.
+    wake_.notify_all();
+    wake_.wait(lock, [this] { return sending_ == 0; });
   }
-  wake_.notify_all();
   thread_.join();
   for (Delayed& waiting : delayed) {
     Fail(waiting.call, absl::UnavailableError("redis client is shutting down"));
@@ -124,6 +145,7 @@ void RedisClusterRouter::Route(std::vector<RedisCommand> commands, absl::Time de
   call->deadline = deadline;
   call->done = std::move(done);
   call->replies.resize(call->commands.size());
+  if (call->commands.empty()) return Finish(call);
   for (size_t i = 0; i < call->commands.size(); ++i) {
     Unit unit;
     unit.first = i;
@@ -135,6 +157,7 @@ void RedisClusterRouter::Route(std::vector<RedisCommand> commands, absl::Time de
       std::vector<std::string_view> keys = CommandKeys(call->commands[c]);
       if (!keys.empty()) unit.slot = KeySlot(keys.front());
     }
+    if (unit.slot < 0) unit.slot = ScanSlot(call->commands[unit.first]);
     call->units.push_back(unit);
   }
   Dispatch(call);
@@ -173,9 +196,8 @@ void RedisClusterRouter::Dispatch(const std::shared_ptr<Call>& call) {
     for (size_t u = 0; u < call->units.size(); ++u) {
       Unit& unit = call->units[u];
       if (unit.done) continue;
-      int node = unit.ask_node;
-      if (node < 0 && unit.slot < 0) node = nodes_.empty() ? -1 : 0;
-      if (node < 0 && unit.slot >= 0) node = slot_node_[unit.slot];
+      // A command without keys goes to whichever master serves slot 0.
+      int node = unit.ask_node >= 0 ? unit.ask_node : slot_node_[std::max(unit.slot, 0)];
       if (node < 0) {
         // The map does not say yet: the router's thread asks for it, then sends the call again.
         refresh_wanted_ = true;
@@ -185,6 +207,7 @@ void RedisClusterRouter::Dispatch(const std::shared_ptr<Call>& call) {
       }
       by_node[nodes_[node]->client.get()].push_back(u);
     }
+    ++sending_;
   }
   {
     std::lock_guard<std::mutex> lock(call->mu);
@@ -208,6 +231,8 @@ void RedisClusterRouter::Dispatch(const std::shared_ptr<Call>& call) {
           OnNodeReplies(call, std::move(units), std::move(replies));
         });
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (--sending_ == 0 && stopping_) wake_.notify_all();
 }
 
 void RedisClusterRouter::OnNodeReplies(const std::shared_ptr<Call>& call, std::vector<size_t> units,
@@ -242,14 +267,17 @@ void RedisClusterRouter::OnNodeReplies(const std::shared_ptr<Call>& call, std::v
           }
           if (reply.IsError() && absl::StartsWith(reply.str, "CLUSTERDOWN")) map_stale = true;
         }
+        if (redirection.has_value()) ++unit.redirections;
         if (redirection.has_value() && !redirection->ask) {
+          // Sent again at once the first time; after that the nodes disagree (a failover under
+          // way), and it waits a moment.
           moved.push_back(*redirection);
-          call->again = true;
-        } else if (redirection.has_value() && unit.count == 1 && !was_asked) {
+          (unit.redirections > 1 ? call->later : call->again) = true;
+        } else if (redirection.has_value() && !was_asked) {
+          // ASKING holds for a whole MULTI ... EXEC too.
           asked.emplace_back(u, *redirection);
           call->again = true;
         } else if (redirection.has_value() || momentary) {
-          // An ASK inside a transaction (its keys split by a migration) waits like TRYAGAIN.
           call->later = true;
         } else {
           for (size_t c = 0; c < unit.count; ++c) {
@@ -321,9 +349,13 @@ void RedisClusterRouter::Fail(const std::shared_ptr<Call>& call, absl::Status st
 void RedisClusterRouter::Later(const std::shared_ptr<Call>& call, absl::Duration delay) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    delayed_.push_back({absl::Now() + delay, call});
+    if (!stopping_) {
+      delayed_.push_back({absl::Now() + delay, call});
+      wake_.notify_all();
+      return;
+    }
   }
-  wake_.notify_all();
+  Fail(call, absl::UnavailableError("redis client is shutting down"));
 }
 
 void RedisClusterRouter::RefreshMap() {
@@ -339,9 +371,10 @@ void RedisClusterRouter::RefreshMap() {
     address.unix_path.clear();
     address.host = host;
     address.port = port;
-    auto connection = RedisConnection::Connect(address, options_.connect_timeout);
+    // Briefly: a node that does not answer at once is tried after the others, not waited for.
+    auto connection = RedisConnection::Connect(address, kRefreshTimeout);
     if (!connection.ok()) continue;
-    auto slots = (*connection)->Execute({"CLUSTER", "SLOTS"}, options_.connect_timeout);
+    auto slots = (*connection)->Execute({"CLUSTER", "SLOTS"}, kRefreshTimeout);
     if (!slots.ok() || !slots->IsArray() || slots->elements.empty()) continue;
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<int> map(kRedisSlots, -1);
@@ -388,12 +421,13 @@ void RedisClusterRouter::Loop() {
     for (auto it = delayed_.begin(); it != delayed_.end();) {
       // A call queued since the last map waits for the refresh wanted above.
       const bool waits_for_map = refresh_wanted_ && it->due >= last_refresh_;
-      if (!waits_for_map && it->due <= now) {
+      // Past its deadline it goes too: Dispatch answers it DEADLINE_EXCEEDED.
+      if ((!waits_for_map && it->due <= now) || it->call->deadline <= now) {
         due.push_back(std::move(it->call));
         it = delayed_.erase(it);
         continue;
       }
-      if (!waits_for_map) next = std::min(next, it->due);
+      next = std::min(next, waits_for_map ? it->call->deadline : it->due);
       ++it;
     }
     if (!due.empty()) {

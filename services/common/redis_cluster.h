@@ -68,6 +68,7 @@ class RedisClusterRouter {
   };
   std::deque<Delayed> delayed_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int sending_ ABSL_GUARDED_BY(mu_) = 0;  // Dispatch calls handing groups to nodes' clients
   std::thread thread_;
 };
 

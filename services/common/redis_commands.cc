@@ -110,7 +110,8 @@ const absl::flat_hash_set<std::string>& ReadOnlyCommands() {
                                            "ZMSCORE",     "HSCAN",
                                            "SSCAN",       "CLUSTER",
                                            "MULTI",       "EXEC",
-                                           "DISCARD"};
+                                           "DISCARD",     "ASKING",
+                                           "WATCH",       "UNWATCH"};
   return *names;
 }
 

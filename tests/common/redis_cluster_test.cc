@@ -87,6 +87,35 @@ TEST(RedisClusterClientTest, APipelineOverEveryNodeIsAnsweredInItsOrder) {
   }
 }
 
+// SCAN has no key: one that matches an organisation's keys goes to that organisation's node.
+TEST(RedisClusterClientTest, AScanOfAnOrganisationsKeysGoesToItsNode) {
+  RedisCluster cluster(3);
+  RedisClient client(ClusterOptions(cluster));
+  std::string org;
+  for (int i = 0; org.empty(); ++i) {
+    std::string candidate = absl::StrCat("o-", i);
+    if (cluster.MasterOf(absl::StrCat("pw:{", candidate, "}:x")) != cluster.MasterOf("")) {
+      org = candidate;
+    }
+  }
+  std::set<std::string> written;
+  for (int i = 0; i < 25; ++i) {
+    const std::string key = absl::StrCat("pw:{", org, "}:key:", i);
+    written.insert(key);
+    ASSERT_TRUE(client.Execute({"SET", key, "v"}).ok());
+  }
+  std::set<std::string> found;
+  std::string cursor = "0";
+  do {
+    auto page =
+        client.Execute({"SCAN", cursor, "MATCH", absl::StrCat("pw:{", org, "}:*"), "COUNT", "10"});
+    ASSERT_TRUE(page.ok() && page->IsArray()) << page.status();
+    cursor = page->elements[0].str;
+    for (const RedisReply& key : page->elements[1].elements) found.insert(key.str);
+  } while (cursor != "0");
+  EXPECT_EQ(found, written);
+}
+
 TEST(RedisClusterClientTest, TransactionsAndScriptsRunOnTheirOrganisationsNode) {
   RedisCluster cluster(3);
   RedisClient client(ClusterOptions(cluster));

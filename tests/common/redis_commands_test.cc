@@ -51,6 +51,7 @@ TEST(CommandKeysTest, ReadsAreToldFromWrites) {
   EXPECT_FALSE(IsReadOnly({"XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"}));
   EXPECT_FALSE(IsReadOnly({"EVALSHA", "sha", "0"}));
   EXPECT_FALSE(IsReadOnly({}));
+  EXPECT_TRUE(IsReadOnly({"ASKING"}));
 }
 
 TEST(OneSlotPerAtomicWriteTest, RefusesACommandOrTransactionAcrossSlots) {
