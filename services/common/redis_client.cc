@@ -653,6 +653,18 @@ bool RedisClient::EnsureConnected(Lane& lane, absl::Time deadline, absl::Status*
   return true;
 }
 
+bool RedisClient::WaitsForReplicas(const Batch& batch) const {
+  return options_.min_replicas > 0 && !ReadsOnly(batch);
+}
+
+absl::Duration RedisClient::ReadBound(const Batch& batch, absl::Time latest) const {
+  // Redis ends a WAIT on its own timer, which ticks every 100 ms (hz 10): the socket waits that
+  // much longer, so that a wait that ran out is read as such, not taken for a lost connection.
+  constexpr absl::Duration kReplicaWaitSlack = absl::Milliseconds(150);
+  return latest - absl::Now() +
+         (WaitsForReplicas(batch) ? kReplicaWaitSlack : absl::ZeroDuration());
+}
+
 bool RedisClient::ReadsOnly(const Batch& batch) {
   for (const auto& pending : batch) {
     for (const RedisCommand& command : pending->commands) {
@@ -675,19 +687,19 @@ void RedisClient::FailBatch(Batch& batch, size_t from, const absl::Status& statu
 absl::Status RedisClient::WriteBatch(RedisConnection& connection, const Batch& batch,
                                      absl::Time latest) {
   // The socket's bound covers the replies' read too, on whichever thread reads them.
-  absl::Status status = connection.SetTimeout(latest - absl::Now());
+  const bool waits = WaitsForReplicas(batch);
+  absl::Status status = connection.SetTimeout(ReadBound(batch, latest));
   for (size_t i = 0; status.ok() && i < batch.size(); ++i) {
     for (const auto& command : batch[i]->commands) {
       status = connection.AppendUnchecked(command);
       if (!status.ok()) break;
     }
   }
-  if (status.ok() && options_.min_replicas > 0 && !ReadsOnly(batch)) {
-    // Answered once the batch's writes reached the replicas, or when the wait is over: within
-    // the batch's latest deadline, before the socket's own timeout.
-    const absl::Duration left = (latest - absl::Now()) * 0.8;
-    const int64_t wait_ms =
-        std::max<int64_t>(1, absl::ToInt64Milliseconds(std::min(left, options_.replica_wait)));
+  if (status.ok() && waits) {
+    // Answered once the batch's writes reached the replicas, or when the wait is over, by the
+    // batch's latest deadline.
+    const int64_t wait_ms = std::max<int64_t>(
+        1, absl::ToInt64Milliseconds(std::min(latest - absl::Now(), options_.replica_wait)));
     status = connection.AppendUnchecked(
         {"WAIT", absl::StrCat(options_.min_replicas), absl::StrCat(wait_ms)});
   }
@@ -696,7 +708,7 @@ absl::Status RedisClient::WriteBatch(RedisConnection& connection, const Batch& b
 }
 
 void RedisClient::ReadReplies(Lane& lane, Batch& batch) {
-  if (options_.min_replicas > 0 && !ReadsOnly(batch)) return ReadRepliesAfterReplicas(lane, batch);
+  if (WaitsForReplicas(batch)) return ReadRepliesAfterReplicas(lane, batch);
   for (size_t i = 0; i < batch.size(); ++i) {
     std::vector<RedisReply> replies;
     replies.reserve(batch[i]->commands.size());
@@ -818,7 +830,7 @@ void RedisClient::IoLoop(Lane& lane) {
         // deadline, not by the caller's write plus the time it had left then.
         absl::Time latest = absl::InfinitePast();
         for (const auto& pending : batch) latest = std::max(latest, pending->deadline);
-        written = lane.connection->SetTimeout(latest - absl::Now());
+        written = lane.connection->SetTimeout(ReadBound(batch, latest));
       }
       if (written.ok()) {
         ReadReplies(lane, batch);

@@ -212,6 +212,11 @@ class RedisClient {
   // Whether a batch writes nothing: it needs no replica's acknowledgement (and is answered while
   // too few replicas are there).
   static bool ReadsOnly(const Batch& batch);
+  // Whether the batch ends with a WAIT for min_replicas (it writes).
+  bool WaitsForReplicas(const Batch& batch) const;
+  // How long the socket waits for the batch's replies: until its latest deadline, and a little
+  // past it for a WAIT.
+  absl::Duration ReadBound(const Batch& batch, absl::Time latest) const;
   // With min_replicas, for a batch that writes: its replies, kept until its WAIT says they are
   // replicated.
   void ReadRepliesAfterReplicas(Lane& lane, Batch& batch);

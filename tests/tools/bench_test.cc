@@ -144,6 +144,25 @@ TEST(BenchTest, RefusesBadFlags) {
   EXPECT_EQ(Bench({"--scenario=durable-write"}, {{"PEERWELL_REDIS_ADDR", ""}}).exit_code, 2);
   EXPECT_EQ(Bench({"--vs=durable-write"}, {{"PEERWELL_REDIS_ADDR", ""}}).exit_code, 2);
   EXPECT_EQ(Bench({"--scenario=durable-write", "--redis_addr=no-port"}).exit_code, 2);
+  // A suite the tool starts has no replica to wait for.
+  EXPECT_EQ(
+      Bench({"--scenario=durable-write", "--start_suite", "--redis_min_replicas=1"}).exit_code, 2);
+}
+
+// With a replica wait, the durable write is answered only once a replica has it: a Redis with none
+// refuses every call (UNAVAILABLE) by the wait's end.
+TEST(BenchTest, TheDurableWriteWaitsForTheReplicasAskedFor) {
+  peerwell::testing::RedisServer redis;
+  const RedisAddress as = redis.address();
+  BenchRun run =
+      Bench({"--scenario=durable-write", "--redis_addr=" + redis.address_string(),
+             "--redis_min_replicas=1", "--calls=10", "--in_flight=2", "--warmup=0s",
+             "--deadline=200ms", "--json"},
+            {{"PEERWELL_REDIS_USER", as.username}, {"PEERWELL_REDIS_PASSWORD", as.password}});
+  // No call succeeded: the tool says so with its exit code, and why in its notes.
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_EQ(Number(run.output, "errors"), 10) << run.output;
+  EXPECT_THAT(run.output, ::testing::HasSubstr("of the 1 replicas it must reach")) << run.output;
 }
 
 TEST(BenchTest, MeasuresTheDurableWriteBaselineOnARedisOfItsOwn) {

@@ -213,8 +213,11 @@ class DurableWriteService final : public bv1::BenchService::CallbackService {
 
 class DurableWriteScenario final : public Scenario {
  public:
-  DurableWriteScenario(const RedisAddress& address, int channels)
-      : redis_(Options(address)), writer_(redis_), service_(writer_), server_(service_) {
+  DurableWriteScenario(const RedisAddress& address, int channels, int min_replicas)
+      : redis_(Options(address, min_replicas)),
+        writer_(redis_),
+        service_(writer_),
+        server_(service_) {
     for (auto& channel : Channels(server_.address(), channels)) {
       stubs_.push_back(bv1::BenchService::NewStub(channel));
     }
@@ -239,8 +242,11 @@ class DurableWriteScenario final : public Scenario {
   std::vector<std::string> Notes() override {
     std::vector<std::string> notes{absl::StrFormat(
         "durable-write: one MULTI/EXEC of HSET (11 fields) and XADD (14 fields) per call to %s, "
-        "started on gRPC's thread and answered from the reply",
-        redis_.options().address.ToString())};
+        "started on gRPC's thread and answered from the reply%s",
+        redis_.options().address.ToString(),
+        redis_.options().min_replicas > 0
+            ? absl::StrFormat(" once %d replica(s) have it (WAIT)", redis_.options().min_replicas)
+            : "")};
     if (std::string error = service_.first_error(); !error.empty()) {
       // Notes go into JSON strings as they are.
       std::replace(error.begin(), error.end(), '"', '\'');
@@ -251,9 +257,10 @@ class DurableWriteScenario final : public Scenario {
   }
 
  private:
-  static RedisOptions Options(const RedisAddress& address) {
+  static RedisOptions Options(const RedisAddress& address, int min_replicas) {
     RedisOptions options;  // connections and timeouts as every service has them
     options.address = address;
+    options.min_replicas = min_replicas;
     return options;
   }
 
@@ -267,8 +274,8 @@ class DurableWriteScenario final : public Scenario {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Scenario>> MakeDurableWriteScenario(const RedisAddress& redis,
-                                                                   int channels) {
-  auto scenario = std::make_unique<DurableWriteScenario>(redis, channels);
+                                                                   int channels, int min_replicas) {
+  auto scenario = std::make_unique<DurableWriteScenario>(redis, channels, min_replicas);
   if (absl::Status status = scenario->Reachable(); !status.ok()) {
     return absl::UnavailableError(absl::StrCat("durable-write: Redis at ", redis.ToString(),
                                                " does not answer: ", status.message()));

@@ -275,6 +275,9 @@ int Main(int argc, char** argv) {
        "with --redis_addr: an ACL user that may write pw:bench:*"},
       {"redis_password", "PEERWELL_REDIS_PASSWORD", "", "with --redis_addr: that user's password"},
       {"redis_password_file", "PEERWELL_REDIS_PASSWORD_FILE", "", "file holding the password"},
+      {"redis_min_replicas", "PEERWELL_REDIS_MIN_REPLICAS", "0",
+       "with --redis_addr: replicas the durable-write baseline waits for (WAIT) before answering, "
+       "as the services do with the same setting"},
       {"jwt_secret", "PEERWELL_JWT_SECRET", "", "the running services' signing secret"},
       {"jwt_secret_file", "PEERWELL_JWT_SECRET_FILE", "", "file holding the secret"},
       {"organisations", "PEERWELL_BENCH_ORGANISATIONS", "4",
@@ -412,6 +415,12 @@ int Main(int argc, char** argv) {
   } else {
     context.redis = redis_addr;
   }
+  if (!absl::SimpleAtoi(s["redis_min_replicas"], &context.redis_min_replicas) ||
+      context.redis_min_replicas < 0 || (context.redis_min_replicas > 0 && !redis_addr)) {
+    std::cerr << "peerwell-bench: --redis_min_replicas (PEERWELL_REDIS_MIN_REPLICAS): a number of "
+                 "replicas, with --redis_addr (a suite the tool starts has none)\n";
+    return 2;
+  }
   // The tool serves the baselines itself, so its own CPU is part of theirs.
   CpuClock cpu;
   cpu.Add("tool", getpid());
@@ -475,7 +484,8 @@ int Main(int argc, char** argv) {
   } else if (baseline_name == "empty-stream") {
     baseline = MakeEmptyStreamScenario(kEmptyStreamMessageBytes);
   } else {
-    auto made = MakeDurableWriteScenario(*context.redis, context.channels);
+    auto made =
+        MakeDurableWriteScenario(*context.redis, context.channels, context.redis_min_replicas);
     if (!made.ok()) {
       std::cerr << "peerwell-bench: " << made.status().message() << "\n";
       return 1;

@@ -28,6 +28,9 @@ struct ScenarioContext {
   // The Redis the services write to (the suite's, or --redis_addr), as a user that may write
   // pw:bench:*; none when the run has no Redis.
   std::optional<RedisAddress> redis;
+  // Replicas the durable-write baseline's writes must reach before it answers (WAIT): what
+  // PEERWELL_REDIS_MIN_REPLICAS costs the services' writes.
+  int redis_min_replicas = 0;
   int channels = 2;       // connections to the service under load
   int organisations = 4;  // created for the run
   int volunteers = 25;    // per organisation
@@ -85,9 +88,10 @@ std::unique_ptr<Scenario> MakeEmptyScenario(int channels);
 
 // The baseline of an acknowledged write: a unary handler served inside the tool, over `channels`
 // connections, that answers once one atomic, fsync'd write of a check-in's size to `redis` is done
-// (durable_write.cc).
+// (durable_write.cc); with `min_replicas`, once that many replicas have it too.
 absl::StatusOr<std::unique_ptr<Scenario>> MakeDurableWriteScenario(const RedisAddress& redis,
-                                                                   int channels);
+                                                                   int channels,
+                                                                   int min_replicas = 0);
 
 // The baseline of a server stream: one stream of the tool's own server, read as fast as it comes,
 // of messages as large as a post-fanout delivery (a NetworkEvent carrying a post: 315 bytes on

@@ -250,7 +250,8 @@ const std::vector<ScenarioSpec>& AllScenarios() {
          if (!context.redis.has_value()) {
            return absl::FailedPreconditionError("durable-write needs a Redis");
          }
-         return MakeDurableWriteScenario(*context.redis, context.channels);
+         return MakeDurableWriteScenario(*context.redis, context.channels,
+                                         context.redis_min_replicas);
        },
        0, true},
       {"submit-checkin",
