@@ -654,24 +654,33 @@ bool RedisClient::EnsureConnected(Lane& lane, absl::Time deadline, absl::Status*
 }
 
 bool RedisClient::WaitsForReplicas(const Batch& batch) const {
-  return options_.min_replicas > 0 && !ReadsOnly(batch);
+  if (options_.min_replicas == 0) return false;
+  for (const auto& pending : batch) {
+    if (!ReadsOnly(*pending)) return true;
+  }
+  return false;
 }
 
-absl::Duration RedisClient::ReadBound(const Batch& batch, absl::Time latest) const {
+absl::Duration RedisClient::ReadBound(absl::Time latest, bool waits_for_replicas) {
   // Redis ends a WAIT on its own timer, which ticks every 100 ms (hz 10): the socket waits that
   // much longer, so that a wait that ran out is read as such, not taken for a lost connection.
   constexpr absl::Duration kReplicaWaitSlack = absl::Milliseconds(150);
-  return latest - absl::Now() +
-         (WaitsForReplicas(batch) ? kReplicaWaitSlack : absl::ZeroDuration());
+  return latest - absl::Now() + (waits_for_replicas ? kReplicaWaitSlack : absl::ZeroDuration());
 }
 
-bool RedisClient::ReadsOnly(const Batch& batch) {
-  for (const auto& pending : batch) {
-    for (const RedisCommand& command : pending->commands) {
-      if (!IsReadOnly(command)) return false;
-    }
+bool RedisClient::ReadsOnly(const Pending& group) {
+  for (const RedisCommand& command : group.commands) {
+    if (!IsReadOnly(command)) return false;
   }
   return true;
+}
+
+void RedisClient::Answer(Pending& group, std::vector<RedisReply> replies) {
+  if (observer_ != nullptr) {
+    observer_->OnRedisCall(group.commands.size(), absl::Now() - group.enqueue_time,
+                           absl::OkStatus());
+  }
+  group.Complete(std::move(replies));
 }
 
 void RedisClient::FailBatch(Batch& batch, size_t from, const absl::Status& status) {
@@ -688,7 +697,7 @@ absl::Status RedisClient::WriteBatch(RedisConnection& connection, const Batch& b
                                      absl::Time latest) {
   // The socket's bound covers the replies' read too, on whichever thread reads them.
   const bool waits = WaitsForReplicas(batch);
-  absl::Status status = connection.SetTimeout(ReadBound(batch, latest));
+  absl::Status status = connection.SetTimeout(ReadBound(latest, waits));
   for (size_t i = 0; status.ok() && i < batch.size(); ++i) {
     for (const auto& command : batch[i]->commands) {
       status = connection.AppendUnchecked(command);
@@ -722,11 +731,7 @@ void RedisClient::ReadReplies(Lane& lane, Batch& batch) {
       }
       replies.push_back(std::move(*reply));
     }
-    if (observer_ != nullptr) {
-      observer_->OnRedisCall(batch[i]->commands.size(), absl::Now() - batch[i]->enqueue_time,
-                             absl::OkStatus());
-    }
-    batch[i]->Complete(std::move(replies));
+    Answer(*batch[i], std::move(replies));
   }
 }
 
@@ -735,13 +740,6 @@ void RedisClient::ReadRepliesAfterReplicas(Lane& lane, Batch& batch) {
   // WAIT that WriteBatch put after the batch.
   Batch writes;
   std::vector<std::vector<RedisReply>> written;
-  auto complete = [this](Pending& pending, std::vector<RedisReply> replies) {
-    if (observer_ != nullptr) {
-      observer_->OnRedisCall(pending.commands.size(), absl::Now() - pending.enqueue_time,
-                             absl::OkStatus());
-    }
-    pending.Complete(std::move(replies));
-  };
   for (size_t i = 0; i < batch.size(); ++i) {
     std::vector<RedisReply> replies;
     for (size_t c = 0; c < batch[i]->commands.size(); ++c) {
@@ -754,8 +752,8 @@ void RedisClient::ReadRepliesAfterReplicas(Lane& lane, Batch& batch) {
       }
       replies.push_back(std::move(*reply));
     }
-    if (ReadsOnly(Batch{batch[i]})) {
-      complete(*batch[i], std::move(replies));
+    if (ReadsOnly(*batch[i])) {
+      Answer(*batch[i], std::move(replies));
     } else {
       writes.push_back(batch[i]);
       written.push_back(std::move(replies));
@@ -777,7 +775,7 @@ void RedisClient::ReadRepliesAfterReplicas(Lane& lane, Batch& batch) {
                                " of the ", options_.min_replicas, " replicas it must reach")));
     return;
   }
-  for (size_t i = 0; i < writes.size(); ++i) complete(*writes[i], std::move(written[i]));
+  for (size_t i = 0; i < writes.size(); ++i) Answer(*writes[i], std::move(written[i]));
 }
 
 void RedisClient::RunBatch(Lane& lane, Batch& batch) {
@@ -830,7 +828,7 @@ void RedisClient::IoLoop(Lane& lane) {
         // deadline, not by the caller's write plus the time it had left then.
         absl::Time latest = absl::InfinitePast();
         for (const auto& pending : batch) latest = std::max(latest, pending->deadline);
-        written = lane.connection->SetTimeout(ReadBound(batch, latest));
+        written = lane.connection->SetTimeout(ReadBound(latest, WaitsForReplicas(batch)));
       }
       if (written.ok()) {
         ReadReplies(lane, batch);

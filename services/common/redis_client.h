@@ -209,14 +209,16 @@ class RedisClient {
   void RunBatch(Lane& lane, Batch& batch);
   absl::Status WriteBatch(RedisConnection& connection, const Batch& batch, absl::Time latest);
   void ReadReplies(Lane& lane, Batch& batch);
-  // Whether a batch writes nothing: it needs no replica's acknowledgement (and is answered while
+  // Whether a group writes nothing: it needs no replica's acknowledgement (and is answered while
   // too few replicas are there).
-  static bool ReadsOnly(const Batch& batch);
-  // Whether the batch ends with a WAIT for min_replicas (it writes).
+  static bool ReadsOnly(const Pending& group);
+  // Whether the batch ends with a WAIT for min_replicas (a group of it writes).
   bool WaitsForReplicas(const Batch& batch) const;
-  // How long the socket waits for the batch's replies: until its latest deadline, and a little
-  // past it for a WAIT.
-  absl::Duration ReadBound(const Batch& batch, absl::Time latest) const;
+  // How long the socket waits for a batch's replies: until its latest deadline, and a little past
+  // it for a WAIT.
+  static absl::Duration ReadBound(absl::Time latest, bool waits_for_replicas);
+  // A group's replies, to its caller (and the observer).
+  void Answer(Pending& group, std::vector<RedisReply> replies);
   // With min_replicas, for a batch that writes: its replies, kept until its WAIT says they are
   // replicated.
   void ReadRepliesAfterReplicas(Lane& lane, Batch& batch);
