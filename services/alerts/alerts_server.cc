@@ -147,7 +147,7 @@ struct AlertsServer {
     // many volunteers it has. An entry without a volunteer (malformed) holds up no other.
     options.lane_key = [](const StreamEntry& entry) {
       std::string volunteer = entry.Get("volunteer_id");
-      return volunteer.empty() ? entry.id : volunteer;
+      return volunteer.empty() ? absl::StrCat(entry.stream, " ", entry.id) : volunteer;
     };
     return options;
   }

@@ -211,9 +211,9 @@ class AlertStore {
   // Escalates each alert whose deadline is still due at `now` and that is still unacknowledged:
   // one more escalation level, the next deadline for its priority (or none after
   // max_escalations), ALERT_EVENT_TYPE_ESCALATED on the feed and alert.escalated on
-  // pw:events:alerts, atomically per alert; all in one round trip. Returns how many it
-  // escalated: one whose deadline another replica escalated first is not, so each deadline
-  // escalates exactly once.
+  // the organisation's pw:{<org>}:events:alerts, atomically per alert; all in one round trip.
+  // Returns how many it escalated: one whose deadline another replica escalated first is not, so
+  // each deadline escalates exactly once.
   virtual absl::StatusOr<int> Escalate(absl::Time now, const std::vector<Escalation>& due) = 0;
 
   // Erasing a person (docs/PRIVACY.md), one step each. Every step may be run again, and one
@@ -241,7 +241,7 @@ class AlertStore {
   virtual absl::Status ForgetHandler(const std::string& organization_id,
                                      const std::string& person_id) = 0;
   // Deletes every entry that names the person from the organisation's alert feed, the alert
-  // events (pw:events:alerts) and their dead letters.
+  // events (pw:{<org>}:events:alerts) and their dead letters.
   virtual absl::Status DeleteEventsNaming(const std::string& organization_id,
                                           const std::string& person_id) = 0;
 };

@@ -35,7 +35,7 @@ std::string AllAlertsKey(const std::string& org) { return Prefix(org) + "alerts"
 const std::string kDeadlinesKey = "pw:alerts:deadlines";
 // Each organisation's feed keeps about this many entries: WatchAlerts resumes within it.
 constexpr int kFeedMaxLen = 100'000;
-std::string EventsKey() { return EventStreamKey("alerts"); }
+std::string EventsKey(const std::string& org) { return EventStreamKey("alerts", org); }
 // "<org>/<volunteer>" by the time of their last check-in, across organisations, for the
 // missed-check-in sweep.
 const std::string kLastCheckinKey = "pw:alerts:last_checkin";
@@ -60,8 +60,6 @@ std::string PolicyKey(const std::string& org) { return Prefix(org) + "policy"; }
 std::string DataKeyKey(const std::string& org, const std::string& volunteer) {
   return absl::StrCat(Prefix(org), "datakey:", volunteer);
 }
-// Where the consumers of pw:events:alerts (the webhooks service) put the events they gave up on.
-std::string DeadLettersKey() { return EventsKey() + ":dead"; }
 
 constexpr char kRecord = '\x1e';
 constexpr char kField = '\x1f';
@@ -210,17 +208,17 @@ Silence DecodeSilence(const std::string& org,
 }
 
 // Every alert script starts with these: one shape for the organisation's feed entries (what a
-// WatchAlerts stream shows) and, for pw:events:alerts, the envelope EventFieldPairs gives
-// (type, organization_id, occur_time) and the same stream cap.
+// WatchAlerts stream shows) and, for its pw:{<org>}:events:alerts, the envelope EventFieldPairs
+// gives (type, organization_id, occur_time) and the same stream cap.
 std::string AlertScript(absl::string_view body) {
-  return absl::StrCat(R"lua(
+  return absl::StrCat(kXaddEventLua, R"lua(
   local function append_feed(feed, event_type, alert_id, volunteer)
     redis.call('XADD', feed, 'MAXLEN', '~', ')lua",
                       kFeedMaxLen, R"lua(', '*', 'event_type', event_type,
                'alert_id', alert_id, 'volunteer_id', volunteer)
   end
   local function publish(stream, type, organization_id, occur_time, ...)
-    redis.call('XADD', stream, 'MAXLEN', '~', ')lua",
+    xadd_event(stream, 'MAXLEN', '~', ')lua",
                       kEventStreamMaxLen, R"lua(', '*', 'type', type,
                'organization_id', organization_id, 'occur_time', occur_time, ...)
   end
@@ -516,10 +514,10 @@ const std::vector<PersonKeyFamily>& RedisAlertStore::PersonKeyFamilies() {
        "the volunteer's index of silence ids by end time: silences exported as silences"},
       {"pw:{*}:alerts:silences", "",
        "the organisation's index of silence ids by end time: silences exported as silences"},
-      {EventStreamKey("alerts"), "",
+      {EventsKey("*"), "",
        "the alert events published to other services (alert id, volunteer id, rule, priority, "
        "outcome): changes to alerts exported as alerts"},
-      {DeadLettersKey(), "",
+      {DeadLetterStreamKey(EventsKey("*")), "",
        "alert events a consumer gave up on, with their fields and the error: changes to alerts "
        "exported as alerts"},
   };
@@ -577,9 +575,10 @@ absl::StatusOr<SealedAlert> RedisAlertStore::Acknowledge(const std::string& orga
                                                          const std::string& alert_id,
                                                          const std::string& by, absl::Time now) {
   std::string key = AlertKey(organization_id, alert_id);
-  auto reply = redis_.Eval(AcknowledgeScript(),
-                           {key, kDeadlinesKey, AlertFeedKey(organization_id), EventsKey()},
-                           {by, RedisMicros(now), alert_id, organization_id, Rfc3339(now)});
+  auto reply =
+      redis_.Eval(AcknowledgeScript(),
+                  {key, kDeadlinesKey, AlertFeedKey(organization_id), EventsKey(organization_id)},
+                  {by, RedisMicros(now), alert_id, organization_id, Rfc3339(now)});
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return ScriptErrorToStatus(*reply);
   auto alert = GetAlert(organization_id, alert_id);
@@ -597,11 +596,12 @@ absl::StatusOr<SealedAlert> RedisAlertStore::Resolve(const std::string& organiza
   if (!current->has_value()) return absl::NotFoundError("alert_id: no such alert");
   const Alert& stored = (*current)->alert;
   std::string key = AlertKey(organization_id, alert_id);
-  auto reply = redis_.Eval(ResolveScript(),
-                           {key, kDeadlinesKey, AlertFeedKey(organization_id), EventsKey(),
-                            OpenKey(organization_id, stored.volunteer_id, stored.rule_id)},
-                           {by, RedisMicros(now), alert_id, organization_id, Rfc3339(now),
-                            absl::StrCat(static_cast<int>(outcome)), note});
+  auto reply =
+      redis_.Eval(ResolveScript(),
+                  {key, kDeadlinesKey, AlertFeedKey(organization_id), EventsKey(organization_id),
+                   OpenKey(organization_id, stored.volunteer_id, stored.rule_id)},
+                  {by, RedisMicros(now), alert_id, organization_id, Rfc3339(now),
+                   absl::StrCat(static_cast<int>(outcome)), note});
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return ScriptErrorToStatus(*reply);
   auto alert = GetAlert(organization_id, alert_id);
@@ -643,7 +643,7 @@ absl::StatusOr<int> RedisAlertStore::Escalate(absl::Time now, const std::vector<
     const std::string& org = escalation.deadline.organization_id;
     const std::string& alert_id = escalation.deadline.alert_id;
     std::string key = AlertKey(org, alert_id);
-    std::vector<std::string> keys{kDeadlinesKey, key, AlertFeedKey(org), EventsKey()};
+    std::vector<std::string> keys{kDeadlinesKey, key, AlertFeedKey(org), EventsKey(org)};
     std::vector<std::string> args{key, RedisMicros(now), absl::StrCat(escalation.max_escalations)};
     for (int priority = 1; priority <= 4; ++priority) {
       args.push_back(RedisMicros(escalation.next_deadline_by_priority[priority]));
@@ -696,7 +696,7 @@ std::vector<absl::StatusOr<std::vector<TriggerOutcome>>> RedisAlertStore::Record
       Call call{
           {ProcessedKey(org, hit.event_key), OpenKey(org, record.volunteer_id, hit.hit.rule_id),
            AlertKey(org, id), AllAlertsKey(org), VolunteerAlertsKey(org, record.volunteer_id),
-           kDeadlinesKey, AlertFeedKey(org), EventsKey()},
+           kDeadlinesKey, AlertFeedKey(org), EventsKey(org)},
           {AlertKeyPrefix(org), id, RedisMicros(now), RedisMicros(hit.ack_deadline),
            absl::StrCat(static_cast<int>(hit.hit.priority)), hit.silenced ? "1" : "0",
            hit.inhibited ? "1" : "0", EncodeFactors(hit.hit.factors), record.volunteer_id,
@@ -1194,7 +1194,11 @@ absl::Status RedisAlertStore::ClearFieldsNaming(
 
 absl::Status RedisAlertStore::DeleteEventsNaming(const std::string& organization_id,
                                                  const std::string& person_id) {
-  for (const std::string& stream : {AlertFeedKey(organization_id), EventsKey(), DeadLettersKey()}) {
+  // With the events the consumers of the organisation's alert events (the webhooks service) gave
+  // up on.
+  const std::string events = EventsKey(organization_id);
+  for (const std::string& stream :
+       {AlertFeedKey(organization_id), events, DeadLetterStreamKey(events)}) {
     if (auto status = DeleteStreamEntriesNaming(stream, person_id); !status.ok()) return status;
   }
   return absl::OkStatus();

@@ -846,7 +846,7 @@ absl::Status CheckinService::ErasePerson(const std::string& organization_id,
   if (auto status = store_.DeletePersonRequests(organization_id, person_id); !status.ok()) {
     return status;
   }
-  return store_.DeletePersonEvents(person_id);
+  return store_.DeletePersonEvents(organization_id, person_id);
 }
 
 }  // namespace peerwell::checkin

@@ -129,8 +129,9 @@ class CheckinStore {
   // The request (idempotency) keys of the organisation that name the person.
   virtual absl::Status DeletePersonRequests(const std::string& organization_id,
                                             const std::string& person_id) = 0;
-  // The entries of the service's event stream and of its dead letters that name the person.
-  virtual absl::Status DeletePersonEvents(const std::string& person_id) = 0;
+  // The entries of the organisation's event stream and of its dead letters that name the person.
+  virtual absl::Status DeletePersonEvents(const std::string& organization_id,
+                                          const std::string& person_id) = 0;
 };
 
 }  // namespace peerwell::checkin

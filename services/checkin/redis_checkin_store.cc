@@ -38,15 +38,7 @@ std::string DataKeyKey(const std::string& org, const std::string& volunteer) {
 }
 // Where RequestKey (idempotency.h) puts the organisation's request keys.
 std::string RequestKeyPrefix(const std::string& org) { return Prefix(org) + "request:"; }
-const std::string& EventsKey() {
-  static const std::string* key = new std::string(EventStreamKey("checkin"));
-  return *key;
-}
-// The events the other services' consumer groups gave up on (ConsumerGroupRunner).
-const std::string& DeadLettersKey() {
-  static const std::string* key = new std::string(EventsKey() + ":dead");
-  return *key;
-}
+std::string EventsKey(const std::string& org) { return EventStreamKey("checkin", org); }
 
 constexpr char kRecordSeparator = '\x1e';
 constexpr char kFieldSeparator = '\x1f';
@@ -298,7 +290,7 @@ const std::vector<PersonKeyFamily>& RedisCheckinStore::PersonKeyFamilies() {
        "as checkins, incidents and supportRequests"},
       {SettingsKey("*"), "",
        "the organisation's check-in settings (cadence, support resources), about no one person"},
-      {EventsKey(), "",
+      {EventsKey("*"), "",
        "the service's event stream: ids and facts of each check-in, incident and support request "
        "with the volunteer's id, never their texts; the same facts are exported as checkins, "
        "incidents and supportRequests"},
@@ -341,7 +333,7 @@ void RedisCheckinStore::CreateCheckin(const SealedCheckin& sealed,
     events.push_back(SupportEvent(support->request));
   }
   WriteRecordsOnceAsync(redis_, RequestKeyFor(org, request, "checkin", c.volunteer_id),
-                        !request.request_id.empty(), c.id, records, EventsKey(), events,
+                        !request.request_id.empty(), c.id, records, EventsKey(org), events,
                         [done = std::move(done)](absl::StatusOr<IdempotentResult> result) mutable {
                           std::move(done)(ToCreated(result));
                         });
@@ -368,7 +360,7 @@ absl::StatusOr<Created> RedisCheckinStore::CreateIncident(const SealedIncident& 
                     {"incident_type", absl::StrCat(static_cast<int>(i.type))},
                     {"incident_occur_time", Rfc3339(i.occur_time)}}};
   return ToCreated(WriteRecordsOnce(redis_, RequestKeyFor(org, request, "incident", i.volunteer_id),
-                                    !request.request_id.empty(), i.id, {record}, EventsKey(),
+                                    !request.request_id.empty(), i.id, {record}, EventsKey(org),
                                     {event}));
 }
 
@@ -378,7 +370,7 @@ absl::StatusOr<Created> RedisCheckinStore::CreateSupportRequest(const SealedSupp
   return ToCreated(
       WriteRecordsOnce(redis_, RequestKeyFor(org, request, "support", sealed.request.volunteer_id),
                        !request.request_id.empty(), sealed.request.id, {SupportRecord(sealed)},
-                       EventsKey(), {SupportEvent(sealed.request)}));
+                       EventsKey(org), {SupportEvent(sealed.request)}));
 }
 
 absl::StatusOr<std::optional<SealedCheckin>> RedisCheckinStore::GetCheckin(
@@ -648,8 +640,11 @@ absl::Status RedisCheckinStore::DeletePersonRequests(const std::string& organiza
   return FirstError(redis_.ExecuteAll(std::move(deletes)));
 }
 
-absl::Status RedisCheckinStore::DeletePersonEvents(const std::string& person_id) {
-  for (const std::string& stream : {EventsKey(), DeadLettersKey()}) {
+absl::Status RedisCheckinStore::DeletePersonEvents(const std::string& organization_id,
+                                                   const std::string& person_id) {
+  // With the events the other services' consumer groups gave up on (ConsumerGroupRunner).
+  const std::string events = EventsKey(organization_id);
+  for (const std::string& stream : {events, DeadLetterStreamKey(events)}) {
     std::string from = "-";
     while (true) {
       auto chunk =

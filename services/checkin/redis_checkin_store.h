@@ -9,7 +9,8 @@
 namespace peerwell::checkin {
 
 // Check-ins in Redis: the only code that knows the check-in key layout (docs/ARCHITECTURE.md).
-// Creates are one idempotent script each, which also XADDs their events on "pw:events:checkin".
+// Creates are one idempotent script each, which also XADDs their events on the organisation's
+// "pw:{<org>}:events:checkin".
 class RedisCheckinStore final : public CheckinStore {
  public:
   explicit RedisCheckinStore(RedisClient& redis) : redis_(redis) {}
@@ -55,7 +56,8 @@ class RedisCheckinStore final : public CheckinStore {
                                       const std::string& volunteer_id) override;
   absl::Status DeletePersonRequests(const std::string& organization_id,
                                     const std::string& person_id) override;
-  absl::Status DeletePersonEvents(const std::string& person_id) override;
+  absl::Status DeletePersonEvents(const std::string& organization_id,
+                                  const std::string& person_id) override;
 
   // Every kind of key this store writes, and where a person's export shows what it holds.
   static const std::vector<PersonKeyFamily>& PersonKeyFamilies();

@@ -260,17 +260,17 @@ ConsumerBacklogGauges::ConsumerBacklogGauges(prometheus::Registry& registry, Red
                .Name("peerwell_event_consumer_lag")
                .Help("Stream entries not yet delivered to the consumer group.")
                .Register(registry)
-               .Add({{"stream", options_.stream}, {"group", options_.group}})),
+               .Add({{"stream", EventChannel(options_.source)}, {"group", options_.group}})),
       pending_(prometheus::BuildGauge()
                    .Name("peerwell_event_consumer_pending")
                    .Help("Stream entries delivered to a consumer and not yet acknowledged.")
                    .Register(registry)
-                   .Add({{"stream", options_.stream}, {"group", options_.group}})),
+                   .Add({{"stream", EventChannel(options_.source)}, {"group", options_.group}})),
       dead_letters_(prometheus::BuildGauge()
                         .Name("peerwell_event_dead_letter_entries")
                         .Help("Entries in the dead-letter stream: events no handler could take.")
                         .Register(registry)
-                        .Add({{"stream", DeadLetterStream(options_)}})) {}
+                        .Add({{"stream", DeadLetterStreamKey(EventChannel(options_.source))}})) {}
 
 absl::Status ConsumerBacklogGauges::Refresh() {
   auto read = ReadConsumerBacklog(redis_, options_);

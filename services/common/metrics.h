@@ -81,9 +81,10 @@ class Metrics final : public RedisObserver {
       ABSL_GUARDED_BY(series_mu_);
 };
 
-// The backlog of one consumer group as gauges, which the suite's alerting rules watch
-// (helm/peerwell's PrometheusRule): peerwell_event_consumer_lag, peerwell_event_consumer_pending
-// {stream, group} and peerwell_event_dead_letter_entries{stream}.
+// The backlog of one consumer group over every organisation's stream as gauges, which the suite's
+// alerting rules watch (helm/peerwell's PrometheusRule): peerwell_event_consumer_lag,
+// peerwell_event_consumer_pending{stream, group} and peerwell_event_dead_letter_entries{stream},
+// the streams named together ("pw:events:checkin", "pw:events:checkin:dead").
 class ConsumerBacklogGauges {
  public:
   ConsumerBacklogGauges(prometheus::Registry& registry, RedisClient& redis,

@@ -12,7 +12,7 @@ const RedisScript& WriteRecordsScript() {
   // KEYS: request, event stream, then per record its hash and its index keys.
   // ARGV: retention, result, the event streams' cap, record count, then per record: index count,
   //       score, field count, fields...; then event count, per event: field count, fields...
-  static const auto* script = new RedisScript(IdempotentScript(R"lua(
+  static const auto* script = new RedisScript(IdempotentScript(absl::StrCat(kXaddEventLua, R"lua(
   -- `a` is the index of the last argument read. Fields go to HSET and XADD straight from ARGV
   -- (unpack of a range): each copy into a Lua table would cost the script more than a command.
   local a = 4
@@ -36,11 +36,11 @@ const RedisScript& WriteRecordsScript() {
   a = a + 1
   for e = 1, tonumber(ARGV[a]) do
     local last = a + 1 + 2 * tonumber(ARGV[a + 1])
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, a + 2, last))
+    xadd_event(KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, a + 2, last))
     a = last
   end
   return ARGV[2]
-)lua"));
+)lua")));
   return *script;
 }
 

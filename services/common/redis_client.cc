@@ -79,11 +79,13 @@ redisReplyObjectFunctions kReplyFunctions = {CreateStringReply, CreateArrayReply
                                              CreateIntegerReply, CreateNilReply, FreeReply};
 
 // Error replies that mean "this server cannot serve now" rather than "this command failed".
+// Told by the error's code, its first word: BUSYGROUP (XGROUP CREATE's "exists already") is not
+// BUSY (a script running too long).
 bool IsUnavailableError(const RedisReply& reply) {
-  return reply.IsError() &&
-         (absl::StartsWith(reply.str, "LOADING") || absl::StartsWith(reply.str, "BUSY") ||
-          absl::StartsWith(reply.str, "MASTERDOWN") || absl::StartsWith(reply.str, "TRYAGAIN") ||
-          absl::StartsWith(reply.str, "MISCONF") || absl::StartsWith(reply.str, "READONLY"));
+  if (!reply.IsError()) return false;
+  const absl::string_view code = absl::string_view(reply.str).substr(0, reply.str.find(' '));
+  return code == "LOADING" || code == "BUSY" || code == "MASTERDOWN" || code == "TRYAGAIN" ||
+         code == "MISCONF" || code == "READONLY";
 }
 
 std::string Sha1Hex(const std::string& text) {
@@ -248,6 +250,26 @@ int RedisConnection::fd() const { return context_->fd; }
 absl::StatusOr<RedisReply> RedisConnection::ReadReply() {
   void* raw = nullptr;
   if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) return IoError("read");
+  std::unique_ptr<RedisReply> reply(static_cast<RedisReply*>(raw));  // kReplyFunctions built it
+  return std::move(*reply);
+}
+
+absl::StatusOr<std::optional<RedisReply>> RedisConnection::ReadReplyWithin(absl::Duration wait) {
+  void* raw = nullptr;
+  if (redisGetReplyFromReader(context_, &raw) != REDIS_OK) return IoError("read");
+  if (raw == nullptr) {
+    if (auto status = Flush(); !status.ok()) return status;
+    pollfd readable{context_->fd, POLLIN, 0};
+    const int ms = static_cast<int>(std::clamp<int64_t>(
+        absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))), 0, 1 << 30));
+    int ready;
+    do {
+      ready = poll(&readable, 1, ms);  // a signal cuts the wait short at most by its remainder
+    } while (ready < 0 && errno == EINTR);
+    if (ready == 0) return std::nullopt;
+    if (ready < 0) return IoError("poll");
+    return ReadReply();
+  }
   std::unique_ptr<RedisReply> reply(static_cast<RedisReply*>(raw));  // kReplyFunctions built it
   return std::move(*reply);
 }

@@ -5,6 +5,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -90,6 +91,10 @@ class RedisConnection {
   // Writes every appended command to the socket (ReadReply would do it first otherwise).
   absl::Status Flush();
   absl::StatusOr<RedisReply> ReadReply();
+  // A reply already received, or one that arrives within `wait`; nullopt when none did (the
+  // connection stays usable, unlike a read that runs into the socket's timeout). For a
+  // connection that waits for what the server pushes (SUBSCRIBE).
+  absl::StatusOr<std::optional<RedisReply>> ReadReplyWithin(absl::Duration wait);
   int fd() const;
   // Whether the server closed its end (it died or restarted) while the connection was idle.
   bool PeerClosed();

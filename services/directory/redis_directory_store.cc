@@ -60,10 +60,7 @@ std::string ErasureDueMember(const std::string& org, const std::string& id) {
 std::string OrgRequestKey(const std::string& caller, const std::string& request_id) {
   return absl::StrCat("pw:platform:directory:request:", caller, ":", request_id);
 }
-const std::string& EventsKey() {
-  static const std::string* key = new std::string(EventStreamKey("directory"));
-  return *key;
-}
+std::string EventsKey(const std::string& org) { return EventStreamKey("directory", org); }
 
 constexpr char kQualificationSeparator = '\x1e';  // record separator; kinds hold no controls
 constexpr char kQualificationFieldSeparator = '\x1f';
@@ -221,7 +218,7 @@ const RedisScript& CreatePersonScript() {
   //       events, then (supervisor hash, supervisor's volunteers) per supervisor.
   // ARGV: retention, person id, only-if-no-coordinator, org id, occur time, role,
   //       field count, fields..., supervisor ids...
-  static const auto* script = new RedisScript(IdempotentScript(R"lua(
+  static const auto* script = new RedisScript(IdempotentScript(absl::StrCat(kXaddEventLua, R"lua(
   if redis.call('EXISTS', KEYS[2]) == 0 then
     return redis.error_reply('NOT_FOUND organization not found')
   end
@@ -246,18 +243,18 @@ const RedisScript& CreatePersonScript() {
     redis.call('SADD', KEYS[7], ARGV[first_sup + i])
     redis.call('SADD', KEYS[10 + 2 * i], ARGV[2])
   end
-  redis.call('XADD', KEYS[8], 'MAXLEN', '~', '1000000', '*', 'type', 'person.created',
+  xadd_event(KEYS[8], 'MAXLEN', '~', '1000000', '*', 'type', 'person.created',
              'organization_id', ARGV[4], 'occur_time', ARGV[5], 'person_id', ARGV[2],
              'role', ARGV[6])
   return ARGV[2]
-)lua"));
+)lua")));
   return *script;
 }
 
 const RedisScript& UpdatePersonScript() {
   // KEYS: person, coordinators, events. ARGV: expected version, person id, org, occur time,
   // role after the update, changed field names (space separated), field pairs...
-  static const auto* script = new RedisScript(R"lua(
+  static const auto* script = new RedisScript(absl::StrCat(kXaddEventLua, R"lua(
   local version = redis.call('HGET', KEYS[1], 'version')
   if not version then return redis.error_reply('NOT_FOUND person.person_id: no such person') end
   if version ~= ARGV[1] then return redis.error_reply('ABORTED the person changed concurrently') end
@@ -266,18 +263,18 @@ const RedisScript& UpdatePersonScript() {
   redis.call('HSET', KEYS[1], unpack(fields))
   redis.call('HINCRBY', KEYS[1], 'version', 1)
   if ARGV[5] == '3' then redis.call('SADD', KEYS[2], ARGV[2]) else redis.call('SREM', KEYS[2], ARGV[2]) end
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', '1000000', '*', 'type', 'person.updated',
+  xadd_event(KEYS[3], 'MAXLEN', '~', '1000000', '*', 'type', 'person.updated',
              'organization_id', ARGV[3], 'occur_time', ARGV[4], 'person_id', ARGV[2],
              'fields', ARGV[6])
   return 'OK'
-)lua");
+)lua"));
   return *script;
 }
 
 const RedisScript& SetSupervisionScript() {
   // KEYS: volunteer, supervisor, volunteer's supervisors, supervisor's volunteers, events.
   // ARGV: volunteer id, supervisor id, org, occur time, update time, max supervisors, '1'/'0'.
-  static const auto* script = new RedisScript(R"lua(
+  static const auto* script = new RedisScript(absl::StrCat(kXaddEventLua, R"lua(
   local vrole = redis.call('HGET', KEYS[1], 'role')
   if not vrole then return redis.error_reply('NOT_FOUND volunteer_id: no such person') end
   local srole = redis.call('HGET', KEYS[2], 'role')
@@ -300,12 +297,12 @@ const RedisScript& SetSupervisionScript() {
   redis.call('HINCRBY', KEYS[1], 'version', 1)
   redis.call('HINCRBY', KEYS[2], 'version', 1)
   redis.call('HSET', KEYS[1], 'update_time', ARGV[5])
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', '1000000', '*', 'type', 'person.updated',
+  xadd_event(KEYS[5], 'MAXLEN', '~', '1000000', '*', 'type', 'person.updated',
              'organization_id', ARGV[3], 'occur_time', ARGV[4], 'person_id', ARGV[1],
              'fields', 'supervisor_ids', 'supervisor_id', ARGV[2],
              'change', ARGV[7] == '1' and 'assigned' or 'unassigned')
   return 'CHANGED'
-)lua");
+)lua"));
   return *script;
 }
 
@@ -325,13 +322,13 @@ const RedisScript& CreateApiKeyScript() {
 const RedisScript& RevokeApiKeyScript() {
   // KEYS: api key, events. ARGV: revoke time, stream cap, the api_key.revoked event's fields…
   // The event only the first time: services holding what the key set up (its webhooks) drop it.
-  static const auto* script = new RedisScript(R"lua(
+  static const auto* script = new RedisScript(absl::StrCat(kXaddEventLua, R"lua(
   if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOT_FOUND api_key_id: no such API key') end
   if redis.call('HSETNX', KEYS[1], 'revoke_time', ARGV[1]) == 1 then
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+    xadd_event(KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
   end
   return 'OK'
-)lua");
+)lua"));
   return *script;
 }
 
@@ -407,7 +404,7 @@ absl::StatusOr<Created> RedisDirectoryStore::CreatePerson(const Person& person,
                                 PersonSeqKey(org),
                                 CoordinatorsKey(org),
                                 SupervisorsKey(org, person.id),
-                                EventsKey()};
+                                EventsKey(org)};
   for (const auto& supervisor : person.supervisor_ids) {
     keys.push_back(PersonKey(org, supervisor));
     keys.push_back(SuperviseesKey(org, supervisor));
@@ -527,8 +524,9 @@ absl::Status RedisDirectoryStore::UpdatePerson(const Person& updated,
   args.push_back("update_time");
   args.push_back(RedisMicros(updated.update_time));
   args[5] = absl::StrJoin(names, " ");
-  return CheckReply(redis_.Eval(
-      UpdatePersonScript(), {PersonKey(org, updated.id), CoordinatorsKey(org), EventsKey()}, args));
+  return CheckReply(redis_.Eval(UpdatePersonScript(),
+                                {PersonKey(org, updated.id), CoordinatorsKey(org), EventsKey(org)},
+                                args));
 }
 
 absl::Status RedisDirectoryStore::SetSupervision(const std::string& organization_id,
@@ -539,7 +537,7 @@ absl::Status RedisDirectoryStore::SetSupervision(const std::string& organization
   return CheckReply(redis_.Eval(
       SetSupervisionScript(),
       {PersonKey(org, volunteer_id), PersonKey(org, supervisor_id),
-       SupervisorsKey(org, volunteer_id), SuperviseesKey(org, supervisor_id), EventsKey()},
+       SupervisorsKey(org, volunteer_id), SuperviseesKey(org, supervisor_id), EventsKey(org)},
       {volunteer_id, supervisor_id, org, Rfc3339(now), RedisMicros(now),
        absl::StrCat(max_supervisors), assigned ? "1" : "0"}));
 }
@@ -566,21 +564,25 @@ absl::Status RedisDirectoryStore::SetConsent(const std::string& organization_id,
                                              const std::string& volunteer_id,
                                              const Consent& consent) {
   auto flag = [](bool value) { return std::string(value ? "1" : "0"); };
-  auto replies = redis_.Transaction(
-      {{"HSET", ConsentKey(organization_id, volunteer_id), "risk_monitoring",
-        flag(consent.risk_monitoring), "share_scores_with_supervisor",
-        flag(consent.share_scores_with_supervisor), "research_export",
-        flag(consent.research_export), "update_time", RedisMicros(consent.update_time)},
-       // Bounded, so that no volunteer can grow it without end; 1,000 changes is years of them.
-       {"RPUSH", ConsentHistoryKey(organization_id, volunteer_id),
-        absl::StrCat(RedisMicros(consent.update_time), " ", flag(consent.risk_monitoring),
-                     flag(consent.share_scores_with_supervisor), flag(consent.research_export))},
-       {"LTRIM", ConsentHistoryKey(organization_id, volunteer_id), "-1000", "-1"},
-       EventXadd(EventsKey(), "consent.changed", organization_id, consent.update_time,
-                 {{"volunteer_id", volunteer_id},
-                  {"risk_monitoring", flag(consent.risk_monitoring)},
-                  {"share_scores_with_supervisor", flag(consent.share_scores_with_supervisor)},
-                  {"research_export", flag(consent.research_export)}})});
+  std::vector<RedisCommand> commands{
+      {"HSET", ConsentKey(organization_id, volunteer_id), "risk_monitoring",
+       flag(consent.risk_monitoring), "share_scores_with_supervisor",
+       flag(consent.share_scores_with_supervisor), "research_export", flag(consent.research_export),
+       "update_time", RedisMicros(consent.update_time)},
+      // Bounded, so that no volunteer can grow it without end; 1,000 changes is years of them.
+      {"RPUSH", ConsentHistoryKey(organization_id, volunteer_id),
+       absl::StrCat(RedisMicros(consent.update_time), " ", flag(consent.risk_monitoring),
+                    flag(consent.share_scores_with_supervisor), flag(consent.research_export))},
+      {"LTRIM", ConsentHistoryKey(organization_id, volunteer_id), "-1000", "-1"}};
+  for (RedisCommand& command : PublishEventCommands(
+           "directory", "consent.changed", organization_id, consent.update_time,
+           {{"volunteer_id", volunteer_id},
+            {"risk_monitoring", flag(consent.risk_monitoring)},
+            {"share_scores_with_supervisor", flag(consent.share_scores_with_supervisor)},
+            {"research_export", flag(consent.research_export)}})) {
+    commands.push_back(std::move(command));
+  }
+  auto replies = redis_.Transaction(std::move(commands));
   if (!replies.ok()) return replies.status();
   for (const auto& reply : *replies) {
     if (reply.IsError()) return absl::InternalError(absl::StrCat("redis: ", reply.str));
@@ -655,8 +657,9 @@ absl::Status RedisDirectoryStore::RevokeApiKey(const std::string& organization_i
                                             {{"api_key_id", api_key_id}})) {
     args.push_back(std::move(field));
   }
-  return CheckReply(redis_.Eval(RevokeApiKeyScript(),
-                                {ApiKeyKey(organization_id, api_key_id), EventsKey()}, args));
+  return CheckReply(
+      redis_.Eval(RevokeApiKeyScript(),
+                  {ApiKeyKey(organization_id, api_key_id), EventsKey(organization_id)}, args));
 }
 
 }  // namespace peerwell::directory
@@ -775,7 +778,7 @@ const RedisScript& CreateErasureScript() {
   // supervisors, the supervisors-sets of the person's volunteers, the person's volunteers-set.
   // ARGV (after the retention): version, person id, erasure id, org, occur time, create µs, role,
   // erased by, services, due member, next announcement µs, supervisors, volunteers, audit pairs...
-  static const auto* script = new RedisScript(IdempotentScript(R"lua(
+  static const auto* script = new RedisScript(IdempotentScript(absl::StrCat(kXaddEventLua, R"lua(
   local version = redis.call('HGET', KEYS[2], 'version')
   if not version then return redis.error_reply('NOT_FOUND person_id: no such person') end
   if version ~= ARGV[2] then return redis.error_reply('ABORTED the person changed concurrently') end
@@ -789,14 +792,14 @@ const RedisScript& CreateErasureScript() {
              'erased_by', ARGV[9], 'services', ARGV[10], 'state', '1', 'create_time', ARGV[7])
   redis.call('ZADD', KEYS[9], ARGV[7], ARGV[4])
   redis.call('ZADD', KEYS[10], ARGV[12], ARGV[11])
-  redis.call('XADD', KEYS[11], 'MAXLEN', '~', '1000000', '*', 'type', 'person.erased',
+  xadd_event(KEYS[11], 'MAXLEN', '~', '1000000', '*', 'type', 'person.erased',
              'organization_id', ARGV[5], 'occur_time', ARGV[6], 'person_id', person,
              'erasure_id', ARGV[4], 'role', ARGV[8])
   local audit = {}
   for i = 15, #ARGV do audit[#audit + 1] = ARGV[i] end
   redis.call('XADD', KEYS[12], '*', unpack(audit))
   return ARGV[4]
-)lua"));
+)lua")));
   return *script;
 }
 
@@ -932,7 +935,7 @@ absl::StatusOr<Created> RedisDirectoryStore::CreateErasure(
       ErasureKey(org, erasure.id),
       ErasuresIndexKey(org),
       kErasuresDueKey,
-      EventsKey(),
+      EventsKey(org),
       AuditStreamKey(org)};
   for (const std::string& supervisor : person.supervisor_ids) {
     keys.push_back(SuperviseesKey(org, supervisor));
@@ -1018,12 +1021,15 @@ absl::StatusOr<std::vector<Erasure>> RedisDirectoryStore::ClaimDueErasures(absl:
 }
 
 absl::Status RedisDirectoryStore::AnnounceErasure(const Erasure& erasure, absl::Time now) {
-  auto reply = redis_.Execute(EventXadd(EventsKey(), "person.erased", erasure.organization_id, now,
-                                        {{"person_id", erasure.person_id},
-                                         {"erasure_id", erasure.id},
-                                         {"role", absl::StrCat(static_cast<int>(erasure.role))}}));
-  if (!reply.ok()) return reply.status();
-  if (reply->IsError()) return absl::InternalError(absl::StrCat("redis: ", reply->str));
+  auto replies = redis_.Transaction(
+      PublishEventCommands("directory", "person.erased", erasure.organization_id, now,
+                           {{"person_id", erasure.person_id},
+                            {"erasure_id", erasure.id},
+                            {"role", absl::StrCat(static_cast<int>(erasure.role))}}));
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    if (reply.IsError()) return absl::InternalError(absl::StrCat("redis: ", reply.str));
+  }
   return absl::OkStatus();
 }
 
@@ -1047,10 +1053,10 @@ absl::Status RedisDirectoryStore::EraseTraces(const std::string& organization_id
         return FieldOf(fields, "subject_id") == person_id && FieldOf(fields, "rpc") != keep_rpc;
       });
   if (!status.ok()) return status;
-  for (const std::string& stream : {EventsKey(), EventsKey() + ":dead"}) {
+  const std::string events = EventsKey(organization_id);
+  for (const std::string& stream : {events, DeadLetterStreamKey(events)}) {
     status = DeleteStreamEntries(redis_, stream, [&](const auto& fields) {
-      return FieldOf(fields, "organization_id") == organization_id &&
-             FieldOf(fields, "type") != "person.erased" && NamesPerson(fields, person_id);
+      return FieldOf(fields, "type") != "person.erased" && NamesPerson(fields, person_id);
     });
     if (!status.ok()) return status;
   }
@@ -1088,10 +1094,10 @@ const std::vector<PersonKeyFamily>& RedisDirectoryStore::PersonKeyFamilies() {
          "idempotency for 7 days: a caller's request id and the id of the person or API key it "
          "created (exported as person)"},
         {AuditStreamKey(any), "auditRecords", ""},
-        {EventsKey(), "",
+        {EventsKey(any), "",
          "the directory's events: ids, roles, consent values and field names of changes, all "
          "exported as person, consent and consentHistory"},
-        {EventsKey() + ":dead", "",
+        {DeadLetterStreamKey(EventsKey(any)), "",
          "the directory's events some consumer gave up on: the same facts as the events"},
         {ErasureKey(any, any), "",
          "the record that the person was erased: their id, who erased them and when (an erased "

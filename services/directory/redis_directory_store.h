@@ -8,7 +8,7 @@ namespace peerwell::directory {
 
 // The directory's storage in Redis: the only code that knows the directory's key layout
 // (docs/ARCHITECTURE.md lists it). Multi-key writes are Lua scripts or MULTI/EXEC and include the
-// XADD of their event on "pw:events:directory".
+// XADD of their event on the organisation's "pw:{<org>}:events:directory".
 class RedisDirectoryStore final : public DirectoryStore {
  public:
   // The kinds of key the directory keeps that can hold data about a person, and where

@@ -492,7 +492,10 @@ void LiveHub::Flush(Batches& batches) {
 LiveHub::~LiveHub() { Stop(); }
 
 void LiveHub::Start() {
-  thread_ = std::thread([this] { Loop(); });
+  // Redis away, the follower reads on from where it was once it is back, losing nothing.
+  follower_ = std::make_unique<EventFollower>(
+      redis_, EventFollower::Options{.services = {"network", "directory"}},
+      [this](const std::string& service, const StreamEntry& entry) { Follow(service, entry); });
 }
 
 void LiveHub::Stop() {
@@ -508,7 +511,7 @@ void LiveHub::Stop() {
   for (const auto& subscription : all) {
     subscription->End(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
   }
-  if (thread_.joinable()) thread_.join();
+  follower_.reset();
   for (auto& lane : lanes_) lane->Stop();
 }
 
@@ -549,89 +552,34 @@ std::vector<std::shared_ptr<Subscription>> LiveHub::OfOrganization(
   return subscriptions;
 }
 
-void LiveHub::Loop() {
-  const std::string network = EventStreamKey("network");
-  const std::string directory = EventStreamKey("directory");
-  // Empty until the newest entries are known: the tail starts after them.
-  std::string network_last;
-  std::string directory_last;
-  std::unique_ptr<RedisConnection> connection;
-  while (!stopping_) {
-    if (connection == nullptr) {
-      auto connected = RedisConnection::Connect(redis_, absl::Seconds(1));
-      if (!connected.ok()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        continue;
-      }
-      connection = *std::move(connected);
-    }
-    if (network_last.empty() || directory_last.empty()) {
-      auto newest = [&](const std::string& stream) -> absl::StatusOr<std::string> {
-        auto reply =
-            connection->Execute({"XREVRANGE", stream, "+", "-", "COUNT", "1"}, absl::Seconds(2));
-        if (!reply.ok()) return reply.status();
-        auto entries = ParseStreamEntries(*reply);
-        return entries.empty() ? std::string("0-0") : entries[0].id;
-      };
-      auto network_newest = newest(network);
-      auto directory_newest = network_newest.ok() ? newest(directory) : network_newest;
-      if (!network_newest.ok() || !directory_newest.ok()) {
-        connection.reset();
-        continue;
-      }
-      network_last = *network_newest;
-      directory_last = *directory_newest;
-    }
-    // A short block, so that Stop is never kept waiting long.
-    auto read = connection->Execute({"XREAD", "COUNT", "256", "BLOCK", "250", "STREAMS", network,
-                                     directory, network_last, directory_last},
-                                    absl::Seconds(3));
-    if (!read.ok() || read->IsError()) {
-      // Redis went away: reconnect and read on from the same positions, losing nothing.
-      connection.reset();
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      continue;
-    }
-    if (!read->IsArray()) continue;
-    for (const RedisReply& stream : read->elements) {
-      if (stream.elements.size() != 2) continue;
-      const std::string& name = stream.elements[0].str;
-      for (const StreamEntry& entry : ParseStreamEntries(stream.elements[1])) {
-        (name == network ? network_last : directory_last) = entry.id;
-        ScopedDeadline deadline(absl::Now() + absl::Seconds(5));
-        absl::Status handled = Handle(name, entry);
-        // A stream that may have missed an event through a failure here ends, and resumes
-        // from its cursors (its channels and person read afresh); the tail itself goes on.
-        if (!handled.ok()) {
-          const std::string type = entry.Get("type");
-          Log(Severity::kWarning, "live delivery of an event failed",
-              {Field("error", handled.ToString()), Field("type", type)});
-          for (const auto& subscription : OfOrganization(entry.Get("organization_id"))) {
-            bool affected =
-                type == "person.updated"
-                    ? subscription->person_id() == entry.Get("person_id")
-                    : subscription->Follows(entry.Get("channel_id")) ||
-                          (type == "channel.updated" && subscription->follows_new_channels());
-            if (affected) {
-              subscription->End(ToGrpc(absl::UnavailableError("live delivery failed")));
-            }
-          }
-        }
-      }
-    }
+void LiveHub::Follow(const std::string& service, const StreamEntry& entry) {
+  ScopedDeadline deadline(absl::Now() + absl::Seconds(5));
+  absl::Status handled = Handle(service, entry);
+  if (handled.ok()) return;
+  // A stream that may have missed an event through a failure here ends, and resumes from its
+  // cursors (its channels and person read afresh); the tail itself goes on.
+  const std::string type = entry.Get("type");
+  Log(Severity::kWarning, "live delivery of an event failed",
+      {Field("error", handled.ToString()), Field("type", type)});
+  for (const auto& subscription : OfOrganization(entry.Get("organization_id"))) {
+    bool affected = type == "person.updated"
+                        ? subscription->person_id() == entry.Get("person_id")
+                        : subscription->Follows(entry.Get("channel_id")) ||
+                              (type == "channel.updated" && subscription->follows_new_channels());
+    if (affected) subscription->End(ToGrpc(absl::UnavailableError("live delivery failed")));
   }
 }
 
-absl::Status LiveHub::Handle(const std::string& stream, const StreamEntry& entry) {
+absl::Status LiveHub::Handle(const std::string& service, const StreamEntry& entry) {
   const std::string organization_id = entry.Get("organization_id");
   const std::string type = entry.Get("type");
-  bool erased = stream == EventStreamKey("directory") && type == kPersonErasedEvent;
+  bool erased = service == "directory" && type == kPersonErasedEvent;
   // Every replica forgets an erased person at once, so that their tokens stop working here as
   // soon as the directory no longer knows them, not once the cached answer expires.
   if (erased) service_.people().Forget(organization_id, entry.Get("person_id"));
   auto subscriptions = OfOrganization(organization_id);
   if (subscriptions.empty()) return absl::OkStatus();
-  if (stream == EventStreamKey("directory")) {
+  if (service == "directory") {
     if (type != "person.updated" && !erased) return absl::OkStatus();
     const std::string person_id = entry.Get("person_id");
     std::vector<std::shared_ptr<Subscription>> theirs;

@@ -163,8 +163,10 @@ class LiveHub {
   size_t subscribers();
 
  private:
-  void Loop();
-  absl::Status Handle(const std::string& stream, const StreamEntry& entry);
+  // An event of the network's or the directory's (`service`), delivered to the streams it
+  // concerns; those that may have missed it through a failure here end.
+  void Follow(const std::string& service, const StreamEntry& entry);
+  absl::Status Handle(const std::string& service, const StreamEntry& entry);
   // Runs `action` on the subscription's lane, after what was dispatched to it before; Flush
   // hands the batches collected for one event to the lanes.
   using Batches = std::vector<std::vector<std::function<void()>>>;
@@ -178,7 +180,7 @@ class LiveHub {
   std::atomic<bool> stopping_{false};
   std::vector<std::unique_ptr<DeliveryLane>> lanes_;
   size_t next_lane_ ABSL_GUARDED_BY(mu_) = 0;
-  std::thread thread_;
+  std::unique_ptr<EventFollower> follower_;  // from Start until Stop
   std::mutex mu_;
   absl::flat_hash_map<std::string,
                       absl::flat_hash_map<const Subscription*, std::shared_ptr<Subscription>>>

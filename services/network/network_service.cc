@@ -942,7 +942,7 @@ absl::Status NetworkService::ErasePerson(const std::string& organization_id,
     if (!gone.ok()) return gone.status();
     if (*gone) deleted.push_back(channel.channel_id);
   }
-  if (absl::Status events = store_.DeleteEventsNaming(person_id, deleted); !events.ok()) {
+  if (absl::Status events = store_.DeleteEventsNaming(org, person_id, deleted); !events.ok()) {
     return events;
   }
   if (absl::Status requests = store_.DeleteRequests(org, person_id, deleted); !requests.ok()) {

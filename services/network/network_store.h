@@ -205,10 +205,11 @@ class NetworkStore {
   virtual absl::Status ForgetResolver(const std::string& organization_id,
                                       const std::string& report_id,
                                       const std::string& resolver_id) = 0;
-  // Deletes the entries of the network's event stream and its dead letters that name the person
-  // (a field that is their id or a space- or comma-separated list holding it), and those of
-  // `deleted_channel_ids`.
-  virtual absl::Status DeleteEventsNaming(const std::string& person_id,
+  // Deletes the entries of the organisation's event stream and its dead letters that name the
+  // person (a field that is their id or a space- or comma-separated list holding it), and those
+  // of `deleted_channel_ids`.
+  virtual absl::Status DeleteEventsNaming(const std::string& organization_id,
+                                          const std::string& person_id,
                                           const std::vector<std::string>& deleted_channel_ids) = 0;
   // Deletes the request keys of the person's calls, and those of anyone's channel creations that
   // answer one of `deleted_channel_ids`.

@@ -75,15 +75,7 @@ const std::string& OrganizationsKey() {
   static const auto* key = new std::string("pw:network:organizations");
   return *key;
 }
-const std::string& EventsKey() {
-  static const auto* key = new std::string(EventStreamKey("network"));
-  return *key;
-}
-
-const std::string& DeadEventsKey() {
-  static const auto* key = new std::string(absl::StrCat(EventStreamKey("network"), ":dead"));
-  return *key;
-}
+std::string EventsKey(const std::string& org) { return EventStreamKey("network", org); }
 
 std::string RequestKeyOf(const std::string& org, const CreateRequest& request) {
   return RequestKey(org, "network", request.caller_id, request.request_id);
@@ -214,7 +206,7 @@ const RedisScript& CreateChannelScript() {
   // ARGV: retention of the request, channel id, kind, create micros, org, occur time, member
   // count, invited count, pair key, display name, retention seconds, creator, then member ids and
   // invited ids.
-  static const auto* script = new RedisScript(IdempotentScript(R"lua(
+  static const auto* script = new RedisScript(IdempotentScript(absl::StrCat(kXaddEventLua, R"lua(
   if ARGV[9] ~= '' then
     local existing = redis.call('GET', KEYS[5])
     if existing then return existing end
@@ -239,19 +231,19 @@ const RedisScript& CreateChannelScript() {
   redis.call('ZADD', KEYS[6], ARGV[4], ARGV[2])
   if ARGV[3] == '4' then redis.call('ZADD', KEYS[7], ARGV[4], ARGV[2]) end
   redis.call('SADD', KEYS[8], ARGV[5])
-  redis.call('XADD', KEYS[9], 'MAXLEN', '~', '1000000', '*', 'type', 'channel.updated',
+  xadd_event(KEYS[9], 'MAXLEN', '~', '1000000', '*', 'type', 'channel.updated',
              'organization_id', ARGV[5], 'occur_time', ARGV[6], 'channel_id', ARGV[2],
              'change', 'created', 'kind', ARGV[3], 'member_ids', table.concat(member_list, ' '),
              'invited_ids', table.concat(invited_list, ' '), 'last_sequence', 0)
   return ARGV[2]
-)lua"));
+)lua")));
   return *script;
 }
 
 const RedisScript& JoinScript() {
   // KEYS: channel, members, invited, person's channels, person's read markers, events.
   // ARGV: person, now micros, org, occur time, channel id, most members.
-  static const auto* script = new RedisScript(R"lua(
+  static const auto* script = new RedisScript(absl::StrCat(kXaddEventLua, R"lua(
   if redis.call('EXISTS', KEYS[1]) == 0 then
     return redis.error_reply('NOT_FOUND channel_id: no such channel')
   end
@@ -265,49 +257,49 @@ const RedisScript& JoinScript() {
   -- What was said before someone joined is there to read, not waiting as unread.
   local last = redis.call('HGET', KEYS[1], 'last_sequence') or '0'
   redis.call('HSET', KEYS[5], ARGV[5], last .. ':' .. ARGV[2])
-  redis.call('XADD', KEYS[6], 'MAXLEN', '~', '1000000', '*', 'type', 'channel.updated',
+  xadd_event(KEYS[6], 'MAXLEN', '~', '1000000', '*', 'type', 'channel.updated',
              'organization_id', ARGV[3], 'occur_time', ARGV[4], 'channel_id', ARGV[5],
              'change', 'joined', 'person_id', ARGV[1], 'last_sequence', last)
   return 1
-)lua");
+)lua"));
   return *script;
 }
 
 const RedisScript& InviteScript() {
   // KEYS: channel, members, invited, person's channels, events.
   // ARGV: person, now micros, org, occur time, channel id.
-  static const auto* script = new RedisScript(R"lua(
+  static const auto* script = new RedisScript(absl::StrCat(kXaddEventLua, R"lua(
   if redis.call('EXISTS', KEYS[1]) == 0 then
     return redis.error_reply('NOT_FOUND channel_id: no such channel')
   end
   if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 0 end
   if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then return 0 end
   redis.call('ZADD', KEYS[4], 'NX', ARGV[2], ARGV[5])
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', '1000000', '*', 'type', 'channel.updated',
+  xadd_event(KEYS[5], 'MAXLEN', '~', '1000000', '*', 'type', 'channel.updated',
              'organization_id', ARGV[3], 'occur_time', ARGV[4], 'channel_id', ARGV[5],
              'change', 'invited', 'person_id', ARGV[1],
              'last_sequence', redis.call('HGET', KEYS[1], 'last_sequence') or '0')
   return 1
-)lua");
+)lua"));
   return *script;
 }
 
 const RedisScript& LeaveScript() {
   // KEYS: channel, members, invited, person's channels, events.
   // ARGV: person, org, occur time, channel id.
-  static const auto* script = new RedisScript(R"lua(
+  static const auto* script = new RedisScript(absl::StrCat(kXaddEventLua, R"lua(
   if redis.call('EXISTS', KEYS[1]) == 0 then
     return redis.error_reply('NOT_FOUND channel_id: no such channel')
   end
   local was = redis.call('SREM', KEYS[2], ARGV[1]) + redis.call('SREM', KEYS[3], ARGV[1])
   if was == 0 then return 0 end
   redis.call('ZREM', KEYS[4], ARGV[4])
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', '1000000', '*', 'type', 'channel.updated',
+  xadd_event(KEYS[5], 'MAXLEN', '~', '1000000', '*', 'type', 'channel.updated',
              'organization_id', ARGV[2], 'occur_time', ARGV[3], 'channel_id', ARGV[4],
              'change', 'left', 'person_id', ARGV[1],
              'last_sequence', redis.call('HGET', KEYS[1], 'last_sequence') or '0')
   return 1
-)lua");
+)lua"));
   return *script;
 }
 
@@ -316,7 +308,7 @@ const RedisScript& PostScript() {
   // author's read markers, events.
   // ARGV: retention of the request, members only ('1'/'0'), required members, author, message
   // id, record, thread root, create micros, org, occur time, channel id.
-  static const auto* script = new RedisScript(IdempotentScript(R"lua(
+  static const auto* script = new RedisScript(IdempotentScript(absl::StrCat(kXaddEventLua, R"lua(
   if redis.call('EXISTS', KEYS[2]) == 0 then
     return redis.error_reply('NOT_FOUND channel_id: no such channel')
   end
@@ -331,31 +323,31 @@ const RedisScript& PostScript() {
   redis.call('HSET', KEYS[5], ARGV[5], seq)
   redis.call('ZADD', KEYS[6], 0, ARGV[7] .. '|' .. string.format('%020d', seq))
   redis.call('ZADD', KEYS[7], ARGV[8], seq)
-  local id = redis.call('XADD', KEYS[10], 'MAXLEN', '~', '1000000', '*', 'type', 'message.posted',
+  local id = xadd_event(KEYS[10], 'MAXLEN', '~', '1000000', '*', 'type', 'message.posted',
                         'organization_id', ARGV[9], 'occur_time', ARGV[10], 'channel_id', ARGV[11],
                         'sequence', seq, 'message_id', ARGV[5], 'author_id', ARGV[4])
   redis.call('HSET', KEYS[8], seq, id)
   redis.call('HSET', KEYS[9], ARGV[11], seq .. ':' .. ARGV[8])
   return tostring(seq)
-)lua"));
+)lua")));
   return *script;
 }
 
 const RedisScript& DeleteScript() {
   // KEYS: messages, message ids, events. ARGV: message id, the record as it was read, the
   // record deleted, org, occur time, channel id.
-  static const auto* script = new RedisScript(R"lua(
+  static const auto* script = new RedisScript(absl::StrCat(kXaddEventLua, R"lua(
   local seq = redis.call('HGET', KEYS[2], ARGV[1])
   if not seq then return redis.error_reply('NOT_FOUND message_id: no such message') end
   if redis.call('HGET', KEYS[1], seq) ~= ARGV[2] then
     return redis.error_reply('ABORTED the message changed concurrently')
   end
   redis.call('HSET', KEYS[1], seq, ARGV[3])
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', '1000000', '*', 'type', 'message.deleted',
+  xadd_event(KEYS[3], 'MAXLEN', '~', '1000000', '*', 'type', 'message.deleted',
              'organization_id', ARGV[4], 'occur_time', ARGV[5], 'channel_id', ARGV[6],
              'sequence', seq, 'message_id', ARGV[1])
   return seq
-)lua");
+)lua"));
   return *script;
 }
 
@@ -425,7 +417,7 @@ const RedisScript& EraseMessagesScript() {
   // KEYS: messages, event ids, events. ARGV: author, shown as, org, occur time, channel id,
   // first sequence, last sequence. The record is read and rewritten here, so that a concurrent
   // change (a deletion, retention) is never overwritten with a stale copy.
-  static const auto* script = new RedisScript(R"lua(
+  static const auto* script = new RedisScript(absl::StrCat(kXaddEventLua, R"lua(
   -- A record's fields: id, author, author's name, sealed body, reply-to, thread root, create
   -- micros, deleted; each "<length>:<bytes>".
   local function fields_of(record)
@@ -454,21 +446,21 @@ const RedisScript& EraseMessagesScript() {
         redis.call('XDEL', KEYS[3], posted)
         redis.call('HDEL', KEYS[2], seq)
       end
-      redis.call('XADD', KEYS[3], 'MAXLEN', '~', '1000000', '*', 'type', 'message.deleted',
+      xadd_event(KEYS[3], 'MAXLEN', '~', '1000000', '*', 'type', 'message.deleted',
                  'organization_id', ARGV[3], 'occur_time', ARGV[4], 'channel_id', ARGV[5],
                  'sequence', seq, 'message_id', fields[1])
       erased = erased + 1
     end
   end
   return erased
-)lua");
+)lua"));
   return *script;
 }
 
 const RedisScript& RemoveErasedScript() {
   // KEYS: channel, members, invited, pair, events. ARGV: person, org, occur time, channel id,
   // the pair key as read ('' for none), the pair's new display name.
-  static const auto* script = new RedisScript(R"lua(
+  static const auto* script = new RedisScript(absl::StrCat(kXaddEventLua, R"lua(
   if redis.call('EXISTS', KEYS[1]) == 0 then
     return redis.error_reply('NOT_FOUND channel_id: no such channel')
   end
@@ -484,14 +476,14 @@ const RedisScript& RemoveErasedScript() {
   end
   local empty = redis.call('SCARD', KEYS[2]) == 0 and redis.call('HGET', KEYS[1], 'kind') ~= '4'
   if changed > 0 and not empty then
-    redis.call('XADD', KEYS[5], 'MAXLEN', '~', '1000000', '*', 'type', 'channel.updated',
+    xadd_event(KEYS[5], 'MAXLEN', '~', '1000000', '*', 'type', 'channel.updated',
                'organization_id', ARGV[2], 'occur_time', ARGV[3], 'channel_id', ARGV[4],
                'change', 'member_erased',
                'last_sequence', redis.call('HGET', KEYS[1], 'last_sequence') or '0')
   end
   if empty then return 1 end
   return 0
-)lua");
+)lua"));
   return *script;
 }
 
@@ -604,7 +596,7 @@ const std::vector<PersonKeyFamily>& RedisNetworkStore::PersonKeyFamilies() {
          "idempotency for 7 days: a caller's request id and the channel id, message sequence or "
          "report id it made, exported as channels, messages or reports"},
         {OrganizationsKey(), "", "organisations with channels, for the retention sweep; no person"},
-        {EventsKey(), "",
+        {EventsKey(any), "",
          "live delivery's stream, about 1,000,000 entries: who posted, joined, left or was "
          "invited, by id and never with a body; what it tells is exported as messages and "
          "channels"},
@@ -624,7 +616,7 @@ absl::StatusOr<std::string> RedisNetworkStore::CreateChannel(const Channel& chan
                                    ChannelsKey(org),
                                    AnnouncementsKey(org),
                                    OrganizationsKey(),
-                                   EventsKey()};
+                                   EventsKey(org)};
   std::vector<std::string> args = {RequestRetention(request),
                                    channel.channel_id,
                                    absl::StrCat(static_cast<int>(channel.kind)),
@@ -722,7 +714,7 @@ absl::StatusOr<bool> RedisNetworkStore::Join(const std::string& organization_id,
   auto reply = redis_.Eval(
       JoinScript(),
       {ChannelKey(org, channel_id), MembersKey(org, channel_id), InvitedKey(org, channel_id),
-       PersonChannelsKey(org, person_id), ReadMarkersKey(org, person_id), EventsKey()},
+       PersonChannelsKey(org, person_id), ReadMarkersKey(org, person_id), EventsKey(org)},
       {person_id, RedisMicros(now), org, Rfc3339(now), channel_id, absl::StrCat(kMaxMembers)});
   if (absl::Status status = ScriptStatus(reply); !status.ok()) return status;
   return reply->integer == 1;
@@ -735,7 +727,7 @@ absl::StatusOr<bool> RedisNetworkStore::Invite(const std::string& organization_i
   auto reply =
       redis_.Eval(InviteScript(),
                   {ChannelKey(org, channel_id), MembersKey(org, channel_id),
-                   InvitedKey(org, channel_id), PersonChannelsKey(org, person_id), EventsKey()},
+                   InvitedKey(org, channel_id), PersonChannelsKey(org, person_id), EventsKey(org)},
                   {person_id, RedisMicros(now), org, Rfc3339(now), channel_id});
   if (absl::Status status = ScriptStatus(reply); !status.ok()) return status;
   return reply->integer == 1;
@@ -748,7 +740,7 @@ absl::StatusOr<bool> RedisNetworkStore::Leave(const std::string& organization_id
   auto reply =
       redis_.Eval(LeaveScript(),
                   {ChannelKey(org, channel_id), MembersKey(org, channel_id),
-                   InvitedKey(org, channel_id), PersonChannelsKey(org, person_id), EventsKey()},
+                   InvitedKey(org, channel_id), PersonChannelsKey(org, person_id), EventsKey(org)},
                   {person_id, org, Rfc3339(now), channel_id});
   if (absl::Status status = ScriptStatus(reply); !status.ok()) return status;
   return reply->integer == 1;
@@ -765,7 +757,7 @@ absl::StatusOr<PostResult> RedisNetworkStore::PostMessage(const std::string& org
       {RequestKeyOf(org, request), ChannelKey(org, channel_id), MembersKey(org, channel_id),
        MessagesKey(org, channel_id), MessageIdsKey(org, channel_id), ThreadsKey(org, channel_id),
        TimelineKey(org, channel_id), EventIdsKey(org, channel_id),
-       ReadMarkersKey(org, message.author_id), EventsKey()},
+       ReadMarkersKey(org, message.author_id), EventsKey(org)},
       {RequestRetention(request), rules.members_only ? "1" : "0",
        absl::StrCat(rules.required_members), message.author_id, message.message_id,
        PackRecord(message), message.thread_root_message_id, RedisMicros(message.create_time), org,
@@ -886,9 +878,10 @@ absl::StatusOr<Message> RedisNetworkStore::DeleteMessage(const std::string& orga
     if (message->deleted) return message;
     message->deleted = true;
     message->body.clear();
-    auto reply = redis_.Eval(
-        DeleteScript(), {MessagesKey(org, channel_id), MessageIdsKey(org, channel_id), EventsKey()},
-        {message_id, raw->str, PackRecord(*message), org, Rfc3339(now), channel_id});
+    auto reply =
+        redis_.Eval(DeleteScript(),
+                    {MessagesKey(org, channel_id), MessageIdsKey(org, channel_id), EventsKey(org)},
+                    {message_id, raw->str, PackRecord(*message), org, Rfc3339(now), channel_id});
     absl::Status status = ScriptStatus(reply);
     if (status.code() == absl::StatusCode::kAborted) continue;
     if (!status.ok()) return status;
@@ -921,7 +914,7 @@ absl::StatusOr<int> RedisNetworkStore::ExpireMessages(const std::string& organiz
   RedisCommand drop_threads = {"ZREM", ThreadsKey(org, channel_id)};
   RedisCommand drop_timeline = {"ZREM", TimelineKey(org, channel_id)};
   RedisCommand drop_event_ids = {"HDEL", EventIdsKey(org, channel_id)};
-  RedisCommand drop_events = {"XDEL", EventsKey()};
+  RedisCommand drop_events = {"XDEL", EventsKey(org)};
   for (size_t i = 0; i < expired->elements.size(); ++i) {
     const std::string& sequence = expired->elements[i].str;
     drop_records.push_back(sequence);
@@ -1171,7 +1164,7 @@ absl::StatusOr<int> RedisNetworkStore::EraseMessagesBy(const std::string& organi
   const std::string& org = organization_id;
   auto reply =
       redis_.Eval(EraseMessagesScript(),
-                  {MessagesKey(org, channel_id), EventIdsKey(org, channel_id), EventsKey()},
+                  {MessagesKey(org, channel_id), EventIdsKey(org, channel_id), EventsKey(org)},
                   {author_id, shown_as, org, Rfc3339(now), channel_id, absl::StrCat(first),
                    absl::StrCat(last)});
   if (absl::Status status = ScriptStatus(reply); !status.ok()) return status;
@@ -1187,7 +1180,7 @@ absl::StatusOr<bool> RedisNetworkStore::RemoveErasedPerson(
   auto reply =
       redis_.Eval(RemoveErasedScript(),
                   {ChannelKey(org, id), MembersKey(org, id), InvitedKey(org, id),
-                   PairKey(org, channel.pair_key), EventsKey()},
+                   PairKey(org, channel.pair_key), EventsKey(org)},
                   {person_id, org, Rfc3339(now), id, pair_key, pair_display_name.value_or("")});
   if (absl::Status status = ScriptStatus(reply); !status.ok()) return status;
   return reply->integer == 1;
@@ -1205,7 +1198,7 @@ absl::StatusOr<bool> RedisNetworkStore::DeleteEmptyChannel(const std::string& or
       MessagesKey(org, id), MessageIdsKey(org, id), ThreadsKey(org, id),
       TimelineKey(org, id), EventIdsKey(org, id),   DataKeyKey(org, id),
       ChannelsKey(org),     AnnouncementsKey(org),  PairKey(org, (*read)[0].str),
-      EventsKey()};
+      EventsKey(org)};
   for (const RedisReply& invited : (*read)[1].elements) {
     keys.push_back(PersonChannelsKey(org, invited.str));
   }
@@ -1237,10 +1230,12 @@ absl::Status RedisNetworkStore::ForgetResolver(const std::string& organization_i
 }
 
 absl::Status RedisNetworkStore::DeleteEventsNaming(
-    const std::string& person_id, const std::vector<std::string>& deleted_channel_ids) {
+    const std::string& organization_id, const std::string& person_id,
+    const std::vector<std::string>& deleted_channel_ids) {
   constexpr int kChunk = 1000;
   absl::flat_hash_set<std::string> deleted(deleted_channel_ids.begin(), deleted_channel_ids.end());
-  for (const std::string& stream : {EventsKey(), DeadEventsKey()}) {
+  const std::string events = EventsKey(organization_id);
+  for (const std::string& stream : {events, DeadLetterStreamKey(events)}) {
     std::vector<RedisCommand> deletions;
     std::string start = "-";
     for (;;) {

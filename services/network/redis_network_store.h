@@ -103,7 +103,7 @@ class RedisNetworkStore final : public NetworkStore {
                              const std::vector<std::string>& report_ids) override;
   absl::Status ForgetResolver(const std::string& organization_id, const std::string& report_id,
                               const std::string& resolver_id) override;
-  absl::Status DeleteEventsNaming(const std::string& person_id,
+  absl::Status DeleteEventsNaming(const std::string& organization_id, const std::string& person_id,
                                   const std::vector<std::string>& deleted_channel_ids) override;
   absl::Status DeleteRequests(const std::string& organization_id, const std::string& person_id,
                               const std::vector<std::string>& deleted_channel_ids) override;

@@ -55,10 +55,7 @@ const std::string& OrganizationsKey() {
   static const auto* key = new std::string("pw:supervision:organizations");
   return *key;
 }
-const std::string& EventsKey() {
-  static const auto* key = new std::string(EventStreamKey("supervision"));
-  return *key;
-}
+std::string EventsKey(const std::string& org) { return EventStreamKey("supervision", org); }
 
 // A busy entry is scored by its start; its member carries its end, so an overlap check reads
 // the index alone. No session is longer than this (with a debrief's buffer after it).
@@ -251,7 +248,7 @@ const RedisScript& ApplyScript() {
   //   FREE k min start end msg n ids…   no busy entry of k overlaps [start, end) but those ids
   //   DEL k | HSET k n f v… | ZADD k score member | ZADDGT k score member | ZREM k member
   //   XADD n f v…               an event on KEYS[2]
-  static const auto* script = new RedisScript(IdempotentScript(R"lua(
+  static const auto* script = new RedisScript(IdempotentScript(absl::StrCat(kXaddEventLua, R"lua(
   local a = 3
   local function arg() a = a + 1; return ARGV[a] end
   local function key() return KEYS[tonumber(arg())] end
@@ -295,19 +292,19 @@ const RedisScript& ApplyScript() {
     else -- XADD
       local n = tonumber(arg()); local fields = {}
       for f = 1, 2 * n do fields[f] = arg() end
-      redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
+      xadd_event(KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
     end
   end
   return ARGV[2]
-)lua"));
+)lua")));
   return *script;
 }
 
 // Builds one run of ApplyScript.
 class Program {
  public:
-  Program(std::string request_key, bool remember, std::string result) {
-    keys_ = {std::move(request_key), EventsKey()};
+  Program(const std::string& org, std::string request_key, bool remember, std::string result) {
+    keys_ = {std::move(request_key), EventsKey(org)};
     head_ = {remember ? absl::StrCat(absl::ToInt64Seconds(kRequestIdRetention)) : "0",
              std::move(result), absl::StrCat(kEventStreamMaxLen)};
   }
@@ -505,7 +502,7 @@ const std::vector<PersonKeyFamily>& RedisSupervisionStore::PersonKeyFamilies() {
       {CalendarFeedKey(any, any), kCalendarFeedsRecords, ""},
       {PersonCalendarFeedsKey(any, any), kCalendarFeedsRecords, ""},
       {OrganizationsKey(), "", "the organisations the sweep visits: names nobody"},
-      {EventsKey(), "",
+      {EventsKey(any), "",
        "the service's events for other services (ids and facts, capped in length): what they "
        "announce is exported as sessions (scheduled, cancelled, attended, debrief offered and "
        "declined) and overdueAnnounced (supervision.overdue)"},
@@ -680,7 +677,7 @@ absl::StatusOr<Created> RedisSupervisionStore::Apply(const std::string& organiza
                                                      const CreateRequest& request,
                                                      const std::string& result) {
   const std::string& org = organization_id;
-  Program program(SupervisionRequestKey(org, request), !request.request_id.empty(), result);
+  Program program(org, SupervisionRequestKey(org, request), !request.request_id.empty(), result);
   for (const SessionChange& change : commit.sessions) {
     program.Version(SessionKey(org, change.session.id), change.session.version);
   }
@@ -873,12 +870,12 @@ absl::StatusOr<bool> RedisSupervisionStore::PublishOverdueOnce(const std::string
                                                                const std::string& gap,
                                                                const DomainEvent& event) {
   // KEYS: the volunteer's last published gap, the event stream. ARGV: gap, cap, fields…
-  static const auto* script = new RedisScript(R"lua(
+  static const auto* script = new RedisScript(absl::StrCat(kXaddEventLua, R"lua(
   if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
   redis.call('SET', KEYS[1], ARGV[1])
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+  xadd_event(KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
   return 1
-)lua");
+)lua"));
   std::vector<EventField> fields;
   for (const auto& [name, value] : event.fields) fields.push_back({name, value});
   std::vector<std::string> args{gap, absl::StrCat(kEventStreamMaxLen)};
@@ -886,7 +883,8 @@ absl::StatusOr<bool> RedisSupervisionStore::PublishOverdueOnce(const std::string
        EventFieldPairs(event.type, organization_id, event.occur_time, fields)) {
     args.push_back(std::move(value));
   }
-  auto reply = redis_.Eval(*script, {OverdueKey(organization_id, volunteer_id), EventsKey()}, args);
+  auto reply = redis_.Eval(
+      *script, {OverdueKey(organization_id, volunteer_id), EventsKey(organization_id)}, args);
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return ScriptErrorToStatus(*reply);
   return reply->integer == 1;
@@ -1114,8 +1112,10 @@ absl::Status RedisSupervisionStore::RemovePersonRequests(const std::string& orga
       });
 }
 
-absl::Status RedisSupervisionStore::RemovePersonEvents(const std::string& person_id) {
-  for (const std::string& stream : {EventsKey(), absl::StrCat(EventsKey(), ":dead")}) {
+absl::Status RedisSupervisionStore::RemovePersonEvents(const std::string& organization_id,
+                                                       const std::string& person_id) {
+  const std::string events = EventsKey(organization_id);
+  for (const std::string& stream : {events, DeadLetterStreamKey(events)}) {
     std::vector<RedisCommand> deletes;  // one XDEL per chunk that names them, pipelined
     std::string start = "-";
     for (;;) {

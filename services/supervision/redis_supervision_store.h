@@ -76,7 +76,8 @@ class RedisSupervisionStore final : public SupervisionStore {
                                    const std::string& person_id) override;
   absl::Status RemovePersonRequests(const std::string& organization_id,
                                     const std::string& person_id) override;
-  absl::Status RemovePersonEvents(const std::string& person_id) override;
+  absl::Status RemovePersonEvents(const std::string& organization_id,
+                                  const std::string& person_id) override;
 
  private:
   RedisClient& redis_;

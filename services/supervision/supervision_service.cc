@@ -1564,7 +1564,7 @@ absl::Status SupervisionService::ErasePerson(const std::string& organization_id,
   // After the sessions: another caller's request is known to be theirs by its session being gone.
   if (auto status = store_.RemovePersonRequests(org, person_id); !status.ok()) return status;
   if (auto status = store_.RemovePersonRecords(org, person_id); !status.ok()) return status;
-  return store_.RemovePersonEvents(person_id);
+  return store_.RemovePersonEvents(org, person_id);
 }
 
 absl::StatusOr<bool> SupervisionService::TakeOutOfSeries(const std::string& organization_id,

@@ -165,8 +165,9 @@ class SupervisionStore {
   // session, so those were theirs (this erasure's, or one that stopped half way).
   virtual absl::Status RemovePersonRequests(const std::string& organization_id,
                                             const std::string& person_id) = 0;
-  // Every entry of the service's event stream and its dead letters that names the person.
-  virtual absl::Status RemovePersonEvents(const std::string& person_id) = 0;
+  // Every entry of the organisation's event stream and its dead letters that names the person.
+  virtual absl::Status RemovePersonEvents(const std::string& organization_id,
+                                          const std::string& person_id) = 0;
 };
 
 }  // namespace peerwell::supervision

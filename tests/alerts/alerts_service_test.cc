@@ -222,7 +222,7 @@ TEST_F(AlertServiceTest, LifecycleAcknowledgeThenResolveWithAnOutcome) {
   std::vector<std::string> published;
   std::vector<std::string> alert_ids;
   for (const auto& entry :
-       ParseStreamEntries(*redis_.Execute({"XRANGE", EventStreamKey("alerts"), "-", "+"}))) {
+       ParseStreamEntries(*redis_.Execute({"XRANGE", EventStreamKey("alerts", kOrg), "-", "+"}))) {
     EXPECT_EQ(entry.Get("organization_id"), kOrg);
     EXPECT_EQ(entry.Get("volunteer_id"), kVera);
     published.push_back(entry.Get("type"));
@@ -233,15 +233,16 @@ TEST_F(AlertServiceTest, LifecycleAcknowledgeThenResolveWithAnOutcome) {
   EXPECT_THAT(alert_ids, ::testing::ElementsAre(alert, alert, alert, again));
 }
 
-// Webhooks and other services follow pw:events:alerts: a rule firing again while its alert is
-// open is one alert.updated with the new count; the same event handled twice publishes nothing.
+// Webhooks and other services follow the organisation's pw:{<org>}:events:alerts: a rule firing
+// again while its alert is open is one alert.updated with the new count; the same event handled
+// twice publishes nothing.
 TEST_F(AlertServiceTest, ARepeatedRuleIsAnUpdateOnTheEventStream) {
   std::string alert = Raise(kVera, Who5Drop(), "e1");
   EXPECT_EQ(Raise(kVera, Who5Drop(), "e2"), alert);
   Raise(kVera, Who5Drop(), "e2");
   std::vector<std::pair<std::string, std::string>> published;
   for (const auto& entry :
-       ParseStreamEntries(*redis_.Execute({"XRANGE", EventStreamKey("alerts"), "-", "+"}))) {
+       ParseStreamEntries(*redis_.Execute({"XRANGE", EventStreamKey("alerts", kOrg), "-", "+"}))) {
     EXPECT_EQ(entry.Get("alert_id"), alert);
     EXPECT_EQ(entry.Get("rule_id"), "who5_drop");
     EXPECT_FALSE(entry.Get("priority").empty());
@@ -814,12 +815,13 @@ TEST_F(ExportPersonRecordsTest, ReadsEveryAlertNotOnePage) {
 // left out of the export unnoticed.
 TEST_F(ExportPersonRecordsTest, PersonKeyFamiliesCoverEveryKeyTheWorkloadLeaves) {
   ASSERT_NO_FATAL_FAILURE(RaiseAlertsForVeraAndViktor());
-  // An alert event a consumer of pw:events:alerts gave up on, as it leaves it.
-  ASSERT_TRUE(redis_
-                  .Execute({"XADD", "pw:events:alerts:dead", "*", "source_stream",
-                            EventStreamKey("alerts"), "source_id", "1-0", "group", "webhooks",
-                            "error", "the partner did not answer", "event.volunteer_id", kVera})
-                  .ok());
+  // An alert event a consumer of the alert events gave up on, as it leaves it.
+  ASSERT_TRUE(
+      redis_
+          .Execute({"XADD", DeadLetterStreamKey(EventStreamKey("alerts", kOrg)), "*",
+                    "source_stream", EventStreamKey("alerts", kOrg), "source_id", "1-0", "group",
+                    "webhooks", "error", "the partner did not answer", "event.volunteer_id", kVera})
+          .ok());
   ASSERT_TRUE(Export(ServiceToken(), kVera).ok());
   const auto& families = RedisAlertStore::PersonKeyFamilies();
   std::set<std::string> exported = {kAlertsFamily, kRiskHistoryFamily, kSilencesFamily,
@@ -838,7 +840,7 @@ TEST_F(ExportPersonRecordsTest, PersonKeyFamiliesCoverEveryKeyTheWorkloadLeaves)
   int alerts_keys = 0;
   for (const std::string& key : AllKeys()) {
     if (!glob("pw:{*}:alerts:*", key) && !glob("pw:alerts:*", key) &&
-        !glob("pw:events:alerts*", key)) {
+        !glob("pw:{*}:events:alerts*", key)) {
       continue;
     }
     ++alerts_keys;
@@ -932,13 +934,13 @@ class ErasePersonTest : public ExportPersonRecordsTest {
     return named;
   }
 
-  // A dead letter of pw:events:alerts as its consumers (the webhooks service) leave one.
+  // A dead letter of the alert events as their consumers (the webhooks service) leave one.
   void DeadLetter(const std::string& alert_id, const std::string& volunteer) {
-    auto added = redis_.Execute({"XADD", "pw:events:alerts:dead", "*", "source_stream",
-                                 EventStreamKey("alerts"), "source_id", "1-0", "group", "webhooks",
-                                 "error", "the partner did not answer", "event.type",
-                                 "alert.triggered", "event.organization_id", kOrg, "event.alert_id",
-                                 alert_id, "event.volunteer_id", volunteer});
+    auto added = redis_.Execute({"XADD", DeadLetterStreamKey(EventStreamKey("alerts", kOrg)), "*",
+                                 "source_stream", EventStreamKey("alerts", kOrg), "source_id",
+                                 "1-0", "group", "webhooks", "error", "the partner did not answer",
+                                 "event.type", "alert.triggered", "event.organization_id", kOrg,
+                                 "event.alert_id", alert_id, "event.volunteer_id", volunteer});
     ASSERT_TRUE(added.ok() && !added->IsError()) << added.status();
   }
 
@@ -946,8 +948,8 @@ class ErasePersonTest : public ExportPersonRecordsTest {
   std::string EntriesNaming(const std::string& person) {
     std::string found;
     for (const std::string& stream :
-         {absl::StrCat("pw:{", kOrg, "}:alerts:feed"), EventStreamKey("alerts"),
-          std::string("pw:events:alerts:dead")}) {
+         {absl::StrCat("pw:{", kOrg, "}:alerts:feed"), EventStreamKey("alerts", kOrg),
+          DeadLetterStreamKey(EventStreamKey("alerts", kOrg))}) {
       auto range = redis_.Execute({"XRANGE", stream, "-", "+"});
       EXPECT_TRUE(range.ok()) << stream;
       if (!range.ok()) continue;

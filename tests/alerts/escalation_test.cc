@@ -26,11 +26,12 @@ class EscalationTest : public ::testing::Test {
   int Level(const std::string& alert_id) {
     return (*store_.GetAlert(kOrg, alert_id))->alert.escalation_level;
   }
-  // The alert.escalated entries of pw:events:alerts (which also carries the alerts' triggering).
+  // The alert.escalated entries of the organisation's alert events (which also carries the alerts'
+  // triggering).
   std::vector<StreamEntry> Escalations() {
     std::vector<StreamEntry> escalations;
-    for (StreamEntry& entry :
-         ParseStreamEntries(*redis_.Execute({"XRANGE", "pw:events:alerts", "-", "+"}))) {
+    for (StreamEntry& entry : ParseStreamEntries(
+             *redis_.Execute({"XRANGE", EventStreamKey("alerts", kOrg), "-", "+"}))) {
       if (entry.Get("type") == "alert.escalated") escalations.push_back(std::move(entry));
     }
     return escalations;

@@ -4,6 +4,7 @@
 #include "services/alerts/redis_alert_store.h"
 #include "services/checkin/redis_checkin_store.h"
 #include "services/common/auth.h"
+#include "services/common/organization_registry.h"
 #include "services/supervision/redis_supervision_store.h"
 #include "services/supervision/supervision_service.h"
 #include "tests/checkin/stored_checkin.h"
@@ -26,6 +27,10 @@ class Volunteers final : public VolunteerDirectory {
 
 class RiskConsumerTest : public ::testing::Test {
  protected:
+  // Registered as the directory does: the consumers sweep its streams, and so read the events
+  // published before they started.
+  void SetUp() override { ASSERT_TRUE(RegisterOrganization(redis_, kOrg, clock_.Now()).ok()); }
+
   void SubmitCbi(const std::string& id, double volunteering, absl::Duration ago) {
     checkin::SealedCheckin sealed;
     checkin::Checkin& c = sealed.checkin;
@@ -69,10 +74,9 @@ class RiskConsumerTest : public ::testing::Test {
 
 ConsumerOptions Options(const std::string& consumer) {
   ConsumerOptions options;
-  options.stream = "pw:events:checkin";
+  options.source = "checkin";
   options.group = "alerts";
   options.consumer = consumer;
-  options.block = absl::Milliseconds(50);
   options.claim_min_idle = absl::Milliseconds(100);
   options.claim_interval = absl::Milliseconds(50);
   return options;
@@ -102,9 +106,11 @@ TEST_F(RiskConsumerTest, AConsumerThatDiedMidBatchLosesNoAlertAndDuplicatesNone)
   SubmitCbi("c2", 60, absl::ZeroDuration());
   // Consumer "dead" takes both events, processes the second, and dies before acknowledging.
   ASSERT_TRUE(
-      redis_.Execute({"XGROUP", "CREATE", "pw:events:checkin", "alerts", "0", "MKSTREAM"}).ok());
+      redis_
+          .Execute({"XGROUP", "CREATE", EventStreamKey("checkin", kOrg), "alerts", "0", "MKSTREAM"})
+          .ok());
   auto taken = redis_.Execute({"XREADGROUP", "GROUP", "alerts", "dead", "COUNT", "10", "STREAMS",
-                               "pw:events:checkin", ">"});
+                               EventStreamKey("checkin", kOrg), ">"});
   auto entries = ParseStreamEntries(taken->elements[0].elements[1]);
   ASSERT_EQ(entries.size(), 2u);
   ASSERT_TRUE(HandleCheckinServiceEvent(engine_, entries[0]).ok());
@@ -162,7 +168,7 @@ TEST_F(RiskConsumerTest, OverdueSupervisionRaisesALowAlertThatAttendanceCloses) 
   OpenSslSecrets secrets;
   supervision::SupervisionService supervision(sessions, people, clock_, secrets);
   ConsumerOptions options = Options("alerts-1");
-  options.stream = "pw:events:supervision";
+  options.source = "supervision";
   ConsumerGroupRunner runner(server_.address(), options, [&](const StreamEntry& e) {
     return HandleSupervisionServiceEvent(engine_, e);
   });

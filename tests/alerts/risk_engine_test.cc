@@ -106,7 +106,7 @@ TEST_F(RiskEngineTest, RisingCbiMakesOneAlertThatBecomesHighOnTheSecondRise) {
   EXPECT_EQ(due->str, RedisMicros(rise->ack_deadline_time));
   EXPECT_THAT(FeedTypes(), ::testing::ElementsAre("1", "1", "2", "2"));
   // The update's event tells the new priority and count.
-  auto events = redis_.Execute({"XRANGE", "pw:events:alerts", "-", "+"});
+  auto events = redis_.Execute({"XRANGE", EventStreamKey("alerts", kOrg), "-", "+"});
   std::vector<std::tuple<std::string, std::string, std::string>> updates;
   for (const auto& entry : ParseStreamEntries(*events)) {
     if (entry.Get("type") == "alert.updated" && entry.Get("rule_id") == "cbi_rise") {

@@ -6,6 +6,7 @@
 #include "services/common/auth.h"
 #include "services/common/channel.h"
 #include "services/common/events.h"
+#include "services/common/organization_registry.h"
 #include "services/common/proto_time.h"
 #include "services/common/redis_client.h"
 #include "tests/testing/wait.h"
@@ -372,22 +373,26 @@ std::vector<StoredWrite> Workload::StoredMessages() {
 std::string Workload::DescribeBacklog() {
   RedisClient redis(RedisOptions{suite_.redis().address()});
   std::string text;
-  const std::string stream = EventStreamKey("checkin");
-  auto pending = redis.Execute({"XPENDING", stream, "alerts", "-", "+", "20"});
-  absl::StrAppend(&text, stream, " pending:");
-  if (pending.ok() && pending->IsArray()) {
+  auto organizations = ListOrganizations(redis);
+  for (const std::string& organization_id :
+       organizations.ok() ? *organizations : std::vector<std::string>{}) {
+    const std::string stream = EventStreamKey("checkin", organization_id);
+    auto pending = redis.Execute({"XPENDING", stream, "alerts", "-", "+", "20"});
+    if (!pending.ok() || !pending->IsArray() || pending->elements.empty()) continue;
+    absl::StrAppend(&text, stream, " pending:");
     for (const RedisReply& entry : pending->elements) {
       if (entry.elements.size() < 4) continue;
       absl::StrAppend(&text, " [", entry.elements[0].str, " ", entry.elements[1].str, " idle ",
                       entry.elements[2].integer, " ms, ", entry.elements[3].integer,
                       " deliveries]");
     }
+    absl::StrAppend(&text, "; ");
   }
   ConsumerOptions alerts;
-  alerts.stream = stream;
+  alerts.source = "checkin";
   alerts.group = "alerts";
   if (auto backlog = ReadConsumerBacklog(redis, alerts); backlog.ok()) {
-    absl::StrAppend(&text, "; group alerts: ", backlog->pending, " pending, lag ",
+    absl::StrAppend(&text, "group alerts: ", backlog->pending, " pending, lag ",
                     backlog->lag.has_value() ? absl::StrCat(*backlog->lag) : "unknown", ", ",
                     backlog->dead_letters, " dead-lettered");
   }

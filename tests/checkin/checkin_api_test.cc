@@ -221,7 +221,8 @@ class CheckinApiTest : public ::testing::Test {
   }
 
   std::vector<StreamEntry> Events() {
-    return ParseStreamEntries(*server_.redis().Execute({"XRANGE", "pw:events:checkin", "-", "+"}));
+    return ParseStreamEntries(
+        *server_.redis().Execute({"XRANGE", EventStreamKey("checkin", people_.org), "-", "+"}));
   }
   long long KeyCount() { return server_.redis().Execute({"DBSIZE"})->integer; }
 
@@ -319,10 +320,10 @@ class CheckinApiTest : public ::testing::Test {
 
     for (const StreamEntry& event : Events()) {
       RedisCommand dead{"XADD",
-                        "pw:events:checkin:dead",
+                        DeadLetterStreamKey(EventStreamKey("checkin", people_.org)),
                         "*",
                         "source_stream",
-                        "pw:events:checkin",
+                        EventStreamKey("checkin", people_.org),
                         "source_id",
                         event.id,
                         "group",
@@ -342,7 +343,7 @@ class CheckinApiTest : public ::testing::Test {
   std::vector<std::string> CheckinKeysMentioning(const std::vector<std::string>& needles) {
     std::vector<std::string> found;
     for (const auto& [key, value] : Snapshot()) {
-      if (absl::StrContains(key, "}:directory:") || absl::StartsWith(key, "pw:events:directory") ||
+      if (absl::StrContains(key, "}:directory:") || absl::StrContains(key, "}:events:directory") ||
           absl::EndsWith(key, "}:audit")) {
         continue;
       }
@@ -1097,8 +1098,9 @@ TEST_F(CheckinApiTest, PersonKeyFamiliesMatchEveryKeyTheServiceWrites) {
   std::set<std::string> used;
   int ours = 0;
   for (const std::string& key : AllKeys()) {
-    bool checkin_key = (absl::StartsWith(key, "pw:{") && absl::StrContains(key, "}:checkin:")) ||
-                       absl::StartsWith(key, EventStreamKey("checkin"));
+    bool checkin_key =
+        absl::StartsWith(key, "pw:{") &&
+        (absl::StrContains(key, "}:checkin:") || absl::StrContains(key, "}:events:checkin"));
     if (!checkin_key) continue;
     ++ours;
     bool matched = false;
@@ -1149,7 +1151,10 @@ TEST_F(CheckinApiTest, ErasePersonLeavesNothingAboutThemAndSparesEveryoneElse) {
   EXPECT_THAT(CheckinKeysMentioning(about_volunteer), ::testing::IsEmpty());
   EXPECT_TRUE(Same(ExportOf(people_.peer), peer_before));
   EXPECT_EQ(events_of(Events(), people_.peer), peer_events);
-  EXPECT_EQ(server_.redis().Execute({"XLEN", "pw:events:checkin:dead"})->integer, peer_events);
+  EXPECT_EQ(server_.redis()
+                .Execute({"XLEN", DeadLetterStreamKey(EventStreamKey("checkin", people_.org))})
+                ->integer,
+            peer_events);
   v1::GetCheckinSettingsResponse settings;
   ASSERT_TRUE(
       server_.stub()
@@ -1227,8 +1232,8 @@ TEST_F(CheckinApiTest, TheServersConsumerErasesThePersonOfAPersonErasedEvent) {
   // (this erasure is not the directory's), so the consumer retries it, erasing again each time.
   ASSERT_TRUE(
       server_.redis()
-          .Execute(EventXadd(
-              EventStreamKey("directory"), "person.erased", people_.org, absl::Now(),
+          .Transaction(PublishEventCommands(
+              "directory", "person.erased", people_.org, absl::Now(),
               {{"person_id", people_.volunteer}, {"erasure_id", NewId("e")}, {"role", "1"}}))
           .ok());
   EXPECT_TRUE(peerwell::testing::WaitFor([&] {

@@ -1,5 +1,6 @@
 #include "services/common/events.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -8,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "services/common/organization_registry.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/wait.h"
@@ -18,14 +20,14 @@ namespace {
 using ::peerwell::testing::RedisServer;
 using ::peerwell::testing::WaitFor;
 
-constexpr char kStream[] = "pw:events:test";
+constexpr char kService[] = "test";
+const std::string kStream = EventStreamKey(kService, "o1");
 
 ConsumerOptions FastOptions(const std::string& consumer) {
   ConsumerOptions options;
-  options.stream = kStream;
+  options.source = kService;
   options.group = "testers";
   options.consumer = consumer;
-  options.block = absl::Milliseconds(50);
   options.claim_min_idle = absl::Milliseconds(100);
   options.claim_interval = absl::Milliseconds(50);
   options.max_deliveries = 3;
@@ -34,13 +36,19 @@ ConsumerOptions FastOptions(const std::string& consumer) {
 
 class EventsTest : public ::testing::Test {
  protected:
-  void Publish(const std::string& type, const std::vector<EventField>& fields) {
-    auto reply = redis_.Execute(EventXadd(kStream, type, "o1", absl::Now(), fields));
-    ASSERT_TRUE(reply.ok()) << reply.status();
-    ASSERT_FALSE(reply->IsError()) << reply->str;
+  // The organisation the tests publish for, registered as the directory does: its stream is
+  // swept, and so read even when no doorbell was heard.
+  void SetUp() override { ASSERT_TRUE(RegisterOrganization(redis_, "o1", absl::Now()).ok()); }
+
+  void Publish(const std::string& type, const std::vector<EventField>& fields,
+               const std::string& organization_id = "o1") {
+    auto replies = redis_.Transaction(
+        PublishEventCommands(kService, type, organization_id, absl::Now(), fields));
+    ASSERT_TRUE(replies.ok()) << replies.status();
+    for (const RedisReply& reply : *replies) ASSERT_FALSE(reply.IsError()) << reply.str;
   }
-  long long Pending() {
-    auto reply = redis_.Execute({"XPENDING", kStream, "testers"});
+  long long Pending(const std::string& stream = kStream) {
+    auto reply = redis_.Execute({"XPENDING", stream, "testers"});
     return reply.ok() && reply->IsArray() && !reply->elements.empty() ? reply->elements[0].integer
                                                                       : -1;
   }
@@ -197,6 +205,24 @@ TEST_F(EventsTest, ALingeringConsumerStopsAtOnceAndAcknowledgesWhatItHandled) {
   EXPECT_EQ(Pending(), 0);
 }
 
+TEST_F(EventsTest, AfterALingerTheNextDoorbellIsHeardAtOnceNotAtTheNextSweep) {
+  ConsumerOptions options = FastOptions("c1");
+  options.linger = absl::Milliseconds(5);
+  options.claim_interval = absl::Minutes(1);
+  std::atomic<int> calls{0};
+  ConsumerGroupRunner runner(server_.address(), options, [&](const StreamEntry&) {
+    ++calls;
+    return absl::OkStatus();
+  });
+  runner.Start();
+  for (int i = 1; i <= 3; ++i) {
+    Publish("person.created", {{"person_id", absl::StrCat("p", i)}});
+    ASSERT_TRUE(WaitFor([&] { return calls.load() == i; })) << i;
+  }
+  ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }));
+  runner.Stop();
+}
+
 TEST_F(EventsTest, ABatchThatOutlastedTheLingerIsFollowedByTheNextReadAtOnce) {
   // The linger is counted from the read that brought a batch: handling that took longer has
   // let the next events gather already, and waiting on top of it would only add latency.
@@ -256,7 +282,7 @@ TEST_F(EventsTest, MovesAPoisonEntryToTheDeadLetterStream) {
   runner.Stop();
   EXPECT_EQ(runner.handled(), 2);
   EXPECT_EQ(poison_attempts.load(), 3);  // max_deliveries
-  auto dead = redis_.Execute({"XRANGE", std::string(kStream) + ":dead", "-", "+"});
+  auto dead = redis_.Execute({"XRANGE", DeadLetterStreamKey(kStream), "-", "+"});
   ASSERT_TRUE(dead.ok());
   auto entries = ParseStreamEntries(*dead);
   ASSERT_EQ(entries.size(), 1u);
@@ -301,7 +327,7 @@ TEST_F(EventsTest, RetriesAnEntryFailedForWantOfRedisOrAServiceUntilItSucceeds) 
   EXPECT_EQ(runner.dead_lettered(), 0);
 }
 
-TEST_F(EventsTest, HandlesAnEntryLeftUnacknowledgedByALostConnectionAfterRedisIsBack) {
+TEST_F(EventsTest, AcknowledgesAnEntryHandledWhileRedisWasAwayOnceItIsBack) {
   std::mutex mu;
   std::condition_variable changed;
   bool in_handler = false;
@@ -330,9 +356,29 @@ TEST_F(EventsTest, HandlesAnEntryLeftUnacknowledgedByALostConnectionAfterRedisIs
   }
   changed.notify_all();
   server_.Start();
-  ASSERT_TRUE(WaitFor([&] { return attempts.load() == 2 && Pending() == 0; }));
+  ASSERT_TRUE(WaitFor([&] { return runner.handled() == 1 && Pending() == 0; }));
   runner.Stop();
-  EXPECT_EQ(runner.handled(), 1);
+  EXPECT_EQ(attempts.load(), 1);  // handled once: its acknowledgement was kept, not lost
+}
+
+TEST_F(EventsTest, HandlesEntriesDeliveredToItWhoseReplyItNeverSaw) {
+  ASSERT_TRUE(redis_.Execute({"XGROUP", "CREATE", kStream, "testers", "0", "MKSTREAM"}).ok());
+  Publish("incident.reported", {{"incident_id", "i1"}});
+  // Delivered to c1 (a read whose reply was lost with its connection, or c1 before a restart),
+  // and no claim for minutes: only c1's walk of its own pending entries finds it.
+  ASSERT_TRUE(
+      redis_
+          .Execute({"XREADGROUP", "GROUP", "testers", "c1", "COUNT", "10", "STREAMS", kStream, ">"})
+          .ok());
+  std::atomic<int> handled{0};
+  ConsumerGroupRunner runner(server_.address(), SlowClaimOptions("c1"), [&](const StreamEntry& e) {
+    EXPECT_EQ(e.Get("incident_id"), "i1");
+    ++handled;
+    return absl::OkStatus();
+  });
+  runner.Start();
+  ASSERT_TRUE(WaitFor([&] { return handled.load() == 1 && Pending() == 0; }));
+  runner.Stop();
 }
 
 TEST_F(EventsTest, StopsPromptlyAndLeavesUnhandledEntriesPending) {
@@ -365,19 +411,19 @@ TEST_F(EventsTest, AStoppingConsumerDoesNotGoOnThroughABatchThatFails) {
   EXPECT_EQ(runner.handled(), 0);
 }
 
-TEST_F(EventsTest, AnIdleConsumerStopsWithoutWaitingOutItsBlockingRead) {
+TEST_F(EventsTest, AnIdleConsumerStopsWithoutWaitingForItsNextSweep) {
   ConsumerOptions options = FastOptions("c1");
-  options.block = absl::Seconds(60);
+  options.claim_interval = absl::Seconds(60);
   ConsumerGroupRunner runner(server_.address(), options, [&](const StreamEntry&) {
     return absl::OkStatus();
   });
   runner.Start();
   Publish("person.created", {{"person_id", "p1"}});
   ASSERT_TRUE(WaitFor([&] { return runner.handled() == 1; }));
-  // Now waiting in XREADGROUP BLOCK 60000 for entries that do not come.
+  // Now waiting for a doorbell, or its next sweep a minute on.
   ASSERT_TRUE(WaitFor([&] {
     auto clients = redis_.Execute({"CLIENT", "LIST"});
-    return clients.ok() && clients->str.find("cmd=xreadgroup") != std::string::npos;
+    return clients.ok() && clients->str.find(" sub=1 ") != std::string::npos;
   }));
   absl::Time start = absl::Now();
   runner.Stop();
@@ -449,6 +495,93 @@ TEST_F(EventsTest, RecreatesAVanishedGroupAndGoesOn) {
   runner.Stop();
 }
 
+TEST_F(EventsTest, ReadsTheStreamOfEachOrganisationThatRingsItsDoorbell) {
+  // Organisations the registry does not list yet, and no sweep before a minute is out: only
+  // their doorbells bring their events.
+  ConsumerOptions options = FastOptions("c1");
+  options.claim_interval = absl::Minutes(1);
+  std::mutex mu;
+  std::set<std::string> seen;
+  ConsumerGroupRunner runner(server_.address(), options, [&](const StreamEntry& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(e.stream, EventStreamKey(kService, e.Get("organization_id")));
+    seen.insert(absl::StrCat(e.Get("organization_id"), "/", e.Get("person_id")));
+    return absl::OkStatus();
+  });
+  runner.Start();
+  ASSERT_TRUE(WaitFor([&] {
+    auto clients = redis_.Execute({"CLIENT", "LIST"});
+    return clients.ok() && clients->str.find(" sub=1 ") != std::string::npos;
+  }));
+  Publish("person.created", {{"person_id", "p1"}}, "o2");
+  Publish("person.created", {{"person_id", "p2"}}, "o3");
+  Publish("person.created", {{"person_id", "p3"}}, "o2");
+  ASSERT_TRUE(WaitFor([&] { return runner.handled() == 3; }));
+  runner.Stop();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(seen, (std::set<std::string>{"o2/p1", "o2/p3", "o3/p2"}));
+  EXPECT_EQ(Pending(EventStreamKey(kService, "o2")), 0);
+  EXPECT_EQ(Pending(EventStreamKey(kService, "o3")), 0);
+}
+
+TEST_F(EventsTest, SweepsARegisteredOrganisationsStreamWhoseDoorbellWasNotHeard) {
+  std::atomic<int> handled{0};
+  ConsumerGroupRunner runner(server_.address(), FastOptions("c1"), [&](const StreamEntry&) {
+    ++handled;
+    return absl::OkStatus();
+  });
+  runner.Start();
+  // An entry without its doorbell, as when the ring was lost with a subscription.
+  ASSERT_TRUE(redis_
+                  .Execute({"XADD", kStream, "*", "type", "person.created", "organization_id", "o1",
+                            "person_id", "p1"})
+                  .ok());
+  ASSERT_TRUE(WaitFor([&] { return handled.load() == 1 && Pending() == 0; }));
+  runner.Stop();
+}
+
+TEST_F(EventsTest, AFollowerReadsEveryOrganisationsEventsFromWhenItStartedAndSaysWhenCaughtUp) {
+  // Published ten seconds before the follower starts (the entry's id says when).
+  ASSERT_TRUE(
+      redis_
+          .Execute({"XADD", kStream,
+                    absl::StrCat(absl::ToUnixMillis(absl::Now() - absl::Seconds(10)), "-0"), "type",
+                    "person.created", "organization_id", "o1", "person_id", "before"})
+          .ok());
+  std::mutex mu;
+  std::vector<std::string> seen;
+  std::atomic<bool> caught_up{false};
+  absl::Time started = absl::Now();
+  EventFollower follower(
+      server_.address(), EventFollower::Options{.services = {kService}},
+      [&](const std::string& service, const StreamEntry& e) {
+        EXPECT_EQ(service, kService);
+        std::lock_guard<std::mutex> lock(mu);
+        seen.push_back(absl::StrCat(e.Get("organization_id"), "/", e.Get("person_id")));
+      },
+      [&](absl::Time heard_until) {
+        if (heard_until > started) caught_up = true;
+      });
+  ASSERT_TRUE(WaitFor([&] { return caught_up.load(); }));
+  Publish("person.created", {{"person_id", "p1"}}, "o2");  // unregistered: its doorbell
+  Publish("person.created", {{"person_id", "p2"}});
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return seen.size() == 2;
+  }));
+  // Redis restarts: the follower reads on from where it was in each stream.
+  server_.Restart();
+  ASSERT_TRUE(WaitFor([&] { return redis_.Ping(absl::Milliseconds(200)).ok(); }));
+  Publish("person.created", {{"person_id", "p3"}}, "o2");
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return seen.size() == 3;
+  }));
+  std::lock_guard<std::mutex> lock(mu);
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"o1/p2", "o2/p1", "o2/p3"}));
+}
+
 TEST_F(EventsTest, BacklogCountsUndeliveredPendingAndDeadLetteredEntries) {
   ConsumerOptions options = FastOptions("c1");
   auto none = ReadConsumerBacklog(redis_, options);
@@ -467,7 +600,7 @@ TEST_F(EventsTest, BacklogCountsUndeliveredPendingAndDeadLetteredEntries) {
       redis_
           .Execute({"XREADGROUP", "GROUP", "testers", "c1", "COUNT", "1", "STREAMS", kStream, ">"})
           .ok());
-  ASSERT_TRUE(redis_.Execute({"XADD", DeadLetterStream(options), "*", "entry", "1-1"}).ok());
+  ASSERT_TRUE(redis_.Execute({"XADD", DeadLetterStreamKey(kStream), "*", "entry", "1-1"}).ok());
   auto backlog = ReadConsumerBacklog(redis_, options);
   ASSERT_TRUE(backlog.ok()) << backlog.status();
   EXPECT_EQ(backlog->lag, 2);

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "services/common/audit.h"
 #include "services/common/events.h"
+#include "services/common/organization_registry.h"
 #include "services/common/redis_client.h"
 #include "tests/testing/redis_server.h"
 
@@ -41,6 +42,14 @@ class RedisAclTest : public ::testing::Test {
     return absl::StartsWith(Run(client, command), "NOPERM");
   }
 
+  // Whether `user` may hear `service`'s doorbell (SUBSCRIBE, on a connection of its own).
+  bool Subscribes(const std::string& user, const std::string& service) {
+    auto connection = RedisConnection::Connect(server_.address_for(user), absl::Seconds(1));
+    if (!connection.ok()) return false;
+    auto reply = (*connection)->Execute({"SUBSCRIBE", EventChannel(service)}, absl::Seconds(1));
+    return reply.ok() && !reply->IsError();
+  }
+
   RedisServer server_;
 };
 
@@ -52,7 +61,8 @@ TEST_F(RedisAclTest, EachServiceWritesItsOwnKeysAndNoOtherServices) {
     EXPECT_EQ(Run(*client, {"HSET", own, "field", "value"}), "");
     EXPECT_EQ(Run(*client, {"HGET", own, "field"}), "");
     EXPECT_EQ(Run(*client, {"SET", absl::StrCat("pw:", service, ":platform"), "1"}), "");
-    EXPECT_EQ(Run(*client, {"XADD", EventStreamKey(service), "*", "type", "x"}), "");
+    EXPECT_EQ(Run(*client, {"XADD", EventStreamKey(service, "o1"), "*", "type", "x"}), "");
+    EXPECT_EQ(Run(*client, {"PUBLISH", EventChannel(service), "o1"}), "");
     // A script's keys are checked too, those in KEYS and those it names itself.
     EXPECT_EQ(Run(*client, {"EVAL", "return redis.call('SET', KEYS[1], 'v')", "1", own}), "");
     for (const std::string& other : kServices) {
@@ -64,8 +74,9 @@ TEST_F(RedisAclTest, EachServiceWritesItsOwnKeysAndNoOtherServices) {
       EXPECT_TRUE(Refused(*client, {"DEL", theirs}));
       EXPECT_TRUE(Refused(*client, {"GET", absl::StrCat("pw:", other, ":platform")}));
       // Forging another service's events.
-      EXPECT_TRUE(Refused(*client, {"XADD", EventStreamKey(other), "*", "type", "x"}));
-      EXPECT_TRUE(Refused(*client, {"XDEL", EventStreamKey(other), "1-1"}));
+      EXPECT_TRUE(Refused(*client, {"XADD", EventStreamKey(other, "o1"), "*", "type", "x"}));
+      EXPECT_TRUE(Refused(*client, {"XDEL", EventStreamKey(other, "o1"), "1-1"}));
+      EXPECT_TRUE(Refused(*client, {"PUBLISH", EventChannel(other), "o1"}));
       EXPECT_TRUE(Refused(*client, {"EVAL", "return redis.call('GET', KEYS[1])", "1", theirs}));
       const std::string named_inside = absl::StrCat("return redis.call('GET', '", theirs, "')");
       EXPECT_NE(Run(*client, {"EVAL", named_inside, "0"}), "");
@@ -137,8 +148,9 @@ TEST_F(RedisAclTest, AConsumerReadsItsSourceStreamsAsAGroupAndWritesOnlyTheirDea
     SCOPED_TRACE(consumer.service);
     auto client = ClientOf(consumer.service);
     for (const std::string& source : consumer.sources) {
-      const std::string stream = EventStreamKey(source);
+      const std::string stream = EventStreamKey(source, "o1");
       const std::string group = consumer.service;
+      EXPECT_TRUE(Subscribes(consumer.service, source));
       EXPECT_EQ(Run(*client, {"XGROUP", "CREATE", stream, group, "0", "MKSTREAM"}), "");
       EXPECT_EQ(
           Run(*client, {"XREADGROUP", "GROUP", group, "c1", "COUNT", "1", "STREAMS", stream, ">"}),
@@ -149,25 +161,32 @@ TEST_F(RedisAclTest, AConsumerReadsItsSourceStreamsAsAGroupAndWritesOnlyTheirDea
       EXPECT_EQ(Run(*client, {"XINFO", "GROUPS", stream}), "");
       EXPECT_EQ(Run(*client, {"XADD", stream + ":dead", "*", "source_id", "1-1"}), "");
       EXPECT_TRUE(Refused(*client, {"XADD", stream, "*", "type", "forged"}));
+      EXPECT_TRUE(Refused(*client, {"PUBLISH", EventChannel(source), "o1"}));
       EXPECT_TRUE(Refused(*client, {"XGROUP", "DESTROY", stream, group}));
       EXPECT_TRUE(Refused(*client, {"XTRIM", stream, "MAXLEN", "0"}));
       EXPECT_TRUE(Refused(*client, {"DEL", stream + ":dead"}));
     }
   }
   // Every replica of a service that asks the directory follows its events without a group too
-  // (DirectoryChangeFeed; the network's live delivery as well).
+  // (DirectoryChangeFeed; the network's live delivery as well), and every consumer sweeps the
+  // organisations the directory registered.
   for (const char* service : {"checkin", "alerts", "supervision", "network", "webhooks"}) {
     SCOPED_TRACE(service);
     auto client = ClientOf(service);
-    const std::string stream = EventStreamKey("directory");
+    const std::string stream = EventStreamKey("directory", "o1");
     EXPECT_EQ(Run(*client, {"XREVRANGE", stream, "+", "-", "COUNT", "1"}), "");
     EXPECT_EQ(Run(*client, {"XREAD", "COUNT", "1", "STREAMS", stream, "0-0"}), "");
+    EXPECT_TRUE(Subscribes(service, "directory"));
+    EXPECT_EQ(Run(*client, {"ZRANGE", kOrganizationsKey, "0", "-1"}), "");
+    EXPECT_TRUE(Refused(*client, {"ZADD", kOrganizationsKey, "1", "o9"}));
   }
+  // Nobody hears a doorbell it has no group for: the webhooks service not the check-ins'.
+  EXPECT_FALSE(Subscribes("webhooks", "checkin"));
   // A service owns its own events' dead letters: an erasure deletes a person's from them.
   for (const std::string& service : kServices) {
     SCOPED_TRACE(service);
     auto client = ClientOf(service);
-    const std::string dead = EventStreamKey(service) + ":dead";
+    const std::string dead = DeadLetterStreamKey(EventStreamKey(service, "o1"));
     EXPECT_EQ(Run(*client, {"XRANGE", dead, "-", "+"}), "");
     EXPECT_EQ(Run(*client, {"XDEL", dead, "1-1"}), "");
   }

@@ -115,6 +115,17 @@ TEST(RedisClientTest, ATransactionABusyServerRefusesIsUnavailableNotAFailure) {
   EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
 }
 
+TEST(RedisClientTest, AnErrorWhoseCodeOnlyBeginsLikeBusyIsTheCommandsOwnReply) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  ASSERT_TRUE(client.Execute({"XGROUP", "CREATE", "s", "g", "0", "MKSTREAM"}).ok());
+  // BUSYGROUP: the group exists already. The command failed; the server is not busy.
+  auto again = client.Execute({"XGROUP", "CREATE", "s", "g", "0"});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->IsError());
+  EXPECT_TRUE(absl::StartsWith(again->str, "BUSYGROUP")) << again->str;
+}
+
 TEST(RedisClientTest, KeepsRepliesOfConcurrentCallersInOrder) {
   RedisServer server;
   RedisClient client(Options(server));

@@ -1,5 +1,6 @@
 // The directory over a real gRPC channel against a real redis-server: authentication, tenancy,
 // roles and visibility, validation, idempotency, paging, events and audit.
+#include <algorithm>
 #include <set>
 #include <thread>
 
@@ -107,9 +108,26 @@ class DirectoryApiTest : public ::testing::Test {
 
   long long KeyCount() { return server_.redis().Execute({"DBSIZE"})->integer; }
 
+  // Every organisation's, oldest first.
   std::vector<StreamEntry> Events() {
-    auto reply = server_.redis().Execute({"XRANGE", EventStreamKey("directory"), "-", "+"});
-    return ParseStreamEntries(*reply);
+    std::vector<StreamEntry> events;
+    auto streams = MatchingKeys(server_.redis(), EventStreamKey("directory", "*"));
+    EXPECT_TRUE(streams.ok()) << streams.status();
+    std::set<std::string> read;
+    for (const std::string& stream : streams.ok() ? *streams : std::vector<std::string>{}) {
+      if (!read.insert(stream).second) continue;
+      auto reply = server_.redis().Execute({"XRANGE", stream, "-", "+"});
+      for (StreamEntry& event : ParseStreamEntries(*reply)) events.push_back(std::move(event));
+    }
+    // A stream id is "<milliseconds>-<sequence>".
+    auto order = [](const StreamEntry& entry) {
+      const size_t dash = entry.id.find('-');
+      return std::pair(std::stoll(entry.id.substr(0, dash)), std::stoll(entry.id.substr(dash + 1)));
+    };
+    std::stable_sort(events.begin(), events.end(), [&](const StreamEntry& a, const StreamEntry& b) {
+      return order(a) < order(b);
+    });
+    return events;
   }
 
   DirectoryTestServer server_;

@@ -288,7 +288,7 @@ TEST_F(AlertsFlowTest, AOneSecondDeadlineEscalatesExactlyOnceWithTwoReplicas) {
   std::vector<StreamEntry> escalations;
   ASSERT_TRUE(peerwell::testing::WaitFor(
       [&] {
-        auto entries = redis.Execute({"XRANGE", "pw:events:alerts", "-", "+"});
+        auto entries = redis.Execute({"XRANGE", EventStreamKey("alerts", org_), "-", "+"});
         if (!entries.ok()) return false;
         escalations.clear();
         for (auto& entry : ParseStreamEntries(*entries)) {
@@ -306,7 +306,7 @@ TEST_F(AlertsFlowTest, AOneSecondDeadlineEscalatesExactlyOnceWithTwoReplicas) {
   ASSERT_TRUE(peerwell::testing::WaitFor([&] {
     return redis.Execute({"ZCARD", "pw:alerts:deadlines"})->integer == 0;
   }));
-  auto entries = redis.Execute({"XRANGE", "pw:events:alerts", "-", "+"});
+  auto entries = redis.Execute({"XRANGE", EventStreamKey("alerts", org_), "-", "+"});
   std::vector<std::string> levels;
   for (auto& entry : ParseStreamEntries(*entries)) {
     if (entry.Get("type") == "alert.escalated") levels.push_back(entry.Get("escalation_level"));

@@ -269,7 +269,7 @@ std::string ValueText(RedisClient& redis, const std::string& key, const std::str
 // workload.
 bool EventsSettled(RedisClient& redis) {
   std::vector<std::string> streams;
-  for (const std::string& key : ScanKeys(redis, "pw:events:*")) {
+  for (const std::string& key : ScanKeys(redis, "pw:{*}:events:*")) {
     if (!absl::EndsWith(key, ":dead")) streams.push_back(key);
   }
   std::vector<RedisCommand> commands;

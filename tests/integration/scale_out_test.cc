@@ -22,6 +22,7 @@
 #include "services/common/auth.h"
 #include "services/common/channel.h"
 #include "services/common/events.h"
+#include "services/common/organization_registry.h"
 #include "services/common/redis_client.h"
 #include "tests/testing/local_suite.h"
 #include "tests/testing/process.h"
@@ -178,12 +179,17 @@ class ScaleOutTest : public ::testing::Test {
     return LoggedField(replica.process->Output(), "consuming events", "consumer");
   }
 
-  // Check-in events `consumer` has read and not acknowledged.
+  // Check-in events `consumer` has read and not acknowledged, in every organisation's stream.
   static long long PendingOf(RedisClient& redis, const std::string& consumer) {
-    auto pending = redis.Execute(
-        {"XPENDING", EventStreamKey("checkin"), "alerts", "-", "+", "1000", consumer});
-    return pending.ok() && pending->IsArray() ? static_cast<long long>(pending->elements.size())
-                                              : 0;
+    auto organizations = ListOrganizations(redis);
+    if (!organizations.ok()) return 0;
+    long long pending_entries = 0;
+    for (const std::string& organization_id : *organizations) {
+      auto pending = redis.Execute({"XPENDING", EventStreamKey("checkin", organization_id),
+                                    "alerts", "-", "+", "1000", consumer});
+      if (pending.ok() && pending->IsArray()) pending_entries += pending->elements.size();
+    }
+    return pending_entries;
   }
 
   std::unique_ptr<LocalSuite> suite_;

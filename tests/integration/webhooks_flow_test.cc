@@ -25,6 +25,7 @@
 #include "peerwell/directory/v1/directory.grpc.pb.h"
 #include "peerwell/gateway/v1/webhooks.grpc.pb.h"
 #include "services/common/encryption.h"
+#include "services/common/events.h"
 #include "services/common/hmac_pseudonymizer.h"
 #include "services/common/proto_time.h"
 #include "services/common/redis_client.h"
@@ -294,7 +295,7 @@ std::string WebhooksRedisText(RedisClient& redis, const std::string& org) {
   };
   for (const std::string& match :
        {absl::StrCat("pw:{", org, "}:webhooks:*"), std::string("pw:webhooks:*"),
-        std::string("pw:events:webhooks*")}) {
+        absl::StrCat("pw:{", org, "}:events:webhooks*")}) {
     for (const std::string& key : ScanKeys(redis, match)) {
       absl::StrAppend(&text, key, "\n");
       auto type = redis.Execute({"TYPE", key});
@@ -624,7 +625,7 @@ TEST_F(WebhooksFlowTest, EventsOfManyOrganisationsInOneBatchEachReachTheirOwnWeb
   const std::string now = absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone());
   auto event = [&](const std::string& organization, const std::string& alert) -> RedisCommand {
     return {"XADD",
-            "pw:events:alerts",
+            EventStreamKey("alerts", organization),
             "*",
             "type",
             "alert.triggered",
@@ -642,12 +643,19 @@ TEST_F(WebhooksFlowTest, EventsOfManyOrganisationsInOneBatchEachReachTheirOwnWeb
             now};
   };
   RedisClient redis(RedisOptions{redis_.address()});
+  auto doorbell = [](const std::string& organization) -> RedisCommand {
+    return {"PUBLISH", EventChannel("alerts"), organization};
+  };
   // One write, so that the consumer reads them as one batch.
-  auto published = redis.ExecuteAll({event(org_, "a00000000000000000011"),
-                                     event("o00000000000000000099", "a00000000000000000012"),
-                                     {"XADD", "pw:events:alerts", "*", "type", "alert.triggered"},
-                                     event("o00000000000000000098", "a00000000000000000013"),
-                                     event(org_, "a00000000000000000014")});
+  auto published =
+      redis.ExecuteAll({event(org_, "a00000000000000000011"),
+                        event("o00000000000000000099", "a00000000000000000012"),
+                        {"XADD", EventStreamKey("alerts", org_), "*", "type", "alert.triggered"},
+                        event("o00000000000000000098", "a00000000000000000013"),
+                        event(org_, "a00000000000000000014"),
+                        doorbell(org_),
+                        doorbell("o00000000000000000099"),
+                        doorbell("o00000000000000000098")});
   ASSERT_TRUE(published.ok()) << published.status();
   ASSERT_TRUE(WaitFor([&] { return receiver.requests().size() >= 2; }, absl::Seconds(20)));
   std::set<std::string> delivered;
@@ -747,21 +755,24 @@ TEST_F(WebhooksFlowTest, ErasingAVolunteerDropsTheirQueuedDeliveriesUnsent) {
   };
   expect_only_w_queued();
   // This service publishes no events of its own, so none can name V.
-  auto streams = redis.Execute({"EXISTS", "pw:events:webhooks", "pw:events:webhooks:dead"});
+  auto streams = redis.Execute({"EXISTS", EventStreamKey("webhooks", org_),
+                                DeadLetterStreamKey(EventStreamKey("webhooks", org_))});
   ASSERT_TRUE(streams.ok());
   EXPECT_EQ(streams->integer, 0);
 
   // The directory announces an unfinished erasure again: the same event, erased again, changes
   // nothing (and is reported again).
-  std::vector<std::string> announcement =
-      EntryFields(redis, "pw:events:directory", {{"type", "person.erased"}, {"person_id", v}});
+  std::vector<std::string> announcement = EntryFields(
+      redis, EventStreamKey("directory", org_), {{"type", "person.erased"}, {"person_id", v}});
   ASSERT_FALSE(announcement.empty());
-  RedisCommand again{"XADD", "pw:events:directory", "*"};
+  RedisCommand again{"XADD", EventStreamKey("directory", org_), "*"};
   again.insert(again.end(), announcement.begin(), announcement.end());
-  auto announced = redis.Execute(again);
+  auto announced = redis.Transaction({again, {"PUBLISH", EventChannel("directory"), org_}});
   ASSERT_TRUE(announced.ok());
-  ASSERT_TRUE(
-      WaitFor([&] { return Consumed(redis, "pw:events:directory", "webhooks", announced->str); }));
+  const std::string announced_id = (*announced)[0].str;
+  ASSERT_TRUE(WaitFor([&] {
+    return Consumed(redis, EventStreamKey("directory", org_), "webhooks", announced_id);
+  }));
   expect_only_w_queued();
   // A volunteer this service never queued anything about (they share nothing with partners):
   // erased too, and nothing changes.
@@ -770,15 +781,17 @@ TEST_F(WebhooksFlowTest, ErasingAVolunteerDropsTheirQueuedDeliveriesUnsent) {
   expect_only_w_queued();
   // An alert event about V read after the erasure queues nothing: the directory no longer knows
   // V. (The alerts service, erasing V again, may delete it first.)
-  auto late =
-      redis.Execute({"XADD", "pw:events:alerts", "*", "type", "alert.triggered", "organization_id",
-                     org_, "alert_id", "a00000000000000000001", "volunteer_id", v, "rule_id",
-                     "critical_incident", "priority", "4", "occur_time",
-                     absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())});
+  const std::string alert_events = EventStreamKey("alerts", org_);
+  auto late = redis.Transaction(
+      {{"XADD", alert_events, "*", "type", "alert.triggered", "organization_id", org_, "alert_id",
+        "a00000000000000000001", "volunteer_id", v, "rule_id", "critical_incident", "priority", "4",
+        "occur_time", absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())},
+       {"PUBLISH", EventChannel("alerts"), org_}});
   ASSERT_TRUE(late.ok());
+  const std::string late_id = (*late)[0].str;
   ASSERT_TRUE(WaitFor([&] {
-    auto entry = redis.Execute({"XRANGE", "pw:events:alerts", late->str, late->str});
-    return Consumed(redis, "pw:events:alerts", "webhooks", late->str) ||
+    auto entry = redis.Execute({"XRANGE", alert_events, late_id, late_id});
+    return Consumed(redis, alert_events, "webhooks", late_id) ||
            (entry.ok() && entry->elements.empty());
   }));
   expect_only_w_queued();

@@ -764,7 +764,7 @@ TEST_F(NetworkApiTest, RetentionRemovesOldMessagesAndTheirStreamEntries) {
   ASSERT_EQ(listed.messages_size(), 1);
   EXPECT_EQ(listed.messages(0).sequence(), 4);
   EXPECT_EQ(listed.messages(0).body(), "recent");
-  auto stream = server_.redis().Execute({"XRANGE", EventStreamKey("network"), "-", "+"});
+  auto stream = server_.redis().Execute({"XRANGE", EventStreamKey("network", org_), "-", "+"});
   ASSERT_TRUE(stream.ok());
   int posted = 0;
   for (const StreamEntry& entry : ParseStreamEntries(*stream)) {
@@ -1146,7 +1146,7 @@ TEST_F(PersonExportTest, TheKeyFamiliesCoverEveryKeyTheNetworkWrites) {
     for (const RedisReply& element : reply->elements[1].elements) {
       const std::string& key = element.str;
       if (!matches("pw:{*}:network:*", key) && !matches("pw:network:*", key) &&
-          key != EventStreamKey("network")) {
+          !matches(EventStreamKey("network", "*"), key)) {
         continue;
       }
       ++keys;
@@ -1200,7 +1200,7 @@ std::string NetworkText(RedisClient& redis) {
     for (const RedisReply& key : reply->elements[1].elements) {
       if (fnmatch("pw:{*}:network:*", key.str.c_str(), 0) == 0 ||
           fnmatch("pw:network:*", key.str.c_str(), 0) == 0 ||
-          fnmatch("pw:events:network*", key.str.c_str(), 0) == 0) {
+          fnmatch("pw:{*}:events:network*", key.str.c_str(), 0) == 0) {
         keys.push_back(key.str);
       }
     }
@@ -1296,9 +1296,10 @@ class NetworkErasureTest : public PersonExportTest {
     // Dead letters of the network's stream, one naming each of them.
     for (const std::string& author : {vera_, viktor_}) {
       ASSERT_TRUE(server_.redis()
-                      .Execute({"XADD", EventStreamKey("network") + ":dead", "*", "source_stream",
-                                EventStreamKey("network"), "group", "someone", "error", "failed",
-                                "event.type", "message.posted", "event.author_id", author})
+                      .Execute({"XADD", DeadLetterStreamKey(EventStreamKey("network", org_)), "*",
+                                "source_stream", EventStreamKey("network", org_), "group",
+                                "someone", "error", "failed", "event.type", "message.posted",
+                                "event.author_id", author})
                       .ok());
     }
   }

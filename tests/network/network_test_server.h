@@ -54,7 +54,7 @@ class NetworkReplica {
     stub_ = v1::PeerNetworkService::NewStub(grpc::CreateChannel(
         absl::StrCat("127.0.0.1:", host_.port()), grpc::InsecureChannelCredentials()));
     ConsumerOptions erasures;
-    erasures.stream = EventStreamKey("directory");
+    erasures.source = "directory";
     erasures.group = "network";
     erasures.consumer = absl::StrCat("network-", host_.port());
     erasures_ = std::make_unique<ConsumerGroupRunner>(

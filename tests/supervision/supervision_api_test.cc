@@ -209,7 +209,7 @@ class SupervisionApiTest : public ::testing::Test {
   }
 
   std::vector<StreamEntry> Events(const std::string& type) {
-    auto reply = server_.redis().Execute({"XRANGE", EventStreamKey("supervision"), "-", "+"});
+    auto reply = server_.redis().Execute({"XRANGE", EventStreamKey("supervision", org_), "-", "+"});
     std::vector<StreamEntry> out;
     if (!reply.ok()) return out;
     for (StreamEntry& entry : ParseStreamEntries(*reply)) {
@@ -372,7 +372,7 @@ class SupervisionApiTest : public ::testing::Test {
         const std::string& key = name.str;
         if (fnmatch("pw:{*}:supervision:*", key.c_str(), 0) != 0 &&
             fnmatch("pw:supervision:*", key.c_str(), 0) != 0 &&
-            !absl::StartsWith(key, "pw:events:supervision")) {
+            fnmatch("pw:{*}:events:supervision*", key.c_str(), 0) != 0) {
           continue;
         }
         auto type = server_.redis().Execute({"TYPE", key});
@@ -423,11 +423,11 @@ class SupervisionApiTest : public ::testing::Test {
 
   // A dead letter of a consumer of the service's events, as ConsumerGroupRunner writes them.
   void AddDeadLetter(const std::string& participant_ids) {
-    auto added = server_.redis().Execute({"XADD", "pw:events:supervision:dead", "*",
-                                          "source_stream", "pw:events:supervision", "source_id",
-                                          "1-0", "group", "alerts", "error", "failed", "event.type",
-                                          "session.scheduled", "event.organization_id", org_,
-                                          "event.participant_ids", participant_ids});
+    const std::string events = EventStreamKey("supervision", org_);
+    auto added = server_.redis().Execute(
+        {"XADD", DeadLetterStreamKey(events), "*", "source_stream", events, "source_id", "1-0",
+         "group", "alerts", "error", "failed", "event.type", "session.scheduled",
+         "event.organization_id", org_, "event.participant_ids", participant_ids});
     ASSERT_TRUE(added.ok() && !added->IsError());
   }
 
@@ -1531,7 +1531,8 @@ TEST_F(SupervisionApiTest, EveryKeyOfTheServiceIsInAFamilyOfTheExport) {
     for (const RedisReply& name : page->elements[1].elements) {
       const std::string& key = name.str;
       if (fnmatch("pw:{*}:supervision:*", key.c_str(), 0) != 0 &&
-          fnmatch("pw:supervision:*", key.c_str(), 0) != 0 && key != "pw:events:supervision") {
+          fnmatch("pw:supervision:*", key.c_str(), 0) != 0 &&
+          fnmatch("pw:{*}:events:supervision", key.c_str(), 0) != 0) {
         continue;
       }
       ++keys;
@@ -1611,7 +1612,8 @@ TEST_F(SupervisionApiTest, ErasingAVolunteerLeavesNoTraceOfThemAndOthersRecordsA
   EXPECT_EQ(records["availability"].size(), 1u);
   // Events and dead letters about Viktor alone stay.
   EXPECT_EQ(Events("debrief.offered").size(), 1u);
-  auto dead = server_.redis().Execute({"XRANGE", "pw:events:supervision:dead", "-", "+"});
+  auto dead = server_.redis().Execute(
+      {"XRANGE", DeadLetterStreamKey(EventStreamKey("supervision", org_)), "-", "+"});
   ASSERT_TRUE(dead.ok());
   ASSERT_EQ(dead->elements.size(), 1u);
   EXPECT_EQ(ParseStreamEntries(*dead)[0].Get("event.participant_ids"), viktor_);
@@ -1637,7 +1639,9 @@ TEST_F(SupervisionApiTest, AnIncidentOfAVolunteerTheDirectoryDoesNotKnowOffersNo
                         {"incident_id", "inc-1"},
                         {"volunteer_id", NewId("p")},
                         {"incident_type", "1"},
-                        {"incident_occur_time", "2026-10-01T07:00:00Z"}}};
+                        {"incident_occur_time", "2026-10-01T07:00:00Z"}},
+                       /*deleted=*/false,
+                       EventStreamKey("checkin", org_)};
   std::map<std::string, std::string> keys = SupervisionKeys();
   ASSERT_TRUE(HandleCheckinServiceEvent(server_.service(), incident).ok());  // acknowledged
   EXPECT_EQ(SupervisionKeys(), keys);
@@ -1811,9 +1815,9 @@ class WritesRunOutStore final : public SupervisionStore {
     if (!Write()) return absl::UnavailableError("Redis went away");
     return store_.RemovePersonRequests(o, p);
   }
-  absl::Status RemovePersonEvents(const std::string& p) override {
+  absl::Status RemovePersonEvents(const std::string& o, const std::string& p) override {
     if (!Write()) return absl::UnavailableError("Redis went away");
-    return store_.RemovePersonEvents(p);
+    return store_.RemovePersonEvents(o, p);
   }
 
  private:
