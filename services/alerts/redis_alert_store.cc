@@ -11,6 +11,7 @@
 #include "services/alerts/risk_rules.h"
 #include "services/common/events.h"
 #include "services/common/ids.h"
+#include "services/common/organization_registry.h"
 #include "services/common/redis_values.h"
 
 namespace peerwell::alerts {
@@ -30,18 +31,14 @@ std::string VolunteerAlertsKey(const std::string& org, const std::string& volunt
   return absl::StrCat(Prefix(org), "volunteer:", volunteer, ":alerts");
 }
 std::string AllAlertsKey(const std::string& org) { return Prefix(org) + "alerts"; }
-// One schedule for all organisations, so that a sweep needs no list of organisations; members
-// are alert keys, which carry the organisation.
-const std::string kDeadlinesKey = "pw:alerts:deadlines";
+// The organisation's alert keys by acknowledge deadline (in its slot, written with the alert);
+// the sweep goes through every organisation's (DueAcrossOrganizations).
+std::string DeadlinesKey(const std::string& org) { return Prefix(org) + "deadlines"; }
 // Each organisation's feed keeps about this many entries: WatchAlerts resumes within it.
 constexpr int kFeedMaxLen = 100'000;
 std::string EventsKey(const std::string& org) { return EventStreamKey("alerts", org); }
-// "<org>/<volunteer>" by the time of their last check-in, across organisations, for the
-// missed-check-in sweep.
-const std::string kLastCheckinKey = "pw:alerts:last_checkin";
-std::string LastCheckinMember(const std::string& org, const std::string& volunteer) {
-  return absl::StrCat(org, "/", volunteer);
-}
+// The organisation's volunteers by the time of their last check-in, for the missed-check-in sweep.
+std::string LastCheckinKey(const std::string& org) { return Prefix(org) + "last_checkin"; }
 std::string ProcessedKey(const std::string& org, const std::string& event_key) {
   return absl::StrCat(Prefix(org), "processed:", event_key);
 }
@@ -441,8 +438,7 @@ std::vector<RedisCommand> HistoryAdditions(const CheckinEvent& event) {
                     std::string(1, kField));
   std::string key = HistoryKey(event.organization_id, event.volunteer_id);
   return {{"ZADD", key, "NX", score, std::move(member)},
-          {"ZADD", kLastCheckinKey, "GT", score,
-           LastCheckinMember(event.organization_id, event.volunteer_id)},
+          {"ZADD", LastCheckinKey(event.organization_id), "GT", score, event.volunteer_id},
           {"ZREMRANGEBYSCORE", key, "-inf",
            absl::StrCat("(", RedisMicros(event.submit_time - kHistoryRetention))}};
 }
@@ -499,10 +495,10 @@ const std::vector<PersonKeyFamily>& RedisAlertStore::PersonKeyFamilies() {
        "the organisation's index of alert keys by trigger time: alerts exported as alerts"},
       {"pw:{*}:alerts:volunteer:*:alerts", "",
        "the volunteer's index of alert keys by trigger time: alerts exported as alerts"},
-      {kDeadlinesKey, "",
+      {DeadlinesKey("*"), "",
        "alert keys by acknowledge deadline: alerts exported as alerts, with that deadline "
        "(ack_deadline_time)"},
-      {kLastCheckinKey, kLastCheckinFamily, ""},
+      {LastCheckinKey("*"), kLastCheckinFamily, ""},
       {"pw:{*}:alerts:feed", "",
        "the organisation's stream of alert changes for WatchAlerts (change type, alert id, "
        "volunteer id): changes to alerts exported as alerts, which carry their times"},
@@ -575,10 +571,10 @@ absl::StatusOr<SealedAlert> RedisAlertStore::Acknowledge(const std::string& orga
                                                          const std::string& alert_id,
                                                          const std::string& by, absl::Time now) {
   std::string key = AlertKey(organization_id, alert_id);
-  auto reply =
-      redis_.Eval(AcknowledgeScript(),
-                  {key, kDeadlinesKey, AlertFeedKey(organization_id), EventsKey(organization_id)},
-                  {by, RedisMicros(now), alert_id, organization_id, Rfc3339(now)});
+  auto reply = redis_.Eval(AcknowledgeScript(),
+                           {key, DeadlinesKey(organization_id), AlertFeedKey(organization_id),
+                            EventsKey(organization_id)},
+                           {by, RedisMicros(now), alert_id, organization_id, Rfc3339(now)});
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return ScriptErrorToStatus(*reply);
   auto alert = GetAlert(organization_id, alert_id);
@@ -596,12 +592,12 @@ absl::StatusOr<SealedAlert> RedisAlertStore::Resolve(const std::string& organiza
   if (!current->has_value()) return absl::NotFoundError("alert_id: no such alert");
   const Alert& stored = (*current)->alert;
   std::string key = AlertKey(organization_id, alert_id);
-  auto reply =
-      redis_.Eval(ResolveScript(),
-                  {key, kDeadlinesKey, AlertFeedKey(organization_id), EventsKey(organization_id),
-                   OpenKey(organization_id, stored.volunteer_id, stored.rule_id)},
-                  {by, RedisMicros(now), alert_id, organization_id, Rfc3339(now),
-                   absl::StrCat(static_cast<int>(outcome)), note});
+  auto reply = redis_.Eval(
+      ResolveScript(),
+      {key, DeadlinesKey(organization_id), AlertFeedKey(organization_id),
+       EventsKey(organization_id), OpenKey(organization_id, stored.volunteer_id, stored.rule_id)},
+      {by, RedisMicros(now), alert_id, organization_id, Rfc3339(now),
+       absl::StrCat(static_cast<int>(outcome)), note});
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return ScriptErrorToStatus(*reply);
   auto alert = GetAlert(organization_id, alert_id);
@@ -611,18 +607,32 @@ absl::StatusOr<SealedAlert> RedisAlertStore::Resolve(const std::string& organiza
 }
 
 absl::StatusOr<long long> RedisAlertStore::CountDeadlinesUntil(absl::Time time) {
-  auto count = redis_.Execute({"ZCOUNT", kDeadlinesKey, "-inf", RedisMicros(time)});
-  if (!count.ok()) return count.status();
-  if (count->IsError()) return absl::InternalError(absl::StrCat("ZCOUNT: ", count->str));
-  return count->integer;
+  auto shares = DueAcrossOrganizations(redis_, DeadlinesKey, RedisMicros(time), 0);
+  if (!shares.ok()) return shares.status();
+  long long count = 0;
+  for (const DueShare& share : *shares) count += share.due;
+  return count;
 }
 
 absl::StatusOr<std::vector<DueDeadline>> RedisAlertStore::DueDeadlines(absl::Time now, int limit) {
-  auto due = redis_.Execute({"ZRANGEBYSCORE", kDeadlinesKey, "-inf", RedisMicros(now), "LIMIT", "0",
-                             absl::StrCat(limit)});
-  if (!due.ok()) return due.status();
+  auto shares = DueAcrossOrganizations(redis_, DeadlinesKey, RedisMicros(now), limit);
+  if (!shares.ok()) return shares.status();
+  std::vector<RedisCommand> reads;
+  for (const DueShare& share : *shares) {
+    if (share.take == 0) continue;
+    reads.push_back({"ZRANGEBYSCORE", DeadlinesKey(share.organization_id), "-inf", RedisMicros(now),
+                     "LIMIT", "0", absl::StrCat(share.take)});
+  }
   std::vector<DueDeadline> out;
-  for (const auto& member : due->elements) {
+  if (reads.empty()) return out;
+  auto due = redis_.ExecuteAll(std::move(reads));
+  if (!due.ok()) return due.status();
+  std::vector<RedisReply> members;
+  for (RedisReply& range : *due) {
+    if (range.IsError()) return absl::InternalError(absl::StrCat("ZRANGEBYSCORE: ", range.str));
+    for (RedisReply& member : range.elements) members.push_back(std::move(member));
+  }
+  for (const auto& member : members) {
     // "pw:{<org>}:alerts:alert:<id>"
     const std::string& key = member.str;
     size_t open = key.find('{');
@@ -637,32 +647,23 @@ absl::StatusOr<std::vector<DueDeadline>> RedisAlertStore::DueDeadlines(absl::Tim
 }
 
 absl::StatusOr<int> RedisAlertStore::Escalate(absl::Time now, const std::vector<Escalation>& due) {
-  std::vector<RedisCommand> escalations;
-  std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> calls;
+  std::vector<RedisClient::ScriptCall> escalations;
   for (const Escalation& escalation : due) {
     const std::string& org = escalation.deadline.organization_id;
     const std::string& alert_id = escalation.deadline.alert_id;
     std::string key = AlertKey(org, alert_id);
-    std::vector<std::string> keys{kDeadlinesKey, key, AlertFeedKey(org), EventsKey(org)};
+    std::vector<std::string> keys{DeadlinesKey(org), key, AlertFeedKey(org), EventsKey(org)};
     std::vector<std::string> args{key, RedisMicros(now), absl::StrCat(escalation.max_escalations)};
     for (int priority = 1; priority <= 4; ++priority) {
       args.push_back(RedisMicros(escalation.next_deadline_by_priority[priority]));
     }
     args.insert(args.end(), {alert_id, org, Rfc3339(now)});
-    escalations.push_back(RedisClient::EvalShaCommand(EscalateScript(), keys, args));
-    calls.emplace_back(std::move(keys), std::move(args));
+    escalations.push_back({std::move(keys), std::move(args)});
   }
-  if (escalations.empty()) return 0;
-  auto replies = redis_.ExecuteAll(std::move(escalations));
+  auto replies = redis_.EvalEach(EscalateScript(), escalations);
   if (!replies.ok()) return replies.status();
   int escalated = 0;
-  for (size_t i = 0; i < replies->size(); ++i) {
-    RedisReply& reply = (*replies)[i];
-    if (RedisClient::IsNoScript(reply)) {
-      auto again = redis_.Eval(EscalateScript(), calls[i].first, calls[i].second);
-      if (!again.ok()) return again.status();
-      reply = *std::move(again);
-    }
+  for (const RedisReply& reply : *replies) {
     if (reply.IsError()) return ScriptErrorToStatus(reply);
     if (reply.integer == 1) ++escalated;
   }
@@ -696,7 +697,7 @@ std::vector<absl::StatusOr<std::vector<TriggerOutcome>>> RedisAlertStore::Record
       Call call{
           {ProcessedKey(org, hit.event_key), OpenKey(org, record.volunteer_id, hit.hit.rule_id),
            AlertKey(org, id), AllAlertsKey(org), VolunteerAlertsKey(org, record.volunteer_id),
-           kDeadlinesKey, AlertFeedKey(org), EventsKey(org)},
+           DeadlinesKey(org), AlertFeedKey(org), EventsKey(org)},
           {AlertKeyPrefix(org), id, RedisMicros(now), RedisMicros(hit.ack_deadline),
            absl::StrCat(static_cast<int>(hit.hit.priority)), hit.silenced ? "1" : "0",
            hit.inhibited ? "1" : "0", EncodeFactors(hit.hit.factors), record.volunteer_id,
@@ -835,8 +836,7 @@ absl::StatusOr<std::vector<CheckinEvent>> RedisAlertStore::HistoryCheckins(
 
 absl::StatusOr<std::optional<absl::Time>> RedisAlertStore::LastCheckin(
     const std::string& organization_id, const std::string& volunteer_id) {
-  auto score =
-      redis_.Execute({"ZSCORE", kLastCheckinKey, LastCheckinMember(organization_id, volunteer_id)});
+  auto score = redis_.Execute({"ZSCORE", LastCheckinKey(organization_id), volunteer_id});
   if (!score.ok()) return score.status();
   if (score->IsError()) return ScriptErrorToStatus(*score);
   if (score->IsNil()) return std::nullopt;
@@ -947,17 +947,34 @@ std::vector<absl::StatusOr<VolunteerState>> RedisAlertStore::LoadStates(
 
 absl::StatusOr<std::vector<AlertStore::QuietVolunteer>> RedisAlertStore::QuietVolunteers(
     absl::Time before, int offset, int limit) {
-  auto range = redis_.Execute({"ZRANGEBYSCORE", kLastCheckinKey, "-inf",
-                               absl::StrCat("(", RedisMicros(before)), "WITHSCORES", "LIMIT",
-                               absl::StrCat(offset), absl::StrCat(limit)});
-  if (!range.ok()) return range.status();
+  // The organisations' quiet volunteers one after the other (oldest organisation first, each
+  // by last check-in): `offset` counts through them all.
+  const std::string until = absl::StrCat("(", RedisMicros(before));
+  auto shares = DueAcrossOrganizations(redis_, LastCheckinKey, until, offset + limit);
+  if (!shares.ok()) return shares.status();
+  std::vector<RedisCommand> reads;
+  std::vector<std::string> organizations;
+  long long skip = offset;
+  for (const DueShare& share : *shares) {
+    const long long from = std::min<long long>(skip, share.take);
+    skip -= from;
+    if (share.take - from <= 0) continue;
+    reads.push_back({"ZRANGEBYSCORE", LastCheckinKey(share.organization_id), "-inf", until,
+                     "WITHSCORES", "LIMIT", absl::StrCat(from), absl::StrCat(share.take - from)});
+    organizations.push_back(share.organization_id);
+  }
   std::vector<QuietVolunteer> quiet;
-  for (size_t i = 0; i + 1 < range->elements.size(); i += 2) {
-    std::pair<std::string, std::string> who =
-        absl::StrSplit(range->elements[i].str, absl::MaxSplits('/', 1));
-    quiet.push_back(
-        {who.first, who.second,
-         absl::FromUnixMicros(static_cast<int64_t>(ParseRedisDouble(range->elements[i + 1].str)))});
+  if (reads.empty()) return quiet;
+  auto ranges = redis_.ExecuteAll(std::move(reads));
+  if (!ranges.ok()) return ranges.status();
+  for (size_t r = 0; r < ranges->size(); ++r) {
+    const RedisReply& range = (*ranges)[r];
+    if (range.IsError()) return absl::InternalError(absl::StrCat("ZRANGEBYSCORE: ", range.str));
+    for (size_t i = 0; i + 1 < range.elements.size(); i += 2) {
+      quiet.push_back({organizations[r], range.elements[i].str,
+                       absl::FromUnixMicros(
+                           static_cast<int64_t>(ParseRedisDouble(range.elements[i + 1].str)))});
+    }
   }
   return quiet;
 }
@@ -1078,7 +1095,7 @@ absl::Status RedisAlertStore::DeleteVolunteerAlerts(const std::string& organizat
     for (const std::string& rule : AllRuleIds()) open.push_back(OpenKey(org, volunteer_id, rule));
     RedisCommand alerts{"DEL"};
     RedisCommand all{"ZREM", AllAlertsKey(org)};
-    RedisCommand deadlines{"ZREM", kDeadlinesKey};
+    RedisCommand deadlines{"ZREM", DeadlinesKey(org)};
     RedisCommand own{"ZREM", index};
     for (const RedisReply& member : members->elements) {
       // Members are alert keys; nothing else is deleted by the name an index gives.
@@ -1122,8 +1139,8 @@ absl::Status RedisAlertStore::DeleteRiskHistory(const std::string& organization_
   if (!named.ok()) return named.status();
   markers.insert(markers.end(), named->begin(), named->end());
   if (auto status = DeleteKeys(redis_, markers); !status.ok()) return status;
-  auto replies = redis_.Transaction(
-      {{"DEL", history}, {"ZREM", kLastCheckinKey, LastCheckinMember(org, volunteer_id)}});
+  auto replies =
+      redis_.Transaction({{"DEL", history}, {"ZREM", LastCheckinKey(org), volunteer_id}});
   if (!replies.ok()) return replies.status();
   return FirstError(*replies);
 }

@@ -37,9 +37,9 @@ struct RedisAddress {
   std::string username;
   std::string password;
   // Refuse, before sending it, an atomic write (a command, a script, a MULTI ... EXEC) whose keys
-  // lie in two hash slots: what a Redis Cluster would refuse, caught on a single server too.
-  // Off until every store keeps to one slot per atomic write; tests turn it on for those that do.
-  bool refuse_cross_slot = false;
+  // lie in two hash slots: what a Redis Cluster would refuse, caught on a single server too, so
+  // that a layout mistake fails every test that makes it.
+  bool refuse_cross_slot = true;
   // A Redis Cluster: its map of slots is asked of these nodes first; host and port are the first
   // of them. (The client routes by slot; the services' key layout does not run on one yet.)
   bool cluster = false;

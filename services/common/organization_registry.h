@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,5 +23,31 @@ absl::Status RegisterOrganization(RedisClient& redis, const std::string& organiz
 
 // Every registered organisation, oldest first.
 absl::StatusOr<std::vector<std::string>> ListOrganizations(RedisClient& redis);
+
+// An organisation's part of a claim over every organisation's schedule.
+struct DueShare {
+  std::string organization_id;
+  long long due = 0;  // members due by then in its schedule
+  int take = 0;       // of them, this claim's share
+};
+
+// How many members of each registered organisation's schedule (the sorted set
+// `schedule_key(organization_id)`, scored by when each is due) are due by the score `until`, in
+// one round trip after the registry's; `limit` shared out oldest organisation first, so that a
+// claim takes at most `limit` members in all. Organisations with nothing due are left out.
+// Schedules are per organisation so that each stays in its organisation's hash slot, written in
+// the same step as what it schedules.
+absl::StatusOr<std::vector<DueShare>> DueAcrossOrganizations(
+    RedisClient& redis, const std::function<std::string(const std::string&)>& schedule_key,
+    const std::string& until, long long limit);
+
+// Claims what is due by `now` from every organisation's schedule, each its share of `limit`:
+// `claim` runs once per organisation with something due, all in one round trip, with KEYS its
+// schedule and ARGV `now` (µs), `later` (µs: where it moves what it claims) and its share. One
+// reply of the script's per organisation.
+absl::StatusOr<std::vector<RedisReply>> ClaimDueAcrossOrganizations(
+    RedisClient& redis, const RedisScript& claim,
+    const std::function<std::string(const std::string&)>& schedule_key, absl::Time now,
+    absl::Time later, int limit);
 
 }  // namespace peerwell

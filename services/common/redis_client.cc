@@ -601,6 +601,24 @@ RedisCommand RedisClient::EvalShaCommand(const RedisScript& script,
   return ScriptCommand("EVALSHA", script.sha1(), keys, args);
 }
 
+absl::StatusOr<std::vector<RedisReply>> RedisClient::EvalEach(
+    const RedisScript& script, const std::vector<ScriptCall>& calls) {
+  std::vector<RedisCommand> commands;
+  for (const ScriptCall& call : calls) {
+    commands.push_back(EvalShaCommand(script, call.keys, call.args));
+  }
+  if (commands.empty()) return std::vector<RedisReply>();
+  auto replies = ExecuteAll(std::move(commands));
+  if (!replies.ok()) return replies;
+  for (size_t i = 0; i < replies->size(); ++i) {
+    if (!IsNoScript((*replies)[i])) continue;
+    auto again = Eval(script, calls[i].keys, calls[i].args);
+    if (!again.ok()) return again.status();
+    (*replies)[i] = *std::move(again);
+  }
+  return replies;
+}
+
 bool RedisClient::IsNoScript(const RedisReply& reply) {
   return reply.IsError() && absl::StartsWith(reply.str, "NOSCRIPT");
 }

@@ -188,6 +188,14 @@ class RedisClient {
                                      const std::vector<std::string>& keys,
                                      const std::vector<std::string>& args);
   static bool IsNoScript(const RedisReply& reply);
+  // The script once per call, every call in one pipeline (EVALSHA), each the server did not know
+  // yet sent again with its source: one reply per call.
+  struct ScriptCall {
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+  };
+  absl::StatusOr<std::vector<RedisReply>> EvalEach(const RedisScript& script,
+                                                   const std::vector<ScriptCall>& calls);
   // OK when Redis answers a data command (so not while it is loading its data set).
   absl::Status Ping(absl::Duration timeout);
 

@@ -51,8 +51,9 @@ std::string ErasureKey(const std::string& org, const std::string& id) {
   return absl::StrCat(Prefix(org), "erasure:", id);
 }
 std::string ErasuresIndexKey(const std::string& org) { return Prefix(org) + "erasures"; }
-// Unfinished erasures of every organisation ("<org>/<erasure>") by when they are next announced.
-constexpr char kErasuresDueKey[] = "pw:directory:erasures_due";
+// The organisation's unfinished erasures ("<org>/<erasure>") by when they are next announced, in
+// its slot with them; the sweep goes through every organisation's (DueAcrossOrganizations).
+std::string ErasuresDueKey(const std::string& org) { return Prefix(org) + "erasures_due"; }
 std::string ErasureDueMember(const std::string& org, const std::string& id) {
   return absl::StrCat(org, "/", id);
 }
@@ -934,7 +935,7 @@ absl::StatusOr<Created> RedisDirectoryStore::CreateErasure(
       CoordinatorsKey(org),
       ErasureKey(org, erasure.id),
       ErasuresIndexKey(org),
-      kErasuresDueKey,
+      ErasuresDueKey(org),
       EventsKey(org),
       AuditStreamKey(org)};
   for (const std::string& supervisor : person.supervisor_ids) {
@@ -978,9 +979,10 @@ absl::StatusOr<Erasure> RedisDirectoryStore::CompleteErasurePart(const std::stri
                                                                  const std::string& erasure_id,
                                                                  const std::string& service,
                                                                  absl::Time now) {
-  auto reply = redis_.Eval(
-      CompleteErasurePartScript(), {ErasureKey(organization_id, erasure_id), kErasuresDueKey},
-      {service, RedisMicros(now), ErasureDueMember(organization_id, erasure_id)});
+  auto reply =
+      redis_.Eval(CompleteErasurePartScript(),
+                  {ErasureKey(organization_id, erasure_id), ErasuresDueKey(organization_id)},
+                  {service, RedisMicros(now), ErasureDueMember(organization_id, erasure_id)});
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return ScriptErrorToStatus(*reply);
   auto erasure = DecodeErasure(organization_id, *reply);
@@ -991,17 +993,19 @@ absl::StatusOr<Erasure> RedisDirectoryStore::CompleteErasurePart(const std::stri
 absl::StatusOr<std::vector<Erasure>> RedisDirectoryStore::ClaimDueErasures(absl::Time now,
                                                                            absl::Time next,
                                                                            int limit) {
-  auto due = redis_.Eval(ClaimDueErasuresScript(), {kErasuresDueKey},
-                         {RedisMicros(now), RedisMicros(next), absl::StrCat(limit)});
-  if (!due.ok()) return due.status();
-  if (due->IsError()) return ScriptErrorToStatus(*due);
+  auto claimed = ClaimDueAcrossOrganizations(redis_, ClaimDueErasuresScript(), ErasuresDueKey, now,
+                                             next, limit);
+  if (!claimed.ok()) return claimed.status();
   std::vector<RedisCommand> reads;
   std::vector<std::pair<std::string, std::string>> members;  // organisation, erasure
-  for (const RedisReply& member : due->elements) {
-    std::vector<std::string> parts = absl::StrSplit(member.str, absl::MaxSplits('/', 1));
-    if (parts.size() != 2) continue;
-    reads.push_back({"HGETALL", ErasureKey(parts[0], parts[1])});
-    members.emplace_back(parts[0], parts[1]);
+  for (const RedisReply& due : *claimed) {
+    if (due.IsError()) return ScriptErrorToStatus(due);
+    for (const RedisReply& member : due.elements) {
+      std::vector<std::string> parts = absl::StrSplit(member.str, absl::MaxSplits('/', 1));
+      if (parts.size() != 2) continue;
+      reads.push_back({"HGETALL", ErasureKey(parts[0], parts[1])});
+      members.emplace_back(parts[0], parts[1]);
+    }
   }
   std::vector<Erasure> erasures;
   if (reads.empty()) return erasures;
@@ -1012,8 +1016,8 @@ absl::StatusOr<std::vector<Erasure>> RedisDirectoryStore::ClaimDueErasures(absl:
     if (erasure.has_value()) {
       erasures.push_back(*std::move(erasure));
     } else {  // nothing left to announce
-      auto removed = redis_.Execute(
-          {"ZREM", kErasuresDueKey, ErasureDueMember(members[i].first, members[i].second)});
+      auto removed = redis_.Execute({"ZREM", ErasuresDueKey(members[i].first),
+                                     ErasureDueMember(members[i].first, members[i].second)});
       if (!removed.ok()) return removed.status();
     }
   }
@@ -1038,8 +1042,8 @@ absl::StatusOr<bool> RedisDirectoryStore::RewriteAppendOnlyFile(const Erasure& e
   if (!reply.ok()) return reply.status();
   // "already in progress": that rewrite may have forked before the erasure; ask again later.
   if (reply->IsError()) return false;
-  auto removed = redis_.Execute(
-      {"ZREM", kErasuresDueKey, ErasureDueMember(erasure.organization_id, erasure.id)});
+  auto removed = redis_.Execute({"ZREM", ErasuresDueKey(erasure.organization_id),
+                                 ErasureDueMember(erasure.organization_id, erasure.id)});
   if (!removed.ok()) return removed.status();
   return true;
 }

@@ -201,8 +201,8 @@ Report ReportFromHash(const RedisReply& hash) {
 
 // --- Scripts ---------------------------------------------------------------------------------
 const RedisScript& CreateChannelScript() {
-  // KEYS: request, channel, members, invited, pair, org channels, announcements, organizations,
-  // events, then each member's and each invited person's channel index.
+  // KEYS: request, channel, members, invited, pair, org channels, announcements, events, then
+  // each member's and each invited person's channel index.
   // ARGV: retention of the request, channel id, kind, create micros, org, occur time, member
   // count, invited count, pair key, display name, retention seconds, creator, then member ids and
   // invited ids.
@@ -225,13 +225,12 @@ const RedisScript& CreateChannelScript() {
       redis.call('SADD', KEYS[4], person)
       invited_list[#invited_list + 1] = person
     end
-    redis.call('ZADD', KEYS[9 + i], 'NX', ARGV[4], ARGV[2])
+    redis.call('ZADD', KEYS[8 + i], 'NX', ARGV[4], ARGV[2])
   end
   if ARGV[9] ~= '' then redis.call('SET', KEYS[5], ARGV[2]) end
   redis.call('ZADD', KEYS[6], ARGV[4], ARGV[2])
   if ARGV[3] == '4' then redis.call('ZADD', KEYS[7], ARGV[4], ARGV[2]) end
-  redis.call('SADD', KEYS[8], ARGV[5])
-  xadd_event(KEYS[9], 'MAXLEN', '~', '1000000', '*', 'type', 'channel.updated',
+  xadd_event(KEYS[8], 'MAXLEN', '~', '1000000', '*', 'type', 'channel.updated',
              'organization_id', ARGV[5], 'occur_time', ARGV[6], 'channel_id', ARGV[2],
              'change', 'created', 'kind', ARGV[3], 'member_ids', table.concat(member_list, ' '),
              'invited_ids', table.concat(invited_list, ' '), 'last_sequence', 0)
@@ -615,7 +614,6 @@ absl::StatusOr<std::string> RedisNetworkStore::CreateChannel(const Channel& chan
                                    PairKey(org, channel.pair_key),
                                    ChannelsKey(org),
                                    AnnouncementsKey(org),
-                                   OrganizationsKey(),
                                    EventsKey(org)};
   std::vector<std::string> args = {RequestRetention(request),
                                    channel.channel_id,
@@ -635,6 +633,11 @@ absl::StatusOr<std::string> RedisNetworkStore::CreateChannel(const Channel& chan
       args.push_back(id);
     }
   }
+  // The organisation listed for the retention sweep first, on its own: a platform key, apart from
+  // the organisation's slot, listed before any channel of it exists.
+  auto listed = redis_.Execute({"SADD", OrganizationsKey(), org});
+  if (!listed.ok()) return listed.status();
+  if (listed->IsError()) return ScriptErrorToStatus(*listed);
   auto created = ParseIdempotentReply(redis_.Eval(CreateChannelScript(), keys, args));
   if (!created.ok()) return created.status();
   return created->value;

@@ -1,10 +1,12 @@
 #include "services/webhooks/redis_webhook_store.h"
 
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "services/common/organization_registry.h"
 #include "services/common/redis_values.h"
 
 namespace peerwell::webhooks {
@@ -27,9 +29,10 @@ std::string DeliveryKey(const std::string& org, const std::string& webhook_id,
                         const std::string& event_id) {
   return absl::StrCat(Prefix(org), "delivery:", webhook_id, ":", event_id);
 }
-// Every organisation's queued deliveries by due time (members are delivery keys, which carry
-// the organisation), so that one sweep serves them all.
-const std::string kDueKey = "pw:webhooks:due";
+// The organisation's queued deliveries by due time (members are delivery keys), in its slot with
+// them; the deliveries that are due are claimed through every organisation's
+// (DueAcrossOrganizations).
+std::string DueKey(const std::string& org) { return Prefix(org) + "due"; }
 
 // Each webhook's log keeps about this many attempts.
 constexpr int kDeliveryLogMaxLen = 1000;
@@ -164,7 +167,7 @@ const std::vector<PersonKeyFamily>& RedisWebhookStore::PersonKeyFamilies() {
        "the volunteer by the pseudonym of the partner's API key. A pseudonym is how a partner "
        "sees the volunteer, not the volunteer's data as they see it (the alert itself is exported "
        "as alerts); erasing the person drops it unsent"},
-      {kDueKey, "",
+      {DueKey("*"), "",
        "the schedule of queued deliveries: delivery keys (webhook and event ids) by due time, no "
        "pseudonym"},
       {DeliveryLogKey("*", "*"), "",
@@ -270,7 +273,8 @@ absl::StatusOr<bool> RedisWebhookStore::Enqueue(const Delivery& delivery, absl::
 )lua");
   auto reply = Checked(redis_.Eval(
       *script,
-      {DeliveryKey(delivery.organization_id, delivery.webhook_id, delivery.event_id), kDueKey},
+      {DeliveryKey(delivery.organization_id, delivery.webhook_id, delivery.event_id),
+       DueKey(delivery.organization_id)},
       {RedisMicros(due), "webhook_id", delivery.webhook_id, "event_id", delivery.event_id,
        "event_type", delivery.event_type, "body", delivery.body, "attempts", "0"}));
   if (!reply.ok()) return reply.status();
@@ -298,14 +302,15 @@ absl::StatusOr<std::vector<Delivery>> RedisWebhookStore::ClaimDue(absl::Time now
   end
   return claimed
 )lua");
-  auto reply = Checked(redis_.Eval(*script, {kDueKey},
-                                   {RedisMicros(now), RedisMicros(lease_until),
-                                    absl::StrCat(limit)}));
-  if (!reply.ok()) return reply.status();
+  auto replies = ClaimDueAcrossOrganizations(redis_, *script, DueKey, now, lease_until, limit);
+  if (!replies.ok()) return replies.status();
   std::vector<Delivery> deliveries;
-  for (size_t i = 0; i + 1 < reply->elements.size(); i += 2) {
-    deliveries.push_back(DecodeDelivery(OrganizationOfKey(reply->elements[i].str),
-                                        ReplyPairs(reply->elements[i + 1])));
+  for (const RedisReply& reply : *replies) {
+    if (reply.IsError()) return ScriptErrorToStatus(reply);
+    for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+      deliveries.push_back(DecodeDelivery(OrganizationOfKey(reply.elements[i].str),
+                                          ReplyPairs(reply.elements[i + 1])));
+    }
   }
   return deliveries;
 }
@@ -340,7 +345,7 @@ absl::Status RedisWebhookStore::FinishAttempt(const Delivery& delivery,
       absl::StrCat(absl::ToInt64Seconds(kFinishedRetention)), absl::StrCat(kDeliveryLogMaxLen)};
   for (std::string& field : AttemptFields(attempt)) args.push_back(std::move(field));
   return Checked(redis_.Eval(*script,
-                             {kDueKey, DeliveryKey(org, delivery.webhook_id, delivery.event_id),
+                             {DueKey(org), DeliveryKey(org, delivery.webhook_id, delivery.event_id),
                               WebhookKey(org, delivery.webhook_id),
                               DeliveryLogKey(org, delivery.webhook_id)},
                              args))
@@ -389,12 +394,19 @@ absl::Status RedisWebhookStore::DropDeliveries(const std::vector<Delivery>& deli
   end
   return 1
 )lua");
-  if (deliveries.empty()) return absl::OkStatus();
-  std::vector<std::string> keys{kDueKey};
+  // One call per organisation: its schedule and its deliveries share its slot.
+  std::map<std::string, std::vector<std::string>> keys_of;
   for (const Delivery& delivery : deliveries) {
+    std::vector<std::string>& keys = keys_of[delivery.organization_id];
+    if (keys.empty()) keys.push_back(DueKey(delivery.organization_id));
     keys.push_back(DeliveryKey(delivery.organization_id, delivery.webhook_id, delivery.event_id));
   }
-  return Checked(redis_.Eval(*script, keys, {})).status();
+  for (const auto& [organization_id, keys] : keys_of) {
+    if (auto status = Checked(redis_.Eval(*script, keys, {})).status(); !status.ok()) {
+      return status;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<DeliveryLogPage> RedisWebhookStore::ListDeliveries(

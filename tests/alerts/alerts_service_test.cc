@@ -21,6 +21,7 @@
 #include "services/common/audit.h"
 #include "services/common/data_key_vault.h"
 #include "services/common/events.h"
+#include "services/common/organization_registry.h"
 #include "services/common/server.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/redis_server.h"
@@ -60,6 +61,8 @@ Caller As(CallerRole role, const std::string& id, const std::string& org = kOrg)
 
 class AlertServiceTest : public ::testing::Test {
  protected:
+  // Registered as the directory does: the sweeps go through every registered organisation.
+  void SetUp() override { ASSERT_TRUE(RegisterOrganization(redis_, kOrg, clock_.Now()).ok()); }
   AlertServiceTest() {
     directory_.facts[kVera] = {true, true, 20, {kSam}, true};
     directory_.facts[kViktor] = {true, true, 20, {kSasha}, false};
@@ -191,7 +194,8 @@ TEST_F(AlertServiceTest, LifecycleAcknowledgeThenResolveWithAnOutcome) {
   ASSERT_TRUE(acknowledged.ok()) << acknowledged.status();
   EXPECT_EQ(acknowledged->state, AlertState::kAcknowledged);
   EXPECT_EQ(acknowledged->acknowledged_by, kSam);
-  EXPECT_EQ(redis_.Execute({"ZCARD", "pw:alerts:deadlines"})->integer, 0);
+  EXPECT_EQ(redis_.Execute({"ZCARD", absl::StrCat("pw:{", kOrg, "}:alerts:deadlines")})->integer,
+            0);
   EXPECT_TRUE(service_.AcknowledgeAlert(As(CallerRole::kSupervisor, kSam), alert).ok());
 
   absl::Status no_outcome =

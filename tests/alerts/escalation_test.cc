@@ -6,6 +6,7 @@
 #include "services/alerts/redis_alert_store.h"
 #include "services/alerts/risk_engine.h"
 #include "services/common/events.h"
+#include "services/common/organization_registry.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/redis_server.h"
 
@@ -16,6 +17,8 @@ constexpr char kOrg[] = "o00000000000000000001";
 
 class EscalationTest : public ::testing::Test {
  protected:
+  // Registered as the directory does: the sweeps go through every registered organisation.
+  void SetUp() override { ASSERT_TRUE(RegisterOrganization(redis_, kOrg, clock_.Now()).ok()); }
   std::string TriggerCritical(const std::string& volunteer) {
     auto outcome = store_.Trigger(kOrg, volunteer, CriticalIncidentHit("aggression", clock_.Now()),
                                   "event-" + volunteer, clock_.Now(),
@@ -100,7 +103,8 @@ TEST_F(EscalationTest, AnAcknowledgedAlertDoesNotEscalate) {
   clock_.Advance(absl::Hours(2));
   EXPECT_EQ(*Escalator(store_, clock_).EscalateDue(), 0);
   EXPECT_EQ(Level(alert), 0);
-  EXPECT_EQ(redis_.Execute({"ZCARD", "pw:alerts:deadlines"})->integer, 0);
+  EXPECT_EQ(redis_.Execute({"ZCARD", absl::StrCat("pw:{", kOrg, "}:alerts:deadlines")})->integer,
+            0);
 }
 
 TEST_F(EscalationTest, ReplicasSweepingTogetherEscalateEachDeadlineExactlyOnce) {

@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "services/alerts/redis_alert_store.h"
 #include "services/common/events.h"
+#include "services/common/organization_registry.h"
 #include "services/common/redis_values.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/redis_server.h"
@@ -34,6 +35,8 @@ class FakeVolunteers final : public VolunteerDirectory {
 
 class RiskEngineTest : public ::testing::Test {
  protected:
+  // Registered as the directory does: the sweeps go through every registered organisation.
+  void SetUp() override { ASSERT_TRUE(RegisterOrganization(redis_, kOrg, clock_.Now()).ok()); }
   RiskEngineTest() { volunteers_.facts[kVera] = {true, true, 20, {}, false}; }
 
   // A check-in of Vera's, `ago` before now.
@@ -101,8 +104,8 @@ TEST_F(RiskEngineTest, RisingCbiMakesOneAlertThatBecomesHighOnTheSecondRise) {
   EXPECT_EQ(rise->occurrence_count, 2);
   // The higher priority brought the deadline forward to 24 hours from the second rise.
   EXPECT_EQ(rise->ack_deadline_time, clock_.Now() + absl::Hours(24));
-  auto due = redis_.Execute(
-      {"ZSCORE", "pw:alerts:deadlines", absl::StrCat("pw:{", kOrg, "}:alerts:alert:", rise->id)});
+  auto due = redis_.Execute({"ZSCORE", absl::StrCat("pw:{", kOrg, "}:alerts:deadlines"),
+                             absl::StrCat("pw:{", kOrg, "}:alerts:alert:", rise->id)});
   EXPECT_EQ(due->str, RedisMicros(rise->ack_deadline_time));
   EXPECT_THAT(FeedTypes(), ::testing::ElementsAre("1", "1", "2", "2"));
   // The update's event tells the new priority and count.
@@ -157,7 +160,7 @@ TEST_F(RiskEngineTest, WithoutRiskMonitoringConsentCheckinsAreNeitherEvaluatedNo
     ASSERT_TRUE(engine_.OnCheckin(Cbi(id, value, absl::Hours(24 * days))).ok());
   }
   EXPECT_TRUE(Open().empty());
-  EXPECT_EQ(redis_.Execute({"DBSIZE"})->integer, 0);
+  EXPECT_EQ(redis_.Execute({"DBSIZE"})->integer, 1);  // the registry of organisations alone
 }
 
 TEST_F(RiskEngineTest, ARedeliveredEventChangesNothing) {
@@ -222,7 +225,7 @@ TEST_F(RiskEngineTest, EventsAboutAVolunteerTheDirectoryNoLongerKnowsLeaveNothin
   ASSERT_TRUE(engine_.OnSupport({"4-0", kOrg, kVera, true, "request", clock_.Now()}).ok());
   ASSERT_TRUE(engine_.OnSupervisionOverdue({"5-0", kOrg, kVera, 30}).ok());
   ASSERT_TRUE(engine_.OnSupervised(kOrg, kVera).ok());
-  EXPECT_EQ(redis_.Execute({"DBSIZE"})->integer, 0);
+  EXPECT_EQ(redis_.Execute({"DBSIZE"})->integer, 1);  // the registry of organisations alone
 }
 
 TEST_F(RiskEngineTest, CriticalIncidentInhibitsMediumAlertsAndIsNeverSilenced) {
@@ -249,7 +252,8 @@ TEST_F(RiskEngineTest, CriticalIncidentInhibitsMediumAlertsAndIsNeverSilenced) {
     }
   }
   // Only the critical alert waits for an acknowledgement deadline.
-  auto deadlines = redis_.Execute({"ZRANGE", "pw:alerts:deadlines", "0", "-1"});
+  auto deadlines =
+      redis_.Execute({"ZRANGE", absl::StrCat("pw:{", kOrg, "}:alerts:deadlines"), "0", "-1"});
   EXPECT_EQ(deadlines->elements.size(), 1u);
 }
 
@@ -259,7 +263,8 @@ TEST_F(RiskEngineTest, AnInhibitedAlertGetsNoDeadline) {
   ASSERT_TRUE(engine_.OnCheckin(Cbi("10-0", 80, absl::ZeroDuration())).ok());
   ASSERT_EQ(Open().size(), 2u);
   // Not silenced, but inhibited by the open critical incident: only the incident is chased.
-  auto deadlines = redis_.Execute({"ZRANGE", "pw:alerts:deadlines", "0", "-1"});
+  auto deadlines =
+      redis_.Execute({"ZRANGE", absl::StrCat("pw:{", kOrg, "}:alerts:deadlines"), "0", "-1"});
   ASSERT_EQ(deadlines->elements.size(), 1u);
   for (const Alert& alert : Open()) {
     if (alert.rule_id == "cbi_high") {

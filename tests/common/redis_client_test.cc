@@ -8,12 +8,14 @@
 #include <limits>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "services/common/blocking.h"
 #include "services/common/deadline.h"
+#include "services/common/organization_registry.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/wait.h"
 
@@ -180,6 +182,46 @@ TEST(RedisClientTest, EvalFallsBackWhenScriptIsUnknown) {
   auto second = client.Eval(script, {"counter"}, {"3"});
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->integer, 5);
+}
+
+TEST(RedisClientTest, EvalEachRunsTheScriptOncePerCallSendingItsSourceWhereUnknown) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  RedisScript script("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+  ASSERT_TRUE(client.Execute({"SCRIPT", "FLUSH"}).ok());
+  auto replies = client.EvalEach(script, {{{"a"}, {"2"}}, {{"b"}, {"3"}}, {{"a"}, {"4"}}});
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_EQ(replies->size(), 3u);
+  EXPECT_EQ((*replies)[0].integer, 2);
+  EXPECT_EQ((*replies)[1].integer, 3);
+  EXPECT_EQ((*replies)[2].integer, 6);
+}
+
+TEST(RedisClientTest, ADueClaimIsSharedOutOldestOrganisationFirst) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  const absl::Time created = absl::FromUnixSeconds(1'700'000'000);
+  for (const char* organization_id : {"o1", "o2", "o3", "o4"}) {
+    ASSERT_TRUE(RegisterOrganization(client, organization_id,
+                                     created + absl::Seconds(organization_id[1] - '0'))
+                    .ok());
+  }
+  auto schedule = [](const std::string& organization_id) {
+    return absl::StrCat("pw:{", organization_id, "}:test:due");
+  };
+  // o1: two due and one later; o2: nothing; o3: three due; o4: one due.
+  ASSERT_TRUE(client
+                  .ExecuteAll({{"ZADD", schedule("o1"), "10", "a", "20", "b", "99", "later"},
+                               {"ZADD", schedule("o3"), "10", "c", "11", "d", "12", "e"},
+                               {"ZADD", schedule("o4"), "10", "f"}})
+                  .ok());
+  auto shares = DueAcrossOrganizations(client, schedule, "50", 4);
+  ASSERT_TRUE(shares.ok()) << shares.status();
+  std::vector<std::tuple<std::string, long long, int>> got;
+  for (const DueShare& share : *shares)
+    got.emplace_back(share.organization_id, share.due, share.take);
+  EXPECT_EQ(got, (std::vector<std::tuple<std::string, long long, int>>{
+                     {"o1", 2, 2}, {"o3", 3, 2}, {"o4", 1, 0}}));
 }
 
 // What an asynchronous call answers, waited for here (the callback runs on an I/O thread).
@@ -449,11 +491,13 @@ TEST(RedisClientTest, ACrossSlotAtomicWriteIsRefusedBeforeItIsSent) {
             absl::StatusCode::kFailedPrecondition);
 }
 
-// Without the refusal asked for, a single server runs the same transaction: the refusal above is
+// With the refusal turned off, a single server runs the same transaction: the refusal above is
 // the client's, not the server's.
-TEST(RedisClientTest, ASingleServerRunsACrossSlotWriteUnlessAskedToRefuseIt) {
+TEST(RedisClientTest, ASingleServerRunsACrossSlotWriteWhenTheRefusalIsOff) {
   RedisServer server;
-  RedisClient client(Options(server));
+  RedisOptions options = Options(server);
+  options.address.refuse_cross_slot = false;
+  RedisClient client(options);
   auto transaction = client.Transaction({{"SET", "pw:{o-1}:a", "1"}, {"SET", "pw:{o-2}:a", "1"}});
   ASSERT_TRUE(transaction.ok()) << transaction.status();
   auto both = client.Execute({"EXISTS", "pw:{o-1}:a", "pw:{o-2}:a"});

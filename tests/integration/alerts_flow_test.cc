@@ -299,12 +299,15 @@ TEST_F(AlertsFlowTest, AOneSecondDeadlineEscalatesExactlyOnceWithTwoReplicas) {
       absl::Seconds(15)))
       << "escalations: " << escalations.size() << "\n"
       << redis.Execute({"KEYS", "*alerts*"})->elements.size() << " alert keys; deadlines "
-      << redis.Execute({"ZRANGE", "pw:alerts:deadlines", "0", "-1", "WITHSCORES"})->elements.size()
+      << redis
+             .Execute({"ZRANGE", absl::StrCat("pw:{", org_, "}:alerts:deadlines"), "0", "-1",
+                       "WITHSCORES"})
+             ->elements.size()
       << "\n"
       << alerts_->Output().substr(0, 3000);
   // After the last escalation the alert leaves the schedule; any duplicate would be in by then.
   ASSERT_TRUE(peerwell::testing::WaitFor([&] {
-    return redis.Execute({"ZCARD", "pw:alerts:deadlines"})->integer == 0;
+    return redis.Execute({"ZCARD", absl::StrCat("pw:{", org_, "}:alerts:deadlines")})->integer == 0;
   }));
   auto entries = redis.Execute({"XRANGE", EventStreamKey("alerts", org_), "-", "+"});
   std::vector<std::string> levels;

@@ -1062,7 +1062,8 @@ TEST_F(PrivacyErasureTest, ErasingAPersonLeavesOnlyTheRecordOfTheErasureAndSpare
   const std::string due = absl::StrCat(world.org, "/", erasure_id);
   ASSERT_TRUE(WaitFor(
       [&] {
-        auto score = redis.Execute({"ZSCORE", "pw:directory:erasures_due", due});
+        auto score = redis.Execute(
+            {"ZSCORE", absl::StrCat("pw:{", world.org, "}:directory:erasures_due"), due});
         return score.ok() && score->IsNil() && RewriteFinished(redis);
       },
       absl::Seconds(30), absl::Milliseconds(100)));
