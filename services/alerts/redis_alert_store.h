@@ -1,6 +1,7 @@
 #pragma once
 
 #include "services/alerts/alerts_store.h"
+#include "services/common/organization_registry.h"
 #include "services/common/person_records.h"
 #include "services/common/redis_client.h"
 
@@ -14,7 +15,7 @@ std::string AlertFeedKey(const std::string& organization_id);
 // acknowledge deadline scheduled, and the change appended to the organisation's alert feed.
 class RedisAlertStore final : public AlertStore {
  public:
-  explicit RedisAlertStore(RedisClient& redis) : redis_(redis) {}
+  explicit RedisAlertStore(RedisClient& redis);
 
   // Every kind of key this store keeps that names a person or holds data about one, and where
   // a person's export (ExportPersonRecords) shows it.
@@ -88,6 +89,8 @@ class RedisAlertStore final : public AlertStore {
   absl::Status DeleteStreamEntriesNaming(const std::string& stream, const std::string& person_id);
 
   RedisClient& redis_;
+  // The organisations with alerts awaiting acknowledgement, for the escalation sweep.
+  ScheduleView deadlines_;
 };
 
 }  // namespace peerwell::alerts

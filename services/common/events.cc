@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 
+#include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,9 @@ constexpr char kChannelPrefix[] = "pw:events:";
 // EventDoorbell::Rings::heard_until runs, and how soon a dead subscription is noticed.
 constexpr absl::Duration kDoorbellPing = absl::Milliseconds(100);
 constexpr absl::Duration kDoorbellPingAnswer = absl::Seconds(2);
+// Between sweeps a consumer claims from the streams active in the last this many claim_min_idle:
+// an entry a dead consumer left is claimable after one.
+constexpr int kActiveClaimIdles = 4;
 // A stream seen for the first time by a follower is read from this long before it started (by
 // Redis's clock, which makes the ids): an event published as it started is not missed, nor one
 // from a cluster node whose clock is a little behind.
@@ -61,7 +65,7 @@ ConsumerOptions ServiceConsumerOptions(const ServiceConfig& config, absl::string
   ConsumerOptions options;
   options.claim_min_idle = config.event_claim_idle;
   options.claim_interval =
-      std::clamp(config.event_claim_idle / 4, absl::Milliseconds(100), absl::Seconds(5));
+      std::clamp(config.event_claim_idle / 2, absl::Milliseconds(100), absl::Seconds(15));
   options.max_retry_delay = std::min(options.max_retry_delay, config.event_claim_idle / 2);
   options.source = std::string(source);
   options.group = std::string(group);
@@ -439,8 +443,21 @@ std::optional<ConsumerGroupRunner::ReadKind> ConsumerGroupRunner::DueRead(const 
 }
 
 void ConsumerGroupRunner::Hear(const EventDoorbell::Rings& rings) {
-  for (const auto& [service, organization_id] : rings.rung) StreamOf(organization_id).unread = true;
+  const absl::Time now = absl::Now();
+  for (const auto& [service, organization_id] : rings.rung) {
+    Stream& stream = StreamOf(organization_id);
+    stream.unread = true;
+    Active(stream, now);
+  }
   if (rings.missed) next_sweep_ = absl::InfinitePast();
+}
+
+void ConsumerGroupRunner::Active(Stream& stream, absl::Time now) {
+  stream.last_active = now;
+  // An entry read now by a consumer that dies is claimable one claim_min_idle on.
+  if (stream.claim_at == absl::InfiniteFuture()) {
+    stream.claim_at = now + options_.claim_min_idle + options_.claim_interval;
+  }
 }
 
 absl::Status ConsumerGroupRunner::RunRound() {
@@ -458,6 +475,7 @@ absl::Status ConsumerGroupRunner::RunRound() {
   absl::Time due = next_sweep_;
   for (const auto& [organization_id, stream] : streams_) {
     if (!stream.own_pending_cursor.empty()) due = std::min(due, stream.own_retry_time);
+    due = std::min(due, stream.claim_at);
     if (stream.claim_due || stream.unread) due = now;
   }
   if (due > now) {
@@ -469,6 +487,7 @@ absl::Status ConsumerGroupRunner::RunRound() {
   if (stopping_) return absl::OkStatus();
   now = absl::Now();
   if (now >= next_sweep_) {
+    // Every organisation's stream: read, and its abandoned entries claimed.
     auto organizations = ListOrganizations(*redis_);
     if (!organizations.ok()) return organizations.status();
     for (const std::string& organization_id : *organizations) StreamOf(organization_id);
@@ -476,7 +495,20 @@ absl::Status ConsumerGroupRunner::RunRound() {
       stream.unread = true;
       stream.claim_due = true;
     }
-    next_sweep_ = now + options_.claim_interval;
+    // Each consumer on a sweep_interval of its own, give or take a quarter: the services' sweeps
+    // of every organisation do not fall together.
+    next_sweep_ = now + options_.sweep_interval * absl::Uniform(random_, 0.75, 1.25);
+  }
+  // Between sweeps, claims from the streams with events of late: only there can a consumer have
+  // died holding entries since the last sweep (it read them when they rang, and so did this
+  // consumer's doorbell). Each stream's own claims come one claim_min_idle apart while it stays
+  // active, so that many organisations' claims spread out rather than fall together.
+  const absl::Time recent = now - kActiveClaimIdles * options_.claim_min_idle;
+  for (auto& [organization_id, stream] : streams_) {
+    if (stream.claim_at > now) continue;
+    stream.claim_due = true;
+    stream.claim_at =
+        stream.last_active >= recent ? now + options_.claim_min_idle : absl::InfiniteFuture();
   }
 
   // The acknowledgements of the last batch first, then one read per stream due.
@@ -513,6 +545,9 @@ absl::Status ConsumerGroupRunner::RunRound() {
         commands.push_back({"XAUTOCLAIM", stream.key, options_.group, options_.consumer,
                             absl::StrCat(absl::ToInt64Milliseconds(options_.claim_min_idle)), "0-0",
                             "COUNT", count});
+        // How many entries are pending, claimed or not: while any is, the stream is claimed
+        // from again (an entry not idle long enough yet, a consumer still retrying its own).
+        commands.push_back({"XPENDING", stream.key, options_.group});
         break;
       case ReadKind::kNew:
         commands.push_back({"XREADGROUP", "GROUP", options_.group, options_.consumer, "COUNT",
@@ -541,26 +576,33 @@ absl::Status ConsumerGroupRunner::RunRound() {
   absl::Status failure;
   for (const Read& read : reads) {
     Stream& stream = *read.stream;
+    // This read's replies: the group's creation, the read, and with a claim the pending count.
+    const size_t first = r;
+    r += (read.creates_group ? 1 : 0) + 1 + (read.kind == ReadKind::kClaim ? 1 : 0);
     if (read.creates_group) {
-      const RedisReply& created = (*replies)[r++];
+      const RedisReply& created = (*replies)[first];
       if (IsMissingStream(created)) {
         // Nothing was ever published there; the group is made with the stream's first read.
         stream.unread = false;
         stream.claim_due = false;
         stream.own_pending_cursor.clear();
-        ++r;
         continue;
       }
       if (created.IsError() && !absl::StartsWith(created.str, "BUSYGROUP")) {
         Log(Severity::kWarning, "cannot create consumer group",
             {Field("stream", stream.key), Field("error", created.str)});
-        ++r;
         failure = absl::UnavailableError(created.str);
         continue;
       }
       stream.group_ready = true;
     }
-    const RedisReply& reply = (*replies)[r++];
+    const RedisReply& reply = (*replies)[first + (read.creates_group ? 1 : 0)];
+    if (read.kind == ReadKind::kClaim) {
+      const RedisReply& pending = (*replies)[first + (read.creates_group ? 1 : 0) + 1];
+      if (pending.IsArray() && !pending.elements.empty() && pending.elements[0].integer > 0) {
+        Active(stream, now);
+      }
+    }
     if (reply.IsError()) {
       // NOGROUP: the stream or group vanished; it is created again on the next read. A claim
       // refused for another reason waits for the next sweep rather than keep the stream's new
@@ -597,6 +639,7 @@ absl::Status ConsumerGroupRunner::RunRound() {
         stream.unread = full;
         break;
     }
+    if (!read_entries.empty()) Active(stream, now);
     for (StreamEntry& entry : read_entries) {
       entry.stream = stream.key;
       entries.push_back(std::move(entry));
@@ -856,7 +899,8 @@ void EventFollower::Loop() {
           }
         }
         for (const auto& [stream, last] : last_) unread.insert(stream);
-        next_sweep = absl::Now() + options_.sweep_interval;
+        // Give or take a quarter: the followers of every replica do not sweep together.
+        next_sweep = absl::Now() + options_.sweep_interval * absl::Uniform(random_, 0.75, 1.25);
       }
     }
     if (status.ok()) status = Read(unread);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -135,10 +136,14 @@ struct ConsumerOptions {
   // service down), which is retried until it succeeds.
   int max_deliveries = 5;
   int batch = 64;  // entries per stream and read
-  // How often every organisation's stream is read whether it rang or not, and entries another
-  // consumer left pending for longer than claim_min_idle taken over (XAUTOCLAIM).
+  // A stream with events of late gives up the entries another consumer left pending for longer
+  // than claim_min_idle (XAUTOCLAIM) claim_min_idle after it became active (give or take
+  // claim_interval), and every claim_min_idle while it stays so; every organisation's stream is
+  // swept about every sweep_interval: read whether it rang or not (a doorbell lost), and claimed
+  // from. A sweep also follows every new subscription to the doorbell, the first at start.
   absl::Duration claim_min_idle = absl::Seconds(2);
   absl::Duration claim_interval = absl::Milliseconds(500);
+  absl::Duration sweep_interval = absl::Seconds(15);
   // After a failed handler or a lost connection, the consumer reads its own pending entries again
   // after this, doubling on each further failure up to max_retry_delay: a critical incident
   // whose handling failed while Redis was down is handled as soon as Redis is back, not after a
@@ -227,7 +232,9 @@ class ConsumerGroupRunner {
     std::string key;
     bool group_ready = false;  // the group exists (or was created by this consumer)
     bool unread = false;       // rang, or its last read came back full: read it again
-    bool claim_due = false;    // the sweep's XAUTOCLAIM, again while they come back full
+    bool claim_due = false;    // an XAUTOCLAIM, again while they come back full
+    absl::Time last_active = absl::InfinitePast();  // when it last rang or gave entries
+    absl::Time claim_at = absl::InfiniteFuture();   // its next claim between sweeps
     // Where the walk of this consumer's own pending entries is; empty when there is none to do.
     std::string own_pending_cursor = "0";
     absl::Time own_retry_time = absl::InfinitePast();
@@ -246,6 +253,8 @@ class ConsumerGroupRunner {
   // Marks the streams that rang to be read; after a doorbell's subscription was made anew, every
   // stream is swept.
   void Hear(const EventDoorbell::Rings& rings);
+  // The stream rang or gave entries now: claimed from one claim_min_idle on, while it is active.
+  void Active(Stream& stream, absl::Time now);
   // One round: what rang or is due read from every stream in one pipeline, handled, and left to
   // acknowledge with the next round.
   absl::Status RunRound();
@@ -278,6 +287,7 @@ class ConsumerGroupRunner {
   BlockingReadStop stop_;                  // ends a backoff at once
   std::map<std::string, Stream> streams_;  // by organisation
   absl::Time next_sweep_ = absl::InfinitePast();
+  absl::BitGen random_;                          // the sweeps' jitter
   size_t last_batch_ = 0;                        // entries of the last batch, for the linger
   absl::Time last_read_ = absl::InfinitePast();  // when the last batch was asked for
   std::unique_ptr<BoundedExecutor> lanes_;       // null with one lane
@@ -299,7 +309,7 @@ class EventFollower {
     size_t batch = 256;
     // Every organisation's streams are read this often too, doorbell or not: a backstop, since
     // a subscription made anew is followed by a sweep at once.
-    absl::Duration sweep_interval = absl::Seconds(5);
+    absl::Duration sweep_interval = absl::Seconds(10);
     // The longest wait for a doorbell: `caught_up` is told at least this often while all is well.
     absl::Duration idle_wait = absl::Milliseconds(250);
   };
@@ -333,6 +343,7 @@ class EventFollower {
   EventDoorbell doorbell_;
   std::atomic<bool> stopping_{false};
   BlockingReadStop stop_;  // ends a backoff at once
+  absl::BitGen random_;    // the sweeps' jitter
   std::string start_id_;   // where a stream seen for the first time is read from; FindStart
   std::map<std::pair<std::string, std::string>, std::string> last_;  // last id read, per stream
   std::thread thread_;

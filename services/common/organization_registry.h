@@ -1,9 +1,12 @@
 #pragma once
 
 #include <functional>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -41,13 +44,37 @@ absl::StatusOr<std::vector<DueShare>> DueAcrossOrganizations(
     RedisClient& redis, const std::function<std::string(const std::string&)>& schedule_key,
     const std::string& until, long long limit);
 
-// Claims what is due by `now` from every organisation's schedule, each its share of `limit`:
-// `claim` runs once per organisation with something due, all in one round trip, with KEYS its
-// schedule and ARGV `now` (µs), `later` (µs: where it moves what it claims) and its share. One
-// reply of the script's per organisation.
-absl::StatusOr<std::vector<RedisReply>> ClaimDueAcrossOrganizations(
+// A process's view of which organisations have anything in a schedule of theirs, for a sweep
+// that runs many times a second: it counts what is due in those alone. Every registered
+// organisation's schedule is looked at (ZCARD) at most every `rescan`, so that what another
+// process scheduled is seen within it; an organisation this process scheduled something for
+// (Scheduled) is counted from the next sweep on.
+class ScheduleView {
+ public:
+  ScheduleView(std::function<std::string(const std::string&)> schedule_key, absl::Duration rescan)
+      : schedule_key_(std::move(schedule_key)), rescan_(rescan) {}
+
+  void Scheduled(const std::string& organization_id);
+  // As DueAcrossOrganizations, over the organisations with anything scheduled.
+  absl::StatusOr<std::vector<DueShare>> Due(RedisClient& redis, const std::string& until,
+                                            long long limit);
+
+ private:
+  const std::function<std::string(const std::string&)> schedule_key_;
+  const absl::Duration rescan_;
+  std::mutex mu_;
+  std::vector<std::string> scheduled_ ABSL_GUARDED_BY(mu_);  // registry order, then as noted
+  std::set<std::string> known_ ABSL_GUARDED_BY(mu_);         // the same, to look up
+  absl::Time next_rescan_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+};
+
+// Claims what is due by `now` in each share: `claim` runs once per share with something to
+// take, all in one round trip, with KEYS the organisation's schedule and ARGV `now` (µs),
+// `later` (µs: where it moves what it claims) and the share. One reply of the script's per
+// share that took something.
+absl::StatusOr<std::vector<RedisReply>> ClaimDueShares(
     RedisClient& redis, const RedisScript& claim,
-    const std::function<std::string(const std::string&)>& schedule_key, absl::Time now,
-    absl::Time later, int limit);
+    const std::function<std::string(const std::string&)>& schedule_key,
+    const std::vector<DueShare>& shares, absl::Time now, absl::Time later);
 
 }  // namespace peerwell

@@ -993,8 +993,10 @@ absl::StatusOr<Erasure> RedisDirectoryStore::CompleteErasurePart(const std::stri
 absl::StatusOr<std::vector<Erasure>> RedisDirectoryStore::ClaimDueErasures(absl::Time now,
                                                                            absl::Time next,
                                                                            int limit) {
-  auto claimed = ClaimDueAcrossOrganizations(redis_, ClaimDueErasuresScript(), ErasuresDueKey, now,
-                                             next, limit);
+  auto shares = DueAcrossOrganizations(redis_, ErasuresDueKey, RedisMicros(now), limit);
+  if (!shares.ok()) return shares.status();
+  auto claimed =
+      ClaimDueShares(redis_, ClaimDueErasuresScript(), ErasuresDueKey, *shares, now, next);
   if (!claimed.ok()) return claimed.status();
   std::vector<RedisCommand> reads;
   std::vector<std::pair<std::string, std::string>> members;  // organisation, erasure

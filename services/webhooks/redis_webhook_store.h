@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "services/common/organization_registry.h"
 #include "services/common/person_records.h"
 #include "services/common/redis_client.h"
 #include "services/webhooks/webhooks_store.h"
@@ -14,7 +15,7 @@ namespace peerwell::webhooks {
 // replicas never take one attempt and a replica that dies hands it on when the lease ends.
 class RedisWebhookStore final : public WebhookStore {
  public:
-  explicit RedisWebhookStore(RedisClient& redis) : redis_(redis) {}
+  explicit RedisWebhookStore(RedisClient& redis);
 
   // The keys that can hold something about a person (docs/PRIVACY.md). None is in a person's
   // export: the service keeps no person's id, only pseudonyms in what it sends partners.
@@ -46,6 +47,8 @@ class RedisWebhookStore final : public WebhookStore {
       const std::vector<std::pair<std::string, std::string>>& indexes);
 
   RedisClient& redis_;
+  // The organisations with deliveries queued, for the delivery threads' claims.
+  ScheduleView due_;
 };
 
 }  // namespace peerwell::webhooks

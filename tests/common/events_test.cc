@@ -7,6 +7,7 @@
 #include <mutex>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "services/common/organization_registry.h"
@@ -30,6 +31,7 @@ ConsumerOptions FastOptions(const std::string& consumer) {
   options.consumer = consumer;
   options.claim_min_idle = absl::Milliseconds(100);
   options.claim_interval = absl::Milliseconds(50);
+  options.sweep_interval = absl::Milliseconds(100);
   options.max_deliveries = 3;
   return options;
 }
@@ -209,6 +211,7 @@ TEST_F(EventsTest, AfterALingerTheNextDoorbellIsHeardAtOnceNotAtTheNextSweep) {
   ConsumerOptions options = FastOptions("c1");
   options.linger = absl::Milliseconds(5);
   options.claim_interval = absl::Minutes(1);
+  options.sweep_interval = absl::Minutes(1);
   std::atomic<int> calls{0};
   ConsumerGroupRunner runner(server_.address(), options, [&](const StreamEntry&) {
     ++calls;
@@ -265,6 +268,57 @@ TEST_F(EventsTest, ReclaimsEntriesADeadConsumerLeftPending) {
   EXPECT_EQ(handled.load(), 1);
 }
 
+TEST_F(EventsTest, BetweenSweepsClaimsFromTheStreamsWithEventsOfLate) {
+  // "stuck" takes the first entry and never finishes it; no sweep comes for a minute.
+  ConsumerOptions slow_sweep = FastOptions("stuck");
+  slow_sweep.sweep_interval = absl::Minutes(1);
+  std::mutex mu;
+  std::condition_variable changed;
+  bool stuck = false;
+  bool release = false;
+  ConsumerGroupRunner stuck_runner(server_.address(), slow_sweep, [&](const StreamEntry&) {
+    std::unique_lock<std::mutex> lock(mu);
+    stuck = true;
+    changed.notify_all();
+    changed.wait(lock, [&] { return release; });
+    return absl::UnavailableError("gave up");
+  });
+  stuck_runner.Start();
+  Publish("person.created", {{"person_id", "p1"}});
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return stuck; }));
+  }
+  std::mutex seen_mu;
+  std::set<std::string> seen;
+  slow_sweep.consumer = "survivor";
+  ConsumerGroupRunner survivor(server_.address(), slow_sweep, [&](const StreamEntry& e) {
+    std::lock_guard<std::mutex> lock(seen_mu);
+    seen.insert(e.Get("person_id"));
+    return absl::OkStatus();
+  });
+  survivor.Start();
+  ASSERT_TRUE(WaitFor([&] {
+    auto clients = redis_.Execute({"CLIENT", "LIST"});
+    return clients.ok() && absl::StrContains(clients->str, " sub=1 ") &&
+           clients->str.find(" sub=1 ") != clients->str.rfind(" sub=1 ");
+  }));
+  // A later event of the organisation: the survivor hears it, and then claims p1 once idle.
+  Publish("person.created", {{"person_id", "p2"}});
+  bool both = WaitFor([&] {
+    std::lock_guard<std::mutex> lock(seen_mu);
+    return seen.count("p1") == 1 && seen.count("p2") == 1;
+  });
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  changed.notify_all();
+  survivor.Stop();
+  stuck_runner.Stop();
+  EXPECT_TRUE(both);
+}
+
 TEST_F(EventsTest, MovesAPoisonEntryToTheDeadLetterStream) {
   Publish("person.updated", {{"person_id", "good-1"}});
   Publish("person.updated", {{"person_id", "poison"}});
@@ -295,6 +349,7 @@ ConsumerOptions SlowClaimOptions(const std::string& consumer) {
   ConsumerOptions options = FastOptions(consumer);
   options.claim_min_idle = absl::Minutes(5);
   options.claim_interval = absl::Minutes(5);
+  options.sweep_interval = absl::Minutes(5);
   return options;
 }
 
@@ -414,6 +469,7 @@ TEST_F(EventsTest, AStoppingConsumerDoesNotGoOnThroughABatchThatFails) {
 TEST_F(EventsTest, AnIdleConsumerStopsWithoutWaitingForItsNextSweep) {
   ConsumerOptions options = FastOptions("c1");
   options.claim_interval = absl::Seconds(60);
+  options.sweep_interval = absl::Seconds(60);
   ConsumerGroupRunner runner(server_.address(), options, [&](const StreamEntry&) {
     return absl::OkStatus();
   });
@@ -500,6 +556,7 @@ TEST_F(EventsTest, ReadsTheStreamOfEachOrganisationThatRingsItsDoorbell) {
   // their doorbells bring their events.
   ConsumerOptions options = FastOptions("c1");
   options.claim_interval = absl::Minutes(1);
+  options.sweep_interval = absl::Minutes(1);
   std::mutex mu;
   std::set<std::string> seen;
   ConsumerGroupRunner runner(server_.address(), options, [&](const StreamEntry& e) {

@@ -224,6 +224,42 @@ TEST(RedisClientTest, ADueClaimIsSharedOutOldestOrganisationFirst) {
                      {"o1", 2, 2}, {"o3", 3, 2}, {"o4", 1, 0}}));
 }
 
+TEST(RedisClientTest, AScheduleViewCountsTheOrganisationsWithAnythingScheduledAlone) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  for (const char* organization_id : {"o1", "o2"}) {
+    ASSERT_TRUE(RegisterOrganization(client, organization_id, absl::Now()).ok());
+  }
+  auto schedule = [](const std::string& organization_id) {
+    return absl::StrCat("pw:{", organization_id, "}:test:due");
+  };
+  auto organizations = [](const absl::StatusOr<std::vector<DueShare>>& shares) {
+    std::vector<std::string> named;
+    for (const DueShare& share : *shares) named.push_back(share.organization_id);
+    return named;
+  };
+  ScheduleView view(schedule, absl::Minutes(1));
+  auto none = view.Due(client, "50", 10);  // the first look: every organisation's schedule
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty());
+  // Scheduled by another process: not seen before the next look at every organisation.
+  ASSERT_TRUE(client.Execute({"ZADD", schedule("o2"), "10", "a"}).ok());
+  auto unseen = view.Due(client, "50", 10);
+  ASSERT_TRUE(unseen.ok()) << unseen.status();
+  EXPECT_TRUE(unseen->empty());
+  // Scheduled by this one: counted from now on.
+  view.Scheduled("o2");
+  auto seen = view.Due(client, "50", 10);
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  EXPECT_EQ(organizations(seen), (std::vector<std::string>{"o2"}));
+  // A view that looks at every organisation each time sees the other process's at once.
+  ScheduleView eager(schedule, absl::ZeroDuration());
+  ASSERT_TRUE(client.Execute({"ZADD", schedule("o1"), "20", "b"}).ok());
+  auto both = eager.Due(client, "50", 10);
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_EQ(organizations(both), (std::vector<std::string>{"o1", "o2"}));
+}
+
 // What an asynchronous call answers, waited for here (the callback runs on an I/O thread).
 template <typename T>
 class Outcome {
