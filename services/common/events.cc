@@ -513,12 +513,7 @@ absl::Status ConsumerGroupRunner::RunRound() {
 
   // The acknowledgements of the last batch first, then one read per stream due.
   std::vector<RedisCommand> commands;
-  std::vector<Stream*> acked;
-  for (auto& [organization_id, stream] : streams_) {
-    if (stream.unsent_ack.empty()) continue;
-    commands.push_back(stream.unsent_ack);
-    acked.push_back(&stream);
-  }
+  const std::vector<Stream*> acked = QueueUnsentAcks(commands);
   struct Read {
     Stream* stream;
     ReadKind kind;
@@ -563,14 +558,7 @@ absl::Status ConsumerGroupRunner::RunRound() {
     WalkOwnPendingAgain();
     return replies.status();
   }
-  size_t r = 0;
-  for (Stream* stream : acked) {
-    if (!(*replies)[r++].IsError()) handled_ += stream->unsent_ack_events;
-    // A refused XACK (the group gone) leaves its entries pending, read again as this consumer's
-    // own.
-    stream->unsent_ack.clear();
-    stream->unsent_ack_events = 0;
-  }
+  size_t r = TakeAckReplies(acked, *replies);
   std::vector<StreamEntry> entries;
   std::vector<Stream*> entry_streams;
   absl::Status failure;
@@ -771,23 +759,37 @@ absl::Status ConsumerGroupRunner::ProcessBatch(const std::vector<StreamEntry>& e
   return status;
 }
 
-absl::Status ConsumerGroupRunner::FlushAcks() {
-  std::vector<RedisCommand> acks;
+std::vector<ConsumerGroupRunner::Stream*> ConsumerGroupRunner::QueueUnsentAcks(
+    std::vector<RedisCommand>& commands) {
   std::vector<Stream*> acked;
   for (auto& [organization_id, stream] : streams_) {
     if (stream.unsent_ack.empty()) continue;
-    acks.push_back(stream.unsent_ack);
+    commands.push_back(stream.unsent_ack);
     acked.push_back(&stream);
   }
+  return acked;
+}
+
+size_t ConsumerGroupRunner::TakeAckReplies(const std::vector<Stream*>& acked,
+                                           const std::vector<RedisReply>& replies) {
+  for (size_t i = 0; i < acked.size(); ++i) {
+    if (!replies[i].IsError()) handled_ += acked[i]->unsent_ack_events;
+    // A refused XACK (the group gone) leaves its entries pending, read again as this consumer's
+    // own.
+    acked[i]->unsent_ack.clear();
+    acked[i]->unsent_ack_events = 0;
+  }
+  return acked.size();
+}
+
+absl::Status ConsumerGroupRunner::FlushAcks() {
+  std::vector<RedisCommand> acks;
+  const std::vector<Stream*> acked = QueueUnsentAcks(acks);
   if (acks.empty()) return absl::OkStatus();
   ScopedDeadline deadline(absl::Now() + absl::Seconds(2));
   auto replies = redis_->ExecuteAll(std::move(acks));
   if (!replies.ok()) return replies.status();  // kept, for the next try
-  for (size_t i = 0; i < acked.size(); ++i) {
-    if (!(*replies)[i].IsError()) handled_ += acked[i]->unsent_ack_events;
-    acked[i]->unsent_ack.clear();
-    acked[i]->unsent_ack_events = 0;
-  }
+  TakeAckReplies(acked, *replies);
   return absl::OkStatus();
 }
 

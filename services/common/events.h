@@ -272,6 +272,10 @@ class ConsumerGroupRunner {
   // Sends every acknowledgement still to be sent. Kept when Redis cannot be reached, and sent
   // again (an XACK twice is one) once it is back: what was handled is not handled again.
   absl::Status FlushAcks();
+  // The XACKs still to send, appended to `commands`; the streams they acknowledge, in order.
+  std::vector<Stream*> QueueUnsentAcks(std::vector<RedisCommand>& commands);
+  // Their replies, the first of `replies`: counted as handled and cleared. How many there were.
+  size_t TakeAckReplies(const std::vector<Stream*>& acked, const std::vector<RedisReply>& replies);
   // After reads whose replies were lost: entries they delivered are this consumer's own pending
   // ones, which it walks again at once.
   void WalkOwnPendingAgain();
