@@ -13,6 +13,7 @@
 #include "services/common/events.h"
 #include "services/common/proto_time.h"
 #include "services/common/redis_client.h"
+#include "services/common/redis_cluster.h"
 #include "services/common/validation.h"
 
 namespace peerwell::alerts {
@@ -145,15 +146,18 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
         caller->role == CallerRole::kService) {
       return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "this credential cannot watch");
     }
-    auto connection = RedisConnection::Connect(redis_, absl::Seconds(1));
-    if (!connection.ok()) return ToGrpcStatus(connection.status(), "WatchAlerts");
+    RedisKeyConnection connection(redis_);
     std::string feed = AlertFeedKey(caller->organization_id);
     std::string last;
     if (resume_token_.empty()) {
       // From now on: start after the newest entry there is.
       auto newest =
-          (*connection)->Execute({"XREVRANGE", feed, "+", "-", "COUNT", "1"}, absl::Seconds(2));
+          connection.Execute({"XREVRANGE", feed, "+", "-", "COUNT", "1"}, absl::Seconds(2));
       if (!newest.ok()) return ToGrpcStatus(newest.status(), "WatchAlerts");
+      if (newest->IsError()) {
+        return ToGrpcStatus(absl::UnavailableError(absl::StrCat("redis: ", newest->str)),
+                            "WatchAlerts");
+      }
       auto entries = ParseStreamEntries(*newest);
       last = entries.empty() ? "0-0" : entries[0].id;
     } else {
@@ -175,11 +179,14 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::AlertEvent> {
         return ToGrpcStatus(still.status(), "WatchAlerts");
       }
       const absl::Time read_time = absl::Now();
-      auto read = (*connection)
-                      ->Execute({"XREAD", "COUNT", absl::StrCat(kWatchBatch), "BLOCK", "1000",
-                                 "STREAMS", feed, last},
-                                absl::Seconds(3));
+      auto read = connection.Execute(
+          {"XREAD", "COUNT", absl::StrCat(kWatchBatch), "BLOCK", "1000", "STREAMS", feed, last},
+          absl::Seconds(3));
       if (!read.ok()) return ToGrpcStatus(read.status(), "WatchAlerts");
+      if (read->IsError()) {
+        return ToGrpcStatus(absl::UnavailableError(absl::StrCat("redis: ", read->str)),
+                            "WatchAlerts");
+      }
       if (!read->IsArray() || read->elements.empty()) continue;
       std::vector<StreamEntry> entries = ParseStreamEntries(read->elements[0].elements[1]);
       std::vector<std::string> alert_ids;

@@ -2,10 +2,13 @@
 
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "services/common/encryption.h"
@@ -78,6 +81,12 @@ std::string SettingsHelp(absl::string_view program, const std::vector<SettingSpe
 }
 
 std::string RedisAddress::ToString() const {
+  if (cluster && !seeds.empty()) {
+    return absl::StrCat("cluster ",
+                        absl::StrJoin(seeds, ",", [](std::string* out, const auto& seed) {
+                          absl::StrAppend(out, seed.first, ":", seed.second);
+                        }));
+  }
   return unix_path.empty() ? absl::StrCat(host, ":", port) : absl::StrCat("unix:", unix_path);
 }
 
@@ -93,11 +102,31 @@ absl::StatusOr<RedisAddress> ParseRedisAddress(absl::string_view text) {
   size_t colon = text.rfind(':');
   int port = 0;
   if (colon == absl::string_view::npos || colon == 0 ||
-      !absl::SimpleAtoi(text.substr(colon + 1), &port) || port <= 0 || port > 65535) {
-    return absl::InvalidArgumentError("expected host:port or unix:/path");
+      !absl::SimpleAtoi(text.substr(colon + 1), &port) || port <= 0 || port > 65535 ||
+      text.substr(0, colon).find_first_of(", \t") != absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        "expected host:port or unix:/path (a list of nodes is for PEERWELL_REDIS_MODE=cluster)");
   }
   address.host = std::string(text.substr(0, colon));
   address.port = port;
+  return address;
+}
+
+absl::StatusOr<RedisAddress> ParseRedisClusterSeeds(absl::string_view text) {
+  RedisAddress address;
+  address.cluster = true;
+  for (absl::string_view seed : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    auto node = ParseRedisAddress(absl::StripAsciiWhitespace(seed));
+    if (!node.ok() || !node->unix_path.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "expected host:port of cluster nodes, separated by commas; got '", seed, "'"));
+    }
+    address.seeds.emplace_back(node->host, node->port);
+  }
+  if (address.seeds.empty()) {
+    return absl::InvalidArgumentError("expected at least one host:port of a cluster node");
+  }
+  std::tie(address.host, address.port) = address.seeds.front();
   return address;
 }
 
@@ -150,7 +179,10 @@ std::vector<SettingSpec> ServiceSettingSpecs(const ServiceDefaults& defaults) {
   specs.insert(
       specs.end(),
       {
-          {"redis_addr", "PEERWELL_REDIS_ADDR", "127.0.0.1:6379", "host:port or unix:/path"},
+          {"redis_addr", "PEERWELL_REDIS_ADDR", "127.0.0.1:6379",
+           "host:port or unix:/path; in cluster mode, host:port of nodes separated by commas"},
+          {"redis_mode", "PEERWELL_REDIS_MODE", "single",
+           "single (one server, or a primary with replicas) or cluster (a Redis Cluster)"},
           {"redis_user", "PEERWELL_REDIS_USER", defaults.service_name,
            "the service's Redis ACL user (used with a password)"},
           {"redis_password", "PEERWELL_REDIS_PASSWORD", "",
@@ -222,7 +254,12 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::vector<std::string>& 
   if (!process.ok()) return process.status();
   ServiceConfig config;
   static_cast<ProcessConfig&>(config) = *std::move(process);
-  auto redis = ParseRedisAddress(s["redis_addr"]);
+  if (s["redis_mode"] != "single" && s["redis_mode"] != "cluster") {
+    return absl::InvalidArgumentError(
+        "--redis_mode (PEERWELL_REDIS_MODE): expected single or cluster");
+  }
+  auto redis = s["redis_mode"] == "cluster" ? ParseRedisClusterSeeds(s["redis_addr"])
+                                            : ParseRedisAddress(s["redis_addr"]);
   if (!redis.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--redis_addr (PEERWELL_REDIS_ADDR): ", redis.status().message()));

@@ -41,7 +41,7 @@ struct RedisAddress {
   // that a layout mistake fails every test that makes it.
   bool refuse_cross_slot = true;
   // A Redis Cluster: its map of slots is asked of these nodes first; host and port are the first
-  // of them. (The client routes by slot; the services' key layout does not run on one yet.)
+  // of them.
   bool cluster = false;
   std::vector<std::pair<std::string, int>> seeds;
 
@@ -49,6 +49,8 @@ struct RedisAddress {
   std::string ToString() const;
 };
 absl::StatusOr<RedisAddress> ParseRedisAddress(absl::string_view text);
+// "host:port,host:port,...": a Redis Cluster's seed nodes.
+absl::StatusOr<RedisAddress> ParseRedisClusterSeeds(absl::string_view text);
 
 // "host:port" with a numeric port 0-65535 (0 asks the kernel for a free port).
 absl::Status ValidateHostPort(absl::string_view setting, absl::string_view text);

@@ -98,8 +98,22 @@ std::string Sha1Hex(const std::string& text) {
 
 }  // namespace
 
+namespace {
+
+// A script with this first line must keep to its keys' slot (Redis refuses, on a cluster, any key
+// it reaches in another slot, declared or not), where one without could reach another slot that
+// happens to be on the same node, and break once the slots are moved.
+constexpr absl::string_view kLuaShebang = "#!lua\n";
+
+std::string WithShebang(std::string source) {
+  if (absl::StartsWith(source, "#!")) return source;
+  return absl::StrCat(kLuaShebang, source);
+}
+
+}  // namespace
+
 RedisScript::RedisScript(std::string source)
-    : source_(std::move(source)), sha1_(Sha1Hex(source_)) {}
+    : source_(WithShebang(std::move(source))), sha1_(Sha1Hex(source_)) {}
 
 absl::Status ScriptErrorToStatus(const RedisReply& reply) {
   if (!reply.IsError()) return absl::OkStatus();
@@ -418,13 +432,15 @@ bool RedisClient::HandOverLocked(Lane& lane, Batch batch, absl::Status written) 
 }
 
 void RedisClient::Enqueue(std::vector<RedisCommand> commands, absl::Time deadline,
-                          RedisRepliesDone done) {
+                          RedisRepliesDone done, int keyless_slot) {
   if (options_.address.refuse_cross_slot) {
     if (auto status = CheckOneSlotPerAtomicWrite(commands); !status.ok()) {
       return std::move(done)(std::move(status));
     }
   }
-  if (router_ != nullptr) return router_->Route(std::move(commands), deadline, std::move(done));
+  if (router_ != nullptr) {
+    return router_->Route(std::move(commands), deadline, std::move(done), keyless_slot);
+  }
   auto pending = std::make_shared<Pending>();
   pending->commands = std::move(commands);
   pending->deadline = deadline;
@@ -529,6 +545,18 @@ absl::StatusOr<RedisReply> RedisClient::Execute(RedisCommand command) {
   std::vector<RedisCommand> commands;
   commands.push_back(std::move(command));
   return OnlyReply(ExecuteAll(std::move(commands)));
+}
+
+absl::StatusOr<RedisReply> RedisClient::ExecuteOnNodeOf(absl::string_view key,
+                                                        RedisCommand command) {
+  if (!MayBlock()) return WouldBlock();
+  absl::Time deadline = CallDeadline();
+  Awaited<absl::StatusOr<std::vector<RedisReply>>> replies;
+  std::vector<RedisCommand> commands;
+  commands.push_back(std::move(command));
+  Enqueue(std::move(commands), deadline, replies.Receiver(),
+          KeySlot(std::string_view(key.data(), key.size())));
+  return OnlyReply(UnlessNotReady(replies.Get(deadline)));
 }
 
 namespace {

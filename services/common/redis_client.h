@@ -45,7 +45,8 @@ using RedisRepliesDone = absl::AnyInvocable<void(absl::StatusOr<std::vector<Redi
 using RedisReplyDone = absl::AnyInvocable<void(absl::StatusOr<RedisReply>) &&>;
 
 // A Lua script, run with EVALSHA and re-sent with EVAL when the server does not know it yet
-// (after a restart or a SCRIPT FLUSH).
+// (after a restart or a SCRIPT FLUSH). Its source starts "#!lua" (added when it has no such
+// line): on a cluster, Redis then refuses any key it reaches outside its keys' slot.
 class RedisScript {
  public:
   explicit RedisScript(std::string source);
@@ -169,6 +170,9 @@ class RedisClient {
 
   // The synchronous calls wait for the reply: inside a NonBlockingScope they answer WouldBlock.
   absl::StatusOr<RedisReply> Execute(RedisCommand command);
+  // A command without keys (BGREWRITEAOF, INFO) for the server that holds `key`: on a cluster,
+  // the master of its slot; on one server, Execute.
+  absl::StatusOr<RedisReply> ExecuteOnNodeOf(absl::string_view key, RedisCommand command);
   // Runs the commands back to back on one connection; one reply per command.
   absl::StatusOr<std::vector<RedisReply>> ExecuteAll(std::vector<RedisCommand> commands);
   // MULTI, the commands, EXEC: the replies of the commands inside the transaction.
@@ -210,7 +214,9 @@ class RedisClient {
   // Writes the group on an idle connection from the caller's thread (a send of a few KiB into
   // the socket's buffer), or queues it for the I/O threads; `done` runs once, on an I/O thread
   // (or here, when the client is stopping).
-  void Enqueue(std::vector<RedisCommand> commands, absl::Time deadline, RedisRepliesDone done);
+  // `keyless_slot`: on a cluster, where the group's commands without keys go (-1: anywhere).
+  void Enqueue(std::vector<RedisCommand> commands, absl::Time deadline, RedisRepliesDone done,
+               int keyless_slot = -1);
   // An idle, connected lane for a caller to write its group on, taken for it.
   Lane* TakeIdleLaneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WakeIdleLaneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

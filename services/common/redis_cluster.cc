@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <utility>
@@ -139,7 +140,7 @@ RedisClusterRouter::~RedisClusterRouter() {
 }
 
 void RedisClusterRouter::Route(std::vector<RedisCommand> commands, absl::Time deadline,
-                               RedisRepliesDone done) {
+                               RedisRepliesDone done, int keyless_slot) {
   auto call = std::make_shared<Call>();
   call->commands = std::move(commands);
   call->deadline = deadline;
@@ -158,6 +159,7 @@ void RedisClusterRouter::Route(std::vector<RedisCommand> commands, absl::Time de
       if (!keys.empty()) unit.slot = KeySlot(keys.front());
     }
     if (unit.slot < 0) unit.slot = ScanSlot(call->commands[unit.first]);
+    if (unit.slot < 0) unit.slot = keyless_slot;
     call->units.push_back(unit);
   }
   Dispatch(call);
@@ -438,6 +440,64 @@ void RedisClusterRouter::Loop() {
     }
     wake_.wait_for(lock, absl::ToChronoMicroseconds(next - now));
   }
+}
+
+absl::StatusOr<RedisReply> RedisKeyConnection::Execute(const RedisCommand& command,
+                                                       absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::Status last = absl::UnavailableError("redis: no node reached");
+  while (absl::Now() < deadline) {
+    if (connection_ == nullptr) {
+      RedisAddress node = address_;
+      if (address_.cluster) {
+        const auto& [host, port] = redirected_to_.has_value()
+                                       ? *redirected_to_
+                                       : address_.seeds[next_seed_++ % address_.seeds.size()];
+        node.host = host;
+        node.port = port;
+      }
+      auto connected = RedisConnection::Connect(
+          node, std::min(absl::Seconds(1), std::max(deadline - absl::Now(), absl::ZeroDuration())));
+      if (!connected.ok()) {
+        last = connected.status();
+        redirected_to_.reset();
+        if (!address_.cluster) break;
+        // The node may be gone (a failover): the other seeds know where the slot went.
+        if (next_seed_ % address_.seeds.size() == 0) absl::SleepFor(kRetryDelay);
+        continue;
+      }
+      connection_ = *std::move(connected);
+    }
+    auto reply =
+        connection_->Execute(command, std::max(deadline - absl::Now(), absl::Milliseconds(1)));
+    if (!reply.ok()) {
+      connection_.reset();
+      redirected_to_.reset();
+      last = reply.status();
+      if (!address_.cluster || absl::IsDeadlineExceeded(last)) break;
+      continue;
+    }
+    if (!address_.cluster) return reply;
+    if (std::optional<Redirection> redirection = RedirectionOf(*reply)) {
+      if (redirection->ask) {
+        // The key is on its way to another node: asked again when it has arrived (MOVED).
+        absl::SleepFor(kRetryDelay);
+      } else {
+        connection_.reset();
+        redirected_to_.emplace(redirection->host, redirection->port);
+      }
+      last = absl::UnavailableError(absl::StrCat("redis: ", reply->str));
+      continue;
+    }
+    if (IsMomentaryRefusal(*reply)) {
+      last = absl::UnavailableError(absl::StrCat("redis: ", reply->str));
+      absl::SleepFor(kRetryDelay);
+      continue;
+    }
+    return reply;
+  }
+  if (absl::IsDeadlineExceeded(last) || absl::IsUnavailable(last)) return last;
+  return absl::UnavailableError(last.message());
 }
 
 }  // namespace peerwell

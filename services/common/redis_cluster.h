@@ -4,8 +4,10 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -29,7 +31,9 @@ class RedisClusterRouter {
   RedisClusterRouter(const RedisClusterRouter&) = delete;
   RedisClusterRouter& operator=(const RedisClusterRouter&) = delete;
 
-  void Route(std::vector<RedisCommand> commands, absl::Time deadline, RedisRepliesDone done);
+  // `keyless_slot`: where a command without keys goes (-1: to the master of slot 0).
+  void Route(std::vector<RedisCommand> commands, absl::Time deadline, RedisRepliesDone done,
+             int keyless_slot = -1);
 
  private:
   struct Node;
@@ -70,6 +74,28 @@ class RedisClusterRouter {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int sending_ ABSL_GUARDED_BY(mu_) = 0;  // Dispatch calls handing groups to nodes' clients
   std::thread thread_;
+};
+
+// A connection of its own for commands that block on one key (WatchAlerts' XREAD BLOCK on an
+// organisation's feed), which the pipelining client must not carry. On a cluster it goes to the
+// master of the key's slot: to a seed first (each in turn), then wherever a MOVED reply points,
+// connecting again there, and again through the seeds after the node stops answering (a
+// failover); a slot refused for a moment (TRYAGAIN, CLUSTERDOWN, ASK while it migrates) is asked
+// again shortly. On one server it is a plain connection. Not thread-safe.
+class RedisKeyConnection {
+ public:
+  explicit RedisKeyConnection(RedisAddress address) : address_(std::move(address)) {}
+
+  // The command's reply from the node that holds its key, within `timeout`; a failure to reach
+  // it is UNAVAILABLE (or DEADLINE_EXCEEDED).
+  absl::StatusOr<RedisReply> Execute(const RedisCommand& command, absl::Duration timeout);
+
+ private:
+  RedisAddress address_;
+  std::unique_ptr<RedisConnection> connection_;
+  // Where the next connection goes: a node a redirection named, else the next seed.
+  std::optional<std::pair<std::string, int>> redirected_to_;
+  size_t next_seed_ = 0;
 };
 
 }  // namespace peerwell

@@ -1040,7 +1040,8 @@ absl::Status RedisDirectoryStore::AnnounceErasure(const Erasure& erasure, absl::
 }
 
 absl::StatusOr<bool> RedisDirectoryStore::RewriteAppendOnlyFile(const Erasure& erasure) {
-  auto reply = redis_.Execute({"BGREWRITEAOF"});
+  // On a cluster, the node that holds the organisation's keys (and so the person's data).
+  auto reply = redis_.ExecuteOnNodeOf(ErasuresDueKey(erasure.organization_id), {"BGREWRITEAOF"});
   if (!reply.ok()) return reply.status();
   // "already in progress": that rewrite may have forked before the erasure; ask again later.
   if (reply->IsError()) return false;

@@ -117,8 +117,8 @@ TEST_F(ChaosTest, RedisKilledAndRestartedThirtyTimesLosesNothingAcknowledged) {
   std::uniform_int_distribution<int> pause_ms(1000, 3000);
   for (int cycle = 0; cycle < 30; ++cycle) {
     absl::SleepFor(absl::Milliseconds(pause_ms(random)));  // the load runs meanwhile
-    suite_->redis().Kill();
-    suite_->redis().Start();
+    suite_->redis().server().Kill();
+    suite_->redis().server().Start();
   }
   const absl::Time fault_end = absl::Now();
   workload_->Stop();
@@ -151,7 +151,7 @@ TEST_F(ChaosTest, OneReplicaOfEachServiceKilledMidLoadLosesNothingAcknowledged) 
 TEST_F(ChaosTest, RedisPausedFiveSecondsEveryCallReturnsByItsDeadline) {
   StartLoad();
   const absl::Time pause_start = absl::Now();
-  suite_->redis().Pause();
+  suite_->redis().server().Pause();
   // Every replica stops serving within 2 s...
   std::map<std::string, absl::Duration> not_serving_after;
   for (const LocalSuite::Service* service : GrpcServices()) {
@@ -163,7 +163,7 @@ TEST_F(ChaosTest, RedisPausedFiveSecondsEveryCallReturnsByItsDeadline) {
   }
   absl::SleepFor(pause_start + absl::Seconds(5) - absl::Now());
   const absl::Time pause_end = absl::Now();
-  suite_->redis().Resume();
+  suite_->redis().server().Resume();
   // ...and serves again once Redis answers.
   for (const LocalSuite::Service* service : GrpcServices()) {
     EXPECT_TRUE(WaitFor([&] { return Health(*service) == HealthCheckResponse::SERVING; },
@@ -239,7 +239,7 @@ class ChaosLinkTest : public ChaosTest {
     auto suite = LocalSuite::Start(
         {.binaries = PEERWELL_BUILD_DIR,
          .env = {},
-         .redis_addr_for = [this](const testing::RedisServer& redis) {
+         .redis_addr_for = [this](testing::RedisServer& redis) {
            proxy_ = std::make_unique<TcpProxy>(redis.socket_path());
            return std::map<std::string, std::string>{{"checkin", proxy_->address()},
                                                      {"alerts", proxy_->address()}};

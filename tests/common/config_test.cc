@@ -29,7 +29,7 @@ class ConfigTest : public ::testing::Test {
     for (const char* name :
          {"PEERWELL_LISTEN_ADDR", "PEERWELL_REDIS_ADDR", "PEERWELL_JWT_SECRET",
           "PEERWELL_JWT_SECRET_FILE", "PEERWELL_LOG_LEVEL", "PEERWELL_REDIS_USER",
-          "PEERWELL_REDIS_PASSWORD", "PEERWELL_REDIS_PASSWORD_FILE"}) {
+          "PEERWELL_REDIS_PASSWORD", "PEERWELL_REDIS_PASSWORD_FILE", "PEERWELL_REDIS_MODE"}) {
       unsetenv(name);
     }
   }
@@ -57,6 +57,24 @@ TEST_F(ConfigTest, ReadsUnixSocketRedis) {
   EXPECT_EQ(config->redis.unix_path, "/run/redis.sock");
 }
 
+TEST_F(ConfigTest, ReadsClusterSeedsInClusterMode) {
+  auto config = LoadServiceConfig(
+      {kSecret, "--redis_mode=cluster", "--redis_addr=10.0.0.1:7000, redis-1.redis:7001"},
+      kDefaults);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->redis.cluster);
+  EXPECT_EQ(config->redis.seeds, (std::vector<std::pair<std::string, int>>{
+                                     {"10.0.0.1", 7000}, {"redis-1.redis", 7001}}));
+  EXPECT_EQ(config->redis.host, "10.0.0.1");
+  EXPECT_EQ(config->redis.ToString(), "cluster 10.0.0.1:7000,redis-1.redis:7001");
+  // A list is a cluster's alone; one server is not taken for a cluster.
+  EXPECT_THAT(LoadServiceConfig({kSecret, "--redis_addr=10.0.0.1:7000,10.0.0.2:7000"}, kDefaults)
+                  .status()
+                  .message(),
+              HasSubstr("PEERWELL_REDIS_ADDR"));
+  EXPECT_FALSE(LoadServiceConfig({kSecret}, kDefaults)->redis.cluster);
+}
+
 TEST_F(ConfigTest, ErrorsNameTheSetting) {
   EXPECT_THAT(LoadServiceConfig({}, kDefaults).status().message(),
               HasSubstr("PEERWELL_JWT_SECRET"));
@@ -74,6 +92,13 @@ TEST_F(ConfigTest, ErrorsNameTheSetting) {
               HasSubstr("PEERWELL_MASTER_KEY"));
   EXPECT_THAT(LoadServiceConfig({kSecret, "--redis_min_replicas=-1"}, kDefaults).status().message(),
               HasSubstr("PEERWELL_REDIS_MIN_REPLICAS"));
+  EXPECT_THAT(LoadServiceConfig({kSecret, "--redis_mode=sentinel"}, kDefaults).status().message(),
+              HasSubstr("PEERWELL_REDIS_MODE"));
+  EXPECT_THAT(LoadServiceConfig({kSecret, "--redis_mode=cluster", "--redis_addr=unix:/run/r.sock"},
+                                kDefaults)
+                  .status()
+                  .message(),
+              HasSubstr("PEERWELL_REDIS_ADDR"));
 }
 
 TEST_F(ConfigTest, WritesWaitForNoReplicaUnlessAsked) {

@@ -8,10 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/common/deadline.h"
 #include "services/common/redis_client.h"
+#include "services/common/redis_cluster.h"
 #include "services/common/redis_commands.h"
 #include "tests/testing/wait.h"
 
@@ -183,6 +186,76 @@ TEST(RedisClusterClientTest, ASlotMigratedAndMovedIsFollowed) {
   auto on_target = Direct(cluster, target)->Execute({"GET", moved}, absl::Seconds(1));
   ASSERT_TRUE(on_target.ok());
   EXPECT_EQ(on_target->str, "m2");
+}
+
+// A command without keys asked for the node of a key (the erasure's BGREWRITEAOF) runs on the
+// master of that key's slot, whichever it is.
+TEST(RedisClusterClientTest, AKeylessCommandForAKeyRunsOnThatKeysMaster) {
+  RedisCluster cluster(3);
+  RedisClient client(ClusterOptions(cluster));
+  std::set<size_t> masters;
+  for (const std::string& key : KeysOfManyOrganisations(30)) {
+    auto id = client.ExecuteOnNodeOf(key, {"CLUSTER", "MYID"});
+    ASSERT_TRUE(id.ok()) << id.status();
+    const size_t master = cluster.MasterOf(key);
+    masters.insert(master);
+    EXPECT_EQ(id->str, NodeId(cluster, master)) << key;
+  }
+  EXPECT_EQ(masters.size(), 3u);
+}
+
+// Every script keeps to its keys' slot: one that reaches a key of another slot is refused there,
+// even when that slot is on the same node (where, without "#!lua", Redis would let it through
+// until the slots are moved).
+TEST(RedisClusterClientTest, AScriptReachingAnotherSlotOnItsNodeIsRefused) {
+  RedisCluster cluster(3);
+  RedisClient client(ClusterOptions(cluster));
+  const std::string declared = "pw:{o-0}:declared";
+  std::string other;
+  for (int i = 1; other.empty(); ++i) {
+    std::string candidate = absl::StrCat("pw:{o-", i, "}:other");
+    if (cluster.MasterOf(candidate) == cluster.MasterOf(declared) &&
+        KeySlot(candidate) != KeySlot(declared)) {
+      other = candidate;
+    }
+  }
+  RedisScript script("return redis.call('SET', ARGV[1], 'x')");
+  EXPECT_TRUE(absl::StartsWith(script.source(), "#!lua\n"));
+  auto reply = client.Eval(script, {declared}, {other});
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_TRUE(reply->IsError());
+  EXPECT_THAT(reply->str, ::testing::HasSubstr("do not hash to the same slot"));
+  EXPECT_EQ(client.Execute({"EXISTS", other})->integer, 0);
+}
+
+// A connection of its own (WatchAlerts' XREAD BLOCK on an organisation's feed) reaches the master
+// of its key's slot from the first seed, and follows the key when its slot moves to another.
+TEST(RedisClusterClientTest, AConnectionOfItsOwnFollowsItsKeyToItsMaster) {
+  RedisCluster cluster(3);
+  RedisClient client(ClusterOptions(cluster));
+  auto read_all = [](RedisKeyConnection& connection, const std::string& key) -> size_t {
+    auto read =
+        connection.Execute({"XREAD", "COUNT", "10", "STREAMS", key, "0-0"}, absl::Seconds(2));
+    EXPECT_TRUE(read.ok()) << read.status();
+    if (!read.ok() || !read->IsArray() || read->elements.empty()) return 0;
+    return read->elements[0].elements[1].elements.size();
+  };
+  std::set<size_t> masters;
+  for (const std::string& key : KeysOfManyOrganisations(12)) {
+    ASSERT_TRUE(client.Execute({"XADD", key, "*", "n", "1"}).ok());
+    masters.insert(cluster.MasterOf(key));
+    RedisKeyConnection connection(cluster.address());
+    EXPECT_EQ(read_all(connection, key), 1u) << key;
+  }
+  EXPECT_EQ(masters.size(), 3u);
+
+  const std::string feed = "pw:{o-moving}:feed";
+  ASSERT_TRUE(client.Execute({"XADD", feed, "*", "n", "1"}).ok());
+  RedisKeyConnection connection(cluster.address());
+  ASSERT_EQ(read_all(connection, feed), 1u);
+  cluster.MoveSlot(KeySlot(feed), (cluster.MasterOf(feed) + 1) % 3);
+  ASSERT_TRUE(client.Execute({"XADD", feed, "*", "n", "2"}).ok());
+  EXPECT_EQ(read_all(connection, feed), 2u);
 }
 
 // A master killed: its replica takes over within seconds, and the client finds it (its calls fail

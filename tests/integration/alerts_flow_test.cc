@@ -13,7 +13,7 @@
 #include "services/common/proto_time.h"
 #include "services/common/redis_client.h"
 #include "tests/testing/process.h"
-#include "tests/testing/redis_server.h"
+#include "tests/testing/service_redis.h"
 #include "tests/testing/tokens.h"
 #include "tests/testing/wait.h"
 
@@ -122,7 +122,7 @@ class AlertsFlowTest : public ::testing::Test {
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
-  peerwell::testing::RedisServer redis_;
+  peerwell::testing::ServiceRedis redis_;
   std::string directory_addr_;
   std::unique_ptr<ServerProcess> directory_, checkin_, alerts_;
   std::unique_ptr<dv1::DirectoryService::Stub> directory_stub_;

@@ -72,6 +72,7 @@ using ::google::protobuf::Struct;
 using ::google::protobuf::Value;
 using ::peerwell::testing::LocalSuite;
 using ::peerwell::testing::ServerProcess;
+using ::peerwell::testing::ServiceRedis;
 using ::peerwell::testing::WaitFor;
 
 constexpr char kExportRpc[] = "peerwell.directory.v1.DirectoryService/ExportPersonData";
@@ -217,21 +218,6 @@ Export ExportAs(World& world, const std::string& token, const std::string& perso
 
 // --- Reading Redis --------------------------------------------------------------------------
 
-std::vector<std::string> ScanKeys(RedisClient& redis, const std::string& match) {
-  std::set<std::string> keys;
-  std::string cursor = "0";
-  do {
-    auto reply = redis.Execute({"SCAN", cursor, "MATCH", match, "COUNT", "1000"});
-    if (!reply.ok() || reply->elements.size() != 2) {
-      ADD_FAILURE() << "SCAN: " << (reply.ok() ? "an unexpected reply" : reply.status().ToString());
-      break;
-    }
-    cursor = reply->elements[0].str;
-    for (const RedisReply& key : reply->elements[1].elements) keys.insert(key.str);
-  } while (cursor != "0");
-  return {keys.begin(), keys.end()};
-}
-
 void AppendText(const RedisReply& reply, std::string& text) {
   text += reply.str;
   text += '\n';
@@ -267,9 +253,9 @@ std::string ValueText(RedisClient& redis, const std::string& key, const std::str
 // Whether every consumer group of every event stream has been given every entry and has
 // acknowledged it, in one snapshot (MULTI): nothing is left to happen in response to the
 // workload.
-bool EventsSettled(RedisClient& redis) {
+bool EventsSettled(const ServiceRedis& service_redis, RedisClient& redis) {
   std::vector<std::string> streams;
-  for (const std::string& key : ScanKeys(redis, "pw:{*}:events:*")) {
+  for (const std::string& key : service_redis.Keys("pw:{*}:events:*")) {
     if (!absl::EndsWith(key, ":dead")) streams.push_back(key);
   }
   std::vector<RedisCommand> commands;
@@ -618,8 +604,8 @@ void BuildWorld(World& world) {
   // Every event handled (risk history, last check-in, offers, webhooks' reads), so that nothing
   // about V is still on its way when the tests look.
   RedisClient redis(RedisOptions{world.suite->redis().address()});
-  ASSERT_TRUE(
-      WaitFor([&] { return EventsSettled(redis); }, absl::Seconds(20), absl::Milliseconds(100)))
+  ASSERT_TRUE(WaitFor([&] { return EventsSettled(world.suite->redis(), redis); }, absl::Seconds(20),
+                      absl::Milliseconds(100)))
       << "the services' consumer groups never caught up with the workload";
   // Every alert about each volunteer (the critical incident's, the support request's, any other).
   for (Volunteer* who : {&world.v, &world.w}) {
@@ -801,7 +787,7 @@ TEST_F(PrivacyFlowTest, EveryKeyAboutThePersonIsCoveredByAnExportedFamily) {
   std::vector<Covered> covered;
   std::vector<std::string> unmatched;
   int keys = 0;
-  for (const std::string& key : ScanKeys(redis, "*")) {
+  for (const std::string& key : world.suite->redis().Keys("*")) {
     ++keys;
     auto type = redis.Execute({"TYPE", key});
     ASSERT_TRUE(type.ok()) << key << ": " << type.status();
@@ -896,22 +882,25 @@ bool Done(const dv1::Erasure& erasure, const std::string& service) {
   return false;
 }
 
-// Every file of the append-only file's folder, concatenated.
-std::string AppendOnlyFiles(const std::string& directory) {
+// Every file of every node's append-only file folder, concatenated.
+std::string AppendOnlyFiles(const std::vector<std::string>& directories) {
   std::string all;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(std::filesystem::path(directory) / "appendonlydir")) {
-    std::ifstream file(entry.path(), std::ios::binary);
-    std::stringstream bytes;
-    bytes << file.rdbuf();
-    all += bytes.str();
+  for (const std::string& directory : directories) {
+    for (const auto& entry :
+         std::filesystem::directory_iterator(std::filesystem::path(directory) / "appendonlydir")) {
+      std::ifstream file(entry.path(), std::ios::binary);
+      std::stringstream bytes;
+      bytes << file.rdbuf();
+      all += bytes.str();
+    }
   }
   return all;
 }
 
-// Whether Redis has no rewrite of its append-only file running or waiting.
-bool RewriteFinished(RedisClient& redis) {
-  auto info = redis.Execute({"INFO", "persistence"});
+// Whether the Redis that holds `key` (on a cluster, its slot's master) has no rewrite of its
+// append-only file running or waiting.
+bool RewriteFinished(RedisClient& redis, const std::string& key) {
+  auto info = redis.ExecuteOnNodeOf(key, {"INFO", "persistence"});
   return info.ok() && absl::StrContains(info->str, "aof_rewrite_in_progress:0") &&
          absl::StrContains(info->str, "aof_rewrite_scheduled:0");
 }
@@ -940,7 +929,8 @@ TEST_F(PrivacyErasureTest, ErasingAPersonLeavesOnlyTheRecordOfTheErasureAndSpare
   auto sealed = redis.Execute({"HGET", checkin_key, "note"});
   ASSERT_TRUE(sealed.ok() && sealed->str.size() > 16) << "no sealed note in " << checkin_key;
   secrets.push_back(sealed->str);
-  ASSERT_TRUE(absl::StrContains(AppendOnlyFiles(world.suite->redis().directory()), secrets[0]))
+  ASSERT_TRUE(
+      absl::StrContains(AppendOnlyFiles(world.suite->redis().DataDirectories()), secrets[0]))
       << "the append-only file should hold V's data key before the erasure";
   const std::string v_token = world.TokenOf(v);
 
@@ -1002,8 +992,8 @@ TEST_F(PrivacyErasureTest, ErasingAPersonLeavesOnlyTheRecordOfTheErasureAndSpare
 
   // Nothing in Redis names V or holds V's texts, but the erasure's own record: its hash, its
   // announcements (person.erased) and its one audit record.
-  ASSERT_TRUE(
-      WaitFor([&] { return EventsSettled(redis); }, absl::Seconds(20), absl::Milliseconds(100)));
+  ASSERT_TRUE(WaitFor([&] { return EventsSettled(world.suite->redis(), redis); }, absl::Seconds(20),
+                      absl::Milliseconds(100)));
   std::vector<std::string> about_v = {v.id, v.name};
   for (const Expected& canary : v.canaries) about_v.push_back(canary.text);
   for (const Expected& id : v.record_ids) {
@@ -1015,7 +1005,7 @@ TEST_F(PrivacyErasureTest, ErasingAPersonLeavesOnlyTheRecordOfTheErasureAndSpare
   std::vector<std::string> left;
   const std::string erasure_key =
       absl::StrCat("pw:{", world.org, "}:directory:erasure:", erasure_id);
-  for (const std::string& key : ScanKeys(redis, "*")) {
+  for (const std::string& key : world.suite->redis().Keys("*")) {
     auto type = redis.Execute({"TYPE", key});
     ASSERT_TRUE(type.ok());
     if (type->str == "none" || key == erasure_key) continue;
@@ -1062,12 +1052,13 @@ TEST_F(PrivacyErasureTest, ErasingAPersonLeavesOnlyTheRecordOfTheErasureAndSpare
   const std::string due = absl::StrCat(world.org, "/", erasure_id);
   ASSERT_TRUE(WaitFor(
       [&] {
-        auto score = redis.Execute(
-            {"ZSCORE", absl::StrCat("pw:{", world.org, "}:directory:erasures_due"), due});
-        return score.ok() && score->IsNil() && RewriteFinished(redis);
+        const std::string erasures_due =
+            absl::StrCat("pw:{", world.org, "}:directory:erasures_due");
+        auto score = redis.Execute({"ZSCORE", erasures_due, due});
+        return score.ok() && score->IsNil() && RewriteFinished(redis, erasures_due);
       },
       absl::Seconds(30), absl::Milliseconds(100)));
-  std::string on_disk = AppendOnlyFiles(world.suite->redis().directory());
+  std::string on_disk = AppendOnlyFiles(world.suite->redis().DataDirectories());
   for (size_t i = 0; i < secrets.size(); ++i) {
     EXPECT_FALSE(absl::StrContains(on_disk, secrets[i])) << "secret " << i << " is still on disk";
   }

@@ -30,7 +30,7 @@
 #include "services/common/proto_time.h"
 #include "services/common/redis_client.h"
 #include "tests/testing/process.h"
-#include "tests/testing/redis_server.h"
+#include "tests/testing/service_redis.h"
 #include "tests/testing/tokens.h"
 #include "tests/testing/wait.h"
 #include "tests/testing/webhook_receiver.h"
@@ -42,6 +42,7 @@ namespace cv1 = ::peerwell::checkin::v1;
 namespace dv1 = ::peerwell::directory::v1;
 namespace wv1 = ::peerwell::gateway::v1;
 using ::peerwell::testing::ServerProcess;
+using ::peerwell::testing::ServiceRedis;
 using ::peerwell::testing::TestReceiver;
 using ::peerwell::testing::TestToken;
 using ::peerwell::testing::WaitFor;
@@ -234,7 +235,7 @@ class WebhooksFlowTest : public ::testing::Test {
     return all;
   }
 
-  peerwell::testing::RedisServer redis_;
+  peerwell::testing::ServiceRedis redis_;
   std::string directory_addr_, last_address_;
   int last_metrics_port_ = 0;
   std::unique_ptr<ServerProcess> directory_, checkin_, alerts_;
@@ -247,24 +248,11 @@ class WebhooksFlowTest : public ::testing::Test {
 
 using Fields = std::map<std::string, std::string>;
 
-std::vector<std::string> ScanKeys(RedisClient& redis, const std::string& match) {
-  std::set<std::string> keys;
-  std::string cursor = "0";
-  do {
-    auto page = redis.Execute({"SCAN", cursor, "MATCH", match, "COUNT", "1000"});
-    EXPECT_TRUE(page.ok() && page->elements.size() == 2) << match;
-    if (!page.ok() || page->elements.size() != 2) break;
-    cursor = page->elements[0].str;
-    for (const RedisReply& key : page->elements[1].elements) keys.insert(key.str);
-  } while (cursor != "0");
-  return {keys.begin(), keys.end()};
-}
-
 // The organisation's delivery records by key.
-std::map<std::string, Fields> DeliveryRecords(RedisClient& redis, const std::string& org) {
+std::map<std::string, Fields> DeliveryRecords(const ServiceRedis& nodes, RedisClient& redis,
+                                              const std::string& org) {
   std::map<std::string, Fields> records;
-  for (const std::string& key :
-       ScanKeys(redis, absl::StrCat("pw:{", org, "}:webhooks:delivery:*"))) {
+  for (const std::string& key : nodes.Keys(absl::StrCat("pw:{", org, "}:webhooks:delivery:*"))) {
     auto fields = redis.Execute({"HGETALL", key});
     EXPECT_TRUE(fields.ok()) << fields.status();
     if (!fields.ok()) continue;
@@ -276,9 +264,9 @@ std::map<std::string, Fields> DeliveryRecords(RedisClient& redis, const std::str
 }
 
 // Every organisation's queued deliveries.
-std::set<std::string> Due(RedisClient& redis) {
+std::set<std::string> Due(const ServiceRedis& nodes, RedisClient& redis) {
   std::set<std::string> members;
-  for (const std::string& schedule : ScanKeys(redis, "pw:{*}:webhooks:due")) {
+  for (const std::string& schedule : nodes.Keys("pw:{*}:webhooks:due")) {
     auto due = redis.Execute({"ZRANGE", schedule, "0", "-1"});
     EXPECT_TRUE(due.ok()) << due.status();
     if (!due.ok()) continue;
@@ -289,7 +277,8 @@ std::set<std::string> Due(RedisClient& redis) {
 
 // Every key this service may write (its organisation's, its platform-wide ones, an event stream
 // of its own) and its value, as plain text.
-std::string WebhooksRedisText(RedisClient& redis, const std::string& org) {
+std::string WebhooksRedisText(const ServiceRedis& nodes, RedisClient& redis,
+                              const std::string& org) {
   std::string text;
   auto append = [&](const RedisReply& reply, auto& self) -> void {
     absl::StrAppend(&text, reply.str, "\n");
@@ -298,7 +287,7 @@ std::string WebhooksRedisText(RedisClient& redis, const std::string& org) {
   for (const std::string& match :
        {absl::StrCat("pw:{", org, "}:webhooks:*"), std::string("pw:webhooks:*"),
         absl::StrCat("pw:{", org, "}:events:webhooks*")}) {
-    for (const std::string& key : ScanKeys(redis, match)) {
+    for (const std::string& key : nodes.Keys(match)) {
       absl::StrAppend(&text, key, "\n");
       auto type = redis.Execute({"TYPE", key});
       if (!type.ok()) continue;
@@ -700,7 +689,7 @@ TEST_F(WebhooksFlowTest, ErasingAVolunteerDropsTheirQueuedDeliveriesUnsent) {
   // Both events for both webhooks, each attempted at least once.
   ASSERT_TRUE(WaitFor(
       [&] {
-        queued = DeliveryRecords(redis, org_);
+        queued = DeliveryRecords(redis_, redis, org_);
         return queued.size() == 4 &&
                std::all_of(queued.begin(), queued.end(), [](const auto& record) {
                  auto attempts = record.second.find("attempts");
@@ -739,7 +728,7 @@ TEST_F(WebhooksFlowTest, ErasingAVolunteerDropsTheirQueuedDeliveriesUnsent) {
   // nothing of this service's names V any longer (the delivery log keeps the attempts: event
   // ids and statuses).
   auto expect_only_w_queued = [&] {
-    std::map<std::string, Fields> left = DeliveryRecords(redis, org_);
+    std::map<std::string, Fields> left = DeliveryRecords(redis_, redis, org_);
     ASSERT_EQ(left.size(), w_deliveries.size());
     for (const auto& [key, record] : w_deliveries) {
       ASSERT_TRUE(left.count(key)) << key;
@@ -749,8 +738,8 @@ TEST_F(WebhooksFlowTest, ErasingAVolunteerDropsTheirQueuedDeliveriesUnsent) {
     }
     std::set<std::string> w_keys;
     for (const auto& delivery : w_deliveries) w_keys.insert(delivery.first);
-    EXPECT_EQ(Due(redis), w_keys);
-    std::string text = WebhooksRedisText(redis, org_);
+    EXPECT_EQ(Due(redis_, redis), w_keys);
+    std::string text = WebhooksRedisText(redis_, redis, org_);
     for (const std::string& named : about_v) EXPECT_FALSE(absl::StrContains(text, named)) << named;
     EXPECT_EQ(webhooks_of(key_a), webhooks_a);
     EXPECT_EQ(webhooks_of(key_b), webhooks_b);
@@ -804,7 +793,7 @@ TEST_F(WebhooksFlowTest, ErasingAVolunteerDropsTheirQueuedDeliveriesUnsent) {
   ASSERT_TRUE(WaitFor(
       [&] {
         return !receiver_a.requests().empty() && !receiver_b.requests().empty() &&
-               Due(redis).empty();
+               Due(redis_, redis).empty();
       },
       absl::Seconds(30)));
   for (const auto& [receiver, webhook] : {std::pair{&receiver_a, a}, std::pair{&receiver_b, b}}) {

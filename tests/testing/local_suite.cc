@@ -60,18 +60,16 @@ absl::StatusOr<std::unique_ptr<LocalSuite>> LocalSuite::Start(const SuiteOptions
   if (!pseudonym_key.ok()) return pseudonym_key.status();
   suite->jwt_secret_ = *secret;
   try {
-    suite->redis_ = std::make_unique<RedisServer>();
+    suite->redis_ = std::make_unique<ServiceRedis>(options.redis, options.redis_cluster_replicas);
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("redis-server: ", e.what()));
   }
-  std::vector<std::pair<std::string, std::string>> env{
-      {"PEERWELL_JWT_SECRET", *secret},
-      {"PEERWELL_MASTER_KEY", *master_key},
-      {"PEERWELL_PSEUDONYM_KEY", *pseudonym_key},
-      {"PEERWELL_REDIS_ADDR", suite->redis_->address_string()}};
+  std::vector<std::pair<std::string, std::string>> env{{"PEERWELL_JWT_SECRET", *secret},
+                                                       {"PEERWELL_MASTER_KEY", *master_key},
+                                                       {"PEERWELL_PSEUDONYM_KEY", *pseudonym_key}};
   env.insert(env.end(), options.env.begin(), options.env.end());
   std::map<std::string, std::string> redis_addr_for;
-  if (options.redis_addr_for) redis_addr_for = options.redis_addr_for(*suite->redis_);
+  if (options.redis_addr_for) redis_addr_for = options.redis_addr_for(suite->redis_->server());
   const std::vector<std::string> names = {"directory",   "checkin", "alerts",
                                           "supervision", "network", "webhooks"};
   // The services call each other both ways (the others ask the directory who a person is, the
@@ -178,7 +176,7 @@ std::string LocalSuite::Target(const std::string& name) const {
 }
 
 std::vector<std::pair<std::string, pid_t>> LocalSuite::Processes() const {
-  std::vector<std::pair<std::string, pid_t>> processes{{"redis-server", redis_->pid()}};
+  std::vector<std::pair<std::string, pid_t>> processes = redis_->Processes();
   std::map<std::string, int> seen;
   for (const Service& service : services_) {
     int replica = ++seen[service.name];

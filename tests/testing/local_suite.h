@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "tests/testing/process.h"
-#include "tests/testing/redis_server.h"
+#include "tests/testing/service_redis.h"
 
 namespace peerwell::testing {
 
@@ -20,21 +20,24 @@ struct SuiteOptions {
   // A build tree (services/<name>/peerwell-<name>) or a folder holding the peerwell-<name>
   // binaries.
   std::string binaries;
-  // Processes of each service, all on one redis-server, as a Deployment with that many pods.
+  // Processes of each service, all on the same Redis, as a Deployment with that many pods.
   int replicas = 1;
+  // One redis-server, or a Redis Cluster of three masters.
+  ServiceRedis::Kind redis = ServiceRedis::KindFromEnvironment();
+  int redis_cluster_replicas = 0;  // of each master, on a cluster
   // Further settings for every service, e.g. {"PEERWELL_EVENT_CLAIM_IDLE", "1s"}.
   std::vector<std::pair<std::string, std::string>> env;
   // Given the suite's redis-server once it runs: PEERWELL_REDIS_ADDR for some services by name,
   // in place of its own address (a proxy in front of it, for network faults between them).
-  std::function<std::map<std::string, std::string>(const RedisServer&)> redis_addr_for = nullptr;
+  std::function<std::map<std::string, std::string>(RedisServer&)> redis_addr_for = nullptr;
 };
 
 // The whole suite, as production runs it: a redis-server of its own (append-only, appendfsync
-// always, on a Unix socket in a temporary directory) and the directory, check-in, alerts,
-// supervision and network binaries on free loopback ports, started in that order, with fresh
-// secrets, and the HTTP gateway in front of them. Each service finds those started before it
-// through Target(), which names every replica, as a headless Service does in Kubernetes. Everything
-// stops when it goes out of scope.
+// always, on a Unix socket in a temporary directory) or a local Redis Cluster, and the directory,
+// check-in, alerts, supervision and network binaries on free loopback ports, started in that order,
+// with fresh secrets, and the HTTP gateway in front of them. Each service finds those started
+// before it through Target(), which names every replica, as a headless Service does in Kubernetes.
+// Everything stops when it goes out of scope.
 class LocalSuite {
  public:
   struct Service {
@@ -49,7 +52,7 @@ class LocalSuite {
   ~LocalSuite();
 
   const std::string& jwt_secret() const { return jwt_secret_; }
-  RedisServer& redis() { return *redis_; }
+  ServiceRedis& redis() { return *redis_; }
   // The first replica of `name`.
   const Service& service(const std::string& name) const;
   std::vector<const Service*> replicas(const std::string& name) const;
@@ -59,7 +62,8 @@ class LocalSuite {
   const std::vector<Service>& services() const { return services_; }
   // The port of the gateway's HTTP server on 127.0.0.1.
   int gateway_port() const;
-  // Every process of the suite by name, to read what each spends: "redis-server", then the
+  // Every process of the suite by name, to read what each spends: "redis-server" (or each
+  // "redis-node-<i>" of a cluster), then the
   // services in the order they started ("checkin"; a further replica "checkin-2"), the gateway
   // last.
   std::vector<std::pair<std::string, pid_t>> Processes() const;
@@ -70,7 +74,7 @@ class LocalSuite {
  private:
   LocalSuite() = default;
   std::string jwt_secret_;
-  std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<ServiceRedis> redis_;
   std::vector<Service> services_;
 };
 

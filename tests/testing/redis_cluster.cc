@@ -110,13 +110,15 @@ void RedisCluster::Start(size_t index) {
     const std::string nodes_file = node.directory + "/nodes.conf";
     const std::string acl_file = directory_ + "/users.acl";
     // A replica logs in to its master as the tests' user (production's default user is off).
+    // A replica that (re)joins is synced at once, not after Redis's default 5 s of waiting for
+    // others to sync with it: with a replica wait, writes are refused until it is.
     execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
            "--cluster-enabled", "yes", "--cluster-port", bus_port.c_str(), "--cluster-config-file",
            nodes_file.c_str(), "--cluster-node-timeout", "1000", "--dir", node.directory.c_str(),
            "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
            "--logfile", log.c_str(), "--aclfile", acl_file.c_str(), "--masteruser",
            as_tests.username.c_str(), "--masterauth", as_tests.password.c_str(),
-           static_cast<char*>(nullptr));
+           "--repl-diskless-sync-delay", "0", static_cast<char*>(nullptr));
     _exit(127);
   }
   bool ready = WaitFor(
@@ -193,6 +195,75 @@ size_t RedisCluster::MasterOf(std::string_view key, size_t asked) const {
     }
   }
   throw std::runtime_error("no master has the key's slot");
+}
+
+std::string RedisCluster::NodeId(size_t node) const {
+  auto connection = RedisConnection::Connect(NodeAddress(node), absl::Seconds(1));
+  if (!connection.ok()) throw std::runtime_error(std::string(connection.status().message()));
+  auto id = (*connection)->Execute({"CLUSTER", "MYID"}, absl::Seconds(1));
+  if (!id.ok() || id->IsError()) throw std::runtime_error("CLUSTER MYID failed");
+  return id->str;
+}
+
+void RedisCluster::MoveSlot(int slot, size_t target) {
+  const std::string slot_text = absl::StrCat(slot);
+  // The node that serves the slot now, as the target says.
+  size_t from = nodes_.size();
+  {
+    auto connection = RedisConnection::Connect(NodeAddress(target), absl::Seconds(1));
+    if (!connection.ok()) throw std::runtime_error("the target does not answer");
+    auto slots = (*connection)->Execute({"CLUSTER", "SLOTS"}, absl::Seconds(1));
+    if (!slots.ok() || !slots->IsArray()) throw std::runtime_error("CLUSTER SLOTS failed");
+    for (const RedisReply& range : slots->elements) {
+      if (range.elements[0].integer > slot || range.elements[1].integer < slot) continue;
+      for (size_t i = 0; i < nodes_.size(); ++i) {
+        if (nodes_[i].port == range.elements[2].elements[1].integer) from = i;
+      }
+    }
+  }
+  if (from == nodes_.size()) throw std::runtime_error("no master serves the slot");
+  if (from == target) return;
+  auto step = [&](size_t node, const RedisCommand& command, absl::Duration timeout) {
+    auto connection = RedisConnection::Connect(NodeAddress(node), absl::Seconds(1));
+    if (!connection.ok()) throw std::runtime_error(std::string(connection.status().message()));
+    auto reply = (*connection)->Execute(command, timeout);
+    if (!reply.ok() || reply->IsError()) {
+      throw std::runtime_error(absl::StrCat(command[0], " ", command[1], " failed: ",
+                                            reply.ok() ? reply->str : reply.status().ToString()));
+    }
+    return *std::move(reply);
+  };
+  step(target, {"CLUSTER", "SETSLOT", slot_text, "IMPORTING", NodeId(from)}, absl::Seconds(1));
+  step(from, {"CLUSTER", "SETSLOT", slot_text, "MIGRATING", NodeId(target)}, absl::Seconds(1));
+  const RedisAddress as_tests = address();
+  while (true) {
+    RedisReply keys = step(from, {"CLUSTER", "GETKEYSINSLOT", slot_text, "10"}, absl::Seconds(1));
+    if (keys.elements.empty()) break;
+    RedisCommand migrate = {"MIGRATE",
+                            "127.0.0.1",
+                            absl::StrCat(nodes_[target].port),
+                            "",
+                            "0",
+                            "5000",
+                            "AUTH2",
+                            as_tests.username,
+                            as_tests.password,
+                            "KEYS"};
+    for (const RedisReply& key : keys.elements) migrate.push_back(key.str);
+    step(from, migrate, absl::Seconds(6));
+  }
+  // The target first, so that it serves the slot before the source redirects there for good.
+  step(target, {"CLUSTER", "SETSLOT", slot_text, "NODE", NodeId(target)}, absl::Seconds(1));
+  step(from, {"CLUSTER", "SETSLOT", slot_text, "NODE", NodeId(target)}, absl::Seconds(1));
+  // The other masters sooner than by gossip (a replica refuses SETSLOT, and learns it from its
+  // master).
+  for (size_t node = 0; node < nodes_.size(); ++node) {
+    if (node == from || node == target || nodes_[node].pid <= 0) continue;
+    auto connection = RedisConnection::Connect(NodeAddress(node), absl::Seconds(1));
+    if (!connection.ok()) continue;
+    (void)(*connection)
+        ->Execute({"CLUSTER", "SETSLOT", slot_text, "NODE", NodeId(target)}, absl::Seconds(1));
+  }
 }
 
 bool RedisCluster::WaitUntilStable(absl::Duration timeout) const {

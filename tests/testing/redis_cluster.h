@@ -31,6 +31,8 @@ class RedisCluster {
 
   size_t size() const { return nodes_.size(); }
   int port(size_t node) const { return nodes_[node].port; }
+  pid_t pid(size_t node) const { return nodes_[node].pid; }
+  const std::string& directory(size_t node) const { return nodes_[node].directory; }
   void Kill(size_t node);   // SIGKILL, as a crash
   void Start(size_t node);  // again, on its data and ports
   void Pause(size_t node);  // SIGSTOP: connected, answering nothing
@@ -39,6 +41,11 @@ class RedisCluster {
   size_t ReplicaOf(size_t master) const;
   // The node that is the master of `key`'s slot now, as the node `asked` says.
   size_t MasterOf(std::string_view key, size_t asked = 0) const;
+  // Moves `slot` with all its keys to the master `target`, as `redis-cli --cluster reshard`
+  // does: the slot marked importing and migrating, its keys MIGRATEd a batch at a time (clients
+  // meanwhile redirected with ASK, or TRYAGAIN for several keys split between the nodes), then
+  // given to the target on every node. Throws when a step fails.
+  void MoveSlot(int slot, size_t target);
   // Until every running node says cluster_state:ok and names the same masters; false at timeout.
   bool WaitUntilStable(absl::Duration timeout) const;
 
@@ -50,6 +57,7 @@ class RedisCluster {
     pid_t pid = -1;
   };
   RedisAddress NodeAddress(size_t node) const;
+  std::string NodeId(size_t node) const;
 
   std::string directory_;
   std::vector<Node> nodes_;
