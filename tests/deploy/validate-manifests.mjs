@@ -423,8 +423,22 @@ function checkAddress(ix, env, name, namespace, wantService, what, errors) {
 function checkRedisAddress(ix, env, namespace, what, errors) {
   const value = env.get("PEERWELL_REDIS_ADDR")?.value;
   if (!value) return errors.push(`${what}: PEERWELL_REDIS_ADDR is not set`);
+  if (env.get("PEERWELL_REDIS_MODE")?.value === "cluster") {
+    // A Redis Cluster's seed nodes: an external cluster, never the bundled single Redis.
+    const nodes = value.split(",");
+    if (!nodes.every((node) => /^[a-z0-9.-]+:[0-9]+$/.test(node))) {
+      return errors.push(`${what}: PEERWELL_REDIS_ADDR=${value} is not host:port,host:port,...`);
+    }
+    if (ix.statefulSets.length > 0) {
+      errors.push(`${what}: PEERWELL_REDIS_MODE=cluster, yet the single bundled Redis is rendered`);
+    }
+    return;
+  }
   const m = /^([a-z0-9.-]+):([0-9]+)$/.exec(value);
-  if (!m) return errors.push(`${what}: PEERWELL_REDIS_ADDR=${value} is not host:port`);
+  if (!m) {
+    return errors.push(`${what}: PEERWELL_REDIS_ADDR=${value} is not host:port` +
+                       (value.includes(",") ? " (a list of nodes needs PEERWELL_REDIS_MODE=cluster)" : ""));
+  }
   const service = serviceByHost(ix, m[1], namespace);
   if (!service) {
     if (ix.statefulSets.length > 0) {
@@ -1583,6 +1597,19 @@ const MUTATIONS = [
     const item = secretItemOf(objs, "peerwell-checkin", "redis-password");
     if (!item) return false;
     item.key = item.key.replace(/checkin$/, "alerts");
+  }],
+  ["a list of Redis nodes without cluster mode", /checkin.*needs PEERWELL_REDIS_MODE=cluster/,
+   (objs) => {
+    const c = deploymentOf(objs, "peerwell-checkin").spec.template.spec.containers[0];
+    c.env = [...(c.env ?? []).filter((e) => e.name !== "PEERWELL_REDIS_ADDR"),
+             { name: "PEERWELL_REDIS_ADDR", value: "redis-0.data:6379,redis-1.data:6379" }];
+  }],
+  ["cluster mode with the bundled Redis", /checkin.*yet the single bundled Redis is rendered/,
+   (objs) => {
+    if (!objs.some((o) => o.kind === "StatefulSet")) return false;
+    const c = deploymentOf(objs, "peerwell-checkin").spec.template.spec.containers[0];
+    c.env = [...(c.env ?? []).filter((e) => e.name !== "PEERWELL_REDIS_MODE"),
+             { name: "PEERWELL_REDIS_MODE", value: "cluster" }];
   }],
   ["a service logging in as another Redis user", /checkin.*PEERWELL_REDIS_USER=alerts/, (objs) => {
     const c = deploymentOf(objs, "peerwell-checkin").spec.template.spec.containers[0];

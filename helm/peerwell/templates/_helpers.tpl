@@ -132,23 +132,43 @@ false for a nopass one (the readiness probe's).
 
 {{- define "peerwell.redisAddress" -}}
 {{- if .Values.redis.external.address -}}
-{{- /* Included for its check: the schema's pattern cannot bound the port's value. */ -}}
-{{- $_ := include "peerwell.redisPort" . -}}
+{{- /* Included for its checks: the schema's pattern cannot bound the ports' values. */ -}}
+{{- $_ := include "peerwell.redisPorts" . -}}
 {{- .Values.redis.external.address -}}
 {{- else -}}
 {{- printf "%s-redis.%s.svc.%s:6379" (include "peerwell.fullname" .) .Release.Namespace .Values.clusterDomain -}}
 {{- end -}}
 {{- end -}}
 
-{{- define "peerwell.redisPort" -}}
+{{- /* "cluster" for an external Redis Cluster, else "single". */ -}}
+{{- define "peerwell.redisMode" -}}
+{{- $mode := .Values.redis.external.mode | default "single" -}}
+{{- if and (eq $mode "cluster") (not .Values.redis.external.address) -}}
+{{- fail "redis.external.mode is cluster but redis.external.address is empty: the chart bundles one Redis, not a cluster; set the address to some of your Redis Cluster's nodes (host:port,host:port,...)" -}}
+{{- end -}}
+{{- if and (gt (int .Values.redis.external.minReplicas) 0) (not .Values.redis.external.address) -}}
+{{- fail "redis.external.minReplicas is above 0 but the bundled Redis has no replica: every write would be refused; set it with redis.external.address to a Redis that has replicas" -}}
+{{- end -}}
+{{- if and (eq $mode "single") (contains "," .Values.redis.external.address) -}}
+{{- fail "redis.external.address lists several nodes: set redis.external.mode to cluster for a Redis Cluster" -}}
+{{- end -}}
+{{- $mode -}}
+{{- end -}}
+
+{{- /* The TCP ports of Redis (every port the external address names), as a JSON list. */ -}}
+{{- define "peerwell.redisPorts" -}}
 {{- if .Values.redis.external.address -}}
-{{- $port := regexFind "[0-9]+$" .Values.redis.external.address | int -}}
+{{- $ports := list -}}
+{{- range $node := splitList "," .Values.redis.external.address -}}
+{{- $port := regexFind "[0-9]+$" $node | int -}}
 {{- if or (lt $port 1) (gt $port 65535) -}}
 {{- fail (printf "redis.external.address: port %d is not a TCP port (1 to 65535)" $port) -}}
 {{- end -}}
-{{- $port -}}
+{{- $ports = append $ports $port -}}
+{{- end -}}
+{{- $ports | uniq | toJson -}}
 {{- else -}}
-6379
+[6379]
 {{- end -}}
 {{- end -}}
 
