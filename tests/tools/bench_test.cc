@@ -205,6 +205,28 @@ TEST(BenchTest, StartsItsOwnSuiteAndComparesCheckinsWithTheDurableWrite) {
   EXPECT_GT(NumberAfterWord(machine, "p99"), 0) << run.output;
 }
 
+// SubmitCheckin on a Redis Cluster whose writes wait for a replica, against the same calls on a
+// suite of one redis-server, round by round.
+TEST(BenchTest, ComparesASuiteOnAClusterWithOneOnASingleServer) {
+  BenchRun run = Bench({"--scenario=submit-checkin", "--start_suite", "--redis=cluster",
+                        "--redis_cluster_replicas=1", "--redis_min_replicas=1",
+                        "--vs=single-server", "--rounds=1", "--duration=300ms", "--warmup=100ms",
+                        "--organisations=3", "--volunteers=5", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, ::testing::HasSubstr("\"vs\":\"single-server\""));
+  EXPECT_GT(Number(run.output, "throughput_ratio"), 0) << run.output;
+  EXPECT_GT(Number(run.output, "baseline_throughput"), 0) << run.output;
+  // Both suites' processes are counted: the cluster's nodes and the single server.
+  EXPECT_GE(Number(run.output, "redis-node-0"), 0) << run.output;
+  EXPECT_GE(Number(run.output, "single-server redis-server"), 0) << run.output;
+}
+
+TEST(BenchTest, RefusesASingleServerBaselineWithoutACluster) {
+  BenchRun run = Bench({"--scenario=submit-checkin", "--start_suite", "--vs=single-server"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.output, ::testing::HasSubstr("needs --start_suite --redis=cluster"));
+}
+
 TEST(BenchTest, MeasuresTheEmptyStreamBaselineOnOneStream) {
   BenchRun run = Bench({"--scenario=empty-stream", "--duration=300ms", "--warmup=100ms", "--json"});
   ASSERT_EQ(run.exit_code, 0) << run.output;

@@ -27,6 +27,7 @@ namespace {
 
 using ::peerwell::testing::LocalSuite;
 using ::peerwell::testing::RedisServer;
+using ::peerwell::testing::ServiceRedis;
 
 // Sequential fsync'd writes measured at the start of a run with a Redis.
 constexpr int kFsyncedWrites = 300;
@@ -247,13 +248,19 @@ int Main(int argc, char** argv) {
       {"warmup", "PEERWELL_BENCH_WARMUP", "1s", "unmeasured time before each round"},
       {"deadline", "PEERWELL_BENCH_DEADLINE", "1s", "deadline of every call"},
       {"vs", "PEERWELL_BENCH_VS", "",
-       "a baseline, 'empty', 'empty-stream' or 'durable-write' (needs Redis): alternate rounds "
-       "with it, report median ratios"},
+       "a baseline, 'empty', 'empty-stream', 'durable-write' (needs Redis) or 'single-server' "
+       "(with --start_suite --redis=cluster: the same scenario on a second suite, on one "
+       "redis-server): alternate rounds with it, report median ratios"},
       {"rounds", "PEERWELL_BENCH_ROUNDS", "5", "rounds of each with --vs"},
       {"json", "PEERWELL_BENCH_JSON", "false", "print JSON"},
       {"start_suite", "PEERWELL_BENCH_START_SUITE", "false",
        "start a redis-server and the services for the run, and stop them after (a baseline "
        "alone that needs Redis: the redis-server only)"},
+      {"redis", "PEERWELL_BENCH_REDIS", "server",
+       "with --start_suite: what the suite runs on, 'server' (one redis-server) or 'cluster' (a "
+       "local Redis Cluster of three masters)"},
+      {"redis_cluster_replicas", "PEERWELL_BENCH_REDIS_CLUSTER_REPLICAS", "0",
+       "with --redis=cluster: replicas of each master"},
       {"service_binaries", "PEERWELL_BENCH_SERVICE_BINARIES", "",
        "with --start_suite: build tree or folder of the service binaries (default: this build)"},
       {"directory_addr", "PEERWELL_DIRECTORY_ADDR", "127.0.0.1:50051", "running directory"},
@@ -277,7 +284,8 @@ int Main(int argc, char** argv) {
       {"redis_password_file", "PEERWELL_REDIS_PASSWORD_FILE", "", "file holding the password"},
       {"redis_min_replicas", "PEERWELL_REDIS_MIN_REPLICAS", "0",
        "with --redis_addr: replicas the durable-write baseline waits for (WAIT) before answering, "
-       "as the services do with the same setting"},
+       "as the services do with the same setting; with --redis=cluster: the services' setting "
+       "(at most --redis_cluster_replicas)"},
       {"jwt_secret", "PEERWELL_JWT_SECRET", "", "the running services' signing secret"},
       {"jwt_secret_file", "PEERWELL_JWT_SECRET_FILE", "", "file holding the secret"},
       {"organisations", "PEERWELL_BENCH_ORGANISATIONS", "4",
@@ -324,8 +332,25 @@ int Main(int argc, char** argv) {
   }
   const bool json = flag("json");
   if (s["vs"] != "" && s["vs"] != "empty" && s["vs"] != "empty-stream" &&
-      s["vs"] != "durable-write") {
-    std::cerr << "peerwell-bench: --vs takes 'empty', 'empty-stream' or 'durable-write'\n";
+      s["vs"] != "durable-write" && s["vs"] != "single-server") {
+    std::cerr << "peerwell-bench: --vs takes 'empty', 'empty-stream', 'durable-write' or "
+                 "'single-server'\n";
+    return 2;
+  }
+  if (s["redis"] != "server" && s["redis"] != "cluster") {
+    std::cerr << "peerwell-bench: --redis (PEERWELL_BENCH_REDIS): 'server' or 'cluster'\n";
+    return 2;
+  }
+  const bool on_cluster = s["redis"] == "cluster";
+  int cluster_replicas = 0;
+  if (!absl::SimpleAtoi(s["redis_cluster_replicas"], &cluster_replicas) || cluster_replicas < 0 ||
+      cluster_replicas > 2 || (cluster_replicas > 0 && !on_cluster)) {
+    std::cerr << "peerwell-bench: --redis_cluster_replicas: 0 to 2, with --redis=cluster\n";
+    return 2;
+  }
+  if (s["vs"] == "single-server" && !(on_cluster && flag("start_suite"))) {
+    std::cerr << "peerwell-bench: --vs=single-server compares a suite on a cluster with one on a "
+                 "single server: it needs --start_suite --redis=cluster\n";
     return 2;
   }
   // Where the tool writes itself, without a suite of its own: checked before anything starts.
@@ -359,31 +384,57 @@ int Main(int argc, char** argv) {
   }
 
   std::unique_ptr<LocalSuite> suite;
+  // --vs=single-server: the same scenario against a second suite, on one redis-server.
+  std::unique_ptr<LocalSuite> single_server_suite;
+  ScenarioContext single_server_context;
   if (spec->needs_services && flag("start_suite")) {
     std::string binaries =
         s["service_binaries"].empty() ? DefaultServiceBinaries() : s["service_binaries"];
-    peerwell::testing::SuiteOptions options;
-    options.binaries = binaries;
-    // The tool's own webhook receiver is on loopback.
-    options.env = {{"PEERWELL_WEBHOOK_ALLOW_PRIVATE", "true"}};
-    auto started = LocalSuite::Start(options);
+    auto start = [&](bool cluster) -> absl::StatusOr<std::unique_ptr<LocalSuite>> {
+      peerwell::testing::SuiteOptions options;
+      options.binaries = binaries;
+      // The tool's own webhook receiver is on loopback.
+      options.env = {{"PEERWELL_WEBHOOK_ALLOW_PRIVATE", "true"}};
+      options.redis = cluster ? ServiceRedis::Kind::kCluster : ServiceRedis::Kind::kServer;
+      if (cluster) {
+        options.redis_cluster_replicas = cluster_replicas;
+        options.env.push_back({"PEERWELL_REDIS_MIN_REPLICAS", s["redis_min_replicas"]});
+      }
+      return LocalSuite::Start(options);
+    };
+    auto point_at = [](const LocalSuite& started, ScenarioContext& at) {
+      at.directory_addr = started.service("directory").address;
+      at.checkin_addr = started.service("checkin").address;
+      at.alerts_addr = started.service("alerts").address;
+      if (!started.replicas("supervision").empty()) {
+        at.supervision_addr = started.service("supervision").address;
+      }
+      if (!started.replicas("network").empty()) {
+        at.network_addr = started.service("network").address;
+      }
+      at.webhooks_addr = started.service("webhooks").address;
+      at.gateway_addr = started.service("gateway").address;
+      at.jwt_secret = started.jwt_secret();
+    };
+    auto started = start(on_cluster);
     if (!started.ok()) {
       std::cerr << "peerwell-bench: cannot start the suite: " << started.status().message() << "\n";
       return 1;
     }
     suite = *std::move(started);
-    context.directory_addr = suite->service("directory").address;
-    context.checkin_addr = suite->service("checkin").address;
-    context.alerts_addr = suite->service("alerts").address;
-    if (!suite->replicas("supervision").empty()) {
-      context.supervision_addr = suite->service("supervision").address;
+    point_at(*suite, context);
+    if (s["vs"] == "single-server") {
+      auto second = start(false);
+      if (!second.ok()) {
+        std::cerr << "peerwell-bench: cannot start the single-server suite: "
+                  << second.status().message() << "\n";
+        return 1;
+      }
+      single_server_suite = *std::move(second);
+      single_server_context = context;
+      point_at(*single_server_suite, single_server_context);
+      single_server_context.redis = single_server_suite->redis().address();
     }
-    if (!suite->replicas("network").empty()) {
-      context.network_addr = suite->service("network").address;
-    }
-    context.webhooks_addr = suite->service("webhooks").address;
-    context.gateway_addr = suite->service("gateway").address;
-    context.jwt_secret = suite->jwt_secret();
   } else if (spec->needs_services) {
     auto secret = ReadSecret("PEERWELL_JWT_SECRET", s["jwt_secret"], s["jwt_secret_file"]);
     if (!secret.ok() || secret->empty()) {
@@ -416,9 +467,12 @@ int Main(int argc, char** argv) {
     context.redis = redis_addr;
   }
   if (!absl::SimpleAtoi(s["redis_min_replicas"], &context.redis_min_replicas) ||
-      context.redis_min_replicas < 0 || (context.redis_min_replicas > 0 && !redis_addr)) {
+      context.redis_min_replicas < 0 ||
+      (context.redis_min_replicas > 0 && !redis_addr &&
+       !(suite && on_cluster && context.redis_min_replicas <= cluster_replicas))) {
     std::cerr << "peerwell-bench: --redis_min_replicas (PEERWELL_REDIS_MIN_REPLICAS): a number of "
-                 "replicas, with --redis_addr (a suite the tool starts has none)\n";
+                 "replicas, with --redis_addr, or with --redis=cluster up to "
+                 "--redis_cluster_replicas (a suite on one redis-server has none)\n";
     return 2;
   }
   // The tool serves the baselines itself, so its own CPU is part of theirs.
@@ -426,6 +480,11 @@ int Main(int argc, char** argv) {
   cpu.Add("tool", getpid());
   if (suite) {
     for (const auto& [name, pid] : suite->Processes()) cpu.Add(name, pid);
+    if (single_server_suite) {
+      for (const auto& [name, pid] : single_server_suite->Processes()) {
+        cpu.Add(absl::StrCat("single-server ", name), pid);
+      }
+    }
   } else if (redis_alone) {
     cpu.Add("redis-server", redis_alone->pid());
   }
@@ -483,6 +542,14 @@ int Main(int argc, char** argv) {
     baseline = MakeEmptyScenario(context.channels);
   } else if (baseline_name == "empty-stream") {
     baseline = MakeEmptyStreamScenario(kEmptyStreamMessageBytes);
+  } else if (baseline_name == "single-server") {
+    single_server_context.load = context.load;
+    auto made = spec->create(single_server_context);
+    if (!made.ok()) {
+      std::cerr << "peerwell-bench: " << made.status().message() << "\n";
+      return 1;
+    }
+    baseline = *std::move(made);
   } else {
     auto made =
         MakeDurableWriteScenario(*context.redis, context.channels, context.redis_min_replicas);
