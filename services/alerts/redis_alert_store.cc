@@ -312,7 +312,8 @@ const RedisScript& OpenAlertsScript() {
     if id then alerts[#alerts + 1] = redis.call('HGETALL', ARGV[1] .. id) end
   end
   return alerts
-)lua");
+)lua",
+                                              RedisScript::Access::kReadsOnly);
   return *script;
 }
 

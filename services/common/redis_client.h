@@ -49,7 +49,11 @@ using RedisReplyDone = absl::AnyInvocable<void(absl::StatusOr<RedisReply>) &&>;
 // line): on a cluster, Redis then refuses any key it reaches outside its keys' slot.
 class RedisScript {
  public:
-  explicit RedisScript(std::string source);
+  // What a script may do. One that only reads says so ("#!lua flags=no-writes"), so that Redis
+  // still runs it when its memory is full; one that may write is refused then, before it starts
+  // (so it never stops halfway for want of memory).
+  enum class Access { kWrites, kReadsOnly };
+  explicit RedisScript(std::string source, Access access = Access::kWrites);
   const std::string& source() const { return source_; }
   const std::string& sha1() const { return sha1_; }
 

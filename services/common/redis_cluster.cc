@@ -446,6 +446,16 @@ absl::StatusOr<RedisReply> RedisKeyConnection::Execute(const RedisCommand& comma
                                                        absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   absl::Status last = absl::UnavailableError("redis: no node reached");
+  int moved = 0;
+  // One node of the cluster alone, as itself (its address named in errors).
+  auto node_at = [&](const std::string& host, int port) {
+    RedisAddress node = address_;
+    node.cluster = false;
+    node.seeds.clear();
+    node.host = host;
+    node.port = port;
+    return node;
+  };
   while (absl::Now() < deadline) {
     if (connection_ == nullptr) {
       RedisAddress node = address_;
@@ -453,8 +463,7 @@ absl::StatusOr<RedisReply> RedisKeyConnection::Execute(const RedisCommand& comma
         const auto& [host, port] = redirected_to_.has_value()
                                        ? *redirected_to_
                                        : address_.seeds[next_seed_++ % address_.seeds.size()];
-        node.host = host;
-        node.port = port;
+        node = node_at(host, port);
       }
       auto connected = RedisConnection::Connect(
           node, std::min(absl::Seconds(1), std::max(deadline - absl::Now(), absl::ZeroDuration())));
@@ -479,14 +488,33 @@ absl::StatusOr<RedisReply> RedisKeyConnection::Execute(const RedisCommand& comma
     }
     if (!address_.cluster) return reply;
     if (std::optional<Redirection> redirection = RedirectionOf(*reply)) {
-      if (redirection->ask) {
-        // The key is on its way to another node: asked again when it has arrived (MOVED).
-        absl::SleepFor(kRetryDelay);
-      } else {
-        connection_.reset();
-        redirected_to_.emplace(redirection->host, redirection->port);
-      }
       last = absl::UnavailableError(absl::StrCat("redis: ", reply->str));
+      if (redirection->ask) {
+        // The key has gone ahead to the node its slot is migrating to: asked there once, after
+        // ASKING, on a connection of that moment (the slot is still this node's).
+        auto there = RedisConnection::Connect(
+            node_at(redirection->host, redirection->port),
+            std::min(absl::Seconds(1), std::max(deadline - absl::Now(), absl::ZeroDuration())));
+        if (!there.ok()) {
+          last = there.status();
+          absl::SleepFor(kRetryDelay);
+          continue;
+        }
+        auto asking = (*there)->Execute({"ASKING"}, absl::Seconds(1));
+        if (!asking.ok() || asking->IsError()) {
+          absl::SleepFor(kRetryDelay);
+          continue;
+        }
+        auto asked =
+            (*there)->Execute(command, std::max(deadline - absl::Now(), absl::Milliseconds(1)));
+        if (asked.ok() && !asked->IsError()) return asked;
+        absl::SleepFor(kRetryDelay);
+        continue;
+      }
+      connection_.reset();
+      redirected_to_.emplace(redirection->host, redirection->port);
+      // Nodes that disagree during a failover send each other's way: not at full speed.
+      if (++moved > 1) absl::SleepFor(kRetryDelay);
       continue;
     }
     if (IsMomentaryRefusal(*reply)) {

@@ -80,8 +80,9 @@ class RedisClusterRouter {
 // organisation's feed), which the pipelining client must not carry. On a cluster it goes to the
 // master of the key's slot: to a seed first (each in turn), then wherever a MOVED reply points,
 // connecting again there, and again through the seeds after the node stops answering (a
-// failover); a slot refused for a moment (TRYAGAIN, CLUSTERDOWN, ASK while it migrates) is asked
-// again shortly. On one server it is a plain connection. Not thread-safe.
+// failover); a key that has gone ahead to the node its slot migrates to (ASK) is asked there
+// after ASKING; a slot refused for a moment (TRYAGAIN, CLUSTERDOWN) is asked again shortly. On
+// one server it is a plain connection. Not thread-safe.
 class RedisKeyConnection {
  public:
   explicit RedisKeyConnection(RedisAddress address) : address_(std::move(address)) {}

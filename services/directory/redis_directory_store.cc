@@ -1041,10 +1041,32 @@ absl::Status RedisDirectoryStore::AnnounceErasure(const Erasure& erasure, absl::
 
 absl::StatusOr<bool> RedisDirectoryStore::RewriteAppendOnlyFile(const Erasure& erasure) {
   // On a cluster, the node that holds the organisation's keys (and so the person's data).
-  auto reply = redis_.ExecuteOnNodeOf(ErasuresDueKey(erasure.organization_id), {"BGREWRITEAOF"});
+  const std::string due = ErasuresDueKey(erasure.organization_id);
+  auto reply = redis_.ExecuteOnNodeOf(due, {"BGREWRITEAOF"});
   if (!reply.ok()) return reply.status();
   // "already in progress": that rewrite may have forked before the erasure; ask again later.
   if (reply->IsError()) return false;
+  // Its replicas keep append-only files of their own, with the same data: each rewrites too.
+  // ROLE names the replicas connected to it ([ip, port, offset] each).
+  auto role = redis_.ExecuteOnNodeOf(due, {"ROLE"});
+  if (!role.ok()) return role.status();
+  if (role->IsError()) return absl::InternalError(absl::StrCat("redis: ROLE: ", role->str));
+  if (role->elements.size() >= 3 && role->elements[0].str == "master") {
+    for (const RedisReply& replica : role->elements[2].elements) {
+      if (replica.elements.size() < 2) continue;
+      RedisAddress address = redis_.options().address;
+      address.cluster = false;
+      address.seeds.clear();
+      address.unix_path.clear();
+      address.host = replica.elements[0].str;
+      if (!absl::SimpleAtoi(replica.elements[1].str, &address.port)) continue;
+      auto connection = RedisConnection::Connect(address, absl::Seconds(1));
+      if (!connection.ok()) return connection.status();
+      auto rewrite = (*connection)->Execute({"BGREWRITEAOF"}, absl::Seconds(2));
+      if (!rewrite.ok()) return rewrite.status();
+      if (rewrite->IsError()) return false;  // as above, on the replica
+    }
+  }
   auto removed = redis_.Execute({"ZREM", ErasuresDueKey(erasure.organization_id),
                                  ErasureDueMember(erasure.organization_id, erasure.id)});
   if (!removed.ok()) return removed.status();

@@ -128,6 +128,28 @@ TEST(RedisClientTest, AnErrorWhoseCodeOnlyBeginsLikeBusyIsTheCommandsOwnReply) {
   EXPECT_TRUE(absl::StartsWith(again->str, "BUSYGROUP")) << again->str;
 }
 
+// When Redis's memory is full (noeviction), a script that only reads still runs, and one that
+// may write is refused before it starts, so that it never stops halfway with some writes done.
+TEST(RedisClientTest, AtMaxmemoryAReadingScriptRunsAndAWritingOneIsRefusedBeforeItStarts) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  ASSERT_EQ(client.Execute({"SET", "pw:{o}:a", "x"})->str, "OK");
+  const RedisScript reads("return redis.call('GET', KEYS[1])", RedisScript::Access::kReadsOnly);
+  const RedisScript writes("redis.call('DEL', KEYS[1]) redis.call('SET', KEYS[2], 'y') return 1");
+  ASSERT_FALSE(client.Execute({"CONFIG", "SET", "maxmemory", "1"})->IsError());
+  auto read = client.Eval(reads, {"pw:{o}:a"}, {});
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->str, "x");
+  auto write = client.Eval(writes, {"pw:{o}:a", "pw:{o}:b"}, {});
+  ASSERT_TRUE(write.ok()) << write.status();
+  EXPECT_TRUE(write->IsError());
+  EXPECT_NE(write->str.find("OOM"), std::string::npos) << write->str;
+  ASSERT_FALSE(client.Execute({"CONFIG", "SET", "maxmemory", "0"})->IsError());
+  // Nothing of it happened: not even the DEL, which needs no memory.
+  EXPECT_EQ(client.Execute({"GET", "pw:{o}:a"})->str, "x");
+  EXPECT_EQ(client.Execute({"EXISTS", "pw:{o}:b"})->integer, 0);
+}
+
 TEST(RedisClientTest, KeepsRepliesOfConcurrentCallersInOrder) {
   RedisServer server;
   RedisClient client(Options(server));

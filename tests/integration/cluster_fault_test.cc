@@ -2,7 +2,8 @@
 // check-ins, each sent with its request_id until it is acknowledged (as a client retries): a
 // master SIGKILLed with PEERWELL_REDIS_MIN_REPLICAS=1 loses no acknowledged check-in once its
 // replica has taken over, and a slot moved to another master as a resharding does loses nothing
-// either. Every call ends by its deadline meanwhile, and every check-in raises its alert once.
+// and refuses nothing (the check-ins it meets wait for it). Every call ends by its deadline
+// meanwhile, and every check-in raises its alert once.
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -18,6 +19,8 @@
 #include "peerwell/directory/v1/directory.grpc.pb.h"
 #include "services/common/auth.h"
 #include "services/common/channel.h"
+#include "services/common/events.h"
+#include "services/common/redis_client.h"
 #include "services/common/redis_commands.h"
 #include "tests/testing/local_suite.h"
 #include "tests/testing/wait.h"
@@ -43,7 +46,13 @@ struct Volunteer {
   std::string person_id;
   std::string token;
   std::string acknowledged_checkin_id;
+  absl::Time acknowledged_sent_at;  // when the call that was acknowledged was sent
   absl::Time acknowledged_at;
+};
+
+// When a fault began and ended, as RunLoadWith saw it.
+struct FaultWindow {
+  absl::Time start, end;
 };
 
 class ClusterFaultTest : public ::testing::Test {
@@ -116,20 +125,26 @@ class ClusterFaultTest : public ::testing::Test {
   }
 
   // Sends every volunteer's WHO-5 of zeros (the who5_drop rule) until it is acknowledged, from
-  // kLoadThreads threads, and calls `fault` once kFaultAfter are; the load goes on meanwhile.
-  // Each call is checked to end by its deadline. Returns how many calls were refused
-  // (UNAVAILABLE or DEADLINE_EXCEEDED) and sent again.
-  int RunLoadWith(const std::function<void()>& fault) {
+  // kLoadThreads threads, and calls `fault` once kFaultAfter are; the volunteers after them wait
+  // for the fault to begin, so that the load goes on through it. Each call is checked to end by
+  // its deadline. Returns how many calls were refused (UNAVAILABLE or DEADLINE_EXCEEDED) and
+  // sent again.
+  int RunLoadWith(const std::function<void()>& fault, FaultWindow& window) {
     std::atomic<int> next{0};
     std::mutex mu;
     std::condition_variable progressed;
     int acknowledged = 0;
+    bool fault_began = false;
     std::atomic<int> refused{0};
     std::vector<std::string> failures;
     std::vector<std::thread> load;
     for (int t = 0; t < kLoadThreads; ++t) {
       load.emplace_back([&] {
         for (int v = next++; v < kVolunteers; v = next++) {
+          if (v >= kFaultAfter + kLoadThreads) {
+            std::unique_lock<std::mutex> lock(mu);
+            progressed.wait(lock, [&] { return fault_began; });
+          }
           Volunteer& volunteer = volunteers_[v];
           cv1::SubmitCheckinRequest request;
           request.set_instrument_id("who5");
@@ -151,6 +166,7 @@ class ClusterFaultTest : public ::testing::Test {
               failure = absl::StrCat(v, ": a call took ", absl::FormatDuration(took));
             } else if (status.ok()) {
               volunteer.acknowledged_checkin_id = response.checkin().checkin_id();
+              volunteer.acknowledged_sent_at = sent;
               volunteer.acknowledged_at = absl::Now();
             } else if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
                        status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
@@ -178,8 +194,17 @@ class ClusterFaultTest : public ::testing::Test {
       EXPECT_TRUE(progressed.wait_for(lock, std::chrono::seconds(60), [&] {
         return acknowledged + static_cast<int>(failures.size()) >= kFaultAfter;
       })) << "the load did not get going";
+      fault_began = true;
     }
-    fault();
+    progressed.notify_all();
+    window.start = absl::Now();
+    // A fault that throws still lets the load finish, and fails the test.
+    try {
+      fault();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "the fault failed: " << e.what();
+    }
+    window.end = absl::Now();
     for (auto& thread : load) thread.join();
     EXPECT_TRUE(failures.empty()) << failures.size() << " failures, the first: " << failures[0];
     EXPECT_EQ(acknowledged, kVolunteers);
@@ -187,8 +212,26 @@ class ClusterFaultTest : public ::testing::Test {
   }
 
   // Every acknowledged check-in is stored once, under the id its acknowledgement gave, and
-  // raised exactly one alert.
+  // raised exactly one alert, counted once the alerts service has handled every event.
   void ExpectNothingLostAndEveryAlertOnce() {
+    RedisClient redis(RedisOptions{suite_->redis().address()});
+    EXPECT_TRUE(peerwell::testing::WaitFor(
+        [&] {
+          auto groups = redis.Execute({"XINFO", "GROUPS", EventStreamKey("checkin", org_)});
+          if (!groups.ok() || !groups->IsArray()) return false;
+          for (const RedisReply& group : groups->elements) {
+            std::map<std::string, const RedisReply*> fields;
+            for (size_t i = 0; i + 1 < group.elements.size(); i += 2) {
+              fields[group.elements[i].str] = &group.elements[i + 1];
+            }
+            if (fields.count("name") == 0 || fields["name"]->str != "alerts") continue;
+            return fields.count("pending") && fields["pending"]->integer == 0 &&
+                   fields.count("lag") && fields["lag"]->integer == 0;
+          }
+          return false;
+        },
+        absl::Seconds(30), absl::Milliseconds(100)))
+        << "the alerts service never caught up with the check-ins";
     for (const Volunteer& volunteer : volunteers_) {
       cv1::ListCheckinsResponse response;
       grpc::Status status = checkin_->ListCheckins(
@@ -236,23 +279,27 @@ TEST_F(ClusterFaultTest, AMasterKilledUnderLoadLosesNoAcknowledgedCheckin) {
   const size_t master = OrganizationMaster();
   const size_t replica = cluster.ReplicaOf(master);
   absl::Time killed_at, took_over_at, restarted_at;
-  const int refused = RunLoadWith([&] {
-    killed_at = absl::Now();
-    cluster.Kill(master);
-    // Its replica takes over; then the killed node comes back (as Kubernetes restarts a pod) and
-    // follows it, so that writes have a replica to wait for again.
-    EXPECT_TRUE(peerwell::testing::WaitFor(
-        [&] { return cluster.MasterOf(absl::StrCat("pw:{", org_, "}:"), replica) == replica; },
-        absl::Seconds(20), absl::Milliseconds(50)))
-        << "the replica never took over";
-    took_over_at = absl::Now();
-    cluster.Start(master);
-    restarted_at = absl::Now();
-  });
-  // The services recovered within seconds: the first check-in acknowledged after the kill.
+  FaultWindow window;
+  const int refused = RunLoadWith(
+      [&] {
+        killed_at = absl::Now();
+        cluster.Kill(master);
+        // Its replica takes over; then the killed node comes back (as Kubernetes restarts a pod)
+        // and follows it, so that writes have a replica to wait for again.
+        EXPECT_TRUE(peerwell::testing::WaitFor(
+            [&] { return cluster.MasterOf(absl::StrCat("pw:{", org_, "}:"), replica) == replica; },
+            absl::Seconds(20), absl::Milliseconds(50)))
+            << "the replica never took over";
+        took_over_at = absl::Now();
+        cluster.Start(master);
+        restarted_at = absl::Now();
+      },
+      window);
+  // The services recovered within seconds: the first check-in acknowledged of those sent after
+  // the kill.
   absl::Time first_after = absl::InfiniteFuture();
   for (const Volunteer& volunteer : volunteers_) {
-    if (volunteer.acknowledged_at > killed_at) {
+    if (volunteer.acknowledged_sent_at >= killed_at) {
       first_after = std::min(first_after, volunteer.acknowledged_at);
     }
   }
@@ -273,14 +320,29 @@ TEST_F(ClusterFaultTest, ASlotMovedUnderLoadLosesNothingAcknowledged) {
   // Another master: the one of some other organisation's slot.
   size_t target = master;
   for (int i = 0; target == master; ++i) target = cluster.MasterOf(absl::StrCat("pw:{o-", i, "}:"));
-  absl::Duration moving;
-  const int refused = RunLoadWith([&] {
-    const absl::Time start = absl::Now();
-    cluster.MoveSlot(OrganizationSlot(), target);
-    moving = absl::Now() - start;
-  });
-  std::cout << "the slot moved in " << absl::FormatDuration(moving) << "; " << refused
+  FaultWindow window;
+  // A key at a time, as slowly as a resharding of a big slot, so that check-ins meet the slot
+  // while it migrates (ASK to the target for the keys moved, the others at the source).
+  const int refused = RunLoadWith(
+      [&] { cluster.MoveSlot(OrganizationSlot(), target, /*keys_per_batch=*/1); }, window);
+  // Check-ins in flight while the slot moved: a check-in writes several of the organisation's
+  // keys at once, which Redis refuses (TRYAGAIN) while some have moved and others not, so they
+  // wait (within their deadline) until the slot is across.
+  int met = 0;
+  absl::Duration longest;
+  for (const Volunteer& volunteer : volunteers_) {
+    if (volunteer.acknowledged_sent_at <= window.end && volunteer.acknowledged_at >= window.start) {
+      ++met;
+      longest = std::max(longest, volunteer.acknowledged_at - volunteer.acknowledged_sent_at);
+    }
+  }
+  std::cout << "the slot moved in " << absl::FormatDuration(window.end - window.start) << "; "
+            << met << " check-ins in flight meanwhile, the longest "
+            << absl::FormatDuration(longest) << "; " << refused
             << " calls refused and sent again\n";
+  EXPECT_GT(met, 0) << "no check-in met the slot while it moved";
+  // Redirections are the client's to follow: no call is refused.
+  EXPECT_EQ(refused, 0);
   EXPECT_EQ(OrganizationMaster(), target);
   ExpectNothingLostAndEveryAlertOnce();
 }

@@ -553,7 +553,9 @@ void CalendarFeedAndSilence(World& world) {
 }
 
 void BuildWorld(World& world) {
-  auto suite = LocalSuite::Start({.binaries = PEERWELL_BUILD_DIR, .replicas = 1, .env = {}});
+  // On a cluster, each master with a replica: an erasure must reach the replicas' files too.
+  auto suite = LocalSuite::Start(
+      {.binaries = PEERWELL_BUILD_DIR, .replicas = 1, .redis_cluster_replicas = 1, .env = {}});
   ASSERT_TRUE(suite.ok()) << suite.status();
   world.suite = *std::move(suite);
   world.directory =
@@ -897,12 +899,17 @@ std::string AppendOnlyFiles(const std::vector<std::string>& directories) {
   return all;
 }
 
-// Whether the Redis that holds `key` (on a cluster, its slot's master) has no rewrite of its
-// append-only file running or waiting.
-bool RewriteFinished(RedisClient& redis, const std::string& key) {
-  auto info = redis.ExecuteOnNodeOf(key, {"INFO", "persistence"});
-  return info.ok() && absl::StrContains(info->str, "aof_rewrite_in_progress:0") &&
-         absl::StrContains(info->str, "aof_rewrite_scheduled:0");
+// Whether no node has a rewrite of its append-only file running or waiting.
+bool RewritesFinished(const ServiceRedis& service_redis) {
+  for (const RedisAddress& node : service_redis.NodeAddresses()) {
+    RedisClient redis(RedisOptions{node});
+    auto info = redis.Execute({"INFO", "persistence"});
+    if (!info.ok() || !absl::StrContains(info->str, "aof_rewrite_in_progress:0") ||
+        !absl::StrContains(info->str, "aof_rewrite_scheduled:0")) {
+      return false;
+    }
+  }
+  return true;
 }
 
 TEST_F(PrivacyErasureTest, ErasingAPersonLeavesOnlyTheRecordOfTheErasureAndSparesEveryoneElse) {
@@ -1055,7 +1062,7 @@ TEST_F(PrivacyErasureTest, ErasingAPersonLeavesOnlyTheRecordOfTheErasureAndSpare
         const std::string erasures_due =
             absl::StrCat("pw:{", world.org, "}:directory:erasures_due");
         auto score = redis.Execute({"ZSCORE", erasures_due, due});
-        return score.ok() && score->IsNil() && RewriteFinished(redis, erasures_due);
+        return score.ok() && score->IsNil() && RewritesFinished(world.suite->redis());
       },
       absl::Seconds(30), absl::Milliseconds(100)));
   std::string on_disk = AppendOnlyFiles(world.suite->redis().DataDirectories());

@@ -205,7 +205,7 @@ std::string RedisCluster::NodeId(size_t node) const {
   return id->str;
 }
 
-void RedisCluster::MoveSlot(int slot, size_t target) {
+void RedisCluster::MoveSlot(int slot, size_t target, int keys_per_batch) {
   const std::string slot_text = absl::StrCat(slot);
   // The node that serves the slot now, as the target says.
   size_t from = nodes_.size();
@@ -237,7 +237,9 @@ void RedisCluster::MoveSlot(int slot, size_t target) {
   step(from, {"CLUSTER", "SETSLOT", slot_text, "MIGRATING", NodeId(target)}, absl::Seconds(1));
   const RedisAddress as_tests = address();
   while (true) {
-    RedisReply keys = step(from, {"CLUSTER", "GETKEYSINSLOT", slot_text, "10"}, absl::Seconds(1));
+    RedisReply keys =
+        step(from, {"CLUSTER", "GETKEYSINSLOT", slot_text, absl::StrCat(keys_per_batch)},
+             absl::Seconds(1));
     if (keys.elements.empty()) break;
     RedisCommand migrate = {"MIGRATE",
                             "127.0.0.1",

@@ -45,7 +45,7 @@ class RedisCluster {
   // does: the slot marked importing and migrating, its keys MIGRATEd a batch at a time (clients
   // meanwhile redirected with ASK, or TRYAGAIN for several keys split between the nodes), then
   // given to the target on every node. Throws when a step fails.
-  void MoveSlot(int slot, size_t target);
+  void MoveSlot(int slot, size_t target, int keys_per_batch = 10);
   // Until every running node says cluster_state:ok and names the same masters; false at timeout.
   bool WaitUntilStable(absl::Duration timeout) const;
 

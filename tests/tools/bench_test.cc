@@ -147,6 +147,14 @@ TEST(BenchTest, RefusesBadFlags) {
   // A suite the tool starts has no replica to wait for.
   EXPECT_EQ(
       Bench({"--scenario=durable-write", "--start_suite", "--redis_min_replicas=1"}).exit_code, 2);
+  // A cluster is the Redis of a suite the tool starts, and waits for at most the replicas it has
+  // (refused before anything starts).
+  EXPECT_EQ(Bench({"--scenario=submit-checkin", "--redis=cluster"}).exit_code, 2);
+  EXPECT_EQ(Bench({"--scenario=submit-checkin", "--start_suite", "--redis=cluster",
+                   "--redis_min_replicas=1"})
+                .exit_code,
+            2);
+  EXPECT_EQ(Bench({"--redis=sentinel"}).exit_code, 2);
 }
 
 // With a replica wait, the durable write is answered only once a replica has it: a Redis with none

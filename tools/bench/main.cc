@@ -348,6 +348,11 @@ int Main(int argc, char** argv) {
     std::cerr << "peerwell-bench: --redis_cluster_replicas: 0 to 2, with --redis=cluster\n";
     return 2;
   }
+  if (on_cluster && !flag("start_suite")) {
+    std::cerr << "peerwell-bench: --redis=cluster is the Redis of a suite the tool starts: it "
+                 "needs --start_suite\n";
+    return 2;
+  }
   if (s["vs"] == "single-server" && !(on_cluster && flag("start_suite"))) {
     std::cerr << "peerwell-bench: --vs=single-server compares a suite on a cluster with one on a "
                  "single server: it needs --start_suite --redis=cluster\n";
@@ -383,6 +388,15 @@ int Main(int argc, char** argv) {
     return 2;
   }
 
+  if (!absl::SimpleAtoi(s["redis_min_replicas"], &context.redis_min_replicas) ||
+      context.redis_min_replicas < 0 ||
+      (context.redis_min_replicas > 0 && !redis_addr &&
+       !(on_cluster && context.redis_min_replicas <= cluster_replicas))) {
+    std::cerr << "peerwell-bench: --redis_min_replicas (PEERWELL_REDIS_MIN_REPLICAS): a number of "
+                 "replicas, with --redis_addr, or with --redis=cluster up to "
+                 "--redis_cluster_replicas (a suite on one redis-server has none)\n";
+    return 2;
+  }
   std::unique_ptr<LocalSuite> suite;
   // --vs=single-server: the same scenario against a second suite, on one redis-server.
   std::unique_ptr<LocalSuite> single_server_suite;
@@ -465,15 +479,6 @@ int Main(int argc, char** argv) {
     context.redis = redis_alone->address();
   } else {
     context.redis = redis_addr;
-  }
-  if (!absl::SimpleAtoi(s["redis_min_replicas"], &context.redis_min_replicas) ||
-      context.redis_min_replicas < 0 ||
-      (context.redis_min_replicas > 0 && !redis_addr &&
-       !(suite && on_cluster && context.redis_min_replicas <= cluster_replicas))) {
-    std::cerr << "peerwell-bench: --redis_min_replicas (PEERWELL_REDIS_MIN_REPLICAS): a number of "
-                 "replicas, with --redis_addr, or with --redis=cluster up to "
-                 "--redis_cluster_replicas (a suite on one redis-server has none)\n";
-    return 2;
   }
   // The tool serves the baselines itself, so its own CPU is part of theirs.
   CpuClock cpu;

@@ -29,7 +29,7 @@ struct Context {
 using CommandFunction = absl::Status (*)(Context& context, const ParsedArgs& args);
 
 // The service a command calls, so that a connection error names the right address and flag.
-enum class Backend { kDirectory, kCheckin, kAlerts, kSupervision, kNetwork, kWebhooks };
+enum class Backend { kDirectory, kCheckin, kAlerts, kSupervision, kNetwork, kWebhooks, kRedis };
 
 // `status` marked as coming from `backend`, for a command that calls more than one service
 // (`demo seed`): main names that service in its hint instead of the command's own backend.
@@ -141,5 +141,6 @@ absl::Status RunNetworkReport(Context& context, const ParsedArgs& args);
 absl::Status RunNetworkReports(Context& context, const ParsedArgs& args);
 absl::Status RunNetworkResolve(Context& context, const ParsedArgs& args);
 absl::Status RunDemoSeed(Context& context, const ParsedArgs& args);
+absl::Status RunMigrate(Context& context, const ParsedArgs& args);  // migrate_command.cc
 
 }  // namespace peerwell::ctl

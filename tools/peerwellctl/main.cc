@@ -435,6 +435,11 @@ int Run(const std::vector<std::string>& argv) {
     case Backend::kWebhooks:
       return ReportServiceError(status, {"webhook service", webhooks.address(),
                                          "--webhooks-addr or PEERWELL_WEBHOOKS_ADDR"});
+    case Backend::kRedis:
+      return ReportServiceError(
+          status, {"Redis",
+                   args->Get("redis-addr").value_or(EnvOr("PEERWELL_REDIS_ADDR", "127.0.0.1:6379")),
+                   "--redis-addr or PEERWELL_REDIS_ADDR, and the user's password"});
     case Backend::kDirectory:
       break;
   }
