@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/redis_values.h"
 
@@ -27,8 +28,9 @@ absl::StatusOr<std::vector<std::string>> ListOrganizations(RedisClient& redis) {
 
 namespace {
 
-// How many members of each organisation's schedule are due by `until`, in one round trip, and
-// `limit` shared out in their order; organisations with nothing due are left out.
+// How many members of each organisation's schedule are due by `until`, and the oldest one's
+// score, in one round trip; `limit` shared out earliest due first. Organisations with nothing due
+// are left out.
 absl::StatusOr<std::vector<DueShare>> CountDue(
     RedisClient& redis, const std::function<std::string(const std::string&)>& schedule_key,
     const std::vector<std::string>& organizations, const std::string& until, long long limit) {
@@ -36,17 +38,30 @@ absl::StatusOr<std::vector<DueShare>> CountDue(
   if (organizations.empty()) return shares;
   std::vector<RedisCommand> counts;
   for (const std::string& organization_id : organizations) {
-    counts.push_back({"ZCOUNT", schedule_key(organization_id), "-inf", until});
+    const std::string key = schedule_key(organization_id);
+    counts.push_back({"ZCOUNT", key, "-inf", until});
+    counts.push_back({"ZRANGEBYSCORE", key, "-inf", until, "WITHSCORES", "LIMIT", "0", "1"});
   }
   auto replies = redis.ExecuteAll(std::move(counts));
   if (!replies.ok()) return replies.status();
-  long long left = limit;
-  for (size_t i = 0; i < replies->size(); ++i) {
-    const RedisReply& count = (*replies)[i];
+  std::vector<std::pair<double, DueShare>> due;  // by the oldest due member's score
+  for (size_t i = 0; i < organizations.size(); ++i) {
+    const RedisReply& count = (*replies)[2 * i];
+    const RedisReply& oldest = (*replies)[2 * i + 1];
     if (count.IsError()) return absl::InternalError(absl::StrCat("ZCOUNT: ", count.str));
+    if (oldest.IsError()) return absl::InternalError(absl::StrCat("ZRANGEBYSCORE: ", oldest.str));
     if (count.integer <= 0) continue;
-    DueShare share{organizations[i], count.integer, 0};
-    share.take = static_cast<int>(std::clamp<long long>(left, 0, count.integer));
+    double score = 0;
+    if (oldest.elements.size() < 2 || !absl::SimpleAtod(oldest.elements[1].str, &score)) {
+      score = 0;  // gone meanwhile: first, it takes nothing it cannot find
+    }
+    due.push_back({score, DueShare{organizations[i], count.integer, 0}});
+  }
+  std::stable_sort(due.begin(), due.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  long long left = limit;
+  for (auto& [score, share] : due) {
+    share.take = static_cast<int>(std::clamp<long long>(left, 0, share.due));
     left -= share.take;
     shares.push_back(std::move(share));
   }
@@ -66,37 +81,50 @@ absl::StatusOr<std::vector<DueShare>> DueAcrossOrganizations(
 void ScheduleView::Scheduled(const std::string& organization_id) {
   std::lock_guard<std::mutex> lock(mu_);
   if (known_.insert(organization_id).second) scheduled_.push_back(organization_id);
+  noted_since_rescan_.push_back(organization_id);
 }
 
 absl::StatusOr<std::vector<DueShare>> ScheduleView::Due(RedisClient& redis,
                                                         const std::string& until, long long limit) {
   std::vector<std::string> organizations;
+  bool rescan = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     const absl::Time now = absl::Now();
     if (now >= next_rescan_) {
       next_rescan_ = now + rescan_;  // after a failure too: no rescan at every call while it fails
-      auto registered = ListOrganizations(redis);
-      if (!registered.ok()) return registered.status();
-      std::vector<RedisCommand> sizes;
-      for (const std::string& organization_id : *registered) {
-        sizes.push_back({"ZCARD", schedule_key_(organization_id)});
-      }
-      std::vector<std::string> scheduled;
-      if (!sizes.empty()) {
-        auto replies = redis.ExecuteAll(std::move(sizes));
-        if (!replies.ok()) return replies.status();
-        for (size_t i = 0; i < replies->size(); ++i) {
-          if ((*replies)[i].IsError()) {
-            return absl::InternalError(absl::StrCat("ZCARD: ", (*replies)[i].str));
-          }
-          if ((*replies)[i].integer > 0) scheduled.push_back((*registered)[i]);
-        }
-      }
-      scheduled_ = std::move(scheduled);
-      known_ = std::set<std::string>(scheduled_.begin(), scheduled_.end());
+      noted_since_rescan_.clear();
+      rescan = true;
+    } else {
+      organizations = scheduled_;
     }
-    organizations = scheduled_;
+  }
+  if (rescan) {
+    // Every organisation's schedule looked at, without the lock: Scheduled() is not held up by
+    // these round trips (nor are other sweeps, which count the organisations known until then).
+    auto registered = ListOrganizations(redis);
+    if (!registered.ok()) return registered.status();
+    std::vector<RedisCommand> sizes;
+    for (const std::string& organization_id : *registered) {
+      sizes.push_back({"ZCARD", schedule_key_(organization_id)});
+    }
+    if (!sizes.empty()) {
+      auto replies = redis.ExecuteAll(std::move(sizes));
+      if (!replies.ok()) return replies.status();
+      for (size_t i = 0; i < replies->size(); ++i) {
+        if ((*replies)[i].IsError()) {
+          return absl::InternalError(absl::StrCat("ZCARD: ", (*replies)[i].str));
+        }
+        if ((*replies)[i].integer > 0) organizations.push_back((*registered)[i]);
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    std::set<std::string> known(organizations.begin(), organizations.end());
+    for (const std::string& organization_id : noted_since_rescan_) {
+      if (known.insert(organization_id).second) organizations.push_back(organization_id);
+    }
+    scheduled_ = organizations;
+    known_ = std::move(known);
   }
   return CountDue(redis, schedule_key_, organizations, until, limit);
 }

@@ -36,10 +36,11 @@ struct DueShare {
 
 // How many members of each registered organisation's schedule (the sorted set
 // `schedule_key(organization_id)`, scored by when each is due) are due by the score `until`, in
-// one round trip after the registry's; `limit` shared out oldest organisation first, so that a
-// claim takes at most `limit` members in all. Organisations with nothing due are left out.
-// Schedules are per organisation so that each stays in its organisation's hash slot, written in
-// the same step as what it schedules.
+// one round trip after the registry's; `limit` shared out earliest due first (the organisation
+// whose oldest due member is the oldest goes first), so that a claim takes at most `limit`
+// members in all, and one organisation's backlog does not keep another's older work waiting.
+// Organisations with nothing due are left out. Schedules are per organisation so that each stays in
+// its organisation's hash slot, written in the same step as what it schedules.
 absl::StatusOr<std::vector<DueShare>> DueAcrossOrganizations(
     RedisClient& redis, const std::function<std::string(const std::string&)>& schedule_key,
     const std::string& until, long long limit);
@@ -65,6 +66,8 @@ class ScheduleView {
   std::mutex mu_;
   std::vector<std::string> scheduled_ ABSL_GUARDED_BY(mu_);  // registry order, then as noted
   std::set<std::string> known_ ABSL_GUARDED_BY(mu_);         // the same, to look up
+  // Noted by Scheduled() since the last rescan began: kept when its result replaces the rest.
+  std::vector<std::string> noted_since_rescan_ ABSL_GUARDED_BY(mu_);
   absl::Time next_rescan_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 

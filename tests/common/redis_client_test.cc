@@ -219,7 +219,9 @@ TEST(RedisClientTest, EvalEachRunsTheScriptOncePerCallSendingItsSourceWhereUnkno
   EXPECT_EQ((*replies)[2].integer, 6);
 }
 
-TEST(RedisClientTest, ADueClaimIsSharedOutOldestOrganisationFirst) {
+// The organisation whose oldest due work is the oldest goes first, whatever the order of the
+// registry: one organisation's backlog does not keep another's older work waiting.
+TEST(RedisClientTest, ADueClaimIsSharedOutEarliestDueFirst) {
   RedisServer server;
   RedisClient client(Options(server));
   const absl::Time created = absl::FromUnixSeconds(1'700'000'000);
@@ -231,11 +233,12 @@ TEST(RedisClientTest, ADueClaimIsSharedOutOldestOrganisationFirst) {
   auto schedule = [](const std::string& organization_id) {
     return absl::StrCat("pw:{", organization_id, "}:test:due");
   };
-  // o1: two due and one later; o2: nothing; o3: three due; o4: one due.
+  // o1 (the oldest): two due since 30 and one later; o2: nothing; o3: three due since 10; o4:
+  // one due since 20.
   ASSERT_TRUE(client
-                  .ExecuteAll({{"ZADD", schedule("o1"), "10", "a", "20", "b", "99", "later"},
+                  .ExecuteAll({{"ZADD", schedule("o1"), "30", "a", "40", "b", "99", "later"},
                                {"ZADD", schedule("o3"), "10", "c", "11", "d", "12", "e"},
-                               {"ZADD", schedule("o4"), "10", "f"}})
+                               {"ZADD", schedule("o4"), "20", "f"}})
                   .ok());
   auto shares = DueAcrossOrganizations(client, schedule, "50", 4);
   ASSERT_TRUE(shares.ok()) << shares.status();
@@ -243,7 +246,7 @@ TEST(RedisClientTest, ADueClaimIsSharedOutOldestOrganisationFirst) {
   for (const DueShare& share : *shares)
     got.emplace_back(share.organization_id, share.due, share.take);
   EXPECT_EQ(got, (std::vector<std::tuple<std::string, long long, int>>{
-                     {"o1", 2, 2}, {"o3", 3, 2}, {"o4", 1, 0}}));
+                     {"o3", 3, 3}, {"o4", 1, 1}, {"o1", 2, 0}}));
 }
 
 TEST(RedisClientTest, AScheduleViewCountsTheOrganisationsWithAnythingScheduledAlone) {
@@ -279,7 +282,7 @@ TEST(RedisClientTest, AScheduleViewCountsTheOrganisationsWithAnythingScheduledAl
   ASSERT_TRUE(client.Execute({"ZADD", schedule("o1"), "20", "b"}).ok());
   auto both = eager.Due(client, "50", 10);
   ASSERT_TRUE(both.ok()) << both.status();
-  EXPECT_EQ(organizations(both), (std::vector<std::string>{"o1", "o2"}));
+  EXPECT_EQ(organizations(both), (std::vector<std::string>{"o2", "o1"}));  // earliest due first
 }
 
 // What an asynchronous call answers, waited for here (the callback runs on an I/O thread).

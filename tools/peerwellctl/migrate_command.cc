@@ -14,6 +14,7 @@
 #include <set>
 #include <tuple>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -136,7 +137,6 @@ absl::StatusOr<bool> CopyEntries(RedisClient& redis, const std::string& from,
     if (entries.empty()) break;
     std::vector<RedisCommand> writes;
     std::vector<const StreamEntry*> written;
-    std::vector<std::vector<EventField>> fields_of;
     for (const StreamEntry& entry : entries) {
       auto [org, fields] = place(entry);
       if (org.empty()) {
@@ -153,7 +153,6 @@ absl::StatusOr<bool> CopyEntries(RedisClient& redis, const std::string& from,
       }
       writes.push_back(std::move(xadd));
       written.push_back(&entry);
-      fields_of.push_back(std::move(fields));
     }
     if (!writes.empty()) {
       auto replies = redis.ExecuteAll(writes);
@@ -162,10 +161,13 @@ absl::StatusOr<bool> CopyEntries(RedisClient& redis, const std::string& from,
       // this release's own entries (it is not): then under a new id.
       std::vector<size_t> refused;
       for (size_t i = 0; i < replies->size(); ++i) {
-        if ((*replies)[i].IsError()) {
+        const RedisReply& reply = (*replies)[i];
+        if (!reply.IsError()) {
+          ++tally.entries_copied;
+        } else if (absl::StrContains(reply.str, "equal or smaller")) {
           refused.push_back(i);
         } else {
-          ++tally.entries_copied;
+          return absl::InternalError(absl::StrCat("redis: ", reply.str));
         }
       }
       if (!refused.empty()) {
