@@ -121,6 +121,13 @@ bool IsReadOnly(const RedisCommand& command) {
   return !command.empty() && ReadOnlyCommands().contains(Upper(command[0]));
 }
 
+std::string OrganizationOfKey(std::string_view key) {
+  size_t open = key.find('{');
+  size_t close = open == std::string_view::npos ? open : key.find('}', open + 1);
+  if (close == std::string_view::npos) return "";
+  return std::string(key.substr(open + 1, close - open - 1));
+}
+
 uint16_t KeySlot(std::string_view key) {
   size_t open = key.find('{');
   if (open != std::string_view::npos) {

@@ -18,6 +18,8 @@ inline constexpr uint16_t kRedisSlots = 16384;
 // one (the text between the first '{' and the next '}', when not empty). PeerWell's keys carry
 // the organisation as their tag (pw:{<org>}:...), so an organisation's keys share a slot.
 uint16_t KeySlot(std::string_view key);
+// The organisation a key names in its hash tag ("pw:{<org>}:..."), or "" when it has none.
+std::string OrganizationOfKey(std::string_view key);
 
 // The keys a command names, where Redis Cluster looks for them: the first argument for most
 // commands, every argument for DEL, EXISTS, MGET and their kind, the declared keys of a script,

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "services/common/organization_registry.h"
+#include "services/common/redis_commands.h"
 #include "services/common/redis_values.h"
 
 namespace peerwell::webhooks {
@@ -48,13 +49,6 @@ std::string GlobLiteral(absl::string_view text) {
     pattern.push_back(c);
   }
   return pattern;
-}
-
-std::string OrganizationOfKey(const std::string& key) {
-  size_t open = key.find('{');
-  size_t close = key.find('}');
-  if (open == std::string::npos || close == std::string::npos || close < open) return "";
-  return key.substr(open + 1, close - open - 1);
 }
 
 std::vector<std::pair<std::string, std::string>> WebhookFields(const Webhook& webhook) {

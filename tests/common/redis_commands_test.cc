@@ -26,6 +26,12 @@ TEST(KeySlotTest, AHashTagIsHashedInsteadOfTheKey) {
   EXPECT_NE(KeySlot("foo{bar"), KeySlot("bar"));
 }
 
+TEST(KeySlotTest, TheOrganisationOfAKeyIsItsHashTag) {
+  EXPECT_EQ(OrganizationOfKey("pw:{o-7}:alerts:alert:a1"), "o-7");
+  EXPECT_EQ(OrganizationOfKey("pw:platform:directory:organizations"), "");
+  EXPECT_EQ(OrganizationOfKey("pw:{unclosed:x"), "");
+}
+
 TEST(CommandKeysTest, FindsTheKeysWhereEachKindOfCommandNamesThem) {
   using Keys = std::vector<std::string_view>;
   EXPECT_EQ(CommandKeys({"HSET", "k", "f", "v"}), (Keys{"k"}));

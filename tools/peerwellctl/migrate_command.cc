@@ -22,6 +22,7 @@
 #include "services/common/events.h"
 #include "services/common/organization_registry.h"
 #include "services/common/redis_client.h"
+#include "services/common/redis_commands.h"
 #include "services/common/redis_values.h"
 #include "tools/peerwellctl/command.h"
 
@@ -42,14 +43,6 @@ absl::StatusOr<RedisReply> Checked(absl::StatusOr<RedisReply> reply) {
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return absl::InternalError(absl::StrCat("redis: ", reply->str));
   return reply;
-}
-
-// The organisation in a key's hash tag, "pw:{<org>}:...".
-std::string TagOf(const std::string& key) {
-  size_t open = key.find('{');
-  size_t close = open == std::string::npos ? open : key.find('}', open + 1);
-  if (close == std::string::npos) return "";
-  return key.substr(open + 1, close - open - 1);
 }
 
 // A stream id as (milliseconds, sequence), to compare and to step back from.
@@ -96,7 +89,7 @@ absl::Status RegisterEveryOrganization(RedisClient& redis, Tally& tally) {
   auto keys = MatchingKeys(redis, "pw:{*}:directory:org");
   if (!keys.ok()) return keys.status();
   for (const std::string& key : *keys) {
-    const std::string org = TagOf(key);
+    const std::string org = OrganizationOfKey(key);
     if (org.empty()) continue;
     auto created = Checked(redis.Execute({"HGET", key, "create_time"}));
     if (!created.ok()) return created.status();
@@ -450,7 +443,7 @@ absl::Status RunMigrate(Context& context, const ParsedArgs& args) {
   }
   const auto tagged = [](const char* suffix) {
     return [suffix](const std::string& member) -> std::pair<std::string, std::string> {
-      const std::string org = TagOf(member);
+      const std::string org = OrganizationOfKey(member);
       if (org.empty()) return {"", ""};
       return {absl::StrCat("pw:{", org, "}:", suffix), member};
     };
