@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/ids.h"
 
 namespace peerwell::alerts {
 
@@ -49,9 +50,7 @@ absl::Status RiskEngine::Raise(const std::string& organization_id, const std::st
 
 namespace {
 
-// A check-in this close to now that comes after later ones is late (redelivered after a
-// replica died); an older one is an import. At most this many later check-ins are judged again.
-constexpr absl::Duration kLateCheckinWindow = absl::Hours(24);
+// At most this many later check-ins are judged again with one that came late.
 constexpr size_t kMaxCheckinsJudgedAgain = 100;
 
 // The rules on the last of `checkins` (oldest first), as it was when it was made.
@@ -136,13 +135,14 @@ std::vector<absl::Status> RiskEngine::OnEvents(const std::vector<RiskEvent>& eve
     std::vector<HitToRecord> later_hits;
     if (checkin != nullptr) {
       hits_of[k] = JudgeCheckin(state.checkins, facts[k], state.policy);
-      // Check-ins after this one that another replica judged while this one waited to be
-      // redelivered were judged without it: judge them again with it. Hits are recorded once
-      // per event and rule (for 30 days), so only what they missed is new. An imported check-in
-      // of months ago is history, not late: it judges nothing again.
+      // Check-ins after this one that were published after it too, judged while it waited to
+      // be redelivered (its replica died), were judged without it: judge them again with it.
+      // Hits are recorded once per event and rule (for 30 days), so only what they missed is
+      // new. A check-in published after the later ones (old paper records imported) is
+      // history, not late: it judges nothing again.
       std::vector<CheckinEvent> until;
       std::span<const CheckinEvent> later_checkins;
-      if (!state.later_checkins.empty() && checkin->submit_time >= now - kLateCheckinWindow) {
+      if (!state.later_checkins.empty()) {
         later_checkins = state.later_checkins;
         if (later_checkins.size() > kMaxCheckinsJudgedAgain) {
           later_checkins = later_checkins.last(kMaxCheckinsJudgedAgain);
@@ -153,6 +153,7 @@ std::vector<absl::Status> RiskEngine::OnEvents(const std::vector<RiskEvent>& eve
       }
       for (const CheckinEvent& later : later_checkins) {
         until.push_back(later);
+        if (!StreamIdBefore(checkin->event_id, later.event_id)) continue;
         for (HitToRecord& hit : HitsToRecord(JudgeCheckin(until, facts[k], state.policy),
                                              later.event_id, state, now)) {
           later_hits.push_back(std::move(hit));

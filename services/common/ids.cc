@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "absl/random/random.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
@@ -27,6 +28,23 @@ bool IsWellFormedId(absl::string_view id, absl::string_view prefix) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
+}
+
+std::optional<std::pair<unsigned long long, unsigned long long>> ParseStreamId(
+    absl::string_view id) {
+  size_t dash = id.find('-');
+  std::pair<unsigned long long, unsigned long long> parts;
+  if (dash == absl::string_view::npos || !absl::SimpleAtoi(id.substr(0, dash), &parts.first) ||
+      !absl::SimpleAtoi(id.substr(dash + 1), &parts.second)) {
+    return std::nullopt;
+  }
+  return parts;
+}
+
+bool StreamIdBefore(absl::string_view a, absl::string_view b) {
+  auto first = ParseStreamId(a);
+  auto second = ParseStreamId(b);
+  return first.has_value() && second.has_value() && *first < *second;
 }
 
 }  // namespace peerwell

@@ -193,11 +193,27 @@ TEST_F(RiskEngineTest, ACheckinThatComesLateHasTheLaterOnesJudgedAgain) {
   EXPECT_EQ(store_.GetHistory(kOrg, kVera)->scores["cbi_volunteering"].size(), 2u);
 }
 
-// Old check-ins an organisation imports (paper records of months ago) are history, not late:
-// they judge no later check-in again, so they raise nothing new about recent ones.
+// What makes a check-in late is that it was published before the later ones, not how old it
+// is: an imported series (months of paper records, in order) whose first check-in is
+// redelivered after the rest were judged still has them judged again with it.
+TEST_F(RiskEngineTest, ALateCheckinOfMonthsAgoHasTheLaterOnesJudgedAgain) {
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("2-0", 50, absl::Hours(24 * 30))).ok());  // no baseline yet
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("3-0", 75, absl::ZeroDuration())).ok());  // rose 25 on 2-0
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("1-0", 25, absl::Hours(24 * 60))).ok());  // came late
+  auto open = Open();
+  auto rise = std::find_if(open.begin(), open.end(),
+                           [](const Alert& alert) { return alert.rule_id == "cbi_rise"; });
+  ASSERT_NE(rise, open.end());
+  // 2-0 rose 25 above 1-0 and now counts; 3-0's own occurrence is not counted again.
+  EXPECT_EQ(rise->occurrence_count, 2);
+}
+
+// Old check-ins an organisation imports (paper records of months ago, published after the
+// recent ones) are history, not late: they judge no later check-in again, so they raise nothing
+// new about recent ones.
 TEST_F(RiskEngineTest, AnImportedOldCheckinJudgesNothingAgain) {
-  ASSERT_TRUE(engine_.OnCheckin(Cbi("2-0", 45, absl::Hours(2))).ok());         // no baseline yet
-  ASSERT_TRUE(engine_.OnCheckin(Cbi("1-0", 25, absl::Hours(24 * 100))).ok());  // imported
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("1-0", 45, absl::Hours(2))).ok());         // no baseline yet
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("2-0", 25, absl::Hours(24 * 100))).ok());  // imported
   EXPECT_TRUE(Open().empty());
 }
 

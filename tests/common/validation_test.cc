@@ -76,5 +76,16 @@ TEST(IdsTest, NewIdsAreWellFormedAndDistinct) {
   EXPECT_FALSE(IsWellFormedId("pZZZZZZZZZZZZZZZZZZZZ", "p"));
 }
 
+TEST(IdsTest, StreamIdsOrderAsTheStreamDoesNotAsText) {
+  EXPECT_TRUE(StreamIdBefore("999-5", "1000-0"));  // as text, "999-5" sorts after
+  EXPECT_TRUE(StreamIdBefore("1000-2", "1000-10"));
+  EXPECT_FALSE(StreamIdBefore("1000-10", "1000-2"));
+  EXPECT_FALSE(StreamIdBefore("1000-2", "1000-2"));
+  EXPECT_FALSE(StreamIdBefore("missed-v1-1000", "1000-2"));  // not an entry id
+  EXPECT_FALSE(StreamIdBefore("1000-2", "2000"));
+  EXPECT_EQ(ParseStreamId("18446744073709551615-7"), std::make_pair(18446744073709551615ULL, 7ULL));
+  EXPECT_FALSE(ParseStreamId("12-x").has_value());
+}
+
 }  // namespace
 }  // namespace peerwell

@@ -20,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "services/common/config.h"
 #include "services/common/events.h"
+#include "services/common/ids.h"
 #include "services/common/organization_registry.h"
 #include "services/common/redis_client.h"
 #include "services/common/redis_commands.h"
@@ -45,15 +46,9 @@ absl::StatusOr<RedisReply> Checked(absl::StatusOr<RedisReply> reply) {
   return reply;
 }
 
-// A stream id as (milliseconds, sequence), to compare and to step back from.
+// A stream id's two numbers; an id Redis gave is always one.
 std::pair<unsigned long long, unsigned long long> IdParts(const std::string& id) {
-  std::pair<unsigned long long, unsigned long long> parts{0, 0};
-  std::vector<std::string> halves = absl::StrSplit(id, '-');
-  if (halves.size() == 2) {
-    (void)absl::SimpleAtoi(halves[0], &parts.first);
-    (void)absl::SimpleAtoi(halves[1], &parts.second);
-  }
-  return parts;
+  return ParseStreamId(id).value_or(std::pair<unsigned long long, unsigned long long>{0, 0});
 }
 
 bool IdLess(const std::string& a, const std::string& b) { return IdParts(a) < IdParts(b); }
