@@ -485,7 +485,8 @@ std::string AlertFeedKey(const std::string& organization_id) {
 }
 
 RedisAlertStore::RedisAlertStore(RedisClient& redis)
-    : redis_(redis), deadlines_(DeadlinesKey, absl::Seconds(1)) {}
+    // A deadline another replica set is seen within 10 s: deadlines are minutes away or more.
+    : redis_(redis), deadlines_(DeadlinesKey, absl::Seconds(10)) {}
 
 const std::vector<PersonKeyFamily>& RedisAlertStore::PersonKeyFamilies() {
   static const auto* families = new std::vector<PersonKeyFamily>{
@@ -619,8 +620,8 @@ absl::StatusOr<long long> RedisAlertStore::CountDeadlinesUntil(absl::Time time) 
 }
 
 absl::StatusOr<std::vector<DueDeadline>> RedisAlertStore::DueDeadlines(absl::Time now, int limit) {
-  // Four sweeps a second in every replica: counted in the organisations with alerts awaiting
-  // acknowledgement alone (every organisation looked at once a second).
+  // Four sweeps a second in every replica: counted in the organisations with a deadline due
+  // alone.
   auto shares = deadlines_.Due(redis_, RedisMicros(now), limit);
   if (!shares.ok()) return shares.status();
   std::vector<RedisCommand> reads;

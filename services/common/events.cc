@@ -30,6 +30,9 @@ constexpr absl::Duration kDoorbellPingAnswer = absl::Seconds(2);
 // Between sweeps a consumer claims from the streams active in the last this many claim_min_idle:
 // an entry a dead consumer left is claimable after one.
 constexpr int kActiveClaimIdles = 4;
+// A consumer's sweep marks this many streams a round (three commands each at most): a thousand
+// organisations take ten rounds, back to back.
+constexpr size_t kStreamsSweptPerRound = 100;
 // A stream seen for the first time by a follower is read from this long before it started (by
 // Redis's clock, which makes the ids): an event published as it started is not missed, nor one
 // from a cluster node whose clock is a little behind.
@@ -154,7 +157,7 @@ absl::StatusOr<ConsumerBacklog> ReadConsumerBacklog(RedisClient& redis,
   ConsumerBacklog backlog;
   backlog.lag = 0;
   if (commands.empty()) return backlog;
-  auto replies = redis.ExecuteAll(std::move(commands));
+  auto replies = redis.ExecuteInSlices(std::move(commands));
   if (!replies.ok()) return replies.status();
   for (size_t i = 0; i + 2 < replies->size(); i += 3) {
     const RedisReply& dead = (*replies)[i];
@@ -397,8 +400,19 @@ ConsumerGroupRunner::Stream& ConsumerGroupRunner::StreamOf(const std::string& or
   if (added) {
     it->second.key = EventStreamKey(options_.source, organization_id);
     it->second.own_retry_delay = options_.retry_delay;
+    Schedule(it->second);  // its own pending entries walked first
   }
   return it->second;
+}
+
+void ConsumerGroupRunner::Schedule(Stream& stream) {
+  absl::Time due_at = stream.claim_at;
+  if (!stream.own_pending_cursor.empty()) due_at = std::min(due_at, stream.own_retry_time);
+  if (stream.claim_due || stream.unread) due_at = absl::InfinitePast();
+  if (due_at == stream.due_at) return;
+  agenda_.erase(&stream);
+  stream.due_at = due_at;
+  if (due_at != absl::InfiniteFuture()) agenda_.insert(&stream);
 }
 
 void ConsumerGroupRunner::Loop() {
@@ -448,6 +462,7 @@ void ConsumerGroupRunner::Hear(const EventDoorbell::Rings& rings) {
     Stream& stream = StreamOf(organization_id);
     stream.unread = true;
     Active(stream, now);
+    Schedule(stream);
   }
   if (rings.missed) next_sweep_ = absl::InfinitePast();
 }
@@ -472,12 +487,8 @@ absl::Status ConsumerGroupRunner::RunRound() {
   }
   // Then, until something is due (a stream to read, a retry, a sweep), wait for a doorbell.
   absl::Time now = absl::Now();
-  absl::Time due = next_sweep_;
-  for (const auto& [organization_id, stream] : streams_) {
-    if (!stream.own_pending_cursor.empty()) due = std::min(due, stream.own_retry_time);
-    due = std::min(due, stream.claim_at);
-    if (stream.claim_due || stream.unread) due = now;
-  }
+  absl::Time due = sweep_left_.empty() ? next_sweep_ : now;
+  if (!agenda_.empty()) due = std::min(due, (*agenda_.begin())->due_at);
   if (due > now) {
     // Nothing to read at once: what was handled is acknowledged now rather than with the next
     // read.
@@ -491,24 +502,38 @@ absl::Status ConsumerGroupRunner::RunRound() {
     auto organizations = ListOrganizations(*redis_);
     if (!organizations.ok()) return organizations.status();
     for (const std::string& organization_id : *organizations) StreamOf(organization_id);
-    for (auto& [organization_id, stream] : streams_) {
-      stream.unread = true;
-      stream.claim_due = true;
-    }
+    sweep_left_.clear();
+    for (auto it = streams_.rbegin(); it != streams_.rend(); ++it)
+      sweep_left_.push_back(&it->second);
     // Each consumer on a sweep_interval of its own, give or take a quarter: the services' sweeps
     // of every organisation do not fall together.
     next_sweep_ = now + options_.sweep_interval * absl::Uniform(random_, 0.75, 1.25);
+  }
+  // A slice of the sweep each round, the next at once: a round, and the events that rang during
+  // it, do not wait for a read of every organisation's stream.
+  for (size_t n = 0; n < kStreamsSweptPerRound && !sweep_left_.empty(); ++n) {
+    Stream& stream = *sweep_left_.back();
+    sweep_left_.pop_back();
+    stream.unread = true;
+    stream.claim_due = true;
+    Schedule(stream);
   }
   // Between sweeps, claims from the streams with events of late: only there can a consumer have
   // died holding entries since the last sweep (it read them when they rang, and so did this
   // consumer's doorbell). Each stream's own claims come one claim_min_idle apart while it stays
   // active, so that many organisations' claims spread out rather than fall together.
   const absl::Time recent = now - kActiveClaimIdles * options_.claim_min_idle;
-  for (auto& [organization_id, stream] : streams_) {
-    if (stream.claim_at > now) continue;
-    stream.claim_due = true;
-    stream.claim_at =
-        stream.last_active >= recent ? now + options_.claim_min_idle : absl::InfiniteFuture();
+  std::vector<Stream*> due_streams;
+  for (Stream* stream : agenda_) {
+    if (stream->due_at > now) break;
+    due_streams.push_back(stream);
+  }
+  for (Stream* stream : due_streams) {
+    if (stream->claim_at > now) continue;
+    stream->claim_due = true;
+    stream->claim_at =
+        stream->last_active >= recent ? now + options_.claim_min_idle : absl::InfiniteFuture();
+    Schedule(*stream);
   }
 
   // The acknowledgements of the last batch first, then one read per stream due.
@@ -521,7 +546,8 @@ absl::Status ConsumerGroupRunner::RunRound() {
   };
   std::vector<Read> reads;
   const std::string count = absl::StrCat(options_.batch);
-  for (auto& [organization_id, stream] : streams_) {
+  for (Stream* due_stream : due_streams) {
+    Stream& stream = *due_stream;
     auto kind = DueRead(stream, now);
     if (!kind.has_value()) continue;
     Read read{&stream, *kind, !stream.group_ready};
@@ -634,6 +660,7 @@ absl::Status ConsumerGroupRunner::RunRound() {
       entry_streams.push_back(&stream);
     }
   }
+  for (const Read& read : reads) Schedule(*read.stream);
   if (auto status = ProcessBatch(entries, entry_streams); !status.ok()) return status;
   return failure;
 }
@@ -736,7 +763,10 @@ absl::Status ConsumerGroupRunner::ProcessBatch(const std::vector<StreamEntry>& e
   for (size_t i = 0; i < entries.size(); ++i) {
     if (!outcomes[i].has_value() || !outcomes[i]->ok()) continue;
     Stream& stream = *streams[i];
-    if (stream.unsent_ack.empty()) stream.unsent_ack = {"XACK", stream.key, options_.group};
+    if (stream.unsent_ack.empty()) {
+      stream.unsent_ack = {"XACK", stream.key, options_.group};
+      unacked_.push_back(&stream);
+    }
     stream.unsent_ack.push_back(entries[i].id);
     if (!entries[i].deleted) ++stream.unsent_ack_events;
   }
@@ -761,13 +791,8 @@ absl::Status ConsumerGroupRunner::ProcessBatch(const std::vector<StreamEntry>& e
 
 std::vector<ConsumerGroupRunner::Stream*> ConsumerGroupRunner::QueueUnsentAcks(
     std::vector<RedisCommand>& commands) {
-  std::vector<Stream*> acked;
-  for (auto& [organization_id, stream] : streams_) {
-    if (stream.unsent_ack.empty()) continue;
-    commands.push_back(stream.unsent_ack);
-    acked.push_back(&stream);
-  }
-  return acked;
+  for (Stream* stream : unacked_) commands.push_back(stream->unsent_ack);
+  return unacked_;
 }
 
 size_t ConsumerGroupRunner::TakeAckReplies(const std::vector<Stream*>& acked,
@@ -779,6 +804,8 @@ size_t ConsumerGroupRunner::TakeAckReplies(const std::vector<Stream*>& acked,
     acked[i]->unsent_ack.clear();
     acked[i]->unsent_ack_events = 0;
   }
+  // What was queued since (nothing, between a queue and its replies) stays to send.
+  std::erase_if(unacked_, [](const Stream* stream) { return stream->unsent_ack.empty(); });
   return acked.size();
 }
 
@@ -798,6 +825,7 @@ void ConsumerGroupRunner::WalkOwnPendingAgain() {
     stream.own_pending_cursor = "0";
     stream.own_retry_time = absl::InfinitePast();
     stream.own_retry_delay = options_.retry_delay;
+    Schedule(stream);
   }
 }
 
@@ -810,6 +838,7 @@ void ConsumerGroupRunner::RetryOwnPendingLater(Stream& stream) {
   stream.own_retry_time = scheduled ? std::min(stream.own_retry_time, at) : at;
   stream.own_pending_cursor = "0";
   stream.own_retry_delay = std::min(stream.own_retry_delay * 2, options_.max_retry_delay);
+  Schedule(stream);
 }
 
 absl::Status ConsumerGroupRunner::Failed(const StreamEntry& entry, const absl::Status& handled) {

@@ -187,8 +187,8 @@ struct ConsumerBacklog {
   long long dead_letters = 0;  // entries in the dead-letter streams
 };
 
-// Reads the backlog with XINFO GROUPS and XLEN of every registered organisation's streams, in
-// one round trip; a stream or group not created yet has none.
+// Reads the backlog with XINFO GROUPS and XLEN of every registered organisation's streams (a
+// hundred organisations a round trip); a stream or group not created yet has none.
 absl::StatusOr<ConsumerBacklog> ReadConsumerBacklog(RedisClient& redis,
                                                     const ConsumerOptions& options);
 
@@ -242,6 +242,16 @@ class ConsumerGroupRunner {
     // The XACK of the handled entries, sent with the next round; empty when none.
     RedisCommand unsent_ack;
     long long unsent_ack_events = 0;  // of them events (not entries trimmed away), for handled_
+    // When it is next due for a read (its place in agenda_): InfinitePast at once, InfiniteFuture
+    // when nothing is to come before a sweep.
+    absl::Time due_at = absl::InfiniteFuture();
+  };
+  // Streams by when they are next due, soonest first (ties in key order): a round looks at the
+  // streams due, not at every organisation's.
+  struct SoonerDue {
+    bool operator()(const Stream* a, const Stream* b) const {
+      return a->due_at != b->due_at ? a->due_at < b->due_at : a->key < b->key;
+    }
   };
   enum class ReadKind { kOwnPending, kClaim, kNew };
 
@@ -255,6 +265,8 @@ class ConsumerGroupRunner {
   void Hear(const EventDoorbell::Rings& rings);
   // The stream rang or gave entries now: claimed from one claim_min_idle on, while it is active.
   void Active(Stream& stream, absl::Time now);
+  // Puts the stream in agenda_ where its state says it is next due; after every change of it.
+  void Schedule(Stream& stream);
   // One round: what rang or is due read from every stream in one pipeline, handled, and left to
   // acknowledge with the next round.
   absl::Status RunRound();
@@ -290,6 +302,9 @@ class ConsumerGroupRunner {
   std::atomic<bool> stopping_{false};
   BlockingReadStop stop_;                  // ends a backoff at once
   std::map<std::string, Stream> streams_;  // by organisation
+  std::set<Stream*, SoonerDue> agenda_;    // the streams due for a read at some time
+  std::vector<Stream*> sweep_left_;        // the sweep's streams still to mark, the next last
+  std::vector<Stream*> unacked_;           // the streams with an unsent_ack
   absl::Time next_sweep_ = absl::InfinitePast();
   absl::BitGen random_;                          // the sweeps' jitter
   size_t last_batch_ = 0;                        // entries of the last batch, for the linger

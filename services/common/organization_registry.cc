@@ -1,6 +1,7 @@
 #include "services/common/organization_registry.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -28,34 +29,50 @@ absl::StatusOr<std::vector<std::string>> ListOrganizations(RedisClient& redis) {
 
 namespace {
 
-// How many members of each organisation's schedule are due by `until`, and the oldest one's
-// score, in one round trip; `limit` shared out earliest due first. Organisations with nothing due
-// are left out.
-absl::StatusOr<std::vector<DueShare>> CountDue(
-    RedisClient& redis, const std::function<std::string(const std::string&)>& schedule_key,
-    const std::vector<std::string>& organizations, const std::string& until, long long limit) {
+// What a count over some organisations' schedules found.
+struct Counted {
   std::vector<DueShare> shares;
-  if (organizations.empty()) return shares;
+  // Each organisation's earliest member's score, due or not; none when its schedule is empty.
+  std::vector<std::optional<double>> earliest;
+};
+
+std::optional<double> ScoreOf(const RedisReply& member_and_score) {
+  double score = 0;
+  if (member_and_score.elements.size() < 2 ||
+      !absl::SimpleAtod(member_and_score.elements[1].str, &score)) {
+    return std::nullopt;
+  }
+  return score;
+}
+
+// How many members of each organisation's schedule are due by `until`, and its earliest member,
+// in one round trip; `limit` shared out earliest due first. Organisations with nothing due are
+// left out of the shares.
+absl::StatusOr<Counted> CountDue(RedisClient& redis,
+                                 const std::function<std::string(const std::string&)>& schedule_key,
+                                 const std::vector<std::string>& organizations,
+                                 const std::string& until, long long limit) {
+  Counted counted;
+  if (organizations.empty()) return counted;
   std::vector<RedisCommand> counts;
   for (const std::string& organization_id : organizations) {
     const std::string key = schedule_key(organization_id);
     counts.push_back({"ZCOUNT", key, "-inf", until});
-    counts.push_back({"ZRANGEBYSCORE", key, "-inf", until, "WITHSCORES", "LIMIT", "0", "1"});
+    counts.push_back({"ZRANGE", key, "0", "0", "WITHSCORES"});
   }
-  auto replies = redis.ExecuteAll(std::move(counts));
+  auto replies = redis.ExecuteInSlices(std::move(counts));
   if (!replies.ok()) return replies.status();
   std::vector<std::pair<double, DueShare>> due;  // by the oldest due member's score
   for (size_t i = 0; i < organizations.size(); ++i) {
     const RedisReply& count = (*replies)[2 * i];
-    const RedisReply& oldest = (*replies)[2 * i + 1];
+    const RedisReply& earliest = (*replies)[2 * i + 1];
     if (count.IsError()) return absl::InternalError(absl::StrCat("ZCOUNT: ", count.str));
-    if (oldest.IsError()) return absl::InternalError(absl::StrCat("ZRANGEBYSCORE: ", oldest.str));
+    if (earliest.IsError()) return absl::InternalError(absl::StrCat("ZRANGE: ", earliest.str));
+    counted.earliest.push_back(ScoreOf(earliest));
     if (count.integer <= 0) continue;
-    double score = 0;
-    if (oldest.elements.size() < 2 || !absl::SimpleAtod(oldest.elements[1].str, &score)) {
-      score = 0;  // gone meanwhile: first, it takes nothing it cannot find
-    }
-    due.push_back({score, DueShare{organizations[i], count.integer, 0}});
+    // Gone meanwhile: first, it takes nothing it cannot find.
+    due.push_back(
+        {counted.earliest.back().value_or(0), DueShare{organizations[i], count.integer, 0}});
   }
   std::stable_sort(due.begin(), due.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -63,9 +80,9 @@ absl::StatusOr<std::vector<DueShare>> CountDue(
   for (auto& [score, share] : due) {
     share.take = static_cast<int>(std::clamp<long long>(left, 0, share.due));
     left -= share.take;
-    shares.push_back(std::move(share));
+    counted.shares.push_back(std::move(share));
   }
-  return shares;
+  return counted;
 }
 
 }  // namespace
@@ -75,58 +92,82 @@ absl::StatusOr<std::vector<DueShare>> DueAcrossOrganizations(
     const std::string& until, long long limit) {
   auto organizations = ListOrganizations(redis);
   if (!organizations.ok()) return organizations.status();
-  return CountDue(redis, schedule_key, *organizations, until, limit);
+  auto counted = CountDue(redis, schedule_key, *organizations, until, limit);
+  if (!counted.ok()) return counted.status();
+  return std::move(counted->shares);
 }
 
 void ScheduleView::Scheduled(const std::string& organization_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (known_.insert(organization_id).second) scheduled_.push_back(organization_id);
-  noted_since_rescan_.push_back(organization_id);
+  earliest_[organization_id] = {-std::numeric_limits<double>::infinity(), ++notes_};
+}
+
+void ScheduleView::Found(const std::string& organization_id, std::optional<double> earliest,
+                         uint64_t begun) {
+  auto it = earliest_.find(organization_id);
+  if (it != earliest_.end() && it->second.noted > begun) return;  // noted after the read began
+  if (!earliest.has_value()) {
+    if (it != earliest_.end()) earliest_.erase(it);
+    return;
+  }
+  earliest_[organization_id] = {*earliest, begun};
 }
 
 absl::StatusOr<std::vector<DueShare>> ScheduleView::Due(RedisClient& redis,
                                                         const std::string& until, long long limit) {
-  std::vector<std::string> organizations;
+  // A score Redis takes that is not a number ("(10", "+inf") counts every organisation known.
+  double until_score = std::numeric_limits<double>::infinity();
+  (void)absl::SimpleAtod(until, &until_score);
+  uint64_t begun = 0;
   bool rescan = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    begun = notes_;
     const absl::Time now = absl::Now();
     if (now >= next_rescan_) {
       next_rescan_ = now + rescan_;  // after a failure too: no rescan at every call while it fails
-      noted_since_rescan_.clear();
       rescan = true;
-    } else {
-      organizations = scheduled_;
     }
   }
   if (rescan) {
     // Every organisation's schedule looked at, without the lock: Scheduled() is not held up by
-    // these round trips (nor are other sweeps, which count the organisations known until then).
+    // these round trips (nor are other sweeps, which count what they knew until then).
     auto registered = ListOrganizations(redis);
     if (!registered.ok()) return registered.status();
-    std::vector<RedisCommand> sizes;
+    std::vector<RedisCommand> earliest;
     for (const std::string& organization_id : *registered) {
-      sizes.push_back({"ZCARD", schedule_key_(organization_id)});
+      earliest.push_back({"ZRANGE", schedule_key_(organization_id), "0", "0", "WITHSCORES"});
     }
-    if (!sizes.empty()) {
-      auto replies = redis.ExecuteAll(std::move(sizes));
+    if (!earliest.empty()) {
+      auto replies = redis.ExecuteInSlices(std::move(earliest));
       if (!replies.ok()) return replies.status();
+      for (const RedisReply& reply : *replies) {
+        if (reply.IsError()) return absl::InternalError(absl::StrCat("ZRANGE: ", reply.str));
+      }
+      std::lock_guard<std::mutex> lock(mu_);
       for (size_t i = 0; i < replies->size(); ++i) {
-        if ((*replies)[i].IsError()) {
-          return absl::InternalError(absl::StrCat("ZCARD: ", (*replies)[i].str));
-        }
-        if ((*replies)[i].integer > 0) organizations.push_back((*registered)[i]);
+        Found((*registered)[i], ScoreOf((*replies)[i]), begun);
       }
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    std::set<std::string> known(organizations.begin(), organizations.end());
-    for (const std::string& organization_id : noted_since_rescan_) {
-      if (known.insert(organization_id).second) organizations.push_back(organization_id);
-    }
-    scheduled_ = organizations;
-    known_ = std::move(known);
   }
-  return CountDue(redis, schedule_key_, organizations, until, limit);
+  std::vector<std::string> organizations;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [organization_id, earliest] : earliest_) {
+      if (earliest.score <= until_score) organizations.push_back(organization_id);
+    }
+  }
+  auto counted = CountDue(redis, schedule_key_, organizations, until, limit);
+  if (!counted.ok()) return counted.status();
+  {
+    // Claims move what they take later, and work is done and removed: each count tells when its
+    // organisations' schedules are next due.
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < organizations.size(); ++i) {
+      Found(organizations[i], counted->earliest[i], begun);
+    }
+  }
+  return std::move(counted->shares);
 }
 
 absl::StatusOr<std::vector<RedisReply>> ClaimDueShares(

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -45,29 +48,39 @@ absl::StatusOr<std::vector<DueShare>> DueAcrossOrganizations(
     RedisClient& redis, const std::function<std::string(const std::string&)>& schedule_key,
     const std::string& until, long long limit);
 
-// A process's view of which organisations have anything in a schedule of theirs, for a sweep
-// that runs many times a second: it counts what is due in those alone. Every registered
-// organisation's schedule is looked at (ZCARD) at most every `rescan`, so that what another
-// process scheduled is seen within it; an organisation this process scheduled something for
-// (Scheduled) is counted from the next sweep on.
+// A process's view of when each organisation's schedule next has anything due, for a sweep that
+// runs many times a second: it counts what is due in the organisations whose earliest member is
+// due by then alone, so that a thousand organisations whose work is hours ahead cost a sweep
+// nothing. Every registered organisation's earliest member is looked at (ZRANGE 0 0) at most
+// every `rescan`, so that what another process scheduled is seen within it; an organisation this
+// process scheduled something for (Scheduled) is counted at the next sweep, which reads its
+// earliest member again (as every count does).
 class ScheduleView {
  public:
   ScheduleView(std::function<std::string(const std::string&)> schedule_key, absl::Duration rescan)
       : schedule_key_(std::move(schedule_key)), rescan_(rescan) {}
 
   void Scheduled(const std::string& organization_id);
-  // As DueAcrossOrganizations, over the organisations with anything scheduled.
+  // As DueAcrossOrganizations, over the organisations with anything due by `until` as far as
+  // this view knows.
   absl::StatusOr<std::vector<DueShare>> Due(RedisClient& redis, const std::string& until,
                                             long long limit);
 
  private:
+  struct Earliest {
+    double score = 0;    // the schedule's earliest member's, when last read (or -inf: noted)
+    uint64_t noted = 0;  // the note (notes_) that set it: a read begun before it is older
+  };
+  // Takes what a read begun at note `begun` found (an organisation's earliest score; none when
+  // its schedule is empty), unless a note came after it began.
+  void Found(const std::string& organization_id, std::optional<double> earliest, uint64_t begun)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const std::function<std::string(const std::string&)> schedule_key_;
   const absl::Duration rescan_;
   std::mutex mu_;
-  std::vector<std::string> scheduled_ ABSL_GUARDED_BY(mu_);  // registry order, then as noted
-  std::set<std::string> known_ ABSL_GUARDED_BY(mu_);         // the same, to look up
-  // Noted by Scheduled() since the last rescan began: kept when its result replaces the rest.
-  std::vector<std::string> noted_since_rescan_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Earliest> earliest_ ABSL_GUARDED_BY(mu_);  // with anything scheduled
+  uint64_t notes_ ABSL_GUARDED_BY(mu_) = 0;                        // Scheduled() calls so far
   absl::Time next_rescan_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 

@@ -9,12 +9,14 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <future>
+#include <iterator>
 #include <mutex>
 
 #include "absl/strings/match.h"
@@ -531,6 +533,20 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::ExecuteAll(
   Awaited<absl::StatusOr<std::vector<RedisReply>>> replies;
   Enqueue(std::move(commands), deadline, replies.Receiver());
   return UnlessNotReady(replies.Get(deadline));
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisClient::ExecuteInSlices(
+    std::vector<RedisCommand> commands, size_t per_round_trip) {
+  std::vector<RedisReply> replies;
+  replies.reserve(commands.size());
+  for (size_t from = 0; from < commands.size(); from += per_round_trip) {
+    const size_t to = std::min(commands.size(), from + per_round_trip);
+    auto slice = ExecuteAll({std::make_move_iterator(commands.begin() + from),
+                             std::make_move_iterator(commands.begin() + to)});
+    if (!slice.ok()) return slice.status();
+    std::move(slice->begin(), slice->end(), std::back_inserter(replies));
+  }
+  return replies;
 }
 
 void RedisClient::ExecuteAllAsync(std::vector<RedisCommand> commands, RedisRepliesDone done) {

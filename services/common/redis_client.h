@@ -179,6 +179,11 @@ class RedisClient {
   absl::StatusOr<RedisReply> ExecuteOnNodeOf(absl::string_view key, RedisCommand command);
   // Runs the commands back to back on one connection; one reply per command.
   absl::StatusOr<std::vector<RedisReply>> ExecuteAll(std::vector<RedisCommand> commands);
+  // ExecuteAll `per_round_trip` commands at a time, one round trip after the other: for a pass
+  // over every organisation, so that the client's other callers, queued behind each slice, do
+  // not wait for thousands of replies.
+  absl::StatusOr<std::vector<RedisReply>> ExecuteInSlices(std::vector<RedisCommand> commands,
+                                                          size_t per_round_trip = 300);
   // MULTI, the commands, EXEC: the replies of the commands inside the transaction.
   absl::StatusOr<std::vector<RedisReply>> Transaction(std::vector<RedisCommand> commands);
   absl::StatusOr<RedisReply> Eval(const RedisScript& script, const std::vector<std::string>& keys,

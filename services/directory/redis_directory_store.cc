@@ -52,7 +52,7 @@ std::string ErasureKey(const std::string& org, const std::string& id) {
 }
 std::string ErasuresIndexKey(const std::string& org) { return Prefix(org) + "erasures"; }
 // The organisation's unfinished erasures ("<org>/<erasure>") by when they are next announced, in
-// its slot with them; the sweep goes through every organisation's (DueAcrossOrganizations).
+// its slot with them; the sweep goes through the organisations' with one due (ScheduleView).
 std::string ErasuresDueKey(const std::string& org) { return Prefix(org) + "erasures_due"; }
 std::string ErasureDueMember(const std::string& org, const std::string& id) {
   return absl::StrCat(org, "/", id);
@@ -348,6 +348,10 @@ absl::StatusOr<std::string> MinScore(const PageRequest& page) {
 }
 
 }  // namespace
+
+// An erasure another replica scheduled is seen within 10 s: its announcements are a minute apart.
+RedisDirectoryStore::RedisDirectoryStore(RedisClient& redis)
+    : redis_(redis), erasures_due_(ErasuresDueKey, absl::Seconds(10)) {}
 
 absl::StatusOr<Created> RedisDirectoryStore::CreateOrganization(const Organization& organization,
                                                                 const CreateRequest& request) {
@@ -964,6 +968,8 @@ absl::StatusOr<Created> RedisDirectoryStore::CreateErasure(
   args.insert(args.end(), xadd.begin() + 3, xadd.end());  // the fields after XADD <key> *
   auto result = ParseIdempotentReply(redis_.Eval(CreateErasureScript(), keys, args));
   if (!result.ok()) return result.status();
+  // After the write: a rescan between the two must not drop what it had not seen yet.
+  erasures_due_.Scheduled(org);
   return Created{result->value, result->replayed};
 }
 
@@ -993,7 +999,7 @@ absl::StatusOr<Erasure> RedisDirectoryStore::CompleteErasurePart(const std::stri
 absl::StatusOr<std::vector<Erasure>> RedisDirectoryStore::ClaimDueErasures(absl::Time now,
                                                                            absl::Time next,
                                                                            int limit) {
-  auto shares = DueAcrossOrganizations(redis_, ErasuresDueKey, RedisMicros(now), limit);
+  auto shares = erasures_due_.Due(redis_, RedisMicros(now), limit);
   if (!shares.ok()) return shares.status();
   auto claimed =
       ClaimDueShares(redis_, ClaimDueErasuresScript(), ErasuresDueKey, *shares, now, next);

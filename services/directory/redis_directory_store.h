@@ -1,5 +1,6 @@
 #pragma once
 
+#include "services/common/organization_registry.h"
 #include "services/common/person_records.h"
 #include "services/common/redis_client.h"
 #include "services/directory/directory_store.h"
@@ -15,7 +16,7 @@ class RedisDirectoryStore final : public DirectoryStore {
   // ExportPersonData shows each (services/common/person_records.h).
   static const std::vector<PersonKeyFamily>& PersonKeyFamilies();
 
-  explicit RedisDirectoryStore(RedisClient& redis) : redis_(redis) {}
+  explicit RedisDirectoryStore(RedisClient& redis);
 
   absl::StatusOr<Created> CreateOrganization(const Organization& organization,
                                              const CreateRequest& request) override;
@@ -73,6 +74,7 @@ class RedisDirectoryStore final : public DirectoryStore {
       const std::string& organization_id, const std::vector<std::string>& ids);
 
   RedisClient& redis_;
+  ScheduleView erasures_due_;  // the organisations' erasures to announce
 };
 
 }  // namespace peerwell::directory

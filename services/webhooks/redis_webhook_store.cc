@@ -154,7 +154,8 @@ absl::StatusOr<RedisReply> Checked(absl::StatusOr<RedisReply> reply) {
 }  // namespace
 
 RedisWebhookStore::RedisWebhookStore(RedisClient& redis)
-    : redis_(redis), due_(DueKey, absl::Seconds(1)) {}
+    // What another replica queued is seen within 5 s: its own delivery threads take it at once.
+    : redis_(redis), due_(DueKey, absl::Seconds(5)) {}
 
 const std::vector<PersonKeyFamily>& RedisWebhookStore::PersonKeyFamilies() {
   // Built with the functions that build the keys, so that the patterns follow the layout.
@@ -302,7 +303,7 @@ absl::StatusOr<std::vector<Delivery>> RedisWebhookStore::ClaimDue(absl::Time now
   return claimed
 )lua");
   // Ten claims a second from each delivery thread: counted in the organisations with deliveries
-  // queued alone (every organisation looked at once a second).
+  // due alone.
   auto shares = due_.Due(redis_, RedisMicros(now), limit);
   if (!shares.ok()) return shares.status();
   auto replies = ClaimDueShares(redis_, *script, DueKey, *shares, now, lease_until);

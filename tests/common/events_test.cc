@@ -597,6 +597,47 @@ TEST_F(EventsTest, SweepsARegisteredOrganisationsStreamWhoseDoorbellWasNotHeard)
   runner.Stop();
 }
 
+// A sweep of many organisations goes a slice of streams a round: every one of them still read.
+TEST_F(EventsTest, ASweepOfManyOrganisationsReadsEveryOnesStream) {
+  constexpr int kOrganisations = 250;
+  for (int o = 2; o <= kOrganisations; ++o) {
+    ASSERT_TRUE(RegisterOrganization(redis_, absl::StrCat("o", o), absl::Now()).ok());
+  }
+  std::atomic<int> handled{0};
+  ConsumerGroupRunner runner(server_.address(), FastOptions("c1"), [&](const StreamEntry&) {
+    ++handled;
+    return absl::OkStatus();
+  });
+  runner.Start();
+  // Entries without their doorbells: only the sweep finds them.
+  std::vector<RedisCommand> entries;
+  for (int o = 1; o <= kOrganisations; ++o) {
+    const std::string organization_id = absl::StrCat("o", o);
+    entries.push_back({"XADD", EventStreamKey(kService, organization_id), "*", "type",
+                       "person.created", "organization_id", organization_id});
+  }
+  ASSERT_TRUE(redis_.ExecuteAll(entries).ok());
+  ASSERT_TRUE(WaitFor([&] { return handled.load() == kOrganisations; }));
+  runner.Stop();
+}
+
+TEST_F(EventsTest, BacklogIsCountedOverOrganisationsReadASliceAtATime) {
+  ConsumerOptions options = FastOptions("c1");
+  std::vector<RedisCommand> entries;
+  for (int o = 1; o <= 250; ++o) {
+    const std::string organization_id = absl::StrCat("o", o);
+    if (o > 1) {
+      ASSERT_TRUE(RegisterOrganization(redis_, organization_id, absl::Now()).ok());
+    }
+    entries.push_back({"XADD", EventStreamKey(kService, organization_id), "*", "type",
+                       "person.created", "organization_id", organization_id});
+  }
+  ASSERT_TRUE(redis_.ExecuteAll(entries).ok());
+  auto backlog = ReadConsumerBacklog(redis_, options);
+  ASSERT_TRUE(backlog.ok()) << backlog.status();
+  EXPECT_EQ(backlog->lag, 250);
+}
+
 TEST_F(EventsTest, AFollowerReadsEveryOrganisationsEventsFromWhenItStartedAndSaysWhenCaughtUp) {
   // Published ten seconds before the follower starts (the entry's id says when).
   ASSERT_TRUE(

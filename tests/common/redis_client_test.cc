@@ -206,6 +206,17 @@ TEST(RedisClientTest, EvalFallsBackWhenScriptIsUnknown) {
   EXPECT_EQ(second->integer, 5);
 }
 
+TEST(RedisClientTest, ExecuteInSlicesAnswersEveryCommandInOrderAcrossItsRoundTrips) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  std::vector<RedisCommand> commands;
+  for (int i = 0; i < 7; ++i) commands.push_back({"INCRBY", "counter", absl::StrCat(i)});
+  auto replies = client.ExecuteInSlices(commands, 3);
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_EQ(replies->size(), 7u);
+  for (int i = 0, total = 0; i < 7; ++i) EXPECT_EQ((*replies)[i].integer, total += i);
+}
+
 TEST(RedisClientTest, EvalEachRunsTheScriptOncePerCallSendingItsSourceWhereUnknown) {
   RedisServer server;
   RedisClient client(Options(server));
@@ -283,6 +294,51 @@ TEST(RedisClientTest, AScheduleViewCountsTheOrganisationsWithAnythingScheduledAl
   auto both = eager.Due(client, "50", 10);
   ASSERT_TRUE(both.ok()) << both.status();
   EXPECT_EQ(organizations(both), (std::vector<std::string>{"o2", "o1"}));  // earliest due first
+}
+
+// A thousand organisations whose work is hours ahead cost a sweep nothing: a view counts only
+// the organisations whose earliest member is due by then, as it last read it.
+TEST(RedisClientTest, AScheduleViewCountsNothingWhereNothingIsDueYet) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  auto schedule = [](const std::string& organization_id) {
+    return absl::StrCat("pw:{", organization_id, "}:test:due");
+  };
+  for (const char* organization_id : {"o1", "o2"}) {
+    ASSERT_TRUE(RegisterOrganization(client, organization_id, absl::Now()).ok());
+    ASSERT_TRUE(client.Execute({"ZADD", schedule(organization_id), "100", "later"}).ok());
+  }
+  auto zcounts = [&] {
+    auto stats = client.Execute({"INFO", "commandstats"});
+    return stats.ok() && absl::StrContains(stats->str, "cmdstat_zcount:");
+  };
+  ScheduleView view(schedule, absl::Minutes(1));
+  ASSERT_TRUE(view.Due(client, "50", 10).ok());  // the first look reads each earliest member
+  ASSERT_TRUE(client.Execute({"CONFIG", "RESETSTAT"}).ok());
+  auto none = view.Due(client, "50", 10);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty());
+  EXPECT_FALSE(zcounts());
+  // Due by a later sweep's time: counted then.
+  auto due = view.Due(client, "150", 10);
+  ASSERT_TRUE(due.ok()) << due.status();
+  EXPECT_EQ(due->size(), 2u);
+  EXPECT_TRUE(zcounts());
+  // Something earlier that this process scheduled is counted at once; what another process
+  // scheduled earlier waits for the next look at every organisation.
+  ASSERT_TRUE(client
+                  .ExecuteAll({{"ZADD", schedule("o1"), "10", "soon"},
+                               {"ZADD", schedule("o2"), "10", "soon"}})
+                  .ok());
+  view.Scheduled("o1");
+  auto noted = view.Due(client, "50", 10);
+  ASSERT_TRUE(noted.ok()) << noted.status();
+  ASSERT_EQ(noted->size(), 1u);
+  EXPECT_EQ((*noted)[0].organization_id, "o1");
+  ScheduleView eager(schedule, absl::ZeroDuration());
+  auto both = eager.Due(client, "50", 10);
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_EQ(both->size(), 2u);
 }
 
 // What an asynchronous call answers, waited for here (the callback runs on an I/O thread).
