@@ -1,6 +1,7 @@
 #include "services/alerts/redis_alert_store.h"
 
 #include <algorithm>
+#include <span>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/match.h"
@@ -12,6 +13,7 @@
 #include "services/common/events.h"
 #include "services/common/ids.h"
 #include "services/common/organization_registry.h"
+#include "services/common/redis_commands.h"
 #include "services/common/redis_values.h"
 
 namespace peerwell::alerts {
@@ -302,21 +304,6 @@ const RedisScript& EscalateScript() {
   return *script;
 }
 
-const RedisScript& OpenAlertsScript() {
-  // KEYS: the volunteer's open-alert pointers, one per rule. ARGV: alert key prefix. The alerts
-  // they point to, each as HGETALL gives it: one round trip however many alerts are open. The
-  // pointers in one MGET: each redis.call costs a script about as much as a small command.
-  static const auto* script = new RedisScript(R"lua(
-  local alerts = {}
-  for _, id in ipairs(redis.call('MGET', unpack(KEYS))) do
-    if id then alerts[#alerts + 1] = redis.call('HGETALL', ARGV[1] .. id) end
-  end
-  return alerts
-)lua",
-                                              RedisScript::Access::kReadsOnly);
-  return *script;
-}
-
 const RedisScript& AcknowledgeScript() {
   // KEYS: alert, deadlines, feed, events. ARGV: by, now, alert id, organisation, now (RFC 3339).
   static const auto* script = new RedisScript(AlertScript(R"lua(
@@ -392,19 +379,31 @@ absl::Status DeleteKeys(RedisClient& redis, const std::vector<std::string>& keys
   if (!replies.ok()) return replies.status();
   return FirstError(*replies);
 }
-// The volunteer's open-alert pointers, one per rule (OpenAlertsScript's KEYS).
+// The volunteer's open-alert pointers, one per rule.
 std::vector<std::string> OpenKeys(const std::string& org, const std::string& volunteer) {
   std::vector<std::string> keys;
   for (const std::string& rule : AllRuleIds()) keys.push_back(OpenKey(org, volunteer, rule));
   return keys;
 }
 
-// OpenAlertsScript's reply: the alerts still open (triggered or acknowledged).
+// The alert ids an MGET of OpenKeys found.
+absl::StatusOr<std::vector<std::string>> OpenAlertIds(const RedisReply& pointers) {
+  if (pointers.IsError()) return ScriptErrorToStatus(pointers);
+  std::vector<std::string> ids;
+  for (const RedisReply& id : pointers.elements) {
+    if (!id.IsNil()) ids.push_back(id.str);
+  }
+  return ids;
+}
+
+// The alerts of `ids` still open (triggered or acknowledged), from one HGETALL each: what was
+// resolved or erased since its pointer was read is left out.
 absl::StatusOr<std::vector<Alert>> DecodeOpenAlerts(const std::string& org,
-                                                    const RedisReply& reply) {
-  if (reply.IsError()) return ScriptErrorToStatus(reply);
+                                                    std::span<const RedisReply> hashes) {
   std::vector<Alert> open;
-  for (const RedisReply& hash : reply.elements) {
+  for (const RedisReply& hash : hashes) {
+    if (hash.IsError()) return ScriptErrorToStatus(hash);
+    if (hash.elements.empty()) continue;
     Alert alert = DecodeAlert(org, ReplyPairs(hash));
     if (alert.state == AlertState::kTriggered || alert.state == AlertState::kAcknowledged) {
       open.push_back(std::move(alert));
@@ -640,15 +639,12 @@ absl::StatusOr<std::vector<DueDeadline>> RedisAlertStore::DueDeadlines(absl::Tim
     for (RedisReply& member : range.elements) members.push_back(std::move(member));
   }
   for (const auto& member : members) {
-    // "pw:{<org>}:alerts:alert:<id>"
+    // An AlertKey: the organisation in its tag, the alert id after the prefix.
     const std::string& key = member.str;
-    size_t open = key.find('{');
-    size_t close = key.find('}');
-    size_t last = key.rfind(':');
-    if (open == std::string::npos || close == std::string::npos || last == std::string::npos) {
-      continue;
-    }
-    out.push_back({key.substr(open + 1, close - open - 1), key.substr(last + 1)});
+    std::string organization_id = OrganizationOfKey(key);
+    const std::string prefix = AlertKeyPrefix(organization_id);
+    if (organization_id.empty() || !absl::StartsWith(key, prefix)) continue;
+    out.push_back({std::move(organization_id), key.substr(prefix.size())});
   }
   return out;
 }
@@ -790,10 +786,20 @@ absl::StatusOr<std::vector<std::optional<SealedAlert>>> RedisAlertStore::GetAler
 
 absl::StatusOr<std::vector<Alert>> RedisAlertStore::OpenAlerts(const std::string& organization_id,
                                                                const std::string& volunteer_id) {
-  auto reply = redis_.Eval(OpenAlertsScript(), OpenKeys(organization_id, volunteer_id),
-                           {AlertKeyPrefix(organization_id)});
+  // The pointers, then the alerts they name: the alerts' keys are known only from the pointers,
+  // and a script may only name the keys it is given.
+  RedisCommand pointers{"MGET"};
+  for (std::string& key : OpenKeys(organization_id, volunteer_id)) pointers.push_back(key);
+  auto reply = redis_.Execute(std::move(pointers));
   if (!reply.ok()) return reply.status();
-  return DecodeOpenAlerts(organization_id, *reply);
+  auto ids = OpenAlertIds(*reply);
+  if (!ids.ok()) return ids.status();
+  if (ids->empty()) return std::vector<Alert>();
+  std::vector<RedisCommand> reads;
+  for (const std::string& id : *ids) reads.push_back({"HGETALL", AlertKey(organization_id, id)});
+  auto hashes = redis_.ExecuteAll(std::move(reads));
+  if (!hashes.ok()) return hashes.status();
+  return DecodeOpenAlerts(organization_id, *hashes);
 }
 
 absl::StatusOr<std::vector<SealedAlert>> RedisAlertStore::VolunteerAlerts(
@@ -863,7 +869,7 @@ absl::Status RedisAlertStore::AddToHistory(const CheckinEvent& event) {
 std::vector<absl::StatusOr<VolunteerState>> RedisAlertStore::LoadStates(
     const std::vector<StateRead>& reads, absl::Time now) {
   // One pipeline for every read: the volunteer's history (with a check-in), the policy, the
-  // silences still running at `now`, and the open alerts.
+  // silences still running at `now`, and the open-alert pointers; then the alerts they name.
   std::vector<RedisCommand> commands;
   std::vector<size_t> first(reads.size());
   for (size_t r = 0; r < reads.size(); ++r) {
@@ -881,10 +887,12 @@ std::vector<absl::StatusOr<VolunteerState>> RedisAlertStore::LoadStates(
     // Silences are stored scored by their end time: one whose end is still ahead covers now.
     commands.push_back({"ZCOUNT", SilencesKey(org, read.volunteer_id),
                         absl::StrCat("(", RedisMicros(now)), "+inf"});
-    commands.push_back(RedisClient::EvalShaCommand(
-        OpenAlertsScript(), OpenKeys(org, read.volunteer_id), {AlertKeyPrefix(org)}));
+    RedisCommand pointers{"MGET"};
+    for (std::string& key : OpenKeys(org, read.volunteer_id)) pointers.push_back(key);
+    commands.push_back(std::move(pointers));
   }
   std::vector<absl::StatusOr<VolunteerState>> states(reads.size());
+  std::vector<std::vector<std::string>> open_ids(reads.size());
   if (reads.empty()) return states;
   auto replies = redis_.ExecuteAll(std::move(commands));
   for (size_t r = 0; r < reads.size(); ++r) {
@@ -935,23 +943,41 @@ std::vector<absl::StatusOr<VolunteerState>> RedisAlertStore::LoadStates(
       continue;
     }
     state.silenced = silences.integer > 0;
-    RedisReply& open = (*replies)[i++];
-    if (RedisClient::IsNoScript(open)) {
-      auto again =
-          redis_.Eval(OpenAlertsScript(), OpenKeys(org, read.volunteer_id), {AlertKeyPrefix(org)});
-      if (!again.ok()) {
-        states[r] = again.status();
-        continue;
-      }
-      open = *std::move(again);
-    }
-    auto alerts = DecodeOpenAlerts(org, open);
-    if (!alerts.ok()) {
-      states[r] = alerts.status();
+    auto ids = OpenAlertIds((*replies)[i++]);
+    if (!ids.ok()) {
+      states[r] = ids.status();
       continue;
     }
-    state.open = *std::move(alerts);
+    open_ids[r] = *std::move(ids);
     states[r] = std::move(state);
+  }
+  // The open alerts the pointers name, every read's in one more round trip (only when any is
+  // open): a script may only name the keys it is given, and these are known only now.
+  std::vector<RedisCommand> alert_reads;
+  for (size_t r = 0; r < reads.size(); ++r) {
+    for (const std::string& id : open_ids[r]) {
+      alert_reads.push_back({"HGETALL", AlertKey(reads[r].organization_id, id)});
+    }
+  }
+  if (alert_reads.empty()) return states;
+  auto hashes = redis_.ExecuteAll(std::move(alert_reads));
+  size_t first_hash = 0;
+  for (size_t r = 0; r < reads.size(); ++r) {
+    const size_t count = open_ids[r].size();
+    std::span<const RedisReply> mine;
+    if (hashes.ok()) mine = std::span<const RedisReply>(*hashes).subspan(first_hash, count);
+    first_hash += count;
+    if (!states[r].ok() || count == 0) continue;
+    if (!hashes.ok()) {
+      states[r] = hashes.status();
+      continue;
+    }
+    auto open = DecodeOpenAlerts(reads[r].organization_id, mine);
+    if (!open.ok()) {
+      states[r] = open.status();
+      continue;
+    }
+    states[r]->open = *std::move(open);
   }
   return states;
 }

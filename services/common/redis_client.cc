@@ -105,16 +105,15 @@ namespace {
 // A script with this first line must keep to its keys' slot (Redis refuses, on a cluster, any key
 // it reaches in another slot, declared or not), where one without could reach another slot that
 // happens to be on the same node, and break once the slots are moved.
-std::string WithShebang(std::string source, RedisScript::Access access) {
-  if (absl::StartsWith(source, "#!")) return source;
-  return absl::StrCat(
-      access == RedisScript::Access::kReadsOnly ? "#!lua flags=no-writes\n" : "#!lua\n", source);
+std::string WithShebang(std::string source) {
+  if (source.starts_with("#!")) return source;
+  return absl::StrCat("#!lua\n", source);
 }
 
 }  // namespace
 
-RedisScript::RedisScript(std::string source, Access access)
-    : source_(WithShebang(std::move(source), access)), sha1_(Sha1Hex(source_)) {}
+RedisScript::RedisScript(std::string source)
+    : source_(WithShebang(std::move(source))), sha1_(Sha1Hex(source_)) {}
 
 absl::Status ScriptErrorToStatus(const RedisReply& reply) {
   if (!reply.IsError()) return absl::OkStatus();

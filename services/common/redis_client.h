@@ -46,14 +46,12 @@ using RedisReplyDone = absl::AnyInvocable<void(absl::StatusOr<RedisReply>) &&>;
 
 // A Lua script, run with EVALSHA and re-sent with EVAL when the server does not know it yet
 // (after a restart or a SCRIPT FLUSH). Its source starts "#!lua" (added when it has no such
-// line): on a cluster, Redis then refuses any key it reaches outside its keys' slot.
+// line): on a cluster, Redis then refuses any key it reaches outside its keys' slot, and when
+// its memory is full it refuses the script before it starts (so that it never stops halfway
+// for want of memory). Scripts are for writes: what only reads is plain commands.
 class RedisScript {
  public:
-  // What a script may do. One that only reads says so ("#!lua flags=no-writes"), so that Redis
-  // still runs it when its memory is full; one that may write is refused then, before it starts
-  // (so it never stops halfway for want of memory).
-  enum class Access { kWrites, kReadsOnly };
-  explicit RedisScript(std::string source, Access access = Access::kWrites);
+  explicit RedisScript(std::string source);
   const std::string& source() const { return source_; }
   const std::string& sha1() const { return sha1_; }
 
