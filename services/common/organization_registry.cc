@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "services/common/log.h"
 #include "services/common/redis_values.h"
 
 namespace peerwell {
@@ -34,7 +36,16 @@ struct Counted {
   std::vector<DueShare> shares;
   // Each organisation's earliest member's score, due or not; none when its schedule is empty.
   std::vector<std::optional<double>> earliest;
+  // The schedules that could not be read (an error reply), left out of the shares.
+  std::vector<std::pair<std::string, std::string>> failed;  // schedule key, error
 };
+
+void LogUnreadSchedules(const std::vector<std::pair<std::string, std::string>>& failed) {
+  for (const auto& [schedule, error] : failed) {
+    Log(Severity::kWarning, "a schedule could not be read: its work waits",
+        {Field("schedule", schedule), Field("error", error)});
+  }
+}
 
 std::optional<double> ScoreOf(const RedisReply& member_and_score) {
   double score = 0;
@@ -47,7 +58,8 @@ std::optional<double> ScoreOf(const RedisReply& member_and_score) {
 
 // How many members of each organisation's schedule are due by `until`, and its earliest member,
 // in one round trip; `limit` shared out earliest due first. Organisations with nothing due are
-// left out of the shares.
+// left out of the shares, and so are those whose schedule cannot be read: one organisation's
+// broken key does not stop the others' work.
 absl::StatusOr<Counted> CountDue(RedisClient& redis,
                                  const std::function<std::string(const std::string&)>& schedule_key,
                                  const std::vector<std::string>& organizations,
@@ -66,8 +78,12 @@ absl::StatusOr<Counted> CountDue(RedisClient& redis,
   for (size_t i = 0; i < organizations.size(); ++i) {
     const RedisReply& count = (*replies)[2 * i];
     const RedisReply& earliest = (*replies)[2 * i + 1];
-    if (count.IsError()) return absl::InternalError(absl::StrCat("ZCOUNT: ", count.str));
-    if (earliest.IsError()) return absl::InternalError(absl::StrCat("ZRANGE: ", earliest.str));
+    if (count.IsError() || earliest.IsError()) {
+      counted.failed.emplace_back(schedule_key(organizations[i]),
+                                  count.IsError() ? count.str : earliest.str);
+      counted.earliest.push_back(-std::numeric_limits<double>::infinity());  // counted again
+      continue;
+    }
     counted.earliest.push_back(ScoreOf(earliest));
     if (count.integer <= 0) continue;
     // Gone meanwhile: first, it takes nothing it cannot find.
@@ -94,6 +110,7 @@ absl::StatusOr<std::vector<DueShare>> DueAcrossOrganizations(
   if (!organizations.ok()) return organizations.status();
   auto counted = CountDue(redis, schedule_key, *organizations, until, limit);
   if (!counted.ok()) return counted.status();
+  LogUnreadSchedules(counted->failed);
   return std::move(counted->shares);
 }
 
@@ -141,13 +158,19 @@ absl::StatusOr<std::vector<DueShare>> ScheduleView::Due(RedisClient& redis,
     if (!earliest.empty()) {
       auto replies = redis.ExecuteInSlices(std::move(earliest));
       if (!replies.ok()) return replies.status();
-      for (const RedisReply& reply : *replies) {
-        if (reply.IsError()) return absl::InternalError(absl::StrCat("ZRANGE: ", reply.str));
+      std::vector<std::pair<std::string, std::string>> failed;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (size_t i = 0; i < replies->size(); ++i) {
+          const RedisReply& reply = (*replies)[i];
+          if (reply.IsError()) {
+            failed.emplace_back(schedule_key_((*registered)[i]), reply.str);
+            continue;
+          }
+          Found((*registered)[i], ScoreOf(reply), begun);
+        }
       }
-      std::lock_guard<std::mutex> lock(mu_);
-      for (size_t i = 0; i < replies->size(); ++i) {
-        Found((*registered)[i], ScoreOf((*replies)[i]), begun);
-      }
+      LogUnreadSchedules(failed);
     }
   }
   std::vector<std::string> organizations;
@@ -180,7 +203,20 @@ absl::StatusOr<std::vector<RedisReply>> ClaimDueShares(
     claims.push_back({{schedule_key(share.organization_id)},
                       {RedisMicros(now), RedisMicros(later), absl::StrCat(share.take)}});
   }
-  return redis.EvalEach(claim, claims);
+  auto replies = redis.EvalEach(claim, claims);
+  if (!replies.ok() || replies->empty()) return replies;
+  std::vector<RedisReply> claimed;
+  for (size_t i = 0; i < replies->size(); ++i) {
+    RedisReply& reply = (*replies)[i];
+    if (!reply.IsError()) {
+      claimed.push_back(std::move(reply));
+      continue;
+    }
+    Log(Severity::kWarning, "claim of due work failed",
+        {Field("schedule", claims[i].keys[0]), Field("error", reply.str)});
+    if (claimed.empty() && i + 1 == replies->size()) return ScriptErrorToStatus(reply);
+  }
+  return claimed;
 }
 
 }  // namespace peerwell

@@ -87,7 +87,10 @@ class ScheduleView {
 // Claims what is due by `now` in each share: `claim` runs once per share with something to
 // take, all in one round trip, with KEYS the organisation's schedule and ARGV `now` (µs),
 // `later` (µs: where it moves what it claims) and the share. One reply of the script's per
-// share that took something.
+// share that took something. A share whose claim failed (an error reply: a key of the wrong
+// type, a slot being moved) is logged and left out, so that one organisation cannot keep the
+// others' work (claimed in the same round trip, and leased) from being done; an error only when
+// every claim failed.
 absl::StatusOr<std::vector<RedisReply>> ClaimDueShares(
     RedisClient& redis, const RedisScript& claim,
     const std::function<std::string(const std::string&)>& schedule_key,

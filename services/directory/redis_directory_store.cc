@@ -1007,7 +1007,6 @@ absl::StatusOr<std::vector<Erasure>> RedisDirectoryStore::ClaimDueErasures(absl:
   std::vector<RedisCommand> reads;
   std::vector<std::pair<std::string, std::string>> members;  // organisation, erasure
   for (const RedisReply& due : *claimed) {
-    if (due.IsError()) return ScriptErrorToStatus(due);
     for (const RedisReply& member : due.elements) {
       std::vector<std::string> parts = absl::StrSplit(member.str, absl::MaxSplits('/', 1));
       if (parts.size() != 2) continue;

@@ -310,7 +310,6 @@ absl::StatusOr<std::vector<Delivery>> RedisWebhookStore::ClaimDue(absl::Time now
   if (!replies.ok()) return replies.status();
   std::vector<Delivery> deliveries;
   for (const RedisReply& reply : *replies) {
-    if (reply.IsError()) return ScriptErrorToStatus(reply);
     for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
       deliveries.push_back(DecodeDelivery(OrganizationOfKey(reply.elements[i].str),
                                           ReplyPairs(reply.elements[i + 1])));

@@ -259,6 +259,54 @@ TEST(RedisClientTest, ADueClaimIsSharedOutEarliestDueFirst) {
                      {"o3", 3, 3}, {"o4", 1, 1}, {"o1", 2, 0}}));
 }
 
+// One organisation's schedule that cannot be read (here a key of the wrong type) leaves its own
+// work waiting, not every organisation's.
+TEST(RedisClientTest, ADueClaimGoesOnPastAnOrganisationWhoseScheduleCannotBeRead) {
+  RedisServer server;
+  RedisClient client(Options(server));
+  auto schedule = [](const std::string& organization_id) {
+    return absl::StrCat("pw:{", organization_id, "}:test:due");
+  };
+  for (const char* organization_id : {"o1", "o2", "o3"}) {
+    ASSERT_TRUE(RegisterOrganization(client, organization_id, absl::Now()).ok());
+  }
+  ASSERT_TRUE(client
+                  .ExecuteAll({{"ZADD", schedule("o1"), "10", "a"},
+                               {"SET", schedule("o2"), "not a schedule"},
+                               {"ZADD", schedule("o3"), "20", "c"}})
+                  .ok());
+  auto organizations = [](const std::vector<DueShare>& shares) {
+    std::vector<std::string> named;
+    for (const DueShare& share : shares) named.push_back(share.organization_id);
+    return named;
+  };
+  auto shares = DueAcrossOrganizations(client, schedule, "50", 10);
+  ASSERT_TRUE(shares.ok()) << shares.status();
+  EXPECT_EQ(organizations(*shares), (std::vector<std::string>{"o1", "o3"}));
+  ScheduleView view(schedule, absl::Minutes(1));
+  view.Scheduled("o2");
+  auto viewed = view.Due(client, "50", 10);
+  ASSERT_TRUE(viewed.ok()) << viewed.status();
+  EXPECT_EQ(organizations(*viewed), (std::vector<std::string>{"o1", "o3"}));
+  // A claim that fails for one share (the key's type, a slot being moved) leaves the others'.
+  const RedisScript claim(R"lua(
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+  for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
+  return due
+)lua");
+  std::vector<DueShare> all{{"o1", 1, 1}, {"o2", 1, 1}, {"o3", 1, 1}};
+  auto claimed = ClaimDueShares(client, claim, schedule, all, absl::FromUnixMicros(50),
+                                absl::FromUnixMicros(100));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->size(), 2u);
+  EXPECT_EQ((*claimed)[0].elements[0].str, "a");
+  EXPECT_EQ((*claimed)[1].elements[0].str, "c");
+  // Only when every claim fails is the claim an error.
+  auto failed = ClaimDueShares(client, claim, schedule, {{"o2", 1, 1}}, absl::FromUnixMicros(50),
+                               absl::FromUnixMicros(100));
+  EXPECT_FALSE(failed.ok());
+}
+
 TEST(RedisClientTest, AScheduleViewCountsTheOrganisationsWithAnythingScheduledAlone) {
   RedisServer server;
   RedisClient client(Options(server));
