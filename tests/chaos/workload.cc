@@ -9,6 +9,7 @@
 #include "services/common/organization_registry.h"
 #include "services/common/proto_time.h"
 #include "services/common/redis_client.h"
+#include "tests/testing/seed.h"
 #include "tests/testing/wait.h"
 
 namespace peerwell::chaos {
@@ -96,48 +97,23 @@ grpc::Status Workload::Seed() {
     context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
     return context;
   };
-  dv1::CreateOrganizationRequest create_org;
-  create_org.set_display_name("Chaos");
-  dv1::CreateOrganizationResponse org;
-  grpc::Status status = directory_->CreateOrganization(
-      seed_context(MintToken(suite_.jwt_secret(), {"op", "", CallerRole::kAdmin}, absl::Now()))
-          .get(),
-      create_org, &org);
-  if (!status.ok()) return status;
-  organization_id_ = org.organization().organization_id();
-  auto create = [&](const std::string& token, dv1::Role role, const std::string& name,
-                    std::string* id) {
-    dv1::CreatePersonRequest request;
-    request.mutable_person()->set_display_name(name);
-    request.mutable_person()->set_role(role);
-    if (role == dv1::ROLE_VOLUNTEER) request.mutable_person()->add_supervisor_ids(supervisor_id_);
-    dv1::CreatePersonResponse response;
-    grpc::Status created = directory_->CreatePerson(seed_context(token).get(), request, &response);
-    *id = response.person().person_id();
-    return created;
-  };
-  std::string coordinator_id;
-  status = create(Mint(CallerRole::kAdmin, "op"), dv1::ROLE_COORDINATOR, "Coordinator",
-                  &coordinator_id);
-  if (!status.ok()) return status;
-  coordinator_token_ = Mint(CallerRole::kCoordinator, coordinator_id);
-  status = create(coordinator_token_, dv1::ROLE_SUPERVISOR, "Supervisor", &supervisor_id_);
-  if (!status.ok()) return status;
-  supervisor_token_ = Mint(CallerRole::kSupervisor, supervisor_id_);
-  for (int i = 0; i < options_.clients; ++i) {
-    Volunteer volunteer;
-    status = create(coordinator_token_, dv1::ROLE_VOLUNTEER, absl::StrCat("Volunteer ", i),
-                    &volunteer.person_id);
-    if (!status.ok()) return status;
-    volunteer.token = Mint(CallerRole::kVolunteer, volunteer.person_id);
-    dv1::SetConsentRequest consent;
-    consent.mutable_consent()->set_risk_monitoring(true);
-    consent.mutable_consent()->set_share_scores_with_supervisor(true);
-    dv1::SetConsentResponse set;
-    status = directory_->SetConsent(seed_context(volunteer.token).get(), consent, &set);
-    if (!status.ok()) return status;
-    volunteers_.push_back(std::move(volunteer));
+  auto seeded = testing::SeedOrganization(*directory_, suite_.jwt_secret(),
+                                          {.display_name = "Chaos",
+                                           .volunteers = options_.clients,
+                                           .supervisor = true,
+                                           .risk_monitoring = true,
+                                           .share_scores_with_supervisor = true});
+  if (!seeded.ok()) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(seeded.status().message()));
   }
+  organization_id_ = seeded->organization_id;
+  coordinator_token_ = seeded->coordinator.token;
+  supervisor_id_ = seeded->supervisor.person_id;
+  supervisor_token_ = seeded->supervisor.token;
+  for (testing::SeededPerson& person : seeded->volunteers) {
+    volunteers_.push_back({std::move(person.person_id), std::move(person.token)});
+  }
+  grpc::Status status;
   for (int c = 0; c < 2; ++c) {
     nv1::CreateChannelRequest request;
     request.mutable_channel()->set_kind(nv1::CHANNEL_KIND_GROUP);

@@ -23,6 +23,7 @@
 #include "services/common/redis_client.h"
 #include "services/common/redis_commands.h"
 #include "tests/testing/local_suite.h"
+#include "tests/testing/seed.h"
 #include "tests/testing/wait.h"
 
 namespace peerwell {
@@ -32,6 +33,8 @@ namespace av1 = ::peerwell::alerts::v1;
 namespace cv1 = ::peerwell::checkin::v1;
 namespace dv1 = ::peerwell::directory::v1;
 using ::peerwell::testing::LocalSuite;
+using ::peerwell::testing::SeededPerson;
+using ::peerwell::testing::SeedOrganization;
 using ::peerwell::testing::ServiceRedis;
 
 constexpr int kVolunteers = 60;
@@ -72,10 +75,6 @@ class ClusterFaultTest : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(Seed());
   }
 
-  std::string Mint(CallerRole role, const std::string& subject, const std::string& org) {
-    return MintToken(suite_->jwt_secret(), {subject, org, role, absl::Hours(1)}, absl::Now());
-  }
-
   std::unique_ptr<grpc::ClientContext> As(const std::string& token,
                                           std::chrono::seconds deadline = kCallDeadline) {
     auto context = std::make_unique<grpc::ClientContext>();
@@ -85,35 +84,15 @@ class ClusterFaultTest : public ::testing::Test {
   }
 
   void Seed() {
-    dv1::CreateOrganizationRequest create_org;
-    create_org.set_display_name("Harbour");
-    dv1::CreateOrganizationResponse org;
-    grpc::Status status = directory_->CreateOrganization(
-        As(Mint(CallerRole::kAdmin, "op", "")).get(), create_org, &org);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    org_ = org.organization().organization_id();
-    dv1::CreatePersonRequest person;
-    person.mutable_person()->set_display_name("Coordinator");
-    person.mutable_person()->set_role(dv1::ROLE_COORDINATOR);
-    dv1::CreatePersonResponse coordinator;
-    status = directory_->CreatePerson(As(Mint(CallerRole::kAdmin, "op", org_)).get(), person,
-                                      &coordinator);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    coordinator_token_ = Mint(CallerRole::kCoordinator, coordinator.person().person_id(), org_);
-    for (int v = 0; v < kVolunteers; ++v) {
-      person.mutable_person()->set_display_name(absl::StrCat("Volunteer ", v));
-      person.mutable_person()->set_role(dv1::ROLE_VOLUNTEER);
-      dv1::CreatePersonResponse created;
-      status = directory_->CreatePerson(As(coordinator_token_).get(), person, &created);
-      ASSERT_TRUE(status.ok()) << status.error_message();
+    auto seeded = SeedOrganization(*directory_, suite_->jwt_secret(),
+                                   {.volunteers = kVolunteers, .risk_monitoring = true});
+    ASSERT_TRUE(seeded.ok()) << seeded.status();
+    org_ = seeded->organization_id;
+    coordinator_token_ = seeded->coordinator.token;
+    for (SeededPerson& person : seeded->volunteers) {
       Volunteer volunteer;
-      volunteer.person_id = created.person().person_id();
-      volunteer.token = Mint(CallerRole::kVolunteer, volunteer.person_id, org_);
-      dv1::SetConsentRequest consent;
-      consent.mutable_consent()->set_risk_monitoring(true);
-      dv1::SetConsentResponse set;
-      status = directory_->SetConsent(As(volunteer.token).get(), consent, &set);
-      ASSERT_TRUE(status.ok()) << status.error_message();
+      volunteer.person_id = std::move(person.person_id);
+      volunteer.token = std::move(person.token);
       volunteers_.push_back(std::move(volunteer));
     }
   }

@@ -26,6 +26,7 @@
 #include "services/common/redis_client.h"
 #include "tests/testing/local_suite.h"
 #include "tests/testing/process.h"
+#include "tests/testing/seed.h"
 #include "tests/testing/wait.h"
 
 namespace peerwell {
@@ -36,6 +37,8 @@ namespace cv1 = ::peerwell::checkin::v1;
 namespace dv1 = ::peerwell::directory::v1;
 using ::peerwell::testing::LocalSuite;
 using ::peerwell::testing::LoggedField;
+using ::peerwell::testing::SeededPerson;
+using ::peerwell::testing::SeedOrganization;
 
 constexpr int kThroughEachReplica = 10;  // per checkin replica, before the load
 constexpr int kUnderLoad = 100;          // through the balanced channel, with the kills
@@ -66,10 +69,6 @@ class ScaleOutTest : public ::testing::Test {
     Seed(2 * kThroughEachReplica + kUnderLoad);
   }
 
-  std::string Mint(CallerRole role, const std::string& subject, const std::string& org) {
-    return MintToken(suite_->jwt_secret(), {subject, org, role, absl::Hours(1)}, absl::Now());
-  }
-
   std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
     auto context = std::make_unique<grpc::ClientContext>();
     context->AddMetadata("authorization", "Bearer " + token);
@@ -78,36 +77,16 @@ class ScaleOutTest : public ::testing::Test {
   }
 
   void Seed(int volunteers) {
-    dv1::CreateOrganizationRequest create_org;
-    create_org.set_display_name("Harbour");
-    dv1::CreateOrganizationResponse org;
-    grpc::Status status = directory_->CreateOrganization(
-        As(Mint(CallerRole::kAdmin, "op", "")).get(), create_org, &org);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    org_ = org.organization().organization_id();
-    dv1::CreatePersonRequest person;
-    person.mutable_person()->set_display_name("Coordinator");
-    person.mutable_person()->set_role(dv1::ROLE_COORDINATOR);
-    dv1::CreatePersonResponse coordinator;
-    status = directory_->CreatePerson(As(Mint(CallerRole::kAdmin, "op", org_)).get(), person,
-                                      &coordinator);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    coordinator_token_ = Mint(CallerRole::kCoordinator, coordinator.person().person_id(), org_);
-    for (int v = 0; v < volunteers; ++v) {
-      person.mutable_person()->set_display_name(absl::StrCat("Volunteer ", v));
-      person.mutable_person()->set_role(dv1::ROLE_VOLUNTEER);
-      dv1::CreatePersonResponse created;
-      status = directory_->CreatePerson(As(coordinator_token_).get(), person, &created);
-      ASSERT_TRUE(status.ok()) << status.error_message();
+    auto seeded = SeedOrganization(*directory_, suite_->jwt_secret(),
+                                   {.volunteers = volunteers, .risk_monitoring = true});
+    ASSERT_TRUE(seeded.ok()) << seeded.status();
+    org_ = seeded->organization_id;
+    coordinator_token_ = seeded->coordinator.token;
+    for (SeededPerson& person : seeded->volunteers) {
       Volunteer volunteer;
-      volunteer.person_id = created.person().person_id();
-      volunteer.token = Mint(CallerRole::kVolunteer, volunteer.person_id, org_);
-      volunteer.request_id = absl::StrCat("scale-out-", v);
-      dv1::SetConsentRequest consent;
-      consent.mutable_consent()->set_risk_monitoring(true);
-      dv1::SetConsentResponse set;
-      status = directory_->SetConsent(As(volunteer.token).get(), consent, &set);
-      ASSERT_TRUE(status.ok()) << status.error_message();
+      volunteer.person_id = std::move(person.person_id);
+      volunteer.token = std::move(person.token);
+      volunteer.request_id = absl::StrCat("scale-out-", volunteers_.size());
       volunteers_.push_back(std::move(volunteer));
     }
   }
