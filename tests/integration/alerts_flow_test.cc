@@ -2,6 +2,8 @@
 // check-ins and alerts against one real redis-server.
 #include <signal.h>
 
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
@@ -10,6 +12,7 @@
 #include "peerwell/checkin/v1/checkin.grpc.pb.h"
 #include "peerwell/directory/v1/directory.grpc.pb.h"
 #include "services/common/events.h"
+#include "services/common/organization_registry.h"
 #include "services/common/proto_time.h"
 #include "services/common/redis_client.h"
 #include "tests/testing/process.h"
@@ -522,6 +525,66 @@ TEST_F(AlertsFlowTest, AReplicaKilledMidLoadLosesNoAlertAndDuplicatesNone) {
     EXPECT_EQ(counts.first, 1) << volunteer;
     EXPECT_EQ(counts.second, 2) << volunteer;
   }
+}
+
+// Data of a release before events were per organisation, moved with `peerwellctl migrate`: a
+// check-in the alerts service had not read yet is read by this release's, and raises its alert.
+TEST_F(AlertsFlowTest, ACheckinAnEarlierReleaseLeftUnreadRaisesItsAlertAfterTheMigration) {
+  if (redis_.is_cluster()) GTEST_SKIP() << "an earlier release ran on one server only";
+  Consent(true);
+  alerts_->Signal(SIGTERM);
+  ASSERT_TRUE(alerts_->WaitForExit(absl::Seconds(10)).has_value());
+  cv1::SubmitCheckinRequest request;
+  request.set_instrument_id("who5");
+  for (int item = 1; item <= 5; ++item) {
+    auto* answer = request.add_answers();
+    answer->set_item_id(absl::StrCat(item));
+    answer->set_value(0);
+  }
+  cv1::SubmitCheckinResponse submitted;
+  ASSERT_TRUE(checkin_stub_
+                  ->SubmitCheckin(As(TestToken(CallerRole::kVolunteer, volunteer_, org_)).get(),
+                                  request, &submitted)
+                  .ok());
+  // Put back as an earlier release left it: the event in the one stream of every organisation,
+  // its alerts group not there yet, and no registry of organisations.
+  RedisClient admin(RedisOptions{redis_.address()});
+  const std::string stream = EventStreamKey("checkin", org_);
+  auto entries = admin.Execute({"XRANGE", stream, "-", "+"});
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->elements.size(), 1u);
+  RedisCommand old_event{"XADD", "pw:events:checkin", entries->elements[0].elements[0].str};
+  for (const RedisReply& field : entries->elements[0].elements[1].elements) {
+    old_event.push_back(field.str);
+  }
+  auto rewritten = admin.ExecuteAll({old_event,
+                                     {"XGROUP", "CREATE", "pw:events:checkin", "alerts", "0"},
+                                     {"DEL", stream},
+                                     {"DEL", kOrganizationsKey}});
+  ASSERT_TRUE(rewritten.ok()) << rewritten.status();
+  for (const RedisReply& reply : *rewritten) ASSERT_FALSE(reply.IsError()) << reply.str;
+
+  const std::string password_file = absl::StrCat(redis_.server().directory(), "/ctl-password");
+  std::ofstream(password_file) << redis_.address().password << "\n";
+  ServerProcess ctl(PEERWELLCTL_BINARY,
+                    {"migrate", "--redis-addr", redis_.server().address_string(), "--redis-user",
+                     redis_.address().username, "--redis-password-file", password_file},
+                    {});
+  ctl.Start();
+  ASSERT_EQ(ctl.WaitForExit(absl::Seconds(30)), 0) << ctl.Output();
+
+  alerts_ = Start(PEERWELL_ALERTS_BINARY, {{"PEERWELL_DIRECTORY_ADDR", directory_addr_}});
+  const std::string supervisor = TestToken(CallerRole::kSupervisor, supervisor_, org_);
+  EXPECT_TRUE(peerwell::testing::WaitFor([&] {
+    av1::ListAlertsResponse listed;
+    if (!alerts_stub_->ListAlerts(As(supervisor).get(), av1::ListAlertsRequest(), &listed).ok()) {
+      return false;
+    }
+    for (const auto& alert : listed.alerts()) {
+      if (alert.rule_id() == "who5_drop" && alert.volunteer_id() == volunteer_) return true;
+    }
+    return false;
+  }));
 }
 
 }  // namespace
