@@ -258,6 +258,51 @@ TEST(RedisClusterClientTest, AConnectionOfItsOwnFollowsItsKeyToItsMaster) {
   EXPECT_EQ(read_all(connection, feed), 2u);
 }
 
+// While its key's slot migrates and the key is already on the importing node, the source answers
+// ASK: a connection of its own (WatchAlerts' reader) asks the importing node for it there
+// (ASKING first), and still reads the key where it was for a key not moved yet.
+TEST(RedisClusterClientTest, AConnectionOfItsOwnFollowsAskWhileItsKeysSlotMigrates) {
+  RedisCluster cluster(3);
+  RedisClient client(ClusterOptions(cluster));
+  const std::string feed = "pw:{o-asked}:feed";
+  const std::string stays = "pw:{o-asked}:stays";
+  ASSERT_TRUE(
+      client.ExecuteAll({{"XADD", feed, "*", "n", "1"}, {"XADD", stays, "*", "n", "1"}}).ok());
+  const size_t source = cluster.MasterOf(feed);
+  const size_t target = (source + 1) % 3;
+  const std::string slot = absl::StrCat(KeySlot(feed));
+  RedisKeyConnection connection(cluster.address());
+  auto read = [&](const std::string& key) -> absl::StatusOr<size_t> {
+    auto reply =
+        connection.Execute({"XREAD", "COUNT", "10", "STREAMS", key, "0-0"}, absl::Seconds(2));
+    if (!reply.ok()) return reply.status();
+    if (reply->IsError()) return absl::InternalError(reply->str);
+    if (!reply->IsArray() || reply->elements.empty()) return 0;
+    return reply->elements[0].elements[1].elements.size();
+  };
+  ASSERT_EQ(read(feed).value_or(0), 1u);  // connected to the source
+  ASSERT_TRUE(Direct(cluster, target)
+                  ->Execute({"CLUSTER", "SETSLOT", slot, "IMPORTING", NodeId(cluster, source)},
+                            absl::Seconds(1))
+                  .ok());
+  ASSERT_TRUE(Direct(cluster, source)
+                  ->Execute({"CLUSTER", "SETSLOT", slot, "MIGRATING", NodeId(cluster, target)},
+                            absl::Seconds(1))
+                  .ok());
+  RedisAddress as = cluster.address();
+  auto migrate = Direct(cluster, source)
+                     ->Execute({"MIGRATE", "127.0.0.1", absl::StrCat(cluster.port(target)), "", "0",
+                                "5000", "AUTH2", as.username, as.password, "KEYS", feed},
+                               absl::Seconds(5));
+  ASSERT_TRUE(migrate.ok() && !migrate->IsError()) << (migrate.ok() ? migrate->str : "");
+  auto asked = read(feed);
+  ASSERT_TRUE(asked.ok()) << asked.status();
+  EXPECT_EQ(*asked, 1u);
+  auto stayed = read(stays);
+  ASSERT_TRUE(stayed.ok()) << stayed.status();
+  EXPECT_EQ(*stayed, 1u);
+}
+
 // A master killed: its replica takes over within seconds, and the client finds it (its calls fail
 // meanwhile, by their deadline, and succeed once the map says where the slots went).
 TEST(RedisClusterClientTest, AfterAFailoverCallsReachTheNewMaster) {
