@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <set>
-#include <span>
 #include <variant>
 
 #include "absl/strings/str_cat.h"
@@ -140,23 +139,27 @@ std::vector<absl::Status> RiskEngine::OnEvents(const std::vector<RiskEvent>& eve
       // Hits are recorded once per event and rule (for 30 days), so only what they missed is
       // new. A check-in published after the later ones (old paper records imported) is
       // history, not late: it judges nothing again.
-      std::vector<CheckinEvent> until;
-      std::span<const CheckinEvent> later_checkins;
-      if (!state.later_checkins.empty()) {
-        later_checkins = state.later_checkins;
-        if (later_checkins.size() > kMaxCheckinsJudgedAgain) {
-          later_checkins = later_checkins.last(kMaxCheckinsJudgedAgain);
-        }
-        until = state.checkins;
-        until.insert(until.end(), state.later_checkins.begin(),
-                     state.later_checkins.end() - later_checkins.size());
+      std::vector<size_t> again;  // of state.later_checkins: those published after this one
+      for (size_t i = 0; i < state.later_checkins.size(); ++i) {
+        if (StreamIdBefore(checkin->event_id, state.later_checkins[i].event_id)) again.push_back(i);
       }
-      for (const CheckinEvent& later : later_checkins) {
-        until.push_back(later);
-        if (!StreamIdBefore(checkin->event_id, later.event_id)) continue;
-        for (HitToRecord& hit : HitsToRecord(JudgeCheckin(until, facts[k], state.policy),
-                                             later.event_id, state, now)) {
-          later_hits.push_back(std::move(hit));
+      if (again.size() > kMaxCheckinsJudgedAgain) {
+        again.erase(again.begin(), again.end() - kMaxCheckinsJudgedAgain);
+      }
+      if (!again.empty()) {
+        // Each judged with every check-in up to it, as it would have been in order.
+        std::vector<CheckinEvent> until = state.checkins;
+        until.insert(until.end(), state.later_checkins.begin(),
+                     state.later_checkins.begin() + again.front());
+        size_t next = 0;
+        for (size_t i = again.front(); i < state.later_checkins.size(); ++i) {
+          until.push_back(state.later_checkins[i]);
+          if (next == again.size() || again[next] != i) continue;
+          ++next;
+          for (HitToRecord& hit : HitsToRecord(JudgeCheckin(until, facts[k], state.policy),
+                                               state.later_checkins[i].event_id, state, now)) {
+            later_hits.push_back(std::move(hit));
+          }
         }
       }
     } else {

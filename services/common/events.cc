@@ -502,9 +502,15 @@ absl::Status ConsumerGroupRunner::RunRound() {
     auto organizations = ListOrganizations(*redis_);
     if (!organizations.ok()) return organizations.status();
     for (const std::string& organization_id : *organizations) StreamOf(organization_id);
-    sweep_left_.clear();
-    for (auto it = streams_.rbegin(); it != streams_.rend(); ++it)
-      sweep_left_.push_back(&it->second);
+    // What the last sweep had not reached yet goes first (a sweep begun anew after a doorbell's
+    // subscription was lost, or one slower than the interval, must not keep missing the same).
+    const std::set<Stream*> unswept(sweep_left_.begin(), sweep_left_.end());
+    std::vector<Stream*> sweep;
+    for (auto it = streams_.rbegin(); it != streams_.rend(); ++it) {
+      if (unswept.count(&it->second) == 0) sweep.push_back(&it->second);
+    }
+    sweep.insert(sweep.end(), sweep_left_.begin(), sweep_left_.end());
+    sweep_left_ = std::move(sweep);
     // Each consumer on a sweep_interval of its own, give or take a quarter: the services' sweeps
     // of every organisation do not fall together.
     next_sweep_ = now + options_.sweep_interval * absl::Uniform(random_, 0.75, 1.25);

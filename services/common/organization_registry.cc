@@ -116,13 +116,13 @@ absl::StatusOr<std::vector<DueShare>> DueAcrossOrganizations(
 
 void ScheduleView::Scheduled(const std::string& organization_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  earliest_[organization_id] = {-std::numeric_limits<double>::infinity(), ++notes_};
+  earliest_[organization_id] = {-std::numeric_limits<double>::infinity(), ++stamps_};
 }
 
 void ScheduleView::Found(const std::string& organization_id, std::optional<double> earliest,
                          uint64_t begun) {
   auto it = earliest_.find(organization_id);
-  if (it != earliest_.end() && it->second.noted > begun) return;  // noted after the read began
+  if (it != earliest_.end() && it->second.stamp > begun) return;  // set by a later note or read
   if (!earliest.has_value()) {
     if (it != earliest_.end()) earliest_.erase(it);
     return;
@@ -134,12 +134,12 @@ absl::StatusOr<std::vector<DueShare>> ScheduleView::Due(RedisClient& redis,
                                                         const std::string& until, long long limit) {
   // A score Redis takes that is not a number ("(10", "+inf") counts every organisation known.
   double until_score = std::numeric_limits<double>::infinity();
-  (void)absl::SimpleAtod(until, &until_score);
+  if (double parsed = 0; absl::SimpleAtod(until, &parsed)) until_score = parsed;
   uint64_t begun = 0;
   bool rescan = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    begun = notes_;
+    begun = ++stamps_;
     const absl::Time now = absl::Now();
     if (now >= next_rescan_) {
       next_rescan_ = now + rescan_;  // after a failure too: no rescan at every call while it fails
@@ -176,12 +176,14 @@ absl::StatusOr<std::vector<DueShare>> ScheduleView::Due(RedisClient& redis,
   std::vector<std::string> organizations;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    begun = ++stamps_;  // the count's, which begins now
     for (const auto& [organization_id, earliest] : earliest_) {
       if (earliest.score <= until_score) organizations.push_back(organization_id);
     }
   }
   auto counted = CountDue(redis, schedule_key_, organizations, until, limit);
   if (!counted.ok()) return counted.status();
+  // What could not be read is not logged here, many times a second: the rescan says it.
   {
     // Claims move what they take later, and work is done and removed: each count tells when its
     // organisations' schedules are next due.

@@ -69,10 +69,10 @@ class ScheduleView {
  private:
   struct Earliest {
     double score = 0;    // the schedule's earliest member's, when last read (or -inf: noted)
-    uint64_t noted = 0;  // the note (notes_) that set it: a read begun before it is older
+    uint64_t stamp = 0;  // of the note or the read that set it (stamps_)
   };
-  // Takes what a read begun at note `begun` found (an organisation's earliest score; none when
-  // its schedule is empty), unless a note came after it began.
+  // Takes what a read stamped `begun` found (an organisation's earliest score; none when its
+  // schedule is empty), unless a note or a read that began later set it already.
   void Found(const std::string& organization_id, std::optional<double> earliest, uint64_t begun)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -80,7 +80,8 @@ class ScheduleView {
   const absl::Duration rescan_;
   std::mutex mu_;
   std::map<std::string, Earliest> earliest_ ABSL_GUARDED_BY(mu_);  // with anything scheduled
-  uint64_t notes_ ABSL_GUARDED_BY(mu_) = 0;                        // Scheduled() calls so far
+  // Scheduled() calls and reads begun so far: which of two came later.
+  uint64_t stamps_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time next_rescan_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 

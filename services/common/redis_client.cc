@@ -538,6 +538,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::ExecuteInSlices(
     std::vector<RedisCommand> commands, size_t per_round_trip) {
   std::vector<RedisReply> replies;
   replies.reserve(commands.size());
+  per_round_trip = std::max<size_t>(per_round_trip, 1);
   for (size_t from = 0; from < commands.size(); from += per_round_trip) {
     const size_t to = std::min(commands.size(), from + per_round_trip);
     auto slice = ExecuteAll({std::make_move_iterator(commands.begin() + from),
@@ -655,8 +656,13 @@ absl::StatusOr<std::vector<RedisReply>> RedisClient::EvalEach(
   for (size_t i = 0; i < replies->size(); ++i) {
     if (!IsNoScript((*replies)[i])) continue;
     auto again = Eval(script, calls[i].keys, calls[i].args);
-    if (!again.ok()) return again.status();
-    (*replies)[i] = *std::move(again);
+    if (again.ok()) {
+      (*replies)[i] = *std::move(again);
+      continue;
+    }
+    // That call alone failed: the others ran, and their replies stand.
+    (*replies)[i].type = RedisReply::Type::kError;
+    (*replies)[i].str = absl::StrCat("UNAVAILABLE ", again.status().message());
   }
   return replies;
 }

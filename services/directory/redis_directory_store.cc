@@ -991,6 +991,8 @@ absl::StatusOr<Erasure> RedisDirectoryStore::CompleteErasurePart(const std::stri
                   {service, RedisMicros(now), ErasureDueMember(organization_id, erasure_id)});
   if (!reply.ok()) return reply.status();
   if (reply->IsError()) return ScriptErrorToStatus(*reply);
+  // The last part done makes the erasure due at once (its append-only file rewritten).
+  erasures_due_.Scheduled(organization_id);
   auto erasure = DecodeErasure(organization_id, *reply);
   if (!erasure.has_value()) return absl::NotFoundError("erasure_id: no such erasure");
   return *std::move(erasure);

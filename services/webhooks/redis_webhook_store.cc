@@ -347,12 +347,15 @@ absl::Status RedisWebhookStore::FinishAttempt(const Delivery& delivery,
       attempt.next_attempt_time ? RedisMicros(*attempt.next_attempt_time) : "",
       absl::StrCat(absl::ToInt64Seconds(kFinishedRetention)), absl::StrCat(kDeliveryLogMaxLen)};
   for (std::string& field : AttemptFields(attempt)) args.push_back(std::move(field));
-  return Checked(redis_.Eval(*script,
-                             {DueKey(org), DeliveryKey(org, delivery.webhook_id, delivery.event_id),
-                              WebhookKey(org, delivery.webhook_id),
-                              DeliveryLogKey(org, delivery.webhook_id)},
-                             args))
-      .status();
+  auto finished = Checked(
+      redis_.Eval(*script,
+                  {DueKey(org), DeliveryKey(org, delivery.webhook_id, delivery.event_id),
+                   WebhookKey(org, delivery.webhook_id), DeliveryLogKey(org, delivery.webhook_id)},
+                  args));
+  if (!finished.ok()) return finished.status();
+  // A retry is due before the lease the view last read: counted from the next sweep.
+  if (attempt.next_attempt_time) due_.Scheduled(org);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<QueuedDeliveryPage> RedisWebhookStore::QueuedDeliveries(

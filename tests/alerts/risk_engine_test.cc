@@ -208,6 +208,22 @@ TEST_F(RiskEngineTest, ALateCheckinOfMonthsAgoHasTheLaterOnesJudgedAgain) {
   EXPECT_EQ(rise->occurrence_count, 2);
 }
 
+// Of the check-ins after a late one, those published after it are judged again, however many
+// published before them came in between: here a late import whose next record sits behind more
+// live check-ins than are judged again at once.
+TEST_F(RiskEngineTest, ALateImportedCheckinHasItsSuccessorJudgedAgainBehindManyLiveOnes) {
+  for (int i = 0; i < 101; ++i) {  // live, published first, at a steady level
+    ASSERT_TRUE(
+        engine_.OnCheckin(Cbi(absl::StrCat(100 + i, "-0"), 40, absl::Hours(24 * 20 - i))).ok());
+  }
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("501-0", 40, absl::Hours(24 * 95))).ok());  // imported
+  EXPECT_TRUE(Open().empty());
+  ASSERT_TRUE(engine_.OnCheckin(Cbi("500-0", 20, absl::Hours(24 * 100))).ok());  // came late
+  auto open = Open();
+  EXPECT_TRUE(std::any_of(open.begin(), open.end(),
+                          [](const Alert& alert) { return alert.rule_id == "cbi_rise"; }));
+}
+
 // Old check-ins an organisation imports (paper records of months ago, published after the
 // recent ones) are history, not late: they judge no later check-in again, so they raise nothing
 // new about recent ones.

@@ -79,11 +79,6 @@ Workload::Workload(testing::LocalSuite& suite, WorkloadOptions options)
 
 Workload::~Workload() { Stop(); }
 
-std::string Workload::Mint(CallerRole role, const std::string& subject) const {
-  return MintToken(suite_.jwt_secret(), {subject, organization_id_, role, absl::Hours(2)},
-                   absl::Now());
-}
-
 std::unique_ptr<grpc::ClientContext> Workload::As(const std::string& token) const {
   auto context = std::make_unique<grpc::ClientContext>();
   context->AddMetadata("authorization", "Bearer " + token);

@@ -104,7 +104,6 @@ class Workload {
     std::string token;
   };
   std::unique_ptr<grpc::ClientContext> As(const std::string& token) const;
-  std::string Mint(CallerRole role, const std::string& subject) const;
   void Client(int index);
   // Sends one logical write until it is acknowledged or refused, logging every attempt.
   // `send` makes one attempt and sets the id an ok answer gave.
