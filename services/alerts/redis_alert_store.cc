@@ -1,7 +1,6 @@
 #include "services/alerts/redis_alert_store.h"
 
 #include <algorithm>
-#include <span>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/match.h"
@@ -379,14 +378,16 @@ absl::Status DeleteKeys(RedisClient& redis, const std::vector<std::string>& keys
   if (!replies.ok()) return replies.status();
   return FirstError(*replies);
 }
-// The volunteer's open-alert pointers, one per rule.
-std::vector<std::string> OpenKeys(const std::string& org, const std::string& volunteer) {
-  std::vector<std::string> keys;
-  for (const std::string& rule : AllRuleIds()) keys.push_back(OpenKey(org, volunteer, rule));
-  return keys;
+// The MGET of the volunteer's open-alert pointers, one per rule. The alerts they name are read
+// next (ReadOpenAlerts): their keys are known only from the pointers, and a script may only name
+// the keys it is given.
+RedisCommand OpenPointersCommand(const std::string& org, const std::string& volunteer) {
+  RedisCommand mget{"MGET"};
+  for (const std::string& rule : AllRuleIds()) mget.push_back(OpenKey(org, volunteer, rule));
+  return mget;
 }
 
-// The alert ids an MGET of OpenKeys found.
+// The alert ids an OpenPointersCommand found.
 absl::StatusOr<std::vector<std::string>> OpenAlertIds(const RedisReply& pointers) {
   if (pointers.IsError()) return ScriptErrorToStatus(pointers);
   std::vector<std::string> ids;
@@ -396,17 +397,42 @@ absl::StatusOr<std::vector<std::string>> OpenAlertIds(const RedisReply& pointers
   return ids;
 }
 
-// The alerts of `ids` still open (triggered or acknowledged), from one HGETALL each: what was
+// The alerts each of `wanted` (an organisation, and alert ids its volunteer's pointers named)
+// still has open (triggered or acknowledged), all in one round trip, one HGETALL each: what was
 // resolved or erased since its pointer was read is left out.
-absl::StatusOr<std::vector<Alert>> DecodeOpenAlerts(const std::string& org,
-                                                    std::span<const RedisReply> hashes) {
-  std::vector<Alert> open;
-  for (const RedisReply& hash : hashes) {
-    if (hash.IsError()) return ScriptErrorToStatus(hash);
-    if (hash.elements.empty()) continue;
-    Alert alert = DecodeAlert(org, ReplyPairs(hash));
-    if (alert.state == AlertState::kTriggered || alert.state == AlertState::kAcknowledged) {
-      open.push_back(std::move(alert));
+struct OpenAlertsWanted {
+  const std::string* organization_id;
+  std::vector<std::string> alert_ids;
+};
+std::vector<absl::StatusOr<std::vector<Alert>>> ReadOpenAlerts(
+    RedisClient& redis, const std::vector<OpenAlertsWanted>& wanted) {
+  std::vector<RedisCommand> reads;
+  for (const OpenAlertsWanted& one : wanted) {
+    for (const std::string& id : one.alert_ids) {
+      reads.push_back({"HGETALL", AlertKey(*one.organization_id, id)});
+    }
+  }
+  std::vector<absl::StatusOr<std::vector<Alert>>> open(wanted.size(), std::vector<Alert>());
+  if (reads.empty()) return open;
+  auto hashes = redis.ExecuteAll(std::move(reads));
+  size_t next = 0;
+  for (size_t w = 0; w < wanted.size(); ++w) {
+    if (!hashes.ok()) {
+      if (!wanted[w].alert_ids.empty()) open[w] = hashes.status();
+      continue;
+    }
+    for (size_t n = 0; n < wanted[w].alert_ids.size(); ++n) {
+      const RedisReply& hash = (*hashes)[next++];
+      if (!open[w].ok()) continue;
+      if (hash.IsError()) {
+        open[w] = ScriptErrorToStatus(hash);
+        continue;
+      }
+      if (hash.elements.empty()) continue;
+      Alert alert = DecodeAlert(*wanted[w].organization_id, ReplyPairs(hash));
+      if (alert.state == AlertState::kTriggered || alert.state == AlertState::kAcknowledged) {
+        open[w]->push_back(std::move(alert));
+      }
     }
   }
   return open;
@@ -786,20 +812,11 @@ absl::StatusOr<std::vector<std::optional<SealedAlert>>> RedisAlertStore::GetAler
 
 absl::StatusOr<std::vector<Alert>> RedisAlertStore::OpenAlerts(const std::string& organization_id,
                                                                const std::string& volunteer_id) {
-  // The pointers, then the alerts they name: the alerts' keys are known only from the pointers,
-  // and a script may only name the keys it is given.
-  RedisCommand pointers{"MGET"};
-  for (std::string& key : OpenKeys(organization_id, volunteer_id)) pointers.push_back(key);
-  auto reply = redis_.Execute(std::move(pointers));
+  auto reply = redis_.Execute(OpenPointersCommand(organization_id, volunteer_id));
   if (!reply.ok()) return reply.status();
   auto ids = OpenAlertIds(*reply);
   if (!ids.ok()) return ids.status();
-  if (ids->empty()) return std::vector<Alert>();
-  std::vector<RedisCommand> reads;
-  for (const std::string& id : *ids) reads.push_back({"HGETALL", AlertKey(organization_id, id)});
-  auto hashes = redis_.ExecuteAll(std::move(reads));
-  if (!hashes.ok()) return hashes.status();
-  return DecodeOpenAlerts(organization_id, *hashes);
+  return std::move(ReadOpenAlerts(redis_, {{&organization_id, *std::move(ids)}}).front());
 }
 
 absl::StatusOr<std::vector<SealedAlert>> RedisAlertStore::VolunteerAlerts(
@@ -887,12 +904,10 @@ std::vector<absl::StatusOr<VolunteerState>> RedisAlertStore::LoadStates(
     // Silences are stored scored by their end time: one whose end is still ahead covers now.
     commands.push_back({"ZCOUNT", SilencesKey(org, read.volunteer_id),
                         absl::StrCat("(", RedisMicros(now)), "+inf"});
-    RedisCommand pointers{"MGET"};
-    for (std::string& key : OpenKeys(org, read.volunteer_id)) pointers.push_back(key);
-    commands.push_back(std::move(pointers));
+    commands.push_back(OpenPointersCommand(org, read.volunteer_id));
   }
   std::vector<absl::StatusOr<VolunteerState>> states(reads.size());
-  std::vector<std::vector<std::string>> open_ids(reads.size());
+  std::vector<OpenAlertsWanted> wanted(reads.size());  // by read
   if (reads.empty()) return states;
   auto replies = redis_.ExecuteAll(std::move(commands));
   for (size_t r = 0; r < reads.size(); ++r) {
@@ -948,36 +963,19 @@ std::vector<absl::StatusOr<VolunteerState>> RedisAlertStore::LoadStates(
       states[r] = ids.status();
       continue;
     }
-    open_ids[r] = *std::move(ids);
+    wanted[r].alert_ids = *std::move(ids);
     states[r] = std::move(state);
   }
-  // The open alerts the pointers name, every read's in one more round trip (only when any is
-  // open): a script may only name the keys it is given, and these are known only now.
-  std::vector<RedisCommand> alert_reads;
+  // The open alerts the pointers name, every read's in one more round trip (when any is open).
+  for (size_t r = 0; r < reads.size(); ++r) wanted[r].organization_id = &reads[r].organization_id;
+  auto open = ReadOpenAlerts(redis_, wanted);
   for (size_t r = 0; r < reads.size(); ++r) {
-    for (const std::string& id : open_ids[r]) {
-      alert_reads.push_back({"HGETALL", AlertKey(reads[r].organization_id, id)});
-    }
-  }
-  if (alert_reads.empty()) return states;
-  auto hashes = redis_.ExecuteAll(std::move(alert_reads));
-  size_t first_hash = 0;
-  for (size_t r = 0; r < reads.size(); ++r) {
-    const size_t count = open_ids[r].size();
-    std::span<const RedisReply> mine;
-    if (hashes.ok()) mine = std::span<const RedisReply>(*hashes).subspan(first_hash, count);
-    first_hash += count;
-    if (!states[r].ok() || count == 0) continue;
-    if (!hashes.ok()) {
-      states[r] = hashes.status();
+    if (!states[r].ok()) continue;
+    if (!open[r].ok()) {
+      states[r] = open[r].status();
       continue;
     }
-    auto open = DecodeOpenAlerts(reads[r].organization_id, mine);
-    if (!open.ok()) {
-      states[r] = open.status();
-      continue;
-    }
-    states[r]->open = *std::move(open);
+    states[r]->open = *std::move(open[r]);
   }
   return states;
 }

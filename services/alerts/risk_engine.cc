@@ -139,27 +139,27 @@ std::vector<absl::Status> RiskEngine::OnEvents(const std::vector<RiskEvent>& eve
       // Hits are recorded once per event and rule (for 30 days), so only what they missed is
       // new. A check-in published after the later ones (old paper records imported) is
       // history, not late: it judges nothing again.
-      std::vector<size_t> again;  // of state.later_checkins: those published after this one
-      for (size_t i = 0; i < state.later_checkins.size(); ++i) {
-        if (StreamIdBefore(checkin->event_id, state.later_checkins[i].event_id)) again.push_back(i);
+      const std::vector<CheckinEvent>& later = state.later_checkins;
+      auto published_after = [&](size_t i) {
+        return StreamIdBefore(checkin->event_id, later[i].event_id);
+      };
+      // The newest kMaxCheckinsJudgedAgain of them, from `from` on.
+      size_t from = later.size();
+      for (size_t i = later.size(), found = 0; i-- > 0 && found < kMaxCheckinsJudgedAgain;) {
+        if (published_after(i)) {
+          from = i;
+          ++found;
+        }
       }
-      if (again.size() > kMaxCheckinsJudgedAgain) {
-        again.erase(again.begin(), again.end() - kMaxCheckinsJudgedAgain);
-      }
-      if (!again.empty()) {
-        // Each judged with every check-in up to it, as it would have been in order.
-        std::vector<CheckinEvent> until = state.checkins;
-        until.insert(until.end(), state.later_checkins.begin(),
-                     state.later_checkins.begin() + again.front());
-        size_t next = 0;
-        for (size_t i = again.front(); i < state.later_checkins.size(); ++i) {
-          until.push_back(state.later_checkins[i]);
-          if (next == again.size() || again[next] != i) continue;
-          ++next;
-          for (HitToRecord& hit : HitsToRecord(JudgeCheckin(until, facts[k], state.policy),
-                                               state.later_checkins[i].event_id, state, now)) {
-            later_hits.push_back(std::move(hit));
-          }
+      // Each judged with every check-in up to it, as it would have been in order.
+      std::vector<CheckinEvent> until;
+      if (from < later.size()) until = state.checkins;
+      for (size_t i = 0; from < later.size() && i < later.size(); ++i) {
+        until.push_back(later[i]);
+        if (i < from || !published_after(i)) continue;
+        for (HitToRecord& hit : HitsToRecord(JudgeCheckin(until, facts[k], state.policy),
+                                             later[i].event_id, state, now)) {
+          later_hits.push_back(std::move(hit));
         }
       }
     } else {

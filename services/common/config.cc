@@ -80,6 +80,16 @@ std::string SettingsHelp(absl::string_view program, const std::vector<SettingSpe
   return out.str();
 }
 
+RedisAddress RedisAddress::Node(std::string node_host, int node_port) const {
+  RedisAddress node = *this;
+  node.cluster = false;
+  node.seeds.clear();
+  node.unix_path.clear();
+  node.host = std::move(node_host);
+  node.port = node_port;
+  return node;
+}
+
 std::string RedisAddress::ToString() const {
   if (cluster && !seeds.empty()) {
     return absl::StrCat("cluster ",

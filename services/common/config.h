@@ -45,6 +45,9 @@ struct RedisAddress {
   bool cluster = false;
   std::vector<std::pair<std::string, int>> seeds;
 
+  // One node of this cluster (or the server at host:port) by itself, as the same user: where
+  // a command for that node alone goes (CLUSTER SLOTS, a redirect, a node's own rewrite).
+  RedisAddress Node(std::string node_host, int node_port) const;
   // Where, never the password.
   std::string ToString() const;
 };

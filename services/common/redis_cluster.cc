@@ -170,11 +170,7 @@ int RedisClusterRouter::IndexLocked(const std::string& host, int port) {
     if (nodes_[i]->host == host && nodes_[i]->port == port) return static_cast<int>(i);
   }
   RedisOptions node_options = options_;
-  node_options.address.cluster = false;
-  node_options.address.seeds.clear();
-  node_options.address.unix_path.clear();
-  node_options.address.host = host;
-  node_options.address.port = port;
+  node_options.address = options_.address.Node(host, port);
   auto node = std::make_unique<Node>();
   node->host = host;
   node->port = port;
@@ -368,11 +364,7 @@ void RedisClusterRouter::RefreshMap() {
   }
   for (const auto& seed : options_.address.seeds) candidates.push_back(seed);
   for (const auto& [host, port] : candidates) {
-    RedisAddress address = options_.address;
-    address.cluster = false;
-    address.unix_path.clear();
-    address.host = host;
-    address.port = port;
+    RedisAddress address = options_.address.Node(host, port);
     // Briefly: a node that does not answer at once is tried after the others, not waited for.
     auto connection = RedisConnection::Connect(address, kRefreshTimeout);
     if (!connection.ok()) continue;
@@ -447,15 +439,6 @@ absl::StatusOr<RedisReply> RedisKeyConnection::Execute(const RedisCommand& comma
   const absl::Time deadline = absl::Now() + timeout;
   absl::Status last = absl::UnavailableError("redis: no node reached");
   int moved = 0;
-  // One node of the cluster alone, as itself (its address named in errors).
-  auto node_at = [&](const std::string& host, int port) {
-    RedisAddress node = address_;
-    node.cluster = false;
-    node.seeds.clear();
-    node.host = host;
-    node.port = port;
-    return node;
-  };
   while (absl::Now() < deadline) {
     if (connection_ == nullptr) {
       RedisAddress node = address_;
@@ -463,7 +446,7 @@ absl::StatusOr<RedisReply> RedisKeyConnection::Execute(const RedisCommand& comma
         const auto& [host, port] = redirected_to_.has_value()
                                        ? *redirected_to_
                                        : address_.seeds[next_seed_++ % address_.seeds.size()];
-        node = node_at(host, port);
+        node = address_.Node(host, port);
       }
       auto connected = RedisConnection::Connect(
           node, std::min(absl::Seconds(1), std::max(deadline - absl::Now(), absl::ZeroDuration())));
@@ -493,7 +476,7 @@ absl::StatusOr<RedisReply> RedisKeyConnection::Execute(const RedisCommand& comma
         // The key has gone ahead to the node its slot is migrating to: asked there once, after
         // ASKING, on a connection of that moment (the slot is still this node's).
         auto there = RedisConnection::Connect(
-            node_at(redirection->host, redirection->port),
+            address_.Node(redirection->host, redirection->port),
             std::min(absl::Seconds(1), std::max(deadline - absl::Now(), absl::ZeroDuration())));
         if (!there.ok()) {
           last = there.status();

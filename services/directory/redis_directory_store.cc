@@ -1061,13 +1061,10 @@ absl::StatusOr<bool> RedisDirectoryStore::RewriteAppendOnlyFile(const Erasure& e
   if (role->elements.size() >= 3 && role->elements[0].str == "master") {
     for (const RedisReply& replica : role->elements[2].elements) {
       if (replica.elements.size() < 2) continue;
-      RedisAddress address = redis_.options().address;
-      address.cluster = false;
-      address.seeds.clear();
-      address.unix_path.clear();
-      address.host = replica.elements[0].str;
-      if (!absl::SimpleAtoi(replica.elements[1].str, &address.port)) continue;
-      auto connection = RedisConnection::Connect(address, absl::Seconds(1));
+      int port = 0;
+      if (!absl::SimpleAtoi(replica.elements[1].str, &port)) continue;
+      auto connection = RedisConnection::Connect(
+          redis_.options().address.Node(replica.elements[0].str, port), absl::Seconds(1));
       if (!connection.ok()) return connection.status();
       auto rewrite = (*connection)->Execute({"BGREWRITEAOF"}, absl::Seconds(2));
       if (!rewrite.ok()) return rewrite.status();

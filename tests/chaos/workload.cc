@@ -9,7 +9,6 @@
 #include "services/common/organization_registry.h"
 #include "services/common/proto_time.h"
 #include "services/common/redis_client.h"
-#include "tests/testing/seed.h"
 #include "tests/testing/wait.h"
 
 namespace peerwell::chaos {
@@ -105,9 +104,7 @@ grpc::Status Workload::Seed() {
   coordinator_token_ = seeded->coordinator.token;
   supervisor_id_ = seeded->supervisor.person_id;
   supervisor_token_ = seeded->supervisor.token;
-  for (testing::SeededPerson& person : seeded->volunteers) {
-    volunteers_.push_back({std::move(person.person_id), std::move(person.token)});
-  }
+  volunteers_ = std::move(seeded->volunteers);
   grpc::Status status;
   for (int c = 0; c < 2; ++c) {
     nv1::CreateChannelRequest request;

@@ -25,6 +25,7 @@
 #include "services/common/caller.h"
 #include "tests/chaos/history.h"
 #include "tests/testing/local_suite.h"
+#include "tests/testing/seed.h"
 
 namespace peerwell::chaos {
 
@@ -99,10 +100,7 @@ class Workload {
   std::vector<Attempt> Attempts() const;
 
  private:
-  struct Volunteer {
-    std::string person_id;
-    std::string token;
-  };
+  using Volunteer = testing::SeededPerson;
   std::unique_ptr<grpc::ClientContext> As(const std::string& token) const;
   void Client(int index);
   // Sends one logical write until it is acknowledged or refused, logging every attempt.

@@ -67,6 +67,13 @@ TEST_F(ConfigTest, ReadsClusterSeedsInClusterMode) {
                                      {"10.0.0.1", 7000}, {"redis-1.redis", 7001}}));
   EXPECT_EQ(config->redis.host, "10.0.0.1");
   EXPECT_EQ(config->redis.ToString(), "cluster 10.0.0.1:7000,redis-1.redis:7001");
+  // One of its nodes by itself, as the same user.
+  config->redis.username = "alerts";
+  RedisAddress node = config->redis.Node("redis-1.redis", 7001);
+  EXPECT_FALSE(node.cluster);
+  EXPECT_TRUE(node.seeds.empty());
+  EXPECT_EQ(node.ToString(), "redis-1.redis:7001");
+  EXPECT_EQ(node.username, "alerts");
   // A list is a cluster's alone; one server is not taken for a cluster.
   EXPECT_THAT(LoadServiceConfig({kSecret, "--redis_addr=10.0.0.1:7000,10.0.0.2:7000"}, kDefaults)
                   .status()

@@ -40,10 +40,9 @@ std::vector<std::string> KeysOfManyOrganisations(int count) {
 
 // A connection to one node alone, which answers MOVED for a slot it does not serve.
 std::unique_ptr<RedisConnection> Direct(const RedisCluster& cluster, size_t node) {
-  RedisAddress address = cluster.address();
-  address.cluster = false;
-  address.port = cluster.port(node);
-  auto connection = RedisConnection::Connect(address, absl::Seconds(1));
+  const RedisAddress& address = cluster.address();
+  auto connection =
+      RedisConnection::Connect(address.Node(address.host, cluster.port(node)), absl::Seconds(1));
   EXPECT_TRUE(connection.ok()) << connection.status();
   return connection.ok() ? *std::move(connection) : nullptr;
 }
@@ -52,6 +51,29 @@ std::string NodeId(const RedisCluster& cluster, size_t node) {
   auto reply = Direct(cluster, node)->Execute({"CLUSTER", "MYID"}, absl::Seconds(1));
   EXPECT_TRUE(reply.ok());
   return reply.ok() ? reply->str : "";
+}
+
+// A resharding's first steps: `slot` marked as moving from `source` to `target`.
+void BeginSlotMove(const RedisCluster& cluster, const std::string& slot, size_t source,
+                   size_t target) {
+  ASSERT_TRUE(Direct(cluster, target)
+                  ->Execute({"CLUSTER", "SETSLOT", slot, "IMPORTING", NodeId(cluster, source)},
+                            absl::Seconds(1))
+                  .ok());
+  ASSERT_TRUE(Direct(cluster, source)
+                  ->Execute({"CLUSTER", "SETSLOT", slot, "MIGRATING", NodeId(cluster, target)},
+                            absl::Seconds(1))
+                  .ok());
+}
+
+// One key of a slot on the move sent to its target, as a resharding does key by key.
+void MoveKey(const RedisCluster& cluster, const std::string& key, size_t source, size_t target) {
+  const RedisAddress& as = cluster.address();
+  auto migrate = Direct(cluster, source)
+                     ->Execute({"MIGRATE", "127.0.0.1", absl::StrCat(cluster.port(target)), "", "0",
+                                "5000", "AUTH2", as.username, as.password, "KEYS", key},
+                               absl::Seconds(5));
+  ASSERT_TRUE(migrate.ok() && !migrate->IsError()) << (migrate.ok() ? migrate->str : "");
 }
 
 TEST(RedisClusterClientTest, EachCommandGoesToTheMasterOfItsSlot) {
@@ -148,19 +170,8 @@ TEST(RedisClusterClientTest, ASlotMigratedAndMovedIsFollowed) {
   const size_t source = cluster.MasterOf(moved);
   const size_t target = (source + 1) % 3;
   const std::string slot = absl::StrCat(KeySlot(moved));
-  auto to = Direct(cluster, target);
-  auto from = Direct(cluster, source);
-  ASSERT_TRUE(to->Execute({"CLUSTER", "SETSLOT", slot, "IMPORTING", NodeId(cluster, source)},
-                          absl::Seconds(1))
-                  .ok());
-  ASSERT_TRUE(from->Execute({"CLUSTER", "SETSLOT", slot, "MIGRATING", NodeId(cluster, target)},
-                            absl::Seconds(1))
-                  .ok());
-  RedisAddress as = cluster.address();
-  auto migrate = from->Execute({"MIGRATE", "127.0.0.1", absl::StrCat(cluster.port(target)), "", "0",
-                                "5000", "AUTH2", as.username, as.password, "KEYS", moved},
-                               absl::Seconds(5));
-  ASSERT_TRUE(migrate.ok() && !migrate->IsError()) << (migrate.ok() ? migrate->str : "");
+  ASSERT_NO_FATAL_FAILURE(BeginSlotMove(cluster, slot, source, target));
+  ASSERT_NO_FATAL_FAILURE(MoveKey(cluster, moved, source, target));
 
   auto asked = client.Execute({"GET", moved});
   ASSERT_TRUE(asked.ok()) << asked.status();
@@ -169,10 +180,7 @@ TEST(RedisClusterClientTest, ASlotMigratedAndMovedIsFollowed) {
   ASSERT_TRUE(still.ok()) << still.status();
   EXPECT_EQ(still->str, "s");
 
-  auto rest = from->Execute({"MIGRATE", "127.0.0.1", absl::StrCat(cluster.port(target)), "", "0",
-                             "5000", "AUTH2", as.username, as.password, "KEYS", stays},
-                            absl::Seconds(5));
-  ASSERT_TRUE(rest.ok() && !rest->IsError());
+  ASSERT_NO_FATAL_FAILURE(MoveKey(cluster, stays, source, target));
   for (size_t node = 0; node < 3; ++node) {
     ASSERT_TRUE(Direct(cluster, node)
                     ->Execute({"CLUSTER", "SETSLOT", slot, "NODE", NodeId(cluster, target)},
@@ -281,20 +289,8 @@ TEST(RedisClusterClientTest, AConnectionOfItsOwnFollowsAskWhileItsKeysSlotMigrat
     return reply->elements[0].elements[1].elements.size();
   };
   ASSERT_EQ(read(feed).value_or(0), 1u);  // connected to the source
-  ASSERT_TRUE(Direct(cluster, target)
-                  ->Execute({"CLUSTER", "SETSLOT", slot, "IMPORTING", NodeId(cluster, source)},
-                            absl::Seconds(1))
-                  .ok());
-  ASSERT_TRUE(Direct(cluster, source)
-                  ->Execute({"CLUSTER", "SETSLOT", slot, "MIGRATING", NodeId(cluster, target)},
-                            absl::Seconds(1))
-                  .ok());
-  RedisAddress as = cluster.address();
-  auto migrate = Direct(cluster, source)
-                     ->Execute({"MIGRATE", "127.0.0.1", absl::StrCat(cluster.port(target)), "", "0",
-                                "5000", "AUTH2", as.username, as.password, "KEYS", feed},
-                               absl::Seconds(5));
-  ASSERT_TRUE(migrate.ok() && !migrate->IsError()) << (migrate.ok() ? migrate->str : "");
+  ASSERT_NO_FATAL_FAILURE(BeginSlotMove(cluster, slot, source, target));
+  ASSERT_NO_FATAL_FAILURE(MoveKey(cluster, feed, source, target));
   auto asked = read(feed);
   ASSERT_TRUE(asked.ok()) << asked.status();
   EXPECT_EQ(*asked, 1u);

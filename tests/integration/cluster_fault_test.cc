@@ -45,9 +45,7 @@ constexpr auto kCallDeadline = std::chrono::seconds(3);
 // scheduling on a busy two-core machine.
 constexpr absl::Duration kLateness = absl::Seconds(1);
 
-struct Volunteer {
-  std::string person_id;
-  std::string token;
+struct Volunteer : SeededPerson {
   std::string acknowledged_checkin_id;
   absl::Time acknowledged_sent_at;  // when the call that was acknowledged was sent
   absl::Time acknowledged_at;
@@ -89,12 +87,8 @@ class ClusterFaultTest : public ::testing::Test {
     ASSERT_TRUE(seeded.ok()) << seeded.status();
     org_ = seeded->organization_id;
     coordinator_token_ = seeded->coordinator.token;
-    for (SeededPerson& person : seeded->volunteers) {
-      Volunteer volunteer;
-      volunteer.person_id = std::move(person.person_id);
-      volunteer.token = std::move(person.token);
-      volunteers_.push_back(std::move(volunteer));
-    }
+    for (SeededPerson& person : seeded->volunteers)
+      volunteers_.push_back({std::move(person), {}, {}, {}});
   }
 
   // The organisation's keys are all in this slot, on one master.

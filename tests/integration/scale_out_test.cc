@@ -46,9 +46,7 @@ constexpr int kKillAfter = 30;           // acknowledged check-ins of the load b
 constexpr int kBeforeGate = 60;          // check-ins of the load that may go before the kills
 constexpr int kLoadThreads = 4;
 
-struct Volunteer {
-  std::string person_id;
-  std::string token;
+struct Volunteer : SeededPerson {
   std::string request_id;
   std::string acknowledged_checkin_id;  // set once SubmitCheckin answered OK
 };
@@ -83,11 +81,8 @@ class ScaleOutTest : public ::testing::Test {
     org_ = seeded->organization_id;
     coordinator_token_ = seeded->coordinator.token;
     for (SeededPerson& person : seeded->volunteers) {
-      Volunteer volunteer;
-      volunteer.person_id = std::move(person.person_id);
-      volunteer.token = std::move(person.token);
-      volunteer.request_id = absl::StrCat("scale-out-", volunteers_.size());
-      volunteers_.push_back(std::move(volunteer));
+      volunteers_.push_back(
+          {std::move(person), absl::StrCat("scale-out-", volunteers_.size()), {}});
     }
   }
 

@@ -55,12 +55,7 @@ std::vector<RedisAddress> ServiceRedis::NodeAddresses() const {
   if (!cluster_) return {server_->address()};
   std::vector<RedisAddress> nodes;
   for (const auto& [host, port] : cluster_->address().seeds) {
-    RedisAddress node = cluster_->address();
-    node.cluster = false;
-    node.seeds.clear();
-    node.host = host;
-    node.port = port;
-    nodes.push_back(std::move(node));
+    nodes.push_back(cluster_->address().Node(host, port));
   }
   return nodes;
 }

@@ -621,36 +621,35 @@ const std::vector<Command>& AllCommands() {
          "nothing. Prints tokens (12h) for the coordinator, a supervisor and a volunteer.",
          false,
          RunDemoSeed});
-    Command migrate{
-        "migrate",
-        {},
-        "move a Redis written before events and schedules were per organisation to this layout",
-        {{"redis-addr", FlagKind::kValue, "ADDR",
-          "the Redis (host:port or unix:/path; default $PEERWELL_REDIS_ADDR, else "
-          "127.0.0.1:6379)"},
-         {"redis-user", FlagKind::kValue, "USER",
-          "a Redis user that may read and write every key (default $PEERWELL_REDIS_USER)"},
-         {"redis-password-file", FlagKind::kValue, "FILE",
-          "file holding that user's password (default $PEERWELL_REDIS_PASSWORD_FILE, or the "
-          "password in $PEERWELL_REDIS_PASSWORD)"},
-         {"redis-password-dir", FlagKind::kValue, "DIR",
-          "instead: a folder of the services' Redis passwords, a file each named after the "
-          "service; each part is moved as the service whose keys it is"}},
-        "Run it once between stopping the services of the older release and starting this\n"
-        "one's, against their one Redis (not a cluster: that layout never ran on one). It\n"
-        "registers every organisation of the directory (pw:platform:directory:organizations),\n"
-        "copies each service's events (pw:events:<service> and its dead letters) to each\n"
-        "organisation's stream under their own ids, with every consumer group where it had got\n"
-        "to (an entry it had read and not acknowledged is read again), then deletes the old\n"
-        "streams; and moves the alert deadlines and last check-ins, the webhook deliveries due\n"
-        "and the erasures due to each organisation's schedule. A run that stopped halfway is\n"
-        "finished by running it again; a second run changes nothing. Prints what it moved\n"
-        "(--json: as JSON). With --redis-user, that user needs every key; with\n"
-        "--redis-password-dir, each service's own user does its part.",
-        false,
-        RunMigrate};
-    migrate.backend = Backend::kRedis;
-    all->push_back(std::move(migrate));
+    all->push_back(
+        {"migrate",
+         {},
+         "move a Redis written before events and schedules were per organisation to this layout",
+         {{"redis-addr", FlagKind::kValue, "ADDR",
+           "the Redis (host:port or unix:/path; default $PEERWELL_REDIS_ADDR, else "
+           "127.0.0.1:6379)"},
+          {"redis-user", FlagKind::kValue, "USER",
+           "a Redis user that may read and write every key (default $PEERWELL_REDIS_USER)"},
+          {"redis-password-file", FlagKind::kValue, "FILE",
+           "file holding that user's password (default $PEERWELL_REDIS_PASSWORD_FILE, or the "
+           "password in $PEERWELL_REDIS_PASSWORD)"},
+          {"redis-password-dir", FlagKind::kValue, "DIR",
+           "instead: a folder of the services' Redis passwords, a file each named after the "
+           "service; each part is moved as the service whose keys it is"}},
+         "Run it once between stopping the services of the older release and starting this\n"
+         "one's, against their one Redis (not a cluster: that layout never ran on one). It\n"
+         "registers every organisation of the directory (pw:platform:directory:organizations),\n"
+         "copies each service's events (pw:events:<service> and its dead letters) to each\n"
+         "organisation's stream under their own ids, with every consumer group where it had got\n"
+         "to (an entry it had read and not acknowledged is read again), then deletes the old\n"
+         "streams; and moves the alert deadlines and last check-ins, the webhook deliveries due\n"
+         "and the erasures due to each organisation's schedule. A run that stopped halfway is\n"
+         "finished by running it again; a second run changes nothing. Prints what it moved\n"
+         "(--json: as JSON). With --redis-user, that user needs every key; with\n"
+         "--redis-password-dir, each service's own user does its part.",
+         false,
+         RunMigrate,
+         Backend::kRedis});
     return all;
   }();
   return *commands;

@@ -46,16 +46,10 @@ absl::StatusOr<RedisReply> Checked(absl::StatusOr<RedisReply> reply) {
   return reply;
 }
 
-// A stream id's two numbers; an id Redis gave is always one.
-std::pair<unsigned long long, unsigned long long> IdParts(const std::string& id) {
-  return ParseStreamId(id).value_or(std::pair<unsigned long long, unsigned long long>{0, 0});
-}
-
-bool IdLess(const std::string& a, const std::string& b) { return IdParts(a) < IdParts(b); }
-
-// The id just before `id`: a group whose last delivered id it is delivers `id` next.
+// The id just before `id` (an id Redis gave): a group whose last delivered id it is delivers
+// `id` next.
 std::string IdBefore(const std::string& id) {
-  auto [ms, seq] = IdParts(id);
+  auto [ms, seq] = ParseStreamId(id).value_or(std::pair<unsigned long long, unsigned long long>{});
   if (seq > 0) return absl::StrCat(ms, "-", seq - 1);
   if (ms == 0) return "0-0";
   return absl::StrCat(ms - 1, "-18446744073709551615");
@@ -116,7 +110,7 @@ absl::StatusOr<bool> CopyEntries(RedisClient& redis, const std::string& from,
   auto cursor = Checked(redis.Execute({"GET", cursor_key}));
   if (!cursor.ok()) return cursor.status();
   std::string start_after = after;
-  if (!cursor->IsNil() && IdLess(start_after, cursor->str)) start_after = cursor->str;
+  if (!cursor->IsNil() && StreamIdBefore(start_after, cursor->str)) start_after = cursor->str;
   std::string start = start_after == "0-0" ? "-" : absl::StrCat("(", start_after);
   while (true) {
     auto page = Checked(redis.Execute({"XRANGE", from, start, "+", "COUNT", absl::StrCat(kPage)}));
@@ -245,8 +239,8 @@ absl::Status MigrateEvents(RedisClient& redis, const std::string& service, Tally
           if (reply.IsError()) return absl::InternalError(absl::StrCat("redis: ", reply.str));
           for (const StreamEntry& entry : ParseStreamEntries(reply)) {
             std::string& oldest = state.oldest_pending[entry.Get("organization_id")];
-            if (oldest.empty() || IdLess(entry.id, oldest)) oldest = entry.id;
-            if (IdLess(IdBefore(entry.id), state.start)) state.start = IdBefore(entry.id);
+            if (oldest.empty() || StreamIdBefore(entry.id, oldest)) oldest = entry.id;
+            if (StreamIdBefore(IdBefore(entry.id), state.start)) state.start = IdBefore(entry.id);
           }
         }
       }
@@ -257,7 +251,7 @@ absl::Status MigrateEvents(RedisClient& redis, const std::string& service, Tally
     if (!start_of.empty()) {
       copy_after = start_of.begin()->second.start;
       for (const auto& [name, state] : start_of) {
-        if (IdLess(state.start, copy_after)) copy_after = state.start;
+        if (StreamIdBefore(state.start, copy_after)) copy_after = state.start;
       }
     }
     std::set<std::string> organizations;
